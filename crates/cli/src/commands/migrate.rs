@@ -1,0 +1,10 @@
+//! `safetynet migrate`: not built yet.
+
+use crate::Global;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args, _global: &Global) -> anyhow::Result<()> {
+    anyhow::bail!("the migrate command is not built yet")
+}

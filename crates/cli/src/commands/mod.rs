@@ -1,0 +1,13 @@
+//! One module per command; each owns its arguments and its `run`.
+
+pub mod alert;
+pub mod coverage;
+pub mod demo;
+pub mod export;
+pub mod import;
+pub mod migrate;
+pub mod monitor;
+pub mod plan;
+pub mod serve;
+pub mod settle;
+pub mod synth;

@@ -1,0 +1,25 @@
+//! The pure domain of SafetyNet: the types every other crate speaks, each of which
+//! can only be built from a valid value.
+//!
+//! Parse, don't validate: a string from a file, a form or a request becomes a
+//! [`ResidentId`], a [`RegionCode`], a [`Fen`] amount or an enum at the boundary, and
+//! the parse error says in plain words what was wrong. Nothing here does IO beyond
+//! reading a catalogue from text it is handed; nothing knows about SQL or HTTP.
+
+pub mod catalogue;
+pub mod enums;
+pub mod error;
+pub mod money;
+pub mod records;
+pub mod region;
+pub mod resident_id;
+pub mod time;
+
+pub use catalogue::{Catalogue, CatalogueEntry};
+pub use enums::*;
+pub use error::DomainError;
+pub use money::{Fen, Rate};
+pub use records::*;
+pub use region::{RegionCode, RegionLevel};
+pub use resident_id::{ResidentId, Sex};
+pub use time::{add_years, age_on, parse_date};

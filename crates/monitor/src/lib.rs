@@ -1,0 +1,1 @@
+//! monitor (to be built).

@@ -1,0 +1,1 @@
+//! settle (to be built).
