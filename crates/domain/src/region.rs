@@ -138,6 +138,12 @@ impl RegionCode {
             if l == RegionLevel::Province {
                 continue;
             }
+            // Prefecture-level cities without counties (东莞 4419, 中山 4420, 儋州 4604)
+            // carry their towns directly: the NBS code of 东城街道 is 441900003000, with
+            // county digits 00 under a real city. Only the county level may be skipped.
+            if l == RegionLevel::County && c.part(RegionLevel::City) != 0 {
+                continue;
+            }
             let part = c.part(l);
             if part == 0 {
                 crate::bail!("the region code {v:012} skips the {l} level (its {l} digits are zero)");
@@ -278,6 +284,14 @@ mod tests {
         let c = RegionCode::parse("429004").unwrap();
         assert_eq!(c.level(), RegionLevel::County);
         assert_eq!(c.parent().unwrap().short(), "4290");
+    }
+
+    #[test]
+    fn towns_of_cities_without_counties_skip_the_county_level() {
+        let t = RegionCode::parse("441900003").unwrap();
+        assert_eq!(t.level(), RegionLevel::Township);
+        assert_eq!(t.parent().unwrap().short(), "4419");
+        assert!(RegionCode::parse("340000003").is_err());
     }
 
     #[test]
