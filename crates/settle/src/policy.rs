@@ -1,0 +1,550 @@
+//! Policy files: the TOML text of specs/settlement.md ("Policy file") parsed into a
+//! typed, validated [`Policy`].
+//!
+//! A policy is data an administrator edits, so every refusal names the tier (its
+//! 1-based position and its name) and the key, and says why. The source text is
+//! kept as given so the store can version it per region and year.
+
+use domain::{ClaimKind, FacilityLevel, Fen, PovertyStatus, Rate};
+use serde::Serialize;
+use std::fmt;
+use thiserror::Error;
+use toml::Value;
+
+/// Number of facility levels, statuses and claim kinds: the sizes of the compact
+/// lookup tables below.
+pub(crate) const LEVELS: usize = 6;
+pub(crate) const STATUSES: usize = 5;
+pub(crate) const KINDS: usize = 3;
+
+/// A value that may be given once for all facility levels or as a `{ level = value }`
+/// table. A level the table leaves out is `None`: the entry does not match claims
+/// at that level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PerLevel<T> {
+    pub values: [Option<T>; LEVELS],
+    /// Whether the file gave a table (for explanations and round trips).
+    pub table: bool,
+}
+
+impl<T: Copy> PerLevel<T> {
+    pub fn all(v: T) -> Self {
+        PerLevel { values: [Some(v); LEVELS], table: false }
+    }
+
+    pub fn get(&self, level: FacilityLevel) -> Option<T> {
+        self.values[level.index()]
+    }
+}
+
+/// Which part of the unpaid bill a tier pays from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Base {
+    /// Only the eligible part `E` (政策范围内费用), the default.
+    Eligible,
+    /// Everything unpaid, `E + N`, taken from `E` first.
+    All,
+}
+
+/// One band of a banded tier: rate `rate` on the cumulative base from the previous
+/// band's `up_to` to this one's (`None`: no upper end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Band {
+    pub up_to: Option<Fen>,
+    pub rate: Rate,
+}
+
+/// How a tier computes its raw payment; exactly one per tier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Rate(PerLevel<Rate>),
+    Bands(Vec<Band>),
+    OopCap(PerLevel<Fen>),
+    OopRatioCap(Rate),
+}
+
+impl Mode {
+    pub fn key(&self) -> &'static str {
+        match self {
+            Mode::Rate(_) => "rate",
+            Mode::Bands(_) => "bands",
+            Mode::OopCap(_) => "oop_cap",
+            Mode::OopRatioCap(_) => "oop_ratio_cap",
+        }
+    }
+}
+
+/// The `when` filter of a tier entry; `None` matches everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct When {
+    pub statuses: Option<Vec<PovertyStatus>>,
+    pub kinds: Option<Vec<ClaimKind>>,
+    pub levels: Option<Vec<FacilityLevel>>,
+}
+
+impl When {
+    pub fn matches(&self, status: PovertyStatus, kind: ClaimKind, level: FacilityLevel) -> bool {
+        self.statuses.as_ref().is_none_or(|s| s.contains(&status))
+            && self.kinds.as_ref().is_none_or(|k| k.contains(&kind))
+            && self.levels.as_ref().is_none_or(|l| l.contains(&level))
+    }
+}
+
+impl fmt::Display for When {
+    /// `statuses = [lifted, monitored], kinds = [inpatient]`, or `(matches every claim)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn list<T: fmt::Display>(v: &[T]) -> String {
+            v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+        }
+        let mut parts = Vec::new();
+        if let Some(s) = &self.statuses {
+            parts.push(format!("statuses = [{}]", list(s)));
+        }
+        if let Some(k) = &self.kinds {
+            parts.push(format!("kinds = [{}]", list(k)));
+        }
+        if let Some(l) = &self.levels {
+            parts.push(format!("levels = [{}]", list(l)));
+        }
+        if parts.is_empty() {
+            f.write_str("(matches every claim)")
+        } else {
+            f.write_str(&parts.join(", "))
+        }
+    }
+}
+
+/// One `[[tier]]` entry of a policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TierEntry {
+    pub name: String,
+    /// Position of `name` in [`Policy::names`].
+    pub name_index: usize,
+    pub when: When,
+    pub base: Base,
+    pub mode: Mode,
+    /// 起付线 per admission; defaults to 0 at every level.
+    pub claim_deductible: PerLevel<Fen>,
+    /// Yearly deductible `D`; 0 when not set.
+    pub annual_deductible: Fen,
+    pub claim_cap: Option<Fen>,
+    pub annual_cap: Option<Fen>,
+}
+
+impl TierEntry {
+    /// Whether this entry applies to a claim: its filter matches and every per-level
+    /// table it has names the claim's level.
+    pub fn matches(&self, status: PovertyStatus, kind: ClaimKind, level: FacilityLevel) -> bool {
+        if !self.when.matches(status, kind, level) || self.claim_deductible.get(level).is_none() {
+            return false;
+        }
+        match &self.mode {
+            Mode::Rate(r) => r.get(level).is_some(),
+            Mode::OopCap(c) => c.get(level).is_some(),
+            Mode::Bands(_) | Mode::OopRatioCap(_) => true,
+        }
+    }
+}
+
+/// A validated settlement policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    pub name: String,
+    pub year: Option<i32>,
+    /// Tier entries in file order.
+    pub entries: Vec<TierEntry>,
+    /// Tier names in order of first appearance: the payment order and the output
+    /// columns.
+    pub names: Vec<String>,
+    /// For every (status, kind, level) and tier name, the first matching entry, so
+    /// the hot loop never walks filters: index
+    /// `((status * KINDS + kind) * LEVELS + level) * names.len() + name`.
+    #[serde(skip)]
+    lookup: Vec<u16>,
+    /// The file as given, for storage and versioning.
+    #[serde(skip)]
+    source: String,
+}
+
+const NO_ENTRY: u16 = u16::MAX;
+
+impl Policy {
+    /// Parses and validates a policy file.
+    pub fn parse(source: &str) -> Result<Policy, PolicyError> {
+        let table: toml::Table = source.parse().map_err(|e: toml::de::Error| PolicyError::Syntax(e.to_string()))?;
+        let mut name = None;
+        let mut year = None;
+        let mut tiers = None;
+        for (k, v) in &table {
+            match k.as_str() {
+                "name" => {
+                    name = Some(v.as_str().ok_or_else(|| top(k, "must be a string"))?.to_string());
+                }
+                "year" => {
+                    let y = v.as_integer().ok_or_else(|| top(k, "must be an integer year"))?;
+                    if !(1990..=2100).contains(&y) {
+                        return Err(top(k, &format!("{y} is not a plausible policy year")));
+                    }
+                    year = Some(y as i32);
+                }
+                "tier" => {
+                    tiers = Some(v.as_array().ok_or_else(|| top(k, "must be a list of [[tier]] tables"))?);
+                }
+                _ => return Err(top(k, "is not a policy key (expected name, year, tier)")),
+            }
+        }
+        let tiers = tiers.ok_or_else(|| top("tier", "is missing; a policy needs at least one [[tier]]"))?;
+        if tiers.is_empty() {
+            return Err(top("tier", "is empty; a policy needs at least one [[tier]]"));
+        }
+        if tiers.len() >= NO_ENTRY as usize {
+            return Err(top("tier", "has too many entries"));
+        }
+        let mut names: Vec<String> = Vec::new();
+        let mut entries = Vec::with_capacity(tiers.len());
+        for (i, t) in tiers.iter().enumerate() {
+            let entry = parse_tier(i + 1, t, &mut names)?;
+            entries.push(entry);
+        }
+        let mut policy = Policy {
+            name: name.unwrap_or_default(),
+            year,
+            entries,
+            names,
+            lookup: Vec::new(),
+            source: source.to_string(),
+        };
+        policy.build_lookup();
+        Ok(policy)
+    }
+
+    fn build_lookup(&mut self) {
+        let n = self.names.len();
+        let mut lookup = vec![NO_ENTRY; STATUSES * KINDS * LEVELS * n];
+        for &s in PovertyStatus::ALL {
+            for &k in ClaimKind::ALL {
+                for &l in FacilityLevel::ALL {
+                    let row = ((s.index() * KINDS + k.index()) * LEVELS + l.index()) * n;
+                    for (i, e) in self.entries.iter().enumerate() {
+                        let slot = &mut lookup[row + e.name_index];
+                        if *slot == NO_ENTRY && e.matches(s, k, l) {
+                            *slot = i as u16;
+                        }
+                    }
+                }
+            }
+        }
+        self.lookup = lookup;
+    }
+
+    /// The entry of tier name `name` that applies to a claim: the first of that
+    /// name whose filter matches.
+    #[inline]
+    pub fn entry_for(
+        &self,
+        name: usize,
+        status: PovertyStatus,
+        kind: ClaimKind,
+        level: FacilityLevel,
+    ) -> Option<usize> {
+        let n = self.names.len();
+        let i = self.lookup[((status.index() * KINDS + kind.index()) * LEVELS + level.index()) * n + name];
+        (i != NO_ENTRY).then_some(i as usize)
+    }
+
+    /// The policy file as it was given.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+/// Why a policy file was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PolicyError {
+    #[error("the policy is not valid TOML: {0}")]
+    Syntax(String),
+    #[error("policy key {key}: {reason}")]
+    Top { key: String, reason: String },
+    #[error("tier {index} ({name:?}), key {key}: {problem}")]
+    Tier {
+        /// 1-based position of the `[[tier]]` in the file.
+        index: usize,
+        /// The tier's name, empty where it has none (yet).
+        name: String,
+        key: String,
+        problem: TierProblem,
+    },
+}
+
+/// What is wrong with a key of a tier.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TierProblem {
+    #[error("is not a tier key (expected name, when, base, rate, bands, oop_cap, oop_ratio_cap, claim_deductible, annual_deductible, claim_cap, annual_cap)")]
+    UnknownKey,
+    #[error("is missing")]
+    Missing,
+    #[error("no mode: a tier needs exactly one of rate, bands, oop_cap, oop_ratio_cap")]
+    NoMode,
+    #[error("two modes ({0} and {1}): a tier needs exactly one of rate, bands, oop_cap, oop_ratio_cap")]
+    TwoModes(&'static str, &'static str),
+    #[error("bad rate: {0}")]
+    BadRate(String),
+    #[error("bad bands: {0}")]
+    BadBands(String),
+    #[error("{0}")]
+    UnknownName(String),
+    #[error("the amount {0} is negative; amounts must be 0 or more")]
+    NegativeAmount(String),
+    #[error("bad amount: {0}")]
+    BadAmount(String),
+    #[error("has the wrong type: expected {0}")]
+    WrongType(&'static str),
+    #[error("has no meaning with mode {0}")]
+    NotForMode(&'static str),
+}
+
+fn top(key: &str, reason: &str) -> PolicyError {
+    PolicyError::Top { key: key.to_string(), reason: reason.to_string() }
+}
+
+/// Context for errors inside one tier.
+struct Ctx<'a> {
+    index: usize,
+    name: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err(&self, key: &str, problem: TierProblem) -> PolicyError {
+        PolicyError::Tier { index: self.index, name: self.name.to_string(), key: key.to_string(), problem }
+    }
+}
+
+const TIER_KEYS: &[&str] = &[
+    "name",
+    "when",
+    "base",
+    "rate",
+    "bands",
+    "oop_cap",
+    "oop_ratio_cap",
+    "claim_deductible",
+    "annual_deductible",
+    "claim_cap",
+    "annual_cap",
+];
+
+fn parse_tier(index: usize, v: &Value, names: &mut Vec<String>) -> Result<TierEntry, PolicyError> {
+    let anon = Ctx { index, name: "" };
+    let t = v.as_table().ok_or_else(|| anon.err("tier", TierProblem::WrongType("a table")))?;
+    let name = match t.get("name") {
+        None => return Err(anon.err("name", TierProblem::Missing)),
+        Some(n) => n.as_str().ok_or_else(|| anon.err("name", TierProblem::WrongType("a string")))?,
+    };
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(anon.err("name", TierProblem::Missing));
+    }
+    let cx = Ctx { index, name };
+    if let Some(k) = t.keys().find(|k| !TIER_KEYS.contains(&k.as_str())) {
+        return Err(cx.err(k, TierProblem::UnknownKey));
+    }
+
+    let when = match t.get("when") {
+        None => When::default(),
+        Some(w) => parse_when(&cx, w)?,
+    };
+    let base = match t.get("base") {
+        None => Base::Eligible,
+        Some(b) => match b.as_str() {
+            Some("eligible") => Base::Eligible,
+            Some("all") => Base::All,
+            Some(other) => {
+                return Err(cx.err(
+                    "base",
+                    TierProblem::UnknownName(format!("unknown base {other:?}; expected eligible or all")),
+                ))
+            }
+            None => return Err(cx.err("base", TierProblem::WrongType("\"eligible\" or \"all\""))),
+        },
+    };
+
+    let modes: Vec<&'static str> =
+        ["rate", "bands", "oop_cap", "oop_ratio_cap"].into_iter().filter(|m| t.contains_key(*m)).collect();
+    let mode = match modes.as_slice() {
+        [] => return Err(cx.err("rate", TierProblem::NoMode)),
+        [m] => match *m {
+            "rate" => Mode::Rate(per_level(&cx, "rate", &t["rate"], |v| rate_value(&cx, "rate", v))?),
+            "bands" => Mode::Bands(parse_bands(&cx, &t["bands"])?),
+            "oop_cap" => Mode::OopCap(per_level(&cx, "oop_cap", &t["oop_cap"], |v| amount(&cx, "oop_cap", v))?),
+            _ => Mode::OopRatioCap(rate_value(&cx, "oop_ratio_cap", &t["oop_ratio_cap"])?),
+        },
+        [a, b, ..] => return Err(cx.err(b, TierProblem::TwoModes(a, b))),
+    };
+
+    // Deductibles only shape the base `x` of rate and bands; on a cap mode they
+    // would be silently ignored, which is worse than a refusal.
+    let deductible_allowed = matches!(mode, Mode::Rate(_) | Mode::Bands(_));
+    for k in ["claim_deductible", "annual_deductible"] {
+        if t.contains_key(k) && !deductible_allowed {
+            return Err(cx.err(k, TierProblem::NotForMode(mode.key())));
+        }
+    }
+    let claim_deductible = match t.get("claim_deductible") {
+        None => PerLevel::all(Fen::ZERO),
+        Some(v) => per_level(&cx, "claim_deductible", v, |v| amount(&cx, "claim_deductible", v))?,
+    };
+    let annual_deductible = match t.get("annual_deductible") {
+        None => Fen::ZERO,
+        Some(v) => amount(&cx, "annual_deductible", v)?,
+    };
+    let claim_cap = t.get("claim_cap").map(|v| amount(&cx, "claim_cap", v)).transpose()?;
+    let annual_cap = t.get("annual_cap").map(|v| amount(&cx, "annual_cap", v)).transpose()?;
+
+    let name_index = match names.iter().position(|n| n == name) {
+        Some(i) => i,
+        None => {
+            names.push(name.to_string());
+            names.len() - 1
+        }
+    };
+    Ok(TierEntry {
+        name: name.to_string(),
+        name_index,
+        when,
+        base,
+        mode,
+        claim_deductible,
+        annual_deductible,
+        claim_cap,
+        annual_cap,
+    })
+}
+
+fn parse_when(cx: &Ctx, w: &Value) -> Result<When, PolicyError> {
+    let t = w.as_table().ok_or_else(|| cx.err("when", TierProblem::WrongType("a table like { statuses = [...] }")))?;
+    let mut when = When::default();
+    for (k, v) in t {
+        let key = format!("when.{k}");
+        match k.as_str() {
+            "statuses" => when.statuses = Some(names_list(cx, &key, v)?),
+            "kinds" => when.kinds = Some(names_list(cx, &key, v)?),
+            "levels" => when.levels = Some(names_list(cx, &key, v)?),
+            _ => return Err(cx.err(&key, TierProblem::UnknownKey)),
+        }
+    }
+    Ok(when)
+}
+
+fn names_list<T: std::str::FromStr<Err = domain::DomainError>>(
+    cx: &Ctx,
+    key: &str,
+    v: &Value,
+) -> Result<Vec<T>, PolicyError> {
+    let arr = v.as_array().ok_or_else(|| cx.err(key, TierProblem::WrongType("a list of names")))?;
+    arr.iter()
+        .map(|x| {
+            let s = x.as_str().ok_or_else(|| cx.err(key, TierProblem::WrongType("a list of names")))?;
+            s.parse::<T>().map_err(|e| cx.err(key, TierProblem::UnknownName(e.0)))
+        })
+        .collect()
+}
+
+fn per_level<T: Copy>(
+    cx: &Ctx,
+    key: &str,
+    v: &Value,
+    one: impl Fn(&Value) -> Result<T, PolicyError>,
+) -> Result<PerLevel<T>, PolicyError> {
+    let Some(t) = v.as_table() else {
+        return Ok(PerLevel::all(one(v)?));
+    };
+    let mut values = [None; LEVELS];
+    for (k, x) in t {
+        let level: FacilityLevel =
+            k.parse().map_err(|e: domain::DomainError| cx.err(&format!("{key}.{k}"), TierProblem::UnknownName(e.0)))?;
+        values[level.index()] = Some(one(x)?);
+    }
+    Ok(PerLevel { values, table: true })
+}
+
+fn rate_value(cx: &Ctx, key: &str, v: &Value) -> Result<Rate, PolicyError> {
+    let x = match v {
+        Value::Integer(i) => *i as f64,
+        Value::Float(f) => *f,
+        _ => return Err(cx.err(key, TierProblem::WrongType("a rate between 0 and 1"))),
+    };
+    Rate::from_f64(x).map_err(|e| cx.err(key, TierProblem::BadRate(e.0)))
+}
+
+/// An amount in yuan (integer, or decimal with at most two decimals) as fen.
+fn amount(cx: &Ctx, key: &str, v: &Value) -> Result<Fen, PolicyError> {
+    match v {
+        Value::Integer(i) => {
+            if *i < 0 {
+                return Err(cx.err(key, TierProblem::NegativeAmount(i.to_string())));
+            }
+            if *i > 10_000_000_000_000 {
+                return Err(cx.err(key, TierProblem::BadAmount(format!("{i} is too large"))));
+            }
+            Ok(Fen::from_yuan(*i))
+        }
+        Value::Float(f) => {
+            if *f < 0.0 {
+                return Err(cx.err(key, TierProblem::NegativeAmount(f.to_string())));
+            }
+            if !f.is_finite() || *f > 1e13 {
+                return Err(cx.err(key, TierProblem::BadAmount(format!("{f} is not a usable amount"))));
+            }
+            let scaled = f * 100.0;
+            let r = scaled.round();
+            if (scaled - r).abs() > 1e-6 * r.abs().max(1.0) {
+                return Err(cx.err(
+                    key,
+                    TierProblem::BadAmount(format!("{f} has more than two decimals; money is kept to the fen")),
+                ));
+            }
+            Ok(Fen(r as i64))
+        }
+        _ => Err(cx.err(key, TierProblem::WrongType("an amount in yuan"))),
+    }
+}
+
+fn parse_bands(cx: &Ctx, v: &Value) -> Result<Vec<Band>, PolicyError> {
+    let bad = |m: String| cx.err("bands", TierProblem::BadBands(m));
+    let arr = v.as_array().ok_or_else(|| cx.err("bands", TierProblem::WrongType("a list of { up_to, rate }")))?;
+    if arr.is_empty() {
+        return Err(bad("the list is empty".into()));
+    }
+    let mut bands = Vec::with_capacity(arr.len());
+    let mut prev = Fen::ZERO;
+    for (i, b) in arr.iter().enumerate() {
+        let t = b.as_table().ok_or_else(|| cx.err("bands", TierProblem::WrongType("a list of { up_to, rate }")))?;
+        if let Some(k) = t.keys().find(|k| *k != "up_to" && *k != "rate") {
+            return Err(cx.err(&format!("bands[{}].{k}", i + 1), TierProblem::UnknownKey));
+        }
+        let rate = match t.get("rate") {
+            Some(r) => rate_value(cx, &format!("bands[{}].rate", i + 1), r)?,
+            None => return Err(cx.err(&format!("bands[{}].rate", i + 1), TierProblem::Missing)),
+        };
+        let up_to = t.get("up_to").map(|u| amount(cx, &format!("bands[{}].up_to", i + 1), u)).transpose()?;
+        match up_to {
+            None if i + 1 < arr.len() => {
+                return Err(bad(format!("band {} has no up_to; only the last band may omit it", i + 1)))
+            }
+            Some(u) if u <= prev => {
+                return Err(bad(format!(
+                    "band {} ends at {u} yuan, not above the previous band's end {prev} yuan; up_to must rise",
+                    i + 1
+                )))
+            }
+            _ => {}
+        }
+        if let Some(u) = up_to {
+            prev = u;
+        }
+        bands.push(Band { up_to, rate });
+    }
+    Ok(bands)
+}
