@@ -1,1 +1,161 @@
-//! web (to be built).
+//! The web application and the HTTP API of SafetyNet, served by the one binary.
+//!
+//! - [`app`] builds the router: server-rendered pages (`pages`), the JSON API
+//!   under `/api/v1` (`api`, described by `/api/v1/openapi.json`), and the static
+//!   assets compiled into the binary (nothing is fetched from outside).
+//! - [`serve`] binds an address and serves until Ctrl-C.
+//! - Everything the layer reads or writes goes through the [`repo::Repo`] trait; the
+//!   web crate speaks HTTP, HTML and JSON, never SQL.
+//!
+//! Cross-cutting rules live in one place each: status codes in [`error`], roles,
+//! scope and masking in [`access`], sessions, CSRF and lockout in [`auth`] and the
+//! [`guard`] middleware, one tracing span per request in [`trace`].
+
+#![recursion_limit = "512"]
+
+pub mod access;
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod html;
+pub mod i18n;
+pub mod mem;
+pub mod openapi;
+pub mod pages;
+pub mod repo;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tracing::Instrument;
+
+pub use config::Config;
+pub use error::WebError;
+pub use repo::Repo;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub repo: Arc<dyn Repo>,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    pub fn new(config: Config, repo: Arc<dyn Repo>) -> AppState {
+        AppState { repo, config: Arc::new(config) }
+    }
+}
+
+/// The whole application as a router, ready to be served.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(pages::routes())
+        .nest("/api/v1", api::routes())
+        .route("/static/app.css", axum::routing::get(css))
+        .route("/static/app.js", axum::routing::get(js))
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .fallback(fallback)
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(middleware::from_fn(trace))
+        .with_state(state)
+}
+
+/// Binds `config.addr` and serves `app` until Ctrl-C.
+pub async fn serve(config: Config, repo: Arc<dyn Repo>) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&config.addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, "serving");
+    let state = AppState::new(config, repo);
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}
+
+const CSS: &str = include_str!("static/app.css");
+const JS: &str = include_str!("static/app.js");
+
+async fn css() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], CSS)
+}
+
+async fn js() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], JS)
+}
+
+async fn fallback(req: Request) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        WebError::NotFound(format!("no endpoint {} {}", req.method(), req.uri().path())).into_response()
+    } else {
+        error::PageError(WebError::NotFound("no such page".into())).into_response()
+    }
+}
+
+static REQUEST_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One tracing span per request, with its method, path, status and duration.
+async fn trace(req: Request, next: Next) -> Response {
+    let id = REQUEST_ID.fetch_add(1, Ordering::Relaxed);
+    let span = tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path());
+    async move {
+        let t = std::time::Instant::now();
+        let res = next.run(req).await;
+        tracing::debug!(status = res.status().as_u16(), ms = t.elapsed().as_secs_f64() * 1e3, "done");
+        res
+    }
+    .instrument(span)
+    .await
+}
+
+/// The CSRF check of every state-changing request, in one place.
+///
+/// A request carrying a Bearer token passes (it has no ambient credential a
+/// foreign page could borrow). A request riding on the session cookie must carry
+/// the session's CSRF token, as the form field `csrf` or the `X-CSRF-Token`
+/// header. The login form checks its own pre-session token.
+async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() == Method::GET || req.method() == Method::HEAD || req.method() == Method::OPTIONS {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    if parts.headers.contains_key(header::AUTHORIZATION) || parts.uri.path() == "/login" {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let api = parts.uri.path().starts_with("/api/");
+    let deny = |e: WebError| if api { e.into_response() } else { error::PageError(e).into_response() };
+    let ctx = match auth::authenticate(&state, &parts).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return deny(WebError::Unauthorized),
+        Err(e) => return deny(e),
+    };
+    let Some(session) = ctx.session.clone() else { return deny(WebError::Unauthorized) };
+    let header_token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let bytes = match axum::body::to_bytes(body, 4 << 20).await {
+        Ok(b) => b,
+        Err(_) => return deny(WebError::BadRequest("the request body is too large or unreadable".into())),
+    };
+    let form_token = std::str::from_utf8(&bytes)
+        .ok()
+        .filter(|_| {
+            parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+        })
+        .and_then(|s| s.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "csrf").map(|(_, v)| v.to_string()));
+    let given = header_token.or(form_token).unwrap_or_default();
+    if !auth::same(&given, &session.csrf) {
+        tracing::warn!(user = %ctx.user.username, path = %parts.uri.path(), "CSRF token missing or wrong");
+        let e = WebError::Forbidden("the form's security token is missing or out of date; reload the page and try again".into());
+        return if api { e.into_response() } else { (StatusCode::FORBIDDEN, error::PageError(e)).into_response() };
+    }
+    parts.extensions.insert(ctx);
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}

@@ -1,0 +1,240 @@
+//! Who may do what, and where: roles with their permission table, the region scope
+//! every query is filtered by, and the masking of personal data.
+//!
+//! The scope is enforced in one place: every repository call that reads registry
+//! data takes a [`Scope`], and a single record outside it is reported as not found
+//! ([`Scope::admits`]) so that a county officer cannot even learn that a person of
+//! another county exists.
+
+use domain::{RegionCode, ResidentId};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A user's role. The permission table is [`Role::may`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manages users and sees everything in scope.
+    Administrator,
+    /// A county or township officer who follows alerts and settles claims.
+    Officer,
+    /// A clerk at a settlement window or in an office: settles, imports.
+    Clerk,
+    /// Reads figures and exports masked data.
+    Analyst,
+    /// Reads pages, masked.
+    Viewer,
+}
+
+/// What an action needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// See resident IDs and names in clear.
+    ViewUnmasked,
+    /// Move alerts through their states and record assistance.
+    MoveAlerts,
+    /// Settle claims and void them.
+    Settle,
+    /// Import files.
+    Import,
+    /// Create users and change roles.
+    ManageUsers,
+    /// Download data.
+    Export,
+    /// Read the audit log.
+    ViewAudit,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [Role::Administrator, Role::Officer, Role::Clerk, Role::Analyst, Role::Viewer];
+
+    /// The permission table.
+    pub fn may(self, p: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::Administrator => true,
+            Role::Officer => matches!(p, ViewUnmasked | MoveAlerts | Settle | Export | ViewAudit),
+            Role::Clerk => matches!(p, ViewUnmasked | Settle | Import),
+            Role::Analyst => matches!(p, Export),
+            Role::Viewer => false,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Administrator => "administrator",
+            Role::Officer => "officer",
+            Role::Clerk => "clerk",
+            Role::Analyst => "analyst",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Role, String> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.trim())
+            .ok_or_else(|| format!("unknown role {s:?}; expected one of administrator, officer, clerk, analyst, viewer"))
+    }
+}
+
+impl Permission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::ViewUnmasked => "view persons unmasked",
+            Permission::MoveAlerts => "move alerts",
+            Permission::Settle => "settle claims",
+            Permission::Import => "import files",
+            Permission::ManageUsers => "manage users",
+            Permission::Export => "export data",
+            Permission::ViewAudit => "view the audit log",
+        }
+    }
+}
+
+/// A region scope: the digits every region code the user may see starts with
+/// (`""` for the whole country, `34` a province, `341122` a county).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Scope(String);
+
+impl Scope {
+    pub fn all() -> Scope {
+        Scope(String::new())
+    }
+
+    /// Parses a scope: empty, or the significant digits of a region code (2, 4, 6,
+    /// 9 or 12 digits).
+    pub fn parse(s: &str) -> Result<Scope, String> {
+        let t = s.trim();
+        if t.is_empty() {
+            return Ok(Scope::all());
+        }
+        let code = RegionCode::parse(t).map_err(|e| format!("scope: {e}"))?;
+        let short = code.short();
+        if short != t {
+            return Err(format!("scope {t:?} must be the significant digits of a region code, like {short}"));
+        }
+        Ok(Scope(short))
+    }
+
+    /// The code prefix, `""` for everything.
+    pub fn prefix(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether a region code lies in the scope.
+    pub fn admits(&self, code: RegionCode) -> bool {
+        code.starts_with(&self.0)
+    }
+
+    /// Whether a code prefix (a region filter asked by a user) lies inside the scope,
+    /// or contains it (then the scope is what is shown).
+    pub fn narrow(&self, asked: &str) -> Option<String> {
+        if asked.starts_with(&self.0) {
+            Some(asked.to_string())
+        } else if self.0.starts_with(asked) {
+            Some(self.0.clone())
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("*")
+        } else {
+            f.write_str(&self.0)
+        }
+    }
+}
+
+/// How personal data is shown to a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Masking {
+    Clear,
+    Masked,
+}
+
+impl Masking {
+    pub fn for_role(r: Role) -> Masking {
+        if r.may(Permission::ViewUnmasked) {
+            Masking::Clear
+        } else {
+            Masking::Masked
+        }
+    }
+
+    pub fn id(self, id: ResidentId) -> String {
+        match self {
+            Masking::Clear => id.to_string(),
+            Masking::Masked => id.masked(),
+        }
+    }
+
+    /// A name as its first character and one star per further character
+    /// (`张三丰` -> `张**`).
+    pub fn name(self, name: &str) -> String {
+        match self {
+            Masking::Clear => name.to_string(),
+            Masking::Masked => {
+                let mut it = name.chars();
+                match it.next() {
+                    Some(c) => std::iter::once(c).chain(it.map(|_| '*')).collect(),
+                    None => String::new(),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_table() {
+        assert!(Role::Administrator.may(Permission::ManageUsers));
+        assert!(!Role::Officer.may(Permission::ManageUsers));
+        assert!(Role::Officer.may(Permission::MoveAlerts));
+        assert!(!Role::Clerk.may(Permission::MoveAlerts));
+        assert!(Role::Clerk.may(Permission::Settle));
+        assert!(!Role::Analyst.may(Permission::ViewUnmasked));
+        assert!(Role::Analyst.may(Permission::Export));
+        assert!(!Role::Viewer.may(Permission::Export));
+        assert_eq!("officer".parse::<Role>().unwrap(), Role::Officer);
+        assert!("root".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn scope_admits_its_subtree_only() {
+        let s = Scope::parse("341122").unwrap();
+        assert!(s.admits(RegionCode::parse("341122100201").unwrap()));
+        assert!(!s.admits(RegionCode::parse("341123100201").unwrap()));
+        assert!(Scope::all().admits(RegionCode::parse("341123100201").unwrap()));
+        assert!(Scope::parse("3411220").is_err());
+        assert!(Scope::parse("341100").is_err(), "a city is written 3411");
+        assert_eq!(s.narrow("34").as_deref(), Some("341122"));
+        assert_eq!(s.narrow("341122100").as_deref(), Some("341122100"));
+        assert_eq!(s.narrow("341123"), None);
+    }
+
+    #[test]
+    fn masking() {
+        assert_eq!(Masking::Masked.name("张三丰"), "张**");
+        assert_eq!(Masking::Clear.name("张三丰"), "张三丰");
+        let id = ResidentId::parse("11010519491231002X").unwrap();
+        assert_eq!(Masking::Masked.id(id), "110105********002X");
+    }
+}

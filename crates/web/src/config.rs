@@ -1,0 +1,113 @@
+//! Server configuration: defaults, then an optional TOML file, then `SAFETYNET_*`
+//! environment variables, then command-line flags (applied by the caller), each
+//! overriding the one before.
+
+use serde::Deserialize;
+use std::path::Path;
+
+/// Everything `serve` needs to know.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on, `127.0.0.1:8080`.
+    pub addr: String,
+    /// The store: a SQLite path or a postgres:// URL.
+    pub db: String,
+    /// How long a login lasts without a new login, in minutes.
+    pub session_minutes: i64,
+    /// Mark the session cookie `Secure` (behind HTTPS).
+    pub cookie_secure: bool,
+    /// Failed logins in a row that lock an account.
+    pub lockout_threshold: u32,
+    /// How long a locked account stays locked, in minutes.
+    pub lockout_minutes: i64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            addr: "127.0.0.1:8080".into(),
+            db: "./safetynet.db".into(),
+            session_minutes: 8 * 60,
+            cookie_secure: false,
+            lockout_threshold: 5,
+            lockout_minutes: 15,
+        }
+    }
+}
+
+impl Config {
+    /// Reads a TOML file over the defaults; unknown keys are refused.
+    pub fn from_file(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Applies `SAFETYNET_ADDR`, `SAFETYNET_DB`, `SAFETYNET_SESSION_MINUTES`,
+    /// `SAFETYNET_COOKIE_SECURE`, `SAFETYNET_LOCKOUT_THRESHOLD`, `SAFETYNET_LOCKOUT_MINUTES`.
+    pub fn apply_env(&mut self) -> Result<(), String> {
+        self.apply(|k| std::env::var(k).ok())
+    }
+
+    fn apply(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+        fn num<T: std::str::FromStr>(k: &str, v: &str) -> Result<T, String> {
+            v.trim().parse().map_err(|_| format!("{k}={v:?} is not a whole number"))
+        }
+        if let Some(v) = get("SAFETYNET_ADDR") {
+            self.addr = v;
+        }
+        if let Some(v) = get("SAFETYNET_DB") {
+            self.db = v;
+        }
+        if let Some(v) = get("SAFETYNET_SESSION_MINUTES") {
+            self.session_minutes = num("SAFETYNET_SESSION_MINUTES", &v)?;
+        }
+        if let Some(v) = get("SAFETYNET_COOKIE_SECURE") {
+            self.cookie_secure = domain::parse_bool(&v).map_err(|e| format!("SAFETYNET_COOKIE_SECURE: {e}"))?;
+        }
+        if let Some(v) = get("SAFETYNET_LOCKOUT_THRESHOLD") {
+            self.lockout_threshold = num("SAFETYNET_LOCKOUT_THRESHOLD", &v)?;
+        }
+        if let Some(v) = get("SAFETYNET_LOCKOUT_MINUTES") {
+            self.lockout_minutes = num("SAFETYNET_LOCKOUT_MINUTES", &v)?;
+        }
+        self.check()
+    }
+
+    /// Refuses settings that cannot work.
+    pub fn check(&self) -> Result<(), String> {
+        if self.session_minutes <= 0 {
+            return Err("session_minutes must be more than 0".into());
+        }
+        if self.lockout_threshold == 0 {
+            return Err("lockout_threshold must be at least 1".into());
+        }
+        if self.lockout_minutes <= 0 {
+            return Err("lockout_minutes must be more than 0".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("serve.toml");
+        std::fs::write(&p, "addr = \"127.0.0.1:9000\"\nlockout_threshold = 3\n").unwrap();
+        let mut c = Config::from_file(&p).unwrap();
+        assert_eq!(c.addr, "127.0.0.1:9000");
+        assert_eq!(c.lockout_threshold, 3);
+        assert_eq!(c.lockout_minutes, 15);
+        c.apply(|k| (k == "SAFETYNET_LOCKOUT_MINUTES").then(|| "30".to_string())).unwrap();
+        assert_eq!(c.lockout_minutes, 30);
+        let e = c.apply(|k| (k == "SAFETYNET_LOCKOUT_THRESHOLD").then(|| "x".to_string())).unwrap_err();
+        assert!(e.contains("SAFETYNET_LOCKOUT_THRESHOLD"), "{e}");
+        std::fs::write(&p, "adress = \"x\"\n").unwrap();
+        let e = Config::from_file(&p).unwrap_err();
+        assert!(e.contains("unknown field"), "{e}");
+    }
+}

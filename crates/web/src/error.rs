@@ -1,0 +1,145 @@
+//! The one error type of the web layer and its mapping to HTTP status codes.
+//!
+//! API handlers return [`WebError`], answered as JSON `{"error": KIND, "message":
+//! TEXT}`; page handlers return [`PageError`], the same error drawn as a small
+//! HTML page. The status of each kind is decided in [`WebError::status`] and
+//! nowhere else. Extractor rejections (malformed JSON, unknown fields, wrong
+//! types) become `BadRequest` with serde's own words, never a 500.
+
+use crate::repo::RepoError;
+use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("please log in")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl WebError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Unauthorized => StatusCode::UNAUTHORIZED,
+            WebError::Forbidden(_) => StatusCode::FORBIDDEN,
+            WebError::NotFound(_) => StatusCode::NOT_FOUND,
+            WebError::Conflict(_) => StatusCode::CONFLICT,
+            WebError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            WebError::BadRequest(_) => "bad_request",
+            WebError::Unauthorized => "unauthorized",
+            WebError::Forbidden(_) => "forbidden",
+            WebError::NotFound(_) => "not_found",
+            WebError::Conflict(_) => "conflict",
+            WebError::Unprocessable(_) => "unprocessable",
+            WebError::TooManyRequests(_) => "too_many_requests",
+            WebError::Internal(_) => "internal",
+        }
+    }
+
+    /// A person, household or alert that does not exist or lies outside the scope:
+    /// the two are answered alike.
+    pub fn not_found(what: &str) -> WebError {
+        WebError::NotFound(format!("{what} not found"))
+    }
+
+    pub fn forbidden(p: crate::access::Permission) -> WebError {
+        WebError::Forbidden(format!("your role may not {}", p.as_str()))
+    }
+}
+
+impl From<RepoError> for WebError {
+    fn from(e: RepoError) -> WebError {
+        match e {
+            RepoError::Conflict(m) => WebError::Conflict(m),
+            RepoError::NotFound(m) => WebError::NotFound(m),
+            RepoError::Store(m) => WebError::Internal(m),
+        }
+    }
+}
+
+impl From<JsonRejection> for WebError {
+    fn from(r: JsonRejection) -> WebError {
+        match r {
+            JsonRejection::JsonDataError(e) => WebError::Unprocessable(format!("invalid request body: {}", e.body_text())),
+            JsonRejection::JsonSyntaxError(e) => WebError::BadRequest(format!("malformed JSON: {}", e.body_text())),
+            JsonRejection::MissingJsonContentType(_) => {
+                WebError::BadRequest("the request body must be JSON with Content-Type: application/json".into())
+            }
+            other => WebError::BadRequest(other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for WebError {
+    fn from(r: QueryRejection) -> WebError {
+        WebError::BadRequest(format!("invalid query: {}", r.body_text()))
+    }
+}
+
+impl From<FormRejection> for WebError {
+    fn from(r: FormRejection) -> WebError {
+        WebError::BadRequest(format!("invalid form: {}", r.body_text()))
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        (status, Json(serde_json::json!({ "error": self.kind(), "message": self.to_string() }))).into_response()
+    }
+}
+
+/// A [`WebError`] answered as an HTML page (pages, not the API).
+#[derive(Debug)]
+pub struct PageError(pub WebError);
+
+impl<E: Into<WebError>> From<E> for PageError {
+    fn from(e: E) -> PageError {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = self.0.status();
+        if status == StatusCode::UNAUTHORIZED {
+            return axum::response::Redirect::to("/login").into_response();
+        }
+        if status.is_server_error() {
+            tracing::error!(error = %self.0, "page failed");
+        }
+        let body = format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>{code}</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head>\
+             <body><main class=\"error\"><h1>{code}</h1><p>{msg}</p><p><a href=\"/\">SafetyNet</a></p></main></body></html>",
+            code = status.as_u16(),
+            msg = crate::html::esc(&self.0.to_string())
+        );
+        (status, axum::response::Html(body)).into_response()
+    }
+}

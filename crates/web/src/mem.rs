@@ -1,0 +1,367 @@
+//! An in-memory [`Repo`]: the whole registry in a few vectors behind one lock. It
+//! serves tests and a store-less server (`--db :memory:`), and shows in plain code
+//! what each repository call means, the scope filter included.
+
+use crate::access::Scope;
+use crate::repo::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Datelike, Utc};
+use domain::{Fen, Household, Region, RegionLevel, ResidentId};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+#[derive(Default)]
+struct Inner {
+    users: Vec<User>,
+    sessions: HashMap<String, Session>,
+    tokens: HashMap<String, i64>,
+    audit: Vec<AuditEntry>,
+    regions: Vec<Region>,
+    households: Vec<Household>,
+    persons: Vec<PersonRow>,
+    claims: Vec<(ResidentId, ClaimRow)>,
+    alerts: Vec<AlertRow>,
+}
+
+/// The in-memory repository.
+#[derive(Default)]
+pub struct MemRepo {
+    inner: Mutex<Inner>,
+}
+
+/// The alert life cycle (specs/monitoring.md, "Alerts"): `open -> verifying ->
+/// assisting -> resolved`, `dismissed` from `open` or `verifying` with a reason;
+/// `resolved` needs a recorded measure.
+pub fn check_transition(from: &str, to: &str, note: &str, measures: usize) -> Result<(), String> {
+    let ok = matches!(
+        (from, to),
+        ("open", "verifying") | ("verifying", "assisting") | ("assisting", "resolved") | ("open" | "verifying", "dismissed")
+    );
+    if !ok {
+        return Err(format!("an alert cannot move from {from} to {to}"));
+    }
+    if to == "dismissed" && note.trim().is_empty() {
+        return Err("dismissing an alert needs a reason in the note".into());
+    }
+    if to == "resolved" && measures == 0 {
+        return Err("resolving an alert needs at least one recorded assistance measure".into());
+    }
+    Ok(())
+}
+
+impl MemRepo {
+    pub fn new() -> MemRepo {
+        MemRepo::default()
+    }
+
+    pub fn add_region(&self, r: Region) {
+        self.inner.lock().unwrap().regions.push(r);
+    }
+
+    pub fn add_household(&self, h: Household) {
+        self.inner.lock().unwrap().households.push(h);
+    }
+
+    /// Adds a person; their village is their household's, which must exist.
+    pub fn add_person(&self, p: domain::Person) -> Result<(), String> {
+        let mut g = self.inner.lock().unwrap();
+        let village = g
+            .households
+            .iter()
+            .find(|h| h.household_id == p.household_id)
+            .map(|h| h.village_code)
+            .ok_or_else(|| format!("household {} not found", p.household_id))?;
+        g.persons.push(PersonRow {
+            person_id: p.person_id,
+            household_id: p.household_id,
+            name: p.name,
+            status: p.status,
+            status_since: p.status_since,
+            village_code: village,
+            diagnoses: p.diagnoses,
+        });
+        Ok(())
+    }
+
+    pub fn add_claim(&self, person: ResidentId, c: ClaimRow) {
+        self.inner.lock().unwrap().claims.push((person, c));
+    }
+
+    /// Raises an open alert; returns its ID.
+    pub fn add_alert(&self, rule: &str, household_id: &str, year: i32, value: &str, threshold: &str) -> Result<i64, String> {
+        let mut g = self.inner.lock().unwrap();
+        let village = g
+            .households
+            .iter()
+            .find(|h| h.household_id == household_id)
+            .map(|h| h.village_code)
+            .ok_or_else(|| format!("household {household_id} not found"))?;
+        let id = g.alerts.len() as i64 + 1;
+        g.alerts.push(AlertRow {
+            id,
+            rule: rule.into(),
+            household_id: household_id.into(),
+            village_code: village,
+            year,
+            value: value.into(),
+            threshold: threshold.into(),
+            state: "open".into(),
+            transitions: vec![],
+            measures: vec![],
+        });
+        Ok(id)
+    }
+}
+
+fn matches_query(p: &PersonRow, q: &str) -> bool {
+    q.is_empty() || p.person_id.to_string().starts_with(q) || p.name.contains(q) || p.household_id == q
+}
+
+#[async_trait]
+impl Repo for MemRepo {
+    async fn user_by_name(&self, username: &str) -> RepoResult<Option<User>> {
+        Ok(self.inner.lock().unwrap().users.iter().find(|u| u.username == username).cloned())
+    }
+
+    async fn user_by_id(&self, id: i64) -> RepoResult<Option<User>> {
+        Ok(self.inner.lock().unwrap().users.iter().find(|u| u.id == id).cloned())
+    }
+
+    async fn create_user(&self, u: NewUser) -> RepoResult<User> {
+        let mut g = self.inner.lock().unwrap();
+        if g.users.iter().any(|x| x.username == u.username) {
+            return Err(RepoError::Conflict(format!("the user {} exists already", u.username)));
+        }
+        let user = User {
+            id: g.users.len() as i64 + 1,
+            username: u.username,
+            password_hash: u.password_hash,
+            role: u.role,
+            scope: u.scope,
+            failed_logins: 0,
+            locked_until: None,
+            active: true,
+        };
+        g.users.push(user.clone());
+        Ok(user)
+    }
+
+    async fn list_users(&self) -> RepoResult<Vec<User>> {
+        Ok(self.inner.lock().unwrap().users.clone())
+    }
+
+    async fn set_login_state(&self, user_id: i64, failed: u32, locked_until: Option<DateTime<Utc>>) -> RepoResult<()> {
+        let mut g = self.inner.lock().unwrap();
+        let u = g.users.iter_mut().find(|u| u.id == user_id).ok_or_else(|| RepoError::NotFound("no such user".into()))?;
+        u.failed_logins = failed;
+        u.locked_until = locked_until;
+        Ok(())
+    }
+
+    async fn set_password(&self, user_id: i64, password_hash: &str) -> RepoResult<()> {
+        let mut g = self.inner.lock().unwrap();
+        let u = g.users.iter_mut().find(|u| u.id == user_id).ok_or_else(|| RepoError::NotFound("no such user".into()))?;
+        u.password_hash = password_hash.into();
+        Ok(())
+    }
+
+    async fn create_session(&self, s: Session) -> RepoResult<()> {
+        self.inner.lock().unwrap().sessions.insert(s.token_hash.clone(), s);
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str) -> RepoResult<Option<Session>> {
+        Ok(self.inner.lock().unwrap().sessions.get(token_hash).cloned())
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> RepoResult<()> {
+        self.inner.lock().unwrap().sessions.remove(token_hash);
+        Ok(())
+    }
+
+    async fn create_api_token(&self, user_id: i64, _name: &str, token_hash: &str) -> RepoResult<()> {
+        self.inner.lock().unwrap().tokens.insert(token_hash.into(), user_id);
+        Ok(())
+    }
+
+    async fn api_token_user(&self, token_hash: &str) -> RepoResult<Option<User>> {
+        let g = self.inner.lock().unwrap();
+        Ok(g.tokens.get(token_hash).and_then(|id| g.users.iter().find(|u| u.id == *id)).cloned())
+    }
+
+    async fn audit(&self, e: AuditEntry) -> RepoResult<()> {
+        self.inner.lock().unwrap().audit.push(e);
+        Ok(())
+    }
+
+    async fn audit_log(&self, limit: usize) -> RepoResult<Vec<AuditEntry>> {
+        Ok(self.inner.lock().unwrap().audit.iter().rev().take(limit).cloned().collect())
+    }
+
+    async fn search_persons(&self, scope: &Scope, query: &str, limit: usize) -> RepoResult<Vec<PersonRow>> {
+        let g = self.inner.lock().unwrap();
+        Ok(g.persons
+            .iter()
+            .filter(|p| scope.admits(p.village_code) && matches_query(p, query.trim()))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn person(&self, scope: &Scope, id: ResidentId) -> RepoResult<Option<PersonRecord>> {
+        let g = self.inner.lock().unwrap();
+        let Some(p) = g.persons.iter().find(|p| p.person_id == id && scope.admits(p.village_code)) else {
+            return Ok(None);
+        };
+        let claims = g.claims.iter().filter(|(pid, _)| *pid == id).map(|(_, c)| c.clone()).collect();
+        let alerts = g.alerts.iter().filter(|a| a.household_id == p.household_id).cloned().collect();
+        let mut batches = vec![];
+        for d in &p.diagnoses {
+            let b = if d.starts_with('C') { "serious" } else { "chronic" };
+            if !batches.iter().any(|x| x == b) {
+                batches.push(b.to_string());
+            }
+        }
+        Ok(Some(PersonRecord {
+            person: p.clone(),
+            claims,
+            status_history: vec![StatusChange { status: p.status, since: p.status_since }],
+            batches,
+            alerts,
+        }))
+    }
+
+    async fn search_households(&self, scope: &Scope, query: &str, limit: usize) -> RepoResult<Vec<Household>> {
+        let g = self.inner.lock().unwrap();
+        let q = query.trim();
+        Ok(g.households
+            .iter()
+            .filter(|h| scope.admits(h.village_code) && (q.is_empty() || h.household_id.contains(q) || h.village_code.starts_with(q)))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn household(&self, scope: &Scope, id: &str) -> RepoResult<Option<HouseholdRecord>> {
+        let g = self.inner.lock().unwrap();
+        let Some(h) = g.households.iter().find(|h| h.household_id == id && scope.admits(h.village_code)) else {
+            return Ok(None);
+        };
+        Ok(Some(HouseholdRecord {
+            household: h.clone(),
+            members: g.persons.iter().filter(|p| p.household_id == id).cloned().collect(),
+            alerts: g.alerts.iter().filter(|a| a.household_id == id).cloned().collect(),
+        }))
+    }
+
+    async fn alerts(&self, scope: &Scope, f: &AlertFilter) -> RepoResult<Vec<AlertRow>> {
+        let g = self.inner.lock().unwrap();
+        let region = f.region.as_deref().unwrap_or("");
+        Ok(g.alerts
+            .iter()
+            .filter(|a| scope.admits(a.village_code) && a.village_code.starts_with(region))
+            .filter(|a| f.state.as_deref().is_none_or(|s| a.state == s))
+            .filter(|a| f.rule.as_deref().is_none_or(|r| a.rule == r))
+            .take(if f.limit == 0 { usize::MAX } else { f.limit })
+            .cloned()
+            .collect())
+    }
+
+    async fn alert(&self, scope: &Scope, id: i64) -> RepoResult<Option<AlertRow>> {
+        let g = self.inner.lock().unwrap();
+        Ok(g.alerts.iter().find(|a| a.id == id && scope.admits(a.village_code)).cloned())
+    }
+
+    async fn transition_alert(&self, scope: &Scope, id: i64, to: &str, by: &str, note: &str) -> RepoResult<AlertRow> {
+        let mut g = self.inner.lock().unwrap();
+        let a = g
+            .alerts
+            .iter_mut()
+            .find(|a| a.id == id && scope.admits(a.village_code))
+            .ok_or_else(|| RepoError::NotFound(format!("alert {id} not found")))?;
+        check_transition(&a.state, to, note, a.measures.len()).map_err(RepoError::Conflict)?;
+        a.transitions.push(Transition { from: a.state.clone(), to: to.into(), by: by.into(), at: Utc::now(), note: note.into() });
+        a.state = to.into();
+        Ok(a.clone())
+    }
+
+    async fn add_measure(&self, scope: &Scope, id: i64, m: Measure) -> RepoResult<AlertRow> {
+        let mut g = self.inner.lock().unwrap();
+        let a = g
+            .alerts
+            .iter_mut()
+            .find(|a| a.id == id && scope.admits(a.village_code))
+            .ok_or_else(|| RepoError::NotFound(format!("alert {id} not found")))?;
+        if matches!(a.state.as_str(), "resolved" | "dismissed") {
+            return Err(RepoError::Conflict(format!("alert {id} is {} and closed for its year", a.state)));
+        }
+        a.measures.push(m);
+        Ok(a.clone())
+    }
+
+    async fn summary(&self, scope: &Scope) -> RepoResult<Summary> {
+        let g = self.inner.lock().unwrap();
+        let persons: Vec<&PersonRow> = g.persons.iter().filter(|p| scope.admits(p.village_code)).collect();
+        let ids: std::collections::HashSet<ResidentId> = persons.iter().map(|p| p.person_id).collect();
+        let claims: Vec<&ClaimRow> = g.claims.iter().filter(|(p, _)| ids.contains(p)).map(|(_, c)| c).collect();
+        let villages = g.regions.iter().filter(|r| r.level == RegionLevel::Village && scope.admits(r.code)).count();
+        Ok(Summary {
+            households: g.households.iter().filter(|h| scope.admits(h.village_code)).count() as u64,
+            persons: persons.len() as u64,
+            poor_persons: persons.iter().filter(|p| p.status.is_poor()).count() as u64,
+            claims: claims.len() as u64,
+            settled_total: claims.iter().map(|c| c.total_cost).sum(),
+            out_of_pocket: claims.iter().filter_map(|c| c.out_of_pocket).sum(),
+            open_alerts: g
+                .alerts
+                .iter()
+                .filter(|a| scope.admits(a.village_code) && !matches!(a.state.as_str(), "resolved" | "dismissed"))
+                .count() as u64,
+            villages: villages as u64,
+            blank_villages: 0,
+        })
+    }
+
+    async fn region_stats(&self, scope: &Scope) -> RepoResult<Vec<RegionStat>> {
+        let g = self.inner.lock().unwrap();
+        let mut out = vec![];
+        for r in g.regions.iter().filter(|r| r.level == RegionLevel::Village && scope.admits(r.code)) {
+            let hh: Vec<&Household> = g.households.iter().filter(|h| h.village_code == r.code).collect();
+            let ps: Vec<&PersonRow> = g.persons.iter().filter(|p| p.village_code == r.code).collect();
+            let ids: Vec<ResidentId> = ps.iter().map(|p| p.person_id).collect();
+            let cl: Vec<&ClaimRow> = g.claims.iter().filter(|(p, _)| ids.contains(p)).map(|(_, c)| c).collect();
+            out.push(RegionStat {
+                code: r.code,
+                name: r.name.clone(),
+                lon: r.lon,
+                lat: r.lat,
+                households: hh.len() as u64,
+                persons: ps.len() as u64,
+                poor_persons: ps.iter().filter(|p| p.status.is_poor()).count() as u64,
+                open_alerts: g
+                    .alerts
+                    .iter()
+                    .filter(|a| a.village_code == r.code && !matches!(a.state.as_str(), "resolved" | "dismissed"))
+                    .count() as u64,
+                out_of_pocket: cl.iter().filter_map(|c| c.out_of_pocket).sum(),
+                settled_total: cl.iter().map(|c| c.total_cost).sum(),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn trend(&self, scope: &Scope) -> RepoResult<Vec<MonthStat>> {
+        let g = self.inner.lock().unwrap();
+        let ids: std::collections::HashSet<ResidentId> =
+            g.persons.iter().filter(|p| scope.admits(p.village_code)).map(|p| p.person_id).collect();
+        let mut months: std::collections::BTreeMap<String, MonthStat> = Default::default();
+        for (_, c) in g.claims.iter().filter(|(p, _)| ids.contains(p)) {
+            let m = format!("{:04}-{:02}", c.discharged.year(), c.discharged.month());
+            let e = months.entry(m.clone()).or_insert(MonthStat { month: m, claims: 0, total: Fen::ZERO, out_of_pocket: Fen::ZERO });
+            e.claims += 1;
+            e.total += c.total_cost;
+            e.out_of_pocket += c.out_of_pocket.unwrap_or(Fen::ZERO);
+        }
+        Ok(months.into_values().collect())
+    }
+}

@@ -1,0 +1,141 @@
+//! The OpenAPI 3 description of `/api/v1`, written by hand as one JSON value so
+//! that it says exactly what the handlers in [`crate::api`] do. A test walks the
+//! router's paths against it.
+
+use serde_json::{json, Value};
+
+fn err() -> Value {
+    json!({ "description": "error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+fn ok(schema: &str) -> Value {
+    json!({ "description": "ok", "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } })
+}
+
+fn list(schema: &str) -> Value {
+    json!({ "description": "ok", "content": { "application/json": { "schema": {
+        "type": "object", "required": ["items"],
+        "properties": { "items": { "type": "array", "items": { "$ref": format!("#/components/schemas/{schema}") } } } } } } })
+}
+
+fn path_param(name: &str, desc: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "description": desc, "schema": { "type": "string" } })
+}
+
+fn query(name: &str, desc: &str, ty: &str) -> Value {
+    json!({ "name": name, "in": "query", "required": false, "description": desc, "schema": { "type": ty } })
+}
+
+fn errors(mut responses: Value) -> Value {
+    for code in ["400", "401", "403", "404", "409", "422"] {
+        responses[code] = err();
+    }
+    responses
+}
+
+fn body(schema: &str) -> Value {
+    json!({ "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } })
+}
+
+/// The document served at `/api/v1/openapi.json`.
+pub fn document() -> Value {
+    let money = json!({ "type": "string", "pattern": "^[0-9]+\\.[0-9]{2}$", "description": "yuan with two decimals" });
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "SafetyNet API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Registry, alerts and indicators of the health poverty-alleviation programme. Every read is limited to the caller's region scope; a record outside it answers 404. Resident IDs and names are masked unless the caller's role may see them."
+        },
+        "servers": [{ "url": "/api/v1" }],
+        "security": [{ "bearer": [] }],
+        "paths": {
+            "/persons": { "get": {
+                "summary": "Search persons in scope", "operationId": "searchPersons",
+                "parameters": [query("q", "resident ID prefix, name part or household ID", "string"), query("limit", "1 to 1000, default 100", "integer")],
+                "responses": errors(json!({ "200": list("Person") })) } },
+            "/persons/{id}": { "get": {
+                "summary": "A person's record with claims and alerts (audited)", "operationId": "getPerson",
+                "parameters": [path_param("id", "18-character resident ID")],
+                "responses": errors(json!({ "200": ok("PersonRecord") })) } },
+            "/households": { "get": {
+                "summary": "Search households in scope", "operationId": "searchHouseholds",
+                "parameters": [query("q", "household ID part or village code prefix", "string"), query("limit", "1 to 1000, default 100", "integer")],
+                "responses": errors(json!({ "200": list("Household") })) } },
+            "/households/{id}": { "get": {
+                "summary": "A household with its members and alerts (audited)", "operationId": "getHousehold",
+                "parameters": [path_param("id", "household ID")],
+                "responses": errors(json!({ "200": ok("HouseholdRecord") })) } },
+            "/alerts": { "get": {
+                "summary": "The alert queue in scope", "operationId": "listAlerts",
+                "parameters": [query("state", "open, verifying, assisting, resolved or dismissed", "string"), query("rule", "rule name", "string"),
+                               query("region", "region code prefix", "string"), query("limit", "1 to 1000, default 100", "integer")],
+                "responses": errors(json!({ "200": list("Alert") })) } },
+            "/alerts/{id}": { "get": {
+                "summary": "One alert with its history", "operationId": "getAlert",
+                "parameters": [path_param("id", "alert ID")],
+                "responses": errors(json!({ "200": ok("Alert") })) } },
+            "/alerts/{id}/transition": { "post": {
+                "summary": "Move an alert to its next state (role: officer, administrator)", "operationId": "transitionAlert",
+                "parameters": [path_param("id", "alert ID")], "requestBody": body("TransitionRequest"),
+                "responses": errors(json!({ "200": ok("Alert") })) } },
+            "/alerts/{id}/measures": { "post": {
+                "summary": "Record an assistance measure on an alert", "operationId": "addMeasure",
+                "parameters": [path_param("id", "alert ID")], "requestBody": body("MeasureRequest"),
+                "responses": errors(json!({ "201": ok("Alert") })) } },
+            "/indicators/summary": { "get": {
+                "summary": "Headline indicators of the caller's scope", "operationId": "summary",
+                "responses": errors(json!({ "200": ok("Summary") })) } },
+        },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "an API token created on the users page" } },
+            "schemas": {
+                "Error": { "type": "object", "required": ["error", "message"], "properties": {
+                    "error": { "type": "string", "enum": ["bad_request", "unauthorized", "forbidden", "not_found", "conflict", "unprocessable", "too_many_requests", "internal"] },
+                    "message": { "type": "string" } } },
+                "Money": money,
+                "Person": { "type": "object", "required": ["person_id", "household_id", "name", "status", "status_since", "village_code", "diagnoses"], "properties": {
+                    "person_id": { "type": "string", "description": "masked (110105********002X) unless the role may see it" },
+                    "household_id": { "type": "string" },
+                    "name": { "type": "string", "description": "masked (张**) unless the role may see it" },
+                    "status": { "type": "string", "enum": ["special_hardship", "low_income", "lifted", "monitored", "general"] },
+                    "status_since": { "type": "string", "format": "date" },
+                    "village_code": { "type": "string" },
+                    "diagnoses": { "type": "array", "items": { "type": "string" } } } },
+                "PersonRecord": { "allOf": [ { "$ref": "#/components/schemas/Person" }, { "type": "object", "properties": {
+                    "batches": { "type": "array", "items": { "type": "string" } },
+                    "claims": { "type": "array", "items": { "$ref": "#/components/schemas/Claim" } },
+                    "alerts": { "type": "array", "items": { "$ref": "#/components/schemas/Alert" } } } } ] },
+                "Claim": { "type": "object", "properties": {
+                    "claim_id": { "type": "string" }, "discharged": { "type": "string", "format": "date" },
+                    "kind": { "type": "string" }, "facility_level": { "type": "string" }, "diagnosis": { "type": "string" },
+                    "total_cost": { "$ref": "#/components/schemas/Money" },
+                    "payments": { "type": "array", "items": { "type": "object", "properties": { "tier": { "type": "string" }, "amount": { "$ref": "#/components/schemas/Money" } } } },
+                    "out_of_pocket": { "$ref": "#/components/schemas/Money" } } },
+                "Household": { "type": "object", "required": ["household_id", "village_code", "size", "income"], "properties": {
+                    "household_id": { "type": "string" }, "village_code": { "type": "string" }, "size": { "type": "integer" },
+                    "income": { "$ref": "#/components/schemas/Money" }, "consumption": { "$ref": "#/components/schemas/Money" }, "food": { "$ref": "#/components/schemas/Money" } } },
+                "HouseholdRecord": { "allOf": [ { "$ref": "#/components/schemas/Household" }, { "type": "object", "properties": {
+                    "members": { "type": "array", "items": { "$ref": "#/components/schemas/Person" } },
+                    "alerts": { "type": "array", "items": { "$ref": "#/components/schemas/Alert" } } } } ] },
+                "Alert": { "type": "object", "required": ["id", "rule", "household_id", "village_code", "year", "value", "threshold", "state"], "properties": {
+                    "id": { "type": "integer" }, "rule": { "type": "string" }, "household_id": { "type": "string" }, "village_code": { "type": "string" },
+                    "year": { "type": "integer" }, "value": { "type": "string" }, "threshold": { "type": "string" },
+                    "state": { "type": "string", "enum": ["open", "verifying", "assisting", "resolved", "dismissed"] },
+                    "transitions": { "type": "array", "items": { "type": "object", "properties": {
+                        "from": { "type": "string" }, "to": { "type": "string" }, "by": { "type": "string" }, "at": { "type": "string", "format": "date-time" }, "note": { "type": "string" } } } },
+                    "measures": { "type": "array", "items": { "type": "object", "properties": {
+                        "kind": { "type": "string" }, "by": { "type": "string" }, "amount": { "$ref": "#/components/schemas/Money" }, "note": { "type": "string" }, "at": { "type": "string", "format": "date-time" } } } } } },
+                "TransitionRequest": { "type": "object", "additionalProperties": false, "required": ["to"], "properties": {
+                    "to": { "type": "string", "enum": ["verifying", "assisting", "resolved", "dismissed"] },
+                    "note": { "type": "string", "description": "required when dismissing" } } },
+                "MeasureRequest": { "type": "object", "additionalProperties": false, "required": ["kind", "amount"], "properties": {
+                    "kind": { "type": "string" }, "amount": { "type": "string", "description": "yuan, at most two decimals" }, "note": { "type": "string" } } },
+                "Summary": { "type": "object", "properties": {
+                    "scope": { "type": "string" }, "households": { "type": "integer" }, "persons": { "type": "integer" }, "poor_persons": { "type": "integer" },
+                    "claims": { "type": "integer" }, "settled_total": { "$ref": "#/components/schemas/Money" }, "out_of_pocket": { "$ref": "#/components/schemas/Money" },
+                    "oop_share": { "type": "number", "nullable": true }, "open_alerts": { "type": "integer" }, "villages": { "type": "integer" }, "blank_villages": { "type": "integer" } } }
+            }
+        }
+    })
+}
