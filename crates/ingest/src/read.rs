@@ -1,0 +1,482 @@
+//! Reading a file of one record kind: CSV (any of the encodings of
+//! [`crate::encoding`]) or a workbook, chosen by the file's extension; the header
+//! mapped once with [`ColumnMap`]; every row validated by the domain; every bad row
+//! and every repeated key collected, so that one run tells the officer everything to
+//! fix. The result is all records or all errors, never a part.
+
+use crate::cells::{self, CellKind};
+use crate::encoding::{self, Counting, DecodeReader, Encoding};
+use crate::error::{IngestError, RowError, WHOLE_ROW};
+use domain::{ColumnMap, Record};
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::rc::Rc;
+
+/// A record with the line of the file it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row<R> {
+    pub line: u64,
+    pub record: R,
+}
+
+/// The forms of file we read and write, by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Xlsx,
+}
+
+impl Format {
+    /// The format of a path by its extension (`.csv`, `.txt`; `.xlsx`, `.xlsm`, `.xls`).
+    pub fn of(path: &Path) -> Result<Format, IngestError> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase());
+        match ext.as_deref() {
+            Some("csv") | Some("txt") => Ok(Format::Csv),
+            Some("xlsx") | Some("xlsm") | Some("xls") => Ok(Format::Xlsx),
+            _ => Err(IngestError::Format {
+                file: path.display().to_string(),
+                reason: "unknown file type; name the file .csv or .xlsx".into(),
+            }),
+        }
+    }
+}
+
+/// Progress in bytes of the file: `(read, total)`.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+/// How often (in rows) progress is reported.
+const PROGRESS_EVERY: u64 = 16 * 1024;
+
+/// Reads a file of `R` records, CSV or XLSX by its extension.
+pub fn read_file<R: Record>(path: &Path, progress: Progress) -> Result<Vec<Row<R>>, IngestError> {
+    match Format::of(path)? {
+        Format::Csv => read_csv_path(path, progress),
+        Format::Xlsx => crate::xlsx::read_xlsx(path, progress),
+    }
+}
+
+/// Reads a CSV file, detecting its encoding (see [`crate::encoding`]).
+pub fn read_csv_path<R: Record>(
+    path: &Path,
+    progress: Progress,
+) -> Result<Vec<Row<R>>, IngestError> {
+    let name = path.display().to_string();
+    let open = || File::open(path).map_err(|e| IngestError::io(path, e));
+    let total = open()?
+        .metadata()
+        .map_err(|e| IngestError::io(path, e))?
+        .len();
+    let mut head = Vec::with_capacity(encoding::SNIFF_LEN);
+    open()?
+        .take(encoding::SNIFF_LEN as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| IngestError::io(path, e))?;
+    let enc = encoding::detect(&head);
+    match read_csv_as(&name, open()?, enc, total, progress) {
+        // UTF-8 was a guess from the file's start; bytes further on say otherwise.
+        Err(CsvFailure::NotUtf8) => {
+            match read_csv_as(&name, open()?, Encoding::Gb18030, total, progress) {
+                Err(CsvFailure::NotUtf8) => unreachable!("decoded text is UTF-8"),
+                Err(CsvFailure::Ingest(e)) => Err(e),
+                Ok(rows) => Ok(rows),
+            }
+        }
+        Err(CsvFailure::Ingest(e)) => Err(e),
+        Ok(rows) => Ok(rows),
+    }
+}
+
+/// Reads CSV from any reader in a known encoding (`total` is its length in bytes, for
+/// progress; 0 if unknown). Text that is not UTF-8 in a UTF-8 stream is a row error.
+pub fn read_csv<R: Record>(
+    name: &str,
+    input: impl Read,
+    enc: Encoding,
+    total: u64,
+    progress: Progress,
+) -> Result<Vec<Row<R>>, IngestError> {
+    match read_csv_inner(name, input, enc, total, progress, false) {
+        Ok(rows) => Ok(rows),
+        Err(CsvFailure::Ingest(e)) => Err(e),
+        Err(CsvFailure::NotUtf8) => unreachable!("only raised when a retry is possible"),
+    }
+}
+
+enum CsvFailure {
+    /// The stream was taken for UTF-8 but is not: read it again as GB18030.
+    NotUtf8,
+    Ingest(IngestError),
+}
+
+impl From<IngestError> for CsvFailure {
+    fn from(e: IngestError) -> Self {
+        CsvFailure::Ingest(e)
+    }
+}
+
+fn read_csv_as<R: Record>(
+    name: &str,
+    file: File,
+    enc: Encoding,
+    total: u64,
+    progress: Progress,
+) -> Result<Vec<Row<R>>, CsvFailure> {
+    read_csv_inner(name, file, enc, total, progress, enc == Encoding::Utf8)
+}
+
+fn read_csv_inner<R: Record>(
+    name: &str,
+    input: impl Read,
+    enc: Encoding,
+    total: u64,
+    progress: Progress,
+    retry_on_bad_utf8: bool,
+) -> Result<Vec<Row<R>>, CsvFailure> {
+    let (mut counted, count) = Counting::new(input);
+    // Drop the byte-order mark before the CSV parser sees it.
+    let mut bom = [0u8; 3];
+    counted
+        .read_exact(&mut bom[..enc.bom_len()])
+        .map_err(|e| IngestError::Format {
+            file: name.into(),
+            reason: format!("cannot read: {e}"),
+        })?;
+    let source = if enc.needs_decoding() {
+        Source::Decoded(
+            DecodeReader::new(counted, enc).expect("a decoder for a non-UTF-8 encoding"),
+        )
+    } else {
+        Source::Plain(counted)
+    };
+    let (source, mut lines) = LineIndex::new(source);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(256 * 1024)
+        .from_reader(source);
+
+    let mut rec = csv::ByteRecord::new();
+    let csv_err = |e: csv::Error| {
+        let line = e.position().map(|p| p.line()).unwrap_or(0);
+        IngestError::Format {
+            file: name.into(),
+            reason: format!("line {line}: not readable as CSV: {e}"),
+        }
+    };
+    // The header: the first record.
+    if !rdr.read_byte_record(&mut rec).map_err(csv_err)? {
+        return Err(IngestError::Header {
+            file: name.into(),
+            reason: "the file is empty; a header row is expected".into(),
+        }
+        .into());
+    }
+    let header = match std::str::from_utf8(rec.as_slice()) {
+        Ok(_) => csv::StringRecord::from_byte_record(rec.clone()).expect("checked UTF-8"),
+        Err(_) if retry_on_bad_utf8 => return Err(CsvFailure::NotUtf8),
+        Err(_) => {
+            return Err(IngestError::Header {
+                file: name.into(),
+                reason: format!("the header is not {} text", enc.name()),
+            }
+            .into())
+        }
+    };
+    let header_fields: Vec<&str> = header.iter().collect();
+    let map = ColumnMap::new::<R>(&header_fields).map_err(|reason| IngestError::Header {
+        file: name.into(),
+        reason,
+    })?;
+    let width = header.len();
+
+    let mut col = Collector::<R>::new(name, map);
+    let mut n: u64 = 0;
+    let mut next_report = PROGRESS_EVERY;
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                // The csv parser itself never fails on content (it is flexible and
+                // byte-based); what is left is IO.
+                return Err(csv_err(e).into());
+            }
+        }
+        let line = lines.line_of(&rec, rdr.position().byte());
+        n += 1;
+        if n == next_report {
+            next_report += PROGRESS_EVERY;
+            progress(count.get(), total);
+        }
+        // Reuse the record's buffer: ByteRecord -> StringRecord checks UTF-8 in place.
+        let srec = match csv::StringRecord::from_byte_record(std::mem::take(&mut rec)) {
+            Ok(s) => s,
+            Err(e) => {
+                if retry_on_bad_utf8 {
+                    return Err(CsvFailure::NotUtf8);
+                }
+                let br = e.into_byte_record();
+                col.row_error(line, WHOLE_ROW, format!("is not {} text", enc.name()));
+                rec = br;
+                continue;
+            }
+        };
+        if srec.iter().all(|f| f.trim().is_empty()) {
+            // A blank line or a row of empty cells (Excel leaves those at the end).
+        } else if srec.len() != width {
+            col.row_error(
+                line,
+                WHOLE_ROW,
+                format!(
+                    "has {} fields but the header has {width}; a value holding a comma must be in double quotes",
+                    srec.len()
+                ),
+            );
+        } else {
+            col.push_fields(line, |i| srec.get(i).unwrap_or(""));
+        }
+        rec = srec.into_byte_record();
+    }
+    progress(count.get(), total);
+    Ok(col.finish()?)
+}
+
+/// The bytes the CSV parser reads: the file's own, or decoded to UTF-8.
+enum Source<R> {
+    Plain(R),
+    Decoded(DecodeReader<R>),
+}
+
+impl<R: Read> Read for Source<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Source::Plain(r) => r.read(buf),
+            Source::Decoded(r) => r.read(buf),
+        }
+    }
+}
+
+/// Tracks where the newlines of the stream are, to give each record the physical
+/// line it starts on. The csv parser's own line count is not that: it reports where
+/// it began reading, before any blank lines it skipped, and counts a CRLF's LF with
+/// the next record.
+struct LineIndex<R> {
+    inner: R,
+    pos: u64,
+    /// Offsets of newlines read from the stream but not yet passed by a record.
+    pending: Rc<RefCell<VecDeque<u64>>>,
+}
+
+struct Lines {
+    pending: Rc<RefCell<VecDeque<u64>>>,
+    /// Newlines already passed.
+    before: u64,
+}
+
+impl<R: Read> LineIndex<R> {
+    fn new(inner: R) -> (LineIndex<R>, Lines) {
+        let pending = Rc::new(RefCell::new(VecDeque::new()));
+        (
+            LineIndex {
+                inner,
+                pos: 0,
+                pending: pending.clone(),
+            },
+            Lines { pending, before: 0 },
+        )
+    }
+}
+
+impl<R: Read> Read for LineIndex<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut q = self.pending.borrow_mut();
+        let base = self.pos;
+        q.extend(
+            buf[..n]
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| base + i as u64),
+        );
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Lines {
+    /// The first line of a record the parser has just read, given the stream offset
+    /// it has consumed up to (which lies just past the record's terminator, or at
+    /// its CR, or at the end of the stream).
+    fn line_of(&mut self, rec: &csv::ByteRecord, end: u64) -> u64 {
+        let last = end.saturating_sub(1);
+        let mut q = self.pending.borrow_mut();
+        while q.front().is_some_and(|&o| o < last) {
+            q.pop_front();
+            self.before += 1;
+        }
+        // Newlines inside quoted fields belong to the record: it starts that many
+        // lines above its last one.
+        let inside = rec.as_slice().iter().filter(|b| **b == b'\n').count() as u64;
+        self.before + 1 - inside
+    }
+}
+
+/// Collects parsed rows, bad rows and repeated keys of one file.
+pub(crate) struct Collector<R> {
+    file: String,
+    map: ColumnMap,
+    rows: Vec<Row<R>>,
+    errors: Vec<RowError>,
+    /// Key -> line of its first occurrence.
+    seen: HashMap<String, u64>,
+    /// Reused field buffer, emptied between rows (see `push_fields`).
+    buf: Vec<&'static str>,
+    person_id_at: Option<usize>,
+}
+
+impl<R: Record> Collector<R> {
+    pub(crate) fn new(file: &str, map: ColumnMap) -> Collector<R> {
+        let person_id_at = R::COLUMNS
+            .iter()
+            .position(|c| cells::kind_of(c.name) == CellKind::ResidentId);
+        Collector {
+            file: file.to_string(),
+            map,
+            rows: Vec::new(),
+            errors: Vec::new(),
+            seen: HashMap::new(),
+            buf: Vec::with_capacity(R::COLUMNS.len()),
+            person_id_at,
+        }
+    }
+
+    pub(crate) fn row_error(&mut self, line: u64, column: &str, reason: String) {
+        self.errors.push(RowError {
+            file: self.file.clone(),
+            line,
+            column: column.to_string(),
+            reason,
+        });
+    }
+
+    /// Validates one row given as a lookup from the file's column position to its
+    /// text.
+    pub(crate) fn push_fields<'a>(&mut self, line: u64, field: impl Fn(usize) -> &'a str) {
+        // The buffer outlives each row's borrow; it is emptied before the borrow ends
+        // and its allocation moved back, so no row's fields escape.
+        let mut buf: Vec<&'a str> = recycle(std::mem::take(&mut self.buf));
+        buf.extend(
+            self.map
+                .positions
+                .iter()
+                .map(|p| p.map(&field).unwrap_or("")),
+        );
+        self.parse(line, buf);
+    }
+
+    /// Validates one row given as its fields in the record's column order.
+    pub(crate) fn push_ordered(&mut self, line: u64, fields: &[String]) {
+        let mut buf = recycle(std::mem::take(&mut self.buf));
+        buf.extend(fields.iter().map(String::as_str));
+        self.parse(line, buf);
+    }
+
+    fn parse(&mut self, line: u64, buf: Vec<&str>) {
+        let parsed = R::from_fields(&buf);
+        if let Err(e) = &parsed {
+            let mut reason = e.reason.clone();
+            if let Some(i) = self.person_id_at {
+                if R::COLUMNS[i].name == e.column {
+                    if let Some(h) = cells::resident_id_hint(buf[i]) {
+                        reason = format!("{reason}; {h}");
+                    }
+                }
+            }
+            self.row_error(line, e.column, reason);
+        }
+        self.buf = recycle(buf);
+        if let Ok(record) = parsed {
+            self.push(line, record);
+        }
+    }
+
+    /// Adds a parsed record, checking its key against the rows before it.
+    pub(crate) fn push(&mut self, line: u64, record: R) {
+        use std::collections::hash_map::Entry;
+        match self.seen.entry(record.key()) {
+            Entry::Occupied(first) => {
+                let reason = format!("repeats the key {} of line {}", first.key(), first.get());
+                self.row_error(line, R::COLUMNS[0].name, reason);
+            }
+            Entry::Vacant(v) => {
+                v.insert(line);
+                self.rows.push(Row { line, record });
+            }
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Result<Vec<Row<R>>, IngestError> {
+        if self.errors.is_empty() {
+            return Ok(self.rows);
+        }
+        // Rows are checked in order, so errors are in file order already, except a
+        // row error raised for a key after the row's own errors; keep it stable.
+        self.errors.sort_by_key(|e| e.line);
+        Err(IngestError::Rows {
+            file: self.file,
+            errors: self.errors,
+        })
+    }
+}
+
+/// Empties a vector and hands back its allocation for elements of another lifetime.
+fn recycle<'a, 'b>(mut v: Vec<&'a str>) -> Vec<&'b str> {
+    v.clear();
+    // In-place collect: an empty Vec of same-layout elements keeps its allocation.
+    v.into_iter()
+        .map(|_| -> &'b str { unreachable!() })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::Threshold;
+
+    fn lines_of(text: &str) -> Vec<u64> {
+        let rows =
+            read_csv::<Threshold>("t.csv", text.as_bytes(), Encoding::Utf8, 0, &mut |_, _| {})
+                .unwrap();
+        rows.iter().map(|r| r.line).collect()
+    }
+
+    #[test]
+    fn lines_are_physical_whatever_the_line_ends_and_blank_lines() {
+        let h = "region,year,rural_income,monitoring_line,note";
+        assert_eq!(
+            lines_of(&format!(
+                "{h}\n34,2024,1,1,a\n,,,,\n\n35,2024,1,1,b\n\n\n36,2024,1,1,c\n"
+            )),
+            [2, 5, 8]
+        );
+        assert_eq!(
+            lines_of(&format!("{h}\r\n34,2024,1,1,a\r\n\r\n35,2024,1,1,\"two\r\nlines\"\r\n36,2024,1,1,c\r\n\r\n37,2024,1,1,d")),
+            [2, 4, 6, 8]
+        );
+        assert_eq!(
+            lines_of(&format!("{h}\n34,2024,1,1,\"x\ny\nz\"\n35,2024,1,1,\n")),
+            [2, 5]
+        );
+        assert_eq!(
+            lines_of(&format!("{h}\r34,2024,1,1,a\r35,2024,1,1,b\r")).len(),
+            2
+        );
+    }
+}
