@@ -75,6 +75,7 @@ impl From<RepoError> for WebError {
         match e {
             RepoError::Conflict(m) => WebError::Conflict(m),
             RepoError::NotFound(m) => WebError::NotFound(m),
+            RepoError::Invalid(m) => WebError::Unprocessable(m),
             RepoError::Store(m) => WebError::Internal(m),
         }
     }

@@ -24,6 +24,7 @@ pub mod mem;
 pub mod openapi;
 pub mod pages;
 pub mod repo;
+pub mod settlement;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -56,7 +57,8 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
-        .nest("/api/v1", api::routes())
+        .merge(settlement::page_routes())
+        .nest("/api/v1", api::routes().merge(settlement::api_routes()))
         .route("/static/app.css", axum::routing::get(css))
         .route("/static/app.js", axum::routing::get(js))
         .route("/healthz", axum::routing::get(|| async { "ok" }))

@@ -21,6 +21,48 @@ struct Inner {
     persons: Vec<PersonRow>,
     claims: Vec<(ResidentId, ClaimRow)>,
     alerts: Vec<AlertRow>,
+    policies: Vec<PolicyRow>,
+    settled: HashMap<String, Stored>,
+    accumulators: HashMap<(ResidentId, i32), settle::Accumulators>,
+}
+
+/// A settled claim as kept.
+struct Stored {
+    claim: domain::Claim,
+    year: i32,
+    status: domain::PovertyStatus,
+    policy: std::sync::Arc<settle::Policy>,
+    settlement: settle::Settlement,
+    voided: bool,
+}
+
+impl Inner {
+    fn village_of(&self, person: ResidentId) -> Option<domain::RegionCode> {
+        self.persons.iter().find(|p| p.person_id == person).map(|p| p.village_code)
+    }
+
+    /// The policy of a region and year: the longest region prefix wins.
+    fn policy_for(&self, code: domain::RegionCode, year: i32) -> Option<std::sync::Arc<settle::Policy>> {
+        self.policies
+            .iter()
+            .filter(|p| p.year == year && code.starts_with(&p.region))
+            .max_by_key(|p| p.region.len())
+            .map(|p| p.policy.clone())
+    }
+
+    /// The person page's row of a settled claim.
+    fn claim_row(c: &domain::Claim, policy: &settle::Policy, s: &settle::Settlement) -> ClaimRow {
+        ClaimRow {
+            claim_id: c.claim_id.clone(),
+            discharged: c.discharged,
+            kind: c.kind.to_string(),
+            facility_level: c.facility_level.to_string(),
+            diagnosis: c.diagnosis.clone(),
+            total_cost: c.total_cost,
+            payments: policy.names.iter().cloned().zip(s.payments.iter().copied()).collect(),
+            out_of_pocket: Some(s.out_of_pocket),
+        }
+    }
 }
 
 /// The in-memory repository.
@@ -81,6 +123,11 @@ impl MemRepo {
             diagnoses: p.diagnoses,
         });
         Ok(())
+    }
+
+    /// Adds a policy for a region prefix and year.
+    pub fn add_policy(&self, region: &str, year: i32, policy: settle::Policy) {
+        self.inner.lock().unwrap().policies.push(PolicyRow { region: region.into(), year, policy: std::sync::Arc::new(policy) });
     }
 
     pub fn add_claim(&self, person: ResidentId, c: ClaimRow) {
@@ -363,5 +410,101 @@ impl Repo for MemRepo {
             e.out_of_pocket += c.out_of_pocket.unwrap_or(Fen::ZERO);
         }
         Ok(months.into_values().collect())
+    }
+
+    async fn policies(&self, scope: &Scope) -> RepoResult<Vec<PolicyRow>> {
+        let g = self.inner.lock().unwrap();
+        Ok(g.policies.iter().filter(|p| scope.narrow(&p.region).is_some()).cloned().collect())
+    }
+
+    async fn settle_claim(&self, scope: &Scope, claim: domain::Claim) -> RepoResult<SettledClaim> {
+        let mut g = self.inner.lock().unwrap();
+        let person = g
+            .persons
+            .iter()
+            .find(|p| p.person_id == claim.person_id && scope.admits(p.village_code))
+            .cloned()
+            .ok_or_else(|| RepoError::NotFound(format!("person {} not found", claim.person_id.masked())))?;
+        if let Some(s) = g.settled.get(&claim.claim_id) {
+            if s.claim != claim {
+                return Err(RepoError::Conflict(format!(
+                    "claim {} was settled before with different data; void it first to settle a correction",
+                    claim.claim_id
+                )));
+            }
+            if s.voided {
+                return Err(RepoError::Conflict(format!("claim {} was voided", claim.claim_id)));
+            }
+            return Ok(SettledClaim {
+                claim,
+                year: s.year,
+                status: s.status,
+                policy: s.policy.clone(),
+                settlement: s.settlement.clone(),
+                replayed: true,
+            });
+        }
+        let year = claim.discharged.year();
+        let policy = g.policy_for(person.village_code, year).ok_or_else(|| {
+            RepoError::Invalid(format!("no settlement policy covers region {} in {year}", person.village_code))
+        })?;
+        let acc = g.accumulators.entry((person.person_id, year)).or_insert_with(|| settle::Accumulators::new(&policy));
+        let settlement = settle::settle_claim(&policy, &settle::ClaimInput::from(&claim), person.status, acc);
+        let row = Inner::claim_row(&claim, &policy, &settlement);
+        g.claims.push((person.person_id, row));
+        g.settled.insert(
+            claim.claim_id.clone(),
+            Stored { claim: claim.clone(), year, status: person.status, policy: policy.clone(), settlement: settlement.clone(), voided: false },
+        );
+        Ok(SettledClaim { claim, year, status: person.status, policy, settlement, replayed: false })
+    }
+
+    async fn void_claim(&self, scope: &Scope, claim_id: &str) -> RepoResult<VoidedClaim> {
+        let mut g = self.inner.lock().unwrap();
+        let not_found = || RepoError::NotFound(format!("claim {claim_id} not found"));
+        let (person, year, policy) = {
+            let s = g.settled.get(claim_id).ok_or_else(not_found)?;
+            let village = g.village_of(s.claim.person_id).ok_or_else(not_found)?;
+            if !scope.admits(village) {
+                return Err(not_found());
+            }
+            if s.voided {
+                return Err(RepoError::Conflict(format!("claim {claim_id} is voided already")));
+            }
+            (s.claim.person_id, s.year, s.policy.clone())
+        };
+        let mut mine: Vec<(&String, &Stored)> =
+            g.settled.iter().filter(|(_, s)| s.claim.person_id == person && s.year == year && !s.voided).collect();
+        mine.sort_by(|a, b| a.1.claim.discharged.cmp(&b.1.claim.discharged).then_with(|| a.0.cmp(b.0)));
+        let claims: Vec<settle::PersonClaim> = mine
+            .iter()
+            .map(|(id, s)| settle::PersonClaim {
+                claim_id: (*id).clone(),
+                discharged: s.claim.discharged,
+                status: s.status,
+                input: settle::ClaimInput::from(&s.claim),
+            })
+            .collect();
+        let previous: Vec<(String, settle::Settlement)> = mine.iter().map(|(id, s)| ((*id).clone(), s.settlement.clone())).collect();
+        let resettlement = settle::resettle_person_year(&policy, &claims, &previous, claim_id);
+        // The accumulators become what the remaining claims add up to.
+        let mut acc = settle::Accumulators::new(&policy);
+        for c in claims.iter().filter(|c| c.claim_id != claim_id) {
+            settle::settle_claim(&policy, &c.input, c.status, &mut acc);
+        }
+        g.accumulators.insert((person, year), acc);
+        g.settled.get_mut(claim_id).expect("checked above").voided = true;
+        g.claims.retain(|(_, c)| c.claim_id != claim_id);
+        for (id, s) in &resettlement.settlements {
+            let row = {
+                let st = g.settled.get_mut(id).expect("a remaining claim");
+                st.settlement = s.clone();
+                Inner::claim_row(&st.claim, &policy, s)
+            };
+            if let Some((_, r)) = g.claims.iter_mut().find(|(_, c)| c.claim_id == *id) {
+                *r = row;
+            }
+        }
+        Ok(VoidedClaim { claim_id: claim_id.into(), person_id: person, year, policy, resettlement })
     }
 }

@@ -83,6 +83,14 @@ pub fn document() -> Value {
                 "summary": "Record an assistance measure on an alert", "operationId": "addMeasure",
                 "parameters": [path_param("id", "alert ID")], "requestBody": body("MeasureRequest"),
                 "responses": errors(json!({ "201": ok("Alert") })) } },
+            "/settlements": { "post": {
+                "summary": "Settle a claim in real time (role: clerk, officer, administrator). Idempotent by claim_id: the same claim again answers 200 with the stored result and is not counted twice; different data under a settled claim_id is a 409.",
+                "operationId": "settleClaim", "requestBody": body("ClaimRequest"),
+                "responses": errors(json!({ "201": ok("Settlement"), "200": ok("Settlement") })) } },
+            "/claims/{id}/void": { "post": {
+                "summary": "Void a settled claim; re-settles the person's other claims of the year and reports the differences", "operationId": "voidClaim",
+                "parameters": [path_param("id", "claim ID")],
+                "responses": errors(json!({ "200": ok("VoidResult") })) } },
             "/indicators/summary": { "get": {
                 "summary": "Headline indicators of the caller's scope", "operationId": "summary",
                 "responses": errors(json!({ "200": ok("Summary") })) } },
@@ -131,6 +139,27 @@ pub fn document() -> Value {
                     "note": { "type": "string", "description": "required when dismissing" } } },
                 "MeasureRequest": { "type": "object", "additionalProperties": false, "required": ["kind", "amount"], "properties": {
                     "kind": { "type": "string" }, "amount": { "type": "string", "description": "yuan, at most two decimals" }, "note": { "type": "string" } } },
+                "Amount": { "oneOf": [ { "type": "string" }, { "type": "number" } ], "description": "yuan, at most two decimals; a string keeps it exact" },
+                "ClaimRequest": { "type": "object", "additionalProperties": false,
+                    "required": ["claim_id", "person_id", "facility_level", "kind", "admitted", "discharged", "total_cost", "eligible_cost"], "properties": {
+                    "claim_id": { "type": "string", "maxLength": 64 }, "person_id": { "type": "string", "description": "18-character resident ID" },
+                    "facility_level": { "type": "string", "enum": ["village", "township", "county", "municipal", "provincial", "out_of_province"] },
+                    "kind": { "type": "string", "enum": ["inpatient", "outpatient", "chronic_outpatient"] },
+                    "admitted": { "type": "string", "format": "date" }, "discharged": { "type": "string", "format": "date" },
+                    "total_cost": { "$ref": "#/components/schemas/Amount" }, "eligible_cost": { "$ref": "#/components/schemas/Amount" },
+                    "diagnosis": { "type": "string" }, "facility_id": { "type": "string" } } },
+                "Payment": { "type": "object", "properties": { "tier": { "type": "string" }, "amount": { "$ref": "#/components/schemas/Money" } } },
+                "Settlement": { "type": "object", "properties": {
+                    "claim_id": { "type": "string" }, "person_id": { "type": "string" }, "year": { "type": "integer" }, "status": { "type": "string" },
+                    "policy": { "type": "string" }, "total_cost": { "$ref": "#/components/schemas/Money" }, "eligible_cost": { "$ref": "#/components/schemas/Money" },
+                    "payments": { "type": "array", "items": { "$ref": "#/components/schemas/Payment" } },
+                    "out_of_pocket": { "$ref": "#/components/schemas/Money" }, "replayed": { "type": "boolean" } } },
+                "VoidResult": { "type": "object", "properties": {
+                    "voided": { "type": "string" }, "year": { "type": "integer" },
+                    "settlements": { "type": "array", "items": { "type": "object", "properties": { "claim_id": { "type": "string" },
+                        "payments": { "type": "array", "items": { "$ref": "#/components/schemas/Payment" } }, "out_of_pocket": { "$ref": "#/components/schemas/Money" } } } },
+                    "differences": { "type": "array", "items": { "type": "object", "properties": { "claim_id": { "type": "string" },
+                        "payments": { "type": "array", "items": { "$ref": "#/components/schemas/Payment" } }, "out_of_pocket": { "type": "string", "description": "new minus old" } } } } } },
                 "Summary": { "type": "object", "properties": {
                     "scope": { "type": "string" }, "households": { "type": "integer" }, "persons": { "type": "integer" }, "poor_persons": { "type": "integer" },
                     "claims": { "type": "integer" }, "settled_total": { "$ref": "#/components/schemas/Money" }, "out_of_pocket": { "$ref": "#/components/schemas/Money" },

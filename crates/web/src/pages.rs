@@ -39,7 +39,6 @@ pub fn routes() -> Router<AppState> {
         .route("/users", get(users).post(users_create))
         .route("/users/token", post(token_create))
         .route("/export/persons.csv", get(export_persons))
-        .route("/settle", get(not_built_page))
         .route("/coverage", get(not_built_page))
         .route("/policies", get(not_built_page))
         .route("/imports", get(not_built_page))
@@ -646,7 +645,6 @@ fn csv_field(s: &str) -> String {
 async fn not_built_page(PageUser(ctx): PageUser, uri: axum::http::Uri) -> PageResult {
     let l = ctx.lang;
     let key = match uri.path() {
-        "/settle" => "settle",
         "/coverage" => "coverage",
         "/policies" => "policies",
         _ => "imports",

@@ -22,6 +22,9 @@ pub enum RepoError {
     /// The request names something that does not exist (or lies outside the scope).
     #[error("{0}")]
     NotFound(String),
+    /// The request is well-formed but cannot be carried out (no policy, say).
+    #[error("{0}")]
+    Invalid(String),
     /// The store failed.
     #[error("store error: {0}")]
     Store(String),
@@ -207,6 +210,37 @@ pub struct MonthStat {
     pub out_of_pocket: Fen,
 }
 
+/// A stored policy: which region and year it governs.
+#[derive(Debug, Clone)]
+pub struct PolicyRow {
+    /// A region code prefix (`""` everywhere).
+    pub region: String,
+    pub year: i32,
+    pub policy: std::sync::Arc<settle::Policy>,
+}
+
+/// The outcome of settling one claim in real time.
+#[derive(Debug, Clone)]
+pub struct SettledClaim {
+    pub claim: domain::Claim,
+    pub year: i32,
+    pub status: PovertyStatus,
+    pub policy: std::sync::Arc<settle::Policy>,
+    pub settlement: settle::Settlement,
+    /// True when the claim had been settled before and this is the stored result.
+    pub replayed: bool,
+}
+
+/// The outcome of voiding a claim.
+#[derive(Debug, Clone)]
+pub struct VoidedClaim {
+    pub claim_id: String,
+    pub person_id: ResidentId,
+    pub year: i32,
+    pub policy: std::sync::Arc<settle::Policy>,
+    pub resettlement: settle::Resettlement,
+}
+
 /// Everything the web layer reads and writes.
 #[async_trait]
 pub trait Repo: Send + Sync + 'static {
@@ -246,4 +280,16 @@ pub trait Repo: Send + Sync + 'static {
     /// Figures per region one level below `parent` (or per county when it is broad).
     async fn region_stats(&self, scope: &Scope) -> RepoResult<Vec<RegionStat>>;
     async fn trend(&self, scope: &Scope) -> RepoResult<Vec<MonthStat>>;
+
+    // policies and settlement
+    /// Policies whose region overlaps the scope.
+    async fn policies(&self, scope: &Scope) -> RepoResult<Vec<PolicyRow>>;
+    /// Settles a claim of a person in scope under the policy of the person's region
+    /// and the claim's year, durably, with that person-year's accumulators. The
+    /// same claim again returns the stored result (`replayed`); a different claim
+    /// under a settled `claim_id` is a conflict. Claims of one person are
+    /// serialised.
+    async fn settle_claim(&self, scope: &Scope, claim: domain::Claim) -> RepoResult<SettledClaim>;
+    /// Voids a settled claim and re-settles that person's later claims of the year.
+    async fn void_claim(&self, scope: &Scope, claim_id: &str) -> RepoResult<VoidedClaim>;
 }

@@ -234,5 +234,6 @@ pub fn fill(repo: &web::mem::MemRepo) -> Fixture {
         let alert = repo.add_alert("medical_burden_poor", hh, 2024, "13000.00", "9787.50").unwrap();
         ids.push((pid.to_string(), alert));
     }
+    repo.add_policy("34", 2024, settle::Policy::parse(include_str!("../data/policy.toml")).unwrap());
     Fixture { a_person: ids[0].0.clone(), b_person: ids[1].0.clone(), a_alert: ids[0].1, b_alert: ids[1].1 }
 }

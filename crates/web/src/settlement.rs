@@ -1,0 +1,295 @@
+//! Settlement over HTTP: the real-time API (`POST /api/v1/settlements`, `POST
+//! /api/v1/claims/{id}/void`) and the calculator page, where a clerk enters a bill
+//! and sees the split and the explanation from the settle engine.
+//!
+//! The claim is parsed by the same code as an imported file row
+//! ([`domain::Record::from_fields`]), so an API claim and a file claim are refused
+//! for the same reasons; the arithmetic is `settle`'s, the durability and the
+//! per-person serialisation the repository's.
+
+use crate::access::Permission;
+use crate::api::ApiJson;
+use crate::auth::{audit, ApiUser, PageUser};
+use crate::error::{PageError, WebError};
+use crate::html::{csrf_field, esc, page};
+use crate::i18n::{t, Lang};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use domain::{ClaimKind, FacilityLevel, Fen, PovertyStatus, Record};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt::Write;
+
+pub fn api_routes() -> Router<AppState> {
+    Router::new().route("/settlements", post(settle_api)).route("/claims/{id}/void", post(void_api))
+}
+
+pub fn page_routes() -> Router<AppState> {
+    Router::new().route("/settle", get(calculator).post(calculate))
+}
+
+/// An amount as JSON: a string `"1234.56"` (exact) or a number `1234.56`, checked
+/// by [`Fen::parse_yuan`] either way.
+#[derive(Debug)]
+pub struct Amount(pub String);
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Amount, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            S(String),
+            N(serde_json::Number),
+        }
+        match Raw::deserialize(d).map_err(|_| serde::de::Error::custom("an amount must be a string like \"1234.56\" or a number"))? {
+            Raw::S(s) => Ok(Amount(s)),
+            Raw::N(n) => Ok(Amount(n.to_string())),
+        }
+    }
+}
+
+/// A claim as the API takes it (specs/settlement.md, "Inputs").
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimIn {
+    pub claim_id: String,
+    pub person_id: String,
+    pub facility_level: String,
+    pub kind: String,
+    pub admitted: String,
+    pub discharged: String,
+    pub total_cost: Amount,
+    pub eligible_cost: Amount,
+    #[serde(default)]
+    pub diagnosis: String,
+    #[serde(default)]
+    pub facility_id: String,
+}
+
+impl ClaimIn {
+    /// Validates the claim exactly as a file row is validated.
+    pub fn parse(&self) -> Result<domain::Claim, WebError> {
+        let fields = [
+            self.claim_id.as_str(),
+            self.person_id.as_str(),
+            self.facility_level.as_str(),
+            self.kind.as_str(),
+            self.admitted.as_str(),
+            self.discharged.as_str(),
+            self.total_cost.0.as_str(),
+            self.eligible_cost.0.as_str(),
+            self.diagnosis.as_str(),
+            self.facility_id.as_str(),
+        ];
+        domain::Claim::from_fields(&fields).map_err(|e| WebError::Unprocessable(format!("invalid claim: {e}")))
+    }
+}
+
+#[derive(Serialize)]
+pub struct Payment {
+    pub tier: String,
+    pub amount: String,
+}
+
+#[derive(Serialize)]
+pub struct SettlementOut {
+    pub claim_id: String,
+    pub person_id: String,
+    pub year: i32,
+    pub status: String,
+    pub policy: String,
+    pub total_cost: String,
+    pub eligible_cost: String,
+    pub payments: Vec<Payment>,
+    pub out_of_pocket: String,
+    /// True when this claim had been settled before: the stored result, not counted twice.
+    pub replayed: bool,
+}
+
+fn payments(names: &[String], fen: &[Fen]) -> Vec<Payment> {
+    names.iter().zip(fen).map(|(n, f)| Payment { tier: n.clone(), amount: f.to_string() }).collect()
+}
+
+async fn settle_api(State(st): State<AppState>, ApiUser(ctx): ApiUser, ApiJson(body): ApiJson<ClaimIn>) -> Result<Response, WebError> {
+    ctx.require(Permission::Settle)?;
+    let claim = body.parse()?;
+    let r = st.repo.settle_claim(ctx.scope(), claim).await?;
+    if !r.replayed {
+        audit(&st, &ctx.user.username, "settle", &r.claim.claim_id, &format!("oop {}", r.settlement.out_of_pocket)).await?;
+    }
+    let out = SettlementOut {
+        claim_id: r.claim.claim_id.clone(),
+        person_id: ctx.masking().id(r.claim.person_id),
+        year: r.year,
+        status: r.status.to_string(),
+        policy: r.policy.name.clone(),
+        total_cost: r.claim.total_cost.to_string(),
+        eligible_cost: r.claim.eligible_cost.to_string(),
+        payments: payments(&r.policy.names, &r.settlement.payments),
+        out_of_pocket: r.settlement.out_of_pocket.to_string(),
+        replayed: r.replayed,
+    };
+    let code = if r.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((code, Json(out)).into_response())
+}
+
+#[derive(Serialize)]
+struct DifferenceOut {
+    claim_id: String,
+    payments: Vec<Payment>,
+    /// New minus old: positive means the patient owes more.
+    out_of_pocket: String,
+}
+
+#[derive(Serialize)]
+struct ResettledOut {
+    claim_id: String,
+    payments: Vec<Payment>,
+    out_of_pocket: String,
+}
+
+#[derive(Serialize)]
+struct VoidOut {
+    voided: String,
+    year: i32,
+    /// The remaining claims of the person's year, settled again.
+    settlements: Vec<ResettledOut>,
+    /// Every claim whose settlement changed, new minus old (the voided one refunded whole).
+    differences: Vec<DifferenceOut>,
+}
+
+async fn void_api(State(st): State<AppState>, ApiUser(ctx): ApiUser, Path(id): Path<String>) -> Result<Json<VoidOut>, WebError> {
+    ctx.require(Permission::Settle)?;
+    let id = domain::parse_id("claim_id", &id).map_err(|e| WebError::BadRequest(format!("invalid claim ID: {}", e.reason)))?;
+    let v = st.repo.void_claim(ctx.scope(), &id).await?;
+    let names = &v.policy.names;
+    audit(&st, &ctx.user.username, "void_claim", &id, &format!("{} claims changed", v.resettlement.differences.len())).await?;
+    Ok(Json(VoidOut {
+        voided: v.claim_id,
+        year: v.year,
+        settlements: v
+            .resettlement
+            .settlements
+            .iter()
+            .map(|(c, s)| ResettledOut { claim_id: c.clone(), payments: payments(names, &s.payments), out_of_pocket: s.out_of_pocket.to_string() })
+            .collect(),
+        differences: v
+            .resettlement
+            .differences
+            .iter()
+            .map(|d| DifferenceOut { claim_id: d.claim_id.clone(), payments: payments(names, &d.payments), out_of_pocket: d.out_of_pocket.to_string() })
+            .collect(),
+    }))
+}
+
+// ---------------------------------------------------------------- calculator page
+
+#[derive(Deserialize, Default)]
+struct CalcForm {
+    #[serde(default)]
+    policy: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    level: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    total: String,
+    #[serde(default)]
+    eligible: String,
+}
+
+fn options<T: Copy + PartialEq>(all: &[T], chosen: Option<T>, value: impl Fn(T) -> String, label: impl Fn(T) -> String) -> String {
+    all.iter()
+        .map(|v| format!("<option value=\"{}\"{}>{}</option>", value(*v), if Some(*v) == chosen { " selected" } else { "" }, esc(&label(*v))))
+        .collect()
+}
+
+async fn calculator_page(st: &AppState, ctx: &crate::auth::Ctx, f: &CalcForm, result: Option<String>) -> Result<Response, PageError> {
+    let l = ctx.lang;
+    let policies = st.repo.policies(ctx.scope()).await?;
+    let source = if f.policy.is_empty() { policies.first().map(|p| p.policy.source().to_string()).unwrap_or_default() } else { f.policy.clone() };
+    let status: Option<PovertyStatus> = f.status.parse().ok();
+    let level: Option<FacilityLevel> = f.level.parse().ok();
+    let kind: Option<ClaimKind> = f.kind.parse().ok();
+    let lbl = |en: &'static str, zh: &'static str| if l == Lang::En { en } else { zh };
+    let mut b = String::new();
+    if !policies.is_empty() {
+        b.push_str("<p class=\"note\">");
+        for p in &policies {
+            let _ = write!(b, "{} · {} · {}<br>", esc(&p.policy.name), if p.region.is_empty() { "*" } else { &p.region }, p.year);
+        }
+        b.push_str("</p>");
+    }
+    let _ = write!(
+        b,
+        "<form method=\"post\" action=\"/settle\" class=\"stack wide\" id=\"calc-form\">{csrf}\
+<label>{st_l}<select name=\"status\">{sto}</select></label><label>{lv_l}<select name=\"level\">{lvo}</select></label>\
+<label>{kd_l}<select name=\"kind\">{kdo}</select></label>\
+<label>{tot_l}<input name=\"total\" value=\"{tot}\" required inputmode=\"decimal\"></label>\
+<label>{el_l}<input name=\"eligible\" value=\"{el}\" required inputmode=\"decimal\"></label>\
+<label>{pol_l}<textarea name=\"policy\" rows=\"10\" spellcheck=\"false\">{src}</textarea></label>\
+<button type=\"submit\">{go}</button></form>",
+        csrf = csrf_field(ctx),
+        st_l = t(l, "status"),
+        sto = options(PovertyStatus::ALL, status.or(Some(PovertyStatus::Lifted)), |s| s.as_str().into(), |s| format!("{} {}", s.zh(), s)),
+        lv_l = lbl("Facility level", "医疗机构级别"),
+        lvo = options(FacilityLevel::ALL, level.or(Some(FacilityLevel::County)), |s| s.as_str().into(), |s| format!("{} {}", s.zh(), s)),
+        kd_l = t(l, "kind"),
+        kdo = options(ClaimKind::ALL, kind.or(Some(ClaimKind::Inpatient)), |s| s.as_str().into(), |s| format!("{} {}", s.zh(), s)),
+        tot_l = t(l, "total_cost"),
+        tot = esc(&f.total),
+        el_l = lbl("Eligible cost (in the catalogue)", "政策范围内费用"),
+        el = esc(&f.eligible),
+        pol_l = t(l, "policies"),
+        src = esc(&source),
+        go = lbl("Settle", "测算"),
+    );
+    if let Some(r) = result {
+        b.push_str(&r);
+    }
+    Ok(Html(page(ctx, t(l, "settle"), &b)).into_response())
+}
+
+async fn calculator(State(st): State<AppState>, PageUser(ctx): PageUser) -> Result<Response, PageError> {
+    calculator_page(&st, &ctx, &CalcForm::default(), None).await
+}
+
+/// Settles the entered bill as the first claim of a year (nothing is stored) and
+/// shows the split and the engine's explanation.
+async fn calculate(State(st): State<AppState>, PageUser(ctx): PageUser, Form(f): Form<CalcForm>) -> Result<Response, PageError> {
+    let l = ctx.lang;
+    let result = (|| -> Result<String, String> {
+        let policy = settle::Policy::parse(&f.policy).map_err(|e| e.to_string())?;
+        let status: PovertyStatus = f.status.parse().map_err(|e: domain::DomainError| e.0)?;
+        let level: FacilityLevel = f.level.parse().map_err(|e: domain::DomainError| e.0)?;
+        let kind: ClaimKind = f.kind.parse().map_err(|e: domain::DomainError| e.0)?;
+        let total = Fen::parse_yuan(&f.total).map_err(|e| format!("{}: {e}", t(l, "total_cost")))?;
+        let eligible = Fen::parse_yuan(&f.eligible).map_err(|e| format!("eligible: {e}"))?;
+        if eligible > total {
+            return Err(format!("the eligible cost {eligible} exceeds the total cost {total}"));
+        }
+        let input = settle::ClaimInput { level, kind, total_cost: total, eligible_cost: eligible };
+        let ex = settle::explain(&policy, &input, status, &settle::Accumulators::new(&policy));
+        let mut o = String::from("<section id=\"calc-result\"><table><thead><tr>");
+        for n in &policy.names {
+            let _ = write!(o, "<th>{}</th>", esc(n));
+        }
+        let _ = write!(o, "<th>{}</th></tr></thead><tbody><tr>", t(l, "oop"));
+        for p in &ex.settlement.payments {
+            let _ = write!(o, "<td>{p}</td>");
+        }
+        let _ = write!(o, "<td><strong>{}</strong></td></tr></tbody></table>", ex.settlement.out_of_pocket);
+        let _ = write!(o, "<pre class=\"explain\">{}</pre></section>", esc(&ex.render(&policy)));
+        Ok(o)
+    })();
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => format!("<p class=\"flash error\" role=\"alert\">{}</p>", esc(&e)),
+    };
+    calculator_page(&st, &ctx, &f, Some(result)).await
+}
