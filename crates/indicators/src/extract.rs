@@ -1,0 +1,411 @@
+//! Facts from plain data: the registry (households, persons, family-doctor
+//! contracts), settled claims, alerts and village reach. Each function turns
+//! records into [`Fact`] deltas for the cube; nothing here reads a file.
+//!
+//! Distinct counts (persons treated, households warned) are counted once a year,
+//! in the month they are first seen. A ledger ([`FirstSeen`]) remembers that
+//! month, so that a later delta holding an earlier event moves the count rather
+//! than counting twice: an incremental refresh then equals a rebuild.
+
+use crate::cube::Fact;
+use crate::measure::{Measure, Slice};
+use crate::period::Month;
+use chrono::NaiveDate;
+use domain::{Catalogue, Claim, ClaimKind, FacilityLevel, Fen, Household, Person, PovertyStatus, RegionCode, ResidentId};
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
+use thiserror::Error;
+
+/// Data that cannot be turned into facts.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ExtractError {
+    #[error("person {person_id} belongs to household {household_id}, which is not in the households")]
+    UnknownHousehold { person_id: String, household_id: String },
+    #[error("{count} claim(s) name a person who is not in the registry (first: claim {claim_id}, person {person_id})")]
+    UnknownPerson { count: usize, claim_id: String, person_id: String },
+    #[error("{count} alert(s) name a household that is not in the registry (first: {household_id})")]
+    UnknownAlertHousehold { count: usize, household_id: String },
+}
+
+/// The funds of one-stop settlement, in payment order, and the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fund {
+    Basic,
+    Critical,
+    Assistance,
+    SafetyNet,
+    /// A tier of another name.
+    Other,
+}
+
+impl Fund {
+    pub const ALL: [Fund; 5] = [Fund::Basic, Fund::Critical, Fund::Assistance, Fund::SafetyNet, Fund::Other];
+
+    /// The fund a policy tier's name pays from (specs/settlement.md names them
+    /// `basic`, `critical`, `assistance`, `safety_net`).
+    pub fn of_tier(name: &str) -> Fund {
+        match name.trim() {
+            "basic" => Fund::Basic,
+            "critical" => Fund::Critical,
+            "assistance" => Fund::Assistance,
+            "safety_net" => Fund::SafetyNet,
+            _ => Fund::Other,
+        }
+    }
+
+    pub fn measure(self) -> Measure {
+        match self {
+            Fund::Basic => Measure::PaidBasic,
+            Fund::Critical => Measure::PaidCritical,
+            Fund::Assistance => Measure::PaidAssistance,
+            Fund::SafetyNet => Measure::PaidSafetyNet,
+            Fund::Other => Measure::PaidOther,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fund::Basic => "basic",
+            Fund::Critical => "critical",
+            Fund::Assistance => "assistance",
+            Fund::SafetyNet => "safety_net",
+            Fund::Other => "other",
+        }
+    }
+}
+
+/// What each fund paid on a claim, in fen, by [`Fund`] order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FundAmounts(pub [i64; 5]);
+
+impl FundAmounts {
+    /// From a settlement's payments, one per tier name.
+    pub fn from_tiers<S: AsRef<str>>(names: &[S], payments: &[Fen]) -> FundAmounts {
+        let mut a = [0i64; 5];
+        for (n, p) in names.iter().zip(payments) {
+            a[Fund::of_tier(n.as_ref()) as usize] += p.0;
+        }
+        FundAmounts(a)
+    }
+
+    pub fn get(&self, f: Fund) -> i64 {
+        self.0[f as usize]
+    }
+
+    pub fn total(&self) -> i64 {
+        self.0.iter().sum()
+    }
+}
+
+/// A claim with its settlement.
+#[derive(Debug, Clone, Copy)]
+pub struct SettledClaim<'a> {
+    pub claim: &'a Claim,
+    pub paid: FundAmounts,
+    pub out_of_pocket: Fen,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PersonEntry {
+    household: u32,
+    status: PovertyStatus,
+}
+
+#[derive(Debug, Clone)]
+struct HouseholdEntry {
+    village: RegionCode,
+    /// The poorest status among its members (special hardship first).
+    status: PovertyStatus,
+}
+
+/// The registry, indexed: each person's household, village and status, and each
+/// household's village and poorest member's status.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    persons: HashMap<ResidentId, PersonEntry>,
+    households: Vec<HouseholdEntry>,
+    household_index: HashMap<String, u32>,
+}
+
+impl Registry {
+    pub fn new(households: &[Household], persons: &[Person]) -> Result<Registry, ExtractError> {
+        let mut household_index = HashMap::with_capacity(households.len());
+        let mut hs = Vec::with_capacity(households.len());
+        for h in households {
+            household_index.insert(h.household_id.clone(), hs.len() as u32);
+            hs.push(HouseholdEntry { village: h.village_code, status: PovertyStatus::General });
+        }
+        let mut ps = HashMap::with_capacity(persons.len());
+        for p in persons {
+            let Some(&hi) = household_index.get(&p.household_id) else {
+                return Err(ExtractError::UnknownHousehold {
+                    person_id: p.person_id.to_string(),
+                    household_id: p.household_id.clone(),
+                });
+            };
+            let h = &mut hs[hi as usize];
+            h.status = h.status.min(p.status);
+            ps.insert(p.person_id, PersonEntry { household: hi, status: p.status });
+        }
+        Ok(Registry { persons: ps, households: hs, household_index })
+    }
+
+    /// A person's village and status.
+    pub fn person(&self, id: &ResidentId) -> Option<(RegionCode, PovertyStatus)> {
+        self.persons.get(id).map(|p| (self.households[p.household as usize].village, p.status))
+    }
+
+    /// A person's household index.
+    pub fn household_of(&self, id: &ResidentId) -> Option<u32> {
+        self.persons.get(id).map(|p| p.household)
+    }
+
+    /// A household's index, village and poorest status.
+    pub fn household(&self, id: &str) -> Option<(u32, RegionCode, PovertyStatus)> {
+        let &i = self.household_index.get(id)?;
+        let h = &self.households[i as usize];
+        Some((i, h.village, h.status))
+    }
+
+    pub fn household_village(&self, index: u32) -> RegionCode {
+        self.households[index as usize].village
+    }
+
+    pub fn household_count(&self) -> usize {
+        self.households.len()
+    }
+}
+
+/// Remembers the month a key was first seen in each year, and says how a count
+/// kept at that month must change when a new event arrives.
+#[derive(Debug, Clone, Default)]
+pub struct FirstSeen<K: Hash + Eq> {
+    first: HashMap<(K, i32), Month>,
+}
+
+impl<K: Hash + Eq> FirstSeen<K> {
+    pub fn new() -> Self {
+        FirstSeen { first: HashMap::new() }
+    }
+
+    /// Records an event of `key` in `month`. Returns `(remove_from, add_to)`: the
+    /// month whose count loses one (an earlier first sighting was later than this)
+    /// and the month that gains one; both `None` when nothing changes.
+    pub fn see(&mut self, key: K, month: Month) -> (Option<Month>, Option<Month>) {
+        match self.first.entry((key, month.year())) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(month);
+                (None, Some(month))
+            }
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                let old = *o.get();
+                if month < old {
+                    o.insert(month);
+                    (Some(old), Some(month))
+                } else {
+                    (None, None)
+                }
+            }
+        }
+    }
+}
+
+fn push_move(out: &mut Vec<Fact>, village: RegionCode, slice: Slice, measure: Measure, mv: (Option<Month>, Option<Month>)) {
+    if let Some(m) = mv.0 {
+        out.push(Fact { village, month: m, slice, measure, value: -1 });
+    }
+    if let Some(m) = mv.1 {
+        out.push(Fact { village, month: m, slice, measure, value: 1 });
+    }
+}
+
+/// Turns settled claims into facts, remembering which persons it has counted.
+/// Feed it every claim once: in one batch for a rebuild, or in deltas as they come.
+#[derive(Debug, Clone)]
+pub struct ClaimLedger {
+    serious: HashSet<ResidentId>,
+    patients: FirstSeen<ResidentId>,
+    serious_treated: FirstSeen<ResidentId>,
+}
+
+impl ClaimLedger {
+    /// `persons` tells which are registered serious patients (a diagnosis of the
+    /// serious-disease catalogue), whose treatment is counted.
+    pub fn new(persons: &[Person], serious: &Catalogue, year: i32) -> ClaimLedger {
+        let serious = persons
+            .iter()
+            .filter(|p| p.diagnoses.iter().any(|d| serious.find(d, year).is_some()))
+            .map(|p| p.person_id)
+            .collect();
+        ClaimLedger { serious, patients: FirstSeen::new(), serious_treated: FirstSeen::new() }
+    }
+
+    /// The facts of new claims. Every claim must name a registered person.
+    pub fn facts(&mut self, registry: &Registry, claims: &[SettledClaim]) -> Result<Vec<Fact>, ExtractError> {
+        let mut out = Vec::with_capacity(claims.len() * 10);
+        let mut unknown: Option<(usize, String, String)> = None;
+        for sc in claims {
+            let c = sc.claim;
+            let Some((village, status)) = registry.person(&c.person_id) else {
+                let u = unknown.get_or_insert_with(|| (0, c.claim_id.clone(), c.person_id.to_string()));
+                u.0 += 1;
+                continue;
+            };
+            let month = Month::of(c.discharged);
+            let slice = Slice { status: Some(status), kind: Some(c.kind) };
+            let mut put = |measure: Measure, value: i64| {
+                if value != 0 {
+                    out.push(Fact { village, month, slice, measure, value });
+                }
+            };
+            put(Measure::Claims, 1);
+            if matches!(c.facility_level, FacilityLevel::Village | FacilityLevel::Township | FacilityLevel::County) {
+                put(Measure::TreatedInCounty, 1);
+            }
+            put(Measure::TotalCost, c.total_cost.0);
+            put(Measure::EligibleCost, c.eligible_cost.0);
+            put(Measure::OutOfPocket, sc.out_of_pocket.0);
+            for f in Fund::ALL {
+                put(f.measure(), sc.paid.get(f));
+            }
+            let person_slice = Slice { status: Some(status), kind: None };
+            let mv = self.patients.see(c.person_id, month);
+            push_move(&mut out, village, person_slice, Measure::Patients, mv);
+            if self.serious.contains(&c.person_id) {
+                let mv = self.serious_treated.see(c.person_id, month);
+                push_move(&mut out, village, person_slice, Measure::SeriousPatientsTreated, mv);
+            }
+        }
+        if let Some((count, claim_id, person_id)) = unknown {
+            return Err(ExtractError::UnknownPerson { count, claim_id, person_id });
+        }
+        Ok(out)
+    }
+}
+
+/// The registry's stocks as of a month: households, registered serious and
+/// chronic patients, and chronic patients under a family-doctor contract.
+/// `contracted` holds the persons with a contract in force at `as_of`.
+pub fn registry_facts(
+    registry: &Registry,
+    households: &[Household],
+    persons: &[Person],
+    serious: &Catalogue,
+    chronic: &Catalogue,
+    contracted: &HashSet<ResidentId>,
+    as_of: Month,
+) -> Vec<Fact> {
+    let year = as_of.year();
+    let mut out = Vec::new();
+    for h in households {
+        if let Some((_, village, status)) = registry.household(&h.household_id) {
+            out.push(Fact { village, month: as_of, slice: Slice { status: Some(status), kind: None }, measure: Measure::Households, value: 1 });
+        }
+    }
+    for p in persons {
+        let Some((village, status)) = registry.person(&p.person_id) else { continue };
+        let slice = Slice { status: Some(status), kind: None };
+        let mut put = |measure| out.push(Fact { village, month: as_of, slice, measure, value: 1 });
+        if p.diagnoses.iter().any(|d| serious.find(d, year).is_some()) {
+            put(Measure::SeriousPatients);
+        }
+        if p.diagnoses.iter().any(|d| chronic.find(d, year).is_some()) {
+            put(Measure::ChronicPatients);
+            if contracted.contains(&p.person_id) {
+                put(Measure::ChronicPatientsContracted);
+            }
+        }
+    }
+    out
+}
+
+/// What the indicators need of an alert (monitoring's `Alert`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertEvent {
+    pub household_id: String,
+    /// The alert's year (the year of the costs it measured).
+    pub year: i32,
+    pub raised_on: NaiveDate,
+    /// When it was resolved with at least one assistance measure; `None` if open,
+    /// dismissed, or resolved without one.
+    pub assisted_on: Option<NaiveDate>,
+}
+
+/// Turns alerts into households warned and assisted, each household counted once
+/// a year (an alert's year, in the month of its first alert or assistance).
+#[derive(Debug, Clone, Default)]
+pub struct AlertLedger {
+    warned: FirstSeen<u32>,
+    assisted: FirstSeen<u32>,
+}
+
+impl AlertLedger {
+    pub fn new() -> AlertLedger {
+        AlertLedger::default()
+    }
+
+    pub fn facts(&mut self, registry: &Registry, alerts: &[AlertEvent]) -> Result<Vec<Fact>, ExtractError> {
+        let mut out = Vec::new();
+        let mut unknown: Option<(usize, String)> = None;
+        for a in alerts {
+            let Some((hi, village, status)) = registry.household(&a.household_id) else {
+                unknown.get_or_insert_with(|| (0, a.household_id.clone())).0 += 1;
+                continue;
+            };
+            let slice = Slice { status: Some(status), kind: None };
+            // The month counts within the alert's year: an alert of 2024 raised in
+            // January 2025 is counted in December 2024's figures at the latest.
+            let in_year = |d: NaiveDate| Month::of(d).min(Month::new(a.year, 12)).max(Month::new(a.year, 1));
+            let mv = self.warned.see(hi, in_year(a.raised_on));
+            push_move(&mut out, village, slice, Measure::HouseholdsWarned, mv);
+            if let Some(d) = a.assisted_on {
+                let mv = self.assisted.see(hi, in_year(d));
+                push_move(&mut out, village, slice, Measure::HouseholdsAssisted, mv);
+            }
+        }
+        if let Some((count, household_id)) = unknown {
+            return Err(ExtractError::UnknownAlertHousehold { count, household_id });
+        }
+        Ok(out)
+    }
+}
+
+/// A village's reach, from coverage analysis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VillageReach {
+    pub village: RegionCode,
+    /// Only rural villages count.
+    pub rural: bool,
+    pub population: u32,
+    pub has_qualified_doctor: bool,
+    /// Within 15 minutes of a qualified village clinic or township centre.
+    pub within_15min: bool,
+}
+
+/// Village stocks as of a month.
+pub fn coverage_facts(villages: &[VillageReach], as_of: Month) -> Vec<Fact> {
+    let mut out = Vec::new();
+    for v in villages.iter().filter(|v| v.rural) {
+        let mut put = |measure, value: i64| {
+            if value != 0 {
+                out.push(Fact { village: v.village, month: as_of, slice: Slice::NONE, measure, value });
+            }
+        };
+        put(Measure::Villages, 1);
+        put(Measure::VillagesWithQualifiedDoctor, v.has_qualified_doctor as i64);
+        put(Measure::RuralPopulation, v.population as i64);
+        put(Measure::PopulationWithin15Min, if v.within_15min { v.population as i64 } else { 0 });
+    }
+    out
+}
+
+/// The facts that undo others (for a correction: apply the negation of the old
+/// facts, then the new ones).
+pub fn negate(facts: &[Fact]) -> Vec<Fact> {
+    facts.iter().map(|f| Fact { value: -f.value, ..*f }).collect()
+}
+
+/// The claim kind slice of a claim, for callers that build facts of their own.
+pub fn claim_slice(status: PovertyStatus, kind: ClaimKind) -> Slice {
+    Slice { status: Some(status), kind: Some(kind) }
+}
