@@ -1,0 +1,222 @@
+//! Each shipped indicator on a small world whose figures are worked out by hand,
+//! the roll-up across levels, and reports that respect the region scope.
+
+mod common;
+
+use common::*;
+use domain::RegionLevel;
+use indicators::report::{self, ReportSpec};
+use indicators::{IndicatorCube, Period, PeriodKind};
+use std::collections::HashMap;
+
+fn value(
+    cube: &IndicatorCube,
+    id: &str,
+    region: &str,
+    period: &str,
+) -> (i64, Option<i64>, Option<f64>) {
+    let v = cube
+        .indicator_by_id(id, code(region), period.parse().unwrap())
+        .unwrap();
+    (v.numerator, v.denominator, v.value)
+}
+
+fn close(a: Option<f64>, b: f64) -> bool {
+    a.is_some_and(|a| (a - b).abs() < 1e-9)
+}
+
+#[test]
+fn every_shipped_indicator_matches_the_hand_computed_figure() {
+    let w = world();
+    let cube = IndicatorCube::build(&defs(), &w.facts());
+
+    // Serious poor patients: P1 (lifted), P5 (low income); treated in 2024: P1 only.
+    let v = value(&cube, "poor_patients_treated_share", "34", "2024");
+    assert_eq!((v.0, v.1), (1, Some(2)));
+    assert!(close(v.2, 50.0), "{v:?}");
+
+    // Poor inpatient claims: C1 (county), C2 (provincial), C4 (village): 2 of 3 inside.
+    let v = value(&cube, "poor_treated_in_county_share", "34", "2024");
+    assert_eq!((v.0, v.1), (2, Some(3)));
+    assert!(close(v.2, 200.0 / 3.0), "{v:?}");
+
+    // Poor patients' OOP: 230 + 400 + 20 = 650 of 600 + 1000 + 200 = 1800 yuan; the
+    // general patient's C3 is filtered out.
+    let v = value(&cube, "poor_out_of_pocket_share", "34", "2024");
+    assert_eq!((v.0, v.1), (65_000, Some(180_000)));
+    assert!(close(v.2, 650.0 / 1800.0 * 100.0), "{v:?}");
+    // County 341122 alone: C1 and C2.
+    let v = value(&cube, "poor_out_of_pocket_share", "341122", "2024");
+    assert_eq!((v.0, v.1), (63_000, Some(160_000)));
+
+    // H1 and H2 warned (H2 twice, counted once); H1 assisted in January 2025 for a
+    // 2024 alert, counted in 2024.
+    let v = value(&cube, "households_warned", "34", "2024");
+    assert_eq!(v.0, 2);
+    assert!(close(v.2, 2.0));
+    let v = value(&cube, "warned_households_assisted_share", "34", "2024");
+    assert_eq!((v.0, v.1), (1, Some(2)));
+
+    // Rural villages V1, V2, V3 (V4 is urban): doctors in V1 and V3.
+    let v = value(&cube, "villages_with_qualified_doctor_share", "34", "2024");
+    assert_eq!((v.0, v.1), (2, Some(3)));
+    // Within 15 minutes: V1 800 + V2 200 of 2000.
+    let v = value(&cube, "population_within_15min_share", "34", "2024");
+    assert_eq!((v.0, v.1), (1000, Some(2000)));
+    assert!(close(v.2, 50.0));
+
+    // Poor chronic patients: P4 only (P2 is general), under contract.
+    let v = value(&cube, "poor_chronic_contracted_share", "34", "2024");
+    assert_eq!((v.0, v.1), (1, Some(1)));
+    assert!(close(v.2, 100.0));
+
+    // Funds: 370 + 600 + 50 + 180 = 1200 yuan.
+    let v = value(&cube, "funds_paid", "34", "2024");
+    assert_eq!(v.0, 120_000);
+    assert!(close(v.2, 1200.0));
+}
+
+#[test]
+fn periods_follow_each_measure_over_time() {
+    let w = world();
+    let cube = IndicatorCube::build(&defs(), &w.facts());
+    // Q1 holds only C1 (March): flows of the quarter.
+    let v = value(&cube, "poor_out_of_pocket_share", "34", "2024-Q1");
+    assert_eq!((v.0, v.1), (23_000, Some(60_000)));
+    // Q2 holds C2 only, not C1.
+    let v = value(&cube, "poor_out_of_pocket_share", "34", "2024-Q2");
+    assert_eq!((v.0, v.1), (40_000, Some(100_000)));
+    // Persons treated are counted to date: P1 by March, still one in Q2 (not twice).
+    assert_eq!(
+        value(&cube, "poor_patients_treated_share", "34", "2024-Q2").0,
+        1
+    );
+    assert_eq!(
+        value(&cube, "poor_patients_treated_share", "34", "2024-02").0,
+        0
+    );
+    // Stocks recorded in January hold in every later period.
+    assert_eq!(
+        value(
+            &cube,
+            "villages_with_qualified_doctor_share",
+            "34",
+            "2024-10"
+        )
+        .1,
+        Some(3)
+    );
+    // Households warned: H2 in November, H1 in December.
+    assert_eq!(value(&cube, "households_warned", "34", "2024-11").0, 1);
+    assert_eq!(value(&cube, "households_warned", "34", "2024-Q4").0, 2);
+    // No figures before the data: a zero denominator gives no value.
+    let v = value(&cube, "poor_out_of_pocket_share", "34", "2023");
+    assert_eq!((v.0, v.1, v.2), (0, Some(0), None));
+}
+
+#[test]
+fn a_later_earlier_claim_moves_a_person_count_rather_than_doubling_it() {
+    let w = world();
+    let reg = w.registry();
+    let mut ledger =
+        indicators::extract::ClaimLedger::new(&w.persons, &domain::Catalogue::serious(), 2024);
+    let settled = w.settled();
+    // C2 (May) first, then C1 (March) in a later delta.
+    let mut cube = IndicatorCube::new(&defs());
+    cube.apply_delta(&ledger.facts(&reg, &settled[1..2]).unwrap());
+    assert_eq!(
+        value(&cube, "poor_patients_treated_share", "34", "2024-Q1").0,
+        0
+    );
+    cube.apply_delta(&ledger.facts(&reg, &settled[0..1]).unwrap());
+    assert_eq!(
+        value(&cube, "poor_patients_treated_share", "34", "2024-Q1").0,
+        1
+    );
+    assert_eq!(
+        value(&cube, "poor_patients_treated_share", "34", "2024").0,
+        1
+    );
+}
+
+#[test]
+fn claims_of_unknown_persons_are_refused_with_their_ids() {
+    let w = world();
+    let reg = w.registry();
+    let mut c = w.claims[0].clone();
+    c.person_id = pid(99);
+    let sc = indicators::extract::SettledClaim {
+        claim: &c,
+        paid: paid(0, 0, 0, 0),
+        out_of_pocket: domain::Fen::ZERO,
+    };
+    let mut ledger =
+        indicators::extract::ClaimLedger::new(&w.persons, &domain::Catalogue::serious(), 2024);
+    let e = ledger.facts(&reg, &[sc]).unwrap_err().to_string();
+    assert!(e.contains("C1") && e.contains("not in the registry"), "{e}");
+}
+
+fn names() -> HashMap<domain::RegionCode, String> {
+    [("341122", "某县"), ("341123", "另县")]
+        .iter()
+        .map(|(c, n)| (code(c), n.to_string()))
+        .collect()
+}
+
+#[test]
+fn reports_keep_inside_their_scope() {
+    let w = world();
+    let cube = IndicatorCube::build(&defs(), &w.facts());
+    let spec = ReportSpec {
+        levels: RegionLevel::ALL.to_vec(),
+        periods: Period::of_year(2024, PeriodKind::Quarter),
+        scope: "341122".into(),
+    };
+    let rows = report::build(&cube, &spec);
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter().all(|r| r.region.starts_with("341122")),
+        "a row outside the scope"
+    );
+    // Neither the province nor the city (which hold the other county's data) appear.
+    assert!(rows.iter().all(|r| r.level >= RegionLevel::County));
+    let villages: Vec<_> = rows
+        .iter()
+        .filter(|r| r.level == RegionLevel::Village)
+        .map(|r| r.region.short())
+        .collect();
+    assert!(
+        villages.contains(&"341122100201".to_string())
+            && !villages.iter().any(|v| v.starts_with("341123"))
+    );
+
+    let mut csv = Vec::new();
+    report::write_csv(cube.definitions(), &rows, &names(), &mut csv).unwrap();
+    let text = String::from_utf8(csv).unwrap();
+    assert!(
+        text.starts_with("level,region_code,region_name,period,poor_patients_treated_share,"),
+        "{text}"
+    );
+    assert!(text.contains("county,341122,某县,2024-Q1,"), "{text}");
+    assert!(!text.contains("341123") && !text.contains("另县"), "{text}");
+    // The county's year OOP share as a percent, with numerator and denominator in yuan.
+    let spec = ReportSpec {
+        levels: vec![RegionLevel::County],
+        periods: vec![Period::Year(2024)],
+        scope: "341122".into(),
+    };
+    let mut csv = Vec::new();
+    report::write_csv(
+        cube.definitions(),
+        &report::build(&cube, &spec),
+        &names(),
+        &mut csv,
+    )
+    .unwrap();
+    let text = String::from_utf8(csv).unwrap();
+    assert!(text.contains(",39.38,630.00,1600.00,"), "{text}");
+
+    let mut xlsx = Vec::new();
+    report::write_xlsx(cube.definitions(), &rows, &names(), &spec.levels, &mut xlsx).unwrap();
+    assert_eq!(&xlsx[..2], b"PK");
+}
