@@ -10,7 +10,7 @@ use crate::error::MonitorError;
 use crate::rules::{base_context, Rule, RuleSet};
 use crate::thresholds::ThresholdTable;
 use cel_interpreter::Value;
-use domain::{Catalogue, Claim, Fen, Household, Person, RegionCode, ResidentId};
+use domain::{Catalogue, Claim, Fen, Household, Person, PovertyStatus, RegionCode, ResidentId};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
@@ -25,6 +25,25 @@ pub struct SettledCost {
     /// The policy year of the claim.
     pub year: i32,
     pub out_of_pocket: Fen,
+}
+
+/// What monitoring needs of a person: who, of which household, with which
+/// status. Files and the store may carry more; monitoring reads no more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub person_id: ResidentId,
+    pub household_id: String,
+    pub status: PovertyStatus,
+}
+
+impl From<&Person> for Member {
+    fn from(p: &Person) -> Self {
+        Member {
+            person_id: p.person_id,
+            household_id: p.household_id.clone(),
+            status: p.status,
+        }
+    }
 }
 
 /// A figure an alert reports: money, or a text such as a diagnosis code.
@@ -135,7 +154,7 @@ type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
 pub fn monitor_year(
     year: i32,
     households: &[Household],
-    persons: &[Person],
+    persons: &[Member],
     claims: &[Claim],
     settlements: &[SettledCost],
     thresholds: &ThresholdTable,
@@ -172,7 +191,7 @@ pub fn monitor_year(
 pub fn measure_year(
     year: i32,
     households: &[Household],
-    persons: &[Person],
+    persons: &[Member],
     claims: &[Claim],
     settlements: &[SettledCost],
     thresholds: &ThresholdTable,
@@ -283,7 +302,8 @@ fn div_half_up(a: i64, b: i64) -> i64 {
 /// by looking up each prefix of the code instead of scanning the catalogue.
 struct SeriousMatcher {
     prefixes: std::collections::HashSet<String>,
-    longest: usize,
+    /// The distinct prefix lengths, so a code is looked up once per length.
+    lengths: Vec<usize>,
 }
 
 impl SeriousMatcher {
@@ -294,14 +314,17 @@ impl SeriousMatcher {
             .filter(|e| e.since.map(|s| s <= year).unwrap_or(true))
             .flat_map(|e| e.icd10_prefixes.iter().map(|p| p.to_ascii_uppercase()))
             .collect();
-        let longest = prefixes.iter().map(|p| p.len()).max().unwrap_or(0);
-        SeriousMatcher { prefixes, longest }
+        let mut lengths: Vec<usize> = prefixes.iter().map(|p| p.len()).collect();
+        lengths.sort_unstable();
+        lengths.dedup();
+        SeriousMatcher { prefixes, lengths }
     }
 
     fn matches(&self, code: &str) -> bool {
         let code = code.trim();
-        (1..=code.len().min(self.longest))
-            .any(|l| code.is_char_boundary(l) && self.prefixes.contains(&code[..l]))
+        self.lengths.iter().any(|&l| {
+            l <= code.len() && code.is_char_boundary(l) && self.prefixes.contains(&code[..l])
+        })
     }
 }
 
@@ -343,44 +366,54 @@ fn evaluate_chunk(
     let mut ctx = base_context();
     let empty = Value::String(Arc::new(String::new()));
     let mut out = Vec::new();
+    // Only the measures some rule reads are handed to CEL: each costs a map insert
+    // per household.
+    let used: std::collections::HashSet<&str> = rules.iter().flat_map(|r| r.variables()).collect();
+    let set = |ctx: &mut cel_interpreter::Context, name: &'static str, v: Value| {
+        if used.contains(name) {
+            ctx.add_variable_from_value(name, v);
+        }
+    };
     for m in measures {
-        ctx.add_variable_from_value("oop", Value::Int(m.oop.0));
-        ctx.add_variable_from_value("income", Value::Int(m.income.0));
-        ctx.add_variable_from_value(
+        let ctx = &mut ctx;
+        set(ctx, "oop", Value::Int(m.oop.0));
+        set(ctx, "income", Value::Int(m.income.0));
+        set(
+            ctx,
             "consumption",
             Value::Int(m.consumption.unwrap_or(Fen::ZERO).0),
         );
-        ctx.add_variable_from_value("has_consumption", Value::Bool(m.consumption.is_some()));
-        ctx.add_variable_from_value("food", Value::Int(m.food.unwrap_or(Fen::ZERO).0));
-        ctx.add_variable_from_value("budget", Value::Int(m.budget.0));
-        ctx.add_variable_from_value("size", Value::Int(m.size as i64));
-        ctx.add_variable_from_value("per_capita_income", Value::Int(m.per_capita_income.0));
-        ctx.add_variable_from_value("per_capita_after", Value::Int(m.per_capita_after.0));
-        ctx.add_variable_from_value("poor", Value::Bool(m.poor));
-        ctx.add_variable_from_value("year", Value::Int(m.year as i64));
+        set(ctx, "has_consumption", Value::Bool(m.consumption.is_some()));
+        set(ctx, "food", Value::Int(m.food.unwrap_or(Fen::ZERO).0));
+        set(ctx, "budget", Value::Int(m.budget.0));
+        set(ctx, "size", Value::Int(m.size as i64));
+        set(ctx, "per_capita_income", Value::Int(m.per_capita_income.0));
+        set(ctx, "per_capita_after", Value::Int(m.per_capita_after.0));
+        set(ctx, "poor", Value::Bool(m.poor));
+        set(ctx, "year", Value::Int(m.year as i64));
         let serious = match &m.serious_diagnosis {
             Some(d) => Value::String(Arc::new(d.clone())),
             None => empty.clone(),
         };
-        ctx.add_variable_from_value("serious_diagnosis", serious);
+        set(ctx, "serious_diagnosis", serious);
         let has_threshold = m.rural_income.is_some();
         if let (Some(r), Some(l)) = (m.rural_income, m.monitoring_line) {
-            ctx.add_variable_from_value("rural_income", Value::Int(r.0));
-            ctx.add_variable_from_value("monitoring_line", Value::Int(l.0));
+            set(ctx, "rural_income", Value::Int(r.0));
+            set(ctx, "monitoring_line", Value::Int(l.0));
         }
         for rule in rules {
             if !rule.who.admits(m.poor) || (!has_threshold && rule.needs_threshold()) {
                 continue;
             }
             if let Some(f) = rule.factor {
-                ctx.add_variable_from_value("factor", Value::Int(f));
+                set(ctx, "factor", Value::Int(f));
             }
             let fail = |message: String| MonitorError::Evaluation {
                 rule: rule.name.clone(),
                 household_id: m.household_id.clone(),
                 message,
             };
-            let raised = match rule.condition.eval(&ctx) {
+            let raised = match rule.condition.eval(ctx) {
                 Ok(Value::Bool(b)) => b,
                 Ok(other) => {
                     return Err(fail(format!(
@@ -392,11 +425,10 @@ fn evaluate_chunk(
             if !raised {
                 continue;
             }
-            let value =
-                figure(rule.value.eval(&ctx)).map_err(|e| fail(format!("the value {e}")))?;
+            let value = figure(rule.value.eval(ctx)).map_err(|e| fail(format!("the value {e}")))?;
             let threshold = match &rule.threshold {
                 Some(t) => {
-                    Some(figure(t.eval(&ctx)).map_err(|e| fail(format!("the threshold {e}")))?)
+                    Some(figure(t.eval(ctx)).map_err(|e| fail(format!("the threshold {e}")))?)
                 }
                 None => None,
             };

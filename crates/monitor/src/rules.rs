@@ -89,6 +89,8 @@ impl Who {
 pub struct Expr {
     pub source: String,
     program: Arc<Program>,
+    /// The measures it names.
+    pub variables: Vec<String>,
     /// Whether it names `rural_income` or `monitoring_line`.
     pub needs_threshold: bool,
 }
@@ -173,9 +175,11 @@ impl Expr {
             }
         }
         let needs_threshold = THRESHOLD_MEASURES.iter().any(|m| refs.has_variable(m));
+        let variables = refs.variables().into_iter().map(str::to_string).collect();
         Ok(Expr {
             source: source.to_string(),
             program: Arc::new(program),
+            variables,
             needs_threshold,
         })
     }
@@ -202,6 +206,16 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The measures the rule's expressions name.
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.condition
+            .variables
+            .iter()
+            .chain(&self.value.variables)
+            .chain(self.threshold.iter().flat_map(|t| &t.variables))
+            .map(|s| s.as_str())
+    }
+
     /// Whether any of the rule's expressions needs the region's threshold.
     pub fn needs_threshold(&self) -> bool {
         self.condition.needs_threshold

@@ -8,9 +8,13 @@ use domain::{
     ResidentId, Threshold,
 };
 use monitor::{
-    monitor_year, Figure, Finding, MonitorError, MonitorResult, RuleSet, SettledCost,
+    monitor_year, Figure, Finding, Member, MonitorError, MonitorResult, RuleSet, SettledCost,
     ThresholdTable,
 };
+
+fn members(p: &[Person]) -> Vec<Member> {
+    p.iter().map(Member::from).collect()
+}
 
 const VILLAGE: &str = "341122100201";
 const YEAR: i32 = 2024;
@@ -106,7 +110,7 @@ fn run_with(cases: &[Case], claims: &[Claim], rules: &RuleSet) -> MonitorResult 
     monitor_year(
         YEAR,
         &households,
-        &persons,
+        &members(&persons),
         claims,
         &settlements,
         &thresholds(),
@@ -197,7 +201,7 @@ fn medical_burden_poor_at_exactly_the_threshold_does_not_raise() {
     let r = monitor_year(
         YEAR,
         &hh,
-        &persons,
+        &members(&persons),
         &[],
         &s,
         &t,
@@ -420,7 +424,7 @@ fn a_household_without_threshold_is_reported_not_guessed() {
     let r = monitor_year(
         YEAR,
         &hh,
-        &persons,
+        &members(&persons),
         &[],
         &s,
         &thresholds(),
@@ -482,7 +486,7 @@ fn input_that_cannot_be_joined_is_refused() {
     let e = monitor_year(
         YEAR,
         &one_household(0),
-        &one_person("H1"),
+        &members(&one_person("H1")),
         &[],
         &[],
         &t,
@@ -505,7 +509,7 @@ fn input_that_cannot_be_joined_is_refused() {
     let e = monitor_year(
         YEAR,
         &one_household(1),
-        &one_person("H1"),
+        &members(&one_person("H1")),
         &[],
         &s,
         &t,
@@ -523,7 +527,7 @@ fn input_that_cannot_be_joined_is_refused() {
     let e = monitor_year(
         YEAR,
         &one_household(1),
-        &one_person("H2"),
+        &members(&one_person("H2")),
         &[],
         &[],
         &t,
@@ -552,7 +556,7 @@ fn overflow_in_a_rule_is_an_error_not_a_wrap() {
     let e = monitor_year(
         YEAR,
         &one_household(1),
-        &one_person("H1"),
+        &members(&one_person("H1")),
         &[],
         &s,
         &thresholds(),
