@@ -262,7 +262,7 @@ pub fn plan(villages: &[PlanVillage], doctors: &[PlanDoctor], s: &PlanSettings) 
         let (src, sink) = (0, 1);
         let mut g = MinCostFlow::new(2 + set.len() + sites.len());
         let site_node = |si: usize| 2 + set.len() + si;
-        let big = tenths(s.max_travel_minutes) * k * 4 + 1;
+        let big: i64 = 10_000_000;
         let mut supply = Vec::with_capacity(set.len());
         let mut arcs: Vec<Vec<(usize, usize)>> = Vec::with_capacity(set.len());
         for (i, &v) in set.iter().enumerate() {

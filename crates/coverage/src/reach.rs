@@ -128,18 +128,14 @@ pub fn reach_on_roads(net: &Network, d: NaiveDate, s: &Settings, model: &TravelM
         if list.is_empty() {
             continue;
         }
-        // Seed each facility's node with its access time; remember which
-        // facility seeded a node so a village can name its nearest one.
+        // Seed each facility's node with its access time; the Dijkstra labels
+        // every node with the seed it is nearest to.
         let mut seeds: Vec<(u32, u32)> = Vec::with_capacity(list.len());
-        let mut owner: std::collections::HashMap<u32, (u32, u32)> = std::collections::HashMap::new();
+        let mut seed_facility: Vec<u32> = Vec::with_capacity(list.len());
         for &(f, p) in list {
             if let Some((v, km)) = snapper.snap(p) {
-                let t = (model.minutes_for_km(km) * ticks_per_min).round() as u32;
-                seeds.push((v, t));
-                let e = owner.entry(v).or_insert((t, f));
-                if t < e.0 {
-                    *e = (t, f);
-                }
+                seeds.push((v, (model.minutes_for_km(km) * ticks_per_min).round() as u32));
+                seed_facility.push(f);
             }
         }
         let dist = g.multi_source(&seeds);
@@ -148,7 +144,7 @@ pub fn reach_on_roads(net: &Network, d: NaiveDate, s: &Settings, model: &TravelM
             let Some((v, km)) = *snap else { continue };
             if let Some(m) = dist.minutes(v) {
                 out[i].minutes[c] = Some(m + model.minutes_for_km(km));
-                out[i].nearest[c] = owner.get(&v).map(|x| x.1);
+                out[i].nearest[c] = Some(seed_facility[dist.origin[v as usize] as usize]);
             }
         }
     }

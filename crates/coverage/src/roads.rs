@@ -156,6 +156,9 @@ pub struct Graph {
 pub struct Distances {
     /// Ticks from the nearest source, [`UNREACHED`] where none reaches.
     pub ticks: Vec<u32>,
+    /// For each node, the position in `sources` of the source it is nearest to
+    /// ([`UNREACHED`] where none reaches).
+    pub origin: Vec<u32>,
     /// Nodes settled (popped with their final distance).
     pub settled: usize,
 }
@@ -199,10 +202,12 @@ impl Graph {
     pub fn multi_source(&self, sources: &[(u32, u32)]) -> Distances {
         let n = self.node_count();
         let mut dist = vec![UNREACHED; n];
+        let mut origin = vec![UNREACHED; n];
         let mut heap: BinaryHeap<Reverse<(u32, u32)>> = BinaryHeap::with_capacity(sources.len().max(1024));
-        for &(v, t) in sources {
+        for (i, &(v, t)) in sources.iter().enumerate() {
             if t < dist[v as usize] {
                 dist[v as usize] = t;
+                origin[v as usize] = i as u32;
                 heap.push(Reverse((t, v)));
             }
         }
@@ -218,11 +223,12 @@ impl Graph {
                 let nd = d.saturating_add(self.weights[k]);
                 if nd < dist[w as usize] {
                     dist[w as usize] = nd;
+                    origin[w as usize] = origin[v as usize];
                     heap.push(Reverse((nd, w)));
                 }
             }
         }
-        Distances { ticks: dist, settled }
+        Distances { ticks: dist, origin, settled }
     }
 
     /// An index of the nodes that have at least one arc, to snap points to the
@@ -311,6 +317,7 @@ mod tests {
         // node 0 is 50 from 3 directly and 30 + 20 through 2.
         let d = g.multi_source(&[(3, 0), (2, 30)]);
         assert_eq!(&d.ticks[..6], &[50, 40, 30, 0, 35, 42]);
+        assert_eq!(&d.origin[..7], &[0, 1, 1, 0, 1, 1, UNREACHED]);
         // Without the delay node 2 wins everything near it.
         let d = g.multi_source(&[(3, 0), (2, 0)]);
         assert_eq!(&d.ticks[..6], &[20, 10, 0, 0, 5, 12]);
