@@ -71,13 +71,40 @@ pub fn app(state: AppState) -> Router {
 /// Binds `config.addr` and serves `app` until Ctrl-C.
 pub async fn serve(config: Config, repo: Arc<dyn Repo>) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.addr).await?;
+    serve_on(listener, AppState::new(config, repo)).await
+}
+
+/// Serves `app` on a bound listener until Ctrl-C.
+pub async fn serve_on(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "serving");
-    let state = AppState::new(config, repo);
     axum::serve(listener, app(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
+}
+
+/// Opens the repository a `--db` value names: `:memory:` is an empty in-memory
+/// repository (for trials; nothing is kept), anything else the store.
+pub async fn open_repo(db: &str) -> Result<Arc<dyn Repo>, String> {
+    if db == ":memory:" {
+        return Ok(Arc::new(mem::MemRepo::new()));
+    }
+    Err(format!("cannot open {db}: this build serves only --db :memory:"))
+}
+
+/// Creates the administrator `USER:PASSWORD` (whole country in scope) unless a
+/// user of that name exists; says which happened.
+pub async fn ensure_admin(state: &AppState, spec: &str) -> Result<String, WebError> {
+    let (user, pass) = spec
+        .split_once(':')
+        .ok_or_else(|| WebError::BadRequest("--create-admin takes USER:PASSWORD".into()))?;
+    if state.repo.user_by_name(user.trim()).await?.is_some() {
+        return Ok(format!("user {} exists already; left unchanged", user.trim()));
+    }
+    let u = auth::create_user(state, user, pass, access::Role::Administrator, access::Scope::all()).await?;
+    auth::audit(state, "system", "create_user", &u.username, "administrator, created by serve --create-admin").await?;
+    Ok(format!("created administrator {}", u.username))
 }
 
 const CSS: &str = include_str!("static/app.css");

@@ -371,28 +371,48 @@ impl Repo for MemRepo {
 
     async fn region_stats(&self, scope: &Scope) -> RepoResult<Vec<RegionStat>> {
         let g = self.inner.lock().unwrap();
-        let mut out = vec![];
-        for r in g.regions.iter().filter(|r| r.level == RegionLevel::Village && scope.admits(r.code)) {
-            let hh: Vec<&Household> = g.households.iter().filter(|h| h.village_code == r.code).collect();
-            let ps: Vec<&PersonRow> = g.persons.iter().filter(|p| p.village_code == r.code).collect();
-            let ids: Vec<ResidentId> = ps.iter().map(|p| p.person_id).collect();
-            let cl: Vec<&ClaimRow> = g.claims.iter().filter(|(p, _)| ids.contains(p)).map(|(_, c)| c).collect();
-            out.push(RegionStat {
+        // One pass over each table, keyed by village.
+        let mut out: Vec<RegionStat> = g
+            .regions
+            .iter()
+            .filter(|r| r.level == RegionLevel::Village && scope.admits(r.code))
+            .map(|r| RegionStat {
                 code: r.code,
                 name: r.name.clone(),
                 lon: r.lon,
                 lat: r.lat,
-                households: hh.len() as u64,
-                persons: ps.len() as u64,
-                poor_persons: ps.iter().filter(|p| p.status.is_poor()).count() as u64,
-                open_alerts: g
-                    .alerts
-                    .iter()
-                    .filter(|a| a.village_code == r.code && !matches!(a.state.as_str(), "resolved" | "dismissed"))
-                    .count() as u64,
-                out_of_pocket: cl.iter().filter_map(|c| c.out_of_pocket).sum(),
-                settled_total: cl.iter().map(|c| c.total_cost).sum(),
-            });
+                households: 0,
+                persons: 0,
+                poor_persons: 0,
+                open_alerts: 0,
+                out_of_pocket: Fen::ZERO,
+                settled_total: Fen::ZERO,
+            })
+            .collect();
+        let at: HashMap<domain::RegionCode, usize> = out.iter().enumerate().map(|(i, r)| (r.code, i)).collect();
+        for h in &g.households {
+            if let Some(&i) = at.get(&h.village_code) {
+                out[i].households += 1;
+            }
+        }
+        let mut village_of: HashMap<ResidentId, usize> = HashMap::new();
+        for p in &g.persons {
+            if let Some(&i) = at.get(&p.village_code) {
+                out[i].persons += 1;
+                out[i].poor_persons += p.status.is_poor() as u64;
+                village_of.insert(p.person_id, i);
+            }
+        }
+        for (p, c) in &g.claims {
+            if let Some(&i) = village_of.get(p) {
+                out[i].settled_total += c.total_cost;
+                out[i].out_of_pocket += c.out_of_pocket.unwrap_or(Fen::ZERO);
+            }
+        }
+        for a in g.alerts.iter().filter(|a| !matches!(a.state.as_str(), "resolved" | "dismissed")) {
+            if let Some(&i) = at.get(&a.village_code) {
+                out[i].open_alerts += 1;
+            }
         }
         Ok(out)
     }

@@ -1,0 +1,210 @@
+//! Load test of the real-time settlement API and the overview page, on 127.0.0.1
+//! only, bounded in count and time.
+//!
+//! Starts the application in-process on a random loopback port over a repository
+//! (`--db :memory:` or a store URL), fills it with `--persons` persons in
+//! `--villages` villages and a policy, then drives `POST /api/v1/settlements` from
+//! `--concurrency` keep-alive connections until `--requests` are done or
+//! `--seconds` have passed, and reports throughput and latency percentiles; then
+//! times `GET /` (the overview) `--overview` times.
+//!
+//! `cargo run --release -p web --example web_load -- --requests 20000`
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use web::access::{Role, Scope};
+
+struct Opts {
+    db: String,
+    persons: usize,
+    villages: usize,
+    requests: usize,
+    concurrency: usize,
+    seconds: u64,
+    overview: usize,
+}
+
+fn opts() -> Opts {
+    let mut o = Opts { db: ":memory:".into(), persons: 10_000, villages: 300, requests: 20_000, concurrency: 16, seconds: 60, overview: 20 };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        let v = args.get(i + 1).cloned().unwrap_or_default();
+        let n = || v.parse::<usize>().unwrap_or_else(|_| panic!("{} needs a number", args[i]));
+        match args[i].as_str() {
+            "--db" => o.db = v.clone(),
+            "--persons" => o.persons = n(),
+            "--villages" => o.villages = n(),
+            "--requests" => o.requests = n(),
+            "--concurrency" => o.concurrency = n(),
+            "--seconds" => o.seconds = n() as u64,
+            "--overview" => o.overview = n(),
+            other => panic!("unknown option {other}"),
+        }
+        i += 2;
+    }
+    o
+}
+
+/// Fills an in-memory repository: villages of one county, one household of
+/// two per village round-robin, persons with valid resident IDs.
+fn fill(repo: &web::mem::MemRepo, persons: usize, villages: usize) -> Vec<String> {
+    use domain::*;
+    let d = |s: &str| parse_date(s).unwrap();
+    let mut codes = vec![];
+    for v in 0..villages {
+        let code = RegionCode::parse(&format!("341122{:03}{:03}", 100 + v / 20, 201 + v % 20)).unwrap();
+        repo.add_region(Region {
+            code,
+            name: format!("村{v}"),
+            level: RegionLevel::Village,
+            urban_rural: Some(220),
+            population: Some(800),
+            lon: Some(118.0 + (v % 20) as f64 * 0.02),
+            lat: Some(32.0 + (v / 20) as f64 * 0.02),
+        });
+        codes.push(code);
+    }
+    let mut ids = vec![];
+    for p in 0..persons {
+        let hh = format!("H{}", p / 2);
+        if p % 2 == 0 {
+            repo.add_household(Household {
+                household_id: hh.clone(),
+                village_code: codes[(p / 2) % villages],
+                size: 2,
+                income: Fen::from_yuan(20_000),
+                consumption: None,
+                food: None,
+            });
+        }
+        let birth = d("1950-01-01") + chrono::Duration::days((p % 20_000) as i64);
+        let id = ResidentId::from_parts(341122, birth, (p / 20_000) as u16 % 1000).unwrap();
+        let status = PovertyStatus::ALL[p % 5];
+        repo.add_person(Person { person_id: id, household_id: hh, name: "测试".into(), status, status_since: d("2020-01-01"), diagnoses: vec![] })
+            .unwrap();
+        ids.push(id.to_string());
+    }
+    repo.add_policy("34", 2024, settle::Policy::parse(include_str!("../tests/data/policy.toml")).unwrap());
+    ids
+}
+
+async fn request(s: &mut TcpStream, buf: &mut Vec<u8>, req: &[u8]) -> u16 {
+    s.write_all(req).await.unwrap();
+    buf.clear();
+    let mut tmp = [0u8; 16384];
+    loop {
+        let n = s.read(&mut tmp).await.unwrap();
+        assert!(n > 0, "connection closed");
+        buf.extend_from_slice(&tmp[..n]);
+        if let Some(h) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&buf[..h]).unwrap().to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse().unwrap())
+                .unwrap_or(0);
+            if buf.len() >= h + 4 + len {
+                return head[9..12].parse().unwrap();
+            }
+        }
+    }
+}
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1e3
+}
+
+#[tokio::main]
+async fn main() {
+    let o = opts();
+    assert_eq!(o.db, ":memory:", "this build's load test runs on the in-memory repository");
+    let repo = web::mem::MemRepo::new();
+    let t = Instant::now();
+    let ids = fill(&repo, o.persons, o.villages);
+    eprintln!("filled {} persons in {} villages in {:.1}s", o.persons, o.villages, t.elapsed().as_secs_f64());
+    let state = web::AppState::new(web::Config::default(), Arc::new(repo));
+    web::auth::create_user(&state, "bench", "password-1234", Role::Administrator, Scope::all()).await.unwrap();
+    let token = web::auth::new_secret();
+    let u = state.repo.user_by_name("bench").await.unwrap().unwrap();
+    state.repo.create_api_token(u.id, "bench", &web::auth::secret_hash(&token)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(web::serve_on(listener, state.clone()));
+
+    let deadline = Instant::now() + Duration::from_secs(o.seconds);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let ids = Arc::new(ids);
+    let start = Instant::now();
+    let mut tasks = vec![];
+    for _ in 0..o.concurrency {
+        let (next, ids, token) = (next.clone(), ids.clone(), token.clone());
+        let total = o.requests;
+        tasks.push(tokio::spawn(async move {
+            let mut s = TcpStream::connect(addr).await.unwrap();
+            s.set_nodelay(true).unwrap();
+            let mut buf = Vec::new();
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= total || Instant::now() > deadline {
+                    break;
+                }
+                let person = &ids[i % ids.len()];
+                let day = 1 + (i / ids.len()) % 28;
+                let body = format!(
+                    r#"{{"claim_id":"B{i}","person_id":"{person}","facility_level":"county","kind":"inpatient","admitted":"2024-03-{day:02}","discharged":"2024-03-{day:02}","total_cost":"{}.00","eligible_cost":"{}.00","diagnosis":"I10"}}"#,
+                    2000 + i % 5000,
+                    1500 + i % 5000
+                );
+                let req = format!(
+                    "POST /api/v1/settlements HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let t = Instant::now();
+                let code = request(&mut s, &mut buf, req.as_bytes()).await;
+                lat.push(t.elapsed());
+                assert_eq!(code, 201, "{}", String::from_utf8_lossy(&buf));
+            }
+            lat
+        }));
+    }
+    let mut lat = vec![];
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    lat.sort();
+    println!(
+        "settlements: {} requests, {} connections, {:.2}s, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        lat.len(),
+        o.concurrency,
+        secs,
+        lat.len() as f64 / secs,
+        pct(&lat, 0.5),
+        pct(&lat, 0.99),
+        lat.last().unwrap().as_secs_f64() * 1e3
+    );
+
+    // the overview page, as a logged-in administrator
+    let cookie = match web::auth::login(&state, "bench", "password-1234").await.unwrap() {
+        web::auth::LoginOutcome::Ok { token, .. } => token,
+        web::auth::LoginOutcome::Refused(m) => panic!("{m}"),
+    };
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let mut buf = Vec::new();
+    let mut times = vec![];
+    for _ in 0..o.overview {
+        let req = format!("GET / HTTP/1.1\r\nHost: {addr}\r\nCookie: sn_session={cookie}\r\n\r\n");
+        let t = Instant::now();
+        let code = request(&mut s, &mut buf, req.as_bytes()).await;
+        times.push(t.elapsed());
+        assert_eq!(code, 200, "overview");
+    }
+    times.sort();
+    if !times.is_empty() {
+        println!("overview: {} requests, p50 {:.1} ms, max {:.1} ms", times.len(), pct(&times, 0.5), times.last().unwrap().as_secs_f64() * 1e3);
+    }
+}
