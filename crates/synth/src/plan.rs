@@ -342,7 +342,7 @@ impl Plan {
                     let (villages, households) = if scale == Scale::Small {
                         ((towns.len() * 4).clamp(24, 60), 6_000.0)
                     } else {
-                        (300, 100_000.0)
+                        (300, 120_000.0)
                     };
                     let weights: Vec<f64> = towns
                         .iter()
