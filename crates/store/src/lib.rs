@@ -1,1 +1,25 @@
-//! store (to be built).
+//! store: the only crate that speaks SQL.
+pub mod accounts;
+pub mod alerts;
+pub mod db;
+pub mod error;
+pub mod ledger;
+pub mod registry;
+pub mod schema;
+pub mod settlements;
+#[doc(hidden)]
+pub mod vals;
+pub mod views;
+
+pub use accounts::{AuditRow, ImportRunRow, ImportStatus, NewUser, SessionRow, UserRow};
+pub use alerts::{AlertEvent, AlertQuery, MonitorInputs, NewMeasure, ReconcileCounts, StoredAlert, StoredMeasure};
+pub use db::{Backend, Page, Scope, Store};
+pub use error::StoreError;
+pub use ledger::{LedgerCounts, LedgerQuery, StoredLedgerEntry};
+pub use registry::{ImportCounts, StoredRecord};
+pub use schema::SCHEMA_VERSION;
+pub use settlements::{BatchCounts, ClaimChange, PolicyRecord, RealtimeSettlement, StoredSettlement, VoidOutcome};
+pub use views::{
+    ClaimView, HouseholdRecord, MonthFigures, Network, Overview, PersonRecord, PersonView, RegionFigures, StatusChange,
+    Summary,
+};

@@ -1,0 +1,489 @@
+//! Accounts and their traces: users, login sessions, API tokens, the audit log and
+//! the record of import runs.
+//!
+//! The store never sees a secret: sessions and API tokens are kept under the hash
+//! the caller computed (a copy of the database opens no session), passwords as the
+//! caller's argon2 string. Instants are kept to the whole second (see
+//! [`crate::db::ts`]), so that both engines compare them alike.
+
+use crate::db::{begin_write, now, on_pool, ts, Store};
+use crate::error::{Ctx, StoreError};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// An account as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    /// The password's PHC string (argon2).
+    pub password_hash: String,
+    /// `administrator`, `officer`, `clerk`, `analyst` or `viewer`.
+    pub role: String,
+    /// The region code prefix the user works in (`""`: the whole country).
+    pub region_scope: String,
+    /// Failed logins in a row.
+    pub failed_attempts: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub display_name: String,
+    pub lang: String,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A new account; the password is already hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub region_scope: String,
+}
+
+/// A login session, under the hash of the token the browser holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRow {
+    pub token_hash: String,
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One row of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub at: DateTime<Utc>,
+    /// The user name (or `system`).
+    pub actor: String,
+    /// `login`, `view_person`, `export`, `settle`, ...
+    pub action: String,
+    /// What kind of thing it concerned (`person`, `alert`, `user`, ...), may be empty.
+    pub object_kind: String,
+    /// Which one: a (masked) person ID, an alert ID, a file kind.
+    pub object_id: String,
+    /// The region the object lies in, where known.
+    pub region_code: Option<i64>,
+    pub detail: String,
+}
+
+/// Whether an import was written or refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ImportStatus {
+    Accepted,
+    Refused,
+}
+
+impl ImportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportStatus::Accepted => "accepted",
+            ImportStatus::Refused => "refused",
+        }
+    }
+}
+
+/// One run of an import with its error report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRunRow {
+    /// Assigned by the store; ignored by [`Store::record_import_run`].
+    pub id: i64,
+    pub kind: String,
+    pub file_name: String,
+    /// Rows read from the file.
+    pub rows: u64,
+    pub status: ImportStatus,
+    /// The report of bad rows (file, line, column, why), one a line; empty when none.
+    pub errors: String,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+impl ImportRunRow {
+    /// The number of lines of the error report.
+    pub fn error_count(&self) -> u64 {
+        self.errors.lines().filter(|l| !l.trim().is_empty()).count() as u64
+    }
+}
+
+const USER_COLS: &str =
+    "id, username, password_hash, role, region_scope, failed_attempts, locked_until, display_name, \
+                         lang, active, created_at";
+
+type UserTuple = (i64, String, String, String, String, i64, Option<DateTime<Utc>>, String, String, bool, DateTime<Utc>);
+
+fn user_from(t: UserTuple) -> UserRow {
+    let (id, username, password_hash, role, region_scope, failed, locked_until, display_name, lang, active, created_at) =
+        t;
+    UserRow {
+        id,
+        username,
+        password_hash,
+        role,
+        region_scope,
+        failed_attempts: failed.clamp(0, u32::MAX as i64) as u32,
+        locked_until,
+        display_name,
+        lang,
+        active,
+        created_at,
+    }
+}
+
+/// `true` when an API token's last use is worth writing down again (once an hour
+/// at most, so that machine clients do not turn every read into a write).
+fn stale(last: Option<DateTime<Utc>>, at: DateTime<Utc>) -> bool {
+    last.is_none_or(|t| at - t >= chrono::Duration::hours(1))
+}
+
+impl Store {
+    /// Creates an account. A name taken already is a [`StoreError::Constraint`].
+    pub async fn create_user(&self, u: &NewUser) -> Result<UserRow, StoreError> {
+        let ctx = format!("creating the user {}", u.username);
+        let at = now();
+        let id: i64 = on_pool!(self, p => {
+            sqlx::query_scalar(
+                "INSERT INTO users (username, password_hash, role, region_scope, created_at)
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(&u.username)
+            .bind(&u.password_hash)
+            .bind(&u.role)
+            .bind(&u.region_scope)
+            .bind(at)
+            .fetch_one(p)
+            .await
+            .ctx(&ctx)?
+        });
+        self.user_by_id(id).await?.ok_or_else(|| StoreError::NotFound { kind: "user", key: id.to_string() })
+    }
+
+    /// The account of a user name.
+    pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE username = $1");
+        let row: Option<UserTuple> = on_pool!(self, p => {
+            sqlx::query_as(&sql).bind(username).fetch_optional(p).await.ctx("reading a user")?
+        });
+        Ok(row.map(user_from))
+    }
+
+    /// The account of an ID.
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRow>, StoreError> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
+        let row: Option<UserTuple> = on_pool!(self, p => {
+            sqlx::query_as(&sql).bind(id).fetch_optional(p).await.ctx("reading a user")?
+        });
+        Ok(row.map(user_from))
+    }
+
+    /// Every account, by name.
+    pub async fn list_users(&self) -> Result<Vec<UserRow>, StoreError> {
+        let sql = format!("SELECT {USER_COLS} FROM users ORDER BY username");
+        let rows: Vec<UserTuple> = on_pool!(self, p => {
+            sqlx::query_as(&sql).fetch_all(p).await.ctx("listing users")?
+        });
+        Ok(rows.into_iter().map(user_from).collect())
+    }
+
+    /// Records the outcome of a login attempt: failures in a row and the lock.
+    pub async fn set_login_state(
+        &self,
+        user_id: i64,
+        failed: u32,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let n = on_pool!(self, p => {
+            sqlx::query("UPDATE users SET failed_attempts = $1, locked_until = $2 WHERE id = $3")
+                .bind(failed as i64)
+                .bind(locked_until.map(ts))
+                .bind(user_id)
+                .execute(p)
+                .await
+                .ctx("recording a login attempt")?
+                .rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound { kind: "user", key: user_id.to_string() });
+        }
+        Ok(())
+    }
+
+    /// Replaces a user's password hash.
+    pub async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
+        let n = on_pool!(self, p => {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(password_hash)
+                .bind(user_id)
+                .execute(p)
+                .await
+                .ctx("changing a password")?
+                .rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound { kind: "user", key: user_id.to_string() });
+        }
+        Ok(())
+    }
+
+    /// Turns an account on or off (an inactive account cannot log in).
+    pub async fn set_user_active(&self, user_id: i64, active: bool) -> Result<(), StoreError> {
+        let n = on_pool!(self, p => {
+            sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+                .bind(active)
+                .bind(user_id)
+                .execute(p)
+                .await
+                .ctx("changing an account")?
+                .rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound { kind: "user", key: user_id.to_string() });
+        }
+        Ok(())
+    }
+
+    /// Opens a session; expired sessions are cleared on the way.
+    pub async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError> {
+        let ctx = "opening a session";
+        let at = now();
+        on_pool!(self, p => {
+            let mut tx = begin_write(p, ctx).await?;
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(at).execute(&mut *tx).await.ctx(ctx)?;
+            sqlx::query(
+                "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&s.token_hash)
+            .bind(s.user_id)
+            .bind(&s.csrf_token)
+            .bind(at)
+            .bind(ts(s.expires_at))
+            .execute(&mut *tx)
+            .await
+            .ctx(ctx)?;
+            tx.commit().await.ctx(ctx)?;
+        });
+        Ok(())
+    }
+
+    /// The session stored under a token hash (expired or not: the caller decides).
+    pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        let row: Option<(String, i64, String, DateTime<Utc>)> = on_pool!(self, p => {
+            sqlx::query_as("SELECT token_hash, user_id, csrf_token, expires_at FROM sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(p)
+                .await
+                .ctx("reading a session")?
+        });
+        Ok(row.map(|(token_hash, user_id, csrf_token, expires_at)| SessionRow {
+            token_hash,
+            user_id,
+            csrf_token,
+            expires_at,
+        }))
+    }
+
+    /// Ends a session (no error when there is none).
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(p)
+                .await
+                .ctx("ending a session")?;
+        });
+        Ok(())
+    }
+
+    /// Stores an API token of a user under its hash.
+    pub async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query("INSERT INTO api_tokens (token_hash, user_id, name, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(token_hash)
+                .bind(user_id)
+                .bind(name)
+                .bind(now())
+                .execute(p)
+                .await
+                .ctx("storing an API token")?;
+        });
+        Ok(())
+    }
+
+    /// The account an API token belongs to; notes the token's use (hourly at most).
+    pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<UserRow>, StoreError> {
+        let found: Option<(i64, Option<DateTime<Utc>>)> = on_pool!(self, p => {
+            sqlx::query_as("SELECT user_id, last_used_at FROM api_tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(p)
+                .await
+                .ctx("reading an API token")?
+        });
+        let Some((user_id, last)) = found else { return Ok(None) };
+        let at = now();
+        if stale(last, at) {
+            on_pool!(self, p => {
+                sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
+                    .bind(at)
+                    .bind(token_hash)
+                    .execute(p)
+                    .await
+                    .ctx("noting an API token's use")?;
+            });
+        }
+        self.user_by_id(user_id).await
+    }
+
+    /// The API tokens of a user: name, created, last used (never the hash).
+    pub async fn api_tokens_of(
+        &self,
+        user_id: i64,
+    ) -> Result<Vec<(String, DateTime<Utc>, Option<DateTime<Utc>>)>, StoreError> {
+        on_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT name, created_at, last_used_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at, name",
+            )
+            .bind(user_id)
+            .fetch_all(p)
+            .await
+            .ctx("listing API tokens")
+        })
+    }
+
+    /// Appends a row to the audit log.
+    pub async fn audit(&self, e: &AuditRow) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO audit_log (at, actor, action, object_kind, object_id, region_code, detail)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(ts(e.at))
+            .bind(&e.actor)
+            .bind(&e.action)
+            .bind(&e.object_kind)
+            .bind(&e.object_id)
+            .bind(e.region_code)
+            .bind(&e.detail)
+            .execute(p)
+            .await
+            .ctx("writing the audit log")?;
+        });
+        Ok(())
+    }
+
+    /// Appends rows to the audit log in one transaction (one sync to disk for all:
+    /// the group commit of a busy server), in the order given.
+    pub async fn audit_many(&self, rows: &[AuditRow]) -> Result<(), StoreError> {
+        let ctx = "writing the audit log";
+        if rows.is_empty() {
+            return Ok(());
+        }
+        on_pool!(self, p => {
+            let mut tx = begin_write(p, ctx).await?;
+            // 7 values a row, well under either engine's limit of bound values.
+            for chunk in rows.chunks(1000) {
+                let sql = format!(
+                    "INSERT INTO audit_log (at, actor, action, object_kind, object_id, region_code, detail) VALUES {}",
+                    crate::vals::placeholders(chunk.len(), 7)
+                );
+                let mut q = sqlx::query(&sql);
+                for e in chunk {
+                    q = q
+                        .bind(ts(e.at))
+                        .bind(&e.actor)
+                        .bind(&e.action)
+                        .bind(&e.object_kind)
+                        .bind(&e.object_id)
+                        .bind(e.region_code)
+                        .bind(&e.detail);
+                }
+                q.execute(&mut *tx).await.ctx(ctx)?;
+            }
+            tx.commit().await.ctx(ctx)?;
+        });
+        Ok(())
+    }
+
+    /// The latest `limit` rows of the audit log, newest first.
+    pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
+        type R = (DateTime<Utc>, String, String, String, String, Option<i64>, String);
+        let rows: Vec<R> = on_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT at, actor, action, object_kind, object_id, region_code, detail FROM audit_log
+                 ORDER BY id DESC LIMIT $1",
+            )
+            .bind(limit as i64)
+            .fetch_all(p)
+            .await
+            .ctx("reading the audit log")?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(at, actor, action, object_kind, object_id, region_code, detail)| AuditRow {
+                at,
+                actor,
+                action,
+                object_kind,
+                object_id,
+                region_code,
+                detail,
+            })
+            .collect())
+    }
+
+    /// Records one run of an import (accepted or refused); returns its ID.
+    pub async fn record_import_run(&self, r: &ImportRunRow) -> Result<i64, StoreError> {
+        let id: i64 = on_pool!(self, p => {
+            sqlx::query_scalar(
+                "INSERT INTO import_runs (kind, file_name, rows, status, errors, actor, at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(&r.kind)
+            .bind(&r.file_name)
+            .bind(r.rows.min(i64::MAX as u64) as i64)
+            .bind(r.status.as_str())
+            .bind(&r.errors)
+            .bind(&r.actor)
+            .bind(ts(r.at))
+            .fetch_one(p)
+            .await
+            .ctx("recording an import run")?
+        });
+        Ok(id)
+    }
+
+    /// The latest `limit` import runs, newest first.
+    pub async fn import_runs(&self, limit: u32) -> Result<Vec<ImportRunRow>, StoreError> {
+        type R = (i64, String, String, i64, String, String, String, DateTime<Utc>);
+        let rows: Vec<R> = on_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT id, kind, file_name, rows, status, errors, actor, at FROM import_runs ORDER BY id DESC LIMIT $1",
+            )
+            .bind(limit as i64)
+            .fetch_all(p)
+            .await
+            .ctx("reading import runs")?
+        });
+        rows.into_iter()
+            .map(|(id, kind, file_name, rows, status, errors, actor, at)| {
+                let status = match status.as_str() {
+                    "accepted" => ImportStatus::Accepted,
+                    "refused" => ImportStatus::Refused,
+                    other => return Err(crate::error::corrupt("reading import runs", other, "unknown status")),
+                };
+                Ok(ImportRunRow { id, kind, file_name, rows: rows.max(0) as u64, status, errors, actor, at })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_use_is_noted_hourly() {
+        let t = Utc::now();
+        assert!(stale(None, t));
+        assert!(!stale(Some(t - chrono::Duration::minutes(59)), t));
+        assert!(stale(Some(t - chrono::Duration::minutes(60)), t));
+    }
+}

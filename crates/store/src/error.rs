@@ -1,0 +1,107 @@
+//! The store's one error type. Every variant says what was being done and why it
+//! failed, so that a command or a page can show it as it is.
+
+use std::fmt;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened or reached.
+    #[error("cannot open the store {url}: {source}")]
+    Open {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A migration failed; the schema stays at the version before it.
+    #[error("migrating the store to version {version} ({name}): {source}")]
+    Migrate {
+        version: i64,
+        name: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The database was migrated by a newer program.
+    #[error(
+        "the store's schema is at version {found}, newer than this program knows ({known}); use a newer safetynet"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
+    /// A constraint of the schema refused a write: a reference to a row that does not
+    /// exist, a duplicate key, a value outside its list.
+    #[error("{context}: {detail}")]
+    Constraint { context: String, detail: String },
+    /// An import batch names the same key twice.
+    #[error("importing {kind}: the key {key:?} appears more than once in one import (rows {first} and {second} of the batch)")]
+    DuplicateKey { kind: &'static str, key: String, first: usize, second: usize },
+    /// A row the operation needs is not in the store.
+    #[error("{kind} {key:?} is not in the store")]
+    NotFound { kind: &'static str, key: String },
+    /// An alert move the life cycle does not allow.
+    #[error("alert {id}: cannot move from {from} to {to}: {reason}")]
+    IllegalTransition { id: i64, from: String, to: String, reason: String },
+    /// The caller's computation inside a transaction refused; nothing was written.
+    #[error("{context}: {reason}")]
+    Rejected { context: String, reason: String },
+    /// An argument that the store cannot accept (a bad scope prefix, a bad URL).
+    #[error("{0}")]
+    Invalid(String),
+    /// A value read back from the database is not valid for its column.
+    #[error("{context}: the stored value {value:?} is invalid: {reason}")]
+    Corrupt { context: String, value: String, reason: String },
+    /// Any other database error, with what was being done.
+    #[error("{context}: {source}")]
+    Db {
+        context: String,
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+impl StoreError {
+    /// True when the error is a constraint violation (a caller may show it as a
+    /// user error rather than a system failure).
+    pub fn is_constraint(&self) -> bool {
+        matches!(self, StoreError::Constraint { .. } | StoreError::DuplicateKey { .. })
+    }
+}
+
+/// Attaches context to a database error, turning constraint violations into
+/// [`StoreError::Constraint`] that name the constraint.
+pub(crate) trait Ctx<T> {
+    fn ctx(self, context: impl fmt::Display) -> Result<T, StoreError>;
+}
+
+impl<T> Ctx<T> for Result<T, sqlx::Error> {
+    fn ctx(self, context: impl fmt::Display) -> Result<T, StoreError> {
+        self.map_err(|e| wrap(e, context.to_string()))
+    }
+}
+
+pub(crate) fn wrap(e: sqlx::Error, context: String) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        use sqlx::error::ErrorKind;
+        let what = match db.kind() {
+            ErrorKind::ForeignKeyViolation => Some("a row refers to another that is not in the store"),
+            ErrorKind::UniqueViolation => Some("a row with the same key is already in the store"),
+            ErrorKind::CheckViolation => Some("a value is outside its allowed list"),
+            ErrorKind::NotNullViolation => Some("a required value is missing"),
+            _ => None,
+        };
+        if let Some(what) = what {
+            let mut detail = format!("{what} ({}", db.message());
+            if let Some(c) = db.constraint() {
+                detail.push_str(&format!("; constraint {c}"));
+            }
+            if let Some(t) = db.table() {
+                detail.push_str(&format!("; table {t}"));
+            }
+            detail.push(')');
+            return StoreError::Constraint { context, detail };
+        }
+    }
+    StoreError::Db { context, source: e }
+}
+
+pub(crate) fn corrupt(context: &str, value: impl fmt::Display, reason: impl fmt::Display) -> StoreError {
+    StoreError::Corrupt { context: context.to_string(), value: value.to_string(), reason: reason.to_string() }
+}

@@ -1,0 +1,918 @@
+//! The registry: regions, households, persons, facilities, practitioners, claims and
+//! thresholds. Bulk import (all-or-nothing, upsert by key, counted), the look-ups an
+//! importer validates references with, listing and export by region scope, and the
+//! person page's view.
+//!
+//! How a bulk import stays fast: one transaction; the rows already stored under the
+//! batch's keys are read in a few large `IN` queries (skipped when the table is
+//! empty) and compared in memory, so an identical re-import writes nothing; new and
+//! changed rows go out as multi-row `INSERT ... ON CONFLICT DO UPDATE` statements of
+//! up to 32,000 bound values (SQLite's limit is 32,766, PostgreSQL's 65,535), each
+//! prepared once and cached per connection.
+
+use crate::db::{begin_write, now, on_pool, Page, Scope, Store};
+use crate::error::{corrupt, Ctx, StoreError};
+use crate::vals::{bind_val, get_val, list, placeholders, Ty, Val};
+use domain::{
+    Claim, Facility, Grade, Household, Person, PovertyStatus, Practitioner, Record, Region, RegionCode, RegionLevel,
+    ResidentId, Threshold,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// What an import did: rows new to the store, rows that changed, rows already there as given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+/// A reference from one table to another, checked to name the offending row when a
+/// foreign key refuses an import.
+pub(crate) struct Ref {
+    pub col: usize,
+    pub table: &'static str,
+    pub key: &'static str,
+    pub what: &'static str,
+}
+
+/// How a record kind sits in its table.
+#[doc(hidden)]
+pub struct TableSpec {
+    pub(crate) kind: &'static str,
+    pub(crate) table: &'static str,
+    /// Columns in record order; the first `keys` form the key.
+    pub(crate) cols: &'static [(&'static str, Ty)],
+    pub(crate) keys: usize,
+    /// Joins from `t` (the table) to the table that holds the region code.
+    pub(crate) scope_join: &'static str,
+    /// The 12-digit region column to filter a scope by; `None` for thresholds,
+    /// whose region is a prefix.
+    pub(crate) scope_col: Option<&'static str>,
+    pub(crate) refs: &'static [Ref],
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A registry record the store keeps: the kinds of `safetynet import`. Lets
+/// [`Store::import`], [`Store::list`], [`Store::export`] and [`Store::count`] work
+/// on any of them.
+pub trait StoredRecord: Record + Send + Sync + sealed::Sealed {
+    #[doc(hidden)]
+    fn spec() -> &'static TableSpec;
+    #[doc(hidden)]
+    fn to_vals(&self) -> Vec<Val<'_>>;
+    #[doc(hidden)]
+    fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError>;
+}
+
+/// A hashable key of a row.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    I(i64),
+    T(String),
+    Multi(String),
+}
+
+fn key_of(v: &[Val<'_>], keys: usize) -> Key {
+    if keys == 1 {
+        match &v[0] {
+            Val::I(Some(i)) => return Key::I(*i),
+            Val::T(Some(s)) => return Key::T(s.to_string()),
+            _ => {}
+        }
+    }
+    Key::Multi(v[..keys].iter().map(Val::key_text).collect::<Vec<_>>().join("/"))
+}
+
+/// Bound values per statement: under SQLite's 32,766.
+const MAX_BINDS: usize = 32_000;
+/// Keys per look-up statement.
+const LOOKUP_CHUNK: usize = 10_000;
+
+fn upsert_sql(spec: &TableSpec, rows: usize) -> String {
+    let cols: Vec<&str> = spec.cols.iter().map(|c| c.0).collect();
+    let keys = &cols[..spec.keys];
+    let set: Vec<String> = cols[spec.keys..].iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    format!(
+        "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+        spec.table,
+        cols.join(", "),
+        placeholders(rows, cols.len()),
+        keys.join(", "),
+        set.join(", ")
+    )
+}
+
+fn select_cols(spec: &TableSpec) -> String {
+    spec.cols.iter().map(|c| format!("t.{}", c.0)).collect::<Vec<_>>().join(", ")
+}
+
+fn decode_err(spec: &TableSpec, e: sqlx::Error) -> StoreError {
+    crate::error::wrap(e, format!("reading {}", spec.kind))
+}
+
+impl Store {
+    /// Imports a batch of records of one kind in one transaction: new keys are
+    /// inserted, stored rows that differ are updated, identical rows are left alone.
+    /// All or nothing: on any error nothing of the batch is written. A key given
+    /// twice is refused ([`StoreError::DuplicateKey`]); a reference to a row not in
+    /// the store is refused with the first such row named.
+    ///
+    /// Persons: a person whose status differs from the stored one gets a row in
+    /// the status history (old status, new status, since).
+    pub async fn import<R: StoredRecord>(&self, rows: &[R]) -> Result<ImportCounts, StoreError> {
+        let spec = R::spec();
+        let ctx = format!("importing {}", spec.kind);
+        let vals: Vec<Vec<Val<'_>>> = rows.iter().map(|r| r.to_vals()).collect();
+        let mut seen: HashMap<Key, usize> = HashMap::with_capacity(vals.len());
+        for (i, v) in vals.iter().enumerate() {
+            if let Some(first) = seen.insert(key_of(v, spec.keys), i) {
+                return Err(StoreError::DuplicateKey {
+                    kind: spec.kind,
+                    key: rows[i].key(),
+                    first: first + 1,
+                    second: i + 1,
+                });
+            }
+        }
+        drop(seen);
+        let is_persons = spec.table == "persons";
+        let ncols = spec.cols.len();
+        // An async block, so that `?` inside ends the transaction's work, not the function.
+        let result: Result<ImportCounts, StoreError> = on_pool!(self, p => async {
+            let mut tx = begin_write(p, &ctx).await?;
+            let empty = sqlx::query(&format!("SELECT 1 FROM {} LIMIT 1", spec.table))
+                .fetch_optional(&mut *tx)
+                .await
+                .ctx(&ctx)?
+                .is_none();
+            let mut existing: HashMap<Key, Vec<Val<'static>>> = HashMap::new();
+            if !empty {
+                let cols = select_cols(spec);
+                if spec.keys == 1 {
+                    for chunk in vals.chunks(LOOKUP_CHUNK) {
+                        let sql = format!(
+                            "SELECT {cols} FROM {} t WHERE t.{} IN ({})",
+                            spec.table,
+                            spec.cols[0].0,
+                            list(1, chunk.len())
+                        );
+                        let mut q = sqlx::query(&sql);
+                        for v in chunk {
+                            q = bind_val!(q, &v[0]);
+                        }
+                        let found = q.fetch_all(&mut *tx).await.ctx(&ctx)?;
+                        for row in found {
+                            let mut v = Vec::with_capacity(ncols);
+                            for (i, c) in spec.cols.iter().enumerate() {
+                                v.push(get_val!(row, i, c.1).map_err(|e| decode_err(spec, e))?);
+                            }
+                            existing.insert(key_of(&v, 1), v);
+                        }
+                    }
+                } else {
+                    let sql = format!("SELECT {cols} FROM {} t", spec.table);
+                    for row in sqlx::query(&sql).fetch_all(&mut *tx).await.ctx(&ctx)? {
+                        let mut v = Vec::with_capacity(ncols);
+                        for (i, c) in spec.cols.iter().enumerate() {
+                            v.push(get_val!(row, i, c.1).map_err(|e| decode_err(spec, e))?);
+                        }
+                        existing.insert(key_of(&v, spec.keys), v);
+                    }
+                }
+            }
+            let mut counts = ImportCounts::default();
+            let mut write: Vec<&Vec<Val<'_>>> = Vec::with_capacity(if empty { vals.len() } else { 0 });
+            // person_id, old status, new status, since
+            let mut history: Vec<(i64, String, String, chrono::NaiveDate)> = Vec::new();
+            for v in &vals {
+                if empty {
+                    counts.inserted += 1;
+                    write.push(v);
+                    continue;
+                }
+                match existing.get(&key_of(v, spec.keys)) {
+                    None => {
+                        counts.inserted += 1;
+                        write.push(v);
+                    }
+                    Some(old) if old == v => counts.unchanged += 1,
+                    Some(old) => {
+                        counts.updated += 1;
+                        write.push(v);
+                        if is_persons && old[3] != v[3] {
+                            history.push((
+                                v[0].as_i64().unwrap_or_default(),
+                                old[3].as_str().unwrap_or_default().to_string(),
+                                v[3].as_str().unwrap_or_default().to_string(),
+                                v[4].as_date().unwrap_or_default(),
+                            ));
+                        }
+                    }
+                }
+            }
+            let per = (MAX_BINDS / ncols).max(1);
+            let full_sql = upsert_sql(spec, per.min(write.len().max(1)));
+            for chunk in write.chunks(per) {
+                let part;
+                let sql = if chunk.len() == per.min(write.len()) {
+                    &full_sql
+                } else {
+                    part = upsert_sql(spec, chunk.len());
+                    &part
+                };
+                let mut q = sqlx::query(sql);
+                for row in chunk {
+                    for v in row.iter() {
+                        q = bind_val!(q, v);
+                    }
+                }
+                q.execute(&mut *tx).await.ctx(&ctx)?;
+            }
+            if !history.is_empty() {
+                let at = now();
+                for chunk in history.chunks(MAX_BINDS / 5) {
+                    let sql = format!(
+                        "INSERT INTO person_status_history (person_id, old_status, new_status, since, recorded_at) VALUES {}",
+                        placeholders(chunk.len(), 5)
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for (id, old, new, since) in chunk {
+                        q = q.bind(*id).bind(old.as_str()).bind(new.as_str()).bind(*since).bind(at);
+                    }
+                    q.execute(&mut *tx).await.ctx(&ctx)?;
+                }
+            }
+            tx.commit().await.ctx(&ctx)?;
+            Ok(counts)
+        }.await);
+        match result {
+            Err(StoreError::Constraint { context, detail }) => {
+                // Name the first row whose reference is missing, if that is the cause.
+                if let Some(msg) = self.find_missing_reference(spec, &vals).await? {
+                    return Err(StoreError::Constraint { context, detail: msg });
+                }
+                Err(StoreError::Constraint { context, detail })
+            }
+            other => other,
+        }
+    }
+
+    async fn find_missing_reference(
+        &self,
+        spec: &TableSpec,
+        vals: &[Vec<Val<'_>>],
+    ) -> Result<Option<String>, StoreError> {
+        for r in spec.refs {
+            let wanted: Vec<Val<'_>> = {
+                let mut set = HashSet::new();
+                vals.iter().filter(|v| set.insert(v[r.col].key_text())).map(|v| v[r.col].clone()).collect()
+            };
+            let found = self.existing_keys(r.table, r.key, &wanted).await?;
+            if let Some((i, v)) = vals.iter().enumerate().find(|(_, v)| !found.contains(&v[r.col].key_text())) {
+                return Ok(Some(format!(
+                    "row {} of the batch ({} {}): {} {} is not in the store",
+                    i + 1,
+                    spec.cols[0].0,
+                    v[0].key_text(),
+                    r.what,
+                    v[r.col].key_text()
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The keys among `wanted` that `table.key` holds, as text.
+    async fn existing_keys(&self, table: &str, key: &str, wanted: &[Val<'_>]) -> Result<HashSet<String>, StoreError> {
+        let ctx = format!("looking up {table}");
+        let mut found = HashSet::new();
+        on_pool!(self, p => {
+            for chunk in wanted.chunks(LOOKUP_CHUNK) {
+                let sql = format!("SELECT {key} FROM {table} WHERE {key} IN ({})", list(1, chunk.len()));
+                let mut q = sqlx::query(&sql);
+                for v in chunk {
+                    q = bind_val!(q, v);
+                }
+                let ty = if matches!(wanted[0], Val::I(_)) { Ty::Int } else { Ty::Text };
+                for row in q.fetch_all(p).await.ctx(&ctx)? {
+                    found.insert(get_val!(row, 0, ty).ctx(&ctx)?.key_text());
+                }
+            }
+        });
+        Ok(found)
+    }
+
+    /// Which of these region codes the division table holds.
+    pub async fn existing_region_codes(&self, codes: &[RegionCode]) -> Result<HashSet<RegionCode>, StoreError> {
+        let wanted: Vec<Val<'_>> = codes.iter().map(|c| Val::int(c.as_u64() as i64)).collect();
+        if wanted.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let found = self.existing_keys("regions", "code", &wanted).await?;
+        Ok(codes.iter().copied().filter(|c| found.contains(&c.as_u64().to_string())).collect())
+    }
+
+    /// Which of these household IDs are stored.
+    pub async fn existing_households(&self, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
+        let wanted: Vec<Val<'_>> = ids.iter().map(|s| Val::text(s)).collect();
+        if wanted.is_empty() {
+            return Ok(HashSet::new());
+        }
+        self.existing_keys("households", "household_id", &wanted).await
+    }
+
+    /// Which of these persons are stored.
+    pub async fn existing_persons(&self, ids: &[ResidentId]) -> Result<HashSet<ResidentId>, StoreError> {
+        let wanted: Vec<Val<'_>> = ids.iter().map(|c| Val::int(c.as_u64() as i64)).collect();
+        if wanted.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let found = self.existing_keys("persons", "person_id", &wanted).await?;
+        Ok(ids.iter().copied().filter(|c| found.contains(&c.as_u64().to_string())).collect())
+    }
+
+    /// Which of these facility IDs are stored.
+    pub async fn existing_facilities(&self, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
+        let wanted: Vec<Val<'_>> = ids.iter().map(|s| Val::text(s)).collect();
+        if wanted.is_empty() {
+            return Ok(HashSet::new());
+        }
+        self.existing_keys("facilities", "facility_id", &wanted).await
+    }
+
+    /// Which of these claim IDs are stored.
+    pub async fn existing_claims(&self, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
+        let wanted: Vec<Val<'_>> = ids.iter().map(|s| Val::text(s)).collect();
+        if wanted.is_empty() {
+            return Ok(HashSet::new());
+        }
+        self.existing_keys("claims", "claim_id", &wanted).await
+    }
+
+    pub async fn import_regions(&self, rows: &[Region]) -> Result<ImportCounts, StoreError> {
+        self.import(rows).await
+    }
+    pub async fn import_households(&self, rows: &[Household]) -> Result<ImportCounts, StoreError> {
+        self.import(rows).await
+    }
+    pub async fn import_persons(&self, rows: &[Person]) -> Result<ImportCounts, StoreError> {
+        self.import(rows).await
+    }
+    pub async fn import_facilities(&self, rows: &[Facility]) -> Result<ImportCounts, StoreError> {
+        self.import(rows).await
+    }
+    pub async fn import_practitioners(&self, rows: &[Practitioner]) -> Result<ImportCounts, StoreError> {
+        self.import(rows).await
+    }
+    pub async fn import_claims(&self, rows: &[Claim]) -> Result<ImportCounts, StoreError> {
+        self.import(rows).await
+    }
+    pub async fn import_thresholds(&self, rows: &[Threshold]) -> Result<ImportCounts, StoreError> {
+        self.import(rows).await
+    }
+
+    /// The WHERE clause and its two bound values for a scope.
+    fn scope_filter(spec: &TableSpec, scope: &Scope) -> (String, Val<'static>, Val<'static>) {
+        match spec.scope_col {
+            Some(col) => {
+                let (lo, hi) = scope.code_range();
+                (format!("{col} BETWEEN $1 AND $2"), Val::int(lo), Val::int(hi))
+            }
+            // Thresholds: those inside the scope, and those of the regions above it
+            // that apply to it.
+            None => (
+                "(t.region LIKE $1 OR $2 LIKE t.region || '%')".to_string(),
+                Val::owned(format!("{}%", scope.prefix())),
+                Val::owned(scope.prefix().to_string()),
+            ),
+        }
+    }
+
+    /// One page of records of a kind inside a scope, in key order.
+    pub async fn list<R: StoredRecord>(&self, scope: &Scope, page: Page) -> Result<Vec<R>, StoreError> {
+        let spec = R::spec();
+        let (filter, a, b) = Self::scope_filter(spec, scope);
+        let keys: Vec<String> = spec.cols[..spec.keys].iter().map(|c| format!("t.{}", c.0)).collect();
+        let sql = format!(
+            "SELECT {} FROM {} t{} WHERE {filter} ORDER BY {} LIMIT $3 OFFSET $4",
+            select_cols(spec),
+            spec.table,
+            spec.scope_join,
+            keys.join(", ")
+        );
+        let rows = self.fetch_vals(spec, &sql, vec![a, b, Val::int(page.lim()), Val::int(page.off())]).await?;
+        rows.into_iter().map(R::from_vals).collect()
+    }
+
+    /// Every record of a kind inside a scope, in key order, handed to `sink` in
+    /// chunks of up to 10,000 (read by key ranges, so memory stays flat on a
+    /// province). An error from `sink` stops the export and is returned.
+    pub async fn export<R: StoredRecord, E: std::fmt::Display>(
+        &self,
+        scope: &Scope,
+        mut sink: impl FnMut(Vec<R>) -> Result<(), E>,
+    ) -> Result<u64, StoreError> {
+        let spec = R::spec();
+        const CHUNK: i64 = 10_000;
+        let (filter, a, b) = Self::scope_filter(spec, scope);
+        let mut total = 0u64;
+        if spec.keys > 1 {
+            let sql =
+                format!("SELECT {} FROM {} t WHERE {filter} ORDER BY t.region, t.year", select_cols(spec), spec.table);
+            let rows: Vec<R> = self
+                .fetch_vals(spec, &sql, vec![a, b])
+                .await?
+                .into_iter()
+                .map(R::from_vals)
+                .collect::<Result<_, _>>()?;
+            total = rows.len() as u64;
+            sink(rows).map_err(|e| StoreError::Rejected {
+                context: format!("exporting {}", spec.kind),
+                reason: e.to_string(),
+            })?;
+            return Ok(total);
+        }
+        let key = spec.cols[0];
+        let mut after: Option<Val<'static>> = None;
+        loop {
+            let mut binds = vec![a.clone(), b.clone(), Val::int(CHUNK)];
+            let cont = match &after {
+                Some(v) => {
+                    binds.push(v.clone());
+                    format!(" AND t.{} > $4", key.0)
+                }
+                None => String::new(),
+            };
+            let sql = format!(
+                "SELECT {} FROM {} t{} WHERE {filter}{cont} ORDER BY t.{} LIMIT $3",
+                select_cols(spec),
+                spec.table,
+                spec.scope_join,
+                key.0
+            );
+            let rows = self.fetch_vals(spec, &sql, binds).await?;
+            let n = rows.len();
+            if n == 0 {
+                break;
+            }
+            after = Some(rows[n - 1][0].clone());
+            let recs: Vec<R> = rows.into_iter().map(R::from_vals).collect::<Result<_, _>>()?;
+            total += n as u64;
+            sink(recs).map_err(|e| StoreError::Rejected {
+                context: format!("exporting {}", spec.kind),
+                reason: e.to_string(),
+            })?;
+            if (n as i64) < CHUNK {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    /// How many records of a kind lie inside a scope.
+    pub async fn count<R: StoredRecord>(&self, scope: &Scope) -> Result<u64, StoreError> {
+        self.count_spec(R::spec(), scope).await
+    }
+
+    pub(crate) async fn count_spec(&self, spec: &TableSpec, scope: &Scope) -> Result<u64, StoreError> {
+        let (filter, a, b) = Self::scope_filter(spec, scope);
+        let sql = format!("SELECT COUNT(*) FROM {} t{} WHERE {filter}", spec.table, spec.scope_join);
+        let ctx = format!("counting {}", spec.kind);
+        let n: i64 = on_pool!(self, p => {
+            let mut q = sqlx::query_scalar(&sql);
+            q = bind_val!(q, &a);
+            q = bind_val!(q, &b);
+            q.fetch_one(p).await.ctx(&ctx)?
+        });
+        Ok(n as u64)
+    }
+
+    /// Runs a SELECT of a kind's columns (in spec order) with bound values.
+    pub(crate) async fn fetch_vals(
+        &self,
+        spec: &TableSpec,
+        sql: &str,
+        binds: Vec<Val<'static>>,
+    ) -> Result<Vec<Vec<Val<'static>>>, StoreError> {
+        let ctx = format!("reading {}", spec.kind);
+        on_pool!(self, p => {
+            let mut q = sqlx::query(sql);
+            for v in &binds {
+                q = bind_val!(q, v);
+            }
+            let rows = q.fetch_all(p).await.ctx(&ctx)?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                let mut v = Vec::with_capacity(spec.cols.len());
+                for (i, c) in spec.cols.iter().enumerate() {
+                    v.push(get_val!(row, i, c.1).map_err(|e| decode_err(spec, e))?);
+                }
+                out.push(v);
+            }
+            Ok(out)
+        })
+    }
+
+    /// One record by its key (for thresholds, `REGION/YEAR`).
+    pub async fn get<R: StoredRecord>(&self, key: &str) -> Result<Option<R>, StoreError> {
+        let spec = R::spec();
+        let (cond, binds) = if spec.keys == 1 {
+            let v = match spec.cols[0].1 {
+                Ty::Int => match key_to_int(spec, key) {
+                    Some(i) => Val::int(i),
+                    None => return Ok(None),
+                },
+                _ => Val::owned(key.to_string()),
+            };
+            (format!("t.{} = $1", spec.cols[0].0), vec![v])
+        } else {
+            let Some((r, y)) = key.split_once('/') else { return Ok(None) };
+            let Ok(y) = y.parse::<i64>() else { return Ok(None) };
+            ("t.region = $1 AND t.year = $2".to_string(), vec![Val::owned(r.to_string()), Val::int(y)])
+        };
+        let sql = format!("SELECT {} FROM {} t WHERE {cond}", select_cols(spec), spec.table);
+        let mut rows = self.fetch_vals(spec, &sql, binds).await?;
+        rows.pop().map(R::from_vals).transpose()
+    }
+}
+
+/// A key typed by a person into its stored integer: a region code or a resident ID.
+fn key_to_int(spec: &TableSpec, key: &str) -> Option<i64> {
+    match spec.table {
+        "regions" => RegionCode::parse(key).ok().map(|c| c.as_u64() as i64),
+        "persons" => ResidentId::parse(key).ok().map(|c| c.as_u64() as i64),
+        _ => key.trim().parse().ok(),
+    }
+}
+
+// ---- the kinds ----
+
+fn text(v: &Val<'_>) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+fn region_code(v: &Val<'_>, ctx: &str) -> Result<RegionCode, StoreError> {
+    let n = v.as_i64().unwrap_or_default();
+    RegionCode::from_u64(n as u64).map_err(|e| corrupt(ctx, n, e))
+}
+
+fn parse_enum<T: std::str::FromStr>(v: &Val<'_>, ctx: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    let s = v.as_str().unwrap_or_default();
+    s.parse().map_err(|e| corrupt(ctx, s, e))
+}
+
+fn fen(v: &Val<'_>) -> domain::Fen {
+    domain::Fen(v.as_i64().unwrap_or_default())
+}
+
+fn opt_fen(v: &Val<'_>) -> Option<domain::Fen> {
+    v.as_i64().map(domain::Fen)
+}
+
+pub(crate) fn resident_id(n: i64, ctx: &str) -> Result<ResidentId, StoreError> {
+    ResidentId::from_u64(n as u64).map_err(|e| corrupt(ctx, n, e))
+}
+
+macro_rules! sealed {
+    ($($t:ty),*) => { $(impl sealed::Sealed for $t {})* };
+}
+sealed!(Region, Household, Person, Facility, Practitioner, Claim, Threshold);
+
+static REGIONS: TableSpec = TableSpec {
+    kind: "regions",
+    table: "regions",
+    cols: &[
+        ("code", Ty::Int),
+        ("name", Ty::Text),
+        ("level", Ty::Text),
+        ("parent_code", Ty::Int),
+        ("urban_rural", Ty::Int),
+        ("population", Ty::Int),
+        ("lon", Ty::Real),
+        ("lat", Ty::Real),
+    ],
+    keys: 1,
+    scope_join: "",
+    scope_col: Some("t.code"),
+    refs: &[],
+};
+
+impl StoredRecord for Region {
+    fn spec() -> &'static TableSpec {
+        &REGIONS
+    }
+    fn to_vals(&self) -> Vec<Val<'_>> {
+        vec![
+            Val::int(self.code.as_u64() as i64),
+            Val::text(&self.name),
+            Val::text(self.level.as_str()),
+            Val::I(self.code.parent().map(|c| c.as_u64() as i64)),
+            Val::I(self.urban_rural.map(i64::from)),
+            Val::I(self.population.map(i64::from)),
+            Val::R(self.lon),
+            Val::R(self.lat),
+        ]
+    }
+    fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError> {
+        let ctx = "reading regions";
+        Ok(Region {
+            code: region_code(&v[0], ctx)?,
+            name: text(&v[1]),
+            level: parse_enum::<RegionLevel>(&v[2], ctx)?,
+            urban_rural: v[4].as_i64().map(|x| x as u16),
+            population: v[5].as_i64().map(|x| x as u32),
+            lon: v[6].as_f64(),
+            lat: v[7].as_f64(),
+        })
+    }
+}
+
+static HOUSEHOLDS: TableSpec = TableSpec {
+    kind: "households",
+    table: "households",
+    cols: &[
+        ("household_id", Ty::Text),
+        ("village_code", Ty::Int),
+        ("size", Ty::Int),
+        ("income", Ty::Int),
+        ("consumption", Ty::Int),
+        ("food", Ty::Int),
+    ],
+    keys: 1,
+    scope_join: "",
+    scope_col: Some("t.village_code"),
+    refs: &[Ref { col: 1, table: "regions", key: "code", what: "the village_code" }],
+};
+
+impl StoredRecord for Household {
+    fn spec() -> &'static TableSpec {
+        &HOUSEHOLDS
+    }
+    fn to_vals(&self) -> Vec<Val<'_>> {
+        vec![
+            Val::text(&self.household_id),
+            Val::int(self.village_code.as_u64() as i64),
+            Val::int(self.size as i64),
+            Val::int(self.income.0),
+            Val::I(self.consumption.map(|f| f.0)),
+            Val::I(self.food.map(|f| f.0)),
+        ]
+    }
+    fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError> {
+        let ctx = "reading households";
+        Ok(Household {
+            household_id: text(&v[0]),
+            village_code: region_code(&v[1], ctx)?,
+            size: v[2].as_i64().unwrap_or_default() as u16,
+            income: fen(&v[3]),
+            consumption: opt_fen(&v[4]),
+            food: opt_fen(&v[5]),
+        })
+    }
+}
+
+static PERSONS: TableSpec = TableSpec {
+    kind: "persons",
+    table: "persons",
+    cols: &[
+        ("person_id", Ty::Int),
+        ("household_id", Ty::Text),
+        ("name", Ty::Text),
+        ("status", Ty::Text),
+        ("status_since", Ty::Date),
+        ("diagnoses", Ty::Text),
+    ],
+    keys: 1,
+    scope_join: " JOIN households h ON h.household_id = t.household_id",
+    scope_col: Some("h.village_code"),
+    refs: &[Ref { col: 1, table: "households", key: "household_id", what: "the household_id" }],
+};
+
+impl StoredRecord for Person {
+    fn spec() -> &'static TableSpec {
+        &PERSONS
+    }
+    fn to_vals(&self) -> Vec<Val<'_>> {
+        vec![
+            Val::int(self.person_id.as_u64() as i64),
+            Val::text(&self.household_id),
+            Val::text(&self.name),
+            Val::text(self.status.as_str()),
+            Val::D(self.status_since),
+            match self.diagnoses.len() {
+                0 => Val::text(""),
+                1 => Val::text(&self.diagnoses[0]),
+                _ => Val::owned(self.diagnoses.join(";")),
+            },
+        ]
+    }
+    fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError> {
+        let ctx = "reading persons";
+        Ok(Person {
+            person_id: resident_id(v[0].as_i64().unwrap_or_default(), ctx)?,
+            household_id: text(&v[1]),
+            name: text(&v[2]),
+            status: parse_enum::<PovertyStatus>(&v[3], ctx)?,
+            status_since: v[4].as_date().unwrap_or_default(),
+            diagnoses: v[5]
+                .as_str()
+                .unwrap_or_default()
+                .split(';')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+        })
+    }
+}
+
+static FACILITIES: TableSpec = TableSpec {
+    kind: "facilities",
+    table: "facilities",
+    cols: &[
+        ("facility_id", Ty::Text),
+        ("name", Ty::Text),
+        ("kind", Ty::Text),
+        ("grade", Ty::Int),
+        ("region_code", Ty::Int),
+        ("lon", Ty::Real),
+        ("lat", Ty::Real),
+    ],
+    keys: 1,
+    scope_join: "",
+    scope_col: Some("t.region_code"),
+    refs: &[Ref { col: 4, table: "regions", key: "code", what: "the region_code" }],
+};
+
+impl StoredRecord for Facility {
+    fn spec() -> &'static TableSpec {
+        &FACILITIES
+    }
+    fn to_vals(&self) -> Vec<Val<'_>> {
+        vec![
+            Val::text(&self.facility_id),
+            Val::text(&self.name),
+            Val::text(self.kind.as_str()),
+            Val::I(self.grade.map(|g| g.0 as i64)),
+            Val::int(self.region_code.as_u64() as i64),
+            Val::R(self.lon),
+            Val::R(self.lat),
+        ]
+    }
+    fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError> {
+        let ctx = "reading facilities";
+        Ok(Facility {
+            facility_id: text(&v[0]),
+            name: text(&v[1]),
+            kind: parse_enum(&v[2], ctx)?,
+            grade: v[3].as_i64().map(|g| Grade(g as u8)),
+            region_code: region_code(&v[4], ctx)?,
+            lon: v[5].as_f64(),
+            lat: v[6].as_f64(),
+        })
+    }
+}
+
+static PRACTITIONERS: TableSpec = TableSpec {
+    kind: "practitioners",
+    table: "practitioners",
+    cols: &[
+        ("practitioner_id", Ty::Text),
+        ("facility_id", Ty::Text),
+        ("name", Ty::Text),
+        ("qualification", Ty::Text),
+        ("gp", Ty::Bool),
+        ("birth_date", Ty::Date),
+        ("active", Ty::Bool),
+    ],
+    keys: 1,
+    scope_join: " JOIN facilities f ON f.facility_id = t.facility_id",
+    scope_col: Some("f.region_code"),
+    refs: &[Ref { col: 1, table: "facilities", key: "facility_id", what: "the facility_id" }],
+};
+
+impl StoredRecord for Practitioner {
+    fn spec() -> &'static TableSpec {
+        &PRACTITIONERS
+    }
+    fn to_vals(&self) -> Vec<Val<'_>> {
+        vec![
+            Val::text(&self.practitioner_id),
+            Val::text(&self.facility_id),
+            Val::text(&self.name),
+            Val::text(self.qualification.as_str()),
+            Val::B(self.gp),
+            Val::D(self.birth_date),
+            Val::B(self.active),
+        ]
+    }
+    fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError> {
+        let ctx = "reading practitioners";
+        Ok(Practitioner {
+            practitioner_id: text(&v[0]),
+            facility_id: text(&v[1]),
+            name: text(&v[2]),
+            qualification: parse_enum(&v[3], ctx)?,
+            gp: v[4].as_bool(),
+            birth_date: v[5].as_date().unwrap_or_default(),
+            active: v[6].as_bool(),
+        })
+    }
+}
+
+static CLAIMS: TableSpec = TableSpec {
+    kind: "claims",
+    table: "claims",
+    cols: &[
+        ("claim_id", Ty::Text),
+        ("person_id", Ty::Int),
+        ("facility_level", Ty::Text),
+        ("kind", Ty::Text),
+        ("admitted", Ty::Date),
+        ("discharged", Ty::Date),
+        ("year", Ty::Int),
+        ("total_cost", Ty::Int),
+        ("eligible_cost", Ty::Int),
+        ("diagnosis", Ty::Text),
+        ("facility_id", Ty::Text),
+    ],
+    keys: 1,
+    scope_join: " JOIN persons p ON p.person_id = t.person_id JOIN households h ON h.household_id = p.household_id",
+    scope_col: Some("h.village_code"),
+    refs: &[Ref { col: 1, table: "persons", key: "person_id", what: "the person_id" }],
+};
+
+impl StoredRecord for Claim {
+    fn spec() -> &'static TableSpec {
+        &CLAIMS
+    }
+    fn to_vals(&self) -> Vec<Val<'_>> {
+        vec![
+            Val::text(&self.claim_id),
+            Val::int(self.person_id.as_u64() as i64),
+            Val::text(self.facility_level.as_str()),
+            Val::text(self.kind.as_str()),
+            Val::D(self.admitted),
+            Val::D(self.discharged),
+            Val::int(self.year() as i64),
+            Val::int(self.total_cost.0),
+            Val::int(self.eligible_cost.0),
+            Val::text(&self.diagnosis),
+            Val::text(&self.facility_id),
+        ]
+    }
+    fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError> {
+        let ctx = "reading claims";
+        Ok(Claim {
+            claim_id: text(&v[0]),
+            person_id: resident_id(v[1].as_i64().unwrap_or_default(), ctx)?,
+            facility_level: parse_enum(&v[2], ctx)?,
+            kind: parse_enum(&v[3], ctx)?,
+            admitted: v[4].as_date().unwrap_or_default(),
+            discharged: v[5].as_date().unwrap_or_default(),
+            total_cost: fen(&v[7]),
+            eligible_cost: fen(&v[8]),
+            diagnosis: text(&v[9]),
+            facility_id: text(&v[10]),
+        })
+    }
+}
+
+static THRESHOLDS: TableSpec = TableSpec {
+    kind: "thresholds",
+    table: "thresholds",
+    cols: &[("region", Ty::Text), ("year", Ty::Int), ("rural_income", Ty::Int), ("monitoring_line", Ty::Int)],
+    keys: 2,
+    scope_join: "",
+    scope_col: None,
+    refs: &[],
+};
+
+impl StoredRecord for Threshold {
+    fn spec() -> &'static TableSpec {
+        &THRESHOLDS
+    }
+    fn to_vals(&self) -> Vec<Val<'_>> {
+        vec![
+            Val::text(&self.region),
+            Val::int(self.year as i64),
+            Val::int(self.rural_income.0),
+            Val::int(self.monitoring_line.0),
+        ]
+    }
+    fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError> {
+        Ok(Threshold {
+            region: text(&v[0]),
+            year: v[1].as_i64().unwrap_or_default() as i32,
+            rural_income: fen(&v[2]),
+            monitoring_line: fen(&v[3]),
+        })
+    }
+}

@@ -1,0 +1,1116 @@
+//! Settlement over the store (specs/settlement.md): policies per region and year,
+//! versioned; the real-time settlement of one claim against the person's stored
+//! accumulators; voiding a claim and re-settling the person's year; the batch
+//! settlement of a year's stored claims; and reading settlements back.
+//!
+//! The arithmetic is the `settle` crate's, always: this module reads what the
+//! engine needs, hands it over, and writes back what it returns, each operation in
+//! one transaction.
+//!
+//! Concurrency: a real-time settlement, a void and a batch take the person's row
+//! lock before they read the accumulators (PostgreSQL: `SELECT ... FOR UPDATE` on
+//! the person, the batch on all its persons in key order; SQLite: the write lock of
+//! `BEGIN IMMEDIATE`, which serialises every writer). Two claims of one person at
+//! the same moment therefore settle one after the other, each seeing the other's
+//! accumulators.
+//!
+//! Order: the real-time path settles claims in the order they arrive, which is the
+//! order of `(discharged, claim_id)` when hospitals send bills as patients leave; a
+//! void re-settles the person's remaining claims of the year in `(discharged,
+//! claim_id)` order, as the batch does.
+
+use crate::db::{begin_write, now, on_pool, Backend, Scope, Store};
+use crate::error::{corrupt, Ctx, StoreError};
+use crate::vals::placeholders;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::{Claim, Fen, PovertyStatus, RegionCode, ResidentId};
+use serde::Serialize;
+use settle::{Accumulators, ClaimInput, Policy, TierAccumulator};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One stored version of a region's policy for a year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyRecord {
+    pub id: i64,
+    /// A region code prefix: `""` (the nation), 2, 4, 6, 9 or 12 digits.
+    pub region: String,
+    pub year: i32,
+    /// 1, 2, ... per region and year; the highest is in force.
+    pub version: i64,
+    /// The policy file's `name`.
+    pub name: String,
+    pub actor: String,
+    pub created_at: DateTime<Utc>,
+    /// The TOML text as it was given.
+    pub source: String,
+}
+
+impl PolicyRecord {
+    /// The stored text, parsed (it parsed when it was stored).
+    pub fn parse(&self) -> Result<Policy, settle::PolicyError> {
+        Policy::parse(&self.source)
+    }
+}
+
+/// The outcome of settling one claim in real time.
+#[derive(Debug, Clone, Serialize)]
+pub struct RealtimeSettlement {
+    pub claim: Claim,
+    pub person: ResidentId,
+    /// The policy year: the calendar year of discharge.
+    pub year: i32,
+    /// The person's status the claim was settled with.
+    pub status: PovertyStatus,
+    /// The policy version that settled it.
+    pub policy: PolicyRecord,
+    /// That policy, parsed: `rules.names` are the tier names in order.
+    #[serde(skip)]
+    pub rules: Arc<Policy>,
+    /// Payments in `rules.names` order, and the out-of-pocket.
+    pub settlement: settle::Settlement,
+    /// The same payments with their tier names.
+    pub payments: Vec<(String, Fen)>,
+    pub out_of_pocket: Fen,
+    /// The claim's total cost.
+    pub total: Fen,
+    /// True when this is the stored result of an earlier settlement of the same claim.
+    pub replayed: bool,
+    /// What each tier did and why, in words a clerk can read to the patient.
+    pub explanation: String,
+}
+
+/// How one claim's settlement changed when a void re-settled its person's year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClaimChange {
+    pub claim_id: String,
+    pub old: Vec<(String, Fen)>,
+    pub old_out_of_pocket: Fen,
+    /// Zeros for the voided claim itself.
+    pub new: Vec<(String, Fen)>,
+    pub new_out_of_pocket: Fen,
+}
+
+/// The outcome of voiding a claim.
+#[derive(Debug, Clone, Serialize)]
+pub struct VoidOutcome {
+    pub claim_id: String,
+    pub person: ResidentId,
+    pub year: i32,
+    /// The policy version that settled the voided claim, and re-settled the year.
+    pub policy: PolicyRecord,
+    #[serde(skip)]
+    pub rules: Arc<Policy>,
+    /// The engine's result: the remaining claims' settlements and the differences
+    /// (new minus old; the voided claim appears as a full refund).
+    pub resettlement: settle::Resettlement,
+    /// The same differences as old and new figures, in the engine's order.
+    pub changes: Vec<ClaimChange>,
+}
+
+/// What a batch settlement of stored claims did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BatchCounts {
+    /// Claims settled by this run.
+    pub settled: u64,
+    /// Claims of the year in scope that were settled before (left as they were).
+    pub already_settled: u64,
+    /// Voided claims of the year in scope (skipped).
+    pub voided: u64,
+    /// Claims left unsettled because no policy covers their region and year.
+    pub without_policy: u64,
+    /// Per village, the claims without a policy: reported, not guessed.
+    pub missing_policies: Vec<(RegionCode, u64)>,
+    /// Persons whose accumulators this run advanced.
+    pub persons: u64,
+}
+
+/// A settlement as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredSettlement {
+    pub claim_id: String,
+    pub person: ResidentId,
+    pub year: i32,
+    pub discharged: NaiveDate,
+    pub status: PovertyStatus,
+    pub policy_id: Option<i64>,
+    pub policy_version: Option<i64>,
+    pub total_cost: Fen,
+    pub eligible_cost: Fen,
+    /// Tier name and payment, in the policy's tier order.
+    pub payments: Vec<(String, Fen)>,
+    pub out_of_pocket: Fen,
+    pub settled_at: DateTime<Utc>,
+    pub settled_by: String,
+    pub voided: bool,
+    /// Stored for real-time settlements; `None` for batch ones (see [`Store::explain_stored`]).
+    pub explanation: Option<String>,
+}
+
+// ---- helpers shared by the operations ----
+
+pub(crate) const CLAIM_COLS: &str =
+    "c.claim_id, c.person_id, c.facility_level, c.kind, c.admitted, c.discharged, c.total_cost, c.eligible_cost, c.diagnosis, c.facility_id";
+
+pub(crate) type ClaimTuple = (String, i64, String, String, NaiveDate, NaiveDate, i64, i64, String, String);
+
+pub(crate) fn claim_from(t: ClaimTuple) -> Result<Claim, StoreError> {
+    let ctx = "reading claims";
+    Ok(Claim {
+        claim_id: t.0,
+        person_id: crate::registry::resident_id(t.1, ctx)?,
+        facility_level: t.2.parse().map_err(|e| corrupt(ctx, &t.2, e))?,
+        kind: t.3.parse().map_err(|e| corrupt(ctx, &t.3, e))?,
+        admitted: t.4,
+        discharged: t.5,
+        total_cost: Fen(t.6),
+        eligible_cost: Fen(t.7),
+        diagnosis: t.8,
+        facility_id: t.9,
+    })
+}
+
+fn status_of(s: &str, ctx: &str) -> Result<PovertyStatus, StoreError> {
+    s.parse().map_err(|e| corrupt(ctx, s, e))
+}
+
+pub(crate) fn region_of(v: i64, ctx: &str) -> Result<RegionCode, StoreError> {
+    RegionCode::from_u64(v as u64).map_err(|e| corrupt(ctx, v, e))
+}
+
+type ClaimVoided = (String, i64, String, String, NaiveDate, NaiveDate, i64, i64, String, String, bool);
+type VoidHead = (i64, i64, bool, i64, Option<i64>, Option<String>);
+type PersonYearRow = (String, NaiveDate, String, String, i64, i64, String, i64);
+type PolicyTuple = (i64, String, i64, i64, String, String, DateTime<Utc>, String);
+const POLICY_COLS: &str = "id, region, year, version, name, actor, created_at, source";
+
+fn policy_from(t: PolicyTuple) -> PolicyRecord {
+    PolicyRecord {
+        id: t.0,
+        region: t.1,
+        year: t.2 as i32,
+        version: t.3,
+        name: t.4,
+        actor: t.5,
+        created_at: t.6,
+        source: t.7,
+    }
+}
+
+fn parse_stored(rec: &PolicyRecord) -> Result<Arc<Policy>, StoreError> {
+    rec.parse().map(Arc::new).map_err(|e| corrupt("reading a stored policy", format!("{} {}", rec.region, rec.year), e))
+}
+
+/// The prefixes of a 12-digit code a policy or threshold may be given for,
+/// longest first.
+fn prefixes(code: RegionCode) -> [String; 6] {
+    let s = code.to_string();
+    [s[..12].to_string(), s[..9].to_string(), s[..6].to_string(), s[..4].to_string(), s[..2].to_string(), String::new()]
+}
+
+/// Accumulators in `policy.names` order from stored rows (tier, base, unpaid, paid).
+fn accumulators_from(policy: &Policy, rows: &[(String, i64, i64, i64)]) -> Accumulators {
+    let mut acc = Accumulators::new(policy);
+    for (tier, base, unpaid, paid) in rows {
+        if let Some(i) = policy.names.iter().position(|n| n == tier) {
+            acc.tiers[i] = TierAccumulator { base: Fen(*base), unpaid: Fen(*unpaid), paid: Fen(*paid) };
+        }
+    }
+    acc
+}
+
+fn named(policy: &Policy, payments: &[Fen]) -> Vec<(String, Fen)> {
+    policy.names.iter().cloned().zip(payments.iter().copied()).collect()
+}
+
+fn not_found_claim(id: &str) -> StoreError {
+    StoreError::NotFound { kind: "claim", key: id.to_string() }
+}
+
+/// Claims per transaction of a batch settlement over the store (whole villages
+/// are kept together, so a chunk may be larger by one village).
+pub const SETTLE_CHUNK: i64 = 200_000;
+
+/// Bound values per multi-row statement (SQLite's limit is 32,766).
+const MAX_BINDS: usize = 32_000;
+
+impl Store {
+    /// Stores a new version of the policy of a region (a code prefix, `""` for the
+    /// nation) for a year. The text is parsed first: a bad policy is refused with
+    /// the parser's error (which names the tier and the key) and nothing is stored.
+    /// A policy file that names a different `year` is refused too.
+    pub async fn put_policy(
+        &self,
+        region_prefix: &str,
+        year: i32,
+        source_toml: &str,
+        actor: &str,
+    ) -> Result<PolicyRecord, StoreError> {
+        let region = Scope::new(region_prefix)?.prefix().to_string();
+        let ctx = format!("storing the policy for region {:?} and year {year}", region);
+        let policy = Policy::parse(source_toml)
+            .map_err(|e| StoreError::Rejected { context: ctx.clone(), reason: e.to_string() })?;
+        if let Some(y) = policy.year {
+            if y != year {
+                return Err(StoreError::Rejected {
+                    context: ctx,
+                    reason: format!("the policy file says year = {y}, not {year}"),
+                });
+            }
+        }
+        let at = now();
+        let t: PolicyTuple = on_pool!(self, p => async {
+            let mut tx = begin_write(p, &ctx).await?;
+            if self.backend() == Backend::Postgres {
+                // Two versions stored at once get distinct numbers.
+                sqlx::query("SELECT pg_advisory_xact_lock(7061967)").execute(&mut *tx).await.ctx(&ctx)?;
+            }
+            let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM policies WHERE region = $1 AND year = $2")
+                .bind(&region)
+                .bind(year as i64)
+                .fetch_one(&mut *tx)
+                .await
+                .ctx(&ctx)?;
+            let t: PolicyTuple = sqlx::query_as(&format!(
+                "INSERT INTO policies (region, year, version, name, source, actor, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {POLICY_COLS}"
+            ))
+            .bind(&region)
+            .bind(year as i64)
+            .bind(current.unwrap_or(0) + 1)
+            .bind(&policy.name)
+            .bind(source_toml)
+            .bind(actor)
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await
+            .ctx(&ctx)?;
+            tx.commit().await.ctx(&ctx)?;
+            Ok::<_, StoreError>(t)
+        }.await)?;
+        Ok(policy_from(t))
+    }
+
+    /// The policy in force for a village in a year: the latest version of the
+    /// longest prefix of the village's code that has a policy for the year.
+    pub async fn policy_for(
+        &self,
+        village: RegionCode,
+        year: i32,
+    ) -> Result<Option<(PolicyRecord, Arc<Policy>)>, StoreError> {
+        let sql = format!(
+            "SELECT {POLICY_COLS} FROM policies WHERE year = $1 AND $2 LIKE region || '%'
+             ORDER BY LENGTH(region) DESC, version DESC LIMIT 1"
+        );
+        let t: Option<PolicyTuple> = on_pool!(self, p => {
+            sqlx::query_as(&sql)
+                .bind(year as i64)
+                .bind(village.to_string())
+                .fetch_optional(p)
+                .await
+                .ctx("looking up the policy")?
+        });
+        match t {
+            None => Ok(None),
+            Some(t) => {
+                let rec = policy_from(t);
+                let parsed = parse_stored(&rec)?;
+                Ok(Some((rec, parsed)))
+            }
+        }
+    }
+
+    /// The policies in force that concern a scope: the latest version of each
+    /// region and year whose region lies inside the scope or above it (a
+    /// province's policy applies to its counties). Ordered by region, then year.
+    pub async fn policies(&self, scope: &Scope) -> Result<Vec<PolicyRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {POLICY_COLS} FROM policies t WHERE (t.region LIKE $1 OR $2 LIKE t.region || '%')
+             AND t.version = (SELECT MAX(u.version) FROM policies u WHERE u.region = t.region AND u.year = t.year)
+             ORDER BY t.region, t.year"
+        );
+        let rows: Vec<PolicyTuple> = on_pool!(self, p => {
+            sqlx::query_as(&sql)
+                .bind(format!("{}%", scope.prefix()))
+                .bind(scope.prefix())
+                .fetch_all(p)
+                .await
+                .ctx("listing policies")?
+        });
+        Ok(rows.into_iter().map(policy_from).collect())
+    }
+
+    /// Every stored version of a region's policy for a year, oldest first.
+    pub async fn policy_versions(&self, region_prefix: &str, year: i32) -> Result<Vec<PolicyRecord>, StoreError> {
+        let region = Scope::new(region_prefix)?.prefix().to_string();
+        let sql = format!("SELECT {POLICY_COLS} FROM policies WHERE region = $1 AND year = $2 ORDER BY version");
+        let rows: Vec<PolicyTuple> = on_pool!(self, p => {
+            sqlx::query_as(&sql).bind(&region).bind(year as i64).fetch_all(p).await.ctx("listing policy versions")?
+        });
+        Ok(rows.into_iter().map(policy_from).collect())
+    }
+
+    async fn policy_by_id(&self, id: i64) -> Result<Option<PolicyRecord>, StoreError> {
+        let sql = format!("SELECT {POLICY_COLS} FROM policies WHERE id = $1");
+        let t: Option<PolicyTuple> = on_pool!(self, p => {
+            sqlx::query_as(&sql).bind(id).fetch_optional(p).await.ctx("reading a policy")?
+        });
+        Ok(t.map(policy_from))
+    }
+
+    /// Settles one claim in real time, atomically, in one transaction:
+    /// - the person must be in the store and inside `scope` (else [`StoreError::NotFound`]);
+    /// - the claim row is stored if it is new;
+    /// - the same claim again (same `claim_id`, same data) gives the stored result
+    ///   unchanged, `replayed = true`, and is not counted twice;
+    /// - a different claim under a stored `claim_id`, or a voided claim, is refused
+    ///   ([`StoreError::Constraint`]);
+    /// - the policy is the one in force for the person's village and the claim's
+    ///   year; none is refused ([`StoreError::Rejected`]);
+    /// - the person's accumulators for the year advance by the claim.
+    pub async fn settle_realtime(
+        &self,
+        scope: &Scope,
+        claim: &Claim,
+        actor: &str,
+    ) -> Result<RealtimeSettlement, StoreError> {
+        let ctx = format!("settling claim {}", claim.claim_id);
+        if claim.eligible_cost.0 < 0 || claim.eligible_cost > claim.total_cost {
+            return Err(StoreError::Rejected {
+                context: ctx,
+                reason: "the eligible cost must lie between 0 and the total cost".into(),
+            });
+        }
+        let person_id = claim.person_id.as_u64() as i64;
+        let year = claim.year();
+        let lock = if self.backend() == Backend::Postgres { " FOR UPDATE OF p" } else { "" };
+        let person_sql = format!(
+            "SELECT p.status, h.village_code FROM persons p JOIN households h ON h.household_id = p.household_id
+             WHERE p.person_id = $1{lock}"
+        );
+        let claim_sql = format!("SELECT {CLAIM_COLS}, c.voided FROM claims c WHERE c.claim_id = $1");
+        let policy_sql = format!(
+            "SELECT {POLICY_COLS} FROM policies WHERE year = $1 AND $2 LIKE region || '%'
+             ORDER BY LENGTH(region) DESC, version DESC LIMIT 1"
+        );
+        let at = now();
+        on_pool!(self, p => async {
+            let mut tx = begin_write(p, &ctx).await?;
+            let person: Option<(String, i64)> =
+                sqlx::query_as(&person_sql).bind(person_id).fetch_optional(&mut *tx).await.ctx(&ctx)?;
+            let Some((status, village)) = person else {
+                return Err(StoreError::NotFound { kind: "person", key: claim.person_id.masked() });
+            };
+            let village = region_of(village, &ctx)?;
+            if !scope.contains(village) {
+                return Err(StoreError::NotFound { kind: "person", key: claim.person_id.masked() });
+            }
+            let status = status_of(&status, &ctx)?;
+            let stored: Option<ClaimVoided> =
+                sqlx::query_as(&claim_sql).bind(&claim.claim_id).fetch_optional(&mut *tx).await.ctx(&ctx)?;
+            let mut is_new = true;
+            if let Some(t) = stored {
+                let voided = t.10;
+                let old = claim_from((t.0, t.1, t.2, t.3, t.4, t.5, t.6, t.7, t.8, t.9))?;
+                if old != *claim {
+                    return Err(StoreError::Constraint {
+                        context: ctx,
+                        detail: format!(
+                            "claim {} is in the store with different data; void it and settle the correction under a new claim_id",
+                            claim.claim_id
+                        ),
+                    });
+                }
+                if voided {
+                    return Err(StoreError::Constraint {
+                        context: ctx,
+                        detail: format!("claim {} was voided", claim.claim_id),
+                    });
+                }
+                is_new = false;
+                let done: Option<(Option<i64>, String, i64, Option<String>)> = sqlx::query_as(
+                    "SELECT policy_id, status, out_of_pocket, explanation FROM settlements WHERE claim_id = $1",
+                )
+                .bind(&claim.claim_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .ctx(&ctx)?;
+                if let Some((policy_id, st, oop, explanation)) = done {
+                    let pays: Vec<(String, i64)> = sqlx::query_as(
+                        "SELECT tier, amount FROM settlement_payments WHERE claim_id = $1 ORDER BY position",
+                    )
+                    .bind(&claim.claim_id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .ctx(&ctx)?;
+                    tx.commit().await.ctx(&ctx)?;
+                    let rec = match policy_id {
+                        Some(id) => self.policy_by_id(id).await?,
+                        None => None,
+                    }
+                    .ok_or_else(|| corrupt(&ctx, &claim.claim_id, "the settlement names no stored policy"))?;
+                    let rules = parse_stored(&rec)?;
+                    let payments: Vec<(String, Fen)> = pays.into_iter().map(|(t, a)| (t, Fen(a))).collect();
+                    let amounts = rules
+                        .names
+                        .iter()
+                        .map(|n| payments.iter().find(|(t, _)| t == n).map(|(_, a)| *a).unwrap_or(Fen::ZERO))
+                        .collect();
+                    return Ok(RealtimeSettlement {
+                        claim: claim.clone(),
+                        person: claim.person_id,
+                        year,
+                        status: status_of(&st, &ctx)?,
+                        policy: rec,
+                        rules,
+                        settlement: settle::Settlement { payments: amounts, out_of_pocket: Fen(oop) },
+                        payments,
+                        out_of_pocket: Fen(oop),
+                        total: claim.total_cost,
+                        replayed: true,
+                        explanation: explanation.unwrap_or_default(),
+                    });
+                }
+            }
+            let t: Option<PolicyTuple> = sqlx::query_as(&policy_sql)
+                .bind(year as i64)
+                .bind(village.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .ctx(&ctx)?;
+            let Some(t) = t else {
+                return Err(StoreError::Rejected {
+                    context: ctx,
+                    reason: format!("no settlement policy covers region {village} in {year}"),
+                });
+            };
+            let rec = policy_from(t);
+            let rules = parse_stored(&rec)?;
+            let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+                "SELECT tier, base, oop, paid FROM accumulators WHERE person_id = $1 AND year = $2",
+            )
+            .bind(person_id)
+            .bind(year as i64)
+            .fetch_all(&mut *tx)
+            .await
+            .ctx(&ctx)?;
+            let mut acc = accumulators_from(&rules, &rows);
+            let input = ClaimInput::from(claim);
+            let explanation = settle::explain(&rules, &input, status, &acc).render(&rules);
+            let settlement = settle::settle_claim(&rules, &input, status, &mut acc);
+            if is_new {
+                sqlx::query(
+                    "INSERT INTO claims (claim_id, person_id, facility_level, kind, admitted, discharged, year,
+                     total_cost, eligible_cost, diagnosis, facility_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(&claim.claim_id)
+                .bind(person_id)
+                .bind(claim.facility_level.as_str())
+                .bind(claim.kind.as_str())
+                .bind(claim.admitted)
+                .bind(claim.discharged)
+                .bind(year as i64)
+                .bind(claim.total_cost.0)
+                .bind(claim.eligible_cost.0)
+                .bind(&claim.diagnosis)
+                .bind(&claim.facility_id)
+                .execute(&mut *tx)
+                .await
+                .ctx(&ctx)?;
+            }
+            sqlx::query(
+                "INSERT INTO settlements (claim_id, person_id, year, policy_id, policy_version, total_cost, eligible_cost,
+                 out_of_pocket, status, settled_at, settled_by, explanation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(&claim.claim_id)
+            .bind(person_id)
+            .bind(year as i64)
+            .bind(rec.id)
+            .bind(rec.version)
+            .bind(claim.total_cost.0)
+            .bind(claim.eligible_cost.0)
+            .bind(settlement.out_of_pocket.0)
+            .bind(status.as_str())
+            .bind(at)
+            .bind(actor)
+            .bind(&explanation)
+            .execute(&mut *tx)
+            .await
+            .ctx(&ctx)?;
+            let pay_sql = format!(
+                "INSERT INTO settlement_payments (claim_id, position, tier, amount) VALUES {}",
+                placeholders(rules.names.len(), 4)
+            );
+            let mut q = sqlx::query(&pay_sql);
+            for (i, (name, amount)) in rules.names.iter().zip(&settlement.payments).enumerate() {
+                q = q.bind(&claim.claim_id).bind(i as i64).bind(name).bind(amount.0);
+            }
+            q.execute(&mut *tx).await.ctx(&ctx)?;
+            let acc_sql = format!(
+                "INSERT INTO accumulators (person_id, year, tier, base, oop, paid) VALUES {}
+                 ON CONFLICT (person_id, year, tier) DO UPDATE SET base = excluded.base, oop = excluded.oop, paid = excluded.paid",
+                placeholders(rules.names.len(), 6)
+            );
+            let mut q = sqlx::query(&acc_sql);
+            for (name, a) in rules.names.iter().zip(&acc.tiers) {
+                q = q.bind(person_id).bind(year as i64).bind(name).bind(a.base.0).bind(a.unpaid.0).bind(a.paid.0);
+            }
+            q.execute(&mut *tx).await.ctx(&ctx)?;
+            tx.commit().await.ctx(&ctx)?;
+            Ok(RealtimeSettlement {
+                claim: claim.clone(),
+                person: claim.person_id,
+                year,
+                status,
+                payments: named(&rules, &settlement.payments),
+                out_of_pocket: settlement.out_of_pocket,
+                total: claim.total_cost,
+                policy: rec,
+                rules,
+                settlement,
+                replayed: false,
+                explanation,
+            })
+        }.await)
+    }
+
+    /// Voids a settled claim (a refund, a correction) and re-settles the person's
+    /// remaining settled claims of the year from zero in `(discharged, claim_id)`
+    /// order under the policy that settled the voided claim, with
+    /// `settle::resettle_person_year`; the changed settlements and the person-year's
+    /// accumulators are rewritten, all in one transaction. The voided claim and its
+    /// settlement stay in the store, flagged, for the record.
+    pub async fn void_claim(&self, scope: &Scope, claim_id: &str, actor: &str) -> Result<VoidOutcome, StoreError> {
+        let ctx = format!("voiding claim {claim_id}");
+        let lock = if self.backend() == Backend::Postgres { " FOR UPDATE OF p" } else { "" };
+        let head_sql = format!(
+            "SELECT c.person_id, c.year, c.voided, h.village_code, s.policy_id, s.claim_id
+             FROM claims c JOIN persons p ON p.person_id = c.person_id JOIN households h ON h.household_id = p.household_id
+             LEFT JOIN settlements s ON s.claim_id = c.claim_id WHERE c.claim_id = $1{lock}"
+        );
+        let at = now();
+        let (rec, rules, person, year, resettlement, changes) = on_pool!(self, p => async {
+            let mut tx = begin_write(p, &ctx).await?;
+            let head: Option<VoidHead> =
+                sqlx::query_as(&head_sql).bind(claim_id).fetch_optional(&mut *tx).await.ctx(&ctx)?;
+            let Some((person_id, year, voided, village, policy_id, settled)) = head else {
+                return Err(not_found_claim(claim_id));
+            };
+            if !scope.contains(region_of(village, &ctx)?) {
+                return Err(not_found_claim(claim_id));
+            }
+            if voided {
+                return Err(StoreError::Constraint { context: ctx, detail: format!("claim {claim_id} is voided already") });
+            }
+            if settled.is_none() {
+                return Err(StoreError::Constraint {
+                    context: ctx,
+                    detail: format!("claim {claim_id} has not been settled; there is nothing to void"),
+                });
+            }
+            let t: Option<PolicyTuple> = match policy_id {
+                Some(id) => sqlx::query_as(&format!("SELECT {POLICY_COLS} FROM policies WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .ctx(&ctx)?,
+                None => None,
+            };
+            let rec = policy_from(t.ok_or_else(|| corrupt(&ctx, claim_id, "the settlement names no stored policy"))?);
+            let rules = parse_stored(&rec)?;
+            let (claims, previous) = person_year(&mut tx, &rules, person_id, year, &ctx).await?;
+            let resettlement = settle::resettle_person_year(&rules, &claims, &previous, claim_id);
+            let mut acc = Accumulators::new(&rules);
+            for c in claims.iter().filter(|c| c.claim_id != claim_id) {
+                settle::settle_claim(&rules, &c.input, c.status, &mut acc);
+            }
+            sqlx::query("UPDATE claims SET voided = TRUE, voided_at = $1, voided_by = $2 WHERE claim_id = $3")
+                .bind(at)
+                .bind(actor)
+                .bind(claim_id)
+                .execute(&mut *tx)
+                .await
+                .ctx(&ctx)?;
+            let zero = vec![Fen::ZERO; rules.names.len()];
+            let mut changes = Vec::new();
+            for d in &resettlement.differences {
+                let old = previous.iter().find(|(i, _)| *i == d.claim_id).map(|(_, s)| s);
+                let new = resettlement.settlements.iter().find(|(i, _)| *i == d.claim_id).map(|(_, s)| s);
+                let (old_p, old_o) = old.map(|s| (s.payments.clone(), s.out_of_pocket)).unwrap_or((zero.clone(), Fen::ZERO));
+                let (new_p, new_o) = new.map(|s| (s.payments.clone(), s.out_of_pocket)).unwrap_or((zero.clone(), Fen::ZERO));
+                changes.push(ClaimChange {
+                    claim_id: d.claim_id.clone(),
+                    old: named(&rules, &old_p),
+                    old_out_of_pocket: old_o,
+                    new: named(&rules, &new_p),
+                    new_out_of_pocket: new_o,
+                });
+                let Some(new) = new else { continue };
+                sqlx::query(
+                    "UPDATE settlements SET out_of_pocket = $1, policy_id = $2, policy_version = $3, settled_at = $4,
+                     settled_by = $5, explanation = NULL WHERE claim_id = $6",
+                )
+                .bind(new.out_of_pocket.0)
+                .bind(rec.id)
+                .bind(rec.version)
+                .bind(at)
+                .bind(actor)
+                .bind(&d.claim_id)
+                .execute(&mut *tx)
+                .await
+                .ctx(&ctx)?;
+                sqlx::query("DELETE FROM settlement_payments WHERE claim_id = $1")
+                    .bind(&d.claim_id)
+                    .execute(&mut *tx)
+                    .await
+                    .ctx(&ctx)?;
+                let pay_sql = format!(
+                    "INSERT INTO settlement_payments (claim_id, position, tier, amount) VALUES {}",
+                    placeholders(rules.names.len(), 4)
+                );
+                let mut q = sqlx::query(&pay_sql);
+                for (i, (name, amount)) in rules.names.iter().zip(&new.payments).enumerate() {
+                    q = q.bind(&d.claim_id).bind(i as i64).bind(name).bind(amount.0);
+                }
+                q.execute(&mut *tx).await.ctx(&ctx)?;
+            }
+            sqlx::query("DELETE FROM accumulators WHERE person_id = $1 AND year = $2")
+                .bind(person_id)
+                .bind(year)
+                .execute(&mut *tx)
+                .await
+                .ctx(&ctx)?;
+            let acc_sql = format!(
+                "INSERT INTO accumulators (person_id, year, tier, base, oop, paid) VALUES {}",
+                placeholders(rules.names.len(), 6)
+            );
+            let mut q = sqlx::query(&acc_sql);
+            for (name, a) in rules.names.iter().zip(&acc.tiers) {
+                q = q.bind(person_id).bind(year).bind(name).bind(a.base.0).bind(a.unpaid.0).bind(a.paid.0);
+            }
+            q.execute(&mut *tx).await.ctx(&ctx)?;
+            tx.commit().await.ctx(&ctx)?;
+            Ok::<_, StoreError>((rec, rules, person_id, year, resettlement, changes))
+        }.await)?;
+        Ok(VoidOutcome {
+            claim_id: claim_id.to_string(),
+            person: crate::registry::resident_id(person, "voiding a claim")?,
+            year: year as i32,
+            policy: rec,
+            rules,
+            resettlement,
+            changes,
+        })
+    }
+
+    /// Settles every unsettled, unvoided claim of `year` inside `scope`, in
+    /// `(discharged, claim_id)` order on top of the accumulators stored, each claim
+    /// under the policy in force for its person's village; the results are stored.
+    /// A claim whose region has no policy for the year is left unsettled and
+    /// counted per village, not guessed.
+    ///
+    /// The work goes by runs of whole villages of about [`SETTLE_CHUNK`] claims,
+    /// each in one transaction: a person's year lies in one village, so every
+    /// chunk settles whole person-years, memory stays flat on a province, and a run
+    /// that stops half-way leaves whole villages settled; running it again settles
+    /// the rest (settled claims are never settled twice).
+    pub async fn settle_stored(&self, scope: &Scope, year: i32, actor: &str) -> Result<BatchCounts, StoreError> {
+        self.settle_stored_in_chunks(scope, year, actor, SETTLE_CHUNK).await
+    }
+
+    /// [`Store::settle_stored`] with runs of about `chunk` claims (for tests).
+    #[doc(hidden)]
+    pub async fn settle_stored_in_chunks(
+        &self,
+        scope: &Scope,
+        year: i32,
+        actor: &str,
+        chunk: i64,
+    ) -> Result<BatchCounts, StoreError> {
+        let ctx = format!("settling the stored claims of {year}");
+        let (lo, hi) = scope.code_range();
+        let in_scope =
+            "JOIN persons p ON p.person_id = c.person_id JOIN households h ON h.household_id = p.household_id";
+        let count_sql = format!(
+            "SELECT COALESCE(SUM(CASE WHEN c.voided THEN 1 ELSE 0 END), 0),
+                    COALESCE(SUM(CASE WHEN NOT c.voided AND s.claim_id IS NOT NULL THEN 1 ELSE 0 END), 0)
+             FROM claims c {in_scope} LEFT JOIN settlements s ON s.claim_id = c.claim_id
+             WHERE c.year = $1 AND h.village_code BETWEEN $2 AND $3"
+        );
+        let villages_sql = format!(
+            "SELECT h.village_code, COUNT(*) FROM claims c {in_scope} LEFT JOIN settlements s ON s.claim_id = c.claim_id
+             WHERE c.year = $1 AND h.village_code BETWEEN $2 AND $3 AND NOT c.voided AND s.claim_id IS NULL
+             GROUP BY h.village_code ORDER BY h.village_code"
+        );
+        let ((voided, already), villages): ((i64, i64), Vec<(i64, i64)>) = on_pool!(self, p => {
+            let counts = sqlx::query_as(&count_sql).bind(year as i64).bind(lo).bind(hi).fetch_one(p).await.ctx(&ctx)?;
+            let villages = sqlx::query_as(&villages_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
+            (counts, villages)
+        });
+        let mut counts = BatchCounts { voided: voided as u64, already_settled: already as u64, ..Default::default() };
+        // Runs of whole villages of about `chunk` claims, covering lo..=hi.
+        let mut ranges: Vec<(i64, i64)> = Vec::new();
+        let (mut start, mut in_run) = (lo, 0i64);
+        for (village, n) in villages {
+            if in_run > 0 && in_run + n > chunk.max(1) {
+                ranges.push((start, village - 1));
+                (start, in_run) = (village, 0);
+            }
+            in_run += n;
+        }
+        if in_run > 0 {
+            ranges.push((start, hi));
+        }
+        for (a, b) in ranges {
+            let part = self.settle_range(a, b, year, actor).await?;
+            counts.settled += part.settled;
+            counts.without_policy += part.without_policy;
+            counts.persons += part.persons;
+            counts.missing_policies.extend(part.missing_policies);
+        }
+        counts.missing_policies.sort();
+        Ok(counts)
+    }
+
+    /// Settles the unsettled claims of `year` of the villages whose codes lie in
+    /// `lo..=hi`, in one transaction (see [`Store::settle_stored`]).
+    async fn settle_range(&self, lo: i64, hi: i64, year: i32, actor: &str) -> Result<BatchCounts, StoreError> {
+        let ctx = format!("settling the stored claims of {year} in villages {lo} to {hi}");
+        let at = now();
+        let in_scope =
+            "JOIN persons p ON p.person_id = c.person_id JOIN households h ON h.household_id = p.household_id";
+        let lock_sql = "SELECT p.person_id FROM persons p JOIN households h ON h.household_id = p.household_id
+             WHERE h.village_code BETWEEN $2 AND $3 AND p.person_id IN (
+                SELECT c.person_id FROM claims c LEFT JOIN settlements s ON s.claim_id = c.claim_id
+                WHERE c.year = $1 AND NOT c.voided AND s.claim_id IS NULL)
+             ORDER BY p.person_id FOR UPDATE OF p";
+        let claims_sql = format!(
+            "SELECT {CLAIM_COLS}, p.status, h.village_code FROM claims c {in_scope}
+             LEFT JOIN settlements s ON s.claim_id = c.claim_id
+             WHERE c.year = $1 AND h.village_code BETWEEN $2 AND $3 AND NOT c.voided AND s.claim_id IS NULL"
+        );
+        let acc_sql = "SELECT a.person_id, a.tier, a.base, a.oop, a.paid FROM accumulators a
+             WHERE a.year = $1 AND a.person_id IN (
+                SELECT c.person_id FROM claims c JOIN persons p ON p.person_id = c.person_id
+                JOIN households h ON h.household_id = p.household_id
+                LEFT JOIN settlements s ON s.claim_id = c.claim_id
+                WHERE c.year = $1 AND h.village_code BETWEEN $2 AND $3 AND NOT c.voided AND s.claim_id IS NULL)";
+        let policies_sql = format!("SELECT {POLICY_COLS} FROM policies WHERE year = $1 ORDER BY region, version");
+        let backend = self.backend();
+        on_pool!(self, p => async {
+            let mut tx = begin_write(p, &ctx).await?;
+            if backend == Backend::Postgres {
+                sqlx::query(lock_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(&mut *tx).await.ctx(&ctx)?;
+            }
+            let mut counts = BatchCounts::default();
+            type Row = (String, i64, String, String, NaiveDate, NaiveDate, i64, i64, String, String, String, i64);
+            let rows: Vec<Row> =
+                sqlx::query_as(&claims_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(&mut *tx).await.ctx(&ctx)?;
+            if rows.is_empty() {
+                tx.commit().await.ctx(&ctx)?;
+                return Ok(counts);
+            }
+            // The latest version of each region's policy for the year.
+            let mut policies: Vec<(PolicyRecord, Arc<Policy>)> = Vec::new();
+            let mut by_region: HashMap<String, usize> = HashMap::new();
+            let all: Vec<PolicyTuple> = sqlx::query_as(&policies_sql).bind(year as i64).fetch_all(&mut *tx).await.ctx(&ctx)?;
+            for t in all {
+                // Ordered by version: a later version replaces an earlier one.
+                let rec = policy_from(t);
+                let parsed = parse_stored(&rec)?;
+                by_region.insert(rec.region.clone(), policies.len());
+                policies.push((rec, parsed));
+            }
+            let mut claims: Vec<(Claim, PovertyStatus, RegionCode)> = Vec::with_capacity(rows.len());
+            for r in rows {
+                let status = status_of(&r.10, &ctx)?;
+                let village = region_of(r.11, &ctx)?;
+                claims.push((claim_from((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9))?, status, village));
+            }
+            claims.sort_by(|a, b| a.0.discharged.cmp(&b.0.discharged).then_with(|| a.0.claim_id.cmp(&b.0.claim_id)));
+            let mut stored_acc: HashMap<i64, Vec<(String, i64, i64, i64)>> = HashMap::new();
+            let acc_rows: Vec<(i64, String, i64, i64, i64)> =
+                sqlx::query_as(acc_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(&mut *tx).await.ctx(&ctx)?;
+            for (pid, tier, base, oop, paid) in acc_rows {
+                stored_acc.entry(pid).or_default().push((tier, base, oop, paid));
+            }
+            let mut village_policy: HashMap<RegionCode, Option<usize>> = HashMap::new();
+            let mut accs: HashMap<i64, (usize, Accumulators)> = HashMap::new();
+            let mut missing: HashMap<RegionCode, u64> = HashMap::new();
+            // claim index, policy index, payments, out-of-pocket
+            let mut results: Vec<(usize, usize, Vec<Fen>, Fen)> = Vec::with_capacity(claims.len());
+            for (i, (c, status, village)) in claims.iter().enumerate() {
+                let pi = *village_policy
+                    .entry(*village)
+                    .or_insert_with(|| prefixes(*village).iter().find_map(|pre| by_region.get(pre).copied()));
+                let Some(pi) = pi else {
+                    *missing.entry(*village).or_default() += 1;
+                    continue;
+                };
+                let rules = &policies[pi].1;
+                let pid = c.person_id.as_u64() as i64;
+                let (_, acc) = accs.entry(pid).or_insert_with(|| {
+                    (pi, accumulators_from(rules, stored_acc.get(&pid).map(|v| v.as_slice()).unwrap_or(&[])))
+                });
+                let s = settle::settle_claim(rules, &ClaimInput::from(c), *status, acc);
+                results.push((i, pi, s.payments, s.out_of_pocket));
+            }
+            counts.settled = results.len() as u64;
+            counts.without_policy = missing.values().sum();
+            counts.missing_policies = missing.into_iter().collect();
+            counts.missing_policies.sort();
+            counts.persons = accs.len() as u64;
+            // Settlements.
+            const SCOLS: usize = 11;
+            for chunk in results.chunks(MAX_BINDS / SCOLS) {
+                let sql = format!(
+                    "INSERT INTO settlements (claim_id, person_id, year, policy_id, policy_version, total_cost,
+                     eligible_cost, out_of_pocket, status, settled_at, settled_by) VALUES {}",
+                    placeholders(chunk.len(), SCOLS)
+                );
+                let mut q = sqlx::query(&sql);
+                for (i, pi, _, oop) in chunk {
+                    let (c, status, _) = &claims[*i];
+                    let rec = &policies[*pi].0;
+                    q = q
+                        .bind(c.claim_id.as_str())
+                        .bind(c.person_id.as_u64() as i64)
+                        .bind(year as i64)
+                        .bind(rec.id)
+                        .bind(rec.version)
+                        .bind(c.total_cost.0)
+                        .bind(c.eligible_cost.0)
+                        .bind(oop.0)
+                        .bind(status.as_str())
+                        .bind(at)
+                        .bind(actor);
+                }
+                q.execute(&mut *tx).await.ctx(&ctx)?;
+            }
+            // Payments.
+            let pays: Vec<(&str, i64, &str, i64)> = results
+                .iter()
+                .flat_map(|(i, pi, p, _)| {
+                    let id = claims[*i].0.claim_id.as_str();
+                    policies[*pi].1.names.iter().zip(p).enumerate().map(move |(k, (n, a))| (id, k as i64, n.as_str(), a.0))
+                })
+                .collect();
+            for chunk in pays.chunks(MAX_BINDS / 4) {
+                let sql = format!(
+                    "INSERT INTO settlement_payments (claim_id, position, tier, amount) VALUES {}",
+                    placeholders(chunk.len(), 4)
+                );
+                let mut q = sqlx::query(&sql);
+                for (id, k, n, a) in chunk {
+                    q = q.bind(*id).bind(*k).bind(*n).bind(*a);
+                }
+                q.execute(&mut *tx).await.ctx(&ctx)?;
+            }
+            // Accumulators.
+            let mut acc_out: Vec<(i64, &str, TierAccumulator)> = Vec::new();
+            for (pid, (pi, acc)) in &accs {
+                for (n, a) in policies[*pi].1.names.iter().zip(&acc.tiers) {
+                    acc_out.push((*pid, n.as_str(), *a));
+                }
+            }
+            for chunk in acc_out.chunks(MAX_BINDS / 6) {
+                let sql = format!(
+                    "INSERT INTO accumulators (person_id, year, tier, base, oop, paid) VALUES {}
+                     ON CONFLICT (person_id, year, tier) DO UPDATE SET base = excluded.base, oop = excluded.oop, paid = excluded.paid",
+                    placeholders(chunk.len(), 6)
+                );
+                let mut q = sqlx::query(&sql);
+                for (pid, n, a) in chunk {
+                    q = q.bind(*pid).bind(year as i64).bind(*n).bind(a.base.0).bind(a.unpaid.0).bind(a.paid.0);
+                }
+                q.execute(&mut *tx).await.ctx(&ctx)?;
+            }
+            tx.commit().await.ctx(&ctx)?;
+            Ok(counts)
+        }.await)
+    }
+
+    /// The settlements of a person inside the scope (voided ones flagged), in
+    /// `(discharged, claim_id)` order; empty for a person outside it.
+    pub async fn settlements_of(&self, scope: &Scope, person: ResidentId) -> Result<Vec<StoredSettlement>, StoreError> {
+        self.read_settlements(scope, "s.person_id = $3", SettlementKey::Person(person.as_u64() as i64)).await
+    }
+
+    /// One settlement by claim id, if it is stored and inside the scope.
+    pub async fn settlement(&self, scope: &Scope, claim_id: &str) -> Result<Option<StoredSettlement>, StoreError> {
+        Ok(self.read_settlements(scope, "s.claim_id = $3", SettlementKey::Claim(claim_id)).await?.pop())
+    }
+
+    async fn read_settlements(
+        &self,
+        scope: &Scope,
+        filter: &str,
+        key: SettlementKey<'_>,
+    ) -> Result<Vec<StoredSettlement>, StoreError> {
+        let ctx = "reading settlements";
+        let (lo, hi) = scope.code_range();
+        let sql = format!(
+            "SELECT s.claim_id, s.person_id, s.year, c.discharged, s.status, s.policy_id, s.policy_version, s.total_cost,
+                    s.eligible_cost, s.out_of_pocket, s.settled_at, s.settled_by, c.voided, s.explanation
+             FROM settlements s JOIN claims c ON c.claim_id = s.claim_id JOIN persons p ON p.person_id = s.person_id
+             JOIN households h ON h.household_id = p.household_id
+             WHERE h.village_code BETWEEN $1 AND $2 AND {filter} ORDER BY c.discharged, s.claim_id"
+        );
+        let pay_sql = format!(
+            "SELECT sp.claim_id, sp.tier, sp.amount FROM settlement_payments sp JOIN settlements s ON s.claim_id = sp.claim_id
+             JOIN persons p ON p.person_id = s.person_id JOIN households h ON h.household_id = p.household_id
+             WHERE h.village_code BETWEEN $1 AND $2 AND {filter} ORDER BY sp.claim_id, sp.position"
+        );
+        type Row = (
+            String,
+            i64,
+            i64,
+            NaiveDate,
+            String,
+            Option<i64>,
+            Option<i64>,
+            i64,
+            i64,
+            i64,
+            DateTime<Utc>,
+            String,
+            bool,
+            Option<String>,
+        );
+        let (rows, pays): (Vec<Row>, Vec<(String, String, i64)>) = on_pool!(self, p => {
+            macro_rules! bind_key {
+                ($q:expr) => {
+                    match key {
+                        SettlementKey::Person(v) => $q.bind(v),
+                        SettlementKey::Claim(v) => $q.bind(v),
+                    }
+                };
+            }
+            let q = sqlx::query_as(&sql).bind(lo).bind(hi);
+            let rows: Vec<Row> = bind_key!(q).fetch_all(p).await.ctx(ctx)?;
+            let q = sqlx::query_as(&pay_sql).bind(lo).bind(hi);
+            let pays: Vec<(String, String, i64)> = bind_key!(q).fetch_all(p).await.ctx(ctx)?;
+            (rows, pays)
+        });
+        let mut by_claim: HashMap<String, Vec<(String, Fen)>> = HashMap::new();
+        for (c, t, a) in pays {
+            by_claim.entry(c).or_default().push((t, Fen(a)));
+        }
+        rows.into_iter()
+            .map(|r| {
+                Ok(StoredSettlement {
+                    payments: by_claim.remove(&r.0).unwrap_or_default(),
+                    claim_id: r.0,
+                    person: crate::registry::resident_id(r.1, ctx)?,
+                    year: r.2 as i32,
+                    discharged: r.3,
+                    status: status_of(&r.4, ctx)?,
+                    policy_id: r.5,
+                    policy_version: r.6,
+                    total_cost: Fen(r.7),
+                    eligible_cost: Fen(r.8),
+                    out_of_pocket: Fen(r.9),
+                    settled_at: r.10,
+                    settled_by: r.11,
+                    voided: r.12,
+                    explanation: r.13,
+                })
+            })
+            .collect()
+    }
+
+    /// Why a stored claim settled as it did: the text stored with a real-time
+    /// settlement, or, for a batch one, the explanation recomputed by replaying
+    /// the person's settled claims of the year in `(discharged, claim_id)` order up
+    /// to it. `None` when the claim is not settled or lies outside the scope.
+    pub async fn explain_stored(&self, scope: &Scope, claim_id: &str) -> Result<Option<String>, StoreError> {
+        let Some(s) = self.settlement(scope, claim_id).await? else { return Ok(None) };
+        if let Some(text) = s.explanation {
+            return Ok(Some(text));
+        }
+        let Some(id) = s.policy_id else { return Ok(None) };
+        let Some(rec) = self.policy_by_id(id).await? else { return Ok(None) };
+        let rules = parse_stored(&rec)?;
+        let ctx = format!("explaining claim {claim_id}");
+        let person = s.person.as_u64() as i64;
+        let (claims, _) = on_pool!(self, p => async {
+            let mut tx = p.begin().await.ctx(&ctx)?;
+            let r = person_year(&mut tx, &rules, person, s.year as i64, &ctx).await;
+            tx.commit().await.ctx(&ctx)?;
+            r
+        }.await)?;
+        let mut acc = Accumulators::new(&rules);
+        for c in &claims {
+            if c.claim_id == claim_id {
+                return Ok(Some(settle::explain(&rules, &c.input, c.status, &acc).render(&rules)));
+            }
+            settle::settle_claim(&rules, &c.input, c.status, &mut acc);
+        }
+        Ok(None)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum SettlementKey<'a> {
+    Person(i64),
+    Claim(&'a str),
+}
+
+/// A person's settled, unvoided claims of a year in `(discharged, claim_id)` order,
+/// with their stored settlements aligned to `rules.names`.
+async fn person_year<DB>(
+    tx: &mut sqlx::Transaction<'static, DB>,
+    rules: &Policy,
+    person_id: i64,
+    year: i64,
+    ctx: &str,
+) -> Result<(Vec<settle::PersonClaim>, Vec<(String, settle::Settlement)>), StoreError>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
+    String: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    NaiveDate: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    let rows: Vec<PersonYearRow> = sqlx::query_as(
+        "SELECT c.claim_id, c.discharged, c.facility_level, c.kind, c.total_cost, c.eligible_cost, s.status, s.out_of_pocket
+         FROM claims c JOIN settlements s ON s.claim_id = c.claim_id
+         WHERE c.person_id = $1 AND c.year = $2 AND NOT c.voided ORDER BY c.discharged, c.claim_id",
+    )
+    .bind(person_id)
+    .bind(year)
+    .fetch_all(&mut **tx)
+    .await
+    .ctx(ctx)?;
+    let pays: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT sp.claim_id, sp.tier, sp.amount FROM settlement_payments sp JOIN claims c ON c.claim_id = sp.claim_id
+         WHERE c.person_id = $1 AND c.year = $2 AND NOT c.voided",
+    )
+    .bind(person_id)
+    .bind(year)
+    .fetch_all(&mut **tx)
+    .await
+    .ctx(ctx)?;
+    let mut by_claim: HashMap<String, Vec<Fen>> = HashMap::new();
+    for (c, tier, amount) in pays {
+        if let Some(i) = rules.names.iter().position(|n| *n == tier) {
+            by_claim.entry(c).or_insert_with(|| vec![Fen::ZERO; rules.names.len()])[i] = Fen(amount);
+        }
+    }
+    let mut claims = Vec::with_capacity(rows.len());
+    let mut previous = Vec::with_capacity(rows.len());
+    for (id, discharged, level, kind, total, eligible, status, oop) in rows {
+        let input = ClaimInput {
+            level: level.parse().map_err(|e| corrupt(ctx, &level, e))?,
+            kind: kind.parse().map_err(|e| corrupt(ctx, &kind, e))?,
+            total_cost: Fen(total),
+            eligible_cost: Fen(eligible),
+        };
+        let payments = by_claim.remove(&id).unwrap_or_else(|| vec![Fen::ZERO; rules.names.len()]);
+        previous.push((id.clone(), settle::Settlement { payments, out_of_pocket: Fen(oop) }));
+        claims.push(settle::PersonClaim { claim_id: id, discharged, status: status_of(&status, ctx)?, input });
+    }
+    Ok((claims, previous))
+}
