@@ -133,11 +133,7 @@ impl Explanation {
             let _ = writeln!(o, "   Base 计算基数: {} yuan ({base})", s.base);
             match &entry.mode {
                 Mode::Rate(rates) => {
-                    let _ = writeln!(
-                        o,
-                        "   Deductible per claim 起付线: {}; above it: {}",
-                        s.claim_deductible, s.x
-                    );
+                    let _ = writeln!(o, "   Deductible per claim 起付线: {}; above it: {}", s.claim_deductible, s.x);
                     if entry.annual_deductible.0 > 0 {
                         let _ = writeln!(
                             o,
@@ -149,11 +145,7 @@ impl Explanation {
                     let _ = writeln!(o, "   Rate 比例: {} x {} = {} (rounded to the fen)", rate, s.counted, s.raw);
                 }
                 Mode::Bands(_) => {
-                    let _ = writeln!(
-                        o,
-                        "   Deductible per claim 起付线: {}; above it: {}",
-                        s.claim_deductible, s.x
-                    );
+                    let _ = writeln!(o, "   Deductible per claim 起付线: {}; above it: {}", s.claim_deductible, s.x);
                     let _ = writeln!(
                         o,
                         "   Yearly total 年度累计 {} -> {}, measured above the yearly deductible 年度起付 {}",
@@ -174,11 +166,7 @@ impl Explanation {
                             b.rate
                         );
                     }
-                    let _ = writeln!(
-                        o,
-                        "   Payment = rounded yearly band total after minus before = {}",
-                        s.raw
-                    );
+                    let _ = writeln!(o, "   Payment = rounded yearly band total after minus before = {}", s.raw);
                 }
                 Mode::OopCap(caps) => {
                     let cap = caps.get(c.level).unwrap_or_default();
@@ -198,17 +186,20 @@ impl Explanation {
             }
             let bound = match s.bound {
                 Bound::None => "no cap bound".to_string(),
-                Bound::ClaimCap => format!(
-                    "limited by the per-claim cap 单次封顶 {}",
-                    entry.claim_cap.unwrap_or_default()
-                ),
+                Bound::ClaimCap => {
+                    format!("limited by the per-claim cap 单次封顶 {}", entry.claim_cap.unwrap_or_default())
+                }
                 Bound::AnnualCap => format!(
                     "limited by the yearly cap 年度封顶 {} (paid this year before: {})",
                     entry.annual_cap.unwrap_or_default(),
                     s.before.paid
                 ),
             };
-            let _ = writeln!(o, "   Pays 支付 {} yuan ({bound}); paid this year {} -> {}", s.pay, s.before.paid, s.after.paid);
+            let _ = writeln!(
+                o,
+                "   Pays 支付 {} yuan ({bound}); paid this year {} -> {}",
+                s.pay, s.before.paid, s.after.paid
+            );
         }
         let _ = writeln!(o);
         let paid: Fen = self.settlement.payments.iter().copied().sum();

@@ -63,7 +63,13 @@ fn worked_example_batch_in_any_input_order() {
     ];
     let ids = ["C2", "C1"];
     let mut got = Vec::new();
-    settle_batch(&p, &claims, |i| ids[i], &[PovertyStatus::Lifted], |i, pay, oop| got.push((ids[i], pay.to_vec(), oop)));
+    settle_batch(
+        &p,
+        &claims,
+        |i| ids[i],
+        &[PovertyStatus::Lifted],
+        |i, pay, oop| got.push((ids[i], pay.to_vec(), oop)),
+    );
     assert_eq!(got[0].0, "C1");
     assert_eq!(got[0].1, [yuan("42287.50"), yuan("138.13"), yuan("3944.62"), yuan("629.75")]);
     assert_eq!(got[0].2, yuan("13000"));
@@ -139,8 +145,18 @@ fn voiding_a_claim_resettles_the_year() {
     let p = policy();
     let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
     let claims = vec![
-        PersonClaim { claim_id: "C1".into(), discharged: d("2024-03-10"), status: PovertyStatus::Lifted, input: claim("60000", "50000") },
-        PersonClaim { claim_id: "C2".into(), discharged: d("2024-06-01"), status: PovertyStatus::Lifted, input: claim("20000", "20000") },
+        PersonClaim {
+            claim_id: "C1".into(),
+            discharged: d("2024-03-10"),
+            status: PovertyStatus::Lifted,
+            input: claim("60000", "50000"),
+        },
+        PersonClaim {
+            claim_id: "C2".into(),
+            discharged: d("2024-06-01"),
+            status: PovertyStatus::Lifted,
+            input: claim("20000", "20000"),
+        },
     ];
     let before = settle_person_year(&p, &claims);
     let r = resettle_person_year(&p, &claims, &before, "C1");
