@@ -27,7 +27,15 @@ struct Opts {
 }
 
 fn opts() -> Opts {
-    let mut o = Opts { db: ":memory:".into(), persons: 10_000, villages: 300, requests: 20_000, concurrency: 16, seconds: 60, overview: 20 };
+    let mut o = Opts {
+        db: ":memory:".into(),
+        persons: 10_000,
+        villages: 300,
+        requests: 20_000,
+        concurrency: 16,
+        seconds: 60,
+        overview: 20,
+    };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
@@ -48,15 +56,22 @@ fn opts() -> Opts {
     o
 }
 
-/// Fills an in-memory repository: villages of one county, one household of
-/// two per village round-robin, persons with valid resident IDs.
-fn fill(repo: &web::mem::MemRepo, persons: usize, villages: usize) -> Vec<String> {
+/// The registry of the load: villages of one county, one household of two per
+/// village round-robin, persons with valid resident IDs.
+struct Data {
+    regions: Vec<domain::Region>,
+    households: Vec<domain::Household>,
+    persons: Vec<domain::Person>,
+}
+
+fn data(persons: usize, villages: usize) -> Data {
     use domain::*;
     let d = |s: &str| parse_date(s).unwrap();
+    let mut out = Data { regions: vec![], households: vec![], persons: vec![] };
     let mut codes = vec![];
     for v in 0..villages {
         let code = RegionCode::parse(&format!("341122{:03}{:03}", 100 + v / 20, 201 + v % 20)).unwrap();
-        repo.add_region(Region {
+        out.regions.push(Region {
             code,
             name: format!("村{v}"),
             level: RegionLevel::Village,
@@ -67,11 +82,10 @@ fn fill(repo: &web::mem::MemRepo, persons: usize, villages: usize) -> Vec<String
         });
         codes.push(code);
     }
-    let mut ids = vec![];
     for p in 0..persons {
         let hh = format!("H{}", p / 2);
         if p % 2 == 0 {
-            repo.add_household(Household {
+            out.households.push(Household {
                 household_id: hh.clone(),
                 village_code: codes[(p / 2) % villages],
                 size: 2,
@@ -82,13 +96,43 @@ fn fill(repo: &web::mem::MemRepo, persons: usize, villages: usize) -> Vec<String
         }
         let birth = d("1950-01-01") + chrono::Duration::days((p % 20_000) as i64);
         let id = ResidentId::from_parts(341122, birth, (p / 20_000) as u16 % 1000).unwrap();
-        let status = PovertyStatus::ALL[p % 5];
-        repo.add_person(Person { person_id: id, household_id: hh, name: "测试".into(), status, status_since: d("2020-01-01"), diagnoses: vec![] })
-            .unwrap();
-        ids.push(id.to_string());
+        out.persons.push(Person {
+            person_id: id,
+            household_id: hh,
+            name: "测试".into(),
+            status: PovertyStatus::ALL[p % 5],
+            status_since: d("2020-01-01"),
+            diagnoses: vec![],
+        });
     }
-    repo.add_policy("34", 2024, settle::Policy::parse(include_str!("../tests/data/policy.toml")).unwrap());
-    ids
+    out
+}
+
+const POLICY: &str = include_str!("../tests/data/policy.toml");
+
+/// The repository of `--db`, filled; the persons' IDs.
+async fn repository(db: &str, persons: usize, villages: usize) -> (Arc<dyn web::Repo>, Vec<String>) {
+    let d = data(persons, villages);
+    let ids = d.persons.iter().map(|p| p.person_id.to_string()).collect();
+    if db == ":memory:" {
+        let repo = web::mem::MemRepo::new();
+        d.regions.into_iter().for_each(|r| repo.add_region(r));
+        d.households.into_iter().for_each(|h| repo.add_household(h));
+        for p in d.persons {
+            repo.add_person(p).unwrap();
+        }
+        repo.add_policy("34", 2024, settle::Policy::parse(POLICY).unwrap());
+        return (Arc::new(repo), ids);
+    }
+    let repo = web::store_repo::StoreRepo::open(db).await.unwrap_or_else(|e| panic!("{e}"));
+    let store = repo.store();
+    store.import_regions(&d.regions).await.unwrap();
+    store.import_households(&d.households).await.unwrap();
+    store.import_persons(&d.persons).await.unwrap();
+    if store.policy_for(d.regions[0].code, 2024).await.unwrap().is_none() {
+        store.put_policy("34", 2024, POLICY, "web_load").await.unwrap();
+    }
+    (Arc::new(repo), ids)
 }
 
 async fn request(s: &mut TcpStream, buf: &mut Vec<u8>, req: &[u8]) -> u16 {
@@ -120,13 +164,21 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 #[tokio::main]
 async fn main() {
     let o = opts();
-    assert_eq!(o.db, ":memory:", "this build's load test runs on the in-memory repository");
-    let repo = web::mem::MemRepo::new();
     let t = Instant::now();
-    let ids = fill(&repo, o.persons, o.villages);
-    eprintln!("filled {} persons in {} villages in {:.1}s", o.persons, o.villages, t.elapsed().as_secs_f64());
-    let state = web::AppState::new(web::Config::default(), Arc::new(repo));
-    web::auth::create_user(&state, "bench", "password-1234", Role::Administrator, Scope::all()).await.unwrap();
+    let (repo, ids) = repository(&o.db, o.persons, o.villages).await;
+    eprintln!(
+        "filled {} persons in {} villages in {:.1}s ({})",
+        o.persons,
+        o.villages,
+        t.elapsed().as_secs_f64(),
+        o.db
+    );
+    let state = web::AppState::new(web::Config::default(), repo);
+    // A run id keeps claim IDs apart when the same store is loaded again.
+    let run = chrono::Utc::now().timestamp();
+    if state.repo.user_by_name("bench").await.unwrap().is_none() {
+        web::auth::create_user(&state, "bench", "password-1234", Role::Administrator, Scope::all()).await.unwrap();
+    }
     let token = web::auth::new_secret();
     let u = state.repo.user_by_name("bench").await.unwrap().unwrap();
     state.repo.create_api_token(u.id, "bench", &web::auth::secret_hash(&token)).await.unwrap();
@@ -155,7 +207,7 @@ async fn main() {
                 let person = &ids[i % ids.len()];
                 let day = 1 + (i / ids.len()) % 28;
                 let body = format!(
-                    r#"{{"claim_id":"B{i}","person_id":"{person}","facility_level":"county","kind":"inpatient","admitted":"2024-03-{day:02}","discharged":"2024-03-{day:02}","total_cost":"{}.00","eligible_cost":"{}.00","diagnosis":"I10"}}"#,
+                    r#"{{"claim_id":"B{run}-{i}","person_id":"{person}","facility_level":"county","kind":"inpatient","admitted":"2024-03-{day:02}","discharged":"2024-03-{day:02}","total_cost":"{}.00","eligible_cost":"{}.00","diagnosis":"I10"}}"#,
                     2000 + i % 5000,
                     1500 + i % 5000
                 );
@@ -205,6 +257,11 @@ async fn main() {
     }
     times.sort();
     if !times.is_empty() {
-        println!("overview: {} requests, p50 {:.1} ms, max {:.1} ms", times.len(), pct(&times, 0.5), times.last().unwrap().as_secs_f64() * 1e3);
+        println!(
+            "overview: {} requests, p50 {:.1} ms, max {:.1} ms",
+            times.len(),
+            pct(&times, 0.5),
+            times.last().unwrap().as_secs_f64() * 1e3
+        );
     }
 }

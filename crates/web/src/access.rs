@@ -81,10 +81,9 @@ impl fmt::Display for Role {
 impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Role, String> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s.trim())
-            .ok_or_else(|| format!("unknown role {s:?}; expected one of administrator, officer, clerk, analyst, viewer"))
+        Role::ALL.into_iter().find(|r| r.as_str() == s.trim()).ok_or_else(|| {
+            format!("unknown role {s:?}; expected one of administrator, officer, clerk, analyst, viewer")
+        })
     }
 }
 

@@ -87,7 +87,11 @@ struct List<T> {
     items: Vec<T>,
 }
 
-async fn search_persons(State(st): State<AppState>, ApiUser(ctx): ApiUser, ApiQuery(q): ApiQuery<SearchQuery>) -> ApiResult<List<PersonOut>> {
+async fn search_persons(
+    State(st): State<AppState>,
+    ApiUser(ctx): ApiUser,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> ApiResult<List<PersonOut>> {
     let rows = st.repo.search_persons(ctx.scope(), &q.q, limit(q.limit)?).await?;
     Ok(Json(List { items: rows.iter().map(|p| person_out(&ctx, p)).collect() }))
 }
@@ -123,7 +127,11 @@ fn parse_person_id(id: &str) -> Result<ResidentId, WebError> {
     ResidentId::parse(id).map_err(|e| WebError::BadRequest(format!("invalid resident ID: {e}")))
 }
 
-async fn get_person(State(st): State<AppState>, ApiUser(ctx): ApiUser, Path(id): Path<String>) -> ApiResult<PersonRecordOut> {
+async fn get_person(
+    State(st): State<AppState>,
+    ApiUser(ctx): ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<PersonRecordOut> {
     let pid = parse_person_id(&id)?;
     let rec = st.repo.person(ctx.scope(), pid).await?.ok_or_else(|| WebError::not_found("person"))?;
     audit(&st, &ctx.user.username, "view_person", &ctx.masking().id(pid), "api").await?;
@@ -169,7 +177,11 @@ fn household_out(h: &Household) -> HouseholdOut {
     }
 }
 
-async fn search_households(State(st): State<AppState>, ApiUser(ctx): ApiUser, ApiQuery(q): ApiQuery<SearchQuery>) -> ApiResult<List<HouseholdOut>> {
+async fn search_households(
+    State(st): State<AppState>,
+    ApiUser(ctx): ApiUser,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> ApiResult<List<HouseholdOut>> {
     let rows = st.repo.search_households(ctx.scope(), &q.q, limit(q.limit)?).await?;
     Ok(Json(List { items: rows.iter().map(household_out).collect() }))
 }
@@ -182,7 +194,11 @@ struct HouseholdRecordOut {
     alerts: Vec<AlertOut>,
 }
 
-async fn get_household(State(st): State<AppState>, ApiUser(ctx): ApiUser, Path(id): Path<String>) -> ApiResult<HouseholdRecordOut> {
+async fn get_household(
+    State(st): State<AppState>,
+    ApiUser(ctx): ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<HouseholdRecordOut> {
     let rec = st.repo.household(ctx.scope(), &id).await?.ok_or_else(|| WebError::not_found("household"))?;
     audit(&st, &ctx.user.username, "view_household", &id, "api").await?;
     Ok(Json(HouseholdRecordOut {
@@ -251,7 +267,11 @@ struct AlertQuery {
     limit: Option<usize>,
 }
 
-async fn list_alerts(State(st): State<AppState>, ApiUser(ctx): ApiUser, ApiQuery(q): ApiQuery<AlertQuery>) -> ApiResult<List<AlertOut>> {
+async fn list_alerts(
+    State(st): State<AppState>,
+    ApiUser(ctx): ApiUser,
+    ApiQuery(q): ApiQuery<AlertQuery>,
+) -> ApiResult<List<AlertOut>> {
     if let Some(s) = &q.state {
         if !STATES.contains(&s.as_str()) {
             return Err(WebError::BadRequest(format!("unknown state {s:?}; expected one of {}", STATES.join(", "))));
@@ -271,7 +291,10 @@ async fn list_alerts(State(st): State<AppState>, ApiUser(ctx): ApiUser, ApiQuery
 }
 
 fn parse_alert_id(id: &str) -> Result<i64, WebError> {
-    id.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| WebError::BadRequest(format!("invalid alert ID {id:?}: a positive whole number")))
+    id.parse::<i64>()
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| WebError::BadRequest(format!("invalid alert ID {id:?}: a positive whole number")))
 }
 
 async fn get_alert(State(st): State<AppState>, ApiUser(ctx): ApiUser, Path(id): Path<String>) -> ApiResult<AlertOut> {
@@ -288,14 +311,26 @@ struct TransitionIn {
     note: String,
 }
 
-async fn transition(State(st): State<AppState>, ApiUser(ctx): ApiUser, Path(id): Path<String>, ApiJson(b): ApiJson<TransitionIn>) -> ApiResult<AlertOut> {
+async fn transition(
+    State(st): State<AppState>,
+    ApiUser(ctx): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<TransitionIn>,
+) -> ApiResult<AlertOut> {
     ctx.require(Permission::MoveAlerts)?;
     let id = parse_alert_id(&id)?;
     if !STATES.contains(&b.to.as_str()) {
         return Err(WebError::BadRequest(format!("unknown state {:?}; expected one of {}", b.to, STATES.join(", "))));
     }
     let a = st.repo.transition_alert(ctx.scope(), id, &b.to, &ctx.user.username, b.note.trim()).await?;
-    audit(&st, &ctx.user.username, "alert_transition", &format!("alert {id}"), &format!("to {}: {}", b.to, b.note.trim())).await?;
+    audit(
+        &st,
+        &ctx.user.username,
+        "alert_transition",
+        &format!("alert {id}"),
+        &format!("to {}: {}", b.to, b.note.trim()),
+    )
+    .await?;
     Ok(Json(alert_out(&a)))
 }
 
@@ -309,7 +344,12 @@ struct MeasureIn {
     note: String,
 }
 
-async fn add_measure(State(st): State<AppState>, ApiUser(ctx): ApiUser, Path(id): Path<String>, ApiJson(b): ApiJson<MeasureIn>) -> Result<Response, WebError> {
+async fn add_measure(
+    State(st): State<AppState>,
+    ApiUser(ctx): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<MeasureIn>,
+) -> Result<Response, WebError> {
     ctx.require(Permission::MoveAlerts)?;
     let id = parse_alert_id(&id)?;
     let m = crate::pages::parse_measure(&ctx, &b.kind, &b.amount, &b.note)?;

@@ -62,7 +62,13 @@ pub fn check_password_rules(p: &str) -> Result<(), WebError> {
 }
 
 /// Creates an account (used by the admin page and by `serve --create-admin`).
-pub async fn create_user(state: &AppState, username: &str, password: &str, role: Role, scope: Scope) -> Result<User, WebError> {
+pub async fn create_user(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    role: Role,
+    scope: Scope,
+) -> Result<User, WebError> {
     let name = username.trim();
     if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
         return Err(WebError::BadRequest("a user name is 1 to 64 letters, digits, '.', '_' or '-'".into()));
@@ -75,7 +81,10 @@ pub async fn create_user(state: &AppState, username: &str, password: &str, role:
 /// The outcome of a login attempt.
 pub enum LoginOutcome {
     /// The session token for the cookie.
-    Ok { token: String, user: User },
+    Ok {
+        token: String,
+        user: User,
+    },
     Refused(String),
 }
 
@@ -128,7 +137,8 @@ pub async fn login(state: &AppState, username: &str, password: &str) -> Result<L
 }
 
 /// A valid argon2 hash of a random password, to spend time on unknown names.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2nL0Xr3o7W1bV5mU0m7x8j0P3QeD4J1q9m2c6vN8sYk";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2nL0Xr3o7W1bV5mU0m7x8j0P3QeD4J1q9m2c6vN8sYk";
 
 /// The `Set-Cookie` value of a session.
 pub fn session_cookie(state: &AppState, token: &str) -> String {

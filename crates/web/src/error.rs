@@ -84,7 +84,9 @@ impl From<RepoError> for WebError {
 impl From<JsonRejection> for WebError {
     fn from(r: JsonRejection) -> WebError {
         match r {
-            JsonRejection::JsonDataError(e) => WebError::Unprocessable(format!("invalid request body: {}", e.body_text())),
+            JsonRejection::JsonDataError(e) => {
+                WebError::Unprocessable(format!("invalid request body: {}", e.body_text()))
+            }
             JsonRejection::JsonSyntaxError(e) => WebError::BadRequest(format!("malformed JSON: {}", e.body_text())),
             JsonRejection::MissingJsonContentType(_) => {
                 WebError::BadRequest("the request body must be JSON with Content-Type: application/json".into())

@@ -117,8 +117,7 @@ const PALETTE: [&str; 5] = ["#fee8c8", "#fdbb84", "#fc8d59", "#e34a33", "#b30000
 pub fn dot_map(regions: &[RegionStat], value: impl Fn(&RegionStat) -> f64, label: &str) -> String {
     let w = 640.0;
     let h = 420.0;
-    let pts: Vec<(&RegionStat, f64, f64)> =
-        regions.iter().filter_map(|r| Some((r, r.lon?, r.lat?))).collect();
+    let pts: Vec<(&RegionStat, f64, f64)> = regions.iter().filter_map(|r| Some((r, r.lon?, r.lat?))).collect();
     let vals: Vec<f64> = regions.iter().map(&value).collect();
     let vmax = vals.iter().cloned().fold(0.0, f64::max);
     let class = |v: f64| -> usize {

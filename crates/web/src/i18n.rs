@@ -82,7 +82,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("blank_villages", "Blank villages", "空白村"),
     ("villages", "Villages", "行政村数"),
     ("map", "Map", "地图"),
-    ("map_note", "Each dot is a village at its recorded point; no boundaries are drawn.", "每个点为一个行政村（按登记坐标），不绘制行政边界。"),
+    (
+        "map_note",
+        "Each dot is a village at its recorded point; no boundaries are drawn.",
+        "每个点为一个行政村（按登记坐标），不绘制行政边界。",
+    ),
     ("indicator", "Indicator", "指标"),
     ("trend", "Settled costs by month", "月度结算费用"),
     ("when", "When", "时间"),
@@ -104,7 +108,6 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("assisting", "assisting", "帮扶中"),
     ("resolved", "resolved", "已解除"),
     ("dismissed", "dismissed", "已排除"),
-    ("not_built", "This part of the system is not available in this build.", "此功能在当前版本中尚不可用。"),
 ];
 
 /// The message for `key` in `lang`.

@@ -17,6 +17,7 @@ pub mod access;
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod coverage_pages;
 pub mod error;
 pub mod html;
 pub mod i18n;
@@ -25,6 +26,7 @@ pub mod openapi;
 pub mod pages;
 pub mod repo;
 pub mod settlement;
+pub mod store_repo;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -58,6 +60,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(settlement::page_routes())
+        .merge(coverage_pages::routes())
         .nest("/api/v1", api::routes().merge(settlement::api_routes()))
         .route("/static/app.css", axum::routing::get(css))
         .route("/static/app.js", axum::routing::get(js))
@@ -85,20 +88,21 @@ pub async fn serve_on(listener: tokio::net::TcpListener, state: AppState) -> std
 }
 
 /// Opens the repository a `--db` value names: `:memory:` is an empty in-memory
-/// repository (for trials; nothing is kept), anything else the store.
+/// repository (for trials; nothing is kept); a file path, a `sqlite:` or a
+/// `postgres://` URL is the store, migrated to this program's schema.
 pub async fn open_repo(db: &str) -> Result<Arc<dyn Repo>, String> {
     if db == ":memory:" {
         return Ok(Arc::new(mem::MemRepo::new()));
     }
-    Err(format!("cannot open {db}: this build serves only --db :memory:"))
+    let repo = store_repo::StoreRepo::open(db).await.map_err(|e| e.to_string())?;
+    Ok(Arc::new(repo))
 }
 
 /// Creates the administrator `USER:PASSWORD` (whole country in scope) unless a
 /// user of that name exists; says which happened.
 pub async fn ensure_admin(state: &AppState, spec: &str) -> Result<String, WebError> {
-    let (user, pass) = spec
-        .split_once(':')
-        .ok_or_else(|| WebError::BadRequest("--create-admin takes USER:PASSWORD".into()))?;
+    let (user, pass) =
+        spec.split_once(':').ok_or_else(|| WebError::BadRequest("--create-admin takes USER:PASSWORD".into()))?;
     if state.repo.user_by_name(user.trim()).await?.is_some() {
         return Ok(format!("user {} exists already; left unchanged", user.trim()));
     }
@@ -178,11 +182,15 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
         })
-        .and_then(|s| s.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "csrf").map(|(_, v)| v.to_string()));
+        .and_then(|s| {
+            s.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "csrf").map(|(_, v)| v.to_string())
+        });
     let given = header_token.or(form_token).unwrap_or_default();
     if !auth::same(&given, &session.csrf) {
         tracing::warn!(user = %ctx.user.username, path = %parts.uri.path(), "CSRF token missing or wrong");
-        let e = WebError::Forbidden("the form's security token is missing or out of date; reload the page and try again".into());
+        let e = WebError::Forbidden(
+            "the form's security token is missing or out of date; reload the page and try again".into(),
+        );
         return if api { e.into_response() } else { (StatusCode::FORBIDDEN, error::PageError(e)).into_response() };
     }
     parts.extensions.insert(ctx);

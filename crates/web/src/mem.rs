@@ -22,6 +22,9 @@ struct Inner {
     claims: Vec<(ResidentId, ClaimRow)>,
     alerts: Vec<AlertRow>,
     policies: Vec<PolicyRow>,
+    facilities: Vec<domain::Facility>,
+    practitioners: Vec<domain::Practitioner>,
+    import_runs: Vec<ImportRun>,
     settled: HashMap<String, Stored>,
     accumulators: HashMap<(ResidentId, i32), settle::Accumulators>,
 }
@@ -71,24 +74,11 @@ pub struct MemRepo {
     inner: Mutex<Inner>,
 }
 
-/// The alert life cycle (specs/monitoring.md, "Alerts"): `open -> verifying ->
-/// assisting -> resolved`, `dismissed` from `open` or `verifying` with a reason;
-/// `resolved` needs a recorded measure.
-pub fn check_transition(from: &str, to: &str, note: &str, measures: usize) -> Result<(), String> {
-    let ok = matches!(
-        (from, to),
-        ("open", "verifying") | ("verifying", "assisting") | ("assisting", "resolved") | ("open" | "verifying", "dismissed")
-    );
-    if !ok {
-        return Err(format!("an alert cannot move from {from} to {to}"));
-    }
-    if to == "dismissed" && note.trim().is_empty() {
-        return Err("dismissing an alert needs a reason in the note".into());
-    }
-    if to == "resolved" && measures == 0 {
-        return Err("resolving an alert needs at least one recorded assistance measure".into());
-    }
-    Ok(())
+/// The alert life cycle is monitor's ([`monitor::lifecycle::check_transition`]);
+/// this reads the states kept as text.
+fn check_transition(from: &str, to: &str, by: &str, note: &str, measures: usize) -> Result<(), String> {
+    let parse = |s: &str| s.parse::<monitor::AlertState>().map_err(|_| format!("unknown alert state {s:?}"));
+    monitor::lifecycle::check_transition(parse(from)?, parse(to)?, by, note, measures).map_err(|e| e.to_string())
 }
 
 impl MemRepo {
@@ -125,9 +115,25 @@ impl MemRepo {
         Ok(())
     }
 
+    pub fn add_facility(&self, f: domain::Facility) {
+        self.inner.lock().unwrap().facilities.push(f);
+    }
+
+    pub fn add_practitioner(&self, p: domain::Practitioner) {
+        self.inner.lock().unwrap().practitioners.push(p);
+    }
+
+    pub fn add_import_run(&self, r: ImportRun) {
+        self.inner.lock().unwrap().import_runs.push(r);
+    }
+
     /// Adds a policy for a region prefix and year.
     pub fn add_policy(&self, region: &str, year: i32, policy: settle::Policy) {
-        self.inner.lock().unwrap().policies.push(PolicyRow { region: region.into(), year, policy: std::sync::Arc::new(policy) });
+        self.inner.lock().unwrap().policies.push(PolicyRow {
+            region: region.into(),
+            year,
+            policy: std::sync::Arc::new(policy),
+        });
     }
 
     pub fn add_claim(&self, person: ResidentId, c: ClaimRow) {
@@ -135,7 +141,14 @@ impl MemRepo {
     }
 
     /// Raises an open alert; returns its ID.
-    pub fn add_alert(&self, rule: &str, household_id: &str, year: i32, value: &str, threshold: &str) -> Result<i64, String> {
+    pub fn add_alert(
+        &self,
+        rule: &str,
+        household_id: &str,
+        year: i32,
+        value: &str,
+        threshold: &str,
+    ) -> Result<i64, String> {
         let mut g = self.inner.lock().unwrap();
         let village = g
             .households
@@ -199,7 +212,8 @@ impl Repo for MemRepo {
 
     async fn set_login_state(&self, user_id: i64, failed: u32, locked_until: Option<DateTime<Utc>>) -> RepoResult<()> {
         let mut g = self.inner.lock().unwrap();
-        let u = g.users.iter_mut().find(|u| u.id == user_id).ok_or_else(|| RepoError::NotFound("no such user".into()))?;
+        let u =
+            g.users.iter_mut().find(|u| u.id == user_id).ok_or_else(|| RepoError::NotFound("no such user".into()))?;
         u.failed_logins = failed;
         u.locked_until = locked_until;
         Ok(())
@@ -207,7 +221,8 @@ impl Repo for MemRepo {
 
     async fn set_password(&self, user_id: i64, password_hash: &str) -> RepoResult<()> {
         let mut g = self.inner.lock().unwrap();
-        let u = g.users.iter_mut().find(|u| u.id == user_id).ok_or_else(|| RepoError::NotFound("no such user".into()))?;
+        let u =
+            g.users.iter_mut().find(|u| u.id == user_id).ok_or_else(|| RepoError::NotFound("no such user".into()))?;
         u.password_hash = password_hash.into();
         Ok(())
     }
@@ -283,7 +298,10 @@ impl Repo for MemRepo {
         let q = query.trim();
         Ok(g.households
             .iter()
-            .filter(|h| scope.admits(h.village_code) && (q.is_empty() || h.household_id.contains(q) || h.village_code.starts_with(q)))
+            .filter(|h| {
+                scope.admits(h.village_code)
+                    && (q.is_empty() || h.household_id.contains(q) || h.village_code.starts_with(q))
+            })
             .take(limit)
             .cloned()
             .collect())
@@ -326,8 +344,14 @@ impl Repo for MemRepo {
             .iter_mut()
             .find(|a| a.id == id && scope.admits(a.village_code))
             .ok_or_else(|| RepoError::NotFound(format!("alert {id} not found")))?;
-        check_transition(&a.state, to, note, a.measures.len()).map_err(RepoError::Conflict)?;
-        a.transitions.push(Transition { from: a.state.clone(), to: to.into(), by: by.into(), at: Utc::now(), note: note.into() });
+        check_transition(&a.state, to, by, note, a.measures.len()).map_err(RepoError::Conflict)?;
+        a.transitions.push(Transition {
+            from: a.state.clone(),
+            to: to.into(),
+            by: by.into(),
+            at: Utc::now(),
+            note: note.into(),
+        });
         a.state = to.into();
         Ok(a.clone())
     }
@@ -339,9 +363,11 @@ impl Repo for MemRepo {
             .iter_mut()
             .find(|a| a.id == id && scope.admits(a.village_code))
             .ok_or_else(|| RepoError::NotFound(format!("alert {id} not found")))?;
-        if matches!(a.state.as_str(), "resolved" | "dismissed") {
-            return Err(RepoError::Conflict(format!("alert {id} is {} and closed for its year", a.state)));
-        }
+        let state =
+            a.state.parse::<monitor::AlertState>().map_err(|_| RepoError::Store(format!("bad state {}", a.state)))?;
+        let check =
+            monitor::Assistance { kind: m.kind.clone(), amount: m.amount, by: m.by.clone(), date: m.at.date_naive() };
+        monitor::lifecycle::check_measure(state, &check).map_err(|e| RepoError::Conflict(e.to_string()))?;
         a.measures.push(m);
         Ok(a.clone())
     }
@@ -424,12 +450,33 @@ impl Repo for MemRepo {
         let mut months: std::collections::BTreeMap<String, MonthStat> = Default::default();
         for (_, c) in g.claims.iter().filter(|(p, _)| ids.contains(p)) {
             let m = format!("{:04}-{:02}", c.discharged.year(), c.discharged.month());
-            let e = months.entry(m.clone()).or_insert(MonthStat { month: m, claims: 0, total: Fen::ZERO, out_of_pocket: Fen::ZERO });
+            let e = months.entry(m.clone()).or_insert(MonthStat {
+                month: m,
+                claims: 0,
+                total: Fen::ZERO,
+                out_of_pocket: Fen::ZERO,
+            });
             e.claims += 1;
             e.total += c.total_cost;
             e.out_of_pocket += c.out_of_pocket.unwrap_or(Fen::ZERO);
         }
         Ok(months.into_values().collect())
+    }
+
+    async fn network(&self, scope: &Scope) -> RepoResult<NetworkData> {
+        let g = self.inner.lock().unwrap();
+        let facilities: Vec<domain::Facility> =
+            g.facilities.iter().filter(|f| scope.admits(f.region_code)).cloned().collect();
+        let ids: std::collections::HashSet<&str> = facilities.iter().map(|f| f.facility_id.as_str()).collect();
+        Ok(NetworkData {
+            regions: g.regions.iter().filter(|r| scope.admits(r.code)).cloned().collect(),
+            practitioners: g.practitioners.iter().filter(|p| ids.contains(p.facility_id.as_str())).cloned().collect(),
+            facilities,
+        })
+    }
+
+    async fn import_runs(&self, limit: usize) -> RepoResult<Vec<ImportRun>> {
+        Ok(self.inner.lock().unwrap().import_runs.iter().rev().take(limit).cloned().collect())
     }
 
     async fn policies(&self, scope: &Scope) -> RepoResult<Vec<PolicyRow>> {
@@ -474,7 +521,14 @@ impl Repo for MemRepo {
         g.claims.push((person.person_id, row));
         g.settled.insert(
             claim.claim_id.clone(),
-            Stored { claim: claim.clone(), year, status: person.status, policy: policy.clone(), settlement: settlement.clone(), voided: false },
+            Stored {
+                claim: claim.clone(),
+                year,
+                status: person.status,
+                policy: policy.clone(),
+                settlement: settlement.clone(),
+                voided: false,
+            },
         );
         Ok(SettledClaim { claim, year, status: person.status, policy, settlement, replayed: false })
     }
@@ -505,7 +559,8 @@ impl Repo for MemRepo {
                 input: settle::ClaimInput::from(&s.claim),
             })
             .collect();
-        let previous: Vec<(String, settle::Settlement)> = mine.iter().map(|(id, s)| ((*id).clone(), s.settlement.clone())).collect();
+        let previous: Vec<(String, settle::Settlement)> =
+            mine.iter().map(|(id, s)| ((*id).clone(), s.settlement.clone())).collect();
         let resettlement = settle::resettle_person_year(&policy, &claims, &previous, claim_id);
         // The accumulators become what the remaining claims add up to.
         let mut acc = settle::Accumulators::new(&policy);

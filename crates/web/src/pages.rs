@@ -39,9 +39,6 @@ pub fn routes() -> Router<AppState> {
         .route("/users", get(users).post(users_create))
         .route("/users/token", post(token_create))
         .route("/export/persons.csv", get(export_persons))
-        .route("/coverage", get(not_built_page))
-        .route("/policies", get(not_built_page))
-        .route("/imports", get(not_built_page))
 }
 
 fn html(s: String) -> PageResult {
@@ -88,12 +85,19 @@ struct LoginForm {
     csrf: String,
 }
 
-async fn login_submit(State(state): State<AppState>, parts: Parts, form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>) -> PageResult {
+async fn login_submit(
+    State(state): State<AppState>,
+    parts: Parts,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> PageResult {
     let lang = lang_of(&parts);
     let Form(f) = form?;
     let expected = auth::cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or("");
     if expected.is_empty() || !auth::same(expected, &f.csrf) {
-        return Err(WebError::Forbidden("the login form's security token is missing or out of date; reload the page".into()).into());
+        return Err(WebError::Forbidden(
+            "the login form's security token is missing or out of date; reload the page".into(),
+        )
+        .into());
     }
     match auth::login(&state, &f.username, &f.password).await? {
         LoginOutcome::Ok { token, .. } => {
@@ -103,7 +107,12 @@ async fn login_submit(State(state): State<AppState>, parts: Parts, form: Result<
         LoginOutcome::Refused(msg) => {
             let token = auth::new_secret();
             let cookie = format!("{LOGIN_CSRF_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict");
-            Ok((axum::http::StatusCode::UNAUTHORIZED, [(SET_COOKIE, cookie)], Html(login_page(lang, &token, Some(&msg)))).into_response())
+            Ok((
+                axum::http::StatusCode::UNAUTHORIZED,
+                [(SET_COOKIE, cookie)],
+                Html(login_page(lang, &token, Some(&msg))),
+            )
+                .into_response())
         }
     }
 }
@@ -124,7 +133,8 @@ async fn set_lang(Path(code): Path<String>, parts: Parts) -> Response {
         .and_then(|r| r.find("://").and_then(|i| r[i + 3..].find('/').map(|j| r[i + 3 + j..].to_string())))
         .filter(|p| p.starts_with('/') && !p.starts_with("//"))
         .unwrap_or_else(|| "/".into());
-    ([(SET_COOKIE, format!("{LANG_COOKIE}={v}; Path=/; SameSite=Strict; Max-Age=31536000"))], Redirect::to(&back)).into_response()
+    ([(SET_COOKIE, format!("{LANG_COOKIE}={v}; Path=/; SameSite=Strict; Max-Age=31536000"))], Redirect::to(&back))
+        .into_response()
 }
 
 // ---------------------------------------------------------------- overview
@@ -134,8 +144,12 @@ struct OverviewQuery {
     indicator: Option<String>,
 }
 
-const INDICATORS: &[(&str, &str)] =
-    &[("open_alerts", "open_alerts"), ("poor_persons", "poor_persons"), ("oop_share", "oop_share"), ("persons", "persons_count")];
+const INDICATORS: &[(&str, &str)] = &[
+    ("open_alerts", "open_alerts"),
+    ("poor_persons", "poor_persons"),
+    ("oop_share", "oop_share"),
+    ("persons", "persons_count"),
+];
 
 fn indicator_value(ind: &str, r: &RegionStat) -> f64 {
     match ind {
@@ -161,7 +175,11 @@ pub fn share(part: Fen, whole: Fen) -> String {
     }
 }
 
-async fn overview(State(state): State<AppState>, PageUser(ctx): PageUser, Query(q): Query<OverviewQuery>) -> PageResult {
+async fn overview(
+    State(state): State<AppState>,
+    PageUser(ctx): PageUser,
+    Query(q): Query<OverviewQuery>,
+) -> PageResult {
     let l = ctx.lang;
     let scope = ctx.scope();
     let s = state.repo.summary(scope).await?;
@@ -180,7 +198,8 @@ async fn overview(State(state): State<AppState>, PageUser(ctx): PageUser, Query(
         ("open_alerts", s.open_alerts.to_string()),
         ("blank_villages", format!("{} / {}", s.blank_villages, s.villages)),
     ] {
-        let _ = write!(b, "<div class=\"card\" data-k=\"{k}\"><span>{}</span><strong>{}</strong></div>", t(l, k), esc(&v));
+        let _ =
+            write!(b, "<div class=\"card\" data-k=\"{k}\"><span>{}</span><strong>{}</strong></div>", t(l, k), esc(&v));
     }
     b.push_str("</section><section><h2>");
     b.push_str(t(l, "map"));
@@ -291,7 +310,11 @@ async fn person(State(state): State<AppState>, PageUser(ctx): PageUser, Path(id)
     html(page(&ctx, &m.name(&p.name), &b))
 }
 
-async fn households(State(state): State<AppState>, PageUser(ctx): PageUser, Query(q): Query<SearchQuery>) -> PageResult {
+async fn households(
+    State(state): State<AppState>,
+    PageUser(ctx): PageUser,
+    Query(q): Query<SearchQuery>,
+) -> PageResult {
     let l = ctx.lang;
     let rows = state.repo.search_households(ctx.scope(), &q.q, 200).await?;
     let cells: Vec<Vec<String>> = rows
@@ -312,7 +335,8 @@ async fn households(State(state): State<AppState>, PageUser(ctx): PageUser, Quer
 
 async fn household(State(state): State<AppState>, PageUser(ctx): PageUser, Path(id): Path<String>) -> PageResult {
     let l = ctx.lang;
-    let rec = state.repo.household(ctx.scope(), &id).await?.ok_or_else(|| PageError(WebError::not_found("household")))?;
+    let rec =
+        state.repo.household(ctx.scope(), &id).await?.ok_or_else(|| PageError(WebError::not_found("household")))?;
     audit(&state, &ctx.user.username, "view_household", &id, "page").await?;
     let h = &rec.household;
     let mut b = format!(
@@ -426,7 +450,15 @@ async fn alert(State(state): State<AppState>, PageUser(ctx): PageUser, Path(id):
     let ms: Vec<Vec<String>> = a
         .measures
         .iter()
-        .map(|m| vec![m.at.format("%Y-%m-%d %H:%M").to_string(), esc(&m.by), esc(&m.kind), m.amount.to_string(), esc(&m.note)])
+        .map(|m| {
+            vec![
+                m.at.format("%Y-%m-%d %H:%M").to_string(),
+                esc(&m.by),
+                esc(&m.kind),
+                m.amount.to_string(),
+                esc(&m.note),
+            ]
+        })
         .collect();
     b.push_str(&table(l, &["when", "who", "kind", "amount", "note"], &ms));
     let open = !matches!(a.state.as_str(), "resolved" | "dismissed");
@@ -483,11 +515,23 @@ struct TransitionForm {
     note: String,
 }
 
-async fn alert_transition(State(state): State<AppState>, PageUser(ctx): PageUser, Path(id): Path<String>, Form(f): Form<TransitionForm>) -> PageResult {
+async fn alert_transition(
+    State(state): State<AppState>,
+    PageUser(ctx): PageUser,
+    Path(id): Path<String>,
+    Form(f): Form<TransitionForm>,
+) -> PageResult {
     ctx.require(Permission::MoveAlerts)?;
     let id: i64 = id.parse().map_err(|_| PageError(WebError::not_found("alert")))?;
     let a = state.repo.transition_alert(ctx.scope(), id, f.to.trim(), &ctx.user.username, f.note.trim()).await?;
-    audit(&state, &ctx.user.username, "alert_transition", &format!("alert {id}"), &format!("to {}: {}", a.state, f.note.trim())).await?;
+    audit(
+        &state,
+        &ctx.user.username,
+        "alert_transition",
+        &format!("alert {id}"),
+        &format!("to {}: {}", a.state, f.note.trim()),
+    )
+    .await?;
     Ok(Redirect::to(&format!("/alerts/{id}")).into_response())
 }
 
@@ -499,7 +543,12 @@ struct MeasureForm {
     note: String,
 }
 
-async fn alert_measure(State(state): State<AppState>, PageUser(ctx): PageUser, Path(id): Path<String>, Form(f): Form<MeasureForm>) -> PageResult {
+async fn alert_measure(
+    State(state): State<AppState>,
+    PageUser(ctx): PageUser,
+    Path(id): Path<String>,
+    Form(f): Form<MeasureForm>,
+) -> PageResult {
     ctx.require(Permission::MoveAlerts)?;
     let id: i64 = id.parse().map_err(|_| PageError(WebError::not_found("alert")))?;
     let m = parse_measure(&ctx, &f.kind, &f.amount, &f.note)?;
@@ -529,7 +578,15 @@ async fn audit_page(State(state): State<AppState>, PageUser(ctx): PageUser) -> P
         .audit_log(500)
         .await?
         .iter()
-        .map(|e| vec![e.at.format("%Y-%m-%d %H:%M:%S").to_string(), esc(&e.username), esc(&e.action), esc(&e.target), esc(&e.detail)])
+        .map(|e| {
+            vec![
+                e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                esc(&e.username),
+                esc(&e.action),
+                esc(&e.target),
+                esc(&e.detail),
+            ]
+        })
         .collect();
     html(page(&ctx, t(l, "audit"), &table(l, &["when", "who", "action", "target", "detail"], &rows)))
 }
@@ -588,7 +645,9 @@ async fn users_create(State(state): State<AppState>, PageUser(ctx): PageUser, Fo
     let scope = Scope::parse(&f.scope).map_err(WebError::BadRequest)?;
     // An administrator cannot hand out more than they hold.
     if ctx.scope().narrow(scope.prefix()).as_deref() != Some(scope.prefix()) {
-        return Err(WebError::Forbidden(format!("the scope {scope} lies outside your own scope {}", ctx.scope())).into());
+        return Err(
+            WebError::Forbidden(format!("the scope {scope} lies outside your own scope {}", ctx.scope())).into()
+        );
     }
     let u = auth::create_user(&state, &f.username, &f.password, role, scope).await?;
     audit(&state, &ctx.user.username, "create_user", &u.username, &format!("{} {}", u.role, u.scope)).await?;
@@ -609,7 +668,11 @@ async fn token_create(State(state): State<AppState>, PageUser(ctx): PageUser, Fo
 }
 
 /// Persons matching a search, as CSV, masked as the role requires, scoped, audited.
-async fn export_persons(State(state): State<AppState>, PageUser(ctx): PageUser, Query(q): Query<SearchQuery>) -> PageResult {
+async fn export_persons(
+    State(state): State<AppState>,
+    PageUser(ctx): PageUser,
+    Query(q): Query<SearchQuery>,
+) -> PageResult {
     ctx.require(Permission::Export)?;
     let rows = state.repo.search_persons(ctx.scope(), &q.q, 1_000_000).await?;
     let m = ctx.masking();
@@ -626,7 +689,14 @@ async fn export_persons(State(state): State<AppState>, PageUser(ctx): PageUser, 
             p.village_code
         );
     }
-    audit(&state, &ctx.user.username, "export", "persons", &format!("{} rows, query {:?}, scope {}", rows.len(), q.q, ctx.scope())).await?;
+    audit(
+        &state,
+        &ctx.user.username,
+        "export",
+        "persons",
+        &format!("{} rows, query {:?}, scope {}", rows.len(), q.q, ctx.scope()),
+    )
+    .await?;
     Ok((
         [(CONTENT_TYPE, "text/csv; charset=utf-8"), (CONTENT_DISPOSITION, "attachment; filename=\"persons.csv\"")],
         out,
@@ -640,14 +710,4 @@ fn csv_field(s: &str) -> String {
     } else {
         s.to_string()
     }
-}
-
-async fn not_built_page(PageUser(ctx): PageUser, uri: axum::http::Uri) -> PageResult {
-    let l = ctx.lang;
-    let key = match uri.path() {
-        "/coverage" => "coverage",
-        "/policies" => "policies",
-        _ => "imports",
-    };
-    html(page(&ctx, t(l, key), &format!("<p class=\"empty\">{}</p>", t(l, "not_built"))))
 }

@@ -241,6 +241,26 @@ pub struct VoidedClaim {
     pub resettlement: settle::Resettlement,
 }
 
+/// One run of an import, with its error report.
+#[derive(Debug, Clone)]
+pub struct ImportRun {
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub file_name: String,
+    pub rows: u64,
+    pub errors: u64,
+    /// The report of bad rows (file, line, column, why), as text.
+    pub report: String,
+}
+
+/// The rural health network of a scope, as the coverage engine takes it.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkData {
+    pub regions: Vec<domain::Region>,
+    pub facilities: Vec<domain::Facility>,
+    pub practitioners: Vec<domain::Practitioner>,
+}
+
 /// Everything the web layer reads and writes.
 #[async_trait]
 pub trait Repo: Send + Sync + 'static {
@@ -280,6 +300,11 @@ pub trait Repo: Send + Sync + 'static {
     /// Figures per region one level below `parent` (or per county when it is broad).
     async fn region_stats(&self, scope: &Scope) -> RepoResult<Vec<RegionStat>>;
     async fn trend(&self, scope: &Scope) -> RepoResult<Vec<MonthStat>>;
+
+    /// Regions, facilities and practitioners in scope.
+    async fn network(&self, scope: &Scope) -> RepoResult<NetworkData>;
+    /// The latest import runs, newest first.
+    async fn import_runs(&self, limit: usize) -> RepoResult<Vec<ImportRun>>;
 
     // policies and settlement
     /// Policies whose region overlaps the scope.

@@ -44,7 +44,9 @@ impl<'de> Deserialize<'de> for Amount {
             S(String),
             N(serde_json::Number),
         }
-        match Raw::deserialize(d).map_err(|_| serde::de::Error::custom("an amount must be a string like \"1234.56\" or a number"))? {
+        match Raw::deserialize(d)
+            .map_err(|_| serde::de::Error::custom("an amount must be a string like \"1234.56\" or a number"))?
+        {
             Raw::S(s) => Ok(Amount(s)),
             Raw::N(n) => Ok(Amount(n.to_string())),
         }
@@ -113,12 +115,17 @@ fn payments(names: &[String], fen: &[Fen]) -> Vec<Payment> {
     names.iter().zip(fen).map(|(n, f)| Payment { tier: n.clone(), amount: f.to_string() }).collect()
 }
 
-async fn settle_api(State(st): State<AppState>, ApiUser(ctx): ApiUser, ApiJson(body): ApiJson<ClaimIn>) -> Result<Response, WebError> {
+async fn settle_api(
+    State(st): State<AppState>,
+    ApiUser(ctx): ApiUser,
+    ApiJson(body): ApiJson<ClaimIn>,
+) -> Result<Response, WebError> {
     ctx.require(Permission::Settle)?;
     let claim = body.parse()?;
     let r = st.repo.settle_claim(ctx.scope(), claim).await?;
     if !r.replayed {
-        audit(&st, &ctx.user.username, "settle", &r.claim.claim_id, &format!("oop {}", r.settlement.out_of_pocket)).await?;
+        audit(&st, &ctx.user.username, "settle", &r.claim.claim_id, &format!("oop {}", r.settlement.out_of_pocket))
+            .await?;
     }
     let out = SettlementOut {
         claim_id: r.claim.claim_id.clone(),
@@ -161,12 +168,18 @@ struct VoidOut {
     differences: Vec<DifferenceOut>,
 }
 
-async fn void_api(State(st): State<AppState>, ApiUser(ctx): ApiUser, Path(id): Path<String>) -> Result<Json<VoidOut>, WebError> {
+async fn void_api(
+    State(st): State<AppState>,
+    ApiUser(ctx): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<VoidOut>, WebError> {
     ctx.require(Permission::Settle)?;
-    let id = domain::parse_id("claim_id", &id).map_err(|e| WebError::BadRequest(format!("invalid claim ID: {}", e.reason)))?;
+    let id = domain::parse_id("claim_id", &id)
+        .map_err(|e| WebError::BadRequest(format!("invalid claim ID: {}", e.reason)))?;
     let v = st.repo.void_claim(ctx.scope(), &id).await?;
     let names = &v.policy.names;
-    audit(&st, &ctx.user.username, "void_claim", &id, &format!("{} claims changed", v.resettlement.differences.len())).await?;
+    audit(&st, &ctx.user.username, "void_claim", &id, &format!("{} claims changed", v.resettlement.differences.len()))
+        .await?;
     Ok(Json(VoidOut {
         voided: v.claim_id,
         year: v.year,
@@ -174,13 +187,21 @@ async fn void_api(State(st): State<AppState>, ApiUser(ctx): ApiUser, Path(id): P
             .resettlement
             .settlements
             .iter()
-            .map(|(c, s)| ResettledOut { claim_id: c.clone(), payments: payments(names, &s.payments), out_of_pocket: s.out_of_pocket.to_string() })
+            .map(|(c, s)| ResettledOut {
+                claim_id: c.clone(),
+                payments: payments(names, &s.payments),
+                out_of_pocket: s.out_of_pocket.to_string(),
+            })
             .collect(),
         differences: v
             .resettlement
             .differences
             .iter()
-            .map(|d| DifferenceOut { claim_id: d.claim_id.clone(), payments: payments(names, &d.payments), out_of_pocket: d.out_of_pocket.to_string() })
+            .map(|d| DifferenceOut {
+                claim_id: d.claim_id.clone(),
+                payments: payments(names, &d.payments),
+                out_of_pocket: d.out_of_pocket.to_string(),
+            })
             .collect(),
     }))
 }
@@ -203,16 +224,37 @@ struct CalcForm {
     eligible: String,
 }
 
-fn options<T: Copy + PartialEq>(all: &[T], chosen: Option<T>, value: impl Fn(T) -> String, label: impl Fn(T) -> String) -> String {
+fn options<T: Copy + PartialEq>(
+    all: &[T],
+    chosen: Option<T>,
+    value: impl Fn(T) -> String,
+    label: impl Fn(T) -> String,
+) -> String {
     all.iter()
-        .map(|v| format!("<option value=\"{}\"{}>{}</option>", value(*v), if Some(*v) == chosen { " selected" } else { "" }, esc(&label(*v))))
+        .map(|v| {
+            format!(
+                "<option value=\"{}\"{}>{}</option>",
+                value(*v),
+                if Some(*v) == chosen { " selected" } else { "" },
+                esc(&label(*v))
+            )
+        })
         .collect()
 }
 
-async fn calculator_page(st: &AppState, ctx: &crate::auth::Ctx, f: &CalcForm, result: Option<String>) -> Result<Response, PageError> {
+async fn calculator_page(
+    st: &AppState,
+    ctx: &crate::auth::Ctx,
+    f: &CalcForm,
+    result: Option<String>,
+) -> Result<Response, PageError> {
     let l = ctx.lang;
     let policies = st.repo.policies(ctx.scope()).await?;
-    let source = if f.policy.is_empty() { policies.first().map(|p| p.policy.source().to_string()).unwrap_or_default() } else { f.policy.clone() };
+    let source = if f.policy.is_empty() {
+        policies.first().map(|p| p.policy.source().to_string()).unwrap_or_default()
+    } else {
+        f.policy.clone()
+    };
     let status: Option<PovertyStatus> = f.status.parse().ok();
     let level: Option<FacilityLevel> = f.level.parse().ok();
     let kind: Option<ClaimKind> = f.kind.parse().ok();
@@ -221,7 +263,13 @@ async fn calculator_page(st: &AppState, ctx: &crate::auth::Ctx, f: &CalcForm, re
     if !policies.is_empty() {
         b.push_str("<p class=\"note\">");
         for p in &policies {
-            let _ = write!(b, "{} · {} · {}<br>", esc(&p.policy.name), if p.region.is_empty() { "*" } else { &p.region }, p.year);
+            let _ = write!(
+                b,
+                "{} · {} · {}<br>",
+                esc(&p.policy.name),
+                if p.region.is_empty() { "*" } else { &p.region },
+                p.year
+            );
         }
         b.push_str("</p>");
     }
@@ -236,11 +284,26 @@ async fn calculator_page(st: &AppState, ctx: &crate::auth::Ctx, f: &CalcForm, re
 <button type=\"submit\">{go}</button></form>",
         csrf = csrf_field(ctx),
         st_l = t(l, "status"),
-        sto = options(PovertyStatus::ALL, status.or(Some(PovertyStatus::Lifted)), |s| s.as_str().into(), |s| format!("{} {}", s.zh(), s)),
+        sto = options(
+            PovertyStatus::ALL,
+            status.or(Some(PovertyStatus::Lifted)),
+            |s| s.as_str().into(),
+            |s| format!("{} {}", s.zh(), s)
+        ),
         lv_l = lbl("Facility level", "医疗机构级别"),
-        lvo = options(FacilityLevel::ALL, level.or(Some(FacilityLevel::County)), |s| s.as_str().into(), |s| format!("{} {}", s.zh(), s)),
+        lvo = options(
+            FacilityLevel::ALL,
+            level.or(Some(FacilityLevel::County)),
+            |s| s.as_str().into(),
+            |s| format!("{} {}", s.zh(), s)
+        ),
         kd_l = t(l, "kind"),
-        kdo = options(ClaimKind::ALL, kind.or(Some(ClaimKind::Inpatient)), |s| s.as_str().into(), |s| format!("{} {}", s.zh(), s)),
+        kdo = options(
+            ClaimKind::ALL,
+            kind.or(Some(ClaimKind::Inpatient)),
+            |s| s.as_str().into(),
+            |s| format!("{} {}", s.zh(), s)
+        ),
         tot_l = t(l, "total_cost"),
         tot = esc(&f.total),
         el_l = lbl("Eligible cost (in the catalogue)", "政策范围内费用"),
@@ -261,7 +324,11 @@ async fn calculator(State(st): State<AppState>, PageUser(ctx): PageUser) -> Resu
 
 /// Settles the entered bill as the first claim of a year (nothing is stored) and
 /// shows the split and the engine's explanation.
-async fn calculate(State(st): State<AppState>, PageUser(ctx): PageUser, Form(f): Form<CalcForm>) -> Result<Response, PageError> {
+async fn calculate(
+    State(st): State<AppState>,
+    PageUser(ctx): PageUser,
+    Form(f): Form<CalcForm>,
+) -> Result<Response, PageError> {
     let l = ctx.lang;
     let result = (|| -> Result<String, String> {
         let policy = settle::Policy::parse(&f.policy).map_err(|e| e.to_string())?;

@@ -3,14 +3,21 @@
 mod common;
 
 use common::*;
-use std::sync::Arc;
 use web::access::Role;
-use web::mem::MemRepo;
 
-async fn setup() -> (Server, Fixture) {
-    let repo = MemRepo::new();
-    let fx = fill(&repo);
-    let srv = start(Arc::new(repo)).await;
+on_each_repo!(
+    login_logout_and_pages_need_a_session,
+    login_form_without_its_token_is_refused,
+    repeated_failures_lock_the_account,
+    csrf_token_is_checked_on_every_post,
+    a_county_user_cannot_reach_another_county_by_any_path,
+    roles_allow_and_forbid,
+    alert_workflow_writes_audit_rows,
+    coverage_policies_and_imports_pages,
+);
+
+async fn setup(kind: Kind) -> (Server, Fixture) {
+    let (srv, fx) = start_filled(kind).await;
     srv.user("admin", Role::Administrator, "").await;
     srv.user("officer_a", Role::Officer, "341122").await;
     srv.user("clerk_a", Role::Clerk, "341122").await;
@@ -23,9 +30,8 @@ async fn audit_actions(srv: &Server) -> Vec<(String, String, String)> {
     srv.state.repo.audit_log(1000).await.unwrap().into_iter().map(|e| (e.username, e.action, e.target)).collect()
 }
 
-#[tokio::test]
-async fn login_logout_and_pages_need_a_session() {
-    let (srv, _) = setup().await;
+async fn login_logout_and_pages_need_a_session(kind: Kind) {
+    let (srv, _) = setup(kind).await;
     let mut anon = srv.client();
     let r = anon.get("/").await;
     assert_eq!(r.status, 303);
@@ -54,18 +60,16 @@ async fn login_logout_and_pages_need_a_session() {
     assert!(audit_actions(&srv).await.iter().any(|(u, a, _)| u == "officer_a" && a == "login"));
 }
 
-#[tokio::test]
-async fn login_form_without_its_token_is_refused() {
-    let (srv, _) = setup().await;
+async fn login_form_without_its_token_is_refused(kind: Kind) {
+    let (srv, _) = setup(kind).await;
     let mut c = srv.client();
     let r = c.post_form("/login", &[("username", "admin"), ("password", "password-1234"), ("csrf", "x")]).await;
     assert_eq!(r.status, 403);
     assert!(!c.cookies.contains_key("sn_session"));
 }
 
-#[tokio::test]
-async fn repeated_failures_lock_the_account() {
-    let (srv, _) = setup().await;
+async fn repeated_failures_lock_the_account(kind: Kind) {
+    let (srv, _) = setup(kind).await;
     let mut c = srv.client();
     for i in 0..4 {
         let r = c.login("clerk_a", "wrong-password").await;
@@ -85,9 +89,8 @@ async fn repeated_failures_lock_the_account() {
     assert_eq!(c.login("officer_a", "password-1234").await.status, 303);
 }
 
-#[tokio::test]
-async fn csrf_token_is_checked_on_every_post() {
-    let (srv, fx) = setup().await;
+async fn csrf_token_is_checked_on_every_post(kind: Kind) {
+    let (srv, fx) = setup(kind).await;
     let mut c = srv.login("officer_a").await;
     let path = format!("/alerts/{}/transition", fx.a_alert);
     let r = c.post_form(&path, &[("to", "verifying"), ("note", "x")]).await;
@@ -103,9 +106,8 @@ async fn csrf_token_is_checked_on_every_post() {
     assert_eq!(a.state, "verifying");
 }
 
-#[tokio::test]
-async fn a_county_user_cannot_reach_another_county_by_any_path() {
-    let (srv, fx) = setup().await;
+async fn a_county_user_cannot_reach_another_county_by_any_path(kind: Kind) {
+    let (srv, fx) = setup(kind).await;
     for user in ["officer_a", "viewer_a", "clerk_a", "analyst_a"] {
         let mut c = srv.login(user).await;
         // pages
@@ -147,9 +149,8 @@ async fn a_county_user_cannot_reach_another_county_by_any_path() {
     assert_eq!(admin.get(&format!("/persons/{}", fx.b_person)).await.status, 200);
 }
 
-#[tokio::test]
-async fn roles_allow_and_forbid() {
-    let (srv, fx) = setup().await;
+async fn roles_allow_and_forbid(kind: Kind) {
+    let (srv, fx) = setup(kind).await;
     let person = format!("/persons/{}", fx.a_person);
 
     // viewer: masked, may not move alerts, export, audit or manage users
@@ -170,7 +171,9 @@ async fn roles_allow_and_forbid() {
     let mut c = srv.login("clerk_a").await;
     assert!(c.get(&person).await.body.contains(A_NAME));
     let csrf = c.csrf().await;
-    let r = c.post_form(&format!("/alerts/{}/measure", fx.a_alert), &[("kind", "x"), ("amount", "1"), ("csrf", &csrf)]).await;
+    let r = c
+        .post_form(&format!("/alerts/{}/measure", fx.a_alert), &[("kind", "x"), ("amount", "1"), ("csrf", &csrf)])
+        .await;
     assert_eq!(r.status, 403);
 
     // analyst: export masked
@@ -184,22 +187,34 @@ async fn roles_allow_and_forbid() {
     assert_eq!(o.get("/audit").await.status, 200);
     assert_eq!(o.get("/users").await.status, 403);
     let csrf = o.csrf().await;
-    let r = o.post_form("/users", &[("username", "x1"), ("password", "password-1234"), ("role", "viewer"), ("csrf", &csrf)]).await;
+    let r = o
+        .post_form("/users", &[("username", "x1"), ("password", "password-1234"), ("role", "viewer"), ("csrf", &csrf)])
+        .await;
     assert_eq!(r.status, 403);
 
     // administrator: creates users
     let mut a = srv.login("admin").await;
     let csrf = a.csrf().await;
-    let r = a.post_form("/users", &[("username", "new_viewer"), ("password", "password-1234"), ("role", "viewer"), ("scope", "341123"), ("csrf", &csrf)]).await;
+    let r = a
+        .post_form(
+            "/users",
+            &[
+                ("username", "new_viewer"),
+                ("password", "password-1234"),
+                ("role", "viewer"),
+                ("scope", "341123"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let mut nv = srv.login("new_viewer").await;
     assert_eq!(nv.get(&format!("/persons/{}", fx.b_person)).await.status, 200);
     assert_eq!(nv.get(&format!("/persons/{}", fx.a_person)).await.status, 404);
 }
 
-#[tokio::test]
-async fn alert_workflow_writes_audit_rows() {
-    let (srv, fx) = setup().await;
+async fn alert_workflow_writes_audit_rows(kind: Kind) {
+    let (srv, fx) = setup(kind).await;
     let mut o = srv.login("officer_a").await;
     let base = format!("/alerts/{}", fx.a_alert);
     let csrf = o.csrf().await;
@@ -211,7 +226,12 @@ async fn alert_workflow_writes_audit_rows() {
     let r = o.post_form(&format!("{base}/transition"), &[("to", "resolved"), ("csrf", &csrf)]).await;
     assert_eq!(r.status, 409);
     assert!(r.body.contains("assistance measure"), "{}", r.body);
-    let r = o.post_form(&format!("{base}/measure"), &[("kind", "临时救助"), ("amount", "1500.5"), ("note", "paid"), ("csrf", &csrf)]).await;
+    let r = o
+        .post_form(
+            &format!("{base}/measure"),
+            &[("kind", "临时救助"), ("amount", "1500.5"), ("note", "paid"), ("csrf", &csrf)],
+        )
+        .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let r = o.post_form(&format!("{base}/transition"), &[("to", "resolved"), ("note", "done"), ("csrf", &csrf)]).await;
     assert_eq!(r.status, 303);
@@ -225,4 +245,21 @@ async fn alert_workflow_writes_audit_rows() {
     }
     let audit_page = o.get("/audit").await.body;
     assert!(audit_page.contains("alert_measure"));
+}
+
+async fn coverage_policies_and_imports_pages(kind: Kind) {
+    let (srv, _) = setup(kind).await;
+    let mut o = srv.login("officer_a").await;
+    let r = o.get("/coverage?as_of=2024-06-01").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("village_no_doctor"), "A's doctor ages out within five years");
+    assert!(!r.body.contains("341123100201"), "the other county's village is not shown");
+    assert_eq!(o.get("/coverage?as_of=2024-02-30").await.status, 400);
+    let mut a = srv.login("admin").await;
+    let r = a.get("/coverage?as_of=2024-06-01").await;
+    assert!(r.body.contains("341123100201") && r.body.contains("village_no_clinic"), "B has no clinic");
+    let r = o.get("/policies").await;
+    assert!(r.body.contains("Demo county 2024") && r.body.contains("basic → critical → assistance → safety_net"));
+    let r = o.get("/imports").await;
+    assert!(r.body.contains("persons.csv") && r.body.contains("check digit"));
 }

@@ -4,14 +4,16 @@
 mod common;
 
 use common::*;
-use std::sync::Arc;
 use web::access::Role;
-use web::mem::MemRepo;
 
-async fn setup() -> (Server, Fixture) {
-    let repo = MemRepo::new();
-    let fx = fill(&repo);
-    let srv = start(Arc::new(repo)).await;
+on_each_repo!(
+    bearer_tokens_work_and_bad_ones_do_not,
+    bad_input_gets_a_4xx_with_a_message,
+    openapi_document_describes_the_real_endpoints,
+);
+
+async fn setup(kind: Kind) -> (Server, Fixture) {
+    let (srv, fx) = start_filled(kind).await;
     srv.user("admin", Role::Administrator, "").await;
     srv.user("officer_a", Role::Officer, "341122").await;
     (srv, fx)
@@ -38,27 +40,32 @@ fn assert_error(r: &Resp, status: u16, needle: &str) {
     assert!(j["error"].is_string());
 }
 
-#[tokio::test]
-async fn bearer_tokens_work_and_bad_ones_do_not() {
-    let (srv, fx) = setup().await;
+async fn bearer_tokens_work_and_bad_ones_do_not(kind: Kind) {
+    let (srv, fx) = setup(kind).await;
     let mut c = token_client(&srv).await;
     let r = c.get(&format!("/api/v1/persons/{}", fx.b_person)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["name"], B_NAME, "an administrator sees names");
     // a token needs no CSRF header: it is no ambient credential
-    let r = c.post_json(&format!("/api/v1/alerts/{}/transition", fx.a_alert), r#"{"to":"verifying","note":"phoned"}"#).await;
+    let r = c
+        .post_json(&format!("/api/v1/alerts/{}/transition", fx.a_alert), r#"{"to":"verifying","note":"phoned"}"#)
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["state"], "verifying");
-    let r = c.post_json(&format!("/api/v1/alerts/{}/measures", fx.a_alert), r#"{"kind":"medical assistance","amount":"800.00"}"#).await;
+    let r = c
+        .post_json(
+            &format!("/api/v1/alerts/{}/measures", fx.a_alert),
+            r#"{"kind":"medical assistance","amount":"800.00"}"#,
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.json()["measures"][0]["amount"], "800.00");
     c.bearer = Some("0".repeat(64));
     assert_error(&c.get("/api/v1/persons").await, 401, "log in");
 }
 
-#[tokio::test]
-async fn bad_input_gets_a_4xx_with_a_message() {
-    let (srv, fx) = setup().await;
+async fn bad_input_gets_a_4xx_with_a_message(kind: Kind) {
+    let (srv, fx) = setup(kind).await;
     let mut c = token_client(&srv).await;
     let t = format!("/api/v1/alerts/{}/transition", fx.a_alert);
     assert_error(&c.post_json(&t, "{\"to\": ").await, 400, "malformed JSON");
@@ -89,9 +96,8 @@ async fn bad_input_gets_a_4xx_with_a_message() {
     assert_error(&c.get("/api/v1/nothing-here").await, 404, "no endpoint");
 }
 
-#[tokio::test]
-async fn openapi_document_describes_the_real_endpoints() {
-    let (srv, fx) = setup().await;
+async fn openapi_document_describes_the_real_endpoints(kind: Kind) {
+    let (srv, fx) = setup(kind).await;
     let mut anon = srv.client();
     let doc = anon.get("/api/v1/openapi.json").await;
     assert_eq!(doc.status, 200);
@@ -100,7 +106,16 @@ async fn openapi_document_describes_the_real_endpoints() {
     let paths = doc["paths"].as_object().unwrap();
     let mut c = token_client(&srv).await;
     for (path, ops) in paths {
-        let concrete = path.replace("{id}", if path.starts_with("/persons") { &fx.a_person } else if path.starts_with("/households") { "HA1" } else { "1" });
+        let concrete = path.replace(
+            "{id}",
+            if path.starts_with("/persons") {
+                &fx.a_person
+            } else if path.starts_with("/households") {
+                "HA1"
+            } else {
+                "1"
+            },
+        );
         for (method, op) in ops.as_object().unwrap() {
             assert!(op["responses"].is_object(), "{method} {path} has responses");
             let r = match method.as_str() {

@@ -6,45 +6,33 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::sync::Arc;
 use web::access::Role;
-use web::mem::MemRepo;
 
-async fn setup() -> (Server, Fixture) {
-    let repo = MemRepo::new();
-    let fx = fill(&repo);
-    let srv = start(Arc::new(repo)).await;
+on_each_repo!(
+    worked_example_to_the_fen_and_idempotent,
+    void_resettles_later_claims_and_reports_differences,
+    concurrent_claims_of_one_person_serialise,
+    settlement_permissions_scope_and_bad_claims,
+    calculator_page_shows_split_and_explanation,
+);
+
+async fn setup(kind: Kind) -> (Server, Fixture) {
+    let (srv, fx) = start_filled(kind).await;
     srv.user("admin", Role::Administrator, "").await;
     srv.user("clerk_a", Role::Clerk, "341122").await;
     srv.user("analyst_a", Role::Analyst, "341122").await;
     (srv, fx)
 }
 
+/// A logged-in browser session that calls the API with its CSRF token.
 async fn api(srv: &Server, user: &str) -> Client {
     let mut c = srv.login(user).await;
-    let csrf = c.csrf().await;
-    // a browser session calls the API with its CSRF token in a header
-    c.bearer = None;
-    c.cookies.insert("x".into(), "y".into());
-    c.cookies.remove("x");
-    CsrfClient::wrap(c, csrf)
-}
-
-/// Wraps a session client so that every POST carries X-CSRF-Token.
-struct CsrfClient;
-impl CsrfClient {
-    fn wrap(c: Client, csrf: String) -> Client {
-        let mut c = c;
-        c.cookies.insert("__csrf_for_tests".into(), csrf);
-        c
-    }
+    c.csrf_header = Some(c.csrf().await);
+    c
 }
 
 async fn post(c: &mut Client, path: &str, body: &Value) -> Resp {
-    let csrf = c.cookies.remove("__csrf_for_tests").unwrap_or_default();
-    let r = c.send("POST", path, Some(("application/json", body.to_string())), &[("X-CSRF-Token", &csrf)]).await;
-    c.cookies.insert("__csrf_for_tests".into(), csrf);
-    r
+    c.send("POST", path, Some(("application/json", body.to_string())), &[]).await
 }
 
 fn claim(id: &str, person: &str, discharged: &str, total: &str, eligible: &str) -> Value {
@@ -53,16 +41,20 @@ fn claim(id: &str, person: &str, discharged: &str, total: &str, eligible: &str) 
 }
 
 fn pays(r: &Value) -> Vec<(String, String)> {
-    r["payments"].as_array().unwrap().iter().map(|p| (p["tier"].as_str().unwrap().into(), p["amount"].as_str().unwrap().into())).collect()
+    r["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["tier"].as_str().unwrap().into(), p["amount"].as_str().unwrap().into()))
+        .collect()
 }
 
 fn yuan(s: &str) -> i64 {
     domain::Fen::parse_yuan(s.trim_start_matches('-')).unwrap().0 * if s.starts_with('-') { -1 } else { 1 }
 }
 
-#[tokio::test]
-async fn worked_example_to_the_fen_and_idempotent() {
-    let (srv, fx) = setup().await;
+async fn worked_example_to_the_fen_and_idempotent(kind: Kind) {
+    let (srv, fx) = setup(kind).await;
     let mut c = api(&srv, "clerk_a").await;
     let c1 = claim("W1", &fx.a_person, "2024-03-10", "60000.00", "50000.00");
     let r = post(&mut c, "/api/v1/settlements", &c1).await;
@@ -103,9 +95,8 @@ async fn worked_example_to_the_fen_and_idempotent() {
     assert_eq!(settles, 3, "a replay writes no second settlement");
 }
 
-#[tokio::test]
-async fn void_resettles_later_claims_and_reports_differences() {
-    let (srv, fx) = setup().await;
+async fn void_resettles_later_claims_and_reports_differences(kind: Kind) {
+    let (srv, fx) = setup(kind).await;
     let mut c = api(&srv, "clerk_a").await;
     post(&mut c, "/api/v1/settlements", &claim("V1", &fx.a_person, "2024-03-10", "60000.00", "50000.00")).await;
     post(&mut c, "/api/v1/settlements", &claim("V2", &fx.a_person, "2024-06-01", "20000.00", "20000.00")).await;
@@ -126,21 +117,18 @@ async fn void_resettles_later_claims_and_reports_differences() {
     assert_eq!(post(&mut c, "/api/v1/claims/NOPE/void", &json!({})).await.status, 404);
 }
 
-#[tokio::test]
-async fn concurrent_claims_of_one_person_serialise() {
-    let (srv, fx) = setup().await;
+async fn concurrent_claims_of_one_person_serialise(kind: Kind) {
+    let (srv, fx) = setup(kind).await;
     let c = api(&srv, "clerk_a").await;
-    let csrf = c.cookies.get("__csrf_for_tests").unwrap().clone();
+    let csrf = c.csrf_header.clone();
     let cookies = c.cookies.clone();
     let mut tasks = vec![];
     for i in 0..24 {
         let mut c = srv.client();
         c.cookies = cookies.clone();
-        let csrf = csrf.clone();
+        c.csrf_header = csrf.clone();
         let body = claim(&format!("P{i:02}"), &fx.a_person, "2024-05-01", "20000.00", "20000.00");
-        tasks.push(tokio::spawn(async move {
-            c.send("POST", "/api/v1/settlements", Some(("application/json", body.to_string())), &[("X-CSRF-Token", &csrf)]).await
-        }));
+        tasks.push(tokio::spawn(async move { post(&mut c, "/api/v1/settlements", &body).await }));
     }
     let mut assistance = 0;
     let mut total = 0;
@@ -160,9 +148,8 @@ async fn concurrent_claims_of_one_person_serialise() {
     assert_eq!(total, 30_000_000, "basic pays exactly its cap over the year");
 }
 
-#[tokio::test]
-async fn settlement_permissions_scope_and_bad_claims() {
-    let (srv, fx) = setup().await;
+async fn settlement_permissions_scope_and_bad_claims(kind: Kind) {
+    let (srv, fx) = setup(kind).await;
     let mut an = api(&srv, "analyst_a").await;
     let r = post(&mut an, "/api/v1/settlements", &claim("X1", &fx.a_person, "2024-03-10", "100", "100")).await;
     assert_eq!(r.status, 403, "an analyst may not settle");
@@ -185,9 +172,8 @@ async fn settlement_permissions_scope_and_bad_claims() {
     assert!(r.json()["message"].as_str().unwrap().contains("no settlement policy"));
 }
 
-#[tokio::test]
-async fn calculator_page_shows_split_and_explanation() {
-    let (srv, _) = setup().await;
+async fn calculator_page_shows_split_and_explanation(kind: Kind) {
+    let (srv, _) = setup(kind).await;
     let mut c = srv.login("clerk_a").await;
     let page = c.get("/settle").await;
     assert_eq!(page.status, 200);
@@ -197,7 +183,15 @@ async fn calculator_page_shows_split_and_explanation() {
     let r = c
         .post_form(
             "/settle",
-            &[("csrf", &csrf), ("policy", policy), ("status", "lifted"), ("level", "county"), ("kind", "inpatient"), ("total", "60000"), ("eligible", "50000")],
+            &[
+                ("csrf", &csrf),
+                ("policy", policy),
+                ("status", "lifted"),
+                ("level", "county"),
+                ("kind", "inpatient"),
+                ("total", "60000"),
+                ("eligible", "50000"),
+            ],
         )
         .await;
     assert_eq!(r.status, 200);
@@ -205,7 +199,18 @@ async fn calculator_page_shows_split_and_explanation() {
         assert!(r.body.contains(want), "calculator lacks {want}");
     }
     let r = c
-        .post_form("/settle", &[("csrf", &csrf), ("policy", "name = 1"), ("status", "lifted"), ("level", "county"), ("kind", "inpatient"), ("total", "1"), ("eligible", "1")])
+        .post_form(
+            "/settle",
+            &[
+                ("csrf", &csrf),
+                ("policy", "name = 1"),
+                ("status", "lifted"),
+                ("level", "county"),
+                ("kind", "inpatient"),
+                ("total", "1"),
+                ("eligible", "1"),
+            ],
+        )
         .await;
     assert!(r.body.contains("flash error"), "a bad policy is reported");
 }

@@ -1,0 +1,249 @@
+//! Pages of the second bottom line and of the system's data: coverage (blank
+//! spots now and projected, the villages map, the roving plan, all computed by the
+//! `coverage` engine over the scope's network), policies, and import runs.
+
+use crate::auth::PageUser;
+use crate::error::{PageError, WebError};
+use crate::html::{esc, page, table};
+use crate::i18n::{t, Lang};
+use crate::repo::RegionStat;
+use crate::AppState;
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::NaiveDate;
+use coverage::{BlankSpot, Network, PlanSettings, Settings};
+use domain::{Fen, RegionLevel};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::fmt::Write;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/coverage", get(coverage_page))
+        .route("/policies", get(policies_page))
+        .route("/imports", get(imports_page))
+}
+
+#[derive(Deserialize)]
+struct CoverageQuery {
+    as_of: Option<String>,
+}
+
+fn lbl(l: Lang, en: &'static str, zh: &'static str) -> &'static str {
+    if l == Lang::En {
+        en
+    } else {
+        zh
+    }
+}
+
+async fn coverage_page(
+    State(st): State<AppState>,
+    PageUser(ctx): PageUser,
+    Query(q): Query<CoverageQuery>,
+) -> Result<Response, PageError> {
+    let l = ctx.lang;
+    let as_of: NaiveDate = match q.as_of.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => domain::parse_date(s).map_err(|e| WebError::BadRequest(format!("as_of: {e}")))?,
+        None => chrono::Utc::now().date_naive(),
+    };
+    let data = st.repo.network(ctx.scope()).await?;
+    let mut b = format!(
+        "<form method=\"get\" class=\"inline\"><label>{} <input type=\"date\" name=\"as_of\" value=\"{as_of}\"></label> <button>OK</button></form>",
+        lbl(l, "As of", "统计日期")
+    );
+    let villages: Vec<domain::Region> =
+        data.regions.iter().filter(|r| r.level == RegionLevel::Village && r.is_rural()).cloned().collect();
+    let net = match Network::new(data.regions, data.facilities, data.practitioners) {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = write!(b, "<p class=\"flash error\">{}</p>", esc(&e.to_string()));
+            return Ok(Html(page(&ctx, t(l, "coverage"), &b)).into_response());
+        }
+    };
+    let settings = Settings::default();
+    let spots = coverage::project(&net, as_of, &settings);
+
+    // counts by horizon and kind
+    let mut counts: HashMap<(i32, &'static str), usize> = HashMap::new();
+    for s in &spots {
+        *counts.entry((s.in_years, s.kind.as_str())).or_default() += 1;
+    }
+    let kinds = ["village_no_clinic", "village_no_doctor", "township_no_physician", "county_no_hospital"];
+    let _ = write!(
+        b,
+        "<h2>{}</h2><table><thead><tr><th>{}</th>",
+        lbl(l, "Blank spots", "空白点"),
+        lbl(l, "In years", "年后")
+    );
+    for k in kinds {
+        let _ = write!(b, "<th>{k}</th>");
+    }
+    b.push_str("</tr></thead><tbody>");
+    for y in coverage::HORIZONS {
+        let _ = write!(b, "<tr><td>{}</td>", if y == 0 { lbl(l, "now", "当前").to_string() } else { format!("+{y}") });
+        for k in kinds {
+            let _ = write!(b, "<td>{}</td>", counts.get(&(y, k)).copied().unwrap_or(0));
+        }
+        b.push_str("</tr>");
+    }
+    b.push_str("</tbody></table>");
+
+    // the villages map: blank now, blank within five years, served
+    let now: HashMap<_, _> =
+        spots.iter().filter(|s| s.in_years == 0 && s.kind.is_village()).map(|s| (s.region_code, ())).collect();
+    let later: HashMap<_, _> =
+        spots.iter().filter(|s| s.in_years > 0 && s.kind.is_village()).map(|s| (s.region_code, ())).collect();
+    let stats: Vec<RegionStat> = villages
+        .iter()
+        .map(|r| RegionStat {
+            code: r.code,
+            name: r.name.clone(),
+            lon: r.lon,
+            lat: r.lat,
+            households: 0,
+            persons: r.population.unwrap_or(0) as u64,
+            poor_persons: 0,
+            open_alerts: if now.contains_key(&r.code) {
+                2
+            } else if later.contains_key(&r.code) {
+                1
+            } else {
+                0
+            },
+            out_of_pocket: Fen::ZERO,
+            settled_total: Fen::ZERO,
+        })
+        .collect();
+    let _ = write!(b, "<h2>{}</h2>", lbl(l, "Villages", "行政村"));
+    b.push_str(&crate::html::dot_map(
+        &stats,
+        |r| r.open_alerts as f64,
+        lbl(l, "blank: 2 now, 1 within five years, 0 served", "空白：2 当前，1 五年内，0 有合格村医"),
+    ));
+    let _ = write!(
+        b,
+        "<p class=\"note\">{}</p>",
+        lbl(
+            l,
+            "Darkest: blank now; middle: a blank spot within five years as doctors age out; lightest: served.",
+            "最深：当前空白；中间：五年内因村医退休将出现空白；最浅：有合格村医。"
+        )
+    );
+
+    // the list
+    let rows: Vec<Vec<String>> = spots
+        .iter()
+        .take(500)
+        .map(|s: &BlankSpot| {
+            vec![
+                s.in_years.to_string(),
+                s.kind.as_str().into(),
+                s.region_code.to_string(),
+                esc(&s.name),
+                esc(&s.detail),
+            ]
+        })
+        .collect();
+    let _ = write!(b, "<h2>{}</h2>", lbl(l, "Blank spots, now and coming", "当前及将出现的空白点"));
+    b.push_str(&table(l, &["year", "kind", "village", "name", "detail"], &rows));
+
+    // the roving plan for today's blank villages
+    let (pv, pd) = coverage::plan::plan_inputs(&net, as_of, &settings);
+    let _ = write!(b, "<h2>{}</h2>", lbl(l, "Roving and dispatch plan", "巡诊派驻计划"));
+    match coverage::plan(&pv, &pd, &PlanSettings::default()) {
+        Ok(p) => {
+            let _ = write!(
+                b,
+                "<p>{}: {} · {}: {:.0} min · {}: {:.0} min</p>",
+                lbl(l, "Population covered by roving doctors", "巡诊覆盖人口"),
+                p.covered_population,
+                lbl(l, "weekly travel", "每周路途"),
+                p.total_travel_minutes,
+                lbl(l, "lower bound", "下界"),
+                p.lower_bound_minutes
+            );
+            let rows: Vec<Vec<String>> = p
+                .villages
+                .iter()
+                .map(|v| {
+                    let village = &pv[v.village];
+                    let who = v
+                        .visits
+                        .iter()
+                        .map(|x| {
+                            format!(
+                                "{} ({} × ½d, {:.0} min)",
+                                esc(&pd[x.doctor].practitioner_id),
+                                x.slots.len(),
+                                x.minutes
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("<br>");
+                    vec![
+                        village.code.to_string(),
+                        esc(&village.name),
+                        village.population.to_string(),
+                        v.action.as_str().into(),
+                        who,
+                        esc(&v.reason),
+                    ]
+                })
+                .collect();
+            b.push_str(&table(l, &["village", "name", "size", "action", "who", "detail"], &rows));
+        }
+        Err(e) => {
+            let _ = write!(b, "<p class=\"flash error\">{}</p>", esc(&e.to_string()));
+        }
+    }
+    Ok(Html(page(&ctx, t(l, "coverage"), &b)).into_response())
+}
+
+async fn policies_page(State(st): State<AppState>, PageUser(ctx): PageUser) -> Result<Response, PageError> {
+    let l = ctx.lang;
+    let policies = st.repo.policies(ctx.scope()).await?;
+    let mut b = String::new();
+    if policies.is_empty() {
+        let _ = write!(b, "<p class=\"empty\">{}</p>", t(l, "none"));
+    }
+    for p in &policies {
+        let _ = write!(
+            b,
+            "<section><h2>{} · {} · {}</h2><p>{}: {}</p><pre class=\"explain\">{}</pre></section>",
+            esc(&p.policy.name),
+            if p.region.is_empty() { "*" } else { &p.region },
+            p.year,
+            lbl(l, "Tiers in payment order", "支付顺序"),
+            esc(&p.policy.names.join(" → ")),
+            esc(p.policy.source())
+        );
+    }
+    Ok(Html(page(&ctx, t(l, "policies"), &b)).into_response())
+}
+
+async fn imports_page(State(st): State<AppState>, PageUser(ctx): PageUser) -> Result<Response, PageError> {
+    let l = ctx.lang;
+    let runs = st.repo.import_runs(200).await?;
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            let report = if r.report.is_empty() {
+                String::new()
+            } else {
+                format!("<details><summary>{}</summary><pre>{}</pre></details>", r.errors, esc(&r.report))
+            };
+            vec![
+                r.at.format("%Y-%m-%d %H:%M").to_string(),
+                esc(&r.kind),
+                esc(&r.file_name),
+                r.rows.to_string(),
+                if report.is_empty() { r.errors.to_string() } else { report },
+            ]
+        })
+        .collect();
+    let heads = ["when", "kind", "name", "record", "detail"];
+    Ok(Html(page(&ctx, t(l, "imports"), &table(l, &heads, &rows))).into_response())
+}

@@ -1,0 +1,548 @@
+//! The [`Repo`] over the store: SQLite in one file by default, PostgreSQL in
+//! production. Every call is one or a few store operations; the region scope is
+//! handed to the store, whose queries filter by it (a record outside the scope is
+//! never read, so it cannot leak by any page or endpoint).
+
+use crate::access::{Role, Scope};
+use crate::repo::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Datelike, Utc};
+use domain::{Household, ResidentId};
+use std::sync::{Arc, OnceLock};
+use store::{Page, Store, StoreError};
+
+/// The repository over a [`store::Store`].
+///
+/// Two things keep a busy server fast without giving up durability:
+/// - On SQLite, writes queue on one in-process lock before they open their
+///   transaction. SQLite lets one writer in at a time; without the queue, the
+///   others would poll the database lock with sleeps of up to 100 ms (its busy
+///   handler), which is what a latency tail is made of.
+/// - Audit rows are written by one task in batches: whatever rows arrive while a
+///   batch is being committed go out together in the next transaction, one sync
+///   to disk for all. Each caller still waits until its row is committed.
+#[derive(Clone)]
+pub struct StoreRepo {
+    store: Store,
+    write: Option<Arc<tokio::sync::Mutex<()>>>,
+    audit_queue: Arc<OnceLock<AuditSender>>,
+}
+
+type AuditSender =
+    tokio::sync::mpsc::UnboundedSender<(store::AuditRow, tokio::sync::oneshot::Sender<Result<(), String>>)>;
+
+impl StoreRepo {
+    /// Wraps an opened, migrated store.
+    pub fn new(store: Store) -> StoreRepo {
+        let write = (store.backend() == store::Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        StoreRepo { store, write, audit_queue: Arc::new(OnceLock::new()) }
+    }
+
+    /// Opens the store a `--db` value names (a path, a `sqlite:` or a
+    /// `postgres://` URL) and brings its schema up to date.
+    pub async fn open(db: &str) -> Result<StoreRepo, StoreError> {
+        let store = Store::open(db).await?;
+        store.migrate().await?;
+        Ok(StoreRepo::new(store))
+    }
+
+    /// The turn to write (SQLite), held until the write is done.
+    async fn writing(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write {
+            Some(m) => Some(m.lock().await),
+            None => None,
+        }
+    }
+
+    /// The audit writer, started on first use.
+    fn audit_sender(&self) -> &AuditSender {
+        self.audit_queue.get_or_init(|| {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(
+                store::AuditRow,
+                tokio::sync::oneshot::Sender<Result<(), String>>,
+            )>();
+            let store = self.store.clone();
+            let write = self.write.clone();
+            // Ends when every clone of the repository (and so the sender) is gone.
+            tokio::spawn(async move {
+                while let Some(first) = rx.recv().await {
+                    let mut batch = vec![first];
+                    while batch.len() < 2000 {
+                        match rx.try_recv() {
+                            Ok(x) => batch.push(x),
+                            Err(_) => break,
+                        }
+                    }
+                    let rows: Vec<store::AuditRow> = batch.iter().map(|(r, _)| r.clone()).collect();
+                    let result = {
+                        let _turn = match &write {
+                            Some(m) => Some(m.lock().await),
+                            None => None,
+                        };
+                        store.audit_many(&rows).await.map_err(|e| e.to_string())
+                    };
+                    for (_, done) in batch {
+                        let _ = done.send(result.clone());
+                    }
+                }
+            });
+            tx
+        })
+    }
+
+    /// The store underneath, for loading data in tests and commands.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl From<StoreError> for RepoError {
+    fn from(e: StoreError) -> RepoError {
+        match e {
+            StoreError::Constraint { .. } | StoreError::DuplicateKey { .. } | StoreError::IllegalTransition { .. } => {
+                RepoError::Conflict(e.to_string())
+            }
+            StoreError::NotFound { .. } => RepoError::NotFound(e.to_string()),
+            StoreError::Invalid(_) | StoreError::Rejected { .. } => RepoError::Invalid(e.to_string()),
+            _ => RepoError::Store(e.to_string()),
+        }
+    }
+}
+
+/// The store's form of a web scope (the same code prefix).
+fn scope(s: &Scope) -> RepoResult<store::Scope> {
+    store::Scope::new(s.prefix()).map_err(|e| RepoError::Invalid(e.to_string()))
+}
+
+fn page(limit: usize) -> Page {
+    Page::first(limit.min(u32::MAX as usize) as u32)
+}
+
+fn user(u: store::UserRow) -> RepoResult<User> {
+    let bad = |what: &str, v: &str| RepoError::Store(format!("user {}: stored {what} {v:?} is invalid", u.username));
+    Ok(User {
+        id: u.id,
+        role: u.role.parse::<Role>().map_err(|_| bad("role", &u.role))?,
+        scope: Scope::parse(&u.region_scope).map_err(|_| bad("scope", &u.region_scope))?,
+        username: u.username,
+        password_hash: u.password_hash,
+        failed_logins: u.failed_attempts,
+        locked_until: u.locked_until,
+        active: u.active,
+    })
+}
+
+fn person_row(p: domain::Person, village_code: domain::RegionCode) -> PersonRow {
+    PersonRow {
+        person_id: p.person_id,
+        household_id: p.household_id,
+        name: p.name,
+        status: p.status,
+        status_since: p.status_since,
+        village_code,
+        diagnoses: p.diagnoses,
+    }
+}
+
+fn claim_row(c: store::ClaimView) -> ClaimRow {
+    ClaimRow {
+        claim_id: c.claim.claim_id,
+        discharged: c.claim.discharged,
+        kind: c.claim.kind.to_string(),
+        facility_level: c.claim.facility_level.to_string(),
+        diagnosis: c.claim.diagnosis,
+        total_cost: c.claim.total_cost,
+        payments: c.payments,
+        out_of_pocket: c.out_of_pocket,
+    }
+}
+
+/// The batches of classified treatment a person's diagnoses fall in this year.
+fn batches(diagnoses: &[String]) -> Vec<String> {
+    static CATALOGUES: OnceLock<(domain::Catalogue, domain::Catalogue)> = OnceLock::new();
+    let (serious, chronic) = CATALOGUES.get_or_init(|| (domain::Catalogue::serious(), domain::Catalogue::chronic()));
+    let year = Utc::now().year();
+    let mut out: Vec<String> = vec![];
+    for d in diagnoses {
+        let b = if serious.find(d, year).is_some() {
+            "serious"
+        } else if chronic.find(d, year).is_some() {
+            "chronic"
+        } else {
+            continue;
+        };
+        if !out.iter().any(|x| x == b) {
+            out.push(b.into());
+        }
+    }
+    out
+}
+
+/// What an audited action concerns, from its name.
+fn object_kind(action: &str) -> &'static str {
+    if action.contains("person") {
+        "person"
+    } else if action.contains("household") {
+        "household"
+    } else if action.contains("alert") {
+        "alert"
+    } else if action.contains("settle") || action.contains("claim") {
+        "claim"
+    } else if action.contains("export") {
+        "export"
+    } else if action.contains("login")
+        || action.contains("lockout")
+        || action.contains("user")
+        || action.contains("token")
+    {
+        "user"
+    } else {
+        ""
+    }
+}
+
+#[async_trait]
+impl Repo for StoreRepo {
+    async fn user_by_name(&self, username: &str) -> RepoResult<Option<User>> {
+        self.store.user_by_name(username).await?.map(user).transpose()
+    }
+
+    async fn user_by_id(&self, id: i64) -> RepoResult<Option<User>> {
+        self.store.user_by_id(id).await?.map(user).transpose()
+    }
+
+    async fn create_user(&self, u: NewUser) -> RepoResult<User> {
+        let _turn = self.writing().await;
+        if self.store.user_by_name(&u.username).await?.is_some() {
+            return Err(RepoError::Conflict(format!("the user {} exists already", u.username)));
+        }
+        let row = self
+            .store
+            .create_user(&store::NewUser {
+                username: u.username,
+                password_hash: u.password_hash,
+                role: u.role.as_str().into(),
+                region_scope: u.scope.prefix().into(),
+            })
+            .await?;
+        user(row)
+    }
+
+    async fn list_users(&self) -> RepoResult<Vec<User>> {
+        self.store.list_users().await?.into_iter().map(user).collect()
+    }
+
+    async fn set_login_state(&self, user_id: i64, failed: u32, locked_until: Option<DateTime<Utc>>) -> RepoResult<()> {
+        let _turn = self.writing().await;
+        Ok(self.store.set_login_state(user_id, failed, locked_until).await?)
+    }
+
+    async fn set_password(&self, user_id: i64, password_hash: &str) -> RepoResult<()> {
+        let _turn = self.writing().await;
+        Ok(self.store.set_password(user_id, password_hash).await?)
+    }
+
+    async fn create_session(&self, s: Session) -> RepoResult<()> {
+        let _turn = self.writing().await;
+        Ok(self
+            .store
+            .create_session(&store::SessionRow {
+                token_hash: s.token_hash,
+                user_id: s.user_id,
+                csrf_token: s.csrf,
+                expires_at: s.expires_at,
+            })
+            .await?)
+    }
+
+    async fn session(&self, token_hash: &str) -> RepoResult<Option<Session>> {
+        Ok(self.store.session(token_hash).await?.map(|s| Session {
+            token_hash: s.token_hash,
+            user_id: s.user_id,
+            csrf: s.csrf_token,
+            expires_at: s.expires_at,
+        }))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> RepoResult<()> {
+        let _turn = self.writing().await;
+        Ok(self.store.delete_session(token_hash).await?)
+    }
+
+    async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str) -> RepoResult<()> {
+        let _turn = self.writing().await;
+        Ok(self.store.create_api_token(user_id, name, token_hash).await?)
+    }
+
+    async fn api_token_user(&self, token_hash: &str) -> RepoResult<Option<User>> {
+        self.store.api_token_user(token_hash).await?.map(user).transpose()
+    }
+
+    async fn audit(&self, e: AuditEntry) -> RepoResult<()> {
+        let row = store::AuditRow {
+            at: e.at,
+            object_kind: object_kind(&e.action).into(),
+            actor: e.username,
+            action: e.action,
+            object_id: e.target,
+            region_code: None,
+            detail: e.detail,
+        };
+        let (done, committed) = tokio::sync::oneshot::channel();
+        self.audit_sender().send((row, done)).map_err(|_| RepoError::Store("the audit writer has stopped".into()))?;
+        committed
+            .await
+            .map_err(|_| RepoError::Store("the audit writer has stopped".into()))?
+            .map_err(|e| RepoError::Store(format!("writing the audit log: {e}")))
+    }
+
+    async fn audit_log(&self, limit: usize) -> RepoResult<Vec<AuditEntry>> {
+        Ok(self
+            .store
+            .audit_log(limit.min(u32::MAX as usize) as u32)
+            .await?
+            .into_iter()
+            .map(|r| AuditEntry {
+                at: r.at,
+                username: r.actor,
+                action: r.action,
+                target: r.object_id,
+                detail: r.detail,
+            })
+            .collect())
+    }
+
+    async fn search_persons(&self, s: &Scope, query: &str, limit: usize) -> RepoResult<Vec<PersonRow>> {
+        let found = self.store.find_persons(&scope(s)?, query, page(limit)).await?;
+        Ok(found.into_iter().map(|p| person_row(p.person, p.village_code)).collect())
+    }
+
+    async fn person(&self, s: &Scope, id: ResidentId) -> RepoResult<Option<PersonRecord>> {
+        let Some(rec) = self.store.person_record(&scope(s)?, id).await? else { return Ok(None) };
+        let alerts = self.household_alerts(s, &rec.household.household_id).await?;
+        let mut history: Vec<StatusChange> =
+            rec.status_history.iter().map(|h| StatusChange { status: h.new_status, since: h.since }).collect();
+        if history.last().is_none_or(|h| h.status != rec.person.status || h.since != rec.person.status_since) {
+            history.push(StatusChange { status: rec.person.status, since: rec.person.status_since });
+        }
+        Ok(Some(PersonRecord {
+            batches: batches(&rec.person.diagnoses),
+            claims: rec.claims.into_iter().filter(|c| !c.voided).map(claim_row).collect(),
+            status_history: history,
+            alerts,
+            person: person_row(rec.person, rec.village_code),
+        }))
+    }
+
+    async fn search_households(&self, s: &Scope, query: &str, limit: usize) -> RepoResult<Vec<Household>> {
+        Ok(self.store.search_households(&scope(s)?, query, page(limit)).await?)
+    }
+
+    async fn household(&self, s: &Scope, id: &str) -> RepoResult<Option<HouseholdRecord>> {
+        let Some(rec) = self.store.household_record(&scope(s)?, id).await? else { return Ok(None) };
+        let village = rec.household.village_code;
+        Ok(Some(HouseholdRecord {
+            alerts: self.household_alerts(s, id).await?,
+            members: rec.members.into_iter().map(|p| person_row(p, village)).collect(),
+            household: rec.household,
+        }))
+    }
+
+    async fn alerts(&self, s: &Scope, f: &AlertFilter) -> RepoResult<Vec<AlertRow>> {
+        // A region filter narrows the scope; one outside it (or malformed) shows nothing.
+        let within = match f.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+            None => scope(s)?,
+            Some(r) if r.starts_with(s.prefix()) => match store::Scope::new(r) {
+                Ok(narrow) => narrow,
+                Err(_) => return Ok(vec![]),
+            },
+            Some(_) => return Ok(vec![]),
+        };
+        let state = match f.state.as_deref() {
+            None => None,
+            Some(st) => match st.parse::<monitor::AlertState>() {
+                Ok(st) => Some(st),
+                Err(_) => return Ok(vec![]),
+            },
+        };
+        let q = store::AlertQuery { state, rule: f.rule.clone(), ..Default::default() };
+        let limit = if f.limit == 0 { u32::MAX as usize } else { f.limit };
+        Ok(self.store.alerts(&within, &q, page(limit)).await?.into_iter().map(alert_row).collect())
+    }
+
+    async fn alert(&self, s: &Scope, id: i64) -> RepoResult<Option<AlertRow>> {
+        Ok(self.store.alert(&scope(s)?, id).await?.map(alert_row))
+    }
+
+    async fn transition_alert(&self, s: &Scope, id: i64, to: &str, by: &str, note: &str) -> RepoResult<AlertRow> {
+        let _turn = self.writing().await;
+        let to = to
+            .parse::<monitor::AlertState>()
+            .map_err(|_| RepoError::Conflict(format!("unknown alert state {to:?}")))?;
+        Ok(alert_row(self.store.transition_alert(&scope(s)?, id, to, by, note).await?))
+    }
+
+    async fn add_measure(&self, s: &Scope, id: i64, m: Measure) -> RepoResult<AlertRow> {
+        let _turn = self.writing().await;
+        let nm = store::NewMeasure {
+            kind: m.kind,
+            amount: m.amount,
+            by: m.by.clone(),
+            date: m.at.date_naive(),
+            note: m.note,
+        };
+        Ok(alert_row(self.store.add_assistance(&scope(s)?, id, &nm, &m.by).await?))
+    }
+
+    async fn summary(&self, s: &Scope) -> RepoResult<Summary> {
+        let o = self.store.overview(&scope(s)?).await?;
+        Ok(Summary {
+            households: o.households,
+            persons: o.persons,
+            poor_persons: o.poor_persons,
+            claims: o.claims,
+            settled_total: o.total_cost,
+            out_of_pocket: o.out_of_pocket,
+            open_alerts: o.open_alerts,
+            villages: o.villages,
+            blank_villages: 0,
+        })
+    }
+
+    async fn region_stats(&self, s: &Scope) -> RepoResult<Vec<RegionStat>> {
+        Ok(self
+            .store
+            .region_figures(&scope(s)?)
+            .await?
+            .into_iter()
+            .map(|r| RegionStat {
+                code: r.code,
+                name: r.name,
+                lon: r.lon,
+                lat: r.lat,
+                households: r.households,
+                persons: r.persons,
+                poor_persons: r.poor_persons,
+                open_alerts: r.open_alerts,
+                out_of_pocket: r.out_of_pocket,
+                settled_total: r.total_cost,
+            })
+            .collect())
+    }
+
+    async fn trend(&self, s: &Scope) -> RepoResult<Vec<MonthStat>> {
+        Ok(self
+            .store
+            .monthly_trend(&scope(s)?)
+            .await?
+            .into_iter()
+            .map(|m| MonthStat {
+                month: m.month,
+                claims: m.claims,
+                total: m.total_cost,
+                out_of_pocket: m.out_of_pocket,
+            })
+            .collect())
+    }
+
+    async fn network(&self, s: &Scope) -> RepoResult<NetworkData> {
+        let n = self.store.network(&scope(s)?).await?;
+        Ok(NetworkData { regions: n.regions, facilities: n.facilities, practitioners: n.practitioners })
+    }
+
+    async fn import_runs(&self, limit: usize) -> RepoResult<Vec<ImportRun>> {
+        Ok(self
+            .store
+            .import_runs(limit.min(u32::MAX as usize) as u32)
+            .await?
+            .into_iter()
+            .map(|r| ImportRun {
+                at: r.at,
+                errors: r.error_count(),
+                kind: r.kind,
+                file_name: r.file_name,
+                rows: r.rows,
+                report: r.errors,
+            })
+            .collect())
+    }
+
+    async fn policies(&self, s: &Scope) -> RepoResult<Vec<PolicyRow>> {
+        self.store
+            .policies(&scope(s)?)
+            .await?
+            .into_iter()
+            .map(|p| {
+                let policy = p.parse().map_err(|e| {
+                    RepoError::Store(format!("the stored policy of {} for {} does not parse: {e}", p.region, p.year))
+                })?;
+                Ok(PolicyRow { region: p.region, year: p.year, policy: Arc::new(policy) })
+            })
+            .collect()
+    }
+
+    async fn settle_claim(&self, s: &Scope, claim: domain::Claim) -> RepoResult<SettledClaim> {
+        let _turn = self.writing().await;
+        let r = self.store.settle_realtime(&scope(s)?, &claim, ACTOR).await?;
+        Ok(SettledClaim {
+            claim: r.claim,
+            year: r.year,
+            status: r.status,
+            policy: r.rules,
+            settlement: r.settlement,
+            replayed: r.replayed,
+        })
+    }
+
+    async fn void_claim(&self, s: &Scope, claim_id: &str) -> RepoResult<VoidedClaim> {
+        let _turn = self.writing().await;
+        let v = self.store.void_claim(&scope(s)?, claim_id, ACTOR).await?;
+        Ok(VoidedClaim {
+            claim_id: v.claim_id,
+            person_id: v.person,
+            year: v.year,
+            policy: v.rules,
+            resettlement: v.resettlement,
+        })
+    }
+}
+
+/// The actor the store records for changes made through the web layer (which
+/// writes who did it to the audit log).
+const ACTOR: &str = "web";
+
+fn alert_row(a: store::StoredAlert) -> AlertRow {
+    AlertRow {
+        id: a.id,
+        rule: a.rule,
+        household_id: a.household_id,
+        village_code: a.village,
+        year: a.year,
+        value: a.value,
+        threshold: a.threshold,
+        state: a.state.to_string(),
+        // Moves between states; the raising and the value updates of monitor runs
+        // are not moves.
+        transitions: a
+            .events
+            .into_iter()
+            .filter_map(|e| {
+                let from = e.from.filter(|f| *f != e.to)?;
+                Some(Transition { from: from.to_string(), to: e.to.to_string(), by: e.actor, at: e.at, note: e.note })
+            })
+            .collect(),
+        measures: a
+            .measures
+            .into_iter()
+            .map(|m| Measure { kind: m.kind, by: m.by, amount: m.amount, note: m.note, at: m.recorded_at })
+            .collect(),
+    }
+}
+
+impl StoreRepo {
+    /// The alerts of a household in scope.
+    async fn household_alerts(&self, s: &Scope, household_id: &str) -> RepoResult<Vec<AlertRow>> {
+        let q = store::AlertQuery { household: Some(household_id.into()), ..Default::default() };
+        Ok(self.store.alerts(&scope(s)?, &q, page(1000)).await?.into_iter().map(alert_row).collect())
+    }
+}
