@@ -54,24 +54,16 @@ pub enum Command {
     Plan(commands::plan::Args),
     /// Serve the web application and the HTTP API.
     Serve(commands::serve::Args),
+    /// Programme indicators by region level and period (CSV or XLSX).
+    Report(commands::report::Args),
+    /// Compare a draft policy with the policy in force over a year of claims, by county.
+    Whatif(commands::whatif::Args),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.global.verbose);
-    let result = match cli.command {
-        Command::Demo(a) => commands::demo::run(a, &cli.global),
-        Command::Synth(a) => commands::synth::run(a, &cli.global),
-        Command::Migrate(a) => commands::migrate::run(a, &cli.global),
-        Command::Import(a) => commands::import::run(a, &cli.global),
-        Command::Export(a) => commands::export::run(a, &cli.global),
-        Command::Settle(a) => commands::settle::run(a, &cli.global),
-        Command::Monitor(a) => commands::monitor::run(a, &cli.global),
-        Command::Alert(a) => commands::alert::run(a, &cli.global),
-        Command::Coverage(a) => commands::coverage::run(a, &cli.global),
-        Command::Plan(a) => commands::plan::run(a, &cli.global),
-        Command::Serve(a) => commands::serve::run(a, &cli.global),
-    };
+    let result = dispatch(cli.command, &cli.global);
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -81,11 +73,32 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// Runs one command.
+pub fn dispatch(command: Command, global: &Global) -> anyhow::Result<()> {
+    match command {
+        Command::Demo(a) => commands::demo::run(a, global),
+        Command::Synth(a) => commands::synth::run(a, global),
+        Command::Migrate(a) => commands::migrate::run(a, global),
+        Command::Import(a) => commands::import::run(a, global),
+        Command::Export(a) => commands::export::run(a, global),
+        Command::Settle(a) => commands::settle::run(a, global),
+        Command::Monitor(a) => commands::monitor::run(a, global),
+        Command::Alert(a) => commands::alert::run(a, global),
+        Command::Coverage(a) => commands::coverage::run(a, global),
+        Command::Plan(a) => commands::plan::run(a, global),
+        Command::Serve(a) => commands::serve::run(a, global),
+        Command::Report(a) => commands::report::run(a, global),
+        Command::Whatif(a) => commands::whatif::run(a, global),
+    }
+}
+
 fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
-        0 => "warn",
-        1 => "info",
+        // sqlx reports slow statements at warn, with the whole statement: too loud
+        // for bulk imports, whose batches are slow by design.
+        0 => "warn,sqlx=error",
+        1 => "info,sqlx=warn",
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));

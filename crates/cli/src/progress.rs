@@ -24,7 +24,9 @@ pub fn spinner(msg: &str, quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         pb.set_draw_target(ProgressDrawTarget::hidden());
     }
-    pb.set_style(ProgressStyle::with_template("{spinner} {msg} {pos} [{elapsed_precise}] {per_sec}").expect("valid template"));
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {pos} [{elapsed_precise}] {per_sec}").expect("valid template"),
+    );
     pb.set_message(msg.to_string());
     pb
 }

@@ -1,10 +1,307 @@
-//! `safetynet coverage`: not built yet.
+//! `safetynet coverage`: blank spots now and coming, and reach, from registry files.
+//!
+//! This module owns the files: reading regions, facilities and practitioners
+//! (every bad row reported as file:line: column: reason, nothing written when any
+//! is refused) and writing the blank-spot, reach and 15-minute-circle files, each
+//! through a temporary file renamed on success. The rules are the `coverage`
+//! crate's; `plan` reads its inputs through [`read_network`] here.
 
+use crate::progress;
 use crate::Global;
+use anyhow::{bail, Context};
+use chrono::NaiveDate;
+use coverage::{BlankKind, Network, Settings, TravelModel, HORIZONS};
+use domain::{parse_date, ColumnMap, Facility, Practitioner, Record, Region, RegionLevel};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// The date the analysis is made at (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_day)]
+    pub as_of: NaiveDate,
+    #[command(flatten)]
+    pub files: RegistryFiles,
+    /// Where to write the blank spots (CSV: kind, region_code, name, in_years, detail).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Where to write each village's travel time to qualified care (CSV).
+    #[arg(long)]
+    pub reach_out: Option<PathBuf>,
+    /// Where to write the 15-minute circle shares by township, county and
+    /// province (CSV); default beside --reach-out as NAME_circle.csv.
+    #[arg(long, requires = "reach_out")]
+    pub circle_out: Option<PathBuf>,
+    /// An OpenStreetMap extract (.osm.pbf) to measure travel on roads instead of
+    /// by straight line.
+    #[arg(long, requires = "reach_out")]
+    pub roads: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: SettingArgs,
+}
 
-pub fn run(_args: Args, _global: &Global) -> anyhow::Result<()> {
-    anyhow::bail!("the coverage command is not built yet")
+/// The registry files every coverage command reads.
+#[derive(clap::Args, Debug)]
+pub struct RegistryFiles {
+    /// Regions (CSV: code, name, level, urban_rural, population, lon, lat).
+    #[arg(long)]
+    pub regions: PathBuf,
+    /// Facilities (CSV: facility_id, name, kind, grade, region_code, lon, lat).
+    #[arg(long)]
+    pub facilities: PathBuf,
+    /// Practitioners (CSV: practitioner_id, facility_id, qualification, gp, birth_date, active).
+    #[arg(long)]
+    pub practitioners: PathBuf,
+}
+
+/// Retirement ages and the straight-line travel model.
+#[derive(clap::Args, Debug)]
+pub struct SettingArgs {
+    /// Retirement age of village clinic practitioners.
+    #[arg(long, default_value_t = 65)]
+    pub retire_village: i32,
+    /// Retirement age of all other practitioners.
+    #[arg(long, default_value_t = 60)]
+    pub retire_other: i32,
+    /// Road distance over straight-line distance, without a road network.
+    #[arg(long, default_value_t = 1.3)]
+    pub detour: f64,
+    /// Average travel speed in km/h, without a road network.
+    #[arg(long, default_value_t = 30.0)]
+    pub speed: f64,
+}
+
+impl SettingArgs {
+    pub fn settings(&self) -> anyhow::Result<(Settings, TravelModel)> {
+        let s = Settings { retire_village: self.retire_village, retire_other: self.retire_other };
+        s.validate()?;
+        let m = TravelModel { detour: self.detour, speed_kmh: self.speed };
+        m.validate()?;
+        Ok((s, m))
+    }
+}
+
+pub fn parse_day(s: &str) -> Result<NaiveDate, String> {
+    parse_date(s).map_err(|e| e.to_string())
+}
+
+/// Reads a CSV file of records, reporting every bad row as `file:line: column
+/// NAME: reason` (the first 20, then a count).
+pub fn read_records<R: Record>(path: &Path, quiet: bool) -> anyhow::Result<Vec<R>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read the {} file {}", R::KIND, path.display()))?;
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(std::io::BufReader::new(file));
+    let name = path.display().to_string();
+    let header: Vec<String> = rdr
+        .headers()
+        .with_context(|| format!("{name}:1: cannot read the header row"))?
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let hdr: Vec<&str> = header.iter().map(|s| s.as_str()).collect();
+    let map = ColumnMap::new::<R>(&hdr).map_err(|e| anyhow::anyhow!("{name}:1: {e}"))?;
+    let pb = progress::spinner(&format!("reading {}", R::KIND), quiet);
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                errors.push(format!("{name}:{line}: {e}"));
+                break;
+            }
+        }
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let fields: Vec<&str> = rec.iter().collect();
+        if fields.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        match map.parse::<R>(&fields) {
+            Ok(r) => out.push(r),
+            Err(e) => errors.push(format!("{name}:{line}: {e}")),
+        }
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    if !errors.is_empty() {
+        let n = errors.len();
+        let mut msg = errors.into_iter().take(20).collect::<Vec<_>>().join("\n");
+        if n > 20 {
+            msg.push_str(&format!("\n... and {} more", n - 20));
+        }
+        bail!("{n} bad row{} in the {} file, nothing written:\n{msg}", if n == 1 { "" } else { "s" }, R::KIND);
+    }
+    Ok(out)
+}
+
+/// Reads the three registry files and checks them against each other.
+pub fn read_network(files: &RegistryFiles, quiet: bool) -> anyhow::Result<Network> {
+    let regions: Vec<Region> = read_records(&files.regions, quiet)?;
+    let facilities: Vec<Facility> = read_records(&files.facilities, quiet)?;
+    let practitioners: Vec<Practitioner> = read_records(&files.practitioners, quiet)?;
+    Network::new(regions, facilities, practitioners).context("the registry is inconsistent, nothing written")
+}
+
+/// Writes a CSV through a temporary file beside `path`, renamed on success, so a
+/// failure leaves no half-written output.
+pub fn write_csv(path: &Path, header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("out")));
+    let result = (|| -> anyhow::Result<()> {
+        let f = std::fs::File::create(&tmp)?;
+        let mut w = csv::Writer::from_writer(std::io::BufWriter::new(f));
+        w.write_record(header)?;
+        for r in rows {
+            w.write_record(&r)?;
+        }
+        w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?.flush()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn minutes(m: Option<f64>) -> String {
+    m.map(|m| format!("{m:.1}")).unwrap_or_default()
+}
+
+pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+    let (settings, model) = args.settings.settings()?;
+    let net = read_network(&args.files, global.quiet)?;
+    // Read the road file before any output is written: a bad file writes nothing.
+    let roads = match &args.roads {
+        Some(p) => {
+            let sp = progress::spinner("loading roads", global.quiet);
+            let loaded = coverage::osm::load(p)?;
+            sp.finish_and_clear();
+            eprintln!("roads: {} nodes, {} arcs from {} highways", loaded.1.nodes, loaded.1.arcs, loaded.1.ways);
+            Some(loaded.0)
+        }
+        None => None,
+    };
+
+    let pb = progress::bar(HORIZONS.len() as u64 + 2, "coverage", global.quiet);
+    let spots = coverage::project(&net, args.as_of, &settings);
+    pb.inc(HORIZONS.len() as u64);
+    write_csv(
+        &args.out,
+        &["kind", "region_code", "name", "in_years", "detail"],
+        spots.iter().map(|b| {
+            vec![
+                b.kind.to_string(),
+                b.region_code.to_string(),
+                b.name.clone(),
+                b.in_years.to_string(),
+                b.detail.clone(),
+            ]
+        }),
+    )?;
+
+    let mut counts: BTreeMap<(i32, BlankKind), usize> = BTreeMap::new();
+    for b in &spots {
+        *counts.entry((b.in_years, b.kind)).or_default() += 1;
+    }
+    println!("blank spots as of {} (written to {}):", args.as_of, args.out.display());
+    for y in HORIZONS {
+        let line: Vec<String> =
+            BlankKind::ALL.iter().map(|k| format!("{k} {}", counts.get(&(y, *k)).copied().unwrap_or(0))).collect();
+        let when = if y == 0 { "now".to_string() } else { format!("in {y} year{}", if y == 1 { "" } else { "s" }) };
+        println!("  {when:>11}: {}", line.join(", "));
+    }
+
+    if let Some(reach_out) = &args.reach_out {
+        let reaches = match &roads {
+            Some(g) => coverage::reach_on_roads(&net, args.as_of, &settings, &model, g).0,
+            None => coverage::reach(&net, args.as_of, &settings, &model),
+        };
+        pb.inc(1);
+        // A village has a qualified doctor now unless it is a blank village now.
+        let blank_now: std::collections::HashSet<_> = spots
+            .iter()
+            .filter(|b| b.in_years == 0 && matches!(b.kind, BlankKind::VillageNoClinic | BlankKind::VillageNoDoctor))
+            .map(|b| b.region_code)
+            .collect();
+        let fid = |f: Option<u32>| f.map(|f| net.facilities[f as usize].facility_id.clone()).unwrap_or_default();
+        write_csv(
+            reach_out,
+            &[
+                "village_code",
+                "name",
+                "rural",
+                "population",
+                "village_clinic_minutes",
+                "village_clinic_id",
+                "township_center_minutes",
+                "township_center_id",
+                "hospital_minutes",
+                "hospital_id",
+                "within_15_minutes",
+                "has_qualified_doctor",
+            ],
+            reaches.iter().map(|r| {
+                vec![
+                    r.village.to_string(),
+                    net.region(r.village).map(|x| x.name.clone()).unwrap_or_default(),
+                    r.rural.to_string(),
+                    r.population.to_string(),
+                    minutes(r.minutes[0]),
+                    fid(r.nearest[0]),
+                    minutes(r.minutes[1]),
+                    fid(r.nearest[1]),
+                    minutes(r.minutes[2]),
+                    fid(r.nearest[2]),
+                    r.in_circle().to_string(),
+                    (!blank_now.contains(&r.village)).to_string(),
+                ]
+            }),
+        )?;
+        let shares = coverage::shares(&net, &reaches);
+        let circle_out = args.circle_out.clone().unwrap_or_else(|| {
+            let stem = reach_out.file_stem().and_then(|s| s.to_str()).unwrap_or("reach");
+            reach_out.with_file_name(format!("{stem}_circle.csv"))
+        });
+        write_csv(
+            &circle_out,
+            &["level", "code", "name", "villages", "rural_population", "within_15_minutes", "share"],
+            shares.iter().map(|c| {
+                vec![
+                    c.level.to_string(),
+                    c.code.short(),
+                    c.name.clone(),
+                    c.villages.to_string(),
+                    c.population.to_string(),
+                    c.within.to_string(),
+                    format!("{:.4}", c.share()),
+                ]
+            }),
+        )?;
+        pb.finish_and_clear();
+        println!(
+            "15-minute medical service circle ({}; reach in {}, shares in {}):",
+            if roads.is_some() { "on roads" } else { "straight line" },
+            reach_out.display(),
+            circle_out.display()
+        );
+        for c in shares.iter().filter(|c| matches!(c.level, RegionLevel::Province | RegionLevel::County)) {
+            let indent = if c.level == RegionLevel::Province { "  " } else { "    " };
+            println!(
+                "{indent}{} {} {}: {:.1}% of {} rural people in {} villages",
+                c.level,
+                c.code.short(),
+                c.name,
+                c.share() * 100.0,
+                c.population,
+                c.villages
+            );
+        }
+    }
+    pb.finish_and_clear();
+    Ok(())
 }

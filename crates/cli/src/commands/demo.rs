@@ -1,10 +1,329 @@
-//! `safetynet demo`: not built yet.
+//! `safetynet demo`: the whole programme on a synthetic county, end to end.
+//!
+//! It writes a synthetic county (real division codes and names), creates the
+//! store, imports every kind, settles the year's claims, monitors households,
+//! finds blank spots and plans roving doctors, writes the indicator report, prints
+//! a summary of what the store holds, and serves the web application with a demo
+//! administrator. Every step is the same command a user would type, run with the
+//! same arguments (printed as it goes), so the demo doubles as a worked example of
+//! the command line.
 
-use crate::Global;
+use crate::{Cli, Global};
+use anyhow::Context;
+use clap::Parser;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Where the synthetic files and the outputs go (created if missing).
+    #[arg(long, default_value = "./safetynet-demo")]
+    pub dir: PathBuf,
+    /// small (about 6,000 households) or county (about 120,000).
+    #[arg(long, default_value = "small")]
+    pub scale: synth::Scale,
+    /// The random seed: the same seed gives the same county.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The year of the claims, policy and thresholds.
+    #[arg(long, default_value_t = 2024)]
+    pub year: i32,
+    /// The address to serve on; a busy port is replaced by a free one.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// The demo administrator's password (default: a random one, printed).
+    #[arg(long, env = "SAFETYNET_DEMO_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Stop after the summary instead of serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
 
-pub fn run(_args: Args, _global: &Global) -> anyhow::Result<()> {
-    anyhow::bail!("the demo command is not built yet")
+/// The steps a demo runs, each as the command line a user would type.
+struct Plan {
+    dir: PathBuf,
+    db: String,
+    year: i32,
+}
+
+impl Plan {
+    fn file(&self, name: &str) -> OsString {
+        self.dir.join(name).into_os_string()
+    }
+
+    fn as_of(&self) -> String {
+        format!("{}-12-31", self.year)
+    }
+
+    /// The registry files every coverage command reads.
+    fn registry(&self) -> Vec<OsString> {
+        let mut v = Vec::new();
+        for (flag, name) in
+            [("--regions", "regions.csv"), ("--facilities", "facilities.csv"), ("--practitioners", "practitioners.csv")]
+        {
+            v.push(flag.into());
+            v.push(self.file(name));
+        }
+        v
+    }
+
+    fn steps(&self, args: &Args) -> Vec<(&'static str, Vec<OsString>)> {
+        let year = self.year.to_string();
+        let mut steps: Vec<(&'static str, Vec<OsString>)> = vec![(
+            "synthesise a county",
+            os(&[
+                "synth",
+                "--scale",
+                &args.scale.to_string(),
+                "--seed",
+                &args.seed.to_string(),
+                "--year",
+                &year,
+                "--out",
+            ])
+            .into_iter()
+            .chain([self.dir.clone().into_os_string()])
+            .collect(),
+        )];
+        steps.push(("create the store", os(&["migrate"])));
+        for (kind, file) in [
+            ("regions", "regions.csv"),
+            ("households", "households.csv"),
+            ("persons", "persons.csv"),
+            ("facilities", "facilities.csv"),
+            ("practitioners", "practitioners.csv"),
+            ("claims", "claims.csv"),
+            ("thresholds", "thresholds.csv"),
+        ] {
+            steps.push(("import", vec!["import".into(), kind.into(), self.file(file)]));
+        }
+        steps.push((
+            "settle the year's claims",
+            vec![
+                "settle".into(),
+                "--policy".into(),
+                self.file("policy.toml"),
+                "--persons".into(),
+                self.file("persons.csv"),
+                "--claims".into(),
+                self.file("claims.csv"),
+                "--out".into(),
+                self.file("settlements.csv"),
+            ],
+        ));
+        steps.push((
+            "monitor households",
+            vec![
+                "monitor".into(),
+                "--year".into(),
+                year.clone().into(),
+                "--persons".into(),
+                self.file("persons.csv"),
+                "--households".into(),
+                self.file("households.csv"),
+                "--claims".into(),
+                self.file("claims.csv"),
+                "--settlements".into(),
+                self.file("settlements.csv"),
+                "--thresholds".into(),
+                self.file("thresholds.toml"),
+                "--out".into(),
+                self.file("alerts.csv"),
+            ],
+        ));
+        let mut coverage = vec!["coverage".into(), "--as-of".into(), self.as_of().into()];
+        coverage.extend(self.registry());
+        coverage.extend(["--out".into(), self.file("blank_spots.csv"), "--reach-out".into(), self.file("reach.csv")]);
+        steps.push(("find blank spots and travel times", coverage));
+        let mut plan = vec!["plan".into(), "--as-of".into(), self.as_of().into()];
+        plan.extend(self.registry());
+        plan.extend(["--out".into(), self.file("plan.csv")]);
+        steps.push(("plan roving and dispatched doctors", plan));
+        steps.push((
+            "report the programme's indicators",
+            vec![
+                "report".into(),
+                "--year".into(),
+                year.into(),
+                "--level".into(),
+                "county,township".into(),
+                "--persons".into(),
+                self.file("persons.csv"),
+                "--households".into(),
+                self.file("households.csv"),
+                "--claims".into(),
+                self.file("claims.csv"),
+                "--settlements".into(),
+                self.file("settlements.csv"),
+                "--alerts".into(),
+                self.file("alerts.csv"),
+                "--reach".into(),
+                self.file("reach.csv"),
+                "--regions".into(),
+                self.file("regions.csv"),
+                "--out".into(),
+                self.file("report.xlsx"),
+            ],
+        ));
+        steps
+    }
+
+    /// Runs one step through the same parser and dispatch as the command line.
+    fn run(&self, argv: &[OsString], global: &Global) -> anyhow::Result<()> {
+        let mut full: Vec<OsString> = vec!["safetynet".into(), "--db".into(), self.db.clone().into()];
+        if global.quiet {
+            full.push("--quiet".into());
+        }
+        full.extend(argv.iter().cloned());
+        let cli = Cli::try_parse_from(&full).map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::dispatch(cli.command, &cli.global)
+    }
+}
+
+fn os(parts: &[&str]) -> Vec<OsString> {
+    parts.iter().map(OsString::from).collect()
+}
+
+/// The command line as a user would type it (arguments with spaces quoted).
+fn shown(argv: &[OsString], db: &str) -> String {
+    let mut s = format!("safetynet --db {db}");
+    for a in argv {
+        let a = a.to_string_lossy();
+        if a.contains(' ') {
+            s.push_str(&format!(" '{a}'"));
+        } else {
+            s.push(' ');
+            s.push_str(&a);
+        }
+    }
+    s
+}
+
+/// The store of the demo: `DIR/safetynet.db` unless `--db` was given.
+fn demo_db(dir: &Path, global: &Global) -> String {
+    if global.db == "./safetynet.db" {
+        dir.join("safetynet.db").display().to_string()
+    } else {
+        global.db.clone()
+    }
+}
+
+/// `addr` when it is free (port 0 resolved to the port the system picks),
+/// otherwise a free port on the same host.
+fn free_addr(addr: &str) -> anyhow::Result<String> {
+    if let Ok(l) = std::net::TcpListener::bind(addr) {
+        return Ok(l.local_addr()?.to_string());
+    }
+    let host = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
+    let l = std::net::TcpListener::bind((host, 0)).with_context(|| format!("no free port on {host}"))?;
+    Ok(l.local_addr()?.to_string())
+}
+
+fn random_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..12).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+}
+
+pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
+    let plan = Plan { dir: args.dir.clone(), db: demo_db(&args.dir, global), year: args.year };
+    let steps = plan.steps(&args);
+    let started = Instant::now();
+    let n = steps.len();
+    for (i, (what, argv)) in steps.iter().enumerate() {
+        println!("\n[{}/{n}] {what}\n$ {}", i + 1, shown(argv, &plan.db));
+        let t = Instant::now();
+        plan.run(argv, global).with_context(|| format!("demo step {} ({what})", i + 1))?;
+        println!("  ({:.1} s)", t.elapsed().as_secs_f64());
+    }
+    print_summary(&plan)?;
+    println!("\nall steps done in {:.1} s; files in {}", started.elapsed().as_secs_f64(), args.dir.display());
+    if args.no_serve {
+        return Ok(());
+    }
+    let addr = free_addr(&args.addr)?;
+    let password = args.password.clone().unwrap_or_else(random_password);
+    println!("\nweb application: http://{addr}/");
+    println!("demo login:      user admin, password {password}");
+    let argv: Vec<OsString> =
+        vec!["serve".into(), "--addr".into(), addr.into(), "--create-admin".into(), format!("admin:{password}").into()];
+    plan.run(&argv, global)
+}
+
+/// What the store holds now, in one table.
+fn print_summary(plan: &Plan) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let s = rt.block_on(async {
+        let store = store::Store::open(&plan.db).await?;
+        let s = store.summary(&store::Scope::all()).await;
+        store.close().await;
+        s
+    })?;
+    let alerts = count_rows(&plan.dir.join("alerts.csv"));
+    let blank = count_rows(&plan.dir.join("blank_spots.csv"));
+    println!("\nthe store {} holds:", plan.db);
+    for (what, n) in [
+        ("regions", s.regions),
+        ("households", s.households),
+        ("persons", s.persons),
+        ("  of them poor or monitored", s.poor_persons),
+        ("facilities", s.facilities),
+        ("practitioners", s.practitioners),
+        ("claims", s.claims),
+        ("settlements", s.settlements),
+        ("open alerts", s.open_alerts),
+    ] {
+        println!("  {what:<28} {n:>10}");
+    }
+    println!("files: {} alerts in alerts.csv, {} blank spots in blank_spots.csv", alerts, blank);
+    Ok(())
+}
+
+/// Data rows of a CSV file (0 when it cannot be read).
+fn count_rows(path: &Path) -> u64 {
+    std::fs::read(path).map(|b| b.iter().filter(|&&c| c == b'\n').count().saturating_sub(1) as u64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_step_parses_as_a_command_line() {
+        let args = Args {
+            dir: PathBuf::from("/tmp/x"),
+            scale: synth::Scale::Small,
+            seed: 1,
+            year: 2024,
+            addr: "127.0.0.1:0".into(),
+            password: None,
+            no_serve: true,
+        };
+        let plan = Plan { dir: args.dir.clone(), db: "/tmp/x/s.db".into(), year: 2024 };
+        for (what, argv) in plan.steps(&args) {
+            let mut full: Vec<OsString> = vec!["safetynet".into()];
+            full.extend(argv);
+            if let Err(e) = Cli::try_parse_from(&full) {
+                panic!("step {what} does not parse: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn demo_store_defaults_into_the_demo_directory() {
+        let g = Global { db: "./safetynet.db".into(), verbose: 0, quiet: true };
+        assert_eq!(demo_db(Path::new("d"), &g), "d/safetynet.db");
+        let g = Global { db: "postgres://x/y".into(), verbose: 0, quiet: true };
+        assert_eq!(demo_db(Path::new("d"), &g), "postgres://x/y");
+    }
+
+    #[test]
+    fn random_passwords_are_long_and_differ() {
+        let (a, b) = (random_password(), random_password());
+        assert_eq!(a.len(), 12);
+        assert_ne!(a, b);
+    }
 }

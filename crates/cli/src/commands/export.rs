@@ -1,10 +1,87 @@
-//! `safetynet export`: not built yet.
+//! `safetynet export KIND --out FILE [--region PREFIX]`: writes the records of one
+//! kind from the store, CSV (UTF-8, header = the import columns) or XLSX by the
+//! file's extension, so that an export imports back unchanged.
+//!
+//! Records stream from the store in chunks into the file; the file is written under
+//! a temporary name beside the target and renamed at the end, so a failed export
+//! never leaves a half file where a whole one is expected.
 
+use super::import::Kind;
 use crate::Global;
+use anyhow::Context;
+use domain::{Claim, Facility, Household, Person, Practitioner, Region, Threshold};
+use ingest::RecordWriter;
+use std::path::{Path, PathBuf};
+use store::{Scope, Store, StoredRecord};
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// What to export.
+    #[arg(value_enum)]
+    pub kind: Kind,
+    /// The file to write: .csv or .xlsx.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Only records inside this region (a code prefix: 2, 4, 6, 9 or 12 digits).
+    #[arg(long, default_value = "")]
+    pub region: String,
+}
 
-pub fn run(_args: Args, _global: &Global) -> anyhow::Result<()> {
-    anyhow::bail!("the export command is not built yet")
+pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+    match args.kind {
+        Kind::Regions => export::<Region>(&args, global),
+        Kind::Households => export::<Household>(&args, global),
+        Kind::Persons => export::<Person>(&args, global),
+        Kind::Facilities => export::<Facility>(&args, global),
+        Kind::Practitioners => export::<Practitioner>(&args, global),
+        Kind::Claims => export::<Claim>(&args, global),
+        Kind::Thresholds => export::<Threshold>(&args, global),
+    }
+}
+
+fn export<R: StoredRecord>(args: &Args, global: &Global) -> anyhow::Result<()> {
+    let scope = Scope::new(&args.region)?;
+    // Refuse a bad extension before touching the store.
+    ingest::Format::of(&args.out)?;
+    let tmp = temp_path(&args.out);
+    let mut writer = RecordWriter::<R>::create(&tmp)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let pb = crate::progress::spinner(&format!("exporting {}", R::KIND), global.quiet);
+    let result = rt.block_on(async {
+        let store = Store::open(&global.db).await?;
+        store.migrate().await?;
+        let n = store
+            .export::<R, ingest::IngestError>(&scope, |chunk| {
+                for r in &chunk {
+                    writer.write(r)?;
+                }
+                pb.inc(chunk.len() as u64);
+                Ok(())
+            })
+            .await;
+        store.close().await;
+        anyhow::Ok(n?)
+    });
+    pb.finish_and_clear();
+    let n = match result.and_then(|n| writer.finish().map(|_| n).map_err(anyhow::Error::from)) {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e.context(format!("exporting {} to {}", R::KIND, args.out.display())));
+        }
+    };
+    std::fs::rename(&tmp, &args.out).with_context(|| format!("moving {} to {}", tmp.display(), args.out.display()))?;
+    if !global.quiet {
+        let within = if scope.prefix().is_empty() { String::new() } else { format!(" in region {}", scope.prefix()) };
+        println!("{n} {}{within} written to {}", R::KIND, args.out.display());
+    }
+    Ok(())
+}
+
+/// `dir/.name.partial-PID.ext`: same directory (so the rename is atomic), same
+/// extension (so the writer picks the same format).
+fn temp_path(out: &Path) -> PathBuf {
+    let name = out.file_stem().and_then(|s| s.to_str()).unwrap_or("export");
+    let ext = out.extension().and_then(|s| s.to_str()).unwrap_or("csv");
+    out.with_file_name(format!(".{name}.partial-{}.{ext}", std::process::id()))
 }

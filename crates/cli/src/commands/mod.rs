@@ -8,6 +8,8 @@ pub mod import;
 pub mod migrate;
 pub mod monitor;
 pub mod plan;
+pub mod report;
 pub mod serve;
 pub mod settle;
 pub mod synth;
+pub mod whatif;

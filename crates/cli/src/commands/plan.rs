@@ -1,10 +1,118 @@
-//! `safetynet plan`: not built yet.
+//! `safetynet plan`: the roving and dispatch plan for the blank villages of a
+//! registry, from files. Reading and checking the files is `coverage`'s (this
+//! module's sibling); the planning is the `coverage` crate's.
 
+use super::coverage::{parse_day, read_network, write_csv, RegistryFiles, SettingArgs};
+use crate::progress;
 use crate::Global;
+use chrono::NaiveDate;
+use coverage::plan::{plan, plan_inputs, Action, PlanSettings, SLOTS};
+use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// The date the plan is made at (YYYY-MM-DD): blank villages and serving doctors then.
+    #[arg(long, value_parser = parse_day)]
+    pub as_of: NaiveDate,
+    #[command(flatten)]
+    pub files: RegistryFiles,
+    /// Where to write the plan (CSV).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Half-day visits each blank village needs a week.
+    #[arg(long, default_value_t = 2)]
+    pub visits_per_week: u32,
+    /// Most outreach half-days a doctor gives a week.
+    #[arg(long, default_value_t = 4)]
+    pub outreach_halfdays: u32,
+    /// Longest one-way trip in minutes.
+    #[arg(long, default_value_t = 60.0)]
+    pub max_travel_minutes: f64,
+    /// Villages of more people than this get a dispatched doctor.
+    #[arg(long, default_value_t = 1500)]
+    pub dispatch_population: u32,
+    #[command(flatten)]
+    pub settings: SettingArgs,
+}
 
-pub fn run(_args: Args, _global: &Global) -> anyhow::Result<()> {
-    anyhow::bail!("the plan command is not built yet")
+pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+    let (settings, model) = args.settings.settings()?;
+    let ps = PlanSettings {
+        visits_per_week: args.visits_per_week,
+        outreach_halfdays: args.outreach_halfdays,
+        max_travel_minutes: args.max_travel_minutes,
+        dispatch_population: args.dispatch_population,
+        model,
+    };
+    ps.validate()?;
+    let net = read_network(&args.files, global.quiet)?;
+    let sp = progress::spinner("planning", global.quiet);
+    let (villages, doctors) = plan_inputs(&net, args.as_of, &settings);
+    let p = plan(&villages, &doctors, &ps)?;
+    sp.finish_and_clear();
+
+    let mut rows = Vec::new();
+    for vp in &p.villages {
+        let v = &villages[vp.village];
+        let base = |r: &mut Vec<String>| {
+            r.push(v.code.to_string());
+            r.push(v.name.clone());
+            r.push(v.population.to_string());
+        };
+        if vp.visits.is_empty() {
+            let mut r = Vec::new();
+            base(&mut r);
+            r.extend([
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                vp.action.as_str().into(),
+                vp.reason.clone(),
+            ]);
+            rows.push(r);
+        }
+        for visit in &vp.visits {
+            let d = &doctors[visit.doctor];
+            let mut r = Vec::new();
+            base(&mut r);
+            r.push(d.practitioner_id.clone());
+            r.push(d.facility_id.clone());
+            r.push(visit.slots.iter().map(|&s| SLOTS[s as usize]).collect::<Vec<_>>().join(";"));
+            r.push(format!("{:.1}", visit.minutes));
+            r.push(vp.action.as_str().into());
+            r.push(vp.reason.clone());
+            rows.push(r);
+        }
+    }
+    write_csv(
+        &args.out,
+        &[
+            "village_code",
+            "village_name",
+            "population",
+            "doctor_id",
+            "facility_id",
+            "halfdays",
+            "travel_minutes",
+            "action",
+            "reason",
+        ],
+        rows,
+    )?;
+    let total_pop: u64 = villages.iter().map(|v| v.population as u64).sum();
+    println!("plan as of {} written to {}:", args.as_of, args.out.display());
+    println!(
+        "  blank villages {}: rove {}, dispatch {}, uncovered {}; {} doctors could rove",
+        villages.len(),
+        p.count(Action::Rove),
+        p.count(Action::Dispatch),
+        p.count(Action::Uncovered),
+        doctors.len()
+    );
+    println!("  covered population {} of {}", p.covered_population, total_pop);
+    println!("  total travel {:.1} minutes a week (one way)", p.total_travel_minutes);
+    println!("  lower bound  {:.1} minutes (nearest feasible doctor for every visit)", p.lower_bound_minutes);
+    println!("  gap          {:.2}%", p.gap() * 100.0);
+    Ok(())
 }

@@ -1,0 +1,146 @@
+//! `safetynet settle` end to end: the spec's worked example through files, output
+//! independent of row order, `--explain`, and a refused file writing nothing.
+
+use std::path::Path;
+use std::process::Command;
+
+const POLICY: &str = include_str!("../../settle/tests/data/demo_county_2024.toml");
+// Two valid resident IDs (GB 11643 check digits).
+const LIFTED: &str = "34010219800101001X";
+const GENERAL: &str = "340102199001010022";
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn safetynet(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_safetynet")).arg("--quiet").arg("settle").args(args).output().unwrap()
+}
+
+fn persons() -> String {
+    // A BOM, extra columns and a different column order: only person_id and status matter.
+    format!("\u{feff}household_id,status,person_id\nH1,lifted,{LIFTED}\nH2,general,{GENERAL}\n")
+}
+
+const HEADER: &str = "claim_id,person_id,facility_level,kind,admitted,discharged,total_cost,eligible_cost,diagnosis\n";
+
+#[test]
+fn settles_the_worked_example_in_any_row_order_and_explains() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "policy.toml", POLICY);
+    let persons = write(dir.path(), "persons.csv", &persons());
+    let rows = [
+        format!("C2,{LIFTED},county,inpatient,2024-05-20,2024-06-01,20000,20000,C16\n"),
+        format!("G1,{GENERAL},township,outpatient,2024-02-01,2024-02-01,100.5,80.25,\n"),
+        format!("C1,{LIFTED},county,inpatient,2024-03-01,2024-03-10,60000.00,50000,C16\n"),
+    ];
+    let mut outputs = Vec::new();
+    for (k, order) in [[0, 1, 2], [2, 0, 1]].iter().enumerate() {
+        let text: String = std::iter::once(HEADER.to_string()).chain(order.iter().map(|&i| rows[i].clone())).collect();
+        let claims = write(dir.path(), &format!("claims{k}.csv"), &text);
+        let out = dir.path().join(format!("out{k}.csv"));
+        let o = safetynet(&[
+            "--policy".as_ref(),
+            policy.as_os_str(),
+            "--persons".as_ref(),
+            persons.as_os_str(),
+            "--claims".as_ref(),
+            claims.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--explain".as_ref(),
+            "C2".as_ref(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let explanation = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(explanation.contains("Settled after 1 earlier claim of this person"), "{explanation}");
+        assert!(explanation.contains("Pays 支付 2088.12 yuan"), "{explanation}");
+        outputs.push(std::fs::read_to_string(&out).unwrap());
+    }
+    assert_eq!(outputs[0], outputs[1], "output does not depend on row order");
+    let expected = format!(
+        "claim_id,person_id,year,total_cost,eligible_cost,basic,critical,assistance,safety_net,out_of_pocket\n\
+         G1,{GENERAL},2024,100.50,80.25,0.00,0.00,0.00,0.00,100.50\n\
+         C1,{LIFTED},2024,60000.00,50000.00,42287.50,138.13,3944.62,629.75,13000.00\n\
+         C2,{LIFTED},2024,20000.00,20000.00,16787.50,2088.12,674.63,449.75,0.00\n"
+    );
+    assert_eq!(outputs[0], expected);
+}
+
+#[test]
+fn refuses_a_bad_file_listing_every_bad_row_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "policy.toml", POLICY);
+    let persons = write(dir.path(), "persons.csv", &persons());
+    let claims = write(
+        dir.path(),
+        "claims.csv",
+        &format!(
+            "{HEADER}\
+             C1,{LIFTED},county,inpatient,2024-03-01,2024-03-10,60000,50000,\n\
+             C2,{LIFTED},county,inpatient,2024-03-01,2024-03-10,-5,0,\n\
+             C3,{LIFTED},county,inpatient,2024-03-01,2024-03-10,10.001,0,\n\
+             C4,{LIFTED},county,inpatient,2024-03-01,2024-03-10,100,200,\n\
+             C5,{LIFTED},hamlet,inpatient,2024-03-01,2024-03-10,100,50,\n\
+             C6,{LIFTED},county,dental,2024-03-01,2024-03-10,100,50,\n\
+             C7,110101199003070011,county,inpatient,2024-03-01,2024-03-10,100,50,\n\
+             C1,{GENERAL},county,inpatient,2024-04-01,2024-04-10,100,50,\n"
+        ),
+    );
+    let out = dir.path().join("out.csv");
+    let o = safetynet(&[
+        "--policy".as_ref(),
+        policy.as_os_str(),
+        "--persons".as_ref(),
+        persons.as_os_str(),
+        "--claims".as_ref(),
+        claims.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    let file = claims.display().to_string();
+    for (line, column, reason) in [
+        (3, "7 (total_cost)", "negative"),
+        (4, "7 (total_cost)", "more than two decimals"),
+        (5, "8 (eligible_cost)", "exceeds the total cost"),
+        (6, "3 (facility_level)", "unknown facility level"),
+        (7, "4 (kind)", "unknown claim kind"),
+        (8, "2 (person_id)", "not in the persons file"),
+        (9, "claim_id", "used twice (first on line 2)"),
+    ] {
+        let want = format!("{file}:{line}: column {column}: ");
+        let hit = err.lines().find(|l| l.starts_with(&want));
+        assert!(hit.is_some_and(|l| l.contains(reason)), "missing {want}...{reason} in:\n{err}");
+    }
+    assert!(err.contains("7 bad rows"), "{err}");
+    assert!(!out.exists(), "a refused file writes no output");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 3, "no temporary file left: {leftovers:?}");
+}
+
+#[test]
+fn refuses_a_bad_policy_naming_tier_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "policy.toml", "[[tier]]\nname = \"basic\"\nrate = 1.5\n");
+    let persons = write(dir.path(), "persons.csv", &persons());
+    let claims = write(dir.path(), "claims.csv", HEADER);
+    let out = dir.path().join("out.csv");
+    let o = safetynet(&[
+        "--policy".as_ref(),
+        policy.as_os_str(),
+        "--persons".as_ref(),
+        persons.as_os_str(),
+        "--claims".as_ref(),
+        claims.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("tier 1 (\"basic\"), key rate: bad rate"), "{err}");
+    assert!(!out.exists());
+}
