@@ -6,20 +6,20 @@
 #
 # PROVINCE defaults to 64 (Ningxia, 22 counties, a run of about a minute on 2 cores);
 # 34 (Anhui, 119 counties) is the design's province size. Output goes under
-# bench-data/synth (git-ignored) and is removed afterwards unless KEEP=1.
+# ${BENCH_DIR:-/work/bench-data}/synth and is removed afterwards unless KEEP=1.
 # SAFETYNET may point at a built binary; otherwise the release build is made.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROVINCE="${1:-64}"
 CPP="${2:-2.5}"
-OUT="bench-data/synth"
+OUT="${BENCH_DIR:-/work/bench-data}/synth"
 if [ -z "${SAFETYNET:-}" ]; then
   cargo build --release -q -p safetynet
   SAFETYNET="${CARGO_TARGET_DIR:-target}/release/safetynet"
 fi
 TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "needs GNU time at /usr/bin/time" >&2; exit 1; }
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 
 run() {
   local name="$1"; shift

@@ -23,7 +23,15 @@ use std::time::Instant;
 
 fn region(code: u64, name: String, ur: Option<u16>, pop: Option<u32>, pt: Option<(f64, f64)>) -> Region {
     let code = RegionCode::from_u64(code).unwrap();
-    Region { code, name, level: code.level(), urban_rural: ur, population: pop, lon: pt.map(|p| p.0), lat: pt.map(|p| p.1) }
+    Region {
+        code,
+        name,
+        level: code.level(),
+        urban_rural: ur,
+        population: pop,
+        lon: pt.map(|p| p.0),
+        lat: pt.map(|p| p.1),
+    }
 }
 
 fn synth(counties: usize, seed: u64) -> (Vec<Region>, Vec<Facility>, Vec<Practitioner>) {
@@ -32,11 +40,17 @@ fn synth(counties: usize, seed: u64) -> (Vec<Region>, Vec<Facility>, Vec<Practit
     let per_province = 92;
     let provinces = counties.div_ceil(per_province);
     let mut pid = 0u64;
-    let mut staff = |people: &mut Vec<Practitioner>, rng: &mut ChaCha8Rng, fid: &str, q: Qualification, n: usize, ages: (i32, i32)| {
+    let mut staff = |people: &mut Vec<Practitioner>,
+                     rng: &mut ChaCha8Rng,
+                     fid: &str,
+                     q: Qualification,
+                     n: usize,
+                     ages: (i32, i32)| {
         for _ in 0..n {
             pid += 1;
             let age = rng.gen_range(ages.0..ages.1);
-            let birth = chrono::NaiveDate::from_ymd_opt(2025 - age, rng.gen_range(1..=12), rng.gen_range(1..=28)).unwrap();
+            let birth =
+                chrono::NaiveDate::from_ymd_opt(2025 - age, rng.gen_range(1..=12), rng.gen_range(1..=28)).unwrap();
             people.push(Practitioner {
                 practitioner_id: format!("P{pid}"),
                 facility_id: fid.to_string(),
@@ -65,7 +79,15 @@ fn synth(counties: usize, seed: u64) -> (Vec<Region>, Vec<Facility>, Vec<Practit
             for h in 0..3 {
                 let fid = format!("H{ccode}.{h}");
                 let grade = if h == 0 && rng.gen_bool(0.97) { Some(Grade(2)) } else { Some(Grade(1)) };
-                facilities.push(Facility { facility_id: fid.clone(), name: fid.clone(), kind: FacilityKind::CountyHospital, grade, region_code: RegionCode::from_u64(ccode).unwrap(), lon: Some(clon), lat: Some(clat) });
+                facilities.push(Facility {
+                    facility_id: fid.clone(),
+                    name: fid.clone(),
+                    kind: FacilityKind::CountyHospital,
+                    grade,
+                    region_code: RegionCode::from_u64(ccode).unwrap(),
+                    lon: Some(clon),
+                    lat: Some(clat),
+                });
                 staff(&mut people, &mut rng, &fid, Qualification::Physician, 30, (28, 62));
             }
             let towns = rng.gen_range(10..19);
@@ -74,7 +96,15 @@ fn synth(counties: usize, seed: u64) -> (Vec<Region>, Vec<Facility>, Vec<Practit
                 regions.push(region(tcode, format!("镇{tcode}"), Some(220), None, None));
                 let (tlon, tlat) = (clon + rng.gen_range(-0.5..0.5), clat + rng.gen_range(-0.4..0.4));
                 let tid = format!("T{tcode}");
-                facilities.push(Facility { facility_id: tid.clone(), name: tid.clone(), kind: FacilityKind::TownshipCenter, grade: None, region_code: RegionCode::from_u64(tcode).unwrap(), lon: Some(tlon), lat: Some(tlat) });
+                facilities.push(Facility {
+                    facility_id: tid.clone(),
+                    name: tid.clone(),
+                    kind: FacilityKind::TownshipCenter,
+                    grade: None,
+                    region_code: RegionCode::from_u64(tcode).unwrap(),
+                    lon: Some(tlon),
+                    lat: Some(tlat),
+                });
                 let n = rng.gen_range(3..9);
                 staff(&mut people, &mut rng, &tid, Qualification::Physician, n / 2, (28, 63));
                 staff(&mut people, &mut rng, &tid, Qualification::AssistantPhysician, n - n / 2, (28, 63));
@@ -90,7 +120,15 @@ fn synth(counties: usize, seed: u64) -> (Vec<Region>, Vec<Facility>, Vec<Practit
                     }
                     for k in 0..if rng.gen_bool(0.2) { 2 } else { 1 } {
                         let fid = format!("V{vcode}.{k}");
-                        facilities.push(Facility { facility_id: fid.clone(), name: fid.clone(), kind: FacilityKind::VillageClinic, grade: None, region_code: RegionCode::from_u64(vcode).unwrap(), lon: None, lat: None });
+                        facilities.push(Facility {
+                            facility_id: fid.clone(),
+                            name: fid.clone(),
+                            kind: FacilityKind::VillageClinic,
+                            grade: None,
+                            region_code: RegionCode::from_u64(vcode).unwrap(),
+                            lon: None,
+                            lat: None,
+                        });
                         let n = rng.gen_range(1..3);
                         staff(&mut people, &mut rng, &fid, Qualification::RuralDoctor, n, (30, 71));
                     }
@@ -116,7 +154,13 @@ fn main() {
             let t = Instant::now();
             let (r, f, p) = synth(n, 1);
             let villages = r.iter().filter(|x| x.level == RegionLevel::Village).count();
-            println!("generated {} regions ({villages} villages), {} facilities, {} practitioners in {:.2} s", r.len(), f.len(), p.len(), secs(t));
+            println!(
+                "generated {} regions ({villages} villages), {} facilities, {} practitioners in {:.2} s",
+                r.len(),
+                f.len(),
+                p.len(),
+                secs(t)
+            );
             let total = Instant::now();
             let t = Instant::now();
             let net = Network::new(r, f, p).unwrap();
@@ -132,7 +176,12 @@ fn main() {
             let sh = shares(&net, &rs);
             let nat: u64 = sh.iter().filter(|c| c.level == RegionLevel::Province).map(|c| c.within).sum();
             let pop: u64 = sh.iter().filter(|c| c.level == RegionLevel::Province).map(|c| c.population).sum();
-            println!("15-minute shares of {} regions: {:.2} s ({:.1}% of {pop} rural people inside)", sh.len(), secs(t), nat as f64 / pop as f64 * 100.0);
+            println!(
+                "15-minute shares of {} regions: {:.2} s ({:.1}% of {pop} rural people inside)",
+                sh.len(),
+                secs(t),
+                nat as f64 / pop as f64 * 100.0
+            );
             println!("TOTAL blank spots + projection + reach + shares: {:.2} s", secs(total));
         }
         "roads" => {
@@ -146,7 +195,12 @@ fn main() {
                     b.add_node(110.0 + x as f64 * 0.001, 30.0 + y as f64 * 0.0009);
                 }
             }
-            let classes = [coverage::SpeedClass::Tertiary, coverage::SpeedClass::Unclassified, coverage::SpeedClass::Residential, coverage::SpeedClass::Track];
+            let classes = [
+                coverage::SpeedClass::Tertiary,
+                coverage::SpeedClass::Unclassified,
+                coverage::SpeedClass::Residential,
+                coverage::SpeedClass::Track,
+            ];
             for y in 0..side {
                 for x in 0..side {
                     let v = (y * side + x) as u32;
@@ -159,9 +213,16 @@ fn main() {
                 }
             }
             let g = b.build();
-            println!("grid graph: {} nodes, {} arcs, {:.0} MB, built in {:.2} s", g.node_count(), g.arc_count(), g.heap_bytes() as f64 / 1e6, secs(t));
+            println!(
+                "grid graph: {} nodes, {} arcs, {:.0} MB, built in {:.2} s",
+                g.node_count(),
+                g.arc_count(),
+                g.heap_bytes() as f64 / 1e6,
+                secs(t)
+            );
             for sources in [1usize, 1000] {
-                let seeds: Vec<(u32, u32)> = (0..sources).map(|_| (rng.gen_range(0..g.node_count() as u32), 0)).collect();
+                let seeds: Vec<(u32, u32)> =
+                    (0..sources).map(|_| (rng.gen_range(0..g.node_count() as u32), 0)).collect();
                 let t = Instant::now();
                 let dist = g.multi_source(&seeds);
                 let e = secs(t);

@@ -25,8 +25,12 @@ pub enum BlankKind {
 }
 
 impl BlankKind {
-    pub const ALL: [BlankKind; 4] =
-        [BlankKind::CountyNoHospital, BlankKind::TownshipNoPhysician, BlankKind::VillageNoClinic, BlankKind::VillageNoDoctor];
+    pub const ALL: [BlankKind; 4] = [
+        BlankKind::CountyNoHospital,
+        BlankKind::TownshipNoPhysician,
+        BlankKind::VillageNoClinic,
+        BlankKind::VillageNoDoctor,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -84,7 +88,13 @@ pub fn project(net: &Network, d: NaiveDate, s: &Settings) -> Vec<BlankSpot> {
 
 fn sort(v: &mut [BlankSpot]) {
     v.sort_by(|a, b| {
-        (a.in_years, a.kind, a.region_code, &a.name, &a.detail).cmp(&(b.in_years, b.kind, b.region_code, &b.name, &b.detail))
+        (a.in_years, a.kind, a.region_code, &a.name, &a.detail).cmp(&(
+            b.in_years,
+            b.kind,
+            b.region_code,
+            &b.name,
+            &b.detail,
+        ))
     });
 }
 
@@ -164,7 +174,13 @@ fn spots_at(net: &Network, base: NaiveDate, years: i32, s: &Settings) -> Vec<Bla
         } else {
             "no hospital in the county".to_string()
         };
-        out.push(BlankSpot { kind: BlankKind::CountyNoHospital, region_code: r.code, name: r.name.clone(), in_years: years, detail });
+        out.push(BlankSpot {
+            kind: BlankKind::CountyNoHospital,
+            region_code: r.code,
+            name: r.name.clone(),
+            in_years: years,
+            detail,
+        });
     }
     out
 }
@@ -182,7 +198,8 @@ fn why_nobody(net: &Network, facilities: &[usize], base: NaiveDate, d: NaiveDate
     let last = people.iter().filter(|(p, _)| p.active).count() == 1;
     for (p, kind) in &people {
         debug_assert!(!serves(p, *kind, d, s));
-        let who = if p.name.is_empty() { p.practitioner_id.clone() } else { format!("{} ({})", p.name, p.practitioner_id) };
+        let who =
+            if p.name.is_empty() { p.practitioner_id.clone() } else { format!("{} ({})", p.name, p.practitioner_id) };
         if !p.active {
             reasons.push(format!("{who} is not active"));
             continue;

@@ -31,11 +31,19 @@ impl Default for TravelModel {
 
 impl TravelModel {
     pub fn validate(&self) -> Result<(), crate::CoverageError> {
-        if !(self.detour >= 1.0 && self.detour <= 5.0) {
-            return Err(crate::CoverageError::Setting { name: "detour", value: self.detour.to_string(), why: "a detour factor is 1 to 5".into() });
+        if !(1.0..=5.0).contains(&self.detour) {
+            return Err(crate::CoverageError::Setting {
+                name: "detour",
+                value: self.detour.to_string(),
+                why: "a detour factor is 1 to 5".into(),
+            });
         }
         if !(self.speed_kmh > 0.0 && self.speed_kmh <= 200.0) {
-            return Err(crate::CoverageError::Setting { name: "speed_kmh", value: self.speed_kmh.to_string(), why: "a speed is above 0 and at most 200 km/h".into() });
+            return Err(crate::CoverageError::Setting {
+                name: "speed_kmh",
+                value: self.speed_kmh.to_string(),
+                why: "a speed is above 0 and at most 200 km/h".into(),
+            });
         }
         Ok(())
     }
@@ -97,7 +105,17 @@ impl PointIndex {
         }
         let nx = ((x1 - x0) / cell) as usize + 1;
         let ny = ((y1 - y0) / cell) as usize + 1;
-        let mut idx = PointIndex { lon0: x0, lat0: y0, cell, nx, ny, start: vec![0; nx * ny + 1], items: vec![0; n], pts: points, max_abs_lat };
+        let mut idx = PointIndex {
+            lon0: x0,
+            lat0: y0,
+            cell,
+            nx,
+            ny,
+            start: vec![0; nx * ny + 1],
+            items: vec![0; n],
+            pts: points,
+            max_abs_lat,
+        };
         let cells: Vec<usize> = idx.pts.iter().map(|&(x, y)| idx.cell_of(x, y)).collect();
         for &c in &cells {
             idx.start[c + 1] += 1;
@@ -259,7 +277,8 @@ mod tests {
     fn nearest_agrees_with_brute_force() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        let pts: Vec<(f64, f64)> = (0..3000).map(|_| (rng.gen_range(100.0..110.0), rng.gen_range(20.0..45.0))).collect();
+        let pts: Vec<(f64, f64)> =
+            (0..3000).map(|_| (rng.gen_range(100.0..110.0), rng.gen_range(20.0..45.0))).collect();
         let idx = PointIndex::new(pts.clone());
         for _ in 0..500 {
             let q = (rng.gen_range(95.0..115.0), rng.gen_range(15.0..50.0));

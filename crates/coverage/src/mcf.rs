@@ -159,7 +159,16 @@ mod tests {
         //   a->x 1, a->y 4, b->x 2, b->y 1.
         // Optimum: a->x 2, a->y 1, b->y 2: cost 2 + 4 + 2 = 8.
         let (s, a, b, x, y, t) = (0, 1, 2, 3, 4, 5);
-        let arcs = [(s, a, 3, 0), (s, b, 2, 0), (a, x, 9, 1), (a, y, 9, 4), (b, x, 9, 2), (b, y, 9, 1), (x, t, 2, 0), (y, t, 3, 0)];
+        let arcs = [
+            (s, a, 3, 0),
+            (s, b, 2, 0),
+            (a, x, 9, 1),
+            (a, y, 9, 4),
+            (b, x, 9, 2),
+            (b, y, 9, 1),
+            (x, t, 2, 0),
+            (y, t, 3, 0),
+        ];
         let mut g = MinCostFlow::new(6);
         for &(f, to, cap, cost) in &arcs {
             g.add_arc(f, to, cap, cost);

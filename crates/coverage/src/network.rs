@@ -26,7 +26,11 @@ impl Settings {
     pub fn validate(&self) -> Result<(), CoverageError> {
         for (name, v) in [("retire_village", self.retire_village), ("retire_other", self.retire_other)] {
             if !(18..=100).contains(&v) {
-                return Err(CoverageError::Setting { name, value: v.to_string(), why: "a retirement age is 18 to 100 years".into() });
+                return Err(CoverageError::Setting {
+                    name,
+                    value: v.to_string(),
+                    why: "a retirement age is 18 to 100 years".into(),
+                });
             }
         }
         Ok(())
@@ -86,7 +90,11 @@ impl Network {
     /// Checks and indexes a registry. Refuses, naming every offender: duplicate
     /// region codes, facility ids or practitioner ids; facilities whose region is
     /// not in the table; practitioners whose facility is not in the table.
-    pub fn new(regions: Vec<Region>, facilities: Vec<Facility>, practitioners: Vec<Practitioner>) -> Result<Network, CoverageError> {
+    pub fn new(
+        regions: Vec<Region>,
+        facilities: Vec<Facility>,
+        practitioners: Vec<Practitioner>,
+    ) -> Result<Network, CoverageError> {
         let mut region_index = HashMap::with_capacity(regions.len());
         let mut dups = Vec::new();
         for (i, r) in regions.iter().enumerate() {

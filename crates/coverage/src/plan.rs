@@ -19,7 +19,7 @@
 //! facility, capacities ignored. The min-cost flow is exact for its villages, so
 //! the gap measures what capacity costs, not what the heuristic loses.
 
-use crate::blank::{blank_spots, BlankKind};
+use crate::blank::blank_spots;
 use crate::geo::TravelModel;
 use crate::mcf::MinCostFlow;
 use crate::network::{Network, Settings};
@@ -29,7 +29,8 @@ use domain::{FacilityKind, RegionCode};
 use std::collections::HashMap;
 
 /// The working half-days of a week, in slot order.
-pub const SLOTS: [&str; 10] = ["Mon AM", "Mon PM", "Tue AM", "Tue PM", "Wed AM", "Wed PM", "Thu AM", "Thu PM", "Fri AM", "Fri PM"];
+pub const SLOTS: [&str; 10] =
+    ["Mon AM", "Mon PM", "Tue AM", "Tue PM", "Wed AM", "Wed PM", "Thu AM", "Thu PM", "Fri AM", "Fri PM"];
 
 /// The order in which free slots are taken, so that a village's visits spread
 /// over the week (Mon AM, Wed AM, Fri AM, Tue PM, ...) rather than bunch.
@@ -52,7 +53,13 @@ pub struct PlanSettings {
 
 impl Default for PlanSettings {
     fn default() -> Self {
-        PlanSettings { visits_per_week: 2, outreach_halfdays: 4, max_travel_minutes: 60.0, dispatch_population: 1500, model: TravelModel::default() }
+        PlanSettings {
+            visits_per_week: 2,
+            outreach_halfdays: 4,
+            max_travel_minutes: 60.0,
+            dispatch_population: 1500,
+            model: TravelModel::default(),
+        }
     }
 }
 
@@ -60,13 +67,25 @@ impl PlanSettings {
     pub fn validate(&self) -> Result<(), CoverageError> {
         let week = SLOTS.len() as u32;
         if !(1..=week).contains(&self.visits_per_week) {
-            return Err(CoverageError::Setting { name: "visits_per_week", value: self.visits_per_week.to_string(), why: format!("a week has {week} working half-days; give 1 to {week}") });
+            return Err(CoverageError::Setting {
+                name: "visits_per_week",
+                value: self.visits_per_week.to_string(),
+                why: format!("a week has {week} working half-days; give 1 to {week}"),
+            });
         }
         if !(1..=week).contains(&self.outreach_halfdays) {
-            return Err(CoverageError::Setting { name: "outreach_halfdays", value: self.outreach_halfdays.to_string(), why: format!("a week has {week} working half-days; give 1 to {week}") });
+            return Err(CoverageError::Setting {
+                name: "outreach_halfdays",
+                value: self.outreach_halfdays.to_string(),
+                why: format!("a week has {week} working half-days; give 1 to {week}"),
+            });
         }
         if !(self.max_travel_minutes > 0.0 && self.max_travel_minutes <= 600.0) {
-            return Err(CoverageError::Setting { name: "max_travel_minutes", value: self.max_travel_minutes.to_string(), why: "give above 0 and at most 600 minutes".into() });
+            return Err(CoverageError::Setting {
+                name: "max_travel_minutes",
+                value: self.max_travel_minutes.to_string(),
+                why: "give above 0 and at most 600 minutes".into(),
+            });
         }
         self.model.validate()
     }
@@ -179,7 +198,6 @@ pub fn plan_inputs(net: &Network, d: NaiveDate, s: &Settings) -> (Vec<PlanVillag
             }
         })
         .collect();
-    debug_assert!(BlankKind::ALL.iter().filter(|k| k.is_village()).count() == 2);
     let mut doctors = Vec::new();
     for (f, fac) in net.facilities.iter().enumerate() {
         if !matches!(fac.kind, FacilityKind::TownshipCenter | FacilityKind::CountyHospital) {
@@ -187,7 +205,11 @@ pub fn plan_inputs(net: &Network, d: NaiveDate, s: &Settings) -> (Vec<PlanVillag
         }
         let Some(point) = net.location(f) else { continue };
         for p in net.qualified_staff(f, d, s) {
-            doctors.push(PlanDoctor { practitioner_id: p.practitioner_id.clone(), facility_id: fac.facility_id.clone(), point });
+            doctors.push(PlanDoctor {
+                practitioner_id: p.practitioner_id.clone(),
+                facility_id: fac.facility_id.clone(),
+                point,
+            });
         }
     }
     (villages, doctors)
@@ -224,8 +246,9 @@ pub fn plan(villages: &[PlanVillage], doctors: &[PlanDoctor], s: &PlanSettings) 
     let site_index = crate::geo::PointIndex::new(sites.iter().map(|x| x.point).collect());
     let radius_km = s.model.km_for_minutes(s.max_travel_minutes);
 
-    let mut out: Vec<VillagePlan> =
-        (0..villages.len()).map(|v| VillagePlan { village: v, action: Action::Uncovered, visits: Vec::new(), reason: String::new() }).collect();
+    let mut out: Vec<VillagePlan> = (0..villages.len())
+        .map(|v| VillagePlan { village: v, action: Action::Uncovered, visits: Vec::new(), reason: String::new() })
+        .collect();
     // Feasible (site, minutes) per candidate village.
     let mut options: HashMap<usize, Vec<(usize, f64)>> = HashMap::new();
     let mut candidates: Vec<usize> = Vec::new();
@@ -249,7 +272,8 @@ pub fn plan(villages: &[PlanVillage], doctors: &[PlanDoctor], s: &PlanSettings) 
             .collect();
         if opts.is_empty() {
             out[v].action = Action::Dispatch;
-            out[v].reason = format!("no township centre or county hospital doctor within {} minutes", s.max_travel_minutes);
+            out[v].reason =
+                format!("no township centre or county hospital doctor within {} minutes", s.max_travel_minutes);
             continue;
         }
         opts.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
@@ -257,8 +281,10 @@ pub fn plan(villages: &[PlanVillage], doctors: &[PlanDoctor], s: &PlanSettings) 
         candidates.push(v);
     }
 
+    /// Villages served, and for each site the villages it takes with their minutes.
+    type Assignment = (Vec<usize>, HashMap<usize, Vec<(usize, i64)>>);
     // Most population first, then least travel; all-or-nothing per village.
-    let solve = |set: &[usize]| -> (Vec<usize>, HashMap<usize, Vec<(usize, i64)>>) {
+    let solve = |set: &[usize]| -> Assignment {
         let (src, sink) = (0, 1);
         let mut g = MinCostFlow::new(2 + set.len() + sites.len());
         let site_node = |si: usize| 2 + set.len() + si;

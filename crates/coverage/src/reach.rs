@@ -22,7 +22,8 @@ pub enum ReachCategory {
 }
 
 impl ReachCategory {
-    pub const ALL: [ReachCategory; 3] = [ReachCategory::VillageClinic, ReachCategory::TownshipCenter, ReachCategory::Hospital];
+    pub const ALL: [ReachCategory; 3] =
+        [ReachCategory::VillageClinic, ReachCategory::TownshipCenter, ReachCategory::Hospital];
 
     pub fn of(kind: FacilityKind) -> Option<ReachCategory> {
         match kind {
@@ -112,7 +113,13 @@ pub fn reach(net: &Network, d: NaiveDate, s: &Settings, model: &TravelModel) -> 
 /// is snapped to its nearest road node, the legs to the road are covered by the
 /// straight-line `model`, and one multi-source Dijkstra per category measures
 /// the roads. Returns the reaches and the nodes settled in all passes.
-pub fn reach_on_roads(net: &Network, d: NaiveDate, s: &Settings, model: &TravelModel, g: &Graph) -> (Vec<Reach>, usize) {
+pub fn reach_on_roads(
+    net: &Network,
+    d: NaiveDate,
+    s: &Settings,
+    model: &TravelModel,
+    g: &Graph,
+) -> (Vec<Reach>, usize) {
     let sites = qualified_sites(net, d, s);
     let snapper = g.snapper();
     let ticks_per_min = TICKS_PER_SECOND * 60.0;
@@ -121,7 +128,13 @@ pub fn reach_on_roads(net: &Network, d: NaiveDate, s: &Settings, model: &TravelM
         vs.iter().map(|r| Some((r.lon?, r.lat?)).and_then(|p| snapper.snap(p))).collect();
     let mut out: Vec<Reach> = vs
         .iter()
-        .map(|r| Reach { village: r.code, rural: r.is_rural(), population: r.population.unwrap_or(0), minutes: [None; 3], nearest: [None; 3] })
+        .map(|r| Reach {
+            village: r.code,
+            rural: r.is_rural(),
+            population: r.population.unwrap_or(0),
+            minutes: [None; 3],
+            nearest: [None; 3],
+        })
         .collect();
     let mut settled = 0;
     for (c, list) in sites.iter().enumerate() {

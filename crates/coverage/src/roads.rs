@@ -89,7 +89,11 @@ impl GraphBuilder {
     }
 
     pub fn with_capacity(nodes: usize, edges: usize) -> Self {
-        GraphBuilder { lon: Vec::with_capacity(nodes), lat: Vec::with_capacity(nodes), edges: Vec::with_capacity(edges) }
+        GraphBuilder {
+            lon: Vec::with_capacity(nodes),
+            lat: Vec::with_capacity(nodes),
+            edges: Vec::with_capacity(edges),
+        }
     }
 
     pub fn add_node(&mut self, lon: f64, lat: f64) -> u32 {
@@ -235,10 +239,8 @@ impl Graph {
     /// network (an isolated node would strand whatever snaps to it).
     pub fn snapper(&self) -> Snapper {
         let mut linked = vec![false; self.node_count()];
-        for v in 0..self.node_count() {
-            if self.offsets[v + 1] > self.offsets[v] {
-                linked[v] = true;
-            }
+        for (v, l) in linked.iter_mut().enumerate() {
+            *l = self.offsets[v + 1] > self.offsets[v];
         }
         for &w in &self.targets {
             linked[w as usize] = true;

@@ -22,7 +22,10 @@ fn village_without_clinic_or_township_centre() {
     // An urban village (1xx) is never a rural blank spot.
     regions.push(region("341122100203", "城中村", Some(111), Some(500), None));
     let facilities = vec![hospital(), facility("T1", K::TownshipCenter, None, "341122100202", None)];
-    let people = vec![person("p1", "T1", Q::Physician, "1980-01-01", true), person("p2", "H1", Q::Physician, "1980-01-01", true)];
+    let people = vec![
+        person("p1", "T1", Q::Physician, "1980-01-01", true),
+        person("p2", "H1", Q::Physician, "1980-01-01", true),
+    ];
     let net = Network::new(regions, facilities, people).unwrap();
     let s = Settings::default();
     // 西村 has a township centre standing in it: no blank spot there.
@@ -35,7 +38,13 @@ fn village_without_clinic_or_township_centre() {
 #[test]
 fn village_without_a_serving_qualified_doctor() {
     let mut regions = frame();
-    for (c, n) in [("341122100201", "甲"), ("341122100202", "乙"), ("341122100203", "丙"), ("341122100204", "丁"), ("341122100205", "戊")] {
+    for (c, n) in [
+        ("341122100201", "甲"),
+        ("341122100202", "乙"),
+        ("341122100203", "丙"),
+        ("341122100204", "丁"),
+        ("341122100205", "戊"),
+    ] {
         regions.push(village(c, n, 500, (118.4, 32.4)));
     }
     let facilities = vec![
@@ -64,8 +73,10 @@ fn village_without_a_serving_qualified_doctor() {
     let net = Network::new(regions, facilities, people).unwrap();
     let s = Settings::default();
     let got = kinds_at(&net, "2025-01-01", &s);
-    let want: Vec<(BlankKind, String)> =
-        ["341122100201", "341122100203", "341122100204"].iter().map(|c| (BlankKind::VillageNoDoctor, c.to_string())).collect();
+    let want: Vec<(BlankKind, String)> = ["341122100201", "341122100203", "341122100204"]
+        .iter()
+        .map(|c| (BlankKind::VillageNoDoctor, c.to_string()))
+        .collect();
     assert_eq!(got, want);
     let spots = blank_spots(&net, day("2025-01-01"), &s);
     assert!(spots[0].detail.contains("no physician, assistant physician or rural doctor"), "{}", spots[0].detail);
@@ -131,7 +142,10 @@ fn county_without_a_hospital_of_grade_two() {
     let got = kinds_at(&net, "2025-01-01", &Settings::default());
     assert_eq!(
         got,
-        vec![(BlankKind::CountyNoHospital, "341122000000".into()), (BlankKind::CountyNoHospital, "341126000000".into())]
+        vec![
+            (BlankKind::CountyNoHospital, "341122000000".into()),
+            (BlankKind::CountyNoHospital, "341126000000".into())
+        ]
     );
     let spots = blank_spots(&net, day("2025-01-01"), &Settings::default());
     assert!(spots[0].detail.contains("none of grade 2"), "{}", spots[0].detail);
@@ -168,7 +182,11 @@ fn projection_at_its_boundaries() {
             (5, "341122100202".into()),
         ]
     );
-    assert!(rows[0].detail.contains("last qualified doctor Dr 张三 (张三) turns 65 on 2026-01-01"), "{}", rows[0].detail);
+    assert!(
+        rows[0].detail.contains("last qualified doctor Dr 张三 (张三) turns 65 on 2026-01-01"),
+        "{}",
+        rows[0].detail
+    );
     assert!(rows.iter().all(|b| b.kind == BlankKind::VillageNoDoctor));
     // The hospital physician born 1990 never ages out within five years.
     assert!(rows.iter().all(|b| b.kind != BlankKind::CountyNoHospital));
@@ -181,7 +199,8 @@ fn projection_lists_every_horizon_sorted() {
     regions.push(village("341122100201", "甲", 500, (118.4, 32.4)));
     let net = Network::new(regions, vec![], vec![]).unwrap();
     let rows = project(&net, day("2025-06-30"), &Settings::default());
-    let got: Vec<(i32, &str, String)> = rows.iter().map(|b| (b.in_years, b.kind.as_str(), b.region_code.to_string())).collect();
+    let got: Vec<(i32, &str, String)> =
+        rows.iter().map(|b| (b.in_years, b.kind.as_str(), b.region_code.to_string())).collect();
     let mut want = Vec::new();
     for y in [0, 1, 3, 5] {
         want.push((y, "county_no_hospital", "341122000000".to_string()));
@@ -194,13 +213,20 @@ fn projection_lists_every_horizon_sorted() {
 #[test]
 fn inconsistent_registries_are_refused_with_the_offenders() {
     let regions = frame();
-    let facilities = vec![facility("F9", K::VillageClinic, None, "341122100299", None), facility("F1", K::VillageClinic, None, "341122100000", None)];
+    let facilities = vec![
+        facility("F9", K::VillageClinic, None, "341122100299", None),
+        facility("F1", K::VillageClinic, None, "341122100000", None),
+    ];
     let e = Network::new(regions.clone(), facilities, vec![]).unwrap_err();
     assert!(matches!(e, CoverageError::UnknownRegions(ref v) if v == &vec!["F9 (341122100299)".to_string()]), "{e}");
     assert!(e.to_string().contains("F9 (341122100299)"), "{e}");
 
     let facilities = vec![facility("F1", K::VillageClinic, None, "341122100000", None)];
-    let people = vec![person("p1", "F1", Q::Nurse, "1990-01-01", true), person("p2", "F2", Q::Nurse, "1990-01-01", true), person("p3", "F3", Q::Nurse, "1990-01-01", true)];
+    let people = vec![
+        person("p1", "F1", Q::Nurse, "1990-01-01", true),
+        person("p2", "F2", Q::Nurse, "1990-01-01", true),
+        person("p3", "F3", Q::Nurse, "1990-01-01", true),
+    ];
     let e = Network::new(regions.clone(), facilities.clone(), people).unwrap_err();
     assert!(matches!(e, CoverageError::UnknownFacilities(ref v) if v.len() == 2), "{e}");
     assert!(e.to_string().contains("2 practitioners") && e.to_string().contains("p2 (F2), p3 (F3)"), "{e}");

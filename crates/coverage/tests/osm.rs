@@ -80,8 +80,11 @@ fn blob(out: &mut Vec<u8>, kind: &str, data: &[u8]) {
     out.extend_from_slice(&blob);
 }
 
+/// A way: id, node refs, tags.
+type Way<'a> = (i64, Vec<i64>, Vec<(&'a str, &'a str)>);
+
 /// A PBF file with plain nodes (id, lon, lat) and ways (id, node refs, tags).
-fn encode(nodes: &[(i64, f64, f64)], ways: &[(i64, Vec<i64>, Vec<(&str, &str)>)]) -> Vec<u8> {
+fn encode(nodes: &[(i64, f64, f64)], ways: &[Way]) -> Vec<u8> {
     let mut file = Vec::new();
     let mut hb = Vec::new();
     bytes(&mut hb, 4, b"OsmSchema-V0.6");
@@ -112,11 +115,14 @@ fn encode(nodes: &[(i64, f64, f64)], ways: &[(i64, Vec<i64>, Vec<(&str, &str)>)]
         packed(&mut w, 2, keys);
         packed(&mut w, 3, vals);
         let mut last = 0;
-        let deltas: Vec<u64> = refs.iter().map(|&r| {
-            let d = zigzag(r - last);
-            last = r;
-            d
-        }).collect();
+        let deltas: Vec<u64> = refs
+            .iter()
+            .map(|&r| {
+                let d = zigzag(r - last);
+                last = r;
+                d
+            })
+            .collect();
         packed(&mut w, 8, deltas);
         bytes(&mut group_ways, 3, &w);
     }

@@ -45,8 +45,15 @@ fn check(villages: &[PlanVillage], doctors: &[PlanDoctor], s: &PlanSettings) -> 
             }
             Action::Dispatch => {
                 prop_assert!(vp.visits.is_empty());
-                let reachable = v.point.is_some_and(|pt| doctors.iter().any(|d| s.model.minutes(d.point, pt) <= s.max_travel_minutes));
-                prop_assert!(v.population > s.dispatch_population || !reachable, "village {} dispatched: {}", i, vp.reason);
+                let reachable = v
+                    .point
+                    .is_some_and(|pt| doctors.iter().any(|d| s.model.minutes(d.point, pt) <= s.max_travel_minutes));
+                prop_assert!(
+                    v.population > s.dispatch_population || !reachable,
+                    "village {} dispatched: {}",
+                    i,
+                    vp.reason
+                );
             }
             Action::Uncovered => {
                 prop_assert!(vp.visits.is_empty());
@@ -61,7 +68,12 @@ fn check(villages: &[PlanVillage], doctors: &[PlanDoctor], s: &PlanSettings) -> 
     }
     prop_assert!((travel - p.total_travel_minutes).abs() < 1e-6);
     prop_assert_eq!(covered, p.covered_population);
-    prop_assert!(p.lower_bound_minutes <= p.total_travel_minutes + 1e-6, "bound {} > plan {}", p.lower_bound_minutes, p.total_travel_minutes);
+    prop_assert!(
+        p.lower_bound_minutes <= p.total_travel_minutes + 1e-6,
+        "bound {} > plan {}",
+        p.lower_bound_minutes,
+        p.total_travel_minutes
+    );
     prop_assert!(p.gap() >= -1e-9);
     Ok(p)
 }
@@ -89,7 +101,13 @@ fn instance() -> impl Strategy<Value = (Vec<PlanVillage>, Vec<PlanDoctor>, PlanS
                     doctors.push(doctor(&format!("d{j}.{m}"), &format!("f{j}"), (118.0 + x, 32.0 + y)));
                 }
             }
-            let s = PlanSettings { visits_per_week: k, outreach_halfdays: h, max_travel_minutes: max, dispatch_population: dispatch, model: TravelModel::default() };
+            let s = PlanSettings {
+                visits_per_week: k,
+                outreach_halfdays: h,
+                max_travel_minutes: max,
+                dispatch_population: dispatch,
+                model: TravelModel::default(),
+            };
             (villages, doctors, s)
         })
 }
@@ -118,7 +136,10 @@ fn capacity_goes_to_the_larger_village_and_the_rest_is_explained() {
     let doctors = vec![doctor("d1", "T1", (118.0, 32.0))];
     let p = check(&villages, &doctors, &PlanSettings::default()).unwrap();
     let actions: Vec<Action> = p.villages.iter().map(|v| v.action).collect();
-    assert_eq!(actions, vec![Action::Uncovered, Action::Rove, Action::Rove, Action::Dispatch, Action::Dispatch, Action::Uncovered]);
+    assert_eq!(
+        actions,
+        vec![Action::Uncovered, Action::Rove, Action::Rove, Action::Dispatch, Action::Dispatch, Action::Uncovered]
+    );
     assert!(p.villages[0].reason.contains("no outreach half-days left"), "{}", p.villages[0].reason);
     assert!(p.villages[3].reason.contains("2000 people"), "{}", p.villages[3].reason);
     assert!(p.villages[4].reason.contains("within 60 minutes"), "{}", p.villages[4].reason);

@@ -71,7 +71,9 @@ fn fifteen_minute_shares_by_township_county_province() {
     let net = instance();
     let r = reach(&net, day("2025-01-01"), &Settings::default(), &TravelModel::default());
     let s = shares(&net, &r);
-    let row = |level: RegionLevel, code: &str| s.iter().find(|x| x.level == level && x.code.to_string() == code).unwrap().clone();
+    let row = |level: RegionLevel, code: &str| {
+        s.iter().find(|x| x.level == level && x.code.to_string() == code).unwrap().clone()
+    };
     // Township 100: 甲 (1000, inside) and 乙 (500, inside).
     let t = row(RegionLevel::Township, "341122100000");
     assert_eq!((t.villages, t.population, t.within), (2, 1500, 1500));

@@ -51,7 +51,10 @@ impl Catalogue {
             }
             let since = match since.and_then(|c| row.get(c)).map(str::trim) {
                 None | Some("") => None,
-                Some(s) => Some(crate::records::parse_year(s).map_err(|e| DomainError::new(format!("catalogue line {line}: {e}")))?),
+                Some(s) => Some(
+                    crate::records::parse_year(s)
+                        .map_err(|e| DomainError::new(format!("catalogue line {line}: {e}")))?,
+                ),
             };
             entries.push(CatalogueEntry {
                 name_zh: row.get(zh).unwrap_or("").to_string(),

@@ -155,10 +155,7 @@ closed_list! {
 impl Qualification {
     /// Whether this qualification can make a village doctor "qualified".
     pub fn is_doctor(self) -> bool {
-        matches!(
-            self,
-            Qualification::Physician | Qualification::AssistantPhysician | Qualification::RuralDoctor
-        )
+        matches!(self, Qualification::Physician | Qualification::AssistantPhysician | Qualification::RuralDoctor)
     }
 
     /// Whether this is a licensed physician or assistant physician.

@@ -65,18 +65,11 @@ impl ColumnMap {
     /// Maps a header onto `R`'s columns. Every missing required column is named in
     /// the error; extra columns are ignored.
     pub fn new<R: Record>(header: &[&str]) -> Result<ColumnMap, String> {
-        let norm: Vec<String> = header
-            .iter()
-            .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
-            .collect();
-        let positions: Vec<Option<usize>> =
-            R::COLUMNS.iter().map(|c| norm.iter().position(|h| h == c.name)).collect();
-        let missing: Vec<&str> = R::COLUMNS
-            .iter()
-            .zip(&positions)
-            .filter(|(c, p)| c.required && p.is_none())
-            .map(|(c, _)| c.name)
-            .collect();
+        let norm: Vec<String> =
+            header.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase()).collect();
+        let positions: Vec<Option<usize>> = R::COLUMNS.iter().map(|c| norm.iter().position(|h| h == c.name)).collect();
+        let missing: Vec<&str> =
+            R::COLUMNS.iter().zip(&positions).filter(|(c, p)| c.required && p.is_none()).map(|(c, _)| c.name).collect();
         if !missing.is_empty() {
             return Err(format!(
                 "the {} file lacks the required column{} {}",
@@ -162,8 +155,10 @@ fn parse_point(lon: &str, lat: &str) -> Result<Option<(f64, f64)>, FieldError> {
         ("", _) => Err(FieldError { column: "lon", reason: "is empty while lat is given".into() }),
         (_, "") => Err(FieldError { column: "lat", reason: "is empty while lon is given".into() }),
         (a, b) => {
-            let x: f64 = a.parse().map_err(|_| FieldError { column: "lon", reason: format!("{a:?} is not a number") })?;
-            let y: f64 = b.parse().map_err(|_| FieldError { column: "lat", reason: format!("{b:?} is not a number") })?;
+            let x: f64 =
+                a.parse().map_err(|_| FieldError { column: "lon", reason: format!("{a:?} is not a number") })?;
+            let y: f64 =
+                b.parse().map_err(|_| FieldError { column: "lat", reason: format!("{b:?} is not a number") })?;
             col("lon", check_point(x, y))?;
             Ok(Some((x, y)))
         }
@@ -207,15 +202,8 @@ impl Region {
 
 impl Record for Region {
     const KIND: &'static str = "regions";
-    const COLUMNS: &'static [Column] = &[
-        req("code"),
-        req("name"),
-        opt("level"),
-        opt("urban_rural"),
-        opt("population"),
-        opt("lon"),
-        opt("lat"),
-    ];
+    const COLUMNS: &'static [Column] =
+        &[req("code"), req("name"), opt("level"), opt("urban_rural"), opt("population"), opt("lon"), opt("lat")];
 
     fn from_fields(f: &[&str]) -> Result<Self, FieldError> {
         let code = col("code", RegionCode::parse(f[0]))?;
@@ -282,14 +270,8 @@ pub struct Household {
 
 impl Record for Household {
     const KIND: &'static str = "households";
-    const COLUMNS: &'static [Column] = &[
-        req("household_id"),
-        req("village_code"),
-        req("size"),
-        req("income"),
-        opt("consumption"),
-        opt("food"),
-    ];
+    const COLUMNS: &'static [Column] =
+        &[req("household_id"), req("village_code"), req("size"), req("income"), opt("consumption"), opt("food")];
 
     fn from_fields(f: &[&str]) -> Result<Self, FieldError> {
         let household_id = parse_id("household_id", f[0])?;
@@ -301,16 +283,23 @@ impl Record for Household {
             });
         }
         let s = required("size", f[2])?;
-        let size: u16 = s.parse().map_err(|_| FieldError { column: "size", reason: format!("{s:?} is not a whole number") })?;
+        let size: u16 =
+            s.parse().map_err(|_| FieldError { column: "size", reason: format!("{s:?} is not a whole number") })?;
         if size == 0 || size > 99 {
-            return Err(FieldError { column: "size", reason: format!("a household of {size} people is impossible (1 to 99)") });
+            return Err(FieldError {
+                column: "size",
+                reason: format!("a household of {size} people is impossible (1 to 99)"),
+            });
         }
         let income = col("income", Fen::parse_yuan(f[3]))?;
         let consumption = parse_opt_fen("consumption", f[4])?;
         let food = parse_opt_fen("food", f[5])?;
         if let (Some(c), Some(fd)) = (consumption, food) {
             if fd > c {
-                return Err(FieldError { column: "food", reason: format!("food spending {fd} exceeds total consumption {c}") });
+                return Err(FieldError {
+                    column: "food",
+                    reason: format!("food spending {fd} exceeds total consumption {c}"),
+                });
             }
         }
         Ok(Household { household_id, village_code, size, income, consumption, food })
@@ -347,14 +336,8 @@ pub struct Person {
 
 impl Record for Person {
     const KIND: &'static str = "persons";
-    const COLUMNS: &'static [Column] = &[
-        req("person_id"),
-        req("household_id"),
-        req("name"),
-        req("status"),
-        req("status_since"),
-        opt("diagnoses"),
-    ];
+    const COLUMNS: &'static [Column] =
+        &[req("person_id"), req("household_id"), req("name"), req("status"), req("status_since"), opt("diagnoses")];
 
     fn from_fields(f: &[&str]) -> Result<Self, FieldError> {
         let person_id = col("person_id", ResidentId::parse(f[0]))?;
@@ -411,15 +394,8 @@ pub struct Facility {
 
 impl Record for Facility {
     const KIND: &'static str = "facilities";
-    const COLUMNS: &'static [Column] = &[
-        req("facility_id"),
-        req("name"),
-        req("kind"),
-        opt("grade"),
-        req("region_code"),
-        opt("lon"),
-        opt("lat"),
-    ];
+    const COLUMNS: &'static [Column] =
+        &[req("facility_id"), req("name"), req("kind"), opt("grade"), req("region_code"), opt("lon"), opt("lat")];
 
     fn from_fields(f: &[&str]) -> Result<Self, FieldError> {
         let facility_id = parse_id("facility_id", f[0])?;
@@ -568,7 +544,18 @@ impl Record for Claim {
             t => col("diagnosis", parse_icd10(t))?,
         };
         let facility_id = f[9].trim().to_string();
-        Ok(Claim { claim_id, person_id, facility_level, kind, admitted, discharged, total_cost, eligible_cost, diagnosis, facility_id })
+        Ok(Claim {
+            claim_id,
+            person_id,
+            facility_level,
+            kind,
+            admitted,
+            discharged,
+            total_cost,
+            eligible_cost,
+            diagnosis,
+            facility_id,
+        })
     }
 
     fn to_fields(&self) -> Vec<String> {
@@ -630,7 +617,12 @@ impl Record for Threshold {
     }
 
     fn to_fields(&self) -> Vec<String> {
-        vec![self.region.clone(), self.year.to_string(), self.rural_income.to_string(), self.monitoring_line.to_string()]
+        vec![
+            self.region.clone(),
+            self.year.to_string(),
+            self.rural_income.to_string(),
+            self.monitoring_line.to_string(),
+        ]
     }
 
     fn key(&self) -> String {
@@ -645,7 +637,16 @@ mod tests {
     #[test]
     fn a_good_claim_parses() {
         let c = Claim::from_fields(&[
-            "C1", "11010519491231002X", "county", "inpatient", "2024-03-01", "2024-03-10", "60000", "50000", "c16.9", "",
+            "C1",
+            "11010519491231002X",
+            "county",
+            "inpatient",
+            "2024-03-01",
+            "2024-03-10",
+            "60000",
+            "50000",
+            "c16.9",
+            "",
         ])
         .unwrap();
         assert_eq!(c.total_cost, Fen::from_yuan(60_000));
@@ -655,7 +656,8 @@ mod tests {
 
     #[test]
     fn bad_claims_name_the_column() {
-        let base = ["C1", "11010519491231002X", "county", "inpatient", "2024-03-01", "2024-03-10", "600", "500", "", ""];
+        let base =
+            ["C1", "11010519491231002X", "county", "inpatient", "2024-03-01", "2024-03-10", "600", "500", "", ""];
         let cases: &[(usize, &str, &str)] = &[
             (1, "110105194912310021", "person_id"),
             (2, "hospital", "facility_level"),
@@ -678,7 +680,8 @@ mod tests {
     fn column_map_names_every_missing_column_and_ignores_extras() {
         let e = ColumnMap::new::<Claim>(&["claim_id", "person_id", "kind"]).unwrap_err();
         assert!(e.contains("facility_level") && e.contains("eligible_cost") && e.contains("columns"), "{e}");
-        let m = ColumnMap::new::<Threshold>(&["\u{feff}Year", "extra", "region", "monitoring_line", "rural_income"]).unwrap();
+        let m = ColumnMap::new::<Threshold>(&["\u{feff}Year", "extra", "region", "monitoring_line", "rural_income"])
+            .unwrap();
         let t: Threshold = m.parse(&["2024", "x", "34", "7000", "19575"]).unwrap();
         assert_eq!(t.region, "34");
         assert_eq!(t.monitoring_line, Fen::from_yuan(7000));

@@ -19,13 +19,8 @@ pub enum RegionLevel {
 }
 
 impl RegionLevel {
-    pub const ALL: [RegionLevel; 5] = [
-        RegionLevel::Province,
-        RegionLevel::City,
-        RegionLevel::County,
-        RegionLevel::Township,
-        RegionLevel::Village,
-    ];
+    pub const ALL: [RegionLevel; 5] =
+        [RegionLevel::Province, RegionLevel::City, RegionLevel::County, RegionLevel::Township, RegionLevel::Village];
 
     /// How many leading digits of the 12 are significant at this level.
     pub const fn digits(self) -> usize {
@@ -74,7 +69,9 @@ impl FromStr for RegionLevel {
             "county" | "县" => RegionLevel::County,
             "township" | "乡" | "镇" => RegionLevel::Township,
             "village" | "村" => RegionLevel::Village,
-            other => crate::bail!("unknown region level {other:?}; expected province, city, county, township or village"),
+            other => {
+                crate::bail!("unknown region level {other:?}; expected province, city, county, township or village")
+            }
         })
     }
 }
@@ -166,13 +163,13 @@ impl RegionCode {
     /// The level, from the trailing zeros.
     pub fn level(self) -> RegionLevel {
         let v = self.0;
-        if v % POW10[10] == 0 {
+        if v.is_multiple_of(POW10[10]) {
             RegionLevel::Province
-        } else if v % POW10[8] == 0 {
+        } else if v.is_multiple_of(POW10[8]) {
             RegionLevel::City
-        } else if v % POW10[6] == 0 {
+        } else if v.is_multiple_of(POW10[6]) {
             RegionLevel::County
-        } else if v % POW10[3] == 0 {
+        } else if v.is_multiple_of(POW10[3]) {
             RegionLevel::Township
         } else {
             RegionLevel::Village

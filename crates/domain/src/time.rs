@@ -38,7 +38,8 @@ pub fn age_on(birth: NaiveDate, on: NaiveDate) -> i32 {
 /// The date `years` later, 29 February landing on 28 February in other years.
 pub fn add_years(d: NaiveDate, years: i32) -> NaiveDate {
     let y = d.year() + years;
-    NaiveDate::from_ymd_opt(y, d.month(), d.day()).unwrap_or_else(|| NaiveDate::from_ymd_opt(y, 2, 28).expect("28 Feb exists"))
+    NaiveDate::from_ymd_opt(y, d.month(), d.day())
+        .unwrap_or_else(|| NaiveDate::from_ymd_opt(y, 2, 28).expect("28 Feb exists"))
 }
 
 #[cfg(test)]

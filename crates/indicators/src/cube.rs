@@ -101,10 +101,7 @@ impl IndicatorCube {
             .iter()
             .map(|d| Compiled {
                 numerator: d.numerator.iter().map(|m| col(*m, d.filter)).collect(),
-                denominator: d
-                    .denominator
-                    .as_ref()
-                    .map(|ds| ds.iter().map(|m| col(*m, d.filter)).collect()),
+                denominator: d.denominator.as_ref().map(|ds| ds.iter().map(|m| col(*m, d.filter)).collect()),
             })
             .collect();
         let slices = Slice::all();
@@ -161,11 +158,7 @@ impl IndicatorCube {
                 }
             }
         }
-        self.nodes.push(Node {
-            code,
-            chain,
-            chain_len: len,
-        });
+        self.nodes.push(Node { code, chain, chain_len: len });
         self.index.insert(code, me);
         me
     }
@@ -174,10 +167,7 @@ impl IndicatorCube {
     /// month, in every column it feeds. Nothing else is touched.
     pub fn apply_delta(&mut self, facts: &[Fact]) -> DeltaStats {
         let ncols = self.columns.len();
-        let mut stats = DeltaStats {
-            facts: facts.len(),
-            additions: 0,
-        };
+        let mut stats = DeltaStats { facts: facts.len(), additions: 0 };
         if ncols == 0 {
             return stats;
         }
@@ -219,10 +209,7 @@ impl IndicatorCube {
     }
 
     fn cell(&self, block: &[i64], node: usize, col: u16) -> i64 {
-        block
-            .get(node * self.columns.len() + col as usize)
-            .copied()
-            .unwrap_or(0)
+        block.get(node * self.columns.len() + col as usize).copied().unwrap_or(0)
     }
 
     /// The sum of one column for a region over a period, by the measure's
@@ -241,15 +228,11 @@ impl IndicatorCube {
             Some(f) => self.blocks.range(f..=last),
             None => self.blocks.range(..=last),
         };
-        range
-            .map(|(_, b)| self.cell(b, ni as usize, col as u16))
-            .sum()
+        range.map(|(_, b)| self.cell(b, ni as usize, col as u16)).sum()
     }
 
     fn sum_cols(&self, region: RegionCode, period: Period, cols: &[u16]) -> i64 {
-        cols.iter()
-            .map(|&c| self.column_total(region, period, c as usize))
-            .sum()
+        cols.iter().map(|&c| self.column_total(region, period, c as usize)).sum()
     }
 
     /// One indicator (by its position in the definitions) for a region and period.
@@ -257,36 +240,19 @@ impl IndicatorCube {
         let def = &self.defs.indicators[which];
         let comp = &self.compiled[which];
         let numerator = self.sum_cols(region, period, &comp.numerator);
-        let denominator = comp
-            .denominator
-            .as_ref()
-            .map(|d| self.sum_cols(region, period, d));
-        IndicatorValue {
-            numerator,
-            denominator,
-            value: value_of(def, numerator, denominator),
-        }
+        let denominator = comp.denominator.as_ref().map(|d| self.sum_cols(region, period, d));
+        IndicatorValue { numerator, denominator, value: value_of(def, numerator, denominator) }
     }
 
     /// One indicator by id.
-    pub fn indicator_by_id(
-        &self,
-        id: &str,
-        region: RegionCode,
-        period: Period,
-    ) -> Option<IndicatorValue> {
+    pub fn indicator_by_id(&self, id: &str, region: RegionCode, period: Period) -> Option<IndicatorValue> {
         let i = self.defs.indicators.iter().position(|d| d.id == id)?;
         Some(self.indicator(i, region, period))
     }
 
     /// The regions of a level the cube holds facts for, sorted by code.
     pub fn regions(&self, level: RegionLevel) -> Vec<RegionCode> {
-        let mut v: Vec<RegionCode> = self
-            .nodes
-            .iter()
-            .map(|n| n.code)
-            .filter(|c| c.level() == level)
-            .collect();
+        let mut v: Vec<RegionCode> = self.nodes.iter().map(|n| n.code).filter(|c| c.level() == level).collect();
         v.sort();
         v
     }
@@ -326,11 +292,7 @@ pub fn value_of(def: &IndicatorDef, numerator: i64, denominator: Option<i64>) ->
                 Unit::Share | Unit::Percent => numerator as f64 / d as f64,
                 _ => num / yuan(d, def.denominator_is_money()),
             };
-            Some(if def.unit == Unit::Percent {
-                ratio * 100.0
-            } else {
-                ratio
-            })
+            Some(if def.unit == Unit::Percent { ratio * 100.0 } else { ratio })
         }
     }
 }

@@ -65,28 +65,20 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub const ALL: Filter = Filter {
-        statuses: u8::MAX,
-        kinds: u8::MAX,
-    };
+    pub const ALL: Filter = Filter { statuses: u8::MAX, kinds: u8::MAX };
 
     pub fn new(statuses: Option<&[PovertyStatus]>, kinds: Option<&[ClaimKind]>) -> Filter {
         let mask = |ix: &mut dyn Iterator<Item = usize>| ix.fold(0u8, |m, i| m | (1 << i));
         Filter {
-            statuses: statuses
-                .map(|s| mask(&mut s.iter().map(|x| x.index())))
-                .unwrap_or(u8::MAX),
-            kinds: kinds
-                .map(|k| mask(&mut k.iter().map(|x| x.index())))
-                .unwrap_or(u8::MAX),
+            statuses: statuses.map(|s| mask(&mut s.iter().map(|x| x.index()))).unwrap_or(u8::MAX),
+            kinds: kinds.map(|k| mask(&mut k.iter().map(|x| x.index()))).unwrap_or(u8::MAX),
         }
     }
 
     /// Whether a fact of this slice counts. A slice without a status (or kind) is
     /// not filtered on it: definitions never filter a measure on a slice it lacks.
     pub fn matches(self, s: Slice) -> bool {
-        s.status
-            .is_none_or(|x| self.statuses & (1 << x.index()) != 0)
+        s.status.is_none_or(|x| self.statuses & (1 << x.index()) != 0)
             && s.kind.is_none_or(|x| self.kinds & (1 << x.index()) != 0)
     }
 
@@ -110,11 +102,8 @@ impl Filter {
             parts.push(format!("statuses: {}", s.join(", ")));
         }
         if self.filters_kind() {
-            let k: Vec<&str> = ClaimKind::ALL
-                .iter()
-                .filter(|x| self.kinds & (1 << x.index()) != 0)
-                .map(|x| x.as_str())
-                .collect();
+            let k: Vec<&str> =
+                ClaimKind::ALL.iter().filter(|x| self.kinds & (1 << x.index()) != 0).map(|x| x.as_str()).collect();
             parts.push(format!("kinds: {}", k.join(", ")));
         }
         parts.join("; ")
@@ -166,9 +155,7 @@ impl IndicatorDef {
     }
 
     pub fn denominator_is_money(&self) -> bool {
-        self.denominator
-            .as_ref()
-            .is_some_and(|d| d[0].quantity() == Quantity::Money)
+        self.denominator.as_ref().is_some_and(|d| d[0].quantity() == Quantity::Money)
     }
 }
 
@@ -210,20 +197,14 @@ struct RawFilter {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before
-        .rsplit('\n')
-        .next()
-        .map(|l| l.chars().count())
-        .unwrap_or(0)
-        + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
     (line, col)
 }
 
 impl Definitions {
     /// The shipped definitions.
     pub fn shipped() -> Definitions {
-        Definitions::parse(SHIPPED, "shipped indicators.toml")
-            .expect("the shipped indicators.toml is valid")
+        Definitions::parse(SHIPPED, "shipped indicators.toml").expect("the shipped indicators.toml is valid")
     }
 
     /// Reads one file of definitions on its own.
@@ -239,12 +220,7 @@ impl Definitions {
     pub fn merge(&mut self, text: &str, origin: &str) -> Result<(), DefinitionError> {
         let err = |span: std::ops::Range<usize>, reason: String| {
             let (line, column) = line_col(text, span.start);
-            DefinitionError {
-                origin: origin.to_string(),
-                line,
-                column,
-                reason,
-            }
+            DefinitionError { origin: origin.to_string(), line, column, reason }
         };
         let raw: RawFile = toml::from_str(text).map_err(|e| {
             let span = e.span().unwrap_or(0..0);
@@ -256,46 +232,28 @@ impl Definitions {
             let span = entry.span();
             let r = entry.into_inner();
             let id = r.id.get_ref().trim().to_string();
-            if id.is_empty()
-                || !id
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-            {
-                return Err(err(
-                    r.id.span(),
-                    format!("the id {id:?} must be lower-case letters, digits and _"),
-                ));
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                return Err(err(r.id.span(), format!("the id {id:?} must be lower-case letters, digits and _")));
             }
             if !seen.insert(id.clone()) {
-                return Err(err(
-                    r.id.span(),
-                    format!("the indicator {id} is defined twice in this file"),
-                ));
+                return Err(err(r.id.span(), format!("the indicator {id} is defined twice in this file")));
             }
             if r.disabled {
                 let before = out.len();
                 out.retain(|d| d.id != id);
                 if out.len() == before {
-                    return Err(err(
-                        r.id.span(),
-                        format!("disables the indicator {id}, which is not defined"),
-                    ));
+                    return Err(err(r.id.span(), format!("disables the indicator {id}, which is not defined")));
                 }
                 continue;
             }
-            let need = |f: Option<Spanned<String>>,
-                        name: &str|
-             -> Result<Spanned<String>, DefinitionError> {
+            let need = |f: Option<Spanned<String>>, name: &str| -> Result<Spanned<String>, DefinitionError> {
                 f.ok_or_else(|| err(span.clone(), format!("the indicator {id} lacks {name}")))
             };
             let name_zh = need(r.name_zh, "name_zh")?;
             let name_en = need(r.name_en, "name_en")?;
             for n in [&name_zh, &name_en] {
                 if n.get_ref().trim().is_empty() {
-                    return Err(err(
-                        n.span(),
-                        format!("the indicator {id} has an empty name"),
-                    ));
+                    return Err(err(n.span(), format!("the indicator {id} has an empty name")));
                 }
             }
             let unit_s = need(r.unit, "unit (share, percent, amount or count)")?;
@@ -312,8 +270,7 @@ impl Definitions {
                 }
             };
             let numerator_s = need(r.numerator, "a numerator")?;
-            let numerator =
-                parse_formula(numerator_s.get_ref()).map_err(|e| err(numerator_s.span(), e))?;
+            let numerator = parse_formula(numerator_s.get_ref()).map_err(|e| err(numerator_s.span(), e))?;
             let denominator = match &r.denominator {
                 None => None,
                 Some(d) => Some(parse_formula(d.get_ref()).map_err(|e| err(d.span(), e))?),
@@ -321,37 +278,24 @@ impl Definitions {
             if matches!(unit, Unit::Share | Unit::Percent) && denominator.is_none() {
                 return Err(err(
                     span.clone(),
-                    format!(
-                        "the indicator {id} is a {} and needs a denominator",
-                        unit.as_str()
-                    ),
+                    format!("the indicator {id} is a {} and needs a denominator", unit.as_str()),
                 ));
             }
             for (f, s) in [
                 (Some(&numerator), &numerator_s),
-                (
-                    denominator.as_ref(),
-                    r.denominator.as_ref().unwrap_or(&numerator_s),
-                ),
+                (denominator.as_ref(), r.denominator.as_ref().unwrap_or(&numerator_s)),
             ] {
                 if let Some(f) = f {
                     if f.iter().any(|m| m.quantity() != f[0].quantity()) {
-                        return Err(err(
-                            s.span(),
-                            "the formula adds money to counts".to_string(),
-                        ));
+                        return Err(err(s.span(), "the formula adds money to counts".to_string()));
                     }
                 }
             }
             if let Some(d) = &denominator {
-                if matches!(unit, Unit::Share | Unit::Percent)
-                    && d[0].quantity() != numerator[0].quantity()
-                {
+                if matches!(unit, Unit::Share | Unit::Percent) && d[0].quantity() != numerator[0].quantity() {
                     return Err(err(
                         span.clone(),
-                        format!(
-                            "the indicator {id} is a share of unlike quantities (money and counts)"
-                        ),
+                        format!("the indicator {id} is a share of unlike quantities (money and counts)"),
                     ));
                 }
             }
@@ -369,31 +313,19 @@ impl Definitions {
                     let statuses = f
                         .statuses
                         .as_ref()
-                        .map(|v| {
-                            v.iter()
-                                .map(|s| s.parse::<PovertyStatus>())
-                                .collect::<Result<Vec<_>, _>>()
-                        })
+                        .map(|v| v.iter().map(|s| s.parse::<PovertyStatus>()).collect::<Result<Vec<_>, _>>())
                         .transpose()
                         .map_err(|e| err(fs.clone(), e.0))?;
                     let kinds = f
                         .kinds
                         .as_ref()
-                        .map(|v| {
-                            v.iter()
-                                .map(|s| s.parse::<ClaimKind>())
-                                .collect::<Result<Vec<_>, _>>()
-                        })
+                        .map(|v| v.iter().map(|s| s.parse::<ClaimKind>()).collect::<Result<Vec<_>, _>>())
                         .transpose()
                         .map_err(|e| err(fs.clone(), e.0))?;
-                    if statuses.as_ref().is_some_and(|s| s.is_empty())
-                        || kinds.as_ref().is_some_and(|k| k.is_empty())
-                    {
+                    if statuses.as_ref().is_some_and(|s| s.is_empty()) || kinds.as_ref().is_some_and(|k| k.is_empty()) {
                         return Err(err(
                             fs,
-                            format!(
-                                "the filter of {id} has an empty list, which would match nothing"
-                            ),
+                            format!("the filter of {id} has an empty list, which would match nothing"),
                         ));
                     }
                     let filter = Filter::new(statuses.as_deref(), kinds.as_deref());
@@ -473,10 +405,7 @@ mod tests {
             assert!(d.get(id).is_some(), "{id} missing");
         }
         let f = d.get("poor_out_of_pocket_share").unwrap().formula();
-        assert!(
-            f.contains("out_of_pocket / total_cost") && f.contains("statuses"),
-            "{f}"
-        );
+        assert!(f.contains("out_of_pocket / total_cost") && f.contains("statuses"), "{f}");
     }
 
     fn one(body: &str) -> Result<Definitions, DefinitionError> {
@@ -488,10 +417,7 @@ mod tests {
 
     #[test]
     fn bad_definitions_are_refused_with_where_and_why() {
-        let e = one(
-            "numerator = \"claims + poor_patient\"\ndenominator = \"claims\"\nunit = \"share\"",
-        )
-        .unwrap_err();
+        let e = one("numerator = \"claims + poor_patient\"\ndenominator = \"claims\"\nunit = \"share\"").unwrap_err();
         assert_eq!((e.origin.as_str(), e.line, e.column), ("over.toml", 5, 13));
         assert!(e.reason.contains("unknown measure \"poor_patient\""), "{e}");
         let e = one("numerator = \"\"\nunit = \"count\"").unwrap_err();
@@ -502,19 +428,14 @@ mod tests {
         assert!(e.reason.contains("needs a denominator"), "{e}");
         let e = one("numerator = \"villages\"\ndenominator = \"villages\"\nunit = \"share\"\nfilter = { statuses = [\"lifted\"] }")
             .unwrap_err();
-        assert!(
-            e.reason.contains("not broken down by poverty status"),
-            "{e}"
-        );
-        let e = one("numerator = \"total_cost\"\ndenominator = \"claims\"\nunit = \"percent\"")
-            .unwrap_err();
+        assert!(e.reason.contains("not broken down by poverty status"), "{e}");
+        let e = one("numerator = \"total_cost\"\ndenominator = \"claims\"\nunit = \"percent\"").unwrap_err();
         assert!(e.reason.contains("unlike"), "{e}");
         let e = one("numerator = \"total_cost + claims\"\nunit = \"amount\"").unwrap_err();
         assert!(e.reason.contains("adds money to counts"), "{e}");
         let e = one("numerator = \"claims\"\nunit = \"ratio\"").unwrap_err();
         assert!(e.reason.contains("unknown unit"), "{e}");
-        let e = one("numerator = \"claims\"\nunit = \"count\"\nfilter = { statuses = [\"rich\"] }")
-            .unwrap_err();
+        let e = one("numerator = \"claims\"\nunit = \"count\"\nfilter = { statuses = [\"rich\"] }").unwrap_err();
         assert!(e.reason.contains("unknown poverty status"), "{e}");
         let e = one("numerator = \"claims\"\nunit = \"count\"\nweight = 2").unwrap_err();
         assert!(e.reason.contains("unknown field"), "{e}");
@@ -554,9 +475,7 @@ disabled = true
         assert!(d.get("households_warned").is_none());
         // An error leaves the definitions as they were.
         let before = d.clone();
-        assert!(d
-            .merge("[[indicator]]\nid = \"nope\"\ndisabled = true\n", "x.toml")
-            .is_err());
+        assert!(d.merge("[[indicator]]\nid = \"nope\"\ndisabled = true\n", "x.toml").is_err());
         assert_eq!(d, before);
     }
 }

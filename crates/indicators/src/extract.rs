@@ -12,8 +12,7 @@ use crate::measure::{Measure, Slice};
 use crate::period::Month;
 use chrono::NaiveDate;
 use domain::{
-    Catalogue, Claim, ClaimKind, FacilityLevel, Fen, Household, Person, PovertyStatus, RegionCode,
-    ResidentId,
+    Catalogue, Claim, ClaimKind, FacilityLevel, Fen, Household, Person, PovertyStatus, RegionCode, ResidentId,
 };
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -22,22 +21,11 @@ use thiserror::Error;
 /// Data that cannot be turned into facts.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ExtractError {
-    #[error(
-        "person {person_id} belongs to household {household_id}, which is not in the households"
-    )]
-    UnknownHousehold {
-        person_id: String,
-        household_id: String,
-    },
+    #[error("person {person_id} belongs to household {household_id}, which is not in the households")]
+    UnknownHousehold { person_id: String, household_id: String },
     #[error("{count} claim(s) name a person who is not in the registry (first: claim {claim_id}, person {person_id})")]
-    UnknownPerson {
-        count: usize,
-        claim_id: String,
-        person_id: String,
-    },
-    #[error(
-        "{count} alert(s) name a household that is not in the registry (first: {household_id})"
-    )]
+    UnknownPerson { count: usize, claim_id: String, person_id: String },
+    #[error("{count} alert(s) name a household that is not in the registry (first: {household_id})")]
     UnknownAlertHousehold { count: usize, household_id: String },
 }
 
@@ -53,13 +41,7 @@ pub enum Fund {
 }
 
 impl Fund {
-    pub const ALL: [Fund; 5] = [
-        Fund::Basic,
-        Fund::Critical,
-        Fund::Assistance,
-        Fund::SafetyNet,
-        Fund::Other,
-    ];
+    pub const ALL: [Fund; 5] = [Fund::Basic, Fund::Critical, Fund::Assistance, Fund::SafetyNet, Fund::Other];
 
     /// The fund a policy tier's name pays from (specs/settlement.md names them
     /// `basic`, `critical`, `assistance`, `safety_net`).
@@ -153,10 +135,7 @@ impl Registry {
         let mut hs = Vec::with_capacity(households.len());
         for h in households {
             household_index.insert(h.household_id.clone(), hs.len() as u32);
-            hs.push(HouseholdEntry {
-                village: h.village_code,
-                status: PovertyStatus::General,
-            });
+            hs.push(HouseholdEntry { village: h.village_code, status: PovertyStatus::General });
         }
         let mut ps = HashMap::with_capacity(persons.len());
         for p in persons {
@@ -168,26 +147,14 @@ impl Registry {
             };
             let h = &mut hs[hi as usize];
             h.status = h.status.min(p.status);
-            ps.insert(
-                p.person_id,
-                PersonEntry {
-                    household: hi,
-                    status: p.status,
-                },
-            );
+            ps.insert(p.person_id, PersonEntry { household: hi, status: p.status });
         }
-        Ok(Registry {
-            persons: ps,
-            households: hs,
-            household_index,
-        })
+        Ok(Registry { persons: ps, households: hs, household_index })
     }
 
     /// A person's village and status.
     pub fn person(&self, id: &ResidentId) -> Option<(RegionCode, PovertyStatus)> {
-        self.persons
-            .get(id)
-            .map(|p| (self.households[p.household as usize].village, p.status))
+        self.persons.get(id).map(|p| (self.households[p.household as usize].village, p.status))
     }
 
     /// A person's household index.
@@ -220,9 +187,7 @@ pub struct FirstSeen<K: Hash + Eq> {
 
 impl<K: Hash + Eq> FirstSeen<K> {
     pub fn new() -> Self {
-        FirstSeen {
-            first: HashMap::new(),
-        }
+        FirstSeen { first: HashMap::new() }
     }
 
     /// Records an event of `key` in `month`. Returns `(remove_from, add_to)`: the
@@ -255,22 +220,10 @@ fn push_move(
     mv: (Option<Month>, Option<Month>),
 ) {
     if let Some(m) = mv.0 {
-        out.push(Fact {
-            village,
-            month: m,
-            slice,
-            measure,
-            value: -1,
-        });
+        out.push(Fact { village, month: m, slice, measure, value: -1 });
     }
     if let Some(m) = mv.1 {
-        out.push(Fact {
-            village,
-            month: m,
-            slice,
-            measure,
-            value: 1,
-        });
+        out.push(Fact { village, month: m, slice, measure, value: 1 });
     }
 }
 
@@ -292,50 +245,29 @@ impl ClaimLedger {
             .filter(|p| p.diagnoses.iter().any(|d| serious.find(d, year).is_some()))
             .map(|p| p.person_id)
             .collect();
-        ClaimLedger {
-            serious,
-            patients: FirstSeen::new(),
-            serious_treated: FirstSeen::new(),
-        }
+        ClaimLedger { serious, patients: FirstSeen::new(), serious_treated: FirstSeen::new() }
     }
 
     /// The facts of new claims. Every claim must name a registered person.
-    pub fn facts(
-        &mut self,
-        registry: &Registry,
-        claims: &[SettledClaim],
-    ) -> Result<Vec<Fact>, ExtractError> {
+    pub fn facts(&mut self, registry: &Registry, claims: &[SettledClaim]) -> Result<Vec<Fact>, ExtractError> {
         let mut out = Vec::with_capacity(claims.len() * 10);
         let mut unknown: Option<(usize, String, String)> = None;
         for sc in claims {
             let c = sc.claim;
             let Some((village, status)) = registry.person(&c.person_id) else {
-                let u =
-                    unknown.get_or_insert_with(|| (0, c.claim_id.clone(), c.person_id.to_string()));
+                let u = unknown.get_or_insert_with(|| (0, c.claim_id.clone(), c.person_id.to_string()));
                 u.0 += 1;
                 continue;
             };
             let month = Month::of(c.discharged);
-            let slice = Slice {
-                status: Some(status),
-                kind: Some(c.kind),
-            };
+            let slice = Slice { status: Some(status), kind: Some(c.kind) };
             let mut put = |measure: Measure, value: i64| {
                 if value != 0 {
-                    out.push(Fact {
-                        village,
-                        month,
-                        slice,
-                        measure,
-                        value,
-                    });
+                    out.push(Fact { village, month, slice, measure, value });
                 }
             };
             put(Measure::Claims, 1);
-            if matches!(
-                c.facility_level,
-                FacilityLevel::Village | FacilityLevel::Township | FacilityLevel::County
-            ) {
+            if matches!(c.facility_level, FacilityLevel::Village | FacilityLevel::Township | FacilityLevel::County) {
                 put(Measure::TreatedInCounty, 1);
             }
             put(Measure::TotalCost, c.total_cost.0);
@@ -344,29 +276,16 @@ impl ClaimLedger {
             for f in Fund::ALL {
                 put(f.measure(), sc.paid.get(f));
             }
-            let person_slice = Slice {
-                status: Some(status),
-                kind: None,
-            };
+            let person_slice = Slice { status: Some(status), kind: None };
             let mv = self.patients.see(c.person_id, month);
             push_move(&mut out, village, person_slice, Measure::Patients, mv);
             if self.serious.contains(&c.person_id) {
                 let mv = self.serious_treated.see(c.person_id, month);
-                push_move(
-                    &mut out,
-                    village,
-                    person_slice,
-                    Measure::SeriousPatientsTreated,
-                    mv,
-                );
+                push_move(&mut out, village, person_slice, Measure::SeriousPatientsTreated, mv);
             }
         }
         if let Some((count, claim_id, person_id)) = unknown {
-            return Err(ExtractError::UnknownPerson {
-                count,
-                claim_id,
-                person_id,
-            });
+            return Err(ExtractError::UnknownPerson { count, claim_id, person_id });
         }
         Ok(out)
     }
@@ -391,10 +310,7 @@ pub fn registry_facts(
             out.push(Fact {
                 village,
                 month: as_of,
-                slice: Slice {
-                    status: Some(status),
-                    kind: None,
-                },
+                slice: Slice { status: Some(status), kind: None },
                 measure: Measure::Households,
                 value: 1,
             });
@@ -404,19 +320,8 @@ pub fn registry_facts(
         let Some((village, status)) = registry.person(&p.person_id) else {
             continue;
         };
-        let slice = Slice {
-            status: Some(status),
-            kind: None,
-        };
-        let mut put = |measure| {
-            out.push(Fact {
-                village,
-                month: as_of,
-                slice,
-                measure,
-                value: 1,
-            })
-        };
+        let slice = Slice { status: Some(status), kind: None };
+        let mut put = |measure| out.push(Fact { village, month: as_of, slice, measure, value: 1 });
         if p.diagnoses.iter().any(|d| serious.find(d, year).is_some()) {
             put(Measure::SeriousPatients);
         }
@@ -455,11 +360,7 @@ impl AlertLedger {
         AlertLedger::default()
     }
 
-    pub fn facts(
-        &mut self,
-        registry: &Registry,
-        alerts: &[AlertEvent],
-    ) -> Result<Vec<Fact>, ExtractError> {
+    pub fn facts(&mut self, registry: &Registry, alerts: &[AlertEvent]) -> Result<Vec<Fact>, ExtractError> {
         let mut out = Vec::new();
         let mut unknown: Option<(usize, String)> = None;
         for a in alerts {
@@ -467,17 +368,10 @@ impl AlertLedger {
                 unknown.get_or_insert_with(|| (0, a.household_id.clone())).0 += 1;
                 continue;
             };
-            let slice = Slice {
-                status: Some(status),
-                kind: None,
-            };
+            let slice = Slice { status: Some(status), kind: None };
             // The month counts within the alert's year: an alert of 2024 raised in
             // January 2025 is counted in December 2024's figures at the latest.
-            let in_year = |d: NaiveDate| {
-                Month::of(d)
-                    .min(Month::new(a.year, 12))
-                    .max(Month::new(a.year, 1))
-            };
+            let in_year = |d: NaiveDate| Month::of(d).min(Month::new(a.year, 12)).max(Month::new(a.year, 1));
             let mv = self.warned.see(hi, in_year(a.raised_on));
             push_move(&mut out, village, slice, Measure::HouseholdsWarned, mv);
             if let Some(d) = a.assisted_on {
@@ -486,10 +380,7 @@ impl AlertLedger {
             }
         }
         if let Some((count, household_id)) = unknown {
-            return Err(ExtractError::UnknownAlertHousehold {
-                count,
-                household_id,
-            });
+            return Err(ExtractError::UnknownAlertHousehold { count, household_id });
         }
         Ok(out)
     }
@@ -513,29 +404,13 @@ pub fn coverage_facts(villages: &[VillageReach], as_of: Month) -> Vec<Fact> {
     for v in villages.iter().filter(|v| v.rural) {
         let mut put = |measure, value: i64| {
             if value != 0 {
-                out.push(Fact {
-                    village: v.village,
-                    month: as_of,
-                    slice: Slice::NONE,
-                    measure,
-                    value,
-                });
+                out.push(Fact { village: v.village, month: as_of, slice: Slice::NONE, measure, value });
             }
         };
         put(Measure::Villages, 1);
-        put(
-            Measure::VillagesWithQualifiedDoctor,
-            v.has_qualified_doctor as i64,
-        );
+        put(Measure::VillagesWithQualifiedDoctor, v.has_qualified_doctor as i64);
         put(Measure::RuralPopulation, v.population as i64);
-        put(
-            Measure::PopulationWithin15Min,
-            if v.within_15min {
-                v.population as i64
-            } else {
-                0
-            },
-        );
+        put(Measure::PopulationWithin15Min, if v.within_15min { v.population as i64 } else { 0 });
     }
     out
 }
@@ -543,19 +418,10 @@ pub fn coverage_facts(villages: &[VillageReach], as_of: Month) -> Vec<Fact> {
 /// The facts that undo others (for a correction: apply the negation of the old
 /// facts, then the new ones).
 pub fn negate(facts: &[Fact]) -> Vec<Fact> {
-    facts
-        .iter()
-        .map(|f| Fact {
-            value: -f.value,
-            ..*f
-        })
-        .collect()
+    facts.iter().map(|f| Fact { value: -f.value, ..*f }).collect()
 }
 
 /// The claim kind slice of a claim, for callers that build facts of their own.
 pub fn claim_slice(status: PovertyStatus, kind: ClaimKind) -> Slice {
-    Slice {
-        status: Some(status),
-        kind: Some(kind),
-    }
+    Slice { status: Some(status), kind: Some(kind) }
 }

@@ -144,10 +144,7 @@ pub struct Slice {
 }
 
 impl Slice {
-    pub const NONE: Slice = Slice {
-        status: None,
-        kind: None,
-    };
+    pub const NONE: Slice = Slice { status: None, kind: None };
 
     /// A dense index in `0..Slice::COUNT`, for lookup tables.
     pub fn index(self) -> usize {
@@ -181,10 +178,7 @@ mod tests {
             assert_eq!(m.as_str().parse::<Measure>().unwrap(), *m);
         }
         let e = "poor_patient".parse::<Measure>().unwrap_err();
-        assert!(
-            e.contains("unknown measure") && e.contains("serious_patients"),
-            "{e}"
-        );
+        assert!(e.contains("unknown measure") && e.contains("serious_patients"), "{e}");
     }
 
     #[test]

@@ -13,10 +13,7 @@ pub struct Month(pub i32);
 impl Month {
     /// `month` is 1 to 12.
     pub fn new(year: i32, month: u32) -> Month {
-        assert!(
-            (1..=12).contains(&month),
-            "month {month} is outside 1 to 12"
-        );
+        assert!((1..=12).contains(&month), "month {month} is outside 1 to 12");
         Month(year * 12 + month as i32 - 1)
     }
 
@@ -55,9 +52,7 @@ impl FromStr for PeriodKind {
             "month" | "月" => Ok(PeriodKind::Month),
             "quarter" | "季" => Ok(PeriodKind::Quarter),
             "year" | "年" => Ok(PeriodKind::Year),
-            other => Err(format!(
-                "unknown period {other:?}; expected month, quarter or year"
-            )),
+            other => Err(format!("unknown period {other:?}; expected month, quarter or year")),
         }
     }
 }
@@ -90,9 +85,7 @@ impl Period {
         match kind {
             PeriodKind::Year => vec![Period::Year(year)],
             PeriodKind::Quarter => (1..=4).map(|q| Period::Quarter(year, q)).collect(),
-            PeriodKind::Month => (1..=12)
-                .map(|m| Period::Month(Month::new(year, m)))
-                .collect(),
+            PeriodKind::Month => (1..=12).map(|m| Period::Month(Month::new(year, m))).collect(),
         }
     }
 }
@@ -112,32 +105,19 @@ impl FromStr for Period {
     /// `2024`, `2024-Q2`, `2024-03`.
     fn from_str(s: &str) -> Result<Period, String> {
         let t = s.trim();
-        let bad = || {
-            format!("{t:?} is not a period; write a year (2024), a quarter (2024-Q2) or a month (2024-03)")
-        };
+        let bad = || format!("{t:?} is not a period; write a year (2024), a quarter (2024-Q2) or a month (2024-03)");
         let year = |y: &str| -> Result<i32, String> {
-            y.parse::<i32>()
-                .ok()
-                .filter(|y| (1990..=2100).contains(y))
-                .ok_or_else(bad)
+            y.parse::<i32>().ok().filter(|y| (1990..=2100).contains(y)).ok_or_else(bad)
         };
         match t.split_once('-') {
             None => Ok(Period::Year(year(t)?)),
             Some((y, rest)) => {
                 let y = year(y)?;
                 if let Some(q) = rest.strip_prefix('Q').or_else(|| rest.strip_prefix('q')) {
-                    let q: u32 = q
-                        .parse()
-                        .ok()
-                        .filter(|q| (1..=4).contains(q))
-                        .ok_or_else(bad)?;
+                    let q: u32 = q.parse().ok().filter(|q| (1..=4).contains(q)).ok_or_else(bad)?;
                     Ok(Period::Quarter(y, q))
                 } else {
-                    let m: u32 = rest
-                        .parse()
-                        .ok()
-                        .filter(|m| (1..=12).contains(m))
-                        .ok_or_else(bad)?;
+                    let m: u32 = rest.parse().ok().filter(|m| (1..=12).contains(m)).ok_or_else(bad)?;
                     Ok(Period::Month(Month::new(y, m)))
                 }
             }
@@ -154,10 +134,7 @@ mod tests {
         for s in ["2024", "2024-Q2", "2024-03"] {
             assert_eq!(s.parse::<Period>().unwrap().to_string(), s);
         }
-        assert_eq!(
-            "2024-Q2".parse::<Period>().unwrap().months(),
-            (Month::new(2024, 4), Month::new(2024, 6))
-        );
+        assert_eq!("2024-Q2".parse::<Period>().unwrap().months(), (Month::new(2024, 4), Month::new(2024, 6)));
         assert_eq!(Period::Year(2024).months().1.to_string(), "2024-12");
         for bad in ["24", "2024-13", "2024-Q5", "x", "2024-"] {
             assert!(bad.parse::<Period>().is_err(), "{bad}");

@@ -49,19 +49,10 @@ pub fn build(cube: &IndicatorCube, spec: &ReportSpec) -> Vec<ReportRow> {
     let n = cube.definitions().indicators.len();
     let mut rows = Vec::new();
     for &level in &spec.levels {
-        for region in cube
-            .regions(level)
-            .into_iter()
-            .filter(|r| r.starts_with(&spec.scope))
-        {
+        for region in cube.regions(level).into_iter().filter(|r| r.starts_with(&spec.scope)) {
             for &period in &spec.periods {
                 let values = (0..n).map(|i| cube.indicator(i, region, period)).collect();
-                rows.push(ReportRow {
-                    level,
-                    region,
-                    period,
-                    values,
-                });
+                rows.push(ReportRow { level, region, period, values });
             }
         }
     }
@@ -70,10 +61,7 @@ pub fn build(cube: &IndicatorCube, spec: &ReportSpec) -> Vec<ReportRow> {
 
 /// The header of the data columns.
 pub fn header(defs: &Definitions) -> Vec<String> {
-    let mut h: Vec<String> = ["level", "region_code", "region_name", "period"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut h: Vec<String> = ["level", "region_code", "region_name", "period"].iter().map(|s| s.to_string()).collect();
     for d in &defs.indicators {
         h.push(d.id.clone());
         h.push(format!("{}_numerator", d.id));
@@ -116,20 +104,12 @@ pub fn write_csv<W: Write>(
     let mut w = csv::Writer::from_writer(out);
     w.write_record(header(defs))?;
     for r in rows {
-        let mut rec = vec![
-            r.level.to_string(),
-            r.region.short(),
-            name(names, r.region).to_string(),
-            r.period.to_string(),
-        ];
+        let mut rec =
+            vec![r.level.to_string(), r.region.short(), name(names, r.region).to_string(), r.period.to_string()];
         for (d, v) in defs.indicators.iter().zip(&r.values) {
             rec.push(fmt_value(d, v.value));
             rec.push(fmt_sum(d.numerator_is_money(), v.numerator));
-            rec.push(
-                v.denominator
-                    .map(|x| fmt_sum(d.denominator_is_money(), x))
-                    .unwrap_or_default(),
-            );
+            rec.push(v.denominator.map(|x| fmt_sum(d.denominator_is_money(), x)).unwrap_or_default());
         }
         w.write_record(rec)?;
     }
@@ -177,10 +157,7 @@ pub fn write_xlsx<W: Write>(
     }
     let ws = wb.add_worksheet();
     ws.set_name("definitions")?;
-    for (c, h) in ["id", "name_zh", "name_en", "unit", "formula"]
-        .iter()
-        .enumerate()
-    {
+    for (c, h) in ["id", "name_zh", "name_en", "unit", "formula"].iter().enumerate() {
         ws.write_string_with_format(0, c as u16, *h, &bold)?;
     }
     for (i, d) in defs.indicators.iter().enumerate() {

@@ -73,10 +73,7 @@ impl Scenario {
 
     /// One alert raised by `rule` for household `household`.
     pub fn add_alert(&mut self, rule: &str, household: u32) {
-        self.alerts
-            .entry(rule.to_string())
-            .or_default()
-            .insert(household);
+        self.alerts.entry(rule.to_string()).or_default().insert(household);
     }
 }
 
@@ -183,34 +180,16 @@ fn tally(s: &Scenario, county: Option<u32>, rules: &BTreeSet<String>) -> Tally {
             .unwrap_or(0);
         by_rule.insert(r.clone(), n as i64);
     }
-    Tally {
-        paid,
-        oop,
-        household_oop,
-        by_rule,
-        any: any.len() as i64,
-    }
+    Tally { paid, oop, household_oop, by_rule, any: any.len() as i64 }
 }
 
 /// Compares a draft with the policy in force. Both scenarios must have been built
 /// over the same households.
 pub fn compare(in_force: &Scenario, draft: &Scenario) -> Comparison {
-    assert_eq!(
-        in_force.counties, draft.counties,
-        "both scenarios must be built over the same households"
-    );
-    let rules: BTreeSet<String> = in_force
-        .alerts
-        .keys()
-        .chain(draft.alerts.keys())
-        .cloned()
-        .collect();
-    let mut order: Vec<(Option<RegionCode>, Option<u32>)> = in_force
-        .counties
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (Some(*c), Some(i as u32)))
-        .collect();
+    assert_eq!(in_force.counties, draft.counties, "both scenarios must be built over the same households");
+    let rules: BTreeSet<String> = in_force.alerts.keys().chain(draft.alerts.keys()).cloned().collect();
+    let mut order: Vec<(Option<RegionCode>, Option<u32>)> =
+        in_force.counties.iter().enumerate().map(|(i, c)| (Some(*c), Some(i as u32))).collect();
     order.sort_by_key(|x| x.0);
     order.push((None, None));
     let mut rows = Vec::new();
@@ -218,31 +197,13 @@ pub fn compare(in_force: &Scenario, draft: &Scenario) -> Comparison {
         let a = tally(in_force, ci, &rules);
         let b = tally(draft, ci, &rules);
         let mut row = |item: String, x: Figure, y: Figure| {
-            rows.push(ComparisonRow {
-                county: code,
-                item,
-                in_force: Some(x),
-                draft: Some(y),
-                difference: y.minus(x),
-            });
+            rows.push(ComparisonRow { county: code, item, in_force: Some(x), draft: Some(y), difference: y.minus(x) });
         };
         for f in Fund::ALL {
-            row(
-                format!("paid_{}", f.as_str()),
-                Figure::Money(a.paid.get(f)),
-                Figure::Money(b.paid.get(f)),
-            );
+            row(format!("paid_{}", f.as_str()), Figure::Money(a.paid.get(f)), Figure::Money(b.paid.get(f)));
         }
-        row(
-            "paid_total".into(),
-            Figure::Money(a.paid.total()),
-            Figure::Money(b.paid.total()),
-        );
-        row(
-            "out_of_pocket".into(),
-            Figure::Money(a.oop),
-            Figure::Money(b.oop),
-        );
+        row("paid_total".into(), Figure::Money(a.paid.total()), Figure::Money(b.paid.total()));
+        row("out_of_pocket".into(), Figure::Money(a.oop), Figure::Money(b.oop));
         row(
             "households_with_claims".into(),
             Figure::Count(a.household_oop.len() as i64),
@@ -256,17 +217,9 @@ pub fn compare(in_force: &Scenario, draft: &Scenario) -> Comparison {
             );
         }
         for r in &rules {
-            row(
-                format!("households_alerted_{r}"),
-                Figure::Count(a.by_rule[r]),
-                Figure::Count(b.by_rule[r]),
-            );
+            row(format!("households_alerted_{r}"), Figure::Count(a.by_rule[r]), Figure::Count(b.by_rule[r]));
         }
-        row(
-            "households_alerted_any_rule".into(),
-            Figure::Count(a.any),
-            Figure::Count(b.any),
-        );
+        row("households_alerted_any_rule".into(), Figure::Count(a.any), Figure::Count(b.any));
         let kept_off = a.any - b.any;
         rows.push(ComparisonRow {
             county: code,
@@ -281,9 +234,7 @@ pub fn compare(in_force: &Scenario, draft: &Scenario) -> Comparison {
             item: "cost_per_household_kept_off".into(),
             in_force: None,
             draft: None,
-            difference: Figure::Yuan(
-                (kept_off > 0).then(|| extra as f64 / 100.0 / kept_off as f64),
-            ),
+            difference: Figure::Yuan((kept_off > 0).then(|| extra as f64 / 100.0 / kept_off as f64)),
         });
     }
     Comparison { rows }
@@ -292,12 +243,7 @@ pub fn compare(in_force: &Scenario, draft: &Scenario) -> Comparison {
 impl Comparison {
     /// Whether every difference is zero (or undefined).
     pub fn is_unchanged(&self) -> bool {
-        self.rows.iter().all(|r| {
-            matches!(
-                r.difference,
-                Figure::Money(0) | Figure::Count(0) | Figure::Yuan(None)
-            )
-        })
+        self.rows.iter().all(|r| matches!(r.difference, Figure::Money(0) | Figure::Count(0) | Figure::Yuan(None)))
     }
 
     fn county_text(r: &ComparisonRow) -> String {
@@ -305,26 +251,11 @@ impl Comparison {
     }
 
     /// `county, county_name, item, in_force, draft, difference`; money in yuan.
-    pub fn write_csv<W: Write>(
-        &self,
-        names: &HashMap<RegionCode, String>,
-        out: W,
-    ) -> Result<(), ReportError> {
+    pub fn write_csv<W: Write>(&self, names: &HashMap<RegionCode, String>, out: W) -> Result<(), ReportError> {
         let mut w = csv::Writer::from_writer(out);
-        w.write_record([
-            "county",
-            "county_name",
-            "item",
-            "in_force",
-            "draft",
-            "difference",
-        ])?;
+        w.write_record(["county", "county_name", "item", "in_force", "draft", "difference"])?;
         for r in &self.rows {
-            let name = r
-                .county
-                .and_then(|c| names.get(&c))
-                .map(String::as_str)
-                .unwrap_or("");
+            let name = r.county.and_then(|c| names.get(&c)).map(String::as_str).unwrap_or("");
             w.write_record([
                 Self::county_text(r),
                 name.to_string(),
@@ -339,39 +270,18 @@ impl Comparison {
     }
 
     /// The same table as a one-sheet workbook.
-    pub fn write_xlsx<W: Write>(
-        &self,
-        names: &HashMap<RegionCode, String>,
-        mut out: W,
-    ) -> Result<(), ReportError> {
+    pub fn write_xlsx<W: Write>(&self, names: &HashMap<RegionCode, String>, mut out: W) -> Result<(), ReportError> {
         let mut wb = Workbook::new();
         let bold = Format::new().set_bold();
         let ws = wb.add_worksheet();
         ws.set_name("comparison")?;
-        for (c, h) in [
-            "county",
-            "county_name",
-            "item",
-            "in_force",
-            "draft",
-            "difference",
-        ]
-        .iter()
-        .enumerate()
-        {
+        for (c, h) in ["county", "county_name", "item", "in_force", "draft", "difference"].iter().enumerate() {
             ws.write_string_with_format(0, c as u16, *h, &bold)?;
         }
         for (i, r) in self.rows.iter().enumerate() {
             let row = i as u32 + 1;
             ws.write_string(row, 0, Self::county_text(r))?;
-            ws.write_string(
-                row,
-                1,
-                r.county
-                    .and_then(|c| names.get(&c))
-                    .map(String::as_str)
-                    .unwrap_or(""),
-            )?;
+            ws.write_string(row, 1, r.county.and_then(|c| names.get(&c)).map(String::as_str).unwrap_or(""))?;
             ws.write_string(row, 2, &r.item)?;
             for (c, f) in [(3u16, r.in_force), (4, r.draft), (5, Some(r.difference))] {
                 if let Some(x) = f.and_then(Figure::number) {

@@ -9,15 +9,8 @@ use indicators::report::{self, ReportSpec};
 use indicators::{IndicatorCube, Period, PeriodKind};
 use std::collections::HashMap;
 
-fn value(
-    cube: &IndicatorCube,
-    id: &str,
-    region: &str,
-    period: &str,
-) -> (i64, Option<i64>, Option<f64>) {
-    let v = cube
-        .indicator_by_id(id, code(region), period.parse().unwrap())
-        .unwrap();
+fn value(cube: &IndicatorCube, id: &str, region: &str, period: &str) -> (i64, Option<i64>, Option<f64>) {
+    let v = cube.indicator_by_id(id, code(region), period.parse().unwrap()).unwrap();
     (v.numerator, v.denominator, v.value)
 }
 
@@ -87,25 +80,10 @@ fn periods_follow_each_measure_over_time() {
     let v = value(&cube, "poor_out_of_pocket_share", "34", "2024-Q2");
     assert_eq!((v.0, v.1), (40_000, Some(100_000)));
     // Persons treated are counted to date: P1 by March, still one in Q2 (not twice).
-    assert_eq!(
-        value(&cube, "poor_patients_treated_share", "34", "2024-Q2").0,
-        1
-    );
-    assert_eq!(
-        value(&cube, "poor_patients_treated_share", "34", "2024-02").0,
-        0
-    );
+    assert_eq!(value(&cube, "poor_patients_treated_share", "34", "2024-Q2").0, 1);
+    assert_eq!(value(&cube, "poor_patients_treated_share", "34", "2024-02").0, 0);
     // Stocks recorded in January hold in every later period.
-    assert_eq!(
-        value(
-            &cube,
-            "villages_with_qualified_doctor_share",
-            "34",
-            "2024-10"
-        )
-        .1,
-        Some(3)
-    );
+    assert_eq!(value(&cube, "villages_with_qualified_doctor_share", "34", "2024-10").1, Some(3));
     // Households warned: H2 in November, H1 in December.
     assert_eq!(value(&cube, "households_warned", "34", "2024-11").0, 1);
     assert_eq!(value(&cube, "households_warned", "34", "2024-Q4").0, 2);
@@ -118,25 +96,15 @@ fn periods_follow_each_measure_over_time() {
 fn a_later_earlier_claim_moves_a_person_count_rather_than_doubling_it() {
     let w = world();
     let reg = w.registry();
-    let mut ledger =
-        indicators::extract::ClaimLedger::new(&w.persons, &domain::Catalogue::serious(), 2024);
+    let mut ledger = indicators::extract::ClaimLedger::new(&w.persons, &domain::Catalogue::serious(), 2024);
     let settled = w.settled();
     // C2 (May) first, then C1 (March) in a later delta.
     let mut cube = IndicatorCube::new(&defs());
     cube.apply_delta(&ledger.facts(&reg, &settled[1..2]).unwrap());
-    assert_eq!(
-        value(&cube, "poor_patients_treated_share", "34", "2024-Q1").0,
-        0
-    );
+    assert_eq!(value(&cube, "poor_patients_treated_share", "34", "2024-Q1").0, 0);
     cube.apply_delta(&ledger.facts(&reg, &settled[0..1]).unwrap());
-    assert_eq!(
-        value(&cube, "poor_patients_treated_share", "34", "2024-Q1").0,
-        1
-    );
-    assert_eq!(
-        value(&cube, "poor_patients_treated_share", "34", "2024").0,
-        1
-    );
+    assert_eq!(value(&cube, "poor_patients_treated_share", "34", "2024-Q1").0, 1);
+    assert_eq!(value(&cube, "poor_patients_treated_share", "34", "2024").0, 1);
 }
 
 #[test]
@@ -145,22 +113,14 @@ fn claims_of_unknown_persons_are_refused_with_their_ids() {
     let reg = w.registry();
     let mut c = w.claims[0].clone();
     c.person_id = pid(99);
-    let sc = indicators::extract::SettledClaim {
-        claim: &c,
-        paid: paid(0, 0, 0, 0),
-        out_of_pocket: domain::Fen::ZERO,
-    };
-    let mut ledger =
-        indicators::extract::ClaimLedger::new(&w.persons, &domain::Catalogue::serious(), 2024);
+    let sc = indicators::extract::SettledClaim { claim: &c, paid: paid(0, 0, 0, 0), out_of_pocket: domain::Fen::ZERO };
+    let mut ledger = indicators::extract::ClaimLedger::new(&w.persons, &domain::Catalogue::serious(), 2024);
     let e = ledger.facts(&reg, &[sc]).unwrap_err().to_string();
     assert!(e.contains("C1") && e.contains("not in the registry"), "{e}");
 }
 
 fn names() -> HashMap<domain::RegionCode, String> {
-    [("341122", "某县"), ("341123", "另县")]
-        .iter()
-        .map(|(c, n)| (code(c), n.to_string()))
-        .collect()
+    [("341122", "某县"), ("341123", "另县")].iter().map(|(c, n)| (code(c), n.to_string())).collect()
 }
 
 #[test]
@@ -174,45 +134,23 @@ fn reports_keep_inside_their_scope() {
     };
     let rows = report::build(&cube, &spec);
     assert!(!rows.is_empty());
-    assert!(
-        rows.iter().all(|r| r.region.starts_with("341122")),
-        "a row outside the scope"
-    );
+    assert!(rows.iter().all(|r| r.region.starts_with("341122")), "a row outside the scope");
     // Neither the province nor the city (which hold the other county's data) appear.
     assert!(rows.iter().all(|r| r.level >= RegionLevel::County));
-    let villages: Vec<_> = rows
-        .iter()
-        .filter(|r| r.level == RegionLevel::Village)
-        .map(|r| r.region.short())
-        .collect();
-    assert!(
-        villages.contains(&"341122100201".to_string())
-            && !villages.iter().any(|v| v.starts_with("341123"))
-    );
+    let villages: Vec<_> = rows.iter().filter(|r| r.level == RegionLevel::Village).map(|r| r.region.short()).collect();
+    assert!(villages.contains(&"341122100201".to_string()) && !villages.iter().any(|v| v.starts_with("341123")));
 
     let mut csv = Vec::new();
     report::write_csv(cube.definitions(), &rows, &names(), &mut csv).unwrap();
     let text = String::from_utf8(csv).unwrap();
-    assert!(
-        text.starts_with("level,region_code,region_name,period,poor_patients_treated_share,"),
-        "{text}"
-    );
+    assert!(text.starts_with("level,region_code,region_name,period,poor_patients_treated_share,"), "{text}");
     assert!(text.contains("county,341122,某县,2024-Q1,"), "{text}");
     assert!(!text.contains("341123") && !text.contains("另县"), "{text}");
     // The county's year OOP share as a percent, with numerator and denominator in yuan.
-    let spec = ReportSpec {
-        levels: vec![RegionLevel::County],
-        periods: vec![Period::Year(2024)],
-        scope: "341122".into(),
-    };
+    let spec =
+        ReportSpec { levels: vec![RegionLevel::County], periods: vec![Period::Year(2024)], scope: "341122".into() };
     let mut csv = Vec::new();
-    report::write_csv(
-        cube.definitions(),
-        &report::build(&cube, &spec),
-        &names(),
-        &mut csv,
-    )
-    .unwrap();
+    report::write_csv(cube.definitions(), &report::build(&cube, &spec), &names(), &mut csv).unwrap();
     let text = String::from_utf8(csv).unwrap();
     assert!(text.contains(",39.38,630.00,1600.00,"), "{text}");
 

@@ -50,11 +50,7 @@ fn fact() -> impl Strategy<Value = Fact> {
 fn children(cube: &IndicatorCube, parent: RegionCode) -> Vec<RegionCode> {
     let mut out = Vec::new();
     for l in RegionLevel::ALL {
-        out.extend(
-            cube.regions(l)
-                .into_iter()
-                .filter(|r| r.parent() == Some(parent)),
-        );
+        out.extend(cube.regions(l).into_iter().filter(|r| r.parent() == Some(parent)));
     }
     out
 }

@@ -35,8 +35,9 @@ pub fn kind_of(column: &str) -> CellKind {
     match column {
         "person_id" => CellKind::ResidentId,
         "code" | "village_code" | "region_code" | "region" => CellKind::Code,
-        "income" | "consumption" | "food" | "total_cost" | "eligible_cost" | "rural_income"
-        | "monitoring_line" => CellKind::Money,
+        "income" | "consumption" | "food" | "total_cost" | "eligible_cost" | "rural_income" | "monitoring_line" => {
+            CellKind::Money
+        }
         "status_since" | "birth_date" | "admitted" | "discharged" => CellKind::Date,
         "size" | "population" | "year" | "urban_rural" => CellKind::Integer,
         "lon" | "lat" => CellKind::Decimal,
@@ -81,11 +82,7 @@ pub fn number_text(v: f64, kind: CellKind) -> Result<String, String> {
 /// `0.3` for `0.30000000000000004`.
 pub fn money_text(v: f64) -> String {
     let s = format!("{v:.2}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        &s
-    };
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { &s };
     if s == "-0" {
         "0".to_string()
     } else {
@@ -97,9 +94,7 @@ pub fn money_text(v: f64) -> String {
 /// are refused: Excel counts a 29 February 1900 that never was.
 pub fn serial_date(v: f64) -> Result<NaiveDate, String> {
     if !(61.0..2_958_466.0).contains(&v) {
-        return Err(format!(
-            "the number {v} is not a date; write it as YYYY-MM-DD or format the cell as a date"
-        ));
+        return Err(format!("the number {v} is not a date; write it as YYYY-MM-DD or format the cell as a date"));
     }
     let base = NaiveDate::from_ymd_opt(1899, 12, 30).expect("valid day");
     Ok(base + Duration::days(v.floor() as i64))
@@ -139,18 +134,12 @@ mod tests {
 
     #[test]
     fn numbers_by_kind() {
-        assert_eq!(
-            number_text(341122100201.0, CellKind::Code).unwrap(),
-            "341122100201"
-        );
+        assert_eq!(number_text(341122100201.0, CellKind::Code).unwrap(), "341122100201");
         assert_eq!(number_text(3.0, CellKind::Integer).unwrap(), "3");
         assert_eq!(number_text(118.3, CellKind::Decimal).unwrap(), "118.3");
         assert_eq!(number_text(45352.0, CellKind::Date).unwrap(), "2024-03-01");
         let e = number_text(110105194912310000.0, CellKind::ResidentId).unwrap_err();
-        assert!(
-            e.contains("15 significant digits") && e.contains("Text"),
-            "{e}"
-        );
+        assert!(e.contains("15 significant digits") && e.contains("Text"), "{e}");
         assert!(number_text(12.0, CellKind::Date).is_err());
         assert!(number_text(1e17, CellKind::Text).is_err());
     }

@@ -94,13 +94,7 @@ pub struct Counting<R> {
 impl<R: Read> Counting<R> {
     pub fn new(inner: R) -> (Counting<R>, Rc<Cell<u64>>) {
         let count = Rc::new(Cell::new(0));
-        (
-            Counting {
-                inner,
-                count: count.clone(),
-            },
-            count,
-        )
+        (Counting { inner, count: count.clone() }, count)
     }
 }
 
@@ -171,11 +165,8 @@ impl<R: Read> DecodeReader<R> {
                     }
                 }
             }
-            let (_, read, written, _) = self.decoder.decode_to_utf8(
-                &self.src[self.src_start..self.src_end],
-                &mut self.out,
-                self.eof,
-            );
+            let (_, read, written, _) =
+                self.decoder.decode_to_utf8(&self.src[self.src_start..self.src_end], &mut self.out, self.eof);
             self.src_start += read;
             self.out_start = 0;
             self.out_end = written;

@@ -22,11 +22,7 @@ pub struct RowError {
 
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}: {}: {}",
-            self.file, self.line, self.column, self.reason
-        )
+        write!(f, "{}:{}: {}: {}", self.file, self.line, self.column, self.reason)
     }
 }
 
@@ -68,9 +64,6 @@ impl IngestError {
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> IngestError {
-        IngestError::Io {
-            path: path.into(),
-            source,
-        }
+        IngestError::Io { path: path.into(), source }
     }
 }

@@ -52,11 +52,7 @@ pub trait References: Record {
 }
 
 fn one(column: &'static str, target: RefTarget, key: String) -> Vec<Reference> {
-    vec![Reference {
-        column,
-        target,
-        key,
-    }]
+    vec![Reference { column, target, key }]
 }
 
 impl References for Region {
@@ -73,31 +69,19 @@ impl References for Threshold {
 
 impl References for Household {
     fn references(&self) -> Vec<Reference> {
-        one(
-            "village_code",
-            RefTarget::Village,
-            self.village_code.to_string(),
-        )
+        one("village_code", RefTarget::Village, self.village_code.to_string())
     }
 }
 
 impl References for Person {
     fn references(&self) -> Vec<Reference> {
-        one(
-            "household_id",
-            RefTarget::Household,
-            self.household_id.clone(),
-        )
+        one("household_id", RefTarget::Household, self.household_id.clone())
     }
 }
 
 impl References for Facility {
     fn references(&self) -> Vec<Reference> {
-        one(
-            "region_code",
-            RefTarget::Region,
-            self.region_code.to_string(),
-        )
+        one("region_code", RefTarget::Region, self.region_code.to_string())
     }
 }
 
@@ -120,9 +104,7 @@ pub fn referenced_keys<R: References>(rows: &[Row<R>]) -> BTreeMap<RefTarget, BT
     let mut out: BTreeMap<RefTarget, BTreeSet<String>> = BTreeMap::new();
     for r in rows {
         for reference in r.record.references() {
-            out.entry(reference.target)
-                .or_default()
-                .insert(reference.key);
+            out.entry(reference.target).or_default().insert(reference.key);
         }
     }
     out
@@ -146,10 +128,7 @@ pub fn check_references<R: References>(
                     RefTarget::Person => ("person", "persons"),
                     RefTarget::Facility => ("facility", "facilities"),
                 };
-                let reason = format!(
-                    "the {what} {} is not in the store; import the {kind} first",
-                    reference.key
-                );
+                let reason = format!("the {what} {} is not in the store; import the {kind} first", reference.key);
                 errors.push(RowError {
                     file: file.to_string(),
                     line: r.line,

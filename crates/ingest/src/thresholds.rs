@@ -25,13 +25,7 @@ pub fn read_thresholds_toml(path: &Path) -> Result<Vec<Row<Threshold>>, IngestEr
 
 /// Reads thresholds from TOML text; `name` is used in error messages.
 pub fn parse_thresholds_toml(name: &str, text: &str) -> Result<Vec<Row<Threshold>>, IngestError> {
-    let line_of = |offset: usize| {
-        text[..offset.min(text.len())]
-            .bytes()
-            .filter(|b| *b == b'\n')
-            .count() as u64
-            + 1
-    };
+    let line_of = |offset: usize| text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() as u64 + 1;
     let file: File = toml::from_str(text).map_err(|e| IngestError::Format {
         file: name.to_string(),
         reason: match e.span() {
@@ -40,10 +34,7 @@ pub fn parse_thresholds_toml(name: &str, text: &str) -> Result<Vec<Row<Threshold
         },
     })?;
     if file.threshold.is_empty() {
-        return Err(IngestError::Format {
-            file: name.to_string(),
-            reason: "holds no [[threshold]] table".into(),
-        });
+        return Err(IngestError::Format { file: name.to_string(), reason: "holds no [[threshold]] table".into() });
     }
     let names: Vec<&str> = Threshold::COLUMNS.iter().map(|c| c.name).collect();
     let map = ColumnMap::new::<Threshold>(&names).expect("the record's own columns map");
@@ -52,11 +43,7 @@ pub fn parse_thresholds_toml(name: &str, text: &str) -> Result<Vec<Row<Threshold
         let table = t.get_ref();
         // A bad value is reported on its own line; the table as a whole (a missing
         // field, a repeated key) on the line of its first value.
-        let first = table
-            .values()
-            .map(|v| v.span().start)
-            .min()
-            .unwrap_or(t.span().start);
+        let first = table.values().map(|v| v.span().start).min().unwrap_or(t.span().start);
         let mut line = line_of(first);
         let mut fields = Vec::with_capacity(names.len());
         let mut bad = false;
@@ -68,11 +55,7 @@ pub fn parse_thresholds_toml(name: &str, text: &str) -> Result<Vec<Row<Threshold
                 Some(toml::Value::Float(f)) => cells::money_text(*f),
                 Some(other) => {
                     let at = line_of(table[c.name].span().start);
-                    col.row_error(
-                        at,
-                        c.name,
-                        format!("{other} is not a value this column takes"),
-                    );
+                    col.row_error(at, c.name, format!("{other} is not a value this column takes"));
                     bad = true;
                     String::new()
                 }

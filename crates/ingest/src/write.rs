@@ -48,17 +48,11 @@ impl<R: Record> RecordWriter<R> {
             Format::Csv => {
                 let f = File::create(path).map_err(|e| IngestError::io(path, e))?;
                 let mut w = csv::Writer::from_writer(BufWriter::with_capacity(256 * 1024, f));
-                w.write_record(R::COLUMNS.iter().map(|c| c.name))
-                    .map_err(|e| csv_err(path, e))?;
+                w.write_record(R::COLUMNS.iter().map(|c| c.name)).map_err(|e| csv_err(path, e))?;
                 Sink::Csv(Box::new(w))
             }
             Format::Xlsx => {
-                if path
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .map(|e| e.eq_ignore_ascii_case("xls"))
-                    .unwrap_or(false)
-                {
+                if path.extension().and_then(|e| e.to_str()).map(|e| e.eq_ignore_ascii_case("xls")).unwrap_or(false) {
                     return Err(IngestError::Format {
                         file: path.display().to_string(),
                         reason: "the old .xls format cannot be written; name the file .xlsx".into(),
@@ -71,21 +65,15 @@ impl<R: Record> RecordWriter<R> {
                 let sheet = book.add_worksheet_with_constant_memory();
                 let _ = sheet.set_name(R::KIND);
                 for (i, c) in R::COLUMNS.iter().enumerate() {
-                    sheet
-                        .write_string_with_format(0, i as u16, c.name, &bold)
-                        .map_err(|e| xlsx_err(path, e))?;
+                    sheet.write_string_with_format(0, i as u16, c.name, &bold).map_err(|e| xlsx_err(path, e))?;
                     let width = match cells::kind_of(c.name) {
                         CellKind::ResidentId => 21.0,
                         CellKind::Code | CellKind::Date | CellKind::Money => 14.0,
                         _ => 12.0,
                     };
-                    sheet
-                        .set_column_width(i as u16, width)
-                        .map_err(|e| xlsx_err(path, e))?;
+                    sheet.set_column_width(i as u16, width).map_err(|e| xlsx_err(path, e))?;
                 }
-                sheet
-                    .set_freeze_panes(1, 0)
-                    .map_err(|e| xlsx_err(path, e))?;
+                sheet.set_freeze_panes(1, 0).map_err(|e| xlsx_err(path, e))?;
                 Sink::Xlsx(Box::new(XlsxSink {
                     book,
                     kinds: R::COLUMNS.iter().map(|c| cells::kind_of(c.name)).collect(),
@@ -96,12 +84,7 @@ impl<R: Record> RecordWriter<R> {
                 }))
             }
         };
-        Ok(RecordWriter {
-            path: path.to_path_buf(),
-            sink,
-            rows: 0,
-            _kind: PhantomData,
-        })
+        Ok(RecordWriter { path: path.to_path_buf(), sink, rows: 0, _kind: PhantomData })
     }
 
     /// Writes one record.
@@ -111,13 +94,7 @@ impl<R: Record> RecordWriter<R> {
         match &mut self.sink {
             Sink::Csv(w) => w.write_record(&fields).map_err(|e| csv_err(path, e))?,
             Sink::Xlsx(x) => {
-                let XlsxSink {
-                    book,
-                    kinds,
-                    text,
-                    money,
-                    date,
-                } = &mut **x;
+                let XlsxSink { book, kinds, text, money, date } = &mut **x;
                 let row = self.rows + 1;
                 if row >= XLSX_MAX_ROWS as u64 {
                     return Err(IngestError::Write {
@@ -129,9 +106,7 @@ impl<R: Record> RecordWriter<R> {
                     });
                 }
                 let row = row as u32;
-                let sheet = book
-                    .worksheet_from_index(0)
-                    .map_err(|e| xlsx_err(path, e))?;
+                let sheet = book.worksheet_from_index(0).map_err(|e| xlsx_err(path, e))?;
                 for (i, (v, kind)) in fields.iter().zip(kinds.iter()).enumerate() {
                     if v.is_empty() {
                         continue;
@@ -148,9 +123,7 @@ impl<R: Record> RecordWriter<R> {
                             None => sheet.write_string(row, c, v),
                         },
                         CellKind::Date => match parse_date(v) {
-                            Ok(d) => {
-                                sheet.write_number_with_format(row, c, cells::date_serial(d), date)
-                            }
+                            Ok(d) => sheet.write_number_with_format(row, c, cells::date_serial(d), date),
                             Err(_) => sheet.write_string(row, c, v),
                         },
                         CellKind::Bool => match v.as_str() {
@@ -185,8 +158,7 @@ impl<R: Record> RecordWriter<R> {
             Sink::Xlsx(mut x) => {
                 let book = &mut x.book;
                 let f = File::create(path).map_err(|e| IngestError::io(path, e))?;
-                book.save_to_writer(BufWriter::new(f))
-                    .map_err(|e| xlsx_err(path, e))?;
+                book.save_to_writer(BufWriter::new(f)).map_err(|e| xlsx_err(path, e))?;
             }
         }
         Ok(self.rows)
@@ -208,19 +180,13 @@ pub fn write_file<'a, R: Record + 'a>(
 fn csv_err(path: &Path, e: csv::Error) -> IngestError {
     match e.into_kind() {
         csv::ErrorKind::Io(io) => IngestError::io(path, io),
-        other => IngestError::Write {
-            file: path.display().to_string(),
-            reason: format!("{other:?}"),
-        },
+        other => IngestError::Write { file: path.display().to_string(), reason: format!("{other:?}") },
     }
 }
 
 fn xlsx_err(path: &Path, e: rust_xlsxwriter::XlsxError) -> IngestError {
     match e {
         rust_xlsxwriter::XlsxError::IoError(io) => IngestError::io(path, io),
-        other => IngestError::Write {
-            file: path.display().to_string(),
-            reason: other.to_string(),
-        },
+        other => IngestError::Write { file: path.display().to_string(), reason: other.to_string() },
     }
 }

@@ -12,25 +12,16 @@ use std::path::Path;
 /// Reads the first sheet of a workbook into `R` records.
 pub fn read_xlsx<R: Record>(path: &Path, progress: Progress) -> Result<Vec<Row<R>>, IngestError> {
     let name = path.display().to_string();
-    let total = std::fs::metadata(path)
-        .map_err(|e| IngestError::io(path, e))?
-        .len();
+    let total = std::fs::metadata(path).map_err(|e| IngestError::io(path, e))?.len();
     progress(0, total);
     let not_a_workbook = |e: calamine::Error| IngestError::Format {
         file: name.clone(),
-        reason: format!(
-            "is not a readable Excel workbook ({e}); save it again from Excel as .xlsx, or as CSV"
-        ),
+        reason: format!("is not a readable Excel workbook ({e}); save it again from Excel as .xlsx, or as CSV"),
     };
     let mut book = calamine::open_workbook_auto(path).map_err(not_a_workbook)?;
     let range = match book.worksheet_range_at(0) {
         Some(r) => r.map_err(not_a_workbook)?,
-        None => {
-            return Err(IngestError::Format {
-                file: name,
-                reason: "the workbook has no sheet".into(),
-            })
-        }
+        None => return Err(IngestError::Format { file: name, reason: "the workbook has no sheet".into() }),
     };
     let Some((first_row, first_col)) = range.start() else {
         return Err(IngestError::Header {
@@ -42,10 +33,7 @@ pub fn read_xlsx<R: Record>(path: &Path, progress: Progress) -> Result<Vec<Row<R
     let header_cells = rows.next().expect("a non-empty range has a first row");
     let header: Vec<String> = header_cells.iter().map(header_text).collect();
     let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
-    let map = ColumnMap::new::<R>(&header_refs).map_err(|reason| IngestError::Header {
-        file: name.clone(),
-        reason,
-    })?;
+    let map = ColumnMap::new::<R>(&header_refs).map_err(|reason| IngestError::Header { file: name.clone(), reason })?;
     // The kind of each of the record's columns, to read its cells.
     let kinds: Vec<CellKind> = R::COLUMNS.iter().map(|c| cells::kind_of(c.name)).collect();
     let positions = map.positions.clone();
@@ -54,9 +42,8 @@ pub fn read_xlsx<R: Record>(path: &Path, progress: Progress) -> Result<Vec<Row<R
     // Sheet rows are 1-based; the header sits at `first_row` (0-based).
     for (i, cells_of_row) in rows.enumerate() {
         let line = first_row as u64 + 2 + i as u64;
-        if cells_of_row.iter().all(|c| {
-            matches!(c, Data::Empty) || matches!(c, Data::String(s) if s.trim().is_empty())
-        }) {
+        if cells_of_row.iter().all(|c| matches!(c, Data::Empty) || matches!(c, Data::String(s) if s.trim().is_empty()))
+        {
             continue;
         }
         let mut bad = false;
@@ -70,14 +57,7 @@ pub fn read_xlsx<R: Record>(path: &Path, progress: Progress) -> Result<Vec<Row<R
                 Ok(t) => texts[k] = t,
                 Err(reason) => {
                     let column = R::COLUMNS[k].name;
-                    col.row_error(
-                        line,
-                        column,
-                        format!(
-                            "{reason} (cell {})",
-                            cell_name(first_col as usize + p, line)
-                        ),
-                    );
+                    col.row_error(line, column, format!("{reason} (cell {})", cell_name(first_col as usize + p, line)));
                     bad = true;
                 }
             }
@@ -119,21 +99,14 @@ fn cell_text(c: &Data, kind: CellKind) -> Result<String, String> {
                 return Err("the cell holds a duration, not a date".into());
             }
             match dt.as_datetime() {
-                Some(t) if kind == CellKind::Date || t.time() == chrono::NaiveTime::MIN => {
-                    Ok(t.date().to_string())
-                }
+                Some(t) if kind == CellKind::Date || t.time() == chrono::NaiveTime::MIN => Ok(t.date().to_string()),
                 Some(t) => Ok(t.to_string()),
-                None => Err(format!(
-                    "the cell holds the date serial {} that is not a real day",
-                    dt.as_f64()
-                )),
+                None => Err(format!("the cell holds the date serial {} that is not a real day", dt.as_f64())),
             }
         }
-        Data::DateTimeIso(s) => Ok(if kind == CellKind::Date && s.len() >= 10 {
-            s[..10].to_string()
-        } else {
-            s.clone()
-        }),
+        Data::DateTimeIso(s) => {
+            Ok(if kind == CellKind::Date && s.len() >= 10 { s[..10].to_string() } else { s.clone() })
+        }
         Data::DurationIso(s) => Ok(s.clone()),
         Data::Error(e) => Err(format!("the cell holds the Excel error {e}")),
     }

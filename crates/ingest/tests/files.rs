@@ -51,10 +51,7 @@ fn utf8_with_and_without_bom_and_gb18030_read_the_same() {
     let with_bom = read::<Person>(&write(dir.path(), "bom.csv", &bom)).unwrap();
     let (gb, _, unmappable) = encoding_rs::GB18030.encode(&text);
     assert!(!unmappable);
-    assert!(
-        std::str::from_utf8(&gb).is_err(),
-        "the GB18030 bytes must not be UTF-8 too"
-    );
+    assert!(std::str::from_utf8(&gb).is_err(), "the GB18030 bytes must not be UTF-8 too");
     let gbk = read::<Person>(&write(dir.path(), "gb.csv", &gb)).unwrap();
 
     assert_eq!(plain.len(), 3);
@@ -71,14 +68,9 @@ fn utf8_with_and_without_bom_and_gb18030_read_the_same() {
 fn gb18030_found_after_a_long_ascii_start() {
     // The first 64 KiB are ASCII, so detection guesses UTF-8; the Chinese name far
     // down must make the reader start again as GB18030, not fail.
-    let mut lines: Vec<String> = (1..=4000u16)
-        .map(|s| format!("{},H1,Zhang{s},general,2020-01-01", pid(s)))
-        .collect();
+    let mut lines: Vec<String> = (1..=4000u16).map(|s| format!("{},H1,Zhang{s},general,2020-01-01", pid(s))).collect();
     lines.push(format!("{},H1,欧阳娜娜,general,2020-01-01", pid(4001)));
-    let text = format!(
-        "person_id,household_id,name,status,status_since\n{}\n",
-        lines.join("\n")
-    );
+    let text = format!("person_id,household_id,name,status,status_since\n{}\n", lines.join("\n"));
     assert!(text.len() > 64 * 1024);
     let (gb, _, _) = encoding_rs::GB18030.encode(&text);
     let dir = tempfile::tempdir().unwrap();
@@ -91,20 +83,11 @@ fn gb18030_found_after_a_long_ascii_start() {
 #[test]
 fn a_missing_column_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(
-        dir.path(),
-        "c.csv",
-        b"claim_id,person_id,kind,admitted\nC1,x,inpatient,2024-01-01\n",
-    );
+    let p = write(dir.path(), "c.csv", b"claim_id,person_id,kind,admitted\nC1,x,inpatient,2024-01-01\n");
     let e = read::<Claim>(&p).unwrap_err();
     let msg = e.to_string();
     assert!(matches!(e, IngestError::Header { .. }), "{msg}");
-    for c in [
-        "facility_level",
-        "discharged",
-        "total_cost",
-        "eligible_cost",
-    ] {
+    for c in ["facility_level", "discharged", "total_cost", "eligible_cost"] {
         assert!(msg.contains(c), "{msg} lacks {c}");
     }
     assert!(msg.contains(":1:"), "{msg}");
@@ -135,33 +118,13 @@ fn every_bad_row_is_reported_with_its_line_and_column() {
     let got: Vec<(u64, &str)> = errs.iter().map(|e| (e.line, e.column.as_str())).collect();
     assert_eq!(
         got,
-        [
-            (3, "person_id"),
-            (4, "status"),
-            (6, "status_since"),
-            (8, "(row)"),
-            (9, "person_id")
-        ],
+        [(3, "person_id"), (4, "status"), (6, "status_since"), (8, "(row)"), (9, "person_id")],
         "{errs:#?}"
     );
     assert!(errs[0].reason.contains("check digit"), "{}", errs[0]);
-    assert!(
-        errs[3].reason.contains("5 fields") && errs[3].reason.contains("6"),
-        "{}",
-        errs[3]
-    );
-    assert!(
-        errs[4].reason.contains("scientific notation"),
-        "{}",
-        errs[4]
-    );
-    assert!(
-        errs[0]
-            .to_string()
-            .starts_with(&format!("{}:3: person_id: ", p.display())),
-        "{}",
-        errs[0]
-    );
+    assert!(errs[3].reason.contains("5 fields") && errs[3].reason.contains("6"), "{}", errs[3]);
+    assert!(errs[4].reason.contains("scientific notation"), "{}", errs[4]);
+    assert!(errs[0].to_string().starts_with(&format!("{}:3: person_id: ", p.display())), "{}", errs[0]);
     assert!(e.to_string().contains("5 bad rows"), "{e}");
 }
 
@@ -177,18 +140,18 @@ fn repeated_keys_point_at_the_first() {
     let errs = e.row_errors();
     assert_eq!(errs.len(), 2);
     assert_eq!((errs[0].line, errs[0].column.as_str()), (4, "household_id"));
-    assert!(
-        errs[0].reason.contains("H1") && errs[0].reason.contains("line 2"),
-        "{}",
-        errs[0]
-    );
+    assert!(errs[0].reason.contains("H1") && errs[0].reason.contains("line 2"), "{}", errs[0]);
     assert_eq!(errs[1].line, 5);
 }
 
 #[test]
 fn blank_rows_are_skipped_and_progress_reaches_the_end() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "t.csv", b"region,year,rural_income,monitoring_line\n34,2024,19575,7000\n,,,\n\n341122,2024,16800.5,7000\n");
+    let p = write(
+        dir.path(),
+        "t.csv",
+        b"region,year,rural_income,monitoring_line\n34,2024,19575,7000\n,,,\n\n341122,2024,16800.5,7000\n",
+    );
     let mut last = (0, 0);
     let rows = read_file::<Threshold>(&p, &mut |a, b| last = (a, b)).unwrap();
     assert_eq!(rows.len(), 2);
@@ -214,41 +177,21 @@ fn xlsx_persons(path: &Path, id_as_number: bool) {
     let mut book = Workbook::new();
     let sheet = book.add_worksheet();
     let date = Format::new().set_num_format("yyyy-mm-dd");
-    for (c, h) in [
-        "name",
-        "person_id",
-        "household_id",
-        "status",
-        "status_since",
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (c, h) in ["name", "person_id", "household_id", "status", "status_since"].iter().enumerate() {
         sheet.write_string(0, c as u16, *h).unwrap();
     }
     for i in 0..3u32 {
         let r = i + 1;
         sheet.write_string(r, 0, format!("张{i}")).unwrap();
         if id_as_number && i == 1 {
-            sheet
-                .write_number(r, 1, pid(i as u16 + 1).to_string().parse::<f64>().unwrap())
-                .unwrap();
+            sheet.write_number(r, 1, pid(i as u16 + 1).to_string().parse::<f64>().unwrap()).unwrap();
         } else {
-            sheet
-                .write_string(r, 1, pid(i as u16 + 1).to_string())
-                .unwrap();
+            sheet.write_string(r, 1, pid(i as u16 + 1).to_string()).unwrap();
         }
         // Household ids typed as numbers: 1001 must come back as "1001".
         sheet.write_number(r, 2, 1001.0 + i as f64).unwrap();
         sheet.write_string(r, 3, "lifted").unwrap();
-        sheet
-            .write_datetime_with_format(
-                r,
-                4,
-                ExcelDateTime::from_ymd(2020, 3, 1 + i as u8).unwrap(),
-                &date,
-            )
-            .unwrap();
+        sheet.write_datetime_with_format(r, 4, ExcelDateTime::from_ymd(2020, 3, 1 + i as u8).unwrap(), &date).unwrap();
     }
     book.save(path).unwrap();
 }
@@ -269,16 +212,7 @@ fn a_workbook_reads_with_typed_cells_turned_to_text() {
     use rust_xlsxwriter::Workbook;
     let mut book = Workbook::new();
     let s = book.add_worksheet();
-    for (c, h) in [
-        "household_id",
-        "village_code",
-        "size",
-        "income",
-        "consumption",
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (c, h) in ["household_id", "village_code", "size", "income", "consumption"].iter().enumerate() {
         s.write_string(0, c as u16, *h).unwrap();
     }
     s.write_string(1, 0, "H1").unwrap();
@@ -304,37 +238,23 @@ fn a_resident_id_stored_as_a_number_is_diagnosed() {
     let errs = e.row_errors();
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert_eq!((errs[0].line, errs[0].column.as_str()), (3, "person_id"));
-    assert!(
-        errs[0].reason.contains("stored as a number") && errs[0].reason.contains("B3"),
-        "{}",
-        errs[0]
-    );
+    assert!(errs[0].reason.contains("stored as a number") && errs[0].reason.contains("B3"), "{}", errs[0]);
 }
 
 #[test]
 fn broken_workbooks_get_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let garbage = write(
-        dir.path(),
-        "garbage.xlsx",
-        b"this is not a zip file at all, just some text\n",
-    );
+    let garbage = write(dir.path(), "garbage.xlsx", b"this is not a zip file at all, just some text\n");
     let e = read::<Person>(&garbage).unwrap_err();
     assert!(matches!(e, IngestError::Format { .. }), "{e}");
-    assert!(
-        e.to_string().contains("not a readable Excel workbook"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("not a readable Excel workbook"), "{e}");
 
     let good = dir.path().join("good.xlsx");
     xlsx_persons(&good, false);
     let bytes = std::fs::read(&good).unwrap();
     let cut = write(dir.path(), "cut.xlsx", &bytes[..bytes.len() / 2]);
     let e = read::<Person>(&cut).unwrap_err();
-    assert!(
-        e.to_string().contains("not a readable Excel workbook"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("not a readable Excel workbook"), "{e}");
     assert!(e.to_string().contains("cut.xlsx"), "{e}");
 }
 
@@ -344,15 +264,7 @@ fn village(s: &str) -> RegionCode {
     RegionCode::parse(s).unwrap()
 }
 
-type Samples = (
-    Vec<Region>,
-    Vec<Household>,
-    Vec<Person>,
-    Vec<Facility>,
-    Vec<Practitioner>,
-    Vec<Claim>,
-    Vec<Threshold>,
-);
+type Samples = (Vec<Region>, Vec<Household>, Vec<Person>, Vec<Facility>, Vec<Practitioner>, Vec<Claim>, Vec<Threshold>);
 
 fn samples() -> Samples {
     let regions = vec![
@@ -478,37 +390,17 @@ fn samples() -> Samples {
         },
     ];
     let thresholds = vec![
-        Threshold {
-            region: "34".into(),
-            year: 2024,
-            rural_income: Fen(1_957_500),
-            monitoring_line: Fen(700_000),
-        },
-        Threshold {
-            region: "341122".into(),
-            year: 2024,
-            rural_income: Fen(1_680_099),
-            monitoring_line: Fen(700_000),
-        },
+        Threshold { region: "34".into(), year: 2024, rural_income: Fen(1_957_500), monitoring_line: Fen(700_000) },
+        Threshold { region: "341122".into(), year: 2024, rural_income: Fen(1_680_099), monitoring_line: Fen(700_000) },
     ];
-    (
-        regions,
-        households,
-        persons,
-        facilities,
-        practitioners,
-        claims,
-        thresholds,
-    )
+    (regions, households, persons, facilities, practitioners, claims, thresholds)
 }
 
 fn round_trip<R: Record + PartialEq + std::fmt::Debug>(dir: &Path, given: &[R]) {
     for ext in ["csv", "xlsx"] {
         let p = dir.join(format!("{}.{ext}", R::KIND));
         assert_eq!(write_file(&p, given).unwrap(), given.len() as u64);
-        let back = records::<R>(
-            read::<R>(&p).unwrap_or_else(|e| panic!("{}: {e}: {:?}", p.display(), e.row_errors())),
-        );
+        let back = records::<R>(read::<R>(&p).unwrap_or_else(|e| panic!("{}: {e}: {:?}", p.display(), e.row_errors())));
         assert_eq!(back, given, "{} via {ext}", R::KIND);
         // And a second export of what was read is byte-identical (CSV) or equal again.
         let p2 = dir.join(format!("{}-2.{ext}", R::KIND));
@@ -539,7 +431,12 @@ fn exported_csv_has_the_record_columns_as_header() {
     let p = dir.path().join("h.csv");
     write_file(&p, &h).unwrap();
     let text = std::fs::read_to_string(&p).unwrap();
-    assert!(text.starts_with("household_id,village_code,size,income,consumption,food\nH1,341122100201,4,12345.67,10000.00,4000.01\n"), "{text}");
+    assert!(
+        text.starts_with(
+            "household_id,village_code,size,income,consumption,food\nH1,341122100201,4,12345.67,10000.00,4000.01\n"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -551,14 +448,8 @@ fn exported_workbooks_keep_ids_as_text() {
     write_file(&path, &p).unwrap();
     let mut book = calamine::open_workbook_auto(&path).unwrap();
     let range = book.worksheet_range_at(0).unwrap().unwrap();
-    assert_eq!(
-        range.get_value((0, 0)),
-        Some(&Data::String("person_id".into()))
-    );
-    assert_eq!(
-        range.get_value((2, 0)),
-        Some(&Data::String("11010519491231002X".into()))
-    );
+    assert_eq!(range.get_value((0, 0)), Some(&Data::String("person_id".into())));
+    assert_eq!(range.get_value((2, 0)), Some(&Data::String("11010519491231002X".into())));
     assert_eq!(range.get_value((1, 1)), Some(&Data::String("H1".into())));
 }
 
@@ -611,13 +502,7 @@ fn the_national_division_table_loads_as_regions() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/divisions");
     assert!(ingest::is_division_dir(&dir));
     let regions = ingest::read_divisions(&dir).unwrap();
-    assert_eq!(
-        regions
-            .iter()
-            .filter(|r| r.level == RegionLevel::Province)
-            .count(),
-        31
-    );
+    assert_eq!(regions.iter().filter(|r| r.level == RegionLevel::Province).count(), 31);
     assert!(regions.len() > 44_000);
     assert!(regions.iter().any(|r| r.code.to_string() == "341122100000"));
     let e = ingest::read_divisions(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap_err();

@@ -38,11 +38,7 @@ pub struct Member {
 
 impl From<&Person> for Member {
     fn from(p: &Person) -> Self {
-        Member {
-            person_id: p.person_id,
-            household_id: p.household_id.clone(),
-            status: p.status,
-        }
+        Member { person_id: p.person_id, household_id: p.household_id.clone(), status: p.status }
     }
 }
 
@@ -161,30 +157,14 @@ pub fn monitor_year(
     rules: &RuleSet,
     catalogue: &Catalogue,
 ) -> Result<MonitorResult, MonitorError> {
-    let measures = measure_year(
-        year,
-        households,
-        persons,
-        claims,
-        settlements,
-        thresholds,
-        catalogue,
-    )?;
+    let measures = measure_year(year, households, persons, claims, settlements, thresholds, catalogue)?;
     let missing_thresholds = measures
         .iter()
         .filter(|m| m.rural_income.is_none())
-        .map(|m| MissingThreshold {
-            household_id: m.household_id.clone(),
-            village_code: m.village_code,
-            year,
-        })
+        .map(|m| MissingThreshold { household_id: m.household_id.clone(), village_code: m.village_code, year })
         .collect();
     let alerts = apply_rules(&measures, rules)?;
-    Ok(MonitorResult {
-        alerts,
-        missing_thresholds,
-        measures,
-    })
+    Ok(MonitorResult { alerts, missing_thresholds, measures })
 }
 
 /// The measures of every household for `year`, in the households' order.
@@ -200,14 +180,10 @@ pub fn measure_year(
     let mut index: HashMap<&str, u32> = HashMap::with_capacity(households.len());
     for (i, h) in households.iter().enumerate() {
         if h.size == 0 {
-            return Err(MonitorError::HouseholdSizeZero {
-                household_id: h.household_id.clone(),
-            });
+            return Err(MonitorError::HouseholdSizeZero { household_id: h.household_id.clone() });
         }
         if index.insert(h.household_id.as_str(), i as u32).is_some() {
-            return Err(MonitorError::DuplicateHousehold {
-                household_id: h.household_id.clone(),
-            });
+            return Err(MonitorError::DuplicateHousehold { household_id: h.household_id.clone() });
         }
     }
     let n = households.len();
@@ -222,9 +198,7 @@ pub fn measure_year(
             });
         };
         if member_of.insert(p.person_id, h).is_some() {
-            return Err(MonitorError::DuplicatePerson {
-                person_id: p.person_id,
-            });
+            return Err(MonitorError::DuplicatePerson { person_id: p.person_id });
         }
         if p.status.is_poor() {
             poor[h as usize] = true;
@@ -233,10 +207,7 @@ pub fn measure_year(
     let mut oop = vec![0i64; n];
     for s in settlements {
         let Some(&h) = member_of.get(&s.person_id) else {
-            return Err(MonitorError::SettlementForUnknownPerson {
-                person_id: s.person_id,
-                year: s.year,
-            });
+            return Err(MonitorError::SettlementForUnknownPerson { person_id: s.person_id, year: s.year });
         };
         if s.year == year {
             oop[h as usize] += s.out_of_pocket.0;
@@ -250,10 +221,7 @@ pub fn measure_year(
             continue;
         }
         let Some(&h) = member_of.get(&c.person_id) else {
-            return Err(MonitorError::ClaimForUnknownPerson {
-                person_id: c.person_id,
-                claim_id: c.claim_id.clone(),
-            });
+            return Err(MonitorError::ClaimForUnknownPerson { person_id: c.person_id, claim_id: c.claim_id.clone() });
         };
         if !serious.matches(&c.diagnosis) {
             continue;
@@ -322,47 +290,30 @@ impl SeriousMatcher {
 
     fn matches(&self, code: &str) -> bool {
         let code = code.trim();
-        self.lengths.iter().any(|&l| {
-            l <= code.len() && code.is_char_boundary(l) && self.prefixes.contains(&code[..l])
-        })
+        self.lengths.iter().any(|&l| l <= code.len() && code.is_char_boundary(l) && self.prefixes.contains(&code[..l]))
     }
 }
 
 /// Applies the enabled rules to measured households, on all cores; the alerts come
 /// back sorted by rule, then household.
-pub fn apply_rules(
-    measures: &[HouseholdMeasures],
-    rules: &RuleSet,
-) -> Result<Vec<Finding>, MonitorError> {
+pub fn apply_rules(measures: &[HouseholdMeasures], rules: &RuleSet) -> Result<Vec<Finding>, MonitorError> {
     let enabled: Vec<&Rule> = rules.enabled().collect();
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(16);
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(16);
     let chunk = measures.len().div_ceil(threads).max(1024);
     let mut alerts: Vec<Finding> = std::thread::scope(|scope| {
-        let handles: Vec<_> = measures
-            .chunks(chunk)
-            .map(|part| scope.spawn(|| evaluate_chunk(part, &enabled)))
-            .collect();
+        let handles: Vec<_> =
+            measures.chunks(chunk).map(|part| scope.spawn(|| evaluate_chunk(part, &enabled))).collect();
         let mut all = Vec::new();
         for h in handles {
             all.extend(h.join().expect("a rule evaluation thread panicked")?);
         }
         Ok::<_, MonitorError>(all)
     })?;
-    alerts.sort_by(|a, b| {
-        a.rule
-            .cmp(&b.rule)
-            .then_with(|| a.household_id.cmp(&b.household_id))
-    });
+    alerts.sort_by(|a, b| a.rule.cmp(&b.rule).then_with(|| a.household_id.cmp(&b.household_id)));
     Ok(alerts)
 }
 
-fn evaluate_chunk(
-    measures: &[HouseholdMeasures],
-    rules: &[&Rule],
-) -> Result<Vec<Finding>, MonitorError> {
+fn evaluate_chunk(measures: &[HouseholdMeasures], rules: &[&Rule]) -> Result<Vec<Finding>, MonitorError> {
     let mut ctx = base_context();
     let empty = Value::String(Arc::new(String::new()));
     let mut out = Vec::new();
@@ -378,11 +329,7 @@ fn evaluate_chunk(
         let ctx = &mut ctx;
         set(ctx, "oop", Value::Int(m.oop.0));
         set(ctx, "income", Value::Int(m.income.0));
-        set(
-            ctx,
-            "consumption",
-            Value::Int(m.consumption.unwrap_or(Fen::ZERO).0),
-        );
+        set(ctx, "consumption", Value::Int(m.consumption.unwrap_or(Fen::ZERO).0));
         set(ctx, "has_consumption", Value::Bool(m.consumption.is_some()));
         set(ctx, "food", Value::Int(m.food.unwrap_or(Fen::ZERO).0));
         set(ctx, "budget", Value::Int(m.budget.0));
@@ -415,11 +362,7 @@ fn evaluate_chunk(
             };
             let raised = match rule.condition.eval(ctx) {
                 Ok(Value::Bool(b)) => b,
-                Ok(other) => {
-                    return Err(fail(format!(
-                        "the condition gave {other:?}, not true or false"
-                    )))
-                }
+                Ok(other) => return Err(fail(format!("the condition gave {other:?}, not true or false"))),
                 Err(e) => return Err(fail(format!("the condition failed: {e}"))),
             };
             if !raised {
@@ -427,9 +370,7 @@ fn evaluate_chunk(
             }
             let value = figure(rule.value.eval(ctx)).map_err(|e| fail(format!("the value {e}")))?;
             let threshold = match &rule.threshold {
-                Some(t) => {
-                    Some(figure(t.eval(ctx)).map_err(|e| fail(format!("the threshold {e}")))?)
-                }
+                Some(t) => Some(figure(t.eval(ctx)).map_err(|e| fail(format!("the threshold {e}")))?),
                 None => None,
             };
             out.push(Finding {
@@ -448,13 +389,9 @@ fn evaluate_chunk(
 fn figure(v: Result<Value, cel_interpreter::ExecutionError>) -> Result<Figure, String> {
     match v {
         Ok(Value::Int(i)) => Ok(Figure::Money(Fen(i))),
-        Ok(Value::UInt(u)) => i64::try_from(u)
-            .map(|i| Figure::Money(Fen(i)))
-            .map_err(|_| "is too large".to_string()),
+        Ok(Value::UInt(u)) => i64::try_from(u).map(|i| Figure::Money(Fen(i))).map_err(|_| "is too large".to_string()),
         Ok(Value::String(s)) => Ok(Figure::Text(s.as_str().to_string())),
-        Ok(other) => Err(format!(
-            "gave {other:?}; a figure is an integer in fen or a text"
-        )),
+        Ok(other) => Err(format!("gave {other:?}; a figure is an integer in fen or a text")),
         Err(e) => Err(format!("failed: {e}")),
     }
 }

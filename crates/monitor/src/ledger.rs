@@ -119,10 +119,7 @@ pub struct CatalogueSet {
 
 impl CatalogueSet {
     pub fn national() -> CatalogueSet {
-        CatalogueSet {
-            serious: Catalogue::serious(),
-            chronic: Catalogue::chronic(),
-        }
+        CatalogueSet { serious: Catalogue::serious(), chronic: Catalogue::chronic() }
     }
 }
 
@@ -229,10 +226,7 @@ pub fn patient_ledger(
     let mut cache: HashMap<RegionCode, CatalogueSet> = HashMap::new();
     let mut out = Vec::new();
     for p in persons {
-        let own: &[&Claim] = by_person
-            .get(&p.person_id)
-            .map(|v| v.as_slice())
-            .unwrap_or(&[]);
+        let own: &[&Claim] = by_person.get(&p.person_id).map(|v| v.as_slice()).unwrap_or(&[]);
         // The person's diagnoses: the registry's, then the year's claims'.
         let mut codes: Vec<&str> = p.diagnoses.iter().map(|s| s.as_str()).collect();
         for c in own {
@@ -257,25 +251,15 @@ pub fn patient_ledger(
         };
         let found = codes
             .iter()
-            .find_map(|code| {
-                set.serious
-                    .find(code, year)
-                    .map(|e| (Batch::Serious, *code, e.name_en.clone()))
-            })
+            .find_map(|code| set.serious.find(code, year).map(|e| (Batch::Serious, *code, e.name_en.clone())))
             .or_else(|| {
-                codes.iter().find_map(|code| {
-                    set.chronic
-                        .find(code, year)
-                        .map(|e| (Batch::Chronic, *code, e.name_en.clone()))
-                })
+                codes
+                    .iter()
+                    .find_map(|code| set.chronic.find(code, year).map(|e| (Batch::Chronic, *code, e.name_en.clone())))
             });
         let (batch, code, disease, of_disease): (Batch, &str, String, Vec<&Claim>) = match found {
             Some((batch, code, name)) => {
-                let cat = if batch == Batch::Serious {
-                    &set.serious
-                } else {
-                    &set.chronic
-                };
+                let cat = if batch == Batch::Serious { &set.serious } else { &set.chronic };
                 let entry = cat.find(code, year);
                 let of: Vec<&Claim> = own
                     .iter()
@@ -288,11 +272,8 @@ pub fn patient_ledger(
                 if year_cost(own) < settings.severe_threshold {
                     continue;
                 }
-                let code = own
-                    .iter()
-                    .find(|c| !c.diagnosis.is_empty())
-                    .map(|c| c.diagnosis.as_str())
-                    .unwrap_or(codes[0]);
+                let code =
+                    own.iter().find(|c| !c.diagnosis.is_empty()).map(|c| c.diagnosis.as_str()).unwrap_or(codes[0]);
                 (Batch::Severe, code, String::new(), own.to_vec())
             }
         };
@@ -307,10 +288,7 @@ pub fn patient_ledger(
                 None
             } else {
                 Some(of_disease.iter().all(|c| {
-                    matches!(
-                        c.facility_level,
-                        FacilityLevel::Village | FacilityLevel::Township | FacilityLevel::County
-                    )
+                    matches!(c.facility_level, FacilityLevel::Village | FacilityLevel::Township | FacilityLevel::County)
                 }))
             },
             year_cost: year_cost(own),
@@ -318,10 +296,7 @@ pub fn patient_ledger(
         });
     }
     out.sort_by(|a, b| {
-        a.batch
-            .cmp(&b.batch)
-            .then_with(|| a.household_id.cmp(&b.household_id))
-            .then(a.person_id.cmp(&b.person_id))
+        a.batch.cmp(&b.batch).then_with(|| a.household_id.cmp(&b.household_id)).then(a.person_id.cmp(&b.person_id))
     });
     out
 }
@@ -330,10 +305,9 @@ fn treatment_status(claims: &[&Claim], as_of: NaiveDate, recent_days: i64) -> Tr
     if claims.is_empty() {
         return TreatmentStatus::ToTreat;
     }
-    let ongoing = claims.iter().any(|c| {
-        c.admitted <= as_of
-            && (c.discharged > as_of || (as_of - c.discharged).num_days() <= recent_days)
-    });
+    let ongoing = claims
+        .iter()
+        .any(|c| c.admitted <= as_of && (c.discharged > as_of || (as_of - c.discharged).num_days() <= recent_days));
     if ongoing {
         TreatmentStatus::InTreatment
     } else if claims.iter().all(|c| c.admitted > as_of) {

@@ -19,13 +19,12 @@ pub mod rules;
 pub mod thresholds;
 
 pub use engine::{
-    apply_rules, measure_year, monitor_year, Figure, Finding, HouseholdMeasures, Member,
-    MissingThreshold, MonitorResult, SettledCost,
+    apply_rules, measure_year, monitor_year, Figure, Finding, HouseholdMeasures, Member, MissingThreshold,
+    MonitorResult, SettledCost,
 };
 pub use error::{LifecycleError, MonitorError, RuleError};
 pub use ledger::{
-    patient_ledger, Batch, CatalogueSet, Contract, LedgerEntry, LedgerSettings, RegionalCatalogues,
-    TreatmentStatus,
+    patient_ledger, Batch, CatalogueSet, Contract, LedgerEntry, LedgerSettings, RegionalCatalogues, TreatmentStatus,
 };
 pub use lifecycle::{apply_changes, reconcile, Alert, AlertKey, AlertState, Assistance, Change};
 pub use rules::{Rule, RuleSet, Who};

@@ -34,13 +34,8 @@ pub enum AlertState {
 }
 
 impl AlertState {
-    pub const ALL: [AlertState; 5] = [
-        AlertState::Open,
-        AlertState::Verifying,
-        AlertState::Assisting,
-        AlertState::Resolved,
-        AlertState::Dismissed,
-    ];
+    pub const ALL: [AlertState; 5] =
+        [AlertState::Open, AlertState::Verifying, AlertState::Assisting, AlertState::Resolved, AlertState::Dismissed];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -77,11 +72,9 @@ impl fmt::Display for AlertState {
 impl FromStr for AlertState {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        AlertState::ALL
-            .iter()
-            .copied()
-            .find(|a| a.as_str() == s.trim())
-            .ok_or_else(|| format!("unknown alert state {s:?}; expected one of: open, verifying, assisting, resolved, dismissed"))
+        AlertState::ALL.iter().copied().find(|a| a.as_str() == s.trim()).ok_or_else(|| {
+            format!("unknown alert state {s:?}; expected one of: open, verifying, assisting, resolved, dismissed")
+        })
     }
 }
 
@@ -95,11 +88,7 @@ pub struct AlertKey {
 
 impl From<&Finding> for AlertKey {
     fn from(f: &Finding) -> Self {
-        AlertKey {
-            rule: f.rule.clone(),
-            household_id: f.household_id.clone(),
-            year: f.year,
-        }
+        AlertKey { rule: f.rule.clone(), household_id: f.household_id.clone(), year: f.year }
     }
 }
 
@@ -193,20 +182,13 @@ pub fn check_transition(
         return Err(LifecycleError::NoActor);
     }
     if from.is_closed() {
-        return Err(LifecycleError::Closed {
-            state: from.as_str(),
-        });
+        return Err(LifecycleError::Closed { state: from.as_str() });
     }
     if !from.next().contains(&to) {
         return Err(LifecycleError::IllegalTransition {
             from: from.as_str(),
             to: to.as_str(),
-            allowed: from
-                .next()
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            allowed: from.next().iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
         });
     }
     if to == AlertState::Dismissed && note.trim().is_empty() {
@@ -221,9 +203,7 @@ pub fn check_transition(
 /// Whether a measure may be recorded on an alert in `state`.
 pub fn check_measure(state: AlertState, m: &Assistance) -> Result<(), LifecycleError> {
     if state.is_closed() {
-        return Err(LifecycleError::Closed {
-            state: state.as_str(),
-        });
+        return Err(LifecycleError::Closed { state: state.as_str() });
     }
     if m.kind.trim().is_empty() {
         return Err(LifecycleError::BadMeasure("a kind (what was given)"));
@@ -243,11 +223,7 @@ pub enum Change {
     /// A crossing with no alert yet: raise one, open.
     Raise(Finding),
     /// An alert still being handled whose measured figures changed: update them.
-    Update {
-        key: AlertKey,
-        value: Figure,
-        threshold: Option<Figure>,
-    },
+    Update { key: AlertKey, value: Figure, threshold: Option<Figure> },
     /// An alert still being handled that the new run no longer raises: it stays as
     /// it is (a person closes alerts), but the officer should know.
     NoLongerRaised { key: AlertKey },
@@ -258,8 +234,7 @@ pub enum Change {
 /// change (closed for its year); a finding never gives a second alert of a key.
 pub fn reconcile(existing: &[Alert], findings: &[Finding]) -> Vec<Change> {
     let kept: HashMap<&AlertKey, &Alert> = existing.iter().map(|a| (&a.key, a)).collect();
-    let mut seen: std::collections::HashSet<AlertKey> =
-        std::collections::HashSet::with_capacity(findings.len());
+    let mut seen: std::collections::HashSet<AlertKey> = std::collections::HashSet::with_capacity(findings.len());
     let mut changes = Vec::new();
     for f in findings {
         let key = AlertKey::from(f);
@@ -271,11 +246,7 @@ pub fn reconcile(existing: &[Alert], findings: &[Finding]) -> Vec<Change> {
             Some(a) if a.state.is_closed() => {}
             Some(a) => {
                 if a.value != f.value || a.threshold != f.threshold {
-                    changes.push(Change::Update {
-                        key,
-                        value: f.value.clone(),
-                        threshold: f.threshold.clone(),
-                    });
+                    changes.push(Change::Update { key, value: f.value.clone(), threshold: f.threshold.clone() });
                 }
             }
         }
@@ -292,11 +263,7 @@ pub fn reconcile(existing: &[Alert], findings: &[Finding]) -> Vec<Change> {
 /// Applies reconcile's changes to alerts kept in memory (the store does the same
 /// through its own API).
 pub fn apply_changes(alerts: &mut Vec<Alert>, changes: &[Change], at: NaiveDateTime) {
-    let mut index: HashMap<AlertKey, usize> = alerts
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.key.clone(), i))
-        .collect();
+    let mut index: HashMap<AlertKey, usize> = alerts.iter().enumerate().map(|(i, a)| (a.key.clone(), i)).collect();
     for c in changes {
         match c {
             Change::Raise(f) => {
@@ -306,11 +273,7 @@ pub fn apply_changes(alerts: &mut Vec<Alert>, changes: &[Change], at: NaiveDateT
                     alerts.push(Alert::raise(f, at));
                 }
             }
-            Change::Update {
-                key,
-                value,
-                threshold,
-            } => {
+            Change::Update { key, value, threshold } => {
                 if let Some(&i) = index.get(key) {
                     if !alerts[i].state.is_closed() {
                         alerts[i].value = value.clone();
@@ -328,10 +291,7 @@ mod tests {
     use super::*;
 
     fn at(h: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(2024, 5, 1)
-            .unwrap()
-            .and_hms_opt(h, 0, 0)
-            .unwrap()
+        NaiveDate::from_ymd_opt(2024, 5, 1).unwrap().and_hms_opt(h, 0, 0).unwrap()
     }
 
     fn finding(rule: &str, hh: &str, oop: i64) -> Finding {
@@ -357,63 +317,32 @@ mod tests {
     #[test]
     fn the_whole_way_to_resolved_records_every_change() {
         let mut a = Alert::raise(&finding("medical_burden_poor", "H1", 1_000_000), at(8));
-        a.transition(AlertState::Verifying, "wang", at(9), "visited")
-            .unwrap();
-        a.transition(AlertState::Assisting, "wang", at(10), "confirmed")
-            .unwrap();
-        assert_eq!(
-            a.transition(AlertState::Resolved, "wang", at(11), "done"),
-            Err(LifecycleError::NoMeasure)
-        );
+        a.transition(AlertState::Verifying, "wang", at(9), "visited").unwrap();
+        a.transition(AlertState::Assisting, "wang", at(10), "confirmed").unwrap();
+        assert_eq!(a.transition(AlertState::Resolved, "wang", at(11), "done"), Err(LifecycleError::NoMeasure));
         a.add_measure(measure()).unwrap();
-        a.transition(AlertState::Resolved, "li", at(12), "relief paid")
-            .unwrap();
+        a.transition(AlertState::Resolved, "li", at(12), "relief paid").unwrap();
         assert_eq!(a.state, AlertState::Resolved);
         assert_eq!(a.history.len(), 3);
         assert_eq!(a.history[2].by, "li");
         assert_eq!(a.history[2].at, at(12));
         assert_eq!(a.history[2].note, "relief paid");
         // Closed for the year: no more moves, no more measures.
-        assert!(matches!(
-            a.transition(AlertState::Open, "li", at(13), "x"),
-            Err(LifecycleError::Closed { .. })
-        ));
-        assert!(matches!(
-            a.add_measure(measure()),
-            Err(LifecycleError::Closed { .. })
-        ));
+        assert!(matches!(a.transition(AlertState::Open, "li", at(13), "x"), Err(LifecycleError::Closed { .. })));
+        assert!(matches!(a.add_measure(measure()), Err(LifecycleError::Closed { .. })));
     }
 
     #[test]
     fn illegal_transitions_are_refused() {
         let mut a = Alert::raise(&finding("impoverishing", "H1", 5), at(8));
-        let e = a
-            .transition(AlertState::Assisting, "wang", at(9), "")
-            .unwrap_err();
-        assert!(
-            matches!(
-                e,
-                LifecycleError::IllegalTransition {
-                    from: "open",
-                    to: "assisting",
-                    ..
-                }
-            ),
-            "{e}"
-        );
+        let e = a.transition(AlertState::Assisting, "wang", at(9), "").unwrap_err();
+        assert!(matches!(e, LifecycleError::IllegalTransition { from: "open", to: "assisting", .. }), "{e}");
         assert!(e.to_string().contains("verifying, dismissed"), "{e}");
-        assert!(a
-            .transition(AlertState::Resolved, "wang", at(9), "")
-            .is_err());
+        assert!(a.transition(AlertState::Resolved, "wang", at(9), "").is_err());
         assert!(a.transition(AlertState::Open, "wang", at(9), "").is_err());
-        assert_eq!(
-            a.transition(AlertState::Verifying, " ", at(9), ""),
-            Err(LifecycleError::NoActor)
-        );
-        a.transition(AlertState::Verifying, "wang", at(9), "")
-            .unwrap();
-        a.transition(AlertState::Assisting, "wang", at(9), "")
-            .unwrap();
+        assert_eq!(a.transition(AlertState::Verifying, " ", at(9), ""), Err(LifecycleError::NoActor));
+        a.transition(AlertState::Verifying, "wang", at(9), "").unwrap();
+        a.transition(AlertState::Assisting, "wang", at(9), "").unwrap();
         // Dismissed only from open or verifying.
         assert!(matches!(
             a.transition(AlertState::Dismissed, "wang", at(10), "no risk"),
@@ -425,20 +354,9 @@ mod tests {
     #[test]
     fn dismissing_needs_a_reason_and_stays_closed() {
         let mut a = Alert::raise(&finding("catastrophic_10", "H1", 5), at(8));
-        assert_eq!(
-            a.transition(AlertState::Dismissed, "wang", at(9), "  "),
-            Err(LifecycleError::NoReason)
-        );
-        a.transition(
-            AlertState::Dismissed,
-            "wang",
-            at(9),
-            "reimbursed by commercial insurance",
-        )
-        .unwrap();
-        assert!(a
-            .transition(AlertState::Verifying, "wang", at(10), "")
-            .is_err());
+        assert_eq!(a.transition(AlertState::Dismissed, "wang", at(9), "  "), Err(LifecycleError::NoReason));
+        a.transition(AlertState::Dismissed, "wang", at(9), "reimbursed by commercial insurance").unwrap();
+        assert!(a.transition(AlertState::Verifying, "wang", at(10), "").is_err());
     }
 
     #[test]
@@ -446,24 +364,15 @@ mod tests {
         let mut a = Alert::raise(&finding("catastrophic_10", "H1", 5), at(8));
         let mut m = measure();
         m.kind = String::new();
-        assert!(matches!(
-            a.add_measure(m),
-            Err(LifecycleError::BadMeasure(_))
-        ));
+        assert!(matches!(a.add_measure(m), Err(LifecycleError::BadMeasure(_))));
         let mut m = measure();
         m.by = String::new();
-        assert!(matches!(
-            a.add_measure(m),
-            Err(LifecycleError::BadMeasure(_))
-        ));
+        assert!(matches!(a.add_measure(m), Err(LifecycleError::BadMeasure(_))));
     }
 
     #[test]
     fn rerun_on_same_data_changes_nothing() {
-        let findings = vec![
-            finding("catastrophic_10", "H1", 500),
-            finding("catastrophic_10", "H2", 700),
-        ];
+        let findings = vec![finding("catastrophic_10", "H1", 500), finding("catastrophic_10", "H2", 700)];
         let mut alerts = Vec::new();
         let first = reconcile(&alerts, &findings);
         assert_eq!(first.len(), 2);
@@ -479,38 +388,18 @@ mod tests {
         let mut alerts = Vec::new();
         let first = reconcile(&alerts, &[finding("catastrophic_10", "H1", 500)]);
         apply_changes(&mut alerts, &first, at(8));
-        alerts[0]
-            .transition(AlertState::Verifying, "wang", at(9), "")
-            .unwrap();
-        let new = vec![
-            finding("catastrophic_10", "H1", 900),
-            finding("catastrophic_10", "H3", 100),
-        ];
+        alerts[0].transition(AlertState::Verifying, "wang", at(9), "").unwrap();
+        let new = vec![finding("catastrophic_10", "H1", 900), finding("catastrophic_10", "H3", 100)];
         let changes = reconcile(&alerts, &new);
         assert_eq!(changes.len(), 2);
-        assert!(matches!(
-            &changes[0],
-            Change::Update {
-                value: Figure::Money(Fen(900)),
-                ..
-            }
-        ));
+        assert!(matches!(&changes[0], Change::Update { value: Figure::Money(Fen(900)), .. }));
         apply_changes(&mut alerts, &changes, at(10));
         assert_eq!(alerts.len(), 2);
         assert_eq!(alerts[0].value, Figure::Money(Fen(900)));
-        assert_eq!(
-            alerts[0].state,
-            AlertState::Verifying,
-            "the update keeps the alert's state"
-        );
+        assert_eq!(alerts[0].state, AlertState::Verifying, "the update keeps the alert's state");
         // The household that no longer crosses is reported, not closed.
         let changes = reconcile(&alerts, &[finding("catastrophic_10", "H3", 100)]);
-        assert_eq!(
-            changes,
-            vec![Change::NoLongerRaised {
-                key: alerts[0].key.clone()
-            }]
-        );
+        assert_eq!(changes, vec![Change::NoLongerRaised { key: alerts[0].key.clone() }]);
     }
 
     #[test]
@@ -519,20 +408,13 @@ mod tests {
         let first = reconcile(&alerts, &[finding("catastrophic_10", "H1", 500)]);
         apply_changes(&mut alerts, &first, at(8));
         let a = &mut alerts[0];
-        a.transition(AlertState::Verifying, "wang", at(9), "")
-            .unwrap();
-        a.transition(AlertState::Assisting, "wang", at(9), "")
-            .unwrap();
+        a.transition(AlertState::Verifying, "wang", at(9), "").unwrap();
+        a.transition(AlertState::Assisting, "wang", at(9), "").unwrap();
         a.add_measure(measure()).unwrap();
-        a.transition(AlertState::Resolved, "wang", at(9), "")
-            .unwrap();
+        a.transition(AlertState::Resolved, "wang", at(9), "").unwrap();
         let changes = reconcile(&alerts, &[finding("catastrophic_10", "H1", 800)]);
         assert!(changes.is_empty(), "{changes:?}");
-        let forced = [Change::Update {
-            key: alerts[0].key.clone(),
-            value: Figure::Money(Fen(1)),
-            threshold: None,
-        }];
+        let forced = [Change::Update { key: alerts[0].key.clone(), value: Figure::Money(Fen(1)), threshold: None }];
         apply_changes(&mut alerts, &forced, at(10));
         assert_eq!(alerts[0].value, Figure::Money(Fen(500)));
         let mut next = finding("catastrophic_10", "H1", 800);
@@ -543,10 +425,7 @@ mod tests {
 
     #[test]
     fn states_parse() {
-        assert_eq!(
-            "assisting".parse::<AlertState>().unwrap(),
-            AlertState::Assisting
-        );
+        assert_eq!("assisting".parse::<AlertState>().unwrap(), AlertState::Assisting);
         assert!("closed".parse::<AlertState>().is_err());
     }
 }

@@ -40,7 +40,10 @@ pub const MEASURES: &[(&str, &str)] = &[
     ("poor", "whether any member is special_hardship, low_income, lifted or monitored"),
     ("rural_income", "the previous year's rural per-capita disposable income of the region, fen"),
     ("monitoring_line", "the yearly per-capita monitoring line of the region, fen"),
-    ("serious_diagnosis", "the diagnosis code of the household's first claim of the year in the serious-disease catalogue, or ''"),
+    (
+        "serious_diagnosis",
+        "the diagnosis code of the household's first claim of the year in the serious-disease catalogue, or ''",
+    ),
     ("year", "the year monitored"),
     ("factor", "the rule's factor in ten-thousandths (0.5 -> 5000)"),
 ];
@@ -96,12 +99,7 @@ pub struct Expr {
 }
 
 impl Expr {
-    fn compile(
-        rule: &str,
-        field: &'static str,
-        source: &str,
-        has_factor: bool,
-    ) -> Result<Expr, RuleError> {
+    fn compile(rule: &str, field: &'static str, source: &str, has_factor: bool) -> Result<Expr, RuleError> {
         let syntax = |offset: usize, message: String| {
             let (line, column) = line_col(source, offset);
             syntax_error(rule, field, source, line, column, message)
@@ -116,17 +114,10 @@ impl Expr {
             return Err(syntax(offset, "the string is not closed".into()));
         }
         if let Some((op, offset)) = trailing_operator(source) {
-            return Err(syntax(
-                offset,
-                format!("the expression ends with `{op}`; an operand is missing after it"),
-            ));
+            return Err(syntax(offset, format!("the expression ends with `{op}`; an operand is missing after it")));
         }
-        let compiled = std::panic::catch_unwind(|| Program::compile(source)).map_err(|_| {
-            syntax(
-                source.trim_end().len(),
-                "the expression does not parse".into(),
-            )
-        })?;
+        let compiled = std::panic::catch_unwind(|| Program::compile(source))
+            .map_err(|_| syntax(source.trim_end().len(), "the expression does not parse".into()))?;
         let program = compiled.map_err(|errs| {
             let e = errs.errors.into_iter().next();
             let (line, column, message) = match e {
@@ -138,13 +129,7 @@ impl Expr {
         })?;
         if let Some((literal, offset)) = find_decimal_literal(source) {
             let (line, column) = line_col(source, offset);
-            return Err(RuleError::InexactLiteral {
-                rule: rule.to_string(),
-                field,
-                literal,
-                line,
-                column,
-            });
+            return Err(RuleError::InexactLiteral { rule: rule.to_string(), field, literal, line, column });
         }
         let refs = program.references();
         let mut names: Vec<&str> = refs.variables();
@@ -157,7 +142,9 @@ impl Expr {
                 if known {
                     return Err(RuleError::Invalid {
                         rule: rule.to_string(),
-                        message: format!("the {field} names `factor` (line {line} column {column}) but the rule sets no factor"),
+                        message: format!(
+                            "the {field} names `factor` (line {line} column {column}) but the rule sets no factor"
+                        ),
                     });
                 }
                 return Err(RuleError::UnknownMeasure {
@@ -166,22 +153,13 @@ impl Expr {
                     name: name.to_string(),
                     line,
                     column,
-                    known: MEASURES
-                        .iter()
-                        .map(|(m, _)| *m)
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    known: MEASURES.iter().map(|(m, _)| *m).collect::<Vec<_>>().join(", "),
                 });
             }
         }
         let needs_threshold = THRESHOLD_MEASURES.iter().any(|m| refs.has_variable(m));
         let variables = refs.variables().into_iter().map(str::to_string).collect();
-        Ok(Expr {
-            source: source.to_string(),
-            program: Arc::new(program),
-            variables,
-            needs_threshold,
-        })
+        Ok(Expr { source: source.to_string(), program: Arc::new(program), variables, needs_threshold })
     }
 
     pub(crate) fn eval(&self, ctx: &Context) -> Result<Value, ExecutionError> {
@@ -220,11 +198,7 @@ impl Rule {
     pub fn needs_threshold(&self) -> bool {
         self.condition.needs_threshold
             || self.value.needs_threshold
-            || self
-                .threshold
-                .as_ref()
-                .map(|t| t.needs_threshold)
-                .unwrap_or(false)
+            || self.threshold.as_ref().map(|t| t.needs_threshold).unwrap_or(false)
     }
 }
 
@@ -274,26 +248,20 @@ impl RuleSet {
         let mut seen = std::collections::HashSet::new();
         for r in raw.rule {
             let name = r.name.trim().to_string();
-            let invalid = |message: String| RuleError::Invalid {
-                rule: name.clone(),
-                message,
-            };
+            let invalid = |message: String| RuleError::Invalid { rule: name.clone(), message };
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                return Err(invalid(
-                    "a rule name is letters, digits and underscores".into(),
-                ));
+                return Err(invalid("a rule name is letters, digits and underscores".into()));
             }
             if !seen.insert(name.clone()) {
                 return Err(invalid("the rule is given twice in the file".into()));
             }
             let existing = rules.iter().position(|x| x.name == name);
-            let who =
-                match r.who.as_deref() {
-                    Some(w) => Some(Who::parse(w.trim()).ok_or_else(|| {
-                        invalid(format!("who is {w:?}; use poor, general or all"))
-                    })?),
-                    None => None,
-                };
+            let who = match r.who.as_deref() {
+                Some(w) => Some(
+                    Who::parse(w.trim()).ok_or_else(|| invalid(format!("who is {w:?}; use poor, general or all")))?,
+                ),
+                None => None,
+            };
             let factor = match &r.factor {
                 Some(v) => Some(parse_factor(v).map_err(invalid)?),
                 None => None,
@@ -305,9 +273,7 @@ impl RuleSet {
                     let has_factor = factor.is_some();
                     let condition = match &r.condition {
                         Some(s) => Expr::compile(&name, "condition", s, has_factor)?,
-                        None => {
-                            Expr::compile(&name, "condition", &old.condition.source, has_factor)?
-                        }
+                        None => Expr::compile(&name, "condition", &old.condition.source, has_factor)?,
                     };
                     let value = match &r.value {
                         Some(s) => Expr::compile(&name, "value", s, has_factor)?,
@@ -316,9 +282,7 @@ impl RuleSet {
                     let threshold = match (&r.threshold, &old.threshold) {
                         (Some(s), _) if s.trim().is_empty() => None,
                         (Some(s), _) => Some(Expr::compile(&name, "threshold", s, has_factor)?),
-                        (None, Some(t)) => {
-                            Some(Expr::compile(&name, "threshold", &t.source, has_factor)?)
-                        }
+                        (None, Some(t)) => Some(Expr::compile(&name, "threshold", &t.source, has_factor)?),
                         (None, None) => None,
                     };
                     rules[i] = Rule {
@@ -332,24 +296,15 @@ impl RuleSet {
                     };
                 }
                 None => {
-                    let who = who.ok_or_else(|| {
-                        invalid("a new rule needs `who` (poor, general or all)".into())
-                    })?;
+                    let who = who.ok_or_else(|| invalid("a new rule needs `who` (poor, general or all)".into()))?;
                     let has_factor = factor.is_some();
-                    let cond = r
-                        .condition
-                        .as_deref()
-                        .ok_or_else(|| invalid("a new rule needs a `condition`".into()))?;
-                    let val = r
-                        .value
-                        .as_deref()
-                        .ok_or_else(|| invalid("a new rule needs a `value`".into()))?;
+                    let cond =
+                        r.condition.as_deref().ok_or_else(|| invalid("a new rule needs a `condition`".into()))?;
+                    let val = r.value.as_deref().ok_or_else(|| invalid("a new rule needs a `value`".into()))?;
                     let condition = Expr::compile(&name, "condition", cond, has_factor)?;
                     let value = Expr::compile(&name, "value", val, has_factor)?;
                     let threshold = match r.threshold.as_deref() {
-                        Some(s) if !s.trim().is_empty() => {
-                            Some(Expr::compile(&name, "threshold", s, has_factor)?)
-                        }
+                        Some(s) if !s.trim().is_empty() => Some(Expr::compile(&name, "threshold", s, has_factor)?),
                         _ => None,
                     };
                     rules.push(Rule {
@@ -389,29 +344,19 @@ fn parse_factor(v: &toml::Value) -> Result<i64, String> {
         other => return Err(format!("factor is {other}; write a decimal like 0.5")),
     };
     let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
-    if int.is_empty()
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
+    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("factor {text} is not a non-negative decimal"));
     }
     if frac.len() > 4 {
         return Err(format!("factor {text} has more than four decimals"));
     }
-    let i: i64 = int
-        .parse()
-        .map_err(|_| format!("factor {text} is too large"))?;
+    let i: i64 = int.parse().map_err(|_| format!("factor {text} is too large"))?;
     if i > 1_000_000 {
         return Err(format!("factor {text} is too large"));
     }
     let mut f: i64 = 0;
     for k in 0..4 {
-        f = f * 10
-            + frac
-                .as_bytes()
-                .get(k)
-                .map(|b| (b - b'0') as i64)
-                .unwrap_or(0);
+        f = f * 10 + frac.as_bytes().get(k).map(|b| (b - b'0') as i64).unwrap_or(0);
     }
     Ok(i * 10_000 + f)
 }
@@ -424,21 +369,9 @@ fn syntax_error(
     column: usize,
     message: String,
 ) -> RuleError {
-    let source_line = source
-        .lines()
-        .nth(line.saturating_sub(1))
-        .unwrap_or("")
-        .to_string();
+    let source_line = source.lines().nth(line.saturating_sub(1)).unwrap_or("").to_string();
     let caret = format!("{}^", " ".repeat(column.saturating_sub(1)));
-    RuleError::Syntax {
-        rule: rule.to_string(),
-        field,
-        line,
-        column,
-        message,
-        source_line,
-        caret,
-    }
+    RuleError::Syntax { rule: rule.to_string(), field, line, column, message, source_line, caret }
 }
 
 /// The byte offset of a string literal's opening quote that is never closed.
@@ -475,22 +408,15 @@ fn unterminated_string(src: &str) -> Option<usize> {
 /// A binary operator that ends the expression, with its byte offset.
 fn trailing_operator(src: &str) -> Option<(&str, usize)> {
     let t = src.trim_end();
-    const OPS: [&str; 16] = [
-        "&&", "||", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "?", ":", "!",
-    ];
-    OPS.iter()
-        .find(|op| t.ends_with(*op))
-        .map(|op| (*op, t.len() - op.len()))
+    const OPS: [&str; 16] = ["&&", "||", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "?", ":", "!"];
+    OPS.iter().find(|op| t.ends_with(*op)).map(|op| (*op, t.len() - op.len()))
 }
 
 /// `a / b` rounded half up (towards +infinity at exactly one half), for any sign of
 /// `a` and `b > 0`; the reported figures of the rules use it.
 pub fn round_div(a: i64, b: i64) -> Result<i64, ExecutionError> {
     if b <= 0 {
-        return Err(ExecutionError::function_error(
-            "round_div",
-            "the divisor must be positive",
-        ));
+        return Err(ExecutionError::function_error("round_div", "the divisor must be positive"));
     }
     let (a, b) = (a as i128, b as i128);
     Ok((2 * a + b).div_euclid(2 * b) as i64)
@@ -520,8 +446,7 @@ fn find_decimal_literal(src: &str) -> Option<(String, usize)> {
             }
             continue;
         }
-        let starts_number =
-            c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(|d| d.is_ascii_digit()));
+        let starts_number = c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(|d| d.is_ascii_digit()));
         if starts_number {
             let start = i;
             if c == b'0' && matches!(b.get(i + 1), Some(b'x') | Some(b'X')) {
@@ -604,12 +529,7 @@ fn find_identifier(src: &str, name: &str) -> Option<usize> {
 fn line_col(src: &str, offset: usize) -> (usize, usize) {
     let before = &src[..offset.min(src.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before
-        .rsplit('\n')
-        .next()
-        .map(|l| l.chars().count())
-        .unwrap_or(0)
-        + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
     (line, col)
 }
 
@@ -633,10 +553,7 @@ mod tests {
             ]
         );
         assert_eq!(rs.get("medical_burden_poor").unwrap().factor, Some(5000));
-        assert_eq!(
-            rs.get("medical_burden_general").unwrap().factor,
-            Some(10_000)
-        );
+        assert_eq!(rs.get("medical_burden_general").unwrap().factor, Some(10_000));
         assert_eq!(rs.get("catastrophic_10").unwrap().factor, Some(1000));
         assert!(rs.get("serious_diagnosis").unwrap().threshold.is_none());
         assert!(!rs.get("catastrophic_25").unwrap().needs_threshold());
@@ -682,13 +599,7 @@ mod tests {
         )
         .unwrap_err();
         match &e {
-            RuleError::Syntax {
-                rule,
-                field,
-                line,
-                column,
-                ..
-            } => {
+            RuleError::Syntax { rule, field, line, column, .. } => {
                 assert_eq!(rule, "broken");
                 assert_eq!(*field, "condition");
                 assert_eq!(*line, 1);
@@ -697,10 +608,7 @@ mod tests {
             other => panic!("expected a syntax error, got {other}"),
         }
         let msg = e.to_string();
-        assert!(
-            msg.contains("rule broken") && msg.contains("line 1 column"),
-            "{msg}"
-        );
+        assert!(msg.contains("rule broken") && msg.contains("line 1 column"), "{msg}");
     }
 
     #[test]
@@ -710,18 +618,8 @@ mod tests {
         )
         .unwrap_err();
         match e {
-            RuleError::UnknownMeasure {
-                rule,
-                name,
-                line,
-                column,
-                field,
-                ..
-            } => {
-                assert_eq!(
-                    (rule.as_str(), name.as_str(), line, column, field),
-                    ("x", "incme", 1, 12, "condition")
-                );
+            RuleError::UnknownMeasure { rule, name, line, column, field, .. } => {
+                assert_eq!((rule.as_str(), name.as_str(), line, column, field), ("x", "incme", 1, 12, "condition"));
             }
             other => panic!("expected an unknown measure, got {other}"),
         }
@@ -733,36 +631,28 @@ mod tests {
             "[[rule]]\nname = \"medical_burden_poor\"\ncondition = \"oop > 0.5 * rural_income\"\n",
         )
         .unwrap_err();
-        assert!(
-            matches!(e, RuleError::InexactLiteral { ref literal, column: 7, .. } if literal == "0.5"),
-            "{e}"
-        );
+        assert!(matches!(e, RuleError::InexactLiteral { ref literal, column: 7, .. } if literal == "0.5"), "{e}");
         // A decimal inside a string is not a number.
         assert!(find_decimal_literal("serious_diagnosis == 'C16.9'").is_none());
     }
 
     #[test]
     fn factor_without_a_factor_and_bad_fields_are_refused() {
-        let e = RuleSet::from_region_toml("[[rule]]\nname = \"n\"\nwho = \"all\"\ncondition = \"oop > factor\"\nvalue = \"oop\"\n")
-            .unwrap_err();
+        let e = RuleSet::from_region_toml(
+            "[[rule]]\nname = \"n\"\nwho = \"all\"\ncondition = \"oop > factor\"\nvalue = \"oop\"\n",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("sets no factor"), "{e}");
         let e = RuleSet::from_region_toml(
             "[[rule]]\nname = \"n\"\nwho = \"rich\"\ncondition = \"true\"\nvalue = \"oop\"\n",
         )
         .unwrap_err();
         assert!(e.to_string().contains("poor, general or all"), "{e}");
-        let e =
-            RuleSet::from_region_toml("[[rule]]\nname = \"n\"\nwho = \"all\"\nvalue = \"oop\"\n")
-                .unwrap_err();
+        let e = RuleSet::from_region_toml("[[rule]]\nname = \"n\"\nwho = \"all\"\nvalue = \"oop\"\n").unwrap_err();
         assert!(e.to_string().contains("needs a `condition`"), "{e}");
-        let e = RuleSet::from_region_toml(
-            "[[rule]]\nname = \"medical_burden_poor\"\nfactor = 0.12345\n",
-        )
-        .unwrap_err();
+        let e = RuleSet::from_region_toml("[[rule]]\nname = \"medical_burden_poor\"\nfactor = 0.12345\n").unwrap_err();
         assert!(e.to_string().contains("four decimals"), "{e}");
-        let e =
-            RuleSet::from_region_toml("[[rule]]\nname = \"medical_burden_poor\"\nfactr = 0.1\n")
-                .unwrap_err();
+        let e = RuleSet::from_region_toml("[[rule]]\nname = \"medical_burden_poor\"\nfactr = 0.1\n").unwrap_err();
         assert!(matches!(e, RuleError::File(_)), "{e}");
     }
 
@@ -774,14 +664,9 @@ mod tests {
             ("serious_diagnosis == 'C16", 22, "not closed"),
             ("  ", 1, "empty"),
         ] {
-            let toml = format!(
-                "[[rule]]\nname = \"r\"\nwho = \"all\"\ncondition = \"{}\"\nvalue = \"oop\"\n",
-                src
-            );
+            let toml = format!("[[rule]]\nname = \"r\"\nwho = \"all\"\ncondition = \"{}\"\nvalue = \"oop\"\n", src);
             match RuleSet::from_region_toml(&toml).unwrap_err() {
-                RuleError::Syntax {
-                    column: c, message, ..
-                } => {
+                RuleError::Syntax { column: c, message, .. } => {
                     assert_eq!(c, column, "{src}: {message}");
                     assert!(message.contains(what), "{src}: {message}");
                 }
@@ -804,10 +689,7 @@ mod tests {
         assert_eq!(parse_factor(&toml::Value::Float(0.1)).unwrap(), 1000);
         assert_eq!(parse_factor(&toml::Value::Float(0.25)).unwrap(), 2500);
         assert_eq!(parse_factor(&toml::Value::Integer(1)).unwrap(), 10_000);
-        assert_eq!(
-            parse_factor(&toml::Value::String("0.0001".into())).unwrap(),
-            1
-        );
+        assert_eq!(parse_factor(&toml::Value::String("0.0001".into())).unwrap(), 1);
         assert!(parse_factor(&toml::Value::Float(-0.1)).is_err());
     }
 }

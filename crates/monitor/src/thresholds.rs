@@ -36,10 +36,7 @@ impl ThresholdTable {
             };
             by_prefix.insert((t.year, len, v), (t.rural_income, t.monitoring_line, i));
         }
-        ThresholdTable {
-            by_prefix,
-            source: thresholds.to_vec(),
-        }
+        ThresholdTable { by_prefix, source: thresholds.to_vec() }
     }
 
     /// The threshold of the longest prefix of `village` given for `year`.
@@ -47,13 +44,11 @@ impl ThresholdTable {
         let code = village.as_u64();
         PREFIX_LENGTHS.iter().find_map(|&len| {
             let prefix = code / 10u64.pow(12 - len);
-            self.by_prefix.get(&(year, len, prefix)).map(
-                |&(rural_income, monitoring_line, index)| Applied {
-                    rural_income,
-                    monitoring_line,
-                    index,
-                },
-            )
+            self.by_prefix.get(&(year, len, prefix)).map(|&(rural_income, monitoring_line, index)| Applied {
+                rural_income,
+                monitoring_line,
+                index,
+            })
         })
     }
 
@@ -78,49 +73,26 @@ mod tests {
 
     #[test]
     fn longest_prefix_wins_and_years_do_not_mix() {
-        let table = ThresholdTable::new(&[
-            t("34", 2024, 19575),
-            t("341122", 2024, 16800),
-            t("3411", 2023, 1),
-        ]);
+        let table = ThresholdTable::new(&[t("34", 2024, 19575), t("341122", 2024, 16800), t("3411", 2023, 1)]);
         let inside = RegionCode::parse("341122100201").unwrap();
         let other_county = RegionCode::parse("341125100201").unwrap();
         let other_province = RegionCode::parse("351122100201").unwrap();
-        assert_eq!(
-            table.find(inside, 2024).unwrap().rural_income,
-            Fen::from_yuan(16800)
-        );
-        assert_eq!(
-            table.find(other_county, 2024).unwrap().rural_income,
-            Fen::from_yuan(19575)
-        );
+        assert_eq!(table.find(inside, 2024).unwrap().rural_income, Fen::from_yuan(16800));
+        assert_eq!(table.find(other_county, 2024).unwrap().rural_income, Fen::from_yuan(19575));
         assert_eq!(table.find(other_province, 2024), None);
-        assert_eq!(
-            table.find(inside, 2023).unwrap().rural_income,
-            Fen::from_yuan(1)
-        );
+        assert_eq!(table.find(inside, 2023).unwrap().rural_income, Fen::from_yuan(1));
         assert_eq!(table.find(inside, 2022), None);
     }
 
     #[test]
     fn whole_village_and_township_codes_count_as_prefixes() {
-        let table = ThresholdTable::new(&[
-            t("34", 2024, 1),
-            t("341122100", 2024, 2),
-            t("341122100201", 2024, 3),
-        ]);
+        let table = ThresholdTable::new(&[t("34", 2024, 1), t("341122100", 2024, 2), t("341122100201", 2024, 3)]);
         assert_eq!(
-            table
-                .find(RegionCode::parse("341122100201").unwrap(), 2024)
-                .unwrap()
-                .rural_income,
+            table.find(RegionCode::parse("341122100201").unwrap(), 2024).unwrap().rural_income,
             Fen::from_yuan(3)
         );
         assert_eq!(
-            table
-                .find(RegionCode::parse("341122100202").unwrap(), 2024)
-                .unwrap()
-                .rural_income,
+            table.find(RegionCode::parse("341122100202").unwrap(), 2024).unwrap().rural_income,
             Fen::from_yuan(2)
         );
     }

@@ -4,12 +4,11 @@
 
 use chrono::NaiveDate;
 use domain::{
-    Catalogue, Claim, ClaimKind, FacilityLevel, Fen, Household, Person, PovertyStatus, RegionCode,
-    ResidentId, Threshold,
+    Catalogue, Claim, ClaimKind, FacilityLevel, Fen, Household, Person, PovertyStatus, RegionCode, ResidentId,
+    Threshold,
 };
 use monitor::{
-    monitor_year, Figure, Finding, Member, MonitorError, MonitorResult, RuleSet, SettledCost,
-    ThresholdTable,
+    monitor_year, Figure, Finding, Member, MonitorError, MonitorResult, RuleSet, SettledCost, ThresholdTable,
 };
 
 fn members(p: &[Person]) -> Vec<Member> {
@@ -38,32 +37,15 @@ struct Case {
 }
 
 fn case(id: &'static str, status: PovertyStatus, income: i64, oop: i64) -> Case {
-    Case {
-        id,
-        size: 1,
-        income,
-        consumption: None,
-        status,
-        oop,
-    }
+    Case { id, size: 1, income, consumption: None, status, oop }
 }
 
 /// Thresholds: the province's figure, and a county's own with odd fen so that
 /// halves and tenths fall between fen.
 fn thresholds() -> ThresholdTable {
     ThresholdTable::new(&[
-        Threshold {
-            region: "34".into(),
-            year: YEAR,
-            rural_income: Fen(1_957_500),
-            monitoring_line: Fen(700_000),
-        },
-        Threshold {
-            region: "341122".into(),
-            year: YEAR,
-            rural_income: Fen(1_957_501),
-            monitoring_line: Fen(700_000),
-        },
+        Threshold { region: "34".into(), year: YEAR, rural_income: Fen(1_957_500), monitoring_line: Fen(700_000) },
+        Threshold { region: "341122".into(), year: YEAR, rural_income: Fen(1_957_501), monitoring_line: Fen(700_000) },
     ])
 }
 
@@ -90,22 +72,10 @@ fn run_with(cases: &[Case], claims: &[Claim], rules: &RuleSet) -> MonitorResult 
             diagnoses: vec![],
         });
         // Two settlements, so the sum is what is compared.
-        settlements.push(SettledCost {
-            person_id: p,
-            year: YEAR,
-            out_of_pocket: Fen(c.oop / 2),
-        });
-        settlements.push(SettledCost {
-            person_id: p,
-            year: YEAR,
-            out_of_pocket: Fen(c.oop - c.oop / 2),
-        });
+        settlements.push(SettledCost { person_id: p, year: YEAR, out_of_pocket: Fen(c.oop / 2) });
+        settlements.push(SettledCost { person_id: p, year: YEAR, out_of_pocket: Fen(c.oop - c.oop / 2) });
         // A settlement of another year never counts.
-        settlements.push(SettledCost {
-            person_id: p,
-            year: YEAR - 1,
-            out_of_pocket: Fen(99_999_999),
-        });
+        settlements.push(SettledCost { person_id: p, year: YEAR - 1, out_of_pocket: Fen(99_999_999) });
     }
     monitor_year(
         YEAR,
@@ -129,10 +99,7 @@ fn raised<'a>(r: &'a MonitorResult, rule: &str) -> Vec<&'a Finding> {
 }
 
 fn ids(r: &MonitorResult, rule: &str) -> Vec<String> {
-    raised(r, rule)
-        .iter()
-        .map(|a| a.household_id.clone())
-        .collect()
+    raised(r, rule).iter().map(|a| a.household_id.clone()).collect()
 }
 
 use PovertyStatus::{General, Lifted, LowIncome};
@@ -187,37 +154,13 @@ fn medical_burden_poor_at_exactly_the_threshold_does_not_raise() {
         })
         .collect();
     let s = [
-        SettledCost {
-            person_id: pid(1),
-            year: YEAR,
-            out_of_pocket: Fen(978_750),
-        },
-        SettledCost {
-            person_id: pid(2),
-            year: YEAR,
-            out_of_pocket: Fen(978_751),
-        },
+        SettledCost { person_id: pid(1), year: YEAR, out_of_pocket: Fen(978_750) },
+        SettledCost { person_id: pid(2), year: YEAR, out_of_pocket: Fen(978_751) },
     ];
-    let r = monitor_year(
-        YEAR,
-        &hh,
-        &members(&persons),
-        &[],
-        &s,
-        &t,
-        &RuleSet::defaults(),
-        &Catalogue::serious(),
-    )
-    .unwrap();
+    let r =
+        monitor_year(YEAR, &hh, &members(&persons), &[], &s, &t, &RuleSet::defaults(), &Catalogue::serious()).unwrap();
     assert_eq!(ids(&r, "medical_burden_poor"), ["over"]);
-    assert_eq!(
-        raised(&r, "medical_burden_poor")[0]
-            .threshold
-            .as_ref()
-            .unwrap()
-            .to_string(),
-        "9787.50"
-    );
+    assert_eq!(raised(&r, "medical_burden_poor")[0].threshold.as_ref().unwrap().to_string(), "9787.50");
 }
 
 #[test]
@@ -230,10 +173,7 @@ fn medical_burden_general_at_the_rural_income() {
         case("poor", Lifted, income, 1_957_502),
     ]);
     assert_eq!(ids(&r, "medical_burden_general"), ["over"]);
-    assert_eq!(
-        raised(&r, "medical_burden_general")[0].threshold,
-        Some(Figure::Money(Fen(1_957_501)))
-    );
+    assert_eq!(raised(&r, "medical_burden_general")[0].threshold, Some(Figure::Money(Fen(1_957_501))));
 }
 
 #[test]
@@ -251,19 +191,12 @@ fn impoverishing_crosses_the_monitoring_line_per_capita() {
         c.size = 3;
     }
     let r = run(&cases);
-    assert_eq!(
-        ids(&r, "impoverishing"),
-        ["falls_by_a_fen", "on_line_one_fen"]
-    );
+    assert_eq!(ids(&r, "impoverishing"), ["falls_by_a_fen", "on_line_one_fen"]);
     let a = raised(&r, "impoverishing")[1];
     // (21000.00 - 0.01) / 3 = 6999.99666..., reported rounded half up; compared exactly.
     assert_eq!(a.value.to_string(), "7000.00");
     assert_eq!(a.threshold.as_ref().unwrap().to_string(), "7000.00");
-    let m = r
-        .measures
-        .iter()
-        .find(|m| m.household_id == "on_line_one_fen")
-        .unwrap();
+    let m = r.measures.iter().find(|m| m.household_id == "on_line_one_fen").unwrap();
     assert_eq!(m.per_capita_income, Fen(700_000));
     assert_eq!(m.per_capita_after, Fen(700_000));
 }
@@ -284,10 +217,7 @@ fn catastrophic_rules_at_ten_and_twenty_five_percent_of_the_budget() {
     cases.push(case("income_at", General, 300_000, 30_000));
     cases.push(case("income_over", General, 300_000, 30_001));
     let r = run(&cases);
-    assert_eq!(
-        ids(&r, "catastrophic_10"),
-        ["c10_over", "c25_over", "c25_under", "income_over"]
-    );
+    assert_eq!(ids(&r, "catastrophic_10"), ["c10_over", "c25_over", "c25_under", "income_over"]);
     assert_eq!(ids(&r, "catastrophic_25"), ["c25_over"]);
     let c10 = raised(&r, "catastrophic_10")[0];
     assert_eq!(c10.threshold.as_ref().unwrap().to_string(), "1000.01");
@@ -324,12 +254,7 @@ fn serious_diagnosis_reports_the_first_serious_claim_of_poor_households() {
         claim("C1", pid(1), day(3, 1), "C16.9"),
         claim("C0", pid(1), day(4, 1), "C50"),
         claim("C9", pid(2), day(3, 1), "C16.9"), // a general household: not this rule
-        claim(
-            "C8",
-            pid(3),
-            NaiveDate::from_ymd_opt(YEAR - 1, 12, 30).unwrap(),
-            "C16.9",
-        ), // last year
+        claim("C8", pid(3), NaiveDate::from_ymd_opt(YEAR - 1, 12, 30).unwrap(), "C16.9"), // last year
     ];
     let r = run_with(&cases, &claims, &RuleSet::defaults());
     let s = raised(&r, "serious_diagnosis");
@@ -341,15 +266,8 @@ fn serious_diagnosis_reports_the_first_serious_claim_of_poor_households() {
 
 #[test]
 fn alerts_are_sorted_by_rule_then_household() {
-    let r = run(&[
-        case("b", Lifted, 1_000_000, 990_000),
-        case("a", Lifted, 1_000_000, 990_000),
-    ]);
-    let keys: Vec<(String, String)> = r
-        .alerts
-        .iter()
-        .map(|a| (a.rule.clone(), a.household_id.clone()))
-        .collect();
+    let r = run(&[case("b", Lifted, 1_000_000, 990_000), case("a", Lifted, 1_000_000, 990_000)]);
+    let keys: Vec<(String, String)> = r.alerts.iter().map(|a| (a.rule.clone(), a.household_id.clone())).collect();
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted);
@@ -360,20 +278,10 @@ fn alerts_are_sorted_by_rule_then_household() {
 fn a_region_factor_changes_the_outcome() {
     let rules = RuleSet::from_region_toml("[[rule]]\nname = \"medical_burden_poor\"\nfactor = 0.4\n[[rule]]\nname = \"catastrophic_10\"\nenabled = false\n").unwrap();
     // 0.4 * 19575.01 = 7830.004: 7830.00 under, 7830.01 over.
-    let cases = [
-        case("under", Lifted, 100_000_000, 783_000),
-        case("over", Lifted, 100_000_000, 783_001),
-    ];
+    let cases = [case("under", Lifted, 100_000_000, 783_000), case("over", Lifted, 100_000_000, 783_001)];
     let r = run_with(&cases, &[], &rules);
     assert_eq!(ids(&r, "medical_burden_poor"), ["over"]);
-    assert_eq!(
-        raised(&r, "medical_burden_poor")[0]
-            .threshold
-            .as_ref()
-            .unwrap()
-            .to_string(),
-        "7830.00"
-    );
+    assert_eq!(raised(&r, "medical_burden_poor")[0].threshold.as_ref().unwrap().to_string(), "7830.00");
     assert!(ids(&r, "catastrophic_10").is_empty());
 }
 
@@ -410,16 +318,8 @@ fn a_household_without_threshold_is_reported_not_guessed() {
         })
         .collect();
     let s = [
-        SettledCost {
-            person_id: pid(1),
-            year: YEAR,
-            out_of_pocket: Fen(5_000_000),
-        },
-        SettledCost {
-            person_id: pid(2),
-            year: YEAR,
-            out_of_pocket: Fen(5_000_000),
-        },
+        SettledCost { person_id: pid(1), year: YEAR, out_of_pocket: Fen(5_000_000) },
+        SettledCost { person_id: pid(2), year: YEAR, out_of_pocket: Fen(5_000_000) },
     ];
     let r = monitor_year(
         YEAR,
@@ -434,23 +334,11 @@ fn a_household_without_threshold_is_reported_not_guessed() {
     .unwrap();
     assert_eq!(r.missing_thresholds.len(), 1);
     assert_eq!(r.missing_thresholds[0].household_id, "far");
-    assert!(r.missing_thresholds[0]
-        .to_string()
-        .contains("no threshold for 2024"));
+    assert!(r.missing_thresholds[0].to_string().contains("no threshold for 2024"));
     // No threshold-based alert was guessed for it; rules that need none still apply.
-    let far: Vec<&str> = r
-        .alerts
-        .iter()
-        .filter(|a| a.household_id == "far")
-        .map(|a| a.rule.as_str())
-        .collect();
+    let far: Vec<&str> = r.alerts.iter().filter(|a| a.household_id == "far").map(|a| a.rule.as_str()).collect();
     assert_eq!(far, ["catastrophic_10", "catastrophic_25"]);
-    let near: Vec<&str> = r
-        .alerts
-        .iter()
-        .filter(|a| a.household_id == "near")
-        .map(|a| a.rule.as_str())
-        .collect();
+    let near: Vec<&str> = r.alerts.iter().filter(|a| a.household_id == "near").map(|a| a.rule.as_str()).collect();
     assert!(near.contains(&"medical_burden_poor"), "{near:?}");
     // The county's own figure was used for the near household: the longest prefix.
     assert_eq!(r.measures[1].rural_income, Some(Fen(1_957_501)));
@@ -483,62 +371,14 @@ fn input_that_cannot_be_joined_is_refused() {
     let rules = RuleSet::defaults();
     let cat = Catalogue::serious();
     let t = thresholds();
-    let e = monitor_year(
-        YEAR,
-        &one_household(0),
-        &members(&one_person("H1")),
-        &[],
-        &[],
-        &t,
-        &rules,
-        &cat,
-    )
-    .unwrap_err();
-    assert_eq!(
-        e,
-        MonitorError::HouseholdSizeZero {
-            household_id: "H1".into()
-        }
-    );
+    let e = monitor_year(YEAR, &one_household(0), &members(&one_person("H1")), &[], &[], &t, &rules, &cat).unwrap_err();
+    assert_eq!(e, MonitorError::HouseholdSizeZero { household_id: "H1".into() });
     assert!(e.to_string().contains("size 0"));
-    let s = [SettledCost {
-        person_id: pid(9),
-        year: YEAR,
-        out_of_pocket: Fen(1),
-    }];
-    let e = monitor_year(
-        YEAR,
-        &one_household(1),
-        &members(&one_person("H1")),
-        &[],
-        &s,
-        &t,
-        &rules,
-        &cat,
-    )
-    .unwrap_err();
-    assert_eq!(
-        e,
-        MonitorError::SettlementForUnknownPerson {
-            person_id: pid(9),
-            year: YEAR
-        }
-    );
-    let e = monitor_year(
-        YEAR,
-        &one_household(1),
-        &members(&one_person("H2")),
-        &[],
-        &[],
-        &t,
-        &rules,
-        &cat,
-    )
-    .unwrap_err();
-    assert!(
-        matches!(e, MonitorError::UnknownHousehold { ref household_id, .. } if household_id == "H2"),
-        "{e}"
-    );
+    let s = [SettledCost { person_id: pid(9), year: YEAR, out_of_pocket: Fen(1) }];
+    let e = monitor_year(YEAR, &one_household(1), &members(&one_person("H1")), &[], &s, &t, &rules, &cat).unwrap_err();
+    assert_eq!(e, MonitorError::SettlementForUnknownPerson { person_id: pid(9), year: YEAR });
+    let e = monitor_year(YEAR, &one_household(1), &members(&one_person("H2")), &[], &[], &t, &rules, &cat).unwrap_err();
+    assert!(matches!(e, MonitorError::UnknownHousehold { ref household_id, .. } if household_id == "H2"), "{e}");
     assert!(e.to_string().contains("H2"));
 }
 
@@ -548,11 +388,7 @@ fn overflow_in_a_rule_is_an_error_not_a_wrap() {
         "[[rule]]\nname = \"huge\"\nwho = \"all\"\ncondition = \"oop * 9223372036854775807 > 0\"\nvalue = \"oop\"\n",
     )
     .unwrap();
-    let s = [SettledCost {
-        person_id: pid(1),
-        year: YEAR,
-        out_of_pocket: Fen(5),
-    }];
+    let s = [SettledCost { person_id: pid(1), year: YEAR, out_of_pocket: Fen(5) }];
     let e = monitor_year(
         YEAR,
         &one_household(1),
@@ -564,8 +400,5 @@ fn overflow_in_a_rule_is_an_error_not_a_wrap() {
         &Catalogue::serious(),
     )
     .unwrap_err();
-    assert!(
-        matches!(e, MonitorError::Evaluation { ref rule, .. } if rule == "huge"),
-        "{e}"
-    );
+    assert!(matches!(e, MonitorError::Evaluation { ref rule, .. } if rule == "huge"), "{e}");
 }

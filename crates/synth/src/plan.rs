@@ -335,7 +335,7 @@ impl Plan {
                         } else {
                             rng::lognormal(&mut tr, 14.0, 0.35).round().clamp(4.0, 40.0) as u32
                         };
-                        (n, 400.0)
+                        (n, 450.0)
                     })
                     .collect(),
                 Scale::Small | Scale::County => {
@@ -501,7 +501,8 @@ impl Plan {
             }
             names.insert(name.clone());
             let (lon, lat) = if i == 0 { (tlon, tlat) } else { near(r, tlon, tlat, if street { 0.02 } else { 0.06 }) };
-            let households = (hh_mean * (0.35 * normal(r)).exp()).round().clamp(20.0, 4_000.0) as u32;
+            // Log-normal around the mean (the -σ²/2 keeps the mean where it is).
+            let households = (hh_mean * (0.35 * normal(r) - 0.06125).exp()).round().clamp(20.0, 4_000.0) as u32;
             let population: u32 = household_sizes(self.seed, code, households).map(u32::from).sum();
             // Clinics come once the county's blank villages are chosen.
             self.villages.push(VillagePlan {

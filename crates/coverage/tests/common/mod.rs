@@ -12,16 +12,36 @@ pub fn code(s: &str) -> RegionCode {
     RegionCode::parse(s).unwrap()
 }
 
-pub fn region(c: &str, name: &str, urban_rural: Option<u16>, population: Option<u32>, pt: Option<(f64, f64)>) -> Region {
+pub fn region(
+    c: &str,
+    name: &str,
+    urban_rural: Option<u16>,
+    population: Option<u32>,
+    pt: Option<(f64, f64)>,
+) -> Region {
     let code = code(c);
-    Region { code, name: name.into(), level: code.level(), urban_rural, population, lon: pt.map(|p| p.0), lat: pt.map(|p| p.1) }
+    Region {
+        code,
+        name: name.into(),
+        level: code.level(),
+        urban_rural,
+        population,
+        lon: pt.map(|p| p.0),
+        lat: pt.map(|p| p.1),
+    }
 }
 
 pub fn village(c: &str, name: &str, population: u32, pt: (f64, f64)) -> Region {
     region(c, name, Some(220), Some(population), Some(pt))
 }
 
-pub fn facility(id: &str, kind: FacilityKind, grade: Option<u8>, region_code: &str, pt: Option<(f64, f64)>) -> Facility {
+pub fn facility(
+    id: &str,
+    kind: FacilityKind,
+    grade: Option<u8>,
+    region_code: &str,
+    pt: Option<(f64, f64)>,
+) -> Facility {
     Facility {
         facility_id: id.into(),
         name: format!("{id} name"),

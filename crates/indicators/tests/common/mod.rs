@@ -3,12 +3,11 @@
 
 use chrono::NaiveDate;
 use domain::{
-    Catalogue, Claim, ClaimKind, FacilityLevel, Fen, Household, Person, PovertyStatus, RegionCode,
-    ResidentId,
+    Catalogue, Claim, ClaimKind, FacilityLevel, Fen, Household, Person, PovertyStatus, RegionCode, ResidentId,
 };
 use indicators::extract::{
-    coverage_facts, registry_facts, AlertEvent, AlertLedger, ClaimLedger, FundAmounts, Registry,
-    SettledClaim, VillageReach,
+    coverage_facts, registry_facts, AlertEvent, AlertLedger, ClaimLedger, FundAmounts, Registry, SettledClaim,
+    VillageReach,
 };
 use indicators::{Definitions, Fact, Month};
 use std::collections::HashSet;
@@ -72,13 +71,7 @@ pub fn claim(
 
 /// Yuan per fund in [`indicators::extract::Fund`] order.
 pub fn paid(basic: i64, critical: i64, assistance: i64, safety_net: i64) -> FundAmounts {
-    FundAmounts([
-        basic * 100,
-        critical * 100,
-        assistance * 100,
-        safety_net * 100,
-        0,
-    ])
+    FundAmounts([basic * 100, critical * 100, assistance * 100, safety_net * 100, 0])
 }
 
 pub struct World {
@@ -98,11 +91,8 @@ pub fn world() -> World {
     use ClaimKind::*;
     use FacilityLevel::*;
     use PovertyStatus::*;
-    let households = vec![
-        household("H1", "341122100201"),
-        household("H2", "341122100202"),
-        household("H3", "341123200301"),
-    ];
+    let households =
+        vec![household("H1", "341122100201"), household("H2", "341122100202"), household("H3", "341123200301")];
     let persons = vec![
         person(1, "H1", Lifted, &["C16.9"]),
         person(2, "H1", General, &["I10"]),
@@ -129,18 +119,8 @@ pub fn world() -> World {
             raised_on: date("2024-12-20"),
             assisted_on: Some(date("2025-01-10")),
         },
-        AlertEvent {
-            household_id: "H2".into(),
-            year: 2024,
-            raised_on: date("2024-12-20"),
-            assisted_on: None,
-        },
-        AlertEvent {
-            household_id: "H2".into(),
-            year: 2024,
-            raised_on: date("2024-11-02"),
-            assisted_on: None,
-        },
+        AlertEvent { household_id: "H2".into(), year: 2024, raised_on: date("2024-12-20"), assisted_on: None },
+        AlertEvent { household_id: "H2".into(), year: 2024, raised_on: date("2024-11-02"), assisted_on: None },
     ];
     let reach = vec![
         VillageReach {
@@ -173,15 +153,7 @@ pub fn world() -> World {
         },
     ];
     let contracted = [pid(4)].into_iter().collect();
-    World {
-        households,
-        persons,
-        claims,
-        settlements,
-        alerts,
-        reach,
-        contracted,
-    }
+    World { households, persons, claims, settlements, alerts, reach, contracted }
 }
 
 impl World {
@@ -193,11 +165,7 @@ impl World {
         self.claims
             .iter()
             .zip(&self.settlements)
-            .map(|(c, (p, o))| SettledClaim {
-                claim: c,
-                paid: *p,
-                out_of_pocket: *o,
-            })
+            .map(|(c, (p, o))| SettledClaim { claim: c, paid: *p, out_of_pocket: *o })
             .collect()
     }
 
