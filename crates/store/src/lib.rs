@@ -5,6 +5,7 @@ pub mod db;
 pub mod error;
 pub mod ledger;
 pub mod registry;
+pub mod report_inputs;
 pub mod schema;
 pub mod settlements;
 #[doc(hidden)]
@@ -17,6 +18,7 @@ pub use db::{Backend, Page, Scope, Store};
 pub use error::StoreError;
 pub use ledger::{LedgerCounts, LedgerQuery, StoredLedgerEntry};
 pub use registry::{ImportCounts, StoredRecord};
+pub use report_inputs::{AlertDates, ReportInputs};
 pub use schema::SCHEMA_VERSION;
 pub use settlements::{BatchCounts, ClaimChange, PolicyRecord, RealtimeSettlement, StoredSettlement, VoidOutcome};
 pub use views::{

@@ -1,0 +1,146 @@
+//! What the programme report and the policy what-if read of a scope and a year:
+//! the monitor's inputs ([`Store::monitor_inputs`]: households, persons, the
+//! year's unvoided claims and their out-of-pocket, thresholds), and what they add
+//! to it: each settled claim's payments by tier, the alerts of the year with the
+//! day each was raised and the day it was resolved with assistance, the names of
+//! the regions in scope, and the persons under a family-doctor contract.
+//!
+//! Nothing here computes an indicator: the facts, the cube and the comparison are
+//! the `indicators` crate's, fed by the web layer.
+
+use crate::alerts::MonitorInputs;
+use crate::db::{on_pool, Scope, Store};
+use crate::error::{Ctx, StoreError};
+use crate::settlements::region_of;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::{Fen, Region, RegionCode, ResidentId};
+use std::collections::{HashMap, HashSet};
+
+/// An alert as the indicators count it: the household warned, in the alert's
+/// year, from the day it was raised; assisted from the day it was resolved with
+/// at least one assistance measure recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertDates {
+    pub household_id: String,
+    pub village: RegionCode,
+    pub rule: String,
+    pub year: i32,
+    /// The day the alert was raised (UTC).
+    pub raised_on: NaiveDate,
+    /// The day it was last resolved, when it is resolved and holds a measure;
+    /// `None` while open, when dismissed, or resolved without a measure.
+    pub assisted_on: Option<NaiveDate>,
+}
+
+/// Everything the report and the what-if read of a scope and a year.
+#[derive(Debug, Clone, Default)]
+pub struct ReportInputs {
+    pub monitor: MonitorInputs,
+    /// The payments of each settled, unvoided claim of the year by claim id, as
+    /// `(tier name, amount)` in the policy's tier order.
+    pub payments: HashMap<String, Vec<(String, Fen)>>,
+    pub alerts: Vec<AlertDates>,
+    /// Names of the regions in scope.
+    pub names: HashMap<RegionCode, String>,
+    /// Persons in scope with a family-doctor contract signed by the end of the year.
+    pub contracted: HashSet<ResidentId>,
+}
+
+impl Store {
+    /// The alerts of `year` inside the scope (every state), with the days they
+    /// were raised and, where resolved with assistance, resolved. Ordered by id.
+    pub async fn alert_dates(&self, scope: &Scope, year: i32) -> Result<Vec<AlertDates>, StoreError> {
+        let ctx = format!("reading the alerts of {year} for the indicators");
+        let (lo, hi) = scope.code_range();
+        let where_ = "a.year = $1 AND a.village_code BETWEEN $2 AND $3";
+        let alerts_sql = format!(
+            "SELECT a.id, a.household_id, a.village_code, a.rule, a.state, a.created_at FROM alerts a WHERE {where_} ORDER BY a.id"
+        );
+        let resolved_sql = format!(
+            "SELECT e.alert_id, e.at FROM alert_events e JOIN alerts a ON a.id = e.alert_id
+             WHERE {where_} AND e.to_state = 'resolved'"
+        );
+        let measured_sql = format!(
+            "SELECT DISTINCT m.alert_id FROM assistance_measures m JOIN alerts a ON a.id = m.alert_id WHERE {where_}"
+        );
+        type Row = (i64, String, i64, String, String, DateTime<Utc>);
+        type Read = (Vec<Row>, Vec<(i64, DateTime<Utc>)>, Vec<(i64,)>);
+        let (rows, resolved, measured): Read = on_pool!(self, p => {
+            let rows = sqlx::query_as(&alerts_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
+            let resolved =
+                sqlx::query_as(&resolved_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
+            let measured =
+                sqlx::query_as(&measured_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
+            (rows, resolved, measured)
+        });
+        let mut resolved_at: HashMap<i64, DateTime<Utc>> = HashMap::new();
+        for (id, at) in resolved {
+            let e = resolved_at.entry(id).or_insert(at);
+            *e = (*e).max(at);
+        }
+        let measured: HashSet<i64> = measured.into_iter().map(|(id,)| id).collect();
+        rows.into_iter()
+            .map(|(id, household_id, village, rule, state, created)| {
+                let assisted_on = (state == "resolved" && measured.contains(&id))
+                    .then(|| resolved_at.get(&id).map(|t| t.date_naive()))
+                    .flatten();
+                Ok(AlertDates {
+                    household_id,
+                    village: region_of(village, &ctx)?,
+                    rule,
+                    year,
+                    raised_on: created.date_naive(),
+                    assisted_on,
+                })
+            })
+            .collect()
+    }
+
+    /// The tier payments of every settled, unvoided claim of `year` inside the
+    /// scope, by claim id, in the policy's tier order.
+    pub async fn settlement_payments(
+        &self,
+        scope: &Scope,
+        year: i32,
+    ) -> Result<HashMap<String, Vec<(String, Fen)>>, StoreError> {
+        let ctx = format!("reading the settlement payments of {year}");
+        let (lo, hi) = scope.code_range();
+        let sql = "SELECT sp.claim_id, sp.tier, sp.amount FROM settlement_payments sp
+             JOIN settlements s ON s.claim_id = sp.claim_id JOIN claims c ON c.claim_id = s.claim_id
+             JOIN persons p ON p.person_id = s.person_id JOIN households h ON h.household_id = p.household_id
+             WHERE s.year = $1 AND NOT c.voided AND h.village_code BETWEEN $2 AND $3
+             ORDER BY sp.claim_id, sp.position";
+        let rows: Vec<(String, String, i64)> = on_pool!(self, p => {
+            sqlx::query_as(sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?
+        });
+        let mut out: HashMap<String, Vec<(String, Fen)>> = HashMap::new();
+        for (claim, tier, amount) in rows {
+            out.entry(claim).or_default().push((tier, Fen(amount)));
+        }
+        Ok(out)
+    }
+
+    /// The names of the regions inside the scope, by code.
+    pub async fn region_names(&self, scope: &Scope) -> Result<HashMap<RegionCode, String>, StoreError> {
+        let mut names = HashMap::new();
+        self.export::<Region, std::convert::Infallible>(scope, |chunk| {
+            names.extend(chunk.into_iter().map(|r| (r.code, r.name)));
+            Ok(())
+        })
+        .await?;
+        Ok(names)
+    }
+
+    /// Everything the report and the what-if of `year` read inside the scope.
+    pub async fn report_inputs(&self, scope: &Scope, year: i32) -> Result<ReportInputs, StoreError> {
+        let monitor = self.monitor_inputs(scope, year).await?;
+        let payments = self.settlement_payments(scope, year).await?;
+        let alerts = self.alert_dates(scope, year).await?;
+        let names = self.region_names(scope).await?;
+        let end = NaiveDate::from_ymd_opt(year, 12, 31)
+            .ok_or_else(|| StoreError::Invalid(format!("the year {year} is out of range")))?;
+        let contracted =
+            self.contracts(scope).await?.into_iter().filter(|(_, c)| c.signed <= end).map(|(p, _)| p).collect();
+        Ok(ReportInputs { monitor, payments, alerts, names, contracted })
+    }
+}
