@@ -154,8 +154,6 @@ fn not_found(id: i64) -> StoreError {
     StoreError::NotFound { kind: "alert", key: id.to_string() }
 }
 
-const MAX_BINDS: usize = 32_000;
-
 impl Store {
     /// Applies a monitor run's findings for `year` inside `scope` to the alerts
     /// kept, with `monitor::reconcile`: a crossing without an alert raises one
@@ -274,7 +272,7 @@ impl Store {
             }
             counts.unchanged = (seen.len() as u64) - counts.raised - counts.updated - counts.closed_kept;
             const COLS: usize = 9;
-            for chunk in raise.chunks(MAX_BINDS / COLS) {
+            for chunk in raise.chunks(self.max_binds() / COLS) {
                 let sql = format!(
                     "INSERT INTO alerts (rule, household_id, village_code, year, state, value, threshold, created_at, updated_at)
                      VALUES {} RETURNING id, value, threshold",
@@ -294,7 +292,7 @@ impl Store {
                         .bind(at);
                 }
                 let made: Vec<(i64, String, String)> = q.fetch_all(&mut *tx).await.ctx(&ctx)?;
-                for part in made.chunks(MAX_BINDS / 5) {
+                for part in made.chunks(self.max_binds() / 5) {
                     let sql = format!(
                         "INSERT INTO alert_events (alert_id, to_state, actor, at, note) VALUES {}",
                         placeholders(part.len(), 5)

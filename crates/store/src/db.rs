@@ -141,6 +141,17 @@ impl Store {
         }
     }
 
+    /// How many values one statement binds at most. PostgreSQL takes up to
+    /// 65,535 and gains from few round trips; SQLite looks each numbered
+    /// parameter up by a linear scan, so a statement of N values costs N² and
+    /// batches of a few hundred values are the fastest there.
+    pub(crate) fn max_binds(&self) -> usize {
+        match self.backend() {
+            Backend::Sqlite => 400,
+            Backend::Postgres => 32_000,
+        }
+    }
+
     /// The URL or path it was opened with (a password in a URL is hidden).
     pub fn url(&self) -> &str {
         &self.url

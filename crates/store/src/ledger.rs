@@ -106,8 +106,6 @@ fn entry_from(t: LedgerTuple, ctx: &str) -> Result<StoredLedgerEntry, StoreError
     })
 }
 
-const MAX_BINDS: usize = 32_000;
-
 impl Store {
     /// Replaces the ledger of `year` inside the scope with `entries` (from
     /// `monitor::patient_ledger`): new lines are inserted, changed ones updated,
@@ -196,7 +194,7 @@ impl Store {
                 q.execute(&mut *tx).await.ctx(&ctx)?;
             }
             const COLS: usize = 13;
-            for chunk in write.chunks(MAX_BINDS / COLS) {
+            for chunk in write.chunks(self.max_binds() / COLS) {
                 let sql = format!(
                     "INSERT INTO patient_ledger (year, person_id, household_id, village_code, batch, diagnosis, disease,
                      treatment_status, treated_in_county, year_cost, contract_doctor, contract_signed, updated_at)

@@ -88,11 +88,6 @@ fn key_of(v: &[Val<'_>], keys: usize) -> Key {
     Key::Multi(v[..keys].iter().map(Val::key_text).collect::<Vec<_>>().join("/"))
 }
 
-/// Bound values per statement: under SQLite's 32,766.
-const MAX_BINDS: usize = 32_000;
-/// Keys per look-up statement.
-const LOOKUP_CHUNK: usize = 10_000;
-
 fn upsert_sql(spec: &TableSpec, rows: usize) -> String {
     let cols: Vec<&str> = spec.cols.iter().map(|c| c.0).collect();
     let keys = &cols[..spec.keys];
@@ -154,7 +149,7 @@ impl Store {
             if !empty {
                 let cols = select_cols(spec);
                 if spec.keys == 1 {
-                    for chunk in vals.chunks(LOOKUP_CHUNK) {
+                    for chunk in vals.chunks(self.max_binds()) {
                         let sql = format!(
                             "SELECT {cols} FROM {} t WHERE t.{} IN ({})",
                             spec.table,
@@ -215,7 +210,7 @@ impl Store {
                     }
                 }
             }
-            let per = (MAX_BINDS / ncols).max(1);
+            let per = (self.max_binds() / ncols).max(1);
             let full_sql = upsert_sql(spec, per.min(write.len().max(1)));
             for chunk in write.chunks(per) {
                 let part;
@@ -235,7 +230,7 @@ impl Store {
             }
             if !history.is_empty() {
                 let at = now();
-                for chunk in history.chunks(MAX_BINDS / 5) {
+                for chunk in history.chunks(self.max_binds() / 5) {
                     let sql = format!(
                         "INSERT INTO person_status_history (person_id, old_status, new_status, since, recorded_at) VALUES {}",
                         placeholders(chunk.len(), 5)
@@ -292,7 +287,7 @@ impl Store {
         let ctx = format!("looking up {table}");
         let mut found = HashSet::new();
         on_pool!(self, p => {
-            for chunk in wanted.chunks(LOOKUP_CHUNK) {
+            for chunk in wanted.chunks(self.max_binds()) {
                 let sql = format!("SELECT {key} FROM {table} WHERE {key} IN ({})", list(1, chunk.len()));
                 let mut q = sqlx::query(&sql);
                 for v in chunk {

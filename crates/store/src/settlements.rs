@@ -231,9 +231,6 @@ fn not_found_claim(id: &str) -> StoreError {
 /// are kept together, so a chunk may be larger by one village).
 pub const SETTLE_CHUNK: i64 = 200_000;
 
-/// Bound values per multi-row statement (SQLite's limit is 32,766).
-const MAX_BINDS: usize = 32_000;
-
 impl Store {
     /// Stores a new version of the policy of a region (a code prefix, `""` for the
     /// nation) for a year. The text is parsed first: a bad policy is refused with
@@ -862,7 +859,7 @@ impl Store {
             counts.persons = accs.len() as u64;
             // Settlements.
             const SCOLS: usize = 11;
-            for chunk in results.chunks(MAX_BINDS / SCOLS) {
+            for chunk in results.chunks(self.max_binds() / SCOLS) {
                 let sql = format!(
                     "INSERT INTO settlements (claim_id, person_id, year, policy_id, policy_version, total_cost,
                      eligible_cost, out_of_pocket, status, settled_at, settled_by) VALUES {}",
@@ -895,7 +892,7 @@ impl Store {
                     policies[*pi].1.names.iter().zip(p).enumerate().map(move |(k, (n, a))| (id, k as i64, n.as_str(), a.0))
                 })
                 .collect();
-            for chunk in pays.chunks(MAX_BINDS / 4) {
+            for chunk in pays.chunks(self.max_binds() / 4) {
                 let sql = format!(
                     "INSERT INTO settlement_payments (claim_id, position, tier, amount) VALUES {}",
                     placeholders(chunk.len(), 4)
@@ -913,7 +910,7 @@ impl Store {
                     acc_out.push((*pid, n.as_str(), *a));
                 }
             }
-            for chunk in acc_out.chunks(MAX_BINDS / 6) {
+            for chunk in acc_out.chunks(self.max_binds() / 6) {
                 let sql = format!(
                     "INSERT INTO accumulators (person_id, year, tier, base, oop, paid) VALUES {}
                      ON CONFLICT (person_id, year, tier) DO UPDATE SET base = excluded.base, oop = excluded.oop, paid = excluded.paid",

@@ -132,6 +132,25 @@ impl Plan {
                 self.file("alerts.csv"),
             ],
         ));
+        // The same year through the store, as officers work: the policy stored for
+        // the nation, every stored claim settled with it, the warnings raised into
+        // the work ledger the web application shows.
+        steps.push((
+            "store the settlement policy",
+            vec![
+                "settle".into(),
+                "--store-policy".into(),
+                self.file("policy.toml"),
+                "--region".into(),
+                "".into(),
+                "--year".into(),
+                year.clone().into(),
+                "--actor".into(),
+                "demo".into(),
+            ],
+        ));
+        steps.push(("settle the stored claims", os(&["settle", "--year", &year, "--actor", "demo"])));
+        steps.push(("raise early warnings in the store", os(&["monitor", "--year", &year, "--actor", "demo"])));
         let mut coverage = vec!["coverage".into(), "--as-of".into(), self.as_of().into()];
         coverage.extend(self.registry());
         coverage.extend(["--out".into(), self.file("blank_spots.csv"), "--reach-out".into(), self.file("reach.csv")]);
