@@ -44,6 +44,12 @@ fn demo_runs_every_step_and_summarises_the_store() {
     assert_eq!(households, rows("households.csv"));
     assert_eq!(persons, rows("persons.csv"));
     assert_eq!(claims, rows("claims.csv"));
+    // The store's settlement and warnings agree with the file-mode runs: every claim
+    // settled under the stored policy, one open alert per crossing in alerts.csv.
+    assert_eq!(figure(&stdout, "settlements"), claims, "{stdout}");
+    let open = figure(&stdout, "open");
+    assert!(open > 0, "{stdout}");
+    assert_eq!(open, rows("alerts.csv"), "{stdout}");
 
     // A second run changes nothing in the store: the same seed writes the same files
     // and re-importing them is idempotent.
@@ -51,7 +57,8 @@ fn demo_runs_every_step_and_summarises_the_store() {
     let stdout2 = String::from_utf8_lossy(&again.stdout);
     assert!(again.status.success(), "second demo failed:\n{stdout2}");
     assert!(stdout2.contains("0 inserted, 0 updated"), "re-import was not idempotent:\n{stdout2}");
-    for label in ["households", "persons", "claims", "settlements"] {
+    assert!(stdout2.contains(&format!("settled 0 claims of 2024 (0 persons); {claims} were settled before")), "{stdout2}");
+    for label in ["households", "persons", "claims", "settlements", "open"] {
         assert_eq!(figure(&stdout, label), figure(&stdout2, label), "{label} changed on a second run");
     }
 }
