@@ -44,6 +44,8 @@ pub enum Permission {
     Export,
     /// Read the audit log.
     ViewAudit,
+    /// Run analyses over the scope's data: the policy what-if.
+    Analyse,
 }
 
 impl Role {
@@ -56,7 +58,7 @@ impl Role {
             Role::Administrator => true,
             Role::Officer => matches!(p, ViewUnmasked | MoveAlerts | Settle | Export | ViewAudit),
             Role::Clerk => matches!(p, ViewUnmasked | Settle | Import),
-            Role::Analyst => matches!(p, Export),
+            Role::Analyst => matches!(p, Export | Analyse),
             Role::Viewer => false,
         }
     }
@@ -97,6 +99,7 @@ impl Permission {
             Permission::ManageUsers => "manage users",
             Permission::Export => "export data",
             Permission::ViewAudit => "view the audit log",
+            Permission::Analyse => "run policy analyses",
         }
     }
 }
@@ -212,6 +215,8 @@ mod tests {
         assert!(!Role::Analyst.may(Permission::ViewUnmasked));
         assert!(Role::Analyst.may(Permission::Export));
         assert!(!Role::Viewer.may(Permission::Export));
+        assert!(Role::Analyst.may(Permission::Analyse) && Role::Administrator.may(Permission::Analyse));
+        assert!(!Role::Viewer.may(Permission::Analyse) && !Role::Clerk.may(Permission::Analyse));
         assert_eq!("officer".parse::<Role>().unwrap(), Role::Officer);
         assert!("root".parse::<Role>().is_err());
     }

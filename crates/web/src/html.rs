@@ -56,6 +56,10 @@ pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {
     link("/alerts", "alerts");
     link("/settle", "settle");
     link("/coverage", "coverage");
+    link("/reports", "reports");
+    if ctx.may(Permission::Analyse) {
+        link("/whatif", "whatif");
+    }
     link("/policies", "policies");
     link("/imports", "imports");
     if ctx.may(Permission::ManageUsers) {

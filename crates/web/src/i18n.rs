@@ -35,6 +35,8 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("coverage", "Coverage", "服务覆盖"),
     ("policies", "Policies", "政策与阈值"),
     ("imports", "Imports", "导入记录"),
+    ("reports", "Reports", "指标报表"),
+    ("whatif", "Policy what-if", "政策测算"),
     ("users", "Users", "用户与角色"),
     ("audit", "Audit log", "审计日志"),
     ("logout", "Log out", "退出"),

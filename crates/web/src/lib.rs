@@ -14,6 +14,7 @@
 #![recursion_limit = "512"]
 
 pub mod access;
+pub mod analysis;
 pub mod api;
 pub mod auth;
 pub mod config;
@@ -25,8 +26,10 @@ pub mod mem;
 pub mod openapi;
 pub mod pages;
 pub mod repo;
+pub mod reports;
 pub mod settlement;
 pub mod store_repo;
+pub mod whatif;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -61,7 +64,12 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(settlement::page_routes())
         .merge(coverage_pages::routes())
-        .nest("/api/v1", api::routes().merge(settlement::api_routes()))
+        .merge(reports::page_routes())
+        .merge(whatif::page_routes())
+        .nest(
+            "/api/v1",
+            api::routes().merge(settlement::api_routes()).merge(reports::api_routes()).merge(whatif::api_routes()),
+        )
         .route("/static/app.css", axum::routing::get(css))
         .route("/static/app.js", axum::routing::get(js))
         .route("/healthz", axum::routing::get(|| async { "ok" }))

@@ -25,6 +25,7 @@ struct Inner {
     facilities: Vec<domain::Facility>,
     practitioners: Vec<domain::Practitioner>,
     import_runs: Vec<ImportRun>,
+    thresholds: Vec<domain::Threshold>,
     settled: HashMap<String, Stored>,
     accumulators: HashMap<(ResidentId, i32), settle::Accumulators>,
 }
@@ -136,6 +137,10 @@ impl MemRepo {
         });
     }
 
+    pub fn add_threshold(&self, t: domain::Threshold) {
+        self.inner.lock().unwrap().thresholds.push(t);
+    }
+
     pub fn add_claim(&self, person: ResidentId, c: ClaimRow) {
         self.inner.lock().unwrap().claims.push((person, c));
     }
@@ -171,6 +176,25 @@ impl MemRepo {
         });
         Ok(id)
     }
+}
+
+/// A claim added as a row (not settled here): the row keeps no admission day
+/// and no eligible cost, so it is taken as admitted on its discharge day with its
+/// whole cost eligible.
+fn claim_of_row(person: ResidentId, c: &ClaimRow) -> RepoResult<domain::Claim> {
+    let bad = |what: &str, v: &str| RepoError::Invalid(format!("claim {}: {what} {v:?} is not known", c.claim_id));
+    Ok(domain::Claim {
+        claim_id: c.claim_id.clone(),
+        person_id: person,
+        facility_level: c.facility_level.parse().map_err(|_| bad("facility level", &c.facility_level))?,
+        kind: c.kind.parse().map_err(|_| bad("kind", &c.kind))?,
+        admitted: c.discharged,
+        discharged: c.discharged,
+        total_cost: c.total_cost,
+        eligible_cost: c.total_cost,
+        diagnosis: c.diagnosis.clone(),
+        facility_id: String::new(),
+    })
 }
 
 fn matches_query(p: &PersonRow, q: &str) -> bool {
@@ -461,6 +485,67 @@ impl Repo for MemRepo {
             e.out_of_pocket += c.out_of_pocket.unwrap_or(Fen::ZERO);
         }
         Ok(months.into_values().collect())
+    }
+
+    async fn indicator_data(&self, scope: &Scope, year: i32) -> RepoResult<IndicatorData> {
+        let g = self.inner.lock().unwrap();
+        let households: Vec<Household> =
+            g.households.iter().filter(|h| scope.admits(h.village_code)).cloned().collect();
+        let persons: Vec<domain::Person> = g
+            .persons
+            .iter()
+            .filter(|p| scope.admits(p.village_code))
+            .map(|p| domain::Person {
+                person_id: p.person_id,
+                household_id: p.household_id.clone(),
+                name: p.name.clone(),
+                status: p.status,
+                status_since: p.status_since,
+                diagnoses: p.diagnoses.clone(),
+            })
+            .collect();
+        let ids: std::collections::HashSet<ResidentId> = persons.iter().map(|p| p.person_id).collect();
+        let mut claims = Vec::new();
+        let mut settlements = HashMap::new();
+        // A voided claim leaves `claims`; what is there is in force.
+        for (person, row) in g.claims.iter().filter(|(p, c)| ids.contains(p) && c.discharged.year() == year) {
+            let claim = match g.settled.get(&row.claim_id) {
+                Some(s) => s.claim.clone(),
+                None => claim_of_row(*person, row)?,
+            };
+            if let Some(oop) = row.out_of_pocket {
+                settlements.insert(
+                    row.claim_id.clone(),
+                    ClaimSettlement { payments: row.payments.clone(), out_of_pocket: oop },
+                );
+            }
+            claims.push(claim);
+        }
+        claims.sort_by(|a, b| (a.discharged, &a.claim_id).cmp(&(b.discharged, &b.claim_id)));
+        // No raise time is kept here: an alert counts in December of its year.
+        let alerts = g
+            .alerts
+            .iter()
+            .filter(|a| a.year == year && scope.admits(a.village_code))
+            .map(|a| indicators::extract::AlertEvent {
+                household_id: a.household_id.clone(),
+                year,
+                raised_on: chrono::NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or_default(),
+                assisted_on: (a.state == "resolved" && !a.measures.is_empty())
+                    .then(|| a.transitions.iter().rev().find(|t| t.to == "resolved").map(|t| t.at.date_naive()))
+                    .flatten(),
+            })
+            .collect();
+        Ok(IndicatorData {
+            households,
+            persons,
+            claims,
+            settlements,
+            alerts,
+            thresholds: g.thresholds.iter().filter(|t| scope.narrow(&t.region).is_some()).cloned().collect(),
+            contracted: Default::default(),
+            names: g.regions.iter().filter(|r| scope.admits(r.code)).map(|r| (r.code, r.name.clone())).collect(),
+        })
     }
 
     async fn network(&self, scope: &Scope) -> RepoResult<NetworkData> {

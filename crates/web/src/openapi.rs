@@ -91,6 +91,23 @@ pub fn document() -> Value {
                 "summary": "Void a settled claim; re-settles the person's other claims of the year and reports the differences", "operationId": "voidClaim",
                 "parameters": [path_param("id", "claim ID")],
                 "responses": errors(json!({ "200": ok("VoidResult") })) } },
+            "/reports": { "get": {
+                "summary": "The programme indicators of the caller's scope by region level and period. Rows outside the scope (and regions above it) never appear. CSV and XLSX need a role that may export.",
+                "operationId": "report",
+                "parameters": [query("year", "1990 to 2100; default the latest year with a policy", "integer"),
+                               query("level", "province, city, county, township, village; comma-separated or repeated; default the scope's level and the one below", "string"),
+                               query("period", "year (default), quarter or month", "string"),
+                               query("format", "json (default), csv or xlsx", "string")],
+                "responses": errors(json!({ "200": {
+                    "description": "ok",
+                    "content": {
+                        "application/json": { "schema": { "$ref": "#/components/schemas/Report" } },
+                        "text/csv": { "schema": { "type": "string" } },
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": { "schema": { "type": "string", "format": "binary" } } } } })) } },
+            "/whatif": { "post": {
+                "summary": "Compare a draft settlement policy with the policies in force over the scope's stored claims of a year, by county (role: analyst, administrator). Nothing is stored. A draft that does not parse is a 422 saying where and why.",
+                "operationId": "whatIf", "requestBody": body("WhatIfRequest"),
+                "responses": errors(json!({ "200": ok("WhatIf") })) } },
             "/indicators/summary": { "get": {
                 "summary": "Headline indicators of the caller's scope", "operationId": "summary",
                 "responses": errors(json!({ "200": ok("Summary") })) } },
@@ -160,6 +177,31 @@ pub fn document() -> Value {
                         "payments": { "type": "array", "items": { "$ref": "#/components/schemas/Payment" } }, "out_of_pocket": { "$ref": "#/components/schemas/Money" } } } },
                     "differences": { "type": "array", "items": { "type": "object", "properties": { "claim_id": { "type": "string" },
                         "payments": { "type": "array", "items": { "$ref": "#/components/schemas/Payment" } }, "out_of_pocket": { "type": "string", "description": "new minus old" } } } } } },
+                "Report": { "type": "object", "required": ["scope", "year", "period", "levels", "indicators", "rows"], "properties": {
+                    "scope": { "type": "string" }, "year": { "type": "integer" }, "period": { "type": "string", "enum": ["year", "quarter", "month"] },
+                    "levels": { "type": "array", "items": { "type": "string" } },
+                    "unsettled_claims": { "type": "integer", "description": "claims of the year not settled yet, left out of the claim figures" },
+                    "notes": { "type": "array", "items": { "type": "string" } },
+                    "indicators": { "type": "array", "items": { "type": "object", "properties": {
+                        "id": { "type": "string" }, "name_zh": { "type": "string" }, "name_en": { "type": "string" },
+                        "unit": { "type": "string", "enum": ["share", "percent", "amount", "count"] }, "formula": { "type": "string" } } } },
+                    "rows": { "type": "array", "items": { "type": "object", "properties": {
+                        "level": { "type": "string" }, "region_code": { "type": "string" }, "region_name": { "type": "string" }, "period": { "type": "string" },
+                        "values": { "type": "array", "items": { "type": "object", "properties": {
+                            "id": { "type": "string" }, "value": { "type": "number", "nullable": true },
+                            "numerator": { "type": "number", "description": "a count, or yuan" }, "denominator": { "type": "number", "nullable": true } } } } } } } } },
+                "WhatIfRequest": { "type": "object", "additionalProperties": false, "required": ["year", "policy_toml"], "properties": {
+                    "year": { "type": "integer", "description": "the year of the claims compared" },
+                    "policy_toml": { "type": "string", "description": "the draft settlement policy, TOML (specs/settlement.md)" } } },
+                "WhatIf": { "type": "object", "properties": {
+                    "scope": { "type": "string" }, "year": { "type": "integer" }, "draft": { "type": "string" },
+                    "in_force": { "type": "array", "items": { "type": "string" } },
+                    "claims": { "type": "integer" }, "claims_without_policy": { "type": "integer" }, "households_without_threshold": { "type": "integer" },
+                    "unchanged": { "type": "boolean", "description": "every difference is zero" },
+                    "rows": { "type": "array", "items": { "type": "object", "properties": {
+                        "county": { "type": "string", "description": "a county code, or all" }, "county_name": { "type": "string" }, "item": { "type": "string" },
+                        "in_force": { "type": "string", "nullable": true }, "draft": { "type": "string", "nullable": true },
+                        "difference": { "type": "string", "nullable": true, "description": "draft minus in force" } } } } } },
                 "Summary": { "type": "object", "properties": {
                     "scope": { "type": "string" }, "households": { "type": "integer" }, "persons": { "type": "integer" }, "poor_persons": { "type": "integer" },
                     "claims": { "type": "integer" }, "settled_total": { "$ref": "#/components/schemas/Money" }, "out_of_pocket": { "$ref": "#/components/schemas/Money" },

@@ -261,6 +261,35 @@ pub struct NetworkData {
     pub practitioners: Vec<domain::Practitioner>,
 }
 
+/// A settled claim's payments by tier, in the policy's order, and what the
+/// patient paid.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaimSettlement {
+    pub payments: Vec<(String, Fen)>,
+    pub out_of_pocket: Fen,
+}
+
+/// What the programme report and the policy what-if read of a scope and a year:
+/// the registry, the year's claims with their stored settlements, the year's
+/// alerts with the days they were raised and assisted, thresholds, contracts and
+/// region names. Everything lies inside the scope.
+#[derive(Debug, Clone, Default)]
+pub struct IndicatorData {
+    pub households: Vec<Household>,
+    pub persons: Vec<domain::Person>,
+    /// The year's claims (by discharge) that are not voided.
+    pub claims: Vec<domain::Claim>,
+    /// The stored settlement of each settled claim among `claims`, by claim id.
+    pub settlements: std::collections::HashMap<String, ClaimSettlement>,
+    pub alerts: Vec<indicators::extract::AlertEvent>,
+    /// The thresholds of the regions in and above the scope.
+    pub thresholds: Vec<domain::Threshold>,
+    /// Persons under a family-doctor contract.
+    pub contracted: std::collections::HashSet<ResidentId>,
+    /// Names of the regions in scope.
+    pub names: std::collections::HashMap<RegionCode, String>,
+}
+
 /// Everything the web layer reads and writes.
 #[async_trait]
 pub trait Repo: Send + Sync + 'static {
@@ -300,6 +329,8 @@ pub trait Repo: Send + Sync + 'static {
     /// Figures per region one level below `parent` (or per county when it is broad).
     async fn region_stats(&self, scope: &Scope) -> RepoResult<Vec<RegionStat>>;
     async fn trend(&self, scope: &Scope) -> RepoResult<Vec<MonthStat>>;
+    /// What the report and the what-if of `year` read inside the scope.
+    async fn indicator_data(&self, scope: &Scope, year: i32) -> RepoResult<IndicatorData>;
 
     /// Regions, facilities and practitioners in scope.
     async fn network(&self, scope: &Scope) -> RepoResult<NetworkData>;

@@ -445,6 +445,39 @@ impl Repo for StoreRepo {
             .collect())
     }
 
+    async fn indicator_data(&self, s: &Scope, year: i32) -> RepoResult<IndicatorData> {
+        let mut r = self.store.report_inputs(&scope(s)?, year).await?;
+        let settlements = r
+            .monitor
+            .oop_by_claim
+            .iter()
+            .map(|(id, oop)| {
+                let payments = r.payments.remove(id).unwrap_or_default();
+                (id.clone(), ClaimSettlement { payments, out_of_pocket: *oop })
+            })
+            .collect();
+        let alerts = r
+            .alerts
+            .into_iter()
+            .map(|a| indicators::extract::AlertEvent {
+                household_id: a.household_id,
+                year: a.year,
+                raised_on: a.raised_on,
+                assisted_on: a.assisted_on,
+            })
+            .collect();
+        Ok(IndicatorData {
+            households: r.monitor.households,
+            persons: r.monitor.persons,
+            claims: r.monitor.claims,
+            settlements,
+            alerts,
+            thresholds: r.monitor.thresholds,
+            contracted: r.contracted,
+            names: r.names,
+        })
+    }
+
     async fn network(&self, s: &Scope) -> RepoResult<NetworkData> {
         let n = self.store.network(&scope(s)?).await?;
         Ok(NetworkData { regions: n.regions, facilities: n.facilities, practitioners: n.practitioners })

@@ -1,0 +1,281 @@
+//! The programme report and the policy what-if over a scope's data, as the
+//! repository hands it over ([`IndicatorData`]). This module only wires: the
+//! facts, the cube, the tables and the comparison are the `indicators` crate's,
+//! the settling `settle`'s, the monitoring `monitor`'s, the village reach
+//! `coverage`'s. Nothing here does IO; the handlers run it off the async threads.
+
+use crate::repo::{IndicatorData, NetworkData, PolicyRow};
+use chrono::{Datelike, NaiveDate};
+use domain::{Catalogue, RegionCode, RegionLevel};
+use indicators::extract::{
+    coverage_facts, registry_facts, AlertLedger, ClaimLedger, FundAmounts, Registry, SettledClaim, VillageReach,
+};
+use indicators::report::{self, ReportRow, ReportSpec};
+use indicators::whatif::{compare, Comparison, Scenario};
+use indicators::{Definitions, IndicatorCube, Month, Period, PeriodKind};
+use monitor::{Member, RuleSet, SettledCost, ThresholdTable};
+use settle::{BatchClaim, ClaimInput, Policy};
+use std::collections::{HashMap, HashSet};
+
+/// A report built for a scope.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub defs: Definitions,
+    pub rows: Vec<ReportRow>,
+    pub names: HashMap<RegionCode, String>,
+    pub levels: Vec<RegionLevel>,
+    pub year: i32,
+    pub period: PeriodKind,
+    /// Claims of the year with no stored settlement yet: left out of the claim
+    /// indicators until they are settled.
+    pub unsettled: usize,
+    /// Why the villages' reach could not be measured, if it could not.
+    pub coverage_note: Option<String>,
+}
+
+impl Report {
+    pub fn csv(&self) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        report::write_csv(&self.defs, &self.rows, &self.names, &mut out).map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+
+    pub fn xlsx(&self) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        report::write_xlsx(&self.defs, &self.rows, &self.names, &self.levels, &mut out).map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+}
+
+/// The reach of the scope's villages on the last day of `year` (or today, if
+/// earlier): a qualified doctor serving in the village, and a qualified village
+/// clinic or township centre within 15 minutes.
+fn village_reach(network: NetworkData, year: i32) -> Result<Vec<VillageReach>, String> {
+    let end = NaiveDate::from_ymd_opt(year, 12, 31).ok_or("a year out of range")?;
+    let as_of = end.min(chrono::Utc::now().date_naive());
+    let net = coverage::Network::new(network.regions, network.facilities, network.practitioners)
+        .map_err(|e| e.to_string())?;
+    let settings = coverage::Settings::default();
+    let blank: HashSet<RegionCode> = coverage::blank_spots(&net, as_of, &settings)
+        .into_iter()
+        .filter(|b| b.kind.is_village())
+        .map(|b| b.region_code)
+        .collect();
+    Ok(coverage::reach(&net, as_of, &settings, &coverage::TravelModel::default())
+        .into_iter()
+        .map(|r| VillageReach {
+            village: r.village,
+            rural: r.rural,
+            population: r.population,
+            has_qualified_doctor: !blank.contains(&r.village),
+            within_15min: r.in_circle(),
+        })
+        .collect())
+}
+
+/// The indicator report of `year` by `levels` and periods of `period`, for the
+/// rows inside `scope` (a code prefix). `network` adds the coverage indicators.
+pub fn build_report(
+    data: &IndicatorData,
+    network: Option<NetworkData>,
+    scope: &str,
+    year: i32,
+    levels: Vec<RegionLevel>,
+    period: PeriodKind,
+) -> Result<Report, String> {
+    let defs = Definitions::shipped();
+    let registry = Registry::new(&data.households, &data.persons).map_err(|e| e.to_string())?;
+    let serious = Catalogue::serious();
+    let as_of = Month::new(year, 1);
+    let mut facts = registry_facts(
+        &registry,
+        &data.households,
+        &data.persons,
+        &serious,
+        &Catalogue::chronic(),
+        &data.contracted,
+        as_of,
+    );
+    let mut settled = Vec::with_capacity(data.claims.len());
+    for c in data.claims.iter().filter(|c| c.discharged.year() == year) {
+        if let Some(s) = data.settlements.get(&c.claim_id) {
+            let names: Vec<&str> = s.payments.iter().map(|(n, _)| n.as_str()).collect();
+            let amounts: Vec<domain::Fen> = s.payments.iter().map(|(_, a)| *a).collect();
+            settled.push(SettledClaim {
+                claim: c,
+                paid: FundAmounts::from_tiers(&names, &amounts),
+                out_of_pocket: s.out_of_pocket,
+            });
+        }
+    }
+    let unsettled = data.claims.iter().filter(|c| c.discharged.year() == year).count() - settled.len();
+    facts
+        .extend(ClaimLedger::new(&data.persons, &serious, year).facts(&registry, &settled).map_err(|e| e.to_string())?);
+    let alerts: Vec<_> = data.alerts.iter().filter(|a| a.year == year).cloned().collect();
+    facts.extend(AlertLedger::new().facts(&registry, &alerts).map_err(|e| e.to_string())?);
+    let mut coverage_note = None;
+    if let Some(n) = network {
+        match village_reach(n, year) {
+            Ok(reach) => facts.extend(coverage_facts(&reach, as_of)),
+            Err(e) => coverage_note = Some(e),
+        }
+    }
+    let cube = IndicatorCube::build(&defs, &facts);
+    let spec = ReportSpec { levels: levels.clone(), periods: Period::of_year(year, period), scope: scope.to_string() };
+    let rows = report::build(&cube, &spec);
+    let names = data.names.iter().filter(|(c, _)| c.starts_with(scope)).map(|(c, n)| (*c, n.clone())).collect();
+    Ok(Report { defs, rows, names, levels, year, period, unsettled, coverage_note })
+}
+
+/// The outcome of a what-if.
+#[derive(Debug, Clone)]
+pub struct WhatIf {
+    pub comparison: Comparison,
+    /// Claims of the year compared (settled under both policies).
+    pub claims: usize,
+    /// Claims left out because no policy is in force for their village and year.
+    pub without_policy: usize,
+    /// The names of the policies in force that settled the claims.
+    pub in_force: Vec<String>,
+    /// Households whose region has no threshold for the year (income rules skip them).
+    pub missing_thresholds: usize,
+}
+
+/// The year's claims joined with their persons and households, ready to settle
+/// under any policy.
+struct Joined<'a> {
+    data: &'a IndicatorData,
+    claims: Vec<&'a domain::Claim>,
+    batch: Vec<BatchClaim>,
+    order: Vec<u32>,
+    statuses: Vec<domain::PovertyStatus>,
+    claim_household: Vec<u32>,
+    /// The policy in force of each claim, as an index into the policies.
+    claim_policy: Vec<usize>,
+    households: HashMap<&'a str, u32>,
+    members: Vec<Member>,
+    thresholds: ThresholdTable,
+    year: i32,
+}
+
+impl Joined<'_> {
+    /// Settles the claims, each under `policy_of` its index, in the one
+    /// settlement order, and monitors the year.
+    fn scenario(&self, policies: &[&Policy], policy_of: impl Fn(usize) -> usize) -> Result<(Scenario, usize), String> {
+        let villages: Vec<RegionCode> = self.data.households.iter().map(|h| h.village_code).collect();
+        let mut s = Scenario::new(&villages);
+        let mut costs = Vec::with_capacity(self.claims.len());
+        for (k, policy) in policies.iter().enumerate() {
+            let order: Vec<u32> = self.order.iter().copied().filter(|&i| policy_of(i as usize) == k).collect();
+            settle::settle_in_order(policy, &self.batch, &order, &self.statuses, |i, payments, oop| {
+                s.add_claim(self.claim_household[i], &FundAmounts::from_tiers(&policy.names, payments), oop);
+                costs.push(SettledCost { person_id: self.claims[i].person_id, year: self.year, out_of_pocket: oop });
+                true
+            });
+        }
+        let claims: Vec<domain::Claim> = self.claims.iter().map(|c| (*c).clone()).collect();
+        let result = monitor::monitor_year(
+            self.year,
+            &self.data.households,
+            &self.members,
+            &claims,
+            &costs,
+            &self.thresholds,
+            &RuleSet::defaults(),
+            &Catalogue::serious(),
+        )
+        .map_err(|e| format!("monitoring: {e}"))?;
+        for a in &result.alerts {
+            if let Some(&h) = self.households.get(a.household_id.as_str()) {
+                s.add_alert(&a.rule, h);
+            }
+        }
+        Ok((s, result.missing_thresholds.len()))
+    }
+}
+
+/// The policy in force for a village in a year among `policies`: the longest
+/// region prefix of the village's code with a policy for the year (as the store's
+/// `policy_for` chooses).
+pub fn policy_in_force(policies: &[PolicyRow], village: RegionCode, year: i32) -> Option<usize> {
+    policies
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.year == year && village.starts_with(&p.region))
+        .max_by_key(|(_, p)| p.region.len())
+        .map(|(i, _)| i)
+}
+
+/// Settles the scope's claims of `year` under the policies in force and under
+/// `draft`, monitors both, and compares them by county.
+pub fn whatif(data: &IndicatorData, policies: &[PolicyRow], draft: &Policy, year: i32) -> Result<WhatIf, String> {
+    let households: HashMap<&str, u32> =
+        data.households.iter().enumerate().map(|(i, h)| (h.household_id.as_str(), i as u32)).collect();
+    let mut persons = HashMap::with_capacity(data.persons.len());
+    let mut statuses = Vec::with_capacity(data.persons.len());
+    let mut person_household = Vec::with_capacity(data.persons.len());
+    for p in &data.persons {
+        let Some(&h) = households.get(p.household_id.as_str()) else {
+            return Err(format!("person {} names the household {}, which is not there", p.person_id, p.household_id));
+        };
+        persons.insert(p.person_id, statuses.len() as u32);
+        statuses.push(p.status);
+        person_household.push(h);
+    }
+    let mut in_force: HashMap<RegionCode, Option<usize>> = HashMap::new();
+    let mut claims = Vec::new();
+    let mut batch = Vec::new();
+    let mut claim_household = Vec::new();
+    let mut claim_policy = Vec::new();
+    let mut without_policy = 0;
+    for c in data.claims.iter().filter(|c| c.discharged.year() == year) {
+        let Some(&p) = persons.get(&c.person_id) else {
+            return Err(format!("claim {} names a person who is not there", c.claim_id));
+        };
+        let h = person_household[p as usize];
+        let village = data.households[h as usize].village_code;
+        let Some(k) = *in_force.entry(village).or_insert_with(|| policy_in_force(policies, village, year)) else {
+            without_policy += 1;
+            continue;
+        };
+        claims.push(c);
+        batch.push(BatchClaim { person: p, discharged: c.discharged, input: ClaimInput::from(c) });
+        claim_household.push(h);
+        claim_policy.push(k);
+    }
+    let order = settle::settlement_order(&batch, |i| claims[i].claim_id.as_str());
+    let joined = Joined {
+        data,
+        claims,
+        batch,
+        order,
+        statuses,
+        claim_household,
+        claim_policy,
+        households,
+        members: data.persons.iter().map(Member::from).collect(),
+        thresholds: ThresholdTable::new(&data.thresholds),
+        year,
+    };
+    let mut used: Vec<usize> = joined.claim_policy.clone();
+    used.sort_unstable();
+    used.dedup();
+    let in_force_policies: Vec<&Policy> = used.iter().map(|&k| policies[k].policy.as_ref()).collect();
+    let slot: HashMap<usize, usize> = used.iter().enumerate().map(|(s, &k)| (k, s)).collect();
+    let (a, b) = std::thread::scope(|sc| {
+        let a = sc.spawn(|| joined.scenario(&in_force_policies, |i| slot[&joined.claim_policy[i]]));
+        let b = joined.scenario(&[draft], |_| 0);
+        (a.join(), b)
+    });
+    let (a, missing) = a.map_err(|_| "the settlement thread panicked".to_string())??;
+    let (b, _) = b?;
+    let mut names: Vec<String> = in_force_policies.iter().map(|p| p.name.clone()).collect();
+    names.dedup();
+    Ok(WhatIf {
+        comparison: compare(&a, &b),
+        claims: joined.claims.len(),
+        without_policy,
+        in_force: names,
+        missing_thresholds: missing,
+    })
+}

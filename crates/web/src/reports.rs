@@ -1,0 +1,432 @@
+//! The programme report over the store: `/reports` (a form and the indicator
+//! table of the user's scope, with XLSX and CSV downloads) and `GET
+//! /api/v1/reports` (JSON, CSV or XLSX). The repository reads only the scope's
+//! data, and the report keeps only rows inside the scope, so no row of another
+//! region can appear; the figures are the `indicators` crate's
+//! ([`crate::analysis::build_report`]).
+
+use crate::access::{Permission, Scope};
+use crate::analysis::{build_report, Report};
+use crate::api::ApiQuery;
+use crate::auth::{audit, ApiUser, Ctx, PageUser};
+use crate::error::{PageError, WebError};
+use crate::html::{esc, page, url};
+use crate::i18n::{t, Lang};
+use crate::AppState;
+use axum::extract::{Query, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::Datelike;
+use domain::{Fen, RegionLevel};
+use indicators::{PeriodKind, Unit};
+use serde::Serialize;
+use std::fmt::Write;
+
+pub fn page_routes() -> Router<AppState> {
+    Router::new().route("/reports", get(reports_page))
+}
+
+pub fn api_routes() -> Router<AppState> {
+    Router::new().route("/reports", get(reports_api))
+}
+
+/// What a report is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportParams {
+    pub year: i32,
+    pub levels: Vec<RegionLevel>,
+    pub period: PeriodKind,
+    /// `json`, `csv` or `xlsx`.
+    pub format: String,
+}
+
+fn period_str(p: PeriodKind) -> &'static str {
+    match p {
+        PeriodKind::Year => "year",
+        PeriodKind::Quarter => "quarter",
+        PeriodKind::Month => "month",
+    }
+}
+
+/// The scope's own level and the one below (the whole country: provinces).
+fn default_levels(scope: &Scope) -> Vec<RegionLevel> {
+    use RegionLevel::*;
+    match scope.prefix().len() {
+        0 => vec![Province],
+        2 => vec![Province, City],
+        4 => vec![City, County],
+        6 => vec![County, Township],
+        _ => vec![Township, Village],
+    }
+}
+
+/// The latest year of a policy in the scope, not after this one; this year if none.
+pub async fn default_year(st: &AppState, scope: &Scope) -> Result<i32, WebError> {
+    let now = chrono::Utc::now().year();
+    let policies = st.repo.policies(scope).await?;
+    Ok(policies.iter().map(|p| p.year).filter(|&y| y <= now).max().unwrap_or(now))
+}
+
+/// A year as the forms and the API take it.
+pub fn parse_year(s: &str) -> Result<i32, WebError> {
+    domain::parse_year(s).map_err(|e| WebError::BadRequest(format!("year: {e}")))
+}
+
+impl ReportParams {
+    /// From the query's pairs: `year`, `level` (repeated or comma-separated),
+    /// `period`, `format`; anything else is refused.
+    pub async fn from_pairs(st: &AppState, scope: &Scope, pairs: &[(String, String)]) -> Result<Self, WebError> {
+        let (mut year, mut levels, mut period, mut format) = (None, Vec::new(), PeriodKind::Year, "json".to_string());
+        for (k, v) in pairs {
+            match k.as_str() {
+                "year" if !v.trim().is_empty() => year = Some(parse_year(v)?),
+                "year" => {}
+                "level" => {
+                    for l in v.split(',').map(str::trim).filter(|l| !l.is_empty()) {
+                        let l: RegionLevel = l
+                            .parse()
+                            .map_err(|e: domain::DomainError| WebError::BadRequest(format!("level: {}", e.0)))?;
+                        if !levels.contains(&l) {
+                            levels.push(l);
+                        }
+                    }
+                }
+                "period" => period = v.parse().map_err(|e: String| WebError::BadRequest(format!("period: {e}")))?,
+                "format" => match v.trim() {
+                    f @ ("json" | "csv" | "xlsx") => format = f.to_string(),
+                    other => {
+                        return Err(WebError::BadRequest(format!(
+                            "format: {other:?} is not a report format; expected json, csv or xlsx"
+                        )))
+                    }
+                },
+                other => {
+                    return Err(WebError::BadRequest(format!(
+                        "unknown query parameter {other:?}; expected year, level, period or format"
+                    )))
+                }
+            }
+        }
+        levels.sort();
+        let year = match year {
+            Some(y) => y,
+            None => default_year(st, scope).await?,
+        };
+        Ok(ReportParams {
+            year,
+            levels: if levels.is_empty() { default_levels(scope) } else { levels },
+            period,
+            format,
+        })
+    }
+
+    /// The query string of these parameters in another format.
+    fn query(&self, format: &str) -> String {
+        let levels: Vec<&str> = self.levels.iter().map(|l| l.as_str()).collect();
+        format!(
+            "year={}&level={}&period={}&format={format}",
+            self.year,
+            url(&levels.join(",")),
+            period_str(self.period)
+        )
+    }
+}
+
+/// Reads the scope's data and builds the report, off the async threads.
+pub async fn report_for(st: &AppState, scope: &Scope, p: &ReportParams) -> Result<Report, WebError> {
+    let data = st.repo.indicator_data(scope, p.year).await?;
+    let network = st.repo.network(scope).await?;
+    let (prefix, year, levels, period) = (scope.prefix().to_string(), p.year, p.levels.clone(), p.period);
+    tokio::task::spawn_blocking(move || build_report(&data, Some(network), &prefix, year, levels, period))
+        .await
+        .map_err(|e| WebError::Internal(format!("the report failed: {e}")))?
+        .map_err(WebError::Unprocessable)
+}
+
+/// A downloaded report: CSV or XLSX, audited.
+async fn download(st: &AppState, ctx: &Ctx, r: &Report, p: &ReportParams) -> Result<Response, WebError> {
+    ctx.require(Permission::Export)?;
+    let (body, ctype) = if p.format == "xlsx" {
+        (r.xlsx().map_err(WebError::Internal)?, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    } else {
+        (r.csv().map_err(WebError::Internal)?, "text/csv; charset=utf-8")
+    };
+    audit(
+        st,
+        &ctx.user.username,
+        "export",
+        "report",
+        &format!("{} rows, {}, scope {}", r.rows.len(), p.query(&p.format), ctx.scope()),
+    )
+    .await?;
+    let name = format!("attachment; filename=\"report_{}_{}.{}\"", r.year, period_str(r.period), p.format);
+    Ok(([(CONTENT_TYPE, ctype.to_string()), (CONTENT_DISPOSITION, name)], body).into_response())
+}
+
+#[derive(Serialize)]
+struct IndicatorOut {
+    id: String,
+    name_zh: String,
+    name_en: String,
+    unit: String,
+    formula: String,
+}
+
+#[derive(Serialize)]
+struct ValueOut {
+    id: String,
+    /// In the indicator's unit; `null` when the denominator is zero.
+    value: Option<f64>,
+    /// Counts, or yuan for amounts.
+    numerator: f64,
+    denominator: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct RowOut {
+    level: String,
+    region_code: String,
+    region_name: String,
+    period: String,
+    values: Vec<ValueOut>,
+}
+
+#[derive(Serialize)]
+struct ReportOut {
+    scope: String,
+    year: i32,
+    period: String,
+    levels: Vec<String>,
+    unsettled_claims: usize,
+    notes: Vec<String>,
+    indicators: Vec<IndicatorOut>,
+    rows: Vec<RowOut>,
+}
+
+fn notes(r: &Report, l: Lang) -> Vec<String> {
+    let mut out = Vec::new();
+    if r.unsettled > 0 {
+        out.push(match l {
+            Lang::En => format!(
+                "{} claims of {} are not settled yet and are left out of the claim figures.",
+                r.unsettled, r.year
+            ),
+            Lang::Zh => format!("{} 年有 {} 笔就诊尚未结算，未计入费用类指标。", r.year, r.unsettled),
+        });
+    }
+    if let Some(n) = &r.coverage_note {
+        out.push(match l {
+            Lang::En => format!("Village reach could not be measured: {n}"),
+            Lang::Zh => format!("无法测算村级服务可及性：{n}"),
+        });
+    }
+    out
+}
+
+fn report_json(ctx: &Ctx, r: &Report) -> ReportOut {
+    let as_num = |money: bool, v: i64| if money { v as f64 / 100.0 } else { v as f64 };
+    ReportOut {
+        scope: ctx.scope().to_string(),
+        year: r.year,
+        period: period_str(r.period).into(),
+        levels: r.levels.iter().map(|l| l.as_str().to_string()).collect(),
+        unsettled_claims: r.unsettled,
+        notes: notes(r, Lang::En),
+        indicators: r
+            .defs
+            .indicators
+            .iter()
+            .map(|d| IndicatorOut {
+                id: d.id.clone(),
+                name_zh: d.name_zh.clone(),
+                name_en: d.name_en.clone(),
+                unit: d.unit.as_str().into(),
+                formula: d.formula(),
+            })
+            .collect(),
+        rows: r
+            .rows
+            .iter()
+            .map(|row| RowOut {
+                level: row.level.as_str().into(),
+                region_code: row.region.short(),
+                region_name: r.names.get(&row.region).cloned().unwrap_or_default(),
+                period: row.period.to_string(),
+                values: r
+                    .defs
+                    .indicators
+                    .iter()
+                    .zip(&row.values)
+                    .map(|(d, v)| ValueOut {
+                        id: d.id.clone(),
+                        value: v.value,
+                        numerator: as_num(d.numerator_is_money(), v.numerator),
+                        denominator: v.denominator.map(|x| as_num(d.denominator_is_money(), x)),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+async fn reports_api(
+    State(st): State<AppState>,
+    ApiUser(ctx): ApiUser,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let p = ReportParams::from_pairs(&st, ctx.scope(), &pairs).await?;
+    if p.format != "json" {
+        ctx.require(Permission::Export)?;
+    }
+    let r = report_for(&st, ctx.scope(), &p).await?;
+    if p.format == "json" {
+        Ok(Json(report_json(&ctx, &r)).into_response())
+    } else {
+        download(&st, &ctx, &r, &p).await
+    }
+}
+
+/// A value as the table shows it, in the indicator's unit.
+fn shown(unit: Unit, v: Option<f64>) -> String {
+    match (unit, v) {
+        (_, None) => "—".into(),
+        (Unit::Percent, Some(x)) => format!("{x:.1}%"),
+        (Unit::Share, Some(x)) => format!("{x:.3}"),
+        (Unit::Amount, Some(x)) => Fen((x * 100.0).round() as i64).to_string(),
+        (Unit::Count, Some(x)) => {
+            if x.fract() == 0.0 {
+                format!("{x:.0}")
+            } else {
+                format!("{x:.2}")
+            }
+        }
+    }
+}
+
+fn level_name(l: Lang, level: RegionLevel) -> &'static str {
+    use RegionLevel::*;
+    match (l, level) {
+        (Lang::En, _) => level.as_str(),
+        (Lang::Zh, Province) => "省",
+        (Lang::Zh, City) => "市",
+        (Lang::Zh, County) => "县",
+        (Lang::Zh, Township) => "乡镇",
+        (Lang::Zh, Village) => "村",
+    }
+}
+
+fn lbl(l: Lang, en: &'static str, zh: &'static str) -> &'static str {
+    if l == Lang::En {
+        en
+    } else {
+        zh
+    }
+}
+
+async fn reports_page(
+    State(st): State<AppState>,
+    PageUser(ctx): PageUser,
+    q: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let l = ctx.lang;
+    let Query(pairs) = q?;
+    let p = ReportParams::from_pairs(&st, ctx.scope(), &pairs).await?;
+    if p.format != "json" {
+        let r = report_for(&st, ctx.scope(), &p).await?;
+        return Ok(download(&st, &ctx, &r, &p).await?);
+    }
+    let r = report_for(&st, ctx.scope(), &p).await?;
+    let mut b = String::new();
+    // The form.
+    let _ = write!(
+        b,
+        "<form method=\"get\" action=\"/reports\" class=\"inline\" id=\"report-form\">\
+<label>{y_l} <input name=\"year\" type=\"number\" min=\"1990\" max=\"2100\" value=\"{year}\" required></label> <fieldset class=\"inline\"><legend>{lv_l}</legend>",
+        y_l = t(l, "year"),
+        year = p.year,
+        lv_l = lbl(l, "Levels", "区划级别"),
+    );
+    for lv in
+        [RegionLevel::Province, RegionLevel::City, RegionLevel::County, RegionLevel::Township, RegionLevel::Village]
+    {
+        let _ = write!(
+            b,
+            "<label><input type=\"checkbox\" name=\"level\" value=\"{v}\"{c}> {name}</label> ",
+            v = lv.as_str(),
+            c = if p.levels.contains(&lv) { " checked" } else { "" },
+            name = level_name(l, lv),
+        );
+    }
+    b.push_str("</fieldset> <label>");
+    b.push_str(lbl(l, "Period", "统计周期"));
+    b.push_str(" <select name=\"period\">");
+    for (v, en, zh) in [("year", "year", "年"), ("quarter", "quarter", "季度"), ("month", "month", "月")] {
+        let _ = write!(
+            b,
+            "<option value=\"{v}\"{}>{}</option>",
+            if v == period_str(p.period) { " selected" } else { "" },
+            lbl(l, en, zh)
+        );
+    }
+    let _ = write!(b, "</select></label> <button type=\"submit\">{}</button></form>", lbl(l, "Show", "查询"));
+    if ctx.may(Permission::Export) {
+        let _ = write!(
+            b,
+            "<p class=\"downloads\"><a href=\"/api/v1/reports?{x}\" id=\"report-xlsx\" download>{xl}</a> · <a href=\"/api/v1/reports?{c}\" id=\"report-csv\" download>{cl}</a></p>",
+            x = esc(&p.query("xlsx")),
+            c = esc(&p.query("csv")),
+            xl = lbl(l, "Download XLSX", "下载 XLSX"),
+            cl = lbl(l, "Download CSV", "下载 CSV"),
+        );
+    }
+    for n in notes(&r, l) {
+        let _ = write!(b, "<p class=\"note\">{}</p>", esc(&n));
+    }
+    let _ =
+        write!(b, "<p class=\"note\">{} {}</p>", lbl(l, "Region scope:", "管辖区域："), esc(&ctx.scope().to_string()));
+    // The table.
+    if r.rows.is_empty() {
+        let _ = write!(b, "<p class=\"empty\">{}</p>", t(l, "none"));
+    } else {
+        let _ = write!(
+            b,
+            "<div class=\"scroll\"><table id=\"report-table\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>",
+            lbl(l, "Level", "级别"),
+            lbl(l, "Code", "区划代码"),
+            t(l, "name"),
+            lbl(l, "Period", "统计周期"),
+        );
+        for d in &r.defs.indicators {
+            let name = if l == Lang::En { &d.name_en } else { &d.name_zh };
+            let _ = write!(b, "<th title=\"{}\">{}</th>", esc(&d.formula()), esc(name));
+        }
+        b.push_str("</tr></thead><tbody>");
+        for row in &r.rows {
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+                level_name(l, row.level),
+                row.region.short(),
+                esc(r.names.get(&row.region).map(String::as_str).unwrap_or("")),
+                row.period
+            );
+            for (d, v) in r.defs.indicators.iter().zip(&row.values) {
+                let money = |m: bool, x: i64| if m { Fen(x).to_string() } else { x.to_string() };
+                let title = match v.denominator {
+                    Some(den) => format!(
+                        "{} / {}",
+                        money(d.numerator_is_money(), v.numerator),
+                        money(d.denominator_is_money(), den)
+                    ),
+                    None => money(d.numerator_is_money(), v.numerator),
+                };
+                let _ = write!(b, "<td class=\"num\" title=\"{}\">{}</td>", esc(&title), shown(d.unit, v.value));
+            }
+            b.push_str("</tr>");
+        }
+        b.push_str("</tbody></table></div>");
+    }
+    Ok(Html(page(&ctx, t(l, "reports"), &b)).into_response())
+}

@@ -1,0 +1,329 @@
+//! The programme report and the policy what-if in the web application, on the
+//! in-memory repository, on the store over SQLite, and on PostgreSQL when
+//! SAFETYNET_TEST_PG names a server: figures checked by hand, the region scope on
+//! the page, the CSV and the JSON, the identical policy changing nothing, broken
+//! drafts refused with where and why, and roles that may not analyse refused.
+//!
+//! The fixture (tests/common): two counties, 341122 and 341123, each with one
+//! village, one household (HA1, HB1) of one lifted person with stomach cancer
+//! (C16, a serious disease), one open 2024 alert, and one inpatient claim of
+//! 2024-03-10 at a county hospital costing 60,000.00 yuan of which the patient
+//! pays 13,000.00 under the demo policy.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use web::access::Role;
+
+/// The application holding the fixture, its claims settled.
+async fn app(kind: Kind) -> Server {
+    match kind {
+        Kind::Mem => start_filled(Kind::Mem).await.0,
+        Kind::Sqlite | Kind::Postgres => {
+            let (url, keep): (String, Box<dyn std::any::Any + Send + Sync>) = if kind == Kind::Sqlite {
+                let dir = tempfile::tempdir().unwrap();
+                (dir.path().join("web.db").to_str().unwrap().to_string(), Box::new(dir))
+            } else {
+                let db = PgDatabase::create(&pg_admin_url().unwrap()).await;
+                (db.url.clone(), Box::new(db))
+            };
+            let repo = web::store_repo::StoreRepo::open(&url).await.unwrap();
+            fill_store(repo.store()).await;
+            let counts = repo.store().settle_stored(&store::Scope::all(), 2024, "test").await.unwrap();
+            assert_eq!(counts.settled, 2);
+            let mut srv = start(Arc::new(repo)).await;
+            srv.keep.push(keep);
+            srv
+        }
+    }
+}
+
+on_each_repo!(
+    the_report_has_hand_checked_figures,
+    a_county_user_sees_only_their_county,
+    the_identical_policy_changes_nothing,
+    a_broken_draft_is_refused_with_where_and_why,
+    roles_that_may_not_analyse_are_refused,
+);
+
+fn value<'a>(row: &'a Value, id: &str) -> &'a Value {
+    row["values"].as_array().unwrap().iter().find(|v| v["id"] == id).unwrap_or_else(|| panic!("no {id} in {row}"))
+}
+
+async fn the_report_has_hand_checked_figures(kind: Kind) {
+    let srv = app(kind).await;
+    srv.user("admin", Role::Administrator, "").await;
+    let mut c = srv.login("admin").await;
+    let r = c.get("/api/v1/reports?year=2024&level=province,county&period=year").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let j = r.json();
+    assert_eq!(j["levels"], json!(["province", "county"]));
+    let rows = j["rows"].as_array().unwrap();
+    let codes: Vec<&str> = rows.iter().map(|r| r["region_code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["34", "341122", "341123"]);
+    for row in rows {
+        assert_eq!(row["period"], "2024");
+        let county = row["level"] == "county";
+        let n = if county { 1.0 } else { 2.0 };
+        // 13,000.00 of 60,000.00 per claim: 21.67 %.
+        let oop = value(row, "poor_out_of_pocket_share");
+        assert_eq!(oop["numerator"], json!(13_000.0 * n), "{row}");
+        assert_eq!(oop["denominator"], json!(60_000.0 * n), "{row}");
+        assert!((oop["value"].as_f64().unwrap() - 100.0 * 13.0 / 60.0).abs() < 1e-9, "{row}");
+        // Treated in a county hospital, a serious patient treated, a household warned.
+        let in_county = value(row, "poor_treated_in_county_share");
+        assert_eq!((in_county["numerator"].as_f64(), in_county["value"].as_f64()), (Some(n), Some(100.0)));
+        let serious = value(row, "poor_patients_treated_share");
+        assert_eq!((serious["numerator"].as_f64(), serious["denominator"].as_f64()), (Some(n), Some(n)));
+        let warned = value(row, "households_warned");
+        assert_eq!(warned["numerator"].as_f64(), Some(n), "{row}");
+        assert_eq!(value(row, "warned_households_assisted_share")["value"], json!(0.0));
+        if kind != Kind::Mem {
+            // The store's settlements: all of the 47,000.00 the patient did not pay.
+            assert_eq!(value(row, "funds_paid")["numerator"], json!(47_000.0 * n), "{row}");
+        }
+    }
+    assert_eq!(rows[1]["region_name"], "县341122");
+
+    // Quarters: the claim falls in the first.
+    let r = c.get("/api/v1/reports?year=2024&level=county&period=quarter").await;
+    let j = r.json();
+    let a: Vec<&Value> = j["rows"].as_array().unwrap().iter().filter(|r| r["region_code"] == "341122").collect();
+    assert_eq!(a.len(), 4);
+    assert_eq!(a[0]["period"], "2024-Q1");
+    assert_eq!(value(a[0], "poor_out_of_pocket_share")["numerator"], json!(13_000.0));
+    assert_eq!(value(a[1], "poor_out_of_pocket_share")["numerator"], json!(0.0));
+
+    // Another year has no claims.
+    let j = c.get("/api/v1/reports?year=2023&level=county").await.json();
+    for row in j["rows"].as_array().unwrap() {
+        assert_eq!(value(row, "poor_out_of_pocket_share")["numerator"], json!(0.0));
+    }
+
+    // The page, and its downloads.
+    let page = c.get("/reports?year=2024&level=county").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("id=\"report-table\"") && page.body.contains("21.7%"), "{}", page.body);
+    assert!(page.body.contains("href=\"/reports\""), "linked from the navigation");
+    assert!(page.body.contains("id=\"report-xlsx\"") && page.body.contains("id=\"report-csv\""));
+    let csv = c.get("/api/v1/reports?year=2024&level=county&format=csv").await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert!(lines[0].starts_with("level,region_code,region_name,period,poor_patients_treated_share"), "{}", lines[0]);
+    assert_eq!(lines.len(), 3, "{}", csv.body);
+    assert!(lines[1].starts_with("county,341122,县341122,2024,"), "{}", lines[1]);
+    let xlsx = c.get("/api/v1/reports?year=2024&level=county,township&format=xlsx").await;
+    assert_eq!(xlsx.status, 200);
+    assert!(xlsx.header("content-type").unwrap().contains("spreadsheetml"));
+    assert!(xlsx.body.starts_with("PK"), "a zip file");
+    let log = srv.state.repo.audit_log(10).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "export" && e.target == "report"), "downloads are audited");
+
+    // Bad parameters are the caller's error, said in words.
+    for (q, word) in [
+        ("year=1800", "year"),
+        ("year=2024&level=galaxy", "level"),
+        ("year=2024&period=week", "period"),
+        ("year=2024&format=pdf", "format"),
+        ("year=2024&colour=red", "colour"),
+    ] {
+        let r = c.get(&format!("/api/v1/reports?{q}")).await;
+        assert_eq!(r.status, 400, "{q}: {}", r.body);
+        assert!(r.json()["message"].as_str().unwrap().contains(word), "{q}: {}", r.body);
+    }
+}
+
+async fn a_county_user_sees_only_their_county(kind: Kind) {
+    let srv = app(kind).await;
+    srv.user("analyst_a", Role::Analyst, "341122").await;
+    let mut c = srv.login("analyst_a").await;
+    let all_levels = "year=2024&level=province,city,county,township,village&period=month";
+
+    let j = c.get(&format!("/api/v1/reports?{all_levels}")).await.json();
+    let rows = j["rows"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    for row in rows {
+        let code = row["region_code"].as_str().unwrap();
+        assert!(code.starts_with("341122"), "a row outside the scope: {row}");
+    }
+    assert!(rows.iter().any(|r| r["level"] == "village"));
+    let county: Vec<&Value> = rows.iter().filter(|r| r["level"] == "county").collect();
+    assert_eq!(county.len(), 12, "one row per month");
+    let total: f64 = county.iter().map(|r| value(r, "poor_out_of_pocket_share")["numerator"].as_f64().unwrap()).sum();
+    assert_eq!(total, 13_000.0, "only the county's own claim");
+
+    let csv = c.get(&format!("/api/v1/reports?{all_levels}&format=csv")).await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    for line in csv.body.lines().skip(1) {
+        let code = line.split(',').nth(1).unwrap();
+        assert!(code.starts_with("341122"), "a CSV row outside the scope: {line}");
+    }
+    assert!(!csv.body.contains("341123") && !csv.body.contains("县341123"));
+
+    let page = c.get(&format!("/reports?{all_levels}")).await;
+    assert_eq!(page.status, 200);
+    let table = &page.body[page.body.find("id=\"report-table\"").unwrap()..];
+    assert!(table.contains("341122") && !table.contains("341123"), "the page shows the county only");
+
+    // The what-if too: one county.
+    let policy = include_str!("data/policy.toml");
+    c.csrf_header = Some(c.csrf().await);
+    let r = c.post_json("/api/v1/whatif", &json!({ "year": 2024, "policy_toml": policy }).to_string()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let j = r.json();
+    assert_eq!(j["claims"], 1);
+    let counties: std::collections::BTreeSet<&str> =
+        j["rows"].as_array().unwrap().iter().map(|r| r["county"].as_str().unwrap()).collect();
+    assert_eq!(counties.into_iter().collect::<Vec<_>>(), ["341122", "all"]);
+}
+
+/// The demo policy with the poor's basic insurance rate at county hospitals
+/// raised from 0.85 to 0.95.
+fn generous_policy() -> String {
+    let p = include_str!("data/policy.toml");
+    let needle = "rate = { village = 0.95, township = 0.95, county = 0.85";
+    assert!(p.contains(needle));
+    p.replace(needle, "rate = { village = 0.95, township = 0.95, county = 0.95").replace("Demo county 2024", "Generous")
+}
+
+fn row<'a>(j: &'a Value, county: &str, item: &str) -> &'a Value {
+    j["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["county"] == county && r["item"] == item)
+        .unwrap_or_else(|| panic!("no {county} {item}"))
+}
+
+async fn the_identical_policy_changes_nothing(kind: Kind) {
+    let srv = app(kind).await;
+    srv.user("analyst", Role::Analyst, "").await;
+    let mut c = srv.login("analyst").await;
+    c.csrf_header = Some(c.csrf().await);
+    let policy = include_str!("data/policy.toml");
+    let r = c.post_json("/api/v1/whatif", &json!({ "year": 2024, "policy_toml": policy }).to_string()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let j = r.json();
+    assert_eq!(j["unchanged"], true, "{j}");
+    assert_eq!(j["claims"], 2);
+    assert_eq!(j["in_force"], json!(["Demo county 2024"]));
+    for r in j["rows"].as_array().unwrap() {
+        let d = r["difference"].as_str().unwrap_or("0");
+        assert!(d == "0" || d == "0.00", "{r}");
+    }
+    assert_eq!(row(&j, "all", "households_with_claims")["in_force"], "2");
+    if kind != Kind::Mem {
+        // As the store settled them (the in-memory rows keep no eligible cost).
+        assert_eq!(row(&j, "all", "out_of_pocket")["in_force"], "26000.00");
+        assert_eq!(row(&j, "341122", "paid_total")["draft"], "47000.00");
+        assert_eq!(row(&j, "341123", "household_out_of_pocket_p50")["in_force"], "13000.00");
+    }
+
+    // A more generous draft: basic insurance pays more, the difference shows.
+    let r = c.post_json("/api/v1/whatif", &json!({ "year": 2024, "policy_toml": generous_policy() }).to_string()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let j = r.json();
+    assert_eq!(j["unchanged"], false);
+    assert_eq!(j["draft"], "Generous");
+    let d: f64 = row(&j, "all", "paid_basic")["difference"].as_str().unwrap().parse().unwrap();
+    assert!(d > 0.0, "{j}");
+
+    // The page: the form with CSRF, the table and the charts.
+    let mut p = srv.login("analyst").await;
+    let form = p.get("/whatif").await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(form.body.contains("Demo county 2024"), "the policy in force is the starting draft");
+    let csrf = form.csrf();
+    let r = p.post_form("/whatif", &[("year", "2024"), ("policy", policy)]).await;
+    assert_eq!(r.status, 403, "no CSRF token, no what-if");
+    let r = p.post_form("/whatif", &[("year", "2024"), ("policy", policy), ("csrf", &csrf)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("id=\"whatif-unchanged\""), "{}", r.body);
+    assert!(r.body.contains("id=\"chart-funds\"") && r.body.contains("<svg"), "inline SVG charts");
+    assert!(r.body.contains("data-county=\"341122\"") && r.body.contains("data-county=\"all\""));
+    assert!(!r.body.contains("<script src=\"http"), "nothing from outside");
+}
+
+async fn a_broken_draft_is_refused_with_where_and_why(kind: Kind) {
+    let srv = app(kind).await;
+    srv.user("analyst", Role::Analyst, "").await;
+    let mut c = srv.login("analyst").await;
+    c.csrf_header = Some(c.csrf().await);
+    let post = |year: i32, toml: &str| json!({ "year": year, "policy_toml": toml }).to_string();
+    let cases: [(String, &[&str]); 5] = [
+        ("name = \"x\"\n[[tier]\nname = \"basic\"\n".into(), &["not valid TOML", "line 2"]),
+        ("name = \"x\"\n[[tier]]\nname = \"basic\"\nrate = 1.5\n".into(), &["tier 1", "rate"]),
+        ("name = \"x\"\n[[tier]]\nname = \"basic\"\nrate = 0.5\nspeed = 3\n".into(), &["tier 1", "speed"]),
+        ("   ".into(), &["empty"]),
+        (include_str!("data/policy.toml").replace("year = 2024", "year = 2025"), &["2025", "2024"]),
+    ];
+    for (toml, words) in cases.iter() {
+        let r = c.post_json("/api/v1/whatif", &post(2024, toml)).await;
+        assert_eq!(r.status, 422, "{toml}: {}", r.body);
+        let j = r.json();
+        assert_eq!(j["error"], "unprocessable");
+        let msg = j["message"].as_str().unwrap();
+        for w in *words {
+            assert!(msg.contains(w), "{toml}: {msg:?} does not say {w:?}");
+        }
+    }
+    let r = c
+        .post_json(
+            "/api/v1/whatif",
+            &post(2023, include_str!("data/policy.toml").replace("year = 2024\n", "").as_str()),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.json()["message"].as_str().unwrap().contains("no settlement policy is in force"));
+    let r = c.post_json("/api/v1/whatif", "{\"year\": 2024}").await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = c.post_json("/api/v1/whatif", "{\"year\": ").await;
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    // On the page: 422, the form kept, the message shown.
+    let mut p = srv.login("analyst").await;
+    let csrf = p.get("/whatif").await.csrf();
+    let bad = "name = \"x\"\n[[tier]]\nname = \"basic\"\nrate = 1.5\n";
+    let r = p.post_form("/whatif", &[("year", "2024"), ("policy", bad), ("csrf", &csrf)]).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("id=\"whatif-error\"") && r.body.contains("tier 1"), "{}", r.body);
+    assert!(r.body.contains("rate = 1.5"), "the draft is kept in the form");
+}
+
+async fn roles_that_may_not_analyse_are_refused(kind: Kind) {
+    let srv = app(kind).await;
+    srv.user("viewer", Role::Viewer, "341122").await;
+    srv.user("clerk", Role::Clerk, "").await;
+    let policy = include_str!("data/policy.toml");
+    for who in ["viewer", "clerk"] {
+        let mut c = srv.login(who).await;
+        let home = c.get("/").await;
+        assert!(!home.body.contains("href=\"/whatif\""), "{who}: no what-if link");
+        assert!(home.body.contains("href=\"/reports\""), "{who}: the report is linked");
+        assert_eq!(c.get("/whatif").await.status, 403, "{who}");
+        let csrf = home.csrf();
+        let r = c.post_form("/whatif", &[("year", "2024"), ("policy", policy), ("csrf", &csrf)]).await;
+        assert_eq!(r.status, 403, "{who}: {}", r.body);
+        c.csrf_header = Some(csrf);
+        let r = c.post_json("/api/v1/whatif", &json!({ "year": 2024, "policy_toml": policy }).to_string()).await;
+        assert_eq!(r.status, 403, "{who}: {}", r.body);
+        assert_eq!(r.json()["error"], "forbidden");
+    }
+    // A viewer reads the report, scoped, but may not download it.
+    let mut v = srv.login("viewer").await;
+    let r = v.get("/reports?year=2024").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!r.body.contains("id=\"report-csv\""), "no download links without the export permission");
+    assert_eq!(v.get("/api/v1/reports?year=2024&format=csv").await.status, 403);
+    assert_eq!(v.get("/api/v1/reports?year=2024&format=json").await.status, 200);
+    // Nobody signed in: nothing.
+    let mut anon = srv.client();
+    assert_eq!(anon.get("/api/v1/reports?year=2024").await.status, 401);
+    assert_eq!(
+        anon.post_json("/api/v1/whatif", &json!({ "year": 2024, "policy_toml": policy }).to_string()).await.status,
+        401
+    );
+}
