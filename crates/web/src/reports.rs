@@ -334,6 +334,7 @@ async fn reports_page(
     let Query(pairs) = q?;
     let p = ReportParams::from_pairs(&st, ctx.scope(), &pairs).await?;
     if p.format != "json" {
+        ctx.require(Permission::Export)?;
         let r = report_for(&st, ctx.scope(), &p).await?;
         return Ok(download(&st, &ctx, &r, &p).await?);
     }
