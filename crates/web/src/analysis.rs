@@ -17,6 +17,25 @@ use monitor::{Member, RuleSet, SettledCost, ThresholdTable};
 use settle::{BatchClaim, ClaimInput, Policy};
 use std::collections::{HashMap, HashSet};
 
+/// At most this many reports and what-ifs are read and computed at once; the
+/// others wait their turn, so that a few large requests cannot take all the memory.
+static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// A turn to read and compute an analysis, held until dropped.
+pub async fn slot() -> Result<tokio::sync::SemaphorePermit<'static>, crate::WebError> {
+    SLOTS.acquire().await.map_err(|e| crate::WebError::Internal(e.to_string()))
+}
+
+/// Runs an analysis off the async threads.
+pub async fn run_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, crate::WebError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| crate::WebError::Internal(format!("the analysis failed: {e}")))?
+        .map_err(crate::WebError::Unprocessable)
+}
+
 /// A report built for a scope.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -278,4 +297,135 @@ pub fn whatif(data: &IndicatorData, policies: &[PolicyRow], draft: &Policy, year
         in_force: names,
         missing_thresholds: missing,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::ClaimSettlement;
+    use domain::{ClaimKind, FacilityLevel, Fen, Household, Person, PovertyStatus, ResidentId};
+    use indicators::extract::AlertEvent;
+    use std::sync::Arc;
+
+    fn d(s: &str) -> NaiveDate {
+        domain::parse_date(s).unwrap()
+    }
+
+    fn code(s: &str) -> RegionCode {
+        RegionCode::parse(s).unwrap()
+    }
+
+    /// Two counties, one household of one poor person each, one claim each.
+    fn data() -> IndicatorData {
+        let mut data = IndicatorData::default();
+        for (i, county) in ["341122", "341123"].into_iter().enumerate() {
+            let hh = format!("H{i}");
+            data.households.push(Household {
+                household_id: hh.clone(),
+                village_code: code(&format!("{county}100201")),
+                size: 1,
+                income: Fen::from_yuan(20_000),
+                consumption: None,
+                food: None,
+            });
+            let pid = ResidentId::from_parts(county.parse().unwrap(), d("1970-01-01"), 1).unwrap();
+            data.persons.push(Person {
+                person_id: pid,
+                household_id: hh.clone(),
+                name: "x".into(),
+                status: PovertyStatus::LowIncome,
+                status_since: d("2020-01-01"),
+                diagnoses: vec![],
+            });
+            let claim_id = format!("C{i}");
+            data.claims.push(domain::Claim {
+                claim_id: claim_id.clone(),
+                person_id: pid,
+                facility_level: FacilityLevel::Municipal,
+                kind: ClaimKind::Inpatient,
+                admitted: d("2024-05-01"),
+                discharged: d("2024-05-03"),
+                total_cost: Fen::from_yuan(10_000),
+                eligible_cost: Fen::from_yuan(8_000),
+                diagnosis: "J18".into(),
+                facility_id: String::new(),
+            });
+            data.settlements.insert(
+                claim_id,
+                ClaimSettlement {
+                    payments: vec![
+                        ("basic".into(), Fen::from_yuan(6_000)),
+                        ("assistance".into(), Fen::from_yuan(1_000)),
+                    ],
+                    out_of_pocket: Fen::from_yuan(3_000),
+                },
+            );
+            data.alerts.push(AlertEvent {
+                household_id: hh,
+                year: 2024,
+                raised_on: d("2024-06-01"),
+                assisted_on: (i == 0).then(|| d("2024-07-15")),
+            });
+        }
+        data
+    }
+
+    #[test]
+    fn a_report_counts_settlements_alerts_and_keeps_to_the_scope() {
+        let mut data = data();
+        data.claims.push(domain::Claim { claim_id: "C9".into(), ..data.claims[0].clone() });
+        let r = build_report(&data, None, "341122", 2024, vec![RegionLevel::County], PeriodKind::Year).unwrap();
+        assert_eq!(r.unsettled, 1, "a claim without a settlement is counted aside");
+        assert_eq!(r.rows.len(), 1, "the other county is outside the scope");
+        let row = &r.rows[0];
+        assert_eq!(row.region, code("341122"));
+        let at = |id: &str| row.values[r.defs.indicators.iter().position(|d| d.id == id).unwrap()];
+        assert_eq!(at("funds_paid").numerator, 700_000, "6,000.00 + 1,000.00 yuan in fen");
+        assert_eq!(at("poor_out_of_pocket_share").numerator, 300_000);
+        assert_eq!(at("poor_treated_in_county_share").value, Some(0.0), "a municipal hospital is outside the county");
+        assert_eq!(at("warned_households_assisted_share").value, Some(100.0));
+        let csv = String::from_utf8(r.csv().unwrap()).unwrap();
+        assert_eq!(csv.lines().count(), 2);
+        assert!(csv.lines().nth(1).unwrap().starts_with("county,341122,,2024,"));
+        assert!(r.xlsx().unwrap().starts_with(b"PK"));
+    }
+
+    fn row(w: &WhatIf, county: Option<&str>, item: &str) -> indicators::whatif::ComparisonRow {
+        w.comparison.rows.iter().find(|r| r.county == county.map(code) && r.item == item).unwrap().clone()
+    }
+
+    #[test]
+    fn the_policy_in_force_is_the_longest_prefix_and_claims_without_one_are_left_out() {
+        let demo = Arc::new(Policy::parse(include_str!("../tests/data/policy.toml")).unwrap());
+        let policies = vec![
+            PolicyRow { region: "34".into(), year: 2023, policy: demo.clone() },
+            PolicyRow { region: "341122".into(), year: 2024, policy: demo.clone() },
+            PolicyRow { region: "3411".into(), year: 2024, policy: demo.clone() },
+        ];
+        assert_eq!(policy_in_force(&policies, code("341122100201"), 2024), Some(1));
+        assert_eq!(policy_in_force(&policies, code("341123100201"), 2024), Some(2));
+        assert_eq!(policy_in_force(&policies, code("341123100201"), 2023), Some(0));
+        assert_eq!(policy_in_force(&policies, code("341123100201"), 2025), None);
+
+        let data = data();
+        let only_a = vec![policies[1].clone()];
+        let w = whatif(&data, &only_a, &demo, 2024).unwrap();
+        assert_eq!((w.claims, w.without_policy), (1, 1));
+        assert!(w.comparison.is_unchanged());
+        assert_eq!(w.in_force, ["Demo county 2024"]);
+        assert_eq!(row(&w, None, "households_with_claims").in_force, Some(indicators::whatif::Figure::Count(1)));
+
+        // A draft without the assistance tier: the assistance fund pays nothing, the patients more.
+        let text = include_str!("../tests/data/policy.toml");
+        let cut = text.find("[[tier]]\nname = \"assistance\"").unwrap();
+        let safety = text.find("[[tier]]                       # safety net").unwrap();
+        let draft = Policy::parse(&format!("{}{}", &text[..cut], &text[safety..])).unwrap();
+        let w = whatif(&data, &policies[1..], &draft, 2024).unwrap();
+        assert_eq!(w.claims, 2);
+        let assistance = row(&w, None, "paid_assistance");
+        assert!(matches!(assistance.draft, Some(indicators::whatif::Figure::Money(0))), "{assistance:?}");
+        assert!(matches!(assistance.in_force, Some(indicators::whatif::Figure::Money(v)) if v > 0), "{assistance:?}");
+        let oop = row(&w, Some("341123"), "out_of_pocket");
+        assert!(matches!(oop.difference, indicators::whatif::Figure::Money(v) if v > 0), "{oop:?}");
+    }
 }

@@ -6,7 +6,7 @@
 //! ([`crate::analysis::build_report`]).
 
 use crate::access::{Permission, Scope};
-use crate::analysis::{build_report, Report};
+use crate::analysis::{build_report, run_blocking, slot, Report};
 use crate::api::ApiQuery;
 use crate::auth::{audit, ApiUser, Ctx, PageUser};
 use crate::error::{PageError, WebError};
@@ -136,13 +136,11 @@ impl ReportParams {
 
 /// Reads the scope's data and builds the report, off the async threads.
 pub async fn report_for(st: &AppState, scope: &Scope, p: &ReportParams) -> Result<Report, WebError> {
+    let _turn = slot().await?;
     let data = st.repo.indicator_data(scope, p.year).await?;
     let network = st.repo.network(scope).await?;
     let (prefix, year, levels, period) = (scope.prefix().to_string(), p.year, p.levels.clone(), p.period);
-    tokio::task::spawn_blocking(move || build_report(&data, Some(network), &prefix, year, levels, period))
-        .await
-        .map_err(|e| WebError::Internal(format!("the report failed: {e}")))?
-        .map_err(WebError::Unprocessable)
+    run_blocking(move || build_report(&data, Some(network), &prefix, year, levels, period)).await
 }
 
 /// A downloaded report: CSV or XLSX, audited.

@@ -73,9 +73,10 @@ pub async fn run(st: &AppState, scope: &Scope, year: i32, policy_toml: &str) -> 
             "no settlement policy is in force in your region scope for {year}: there is nothing to compare the draft with"
         )));
     }
+    let _turn = analysis::slot().await?;
     let data = st.repo.indicator_data(scope, year).await?;
     let name = draft.name.clone();
-    let (result, names) = tokio::task::spawn_blocking(move || {
+    let (result, names) = analysis::run_blocking(move || {
         analysis::whatif(&data, &policies, &draft, year).map(|r| {
             let counties: HashMap<RegionCode, String> = data
                 .names
@@ -86,9 +87,7 @@ pub async fn run(st: &AppState, scope: &Scope, year: i32, policy_toml: &str) -> 
             (r, counties)
         })
     })
-    .await
-    .map_err(|e| WebError::Internal(format!("the what-if failed: {e}")))?
-    .map_err(WebError::Unprocessable)?;
+    .await?;
     Ok(Outcome { year, draft: name, result, names })
 }
 
