@@ -15,6 +15,7 @@ use crate::i18n::{t, Lang};
 use crate::reports::{default_year, parse_year};
 use crate::AppState;
 use axum::extract::State;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
@@ -420,6 +421,9 @@ struct WhatIfForm {
     year: String,
     #[serde(default)]
     policy: String,
+    /// Empty to show the comparison; `csv` or `xlsx` to download it.
+    #[serde(default)]
+    format: String,
 }
 
 /// The form, with what it was given (or the policy in force), and below it the
@@ -439,8 +443,18 @@ fn form_page(ctx: &Ctx, year: i32, policy: &str, below: &str) -> String {
         "<form method=\"post\" action=\"/whatif\" class=\"stack wide\" id=\"whatif-form\">{csrf}\
 <label>{y_l}<input name=\"year\" type=\"number\" min=\"1990\" max=\"2100\" value=\"{year}\" required></label>\
 <label>{p_l}<textarea name=\"policy\" rows=\"16\" spellcheck=\"false\" required>{src}</textarea></label>\
-<button type=\"submit\">{go}</button></form>",
+<p><button type=\"submit\">{go}</button>{dl}</p></form>",
         csrf = csrf_field(ctx),
+        dl = if ctx.may(Permission::Export) {
+            format!(
+                " <button type=\"submit\" name=\"format\" value=\"xlsx\" class=\"secondary\" id=\"whatif-xlsx\">{}</button> \
+                 <button type=\"submit\" name=\"format\" value=\"csv\" class=\"secondary\" id=\"whatif-csv\">{}</button>",
+                lbl(l, "Compare and download XLSX", "测算并下载 XLSX"),
+                lbl(l, "… CSV", "… CSV")
+            )
+        } else {
+            String::new()
+        },
         y_l = t(l, "year"),
         p_l = lbl(l, "Draft policy (TOML)", "政策草案（TOML）"),
         src = esc(policy),
@@ -477,6 +491,14 @@ async fn whatif_submit(
 ) -> Result<Response, PageError> {
     ctx.require(Permission::Analyse)?;
     let l = ctx.lang;
+    let format = match f.format.trim() {
+        "" => None,
+        x @ ("csv" | "xlsx") => {
+            ctx.require(Permission::Export)?;
+            Some(x)
+        }
+        other => return Err(WebError::BadRequest(format!("format {other:?}: expected csv or xlsx")).into()),
+    };
     let outcome = match parse_year(&f.year) {
         Ok(year) => run(&st, ctx.scope(), year, &f.policy).await.map(|o| (year, o)),
         Err(e) => Err(e),
@@ -485,7 +507,10 @@ async fn whatif_submit(
     match outcome {
         Ok((year, o)) => {
             audit_run(&st, &ctx, &o).await?;
-            Ok(Html(form_page(&ctx, year, &f.policy, &result_html(l, &o))).into_response())
+            match format {
+                Some(fmt) => Ok(download(&o, fmt)?),
+                None => Ok(Html(form_page(&ctx, year, &f.policy, &result_html(l, &o))).into_response()),
+            }
         }
         Err(e) if e.status().is_client_error() => {
             let msg =
@@ -494,6 +519,20 @@ async fn whatif_submit(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The comparison as a file, in the `indicators` crate's layout.
+fn download(o: &Outcome, format: &str) -> Result<Response, WebError> {
+    let mut body = Vec::new();
+    let ctype = if format == "xlsx" {
+        o.result.comparison.write_xlsx(&o.names, &mut body).map_err(|e| WebError::Internal(e.to_string()))?;
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    } else {
+        o.result.comparison.write_csv(&o.names, &mut body).map_err(|e| WebError::Internal(e.to_string()))?;
+        "text/csv; charset=utf-8"
+    };
+    let name = format!("attachment; filename=\"whatif_{}.{format}\"", o.year);
+    Ok(([(CONTENT_TYPE, ctype.to_string()), (CONTENT_DISPOSITION, name)], body).into_response())
 }
 
 #[cfg(test)]

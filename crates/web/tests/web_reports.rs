@@ -245,6 +245,14 @@ async fn the_identical_policy_changes_nothing(kind: Kind) {
     assert!(r.body.contains("id=\"chart-funds\"") && r.body.contains("<svg"), "inline SVG charts");
     assert!(r.body.contains("data-county=\"341122\"") && r.body.contains("data-county=\"all\""));
     assert!(!r.body.contains("<script src=\"http"), "nothing from outside");
+    assert!(r.body.contains("id=\"whatif-xlsx\""), "an analyst may download the comparison");
+    let x = p.post_form("/whatif", &[("year", "2024"), ("policy", policy), ("format", "xlsx"), ("csrf", &csrf)]).await;
+    assert_eq!(x.status, 200, "{}", x.body);
+    assert!(x.header("content-type").unwrap().contains("spreadsheetml") && x.body.starts_with("PK"));
+    let c = p.post_form("/whatif", &[("year", "2024"), ("policy", policy), ("format", "csv"), ("csrf", &csrf)]).await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert!(c.body.starts_with("county,county_name,item,in_force,draft,difference"), "{}", c.body);
+    assert!(c.body.contains("\n341122,县341122,paid_basic,"), "{}", c.body);
 }
 
 async fn a_broken_draft_is_refused_with_where_and_why(kind: Kind) {
