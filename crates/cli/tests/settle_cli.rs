@@ -144,3 +144,52 @@ fn refuses_a_bad_policy_naming_tier_and_key() {
     assert!(err.contains("tier 1 (\"basic\"), key rate: bad rate"), "{err}");
     assert!(!out.exists());
 }
+
+/// More claims than one hand-over between the settling and the writing thread
+/// (32,768): every claim is written once, and each line adds up.
+#[test]
+fn a_large_file_writes_each_claim_once_across_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "policy.toml", POLICY);
+    let persons = write(dir.path(), "persons.csv", &persons());
+    const N: usize = 100_000;
+    let mut text = String::with_capacity(N * 90);
+    text.push_str(HEADER);
+    for i in 0..N {
+        let who = if i % 3 == 0 { GENERAL } else { LIFTED };
+        let day = 1 + i % 28;
+        let cost = 50 + (i * 7919) % 5000;
+        text.push_str(&format!("K{i:06},{who},township,outpatient,2024-03-{day:02},2024-03-{day:02},{cost}.25,{cost},\n"));
+    }
+    let claims = write(dir.path(), "claims.csv", &text);
+    let out = dir.path().join("out.csv");
+    let o = safetynet(&[
+        "--policy".as_ref(),
+        policy.as_os_str(),
+        "--persons".as_ref(),
+        persons.as_os_str(),
+        "--claims".as_ref(),
+        claims.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let written = std::fs::read_to_string(&out).unwrap();
+    let mut lines = written.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let cents = |s: &str| -> i64 {
+        let (y, f) = s.split_once('.').unwrap();
+        y.parse::<i64>().unwrap() * 100 + f.parse::<i64>().unwrap()
+    };
+    let mut seen = std::collections::HashSet::new();
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f.len(), header.len(), "{line}");
+        assert!(seen.insert(f[0].to_string()), "claim {} written twice", f[0]);
+        // Payments by every tier and the out-of-pocket add up to the total cost.
+        let total = cents(f[3]);
+        let parts: i64 = f[5..].iter().map(|v| cents(v)).sum();
+        assert_eq!(parts, total, "{line}");
+    }
+    assert_eq!(seen.len(), N);
+}

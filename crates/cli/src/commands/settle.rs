@@ -382,7 +382,7 @@ fn write_settlements(
                 .collect();
             let mut line: Vec<u8> = Vec::with_capacity(256);
             let mut done: u64 = 0;
-            for chunk in rx {
+            for mut chunk in rx {
                 line.clear();
                 for rec in chunk.chunks_exact(width) {
                     let i = rec[0] as usize;
@@ -402,6 +402,8 @@ fn write_settlements(
                 w.write_all(&line)?;
                 done += (chunk.len() / width) as u64;
                 pb.set_position(done);
+                // Handed back empty, to be filled again.
+                chunk.clear();
                 let _ = back_tx.send(chunk);
             }
             Ok(())
