@@ -130,8 +130,15 @@ pub struct MonitorResult {
 struct IntHasher(u64);
 
 impl Hasher for IntHasher {
+    /// Mixed at the end (MurmurHash3's finaliser), so that the low bits, which
+    /// pick the bucket, depend on every bit of the key.
     fn finish(&self) -> u64 {
-        self.0
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        x ^ (x >> 33)
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
