@@ -24,6 +24,14 @@ struct Opts {
     concurrency: usize,
     seconds: u64,
     overview: usize,
+    /// Drive a server already running at this address instead of one in-process.
+    target: Option<String>,
+    /// The API token for `--target`.
+    token: Option<String>,
+    /// Where to write the IDs of the acknowledged claims (one a line).
+    acks: Option<String>,
+    /// Fill `--db`, create the user and an API token, print the token, and stop.
+    setup_only: bool,
 }
 
 fn opts() -> Opts {
@@ -35,6 +43,10 @@ fn opts() -> Opts {
         concurrency: 16,
         seconds: 60,
         overview: 20,
+        target: None,
+        token: None,
+        acks: None,
+        setup_only: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -42,6 +54,14 @@ fn opts() -> Opts {
         let v = args.get(i + 1).cloned().unwrap_or_default();
         let n = || v.parse::<usize>().unwrap_or_else(|_| panic!("{} needs a number", args[i]));
         match args[i].as_str() {
+            "--setup-only" => {
+                o.setup_only = true;
+                i += 1;
+                continue;
+            }
+            "--target" => o.target = Some(v.clone()),
+            "--token" => o.token = Some(v.clone()),
+            "--acks" => o.acks = Some(v.clone()),
             "--db" => o.db = v.clone(),
             "--persons" => o.persons = n(),
             "--villages" => o.villages = n(),
@@ -135,13 +155,17 @@ async fn repository(db: &str, persons: usize, villages: usize) -> (Arc<dyn web::
     (Arc::new(repo), ids)
 }
 
-async fn request(s: &mut TcpStream, buf: &mut Vec<u8>, req: &[u8]) -> u16 {
-    s.write_all(req).await.unwrap();
+/// One request on a keep-alive connection: the status, or `None` when the
+/// connection fails or closes.
+async fn request(s: &mut TcpStream, buf: &mut Vec<u8>, req: &[u8]) -> Option<u16> {
+    s.write_all(req).await.ok()?;
     buf.clear();
     let mut tmp = [0u8; 16384];
     loop {
-        let n = s.read(&mut tmp).await.unwrap();
-        assert!(n > 0, "connection closed");
+        let n = s.read(&mut tmp).await.ok()?;
+        if n == 0 {
+            return None;
+        }
         buf.extend_from_slice(&tmp[..n]);
         if let Some(h) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = std::str::from_utf8(&buf[..h]).unwrap().to_ascii_lowercase();
@@ -151,10 +175,90 @@ async fn request(s: &mut TcpStream, buf: &mut Vec<u8>, req: &[u8]) -> u16 {
                 .map(|v| v.trim().parse().unwrap())
                 .unwrap_or(0);
             if buf.len() >= h + 4 + len {
-                return head[9..12].parse().unwrap();
+                return head[9..12].parse().ok();
             }
         }
     }
+}
+
+/// Drives `POST /api/v1/settlements` at `addr` from `--concurrency` keep-alive
+/// connections; the latencies, and the claim IDs acknowledged with 201. A
+/// connection that fails (the server was killed) ends its task.
+async fn drive(o: &Opts, addr: std::net::SocketAddr, token: String, ids: Vec<String>, run: i64) -> Load {
+    let start = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(o.seconds);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let ids = Arc::new(ids);
+    let mut tasks = vec![];
+    for _ in 0..o.concurrency {
+        let (next, ids, token) = (next.clone(), ids.clone(), token.clone());
+        let total = o.requests;
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut acked = Vec::new();
+            let Ok(mut s) = TcpStream::connect(addr).await else { return (lat, acked) };
+            s.set_nodelay(true).unwrap();
+            let mut buf = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= total || Instant::now() > deadline {
+                    break;
+                }
+                let person = &ids[i % ids.len()];
+                let day = 1 + (i / ids.len()) % 28;
+                let claim = format!("B{run}-{i}");
+                let body = format!(
+                    r#"{{"claim_id":"{claim}","person_id":"{person}","facility_level":"county","kind":"inpatient","admitted":"2024-03-{day:02}","discharged":"2024-03-{day:02}","total_cost":"{}.00","eligible_cost":"{}.00","diagnosis":"I10"}}"#,
+                    2000 + i % 5000,
+                    1500 + i % 5000
+                );
+                let req = format!(
+                    "POST /api/v1/settlements HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let t = Instant::now();
+                let Some(code) = request(&mut s, &mut buf, req.as_bytes()).await else { break };
+                lat.push(t.elapsed());
+                assert_eq!(code, 201, "{}", String::from_utf8_lossy(&buf));
+                acked.push(claim);
+            }
+            (lat, acked)
+        }));
+    }
+    let (mut lat, mut acked) = (vec![], vec![]);
+    for t in tasks {
+        let (l, a) = t.await.unwrap();
+        lat.extend(l);
+        acked.extend(a);
+    }
+    Load { lat, acked, secs: start.elapsed().as_secs_f64() }
+}
+
+/// What a load run saw: latencies, acknowledged claim IDs, wall time.
+struct Load {
+    lat: Vec<Duration>,
+    acked: Vec<String>,
+    secs: f64,
+}
+
+fn report(o: &Opts, load: &Load) {
+    let secs = load.secs;
+    let mut lat = load.lat.clone();
+    lat.sort();
+    if lat.is_empty() {
+        println!("settlements: none acknowledged");
+        return;
+    }
+    println!(
+        "settlements: {} requests, {} connections, {:.2}s, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        lat.len(),
+        o.concurrency,
+        secs,
+        lat.len() as f64 / secs,
+        pct(&lat, 0.5),
+        pct(&lat, 0.99),
+        lat.last().unwrap().as_secs_f64() * 1e3
+    );
 }
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {
@@ -164,6 +268,21 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 #[tokio::main]
 async fn main() {
     let o = opts();
+    if let Some(target) = &o.target {
+        // Against a separate server process (which may be killed mid-load): the
+        // acknowledged claims are written out for the durability check.
+        let token = o.token.clone().expect("--target needs --token");
+        let ids = data(o.persons, o.villages).persons.iter().map(|p| p.person_id.to_string()).collect();
+        let addr: std::net::SocketAddr = target.parse().expect("--target takes IP:PORT");
+        let run = chrono::Utc::now().timestamp();
+        let load = drive(&o, addr, token, ids, run).await;
+        report(&o, &load);
+        if let Some(path) = &o.acks {
+            std::fs::write(path, load.acked.iter().map(|a| format!("{a}\n")).collect::<String>()).unwrap();
+            println!("{} acknowledged claims written to {path}", load.acked.len());
+        }
+        return;
+    }
     let t = Instant::now();
     let (repo, ids) = repository(&o.db, o.persons, o.villages).await;
     eprintln!(
@@ -182,63 +301,16 @@ async fn main() {
     let token = web::auth::new_secret();
     let u = state.repo.user_by_name("bench").await.unwrap().unwrap();
     state.repo.create_api_token(u.id, "bench", &web::auth::secret_hash(&token)).await.unwrap();
+    if o.setup_only {
+        println!("token: {token}");
+        return;
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(web::serve_on(listener, state.clone()));
 
-    let deadline = Instant::now() + Duration::from_secs(o.seconds);
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let ids = Arc::new(ids);
-    let start = Instant::now();
-    let mut tasks = vec![];
-    for _ in 0..o.concurrency {
-        let (next, ids, token) = (next.clone(), ids.clone(), token.clone());
-        let total = o.requests;
-        tasks.push(tokio::spawn(async move {
-            let mut s = TcpStream::connect(addr).await.unwrap();
-            s.set_nodelay(true).unwrap();
-            let mut buf = Vec::new();
-            let mut lat = Vec::new();
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= total || Instant::now() > deadline {
-                    break;
-                }
-                let person = &ids[i % ids.len()];
-                let day = 1 + (i / ids.len()) % 28;
-                let body = format!(
-                    r#"{{"claim_id":"B{run}-{i}","person_id":"{person}","facility_level":"county","kind":"inpatient","admitted":"2024-03-{day:02}","discharged":"2024-03-{day:02}","total_cost":"{}.00","eligible_cost":"{}.00","diagnosis":"I10"}}"#,
-                    2000 + i % 5000,
-                    1500 + i % 5000
-                );
-                let req = format!(
-                    "POST /api/v1/settlements HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-                    body.len()
-                );
-                let t = Instant::now();
-                let code = request(&mut s, &mut buf, req.as_bytes()).await;
-                lat.push(t.elapsed());
-                assert_eq!(code, 201, "{}", String::from_utf8_lossy(&buf));
-            }
-            lat
-        }));
-    }
-    let mut lat = vec![];
-    for t in tasks {
-        lat.extend(t.await.unwrap());
-    }
-    let secs = start.elapsed().as_secs_f64();
-    lat.sort();
-    println!(
-        "settlements: {} requests, {} connections, {:.2}s, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        lat.len(),
-        o.concurrency,
-        secs,
-        lat.len() as f64 / secs,
-        pct(&lat, 0.5),
-        pct(&lat, 0.99),
-        lat.last().unwrap().as_secs_f64() * 1e3
-    );
+    let load = drive(&o, addr, token, ids, run).await;
+    report(&o, &load);
 
     // the overview page, as a logged-in administrator
     let cookie = match web::auth::login(&state, "bench", "password-1234").await.unwrap() {
@@ -253,7 +325,7 @@ async fn main() {
         let t = Instant::now();
         let code = request(&mut s, &mut buf, req.as_bytes()).await;
         times.push(t.elapsed());
-        assert_eq!(code, 200, "overview");
+        assert_eq!(code, Some(200), "overview");
     }
     times.sort();
     if !times.is_empty() {
