@@ -87,16 +87,16 @@ impl Plan {
             .collect(),
         )];
         steps.push(("create the store", os(&["migrate"])));
-        for (kind, file) in [
-            ("regions", "regions.csv"),
-            ("households", "households.csv"),
-            ("persons", "persons.csv"),
-            ("facilities", "facilities.csv"),
-            ("practitioners", "practitioners.csv"),
-            ("claims", "claims.csv"),
-            ("thresholds", "thresholds.csv"),
+        for (label, kind, file) in [
+            ("import the regions", "regions", "regions.csv"),
+            ("import the households", "households", "households.csv"),
+            ("import the persons", "persons", "persons.csv"),
+            ("import the facilities", "facilities", "facilities.csv"),
+            ("import the practitioners", "practitioners", "practitioners.csv"),
+            ("import the claims", "claims", "claims.csv"),
+            ("import the thresholds", "thresholds", "thresholds.csv"),
         ] {
-            steps.push(("import", vec!["import".into(), kind.into(), self.file(file)]));
+            steps.push((label, vec!["import".into(), kind.into(), self.file(file)]));
         }
         steps.push((
             "settle the year's claims",
