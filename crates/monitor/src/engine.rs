@@ -184,7 +184,8 @@ pub fn measure_year(
     thresholds: &ThresholdTable,
     catalogue: &Catalogue,
 ) -> Result<Vec<HouseholdMeasures>, MonitorError> {
-    let mut index: HashMap<&str, u32> = HashMap::with_capacity(households.len());
+    let mut index: IntMap<&str, u32> = IntMap::default();
+    index.reserve(households.len());
     for (i, h) in households.iter().enumerate() {
         if h.size == 0 {
             return Err(MonitorError::HouseholdSizeZero { household_id: h.household_id.clone() });
@@ -211,37 +212,26 @@ pub fn measure_year(
             poor[h as usize] = true;
         }
     }
-    let mut oop = vec![0i64; n];
-    for s in settlements {
-        let Some(&h) = member_of.get(&s.person_id) else {
-            return Err(MonitorError::SettlementForUnknownPerson { person_id: s.person_id, year: s.year });
-        };
-        if s.year == year {
-            oop[h as usize] += s.out_of_pocket.0;
-        }
-    }
-    let serious = SeriousMatcher::new(catalogue, year);
-    // The first serious claim per household in (discharged, claim_id) order.
-    let mut first: IntMap<u32, &Claim> = IntMap::default();
-    for c in claims {
-        if c.year() != year || c.diagnosis.is_empty() {
-            continue;
-        }
-        let Some(&h) = member_of.get(&c.person_id) else {
-            return Err(MonitorError::ClaimForUnknownPerson { person_id: c.person_id, claim_id: c.claim_id.clone() });
-        };
-        if !serious.matches(&c.diagnosis) {
-            continue;
-        }
-        first
-            .entry(h)
-            .and_modify(|f| {
-                if (c.discharged, c.claim_id.as_str()) < (f.discharged, f.claim_id.as_str()) {
-                    *f = c;
+    // Out-of-pocket sums and first serious claims are independent passes over the
+    // person table: one thread each. A settlement error is reported before a
+    // claim error, as a single pass in that order would.
+    let (oop, first) = std::thread::scope(|scope| {
+        let sums = scope.spawn(|| {
+            let mut oop = vec![0i64; n];
+            for s in settlements {
+                let Some(&h) = member_of.get(&s.person_id) else {
+                    return Err(MonitorError::SettlementForUnknownPerson { person_id: s.person_id, year: s.year });
+                };
+                if s.year == year {
+                    oop[h as usize] += s.out_of_pocket.0;
                 }
-            })
-            .or_insert(c);
-    }
+            }
+            Ok(oop)
+        });
+        let first = first_serious_claims(year, claims, &member_of, catalogue);
+        let oop = sums.join().expect("the out-of-pocket thread panicked");
+        Ok::<_, MonitorError>((oop?, first?))
+    })?;
     let mut out = Vec::with_capacity(n);
     for (i, h) in households.iter().enumerate() {
         let size = h.size as i64;
@@ -266,6 +256,37 @@ pub fn measure_year(
         });
     }
     Ok(out)
+}
+
+/// The first serious claim of each household in `(discharged, claim_id)` order.
+fn first_serious_claims<'c>(
+    year: i32,
+    claims: &'c [Claim],
+    member_of: &IntMap<ResidentId, u32>,
+    catalogue: &Catalogue,
+) -> Result<IntMap<u32, &'c Claim>, MonitorError> {
+    let serious = SeriousMatcher::new(catalogue, year);
+    let mut first: IntMap<u32, &Claim> = IntMap::default();
+    for c in claims {
+        if c.year() != year || c.diagnosis.is_empty() {
+            continue;
+        }
+        let Some(&h) = member_of.get(&c.person_id) else {
+            return Err(MonitorError::ClaimForUnknownPerson { person_id: c.person_id, claim_id: c.claim_id.clone() });
+        };
+        if !serious.matches(&c.diagnosis) {
+            continue;
+        }
+        first
+            .entry(h)
+            .and_modify(|f| {
+                if (c.discharged, c.claim_id.as_str()) < (f.discharged, f.claim_id.as_str()) {
+                    *f = c;
+                }
+            })
+            .or_insert(c);
+    }
+    Ok(first)
 }
 
 fn div_half_up(a: i64, b: i64) -> i64 {
