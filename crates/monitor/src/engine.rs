@@ -266,6 +266,8 @@ fn first_serious_claims<'c>(
     catalogue: &Catalogue,
 ) -> Result<IntMap<u32, &'c Claim>, MonitorError> {
     let serious = SeriousMatcher::new(catalogue, year);
+    // A year's claims carry a few thousand distinct codes: match each once.
+    let mut matched: IntMap<&str, bool> = IntMap::default();
     let mut first: IntMap<u32, &Claim> = IntMap::default();
     for c in claims {
         if c.year() != year || c.diagnosis.is_empty() {
@@ -274,7 +276,7 @@ fn first_serious_claims<'c>(
         let Some(&h) = member_of.get(&c.person_id) else {
             return Err(MonitorError::ClaimForUnknownPerson { person_id: c.person_id, claim_id: c.claim_id.clone() });
         };
-        if !serious.matches(&c.diagnosis) {
+        if !*matched.entry(c.diagnosis.as_str()).or_insert_with(|| serious.matches(&c.diagnosis)) {
             continue;
         }
         first
