@@ -57,7 +57,10 @@ fn demo_runs_every_step_and_summarises_the_store() {
     let stdout2 = String::from_utf8_lossy(&again.stdout);
     assert!(again.status.success(), "second demo failed:\n{stdout2}");
     assert!(stdout2.contains("0 inserted, 0 updated"), "re-import was not idempotent:\n{stdout2}");
-    assert!(stdout2.contains(&format!("settled 0 claims of 2024 (0 persons); {claims} were settled before")), "{stdout2}");
+    assert!(
+        stdout2.contains(&format!("settled 0 claims of 2024 (0 persons); {claims} were settled before")),
+        "{stdout2}"
+    );
     for label in ["households", "persons", "claims", "settlements", "open"] {
         assert_eq!(figure(&stdout, label), figure(&stdout2, label), "{label} changed on a second run");
     }

@@ -159,7 +159,9 @@ fn a_large_file_writes_each_claim_once_across_chunks() {
         let who = if i % 3 == 0 { GENERAL } else { LIFTED };
         let day = 1 + i % 28;
         let cost = 50 + (i * 7919) % 5000;
-        text.push_str(&format!("K{i:06},{who},township,outpatient,2024-03-{day:02},2024-03-{day:02},{cost}.25,{cost},\n"));
+        text.push_str(&format!(
+            "K{i:06},{who},township,outpatient,2024-03-{day:02},2024-03-{day:02},{cost}.25,{cost},\n"
+        ));
     }
     let claims = write(dir.path(), "claims.csv", &text);
     let out = dir.path().join("out.csv");
