@@ -11,7 +11,6 @@ use domain::{ColumnMap, Record};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Read;
 use std::path::Path;
 use std::rc::Rc;
@@ -305,7 +304,7 @@ pub(crate) struct Collector<R> {
     rows: Vec<Row<R>>,
     errors: Vec<RowError>,
     /// Key -> line of its first occurrence.
-    seen: HashMap<String, u64, BuildHasherDefault<FxHasher>>,
+    seen: domain::FastMap<String, u64>,
     /// Reused field buffer, emptied between rows (see `push_fields`).
     buf: Vec<&'static str>,
     person_id_at: Option<usize>,
@@ -398,43 +397,6 @@ impl<R: Record> Collector<R> {
     }
 }
 
-/// The multiply-rotate hash of rustc (FxHash): several times faster than SipHash on
-/// short keys. Keys come from a file the importing officer chose, not from the
-/// network, so hash flooding is not a concern here.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
-        }
-    }
-
-    /// Mixed once more at the end: the multiply leaves the low bits depending on
-    /// the low bits alone, and the table picks buckets by the low bits, so keys
-    /// that differ early (claim IDs with a long common tail) would pile up.
-    fn finish(&self) -> u64 {
-        fmix(self.0)
-    }
-}
-
-/// The final mix of MurmurHash3's 64-bit variant: every input bit reaches every
-/// output bit.
-pub(crate) fn fmix(mut x: u64) -> u64 {
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    x ^ (x >> 33)
-}
-
 /// Empties a vector and hands back its allocation for elements of another lifetime.
 fn recycle<'a, 'b>(mut v: Vec<&'a str>) -> Vec<&'b str> {
     v.clear();
@@ -445,19 +407,6 @@ fn recycle<'a, 'b>(mut v: Vec<&'a str>) -> Vec<&'b str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_differing_early_spread_over_the_low_bits() {
-        use std::hash::{BuildHasher, BuildHasherDefault};
-        // Serial claim IDs: the digits that vary sit in the high bytes of the first
-        // eight-byte word, which a multiply-only hash never brings down to the low
-        // bits that choose the bucket.
-        let build = BuildHasherDefault::<FxHasher>::default();
-        let buckets: std::collections::HashSet<u64> =
-            (0..65_536).map(|i| build.hash_one(format!("C{i:08}")) & 65_535).collect();
-        // Random hashing fills about 63% of the buckets with as many keys.
-        assert!(buckets.len() > 37_000, "{} buckets used", buckets.len());
-    }
     use domain::Threshold;
 
     fn lines_of(text: &str) -> Vec<u64> {

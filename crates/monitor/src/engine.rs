@@ -12,9 +12,7 @@ use crate::thresholds::ThresholdTable;
 use cel_interpreter::Value;
 use domain::{Catalogue, Claim, Fen, Household, Person, PovertyStatus, RegionCode, ResidentId};
 use serde::Serialize;
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 /// The out-of-pocket cost of one settled claim: what monitoring needs of a
@@ -125,32 +123,7 @@ pub struct MonitorResult {
     pub measures: Vec<HouseholdMeasures>,
 }
 
-/// A fast hasher for keys that are already well-spread integers (resident IDs).
-#[derive(Default)]
-struct IntHasher(u64);
-
-impl Hasher for IntHasher {
-    /// Mixed at the end (MurmurHash3's finaliser), so that the low bits, which
-    /// pick the bucket, depend on every bit of the key.
-    fn finish(&self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        x ^ (x >> 33)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
+type IntMap<K, V> = domain::FastMap<K, V>;
 
 /// Measures every household for `year` and applies every enabled rule.
 #[allow(clippy::too_many_arguments)]
