@@ -32,7 +32,7 @@ mod xlsx;
 pub use divisions::{is_division_dir, read_divisions};
 pub use encoding::Encoding;
 pub use error::{IngestError, RowError};
-pub use read::{read_csv, read_csv_path, read_file, Format, Row};
+pub use read::{read_csv, read_csv_path, read_file, read_file_streaming, Feed, Format, Row};
 pub use refs::{check_references, referenced_keys, RefTarget, Reference, References};
 pub use thresholds::{parse_thresholds_toml, read_thresholds_toml};
 pub use write::{write_file, RecordWriter};

@@ -53,29 +53,90 @@ const SIZE_SAMPLE: u64 = 2048;
 /// How often (in rows) progress is reported.
 const PROGRESS_EVERY: u64 = 16 * 1024;
 
+/// What a streaming read hands on (see [`read_file_streaming`]).
+#[derive(Debug)]
+pub enum Feed<R> {
+    /// Valid rows, in file order, none of them handed on before.
+    Rows(Vec<Row<R>>),
+    /// Forget every row handed on so far: the file is being read again from its
+    /// start (the text turned out not to be UTF-8 and is read as GB18030).
+    Restart,
+}
+
+/// Where a streaming read hands its rows: the chunk size in rows, and the receiver.
+pub(crate) type Sink<'s, R> = Option<(usize, &'s mut dyn FnMut(Feed<R>))>;
+
 /// Reads a file of `R` records, CSV or XLSX by its extension.
 pub fn read_file<R: Record>(path: &Path, progress: Progress) -> Result<Vec<Row<R>>, IngestError> {
+    read_file_into(path, progress, None)
+}
+
+/// Reads a file as [`read_file`] does, but hands valid rows to `sink` in chunks of
+/// `chunk` rows while it reads, so that a caller can write them as they come. Rows
+/// stop flowing at the first bad row; the file is still read to its end, so that
+/// the error lists every bad row. On `Ok(n)` all `n` rows have been handed on; on
+/// an error the rows handed on must be discarded.
+pub fn read_file_streaming<R: Record>(
+    path: &Path,
+    progress: Progress,
+    chunk: usize,
+    sink: &mut dyn FnMut(Feed<R>),
+) -> Result<u64, IngestError> {
+    let mut n = 0u64;
+    let mut counting = |feed: Feed<R>| {
+        match &feed {
+            Feed::Rows(rows) => n += rows.len() as u64,
+            Feed::Restart => n = 0,
+        }
+        sink(feed)
+    };
+    read_file_into::<R>(path, progress, Some((chunk.max(1), &mut counting)))?;
+    Ok(n)
+}
+
+fn read_file_into<R: Record>(path: &Path, progress: Progress, sink: Sink<R>) -> Result<Vec<Row<R>>, IngestError> {
     match Format::of(path)? {
-        Format::Csv => read_csv_path(path, progress),
-        Format::Xlsx => crate::xlsx::read_xlsx(path, progress),
+        Format::Csv => read_csv_path_into(path, progress, sink),
+        Format::Xlsx => crate::xlsx::read_xlsx_into(path, progress, sink),
+    }
+}
+
+/// The sink again, for a second read.
+fn reborrow<'a, R>(sink: &'a mut Sink<'_, R>) -> Sink<'a, R> {
+    match sink {
+        Some((n, f)) => Some((*n, &mut **f)),
+        None => None,
     }
 }
 
 /// Reads a CSV file, detecting its encoding (see [`crate::encoding`]).
 pub fn read_csv_path<R: Record>(path: &Path, progress: Progress) -> Result<Vec<Row<R>>, IngestError> {
+    read_csv_path_into(path, progress, None)
+}
+
+fn read_csv_path_into<R: Record>(
+    path: &Path,
+    progress: Progress,
+    mut sink: Sink<R>,
+) -> Result<Vec<Row<R>>, IngestError> {
     let name = path.display().to_string();
     let open = || File::open(path).map_err(|e| IngestError::io(path, e));
     let total = open()?.metadata().map_err(|e| IngestError::io(path, e))?.len();
     let mut head = Vec::with_capacity(encoding::SNIFF_LEN);
     open()?.take(encoding::SNIFF_LEN as u64).read_to_end(&mut head).map_err(|e| IngestError::io(path, e))?;
     let enc = encoding::detect(&head);
-    match read_csv_as(&name, open()?, enc, total, progress) {
+    match read_csv_inner(&name, open()?, enc, total, progress, enc == Encoding::Utf8, reborrow(&mut sink)) {
         // UTF-8 was a guess from the file's start; bytes further on say otherwise.
-        Err(CsvFailure::NotUtf8) => match read_csv_as(&name, open()?, Encoding::Gb18030, total, progress) {
-            Err(CsvFailure::NotUtf8) => unreachable!("decoded text is UTF-8"),
-            Err(CsvFailure::Ingest(e)) => Err(e),
-            Ok(rows) => Ok(rows),
-        },
+        Err(CsvFailure::NotUtf8) => {
+            if let Some((_, f)) = sink.as_mut() {
+                f(Feed::Restart);
+            }
+            match read_csv_inner(&name, open()?, Encoding::Gb18030, total, progress, false, reborrow(&mut sink)) {
+                Err(CsvFailure::NotUtf8) => unreachable!("decoded text is UTF-8"),
+                Err(CsvFailure::Ingest(e)) => Err(e),
+                Ok(rows) => Ok(rows),
+            }
+        }
         Err(CsvFailure::Ingest(e)) => Err(e),
         Ok(rows) => Ok(rows),
     }
@@ -90,7 +151,7 @@ pub fn read_csv<R: Record>(
     total: u64,
     progress: Progress,
 ) -> Result<Vec<Row<R>>, IngestError> {
-    match read_csv_inner(name, input, enc, total, progress, false) {
+    match read_csv_inner(name, input, enc, total, progress, false, None) {
         Ok(rows) => Ok(rows),
         Err(CsvFailure::Ingest(e)) => Err(e),
         Err(CsvFailure::NotUtf8) => unreachable!("only raised when a retry is possible"),
@@ -109,16 +170,6 @@ impl From<IngestError> for CsvFailure {
     }
 }
 
-fn read_csv_as<R: Record>(
-    name: &str,
-    file: File,
-    enc: Encoding,
-    total: u64,
-    progress: Progress,
-) -> Result<Vec<Row<R>>, CsvFailure> {
-    read_csv_inner(name, file, enc, total, progress, enc == Encoding::Utf8)
-}
-
 fn read_csv_inner<R: Record>(
     name: &str,
     input: impl Read,
@@ -126,6 +177,7 @@ fn read_csv_inner<R: Record>(
     total: u64,
     progress: Progress,
     retry_on_bad_utf8: bool,
+    sink: Sink<R>,
 ) -> Result<Vec<Row<R>>, CsvFailure> {
     let (mut counted, count) = Counting::new(input);
     // Drop the byte-order mark before the CSV parser sees it.
@@ -171,7 +223,7 @@ fn read_csv_inner<R: Record>(
         ColumnMap::new::<R>(&header_fields).map_err(|reason| IngestError::Header { file: name.into(), reason })?;
     let width = header.len();
 
-    let mut col = Collector::<R>::new(name, map);
+    let mut col = Collector::<R>::new(name, map).with_sink(sink);
     let mut n: u64 = 0;
     let mut next_report = PROGRESS_EVERY;
     loop {
@@ -298,8 +350,10 @@ impl Lines {
 }
 
 /// Collects parsed rows, bad rows and repeated keys of one file.
-pub(crate) struct Collector<R> {
+pub(crate) struct Collector<'s, R> {
     file: String,
+    /// Where valid rows go as they are read, if anywhere (see [`read_file_streaming`]).
+    sink: Sink<'s, R>,
     map: ColumnMap,
     rows: Vec<Row<R>>,
     errors: Vec<RowError>,
@@ -310,11 +364,12 @@ pub(crate) struct Collector<R> {
     person_id_at: Option<usize>,
 }
 
-impl<R: Record> Collector<R> {
-    pub(crate) fn new(file: &str, map: ColumnMap) -> Collector<R> {
+impl<'s, R: Record> Collector<'s, R> {
+    pub(crate) fn new(file: &str, map: ColumnMap) -> Collector<'s, R> {
         let person_id_at = R::COLUMNS.iter().position(|c| cells::kind_of(c.name) == CellKind::ResidentId);
         Collector {
             file: file.to_string(),
+            sink: None,
             map,
             rows: Vec::new(),
             errors: Vec::new(),
@@ -324,9 +379,20 @@ impl<R: Record> Collector<R> {
         }
     }
 
+    /// Hands valid rows to `sink` in chunks instead of keeping them.
+    pub(crate) fn with_sink(mut self, sink: Sink<'s, R>) -> Collector<'s, R> {
+        self.sink = sink;
+        self
+    }
+
     /// Makes room for about `rows` more rows (capped, so a wrong guess costs little).
     pub(crate) fn reserve(&mut self, rows: usize) {
         let rows = rows.min(50_000_000);
+        if let Some((chunk, _)) = &self.sink {
+            self.seen.reserve(rows.saturating_sub(self.seen.len()));
+            self.rows.reserve(*chunk);
+            return;
+        }
         self.rows.reserve(rows.saturating_sub(self.rows.len()));
         self.seen.reserve(rows.saturating_sub(self.seen.len()));
     }
@@ -381,13 +447,28 @@ impl<R: Record> Collector<R> {
             }
             Entry::Vacant(v) => {
                 v.insert(line);
+                if self.sink.is_some() && !self.errors.is_empty() {
+                    // The file is refused: keep checking rows, not keeping them.
+                    return;
+                }
                 self.rows.push(Row { line, record });
+                if let Some((chunk, f)) = &mut self.sink {
+                    if self.rows.len() >= *chunk {
+                        f(Feed::Rows(std::mem::replace(&mut self.rows, Vec::with_capacity(*chunk))));
+                    }
+                }
             }
         }
     }
 
+    /// All the rows (none when a sink took them), or all the errors.
     pub(crate) fn finish(mut self) -> Result<Vec<Row<R>>, IngestError> {
         if self.errors.is_empty() {
+            if let Some((_, f)) = &mut self.sink {
+                if !self.rows.is_empty() {
+                    f(Feed::Rows(std::mem::take(&mut self.rows)));
+                }
+            }
             return Ok(self.rows);
         }
         // Rows are checked in order, so errors are in file order already, except a

@@ -4,13 +4,21 @@
 
 use crate::cells::{self, CellKind};
 use crate::error::IngestError;
-use crate::read::{Collector, Progress, Row};
+use crate::read::{Collector, Progress, Row, Sink};
 use calamine::{Data, Reader};
 use domain::{ColumnMap, Record};
 use std::path::Path;
 
 /// Reads the first sheet of a workbook into `R` records.
 pub fn read_xlsx<R: Record>(path: &Path, progress: Progress) -> Result<Vec<Row<R>>, IngestError> {
+    read_xlsx_into(path, progress, None)
+}
+
+pub(crate) fn read_xlsx_into<R: Record>(
+    path: &Path,
+    progress: Progress,
+    sink: Sink<R>,
+) -> Result<Vec<Row<R>>, IngestError> {
     let name = path.display().to_string();
     let total = std::fs::metadata(path).map_err(|e| IngestError::io(path, e))?.len();
     progress(0, total);
@@ -37,7 +45,7 @@ pub fn read_xlsx<R: Record>(path: &Path, progress: Progress) -> Result<Vec<Row<R
     // The kind of each of the record's columns, to read its cells.
     let kinds: Vec<CellKind> = R::COLUMNS.iter().map(|c| cells::kind_of(c.name)).collect();
     let positions = map.positions.clone();
-    let mut col = Collector::<R>::new(&name, map);
+    let mut col = Collector::<R>::new(&name, map).with_sink(sink);
     let mut texts: Vec<String> = vec![String::new(); R::COLUMNS.len()];
     // Sheet rows are 1-based; the header sits at `first_row` (0-based).
     for (i, cells_of_row) in rows.enumerate() {

@@ -508,3 +508,65 @@ fn the_national_division_table_loads_as_regions() {
     let e = ingest::read_divisions(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap_err();
     assert!(e.to_string().contains("provinces.csv"), "{e}");
 }
+
+/// Reads `path` with [`ingest::read_file_streaming`] in chunks of `chunk`, keeping
+/// what a writer would: the rows since the last restart, and how often it restarted.
+fn stream<R: Record>(path: &Path, chunk: usize) -> (Result<u64, IngestError>, Vec<Row<R>>, usize, Vec<usize>) {
+    let (mut rows, mut restarts, mut sizes) = (Vec::new(), 0, Vec::new());
+    let out = ingest::read_file_streaming::<R>(path, &mut |_, _| {}, chunk, &mut |feed| match feed {
+        ingest::Feed::Rows(mut r) => {
+            sizes.push(r.len());
+            rows.append(&mut r);
+        }
+        ingest::Feed::Restart => {
+            restarts += 1;
+            rows.clear();
+        }
+    });
+    (out, rows, restarts, sizes)
+}
+
+#[test]
+fn streaming_hands_on_every_row_once_in_order_in_chunks() {
+    let lines: Vec<String> = (1..=1000u16).map(|s| format!("{},H1,Zhang{s},general,2020-01-01", pid(s))).collect();
+    let text = format!("person_id,household_id,name,status,status_since\n{}\n", lines.join("\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "p.csv", text.as_bytes());
+    let whole = read::<Person>(&p).unwrap();
+    let (out, rows, restarts, sizes) = stream::<Person>(&p, 64);
+    assert_eq!(out.unwrap(), 1000);
+    assert_eq!(rows, whole);
+    assert_eq!(restarts, 0);
+    assert!(sizes[..sizes.len() - 1].iter().all(|&n| n == 64), "{sizes:?}");
+    assert_eq!(sizes.iter().sum::<usize>(), 1000);
+}
+
+#[test]
+fn streaming_stops_handing_on_at_the_first_bad_row_and_still_reports_all() {
+    let mut lines: Vec<String> = (1..=300u16).map(|s| format!("{},H1,Zhang{s},general,2020-01-01", pid(s))).collect();
+    lines[149] = format!("{},H1,Bad,no_such_status,2020-01-01", pid(150)); // line 151
+    lines[249] = format!("{},H1,Bad,general,2020-13-01", pid(250)); // line 251
+    let text = format!("person_id,household_id,name,status,status_since\n{}\n", lines.join("\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "p.csv", text.as_bytes());
+    let (out, rows, _, _) = stream::<Person>(&p, 10);
+    let Err(IngestError::Rows { errors, .. }) = out else { panic!("should be refused") };
+    assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), [151, 251]);
+    // Nothing after the bad row was handed on (what was is discarded by the writer).
+    assert!(rows.iter().all(|r| r.line < 151), "{}", rows.len());
+}
+
+#[test]
+fn streaming_restarts_when_gb18030_is_found_late() {
+    let mut lines: Vec<String> = (1..=4000u16).map(|s| format!("{},H1,Zhang{s},general,2020-01-01", pid(s))).collect();
+    lines.push(format!("{},H1,欧阳娜娜,general,2020-01-01", pid(4001)));
+    let text = format!("person_id,household_id,name,status,status_since\n{}\n", lines.join("\n"));
+    let (gb, _, _) = encoding_rs::GB18030.encode(&text);
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "late.csv", &gb);
+    let (out, rows, restarts, _) = stream::<Person>(&p, 512);
+    assert_eq!(out.unwrap(), 4001);
+    assert_eq!(restarts, 1);
+    assert_eq!(rows, read::<Person>(&p).unwrap());
+    assert_eq!(rows[4000].record.name, "欧阳娜娜");
+}

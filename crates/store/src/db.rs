@@ -109,7 +109,7 @@ impl Store {
         } else {
             SqliteConnectOptions::new().filename(url)
         };
-        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        let memory = url.contains(":memory:") || url.contains("mode=memory"); // as `in_memory`
         let opts = opts
             .create_if_missing(true)
             .journal_mode(if memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
@@ -150,6 +150,11 @@ impl Store {
             Backend::Sqlite => 400,
             Backend::Postgres => 32_000,
         }
+    }
+
+    /// True for an in-memory SQLite database, which lives in its one connection.
+    pub(crate) fn in_memory(&self) -> bool {
+        self.backend() == Backend::Sqlite && (self.url.contains(":memory:") || self.url.contains("mode=memory"))
     }
 
     /// The URL or path it was opened with (a password in a URL is hidden).

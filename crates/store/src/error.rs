@@ -48,6 +48,10 @@ pub enum StoreError {
     /// A value read back from the database is not valid for its column.
     #[error("{context}: the stored value {value:?} is invalid: {reason}")]
     Corrupt { context: String, value: String, reason: String },
+    /// An error SQLite reported to a statement run through its own interface (bulk
+    /// imports), with its extended result code.
+    #[error("{context}: {message} (SQLite error {code})")]
+    Sqlite { context: String, code: i32, message: String },
     /// Any other database error, with what was being done.
     #[error("{context}: {source}")]
     Db {

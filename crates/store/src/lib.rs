@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod db;
 pub mod error;
 pub mod ledger;
+mod raw;
 pub mod registry;
 pub mod report_inputs;
 pub mod schema;
@@ -17,7 +18,7 @@ pub use alerts::{AlertEvent, AlertQuery, MonitorInputs, NewMeasure, ReconcileCou
 pub use db::{Backend, Page, Scope, Store};
 pub use error::StoreError;
 pub use ledger::{LedgerCounts, LedgerQuery, StoredLedgerEntry};
-pub use registry::{ImportCounts, StoredRecord};
+pub use registry::{ImportCounts, ImportFeed, StoredRecord};
 pub use report_inputs::{AlertDates, ReportInputs};
 pub use schema::SCHEMA_VERSION;
 pub use settlements::{BatchCounts, ClaimChange, PolicyRecord, RealtimeSettlement, StoredSettlement, VoidOutcome};

@@ -6,11 +6,13 @@
 //! How a bulk import stays fast: one transaction; the rows already stored under the
 //! batch's keys are read in a few large `IN` queries (skipped when the table is
 //! empty) and compared in memory, so an identical re-import writes nothing; new and
-//! changed rows go out as multi-row `INSERT ... ON CONFLICT DO UPDATE` statements of
-//! up to 32,000 bound values (SQLite's limit is 32,766, PostgreSQL's 65,535), each
-//! prepared once and cached per connection.
+//! changed rows go out, on SQLite, through one prepared single-row upsert bound by
+//! position and stepped per row through SQLite's own interface (`raw`), and on
+//! PostgreSQL as multi-row `INSERT ... ON CONFLICT DO UPDATE` statements of up to
+//! 32,000 bound values, each prepared once and cached per connection. Reference
+//! look-ups are point queries on SQLite and large `IN` lists on PostgreSQL.
 
-use crate::db::{begin_write, now, on_pool, Page, Scope, Store};
+use crate::db::{now, on_pool, Page, Pool, Scope, Store};
 use crate::error::{corrupt, Ctx, StoreError};
 use crate::vals::{bind_val, get_val, list, placeholders, Ty, Val};
 use domain::{
@@ -88,12 +90,68 @@ fn key_of(v: &[Val<'_>], keys: usize) -> Key {
     Key::Multi(v[..keys].iter().map(Val::key_text).collect::<Vec<_>>().join("/"))
 }
 
-fn upsert_sql(spec: &TableSpec, rows: usize) -> String {
+fn is_null(v: &Val<'_>) -> bool {
+    matches!(v, Val::I(None) | Val::T(None) | Val::R(None))
+}
+
+/// [`BulkWrite::check_references`] on `pool`'s engine.
+async fn check_references_on<DB: BulkWrite>(
+    _pool: &sqlx::Pool<DB>,
+    conn: &mut DB::Connection,
+    spec: &TableSpec,
+    vals: &[Vec<Val<'_>>],
+    base: usize,
+    verified: &mut [HashSet<Key>],
+    ctx: &str,
+) -> Result<(), StoreError> {
+    DB::check_references(conn, spec, vals, base, verified, ctx).await
+}
+
+/// [`BulkWrite::write_rows`] on `pool`'s engine.
+async fn write_rows_on<DB: BulkWrite>(
+    _pool: &sqlx::Pool<DB>,
+    conn: &mut DB::Connection,
+    spec: &TableSpec,
+    insert: &[&Vec<Val<'_>>],
+    update: &[&Vec<Val<'_>>],
+    max_binds: usize,
+    ctx: &str,
+) -> Result<(), StoreError> {
+    DB::write_rows(conn, spec, insert, update, max_binds, ctx).await
+}
+
+/// The begin statement of a writing transaction on `pool`'s engine.
+fn begin_sql<DB: crate::db::Dialect>(_pool: &sqlx::Pool<DB>) -> &'static str {
+    DB::BEGIN_WRITE
+}
+
+/// "row N of the batch (key K): the X V is not in the store", for row `i` (from 0).
+fn missing_reference(spec: &TableSpec, r: &Ref, i: usize, v: &[Val<'_>]) -> String {
+    format!(
+        "row {} of the batch ({} {}): {} {} is not in the store",
+        i + 1,
+        spec.cols[0].0,
+        v[0].key_text(),
+        r.what,
+        v[r.col].key_text()
+    )
+}
+
+/// `INSERT OR FAIL INTO ... VALUES (...), ...` for `rows` rows (SQLite).
+fn insert_sql(spec: &TableSpec, rows: usize) -> String {
+    let cols: Vec<&str> = spec.cols.iter().map(|c| c.0).collect();
+    format!("INSERT OR FAIL INTO {} ({}) VALUES {}", spec.table, cols.join(", "), placeholders(rows, cols.len()))
+}
+
+/// `INSERT [OR FAIL] INTO ... VALUES (...), ... ON CONFLICT (key) DO UPDATE SET ...`
+/// for `rows` rows.
+fn upsert_sql(spec: &TableSpec, rows: usize, or_fail: bool) -> String {
     let cols: Vec<&str> = spec.cols.iter().map(|c| c.0).collect();
     let keys = &cols[..spec.keys];
     let set: Vec<String> = cols[spec.keys..].iter().map(|c| format!("{c} = excluded.{c}")).collect();
     format!(
-        "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+        "INSERT {}INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+        if or_fail { "OR FAIL " } else { "" },
         spec.table,
         cols.join(", "),
         placeholders(rows, cols.len()),
@@ -110,6 +168,258 @@ fn decode_err(spec: &TableSpec, e: sqlx::Error) -> StoreError {
     crate::error::wrap(e, format!("reading {}", spec.kind))
 }
 
+/// What a streaming import receives (see [`Store::import_stream`]).
+#[derive(Debug)]
+pub enum ImportFeed<R> {
+    /// More records, none of them sent before.
+    Rows(Vec<R>),
+    /// Forget the records sent so far; they come again.
+    Restart,
+    /// The input is complete: commit.
+    Done,
+}
+
+/// Where an import's records come from.
+enum Source<'a, R> {
+    Slice(Option<&'a [R]>),
+    Stream(&'a mut tokio::sync::mpsc::Receiver<ImportFeed<R>>),
+}
+
+enum Chunk<'a, R> {
+    Borrowed(&'a [R]),
+    Owned(Vec<R>),
+}
+
+impl<R> Chunk<'_, R> {
+    fn as_slice(&self) -> &[R] {
+        match self {
+            Chunk::Borrowed(s) => s,
+            Chunk::Owned(v) => v,
+        }
+    }
+}
+
+enum Next<'a, R> {
+    Rows(Chunk<'a, R>),
+    Restart,
+    Done,
+    /// The sender went away without saying the input was complete.
+    Closed,
+}
+
+impl<'a, R> Source<'a, R> {
+    async fn next(&mut self) -> Next<'a, R> {
+        match self {
+            Source::Slice(rows) => match rows.take() {
+                Some(rows) => Next::Rows(Chunk::Borrowed(rows)),
+                None => Next::Done,
+            },
+            Source::Stream(rx) => match rx.recv().await {
+                Some(ImportFeed::Rows(rows)) => Next::Rows(Chunk::Owned(rows)),
+                Some(ImportFeed::Restart) => Next::Restart,
+                Some(ImportFeed::Done) => Next::Done,
+                None => Next::Closed,
+            },
+        }
+    }
+}
+
+/// How each engine writes an import's new rows (keys not in the store) and
+/// changed rows, inside the import's transaction.
+trait BulkWrite: crate::db::Dialect {
+    /// The connection an import runs on.
+    /// `shared` when the pool's connections cannot be replaced (an in-memory
+    /// SQLite database lives in its one connection).
+    fn import_connection(
+        pool: &sqlx::Pool<Self>,
+        shared: bool,
+        ctx: &str,
+    ) -> impl std::future::Future<Output = Result<sqlx::pool::PoolConnection<Self>, StoreError>> + Send;
+
+    /// Refuses the chunk `vals` (rows `base + 1 ...` of the import) when one of its
+    /// references names a row the store does not hold, where the engine does not
+    /// check that itself on this connection. `verified` keeps the keys found.
+    fn check_references(
+        tx: &mut Self::Connection,
+        spec: &TableSpec,
+        vals: &[Vec<Val<'_>>],
+        base: usize,
+        verified: &mut [HashSet<Key>],
+        ctx: &str,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+
+    fn write_rows(
+        tx: &mut Self::Connection,
+        spec: &TableSpec,
+        insert: &[&Vec<Val<'_>>],
+        update: &[&Vec<Val<'_>>],
+        max_binds: usize,
+        ctx: &str,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// SQLite: statements of many rows, prepared once and bound by position through
+/// SQLite's own interface (see [`crate::raw`]).
+impl BulkWrite for sqlx::Sqlite {
+    /// A connection of its own, with foreign keys off, closed when the import ends
+    /// (it never goes back to the pool). SQLite checks an immediate foreign key row
+    /// by row and, for a statement of many rows, copies every page the statement
+    /// touches to a statement journal so that it could undo just that statement;
+    /// for a bulk import those copies cost more than the rows themselves. Instead
+    /// the import looks each distinct referenced key up once, in the same write
+    /// transaction ([`BulkWrite::check_references`]), and the store holds exactly
+    /// what its foreign keys would allow. (Imports never delete nor change a key,
+    /// so no reference to an imported row can break.)
+    async fn import_connection(
+        pool: &sqlx::Pool<Self>,
+        shared: bool,
+        ctx: &str,
+    ) -> Result<sqlx::pool::PoolConnection<Self>, StoreError> {
+        let mut conn = pool.acquire().await.ctx(ctx)?;
+        if shared {
+            // Closing it would lose the database: keep its foreign keys on (the
+            // reference check below then only repeats SQLite's).
+            return Ok(conn);
+        }
+        conn.close_on_drop();
+        sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *conn).await.ctx(ctx)?;
+        Ok(conn)
+    }
+
+    async fn check_references(
+        tx: &mut Self::Connection,
+        spec: &TableSpec,
+        vals: &[Vec<Val<'_>>],
+        base: usize,
+        verified: &mut [HashSet<Key>],
+        ctx: &str,
+    ) -> Result<(), StoreError> {
+        if spec.refs.is_empty() || vals.is_empty() {
+            return Ok(());
+        }
+        let mut handle = tx.lock_handle().await.ctx(ctx)?;
+        crate::raw::blocking(|| {
+            for (r, known) in spec.refs.iter().zip(verified.iter_mut()) {
+                let mut asked = HashSet::new();
+                let wanted: Vec<&Val<'_>> = vals
+                    .iter()
+                    .map(|v| &v[r.col])
+                    .filter(|v| {
+                        !is_null(v) && {
+                            let k = key_of(std::slice::from_ref(*v), 1);
+                            !known.contains(&k) && asked.insert(k)
+                        }
+                    })
+                    .collect();
+                let sql = format!("SELECT 1 FROM {} WHERE {} = ?1", r.table, r.key);
+                let hits = crate::raw::exists_each(&mut handle, &sql, wanted.iter().copied())
+                    .map_err(|e| e.into_store(ctx.to_string()))?;
+                known.extend(
+                    wanted.iter().zip(hits).filter(|(_, hit)| *hit).map(|(v, _)| key_of(std::slice::from_ref(*v), 1)),
+                );
+                let missing = vals
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| !is_null(&v[r.col]) && !known.contains(&key_of(std::slice::from_ref(&v[r.col]), 1)));
+                if let Some((i, v)) = missing {
+                    return Err(StoreError::Constraint {
+                        context: ctx.to_string(),
+                        detail: missing_reference(spec, r, base + i, v),
+                    });
+                }
+            }
+            Ok(())
+        })
+    }
+
+    async fn write_rows(
+        tx: &mut Self::Connection,
+        spec: &TableSpec,
+        insert: &[&Vec<Val<'_>>],
+        update: &[&Vec<Val<'_>>],
+        _max_binds: usize,
+        ctx: &str,
+    ) -> Result<(), StoreError> {
+        if insert.is_empty() && update.is_empty() {
+            return Ok(());
+        }
+        let insert: Vec<&[Val<'_>]> = insert.iter().map(|r| r.as_slice()).collect();
+        let update: Vec<&[Val<'_>]> = update.iter().map(|r| r.as_slice()).collect();
+        // A few hundred rows a statement: SQLite then sets a statement up once per
+        // many rows, while each parameter is bound by position whatever the
+        // statement's width (sqlx's binding looks each one up by name).
+        let per = (SQLITE_BIND_LIMIT / spec.cols.len()).clamp(1, 256);
+        // A statement that may stop half-way after changing rows makes SQLite keep
+        // a statement journal (see `import_connection`). The import's transaction
+        // is undone whole on any error, so constraints stop a statement without
+        // undoing it (OR FAIL), and new rows go in by plain INSERT (an upsert's
+        // update part may still abort). References were checked before.
+        let mut handle = tx.lock_handle().await.ctx(ctx)?;
+        crate::raw::blocking(|| {
+            crate::raw::execute_rows(&mut handle, |n| insert_sql(spec, n), &insert, per)?;
+            crate::raw::execute_rows(&mut handle, |n| upsert_sql(spec, n, true), &update, per)
+        })
+        .map_err(|e| e.into_store(ctx.to_string()))
+    }
+}
+
+/// SQLite's limit on the parameters of one statement.
+const SQLITE_BIND_LIMIT: usize = 32_766;
+
+/// PostgreSQL: multi-row upserts of up to `max_binds` values, so that few round
+/// trips carry the batch.
+impl BulkWrite for sqlx::Postgres {
+    async fn import_connection(
+        pool: &sqlx::Pool<Self>,
+        _shared: bool,
+        ctx: &str,
+    ) -> Result<sqlx::pool::PoolConnection<Self>, StoreError> {
+        pool.acquire().await.ctx(ctx)
+    }
+
+    /// PostgreSQL checks the foreign keys itself.
+    async fn check_references(
+        _tx: &mut Self::Connection,
+        _spec: &TableSpec,
+        _vals: &[Vec<Val<'_>>],
+        _base: usize,
+        _verified: &mut [HashSet<Key>],
+        _ctx: &str,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn write_rows(
+        tx: &mut Self::Connection,
+        spec: &TableSpec,
+        insert: &[&Vec<Val<'_>>],
+        update: &[&Vec<Val<'_>>],
+        max_binds: usize,
+        ctx: &str,
+    ) -> Result<(), StoreError> {
+        let rows: Vec<&Vec<Val<'_>>> = insert.iter().chain(update).copied().collect();
+        let per = (max_binds / spec.cols.len()).max(1);
+        let full_sql = upsert_sql(spec, per.min(rows.len().max(1)), false);
+        for chunk in rows.chunks(per) {
+            let part;
+            let sql = if chunk.len() == per.min(rows.len()) {
+                &full_sql
+            } else {
+                part = upsert_sql(spec, chunk.len(), false);
+                &part
+            };
+            let mut q = sqlx::query(sql);
+            for row in chunk {
+                for v in row.iter() {
+                    q = bind_val!(q, v);
+                }
+            }
+            q.execute(&mut *tx).await.ctx(ctx)?;
+        }
+        Ok(())
+    }
+}
+
 impl Store {
     /// Imports a batch of records of one kind in one transaction: new keys are
     /// inserted, stored rows that differ are updated, identical rows are left alone.
@@ -120,48 +430,108 @@ impl Store {
     /// Persons: a person whose status differs from the stored one gets a row in
     /// the status history (old status, new status, since).
     pub async fn import<R: StoredRecord>(&self, rows: &[R]) -> Result<ImportCounts, StoreError> {
+        self.import_from(Source::Slice(Some(rows))).await
+    }
+
+    /// Imports records as they arrive, in one transaction, as [`Store::import`]
+    /// does with a batch: a reader can parse a file while the rows before are
+    /// written. The transaction commits when [`ImportFeed::Done`] arrives; if the
+    /// channel closes before it (the reader found bad rows, or failed), everything
+    /// is rolled back and [`StoreError::Rejected`] says so. [`ImportFeed::Restart`]
+    /// drops what came so far and starts again.
+    pub async fn import_stream<R: StoredRecord>(
+        &self,
+        feed: &mut tokio::sync::mpsc::Receiver<ImportFeed<R>>,
+    ) -> Result<ImportCounts, StoreError> {
+        self.import_from(Source::Stream(feed)).await
+    }
+
+    async fn import_from<R: StoredRecord>(&self, mut source: Source<'_, R>) -> Result<ImportCounts, StoreError> {
         let spec = R::spec();
+        let whole = match &source {
+            Source::Slice(rows) => *rows,
+            Source::Stream(_) => None,
+        };
         let ctx = format!("importing {}", spec.kind);
-        let vals: Vec<Vec<Val<'_>>> = rows.iter().map(|r| r.to_vals()).collect();
-        let mut seen: HashMap<Key, usize> = HashMap::with_capacity(vals.len());
-        for (i, v) in vals.iter().enumerate() {
-            if let Some(first) = seen.insert(key_of(v, spec.keys), i) {
-                return Err(StoreError::DuplicateKey {
-                    kind: spec.kind,
-                    key: rows[i].key(),
-                    first: first + 1,
-                    second: i + 1,
-                });
-            }
-        }
-        drop(seen);
         let is_persons = spec.table == "persons";
         let ncols = spec.cols.len();
+        // The failing chunk's rows and their number before it, to name a row whose
+        // reference is missing.
+        let mut failed: Option<(usize, Vec<Vec<Val<'static>>>)> = None;
         // An async block, so that `?` inside ends the transaction's work, not the function.
         let result: Result<ImportCounts, StoreError> = on_pool!(self, p => async {
-            let mut tx = begin_write(p, &ctx).await?;
+            let mut conn = <_ as BulkWrite>::import_connection(p, self.in_memory(), &ctx).await?;
+            let mut tx = sqlx::Connection::begin_with(&mut *conn, begin_sql(p)).await.ctx(&ctx)?;
+            // Keys of referenced rows found so far, per reference of the table.
+            let mut verified: Vec<HashSet<Key>> = vec![HashSet::new(); spec.refs.len()];
             let empty = sqlx::query(&format!("SELECT 1 FROM {} LIMIT 1", spec.table))
                 .fetch_optional(&mut *tx)
                 .await
                 .ctx(&ctx)?
                 .is_none();
+            // Tables keyed by several columns are small (thresholds): read them whole, once.
             let mut existing: HashMap<Key, Vec<Val<'static>>> = HashMap::new();
-            if !empty {
-                let cols = select_cols(spec);
-                if spec.keys == 1 {
-                    for chunk in vals.chunks(self.max_binds()) {
+            if !empty && spec.keys > 1 {
+                let sql = format!("SELECT {} FROM {} t", select_cols(spec), spec.table);
+                for row in sqlx::query(&sql).fetch_all(&mut *tx).await.ctx(&ctx)? {
+                    let mut v = Vec::with_capacity(ncols);
+                    for (i, c) in spec.cols.iter().enumerate() {
+                        v.push(get_val!(row, i, c.1).map_err(|e| decode_err(spec, e))?);
+                    }
+                    existing.insert(key_of(&v, spec.keys), v);
+                }
+            }
+            let mut counts = ImportCounts::default();
+            // Every key of the import so far, with its row number (from 0).
+            let mut seen: domain::FastMap<Key, usize> = domain::FastMap::default();
+            loop {
+                let chunk = match source.next().await {
+                    Next::Rows(chunk) => chunk,
+                    Next::Done => break,
+                    Next::Restart => {
+                        tx.rollback().await.ctx(&ctx)?;
+                        tx = sqlx::Connection::begin_with(&mut *conn, begin_sql(p)).await.ctx(&ctx)?;
+                        verified.iter_mut().for_each(HashSet::clear);
+                        counts = ImportCounts::default();
+                        seen.clear();
+                        continue;
+                    }
+                    Next::Closed => {
+                        return Err(StoreError::Rejected {
+                            context: ctx.clone(),
+                            reason: "the input ended before it was complete; nothing was written".into(),
+                        })
+                    }
+                };
+                let rows = chunk.as_slice();
+                let base = seen.len();
+                let vals: Vec<Vec<Val<'_>>> = rows.iter().map(|r| r.to_vals()).collect();
+                seen.reserve(vals.len());
+                for (i, v) in vals.iter().enumerate() {
+                    if let Some(first) = seen.insert(key_of(v, spec.keys), base + i) {
+                        return Err(StoreError::DuplicateKey {
+                            kind: spec.kind,
+                            key: rows[i].key(),
+                            first: first + 1,
+                            second: base + i + 1,
+                        });
+                    }
+                }
+                if !empty && spec.keys == 1 {
+                    existing.clear();
+                    let cols = select_cols(spec);
+                    for part in vals.chunks(self.max_binds()) {
                         let sql = format!(
                             "SELECT {cols} FROM {} t WHERE t.{} IN ({})",
                             spec.table,
                             spec.cols[0].0,
-                            list(1, chunk.len())
+                            list(1, part.len())
                         );
                         let mut q = sqlx::query(&sql);
-                        for v in chunk {
+                        for v in part {
                             q = bind_val!(q, &v[0]);
                         }
-                        let found = q.fetch_all(&mut *tx).await.ctx(&ctx)?;
-                        for row in found {
+                        for row in q.fetch_all(&mut *tx).await.ctx(&ctx)? {
                             let mut v = Vec::with_capacity(ncols);
                             for (i, c) in spec.cols.iter().enumerate() {
                                 v.push(get_val!(row, i, c.1).map_err(|e| decode_err(spec, e))?);
@@ -169,77 +539,61 @@ impl Store {
                             existing.insert(key_of(&v, 1), v);
                         }
                     }
-                } else {
-                    let sql = format!("SELECT {cols} FROM {} t", spec.table);
-                    for row in sqlx::query(&sql).fetch_all(&mut *tx).await.ctx(&ctx)? {
-                        let mut v = Vec::with_capacity(ncols);
-                        for (i, c) in spec.cols.iter().enumerate() {
-                            v.push(get_val!(row, i, c.1).map_err(|e| decode_err(spec, e))?);
-                        }
-                        existing.insert(key_of(&v, spec.keys), v);
-                    }
                 }
-            }
-            let mut counts = ImportCounts::default();
-            let mut write: Vec<&Vec<Val<'_>>> = Vec::with_capacity(if empty { vals.len() } else { 0 });
-            // person_id, old status, new status, since
-            let mut history: Vec<(i64, String, String, chrono::NaiveDate)> = Vec::new();
-            for v in &vals {
-                if empty {
-                    counts.inserted += 1;
-                    write.push(v);
-                    continue;
-                }
-                match existing.get(&key_of(v, spec.keys)) {
-                    None => {
+                // New keys, and stored rows that changed.
+                let mut insert: Vec<&Vec<Val<'_>>> = Vec::with_capacity(vals.len());
+                let mut update: Vec<&Vec<Val<'_>>> = Vec::new();
+                // person_id, old status, new status, since
+                let mut history: Vec<(i64, String, String, chrono::NaiveDate)> = Vec::new();
+                for v in &vals {
+                    if empty {
                         counts.inserted += 1;
-                        write.push(v);
+                        insert.push(v);
+                        continue;
                     }
-                    Some(old) if old == v => counts.unchanged += 1,
-                    Some(old) => {
-                        counts.updated += 1;
-                        write.push(v);
-                        if is_persons && old[3] != v[3] {
-                            history.push((
-                                v[0].as_i64().unwrap_or_default(),
-                                old[3].as_str().unwrap_or_default().to_string(),
-                                v[3].as_str().unwrap_or_default().to_string(),
-                                v[4].as_date().unwrap_or_default(),
-                            ));
+                    match existing.get(&key_of(v, spec.keys)) {
+                        None => {
+                            counts.inserted += 1;
+                            insert.push(v);
+                        }
+                        Some(old) if old == v => counts.unchanged += 1,
+                        Some(old) => {
+                            counts.updated += 1;
+                            update.push(v);
+                            if is_persons && old[3] != v[3] {
+                                history.push((
+                                    v[0].as_i64().unwrap_or_default(),
+                                    old[3].as_str().unwrap_or_default().to_string(),
+                                    v[3].as_str().unwrap_or_default().to_string(),
+                                    v[4].as_date().unwrap_or_default(),
+                                ));
+                            }
                         }
                     }
                 }
-            }
-            let per = (self.max_binds() / ncols).max(1);
-            let full_sql = upsert_sql(spec, per.min(write.len().max(1)));
-            for chunk in write.chunks(per) {
-                let part;
-                let sql = if chunk.len() == per.min(write.len()) {
-                    &full_sql
-                } else {
-                    part = upsert_sql(spec, chunk.len());
-                    &part
+                let written = match check_references_on(p, &mut tx, spec, &vals, base, &mut verified, &ctx).await {
+                    Ok(()) => write_rows_on(p, &mut tx, spec, &insert, &update, self.max_binds(), &ctx).await,
+                    Err(e) => Err(e),
                 };
-                let mut q = sqlx::query(sql);
-                for row in chunk {
-                    for v in row.iter() {
-                        q = bind_val!(q, v);
+                if let Err(e) = written {
+                    if matches!(e, StoreError::Constraint { .. }) {
+                        failed = Some((base, vals.into_iter().map(|v| v.into_iter().map(Val::into_owned).collect()).collect()));
                     }
+                    return Err(e);
                 }
-                q.execute(&mut *tx).await.ctx(&ctx)?;
-            }
-            if !history.is_empty() {
-                let at = now();
-                for chunk in history.chunks(self.max_binds() / 5) {
-                    let sql = format!(
-                        "INSERT INTO person_status_history (person_id, old_status, new_status, since, recorded_at) VALUES {}",
-                        placeholders(chunk.len(), 5)
-                    );
-                    let mut q = sqlx::query(&sql);
-                    for (id, old, new, since) in chunk {
-                        q = q.bind(*id).bind(old.as_str()).bind(new.as_str()).bind(*since).bind(at);
+                if !history.is_empty() {
+                    let at = now();
+                    for part in history.chunks(self.max_binds() / 5) {
+                        let sql = format!(
+                            "INSERT INTO person_status_history (person_id, old_status, new_status, since, recorded_at) VALUES {}",
+                            placeholders(part.len(), 5)
+                        );
+                        let mut q = sqlx::query(&sql);
+                        for (id, old, new, since) in part {
+                            q = q.bind(*id).bind(old.as_str()).bind(new.as_str()).bind(*since).bind(at);
+                        }
+                        q.execute(&mut *tx).await.ctx(&ctx)?;
                     }
-                    q.execute(&mut *tx).await.ctx(&ctx)?;
                 }
             }
             tx.commit().await.ctx(&ctx)?;
@@ -248,8 +602,17 @@ impl Store {
         match result {
             Err(StoreError::Constraint { context, detail }) => {
                 // Name the first row whose reference is missing, if that is the cause.
-                if let Some(msg) = self.find_missing_reference(spec, &vals).await? {
-                    return Err(StoreError::Constraint { context, detail: msg });
+                // The chunk that failed, or (for a reference checked at commit) the
+                // whole batch when it is at hand.
+                let failed = failed.or_else(|| {
+                    whole.map(|rows| {
+                        (0, rows.iter().map(|r| r.to_vals().into_iter().map(Val::into_owned).collect()).collect())
+                    })
+                });
+                if let Some((base, vals)) = failed {
+                    if let Some(msg) = self.find_missing_reference(spec, &vals, base).await? {
+                        return Err(StoreError::Constraint { context, detail: msg });
+                    }
                 }
                 Err(StoreError::Constraint { context, detail })
             }
@@ -261,6 +624,7 @@ impl Store {
         &self,
         spec: &TableSpec,
         vals: &[Vec<Val<'_>>],
+        base: usize,
     ) -> Result<Option<String>, StoreError> {
         for r in spec.refs {
             let wanted: Vec<Val<'_>> = {
@@ -269,14 +633,7 @@ impl Store {
             };
             let found = self.existing_keys(r.table, r.key, &wanted).await?;
             if let Some((i, v)) = vals.iter().enumerate().find(|(_, v)| !found.contains(&v[r.col].key_text())) {
-                return Ok(Some(format!(
-                    "row {} of the batch ({} {}): {} {} is not in the store",
-                    i + 1,
-                    spec.cols[0].0,
-                    v[0].key_text(),
-                    r.what,
-                    v[r.col].key_text()
-                )));
+                return Ok(Some(missing_reference(spec, r, base + i, v)));
             }
         }
         Ok(None)
@@ -286,19 +643,33 @@ impl Store {
     async fn existing_keys(&self, table: &str, key: &str, wanted: &[Val<'_>]) -> Result<HashSet<String>, StoreError> {
         let ctx = format!("looking up {table}");
         let mut found = HashSet::new();
-        on_pool!(self, p => {
-            for chunk in wanted.chunks(self.max_binds()) {
-                let sql = format!("SELECT {key} FROM {table} WHERE {key} IN ({})", list(1, chunk.len()));
-                let mut q = sqlx::query(&sql);
-                for v in chunk {
-                    q = bind_val!(q, v);
-                }
-                let ty = if matches!(wanted[0], Val::I(_)) { Ty::Int } else { Ty::Text };
-                for row in q.fetch_all(p).await.ctx(&ctx)? {
-                    found.insert(get_val!(row, 0, ty).ctx(&ctx)?.key_text());
+        match &self.pool {
+            // One point look-up per key, prepared once, in one read transaction.
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin().await.ctx(&ctx)?;
+                let sql = format!("SELECT 1 FROM {table} WHERE {key} = ?1");
+                let hits = {
+                    let mut handle = tx.lock_handle().await.ctx(&ctx)?;
+                    crate::raw::blocking(|| crate::raw::exists_each(&mut handle, &sql, wanted.iter()))
+                        .map_err(|e| e.into_store(ctx.clone()))?
+                };
+                tx.commit().await.ctx(&ctx)?;
+                found.extend(wanted.iter().zip(hits).filter(|(_, hit)| *hit).map(|(v, _)| v.key_text()));
+            }
+            Pool::Pg(p) => {
+                for chunk in wanted.chunks(self.max_binds()) {
+                    let sql = format!("SELECT {key} FROM {table} WHERE {key} IN ({})", list(1, chunk.len()));
+                    let mut q = sqlx::query(&sql);
+                    for v in chunk {
+                        q = bind_val!(q, v);
+                    }
+                    let ty = if matches!(wanted[0], Val::I(_)) { Ty::Int } else { Ty::Text };
+                    for row in q.fetch_all(p).await.ctx(&ctx)? {
+                        found.insert(get_val!(row, 0, ty).ctx(&ctx)?.key_text());
+                    }
                 }
             }
-        });
+        }
         Ok(found)
     }
 
@@ -909,5 +1280,45 @@ impl StoredRecord for Threshold {
             rural_income: fen(&v[2]),
             monitoring_line: fen(&v[3]),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file store whose import ran with foreign keys off on its own connection:
+    /// every connection of the pool still enforces them afterwards.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn foreign_keys_stay_on_after_an_import() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db").display().to_string()).await.unwrap();
+        store.migrate().await.unwrap();
+        let regions = [Region {
+            code: RegionCode::parse("340000000000").unwrap(),
+            name: "P".into(),
+            level: RegionLevel::Province,
+            urban_rural: None,
+            population: None,
+            lon: None,
+            lat: None,
+        }];
+        store.import(&regions).await.unwrap();
+        let Pool::Sqlite(p) = &store.pool else { unreachable!() };
+        // Hold several connections at once, so that the check sees more than one.
+        let mut conns = Vec::new();
+        for _ in 0..3 {
+            conns.push(p.acquire().await.unwrap());
+        }
+        for c in &mut conns {
+            let on: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&mut **c).await.unwrap();
+            assert_eq!(on, 1);
+            let bad = sqlx::query(
+                "INSERT INTO households (household_id, village_code, size, income) VALUES ('H9', 999, 1, 0)",
+            )
+            .execute(&mut **c)
+            .await;
+            assert!(bad.is_err(), "a household in an unknown village was stored");
+        }
     }
 }
