@@ -19,8 +19,8 @@ pub mod rules;
 pub mod thresholds;
 
 pub use engine::{
-    apply_rules, measure_year, monitor_year, Figure, Finding, HouseholdMeasures, Member, MissingThreshold,
-    MonitorResult, SettledCost,
+    apply_rules, find_alerts, measure_year, monitor_year, Alerts, Figure, Finding, HouseholdMeasures, Member,
+    MissingThreshold, MonitorResult, SettledCost,
 };
 pub use error::{LifecycleError, MonitorError, RuleError};
 pub use ledger::{

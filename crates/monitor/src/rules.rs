@@ -96,6 +96,9 @@ pub struct Expr {
     pub variables: Vec<String>,
     /// Whether it names `rural_income` or `monitoring_line`.
     pub needs_threshold: bool,
+    /// The same expression in Rust, when the source is one of the default rules'
+    /// expressions word for word.
+    pub(crate) native: Option<Native>,
 }
 
 impl Expr {
@@ -159,11 +162,109 @@ impl Expr {
         }
         let needs_threshold = THRESHOLD_MEASURES.iter().any(|m| refs.has_variable(m));
         let variables = refs.variables().into_iter().map(str::to_string).collect();
-        Ok(Expr { source: source.to_string(), program: Arc::new(program), variables, needs_threshold })
+        let native = Native::recognise(source);
+        Ok(Expr { source: source.to_string(), program: Arc::new(program), variables, needs_threshold, native })
     }
 
     pub(crate) fn eval(&self, ctx: &Context) -> Result<Value, ExecutionError> {
         self.program.execute(ctx)
+    }
+}
+
+/// The expressions of the default rules, evaluated in Rust instead of by the CEL
+/// interpreter: a run over a million households evaluates them millions of times.
+///
+/// An expression is recognised only when its source is the default's text exactly
+/// (surrounding blanks aside), whatever the rule's `factor`; any other expression,
+/// however equivalent, goes to CEL. The arithmetic is CEL's: 64-bit integers,
+/// [`round_div`] for the figures. Where CEL would fail (an integer overflow) the
+/// native form gives `None` and the caller asks CEL, so the error is CEL's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Native {
+    /// `oop * 10000 > rural_income * factor`
+    OopOverRuralShare,
+    /// `oop * 10000 > budget * factor`
+    OopOverBudgetShare,
+    /// `income >= monitoring_line * size && income - oop < monitoring_line * size`
+    Impoverishing,
+    /// `serious_diagnosis != ''`
+    HasSeriousDiagnosis,
+    /// `oop`
+    Oop,
+    /// `round_div(rural_income * factor, 10000)`
+    RuralShare,
+    /// `round_div(budget * factor, 10000)`
+    BudgetShare,
+    /// `round_div(income - oop, size)`
+    PerCapitaAfter,
+    /// `monitoring_line`
+    MonitoringLine,
+    /// `serious_diagnosis`
+    SeriousDiagnosis,
+}
+
+/// The measures a native expression reads, all in fen but `size`.
+pub(crate) struct NativeInput<'a> {
+    pub oop: i64,
+    pub income: i64,
+    pub budget: i64,
+    pub size: i64,
+    pub rural_income: Option<i64>,
+    pub monitoring_line: Option<i64>,
+    pub serious_diagnosis: &'a str,
+    pub factor: Option<i64>,
+}
+
+/// What a native expression gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NativeValue<'a> {
+    Bool(bool),
+    Int(i64),
+    Text(&'a str),
+}
+
+impl Native {
+    const SOURCES: [(&'static str, Native); 10] = [
+        ("oop * 10000 > rural_income * factor", Native::OopOverRuralShare),
+        ("oop * 10000 > budget * factor", Native::OopOverBudgetShare),
+        ("income >= monitoring_line * size && income - oop < monitoring_line * size", Native::Impoverishing),
+        ("serious_diagnosis != ''", Native::HasSeriousDiagnosis),
+        ("oop", Native::Oop),
+        ("round_div(rural_income * factor, 10000)", Native::RuralShare),
+        ("round_div(budget * factor, 10000)", Native::BudgetShare),
+        ("round_div(income - oop, size)", Native::PerCapitaAfter),
+        ("monitoring_line", Native::MonitoringLine),
+        ("serious_diagnosis", Native::SeriousDiagnosis),
+    ];
+
+    fn recognise(source: &str) -> Option<Native> {
+        let source = source.trim();
+        Native::SOURCES.iter().find(|(s, _)| *s == source).map(|(_, n)| *n)
+    }
+
+    /// The value, or `None` where CEL must decide (an overflow, a missing input).
+    pub(crate) fn eval<'a>(self, m: &NativeInput<'a>) -> Option<NativeValue<'a>> {
+        use NativeValue::{Bool, Int, Text};
+        Some(match self {
+            Native::OopOverRuralShare => Bool(m.oop.checked_mul(10_000)? > m.rural_income?.checked_mul(m.factor?)?),
+            Native::OopOverBudgetShare => Bool(m.oop.checked_mul(10_000)? > m.budget.checked_mul(m.factor?)?),
+            Native::Impoverishing => {
+                // CEL's `&&` stops at a false left side without evaluating the right.
+                let line = m.monitoring_line?.checked_mul(m.size)?;
+                if m.income >= line {
+                    Bool(m.income.checked_sub(m.oop)? < m.monitoring_line?.checked_mul(m.size)?)
+                } else {
+                    Bool(false)
+                }
+            }
+            Native::HasSeriousDiagnosis => Bool(!m.serious_diagnosis.is_empty()),
+            Native::Oop => Int(m.oop),
+            Native::RuralShare => Int(round_div(m.rural_income?.checked_mul(m.factor?)?, 10_000).ok()?),
+            Native::BudgetShare => Int(round_div(m.budget.checked_mul(m.factor?)?, 10_000).ok()?),
+            Native::PerCapitaAfter => Int(round_div(m.income.checked_sub(m.oop)?, m.size).ok()?),
+            Native::MonitoringLine => Int(m.monitoring_line?),
+            Native::SeriousDiagnosis => Text(m.serious_diagnosis),
+        })
     }
 }
 
@@ -673,6 +774,46 @@ mod tests {
                 other => panic!("{src}: {other}"),
             }
         }
+    }
+
+    #[test]
+    fn the_default_expressions_run_natively_and_others_through_cel() {
+        let rs = RuleSet::defaults();
+        for r in &rs.rules {
+            assert!(r.condition.native.is_some(), "{}", r.name);
+            assert!(r.value.native.is_some(), "{}", r.name);
+            assert!(r.threshold.as_ref().map(|t| t.native.is_some()).unwrap_or(true), "{}", r.name);
+        }
+        // A changed factor keeps the expressions; an equivalent text does not.
+        let rs = RuleSet::from_region_toml(
+            "[[rule]]\nname = \"catastrophic_10\"\nfactor = 0.2\n\
+             [[rule]]\nname = \"catastrophic_25\"\ncondition = \"oop*10000 > budget * factor\"\n",
+        )
+        .unwrap();
+        assert!(rs.get("catastrophic_10").unwrap().condition.native.is_some());
+        assert!(rs.get("catastrophic_25").unwrap().condition.native.is_none());
+        assert!(rs.get("catastrophic_25").unwrap().value.native.is_some());
+    }
+
+    #[test]
+    fn native_forms_leave_overflow_to_cel() {
+        let input = NativeInput {
+            oop: i64::MAX / 2,
+            income: 100,
+            budget: 100,
+            size: 1,
+            rural_income: Some(100),
+            monitoring_line: Some(100),
+            serious_diagnosis: "",
+            factor: Some(5000),
+        };
+        assert_eq!(Native::OopOverRuralShare.eval(&input), None);
+        assert_eq!(Native::Oop.eval(&input), Some(NativeValue::Int(i64::MAX / 2)));
+        // income >= line and income - oop < line.
+        assert_eq!(Native::Impoverishing.eval(&input), Some(NativeValue::Bool(true)));
+        let input = NativeInput { income: 200, oop: i64::MIN + 100, ..input };
+        assert_eq!(Native::Impoverishing.eval(&input), None, "income - oop overflows");
+        assert_eq!(Native::PerCapitaAfter.eval(&input), None);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::Global;
 use anyhow::{bail, Context as _};
 use domain::{Catalogue, Claim, ColumnMap, Fen, FieldError, Household, Record, ResidentId, Threshold};
 use indicatif::ProgressBar;
-use monitor::{Member, MonitorResult, RuleSet, SettledCost, ThresholdTable};
+use monitor::{Finding, Member, MissingThreshold, RuleSet, SettledCost, ThresholdTable};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -123,7 +123,7 @@ async fn monitor_store(
         &Catalogue::serious(),
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    report_missing(&result, None)?;
+    report_missing(&result.missing_thresholds, None)?;
     let counts = store.apply_findings(scope, year, &result.alerts, actor).await?;
     let villages: std::collections::HashMap<String, domain::RegionCode> =
         inputs.households.iter().map(|h| (h.household_id.clone(), h.village_code)).collect();
@@ -235,7 +235,8 @@ fn run_on_files(args: &Args, global: &Global) -> anyhow::Result<()> {
         return Ok(());
     }
     let spinner = crate::progress::spinner("monitoring", global.quiet);
-    let result = monitor::monitor_year(
+    // The measures of every household are not written: ask for the alerts only.
+    let result = monitor::find_alerts(
         year,
         &inputs.households,
         &inputs.members,
@@ -247,56 +248,63 @@ fn run_on_files(args: &Args, global: &Global) -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     spinner.finish_and_clear();
-    write_atomically(&out, |w| write_alerts(w, &result))?;
-    report_missing(&result, args.missing.as_deref())?;
+    write_atomically(&out, |w| write_alerts(w, &result.alerts))?;
+    report_missing(&result.missing_thresholds, args.missing.as_deref())?;
     if !global.quiet {
         eprintln!(
             "{} alerts for {} households in {year} written to {}",
             result.alerts.len(),
-            result.measures.len(),
+            result.households,
             out.display()
         );
     }
     Ok(())
 }
 
-fn write_alerts(w: &mut dyn Write, r: &MonitorResult) -> anyhow::Result<()> {
+fn write_alerts(w: &mut dyn Write, alerts: &[Finding]) -> anyhow::Result<()> {
+    use std::fmt::Write as _;
     let mut csv = csv::Writer::from_writer(w);
     csv.write_record(["rule", "household_id", "village_code", "year", "value", "threshold"])?;
-    let mut year = String::new();
-    for a in &r.alerts {
+    // One buffer a column, reused from row to row.
+    let (mut village, mut year, mut value, mut threshold) =
+        (String::new(), String::new(), String::new(), String::new());
+    for a in alerts {
+        village.clear();
         year.clear();
-        use std::fmt::Write as _;
+        value.clear();
+        threshold.clear();
+        write!(village, "{}", a.village_code)?;
         write!(year, "{}", a.year)?;
-        let value = a.value.to_string();
-        let threshold = a.threshold.as_ref().map(|t| t.to_string()).unwrap_or_default();
-        let village = a.village_code.to_string();
+        write!(value, "{}", a.value)?;
+        if let Some(t) = &a.threshold {
+            write!(threshold, "{t}")?;
+        }
         csv.write_record([
             a.rule.as_str(),
             a.household_id.as_str(),
             village.as_str(),
             year.as_str(),
-            &value,
-            &threshold,
+            value.as_str(),
+            threshold.as_str(),
         ])?;
     }
     csv.flush()?;
     Ok(())
 }
 
-fn report_missing(r: &MonitorResult, file: Option<&Path>) -> anyhow::Result<()> {
+fn report_missing(missing: &[MissingThreshold], file: Option<&Path>) -> anyhow::Result<()> {
     const SHOWN: usize = 20;
-    for m in r.missing_thresholds.iter().take(SHOWN) {
+    for m in missing.iter().take(SHOWN) {
         eprintln!("warning: {m}");
     }
-    if r.missing_thresholds.len() > SHOWN {
-        eprintln!("warning: ... and {} more households without a threshold", r.missing_thresholds.len() - SHOWN);
+    if missing.len() > SHOWN {
+        eprintln!("warning: ... and {} more households without a threshold", missing.len() - SHOWN);
     }
     if let Some(path) = file {
         write_atomically(path, |w| {
             let mut csv = csv::Writer::from_writer(w);
             csv.write_record(["household_id", "village_code", "year"])?;
-            for m in &r.missing_thresholds {
+            for m in missing {
                 csv.write_record([m.household_id.clone(), m.village_code.to_string(), m.year.to_string()])?;
             }
             csv.flush()?;
