@@ -300,27 +300,40 @@ impl BulkWrite for sqlx::Sqlite {
         let mut handle = tx.lock_handle().await.ctx(ctx)?;
         crate::raw::blocking(|| {
             for (r, known) in spec.refs.iter().zip(verified.iter_mut()) {
+                // Rows come grouped (a household's persons together), so a key like
+                // the row before's is skipped before it is hashed.
                 let mut asked = HashSet::new();
-                let wanted: Vec<&Val<'_>> = vals
-                    .iter()
-                    .map(|v| &v[r.col])
-                    .filter(|v| {
-                        !is_null(v) && {
-                            let k = key_of(std::slice::from_ref(*v), 1);
-                            !known.contains(&k) && asked.insert(k)
-                        }
-                    })
-                    .collect();
+                let mut wanted: Vec<&Val<'_>> = Vec::new();
+                let mut prev: Option<&Val<'_>> = None;
+                for v in vals.iter().map(|v| &v[r.col]) {
+                    if is_null(v) || prev == Some(v) {
+                        continue;
+                    }
+                    prev = Some(v);
+                    let k = key_of(std::slice::from_ref(v), 1);
+                    if !known.contains(&k) && asked.insert(k) {
+                        wanted.push(v);
+                    }
+                }
                 let sql = format!("SELECT 1 FROM {} WHERE {} = ?1", r.table, r.key);
                 let hits = crate::raw::exists_each(&mut handle, &sql, wanted.iter().copied())
                     .map_err(|e| e.into_store(ctx.to_string()))?;
-                known.extend(
-                    wanted.iter().zip(hits).filter(|(_, hit)| *hit).map(|(v, _)| key_of(std::slice::from_ref(*v), 1)),
-                );
+                let mut absent = HashSet::new();
+                for (v, hit) in wanted.iter().zip(hits) {
+                    let k = key_of(std::slice::from_ref(*v), 1);
+                    if hit {
+                        known.insert(k);
+                    } else {
+                        absent.insert(k);
+                    }
+                }
+                if absent.is_empty() {
+                    continue;
+                }
                 let missing = vals
                     .iter()
                     .enumerate()
-                    .find(|(_, v)| !is_null(&v[r.col]) && !known.contains(&key_of(std::slice::from_ref(&v[r.col]), 1)));
+                    .find(|(_, v)| !is_null(&v[r.col]) && absent.contains(&key_of(std::slice::from_ref(&v[r.col]), 1)));
                 if let Some((i, v)) = missing {
                     return Err(StoreError::Constraint {
                         context: ctx.to_string(),
