@@ -16,6 +16,7 @@ both_backends!(
     claims_of_one_person_at_once_are_serialised,
     a_void_resettles_the_later_claims_and_reports_differences,
     the_batch_over_the_store_equals_the_pure_engine,
+    a_group_commit_settles_each_claim_as_one_at_a_time_would,
 );
 
 const POLICY: &str = include_str!("../../settle/tests/data/demo_county_2024.toml");
@@ -358,4 +359,49 @@ async fn the_batch_over_the_store_equals_the_pure_engine(store: &Store) {
     assert_eq!(none.settled, 0);
     let theirs = store.settle_stored(&Scope::new("341123").unwrap(), 2024, "batch").await.unwrap();
     assert_eq!((theirs.settled, theirs.without_policy), (1, 0));
+}
+
+async fn a_group_commit_settles_each_claim_as_one_at_a_time_would(store: &Store) {
+    seed(store).await;
+    store.put_policy("341122", 2024, POLICY, "admin").await.unwrap();
+    let all = Scope::all();
+    let c1 = claim("C1", 1, "2024-03-10", 60_000, 50_000);
+    let c2 = claim("C2", 1, "2024-06-01", 20_000, 20_000);
+    let mut changed = c1.clone();
+    changed.total_cost = yuan("60001");
+    let items = vec![
+        (all.clone(), c1.clone()),
+        // No policy for person 7's region: refused, and nothing of it stays.
+        (all.clone(), claim("C4", 7, "2024-07-01", 100, 100)),
+        // The same claim again in the same batch: the stored result.
+        (all.clone(), c1.clone()),
+        // A different claim under C1: refused, C1 untouched.
+        (all.clone(), changed),
+        // Outside the caller's scope: not found.
+        (Scope::new("341123").unwrap(), claim("C3", 1, "2024-07-01", 100, 100)),
+        (all.clone(), c2.clone()),
+    ];
+    let out = store.settle_realtime_batch(&items, "clerk").await.unwrap();
+    assert_eq!(out.len(), 6);
+    let r1 = out[0].as_ref().unwrap();
+    assert!(!r1.replayed);
+    assert_eq!(fens(&r1.payments), vec![yuan("42287.50"), yuan("138.13"), yuan("3944.62"), yuan("629.75")]);
+    assert!(matches!(out[1], Err(StoreError::Rejected { .. })), "{:?}", out[1]);
+    let again = out[2].as_ref().unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.payments, r1.payments);
+    assert!(matches!(out[3], Err(StoreError::Constraint { .. })), "{:?}", out[3]);
+    assert!(matches!(out[4], Err(StoreError::NotFound { .. })), "{:?}", out[4]);
+    // C2 after C1, counted once: the worked example's second claim.
+    let r2 = out[5].as_ref().unwrap();
+    assert_eq!(fens(&r2.payments), vec![yuan("16787.50"), yuan("2088.12"), yuan("674.63"), yuan("449.75")]);
+    assert_eq!(r2.out_of_pocket, Fen::ZERO);
+    // Stored: C1 and C2 only.
+    let stored = store.settlements_of(&all, pid(1)).await.unwrap();
+    assert_eq!(stored.iter().map(|s| s.claim_id.as_str()).collect::<Vec<_>>(), ["C1", "C2"]);
+    assert!(store.get::<Claim>("C4").await.unwrap().is_none());
+    assert!(store.get::<Claim>("C3").await.unwrap().is_none());
+    // The next claim continues from the accumulators both left.
+    let again = store.settle_realtime(&all, &c2, "clerk").await.unwrap();
+    assert!(again.replayed);
 }

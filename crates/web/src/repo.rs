@@ -14,7 +14,7 @@ use domain::{Fen, Household, PovertyStatus, RegionCode, ResidentId};
 use serde::Serialize;
 
 /// Why a repository call failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum RepoError {
     /// The request conflicts with the data (a duplicate user, a forbidden transition).
     #[error("{0}")]

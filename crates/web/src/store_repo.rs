@@ -21,12 +21,25 @@ use store::{Page, Store, StoreError};
 /// - Audit rows are written by one task in batches: whatever rows arrive while a
 ///   batch is being committed go out together in the next transaction, one sync
 ///   to disk for all. Each caller still waits until its row is committed.
+/// - Real-time settlements on SQLite likewise (group commit): the claims that
+///   arrive while one batch commits are settled together in the next transaction,
+///   each in its own savepoint, with one sync to disk; each answer waits for its
+///   batch's commit, so an acknowledged settlement is on disk.
 #[derive(Clone)]
 pub struct StoreRepo {
     store: Store,
     write: Option<Arc<tokio::sync::Mutex<()>>>,
     audit_queue: Arc<OnceLock<AuditSender>>,
+    settle_queue: Arc<OnceLock<SettleSender>>,
 }
+
+/// A claim to settle, with the answer's way back.
+type SettleJob =
+    (store::Scope, domain::Claim, tokio::sync::oneshot::Sender<Result<store::RealtimeSettlement, RepoError>>);
+type SettleSender = tokio::sync::mpsc::UnboundedSender<SettleJob>;
+
+/// The most claims one group commit settles.
+const SETTLE_BATCH: usize = 256;
 
 type AuditSender =
     tokio::sync::mpsc::UnboundedSender<(store::AuditRow, tokio::sync::oneshot::Sender<Result<(), String>>)>;
@@ -35,7 +48,7 @@ impl StoreRepo {
     /// Wraps an opened, migrated store.
     pub fn new(store: Store) -> StoreRepo {
         let write = (store.backend() == store::Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
-        StoreRepo { store, write, audit_queue: Arc::new(OnceLock::new()) }
+        StoreRepo { store, write, audit_queue: Arc::new(OnceLock::new()), settle_queue: Arc::new(OnceLock::new()) }
     }
 
     /// Opens the store a `--db` value names (a path, a `sqlite:` or a
@@ -83,6 +96,49 @@ impl StoreRepo {
                     };
                     for (_, done) in batch {
                         let _ = done.send(result.clone());
+                    }
+                }
+            });
+            tx
+        })
+    }
+
+    /// The settlement writer (SQLite), started on first use.
+    fn settle_sender(&self) -> &SettleSender {
+        self.settle_queue.get_or_init(|| {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<SettleJob>();
+            let store = self.store.clone();
+            let write = self.write.clone();
+            // Ends when every clone of the repository (and so the sender) is gone.
+            tokio::spawn(async move {
+                while let Some(first) = rx.recv().await {
+                    let mut batch = vec![first];
+                    while batch.len() < SETTLE_BATCH {
+                        match rx.try_recv() {
+                            Ok(x) => batch.push(x),
+                            Err(_) => break,
+                        }
+                    }
+                    let (items, answers): (Vec<_>, Vec<_>) = batch.into_iter().map(|(s, c, a)| ((s, c), a)).unzip();
+                    let result = {
+                        let _turn = match &write {
+                            Some(m) => Some(m.lock().await),
+                            None => None,
+                        };
+                        store.settle_realtime_batch(&items, ACTOR).await
+                    };
+                    match result {
+                        Ok(each) => {
+                            for (r, answer) in each.into_iter().zip(answers) {
+                                let _ = answer.send(r.map_err(RepoError::from));
+                            }
+                        }
+                        Err(e) => {
+                            let e = RepoError::from(e);
+                            for answer in answers {
+                                let _ = answer.send(Err(e.clone()));
+                            }
+                        }
                     }
                 }
             });
@@ -515,8 +571,15 @@ impl Repo for StoreRepo {
     }
 
     async fn settle_claim(&self, s: &Scope, claim: domain::Claim) -> RepoResult<SettledClaim> {
-        let _turn = self.writing().await;
-        let r = self.store.settle_realtime(&scope(s)?, &claim, ACTOR).await?;
+        let r = if self.write.is_some() {
+            let (answer, wait) = tokio::sync::oneshot::channel();
+            self.settle_sender()
+                .send((scope(s)?, claim, answer))
+                .map_err(|_| RepoError::Store("the settlement writer has stopped".into()))?;
+            wait.await.map_err(|_| RepoError::Store("the settlement writer has stopped".into()))??
+        } else {
+            self.store.settle_realtime(&scope(s)?, &claim, ACTOR).await?
+        };
         Ok(SettledClaim {
             claim: r.claim,
             year: r.year,
