@@ -186,6 +186,20 @@ fn import_policy_settle_monitor_and_follow_an_alert() {
         "{shown}"
     );
 
+    // The report over the store (no file options): the county's row counts the
+    // warned household and its assistance; a file option alone is refused.
+    let rep = e.dir.path().join("report.csv");
+    e.ok(&["report", "--year", "2024", "--level", "county", "--out", path(&rep)]);
+    let text = std::fs::read_to_string(&rep).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines.find(|l| l.starts_with("county,341122")).expect("the county's row").split(',').collect();
+    let at = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no {name} in {header:?}"));
+    assert_eq!(row[at("households_warned")], "1", "{text}");
+    assert_eq!(row[at("warned_households_assisted_share")], "100.00", "{text}");
+    let err = e.fails(&["report", "--year", "2024", "--persons", "p.csv", "--out", path(&rep)]);
+    assert!(err.contains("--households"), "{err}");
+
     // A void re-settles C2 and reports it; the next monitor run updates the open
     // alerts' values but leaves the resolved one as it was, without duplicates.
     let out = e.ok(&["settle", "--void", "C1", "--actor", "supervisor"]);

@@ -93,8 +93,10 @@ fn village_reach(network: NetworkData, year: i32) -> Result<Vec<VillageReach>, S
 }
 
 /// The indicator report of `year` by `levels` and periods of `period`, for the
-/// rows inside `scope` (a code prefix). `network` adds the coverage indicators.
+/// rows inside `scope` (a code prefix), with the indicators of `defs`. `network`
+/// adds the coverage indicators.
 pub fn build_report(
+    defs: Definitions,
     data: &IndicatorData,
     network: Option<NetworkData>,
     scope: &str,
@@ -102,7 +104,6 @@ pub fn build_report(
     levels: Vec<RegionLevel>,
     period: PeriodKind,
 ) -> Result<Report, String> {
-    let defs = Definitions::shipped();
     let registry = Registry::new(&data.households, &data.persons).map_err(|e| e.to_string())?;
     let serious = Catalogue::serious();
     let as_of = Month::new(year, 1);
@@ -374,7 +375,16 @@ mod tests {
     fn a_report_counts_settlements_alerts_and_keeps_to_the_scope() {
         let mut data = data();
         data.claims.push(domain::Claim { claim_id: "C9".into(), ..data.claims[0].clone() });
-        let r = build_report(&data, None, "341122", 2024, vec![RegionLevel::County], PeriodKind::Year).unwrap();
+        let r = build_report(
+            Definitions::shipped(),
+            &data,
+            None,
+            "341122",
+            2024,
+            vec![RegionLevel::County],
+            PeriodKind::Year,
+        )
+        .unwrap();
         assert_eq!(r.unsettled, 1, "a claim without a settlement is counted aside");
         assert_eq!(r.rows.len(), 1, "the other county is outside the scope");
         let row = &r.rows[0];

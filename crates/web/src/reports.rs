@@ -140,7 +140,10 @@ pub async fn report_for(st: &AppState, scope: &Scope, p: &ReportParams) -> Resul
     let data = st.repo.indicator_data(scope, p.year).await?;
     let network = st.repo.network(scope).await?;
     let (prefix, year, levels, period) = (scope.prefix().to_string(), p.year, p.levels.clone(), p.period);
-    run_blocking(move || build_report(&data, Some(network), &prefix, year, levels, period)).await
+    run_blocking(move || {
+        build_report(indicators::Definitions::shipped(), &data, Some(network), &prefix, year, levels, period)
+    })
+    .await
 }
 
 /// A downloaded report: CSV or XLSX, audited.

@@ -1,10 +1,12 @@
 //! `safetynet report`: programme indicators by region level and period, as CSV or
 //! XLSX (by the output's extension), inside a region scope.
 //!
-//! This module owns reading the files (registry, claims, the settle command's
-//! settlements, the monitor's alerts, village reach, contracts, region names) and
-//! turning them into facts with `indicators::extract`; the cube, the definitions
-//! and the tables are the `indicators` crate's.
+//! With no file options it reads the store (`--db`), as the web application's
+//! report does (`web::analysis::build_report`). Otherwise this module reads the
+//! files (registry, claims, the settle command's settlements, the monitor's
+//! alerts, village reach, contracts, region names) and turns them into facts with
+//! `indicators::extract`; the cube, the definitions and the tables are the
+//! `indicators` crate's.
 
 use super::whatif::{is_xlsx, write_file};
 use crate::Global;
@@ -209,6 +211,54 @@ fn read_names(path: &Path) -> anyhow::Result<HashMap<RegionCode, String>> {
     Ok(regions.into_iter().map(|r| (r.code, r.name)).collect())
 }
 
+/// The report over the store (`--db`): its registry, the year's settled claims,
+/// the alerts with their assistance, the family-doctor contracts and the rural
+/// health network, inside the `--region` scope, as the web application's report
+/// reads them.
+fn from_store(
+    args: &Args,
+    global: &Global,
+    defs: Definitions,
+    levels: Vec<RegionLevel>,
+    kind: PeriodKind,
+    scope: &str,
+) -> anyhow::Result<()> {
+    use web::Repo as _;
+    let spinner = crate::progress::spinner("reading the store", global.quiet);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let report = rt.block_on(async {
+        let repo = web::store_repo::StoreRepo::open(&global.db).await?;
+        let web_scope = web::access::Scope::parse(scope).map_err(|e| anyhow::anyhow!("--region: {e}"))?;
+        let data = repo.indicator_data(&web_scope, args.year).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let network = repo.network(&web_scope).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let report = web::analysis::build_report(defs, &data, Some(network), scope, args.year, levels, kind)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        repo.store().close().await;
+        anyhow::Ok(report)
+    })?;
+    spinner.finish_and_clear();
+    let bytes = if is_xlsx(&args.out)? { report.xlsx() } else { report.csv() }.map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::fs::write(&args.out, bytes).with_context(|| format!("cannot write {}", args.out.display()))?;
+    if !global.quiet {
+        if report.unsettled > 0 {
+            eprintln!(
+                "{} claims of {} have no settlement in the store yet and are left out of the claim indicators",
+                report.unsettled, args.year
+            );
+        }
+        if let Some(note) = &report.coverage_note {
+            eprintln!("coverage indicators left out: {note}");
+        }
+        eprintln!(
+            "{} rows of {} indicators written to {}",
+            report.rows.len(),
+            report.defs.indicators.len(),
+            args.out.display()
+        );
+    }
+    Ok(())
+}
+
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let levels = args
         .level
@@ -223,10 +273,17 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
         defs.merge(&text, &p.display().to_string())?;
     }
+    let files = [&args.persons, &args.households, &args.claims, &args.settlements, &args.alerts, &args.reach]
+        .iter()
+        .chain([&args.contracts, &args.regions].iter())
+        .any(|f| f.is_some());
+    if !files {
+        return from_store(&args, global, defs, levels, kind, &scope);
+    }
     let (Some(persons), Some(households)) = (&args.persons, &args.households) else {
         bail!(
             "the report reads files: give at least --persons and --households (and --claims with --settlements, \
-             --alerts, --reach, --contracts as available); reading the store is not built yet"
+             --alerts, --reach, --contracts as available), or none of them to read the store (--db)"
         );
     };
     if args.claims.is_some() != args.settlements.is_some() {
