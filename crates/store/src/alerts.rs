@@ -309,6 +309,7 @@ impl Store {
                     q.execute(&mut *tx).await.ctx(&ctx)?;
                 }
             }
+            crate::figures::mark_dirty!(tx, raise.iter().map(|f| f.village_code.as_u64() as i64), &ctx);
             tx.commit().await.ctx(&ctx)?;
             Ok::<_, StoreError>(())
         }.await)?;
@@ -474,6 +475,14 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .ctx(&ctx)?;
+            sqlx::query(
+                "INSERT INTO dirty_villages (village_code) SELECT village_code FROM alerts WHERE id = $1
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .ctx(&ctx)?;
             sqlx::query(
                 "INSERT INTO alert_events (alert_id, from_state, to_state, actor, at, note) VALUES ($1, $2, $3, $4, $5, $6)",
             )

@@ -3,6 +3,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod db;
 pub mod error;
+mod figures;
 pub mod ledger;
 mod raw;
 pub mod registry;

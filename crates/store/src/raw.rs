@@ -119,6 +119,21 @@ impl<'c> Stmt<'c> {
         self.check(rc)
     }
 
+    /// Runs the statement once: the first column of the row it produced, if any.
+    fn step_first_int(&mut self) -> Result<Option<i64>, RawError> {
+        // SAFETY: the statement is prepared and its parameters bound; the column is
+        // read before the reset.
+        let rc = unsafe { ffi::sqlite3_step(self.raw) };
+        let out = match rc {
+            ffi::SQLITE_ROW => Ok(Some(unsafe { ffi::sqlite3_column_int64(self.raw, 0) })),
+            ffi::SQLITE_DONE => Ok(None),
+            _ => Err(RawError::from_db(self.db, unsafe { ffi::sqlite3_extended_errcode(self.db) })),
+        };
+        // SAFETY: as in `step`.
+        unsafe { ffi::sqlite3_reset(self.raw) };
+        out
+    }
+
     /// Runs the statement once: `Ok(true)` when it produced a row.
     fn step(&mut self) -> Result<bool, RawError> {
         // SAFETY: the statement is prepared and its parameters bound.
@@ -205,20 +220,31 @@ pub(crate) fn execute_rows(
     Ok(())
 }
 
+/// For each key, whether `sql` (a query with one parameter) finds a row: `None`
+/// when it does not, else the row's first column as an integer (0 when NULL or
+/// not a number).
+pub(crate) fn first_int_each<'v>(
+    handle: &mut LockedSqliteHandle<'_>,
+    sql: &str,
+    keys: impl IntoIterator<Item = &'v Val<'v>>,
+) -> Result<Vec<Option<i64>>, RawError> {
+    let mut stmt = Stmt::prepare(handle, sql)?;
+    let mut date = String::with_capacity(16);
+    let mut out = Vec::new();
+    for k in keys {
+        stmt.bind(1, k, &mut date)?;
+        out.push(stmt.step_first_int()?);
+    }
+    Ok(out)
+}
+
 /// For each key, whether `sql` (a query with one parameter) finds a row.
 pub(crate) fn exists_each<'v>(
     handle: &mut LockedSqliteHandle<'_>,
     sql: &str,
     keys: impl IntoIterator<Item = &'v Val<'v>>,
 ) -> Result<Vec<bool>, RawError> {
-    let mut stmt = Stmt::prepare(handle, sql)?;
-    let mut date = String::with_capacity(16);
-    let mut out = Vec::new();
-    for k in keys {
-        stmt.bind(1, k, &mut date)?;
-        out.push(stmt.step()?);
-    }
-    Ok(out)
+    Ok(first_int_each(handle, sql, keys)?.into_iter().map(|v| v.is_some()).collect())
 }
 
 /// Runs `f` where blocking is allowed: on a multi-threaded runtime the worker hands

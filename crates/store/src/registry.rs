@@ -20,7 +20,7 @@ use domain::{
     ResidentId, Threshold,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// What an import did: rows new to the store, rows that changed, rows already there as given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +53,16 @@ pub struct TableSpec {
     /// whose region is a prefix.
     pub(crate) scope_col: Option<&'static str>,
     pub(crate) refs: &'static [Ref],
+    /// How a row names the village whose figures it counts in (see `figures.rs`).
+    pub(crate) village: Option<VillageOf>,
+}
+
+/// The village of a row: column `col` holds a key, `one` finds its village (one
+/// parameter), `many` the villages of a list (`{}` for the placeholders).
+pub(crate) struct VillageOf {
+    pub col: usize,
+    pub one: &'static str,
+    pub many: &'static str,
 }
 
 mod sealed {
@@ -103,7 +113,7 @@ async fn check_references_on<DB: BulkWrite>(
     base: usize,
     verified: &mut [HashSet<Key>],
     ctx: &str,
-) -> Result<(), StoreError> {
+) -> Result<Option<BTreeSet<i64>>, StoreError> {
     DB::check_references(conn, spec, vals, base, verified, ctx).await
 }
 
@@ -239,6 +249,8 @@ trait BulkWrite: crate::db::Dialect {
     /// Refuses the chunk `vals` (rows `base + 1 ...` of the import) when one of its
     /// references names a row the store does not hold, where the engine does not
     /// check that itself on this connection. `verified` keeps the keys found.
+    /// Returns the villages of the keys it looked up (see [`TableSpec::village`]),
+    /// or `None` when it looked nothing up.
     fn check_references(
         tx: &mut Self::Connection,
         spec: &TableSpec,
@@ -246,7 +258,7 @@ trait BulkWrite: crate::db::Dialect {
         base: usize,
         verified: &mut [HashSet<Key>],
         ctx: &str,
-    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl std::future::Future<Output = Result<Option<BTreeSet<i64>>, StoreError>> + Send;
 
     fn write_rows(
         tx: &mut Self::Connection,
@@ -293,9 +305,10 @@ impl BulkWrite for sqlx::Sqlite {
         base: usize,
         verified: &mut [HashSet<Key>],
         ctx: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<BTreeSet<i64>>, StoreError> {
+        let mut villages = BTreeSet::new();
         if spec.refs.is_empty() || vals.is_empty() {
-            return Ok(());
+            return Ok(Some(villages));
         }
         let mut handle = tx.lock_handle().await.ctx(ctx)?;
         crate::raw::blocking(|| {
@@ -315,16 +328,24 @@ impl BulkWrite for sqlx::Sqlite {
                         wanted.push(v);
                     }
                 }
-                let sql = format!("SELECT 1 FROM {} WHERE {} = ?1", r.table, r.key);
-                let hits = crate::raw::exists_each(&mut handle, &sql, wanted.iter().copied())
+                // The look-up finds the key's village too where the table has one.
+                let sql = match &spec.village {
+                    Some(v) if v.col == r.col => v.one.to_string(),
+                    _ => format!("SELECT 1 FROM {} WHERE {} = ?1", r.table, r.key),
+                };
+                let hits = crate::raw::first_int_each(&mut handle, &sql, wanted.iter().copied())
                     .map_err(|e| e.into_store(ctx.to_string()))?;
                 let mut absent = HashSet::new();
                 for (v, hit) in wanted.iter().zip(hits) {
                     let k = key_of(std::slice::from_ref(*v), 1);
-                    if hit {
-                        known.insert(k);
-                    } else {
-                        absent.insert(k);
+                    match hit {
+                        Some(village) => {
+                            known.insert(k);
+                            villages.insert(village);
+                        }
+                        None => {
+                            absent.insert(k);
+                        }
                     }
                 }
                 if absent.is_empty() {
@@ -341,7 +362,7 @@ impl BulkWrite for sqlx::Sqlite {
                     });
                 }
             }
-            Ok(())
+            Ok(Some(villages))
         })
     }
 
@@ -398,8 +419,8 @@ impl BulkWrite for sqlx::Postgres {
         _base: usize,
         _verified: &mut [HashSet<Key>],
         _ctx: &str,
-    ) -> Result<(), StoreError> {
-        Ok(())
+    ) -> Result<Option<BTreeSet<i64>>, StoreError> {
+        Ok(None)
     }
 
     async fn write_rows(
@@ -556,6 +577,8 @@ impl Store {
                 // New keys, and stored rows that changed.
                 let mut insert: Vec<&Vec<Val<'_>>> = Vec::with_capacity(vals.len());
                 let mut update: Vec<&Vec<Val<'_>>> = Vec::new();
+                // The village keys that changed rows held before.
+                let mut old_refs: Vec<Val<'static>> = Vec::new();
                 // person_id, old status, new status, since
                 let mut history: Vec<(i64, String, String, chrono::NaiveDate)> = Vec::new();
                 for v in &vals {
@@ -573,6 +596,9 @@ impl Store {
                         Some(old) => {
                             counts.updated += 1;
                             update.push(v);
+                            if let Some(of) = &spec.village {
+                                old_refs.push(old[of.col].clone());
+                            }
                             if is_persons && old[3] != v[3] {
                                 history.push((
                                     v[0].as_i64().unwrap_or_default(),
@@ -584,15 +610,39 @@ impl Store {
                         }
                     }
                 }
-                let written = match check_references_on(p, &mut tx, spec, &vals, base, &mut verified, &ctx).await {
-                    Ok(()) => write_rows_on(p, &mut tx, spec, &insert, &update, self.max_binds(), &ctx).await,
-                    Err(e) => Err(e),
+                let looked_up = match check_references_on(p, &mut tx, spec, &vals, base, &mut verified, &ctx).await {
+                    Ok(villages) => villages,
+                    Err(e) => return Err(e),
                 };
+                let written = write_rows_on(p, &mut tx, spec, &insert, &update, self.max_binds(), &ctx).await;
                 if let Err(e) = written {
                     if matches!(e, StoreError::Constraint { .. }) {
                         failed = Some((base, vals.into_iter().map(|v| v.into_iter().map(Val::into_owned).collect()).collect()));
                     }
                     return Err(e);
+                }
+                // The villages whose figures the chunk changes: those of its new and
+                // changed rows (found by the reference check, or looked up here),
+                // and for a changed row also the village it counted in before.
+                if let Some(of) = &spec.village {
+                    let mut keys: Vec<&Val<'_>> = old_refs.iter().collect();
+                    match looked_up {
+                        Some(villages) => crate::figures::mark_dirty!(tx, villages, &ctx),
+                        None => keys.extend(insert.iter().chain(&update).map(|v| &v[of.col])),
+                    }
+                    let mut asked = HashSet::new();
+                    keys.retain(|v| asked.insert(key_of(std::slice::from_ref(*v), 1)));
+                    for part in keys.chunks(self.max_binds()) {
+                        let sql = format!(
+                            "INSERT INTO dirty_villages (village_code) {} ON CONFLICT DO NOTHING",
+                            of.many.replace("{}", &list(1, part.len()))
+                        );
+                        let mut q = sqlx::query(&sql);
+                        for v in part {
+                            q = bind_val!(q, *v);
+                        }
+                        q.execute(&mut *tx).await.ctx(&ctx)?;
+                    }
                 }
                 if !history.is_empty() {
                     let at = now();
@@ -982,6 +1032,7 @@ static REGIONS: TableSpec = TableSpec {
     scope_join: "",
     scope_col: Some("t.code"),
     refs: &[],
+    village: None,
 };
 
 impl StoredRecord for Region {
@@ -1029,6 +1080,11 @@ static HOUSEHOLDS: TableSpec = TableSpec {
     scope_join: "",
     scope_col: Some("t.village_code"),
     refs: &[Ref { col: 1, table: "regions", key: "code", what: "the village_code" }],
+    village: Some(VillageOf {
+        col: 1,
+        one: "SELECT code FROM regions WHERE code = ?1",
+        many: "SELECT code FROM regions WHERE code IN ({})",
+    }),
 };
 
 impl StoredRecord for Household {
@@ -1073,6 +1129,11 @@ static PERSONS: TableSpec = TableSpec {
     scope_join: " JOIN households h ON h.household_id = t.household_id",
     scope_col: Some("h.village_code"),
     refs: &[Ref { col: 1, table: "households", key: "household_id", what: "the household_id" }],
+    village: Some(VillageOf {
+        col: 1,
+        one: "SELECT village_code FROM households WHERE household_id = ?1",
+        many: "SELECT DISTINCT village_code FROM households WHERE household_id IN ({})",
+    }),
 };
 
 impl StoredRecord for Person {
@@ -1128,6 +1189,7 @@ static FACILITIES: TableSpec = TableSpec {
     scope_join: "",
     scope_col: Some("t.region_code"),
     refs: &[Ref { col: 4, table: "regions", key: "code", what: "the region_code" }],
+    village: None,
 };
 
 impl StoredRecord for Facility {
@@ -1175,6 +1237,7 @@ static PRACTITIONERS: TableSpec = TableSpec {
     scope_join: " JOIN facilities f ON f.facility_id = t.facility_id",
     scope_col: Some("f.region_code"),
     refs: &[Ref { col: 1, table: "facilities", key: "facility_id", what: "the facility_id" }],
+    village: None,
 };
 
 impl StoredRecord for Practitioner {
@@ -1226,6 +1289,13 @@ static CLAIMS: TableSpec = TableSpec {
     scope_join: " JOIN persons p ON p.person_id = t.person_id JOIN households h ON h.household_id = p.household_id",
     scope_col: Some("h.village_code"),
     refs: &[Ref { col: 1, table: "persons", key: "person_id", what: "the person_id" }],
+    village: Some(VillageOf {
+        col: 1,
+        one: "SELECT h.village_code FROM persons p JOIN households h ON h.household_id = p.household_id
+              WHERE p.person_id = ?1",
+        many: "SELECT DISTINCT h.village_code FROM persons p JOIN households h ON h.household_id = p.household_id
+               WHERE p.person_id IN ({})",
+    }),
 };
 
 impl StoredRecord for Claim {
@@ -1272,6 +1342,7 @@ static THRESHOLDS: TableSpec = TableSpec {
     scope_join: "",
     scope_col: None,
     refs: &[],
+    village: None,
 };
 
 impl StoredRecord for Threshold {

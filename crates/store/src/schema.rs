@@ -25,11 +25,54 @@ pub(crate) struct Migration {
     pub sql: &'static str,
 }
 
-pub(crate) const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "registry, settlement, monitoring, users", sql: V1 }];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "registry, settlement, monitoring, users", sql: V1 },
+    Migration { version: 2, name: "figures by village, refreshed where data changed", sql: V2 },
+];
 
 /// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The headline figures by village, so that the overview, the map and the trend
+/// sum a few thousand rows instead of joining every claim of a province (see
+/// `views.rs`). A village's row for month 0 holds its registry figures and open
+/// alerts; a row for month YYYYMM, its unvoided claims discharged that month.
+/// `county_figures` holds the same summed by county (its 12-digit code), for the
+/// scopes wider than a county.
+/// Every write that changes a village's figures names the village in
+/// `dirty_villages`, in its own transaction; the next read recomputes those
+/// villages and only those. At migration every village with data is dirty.
+const V2: &str = r#"
+CREATE TABLE village_figures (
+    village_code BIGINT NOT NULL,
+    month BIGINT NOT NULL,
+    households BIGINT NOT NULL DEFAULT 0,
+    persons BIGINT NOT NULL DEFAULT 0,
+    poor_persons BIGINT NOT NULL DEFAULT 0,
+    open_alerts BIGINT NOT NULL DEFAULT 0,
+    claims BIGINT NOT NULL DEFAULT 0,
+    total_cost BIGINT NOT NULL DEFAULT 0,
+    out_of_pocket BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (village_code, month)
+);
+CREATE TABLE county_figures (
+    county_code BIGINT NOT NULL,
+    month BIGINT NOT NULL,
+    households BIGINT NOT NULL DEFAULT 0,
+    persons BIGINT NOT NULL DEFAULT 0,
+    poor_persons BIGINT NOT NULL DEFAULT 0,
+    open_alerts BIGINT NOT NULL DEFAULT 0,
+    claims BIGINT NOT NULL DEFAULT 0,
+    total_cost BIGINT NOT NULL DEFAULT 0,
+    out_of_pocket BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (county_code, month)
+);
+CREATE TABLE dirty_villages (
+    village_code BIGINT PRIMARY KEY
+);
+INSERT INTO dirty_villages (village_code)
+    SELECT village_code FROM households UNION SELECT village_code FROM alerts
+"#;
 
 const V1: &str = r#"
 CREATE TABLE regions (

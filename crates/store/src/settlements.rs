@@ -426,6 +426,7 @@ macro_rules! settle_one {
                 q = q.bind(person_id).bind(year as i64).bind(name).bind(a.base.0).bind(a.unpaid.0).bind(a.paid.0);
             }
             q.execute(&mut *$tx).await.ctx(&ctx)?;
+            $crate::figures::mark_dirty!($tx, [village.as_u64() as i64], &ctx);
             Ok(RealtimeSettlement {
                 claim: claim.clone(),
                 person: claim.person_id,
@@ -739,6 +740,7 @@ impl Store {
                 q = q.bind(person_id).bind(year).bind(name).bind(a.base.0).bind(a.unpaid.0).bind(a.paid.0);
             }
             q.execute(&mut *tx).await.ctx(&ctx)?;
+            crate::figures::mark_dirty!(tx, [village], &ctx);
             tx.commit().await.ctx(&ctx)?;
             Ok::<_, StoreError>((rec, rules, person_id, year, resettlement, changes))
         }.await)?;
@@ -975,6 +977,15 @@ impl Store {
                 }
                 q.execute(&mut *tx).await.ctx(&ctx)?;
             }
+            sqlx::query(
+                "INSERT INTO dirty_villages (village_code) SELECT DISTINCT village_code FROM households
+                 WHERE village_code BETWEEN $1 AND $2 ON CONFLICT DO NOTHING",
+            )
+            .bind(lo)
+            .bind(hi)
+            .execute(&mut *tx)
+            .await
+            .ctx(&ctx)?;
             tx.commit().await.ctx(&ctx)?;
             Ok(counts)
         }.await)

@@ -467,43 +467,22 @@ impl Store {
         Ok(Some(HouseholdRecord { members: self.household_members(id).await?, household }))
     }
 
-    /// The headline figures of a scope.
+    /// The headline figures of a scope, summed from the figures by village
+    /// (refreshed first where data changed; see `figures.rs`).
     pub async fn overview(&self, scope: &Scope) -> Result<Overview, StoreError> {
         let ctx = "computing the overview";
+        self.refresh_figures(scope).await?;
+        let (table, key) = crate::figures::figures_table(scope);
         let (lo, hi) = scope.code_range();
-        // The whole country needs no join to find what lies in it.
-        let all = scope.prefix().is_empty();
-        let persons_sql = if all {
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN t.status <> 'general' THEN 1 ELSE 0 END), 0) FROM persons t
-             WHERE $1 <= $2"
-        } else {
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN t.status <> 'general' THEN 1 ELSE 0 END), 0) FROM persons t
-             JOIN households h ON h.household_id = t.household_id WHERE h.village_code BETWEEN $1 AND $2"
-        };
-        let claims_sql = if all {
-            "SELECT COUNT(*), CAST(COALESCE(SUM(t.total_cost), 0) AS BIGINT), CAST(COALESCE(SUM(s.out_of_pocket), 0) AS BIGINT)
-             FROM claims t LEFT JOIN settlements s ON s.claim_id = t.claim_id WHERE NOT t.voided AND $1 <= $2"
-        } else {
-            "SELECT COUNT(*), CAST(COALESCE(SUM(t.total_cost), 0) AS BIGINT), CAST(COALESCE(SUM(s.out_of_pocket), 0) AS BIGINT)
-             FROM claims t JOIN persons p ON p.person_id = t.person_id JOIN households h ON h.household_id = p.household_id
-             LEFT JOIN settlements s ON s.claim_id = t.claim_id
-             WHERE NOT t.voided AND h.village_code BETWEEN $1 AND $2"
-        };
-        type Figures = (i64, (i64, i64), (i64, i64, i64), i64, i64);
-        let (households, (persons, poor), (claims, total, oop), open_alerts, villages): Figures = on_pool!(self, p => {
-            let households: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM households WHERE village_code BETWEEN $1 AND $2")
-                    .bind(lo)
-                    .bind(hi)
-                    .fetch_one(p)
-                    .await
-                    .ctx(ctx)?;
-            let persons: (i64, i64) = sqlx::query_as(persons_sql).bind(lo).bind(hi).fetch_one(p).await.ctx(ctx)?;
-            let claims: (i64, i64, i64) = sqlx::query_as(claims_sql).bind(lo).bind(hi).fetch_one(p).await.ctx(ctx)?;
-            let alerts: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM alerts WHERE village_code BETWEEN $1 AND $2
-                 AND state IN ('open', 'verifying', 'assisting')",
-            )
+        type Figures = (i64, i64, i64, i64, i64, i64, i64);
+        let (figures, villages): (Figures, i64) = on_pool!(self, p => {
+            let figures: Figures = sqlx::query_as(&format!(
+                "SELECT CAST(COALESCE(SUM(households), 0) AS BIGINT), CAST(COALESCE(SUM(persons), 0) AS BIGINT),
+                        CAST(COALESCE(SUM(poor_persons), 0) AS BIGINT), CAST(COALESCE(SUM(claims), 0) AS BIGINT),
+                        CAST(COALESCE(SUM(total_cost), 0) AS BIGINT), CAST(COALESCE(SUM(out_of_pocket), 0) AS BIGINT),
+                        CAST(COALESCE(SUM(open_alerts), 0) AS BIGINT)
+                 FROM {table} WHERE {key} BETWEEN $1 AND $2"
+            ))
             .bind(lo)
             .bind(hi)
             .fetch_one(p)
@@ -516,8 +495,9 @@ impl Store {
                     .fetch_one(p)
                     .await
                     .ctx(ctx)?;
-            (households, persons, claims, alerts, villages)
+            (figures, villages)
         });
+        let (households, persons, poor, claims, total, oop, open_alerts) = figures;
         Ok(Overview {
             households: count(households),
             persons: count(persons),
@@ -535,6 +515,8 @@ impl Store {
     /// is placed at the mean of its villages'.
     pub async fn region_figures(&self, scope: &Scope) -> Result<Vec<RegionFigures>, StoreError> {
         let ctx = "computing figures per region";
+        self.refresh_figures(scope).await?;
+        let (table, key) = crate::figures::figures_table(scope);
         let (lo, hi) = scope.code_range();
         let villages = scope.prefix().len() >= 6;
         // 12-digit code / unit = the key of the region on the map.
@@ -567,50 +549,22 @@ impl Store {
                 .await
                 .ctx(ctx)?
             };
-            let households = sqlx::query_as(
-                "SELECT village_code / $1, COUNT(*) FROM households WHERE village_code BETWEEN $2 AND $3 GROUP BY 1",
-            )
+            let figures: Vec<(i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(&format!(
+                "SELECT {key} / $1, CAST(SUM(households) AS BIGINT), CAST(SUM(persons) AS BIGINT),
+                        CAST(SUM(poor_persons) AS BIGINT), CAST(SUM(total_cost) AS BIGINT),
+                        CAST(SUM(out_of_pocket) AS BIGINT), CAST(SUM(open_alerts) AS BIGINT)
+                 FROM {table} WHERE {key} BETWEEN $2 AND $3 GROUP BY 1"
+            ))
             .bind(unit)
             .bind(lo)
             .bind(hi)
             .fetch_all(p)
             .await
             .ctx(ctx)?;
-            let persons = sqlx::query_as(
-                "SELECT h.village_code / $1, COUNT(*), COALESCE(SUM(CASE WHEN t.status <> 'general' THEN 1 ELSE 0 END), 0)
-                 FROM persons t JOIN households h ON h.household_id = t.household_id
-                 WHERE h.village_code BETWEEN $2 AND $3 GROUP BY 1",
-            )
-            .bind(unit)
-            .bind(lo)
-            .bind(hi)
-            .fetch_all(p)
-            .await
-            .ctx(ctx)?;
-            let money = sqlx::query_as(
-                "SELECT h.village_code / $1, CAST(COALESCE(SUM(t.total_cost), 0) AS BIGINT),
-                        CAST(COALESCE(SUM(s.out_of_pocket), 0) AS BIGINT)
-                 FROM claims t JOIN persons p ON p.person_id = t.person_id
-                 JOIN households h ON h.household_id = p.household_id
-                 LEFT JOIN settlements s ON s.claim_id = t.claim_id
-                 WHERE NOT t.voided AND h.village_code BETWEEN $2 AND $3 GROUP BY 1",
-            )
-            .bind(unit)
-            .bind(lo)
-            .bind(hi)
-            .fetch_all(p)
-            .await
-            .ctx(ctx)?;
-            let alerts = sqlx::query_as(
-                "SELECT village_code / $1, COUNT(*) FROM alerts
-                 WHERE village_code BETWEEN $2 AND $3 AND state IN ('open', 'verifying', 'assisting') GROUP BY 1",
-            )
-            .bind(unit)
-            .bind(lo)
-            .bind(hi)
-            .fetch_all(p)
-            .await
-            .ctx(ctx)?;
+            let households: Counts = figures.iter().map(|f| (f.0, f.1)).collect();
+            let persons: Triples = figures.iter().map(|f| (f.0, f.2, f.3)).collect();
+            let money: Triples = figures.iter().map(|f| (f.0, f.4, f.5)).collect();
+            let alerts: Counts = figures.iter().map(|f| (f.0, f.6)).collect();
             (regions, placed, households, persons, money, alerts)
         });
         let mut out: Vec<RegionFigures> = Vec::with_capacity(regions.len());
@@ -666,39 +620,32 @@ impl Store {
 
     /// Claims per month of discharge inside a scope (voided ones left out), oldest first.
     pub async fn monthly_trend(&self, scope: &Scope) -> Result<Vec<MonthFigures>, StoreError> {
-        use chrono::Datelike;
         let ctx = "computing the monthly trend";
         let (lo, hi) = scope.code_range();
-        let sql = if scope.prefix().is_empty() {
-            "SELECT t.discharged, COUNT(*), CAST(COALESCE(SUM(t.total_cost), 0) AS BIGINT),
-                    CAST(COALESCE(SUM(s.out_of_pocket), 0) AS BIGINT)
-             FROM claims t LEFT JOIN settlements s ON s.claim_id = t.claim_id
-             WHERE NOT t.voided AND $1 <= $2 GROUP BY t.discharged"
-        } else {
-            "SELECT t.discharged, COUNT(*), CAST(COALESCE(SUM(t.total_cost), 0) AS BIGINT),
-                    CAST(COALESCE(SUM(s.out_of_pocket), 0) AS BIGINT)
-             FROM claims t JOIN persons p ON p.person_id = t.person_id
-             JOIN households h ON h.household_id = p.household_id
-             LEFT JOIN settlements s ON s.claim_id = t.claim_id
-             WHERE NOT t.voided AND h.village_code BETWEEN $1 AND $2 GROUP BY t.discharged"
-        };
-        // Grouped by day in SQL (the dialects name months differently), by month here.
-        let days: Vec<(NaiveDate, i64, i64, i64)> = on_pool!(self, p => {
-            sqlx::query_as(sql).bind(lo).bind(hi).fetch_all(p).await.ctx(ctx)?
+        self.refresh_figures(scope).await?;
+        let (table, key) = crate::figures::figures_table(scope);
+        let rows: Vec<(i64, i64, i64, i64)> = on_pool!(self, p => {
+            sqlx::query_as(&format!(
+                "SELECT month, CAST(SUM(claims) AS BIGINT), CAST(SUM(total_cost) AS BIGINT), CAST(SUM(out_of_pocket) AS BIGINT)
+                 FROM {table} WHERE month > 0 AND {key} BETWEEN $1 AND $2 GROUP BY month ORDER BY month"
+            ))
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(p)
+            .await
+            .ctx(ctx)?
         });
-        let mut months: std::collections::BTreeMap<(i32, u32), MonthFigures> = Default::default();
-        for (day, n, total, oop) in days {
-            let m = months.entry((day.year(), day.month())).or_insert_with(|| MonthFigures {
-                month: format!("{:04}-{:02}", day.year(), day.month()),
-                claims: 0,
-                total_cost: Fen::ZERO,
-                out_of_pocket: Fen::ZERO,
-            });
-            m.claims += count(n);
-            m.total_cost += Fen(total);
-            m.out_of_pocket += Fen(oop);
-        }
-        Ok(months.into_values().collect())
+        let months: Vec<MonthFigures> = rows
+            .into_iter()
+            .filter(|r| r.1 > 0)
+            .map(|(m, n, total, oop)| MonthFigures {
+                month: format!("{:04}-{:02}", m / 100, m % 100),
+                claims: count(n),
+                total_cost: Fen(total),
+                out_of_pocket: Fen(oop),
+            })
+            .collect();
+        Ok(months)
     }
 
     /// Regions, facilities and their practitioners inside a scope.

@@ -308,6 +308,34 @@ async fn overview_regions_and_trend(store: &Store) {
     let t = store.monthly_trend(&Scope::all()).await.unwrap();
     assert_eq!(t[0].claims, 3);
     assert_eq!(t[0].total_cost, Fen::from_yuan(1100));
+
+    // The figures follow later writes, recomputing only the villages they touched.
+    assert_eq!(store.refresh_figures(&Scope::all()).await.unwrap(), 0, "nothing changed since");
+    store
+        .put_policy("341122", 2024, include_str!("../../settle/tests/data/demo_county_2024.toml"), "admin")
+        .await
+        .unwrap();
+    let r = store.settle_realtime(&Scope::all(), &claim("C5", 1, "2024-06-01", 20_000, 20_000), "clerk").await.unwrap();
+    assert_eq!(store.refresh_figures(&Scope::all()).await.unwrap(), 1, "one village");
+    let o = store.overview(&county_a).await.unwrap();
+    assert_eq!((o.claims, o.total_cost), (4, Fen::from_yuan(21_050)));
+    assert_eq!(o.out_of_pocket, r.out_of_pocket);
+    store.import_claims(&[claim("C6", 5, "2024-07-01", 70, 70)]).await.unwrap();
+    let t = store.monthly_trend(&county_a).await.unwrap();
+    assert_eq!(
+        t.iter().map(|m| (m.month.as_str(), m.claims)).collect::<Vec<_>>(),
+        [("2024-03", 2), ("2024-05", 1), ("2024-06", 1), ("2024-07", 1)]
+    );
+    store.void_claim(&Scope::all(), "C5", "clerk").await.unwrap();
+    let o = store.overview(&county_a).await.unwrap();
+    assert_eq!((o.claims, o.total_cost, o.out_of_pocket), (4, Fen::from_yuan(1_120), Fen::ZERO));
+    // A person who moves to another village's household counts there.
+    let mut moved = person(5, "H1", PovertyStatus::General);
+    moved.status_since = d("2024-01-01");
+    store.import_persons(&[moved]).await.unwrap();
+    let v = store.region_figures(&county_a).await.unwrap();
+    assert_eq!((v[0].persons, v[1].persons), (3, 0));
+    assert_eq!((v[0].total_cost, v[1].total_cost), (Fen::from_yuan(1_120), Fen::ZERO));
 }
 
 async fn network_in_scope(store: &Store) {

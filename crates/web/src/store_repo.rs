@@ -146,6 +146,16 @@ impl StoreRepo {
         })
     }
 
+    /// Brings the figures by village of the scope up to date, in its turn to write
+    /// (the refresh writes), so that it queues behind settlements instead of
+    /// polling SQLite's lock. The store's reads of the figures then find nothing
+    /// left to refresh.
+    async fn refresh_figures(&self, s: &Scope) -> RepoResult<()> {
+        let _turn = self.writing().await;
+        self.store.refresh_figures(&scope(s)?).await?;
+        Ok(())
+    }
+
     /// The store underneath, for loading data in tests and commands.
     pub fn store(&self) -> &Store {
         &self.store
@@ -451,6 +461,7 @@ impl Repo for StoreRepo {
     }
 
     async fn summary(&self, s: &Scope) -> RepoResult<Summary> {
+        self.refresh_figures(s).await?;
         let o = self.store.overview(&scope(s)?).await?;
         Ok(Summary {
             households: o.households,
@@ -466,6 +477,7 @@ impl Repo for StoreRepo {
     }
 
     async fn region_stats(&self, s: &Scope) -> RepoResult<Vec<RegionStat>> {
+        self.refresh_figures(s).await?;
         Ok(self
             .store
             .region_figures(&scope(s)?)
@@ -487,6 +499,7 @@ impl Repo for StoreRepo {
     }
 
     async fn trend(&self, s: &Scope) -> RepoResult<Vec<MonthStat>> {
+        self.refresh_figures(s).await?;
         Ok(self
             .store
             .monthly_trend(&scope(s)?)
