@@ -85,14 +85,39 @@ pub async fn serve(config: Config, repo: Arc<dyn Repo>) -> std::io::Result<()> {
     serve_on(listener, AppState::new(config, repo)).await
 }
 
+/// How often the server brings the store's precomputed figures up to date, so
+/// that a page after a bulk change (an import by the command line) rarely waits
+/// for the refresh itself.
+const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Serves `app` on a bound listener until Ctrl-C.
 pub async fn serve_on(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "serving");
+    let repo = state.repo.clone();
+    let refresher = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(REFRESH_EVERY);
+        loop {
+            tick.tick().await;
+            if let Err(e) = repo.refresh_precomputed().await {
+                tracing::warn!(error = %e, "refreshing the precomputed figures");
+            }
+        }
+    });
+    let _stop = AbortOnDrop(refresher);
     axum::serve(listener, app(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
+}
+
+/// Stops a background task when dropped (when the server stops).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Opens the repository a `--db` value names: `:memory:` is an empty in-memory

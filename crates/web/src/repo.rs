@@ -329,6 +329,11 @@ pub trait Repo: Send + Sync + 'static {
     /// Figures per region one level below `parent` (or per county when it is broad).
     async fn region_stats(&self, scope: &Scope) -> RepoResult<Vec<RegionStat>>;
     async fn trend(&self, scope: &Scope) -> RepoResult<Vec<MonthStat>>;
+    /// Brings figures kept ahead of reading up to date after changes (the store's
+    /// figures by village); a no-op where nothing is kept.
+    async fn refresh_precomputed(&self) -> RepoResult<()> {
+        Ok(())
+    }
     /// What the report and the what-if of `year` read inside the scope.
     async fn indicator_data(&self, scope: &Scope, year: i32) -> RepoResult<IndicatorData>;
 

@@ -498,6 +498,10 @@ impl Repo for StoreRepo {
             .collect())
     }
 
+    async fn refresh_precomputed(&self) -> RepoResult<()> {
+        self.refresh_figures(&Scope::all()).await
+    }
+
     async fn trend(&self, s: &Scope) -> RepoResult<Vec<MonthStat>> {
         self.refresh_figures(s).await?;
         Ok(self
