@@ -477,7 +477,7 @@ impl Store {
                 .ctx(&ctx)?;
             sqlx::query(
                 "INSERT INTO dirty_villages (village_code) SELECT village_code FROM alerts WHERE id = $1
-                 ON CONFLICT DO NOTHING",
+                 ON CONFLICT (village_code) DO UPDATE SET version = dirty_villages.version + 1",
             )
             .bind(id)
             .execute(&mut *tx)

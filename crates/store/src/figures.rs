@@ -21,7 +21,7 @@ macro_rules! mark_dirty {
         let villages: Vec<i64> = villages.into_iter().collect();
         for part in villages.chunks(300) {
             let sql = format!(
-                "INSERT INTO dirty_villages (village_code) VALUES {} ON CONFLICT DO NOTHING",
+                "INSERT INTO dirty_villages (village_code) VALUES {} ON CONFLICT (village_code) DO UPDATE SET version = dirty_villages.version + 1",
                 $crate::vals::placeholders(part.len(), 1)
             );
             let mut q = sqlx::query(&sql);
@@ -73,16 +73,32 @@ impl Store {
     pub async fn refresh_figures(&self, scope: &Scope) -> Result<usize, StoreError> {
         let ctx = "refreshing the figures by village";
         let (lo, hi) = scope.code_range();
-        let dirty_sql = "SELECT village_code FROM dirty_villages WHERE village_code BETWEEN $1 AND $2";
         let any: Option<i64> = on_pool!(self, p => {
-            sqlx::query_scalar(&format!("{dirty_sql} LIMIT 1")).bind(lo).bind(hi).fetch_optional(p).await.ctx(ctx)?
+            sqlx::query_scalar("SELECT village_code FROM dirty_villages WHERE village_code BETWEEN $1 AND $2 LIMIT 1")
+                .bind(lo)
+                .bind(hi)
+                .fetch_optional(p)
+                .await
+                .ctx(ctx)?
         });
         if any.is_none() {
             return Ok(0);
         }
+        let pg = self.backend() == crate::db::Backend::Postgres;
         on_pool!(self, p => async {
             let mut tx = begin_write(p, ctx).await?;
-            let dirty: Vec<i64> = sqlx::query_scalar(dirty_sql).bind(lo).bind(hi).fetch_all(&mut *tx).await.ctx(ctx)?;
+            if pg {
+                // One refresher at a time (SQLite's write lock does this there).
+                sqlx::query("SELECT pg_advisory_xact_lock(7061967)").execute(&mut *tx).await.ctx(ctx)?;
+            }
+            let marked: Vec<(i64, i64)> =
+                sqlx::query_as("SELECT village_code, version FROM dirty_villages WHERE village_code BETWEEN $1 AND $2")
+                    .bind(lo)
+                    .bind(hi)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .ctx(ctx)?;
+            let dirty: Vec<i64> = marked.iter().map(|m| m.0).collect();
             for part in dirty.chunks(VILLAGES_A_STATEMENT) {
                 let ins = list(1, part.len());
                 let mut rows: BTreeMap<(i64, i64), Row> = part.iter().map(|v| ((*v, 0), Row::default())).collect();
@@ -162,10 +178,15 @@ impl Store {
                     }
                     q.execute(&mut *tx).await.ctx(ctx)?;
                 }
-                let del = format!("DELETE FROM dirty_villages WHERE village_code IN ({ins})");
+            }
+            // Cleared at the versions read: a village marked again meanwhile stays dirty.
+            for part in marked.chunks(self.max_binds() / 2) {
+                let pairs: Vec<String> =
+                    (0..part.len()).map(|i| format!("(village_code = ${} AND version = ${})", 2 * i + 1, 2 * i + 2)).collect();
+                let del = format!("DELETE FROM dirty_villages WHERE {}", pairs.join(" OR "));
                 let mut q = sqlx::query(&del);
-                for v in part {
-                    q = q.bind(*v);
+                for (v, version) in part {
+                    q = q.bind(*v).bind(*version);
                 }
                 q.execute(&mut *tx).await.ctx(ctx)?;
             }

@@ -40,8 +40,11 @@ pub const SCHEMA_VERSION: i64 = 2;
 /// `county_figures` holds the same summed by county (its 12-digit code), for the
 /// scopes wider than a county.
 /// Every write that changes a village's figures names the village in
-/// `dirty_villages`, in its own transaction; the next read recomputes those
-/// villages and only those. At migration every village with data is dirty.
+/// `dirty_villages`, in its own transaction, raising its `version` if it is
+/// there already; the next read recomputes those villages and only those, and
+/// clears a village only at the version it read (so a write that commits during
+/// a refresh leaves its village dirty). At migration every village with data is
+/// dirty.
 const V2: &str = r#"
 CREATE TABLE village_figures (
     village_code BIGINT NOT NULL,
@@ -68,7 +71,8 @@ CREATE TABLE county_figures (
     PRIMARY KEY (county_code, month)
 );
 CREATE TABLE dirty_villages (
-    village_code BIGINT PRIMARY KEY
+    village_code BIGINT PRIMARY KEY,
+    version BIGINT NOT NULL DEFAULT 0
 );
 INSERT INTO dirty_villages (village_code)
     SELECT village_code FROM households UNION SELECT village_code FROM alerts

@@ -979,7 +979,7 @@ impl Store {
             }
             sqlx::query(
                 "INSERT INTO dirty_villages (village_code) SELECT DISTINCT village_code FROM households
-                 WHERE village_code BETWEEN $1 AND $2 ON CONFLICT DO NOTHING",
+                 WHERE village_code BETWEEN $1 AND $2 ON CONFLICT (village_code) DO UPDATE SET version = dirty_villages.version + 1",
             )
             .bind(lo)
             .bind(hi)

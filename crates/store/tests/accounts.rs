@@ -17,6 +17,7 @@ both_backends!(
     person_views_respect_the_scope,
     households_search_and_record,
     overview_regions_and_trend,
+    figures_stay_right_when_writes_and_refreshes_overlap,
     network_in_scope,
 );
 
@@ -366,4 +367,37 @@ async fn network_in_scope(store: &Store) {
     assert_eq!(n.practitioners.iter().map(|p| p.practitioner_id.as_str()).collect::<Vec<_>>(), ["PA"]);
     let n = store.network(&Scope::all()).await.unwrap();
     assert_eq!((n.regions.len(), n.facilities.len(), n.practitioners.len()), (6, 2, 2));
+}
+
+/// Settlements and refreshes at once: whatever their interleaving, the figures end
+/// equal to the writes (a write that commits during a refresh leaves its village
+/// dirty for the next one).
+async fn figures_stay_right_when_writes_and_refreshes_overlap(store: &Store) {
+    seed(store).await;
+    store.put_policy("34", 2024, include_str!("../../settle/tests/data/demo_county_2024.toml"), "admin").await.unwrap();
+    let before = store.overview(&Scope::all()).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..24u16 {
+        let s = store.clone();
+        let seq = [1, 3, 5, 7][usize::from(i % 4)];
+        let c = claim(&format!("K{i}"), seq, "2024-04-01", 1_000 + i64::from(i), 900);
+        tasks.push(tokio::spawn(async move { Some(s.settle_realtime(&Scope::all(), &c, "clerk").await.unwrap()) }));
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.refresh_figures(&Scope::all()).await.unwrap();
+            None
+        }));
+    }
+    let mut oop = Fen::ZERO;
+    let mut total = Fen::ZERO;
+    for t in tasks {
+        if let Some(r) = t.await.unwrap() {
+            oop += r.out_of_pocket;
+            total += r.total;
+        }
+    }
+    let after = store.overview(&Scope::all()).await.unwrap();
+    assert_eq!(after.claims, before.claims + 24);
+    assert_eq!(after.total_cost, before.total_cost + total);
+    assert_eq!(after.out_of_pocket, before.out_of_pocket + oop);
 }
