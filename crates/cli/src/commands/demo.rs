@@ -159,6 +159,8 @@ impl Plan {
         plan.extend(self.registry());
         plan.extend(["--out".into(), self.file("plan.csv")]);
         steps.push(("plan roving and dispatched doctors", plan));
+        // The report over the store: its settlements, its alerts and their
+        // assistance, its rural health network.
         steps.push((
             "report the programme's indicators",
             vec![
@@ -167,20 +169,6 @@ impl Plan {
                 year.into(),
                 "--level".into(),
                 "county,township".into(),
-                "--persons".into(),
-                self.file("persons.csv"),
-                "--households".into(),
-                self.file("households.csv"),
-                "--claims".into(),
-                self.file("claims.csv"),
-                "--settlements".into(),
-                self.file("settlements.csv"),
-                "--alerts".into(),
-                self.file("alerts.csv"),
-                "--reach".into(),
-                self.file("reach.csv"),
-                "--regions".into(),
-                self.file("regions.csv"),
                 "--out".into(),
                 self.file("report.xlsx"),
             ],
