@@ -475,10 +475,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .ctx(&ctx)?;
-            sqlx::query(
-                "INSERT INTO dirty_villages (village_code) SELECT village_code FROM alerts WHERE id = $1
-                 ON CONFLICT (village_code) DO UPDATE SET version = dirty_villages.version + 1",
-            )
+            sqlx::query(&crate::figures::mark_dirty_sql("SELECT village_code FROM alerts WHERE id = $1"))
             .bind(id)
             .execute(&mut *tx)
             .await

@@ -12,6 +12,13 @@ use crate::vals::{list, placeholders};
 use chrono::{Datelike, NaiveDate};
 use std::collections::BTreeMap;
 
+/// `INSERT INTO dirty_villages` of `rows` (`VALUES ...` or a `SELECT` of village
+/// codes): a village already dirty has its version raised, so that a refresh
+/// running meanwhile leaves it dirty (see `Store::refresh_figures`).
+pub(crate) fn mark_dirty_sql(rows: &str) -> String {
+    format!("INSERT INTO dirty_villages (village_code) {rows} ON CONFLICT (village_code) DO UPDATE SET version = dirty_villages.version + 1")
+}
+
 /// Names `$villages` (an iterator of 12-digit codes as `i64`) as dirty, on the
 /// connection `$conn` (inside the writer's transaction). Expands inside an
 /// `on_pool!` body, so that it compiles for each engine.
@@ -20,10 +27,7 @@ macro_rules! mark_dirty {
         let villages: std::collections::BTreeSet<i64> = $villages.into_iter().collect();
         let villages: Vec<i64> = villages.into_iter().collect();
         for part in villages.chunks(300) {
-            let sql = format!(
-                "INSERT INTO dirty_villages (village_code) VALUES {} ON CONFLICT (village_code) DO UPDATE SET version = dirty_villages.version + 1",
-                $crate::vals::placeholders(part.len(), 1)
-            );
+            let sql = $crate::figures::mark_dirty_sql(&format!("VALUES {}", $crate::vals::placeholders(part.len(), 1)));
             let mut q = sqlx::query(&sql);
             for v in part {
                 q = q.bind(*v);

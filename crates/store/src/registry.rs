@@ -633,10 +633,7 @@ impl Store {
                     let mut asked = HashSet::new();
                     keys.retain(|v| asked.insert(key_of(std::slice::from_ref(*v), 1)));
                     for part in keys.chunks(self.max_binds()) {
-                        let sql = format!(
-                            "INSERT INTO dirty_villages (village_code) {} ON CONFLICT (village_code) DO UPDATE SET version = dirty_villages.version + 1",
-                            of.many.replace("{}", &list(1, part.len()))
-                        );
+                        let sql = crate::figures::mark_dirty_sql(&of.many.replace("{}", &list(1, part.len())));
                         let mut q = sqlx::query(&sql);
                         for v in part {
                             q = bind_val!(q, *v);

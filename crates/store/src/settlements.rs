@@ -231,221 +231,6 @@ fn not_found_claim(id: &str) -> StoreError {
 /// are kept together, so a chunk may be larger by one village).
 pub const SETTLE_CHUNK: i64 = 200_000;
 
-/// The work of one real-time settlement inside the open transaction `$tx` (see
-/// [`Store::settle_realtime`]); expands inside an `on_pool!` body, so that it
-/// compiles for each engine. Evaluates to the settlement or the refusal; commits
-/// nothing.
-macro_rules! settle_one {
-    ($self:ident, $tx:ident, $scope:expr, $claim:expr, $actor:expr, $at:expr) => {
-        async {
-        let scope: &Scope = $scope;
-        let claim: &Claim = $claim;
-        let actor: &str = $actor;
-        let at = $at;
-        let ctx = format!("settling claim {}", claim.claim_id);
-        if claim.eligible_cost.0 < 0 || claim.eligible_cost > claim.total_cost {
-            return Err(StoreError::Rejected {
-                context: ctx,
-                reason: "the eligible cost must lie between 0 and the total cost".into(),
-            });
-        }
-        let person_id = claim.person_id.as_u64() as i64;
-        let year = claim.year();
-        let lock = if $self.backend() == Backend::Postgres { " FOR UPDATE OF p" } else { "" };
-        let person_sql = format!(
-            "SELECT p.status, h.village_code FROM persons p JOIN households h ON h.household_id = p.household_id
-             WHERE p.person_id = $1{lock}"
-        );
-        let claim_sql = format!("SELECT {CLAIM_COLS}, c.voided FROM claims c WHERE c.claim_id = $1");
-        let policy_sql = format!(
-            "SELECT {POLICY_COLS} FROM policies WHERE year = $1 AND $2 LIKE region || '%'
-             ORDER BY LENGTH(region) DESC, version DESC LIMIT 1"
-        );
-            let person: Option<(String, i64)> =
-                sqlx::query_as(&person_sql).bind(person_id).fetch_optional(&mut *$tx).await.ctx(&ctx)?;
-            let Some((status, village)) = person else {
-                return Err(StoreError::NotFound { kind: "person", key: claim.person_id.masked() });
-            };
-            let village = region_of(village, &ctx)?;
-            if !scope.contains(village) {
-                return Err(StoreError::NotFound { kind: "person", key: claim.person_id.masked() });
-            }
-            let status = status_of(&status, &ctx)?;
-            let stored: Option<ClaimVoided> =
-                sqlx::query_as(&claim_sql).bind(&claim.claim_id).fetch_optional(&mut *$tx).await.ctx(&ctx)?;
-            let mut is_new = true;
-            if let Some(t) = stored {
-                let voided = t.10;
-                let old = claim_from((t.0, t.1, t.2, t.3, t.4, t.5, t.6, t.7, t.8, t.9))?;
-                if old != *claim {
-                    return Err(StoreError::Constraint {
-                        context: ctx,
-                        detail: format!(
-                            "claim {} is in the store with different data; void it and settle the correction under a new claim_id",
-                            claim.claim_id
-                        ),
-                    });
-                }
-                if voided {
-                    return Err(StoreError::Constraint {
-                        context: ctx,
-                        detail: format!("claim {} was voided", claim.claim_id),
-                    });
-                }
-                is_new = false;
-                let done: Option<(Option<i64>, String, i64, Option<String>)> = sqlx::query_as(
-                    "SELECT policy_id, status, out_of_pocket, explanation FROM settlements WHERE claim_id = $1",
-                )
-                .bind(&claim.claim_id)
-                .fetch_optional(&mut *$tx)
-                .await
-                .ctx(&ctx)?;
-                if let Some((policy_id, st, oop, explanation)) = done {
-                    let pays: Vec<(String, i64)> = sqlx::query_as(
-                        "SELECT tier, amount FROM settlement_payments WHERE claim_id = $1 ORDER BY position",
-                    )
-                    .bind(&claim.claim_id)
-                    .fetch_all(&mut *$tx)
-                    .await
-                    .ctx(&ctx)?;
-                    let rec: Option<PolicyTuple> = match policy_id {
-                        Some(id) => sqlx::query_as(&format!("SELECT {POLICY_COLS} FROM policies WHERE id = $1"))
-                            .bind(id)
-                            .fetch_optional(&mut *$tx)
-                            .await
-                            .ctx(&ctx)?,
-                        None => None,
-                    };
-                    let rec = rec
-                        .map(policy_from)
-                        .ok_or_else(|| corrupt(&ctx, &claim.claim_id, "the settlement names no stored policy"))?;
-                    let rules = parse_stored(&rec)?;
-                    let payments: Vec<(String, Fen)> = pays.into_iter().map(|(t, a)| (t, Fen(a))).collect();
-                    let amounts = rules
-                        .names
-                        .iter()
-                        .map(|n| payments.iter().find(|(t, _)| t == n).map(|(_, a)| *a).unwrap_or(Fen::ZERO))
-                        .collect();
-                    return Ok(RealtimeSettlement {
-                        claim: claim.clone(),
-                        person: claim.person_id,
-                        year,
-                        status: status_of(&st, &ctx)?,
-                        policy: rec,
-                        rules,
-                        settlement: settle::Settlement { payments: amounts, out_of_pocket: Fen(oop) },
-                        payments,
-                        out_of_pocket: Fen(oop),
-                        total: claim.total_cost,
-                        replayed: true,
-                        explanation: explanation.unwrap_or_default(),
-                    });
-                }
-            }
-            let t: Option<PolicyTuple> = sqlx::query_as(&policy_sql)
-                .bind(year as i64)
-                .bind(village.to_string())
-                .fetch_optional(&mut *$tx)
-                .await
-                .ctx(&ctx)?;
-            let Some(t) = t else {
-                return Err(StoreError::Rejected {
-                    context: ctx,
-                    reason: format!("no settlement policy covers region {village} in {year}"),
-                });
-            };
-            let rec = policy_from(t);
-            let rules = parse_stored(&rec)?;
-            let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-                "SELECT tier, base, oop, paid FROM accumulators WHERE person_id = $1 AND year = $2",
-            )
-            .bind(person_id)
-            .bind(year as i64)
-            .fetch_all(&mut *$tx)
-            .await
-            .ctx(&ctx)?;
-            let mut acc = accumulators_from(&rules, &rows);
-            let input = ClaimInput::from(claim);
-            let explanation = settle::explain(&rules, &input, status, &acc).render(&rules);
-            let settlement = settle::settle_claim(&rules, &input, status, &mut acc);
-            if is_new {
-                sqlx::query(
-                    "INSERT INTO claims (claim_id, person_id, facility_level, kind, admitted, discharged, year,
-                     total_cost, eligible_cost, diagnosis, facility_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .bind(&claim.claim_id)
-                .bind(person_id)
-                .bind(claim.facility_level.as_str())
-                .bind(claim.kind.as_str())
-                .bind(claim.admitted)
-                .bind(claim.discharged)
-                .bind(year as i64)
-                .bind(claim.total_cost.0)
-                .bind(claim.eligible_cost.0)
-                .bind(&claim.diagnosis)
-                .bind(&claim.facility_id)
-                .execute(&mut *$tx)
-                .await
-                .ctx(&ctx)?;
-            }
-            sqlx::query(
-                "INSERT INTO settlements (claim_id, person_id, year, policy_id, policy_version, total_cost, eligible_cost,
-                 out_of_pocket, status, settled_at, settled_by, explanation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(&claim.claim_id)
-            .bind(person_id)
-            .bind(year as i64)
-            .bind(rec.id)
-            .bind(rec.version)
-            .bind(claim.total_cost.0)
-            .bind(claim.eligible_cost.0)
-            .bind(settlement.out_of_pocket.0)
-            .bind(status.as_str())
-            .bind(at)
-            .bind(actor)
-            .bind(&explanation)
-            .execute(&mut *$tx)
-            .await
-            .ctx(&ctx)?;
-            let pay_sql = format!(
-                "INSERT INTO settlement_payments (claim_id, position, tier, amount) VALUES {}",
-                placeholders(rules.names.len(), 4)
-            );
-            let mut q = sqlx::query(&pay_sql);
-            for (i, (name, amount)) in rules.names.iter().zip(&settlement.payments).enumerate() {
-                q = q.bind(&claim.claim_id).bind(i as i64).bind(name).bind(amount.0);
-            }
-            q.execute(&mut *$tx).await.ctx(&ctx)?;
-            let acc_sql = format!(
-                "INSERT INTO accumulators (person_id, year, tier, base, oop, paid) VALUES {}
-                 ON CONFLICT (person_id, year, tier) DO UPDATE SET base = excluded.base, oop = excluded.oop, paid = excluded.paid",
-                placeholders(rules.names.len(), 6)
-            );
-            let mut q = sqlx::query(&acc_sql);
-            for (name, a) in rules.names.iter().zip(&acc.tiers) {
-                q = q.bind(person_id).bind(year as i64).bind(name).bind(a.base.0).bind(a.unpaid.0).bind(a.paid.0);
-            }
-            q.execute(&mut *$tx).await.ctx(&ctx)?;
-            $crate::figures::mark_dirty!($tx, [village.as_u64() as i64], &ctx);
-            Ok(RealtimeSettlement {
-                claim: claim.clone(),
-                person: claim.person_id,
-                year,
-                status,
-                payments: named(&rules, &settlement.payments),
-                out_of_pocket: settlement.out_of_pocket,
-                total: claim.total_cost,
-                policy: rec,
-                rules,
-                settlement,
-                replayed: false,
-                explanation,
-            })
-        }
-        .await
-    };
-}
-
 impl Store {
     /// Stores a new version of the policy of a region (a code prefix, `""` for the
     /// nation) for a year. The text is parsed first: a bad policy is refused with
@@ -586,14 +371,8 @@ impl Store {
         claim: &Claim,
         actor: &str,
     ) -> Result<RealtimeSettlement, StoreError> {
-        let ctx = format!("settling claim {}", claim.claim_id);
-        let at = now();
-        on_pool!(self, p => async {
-            let mut tx = begin_write(p, &ctx).await?;
-            let r = settle_one!(self, tx, scope, claim, actor, at)?;
-            tx.commit().await.ctx(&ctx)?;
-            Ok(r)
-        }.await)
+        let mut one = self.settle_realtime_batch(&[(scope.clone(), claim.clone())], actor).await?;
+        one.pop().expect("one result for one claim")
     }
 
     /// Settles claims in real time as [`Store::settle_realtime`] does each, all in
@@ -606,18 +385,231 @@ impl Store {
         items: &[(Scope, Claim)],
         actor: &str,
     ) -> Result<Vec<Result<RealtimeSettlement, StoreError>>, StoreError> {
-        let ctx = format!("settling {} claims", items.len());
+        let ctx = match items {
+            [(_, c)] => format!("settling claim {}", c.claim_id),
+            _ => format!("settling {} claims", items.len()),
+        };
         let at = now();
+        // One claim alone needs no savepoint: refused, its transaction is undone.
+        let single = items.len() == 1;
         on_pool!(self, p => async {
             let mut tx = begin_write(p, &ctx).await?;
             let mut out = Vec::with_capacity(items.len());
             for (scope, claim) in items {
-                sqlx::query("SAVEPOINT claim").execute(&mut *tx).await.ctx(&ctx)?;
-                let r = settle_one!(self, tx, scope, claim, actor, at);
-                if r.is_err() {
-                    sqlx::query("ROLLBACK TO SAVEPOINT claim").execute(&mut *tx).await.ctx(&ctx)?;
+                if !single {
+                    sqlx::query("SAVEPOINT claim").execute(&mut *tx).await.ctx(&ctx)?;
                 }
-                sqlx::query("RELEASE SAVEPOINT claim").execute(&mut *tx).await.ctx(&ctx)?;
+                let r: Result<RealtimeSettlement, StoreError> = async {
+                    let ctx = format!("settling claim {}", claim.claim_id);
+                    if claim.eligible_cost.0 < 0 || claim.eligible_cost > claim.total_cost {
+                        return Err(StoreError::Rejected {
+                            context: ctx,
+                            reason: "the eligible cost must lie between 0 and the total cost".into(),
+                        });
+                    }
+                    let person_id = claim.person_id.as_u64() as i64;
+                    let year = claim.year();
+                    let lock = if self.backend() == Backend::Postgres { " FOR UPDATE OF p" } else { "" };
+                    let person_sql = format!(
+                        "SELECT p.status, h.village_code FROM persons p JOIN households h ON h.household_id = p.household_id
+                         WHERE p.person_id = $1{lock}"
+                    );
+                    let claim_sql = format!("SELECT {CLAIM_COLS}, c.voided FROM claims c WHERE c.claim_id = $1");
+                    let policy_sql = format!(
+                        "SELECT {POLICY_COLS} FROM policies WHERE year = $1 AND $2 LIKE region || '%'
+                         ORDER BY LENGTH(region) DESC, version DESC LIMIT 1"
+                    );
+                        let person: Option<(String, i64)> =
+                            sqlx::query_as(&person_sql).bind(person_id).fetch_optional(&mut *tx).await.ctx(&ctx)?;
+                        let Some((status, village)) = person else {
+                            return Err(StoreError::NotFound { kind: "person", key: claim.person_id.masked() });
+                        };
+                        let village = region_of(village, &ctx)?;
+                        if !scope.contains(village) {
+                            return Err(StoreError::NotFound { kind: "person", key: claim.person_id.masked() });
+                        }
+                        let status = status_of(&status, &ctx)?;
+                        let stored: Option<ClaimVoided> =
+                            sqlx::query_as(&claim_sql).bind(&claim.claim_id).fetch_optional(&mut *tx).await.ctx(&ctx)?;
+                        let mut is_new = true;
+                        if let Some(t) = stored {
+                            let voided = t.10;
+                            let old = claim_from((t.0, t.1, t.2, t.3, t.4, t.5, t.6, t.7, t.8, t.9))?;
+                            if old != *claim {
+                                return Err(StoreError::Constraint {
+                                    context: ctx,
+                                    detail: format!(
+                                        "claim {} is in the store with different data; void it and settle the correction under a new claim_id",
+                                        claim.claim_id
+                                    ),
+                                });
+                            }
+                            if voided {
+                                return Err(StoreError::Constraint {
+                                    context: ctx,
+                                    detail: format!("claim {} was voided", claim.claim_id),
+                                });
+                            }
+                            is_new = false;
+                            let done: Option<(Option<i64>, String, i64, Option<String>)> = sqlx::query_as(
+                                "SELECT policy_id, status, out_of_pocket, explanation FROM settlements WHERE claim_id = $1",
+                            )
+                            .bind(&claim.claim_id)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .ctx(&ctx)?;
+                            if let Some((policy_id, st, oop, explanation)) = done {
+                                let pays: Vec<(String, i64)> = sqlx::query_as(
+                                    "SELECT tier, amount FROM settlement_payments WHERE claim_id = $1 ORDER BY position",
+                                )
+                                .bind(&claim.claim_id)
+                                .fetch_all(&mut *tx)
+                                .await
+                                .ctx(&ctx)?;
+                                let rec: Option<PolicyTuple> = match policy_id {
+                                    Some(id) => sqlx::query_as(&format!("SELECT {POLICY_COLS} FROM policies WHERE id = $1"))
+                                        .bind(id)
+                                        .fetch_optional(&mut *tx)
+                                        .await
+                                        .ctx(&ctx)?,
+                                    None => None,
+                                };
+                                let rec = rec
+                                    .map(policy_from)
+                                    .ok_or_else(|| corrupt(&ctx, &claim.claim_id, "the settlement names no stored policy"))?;
+                                let rules = parse_stored(&rec)?;
+                                let payments: Vec<(String, Fen)> = pays.into_iter().map(|(t, a)| (t, Fen(a))).collect();
+                                let amounts = rules
+                                    .names
+                                    .iter()
+                                    .map(|n| payments.iter().find(|(t, _)| t == n).map(|(_, a)| *a).unwrap_or(Fen::ZERO))
+                                    .collect();
+                                return Ok(RealtimeSettlement {
+                                    claim: claim.clone(),
+                                    person: claim.person_id,
+                                    year,
+                                    status: status_of(&st, &ctx)?,
+                                    policy: rec,
+                                    rules,
+                                    settlement: settle::Settlement { payments: amounts, out_of_pocket: Fen(oop) },
+                                    payments,
+                                    out_of_pocket: Fen(oop),
+                                    total: claim.total_cost,
+                                    replayed: true,
+                                    explanation: explanation.unwrap_or_default(),
+                                });
+                            }
+                        }
+                        let t: Option<PolicyTuple> = sqlx::query_as(&policy_sql)
+                            .bind(year as i64)
+                            .bind(village.to_string())
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .ctx(&ctx)?;
+                        let Some(t) = t else {
+                            return Err(StoreError::Rejected {
+                                context: ctx,
+                                reason: format!("no settlement policy covers region {village} in {year}"),
+                            });
+                        };
+                        let rec = policy_from(t);
+                        let rules = parse_stored(&rec)?;
+                        let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+                            "SELECT tier, base, oop, paid FROM accumulators WHERE person_id = $1 AND year = $2",
+                        )
+                        .bind(person_id)
+                        .bind(year as i64)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .ctx(&ctx)?;
+                        let mut acc = accumulators_from(&rules, &rows);
+                        let input = ClaimInput::from(claim);
+                        let explanation = settle::explain(&rules, &input, status, &acc).render(&rules);
+                        let settlement = settle::settle_claim(&rules, &input, status, &mut acc);
+                        if is_new {
+                            sqlx::query(
+                                "INSERT INTO claims (claim_id, person_id, facility_level, kind, admitted, discharged, year,
+                                 total_cost, eligible_cost, diagnosis, facility_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                            )
+                            .bind(&claim.claim_id)
+                            .bind(person_id)
+                            .bind(claim.facility_level.as_str())
+                            .bind(claim.kind.as_str())
+                            .bind(claim.admitted)
+                            .bind(claim.discharged)
+                            .bind(year as i64)
+                            .bind(claim.total_cost.0)
+                            .bind(claim.eligible_cost.0)
+                            .bind(&claim.diagnosis)
+                            .bind(&claim.facility_id)
+                            .execute(&mut *tx)
+                            .await
+                            .ctx(&ctx)?;
+                        }
+                        sqlx::query(
+                            "INSERT INTO settlements (claim_id, person_id, year, policy_id, policy_version, total_cost, eligible_cost,
+                             out_of_pocket, status, settled_at, settled_by, explanation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                        )
+                        .bind(&claim.claim_id)
+                        .bind(person_id)
+                        .bind(year as i64)
+                        .bind(rec.id)
+                        .bind(rec.version)
+                        .bind(claim.total_cost.0)
+                        .bind(claim.eligible_cost.0)
+                        .bind(settlement.out_of_pocket.0)
+                        .bind(status.as_str())
+                        .bind(at)
+                        .bind(actor)
+                        .bind(&explanation)
+                        .execute(&mut *tx)
+                        .await
+                        .ctx(&ctx)?;
+                        let pay_sql = format!(
+                            "INSERT INTO settlement_payments (claim_id, position, tier, amount) VALUES {}",
+                            placeholders(rules.names.len(), 4)
+                        );
+                        let mut q = sqlx::query(&pay_sql);
+                        for (i, (name, amount)) in rules.names.iter().zip(&settlement.payments).enumerate() {
+                            q = q.bind(&claim.claim_id).bind(i as i64).bind(name).bind(amount.0);
+                        }
+                        q.execute(&mut *tx).await.ctx(&ctx)?;
+                        let acc_sql = format!(
+                            "INSERT INTO accumulators (person_id, year, tier, base, oop, paid) VALUES {}
+                             ON CONFLICT (person_id, year, tier) DO UPDATE SET base = excluded.base, oop = excluded.oop, paid = excluded.paid",
+                            placeholders(rules.names.len(), 6)
+                        );
+                        let mut q = sqlx::query(&acc_sql);
+                        for (name, a) in rules.names.iter().zip(&acc.tiers) {
+                            q = q.bind(person_id).bind(year as i64).bind(name).bind(a.base.0).bind(a.unpaid.0).bind(a.paid.0);
+                        }
+                        q.execute(&mut *tx).await.ctx(&ctx)?;
+                        crate::figures::mark_dirty!(tx, [village.as_u64() as i64], &ctx);
+                        Ok(RealtimeSettlement {
+                            claim: claim.clone(),
+                            person: claim.person_id,
+                            year,
+                            status,
+                            payments: named(&rules, &settlement.payments),
+                            out_of_pocket: settlement.out_of_pocket,
+                            total: claim.total_cost,
+                            policy: rec,
+                            rules,
+                            settlement,
+                            replayed: false,
+                            explanation,
+                        })
+                }
+                .await;
+                if single && r.is_err() {
+                    return Ok(vec![r]);
+                }
+                if !single {
+                    if r.is_err() {
+                        sqlx::query("ROLLBACK TO SAVEPOINT claim").execute(&mut *tx).await.ctx(&ctx)?;
+                    }
+                    sqlx::query("RELEASE SAVEPOINT claim").execute(&mut *tx).await.ctx(&ctx)?;
+                }
                 out.push(r);
             }
             tx.commit().await.ctx(&ctx)?;
@@ -977,10 +969,9 @@ impl Store {
                 }
                 q.execute(&mut *tx).await.ctx(&ctx)?;
             }
-            sqlx::query(
-                "INSERT INTO dirty_villages (village_code) SELECT DISTINCT village_code FROM households
-                 WHERE village_code BETWEEN $1 AND $2 ON CONFLICT (village_code) DO UPDATE SET version = dirty_villages.version + 1",
-            )
+            sqlx::query(&crate::figures::mark_dirty_sql(
+                "SELECT DISTINCT village_code FROM households WHERE village_code BETWEEN $1 AND $2",
+            ))
             .bind(lo)
             .bind(hi)
             .execute(&mut *tx)

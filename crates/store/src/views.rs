@@ -521,11 +521,11 @@ impl Store {
         let villages = scope.prefix().len() >= 6;
         // 12-digit code / unit = the key of the region on the map.
         let unit: i64 = if villages { 1 } else { 1_000_000 };
-        type Counts = Vec<(i64, i64)>;
         type Regions = Vec<(i64, String, Option<f64>, Option<f64>)>;
         type Placed = Vec<(i64, Option<f64>, Option<f64>)>;
-        type Triples = Vec<(i64, i64, i64)>;
-        let (regions, placed, households, persons, money, alerts): (Regions, Placed, Counts, Triples, Triples, Counts) = on_pool!(self, p => {
+        // key, households, persons, poor persons, total cost, out of pocket, open alerts
+        type Figures = Vec<(i64, i64, i64, i64, i64, i64, i64)>;
+        let (regions, placed, figures): (Regions, Placed, Figures) = on_pool!(self, p => {
             let regions = sqlx::query_as(
                 "SELECT code, name, lon, lat FROM regions WHERE level = $1 AND code BETWEEN $2 AND $3 ORDER BY code",
             )
@@ -549,7 +549,7 @@ impl Store {
                 .await
                 .ctx(ctx)?
             };
-            let figures: Vec<(i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(&format!(
+            let figures: Figures = sqlx::query_as(&format!(
                 "SELECT {key} / $1, CAST(SUM(households) AS BIGINT), CAST(SUM(persons) AS BIGINT),
                         CAST(SUM(poor_persons) AS BIGINT), CAST(SUM(total_cost) AS BIGINT),
                         CAST(SUM(out_of_pocket) AS BIGINT), CAST(SUM(open_alerts) AS BIGINT)
@@ -561,11 +561,7 @@ impl Store {
             .fetch_all(p)
             .await
             .ctx(ctx)?;
-            let households: Counts = figures.iter().map(|f| (f.0, f.1)).collect();
-            let persons: Triples = figures.iter().map(|f| (f.0, f.2, f.3)).collect();
-            let money: Triples = figures.iter().map(|f| (f.0, f.4, f.5)).collect();
-            let alerts: Counts = figures.iter().map(|f| (f.0, f.6)).collect();
-            (regions, placed, households, persons, money, alerts)
+            (regions, placed, figures)
         });
         let mut out: Vec<RegionFigures> = Vec::with_capacity(regions.len());
         let mut at: std::collections::HashMap<i64, usize> = Default::default();
@@ -593,26 +589,15 @@ impl Store {
                 }
             }
         }
-        for (k, n) in households {
+        for (k, households, persons, poor, total, oop, alerts) in figures {
             if let Some(&i) = at.get(&k) {
-                out[i].households = count(n);
-            }
-        }
-        for (k, n, poor) in persons {
-            if let Some(&i) = at.get(&k) {
-                out[i].persons = count(n);
-                out[i].poor_persons = count(poor);
-            }
-        }
-        for (k, total, oop) in money {
-            if let Some(&i) = at.get(&k) {
-                out[i].total_cost = Fen(total);
-                out[i].out_of_pocket = Fen(oop);
-            }
-        }
-        for (k, n) in alerts {
-            if let Some(&i) = at.get(&k) {
-                out[i].open_alerts = count(n);
+                let r = &mut out[i];
+                r.households = count(households);
+                r.persons = count(persons);
+                r.poor_persons = count(poor);
+                r.total_cost = Fen(total);
+                r.out_of_pocket = Fen(oop);
+                r.open_alerts = count(alerts);
             }
         }
         Ok(out)
