@@ -71,10 +71,29 @@ pub(crate) fn figures_table(scope: &Scope) -> (&'static str, &'static str) {
 /// How many villages one refresh statement covers.
 const VILLAGES_A_STATEMENT: usize = 300;
 
+/// How many villages one refresh transaction recomputes at most, so that a
+/// refresh of many holds the write lock in short turns between which real-time
+/// settlements go on.
+pub const VILLAGES_A_TURN: usize = 50;
+
 impl Store {
-    /// Recomputes the figures of the dirty villages inside `scope`, in one
-    /// transaction; a no-op (one indexed read) when none is dirty.
+    /// Recomputes the figures of the dirty villages inside `scope`, in
+    /// transactions of at most [`VILLAGES_A_TURN`] villages, until none is dirty;
+    /// a no-op (one indexed read) when none is. Returns how many it recomputed.
     pub async fn refresh_figures(&self, scope: &Scope) -> Result<usize, StoreError> {
+        let mut done = 0;
+        loop {
+            let n = self.refresh_figures_turn(scope, VILLAGES_A_TURN).await?;
+            done += n;
+            if n < VILLAGES_A_TURN {
+                return Ok(done);
+            }
+        }
+    }
+
+    /// Recomputes the figures of at most `limit` dirty villages inside `scope`
+    /// (and their counties) in one transaction; returns how many.
+    pub async fn refresh_figures_turn(&self, scope: &Scope, limit: usize) -> Result<usize, StoreError> {
         let ctx = "refreshing the figures by village";
         let (lo, hi) = scope.code_range();
         let any: Option<i64> = on_pool!(self, p => {
@@ -96,9 +115,13 @@ impl Store {
                 sqlx::query("SELECT pg_advisory_xact_lock(7061967)").execute(&mut *tx).await.ctx(ctx)?;
             }
             let marked: Vec<(i64, i64)> =
-                sqlx::query_as("SELECT village_code, version FROM dirty_villages WHERE village_code BETWEEN $1 AND $2")
+                sqlx::query_as(
+                    "SELECT village_code, version FROM dirty_villages WHERE village_code BETWEEN $1 AND $2
+                     ORDER BY village_code LIMIT $3",
+                )
                     .bind(lo)
                     .bind(hi)
+                    .bind(limit.max(1) as i64)
                     .fetch_all(&mut *tx)
                     .await
                     .ctx(ctx)?;

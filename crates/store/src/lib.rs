@@ -18,6 +18,7 @@ pub use accounts::{AuditRow, ImportRunRow, ImportStatus, NewUser, SessionRow, Us
 pub use alerts::{AlertEvent, AlertQuery, MonitorInputs, NewMeasure, ReconcileCounts, StoredAlert, StoredMeasure};
 pub use db::{Backend, Page, Scope, Store};
 pub use error::StoreError;
+pub use figures::VILLAGES_A_TURN;
 pub use ledger::{LedgerCounts, LedgerQuery, StoredLedgerEntry};
 pub use registry::{ImportCounts, ImportFeed, StoredRecord};
 pub use report_inputs::{AlertDates, ReportInputs};

@@ -146,14 +146,23 @@ impl StoreRepo {
         })
     }
 
-    /// Brings the figures by village of the scope up to date, in its turn to write
+    /// Brings the figures by village of the scope up to date in turns to write
     /// (the refresh writes), so that it queues behind settlements instead of
-    /// polling SQLite's lock. The store's reads of the figures then find nothing
-    /// left to refresh.
+    /// polling SQLite's lock, and settlements go on between its turns. The
+    /// store's reads of the figures then find nothing (or only the last moment's
+    /// changes) left to refresh.
     async fn refresh_figures(&self, s: &Scope) -> RepoResult<()> {
-        let _turn = self.writing().await;
-        self.store.refresh_figures(&scope(s)?).await?;
-        Ok(())
+        let s = scope(s)?;
+        // In short turns, so that settlements queued meanwhile go in between.
+        loop {
+            let n = {
+                let _turn = self.writing().await;
+                self.store.refresh_figures_turn(&s, store::VILLAGES_A_TURN).await?
+            };
+            if n < store::VILLAGES_A_TURN {
+                return Ok(());
+            }
+        }
     }
 
     /// The store underneath, for loading data in tests and commands.
