@@ -21,6 +21,7 @@ pub mod extract;
 pub mod measure;
 pub mod period;
 pub mod report;
+pub mod stored;
 pub mod whatif;
 
 pub use cube::{Fact, IndicatorCube, IndicatorValue};

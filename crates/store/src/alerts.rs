@@ -475,11 +475,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .ctx(&ctx)?;
-            sqlx::query(&crate::figures::mark_dirty_sql("SELECT village_code FROM alerts WHERE id = $1"))
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .ctx(&ctx)?;
+            for sql in crate::figures::mark_dirty_sql("SELECT village_code FROM alerts WHERE id = $1") {
+                sqlx::query(&sql).bind(id).execute(&mut *tx).await.ctx(&ctx)?;
+            }
             sqlx::query(
                 "INSERT INTO alert_events (alert_id, from_state, to_state, actor, at, note) VALUES ($1, $2, $3, $4, $5, $6)",
             )

@@ -12,11 +12,20 @@ use crate::vals::{list, placeholders};
 use chrono::{Datelike, NaiveDate};
 use std::collections::BTreeMap;
 
-/// `INSERT INTO dirty_villages` of `rows` (`VALUES ...` or a `SELECT` of village
-/// codes): a village already dirty has its version raised, so that a refresh
-/// running meanwhile leaves it dirty (see `Store::refresh_figures`).
-pub(crate) fn mark_dirty_sql(rows: &str) -> String {
-    format!("INSERT INTO dirty_villages (village_code) {rows} ON CONFLICT (village_code) DO UPDATE SET version = dirty_villages.version + 1")
+/// The tables that name dirty villages, one for each consumer: the figures here,
+/// and the kept indicator facts (`crate::cube`).
+pub(crate) const DIRTY_TABLES: [&str; 2] = ["dirty_villages", "indicator_dirty"];
+
+/// `INSERT INTO` each of [`DIRTY_TABLES`] of `rows` (`VALUES ...` or a `SELECT`
+/// of village codes), one statement each, to run with the same binds: a village
+/// already dirty has its version raised, so that a refresh running meanwhile
+/// leaves it dirty (see `Store::refresh_figures`).
+pub(crate) fn mark_dirty_sql(rows: &str) -> [String; 2] {
+    DIRTY_TABLES.map(|t| {
+        format!(
+            "INSERT INTO {t} (village_code) {rows} ON CONFLICT (village_code) DO UPDATE SET version = {t}.version + 1"
+        )
+    })
 }
 
 /// Names `$villages` (an iterator of 12-digit codes as `i64`) as dirty, on the
@@ -27,12 +36,14 @@ macro_rules! mark_dirty {
         let villages: std::collections::BTreeSet<i64> = $villages.into_iter().collect();
         let villages: Vec<i64> = villages.into_iter().collect();
         for part in villages.chunks(300) {
-            let sql = $crate::figures::mark_dirty_sql(&format!("VALUES {}", $crate::vals::placeholders(part.len(), 1)));
-            let mut q = sqlx::query(&sql);
-            for v in part {
-                q = q.bind(*v);
+            for sql in $crate::figures::mark_dirty_sql(&format!("VALUES {}", $crate::vals::placeholders(part.len(), 1)))
+            {
+                let mut q = sqlx::query(&sql);
+                for v in part {
+                    q = q.bind(*v);
+                }
+                q.execute(&mut *$conn).await.ctx($ctx)?;
             }
-            q.execute(&mut *$conn).await.ctx($ctx)?;
         }
     }};
 }

@@ -225,6 +225,9 @@ impl Store {
                 }
                 q.execute(&mut *tx).await.ctx(&ctx)?;
             }
+            // The contracts count in the indicators of the villages written or emptied.
+            let gone_villages = old.values().filter(|e| !seen.contains(&e.person)).map(|e| e.village.as_u64() as i64);
+            crate::figures::mark_dirty!(tx, write.iter().map(|(_, v)| *v).chain(gone_villages), &ctx);
             tx.commit().await.ctx(&ctx)?;
             Ok(counts)
         }.await)
@@ -321,8 +324,9 @@ impl Store {
         }
         let (lo, hi) = scope.code_range();
         let at = now();
-        let n = on_pool!(self, p => {
-            sqlx::query(
+        on_pool!(self, p => async {
+            let mut tx = begin_write(p, ctx).await?;
+            let n = sqlx::query(
                 "UPDATE patient_ledger SET contract_doctor = $1, contract_signed = $2, updated_at = $3
                  WHERE person_id = $4 AND village_code BETWEEN $5 AND $6",
             )
@@ -332,11 +336,17 @@ impl Store {
             .bind(person.as_u64() as i64)
             .bind(lo)
             .bind(hi)
-            .execute(p)
+            .execute(&mut *tx)
             .await
             .ctx(ctx)?
-            .rows_affected()
-        });
-        Ok(n)
+            .rows_affected();
+            for sql in crate::figures::mark_dirty_sql(
+                "SELECT DISTINCT village_code FROM patient_ledger WHERE person_id = $1 AND village_code BETWEEN $2 AND $3",
+            ) {
+                sqlx::query(&sql).bind(person.as_u64() as i64).bind(lo).bind(hi).execute(&mut *tx).await.ctx(ctx)?;
+            }
+            tx.commit().await.ctx(ctx)?;
+            Ok(n)
+        }.await)
     }
 }

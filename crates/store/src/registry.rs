@@ -41,6 +41,10 @@ pub(crate) struct Ref {
 
 /// How a record kind sits in its table.
 #[doc(hidden)]
+/// The tables of the rural health network: a change to any of them changes the
+/// villages' reach (the coverage indicators).
+pub(crate) const NETWORK_TABLES: [&str; 3] = ["regions", "facilities", "practitioners"];
+
 pub struct TableSpec {
     pub(crate) kind: &'static str,
     pub(crate) table: &'static str,
@@ -633,12 +637,13 @@ impl Store {
                     let mut asked = HashSet::new();
                     keys.retain(|v| asked.insert(key_of(std::slice::from_ref(*v), 1)));
                     for part in keys.chunks(self.max_binds()) {
-                        let sql = crate::figures::mark_dirty_sql(&of.many.replace("{}", &list(1, part.len())));
-                        let mut q = sqlx::query(&sql);
-                        for v in part {
-                            q = bind_val!(q, *v);
+                        for sql in crate::figures::mark_dirty_sql(&of.many.replace("{}", &list(1, part.len()))) {
+                            let mut q = sqlx::query(&sql);
+                            for v in part {
+                                q = bind_val!(q, *v);
+                            }
+                            q.execute(&mut *tx).await.ctx(&ctx)?;
                         }
-                        q.execute(&mut *tx).await.ctx(&ctx)?;
                     }
                 }
                 if !history.is_empty() {
@@ -655,6 +660,10 @@ impl Store {
                         q.execute(&mut *tx).await.ctx(&ctx)?;
                     }
                 }
+            }
+            if NETWORK_TABLES.contains(&spec.table) {
+                // The villages' reach is measured again at the next indicator refresh.
+                sqlx::query("UPDATE indicator_years SET coverage_as_of = NULL").execute(&mut *tx).await.ctx(&ctx)?;
             }
             tx.commit().await.ctx(&ctx)?;
             Ok(counts)

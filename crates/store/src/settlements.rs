@@ -969,14 +969,11 @@ impl Store {
                 }
                 q.execute(&mut *tx).await.ctx(&ctx)?;
             }
-            sqlx::query(&crate::figures::mark_dirty_sql(
+            for sql in crate::figures::mark_dirty_sql(
                 "SELECT DISTINCT village_code FROM households WHERE village_code BETWEEN $1 AND $2",
-            ))
-            .bind(lo)
-            .bind(hi)
-            .execute(&mut *tx)
-            .await
-            .ctx(&ctx)?;
+            ) {
+                sqlx::query(&sql).bind(lo).bind(hi).execute(&mut *tx).await.ctx(&ctx)?;
+            }
             tx.commit().await.ctx(&ctx)?;
             Ok(counts)
         }.await)

@@ -12,7 +12,7 @@ use indicators::extract::{
 };
 use indicators::report::{self, ReportRow, ReportSpec};
 use indicators::whatif::{compare, Comparison, Scenario};
-use indicators::{Definitions, IndicatorCube, Month, Period, PeriodKind};
+use indicators::{Definitions, Fact, IndicatorCube, Month, Period, PeriodKind};
 use monitor::{Member, RuleSet, SettledCost, ThresholdTable};
 use settle::{BatchClaim, ClaimInput, Policy};
 use std::collections::{HashMap, HashSet};
@@ -66,12 +66,17 @@ impl Report {
     }
 }
 
-/// The reach of the scope's villages on the last day of `year` (or today, if
-/// earlier): a qualified doctor serving in the village, and a qualified village
-/// clinic or township centre within 15 minutes.
-fn village_reach(network: NetworkData, year: i32) -> Result<Vec<VillageReach>, String> {
+/// The day the villages' reach of `year` is measured on: its last day, or
+/// `today` if earlier.
+pub fn coverage_day(year: i32, today: NaiveDate) -> Result<NaiveDate, String> {
     let end = NaiveDate::from_ymd_opt(year, 12, 31).ok_or("a year out of range")?;
-    let as_of = end.min(chrono::Utc::now().date_naive());
+    Ok(end.min(today))
+}
+
+/// The reach of the network's villages on `as_of`: a qualified doctor serving in
+/// the village, and a qualified village clinic or township centre within 15
+/// minutes.
+fn village_reach(network: NetworkData, as_of: NaiveDate) -> Result<Vec<VillageReach>, String> {
     let net = coverage::Network::new(network.regions, network.facilities, network.practitioners)
         .map_err(|e| e.to_string())?;
     let settings = coverage::Settings::default();
@@ -92,18 +97,16 @@ fn village_reach(network: NetworkData, year: i32) -> Result<Vec<VillageReach>, S
         .collect())
 }
 
-/// The indicator report of `year` by `levels` and periods of `period`, for the
-/// rows inside `scope` (a code prefix), with the indicators of `defs`. `network`
-/// adds the coverage indicators.
-pub fn build_report(
-    defs: Definitions,
-    data: &IndicatorData,
-    network: Option<NetworkData>,
-    scope: &str,
-    year: i32,
-    levels: Vec<RegionLevel>,
-    period: PeriodKind,
-) -> Result<Report, String> {
+/// The coverage facts of `year` (recorded in January, as the registry's stocks)
+/// from the reach of the network's villages on `as_of`.
+pub fn network_facts(network: NetworkData, year: i32, as_of: NaiveDate) -> Result<Vec<Fact>, String> {
+    Ok(coverage_facts(&village_reach(network, as_of)?, Month::new(year, 1)))
+}
+
+/// The facts of `year` that lie in the villages themselves: the registry's
+/// stocks, the settled claims and the alerts. Also returns how many claims of the
+/// year have no settlement (left out).
+pub fn local_facts(data: &IndicatorData, year: i32) -> Result<(Vec<Fact>, usize), String> {
     let registry = Registry::new(&data.households, &data.persons).map_err(|e| e.to_string())?;
     let serious = Catalogue::serious();
     let as_of = Month::new(year, 1);
@@ -133,18 +136,73 @@ pub fn build_report(
         .extend(ClaimLedger::new(&data.persons, &serious, year).facts(&registry, &settled).map_err(|e| e.to_string())?);
     let alerts: Vec<_> = data.alerts.iter().filter(|a| a.year == year).cloned().collect();
     facts.extend(AlertLedger::new().facts(&registry, &alerts).map_err(|e| e.to_string())?);
+    Ok((facts, unsettled))
+}
+
+/// What a report is made of besides its facts.
+#[derive(Debug, Clone)]
+pub struct ReportFrame {
+    pub scope: String,
+    pub year: i32,
+    pub levels: Vec<RegionLevel>,
+    pub period: PeriodKind,
+    pub names: HashMap<RegionCode, String>,
+    pub unsettled: usize,
+    pub coverage_note: Option<String>,
+}
+
+/// The report of `facts` (of the scope and the year) for `defs`.
+pub fn report_of_facts(defs: Definitions, facts: &[Fact], frame: ReportFrame) -> Report {
+    let cube = IndicatorCube::build(&defs, facts);
+    let spec = ReportSpec {
+        levels: frame.levels.clone(),
+        periods: Period::of_year(frame.year, frame.period),
+        scope: frame.scope.clone(),
+    };
+    let rows = report::build(&cube, &spec);
+    let names = frame.names.into_iter().filter(|(c, _)| c.starts_with(&frame.scope)).collect();
+    Report {
+        defs,
+        rows,
+        names,
+        levels: frame.levels,
+        year: frame.year,
+        period: frame.period,
+        unsettled: frame.unsettled,
+        coverage_note: frame.coverage_note,
+    }
+}
+
+/// The indicator report of `year` by `levels` and periods of `period`, for the
+/// rows inside `scope` (a code prefix), with the indicators of `defs`, computed
+/// from the scope's data at once. `network` adds the coverage indicators.
+pub fn build_report(
+    defs: Definitions,
+    data: &IndicatorData,
+    network: Option<NetworkData>,
+    scope: &str,
+    year: i32,
+    levels: Vec<RegionLevel>,
+    period: PeriodKind,
+) -> Result<Report, String> {
+    let (mut facts, unsettled) = local_facts(data, year)?;
     let mut coverage_note = None;
     if let Some(n) = network {
-        match village_reach(n, year) {
-            Ok(reach) => facts.extend(coverage_facts(&reach, as_of)),
+        match coverage_day(year, chrono::Utc::now().date_naive()).and_then(|d| network_facts(n, year, d)) {
+            Ok(f) => facts.extend(f),
             Err(e) => coverage_note = Some(e),
         }
     }
-    let cube = IndicatorCube::build(&defs, &facts);
-    let spec = ReportSpec { levels: levels.clone(), periods: Period::of_year(year, period), scope: scope.to_string() };
-    let rows = report::build(&cube, &spec);
-    let names = data.names.iter().filter(|(c, _)| c.starts_with(scope)).map(|(c, n)| (*c, n.clone())).collect();
-    Ok(Report { defs, rows, names, levels, year, period, unsettled, coverage_note })
+    let frame = ReportFrame {
+        scope: scope.to_string(),
+        year,
+        levels,
+        period,
+        names: data.names.clone(),
+        unsettled,
+        coverage_note,
+    };
+    Ok(report_of_facts(defs, &facts, frame))
 }
 
 /// The outcome of a what-if.

@@ -22,6 +22,7 @@ pub mod coverage_pages;
 pub mod error;
 pub mod html;
 pub mod i18n;
+pub mod kept;
 pub mod mem;
 pub mod openapi;
 pub mod pages;

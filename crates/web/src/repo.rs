@@ -336,6 +336,18 @@ pub trait Repo: Send + Sync + 'static {
     }
     /// What the report and the what-if of `year` read inside the scope.
     async fn indicator_data(&self, scope: &Scope, year: i32) -> RepoResult<IndicatorData>;
+    /// The programme report of `year` inside the scope from indicator facts kept
+    /// ahead of reading, where the repository keeps them (the store); `None`
+    /// where it does not, and the report is computed from [`Repo::indicator_data`].
+    async fn kept_report(
+        &self,
+        _scope: &Scope,
+        _year: i32,
+        _levels: Vec<domain::RegionLevel>,
+        _period: indicators::PeriodKind,
+    ) -> RepoResult<Option<crate::analysis::Report>> {
+        Ok(None)
+    }
 
     /// Regions, facilities and practitioners in scope.
     async fn network(&self, scope: &Scope) -> RepoResult<NetworkData>;

@@ -134,9 +134,13 @@ impl ReportParams {
     }
 }
 
-/// Reads the scope's data and builds the report, off the async threads.
+/// The report from the facts the repository keeps, or else from the scope's
+/// data, built off the async threads.
 pub async fn report_for(st: &AppState, scope: &Scope, p: &ReportParams) -> Result<Report, WebError> {
     let _turn = slot().await?;
+    if let Some(r) = st.repo.kept_report(scope, p.year, p.levels.clone(), p.period).await? {
+        return Ok(r);
+    }
     let data = st.repo.indicator_data(scope, p.year).await?;
     let network = st.repo.network(scope).await?;
     let (prefix, year, levels, period) = (scope.prefix().to_string(), p.year, p.levels.clone(), p.period);

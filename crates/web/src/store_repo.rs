@@ -508,7 +508,11 @@ impl Repo for StoreRepo {
     }
 
     async fn refresh_precomputed(&self) -> RepoResult<()> {
-        self.refresh_figures(&Scope::all()).await
+        self.refresh_figures(&Scope::all()).await?;
+        crate::kept::refresh(&self.store, None, Utc::now().date_naive(), self.write.as_deref())
+            .await
+            .map_err(RepoError::Store)?;
+        Ok(())
     }
 
     async fn trend(&self, s: &Scope) -> RepoResult<Vec<MonthStat>> {
@@ -528,36 +532,23 @@ impl Repo for StoreRepo {
     }
 
     async fn indicator_data(&self, s: &Scope, year: i32) -> RepoResult<IndicatorData> {
-        let mut r = self.store.report_inputs(&scope(s)?, year).await?;
-        let settlements = r
-            .monitor
-            .oop_by_claim
-            .iter()
-            .map(|(id, oop)| {
-                let payments = r.payments.remove(id).unwrap_or_default();
-                (id.clone(), ClaimSettlement { payments, out_of_pocket: *oop })
-            })
-            .collect();
-        let alerts = r
-            .alerts
-            .into_iter()
-            .map(|a| indicators::extract::AlertEvent {
-                household_id: a.household_id,
-                year: a.year,
-                raised_on: a.raised_on,
-                assisted_on: a.assisted_on,
-            })
-            .collect();
-        Ok(IndicatorData {
-            households: r.monitor.households,
-            persons: r.monitor.persons,
-            claims: r.monitor.claims,
-            settlements,
-            alerts,
-            thresholds: r.monitor.thresholds,
-            contracted: r.contracted,
-            names: r.names,
-        })
+        Ok(indicator_data_from(self.store.report_inputs(&scope(s)?, year).await?))
+    }
+
+    async fn kept_report(
+        &self,
+        s: &Scope,
+        year: i32,
+        levels: Vec<domain::RegionLevel>,
+        period: indicators::PeriodKind,
+    ) -> RepoResult<Option<crate::analysis::Report>> {
+        let today = Utc::now().date_naive();
+        crate::kept::check_year(year, today).map_err(RepoError::Invalid)?;
+        let defs = indicators::Definitions::shipped();
+        let r = crate::kept::report(&self.store, defs, s.prefix(), year, levels, period, today, self.write.as_deref())
+            .await
+            .map_err(RepoError::Store)?;
+        Ok(Some(r))
     }
 
     async fn network(&self, s: &Scope) -> RepoResult<NetworkData> {
@@ -666,5 +657,38 @@ impl StoreRepo {
     async fn household_alerts(&self, s: &Scope, household_id: &str) -> RepoResult<Vec<AlertRow>> {
         let q = store::AlertQuery { household: Some(household_id.into()), ..Default::default() };
         Ok(self.store.alerts(&scope(s)?, &q, page(1000)).await?.into_iter().map(alert_row).collect())
+    }
+}
+
+/// The store's report inputs as the analyses read them.
+pub fn indicator_data_from(mut r: store::ReportInputs) -> IndicatorData {
+    let settlements = r
+        .monitor
+        .oop_by_claim
+        .iter()
+        .map(|(id, oop)| {
+            let payments = r.payments.remove(id).unwrap_or_default();
+            (id.clone(), ClaimSettlement { payments, out_of_pocket: *oop })
+        })
+        .collect();
+    let alerts = r
+        .alerts
+        .into_iter()
+        .map(|a| indicators::extract::AlertEvent {
+            household_id: a.household_id,
+            year: a.year,
+            raised_on: a.raised_on,
+            assisted_on: a.assisted_on,
+        })
+        .collect();
+    IndicatorData {
+        households: r.monitor.households,
+        persons: r.monitor.persons,
+        claims: r.monitor.claims,
+        settlements,
+        alerts,
+        thresholds: r.monitor.thresholds,
+        contracted: r.contracted,
+        names: r.names,
     }
 }

@@ -223,18 +223,16 @@ fn from_store(
     kind: PeriodKind,
     scope: &str,
 ) -> anyhow::Result<()> {
-    use web::Repo as _;
     let spinner = crate::progress::spinner("reading the store", global.quiet);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let report = rt.block_on(async {
         let repo = web::store_repo::StoreRepo::open(&global.db).await?;
-        let web_scope = web::access::Scope::parse(scope).map_err(|e| anyhow::anyhow!("--region: {e}"))?;
-        let data = repo.indicator_data(&web_scope, args.year).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        let network = repo.network(&web_scope).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        let report = web::analysis::build_report(defs, &data, Some(network), scope, args.year, levels, kind)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let today = chrono::Utc::now().date_naive();
+        let report = web::kept::report(repo.store(), defs, scope, args.year, levels, kind, today, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"));
         repo.store().close().await;
-        anyhow::Ok(report)
+        report
     })?;
     spinner.finish_and_clear();
     let bytes = if is_xlsx(&args.out)? { report.xlsx() } else { report.csv() }.map_err(|e| anyhow::anyhow!("{e}"))?;

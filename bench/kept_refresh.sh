@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Indicator refresh after importing N new claims into a province-scale store (issue 7:
+# under 5 seconds), with the indicator facts kept in the store.
+#
+#   bench/kept_refresh.sh [N] [RUNS] [SPREAD]    defaults: 10,000 claims, 3 runs, spread 1
+#
+# Data (made once under ${BENCH_DIR:-/work/bench-data}/kept): `safetynet synth --scale
+# province --province 64 --seed 1 --year 2024` (synthetic Ningxia), imported into
+# SQLite as the demo does, the demo policy stored for the nation, every 2024 claim
+# settled, households monitored, and one report run, which builds the kept facts of
+# 2024. The N new claims (inpatient, November 2024) go one each to every SPREAD-th
+# person of the persons file from the first on: SPREAD 1 puts them in the first
+# villages of the file (a county's hospital batch); a larger SPREAD spreads them over
+# the whole province, which makes most villages stale.
+#
+# Each run takes a fresh copy of the prepared store and times, one command each:
+#   import   safetynet import claims NEW.csv
+#   settle   safetynet settle --year 2024          (settles only the new claims)
+#   report   safetynet report --year 2024 ...      (refreshes the stale villages, then reports)
+#   again    the same report with nothing changed  (what a report costs from kept facts)
+# and once, for comparison, the report with the kept facts dropped (the first build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-10000}
+RUNS=${2:-3}
+SPREAD=${3:-1}
+DIR=${BENCH_DIR:-/work/bench-data}/kept
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+if [ -z "${SAFETYNET:-}" ]; then cargo build --release -q -p safetynet; fi
+BIN=${SAFETYNET:-$CARGO_TARGET_DIR/release/safetynet}
+mkdir -p "$DIR"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+REPORT=(report --year 2024 --level province,city,county,township --period month --out "$DIR/report.csv")
+
+if [ ! -f "$DIR/base.db" ]; then
+  [ -f "$DIR/synth/claims.csv" ] || "$BIN" --quiet synth --scale province --province 64 --seed 1 --year 2024 --out "$DIR/synth"
+  rm -f "$DIR/part.db"*
+  /usr/bin/time -f "prepare: migrate %e s" "$BIN" --quiet --db "$DIR/part.db" migrate
+  for kind in regions households persons facilities practitioners claims thresholds; do
+    /usr/bin/time -f "prepare: import $kind %e s" "$BIN" --quiet --db "$DIR/part.db" import "$kind" "$DIR/synth/$kind.csv"
+  done
+  "$BIN" --quiet --db "$DIR/part.db" settle --store-policy "$DIR/synth/policy.toml" --region "" --year 2024 --actor bench
+  /usr/bin/time -f "prepare: settle %e s" "$BIN" --quiet --db "$DIR/part.db" settle --year 2024 --actor bench
+  /usr/bin/time -f "prepare: monitor %e s" "$BIN" --quiet --db "$DIR/part.db" monitor --year 2024 --actor bench
+  /usr/bin/time -f "prepare: first report (builds the kept facts) %e s, peak RSS %M KB" \
+    "$BIN" --quiet --db "$DIR/part.db" "${REPORT[@]}"
+  python3 -c "import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute('PRAGMA wal_checkpoint(TRUNCATE)')" "$DIR/part.db"
+  mv "$DIR/part.db" "$DIR/base.db"
+fi
+python3 - "$DIR/base.db" <<'EOF'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+q = lambda s: c.execute(s).fetchone()[0]
+print(f"store: {q('SELECT COUNT(*) FROM regions WHERE level = \"village\"'):,} villages, "
+      f"{q('SELECT COUNT(*) FROM households'):,} households, {q('SELECT COUNT(*) FROM persons'):,} persons, "
+      f"{q('SELECT COUNT(*) FROM claims'):,} claims, {q('SELECT COUNT(*) FROM settlements'):,} settlements, "
+      f"{q('SELECT COUNT(*) FROM alerts'):,} alerts, {q('SELECT COUNT(*) FROM indicator_facts'):,} village-years of kept facts")
+EOF
+
+awk -F, -v OFS=, -v n="$N" -v every="$SPREAD" 'FNR == 1 { for (i = 1; i <= NF; i++) if ($i == "person_id") c = i
+    print "claim_id,person_id,facility_level,kind,admitted,discharged,total_cost,eligible_cost,diagnosis"; next }
+  (FNR - 2) % every == 0 && made < n { made++; d = 1 + (made % 28)
+    printf "NEW%07d,%s,county,inpatient,2024-11-%02d,2024-11-%02d,%d.%02d,%d.00,I10\n",
+      made, $c, d, d, 1000 + made % 9000, made % 100, 800 + made % 200 }' "$DIR/synth/persons.csv" >"$DIR/new.csv"
+echo "new claims: $(($(wc -l <"$DIR/new.csv") - 1)), every $SPREAD-th person"
+
+for _ in $(seq "$RUNS"); do
+  rm -f "$DIR/run.db"*
+  cp "$DIR/base.db" "$DIR/run.db"
+  /usr/bin/time -f "import: %e s" "$BIN" --quiet --db "$DIR/run.db" import claims "$DIR/new.csv"
+  /usr/bin/time -f "settle: %e s" "$BIN" --quiet --db "$DIR/run.db" settle --year 2024 --actor bench >/dev/null
+  python3 -c "import sqlite3, sys; print('stale villages:', sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM indicator_dirty').fetchone()[0])" "$DIR/run.db"
+  /usr/bin/time -f "report (refresh + report): %e s, peak RSS %M KB" "$BIN" --quiet --db "$DIR/run.db" "${REPORT[@]}"
+  /usr/bin/time -f "again (nothing stale): %e s" "$BIN" --quiet --db "$DIR/run.db" "${REPORT[@]}"
+done
+python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); [c.execute(f'DELETE FROM {t}') for t in ('indicator_years', 'indicator_facts', 'indicator_coverage')]; c.commit()" "$DIR/run.db"
+/usr/bin/time -f "rebuilt from scratch (the first build): %e s, peak RSS %M KB" "$BIN" --quiet --db "$DIR/run.db" "${REPORT[@]}"
+rm -f "$DIR/run.db"*

@@ -1,0 +1,299 @@
+//! The programme indicators from facts kept in the store: a report sums the
+//! stored facts of its scope instead of reading and recomputing the scope's
+//! registry, claims and alerts, and a refresh recomputes only the villages whose
+//! data changed since.
+//!
+//! The store keeps the facts and knows which villages are stale
+//! (`store::indicator_facts`); the `indicators` crate computes and encodes them
+//! (`indicators::stored`); this module wires the two. A year is kept from the
+//! first report asked of it: its first build recomputes every county; each later
+//! refresh groups the stale villages into the code ranges it reads (a county
+//! when many of its villages are stale, else a township or the village alone),
+//! and replaces their facts in turns. The villages' reach, which depends on the
+//! whole network, is measured again when the network changed or, for the year
+//! under way, each day.
+
+use crate::analysis::{coverage_day, local_facts, network_facts, report_of_facts, Report, ReportFrame};
+use crate::repo::NetworkData;
+use chrono::{Datelike, NaiveDate};
+use domain::{RegionCode, RegionLevel};
+use indicators::{stored, Definitions, Fact, PeriodKind};
+use store::{FactsWrite, Scope, Store, YearFacts};
+
+/// One refresh at a time in this process (another process may run one too: its
+/// writes replace the same ranges with the same facts).
+static REFRESHING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A village's share of a 12-digit code, a township's, a county's.
+const TOWNSHIP: i64 = 1_000;
+const COUNTY: i64 = 1_000_000;
+
+/// With at least this many stale villages a county is read whole.
+const COUNTY_AT: usize = 24;
+/// With at least this many stale villages a township is read whole.
+const TOWNSHIP_AT: usize = 3;
+/// A turn writes once it holds facts of this many villages.
+const VILLAGES_A_TURN: usize = 500;
+
+/// What a refresh did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Refreshed {
+    /// Years built for the first time (every county).
+    pub built: Vec<i32>,
+    /// Code ranges read and recomputed.
+    pub ranges: usize,
+    /// Stale villages recomputed.
+    pub stale: usize,
+    /// Village rows of facts written, over all years.
+    pub rows: usize,
+    /// Years whose villages' reach was measured again.
+    pub coverage: Vec<i32>,
+}
+
+/// The code ranges to read for the stale villages (sorted codes): a county's
+/// whole range where at least [`COUNTY_AT`] of its villages are stale, a
+/// township's where at least [`TOWNSHIP_AT`] are, else the village's own.
+pub fn ranges_of(stale: &[i64]) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < stale.len() {
+        let county = stale[i] / COUNTY;
+        let end = i + stale[i..].partition_point(|v| v / COUNTY == county);
+        if end - i >= COUNTY_AT {
+            out.push((county * COUNTY, county * COUNTY + COUNTY - 1));
+        } else {
+            let mut j = i;
+            while j < end {
+                let town = stale[j] / TOWNSHIP;
+                let tend = j + stale[j..end].partition_point(|v| v / TOWNSHIP == town);
+                if tend - j >= TOWNSHIP_AT {
+                    out.push((town * TOWNSHIP, town * TOWNSHIP + TOWNSHIP - 1));
+                } else {
+                    out.extend(stale[j..tend].iter().map(|&v| (v, v)));
+                }
+                j = tend;
+            }
+        }
+        i = end;
+    }
+    out.dedup();
+    out
+}
+
+/// The scope of a range made by [`ranges_of`] or of a county.
+fn scope_of(range: (i64, i64)) -> Result<Scope, String> {
+    let digits = match range.1 - range.0 {
+        0 => 12,
+        d if d == TOWNSHIP - 1 => 9,
+        d if d == COUNTY - 1 => 6,
+        _ => return Err(format!("the code range {}..{} is not a village, township or county", range.0, range.1)),
+    };
+    Scope::new(&format!("{:012}", range.0)[..digits]).map_err(|e| e.to_string())
+}
+
+/// The years a report may keep: from 2000 to next year.
+pub fn check_year(year: i32, today: NaiveDate) -> Result<(), String> {
+    if (2000..=today.year() + 1).contains(&year) {
+        Ok(())
+    } else {
+        Err(format!("the year {year} is outside 2000 to {}: no indicators are kept for it", today.year() + 1))
+    }
+}
+
+/// The facts of `year` in the range's villages, encoded by village.
+async fn facts_of(store: &Store, range: (i64, i64), year: i32) -> Result<Vec<(i64, Vec<u8>)>, String> {
+    let scope = scope_of(range)?;
+    let inputs = store.report_inputs(&scope, year).await.map_err(|e| e.to_string())?;
+    let data = crate::store_repo::indicator_data_from(inputs);
+    tokio::task::spawn_blocking(move || {
+        let (facts, _) = local_facts(&data, year)?;
+        Ok(stored::by_village(&facts).into_iter().map(|(v, b)| (v.as_u64() as i64, b)).collect())
+    })
+    .await
+    .map_err(|e| format!("computing the indicator facts failed: {e}"))?
+}
+
+/// Brings the kept indicator facts up to date: starts keeping `want` (if given),
+/// builds the years not yet built, recomputes the stale villages of the others,
+/// and measures the reach again where it is out of date. `write` is the turn to
+/// write, where writes take turns (SQLite), held for each write only.
+pub async fn refresh(
+    store: &Store,
+    want: Option<i32>,
+    today: NaiveDate,
+    write: Option<&tokio::sync::Mutex<()>>,
+) -> Result<Refreshed, String> {
+    let _one = REFRESHING.lock().await;
+    let err = |e: store::StoreError| e.to_string();
+    if let Some(y) = want {
+        check_year(y, today)?;
+        store.keep_indicator_year(y).await.map_err(err)?;
+    }
+    let years = store.indicator_years().await.map_err(err)?;
+    let mut done = Refreshed::default();
+    if years.is_empty() {
+        return Ok(done);
+    }
+    let marks = store.indicator_dirty().await.map_err(err)?;
+    let built: Vec<i32> = years.iter().filter(|y| !y.complete).map(|y| y.year).collect();
+    let (ranges, recompute): (Vec<(i64, i64)>, Vec<i32>) = if built.is_empty() {
+        let stale: Vec<i64> = marks.iter().map(|m| m.0).collect();
+        (ranges_of(&stale), years.iter().map(|y| y.year).collect())
+    } else {
+        // A first build: every county with households, and those of the marks
+        // (whose villages may have lost theirs), for every year kept.
+        let mut counties = store.counties_with_households().await.map_err(err)?;
+        counties.extend(marks.iter().map(|m| m.0 / COUNTY * COUNTY));
+        counties.sort_unstable();
+        counties.dedup();
+        (counties.into_iter().map(|c| (c, c + COUNTY - 1)).collect(), years.iter().map(|y| y.year).collect())
+    };
+    done.built = built.clone();
+    done.ranges = ranges.len();
+    done.stale = marks.len();
+    let mut turn = FactsWrite::default();
+    let mut held = 0;
+    for (i, &range) in ranges.iter().enumerate() {
+        for &year in &recompute {
+            let rows = facts_of(store, range, year).await?;
+            held += rows.len();
+            match turn.years.iter_mut().find(|y| y.year == year) {
+                Some(y) => y.rows.extend(rows),
+                None => turn.years.push(YearFacts { year, rows }),
+            }
+        }
+        turn.ranges.push(range);
+        let from = marks.partition_point(|m| m.0 < range.0);
+        let to = marks.partition_point(|m| m.0 <= range.1);
+        turn.clear.extend_from_slice(&marks[from..to]);
+        let last = i + 1 == ranges.len();
+        if held >= VILLAGES_A_TURN || last {
+            if last {
+                turn.completes = built.clone();
+            }
+            done.rows += held;
+            let _turn = match write {
+                Some(m) => Some(m.lock().await),
+                None => None,
+            };
+            store.write_indicator_facts(&turn).await.map_err(err)?;
+            turn = FactsWrite::default();
+            held = 0;
+        }
+    }
+    if ranges.is_empty() && !built.is_empty() {
+        // Nothing to build (no households): the years are complete as they are.
+        let turn = FactsWrite { completes: built, ..FactsWrite::default() };
+        store.write_indicator_facts(&turn).await.map_err(err)?;
+    }
+    // The villages' reach, where it was measured on another day or not since the
+    // network changed.
+    let mut stale = Vec::new();
+    for y in &years {
+        let day = coverage_day(y.year, today)?;
+        if y.coverage_as_of != Some(day) {
+            stale.push((y.year, day));
+        }
+    }
+    if !stale.is_empty() {
+        let n = store.network(&Scope::all()).await.map_err(err)?;
+        let network = NetworkData { regions: n.regions, facilities: n.facilities, practitioners: n.practitioners };
+        for (year, day) in stale {
+            let net = network.clone();
+            let measured = tokio::task::spawn_blocking(move || network_facts(net, year, day))
+                .await
+                .map_err(|e| format!("measuring the villages' reach failed: {e}"))?;
+            let (rows, note): (Vec<(i64, Vec<u8>)>, Option<String>) = match measured {
+                Ok(facts) => {
+                    (stored::by_village(&facts).into_iter().map(|(v, b)| (v.as_u64() as i64, b)).collect(), None)
+                }
+                Err(e) => (Vec::new(), Some(e)),
+            };
+            let _turn = match write {
+                Some(m) => Some(m.lock().await),
+                None => None,
+            };
+            store.write_indicator_coverage(year, day, note.as_deref(), &rows).await.map_err(err)?;
+            done.coverage.push(year);
+        }
+    }
+    Ok(done)
+}
+
+/// Decodes kept facts.
+fn decode(rows: &[(i64, Vec<u8>)], out: &mut Vec<Fact>) -> Result<(), String> {
+    for (v, bytes) in rows {
+        let village = RegionCode::from_u64(*v as u64).map_err(|e| format!("a kept village code {v}: {e}"))?;
+        stored::decode_into(village, bytes, out).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The report of `year` for the rows inside `scope` (a code prefix), from the
+/// kept facts, refreshed first.
+#[allow(clippy::too_many_arguments)]
+pub async fn report(
+    store: &Store,
+    defs: Definitions,
+    scope: &str,
+    year: i32,
+    levels: Vec<RegionLevel>,
+    period: PeriodKind,
+    today: NaiveDate,
+    write: Option<&tokio::sync::Mutex<()>>,
+) -> Result<Report, String> {
+    refresh(store, Some(year), today, write).await?;
+    let err = |e: store::StoreError| e.to_string();
+    let s = Scope::new(scope).map_err(err)?;
+    let (local, coverage) = store.indicator_facts(&s, year).await.map_err(err)?;
+    let names = store.region_names(&s).await.map_err(err)?;
+    let unsettled = store.unsettled_claims(&s, year).await.map_err(err)? as usize;
+    let coverage_note =
+        store.indicator_years().await.map_err(err)?.into_iter().find(|y| y.year == year).and_then(|y| y.coverage_note);
+    let frame = ReportFrame { scope: scope.to_string(), year, levels, period, names, unsettled, coverage_note };
+    tokio::task::spawn_blocking(move || {
+        let mut facts = Vec::new();
+        decode(&local, &mut facts)?;
+        decode(&coverage, &mut facts)?;
+        Ok(report_of_facts(defs, &facts, frame))
+    })
+    .await
+    .map_err(|e| format!("building the report failed: {e}"))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_villages_are_read_by_village_township_or_county() {
+        let county = 341_122_000_000i64;
+        // Two villages of one township, three of another, one alone elsewhere.
+        let mut stale = vec![county + 100_201, county + 100_202, county + 101_201, county + 101_202, county + 101_203];
+        stale.push(341_123_100_201);
+        assert_eq!(
+            ranges_of(&stale),
+            vec![
+                (county + 100_201, county + 100_201),
+                (county + 100_202, county + 100_202),
+                (county + 101_000, county + 101_999),
+                (341_123_100_201, 341_123_100_201),
+            ]
+        );
+        let many: Vec<i64> = (0..COUNTY_AT as i64).map(|i| county + 100_000 + i * 1000 + 201).collect();
+        assert_eq!(ranges_of(&many), vec![(county, county + COUNTY - 1)]);
+        for r in ranges_of(&stale).into_iter().chain(ranges_of(&many)) {
+            let (lo, hi) = scope_of(r).unwrap().code_range();
+            assert_eq!((lo, hi), r);
+        }
+    }
+
+    #[test]
+    fn years_far_off_are_not_kept() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert!(check_year(2024, today).is_ok());
+        assert!(check_year(2027, today).is_ok());
+        assert!(check_year(2028, today).unwrap_err().contains("2028"));
+        assert!(check_year(1999, today).is_err());
+    }
+}

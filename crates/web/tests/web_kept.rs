@@ -1,0 +1,200 @@
+//! The indicator facts kept in the store (`web::kept`), on SQLite and on
+//! PostgreSQL when SAFETYNET_TEST_PG names a server: after each kind of write
+//! (a real-time settlement, a void, alert work, a contract, a person moving to
+//! another village, a new practitioner) the report from the kept facts equals
+//! the report computed from the whole store at once, and the refresh
+//! recomputed only the villages written.
+
+mod common;
+
+use chrono::NaiveDate;
+use common::*;
+use domain::{RegionLevel, ResidentId};
+use indicators::{Definitions, PeriodKind};
+use web::repo::Repo;
+use web::store_repo::StoreRepo;
+
+fn levels() -> Vec<RegionLevel> {
+    vec![RegionLevel::Province, RegionLevel::City, RegionLevel::County, RegionLevel::Township, RegionLevel::Village]
+}
+
+fn today() -> NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+/// The report of 2024 by month from the kept facts, as CSV.
+async fn kept(repo: &StoreRepo, scope: &str) -> String {
+    let r = web::kept::report(
+        repo.store(),
+        Definitions::shipped(),
+        scope,
+        2024,
+        levels(),
+        PeriodKind::Month,
+        today(),
+        None,
+    )
+    .await
+    .unwrap();
+    String::from_utf8(r.csv().unwrap()).unwrap()
+}
+
+/// The same report computed from the whole store at once.
+async fn scratch(repo: &StoreRepo, scope: &str) -> String {
+    let s = web::access::Scope::parse(scope).unwrap();
+    let data = repo.indicator_data(&s, 2024).await.unwrap();
+    let network = repo.network(&s).await.unwrap();
+    let r = web::analysis::build_report(
+        Definitions::shipped(),
+        &data,
+        Some(network),
+        scope,
+        2024,
+        levels(),
+        PeriodKind::Month,
+    )
+    .unwrap();
+    String::from_utf8(r.csv().unwrap()).unwrap()
+}
+
+/// Refreshes, checks what it recomputed, and compares the two reports.
+async fn same_after(repo: &StoreRepo, what: &str, stale: usize) {
+    let done = web::kept::refresh(repo.store(), None, today(), None).await.unwrap();
+    assert!(done.built.is_empty(), "{what}: {done:?}");
+    assert_eq!(done.stale, stale, "{what}: the villages written are stale: {done:?}");
+    for scope in ["", "341122"] {
+        assert_eq!(kept(repo, scope).await, scratch(repo, scope).await, "{what}, scope {scope:?}");
+    }
+}
+
+async fn kept_facts_follow_every_write(kind: Kind) {
+    let (url, _keep): (String, Box<dyn std::any::Any>) = if kind == Kind::Sqlite {
+        let dir = tempfile::tempdir().unwrap();
+        (dir.path().join("kept.db").to_str().unwrap().to_string(), Box::new(dir))
+    } else {
+        let db = PgDatabase::create(&pg_admin_url().unwrap()).await;
+        (db.url.clone(), Box::new(db))
+    };
+    let repo = StoreRepo::open(&url).await.unwrap();
+    let fx = fill_store(repo.store()).await;
+    let store = repo.store();
+    let all = web::access::Scope::parse("").unwrap();
+
+    // Nothing is kept before a report asks for a year.
+    assert!(store.indicator_years().await.unwrap().is_empty());
+    assert_eq!(web::kept::refresh(store, None, today(), None).await.unwrap(), web::kept::Refreshed::default());
+
+    // The first report builds the year: every county.
+    let first = web::kept::refresh(store, Some(2024), today(), None).await.unwrap();
+    assert_eq!((first.built.as_slice(), first.ranges, first.coverage.as_slice()), (&[2024][..], 2, &[2024][..]));
+    let years = store.indicator_years().await.unwrap();
+    assert!(years[0].complete && years[0].coverage_as_of == Some(NaiveDate::from_ymd_opt(2024, 12, 31).unwrap()));
+    assert_eq!(kept(&repo, "").await, scratch(&repo, "").await, "the first build");
+    let unsettled = kept(&repo, "").await;
+
+    // Settling the stored claims changes both villages.
+    store.settle_stored(&store::Scope::all(), 2024, "test").await.unwrap();
+    same_after(&repo, "settled", 2).await;
+    assert_ne!(kept(&repo, "").await, unsettled, "the settlements count");
+
+    // A real-time settlement in one village.
+    let a: ResidentId = fx.a_person.parse().unwrap();
+    let claim = domain::Claim {
+        claim_id: "HA1-C2".into(),
+        person_id: a,
+        facility_level: domain::FacilityLevel::Township,
+        kind: domain::ClaimKind::Inpatient,
+        admitted: domain::parse_date("2024-07-02").unwrap(),
+        discharged: domain::parse_date("2024-07-09").unwrap(),
+        total_cost: domain::Fen::from_yuan(8_000),
+        eligible_cost: domain::Fen::from_yuan(7_000),
+        diagnosis: "C16".into(),
+        facility_id: String::new(),
+    };
+    repo.settle_claim(&all, claim).await.unwrap();
+    same_after(&repo, "a real-time settlement", 1).await;
+
+    // Voiding it.
+    repo.void_claim(&all, "HA1-C2").await.unwrap();
+    same_after(&repo, "a void", 1).await;
+
+    // Alert work: verified, assisted with a measure, resolved.
+    for to in ["verifying", "assisting"] {
+        repo.transition_alert(&all, fx.b_alert, to, "officer", "").await.unwrap();
+    }
+    let m = web::repo::Measure {
+        kind: "temporary_relief".into(),
+        by: "officer".into(),
+        amount: domain::Fen::from_yuan(800),
+        note: String::new(),
+        at: chrono::Utc::now(),
+    };
+    repo.add_measure(&all, fx.b_alert, m).await.unwrap();
+    repo.transition_alert(&all, fx.b_alert, "resolved", "officer", "relief paid").await.unwrap();
+    same_after(&repo, "an alert resolved with assistance", 1).await;
+
+    // A family-doctor contract recorded on the ledger (after a monitor run wrote it).
+    let b: ResidentId = fx.b_person.parse().unwrap();
+    let entry = monitor::LedgerEntry {
+        person_id: b,
+        household_id: "HB1".into(),
+        batch: monitor::Batch::Serious,
+        diagnosis: "C16".into(),
+        disease: "胃癌".into(),
+        status: monitor::TreatmentStatus::Treated,
+        treated_in_county: Some(true),
+        year_cost: domain::Fen::from_yuan(60_000),
+        contract: None,
+    };
+    store.put_ledger(&store::Scope::all(), 2024, &[entry]).await.unwrap();
+    same_after(&repo, "a ledger stored", 1).await;
+    let contract = monitor::Contract { doctor: "王医生".into(), signed: domain::parse_date("2024-02-01").unwrap() };
+    assert_eq!(store.set_contract(&store::Scope::all(), b, &contract).await.unwrap(), 1);
+    same_after(&repo, "a contract", 1).await;
+
+    // A person of 341122 moves into the household of 341123: both villages change.
+    let mut p = store.household_members("HA1").await.unwrap().remove(0);
+    p.household_id = "HB1".into();
+    store.import_persons(&[p]).await.unwrap();
+    same_after(&repo, "a person moved", 2).await;
+
+    // A new practitioner: the reach is measured again; no village is stale.
+    store
+        .import_practitioners(&[domain::Practitioner {
+            practitioner_id: "PA2".into(),
+            facility_id: "FA1".into(),
+            name: "李医生".into(),
+            qualification: domain::Qualification::AssistantPhysician,
+            gp: false,
+            birth_date: domain::parse_date("1990-03-01").unwrap(),
+            active: true,
+        }])
+        .await
+        .unwrap();
+    assert_eq!(store.indicator_years().await.unwrap()[0].coverage_as_of, None, "the network changed");
+    let done = web::kept::refresh(store, None, today(), None).await.unwrap();
+    assert_eq!((done.stale, done.coverage.as_slice()), (0, &[2024][..]));
+    assert_eq!(kept(&repo, "").await, scratch(&repo, "").await, "after a new practitioner");
+
+    // A quiet refresh does nothing.
+    let done = web::kept::refresh(store, None, today(), None).await.unwrap();
+    assert_eq!(done, web::kept::Refreshed::default());
+    store.close().await;
+}
+
+mod sqlite {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kept_facts_follow_every_write() {
+        super::kept_facts_follow_every_write(crate::common::Kind::Sqlite).await;
+    }
+}
+
+mod postgres {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kept_facts_follow_every_write() {
+        if crate::common::pg_admin_url().is_none() {
+            return;
+        }
+        super::kept_facts_follow_every_write(crate::common::Kind::Postgres).await;
+    }
+}
