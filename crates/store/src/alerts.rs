@@ -576,17 +576,20 @@ impl Store {
         .await?;
         let (lo, hi) = scope.code_range();
         let join = "JOIN persons p ON p.person_id = c.person_id JOIN households h ON h.household_id = p.household_id";
+        // Both read from the scope's households down (`+c.year` keeps SQLite off
+        // the year's index; a CROSS JOIN keeps its order there), so that a
+        // village's read costs its own rows rather than a scan of the year.
         let claims_sql = format!(
             "SELECT {CLAIM_COLS} FROM claims c {join}
-             WHERE c.year = $1 AND NOT c.voided AND h.village_code BETWEEN $2 AND $3 ORDER BY c.discharged, c.claim_id"
+             WHERE +c.year = $1 AND NOT c.voided AND h.village_code BETWEEN $2 AND $3 ORDER BY c.discharged, c.claim_id"
         );
-        let oop_sql = format!(
-            "SELECT s.claim_id, s.person_id, s.out_of_pocket FROM settlements s JOIN claims c ON c.claim_id = s.claim_id {join}
-             WHERE s.year = $1 AND NOT c.voided AND h.village_code BETWEEN $2 AND $3"
-        );
+        let oop_sql = "SELECT s.claim_id, s.person_id, s.out_of_pocket FROM households h CROSS JOIN persons p
+             CROSS JOIN settlements s CROSS JOIN claims c
+             WHERE p.household_id = h.household_id AND s.person_id = p.person_id AND s.year = $1
+             AND c.claim_id = s.claim_id AND NOT c.voided AND h.village_code BETWEEN $2 AND $3";
         let (claims, oop): (Vec<ClaimTuple>, Vec<(String, i64, i64)>) = on_pool!(self, p => {
             let claims = sqlx::query_as(&claims_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
-            let oop = sqlx::query_as(&oop_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
+            let oop = sqlx::query_as(oop_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
             (claims, oop)
         });
         let claims: Vec<Claim> = claims.into_iter().map(claim_from).collect::<Result<_, _>>()?;

@@ -279,7 +279,7 @@ impl Store {
                 "SELECT COUNT(*) FROM claims c JOIN persons p ON p.person_id = c.person_id
                  JOIN households h ON h.household_id = p.household_id
                  LEFT JOIN settlements s ON s.claim_id = c.claim_id
-                 WHERE c.year = $1 AND NOT c.voided AND s.claim_id IS NULL AND h.village_code BETWEEN $2 AND $3",
+                 WHERE +c.year = $1 AND NOT c.voided AND s.claim_id IS NULL AND h.village_code BETWEEN $2 AND $3",
             )
             .bind(year as i64)
             .bind(lo)

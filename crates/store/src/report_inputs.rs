@@ -105,10 +105,14 @@ impl Store {
     ) -> Result<HashMap<String, Vec<(String, Fen)>>, StoreError> {
         let ctx = format!("reading the settlement payments of {year}");
         let (lo, hi) = scope.code_range();
-        let sql = "SELECT sp.claim_id, sp.tier, sp.amount FROM settlement_payments sp
-             JOIN settlements s ON s.claim_id = sp.claim_id JOIN claims c ON c.claim_id = s.claim_id
-             JOIN persons p ON p.person_id = s.person_id JOIN households h ON h.household_id = p.household_id
-             WHERE s.year = $1 AND NOT c.voided AND h.village_code BETWEEN $2 AND $3
+        // From the scope's households down (SQLite keeps the order of a CROSS JOIN,
+        // PostgreSQL plans it freely), so that a village's read costs its own rows
+        // rather than a scan of the year's settlements.
+        let sql = "SELECT sp.claim_id, sp.tier, sp.amount FROM households h CROSS JOIN persons p
+             CROSS JOIN settlements s CROSS JOIN claims c CROSS JOIN settlement_payments sp
+             WHERE p.household_id = h.household_id AND s.person_id = p.person_id AND s.year = $1
+             AND c.claim_id = s.claim_id AND sp.claim_id = s.claim_id AND NOT c.voided
+             AND h.village_code BETWEEN $2 AND $3
              ORDER BY sp.claim_id, sp.position";
         let rows: Vec<(String, String, i64)> = on_pool!(self, p => {
             sqlx::query_as(sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?

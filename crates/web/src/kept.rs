@@ -103,14 +103,18 @@ pub fn check_year(year: i32, today: NaiveDate) -> Result<(), String> {
 /// The facts of `year` in the range's villages, encoded by village.
 async fn facts_of(store: &Store, range: (i64, i64), year: i32) -> Result<Vec<(i64, Vec<u8>)>, String> {
     let scope = scope_of(range)?;
+    let t = std::time::Instant::now();
     let inputs = store.report_inputs(&scope, year).await.map_err(|e| e.to_string())?;
+    let read = t.elapsed();
     let data = crate::store_repo::indicator_data_from(inputs);
-    tokio::task::spawn_blocking(move || {
+    let rows = tokio::task::spawn_blocking(move || {
         let (facts, _) = local_facts(&data, year)?;
-        Ok(stored::by_village(&facts).into_iter().map(|(v, b)| (v.as_u64() as i64, b)).collect())
+        Ok::<_, String>(stored::by_village(&facts).into_iter().map(|(v, b)| (v.as_u64() as i64, b)).collect())
     })
     .await
-    .map_err(|e| format!("computing the indicator facts failed: {e}"))?
+    .map_err(|e| format!("computing the indicator facts failed: {e}"))??;
+    tracing::debug!(scope = scope.prefix(), year, ?read, computed = ?(t.elapsed() - read), "indicator facts of a range");
+    Ok(rows)
 }
 
 /// Brings the kept indicator facts up to date: starts keeping `want` (if given),
@@ -200,6 +204,7 @@ pub async fn refresh(
         let network = NetworkData { regions: n.regions, facilities: n.facilities, practitioners: n.practitioners };
         for (year, day) in stale {
             let net = network.clone();
+            let t = std::time::Instant::now();
             let measured = tokio::task::spawn_blocking(move || network_facts(net, year, day))
                 .await
                 .map_err(|e| format!("measuring the villages' reach failed: {e}"))?;
@@ -214,6 +219,7 @@ pub async fn refresh(
                 None => None,
             };
             store.write_indicator_coverage(year, day, note.as_deref(), &rows).await.map_err(err)?;
+            tracing::debug!(year, elapsed = ?t.elapsed(), "measured the villages' reach for the indicators");
             done.coverage.push(year);
         }
     }
