@@ -2,11 +2,13 @@
 # Indicator refresh after importing N new claims into a province-scale store (issue 7:
 # under 5 seconds), with the indicator facts kept in the store.
 #
-#   bench/kept_refresh.sh [N] [RUNS] [SPREAD]    defaults: 10,000 claims, 3 runs, spread 1
+#   bench/kept_refresh.sh [N] [RUNS] [SPREAD] [PERSONS]
+#        defaults: 10,000 claims, 3 runs, spread 1, 1,000,000 persons
 #
 # Data (made once under ${BENCH_DIR:-/work/bench-data}/kept): `safetynet synth --scale
-# province --province 64 --seed 1 --year 2024` (synthetic Ningxia), imported into
-# SQLite as the demo does, the demo policy stored for the nation, every 2024 claim
+# province --province 64 --seed 1 --year 2024` (synthetic Ningxia: 4.8 M persons, 12 M
+# claims), cut to its first PERSONS persons with their households and claims, imported
+# into SQLite as the demo does, the demo policy stored for the nation, every 2024 claim
 # settled, households monitored, and one report run, which builds the kept facts of
 # 2024. The N new claims (inpatient, November 2024) go one each to every SPREAD-th
 # person of the persons file from the first on: SPREAD 1 puts them in the first
@@ -24,6 +26,7 @@ cd "$(dirname "$0")/.."
 N=${1:-10000}
 RUNS=${2:-3}
 SPREAD=${3:-1}
+PERSONS=${4:-1000000}
 DIR=${BENCH_DIR:-/work/bench-data}/kept
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 if [ -z "${SAFETYNET:-}" ]; then cargo build --release -q -p safetynet; fi
@@ -34,12 +37,22 @@ REPORT=(report --year 2024 --level province,city,county,township --period month 
 
 if [ ! -f "$DIR/base.db" ]; then
   [ -f "$DIR/synth/claims.csv" ] || "$BIN" --quiet synth --scale province --province 64 --seed 1 --year 2024 --out "$DIR/synth"
+  mkdir -p "$DIR/cut"
+  cp "$DIR/synth/"{regions,facilities,practitioners,thresholds}.csv "$DIR/synth/policy.toml" "$DIR/cut/"
+  head -n $((PERSONS + 1)) "$DIR/synth/persons.csv" >"$DIR/cut/persons.csv"
+  # The households and claims of those persons (by the column's name in each file).
+  for f in households claims; do
+    key=$([ $f = households ] && echo household_id || echo person_id)
+    awk -F, -v k="$key" 'NR == FNR { if (FNR == 1) { for (i = 1; i <= NF; i++) if ($i == k) c = i } else keep[$c] = 1; next }
+         FNR == 1 { for (i = 1; i <= NF; i++) if ($i == k) d = i; print; next }
+         ($d in keep)' "$DIR/cut/persons.csv" "$DIR/synth/$f.csv" >"$DIR/cut/$f.csv"
+  done
   rm -f "$DIR/part.db"*
   /usr/bin/time -f "prepare: migrate %e s" "$BIN" --quiet --db "$DIR/part.db" migrate
   for kind in regions households persons facilities practitioners claims thresholds; do
-    /usr/bin/time -f "prepare: import $kind %e s" "$BIN" --quiet --db "$DIR/part.db" import "$kind" "$DIR/synth/$kind.csv"
+    /usr/bin/time -f "prepare: import $kind %e s" "$BIN" --quiet --db "$DIR/part.db" import "$kind" "$DIR/cut/$kind.csv"
   done
-  "$BIN" --quiet --db "$DIR/part.db" settle --store-policy "$DIR/synth/policy.toml" --region "" --year 2024 --actor bench
+  "$BIN" --quiet --db "$DIR/part.db" settle --store-policy "$DIR/cut/policy.toml" --region "" --year 2024 --actor bench
   /usr/bin/time -f "prepare: settle %e s" "$BIN" --quiet --db "$DIR/part.db" settle --year 2024 --actor bench
   /usr/bin/time -f "prepare: monitor %e s" "$BIN" --quiet --db "$DIR/part.db" monitor --year 2024 --actor bench
   /usr/bin/time -f "prepare: first report (builds the kept facts) %e s, peak RSS %M KB" \
@@ -61,7 +74,7 @@ awk -F, -v OFS=, -v n="$N" -v every="$SPREAD" 'FNR == 1 { for (i = 1; i <= NF; i
     print "claim_id,person_id,facility_level,kind,admitted,discharged,total_cost,eligible_cost,diagnosis"; next }
   (FNR - 2) % every == 0 && made < n { made++; d = 1 + (made % 28)
     printf "NEW%07d,%s,county,inpatient,2024-11-%02d,2024-11-%02d,%d.%02d,%d.00,I10\n",
-      made, $c, d, d, 1000 + made % 9000, made % 100, 800 + made % 200 }' "$DIR/synth/persons.csv" >"$DIR/new.csv"
+      made, $c, d, d, 1000 + made % 9000, made % 100, 800 + made % 200 }' "$DIR/cut/persons.csv" >"$DIR/new.csv"
 echo "new claims: $(($(wc -l <"$DIR/new.csv") - 1)), every $SPREAD-th person"
 
 for _ in $(seq "$RUNS"); do

@@ -587,11 +587,43 @@ impl Store {
              CROSS JOIN settlements s CROSS JOIN claims c
              WHERE p.household_id = h.household_id AND s.person_id = p.person_id AND s.year = $1
              AND c.claim_id = s.claim_id AND NOT c.voided AND h.village_code BETWEEN $2 AND $3";
-        let (claims, oop): (Vec<ClaimTuple>, Vec<(String, i64, i64)>) = on_pool!(self, p => {
-            let claims = sqlx::query_as(&claims_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
-            let oop = sqlx::query_as(oop_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
-            (claims, oop)
-        });
+        let (claims, oop): (Vec<ClaimTuple>, Vec<(String, i64, i64)>) = match &self.pool {
+            // Through SQLite's own interface: sqlx's cost per row is most of a read's.
+            crate::db::Pool::Sqlite(p) => {
+                use crate::vals::Val;
+                let binds = [Val::I(Some(year as i64)), Val::I(Some(lo)), Val::I(Some(hi))];
+                let mut claims = Vec::new();
+                crate::raw::pool_each(p, &claims_sql, &binds, &ctx, |r| {
+                    claims.push((
+                        r.text(0)?.to_string(),
+                        r.int(1),
+                        r.text(2)?.to_string(),
+                        r.text(3)?.to_string(),
+                        r.date(4)?,
+                        r.date(5)?,
+                        r.int(6),
+                        r.int(7),
+                        r.text(8)?.to_string(),
+                        r.text(9)?.to_string(),
+                    ));
+                    Ok(())
+                })
+                .await?;
+                let mut oop = Vec::new();
+                crate::raw::pool_each(p, oop_sql, &binds, &ctx, |r| {
+                    oop.push((r.text(0)?.to_string(), r.int(1), r.int(2)));
+                    Ok(())
+                })
+                .await?;
+                (claims, oop)
+            }
+            crate::db::Pool::Pg(p) => {
+                let claims =
+                    sqlx::query_as(&claims_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
+                let oop = sqlx::query_as(oop_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
+                (claims, oop)
+            }
+        };
         let claims: Vec<Claim> = claims.into_iter().map(claim_from).collect::<Result<_, _>>()?;
         let mut settlements = Vec::with_capacity(oop.len());
         let mut oop_by_claim = HashMap::with_capacity(oop.len());

@@ -247,6 +247,84 @@ pub(crate) fn exists_each<'v>(
     Ok(first_int_each(handle, sql, keys)?.into_iter().map(|v| v.is_some()).collect())
 }
 
+/// One row of a query, read in place (valid until the next step).
+pub(crate) struct Row<'s> {
+    raw: *mut ffi::sqlite3_stmt,
+    _stmt: PhantomData<&'s Stmt<'s>>,
+}
+
+impl Row<'_> {
+    /// Column `i` (from 0) as an integer (0 when NULL).
+    pub fn int(&self, i: c_int) -> i64 {
+        // SAFETY: the statement has a row; SQLite checks the column index.
+        unsafe { ffi::sqlite3_column_int64(self.raw, i) }
+    }
+
+    /// Column `i` as text ("" when NULL); an error when it is not UTF-8.
+    pub fn text(&self, i: c_int) -> Result<&str, String> {
+        // SAFETY: the pointer and length describe SQLite's buffer for this column of
+        // this row, valid until the next step (which the borrow prevents).
+        let bytes = unsafe {
+            let p = ffi::sqlite3_column_text(self.raw, i);
+            let n = ffi::sqlite3_column_bytes(self.raw, i);
+            if p.is_null() || n <= 0 {
+                return Ok("");
+            }
+            std::slice::from_raw_parts(p, n as usize)
+        };
+        std::str::from_utf8(bytes).map_err(|e| format!("column {i} is not UTF-8: {e}"))
+    }
+
+    /// Column `i` as a date written `YYYY-MM-DD` (as sqlx writes dates).
+    pub fn date(&self, i: c_int) -> Result<chrono::NaiveDate, String> {
+        let t = self.text(i)?;
+        chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|e| format!("column {i}: {t:?} is not a date: {e}"))
+    }
+}
+
+/// Runs the query `sql` with `binds` and hands each row to `f`, in order. Reads
+/// rows where SQLite holds them, without a copy or a message per row (sqlx hands
+/// each row across threads, which costs more than reading it).
+pub(crate) fn query_each(
+    handle: &mut LockedSqliteHandle<'_>,
+    sql: &str,
+    binds: &[Val<'_>],
+    mut f: impl FnMut(&Row<'_>) -> Result<(), String>,
+) -> Result<(), RawError> {
+    let mut stmt = Stmt::prepare(handle, sql)?;
+    let mut date = String::with_capacity(16);
+    for (i, v) in binds.iter().enumerate() {
+        stmt.bind(i as c_int + 1, v, &mut date)?;
+    }
+    loop {
+        // SAFETY: the statement is prepared and bound; its binds live until it is dropped.
+        let rc = unsafe { ffi::sqlite3_step(stmt.raw) };
+        match rc {
+            ffi::SQLITE_ROW => {
+                let row = Row { raw: stmt.raw, _stmt: PhantomData };
+                f(&row).map_err(|message| RawError { code: ffi::SQLITE_MISMATCH, message })?;
+            }
+            ffi::SQLITE_DONE => return Ok(()),
+            _ => return Err(RawError::from_db(stmt.db, unsafe { ffi::sqlite3_extended_errcode(stmt.db) })),
+        }
+    }
+}
+
+/// Runs the query `sql` with `binds` on a connection of the pool with
+/// [`query_each`], where blocking is allowed.
+pub(crate) async fn pool_each(
+    pool: &sqlx::SqlitePool,
+    sql: &str,
+    binds: &[Val<'_>],
+    context: &str,
+    f: impl FnMut(&Row<'_>) -> Result<(), String>,
+) -> Result<(), StoreError> {
+    use crate::error::Ctx;
+    let mut conn = pool.acquire().await.ctx(context)?;
+    let mut handle = conn.lock_handle().await.ctx(context)?;
+    blocking(|| query_each(&mut handle, sql, binds, f)).map_err(|e| e.into_store(context.to_string()))
+}
+
 /// Runs `f` where blocking is allowed: on a multi-threaded runtime the worker hands
 /// its other tasks on first, so that a long import does not stall them.
 pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
