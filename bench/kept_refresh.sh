@@ -63,11 +63,14 @@ fi
 python3 - "$DIR/base.db" <<'EOF'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
-q = lambda s: c.execute(s).fetchone()[0]
-print(f"store: {q('SELECT COUNT(*) FROM regions WHERE level = \"village\"'):,} villages, "
-      f"{q('SELECT COUNT(*) FROM households'):,} households, {q('SELECT COUNT(*) FROM persons'):,} persons, "
-      f"{q('SELECT COUNT(*) FROM claims'):,} claims, {q('SELECT COUNT(*) FROM settlements'):,} settlements, "
-      f"{q('SELECT COUNT(*) FROM alerts'):,} alerts, {q('SELECT COUNT(*) FROM indicator_facts'):,} village-years of kept facts")
+parts = []
+for what, sql in [("villages with households", "SELECT COUNT(DISTINCT village_code) FROM households"),
+                  ("households", "SELECT COUNT(*) FROM households"), ("persons", "SELECT COUNT(*) FROM persons"),
+                  ("claims", "SELECT COUNT(*) FROM claims"), ("settlements", "SELECT COUNT(*) FROM settlements"),
+                  ("alerts", "SELECT COUNT(*) FROM alerts"),
+                  ("village-years of kept facts", "SELECT COUNT(*) FROM indicator_facts")]:
+    parts.append("{:,} {}".format(c.execute(sql).fetchone()[0], what))
+print("store: " + ", ".join(parts))
 EOF
 
 awk -F, -v OFS=, -v n="$N" -v every="$SPREAD" 'FNR == 1 { for (i = 1; i <= NF; i++) if ($i == "person_id") c = i

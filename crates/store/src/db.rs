@@ -119,7 +119,11 @@ impl Store {
             // 64 MiB of page cache per connection, temporary tables in memory: bulk
             // imports touch many index pages.
             .pragma("cache_size", "-65536")
-            .pragma("temp_store", "MEMORY");
+            .pragma("temp_store", "MEMORY")
+            // Reads through a memory map of up to 2 GiB (SQLite's own ceiling): the
+            // report's reads jump between index pages of a large file, and a read
+            // call for each page cost more than the lookups themselves.
+            .pragma("mmap_size", "2147418112");
         let pool = SqlitePoolOptions::new()
             // An in-memory database lives in its one connection.
             .max_connections(if memory { 1 } else { 8 })

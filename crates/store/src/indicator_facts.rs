@@ -32,12 +32,33 @@ pub struct IndicatorYear {
     pub coverage_note: Option<String>,
 }
 
+/// One village's kept facts of a year.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VillageFacts {
+    pub village: i64,
+    /// As `indicators::stored` encodes them.
+    pub facts: Vec<u8>,
+    /// Claims of the year with no settlement (left out of the facts).
+    pub unsettled: i64,
+}
+
 /// The facts of one year over some code ranges, to replace what is kept there.
 #[derive(Debug, Clone, Default)]
 pub struct YearFacts {
     pub year: i32,
-    /// Each village's encoded facts; villages of the ranges not named here have none.
-    pub rows: Vec<(i64, Vec<u8>)>,
+    /// Each village's facts; villages of the ranges not named here have none.
+    pub rows: Vec<VillageFacts>,
+}
+
+/// The kept facts of a year inside a scope.
+#[derive(Debug, Clone, Default)]
+pub struct KeptFacts {
+    /// `(village, bytes)` of the registry, the claims and the alerts.
+    pub local: Vec<(i64, Vec<u8>)>,
+    /// `(village, bytes)` of the villages' reach.
+    pub coverage: Vec<(i64, Vec<u8>)>,
+    /// Claims of the year with no settlement.
+    pub unsettled: i64,
 }
 
 /// One refresh turn: the inclusive code ranges recomputed, the new facts of each
@@ -121,7 +142,7 @@ impl Store {
     pub async fn write_indicator_facts(&self, w: &FactsWrite) -> Result<Replaced, StoreError> {
         let ctx = "writing the indicator facts";
         let pg = self.backend() == crate::db::Backend::Postgres;
-        let per = (self.max_binds() / 3).max(1);
+        let per4 = (self.max_binds() / 4).max(1);
         on_pool!(self, p => async {
             let mut tx = begin_write(p, ctx).await?;
             if pg {
@@ -150,21 +171,21 @@ impl Store {
                         .ctx(ctx)?;
                 }
                 for v in &y.rows {
-                    if !w.ranges.iter().any(|&(lo, hi)| lo <= v.0 && v.0 <= hi) {
+                    if !w.ranges.iter().any(|&(lo, hi)| lo <= v.village && v.village <= hi) {
                         return Err(StoreError::Invalid(format!(
                             "{ctx}: village {} lies outside the ranges recomputed",
-                            v.0
+                            v.village
                         )));
                     }
                 }
-                for chunk in y.rows.chunks(per) {
+                for chunk in y.rows.chunks(per4) {
                     let sql = format!(
-                        "INSERT INTO indicator_facts (year, village_code, facts) VALUES {}",
-                        placeholders(chunk.len(), 3)
+                        "INSERT INTO indicator_facts (year, village_code, facts, unsettled) VALUES {}",
+                        placeholders(chunk.len(), 4)
                     );
                     let mut q = sqlx::query(&sql);
-                    for (v, bytes) in chunk {
-                        q = q.bind(y.year as i64).bind(*v).bind(bytes.as_slice());
+                    for v in chunk {
+                        q = q.bind(y.year as i64).bind(v.village).bind(v.facts.as_slice()).bind(v.unsettled);
                     }
                     q.execute(&mut *tx).await.ctx(ctx)?;
                 }
@@ -237,19 +258,14 @@ impl Store {
         }.await)
     }
 
-    /// The kept facts of `year` inside the scope: `(village, bytes)` of the
-    /// registry, claims and alerts, then of the reach.
-    #[allow(clippy::type_complexity)]
-    pub async fn indicator_facts(
-        &self,
-        scope: &Scope,
-        year: i32,
-    ) -> Result<(Vec<(i64, Vec<u8>)>, Vec<(i64, Vec<u8>)>), StoreError> {
+    /// The kept facts of `year` inside the scope.
+    pub async fn indicator_facts(&self, scope: &Scope, year: i32) -> Result<KeptFacts, StoreError> {
         let ctx = format!("reading the kept indicator facts of {year}");
         let (lo, hi) = scope.code_range();
         Ok(on_pool!(self, p => {
-            let local = sqlx::query_as(
-                "SELECT village_code, facts FROM indicator_facts WHERE year = $1 AND village_code BETWEEN $2 AND $3",
+            let rows: Vec<(i64, Vec<u8>, i64)> = sqlx::query_as(
+                "SELECT village_code, facts, unsettled FROM indicator_facts
+                 WHERE year = $1 AND village_code BETWEEN $2 AND $3",
             )
             .bind(year as i64)
             .bind(lo)
@@ -266,28 +282,8 @@ impl Store {
             .fetch_all(p)
             .await
             .ctx(&ctx)?;
-            (local, coverage)
+            let unsettled = rows.iter().map(|r| r.2).sum();
+            KeptFacts { local: rows.into_iter().map(|(v, b, _)| (v, b)).collect(), coverage, unsettled }
         }))
-    }
-
-    /// Claims of `year` inside the scope, not voided, with no settlement stored.
-    pub async fn unsettled_claims(&self, scope: &Scope, year: i32) -> Result<u64, StoreError> {
-        let ctx = format!("counting the unsettled claims of {year}");
-        let (lo, hi) = scope.code_range();
-        let n: i64 = on_pool!(self, p => {
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM claims c JOIN persons p ON p.person_id = c.person_id
-                 JOIN households h ON h.household_id = p.household_id
-                 LEFT JOIN settlements s ON s.claim_id = c.claim_id
-                 WHERE +c.year = $1 AND NOT c.voided AND s.claim_id IS NULL AND h.village_code BETWEEN $2 AND $3",
-            )
-            .bind(year as i64)
-            .bind(lo)
-            .bind(hi)
-            .fetch_one(p)
-            .await
-            .ctx(&ctx)?
-        });
-        Ok(n.max(0) as u64)
     }
 }

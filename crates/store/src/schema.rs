@@ -81,7 +81,8 @@ INSERT INTO dirty_villages (village_code)
 
 /// The programme indicators' facts, kept by year and village (see `cube.rs`).
 /// `indicator_facts` holds each village's facts of the registry, the claims and
-/// the alerts, as `indicators::stored` encodes them; `indicator_coverage` those
+/// the alerts, as `indicators::stored` encodes them, and its claims of the year
+/// with no settlement yet (left out of the facts); `indicator_coverage` those
 /// of the village's reach, which depend on the whole network and are measured
 /// again when the network changes or the day they are measured on moves.
 /// `indicator_years` names the years kept (`complete` once their first build
@@ -98,6 +99,7 @@ CREATE TABLE indicator_facts (
     year BIGINT NOT NULL,
     village_code BIGINT NOT NULL,
     facts {blob} NOT NULL,
+    unsettled BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (year, village_code)
 );
 CREATE TABLE indicator_coverage (

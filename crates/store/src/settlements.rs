@@ -969,11 +969,8 @@ impl Store {
                 }
                 q.execute(&mut *tx).await.ctx(&ctx)?;
             }
-            for sql in crate::figures::mark_dirty_sql(
-                "SELECT DISTINCT village_code FROM households WHERE village_code BETWEEN $1 AND $2",
-            ) {
-                sqlx::query(&sql).bind(lo).bind(hi).execute(&mut *tx).await.ctx(&ctx)?;
-            }
+            // The villages of the claims settled, and only those.
+            crate::figures::mark_dirty!(tx, results.iter().map(|(i, ..)| claims[*i].2.as_u64() as i64), &ctx);
             tx.commit().await.ctx(&ctx)?;
             Ok(counts)
         }.await)

@@ -104,9 +104,9 @@ pub fn network_facts(network: NetworkData, year: i32, as_of: NaiveDate) -> Resul
 }
 
 /// The facts of `year` that lie in the villages themselves: the registry's
-/// stocks, the settled claims and the alerts. Also returns how many claims of the
-/// year have no settlement (left out).
-pub fn local_facts(data: &IndicatorData, year: i32) -> Result<(Vec<Fact>, usize), String> {
+/// stocks, the settled claims and the alerts. Also returns the village of each
+/// claim of the year with no settlement (left out of the facts).
+pub fn local_facts(data: &IndicatorData, year: i32) -> Result<(Vec<Fact>, Vec<RegionCode>), String> {
     let registry = Registry::new(&data.households, &data.persons).map_err(|e| e.to_string())?;
     let serious = Catalogue::serious();
     let as_of = Month::new(year, 1);
@@ -120,8 +120,15 @@ pub fn local_facts(data: &IndicatorData, year: i32) -> Result<(Vec<Fact>, usize)
         as_of,
     );
     let mut settled = Vec::with_capacity(data.claims.len());
+    let mut unsettled = Vec::new();
     for c in data.claims.iter().filter(|c| c.discharged.year() == year) {
-        if let Some(s) = data.settlements.get(&c.claim_id) {
+        let Some(s) = data.settlements.get(&c.claim_id) else {
+            if let Some((village, _)) = registry.person(&c.person_id) {
+                unsettled.push(village);
+            }
+            continue;
+        };
+        {
             let names: Vec<&str> = s.payments.iter().map(|(n, _)| n.as_str()).collect();
             let amounts: Vec<domain::Fen> = s.payments.iter().map(|(_, a)| *a).collect();
             settled.push(SettledClaim {
@@ -131,7 +138,6 @@ pub fn local_facts(data: &IndicatorData, year: i32) -> Result<(Vec<Fact>, usize)
             });
         }
     }
-    let unsettled = data.claims.iter().filter(|c| c.discharged.year() == year).count() - settled.len();
     facts
         .extend(ClaimLedger::new(&data.persons, &serious, year).facts(&registry, &settled).map_err(|e| e.to_string())?);
     let alerts: Vec<_> = data.alerts.iter().filter(|a| a.year == year).cloned().collect();
@@ -186,6 +192,7 @@ pub fn build_report(
     period: PeriodKind,
 ) -> Result<Report, String> {
     let (mut facts, unsettled) = local_facts(data, year)?;
+    let unsettled = unsettled.len();
     let mut coverage_note = None;
     if let Some(n) = network {
         match coverage_day(year, chrono::Utc::now().date_naive()).and_then(|d| network_facts(n, year, d)) {

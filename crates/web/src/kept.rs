@@ -18,7 +18,7 @@ use crate::repo::NetworkData;
 use chrono::{Datelike, NaiveDate};
 use domain::{RegionCode, RegionLevel};
 use indicators::{stored, Definitions, Fact, PeriodKind};
-use store::{FactsWrite, Scope, Store, YearFacts};
+use store::{FactsWrite, Scope, Store, VillageFacts, YearFacts};
 
 /// One refresh at a time in this process (another process may run one too: its
 /// writes replace the same ranges with the same facts).
@@ -101,15 +101,28 @@ pub fn check_year(year: i32, today: NaiveDate) -> Result<(), String> {
 }
 
 /// The facts of `year` in the range's villages, encoded by village.
-async fn facts_of(store: &Store, range: (i64, i64), year: i32) -> Result<Vec<(i64, Vec<u8>)>, String> {
+async fn facts_of(store: &Store, range: (i64, i64), year: i32) -> Result<Vec<VillageFacts>, String> {
     let scope = scope_of(range)?;
     let t = std::time::Instant::now();
     let inputs = store.report_inputs(&scope, year).await.map_err(|e| e.to_string())?;
     let read = t.elapsed();
     let data = crate::store_repo::indicator_data_from(inputs);
     let rows = tokio::task::spawn_blocking(move || {
-        let (facts, _) = local_facts(&data, year)?;
-        Ok::<_, String>(stored::by_village(&facts).into_iter().map(|(v, b)| (v.as_u64() as i64, b)).collect())
+        let (facts, unsettled) = local_facts(&data, year)?;
+        let mut rows: std::collections::BTreeMap<i64, VillageFacts> = stored::by_village(&facts)
+            .into_iter()
+            .map(|(v, facts)| {
+                let village = v.as_u64() as i64;
+                (village, VillageFacts { village, facts, unsettled: 0 })
+            })
+            .collect();
+        for v in unsettled {
+            let village = v.as_u64() as i64;
+            rows.entry(village)
+                .or_insert_with(|| VillageFacts { village, facts: stored::encode(&[]), unsettled: 0 })
+                .unsettled += 1;
+        }
+        Ok::<_, String>(rows.into_values().collect::<Vec<_>>())
     })
     .await
     .map_err(|e| format!("computing the indicator facts failed: {e}"))??;
@@ -251,9 +264,10 @@ pub async fn report(
     refresh(store, Some(year), today, write).await?;
     let err = |e: store::StoreError| e.to_string();
     let s = Scope::new(scope).map_err(err)?;
-    let (local, coverage) = store.indicator_facts(&s, year).await.map_err(err)?;
+    let kept = store.indicator_facts(&s, year).await.map_err(err)?;
     let names = store.region_names(&s).await.map_err(err)?;
-    let unsettled = store.unsettled_claims(&s, year).await.map_err(err)? as usize;
+    let unsettled = kept.unsettled.max(0) as usize;
+    let (local, coverage) = (kept.local, kept.coverage);
     let coverage_note =
         store.indicator_years().await.map_err(err)?.into_iter().find(|y| y.year == year).and_then(|y| y.coverage_note);
     let frame = ReportFrame { scope: scope.to_string(), year, levels, period, names, unsettled, coverage_note };

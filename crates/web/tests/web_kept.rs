@@ -22,7 +22,8 @@ fn today() -> NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
-/// The report of 2024 by month from the kept facts, as CSV.
+/// The report of 2024 by month from the kept facts, as CSV after the count of
+/// claims left unsettled.
 async fn kept(repo: &StoreRepo, scope: &str) -> String {
     let r = web::kept::report(
         repo.store(),
@@ -36,7 +37,7 @@ async fn kept(repo: &StoreRepo, scope: &str) -> String {
     )
     .await
     .unwrap();
-    String::from_utf8(r.csv().unwrap()).unwrap()
+    format!("{} unsettled\n{}", r.unsettled, String::from_utf8(r.csv().unwrap()).unwrap())
 }
 
 /// The same report computed from the whole store at once.
@@ -54,7 +55,7 @@ async fn scratch(repo: &StoreRepo, scope: &str) -> String {
         PeriodKind::Month,
     )
     .unwrap();
-    String::from_utf8(r.csv().unwrap()).unwrap()
+    format!("{} unsettled\n{}", r.unsettled, String::from_utf8(r.csv().unwrap()).unwrap())
 }
 
 /// Refreshes, checks what it recomputed, and compares the two reports.
@@ -91,6 +92,7 @@ async fn kept_facts_follow_every_write(kind: Kind) {
     assert!(years[0].complete && years[0].coverage_as_of == Some(NaiveDate::from_ymd_opt(2024, 12, 31).unwrap()));
     assert_eq!(kept(&repo, "").await, scratch(&repo, "").await, "the first build");
     let unsettled = kept(&repo, "").await;
+    assert!(unsettled.starts_with("2 unsettled\n"), "{unsettled}");
 
     // Settling the stored claims changes both villages.
     store.settle_stored(&store::Scope::all(), 2024, "test").await.unwrap();
