@@ -72,9 +72,6 @@ pub struct FactsWrite {
     pub completes: Vec<i32>,
 }
 
-/// The facts a turn replaced: `(year, village, bytes)`.
-pub type Replaced = Vec<(i32, i64, Vec<u8>)>;
-
 impl Store {
     /// The years whose facts are kept, by year.
     pub async fn indicator_years(&self) -> Result<Vec<IndicatorYear>, StoreError> {
@@ -138,8 +135,8 @@ impl Store {
 
     /// Replaces the kept facts of each year of `w` inside its ranges, clears the
     /// marks at the versions read, and marks the finished years complete, in one
-    /// transaction. Returns the facts replaced.
-    pub async fn write_indicator_facts(&self, w: &FactsWrite) -> Result<Replaced, StoreError> {
+    /// transaction.
+    pub async fn write_indicator_facts(&self, w: &FactsWrite) -> Result<(), StoreError> {
         let ctx = "writing the indicator facts";
         let pg = self.backend() == crate::db::Backend::Postgres;
         let per4 = (self.max_binds() / 4).max(1);
@@ -149,19 +146,8 @@ impl Store {
                 // One writer of kept facts at a time (SQLite's write lock does this there).
                 sqlx::query("SELECT pg_advisory_xact_lock(7061968)").execute(&mut *tx).await.ctx(ctx)?;
             }
-            let mut old: Replaced = Vec::new();
             for y in &w.years {
                 for &(lo, hi) in &w.ranges {
-                    let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-                        "SELECT village_code, facts FROM indicator_facts WHERE year = $1 AND village_code BETWEEN $2 AND $3",
-                    )
-                    .bind(y.year as i64)
-                    .bind(lo)
-                    .bind(hi)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .ctx(ctx)?;
-                    old.extend(rows.into_iter().map(|(v, b)| (y.year, v, b)));
                     sqlx::query("DELETE FROM indicator_facts WHERE year = $1 AND village_code BETWEEN $2 AND $3")
                         .bind(y.year as i64)
                         .bind(lo)
@@ -210,30 +196,23 @@ impl Store {
                     .ctx(ctx)?;
             }
             tx.commit().await.ctx(ctx)?;
-            Ok(old)
+            Ok(())
         }.await)
     }
 
     /// Replaces every village's coverage facts of `year` with `rows`, measured on
     /// `as_of` (`note`: why they could not be measured, with `rows` empty).
-    /// Returns the facts replaced.
     pub async fn write_indicator_coverage(
         &self,
         year: i32,
         as_of: NaiveDate,
         note: Option<&str>,
         rows: &[(i64, Vec<u8>)],
-    ) -> Result<Replaced, StoreError> {
+    ) -> Result<(), StoreError> {
         let ctx = format!("writing the coverage facts of {year}");
         let per = (self.max_binds() / 3).max(1);
         on_pool!(self, p => async {
             let mut tx = begin_write(p, &ctx).await?;
-            let before: Vec<(i64, Vec<u8>)> =
-                sqlx::query_as("SELECT village_code, facts FROM indicator_coverage WHERE year = $1")
-                    .bind(year as i64)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .ctx(&ctx)?;
             sqlx::query("DELETE FROM indicator_coverage WHERE year = $1").bind(year as i64).execute(&mut *tx).await.ctx(&ctx)?;
             for chunk in rows.chunks(per) {
                 let sql = format!(
@@ -254,7 +233,7 @@ impl Store {
                 .await
                 .ctx(&ctx)?;
             tx.commit().await.ctx(&ctx)?;
-            Ok(before.into_iter().map(|(v, b)| (year, v, b)).collect())
+            Ok(())
         }.await)
     }
 
