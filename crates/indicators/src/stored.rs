@@ -105,6 +105,34 @@ pub fn decode(village: RegionCode, bytes: &[u8]) -> Result<Vec<Fact>, DecodeErro
     Ok(out)
 }
 
+/// `kept - Σ minus + Σ plus`, each encoded by [`encode`], encoded again; `None`
+/// when every sum is zero. `village` names the facts in an error. So a sum kept
+/// over many persons' facts moves by the difference of one person's old and new
+/// facts without the others being read.
+pub fn merge(
+    village: RegionCode,
+    kept: Option<&[u8]>,
+    minus: &[&[u8]],
+    plus: &[&[u8]],
+) -> Result<Option<Vec<u8>>, DecodeError> {
+    let mut facts = Vec::new();
+    if let Some(k) = kept {
+        decode_into(village, k, &mut facts)?;
+    }
+    let from = facts.len();
+    for m in minus {
+        decode_into(village, m, &mut facts)?;
+    }
+    for f in &mut facts[from..] {
+        f.value = -f.value;
+    }
+    for p in plus {
+        decode_into(village, p, &mut facts)?;
+    }
+    let bytes = encode(&facts);
+    Ok((bytes.len() > 1).then_some(bytes))
+}
+
 /// Facts grouped by village and encoded, one entry per village with a fact.
 pub fn by_village(facts: &[Fact]) -> BTreeMap<RegionCode, Vec<u8>> {
     let mut groups: BTreeMap<RegionCode, Vec<&Fact>> = BTreeMap::new();
@@ -157,6 +185,34 @@ mod tests {
     }
 
     proptest! {
+        /// Merging the difference of one part's old and new facts into a sum
+        /// equals encoding the sum of the parts as they are now.
+        #[test]
+        fn a_merged_difference_equals_the_sum_encoded_again(
+            parts in proptest::collection::vec(proptest::collection::vec(
+                (0usize..Measure::COUNT, 0usize..Slice::COUNT, -1000i64..1000), 0..8), 1..6),
+            new in proptest::collection::vec((0usize..Measure::COUNT, 0usize..Slice::COUNT, -1000i64..1000), 0..8),
+            which in 0usize..6,
+        ) {
+            let v = village();
+            let slices = Slice::all();
+            let facts = |raw: &[(usize, usize, i64)]| -> Vec<Fact> {
+                raw.iter().map(|&(mi, si, value)| Fact {
+                    village: v, month: Month::new(2024, 5), slice: slices[si], measure: Measure::ALL[mi], value,
+                }).collect()
+            };
+            let which = which % parts.len();
+            let encoded: Vec<Vec<u8>> = parts.iter().map(|p| encode(&facts(p))).collect();
+            let all: Vec<Fact> = parts.iter().flat_map(|p| facts(p)).collect();
+            let sum = encode(&all);
+            let new_bytes = encode(&facts(&new));
+            let merged = merge(v, Some(&sum), &[&encoded[which]], &[&new_bytes]).unwrap();
+            let mut now = parts.clone();
+            now[which] = new;
+            let want = encode(&now.iter().flat_map(|p| facts(p)).collect::<Vec<_>>());
+            prop_assert_eq!(merged.unwrap_or_else(|| encode(&[])), want);
+        }
+
         /// Decoding gives back the per-key sums of any facts, so a cube fed the
         /// decoded facts equals one fed the originals.
         #[test]

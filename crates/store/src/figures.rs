@@ -13,41 +13,72 @@ use chrono::{Datelike, NaiveDate};
 use std::collections::BTreeMap;
 
 /// The tables that name dirty villages, one for each consumer: the figures here,
-/// and the kept indicator facts (`crate::cube`).
+/// and the kept indicator facts of the registry and the alerts
+/// (`indicator_facts.rs`).
 pub(crate) const DIRTY_TABLES: [&str; 2] = ["dirty_villages", "indicator_dirty"];
 
-/// `INSERT INTO` each of [`DIRTY_TABLES`] of `rows` (`VALUES ...` or a `SELECT`
-/// of village codes), one statement each, to run with the same binds: a village
-/// already dirty has its version raised, so that a refresh running meanwhile
-/// leaves it dirty (see `Store::refresh_figures`).
-pub(crate) fn mark_dirty_sql(rows: &str) -> [String; 2] {
-    DIRTY_TABLES.map(|t| {
-        format!(
-            "INSERT INTO {t} (village_code) {rows} ON CONFLICT (village_code) DO UPDATE SET version = {t}.version + 1"
-        )
-    })
+/// The table that names the persons whose kept indicator facts of claims are
+/// stale (`indicator_facts.rs`). Writes of claims and settlements mark their
+/// persons there and their villages in `dirty_villages` only: the village's
+/// other indicator facts do not depend on claims.
+pub(crate) const DIRTY_PERSONS: &str = "indicator_dirty_persons";
+
+/// `INSERT INTO table (key) rows`, raising the version of a key already there, so
+/// that a refresh running meanwhile leaves it dirty (see `Store::refresh_figures`).
+pub(crate) fn mark_sql(table: &str, key: &str, rows: &str) -> String {
+    format!("INSERT INTO {table} ({key}) {rows} ON CONFLICT ({key}) DO UPDATE SET version = {table}.version + 1")
 }
 
-/// Names `$villages` (an iterator of 12-digit codes as `i64`) as dirty, on the
-/// connection `$conn` (inside the writer's transaction). Expands inside an
+/// `INSERT INTO` each of [`DIRTY_TABLES`] of `rows` (`VALUES ...` or a `SELECT`
+/// of village codes), one statement each, to run with the same binds.
+pub(crate) fn mark_dirty_sql(rows: &str) -> [String; 2] {
+    DIRTY_TABLES.map(|t| mark_sql(t, "village_code", rows))
+}
+
+/// Names `$keys` (an iterator of `i64`) as dirty in `$table`'s `$key` column, on
+/// the connection `$conn` (inside the writer's transaction). Expands inside an
 /// `on_pool!` body, so that it compiles for each engine.
+macro_rules! mark_keys {
+    ($conn:expr, $table:expr, $key:expr, $keys:expr, $ctx:expr) => {{
+        let keys: std::collections::BTreeSet<i64> = $keys.into_iter().collect();
+        let keys: Vec<i64> = keys.into_iter().collect();
+        for part in keys.chunks(300) {
+            let sql = $crate::figures::mark_sql(
+                $table,
+                $key,
+                &format!("VALUES {}", $crate::vals::placeholders(part.len(), 1)),
+            );
+            let mut q = sqlx::query(&sql);
+            for v in part {
+                q = q.bind(*v);
+            }
+            q.execute(&mut *$conn).await.ctx($ctx)?;
+        }
+    }};
+}
+pub(crate) use mark_keys;
+
+/// Names `$villages` (12-digit codes as `i64`) as dirty for the figures and the
+/// indicators.
 macro_rules! mark_dirty {
     ($conn:expr, $villages:expr, $ctx:expr) => {{
-        let villages: std::collections::BTreeSet<i64> = $villages.into_iter().collect();
-        let villages: Vec<i64> = villages.into_iter().collect();
-        for part in villages.chunks(300) {
-            for sql in $crate::figures::mark_dirty_sql(&format!("VALUES {}", $crate::vals::placeholders(part.len(), 1)))
-            {
-                let mut q = sqlx::query(&sql);
-                for v in part {
-                    q = q.bind(*v);
-                }
-                q.execute(&mut *$conn).await.ctx($ctx)?;
-            }
+        let villages: Vec<i64> = $villages.into_iter().collect();
+        for table in $crate::figures::DIRTY_TABLES {
+            $crate::figures::mark_keys!($conn, table, "village_code", villages.iter().copied(), $ctx);
         }
     }};
 }
 pub(crate) use mark_dirty;
+
+/// Names what a write of claims or settlements changed: `$villages` for the
+/// figures, `$persons` (resident IDs as `i64`) for the indicators' claim facts.
+macro_rules! mark_claims {
+    ($conn:expr, $villages:expr, $persons:expr, $ctx:expr) => {{
+        $crate::figures::mark_keys!($conn, "dirty_villages", "village_code", $villages, $ctx);
+        $crate::figures::mark_keys!($conn, $crate::figures::DIRTY_PERSONS, "person_id", $persons, $ctx);
+    }};
+}
+pub(crate) use mark_claims;
 
 /// One village's figures for one month (0: the registry and the alerts).
 #[derive(Debug, Default, Clone, Copy)]

@@ -1,23 +1,37 @@
-//! The programme indicators' facts kept by year and village (migration 3), so
-//! that a report sums stored facts instead of reading and recomputing a whole
-//! scope's registry, claims and alerts.
+//! The programme indicators' facts kept by year (migrations 3 and 4), so that a
+//! report sums stored facts instead of reading and recomputing a whole scope's
+//! registry, claims and alerts.
 //!
 //! The store keeps the facts as bytes it does not read (the `indicators` crate
-//! computes and encodes them; the web layer wires the two). What it owns is
-//! keeping them current: every write that changes a village's households,
-//! persons, claims, settlements, alerts or contracts names the village in
-//! `indicator_dirty` in its own transaction (with the figures' dirty mark, see
-//! `figures.rs`); a refresh reads the marks with their versions, recomputes
-//! those villages, and replaces their facts and clears the marks at the versions
-//! read in one transaction ([`Store::write_indicator_facts`]). A village marked
-//! again meanwhile stays dirty. A change to the network (regions, facilities,
-//! practitioners) clears every year's `coverage_as_of`, so the reach is measured
-//! again.
+//! computes, encodes and merges them; the web layer wires the two). What it owns
+//! is keeping them current. The facts come in two parts:
+//!
+//! - **By village** (`indicator_facts`): the registry's stocks and the alerts.
+//!   Every write that changes a village's households, persons, alerts or
+//!   contracts names the village in `indicator_dirty` in its own transaction
+//!   (with the figures' mark, see `figures.rs`); a refresh recomputes those
+//!   villages and replaces their rows, clearing the marks at the versions read
+//!   ([`Store::write_indicator_facts`]).
+//! - **By person** (`indicator_person_facts`), for the claims: a person's claim
+//!   facts depend on the person and the person's own claims and settlements
+//!   only. Writes of claims and settlements, and changes to a person or a
+//!   household, name the persons in `indicator_dirty_persons`; a refresh
+//!   recomputes those persons and moves the difference between their old and new
+//!   facts into their villages' sums (`indicator_claim_facts`), inside the write
+//!   transaction ([`Store::write_person_facts`]). So claims spread over a
+//!   province cost what they hold, not a rebuild of every village they touch.
+//!
+//! A village or person marked again meanwhile stays dirty. A change to the
+//! network (regions, facilities, practitioners) clears every year's
+//! `coverage_as_of`, so the reach is measured again.
 
 use crate::db::{begin_write, on_pool, Scope, Store};
 use crate::error::{Ctx, StoreError};
-use crate::vals::placeholders;
+use crate::settlements::{claim_from, ClaimTuple, CLAIM_COLS};
+use crate::vals::{list, placeholders, Val};
 use chrono::NaiveDate;
+use domain::{Claim, Fen, Household, Person};
+use std::collections::{BTreeMap, HashMap};
 
 /// A year whose facts are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +46,7 @@ pub struct IndicatorYear {
     pub coverage_note: Option<String>,
 }
 
-/// One village's kept facts of a year.
+/// Claim facts of a year summed over a village, or of one person.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VillageFacts {
     pub village: i64,
@@ -42,18 +56,33 @@ pub struct VillageFacts {
     pub unsettled: i64,
 }
 
+/// One person's claim facts of a year, counted in `village`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonFacts {
+    pub person: i64,
+    pub village: i64,
+    /// As `indicators::stored` encodes them.
+    pub facts: Vec<u8>,
+    /// The person's claims of the year with no settlement.
+    pub unsettled: i64,
+}
+
 /// The facts of one year over some code ranges, to replace what is kept there.
 #[derive(Debug, Clone, Default)]
 pub struct YearFacts {
     pub year: i32,
-    /// Each village's facts; villages of the ranges not named here have none.
-    pub rows: Vec<VillageFacts>,
+    /// `(village, bytes)` of the registry and the alerts; villages of the ranges
+    /// not named here have none.
+    pub rows: Vec<(i64, Vec<u8>)>,
+    /// The claim facts of the persons of the ranges, when recomputed too (a
+    /// first build); their villages' sums are made from them.
+    pub claims: Option<Vec<PersonFacts>>,
 }
 
 /// The kept facts of a year inside a scope.
 #[derive(Debug, Clone, Default)]
 pub struct KeptFacts {
-    /// `(village, bytes)` of the registry, the claims and the alerts.
+    /// `(village, bytes)` of the registry and the alerts, then of the claims.
     pub local: Vec<(i64, Vec<u8>)>,
     /// `(village, bytes)` of the villages' reach.
     pub coverage: Vec<(i64, Vec<u8>)>,
@@ -61,15 +90,44 @@ pub struct KeptFacts {
     pub unsettled: i64,
 }
 
-/// One refresh turn: the inclusive code ranges recomputed, the new facts of each
-/// year there, the marks to clear (village, version read), and the years whose
-/// first build this turn finishes.
+/// One refresh turn by village: the inclusive code ranges recomputed, the new
+/// facts of each year there, the marks to clear (village or person, version
+/// read), and the years whose first build this turn finishes.
 #[derive(Debug, Clone, Default)]
 pub struct FactsWrite {
     pub ranges: Vec<(i64, i64)>,
     pub years: Vec<YearFacts>,
     pub clear: Vec<(i64, i64)>,
+    pub clear_persons: Vec<(i64, i64)>,
     pub completes: Vec<i32>,
+}
+
+/// One refresh turn by person: the persons recomputed, their new claim facts of
+/// each year kept (a person without claims in a year has no row), and the marks
+/// to clear (person, version read).
+#[derive(Debug, Clone, Default)]
+pub struct PersonsWrite {
+    pub persons: Vec<i64>,
+    pub years: Vec<(i32, Vec<PersonFacts>)>,
+    pub clear: Vec<(i64, i64)>,
+}
+
+/// Sums encoded facts of a village: `(village, kept, minus, plus)` gives
+/// `kept - Σ minus + Σ plus`, encoded, or `None` when nothing is left.
+pub type Merge<'a> = &'a (dyn Fn(i64, Option<&[u8]>, &[&[u8]], &[&[u8]]) -> Result<Option<Vec<u8>>, String> + Sync);
+
+/// What the claim facts of some persons are computed from.
+#[derive(Debug, Clone, Default)]
+pub struct PersonClaimInputs {
+    pub persons: Vec<Person>,
+    /// The households of the persons.
+    pub households: Vec<Household>,
+    /// The persons' unvoided claims of the year, by `(discharged, claim_id)`.
+    pub claims: Vec<Claim>,
+    /// The out-of-pocket of each of those claims that is settled.
+    pub out_of_pocket: HashMap<String, Fen>,
+    /// The payments of each settled claim, `(tier, amount)` in tier order.
+    pub payments: HashMap<String, Vec<(String, Fen)>>,
 }
 
 impl Store {
@@ -119,6 +177,18 @@ impl Store {
         }))
     }
 
+    /// The persons whose claim facts are stale, with the versions of their marks,
+    /// by resident ID.
+    pub async fn indicator_dirty_persons(&self) -> Result<Vec<(i64, i64)>, StoreError> {
+        let ctx = "reading the persons whose indicator facts are stale";
+        Ok(on_pool!(self, p => {
+            sqlx::query_as("SELECT person_id, version FROM indicator_dirty_persons ORDER BY person_id")
+                .fetch_all(p)
+                .await
+                .ctx(ctx)?
+        }))
+    }
+
     /// The county codes (12 digits) of every village with households, the units of
     /// a year's first build.
     pub async fn counties_with_households(&self) -> Result<Vec<i64>, StoreError> {
@@ -133,13 +203,21 @@ impl Store {
         }))
     }
 
-    /// Replaces the kept facts of each year of `w` inside its ranges, clears the
+    /// Replaces the kept facts of each year of `w` inside its ranges (the claim
+    /// facts too where given, summing them by village with `merge`), clears the
     /// marks at the versions read, and marks the finished years complete, in one
     /// transaction.
-    pub async fn write_indicator_facts(&self, w: &FactsWrite) -> Result<(), StoreError> {
+    pub async fn write_indicator_facts(&self, w: &FactsWrite, merge: Merge<'_>) -> Result<(), StoreError> {
         let ctx = "writing the indicator facts";
         let pg = self.backend() == crate::db::Backend::Postgres;
-        let per4 = (self.max_binds() / 4).max(1);
+        let max = self.max_binds();
+        for y in &w.years {
+            let villages = y.rows.iter().map(|r| r.0);
+            let claims = y.claims.iter().flatten().map(|p| p.village);
+            if let Some(v) = villages.chain(claims).find(|&v| !w.ranges.iter().any(|&(lo, hi)| lo <= v && v <= hi)) {
+                return Err(StoreError::Invalid(format!("{ctx}: village {v} lies outside the ranges recomputed")));
+            }
+        }
         on_pool!(self, p => async {
             let mut tx = begin_write(p, ctx).await?;
             if pg {
@@ -147,47 +225,42 @@ impl Store {
                 sqlx::query("SELECT pg_advisory_xact_lock(7061968)").execute(&mut *tx).await.ctx(ctx)?;
             }
             for y in &w.years {
-                for &(lo, hi) in &w.ranges {
-                    sqlx::query("DELETE FROM indicator_facts WHERE year = $1 AND village_code BETWEEN $2 AND $3")
-                        .bind(y.year as i64)
-                        .bind(lo)
-                        .bind(hi)
-                        .execute(&mut *tx)
-                        .await
-                        .ctx(ctx)?;
+                let mut tables = vec!["indicator_facts"];
+                if y.claims.is_some() {
+                    tables.extend(["indicator_claim_facts", "indicator_person_facts"]);
                 }
-                for v in &y.rows {
-                    if !w.ranges.iter().any(|&(lo, hi)| lo <= v.village && v.village <= hi) {
-                        return Err(StoreError::Invalid(format!(
-                            "{ctx}: village {} lies outside the ranges recomputed",
-                            v.village
-                        )));
+                for table in tables {
+                    for &(lo, hi) in &w.ranges {
+                        sqlx::query(&format!("DELETE FROM {table} WHERE year = $1 AND village_code BETWEEN $2 AND $3"))
+                            .bind(y.year as i64)
+                            .bind(lo)
+                            .bind(hi)
+                            .execute(&mut *tx)
+                            .await
+                            .ctx(ctx)?;
                     }
                 }
-                for chunk in y.rows.chunks(per4) {
+                for chunk in y.rows.chunks((max / 3).max(1)) {
                     let sql = format!(
-                        "INSERT INTO indicator_facts (year, village_code, facts, unsettled) VALUES {}",
-                        placeholders(chunk.len(), 4)
+                        "INSERT INTO indicator_facts (year, village_code, facts) VALUES {}",
+                        placeholders(chunk.len(), 3)
                     );
                     let mut q = sqlx::query(&sql);
-                    for v in chunk {
-                        q = q.bind(y.year as i64).bind(v.village).bind(v.facts.as_slice()).bind(v.unsettled);
+                    for (v, facts) in chunk {
+                        q = q.bind(y.year as i64).bind(*v).bind(facts.as_slice());
                     }
                     q.execute(&mut *tx).await.ctx(ctx)?;
                 }
+                if let Some(rows) = &y.claims {
+                    // A person counted outside the ranges (moved since that range was
+                    // built) leaves that village's sum as the row moves here.
+                    let persons: Vec<i64> = rows.iter().map(|r| r.person).collect();
+                    put_persons!(tx, y.year as i64, &persons, rows, merge, max, ctx);
+                }
             }
             // Cleared at the versions read: a village marked again meanwhile stays dirty.
-            for part in w.clear.chunks((self.max_binds() / 2).max(1)) {
-                let pairs: Vec<String> = (0..part.len())
-                    .map(|i| format!("(village_code = ${} AND version = ${})", 2 * i + 1, 2 * i + 2))
-                    .collect();
-                let del = format!("DELETE FROM indicator_dirty WHERE {}", pairs.join(" OR "));
-                let mut q = sqlx::query(&del);
-                for (v, version) in part {
-                    q = q.bind(*v).bind(*version);
-                }
-                q.execute(&mut *tx).await.ctx(ctx)?;
-            }
+            clear_marks!(tx, "indicator_dirty", "village_code", &w.clear, max, ctx);
+            clear_marks!(tx, "indicator_dirty_persons", "person_id", &w.clear_persons, max, ctx);
             for y in &w.completes {
                 sqlx::query("UPDATE indicator_years SET complete = TRUE WHERE year = $1")
                     .bind(*y as i64)
@@ -198,6 +271,88 @@ impl Store {
             tx.commit().await.ctx(ctx)?;
             Ok(())
         }.await)
+    }
+
+    /// Replaces the claim facts of the persons of `w` in every year it names and
+    /// moves the difference into their villages' sums with `merge`, then clears
+    /// the persons' marks at the versions read, in one transaction: the old facts
+    /// are read inside it, so the sums stay those of the persons' rows whatever
+    /// else writes meanwhile.
+    pub async fn write_person_facts(&self, w: &PersonsWrite, merge: Merge<'_>) -> Result<(), StoreError> {
+        let ctx = "writing the indicator facts of persons";
+        let pg = self.backend() == crate::db::Backend::Postgres;
+        let max = self.max_binds();
+        on_pool!(self, p => async {
+            let mut tx = begin_write(p, ctx).await?;
+            if pg {
+                sqlx::query("SELECT pg_advisory_xact_lock(7061968)").execute(&mut *tx).await.ctx(ctx)?;
+            }
+            for (year, rows) in &w.years {
+                put_persons!(tx, *year as i64, &w.persons, rows, merge, max, ctx);
+            }
+            clear_marks!(tx, "indicator_dirty_persons", "person_id", &w.clear, max, ctx);
+            tx.commit().await.ctx(ctx)?;
+            Ok(())
+        }.await)
+    }
+
+    /// What the claim facts of `persons` in `year` are computed from.
+    pub async fn person_claim_inputs(&self, persons: &[i64], year: i32) -> Result<PersonClaimInputs, StoreError> {
+        let ctx = format!("reading the claims of {} person(s) in {year} for the indicators", persons.len());
+        let per = (self.max_binds() - 1).max(1);
+        let mut out = PersonClaimInputs::default();
+        for part in persons.chunks(per) {
+            let ids: Vec<Val<'static>> = part.iter().map(|&id| Val::int(id)).collect();
+            let cond = format!("t.person_id IN ({})", list(1, part.len()));
+            out.persons.extend(self.records_where::<Person>(&cond, ids.clone()).await?);
+            let cond = format!(
+                "t.household_id IN (SELECT household_id FROM persons WHERE person_id IN ({}))",
+                list(1, part.len())
+            );
+            out.households.extend(self.records_where::<Household>(&cond, ids).await?);
+            let ids = list(2, part.len());
+            let claims_sql = format!(
+                "SELECT {CLAIM_COLS} FROM claims c WHERE c.person_id IN ({ids}) AND c.year = $1 AND NOT c.voided"
+            );
+            let oop_sql = format!(
+                "SELECT s.claim_id, s.out_of_pocket FROM settlements s JOIN claims c ON c.claim_id = s.claim_id
+                 WHERE s.person_id IN ({ids}) AND s.year = $1 AND NOT c.voided"
+            );
+            let pay_sql = format!(
+                "SELECT sp.claim_id, sp.tier, sp.amount FROM settlements s JOIN claims c ON c.claim_id = s.claim_id
+                 JOIN settlement_payments sp ON sp.claim_id = s.claim_id
+                 WHERE s.person_id IN ({ids}) AND s.year = $1 AND NOT c.voided ORDER BY sp.claim_id, sp.position"
+            );
+            type Read = (Vec<ClaimTuple>, Vec<(String, i64)>, Vec<(String, String, i64)>);
+            let (claims, oop, pays): Read = on_pool!(self, p => {
+                let mut q = sqlx::query_as(&claims_sql).bind(year as i64);
+                for id in part {
+                    q = q.bind(*id);
+                }
+                let claims = q.fetch_all(p).await.ctx(&ctx)?;
+                let mut q = sqlx::query_as(&oop_sql).bind(year as i64);
+                for id in part {
+                    q = q.bind(*id);
+                }
+                let oop = q.fetch_all(p).await.ctx(&ctx)?;
+                let mut q = sqlx::query_as(&pay_sql).bind(year as i64);
+                for id in part {
+                    q = q.bind(*id);
+                }
+                (claims, oop, q.fetch_all(p).await.ctx(&ctx)?)
+            });
+            for c in claims {
+                out.claims.push(claim_from(c)?);
+            }
+            out.out_of_pocket.extend(oop.into_iter().map(|(id, a)| (id, Fen(a))));
+            for (id, tier, amount) in pays {
+                out.payments.entry(id).or_default().push((tier, Fen(amount)));
+            }
+        }
+        out.claims.sort_by(|a, b| (a.discharged, &a.claim_id).cmp(&(b.discharged, &b.claim_id)));
+        out.households.sort_by(|a, b| a.household_id.cmp(&b.household_id));
+        out.households.dedup_by(|a, b| a.household_id == b.household_id);
+        Ok(out)
     }
 
     /// Replaces every village's coverage facts of `year` with `rows`, measured on
@@ -241,9 +396,15 @@ impl Store {
     pub async fn indicator_facts(&self, scope: &Scope, year: i32) -> Result<KeptFacts, StoreError> {
         let ctx = format!("reading the kept indicator facts of {year}");
         let (lo, hi) = scope.code_range();
+        let read = |table: &str| {
+            format!("SELECT village_code, facts FROM {table} WHERE year = $1 AND village_code BETWEEN $2 AND $3")
+        };
+        let (local_sql, coverage_sql) = (read("indicator_facts"), read("indicator_coverage"));
         Ok(on_pool!(self, p => {
-            let rows: Vec<(i64, Vec<u8>, i64)> = sqlx::query_as(
-                "SELECT village_code, facts, unsettled FROM indicator_facts
+            let mut local: Vec<(i64, Vec<u8>)> =
+                sqlx::query_as(&local_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
+            let claims: Vec<(i64, Vec<u8>, i64)> = sqlx::query_as(
+                "SELECT village_code, facts, unsettled FROM indicator_claim_facts
                  WHERE year = $1 AND village_code BETWEEN $2 AND $3",
             )
             .bind(year as i64)
@@ -252,17 +413,130 @@ impl Store {
             .fetch_all(p)
             .await
             .ctx(&ctx)?;
-            let coverage = sqlx::query_as(
-                "SELECT village_code, facts FROM indicator_coverage WHERE year = $1 AND village_code BETWEEN $2 AND $3",
-            )
-            .bind(year as i64)
-            .bind(lo)
-            .bind(hi)
-            .fetch_all(p)
-            .await
-            .ctx(&ctx)?;
-            let unsettled = rows.iter().map(|r| r.2).sum();
-            KeptFacts { local: rows.into_iter().map(|(v, b, _)| (v, b)).collect(), coverage, unsettled }
+            let coverage = sqlx::query_as(&coverage_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
+            let unsettled = claims.iter().map(|r| r.2).sum();
+            local.extend(claims.into_iter().filter(|r| !r.1.is_empty()).map(|(v, b, _)| (v, b)));
+            KeptFacts { local, coverage, unsettled }
         }))
     }
 }
+
+/// Replaces the claim facts of `$persons` in `$year` with `$rows` (`&[PersonFacts]`)
+/// on `$conn` inside the writer's transaction, moving the difference between the
+/// persons' old rows and the new ones into their villages' sums with `$merge`.
+/// The old rows are read here, inside the transaction, so each village's sum
+/// stays that of its persons' rows.
+macro_rules! put_persons {
+    ($conn:expr, $year:expr, $persons:expr, $rows:expr, $merge:expr, $max:expr, $ctx:expr) => {{
+        let (year, persons, rows, merge, max, ctx): (i64, &[i64], &[PersonFacts], Merge<'_>, usize, &str) =
+            ($year, $persons, $rows, $merge, $max, $ctx);
+        let per = (max - 1).max(1);
+        // What the persons counted before, and where.
+        let mut old: Vec<(i64, Vec<u8>, i64)> = Vec::new();
+        for part in persons.chunks(per) {
+            let sql = format!(
+                "SELECT village_code, facts, unsettled FROM indicator_person_facts WHERE year = $1 AND person_id IN ({})",
+                list(2, part.len())
+            );
+            let mut q = sqlx::query_as(&sql).bind(year);
+            for id in part {
+                q = q.bind(*id);
+            }
+            old.extend(q.fetch_all(&mut *$conn).await.ctx(ctx)?);
+        }
+        let mut minus: BTreeMap<i64, Vec<&[u8]>> = BTreeMap::new();
+        let mut plus: BTreeMap<i64, Vec<&[u8]>> = BTreeMap::new();
+        let mut unsettled: BTreeMap<i64, i64> = BTreeMap::new();
+        for (v, facts, u) in &old {
+            minus.entry(*v).or_default().push(facts);
+            *unsettled.entry(*v).or_default() -= u;
+        }
+        for r in rows.iter() {
+            plus.entry(r.village).or_default().push(&r.facts);
+            *unsettled.entry(r.village).or_default() += r.unsettled;
+        }
+        let villages: Vec<i64> = unsettled.keys().copied().collect();
+        let mut kept: HashMap<i64, (Vec<u8>, i64)> = HashMap::new();
+        for part in villages.chunks(per) {
+            let sql = format!(
+                "SELECT village_code, facts, unsettled FROM indicator_claim_facts WHERE year = $1 AND village_code IN ({})",
+                list(2, part.len())
+            );
+            let mut q = sqlx::query_as(&sql).bind(year);
+            for v in part {
+                q = q.bind(*v);
+            }
+            let got: Vec<(i64, Vec<u8>, i64)> = q.fetch_all(&mut *$conn).await.ctx(ctx)?;
+            kept.extend(got.into_iter().map(|(v, f, u)| (v, (f, u))));
+        }
+        let mut sums: Vec<VillageFacts> = Vec::with_capacity(villages.len());
+        for v in &villages {
+            let (facts, before) = match kept.get(v) {
+                // A sum of unsettled claims alone keeps no facts.
+                Some((f, u)) => ((!f.is_empty()).then_some(f.as_slice()), *u),
+                None => (None, 0),
+            };
+            let none = Vec::new();
+            let merged = merge(*v, facts, minus.get(v).unwrap_or(&none), plus.get(v).unwrap_or(&none))
+                .map_err(|e| StoreError::Invalid(format!("{ctx}: village {v}: {e}")))?;
+            let after = before + unsettled[v];
+            if merged.is_some() || after != 0 {
+                sums.push(VillageFacts { village: *v, facts: merged.unwrap_or_default(), unsettled: after });
+            }
+        }
+        for (table, key, keys) in
+            [("indicator_claim_facts", "village_code", villages.as_slice()), ("indicator_person_facts", "person_id", persons)]
+        {
+            for part in keys.chunks(per) {
+                let sql = format!("DELETE FROM {table} WHERE year = $1 AND {key} IN ({})", list(2, part.len()));
+                let mut q = sqlx::query(&sql).bind(year);
+                for k in part {
+                    q = q.bind(*k);
+                }
+                q.execute(&mut *$conn).await.ctx(ctx)?;
+            }
+        }
+        for chunk in sums.chunks((max / 4).max(1)) {
+            let sql = format!(
+                "INSERT INTO indicator_claim_facts (year, village_code, facts, unsettled) VALUES {}",
+                placeholders(chunk.len(), 4)
+            );
+            let mut q = sqlx::query(&sql);
+            for v in chunk {
+                q = q.bind(year).bind(v.village).bind(v.facts.as_slice()).bind(v.unsettled);
+            }
+            q.execute(&mut *$conn).await.ctx(ctx)?;
+        }
+        for chunk in rows.chunks((max / 5).max(1)) {
+            let sql = format!(
+                "INSERT INTO indicator_person_facts (year, person_id, village_code, facts, unsettled) VALUES {}",
+                placeholders(chunk.len(), 5)
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q.bind(year).bind(r.person).bind(r.village).bind(r.facts.as_slice()).bind(r.unsettled);
+            }
+            q.execute(&mut *$conn).await.ctx(ctx)?;
+        }
+    }};
+}
+use put_persons;
+
+/// Deletes the marks `$marks` (`&[(key, version)]`) of `$table` at the versions
+/// read, on `$conn` inside the writer's transaction: a key marked again meanwhile
+/// stays dirty.
+macro_rules! clear_marks {
+    ($conn:expr, $table:expr, $key:expr, $marks:expr, $max:expr, $ctx:expr) => {{
+        for part in $marks.chunks(($max / 2).max(1)) {
+            let pairs: Vec<String> =
+                (0..part.len()).map(|i| format!("({} = ${} AND version = ${})", $key, 2 * i + 1, 2 * i + 2)).collect();
+            let del = format!("DELETE FROM {} WHERE {}", $table, pairs.join(" OR "));
+            let mut q = sqlx::query(&del);
+            for (k, version) in part {
+                q = q.bind(*k).bind(*version);
+            }
+            q.execute(&mut *$conn).await.ctx($ctx)?;
+        }
+    }};
+}
+use clear_marks;

@@ -20,7 +20,9 @@ pub use alerts::{AlertEvent, AlertQuery, MonitorInputs, NewMeasure, ReconcileCou
 pub use db::{Backend, Page, Scope, Store};
 pub use error::StoreError;
 pub use figures::VILLAGES_A_TURN;
-pub use indicator_facts::{FactsWrite, IndicatorYear, KeptFacts, VillageFacts, YearFacts};
+pub use indicator_facts::{
+    FactsWrite, IndicatorYear, KeptFacts, Merge, PersonClaimInputs, PersonFacts, PersonsWrite, VillageFacts, YearFacts,
+};
 pub use ledger::{LedgerCounts, LedgerQuery, StoredLedgerEntry};
 pub use registry::{ImportCounts, ImportFeed, StoredRecord};
 pub use report_inputs::{AlertDates, ReportInputs};

@@ -59,6 +59,18 @@ pub struct TableSpec {
     pub(crate) refs: &'static [Ref],
     /// How a row names the village whose figures it counts in (see `figures.rs`).
     pub(crate) village: Option<VillageOf>,
+    /// How a changed row names the persons whose kept indicator facts of claims
+    /// it changes (see `indicator_facts.rs`).
+    pub(crate) persons: Option<PersonsOf>,
+}
+
+/// The persons of a row: column `col` holds a key, `many` finds the persons of a
+/// list (`{}` for the placeholders). `on_insert`: a new row changes them too (a
+/// new claim does; a new person or household has no claims yet).
+pub(crate) struct PersonsOf {
+    pub col: usize,
+    pub many: &'static str,
+    pub on_insert: bool,
 }
 
 /// The village of a row: column `col` holds a key, `one` finds its village (one
@@ -67,6 +79,9 @@ pub(crate) struct VillageOf {
     pub col: usize,
     pub one: &'static str,
     pub many: &'static str,
+    /// Whether the village's kept indicator facts of the registry and the alerts
+    /// depend on the row (claims count by person instead, see [`PersonsOf`]).
+    pub indicators: bool,
 }
 
 mod sealed {
@@ -583,6 +598,8 @@ impl Store {
                 let mut update: Vec<&Vec<Val<'_>>> = Vec::new();
                 // The village keys that changed rows held before.
                 let mut old_refs: Vec<Val<'static>> = Vec::new();
+                // The person keys that changed rows named before (a claim moved to another person).
+                let mut old_persons: Vec<Val<'static>> = Vec::new();
                 // person_id, old status, new status, since
                 let mut history: Vec<(i64, String, String, chrono::NaiveDate)> = Vec::new();
                 for v in &vals {
@@ -602,6 +619,11 @@ impl Store {
                             update.push(v);
                             if let Some(of) = &spec.village {
                                 old_refs.push(old[of.col].clone());
+                            }
+                            if let Some(po) = &spec.persons {
+                                if old[po.col] != v[po.col] {
+                                    old_persons.push(old[po.col].clone());
+                                }
                             }
                             if is_persons && old[3] != v[3] {
                                 history.push((
@@ -629,21 +651,50 @@ impl Store {
                 // changed rows (found by the reference check, or looked up here),
                 // and for a changed row also the village it counted in before.
                 if let Some(of) = &spec.village {
+                    let tables: &[&str] =
+                        if of.indicators { &crate::figures::DIRTY_TABLES } else { &crate::figures::DIRTY_TABLES[..1] };
                     let mut keys: Vec<&Val<'_>> = old_refs.iter().collect();
                     match looked_up {
-                        Some(villages) => crate::figures::mark_dirty!(tx, villages, &ctx),
+                        Some(villages) => {
+                            let villages: Vec<i64> = villages.into_iter().collect();
+                            for table in tables {
+                                crate::figures::mark_keys!(tx, table, "village_code", villages.iter().copied(), &ctx);
+                            }
+                        }
                         None => keys.extend(insert.iter().chain(&update).map(|v| &v[of.col])),
                     }
                     let mut asked = HashSet::new();
                     keys.retain(|v| asked.insert(key_of(std::slice::from_ref(*v), 1)));
                     for part in keys.chunks(self.max_binds()) {
-                        for sql in crate::figures::mark_dirty_sql(&of.many.replace("{}", &list(1, part.len()))) {
+                        for table in tables {
+                            let rows = of.many.replace("{}", &list(1, part.len()));
+                            let sql = crate::figures::mark_sql(table, "village_code", &rows);
                             let mut q = sqlx::query(&sql);
                             for v in part {
                                 q = bind_val!(q, *v);
                             }
                             q.execute(&mut *tx).await.ctx(&ctx)?;
                         }
+                    }
+                }
+                // The persons whose claim facts the chunk changes: those its new
+                // rows (for claims) and changed rows name, now and before.
+                if let Some(po) = &spec.persons {
+                    let mut keys: Vec<&Val<'_>> = update.iter().map(|v| &v[po.col]).collect();
+                    if po.on_insert {
+                        keys.extend(insert.iter().map(|v| &v[po.col]));
+                    }
+                    keys.extend(old_persons.iter());
+                    let mut asked = HashSet::new();
+                    keys.retain(|v| asked.insert(key_of(std::slice::from_ref(*v), 1)));
+                    for part in keys.chunks(self.max_binds()) {
+                        let rows = po.many.replace("{}", &list(1, part.len()));
+                        let sql = crate::figures::mark_sql(crate::figures::DIRTY_PERSONS, "person_id", &rows);
+                        let mut q = sqlx::query(&sql);
+                        for v in part {
+                            q = bind_val!(q, *v);
+                        }
+                        q.execute(&mut *tx).await.ctx(&ctx)?;
                     }
                 }
                 if !history.is_empty() {
@@ -953,6 +1004,17 @@ impl Store {
         })
     }
 
+    /// The records of `R` whose row `t` meets `cond` (with `binds`).
+    pub(crate) async fn records_where<R: StoredRecord>(
+        &self,
+        cond: &str,
+        binds: Vec<Val<'static>>,
+    ) -> Result<Vec<R>, StoreError> {
+        let spec = R::spec();
+        let sql = format!("SELECT {} FROM {} t WHERE {cond}", select_cols(spec), spec.table);
+        self.fetch_vals(spec, &sql, binds).await?.into_iter().map(R::from_vals).collect()
+    }
+
     /// One record by its key (for thresholds, `REGION/YEAR`).
     pub async fn get<R: StoredRecord>(&self, key: &str) -> Result<Option<R>, StoreError> {
         let spec = R::spec();
@@ -1039,6 +1101,7 @@ static REGIONS: TableSpec = TableSpec {
     scope_col: Some("t.code"),
     refs: &[],
     village: None,
+    persons: None,
 };
 
 impl StoredRecord for Region {
@@ -1090,6 +1153,12 @@ static HOUSEHOLDS: TableSpec = TableSpec {
         col: 1,
         one: "SELECT code FROM regions WHERE code = ?1",
         many: "SELECT code FROM regions WHERE code IN ({})",
+        indicators: true,
+    }),
+    persons: Some(PersonsOf {
+        col: 0,
+        many: "SELECT person_id FROM persons WHERE household_id IN ({})",
+        on_insert: false,
     }),
 };
 
@@ -1139,6 +1208,12 @@ static PERSONS: TableSpec = TableSpec {
         col: 1,
         one: "SELECT village_code FROM households WHERE household_id = ?1",
         many: "SELECT DISTINCT village_code FROM households WHERE household_id IN ({})",
+        indicators: true,
+    }),
+    persons: Some(PersonsOf {
+        col: 0,
+        many: "SELECT person_id FROM persons WHERE person_id IN ({})",
+        on_insert: false,
     }),
 };
 
@@ -1196,6 +1271,7 @@ static FACILITIES: TableSpec = TableSpec {
     scope_col: Some("t.region_code"),
     refs: &[Ref { col: 4, table: "regions", key: "code", what: "the region_code" }],
     village: None,
+    persons: None,
 };
 
 impl StoredRecord for Facility {
@@ -1244,6 +1320,7 @@ static PRACTITIONERS: TableSpec = TableSpec {
     scope_col: Some("f.region_code"),
     refs: &[Ref { col: 1, table: "facilities", key: "facility_id", what: "the facility_id" }],
     village: None,
+    persons: None,
 };
 
 impl StoredRecord for Practitioner {
@@ -1301,7 +1378,9 @@ static CLAIMS: TableSpec = TableSpec {
               WHERE p.person_id = ?1",
         many: "SELECT DISTINCT h.village_code FROM persons p JOIN households h ON h.household_id = p.household_id
                WHERE p.person_id IN ({})",
+        indicators: false,
     }),
+    persons: Some(PersonsOf { col: 1, many: "SELECT person_id FROM persons WHERE person_id IN ({})", on_insert: true }),
 };
 
 impl StoredRecord for Claim {
@@ -1349,6 +1428,7 @@ static THRESHOLDS: TableSpec = TableSpec {
     scope_col: None,
     refs: &[],
     village: None,
+    persons: None,
 };
 
 impl StoredRecord for Threshold {

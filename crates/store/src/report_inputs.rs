@@ -47,21 +47,27 @@ pub struct ReportInputs {
 }
 
 impl Store {
-    /// The alerts of `year` inside the scope (every state), with the days they
-    /// were raised and, where resolved with assistance, resolved. Ordered by id.
+    /// The alerts of `year` of the households inside the scope (every state),
+    /// with the days they were raised and, where resolved with assistance,
+    /// resolved. Ordered by id.
     pub async fn alert_dates(&self, scope: &Scope, year: i32) -> Result<Vec<AlertDates>, StoreError> {
         let ctx = format!("reading the alerts of {year} for the indicators");
         let (lo, hi) = scope.code_range();
-        let where_ = "a.year = $1 AND a.village_code BETWEEN $2 AND $3";
+        // By the village the household lives in now, as the registry counts it
+        // (an alert keeps the village it was raised in); from the scope's
+        // households down (SQLite keeps the order of a CROSS JOIN).
+        let where_ = "a.household_id = h.household_id AND a.year = $1 AND h.village_code BETWEEN $2 AND $3";
         let alerts_sql = format!(
-            "SELECT a.id, a.household_id, a.village_code, a.rule, a.state, a.created_at FROM alerts a WHERE {where_} ORDER BY a.id"
+            "SELECT a.id, a.household_id, h.village_code, a.rule, a.state, a.created_at
+             FROM households h CROSS JOIN alerts a WHERE {where_} ORDER BY a.id"
         );
         let resolved_sql = format!(
-            "SELECT e.alert_id, e.at FROM alert_events e JOIN alerts a ON a.id = e.alert_id
-             WHERE {where_} AND e.to_state = 'resolved'"
+            "SELECT e.alert_id, e.at FROM households h CROSS JOIN alerts a CROSS JOIN alert_events e
+             WHERE {where_} AND e.alert_id = a.id AND e.to_state = 'resolved'"
         );
         let measured_sql = format!(
-            "SELECT DISTINCT m.alert_id FROM assistance_measures m JOIN alerts a ON a.id = m.alert_id WHERE {where_}"
+            "SELECT DISTINCT m.alert_id FROM households h CROSS JOIN alerts a CROSS JOIN assistance_measures m
+             WHERE {where_} AND m.alert_id = a.id"
         );
         type Row = (i64, String, i64, String, String, DateTime<Utc>);
         type Read = (Vec<Row>, Vec<(i64, DateTime<Utc>)>, Vec<(i64,)>);
@@ -168,6 +174,34 @@ impl Store {
     pub async fn report_inputs(&self, scope: &Scope, year: i32) -> Result<ReportInputs, StoreError> {
         let monitor = self.monitor_inputs(scope, year).await?;
         let payments = self.settlement_payments(scope, year).await?;
+        self.report_inputs_with(scope, year, monitor, payments).await
+    }
+
+    /// What the report's facts of the registry and the alerts read inside the
+    /// scope: [`Store::report_inputs`] without the claims, their settlements and
+    /// the thresholds.
+    pub async fn registry_report_inputs(&self, scope: &Scope, year: i32) -> Result<ReportInputs, StoreError> {
+        let mut monitor = MonitorInputs::default();
+        self.export::<domain::Household, std::convert::Infallible>(scope, |mut chunk| {
+            monitor.households.append(&mut chunk);
+            Ok(())
+        })
+        .await?;
+        self.export::<domain::Person, std::convert::Infallible>(scope, |mut chunk| {
+            monitor.persons.append(&mut chunk);
+            Ok(())
+        })
+        .await?;
+        self.report_inputs_with(scope, year, monitor, HashMap::new()).await
+    }
+
+    async fn report_inputs_with(
+        &self,
+        scope: &Scope,
+        year: i32,
+        monitor: MonitorInputs,
+        payments: HashMap<String, Vec<(String, Fen)>>,
+    ) -> Result<ReportInputs, StoreError> {
         let alerts = self.alert_dates(scope, year).await?;
         let names = self.region_names(scope).await?;
         let end = NaiveDate::from_ymd_opt(year, 12, 31)

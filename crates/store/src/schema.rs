@@ -29,10 +29,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "registry, settlement, monitoring, users", sql: V1 },
     Migration { version: 2, name: "figures by village, refreshed where data changed", sql: V2 },
     Migration { version: 3, name: "indicator facts by year and village, refreshed where data changed", sql: V3 },
+    Migration { version: 4, name: "indicator claim facts by person, refreshed where claims changed", sql: V4 },
 ];
 
 /// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The headline figures by village, so that the overview, the map and the trend
 /// sum a few thousand rows instead of joining every claim of a province (see
@@ -110,6 +111,39 @@ CREATE TABLE indicator_coverage (
 );
 CREATE TABLE indicator_dirty (
     village_code BIGINT PRIMARY KEY,
+    version BIGINT NOT NULL DEFAULT 0
+)
+"#;
+
+/// The claims' share of the indicator facts, kept by person: a person's claim
+/// facts depend only on the person (village, status, diagnoses) and the person's
+/// claims and settlements, so a write of claims or settlements marks the persons
+/// (`indicator_dirty_persons`), and a refresh recomputes those persons and moves
+/// the difference into their villages' sums (`indicator_claim_facts`), without
+/// reading any other claim. `indicator_facts` keeps the rest (registry, alerts),
+/// still refreshed by village. The years kept are built again in this layout.
+const V4: &str = r#"
+DELETE FROM indicator_facts;
+UPDATE indicator_years SET complete = FALSE;
+ALTER TABLE indicator_facts DROP COLUMN unsettled;
+CREATE TABLE indicator_person_facts (
+    year BIGINT NOT NULL,
+    person_id BIGINT NOT NULL,
+    village_code BIGINT NOT NULL,
+    facts {blob} NOT NULL,
+    unsettled BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (year, person_id)
+);
+CREATE INDEX indicator_person_facts_village ON indicator_person_facts (year, village_code);
+CREATE TABLE indicator_claim_facts (
+    year BIGINT NOT NULL,
+    village_code BIGINT NOT NULL,
+    facts {blob} NOT NULL,
+    unsettled BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (year, village_code)
+);
+CREATE TABLE indicator_dirty_persons (
+    person_id BIGINT PRIMARY KEY,
     version BIGINT NOT NULL DEFAULT 0
 )
 "#;

@@ -584,7 +584,7 @@ impl Store {
                             q = q.bind(person_id).bind(year as i64).bind(name).bind(a.base.0).bind(a.unpaid.0).bind(a.paid.0);
                         }
                         q.execute(&mut *tx).await.ctx(&ctx)?;
-                        crate::figures::mark_dirty!(tx, [village.as_u64() as i64], &ctx);
+                        crate::figures::mark_claims!(tx, [village.as_u64() as i64], [person_id], &ctx);
                         Ok(RealtimeSettlement {
                             claim: claim.clone(),
                             person: claim.person_id,
@@ -732,7 +732,7 @@ impl Store {
                 q = q.bind(person_id).bind(year).bind(name).bind(a.base.0).bind(a.unpaid.0).bind(a.paid.0);
             }
             q.execute(&mut *tx).await.ctx(&ctx)?;
-            crate::figures::mark_dirty!(tx, [village], &ctx);
+            crate::figures::mark_claims!(tx, [village], [person_id], &ctx);
             tx.commit().await.ctx(&ctx)?;
             Ok::<_, StoreError>((rec, rules, person_id, year, resettlement, changes))
         }.await)?;
@@ -969,8 +969,13 @@ impl Store {
                 }
                 q.execute(&mut *tx).await.ctx(&ctx)?;
             }
-            // The villages of the claims settled, and only those.
-            crate::figures::mark_dirty!(tx, results.iter().map(|(i, ..)| claims[*i].2.as_u64() as i64), &ctx);
+            // The villages and persons of the claims settled, and only those.
+            crate::figures::mark_claims!(
+                tx,
+                results.iter().map(|(i, ..)| claims[*i].2.as_u64() as i64),
+                results.iter().map(|(i, ..)| claims[*i].0.person_id.as_u64() as i64),
+                &ctx
+            );
             tx.commit().await.ctx(&ctx)?;
             Ok(counts)
         }.await)

@@ -103,45 +103,89 @@ pub fn network_facts(network: NetworkData, year: i32, as_of: NaiveDate) -> Resul
     Ok(coverage_facts(&village_reach(network, as_of)?, Month::new(year, 1)))
 }
 
-/// The facts of `year` that lie in the villages themselves: the registry's
-/// stocks, the settled claims and the alerts. Also returns the village of each
-/// claim of the year with no settlement (left out of the facts).
-pub fn local_facts(data: &IndicatorData, year: i32) -> Result<(Vec<Fact>, Vec<RegionCode>), String> {
-    let registry = Registry::new(&data.households, &data.persons).map_err(|e| e.to_string())?;
-    let serious = Catalogue::serious();
-    let as_of = Month::new(year, 1);
+/// One person's claim facts of a year: the person's settled claims, counted in
+/// the person's village, and the claims left unsettled (outside the facts).
+#[derive(Debug, Clone)]
+pub struct PersonClaimFacts {
+    pub person: domain::ResidentId,
+    pub village: RegionCode,
+    pub facts: Vec<Fact>,
+    pub unsettled: usize,
+}
+
+/// The registry's stocks of `year` and its alerts' facts.
+pub fn registry_alert_facts(data: &IndicatorData, registry: &Registry, year: i32) -> Result<Vec<Fact>, String> {
     let mut facts = registry_facts(
-        &registry,
+        registry,
         &data.households,
         &data.persons,
-        &serious,
+        &Catalogue::serious(),
         &Catalogue::chronic(),
         &data.contracted,
-        as_of,
+        Month::new(year, 1),
     );
-    let mut settled = Vec::with_capacity(data.claims.len());
-    let mut unsettled = Vec::new();
+    let alerts: Vec<_> = data.alerts.iter().filter(|a| a.year == year).cloned().collect();
+    facts.extend(AlertLedger::new().facts(registry, &alerts).map_err(|e| e.to_string())?);
+    Ok(facts)
+}
+
+/// The claim facts of `year` of each person of the registry with a claim of
+/// the year (settled or not), in the order of the persons' first claims. A
+/// person's facts depend on the person and the person's claims alone, so they
+/// can be kept and recomputed person by person.
+pub fn claim_facts_by_person(
+    data: &IndicatorData,
+    registry: &Registry,
+    year: i32,
+) -> Result<Vec<PersonClaimFacts>, String> {
+    let mut ledger = ClaimLedger::new(&data.persons, &Catalogue::serious(), year);
+    // Each person's claims of the year, in the claims' order.
+    let mut of_person: HashMap<domain::ResidentId, usize> = HashMap::new();
+    let mut groups: Vec<(domain::ResidentId, RegionCode, Vec<SettledClaim>, usize)> = Vec::new();
+    // Settled claims of persons outside the registry: an error, named by the ledger.
+    let mut unknown = Vec::new();
     for c in data.claims.iter().filter(|c| c.discharged.year() == year) {
-        let Some(s) = data.settlements.get(&c.claim_id) else {
-            if let Some((village, _)) = registry.person(&c.person_id) {
-                unsettled.push(village);
-            }
-            continue;
-        };
-        {
+        let settled = data.settlements.get(&c.claim_id).map(|s| {
             let names: Vec<&str> = s.payments.iter().map(|(n, _)| n.as_str()).collect();
             let amounts: Vec<domain::Fen> = s.payments.iter().map(|(_, a)| *a).collect();
-            settled.push(SettledClaim {
-                claim: c,
-                paid: FundAmounts::from_tiers(&names, &amounts),
-                out_of_pocket: s.out_of_pocket,
-            });
+            SettledClaim { claim: c, paid: FundAmounts::from_tiers(&names, &amounts), out_of_pocket: s.out_of_pocket }
+        });
+        let Some((village, _)) = registry.person(&c.person_id) else {
+            unknown.extend(settled);
+            continue;
+        };
+        let g = *of_person.entry(c.person_id).or_insert_with(|| {
+            groups.push((c.person_id, village, Vec::new(), 0));
+            groups.len() - 1
+        });
+        match settled {
+            Some(s) => groups[g].2.push(s),
+            None => groups[g].3 += 1,
         }
     }
-    facts
-        .extend(ClaimLedger::new(&data.persons, &serious, year).facts(&registry, &settled).map_err(|e| e.to_string())?);
-    let alerts: Vec<_> = data.alerts.iter().filter(|a| a.year == year).cloned().collect();
-    facts.extend(AlertLedger::new().facts(&registry, &alerts).map_err(|e| e.to_string())?);
+    if !unknown.is_empty() {
+        ledger.facts(registry, &unknown).map_err(|e| e.to_string())?;
+    }
+    groups
+        .into_iter()
+        .map(|(person, village, settled, unsettled)| {
+            let facts = ledger.facts(registry, &settled).map_err(|e| e.to_string())?;
+            Ok(PersonClaimFacts { person, village, facts, unsettled })
+        })
+        .collect()
+}
+
+/// The facts of `year` that lie in the villages themselves: the registry's
+/// stocks, the settled claims and the alerts. Also returns the number of claims
+/// of the year with no settlement (left out of the facts).
+pub fn local_facts(data: &IndicatorData, year: i32) -> Result<(Vec<Fact>, usize), String> {
+    let registry = Registry::new(&data.households, &data.persons).map_err(|e| e.to_string())?;
+    let mut facts = registry_alert_facts(data, &registry, year)?;
+    let mut unsettled = 0;
+    for p in claim_facts_by_person(data, &registry, year)? {
+        facts.extend(p.facts);
+        unsettled += p.unsettled;
+    }
     Ok((facts, unsettled))
 }
 
@@ -192,7 +236,6 @@ pub fn build_report(
     period: PeriodKind,
 ) -> Result<Report, String> {
     let (mut facts, unsettled) = local_facts(data, year)?;
-    let unsettled = unsettled.len();
     let mut coverage_note = None;
     if let Some(n) = network {
         match coverage_day(year, chrono::Utc::now().date_naive()).and_then(|d| network_facts(n, year, d)) {

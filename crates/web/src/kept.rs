@@ -3,22 +3,30 @@
 //! registry, claims and alerts, and a refresh recomputes only the villages whose
 //! data changed since.
 //!
-//! The store keeps the facts and knows which villages are stale
-//! (`store::indicator_facts`); the `indicators` crate computes and encodes them
-//! (`indicators::stored`); this module wires the two. A year is kept from the
-//! first report asked of it: its first build recomputes every county; each later
-//! refresh groups the stale villages into the code ranges it reads (a county
-//! when many of its villages are stale, else a township or the village alone),
-//! and replaces their facts in turns. The villages' reach, which depends on the
-//! whole network, is measured again when the network changed or, for the year
-//! under way, each day.
+//! The store keeps the facts and knows which villages and persons are stale
+//! (`store::indicator_facts`); the `indicators` crate computes, encodes and
+//! merges them (`indicators::stored`); this module wires the two. A year is kept
+//! from the first report asked of it: its first build recomputes every county.
+//! Each later refresh
+//! - groups the stale villages into the code ranges it reads (a county when many
+//!   of its villages are stale, else a township or the village alone) and
+//!   replaces their facts of the registry and the alerts, in turns;
+//! - recomputes the claim facts of the stale persons from their own claims, and
+//!   the store moves the difference into their villages' sums, in turns.
+//!
+//! The villages' reach, which depends on the whole network, is measured again
+//! when the network changed or, for the year under way, each day.
 
-use crate::analysis::{coverage_day, local_facts, network_facts, report_of_facts, Report, ReportFrame};
-use crate::repo::NetworkData;
+use crate::analysis::{
+    claim_facts_by_person, coverage_day, network_facts, registry_alert_facts, report_of_facts, PersonClaimFacts,
+    Report, ReportFrame,
+};
+use crate::repo::{ClaimSettlement, IndicatorData, NetworkData};
 use chrono::{Datelike, NaiveDate};
 use domain::{RegionCode, RegionLevel};
+use indicators::extract::Registry;
 use indicators::{stored, Definitions, Fact, PeriodKind};
-use store::{FactsWrite, Scope, Store, VillageFacts, YearFacts};
+use store::{FactsWrite, PersonFacts, PersonsWrite, Scope, Store, YearFacts};
 
 /// One refresh at a time in this process (another process may run one too: its
 /// writes replace the same ranges with the same facts).
@@ -34,6 +42,8 @@ const COUNTY_AT: usize = 24;
 const TOWNSHIP_AT: usize = 3;
 /// A turn writes once it holds facts of this many villages.
 const VILLAGES_A_TURN: usize = 500;
+/// A turn recomputes this many stale persons.
+const PERSONS_A_TURN: usize = 4_000;
 
 /// What a refresh did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,6 +54,8 @@ pub struct Refreshed {
     pub ranges: usize,
     /// Stale villages recomputed.
     pub stale: usize,
+    /// Stale persons whose claim facts were recomputed.
+    pub persons: usize,
     /// Village rows of facts written, over all years.
     pub rows: usize,
     /// Years whose villages' reach was measured again.
@@ -100,34 +112,77 @@ pub fn check_year(year: i32, today: NaiveDate) -> Result<(), String> {
     }
 }
 
-/// The facts of `year` in the range's villages, encoded by village.
-async fn facts_of(store: &Store, range: (i64, i64), year: i32) -> Result<Vec<VillageFacts>, String> {
+/// Each person's claim facts, encoded.
+fn person_rows(facts: Vec<PersonClaimFacts>) -> Vec<PersonFacts> {
+    facts
+        .into_iter()
+        .map(|p| PersonFacts {
+            person: p.person.as_u64() as i64,
+            village: p.village.as_u64() as i64,
+            facts: stored::encode(&p.facts),
+            unsettled: p.unsettled as i64,
+        })
+        .collect()
+}
+
+/// Sums a village's encoded claim facts (the store's [`store::Merge`]).
+fn merge(village: i64, kept: Option<&[u8]>, minus: &[&[u8]], plus: &[&[u8]]) -> Result<Option<Vec<u8>>, String> {
+    let v = RegionCode::from_u64(village as u64).map_err(|e| format!("a kept village code {village}: {e}"))?;
+    stored::merge(v, kept, minus, plus).map_err(|e| e.to_string())
+}
+
+/// The facts of `year` in the range's villages: those of the registry and the
+/// alerts, encoded by village, and with `claims` those of each person's claims.
+async fn facts_of(store: &Store, range: (i64, i64), year: i32, claims: bool) -> Result<YearFacts, String> {
     let scope = scope_of(range)?;
     let t = std::time::Instant::now();
-    let inputs = store.report_inputs(&scope, year).await.map_err(|e| e.to_string())?;
+    let inputs =
+        if claims { store.report_inputs(&scope, year).await } else { store.registry_report_inputs(&scope, year).await }
+            .map_err(|e| e.to_string())?;
     let read = t.elapsed();
     let data = crate::store_repo::indicator_data_from(inputs);
-    let rows = tokio::task::spawn_blocking(move || {
-        let (facts, unsettled) = local_facts(&data, year)?;
-        let mut rows: std::collections::BTreeMap<i64, VillageFacts> = stored::by_village(&facts)
-            .into_iter()
-            .map(|(v, facts)| {
-                let village = v.as_u64() as i64;
-                (village, VillageFacts { village, facts, unsettled: 0 })
-            })
-            .collect();
-        for v in unsettled {
-            let village = v.as_u64() as i64;
-            rows.entry(village)
-                .or_insert_with(|| VillageFacts { village, facts: stored::encode(&[]), unsettled: 0 })
-                .unsettled += 1;
-        }
-        Ok::<_, String>(rows.into_values().collect::<Vec<_>>())
+    let facts = tokio::task::spawn_blocking(move || {
+        let registry = Registry::new(&data.households, &data.persons).map_err(|e| e.to_string())?;
+        let local = registry_alert_facts(&data, &registry, year)?;
+        let rows = stored::by_village(&local).into_iter().map(|(v, b)| (v.as_u64() as i64, b)).collect();
+        let claims = match claims {
+            true => Some(person_rows(claim_facts_by_person(&data, &registry, year)?)),
+            false => None,
+        };
+        Ok::<_, String>(YearFacts { year, rows, claims })
     })
     .await
     .map_err(|e| format!("computing the indicator facts failed: {e}"))??;
     tracing::debug!(scope = scope.prefix(), year, ?read, computed = ?(t.elapsed() - read), "indicator facts of a range");
-    Ok(rows)
+    Ok(facts)
+}
+
+/// The claim facts of `year` of the persons `ids`, from their own claims; a
+/// person without claims of the year (or no longer registered) has none.
+async fn person_facts_of(store: &Store, ids: &[i64], year: i32) -> Result<Vec<PersonFacts>, String> {
+    let inputs = store.person_claim_inputs(ids, year).await.map_err(|e| e.to_string())?;
+    tokio::task::spawn_blocking(move || {
+        let mut payments = inputs.payments;
+        let settlements = inputs
+            .out_of_pocket
+            .into_iter()
+            .map(|(id, out_of_pocket)| {
+                let payments = payments.remove(&id).unwrap_or_default();
+                (id, ClaimSettlement { payments, out_of_pocket })
+            })
+            .collect();
+        let data = IndicatorData {
+            households: inputs.households,
+            persons: inputs.persons,
+            claims: inputs.claims,
+            settlements,
+            ..IndicatorData::default()
+        };
+        let registry = Registry::new(&data.households, &data.persons).map_err(|e| e.to_string())?;
+        Ok(person_rows(claim_facts_by_person(&data, &registry, year)?))
+    })
+    .await
+    .map_err(|e| format!("computing the indicator facts of persons failed: {e}"))?
 }
 
 /// Brings the kept indicator facts up to date: starts keeping `want` (if given),
@@ -152,10 +207,12 @@ pub async fn refresh(
         return Ok(done);
     }
     let marks = store.indicator_dirty().await.map_err(err)?;
+    let persons = store.indicator_dirty_persons().await.map_err(err)?;
     let built: Vec<i32> = years.iter().filter(|y| !y.complete).map(|y| y.year).collect();
-    let (ranges, recompute): (Vec<(i64, i64)>, Vec<i32>) = if built.is_empty() {
+    let all: Vec<i32> = years.iter().map(|y| y.year).collect();
+    let ranges: Vec<(i64, i64)> = if built.is_empty() {
         let stale: Vec<i64> = marks.iter().map(|m| m.0).collect();
-        (ranges_of(&stale), years.iter().map(|y| y.year).collect())
+        ranges_of(&stale)
     } else {
         // A first build: every county with households, and those of the marks
         // (whose villages may have lost theirs), for every year kept.
@@ -163,20 +220,26 @@ pub async fn refresh(
         counties.extend(marks.iter().map(|m| m.0 / COUNTY * COUNTY));
         counties.sort_unstable();
         counties.dedup();
-        (counties.into_iter().map(|c| (c, c + COUNTY - 1)).collect(), years.iter().map(|y| y.year).collect())
+        counties.into_iter().map(|c| (c, c + COUNTY - 1)).collect()
     };
+    let first = !built.is_empty();
     done.built = built.clone();
     done.ranges = ranges.len();
     done.stale = marks.len();
     let mut turn = FactsWrite::default();
     let mut held = 0;
     for (i, &range) in ranges.iter().enumerate() {
-        for &year in &recompute {
-            let rows = facts_of(store, range, year).await?;
-            held += rows.len();
+        for &year in &all {
+            let facts = facts_of(store, range, year, first).await?;
+            held += facts.rows.len() + facts.claims.as_ref().map_or(0, |c| c.len() / 100);
             match turn.years.iter_mut().find(|y| y.year == year) {
-                Some(y) => y.rows.extend(rows),
-                None => turn.years.push(YearFacts { year, rows }),
+                Some(y) => {
+                    y.rows.extend(facts.rows);
+                    if let (Some(to), Some(from)) = (&mut y.claims, facts.claims) {
+                        to.extend(from);
+                    }
+                }
+                None => turn.years.push(facts),
             }
         }
         turn.ranges.push(range);
@@ -185,23 +248,37 @@ pub async fn refresh(
         turn.clear.extend_from_slice(&marks[from..to]);
         let last = i + 1 == ranges.len();
         if held >= VILLAGES_A_TURN || last {
-            if last {
+            if last && first {
+                // Every person's claim facts were read after the marks were: the
+                // build holds what they marked.
                 turn.completes = built.clone();
+                turn.clear_persons = persons.clone();
             }
-            done.rows += held;
-            let _turn = match write {
-                Some(m) => Some(m.lock().await),
-                None => None,
-            };
-            store.write_indicator_facts(&turn).await.map_err(err)?;
+            done.rows += turn.years.iter().map(|y| y.rows.len()).sum::<usize>();
+            let _turn = take(write).await;
+            store.write_indicator_facts(&turn, &merge).await.map_err(err)?;
             turn = FactsWrite::default();
             held = 0;
         }
     }
-    if ranges.is_empty() && !built.is_empty() {
+    if ranges.is_empty() && first {
         // Nothing to build (no households): the years are complete as they are.
-        let turn = FactsWrite { completes: built, ..FactsWrite::default() };
-        store.write_indicator_facts(&turn).await.map_err(err)?;
+        let turn = FactsWrite { completes: built, clear_persons: persons.clone(), ..FactsWrite::default() };
+        store.write_indicator_facts(&turn, &merge).await.map_err(err)?;
+    }
+    if !first {
+        // The persons whose claims, settlements or registry entries changed.
+        for part in persons.chunks(PERSONS_A_TURN) {
+            let ids: Vec<i64> = part.iter().map(|m| m.0).collect();
+            let mut w = PersonsWrite { persons: ids, years: Vec::new(), clear: part.to_vec() };
+            for &year in &all {
+                let rows = person_facts_of(store, &w.persons, year).await?;
+                w.years.push((year, rows));
+            }
+            let _turn = take(write).await;
+            store.write_person_facts(&w, &merge).await.map_err(err)?;
+            done.persons += part.len();
+        }
     }
     // The villages' reach, where it was measured on another day or not since the
     // network changed.
@@ -227,16 +304,21 @@ pub async fn refresh(
                 }
                 Err(e) => (Vec::new(), Some(e)),
             };
-            let _turn = match write {
-                Some(m) => Some(m.lock().await),
-                None => None,
-            };
+            let _turn = take(write).await;
             store.write_indicator_coverage(year, day, note.as_deref(), &rows).await.map_err(err)?;
             tracing::debug!(year, elapsed = ?t.elapsed(), "measured the villages' reach for the indicators");
             done.coverage.push(year);
         }
     }
     Ok(done)
+}
+
+/// The turn to write, where writes take turns.
+async fn take(write: Option<&tokio::sync::Mutex<()>>) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+    match write {
+        Some(m) => Some(m.lock().await),
+        None => None,
+    }
 }
 
 /// Decodes kept facts.

@@ -1,9 +1,10 @@
 //! The indicator facts kept in the store (`web::kept`), on SQLite and on
 //! PostgreSQL when SAFETYNET_TEST_PG names a server: after each kind of write
-//! (a real-time settlement, a void, alert work, a contract, a person moving to
-//! another village, a new practitioner) the report from the kept facts equals
-//! the report computed from the whole store at once, and the refresh
-//! recomputed only the villages written.
+//! (claims imported and settled, a real-time settlement, a void, alert work, a
+//! contract, a person moving to another village, a household moving, a new
+//! practitioner) the report from the kept facts equals the report computed from
+//! the whole store at once, and the refresh recomputed only the villages and
+//! persons written.
 
 mod common;
 
@@ -58,11 +59,13 @@ async fn scratch(repo: &StoreRepo, scope: &str) -> String {
     format!("{} unsettled\n{}", r.unsettled, String::from_utf8(r.csv().unwrap()).unwrap())
 }
 
-/// Refreshes, checks what it recomputed, and compares the two reports.
-async fn same_after(repo: &StoreRepo, what: &str, stale: usize) {
+/// Refreshes, checks what it recomputed (the villages whose registry or alerts
+/// changed, the persons whose claims or registry entries did), and compares the
+/// two reports.
+async fn same_after(repo: &StoreRepo, what: &str, stale: usize, persons: usize) {
     let done = web::kept::refresh(repo.store(), None, today(), None).await.unwrap();
     assert!(done.built.is_empty(), "{what}: {done:?}");
-    assert_eq!(done.stale, stale, "{what}: the villages written are stale: {done:?}");
+    assert_eq!((done.stale, done.persons), (stale, persons), "{what}: the villages and persons written: {done:?}");
     for scope in ["", "341122"] {
         assert_eq!(kept(repo, scope).await, scratch(repo, scope).await, "{what}, scope {scope:?}");
     }
@@ -94,13 +97,32 @@ async fn kept_facts_follow_every_write(kind: Kind) {
     let unsettled = kept(&repo, "").await;
     assert!(unsettled.starts_with("2 unsettled\n"), "{unsettled}");
 
-    // Settling the stored claims changes both villages.
+    // A second claim of each person, imported: the persons' facts change (one
+    // more unsettled claim each); no village's registry or alerts did.
+    let a: ResidentId = fx.a_person.parse().unwrap();
+    let b: ResidentId = fx.b_person.parse().unwrap();
+    let second = |id: &str, person: ResidentId| domain::Claim {
+        claim_id: id.into(),
+        person_id: person,
+        facility_level: domain::FacilityLevel::County,
+        kind: domain::ClaimKind::Outpatient,
+        admitted: domain::parse_date("2024-03-02").unwrap(),
+        discharged: domain::parse_date("2024-03-02").unwrap(),
+        total_cost: domain::Fen::from_yuan(300),
+        eligible_cost: domain::Fen::from_yuan(250),
+        diagnosis: "I10".into(),
+        facility_id: String::new(),
+    };
+    store.import_claims(&[second("HA1-C3", a), second("HB1-C3", b)]).await.unwrap();
+    same_after(&repo, "claims imported", 0, 2).await;
+    assert!(kept(&repo, "").await.starts_with("4 unsettled\n"));
+
+    // Settling the stored claims changes the two persons' facts.
     store.settle_stored(&store::Scope::all(), 2024, "test").await.unwrap();
-    same_after(&repo, "settled", 2).await;
+    same_after(&repo, "settled", 0, 2).await;
     assert_ne!(kept(&repo, "").await, unsettled, "the settlements count");
 
     // A real-time settlement in one village.
-    let a: ResidentId = fx.a_person.parse().unwrap();
     let claim = domain::Claim {
         claim_id: "HA1-C2".into(),
         person_id: a,
@@ -114,11 +136,11 @@ async fn kept_facts_follow_every_write(kind: Kind) {
         facility_id: String::new(),
     };
     repo.settle_claim(&all, claim).await.unwrap();
-    same_after(&repo, "a real-time settlement", 1).await;
+    same_after(&repo, "a real-time settlement", 0, 1).await;
 
     // Voiding it.
     repo.void_claim(&all, "HA1-C2").await.unwrap();
-    same_after(&repo, "a void", 1).await;
+    same_after(&repo, "a void", 0, 1).await;
 
     // Alert work: verified, assisted with a measure, resolved.
     for to in ["verifying", "assisting"] {
@@ -133,10 +155,9 @@ async fn kept_facts_follow_every_write(kind: Kind) {
     };
     repo.add_measure(&all, fx.b_alert, m).await.unwrap();
     repo.transition_alert(&all, fx.b_alert, "resolved", "officer", "relief paid").await.unwrap();
-    same_after(&repo, "an alert resolved with assistance", 1).await;
+    same_after(&repo, "an alert resolved with assistance", 1, 0).await;
 
     // A family-doctor contract recorded on the ledger (after a monitor run wrote it).
-    let b: ResidentId = fx.b_person.parse().unwrap();
     let entry = monitor::LedgerEntry {
         person_id: b,
         household_id: "HB1".into(),
@@ -149,16 +170,24 @@ async fn kept_facts_follow_every_write(kind: Kind) {
         contract: None,
     };
     store.put_ledger(&store::Scope::all(), 2024, &[entry]).await.unwrap();
-    same_after(&repo, "a ledger stored", 1).await;
+    same_after(&repo, "a ledger stored", 1, 0).await;
     let contract = monitor::Contract { doctor: "王医生".into(), signed: domain::parse_date("2024-02-01").unwrap() };
     assert_eq!(store.set_contract(&store::Scope::all(), b, &contract).await.unwrap(), 1);
-    same_after(&repo, "a contract", 1).await;
+    same_after(&repo, "a contract", 1, 0).await;
 
     // A person of 341122 moves into the household of 341123: both villages change.
     let mut p = store.household_members("HA1").await.unwrap().remove(0);
     p.household_id = "HB1".into();
     store.import_persons(&[p]).await.unwrap();
-    same_after(&repo, "a person moved", 2).await;
+    same_after(&repo, "a person moved", 2, 1).await;
+
+    // The household of 341123 (now of both persons) moves to the village of
+    // 341122: both villages, and its members' claims, move.
+    let mut hb: domain::Household = store.get("HB1").await.unwrap().unwrap();
+    let ha: domain::Household = store.get("HA1").await.unwrap().unwrap();
+    hb.village_code = ha.village_code;
+    store.import_households(&[hb]).await.unwrap();
+    same_after(&repo, "a household moved", 2, 2).await;
 
     // A new practitioner: the reach is measured again; no village is stale.
     store
