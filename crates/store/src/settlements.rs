@@ -231,6 +231,16 @@ fn not_found_claim(id: &str) -> StoreError {
 /// are kept together, so a chunk may be larger by one village).
 pub const SETTLE_CHUNK: i64 = 200_000;
 
+/// The unsettled, unvoided claims `c` of the year `$1` with their persons `p` and
+/// households `h`, of the villages `$2..=$3`. The year's claims are read from
+/// its index alone (`c0`: the index holds the claim ids), each checked against
+/// the settlements' key, and only the unsettled ones are read whole: a year of
+/// millions of settled claims costs a walk of an index, not a join of every row.
+const UNSETTLED: &str = "claims c0 CROSS JOIN claims c CROSS JOIN persons p CROSS JOIN households h
+     WHERE c0.year = $1 AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c0.claim_id)
+     AND c.claim_id = c0.claim_id AND NOT c.voided AND p.person_id = c.person_id
+     AND h.household_id = p.household_id AND h.village_code BETWEEN $2 AND $3";
+
 impl Store {
     /// Stores a new version of the policy of a region (a code prefix, `""` for the
     /// nation) for a year. The text is parsed first: a bad policy is refused with
@@ -773,24 +783,31 @@ impl Store {
     ) -> Result<BatchCounts, StoreError> {
         let ctx = format!("settling the stored claims of {year}");
         let (lo, hi) = scope.code_range();
-        let in_scope =
-            "JOIN persons p ON p.person_id = c.person_id JOIN households h ON h.household_id = p.household_id";
-        let count_sql = format!(
-            "SELECT COALESCE(SUM(CASE WHEN c.voided THEN 1 ELSE 0 END), 0),
-                    COALESCE(SUM(CASE WHEN NOT c.voided AND s.claim_id IS NOT NULL THEN 1 ELSE 0 END), 0)
-             FROM claims c {in_scope} LEFT JOIN settlements s ON s.claim_id = c.claim_id
-             WHERE c.year = $1 AND h.village_code BETWEEN $2 AND $3"
-        );
-        let villages_sql = format!(
-            "SELECT h.village_code, COUNT(*) FROM claims c {in_scope} LEFT JOIN settlements s ON s.claim_id = c.claim_id
-             WHERE c.year = $1 AND h.village_code BETWEEN $2 AND $3 AND NOT c.voided AND s.claim_id IS NULL
-             GROUP BY h.village_code ORDER BY h.village_code"
-        );
-        let ((voided, already), villages): ((i64, i64), Vec<(i64, i64)>) = on_pool!(self, p => {
-            let counts = sqlx::query_as(&count_sql).bind(year as i64).bind(lo).bind(hi).fetch_one(p).await.ctx(&ctx)?;
+        // The scope's settled claims (voided or not): counted from the year's
+        // index for every region, else from the scope's households down.
+        let settled_sql = if scope.prefix().is_empty() {
+            "SELECT COUNT(*) FROM settlements s WHERE s.year = $1 AND $2 <= $3"
+        } else {
+            "SELECT COUNT(*) FROM households h CROSS JOIN persons p CROSS JOIN settlements s
+             WHERE p.household_id = h.household_id AND s.person_id = p.person_id AND s.year = $1
+             AND h.village_code BETWEEN $2 AND $3"
+        };
+        // The scope's voided claims (few; a partial index holds them), and how many
+        // of them had been settled.
+        let voided_sql = "SELECT COUNT(*),
+                    COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c.claim_id) THEN 1 ELSE 0 END), 0)
+             FROM claims c JOIN persons p ON p.person_id = c.person_id JOIN households h ON h.household_id = p.household_id
+             WHERE c.voided AND c.year = $1 AND h.village_code BETWEEN $2 AND $3";
+        let villages_sql =
+            format!("SELECT h.village_code, COUNT(*) FROM {UNSETTLED} GROUP BY h.village_code ORDER BY h.village_code");
+        type Read = (i64, (i64, i64), Vec<(i64, i64)>);
+        let (settled, (voided, voided_settled), villages): Read = on_pool!(self, p => {
+            let settled = sqlx::query_scalar(settled_sql).bind(year as i64).bind(lo).bind(hi).fetch_one(p).await.ctx(&ctx)?;
+            let voided = sqlx::query_as(voided_sql).bind(year as i64).bind(lo).bind(hi).fetch_one(p).await.ctx(&ctx)?;
             let villages = sqlx::query_as(&villages_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
-            (counts, villages)
+            (settled, voided, villages)
         });
+        let already = settled - voided_settled;
         let mut counts = BatchCounts { voided: voided as u64, already_settled: already as u64, ..Default::default() };
         // Runs of whole villages of about `chunk` claims, covering lo..=hi.
         let mut ranges: Vec<(i64, i64)> = Vec::new();
@@ -821,30 +838,21 @@ impl Store {
     async fn settle_range(&self, lo: i64, hi: i64, year: i32, actor: &str) -> Result<BatchCounts, StoreError> {
         let ctx = format!("settling the stored claims of {year} in villages {lo} to {hi}");
         let at = now();
-        let in_scope =
-            "JOIN persons p ON p.person_id = c.person_id JOIN households h ON h.household_id = p.household_id";
-        let lock_sql = "SELECT p.person_id FROM persons p JOIN households h ON h.household_id = p.household_id
-             WHERE h.village_code BETWEEN $2 AND $3 AND p.person_id IN (
-                SELECT c.person_id FROM claims c LEFT JOIN settlements s ON s.claim_id = c.claim_id
-                WHERE c.year = $1 AND NOT c.voided AND s.claim_id IS NULL)
-             ORDER BY p.person_id FOR UPDATE OF p";
-        let claims_sql = format!(
-            "SELECT {CLAIM_COLS}, p.status, h.village_code FROM claims c {in_scope}
-             LEFT JOIN settlements s ON s.claim_id = c.claim_id
-             WHERE c.year = $1 AND h.village_code BETWEEN $2 AND $3 AND NOT c.voided AND s.claim_id IS NULL"
+        let lock_sql = format!(
+            "SELECT p.person_id FROM persons p WHERE p.person_id IN (SELECT c.person_id FROM {UNSETTLED})
+             ORDER BY p.person_id FOR UPDATE OF p"
         );
-        let acc_sql = "SELECT a.person_id, a.tier, a.base, a.oop, a.paid FROM accumulators a
-             WHERE a.year = $1 AND a.person_id IN (
-                SELECT c.person_id FROM claims c JOIN persons p ON p.person_id = c.person_id
-                JOIN households h ON h.household_id = p.household_id
-                LEFT JOIN settlements s ON s.claim_id = c.claim_id
-                WHERE c.year = $1 AND h.village_code BETWEEN $2 AND $3 AND NOT c.voided AND s.claim_id IS NULL)";
+        let claims_sql = format!("SELECT {CLAIM_COLS}, p.status, h.village_code FROM {UNSETTLED}");
+        let acc_sql = format!(
+            "SELECT a.person_id, a.tier, a.base, a.oop, a.paid FROM accumulators a
+             WHERE a.year = $1 AND a.person_id IN (SELECT c.person_id FROM {UNSETTLED})"
+        );
         let policies_sql = format!("SELECT {POLICY_COLS} FROM policies WHERE year = $1 ORDER BY region, version");
         let backend = self.backend();
         on_pool!(self, p => async {
             let mut tx = begin_write(p, &ctx).await?;
             if backend == Backend::Postgres {
-                sqlx::query(lock_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(&mut *tx).await.ctx(&ctx)?;
+                sqlx::query(&lock_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(&mut *tx).await.ctx(&ctx)?;
             }
             let mut counts = BatchCounts::default();
             type Row = (String, i64, String, String, NaiveDate, NaiveDate, i64, i64, String, String, String, i64);
@@ -874,7 +882,7 @@ impl Store {
             claims.sort_by(|a, b| a.0.discharged.cmp(&b.0.discharged).then_with(|| a.0.claim_id.cmp(&b.0.claim_id)));
             let mut stored_acc: HashMap<i64, Vec<(String, i64, i64, i64)>> = HashMap::new();
             let acc_rows: Vec<(i64, String, i64, i64, i64)> =
-                sqlx::query_as(acc_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(&mut *tx).await.ctx(&ctx)?;
+                sqlx::query_as(&acc_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(&mut *tx).await.ctx(&ctx)?;
             for (pid, tier, base, oop, paid) in acc_rows {
                 stored_acc.entry(pid).or_default().push((tier, base, oop, paid));
             }

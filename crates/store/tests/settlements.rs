@@ -251,6 +251,12 @@ async fn a_void_resettles_the_later_claims_and_reports_differences(store: &Store
     // Voided once only; a voided claim is not settled again.
     assert!(matches!(store.void_claim(&all, "C1", "clerk").await, Err(StoreError::Constraint { .. })));
     assert!(matches!(store.settle_realtime(&all, &c1, "clerk").await, Err(StoreError::Constraint { .. })));
+    // A batch afterwards settles nothing: the voided claim is counted aside, the
+    // others as settled already, in each scope.
+    for (scope, want) in [("", (0, 1, 4)), ("341122", (0, 1, 4)), ("341123", (0, 0, 0))] {
+        let c = store.settle_stored(&Scope::new(scope).unwrap(), 2024, "batch").await.unwrap();
+        assert_eq!((c.settled, c.voided, c.already_settled), want, "scope {scope:?}");
+    }
 }
 
 async fn the_batch_over_the_store_equals_the_pure_engine(store: &Store) {
