@@ -18,7 +18,7 @@
 # Each run takes a fresh copy of the prepared store and times, one command each:
 #   import   safetynet import claims NEW.csv
 #   settle   safetynet settle --year 2024          (settles only the new claims)
-#   report   safetynet report --year 2024 ...      (refreshes the stale villages, then reports)
+#   report   safetynet report --year 2024 ...      (refreshes the stale persons and villages, then reports)
 #   again    the same report with nothing changed  (what a report costs from kept facts)
 # and once, for comparison, the report with the kept facts dropped (the first build).
 set -euo pipefail
@@ -68,7 +68,8 @@ for what, sql in [("villages with households", "SELECT COUNT(DISTINCT village_co
                   ("households", "SELECT COUNT(*) FROM households"), ("persons", "SELECT COUNT(*) FROM persons"),
                   ("claims", "SELECT COUNT(*) FROM claims"), ("settlements", "SELECT COUNT(*) FROM settlements"),
                   ("alerts", "SELECT COUNT(*) FROM alerts"),
-                  ("village-years of kept facts", "SELECT COUNT(*) FROM indicator_facts")]:
+                  ("village-years of kept facts", "SELECT COUNT(*) FROM indicator_facts"),
+                  ("person-years of kept claim facts", "SELECT COUNT(*) FROM indicator_person_facts")]:
     parts.append("{:,} {}".format(c.execute(sql).fetchone()[0], what))
 print("store: " + ", ".join(parts))
 EOF
@@ -85,10 +86,10 @@ for _ in $(seq "$RUNS"); do
   cp "$DIR/base.db" "$DIR/run.db"
   /usr/bin/time -f "import: %e s" "$BIN" --quiet --db "$DIR/run.db" import claims "$DIR/new.csv"
   /usr/bin/time -f "settle: %e s" "$BIN" --quiet --db "$DIR/run.db" settle --year 2024 --actor bench >/dev/null
-  python3 -c "import sqlite3, sys; print('stale villages:', sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM indicator_dirty').fetchone()[0])" "$DIR/run.db"
+  python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print('stale villages:', c.execute('SELECT COUNT(*) FROM indicator_dirty').fetchone()[0], 'stale persons:', c.execute('SELECT COUNT(*) FROM indicator_dirty_persons').fetchone()[0])" "$DIR/run.db"
   /usr/bin/time -f "report (refresh + report): %e s, peak RSS %M KB" "$BIN" --quiet --db "$DIR/run.db" "${REPORT[@]}"
   /usr/bin/time -f "again (nothing stale): %e s" "$BIN" --quiet --db "$DIR/run.db" "${REPORT[@]}"
 done
-python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); [c.execute(f'DELETE FROM {t}') for t in ('indicator_years', 'indicator_facts', 'indicator_coverage')]; c.commit()" "$DIR/run.db"
+python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); [c.execute(f'DELETE FROM {t}') for t in ('indicator_years', 'indicator_facts', 'indicator_coverage', 'indicator_claim_facts', 'indicator_person_facts')]; c.commit()" "$DIR/run.db"
 /usr/bin/time -f "rebuilt from scratch (the first build): %e s, peak RSS %M KB" "$BIN" --quiet --db "$DIR/run.db" "${REPORT[@]}"
 rm -f "$DIR/run.db"*

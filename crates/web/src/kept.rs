@@ -196,6 +196,7 @@ pub async fn refresh(
     write: Option<&tokio::sync::Mutex<()>>,
 ) -> Result<Refreshed, String> {
     let _one = REFRESHING.lock().await;
+    let started = std::time::Instant::now();
     let err = |e: store::StoreError| e.to_string();
     if let Some(y) = want {
         check_year(y, today)?;
@@ -309,6 +310,17 @@ pub async fn refresh(
             tracing::debug!(year, elapsed = ?t.elapsed(), "measured the villages' reach for the indicators");
             done.coverage.push(year);
         }
+    }
+    if done != Refreshed::default() {
+        tracing::info!(
+            built = ?done.built,
+            ranges = done.ranges,
+            villages = done.stale,
+            persons = done.persons,
+            coverage = ?done.coverage,
+            elapsed = ?started.elapsed(),
+            "refreshed the kept indicator facts"
+        );
     }
     Ok(done)
 }
