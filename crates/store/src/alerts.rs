@@ -594,18 +594,7 @@ impl Store {
                 let binds = [Val::I(Some(year as i64)), Val::I(Some(lo)), Val::I(Some(hi))];
                 let mut claims = Vec::new();
                 crate::raw::pool_each(p, &claims_sql, &binds, &ctx, |r| {
-                    claims.push((
-                        r.text(0)?.to_string(),
-                        r.int(1),
-                        r.text(2)?.to_string(),
-                        r.text(3)?.to_string(),
-                        r.date(4)?,
-                        r.date(5)?,
-                        r.int(6),
-                        r.int(7),
-                        r.text(8)?.to_string(),
-                        r.text(9)?.to_string(),
-                    ));
+                    claims.push(crate::settlements::claim_tuple(r)?);
                     Ok(())
                 })
                 .await?;

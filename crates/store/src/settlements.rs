@@ -170,6 +170,22 @@ pub(crate) fn claim_from(t: ClaimTuple) -> Result<Claim, StoreError> {
     })
 }
 
+/// A row of [`CLAIM_COLS`] read through SQLite's own interface.
+pub(crate) fn claim_tuple(r: &crate::raw::Row<'_>) -> Result<ClaimTuple, String> {
+    Ok((
+        r.text(0)?.to_string(),
+        r.int(1),
+        r.text(2)?.to_string(),
+        r.text(3)?.to_string(),
+        r.date(4)?,
+        r.date(5)?,
+        r.int(6),
+        r.int(7),
+        r.text(8)?.to_string(),
+        r.text(9)?.to_string(),
+    ))
+}
+
 fn status_of(s: &str, ctx: &str) -> Result<PovertyStatus, StoreError> {
     s.parse().map_err(|e| corrupt(ctx, s, e))
 }

@@ -271,13 +271,16 @@ pub async fn refresh(
         // The persons whose claims, settlements or registry entries changed.
         for part in persons.chunks(PERSONS_A_TURN) {
             let ids: Vec<i64> = part.iter().map(|m| m.0).collect();
+            let t = std::time::Instant::now();
             let mut w = PersonsWrite { persons: ids, years: Vec::new(), clear: part.to_vec() };
             for &year in &all {
                 let rows = person_facts_of(store, &w.persons, year).await?;
                 w.years.push((year, rows));
             }
+            let computed = t.elapsed();
             let _turn = take(write).await;
             store.write_person_facts(&w, &merge).await.map_err(err)?;
+            tracing::debug!(persons = part.len(), ?computed, written = ?(t.elapsed() - computed), "claim facts of persons");
             done.persons += part.len();
         }
     }
