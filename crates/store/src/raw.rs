@@ -275,6 +275,28 @@ impl Row<'_> {
         std::str::from_utf8(bytes).map_err(|e| format!("column {i} is not UTF-8: {e}"))
     }
 
+    /// Whether column `i` is NULL.
+    pub fn is_null(&self, i: c_int) -> bool {
+        // SAFETY: as for `int`.
+        unsafe { ffi::sqlite3_column_type(self.raw, i) == ffi::SQLITE_NULL }
+    }
+
+    /// Column `i` as a value of type `ty` (NULL as `None` where the type allows).
+    pub fn val(&self, i: c_int, ty: crate::vals::Ty) -> Result<Val<'static>, String> {
+        use crate::vals::Ty;
+        let null = self.is_null(i);
+        Ok(match ty {
+            Ty::Int => Val::I((!null).then(|| self.int(i))),
+            // SAFETY: as for `int`.
+            Ty::Real => Val::R((!null).then(|| unsafe { ffi::sqlite3_column_double(self.raw, i) })),
+            Ty::Text => {
+                Val::T((!null).then(|| self.text(i).map(|t| std::borrow::Cow::Owned(t.to_string()))).transpose()?)
+            }
+            Ty::Bool => Val::B(self.int(i) != 0),
+            Ty::Date => Val::D(self.date(i)?),
+        })
+    }
+
     /// Column `i` as a date written `YYYY-MM-DD` (as sqlx writes dates).
     pub fn date(&self, i: c_int) -> Result<chrono::NaiveDate, String> {
         let t = self.text(i)?;
@@ -294,7 +316,12 @@ pub(crate) fn query_each(
     let mut stmt = Stmt::prepare(handle, sql)?;
     let mut date = String::with_capacity(16);
     for (i, v) in binds.iter().enumerate() {
-        stmt.bind(i as c_int + 1, v, &mut date)?;
+        // `$n` is the n-th bind wherever it appears (SQLite numbers parameters in
+        // the order they first appear); other parameters go by position.
+        let name = std::ffi::CString::new(format!("${}", i + 1)).expect("no NUL in a parameter name");
+        // SAFETY: the statement is prepared and the name is a NUL-terminated string.
+        let at = unsafe { ffi::sqlite3_bind_parameter_index(stmt.raw, name.as_ptr()) };
+        stmt.bind(if at > 0 { at } else { i as c_int + 1 }, v, &mut date)?;
     }
     loop {
         // SAFETY: the statement is prepared and bound; its binds live until it is dropped.

@@ -43,7 +43,7 @@ const TOWNSHIP_AT: usize = 3;
 /// A turn writes once it holds facts of this many villages.
 const VILLAGES_A_TURN: usize = 500;
 /// A turn recomputes this many stale persons.
-const PERSONS_A_TURN: usize = 4_000;
+const PERSONS_A_TURN: usize = 10_000;
 
 /// What a refresh did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
