@@ -556,24 +556,9 @@ impl Store {
     /// of their settlements, and the thresholds of the regions in and above it.
     pub async fn monitor_inputs(&self, scope: &Scope, year: i32) -> Result<MonitorInputs, StoreError> {
         let ctx = format!("reading the monitor's inputs for {year}");
-        let mut households: Vec<Household> = Vec::new();
-        self.export::<Household, std::convert::Infallible>(scope, |mut chunk| {
-            households.append(&mut chunk);
-            Ok(())
-        })
-        .await?;
-        let mut persons: Vec<Person> = Vec::new();
-        self.export::<Person, std::convert::Infallible>(scope, |mut chunk| {
-            persons.append(&mut chunk);
-            Ok(())
-        })
-        .await?;
-        let mut thresholds: Vec<Threshold> = Vec::new();
-        self.export::<Threshold, std::convert::Infallible>(scope, |mut chunk| {
-            thresholds.append(&mut chunk);
-            Ok(())
-        })
-        .await?;
+        let households: Vec<Household> = self.records_in(scope).await?;
+        let persons: Vec<Person> = self.records_in(scope).await?;
+        let thresholds: Vec<Threshold> = self.records_in(scope).await?;
         let (lo, hi) = scope.code_range();
         let join = "JOIN persons p ON p.person_id = c.person_id JOIN households h ON h.household_id = p.household_id";
         // Both read from the scope's households down (`+c.year` keeps SQLite off

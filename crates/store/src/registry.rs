@@ -1018,6 +1018,19 @@ impl Store {
         })
     }
 
+    /// Every record of `R` inside the scope, by key, in one read (for callers
+    /// that hold them all anyway; [`Store::export`] streams them in chunks).
+    pub(crate) async fn records_in<R: StoredRecord>(&self, scope: &Scope) -> Result<Vec<R>, StoreError> {
+        let spec = R::spec();
+        let (filter, a, b) = Self::scope_filter(spec, scope);
+        let (join, order) = match spec.keys {
+            1 => (spec.scope_join, format!("t.{}", spec.cols[0].0)),
+            _ => ("", "t.region, t.year".to_string()),
+        };
+        let sql = format!("SELECT {} FROM {} t{join} WHERE {filter} ORDER BY {order}", select_cols(spec), spec.table);
+        self.fetch_vals(spec, &sql, vec![a, b]).await?.into_iter().map(R::from_vals).collect()
+    }
+
     /// The records of `R` whose row `t` meets `cond` (with `binds`).
     pub(crate) async fn records_where<R: StoredRecord>(
         &self,

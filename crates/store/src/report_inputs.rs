@@ -181,17 +181,11 @@ impl Store {
     /// scope: [`Store::report_inputs`] without the claims, their settlements and
     /// the thresholds.
     pub async fn registry_report_inputs(&self, scope: &Scope, year: i32) -> Result<ReportInputs, StoreError> {
-        let mut monitor = MonitorInputs::default();
-        self.export::<domain::Household, std::convert::Infallible>(scope, |mut chunk| {
-            monitor.households.append(&mut chunk);
-            Ok(())
-        })
-        .await?;
-        self.export::<domain::Person, std::convert::Infallible>(scope, |mut chunk| {
-            monitor.persons.append(&mut chunk);
-            Ok(())
-        })
-        .await?;
+        let monitor = MonitorInputs {
+            households: self.records_in(scope).await?,
+            persons: self.records_in(scope).await?,
+            ..MonitorInputs::default()
+        };
         self.report_inputs_with(scope, year, monitor, HashMap::new()).await
     }
 
