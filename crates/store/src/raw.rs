@@ -297,6 +297,14 @@ impl Row<'_> {
         })
     }
 
+    /// Column `i` as an instant written in RFC 3339 (as sqlx writes them).
+    pub fn instant(&self, i: c_int) -> Result<chrono::DateTime<chrono::Utc>, String> {
+        let t = self.text(i)?;
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map(|d| d.with_timezone(&chrono::Utc))
+            .map_err(|e| format!("column {i}: {t:?} is not an instant: {e}"))
+    }
+
     /// Column `i` as a date written `YYYY-MM-DD` (as sqlx writes dates).
     pub fn date(&self, i: c_int) -> Result<chrono::NaiveDate, String> {
         let t = self.text(i)?;

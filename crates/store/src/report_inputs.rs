@@ -9,7 +9,7 @@
 //! the `indicators` crate's, fed by the web layer.
 
 use crate::alerts::MonitorInputs;
-use crate::db::{on_pool, Scope, Store};
+use crate::db::{Scope, Store};
 use crate::error::{Ctx, StoreError};
 use crate::settlements::region_of;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -71,14 +71,46 @@ impl Store {
         );
         type Row = (i64, String, i64, String, String, DateTime<Utc>);
         type Read = (Vec<Row>, Vec<(i64, DateTime<Utc>)>, Vec<(i64,)>);
-        let (rows, resolved, measured): Read = on_pool!(self, p => {
-            let rows = sqlx::query_as(&alerts_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
-            let resolved =
-                sqlx::query_as(&resolved_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
-            let measured =
-                sqlx::query_as(&measured_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
-            (rows, resolved, measured)
-        });
+        let (rows, resolved, measured): Read = match &self.pool {
+            // Through SQLite's own interface: sqlx's cost per row is most of a read's.
+            crate::db::Pool::Sqlite(p) => {
+                use crate::vals::Val;
+                let binds = [Val::I(Some(year as i64)), Val::I(Some(lo)), Val::I(Some(hi))];
+                let (mut rows, mut resolved, mut measured) = (Vec::new(), Vec::new(), Vec::new());
+                crate::raw::pool_each(p, &alerts_sql, &binds, &ctx, |r| {
+                    rows.push((
+                        r.int(0),
+                        r.text(1)?.to_string(),
+                        r.int(2),
+                        r.text(3)?.to_string(),
+                        r.text(4)?.to_string(),
+                        r.instant(5)?,
+                    ));
+                    Ok(())
+                })
+                .await?;
+                crate::raw::pool_each(p, &resolved_sql, &binds, &ctx, |r| {
+                    resolved.push((r.int(0), r.instant(1)?));
+                    Ok(())
+                })
+                .await?;
+                crate::raw::pool_each(p, &measured_sql, &binds, &ctx, |r| {
+                    measured.push((r.int(0),));
+                    Ok(())
+                })
+                .await?;
+                (rows, resolved, measured)
+            }
+            crate::db::Pool::Pg(p) => {
+                let rows =
+                    sqlx::query_as(&alerts_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
+                let resolved =
+                    sqlx::query_as(&resolved_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
+                let measured =
+                    sqlx::query_as(&measured_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
+                (rows, resolved, measured)
+            }
+        };
         let mut resolved_at: HashMap<i64, DateTime<Utc>> = HashMap::new();
         for (id, at) in resolved {
             let e = resolved_at.entry(id).or_insert(at);
