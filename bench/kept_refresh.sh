@@ -20,6 +20,8 @@
 #   settle   safetynet settle --year 2024          (settles only the new claims)
 #   report   safetynet report --year 2024 ...      (refreshes the stale persons and villages, then reports)
 #   again    the same report with nothing changed  (what a report costs from kept facts)
+#   monitor  safetynet monitor --year 2024, then the report again (alerts raised and
+#            updated across the province make their villages stale)
 # and once, for comparison, the report with the kept facts dropped (the first build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -89,6 +91,11 @@ for _ in $(seq "$RUNS"); do
   python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print('stale villages:', c.execute('SELECT COUNT(*) FROM indicator_dirty').fetchone()[0], 'stale persons:', c.execute('SELECT COUNT(*) FROM indicator_dirty_persons').fetchone()[0])" "$DIR/run.db"
   /usr/bin/time -f "report (refresh + report): %e s, peak RSS %M KB" "$BIN" --quiet --db "$DIR/run.db" "${REPORT[@]}"
   /usr/bin/time -f "again (nothing stale): %e s" "$BIN" --quiet --db "$DIR/run.db" "${REPORT[@]}"
+  # Monitoring after the settlement raises and updates alerts across the
+  # province: the villages' registry and alert facts are recomputed.
+  /usr/bin/time -f "monitor: %e s" "$BIN" --quiet --db "$DIR/run.db" monitor --year 2024 --actor bench >/dev/null
+  python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print('stale villages:', c.execute('SELECT COUNT(*) FROM indicator_dirty').fetchone()[0])" "$DIR/run.db"
+  /usr/bin/time -f "report after monitoring (refresh + report): %e s, peak RSS %M KB" "$BIN" --quiet --db "$DIR/run.db" "${REPORT[@]}"
 done
 python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); [c.execute(f'DELETE FROM {t}') for t in ('indicator_years', 'indicator_facts', 'indicator_coverage', 'indicator_claim_facts', 'indicator_person_facts')]; c.commit()" "$DIR/run.db"
 /usr/bin/time -f "rebuilt from scratch (the first build): %e s, peak RSS %M KB" "$BIN" --quiet --db "$DIR/run.db" "${REPORT[@]}"
