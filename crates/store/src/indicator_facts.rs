@@ -189,6 +189,15 @@ impl Store {
         }))
     }
 
+    /// The latest year with a claim, if any (from the year's index).
+    pub async fn latest_claim_year(&self) -> Result<Option<i32>, StoreError> {
+        let ctx = "finding the latest year with claims";
+        let year: Option<i64> = on_pool!(self, p => {
+            sqlx::query_scalar("SELECT MAX(year) FROM claims").fetch_one(p).await.ctx(ctx)?
+        });
+        Ok(year.map(|y| y as i32))
+    }
+
     /// The county codes (12 digits) of every village with households, the units of
     /// a year's first build.
     pub async fn counties_with_households(&self) -> Result<Vec<i64>, StoreError> {

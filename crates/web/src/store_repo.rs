@@ -509,9 +509,14 @@ impl Repo for StoreRepo {
 
     async fn refresh_precomputed(&self) -> RepoResult<()> {
         self.refresh_figures(&Scope::all()).await?;
-        crate::kept::refresh(&self.store, None, Utc::now().date_naive(), self.write.as_deref())
-            .await
-            .map_err(RepoError::Store)?;
+        let today = Utc::now().date_naive();
+        // With no year kept yet, the year of the latest claims is built here, in
+        // the background, rather than by the first report that asks for it.
+        let mut want = None;
+        if self.store.indicator_years().await?.is_empty() {
+            want = self.store.latest_claim_year().await?.filter(|&y| crate::kept::check_year(y, today).is_ok());
+        }
+        crate::kept::refresh(&self.store, want, today, self.write.as_deref()).await.map_err(RepoError::Store)?;
         Ok(())
     }
 

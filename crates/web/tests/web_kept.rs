@@ -213,6 +213,21 @@ async fn kept_facts_follow_every_write(kind: Kind) {
     store.close().await;
 }
 
+/// The server's background refresh keeps the year of the latest claims from the
+/// start, so that the first report of it does not wait for its build.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_background_refresh_builds_the_latest_year() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = StoreRepo::open(dir.path().join("bg.db").to_str().unwrap()).await.unwrap();
+    fill_store(repo.store()).await;
+    assert!(repo.store().indicator_years().await.unwrap().is_empty());
+    repo.refresh_precomputed().await.unwrap();
+    let years = repo.store().indicator_years().await.unwrap();
+    assert_eq!(years.iter().map(|y| (y.year, y.complete)).collect::<Vec<_>>(), [(2024, true)]);
+    assert_eq!(kept(&repo, "").await, scratch(&repo, "").await);
+    repo.store().close().await;
+}
+
 mod sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn kept_facts_follow_every_write() {
