@@ -18,11 +18,15 @@ pub fn bar(len: u64, msg: &str, quiet: bool) -> ProgressBar {
     pb
 }
 
-/// A spinner for work of unknown length (rows streamed, records written).
+/// A spinner for work of unknown length (rows streamed, records written). It
+/// ticks by itself, so that a long step with nothing to count still shows it is
+/// running and for how long.
 pub fn spinner(msg: &str, quiet: bool) -> ProgressBar {
     let pb = ProgressBar::new_spinner();
     if quiet || !std::io::stderr().is_terminal() {
         pb.set_draw_target(ProgressDrawTarget::hidden());
+    } else {
+        pb.enable_steady_tick(std::time::Duration::from_millis(200));
     }
     pb.set_style(
         ProgressStyle::with_template("{spinner} {msg} {pos} [{elapsed_precise}] {per_sec}").expect("valid template"),

@@ -223,7 +223,9 @@ fn from_store(
     kind: PeriodKind,
     scope: &str,
 ) -> anyhow::Result<()> {
-    let spinner = crate::progress::spinner("reading the store", global.quiet);
+    // The first report of a year builds its kept facts (about a minute for a
+    // million persons); later ones refresh what changed.
+    let spinner = crate::progress::spinner("refreshing the kept indicator facts", global.quiet);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let report = rt.block_on(async {
         let repo = web::store_repo::StoreRepo::open(&global.db).await?;
