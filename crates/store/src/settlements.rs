@@ -21,7 +21,7 @@
 
 use crate::db::{begin_write, now, on_pool, Backend, Scope, Store};
 use crate::error::{corrupt, Ctx, StoreError};
-use crate::vals::placeholders;
+use crate::vals::{list, placeholders};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::{Claim, Fen, PovertyStatus, RegionCode, ResidentId};
 use serde::Serialize;
@@ -859,12 +859,9 @@ impl Store {
              ORDER BY p.person_id FOR UPDATE OF p"
         );
         let claims_sql = format!("SELECT {CLAIM_COLS}, p.status, h.village_code FROM {UNSETTLED}");
-        let acc_sql = format!(
-            "SELECT a.person_id, a.tier, a.base, a.oop, a.paid FROM accumulators a
-             WHERE a.year = $1 AND a.person_id IN (SELECT c.person_id FROM {UNSETTLED})"
-        );
         let policies_sql = format!("SELECT {POLICY_COLS} FROM policies WHERE year = $1 ORDER BY region, version");
         let backend = self.backend();
+        let max_binds = self.max_binds();
         on_pool!(self, p => async {
             let mut tx = begin_write(p, &ctx).await?;
             if backend == Backend::Postgres {
@@ -897,10 +894,25 @@ impl Store {
             }
             claims.sort_by(|a, b| a.0.discharged.cmp(&b.0.discharged).then_with(|| a.0.claim_id.cmp(&b.0.claim_id)));
             let mut stored_acc: HashMap<i64, Vec<(String, i64, i64, i64)>> = HashMap::new();
-            let acc_rows: Vec<(i64, String, i64, i64, i64)> =
-                sqlx::query_as(&acc_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(&mut *tx).await.ctx(&ctx)?;
-            for (pid, tier, base, oop, paid) in acc_rows {
-                stored_acc.entry(pid).or_default().push((tier, base, oop, paid));
+            // The accumulators of the persons of the claims read (not a second walk
+            // of the year's claims).
+            let mut pids: Vec<i64> = claims.iter().map(|c| c.0.person_id.as_u64() as i64).collect();
+            pids.sort_unstable();
+            pids.dedup();
+            for part in pids.chunks((max_binds - 1).max(1)) {
+                let acc_sql = format!(
+                    "SELECT a.person_id, a.tier, a.base, a.oop, a.paid FROM accumulators a
+                     WHERE a.year = $1 AND a.person_id IN ({})",
+                    list(2, part.len())
+                );
+                let mut q = sqlx::query_as(&acc_sql).bind(year as i64);
+                for pid in part {
+                    q = q.bind(*pid);
+                }
+                let acc_rows: Vec<(i64, String, i64, i64, i64)> = q.fetch_all(&mut *tx).await.ctx(&ctx)?;
+                for (pid, tier, base, oop, paid) in acc_rows {
+                    stored_acc.entry(pid).or_default().push((tier, base, oop, paid));
+                }
             }
             let mut village_policy: HashMap<RegionCode, Option<usize>> = HashMap::new();
             let mut accs: HashMap<i64, (usize, Accumulators)> = HashMap::new();

@@ -358,6 +358,21 @@ async fn the_batch_over_the_store_equals_the_pure_engine(store: &Store) {
     let seq = settle::settle_person_year(&policy, &all1);
     let r = store.settle_realtime(&Scope::all(), &extra, "clerk").await.unwrap();
     assert_eq!(r.settlement, seq.last().unwrap().1);
+    // And a batch after that continues from the stored accumulators in turn.
+    let later = claim("B9999", 1, "2024-12-31", 7_000, 7_000);
+    store.import_claims(std::slice::from_ref(&later)).await.unwrap();
+    all1.push(settle::PersonClaim {
+        claim_id: later.claim_id.clone(),
+        discharged: later.discharged,
+        status: PovertyStatus::Lifted,
+        input: settle::ClaimInput::from(&later),
+    });
+    let seq = settle::settle_person_year(&policy, &all1);
+    assert_eq!(store.settle_stored(&Scope::all(), 2024, "batch").await.unwrap().settled, 1);
+    let stored = store.settlements_of(&Scope::all(), pid(1)).await.unwrap();
+    let got = stored.iter().find(|s| s.claim_id == "B9999").unwrap();
+    let want = &seq.last().unwrap().1;
+    assert_eq!((fens(&got.payments), got.out_of_pocket), (want.payments.clone(), want.out_of_pocket));
     // A scope settles only its own claims: the other county's claim, once it has
     // a policy, is settled by a run over that county.
     store.put_policy("341123", 2024, POLICY, "admin").await.unwrap();
