@@ -33,6 +33,10 @@ use chrono::NaiveDate;
 use domain::{Claim, Fen, Household, Person};
 use std::collections::{BTreeMap, HashMap};
 
+/// On PostgreSQL, one writer of kept facts at a time (SQLite's write lock does
+/// this there), for the transaction.
+const ONE_WRITER: &str = "SELECT pg_advisory_xact_lock(7061968)";
+
 /// A year whose facts are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndicatorYear {
@@ -231,7 +235,7 @@ impl Store {
             let mut tx = begin_write(p, ctx).await?;
             if pg {
                 // One writer of kept facts at a time (SQLite's write lock does this there).
-                sqlx::query("SELECT pg_advisory_xact_lock(7061968)").execute(&mut *tx).await.ctx(ctx)?;
+                sqlx::query(ONE_WRITER).execute(&mut *tx).await.ctx(ctx)?;
             }
             for y in &w.years {
                 let mut tables = vec!["indicator_facts"];
@@ -294,7 +298,7 @@ impl Store {
         on_pool!(self, p => async {
             let mut tx = begin_write(p, ctx).await?;
             if pg {
-                sqlx::query("SELECT pg_advisory_xact_lock(7061968)").execute(&mut *tx).await.ctx(ctx)?;
+                sqlx::query(ONE_WRITER).execute(&mut *tx).await.ctx(ctx)?;
             }
             for (year, rows) in &w.years {
                 put_persons!(tx, *year as i64, &w.persons, rows, merge, max, ctx);
@@ -334,13 +338,14 @@ impl Store {
                  JOIN settlement_payments sp ON sp.claim_id = s.claim_id
                  WHERE s.year = $1 AND s.person_id IN ({ids}) AND NOT c.voided"
             );
-            type Read = (Vec<ClaimTuple>, Vec<(String, i64)>, Vec<(String, i64, String, i64)>);
-            let (claims, oop, mut pays): Read = match &self.pool {
+            // Each claim's tiers, put in the policy's order below.
+            let mut pays = crate::report_inputs::TiersByClaim::default();
+            let (claims, oop): (Vec<ClaimTuple>, Vec<(String, i64)>) = match &self.pool {
                 // Through SQLite's own interface: sqlx's cost per row is most of a read's.
                 crate::db::Pool::Sqlite(p) => {
                     let mut binds = vec![Val::int(year as i64)];
                     binds.extend(part.iter().map(|&id| Val::int(id)));
-                    let (mut claims, mut oop, mut pays) = (Vec::new(), Vec::new(), Vec::new());
+                    let (mut claims, mut oop) = (Vec::new(), Vec::new());
                     crate::raw::pool_each(p, &claims_sql, &binds, &ctx, |r| {
                         claims.push(crate::settlements::claim_tuple(r)?);
                         Ok(())
@@ -351,12 +356,8 @@ impl Store {
                         Ok(())
                     })
                     .await?;
-                    crate::raw::pool_each(p, &pay_sql, &binds, &ctx, |r| {
-                        pays.push((r.text(0)?.to_string(), r.int(1), r.text(2)?.to_string(), r.int(3)));
-                        Ok(())
-                    })
-                    .await?;
-                    (claims, oop, pays)
+                    crate::raw::pool_each(p, &pay_sql, &binds, &ctx, |r| pays.push(r)).await?;
+                    (claims, oop)
                 }
                 crate::db::Pool::Pg(p) => {
                     let mut q = sqlx::query_as(&claims_sql).bind(year as i64);
@@ -373,19 +374,18 @@ impl Store {
                     for id in part {
                         q = q.bind(*id);
                     }
-                    (claims, oop, q.fetch_all(p).await.ctx(&ctx)?)
+                    let rows: Vec<(String, i64, String, i64)> = q.fetch_all(p).await.ctx(&ctx)?;
+                    for (id, position, tier, amount) in rows {
+                        pays.0.entry(id).or_default().push((position, tier, Fen(amount)));
+                    }
+                    (claims, oop)
                 }
             };
-            // Each claim's tiers in the policy's order.
-            pays.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-            let pays = pays.into_iter().map(|(id, _, tier, amount)| (id, tier, amount));
             for c in claims {
                 out.claims.push(claim_from(c)?);
             }
             out.out_of_pocket.extend(oop.into_iter().map(|(id, a)| (id, Fen(a))));
-            for (id, tier, amount) in pays {
-                out.payments.entry(id).or_default().push((tier, Fen(amount)));
-            }
+            out.payments.extend(pays.in_order());
         }
         out.claims.sort_by(|a, b| (a.discharged, &a.claim_id).cmp(&(b.discharged, &b.claim_id)));
         out.households.sort_by(|a, b| a.household_id.cmp(&b.household_id));

@@ -46,6 +46,36 @@ pub struct ReportInputs {
     pub contracted: HashSet<ResidentId>,
 }
 
+/// Payments read as `(claim_id, position, tier, amount)` rows in any order,
+/// gathered by claim.
+#[derive(Default)]
+pub(crate) struct TiersByClaim(pub(crate) HashMap<String, Vec<(i64, String, Fen)>>);
+
+impl TiersByClaim {
+    pub(crate) fn push(&mut self, r: &crate::raw::Row<'_>) -> Result<(), String> {
+        let claim = r.text(0)?;
+        let tier = (r.int(1), r.text(2)?.to_string(), Fen(r.int(3)));
+        match self.0.get_mut(claim) {
+            Some(tiers) => tiers.push(tier),
+            None => {
+                self.0.insert(claim.to_string(), vec![tier]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Each claim's `(tier, amount)` in the policy's tier order.
+    pub(crate) fn in_order(self) -> HashMap<String, Vec<(String, Fen)>> {
+        self.0
+            .into_iter()
+            .map(|(claim, mut tiers)| {
+                tiers.sort_unstable_by_key(|t| t.0);
+                (claim, tiers.into_iter().map(|(_, tier, amount)| (tier, amount)).collect())
+            })
+            .collect()
+    }
+}
+
 impl Store {
     /// The alerts of `year` of the households inside the scope (every state),
     /// with the days they were raised and, where resolved with assistance,
@@ -161,24 +191,9 @@ impl Store {
                 // Unsorted (a sort of every row costs a third of the read): each
                 // claim's tiers are put in order here.
                 let sql = format!("SELECT sp.claim_id, sp.position, sp.tier, sp.amount {from}");
-                let mut by_claim: HashMap<String, Vec<(i64, String, Fen)>> = HashMap::new();
-                crate::raw::pool_each(p, &sql, &binds, &ctx, |r| {
-                    let claim = r.text(0)?;
-                    let tier = (r.int(1), r.text(2)?.to_string(), Fen(r.int(3)));
-                    match by_claim.get_mut(claim) {
-                        Some(tiers) => tiers.push(tier),
-                        None => {
-                            by_claim.insert(claim.to_string(), vec![tier]);
-                        }
-                    }
-                    Ok(())
-                })
-                .await?;
-                out.reserve(by_claim.len());
-                for (claim, mut tiers) in by_claim {
-                    tiers.sort_unstable_by_key(|t| t.0);
-                    out.insert(claim, tiers.into_iter().map(|(_, tier, amount)| (tier, amount)).collect());
-                }
+                let mut by_claim = TiersByClaim::default();
+                crate::raw::pool_each(p, &sql, &binds, &ctx, |r| by_claim.push(r)).await?;
+                out = by_claim.in_order();
             }
             crate::db::Pool::Pg(p) => {
                 let rows: Vec<(String, String, i64)> =
