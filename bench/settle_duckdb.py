@@ -10,7 +10,7 @@ Times N runs (default 1) of read + settle + write and prints the best wall time 
 claim (every money column, to the fen) and prints the column totals of both.
 
 Money is integer fen; every product of a rate and an amount is rounded half up
-with integer arithmetic (rates in ten-thousandths), as specs/settlement.md says.
+with integer arithmetic (rates in ten-thousandths), as docs/settlement.md says.
 Running sums are per person and policy year (the year of `discharged`), ordered by
 (discharged, claim_id). Needs `pip install duckdb`.
 """

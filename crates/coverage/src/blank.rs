@@ -1,5 +1,5 @@
 //! Blank spots of the rural health network (空白点) at a date, and their projection
-//! at +1, +3 and +5 years as doctors age out (specs/coverage.md, "Blank spots").
+//! at +1, +3 and +5 years as doctors age out (docs/coverage.md, "Blank spots").
 
 use crate::network::{qualifies, retires_on, serves, Network, Settings};
 use chrono::NaiveDate;

@@ -1,5 +1,5 @@
 //! Service coverage of the rural health network: the second bottom line, "every
-//! village is served by a qualified doctor, within reach" (specs/coverage.md).
+//! village is served by a qualified doctor, within reach" (docs/coverage.md).
 //!
 //! This crate owns the rules and the algorithms, and nothing else:
 //! - [`network`]: the registry of regions, facilities and practitioners, checked

@@ -1,6 +1,6 @@
 //! The registry of the rural health network as the engines see it: regions,
 //! facilities and their staff, checked for consistency and indexed once, and the
-//! rule of who *serves* at a date (specs/coverage.md, "Precisely").
+//! rule of who *serves* at a date (docs/coverage.md, "Precisely").
 
 use crate::CoverageError;
 use chrono::{Datelike, NaiveDate};

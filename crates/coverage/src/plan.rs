@@ -1,6 +1,6 @@
 //! The roving (巡诊) and dispatch (派驻) plan: which doctors of the township
 //! centres and county hospitals visit which blank villages, on which half-days;
-//! which villages need a stationed doctor instead (specs/coverage.md, "Roving and
+//! which villages need a stationed doctor instead (docs/coverage.md, "Roving and
 //! dispatch plan").
 //!
 //! The assignment is a transportation problem: villages demand `visits_per_week`

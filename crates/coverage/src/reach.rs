@@ -1,7 +1,7 @@
 //! Reach: how long from each village to the nearest facility of each kind that has
 //! a qualified doctor, and the share of the rural population inside the
 //! 15-minute medical service circle (15分钟医疗服务圈) by township, county and
-//! province (specs/coverage.md, "Reach").
+//! province (docs/coverage.md, "Reach").
 
 use crate::geo::{PointIndex, TravelModel};
 use crate::network::{Network, Settings};

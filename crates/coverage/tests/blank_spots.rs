@@ -1,4 +1,4 @@
-//! The blank-spot rules of specs/coverage.md, one by one, and the projection at
+//! The blank-spot rules of docs/coverage.md, one by one, and the projection at
 //! its boundaries.
 
 mod common;

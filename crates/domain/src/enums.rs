@@ -62,7 +62,7 @@ macro_rules! closed_list {
 }
 
 closed_list! {
-    /// A rural resident's poverty status (specs/settlement.md, "Inputs").
+    /// A rural resident's poverty status (docs/settlement.md, "Inputs").
     PovertyStatus, "poverty status" {
         /// 特困供养: people in extreme hardship under state support.
         SpecialHardship = "special_hardship" / "特困供养",
@@ -97,7 +97,7 @@ closed_list! {
 }
 
 closed_list! {
-    /// The kind of a health facility (specs/coverage.md).
+    /// The kind of a health facility (docs/coverage.md).
     FacilityKind, "facility kind" {
         VillageClinic = "village_clinic" / "村卫生室",
         TownshipCenter = "township_center" / "乡镇卫生院",
@@ -139,7 +139,7 @@ closed_list! {
 }
 
 closed_list! {
-    /// A practitioner's qualification (specs/coverage.md).
+    /// A practitioner's qualification (docs/coverage.md).
     Qualification, "qualification" {
         /// 执业医师
         Physician = "physician" / "执业医师",

@@ -3,7 +3,7 @@
 //! Files carry yuan with at most two decimals; inside, every amount is a whole
 //! number of fen so that sums hold to the fen. A rate has at most four decimals, so
 //! a product of a rate and an amount is an exact integer in 1/10000 fen, rounded
-//! half up once (specs/settlement.md, "Money and rounding").
+//! half up once (docs/settlement.md, "Money and rounding").
 
 use crate::DomainError;
 use serde::{Deserialize, Serialize};

@@ -478,7 +478,7 @@ impl Record for Practitioner {
     }
 }
 
-/// A hospital bill of one stay or visit (specs/settlement.md, "Inputs").
+/// A hospital bill of one stay or visit (docs/settlement.md, "Inputs").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claim {
     pub claim_id: String,
@@ -579,7 +579,7 @@ impl Record for Claim {
 }
 
 /// The income figures monitoring compares against, for a region prefix and year
-/// (specs/monitoring.md, "Inputs").
+/// (docs/monitoring.md, "Inputs").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Threshold {
     /// A region code prefix: 2, 4, 6, 9 or 12 digits.

@@ -43,7 +43,7 @@ pub enum Fund {
 impl Fund {
     pub const ALL: [Fund; 5] = [Fund::Basic, Fund::Critical, Fund::Assistance, Fund::SafetyNet, Fund::Other];
 
-    /// The fund a policy tier's name pays from (specs/settlement.md names them
+    /// The fund a policy tier's name pays from (docs/settlement.md names them
     /// `basic`, `critical`, `assistance`, `safety_net`).
     pub fn of_tier(name: &str) -> Fund {
         match name.trim() {

@@ -1,4 +1,4 @@
-//! The settlement arithmetic of specs/settlement.md ("Tiers"), in exact integers.
+//! The settlement arithmetic of docs/settlement.md ("Tiers"), in exact integers.
 //!
 //! One function, [`settle_into`], settles one claim against a person's accumulators
 //! for the policy year; the real-time path ([`settle_claim`]), the batch path
@@ -179,7 +179,7 @@ pub fn settle_into(
     Fen(e + n)
 }
 
-/// `F(S)` of specs/settlement.md in ten-thousandths of a fen: the sum over bands of
+/// `F(S)` of docs/settlement.md in ten-thousandths of a fen: the sum over bands of
 /// the rate times the part of `[D + lo, D + hi]` inside `[0, S]`. Exact, so that
 /// rounding the cumulative value makes a year's total independent of how its
 /// costs are split across claims.
@@ -237,7 +237,7 @@ pub struct BatchClaim {
     pub input: ClaimInput,
 }
 
-/// The settlement order of specs/settlement.md, "Order": claim indices sorted by
+/// The settlement order of docs/settlement.md, "Order": claim indices sorted by
 /// `(discharged, claim_id)`. Sorting indices keeps the claims where they are.
 ///
 /// Comparing claim identifiers through the caller's arena, millions of times, is

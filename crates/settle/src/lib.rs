@@ -1,6 +1,6 @@
 //! One-stop settlement (一站式结算): a hospital bill paid in one visit by several
 //! payers in a policy-given order, the rest left to the patient
-//! (specs/settlement.md is the contract, to the fen).
+//! (docs/settlement.md is the contract, to the fen).
 //!
 //! - [`policy`] reads a policy file (TOML) into a validated [`Policy`].
 //! - [`engine`] settles claims in exact integer fen: one kernel serves the

@@ -1,4 +1,4 @@
-//! Policy files: the TOML text of specs/settlement.md ("Policy file") parsed into a
+//! Policy files: the TOML text of docs/settlement.md ("Policy file") parsed into a
 //! typed, validated [`Policy`].
 //!
 //! A policy is data an administrator edits, so every refusal names the tier (its

@@ -1,4 +1,4 @@
-//! The settlement order (specs/settlement.md, "Order") is `(discharged, claim_id)`
+//! The settlement order (docs/settlement.md, "Order") is `(discharged, claim_id)`
 //! whatever the identifiers look like: shared prefixes, different lengths, long
 //! identifiers that agree on many bytes. The packed-key sort must equal the plain
 //! comparison sort on any input.

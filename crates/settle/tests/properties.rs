@@ -1,4 +1,4 @@
-//! Properties of specs/settlement.md that must hold for every policy and every
+//! Properties of docs/settlement.md that must hold for every policy and every
 //! set of claims: money is conserved, nothing is negative, yearly caps hold, the
 //! batch is the real-time path, input order does not matter, and bands pay a
 //! year's total whatever the split across claims.

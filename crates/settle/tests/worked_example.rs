@@ -1,4 +1,4 @@
-//! The worked example of specs/settlement.md, fen for fen, through the real-time
+//! The worked example of docs/settlement.md, fen for fen, through the real-time
 //! path, the batch path and the explanation.
 
 use chrono::NaiveDate;

@@ -1,4 +1,4 @@
-//! Alerts over the store (specs/monitoring.md, "Alerts"): a monitor run's findings
+//! Alerts over the store (docs/monitoring.md, "Alerts"): a monitor run's findings
 //! reconciled with the alerts kept, one per `(rule, household_id, year)`; the life
 //! cycle `open -> verifying -> assisting -> resolved` (or `dismissed`), every change
 //! recorded with who, when and a note; assistance measures. The rules of the life

@@ -1,4 +1,4 @@
-//! Settlement over the store (specs/settlement.md): policies per region and year,
+//! Settlement over the store (docs/settlement.md): policies per region and year,
 //! versioned; the real-time settlement of one claim against the person's stored
 //! accumulators; voiding a claim and re-settling the person's year; the batch
 //! settlement of a year's stored claims; and reading settlements back.

@@ -222,7 +222,7 @@ impl Summary {
     }
 }
 
-/// The spec's example policy (specs/settlement.md) with its name and year set.
+/// The spec's example policy (docs/settlement.md) with its name and year set.
 pub fn policy_toml(name: &str, year: i32) -> String {
     tables::POLICY_TEMPLATE.replace("{NAME}", name).replace("{YEAR}", &year.to_string())
 }

@@ -155,9 +155,9 @@ pub fn write_dir_with_progress(
     Ok(written)
 }
 
-/// The thresholds in the TOML form of specs/monitoring.md.
+/// The thresholds in the TOML form of docs/monitoring.md.
 pub fn thresholds_toml(ts: &[Threshold]) -> String {
-    let mut s = String::from("# Monitoring thresholds (specs/monitoring.md): the province and county overrides.\n");
+    let mut s = String::from("# Monitoring thresholds (docs/monitoring.md): the province and county overrides.\n");
     for t in ts {
         s.push_str(&format!(
             "\n[[threshold]]\nregion = \"{}\"\nyear = {}\nrural_income = {}\nmonitoring_line = {}\n",

@@ -279,7 +279,7 @@ pub const OUTPATIENT_CODES: &[&str] =
 /// Diagnoses of ordinary admissions, outside both catalogues.
 pub const INPATIENT_CODES: &[&str] = &["J18.9", "K80.2", "K35.8", "S72.0", "N20.0", "K92.2", "J98.4", "K56.6", "S06.0"];
 
-/// The spec's example policy (specs/settlement.md), the year and name filled in.
+/// The spec's example policy (docs/settlement.md), the year and name filled in.
 pub const POLICY_TEMPLATE: &str = r#"name = "{NAME}"
 year = {YEAR}
 

@@ -131,20 +131,10 @@ fn data(persons: usize, villages: usize) -> Data {
 const POLICY: &str = include_str!("../tests/data/policy.toml");
 
 /// The repository of `--db`, filled; the persons' IDs.
-async fn repository(db: &str, persons: usize, villages: usize) -> (Arc<dyn web::Repo>, Vec<String>) {
+async fn repository(db: &str, persons: usize, villages: usize) -> (Arc<web::App>, Vec<String>) {
     let d = data(persons, villages);
     let ids = d.persons.iter().map(|p| p.person_id.to_string()).collect();
-    if db == ":memory:" {
-        let repo = web::mem::MemRepo::new();
-        d.regions.into_iter().for_each(|r| repo.add_region(r));
-        d.households.into_iter().for_each(|h| repo.add_household(h));
-        for p in d.persons {
-            repo.add_person(p).unwrap();
-        }
-        repo.add_policy("34", 2024, settle::Policy::parse(POLICY).unwrap());
-        return (Arc::new(repo), ids);
-    }
-    let repo = web::store_repo::StoreRepo::open(db).await.unwrap_or_else(|e| panic!("{e}"));
+    let repo = web::App::open(db).await.unwrap_or_else(|e| panic!("{e}"));
     let store = repo.store();
     store.import_regions(&d.regions).await.unwrap();
     store.import_households(&d.households).await.unwrap();
@@ -295,12 +285,12 @@ async fn main() {
     let state = web::AppState::new(web::Config::default(), repo);
     // A run id keeps claim IDs apart when the same store is loaded again.
     let run = chrono::Utc::now().timestamp();
-    if state.repo.user_by_name("bench").await.unwrap().is_none() {
+    if state.app.user_by_name("bench").await.unwrap().is_none() {
         web::auth::create_user(&state, "bench", "password-1234", Role::Administrator, Scope::all()).await.unwrap();
     }
     let token = web::auth::new_secret();
-    let u = state.repo.user_by_name("bench").await.unwrap().unwrap();
-    state.repo.create_api_token(u.id, "bench", &web::auth::secret_hash(&token)).await.unwrap();
+    let u = state.app.user_by_name("bench").await.unwrap().unwrap();
+    state.app.create_api_token(u.id, "bench", &web::auth::secret_hash(&token)).await.unwrap();
     if o.setup_only {
         println!("token: {token}");
         return;

@@ -6,8 +6,8 @@
 use crate::access::Permission;
 use crate::auth::{audit, ApiUser, Ctx};
 use crate::error::WebError;
-use crate::repo::{AlertFilter, AlertRow, Measure, PersonRow, Transition};
 use crate::AppState;
+use app::{AlertFilter, AlertRow, Measure, PersonRow, Transition};
 use axum::extract::{FromRequest, FromRequestParts, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -92,7 +92,7 @@ async fn search_persons(
     ApiUser(ctx): ApiUser,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> ApiResult<List<PersonOut>> {
-    let rows = st.repo.search_persons(ctx.scope(), &q.q, limit(q.limit)?).await?;
+    let rows = st.app.search_persons(ctx.scope(), &q.q, limit(q.limit)?).await?;
     Ok(Json(List { items: rows.iter().map(|p| person_out(&ctx, p)).collect() }))
 }
 
@@ -133,7 +133,7 @@ async fn get_person(
     Path(id): Path<String>,
 ) -> ApiResult<PersonRecordOut> {
     let pid = parse_person_id(&id)?;
-    let rec = st.repo.person(ctx.scope(), pid).await?.ok_or_else(|| WebError::not_found("person"))?;
+    let rec = st.app.person(ctx.scope(), pid).await?.ok_or_else(|| WebError::not_found("person"))?;
     audit(&st, &ctx.user.username, "view_person", &ctx.masking().id(pid), "api").await?;
     Ok(Json(PersonRecordOut {
         person: person_out(&ctx, &rec.person),
@@ -182,7 +182,7 @@ async fn search_households(
     ApiUser(ctx): ApiUser,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> ApiResult<List<HouseholdOut>> {
-    let rows = st.repo.search_households(ctx.scope(), &q.q, limit(q.limit)?).await?;
+    let rows = st.app.search_households(ctx.scope(), &q.q, limit(q.limit)?).await?;
     Ok(Json(List { items: rows.iter().map(household_out).collect() }))
 }
 
@@ -199,7 +199,7 @@ async fn get_household(
     ApiUser(ctx): ApiUser,
     Path(id): Path<String>,
 ) -> ApiResult<HouseholdRecordOut> {
-    let rec = st.repo.household(ctx.scope(), &id).await?.ok_or_else(|| WebError::not_found("household"))?;
+    let rec = st.app.household(ctx.scope(), &id).await?.ok_or_else(|| WebError::not_found("household"))?;
     audit(&st, &ctx.user.username, "view_household", &id, "api").await?;
     Ok(Json(HouseholdRecordOut {
         household: household_out(&rec.household),
@@ -286,7 +286,7 @@ async fn list_alerts(
         }
     };
     let f = AlertFilter { state: q.state, rule: q.rule, region, limit: limit(q.limit)? };
-    let rows = st.repo.alerts(ctx.scope(), &f).await?;
+    let rows = st.app.alerts(ctx.scope(), &f).await?;
     Ok(Json(List { items: rows.iter().map(alert_out).collect() }))
 }
 
@@ -299,7 +299,7 @@ fn parse_alert_id(id: &str) -> Result<i64, WebError> {
 
 async fn get_alert(State(st): State<AppState>, ApiUser(ctx): ApiUser, Path(id): Path<String>) -> ApiResult<AlertOut> {
     let id = parse_alert_id(&id)?;
-    let a = st.repo.alert(ctx.scope(), id).await?.ok_or_else(|| WebError::not_found("alert"))?;
+    let a = st.app.alert(ctx.scope(), id).await?.ok_or_else(|| WebError::not_found("alert"))?;
     Ok(Json(alert_out(&a)))
 }
 
@@ -322,7 +322,7 @@ async fn transition(
     if !STATES.contains(&b.to.as_str()) {
         return Err(WebError::BadRequest(format!("unknown state {:?}; expected one of {}", b.to, STATES.join(", "))));
     }
-    let a = st.repo.transition_alert(ctx.scope(), id, &b.to, &ctx.user.username, b.note.trim()).await?;
+    let a = st.app.transition_alert(ctx.scope(), id, &b.to, &ctx.user.username, b.note.trim()).await?;
     audit(
         &st,
         &ctx.user.username,
@@ -354,7 +354,7 @@ async fn add_measure(
     let id = parse_alert_id(&id)?;
     let m = crate::pages::parse_measure(&ctx, &b.kind, &b.amount, &b.note)?;
     let detail = format!("{}: {} ({})", m.kind, m.amount, m.note);
-    let a = st.repo.add_measure(ctx.scope(), id, m).await?;
+    let a = st.app.add_measure(ctx.scope(), id, m).await?;
     audit(&st, &ctx.user.username, "alert_measure", &format!("alert {id}"), &detail).await?;
     Ok((axum::http::StatusCode::CREATED, Json(alert_out(&a))).into_response())
 }
@@ -376,7 +376,7 @@ struct SummaryOut {
 }
 
 async fn summary(State(st): State<AppState>, ApiUser(ctx): ApiUser) -> ApiResult<SummaryOut> {
-    let s = st.repo.summary(ctx.scope()).await?;
+    let s = st.app.summary(ctx.scope()).await?;
     Ok(Json(SummaryOut {
         scope: ctx.scope().to_string(),
         households: s.households,

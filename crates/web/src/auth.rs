@@ -9,8 +9,8 @@
 use crate::access::{Masking, Permission, Role, Scope};
 use crate::error::WebError;
 use crate::i18n::Lang;
-use crate::repo::{AuditEntry, NewUser, Session, User};
 use crate::AppState;
+use app::{AuditEntry, NewUser, Session, User};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
@@ -75,7 +75,7 @@ pub async fn create_user(
     }
     check_password_rules(password)?;
     let password_hash = hash_password(password)?;
-    Ok(state.repo.create_user(NewUser { username: name.into(), password_hash, role, scope }).await?)
+    Ok(state.app.create_user(NewUser { username: name.into(), password_hash, role, scope }).await?)
 }
 
 /// The outcome of a login attempt.
@@ -94,7 +94,7 @@ pub async fn login(state: &AppState, username: &str, password: &str) -> Result<L
     let cfg = &state.config;
     let now = Utc::now();
     let refused = || LoginOutcome::Refused("wrong user name or password".into());
-    let Some(user) = state.repo.user_by_name(username.trim()).await? else {
+    let Some(user) = state.app.user_by_name(username.trim()).await? else {
         // Spend the same time as a real check so that timing does not tell which names exist.
         let _ = verify_password(password, DUMMY_HASH);
         return Ok(refused());
@@ -110,21 +110,21 @@ pub async fn login(state: &AppState, username: &str, password: &str) -> Result<L
         let failed = if user.locked_until.is_some() { 1 } else { user.failed_logins + 1 };
         if failed >= cfg.lockout_threshold {
             let until = now + Duration::minutes(cfg.lockout_minutes);
-            state.repo.set_login_state(user.id, failed, Some(until)).await?;
+            state.app.set_login_state(user.id, failed, Some(until)).await?;
             audit(state, &user.username, "lockout", &user.username, &format!("{failed} failed logins")).await?;
             return Ok(LoginOutcome::Refused(format!(
                 "too many failed logins: this account is locked for {} minutes",
                 cfg.lockout_minutes
             )));
         }
-        state.repo.set_login_state(user.id, failed, None).await?;
+        state.app.set_login_state(user.id, failed, None).await?;
         audit(state, &user.username, "login_failed", &user.username, "").await?;
         return Ok(refused());
     }
-    state.repo.set_login_state(user.id, 0, None).await?;
+    state.app.set_login_state(user.id, 0, None).await?;
     let token = new_secret();
     state
-        .repo
+        .app
         .create_session(Session {
             token_hash: secret_hash(&token),
             user_id: user.id,
@@ -208,24 +208,24 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Ctx>
     if let Some(h) = parts.headers.get(AUTHORIZATION) {
         let v = h.to_str().map_err(|_| WebError::Unauthorized)?;
         let token = v.strip_prefix("Bearer ").ok_or(WebError::Unauthorized)?.trim();
-        let user = state.repo.api_token_user(&secret_hash(token)).await?.filter(|u| u.active);
+        let user = state.app.api_token_user(&secret_hash(token)).await?.filter(|u| u.active);
         return Ok(user.map(|user| Ctx { user, session: None, lang }));
     }
     let Some(token) = cookie(parts, SESSION_COOKIE) else { return Ok(None) };
     let hash = secret_hash(token);
-    let Some(session) = state.repo.session(&hash).await? else { return Ok(None) };
+    let Some(session) = state.app.session(&hash).await? else { return Ok(None) };
     if session.expires_at <= Utc::now() {
-        state.repo.delete_session(&hash).await?;
+        state.app.delete_session(&hash).await?;
         return Ok(None);
     }
-    let Some(user) = state.repo.user_by_id(session.user_id).await?.filter(|u| u.active) else { return Ok(None) };
+    let Some(user) = state.app.user_by_id(session.user_id).await?.filter(|u| u.active) else { return Ok(None) };
     Ok(Some(Ctx { user, session: Some(session), lang }))
 }
 
 /// Writes one audit row.
 pub async fn audit(state: &AppState, who: &str, action: &str, target: &str, detail: &str) -> Result<(), WebError> {
     state
-        .repo
+        .app
         .audit(AuditEntry {
             at: Utc::now(),
             username: who.into(),

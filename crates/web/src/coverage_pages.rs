@@ -6,8 +6,8 @@ use crate::auth::PageUser;
 use crate::error::{PageError, WebError};
 use crate::html::{esc, page, table};
 use crate::i18n::{t, Lang};
-use crate::repo::RegionStat;
 use crate::AppState;
+use app::RegionStat;
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -49,7 +49,7 @@ async fn coverage_page(
         Some(s) => domain::parse_date(s).map_err(|e| WebError::BadRequest(format!("as_of: {e}")))?,
         None => chrono::Utc::now().date_naive(),
     };
-    let data = st.repo.network(ctx.scope()).await?;
+    let data = st.app.network(ctx.scope()).await?;
     let mut b = format!(
         "<form method=\"get\" class=\"inline\"><label>{} <input type=\"date\" name=\"as_of\" value=\"{as_of}\"></label> <button>OK</button></form>",
         lbl(l, "As of", "统计日期")
@@ -204,7 +204,7 @@ async fn coverage_page(
 
 async fn policies_page(State(st): State<AppState>, PageUser(ctx): PageUser) -> Result<Response, PageError> {
     let l = ctx.lang;
-    let policies = st.repo.policies(ctx.scope()).await?;
+    let policies = st.app.policies(ctx.scope()).await?;
     let mut b = String::new();
     if policies.is_empty() {
         let _ = write!(b, "<p class=\"empty\">{}</p>", t(l, "none"));
@@ -226,7 +226,7 @@ async fn policies_page(State(st): State<AppState>, PageUser(ctx): PageUser) -> R
 
 async fn imports_page(State(st): State<AppState>, PageUser(ctx): PageUser) -> Result<Response, PageError> {
     let l = ctx.lang;
-    let runs = st.repo.import_runs(200).await?;
+    let runs = st.app.import_runs(200).await?;
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| {

@@ -6,7 +6,7 @@
 //! nowhere else. Extractor rejections (malformed JSON, unknown fields, wrong
 //! types) become `BadRequest` with serde's own words, never a 500.
 
-use crate::repo::RepoError;
+use app::AppError;
 use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -70,13 +70,13 @@ impl WebError {
     }
 }
 
-impl From<RepoError> for WebError {
-    fn from(e: RepoError) -> WebError {
+impl From<AppError> for WebError {
+    fn from(e: AppError) -> WebError {
         match e {
-            RepoError::Conflict(m) => WebError::Conflict(m),
-            RepoError::NotFound(m) => WebError::NotFound(m),
-            RepoError::Invalid(m) => WebError::Unprocessable(m),
-            RepoError::Store(m) => WebError::Internal(m),
+            AppError::Conflict(m) => WebError::Conflict(m),
+            AppError::NotFound(m) => WebError::NotFound(m),
+            AppError::Invalid(m) => WebError::Unprocessable(m),
+            AppError::Store(m) => WebError::Internal(m),
         }
     }
 }

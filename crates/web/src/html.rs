@@ -5,7 +5,7 @@
 use crate::access::Permission;
 use crate::auth::Ctx;
 use crate::i18n::{t, Lang};
-use crate::repo::{MonthStat, RegionStat};
+use app::{MonthStat, RegionStat};
 use std::fmt::Write;
 
 /// Escapes text for HTML content and attribute values.

@@ -4,8 +4,8 @@
 //!   under `/api/v1` (`api`, described by `/api/v1/openapi.json`), and the static
 //!   assets compiled into the binary (nothing is fetched from outside).
 //! - [`serve`] binds an address and serves until Ctrl-C.
-//! - Everything the layer reads or writes goes through the [`repo::Repo`] trait; the
-//!   web crate speaks HTTP, HTML and JSON, never SQL.
+//! - Every use case is the application layer's ([`app::App`]); this crate only
+//!   translates between HTTP, HTML and JSON and the application, and never speaks SQL.
 //!
 //! Cross-cutting rules live in one place each: status codes in [`error`], roles,
 //! scope and masking in [`access`], sessions, CSRF and lockout in [`auth`] and the
@@ -13,8 +13,6 @@
 
 #![recursion_limit = "512"]
 
-pub mod access;
-pub mod analysis;
 pub mod api;
 pub mod auth;
 pub mod config;
@@ -22,14 +20,10 @@ pub mod coverage_pages;
 pub mod error;
 pub mod html;
 pub mod i18n;
-pub mod kept;
-pub mod mem;
 pub mod openapi;
 pub mod pages;
-pub mod repo;
 pub mod reports;
 pub mod settlement;
-pub mod store_repo;
 pub mod whatif;
 
 use axum::body::Body;
@@ -42,20 +36,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tracing::Instrument;
 
+pub use app::{access, analysis, App};
 pub use config::Config;
 pub use error::WebError;
-pub use repo::Repo;
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    pub repo: Arc<dyn Repo>,
+    pub app: Arc<App>,
     pub config: Arc<Config>,
 }
 
 impl AppState {
-    pub fn new(config: Config, repo: Arc<dyn Repo>) -> AppState {
-        AppState { repo, config: Arc::new(config) }
+    pub fn new(config: Config, app: Arc<App>) -> AppState {
+        AppState { app, config: Arc::new(config) }
     }
 }
 
@@ -81,9 +75,9 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Binds `config.addr` and serves `app` until Ctrl-C.
-pub async fn serve(config: Config, repo: Arc<dyn Repo>) -> std::io::Result<()> {
+pub async fn serve(config: Config, app: Arc<App>) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.addr).await?;
-    serve_on(listener, AppState::new(config, repo)).await
+    serve_on(listener, AppState::new(config, app)).await
 }
 
 /// How often the server brings the store's precomputed figures up to date, so
@@ -94,12 +88,12 @@ const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 /// Serves `app` on a bound listener until Ctrl-C.
 pub async fn serve_on(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "serving");
-    let repo = state.repo.clone();
+    let shared = state.app.clone();
     let refresher = tokio::spawn(async move {
         let mut tick = tokio::time::interval(REFRESH_EVERY);
         loop {
             tick.tick().await;
-            if let Err(e) = repo.refresh_precomputed().await {
+            if let Err(e) = shared.refresh_precomputed().await {
                 tracing::warn!(error = %e, "refreshing the precomputed figures");
             }
         }
@@ -121,15 +115,11 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Opens the repository a `--db` value names: `:memory:` is an empty in-memory
-/// repository (for trials; nothing is kept); a file path, a `sqlite:` or a
-/// `postgres://` URL is the store, migrated to this program's schema.
-pub async fn open_repo(db: &str) -> Result<Arc<dyn Repo>, String> {
-    if db == ":memory:" {
-        return Ok(Arc::new(mem::MemRepo::new()));
-    }
-    let repo = store_repo::StoreRepo::open(db).await.map_err(|e| e.to_string())?;
-    Ok(Arc::new(repo))
+/// Opens the application over the store a `--db` value names: a file path, a
+/// `sqlite:` or a `postgres://` URL, or `:memory:` (an empty SQLite database in
+/// memory, for trials: nothing is kept), migrated to this program's schema.
+pub async fn open_app(db: &str) -> Result<Arc<App>, String> {
+    App::open(db).await.map(Arc::new).map_err(|e| e.to_string())
 }
 
 /// Creates the administrator `USER:PASSWORD` (whole country in scope) unless a
@@ -137,7 +127,7 @@ pub async fn open_repo(db: &str) -> Result<Arc<dyn Repo>, String> {
 pub async fn ensure_admin(state: &AppState, spec: &str) -> Result<String, WebError> {
     let (user, pass) =
         spec.split_once(':').ok_or_else(|| WebError::BadRequest("--create-admin takes USER:PASSWORD".into()))?;
-    if state.repo.user_by_name(user.trim()).await?.is_some() {
+    if state.app.user_by_name(user.trim()).await?.is_some() {
         return Ok(format!("user {} exists already; left unchanged", user.trim()));
     }
     let u = auth::create_user(state, user, pass, access::Role::Administrator, access::Scope::all()).await?;

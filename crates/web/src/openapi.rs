@@ -192,7 +192,7 @@ pub fn document() -> Value {
                             "numerator": { "type": "number", "description": "a count, or yuan" }, "denominator": { "type": "number", "nullable": true } } } } } } } } },
                 "WhatIfRequest": { "type": "object", "additionalProperties": false, "required": ["year", "policy_toml"], "properties": {
                     "year": { "type": "integer", "description": "the year of the claims compared" },
-                    "policy_toml": { "type": "string", "description": "the draft settlement policy, TOML (specs/settlement.md)" } } },
+                    "policy_toml": { "type": "string", "description": "the draft settlement policy, TOML (docs/settlement.md)" } } },
                 "WhatIf": { "type": "object", "properties": {
                     "scope": { "type": "string" }, "year": { "type": "integer" }, "draft": { "type": "string" },
                     "in_force": { "type": "array", "items": { "type": "string" } },

@@ -6,8 +6,8 @@ use crate::auth::{self, audit, Ctx, LoginOutcome, PageUser, LANG_COOKIE, LOGIN_C
 use crate::error::{PageError, WebError};
 use crate::html::{csrf_field, esc, page, table, url};
 use crate::i18n::{t, Lang};
-use crate::repo::{AlertFilter, AlertRow, Measure, PersonRow, RegionStat};
 use crate::AppState;
+use app::{AlertFilter, AlertRow, Measure, PersonRow, RegionStat};
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE};
 use axum::http::request::Parts;
@@ -119,7 +119,7 @@ async fn login_submit(
 
 async fn logout(State(state): State<AppState>, parts: Parts) -> PageResult {
     if let Some(tok) = auth::cookie(&parts, auth::SESSION_COOKIE) {
-        state.repo.delete_session(&auth::secret_hash(tok)).await?;
+        state.app.delete_session(&auth::secret_hash(tok)).await?;
     }
     Ok(([(SET_COOKIE, auth::clear_session_cookie())], Redirect::to("/login")).into_response())
 }
@@ -182,9 +182,9 @@ async fn overview(
 ) -> PageResult {
     let l = ctx.lang;
     let scope = ctx.scope();
-    let s = state.repo.summary(scope).await?;
-    let regions = state.repo.region_stats(scope).await?;
-    let months = state.repo.trend(scope).await?;
+    let s = state.app.summary(scope).await?;
+    let regions = state.app.region_stats(scope).await?;
+    let months = state.app.trend(scope).await?;
     let ind = q.indicator.as_deref().filter(|i| INDICATORS.iter().any(|(k, _)| k == i)).unwrap_or("open_alerts");
     let ind_label = t(l, INDICATORS.iter().find(|(k, _)| *k == ind).map(|(_, m)| *m).unwrap_or("open_alerts"));
     let mut b = String::from("<section class=\"cards\">");
@@ -255,7 +255,7 @@ fn status_label(l: Lang, s: domain::PovertyStatus) -> &'static str {
 
 async fn persons(State(state): State<AppState>, PageUser(ctx): PageUser, Query(q): Query<SearchQuery>) -> PageResult {
     let l = ctx.lang;
-    let rows = state.repo.search_persons(ctx.scope(), &q.q, 200).await?;
+    let rows = state.app.search_persons(ctx.scope(), &q.q, 200).await?;
     let cells: Vec<Vec<String>> = rows.iter().map(|p| person_cells(&ctx, p)).collect();
     let mut b = search_form(l, "/persons", &q.q);
     if ctx.may(Permission::Export) {
@@ -269,7 +269,7 @@ async fn person(State(state): State<AppState>, PageUser(ctx): PageUser, Path(id)
     let l = ctx.lang;
     let not_found = || PageError(WebError::not_found("person"));
     let pid = ResidentId::parse(&id).map_err(|_| not_found())?;
-    let rec = state.repo.person(ctx.scope(), pid).await?.ok_or_else(not_found)?;
+    let rec = state.app.person(ctx.scope(), pid).await?.ok_or_else(not_found)?;
     audit(&state, &ctx.user.username, "view_person", &ctx.masking().id(pid), "page").await?;
     let m = ctx.masking();
     let p = &rec.person;
@@ -316,7 +316,7 @@ async fn households(
     Query(q): Query<SearchQuery>,
 ) -> PageResult {
     let l = ctx.lang;
-    let rows = state.repo.search_households(ctx.scope(), &q.q, 200).await?;
+    let rows = state.app.search_households(ctx.scope(), &q.q, 200).await?;
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|h| {
@@ -336,7 +336,7 @@ async fn households(
 async fn household(State(state): State<AppState>, PageUser(ctx): PageUser, Path(id): Path<String>) -> PageResult {
     let l = ctx.lang;
     let rec =
-        state.repo.household(ctx.scope(), &id).await?.ok_or_else(|| PageError(WebError::not_found("household")))?;
+        state.app.household(ctx.scope(), &id).await?.ok_or_else(|| PageError(WebError::not_found("household")))?;
     audit(&state, &ctx.user.username, "view_household", &id, "page").await?;
     let h = &rec.household;
     let mut b = format!(
@@ -396,7 +396,7 @@ async fn alerts(State(state): State<AppState>, PageUser(ctx): PageUser, Query(q)
     let l = ctx.lang;
     let st = q.state.filter(|s| !s.is_empty());
     let f = AlertFilter { state: st.clone(), limit: 500, ..Default::default() };
-    let rows = state.repo.alerts(ctx.scope(), &f).await?;
+    let rows = state.app.alerts(ctx.scope(), &f).await?;
     let mut b = String::from("<p class=\"filters\">");
     let _ = write!(b, "<a href=\"/alerts\"{}>{}</a>", if st.is_none() { " class=\"on\"" } else { "" }, t(l, "all"));
     for s in ["open", "verifying", "assisting", "resolved", "dismissed"] {
@@ -421,7 +421,7 @@ fn next_states(from: &str) -> &'static [&'static str] {
 async fn alert(State(state): State<AppState>, PageUser(ctx): PageUser, Path(id): Path<String>) -> PageResult {
     let l = ctx.lang;
     let id: i64 = id.parse().map_err(|_| PageError(WebError::not_found("alert")))?;
-    let a = state.repo.alert(ctx.scope(), id).await?.ok_or_else(|| PageError(WebError::not_found("alert")))?;
+    let a = state.app.alert(ctx.scope(), id).await?.ok_or_else(|| PageError(WebError::not_found("alert")))?;
     let mut b = format!(
         "<dl class=\"facts\"><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd><a href=\"/households/{}\">{}</a></dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd id=\"alert-state\">{}</dd></dl>",
         t(l, "rule"), esc(&a.rule),
@@ -523,7 +523,7 @@ async fn alert_transition(
 ) -> PageResult {
     ctx.require(Permission::MoveAlerts)?;
     let id: i64 = id.parse().map_err(|_| PageError(WebError::not_found("alert")))?;
-    let a = state.repo.transition_alert(ctx.scope(), id, f.to.trim(), &ctx.user.username, f.note.trim()).await?;
+    let a = state.app.transition_alert(ctx.scope(), id, f.to.trim(), &ctx.user.username, f.note.trim()).await?;
     audit(
         &state,
         &ctx.user.username,
@@ -553,7 +553,7 @@ async fn alert_measure(
     let id: i64 = id.parse().map_err(|_| PageError(WebError::not_found("alert")))?;
     let m = parse_measure(&ctx, &f.kind, &f.amount, &f.note)?;
     let detail = format!("{}: {} ({})", m.kind, m.amount, m.note);
-    state.repo.add_measure(ctx.scope(), id, m).await?;
+    state.app.add_measure(ctx.scope(), id, m).await?;
     audit(&state, &ctx.user.username, "alert_measure", &format!("alert {id}"), &detail).await?;
     Ok(Redirect::to(&format!("/alerts/{id}")).into_response())
 }
@@ -574,7 +574,7 @@ async fn audit_page(State(state): State<AppState>, PageUser(ctx): PageUser) -> P
     ctx.require(Permission::ViewAudit)?;
     let l = ctx.lang;
     let rows: Vec<Vec<String>> = state
-        .repo
+        .app
         .audit_log(500)
         .await?
         .iter()
@@ -600,7 +600,7 @@ async fn users_page(state: &AppState, ctx: &Ctx, flash: Option<String>) -> PageR
     let l = ctx.lang;
     let now = Utc::now();
     let rows: Vec<Vec<String>> = state
-        .repo
+        .app
         .list_users()
         .await?
         .iter()
@@ -662,7 +662,7 @@ struct TokenForm {
 async fn token_create(State(state): State<AppState>, PageUser(ctx): PageUser, Form(f): Form<TokenForm>) -> PageResult {
     ctx.require(Permission::ManageUsers)?;
     let token = auth::new_secret();
-    state.repo.create_api_token(ctx.user.id, f.name.trim(), &auth::secret_hash(&token)).await?;
+    state.app.create_api_token(ctx.user.id, f.name.trim(), &auth::secret_hash(&token)).await?;
     audit(&state, &ctx.user.username, "create_api_token", f.name.trim(), "").await?;
     users_page(&state, &ctx, Some(format!("{} <code id=\"new-token\">{token}</code>", t(ctx.lang, "token_once")))).await
 }
@@ -674,7 +674,7 @@ async fn export_persons(
     Query(q): Query<SearchQuery>,
 ) -> PageResult {
     ctx.require(Permission::Export)?;
-    let rows = state.repo.search_persons(ctx.scope(), &q.q, 1_000_000).await?;
+    let rows = state.app.search_persons(ctx.scope(), &q.q, 1_000_000).await?;
     let m = ctx.masking();
     let mut out = String::from("person_id,household_id,name,status,status_since,village_code\n");
     for p in &rows {

@@ -6,7 +6,7 @@
 //! ([`crate::analysis::build_report`]).
 
 use crate::access::{Permission, Scope};
-use crate::analysis::{build_report, run_blocking, slot, Report};
+use crate::analysis::{slot, Report};
 use crate::api::ApiQuery;
 use crate::auth::{audit, ApiUser, Ctx, PageUser};
 use crate::error::{PageError, WebError};
@@ -65,7 +65,7 @@ fn default_levels(scope: &Scope) -> Vec<RegionLevel> {
 /// The latest year of a policy in the scope, not after this one; this year if none.
 pub async fn default_year(st: &AppState, scope: &Scope) -> Result<i32, WebError> {
     let now = chrono::Utc::now().year();
-    let policies = st.repo.policies(scope).await?;
+    let policies = st.app.policies(scope).await?;
     Ok(policies.iter().map(|p| p.year).filter(|&y| y <= now).max().unwrap_or(now))
 }
 
@@ -134,20 +134,10 @@ impl ReportParams {
     }
 }
 
-/// The report from the facts the repository keeps, or else from the scope's
-/// data, built off the async threads.
+/// The report of the scope, from the indicator facts the store keeps.
 pub async fn report_for(st: &AppState, scope: &Scope, p: &ReportParams) -> Result<Report, WebError> {
     let _turn = slot().await?;
-    if let Some(r) = st.repo.kept_report(scope, p.year, p.levels.clone(), p.period).await? {
-        return Ok(r);
-    }
-    let data = st.repo.indicator_data(scope, p.year).await?;
-    let network = st.repo.network(scope).await?;
-    let (prefix, year, levels, period) = (scope.prefix().to_string(), p.year, p.levels.clone(), p.period);
-    run_blocking(move || {
-        build_report(indicators::Definitions::shipped(), &data, Some(network), &prefix, year, levels, period)
-    })
-    .await
+    Ok(st.app.report(indicators::Definitions::shipped(), scope, p.year, p.levels.clone(), p.period).await?)
 }
 
 /// A downloaded report: CSV or XLSX, audited.

@@ -53,7 +53,7 @@ impl<'de> Deserialize<'de> for Amount {
     }
 }
 
-/// A claim as the API takes it (specs/settlement.md, "Inputs").
+/// A claim as the API takes it (docs/settlement.md, "Inputs").
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimIn {
@@ -122,7 +122,7 @@ async fn settle_api(
 ) -> Result<Response, WebError> {
     ctx.require(Permission::Settle)?;
     let claim = body.parse()?;
-    let r = st.repo.settle_claim(ctx.scope(), claim).await?;
+    let r = st.app.settle_claim(ctx.scope(), claim).await?;
     if !r.replayed {
         audit(&st, &ctx.user.username, "settle", &r.claim.claim_id, &format!("oop {}", r.settlement.out_of_pocket))
             .await?;
@@ -176,7 +176,7 @@ async fn void_api(
     ctx.require(Permission::Settle)?;
     let id = domain::parse_id("claim_id", &id)
         .map_err(|e| WebError::BadRequest(format!("invalid claim ID: {}", e.reason)))?;
-    let v = st.repo.void_claim(ctx.scope(), &id).await?;
+    let v = st.app.void_claim(ctx.scope(), &id).await?;
     let names = &v.policy.names;
     audit(&st, &ctx.user.username, "void_claim", &id, &format!("{} claims changed", v.resettlement.differences.len()))
         .await?;
@@ -249,7 +249,7 @@ async fn calculator_page(
     result: Option<String>,
 ) -> Result<Response, PageError> {
     let l = ctx.lang;
-    let policies = st.repo.policies(ctx.scope()).await?;
+    let policies = st.app.policies(ctx.scope()).await?;
     let source = if f.policy.is_empty() {
         policies.first().map(|p| p.policy.source().to_string()).unwrap_or_default()
     } else {

@@ -52,7 +52,7 @@ pub async fn run(st: &AppState, scope: &Scope, year: i32, policy_toml: &str) -> 
     let text = policy_toml.trim_start_matches('\u{feff}');
     if text.trim().is_empty() {
         return Err(WebError::Unprocessable(
-            "the draft policy is empty: paste a settlement policy in TOML (specs/settlement.md)".into(),
+            "the draft policy is empty: paste a settlement policy in TOML (docs/settlement.md)".into(),
         ));
     }
     if text.len() > MAX_POLICY_BYTES {
@@ -68,14 +68,14 @@ pub async fn run(st: &AppState, scope: &Scope, year: i32, policy_toml: &str) -> 
             "the draft policy is for {y}, but the claims compared are of {year}: change the year asked or the policy's year"
         )));
     }
-    let policies = st.repo.policies(scope).await?;
+    let policies = st.app.policies(scope).await?;
     if !policies.iter().any(|p| p.year == year) {
         return Err(WebError::Unprocessable(format!(
             "no settlement policy is in force in your region scope for {year}: there is nothing to compare the draft with"
         )));
     }
     let _turn = analysis::slot().await?;
-    let data = st.repo.indicator_data(scope, year).await?;
+    let data = st.app.indicator_data(scope, year).await?;
     let name = draft.name.clone();
     let (result, names) = analysis::run_blocking(move || {
         analysis::whatif(&data, &policies, &draft, year).map(|r| {
@@ -467,7 +467,7 @@ fn form_page(ctx: &Ctx, year: i32, policy: &str, below: &str) -> String {
 /// The source of the policy in force for the scope in `year`: the one of the
 /// longest region containing the scope, else any of the year.
 async fn in_force_source(st: &AppState, scope: &Scope, year: i32) -> Result<String, WebError> {
-    let policies = st.repo.policies(scope).await?;
+    let policies = st.app.policies(scope).await?;
     let mine = policies.iter().filter(|p| p.year == year);
     let best = mine
         .clone()

@@ -27,7 +27,7 @@ async fn setup(kind: Kind) -> (Server, Fixture) {
 }
 
 async fn audit_actions(srv: &Server) -> Vec<(String, String, String)> {
-    srv.state.repo.audit_log(1000).await.unwrap().into_iter().map(|e| (e.username, e.action, e.target)).collect()
+    srv.state.app.audit_log(1000).await.unwrap().into_iter().map(|e| (e.username, e.action, e.target)).collect()
 }
 
 async fn login_logout_and_pages_need_a_session(kind: Kind) {
@@ -102,7 +102,7 @@ async fn csrf_token_is_checked_on_every_post(kind: Kind) {
     let csrf = c.csrf().await;
     let r = c.post_form(&path, &[("to", "verifying"), ("note", "checked"), ("csrf", &csrf)]).await;
     assert_eq!(r.status, 303, "{}", r.body);
-    let a = srv.state.repo.alert(&web::access::Scope::all(), fx.a_alert).await.unwrap().unwrap();
+    let a = srv.state.app.alert(&web::access::Scope::all(), fx.a_alert).await.unwrap().unwrap();
     assert_eq!(a.state, "verifying");
 }
 

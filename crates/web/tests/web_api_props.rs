@@ -11,9 +11,7 @@ use common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use web::access::Role;
-use web::mem::MemRepo;
 
 /// One documented operation.
 #[derive(Debug, Clone)]
@@ -247,9 +245,7 @@ fn call_strategy(doc: &Value, ops: &[Operation], fx: &Fixture) -> BoxedStrategy<
 fn any_request_to_a_documented_operation_gets_a_documented_answer() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (srv, fx, doc, token) = rt.block_on(async {
-        let repo = MemRepo::new();
-        let fx = fill(&repo);
-        let srv = start(Arc::new(repo)).await;
+        let (srv, fx) = start_filled(Kind::Memory).await;
         srv.user("admin", Role::Administrator, "").await;
         let mut admin = srv.login("admin").await;
         let csrf = admin.csrf().await;

@@ -11,9 +11,7 @@ mod common;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use web::access::Role;
-use web::mem::MemRepo;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
@@ -47,9 +45,7 @@ async fn browser_resolves_an_alert_and_finds_it_in_the_audit_log() {
         return;
     }
 
-    let repo = MemRepo::new();
-    let fx = fill(&repo);
-    let srv = start(Arc::new(repo)).await;
+    let (srv, fx) = start_filled(Kind::Memory).await;
     srv.user("officer_a", Role::Officer, "341122").await;
     let artifacts = root.join("target/browser-artifacts");
     let base = format!("http://{}", srv.addr);
@@ -73,10 +69,10 @@ async fn browser_resolves_an_alert_and_finds_it_in_the_audit_log() {
     assert!(out.status.success(), "browser test failed:\n{text}");
     eprintln!("{text}");
     // The server saw it too: the alert is resolved and audited.
-    let a = srv.state.repo.alert(&web::access::Scope::all(), fx.a_alert).await.unwrap().unwrap();
+    let a = srv.state.app.alert(&web::access::Scope::all(), fx.a_alert).await.unwrap().unwrap();
     assert_eq!(a.state, "resolved");
     assert_eq!(a.measures.len(), 1);
-    let log = srv.state.repo.audit_log(100).await.unwrap();
+    let log = srv.state.app.audit_log(100).await.unwrap();
     assert!(log.iter().any(|e| e.username == "officer_a" && e.action == "alert_measure"));
     for shot in ["01-overview.png", "03-alert-resolved.png", "04-audit.png"] {
         assert!(root.join("target/browser-artifacts").join(shot).exists(), "screenshot {shot}");

@@ -1,4 +1,4 @@
-//! The indicator facts kept in the store (`web::kept`), on SQLite and on
+//! The indicator facts kept in the store (`app::kept`), on SQLite and on
 //! PostgreSQL when SAFETYNET_TEST_PG names a server: after each kind of write
 //! (claims imported and settled, a real-time settlement, a void, alert work, a
 //! contract, a person moving to another village, a household moving, a new
@@ -12,8 +12,7 @@ use chrono::NaiveDate;
 use common::*;
 use domain::{RegionLevel, ResidentId};
 use indicators::{Definitions, PeriodKind};
-use web::repo::Repo;
-use web::store_repo::StoreRepo;
+use web::App;
 
 fn levels() -> Vec<RegionLevel> {
     vec![RegionLevel::Province, RegionLevel::City, RegionLevel::County, RegionLevel::Township, RegionLevel::Village]
@@ -25,8 +24,8 @@ fn today() -> NaiveDate {
 
 /// The report of 2024 by month from the kept facts, as CSV after the count of
 /// claims left unsettled.
-async fn kept(repo: &StoreRepo, scope: &str) -> String {
-    let r = web::kept::report(
+async fn kept(repo: &App, scope: &str) -> String {
+    let r = app::kept::report(
         repo.store(),
         Definitions::shipped(),
         scope,
@@ -42,7 +41,7 @@ async fn kept(repo: &StoreRepo, scope: &str) -> String {
 }
 
 /// The same report computed from the whole store at once.
-async fn scratch(repo: &StoreRepo, scope: &str) -> String {
+async fn scratch(repo: &App, scope: &str) -> String {
     let s = web::access::Scope::parse(scope).unwrap();
     let data = repo.indicator_data(&s, 2024).await.unwrap();
     let network = repo.network(&s).await.unwrap();
@@ -62,8 +61,8 @@ async fn scratch(repo: &StoreRepo, scope: &str) -> String {
 /// Refreshes, checks what it recomputed (the villages whose registry or alerts
 /// changed, the persons whose claims or registry entries did), and compares the
 /// two reports.
-async fn same_after(repo: &StoreRepo, what: &str, stale: usize, persons: usize) {
-    let done = web::kept::refresh(repo.store(), None, today(), None).await.unwrap();
+async fn same_after(repo: &App, what: &str, stale: usize, persons: usize) {
+    let done = app::kept::refresh(repo.store(), None, today(), None).await.unwrap();
     assert!(done.built.is_empty(), "{what}: {done:?}");
     assert_eq!((done.stale, done.persons), (stale, persons), "{what}: the villages and persons written: {done:?}");
     for scope in ["", "341122"] {
@@ -79,17 +78,17 @@ async fn kept_facts_follow_every_write(kind: Kind) {
         let db = PgDatabase::create(&pg_admin_url().unwrap()).await;
         (db.url.clone(), Box::new(db))
     };
-    let repo = StoreRepo::open(&url).await.unwrap();
+    let repo = App::open(&url).await.unwrap();
     let fx = fill_store(repo.store()).await;
     let store = repo.store();
     let all = web::access::Scope::parse("").unwrap();
 
     // Nothing is kept before a report asks for a year.
     assert!(store.indicator_years().await.unwrap().is_empty());
-    assert_eq!(web::kept::refresh(store, None, today(), None).await.unwrap(), web::kept::Refreshed::default());
+    assert_eq!(app::kept::refresh(store, None, today(), None).await.unwrap(), app::kept::Refreshed::default());
 
     // The first report builds the year: every county.
-    let first = web::kept::refresh(store, Some(2024), today(), None).await.unwrap();
+    let first = app::kept::refresh(store, Some(2024), today(), None).await.unwrap();
     assert_eq!((first.built.as_slice(), first.ranges, first.coverage.as_slice()), (&[2024][..], 2, &[2024][..]));
     let years = store.indicator_years().await.unwrap();
     assert!(years[0].complete && years[0].coverage_as_of == Some(NaiveDate::from_ymd_opt(2024, 12, 31).unwrap()));
@@ -146,7 +145,7 @@ async fn kept_facts_follow_every_write(kind: Kind) {
     for to in ["verifying", "assisting"] {
         repo.transition_alert(&all, fx.b_alert, to, "officer", "").await.unwrap();
     }
-    let m = web::repo::Measure {
+    let m = app::Measure {
         kind: "temporary_relief".into(),
         by: "officer".into(),
         amount: domain::Fen::from_yuan(800),
@@ -203,13 +202,13 @@ async fn kept_facts_follow_every_write(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(store.indicator_years().await.unwrap()[0].coverage_as_of, None, "the network changed");
-    let done = web::kept::refresh(store, None, today(), None).await.unwrap();
+    let done = app::kept::refresh(store, None, today(), None).await.unwrap();
     assert_eq!((done.stale, done.coverage.as_slice()), (0, &[2024][..]));
     assert_eq!(kept(&repo, "").await, scratch(&repo, "").await, "after a new practitioner");
 
     // A quiet refresh does nothing.
-    let done = web::kept::refresh(store, None, today(), None).await.unwrap();
-    assert_eq!(done, web::kept::Refreshed::default());
+    let done = app::kept::refresh(store, None, today(), None).await.unwrap();
+    assert_eq!(done, app::kept::Refreshed::default());
     store.close().await;
 }
 
@@ -218,7 +217,7 @@ async fn kept_facts_follow_every_write(kind: Kind) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_background_refresh_builds_the_latest_year() {
     let dir = tempfile::tempdir().unwrap();
-    let repo = StoreRepo::open(dir.path().join("bg.db").to_str().unwrap()).await.unwrap();
+    let repo = App::open(dir.path().join("bg.db").to_str().unwrap()).await.unwrap();
     fill_store(repo.store()).await;
     assert!(repo.store().indicator_years().await.unwrap().is_empty());
     repo.refresh_precomputed().await.unwrap();

@@ -20,16 +20,15 @@ use web::access::Role;
 /// The application holding the fixture, its claims settled.
 async fn app(kind: Kind) -> Server {
     match kind {
-        Kind::Mem => start_filled(Kind::Mem).await.0,
-        Kind::Sqlite | Kind::Postgres => {
-            let (url, keep): (String, Box<dyn std::any::Any + Send + Sync>) = if kind == Kind::Sqlite {
+        Kind::Memory | Kind::Sqlite | Kind::Postgres => {
+            let (url, keep): (String, Box<dyn std::any::Any + Send + Sync>) = if kind != Kind::Postgres {
                 let dir = tempfile::tempdir().unwrap();
                 (dir.path().join("web.db").to_str().unwrap().to_string(), Box::new(dir))
             } else {
                 let db = PgDatabase::create(&pg_admin_url().unwrap()).await;
                 (db.url.clone(), Box::new(db))
             };
-            let repo = web::store_repo::StoreRepo::open(&url).await.unwrap();
+            let repo = web::App::open(&url).await.unwrap();
             fill_store(repo.store()).await;
             let counts = repo.store().settle_stored(&store::Scope::all(), 2024, "test").await.unwrap();
             assert_eq!(counts.settled, 2);
@@ -80,10 +79,8 @@ async fn the_report_has_hand_checked_figures(kind: Kind) {
         let warned = value(row, "households_warned");
         assert_eq!(warned["numerator"].as_f64(), Some(n), "{row}");
         assert_eq!(value(row, "warned_households_assisted_share")["value"], json!(0.0));
-        if kind != Kind::Mem {
-            // The store's settlements: all of the 47,000.00 the patient did not pay.
-            assert_eq!(value(row, "funds_paid")["numerator"], json!(47_000.0 * n), "{row}");
-        }
+        // The store's settlements: all of the 47,000.00 the patient did not pay.
+        assert_eq!(value(row, "funds_paid")["numerator"], json!(47_000.0 * n), "{row}");
     }
     assert_eq!(rows[1]["region_name"], "县341122");
 
@@ -119,7 +116,7 @@ async fn the_report_has_hand_checked_figures(kind: Kind) {
     assert_eq!(xlsx.status, 200);
     assert!(xlsx.header("content-type").unwrap().contains("spreadsheetml"));
     assert!(xlsx.body.starts_with("PK"), "a zip file");
-    let log = srv.state.repo.audit_log(10).await.unwrap();
+    let log = srv.state.app.audit_log(10).await.unwrap();
     assert!(log.iter().any(|e| e.action == "export" && e.target == "report"), "downloads are audited");
 
     // Bad parameters are the caller's error, said in words.
@@ -215,12 +212,10 @@ async fn the_identical_policy_changes_nothing(kind: Kind) {
         assert!(d == "0" || d == "0.00", "{r}");
     }
     assert_eq!(row(&j, "all", "households_with_claims")["in_force"], "2");
-    if kind != Kind::Mem {
-        // As the store settled them (the in-memory rows keep no eligible cost).
-        assert_eq!(row(&j, "all", "out_of_pocket")["in_force"], "26000.00");
-        assert_eq!(row(&j, "341122", "paid_total")["draft"], "47000.00");
-        assert_eq!(row(&j, "341123", "household_out_of_pocket_p50")["in_force"], "13000.00");
-    }
+    // As the store settled them.
+    assert_eq!(row(&j, "all", "out_of_pocket")["in_force"], "26000.00");
+    assert_eq!(row(&j, "341122", "paid_total")["draft"], "47000.00");
+    assert_eq!(row(&j, "341123", "household_out_of_pocket_p50")["in_force"], "13000.00");
 
     // A more generous draft: basic insurance pays more, the difference shows.
     let r = c.post_json("/api/v1/whatif", &json!({ "year": 2024, "policy_toml": generous_policy() }).to_string()).await;

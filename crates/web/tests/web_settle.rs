@@ -91,7 +91,7 @@ async fn worked_example_to_the_fen_and_idempotent(kind: Kind) {
     // a different bill under a settled claim_id is a conflict
     let r = post(&mut c, "/api/v1/settlements", &claim("W1", &fx.a_person, "2024-03-10", "60000.00", "40000.00")).await;
     assert_eq!(r.status, 409, "{}", r.body);
-    let settles = srv.state.repo.audit_log(100).await.unwrap().iter().filter(|e| e.action == "settle").count();
+    let settles = srv.state.app.audit_log(100).await.unwrap().iter().filter(|e| e.action == "settle").count();
     assert_eq!(settles, 3, "a replay writes no second settlement");
 }
 

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use std::sync::Arc;
 use web::access::Role;
-use web::store_repo::StoreRepo;
+use web::App;
 
 /// Where a test's store lives, so that a second server can open it again.
 struct Db {
@@ -26,12 +26,12 @@ async fn database(kind: Kind) -> Db {
             let db = PgDatabase::create(&pg_admin_url().unwrap()).await;
             Db { url: db.url.clone(), _keep: Box::new(db) }
         }
-        Kind::Mem => unreachable!("store tests only"),
+        Kind::Memory => Db { url: ":memory:".into(), _keep: Box::new(()) },
     }
 }
 
-async fn server(db: &Db, fill: bool) -> (Server, StoreRepo, Option<Fixture>) {
-    let repo = StoreRepo::open(&db.url).await.unwrap();
+async fn server(db: &Db, fill: bool) -> (Server, App, Option<Fixture>) {
+    let repo = App::open(&db.url).await.unwrap();
     let fx = if fill { Some(fill_store(repo.store()).await) } else { None };
     let srv = start(Arc::new(repo.clone())).await;
     (srv, repo, fx)
@@ -118,7 +118,7 @@ async fn everything_survives_a_restart(kind: Kind) {
     assert_eq!(page.status, 200, "the session lives in the store");
     assert!(page.body.contains("W1") && page.body.contains("13000.00"), "the settled claim shows");
     assert!(page.body.contains("42287.50"), "with its tier payments");
-    let a = srv2.state.repo.alert(&web::access::Scope::all(), fx.a_alert).await.unwrap().unwrap();
+    let a = srv2.state.app.alert(&web::access::Scope::all(), fx.a_alert).await.unwrap().unwrap();
     assert_eq!(a.state, "verifying");
     assert_eq!(a.transitions.len(), 1);
     assert_eq!(a.transitions[0].by, "officer_a");
@@ -133,7 +133,7 @@ async fn everything_survives_a_restart(kind: Kind) {
     let rec = repo2.store().person_record(&store::Scope::all(), fx.a_person.parse().unwrap()).await.unwrap().unwrap();
     assert_eq!(rec.claims.iter().filter(|c| c.claim.claim_id == "W1").count(), 1);
 
-    let log = srv2.state.repo.audit_log(100).await.unwrap();
+    let log = srv2.state.app.audit_log(100).await.unwrap();
     let has = |who: &str, what: &str| log.iter().any(|e| e.username == who && e.action == what);
     assert!(has("clerk_a", "settle") && has("officer_a", "alert_transition") && has("officer_a", "view_person"));
     assert_eq!(log.iter().filter(|e| e.action == "settle").count(), 1, "a replay changes nothing");
@@ -144,11 +144,11 @@ async fn everything_survives_a_restart(kind: Kind) {
 async fn open_repo_chooses_by_the_db_value() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.db");
-    let repo = web::open_repo(path.to_str().unwrap()).await.unwrap();
+    let repo = web::open_app(path.to_str().unwrap()).await.unwrap();
     assert!(repo.list_users().await.unwrap().is_empty());
     assert!(path.exists(), "a SQLite file was created and migrated");
-    let mem = web::open_repo(":memory:").await.unwrap();
+    let mem = web::open_app(":memory:").await.unwrap();
     assert!(mem.import_runs(10).await.unwrap().is_empty());
-    let e = web::open_repo("postgres://nobody:secret@127.0.0.1:1/none").await.err().unwrap();
+    let e = web::open_app("postgres://nobody:secret@127.0.0.1:1/none").await.err().unwrap();
     assert!(e.contains("cannot open") && !e.contains("secret"), "{e}");
 }

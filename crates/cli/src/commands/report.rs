@@ -228,12 +228,10 @@ fn from_store(
     let spinner = crate::progress::spinner("refreshing the kept indicator facts", global.quiet);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let report = rt.block_on(async {
-        let repo = web::store_repo::StoreRepo::open(&global.db).await?;
-        let today = chrono::Utc::now().date_naive();
-        let report = web::kept::report(repo.store(), defs, scope, args.year, levels, kind, today, None)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"));
-        repo.store().close().await;
+        let app = app::App::open(&global.db).await?;
+        let scope = app::Scope::parse(scope).map_err(anyhow::Error::msg)?;
+        let report = app.report(defs, &scope, args.year, levels, kind).await.map_err(|e| anyhow::anyhow!("{e}"));
+        app.close().await;
         report
     })?;
     spinner.finish_and_clear();

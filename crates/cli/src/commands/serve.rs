@@ -62,7 +62,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let cfg = config(&args, global)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
-        let repo = web::open_repo(&cfg.db).await.map_err(anyhow::Error::msg)?;
+        let repo = web::open_app(&cfg.db).await.map_err(anyhow::Error::msg)?;
         let listener =
             tokio::net::TcpListener::bind(&cfg.addr).await.with_context(|| format!("binding {}", cfg.addr))?;
         let addr = listener.local_addr()?;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use web::access::{Role, Scope};
-use web::{AppState, Config, Repo};
+use web::{App, AppState, Config};
 
 pub struct Server {
     pub addr: SocketAddr,
@@ -19,10 +19,10 @@ pub struct Server {
     pub keep: Vec<Box<dyn std::any::Any + Send + Sync>>,
 }
 
-/// Starts the application with `repo` on 127.0.0.1:0.
-pub async fn start(repo: Arc<dyn Repo>) -> Server {
+/// Starts the application over `app` on 127.0.0.1:0.
+pub async fn start(app: Arc<App>) -> Server {
     let config = Config { addr: "127.0.0.1:0".into(), ..Config::default() };
-    let state = AppState::new(config, repo);
+    let state = AppState::new(config, app);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = web::app(state.clone());
@@ -204,87 +204,6 @@ pub struct Fixture {
 pub const A_NAME: &str = "张三丰";
 pub const B_NAME: &str = "李四光";
 
-pub fn fill(repo: &web::mem::MemRepo) -> Fixture {
-    use domain::{Fen, Household, Person, PovertyStatus, Region, RegionCode, RegionLevel, ResidentId};
-    let d = |s: &str| domain::parse_date(s).unwrap();
-    let mut ids = vec![];
-    for (county, hh, name, lon) in [("341122", "HA1", A_NAME, 118.3), ("341123", "HB1", B_NAME, 118.9)] {
-        repo.add_region(county_region(county));
-        let v = RegionCode::parse(&format!("{county}100201")).unwrap();
-        repo.add_region(Region {
-            code: v,
-            name: format!("村{county}"),
-            level: RegionLevel::Village,
-            urban_rural: Some(220),
-            population: Some(900),
-            lon: Some(lon),
-            lat: Some(32.1),
-        });
-        repo.add_household(Household {
-            household_id: hh.into(),
-            village_code: v,
-            size: 2,
-            income: Fen::from_yuan(24_000),
-            consumption: None,
-            food: None,
-        });
-        let pid = ResidentId::from_parts(county.parse().unwrap(), d("1960-05-01"), 12).unwrap();
-        repo.add_person(Person {
-            person_id: pid,
-            household_id: hh.into(),
-            name: name.into(),
-            status: PovertyStatus::Lifted,
-            status_since: d("2020-01-01"),
-            diagnoses: vec!["C16".into()],
-        })
-        .unwrap();
-        repo.add_claim(
-            pid,
-            web::repo::ClaimRow {
-                claim_id: format!("{hh}-C1"),
-                discharged: d("2024-03-10"),
-                kind: "inpatient".into(),
-                facility_level: "county".into(),
-                diagnosis: "C16".into(),
-                total_cost: Fen::from_yuan(60_000),
-                payments: vec![("basic".into(), Fen(4_228_750))],
-                out_of_pocket: Some(Fen(1_300_000)),
-            },
-        );
-        let alert = repo.add_alert("medical_burden_poor", hh, 2024, "13000.00", "9787.50").unwrap();
-        ids.push((pid.to_string(), alert));
-    }
-    // Village A has a clinic whose only doctor turns 65 in 2027; village B has none.
-    repo.add_facility(domain::Facility {
-        facility_id: "FA1".into(),
-        name: "A村卫生室".into(),
-        kind: domain::FacilityKind::VillageClinic,
-        grade: None,
-        region_code: domain::RegionCode::parse("341122100201").unwrap(),
-        lon: Some(118.3),
-        lat: Some(32.1),
-    });
-    repo.add_practitioner(domain::Practitioner {
-        practitioner_id: "PA1".into(),
-        facility_id: "FA1".into(),
-        name: "王医生".into(),
-        qualification: domain::Qualification::RuralDoctor,
-        gp: false,
-        birth_date: d("1962-03-01"),
-        active: true,
-    });
-    repo.add_import_run(web::repo::ImportRun {
-        at: chrono::Utc::now(),
-        kind: "persons".into(),
-        file_name: "persons.csv".into(),
-        rows: 2,
-        errors: 1,
-        report: "persons.csv:3: column person_id: check digit".into(),
-    });
-    repo.add_policy("34", 2024, settle::Policy::parse(include_str!("../data/policy.toml")).unwrap());
-    Fixture { a_person: ids[0].0.clone(), b_person: ids[1].0.clone(), a_alert: ids[0].1, b_alert: ids[1].1 }
-}
-
 /// A county as the division table has it (no coordinates of its own).
 fn county_region(county: &str) -> domain::Region {
     domain::Region {
@@ -298,10 +217,11 @@ fn county_region(county: &str) -> domain::Region {
     }
 }
 
-/// Which repository a test runs on.
+/// Which store a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    Mem,
+    /// SQLite in memory (what `--db :memory:` opens).
+    Memory,
     Sqlite,
     Postgres,
 }
@@ -374,15 +294,15 @@ impl Drop for PgDatabase {
 /// The application on a repository of `kind` holding the fixture.
 pub async fn start_filled(kind: Kind) -> (Server, Fixture) {
     match kind {
-        Kind::Mem => {
-            let repo = web::mem::MemRepo::new();
-            let fx = fill(&repo);
-            (start(Arc::new(repo)).await, fx)
+        Kind::Memory => {
+            let app = App::open(":memory:").await.unwrap();
+            let fx = fill_store(app.store()).await;
+            (start(Arc::new(app)).await, fx)
         }
         Kind::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("web.db");
-            let repo = web::store_repo::StoreRepo::open(path.to_str().unwrap()).await.unwrap();
+            let repo = App::open(path.to_str().unwrap()).await.unwrap();
             let fx = fill_store(repo.store()).await;
             let mut srv = start(Arc::new(repo)).await;
             srv.keep.push(Box::new(dir));
@@ -391,7 +311,7 @@ pub async fn start_filled(kind: Kind) -> (Server, Fixture) {
         Kind::Postgres => {
             let admin = pg_admin_url().expect("checked by the caller");
             let db = PgDatabase::create(&admin).await;
-            let repo = web::store_repo::StoreRepo::open(&db.url).await.unwrap();
+            let repo = App::open(&db.url).await.unwrap();
             let fx = fill_store(repo.store()).await;
             let mut srv = start(Arc::new(repo)).await;
             srv.keep.push(Box::new(db));
@@ -400,7 +320,8 @@ pub async fn start_filled(kind: Kind) -> (Server, Fixture) {
     }
 }
 
-/// The fixture of [`fill`], in a store.
+/// The fixture: two counties of one province, one village, household, two persons
+/// and one open alert in each, a clinic, a doctor, a refused import and a policy.
 pub async fn fill_store(store: &store::Store) -> Fixture {
     use domain::{Fen, Household, Person, PovertyStatus, Region, RegionCode, RegionLevel, ResidentId};
     let d = |s: &str| domain::parse_date(s).unwrap();
@@ -515,20 +436,12 @@ pub async fn fill_store(store: &store::Store) -> Fixture {
     Fixture { a_person: pids[0].clone(), b_person: pids[1].clone(), a_alert: alerts[0], b_alert: alerts[1] }
 }
 
-/// Runs each named `async fn(Kind)` test on the in-memory repository, on the
-/// store over a temporary SQLite file, and on PostgreSQL when SAFETYNET_TEST_PG
+/// Runs each named `async fn(Kind)` test on the store over a temporary SQLite
+/// file, and on PostgreSQL when SAFETYNET_TEST_PG
 /// names a server.
 #[macro_export]
 macro_rules! on_each_repo {
     ($($name:ident),* $(,)?) => {
-        mod mem {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::common::Kind::Mem).await;
-                }
-            )*
-        }
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

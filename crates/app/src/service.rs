@@ -1,17 +1,17 @@
-//! The [`Repo`] over the store: SQLite in one file by default, PostgreSQL in
-//! production. Every call is one or a few store operations; the region scope is
-//! handed to the store, whose queries filter by it (a record outside the scope is
-//! never read, so it cannot leak by any page or endpoint).
+//! [`App`]: the application over the store (SQLite in one file by default,
+//! PostgreSQL in production). Every use case that pages, the API and the command
+//! line share is a method here; the region scope is handed to the store, whose
+//! queries filter by it (a record outside the scope is never read, so it cannot
+//! leak by any page, endpoint or command).
 
 use crate::access::{Role, Scope};
-use crate::repo::*;
-use async_trait::async_trait;
+use crate::model::*;
 use chrono::{DateTime, Datelike, Utc};
 use domain::{Household, ResidentId};
 use std::sync::{Arc, OnceLock};
 use store::{Page, Store, StoreError};
 
-/// The repository over a [`store::Store`].
+/// The application over a [`store::Store`].
 ///
 /// Two things keep a busy server fast without giving up durability:
 /// - On SQLite, writes queue on one in-process lock before they open their
@@ -26,7 +26,7 @@ use store::{Page, Store, StoreError};
 ///   each in its own savepoint, with one sync to disk; each answer waits for its
 ///   batch's commit, so an acknowledged settlement is on disk.
 #[derive(Clone)]
-pub struct StoreRepo {
+pub struct App {
     store: Store,
     write: Option<Arc<tokio::sync::Mutex<()>>>,
     audit_queue: Arc<OnceLock<AuditSender>>,
@@ -35,7 +35,7 @@ pub struct StoreRepo {
 
 /// A claim to settle, with the answer's way back.
 type SettleJob =
-    (store::Scope, domain::Claim, tokio::sync::oneshot::Sender<Result<store::RealtimeSettlement, RepoError>>);
+    (store::Scope, domain::Claim, tokio::sync::oneshot::Sender<Result<store::RealtimeSettlement, AppError>>);
 type SettleSender = tokio::sync::mpsc::UnboundedSender<SettleJob>;
 
 /// The most claims one group commit settles.
@@ -44,19 +44,24 @@ const SETTLE_BATCH: usize = 256;
 type AuditSender =
     tokio::sync::mpsc::UnboundedSender<(store::AuditRow, tokio::sync::oneshot::Sender<Result<(), String>>)>;
 
-impl StoreRepo {
+impl App {
     /// Wraps an opened, migrated store.
-    pub fn new(store: Store) -> StoreRepo {
+    pub fn new(store: Store) -> App {
         let write = (store.backend() == store::Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
-        StoreRepo { store, write, audit_queue: Arc::new(OnceLock::new()), settle_queue: Arc::new(OnceLock::new()) }
+        App { store, write, audit_queue: Arc::new(OnceLock::new()), settle_queue: Arc::new(OnceLock::new()) }
     }
 
     /// Opens the store a `--db` value names (a path, a `sqlite:` or a
     /// `postgres://` URL) and brings its schema up to date.
-    pub async fn open(db: &str) -> Result<StoreRepo, StoreError> {
-        let store = Store::open(db).await?;
+    pub async fn open(db: &str) -> Result<App, StoreError> {
+        let store = Store::open(if db == ":memory:" { "sqlite::memory:" } else { db }).await?;
         store.migrate().await?;
-        Ok(StoreRepo::new(store))
+        Ok(App::new(store))
+    }
+
+    /// Closes the store's connections (a command that ends).
+    pub async fn close(&self) {
+        self.store.close().await;
     }
 
     /// The turn to write (SQLite), held until the write is done.
@@ -130,11 +135,11 @@ impl StoreRepo {
                     match result {
                         Ok(each) => {
                             for (r, answer) in each.into_iter().zip(answers) {
-                                let _ = answer.send(r.map_err(RepoError::from));
+                                let _ = answer.send(r.map_err(AppError::from));
                             }
                         }
                         Err(e) => {
-                            let e = RepoError::from(e);
+                            let e = AppError::from(e);
                             for answer in answers {
                                 let _ = answer.send(Err(e.clone()));
                             }
@@ -151,7 +156,7 @@ impl StoreRepo {
     /// polling SQLite's lock, and settlements go on between its turns. The
     /// store's reads of the figures then find nothing (or only the last moment's
     /// changes) left to refresh.
-    async fn refresh_figures(&self, s: &Scope) -> RepoResult<()> {
+    async fn refresh_figures(&self, s: &Scope) -> AppResult<()> {
         let s = scope(s)?;
         // In short turns, so that settlements queued meanwhile go in between.
         loop {
@@ -171,30 +176,30 @@ impl StoreRepo {
     }
 }
 
-impl From<StoreError> for RepoError {
-    fn from(e: StoreError) -> RepoError {
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
         match e {
             StoreError::Constraint { .. } | StoreError::DuplicateKey { .. } | StoreError::IllegalTransition { .. } => {
-                RepoError::Conflict(e.to_string())
+                AppError::Conflict(e.to_string())
             }
-            StoreError::NotFound { .. } => RepoError::NotFound(e.to_string()),
-            StoreError::Invalid(_) | StoreError::Rejected { .. } => RepoError::Invalid(e.to_string()),
-            _ => RepoError::Store(e.to_string()),
+            StoreError::NotFound { .. } => AppError::NotFound(e.to_string()),
+            StoreError::Invalid(_) | StoreError::Rejected { .. } => AppError::Invalid(e.to_string()),
+            _ => AppError::Store(e.to_string()),
         }
     }
 }
 
 /// The store's form of a web scope (the same code prefix).
-fn scope(s: &Scope) -> RepoResult<store::Scope> {
-    store::Scope::new(s.prefix()).map_err(|e| RepoError::Invalid(e.to_string()))
+fn scope(s: &Scope) -> AppResult<store::Scope> {
+    store::Scope::new(s.prefix()).map_err(|e| AppError::Invalid(e.to_string()))
 }
 
 fn page(limit: usize) -> Page {
     Page::first(limit.min(u32::MAX as usize) as u32)
 }
 
-fn user(u: store::UserRow) -> RepoResult<User> {
-    let bad = |what: &str, v: &str| RepoError::Store(format!("user {}: stored {what} {v:?} is invalid", u.username));
+fn user(u: store::UserRow) -> AppResult<User> {
+    let bad = |what: &str, v: &str| AppError::Store(format!("user {}: stored {what} {v:?} is invalid", u.username));
     Ok(User {
         id: u.id,
         role: u.role.parse::<Role>().map_err(|_| bad("role", &u.role))?,
@@ -276,20 +281,19 @@ fn object_kind(action: &str) -> &'static str {
     }
 }
 
-#[async_trait]
-impl Repo for StoreRepo {
-    async fn user_by_name(&self, username: &str) -> RepoResult<Option<User>> {
+impl App {
+    pub async fn user_by_name(&self, username: &str) -> AppResult<Option<User>> {
         self.store.user_by_name(username).await?.map(user).transpose()
     }
 
-    async fn user_by_id(&self, id: i64) -> RepoResult<Option<User>> {
+    pub async fn user_by_id(&self, id: i64) -> AppResult<Option<User>> {
         self.store.user_by_id(id).await?.map(user).transpose()
     }
 
-    async fn create_user(&self, u: NewUser) -> RepoResult<User> {
+    pub async fn create_user(&self, u: NewUser) -> AppResult<User> {
         let _turn = self.writing().await;
         if self.store.user_by_name(&u.username).await?.is_some() {
-            return Err(RepoError::Conflict(format!("the user {} exists already", u.username)));
+            return Err(AppError::Conflict(format!("the user {} exists already", u.username)));
         }
         let row = self
             .store
@@ -303,21 +307,26 @@ impl Repo for StoreRepo {
         user(row)
     }
 
-    async fn list_users(&self) -> RepoResult<Vec<User>> {
+    pub async fn list_users(&self) -> AppResult<Vec<User>> {
         self.store.list_users().await?.into_iter().map(user).collect()
     }
 
-    async fn set_login_state(&self, user_id: i64, failed: u32, locked_until: Option<DateTime<Utc>>) -> RepoResult<()> {
+    pub async fn set_login_state(
+        &self,
+        user_id: i64,
+        failed: u32,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> AppResult<()> {
         let _turn = self.writing().await;
         Ok(self.store.set_login_state(user_id, failed, locked_until).await?)
     }
 
-    async fn set_password(&self, user_id: i64, password_hash: &str) -> RepoResult<()> {
+    pub async fn set_password(&self, user_id: i64, password_hash: &str) -> AppResult<()> {
         let _turn = self.writing().await;
         Ok(self.store.set_password(user_id, password_hash).await?)
     }
 
-    async fn create_session(&self, s: Session) -> RepoResult<()> {
+    pub async fn create_session(&self, s: Session) -> AppResult<()> {
         let _turn = self.writing().await;
         Ok(self
             .store
@@ -330,7 +339,7 @@ impl Repo for StoreRepo {
             .await?)
     }
 
-    async fn session(&self, token_hash: &str) -> RepoResult<Option<Session>> {
+    pub async fn session(&self, token_hash: &str) -> AppResult<Option<Session>> {
         Ok(self.store.session(token_hash).await?.map(|s| Session {
             token_hash: s.token_hash,
             user_id: s.user_id,
@@ -339,21 +348,21 @@ impl Repo for StoreRepo {
         }))
     }
 
-    async fn delete_session(&self, token_hash: &str) -> RepoResult<()> {
+    pub async fn delete_session(&self, token_hash: &str) -> AppResult<()> {
         let _turn = self.writing().await;
         Ok(self.store.delete_session(token_hash).await?)
     }
 
-    async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str) -> RepoResult<()> {
+    pub async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str) -> AppResult<()> {
         let _turn = self.writing().await;
         Ok(self.store.create_api_token(user_id, name, token_hash).await?)
     }
 
-    async fn api_token_user(&self, token_hash: &str) -> RepoResult<Option<User>> {
+    pub async fn api_token_user(&self, token_hash: &str) -> AppResult<Option<User>> {
         self.store.api_token_user(token_hash).await?.map(user).transpose()
     }
 
-    async fn audit(&self, e: AuditEntry) -> RepoResult<()> {
+    pub async fn audit(&self, e: AuditEntry) -> AppResult<()> {
         let row = store::AuditRow {
             at: e.at,
             object_kind: object_kind(&e.action).into(),
@@ -364,14 +373,14 @@ impl Repo for StoreRepo {
             detail: e.detail,
         };
         let (done, committed) = tokio::sync::oneshot::channel();
-        self.audit_sender().send((row, done)).map_err(|_| RepoError::Store("the audit writer has stopped".into()))?;
+        self.audit_sender().send((row, done)).map_err(|_| AppError::Store("the audit writer has stopped".into()))?;
         committed
             .await
-            .map_err(|_| RepoError::Store("the audit writer has stopped".into()))?
-            .map_err(|e| RepoError::Store(format!("writing the audit log: {e}")))
+            .map_err(|_| AppError::Store("the audit writer has stopped".into()))?
+            .map_err(|e| AppError::Store(format!("writing the audit log: {e}")))
     }
 
-    async fn audit_log(&self, limit: usize) -> RepoResult<Vec<AuditEntry>> {
+    pub async fn audit_log(&self, limit: usize) -> AppResult<Vec<AuditEntry>> {
         Ok(self
             .store
             .audit_log(limit.min(u32::MAX as usize) as u32)
@@ -387,12 +396,12 @@ impl Repo for StoreRepo {
             .collect())
     }
 
-    async fn search_persons(&self, s: &Scope, query: &str, limit: usize) -> RepoResult<Vec<PersonRow>> {
+    pub async fn search_persons(&self, s: &Scope, query: &str, limit: usize) -> AppResult<Vec<PersonRow>> {
         let found = self.store.find_persons(&scope(s)?, query, page(limit)).await?;
         Ok(found.into_iter().map(|p| person_row(p.person, p.village_code)).collect())
     }
 
-    async fn person(&self, s: &Scope, id: ResidentId) -> RepoResult<Option<PersonRecord>> {
+    pub async fn person(&self, s: &Scope, id: ResidentId) -> AppResult<Option<PersonRecord>> {
         let Some(rec) = self.store.person_record(&scope(s)?, id).await? else { return Ok(None) };
         let alerts = self.household_alerts(s, &rec.household.household_id).await?;
         let mut history: Vec<StatusChange> =
@@ -409,11 +418,11 @@ impl Repo for StoreRepo {
         }))
     }
 
-    async fn search_households(&self, s: &Scope, query: &str, limit: usize) -> RepoResult<Vec<Household>> {
+    pub async fn search_households(&self, s: &Scope, query: &str, limit: usize) -> AppResult<Vec<Household>> {
         Ok(self.store.search_households(&scope(s)?, query, page(limit)).await?)
     }
 
-    async fn household(&self, s: &Scope, id: &str) -> RepoResult<Option<HouseholdRecord>> {
+    pub async fn household(&self, s: &Scope, id: &str) -> AppResult<Option<HouseholdRecord>> {
         let Some(rec) = self.store.household_record(&scope(s)?, id).await? else { return Ok(None) };
         let village = rec.household.village_code;
         Ok(Some(HouseholdRecord {
@@ -423,7 +432,7 @@ impl Repo for StoreRepo {
         }))
     }
 
-    async fn alerts(&self, s: &Scope, f: &AlertFilter) -> RepoResult<Vec<AlertRow>> {
+    pub async fn alerts(&self, s: &Scope, f: &AlertFilter) -> AppResult<Vec<AlertRow>> {
         // A region filter narrows the scope; one outside it (or malformed) shows nothing.
         let within = match f.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
             None => scope(s)?,
@@ -445,19 +454,18 @@ impl Repo for StoreRepo {
         Ok(self.store.alerts(&within, &q, page(limit)).await?.into_iter().map(alert_row).collect())
     }
 
-    async fn alert(&self, s: &Scope, id: i64) -> RepoResult<Option<AlertRow>> {
+    pub async fn alert(&self, s: &Scope, id: i64) -> AppResult<Option<AlertRow>> {
         Ok(self.store.alert(&scope(s)?, id).await?.map(alert_row))
     }
 
-    async fn transition_alert(&self, s: &Scope, id: i64, to: &str, by: &str, note: &str) -> RepoResult<AlertRow> {
+    pub async fn transition_alert(&self, s: &Scope, id: i64, to: &str, by: &str, note: &str) -> AppResult<AlertRow> {
         let _turn = self.writing().await;
-        let to = to
-            .parse::<monitor::AlertState>()
-            .map_err(|_| RepoError::Conflict(format!("unknown alert state {to:?}")))?;
+        let to =
+            to.parse::<monitor::AlertState>().map_err(|_| AppError::Conflict(format!("unknown alert state {to:?}")))?;
         Ok(alert_row(self.store.transition_alert(&scope(s)?, id, to, by, note).await?))
     }
 
-    async fn add_measure(&self, s: &Scope, id: i64, m: Measure) -> RepoResult<AlertRow> {
+    pub async fn add_measure(&self, s: &Scope, id: i64, m: Measure) -> AppResult<AlertRow> {
         let _turn = self.writing().await;
         let nm = store::NewMeasure {
             kind: m.kind,
@@ -469,7 +477,7 @@ impl Repo for StoreRepo {
         Ok(alert_row(self.store.add_assistance(&scope(s)?, id, &nm, &m.by).await?))
     }
 
-    async fn summary(&self, s: &Scope) -> RepoResult<Summary> {
+    pub async fn summary(&self, s: &Scope) -> AppResult<Summary> {
         self.refresh_figures(s).await?;
         let o = self.store.overview(&scope(s)?).await?;
         Ok(Summary {
@@ -485,7 +493,7 @@ impl Repo for StoreRepo {
         })
     }
 
-    async fn region_stats(&self, s: &Scope) -> RepoResult<Vec<RegionStat>> {
+    pub async fn region_stats(&self, s: &Scope) -> AppResult<Vec<RegionStat>> {
         self.refresh_figures(s).await?;
         Ok(self
             .store
@@ -507,7 +515,7 @@ impl Repo for StoreRepo {
             .collect())
     }
 
-    async fn refresh_precomputed(&self) -> RepoResult<()> {
+    pub async fn refresh_precomputed(&self) -> AppResult<()> {
         self.refresh_figures(&Scope::all()).await?;
         let today = Utc::now().date_naive();
         // With no year kept yet, the year of the latest claims is built here, in
@@ -516,11 +524,11 @@ impl Repo for StoreRepo {
         if self.store.indicator_years().await?.is_empty() {
             want = self.store.latest_claim_year().await?.filter(|&y| crate::kept::check_year(y, today).is_ok());
         }
-        crate::kept::refresh(&self.store, want, today, self.write.as_deref()).await.map_err(RepoError::Store)?;
+        crate::kept::refresh(&self.store, want, today, self.write.as_deref()).await.map_err(AppError::Store)?;
         Ok(())
     }
 
-    async fn trend(&self, s: &Scope) -> RepoResult<Vec<MonthStat>> {
+    pub async fn trend(&self, s: &Scope) -> AppResult<Vec<MonthStat>> {
         self.refresh_figures(s).await?;
         Ok(self
             .store
@@ -536,32 +544,34 @@ impl Repo for StoreRepo {
             .collect())
     }
 
-    async fn indicator_data(&self, s: &Scope, year: i32) -> RepoResult<IndicatorData> {
+    pub async fn indicator_data(&self, s: &Scope, year: i32) -> AppResult<IndicatorData> {
         Ok(indicator_data_from(self.store.report_inputs(&scope(s)?, year).await?))
     }
 
-    async fn kept_report(
+    /// The programme report of `year` inside the scope, summed from the indicator
+    /// facts kept in the store (brought up to date first).
+    pub async fn report(
         &self,
+        defs: indicators::Definitions,
         s: &Scope,
         year: i32,
         levels: Vec<domain::RegionLevel>,
         period: indicators::PeriodKind,
-    ) -> RepoResult<Option<crate::analysis::Report>> {
+    ) -> AppResult<crate::analysis::Report> {
         let today = Utc::now().date_naive();
-        crate::kept::check_year(year, today).map_err(RepoError::Invalid)?;
-        let defs = indicators::Definitions::shipped();
+        crate::kept::check_year(year, today).map_err(AppError::Invalid)?;
         let r = crate::kept::report(&self.store, defs, s.prefix(), year, levels, period, today, self.write.as_deref())
             .await
-            .map_err(RepoError::Store)?;
-        Ok(Some(r))
+            .map_err(AppError::Store)?;
+        Ok(r)
     }
 
-    async fn network(&self, s: &Scope) -> RepoResult<NetworkData> {
+    pub async fn network(&self, s: &Scope) -> AppResult<NetworkData> {
         let n = self.store.network(&scope(s)?).await?;
         Ok(NetworkData { regions: n.regions, facilities: n.facilities, practitioners: n.practitioners })
     }
 
-    async fn import_runs(&self, limit: usize) -> RepoResult<Vec<ImportRun>> {
+    pub async fn import_runs(&self, limit: usize) -> AppResult<Vec<ImportRun>> {
         Ok(self
             .store
             .import_runs(limit.min(u32::MAX as usize) as u32)
@@ -578,27 +588,27 @@ impl Repo for StoreRepo {
             .collect())
     }
 
-    async fn policies(&self, s: &Scope) -> RepoResult<Vec<PolicyRow>> {
+    pub async fn policies(&self, s: &Scope) -> AppResult<Vec<PolicyRow>> {
         self.store
             .policies(&scope(s)?)
             .await?
             .into_iter()
             .map(|p| {
                 let policy = p.parse().map_err(|e| {
-                    RepoError::Store(format!("the stored policy of {} for {} does not parse: {e}", p.region, p.year))
+                    AppError::Store(format!("the stored policy of {} for {} does not parse: {e}", p.region, p.year))
                 })?;
                 Ok(PolicyRow { region: p.region, year: p.year, policy: Arc::new(policy) })
             })
             .collect()
     }
 
-    async fn settle_claim(&self, s: &Scope, claim: domain::Claim) -> RepoResult<SettledClaim> {
+    pub async fn settle_claim(&self, s: &Scope, claim: domain::Claim) -> AppResult<SettledClaim> {
         let r = if self.write.is_some() {
             let (answer, wait) = tokio::sync::oneshot::channel();
             self.settle_sender()
                 .send((scope(s)?, claim, answer))
-                .map_err(|_| RepoError::Store("the settlement writer has stopped".into()))?;
-            wait.await.map_err(|_| RepoError::Store("the settlement writer has stopped".into()))??
+                .map_err(|_| AppError::Store("the settlement writer has stopped".into()))?;
+            wait.await.map_err(|_| AppError::Store("the settlement writer has stopped".into()))??
         } else {
             self.store.settle_realtime(&scope(s)?, &claim, ACTOR).await?
         };
@@ -612,7 +622,7 @@ impl Repo for StoreRepo {
         })
     }
 
-    async fn void_claim(&self, s: &Scope, claim_id: &str) -> RepoResult<VoidedClaim> {
+    pub async fn void_claim(&self, s: &Scope, claim_id: &str) -> AppResult<VoidedClaim> {
         let _turn = self.writing().await;
         let v = self.store.void_claim(&scope(s)?, claim_id, ACTOR).await?;
         Ok(VoidedClaim {
@@ -657,9 +667,9 @@ fn alert_row(a: store::StoredAlert) -> AlertRow {
     }
 }
 
-impl StoreRepo {
+impl App {
     /// The alerts of a household in scope.
-    async fn household_alerts(&self, s: &Scope, household_id: &str) -> RepoResult<Vec<AlertRow>> {
+    async fn household_alerts(&self, s: &Scope, household_id: &str) -> AppResult<Vec<AlertRow>> {
         let q = store::AlertQuery { household: Some(household_id.into()), ..Default::default() };
         Ok(self.store.alerts(&scope(s)?, &q, page(1000)).await?.into_iter().map(alert_row).collect())
     }

@@ -1,10 +1,10 @@
 //! The programme report and the policy what-if over a scope's data, as the
-//! repository hands it over ([`IndicatorData`]). This module only wires: the
+//! store hands it over ([`IndicatorData`]). This module only wires: the
 //! facts, the cube, the tables and the comparison are the `indicators` crate's,
 //! the settling `settle`'s, the monitoring `monitor`'s, the village reach
 //! `coverage`'s. Nothing here does IO; the handlers run it off the async threads.
 
-use crate::repo::{IndicatorData, NetworkData, PolicyRow};
+use crate::model::{AppError, IndicatorData, NetworkData, PolicyRow};
 use chrono::{Datelike, NaiveDate};
 use domain::{Catalogue, RegionCode, RegionLevel};
 use indicators::extract::{
@@ -22,18 +22,18 @@ use std::collections::{HashMap, HashSet};
 static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 /// A turn to read and compute an analysis, held until dropped.
-pub async fn slot() -> Result<tokio::sync::SemaphorePermit<'static>, crate::WebError> {
-    SLOTS.acquire().await.map_err(|e| crate::WebError::Internal(e.to_string()))
+pub async fn slot() -> Result<tokio::sync::SemaphorePermit<'static>, AppError> {
+    SLOTS.acquire().await.map_err(|e| AppError::Store(e.to_string()))
 }
 
 /// Runs an analysis off the async threads.
 pub async fn run_blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, String> + Send + 'static,
-) -> Result<T, crate::WebError> {
+) -> Result<T, AppError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| crate::WebError::Internal(format!("the analysis failed: {e}")))?
-        .map_err(crate::WebError::Unprocessable)
+        .map_err(|e| AppError::Store(format!("the analysis failed: {e}")))?
+        .map_err(AppError::Invalid)
 }
 
 /// A report built for a scope.
@@ -411,7 +411,7 @@ pub fn whatif(data: &IndicatorData, policies: &[PolicyRow], draft: &Policy, year
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::repo::ClaimSettlement;
+    use crate::model::ClaimSettlement;
     use domain::{ClaimKind, FacilityLevel, Fen, Household, Person, PovertyStatus, ResidentId};
     use indicators::extract::AlertEvent;
     use std::sync::Arc;

@@ -21,7 +21,7 @@ use crate::analysis::{
     claim_facts_by_person, coverage_day, network_facts, registry_alert_facts, report_of_facts, PersonClaimFacts,
     Report, ReportFrame,
 };
-use crate::repo::{ClaimSettlement, IndicatorData, NetworkData};
+use crate::model::{ClaimSettlement, IndicatorData, NetworkData};
 use chrono::{Datelike, NaiveDate};
 use domain::{RegionCode, RegionLevel};
 use indicators::extract::Registry;
@@ -140,7 +140,7 @@ async fn facts_of(store: &Store, range: (i64, i64), year: i32, claims: bool) -> 
         if claims { store.report_inputs(&scope, year).await } else { store.registry_report_inputs(&scope, year).await }
             .map_err(|e| e.to_string())?;
     let read = t.elapsed();
-    let data = crate::store_repo::indicator_data_from(inputs);
+    let data = crate::service::indicator_data_from(inputs);
     let facts = tokio::task::spawn_blocking(move || {
         let registry = Registry::new(&data.households, &data.persons).map_err(|e| e.to_string())?;
         let local = registry_alert_facts(&data, &registry, year)?;

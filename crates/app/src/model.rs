@@ -1,21 +1,20 @@
-//! The port between the web layer and the data behind it: every read and write a
-//! page or an API endpoint needs, as one trait. The web crate speaks no SQL; an
-//! implementation over the store (and an in-memory one, [`crate::mem::MemRepo`])
-//! lives behind this trait.
+//! The application's records as pages, the API and the command line see them:
+//! accounts, sessions and the audit log, persons and households with what their
+//! pages show, alerts with their history, the overview's figures, policies and the
+//! outcomes of settling and voiding, and what the report and the what-if read.
 //!
-//! Every registry read takes the caller's [`Scope`]: an implementation must return
+//! Every registry read of [`crate::App`] takes the caller's [`Scope`]: it returns
 //! only records whose region code lies in it, and `None` for a single record
 //! outside it. That is the one place the region scope is enforced.
 
 use crate::access::{Role, Scope};
-use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::{Fen, Household, PovertyStatus, RegionCode, ResidentId};
 use serde::Serialize;
 
-/// Why a repository call failed.
+/// Why a use case failed.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum RepoError {
+pub enum AppError {
     /// The request conflicts with the data (a duplicate user, a forbidden transition).
     #[error("{0}")]
     Conflict(String),
@@ -30,7 +29,7 @@ pub enum RepoError {
     Store(String),
 }
 
-pub type RepoResult<T> = Result<T, RepoError>;
+pub type AppResult<T> = Result<T, AppError>;
 
 /// An account.
 #[derive(Debug, Clone)]
@@ -288,81 +287,4 @@ pub struct IndicatorData {
     pub contracted: std::collections::HashSet<ResidentId>,
     /// Names of the regions in scope.
     pub names: std::collections::HashMap<RegionCode, String>,
-}
-
-/// Everything the web layer reads and writes.
-#[async_trait]
-pub trait Repo: Send + Sync + 'static {
-    // accounts
-    async fn user_by_name(&self, username: &str) -> RepoResult<Option<User>>;
-    async fn user_by_id(&self, id: i64) -> RepoResult<Option<User>>;
-    async fn create_user(&self, u: NewUser) -> RepoResult<User>;
-    async fn list_users(&self) -> RepoResult<Vec<User>>;
-    /// Records the outcome of a login attempt: the failure count and lock.
-    async fn set_login_state(&self, user_id: i64, failed: u32, locked_until: Option<DateTime<Utc>>) -> RepoResult<()>;
-    async fn set_password(&self, user_id: i64, password_hash: &str) -> RepoResult<()>;
-    async fn create_session(&self, s: Session) -> RepoResult<()>;
-    async fn session(&self, token_hash: &str) -> RepoResult<Option<Session>>;
-    async fn delete_session(&self, token_hash: &str) -> RepoResult<()>;
-    async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str) -> RepoResult<()>;
-    async fn api_token_user(&self, token_hash: &str) -> RepoResult<Option<User>>;
-
-    // audit
-    async fn audit(&self, e: AuditEntry) -> RepoResult<()>;
-    async fn audit_log(&self, limit: usize) -> RepoResult<Vec<AuditEntry>>;
-
-    // registry, scoped
-    async fn search_persons(&self, scope: &Scope, query: &str, limit: usize) -> RepoResult<Vec<PersonRow>>;
-    async fn person(&self, scope: &Scope, id: ResidentId) -> RepoResult<Option<PersonRecord>>;
-    async fn search_households(&self, scope: &Scope, query: &str, limit: usize) -> RepoResult<Vec<Household>>;
-    async fn household(&self, scope: &Scope, id: &str) -> RepoResult<Option<HouseholdRecord>>;
-
-    // alerts, scoped
-    async fn alerts(&self, scope: &Scope, f: &AlertFilter) -> RepoResult<Vec<AlertRow>>;
-    async fn alert(&self, scope: &Scope, id: i64) -> RepoResult<Option<AlertRow>>;
-    /// Moves an alert to `to`; the implementation checks the life cycle.
-    async fn transition_alert(&self, scope: &Scope, id: i64, to: &str, by: &str, note: &str) -> RepoResult<AlertRow>;
-    async fn add_measure(&self, scope: &Scope, id: i64, m: Measure) -> RepoResult<AlertRow>;
-
-    // indicators, scoped
-    async fn summary(&self, scope: &Scope) -> RepoResult<Summary>;
-    /// Figures per region one level below `parent` (or per county when it is broad).
-    async fn region_stats(&self, scope: &Scope) -> RepoResult<Vec<RegionStat>>;
-    async fn trend(&self, scope: &Scope) -> RepoResult<Vec<MonthStat>>;
-    /// Brings figures kept ahead of reading up to date after changes (the store's
-    /// figures by village); a no-op where nothing is kept.
-    async fn refresh_precomputed(&self) -> RepoResult<()> {
-        Ok(())
-    }
-    /// What the report and the what-if of `year` read inside the scope.
-    async fn indicator_data(&self, scope: &Scope, year: i32) -> RepoResult<IndicatorData>;
-    /// The programme report of `year` inside the scope from indicator facts kept
-    /// ahead of reading, where the repository keeps them (the store); `None`
-    /// where it does not, and the report is computed from [`Repo::indicator_data`].
-    async fn kept_report(
-        &self,
-        _scope: &Scope,
-        _year: i32,
-        _levels: Vec<domain::RegionLevel>,
-        _period: indicators::PeriodKind,
-    ) -> RepoResult<Option<crate::analysis::Report>> {
-        Ok(None)
-    }
-
-    /// Regions, facilities and practitioners in scope.
-    async fn network(&self, scope: &Scope) -> RepoResult<NetworkData>;
-    /// The latest import runs, newest first.
-    async fn import_runs(&self, limit: usize) -> RepoResult<Vec<ImportRun>>;
-
-    // policies and settlement
-    /// Policies whose region overlaps the scope.
-    async fn policies(&self, scope: &Scope) -> RepoResult<Vec<PolicyRow>>;
-    /// Settles a claim of a person in scope under the policy of the person's region
-    /// and the claim's year, durably, with that person-year's accumulators. The
-    /// same claim again returns the stored result (`replayed`); a different claim
-    /// under a settled `claim_id` is a conflict. Claims of one person are
-    /// serialised.
-    async fn settle_claim(&self, scope: &Scope, claim: domain::Claim) -> RepoResult<SettledClaim>;
-    /// Voids a settled claim and re-settles that person's later claims of the year.
-    async fn void_claim(&self, scope: &Scope, claim_id: &str) -> RepoResult<VoidedClaim>;
 }

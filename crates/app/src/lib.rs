@@ -1,0 +1,28 @@
+//! SafetyNet's application layer: every use case, written once.
+//!
+//! The web application and the command line are adapters: they translate requests,
+//! pages, arguments and files into calls of this crate, and its answers back. The
+//! use cases run here, over a [`store::Store`] that only keeps data:
+//!
+//! - [`App`] ([`service`]): accounts, sessions and the audit log; the registry read
+//!   inside a region scope; alerts and their moves; the overview's figures;
+//!   real-time settlement (group commit on SQLite) and voids; policies.
+//! - [`kept`]: the programme indicators kept in the store and refreshed from the
+//!   stale villages and persons; the report of a scope.
+//! - [`analysis`]: the report computed from a scope's data, and the policy
+//!   what-if.
+//! - [`access`]: roles, the region scope and the masking of personal data.
+//!
+//! API boundary: [`App`], the records of [`model`], [`access`], and the functions
+//! of [`kept`] and [`analysis`] are meant for the adapters; everything else is
+//! private to the crate.
+
+pub mod access;
+pub mod analysis;
+pub mod kept;
+pub mod model;
+pub mod service;
+
+pub use access::{Masking, Role, Scope};
+pub use model::*;
+pub use service::App;
