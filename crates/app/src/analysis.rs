@@ -322,16 +322,11 @@ impl Joined<'_> {
     }
 }
 
-/// The policy in force for a village in a year among `policies`: the longest
-/// region prefix of the village's code with a policy for the year (as the store's
-/// `policy_for` chooses).
+/// The policy in force for a village in a year among `policies` (the latest
+/// version of each region and year, as [`crate::App::policies`] lists them), by
+/// the one rule, `settle::policy_in_force`.
 pub fn policy_in_force(policies: &[PolicyRow], village: RegionCode, year: i32) -> Option<usize> {
-    policies
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.year == year && village.starts_with(&p.region))
-        .max_by_key(|(_, p)| p.region.len())
-        .map(|(i, _)| i)
+    settle::policy_in_force(policies.iter().map(|p| (p.region.as_str(), p.year, 0)), village, year)
 }
 
 /// Settles the scope's claims of `year` under the policies in force and under
@@ -514,7 +509,7 @@ mod tests {
 
     #[test]
     fn the_policy_in_force_is_the_longest_prefix_and_claims_without_one_are_left_out() {
-        let demo = Arc::new(Policy::parse(include_str!("../tests/data/policy.toml")).unwrap());
+        let demo = Arc::new(Policy::parse(include_str!("../../web/tests/data/policy.toml")).unwrap());
         let policies = vec![
             PolicyRow { region: "34".into(), year: 2023, policy: demo.clone() },
             PolicyRow { region: "341122".into(), year: 2024, policy: demo.clone() },
@@ -534,7 +529,7 @@ mod tests {
         assert_eq!(row(&w, None, "households_with_claims").in_force, Some(indicators::whatif::Figure::Count(1)));
 
         // A draft without the assistance tier: the assistance fund pays nothing, the patients more.
-        let text = include_str!("../tests/data/policy.toml");
+        let text = include_str!("../../web/tests/data/policy.toml");
         let cut = text.find("[[tier]]\nname = \"assistance\"").unwrap();
         let safety = text.find("[[tier]]                       # safety net").unwrap();
         let draft = Policy::parse(&format!("{}{}", &text[..cut], &text[safety..])).unwrap();

@@ -7,6 +7,9 @@
 //! - [`App`] ([`service`]): accounts, sessions and the audit log; the registry read
 //!   inside a region scope; alerts and their moves; the overview's figures;
 //!   real-time settlement (group commit on SQLite) and voids; policies.
+//! - [`settlement`]: policies, real-time and batch settlement, voids and
+//!   explanations, with the settlement engine run inside the store's units of
+//!   work and the one rule of which policy is in force.
 //! - [`kept`]: the programme indicators kept in the store and refreshed from the
 //!   stale villages and persons; the report of a scope.
 //! - [`analysis`]: the report computed from a scope's data, and the policy
@@ -22,6 +25,7 @@ pub mod analysis;
 pub mod kept;
 pub mod model;
 pub mod service;
+pub mod settlement;
 
 pub use access::{Masking, Role, Scope};
 pub use model::*;

@@ -130,7 +130,7 @@ impl App {
                             Some(m) => Some(m.lock().await),
                             None => None,
                         };
-                        store.settle_realtime_batch(&items, ACTOR).await
+                        crate::settlement::settle_realtime_batch(&store, &items, ACTOR).await
                     };
                     match result {
                         Ok(each) => {
@@ -594,10 +594,10 @@ impl App {
             .await?
             .into_iter()
             .map(|p| {
-                let policy = p.parse().map_err(|e| {
+                let policy = crate::settlement::engine().policy(&p).map_err(|e| {
                     AppError::Store(format!("the stored policy of {} for {} does not parse: {e}", p.region, p.year))
                 })?;
-                Ok(PolicyRow { region: p.region, year: p.year, policy: Arc::new(policy) })
+                Ok(PolicyRow { region: p.region, year: p.year, policy })
             })
             .collect()
     }
@@ -610,28 +610,32 @@ impl App {
                 .map_err(|_| AppError::Store("the settlement writer has stopped".into()))?;
             wait.await.map_err(|_| AppError::Store("the settlement writer has stopped".into()))??
         } else {
-            self.store.settle_realtime(&scope(s)?, &claim, ACTOR).await?
+            crate::settlement::settle_realtime(&self.store, &scope(s)?, &claim, ACTOR).await?
         };
+        let policy = crate::settlement::engine().policy(&r.policy).map_err(AppError::Store)?;
         Ok(SettledClaim {
+            settlement: crate::settlement::settlement_of(&r),
             claim: r.claim,
             year: r.year,
             status: r.status,
-            policy: r.rules,
-            settlement: r.settlement,
+            policy,
             replayed: r.replayed,
         })
     }
 
     pub async fn void_claim(&self, s: &Scope, claim_id: &str) -> AppResult<VoidedClaim> {
         let _turn = self.writing().await;
-        let v = self.store.void_claim(&scope(s)?, claim_id, ACTOR).await?;
-        Ok(VoidedClaim {
-            claim_id: v.claim_id,
-            person_id: v.person,
-            year: v.year,
-            policy: v.rules,
-            resettlement: v.resettlement,
-        })
+        let v = crate::settlement::void_claim(&self.store, &scope(s)?, claim_id, ACTOR).await?;
+        let policy = crate::settlement::engine().policy(&v.policy).map_err(AppError::Store)?;
+        let resettlement = settle::Resettlement {
+            differences: crate::settlement::differences_of(&v),
+            settlements: v
+                .settlements
+                .into_iter()
+                .map(|(id, payments, out_of_pocket)| (id, settle::Settlement { payments, out_of_pocket }))
+                .collect(),
+        };
+        Ok(VoidedClaim { claim_id: v.claim_id, person_id: v.person, year: v.year, policy, resettlement })
     }
 }
 

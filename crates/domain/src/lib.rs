@@ -15,6 +15,7 @@ pub mod money;
 pub mod records;
 pub mod region;
 pub mod resident_id;
+pub mod settlement;
 pub mod time;
 
 pub use catalogue::{Catalogue, CatalogueEntry};

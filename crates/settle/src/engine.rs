@@ -10,36 +10,10 @@ use crate::explain::{Bound, TierStep};
 use crate::policy::{Base, Mode, Policy};
 use chrono::{Datelike, NaiveDate};
 use domain::money::round_scaled;
-use domain::{ClaimKind, FacilityLevel, Fen, PovertyStatus};
+use domain::{Fen, PovertyStatus};
 use serde::Serialize;
 
-/// What the engine needs of a claim (the rest of [`domain::Claim`] is not used).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct ClaimInput {
-    pub level: FacilityLevel,
-    pub kind: ClaimKind,
-    pub total_cost: Fen,
-    /// Must be at most `total_cost`; both non-negative (the parsers refuse others).
-    pub eligible_cost: Fen,
-}
-
-impl From<&domain::Claim> for ClaimInput {
-    fn from(c: &domain::Claim) -> Self {
-        ClaimInput { level: c.facility_level, kind: c.kind, total_cost: c.total_cost, eligible_cost: c.eligible_cost }
-    }
-}
-
-/// A person's running totals for one tier name in one policy year.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct TierAccumulator {
-    /// `S`: the cumulative base `x` (after the claim deductible) of rate and bands
-    /// entries, against which the annual deductible and the bands are measured.
-    pub base: Fen,
-    /// `O`: the cumulative base left unpaid by this tier (oop_cap entries).
-    pub unpaid: Fen,
-    /// What this tier name has paid the person in the year so far.
-    pub paid: Fen,
-}
+pub use domain::settlement::{ClaimInput, TierAccumulator};
 
 /// A person's accumulators for one policy year, one per tier name (in
 /// [`Policy::names`] order). They start at zero each year.

@@ -548,3 +548,40 @@ fn parse_bands(cx: &Ctx, v: &Value) -> Result<Vec<Band>, PolicyError> {
     }
     Ok(bands)
 }
+
+/// Which policy is in force (docs/settlement.md, "Policy in force"), the one rule
+/// every path uses. Policies are given as `(region, year, version)`, the region a
+/// code prefix (`""` for the nation): the one in force for a village in a year is
+/// the latest version of the longest prefix of the village's code that has a
+/// policy for that year. Returns its position in `policies`, `None` when no
+/// policy covers the village in that year.
+pub fn policy_in_force<'a>(
+    policies: impl IntoIterator<Item = (&'a str, i32, i64)>,
+    village: domain::RegionCode,
+    year: i32,
+) -> Option<usize> {
+    let code = village.to_string();
+    policies
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (region, y, _))| *y == year && code.starts_with(region))
+        .max_by_key(|(_, (region, _, version))| (region.len(), *version))
+        .map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod in_force_tests {
+    use super::policy_in_force;
+    use domain::RegionCode;
+
+    #[test]
+    fn the_longest_prefix_then_the_latest_version() {
+        let v = RegionCode::parse("341122100201").unwrap();
+        let ps = [("34", 2024, 1), ("341122", 2024, 1), ("341122", 2024, 2), ("341123", 2024, 3), ("", 2024, 9)];
+        assert_eq!(policy_in_force(ps.iter().map(|p| (p.0, p.1, p.2)), v, 2024), Some(2));
+        assert_eq!(policy_in_force(ps.iter().map(|p| (p.0, p.1, p.2)), v, 2023), None);
+        let other = RegionCode::parse("110101001001").unwrap();
+        assert_eq!(policy_in_force(ps.iter().map(|p| (p.0, p.1, p.2)), other, 2024), Some(4), "the nation's");
+        assert_eq!(policy_in_force(ps[..4].iter().map(|p| (p.0, p.1, p.2)), other, 2024), None);
+    }
+}

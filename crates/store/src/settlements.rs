@@ -3,9 +3,9 @@
 //! accumulators; voiding a claim and re-settling the person's year; the batch
 //! settlement of a year's stored claims; and reading settlements back.
 //!
-//! The arithmetic is the `settle` crate's, always: this module reads what the
-//! engine needs, hands it over, and writes back what it returns, each operation in
-//! one transaction.
+//! The arithmetic is the application's, through [`crate::engine`]: this module
+//! reads what the engine needs, hands it over inside the transaction, and writes
+//! back what it returns, each operation in one transaction.
 //!
 //! Concurrency: a real-time settlement, a void and a batch take the person's row
 //! lock before they read the accumulators (PostgreSQL: `SELECT ... FOR UPDATE` on
@@ -20,12 +20,13 @@
 //! claim_id)` order, as the batch does.
 
 use crate::db::{begin_write, now, on_pool, Backend, Scope, Store};
+use crate::engine::{SettlementEngine, SettlementRules};
 use crate::error::{corrupt, Ctx, StoreError};
 use crate::vals::{list, placeholders};
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::settlement::{ClaimInput, TierAccumulator};
 use domain::{Claim, Fen, PovertyStatus, RegionCode, ResidentId};
 use serde::Serialize;
-use settle::{Accumulators, ClaimInput, Policy, TierAccumulator};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -46,13 +47,6 @@ pub struct PolicyRecord {
     pub source: String,
 }
 
-impl PolicyRecord {
-    /// The stored text, parsed (it parsed when it was stored).
-    pub fn parse(&self) -> Result<Policy, settle::PolicyError> {
-        Policy::parse(&self.source)
-    }
-}
-
 /// The outcome of settling one claim in real time.
 #[derive(Debug, Clone, Serialize)]
 pub struct RealtimeSettlement {
@@ -64,12 +58,7 @@ pub struct RealtimeSettlement {
     pub status: PovertyStatus,
     /// The policy version that settled it.
     pub policy: PolicyRecord,
-    /// That policy, parsed: `rules.names` are the tier names in order.
-    #[serde(skip)]
-    pub rules: Arc<Policy>,
-    /// Payments in `rules.names` order, and the out-of-pocket.
-    pub settlement: settle::Settlement,
-    /// The same payments with their tier names.
+    /// The payments with their tier names, in the policy's tier order.
     pub payments: Vec<(String, Fen)>,
     pub out_of_pocket: Fen,
     /// The claim's total cost.
@@ -99,13 +88,13 @@ pub struct VoidOutcome {
     pub year: i32,
     /// The policy version that settled the voided claim, and re-settled the year.
     pub policy: PolicyRecord,
-    #[serde(skip)]
-    pub rules: Arc<Policy>,
-    /// The engine's result: the remaining claims' settlements and the differences
-    /// (new minus old; the voided claim appears as a full refund).
-    pub resettlement: settle::Resettlement,
-    /// The same differences as old and new figures, in the engine's order.
+    /// The claims whose settlement changed, as old and new figures, in the order
+    /// the year's claims settle; the voided claim itself appears with zeros as
+    /// its new figures (a full refund).
     pub changes: Vec<ClaimChange>,
+    /// The remaining claims' new settlements, in the order they settle: the claim,
+    /// the payments in the policy's tier order, and what the patient pays.
+    pub settlements: Vec<(String, Vec<Fen>, Fen)>,
 }
 
 /// What a batch settlement of stored claims did.
@@ -213,30 +202,24 @@ fn policy_from(t: PolicyTuple) -> PolicyRecord {
     }
 }
 
-fn parse_stored(rec: &PolicyRecord) -> Result<Arc<Policy>, StoreError> {
-    rec.parse().map(Arc::new).map_err(|e| corrupt("reading a stored policy", format!("{} {}", rec.region, rec.year), e))
+/// The rules of a stored policy, from the application's engine.
+fn rules_of(engine: &dyn SettlementEngine, rec: &PolicyRecord) -> Result<Arc<dyn SettlementRules>, StoreError> {
+    engine.rules(rec).map_err(|e| corrupt("reading a stored policy", format!("{} {}", rec.region, rec.year), e))
 }
 
-/// The prefixes of a 12-digit code a policy or threshold may be given for,
-/// longest first.
-fn prefixes(code: RegionCode) -> [String; 6] {
-    let s = code.to_string();
-    [s[..12].to_string(), s[..9].to_string(), s[..6].to_string(), s[..4].to_string(), s[..2].to_string(), String::new()]
-}
-
-/// Accumulators in `policy.names` order from stored rows (tier, base, unpaid, paid).
-fn accumulators_from(policy: &Policy, rows: &[(String, i64, i64, i64)]) -> Accumulators {
-    let mut acc = Accumulators::new(policy);
+/// Accumulators in tier order from stored rows (tier, base, unpaid, paid).
+fn accumulators_from(rules: &dyn SettlementRules, rows: &[(String, i64, i64, i64)]) -> Vec<TierAccumulator> {
+    let mut acc = vec![TierAccumulator::default(); rules.tiers().len()];
     for (tier, base, unpaid, paid) in rows {
-        if let Some(i) = policy.names.iter().position(|n| n == tier) {
-            acc.tiers[i] = TierAccumulator { base: Fen(*base), unpaid: Fen(*unpaid), paid: Fen(*paid) };
+        if let Some(i) = rules.tiers().iter().position(|n| n == tier) {
+            acc[i] = TierAccumulator { base: Fen(*base), unpaid: Fen(*unpaid), paid: Fen(*paid) };
         }
     }
     acc
 }
 
-fn named(policy: &Policy, payments: &[Fen]) -> Vec<(String, Fen)> {
-    policy.names.iter().cloned().zip(payments.iter().copied()).collect()
+fn named(rules: &dyn SettlementRules, payments: &[Fen]) -> Vec<(String, Fen)> {
+    rules.tiers().iter().cloned().zip(payments.iter().copied()).collect()
 }
 
 fn not_found_claim(id: &str) -> StoreError {
@@ -259,28 +242,18 @@ const UNSETTLED: &str = "claims c0 CROSS JOIN claims c CROSS JOIN persons p CROS
 
 impl Store {
     /// Stores a new version of the policy of a region (a code prefix, `""` for the
-    /// nation) for a year. The text is parsed first: a bad policy is refused with
-    /// the parser's error (which names the tier and the key) and nothing is stored.
-    /// A policy file that names a different `year` is refused too.
+    /// nation) for a year, under its `name`, as the text given. The application
+    /// checks the text before (`app::settlement::put_policy`).
     pub async fn put_policy(
         &self,
         region_prefix: &str,
         year: i32,
+        name: &str,
         source_toml: &str,
         actor: &str,
     ) -> Result<PolicyRecord, StoreError> {
         let region = Scope::new(region_prefix)?.prefix().to_string();
         let ctx = format!("storing the policy for region {:?} and year {year}", region);
-        let policy = Policy::parse(source_toml)
-            .map_err(|e| StoreError::Rejected { context: ctx.clone(), reason: e.to_string() })?;
-        if let Some(y) = policy.year {
-            if y != year {
-                return Err(StoreError::Rejected {
-                    context: ctx,
-                    reason: format!("the policy file says year = {y}, not {year}"),
-                });
-            }
-        }
         let at = now();
         let t: PolicyTuple = on_pool!(self, p => async {
             let mut tx = begin_write(p, &ctx).await?;
@@ -301,7 +274,7 @@ impl Store {
             .bind(&region)
             .bind(year as i64)
             .bind(current.unwrap_or(0) + 1)
-            .bind(&policy.name)
+            .bind(name)
             .bind(source_toml)
             .bind(actor)
             .bind(at)
@@ -314,33 +287,20 @@ impl Store {
         Ok(policy_from(t))
     }
 
-    /// The policy in force for a village in a year: the latest version of the
-    /// longest prefix of the village's code that has a policy for the year.
-    pub async fn policy_for(
-        &self,
-        village: RegionCode,
-        year: i32,
-    ) -> Result<Option<(PolicyRecord, Arc<Policy>)>, StoreError> {
-        let sql = format!(
-            "SELECT {POLICY_COLS} FROM policies WHERE year = $1 AND $2 LIKE region || '%'
-             ORDER BY LENGTH(region) DESC, version DESC LIMIT 1"
-        );
-        let t: Option<PolicyTuple> = on_pool!(self, p => {
+    /// The policies of `year` that may govern a village: every version of every
+    /// region whose code is a prefix of the village's. Which one is in force is
+    /// the application's choice.
+    pub async fn policy_candidates(&self, village: RegionCode, year: i32) -> Result<Vec<PolicyRecord>, StoreError> {
+        let sql = format!("SELECT {POLICY_COLS} FROM policies WHERE year = $1 AND $2 LIKE region || '%'");
+        let rows: Vec<PolicyTuple> = on_pool!(self, p => {
             sqlx::query_as(&sql)
                 .bind(year as i64)
                 .bind(village.to_string())
-                .fetch_optional(p)
+                .fetch_all(p)
                 .await
                 .ctx("looking up the policy")?
         });
-        match t {
-            None => Ok(None),
-            Some(t) => {
-                let rec = policy_from(t);
-                let parsed = parse_stored(&rec)?;
-                Ok(Some((rec, parsed)))
-            }
-        }
+        Ok(rows.into_iter().map(policy_from).collect())
     }
 
     /// The policies in force that concern a scope: the latest version of each
@@ -393,11 +353,12 @@ impl Store {
     /// - the person's accumulators for the year advance by the claim.
     pub async fn settle_realtime(
         &self,
+        engine: &dyn SettlementEngine,
         scope: &Scope,
         claim: &Claim,
         actor: &str,
     ) -> Result<RealtimeSettlement, StoreError> {
-        let mut one = self.settle_realtime_batch(&[(scope.clone(), claim.clone())], actor).await?;
+        let mut one = self.settle_realtime_batch(engine, &[(scope.clone(), claim.clone())], actor).await?;
         one.pop().expect("one result for one claim")
     }
 
@@ -408,6 +369,7 @@ impl Store {
     /// inner results are each claim's, in order, and stand once this returns.
     pub async fn settle_realtime_batch(
         &self,
+        engine: &dyn SettlementEngine,
         items: &[(Scope, Claim)],
         actor: &str,
     ) -> Result<Vec<Result<RealtimeSettlement, StoreError>>, StoreError> {
@@ -441,10 +403,8 @@ impl Store {
                          WHERE p.person_id = $1{lock}"
                     );
                     let claim_sql = format!("SELECT {CLAIM_COLS}, c.voided FROM claims c WHERE c.claim_id = $1");
-                    let policy_sql = format!(
-                        "SELECT {POLICY_COLS} FROM policies WHERE year = $1 AND $2 LIKE region || '%'
-                         ORDER BY LENGTH(region) DESC, version DESC LIMIT 1"
-                    );
+                    let policy_sql =
+                        format!("SELECT {POLICY_COLS} FROM policies WHERE year = $1 AND $2 LIKE region || '%'");
                         let person: Option<(String, i64)> =
                             sqlx::query_as(&person_sql).bind(person_id).fetch_optional(&mut *tx).await.ctx(&ctx)?;
                         let Some((status, village)) = person else {
@@ -503,12 +463,14 @@ impl Store {
                                 let rec = rec
                                     .map(policy_from)
                                     .ok_or_else(|| corrupt(&ctx, &claim.claim_id, "the settlement names no stored policy"))?;
-                                let rules = parse_stored(&rec)?;
-                                let payments: Vec<(String, Fen)> = pays.into_iter().map(|(t, a)| (t, Fen(a))).collect();
-                                let amounts = rules
-                                    .names
+                                let rules = rules_of(engine, &rec)?;
+                                let payments: Vec<(String, Fen)> = rules
+                                    .tiers()
                                     .iter()
-                                    .map(|n| payments.iter().find(|(t, _)| t == n).map(|(_, a)| *a).unwrap_or(Fen::ZERO))
+                                    .map(|n| {
+                                        let paid = pays.iter().find(|(t, _)| t == n).map(|(_, a)| Fen(*a));
+                                        (n.clone(), paid.unwrap_or(Fen::ZERO))
+                                    })
                                     .collect();
                                 return Ok(RealtimeSettlement {
                                     claim: claim.clone(),
@@ -516,8 +478,6 @@ impl Store {
                                     year,
                                     status: status_of(&st, &ctx)?,
                                     policy: rec,
-                                    rules,
-                                    settlement: settle::Settlement { payments: amounts, out_of_pocket: Fen(oop) },
                                     payments,
                                     out_of_pocket: Fen(oop),
                                     total: claim.total_cost,
@@ -526,20 +486,21 @@ impl Store {
                                 });
                             }
                         }
-                        let t: Option<PolicyTuple> = sqlx::query_as(&policy_sql)
+                        let candidates: Vec<PolicyTuple> = sqlx::query_as(&policy_sql)
                             .bind(year as i64)
                             .bind(village.to_string())
-                            .fetch_optional(&mut *tx)
+                            .fetch_all(&mut *tx)
                             .await
                             .ctx(&ctx)?;
-                        let Some(t) = t else {
+                        let mut candidates: Vec<PolicyRecord> = candidates.into_iter().map(policy_from).collect();
+                        let Some(k) = engine.in_force(&candidates, village, year) else {
                             return Err(StoreError::Rejected {
                                 context: ctx,
                                 reason: format!("no settlement policy covers region {village} in {year}"),
                             });
                         };
-                        let rec = policy_from(t);
-                        let rules = parse_stored(&rec)?;
+                        let rec = candidates.swap_remove(k);
+                        let rules = rules_of(engine, &rec)?;
                         let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
                             "SELECT tier, base, oop, paid FROM accumulators WHERE person_id = $1 AND year = $2",
                         )
@@ -548,10 +509,10 @@ impl Store {
                         .fetch_all(&mut *tx)
                         .await
                         .ctx(&ctx)?;
-                        let mut acc = accumulators_from(&rules, &rows);
+                        let mut acc = accumulators_from(rules.as_ref(), &rows);
                         let input = ClaimInput::from(claim);
-                        let explanation = settle::explain(&rules, &input, status, &acc).render(&rules);
-                        let settlement = settle::settle_claim(&rules, &input, status, &mut acc);
+                        let explanation = rules.explain(&input, status, &acc);
+                        let (payments, out_of_pocket) = rules.settle(&input, status, &mut acc);
                         if is_new {
                             sqlx::query(
                                 "INSERT INTO claims (claim_id, person_id, facility_level, kind, admitted, discharged, year,
@@ -583,7 +544,7 @@ impl Store {
                         .bind(rec.version)
                         .bind(claim.total_cost.0)
                         .bind(claim.eligible_cost.0)
-                        .bind(settlement.out_of_pocket.0)
+                        .bind(out_of_pocket.0)
                         .bind(status.as_str())
                         .bind(at)
                         .bind(actor)
@@ -593,20 +554,20 @@ impl Store {
                         .ctx(&ctx)?;
                         let pay_sql = format!(
                             "INSERT INTO settlement_payments (claim_id, position, tier, amount) VALUES {}",
-                            placeholders(rules.names.len(), 4)
+                            placeholders(rules.tiers().len(), 4)
                         );
                         let mut q = sqlx::query(&pay_sql);
-                        for (i, (name, amount)) in rules.names.iter().zip(&settlement.payments).enumerate() {
+                        for (i, (name, amount)) in rules.tiers().iter().zip(&payments).enumerate() {
                             q = q.bind(&claim.claim_id).bind(i as i64).bind(name).bind(amount.0);
                         }
                         q.execute(&mut *tx).await.ctx(&ctx)?;
                         let acc_sql = format!(
                             "INSERT INTO accumulators (person_id, year, tier, base, oop, paid) VALUES {}
                              ON CONFLICT (person_id, year, tier) DO UPDATE SET base = excluded.base, oop = excluded.oop, paid = excluded.paid",
-                            placeholders(rules.names.len(), 6)
+                            placeholders(rules.tiers().len(), 6)
                         );
                         let mut q = sqlx::query(&acc_sql);
-                        for (name, a) in rules.names.iter().zip(&acc.tiers) {
+                        for (name, a) in rules.tiers().iter().zip(&acc) {
                             q = q.bind(person_id).bind(year as i64).bind(name).bind(a.base.0).bind(a.unpaid.0).bind(a.paid.0);
                         }
                         q.execute(&mut *tx).await.ctx(&ctx)?;
@@ -616,12 +577,10 @@ impl Store {
                             person: claim.person_id,
                             year,
                             status,
-                            payments: named(&rules, &settlement.payments),
-                            out_of_pocket: settlement.out_of_pocket,
+                            payments: named(rules.as_ref(), &payments),
+                            out_of_pocket,
                             total: claim.total_cost,
                             policy: rec,
-                            rules,
-                            settlement,
                             replayed: false,
                             explanation,
                         })
@@ -645,11 +604,17 @@ impl Store {
 
     /// Voids a settled claim (a refund, a correction) and re-settles the person's
     /// remaining settled claims of the year from zero in `(discharged, claim_id)`
-    /// order under the policy that settled the voided claim, with
-    /// `settle::resettle_person_year`; the changed settlements and the person-year's
-    /// accumulators are rewritten, all in one transaction. The voided claim and its
-    /// settlement stay in the store, flagged, for the record.
-    pub async fn void_claim(&self, scope: &Scope, claim_id: &str, actor: &str) -> Result<VoidOutcome, StoreError> {
+    /// order under the policy that settled the voided claim; the changed
+    /// settlements and the person-year's accumulators are rewritten, all in one
+    /// transaction. The voided claim and its settlement stay in the store, flagged,
+    /// for the record.
+    pub async fn void_claim(
+        &self,
+        engine: &dyn SettlementEngine,
+        scope: &Scope,
+        claim_id: &str,
+        actor: &str,
+    ) -> Result<VoidOutcome, StoreError> {
         let ctx = format!("voiding claim {claim_id}");
         let lock = if self.backend() == Backend::Postgres { " FOR UPDATE OF p" } else { "" };
         let head_sql = format!(
@@ -658,7 +623,7 @@ impl Store {
              LEFT JOIN settlements s ON s.claim_id = c.claim_id WHERE c.claim_id = $1{lock}"
         );
         let at = now();
-        let (rec, rules, person, year, resettlement, changes) = on_pool!(self, p => async {
+        let (rec, person, year, changes, settlements) = on_pool!(self, p => async {
             let mut tx = begin_write(p, &ctx).await?;
             let head: Option<VoidHead> =
                 sqlx::query_as(&head_sql).bind(claim_id).fetch_optional(&mut *tx).await.ctx(&ctx)?;
@@ -686,12 +651,34 @@ impl Store {
                 None => None,
             };
             let rec = policy_from(t.ok_or_else(|| corrupt(&ctx, claim_id, "the settlement names no stored policy"))?);
-            let rules = parse_stored(&rec)?;
-            let (claims, previous) = person_year(&mut tx, &rules, person_id, year, &ctx).await?;
-            let resettlement = settle::resettle_person_year(&rules, &claims, &previous, claim_id);
-            let mut acc = Accumulators::new(&rules);
-            for c in claims.iter().filter(|c| c.claim_id != claim_id) {
-                settle::settle_claim(&rules, &c.input, c.status, &mut acc);
+            let rules = rules_of(engine, &rec)?;
+            let claims = person_year(&mut tx, rules.tiers(), person_id, year, &ctx).await?;
+            // The remaining claims settled again from zero, in settlement order.
+            let zero = vec![Fen::ZERO; rules.tiers().len()];
+            let mut acc = vec![TierAccumulator::default(); rules.tiers().len()];
+            let mut changes = Vec::new();
+            let mut rewrite = Vec::new();
+            let mut settlements = Vec::new();
+            for c in &claims {
+                let (new_p, new_o) = if c.claim_id == claim_id {
+                    (zero.clone(), Fen::ZERO)
+                } else {
+                    let (p, o) = rules.settle(&c.input, c.status, &mut acc);
+                    settlements.push((c.claim_id.clone(), p.clone(), o));
+                    (p, o)
+                };
+                if new_p != c.payments || new_o != c.out_of_pocket {
+                    changes.push(ClaimChange {
+                        claim_id: c.claim_id.clone(),
+                        old: named(rules.as_ref(), &c.payments),
+                        old_out_of_pocket: c.out_of_pocket,
+                        new: named(rules.as_ref(), &new_p),
+                        new_out_of_pocket: new_o,
+                    });
+                    if c.claim_id != claim_id {
+                        rewrite.push((c.claim_id.clone(), new_p, new_o));
+                    }
+                }
             }
             sqlx::query("UPDATE claims SET voided = TRUE, voided_at = $1, voided_by = $2 WHERE claim_id = $3")
                 .bind(at)
@@ -700,46 +687,32 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .ctx(&ctx)?;
-            let zero = vec![Fen::ZERO; rules.names.len()];
-            let mut changes = Vec::new();
-            for d in &resettlement.differences {
-                let old = previous.iter().find(|(i, _)| *i == d.claim_id).map(|(_, s)| s);
-                let new = resettlement.settlements.iter().find(|(i, _)| *i == d.claim_id).map(|(_, s)| s);
-                let (old_p, old_o) = old.map(|s| (s.payments.clone(), s.out_of_pocket)).unwrap_or((zero.clone(), Fen::ZERO));
-                let (new_p, new_o) = new.map(|s| (s.payments.clone(), s.out_of_pocket)).unwrap_or((zero.clone(), Fen::ZERO));
-                changes.push(ClaimChange {
-                    claim_id: d.claim_id.clone(),
-                    old: named(&rules, &old_p),
-                    old_out_of_pocket: old_o,
-                    new: named(&rules, &new_p),
-                    new_out_of_pocket: new_o,
-                });
-                let Some(new) = new else { continue };
+            for (id, payments, out_of_pocket) in &rewrite {
                 sqlx::query(
                     "UPDATE settlements SET out_of_pocket = $1, policy_id = $2, policy_version = $3, settled_at = $4,
                      settled_by = $5, explanation = NULL WHERE claim_id = $6",
                 )
-                .bind(new.out_of_pocket.0)
+                .bind(out_of_pocket.0)
                 .bind(rec.id)
                 .bind(rec.version)
                 .bind(at)
                 .bind(actor)
-                .bind(&d.claim_id)
+                .bind(id)
                 .execute(&mut *tx)
                 .await
                 .ctx(&ctx)?;
                 sqlx::query("DELETE FROM settlement_payments WHERE claim_id = $1")
-                    .bind(&d.claim_id)
+                    .bind(id)
                     .execute(&mut *tx)
                     .await
                     .ctx(&ctx)?;
                 let pay_sql = format!(
                     "INSERT INTO settlement_payments (claim_id, position, tier, amount) VALUES {}",
-                    placeholders(rules.names.len(), 4)
+                    placeholders(rules.tiers().len(), 4)
                 );
                 let mut q = sqlx::query(&pay_sql);
-                for (i, (name, amount)) in rules.names.iter().zip(&new.payments).enumerate() {
-                    q = q.bind(&d.claim_id).bind(i as i64).bind(name).bind(amount.0);
+                for (i, (name, amount)) in rules.tiers().iter().zip(payments).enumerate() {
+                    q = q.bind(id).bind(i as i64).bind(name).bind(amount.0);
                 }
                 q.execute(&mut *tx).await.ctx(&ctx)?;
             }
@@ -751,25 +724,24 @@ impl Store {
                 .ctx(&ctx)?;
             let acc_sql = format!(
                 "INSERT INTO accumulators (person_id, year, tier, base, oop, paid) VALUES {}",
-                placeholders(rules.names.len(), 6)
+                placeholders(rules.tiers().len(), 6)
             );
             let mut q = sqlx::query(&acc_sql);
-            for (name, a) in rules.names.iter().zip(&acc.tiers) {
+            for (name, a) in rules.tiers().iter().zip(&acc) {
                 q = q.bind(person_id).bind(year).bind(name).bind(a.base.0).bind(a.unpaid.0).bind(a.paid.0);
             }
             q.execute(&mut *tx).await.ctx(&ctx)?;
             crate::figures::mark_claims!(tx, [village], [person_id], &ctx);
             tx.commit().await.ctx(&ctx)?;
-            Ok::<_, StoreError>((rec, rules, person_id, year, resettlement, changes))
+            Ok::<_, StoreError>((rec, person_id, year, changes, settlements))
         }.await)?;
         Ok(VoidOutcome {
             claim_id: claim_id.to_string(),
             person: crate::registry::resident_id(person, "voiding a claim")?,
             year: year as i32,
             policy: rec,
-            rules,
-            resettlement,
             changes,
+            settlements,
         })
     }
 
@@ -784,14 +756,21 @@ impl Store {
     /// chunk settles whole person-years, memory stays flat on a province, and a run
     /// that stops half-way leaves whole villages settled; running it again settles
     /// the rest (settled claims are never settled twice).
-    pub async fn settle_stored(&self, scope: &Scope, year: i32, actor: &str) -> Result<BatchCounts, StoreError> {
-        self.settle_stored_in_chunks(scope, year, actor, SETTLE_CHUNK).await
+    pub async fn settle_stored(
+        &self,
+        engine: &dyn SettlementEngine,
+        scope: &Scope,
+        year: i32,
+        actor: &str,
+    ) -> Result<BatchCounts, StoreError> {
+        self.settle_stored_in_chunks(engine, scope, year, actor, SETTLE_CHUNK).await
     }
 
     /// [`Store::settle_stored`] with runs of about `chunk` claims (for tests).
     #[doc(hidden)]
     pub async fn settle_stored_in_chunks(
         &self,
+        engine: &dyn SettlementEngine,
         scope: &Scope,
         year: i32,
         actor: &str,
@@ -839,7 +818,7 @@ impl Store {
             ranges.push((start, hi));
         }
         for (a, b) in ranges {
-            let part = self.settle_range(a, b, year, actor).await?;
+            let part = self.settle_range(engine, a, b, year, actor).await?;
             counts.settled += part.settled;
             counts.without_policy += part.without_policy;
             counts.persons += part.persons;
@@ -851,7 +830,14 @@ impl Store {
 
     /// Settles the unsettled claims of `year` of the villages whose codes lie in
     /// `lo..=hi`, in one transaction (see [`Store::settle_stored`]).
-    async fn settle_range(&self, lo: i64, hi: i64, year: i32, actor: &str) -> Result<BatchCounts, StoreError> {
+    async fn settle_range(
+        &self,
+        engine: &dyn SettlementEngine,
+        lo: i64,
+        hi: i64,
+        year: i32,
+        actor: &str,
+    ) -> Result<BatchCounts, StoreError> {
         let ctx = format!("settling the stored claims of {year} in villages {lo} to {hi}");
         let at = now();
         let lock_sql = format!(
@@ -860,6 +846,7 @@ impl Store {
         );
         let claims_sql = format!("SELECT {CLAIM_COLS}, p.status, h.village_code FROM {UNSETTLED}");
         let policies_sql = format!("SELECT {POLICY_COLS} FROM policies WHERE year = $1 ORDER BY region, version");
+        type Rules = Arc<dyn SettlementRules>;
         let backend = self.backend();
         let max_binds = self.max_binds();
         on_pool!(self, p => async {
@@ -875,17 +862,11 @@ impl Store {
                 tx.commit().await.ctx(&ctx)?;
                 return Ok(counts);
             }
-            // The latest version of each region's policy for the year.
-            let mut policies: Vec<(PolicyRecord, Arc<Policy>)> = Vec::new();
-            let mut by_region: HashMap<String, usize> = HashMap::new();
+            // Every policy of the year; the engine says which is in force where,
+            // and the rules of each one in force are read once.
             let all: Vec<PolicyTuple> = sqlx::query_as(&policies_sql).bind(year as i64).fetch_all(&mut *tx).await.ctx(&ctx)?;
-            for t in all {
-                // Ordered by version: a later version replaces an earlier one.
-                let rec = policy_from(t);
-                let parsed = parse_stored(&rec)?;
-                by_region.insert(rec.region.clone(), policies.len());
-                policies.push((rec, parsed));
-            }
+            let all: Vec<PolicyRecord> = all.into_iter().map(policy_from).collect();
+            let mut rules: HashMap<usize, Rules> = HashMap::new();
             let mut claims: Vec<(Claim, PovertyStatus, RegionCode)> = Vec::with_capacity(rows.len());
             for r in rows {
                 let status = status_of(&r.10, &ctx)?;
@@ -915,25 +896,39 @@ impl Store {
                 }
             }
             let mut village_policy: HashMap<RegionCode, Option<usize>> = HashMap::new();
-            let mut accs: HashMap<i64, (usize, Accumulators)> = HashMap::new();
+            let mut accs: HashMap<i64, (usize, Vec<TierAccumulator>)> = HashMap::new();
             let mut missing: HashMap<RegionCode, u64> = HashMap::new();
             // claim index, policy index, payments, out-of-pocket
             let mut results: Vec<(usize, usize, Vec<Fen>, Fen)> = Vec::with_capacity(claims.len());
             for (i, (c, status, village)) in claims.iter().enumerate() {
-                let pi = *village_policy
-                    .entry(*village)
-                    .or_insert_with(|| prefixes(*village).iter().find_map(|pre| by_region.get(pre).copied()));
+                let pi = match village_policy.get(village) {
+                    Some(pi) => *pi,
+                    None => {
+                        let code = village.to_string();
+                        let candidates: Vec<usize> =
+                            (0..all.len()).filter(|&k| code.starts_with(all[k].region.as_str())).collect();
+                        let mine: Vec<PolicyRecord> = candidates.iter().map(|&k| all[k].clone()).collect();
+                        let pi = engine.in_force(&mine, *village, year).map(|j| candidates[j]);
+                        if let Some(k) = pi {
+                            if let std::collections::hash_map::Entry::Vacant(e) = rules.entry(k) {
+                                e.insert(rules_of(engine, &all[k])?);
+                            }
+                        }
+                        village_policy.insert(*village, pi);
+                        pi
+                    }
+                };
                 let Some(pi) = pi else {
                     *missing.entry(*village).or_default() += 1;
                     continue;
                 };
-                let rules = &policies[pi].1;
+                let r = &rules[&pi];
                 let pid = c.person_id.as_u64() as i64;
                 let (_, acc) = accs.entry(pid).or_insert_with(|| {
-                    (pi, accumulators_from(rules, stored_acc.get(&pid).map(|v| v.as_slice()).unwrap_or(&[])))
+                    (pi, accumulators_from(r.as_ref(), stored_acc.get(&pid).map(|v| v.as_slice()).unwrap_or(&[])))
                 });
-                let s = settle::settle_claim(rules, &ClaimInput::from(c), *status, acc);
-                results.push((i, pi, s.payments, s.out_of_pocket));
+                let (payments, out_of_pocket) = r.settle(&ClaimInput::from(c), *status, acc);
+                results.push((i, pi, payments, out_of_pocket));
             }
             counts.settled = results.len() as u64;
             counts.without_policy = missing.values().sum();
@@ -951,7 +946,7 @@ impl Store {
                 let mut q = sqlx::query(&sql);
                 for (i, pi, _, oop) in chunk {
                     let (c, status, _) = &claims[*i];
-                    let rec = &policies[*pi].0;
+                    let rec = &all[*pi];
                     q = q
                         .bind(c.claim_id.as_str())
                         .bind(c.person_id.as_u64() as i64)
@@ -972,7 +967,7 @@ impl Store {
                 .iter()
                 .flat_map(|(i, pi, p, _)| {
                     let id = claims[*i].0.claim_id.as_str();
-                    policies[*pi].1.names.iter().zip(p).enumerate().map(move |(k, (n, a))| (id, k as i64, n.as_str(), a.0))
+                    rules[pi].tiers().iter().zip(p).enumerate().map(move |(k, (n, a))| (id, k as i64, n.as_str(), a.0))
                 })
                 .collect();
             for chunk in pays.chunks(self.max_binds() / 4) {
@@ -989,7 +984,7 @@ impl Store {
             // Accumulators.
             let mut acc_out: Vec<(i64, &str, TierAccumulator)> = Vec::new();
             for (pid, (pi, acc)) in &accs {
-                for (n, a) in policies[*pi].1.names.iter().zip(&acc.tiers) {
+                for (n, a) in rules[pi].tiers().iter().zip(acc) {
                     acc_out.push((*pid, n.as_str(), *a));
                 }
             }
@@ -1110,28 +1105,33 @@ impl Store {
     /// settlement, or, for a batch one, the explanation recomputed by replaying
     /// the person's settled claims of the year in `(discharged, claim_id)` order up
     /// to it. `None` when the claim is not settled or lies outside the scope.
-    pub async fn explain_stored(&self, scope: &Scope, claim_id: &str) -> Result<Option<String>, StoreError> {
+    pub async fn explain_stored(
+        &self,
+        engine: &dyn SettlementEngine,
+        scope: &Scope,
+        claim_id: &str,
+    ) -> Result<Option<String>, StoreError> {
         let Some(s) = self.settlement(scope, claim_id).await? else { return Ok(None) };
         if let Some(text) = s.explanation {
             return Ok(Some(text));
         }
         let Some(id) = s.policy_id else { return Ok(None) };
         let Some(rec) = self.policy_by_id(id).await? else { return Ok(None) };
-        let rules = parse_stored(&rec)?;
+        let rules = rules_of(engine, &rec)?;
         let ctx = format!("explaining claim {claim_id}");
         let person = s.person.as_u64() as i64;
-        let (claims, _) = on_pool!(self, p => async {
+        let claims = on_pool!(self, p => async {
             let mut tx = p.begin().await.ctx(&ctx)?;
-            let r = person_year(&mut tx, &rules, person, s.year as i64, &ctx).await;
+            let r = person_year(&mut tx, rules.tiers(), person, s.year as i64, &ctx).await;
             tx.commit().await.ctx(&ctx)?;
             r
         }.await)?;
-        let mut acc = Accumulators::new(&rules);
+        let mut acc = vec![TierAccumulator::default(); rules.tiers().len()];
         for c in &claims {
             if c.claim_id == claim_id {
-                return Ok(Some(settle::explain(&rules, &c.input, c.status, &acc).render(&rules)));
+                return Ok(Some(rules.explain(&c.input, c.status, &acc)));
             }
-            settle::settle_claim(&rules, &c.input, c.status, &mut acc);
+            rules.settle(&c.input, c.status, &mut acc);
         }
         Ok(None)
     }
@@ -1143,15 +1143,25 @@ enum SettlementKey<'a> {
     Claim(&'a str),
 }
 
+/// A settled claim of a person's year, with its stored settlement.
+struct YearClaim {
+    claim_id: String,
+    status: PovertyStatus,
+    input: ClaimInput,
+    /// In the order of the tiers asked for.
+    payments: Vec<Fen>,
+    out_of_pocket: Fen,
+}
+
 /// A person's settled, unvoided claims of a year in `(discharged, claim_id)` order,
-/// with their stored settlements aligned to `rules.names`.
+/// with their stored settlements aligned to `tiers`.
 async fn person_year<DB>(
     tx: &mut sqlx::Transaction<'static, DB>,
-    rules: &Policy,
+    tiers: &[String],
     person_id: i64,
     year: i64,
     ctx: &str,
-) -> Result<(Vec<settle::PersonClaim>, Vec<(String, settle::Settlement)>), StoreError>
+) -> Result<Vec<YearClaim>, StoreError>
 where
     DB: sqlx::Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
@@ -1182,22 +1192,26 @@ where
     .ctx(ctx)?;
     let mut by_claim: HashMap<String, Vec<Fen>> = HashMap::new();
     for (c, tier, amount) in pays {
-        if let Some(i) = rules.names.iter().position(|n| *n == tier) {
-            by_claim.entry(c).or_insert_with(|| vec![Fen::ZERO; rules.names.len()])[i] = Fen(amount);
+        if let Some(i) = tiers.iter().position(|n| *n == tier) {
+            by_claim.entry(c).or_insert_with(|| vec![Fen::ZERO; tiers.len()])[i] = Fen(amount);
         }
     }
     let mut claims = Vec::with_capacity(rows.len());
-    let mut previous = Vec::with_capacity(rows.len());
-    for (id, discharged, level, kind, total, eligible, status, oop) in rows {
+    for (id, _discharged, level, kind, total, eligible, status, oop) in rows {
         let input = ClaimInput {
             level: level.parse().map_err(|e| corrupt(ctx, &level, e))?,
             kind: kind.parse().map_err(|e| corrupt(ctx, &kind, e))?,
             total_cost: Fen(total),
             eligible_cost: Fen(eligible),
         };
-        let payments = by_claim.remove(&id).unwrap_or_else(|| vec![Fen::ZERO; rules.names.len()]);
-        previous.push((id.clone(), settle::Settlement { payments, out_of_pocket: Fen(oop) }));
-        claims.push(settle::PersonClaim { claim_id: id, discharged, status: status_of(&status, ctx)?, input });
+        let payments = by_claim.remove(&id).unwrap_or_else(|| vec![Fen::ZERO; tiers.len()]);
+        claims.push(YearClaim {
+            claim_id: id,
+            status: status_of(&status, ctx)?,
+            input,
+            payments,
+            out_of_pocket: Fen(oop),
+        });
     }
-    Ok((claims, previous))
+    Ok(claims)
 }

@@ -423,7 +423,7 @@ pub async fn fill_store(store: &store::Store) -> Fixture {
         })
         .await
         .unwrap();
-    store.put_policy("34", 2024, include_str!("../data/policy.toml"), "test").await.unwrap();
+    app::settlement::put_policy(&store, "34", 2024, include_str!("../data/policy.toml"), "test").await.unwrap();
     let all = store::Scope::all();
     store.apply_findings(&all, 2024, &findings, "monitor").await.unwrap();
     let mut alerts = vec![];

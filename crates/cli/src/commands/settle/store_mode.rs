@@ -108,8 +108,7 @@ async fn work(store: &Store, args: &Args, scope: &Scope, who: &str) -> anyhow::R
         };
         let text =
             std::fs::read_to_string(path).with_context(|| format!("cannot read the policy file {}", path.display()))?;
-        let rec = store
-            .put_policy(region, year, text.trim_start_matches('\u{feff}'), who)
+        let rec = app::settlement::put_policy(store, region, year, text.trim_start_matches('\u{feff}'), who)
             .await
             .with_context(|| format!("the policy file {} is refused", path.display()))?;
         println!(
@@ -130,7 +129,7 @@ async fn work(store: &Store, args: &Args, scope: &Scope, who: &str) -> anyhow::R
         return Ok(());
     }
     if let Some(id) = &s.void {
-        let out = store.void_claim(scope, id, who).await?;
+        let out = app::settlement::void_claim(store, scope, id, who).await?;
         println!(
             "voided claim {} of person {} ({}), re-settled under policy {:?} version {}",
             out.claim_id,
@@ -150,7 +149,7 @@ async fn work(store: &Store, args: &Args, scope: &Scope, who: &str) -> anyhow::R
         return Ok(());
     }
     if let Some(id) = &args.explain {
-        match store.explain_stored(scope, id).await? {
+        match app::settlement::explain_stored(store, scope, id).await? {
             Some(text) => print!("{text}"),
             None => bail!("claim {id} has no stored settlement in this region"),
         }
@@ -162,7 +161,7 @@ async fn work(store: &Store, args: &Args, scope: &Scope, who: &str) -> anyhow::R
              (see --help)"
         )
     };
-    let counts = store.settle_stored(scope, year, who).await?;
+    let counts = app::settlement::settle_stored(store, scope, year, who).await?;
     println!(
         "settled {} claims of {year} ({} persons); {} were settled before, {} voided, {} left without a policy",
         counts.settled, counts.persons, counts.already_settled, counts.voided, counts.without_policy

@@ -251,7 +251,15 @@ async fn the_scope_is_respected(store: &Store) {
 async fn a_monitor_run_over_the_store(store: &Store) {
     seed(store).await;
     let all = Scope::all();
-    store.put_policy("34", 2024, include_str!("../../settle/tests/data/demo_county_2024.toml"), "admin").await.unwrap();
+    app::settlement::put_policy(
+        &store,
+        "34",
+        2024,
+        include_str!("../../settle/tests/data/demo_county_2024.toml"),
+        "admin",
+    )
+    .await
+    .unwrap();
     store
         .import_thresholds(&[Threshold {
             region: "34".into(),
@@ -268,8 +276,8 @@ async fn a_monitor_run_over_the_store(store: &Store) {
     let serious = claim("M2", 1, "2024-05-01", 3_000, 3_000);
     let voided = claim("M3", 7, "2024-06-01", 200_000, 10_000);
     store.import_claims(&[big, serious, voided]).await.unwrap();
-    assert_eq!(store.settle_stored(&all, 2024, "batch").await.unwrap().settled, 3);
-    store.void_claim(&all, "M3", "clerk").await.unwrap();
+    assert_eq!(app::settlement::settle_stored(&store, &all, 2024, "batch").await.unwrap().settled, 3);
+    app::settlement::void_claim(&store, &all, "M3", "clerk").await.unwrap();
     let inputs = store.monitor_inputs(&all, 2024).await.unwrap();
     assert_eq!((inputs.households.len(), inputs.persons.len(), inputs.claims.len()), (3, 5, 2));
     assert_eq!(inputs.settlements.len(), 2);

@@ -312,11 +312,19 @@ async fn overview_regions_and_trend(store: &Store) {
 
     // The figures follow later writes, recomputing only the villages they touched.
     assert_eq!(store.refresh_figures(&Scope::all()).await.unwrap(), 0, "nothing changed since");
-    store
-        .put_policy("341122", 2024, include_str!("../../settle/tests/data/demo_county_2024.toml"), "admin")
-        .await
-        .unwrap();
-    let r = store.settle_realtime(&Scope::all(), &claim("C5", 1, "2024-06-01", 20_000, 20_000), "clerk").await.unwrap();
+    app::settlement::put_policy(
+        &store,
+        "341122",
+        2024,
+        include_str!("../../settle/tests/data/demo_county_2024.toml"),
+        "admin",
+    )
+    .await
+    .unwrap();
+    let r =
+        app::settlement::settle_realtime(&store, &Scope::all(), &claim("C5", 1, "2024-06-01", 20_000, 20_000), "clerk")
+            .await
+            .unwrap();
     assert_eq!(store.refresh_figures(&Scope::all()).await.unwrap(), 1, "one village");
     let o = store.overview(&county_a).await.unwrap();
     assert_eq!((o.claims, o.total_cost), (4, Fen::from_yuan(21_050)));
@@ -327,7 +335,7 @@ async fn overview_regions_and_trend(store: &Store) {
         t.iter().map(|m| (m.month.as_str(), m.claims)).collect::<Vec<_>>(),
         [("2024-03", 2), ("2024-05", 1), ("2024-06", 1), ("2024-07", 1)]
     );
-    store.void_claim(&Scope::all(), "C5", "clerk").await.unwrap();
+    app::settlement::void_claim(&store, &Scope::all(), "C5", "clerk").await.unwrap();
     let o = store.overview(&county_a).await.unwrap();
     assert_eq!((o.claims, o.total_cost, o.out_of_pocket), (4, Fen::from_yuan(1_120), Fen::ZERO));
     // A person who moves to another village's household counts there.
@@ -374,14 +382,24 @@ async fn network_in_scope(store: &Store) {
 /// dirty for the next one).
 async fn figures_stay_right_when_writes_and_refreshes_overlap(store: &Store) {
     seed(store).await;
-    store.put_policy("34", 2024, include_str!("../../settle/tests/data/demo_county_2024.toml"), "admin").await.unwrap();
+    app::settlement::put_policy(
+        &store,
+        "34",
+        2024,
+        include_str!("../../settle/tests/data/demo_county_2024.toml"),
+        "admin",
+    )
+    .await
+    .unwrap();
     let before = store.overview(&Scope::all()).await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..24u16 {
         let s = store.clone();
         let seq = [1, 3, 5, 7][usize::from(i % 4)];
         let c = claim(&format!("K{i}"), seq, "2024-04-01", 1_000 + i64::from(i), 900);
-        tasks.push(tokio::spawn(async move { Some(s.settle_realtime(&Scope::all(), &c, "clerk").await.unwrap()) }));
+        tasks.push(tokio::spawn(async move {
+            Some(app::settlement::settle_realtime(&s, &Scope::all(), &c, "clerk").await.unwrap())
+        }));
         let s = store.clone();
         tasks.push(tokio::spawn(async move {
             s.refresh_figures(&Scope::all()).await.unwrap();

@@ -24,7 +24,15 @@ fn finding(rule: &str, hh: &str, village: &str, year: i32) -> Finding {
 async fn payments_alerts_and_names_inside_the_scope(store: &Store) {
     seed(store).await;
     let all = Scope::all();
-    store.put_policy("34", 2024, include_str!("../../settle/tests/data/demo_county_2024.toml"), "admin").await.unwrap();
+    app::settlement::put_policy(
+        &store,
+        "34",
+        2024,
+        include_str!("../../settle/tests/data/demo_county_2024.toml"),
+        "admin",
+    )
+    .await
+    .unwrap();
     // H1 (county 341122) two claims, one voided later; H3 (county 341123) one claim;
     // a claim of 2023 is of another year.
     let mut c2023 = claim("R0", 1, "2023-12-01", 1_000, 1_000);
@@ -38,8 +46,8 @@ async fn payments_alerts_and_names_inside_the_scope(store: &Store) {
         ])
         .await
         .unwrap();
-    store.settle_stored(&all, 2024, "batch").await.unwrap();
-    store.void_claim(&all, "R2", "clerk").await.unwrap();
+    app::settlement::settle_stored(&store, &all, 2024, "batch").await.unwrap();
+    app::settlement::void_claim(&store, &all, "R2", "clerk").await.unwrap();
 
     let pays = store.settlement_payments(&all, 2024).await.unwrap();
     let mut ids: Vec<&str> = pays.keys().map(String::as_str).collect();
