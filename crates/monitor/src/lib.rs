@@ -1,8 +1,10 @@
-//! Monitoring and early warning of poverty due to illness (specs/monitoring.md).
+//! Monitoring and early warning of poverty due to illness (docs/monitoring.md).
 //!
 //! This crate owns:
 //! - the household measures of a year and the batch monitor ([`monitor_year`]);
-//! - the warning rules as data, in CEL, exact to the fen ([`rules`]);
+//! - the warning rules as data, in CEL, exact to the fen ([`rules`]), compiled from
+//!   their parsed form into a fast path where they keep to the integer and decimal
+//!   subset of CEL, else interpreted ([`Path`]);
 //! - thresholds by longest region prefix ([`ThresholdTable`]);
 //! - the alert life cycle and the reconciliation of a new run with the alerts kept
 //!   ([`lifecycle`]);
@@ -11,6 +13,7 @@
 //! Architecture invariant: no IO, no SQL, no HTTP. Callers read files or the store,
 //! hand plain data in, and get plain data back.
 
+mod compile;
 pub mod engine;
 pub mod error;
 pub mod ledger;
@@ -27,5 +30,5 @@ pub use ledger::{
     patient_ledger, Batch, CatalogueSet, Contract, LedgerEntry, LedgerSettings, RegionalCatalogues, TreatmentStatus,
 };
 pub use lifecycle::{apply_changes, reconcile, Alert, AlertKey, AlertState, Assistance, Change};
-pub use rules::{Rule, RuleSet, Who};
+pub use rules::{Path, Rule, RuleSet, Who};
 pub use thresholds::ThresholdTable;

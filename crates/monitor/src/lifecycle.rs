@@ -1,4 +1,4 @@
-//! The life cycle of an alert (specs/monitoring.md, "Alerts"), as a pure state
+//! The life cycle of an alert (docs/monitoring.md, "Alerts"), as a pure state
 //! machine: `open -> verifying -> assisting -> resolved`, or `dismissed` from `open`
 //! or `verifying` with a reason. Every change records who, when and a note;
 //! `resolved` needs at least one assistance measure; a closed alert stays closed

@@ -13,17 +13,29 @@
 //! A rule is refused at load time, with the rule's name and the line and column in
 //! the expression, when it does not parse, names a measure that does not exist, or
 //! uses a decimal literal.
+//!
+//! Speed. Each expression is parsed once, by the parser the interpreter uses, and
+//! the parsed form is compiled (compile.rs) when it keeps to the integer and
+//! decimal subset of CEL: literals, measures, arithmetic, comparisons, `&& || !`,
+//! `? :` and `round_div`. A compiled expression runs as fast whatever its text, so
+//! an officer's edited rule runs as fast as the shipped one; anything else is
+//! interpreted by CEL. Where a compiled expression would fail (an overflow), CEL
+//! evaluates it and reports its own error. Building a [`RuleSet`] logs (tracing,
+//! info) which path each rule takes and why an interpreted one is not compiled;
+//! [`RuleSet::paths`], [`Rule::path`] and [`Expr::path`] say the same.
 
 // RuleError carries the expression's line and a caret for the officer; it is made
 // once, at load time, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
+use crate::compile::Compiled;
 use crate::error::RuleError;
-use cel_interpreter::{Context, ExecutionError, Program, Value};
+use cel_interpreter::{Context, ExecutionError, IdedExpr, Value};
+use cel_parser::Parser;
 use serde::Deserialize;
 use std::sync::Arc;
 
-/// The default rules of specs/monitoring.md, as shipped.
+/// The default rules of docs/monitoring.md, as shipped.
 pub const DEFAULT_RULES_TOML: &str = include_str!("../rules/default.toml");
 
 /// The measures a rule may name, with what each is. Money is in fen.
@@ -87,18 +99,44 @@ impl Who {
     }
 }
 
-/// One compiled CEL expression and its source.
+/// How an expression is evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// Compiled from its parsed form into a typed tree over the measures
+    /// (compile.rs): the fast path, whatever the expression's text.
+    Compiled,
+    /// By the CEL interpreter: the expression uses something outside the
+    /// compiled subset (see [`Expr::interpreted_because`]).
+    Interpreted,
+}
+
+impl Path {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Path::Compiled => "compiled",
+            Path::Interpreted => "interpreted",
+        }
+    }
+}
+
+impl std::fmt::Display for Path {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One CEL expression: its source, its parsed form for the interpreter, and its
+/// compiled form when it is in the compiled subset.
 #[derive(Debug, Clone)]
 pub struct Expr {
     pub source: String,
-    program: Arc<Program>,
-    /// The measures it names.
+    ast: Arc<IdedExpr>,
+    /// The measures it names, sorted.
     pub variables: Vec<String>,
     /// Whether it names `rural_income` or `monitoring_line`.
     pub needs_threshold: bool,
-    /// The same expression in Rust, when the source is one of the default rules'
-    /// expressions word for word.
-    pub(crate) native: Option<Native>,
+    /// The compiled form, or why there is none.
+    compiled: Result<Arc<Compiled>, String>,
 }
 
 impl Expr {
@@ -119,9 +157,11 @@ impl Expr {
         if let Some((op, offset)) = trailing_operator(source) {
             return Err(syntax(offset, format!("the expression ends with `{op}`; an operand is missing after it")));
         }
-        let compiled = std::panic::catch_unwind(|| Program::compile(source))
+        // The parser cel-interpreter's `Program::compile` uses; the interpreter
+        // evaluates this very tree, and the compiler compiles it.
+        let parsed = std::panic::catch_unwind(|| Parser::default().parse(source))
             .map_err(|_| syntax(source.trim_end().len(), "the expression does not parse".into()))?;
-        let program = compiled.map_err(|errs| {
+        let ast = parsed.map_err(|errs| {
             let e = errs.errors.into_iter().next();
             let (line, column, message) = match e {
                 // cel-parser reports 1-based lines and columns.
@@ -134,10 +174,10 @@ impl Expr {
             let (line, column) = line_col(source, offset);
             return Err(RuleError::InexactLiteral { rule: rule.to_string(), field, literal, line, column });
         }
-        let refs = program.references();
+        let refs = ast.references();
         let mut names: Vec<&str> = refs.variables();
         names.sort_unstable();
-        for name in names {
+        for &name in &names {
             let known = MEASURES.iter().any(|(m, _)| *m == name);
             if !known || (name == "factor" && !has_factor) {
                 let offset = find_identifier(source, name).unwrap_or(0);
@@ -161,110 +201,37 @@ impl Expr {
             }
         }
         let needs_threshold = THRESHOLD_MEASURES.iter().any(|m| refs.has_variable(m));
-        let variables = refs.variables().into_iter().map(str::to_string).collect();
-        let native = Native::recognise(source);
-        Ok(Expr { source: source.to_string(), program: Arc::new(program), variables, needs_threshold, native })
+        let variables = names.into_iter().map(str::to_string).collect();
+        let compiled = Compiled::new(&ast).map(Arc::new);
+        Ok(Expr { source: source.to_string(), ast: Arc::new(ast), variables, needs_threshold, compiled })
     }
 
+    /// Whether the expression runs compiled or through the interpreter.
+    pub fn path(&self) -> Path {
+        match self.compiled {
+            Ok(_) => Path::Compiled,
+            Err(_) => Path::Interpreted,
+        }
+    }
+
+    /// Why the expression is not compiled; `None` when it is.
+    pub fn interpreted_because(&self) -> Option<&str> {
+        self.compiled.as_ref().err().map(String::as_str)
+    }
+
+    /// The compiled form, if any.
+    #[inline]
+    pub(crate) fn compiled(&self) -> Option<&Compiled> {
+        self.compiled.as_deref().ok()
+    }
+
+    /// Evaluates by the interpreter.
     pub(crate) fn eval(&self, ctx: &Context) -> Result<Value, ExecutionError> {
-        self.program.execute(ctx)
-    }
-}
-
-/// The expressions of the default rules, evaluated in Rust instead of by the CEL
-/// interpreter: a run over a million households evaluates them millions of times.
-///
-/// An expression is recognised only when its source is the default's text exactly
-/// (surrounding blanks aside), whatever the rule's `factor`; any other expression,
-/// however equivalent, goes to CEL. The arithmetic is CEL's: 64-bit integers,
-/// [`round_div`] for the figures. Where CEL would fail (an integer overflow) the
-/// native form gives `None` and the caller asks CEL, so the error is CEL's own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Native {
-    /// `oop * 10000 > rural_income * factor`
-    OopOverRuralShare,
-    /// `oop * 10000 > budget * factor`
-    OopOverBudgetShare,
-    /// `income >= monitoring_line * size && income - oop < monitoring_line * size`
-    Impoverishing,
-    /// `serious_diagnosis != ''`
-    HasSeriousDiagnosis,
-    /// `oop`
-    Oop,
-    /// `round_div(rural_income * factor, 10000)`
-    RuralShare,
-    /// `round_div(budget * factor, 10000)`
-    BudgetShare,
-    /// `round_div(income - oop, size)`
-    PerCapitaAfter,
-    /// `monitoring_line`
-    MonitoringLine,
-    /// `serious_diagnosis`
-    SeriousDiagnosis,
-}
-
-/// The measures a native expression reads, all in fen but `size`.
-pub(crate) struct NativeInput<'a> {
-    pub oop: i64,
-    pub income: i64,
-    pub budget: i64,
-    pub size: i64,
-    pub rural_income: Option<i64>,
-    pub monitoring_line: Option<i64>,
-    pub serious_diagnosis: &'a str,
-    pub factor: Option<i64>,
-}
-
-/// What a native expression gives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum NativeValue<'a> {
-    Bool(bool),
-    Int(i64),
-    Text(&'a str),
-}
-
-impl Native {
-    const SOURCES: [(&'static str, Native); 10] = [
-        ("oop * 10000 > rural_income * factor", Native::OopOverRuralShare),
-        ("oop * 10000 > budget * factor", Native::OopOverBudgetShare),
-        ("income >= monitoring_line * size && income - oop < monitoring_line * size", Native::Impoverishing),
-        ("serious_diagnosis != ''", Native::HasSeriousDiagnosis),
-        ("oop", Native::Oop),
-        ("round_div(rural_income * factor, 10000)", Native::RuralShare),
-        ("round_div(budget * factor, 10000)", Native::BudgetShare),
-        ("round_div(income - oop, size)", Native::PerCapitaAfter),
-        ("monitoring_line", Native::MonitoringLine),
-        ("serious_diagnosis", Native::SeriousDiagnosis),
-    ];
-
-    fn recognise(source: &str) -> Option<Native> {
-        let source = source.trim();
-        Native::SOURCES.iter().find(|(s, _)| *s == source).map(|(_, n)| *n)
+        Value::resolve(&self.ast, ctx)
     }
 
-    /// The value, or `None` where CEL must decide (an overflow, a missing input).
-    pub(crate) fn eval<'a>(self, m: &NativeInput<'a>) -> Option<NativeValue<'a>> {
-        use NativeValue::{Bool, Int, Text};
-        Some(match self {
-            Native::OopOverRuralShare => Bool(m.oop.checked_mul(10_000)? > m.rural_income?.checked_mul(m.factor?)?),
-            Native::OopOverBudgetShare => Bool(m.oop.checked_mul(10_000)? > m.budget.checked_mul(m.factor?)?),
-            Native::Impoverishing => {
-                // CEL's `&&` stops at a false left side without evaluating the right.
-                let line = m.monitoring_line?.checked_mul(m.size)?;
-                if m.income >= line {
-                    Bool(m.income.checked_sub(m.oop)? < m.monitoring_line?.checked_mul(m.size)?)
-                } else {
-                    Bool(false)
-                }
-            }
-            Native::HasSeriousDiagnosis => Bool(!m.serious_diagnosis.is_empty()),
-            Native::Oop => Int(m.oop),
-            Native::RuralShare => Int(round_div(m.rural_income?.checked_mul(m.factor?)?, 10_000).ok()?),
-            Native::BudgetShare => Int(round_div(m.budget.checked_mul(m.factor?)?, 10_000).ok()?),
-            Native::PerCapitaAfter => Int(round_div(m.income.checked_sub(m.oop)?, m.size).ok()?),
-            Native::MonitoringLine => Int(m.monitoring_line?),
-            Native::SeriousDiagnosis => Text(m.serious_diagnosis),
-        })
+    fn interpreted(&self) -> Expr {
+        Expr { compiled: Err("interpreted on request".into()), ..self.clone() }
     }
 }
 
@@ -301,6 +268,22 @@ impl Rule {
             || self.value.needs_threshold
             || self.threshold.as_ref().map(|t| t.needs_threshold).unwrap_or(false)
     }
+
+    /// The rule's expressions with their fields: condition, value, threshold.
+    pub fn expressions(&self) -> impl Iterator<Item = (&'static str, &Expr)> {
+        [("condition", &self.condition), ("value", &self.value)]
+            .into_iter()
+            .chain(self.threshold.as_ref().map(|t| ("threshold", t)))
+    }
+
+    /// [`Path::Compiled`] when every expression of the rule is compiled.
+    pub fn path(&self) -> Path {
+        if self.expressions().all(|(_, e)| e.path() == Path::Compiled) {
+            Path::Compiled
+        } else {
+            Path::Interpreted
+        }
+    }
 }
 
 /// The rules in force, in file order (defaults first, then a region's additions).
@@ -329,21 +312,68 @@ struct RawRule {
 }
 
 impl RuleSet {
-    /// The six default rules of specs/monitoring.md.
+    /// The six default rules of docs/monitoring.md.
     pub fn defaults() -> RuleSet {
-        RuleSet::from_toml_over(&RuleSet { rules: Vec::new() }, DEFAULT_RULES_TOML)
-            .expect("the shipped default rules load")
+        RuleSet::shipped().logged()
+    }
+
+    fn shipped() -> RuleSet {
+        RuleSet::over(&RuleSet { rules: Vec::new() }, DEFAULT_RULES_TOML).expect("the shipped default rules load")
     }
 
     /// The default rules with a region's rules file applied over them.
     pub fn from_region_toml(text: &str) -> Result<RuleSet, RuleError> {
-        RuleSet::from_toml_over(&RuleSet::defaults(), text)
+        Ok(RuleSet::over(&RuleSet::shipped(), text)?.logged())
     }
 
     /// Applies a rules file over `base`: a rule with a name already in `base`
     /// changes only the fields it gives; a new name adds a rule, which then needs
     /// `who`, `condition` and `value`.
     pub fn from_toml_over(base: &RuleSet, text: &str) -> Result<RuleSet, RuleError> {
+        Ok(RuleSet::over(base, text)?.logged())
+    }
+
+    /// Each rule's name and path: compiled, or interpreted by CEL.
+    pub fn paths(&self) -> Vec<(&str, Path)> {
+        self.rules.iter().map(|r| (r.name.as_str(), r.path())).collect()
+    }
+
+    /// The same rules with every expression left to the CEL interpreter: the
+    /// reference the compiled path is checked against.
+    pub fn interpreted(&self) -> RuleSet {
+        let rules = self
+            .rules
+            .iter()
+            .map(|r| Rule {
+                condition: r.condition.interpreted(),
+                value: r.value.interpreted(),
+                threshold: r.threshold.as_ref().map(Expr::interpreted),
+                ..r.clone()
+            })
+            .collect();
+        RuleSet { rules }
+    }
+
+    /// Logs the path each rule takes, and why an interpreted one is not compiled.
+    fn logged(self) -> RuleSet {
+        for r in &self.rules {
+            let path = r.path();
+            match path {
+                Path::Compiled => tracing::info!(rule = %r.name, %path, "rule {}: compiled", r.name),
+                Path::Interpreted => {
+                    let why: Vec<String> = r
+                        .expressions()
+                        .filter_map(|(field, e)| e.interpreted_because().map(|why| format!("{field}: {why}")))
+                        .collect();
+                    let why = why.join("; ");
+                    tracing::info!(rule = %r.name, %path, %why, "rule {}: interpreted by CEL ({why})", r.name)
+                }
+            }
+        }
+        self
+    }
+
+    fn over(base: &RuleSet, text: &str) -> Result<RuleSet, RuleError> {
         let raw: RawFile = toml::from_str(text).map_err(|e| RuleError::File(e.to_string()))?;
         let mut rules = base.rules.clone();
         let mut seen = std::collections::HashSet::new();
@@ -776,44 +806,110 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_default_expressions_run_natively_and_others_through_cel() {
-        let rs = RuleSet::defaults();
-        for r in &rs.rules {
-            assert!(r.condition.native.is_some(), "{}", r.name);
-            assert!(r.value.native.is_some(), "{}", r.name);
-            assert!(r.threshold.as_ref().map(|t| t.native.is_some()).unwrap_or(true), "{}", r.name);
-        }
-        // A changed factor keeps the expressions; an equivalent text does not.
-        let rs = RuleSet::from_region_toml(
-            "[[rule]]\nname = \"catastrophic_10\"\nfactor = 0.2\n\
-             [[rule]]\nname = \"catastrophic_25\"\ncondition = \"oop*10000 > budget * factor\"\n",
-        )
-        .unwrap();
-        assert!(rs.get("catastrophic_10").unwrap().condition.native.is_some());
-        assert!(rs.get("catastrophic_25").unwrap().condition.native.is_none());
-        assert!(rs.get("catastrophic_25").unwrap().value.native.is_some());
+    fn paths_of(rs: &RuleSet) -> Vec<(String, Path)> {
+        rs.paths().into_iter().map(|(n, p)| (n.to_string(), p)).collect()
     }
 
     #[test]
-    fn native_forms_leave_overflow_to_cel() {
-        let input = NativeInput {
-            oop: i64::MAX / 2,
-            income: 100,
-            budget: 100,
-            size: 1,
-            rural_income: Some(100),
-            monitoring_line: Some(100),
-            serious_diagnosis: "",
-            factor: Some(5000),
+    fn the_shipped_rules_all_compile() {
+        let rs = RuleSet::defaults();
+        for r in &rs.rules {
+            assert_eq!(r.path(), Path::Compiled, "{}", r.name);
+            for (field, e) in r.expressions() {
+                assert_eq!(e.path(), Path::Compiled, "{} {field}: {:?}", r.name, e.interpreted_because());
+                assert!(e.compiled().is_some());
+            }
+        }
+        assert_eq!(rs.paths().len(), 6);
+        assert!(rs.paths().iter().all(|(_, p)| *p == Path::Compiled));
+    }
+
+    #[test]
+    fn edited_and_new_rules_in_the_subset_compile_whatever_their_text() {
+        let rs = RuleSet::from_region_toml(
+            r#"
+            [[rule]]
+            name = "medical_burden_poor"
+            factor = 0.2
+            condition = "rural_income*factor<oop*10000"
+            threshold = "round_div( (factor * rural_income) , 10000 )"
+            [[rule]]
+            name = "catastrophic_25"
+            condition = """
+                (oop * 10000)
+                  > (budget * factor)"""
+            [[rule]]
+            name = "impoverishing"
+            condition = "!(income < size * monitoring_line) && ((income - oop) < (size * monitoring_line))"
+            value = "(income - oop + size / 2) / size"
+            [[rule]]
+            name = "serious_diagnosis"
+            condition = "'' != serious_diagnosis && poor"
+            [[rule]]
+            name = "large_household_burden"
+            who = "all"
+            factor = 0.3
+            condition = "size >= 5 && oop * 10000 > income * factor && (has_consumption || food > 0)"
+            value = "has_consumption ? oop : -oop % 7"
+            threshold = "round_div(income * factor, 10000)"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(rs.rules.len(), 7);
+        for r in &rs.rules {
+            assert_eq!(
+                r.path(),
+                Path::Compiled,
+                "{}: {:?}",
+                r.name,
+                r.expressions().map(|(_, e)| e.interpreted_because()).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn expressions_outside_the_subset_are_interpreted_and_say_why() {
+        let rs = RuleSet::from_region_toml(
+            r#"
+            [[rule]]
+            name = "long_code"
+            who = "all"
+            condition = "size(serious_diagnosis) > 3"
+            value = "oop"
+            [[rule]]
+            name = "listed_code"
+            who = "all"
+            condition = "serious_diagnosis in ['C16.9', 'C34.1']"
+            value = "serious_diagnosis"
+            [[rule]]
+            name = "mixed"
+            who = "all"
+            condition = "oop > 0"
+            value = "poor ? serious_diagnosis : oop"
+            "#,
+        )
+        .unwrap();
+        let paths = paths_of(&rs);
+        assert_eq!(paths[..6].iter().filter(|(_, p)| *p == Path::Compiled).count(), 6);
+        assert_eq!(
+            paths[6..],
+            [
+                ("long_code".to_string(), Path::Interpreted),
+                ("listed_code".to_string(), Path::Interpreted),
+                ("mixed".to_string(), Path::Interpreted),
+            ]
+        );
+        let why = |rule: &str, field: &str| {
+            let r = rs.get(rule).unwrap();
+            r.expressions().find(|(f, _)| *f == field).unwrap().1.interpreted_because().map(str::to_string)
         };
-        assert_eq!(Native::OopOverRuralShare.eval(&input), None);
-        assert_eq!(Native::Oop.eval(&input), Some(NativeValue::Int(i64::MAX / 2)));
-        // income >= line and income - oop < line.
-        assert_eq!(Native::Impoverishing.eval(&input), Some(NativeValue::Bool(true)));
-        let input = NativeInput { income: 200, oop: i64::MIN + 100, ..input };
-        assert_eq!(Native::Impoverishing.eval(&input), None, "income - oop overflows");
-        assert_eq!(Native::PerCapitaAfter.eval(&input), None);
+        assert!(why("long_code", "condition").unwrap().contains("`size`"), "{:?}", why("long_code", "condition"));
+        assert_eq!(why("long_code", "value"), None, "the value alone is compiled");
+        assert!(why("listed_code", "condition").unwrap().contains("`in`"));
+        assert!(why("mixed", "value").unwrap().contains("no one type"));
+        assert_eq!(rs.get("mixed").unwrap().condition.path(), Path::Compiled);
+        // On request everything goes through the interpreter.
+        assert!(RuleSet::defaults().interpreted().paths().iter().all(|(_, p)| *p == Path::Interpreted));
     }
 
     #[test]

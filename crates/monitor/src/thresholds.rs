@@ -1,5 +1,5 @@
 //! Thresholds per region and year, picked by the longest region-code prefix of a
-//! village given for the year (specs/monitoring.md, "Inputs").
+//! village given for the year (docs/monitoring.md, "Inputs").
 
 use domain::{Fen, RegionCode, Threshold};
 use std::collections::HashMap;

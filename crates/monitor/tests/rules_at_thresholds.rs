@@ -1,4 +1,4 @@
-//! The default rules of specs/monitoring.md at, just under and just over their
+//! The default rules of docs/monitoring.md at, just under and just over their
 //! thresholds, exact to the fen; thresholds by longest prefix; households without
 //! one reported; input that cannot be joined refused.
 

@@ -1,15 +1,16 @@
-//! The default rules' expressions run in Rust rather than through the CEL
-//! interpreter (rules.rs, `Native`). The same expressions written so that they are
-//! not recognised (in parentheses) go through CEL: both must raise the same alerts,
+//! The rules' expressions run compiled from their parsed form (compile.rs)
+//! rather than through the CEL interpreter, whatever their text. The same rules
+//! left to the interpreter (`RuleSet::interpreted`) must raise the same alerts,
 //! with the same figures, and fail with the same error, over households of every
 //! kind: poor or not, with and without consumption, threshold or serious claim,
-//! at the edges of the thresholds and at sums that overflow.
+//! at the edges of the thresholds and at sums that overflow. Rules outside the
+//! compiled subset are interpreted and still right.
 
 use chrono::NaiveDate;
 use domain::{
     Catalogue, Claim, ClaimKind, FacilityLevel, Fen, Household, PovertyStatus, RegionCode, ResidentId, Threshold,
 };
-use monitor::{find_alerts, monitor_year, Member, MonitorResult, RuleSet, SettledCost, ThresholdTable};
+use monitor::{find_alerts, monitor_year, Member, MonitorResult, Path, RuleSet, SettledCost, ThresholdTable};
 
 const YEAR: i32 = 2024;
 
@@ -127,33 +128,25 @@ fn run(d: &Data, rules: &RuleSet) -> Result<MonitorResult, monitor::MonitorError
     )
 }
 
-/// The default rules with every expression put in parentheses: the same meaning,
-/// evaluated by CEL. `extra` adds lines to a rule's table.
-fn through_cel(extra: &[(&str, &str)]) -> RuleSet {
-    let defaults = RuleSet::defaults();
-    let mut toml = String::new();
-    for r in &defaults.rules {
-        toml.push_str(&format!("[[rule]]\nname = \"{}\"\n", r.name));
-        toml.push_str(&format!("condition = \"({})\"\n", r.condition.source));
-        toml.push_str(&format!("value = \"({})\"\n", r.value.source));
-        if let Some(t) = &r.threshold {
-            toml.push_str(&format!("threshold = \"({})\"\n", t.source));
-        }
-        for (name, lines) in extra {
-            if *name == r.name {
-                toml.push_str(lines);
-            }
-        }
-    }
-    let rules = RuleSet::from_region_toml(&toml).unwrap();
-    assert!(rules.rules.iter().all(|r| r.condition.source.starts_with('(')));
-    rules
-}
-
 /// The default rules with `extra` lines added to a rule's table.
-fn natively(extra: &[(&str, &str)]) -> RuleSet {
+fn rules(extra: &[(&str, &str)]) -> RuleSet {
     let toml: String = extra.iter().map(|(name, lines)| format!("[[rule]]\nname = \"{name}\"\n{lines}")).collect();
     RuleSet::from_region_toml(&toml).unwrap()
+}
+
+/// Runs `rules` compiled and interpreted: the same outcome, alerts or error.
+fn both(d: &Data, rules: &RuleSet) -> Result<MonitorResult, monitor::MonitorError> {
+    let compiled = run(d, rules);
+    let interpreted = run(d, &rules.interpreted());
+    match (&compiled, &interpreted) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.alerts, b.alerts);
+            assert_eq!(a.missing_thresholds, b.missing_thresholds);
+            assert_eq!(a.measures, b.measures);
+        }
+        (a, b) => assert_eq!(a.as_ref().err(), b.as_ref().err()),
+    }
+    compiled
 }
 
 /// Sums that overflow make CEL fail; keep the households whose sums stay small
@@ -170,58 +163,120 @@ fn without_overflow(mut d: Data) -> Data {
 }
 
 #[test]
-fn native_and_cel_raise_the_same_alerts() {
+fn compiled_and_interpreted_raise_the_same_alerts() {
+    let defaults = RuleSet::defaults();
+    assert!(defaults.paths().iter().all(|(_, p)| *p == Path::Compiled));
     for seed in [1, 2, 3] {
         let d = without_overflow(data(3000, seed, false));
-        let native = run(&d, &RuleSet::defaults()).unwrap();
-        let cel = run(&d, &through_cel(&[])).unwrap();
-        assert!(native.alerts.len() > 500, "{}", native.alerts.len());
-        assert_eq!(native.alerts, cel.alerts, "seed {seed}");
-        assert_eq!(native.missing_thresholds, cel.missing_thresholds);
-        assert_eq!(native.measures, cel.measures);
+        let compiled = both(&d, &defaults).unwrap();
+        assert!(compiled.alerts.len() > 500, "{}", compiled.alerts.len());
         // Every default rule raised something.
-        for r in &RuleSet::defaults().rules {
-            assert!(native.alerts.iter().any(|a| a.rule == r.name), "{} never raised", r.name);
+        for r in &defaults.rules {
+            assert!(compiled.alerts.iter().any(|a| a.rule == r.name), "{} never raised", r.name);
         }
     }
 }
 
 #[test]
-fn native_and_cel_agree_under_changed_factors_and_who() {
+fn compiled_and_interpreted_agree_under_changed_factors_and_who() {
     let extra = [
         ("medical_burden_poor", "factor = 0.3333\nwho = \"all\"\n"),
         ("catastrophic_10", "factor = 0.0001\n"),
         ("serious_diagnosis", "who = \"general\"\n"),
     ];
     let d = without_overflow(data(2000, 9, false));
-    let native = run(&d, &natively(&extra)).unwrap();
-    let cel = run(&d, &through_cel(&extra)).unwrap();
-    assert!(native.alerts.iter().any(|a| a.rule == "serious_diagnosis"));
-    assert_eq!(native.alerts, cel.alerts);
+    let r = both(&d, &rules(&extra)).unwrap();
+    assert!(r.alerts.iter().any(|a| a.rule == "serious_diagnosis"));
+}
+
+/// The default rules as an officer might rewrite them: other blanks, parentheses,
+/// operands swapped, a comparison turned round. They stay compiled and raise what
+/// the shipped text raises.
+#[test]
+fn rewritten_rules_stay_compiled_and_raise_the_same_alerts() {
+    let extra = [
+        (
+            "medical_burden_poor",
+            "condition = \"rural_income*factor<(oop*10000)\"\nthreshold = \"round_div((factor * rural_income), 10000)\"\n",
+        ),
+        ("medical_burden_general", "condition = \"!(oop * 10000 <= rural_income * factor)\"\n"),
+        (
+            "impoverishing",
+            "condition = \"\"\"size * monitoring_line <= income\n  && (income - oop) < size * monitoring_line\"\"\"\n\
+             value = \"round_div(-oop + income, size)\"\n",
+        ),
+        ("catastrophic_10", "condition = \"(oop * 10000) > (budget * factor)\"\nvalue = \"(oop)\"\n"),
+        ("serious_diagnosis", "condition = \"'' != serious_diagnosis\"\n"),
+    ];
+    let rewritten = rules(&extra);
+    assert!(rewritten.paths().iter().all(|(_, p)| *p == Path::Compiled), "{:?}", rewritten.paths());
+    let d = without_overflow(data(3000, 11, false));
+    let shipped = run(&d, &RuleSet::defaults()).unwrap();
+    let r = both(&d, &rewritten).unwrap();
+    assert_eq!(r.alerts, shipped.alerts);
 }
 
 #[test]
 fn overflow_fails_as_cel_fails() {
-    // Sums near Fen::MAX overflow `oop * 10000`: CEL reports it, natively too.
+    // Sums near Fen::MAX overflow `oop * 10000`: CEL reports it, compiled too.
     let d = data(500, 4, false);
-    let native = run(&d, &RuleSet::defaults()).unwrap_err();
-    let cel = run(&d, &through_cel(&[])).unwrap_err();
-    assert_eq!(native, cel);
-    assert!(native.to_string().contains("Overflow"), "{native}");
+    let e = both(&d, &RuleSet::defaults()).unwrap_err();
+    assert!(e.to_string().contains("Overflow"), "{e}");
 }
 
 #[test]
-fn custom_cel_rules_run_beside_the_native_ones() {
+fn custom_compiled_rules_run_beside_the_shipped_ones() {
     let region = "[[rule]]\nname = \"large_household_burden\"\nwho = \"all\"\nfactor = 0.3\n\
                   condition = \"size >= 5 && oop * 10000 > income * factor && has_consumption\"\n\
                   value = \"oop\"\nthreshold = \"round_div(income * factor, 10000)\"\n";
+    let rules = RuleSet::from_region_toml(region).unwrap();
+    assert_eq!(rules.get("large_household_burden").unwrap().path(), Path::Compiled);
     let d = without_overflow(data(2000, 5, false));
-    let r = run(&d, &RuleSet::from_region_toml(region).unwrap()).unwrap();
+    let r = both(&d, &rules).unwrap();
     let custom: Vec<_> = r.alerts.iter().filter(|a| a.rule == "large_household_burden").collect();
     assert!(!custom.is_empty());
     for a in custom {
         let m = r.measures.iter().find(|m| m.household_id == a.household_id).unwrap();
         assert!(m.size >= 5 && m.consumption.is_some() && m.oop.0 * 10_000 > m.income.0 * 3000);
+    }
+}
+
+/// Rules outside the compiled subset fall back to the interpreter and still raise
+/// the right alerts, beside compiled ones.
+#[test]
+fn rules_outside_the_subset_are_interpreted_and_right() {
+    let region = r#"
+        [[rule]]
+        name = "long_diagnosis"
+        who = "all"
+        condition = "size(serious_diagnosis) > 3 && oop > 0"
+        value = "serious_diagnosis"
+        [[rule]]
+        name = "listed_cancer"
+        who = "poor"
+        condition = "serious_diagnosis in ['C16.9', 'C34.1']"
+        value = "oop"
+        threshold = "round_div(rural_income * 5, 10)"
+    "#;
+    let rules = RuleSet::from_region_toml(region).unwrap();
+    assert_eq!(rules.get("long_diagnosis").unwrap().path(), Path::Interpreted);
+    assert_eq!(rules.get("listed_cancer").unwrap().path(), Path::Interpreted);
+    assert_eq!(rules.get("listed_cancer").unwrap().threshold.as_ref().unwrap().path(), Path::Compiled);
+    let d = without_overflow(data(2000, 12, false));
+    let r = both(&d, &rules).unwrap();
+    let long: Vec<_> = r.alerts.iter().filter(|a| a.rule == "long_diagnosis").collect();
+    let listed: Vec<_> = r.alerts.iter().filter(|a| a.rule == "listed_cancer").collect();
+    assert!(!long.is_empty() && !listed.is_empty());
+    for m in &r.measures {
+        let diagnosis = m.serious_diagnosis.as_deref().unwrap_or("");
+        let raised = long.iter().any(|a| a.household_id == m.household_id);
+        assert_eq!(raised, diagnosis.len() > 3 && m.oop.0 > 0, "{}", m.household_id);
+        let raised = listed.iter().find(|a| a.household_id == m.household_id);
+        let expected = m.poor && m.rural_income.is_some() && ["C16.9", "C34.1"].contains(&diagnosis);
+        assert_eq!(raised.is_some(), expected, "{}", m.household_id);
+        if let Some(a) = raised {
+            assert_eq!(a.value, monitor::Figure::Money(m.oop));
+        }
     }
 }
 
