@@ -289,7 +289,12 @@ struct Joined<'a> {
 impl Joined<'_> {
     /// Settles the claims, each under `policy_of` its index, in the one
     /// settlement order, and monitors the year.
-    fn scenario(&self, policies: &[&Policy], policy_of: impl Fn(usize) -> usize) -> Result<(Scenario, usize), String> {
+    fn scenario(
+        &self,
+        policies: &[&Policy],
+        policy_of: impl Fn(usize) -> usize,
+        rules: &RuleSet,
+    ) -> Result<(Scenario, usize), String> {
         let villages: Vec<RegionCode> = self.data.households.iter().map(|h| h.village_code).collect();
         let mut s = Scenario::new(&villages);
         let mut costs = Vec::with_capacity(self.claims.len());
@@ -309,7 +314,7 @@ impl Joined<'_> {
             &claims,
             &costs,
             &self.thresholds,
-            &RuleSet::defaults(),
+            rules,
             &Catalogue::serious(),
         )
         .map_err(|e| format!("monitoring: {e}"))?;
@@ -330,8 +335,14 @@ pub fn policy_in_force(policies: &[PolicyRow], village: RegionCode, year: i32) -
 }
 
 /// Settles the scope's claims of `year` under the policies in force and under
-/// `draft`, monitors both, and compares them by county.
-pub fn whatif(data: &IndicatorData, policies: &[PolicyRow], draft: &Policy, year: i32) -> Result<WhatIf, String> {
+/// `draft`, monitors both under `rules`, and compares them by county.
+pub fn whatif(
+    data: &IndicatorData,
+    policies: &[PolicyRow],
+    draft: &Policy,
+    year: i32,
+    rules: &RuleSet,
+) -> Result<WhatIf, String> {
     let households: HashMap<&str, u32> =
         data.households.iter().enumerate().map(|(i, h)| (h.household_id.as_str(), i as u32)).collect();
     let mut persons = HashMap::with_capacity(data.persons.len());
@@ -386,8 +397,8 @@ pub fn whatif(data: &IndicatorData, policies: &[PolicyRow], draft: &Policy, year
     let in_force_policies: Vec<&Policy> = used.iter().map(|&k| policies[k].policy.as_ref()).collect();
     let slot: HashMap<usize, usize> = used.iter().enumerate().map(|(s, &k)| (k, s)).collect();
     let (a, b) = std::thread::scope(|sc| {
-        let a = sc.spawn(|| joined.scenario(&in_force_policies, |i| slot[&joined.claim_policy[i]]));
-        let b = joined.scenario(&[draft], |_| 0);
+        let a = sc.spawn(|| joined.scenario(&in_force_policies, |i| slot[&joined.claim_policy[i]], rules));
+        let b = joined.scenario(&[draft], |_| 0, rules);
         (a.join(), b)
     });
     let (a, missing) = a.map_err(|_| "the settlement thread panicked".to_string())??;
@@ -522,7 +533,7 @@ mod tests {
 
         let data = data();
         let only_a = vec![policies[1].clone()];
-        let w = whatif(&data, &only_a, &demo, 2024).unwrap();
+        let w = whatif(&data, &only_a, &demo, 2024, &RuleSet::defaults()).unwrap();
         assert_eq!((w.claims, w.without_policy), (1, 1));
         assert!(w.comparison.is_unchanged());
         assert_eq!(w.in_force, ["Demo county 2024"]);
@@ -533,7 +544,7 @@ mod tests {
         let cut = text.find("[[tier]]\nname = \"assistance\"").unwrap();
         let safety = text.find("[[tier]]                       # safety net").unwrap();
         let draft = Policy::parse(&format!("{}{}", &text[..cut], &text[safety..])).unwrap();
-        let w = whatif(&data, &policies[1..], &draft, 2024).unwrap();
+        let w = whatif(&data, &policies[1..], &draft, 2024, &RuleSet::defaults()).unwrap();
         assert_eq!(w.claims, 2);
         let assistance = row(&w, None, "paid_assistance");
         assert!(matches!(assistance.draft, Some(indicators::whatif::Figure::Money(0))), "{assistance:?}");

@@ -10,6 +10,8 @@
 //! - [`settlement`]: policies, real-time and batch settlement, voids and
 //!   explanations, with the settlement engine run inside the store's units of
 //!   work and the one rule of which policy is in force.
+//! - [`monitoring`]: a monitor run over the store: alerts raised or updated,
+//!   the patient ledger rewritten.
 //! - [`kept`]: the programme indicators kept in the store and refreshed from the
 //!   stale villages and persons; the report of a scope.
 //! - [`analysis`]: the report computed from a scope's data, and the policy
@@ -24,6 +26,7 @@ pub mod access;
 pub mod analysis;
 pub mod kept;
 pub mod model;
+pub mod monitoring;
 pub mod service;
 pub mod settlement;
 

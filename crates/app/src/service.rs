@@ -462,7 +462,7 @@ impl App {
         let _turn = self.writing().await;
         let to =
             to.parse::<monitor::AlertState>().map_err(|_| AppError::Conflict(format!("unknown alert state {to:?}")))?;
-        Ok(alert_row(self.store.transition_alert(&scope(s)?, id, to, by, note).await?))
+        Ok(alert_row(crate::monitoring::transition_alert(&self.store, &scope(s)?, id, to, by, note).await?))
     }
 
     pub async fn add_measure(&self, s: &Scope, id: i64, m: Measure) -> AppResult<AlertRow> {
@@ -474,7 +474,7 @@ impl App {
             date: m.at.date_naive(),
             note: m.note,
         };
-        Ok(alert_row(self.store.add_assistance(&scope(s)?, id, &nm, &m.by).await?))
+        Ok(alert_row(crate::monitoring::add_assistance(&self.store, &scope(s)?, id, &nm, &m.by).await?))
     }
 
     pub async fn summary(&self, s: &Scope) -> AppResult<Summary> {

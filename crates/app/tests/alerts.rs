@@ -63,18 +63,18 @@ async fn id_of(store: &Store, rule: &str, hh: &str) -> i64 {
 async fn a_rerun_on_the_same_data_changes_nothing(store: &Store) {
     seed(store).await;
     let all = Scope::all();
-    let first = store.apply_findings(&all, 2024, &findings(), "monitor").await.unwrap();
+    let first = app::monitoring::apply_findings(&store, &all, 2024, &findings(), "monitor").await.unwrap();
     assert_eq!(first, ReconcileCounts { raised: 3, ..Default::default() });
     let before = store.alerts(&all, &AlertQuery::default(), Page::default()).await.unwrap();
     assert_eq!(before.len(), 3);
-    let again = store.apply_findings(&all, 2024, &findings(), "monitor").await.unwrap();
+    let again = app::monitoring::apply_findings(&store, &all, 2024, &findings(), "monitor").await.unwrap();
     assert_eq!(again, ReconcileCounts { unchanged: 3, ..Default::default() });
     let after = store.alerts(&all, &AlertQuery::default(), Page::default()).await.unwrap();
     assert_eq!(after, before, "ids, values and times as they were");
     // A finding given twice in one run is one alert.
     let mut twice = findings();
     twice.push(twice[0].clone());
-    let third = store.apply_findings(&all, 2024, &twice, "monitor").await.unwrap();
+    let third = app::monitoring::apply_findings(&store, &all, 2024, &twice, "monitor").await.unwrap();
     assert_eq!(third.unchanged, 3);
     assert_eq!(store.count_alerts(&all, &AlertQuery::default()).await.unwrap(), 3);
     // The raise is recorded, once.
@@ -91,14 +91,16 @@ async fn a_rerun_on_the_same_data_changes_nothing(store: &Store) {
 async fn new_data_updates_values_without_duplicates(store: &Store) {
     seed(store).await;
     let all = Scope::all();
-    store.apply_findings(&all, 2024, &findings(), "monitor").await.unwrap();
+    app::monitoring::apply_findings(&store, &all, 2024, &findings(), "monitor").await.unwrap();
     let id = id_of(store, "medical_burden_poor", "H1").await;
-    store.transition_alert(&all, id, AlertState::Verifying, "wang", "visiting on Monday").await.unwrap();
+    app::monitoring::transition_alert(&store, &all, id, AlertState::Verifying, "wang", "visiting on Monday")
+        .await
+        .unwrap();
     let mut new = findings();
     new[0].value = Figure::Money(Fen::from_yuan(15_500));
     new.push(finding("catastrophic_25", "H2", "341122100202", 5_000));
     new.remove(1); // H2's catastrophic_10 no longer crosses
-    let counts = store.apply_findings(&all, 2024, &new, "monitor").await.unwrap();
+    let counts = app::monitoring::apply_findings(&store, &all, 2024, &new, "monitor").await.unwrap();
     assert_eq!(
         counts,
         ReconcileCounts { raised: 1, updated: 1, unchanged: 1, no_longer_raised: 1, ..Default::default() }
@@ -127,28 +129,28 @@ async fn new_data_updates_values_without_duplicates(store: &Store) {
 async fn a_resolved_alert_stays_resolved(store: &Store) {
     seed(store).await;
     let all = Scope::all();
-    store.apply_findings(&all, 2024, &findings(), "monitor").await.unwrap();
+    app::monitoring::apply_findings(&store, &all, 2024, &findings(), "monitor").await.unwrap();
     let id = id_of(store, "medical_burden_poor", "H1").await;
-    store.transition_alert(&all, id, AlertState::Verifying, "wang", "").await.unwrap();
-    store.transition_alert(&all, id, AlertState::Assisting, "wang", "confirmed").await.unwrap();
-    store.add_assistance(&all, id, &measure(), "wang").await.unwrap();
-    store.transition_alert(&all, id, AlertState::Resolved, "li", "relief paid").await.unwrap();
+    app::monitoring::transition_alert(&store, &all, id, AlertState::Verifying, "wang", "").await.unwrap();
+    app::monitoring::transition_alert(&store, &all, id, AlertState::Assisting, "wang", "confirmed").await.unwrap();
+    app::monitoring::add_assistance(&store, &all, id, &measure(), "wang").await.unwrap();
+    app::monitoring::transition_alert(&store, &all, id, AlertState::Resolved, "li", "relief paid").await.unwrap();
     let mut new = findings();
     new[0].value = Figure::Money(Fen::from_yuan(20_000));
-    let counts = store.apply_findings(&all, 2024, &new, "monitor").await.unwrap();
+    let counts = app::monitoring::apply_findings(&store, &all, 2024, &new, "monitor").await.unwrap();
     assert_eq!(counts, ReconcileCounts { unchanged: 2, closed_kept: 1, ..Default::default() });
     let a = store.alert(&all, id).await.unwrap().unwrap();
     assert_eq!(a.state, AlertState::Resolved);
     assert_eq!(a.value, "12000.00");
     // Closed: no move, no measure.
-    let e = store.transition_alert(&all, id, AlertState::Open, "li", "").await.unwrap_err();
+    let e = app::monitoring::transition_alert(&store, &all, id, AlertState::Open, "li", "").await.unwrap_err();
     assert!(matches!(e, StoreError::IllegalTransition { .. }), "{e}");
-    let e = store.add_assistance(&all, id, &measure(), "li").await.unwrap_err();
+    let e = app::monitoring::add_assistance(&store, &all, id, &measure(), "li").await.unwrap_err();
     assert!(matches!(e, StoreError::Constraint { .. }), "{e}");
     // The next year's crossing is a new alert.
     let mut next = new[0].clone();
     next.year = 2025;
-    let counts = store.apply_findings(&all, 2025, &[next], "monitor").await.unwrap();
+    let counts = app::monitoring::apply_findings(&store, &all, 2025, &[next], "monitor").await.unwrap();
     assert_eq!(counts.raised, 1);
     let q = AlertQuery { household: Some("H1".into()), ..Default::default() };
     let both = store.alerts(&all, &q, Page::default()).await.unwrap();
@@ -158,17 +160,22 @@ async fn a_resolved_alert_stays_resolved(store: &Store) {
 async fn the_life_cycle_is_enforced_and_recorded(store: &Store) {
     seed(store).await;
     let all = Scope::all();
-    store.apply_findings(&all, 2024, &findings(), "monitor").await.unwrap();
+    app::monitoring::apply_findings(&store, &all, 2024, &findings(), "monitor").await.unwrap();
     let id = id_of(store, "catastrophic_10", "H2").await;
     // open -> assisting skips verifying.
-    let e = store.transition_alert(&all, id, AlertState::Assisting, "wang", "").await.unwrap_err();
+    let e = app::monitoring::transition_alert(&store, &all, id, AlertState::Assisting, "wang", "").await.unwrap_err();
     assert!(matches!(&e, StoreError::IllegalTransition { from, to, .. } if from == "open" && to == "assisting"), "{e}");
     // No actor.
-    assert!(store.transition_alert(&all, id, AlertState::Verifying, " ", "").await.is_err());
-    store.transition_alert(&all, id, AlertState::Verifying, "wang", "called the village doctor").await.unwrap();
-    store.transition_alert(&all, id, AlertState::Assisting, "wang", "income loss confirmed").await.unwrap();
+    assert!(app::monitoring::transition_alert(&store, &all, id, AlertState::Verifying, " ", "").await.is_err());
+    app::monitoring::transition_alert(&store, &all, id, AlertState::Verifying, "wang", "called the village doctor")
+        .await
+        .unwrap();
+    app::monitoring::transition_alert(&store, &all, id, AlertState::Assisting, "wang", "income loss confirmed")
+        .await
+        .unwrap();
     // Resolving without a measure is refused and records nothing.
-    let e = store.transition_alert(&all, id, AlertState::Resolved, "wang", "done").await.unwrap_err();
+    let e =
+        app::monitoring::transition_alert(&store, &all, id, AlertState::Resolved, "wang", "done").await.unwrap_err();
     assert!(matches!(e, StoreError::IllegalTransition { .. }), "{e}");
     assert!(e.to_string().contains("measure"), "{e}");
     let a = store.alert(&all, id).await.unwrap().unwrap();
@@ -176,11 +183,17 @@ async fn the_life_cycle_is_enforced_and_recorded(store: &Store) {
     // A bad measure is refused.
     let mut bad = measure();
     bad.kind = " ".into();
-    assert!(matches!(store.add_assistance(&all, id, &bad, "wang").await, Err(StoreError::Rejected { .. })));
+    assert!(matches!(
+        app::monitoring::add_assistance(&store, &all, id, &bad, "wang").await,
+        Err(StoreError::Rejected { .. })
+    ));
     let mut bad = measure();
     bad.amount = Fen(-1);
-    assert!(matches!(store.add_assistance(&all, id, &bad, "wang").await, Err(StoreError::Rejected { .. })));
-    let a = store.add_assistance(&all, id, &measure(), "wang").await.unwrap();
+    assert!(matches!(
+        app::monitoring::add_assistance(&store, &all, id, &bad, "wang").await,
+        Err(StoreError::Rejected { .. })
+    ));
+    let a = app::monitoring::add_assistance(&store, &all, id, &measure(), "wang").await.unwrap();
     assert_eq!(a.measures.len(), 1);
     let m = &a.measures[0];
     assert_eq!(
@@ -189,7 +202,10 @@ async fn the_life_cycle_is_enforced_and_recorded(store: &Store) {
     );
     assert_eq!((m.note.as_str(), m.recorded_by.as_str()), ("paid in cash", "wang"));
     let before = chrono::Utc::now() - chrono::Duration::seconds(2);
-    let a = store.transition_alert(&all, id, AlertState::Resolved, "li", "relief paid, income restored").await.unwrap();
+    let a =
+        app::monitoring::transition_alert(&store, &all, id, AlertState::Resolved, "li", "relief paid, income restored")
+            .await
+            .unwrap();
     assert_eq!(a.state, AlertState::Resolved);
     let last = a.events.last().unwrap();
     assert_eq!(last.from, Some(AlertState::Assisting));
@@ -209,40 +225,47 @@ async fn the_life_cycle_is_enforced_and_recorded(store: &Store) {
     );
     // Dismissing needs a reason.
     let other = id_of(store, "medical_burden_poor", "H1").await;
-    let e = store.transition_alert(&all, other, AlertState::Dismissed, "wang", "  ").await.unwrap_err();
+    let e =
+        app::monitoring::transition_alert(&store, &all, other, AlertState::Dismissed, "wang", "  ").await.unwrap_err();
     assert!(e.to_string().contains("reason"), "{e}");
-    let a = store
-        .transition_alert(&all, other, AlertState::Dismissed, "wang", "reimbursed by commercial insurance")
-        .await
-        .unwrap();
+    let a = app::monitoring::transition_alert(
+        &store,
+        &all,
+        other,
+        AlertState::Dismissed,
+        "wang",
+        "reimbursed by commercial insurance",
+    )
+    .await
+    .unwrap();
     assert_eq!(a.state, AlertState::Dismissed);
 }
 
 async fn the_scope_is_respected(store: &Store) {
     seed(store).await;
     let all = Scope::all();
-    store.apply_findings(&all, 2024, &findings(), "monitor").await.unwrap();
+    app::monitoring::apply_findings(&store, &all, 2024, &findings(), "monitor").await.unwrap();
     let id = id_of(store, "medical_burden_poor", "H1").await; // county 341122
     let other = Scope::new("341123").unwrap();
     assert!(store.alert(&other, id).await.unwrap().is_none());
     let seen = store.alerts(&other, &AlertQuery::default(), Page::default()).await.unwrap();
     assert_eq!(seen.iter().map(|a| a.household_id.as_str()).collect::<Vec<_>>(), vec!["H3"]);
     assert_eq!(store.count_alerts(&other, &AlertQuery::default()).await.unwrap(), 1);
-    let e = store.transition_alert(&other, id, AlertState::Verifying, "zhao", "").await.unwrap_err();
+    let e = app::monitoring::transition_alert(&store, &other, id, AlertState::Verifying, "zhao", "").await.unwrap_err();
     assert!(matches!(e, StoreError::NotFound { .. }), "{e}");
-    let e = store.add_assistance(&other, id, &measure(), "zhao").await.unwrap_err();
+    let e = app::monitoring::add_assistance(&store, &other, id, &measure(), "zhao").await.unwrap_err();
     assert!(matches!(e, StoreError::NotFound { .. }), "{e}");
     assert_eq!(store.alert(&all, id).await.unwrap().unwrap().events.len(), 1, "nothing recorded");
     // Its own county: fine.
     let mine = Scope::new("341122").unwrap();
     assert_eq!(
-        store.transition_alert(&mine, id, AlertState::Verifying, "wang", "").await.unwrap().state,
+        app::monitoring::transition_alert(&store, &mine, id, AlertState::Verifying, "wang", "").await.unwrap().state,
         AlertState::Verifying
     );
     // A run over one county leaves the other's alerts alone and ignores its findings.
     let mut new = findings();
     new[2].value = Figure::Text("C34".into());
-    let counts = store.apply_findings(&mine, 2024, &new, "monitor").await.unwrap();
+    let counts = app::monitoring::apply_findings(&store, &mine, 2024, &new, "monitor").await.unwrap();
     assert_eq!((counts.unchanged, counts.outside_scope, counts.no_longer_raised), (2, 1, 0));
     let h3 = store.alert(&all, id_of(store, "serious_diagnosis", "H3").await).await.unwrap().unwrap();
     assert_eq!(h3.value, "C16");
@@ -297,10 +320,10 @@ async fn a_monitor_run_over_the_store(store: &Store) {
     assert!(raised.contains(&("catastrophic_25", "H2")), "{raised:?}");
     assert!(raised.contains(&("serious_diagnosis", "H1")), "{raised:?}");
     assert!(!raised.iter().any(|(_, h)| *h == "H3"), "the voided claim does not count: {raised:?}");
-    let counts = store.apply_findings(&all, 2024, &r.alerts, "monitor").await.unwrap();
+    let counts = app::monitoring::apply_findings(&store, &all, 2024, &r.alerts, "monitor").await.unwrap();
     assert_eq!(counts.raised as usize, r.alerts.len());
     assert_eq!(
-        store.apply_findings(&all, 2024, &r.alerts, "monitor").await.unwrap().unchanged as usize,
+        app::monitoring::apply_findings(&store, &all, 2024, &r.alerts, "monitor").await.unwrap().unchanged as usize,
         r.alerts.len()
     );
     // The patient ledger of the same run.

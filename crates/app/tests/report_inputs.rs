@@ -64,29 +64,34 @@ async fn payments_alerts_and_names_inside_the_scope(store: &Store) {
     assert_eq!(mine.keys().collect::<Vec<_>>(), ["R1"], "only the scope's claims");
 
     // Alerts: H1's resolved with a measure, H2's dismissed, H3's open (other county).
-    store
-        .apply_findings(
-            &all,
-            2024,
-            &[
-                finding("medical_burden_poor", "H1", "341122100201", 2024),
-                finding("catastrophic_10", "H2", "341122100202", 2024),
-                finding("catastrophic_10", "H3", "341123100201", 2024),
-            ],
-            "monitor",
-        )
-        .await
-        .unwrap();
-    store
-        .apply_findings(&all, 2023, &[finding("catastrophic_10", "H1", "341122100201", 2023)], "monitor")
-        .await
-        .unwrap();
+    app::monitoring::apply_findings(
+        &store,
+        &all,
+        2024,
+        &[
+            finding("medical_burden_poor", "H1", "341122100201", 2024),
+            finding("catastrophic_10", "H2", "341122100202", 2024),
+            finding("catastrophic_10", "H3", "341123100201", 2024),
+        ],
+        "monitor",
+    )
+    .await
+    .unwrap();
+    app::monitoring::apply_findings(
+        &store,
+        &all,
+        2023,
+        &[finding("catastrophic_10", "H1", "341122100201", 2023)],
+        "monitor",
+    )
+    .await
+    .unwrap();
     let q = store::AlertQuery { year: Some(2024), ..Default::default() };
     let listed = store.alerts(&all, &q, store::Page::first(10)).await.unwrap();
     let id_of = |hh: &str| listed.iter().find(|a| a.household_id == hh).unwrap().id;
     let (h1, h2) = (id_of("H1"), id_of("H2"));
     for to in [AlertState::Verifying, AlertState::Assisting] {
-        store.transition_alert(&all, h1, to, "wang", "").await.unwrap();
+        app::monitoring::transition_alert(&store, &all, h1, to, "wang", "").await.unwrap();
     }
     let m = NewMeasure {
         kind: "temporary_relief".into(),
@@ -95,10 +100,12 @@ async fn payments_alerts_and_names_inside_the_scope(store: &Store) {
         date: d("2024-10-03"),
         note: String::new(),
     };
-    store.add_assistance(&all, h1, &m, "wang").await.unwrap();
-    store.transition_alert(&all, h1, AlertState::Resolved, "wang", "paid").await.unwrap();
-    store.transition_alert(&all, h2, AlertState::Verifying, "wang", "").await.unwrap();
-    store.transition_alert(&all, h2, AlertState::Dismissed, "wang", "income was misreported").await.unwrap();
+    app::monitoring::add_assistance(&store, &all, h1, &m, "wang").await.unwrap();
+    app::monitoring::transition_alert(&store, &all, h1, AlertState::Resolved, "wang", "paid").await.unwrap();
+    app::monitoring::transition_alert(&store, &all, h2, AlertState::Verifying, "wang", "").await.unwrap();
+    app::monitoring::transition_alert(&store, &all, h2, AlertState::Dismissed, "wang", "income was misreported")
+        .await
+        .unwrap();
 
     let today = chrono::Utc::now().date_naive();
     let alerts = store.alert_dates(&all, 2024).await.unwrap();

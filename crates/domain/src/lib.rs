@@ -6,11 +6,13 @@
 //! the parse error says in plain words what was wrong. Nothing here does IO beyond
 //! reading a catalogue from text it is handed; nothing knows about SQL or HTTP.
 
+pub mod alert;
 pub mod catalogue;
 pub mod divisions;
 pub mod enums;
 pub mod error;
 pub mod fasthash;
+pub mod ledger;
 pub mod money;
 pub mod records;
 pub mod region;

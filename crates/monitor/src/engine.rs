@@ -12,64 +12,11 @@ use crate::rules::{base_context, Expr, Rule, RuleSet};
 use crate::thresholds::{Applied, ThresholdTable};
 use cel_interpreter::Value;
 use chrono::NaiveDate;
-use domain::{Catalogue, Claim, Fen, Household, Person, PovertyStatus, RegionCode, ResidentId};
+pub use domain::alert::{Figure, Finding, Member, SettledCost};
+use domain::{Catalogue, Claim, Fen, Household, RegionCode, ResidentId};
 use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
-
-/// The out-of-pocket cost of one settled claim: what monitoring needs of a
-/// settlement (docs/settlement.md, "Output").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SettledCost {
-    pub person_id: ResidentId,
-    /// The policy year of the claim.
-    pub year: i32,
-    pub out_of_pocket: Fen,
-}
-
-/// What monitoring needs of a person: who, of which household, with which
-/// status. Files and the store may carry more; monitoring reads no more.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Member {
-    pub person_id: ResidentId,
-    pub household_id: String,
-    pub status: PovertyStatus,
-}
-
-impl From<&Person> for Member {
-    fn from(p: &Person) -> Self {
-        Member { person_id: p.person_id, household_id: p.household_id.clone(), status: p.status }
-    }
-}
-
-/// A figure an alert reports: money, or a text such as a diagnosis code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub enum Figure {
-    Money(Fen),
-    Text(String),
-}
-
-impl fmt::Display for Figure {
-    /// Money in yuan with two decimals; text as it is.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Figure::Money(m) => write!(f, "{m}"),
-            Figure::Text(t) => f.write_str(t),
-        }
-    }
-}
-
-/// One alert raised by one rule for one household and year.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    pub rule: String,
-    pub household_id: String,
-    pub village_code: RegionCode,
-    pub year: i32,
-    pub value: Figure,
-    pub threshold: Option<Figure>,
-}
 
 /// A household that had no threshold for the year: the rules that need one were
 /// not applied to it.

@@ -29,6 +29,6 @@ pub use error::{LifecycleError, MonitorError, RuleError};
 pub use ledger::{
     patient_ledger, Batch, CatalogueSet, Contract, LedgerEntry, LedgerSettings, RegionalCatalogues, TreatmentStatus,
 };
-pub use lifecycle::{apply_changes, reconcile, Alert, AlertKey, AlertState, Assistance, Change};
+pub use lifecycle::{apply_changes, reconcile, Alert, AlertKey, AlertState, Assistance, Change, Lifecycle};
 pub use rules::{Path, Rule, RuleSet, Who};
 pub use thresholds::ThresholdTable;

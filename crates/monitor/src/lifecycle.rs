@@ -8,126 +8,26 @@
 //! says what to change, so that a store can apply it: one alert per
 //! `(rule, household_id, year)`, never a duplicate.
 
-use crate::engine::{Figure, Finding};
 use crate::error::LifecycleError;
-use chrono::{NaiveDate, NaiveDateTime};
-use domain::{Fen, RegionCode};
-use serde::{Deserialize, Serialize};
+use chrono::NaiveDateTime;
+use domain::alert::Finding;
+pub use domain::alert::{Alert, AlertKey, AlertState, Assistance, Change, Transition};
 use std::collections::HashMap;
-use std::fmt;
-use std::str::FromStr;
 
-/// Where an alert stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertState {
-    /// Raised, nobody has looked yet.
-    Open,
-    /// An officer is checking the household's situation (核实).
-    Verifying,
-    /// Verified; assistance is being given (帮扶).
-    Assisting,
-    /// Assistance recorded and the risk is closed (风险消除).
-    Resolved,
-    /// Not a real risk, with a reason (e.g. the cost was reimbursed elsewhere).
-    Dismissed,
+/// The life cycle of an alert kept in memory (the store applies the same checks,
+/// [`check_transition`] and [`check_measure`], inside its transactions).
+pub trait Lifecycle: Sized {
+    /// A new open alert for a finding.
+    fn raise(f: &Finding, at: NaiveDateTime) -> Self;
+    /// Moves the alert to `to`, by [`check_transition`], recording who, when and why.
+    fn transition(&mut self, to: AlertState, by: &str, at: NaiveDateTime, note: &str) -> Result<(), LifecycleError>;
+    /// Records an assistance measure, by [`check_measure`].
+    fn add_measure(&mut self, m: Assistance) -> Result<(), LifecycleError>;
 }
 
-impl AlertState {
-    pub const ALL: [AlertState; 5] =
-        [AlertState::Open, AlertState::Verifying, AlertState::Assisting, AlertState::Resolved, AlertState::Dismissed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertState::Open => "open",
-            AlertState::Verifying => "verifying",
-            AlertState::Assisting => "assisting",
-            AlertState::Resolved => "resolved",
-            AlertState::Dismissed => "dismissed",
-        }
-    }
-
-    /// Resolved and dismissed alerts are closed for their year.
-    pub fn is_closed(self) -> bool {
-        matches!(self, AlertState::Resolved | AlertState::Dismissed)
-    }
-
-    /// The states an alert may move to from this one.
-    pub fn next(self) -> &'static [AlertState] {
-        match self {
-            AlertState::Open => &[AlertState::Verifying, AlertState::Dismissed],
-            AlertState::Verifying => &[AlertState::Assisting, AlertState::Dismissed],
-            AlertState::Assisting => &[AlertState::Resolved],
-            AlertState::Resolved | AlertState::Dismissed => &[],
-        }
-    }
-}
-
-impl fmt::Display for AlertState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for AlertState {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        AlertState::ALL.iter().copied().find(|a| a.as_str() == s.trim()).ok_or_else(|| {
-            format!("unknown alert state {s:?}; expected one of: open, verifying, assisting, resolved, dismissed")
-        })
-    }
-}
-
-/// An alert's identity: one per rule, household and year.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct AlertKey {
-    pub rule: String,
-    pub household_id: String,
-    pub year: i32,
-}
-
-impl From<&Finding> for AlertKey {
-    fn from(f: &Finding) -> Self {
-        AlertKey { rule: f.rule.clone(), household_id: f.household_id.clone(), year: f.year }
-    }
-}
-
-/// One recorded change of state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Transition {
-    pub from: AlertState,
-    pub to: AlertState,
-    pub by: String,
-    pub at: NaiveDateTime,
-    pub note: String,
-}
-
-/// Assistance given to the household (帮扶措施): what, how much, by whom, when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Assistance {
-    /// What was given: `medical_assistance`, `temporary_relief`, `low_income_enrolment`, ...
-    pub kind: String,
-    pub amount: Fen,
-    pub by: String,
-    pub date: NaiveDate,
-}
-
-/// An alert and its history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Alert {
-    pub key: AlertKey,
-    pub village_code: RegionCode,
-    pub value: Figure,
-    pub threshold: Option<Figure>,
-    pub state: AlertState,
-    pub raised_at: NaiveDateTime,
-    pub history: Vec<Transition>,
-    pub measures: Vec<Assistance>,
-}
-
-impl Alert {
+impl Lifecycle for Alert {
     /// A new open alert from a finding.
-    pub fn raise(f: &Finding, at: NaiveDateTime) -> Alert {
+    fn raise(f: &Finding, at: NaiveDateTime) -> Alert {
         Alert {
             key: AlertKey::from(f),
             village_code: f.village_code,
@@ -142,13 +42,7 @@ impl Alert {
 
     /// Moves the alert to `to`, recording who, when and the note. Dismissing needs
     /// the reason in the note; resolving needs a recorded measure.
-    pub fn transition(
-        &mut self,
-        to: AlertState,
-        by: &str,
-        at: NaiveDateTime,
-        note: &str,
-    ) -> Result<(), LifecycleError> {
+    fn transition(&mut self, to: AlertState, by: &str, at: NaiveDateTime, note: &str) -> Result<(), LifecycleError> {
         check_transition(self.state, to, by, note, self.measures.len())?;
         self.history.push(Transition {
             from: self.state,
@@ -162,7 +56,7 @@ impl Alert {
     }
 
     /// Records an assistance measure; refused once the alert is closed.
-    pub fn add_measure(&mut self, m: Assistance) -> Result<(), LifecycleError> {
+    fn add_measure(&mut self, m: Assistance) -> Result<(), LifecycleError> {
         check_measure(self.state, &m)?;
         self.measures.push(m);
         Ok(())
@@ -215,18 +109,6 @@ pub fn check_measure(state: AlertState, m: &Assistance) -> Result<(), LifecycleE
         return Err(LifecycleError::BadMeasure("an amount of 0 or more"));
     }
     Ok(())
-}
-
-/// What a new run means for the alerts kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub enum Change {
-    /// A crossing with no alert yet: raise one, open.
-    Raise(Finding),
-    /// An alert still being handled whose measured figures changed: update them.
-    Update { key: AlertKey, value: Figure, threshold: Option<Figure> },
-    /// An alert still being handled that the new run no longer raises: it stays as
-    /// it is (a person closes alerts), but the officer should know.
-    NoLongerRaised { key: AlertKey },
 }
 
 /// Compares the alerts kept (those of the years the run covers) with a run's
@@ -289,6 +171,9 @@ pub fn apply_changes(alerts: &mut Vec<Alert>, changes: &[Change], at: NaiveDateT
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::NaiveDate;
+    use domain::alert::Figure;
+    use domain::{Fen, RegionCode};
 
     fn at(h: u32) -> NaiveDateTime {
         NaiveDate::from_ymd_opt(2024, 5, 1).unwrap().and_hms_opt(h, 0, 0).unwrap()

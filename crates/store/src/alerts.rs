@@ -2,18 +2,19 @@
 //! reconciled with the alerts kept, one per `(rule, household_id, year)`; the life
 //! cycle `open -> verifying -> assisting -> resolved` (or `dismissed`), every change
 //! recorded with who, when and a note; assistance measures. The rules of the life
-//! cycle are `monitor::lifecycle`'s; this module keeps its rows.
+//! cycle are the application's ([`AlertRules`]); this module keeps its rows.
 //!
 //! Every read and write takes a [`Scope`]: an alert whose village lies outside it
 //! is, for that caller, not there.
 
 use crate::db::{begin_write, now, on_pool, Backend, Page, Scope, Store};
+use crate::engine::{AlertRules, MeasureRefusal};
 use crate::error::{corrupt, Ctx, StoreError};
 use crate::settlements::{claim_from, region_of, ClaimTuple, CLAIM_COLS};
 use crate::vals::placeholders;
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::alert::{AlertKey, AlertState, Change, Figure, Finding};
 use domain::{Claim, Fen, Household, Person, RegionCode, ResidentId, Threshold};
-use monitor::{AlertKey, AlertState, Change, Figure, Finding};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -109,11 +110,11 @@ pub struct AlertQuery {
 pub struct MonitorInputs {
     pub households: Vec<Household>,
     pub persons: Vec<Person>,
-    pub members: Vec<monitor::Member>,
+    pub members: Vec<domain::alert::Member>,
     /// The year's claims that are not voided.
     pub claims: Vec<Claim>,
     /// The out-of-pocket of each settled, unvoided claim of the year.
-    pub settlements: Vec<monitor::SettledCost>,
+    pub settlements: Vec<domain::alert::SettledCost>,
     /// The same, by claim id (for the patient ledger).
     pub oop_by_claim: HashMap<String, Fen>,
     /// The thresholds of the regions in and above the scope.
@@ -156,13 +157,14 @@ fn not_found(id: i64) -> StoreError {
 
 impl Store {
     /// Applies a monitor run's findings for `year` inside `scope` to the alerts
-    /// kept, with `monitor::reconcile`: a crossing without an alert raises one
+    /// kept, by [`AlertRules::reconcile`]: a crossing without an alert raises one
     /// (open); an alert still being handled takes the new measured figures; a
     /// resolved or dismissed alert stays as it is (closed for its year); nothing is
     /// ever raised twice. Running it again on the same findings changes nothing.
     /// Each raise and each update is recorded as an event by `actor`.
     pub async fn apply_findings(
         &self,
+        rules: &dyn AlertRules,
         scope: &Scope,
         year: i32,
         findings: &[Finding],
@@ -208,7 +210,7 @@ impl Store {
             for t in rows {
                 let a = alert_from(t, &ctx)?;
                 let key = AlertKey { rule: a.rule.clone(), household_id: a.household_id.clone(), year: a.year };
-                kept.push(monitor::Alert {
+                kept.push(domain::alert::Alert {
                     key: key.clone(),
                     village_code: a.village,
                     value: Figure::Text(a.value.clone()),
@@ -220,7 +222,7 @@ impl Store {
                 });
                 ids.insert(key, (a.id, a.state, a.value, a.threshold));
             }
-            let changes = monitor::reconcile(&kept, &mine);
+            let changes = rules.reconcile(&kept, &mine);
             let mut raise: Vec<&Finding> = Vec::new();
             for c in &changes {
                 match c {
@@ -432,11 +434,12 @@ impl Store {
         Ok(Some(a))
     }
 
-    /// Moves an alert inside the scope to `to`, by `monitor::lifecycle::check_transition`:
+    /// Moves an alert inside the scope to `to`, by [`AlertRules::check_transition`]:
     /// `resolved` needs a recorded measure, `dismissed` a reason in the note, a closed
     /// alert moves no more. The change is recorded with `actor`, the time and the note.
     pub async fn transition_alert(
         &self,
+        rules: &dyn AlertRules,
         scope: &Scope,
         id: i64,
         to: AlertState,
@@ -460,13 +463,8 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await
                 .ctx(&ctx)?;
-            monitor::lifecycle::check_transition(from, to, actor, note, measures as usize).map_err(|e| {
-                StoreError::IllegalTransition {
-                    id,
-                    from: from.as_str().to_string(),
-                    to: to.as_str().to_string(),
-                    reason: e.to_string(),
-                }
+            rules.check_transition(from, to, actor, note, measures as usize).map_err(|reason| {
+                StoreError::IllegalTransition { id, from: from.as_str().to_string(), to: to.as_str().to_string(), reason }
             })?;
             sqlx::query("UPDATE alerts SET state = $1, updated_at = $2 WHERE id = $3")
                 .bind(to.as_str())
@@ -501,6 +499,7 @@ impl Store {
     /// with a negative amount ([`StoreError::Rejected`]).
     pub async fn add_assistance(
         &self,
+        rules: &dyn AlertRules,
         scope: &Scope,
         id: i64,
         m: &NewMeasure,
@@ -521,13 +520,12 @@ impl Store {
             if actor.trim().is_empty() {
                 return Err(StoreError::Rejected { context: ctx, reason: "who records the measure must be named".into() });
             }
-            let check = monitor::Assistance { kind: m.kind.clone(), amount: m.amount, by: m.by.clone(), date: m.date };
-            match monitor::lifecycle::check_measure(state, &check) {
+            let check =
+                domain::alert::Assistance { kind: m.kind.clone(), amount: m.amount, by: m.by.clone(), date: m.date };
+            match rules.check_measure(state, &check) {
                 Ok(()) => {}
-                Err(e @ monitor::LifecycleError::Closed { .. }) => {
-                    return Err(StoreError::Constraint { context: ctx, detail: e.to_string() })
-                }
-                Err(e) => return Err(StoreError::Rejected { context: ctx, reason: e.to_string() }),
+                Err(MeasureRefusal::Closed(detail)) => return Err(StoreError::Constraint { context: ctx, detail }),
+                Err(MeasureRefusal::Invalid(reason)) => return Err(StoreError::Rejected { context: ctx, reason }),
             }
             sqlx::query(
                 "INSERT INTO assistance_measures (alert_id, kind, amount, by_whom, date, note, recorded_by, recorded_at)
@@ -603,10 +601,10 @@ impl Store {
         let mut oop_by_claim = HashMap::with_capacity(oop.len());
         for (claim_id, person, amount) in oop {
             let person_id: ResidentId = crate::registry::resident_id(person, &ctx)?;
-            settlements.push(monitor::SettledCost { person_id, year, out_of_pocket: Fen(amount) });
+            settlements.push(domain::alert::SettledCost { person_id, year, out_of_pocket: Fen(amount) });
             oop_by_claim.insert(claim_id, Fen(amount));
         }
-        let members = persons.iter().map(monitor::Member::from).collect();
+        let members = persons.iter().map(domain::alert::Member::from).collect();
         Ok(MonitorInputs { households, persons, members, claims, settlements, oop_by_claim, thresholds })
     }
 }

@@ -1,5 +1,5 @@
 //! The patient ledger of classified treatment (the "three batches") over the
-//! store: one line per person and year, as `monitor::patient_ledger` computes it,
+//! store: one line per person and year, as the application computes it (`monitor::patient_ledger`),
 //! replaced by each monitor run of the year, with the family-doctor contract kept
 //! across runs (a person records it; a run does not know it).
 
@@ -8,8 +8,8 @@ use crate::error::{corrupt, Ctx, StoreError};
 use crate::settlements::region_of;
 use crate::vals::placeholders;
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::ledger::{Batch, Contract, LedgerEntry, TreatmentStatus};
 use domain::{Fen, RegionCode, ResidentId};
-use monitor::{Batch, Contract, LedgerEntry, TreatmentStatus};
 use serde::Serialize;
 use std::collections::HashMap;
 

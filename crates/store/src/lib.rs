@@ -19,7 +19,7 @@ pub mod views;
 pub use accounts::{AuditRow, ImportRunRow, ImportStatus, NewUser, SessionRow, UserRow};
 pub use alerts::{AlertEvent, AlertQuery, MonitorInputs, NewMeasure, ReconcileCounts, StoredAlert, StoredMeasure};
 pub use db::{Backend, Page, Scope, Store};
-pub use engine::{SettlementEngine, SettlementRules};
+pub use engine::{AlertRules, MeasureRefusal, SettlementEngine, SettlementRules};
 pub use error::StoreError;
 pub use figures::VILLAGES_A_TURN;
 pub use indicator_facts::{

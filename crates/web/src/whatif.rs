@@ -78,7 +78,7 @@ pub async fn run(st: &AppState, scope: &Scope, year: i32, policy_toml: &str) -> 
     let data = st.app.indicator_data(scope, year).await?;
     let name = draft.name.clone();
     let (result, names) = analysis::run_blocking(move || {
-        analysis::whatif(&data, &policies, &draft, year).map(|r| {
+        analysis::whatif(&data, &policies, &draft, year, &monitor::RuleSet::defaults()).map(|r| {
             let counties: HashMap<RegionCode, String> = data
                 .names
                 .iter()

@@ -143,14 +143,14 @@ async fn act(store: &Store, scope: &Scope, actor: &str, action: Action) -> anyho
             print!("{}", render(&a));
         }
         Action::Move { id, to, note } => {
-            let a = store.transition_alert(scope, id, to, actor, &note).await?;
+            let a = app::monitoring::transition_alert(store, scope, id, to, actor, &note).await?;
             println!("alert {} ({} of household {} in {}) is now {}", a.id, a.rule, a.household_id, a.year, a.state);
         }
         Action::Assist { id, kind, amount, by, date, note } => {
             let amount = Fen::parse_yuan(amount.trim()).map_err(|e| anyhow::anyhow!("--amount {amount:?}: {e}"))?;
             let date = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
             let m = NewMeasure { kind, amount, by, date, note };
-            let a = store.add_assistance(scope, id, &m, actor).await?;
+            let a = app::monitoring::add_assistance(store, scope, id, &m, actor).await?;
             println!("alert {} has {} recorded measure(s); state {}", a.id, a.measures.len(), a.state);
         }
     }
