@@ -7,6 +7,8 @@
 //! - [`App`] ([`service`]): accounts, sessions and the audit log; the registry read
 //!   inside a region scope; alerts and their moves; the overview's figures;
 //!   real-time settlement (group commit on SQLite) and voids; policies.
+//! - [`import`]: a file of one kind into the store, all or nothing, every run
+//!   recorded with its report.
 //! - [`settlement`]: policies, real-time and batch settlement, voids and
 //!   explanations, with the settlement engine run inside the store's units of
 //!   work and the one rule of which policy is in force.
@@ -24,6 +26,7 @@
 
 pub mod access;
 pub mod analysis;
+pub mod import;
 pub mod kept;
 pub mod model;
 pub mod monitoring;

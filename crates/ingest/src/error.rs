@@ -26,19 +26,43 @@ impl fmt::Display for RowError {
     }
 }
 
+impl RowError {
+    /// The error as the file commands (`settle`, `monitor`, `coverage`, `plan`,
+    /// `report`) print it: `FILE:LINE: column COLUMN: reason`, or `FILE:LINE: reason`
+    /// when the whole row is at fault. (`import` prints [`RowError`]'s own form.)
+    pub fn labelled(&self) -> Labelled<'_> {
+        Labelled(self)
+    }
+}
+
+/// See [`RowError::labelled`].
+pub struct Labelled<'a>(&'a RowError);
+
+impl fmt::Display for Labelled<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = self.0;
+        if e.column == WHOLE_ROW {
+            write!(f, "{}:{}: {}", e.file, e.line, e.reason)
+        } else {
+            write!(f, "{}:{}: column {}: {}", e.file, e.line, e.column, e.reason)
+        }
+    }
+}
+
 /// The column name used when a whole row, not one of its cells, is at fault.
 pub const WHOLE_ROW: &str = "(row)";
 
-/// Why a file was refused or could not be written.
+/// Why a file was refused or could not be written. Each message is whole by
+/// itself (an underlying error is part of it, not a separate source), so that it
+/// reads the same printed alone or under a chain of contexts.
 #[derive(Debug, Error)]
 pub enum IngestError {
     /// The file could not be opened, read or written.
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    ///
+    /// The IO error is part of the message rather than a separate source, so that
+    /// the message alone says everything and a chain of contexts says it once.
+    #[error("{}: {error}", path.display())]
+    Io { path: PathBuf, error: std::io::Error },
     /// The file is not of a form we read: unknown extension, not a workbook, no
     /// sheet, not CSV at all.
     #[error("{file}: {reason}")]
@@ -52,6 +76,23 @@ pub enum IngestError {
     /// Writing a workbook failed.
     #[error("{file}: cannot write the workbook: {reason}")]
     Write { file: String, reason: String },
+    /// An output file could not be created, written, synced or moved into place
+    /// (the path is the temporary file's, or the target's for the move).
+    #[error("{}: {error}", path.display())]
+    Output { path: PathBuf, error: std::io::Error },
+    /// The file could not be opened (it is missing, or not readable).
+    #[error("cannot open {}: {error}", path.display())]
+    Open { path: PathBuf, error: std::io::Error },
+    /// The CSV reader failed part way (an IO error under it).
+    #[error("cannot read {file}: {error}")]
+    Csv { file: String, error: csv::Error },
+    /// A policy file could not be read.
+    #[error("cannot read the policy file {}: {error}", path.display())]
+    PolicyFile { path: PathBuf, error: std::io::Error },
+    /// A policy file (docs/settlement.md, "Policy file") is not valid; the error
+    /// names the tier and the key.
+    #[error("the policy file {file} is refused: {error}")]
+    Policy { file: String, error: settle::PolicyError },
 }
 
 impl IngestError {
@@ -64,6 +105,14 @@ impl IngestError {
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> IngestError {
-        IngestError::Io { path: path.into(), source }
+        IngestError::Io { path: path.into(), error: source }
+    }
+
+    pub(crate) fn output(path: impl Into<PathBuf>, error: std::io::Error) -> IngestError {
+        IngestError::Output { path: path.into(), error }
+    }
+
+    pub(crate) fn open(path: impl Into<PathBuf>, source: std::io::Error) -> IngestError {
+        IngestError::Open { path: path.into(), error: source }
     }
 }

@@ -71,6 +71,11 @@ pub fn read_file<R: Record>(path: &Path, progress: Progress) -> Result<Vec<Row<R
     read_file_into(path, progress, None)
 }
 
+/// Reads a file of `R` records as [`read_file`] does, keeping the records only.
+pub fn read_all<R: Record>(path: &Path) -> Result<Vec<R>, IngestError> {
+    Ok(read_file::<R>(path, &mut |_, _| {})?.into_iter().map(|r| r.record).collect())
+}
+
 /// Reads a file as [`read_file`] does, but hands valid rows to `sink` in chunks of
 /// `chunk` rows while it reads, so that a caller can write them as they come. Rows
 /// stop flowing at the first bad row; the file is still read to its end, so that

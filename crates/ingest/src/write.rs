@@ -18,6 +18,21 @@ use std::path::{Path, PathBuf};
 /// The most rows a worksheet holds (Excel's limit), header included.
 pub const XLSX_MAX_ROWS: u32 = 1_048_576;
 
+impl Format {
+    /// The format a file is written in, by its extension; the old `.xls` is refused.
+    pub fn to_write(path: &Path) -> Result<Format, IngestError> {
+        let format = Format::of(path)?;
+        let xls = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("xls"));
+        if xls {
+            return Err(IngestError::Format {
+                file: path.display().to_string(),
+                reason: "the old .xls format cannot be written; name the file .xlsx".into(),
+            });
+        }
+        Ok(format)
+    }
+}
+
 /// Writes records of kind `R` to a file, one at a time; call [`RecordWriter::finish`]
 /// at the end (dropping it without finishing leaves a CSV flushed on a best-effort
 /// basis and an XLSX unwritten).
@@ -44,7 +59,13 @@ struct XlsxSink {
 impl<R: Record> RecordWriter<R> {
     /// Creates the file (CSV or XLSX by extension) and writes the header.
     pub fn create(path: &Path) -> Result<RecordWriter<R>, IngestError> {
-        let sink = match Format::of(path)? {
+        RecordWriter::create_as(path, Format::to_write(path)?)
+    }
+
+    /// Creates the file in the given format whatever its name (a temporary file
+    /// of [`crate::atomic::replace_atomically`]) and writes the header.
+    pub fn create_as(path: &Path, format: Format) -> Result<RecordWriter<R>, IngestError> {
+        let sink = match format {
             Format::Csv => {
                 let f = File::create(path).map_err(|e| IngestError::io(path, e))?;
                 let mut w = csv::Writer::from_writer(BufWriter::with_capacity(256 * 1024, f));
@@ -52,12 +73,6 @@ impl<R: Record> RecordWriter<R> {
                 Sink::Csv(Box::new(w))
             }
             Format::Xlsx => {
-                if path.extension().and_then(|e| e.to_str()).map(|e| e.eq_ignore_ascii_case("xls")).unwrap_or(false) {
-                    return Err(IngestError::Format {
-                        file: path.display().to_string(),
-                        reason: "the old .xls format cannot be written; name the file .xlsx".into(),
-                    });
-                }
                 // Fail early on an unwritable path rather than after the last row.
                 File::create(path).map_err(|e| IngestError::io(path, e))?;
                 let mut book = Workbook::new();
@@ -175,6 +190,31 @@ pub fn write_file<'a, R: Record + 'a>(
         w.write(r)?;
     }
     w.finish()
+}
+
+/// Writes a CSV file of plain rows under `header`, atomically (see
+/// [`crate::atomic`]): the outputs of `coverage` and `plan`. Returns the rows
+/// written.
+pub fn write_csv_rows(
+    path: &Path,
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Result<u64, IngestError> {
+    crate::atomic::write_atomically(path, |w| {
+        let out = |e: csv::Error| match e.into_kind() {
+            csv::ErrorKind::Io(io) => IngestError::output(path, io),
+            other => IngestError::Write { file: path.display().to_string(), reason: format!("{other:?}") },
+        };
+        let mut w = csv::Writer::from_writer(w);
+        w.write_record(header).map_err(out)?;
+        let mut n = 0;
+        for r in rows {
+            w.write_record(&r).map_err(out)?;
+            n += 1;
+        }
+        w.flush().map_err(|e| IngestError::output(path, e))?;
+        Ok(n)
+    })
 }
 
 fn csv_err(path: &Path, e: csv::Error) -> IngestError {

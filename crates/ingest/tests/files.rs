@@ -497,6 +497,58 @@ monitoring_line = 7000
     assert!(e.to_string().contains("line 1"), "{e}");
 }
 
+/// One parser for every command: a key other than the four is refused (it is
+/// almost always a misspelt field, whose threshold would then be missing), in a
+/// table or at the top, naming the key, its line and its table.
+#[test]
+fn thresholds_refuse_unknown_keys_naming_key_line_and_table() {
+    let text = "[[threshold]]\nregion = \"34\"\nyear = 2024\nrural_income = 19575\nmonitoring_line = 7000\n\n\
+                [[threshold]]\nregion = \"341122\"\nyear = 2024\nrural_incme = 16800\nmonitoring_line = 7000\n";
+    let e = ingest::parse_thresholds_toml("t.toml", text).unwrap_err();
+    let errs = e.row_errors();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!((errs[0].line, errs[0].column.as_str()), (10, "rural_incme"));
+    assert!(errs[0].reason.starts_with("threshold #2: is not a threshold key"), "{}", errs[0]);
+    assert!(errs[0].reason.contains("region, year, rural_income, monitoring_line"), "{}", errs[0]);
+    assert_eq!(errs[0].labelled().to_string(), format!("t.toml:10: column rural_incme: {}", errs[0].reason),);
+
+    let e = ingest::parse_thresholds_toml(
+        "t.toml",
+        "year = 2024\n[[threshold]]\nregion = \"34\"\nyear = 2024\nrural_income = 1\nmonitoring_line = 1\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "t.toml: line 1: unknown key \"year\"; a thresholds file holds only [[threshold]] tables"
+    );
+    let e = ingest::parse_thresholds_toml("t.toml", "[[treshold]]\nregion = \"34\"\n").unwrap_err();
+    assert!(e.to_string().contains("unknown key \"treshold\""), "{e}");
+}
+
+#[test]
+fn thresholds_in_toml_keep_to_the_fen_and_read_as_csv_does() {
+    let e = ingest::parse_thresholds_toml(
+        "t.toml",
+        "[[threshold]]\nregion = \"34\"\nyear = 2024\nrural_income = 19575.555\nmonitoring_line = 7000\n",
+    )
+    .unwrap_err();
+    let errs = e.row_errors();
+    assert_eq!((errs[0].line, errs[0].column.as_str()), (4, "rural_income"), "{errs:?}");
+    assert!(errs[0].reason.contains("two decimals"), "{}", errs[0]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let toml = write(
+        dir.path(),
+        "t.toml",
+        "\u{feff}[[threshold]]\nregion = 34\nyear = 2024\nrural_income = 19575.5\nmonitoring_line = 7000\n".as_bytes(),
+    );
+    let csv = write(dir.path(), "t.csv", b"region,year,rural_income,monitoring_line\n34,2024,19575.50,7000\n");
+    let a = records(ingest::read_thresholds(&toml, &mut |_, _| {}).unwrap());
+    let b = records(ingest::read_thresholds(&csv, &mut |_, _| {}).unwrap());
+    assert_eq!(a, b);
+    assert_eq!(a[0].rural_income, Fen(1_957_550));
+}
+
 #[test]
 fn the_national_division_table_loads_as_regions() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/divisions");

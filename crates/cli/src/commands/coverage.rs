@@ -1,19 +1,19 @@
 //! `safetynet coverage`: blank spots now and coming, and reach, from registry files.
 //!
-//! This module owns the files: reading regions, facilities and practitioners
-//! (every bad row reported as file:line: column: reason, nothing written when any
-//! is refused) and writing the blank-spot, reach and 15-minute-circle files, each
-//! through a temporary file renamed on success. The rules are the `coverage`
-//! crate's; `plan` reads its inputs through [`read_network`] here.
+//! The files are `ingest`'s: regions, facilities and practitioners read by its
+//! record reader (every bad row reported as file:line: column: reason, nothing
+//! written when any is refused), and the blank-spot, reach and 15-minute-circle
+//! files written atomically. The rules are the `coverage` crate's; `plan` reads
+//! its inputs through [`read_network`] here.
 
 use crate::progress;
 use crate::Global;
-use anyhow::{bail, Context};
+use anyhow::Context;
 use chrono::NaiveDate;
 use coverage::{BlankKind, Network, Settings, TravelModel, HORIZONS};
-use domain::{parse_date, ColumnMap, Facility, Practitioner, Record, Region, RegionLevel};
+use domain::{parse_date, Facility, Practitioner, Record, Region, RegionLevel};
+use ingest::IngestError;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -86,56 +86,27 @@ pub fn parse_day(s: &str) -> Result<NaiveDate, String> {
     parse_date(s).map_err(|e| e.to_string())
 }
 
-/// Reads a CSV file of records, reporting every bad row as `file:line: column
-/// NAME: reason` (the first 20, then a count).
-pub fn read_records<R: Record>(path: &Path, quiet: bool) -> anyhow::Result<Vec<R>> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot read the {} file {}", R::KIND, path.display()))?;
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(std::io::BufReader::new(file));
-    let name = path.display().to_string();
-    let header: Vec<String> = rdr
-        .headers()
-        .with_context(|| format!("{name}:1: cannot read the header row"))?
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let hdr: Vec<&str> = header.iter().map(|s| s.as_str()).collect();
-    let map = ColumnMap::new::<R>(&hdr).map_err(|e| anyhow::anyhow!("{name}:1: {e}"))?;
+/// Reads a CSV file of records (`ingest::read_records`), reporting every bad row
+/// as `file:line: column NAME: reason` (the first 20, then a count).
+fn read_records<R: Record>(path: &Path, quiet: bool) -> anyhow::Result<Vec<R>> {
     let pb = progress::spinner(&format!("reading {}", R::KIND), quiet);
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    let mut rec = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                errors.push(format!("{name}:{line}: {e}"));
-                break;
-            }
-        }
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        let fields: Vec<&str> = rec.iter().collect();
-        if fields.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        match map.parse::<R>(&fields) {
-            Ok(r) => out.push(r),
-            Err(e) => errors.push(format!("{name}:{line}: {e}")),
-        }
-        pb.inc(1);
-    }
+    let read = ingest::read_records::<R>(path, ingest::ALL_ERRORS, &mut |done, _| pb.set_position(done));
     pb.finish_and_clear();
-    if !errors.is_empty() {
-        let n = errors.len();
-        let mut msg = errors.into_iter().take(20).collect::<Vec<_>>().join("\n");
-        if n > 20 {
-            msg.push_str(&format!("\n... and {} more", n - 20));
+    read.map_err(|e| match e {
+        IngestError::Rows { errors, .. } => {
+            let n = errors.len();
+            let mut msg = errors.iter().take(20).map(|e| e.labelled().to_string()).collect::<Vec<_>>().join("\n");
+            if n > 20 {
+                msg.push_str(&format!("\n... and {} more", n - 20));
+            }
+            anyhow::anyhow!(
+                "{n} bad row{} in the {} file, nothing written:\n{msg}",
+                if n == 1 { "" } else { "s" },
+                R::KIND
+            )
         }
-        bail!("{n} bad row{} in the {} file, nothing written:\n{msg}", if n == 1 { "" } else { "s" }, R::KIND);
-    }
-    Ok(out)
+        e => anyhow::Error::new(e).context(format!("cannot read the {} file", R::KIND)),
+    })
 }
 
 /// Reads the three registry files and checks them against each other.
@@ -146,26 +117,11 @@ pub fn read_network(files: &RegistryFiles, quiet: bool) -> anyhow::Result<Networ
     Network::new(regions, facilities, practitioners).context("the registry is inconsistent, nothing written")
 }
 
-/// Writes a CSV through a temporary file beside `path`, renamed on success, so a
-/// failure leaves no half-written output.
+/// Writes a CSV atomically (`ingest::write_csv_rows`): a failure leaves no
+/// half-written output.
 pub fn write_csv(path: &Path, header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("out")));
-    let result = (|| -> anyhow::Result<()> {
-        let f = std::fs::File::create(&tmp)?;
-        let mut w = csv::Writer::from_writer(std::io::BufWriter::new(f));
-        w.write_record(header)?;
-        for r in rows {
-            w.write_record(&r)?;
-        }
-        w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?.flush()?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
+    ingest::write_csv_rows(path, header, rows).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }
 
 fn minutes(m: Option<f64>) -> String {

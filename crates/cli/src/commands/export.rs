@@ -2,16 +2,17 @@
 //! kind from the store, CSV (UTF-8, header = the import columns) or XLSX by the
 //! file's extension, so that an export imports back unchanged.
 //!
-//! Records stream from the store in chunks into the file; the file is written under
-//! a temporary name beside the target and renamed at the end, so a failed export
-//! never leaves a half file where a whole one is expected.
+//! Records stream from the store in chunks into the file; the file is written
+//! atomically (`ingest::replace_atomically`: a temporary name beside the target,
+//! renamed at the end), so a failed export never leaves a half file where a whole
+//! one is expected.
 
 use super::import::Kind;
 use crate::Global;
 use anyhow::Context;
 use domain::{Claim, Facility, Household, Person, Practitioner, Region, Threshold};
 use ingest::RecordWriter;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use store::{Scope, Store, StoredRecord};
 
 #[derive(clap::Args, Debug)]
@@ -41,47 +42,35 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
 
 fn export<R: StoredRecord>(args: &Args, global: &Global) -> anyhow::Result<()> {
     let scope = Scope::new(&args.region)?;
-    // Refuse a bad extension before touching the store.
-    ingest::Format::of(&args.out)?;
-    let tmp = temp_path(&args.out);
-    let mut writer = RecordWriter::<R>::create(&tmp)?;
+    // Refuse a bad extension (and the old .xls) before touching the store.
+    let format = ingest::Format::to_write(&args.out)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let pb = crate::progress::spinner(&format!("exporting {}", R::KIND), global.quiet);
-    let result = rt.block_on(async {
-        let store = Store::open(&global.db).await?;
-        store.migrate().await?;
-        let n = store
-            .export::<R, ingest::IngestError>(&scope, |chunk| {
-                for r in &chunk {
-                    writer.write(r)?;
-                }
-                pb.inc(chunk.len() as u64);
-                Ok(())
-            })
-            .await;
-        store.close().await;
-        anyhow::Ok(n?)
+    let result = ingest::replace_atomically(&args.out, |tmp| {
+        let mut writer = RecordWriter::<R>::create_as(tmp, format)?;
+        let n = rt.block_on(async {
+            let store = Store::open(&global.db).await?;
+            store.migrate().await?;
+            let n = store
+                .export::<R, ingest::IngestError>(&scope, |chunk| {
+                    for r in &chunk {
+                        writer.write(r)?;
+                    }
+                    pb.inc(chunk.len() as u64);
+                    Ok(())
+                })
+                .await;
+            store.close().await;
+            anyhow::Ok(n?)
+        })?;
+        writer.finish()?;
+        anyhow::Ok(n)
     });
     pb.finish_and_clear();
-    let n = match result.and_then(|n| writer.finish().map(|_| n).map_err(anyhow::Error::from)) {
-        Ok(n) => n,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e.context(format!("exporting {} to {}", R::KIND, args.out.display())));
-        }
-    };
-    std::fs::rename(&tmp, &args.out).with_context(|| format!("moving {} to {}", tmp.display(), args.out.display()))?;
+    let n = result.with_context(|| format!("exporting {} to {}", R::KIND, args.out.display()))?;
     if !global.quiet {
         let within = if scope.prefix().is_empty() { String::new() } else { format!(" in region {}", scope.prefix()) };
         println!("{n} {}{within} written to {}", R::KIND, args.out.display());
     }
     Ok(())
-}
-
-/// `dir/.name.partial-PID.ext`: same directory (so the rename is atomic), same
-/// extension (so the writer picks the same format).
-fn temp_path(out: &Path) -> PathBuf {
-    let name = out.file_stem().and_then(|s| s.to_str()).unwrap_or("export");
-    let ext = out.extension().and_then(|s| s.to_str()).unwrap_or("csv");
-    out.with_file_name(format!(".{name}.partial-{}.{ext}", std::process::id()))
 }

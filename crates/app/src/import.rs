@@ -1,0 +1,204 @@
+//! Importing a file of one kind into the store (docs/files.md, "Import"): every
+//! row and every reference checked, the whole file in one transaction that commits
+//! only once the file has been read and found good, and every run recorded with
+//! its report, refused ones included, so that the imports page shows what was
+//! tried and why it failed.
+//!
+//! A CSV or XLSX file is read on a thread of its own while the store writes the
+//! rows read so far. References are checked by the store's foreign keys as the
+//! rows go in; when one is missing, the file is read again to list every such row.
+
+use domain::{RegionCode, ResidentId};
+use ingest::{Feed, IngestError, RefTarget, References, Row, RowError};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::PathBuf;
+use store::{ImportCounts, ImportFeed, ImportRunRow, ImportStatus, Store, StoreError, StoredRecord};
+
+/// How many rows the reader hands to the store at a time: enough that preparing
+/// the chunk's statements costs little, few enough that writing starts early.
+pub const CHUNK_ROWS: usize = 64 * 1024;
+
+/// Why a file was not imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportRefused {
+    /// Rows are bad, or name what the store does not hold: every one is listed.
+    #[error("{file}: refused, {} bad row{}; nothing of the file was imported into {kind}", .errors.len(), if .errors.len() == 1 { "" } else { "s" })]
+    Rows { file: String, kind: &'static str, errors: Vec<RowError> },
+    /// The file cannot be read at all.
+    #[error("cannot import {kind} from {file}: {source}")]
+    Unreadable { file: String, kind: &'static str, source: IngestError },
+    /// The store failed or refused the rows.
+    #[error("importing {kind} from {file}: {source}")]
+    Store { file: String, kind: &'static str, source: StoreError },
+}
+
+/// Where the rows come from.
+pub enum Input<R> {
+    /// Read already (the division table, a thresholds TOML file).
+    Rows(Result<Vec<Row<R>>, IngestError>),
+    /// A CSV or XLSX file, read while its rows are written, `chunk` rows at a time.
+    File { path: PathBuf, chunk: usize },
+}
+
+/// Imports `input` (named `file` in reports) into the store and records the run,
+/// by `actor`. `progress` is told the bytes read and the file's size.
+pub async fn import<R: StoredRecord + References + 'static>(
+    store: &Store,
+    file: &str,
+    input: Input<R>,
+    actor: &str,
+    progress: impl FnMut(u64, u64) + Send + 'static,
+) -> Result<ImportCounts, ImportRefused> {
+    let (rows, result) = match input {
+        Input::Rows(read) => store_rows::<R>(store, file, read).await,
+        Input::File { path, chunk } => stream_rows::<R>(store, file, path, chunk, progress).await,
+    };
+    let report = match &result {
+        Ok(_) => String::new(),
+        Err(ImportRefused::Rows { errors, .. }) => errors.iter().map(|e| format!("{e}\n")).collect(),
+        Err(ImportRefused::Unreadable { source, .. }) => format!("{source}\n"),
+        Err(ImportRefused::Store { source, .. }) => format!("{file}: {source}\n"),
+    };
+    let run = ImportRunRow {
+        id: 0,
+        kind: R::KIND.to_string(),
+        file_name: file.to_string(),
+        rows,
+        status: if result.is_ok() { ImportStatus::Accepted } else { ImportStatus::Refused },
+        errors: report,
+        actor: actor.to_string(),
+        at: chrono::Utc::now(),
+    };
+    let recorded = store.record_import_run(&run).await;
+    let counts = result?;
+    recorded.map_err(|source| ImportRefused::Store { file: file.to_string(), kind: R::KIND, source })?;
+    Ok(counts)
+}
+
+fn refused_rows<R: StoredRecord>(file: &str, errors: Vec<RowError>) -> ImportRefused {
+    ImportRefused::Rows { file: file.to_string(), kind: R::KIND, errors }
+}
+
+fn store_failed<R: StoredRecord>(file: &str, source: StoreError) -> ImportRefused {
+    ImportRefused::Store { file: file.to_string(), kind: R::KIND, source }
+}
+
+/// The refusal of a file that could not be read, or held bad rows.
+fn unreadable<R: StoredRecord>(file: &str, e: IngestError) -> ImportRefused {
+    match e {
+        IngestError::Rows { errors, .. } => refused_rows::<R>(file, errors),
+        source => ImportRefused::Unreadable { file: file.to_string(), kind: R::KIND, source },
+    }
+}
+
+async fn store_rows<R: StoredRecord + References>(
+    store: &Store,
+    file: &str,
+    read: Result<Vec<Row<R>>, IngestError>,
+) -> (u64, Result<ImportCounts, ImportRefused>) {
+    let rows = match read {
+        Ok(rows) => rows,
+        Err(e) => return (0, Err(unreadable::<R>(file, e))),
+    };
+    let n = rows.len() as u64;
+    match check_references(store, file, &rows).await {
+        Ok(errors) if !errors.is_empty() => return (n, Err(refused_rows::<R>(file, errors))),
+        Ok(_) => {}
+        Err(e) => return (n, Err(store_failed::<R>(file, e))),
+    }
+    let records: Vec<R> = rows.into_iter().map(|r| r.record).collect();
+    (n, store.import::<R>(&records).await.map_err(|e| store_failed::<R>(file, e)))
+}
+
+async fn stream_rows<R: StoredRecord + References + 'static>(
+    store: &Store,
+    file: &str,
+    path: PathBuf,
+    chunk: usize,
+    mut progress: impl FnMut(u64, u64) + Send + 'static,
+) -> (u64, Result<ImportCounts, ImportRefused>) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<ImportFeed<R>>(4);
+    let chunk = chunk.max(1);
+    let reader = {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            // A send fails only when the store stopped listening (it failed); the
+            // file is still read to its end, for its own errors.
+            let mut send = |feed: Feed<R>| {
+                let msg = match feed {
+                    Feed::Rows(rows) => ImportFeed::Rows(rows.into_iter().map(|r| r.record).collect()),
+                    Feed::Restart => ImportFeed::Restart,
+                };
+                let _ = tx.blocking_send(msg);
+            };
+            let read = ingest::read_file_streaming::<R>(&path, &mut progress, chunk, &mut send);
+            if read.is_ok() {
+                let _ = tx.blocking_send(ImportFeed::Done);
+            }
+            read
+        })
+    };
+    let stored = store.import_stream::<R>(&mut rx).await;
+    drop(rx);
+    let read = tokio::task::block_in_place(|| reader.join()).unwrap_or_else(|_| {
+        Err(IngestError::Format { file: file.to_string(), reason: "the reader stopped unexpectedly".into() })
+    });
+    let n = match read {
+        Ok(n) => n,
+        Err(e) => return (0, Err(unreadable::<R>(file, e))),
+    };
+    match stored {
+        Ok(counts) => (n, Ok(counts)),
+        Err(e) => {
+            if e.is_constraint() {
+                // Every row whose reference is missing, with its line.
+                if let Ok(rows) = ingest::read_file::<R>(&path, &mut |_, _| {}) {
+                    match check_references(store, file, &rows).await {
+                        Ok(errors) if !errors.is_empty() => return (n, Err(refused_rows::<R>(file, errors))),
+                        Ok(_) => {}
+                        Err(e) => return (n, Err(store_failed::<R>(file, e))),
+                    }
+                }
+            }
+            (n, Err(store_failed::<R>(file, e)))
+        }
+    }
+}
+
+/// The rows whose references the store does not hold.
+async fn check_references<R: References>(
+    store: &Store,
+    file: &str,
+    rows: &[Row<R>],
+) -> Result<Vec<RowError>, StoreError> {
+    let wanted = ingest::referenced_keys(rows);
+    let mut known: BTreeMap<RefTarget, HashSet<String>> = BTreeMap::new();
+    for (target, keys) in &wanted {
+        known.insert(*target, existing(store, *target, keys).await?);
+    }
+    Ok(ingest::check_references(file, rows, &|target, key| known.get(&target).is_some_and(|k| k.contains(key))))
+}
+
+/// Which of the keys the store holds, as the same text keys.
+async fn existing(store: &Store, target: RefTarget, keys: &BTreeSet<String>) -> Result<HashSet<String>, StoreError> {
+    Ok(match target {
+        RefTarget::Region | RefTarget::Village => {
+            // Keys are codes the domain already checked; a village reference is a
+            // village-level code by its own validation, so existence is the test.
+            let codes: Vec<RegionCode> = keys.iter().filter_map(|k| RegionCode::parse(k).ok()).collect();
+            store.existing_region_codes(&codes).await?.into_iter().map(|c| c.to_string()).collect()
+        }
+        RefTarget::Household => {
+            let ids: Vec<&str> = keys.iter().map(String::as_str).collect();
+            store.existing_households(&ids).await?
+        }
+        RefTarget::Person => {
+            let ids: Vec<ResidentId> = keys.iter().filter_map(|k| ResidentId::parse(k).ok()).collect();
+            store.existing_persons(&ids).await?.into_iter().map(|p| p.to_string()).collect()
+        }
+        RefTarget::Facility => {
+            let ids: Vec<&str> = keys.iter().map(String::as_str).collect();
+            store.existing_facilities(&ids).await?
+        }
+    })
+}

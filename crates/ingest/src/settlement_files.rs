@@ -1,0 +1,435 @@
+//! The files of `safetynet settle` in file mode (docs/settlement.md): the policy
+//! (TOML), the persons and the claims (UTF-8 CSV, with or without BOM) in, the
+//! settlements (CSV) out.
+//!
+//! Every bad row is collected as a [`RowError`] (file, line, column, reason) into a
+//! list the caller hands in, so that the persons and the claims files are reported
+//! together; nothing is settled or written unless the list stays empty. The
+//! settlement file is written atomically ([`crate::atomic`]).
+//!
+//! Memory: claims are kept compact ([`settle::BatchClaim`], 32 bytes, with the claim
+//! ids in one string arena and each claim's line), so five million claims stay
+//! near 100 bytes each including the person table.
+
+use crate::atomic::write_atomically;
+use crate::error::{IngestError, RowError};
+use crate::read::Progress;
+use chrono::Datelike;
+use domain::{Claim, ColumnMap, Fen, PovertyStatus, Record, ResidentId};
+use settle::{BatchClaim, ClaimInput, Policy};
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::Path;
+
+/// Reads and validates a policy file (a leading byte-order mark is dropped).
+pub fn read_policy(path: &Path) -> Result<Policy, IngestError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| IngestError::PolicyFile { path: path.into(), error: source })?;
+    Policy::parse(text.trim_start_matches('\u{feff}'))
+        .map_err(|source| IngestError::Policy { file: path.display().to_string(), error: source })
+}
+
+/// Persons by index: their resident IDs and statuses, and the index of each ID.
+#[derive(Debug, Default)]
+pub struct Persons {
+    pub ids: Vec<ResidentId>,
+    pub statuses: Vec<PovertyStatus>,
+    pub index: HashMap<ResidentId, u32>,
+}
+
+/// Claims in compact form: the engine's rows, the claim ids in one arena, and
+/// each claim's line in the file (for error messages).
+#[derive(Debug, Default)]
+pub struct Claims {
+    pub rows: Vec<BatchClaim>,
+    /// End of each claim's id in `arena`.
+    pub id_ends: Vec<u32>,
+    pub arena: String,
+    pub lines: Vec<u32>,
+}
+
+impl Claims {
+    /// The id of claim `i`.
+    pub fn id(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.id_ends[i - 1] as usize };
+        &self.arena[start..self.id_ends[i] as usize]
+    }
+
+    /// The index of the claim with this id, if any.
+    pub fn find(&self, id: &str) -> Option<usize> {
+        (0..self.rows.len()).find(|&i| self.id(i) == id)
+    }
+}
+
+fn open_csv(path: &Path) -> Result<csv::Reader<std::fs::File>, IngestError> {
+    let f = std::fs::File::open(path).map_err(|e| IngestError::open(path, e))?;
+    Ok(csv::ReaderBuilder::new().flexible(true).buffer_capacity(1 << 20).from_reader(f))
+}
+
+fn header(rdr: &mut csv::Reader<std::fs::File>, file: &str) -> Result<Vec<String>, IngestError> {
+    let h = rdr.byte_headers().map_err(|source| IngestError::Csv { file: file.to_string(), error: source })?;
+    let h: Vec<String> =
+        h.iter().map(|f| String::from_utf8_lossy(f).trim().trim_start_matches('\u{feff}').trim().to_string()).collect();
+    Ok(h)
+}
+
+/// Reads the persons file. Only `person_id` and `status` are needed, so any file
+/// with those columns will do (the registry's full persons file among them). Bad
+/// rows and persons listed twice go to `errors`.
+pub fn read_persons(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, IngestError> {
+    let file = path.display().to_string();
+    let mut rdr = open_csv(path)?;
+    let h = header(&mut rdr, &file)?;
+    let find = |name: &str| h.iter().position(|c| c.eq_ignore_ascii_case(name));
+    let (Some(id_col), Some(status_col)) = (find("person_id"), find("status")) else {
+        return Err(IngestError::Format {
+            file,
+            reason: format!("the persons file needs the columns person_id and status; its header is: {}", h.join(", ")),
+        });
+    };
+    let mut persons = Persons::default();
+    let mut first_line: HashMap<ResidentId, u64> = HashMap::new();
+    let mut rec = csv::ByteRecord::new();
+    while rdr.read_byte_record(&mut rec).map_err(|source| IngestError::Csv { file: file.clone(), error: source })? {
+        let line = rec.position().map_or(0, |p| p.line());
+        let field =
+            |i: usize| std::str::from_utf8(rec.get(i).unwrap_or(b"")).map_err(|_| "is not valid UTF-8".to_string());
+        let mut bad = |column: &str, reason: String| {
+            errors.push(RowError { file: file.clone(), line, column: column.to_string(), reason })
+        };
+        let id = match field(id_col).and_then(|s| ResidentId::parse(s).map_err(|e| e.0)) {
+            Ok(id) => id,
+            Err(r) => {
+                bad("person_id", r);
+                continue;
+            }
+        };
+        let status: PovertyStatus =
+            match field(status_col).and_then(|s| s.parse().map_err(|e: domain::DomainError| e.0)) {
+                Ok(s) => s,
+                Err(r) => {
+                    bad("status", r);
+                    continue;
+                }
+            };
+        if let Some(prev) = first_line.get(&id) {
+            bad("person_id", format!("the person {id} is listed twice (first on line {prev})"));
+            continue;
+        }
+        first_line.insert(id, line);
+        persons.index.insert(id, persons.ids.len() as u32);
+        persons.ids.push(id);
+        persons.statuses.push(status);
+    }
+    Ok(persons)
+}
+
+/// How often (in rows) the claims reader reports progress.
+const PROGRESS_EVERY: u64 = 65_536;
+
+/// Reads the claims file (the claims columns of docs/files.md) into compact form.
+/// Bad rows, and claims of persons not in `persons`, go to `errors`, the column
+/// named by its position and name (`7 (total_cost)`). `progress` is told `(bytes
+/// read, file size)` now and then. Repeated claim ids are found by
+/// [`check_duplicates`], after the read.
+pub fn read_claims(
+    path: &Path,
+    persons: &Persons,
+    errors: &mut Vec<RowError>,
+    progress: Progress,
+) -> Result<Claims, IngestError> {
+    let file = path.display().to_string();
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let mut rdr = open_csv(path)?;
+    let h = header(&mut rdr, &file)?;
+    let hrefs: Vec<&str> = h.iter().map(|s| s.as_str()).collect();
+    let map = ColumnMap::new::<Claim>(&hrefs).map_err(|reason| IngestError::Format { file: file.clone(), reason })?;
+    // Where each claim column sits in the file, to name it in errors (1-based).
+    let column_label = |name: &str| -> String {
+        let k = Claim::COLUMNS.iter().position(|c| c.name == name);
+        match k.and_then(|k| map.positions[k]) {
+            Some(p) => format!("{} ({name})", p + 1),
+            None => name.to_string(),
+        }
+    };
+    let estimate = (len / 90) as usize;
+    let mut claims = Claims {
+        rows: Vec::with_capacity(estimate),
+        id_ends: Vec::with_capacity(estimate),
+        arena: String::with_capacity(estimate * 10),
+        lines: Vec::with_capacity(estimate),
+    };
+    let mut rec = csv::ByteRecord::new();
+    // Field slices borrow the record; their buffers are recycled across rows.
+    let mut strs_buf: Vec<&'static str> = Vec::with_capacity(16);
+    let mut fields_buf: Vec<&'static str> = Vec::with_capacity(16);
+    let mut n: u64 = 0;
+    while rdr.read_byte_record(&mut rec).map_err(|source| IngestError::Csv { file: file.clone(), error: source })? {
+        let (line, byte) = rec.position().map(|p| (p.line(), p.byte())).unwrap_or((0, 0));
+        n += 1;
+        if n.is_multiple_of(PROGRESS_EVERY) {
+            progress(byte, len);
+        }
+        let mut strs: Vec<&str> = std::mem::take(&mut strs_buf);
+        let mut fields: Vec<&str> = std::mem::take(&mut fields_buf);
+        'row: {
+            let mut utf8_bad = None;
+            for (i, f) in rec.iter().enumerate() {
+                match std::str::from_utf8(f) {
+                    Ok(s) => strs.push(s),
+                    Err(_) => {
+                        utf8_bad.get_or_insert(i);
+                        strs.push("");
+                    }
+                }
+            }
+            if let Some(i) = utf8_bad {
+                errors.push(RowError {
+                    file: file.clone(),
+                    line,
+                    column: (i + 1).to_string(),
+                    reason: "is not valid UTF-8 (save the file as UTF-8)".into(),
+                });
+                break 'row;
+            }
+            map.pick(&strs, &mut fields);
+            let claim = match Claim::from_fields(&fields) {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.push(RowError {
+                        file: file.clone(),
+                        line,
+                        column: column_label(e.column),
+                        reason: e.reason,
+                    });
+                    break 'row;
+                }
+            };
+            let Some(&person) = persons.index.get(&claim.person_id) else {
+                errors.push(RowError {
+                    file: file.clone(),
+                    line,
+                    column: column_label("person_id"),
+                    reason: format!("the person {} is not in the persons file", claim.person_id),
+                });
+                break 'row;
+            };
+            claims.arena.push_str(&claim.claim_id);
+            let Ok(end) = u32::try_from(claims.arena.len()) else {
+                return Err(IngestError::Format { file, reason: "the claim ids exceed 4 GiB".into() });
+            };
+            claims.id_ends.push(end);
+            claims.lines.push(line.min(u32::MAX as u64) as u32);
+            claims.rows.push(BatchClaim { person, discharged: claim.discharged, input: ClaimInput::from(&claim) });
+        }
+        strs_buf = reclaim(strs);
+        fields_buf = reclaim(fields);
+    }
+    progress(len, len);
+    Ok(claims)
+}
+
+/// Reports every claim id that appears more than once (each later occurrence,
+/// naming the first), then sorts `errors` by line. Hashes of the ids are sorted
+/// as integers (8 bytes a claim); only ids whose hash occurs twice are then
+/// compared as text.
+pub fn check_duplicates(claims: &Claims, path: &Path, errors: &mut Vec<RowError>) {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let hasher = BuildHasherDefault::<DefaultHasher>::default();
+    let n = claims.rows.len();
+    let mut hashes: Vec<u64> = (0..n).map(|i| hasher.hash_one(claims.id(i))).collect();
+    hashes.sort_unstable();
+    let repeated: HashSet<u64> = hashes.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+    drop(hashes);
+    if repeated.is_empty() {
+        return;
+    }
+    let file = path.display().to_string();
+    // Indices ascend in file order, so the first one seen is the first in the file.
+    let mut first: HashMap<&str, u32> = HashMap::new();
+    for i in 0..n {
+        let id = claims.id(i);
+        if !repeated.contains(&hasher.hash_one(id)) {
+            continue;
+        }
+        match first.get(id) {
+            Some(&f) => errors.push(RowError {
+                file: file.clone(),
+                line: claims.lines[i] as u64,
+                column: "claim_id".into(),
+                reason: format!("the claim id {id:?} is used twice (first on line {})", claims.lines[f as usize]),
+            }),
+            None => {
+                first.insert(id, i as u32);
+            }
+        }
+    }
+    errors.sort_by_key(|e| e.line);
+}
+
+/// Reads the persons and claims files as `safetynet settle` does, checks the
+/// claim ids, and gives the claims' settlement order; every bad row of both files
+/// in one [`IngestError::Rows`] (named after the claims file, the rows each naming
+/// their own).
+pub fn read_settlement_inputs(
+    persons_path: &Path,
+    claims_path: &Path,
+) -> Result<(Persons, Claims, Vec<u32>), IngestError> {
+    let mut errors = Vec::new();
+    let persons = read_persons(persons_path, &mut errors)?;
+    let claims = read_claims(claims_path, &persons, &mut errors, &mut |_, _| {})?;
+    check_duplicates(&claims, claims_path, &mut errors);
+    if !errors.is_empty() {
+        return Err(IngestError::Rows { file: claims_path.display().to_string(), errors });
+    }
+    let order = settle::settlement_order(&claims.rows, |i| claims.id(i));
+    Ok((persons, claims, order))
+}
+
+/// The settlement file's header: `claim_id, person_id, year, total_cost,
+/// eligible_cost`, one column per tier name of the policy, `out_of_pocket`.
+pub fn settlements_header(policy: &Policy) -> String {
+    let mut head = String::from("claim_id,person_id,year,total_cost,eligible_cost");
+    for n in &policy.names {
+        head.push(',');
+        head.push_str(&csv_field(n));
+    }
+    head.push_str(",out_of_pocket\n");
+    head
+}
+
+/// Settles the claims in `order` under `policy` and writes the settlement file
+/// (see [`settlements_header`]; amounts in yuan with two decimals), atomically.
+/// Two stages on two cores: a thread settles in order and hands over chunks of
+/// (claim index, payments, out-of-pocket); the calling thread formats and writes
+/// them (formatting costs about as much as settling). `progress` is told `(claims
+/// written, claims)` after each chunk.
+pub fn write_settlements(
+    out: &Path,
+    policy: &Policy,
+    persons: &Persons,
+    claims: &Claims,
+    order: &[u32],
+    progress: Progress,
+) -> Result<(), IngestError> {
+    write_atomically(out, |w| {
+        let io = |e: std::io::Error| IngestError::output(out, e);
+        w.write_all(settlements_header(policy).as_bytes()).map_err(io)?;
+        const CHUNK: usize = 1 << 15;
+        let width = policy.names.len() + 2;
+        let total = order.len() as u64;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<i64>>(4);
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<i64>>();
+        std::thread::scope(|scope| -> Result<(), IngestError> {
+            scope.spawn(move || {
+                let mut chunk: Vec<i64> = Vec::with_capacity(CHUNK * width);
+                let mut open = true;
+                settle::settle_in_order(policy, &claims.rows, order, &persons.statuses, |i, payments, oop| {
+                    chunk.push(i as i64);
+                    chunk.extend(payments.iter().map(|p| p.0));
+                    chunk.push(oop.0);
+                    if chunk.len() >= CHUNK * width {
+                        let next = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK * width));
+                        open = tx.send(std::mem::replace(&mut chunk, next)).is_ok();
+                    }
+                    open
+                });
+                if open && !chunk.is_empty() {
+                    let _ = tx.send(chunk);
+                }
+            });
+            // Resident IDs as text once per person, not once per claim.
+            let ids: Vec<[u8; 18]> = persons
+                .ids
+                .iter()
+                .map(|p| {
+                    let mut b = [0u8; 18];
+                    b.copy_from_slice(p.to_string().as_bytes());
+                    b
+                })
+                .collect();
+            let mut line: Vec<u8> = Vec::with_capacity(256);
+            let mut done: u64 = 0;
+            for mut chunk in rx {
+                line.clear();
+                for rec in chunk.chunks_exact(width) {
+                    let i = rec[0] as usize;
+                    let c = &claims.rows[i];
+                    line.extend_from_slice(csv_field(claims.id(i)).as_bytes());
+                    line.push(b',');
+                    line.extend_from_slice(&ids[c.person as usize]);
+                    let _ = write!(line, ",{}", c.discharged.year());
+                    push_fen(&mut line, c.input.total_cost);
+                    push_fen(&mut line, c.input.eligible_cost);
+                    for p in &rec[1..] {
+                        push_fen(&mut line, Fen(*p));
+                    }
+                    line.push(b'\n');
+                }
+                // A failed write drops the receiver, which stops the settling thread.
+                w.write_all(&line).map_err(io)?;
+                done += (chunk.len() / width) as u64;
+                progress(done, total);
+                // Handed back empty, to be filled again.
+                chunk.clear();
+                let _ = back_tx.send(chunk);
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Appends `,` and the amount in yuan with two decimals.
+fn push_fen(line: &mut Vec<u8>, f: Fen) {
+    line.push(b',');
+    let v = f.0;
+    if v < 0 {
+        line.push(b'-');
+    }
+    let a = v.unsigned_abs();
+    let mut digits = [0u8; 24];
+    let mut k = digits.len();
+    let mut y = a / 100;
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (y % 10) as u8;
+        y /= 10;
+        if y == 0 {
+            break;
+        }
+    }
+    line.extend_from_slice(&digits[k..]);
+    let c = a % 100;
+    line.extend_from_slice(&[b'.', b'0' + (c / 10) as u8, b'0' + (c % 10) as u8]);
+}
+
+/// Quotes a field if CSV needs it.
+fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        std::borrow::Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// An emptied buffer of field slices, given back for the next row (no allocation).
+fn reclaim(mut v: Vec<&str>) -> Vec<&'static str> {
+    v.clear();
+    v.into_iter().map(|_| "").collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_written_in_yuan_with_two_decimals() {
+        for (fen, text) in [(0, ",0.00"), (5, ",0.05"), (1234567, ",12345.67"), (-150, ",-1.50"), (-5, ",-0.05")] {
+            let mut line = Vec::new();
+            push_fen(&mut line, Fen(fen));
+            assert_eq!(String::from_utf8(line).unwrap(), text);
+        }
+        assert_eq!(csv_field("a,b\"c"), "\"a,b\"\"c\"");
+        assert_eq!(csv_field("plain"), "plain");
+    }
+}
