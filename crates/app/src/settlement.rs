@@ -38,20 +38,21 @@ impl SettlementRules for Rules {
 }
 
 /// The settlement engine as the store's units of work call it. Parsed policies
-/// are kept by their stored id (a stored version never changes).
+/// are kept by their text (a stored version never changes; ids alone would mix
+/// up two stores opened by one process).
 #[derive(Default)]
 pub struct Engine {
-    parsed: Mutex<HashMap<i64, Arc<Policy>>>,
+    parsed: Mutex<HashMap<String, Arc<Policy>>>,
 }
 
 impl Engine {
     /// The parsed policy of a stored version.
     pub fn policy(&self, rec: &PolicyRecord) -> Result<Arc<Policy>, String> {
-        if let Some(p) = self.parsed.lock().expect("policy cache").get(&rec.id) {
+        if let Some(p) = self.parsed.lock().expect("policy cache").get(&rec.source) {
             return Ok(p.clone());
         }
         let p = Arc::new(Policy::parse(&rec.source).map_err(|e| e.to_string())?);
-        self.parsed.lock().expect("policy cache").insert(rec.id, p.clone());
+        self.parsed.lock().expect("policy cache").insert(rec.source.clone(), p.clone());
         Ok(p)
     }
 }
