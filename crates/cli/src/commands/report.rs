@@ -108,7 +108,8 @@ fn from_store(
     })?;
     spinner.finish_and_clear();
     let bytes = if is_xlsx(&args.out)? { report.xlsx() } else { report.csv() }.map_err(|e| anyhow::anyhow!("{e}"))?;
-    std::fs::write(&args.out, bytes).with_context(|| format!("cannot write {}", args.out.display()))?;
+    write_file(&args.out, |w| Ok(w.write_all(&bytes)?))
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
     if !global.quiet {
         if report.unsettled > 0 {
             eprintln!(
