@@ -313,7 +313,7 @@ async fn overview_regions_and_trend(store: &Store) {
     // The figures follow later writes, recomputing only the villages they touched.
     assert_eq!(store.refresh_figures(&Scope::all()).await.unwrap(), 0, "nothing changed since");
     app::settlement::put_policy(
-        &store,
+        store,
         "341122",
         2024,
         include_str!("../../settle/tests/data/demo_county_2024.toml"),
@@ -322,7 +322,7 @@ async fn overview_regions_and_trend(store: &Store) {
     .await
     .unwrap();
     let r =
-        app::settlement::settle_realtime(&store, &Scope::all(), &claim("C5", 1, "2024-06-01", 20_000, 20_000), "clerk")
+        app::settlement::settle_realtime(store, &Scope::all(), &claim("C5", 1, "2024-06-01", 20_000, 20_000), "clerk")
             .await
             .unwrap();
     assert_eq!(store.refresh_figures(&Scope::all()).await.unwrap(), 1, "one village");
@@ -335,7 +335,7 @@ async fn overview_regions_and_trend(store: &Store) {
         t.iter().map(|m| (m.month.as_str(), m.claims)).collect::<Vec<_>>(),
         [("2024-03", 2), ("2024-05", 1), ("2024-06", 1), ("2024-07", 1)]
     );
-    app::settlement::void_claim(&store, &Scope::all(), "C5", "clerk").await.unwrap();
+    app::settlement::void_claim(store, &Scope::all(), "C5", "clerk").await.unwrap();
     let o = store.overview(&county_a).await.unwrap();
     assert_eq!((o.claims, o.total_cost, o.out_of_pocket), (4, Fen::from_yuan(1_120), Fen::ZERO));
     // A person who moves to another village's household counts there.
@@ -383,7 +383,7 @@ async fn network_in_scope(store: &Store) {
 async fn figures_stay_right_when_writes_and_refreshes_overlap(store: &Store) {
     seed(store).await;
     app::settlement::put_policy(
-        &store,
+        store,
         "34",
         2024,
         include_str!("../../settle/tests/data/demo_county_2024.toml"),

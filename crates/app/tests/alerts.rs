@@ -63,18 +63,18 @@ async fn id_of(store: &Store, rule: &str, hh: &str) -> i64 {
 async fn a_rerun_on_the_same_data_changes_nothing(store: &Store) {
     seed(store).await;
     let all = Scope::all();
-    let first = app::monitoring::apply_findings(&store, &all, 2024, &findings(), "monitor").await.unwrap();
+    let first = app::monitoring::apply_findings(store, &all, 2024, &findings(), "monitor").await.unwrap();
     assert_eq!(first, ReconcileCounts { raised: 3, ..Default::default() });
     let before = store.alerts(&all, &AlertQuery::default(), Page::default()).await.unwrap();
     assert_eq!(before.len(), 3);
-    let again = app::monitoring::apply_findings(&store, &all, 2024, &findings(), "monitor").await.unwrap();
+    let again = app::monitoring::apply_findings(store, &all, 2024, &findings(), "monitor").await.unwrap();
     assert_eq!(again, ReconcileCounts { unchanged: 3, ..Default::default() });
     let after = store.alerts(&all, &AlertQuery::default(), Page::default()).await.unwrap();
     assert_eq!(after, before, "ids, values and times as they were");
     // A finding given twice in one run is one alert.
     let mut twice = findings();
     twice.push(twice[0].clone());
-    let third = app::monitoring::apply_findings(&store, &all, 2024, &twice, "monitor").await.unwrap();
+    let third = app::monitoring::apply_findings(store, &all, 2024, &twice, "monitor").await.unwrap();
     assert_eq!(third.unchanged, 3);
     assert_eq!(store.count_alerts(&all, &AlertQuery::default()).await.unwrap(), 3);
     // The raise is recorded, once.
@@ -91,16 +91,16 @@ async fn a_rerun_on_the_same_data_changes_nothing(store: &Store) {
 async fn new_data_updates_values_without_duplicates(store: &Store) {
     seed(store).await;
     let all = Scope::all();
-    app::monitoring::apply_findings(&store, &all, 2024, &findings(), "monitor").await.unwrap();
+    app::monitoring::apply_findings(store, &all, 2024, &findings(), "monitor").await.unwrap();
     let id = id_of(store, "medical_burden_poor", "H1").await;
-    app::monitoring::transition_alert(&store, &all, id, AlertState::Verifying, "wang", "visiting on Monday")
+    app::monitoring::transition_alert(store, &all, id, AlertState::Verifying, "wang", "visiting on Monday")
         .await
         .unwrap();
     let mut new = findings();
     new[0].value = Figure::Money(Fen::from_yuan(15_500));
     new.push(finding("catastrophic_25", "H2", "341122100202", 5_000));
     new.remove(1); // H2's catastrophic_10 no longer crosses
-    let counts = app::monitoring::apply_findings(&store, &all, 2024, &new, "monitor").await.unwrap();
+    let counts = app::monitoring::apply_findings(store, &all, 2024, &new, "monitor").await.unwrap();
     assert_eq!(
         counts,
         ReconcileCounts { raised: 1, updated: 1, unchanged: 1, no_longer_raised: 1, ..Default::default() }
@@ -129,28 +129,28 @@ async fn new_data_updates_values_without_duplicates(store: &Store) {
 async fn a_resolved_alert_stays_resolved(store: &Store) {
     seed(store).await;
     let all = Scope::all();
-    app::monitoring::apply_findings(&store, &all, 2024, &findings(), "monitor").await.unwrap();
+    app::monitoring::apply_findings(store, &all, 2024, &findings(), "monitor").await.unwrap();
     let id = id_of(store, "medical_burden_poor", "H1").await;
-    app::monitoring::transition_alert(&store, &all, id, AlertState::Verifying, "wang", "").await.unwrap();
-    app::monitoring::transition_alert(&store, &all, id, AlertState::Assisting, "wang", "confirmed").await.unwrap();
-    app::monitoring::add_assistance(&store, &all, id, &measure(), "wang").await.unwrap();
-    app::monitoring::transition_alert(&store, &all, id, AlertState::Resolved, "li", "relief paid").await.unwrap();
+    app::monitoring::transition_alert(store, &all, id, AlertState::Verifying, "wang", "").await.unwrap();
+    app::monitoring::transition_alert(store, &all, id, AlertState::Assisting, "wang", "confirmed").await.unwrap();
+    app::monitoring::add_assistance(store, &all, id, &measure(), "wang").await.unwrap();
+    app::monitoring::transition_alert(store, &all, id, AlertState::Resolved, "li", "relief paid").await.unwrap();
     let mut new = findings();
     new[0].value = Figure::Money(Fen::from_yuan(20_000));
-    let counts = app::monitoring::apply_findings(&store, &all, 2024, &new, "monitor").await.unwrap();
+    let counts = app::monitoring::apply_findings(store, &all, 2024, &new, "monitor").await.unwrap();
     assert_eq!(counts, ReconcileCounts { unchanged: 2, closed_kept: 1, ..Default::default() });
     let a = store.alert(&all, id).await.unwrap().unwrap();
     assert_eq!(a.state, AlertState::Resolved);
     assert_eq!(a.value, "12000.00");
     // Closed: no move, no measure.
-    let e = app::monitoring::transition_alert(&store, &all, id, AlertState::Open, "li", "").await.unwrap_err();
+    let e = app::monitoring::transition_alert(store, &all, id, AlertState::Open, "li", "").await.unwrap_err();
     assert!(matches!(e, StoreError::IllegalTransition { .. }), "{e}");
-    let e = app::monitoring::add_assistance(&store, &all, id, &measure(), "li").await.unwrap_err();
+    let e = app::monitoring::add_assistance(store, &all, id, &measure(), "li").await.unwrap_err();
     assert!(matches!(e, StoreError::Constraint { .. }), "{e}");
     // The next year's crossing is a new alert.
     let mut next = new[0].clone();
     next.year = 2025;
-    let counts = app::monitoring::apply_findings(&store, &all, 2025, &[next], "monitor").await.unwrap();
+    let counts = app::monitoring::apply_findings(store, &all, 2025, &[next], "monitor").await.unwrap();
     assert_eq!(counts.raised, 1);
     let q = AlertQuery { household: Some("H1".into()), ..Default::default() };
     let both = store.alerts(&all, &q, Page::default()).await.unwrap();
@@ -160,22 +160,22 @@ async fn a_resolved_alert_stays_resolved(store: &Store) {
 async fn the_life_cycle_is_enforced_and_recorded(store: &Store) {
     seed(store).await;
     let all = Scope::all();
-    app::monitoring::apply_findings(&store, &all, 2024, &findings(), "monitor").await.unwrap();
+    app::monitoring::apply_findings(store, &all, 2024, &findings(), "monitor").await.unwrap();
     let id = id_of(store, "catastrophic_10", "H2").await;
     // open -> assisting skips verifying.
-    let e = app::monitoring::transition_alert(&store, &all, id, AlertState::Assisting, "wang", "").await.unwrap_err();
+    let e = app::monitoring::transition_alert(store, &all, id, AlertState::Assisting, "wang", "").await.unwrap_err();
     assert!(matches!(&e, StoreError::IllegalTransition { from, to, .. } if from == "open" && to == "assisting"), "{e}");
     // No actor.
-    assert!(app::monitoring::transition_alert(&store, &all, id, AlertState::Verifying, " ", "").await.is_err());
-    app::monitoring::transition_alert(&store, &all, id, AlertState::Verifying, "wang", "called the village doctor")
+    assert!(app::monitoring::transition_alert(store, &all, id, AlertState::Verifying, " ", "").await.is_err());
+    app::monitoring::transition_alert(store, &all, id, AlertState::Verifying, "wang", "called the village doctor")
         .await
         .unwrap();
-    app::monitoring::transition_alert(&store, &all, id, AlertState::Assisting, "wang", "income loss confirmed")
+    app::monitoring::transition_alert(store, &all, id, AlertState::Assisting, "wang", "income loss confirmed")
         .await
         .unwrap();
     // Resolving without a measure is refused and records nothing.
     let e =
-        app::monitoring::transition_alert(&store, &all, id, AlertState::Resolved, "wang", "done").await.unwrap_err();
+        app::monitoring::transition_alert(store, &all, id, AlertState::Resolved, "wang", "done").await.unwrap_err();
     assert!(matches!(e, StoreError::IllegalTransition { .. }), "{e}");
     assert!(e.to_string().contains("measure"), "{e}");
     let a = store.alert(&all, id).await.unwrap().unwrap();
@@ -184,16 +184,16 @@ async fn the_life_cycle_is_enforced_and_recorded(store: &Store) {
     let mut bad = measure();
     bad.kind = " ".into();
     assert!(matches!(
-        app::monitoring::add_assistance(&store, &all, id, &bad, "wang").await,
+        app::monitoring::add_assistance(store, &all, id, &bad, "wang").await,
         Err(StoreError::Rejected { .. })
     ));
     let mut bad = measure();
     bad.amount = Fen(-1);
     assert!(matches!(
-        app::monitoring::add_assistance(&store, &all, id, &bad, "wang").await,
+        app::monitoring::add_assistance(store, &all, id, &bad, "wang").await,
         Err(StoreError::Rejected { .. })
     ));
-    let a = app::monitoring::add_assistance(&store, &all, id, &measure(), "wang").await.unwrap();
+    let a = app::monitoring::add_assistance(store, &all, id, &measure(), "wang").await.unwrap();
     assert_eq!(a.measures.len(), 1);
     let m = &a.measures[0];
     assert_eq!(
@@ -203,7 +203,7 @@ async fn the_life_cycle_is_enforced_and_recorded(store: &Store) {
     assert_eq!((m.note.as_str(), m.recorded_by.as_str()), ("paid in cash", "wang"));
     let before = chrono::Utc::now() - chrono::Duration::seconds(2);
     let a =
-        app::monitoring::transition_alert(&store, &all, id, AlertState::Resolved, "li", "relief paid, income restored")
+        app::monitoring::transition_alert(store, &all, id, AlertState::Resolved, "li", "relief paid, income restored")
             .await
             .unwrap();
     assert_eq!(a.state, AlertState::Resolved);
@@ -226,10 +226,10 @@ async fn the_life_cycle_is_enforced_and_recorded(store: &Store) {
     // Dismissing needs a reason.
     let other = id_of(store, "medical_burden_poor", "H1").await;
     let e =
-        app::monitoring::transition_alert(&store, &all, other, AlertState::Dismissed, "wang", "  ").await.unwrap_err();
+        app::monitoring::transition_alert(store, &all, other, AlertState::Dismissed, "wang", "  ").await.unwrap_err();
     assert!(e.to_string().contains("reason"), "{e}");
     let a = app::monitoring::transition_alert(
-        &store,
+        store,
         &all,
         other,
         AlertState::Dismissed,
@@ -244,28 +244,28 @@ async fn the_life_cycle_is_enforced_and_recorded(store: &Store) {
 async fn the_scope_is_respected(store: &Store) {
     seed(store).await;
     let all = Scope::all();
-    app::monitoring::apply_findings(&store, &all, 2024, &findings(), "monitor").await.unwrap();
+    app::monitoring::apply_findings(store, &all, 2024, &findings(), "monitor").await.unwrap();
     let id = id_of(store, "medical_burden_poor", "H1").await; // county 341122
     let other = Scope::new("341123").unwrap();
     assert!(store.alert(&other, id).await.unwrap().is_none());
     let seen = store.alerts(&other, &AlertQuery::default(), Page::default()).await.unwrap();
     assert_eq!(seen.iter().map(|a| a.household_id.as_str()).collect::<Vec<_>>(), vec!["H3"]);
     assert_eq!(store.count_alerts(&other, &AlertQuery::default()).await.unwrap(), 1);
-    let e = app::monitoring::transition_alert(&store, &other, id, AlertState::Verifying, "zhao", "").await.unwrap_err();
+    let e = app::monitoring::transition_alert(store, &other, id, AlertState::Verifying, "zhao", "").await.unwrap_err();
     assert!(matches!(e, StoreError::NotFound { .. }), "{e}");
-    let e = app::monitoring::add_assistance(&store, &other, id, &measure(), "zhao").await.unwrap_err();
+    let e = app::monitoring::add_assistance(store, &other, id, &measure(), "zhao").await.unwrap_err();
     assert!(matches!(e, StoreError::NotFound { .. }), "{e}");
     assert_eq!(store.alert(&all, id).await.unwrap().unwrap().events.len(), 1, "nothing recorded");
     // Its own county: fine.
     let mine = Scope::new("341122").unwrap();
     assert_eq!(
-        app::monitoring::transition_alert(&store, &mine, id, AlertState::Verifying, "wang", "").await.unwrap().state,
+        app::monitoring::transition_alert(store, &mine, id, AlertState::Verifying, "wang", "").await.unwrap().state,
         AlertState::Verifying
     );
     // A run over one county leaves the other's alerts alone and ignores its findings.
     let mut new = findings();
     new[2].value = Figure::Text("C34".into());
-    let counts = app::monitoring::apply_findings(&store, &mine, 2024, &new, "monitor").await.unwrap();
+    let counts = app::monitoring::apply_findings(store, &mine, 2024, &new, "monitor").await.unwrap();
     assert_eq!((counts.unchanged, counts.outside_scope, counts.no_longer_raised), (2, 1, 0));
     let h3 = store.alert(&all, id_of(store, "serious_diagnosis", "H3").await).await.unwrap().unwrap();
     assert_eq!(h3.value, "C16");
@@ -275,7 +275,7 @@ async fn a_monitor_run_over_the_store(store: &Store) {
     seed(store).await;
     let all = Scope::all();
     app::settlement::put_policy(
-        &store,
+        store,
         "34",
         2024,
         include_str!("../../settle/tests/data/demo_county_2024.toml"),
@@ -299,8 +299,8 @@ async fn a_monitor_run_over_the_store(store: &Store) {
     let serious = claim("M2", 1, "2024-05-01", 3_000, 3_000);
     let voided = claim("M3", 7, "2024-06-01", 200_000, 10_000);
     store.import_claims(&[big, serious, voided]).await.unwrap();
-    assert_eq!(app::settlement::settle_stored(&store, &all, 2024, "batch").await.unwrap().settled, 3);
-    app::settlement::void_claim(&store, &all, "M3", "clerk").await.unwrap();
+    assert_eq!(app::settlement::settle_stored(store, &all, 2024, "batch").await.unwrap().settled, 3);
+    app::settlement::void_claim(store, &all, "M3", "clerk").await.unwrap();
     let inputs = store.monitor_inputs(&all, 2024).await.unwrap();
     assert_eq!((inputs.households.len(), inputs.persons.len(), inputs.claims.len()), (3, 5, 2));
     assert_eq!(inputs.settlements.len(), 2);
@@ -320,10 +320,10 @@ async fn a_monitor_run_over_the_store(store: &Store) {
     assert!(raised.contains(&("catastrophic_25", "H2")), "{raised:?}");
     assert!(raised.contains(&("serious_diagnosis", "H1")), "{raised:?}");
     assert!(!raised.iter().any(|(_, h)| *h == "H3"), "the voided claim does not count: {raised:?}");
-    let counts = app::monitoring::apply_findings(&store, &all, 2024, &r.alerts, "monitor").await.unwrap();
+    let counts = app::monitoring::apply_findings(store, &all, 2024, &r.alerts, "monitor").await.unwrap();
     assert_eq!(counts.raised as usize, r.alerts.len());
     assert_eq!(
-        app::monitoring::apply_findings(&store, &all, 2024, &r.alerts, "monitor").await.unwrap().unchanged as usize,
+        app::monitoring::apply_findings(store, &all, 2024, &r.alerts, "monitor").await.unwrap().unchanged as usize,
         r.alerts.len()
     );
     // The patient ledger of the same run.

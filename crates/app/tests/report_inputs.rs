@@ -25,7 +25,7 @@ async fn payments_alerts_and_names_inside_the_scope(store: &Store) {
     seed(store).await;
     let all = Scope::all();
     app::settlement::put_policy(
-        &store,
+        store,
         "34",
         2024,
         include_str!("../../settle/tests/data/demo_county_2024.toml"),
@@ -46,8 +46,8 @@ async fn payments_alerts_and_names_inside_the_scope(store: &Store) {
         ])
         .await
         .unwrap();
-    app::settlement::settle_stored(&store, &all, 2024, "batch").await.unwrap();
-    app::settlement::void_claim(&store, &all, "R2", "clerk").await.unwrap();
+    app::settlement::settle_stored(store, &all, 2024, "batch").await.unwrap();
+    app::settlement::void_claim(store, &all, "R2", "clerk").await.unwrap();
 
     let pays = store.settlement_payments(&all, 2024).await.unwrap();
     let mut ids: Vec<&str> = pays.keys().map(String::as_str).collect();
@@ -65,7 +65,7 @@ async fn payments_alerts_and_names_inside_the_scope(store: &Store) {
 
     // Alerts: H1's resolved with a measure, H2's dismissed, H3's open (other county).
     app::monitoring::apply_findings(
-        &store,
+        store,
         &all,
         2024,
         &[
@@ -78,7 +78,7 @@ async fn payments_alerts_and_names_inside_the_scope(store: &Store) {
     .await
     .unwrap();
     app::monitoring::apply_findings(
-        &store,
+        store,
         &all,
         2023,
         &[finding("catastrophic_10", "H1", "341122100201", 2023)],
@@ -91,7 +91,7 @@ async fn payments_alerts_and_names_inside_the_scope(store: &Store) {
     let id_of = |hh: &str| listed.iter().find(|a| a.household_id == hh).unwrap().id;
     let (h1, h2) = (id_of("H1"), id_of("H2"));
     for to in [AlertState::Verifying, AlertState::Assisting] {
-        app::monitoring::transition_alert(&store, &all, h1, to, "wang", "").await.unwrap();
+        app::monitoring::transition_alert(store, &all, h1, to, "wang", "").await.unwrap();
     }
     let m = NewMeasure {
         kind: "temporary_relief".into(),
@@ -100,10 +100,10 @@ async fn payments_alerts_and_names_inside_the_scope(store: &Store) {
         date: d("2024-10-03"),
         note: String::new(),
     };
-    app::monitoring::add_assistance(&store, &all, h1, &m, "wang").await.unwrap();
-    app::monitoring::transition_alert(&store, &all, h1, AlertState::Resolved, "wang", "paid").await.unwrap();
-    app::monitoring::transition_alert(&store, &all, h2, AlertState::Verifying, "wang", "").await.unwrap();
-    app::monitoring::transition_alert(&store, &all, h2, AlertState::Dismissed, "wang", "income was misreported")
+    app::monitoring::add_assistance(store, &all, h1, &m, "wang").await.unwrap();
+    app::monitoring::transition_alert(store, &all, h1, AlertState::Resolved, "wang", "paid").await.unwrap();
+    app::monitoring::transition_alert(store, &all, h2, AlertState::Verifying, "wang", "").await.unwrap();
+    app::monitoring::transition_alert(store, &all, h2, AlertState::Dismissed, "wang", "income was misreported")
         .await
         .unwrap();
 

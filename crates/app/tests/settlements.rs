@@ -31,49 +31,49 @@ fn fens(v: &[(String, Fen)]) -> Vec<Fen> {
 
 async fn a_bad_policy_is_refused_and_stores_nothing(store: &Store) {
     let bad = POLICY.replace("rate = 0.6\n", "rate = 1.6\n");
-    let e = app::settlement::put_policy(&store, "341122", 2024, &bad, "admin").await.unwrap_err();
+    let e = app::settlement::put_policy(store, "341122", 2024, &bad, "admin").await.unwrap_err();
     assert!(matches!(e, StoreError::Rejected { .. }), "{e}");
     assert!(e.to_string().contains("rate"), "the parser's error names the key: {e}");
-    let e = app::settlement::put_policy(&store, "341122", 2024, "name = \"x\"\n[[tier]]\nname = \"basic\"\n", "admin")
+    let e = app::settlement::put_policy(store, "341122", 2024, "name = \"x\"\n[[tier]]\nname = \"basic\"\n", "admin")
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::Rejected { .. }), "{e}");
     // A file for another year is refused too.
-    let e = app::settlement::put_policy(&store, "341122", 2025, POLICY, "admin").await.unwrap_err();
+    let e = app::settlement::put_policy(store, "341122", 2025, POLICY, "admin").await.unwrap_err();
     assert!(e.to_string().contains("2024"), "{e}");
     // A bad region prefix.
-    assert!(app::settlement::put_policy(&store, "3411", 2024, POLICY, "admin").await.is_ok());
-    assert!(app::settlement::put_policy(&store, "34x", 2024, POLICY, "admin").await.is_err());
+    assert!(app::settlement::put_policy(store, "3411", 2024, POLICY, "admin").await.is_ok());
+    assert!(app::settlement::put_policy(store, "34x", 2024, POLICY, "admin").await.is_err());
     assert!(store.policy_versions("341122", 2024).await.unwrap().is_empty());
     assert_eq!(store.policies(&Scope::all()).await.unwrap().len(), 1);
 }
 
 async fn policies_are_versioned_and_the_longest_prefix_wins(store: &Store) {
     let province = POLICY.replace("Demo county 2024", "Province 2024");
-    let v1 = app::settlement::put_policy(&store, "34", 2024, &province, "wang").await.unwrap();
+    let v1 = app::settlement::put_policy(store, "34", 2024, &province, "wang").await.unwrap();
     assert_eq!((v1.region.as_str(), v1.year, v1.version, v1.actor.as_str()), ("34", 2024, 1, "wang"));
     assert_eq!(v1.name, "Province 2024");
     let village = code("341122100201");
-    let (found, parsed) = app::settlement::policy_for(&store, village, 2024).await.unwrap().unwrap();
+    let (found, parsed) = app::settlement::policy_for(store, village, 2024).await.unwrap().unwrap();
     assert_eq!(found, v1);
     assert_eq!(parsed.names, vec!["basic", "critical", "assistance", "safety_net"]);
-    let c1 = app::settlement::put_policy(&store, "341122", 2024, POLICY, "li").await.unwrap();
+    let c1 = app::settlement::put_policy(store, "341122", 2024, POLICY, "li").await.unwrap();
     let c2 =
-        app::settlement::put_policy(&store, "341122", 2024, &POLICY.replace("Demo county", "Demo county v2"), "li")
+        app::settlement::put_policy(store, "341122", 2024, &POLICY.replace("Demo county", "Demo county v2"), "li")
             .await
             .unwrap();
     assert_eq!((c1.version, c2.version), (1, 2));
-    let (found, _) = app::settlement::policy_for(&store, village, 2024).await.unwrap().unwrap();
+    let (found, _) = app::settlement::policy_for(store, village, 2024).await.unwrap().unwrap();
     assert_eq!(found.id, c2.id, "the latest version of the longest prefix");
     // Another county of the province falls back to the province's policy.
-    let (found, _) = app::settlement::policy_for(&store, code("341123100201"), 2024).await.unwrap().unwrap();
+    let (found, _) = app::settlement::policy_for(store, code("341123100201"), 2024).await.unwrap().unwrap();
     assert_eq!(found.id, v1.id);
-    assert!(app::settlement::policy_for(&store, village, 2025).await.unwrap().is_none());
-    assert!(app::settlement::policy_for(&store, code("110101001001"), 2024).await.unwrap().is_none());
+    assert!(app::settlement::policy_for(store, village, 2025).await.unwrap().is_none());
+    assert!(app::settlement::policy_for(store, code("110101001001"), 2024).await.unwrap().is_none());
     let versions = store.policy_versions("341122", 2024).await.unwrap();
     assert_eq!(versions.iter().map(|p| p.version).collect::<Vec<_>>(), vec![1, 2]);
     // A county scope sees its own policy and the province's, not a sibling county's.
-    app::settlement::put_policy(&store, "341123", 2024, POLICY, "li").await.unwrap();
+    app::settlement::put_policy(store, "341123", 2024, POLICY, "li").await.unwrap();
     let seen: Vec<String> =
         store.policies(&Scope::new("341122").unwrap()).await.unwrap().into_iter().map(|p| p.region).collect();
     assert_eq!(seen, vec!["34", "341122"]);
@@ -84,9 +84,9 @@ async fn policies_are_versioned_and_the_longest_prefix_wins(store: &Store) {
 
 async fn realtime_gives_the_worked_example(store: &Store) {
     seed(store).await;
-    app::settlement::put_policy(&store, "341122", 2024, POLICY, "admin").await.unwrap();
+    app::settlement::put_policy(store, "341122", 2024, POLICY, "admin").await.unwrap();
     let all = Scope::all();
-    let r1 = app::settlement::settle_realtime(&store, &all, &claim("C1", 1, "2024-03-10", 60_000, 50_000), "clerk")
+    let r1 = app::settlement::settle_realtime(store, &all, &claim("C1", 1, "2024-03-10", 60_000, 50_000), "clerk")
         .await
         .unwrap();
     assert!(!r1.replayed);
@@ -96,7 +96,7 @@ async fn realtime_gives_the_worked_example(store: &Store) {
     assert_eq!(app::settlement::settlement_of(&r1).payments, fens(&r1.payments));
     assert_eq!(r1.total, yuan("60000"));
     assert!(r1.explanation.contains("safety_net"), "{}", r1.explanation);
-    let r2 = app::settlement::settle_realtime(&store, &all, &claim("C2", 1, "2024-06-01", 20_000, 20_000), "clerk")
+    let r2 = app::settlement::settle_realtime(store, &all, &claim("C2", 1, "2024-06-01", 20_000, 20_000), "clerk")
         .await
         .unwrap();
     assert_eq!(fens(&r2.payments), vec![yuan("16787.50"), yuan("2088.12"), yuan("674.63"), yuan("449.75")]);
@@ -108,16 +108,16 @@ async fn realtime_gives_the_worked_example(store: &Store) {
     assert_eq!(stored[0].settled_by, "clerk");
     assert_eq!(stored[0].policy_version, Some(1));
     assert!(store.get::<Claim>("C2").await.unwrap().is_some());
-    assert_eq!(app::settlement::explain_stored(&store, &all, "C1").await.unwrap().unwrap(), r1.explanation);
+    assert_eq!(app::settlement::explain_stored(store, &all, "C1").await.unwrap().unwrap(), r1.explanation);
     // Outside the scope the person does not exist.
     let other = Scope::new("341123").unwrap();
-    let e = app::settlement::settle_realtime(&store, &other, &claim("C3", 1, "2024-07-01", 100, 100), "clerk")
+    let e = app::settlement::settle_realtime(store, &other, &claim("C3", 1, "2024-07-01", 100, 100), "clerk")
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::NotFound { .. }), "{e}");
     assert!(store.settlements_of(&other, pid(1)).await.unwrap().is_empty());
     // No policy for the region: refused, nothing stored.
-    let e = app::settlement::settle_realtime(&store, &all, &claim("C4", 7, "2024-07-01", 100, 100), "clerk")
+    let e = app::settlement::settle_realtime(store, &all, &claim("C4", 7, "2024-07-01", 100, 100), "clerk")
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::Rejected { .. }), "{e}");
@@ -126,18 +126,18 @@ async fn realtime_gives_the_worked_example(store: &Store) {
 
 async fn the_same_claim_twice_is_counted_once(store: &Store) {
     seed(store).await;
-    app::settlement::put_policy(&store, "341122", 2024, POLICY, "admin").await.unwrap();
+    app::settlement::put_policy(store, "341122", 2024, POLICY, "admin").await.unwrap();
     let all = Scope::all();
     let c1 = claim("C1", 1, "2024-03-10", 60_000, 50_000);
-    let first = app::settlement::settle_realtime(&store, &all, &c1, "clerk").await.unwrap();
-    let again = app::settlement::settle_realtime(&store, &all, &c1, "another clerk").await.unwrap();
+    let first = app::settlement::settle_realtime(store, &all, &c1, "clerk").await.unwrap();
+    let again = app::settlement::settle_realtime(store, &all, &c1, "another clerk").await.unwrap();
     assert!(again.replayed);
     assert_eq!(again.payments, first.payments);
     assert_eq!(again.out_of_pocket, first.out_of_pocket);
     assert_eq!(again.policy, first.policy);
     assert_eq!(again.explanation, first.explanation);
     // Counted once: the second claim still settles as the worked example says.
-    let r2 = app::settlement::settle_realtime(&store, &all, &claim("C2", 1, "2024-06-01", 20_000, 20_000), "clerk")
+    let r2 = app::settlement::settle_realtime(store, &all, &claim("C2", 1, "2024-06-01", 20_000, 20_000), "clerk")
         .await
         .unwrap();
     assert_eq!(fens(&r2.payments), vec![yuan("16787.50"), yuan("2088.12"), yuan("674.63"), yuan("449.75")]);
@@ -145,20 +145,20 @@ async fn the_same_claim_twice_is_counted_once(store: &Store) {
     // A different claim under the same id is refused, and changes nothing.
     let mut changed = c1.clone();
     changed.total_cost = yuan("60001");
-    let e = app::settlement::settle_realtime(&store, &all, &changed, "clerk").await.unwrap_err();
+    let e = app::settlement::settle_realtime(store, &all, &changed, "clerk").await.unwrap_err();
     assert!(matches!(e, StoreError::Constraint { .. }), "{e}");
     let back = store.settlement(&all, "C1").await.unwrap().unwrap();
     assert_eq!(back.payments, first.payments);
     // An imported, unsettled claim is settled by the real-time call, once.
     let c5 = claim("C5", 3, "2024-08-01", 1_000, 1_000);
     store.import_claims(std::slice::from_ref(&c5)).await.unwrap();
-    assert!(!app::settlement::settle_realtime(&store, &all, &c5, "clerk").await.unwrap().replayed);
-    assert!(app::settlement::settle_realtime(&store, &all, &c5, "clerk").await.unwrap().replayed);
+    assert!(!app::settlement::settle_realtime(store, &all, &c5, "clerk").await.unwrap().replayed);
+    assert!(app::settlement::settle_realtime(store, &all, &c5, "clerk").await.unwrap().replayed);
 }
 
 async fn claims_of_one_person_at_once_are_serialised(store: &Store) {
     seed(store).await;
-    app::settlement::put_policy(&store, "341122", 2024, POLICY, "admin").await.unwrap();
+    app::settlement::put_policy(store, "341122", 2024, POLICY, "admin").await.unwrap();
     // Identical bills of one person: whatever order they settle in, the n-th one
     // settled must give what the n-th gives sequentially, so the multiset of
     // results equals the sequential one; a lost update of the accumulators (two
@@ -206,13 +206,13 @@ async fn claims_of_one_person_at_once_are_serialised(store: &Store) {
     // The accumulators are the sequential ones: one more claim settles as the (n+1)-th.
     let extra = claim("K9", 1, "2024-05-06", 40_000, 36_000);
     let next = settle::settle_claim(&policy, &settle::ClaimInput::from(&extra), PovertyStatus::Lifted, &mut acc);
-    let r = app::settlement::settle_realtime(&store, &Scope::all(), &extra, "clerk").await.unwrap();
+    let r = app::settlement::settle_realtime(store, &Scope::all(), &extra, "clerk").await.unwrap();
     assert_eq!(app::settlement::settlement_of(&r), next);
 }
 
 async fn a_void_resettles_the_later_claims_and_reports_differences(store: &Store) {
     seed(store).await;
-    app::settlement::put_policy(&store, "341122", 2024, POLICY, "admin").await.unwrap();
+    app::settlement::put_policy(store, "341122", 2024, POLICY, "admin").await.unwrap();
     let all = Scope::all();
     let c1 = claim("C1", 1, "2024-03-10", 60_000, 50_000);
     let c2 = claim("C2", 1, "2024-06-01", 20_000, 20_000);
@@ -220,18 +220,18 @@ async fn a_void_resettles_the_later_claims_and_reports_differences(store: &Store
     let other = claim("D1", 3, "2024-04-01", 30_000, 30_000);
     let mut before = Vec::new();
     for c in [&c1, &c2, &c3, &other] {
-        before.push(app::settlement::settle_realtime(&store, &all, c, "clerk").await.unwrap());
+        before.push(app::settlement::settle_realtime(store, &all, c, "clerk").await.unwrap());
     }
     // Out of scope: not found; unknown: not found.
     assert!(matches!(
-        app::settlement::void_claim(&store, &Scope::new("341123").unwrap(), "C1", "clerk").await,
+        app::settlement::void_claim(store, &Scope::new("341123").unwrap(), "C1", "clerk").await,
         Err(StoreError::NotFound { .. })
     ));
     assert!(matches!(
-        app::settlement::void_claim(&store, &all, "nope", "clerk").await,
+        app::settlement::void_claim(store, &all, "nope", "clerk").await,
         Err(StoreError::NotFound { .. })
     ));
-    let out = app::settlement::void_claim(&store, &all, "C1", "supervisor").await.unwrap();
+    let out = app::settlement::void_claim(store, &all, "C1", "supervisor").await.unwrap();
     assert_eq!(out.person, pid(1));
     assert_eq!(out.year, 2024);
     // The remaining claims settle as if C1 had never been.
@@ -270,31 +270,31 @@ async fn a_void_resettles_the_later_claims_and_reports_differences(store: &Store
     // The accumulators follow: a fourth claim settles on top of C2 and C3 alone.
     let c4 = claim("C4", 1, "2024-11-01", 8_000, 8_000);
     let want = settle::settle_person_year(&policy, &[pc(&c2), pc(&c3), pc(&c4)]);
-    let r4 = app::settlement::settle_realtime(&store, &all, &c4, "clerk").await.unwrap();
+    let r4 = app::settlement::settle_realtime(store, &all, &c4, "clerk").await.unwrap();
     assert_eq!(app::settlement::settlement_of(&r4), want[2].1);
     // A batch explanation is recomputed for a re-settled claim.
-    let text = app::settlement::explain_stored(&store, &all, "C2").await.unwrap().unwrap();
+    let text = app::settlement::explain_stored(store, &all, "C2").await.unwrap().unwrap();
     assert!(text.contains("basic"), "{text}");
     // Voided once only; a voided claim is not settled again.
     assert!(matches!(
-        app::settlement::void_claim(&store, &all, "C1", "clerk").await,
+        app::settlement::void_claim(store, &all, "C1", "clerk").await,
         Err(StoreError::Constraint { .. })
     ));
     assert!(matches!(
-        app::settlement::settle_realtime(&store, &all, &c1, "clerk").await,
+        app::settlement::settle_realtime(store, &all, &c1, "clerk").await,
         Err(StoreError::Constraint { .. })
     ));
     // A batch afterwards settles nothing: the voided claim is counted aside, the
     // others as settled already, in each scope.
     for (scope, want) in [("", (0, 1, 4)), ("341122", (0, 1, 4)), ("341123", (0, 0, 0))] {
-        let c = app::settlement::settle_stored(&store, &Scope::new(scope).unwrap(), 2024, "batch").await.unwrap();
+        let c = app::settlement::settle_stored(store, &Scope::new(scope).unwrap(), 2024, "batch").await.unwrap();
         assert_eq!((c.settled, c.voided, c.already_settled), want, "scope {scope:?}");
     }
 }
 
 async fn the_batch_over_the_store_equals_the_pure_engine(store: &Store) {
     seed(store).await;
-    app::settlement::put_policy(&store, "341122", 2024, POLICY, "admin").await.unwrap();
+    app::settlement::put_policy(store, "341122", 2024, POLICY, "admin").await.unwrap();
     // Claims of four persons (lifted, lifted, general, low income) in the covered
     // county, and one of a county without a policy.
     let mut claims = Vec::new();
@@ -323,7 +323,7 @@ async fn the_batch_over_the_store_equals_the_pure_engine(store: &Store) {
     claims.push(claim("Y1", 1, "2023-12-30", 10_000, 9_000));
     store.import_claims(&claims).await.unwrap();
     // In runs of a few claims (whole villages each: here one village a run).
-    let counts = app::settlement::settle_stored_in_chunks(&store, &Scope::all(), 2024, "batch", 7).await.unwrap();
+    let counts = app::settlement::settle_stored_in_chunks(store, &Scope::all(), 2024, "batch", 7).await.unwrap();
     assert_eq!(counts.settled, 60);
     assert_eq!(counts.without_policy, 1);
     assert_eq!(counts.missing_policies, vec![(code("341123100201"), 1)]);
@@ -366,9 +366,9 @@ async fn the_batch_over_the_store_equals_the_pure_engine(store: &Store) {
     assert_eq!(seen, 60);
     // Explanations of batch claims are recomputed and agree with the stored figures.
     let last = mine.iter().max_by_key(|c| (c.discharged, c.claim_id.clone())).unwrap();
-    assert!(app::settlement::explain_stored(&store, &Scope::all(), &last.claim_id).await.unwrap().is_some());
+    assert!(app::settlement::explain_stored(store, &Scope::all(), &last.claim_id).await.unwrap().is_some());
     // Again: nothing left to settle.
-    let again = app::settlement::settle_stored(&store, &Scope::all(), 2024, "batch").await.unwrap();
+    let again = app::settlement::settle_stored(store, &Scope::all(), 2024, "batch").await.unwrap();
     assert_eq!((again.settled, again.already_settled, again.without_policy), (0, 60, 1));
     // A real-time claim after the batch continues from the batch's accumulators.
     let extra = claim("B999", 1, "2024-12-31", 9_000, 9_000);
@@ -389,7 +389,7 @@ async fn the_batch_over_the_store_equals_the_pure_engine(store: &Store) {
         input: settle::ClaimInput::from(&extra),
     });
     let seq = settle::settle_person_year(&policy, &all1);
-    let r = app::settlement::settle_realtime(&store, &Scope::all(), &extra, "clerk").await.unwrap();
+    let r = app::settlement::settle_realtime(store, &Scope::all(), &extra, "clerk").await.unwrap();
     assert_eq!(app::settlement::settlement_of(&r), seq.last().unwrap().1);
     // And a batch after that continues from the stored accumulators in turn.
     let later = claim("B9999", 1, "2024-12-31", 7_000, 7_000);
@@ -401,23 +401,23 @@ async fn the_batch_over_the_store_equals_the_pure_engine(store: &Store) {
         input: settle::ClaimInput::from(&later),
     });
     let seq = settle::settle_person_year(&policy, &all1);
-    assert_eq!(app::settlement::settle_stored(&store, &Scope::all(), 2024, "batch").await.unwrap().settled, 1);
+    assert_eq!(app::settlement::settle_stored(store, &Scope::all(), 2024, "batch").await.unwrap().settled, 1);
     let stored = store.settlements_of(&Scope::all(), pid(1)).await.unwrap();
     let got = stored.iter().find(|s| s.claim_id == "B9999").unwrap();
     let want = &seq.last().unwrap().1;
     assert_eq!((fens(&got.payments), got.out_of_pocket), (want.payments.clone(), want.out_of_pocket));
     // A scope settles only its own claims: the other county's claim, once it has
     // a policy, is settled by a run over that county.
-    app::settlement::put_policy(&store, "341123", 2024, POLICY, "admin").await.unwrap();
-    let none = app::settlement::settle_stored(&store, &Scope::new("341122").unwrap(), 2024, "batch").await.unwrap();
+    app::settlement::put_policy(store, "341123", 2024, POLICY, "admin").await.unwrap();
+    let none = app::settlement::settle_stored(store, &Scope::new("341122").unwrap(), 2024, "batch").await.unwrap();
     assert_eq!(none.settled, 0);
-    let theirs = app::settlement::settle_stored(&store, &Scope::new("341123").unwrap(), 2024, "batch").await.unwrap();
+    let theirs = app::settlement::settle_stored(store, &Scope::new("341123").unwrap(), 2024, "batch").await.unwrap();
     assert_eq!((theirs.settled, theirs.without_policy), (1, 0));
 }
 
 async fn a_group_commit_settles_each_claim_as_one_at_a_time_would(store: &Store) {
     seed(store).await;
-    app::settlement::put_policy(&store, "341122", 2024, POLICY, "admin").await.unwrap();
+    app::settlement::put_policy(store, "341122", 2024, POLICY, "admin").await.unwrap();
     let all = Scope::all();
     let c1 = claim("C1", 1, "2024-03-10", 60_000, 50_000);
     let c2 = claim("C2", 1, "2024-06-01", 20_000, 20_000);
@@ -435,7 +435,7 @@ async fn a_group_commit_settles_each_claim_as_one_at_a_time_would(store: &Store)
         (Scope::new("341123").unwrap(), claim("C3", 1, "2024-07-01", 100, 100)),
         (all.clone(), c2.clone()),
     ];
-    let out = app::settlement::settle_realtime_batch(&store, &items, "clerk").await.unwrap();
+    let out = app::settlement::settle_realtime_batch(store, &items, "clerk").await.unwrap();
     assert_eq!(out.len(), 6);
     let r1 = out[0].as_ref().unwrap();
     assert!(!r1.replayed);
@@ -456,6 +456,6 @@ async fn a_group_commit_settles_each_claim_as_one_at_a_time_would(store: &Store)
     assert!(store.get::<Claim>("C4").await.unwrap().is_none());
     assert!(store.get::<Claim>("C3").await.unwrap().is_none());
     // The next claim continues from the accumulators both left.
-    let again = app::settlement::settle_realtime(&store, &all, &c2, "clerk").await.unwrap();
+    let again = app::settlement::settle_realtime(store, &all, &c2, "clerk").await.unwrap();
     assert!(again.replayed);
 }

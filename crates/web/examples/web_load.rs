@@ -139,8 +139,8 @@ async fn repository(db: &str, persons: usize, villages: usize) -> (Arc<web::App>
     store.import_regions(&d.regions).await.unwrap();
     store.import_households(&d.households).await.unwrap();
     store.import_persons(&d.persons).await.unwrap();
-    if app::settlement::policy_for(&store, d.regions[0].code, 2024).await.unwrap().is_none() {
-        app::settlement::put_policy(&store, "34", 2024, POLICY, "web_load").await.unwrap();
+    if app::settlement::policy_for(store, d.regions[0].code, 2024).await.unwrap().is_none() {
+        app::settlement::put_policy(store, "34", 2024, POLICY, "web_load").await.unwrap();
     }
     (Arc::new(repo), ids)
 }

@@ -117,7 +117,7 @@ async fn kept_facts_follow_every_write(kind: Kind) {
     assert!(kept(&repo, "").await.starts_with("4 unsettled\n"));
 
     // Settling the stored claims changes the two persons' facts.
-    app::settlement::settle_stored(&store, &store::Scope::all(), 2024, "test").await.unwrap();
+    app::settlement::settle_stored(store, &store::Scope::all(), 2024, "test").await.unwrap();
     same_after(&repo, "settled", 0, 2).await;
     assert_ne!(kept(&repo, "").await, unsettled, "the settlements count");
 

@@ -31,7 +31,7 @@ async fn app(kind: Kind) -> Server {
             let repo = web::App::open(&url).await.unwrap();
             fill_store(repo.store()).await;
             let counts =
-                app::settlement::settle_stored(&repo.store(), &store::Scope::all(), 2024, "test").await.unwrap();
+                app::settlement::settle_stored(repo.store(), &store::Scope::all(), 2024, "test").await.unwrap();
             assert_eq!(counts.settled, 2);
             let mut srv = start(Arc::new(repo)).await;
             srv.keep.push(keep);

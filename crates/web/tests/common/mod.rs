@@ -423,9 +423,9 @@ pub async fn fill_store(store: &store::Store) -> Fixture {
         })
         .await
         .unwrap();
-    app::settlement::put_policy(&store, "34", 2024, include_str!("../data/policy.toml"), "test").await.unwrap();
+    app::settlement::put_policy(store, "34", 2024, include_str!("../data/policy.toml"), "test").await.unwrap();
     let all = store::Scope::all();
-    app::monitoring::apply_findings(&store, &all, 2024, &findings, "monitor").await.unwrap();
+    app::monitoring::apply_findings(store, &all, 2024, &findings, "monitor").await.unwrap();
     let mut alerts = vec![];
     for hh in ["HA1", "HB1"] {
         let q = store::AlertQuery { household: Some(hh.into()), ..Default::default() };
