@@ -174,8 +174,7 @@ async fn the_life_cycle_is_enforced_and_recorded(store: &Store) {
         .await
         .unwrap();
     // Resolving without a measure is refused and records nothing.
-    let e =
-        app::monitoring::transition_alert(store, &all, id, AlertState::Resolved, "wang", "done").await.unwrap_err();
+    let e = app::monitoring::transition_alert(store, &all, id, AlertState::Resolved, "wang", "done").await.unwrap_err();
     assert!(matches!(e, StoreError::IllegalTransition { .. }), "{e}");
     assert!(e.to_string().contains("measure"), "{e}");
     let a = store.alert(&all, id).await.unwrap().unwrap();

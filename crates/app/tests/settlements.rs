@@ -58,10 +58,9 @@ async fn policies_are_versioned_and_the_longest_prefix_wins(store: &Store) {
     assert_eq!(found, v1);
     assert_eq!(parsed.names, vec!["basic", "critical", "assistance", "safety_net"]);
     let c1 = app::settlement::put_policy(store, "341122", 2024, POLICY, "li").await.unwrap();
-    let c2 =
-        app::settlement::put_policy(store, "341122", 2024, &POLICY.replace("Demo county", "Demo county v2"), "li")
-            .await
-            .unwrap();
+    let c2 = app::settlement::put_policy(store, "341122", 2024, &POLICY.replace("Demo county", "Demo county v2"), "li")
+        .await
+        .unwrap();
     assert_eq!((c1.version, c2.version), (1, 2));
     let (found, _) = app::settlement::policy_for(store, village, 2024).await.unwrap().unwrap();
     assert_eq!(found.id, c2.id, "the latest version of the longest prefix");
