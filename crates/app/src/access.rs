@@ -46,6 +46,9 @@ pub enum Permission {
     ViewAudit,
     /// Run analyses over the scope's data: the policy what-if.
     Analyse,
+    /// Do the daily work: open, assign, verify, assist and close cases; record
+    /// visits, follow-ups and family-doctor contracts.
+    Work,
 }
 
 impl Role {
@@ -56,7 +59,7 @@ impl Role {
         use Permission::*;
         match self {
             Role::Administrator => true,
-            Role::Officer => matches!(p, ViewUnmasked | MoveAlerts | Settle | Export | ViewAudit),
+            Role::Officer => matches!(p, ViewUnmasked | MoveAlerts | Settle | Export | ViewAudit | Work),
             Role::Clerk => matches!(p, ViewUnmasked | Settle | Import),
             Role::Analyst => matches!(p, Export | Analyse),
             Role::Viewer => false,
@@ -100,6 +103,7 @@ impl Permission {
             Permission::Export => "export data",
             Permission::ViewAudit => "view the audit log",
             Permission::Analyse => "run policy analyses",
+            Permission::Work => "do the casework (cases, visits, contracts)",
         }
     }
 }

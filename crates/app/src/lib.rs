@@ -18,6 +18,8 @@
 //!   stale villages and persons; the report of a scope.
 //! - [`analysis`]: the report computed from a scope's data, and the policy
 //!   what-if.
+//! - [`work`]: the daily work: cases opened, assigned, verified, assisted and
+//!   closed by their rules; visits, follow-ups and family-doctor contracts.
 //! - [`access`]: roles, the region scope and the masking of personal data.
 //!
 //! API boundary: [`App`], the records of [`model`], [`access`], and the functions
@@ -32,6 +34,7 @@ pub mod model;
 pub mod monitoring;
 pub mod service;
 pub mod settlement;
+pub mod work;
 
 pub use access::{Masking, Role, Scope};
 pub use model::*;

@@ -65,7 +65,7 @@ impl App {
     }
 
     /// The turn to write (SQLite), held until the write is done.
-    async fn writing(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+    pub(crate) async fn writing(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match &self.write {
             Some(m) => Some(m.lock().await),
             None => None,

@@ -19,6 +19,7 @@ pub mod region;
 pub mod resident_id;
 pub mod settlement;
 pub mod time;
+pub mod work;
 
 pub use catalogue::{Catalogue, CatalogueEntry};
 pub use enums::*;

@@ -311,7 +311,6 @@ impl Store {
                     q.execute(&mut *tx).await.ctx(&ctx)?;
                 }
             }
-            crate::figures::mark_dirty!(tx, raise.iter().map(|f| f.village_code.as_u64() as i64), &ctx);
             tx.commit().await.ctx(&ctx)?;
             Ok::<_, StoreError>(())
         }.await)?;
@@ -473,9 +472,6 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .ctx(&ctx)?;
-            for sql in crate::figures::mark_dirty_sql("SELECT village_code FROM alerts WHERE id = $1") {
-                sqlx::query(&sql).bind(id).execute(&mut *tx).await.ctx(&ctx)?;
-            }
             sqlx::query(
                 "INSERT INTO alert_events (alert_id, from_state, to_state, actor, at, note) VALUES ($1, $2, $3, $4, $5, $6)",
             )

@@ -131,6 +131,8 @@ impl Store {
             .idle_timeout(if memory { None } else { Some(Duration::from_secs(600)) })
             .max_lifetime(if memory { None } else { Some(Duration::from_secs(3600)) })
             .acquire_timeout(Duration::from_secs(60))
+            // The guard of the unit of work that marks bulk inserts (see `fresh.rs`).
+            .after_connect(|conn, _| Box::pin(crate::fresh::guard::install(conn)))
             .connect_with(opts)
             .await
             .map_err(open_err)?;

@@ -1,84 +1,16 @@
 //! The headline figures by village (table `village_figures`, migration 2), kept
-//! current where data changed: every write that changes a village's households,
-//! persons, claims, settlements or open alerts names the village in
-//! `dirty_villages` inside its own transaction ([`mark_dirty`]); a read of the
-//! figures first recomputes the dirty villages of its scope, and only those
-//! ([`Store::refresh_figures`]). So the overview of a province sums a few thousand
-//! rows, and keeping them current costs in proportion to what changed.
+//! current where data changed: the writes that change a village's households,
+//! persons, claims, settlements or open alerts name the village in
+//! `dirty_villages`, by the store's triggers and unit of work (`fresh.rs`); a
+//! read of the figures first recomputes the dirty villages of its scope, and
+//! only those ([`Store::refresh_figures`]). So the overview of a province sums a
+//! few thousand rows, and keeping them current costs in proportion to what changed.
 
 use crate::db::{begin_write, on_pool, Scope, Store};
 use crate::error::{Ctx, StoreError};
 use crate::vals::{list, placeholders};
 use chrono::{Datelike, NaiveDate};
 use std::collections::BTreeMap;
-
-/// The tables that name dirty villages, one for each consumer: the figures here,
-/// and the kept indicator facts of the registry and the alerts
-/// (`indicator_facts.rs`).
-pub(crate) const DIRTY_TABLES: [&str; 2] = ["dirty_villages", "indicator_dirty"];
-
-/// The table that names the persons whose kept indicator facts of claims are
-/// stale (`indicator_facts.rs`). Writes of claims and settlements mark their
-/// persons there and their villages in `dirty_villages` only: the village's
-/// other indicator facts do not depend on claims.
-pub(crate) const DIRTY_PERSONS: &str = "indicator_dirty_persons";
-
-/// `INSERT INTO table (key) rows`, raising the version of a key already there, so
-/// that a refresh running meanwhile leaves it dirty (see `Store::refresh_figures`).
-pub(crate) fn mark_sql(table: &str, key: &str, rows: &str) -> String {
-    format!("INSERT INTO {table} ({key}) {rows} ON CONFLICT ({key}) DO UPDATE SET version = {table}.version + 1")
-}
-
-/// `INSERT INTO` each of [`DIRTY_TABLES`] of `rows` (`VALUES ...` or a `SELECT`
-/// of village codes), one statement each, to run with the same binds.
-pub(crate) fn mark_dirty_sql(rows: &str) -> [String; 2] {
-    DIRTY_TABLES.map(|t| mark_sql(t, "village_code", rows))
-}
-
-/// Names `$keys` (an iterator of `i64`) as dirty in `$table`'s `$key` column, on
-/// the connection `$conn` (inside the writer's transaction). Expands inside an
-/// `on_pool!` body, so that it compiles for each engine.
-macro_rules! mark_keys {
-    ($conn:expr, $table:expr, $key:expr, $keys:expr, $ctx:expr) => {{
-        let keys: std::collections::BTreeSet<i64> = $keys.into_iter().collect();
-        let keys: Vec<i64> = keys.into_iter().collect();
-        for part in keys.chunks(300) {
-            let sql = $crate::figures::mark_sql(
-                $table,
-                $key,
-                &format!("VALUES {}", $crate::vals::placeholders(part.len(), 1)),
-            );
-            let mut q = sqlx::query(&sql);
-            for v in part {
-                q = q.bind(*v);
-            }
-            q.execute(&mut *$conn).await.ctx($ctx)?;
-        }
-    }};
-}
-pub(crate) use mark_keys;
-
-/// Names `$villages` (12-digit codes as `i64`) as dirty for the figures and the
-/// indicators.
-macro_rules! mark_dirty {
-    ($conn:expr, $villages:expr, $ctx:expr) => {{
-        let villages: Vec<i64> = $villages.into_iter().collect();
-        for table in $crate::figures::DIRTY_TABLES {
-            $crate::figures::mark_keys!($conn, table, "village_code", villages.iter().copied(), $ctx);
-        }
-    }};
-}
-pub(crate) use mark_dirty;
-
-/// Names what a write of claims or settlements changed: `$villages` for the
-/// figures, `$persons` (resident IDs as `i64`) for the indicators' claim facts.
-macro_rules! mark_claims {
-    ($conn:expr, $villages:expr, $persons:expr, $ctx:expr) => {{
-        $crate::figures::mark_keys!($conn, "dirty_villages", "village_code", $villages, $ctx);
-        $crate::figures::mark_keys!($conn, $crate::figures::DIRTY_PERSONS, "person_id", $persons, $ctx);
-    }};
-}
-pub(crate) use mark_claims;
 
 /// One village's figures for one month (0: the registry and the alerts).
 #[derive(Debug, Default, Clone, Copy)]

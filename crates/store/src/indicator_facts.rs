@@ -7,19 +7,20 @@
 //! is keeping them current. The facts come in two parts:
 //!
 //! - **By village** (`indicator_facts`): the registry's stocks and the alerts.
-//!   Every write that changes a village's households, persons, alerts or
-//!   contracts names the village in `indicator_dirty` in its own transaction
-//!   (with the figures' mark, see `figures.rs`); a refresh recomputes those
-//!   villages and replaces their rows, clearing the marks at the versions read
+//!   The writes that change a village's households, persons, alerts or
+//!   contracts name the village in `indicator_dirty` (the store's triggers and
+//!   unit of work do, see `fresh.rs`); a refresh recomputes those villages and
+//!   replaces their rows, clearing the marks at the versions read
 //!   ([`Store::write_indicator_facts`]).
 //! - **By person** (`indicator_person_facts`), for the claims: a person's claim
 //!   facts depend on the person and the person's own claims and settlements
 //!   only. Writes of claims and settlements, and changes to a person or a
-//!   household, name the persons in `indicator_dirty_persons`; a refresh
-//!   recomputes those persons and moves the difference between their old and new
-//!   facts into their villages' sums (`indicator_claim_facts`), inside the write
-//!   transaction ([`Store::write_person_facts`]). So claims spread over a
-//!   province cost what they hold, not a rebuild of every village they touch.
+//!   household's village, name the persons in `indicator_dirty_persons`; a
+//!   refresh recomputes those persons and moves the difference between their
+//!   old and new facts into their villages' sums (`indicator_claim_facts`),
+//!   inside the write transaction ([`Store::write_person_facts`]). So claims
+//!   spread over a province cost what they hold, not a rebuild of every village
+//!   they touch.
 //!
 //! A village or person marked again meanwhile stays dirty. A change to the
 //! network (regions, facilities, practitioners) clears every year's

@@ -225,9 +225,6 @@ impl Store {
                 }
                 q.execute(&mut *tx).await.ctx(&ctx)?;
             }
-            // The contracts count in the indicators of the villages written or emptied.
-            let gone_villages = old.values().filter(|e| !seen.contains(&e.person)).map(|e| e.village.as_u64() as i64);
-            crate::figures::mark_dirty!(tx, write.iter().map(|(_, v)| *v).chain(gone_villages), &ctx);
             tx.commit().await.ctx(&ctx)?;
             Ok(counts)
         }.await)
@@ -284,17 +281,25 @@ impl Store {
         rows.into_iter().map(|t| entry_from(t, ctx)).collect()
     }
 
-    /// The family-doctor contracts recorded in the ledger inside the scope, the
-    /// latest year's for each person: what a monitor run hands to
-    /// `monitor::patient_ledger`.
+    /// The family-doctor contracts of the persons living inside the scope
+    /// (wherever they lived when it was signed), signed (`doctor_contracts`) or
+    /// recorded on a ledger line, the latest signed for each person: what a monitor run hands to
+    /// `monitor::patient_ledger`, and what the indicators count by the village
+    /// the person lives in.
     pub async fn contracts(&self, scope: &Scope) -> Result<HashMap<ResidentId, Contract>, StoreError> {
         let ctx = "reading family-doctor contracts";
         let (lo, hi) = scope.code_range();
         let rows: Vec<(i64, String, NaiveDate)> = on_pool!(self, p => {
             sqlx::query_as(
-                "SELECT person_id, contract_doctor, contract_signed FROM patient_ledger
-                 WHERE village_code BETWEEN $1 AND $2 AND contract_doctor <> '' AND contract_signed IS NOT NULL
-                 ORDER BY year",
+                "SELECT x.person_id, x.doctor, x.signed FROM (
+                     SELECT l.person_id, l.contract_doctor AS doctor, l.contract_signed AS signed FROM patient_ledger l
+                     JOIN persons p ON p.person_id = l.person_id JOIN households h ON h.household_id = p.household_id
+                     WHERE h.village_code BETWEEN $1 AND $2 AND l.contract_doctor <> '' AND l.contract_signed IS NOT NULL
+                     UNION ALL
+                     SELECT k.person_id, k.practitioner_id, k.signed FROM doctor_contracts k
+                     JOIN persons p ON p.person_id = k.person_id JOIN households h ON h.household_id = p.household_id
+                     WHERE h.village_code BETWEEN $1 AND $2
+                 ) x ORDER BY x.signed",
             )
             .bind(lo)
             .bind(hi)
@@ -340,11 +345,6 @@ impl Store {
             .await
             .ctx(ctx)?
             .rows_affected();
-            for sql in crate::figures::mark_dirty_sql(
-                "SELECT DISTINCT village_code FROM patient_ledger WHERE person_id = $1 AND village_code BETWEEN $2 AND $3",
-            ) {
-                sqlx::query(&sql).bind(person.as_u64() as i64).bind(lo).bind(hi).execute(&mut *tx).await.ctx(ctx)?;
-            }
             tx.commit().await.ctx(ctx)?;
             Ok(n)
         }.await)

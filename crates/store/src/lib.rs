@@ -5,6 +5,7 @@ pub mod db;
 pub mod engine;
 pub mod error;
 mod figures;
+mod fresh;
 pub mod indicator_facts;
 pub mod ledger;
 mod raw;
@@ -15,6 +16,7 @@ pub mod settlements;
 #[doc(hidden)]
 pub mod vals;
 pub mod views;
+pub mod work;
 
 pub use accounts::{AuditRow, ImportRunRow, ImportStatus, NewUser, SessionRow, UserRow};
 pub use alerts::{AlertEvent, AlertQuery, MonitorInputs, NewMeasure, ReconcileCounts, StoredAlert, StoredMeasure};
@@ -34,3 +36,4 @@ pub use views::{
     ClaimView, HouseholdRecord, MonthFigures, Network, Overview, PersonRecord, PersonView, RegionFigures, StatusChange,
     Summary,
 };
+pub use work::{CaseEvent, CaseQuery, CaseRules, NewCase, StoredCase, StoredCaseMeasure, StoredContract, StoredVisit};

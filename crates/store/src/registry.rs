@@ -20,7 +20,7 @@ use domain::{
     ResidentId, Threshold,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 /// What an import did: rows new to the store, rows that changed, rows already there as given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,10 +41,6 @@ pub(crate) struct Ref {
 
 /// How a record kind sits in its table.
 #[doc(hidden)]
-/// The tables of the rural health network: a change to any of them changes the
-/// villages' reach (the coverage indicators).
-pub(crate) const NETWORK_TABLES: [&str; 3] = ["regions", "facilities", "practitioners"];
-
 pub struct TableSpec {
     pub(crate) kind: &'static str,
     pub(crate) table: &'static str,
@@ -57,31 +53,6 @@ pub struct TableSpec {
     /// whose region is a prefix.
     pub(crate) scope_col: Option<&'static str>,
     pub(crate) refs: &'static [Ref],
-    /// How a row names the village whose figures it counts in (see `figures.rs`).
-    pub(crate) village: Option<VillageOf>,
-    /// How a changed row names the persons whose kept indicator facts of claims
-    /// it changes (see `indicator_facts.rs`).
-    pub(crate) persons: Option<PersonsOf>,
-}
-
-/// The persons of a row: column `col` holds a key, `many` finds the persons of a
-/// list (`{}` for the placeholders). `on_insert`: a new row changes them too (a
-/// new claim does; a new person or household has no claims yet).
-pub(crate) struct PersonsOf {
-    pub col: usize,
-    pub many: &'static str,
-    pub on_insert: bool,
-}
-
-/// The village of a row: column `col` holds a key, `one` finds its village (one
-/// parameter), `many` the villages of a list (`{}` for the placeholders).
-pub(crate) struct VillageOf {
-    pub col: usize,
-    pub one: &'static str,
-    pub many: &'static str,
-    /// Whether the village's kept indicator facts of the registry and the alerts
-    /// depend on the row (claims count by person instead, see [`PersonsOf`]).
-    pub indicators: bool,
 }
 
 mod sealed {
@@ -124,6 +95,7 @@ fn is_null(v: &Val<'_>) -> bool {
 }
 
 /// [`BulkWrite::check_references`] on `pool`'s engine.
+#[allow(clippy::too_many_arguments)]
 async fn check_references_on<DB: BulkWrite>(
     _pool: &sqlx::Pool<DB>,
     conn: &mut DB::Connection,
@@ -131,9 +103,10 @@ async fn check_references_on<DB: BulkWrite>(
     vals: &[Vec<Val<'_>>],
     base: usize,
     verified: &mut [HashSet<Key>],
+    inserted: &mut crate::fresh::Inserted,
     ctx: &str,
-) -> Result<Option<BTreeSet<i64>>, StoreError> {
-    DB::check_references(conn, spec, vals, base, verified, ctx).await
+) -> Result<(), StoreError> {
+    DB::check_references(conn, spec, vals, base, verified, inserted, ctx).await
 }
 
 /// [`BulkWrite::write_rows`] on `pool`'s engine.
@@ -267,17 +240,17 @@ trait BulkWrite: crate::db::Dialect {
 
     /// Refuses the chunk `vals` (rows `base + 1 ...` of the import) when one of its
     /// references names a row the store does not hold, where the engine does not
-    /// check that itself on this connection. `verified` keeps the keys found.
-    /// Returns the villages of the keys it looked up (see [`TableSpec::village`]),
-    /// or `None` when it looked nothing up.
+    /// check that itself on this connection. `verified` keeps the keys found;
+    /// `inserted` learns the villages of those the unit of work asks for.
     fn check_references(
         tx: &mut Self::Connection,
         spec: &TableSpec,
         vals: &[Vec<Val<'_>>],
         base: usize,
         verified: &mut [HashSet<Key>],
+        inserted: &mut crate::fresh::Inserted,
         ctx: &str,
-    ) -> impl std::future::Future<Output = Result<Option<BTreeSet<i64>>, StoreError>> + Send;
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
 
     fn write_rows(
         tx: &mut Self::Connection,
@@ -323,11 +296,11 @@ impl BulkWrite for sqlx::Sqlite {
         vals: &[Vec<Val<'_>>],
         base: usize,
         verified: &mut [HashSet<Key>],
+        inserted: &mut crate::fresh::Inserted,
         ctx: &str,
-    ) -> Result<Option<BTreeSet<i64>>, StoreError> {
-        let mut villages = BTreeSet::new();
+    ) -> Result<(), StoreError> {
         if spec.refs.is_empty() || vals.is_empty() {
-            return Ok(Some(villages));
+            return Ok(());
         }
         let mut handle = tx.lock_handle().await.ctx(ctx)?;
         crate::raw::blocking(|| {
@@ -347,10 +320,12 @@ impl BulkWrite for sqlx::Sqlite {
                         wanted.push(v);
                     }
                 }
-                // The look-up finds the key's village too where the table has one.
-                let sql = match &spec.village {
-                    Some(v) if v.col == r.col => v.one.to_string(),
-                    _ => format!("SELECT 1 FROM {} WHERE {} = ?1", r.table, r.key),
+                // The look-up finds the referenced row's village too where the
+                // unit of work needs it (see `fresh.rs`).
+                let village = crate::fresh::village_lookup(r.table);
+                let sql = match village {
+                    Some(sql) => sql.to_string(),
+                    None => format!("SELECT 1 FROM {} WHERE {} = ?1", r.table, r.key),
                 };
                 let hits = crate::raw::first_int_each(&mut handle, &sql, wanted.iter().copied())
                     .map_err(|e| e.into_store(ctx.to_string()))?;
@@ -358,9 +333,11 @@ impl BulkWrite for sqlx::Sqlite {
                 for (v, hit) in wanted.iter().zip(hits) {
                     let k = key_of(std::slice::from_ref(*v), 1);
                     match hit {
-                        Some(village) => {
+                        Some(found) => {
+                            if village.is_some() {
+                                inserted.found(r.table, v, found);
+                            }
                             known.insert(k);
-                            villages.insert(village);
                         }
                         None => {
                             absent.insert(k);
@@ -381,7 +358,7 @@ impl BulkWrite for sqlx::Sqlite {
                     });
                 }
             }
-            Ok(Some(villages))
+            Ok(())
         })
     }
 
@@ -437,9 +414,10 @@ impl BulkWrite for sqlx::Postgres {
         _vals: &[Vec<Val<'_>>],
         _base: usize,
         _verified: &mut [HashSet<Key>],
+        _inserted: &mut crate::fresh::Inserted,
         _ctx: &str,
-    ) -> Result<Option<BTreeSet<i64>>, StoreError> {
-        Ok(None)
+    ) -> Result<(), StoreError> {
+        Ok(())
     }
 
     async fn write_rows(
@@ -535,6 +513,9 @@ impl Store {
                 }
             }
             let mut counts = ImportCounts::default();
+            // The rows inserted so far, for the unit of work (see `fresh.rs`).
+            let mut inserted = crate::fresh::Inserted::default();
+            let cols: Vec<&str> = spec.cols.iter().map(|c| c.0).collect();
             // Every key of the import so far, with its row number (from 0).
             let mut seen: domain::FastMap<Key, usize> = domain::FastMap::default();
             loop {
@@ -546,6 +527,7 @@ impl Store {
                         tx = sqlx::Connection::begin_with(&mut *conn, begin_sql(p)).await.ctx(&ctx)?;
                         verified.iter_mut().for_each(HashSet::clear);
                         counts = ImportCounts::default();
+                        inserted = crate::fresh::Inserted::default();
                         seen.clear();
                         continue;
                     }
@@ -596,10 +578,6 @@ impl Store {
                 // New keys, and stored rows that changed.
                 let mut insert: Vec<&Vec<Val<'_>>> = Vec::with_capacity(vals.len());
                 let mut update: Vec<&Vec<Val<'_>>> = Vec::new();
-                // The village keys that changed rows held before.
-                let mut old_refs: Vec<Val<'static>> = Vec::new();
-                // The person keys that changed rows named before (a claim moved to another person).
-                let mut old_persons: Vec<Val<'static>> = Vec::new();
                 // person_id, old status, new status, since
                 let mut history: Vec<(i64, String, String, chrono::NaiveDate)> = Vec::new();
                 for v in &vals {
@@ -617,14 +595,6 @@ impl Store {
                         Some(old) => {
                             counts.updated += 1;
                             update.push(v);
-                            if let Some(of) = &spec.village {
-                                old_refs.push(old[of.col].clone());
-                            }
-                            if let Some(po) = &spec.persons {
-                                if old[po.col] != v[po.col] {
-                                    old_persons.push(old[po.col].clone());
-                                }
-                            }
                             if is_persons && old[3] != v[3] {
                                 history.push((
                                     v[0].as_i64().unwrap_or_default(),
@@ -636,10 +606,7 @@ impl Store {
                         }
                     }
                 }
-                let looked_up = match check_references_on(p, &mut tx, spec, &vals, base, &mut verified, &ctx).await {
-                    Ok(villages) => villages,
-                    Err(e) => return Err(e),
-                };
+                check_references_on(p, &mut tx, spec, &vals, base, &mut verified, &mut inserted, &ctx).await?;
                 let written = write_rows_on(p, &mut tx, spec, &insert, &update, self.max_binds(), &ctx).await;
                 if let Err(e) = written {
                     if matches!(e, StoreError::Constraint { .. }) {
@@ -647,56 +614,9 @@ impl Store {
                     }
                     return Err(e);
                 }
-                // The villages whose figures the chunk changes: those of its new and
-                // changed rows (found by the reference check, or looked up here),
-                // and for a changed row also the village it counted in before.
-                if let Some(of) = &spec.village {
-                    let tables: &[&str] =
-                        if of.indicators { &crate::figures::DIRTY_TABLES } else { &crate::figures::DIRTY_TABLES[..1] };
-                    let mut keys: Vec<&Val<'_>> = old_refs.iter().collect();
-                    match looked_up {
-                        Some(villages) => {
-                            let villages: Vec<i64> = villages.into_iter().collect();
-                            for table in tables {
-                                crate::figures::mark_keys!(tx, table, "village_code", villages.iter().copied(), &ctx);
-                            }
-                        }
-                        None => keys.extend(insert.iter().chain(&update).map(|v| &v[of.col])),
-                    }
-                    let mut asked = HashSet::new();
-                    keys.retain(|v| asked.insert(key_of(std::slice::from_ref(*v), 1)));
-                    for part in keys.chunks(self.max_binds()) {
-                        for table in tables {
-                            let rows = of.many.replace("{}", &list(1, part.len()));
-                            let sql = crate::figures::mark_sql(table, "village_code", &rows);
-                            let mut q = sqlx::query(&sql);
-                            for v in part {
-                                q = bind_val!(q, *v);
-                            }
-                            q.execute(&mut *tx).await.ctx(&ctx)?;
-                        }
-                    }
-                }
-                // The persons whose claim facts the chunk changes: those its new
-                // rows (for claims) and changed rows name, now and before.
-                if let Some(po) = &spec.persons {
-                    let mut keys: Vec<&Val<'_>> = update.iter().map(|v| &v[po.col]).collect();
-                    if po.on_insert {
-                        keys.extend(insert.iter().map(|v| &v[po.col]));
-                    }
-                    keys.extend(old_persons.iter());
-                    let mut asked = HashSet::new();
-                    keys.retain(|v| asked.insert(key_of(std::slice::from_ref(*v), 1)));
-                    for part in keys.chunks(self.max_binds()) {
-                        let rows = po.many.replace("{}", &list(1, part.len()));
-                        let sql = crate::figures::mark_sql(crate::figures::DIRTY_PERSONS, "person_id", &rows);
-                        let mut q = sqlx::query(&sql);
-                        for v in part {
-                            q = bind_val!(q, *v);
-                        }
-                        q.execute(&mut *tx).await.ctx(&ctx)?;
-                    }
-                }
+                // What the new rows feed is marked at the commit (changed rows fire
+                // the store's triggers).
+                inserted.rows(spec.table, &cols, &insert);
                 if !history.is_empty() {
                     let at = now();
                     for part in history.chunks(self.max_binds() / 5) {
@@ -712,11 +632,7 @@ impl Store {
                     }
                 }
             }
-            if NETWORK_TABLES.contains(&spec.table) {
-                // The villages' reach is measured again at the next indicator refresh.
-                sqlx::query("UPDATE indicator_years SET coverage_as_of = NULL").execute(&mut *tx).await.ctx(&ctx)?;
-            }
-            tx.commit().await.ctx(&ctx)?;
+            crate::fresh::commit(tx, inserted, &ctx).await?;
             Ok(counts)
         }.await);
         match result {
@@ -1127,8 +1043,6 @@ static REGIONS: TableSpec = TableSpec {
     scope_join: "",
     scope_col: Some("t.code"),
     refs: &[],
-    village: None,
-    persons: None,
 };
 
 impl StoredRecord for Region {
@@ -1176,17 +1090,6 @@ static HOUSEHOLDS: TableSpec = TableSpec {
     scope_join: "",
     scope_col: Some("t.village_code"),
     refs: &[Ref { col: 1, table: "regions", key: "code", what: "the village_code" }],
-    village: Some(VillageOf {
-        col: 1,
-        one: "SELECT code FROM regions WHERE code = ?1",
-        many: "SELECT code FROM regions WHERE code IN ({})",
-        indicators: true,
-    }),
-    persons: Some(PersonsOf {
-        col: 0,
-        many: "SELECT person_id FROM persons WHERE household_id IN ({})",
-        on_insert: false,
-    }),
 };
 
 impl StoredRecord for Household {
@@ -1231,17 +1134,6 @@ static PERSONS: TableSpec = TableSpec {
     scope_join: " JOIN households h ON h.household_id = t.household_id",
     scope_col: Some("h.village_code"),
     refs: &[Ref { col: 1, table: "households", key: "household_id", what: "the household_id" }],
-    village: Some(VillageOf {
-        col: 1,
-        one: "SELECT village_code FROM households WHERE household_id = ?1",
-        many: "SELECT DISTINCT village_code FROM households WHERE household_id IN ({})",
-        indicators: true,
-    }),
-    persons: Some(PersonsOf {
-        col: 0,
-        many: "SELECT person_id FROM persons WHERE person_id IN ({})",
-        on_insert: false,
-    }),
 };
 
 impl StoredRecord for Person {
@@ -1297,8 +1189,6 @@ static FACILITIES: TableSpec = TableSpec {
     scope_join: "",
     scope_col: Some("t.region_code"),
     refs: &[Ref { col: 4, table: "regions", key: "code", what: "the region_code" }],
-    village: None,
-    persons: None,
 };
 
 impl StoredRecord for Facility {
@@ -1346,8 +1236,6 @@ static PRACTITIONERS: TableSpec = TableSpec {
     scope_join: " JOIN facilities f ON f.facility_id = t.facility_id",
     scope_col: Some("f.region_code"),
     refs: &[Ref { col: 1, table: "facilities", key: "facility_id", what: "the facility_id" }],
-    village: None,
-    persons: None,
 };
 
 impl StoredRecord for Practitioner {
@@ -1399,15 +1287,6 @@ static CLAIMS: TableSpec = TableSpec {
     scope_join: " JOIN persons p ON p.person_id = t.person_id JOIN households h ON h.household_id = p.household_id",
     scope_col: Some("h.village_code"),
     refs: &[Ref { col: 1, table: "persons", key: "person_id", what: "the person_id" }],
-    village: Some(VillageOf {
-        col: 1,
-        one: "SELECT h.village_code FROM persons p JOIN households h ON h.household_id = p.household_id
-              WHERE p.person_id = ?1",
-        many: "SELECT DISTINCT h.village_code FROM persons p JOIN households h ON h.household_id = p.household_id
-               WHERE p.person_id IN ({})",
-        indicators: false,
-    }),
-    persons: Some(PersonsOf { col: 1, many: "SELECT person_id FROM persons WHERE person_id IN ({})", on_insert: true }),
 };
 
 impl StoredRecord for Claim {
@@ -1454,8 +1333,6 @@ static THRESHOLDS: TableSpec = TableSpec {
     scope_join: "",
     scope_col: None,
     refs: &[],
-    village: None,
-    persons: None,
 };
 
 impl StoredRecord for Threshold {

@@ -22,18 +22,44 @@ use crate::error::{Ctx, StoreError};
 pub(crate) struct Migration {
     pub version: i64,
     pub name: &'static str,
+    /// Statements for both engines, `;`-separated.
     pub sql: &'static str,
+    /// A script for each engine (SQLite's, PostgreSQL's), run whole after `sql`:
+    /// trigger bodies hold `;` of their own.
+    pub script: Option<(&'static str, &'static str)>,
 }
 
 pub(crate) const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "registry, settlement, monitoring, users", sql: V1 },
-    Migration { version: 2, name: "figures by village, refreshed where data changed", sql: V2 },
-    Migration { version: 3, name: "indicator facts by year and village, refreshed where data changed", sql: V3 },
-    Migration { version: 4, name: "indicator claim facts by person, refreshed where claims changed", sql: V4 },
+    Migration { version: 1, name: "registry, settlement, monitoring, users", sql: V1, script: None },
+    Migration { version: 2, name: "figures by village, refreshed where data changed", sql: V2, script: None },
+    Migration {
+        version: 3,
+        name: "indicator facts by year and village, refreshed where data changed",
+        sql: V3,
+        script: None,
+    },
+    Migration {
+        version: 4,
+        name: "indicator claim facts by person, refreshed where claims changed",
+        sql: V4,
+        script: None,
+    },
+    Migration {
+        version: 5,
+        name: "derived data marked stale by triggers on the tables that feed it",
+        sql: "",
+        script: Some((crate::fresh::V5_SQLITE, crate::fresh::V5_POSTGRES)),
+    },
+    Migration {
+        version: 6,
+        name: "the daily work: cases, measures, visits, family-doctor contracts, deadlines",
+        sql: crate::work::V6,
+        script: Some((crate::work::V6_SQLITE, crate::work::V6_POSTGRES)),
+    },
 ];
 
 /// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// The headline figures by village, so that the overview, the map and the trend
 /// sum a few thousand rows instead of joining every claim of a province (see
@@ -474,6 +500,10 @@ impl Store {
                 let sql = render(m.sql, backend);
                 for stmt in statements(&sql) {
                     sqlx::query(stmt).execute(&mut *tx).await.map_err(fail)?;
+                }
+                if let Some((sqlite, postgres)) = m.script {
+                    let script = if backend == Backend::Postgres { postgres } else { sqlite };
+                    sqlx::raw_sql(script).execute(&mut *tx).await.map_err(fail)?;
                 }
                 sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
                     .bind(m.version)

@@ -383,6 +383,8 @@ impl Store {
         on_pool!(self, p => async {
             let mut tx = begin_write(p, &ctx).await?;
             let mut out = Vec::with_capacity(items.len());
+            // What the claims settled feed, for the unit of work (see `fresh.rs`).
+            let mut inserted = crate::fresh::Inserted::default();
             for (scope, claim) in items {
                 if !single {
                     sqlx::query("SAVEPOINT claim").execute(&mut *tx).await.ctx(&ctx)?;
@@ -561,6 +563,7 @@ impl Store {
                             q = q.bind(&claim.claim_id).bind(i as i64).bind(name).bind(amount.0);
                         }
                         q.execute(&mut *tx).await.ctx(&ctx)?;
+                        inserted.claims_of(person_id, Some(village.as_u64() as i64));
                         let acc_sql = format!(
                             "INSERT INTO accumulators (person_id, year, tier, base, oop, paid) VALUES {}
                              ON CONFLICT (person_id, year, tier) DO UPDATE SET base = excluded.base, oop = excluded.oop, paid = excluded.paid",
@@ -571,7 +574,6 @@ impl Store {
                             q = q.bind(person_id).bind(year as i64).bind(name).bind(a.base.0).bind(a.unpaid.0).bind(a.paid.0);
                         }
                         q.execute(&mut *tx).await.ctx(&ctx)?;
-                        crate::figures::mark_claims!(tx, [village.as_u64() as i64], [person_id], &ctx);
                         Ok(RealtimeSettlement {
                             claim: claim.clone(),
                             person: claim.person_id,
@@ -597,7 +599,7 @@ impl Store {
                 }
                 out.push(r);
             }
-            tx.commit().await.ctx(&ctx)?;
+            crate::fresh::commit(tx, inserted, &ctx).await?;
             Ok(out)
         }.await)
     }
@@ -653,6 +655,8 @@ impl Store {
             let rec = policy_from(t.ok_or_else(|| corrupt(&ctx, claim_id, "the settlement names no stored policy"))?);
             let rules = rules_of(engine, &rec)?;
             let claims = person_year(&mut tx, rules.tiers(), person_id, year, &ctx).await?;
+            // The payments written again, for the unit of work (see `fresh.rs`).
+            let mut inserted = crate::fresh::Inserted::default();
             // The remaining claims settled again from zero, in settlement order.
             let zero = vec![Fen::ZERO; rules.tiers().len()];
             let mut acc = vec![TierAccumulator::default(); rules.tiers().len()];
@@ -715,6 +719,7 @@ impl Store {
                     q = q.bind(id).bind(i as i64).bind(name).bind(amount.0);
                 }
                 q.execute(&mut *tx).await.ctx(&ctx)?;
+                inserted.claims_of(person_id, Some(village));
             }
             sqlx::query("DELETE FROM accumulators WHERE person_id = $1 AND year = $2")
                 .bind(person_id)
@@ -731,8 +736,7 @@ impl Store {
                 q = q.bind(person_id).bind(year).bind(name).bind(a.base.0).bind(a.unpaid.0).bind(a.paid.0);
             }
             q.execute(&mut *tx).await.ctx(&ctx)?;
-            crate::figures::mark_claims!(tx, [village], [person_id], &ctx);
-            tx.commit().await.ctx(&ctx)?;
+            crate::fresh::commit(tx, inserted, &ctx).await?;
             Ok::<_, StoreError>((rec, person_id, year, changes, settlements))
         }.await)?;
         Ok(VoidOutcome {
@@ -1000,14 +1004,14 @@ impl Store {
                 }
                 q.execute(&mut *tx).await.ctx(&ctx)?;
             }
-            // The villages and persons of the claims settled, and only those.
-            crate::figures::mark_claims!(
-                tx,
-                results.iter().map(|(i, ..)| claims[*i].2.as_u64() as i64),
-                results.iter().map(|(i, ..)| claims[*i].0.person_id.as_u64() as i64),
-                &ctx
-            );
-            tx.commit().await.ctx(&ctx)?;
+            // The persons and villages of the claims settled, for the unit of
+            // work (see `fresh.rs`).
+            let mut inserted = crate::fresh::Inserted::default();
+            for (i, ..) in &results {
+                let (c, _, village) = &claims[*i];
+                inserted.claims_of(c.person_id.as_u64() as i64, Some(village.as_u64() as i64));
+            }
+            crate::fresh::commit(tx, inserted, &ctx).await?;
             Ok(counts)
         }.await)
     }

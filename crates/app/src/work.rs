@@ -1,0 +1,389 @@
+//! The daily work (docs/work.md): township officers open cases for households
+//! at risk, assign them with a deadline, verify them on a visit, record
+//! assistance and close them; village doctors and cadres record visits,
+//! follow-ups and family-doctor contracts. Every change is checked here, kept
+//! by the store in one transaction, and written to the audit log with what it
+//! changed.
+
+use crate::access::Scope;
+use crate::model::{AppError, AppResult, AuditEntry};
+use crate::service::App;
+use chrono::{Duration, NaiveDate, Utc};
+use domain::work::{CaseFacts, CaseMove, CaseState, CloseReason, DoctorContract, Visit, VisitKind};
+use domain::{PovertyStatus, RegionCode, ResidentId};
+use store::{CaseQuery, CaseRules, NewCase, Page, StoredCase, StoredContract, StoredVisit};
+
+/// Days to verify a case where no region sets its own deadline.
+pub const DEFAULT_VERIFY_DAYS: i64 = 15;
+
+/// The statuses whose holders become monitored (监测对象) when the verification
+/// of their household's case decides so; the others are under assistance
+/// programmes of their own already.
+pub const BECOME_MONITORED: [PovertyStatus; 2] = [PovertyStatus::General, PovertyStatus::Lifted];
+
+/// The rules of a case's moves.
+pub struct Rules {
+    /// The day the move is made: no visit or measure may be dated after it.
+    pub today: NaiveDate,
+}
+
+impl CaseRules for Rules {
+    fn check(&self, f: &CaseFacts, mv: &CaseMove) -> Result<CaseState, String> {
+        use CaseState::*;
+        if f.state == Closed {
+            return Err("the case is closed".into());
+        }
+        match mv {
+            CaseMove::Assign { assignee, due } => {
+                if assignee.trim().is_empty() {
+                    return Err("assignee: the responsible person must be named".into());
+                }
+                if *due < self.today {
+                    return Err(format!("due: {due} has passed"));
+                }
+                Ok(if f.state == Open { Assigned } else { f.state })
+            }
+            CaseMove::Verify { visit, .. } => {
+                if visit.kind != VisitKind::Verification {
+                    return Err("the visit of a verification is of kind verification".into());
+                }
+                if visit.date > self.today {
+                    return Err(format!("date: {} is in the future", visit.date));
+                }
+                Ok(if f.state.awaits_verification() { Verified } else { f.state })
+            }
+            CaseMove::Measure(m) => {
+                if f.state.awaits_verification() {
+                    return Err("verify the case first: assistance follows the verification".into());
+                }
+                if m.date > self.today {
+                    return Err(format!("date: {} is in the future", m.date));
+                }
+                Ok(Assisting)
+            }
+            CaseMove::Close { reason: CloseReason::RiskEliminated, .. } => {
+                let Some(last_measure) = f.last_measure.filter(|_| f.measures > 0) else {
+                    return Err("risk eliminated needs at least one assistance measure recorded".into());
+                };
+                match f.last_verification {
+                    Some(v) if v >= last_measure => Ok(Closed),
+                    _ => Err(format!(
+                        "risk eliminated needs a verification visit on or after the last measure ({last_measure})"
+                    )),
+                }
+            }
+            CaseMove::Close { reason: CloseReason::NoRisk, note } => {
+                if f.measures > 0 {
+                    return Err("assistance was given: close as risk eliminated after a verification visit".into());
+                }
+                if f.monitored != Some(false) {
+                    return Err("no risk needs a verification that decided the household is not monitored".into());
+                }
+                if note.trim().is_empty() {
+                    return Err("note: say why there is no risk".into());
+                }
+                Ok(Closed)
+            }
+        }
+    }
+}
+
+/// The verification deadline of a case opened on `today` in `village`: the
+/// days set for the longest region prefix of the village's code.
+pub fn due_in(deadlines: &[(String, i64)], village: RegionCode, today: NaiveDate) -> NaiveDate {
+    let code = village.to_string();
+    let days = deadlines
+        .iter()
+        .filter(|(r, _)| code.starts_with(r.as_str()))
+        .max_by_key(|(r, _)| r.len())
+        .map_or(DEFAULT_VERIFY_DAYS, |(_, d)| *d);
+    today + Duration::days(days)
+}
+
+/// A listing of cases as users ask for it.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub state: Option<CaseState>,
+    /// Only the open cases.
+    pub open: bool,
+    /// Only those awaiting verification past their deadline.
+    pub overdue: bool,
+    pub assignee: Option<String>,
+    pub household: Option<String>,
+    pub limit: usize,
+}
+
+/// A move of a case as a user asks for it; the application fills in what the
+/// store needs (the default deadline, the statuses that become monitored).
+#[derive(Debug, Clone)]
+pub enum CaseRequest {
+    Assign { assignee: String, due: Option<NaiveDate> },
+    Verify { visit: Visit, monitored: bool },
+    Measure(domain::work::CaseMeasure),
+    Close { reason: CloseReason, note: String },
+}
+
+fn store_scope(s: &Scope) -> AppResult<store::Scope> {
+    store::Scope::new(s.prefix()).map_err(|e| AppError::Invalid(e.to_string()))
+}
+
+fn page(limit: usize) -> Page {
+    Page::first(if limit == 0 { 100 } else { limit.min(100_000) } as u32)
+}
+
+impl App {
+    async fn audit_work(&self, actor: &str, action: &str, target: String, detail: String) -> AppResult<()> {
+        self.audit(AuditEntry { at: Utc::now(), username: actor.into(), action: action.into(), target, detail }).await
+    }
+
+    /// The verification deadline of a case opened today in `village`.
+    pub async fn case_due(&self, village: RegionCode, today: NaiveDate) -> AppResult<NaiveDate> {
+        Ok(due_in(&self.store().case_deadlines().await?, village, today))
+    }
+
+    /// Sets the days to verify the cases opened in `region` (a code prefix).
+    pub async fn set_case_deadline(&self, region: &str, days: i64, actor: &str) -> AppResult<()> {
+        let _turn = self.writing().await;
+        self.store().set_case_deadline(region, days).await?;
+        self.audit_work(actor, "case_deadline", format!("region {region:?}"), format!("verify within {days} days"))
+            .await
+    }
+
+    /// Cases inside the scope, the overdue ones first.
+    pub async fn cases(&self, s: &Scope, f: &CaseFilter, today: NaiveDate) -> AppResult<Vec<StoredCase>> {
+        let q = CaseQuery {
+            state: f.state,
+            open_only: f.open,
+            overdue_on: f.overdue.then_some(today),
+            assignee: f.assignee.clone().filter(|a| !a.trim().is_empty()),
+            household: f.household.clone().filter(|h| !h.trim().is_empty()),
+        };
+        Ok(self.store().cases(&store_scope(s)?, &q, today, page(f.limit)).await?)
+    }
+
+    pub async fn case(&self, s: &Scope, id: i64) -> AppResult<Option<StoredCase>> {
+        Ok(self.store().case(&store_scope(s)?, id).await?)
+    }
+
+    /// Opens a case for a household inside the scope by hand (`officer`) or
+    /// after a visit (`visit`).
+    pub async fn open_case(
+        &self,
+        s: &Scope,
+        household: &str,
+        source: &'static str,
+        note: &str,
+        actor: &str,
+        today: NaiveDate,
+    ) -> AppResult<StoredCase> {
+        let _turn = self.writing().await;
+        let scope = store_scope(s)?;
+        let village = self
+            .store()
+            .get::<domain::Household>(household.trim())
+            .await?
+            .filter(|h| scope.contains(h.village_code))
+            .ok_or_else(|| AppError::NotFound(format!("household {household:?} is not in your scope")))?
+            .village_code;
+        let due = self.case_due(village, today).await?;
+        let c = NewCase { household_id: household.trim().to_string(), source, due, note: note.trim().to_string() };
+        let case = self.store().open_case(&scope, &c, actor).await?;
+        self.audit_work(
+            actor,
+            "case_open",
+            format!("case {}", case.id),
+            format!("household {}, {source}, due {due}: {}", case.household_id, c.note),
+        )
+        .await?;
+        Ok(case)
+    }
+
+    /// Joins the open alerts inside the scope to their households' cases,
+    /// opening the cases missing (after a monitor run).
+    pub async fn join_alerts_to_cases(&self, s: &Scope, actor: &str, today: NaiveDate) -> AppResult<(usize, usize)> {
+        let _turn = self.writing().await;
+        let deadlines = self.store().case_deadlines().await?;
+        let due = move |v: RegionCode| due_in(&deadlines, v, today);
+        Ok(self.store().join_alerts_to_cases(&store_scope(s)?, &due, actor).await?)
+    }
+
+    /// Moves a case made on `version` (see [`Rules`]).
+    pub async fn move_case(
+        &self,
+        s: &Scope,
+        id: i64,
+        version: i64,
+        req: CaseRequest,
+        actor: &str,
+        today: NaiveDate,
+    ) -> AppResult<StoredCase> {
+        let _turn = self.writing().await;
+        let scope = store_scope(s)?;
+        let mv = match req {
+            CaseRequest::Assign { assignee, due } => {
+                let due = match due {
+                    Some(d) => d,
+                    None => {
+                        let case = self.store().case(&scope, id).await?;
+                        let case = case.ok_or_else(|| AppError::NotFound(format!("case {id} is not in your scope")))?;
+                        self.case_due(case.village, today).await?
+                    }
+                };
+                CaseMove::Assign { assignee: assignee.trim().to_string(), due }
+            }
+            CaseRequest::Verify { visit, monitored } => {
+                CaseMove::Verify { visit, monitored, to_monitor: BECOME_MONITORED.to_vec() }
+            }
+            CaseRequest::Measure(m) => CaseMove::Measure(m),
+            CaseRequest::Close { reason, note } => CaseMove::Close { reason, note },
+        };
+        let case = self.store().move_case(&Rules { today }, &scope, id, version, &mv, actor).await?;
+        let detail = case.events.last().map(|e| format!("{:?} -> {}: {}", e.from, e.to, e.detail)).unwrap_or_default();
+        self.audit_work(actor, &format!("case_{}", mv.action()), format!("case {id}"), detail).await?;
+        Ok(case)
+    }
+
+    /// Records household visits and follow-ups inside the scope, all or none.
+    pub async fn record_visits(
+        &self,
+        s: &Scope,
+        visits: &[(Visit, Option<i64>)],
+        actor: &str,
+        today: NaiveDate,
+    ) -> AppResult<Vec<i64>> {
+        for (i, (v, _)) in visits.iter().enumerate() {
+            if v.date > today {
+                return Err(AppError::Invalid(format!("visit {}: date {} is in the future", i + 1, v.date)));
+            }
+        }
+        let _turn = self.writing().await;
+        let ids = self.store().record_visits(&store_scope(s)?, visits, actor).await?;
+        let detail = match visits {
+            [(v, case)] => format!(
+                "{} visit of household {} on {}{}",
+                v.kind.as_str(),
+                v.household_id,
+                v.date,
+                case.map(|c| format!(" for case {c}")).unwrap_or_default()
+            ),
+            _ => format!("{} visits", visits.len()),
+        };
+        let target = if ids.len() == 1 { format!("visit {}", ids[0]) } else { "visits".into() };
+        self.audit_work(actor, "visit_record", target, detail).await?;
+        Ok(ids)
+    }
+
+    pub async fn visits(
+        &self,
+        s: &Scope,
+        household: Option<&str>,
+        person: Option<ResidentId>,
+        limit: usize,
+    ) -> AppResult<Vec<StoredVisit>> {
+        Ok(self.store().visits(&store_scope(s)?, household, person, page(limit)).await?)
+    }
+
+    /// Records family-doctor contracts inside the scope, all or none.
+    pub async fn sign_contracts(&self, s: &Scope, contracts: &[DoctorContract], actor: &str) -> AppResult<Vec<i64>> {
+        let _turn = self.writing().await;
+        let ids = self.store().sign_contracts(&store_scope(s)?, contracts, actor).await?;
+        let detail = match contracts {
+            [k] => format!("{} with {}, {} to {}", k.person_id, k.practitioner_id, k.signed, k.ends),
+            _ => format!("{} contracts", contracts.len()),
+        };
+        let target = if ids.len() == 1 { format!("contract {}", ids[0]) } else { "contracts".into() };
+        self.audit_work(actor, "contract_sign", target, detail).await?;
+        Ok(ids)
+    }
+
+    pub async fn doctor_contracts(
+        &self,
+        s: &Scope,
+        person: Option<ResidentId>,
+        limit: usize,
+    ) -> AppResult<Vec<StoredContract>> {
+        Ok(self.store().doctor_contracts(&store_scope(s)?, person, page(limit)).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::work::CaseMeasure;
+    use domain::Fen;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn facts(state: CaseState) -> CaseFacts {
+        CaseFacts {
+            id: 1,
+            state,
+            version: 1,
+            village: "640522100001".parse().unwrap(),
+            assignee: String::new(),
+            measures: 0,
+            last_measure: None,
+            last_verification: None,
+            monitored: None,
+        }
+    }
+
+    fn close(reason: CloseReason) -> CaseMove {
+        CaseMove::Close { reason, note: "checked".into() }
+    }
+
+    #[test]
+    fn risk_eliminated_needs_a_measure_and_a_later_verification() {
+        let r = Rules { today: day("2026-06-30") };
+        let mut f = facts(CaseState::Assisting);
+        assert!(r.check(&f, &close(CloseReason::RiskEliminated)).unwrap_err().contains("at least one"));
+        f.measures = 1;
+        f.last_measure = Some(day("2026-05-10"));
+        f.last_verification = Some(day("2026-05-01"));
+        assert!(r.check(&f, &close(CloseReason::RiskEliminated)).unwrap_err().contains("on or after"));
+        f.last_verification = Some(day("2026-05-10"));
+        assert_eq!(r.check(&f, &close(CloseReason::RiskEliminated)), Ok(CaseState::Closed));
+    }
+
+    #[test]
+    fn no_risk_needs_a_verification_that_found_none_and_no_assistance() {
+        let r = Rules { today: day("2026-06-30") };
+        let mut f = facts(CaseState::Verified);
+        assert!(r.check(&f, &close(CloseReason::NoRisk)).is_err());
+        f.monitored = Some(false);
+        assert_eq!(r.check(&f, &close(CloseReason::NoRisk)), Ok(CaseState::Closed));
+        f.measures = 1;
+        assert!(r.check(&f, &close(CloseReason::NoRisk)).unwrap_err().contains("assistance was given"));
+    }
+
+    #[test]
+    fn assistance_follows_verification_and_closed_cases_do_not_move() {
+        let r = Rules { today: day("2026-06-30") };
+        let m = CaseMove::Measure(CaseMeasure {
+            kind: "medical assistance".into(),
+            amount: Fen(50_000),
+            fund: "civil affairs".into(),
+            date: day("2026-06-01"),
+            note: String::new(),
+        });
+        assert!(r.check(&facts(CaseState::Assigned), &m).unwrap_err().contains("verify the case first"));
+        assert_eq!(r.check(&facts(CaseState::Verified), &m), Ok(CaseState::Assisting));
+        assert_eq!(r.check(&facts(CaseState::Closed), &m), Err("the case is closed".into()));
+        let a = CaseMove::Assign { assignee: "li".into(), due: day("2026-07-15") };
+        assert_eq!(r.check(&facts(CaseState::Open), &a), Ok(CaseState::Assigned));
+        assert_eq!(r.check(&facts(CaseState::Assisting), &a), Ok(CaseState::Assisting));
+        let late = CaseMove::Assign { assignee: "li".into(), due: day("2026-06-01") };
+        assert!(r.check(&facts(CaseState::Open), &late).unwrap_err().contains("has passed"));
+    }
+
+    #[test]
+    fn the_deadline_is_the_longest_prefix_s_or_fifteen_days() {
+        let v: RegionCode = "640522100001".parse().unwrap();
+        let d = day("2026-06-01");
+        assert_eq!(due_in(&[], v, d), day("2026-06-16"));
+        let set = vec![("64".to_string(), 20), ("640522".to_string(), 10), ("65".to_string(), 5)];
+        assert_eq!(due_in(&set, v, d), day("2026-06-11"));
+    }
+}

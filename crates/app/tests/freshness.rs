@@ -1,0 +1,649 @@
+//! The derived data follow every kind of write, on SQLite and on PostgreSQL.
+//!
+//! The store keeps two kinds of derived data: the overview's figures by village
+//! (the overview, the map and the monthly trend) and the programme indicators'
+//! facts (the report). Both are refreshed from the marks the writes leave
+//! (`store/src/fresh.rs`: triggers, and on SQLite the unit of work of bulk
+//! inserts). This test performs every kind of write the store offers, one after
+//! the other on one small store, and after each checks that
+//!
+//! - the figures read after their refresh equal the figures recomputed from the
+//!   base tables (every cached figure dropped and every village marked), and
+//! - the indicator report from the kept facts, refreshed, equals the report
+//!   computed from the whole store at once.
+//!
+//! It also reads the store's sources: every `pub async fn` of the store must be
+//! named below, as a write this test performs, a write of the derived data
+//! themselves, or a read. A new write method fails this test until it is
+//! classified, and a write until it is performed here.
+
+mod common;
+
+use chrono::{NaiveDate, Utc};
+use common::*;
+use domain::*;
+use indicators::{Definitions, PeriodKind};
+use monitor::{AlertState, Figure, Finding};
+use std::collections::BTreeSet;
+use store::{AlertQuery, ImportFeed, NewMeasure, Page, Scope, Store};
+
+both_backends!(every_write_leaves_the_derived_data_fresh);
+
+/// The store's writes of base data: each is performed below.
+const WRITES: &[&str] = &[
+    "import",
+    "import_stream",
+    "import_regions",
+    "import_households",
+    "import_persons",
+    "import_facilities",
+    "import_practitioners",
+    "import_claims",
+    "import_thresholds",
+    "put_policy",
+    "settle_realtime",
+    "settle_realtime_batch",
+    "void_claim",
+    "settle_stored",
+    "settle_stored_in_chunks",
+    "apply_findings",
+    "transition_alert",
+    "add_assistance",
+    "put_ledger",
+    "set_contract",
+    "create_user",
+    "set_login_state",
+    "set_password",
+    "set_user_active",
+    "create_session",
+    "delete_session",
+    "create_api_token",
+    "api_token_user",
+    "audit",
+    "audit_many",
+    "record_import_run",
+    "migrate",
+    "schema_version",
+];
+
+/// The writes of the derived data themselves (their refreshes), performed by
+/// every check below (`Store::overview` and the like, `app::kept::refresh`).
+const DERIVED: &[&str] = &[
+    "refresh_figures",
+    "refresh_figures_turn",
+    "keep_indicator_year",
+    "write_indicator_facts",
+    "write_person_facts",
+    "write_indicator_coverage",
+];
+
+/// The reads.
+const READS: &[&str] = &[
+    "open",
+    "close",
+    "user_by_name",
+    "user_by_id",
+    "list_users",
+    "session",
+    "api_tokens_of",
+    "audit_log",
+    "import_runs",
+    "alerts",
+    "count_alerts",
+    "alert",
+    "monitor_inputs",
+    "indicator_years",
+    "indicator_dirty",
+    "indicator_dirty_persons",
+    "latest_claim_year",
+    "counties_with_households",
+    "person_claim_inputs",
+    "indicator_facts",
+    "ledger",
+    "contracts",
+    "existing_region_codes",
+    "existing_households",
+    "existing_persons",
+    "existing_facilities",
+    "existing_claims",
+    "list",
+    "export",
+    "count",
+    "get",
+    "alert_dates",
+    "settlement_payments",
+    "region_names",
+    "report_inputs",
+    "registry_report_inputs",
+    "policy_candidates",
+    "policies",
+    "policy_versions",
+    "settlements_of",
+    "settlement",
+    "explain_stored",
+    "status_history",
+    "summary",
+    "search_persons",
+    "household_members",
+    "claims_of",
+    "village_of",
+    "find_persons",
+    "person_in_scope",
+    "claim_views",
+    "person_record",
+    "search_households",
+    "household_record",
+    "overview",
+    "region_figures",
+    "monthly_trend",
+    "network",
+];
+
+/// The names of the store's `pub async fn`s, from its sources.
+fn store_methods() -> BTreeSet<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../store/src");
+    let mut names = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (_, rest) in text.match_indices("pub async fn ").map(|(i, _)| ((), &text[i + 13..])) {
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            names.insert(name);
+        }
+    }
+    names
+}
+
+#[test]
+fn every_method_of_the_store_is_classified() {
+    let found = store_methods();
+    let known: BTreeSet<String> = WRITES.iter().chain(DERIVED).chain(READS).map(|s| s.to_string()).collect();
+    let new: Vec<&String> = found.difference(&known).collect();
+    assert!(
+        new.is_empty(),
+        "the store has methods this test does not know: {new:?}. A write must be performed in \
+         every_write_leaves_the_derived_data_fresh and named in WRITES; a read goes in READS"
+    );
+    let gone: Vec<&String> = known.difference(&found).collect();
+    assert!(gone.is_empty(), "methods the store no longer has: {gone:?}");
+}
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+/// The scopes whose figures and reports are compared.
+const FIGURE_SCOPES: [&str; 8] =
+    ["", "34", "341122", "341123", "341122100", "341122100201", "341122100202", "341123100201"];
+const REPORT_SCOPES: [&str; 3] = ["", "341122", "341123"];
+
+/// The overview, the map and the trend of every scope, as the store serves them.
+async fn figures(store: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in FIGURE_SCOPES {
+        let scope = Scope::new(s).unwrap();
+        out.push(format!("{s:?} overview {:?}", store.overview(&scope).await.unwrap()));
+        out.push(format!("{s:?} map {:?}", store.region_figures(&scope).await.unwrap()));
+        out.push(format!("{s:?} trend {:?}", store.monthly_trend(&scope).await.unwrap()));
+    }
+    out
+}
+
+/// A connection of its own to the store's database.
+async fn raw_sql(store: &Store, statements: &[&str]) {
+    use sqlx::Connection;
+    match store.backend() {
+        store::Backend::Sqlite => {
+            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(store.url());
+            let mut c = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
+            for s in statements {
+                sqlx::query(s).execute(&mut c).await.unwrap();
+            }
+            c.close().await.unwrap();
+        }
+        store::Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(store.url()).await.unwrap();
+            for s in statements {
+                sqlx::query(s).execute(&mut c).await.unwrap();
+            }
+            c.close().await.unwrap();
+        }
+    }
+}
+
+/// Drops the cached figures and marks every village, so that the next read
+/// recomputes them all from the base tables.
+async fn drop_the_figures(store: &Store) {
+    raw_sql(
+        store,
+        &[
+            "DELETE FROM village_figures",
+            "DELETE FROM county_figures",
+            "INSERT INTO dirty_villages (village_code)
+             SELECT v FROM (SELECT code AS v FROM regions WHERE level = 'village'
+                            UNION SELECT village_code FROM households UNION SELECT village_code FROM alerts) x
+             WHERE true
+             ON CONFLICT (village_code) DO UPDATE SET version = dirty_villages.version + 1",
+        ],
+    )
+    .await;
+}
+
+fn levels() -> Vec<RegionLevel> {
+    vec![RegionLevel::Province, RegionLevel::City, RegionLevel::County, RegionLevel::Township, RegionLevel::Village]
+}
+
+/// The report of 2024 by month from the kept facts (refreshed first), as CSV
+/// after the count of claims left unsettled.
+async fn kept_report(store: &Store, scope: &str) -> String {
+    let r = app::kept::report(store, Definitions::shipped(), scope, 2024, levels(), PeriodKind::Month, today(), None)
+        .await
+        .unwrap();
+    format!("{} unsettled\n{}", r.unsettled, String::from_utf8(r.csv().unwrap()).unwrap())
+}
+
+/// The same report computed from the store's data at once.
+async fn scratch_report(store: &Store, scope: &str) -> String {
+    let app = app::App::new(store.clone());
+    let s = app::Scope::parse(scope).unwrap();
+    let data = app.indicator_data(&s, 2024).await.unwrap();
+    // The kept reach is measured over the whole network (a clinic across a
+    // county's border serves its villages too).
+    let network = app.network(&app::Scope::all()).await.unwrap();
+    let r = app::analysis::build_report(
+        Definitions::shipped(),
+        &data,
+        Some(network),
+        scope,
+        2024,
+        levels(),
+        PeriodKind::Month,
+    )
+    .unwrap();
+    format!("{} unsettled\n{}", r.unsettled, String::from_utf8(r.csv().unwrap()).unwrap())
+}
+
+/// The record of the writes performed, and the check after each.
+struct Run<'a> {
+    store: &'a Store,
+    done: Vec<&'static str>,
+}
+
+impl Run<'_> {
+    /// After the writes `names` (store methods) described by `what`: the figures
+    /// and the kept report equal their computations from scratch.
+    async fn fresh(&mut self, names: &[&'static str], what: &str) {
+        for n in names {
+            assert!(WRITES.contains(n), "{n} is not a write of WRITES");
+            self.done.push(n);
+        }
+        let store = self.store;
+        let kept = figures(store).await;
+        drop_the_figures(store).await;
+        let scratch = figures(store).await;
+        for (k, s) in kept.iter().zip(&scratch) {
+            assert_eq!(k, s, "after {what}: the figures kept differ from those recomputed");
+        }
+        let refreshed = app::kept::refresh(store, None, today(), None).await.unwrap();
+        assert!(refreshed.built.is_empty(), "after {what}: the kept year was built again: {refreshed:?}");
+        for scope in REPORT_SCOPES {
+            assert_eq!(
+                kept_report(store, scope).await,
+                scratch_report(store, scope).await,
+                "after {what}: the kept report of scope {scope:?} differs from the report computed at once"
+            );
+        }
+        assert!(store.indicator_dirty().await.unwrap().is_empty(), "after {what}: villages still stale");
+        assert!(store.indicator_dirty_persons().await.unwrap().is_empty(), "after {what}: persons still stale");
+    }
+}
+
+fn person_with(seq: u16, household: &str, status: PovertyStatus, diagnoses: &[&str]) -> Person {
+    Person { diagnoses: diagnoses.iter().map(|d| d.to_string()).collect(), ..person(seq, household, status) }
+}
+
+fn facility(id: &str, village: &str, kind: FacilityKind) -> Facility {
+    Facility {
+        facility_id: id.into(),
+        name: format!("clinic {id}"),
+        kind,
+        grade: None,
+        region_code: code(village),
+        lon: Some(117.51),
+        lat: Some(31.49),
+    }
+}
+
+fn doctor(id: &str, facility: &str, active: bool) -> Practitioner {
+    Practitioner {
+        practitioner_id: id.into(),
+        facility_id: facility.into(),
+        name: format!("doctor {id}"),
+        qualification: Qualification::RuralDoctor,
+        gp: false,
+        birth_date: d("1970-03-01"),
+        active,
+    }
+}
+
+fn threshold(region: &str) -> Threshold {
+    Threshold {
+        region: region.into(),
+        year: 2024,
+        rural_income: Fen::from_yuan(19_575),
+        monitoring_line: Fen::from_yuan(7_600),
+    }
+}
+
+fn finding(rule: &str, hh: &str, village: &str, oop: i64) -> Finding {
+    Finding {
+        rule: rule.into(),
+        household_id: hh.into(),
+        village_code: code(village),
+        year: 2024,
+        value: Figure::Money(Fen::from_yuan(oop)),
+        threshold: Some(Figure::Money(Fen::from_yuan(9_000))),
+    }
+}
+
+async fn alert_id(store: &Store, rule: &str, hh: &str) -> i64 {
+    let q = AlertQuery { rule: Some(rule.into()), household: Some(hh.into()), ..Default::default() };
+    let found = store.alerts(&Scope::all(), &q, Page::default()).await.unwrap();
+    assert_eq!(found.len(), 1, "{rule} {hh}: {found:?}");
+    found[0].id
+}
+
+async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
+    let all = Scope::all();
+    let mut run = Run { store, done: Vec::new() };
+    // The year is kept from the start: every check below refreshes it in place.
+    let built = app::kept::refresh(store, Some(2024), today(), None).await.unwrap();
+    assert_eq!(built.built, [2024]);
+
+    // The schema, again: nothing changes.
+    assert_eq!(store.migrate().await.unwrap(), store::SCHEMA_VERSION);
+    assert_eq!(store.schema_version().await.unwrap(), store::SCHEMA_VERSION);
+    run.fresh(&["migrate", "schema_version"], "migrating again").await;
+
+    // The registry, kind by kind.
+    store.import_regions(&regions()).await.unwrap();
+    run.fresh(&["import_regions"], "regions imported").await;
+    store
+        .import_facilities(&[
+            facility("FA", "341122100201", FacilityKind::VillageClinic),
+            facility("FT", "341122100", FacilityKind::TownshipCenter),
+            facility("FB", "341123100201", FacilityKind::VillageClinic),
+        ])
+        .await
+        .unwrap();
+    run.fresh(&["import_facilities"], "facilities imported").await;
+    store.import_practitioners(&[doctor("PA", "FA", true), doctor("PB", "FB", true)]).await.unwrap();
+    run.fresh(&["import_practitioners"], "practitioners imported").await;
+    store
+        .import_households(&[
+            household("H1", "341122100201"),
+            household("H2", "341122100202"),
+            household("H3", "341123100201"),
+            household("H4", "341122100201"),
+        ])
+        .await
+        .unwrap();
+    run.fresh(&["import_households"], "households imported").await;
+    store
+        .import_persons(&[
+            person_with(1, "H1", PovertyStatus::Lifted, &["C16"]),
+            person_with(3, "H1", PovertyStatus::Lifted, &[]),
+            person_with(5, "H2", PovertyStatus::General, &["I10"]),
+            person_with(7, "H3", PovertyStatus::LowIncome, &["I10", "C16"]),
+            person_with(9, "H3", PovertyStatus::LowIncome, &[]),
+            person_with(11, "H4", PovertyStatus::Monitored, &["I10"]),
+        ])
+        .await
+        .unwrap();
+    run.fresh(&["import_persons"], "persons imported").await;
+    store.import_thresholds(&[threshold("34")]).await.unwrap();
+    run.fresh(&["import_thresholds"], "thresholds imported").await;
+    // Any kind through the generic import.
+    store.import(&[threshold("341123")]).await.unwrap();
+    run.fresh(&["import"], "a generic import").await;
+
+    // Settlement: a policy, claims imported and settled in batch, in chunks, in
+    // real time alone and in a group, and a void.
+    app::settlement::put_policy(
+        store,
+        "34",
+        2024,
+        include_str!("../../settle/tests/data/demo_county_2024.toml"),
+        "admin",
+    )
+    .await
+    .unwrap();
+    run.fresh(&["put_policy"], "a policy stored").await;
+    store
+        .import_claims(&[
+            claim("C1", 1, "2024-03-10", 60_000, 50_000),
+            claim("C2", 3, "2024-03-20", 400, 400),
+            claim("C3", 5, "2024-05-01", 50, 50),
+            claim("C4", 7, "2024-03-02", 30_000, 28_000),
+            claim("C5", 11, "2024-08-15", 9_000, 8_000),
+            claim("C0", 9, "2023-11-30", 700, 600),
+        ])
+        .await
+        .unwrap();
+    run.fresh(&["import_claims"], "claims imported").await;
+    let counts = app::settlement::settle_stored(store, &all, 2024, "batch").await.unwrap();
+    assert_eq!(counts.settled, 5);
+    run.fresh(&["settle_stored"], "a batch settlement").await;
+    store
+        .import_claims(&[claim("C6", 9, "2024-06-01", 2_000, 1_800), claim("C7", 1, "2024-09-01", 5_000, 4_500)])
+        .await
+        .unwrap();
+    run.fresh(&["import_claims"], "more claims imported").await;
+    let counts = app::settlement::settle_stored_in_chunks(store, &all, 2024, "batch", 1).await.unwrap();
+    assert_eq!(counts.settled, 2);
+    run.fresh(&["settle_stored_in_chunks"], "a batch settlement in chunks").await;
+    app::settlement::settle_realtime(store, &all, &claim("R1", 3, "2024-10-02", 12_000, 11_000), "clerk")
+        .await
+        .unwrap();
+    run.fresh(&["settle_realtime"], "a real-time settlement").await;
+    let group = [
+        (all.clone(), claim("R2", 5, "2024-10-03", 3_000, 2_500)),
+        (all.clone(), claim("R3", 11, "2024-10-04", 800, 700)),
+        (all.clone(), claim("R4", 99, "2024-10-04", 800, 700)), // no such person: refused, the rest stands
+        (Scope::new("341123").unwrap(), claim("R5", 1, "2024-10-05", 800, 700)), // outside the scope
+    ];
+    let results = app::settlement::settle_realtime_batch(store, &group, "clerk").await.unwrap();
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 2, "{results:?}");
+    run.fresh(&["settle_realtime_batch"], "a group of real-time settlements").await;
+    app::settlement::void_claim(store, &all, "C1", "clerk").await.unwrap();
+    run.fresh(&["void_claim"], "a void").await;
+
+    // Monitoring: a run over the store (findings applied, the ledger stored),
+    // then findings of the run's own, updated values, the alert life cycle.
+    let run_counts =
+        app::monitoring::monitor_store(store, &all, 2024, d("2024-12-31"), &monitor::RuleSet::defaults(), "monitor")
+            .await
+            .unwrap();
+    assert!(run_counts.alerts.raised > 0, "{run_counts:?}");
+    run.fresh(&["apply_findings", "put_ledger"], "a monitor run").await;
+    let findings = [
+        finding("medical_burden_poor", "H4", "341122100201", 12_000),
+        finding("catastrophic_10", "H2", "341122100202", 5_000),
+    ];
+    app::monitoring::apply_findings(store, &all, 2024, &findings, "monitor").await.unwrap();
+    run.fresh(&["apply_findings"], "findings raised").await;
+    let mut higher = findings.clone();
+    higher[0].value = Figure::Money(Fen::from_yuan(15_000));
+    let counts = app::monitoring::apply_findings(store, &all, 2024, &higher, "monitor").await.unwrap();
+    assert_eq!(counts.updated, 1, "{counts:?}");
+    run.fresh(&["apply_findings"], "an alert's value updated").await;
+    let id = alert_id(store, "medical_burden_poor", "H4").await;
+    app::monitoring::transition_alert(store, &all, id, AlertState::Verifying, "wang", "").await.unwrap();
+    run.fresh(&["transition_alert"], "an alert verified").await;
+    app::monitoring::transition_alert(store, &all, id, AlertState::Assisting, "wang", "confirmed").await.unwrap();
+    run.fresh(&["transition_alert"], "an alert assisted").await;
+    let measure = NewMeasure {
+        kind: "temporary_relief".into(),
+        amount: Fen::from_yuan(2_000),
+        by: "civil affairs bureau".into(),
+        date: d("2024-11-03"),
+        note: String::new(),
+    };
+    app::monitoring::add_assistance(store, &all, id, &measure, "wang").await.unwrap();
+    run.fresh(&["add_assistance"], "a measure recorded").await;
+    app::monitoring::transition_alert(store, &all, id, AlertState::Resolved, "li", "relief paid").await.unwrap();
+    run.fresh(&["transition_alert"], "an alert resolved with assistance").await;
+    let other = alert_id(store, "catastrophic_10", "H2").await;
+    app::monitoring::transition_alert(store, &all, other, AlertState::Dismissed, "li", "income recovered")
+        .await
+        .unwrap();
+    run.fresh(&["transition_alert"], "an alert dismissed").await;
+
+    // The ledger: a chronic patient's line, a contract on it, a line removed.
+    let line = |seq: u16, hh: &str| monitor::LedgerEntry {
+        person_id: pid(seq),
+        household_id: hh.into(),
+        batch: monitor::Batch::Chronic,
+        diagnosis: "I10".into(),
+        disease: "高血压".into(),
+        status: monitor::TreatmentStatus::InTreatment,
+        treated_in_county: Some(true),
+        year_cost: Fen::from_yuan(1_000),
+        contract: None,
+    };
+    store.put_ledger(&Scope::new("341122").unwrap(), 2024, &[line(5, "H2"), line(11, "H4")]).await.unwrap();
+    run.fresh(&["put_ledger"], "ledger lines stored").await;
+    let contract = monitor::Contract { doctor: "Dr Sun".into(), signed: d("2024-02-01") };
+    assert_eq!(store.set_contract(&all, pid(11), &contract).await.unwrap(), 1);
+    run.fresh(&["set_contract"], "a contract").await;
+    let with_contract = monitor::LedgerEntry { contract: Some(contract.clone()), ..line(5, "H2") };
+    store.put_ledger(&Scope::new("341122").unwrap(), 2024, &[line(11, "H4"), with_contract]).await.unwrap();
+    run.fresh(&["put_ledger"], "a contract through the ledger").await;
+    store.put_ledger(&Scope::new("341122").unwrap(), 2024, &[line(11, "H4")]).await.unwrap();
+    run.fresh(&["put_ledger"], "a ledger line with its contract removed").await;
+
+    // Changes to the registry: a status, a diagnosis, a person moving, a
+    // household moving, an income, the network.
+    store.import_persons(&[person_with(9, "H3", PovertyStatus::General, &[])]).await.unwrap();
+    run.fresh(&["import_persons"], "a status change").await;
+    store.import_persons(&[person_with(3, "H1", PovertyStatus::Lifted, &["I10"])]).await.unwrap();
+    run.fresh(&["import_persons"], "a diagnosis added").await;
+    store.import_persons(&[person_with(5, "H3", PovertyStatus::General, &["I10"])]).await.unwrap();
+    run.fresh(&["import_persons"], "a person moving to a household of another county").await;
+    store.import_households(&[household("H4", "341122100202")]).await.unwrap();
+    run.fresh(&["import_households"], "a household moving to another village").await;
+    let mut poorer = household("H2", "341122100202");
+    poorer.income = Fen::from_yuan(3_000);
+    store.import_households(&[poorer]).await.unwrap();
+    run.fresh(&["import_households"], "a household's income").await;
+    let mut c5 = claim("C5", 11, "2024-08-15", 9_000, 8_000);
+    c5.diagnosis = "I10".into();
+    store.import_claims(&[c5]).await.unwrap();
+    run.fresh(&["import_claims"], "a settled claim corrected").await;
+    store.import_claims(&[claim("C6", 7, "2024-06-01", 2_000, 1_800)]).await.unwrap();
+    run.fresh(&["import_claims"], "a claim moved to another person").await;
+    let mut renamed = regions();
+    renamed[3].population = Some(900);
+    renamed[3].name = "Village A1 (new)".into();
+    store.import_regions(&renamed).await.unwrap();
+    run.fresh(&["import_regions"], "a village's population").await;
+    store.import_facilities(&[facility("FB", "341123100201", FacilityKind::TownshipCenter)]).await.unwrap();
+    run.fresh(&["import_facilities"], "a facility changed").await;
+    store.import_practitioners(&[doctor("PB", "FB", false), doctor("PC", "FT", true)]).await.unwrap();
+    run.fresh(&["import_practitioners"], "a practitioner retired, another hired").await;
+
+    // A streamed import, in two chunks.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+    tx.send(ImportFeed::Rows(vec![claim("S1", 9, "2024-12-01", 1_500, 1_200)])).await.unwrap();
+    tx.send(ImportFeed::Rows(vec![claim("S2", 7, "2024-12-02", 2_500, 2_200)])).await.unwrap();
+    tx.send(ImportFeed::Done).await.unwrap();
+    let counts = store.import_stream::<Claim>(&mut rx).await.unwrap();
+    assert_eq!(counts.inserted, 2);
+    run.fresh(&["import_stream"], "a streamed import").await;
+    // A new village's households and persons in one more streamed import each.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    tx.send(ImportFeed::Rows(vec![household("H5", "341123100201")])).await.unwrap();
+    tx.send(ImportFeed::Done).await.unwrap();
+    store.import_stream::<Household>(&mut rx).await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    tx.send(ImportFeed::Rows(vec![person_with(13, "H5", PovertyStatus::SpecialHardship, &["C16"])])).await.unwrap();
+    tx.send(ImportFeed::Done).await.unwrap();
+    store.import_stream::<Person>(&mut rx).await.unwrap();
+    run.fresh(&["import_stream"], "a streamed household and person").await;
+    app::settlement::settle_stored(store, &all, 2024, "batch").await.unwrap();
+    run.fresh(&["settle_stored"], "the streamed claims settled").await;
+
+    // Accounts and their traces: no derived figure depends on them.
+    let user = store
+        .create_user(&store::NewUser {
+            username: "wang".into(),
+            password_hash: "x".into(),
+            role: "officer".into(),
+            region_scope: "341122".into(),
+        })
+        .await
+        .unwrap();
+    store.set_login_state(user.id, 1, None).await.unwrap();
+    store.set_password(user.id, "y").await.unwrap();
+    store.set_user_active(user.id, true).await.unwrap();
+    let session = store::SessionRow {
+        token_hash: "s1".into(),
+        user_id: user.id,
+        csrf_token: "c".into(),
+        expires_at: Utc::now() + chrono::Duration::hours(1),
+    };
+    store.create_session(&session).await.unwrap();
+    store.delete_session("s1").await.unwrap();
+    store.create_api_token(user.id, "script", "t1").await.unwrap();
+    assert!(store.api_token_user("t1").await.unwrap().is_some());
+    let audit = store::AuditRow {
+        at: Utc::now(),
+        actor: "wang".into(),
+        action: "view".into(),
+        object_kind: "person".into(),
+        object_id: String::new(),
+        region_code: None,
+        detail: String::new(),
+    };
+    store.audit(&audit).await.unwrap();
+    store.audit_many(&[audit.clone(), audit]).await.unwrap();
+    store
+        .record_import_run(&store::ImportRunRow {
+            id: 0,
+            kind: "claims".into(),
+            file_name: "c.csv".into(),
+            rows: 2,
+            status: store::ImportStatus::Accepted,
+            errors: String::new(),
+            actor: "wang".into(),
+            at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    run.fresh(
+        &[
+            "create_user",
+            "set_login_state",
+            "set_password",
+            "set_user_active",
+            "create_session",
+            "delete_session",
+            "create_api_token",
+            "api_token_user",
+            "audit",
+            "audit_many",
+            "record_import_run",
+        ],
+        "accounts and traces",
+    )
+    .await;
+
+    // The derived data's own writes, once more by turns.
+    store.refresh_figures_turn(&all, 1).await.unwrap();
+
+    let missing: Vec<&&str> = WRITES.iter().filter(|w| !run.done.contains(w)).collect();
+    assert!(missing.is_empty(), "writes this test does not perform: {missing:?}");
+}
