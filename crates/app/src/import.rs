@@ -30,6 +30,9 @@ pub enum ImportRefused {
     /// The store failed or refused the rows.
     #[error("importing {kind} from {file}: {source}")]
     Store { file: String, kind: &'static str, source: StoreError },
+    /// The work's rules refused a row (a file of contracts or visits).
+    #[error("{file}: refused, {reason}; nothing of the file was imported into {kind}")]
+    Work { file: String, kind: &'static str, reason: crate::AppError },
 }
 
 /// Where the rows come from.
@@ -58,6 +61,7 @@ pub async fn import<R: StoredRecord + References + 'static>(
         Err(ImportRefused::Rows { errors, .. }) => errors.iter().map(|e| format!("{e}\n")).collect(),
         Err(ImportRefused::Unreadable { source, .. }) => format!("{source}\n"),
         Err(ImportRefused::Store { source, .. }) => format!("{file}: {source}\n"),
+        Err(e @ ImportRefused::Work { .. }) => format!("{e}\n"),
     };
     let run = ImportRunRow {
         id: 0,
@@ -201,4 +205,87 @@ async fn existing(store: &Store, target: RefTarget, keys: &BTreeSet<String>) -> 
             store.existing_facilities(&ids).await?
         }
     })
+}
+
+/// Imports a file of the daily work, family-doctor contracts or visits
+/// (docs/files.md): every row read and checked, then all of them written in one
+/// transaction by the same use case as the web form (`App::sign_contracts`,
+/// `App::record_visits`), so a row refused by its rules (a person outside the
+/// store, a practitioner unknown) refuses the file, naming its line. The run is
+/// recorded like every import.
+pub async fn import_work<R: domain::Record>(
+    app: &crate::App,
+    file: &str,
+    read: Result<Vec<Row<R>>, IngestError>,
+    actor: &str,
+    today: chrono::NaiveDate,
+) -> Result<usize, ImportRefused>
+where
+    R: WorkRecord,
+{
+    let (rows, result) = match read {
+        Err(IngestError::Rows { errors, .. }) => {
+            (0, Err(ImportRefused::Rows { file: file.to_string(), kind: R::KIND, errors }))
+        }
+        Err(source) => (0, Err(ImportRefused::Unreadable { file: file.to_string(), kind: R::KIND, source })),
+        Ok(rows) => {
+            let n = rows.len() as u64;
+            let labelled: Vec<(String, R)> =
+                rows.into_iter().map(|r| (format!("line {} of {file}", r.line), r.record)).collect();
+            let written = R::write(app, labelled, actor, today).await;
+            (n, written.map_err(|reason| ImportRefused::Work { file: file.to_string(), kind: R::KIND, reason }))
+        }
+    };
+    let report = match &result {
+        Ok(_) => String::new(),
+        Err(ImportRefused::Rows { errors, .. }) => errors.iter().map(|e| format!("{e}\n")).collect(),
+        Err(e) => format!("{e}\n"),
+    };
+    let run = ImportRunRow {
+        id: 0,
+        kind: R::KIND.to_string(),
+        file_name: file.to_string(),
+        rows,
+        status: if result.is_ok() { ImportStatus::Accepted } else { ImportStatus::Refused },
+        errors: report,
+        actor: actor.to_string(),
+        at: chrono::Utc::now(),
+    };
+    let recorded = app.store().record_import_run(&run).await;
+    let n = result?;
+    recorded.map_err(|source| ImportRefused::Store { file: file.to_string(), kind: R::KIND, source })?;
+    Ok(n)
+}
+
+/// A record of the daily work that a file can hold, written by its use case.
+pub trait WorkRecord: Sized {
+    fn write(
+        app: &crate::App,
+        rows: Vec<(String, Self)>,
+        actor: &str,
+        today: chrono::NaiveDate,
+    ) -> impl std::future::Future<Output = crate::AppResult<usize>> + Send;
+}
+
+impl WorkRecord for domain::work::DoctorContract {
+    async fn write(
+        app: &crate::App,
+        rows: Vec<(String, Self)>,
+        actor: &str,
+        _today: chrono::NaiveDate,
+    ) -> crate::AppResult<usize> {
+        Ok(app.sign_contracts(&crate::Scope::all(), &rows, actor).await?.len())
+    }
+}
+
+impl WorkRecord for domain::work::Visit {
+    async fn write(
+        app: &crate::App,
+        rows: Vec<(String, Self)>,
+        actor: &str,
+        today: chrono::NaiveDate,
+    ) -> crate::AppResult<usize> {
+        let rows: Vec<_> = rows.into_iter().map(|(l, v)| (l, v, None)).collect();
+        Ok(app.record_visits(&crate::Scope::all(), &rows, actor, today).await?.len())
+    }
 }

@@ -86,6 +86,10 @@ pub struct MonitorRun {
     pub found: usize,
     /// What became of them among the alerts kept.
     pub alerts: ReconcileCounts,
+    /// Cases opened for households with an alert and no open case, and the
+    /// alerts that joined a case.
+    pub cases_opened: usize,
+    pub alerts_joined: usize,
     /// Households whose region has no threshold for the year.
     pub missing_thresholds: Vec<MissingThreshold>,
     /// Patient-ledger lines by batch: serious, chronic, severe.
@@ -126,6 +130,10 @@ pub async fn monitor_store(
     )
     .map_err(|e| MonitorRunError::Engine(e.to_string()))?;
     let alerts = apply_findings(store, scope, year, &result.alerts, actor).await?;
+    // Each open alert joins its household's case; households without one get one.
+    let deadlines = store.case_deadlines().await?;
+    let due = move |v: domain::RegionCode| crate::work::due_in(&deadlines, v, as_of);
+    let (cases_opened, alerts_joined) = store.join_alerts_to_cases(scope, &due, actor).await?;
     let villages: HashMap<String, domain::RegionCode> =
         inputs.households.iter().map(|h| (h.household_id.clone(), h.village_code)).collect();
     let catalogues = monitor::RegionalCatalogues { national: monitor::CatalogueSet::national(), regional: Vec::new() };
@@ -146,6 +154,8 @@ pub async fn monitor_store(
         households: result.measures.len(),
         found: result.alerts.len(),
         alerts,
+        cases_opened,
+        alerts_joined,
         missing_thresholds: result.missing_thresholds,
         batches: [by(Batch::Serious), by(Batch::Chronic), by(Batch::Severe)],
         ledger,

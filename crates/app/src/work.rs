@@ -132,6 +132,8 @@ fn page(limit: usize) -> Page {
 }
 
 impl App {
+    /// Writes a change to the audit log; never called holding the write turn,
+    /// which the audit writer takes itself.
     async fn audit_work(&self, actor: &str, action: &str, target: String, detail: String) -> AppResult<()> {
         self.audit(AuditEntry { at: Utc::now(), username: actor.into(), action: action.into(), target, detail }).await
     }
@@ -143,8 +145,10 @@ impl App {
 
     /// Sets the days to verify the cases opened in `region` (a code prefix).
     pub async fn set_case_deadline(&self, region: &str, days: i64, actor: &str) -> AppResult<()> {
-        let _turn = self.writing().await;
-        self.store().set_case_deadline(region, days).await?;
+        {
+            let _turn = self.writing().await;
+            self.store().set_case_deadline(region, days).await?;
+        }
         self.audit_work(actor, "case_deadline", format!("region {region:?}"), format!("verify within {days} days"))
             .await
     }
@@ -176,7 +180,6 @@ impl App {
         actor: &str,
         today: NaiveDate,
     ) -> AppResult<StoredCase> {
-        let _turn = self.writing().await;
         let scope = store_scope(s)?;
         let village = self
             .store()
@@ -187,7 +190,10 @@ impl App {
             .village_code;
         let due = self.case_due(village, today).await?;
         let c = NewCase { household_id: household.trim().to_string(), source, due, note: note.trim().to_string() };
-        let case = self.store().open_case(&scope, &c, actor).await?;
+        let case = {
+            let _turn = self.writing().await;
+            self.store().open_case(&scope, &c, actor).await?
+        };
         self.audit_work(
             actor,
             "case_open",
@@ -217,7 +223,6 @@ impl App {
         actor: &str,
         today: NaiveDate,
     ) -> AppResult<StoredCase> {
-        let _turn = self.writing().await;
         let scope = store_scope(s)?;
         let mv = match req {
             CaseRequest::Assign { assignee, due } => {
@@ -237,7 +242,10 @@ impl App {
             CaseRequest::Measure(m) => CaseMove::Measure(m),
             CaseRequest::Close { reason, note } => CaseMove::Close { reason, note },
         };
-        let case = self.store().move_case(&Rules { today }, &scope, id, version, &mv, actor).await?;
+        let case = {
+            let _turn = self.writing().await;
+            self.store().move_case(&Rules { today }, &scope, id, version, &mv, actor).await?
+        };
         let detail = case.events.last().map(|e| format!("{:?} -> {}: {}", e.from, e.to, e.detail)).unwrap_or_default();
         self.audit_work(actor, &format!("case_{}", mv.action()), format!("case {id}"), detail).await?;
         Ok(case)
@@ -247,19 +255,21 @@ impl App {
     pub async fn record_visits(
         &self,
         s: &Scope,
-        visits: &[(Visit, Option<i64>)],
+        visits: &[(String, Visit, Option<i64>)],
         actor: &str,
         today: NaiveDate,
     ) -> AppResult<Vec<i64>> {
-        for (i, (v, _)) in visits.iter().enumerate() {
+        for (label, v, _) in visits {
             if v.date > today {
-                return Err(AppError::Invalid(format!("visit {}: date {} is in the future", i + 1, v.date)));
+                return Err(AppError::Invalid(format!("{label}: date {} is in the future", v.date)));
             }
         }
-        let _turn = self.writing().await;
-        let ids = self.store().record_visits(&store_scope(s)?, visits, actor).await?;
+        let ids = {
+            let _turn = self.writing().await;
+            self.store().record_visits(&store_scope(s)?, visits, actor).await?
+        };
         let detail = match visits {
-            [(v, case)] => format!(
+            [(_, v, case)] => format!(
                 "{} visit of household {} on {}{}",
                 v.kind.as_str(),
                 v.household_id,
@@ -284,11 +294,18 @@ impl App {
     }
 
     /// Records family-doctor contracts inside the scope, all or none.
-    pub async fn sign_contracts(&self, s: &Scope, contracts: &[DoctorContract], actor: &str) -> AppResult<Vec<i64>> {
-        let _turn = self.writing().await;
-        let ids = self.store().sign_contracts(&store_scope(s)?, contracts, actor).await?;
+    pub async fn sign_contracts(
+        &self,
+        s: &Scope,
+        contracts: &[(String, DoctorContract)],
+        actor: &str,
+    ) -> AppResult<Vec<i64>> {
+        let ids = {
+            let _turn = self.writing().await;
+            self.store().sign_contracts(&store_scope(s)?, contracts, actor).await?
+        };
         let detail = match contracts {
-            [k] => format!("{} with {}, {} to {}", k.person_id, k.practitioner_id, k.signed, k.ends),
+            [(_, k)] => format!("{} with {}, {} to {}", k.person_id, k.practitioner_id, k.signed, k.ends),
             _ => format!("{} contracts", contracts.len()),
         };
         let target = if ids.len() == 1 { format!("contract {}", ids[0]) } else { "contracts".into() };

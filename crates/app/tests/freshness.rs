@@ -51,6 +51,12 @@ const WRITES: &[&str] = &[
     "add_assistance",
     "put_ledger",
     "set_contract",
+    "set_case_deadline",
+    "open_case",
+    "join_alerts_to_cases",
+    "move_case",
+    "record_visits",
+    "sign_contracts",
     "create_user",
     "set_login_state",
     "set_password",
@@ -137,6 +143,11 @@ const READS: &[&str] = &[
     "region_figures",
     "monthly_trend",
     "network",
+    "case_deadlines",
+    "cases",
+    "case",
+    "visits",
+    "doctor_contracts",
 ];
 
 /// The names of the store's `pub async fn`s, from its sources.
@@ -501,6 +512,64 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
         .await
         .unwrap();
     run.fresh(&["transition_alert"], "an alert dismissed").await;
+
+    // The daily work: a deadline, cases opened by an alert and by hand, moved to
+    // their close (members becoming monitored, alerts resolved with the case),
+    // visits and a family-doctor contract.
+    store.set_case_deadline("341122", 10).await.unwrap();
+    run.fresh(&["set_case_deadline"], "a verification deadline").await;
+    app::monitoring::apply_findings(store, &all, 2024, &[finding("catastrophic_10", "H1", "341122100201", 6_000)], "m")
+        .await
+        .unwrap();
+    // The monitor run above opened the cases of its alerts already.
+    store.join_alerts_to_cases(&all, &|_| d("2024-12-01"), "monitor").await.unwrap();
+    run.fresh(&["apply_findings", "join_alerts_to_cases"], "alerts joined to cases").await;
+    let work = app::App::new(store.clone());
+    let county = app::Scope::parse("341122").unwrap();
+    let day = d("2024-11-20");
+    let of_h1 = app::work::CaseFilter { household: Some("H1".into()), ..Default::default() };
+    let case = work.cases(&county, &of_h1, day).await.unwrap().remove(0);
+    let verify = domain::work::Visit {
+        household_id: "H1".into(),
+        person_id: None,
+        kind: domain::work::VisitKind::Verification,
+        date: d("2024-11-10"),
+        visitors: "wang".into(),
+        findings: "bills".into(),
+        next_date: None,
+    };
+    let steps = [
+        app::work::CaseRequest::Verify { visit: verify.clone(), monitored: true },
+        app::work::CaseRequest::Measure(domain::work::CaseMeasure {
+            kind: "medical assistance".into(),
+            amount: Fen::from_yuan(1_000),
+            fund: "civil affairs".into(),
+            date: d("2024-11-12"),
+            note: String::new(),
+        }),
+        app::work::CaseRequest::Verify {
+            visit: domain::work::Visit { date: d("2024-11-15"), ..verify.clone() },
+            monitored: true,
+        },
+        app::work::CaseRequest::Close { reason: domain::work::CloseReason::RiskEliminated, note: "paid".into() },
+    ];
+    for (i, step) in steps.into_iter().enumerate() {
+        work.move_case(&county, case.id, case.version + i as i64, step, "wang", day).await.unwrap();
+        run.fresh(&["move_case"], &format!("case move {}", i + 1)).await;
+    }
+    let by_hand = work.open_case(&county, "H2", "officer", "debts", "wang", day).await.unwrap();
+    run.fresh(&["open_case"], "a case opened by hand").await;
+    let visit = domain::work::Visit { household_id: "H2".into(), kind: domain::work::VisitKind::Household, ..verify };
+    work.record_visits(&county, &[("the visit".into(), visit, Some(by_hand.id))], "li", day).await.unwrap();
+    run.fresh(&["record_visits"], "a visit").await;
+    let contract = domain::work::DoctorContract {
+        person_id: pid(5),
+        practitioner_id: "PA".into(),
+        signed: d("2024-03-01"),
+        ends: d("2025-02-28"),
+    };
+    work.sign_contracts(&county, &[("the contract".into(), contract)], "li").await.unwrap();
+    run.fresh(&["sign_contracts"], "a family-doctor contract").await;
 
     // The ledger: a chronic patient's line, a contract on it, a line removed.
     let line = |seq: u16, hh: &str| monitor::LedgerEntry {

@@ -630,6 +630,96 @@ impl Record for Threshold {
     }
 }
 
+/// A family-doctor contract as `import contracts` reads it (docs/files.md).
+impl Record for crate::work::DoctorContract {
+    const KIND: &'static str = "contracts";
+    const COLUMNS: &'static [Column] = &[req("person_id"), req("practitioner_id"), req("signed"), req("ends")];
+
+    fn from_fields(f: &[&str]) -> Result<Self, FieldError> {
+        let k = crate::work::DoctorContract {
+            person_id: col("person_id", ResidentId::parse(f[0]))?,
+            practitioner_id: parse_id("practitioner_id", f[1])?,
+            signed: col("signed", parse_date(f[2]))?,
+            ends: col("ends", parse_date(f[3]))?,
+        };
+        if k.ends <= k.signed {
+            return Err(FieldError { column: "ends", reason: format!("{} is not after signed {}", k.ends, k.signed) });
+        }
+        Ok(k)
+    }
+
+    fn to_fields(&self) -> Vec<String> {
+        vec![self.person_id.to_string(), self.practitioner_id.clone(), self.signed.to_string(), self.ends.to_string()]
+    }
+
+    fn key(&self) -> String {
+        format!("{}/{}", self.person_id, self.signed)
+    }
+}
+
+/// A visit as `import visits` reads it (docs/files.md): a household visit, or
+/// a follow-up of one person.
+impl Record for crate::work::Visit {
+    const KIND: &'static str = "visits";
+    const COLUMNS: &'static [Column] = &[
+        req("household_id"),
+        req("kind"),
+        req("date"),
+        req("visitors"),
+        opt("person_id"),
+        opt("findings"),
+        opt("next_date"),
+    ];
+
+    fn from_fields(f: &[&str]) -> Result<Self, FieldError> {
+        let kind: crate::work::VisitKind =
+            required("kind", f[1])?.parse().map_err(|reason| FieldError { column: "kind", reason })?;
+        if kind == crate::work::VisitKind::Verification {
+            return Err(FieldError { column: "kind", reason: "a verification is recorded on its case".into() });
+        }
+        let person_id = match f[4].trim() {
+            "" => None,
+            p => Some(col("person_id", ResidentId::parse(p))?),
+        };
+        if kind == crate::work::VisitKind::FollowUp && person_id.is_none() {
+            return Err(FieldError { column: "person_id", reason: "a follow-up is of one patient".into() });
+        }
+        let date = col("date", parse_date(f[2]))?;
+        let next_date = match f[6].trim() {
+            "" => None,
+            d => Some(col("next_date", parse_date(d))?),
+        };
+        if next_date.is_some_and(|n| n <= date) {
+            return Err(FieldError { column: "next_date", reason: format!("is not after the visit's day {date}") });
+        }
+        Ok(crate::work::Visit {
+            household_id: parse_id("household_id", f[0])?,
+            person_id,
+            kind,
+            date,
+            visitors: required("visitors", f[3])?.to_string(),
+            findings: f[5].trim().to_string(),
+            next_date,
+        })
+    }
+
+    fn to_fields(&self) -> Vec<String> {
+        vec![
+            self.household_id.clone(),
+            self.kind.as_str().to_string(),
+            self.date.to_string(),
+            self.visitors.clone(),
+            fmt_opt(&self.person_id),
+            self.findings.clone(),
+            fmt_opt(&self.next_date),
+        ]
+    }
+
+    fn key(&self) -> String {
+        format!("{}/{}/{}", self.household_id, self.date, self.kind.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

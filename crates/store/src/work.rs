@@ -917,23 +917,20 @@ impl Store {
 
     /// Records visits of households inside the scope, all or none: a household
     /// or follow-up visit (verification visits are made through
-    /// [`Store::move_case`]). A visit may name the open case it serves.
+    /// [`Store::move_case`]). A visit may name the open case it serves. Each is
+    /// labelled for the errors (`line 7 of visits.csv`, `the visit`).
     pub async fn record_visits(
         &self,
         scope: &Scope,
-        visits: &[(Visit, Option<i64>)],
+        visits: &[(String, Visit, Option<i64>)],
         actor: &str,
     ) -> Result<Vec<i64>, StoreError> {
         let at = now();
         on_pool!(self, p => async {
             let mut tx = begin_write(p, "recording visits").await?;
             let mut ids = Vec::with_capacity(visits.len());
-            for (i, (v, case)) in visits.iter().enumerate() {
-                let ctx = if visits.len() == 1 {
-                    format!("recording a visit to household {}", v.household_id)
-                } else {
-                    format!("visit {} (household {})", i + 1, v.household_id)
-                };
+            for (label, v, case) in visits {
+                let ctx = format!("{label} (household {})", v.household_id);
                 check_visit(v, &ctx)?;
                 if v.kind == VisitKind::Verification {
                     return Err(rejected(&ctx, "kind: a verification is recorded on its case (verify)"));
@@ -1000,23 +997,20 @@ impl Store {
 
     /// Records family-doctor contracts of persons inside the scope, all or
     /// none; a contract of the same person and day replaces the one kept. The
-    /// patient-ledger lines of the person show the contract at once.
+    /// patient-ledger lines of the person show the contract at once. Each is
+    /// labelled for the errors.
     pub async fn sign_contracts(
         &self,
         scope: &Scope,
-        contracts: &[DoctorContract],
+        contracts: &[(String, DoctorContract)],
         actor: &str,
     ) -> Result<Vec<i64>, StoreError> {
         let at = now();
         on_pool!(self, p => async {
             let mut tx = begin_write(p, "recording contracts").await?;
             let mut ids = Vec::with_capacity(contracts.len());
-            for (i, k) in contracts.iter().enumerate() {
-                let ctx = if contracts.len() == 1 {
-                    format!("recording the contract of {}", k.person_id)
-                } else {
-                    format!("contract {} (person {})", i + 1, k.person_id)
-                };
+            for (label, k) in contracts {
+                let ctx = format!("{label} (person {})", k.person_id);
                 if k.ends <= k.signed {
                     return Err(rejected(&ctx, format!("ends: {} is not after signed {}", k.ends, k.signed)));
                 }

@@ -13,7 +13,7 @@ use anyhow::Context;
 use domain::{Claim, Facility, Household, Person, Practitioner, Region, Threshold};
 use ingest::RecordWriter;
 use std::path::PathBuf;
-use store::{Scope, Store, StoredRecord};
+use store::{Page, Scope, Store, StoredRecord};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -37,7 +37,46 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         Kind::Practitioners => export::<Practitioner>(&args, global),
         Kind::Claims => export::<Claim>(&args, global),
         Kind::Thresholds => export::<Threshold>(&args, global),
+        Kind::Contracts => export_work(&args, global, |store, scope| async move {
+            let kept = store.doctor_contracts(&scope, None, Page::first(u32::MAX)).await?;
+            Ok(kept.into_iter().map(|k| k.contract).collect::<Vec<_>>())
+        }),
+        Kind::Visits => export_work(&args, global, |store, scope| async move {
+            let kept = store.visits(&scope, None, None, Page::first(u32::MAX)).await?;
+            Ok(kept.into_iter().map(|v| v.visit).collect::<Vec<_>>())
+        }),
     }
+}
+
+/// Exports the records of the daily work inside the region, as `import` reads them.
+fn export_work<R, F, Fut>(args: &Args, global: &Global, read: F) -> anyhow::Result<()>
+where
+    R: domain::Record,
+    F: FnOnce(Store, Scope) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<R>, store::StoreError>>,
+{
+    let scope = Scope::new(&args.region)?;
+    let format = ingest::Format::to_write(&args.out)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let rows = rt.block_on(async {
+        let store = Store::open(&global.db).await?;
+        store.migrate().await?;
+        let rows = read(store.clone(), scope.clone()).await;
+        store.close().await;
+        anyhow::Ok(rows?)
+    })?;
+    ingest::replace_atomically(&args.out, |tmp| {
+        let mut writer = RecordWriter::<R>::create_as(tmp, format)?;
+        for r in &rows {
+            writer.write(r)?;
+        }
+        writer.finish()
+    })
+    .with_context(|| format!("exporting {} to {}", R::KIND, args.out.display()))?;
+    if !global.quiet {
+        println!("{} {} written to {}", rows.len(), R::KIND, args.out.display());
+    }
+    Ok(())
 }
 
 fn export<R: StoredRecord>(args: &Args, global: &Global) -> anyhow::Result<()> {

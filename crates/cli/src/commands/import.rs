@@ -28,6 +28,11 @@ pub enum Kind {
     Practitioners,
     Claims,
     Thresholds,
+    /// Family-doctor contracts: person_id, practitioner_id, signed, ends.
+    Contracts,
+    /// Household visits and follow-ups: household_id, kind, date, visitors,
+    /// and optionally person_id, findings, next_date.
+    Visits,
 }
 
 #[derive(clap::Args, Debug)]
@@ -84,6 +89,38 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         }
         Kind::Thresholds => {
             import::<Threshold>(&args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
+        }
+        Kind::Contracts => import_work::<domain::work::DoctorContract>(&args, global),
+        Kind::Visits => import_work::<domain::work::Visit>(&args, global),
+    }
+}
+
+/// A file of the daily work, read whole and written by its use case.
+fn import_work<R: domain::Record + app::import::WorkRecord>(args: &Args, global: &Global) -> anyhow::Result<()> {
+    let file = args.file.display().to_string();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let read = ingest::read_file::<R>(&args.file, &mut |_, _| {});
+    let today = chrono::Local::now().date_naive();
+    let result = rt.block_on(async {
+        let app = app::App::open(&global.db).await?;
+        let done = app::import::import_work::<R>(&app, &file, read, &actor(), today).await;
+        app.close().await;
+        Ok::<_, anyhow::Error>(done)
+    })?;
+    match result {
+        Ok(n) => {
+            if !global.quiet {
+                println!("{} from {file}: {n} recorded", R::KIND);
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if let ImportRefused::Rows { errors, .. } = &e {
+                for row in errors.iter().take(args.max_errors) {
+                    eprintln!("{row}");
+                }
+            }
+            Err(e.into())
         }
     }
 }

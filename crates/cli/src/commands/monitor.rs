@@ -132,6 +132,7 @@ async fn monitor_store(
          {} new, {} changed, {} unchanged, {} removed",
         ledger.inserted, ledger.updated, ledger.unchanged, ledger.removed
     );
+    println!("cases: {} opened for households at risk, {} alerts joined a case", run.cases_opened, run.alerts_joined);
     Ok(())
 }
 

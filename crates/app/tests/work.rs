@@ -1,0 +1,283 @@
+//! The daily work over the store, on both engines: a case from the alerts that
+//! open it to its close by the rules, with the household's members becoming
+//! monitored; conflicts on stale versions; one open case per household; the
+//! region scope on every path; visits and contracts checked and counted.
+
+mod common;
+use app::work::{CaseFilter, CaseRequest};
+use app::{App, AppError, Scope as AppScope};
+use common::*;
+use domain::work::{CaseMeasure, CaseState, CloseReason, DoctorContract, Visit, VisitKind};
+use domain::*;
+use monitor::{Figure, Finding};
+use store::{Page, Scope, Store};
+
+both_backends!(
+    a_case_from_its_alerts_to_risk_eliminated,
+    a_stale_version_is_a_conflict_and_changes_nothing,
+    one_open_case_per_household,
+    no_path_crosses_the_scope,
+    visits_and_contracts_are_checked_and_counted,
+);
+
+const TODAY: &str = "2024-11-20";
+
+fn today() -> chrono::NaiveDate {
+    d(TODAY)
+}
+
+fn finding(rule: &str, hh: &str, village: &str) -> Finding {
+    Finding {
+        rule: rule.into(),
+        household_id: hh.into(),
+        village_code: code(village),
+        year: 2024,
+        value: Figure::Money(Fen::from_yuan(12_000)),
+        threshold: Some(Figure::Money(Fen::from_yuan(9_000))),
+    }
+}
+
+fn verification(hh: &str, day: &str) -> Visit {
+    Visit {
+        household_id: hh.into(),
+        person_id: None,
+        kind: VisitKind::Verification,
+        date: d(day),
+        visitors: "Wang (township), Li (village doctor)".into(),
+        findings: "hospital bills of 12,000 yuan; income fell".into(),
+        next_date: None,
+    }
+}
+
+fn measure(day: &str) -> CaseMeasure {
+    CaseMeasure {
+        kind: "medical assistance".into(),
+        amount: Fen::from_yuan(3_000),
+        fund: "county civil affairs bureau".into(),
+        date: d(day),
+        note: String::new(),
+    }
+}
+
+async fn with_network(store: &Store) -> App {
+    seed(store).await;
+    store
+        .import_facilities(&[Facility {
+            facility_id: "F1".into(),
+            name: "clinic A1".into(),
+            kind: FacilityKind::VillageClinic,
+            grade: None,
+            region_code: code("341122100201"),
+            lon: Some(117.51),
+            lat: Some(31.49),
+        }])
+        .await
+        .unwrap();
+    store
+        .import_practitioners(&[Practitioner {
+            practitioner_id: "P1".into(),
+            facility_id: "F1".into(),
+            name: "doctor Li".into(),
+            qualification: Qualification::RuralDoctor,
+            gp: false,
+            birth_date: d("1970-03-01"),
+            active: true,
+        }])
+        .await
+        .unwrap();
+    App::new(store.clone())
+}
+
+fn county() -> AppScope {
+    AppScope::parse("341122").unwrap()
+}
+
+async fn a_case_from_its_alerts_to_risk_eliminated(store: &Store) {
+    let app = with_network(store).await;
+    app.set_case_deadline("341122", 10, "admin").await.unwrap();
+    let all = Scope::all();
+    let findings =
+        [finding("medical_burden_poor", "H1", "341122100201"), finding("catastrophic_10", "H1", "341122100201")];
+    app::monitoring::apply_findings(store, &all, 2024, &findings, "monitor").await.unwrap();
+    assert_eq!(app.join_alerts_to_cases(&AppScope::all(), "monitor", today()).await.unwrap(), (1, 2));
+    assert_eq!(app.join_alerts_to_cases(&AppScope::all(), "monitor", today()).await.unwrap(), (0, 0), "idempotent");
+
+    let listed = app.cases(&county(), &CaseFilter { open: true, ..Default::default() }, today()).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let case = app.case(&county(), listed[0].id).await.unwrap().unwrap();
+    assert_eq!((case.state, case.household_id.as_str(), case.source.as_str()), (CaseState::Open, "H1", "alert"));
+    assert_eq!(case.due, d("2024-11-30"), "the county's 10 days");
+    assert_eq!(case.alerts.len(), 2, "both alerts joined the one case");
+    let id = case.id;
+
+    let mv = |version, req| {
+        let app = app.clone();
+        async move { app.move_case(&county(), id, version, req, "wang", today()).await }
+    };
+    let c = mv(1, CaseRequest::Assign { assignee: "wang".into(), due: None }).await.unwrap();
+    assert_eq!((c.state, c.assignee.as_str(), c.due, c.version), (CaseState::Assigned, "wang", d("2024-11-30"), 2));
+    let refused = mv(2, CaseRequest::Measure(measure("2024-11-18"))).await.unwrap_err();
+    assert!(matches!(&refused, AppError::Conflict(m) if m.contains("verify the case first")), "{refused}");
+    let c = mv(2, CaseRequest::Verify { visit: verification("H1", "2024-11-15"), monitored: true }).await.unwrap();
+    assert_eq!((c.state, c.verified_on, c.monitored), (CaseState::Verified, Some(d("2024-11-15")), Some(true)));
+    // The household's lifted members became monitored from the visit's day, with history.
+    for seq in [1, 3] {
+        let p = store.get::<Person>(&pid(seq).to_string()).await.unwrap().unwrap();
+        assert_eq!((p.status, p.status_since), (PovertyStatus::Monitored, d("2024-11-15")));
+        let history = store.status_history(pid(seq)).await.unwrap();
+        assert!(history.iter().any(|h| h.new_status == PovertyStatus::Monitored), "{history:?}");
+    }
+    let early = mv(3, CaseRequest::Close { reason: CloseReason::RiskEliminated, note: "paid".into() }).await;
+    assert!(matches!(&early, Err(AppError::Conflict(m)) if m.contains("at least one")), "{early:?}");
+    let c = mv(3, CaseRequest::Measure(measure("2024-11-18"))).await.unwrap();
+    assert_eq!((c.state, c.measures.len(), c.version), (CaseState::Assisting, 1, 4));
+    let stale = mv(4, CaseRequest::Close { reason: CloseReason::RiskEliminated, note: "paid".into() }).await;
+    assert!(matches!(&stale, Err(AppError::Conflict(m)) if m.contains("on or after the last measure")), "{stale:?}");
+    let c = mv(4, CaseRequest::Verify { visit: verification("H1", "2024-11-19"), monitored: true }).await.unwrap();
+    assert_eq!(c.state, CaseState::Assisting, "a second verification keeps the assistance going");
+    let c =
+        mv(5, CaseRequest::Close { reason: CloseReason::RiskEliminated, note: "bills covered".into() }).await.unwrap();
+    assert_eq!((c.state, c.close_reason, c.version), (CaseState::Closed, Some(CloseReason::RiskEliminated), 6));
+    assert_eq!(c.visits.len(), 2);
+    let actions: Vec<&str> = c.events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["open", "assign", "verify", "measure", "verify", "close"]);
+    // Its alerts closed with it.
+    for a in &c.alerts {
+        let alert = store.alert(&all, *a).await.unwrap().unwrap();
+        assert_eq!(alert.state, monitor::AlertState::Resolved);
+    }
+    let after = mv(6, CaseRequest::Assign { assignee: "li".into(), due: None }).await;
+    assert!(matches!(&after, Err(AppError::Conflict(m)) if m.contains("closed")), "{after:?}");
+    // Every move is in the audit log.
+    let audit = app.audit_log(50).await.unwrap();
+    for action in ["case_assign", "case_verify", "case_measure", "case_close", "case_deadline"] {
+        assert!(audit.iter().any(|e| e.action == action), "{action} not audited");
+    }
+    // A new risk episode opens a new case.
+    let again = app.open_case(&county(), "H1", "officer", "new bills", "wang", today()).await.unwrap();
+    assert_ne!(again.id, id);
+}
+
+async fn a_stale_version_is_a_conflict_and_changes_nothing(store: &Store) {
+    let app = with_network(store).await;
+    let c = app.open_case(&county(), "H2", "officer", "visit found debts", "wang", today()).await.unwrap();
+    assert_eq!(c.due, d("2024-12-05"), "the default 15 days");
+    let assign = |who: &str| CaseRequest::Assign { assignee: who.into(), due: None };
+    app.move_case(&county(), c.id, 1, assign("wang"), "a", today()).await.unwrap();
+    let second = app
+        .move_case(&county(), c.id, 1, CaseRequest::Assign { assignee: "li".into(), due: None }, "b", today())
+        .await
+        .unwrap_err();
+    assert!(matches!(&second, AppError::Conflict(m) if m.contains("changed since version 1")), "{second}");
+    let kept = app.case(&county(), c.id).await.unwrap().unwrap();
+    assert_eq!((kept.assignee.as_str(), kept.version, kept.events.len()), ("wang", 2, 2));
+}
+
+async fn one_open_case_per_household(store: &Store) {
+    let app = with_network(store).await;
+    let c = app.open_case(&county(), "H2", "officer", "", "wang", today()).await.unwrap();
+    let again = app.open_case(&county(), "H2", "visit", "", "li", today()).await.unwrap_err();
+    assert!(matches!(&again, AppError::Conflict(m) if m.contains(&format!("case {}", c.id))), "{again}");
+    // An alert of the household joins the open case.
+    let all = Scope::all();
+    app::monitoring::apply_findings(store, &all, 2024, &[finding("catastrophic_10", "H2", "341122100202")], "m")
+        .await
+        .unwrap();
+    assert_eq!(app.join_alerts_to_cases(&AppScope::all(), "m", today()).await.unwrap(), (0, 1));
+    assert_eq!(app.case(&county(), c.id).await.unwrap().unwrap().alerts.len(), 1);
+    // Overdue: the cases awaiting verification past their deadline, first.
+    let overdue = CaseFilter { overdue: true, ..Default::default() };
+    assert!(app.cases(&county(), &overdue, today()).await.unwrap().is_empty());
+    let later = d("2024-12-06");
+    assert_eq!(app.cases(&county(), &overdue, later).await.unwrap().len(), 1);
+}
+
+async fn no_path_crosses_the_scope(store: &Store) {
+    let app = with_network(store).await;
+    let c = app.open_case(&county(), "H1", "officer", "", "wang", today()).await.unwrap();
+    let other = AppScope::parse("341123").unwrap();
+    fn not_found<T>(r: Result<T, AppError>) -> bool {
+        matches!(r, Err(AppError::NotFound(_)))
+    }
+    assert!(app.case(&other, c.id).await.unwrap().is_none());
+    assert!(app.cases(&other, &CaseFilter::default(), today()).await.unwrap().is_empty());
+    assert!(not_found(app.open_case(&other, "H1", "officer", "", "x", today()).await));
+    for req in [
+        CaseRequest::Assign { assignee: "x".into(), due: Some(d("2024-12-30")) },
+        CaseRequest::Verify { visit: verification("H1", TODAY), monitored: false },
+        CaseRequest::Measure(measure(TODAY)),
+        CaseRequest::Close { reason: CloseReason::NoRisk, note: "x".into() },
+    ] {
+        assert!(not_found(app.move_case(&other, c.id, 1, req, "x", today()).await));
+    }
+    let visit = Visit { kind: VisitKind::Household, ..verification("H1", TODAY) };
+    assert!(not_found(app.record_visits(&other, &[("the visit".into(), visit.clone(), None)], "x", today()).await));
+    let contract = DoctorContract {
+        person_id: pid(1),
+        practitioner_id: "P1".into(),
+        signed: d("2024-01-10"),
+        ends: d("2025-01-09"),
+    };
+    assert!(not_found(app.sign_contracts(&other, &[("the contract".into(), contract.clone())], "x").await));
+    // Inside the scope both are recorded, and the other county still sees nothing.
+    app.record_visits(&county(), &[("the visit".into(), visit, Some(c.id))], "li", today()).await.unwrap();
+    app.sign_contracts(&county(), &[("the contract".into(), contract)], "li").await.unwrap();
+    assert!(app.visits(&other, None, None, 100).await.unwrap().is_empty());
+    assert!(app.doctor_contracts(&other, None, 100).await.unwrap().is_empty());
+    assert_eq!(app.visits(&county(), Some("H1"), None, 100).await.unwrap().len(), 1);
+    assert_eq!(app.case(&county(), c.id).await.unwrap().unwrap().visits.len(), 1);
+    let unchanged = app.case(&county(), c.id).await.unwrap().unwrap();
+    assert_eq!((unchanged.version, unchanged.state), (1, CaseState::Open));
+}
+
+async fn visits_and_contracts_are_checked_and_counted(store: &Store) {
+    let app = with_network(store).await;
+    let follow_up = |person: Option<ResidentId>| Visit {
+        household_id: "H1".into(),
+        person_id: person,
+        kind: VisitKind::FollowUp,
+        date: d("2024-11-01"),
+        visitors: "doctor Li".into(),
+        findings: "blood pressure 150/95".into(),
+        next_date: Some(d("2025-02-01")),
+    };
+    let refused = |r: Result<Vec<i64>, AppError>| match r {
+        Err(AppError::Invalid(m)) => m,
+        other => panic!("not refused: {other:?}"),
+    };
+    let m = refused(app.record_visits(&county(), &[("line 2".into(), follow_up(None), None)], "li", today()).await);
+    assert!(m.contains("line 2") && m.contains("person_id"), "{m}");
+    let m =
+        refused(app.record_visits(&county(), &[("line 3".into(), follow_up(Some(pid(5))), None)], "li", today()).await);
+    assert!(m.contains("not a member"), "{m}");
+    let future = Visit { date: d("2024-12-01"), next_date: None, ..follow_up(Some(pid(1))) };
+    let m = refused(app.record_visits(&county(), &[("line 4".into(), future, None)], "li", today()).await);
+    assert!(m.contains("future"), "{m}");
+    // All or none: a good row with a bad one writes nothing.
+    let rows = [("line 2".into(), follow_up(Some(pid(1))), None), ("line 3".into(), follow_up(None), None)];
+    refused(app.record_visits(&county(), &rows, "li", today()).await);
+    assert!(app.visits(&county(), None, None, 100).await.unwrap().is_empty());
+    app.record_visits(&county(), &rows[..1], "li", today()).await.unwrap();
+    assert_eq!(app.visits(&county(), None, Some(pid(1)), 100).await.unwrap().len(), 1);
+
+    let k = |doctor: &str, ends: &str| DoctorContract {
+        person_id: pid(1),
+        practitioner_id: doctor.into(),
+        signed: d("2024-01-10"),
+        ends: d(ends),
+    };
+    let m = refused(app.sign_contracts(&county(), &[("line 2".into(), k("P9", "2025-01-09"))], "li").await);
+    assert!(m.contains("practitioner_id"), "{m}");
+    let m = refused(app.sign_contracts(&county(), &[("line 2".into(), k("P1", "2023-01-09"))], "li").await);
+    assert!(m.contains("ends"), "{m}");
+    app.sign_contracts(&county(), &[("line 2".into(), k("P1", "2025-01-09"))], "li").await.unwrap();
+    // Signed again on the same day: replaced, not doubled.
+    app.sign_contracts(&county(), &[("line 2".into(), k("P1", "2026-01-09"))], "li").await.unwrap();
+    let kept = app.doctor_contracts(&county(), Some(pid(1)), 10).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].contract.ends, d("2026-01-09"));
+    // The contract counts where the indicators and the ledger read contracts.
+    let contracts = store.contracts(&Scope::new("341122").unwrap()).await.unwrap();
+    assert_eq!(contracts.get(&pid(1)).map(|c| c.doctor.as_str()), Some("P1"));
+    let _ = Page::default();
+}
