@@ -40,11 +40,14 @@ pub struct Args {
     pub no_serve: bool,
 }
 
+/// The step after which the demo works a township's cases (`demo_work`).
+const MONITOR_STEP: &str = "raise early warnings in the store";
+
 /// The steps a demo runs, each as the command line a user would type.
-struct Plan {
-    dir: PathBuf,
-    db: String,
-    year: i32,
+pub(super) struct Plan {
+    pub(super) dir: PathBuf,
+    pub(super) db: String,
+    pub(super) year: i32,
 }
 
 impl Plan {
@@ -150,7 +153,7 @@ impl Plan {
             ],
         ));
         steps.push(("settle the stored claims", os(&["settle", "--year", &year, "--actor", "demo"])));
-        steps.push(("raise early warnings in the store", os(&["monitor", "--year", &year, "--actor", "demo"])));
+        steps.push((MONITOR_STEP, os(&["monitor", "--year", &year, "--actor", "demo"])));
         let mut coverage = vec!["coverage".into(), "--as-of".into(), self.as_of().into()];
         coverage.extend(self.registry());
         coverage.extend(["--out".into(), self.file("blank_spots.csv"), "--reach-out".into(), self.file("reach.csv")]);
@@ -177,7 +180,7 @@ impl Plan {
     }
 
     /// Runs one step through the same parser and dispatch as the command line.
-    fn run(&self, argv: &[OsString], global: &Global) -> anyhow::Result<()> {
+    pub(super) fn run(&self, argv: &[OsString], global: &Global) -> anyhow::Result<()> {
         let mut full: Vec<OsString> = vec!["safetynet".into(), "--db".into(), self.db.clone().into()];
         if global.quiet {
             full.push("--quiet".into());
@@ -193,7 +196,7 @@ fn os(parts: &[&str]) -> Vec<OsString> {
 }
 
 /// The command line as a user would type it (arguments with spaces quoted).
-fn shown(argv: &[OsString], db: &str) -> String {
+pub(super) fn shown(argv: &[OsString], db: &str) -> String {
     let mut s = format!("safetynet --db {db}");
     for a in argv {
         let a = a.to_string_lossy();
@@ -245,6 +248,13 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         let t = Instant::now();
         plan.run(argv, global).with_context(|| format!("demo step {} ({what})", i + 1))?;
         println!("  ({:.1} s)", t.elapsed().as_secs_f64());
+        if *what == MONITOR_STEP {
+            // The alerts opened cases: a month of a township's daily work on them.
+            println!("\n[{}/{n}] the daily work of one township: contracts, visits, cases", i + 1);
+            let t = Instant::now();
+            super::demo_work::run(&plan, global).context("demo step: the daily work of one township")?;
+            println!("  ({:.1} s)", t.elapsed().as_secs_f64());
+        }
     }
     print_summary(&plan)?;
     println!("\nall steps done in {:.1} s; files in {}", started.elapsed().as_secs_f64(), args.dir.display());

@@ -3,6 +3,7 @@
 pub mod alert;
 pub mod coverage;
 pub mod demo;
+mod demo_work;
 pub mod export;
 pub mod import;
 pub mod migrate;
