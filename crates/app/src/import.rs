@@ -213,16 +213,13 @@ async fn existing(store: &Store, target: RefTarget, keys: &BTreeSet<String>) -> 
 /// `App::record_visits`), so a row refused by its rules (a person outside the
 /// store, a practitioner unknown) refuses the file, naming its line. The run is
 /// recorded like every import.
-pub async fn import_work<R: domain::Record>(
+pub async fn import_work<R: domain::Record + WorkRecord>(
     app: &crate::App,
     file: &str,
     read: Result<Vec<Row<R>>, IngestError>,
     actor: &str,
     today: chrono::NaiveDate,
-) -> Result<usize, ImportRefused>
-where
-    R: WorkRecord,
-{
+) -> Result<usize, ImportRefused> {
     let (rows, result) = match read {
         Err(IngestError::Rows { errors, .. }) => {
             (0, Err(ImportRefused::Rows { file: file.to_string(), kind: R::KIND, errors }))

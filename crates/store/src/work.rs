@@ -593,13 +593,19 @@ impl Store {
                 texts.push(v.trim().to_string());
             }
         }
-        sql.push_str(&format!(
-            " ORDER BY CASE WHEN c.state IN ('open', 'assigned') AND c.due < ${n} THEN 0
-                            WHEN c.state <> 'closed' THEN 1 ELSE 2 END, c.due, c.id
-              LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        ));
+        // The overdue listing reads the partial index of the cases awaiting
+        // verification in deadline order and stops at the page; the others sort.
+        if day.is_some() {
+            sql.push_str(&format!(" ORDER BY c.due, c.id LIMIT ${n} OFFSET ${}", n + 1));
+        } else {
+            sql.push_str(&format!(
+                " ORDER BY CASE WHEN c.state IN ('open', 'assigned') AND c.due < ${n} THEN 0
+                                WHEN c.state <> 'closed' THEN 1 ELSE 2 END, c.due, c.id
+                  LIMIT ${} OFFSET ${}",
+                n + 1,
+                n + 2
+            ));
+        }
         let ctx = "listing cases";
         on_pool!(self, p => {
             let mut query = sqlx::query(&sql).bind(lo).bind(hi);
@@ -609,7 +615,10 @@ impl Store {
             for t in &texts {
                 query = query.bind(t.as_str());
             }
-            let rows = query.bind(today).bind(page.lim()).bind(page.off()).fetch_all(p).await.ctx(ctx)?;
+            if day.is_none() {
+                query = query.bind(today);
+            }
+            let rows = query.bind(page.lim()).bind(page.off()).fetch_all(p).await.ctx(ctx)?;
             rows.iter().map(|r| Ok(case_of!(r))).collect()
         })
     }
