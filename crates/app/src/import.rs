@@ -228,7 +228,7 @@ pub async fn import_work<R: domain::Record + WorkRecord>(
         Ok(rows) => {
             let n = rows.len() as u64;
             let labelled: Vec<(String, R)> =
-                rows.into_iter().map(|r| (format!("line {} of {file}", r.line), r.record)).collect();
+                rows.into_iter().map(|r| (format!("{file}:{}", r.line), r.record)).collect();
             let written = R::write(app, labelled, actor, today).await;
             (n, written.map_err(|reason| ImportRefused::Work { file: file.to_string(), kind: R::KIND, reason }))
         }

@@ -927,7 +927,7 @@ impl Store {
     /// Records visits of households inside the scope, all or none: a household
     /// or follow-up visit (verification visits are made through
     /// [`Store::move_case`]). A visit may name the open case it serves. Each is
-    /// labelled for the errors (`line 7 of visits.csv`, `the visit`).
+    /// labelled for the errors (`visits.csv:7`, `the visit`).
     pub async fn record_visits(
         &self,
         scope: &Scope,
