@@ -30,6 +30,7 @@ pub mod access;
 pub mod analysis;
 pub mod import;
 pub mod kept;
+pub mod ledger;
 pub mod model;
 pub mod monitoring;
 pub mod service;

@@ -58,6 +58,8 @@ pub enum Command {
     Report(commands::report::Args),
     /// Compare a draft policy with the policy in force over a year of claims, by county.
     Whatif(commands::whatif::Args),
+    /// Write the work ledger (台账) of a region: the three batches, cases, visits.
+    Ledger(commands::ledger::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -89,6 +91,7 @@ pub fn dispatch(command: Command, global: &Global) -> anyhow::Result<()> {
         Command::Serve(a) => commands::serve::run(a, global),
         Command::Report(a) => commands::report::run(a, global),
         Command::Whatif(a) => commands::whatif::run(a, global),
+        Command::Ledger(a) => commands::ledger::run(a, global),
     }
 }
 

@@ -129,4 +129,19 @@ fn the_monitor_opens_cases_for_the_households_it_warns_about() {
     assert!(opened > 0, "{line}");
     let again = ok(&db, &["monitor", "--year", "2024"]);
     assert!(again.contains("cases: 0 opened"), "a second run opens none: {again}");
+
+    // The work ledger: a workbook of every table, or one table as CSV.
+    let book = dir.path().join("ledger.xlsx");
+    let told = ok(&db, &["ledger", "--year", "2024", "--as-of", "2024-12-31", "--level", "county", "--out", s(&book)]);
+    assert!(told.contains("个案与帮扶 ") && std::fs::metadata(&book).unwrap().len() > 0, "{told}");
+    let cases = dir.path().join("cases.csv");
+    ok(
+        &db,
+        &["--quiet", "ledger", "--year", "2024", "--as-of", "2024-12-31", "--out", s(&cases), "--table", "个案与帮扶"],
+    );
+    let text = std::fs::read_to_string(&cases).unwrap();
+    assert!(text.starts_with("\u{feff}个案号,"), "{}", &text[..80.min(text.len())]);
+    assert_eq!(text.lines().count(), opened + 1, "a row for each case opened");
+    let bad = fails(&db, &["ledger", "--level", "province", "--out", s(&cases)]);
+    assert!(bad.contains("village, township or county"), "{bad}");
 }

@@ -43,6 +43,7 @@ pub mod refs;
 #[cfg(feature = "indicators")]
 pub mod report_files;
 pub mod settlement_files;
+pub mod tables;
 pub mod thresholds;
 pub mod write;
 mod xlsx;

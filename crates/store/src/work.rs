@@ -1080,6 +1080,24 @@ impl Store {
         }.await)
     }
 
+    /// The measures of the cases inside the scope: their number and total by case.
+    pub async fn case_measure_totals(
+        &self,
+        scope: &Scope,
+    ) -> Result<std::collections::HashMap<i64, (i64, domain::Fen)>, StoreError> {
+        let (lo, hi) = scope.code_range();
+        let rows: Vec<(i64, i64, i64)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT m.case_id, COUNT(*), CAST(SUM(m.amount) AS BIGINT) FROM case_measures m
+             JOIN cases c ON c.id = m.case_id WHERE c.village_code BETWEEN $1 AND $2 GROUP BY m.case_id",
+        )
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(p)
+        .await
+        .ctx("summing the measures of cases")?);
+        Ok(rows.into_iter().map(|(c, n, a)| (c, (n, domain::Fen(a)))).collect())
+    }
+
     /// Family-doctor contracts of persons inside the scope, the latest first;
     /// of one person where named.
     pub async fn doctor_contracts(

@@ -6,6 +6,7 @@ pub mod demo;
 mod demo_work;
 pub mod export;
 pub mod import;
+pub mod ledger;
 pub mod migrate;
 pub mod monitor;
 pub mod plan;
