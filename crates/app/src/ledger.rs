@@ -178,7 +178,7 @@ pub async fn ledger_book(
     for c in &cases {
         let sum = sums.entry(region_of(c.village)).or_default();
         let (n, amount) = totals.get(&c.id).copied().unwrap_or((0, Fen(0)));
-        sum.measures = sum.measures + amount;
+        sum.measures += amount;
         let overdue = c.state.awaits_verification() && c.due < today;
         match c.state {
             domain::work::CaseState::Closed => sum.closed_cases += 1,
