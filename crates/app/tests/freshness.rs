@@ -148,6 +148,7 @@ const READS: &[&str] = &[
     "case",
     "visits",
     "doctor_contracts",
+    "case_measure_totals",
 ];
 
 /// The names of the store's `pub async fn`s, from its sources.

@@ -146,6 +146,9 @@ async fn a_case_from_its_alerts_to_risk_eliminated(store: &Store) {
         let alert = store.alert(&all, *a).await.unwrap().unwrap();
         assert_eq!(alert.state, monitor::AlertState::Resolved);
     }
+    // The indicators count the household assisted: its alerts resolved, the measure on their case.
+    let dates = store.alert_dates(&all, 2024).await.unwrap();
+    assert!(dates.iter().filter(|a| a.household_id == "H1").all(|a| a.assisted_on.is_some()), "{dates:?}");
     let after = mv(6, CaseRequest::Assign { assignee: "li".into(), due: None }).await;
     assert!(matches!(&after, Err(AppError::Conflict(m)) if m.contains("closed")), "{after:?}");
     // Every move is in the audit log.

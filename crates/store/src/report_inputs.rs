@@ -27,8 +27,9 @@ pub struct AlertDates {
     pub year: i32,
     /// The day the alert was raised (UTC).
     pub raised_on: NaiveDate,
-    /// The day it was last resolved, when it is resolved and holds a measure;
-    /// `None` while open, when dismissed, or resolved without a measure.
+    /// The day it was last resolved, when it is resolved and holds a measure
+    /// (its own, or one of the case it joined); `None` while open, when
+    /// dismissed, or resolved without a measure.
     pub assisted_on: Option<NaiveDate>,
 }
 
@@ -95,9 +96,13 @@ impl Store {
             "SELECT e.alert_id, e.at FROM households h CROSS JOIN alerts a CROSS JOIN alert_events e
              WHERE {where_} AND e.alert_id = a.id AND e.to_state = 'resolved'"
         );
+        // Assisted: a measure on the alert, or on the case it joined.
         let measured_sql = format!(
-            "SELECT DISTINCT m.alert_id FROM households h CROSS JOIN alerts a CROSS JOIN assistance_measures m
-             WHERE {where_} AND m.alert_id = a.id"
+            "SELECT m.alert_id FROM households h CROSS JOIN alerts a CROSS JOIN assistance_measures m
+             WHERE {where_} AND m.alert_id = a.id
+             UNION
+             SELECT a.id FROM households h CROSS JOIN alerts a CROSS JOIN case_measures m
+             WHERE {where_} AND m.case_id = a.case_id"
         );
         type Row = (i64, String, i64, String, String, DateTime<Utc>);
         type Read = (Vec<Row>, Vec<(i64, DateTime<Utc>)>, Vec<(i64,)>);
