@@ -33,6 +33,7 @@ pub mod kept;
 pub mod ledger;
 pub mod model;
 pub mod monitoring;
+pub mod registry;
 pub mod service;
 pub mod settlement;
 pub mod work;

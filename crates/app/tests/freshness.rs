@@ -57,6 +57,10 @@ const WRITES: &[&str] = &[
     "move_case",
     "record_visits",
     "sign_contracts",
+    "create_household",
+    "change_household",
+    "create_person",
+    "change_person",
     "create_user",
     "set_login_state",
     "set_password",
@@ -571,6 +575,50 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
     };
     work.sign_contracts(&county, &[("the contract".into(), contract)], "li").await.unwrap();
     run.fresh(&["sign_contracts"], "a family-doctor contract").await;
+
+    // The registry by hand: a household and a person created, then changed.
+    let fields = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    };
+    let h5 = work
+        .create_household(
+            &county,
+            &fields(&[("household_id", "H5"), ("village_code", "341122100202"), ("size", "2"), ("income", "9000")]),
+            "zhao",
+        )
+        .await
+        .unwrap();
+    run.fresh(&["create_household"], "a household created by hand").await;
+    let p13 = pid(13).to_string();
+    let person = fields(&[
+        ("person_id", &p13),
+        ("household_id", "H5"),
+        ("name", "Zhou"),
+        ("status", "lifted"),
+        ("status_since", "2021-01-01"),
+    ]);
+    let p = work.create_person(&county, &person, "zhao").await.unwrap();
+    run.fresh(&["create_person"], "a person created by hand").await;
+    work.change_person(
+        &county,
+        &p,
+        &fields(&[("status", "monitored"), ("status_since", "2024-11-02")]),
+        "at risk",
+        "zhao",
+    )
+    .await
+    .unwrap();
+    run.fresh(&["change_person"], "a person's status changed by hand").await;
+    work.change_household(
+        &county,
+        &h5,
+        &fields(&[("village_code", "341122100201"), ("income", "4000")]),
+        "moved",
+        "zhao",
+    )
+    .await
+    .unwrap();
+    run.fresh(&["change_household"], "a household moved and poorer, by hand").await;
 
     // The ledger: a chronic patient's line, a contract on it, a line removed.
     let line = |seq: u16, hh: &str| monitor::LedgerEntry {

@@ -18,6 +18,7 @@ both_backends!(
     one_open_case_per_household,
     no_path_crosses_the_scope,
     visits_and_contracts_are_checked_and_counted,
+    the_registry_by_hand_is_checked_scoped_and_never_loses_a_change,
 );
 
 const TODAY: &str = "2024-11-20";
@@ -283,4 +284,77 @@ async fn visits_and_contracts_are_checked_and_counted(store: &Store) {
     let contracts = store.contracts(&Scope::new("341122").unwrap()).await.unwrap();
     assert_eq!(contracts.get(&pid(1)).map(|c| c.doctor.as_str()), Some("P1"));
     let _ = Page::default();
+}
+
+async fn the_registry_by_hand_is_checked_scoped_and_never_loses_a_change(store: &Store) {
+    let app = with_network(store).await;
+    let f = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    };
+    let h9 = f(&[("household_id", "H9"), ("village_code", "341122100201"), ("size", "4"), ("income", "26000")]);
+    let created = app.create_household(&county(), &h9, "zhao").await.unwrap();
+    let again = app.create_household(&county(), &h9, "zhao").await.unwrap_err();
+    assert!(matches!(&again, AppError::Conflict(m) if m.contains("taken")), "{again}");
+    let elsewhere = f(&[("household_id", "H8"), ("village_code", "341123100201"), ("size", "2"), ("income", "1")]);
+    assert!(matches!(app.create_household(&county(), &elsewhere, "zhao").await, Err(AppError::NotFound(_))));
+    let bad = f(&[("household_id", "H7"), ("village_code", "341122100201"), ("size", "0"), ("income", "1")]);
+    let e = app.create_household(&county(), &bad, "zhao").await.unwrap_err();
+    assert!(matches!(&e, AppError::Invalid(m) if m.starts_with("size")), "{e}");
+    let unknown = f(&[
+        ("household_id", "H7"),
+        ("village_code", "341122100201"),
+        ("size", "2"),
+        ("income", "1"),
+        ("colour", "red"),
+    ]);
+    assert!(
+        matches!(app.create_household(&county(), &unknown, "zhao").await, Err(AppError::Invalid(m)) if m.contains("colour"))
+    );
+
+    // Two officers change the household they both read: the second is refused.
+    let first = app.change_household(&county(), &created, &f(&[("income", "18000")]), "harvest lost", "zhao").await;
+    assert_eq!(first.unwrap().income, Fen::from_yuan(18_000));
+    let second = app.change_household(&county(), &created, &f(&[("size", "5")]), "a birth", "qian").await.unwrap_err();
+    assert!(matches!(&second, AppError::Conflict(m) if m.contains("changed since you read it")), "{second}");
+    let kept = store.get::<Household>("H9").await.unwrap().unwrap();
+    assert_eq!((kept.size, kept.income), (4, Fen::from_yuan(18_000)), "the first change stands, whole");
+    let no_reason = app.change_household(&county(), &kept, &f(&[("size", "5")]), " ", "qian").await.unwrap_err();
+    assert!(matches!(&no_reason, AppError::Invalid(m) if m.starts_with("reason")), "{no_reason}");
+    let out_of_scope = f(&[("village_code", "341123100201")]);
+    let moved_out = app.change_household(&county(), &kept, &out_of_scope, "moved", "q").await;
+    assert!(matches!(moved_out, Err(AppError::NotFound(_))), "a move out of the scope is refused");
+
+    // A person: created, then a status change with its day, kept in the history.
+    let p = pid(21).to_string();
+    let person = f(&[
+        ("person_id", &p),
+        ("household_id", "H9"),
+        ("name", "Zhou"),
+        ("status", "general"),
+        ("status_since", "2021-01-01"),
+    ]);
+    let made = app.create_person(&county(), &person, "zhao").await.unwrap();
+    let change = f(&[("status", "monitored"), ("status_since", "2024-11-01"), ("diagnoses", "I10")]);
+    let changed = app.change_person(&county(), &made, &change, "verified at risk", "zhao").await.unwrap();
+    assert_eq!((changed.status, changed.diagnoses.clone()), (PovertyStatus::Monitored, vec!["I10".to_string()]));
+    let history = store.status_history(pid(21)).await.unwrap();
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert!(history.iter().any(|h| h.old_status == Some(PovertyStatus::General) && h.since == d("2024-11-01")));
+    let stale = app.change_person(&county(), &made, &f(&[("name", "Zhou Wei")]), "typo", "qian").await.unwrap_err();
+    assert!(matches!(stale, AppError::Conflict(_)));
+    let to_h3 = f(&[("household_id", "H3")]);
+    let away = app.change_person(&county(), &changed, &to_h3, "moved", "qian").await;
+    assert!(matches!(away, Err(AppError::NotFound(_))), "H3 lies in another county");
+    let other = AppScope::parse("341123").unwrap();
+    assert!(matches!(
+        app.change_person(&other, &changed, &f(&[("name", "X")]), "x", "x").await,
+        Err(AppError::NotFound(_))
+    ));
+    let audit = app.audit_log(50).await.unwrap();
+    let change = audit.iter().find(|e| e.action == "person_change").unwrap();
+    assert!(
+        change.detail.contains("\"general\" -> \"monitored\"") && change.detail.contains("verified at risk"),
+        "{}",
+        change.detail
+    );
 }

@@ -2,6 +2,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod db;
+mod edits;
 pub mod engine;
 pub mod error;
 mod figures;
