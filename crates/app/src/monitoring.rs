@@ -136,7 +136,7 @@ pub async fn monitor_store(
     let (cases_opened, alerts_joined) = store.join_alerts_to_cases(scope, &due, actor).await?;
     let villages: HashMap<String, domain::RegionCode> =
         inputs.households.iter().map(|h| (h.household_id.clone(), h.village_code)).collect();
-    let catalogues = monitor::RegionalCatalogues { national: monitor::CatalogueSet::national(), regional: Vec::new() };
+    let catalogues = regional_catalogues(store).await?;
     let entries = monitor::patient_ledger(
         year,
         as_of,
@@ -160,4 +160,23 @@ pub async fn monitor_store(
         batches: [by(Batch::Serious), by(Batch::Chronic), by(Batch::Severe)],
         ledger,
     })
+}
+
+/// The national catalogues with the regions' own additions kept in the store,
+/// each region's list coming before the national one (docs/work.md).
+pub async fn regional_catalogues(store: &Store) -> Result<monitor::RegionalCatalogues, StoreError> {
+    let mut lists: std::collections::BTreeMap<(String, String), domain::Catalogue> = Default::default();
+    for (kind, region, entry) in store.catalogue_entries().await? {
+        lists.entry((kind, region)).or_default().entries.push(entry);
+    }
+    let regional = lists
+        .into_iter()
+        .map(|((kind, region), catalogue)| monitor::ledger::RegionalCatalogue {
+            region,
+            batch: if kind == "serious" { Batch::Serious } else { Batch::Chronic },
+            mode: monitor::ledger::CatalogueMode::Extend,
+            catalogue,
+        })
+        .collect();
+    Ok(monitor::RegionalCatalogues { national: monitor::CatalogueSet::national(), regional })
 }

@@ -313,6 +313,29 @@ impl App {
         Ok(ids)
     }
 
+    /// Adds a disease to a region's own serious or chronic list; the region
+    /// must lie inside the officer's scope. The next monitor run's patient
+    /// ledger applies it.
+    pub async fn add_catalogue_entry(
+        &self,
+        s: &Scope,
+        kind: &str,
+        region: &str,
+        entry: &domain::CatalogueEntry,
+        actor: &str,
+    ) -> AppResult<()> {
+        let region = store::Scope::new(region).map_err(|e| AppError::Invalid(format!("region: {e}")))?;
+        if !region.prefix().starts_with(s.prefix()) || region.prefix().is_empty() && !s.prefix().is_empty() {
+            return Err(AppError::NotFound(format!("region {:?} is not in your scope", region.prefix())));
+        }
+        {
+            let _turn = self.writing().await;
+            self.store().add_catalogue_entry(kind, &region, entry).await?;
+        }
+        let detail = format!("{} ({}): {}", entry.name_zh, entry.name_en, entry.icd10_prefixes.join(";"));
+        self.audit_work(actor, "catalogue_add", format!("{kind} catalogue of {:?}", region.prefix()), detail).await
+    }
+
     pub async fn doctor_contracts(
         &self,
         s: &Scope,

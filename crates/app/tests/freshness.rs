@@ -61,6 +61,7 @@ const WRITES: &[&str] = &[
     "change_household",
     "create_person",
     "change_person",
+    "add_catalogue_entry",
     "create_user",
     "set_login_state",
     "set_password",
@@ -153,6 +154,7 @@ const READS: &[&str] = &[
     "visits",
     "doctor_contracts",
     "case_measure_totals",
+    "catalogue_entries",
 ];
 
 /// The names of the store's `pub async fn`s, from its sources.
@@ -619,6 +621,15 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
     .await
     .unwrap();
     run.fresh(&["change_household"], "a household moved and poorer, by hand").await;
+    // A county's own chronic disease: the next monitor run's ledger applies it.
+    let entry = domain::CatalogueEntry {
+        name_zh: "慢性乙型肝炎".into(),
+        name_en: "chronic hepatitis B".into(),
+        icd10_prefixes: vec!["B18".into()],
+        since: None,
+    };
+    work.add_catalogue_entry(&county, "chronic", "341122", &entry, "zhao").await.unwrap();
+    run.fresh(&["add_catalogue_entry"], "a county's catalogue addition").await;
 
     // The ledger: a chronic patient's line, a contract on it, a line removed.
     let line = |seq: u16, hh: &str| monitor::LedgerEntry {

@@ -19,6 +19,7 @@ both_backends!(
     no_path_crosses_the_scope,
     visits_and_contracts_are_checked_and_counted,
     the_registry_by_hand_is_checked_scoped_and_never_loses_a_change,
+    a_county_s_catalogue_addition_reaches_the_patient_ledger,
 );
 
 const TODAY: &str = "2024-11-20";
@@ -357,4 +358,41 @@ async fn the_registry_by_hand_is_checked_scoped_and_never_loses_a_change(store: 
         "{}",
         change.detail
     );
+}
+
+async fn a_county_s_catalogue_addition_reaches_the_patient_ledger(store: &Store) {
+    let app = with_network(store).await;
+    // Person 5 (H2, county 341122) has a diagnosis on no national list.
+    let mut p5 = store.get::<Person>(&pid(5).to_string()).await.unwrap().unwrap();
+    p5.diagnoses = vec!["B18".into()];
+    store.import_persons(&[p5]).await.unwrap();
+    let all = Scope::all();
+    let rules = monitor::RuleSet::defaults();
+    let in_ledger = |store: &Store| {
+        let store = store.clone();
+        async move {
+            let q = store::LedgerQuery { person: Some(pid(5)), ..Default::default() };
+            store.ledger(&all_scope(), &q, Page::default()).await.unwrap()
+        }
+    };
+    app::monitoring::monitor_store(store, &all, 2024, d("2024-12-31"), &rules, "m").await.unwrap();
+    assert!(in_ledger(store).await.is_empty(), "not on the national lists");
+    let hepatitis = CatalogueEntry {
+        name_zh: "慢性乙型肝炎".into(),
+        name_en: "chronic hepatitis B".into(),
+        icd10_prefixes: vec!["B18".into()],
+        since: None,
+    };
+    let other = AppScope::parse("341123").unwrap();
+    let refused = app.add_catalogue_entry(&other, "chronic", "341122", &hepatitis, "x").await;
+    assert!(matches!(refused, Err(AppError::NotFound(_))), "another county's list is out of scope");
+    app.add_catalogue_entry(&county(), "chronic", "341122", &hepatitis, "zhao").await.unwrap();
+    app::monitoring::monitor_store(store, &all, 2024, d("2024-12-31"), &rules, "m").await.unwrap();
+    let lines = in_ledger(store).await;
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!((lines[0].batch, lines[0].disease.as_str()), (monitor::Batch::Chronic, "chronic hepatitis B"));
+}
+
+fn all_scope() -> Scope {
+    Scope::all()
 }

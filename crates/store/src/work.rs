@@ -1098,6 +1098,74 @@ impl Store {
         Ok(rows.into_iter().map(|(c, n, a)| (c, (n, domain::Fen(a)))).collect())
     }
 
+    /// The regions' own additions to the disease catalogues: (kind `serious` or
+    /// `chronic`, region prefix, entry), in each list's order.
+    pub async fn catalogue_entries(&self) -> Result<Vec<(String, String, domain::CatalogueEntry)>, StoreError> {
+        let ctx = "reading the regional disease catalogues";
+        type Row = (String, String, String, String, String, Option<i64>);
+        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(
+            "SELECT kind, region, name_zh, name_en, icd10_prefixes, since FROM catalogue_entries
+             ORDER BY kind, region, position",
+        )
+        .fetch_all(p)
+        .await
+        .ctx(ctx)?);
+        Ok(rows
+            .into_iter()
+            .map(|(kind, region, name_zh, name_en, prefixes, since)| {
+                let icd10_prefixes = prefixes.split(';').filter(|p| !p.is_empty()).map(String::from).collect();
+                (
+                    kind,
+                    region,
+                    domain::CatalogueEntry { name_zh, name_en, icd10_prefixes, since: since.map(|y| y as i32) },
+                )
+            })
+            .collect())
+    }
+
+    /// Adds an entry at the end of a region's own `kind` list (`serious` or
+    /// `chronic`).
+    pub async fn add_catalogue_entry(
+        &self,
+        kind: &str,
+        region: &Scope,
+        e: &domain::CatalogueEntry,
+    ) -> Result<(), StoreError> {
+        let ctx = format!("adding {:?} to the {kind} catalogue of region {:?}", e.name_zh, region.prefix());
+        if !matches!(kind, "serious" | "chronic") {
+            return Err(rejected(&ctx, "kind: serious or chronic"));
+        }
+        if e.name_zh.trim().is_empty() || e.icd10_prefixes.is_empty() {
+            return Err(rejected(&ctx, "the disease needs a name and at least one ICD-10 prefix"));
+        }
+        on_pool!(self, p => async {
+            let mut tx = begin_write(p, &ctx).await?;
+            let next: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(MAX(position), 0) + 1 FROM catalogue_entries WHERE kind = $1 AND region = $2",
+            )
+            .bind(kind)
+            .bind(region.prefix())
+            .fetch_one(&mut *tx)
+            .await
+            .ctx(&ctx)?;
+            sqlx::query(
+                "INSERT INTO catalogue_entries (kind, region, position, name_zh, name_en, icd10_prefixes, since)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(kind)
+            .bind(region.prefix())
+            .bind(next)
+            .bind(e.name_zh.trim())
+            .bind(e.name_en.trim())
+            .bind(e.icd10_prefixes.join(";"))
+            .bind(e.since.map(|y| y as i64))
+            .execute(&mut *tx)
+            .await
+            .ctx(&ctx)?;
+            tx.commit().await.ctx(&ctx)
+        }.await)
+    }
+
     /// Family-doctor contracts of persons inside the scope, the latest first;
     /// of one person where named.
     pub async fn doctor_contracts(
