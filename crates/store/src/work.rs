@@ -767,11 +767,9 @@ impl Store {
                 last_verification,
                 monitored: col!(head, "monitored", ctx),
             };
-            let to = rules.check(&facts, mv).map_err(|reason| StoreError::IllegalTransition {
-                id,
-                from: facts.state.to_string(),
-                to: mv.action().to_string(),
-                reason,
+            let to = rules.check(&facts, mv).map_err(|reason| StoreError::Constraint {
+                context: format!("case {id} ({}): cannot {}", facts.state, mv.action()),
+                detail: reason,
             })?;
             let detail = match mv {
                 CaseMove::Assign { assignee, due } => {

@@ -74,7 +74,7 @@ struct SearchQuery {
     limit: Option<usize>,
 }
 
-fn limit(l: Option<usize>) -> Result<usize, WebError> {
+pub(crate) fn limit(l: Option<usize>) -> Result<usize, WebError> {
     match l {
         None => Ok(100),
         Some(n) if (1..=1000).contains(&n) => Ok(n),
@@ -83,8 +83,8 @@ fn limit(l: Option<usize>) -> Result<usize, WebError> {
 }
 
 #[derive(Serialize)]
-struct List<T> {
-    items: Vec<T>,
+pub(crate) struct List<T> {
+    pub(crate) items: Vec<T>,
 }
 
 async fn search_persons(
@@ -123,7 +123,7 @@ struct PersonRecordOut {
     alerts: Vec<AlertOut>,
 }
 
-fn parse_person_id(id: &str) -> Result<ResidentId, WebError> {
+pub(crate) fn parse_person_id(id: &str) -> Result<ResidentId, WebError> {
     ResidentId::parse(id).map_err(|e| WebError::BadRequest(format!("invalid resident ID: {e}")))
 }
 

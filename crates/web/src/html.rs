@@ -54,6 +54,7 @@ pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {
     link("/persons", "persons");
     link("/households", "households");
     link("/alerts", "alerts");
+    link("/cases", "cases");
     link("/settle", "settle");
     link("/coverage", "coverage");
     link("/reports", "reports");

@@ -25,6 +25,7 @@ pub mod pages;
 pub mod reports;
 pub mod settlement;
 pub mod whatif;
+pub mod work;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -61,9 +62,14 @@ pub fn app(state: AppState) -> Router {
         .merge(coverage_pages::routes())
         .merge(reports::page_routes())
         .merge(whatif::page_routes())
+        .merge(work::page_routes())
         .nest(
             "/api/v1",
-            api::routes().merge(settlement::api_routes()).merge(reports::api_routes()).merge(whatif::api_routes()),
+            api::routes()
+                .merge(settlement::api_routes())
+                .merge(reports::api_routes())
+                .merge(whatif::api_routes())
+                .merge(work::api_routes()),
         )
         .route("/static/app.css", axum::routing::get(css))
         .route("/static/app.js", axum::routing::get(js))

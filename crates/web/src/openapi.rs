@@ -39,13 +39,144 @@ fn body(schema: &str) -> Value {
 
 /// The document served at `/api/v1/openapi.json`.
 pub fn document() -> Value {
+    let mut doc = base();
+    for (section, add) in [("paths", work_paths()), ("schemas", work_schemas())] {
+        let to = if section == "paths" { &mut doc["paths"] } else { &mut doc["components"]["schemas"] };
+        if let (Some(to), Value::Object(add)) = (to.as_object_mut(), add) {
+            to.extend(add);
+        }
+    }
+    doc
+}
+
+/// The daily casework (crate::work): cases, visits, contracts.
+fn work_paths() -> Value {
+    let id = || path_param("id", "case ID");
+    json!({
+        "/cases": {
+            "get": {
+                "summary": "Cases in scope: those awaiting verification past their deadline first (overdue), then by deadline", "operationId": "listCases",
+                "parameters": [query("state", "open, assigned, verified, assisting or closed", "string"), query("open", "true: only open cases (every state but closed)", "boolean"),
+                               query("overdue", "true: only cases awaiting verification past their deadline", "boolean"), query("assignee", "the responsible person", "string"),
+                               query("household", "household ID", "string"), query("limit", "1 to 1000, default 100", "integer")],
+                "responses": errors(json!({ "200": list("Case") })) },
+            "post": {
+                "summary": "Open a case for a household in scope (role: officer, administrator); 409 when the household has an open case. The household's open alerts join it.",
+                "operationId": "openCase", "requestBody": body("OpenCaseRequest"),
+                "responses": errors(json!({ "201": ok("CaseRecord") })) } },
+        "/cases/{id}": { "get": {
+            "summary": "One case with its alerts, measures, visits and history", "operationId": "getCase",
+            "parameters": [id()], "responses": errors(json!({ "200": ok("CaseRecord") })) } },
+        "/cases/{id}/assign": { "post": {
+            "summary": "Make someone responsible for verifying the case by a deadline (default: the region's). Every move names the version it was made on; a stale version is a 409 and changes nothing.",
+            "operationId": "assignCase", "parameters": [id()], "requestBody": body("AssignRequest"),
+            "responses": errors(json!({ "200": ok("CaseRecord") })) } },
+        "/cases/{id}/verify": { "post": {
+            "summary": "Verify the case on a visit to its household, and decide whether the household becomes monitored (its general and lifted members become monitored from the visit's day)",
+            "operationId": "verifyCase", "parameters": [id()], "requestBody": body("VerifyRequest"),
+            "responses": errors(json!({ "200": ok("CaseRecord") })) } },
+        "/cases/{id}/measures": { "post": {
+            "summary": "Record an assistance measure of a verified case", "operationId": "addCaseMeasure",
+            "parameters": [id()], "requestBody": body("CaseMeasureRequest"),
+            "responses": errors(json!({ "201": ok("CaseRecord") })) } },
+        "/cases/{id}/close": { "post": {
+            "summary": "Close the case: risk_eliminated needs a measure and a verification on or after the last one; no_risk needs a verification that decided the household is not monitored, no measure, and a note. A refused close is a 409 with the reason. The case's alerts close with it.",
+            "operationId": "closeCase", "parameters": [id()], "requestBody": body("CloseRequest"),
+            "responses": errors(json!({ "200": ok("CaseRecord") })) } },
+        "/visits": {
+            "get": {
+                "summary": "Visits in scope, the latest first", "operationId": "listVisits",
+                "parameters": [query("household", "household ID", "string"), query("person", "18-character resident ID", "string"), query("limit", "1 to 1000, default 100", "integer")],
+                "responses": errors(json!({ "200": list("Visit") })) },
+            "post": {
+                "summary": "Record a household visit or a follow-up of one patient (role: officer, administrator); a household outside the scope is a 404. Verifications are made on their case.",
+                "operationId": "recordVisit", "requestBody": body("VisitRequest"),
+                "responses": errors(json!({ "201": ok("Visit") })) } },
+        "/households/{id}/visits": { "get": {
+            "summary": "A household's visits, the latest first", "operationId": "householdVisits",
+            "parameters": [path_param("id", "household ID"), query("limit", "1 to 1000, default 100", "integer")],
+            "responses": errors(json!({ "200": list("Visit") })) } },
+        "/contracts": {
+            "get": {
+                "summary": "Family-doctor contracts in scope, the latest first", "operationId": "listContracts",
+                "parameters": [query("person", "18-character resident ID", "string"), query("limit", "1 to 1000, default 100", "integer")],
+                "responses": errors(json!({ "200": list("Contract") })) },
+            "post": {
+                "summary": "Record a family-doctor contract of a person in scope (role: officer, administrator); a contract of the same person and day replaces the one kept",
+                "operationId": "signContract", "requestBody": body("ContractRequest"),
+                "responses": errors(json!({ "201": ok("Contract") })) } },
+    })
+}
+
+fn work_schemas() -> Value {
+    let date = json!({ "type": "string", "format": "date" });
+    let time = json!({ "type": "string", "format": "date-time" });
+    let text = json!({ "type": "string" });
+    let states = json!({ "type": "string", "enum": ["open", "assigned", "verified", "assisting", "closed"] });
+    let reason = json!({ "type": "string", "enum": ["risk_eliminated", "no_risk"] });
+    json!({
+        "Case": { "type": "object", "required": ["id", "household_id", "village_code", "state", "overdue", "due", "version"], "properties": {
+            "id": { "type": "integer" }, "household_id": text, "village_code": text, "state": states,
+            "overdue": { "type": "boolean", "description": "awaiting verification past its deadline" },
+            "source": { "type": "string", "enum": ["alert", "visit", "officer"] }, "opened_at": time, "opened_by": text,
+            "assignee": text, "due": date, "verified_on": { "type": "string", "format": "date", "nullable": true },
+            "monitored": { "type": "boolean", "nullable": true }, "closed_at": { "type": "string", "format": "date-time", "nullable": true },
+            "close_reason": { "type": "string", "enum": ["risk_eliminated", "no_risk"], "nullable": true }, "note": text,
+            "version": { "type": "integer", "description": "raised by every move; a move names the version it was made on" }, "updated_at": time } },
+        "CaseRecord": { "allOf": [ { "$ref": "#/components/schemas/Case" }, { "type": "object", "properties": {
+            "alerts": { "type": "array", "items": { "type": "integer" } },
+            "measures": { "type": "array", "items": { "$ref": "#/components/schemas/CaseMeasure" } },
+            "visits": { "type": "array", "items": { "$ref": "#/components/schemas/Visit" } },
+            "events": { "type": "array", "items": { "$ref": "#/components/schemas/CaseEvent" } } } } ] },
+        "CaseMeasure": { "type": "object", "properties": {
+            "id": { "type": "integer" }, "kind": text, "amount": { "$ref": "#/components/schemas/Money" }, "fund": text, "date": date,
+            "note": text, "recorded_by": text, "recorded_at": time } },
+        "CaseEvent": { "type": "object", "properties": {
+            "at": time, "actor": text, "action": { "type": "string", "enum": ["open", "assign", "verify", "measure", "close"] },
+            "from": { "type": "string", "nullable": true }, "to": states, "detail": text } },
+        "Visit": { "type": "object", "required": ["id", "household_id", "kind", "date", "visitors"], "properties": {
+            "id": { "type": "integer" }, "household_id": text, "village_code": text,
+            "person_id": { "type": "string", "nullable": true, "description": "masked unless the role may see it" },
+            "kind": { "type": "string", "enum": ["household", "verification", "follow_up"] }, "date": date, "visitors": text, "findings": text,
+            "next_date": { "type": "string", "format": "date", "nullable": true }, "case_id": { "type": "integer", "nullable": true },
+            "recorded_by": text, "recorded_at": time } },
+        "Contract": { "type": "object", "required": ["id", "person_id", "practitioner_id", "signed", "ends"], "properties": {
+            "id": { "type": "integer" }, "person_id": { "type": "string", "description": "masked unless the role may see it" },
+            "practitioner_id": text, "village_code": text, "signed": date, "ends": date, "recorded_by": text, "recorded_at": time } },
+        "OpenCaseRequest": { "type": "object", "additionalProperties": false, "required": ["household_id"], "properties": {
+            "household_id": text, "note": text } },
+        "AssignRequest": { "type": "object", "additionalProperties": false, "required": ["version", "assignee"], "properties": {
+            "version": { "type": "integer" }, "assignee": { "type": "string", "maxLength": 64 },
+            "due": { "type": "string", "format": "date", "description": "default: the region's verification deadline from today" } } },
+        "VerifyRequest": { "type": "object", "additionalProperties": false, "required": ["version", "date", "visitors", "findings", "monitored"], "properties": {
+            "version": { "type": "integer" }, "date": { "type": "string", "format": "date", "description": "the visit's day, not in the future" },
+            "visitors": text, "findings": text, "next_date": { "type": "string", "format": "date", "description": "after date" },
+            "monitored": { "type": "boolean", "description": "whether the household becomes monitored" } } },
+        "CaseMeasureRequest": { "type": "object", "additionalProperties": false, "required": ["version", "kind", "amount", "fund", "date"], "properties": {
+            "version": { "type": "integer" }, "kind": text, "amount": { "$ref": "#/components/schemas/Amount" }, "fund": text,
+            "date": { "type": "string", "format": "date", "description": "not in the future" }, "note": text } },
+        "CloseRequest": { "type": "object", "additionalProperties": false, "required": ["version", "reason"], "properties": {
+            "version": { "type": "integer" }, "reason": reason, "note": { "type": "string", "description": "required for no_risk" } } },
+        "VisitRequest": { "type": "object", "additionalProperties": false, "required": ["household_id", "kind", "date", "visitors"], "properties": {
+            "household_id": text, "person_id": { "type": "string", "description": "18-character resident ID, a member of the household; required for a follow-up" },
+            "kind": { "type": "string", "enum": ["household", "follow_up"] }, "date": { "type": "string", "format": "date", "description": "not in the future" },
+            "visitors": text, "findings": text, "next_date": { "type": "string", "format": "date", "description": "after date" },
+            "case_id": { "type": "integer", "description": "an open case of the household the visit serves" } } },
+        "ContractRequest": { "type": "object", "additionalProperties": false, "required": ["person_id", "practitioner_id", "signed", "ends"], "properties": {
+            "person_id": { "type": "string", "description": "18-character resident ID" }, "practitioner_id": text, "signed": date,
+            "ends": { "type": "string", "format": "date", "description": "after signed" } } },
+    })
+}
+
+/// Registry, alerts, settlement, reports and the what-if.
+fn base() -> Value {
     let money = json!({ "type": "string", "pattern": "^[0-9]+\\.[0-9]{2}$", "description": "yuan with two decimals" });
     json!({
         "openapi": "3.0.3",
         "info": {
             "title": "SafetyNet API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Registry, alerts and indicators of the health poverty-alleviation programme. Every read is limited to the caller's region scope; a record outside it answers 404. Resident IDs and names are masked unless the caller's role may see them."
+            "description": "Registry, alerts, casework and indicators of the health poverty-alleviation programme. Every read is limited to the caller's region scope; a record outside it answers 404. Resident IDs and names are masked unless the caller's role may see them."
         },
         "servers": [{ "url": "/api/v1" }],
         "security": [{ "bearer": [] }],

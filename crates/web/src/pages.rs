@@ -266,14 +266,21 @@ async fn persons(State(state): State<AppState>, PageUser(ctx): PageUser, Query(q
 }
 
 async fn person(State(state): State<AppState>, PageUser(ctx): PageUser, Path(id): Path<String>) -> PageResult {
+    let pid = ResidentId::parse(&id).map_err(|_| PageError(WebError::not_found("person")))?;
+    person_view(&state, &ctx, pid, None).await
+}
+
+/// The person page; `error` is a refused form of the page, shown above it (with
+/// its status).
+pub(crate) async fn person_view(state: &AppState, ctx: &Ctx, pid: ResidentId, error: Option<WebError>) -> PageResult {
     let l = ctx.lang;
-    let not_found = || PageError(WebError::not_found("person"));
-    let pid = ResidentId::parse(&id).map_err(|_| not_found())?;
-    let rec = state.app.person(ctx.scope(), pid).await?.ok_or_else(not_found)?;
-    audit(&state, &ctx.user.username, "view_person", &ctx.masking().id(pid), "page").await?;
+    let rec = state.app.person(ctx.scope(), pid).await?.ok_or_else(|| PageError(WebError::not_found("person")))?;
+    audit(state, &ctx.user.username, "view_person", &ctx.masking().id(pid), "page").await?;
     let m = ctx.masking();
     let p = &rec.person;
-    let mut b = format!(
+    let mut b = error.as_ref().map(form_error).unwrap_or_default();
+    let _ = write!(
+        b,
         "<dl class=\"facts\"><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd><a href=\"/households/{}\">{}</a></dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl>",
         t(l, "person_id"), esc(&m.id(p.person_id)),
         t(l, "name"), esc(&m.name(&p.name)),
@@ -307,7 +314,8 @@ async fn person(State(state): State<AppState>, PageUser(ctx): PageUser, Path(id)
     b.push_str(&table(l, &["status", "status_since"], &hist));
     let _ = write!(b, "<h2>{}</h2>", t(l, "alerts"));
     b.push_str(&alerts_table(l, &rec.alerts));
-    html(page(&ctx, &m.name(&p.name), &b))
+    b.push_str(&crate::work::person_section(state, ctx, &rec).await?);
+    Ok(with_status(page(ctx, &m.name(&p.name), &b), error.as_ref()))
 }
 
 async fn households(
@@ -334,12 +342,19 @@ async fn households(
 }
 
 async fn household(State(state): State<AppState>, PageUser(ctx): PageUser, Path(id): Path<String>) -> PageResult {
+    household_view(&state, &ctx, &id, None).await
+}
+
+/// The household page; `error` is a refused form of the page, shown above it
+/// (with its status).
+pub(crate) async fn household_view(state: &AppState, ctx: &Ctx, id: &str, error: Option<WebError>) -> PageResult {
     let l = ctx.lang;
-    let rec =
-        state.app.household(ctx.scope(), &id).await?.ok_or_else(|| PageError(WebError::not_found("household")))?;
-    audit(&state, &ctx.user.username, "view_household", &id, "page").await?;
+    let rec = state.app.household(ctx.scope(), id).await?.ok_or_else(|| PageError(WebError::not_found("household")))?;
+    audit(state, &ctx.user.username, "view_household", id, "page").await?;
     let h = &rec.household;
-    let mut b = format!(
+    let mut b = error.as_ref().map(form_error).unwrap_or_default();
+    let _ = write!(
+        b,
         "<dl class=\"facts\"><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl><h2>{}</h2>",
         t(l, "household"), esc(&h.household_id),
         t(l, "village"), h.village_code,
@@ -347,11 +362,25 @@ async fn household(State(state): State<AppState>, PageUser(ctx): PageUser, Path(
         t(l, "income"), h.income,
         t(l, "members")
     );
-    let cells: Vec<Vec<String>> = rec.members.iter().map(|p| person_cells(&ctx, p)).collect();
+    let cells: Vec<Vec<String>> = rec.members.iter().map(|p| person_cells(ctx, p)).collect();
     b.push_str(&table(l, &["person_id", "name", "status", "status_since", "household", "village"], &cells));
     let _ = write!(b, "<h2>{}</h2>", t(l, "alerts"));
     b.push_str(&alerts_table(l, &rec.alerts));
-    html(page(&ctx, &h.household_id, &b))
+    b.push_str(&crate::work::household_section(state, ctx, &rec).await?);
+    Ok(with_status(page(ctx, &h.household_id, &b), error.as_ref()))
+}
+
+/// A refused form, shown above the page it was sent from.
+pub(crate) fn form_error(e: &WebError) -> String {
+    format!("<p class=\"flash error\" role=\"alert\" id=\"form-error\">{}</p>", esc(&e.to_string()))
+}
+
+/// A page answered with the status of the refusal it shows, if any.
+pub(crate) fn with_status(body: String, error: Option<&WebError>) -> Response {
+    match error {
+        Some(e) => (e.status(), Html(body)).into_response(),
+        None => Html(body).into_response(),
+    }
 }
 
 // ---------------------------------------------------------------- alerts
