@@ -45,11 +45,15 @@ fn demo_runs_every_step_and_summarises_the_store() {
     assert_eq!(persons, rows("persons.csv"));
     assert_eq!(claims, rows("claims.csv"));
     // The store's settlement and warnings agree with the file-mode runs: every claim
-    // settled under the stored policy, one open alert per crossing in alerts.csv.
+    // settled under the stored policy, one alert per crossing in alerts.csv, open
+    // unless the worked township's casework closed its case.
     assert_eq!(figure(&stdout, "settlements"), claims, "{stdout}");
     let open = figure(&stdout, "open");
-    assert!(open > 0, "{stdout}");
-    assert_eq!(open, rows("alerts.csv"), "{stdout}");
+    let closed_by_cases = figure(&stdout, "alerts");
+    assert!(open > 0 && closed_by_cases > 0, "{stdout}");
+    assert_eq!(open + closed_by_cases, rows("alerts.csv"), "{stdout}");
+    assert!(stdout.contains("cases worked in "), "{stdout}");
+    assert!(figure(&stdout, "cases") > 0, "{stdout}");
 
     // A second run changes nothing in the store: the same seed writes the same files
     // and re-importing them is idempotent.
@@ -61,7 +65,8 @@ fn demo_runs_every_step_and_summarises_the_store() {
         stdout2.contains(&format!("settled 0 claims of 2024 (0 persons); {claims} were settled before")),
         "{stdout2}"
     );
-    for label in ["households", "persons", "claims", "settlements", "open"] {
+    assert!(stdout2.contains("worked already"), "the casework is done once:\n{stdout2}");
+    for label in ["households", "persons", "claims", "settlements", "open", "alerts", "cases"] {
         assert_eq!(figure(&stdout, label), figure(&stdout2, label), "{label} changed on a second run");
     }
 }

@@ -273,11 +273,20 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
 /// What the store holds now, in one table.
 fn print_summary(plan: &Plan) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let s = rt.block_on(async {
+    let (s, cases, closed, closed_alerts) = rt.block_on(async {
         let store = store::Store::open(&plan.db).await?;
-        let s = store.summary(&store::Scope::all()).await;
+        let s = store.summary(&store::Scope::all()).await?;
+        let all = store::Scope::all();
+        let today = chrono::Local::now().date_naive();
+        let cases = store.cases(&all, &store::CaseQuery::default(), today, store::Page::first(u32::MAX)).await?;
+        let mut closed_alerts = 0;
+        let mut closed = 0;
+        for c in cases.iter().filter(|c| c.state == domain::work::CaseState::Closed) {
+            closed += 1;
+            closed_alerts += store.case(&all, c.id).await?.map_or(0, |c| c.alerts.len() as u64);
+        }
         store.close().await;
-        s
+        anyhow::Ok((s, cases.len() as u64, closed, closed_alerts))
     })?;
     let alerts = count_rows(&plan.dir.join("alerts.csv"));
     let blank = count_rows(&plan.dir.join("blank_spots.csv"));
@@ -292,6 +301,9 @@ fn print_summary(plan: &Plan) -> anyhow::Result<()> {
         ("claims", s.claims),
         ("settlements", s.settlements),
         ("open alerts", s.open_alerts),
+        ("alerts closed by their case", closed_alerts),
+        ("cases of households at risk", cases),
+        ("  of them closed", closed),
     ] {
         println!("  {what:<28} {n:>10}");
     }

@@ -27,6 +27,17 @@ pub fn run(plan: &Plan, global: &Global) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let year = plan.year;
     let jan = |d: u32| NaiveDate::from_ymd_opt(year + 1, 1, d).expect("a day of January");
+    // Done once: a second demo on the same store finds the contracts signed.
+    let done = rt.block_on(async {
+        let store = store::Store::open(&plan.db).await?;
+        let k = store.doctor_contracts(&store::Scope::all(), None, Page::first(1)).await;
+        store.close().await;
+        anyhow::Ok(!k?.is_empty())
+    })?;
+    if done {
+        println!("  the township's month was worked already: nothing to do");
+        return Ok(());
+    }
     // What the files need: the township, its chronic patients, its doctors.
     let (township, contracts, visits) = rt.block_on(async {
         let app = App::open(&plan.db).await?;
