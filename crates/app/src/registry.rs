@@ -57,51 +57,56 @@ fn what_changed<R: Record>(before: &R, after: &R) -> String {
         .join("; ")
 }
 
+/// A registry record kept by hand: how the store creates and changes it.
+trait ByHand: Record + PartialEq + Send + Sync {
+    /// The record's noun in the audit log.
+    const NOUN: &'static str;
+    fn create(
+        &self,
+        store: &store::Store,
+        scope: &store::Scope,
+    ) -> impl std::future::Future<Output = Result<(), store::StoreError>> + Send;
+    fn change(
+        store: &store::Store,
+        scope: &store::Scope,
+        before: &Self,
+        after: &Self,
+    ) -> impl std::future::Future<Output = Result<(), store::StoreError>> + Send;
+}
+
+impl ByHand for Household {
+    const NOUN: &'static str = "household";
+    async fn create(&self, store: &store::Store, scope: &store::Scope) -> Result<(), store::StoreError> {
+        store.create_household(scope, self).await
+    }
+    async fn change(
+        store: &store::Store,
+        scope: &store::Scope,
+        before: &Self,
+        after: &Self,
+    ) -> Result<(), store::StoreError> {
+        store.change_household(scope, before, after).await
+    }
+}
+
+impl ByHand for Person {
+    const NOUN: &'static str = "person";
+    async fn create(&self, store: &store::Store, scope: &store::Scope) -> Result<(), store::StoreError> {
+        store.create_person(scope, self).await
+    }
+    async fn change(
+        store: &store::Store,
+        scope: &store::Scope,
+        before: &Self,
+        after: &Self,
+    ) -> Result<(), store::StoreError> {
+        store.change_person(scope, before, after).await
+    }
+}
+
 impl App {
     async fn audit_registry(&self, actor: &str, action: &str, target: String, detail: String) -> AppResult<()> {
         self.audit(AuditEntry { at: Utc::now(), username: actor.into(), action: action.into(), target, detail }).await
-    }
-
-    /// Creates a household inside the scope from a form's fields.
-    pub async fn create_household(
-        &self,
-        s: &Scope,
-        fields: &BTreeMap<String, String>,
-        actor: &str,
-    ) -> AppResult<Household> {
-        let h: Household = record_from(fields)?;
-        {
-            let _turn = self.writing().await;
-            self.store().create_household(&store_scope(s)?, &h).await?;
-        }
-        let detail = format!("{:?}", fields_of(&h));
-        self.audit_registry(actor, "household_create", format!("household {}", h.household_id), detail).await?;
-        Ok(h)
-    }
-
-    /// Changes a household inside the scope: `before` is the record as the
-    /// officer read it, `fields` the form, `reason` why.
-    pub async fn change_household(
-        &self,
-        s: &Scope,
-        before: &Household,
-        fields: &BTreeMap<String, String>,
-        reason: &str,
-        actor: &str,
-    ) -> AppResult<Household> {
-        if reason.trim().is_empty() {
-            return Err(AppError::Invalid("reason: say why the household changes".into()));
-        }
-        let mut all = fields_of(before);
-        all.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let after: Household = record_from(&all)?;
-        {
-            let _turn = self.writing().await;
-            self.store().change_household(&store_scope(s)?, before, &after).await?;
-        }
-        let detail = format!("{}; reason: {}", what_changed(before, &after), reason.trim());
-        self.audit_registry(actor, "household_change", format!("household {}", after.household_id), detail).await?;
-        Ok(after)
     }
 
     /// The household inside the scope, as a form reads it.
@@ -156,41 +161,82 @@ impl App {
         self.change_person(s, &before, fields, reason, actor).await
     }
 
-    /// Creates a person inside the scope from a form's fields.
-    pub async fn create_person(&self, s: &Scope, fields: &BTreeMap<String, String>, actor: &str) -> AppResult<Person> {
-        let p: Person = record_from(fields)?;
+    /// Creates a record inside the scope from a form's fields.
+    async fn create_by_hand<R: ByHand>(
+        &self,
+        s: &Scope,
+        fields: &BTreeMap<String, String>,
+        actor: &str,
+    ) -> AppResult<R> {
+        let r: R = record_from(fields)?;
         {
             let _turn = self.writing().await;
-            self.store().create_person(&store_scope(s)?, &p).await?;
+            r.create(self.store(), &store_scope(s)?).await?;
         }
-        let detail = format!("{:?}", fields_of(&p));
-        self.audit_registry(actor, "person_create", format!("person {}", p.person_id), detail).await?;
-        Ok(p)
+        let detail = format!("{:?}", fields_of(&r));
+        self.audit_registry(actor, &format!("{}_create", R::NOUN), format!("{} {}", R::NOUN, r.key()), detail).await?;
+        Ok(r)
     }
 
-    /// Changes a person inside the scope (a status with its day, a diagnosis, a
-    /// move to another household), from `before` as read, with a reason.
+    /// Changes a record inside the scope: `before` is the record as the officer
+    /// read it, `fields` the form's changed fields, `reason` why.
+    async fn change_by_hand<R: ByHand>(
+        &self,
+        s: &Scope,
+        before: &R,
+        fields: &BTreeMap<String, String>,
+        reason: &str,
+        actor: &str,
+    ) -> AppResult<R> {
+        if reason.trim().is_empty() {
+            return Err(AppError::Invalid(format!("reason: say why the {} changes", R::NOUN)));
+        }
+        let mut all = fields_of(before);
+        all.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let after: R = record_from(&all)?;
+        {
+            let _turn = self.writing().await;
+            R::change(self.store(), &store_scope(s)?, before, &after).await?;
+        }
+        let detail = format!("{}; reason: {}", what_changed(before, &after), reason.trim());
+        self.audit_registry(actor, &format!("{}_change", R::NOUN), format!("{} {}", R::NOUN, after.key()), detail)
+            .await?;
+        Ok(after)
+    }
+
+    /// Creates a household inside the scope from a form's fields.
+    pub async fn create_household(&self, s: &Scope, f: &BTreeMap<String, String>, actor: &str) -> AppResult<Household> {
+        self.create_by_hand(s, f, actor).await
+    }
+
+    /// Changes a household from `before` as read (see `change_by_hand`).
+    pub async fn change_household(
+        &self,
+        s: &Scope,
+        before: &Household,
+        f: &BTreeMap<String, String>,
+        reason: &str,
+        actor: &str,
+    ) -> AppResult<Household> {
+        self.change_by_hand(s, before, f, reason, actor).await
+    }
+
+    /// Creates a person inside the scope from a form's fields.
+    pub async fn create_person(&self, s: &Scope, f: &BTreeMap<String, String>, actor: &str) -> AppResult<Person> {
+        self.create_by_hand(s, f, actor).await
+    }
+
+    /// Changes a person (a status with its day, a diagnosis, a move to another
+    /// household) from `before` as read (see `change_by_hand`).
     pub async fn change_person(
         &self,
         s: &Scope,
         before: &Person,
-        fields: &BTreeMap<String, String>,
+        f: &BTreeMap<String, String>,
         reason: &str,
         actor: &str,
     ) -> AppResult<Person> {
-        if reason.trim().is_empty() {
-            return Err(AppError::Invalid("reason: say why the person's record changes".into()));
-        }
-        let mut all = fields_of(before);
-        all.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let after: Person = record_from(&all)?;
-        {
-            let _turn = self.writing().await;
-            self.store().change_person(&store_scope(s)?, before, &after).await?;
-        }
-        let detail = format!("{}; reason: {}", what_changed(before, &after), reason.trim());
-        self.audit_registry(actor, "person_change", format!("person {}", after.person_id), detail).await?;
-        Ok(after)
+        self.change_by_hand(s, before, f, reason, actor).await
     }
 }
 
