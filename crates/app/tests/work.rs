@@ -231,6 +231,9 @@ async fn no_path_crosses_the_scope(store: &Store) {
     assert!(app.doctor_contracts(&other, None, 100).await.unwrap().is_empty());
     assert_eq!(app.visits(&county(), Some("H1"), None, 100).await.unwrap().len(), 1);
     assert_eq!(app.case(&county(), c.id).await.unwrap().unwrap().visits.len(), 1);
+    // A NUL in a key is bad input on both engines, never a failure of the store.
+    let nul = app.household_in_scope(&county(), "H\u{0}1").await.unwrap_err();
+    assert!(matches!(nul, AppError::NotFound(_) | AppError::Invalid(_)), "{nul:?}");
     let unchanged = app.case(&county(), c.id).await.unwrap().unwrap();
     assert_eq!((unchanged.version, unchanged.state), (1, CaseState::Open));
 }

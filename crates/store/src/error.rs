@@ -83,6 +83,11 @@ impl<T> Ctx<T> for Result<T, sqlx::Error> {
 
 pub(crate) fn wrap(e: sqlx::Error, context: String) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
+        // PostgreSQL refuses text it cannot hold (a NUL character): the input is
+        // bad, not the store.
+        if db.code().as_deref() == Some("22021") {
+            return StoreError::Invalid(format!("{context}: a text holds a character the store refuses (NUL)"));
+        }
         use sqlx::error::ErrorKind;
         let what = match db.kind() {
             ErrorKind::ForeignKeyViolation => Some("a row refers to another that is not in the store"),
