@@ -276,6 +276,23 @@ async fn visits_and_contracts_are_checked_and_counted(store: &Store) {
     };
     let m = refused(app.sign_contracts(&county(), &[("line 2".into(), k("P9", "2025-01-09"))], "li").await);
     assert!(m.contains("practitioner_id"), "{m}");
+    store
+        .import_facilities(&[Facility {
+            facility_id: "F2".into(),
+            name: "clinic B1".into(),
+            kind: FacilityKind::VillageClinic,
+            grade: None,
+            region_code: code("341123100201"),
+            lon: None,
+            lat: None,
+        }])
+        .await
+        .unwrap();
+    let mut p2 = store.get::<Practitioner>("P1").await.unwrap().unwrap();
+    (p2.practitioner_id, p2.facility_id) = ("P2".into(), "F2".into());
+    store.import_practitioners(&[p2]).await.unwrap();
+    let m = refused(app.sign_contracts(&county(), &[("line 2".into(), k("P2", "2025-01-09"))], "li").await);
+    assert!(m.contains("outside the patient's county"), "{m}");
     let m = refused(app.sign_contracts(&county(), &[("line 2".into(), k("P1", "2023-01-09"))], "li").await);
     assert!(m.contains("ends"), "{m}");
     app.sign_contracts(&county(), &[("line 2".into(), k("P1", "2025-01-09"))], "li").await.unwrap();

@@ -1033,14 +1033,23 @@ impl Store {
                 let Some(village) = village.filter(|v| region_of(*v, &ctx).is_ok_and(|r| scope.contains(r))) else {
                     return Err(StoreError::NotFound { kind: "person", key: k.person_id.to_string() });
                 };
-                let doctor: Option<String> =
-                    sqlx::query_scalar("SELECT practitioner_id FROM practitioners WHERE practitioner_id = $1")
-                        .bind(k.practitioner_id.trim())
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .ctx(&ctx)?;
-                if doctor.is_none() {
+                // The family doctor works in the patient's county.
+                let works_in: Option<i64> = sqlx::query_scalar(
+                    "SELECT f.region_code FROM practitioners p JOIN facilities f ON f.facility_id = p.facility_id
+                     WHERE p.practitioner_id = $1",
+                )
+                .bind(k.practitioner_id.trim())
+                .fetch_optional(&mut *tx)
+                .await
+                .ctx(&ctx)?;
+                let Some(works_in) = works_in else {
                     return Err(rejected(&ctx, format!("practitioner_id: {:?} is not in the store", k.practitioner_id)));
+                };
+                if works_in / 1_000_000 != village / 1_000_000 {
+                    return Err(rejected(
+                        &ctx,
+                        format!("practitioner_id: {:?} works outside the patient's county", k.practitioner_id),
+                    ));
                 }
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO doctor_contracts (person_id, practitioner_id, village_code, signed, ends, recorded_by, recorded_at)
