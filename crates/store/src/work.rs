@@ -828,7 +828,11 @@ impl Store {
                         visit.visitors.trim(),
                         visit.findings.trim(),
                         if *monitored { "yes" } else { "no" },
-                        if changed > 0 { format!(" ({changed} members become monitored)") } else { String::new() }
+                        match changed {
+                            0 => String::new(),
+                            1 => " (1 member becomes monitored)".to_string(),
+                            n => format!(" ({n} members become monitored)"),
+                        }
                     )
                 }
                 CaseMove::Measure(m) => {
