@@ -143,8 +143,13 @@ impl App {
         Ok(due_in(&self.store().case_deadlines().await?, village, today))
     }
 
-    /// Sets the days to verify the cases opened in `region` (a code prefix).
-    pub async fn set_case_deadline(&self, region: &str, days: i64, actor: &str) -> AppResult<()> {
+    /// Sets the days to verify the cases opened in `region` (a code prefix
+    /// inside the scope).
+    pub async fn set_case_deadline(&self, s: &Scope, region: &str, days: i64, actor: &str) -> AppResult<()> {
+        let inside = store::Scope::new(region).map_err(|e| AppError::Invalid(format!("region: {e}")))?;
+        if !inside.prefix().starts_with(s.prefix()) {
+            return Err(AppError::NotFound(format!("region {region:?} is not in your scope")));
+        }
         {
             let _turn = self.writing().await;
             self.store().set_case_deadline(region, days).await?;

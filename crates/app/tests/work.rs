@@ -96,7 +96,9 @@ fn county() -> AppScope {
 
 async fn a_case_from_its_alerts_to_risk_eliminated(store: &Store) {
     let app = with_network(store).await;
-    app.set_case_deadline("341122", 10, "admin").await.unwrap();
+    let other = AppScope::parse("341123").unwrap();
+    assert!(matches!(app.set_case_deadline(&other, "341122", 5, "x").await, Err(AppError::NotFound(_))));
+    app.set_case_deadline(&county(), "341122", 10, "admin").await.unwrap();
     let all = Scope::all();
     let findings =
         [finding("medical_burden_poor", "H1", "341122100201"), finding("catastrophic_10", "H1", "341122100201")];

@@ -52,7 +52,7 @@ pub struct PersonOut {
     pub diagnoses: Vec<String>,
 }
 
-fn person_out(ctx: &Ctx, p: &PersonRow) -> PersonOut {
+pub(crate) fn person_out(ctx: &Ctx, p: &PersonRow) -> PersonOut {
     let m = ctx.masking();
     PersonOut {
         person_id: m.id(p.person_id),
@@ -118,6 +118,9 @@ struct PaymentOut {
 struct PersonRecordOut {
     #[serde(flatten)]
     person: PersonOut,
+    /// The tag to send with a change (`PATCH /persons/{id}`); none for a role
+    /// that sees the person masked (the tag is made of the fields in clear).
+    etag: Option<String>,
     batches: Vec<String>,
     claims: Vec<ClaimOut>,
     alerts: Vec<AlertOut>,
@@ -133,10 +136,14 @@ async fn get_person(
     Path(id): Path<String>,
 ) -> ApiResult<PersonRecordOut> {
     let pid = parse_person_id(&id)?;
+    // The tag is read before the record: a change made in between makes the
+    // tag stale (a 409 on the change), never newer than what the client saw.
+    let etag = crate::registry::person_etag(&st, &ctx, pid).await?;
     let rec = st.app.person(ctx.scope(), pid).await?.ok_or_else(|| WebError::not_found("person"))?;
     audit(&st, &ctx.user.username, "view_person", &ctx.masking().id(pid), "api").await?;
     Ok(Json(PersonRecordOut {
         person: person_out(&ctx, &rec.person),
+        etag,
         batches: rec.batches,
         claims: rec
             .claims
@@ -166,7 +173,7 @@ pub struct HouseholdOut {
     food: Option<String>,
 }
 
-fn household_out(h: &Household) -> HouseholdOut {
+pub(crate) fn household_out(h: &Household) -> HouseholdOut {
     HouseholdOut {
         household_id: h.household_id.clone(),
         village_code: h.village_code.to_string(),
@@ -190,6 +197,8 @@ async fn search_households(
 struct HouseholdRecordOut {
     #[serde(flatten)]
     household: HouseholdOut,
+    /// The tag to send with a change (`PATCH /households/{id}`).
+    etag: String,
     members: Vec<PersonOut>,
     alerts: Vec<AlertOut>,
 }
@@ -203,6 +212,7 @@ async fn get_household(
     audit(&st, &ctx.user.username, "view_household", &id, "api").await?;
     Ok(Json(HouseholdRecordOut {
         household: household_out(&rec.household),
+        etag: app::registry::etag(&rec.household),
         members: rec.members.iter().map(|p| person_out(&ctx, p)).collect(),
         alerts: rec.alerts.iter().map(alert_out).collect(),
     }))

@@ -55,6 +55,7 @@ pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {
     link("/households", "households");
     link("/alerts", "alerts");
     link("/cases", "cases");
+    link("/ledger", "ledger");
     link("/settle", "settle");
     link("/coverage", "coverage");
     link("/reports", "reports");

@@ -20,8 +20,10 @@ pub mod coverage_pages;
 pub mod error;
 pub mod html;
 pub mod i18n;
+pub mod ledger;
 pub mod openapi;
 pub mod pages;
+pub mod registry;
 pub mod reports;
 pub mod settlement;
 pub mod whatif;
@@ -63,13 +65,17 @@ pub fn app(state: AppState) -> Router {
         .merge(reports::page_routes())
         .merge(whatif::page_routes())
         .merge(work::page_routes())
+        .merge(registry::page_routes())
+        .merge(ledger::page_routes())
         .nest(
             "/api/v1",
             api::routes()
                 .merge(settlement::api_routes())
                 .merge(reports::api_routes())
                 .merge(whatif::api_routes())
-                .merge(work::api_routes()),
+                .merge(work::api_routes())
+                .merge(registry::api_routes())
+                .merge(ledger::api_routes()),
         )
         .route("/static/app.css", axum::routing::get(css))
         .route("/static/app.js", axum::routing::get(js))

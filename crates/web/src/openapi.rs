@@ -40,13 +40,129 @@ fn body(schema: &str) -> Value {
 /// The document served at `/api/v1/openapi.json`.
 pub fn document() -> Value {
     let mut doc = base();
-    for (section, add) in [("paths", work_paths()), ("schemas", work_schemas())] {
-        let to = if section == "paths" { &mut doc["paths"] } else { &mut doc["components"]["schemas"] };
-        if let (Some(to), Value::Object(add)) = (to.as_object_mut(), add) {
+    for (paths, schemas) in [(work_paths(), work_schemas()), (registry_paths(), registry_schemas())] {
+        // A path already described gains the operations added (GET and PATCH
+        // of one record are described apart).
+        if let (Some(to), Value::Object(add)) = (doc["paths"].as_object_mut(), paths) {
+            for (path, ops) in add {
+                match (to.get_mut(&path).and_then(Value::as_object_mut), ops) {
+                    (Some(have), Value::Object(ops)) => have.extend(ops),
+                    (_, ops) => {
+                        to.insert(path, ops);
+                    }
+                }
+            }
+        }
+        if let (Some(to), Value::Object(add)) = (doc["components"]["schemas"].as_object_mut(), schemas) {
             to.extend(add);
         }
     }
     doc
+}
+
+/// The registry by hand, the work ledger, catalogues and deadlines
+/// (crate::registry, crate::ledger).
+fn registry_paths() -> Value {
+    let tagged = |what: &str| {
+        format!(
+            "Answers the {what} with its etag. Needs the casework (role: officer, administrator). Fields are named by the file columns (docs/files.md) and checked as an import row's: a bad one is a 400 naming it."
+        )
+    };
+    json!({
+        "/households": { "post": {
+            "summary": format!("Create a household in a village inside the scope; a village outside it is a 404, a household_id taken a 409. {}", tagged("household")),
+            "operationId": "createHousehold", "requestBody": body("CreateHouseholdRequest"),
+            "responses": errors(json!({ "201": ok("HouseholdTagged") })) } },
+        "/households/{id}": { "patch": {
+            "summary": format!("Change a household: send its etag as read, a reason, and the fields that change. A stale etag is a 409 and changes nothing; a move to a village outside the scope is a 404. Audited with the fields before and after. {}", tagged("changed household")),
+            "operationId": "changeHousehold", "parameters": [path_param("id", "household ID")], "requestBody": body("ChangeHouseholdRequest"),
+            "responses": errors(json!({ "200": ok("HouseholdTagged") })) } },
+        "/persons": { "post": {
+            "summary": format!("Create a person in a household inside the scope; a household outside it is a 404, a person_id taken a 409. {}", tagged("person")),
+            "operationId": "createPerson", "requestBody": body("CreatePersonRequest"),
+            "responses": errors(json!({ "201": ok("PersonTagged") })) } },
+        "/persons/{id}": { "patch": {
+            "summary": format!("Change a person (status and its day, name, diagnoses, a move to another household inside the scope): send the etag as read, a reason and the fields that change. A stale etag is a 409; a new status adds a line to the status history. {}", tagged("changed person")),
+            "operationId": "changePerson", "parameters": [path_param("id", "18-character resident ID")], "requestBody": body("ChangePersonRequest"),
+            "responses": errors(json!({ "200": ok("PersonTagged") })) } },
+        "/ledger": { "get": {
+            "summary": "The work ledger (台账) of the caller's scope: the summary by village, township or county, the three batches of the patient ledger with what each patient is still owed, the cases with their measures, the visits. JSON: the tables (table= one of them); CSV: one table (table=, the summary by default); XLSX: a workbook of every table. Resident IDs are masked unless the role may see them. Audited; CSV and XLSX need a role that may export.",
+            "operationId": "ledger",
+            "parameters": [query("year", "the year of the patient ledger, 1990 to 2100; default this year", "integer"),
+                           query("level", "the rows of the summary: village, township (default) or county", "string"),
+                           query("format", "json (default), csv or xlsx", "string"),
+                           query("table", "summary, serious, chronic, severe, cases or visits (or the sheet's name); json and csv only", "string")],
+            "responses": errors(json!({ "200": {
+                "description": "ok",
+                "content": {
+                    "application/json": { "schema": { "$ref": "#/components/schemas/Ledger" } },
+                    "text/csv": { "schema": { "type": "string" } },
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": { "schema": { "type": "string", "format": "binary" } } } } })) } },
+        "/catalogues/{kind}": { "post": {
+            "summary": "Add a disease to a region's own serious or chronic list (role: officer, administrator); the region must lie inside the scope (else 404). The next monitor run's patient ledger applies it. Audited.",
+            "operationId": "addCatalogueEntry", "parameters": [path_param("kind", "serious or chronic")], "requestBody": body("CatalogueEntryRequest"),
+            "responses": errors(json!({ "201": ok("CatalogueEntry") })) } },
+        "/case-deadlines/{region}": { "put": {
+            "summary": "Set the days to verify the cases opened in a region (a code prefix inside the scope, else 404); the longest prefix of a village's code wins. Needs the casework (role: officer, administrator). Audited.",
+            "operationId": "setCaseDeadline", "parameters": [path_param("region", "region code prefix: 2, 4, 6, 9 or 12 digits")], "requestBody": body("CaseDeadlineRequest"),
+            "responses": errors(json!({ "200": ok("CaseDeadline") })) } },
+    })
+}
+
+fn registry_schemas() -> Value {
+    let text = json!({ "type": "string" });
+    let amount = json!({ "$ref": "#/components/schemas/Amount" });
+    let opt_amount = json!({ "oneOf": [ { "type": "string" }, { "type": "number" } ], "nullable": true, "description": "yuan, at most two decimals; empty or null for none" });
+    let etag = json!({ "type": "string", "pattern": "^[0-9a-f]{16}$", "description": "the etag of the record as read (GET answers it)" });
+    let reason =
+        json!({ "type": "string", "maxLength": 500, "description": "why the record changes; kept in the audit log" });
+    let statuses =
+        json!({ "type": "string", "enum": ["special_hardship", "low_income", "lifted", "monitored", "general"] });
+    json!({
+        "HouseholdFields": { "type": "object", "additionalProperties": false, "properties": {
+            "household_id": { "type": "string", "maxLength": 64 }, "village_code": { "type": "string", "description": "12-digit village code" },
+            "size": { "oneOf": [ { "type": "integer" }, { "type": "string" } ], "description": "1 to 99" },
+            "income": amount, "consumption": opt_amount, "food": opt_amount } },
+        "PersonFields": { "type": "object", "additionalProperties": false, "properties": {
+            "person_id": { "type": "string", "description": "18-character resident ID" }, "household_id": text,
+            "name": { "type": "string", "maxLength": 50 }, "status": statuses,
+            "status_since": { "type": "string", "format": "date" },
+            "diagnoses": { "oneOf": [ { "type": "string", "description": "ICD-10 codes separated by ;" }, { "type": "array", "items": { "type": "string" } } ] } } },
+        "CreateHouseholdRequest": { "type": "object", "additionalProperties": false, "required": ["fields"], "properties": {
+            "fields": { "$ref": "#/components/schemas/HouseholdFields", "description": "household_id, village_code, size and income required" } } },
+        "ChangeHouseholdRequest": { "type": "object", "additionalProperties": false, "required": ["etag", "reason", "fields"], "properties": {
+            "etag": etag, "reason": reason,
+            "fields": { "$ref": "#/components/schemas/HouseholdFields", "description": "the fields that change; household_id cannot" } } },
+        "CreatePersonRequest": { "type": "object", "additionalProperties": false, "required": ["fields"], "properties": {
+            "fields": { "$ref": "#/components/schemas/PersonFields", "description": "every field but diagnoses required" } } },
+        "ChangePersonRequest": { "type": "object", "additionalProperties": false, "required": ["etag", "reason", "fields"], "properties": {
+            "etag": etag, "reason": reason,
+            "fields": { "$ref": "#/components/schemas/PersonFields", "description": "the fields that change; person_id cannot" } } },
+        "HouseholdTagged": { "allOf": [ { "$ref": "#/components/schemas/Household" }, { "type": "object", "required": ["etag"], "properties": { "etag": etag } } ] },
+        "PersonTagged": { "allOf": [ { "$ref": "#/components/schemas/Person" }, { "type": "object", "properties": {
+            "etag": { "type": "string", "nullable": true, "description": "null for a role that sees the person masked" } } } ] },
+        "Ledger": { "type": "object", "required": ["scope", "year", "level", "as_of", "tables"], "properties": {
+            "scope": text, "year": { "type": "integer" }, "level": { "type": "string", "enum": ["village", "township", "county"] },
+            "as_of": { "type": "string", "format": "date", "description": "the day overdue cases and this quarter's follow-ups are counted on" },
+            "tables": { "type": "array", "items": { "$ref": "#/components/schemas/LedgerTable" } } } },
+        "LedgerTable": { "type": "object", "required": ["key", "name", "header", "rows"], "properties": {
+            "key": { "type": "string", "enum": ["summary", "serious", "chronic", "severe", "cases", "visits"] },
+            "name": { "type": "string", "description": "the sheet's name" },
+            "header": { "type": "array", "items": text },
+            "rows": { "type": "array", "items": { "type": "array", "items": { "oneOf": [ { "type": "string" }, { "type": "integer" } ], "nullable": true,
+                "description": "text, a whole number, money in yuan as text, or null" } } } } },
+        "CatalogueEntryRequest": { "type": "object", "additionalProperties": false, "required": ["region", "name_zh", "name_en", "icd10_prefixes"], "properties": {
+            "region": { "type": "string", "description": "region code prefix inside the scope: 2, 4, 6, 9 or 12 digits" },
+            "name_zh": { "type": "string", "maxLength": 100 }, "name_en": { "type": "string", "maxLength": 200 },
+            "icd10_prefixes": { "type": "array", "items": { "type": "string", "description": "an ICD-10 code or prefix, like C16 or C91.0" } },
+            "since": { "type": "integer", "description": "the year the disease joins the list, 1990 to 2100; always when absent" } } },
+        "CatalogueEntry": { "type": "object", "properties": {
+            "kind": { "type": "string", "enum": ["serious", "chronic"] }, "region": text, "name_zh": text, "name_en": text,
+            "icd10_prefixes": { "type": "array", "items": text }, "since": { "type": "integer", "nullable": true } } },
+        "CaseDeadlineRequest": { "type": "object", "additionalProperties": false, "required": ["verify_days"], "properties": {
+            "verify_days": { "type": "integer", "minimum": 1, "maximum": 365 } } },
+        "CaseDeadline": { "type": "object", "properties": { "region": text, "verify_days": { "type": "integer" } } },
+    })
 }
 
 /// The daily casework (crate::work): cases, visits, contracts.
@@ -259,6 +375,7 @@ fn base() -> Value {
                     "village_code": { "type": "string" },
                     "diagnoses": { "type": "array", "items": { "type": "string" } } } },
                 "PersonRecord": { "allOf": [ { "$ref": "#/components/schemas/Person" }, { "type": "object", "properties": {
+                    "etag": { "type": "string", "nullable": true, "description": "what a change sends back (PATCH /persons/{id}); null for a role that sees the person masked" },
                     "batches": { "type": "array", "items": { "type": "string" } },
                     "claims": { "type": "array", "items": { "$ref": "#/components/schemas/Claim" } },
                     "alerts": { "type": "array", "items": { "$ref": "#/components/schemas/Alert" } } } } ] },
@@ -272,6 +389,7 @@ fn base() -> Value {
                     "household_id": { "type": "string" }, "village_code": { "type": "string" }, "size": { "type": "integer" },
                     "income": { "$ref": "#/components/schemas/Money" }, "consumption": { "$ref": "#/components/schemas/Money" }, "food": { "$ref": "#/components/schemas/Money" } } },
                 "HouseholdRecord": { "allOf": [ { "$ref": "#/components/schemas/Household" }, { "type": "object", "properties": {
+                    "etag": { "type": "string", "description": "what a change sends back (PATCH /households/{id})" },
                     "members": { "type": "array", "items": { "$ref": "#/components/schemas/Person" } },
                     "alerts": { "type": "array", "items": { "$ref": "#/components/schemas/Alert" } } } } ] },
                 "Alert": { "type": "object", "required": ["id", "rule", "household_id", "village_code", "year", "value", "threshold", "state"], "properties": {

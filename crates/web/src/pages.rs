@@ -273,6 +273,17 @@ async fn person(State(state): State<AppState>, PageUser(ctx): PageUser, Path(id)
 /// The person page; `error` is a refused form of the page, shown above it (with
 /// its status).
 pub(crate) async fn person_view(state: &AppState, ctx: &Ctx, pid: ResidentId, error: Option<WebError>) -> PageResult {
+    person_page(state, ctx, pid, error, None).await
+}
+
+/// The person page with a refused form of the registry drawn as it was sent.
+pub(crate) async fn person_page(
+    state: &AppState,
+    ctx: &Ctx,
+    pid: ResidentId,
+    error: Option<WebError>,
+    draft: Option<&crate::registry::Draft>,
+) -> PageResult {
     let l = ctx.lang;
     let rec = state.app.person(ctx.scope(), pid).await?.ok_or_else(|| PageError(WebError::not_found("person")))?;
     audit(state, &ctx.user.username, "view_person", &ctx.masking().id(pid), "page").await?;
@@ -315,6 +326,7 @@ pub(crate) async fn person_view(state: &AppState, ctx: &Ctx, pid: ResidentId, er
     let _ = write!(b, "<h2>{}</h2>", t(l, "alerts"));
     b.push_str(&alerts_table(l, &rec.alerts));
     b.push_str(&crate::work::person_section(state, ctx, &rec).await?);
+    b.push_str(&crate::registry::person_form(state, ctx, pid, draft).await?);
     Ok(with_status(page(ctx, &m.name(&p.name), &b), error.as_ref()))
 }
 
@@ -323,8 +335,20 @@ async fn households(
     PageUser(ctx): PageUser,
     Query(q): Query<SearchQuery>,
 ) -> PageResult {
+    households_view(&state, &ctx, &q.q, None, None).await
+}
+
+/// The households page: the search, and for users who do the work the form to
+/// create one (drawn again as it was sent when refused, with the refusal).
+pub(crate) async fn households_view(
+    state: &AppState,
+    ctx: &Ctx,
+    q: &str,
+    error: Option<WebError>,
+    draft: Option<&crate::registry::Draft>,
+) -> PageResult {
     let l = ctx.lang;
-    let rows = state.app.search_households(ctx.scope(), &q.q, 200).await?;
+    let rows = state.app.search_households(ctx.scope(), q, 200).await?;
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|h| {
@@ -336,9 +360,11 @@ async fn households(
             ]
         })
         .collect();
-    let mut b = search_form(l, "/households", &q.q);
+    let mut b = error.as_ref().map(form_error).unwrap_or_default();
+    b.push_str(&search_form(l, "/households", q));
     b.push_str(&table(l, &["household", "village", "size", "income"], &cells));
-    html(page(&ctx, t(l, "households"), &b))
+    b.push_str(&crate::registry::new_household_form(ctx, draft));
+    Ok(with_status(page(ctx, t(l, "households"), &b), error.as_ref()))
 }
 
 async fn household(State(state): State<AppState>, PageUser(ctx): PageUser, Path(id): Path<String>) -> PageResult {
@@ -348,6 +374,17 @@ async fn household(State(state): State<AppState>, PageUser(ctx): PageUser, Path(
 /// The household page; `error` is a refused form of the page, shown above it
 /// (with its status).
 pub(crate) async fn household_view(state: &AppState, ctx: &Ctx, id: &str, error: Option<WebError>) -> PageResult {
+    household_page(state, ctx, id, error, None).await
+}
+
+/// The household page with a refused form of the registry drawn as it was sent.
+pub(crate) async fn household_page(
+    state: &AppState,
+    ctx: &Ctx,
+    id: &str,
+    error: Option<WebError>,
+    draft: Option<&crate::registry::Draft>,
+) -> PageResult {
     let l = ctx.lang;
     let rec = state.app.household(ctx.scope(), id).await?.ok_or_else(|| PageError(WebError::not_found("household")))?;
     audit(state, &ctx.user.username, "view_household", id, "page").await?;
@@ -367,6 +404,7 @@ pub(crate) async fn household_view(state: &AppState, ctx: &Ctx, id: &str, error:
     let _ = write!(b, "<h2>{}</h2>", t(l, "alerts"));
     b.push_str(&alerts_table(l, &rec.alerts));
     b.push_str(&crate::work::household_section(state, ctx, &rec).await?);
+    b.push_str(&crate::registry::household_forms(ctx, h, draft));
     Ok(with_status(page(ctx, &h.household_id, &b), error.as_ref()))
 }
 

@@ -70,7 +70,7 @@ pub fn page_routes() -> Router<AppState> {
 
 /// A text field: trimmed, at most `max` characters, no control characters
 /// (line breaks and tabs allowed where `multiline`); `required` refuses it empty.
-fn text(field: &str, v: &str, required: bool, max: usize, multiline: bool) -> Result<String, WebError> {
+pub(crate) fn text(field: &str, v: &str, required: bool, max: usize, multiline: bool) -> Result<String, WebError> {
     let v = v.trim();
     if required && v.is_empty() {
         return Err(WebError::BadRequest(format!("{field}: required")));
@@ -253,7 +253,7 @@ fn contract_of(person_id: &str, practitioner: &str, signed: &str, ends: &str) ->
 
 /// The application's refusals as this module answers them: bad input
 /// (`Invalid`, a field the store refused) is a 400 like the input checked here.
-fn refused(e: AppError) -> WebError {
+pub(crate) fn refused(e: AppError) -> WebError {
     match e {
         AppError::Invalid(m) => WebError::BadRequest(m),
         other => other.into(),
@@ -852,7 +852,7 @@ fn yes_no(l: Lang, b: Option<bool>) -> &'static str {
 
 /// The errors a form answers on its page (with the page drawn again); the rest
 /// (not found, forbidden, failures) are answered as error pages.
-fn shown_on_page(e: &WebError) -> bool {
+pub(crate) fn shown_on_page(e: &WebError) -> bool {
     matches!(e, WebError::BadRequest(_) | WebError::Conflict(_) | WebError::Unprocessable(_))
 }
 
@@ -1089,7 +1089,9 @@ fn case_forms(ctx: &Ctx, c: &StoredCase, today: NaiveDate) -> String {
         who = t(l, "assignee"),
         assignee = esc(&assignee),
         due = t(l, "due"),
-        d = if c.state.awaits_verification() { c.due.to_string() } else { String::new() },
+        // A deadline that has passed is not offered again: left empty, the
+        // region's number of days is counted from today.
+        d = if c.state.awaits_verification() && c.due >= today { c.due.to_string() } else { String::new() },
     );
     let _ = write!(
         b,
