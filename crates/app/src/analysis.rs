@@ -113,7 +113,7 @@ pub struct PersonClaimFacts {
     pub unsettled: usize,
 }
 
-/// The registry's stocks of `year` and its alerts' facts.
+/// The registry's stocks of `year`, its alerts' facts and its cases' deadlines.
 pub fn registry_alert_facts(data: &IndicatorData, registry: &Registry, year: i32) -> Result<Vec<Fact>, String> {
     let mut facts = registry_facts(
         registry,
@@ -126,6 +126,8 @@ pub fn registry_alert_facts(data: &IndicatorData, registry: &Registry, year: i32
     );
     let alerts: Vec<_> = data.alerts.iter().filter(|a| a.year == year).cloned().collect();
     facts.extend(AlertLedger::new().facts(registry, &alerts).map_err(|e| e.to_string())?);
+    let cases: Vec<_> = data.cases.iter().filter(|c| c.due.year() == year).cloned().collect();
+    facts.extend(indicators::extract::case_facts(registry, &cases).map_err(|e| e.to_string())?);
     Ok(facts)
 }
 

@@ -281,6 +281,8 @@ pub struct IndicatorData {
     /// The stored settlement of each settled claim among `claims`, by claim id.
     pub settlements: std::collections::HashMap<String, ClaimSettlement>,
     pub alerts: Vec<indicators::extract::AlertEvent>,
+    /// The cases whose verification deadline falls in the year.
+    pub cases: Vec<indicators::extract::CaseDeadline>,
     /// The thresholds of the regions in and above the scope.
     pub thresholds: Vec<domain::Threshold>,
     /// Persons under a family-doctor contract.

@@ -700,7 +700,17 @@ pub fn indicator_data_from(mut r: store::ReportInputs) -> IndicatorData {
             assisted_on: a.assisted_on,
         })
         .collect();
+    let cases = r
+        .cases
+        .into_iter()
+        .map(|c| indicators::extract::CaseDeadline {
+            household_id: c.household_id,
+            due: c.due,
+            verified_on: c.verified_on,
+        })
+        .collect();
     IndicatorData {
+        cases,
         households: r.monitor.households,
         persons: r.monitor.persons,
         claims: r.monitor.claims,

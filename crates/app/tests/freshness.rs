@@ -155,6 +155,7 @@ const READS: &[&str] = &[
     "doctor_contracts",
     "case_measure_totals",
     "catalogue_entries",
+    "case_dates",
 ];
 
 /// The names of the store's `pub async fn`s, from its sources.

@@ -150,6 +150,14 @@ async fn a_case_from_its_alerts_to_risk_eliminated(store: &Store) {
         let alert = store.alert(&all, *a).await.unwrap().unwrap();
         assert_eq!(alert.state, monitor::AlertState::Resolved);
     }
+    // The new indicator: the case was verified (Nov 15) before its deadline (Nov 30).
+    let defs = indicators::Definitions::shipped();
+    let at = defs.indicators.iter().position(|d| d.id == "cases_verified_in_time_share").unwrap();
+    let levels = vec![RegionLevel::County];
+    let r = app::kept::report(store, defs, "341122", 2024, levels, indicators::PeriodKind::Year, today(), None);
+    let r = r.await.unwrap();
+    let row = r.rows.iter().find(|row| row.region.to_string().starts_with("341122")).unwrap();
+    assert_eq!((row.values[at].numerator, row.values[at].denominator, row.values[at].value), (1, Some(1), Some(100.0)));
     // The indicators count the household assisted: its alerts resolved, the measure on their case.
     let dates = store.alert_dates(&all, 2024).await.unwrap();
     assert!(dates.iter().filter(|a| a.household_id == "H1").all(|a| a.assisted_on.is_some()), "{dates:?}");

@@ -386,6 +386,38 @@ impl AlertLedger {
     }
 }
 
+/// What the indicators need of a case (docs/work.md): whose, the deadline of
+/// its verification and the day it was verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseDeadline {
+    pub household_id: String,
+    pub due: NaiveDate,
+    pub verified_on: Option<NaiveDate>,
+}
+
+/// Turns cases into cases due and cases verified in time, in the month of their
+/// deadline, sliced by the household's poorest member's status.
+pub fn case_facts(registry: &Registry, cases: &[CaseDeadline]) -> Result<Vec<Fact>, ExtractError> {
+    let mut out = Vec::new();
+    let mut unknown: Option<(usize, String)> = None;
+    for c in cases {
+        let Some((_, village, status)) = registry.household(&c.household_id) else {
+            unknown.get_or_insert_with(|| (0, c.household_id.clone())).0 += 1;
+            continue;
+        };
+        let slice = Slice { status: Some(status), kind: None };
+        let month = Month::of(c.due);
+        out.push(Fact { village, month, slice, measure: Measure::CasesDue, value: 1 });
+        if c.verified_on.is_some_and(|v| v <= c.due) {
+            out.push(Fact { village, month, slice, measure: Measure::CasesVerifiedInTime, value: 1 });
+        }
+    }
+    if let Some((count, household_id)) = unknown {
+        return Err(ExtractError::UnknownAlertHousehold { count, household_id });
+    }
+    Ok(out)
+}
+
 /// A village's reach, from coverage analysis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VillageReach {

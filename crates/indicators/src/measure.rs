@@ -127,6 +127,11 @@ measures! {
     RuralPopulation = "rural_population", Stock, Count, status: false, kind: false;
     /// Of them, people within 15 minutes of a qualified clinic or centre (15分钟服务圈).
     PopulationWithin15Min = "population_within_15min", Stock, Count, status: false, kind: false;
+    /// Cases of households at risk whose verification deadline fell in the
+    /// period, counted in the month of the deadline (docs/work.md).
+    CasesDue = "cases_due", Flow, Count, status: true, kind: false;
+    /// Of them, those verified on or before their deadline.
+    CasesVerifiedInTime = "cases_verified_in_time", Flow, Count, status: true, kind: false;
 }
 
 impl fmt::Display for Measure {

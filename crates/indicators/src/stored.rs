@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 /// The format of [`encode`]'s bytes (bump when `Measure` or `Slice` numbering
 /// changes).
-pub const FORMAT: u8 = 1;
+pub const FORMAT: u8 = 2;
 
 /// Bytes that are not facts of this format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -9,6 +9,7 @@
 //! the `indicators` crate's, fed by the web layer.
 
 use crate::alerts::MonitorInputs;
+use crate::db::on_pool;
 use crate::db::{Scope, Store};
 use crate::error::{Ctx, StoreError};
 use crate::settlements::region_of;
@@ -33,6 +34,14 @@ pub struct AlertDates {
     pub assisted_on: Option<NaiveDate>,
 }
 
+/// What the indicators read of a case: whose, its deadline, when verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseDates {
+    pub household_id: String,
+    pub due: NaiveDate,
+    pub verified_on: Option<NaiveDate>,
+}
+
 /// Everything the report and the what-if read of a scope and a year.
 #[derive(Debug, Clone, Default)]
 pub struct ReportInputs {
@@ -41,6 +50,8 @@ pub struct ReportInputs {
     /// `(tier name, amount)` in the policy's tier order.
     pub payments: HashMap<String, Vec<(String, Fen)>>,
     pub alerts: Vec<AlertDates>,
+    /// The cases whose verification deadline falls in the year.
+    pub cases: Vec<CaseDates>,
     /// Names of the regions in scope.
     pub names: HashMap<RegionCode, String>,
     /// Persons in scope with a family-doctor contract signed by the end of the year.
@@ -229,6 +240,31 @@ impl Store {
         self.report_inputs_with(scope, year, monitor, payments).await
     }
 
+    /// The cases of the households inside the scope (by the village they live
+    /// in now) whose verification deadline falls in `year`.
+    pub async fn case_dates(&self, scope: &Scope, year: i32) -> Result<Vec<CaseDates>, StoreError> {
+        let ctx = format!("reading the cases of {year} for the indicators");
+        let (lo, hi) = scope.code_range();
+        let first = NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(|| StoreError::Invalid(format!("year {year}")))?;
+        let last = NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(|| StoreError::Invalid(format!("year {year}")))?;
+        let rows: Vec<(String, NaiveDate, Option<NaiveDate>)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT c.household_id, c.due, c.verified_on FROM households h CROSS JOIN cases c
+             WHERE c.household_id = h.household_id AND h.village_code BETWEEN $1 AND $2 AND c.due BETWEEN $3 AND $4
+             ORDER BY c.id",
+        )
+        .bind(lo)
+        .bind(hi)
+        .bind(first)
+        .bind(last)
+        .fetch_all(p)
+        .await
+        .ctx(&ctx)?);
+        Ok(rows
+            .into_iter()
+            .map(|(household_id, due, verified_on)| CaseDates { household_id, due, verified_on })
+            .collect())
+    }
+
     /// What the report's facts of the registry and the alerts read inside the
     /// scope: [`Store::report_inputs`] without the claims, their settlements and
     /// the thresholds.
@@ -249,11 +285,12 @@ impl Store {
         payments: HashMap<String, Vec<(String, Fen)>>,
     ) -> Result<ReportInputs, StoreError> {
         let alerts = self.alert_dates(scope, year).await?;
+        let cases = self.case_dates(scope, year).await?;
         let names = self.region_names(scope).await?;
         let end = NaiveDate::from_ymd_opt(year, 12, 31)
             .ok_or_else(|| StoreError::Invalid(format!("the year {year} is out of range")))?;
         let contracted =
             self.contracts(scope).await?.into_iter().filter(|(_, c)| c.signed <= end).map(|(p, _)| p).collect();
-        Ok(ReportInputs { monitor, payments, alerts, names, contracted })
+        Ok(ReportInputs { monitor, payments, alerts, cases, names, contracted })
     }
 }

@@ -56,10 +56,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: crate::work::V6,
         script: Some((crate::work::V6_SQLITE, crate::work::V6_POSTGRES)),
     },
+    Migration {
+        version: 7,
+        name: "cases in the indicators: their writes mark the indicator facts stale",
+        sql: crate::work::V7,
+        script: Some((crate::work::V7_SQLITE, crate::work::V7_POSTGRES)),
+    },
 ];
 
 /// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// The headline figures by village, so that the overview, the map and the trend
 /// sum a few thousand rows instead of joining every claim of a province (see

@@ -149,6 +149,55 @@ CREATE TRIGGER fresh_doctor_contracts_delete AFTER DELETE ON doctor_contracts
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION fresh_doctor_contracts();
 "#;
 
+/// Migration 7: a case counts in the indicators (cases verified by their
+/// deadline), so its writes mark its village's indicator facts stale; the kept
+/// facts of every year are built again, with the cases.
+pub(crate) const V7: &str = "DELETE FROM indicator_dirty; DELETE FROM indicator_coverage; \
+    DELETE FROM indicator_facts; DELETE FROM indicator_years";
+
+pub(crate) const V7_SQLITE: &str = r#"
+CREATE TRIGGER fresh_cases_insert AFTER INSERT ON cases BEGIN
+    INSERT INTO indicator_dirty (village_code) VALUES (NEW.village_code)
+        ON CONFLICT (village_code) DO UPDATE SET version = indicator_dirty.version + 1;
+END;
+CREATE TRIGGER fresh_cases_update AFTER UPDATE ON cases
+WHEN OLD.due IS NOT NEW.due OR OLD.verified_on IS NOT NEW.verified_on OR OLD.village_code IS NOT NEW.village_code
+    OR OLD.household_id IS NOT NEW.household_id
+BEGIN
+    INSERT INTO indicator_dirty (village_code) VALUES (OLD.village_code), (NEW.village_code)
+        ON CONFLICT (village_code) DO UPDATE SET version = indicator_dirty.version + 1;
+END;
+CREATE TRIGGER fresh_cases_delete AFTER DELETE ON cases BEGIN
+    INSERT INTO indicator_dirty (village_code) VALUES (OLD.village_code)
+        ON CONFLICT (village_code) DO UPDATE SET version = indicator_dirty.version + 1;
+END;
+"#;
+
+pub(crate) const V7_POSTGRES: &str = r#"
+CREATE FUNCTION fresh_cases() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM fresh_villages(FALSE, TRUE, ARRAY(SELECT DISTINCT village_code FROM new_rows));
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM fresh_villages(FALSE, TRUE, ARRAY(SELECT DISTINCT village_code FROM old_rows));
+    ELSE
+        PERFORM fresh_villages(FALSE, TRUE, ARRAY(
+            SELECT x.v FROM old_rows o JOIN new_rows n ON n.id = o.id
+            CROSS JOIN LATERAL (VALUES (o.village_code), (n.village_code)) x (v)
+            WHERE (o.due, o.verified_on, o.village_code, o.household_id)
+                  IS DISTINCT FROM (n.due, n.verified_on, n.village_code, n.household_id)));
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER fresh_cases_insert AFTER INSERT ON cases
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fresh_cases();
+CREATE TRIGGER fresh_cases_update AFTER UPDATE ON cases
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fresh_cases();
+CREATE TRIGGER fresh_cases_delete AFTER DELETE ON cases
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION fresh_cases();
+"#;
+
 /// A case as kept, with its alerts, measures, visits and history (the lists are
 /// empty in a listing).
 #[derive(Debug, Clone, PartialEq)]
