@@ -1016,9 +1016,19 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: Option<WebError>) -
         yes_no(l, c.monitored),
     );
     if let Some(r) = c.close_reason {
+        // The close's note is in its event ("REASON: NOTE").
+        let note = c
+            .events
+            .iter()
+            .rev()
+            .find(|e| e.action == "close")
+            .and_then(|e| e.detail.split_once(": ").map(|(_, n)| n.trim().to_string()))
+            .filter(|n| !n.is_empty())
+            .map(|n| format!(" · {}", esc(&n)))
+            .unwrap_or_default();
         let _ = write!(
             b,
-            "<dt>{}</dt><dd>{} · {}</dd>",
+            "<dt>{}</dt><dd>{} · {}{note}</dd>",
             t(l, "close_reason"),
             reason_label(l, r),
             c.closed_at.map(|d| d.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
