@@ -174,12 +174,30 @@ async fn trace(req: Request, next: Next) -> Response {
     let span = tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path());
     async move {
         let t = std::time::Instant::now();
-        let res = next.run(req).await;
+        let mut res = next.run(req).await;
         tracing::debug!(status = res.status().as_u16(), ms = t.elapsed().as_secs_f64() * 1e3, "done");
+        protect(&mut res);
         res
     }
     .instrument(span)
     .await
+}
+
+/// The headers every answer carries: no framing by other sites (clickjacking),
+/// no content-type sniffing, no referrer leaving the site, and no caching of
+/// anything but the static files, since pages and API answers hold personal
+/// data.
+fn protect(res: &mut Response) {
+    let h = res.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, header::HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, header::HeaderValue::from_static("same-origin"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    }
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, header::HeaderValue::from_static("frame-ancestors 'none'"));
+    }
 }
 
 /// The CSRF check of every state-changing request, in one place.
