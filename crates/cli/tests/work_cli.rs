@@ -147,3 +147,34 @@ fn the_monitor_opens_cases_for_the_households_it_warns_about() {
     let bad = fails(&db, &["ledger", "--level", "province", "--out", s(&cases)]);
     assert!(bad.contains("village, township or county"), "{bad}");
 }
+
+#[test]
+fn a_formula_in_a_name_leaves_as_text_and_comes_back_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db").display().to_string();
+    let synth = dir.path().join("synth");
+    ok(&db, &["--quiet", "synth", "--scale", "small", "--claims-per-person", "0", "--out", s(&synth)]);
+    for kind in ["regions", "households"] {
+        ok(&db, &["--quiet", "import", kind, s(&synth.join(format!("{kind}.csv")))]);
+    }
+    let text = std::fs::read_to_string(synth.join("persons.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().take(3).map(str::to_string).collect();
+    // The second person's name becomes a formula.
+    let mut f: Vec<String> = lines[2].split(',').map(str::to_string).collect();
+    f[2] = "=HYPERLINK(\"http://x\";\"click\")".replace(',', ";");
+    lines[2] = f
+        .iter()
+        .map(|c| if c.contains('"') { format!("\"{}\"", c.replace('"', "\"\"")) } else { c.clone() })
+        .collect::<Vec<_>>()
+        .join(",");
+    let persons = dir.path().join("persons.csv");
+    std::fs::write(&persons, lines.join("\n") + "\n").unwrap();
+    ok(&db, &["--quiet", "import", "persons", s(&persons)]);
+    let out = dir.path().join("out.csv");
+    ok(&db, &["--quiet", "export", "persons", "--out", s(&out)]);
+    let exported = std::fs::read_to_string(&out).unwrap();
+    assert!(exported.contains("'=HYPERLINK"), "the formula is neutralised:\n{exported}");
+    assert!(!exported.contains(",=HYPERLINK") && !exported.contains(",\"=HYPERLINK"), "{exported}");
+    let again = ok(&db, &["import", "persons", s(&out)]);
+    assert!(again.contains("0 inserted, 0 updated, 2 unchanged"), "read back as it was: {again}");
+}

@@ -150,3 +150,54 @@ mod tests {
         assert_eq!(serial_date(date_serial(d)).unwrap(), d);
     }
 }
+
+/// Whether a text cell would run as a formula in a spreadsheet program: it
+/// starts with `=`, `+`, `-`, `@`, a tab or a carriage return, and is not a
+/// number (a negative amount is data).
+fn formula_like(s: &str) -> bool {
+    s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err()
+}
+
+/// A cell as a CSV file carries it: a formula-like text gets a leading
+/// apostrophe, which spreadsheet programs hide and [`unguard`] removes when
+/// the file is read back.
+pub fn guard(s: &str) -> std::borrow::Cow<'_, str> {
+    if formula_like(s) {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// [`guard`] as bytes, for a CSV writer.
+pub fn guard_bytes(s: &str) -> std::borrow::Cow<'_, [u8]> {
+    match guard(s) {
+        std::borrow::Cow::Borrowed(b) => std::borrow::Cow::Borrowed(b.as_bytes()),
+        std::borrow::Cow::Owned(o) => std::borrow::Cow::Owned(o.into_bytes()),
+    }
+}
+
+/// A cell as written by [`guard`], back to its text.
+pub fn unguard(s: &str) -> &str {
+    match s.strip_prefix('\'') {
+        Some(rest) if formula_like(rest) => rest,
+        _ => s,
+    }
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_and_read_back_numbers_are_not() {
+        for text in ["=HYPERLINK(\"http://x\")", "+1+1", "-1+A1", "@SUM(A1)", "\tx"] {
+            assert_eq!(guard(text), format!("'{text}"));
+            assert_eq!(unguard(&guard(text)), text);
+        }
+        for plain in ["-12.50", "+3", "王芳", "", "'quoted", "a=b"] {
+            assert_eq!(guard(plain), plain);
+            assert_eq!(unguard(plain), plain);
+        }
+    }
+}

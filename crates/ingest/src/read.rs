@@ -412,7 +412,7 @@ impl<'s, R: Record> Collector<'s, R> {
         // The buffer outlives each row's borrow; it is emptied before the borrow ends
         // and its allocation moved back, so no row's fields escape.
         let mut buf: Vec<&'a str> = recycle(std::mem::take(&mut self.buf));
-        buf.extend(self.map.positions.iter().map(|p| p.map(&field).unwrap_or("")));
+        buf.extend(self.map.positions.iter().map(|p| p.map(&field).map_or("", crate::cells::unguard)));
         self.parse(line, buf);
     }
 

@@ -86,7 +86,7 @@ pub fn write_csv<W: Write>(table: &Table, out: W) -> Result<(), csv::Error> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(&table.header)?;
     for row in &table.rows {
-        w.write_record(row.iter().map(Cell::as_text))?;
+        w.write_record(row.iter().map(|c| crate::cells::guard(&c.as_text()).into_owned()))?;
     }
     w.flush()?;
     Ok(())

@@ -107,7 +107,9 @@ impl<R: Record> RecordWriter<R> {
         let fields = record.to_fields();
         let path = &self.path;
         match &mut self.sink {
-            Sink::Csv(w) => w.write_record(&fields).map_err(|e| csv_err(path, e))?,
+            Sink::Csv(w) => {
+                w.write_record(fields.iter().map(|f| crate::cells::guard_bytes(f))).map_err(|e| csv_err(path, e))?
+            }
             Sink::Xlsx(x) => {
                 let XlsxSink { book, kinds, text, money, date } = &mut **x;
                 let row = self.rows + 1;
@@ -209,7 +211,7 @@ pub fn write_csv_rows(
         w.write_record(header).map_err(out)?;
         let mut n = 0;
         for r in rows {
-            w.write_record(&r).map_err(out)?;
+            w.write_record(r.iter().map(|f| crate::cells::guard_bytes(f))).map_err(out)?;
             n += 1;
         }
         w.flush().map_err(|e| IngestError::output(path, e))?;

@@ -772,6 +772,7 @@ async fn export_persons(
 }
 
 fn csv_field(s: &str) -> String {
+    let s = &*ingest::cells::guard(s);
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
