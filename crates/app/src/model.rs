@@ -72,6 +72,9 @@ pub struct AuditEntry {
     /// What it concerned: a person ID, an alert ID, a file kind.
     pub target: String,
     pub detail: String,
+    /// The region the event concerns (a village, a county), where it concerns
+    /// one: the audit log shown to a user holds the events of their scope.
+    pub region: Option<RegionCode>,
 }
 
 /// A person as pages and the API show them, with the village they live in.

@@ -61,6 +61,11 @@ fn what_changed<R: Record>(before: &R, after: &R) -> String {
 trait ByHand: Record + PartialEq + Send + Sync {
     /// The record's noun in the audit log.
     const NOUN: &'static str;
+    /// The village the record lives in, for the audit log's region.
+    fn village(
+        &self,
+        store: &store::Store,
+    ) -> impl std::future::Future<Output = Result<Option<domain::RegionCode>, store::StoreError>> + Send;
     fn create(
         &self,
         store: &store::Store,
@@ -76,6 +81,9 @@ trait ByHand: Record + PartialEq + Send + Sync {
 
 impl ByHand for Household {
     const NOUN: &'static str = "household";
+    async fn village(&self, _: &store::Store) -> Result<Option<domain::RegionCode>, store::StoreError> {
+        Ok(Some(self.village_code))
+    }
     async fn create(&self, store: &store::Store, scope: &store::Scope) -> Result<(), store::StoreError> {
         store.create_household(scope, self).await
     }
@@ -91,6 +99,9 @@ impl ByHand for Household {
 
 impl ByHand for Person {
     const NOUN: &'static str = "person";
+    async fn village(&self, store: &store::Store) -> Result<Option<domain::RegionCode>, store::StoreError> {
+        Ok(store.get::<Household>(&self.household_id).await?.map(|h| h.village_code))
+    }
     async fn create(&self, store: &store::Store, scope: &store::Scope) -> Result<(), store::StoreError> {
         store.create_person(scope, self).await
     }
@@ -105,8 +116,11 @@ impl ByHand for Person {
 }
 
 impl App {
-    async fn audit_registry(&self, actor: &str, action: &str, target: String, detail: String) -> AppResult<()> {
-        self.audit(AuditEntry { at: Utc::now(), username: actor.into(), action: action.into(), target, detail }).await
+    async fn audit_registry<R: ByHand>(&self, actor: &str, action: &str, r: &R, detail: String) -> AppResult<()> {
+        let region = r.village(self.store()).await?;
+        let target = format!("{} {}", R::NOUN, r.key());
+        let username = actor.into();
+        self.audit(AuditEntry { at: Utc::now(), username, action: action.into(), target, detail, region }).await
     }
 
     /// The household inside the scope, as a form reads it.
@@ -174,7 +188,7 @@ impl App {
             r.create(self.store(), &store_scope(s)?).await?;
         }
         let detail = format!("{:?}", fields_of(&r));
-        self.audit_registry(actor, &format!("{}_create", R::NOUN), format!("{} {}", R::NOUN, r.key()), detail).await?;
+        self.audit_registry(actor, &format!("{}_create", R::NOUN), &r, detail).await?;
         Ok(r)
     }
 
@@ -199,8 +213,7 @@ impl App {
             R::change(self.store(), &store_scope(s)?, before, &after).await?;
         }
         let detail = format!("{}; reason: {}", what_changed(before, &after), reason.trim());
-        self.audit_registry(actor, &format!("{}_change", R::NOUN), format!("{} {}", R::NOUN, after.key()), detail)
-            .await?;
+        self.audit_registry(actor, &format!("{}_change", R::NOUN), &after, detail).await?;
         Ok(after)
     }
 

@@ -176,6 +176,17 @@ impl App {
     }
 }
 
+fn audit_entry(r: store::AuditRow) -> AuditEntry {
+    AuditEntry {
+        at: r.at,
+        username: r.actor,
+        action: r.action,
+        target: r.object_id,
+        detail: r.detail,
+        region: r.region_code.and_then(|c| domain::RegionCode::from_u64(c as u64).ok()),
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> AppError {
         match e {
@@ -369,7 +380,7 @@ impl App {
             actor: e.username,
             action: e.action,
             object_id: e.target,
-            region_code: None,
+            region_code: e.region.map(|r| r.as_u64() as i64),
             detail: e.detail,
         };
         let (done, committed) = tokio::sync::oneshot::channel();
@@ -381,19 +392,15 @@ impl App {
     }
 
     pub async fn audit_log(&self, limit: usize) -> AppResult<Vec<AuditEntry>> {
-        Ok(self
-            .store
-            .audit_log(limit.min(u32::MAX as usize) as u32)
-            .await?
-            .into_iter()
-            .map(|r| AuditEntry {
-                at: r.at,
-                username: r.actor,
-                action: r.action,
-                target: r.object_id,
-                detail: r.detail,
-            })
-            .collect())
+        Ok(self.store.audit_log(limit.min(u32::MAX as usize) as u32).await?.into_iter().map(audit_entry).collect())
+    }
+
+    /// The audit log as a user may read it: the events of their region scope,
+    /// and their own; events that concern no region only with the national
+    /// scope. Newest first.
+    pub async fn audit_log_for(&self, s: &Scope, username: &str, limit: usize) -> AppResult<Vec<AuditEntry>> {
+        let rows = self.store.audit_log_in(&scope(s)?, username, limit.min(u32::MAX as usize) as u32).await?;
+        Ok(rows.into_iter().map(audit_entry).collect())
     }
 
     pub async fn search_persons(&self, s: &Scope, query: &str, limit: usize) -> AppResult<Vec<PersonRow>> {

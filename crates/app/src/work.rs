@@ -100,6 +100,15 @@ pub fn due_in(deadlines: &[(String, i64)], village: RegionCode, today: NaiveDate
     today + Duration::days(days)
 }
 
+/// The region a code prefix names, as a 12-digit code; `None` for the nation.
+pub fn region_of_prefix(prefix: &str) -> Option<RegionCode> {
+    let p = prefix.trim();
+    if p.is_empty() {
+        return None;
+    }
+    format!("{p:0<12}").parse().ok()
+}
+
 /// A listing of cases as users ask for it.
 #[derive(Debug, Clone, Default)]
 pub struct CaseFilter {
@@ -134,8 +143,16 @@ fn page(limit: usize) -> Page {
 impl App {
     /// Writes a change to the audit log; never called holding the write turn,
     /// which the audit writer takes itself.
-    async fn audit_work(&self, actor: &str, action: &str, target: String, detail: String) -> AppResult<()> {
-        self.audit(AuditEntry { at: Utc::now(), username: actor.into(), action: action.into(), target, detail }).await
+    async fn audit_work(
+        &self,
+        actor: &str,
+        action: &str,
+        target: String,
+        detail: String,
+        region: Option<RegionCode>,
+    ) -> AppResult<()> {
+        let username = actor.into();
+        self.audit(AuditEntry { at: Utc::now(), username, action: action.into(), target, detail, region }).await
     }
 
     /// The verification deadline of a case opened today in `village`.
@@ -154,8 +171,8 @@ impl App {
             let _turn = self.writing().await;
             self.store().set_case_deadline(region, days).await?;
         }
-        self.audit_work(actor, "case_deadline", format!("region {region:?}"), format!("verify within {days} days"))
-            .await
+        let detail = format!("verify within {days} days");
+        self.audit_work(actor, "case_deadline", format!("region {region:?}"), detail, region_of_prefix(region)).await
     }
 
     /// Cases inside the scope, the overdue ones first.
@@ -204,6 +221,7 @@ impl App {
             "case_open",
             format!("case {}", case.id),
             format!("household {}, {source}, due {due}: {}", case.household_id, c.note),
+            Some(village),
         )
         .await?;
         Ok(case)
@@ -252,7 +270,8 @@ impl App {
             self.store().move_case(&Rules { today }, &scope, id, version, &mv, actor).await?
         };
         let detail = case.events.last().map(|e| format!("{:?} -> {}: {}", e.from, e.to, e.detail)).unwrap_or_default();
-        self.audit_work(actor, &format!("case_{}", mv.action()), format!("case {id}"), detail).await?;
+        self.audit_work(actor, &format!("case_{}", mv.action()), format!("case {id}"), detail, Some(case.village))
+            .await?;
         Ok(case)
     }
 
@@ -284,7 +303,7 @@ impl App {
             _ => format!("{} visits", visits.len()),
         };
         let target = if ids.len() == 1 { format!("visit {}", ids[0]) } else { "visits".into() };
-        self.audit_work(actor, "visit_record", target, detail).await?;
+        self.audit_work(actor, "visit_record", target, detail, region_of_prefix(s.prefix())).await?;
         Ok(ids)
     }
 
@@ -314,7 +333,7 @@ impl App {
             _ => format!("{} contracts", contracts.len()),
         };
         let target = if ids.len() == 1 { format!("contract {}", ids[0]) } else { "contracts".into() };
-        self.audit_work(actor, "contract_sign", target, detail).await?;
+        self.audit_work(actor, "contract_sign", target, detail, region_of_prefix(s.prefix())).await?;
         Ok(ids)
     }
 
@@ -338,7 +357,8 @@ impl App {
             self.store().add_catalogue_entry(kind, &region, entry).await?;
         }
         let detail = format!("{} ({}): {}", entry.name_zh, entry.name_en, entry.icd10_prefixes.join(";"));
-        self.audit_work(actor, "catalogue_add", format!("{kind} catalogue of {:?}", region.prefix()), detail).await
+        let target = format!("{kind} catalogue of {:?}", region.prefix());
+        self.audit_work(actor, "catalogue_add", target, detail, region_of_prefix(region.prefix())).await
     }
 
     pub async fn doctor_contracts(

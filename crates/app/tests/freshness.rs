@@ -156,6 +156,7 @@ const READS: &[&str] = &[
     "case_measure_totals",
     "catalogue_entries",
     "case_dates",
+    "audit_log_in",
 ];
 
 /// The names of the store's `pub async fn`s, from its sources.

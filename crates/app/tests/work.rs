@@ -168,6 +168,16 @@ async fn a_case_from_its_alerts_to_risk_eliminated(store: &Store) {
     for action in ["case_assign", "case_verify", "case_measure", "case_close", "case_deadline"] {
         assert!(audit.iter().any(|e| e.action == action), "{action} not audited");
     }
+    // The audit log a user reads holds the events of their scope, and their own.
+    let other = AppScope::parse("341123").unwrap();
+    let seen_by_b = app.audit_log_for(&other, "officer_b", 100).await.unwrap();
+    assert!(!seen_by_b.iter().any(|e| e.action.starts_with("case_")), "another county's casework: {seen_by_b:?}");
+    let seen_by_a = app.audit_log_for(&county(), "zhao", 100).await.unwrap();
+    assert!(seen_by_a.iter().any(|e| e.action == "case_close"), "the county's own casework");
+    let own = app.audit_log_for(&other, "wang", 100).await.unwrap();
+    assert!(own.iter().any(|e| e.action == "case_close"), "a user's own events, wherever they were");
+    let national = app.audit_log_for(&AppScope::all(), "admin", 100).await.unwrap();
+    assert_eq!(national.len(), app.audit_log(100).await.unwrap().len());
     // A new risk episode opens a new case.
     let again = app.open_case(&county(), "H1", "officer", "new bills", "wang", today()).await.unwrap();
     assert_ne!(again.id, id);

@@ -6,7 +6,7 @@
 //! caller's argon2 string. Instants are kept to the whole second (see
 //! [`crate::db::ts`]), so that both engines compare them alike.
 
-use crate::db::{begin_write, now, on_pool, ts, Store};
+use crate::db::{begin_write, now, on_pool, ts, Scope, Store};
 use crate::error::{Ctx, StoreError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -411,6 +411,40 @@ impl Store {
                  ORDER BY id DESC LIMIT $1",
             )
             .bind(limit as i64)
+            .fetch_all(p)
+            .await
+            .ctx("reading the audit log")?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(at, actor, action, object_kind, object_id, region_code, detail)| AuditRow {
+                at,
+                actor,
+                action,
+                object_kind,
+                object_id,
+                region_code,
+                detail,
+            })
+            .collect())
+    }
+
+    /// The audit log inside a region scope, newest first: the events of its
+    /// regions, those of `actor`, and with the national scope those of no region.
+    pub async fn audit_log_in(&self, scope: &Scope, actor: &str, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
+        type R = (DateTime<Utc>, String, String, String, String, Option<i64>, String);
+        let (lo, hi) = scope.code_range();
+        let rows: Vec<R> = on_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT at, actor, action, object_kind, object_id, region_code, detail FROM audit_log
+                 WHERE region_code BETWEEN $2 AND $3 OR actor = $4 OR ($5 AND region_code IS NULL)
+                 ORDER BY id DESC LIMIT $1",
+            )
+            .bind(limit as i64)
+            .bind(lo)
+            .bind(hi)
+            .bind(actor)
+            .bind(scope.prefix().is_empty())
             .fetch_all(p)
             .await
             .ctx("reading the audit log")?

@@ -232,6 +232,7 @@ pub async fn audit(state: &AppState, who: &str, action: &str, target: &str, deta
             action: action.into(),
             target: target.into(),
             detail: detail.into(),
+            region: None,
         })
         .await?;
     Ok(())

@@ -642,7 +642,7 @@ async fn audit_page(State(state): State<AppState>, PageUser(ctx): PageUser) -> P
     let l = ctx.lang;
     let rows: Vec<Vec<String>> = state
         .app
-        .audit_log(500)
+        .audit_log_for(ctx.scope(), &ctx.user.username, 500)
         .await?
         .iter()
         .map(|e| {
