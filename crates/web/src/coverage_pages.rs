@@ -224,7 +224,10 @@ async fn policies_page(State(st): State<AppState>, PageUser(ctx): PageUser) -> R
     Ok(Html(page(&ctx, t(l, "policies"), &b)).into_response())
 }
 
+/// The import runs with their error reports, which quote the files' rows
+/// (resident IDs, names): for the roles that import.
 async fn imports_page(State(st): State<AppState>, PageUser(ctx): PageUser) -> Result<Response, PageError> {
+    ctx.require(crate::access::Permission::Import)?;
     let l = ctx.lang;
     let runs = st.app.import_runs(200).await?;
     let rows: Vec<Vec<String>> = runs

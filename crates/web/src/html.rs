@@ -63,7 +63,9 @@ pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {
         link("/whatif", "whatif");
     }
     link("/policies", "policies");
-    link("/imports", "imports");
+    if ctx.may(Permission::Import) {
+        link("/imports", "imports");
+    }
     if ctx.may(Permission::ManageUsers) {
         link("/users", "users");
     }

@@ -34,3 +34,18 @@ async fn every_answer_carries_the_protective_headers() {
     assert_eq!(css.header("cache-control"), Some("max-age=3600"), "static files may be cached");
     assert_eq!(css.header("x-content-type-options"), Some("nosniff"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_reports_are_for_the_roles_that_import() {
+    let (srv, _fx) = start_filled(Kind::Memory).await;
+    srv.user("viewer_a", Role::Viewer, "341122").await;
+    srv.user("officer_a", Role::Officer, "341122").await;
+    srv.user("clerk_a", Role::Clerk, "341122").await;
+    for who in ["viewer_a", "officer_a"] {
+        let mut c = srv.login(who).await;
+        assert_eq!(c.get("/imports").await.status, 403, "{who}");
+        assert!(!c.get("/").await.body.contains("href=\"/imports\""), "{who} sees no link");
+    }
+    let mut clerk = srv.login("clerk_a").await;
+    assert_eq!(clerk.get("/imports").await.status, 200);
+}
