@@ -142,7 +142,7 @@ const DUMMY_HASH: &str =
 
 /// The `Set-Cookie` value of a session.
 pub fn session_cookie(state: &AppState, token: &str) -> String {
-    let secure = if state.config.cookie_secure { "; Secure" } else { "" };
+    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
     format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         state.config.session_minutes * 60

@@ -15,8 +15,9 @@ pub struct Config {
     pub db: String,
     /// How long a login lasts without a new login, in minutes.
     pub session_minutes: i64,
-    /// Mark the session cookie `Secure` (behind HTTPS).
-    pub cookie_secure: bool,
+    /// Mark the session cookie `Secure` (behind HTTPS). Unset, it is marked
+    /// whenever the server listens on an address other than loopback.
+    pub cookie_secure: Option<bool>,
     /// Failed logins in a row that lock an account.
     pub lockout_threshold: u32,
     /// How long a locked account stays locked, in minutes.
@@ -29,7 +30,7 @@ impl Default for Config {
             addr: "127.0.0.1:8080".into(),
             db: "./safetynet.db".into(),
             session_minutes: 8 * 60,
-            cookie_secure: false,
+            cookie_secure: None,
             lockout_threshold: 5,
             lockout_minutes: 15,
         }
@@ -63,7 +64,7 @@ impl Config {
             self.session_minutes = num("SAFETYNET_SESSION_MINUTES", &v)?;
         }
         if let Some(v) = get("SAFETYNET_COOKIE_SECURE") {
-            self.cookie_secure = domain::parse_bool(&v).map_err(|e| format!("SAFETYNET_COOKIE_SECURE: {e}"))?;
+            self.cookie_secure = Some(domain::parse_bool(&v).map_err(|e| format!("SAFETYNET_COOKIE_SECURE: {e}"))?);
         }
         if let Some(v) = get("SAFETYNET_LOCKOUT_THRESHOLD") {
             self.lockout_threshold = num("SAFETYNET_LOCKOUT_THRESHOLD", &v)?;
@@ -72,6 +73,13 @@ impl Config {
             self.lockout_minutes = num("SAFETYNET_LOCKOUT_MINUTES", &v)?;
         }
         self.check()
+    }
+
+    /// Whether the session cookie is marked `Secure`: as configured, else
+    /// whenever the server is reachable from other machines (a browser there
+    /// must reach it through TLS).
+    pub fn secure_cookies(&self) -> bool {
+        self.cookie_secure.unwrap_or_else(|| !on_loopback(&self.addr))
     }
 
     /// Refuses settings that cannot work.
@@ -89,9 +97,29 @@ impl Config {
     }
 }
 
+/// Whether `addr` (host:port) names the loopback interface only.
+fn on_loopback(addr: &str) -> bool {
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h).trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cookies_are_secure_off_loopback_unless_configured() {
+        let at = |addr: &str, set: Option<bool>| {
+            Config { addr: addr.into(), cookie_secure: set, ..Config::default() }.secure_cookies()
+        };
+        assert!(!at("127.0.0.1:8080", None));
+        assert!(!at("localhost:8080", None));
+        assert!(!at("[::1]:8080", None));
+        assert!(at("0.0.0.0:8080", None));
+        assert!(at("10.1.2.3:443", None));
+        assert!(!at("0.0.0.0:8080", Some(false)), "configured off, behind a proxy that sets it");
+        assert!(at("127.0.0.1:8080", Some(true)));
+    }
 
     #[test]
     fn file_then_env() {

@@ -20,7 +20,8 @@ pub struct Args {
     /// Create this administrator first, as USER:PASSWORD (at least 8 characters).
     #[arg(long, env = "SAFETYNET_ADMIN", hide_env_values = true)]
     pub create_admin: Option<String>,
-    /// Mark the session cookie Secure (serve behind HTTPS).
+    /// Mark the session cookie Secure (serve behind HTTPS); it is marked anyway
+    /// when --addr is not a loopback address.
     #[arg(long)]
     pub cookie_secure: bool,
     /// Failed logins in a row that lock an account.
@@ -46,7 +47,7 @@ pub fn config(args: &Args, global: &Global) -> anyhow::Result<web::Config> {
         c.addr = a.clone();
     }
     if args.cookie_secure {
-        c.cookie_secure = true;
+        c.cookie_secure = Some(true);
     }
     if let Some(n) = args.lockout_threshold {
         c.lockout_threshold = n;
