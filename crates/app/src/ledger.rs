@@ -88,7 +88,7 @@ pub async fn ledger_book(
     masking: Masking,
 ) -> AppResult<Vec<Table>> {
     let cut = prefix_len(level)?;
-    let s = store::Scope::new(scope.prefix()).map_err(|e| AppError::Invalid(e.to_string()))?;
+    let s = crate::service::scope(scope)?;
     let store = app.store();
     let all = Page::first(u32::MAX);
     let lines = store.ledger(&s, &LedgerQuery { year: Some(year), ..Default::default() }, all).await?;

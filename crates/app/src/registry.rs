@@ -6,9 +6,8 @@
 //! with its reason, before and after.
 
 use crate::access::Scope;
-use crate::model::{AppError, AppResult, AuditEntry};
-use crate::service::App;
-use chrono::Utc;
+use crate::model::{AppError, AppResult};
+use crate::service::{scope, App};
 use domain::{Household, Person, Record};
 use std::collections::BTreeMap;
 
@@ -42,8 +41,12 @@ pub fn etag<R: Record>(r: &R) -> String {
     format!("{h:016x}")
 }
 
-fn store_scope(s: &Scope) -> AppResult<store::Scope> {
-    store::Scope::new(s.prefix()).map_err(|e| AppError::Invalid(e.to_string()))
+/// Refuses a change made on a read the record no longer matches.
+fn as_read<R: ByHand>(kept: &R, id: &str, tag: &str) -> AppResult<()> {
+    if etag(kept) != tag.trim() {
+        return Err(AppError::Conflict(format!("{} {id} changed since you read it; reload it", R::NOUN)));
+    }
+    Ok(())
 }
 
 fn what_changed<R: Record>(before: &R, after: &R) -> String {
@@ -118,14 +121,12 @@ impl ByHand for Person {
 impl App {
     async fn audit_registry<R: ByHand>(&self, actor: &str, action: &str, r: &R, detail: String) -> AppResult<()> {
         let region = r.village(self.store()).await?;
-        let target = format!("{} {}", R::NOUN, r.key());
-        let username = actor.into();
-        self.audit(AuditEntry { at: Utc::now(), username, action: action.into(), target, detail, region }).await
+        self.audit_event(actor, action, format!("{} {}", R::NOUN, r.key()), detail, region).await
     }
 
     /// The household inside the scope, as a form reads it.
     pub async fn household_in_scope(&self, s: &Scope, id: &str) -> AppResult<Household> {
-        let scope = store_scope(s)?;
+        let scope = scope(s)?;
         self.store()
             .get::<Household>(id.trim())
             .await?
@@ -152,9 +153,7 @@ impl App {
         actor: &str,
     ) -> AppResult<Household> {
         let before = self.household_in_scope(s, id).await?;
-        if etag(&before) != tag.trim() {
-            return Err(AppError::Conflict(format!("household {id} changed since you read it; reload it")));
-        }
+        as_read(&before, id, tag)?;
         self.change_household(s, &before, fields, reason, actor).await
     }
 
@@ -169,9 +168,7 @@ impl App {
         actor: &str,
     ) -> AppResult<Person> {
         let before = self.person_in_scope(s, id).await?;
-        if etag(&before) != tag.trim() {
-            return Err(AppError::Conflict(format!("person {id} changed since you read it; reload it")));
-        }
+        as_read(&before, id, tag)?;
         self.change_person(s, &before, fields, reason, actor).await
     }
 
@@ -185,7 +182,7 @@ impl App {
         let r: R = record_from(fields)?;
         {
             let _turn = self.writing().await;
-            r.create(self.store(), &store_scope(s)?).await?;
+            r.create(self.store(), &scope(s)?).await?;
         }
         let detail = format!("{:?}", fields_of(&r));
         self.audit_registry(actor, &format!("{}_create", R::NOUN), &r, detail).await?;
@@ -210,7 +207,7 @@ impl App {
         let after: R = record_from(&all)?;
         {
             let _turn = self.writing().await;
-            R::change(self.store(), &store_scope(s)?, before, &after).await?;
+            R::change(self.store(), &scope(s)?, before, &after).await?;
         }
         let detail = format!("{}; reason: {}", what_changed(before, &after), reason.trim());
         self.audit_registry(actor, &format!("{}_change", R::NOUN), &after, detail).await?;

@@ -201,7 +201,7 @@ impl From<StoreError> for AppError {
 }
 
 /// The store's form of a web scope (the same code prefix).
-fn scope(s: &Scope) -> AppResult<store::Scope> {
+pub(crate) fn scope(s: &Scope) -> AppResult<store::Scope> {
     store::Scope::new(s.prefix()).map_err(|e| AppError::Invalid(e.to_string()))
 }
 
@@ -389,6 +389,20 @@ impl App {
             .await
             .map_err(|_| AppError::Store("the audit writer has stopped".into()))?
             .map_err(|e| AppError::Store(format!("writing the audit log: {e}")))
+    }
+
+    /// Writes one event of a use case to the audit log, now. Never called
+    /// holding the write turn, which the audit writer takes itself.
+    pub(crate) async fn audit_event(
+        &self,
+        actor: &str,
+        action: &str,
+        target: String,
+        detail: String,
+        region: Option<domain::RegionCode>,
+    ) -> AppResult<()> {
+        let username = actor.into();
+        self.audit(AuditEntry { at: Utc::now(), username, action: action.into(), target, detail, region }).await
     }
 
     pub async fn audit_log(&self, limit: usize) -> AppResult<Vec<AuditEntry>> {

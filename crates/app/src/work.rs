@@ -6,9 +6,9 @@
 //! changed.
 
 use crate::access::Scope;
-use crate::model::{AppError, AppResult, AuditEntry};
-use crate::service::App;
-use chrono::{Duration, NaiveDate, Utc};
+use crate::model::{AppError, AppResult};
+use crate::service::{scope, App};
+use chrono::{Duration, NaiveDate};
 use domain::work::{CaseFacts, CaseMove, CaseState, CloseReason, DoctorContract, Visit, VisitKind};
 use domain::{PovertyStatus, RegionCode, ResidentId};
 use store::{CaseQuery, CaseRules, NewCase, Page, StoredCase, StoredContract, StoredVisit};
@@ -132,29 +132,11 @@ pub enum CaseRequest {
     Close { reason: CloseReason, note: String },
 }
 
-fn store_scope(s: &Scope) -> AppResult<store::Scope> {
-    store::Scope::new(s.prefix()).map_err(|e| AppError::Invalid(e.to_string()))
-}
-
 fn page(limit: usize) -> Page {
     Page::first(if limit == 0 { 100 } else { limit.min(100_000) } as u32)
 }
 
 impl App {
-    /// Writes a change to the audit log; never called holding the write turn,
-    /// which the audit writer takes itself.
-    async fn audit_work(
-        &self,
-        actor: &str,
-        action: &str,
-        target: String,
-        detail: String,
-        region: Option<RegionCode>,
-    ) -> AppResult<()> {
-        let username = actor.into();
-        self.audit(AuditEntry { at: Utc::now(), username, action: action.into(), target, detail, region }).await
-    }
-
     /// The verification deadline of a case opened today in `village`.
     pub async fn case_due(&self, village: RegionCode, today: NaiveDate) -> AppResult<NaiveDate> {
         Ok(due_in(&self.store().case_deadlines().await?, village, today))
@@ -172,7 +154,7 @@ impl App {
             self.store().set_case_deadline(region, days).await?;
         }
         let detail = format!("verify within {days} days");
-        self.audit_work(actor, "case_deadline", format!("region {region:?}"), detail, region_of_prefix(region)).await
+        self.audit_event(actor, "case_deadline", format!("region {region:?}"), detail, region_of_prefix(region)).await
     }
 
     /// Cases inside the scope, the overdue ones first.
@@ -184,11 +166,11 @@ impl App {
             assignee: f.assignee.clone().filter(|a| !a.trim().is_empty()),
             household: f.household.clone().filter(|h| !h.trim().is_empty()),
         };
-        Ok(self.store().cases(&store_scope(s)?, &q, today, page(f.limit)).await?)
+        Ok(self.store().cases(&scope(s)?, &q, today, page(f.limit)).await?)
     }
 
     pub async fn case(&self, s: &Scope, id: i64) -> AppResult<Option<StoredCase>> {
-        Ok(self.store().case(&store_scope(s)?, id).await?)
+        Ok(self.store().case(&scope(s)?, id).await?)
     }
 
     /// Opens a case for a household inside the scope by hand (`officer`) or
@@ -202,7 +184,7 @@ impl App {
         actor: &str,
         today: NaiveDate,
     ) -> AppResult<StoredCase> {
-        let scope = store_scope(s)?;
+        let scope = scope(s)?;
         let village = self
             .store()
             .get::<domain::Household>(household.trim())
@@ -216,7 +198,7 @@ impl App {
             let _turn = self.writing().await;
             self.store().open_case(&scope, &c, actor).await?
         };
-        self.audit_work(
+        self.audit_event(
             actor,
             "case_open",
             format!("case {}", case.id),
@@ -233,7 +215,7 @@ impl App {
         let _turn = self.writing().await;
         let deadlines = self.store().case_deadlines().await?;
         let due = move |v: RegionCode| due_in(&deadlines, v, today);
-        Ok(self.store().join_alerts_to_cases(&store_scope(s)?, &due, actor).await?)
+        Ok(self.store().join_alerts_to_cases(&scope(s)?, &due, actor).await?)
     }
 
     /// Moves a case made on `version` (see [`Rules`]).
@@ -246,7 +228,7 @@ impl App {
         actor: &str,
         today: NaiveDate,
     ) -> AppResult<StoredCase> {
-        let scope = store_scope(s)?;
+        let scope = scope(s)?;
         let mv = match req {
             CaseRequest::Assign { assignee, due } => {
                 let due = match due {
@@ -270,7 +252,7 @@ impl App {
             self.store().move_case(&Rules { today }, &scope, id, version, &mv, actor).await?
         };
         let detail = case.events.last().map(|e| format!("{:?} -> {}: {}", e.from, e.to, e.detail)).unwrap_or_default();
-        self.audit_work(actor, &format!("case_{}", mv.action()), format!("case {id}"), detail, Some(case.village))
+        self.audit_event(actor, &format!("case_{}", mv.action()), format!("case {id}"), detail, Some(case.village))
             .await?;
         Ok(case)
     }
@@ -290,7 +272,7 @@ impl App {
         }
         let ids = {
             let _turn = self.writing().await;
-            self.store().record_visits(&store_scope(s)?, visits, actor).await?
+            self.store().record_visits(&scope(s)?, visits, actor).await?
         };
         let detail = match visits {
             [(_, v, case)] => format!(
@@ -303,7 +285,7 @@ impl App {
             _ => format!("{} visits", visits.len()),
         };
         let target = if ids.len() == 1 { format!("visit {}", ids[0]) } else { "visits".into() };
-        self.audit_work(actor, "visit_record", target, detail, region_of_prefix(s.prefix())).await?;
+        self.audit_event(actor, "visit_record", target, detail, region_of_prefix(s.prefix())).await?;
         Ok(ids)
     }
 
@@ -314,7 +296,7 @@ impl App {
         person: Option<ResidentId>,
         limit: usize,
     ) -> AppResult<Vec<StoredVisit>> {
-        Ok(self.store().visits(&store_scope(s)?, household, person, page(limit)).await?)
+        Ok(self.store().visits(&scope(s)?, household, person, page(limit)).await?)
     }
 
     /// Records family-doctor contracts inside the scope, all or none.
@@ -326,14 +308,14 @@ impl App {
     ) -> AppResult<Vec<i64>> {
         let ids = {
             let _turn = self.writing().await;
-            self.store().sign_contracts(&store_scope(s)?, contracts, actor).await?
+            self.store().sign_contracts(&scope(s)?, contracts, actor).await?
         };
         let detail = match contracts {
             [(_, k)] => format!("{} with {}, {} to {}", k.person_id, k.practitioner_id, k.signed, k.ends),
             _ => format!("{} contracts", contracts.len()),
         };
         let target = if ids.len() == 1 { format!("contract {}", ids[0]) } else { "contracts".into() };
-        self.audit_work(actor, "contract_sign", target, detail, region_of_prefix(s.prefix())).await?;
+        self.audit_event(actor, "contract_sign", target, detail, region_of_prefix(s.prefix())).await?;
         Ok(ids)
     }
 
@@ -358,7 +340,7 @@ impl App {
         }
         let detail = format!("{} ({}): {}", entry.name_zh, entry.name_en, entry.icd10_prefixes.join(";"));
         let target = format!("{kind} catalogue of {:?}", region.prefix());
-        self.audit_work(actor, "catalogue_add", target, detail, region_of_prefix(region.prefix())).await
+        self.audit_event(actor, "catalogue_add", target, detail, region_of_prefix(region.prefix())).await
     }
 
     pub async fn doctor_contracts(
@@ -367,7 +349,7 @@ impl App {
         person: Option<ResidentId>,
         limit: usize,
     ) -> AppResult<Vec<StoredContract>> {
-        Ok(self.store().doctor_contracts(&store_scope(s)?, person, page(limit)).await?)
+        Ok(self.store().doctor_contracts(&scope(s)?, person, page(limit)).await?)
     }
 }
 

@@ -703,15 +703,17 @@ struct VisitQuery {
     limit: Option<usize>,
 }
 
+/// A `person` filter of a listing: absent or empty for none.
+fn optional_person(p: Option<&str>) -> Result<Option<ResidentId>, WebError> {
+    p.map(str::trim).filter(|s| !s.is_empty()).map(parse_person_id).transpose()
+}
+
 async fn list_visits(
     State(st): State<AppState>,
     ApiUser(ctx): ApiUser,
     ApiQuery(q): ApiQuery<VisitQuery>,
 ) -> ApiResult<List<VisitOut>> {
-    let person = match q.person.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(p) => Some(parse_person_id(p)?),
-    };
+    let person = optional_person(q.person.as_deref())?;
     let household = q.household.as_deref().map(|h| text("household", h, false, 64, false)).transpose()?;
     let household = household.as_deref().filter(|s| !s.is_empty());
     let rows = st.app.visits(ctx.scope(), household, person, limit(q.limit)?).await.map_err(refused)?;
@@ -783,10 +785,7 @@ async fn list_contracts(
     ApiUser(ctx): ApiUser,
     ApiQuery(q): ApiQuery<ContractQuery>,
 ) -> ApiResult<List<ContractOut>> {
-    let person = match q.person.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(p) => Some(parse_person_id(p)?),
-    };
+    let person = optional_person(q.person.as_deref())?;
     let rows = st.app.doctor_contracts(ctx.scope(), person, limit(q.limit)?).await.map_err(refused)?;
     Ok(Json(List { items: rows.iter().map(|k| contract_out(&ctx, k)).collect() }))
 }
