@@ -49,10 +49,25 @@ pub enum Permission {
     /// Do the daily work: open, assign, verify, assist and close cases; record
     /// visits, follow-ups and family-doctor contracts.
     Work,
+    /// Change the plausibility limits on amounts (`domain::limits`).
+    SetLimits,
+    /// Add, change and remove the targets of the programme indicators.
+    SetTargets,
 }
 
 impl Role {
     pub const ALL: [Role; 5] = [Role::Administrator, Role::Officer, Role::Clerk, Role::Analyst, Role::Viewer];
+
+    /// Whether this role may do nothing that `other` may not: the role a token
+    /// of a user with `other` may carry.
+    pub fn within(self, other: Role) -> bool {
+        Permission::ALL.iter().all(|&p| !self.may(p) || other.may(p))
+    }
+
+    /// The first permission this role holds and `other` does not.
+    pub fn beyond(self, other: Role) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|&p| self.may(p) && !other.may(p))
+    }
 
     /// The permission table.
     pub fn may(self, p: Permission) -> bool {
@@ -93,6 +108,20 @@ impl FromStr for Role {
 }
 
 impl Permission {
+    pub const ALL: [Permission; 11] = [
+        Permission::ViewUnmasked,
+        Permission::MoveAlerts,
+        Permission::Settle,
+        Permission::Import,
+        Permission::ManageUsers,
+        Permission::Export,
+        Permission::ViewAudit,
+        Permission::Analyse,
+        Permission::Work,
+        Permission::SetLimits,
+        Permission::SetTargets,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Permission::ViewUnmasked => "view persons unmasked",
@@ -104,6 +133,8 @@ impl Permission {
             Permission::ViewAudit => "view the audit log",
             Permission::Analyse => "run policy analyses",
             Permission::Work => "do the casework (cases, visits, contracts)",
+            Permission::SetLimits => "change the plausibility limits on amounts",
+            Permission::SetTargets => "change the targets of the indicators",
         }
     }
 }
@@ -138,6 +169,12 @@ impl Scope {
         &self.0
     }
 
+    /// Whether every region of this scope lies in `outer` (a token's scope in
+    /// its owner's, a new user's in the administrator's).
+    pub fn inside(&self, outer: &Scope) -> bool {
+        self.0.starts_with(&outer.0)
+    }
+
     /// Whether a region code lies in the scope.
     pub fn admits(&self, code: RegionCode) -> bool {
         code.starts_with(&self.0)
@@ -164,6 +201,41 @@ impl fmt::Display for Scope {
             f.write_str(&self.0)
         }
     }
+}
+
+/// The fewest characters of a new password.
+pub const PASSWORD_MIN_CHARS: usize = 10;
+/// The most characters of a new password.
+pub const PASSWORD_MAX_CHARS: usize = 128;
+
+/// The most common passwords of published leaks (a few hundred), lower case.
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+/// Whether `password` is one of the most common passwords (without regard to case).
+pub fn is_common_password(password: &str) -> bool {
+    let p = password.to_lowercase();
+    COMMON_PASSWORDS.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).any(|l| l == p)
+}
+
+/// The password policy of every new password (a new account, a change, a
+/// reset): at least [`PASSWORD_MIN_CHARS`] characters, at most
+/// [`PASSWORD_MAX_CHARS`], not one of the most common passwords, not the user
+/// name. The refusal says which rule, in words a form can show.
+pub fn check_new_password(username: &str, password: &str) -> Result<(), String> {
+    let n = password.chars().count();
+    if n < PASSWORD_MIN_CHARS {
+        return Err(format!("a password needs at least {PASSWORD_MIN_CHARS} characters (this one has {n})"));
+    }
+    if n > PASSWORD_MAX_CHARS {
+        return Err(format!("a password has at most {PASSWORD_MAX_CHARS} characters"));
+    }
+    if password.trim().to_lowercase() == username.trim().to_lowercase() {
+        return Err("a password may not be the user name".into());
+    }
+    if is_common_password(password) {
+        return Err("this password is one of the most common passwords; choose another".into());
+    }
+    Ok(())
 }
 
 /// How personal data is shown to a user.
@@ -223,6 +295,40 @@ mod tests {
         assert!(!Role::Viewer.may(Permission::Analyse) && !Role::Clerk.may(Permission::Analyse));
         assert_eq!("officer".parse::<Role>().unwrap(), Role::Officer);
         assert!("root".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn a_role_within_another_holds_no_more() {
+        for r in Role::ALL {
+            assert!(r.within(Role::Administrator), "{r}");
+            assert!(Role::Viewer.within(r), "{r}");
+            assert!(r.within(r));
+        }
+        assert!(!Role::Administrator.within(Role::Officer));
+        assert!(!Role::Clerk.within(Role::Officer), "a clerk imports, an officer does not");
+        assert_eq!(Role::Clerk.beyond(Role::Officer), Some(Permission::Import));
+        assert!(!Role::Analyst.within(Role::Officer), "an officer does not analyse");
+        assert!(Role::Viewer.within(Role::Clerk));
+        let (county, province) = (Scope::parse("341122").unwrap(), Scope::parse("34").unwrap());
+        assert!(county.inside(&province) && county.inside(&Scope::all()) && county.inside(&county));
+        assert!(!province.inside(&county) && !Scope::all().inside(&county));
+        assert!(!Scope::parse("341123").unwrap().inside(&county));
+    }
+
+    #[test]
+    fn the_password_policy() {
+        assert!(check_new_password("wang", "password-1234").is_ok());
+        assert!(check_new_password("wang", "short-pw").unwrap_err().contains("at least 10"));
+        assert!(check_new_password("wang", &"x".repeat(129)).unwrap_err().contains("at most"));
+        assert!(check_new_password("wang.jianguo", "Wang.Jianguo").unwrap_err().contains("user name"));
+        for common in ["1234567890", "QwertyUiop", "password123", "woaini1314", "1q2w3e4r5t"] {
+            assert!(check_new_password("wang", common).unwrap_err().contains("most common"), "{common}");
+        }
+        assert!(is_common_password("123456") && !is_common_password("# The most common"));
+        assert!(COMMON_PASSWORDS.lines().filter(|l| !l.starts_with('#')).count() >= 300);
+        for l in COMMON_PASSWORDS.lines().filter(|l| !l.starts_with('#')) {
+            assert_eq!(l, l.trim().to_lowercase(), "lower case, no spaces around {l:?}");
+        }
     }
 
     #[test]

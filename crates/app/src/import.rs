@@ -8,6 +8,7 @@
 //! rows read so far. References are checked by the store's foreign keys as the
 //! rows go in; when one is missing, the file is read again to list every such row.
 
+use crate::limits::Plausible;
 use domain::{RegionCode, ResidentId};
 use ingest::{Feed, IngestError, RefTarget, References, Row, RowError};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -45,7 +46,7 @@ pub enum Input<R> {
 
 /// Imports `input` (named `file` in reports) into the store and records the run,
 /// by `actor`. `progress` is told the bytes read and the file's size.
-pub async fn import<R: StoredRecord + References + 'static>(
+pub async fn import<R: StoredRecord + References + Plausible + 'static>(
     store: &Store,
     file: &str,
     input: Input<R>,
@@ -72,6 +73,8 @@ pub async fn import<R: StoredRecord + References + 'static>(
         errors: report,
         actor: actor.to_string(),
         at: chrono::Utc::now(),
+        // The imports of files are the command line's, for the whole country.
+        scope: String::new(),
     };
     let recorded = store.record_import_run(&run).await;
     let counts = result?;
@@ -95,7 +98,7 @@ fn unreadable<R: StoredRecord>(file: &str, e: IngestError) -> ImportRefused {
     }
 }
 
-async fn store_rows<R: StoredRecord + References>(
+async fn store_rows<R: StoredRecord + References + Plausible>(
     store: &Store,
     file: &str,
     read: Result<Vec<Row<R>>, IngestError>,
@@ -110,47 +113,71 @@ async fn store_rows<R: StoredRecord + References>(
         Ok(_) => {}
         Err(e) => return (n, Err(store_failed::<R>(file, e))),
     }
+    let limits = match store.amount_limits().await {
+        Ok(l) => l,
+        Err(e) => return (n, Err(store_failed::<R>(file, e))),
+    };
+    let errors: Vec<RowError> = rows.iter().filter_map(|r| implausible(file, &limits, r)).collect();
+    if !errors.is_empty() {
+        return (n, Err(refused_rows::<R>(file, errors)));
+    }
     let records: Vec<R> = rows.into_iter().map(|r| r.record).collect();
     (n, store.import::<R>(&records).await.map_err(|e| store_failed::<R>(file, e)))
 }
 
-async fn stream_rows<R: StoredRecord + References + 'static>(
+async fn stream_rows<R: StoredRecord + References + Plausible + 'static>(
     store: &Store,
     file: &str,
     path: PathBuf,
     chunk: usize,
     mut progress: impl FnMut(u64, u64) + Send + 'static,
 ) -> (u64, Result<ImportCounts, ImportRefused>) {
+    let limits = match store.amount_limits().await {
+        Ok(l) => l,
+        Err(e) => return (0, Err(store_failed::<R>(file, e))),
+    };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<ImportFeed<R>>(4);
     let chunk = chunk.max(1);
     let reader = {
         let path = path.clone();
+        let file = file.to_string();
         std::thread::spawn(move || {
+            // Rows above their plausibility limit: once there is one, nothing more
+            // is sent and the store's transaction ends without committing.
+            let mut implausible_rows: Vec<RowError> = Vec::new();
             // A send fails only when the store stopped listening (it failed); the
             // file is still read to its end, for its own errors.
             let mut send = |feed: Feed<R>| {
                 let msg = match feed {
-                    Feed::Rows(rows) => ImportFeed::Rows(rows.into_iter().map(|r| r.record).collect()),
+                    Feed::Rows(rows) => {
+                        implausible_rows.extend(rows.iter().filter_map(|r| implausible(&file, &limits, r)));
+                        ImportFeed::Rows(rows.into_iter().map(|r| r.record).collect())
+                    }
                     Feed::Restart => ImportFeed::Restart,
                 };
-                let _ = tx.blocking_send(msg);
+                if implausible_rows.is_empty() {
+                    let _ = tx.blocking_send(msg);
+                }
             };
             let read = ingest::read_file_streaming::<R>(&path, &mut progress, chunk, &mut send);
-            if read.is_ok() {
+            if read.is_ok() && implausible_rows.is_empty() {
                 let _ = tx.blocking_send(ImportFeed::Done);
             }
-            read
+            (read, implausible_rows)
         })
     };
     let stored = store.import_stream::<R>(&mut rx).await;
     drop(rx);
-    let read = tokio::task::block_in_place(|| reader.join()).unwrap_or_else(|_| {
-        Err(IngestError::Format { file: file.to_string(), reason: "the reader stopped unexpectedly".into() })
+    let (read, implausible_rows) = tokio::task::block_in_place(|| reader.join()).unwrap_or_else(|_| {
+        (Err(IngestError::Format { file: file.to_string(), reason: "the reader stopped unexpectedly".into() }), vec![])
     });
     let n = match read {
         Ok(n) => n,
         Err(e) => return (0, Err(unreadable::<R>(file, e))),
     };
+    if !implausible_rows.is_empty() {
+        return (n, Err(refused_rows::<R>(file, implausible_rows)));
+    }
     match stored {
         Ok(counts) => (n, Ok(counts)),
         Err(e) => {
@@ -167,6 +194,16 @@ async fn stream_rows<R: StoredRecord + References + 'static>(
             (n, Err(store_failed::<R>(file, e)))
         }
     }
+}
+
+/// The error of a row above its plausibility limit.
+fn implausible<R: Plausible>(file: &str, limits: &domain::AmountLimits, r: &Row<R>) -> Option<RowError> {
+    r.record.implausible(limits).map(|(column, reason)| RowError {
+        file: file.to_string(),
+        line: r.line,
+        column: column.to_string(),
+        reason,
+    })
 }
 
 /// The rows whose references the store does not hold.
@@ -247,6 +284,8 @@ pub async fn import_work<R: domain::Record + WorkRecord>(
         errors: report,
         actor: actor.to_string(),
         at: chrono::Utc::now(),
+        // The imports of files are the command line's, for the whole country.
+        scope: String::new(),
     };
     let recorded = app.store().record_import_run(&run).await;
     let n = result?;

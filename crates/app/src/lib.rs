@@ -20,17 +20,23 @@
 //!   what-if.
 //! - [`work`]: the daily work: cases opened, assigned, verified, assisted and
 //!   closed by their rules; visits, follow-ups and family-doctor contracts.
-//! - [`access`]: roles, the region scope and the masking of personal data.
+//! - [`access`]: roles, the region scope and the masking of personal data, and
+//!   the password policy.
+//! - [`accounts`]: accounts turned off and on, passwords changed and reset, API
+//!   tokens with their own role, scope and expiry, listed and revoked.
 //!
 //! API boundary: [`App`], the records of [`model`], [`access`], and the functions
 //! of [`kept`] and [`analysis`] are meant for the adapters; everything else is
 //! private to the crate.
 
 pub mod access;
+pub mod accounts;
 pub mod analysis;
 pub mod import;
 pub mod kept;
+pub mod keys;
 pub mod ledger;
+pub mod limits;
 pub mod model;
 pub mod monitoring;
 pub mod registry;
@@ -39,5 +45,7 @@ pub mod settlement;
 pub mod work;
 
 pub use access::{Masking, Role, Scope};
+pub use accounts::{ApiToken, NewToken};
+pub use keys::PersonRefs;
 pub use model::*;
 pub use service::App;

@@ -4,7 +4,7 @@
 //! queries filter by it (a record outside the scope is never read, so it cannot
 //! leak by any page, endpoint or command).
 
-use crate::access::{Role, Scope};
+use crate::access::{Masking, Role, Scope};
 use crate::model::*;
 use chrono::{DateTime, Datelike, Utc};
 use domain::{Household, ResidentId};
@@ -31,11 +31,13 @@ pub struct App {
     write: Option<Arc<tokio::sync::Mutex<()>>>,
     audit_queue: Arc<OnceLock<AuditSender>>,
     settle_queue: Arc<OnceLock<SettleSender>>,
+    person_refs: Arc<tokio::sync::OnceCell<crate::keys::PersonRefs>>,
+    limits: crate::limits::LimitsCache,
 }
 
-/// A claim to settle, with the answer's way back.
+/// A claim to settle, by whom, with the answer's way back.
 type SettleJob =
-    (store::Scope, domain::Claim, tokio::sync::oneshot::Sender<Result<store::RealtimeSettlement, AppError>>);
+    (store::Scope, domain::Claim, String, tokio::sync::oneshot::Sender<Result<store::RealtimeSettlement, AppError>>);
 type SettleSender = tokio::sync::mpsc::UnboundedSender<SettleJob>;
 
 /// The most claims one group commit settles.
@@ -48,7 +50,14 @@ impl App {
     /// Wraps an opened, migrated store.
     pub fn new(store: Store) -> App {
         let write = (store.backend() == store::Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
-        App { store, write, audit_queue: Arc::new(OnceLock::new()), settle_queue: Arc::new(OnceLock::new()) }
+        App {
+            store,
+            write,
+            audit_queue: Arc::new(OnceLock::new()),
+            settle_queue: Arc::new(OnceLock::new()),
+            person_refs: Arc::new(tokio::sync::OnceCell::new()),
+            limits: Default::default(),
+        }
     }
 
     /// Opens the store a `--db` value names (a path, a `sqlite:` or a
@@ -70,6 +79,22 @@ impl App {
             Some(m) => Some(m.lock().await),
             None => None,
         }
+    }
+
+    /// The maker and reader of persons' opaque references (the key is read from
+    /// the store, or made there, on first use).
+    pub async fn person_refs(&self) -> Result<&crate::keys::PersonRefs, AppError> {
+        self.person_refs
+            .get_or_try_init(|| async {
+                let key = self.store.server_key(crate::keys::PERSON_KEY, &crate::keys::PersonRefs::fresh_key()).await?;
+                Ok::<_, AppError>(crate::keys::PersonRefs::new(&key))
+            })
+            .await
+    }
+
+    /// The cache of the plausibility limits.
+    pub(crate) fn limits_cache(&self) -> &crate::limits::LimitsCache {
+        &self.limits
     }
 
     /// The audit writer, started on first use.
@@ -124,13 +149,14 @@ impl App {
                             Err(_) => break,
                         }
                     }
-                    let (items, answers): (Vec<_>, Vec<_>) = batch.into_iter().map(|(s, c, a)| ((s, c), a)).unzip();
+                    let (items, answers): (Vec<_>, Vec<_>) =
+                        batch.into_iter().map(|(s, c, who, a)| ((s, c, who), a)).unzip();
                     let result = {
                         let _turn = match &write {
                             Some(m) => Some(m.lock().await),
                             None => None,
                         };
-                        crate::settlement::settle_realtime_batch(&store, &items, ACTOR).await
+                        crate::settlement::settle_realtime_batch(&store, &items).await
                     };
                     match result {
                         Ok(each) => {
@@ -285,6 +311,7 @@ fn object_kind(action: &str) -> &'static str {
         || action.contains("lockout")
         || action.contains("user")
         || action.contains("token")
+        || action.contains("password")
     {
         "user"
     } else {
@@ -303,8 +330,15 @@ impl App {
 
     pub async fn create_user(&self, u: NewUser) -> AppResult<User> {
         let _turn = self.writing().await;
-        if self.store.user_by_name(&u.username).await?.is_some() {
-            return Err(AppError::Conflict(format!("the user {} exists already", u.username)));
+        if let Some(taken) = self.store.user_by_name(&u.username).await? {
+            return Err(AppError::Conflict(if taken.username == u.username {
+                format!("the user {} exists already", u.username)
+            } else {
+                format!(
+                    "the user name {} is taken by {} (user names are compared without regard to case)",
+                    u.username, taken.username
+                )
+            }));
         }
         let row = self
             .store
@@ -364,13 +398,9 @@ impl App {
         Ok(self.store.delete_session(token_hash).await?)
     }
 
-    pub async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str) -> AppResult<()> {
-        let _turn = self.writing().await;
-        Ok(self.store.create_api_token(user_id, name, token_hash).await?)
-    }
-
+    /// Who a request with this token acts as (see [`App::token_identity`]).
     pub async fn api_token_user(&self, token_hash: &str) -> AppResult<Option<User>> {
-        self.store.api_token_user(token_hash).await?.map(user).transpose()
+        Ok(self.token_identity(token_hash).await?.map(|(u, _)| u))
     }
 
     pub async fn audit(&self, e: AuditEntry) -> AppResult<()> {
@@ -417,8 +447,23 @@ impl App {
         Ok(rows.into_iter().map(audit_entry).collect())
     }
 
-    pub async fn search_persons(&self, s: &Scope, query: &str, limit: usize) -> AppResult<Vec<PersonRow>> {
-        let found = self.store.find_persons(&scope(s)?, query, page(limit)).await?;
+    /// Persons in the scope whose name contains `query`, whose resident ID starts
+    /// with it, or whose household it names. A role that sees persons masked
+    /// searches by household only: a search by name or ID would let it test
+    /// guesses of what the mask hides (a birth date, a name).
+    pub async fn search_persons(
+        &self,
+        s: &Scope,
+        masking: Masking,
+        query: &str,
+        limit: usize,
+    ) -> AppResult<Vec<PersonRow>> {
+        let found = match masking {
+            Masking::Masked if !query.trim().is_empty() => {
+                self.store.find_household_persons(&scope(s)?, query, page(limit)).await?
+            }
+            _ => self.store.find_persons(&scope(s)?, query, page(limit)).await?,
+        };
         Ok(found.into_iter().map(|p| person_row(p.person, p.village_code)).collect())
     }
 
@@ -487,6 +532,9 @@ impl App {
     }
 
     pub async fn add_measure(&self, s: &Scope, id: i64, m: Measure) -> AppResult<AlertRow> {
+        if let Some(why) = self.amount_limits().await?.check_measure(&m.kind, m.amount) {
+            return Err(AppError::Invalid(why));
+        }
         let _turn = self.writing().await;
         let nm = store::NewMeasure {
             kind: m.kind,
@@ -592,10 +640,12 @@ impl App {
         Ok(NetworkData { regions: n.regions, facilities: n.facilities, practitioners: n.practitioners })
     }
 
-    pub async fn import_runs(&self, limit: usize) -> AppResult<Vec<ImportRun>> {
+    /// The latest import runs made inside the scope (their reports quote the
+    /// files' rows).
+    pub async fn import_runs(&self, s: &Scope, limit: usize) -> AppResult<Vec<ImportRun>> {
         Ok(self
             .store
-            .import_runs(limit.min(u32::MAX as usize) as u32)
+            .import_runs(&scope(s)?, limit.min(u32::MAX as usize) as u32)
             .await?
             .into_iter()
             .map(|r| ImportRun {
@@ -623,15 +673,20 @@ impl App {
             .collect()
     }
 
-    pub async fn settle_claim(&self, s: &Scope, claim: domain::Claim) -> AppResult<SettledClaim> {
+    /// Settles a claim in real time, by `actor`: the settlement and its audit row
+    /// are committed together.
+    pub async fn settle_claim(&self, s: &Scope, claim: domain::Claim, actor: &str) -> AppResult<SettledClaim> {
+        if let Some(why) = self.amount_limits().await?.check_claim(&claim) {
+            return Err(AppError::Invalid(why));
+        }
         let r = if self.write.is_some() {
             let (answer, wait) = tokio::sync::oneshot::channel();
             self.settle_sender()
-                .send((scope(s)?, claim, answer))
+                .send((scope(s)?, claim, actor.to_string(), answer))
                 .map_err(|_| AppError::Store("the settlement writer has stopped".into()))?;
             wait.await.map_err(|_| AppError::Store("the settlement writer has stopped".into()))??
         } else {
-            crate::settlement::settle_realtime(&self.store, &scope(s)?, &claim, ACTOR).await?
+            crate::settlement::settle_realtime(&self.store, &scope(s)?, &claim, actor).await?
         };
         let policy = crate::settlement::engine().policy(&r.policy).map_err(AppError::Store)?;
         Ok(SettledClaim {
@@ -644,9 +699,11 @@ impl App {
         })
     }
 
-    pub async fn void_claim(&self, s: &Scope, claim_id: &str) -> AppResult<VoidedClaim> {
+    /// Voids a settled claim and re-settles its person's year, by `actor`, with the
+    /// audit row in the same transaction.
+    pub async fn void_claim(&self, s: &Scope, claim_id: &str, actor: &str) -> AppResult<VoidedClaim> {
         let _turn = self.writing().await;
-        let v = crate::settlement::void_claim(&self.store, &scope(s)?, claim_id, ACTOR).await?;
+        let v = crate::settlement::void_claim(&self.store, &scope(s)?, claim_id, actor).await?;
         let policy = crate::settlement::engine().policy(&v.policy).map_err(AppError::Store)?;
         let resettlement = settle::Resettlement {
             differences: crate::settlement::differences_of(&v),
@@ -659,10 +716,6 @@ impl App {
         Ok(VoidedClaim { claim_id: v.claim_id, person_id: v.person, year: v.year, policy, resettlement })
     }
 }
-
-/// The actor the store records for changes made through the web layer (which
-/// writes who did it to the audit log).
-const ACTOR: &str = "web";
 
 fn alert_row(a: store::StoredAlert) -> AlertRow {
     AlertRow {

@@ -128,13 +128,13 @@ pub async fn settle_realtime(
     store.settle_realtime(engine(), scope, claim, actor).await
 }
 
-/// Settles claims in real time together, one transaction for the group.
+/// Settles claims in real time together, one transaction for the group; each
+/// claim names who settles it.
 pub async fn settle_realtime_batch(
     store: &Store,
-    items: &[(Scope, Claim)],
-    actor: &str,
+    items: &[(Scope, Claim, String)],
 ) -> Result<Vec<Result<RealtimeSettlement, StoreError>>, StoreError> {
-    store.settle_realtime_batch(engine(), items, actor).await
+    store.settle_realtime_batch(engine(), items).await
 }
 
 /// Voids a settled claim and re-settles its person's year.

@@ -244,7 +244,12 @@ impl App {
             CaseRequest::Verify { visit, monitored } => {
                 CaseMove::Verify { visit, monitored, to_monitor: BECOME_MONITORED.to_vec() }
             }
-            CaseRequest::Measure(m) => CaseMove::Measure(m),
+            CaseRequest::Measure(m) => {
+                if let Some(why) = self.amount_limits().await?.check_measure(&m.kind, m.amount) {
+                    return Err(AppError::Invalid(why));
+                }
+                CaseMove::Measure(m)
+            }
             CaseRequest::Close { reason, note } => CaseMove::Close { reason, note },
         };
         let case = {

@@ -110,12 +110,21 @@ async fn sessions_open_read_and_end(store: &Store) {
 async fn api_tokens_find_their_user(store: &Store) {
     let a = store.create_user(&new_user("admin", "administrator", "")).await.unwrap();
     let b = store.create_user(&new_user("hospital", "clerk", "341122")).await.unwrap();
-    store.create_api_token(a.id, "script", &"a".repeat(64)).await.unwrap();
-    store.create_api_token(b.id, "his-1", &"b".repeat(64)).await.unwrap();
+    let token = |user_id: i64, name: &str, hash: String| store::NewApiToken {
+        id: hash[..16].to_string(),
+        token_hash: hash,
+        user_id,
+        name: name.into(),
+        role: "clerk".into(),
+        region_scope: "341122".into(),
+        expires_at: Utc::now() + Duration::days(90),
+    };
+    store.create_api_token(&token(a.id, "script", "a".repeat(64))).await.unwrap();
+    store.create_api_token(&token(b.id, "his-1", "b".repeat(64))).await.unwrap();
     assert_eq!(store.api_token_user(&"b".repeat(64)).await.unwrap().map(|u| u.id), Some(b.id));
     assert_eq!(store.api_token_user(&"a".repeat(64)).await.unwrap().map(|u| u.username), Some("admin".into()));
     assert_eq!(store.api_token_user(&"c".repeat(64)).await.unwrap(), None);
-    assert!(store.create_api_token(b.id, "again", &"b".repeat(64)).await.unwrap_err().is_constraint());
+    assert!(store.create_api_token(&token(b.id, "again", "b".repeat(64))).await.unwrap_err().is_constraint());
     let toks = store.api_tokens_of(b.id).await.unwrap();
     assert_eq!(toks.len(), 1);
     assert_eq!(toks[0].0, "his-1");
@@ -170,6 +179,7 @@ async fn import_runs_are_recorded(store: &Store) {
         errors: String::new(),
         actor: "cli".into(),
         at,
+        scope: String::new(),
     };
     let refused = ImportRunRow {
         kind: "persons".into(),
@@ -182,13 +192,22 @@ async fn import_runs_are_recorded(store: &Store) {
     let id1 = store.record_import_run(&ok).await.unwrap();
     let id2 = store.record_import_run(&refused).await.unwrap();
     assert!(id2 > id1);
-    let runs = store.import_runs(10).await.unwrap();
+    let runs = store.import_runs(&Scope::all(), 10).await.unwrap();
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[0], ImportRunRow { id: id2, ..refused });
     assert_eq!(runs[0].error_count(), 2);
-    assert_eq!(runs[1], ImportRunRow { id: id1, ..ok });
+    assert_eq!(runs[1], ImportRunRow { id: id1, ..ok.clone() });
     assert_eq!(runs[1].error_count(), 0);
-    assert_eq!(store.import_runs(1).await.unwrap().len(), 1);
+    assert_eq!(store.import_runs(&Scope::all(), 1).await.unwrap().len(), 1);
+    // A county's run is seen in its scope and above, not in another county.
+    let county = ImportRunRow { scope: "341122".into(), ..ok };
+    let id3 = store.record_import_run(&county).await.unwrap();
+    let mut seen = vec![];
+    for s in ["341122", "34", "341123", ""] {
+        let runs = store.import_runs(&Scope::new(s).unwrap(), 10).await.unwrap();
+        seen.push(runs.iter().map(|r| r.id).collect::<Vec<_>>());
+    }
+    assert_eq!(seen, vec![vec![id3], vec![id3], vec![], vec![id3, id2, id1]]);
 }
 
 async fn person_views_respect_the_scope(store: &Store) {

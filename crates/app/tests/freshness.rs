@@ -70,9 +70,15 @@ const WRITES: &[&str] = &[
     "delete_session",
     "create_api_token",
     "api_token_user",
+    "api_token",
+    "revoke_api_token",
+    "replace_password",
+    "end_sessions_of",
     "audit",
     "audit_many",
     "record_import_run",
+    "server_key",
+    "set_amount_limit",
     "migrate",
     "schema_version",
 ];
@@ -97,6 +103,8 @@ const READS: &[&str] = &[
     "list_users",
     "session",
     "api_tokens_of",
+    "api_token_by_id",
+    "list_api_tokens",
     "audit_log",
     "import_runs",
     "alerts",
@@ -135,6 +143,8 @@ const READS: &[&str] = &[
     "status_history",
     "summary",
     "search_persons",
+    "find_household_persons",
+    "amount_limits",
     "household_members",
     "claims_of",
     "village_of",
@@ -475,7 +485,8 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
         (all.clone(), claim("R4", 99, "2024-10-04", 800, 700)), // no such person: refused, the rest stands
         (Scope::new("341123").unwrap(), claim("R5", 1, "2024-10-05", 800, 700)), // outside the scope
     ];
-    let results = app::settlement::settle_realtime_batch(store, &group, "clerk").await.unwrap();
+    let results =
+        app::settlement::settle_realtime_batch(store, &group.map(|(s, c)| (s, c, "clerk".to_string()))).await.unwrap();
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 2, "{results:?}");
     run.fresh(&["settle_realtime_batch"], "a group of real-time settlements").await;
     app::settlement::void_claim(store, &all, "C1", "clerk").await.unwrap();
@@ -728,8 +739,23 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
     };
     store.create_session(&session).await.unwrap();
     store.delete_session("s1").await.unwrap();
-    store.create_api_token(user.id, "script", "t1").await.unwrap();
+    store
+        .create_api_token(&store::NewApiToken {
+            token_hash: "t1".into(),
+            id: "t1id".into(),
+            user_id: user.id,
+            name: "script".into(),
+            role: "officer".into(),
+            region_scope: "341122".into(),
+            expires_at: Utc::now() + chrono::Duration::days(90),
+        })
+        .await
+        .unwrap();
     assert!(store.api_token_user("t1").await.unwrap().is_some());
+    assert!(store.api_token("t1").await.unwrap().is_some());
+    assert!(store.revoke_api_token("t1id").await.unwrap());
+    store.replace_password(user.id, "z", None).await.unwrap();
+    store.end_sessions_of(user.id, None).await.unwrap();
     let audit = store::AuditRow {
         at: Utc::now(),
         actor: "wang".into(),
@@ -751,6 +777,7 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
             errors: String::new(),
             actor: "wang".into(),
             at: Utc::now(),
+            scope: String::new(),
         })
         .await
         .unwrap();
@@ -764,6 +791,10 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
             "delete_session",
             "create_api_token",
             "api_token_user",
+            "api_token",
+            "revoke_api_token",
+            "replace_password",
+            "end_sessions_of",
             "audit",
             "audit_many",
             "record_import_run",
@@ -771,6 +802,14 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
         "accounts and traces",
     )
     .await;
+
+    // The server's keys and the plausibility limits feed no derived figure.
+    store.server_key("test", &[1u8; 32]).await.unwrap();
+    store
+        .set_amount_limit(domain::LimitSubject::Measure, "临时救助", "*", Some(domain::Fen::from_yuan(9_000)), "admin")
+        .await
+        .unwrap();
+    run.fresh(&["server_key", "set_amount_limit"], "keys and limits").await;
 
     // The derived data's own writes, once more by turns.
     store.refresh_figures_turn(&all, 1).await.unwrap();

@@ -17,6 +17,7 @@ both_backends!(
     a_void_resettles_the_later_claims_and_reports_differences,
     the_batch_over_the_store_equals_the_pure_engine,
     a_group_commit_settles_each_claim_as_one_at_a_time_would,
+    a_settlement_and_a_void_commit_with_their_audit_rows,
 );
 
 const POLICY: &str = include_str!("../../settle/tests/data/demo_county_2024.toml");
@@ -434,7 +435,12 @@ async fn a_group_commit_settles_each_claim_as_one_at_a_time_would(store: &Store)
         (Scope::new("341123").unwrap(), claim("C3", 1, "2024-07-01", 100, 100)),
         (all.clone(), c2.clone()),
     ];
-    let out = app::settlement::settle_realtime_batch(store, &items, "clerk").await.unwrap();
+    let out = app::settlement::settle_realtime_batch(
+        store,
+        &items.into_iter().map(|(s, c)| (s, c, "clerk".to_string())).collect::<Vec<_>>(),
+    )
+    .await
+    .unwrap();
     assert_eq!(out.len(), 6);
     let r1 = out[0].as_ref().unwrap();
     assert!(!r1.replayed);
@@ -457,4 +463,43 @@ async fn a_group_commit_settles_each_claim_as_one_at_a_time_would(store: &Store)
     // The next claim continues from the accumulators both left.
     let again = app::settlement::settle_realtime(store, &all, &c2, "clerk").await.unwrap();
     assert!(again.replayed);
+}
+
+/// The audit row of a settlement or a void is written in its own transaction:
+/// once the call returns (what a client is told), the row is there, with who did
+/// it; a claim refused inside a group leaves no row.
+async fn a_settlement_and_a_void_commit_with_their_audit_rows(store: &Store) {
+    seed(store).await;
+    app::settlement::put_policy(store, "341122", 2024, POLICY, "admin").await.unwrap();
+    let all = Scope::all();
+    let rows = |action: &'static str| async move {
+        store.audit_log(1000).await.unwrap().into_iter().filter(|r| r.action == action).collect::<Vec<_>>()
+    };
+    app::settlement::settle_realtime(store, &all, &claim("A1", 1, "2024-03-10", 60_000, 50_000), "clerk_wang")
+        .await
+        .unwrap();
+    let settled = rows("settle").await;
+    assert_eq!(settled.len(), 1, "{settled:?}");
+    let r = &settled[0];
+    assert_eq!((r.actor.as_str(), r.object_kind.as_str(), r.object_id.as_str()), ("clerk_wang", "claim", "A1"));
+    assert_eq!(r.region_code, Some(code("341122100201").as_u64() as i64));
+    assert!(r.detail.contains("13000.00"), "{}", r.detail);
+    // A group: each settled claim audited with its own clerk, the refused one not.
+    let group = vec![
+        (all.clone(), claim("A2", 1, "2024-05-01", 1_000, 1_000), "clerk_li".to_string()),
+        (all.clone(), claim("A3", 99, "2024-05-01", 1_000, 1_000), "clerk_li".to_string()),
+        (all.clone(), claim("A4", 3, "2024-05-02", 2_000, 2_000), "clerk_zhao".to_string()),
+    ];
+    let out = app::settlement::settle_realtime_batch(store, &group).await.unwrap();
+    assert!(out[0].is_ok() && out[1].is_err() && out[2].is_ok(), "{out:?}");
+    let who: Vec<(String, String)> = rows("settle").await.into_iter().map(|r| (r.object_id, r.actor)).collect();
+    for want in [("A2", "clerk_li"), ("A4", "clerk_zhao")] {
+        assert!(who.contains(&(want.0.to_string(), want.1.to_string())), "{who:?}");
+    }
+    assert!(!who.iter().any(|(id, _)| id == "A3"), "{who:?}");
+    // A void, likewise.
+    app::settlement::void_claim(store, &all, "A1", "supervisor").await.unwrap();
+    let voids = rows("void_claim").await;
+    assert_eq!(voids.len(), 1);
+    assert_eq!((voids[0].actor.as_str(), voids[0].object_id.as_str()), ("supervisor", "A1"));
 }

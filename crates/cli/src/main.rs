@@ -2,6 +2,7 @@
 //! itself lives in them. Each command has its own module under `commands/`.
 
 mod commands;
+mod identity;
 mod progress;
 
 use clap::{Parser, Subcommand};

@@ -133,26 +133,73 @@ fn a_file_is_stored_whole_or_not_at_all_on_sqlite() {
     whole_or_nothing(None);
 }
 
-#[test]
-fn a_file_is_stored_whole_or_not_at_all_on_postgres() {
+/// A fresh PostgreSQL database of its own (so that other tests' rows do not
+/// interfere), by psql, and the way to drop it; `None` when none can be made.
+fn pg_database(tag: &str) -> Option<(String, impl FnOnce())> {
     let Ok(base) = std::env::var("SAFETYNET_TEST_PG") else {
         eprintln!("SAFETYNET_TEST_PG is not set; skipped");
-        return;
+        return None;
     };
-    // A database of its own, so that other tests' rows do not interfere.
-    let name = format!("sn_import_{}", std::process::id());
+    let name = format!("sn_import_{tag}_{}", std::process::id());
     let admin = Command::new("psql").args([&base, "-q", "-c", &format!("CREATE DATABASE {name}")]).output();
     match admin {
         Ok(o) if o.status.success() => {}
         _ => {
             eprintln!("cannot create a database with psql; skipped");
-            return;
+            return None;
         }
     }
-    let url = match base.rfind('/') {
-        Some(i) => format!("{}/{name}", &base[..i]),
-        None => return,
+    let url = format!("{}/{name}", &base[..base.rfind('/')?]);
+    let drop = move || {
+        let _ = Command::new("psql").args([&base, "-q", "-c", &format!("DROP DATABASE {name}")]).output();
     };
-    whole_or_nothing(Some(url));
-    let _ = Command::new("psql").args([&base, "-q", "-c", &format!("DROP DATABASE {name}")]).output();
+    Some((url, drop))
+}
+
+#[test]
+fn a_file_is_stored_whole_or_not_at_all_on_postgres() {
+    if let Some((url, drop)) = pg_database("whole") {
+        whole_or_nothing(Some(url));
+        drop();
+    }
+}
+
+/// A claim above its plausibility limit (a slip of several zeros) near the end of
+/// a file of several write chunks: the file is refused, the line, the column and
+/// the limit named, and no claim is stored.
+fn implausible_claims(db: Option<String>) {
+    let (env, persons, header) = setup(db);
+    let file = write(&env, "persons.csv", &header, &persons);
+    env.ok(&["import", "persons", s(&file)]);
+    let synth = env.path("synth_claims");
+    env.ok(&["synth", "--scale", "small", "--out", s(&synth)]);
+    let text = std::fs::read_to_string(synth.join("claims.csv")).unwrap();
+    let mut lines = text.lines().map(str::to_string);
+    let header = lines.next().unwrap();
+    let mut claims: Vec<String> = lines.collect();
+    assert!(claims.len() > 2_000, "{} claims", claims.len());
+    let cols: Vec<&str> = header.split(',').collect();
+    let total = cols.iter().position(|c| *c == "total_cost").unwrap();
+    let eligible = cols.iter().position(|c| *c == "eligible_cost").unwrap();
+    let n = claims.len();
+    claims[n - 2] = with_field(&with_field(&claims[n - 2], total, "999999999999.99"), eligible, "1000.00");
+    let file = write(&env, "claims.csv", &header, &claims);
+    let err = env.fails(&["import", "claims", "--chunk-rows", "1000", s(&file)]);
+    assert!(err.contains(&format!(":{n}:")) && err.contains("total_cost") && err.contains("plausible"), "{err}");
+    let out = env.path("claims_out.csv");
+    env.ok(&["export", "claims", "--out", s(&out)]);
+    assert_eq!(std::fs::read_to_string(out).unwrap().lines().count(), 1, "only the header: nothing stored");
+}
+
+#[test]
+fn an_implausible_claim_refuses_its_file_on_sqlite() {
+    implausible_claims(None);
+}
+
+#[test]
+fn an_implausible_claim_refuses_its_file_on_postgres() {
+    if let Some((url, drop)) = pg_database("limits") {
+        implausible_claims(Some(url));
+        drop();
+    }
 }

@@ -96,11 +96,24 @@ impl Divisions {
         let mut texts = Vec::with_capacity(4);
         for f in FILES {
             let p = dir.join(f);
-            let t = std::fs::read_to_string(&p).map_err(|e| DivisionError {
+            let bytes = std::fs::read(&p).map_err(|e| DivisionError {
                 file: f,
                 line: 0,
                 column: None,
                 reason: format!("cannot read {}: {e}", p.display()),
+            })?;
+            let t = String::from_utf8(bytes).map_err(|e| {
+                let bad = crate::text::first_bad_utf8(e.as_bytes(), true).expect("not UTF-8");
+                DivisionError {
+                    file: f,
+                    line: bad.line as usize,
+                    column: None,
+                    reason: format!(
+                        "{} at column {} is not UTF-8 text; the table is read as UTF-8",
+                        bad.describe(),
+                        bad.column
+                    ),
+                }
             })?;
             texts.push(t);
         }
@@ -138,6 +151,7 @@ impl Divisions {
             if name.is_empty() {
                 return Err(err(line, Some("name"), "is empty".into()));
             }
+            crate::text::check_name(name).map_err(|e| err(line, Some("name"), e.0))?;
             let mut parent_idx = None;
             for (k, (col, lvl)) in spec.parents.iter().enumerate() {
                 let given = field(k + 2);

@@ -108,15 +108,32 @@ fn required<'a>(column: &'static str, s: &'a str) -> Result<&'a str, FieldError>
     Ok(t)
 }
 
-/// An identifier chosen by the source system (household, claim, facility number).
+/// An identifier chosen by the source system (household, claim, facility number):
+/// 1 to 64 characters, no control and no bidirectional formatting character.
 pub fn parse_id(column: &'static str, s: &str) -> Result<String, FieldError> {
     let t = required(column, s)?;
     if t.chars().count() > 64 {
         return Err(FieldError { column, reason: format!("{t:?} is longer than 64 characters") });
     }
-    if t.chars().any(|c| c.is_control()) {
-        return Err(FieldError { column, reason: format!("{t:?} holds a control character") });
+    if let Some(c) = t.chars().find(|c| c.is_control() || crate::text::is_bidi_control(*c)) {
+        let what = if c.is_control() { "a control character" } else { "a bidirectional formatting character" };
+        return Err(FieldError { column, reason: format!("{t:?} holds {what}, {}", crate::text::describe(c)) });
     }
+    Ok(t.to_string())
+}
+
+/// A name (of a person, facility, doctor or region): checked by
+/// [`crate::text::check_name`]; empty only where `optional`.
+fn parse_name(column: &'static str, s: &str, optional: bool) -> Result<String, FieldError> {
+    let t = if optional { s.trim() } else { required(column, s)? };
+    col(column, crate::text::check_name(t))?;
+    Ok(t.to_string())
+}
+
+/// A free text: checked by [`crate::text::check_text`].
+fn parse_text(column: &'static str, s: &str, multiline: bool) -> Result<String, FieldError> {
+    let t = s.trim();
+    col(column, crate::text::check_text(t, multiline))?;
     Ok(t.to_string())
 }
 
@@ -207,7 +224,7 @@ impl Record for Region {
 
     fn from_fields(f: &[&str]) -> Result<Self, FieldError> {
         let code = col("code", RegionCode::parse(f[0]))?;
-        let name = required("name", f[1])?.to_string();
+        let name = parse_name("name", f[1], false)?;
         let level = code.level();
         if !f[2].trim().is_empty() {
             let given: RegionLevel = col("level", f[2].parse())?;
@@ -342,7 +359,7 @@ impl Record for Person {
     fn from_fields(f: &[&str]) -> Result<Self, FieldError> {
         let person_id = col("person_id", ResidentId::parse(f[0]))?;
         let household_id = parse_id("household_id", f[1])?;
-        let name = required("name", f[2])?.to_string();
+        let name = parse_name("name", f[2], false)?;
         if name.chars().count() > 50 {
             return Err(FieldError { column: "name", reason: "is longer than 50 characters".into() });
         }
@@ -399,7 +416,7 @@ impl Record for Facility {
 
     fn from_fields(f: &[&str]) -> Result<Self, FieldError> {
         let facility_id = parse_id("facility_id", f[0])?;
-        let name = required("name", f[1])?.to_string();
+        let name = parse_name("name", f[1], false)?;
         let kind = col("kind", f[2].parse())?;
         let grade = col("grade", Grade::parse_opt(f[3]))?;
         let region_code = col("region_code", RegionCode::parse(f[4]))?;
@@ -457,7 +474,7 @@ impl Record for Practitioner {
             gp: col("gp", parse_bool(f[3]))?,
             birth_date: col("birth_date", parse_date(f[4]))?,
             active: col("active", parse_bool(f[5]))?,
-            name: f[6].trim().to_string(),
+            name: parse_name("name", f[6], true)?,
         })
     }
 
@@ -543,7 +560,7 @@ impl Record for Claim {
             "" => String::new(),
             t => col("diagnosis", parse_icd10(t))?,
         };
-        let facility_id = f[9].trim().to_string();
+        let facility_id = parse_name("facility_id", f[9], true)?;
         Ok(Claim {
             claim_id,
             person_id,
@@ -697,8 +714,8 @@ impl Record for crate::work::Visit {
             person_id,
             kind,
             date,
-            visitors: required("visitors", f[3])?.to_string(),
-            findings: f[5].trim().to_string(),
+            visitors: parse_name("visitors", f[3], false)?,
+            findings: parse_text("findings", f[5], true)?,
             next_date,
         })
     }
@@ -775,6 +792,38 @@ mod tests {
         let t: Threshold = m.parse(&["2024", "x", "34", "7000", "19575"]).unwrap();
         assert_eq!(t.region, "34");
         assert_eq!(t.monitoring_line, Fen::from_yuan(7000));
+    }
+
+    #[test]
+    fn names_refuse_control_and_bidi_characters_wherever_a_name_is_read() {
+        let person = |name: &str| Person::from_fields(&["11010519491231002X", "H1", name, "general", "2020-01-01", ""]);
+        assert_eq!(person("张三丰").unwrap().name, "张三丰");
+        let e = person("张三\u{202E}丰").unwrap_err();
+        assert_eq!(e.column, "name");
+        assert!(e.reason.contains("U+202E (right-to-left override) at character 3"), "{e}");
+        assert_eq!(person("张\u{7}三").unwrap_err().column, "name");
+        let facility = |name: &str| Facility::from_fields(&["F1", name, "village_clinic", "", "341122100201", "", ""]);
+        assert!(facility("来安县卫生院").is_ok());
+        assert!(facility("\u{2067}卫生院").unwrap_err().reason.contains("U+2067"));
+        let doctor =
+            |name: &str| Practitioner::from_fields(&["D1", "F1", "rural_doctor", "yes", "1970-01-01", "yes", name]);
+        assert_eq!(doctor("").unwrap().name, "");
+        assert!(doctor("李\u{200F}四").unwrap_err().reason.contains("U+200F"));
+        assert!(doctor("李\u{9C}四").unwrap_err().reason.contains("U+009C"));
+        let region = |name: &str| Region::from_fields(&["341122100201", name, "", "", "", "", ""]);
+        assert!(region("大英村\u{061C}").is_err());
+        assert!(region("大英\u{7F}村").is_err());
+        // Identifiers refuse the same characters.
+        let e = Household::from_fields(&["H\u{202D}1", "341122100201", "3", "1000", "", ""]).unwrap_err();
+        assert_eq!(e.column, "household_id");
+        assert!(e.reason.contains("bidirectional"), "{e}");
+        // Free text keeps its line breaks and tabs; other controls are refused.
+        let visit = |visitors: &str, findings: &str| {
+            crate::work::Visit::from_fields(&["H1", "household", "2024-01-02", visitors, "", findings, ""])
+        };
+        assert_eq!(visit("王五", "one\n\ttwo").unwrap().findings, "one\n\ttwo");
+        assert_eq!(visit("王五", "a\u{1}b").unwrap_err().column, "findings");
+        assert_eq!(visit("王\u{202E}五", "").unwrap_err().column, "visitors");
     }
 
     #[test]

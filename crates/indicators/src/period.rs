@@ -80,6 +80,15 @@ impl Period {
         self.months().0.year()
     }
 
+    /// The same period a year earlier (2023-03 for 2024-03, 2023-Q2 for 2024-Q2).
+    pub fn year_before(self) -> Period {
+        match self {
+            Period::Month(m) => Period::Month(Month(m.0 - 12)),
+            Period::Quarter(y, q) => Period::Quarter(y - 1, q),
+            Period::Year(y) => Period::Year(y - 1),
+        }
+    }
+
     /// Every period of a kind in a year, in order.
     pub fn of_year(year: i32, kind: PeriodKind) -> Vec<Period> {
         match kind {
@@ -141,5 +150,9 @@ mod tests {
         }
         assert_eq!(Period::of_year(2024, PeriodKind::Month).len(), 12);
         assert_eq!(Month::new(2023, 12).0 + 1, Month::new(2024, 1).0);
+        for (now, before) in [("2024", "2023"), ("2024-Q1", "2023-Q1"), ("2024-01", "2023-01"), ("2024-12", "2023-12")]
+        {
+            assert_eq!(now.parse::<Period>().unwrap().year_before().to_string(), before);
+        }
     }
 }

@@ -5,14 +5,23 @@
 //! numerator and denominator. Rows outside the scope never appear, nor do regions
 //! above it (a province row would hold other counties' data). The writers take a
 //! `Write`; the caller chooses the file.
+//!
+//! Each value is drawn against the target in force for its indicator, region and
+//! year (a target column and a status column: met, near or missed), and, when a
+//! comparison is asked, beside the same region's value in the same period a year
+//! before and the change. Targets are applied here, when the report is drawn: no
+//! fact depends on them.
 
 use crate::cube::{IndicatorCube, IndicatorValue};
 use crate::definition::{Definitions, IndicatorDef, Unit};
 use crate::period::Period;
+use crate::target::{Status, Target, Targets};
 use domain::{Fen, RegionCode, RegionLevel};
-use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use rust_xlsxwriter::{Color, Format, Workbook, XlsxError};
 use std::collections::HashMap;
+use std::fmt;
 use std::io::Write;
+use std::str::FromStr;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -42,6 +51,40 @@ pub struct ReportRow {
     pub period: Period,
     /// One per indicator, in definition order.
     pub values: Vec<IndicatorValue>,
+    /// The same region's values in the same period a year before, one per
+    /// indicator, when the report is compared ([`add_previous`]).
+    pub previous: Option<Vec<IndicatorValue>>,
+}
+
+/// What a report is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Compare {
+    /// The same period of the year before.
+    PreviousYear,
+}
+
+impl Compare {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compare::PreviousYear => "previous-year",
+        }
+    }
+}
+
+impl fmt::Display for Compare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Compare {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Compare, String> {
+        match s.trim() {
+            "previous-year" | "previous_year" => Ok(Compare::PreviousYear),
+            other => Err(format!("unknown comparison {other:?}; expected previous-year")),
+        }
+    }
 }
 
 /// The rows of a report, by level, then region, then period.
@@ -52,20 +95,82 @@ pub fn build(cube: &IndicatorCube, spec: &ReportSpec) -> Vec<ReportRow> {
         for region in cube.regions(level).into_iter().filter(|r| r.starts_with(&spec.scope)) {
             for &period in &spec.periods {
                 let values = (0..n).map(|i| cube.indicator(i, region, period)).collect();
-                rows.push(ReportRow { level, region, period, values });
+                rows.push(ReportRow { level, region, period, values, previous: None });
             }
         }
     }
     rows
 }
 
-/// The header of the data columns.
-pub fn header(defs: &Definitions) -> Vec<String> {
+/// Gives each row the values of its region in the same period a year before,
+/// from `previous`, a cube of the year before over the same definitions (by id;
+/// an indicator it lacks has no value). A region without facts that year has
+/// zero sums there: no value for a ratio, 0 for a plain count.
+pub fn add_previous(rows: &mut [ReportRow], defs: &Definitions, previous: &IndicatorCube) {
+    let at: Vec<Option<usize>> =
+        defs.indicators.iter().map(|d| previous.definitions().indicators.iter().position(|p| p.id == d.id)).collect();
+    for row in rows {
+        let before = row.period.year_before();
+        row.previous = Some(
+            at.iter()
+                .map(|i| match i {
+                    Some(i) => previous.indicator(*i, row.region, before),
+                    None => IndicatorValue { numerator: 0, denominator: None, value: None },
+                })
+                .collect(),
+        );
+    }
+}
+
+/// One value drawn against its target and the year before.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Drawn<'a> {
+    /// The target in force for the indicator, the row's region and year.
+    pub target: Option<&'a Target>,
+    /// `None` without a target or without a value.
+    pub status: Option<Status>,
+    /// The value a year before, when compared.
+    pub previous: Option<f64>,
+    /// The value minus the previous one (percentage points for a percent).
+    pub change: Option<f64>,
+}
+
+/// Each value of a row (in definition order) drawn against the targets and the
+/// year before.
+pub fn draw<'a>(defs: &Definitions, targets: &'a Targets, row: &ReportRow) -> Vec<Drawn<'a>> {
+    let region = row.region.short();
+    let year = row.period.year();
+    defs.indicators
+        .iter()
+        .zip(&row.values)
+        .enumerate()
+        .map(|(i, (d, v))| {
+            let target = targets.find(&d.id, &region, year);
+            let previous = row.previous.as_ref().and_then(|p| p.get(i)).and_then(|p| p.value);
+            Drawn {
+                target,
+                status: target.zip(v.value).map(|(t, x)| t.status(x)),
+                previous,
+                change: v.value.zip(previous).map(|(a, b)| a - b),
+            }
+        })
+        .collect()
+}
+
+/// The header of the data columns; with `compare`, each indicator's previous
+/// value and change too.
+pub fn header(defs: &Definitions, compare: bool) -> Vec<String> {
     let mut h: Vec<String> = ["level", "region_code", "region_name", "period"].iter().map(|s| s.to_string()).collect();
     for d in &defs.indicators {
         h.push(d.id.clone());
         h.push(format!("{}_numerator", d.id));
         h.push(format!("{}_denominator", d.id));
+        h.push(format!("{}_target", d.id));
+        h.push(format!("{}_status", d.id));
+        if compare {
+            h.push(format!("{}_previous", d.id));
+            h.push(format!("{}_change", d.id));
+        }
     }
     h
 }
@@ -94,22 +199,31 @@ fn name(names: &HashMap<RegionCode, String>, r: RegionCode) -> &str {
     names.get(&r).map(String::as_str).unwrap_or("")
 }
 
-/// Writes the rows as one CSV table (all levels together).
+/// Writes the rows as one CSV table (all levels together), each value with its
+/// target and status, and with `compare` its previous value and change.
 pub fn write_csv<W: Write>(
     defs: &Definitions,
     rows: &[ReportRow],
     names: &HashMap<RegionCode, String>,
+    targets: &Targets,
+    compare: bool,
     out: W,
 ) -> Result<(), ReportError> {
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(header(defs))?;
+    w.write_record(header(defs, compare))?;
     for r in rows {
         let mut rec =
             vec![r.level.to_string(), r.region.short(), name(names, r.region).to_string(), r.period.to_string()];
-        for (d, v) in defs.indicators.iter().zip(&r.values) {
+        for ((d, v), x) in defs.indicators.iter().zip(&r.values).zip(draw(defs, targets, r)) {
             rec.push(fmt_value(d, v.value));
             rec.push(fmt_sum(d.numerator_is_money(), v.numerator));
             rec.push(v.denominator.map(|x| fmt_sum(d.denominator_is_money(), x)).unwrap_or_default());
+            rec.push(x.target.map(Target::describe).unwrap_or_default());
+            rec.push(x.status.map(|s| s.as_str().to_string()).unwrap_or_default());
+            if compare {
+                rec.push(fmt_value(d, x.previous));
+                rec.push(fmt_value(d, x.change));
+            }
         }
         w.write_record(rec)?;
     }
@@ -117,18 +231,26 @@ pub fn write_csv<W: Write>(
     Ok(())
 }
 
-/// Writes the rows as a workbook: one sheet per level, then a `definitions` sheet
-/// with each indicator's names, unit and formula.
+/// Writes the rows as a workbook: one sheet per level (each value with its
+/// target and status, coloured, and with `compare` its previous value and
+/// change), then a `definitions` sheet with each indicator's names, unit and
+/// formula, and a `targets` sheet with the targets of the indicators.
+#[allow(clippy::too_many_arguments)]
 pub fn write_xlsx<W: Write>(
     defs: &Definitions,
     rows: &[ReportRow],
     names: &HashMap<RegionCode, String>,
     levels: &[RegionLevel],
+    targets: &Targets,
+    compare: bool,
     mut out: W,
 ) -> Result<(), ReportError> {
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
-    let head = header(defs);
+    let coloured = |c: u32| Format::new().set_background_color(Color::RGB(c));
+    let (met, near, missed) = (coloured(0xC6EFCE), coloured(0xFFEB9C), coloured(0xFFC7CE));
+    let head = header(defs, compare);
+    let per = if compare { 7 } else { 5 };
     for &level in levels {
         let ws = wb.add_worksheet();
         ws.set_name(level.as_str())?;
@@ -141,7 +263,7 @@ pub fn write_xlsx<W: Write>(
             ws.write_string(row, 2, name(names, r.region))?;
             ws.write_string(row, 3, r.period.to_string())?;
             let mut c = 4u16;
-            for (d, v) in defs.indicators.iter().zip(&r.values) {
+            for ((d, v), x) in defs.indicators.iter().zip(&r.values).zip(draw(defs, targets, r)) {
                 if let Some(x) = v.value {
                     ws.write_number(row, c, x)?;
                 }
@@ -150,7 +272,26 @@ pub fn write_xlsx<W: Write>(
                 if let Some(den) = v.denominator {
                     ws.write_number(row, c + 2, as_num(d.denominator_is_money(), den))?;
                 }
-                c += 3;
+                if let Some(t) = x.target {
+                    ws.write_string(row, c + 3, t.describe())?;
+                }
+                if let Some(s) = x.status {
+                    let f = match s {
+                        Status::Met => &met,
+                        Status::Near => &near,
+                        Status::Missed => &missed,
+                    };
+                    ws.write_string_with_format(row, c + 4, s.as_str(), f)?;
+                }
+                if compare {
+                    if let Some(p) = x.previous {
+                        ws.write_number(row, c + 5, p)?;
+                    }
+                    if let Some(ch) = x.change {
+                        ws.write_number(row, c + 6, ch)?;
+                    }
+                }
+                c += per;
             }
         }
         ws.set_freeze_panes(1, 4)?;
@@ -167,6 +308,22 @@ pub fn write_xlsx<W: Write>(
         ws.write_string(r, 2, &d.name_en)?;
         ws.write_string(r, 3, d.unit.as_str())?;
         ws.write_string(r, 4, d.formula())?;
+    }
+    let ws = wb.add_worksheet();
+    ws.set_name("targets")?;
+    for (c, h) in ["indicator", "region", "year", "direction", "value", "tolerance", "source"].iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &bold)?;
+    }
+    for (r, t) in (1u32..).zip(targets.sorted(defs).into_iter().filter(|t| defs.get(&t.indicator).is_some())) {
+        ws.write_string(r, 0, &t.indicator)?;
+        ws.write_string(r, 1, &t.region)?;
+        if let Some(y) = t.year {
+            ws.write_number(r, 2, y)?;
+        }
+        ws.write_string(r, 3, t.direction.as_str())?;
+        ws.write_number(r, 4, t.value)?;
+        ws.write_number(r, 5, t.tolerance)?;
+        ws.write_string(r, 6, &t.source)?;
     }
     let buf = wb.save_to_buffer()?;
     out.write_all(&buf)?;

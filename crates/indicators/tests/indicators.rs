@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use domain::RegionLevel;
 use indicators::report::{self, ReportSpec};
-use indicators::{IndicatorCube, Period, PeriodKind};
+use indicators::{IndicatorCube, Period, PeriodKind, Targets};
 use std::collections::HashMap;
 
 fn value(cube: &IndicatorCube, id: &str, region: &str, period: &str) -> (i64, Option<i64>, Option<f64>) {
@@ -141,7 +141,7 @@ fn reports_keep_inside_their_scope() {
     assert!(villages.contains(&"341122100201".to_string()) && !villages.iter().any(|v| v.starts_with("341123")));
 
     let mut csv = Vec::new();
-    report::write_csv(cube.definitions(), &rows, &names(), &mut csv).unwrap();
+    report::write_csv(cube.definitions(), &rows, &names(), &Targets::default(), false, &mut csv).unwrap();
     let text = String::from_utf8(csv).unwrap();
     assert!(text.starts_with("level,region_code,region_name,period,poor_patients_treated_share,"), "{text}");
     assert!(text.contains("county,341122,某县,2024-Q1,"), "{text}");
@@ -150,11 +150,13 @@ fn reports_keep_inside_their_scope() {
     let spec =
         ReportSpec { levels: vec![RegionLevel::County], periods: vec![Period::Year(2024)], scope: "341122".into() };
     let mut csv = Vec::new();
-    report::write_csv(cube.definitions(), &report::build(&cube, &spec), &names(), &mut csv).unwrap();
+    report::write_csv(cube.definitions(), &report::build(&cube, &spec), &names(), &Targets::shipped(), false, &mut csv)
+        .unwrap();
     let text = String::from_utf8(csv).unwrap();
     assert!(text.contains(",39.38,630.00,1600.00,"), "{text}");
 
     let mut xlsx = Vec::new();
-    report::write_xlsx(cube.definitions(), &rows, &names(), &spec.levels, &mut xlsx).unwrap();
+    report::write_xlsx(cube.definitions(), &rows, &names(), &spec.levels, &Targets::shipped(), true, &mut xlsx)
+        .unwrap();
     assert_eq!(&xlsx[..2], b"PK");
 }

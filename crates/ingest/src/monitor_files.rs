@@ -21,7 +21,12 @@ pub fn read_rules(path: Option<&Path>) -> Result<RuleSet, IngestError> {
     let Some(path) = path else {
         return Ok(RuleSet::defaults());
     };
-    let text = std::fs::read_to_string(path).map_err(|e| IngestError::open(path, e))?;
+    let text = crate::encoding::read_utf8_text(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => {
+            IngestError::Format { file: path.display().to_string(), reason: e.to_string() }
+        }
+        _ => IngestError::open(path, e),
+    })?;
     RuleSet::from_region_toml(text.trim_start_matches('\u{feff}'))
         .map_err(|e| IngestError::Format { file: path.display().to_string(), reason: e.to_string() })
 }

@@ -5,7 +5,7 @@
 //! fix. The result is all records or all errors, never a part.
 
 use crate::cells::{self, CellKind};
-use crate::encoding::{self, Counting, DecodeReader, Encoding};
+use crate::encoding::{self, Counting, DecodeReader, Encoding, Malformed, MalformedLog};
 use crate::error::{IngestError, RowError, WHOLE_ROW};
 use domain::{ColumnMap, Record};
 use std::cell::RefCell;
@@ -130,13 +130,26 @@ fn read_csv_path_into<R: Record>(
     let mut head = Vec::with_capacity(encoding::SNIFF_LEN);
     open()?.take(encoding::SNIFF_LEN as u64).read_to_end(&mut head).map_err(|e| IngestError::io(path, e))?;
     let enc = encoding::detect(&head);
-    match read_csv_inner(&name, open()?, enc, total, progress, enc == Encoding::Utf8, reborrow(&mut sink)) {
+    // UTF-8 is a guess only while the text seen is plain ASCII: a file whose start
+    // holds UTF-8 characters is UTF-8, and a byte further on that is not is an error
+    // in it, not a sign of another encoding.
+    let guess = enc == Encoding::Utf8 && head.is_ascii();
+    match read_csv_inner(&name, open()?, enc, total, progress, guess, Some(path), reborrow(&mut sink)) {
         // UTF-8 was a guess from the file's start; bytes further on say otherwise.
         Err(CsvFailure::NotUtf8) => {
             if let Some((_, f)) = sink.as_mut() {
                 f(Feed::Restart);
             }
-            match read_csv_inner(&name, open()?, Encoding::Gb18030, total, progress, false, reborrow(&mut sink)) {
+            match read_csv_inner(
+                &name,
+                open()?,
+                Encoding::Gb18030,
+                total,
+                progress,
+                false,
+                Some(path),
+                reborrow(&mut sink),
+            ) {
                 Err(CsvFailure::NotUtf8) => unreachable!("decoded text is UTF-8"),
                 Err(CsvFailure::Ingest(e)) => Err(e),
                 Ok(rows) => Ok(rows),
@@ -148,7 +161,9 @@ fn read_csv_path_into<R: Record>(
 }
 
 /// Reads CSV from any reader in a known encoding (`total` is its length in bytes, for
-/// progress; 0 if unknown). Text that is not UTF-8 in a UTF-8 stream is a row error.
+/// progress; 0 if unknown). Bytes that are not text in the encoding are a row error
+/// (with their column in the line when the encoding is decoded; a UTF-8 stream,
+/// which cannot be read back, names the character of the value instead).
 pub fn read_csv<R: Record>(
     name: &str,
     input: impl Read,
@@ -156,7 +171,7 @@ pub fn read_csv<R: Record>(
     total: u64,
     progress: Progress,
 ) -> Result<Vec<Row<R>>, IngestError> {
-    match read_csv_inner(name, input, enc, total, progress, false, None) {
+    match read_csv_inner(name, input, enc, total, progress, false, None, None) {
         Ok(rows) => Ok(rows),
         Err(CsvFailure::Ingest(e)) => Err(e),
         Err(CsvFailure::NotUtf8) => unreachable!("only raised when a retry is possible"),
@@ -175,13 +190,49 @@ impl From<IngestError> for CsvFailure {
     }
 }
 
+/// Why bytes are refused: `the byte 0xFF at column 12 is not UTF-8 text (...)`.
+fn not_text(bytes: &[u8], column: u64, enc: Encoding) -> String {
+    not_text_at(bytes, &format!("column {column}"), enc)
+}
+
+fn not_text_at(bytes: &[u8], at: &str, enc: Encoding) -> String {
+    let verb = if bytes.len() == 1 { "is" } else { "are" };
+    let why = match enc {
+        Encoding::Utf8 => "as its start is",
+        Encoding::Utf8Bom => "as its byte-order mark says",
+        Encoding::Gb18030 => "as it is not UTF-8",
+        Encoding::Utf16Le | Encoding::Utf16Be => "as its byte-order mark says",
+    };
+    format!(
+        "{} at {at} {verb} not {name} text (the file is read as {name}, {why}); correct the cell, or save the whole file in one encoding",
+        domain::text::describe_bytes(bytes),
+        name = enc.name()
+    )
+}
+
+/// The first malformed sequence logged before `end` in the decoded stream, the
+/// others before it dropped (one error a record).
+fn take_malformed(log: &MalformedLog, end: u64) -> Option<Malformed> {
+    let mut log = log.borrow_mut();
+    if log.front().is_none_or(|m| m.at >= end) {
+        return None;
+    }
+    let first = log.pop_front();
+    while log.front().is_some_and(|m| m.at < end) {
+        log.pop_front();
+    }
+    first
+}
+
+#[allow(clippy::too_many_arguments)]
 fn read_csv_inner<R: Record>(
     name: &str,
     input: impl Read,
     enc: Encoding,
     total: u64,
     progress: Progress,
-    retry_on_bad_utf8: bool,
+    mut retry_on_bad_utf8: bool,
+    origin: Option<&Path>,
     sink: Sink<R>,
 ) -> Result<Vec<Row<R>>, CsvFailure> {
     let (mut counted, count) = Counting::new(input);
@@ -190,10 +241,23 @@ fn read_csv_inner<R: Record>(
     counted
         .read_exact(&mut bom[..enc.bom_len()])
         .map_err(|e| IngestError::Format { file: name.into(), reason: format!("cannot read: {e}") })?;
-    let source = if enc.needs_decoding() {
-        Source::Decoded(DecodeReader::new(counted, enc).expect("a decoder for a non-UTF-8 encoding"))
+    let (source, malformed) = if enc.needs_decoding() {
+        let d = DecodeReader::new(counted, enc).expect("a decoder for a non-UTF-8 encoding");
+        let log = d.log();
+        (Source::Decoded(d), Some(log))
     } else {
-        Source::Plain(counted)
+        (Source::Plain(counted), None)
+    };
+    // A record that is not UTF-8 is read again from the file to tell the line and
+    // column of its first bad byte: the error path only.
+    let mut reread: Option<File> = None;
+    let bom_len = enc.bom_len() as u64;
+    let mut locate = |pos: Option<&csv::Position>| {
+        let (path, pos) = (origin?, pos?);
+        if reread.is_none() {
+            reread = File::open(path).ok();
+        }
+        encoding::locate_bad_utf8(reread.as_mut()?, bom_len + pos.byte(), pos.line())
     };
     let (source, mut lines) = LineIndex::new(source);
     let mut rdr =
@@ -212,21 +276,39 @@ fn read_csv_inner<R: Record>(
         }
         .into());
     }
+    if let Some(m) = malformed.as_ref().and_then(|log| take_malformed(log, rdr.position().byte())) {
+        return Err(IngestError::Header {
+            file: name.into(),
+            reason: format!("the header on line {}: {}", m.line, not_text(&m.bytes, m.column, enc)),
+        }
+        .into());
+    }
     let header = match std::str::from_utf8(rec.as_slice()) {
         Ok(_) => csv::StringRecord::from_byte_record(rec.clone()).expect("checked UTF-8"),
         Err(_) if retry_on_bad_utf8 => return Err(CsvFailure::NotUtf8),
         Err(_) => {
-            return Err(IngestError::Header {
-                file: name.into(),
-                reason: format!("the header is not {} text", enc.name()),
-            }
-            .into())
+            let reason = match locate(rec.position()) {
+                Some(b) => format!("the header on line {}: {}", b.line, not_text(&b.bytes, b.column, enc)),
+                None => format!("the header is not {} text", enc.name()),
+            };
+            return Err(IngestError::Header { file: name.into(), reason }.into());
         }
     };
     let header_fields: Vec<&str> = header.iter().collect();
     let map =
         ColumnMap::new::<R>(&header_fields).map_err(|reason| IngestError::Header { file: name.into(), reason })?;
     let width = header.len();
+    // The name of a file column, for a byte error: the record's, else the header's.
+    let positions = map.positions.clone();
+    let column_of = |i: usize| -> String {
+        match positions.iter().position(|p| *p == Some(i)) {
+            Some(k) => R::COLUMNS[k].name.to_string(),
+            None => match header_fields.get(i).map(|h| h.trim()).filter(|h| !h.is_empty()) {
+                Some(h) => h.to_string(),
+                None => format!("column {}", i + 1),
+            },
+        }
+    };
 
     let mut col = Collector::<R>::new(name, map).with_sink(sink);
     let mut n: u64 = 0;
@@ -241,7 +323,8 @@ fn read_csv_inner<R: Record>(
                 return Err(csv_err(e).into());
             }
         }
-        let line = lines.line_of(&rec, rdr.position().byte());
+        let end = rdr.position().byte();
+        let line = lines.line_of(&rec, end);
         n += 1;
         if n == SIZE_SAMPLE && total > 0 {
             // Size the row and key tables once from the rows so far, instead of
@@ -253,6 +336,13 @@ fn read_csv_inner<R: Record>(
             next_report += PROGRESS_EVERY;
             progress(count.get(), total);
         }
+        // Bytes a decoder could not decode: the record is refused where they lie.
+        if let Some(m) = malformed.as_ref().and_then(|log| take_malformed(log, end)) {
+            let field = rec.iter().position(|f| f.windows(3).any(|w| w == "\u{FFFD}".as_bytes()));
+            let column = field.map_or_else(|| WHOLE_ROW.to_string(), column_of);
+            col.row_error(m.line, &column, not_text(&m.bytes, m.column, enc));
+            continue;
+        }
         // Reuse the record's buffer: ByteRecord -> StringRecord checks UTF-8 in place.
         let srec = match csv::StringRecord::from_byte_record(std::mem::take(&mut rec)) {
             Ok(s) => s,
@@ -260,12 +350,26 @@ fn read_csv_inner<R: Record>(
                 if retry_on_bad_utf8 {
                     return Err(CsvFailure::NotUtf8);
                 }
+                let field = e.utf8_error().field();
                 let br = e.into_byte_record();
-                col.row_error(line, WHOLE_ROW, format!("is not {} text", enc.name()));
+                let column = column_of(field);
+                match locate(br.position()) {
+                    Some(b) => col.row_error(b.line, &column, not_text(&b.bytes, b.column, enc)),
+                    None => {
+                        // Not read back (a stream): the character of the value.
+                        let b = domain::text::first_bad_utf8(br.get(field).unwrap_or_default(), true);
+                        let (bytes, at) = b.map_or((vec![], 0), |b| (b.bytes, b.column));
+                        col.row_error(line, &column, not_text_at(&bytes, &format!("character {at} of the value"), enc));
+                    }
+                }
                 rec = br;
                 continue;
             }
         };
+        if retry_on_bad_utf8 && !srec.as_byte_record().as_slice().is_ascii() {
+            // UTF-8 characters: the file is UTF-8, whatever follows.
+            retry_on_bad_utf8 = false;
+        }
         if srec.iter().all(|f| f.trim().is_empty()) {
             // A blank line or a row of empty cells (Excel leaves those at the end).
         } else if srec.len() != width {
@@ -281,6 +385,11 @@ fn read_csv_inner<R: Record>(
             col.push_fields(line, |i| srec.get(i).unwrap_or(""));
         }
         rec = srec.into_byte_record();
+    }
+    // Nothing is left in a decoder's log after the last record; if something were,
+    // it is refused all the same.
+    while let Some(m) = malformed.as_ref().and_then(|log| take_malformed(log, u64::MAX)) {
+        col.row_error(m.line, WHOLE_ROW, not_text(&m.bytes, m.column, enc));
     }
     progress(count.get(), total);
     Ok(col.finish()?)
@@ -498,6 +607,25 @@ mod tests {
     fn lines_of(text: &str) -> Vec<u64> {
         let rows = read_csv::<Threshold>("t.csv", text.as_bytes(), Encoding::Utf8, 0, &mut |_, _| {}).unwrap();
         rows.iter().map(|r| r.line).collect()
+    }
+
+    #[test]
+    fn bytes_not_in_the_encoding_are_refused_where_they_lie_in_a_stream_too() {
+        let head = "region,year,rural_income,monitoring_line\n34,2024,";
+        let mut text = head.as_bytes().to_vec();
+        text.extend(b"1\xFF,1\n");
+        let e = read_csv::<Threshold>("t.csv", &text[..], Encoding::Utf8, 0, &mut |_, _| {}).unwrap_err();
+        let r = &e.row_errors()[0];
+        assert_eq!((r.line, r.column.as_str()), (2, "rural_income"));
+        // Not read back from a file: the character of the value.
+        assert!(r.reason.starts_with("the byte 0xFF at character 2 of the value is not UTF-8 text"), "{r}");
+        // A decoder knows the column in the line.
+        let mut text = head.as_bytes().to_vec();
+        text.extend(b"\xFF,1\n");
+        let e = read_csv::<Threshold>("t.csv", &text[..], Encoding::Gb18030, 0, &mut |_, _| {}).unwrap_err();
+        let r = &e.row_errors()[0];
+        assert_eq!((r.line, r.column.as_str()), (2, "rural_income"));
+        assert!(r.reason.starts_with("the byte 0xFF at column 9 is not GB18030 text"), "{r}");
     }
 
     #[test]

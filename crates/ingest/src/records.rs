@@ -9,7 +9,8 @@
 //! (the claims of one year out of many), and can stop after a number of bad rows.
 //! What it does is done in one place, for every command that reads this way.
 
-use crate::error::{IngestError, RowError, WHOLE_ROW};
+use crate::encoding::locate_bad_utf8;
+use crate::error::{IngestError, RowError};
 use crate::read::Progress;
 use domain::{ColumnMap, Record};
 use std::fs::File;
@@ -42,7 +43,10 @@ pub fn read_records_where<R: Record>(
     let f = File::open(path).map_err(|e| IngestError::open(path, e))?;
     let total = f.metadata().map(|m| m.len()).unwrap_or(0);
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(BufReader::with_capacity(1 << 20, f));
-    let header = rdr.headers().map_err(|source| IngestError::Csv { file: file.clone(), error: source })?.clone();
+    let header = match rdr.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => return Err(not_utf8_header(path, &file, e)),
+    };
     let header: Vec<&str> = header.iter().collect();
     let map = ColumnMap::new::<R>(&header).map_err(|reason| IngestError::Header { file: file.clone(), reason })?;
     let mut out = Vec::new();
@@ -52,6 +56,7 @@ pub fn read_records_where<R: Record>(
     let mut raw_buf: Vec<&'static str> = Vec::with_capacity(R::COLUMNS.len() * 2);
     let mut fields_buf: Vec<&'static str> = Vec::with_capacity(R::COLUMNS.len());
     let mut rows = 0u64;
+    let mut reread: Option<File> = None;
     let bad = |errors: &mut Vec<RowError>, line: u64, column: &str, reason: String| {
         errors.push(RowError { file: file.clone(), line, column: column.to_string(), reason });
         errors.len() >= stop_after
@@ -67,9 +72,20 @@ pub fn read_records_where<R: Record>(
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
                 match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => {
-                        let reason = "the row is not valid UTF-8; save the file as UTF-8".to_string();
-                        if bad(&mut errors, line, WHOLE_ROW, reason) {
+                    csv::ErrorKind::Utf8 { pos, err } => {
+                        // Read the record again to tell where its first bad byte lies.
+                        let column = column_of::<R>(&map, &header, err.field());
+                        let found = pos.as_ref().and_then(|p| {
+                            let mut f = reread.take().or_else(|| File::open(path).ok())?;
+                            let b = locate_bad_utf8(&mut f, p.byte(), p.line());
+                            reread = Some(f);
+                            b
+                        });
+                        let (line, reason) = match found {
+                            Some(b) => (b.line, not_utf8(&b)),
+                            None => (line, "the row is not valid UTF-8; save the file as UTF-8".to_string()),
+                        };
+                        if bad(&mut errors, line, &column, reason) {
                             break;
                         }
                         continue;
@@ -108,6 +124,35 @@ pub fn read_records_where<R: Record>(
         return Err(IngestError::Rows { file, errors });
     }
     Ok(out)
+}
+
+/// Why a UTF-8 file's bytes are refused.
+pub(crate) fn not_utf8(b: &domain::text::BadBytes) -> String {
+    let verb = if b.bytes.len() == 1 { "is" } else { "are" };
+    format!("{} at column {} {verb} not UTF-8 text; save the file as UTF-8", b.describe(), b.column)
+}
+
+/// The header of a UTF-8 file that could not be read: where its bad byte lies.
+pub(crate) fn not_utf8_header(path: &Path, file: &str, e: csv::Error) -> IngestError {
+    if let csv::ErrorKind::Utf8 { .. } = e.kind() {
+        if let Some(b) = File::open(path).ok().and_then(|mut f| locate_bad_utf8(&mut f, 0, 1)) {
+            let reason = format!("the header on line {}: {}", b.line, not_utf8(&b));
+            return IngestError::Header { file: file.to_string(), reason };
+        }
+    }
+    IngestError::Csv { file: file.to_string(), error: e }
+}
+
+/// The name of a file column: the record's, else the header's.
+pub(crate) fn column_of<R: Record>(map: &ColumnMap, header: &[&str], i: usize) -> String {
+    match map.positions.iter().position(|p| *p == Some(i)) {
+        Some(k) => R::COLUMNS[k].name.to_string(),
+        None => header
+            .get(i)
+            .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| format!("column {}", i + 1)),
+    }
 }
 
 /// Empties a vector of field slices and hands back its allocation for slices of
@@ -171,7 +216,10 @@ mod tests {
         assert_eq!(errs.len(), 1);
         assert_eq!(
             errs[0].labelled().to_string(),
-            format!("{}:3: the row is not valid UTF-8; save the file as UTF-8", q.display())
+            format!(
+                "{}:3: column region: the byte 0xFF at column 1 is not UTF-8 text; save the file as UTF-8",
+                q.display()
+            )
         );
     }
 

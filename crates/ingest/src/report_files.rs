@@ -26,18 +26,39 @@ impl Table {
         let f = std::fs::File::open(path).map_err(|e| IngestError::open(path, e))?;
         let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(std::io::BufReader::new(f));
         let csv_error = |source| IngestError::Csv { file: file.clone(), error: source };
-        let header = r
-            .headers()
-            .map_err(csv_error)?
-            .iter()
-            .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
-            .collect();
+        let header: Vec<String> = match r.headers() {
+            Ok(h) => h.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase()).collect(),
+            Err(e) => return Err(crate::records::not_utf8_header(path, &file, e)),
+        };
         let mut rows = Vec::new();
+        let mut errors = Vec::new();
+        let mut reread: Option<std::fs::File> = None;
         for rec in r.records() {
-            let rec = rec.map_err(csv_error)?;
-            rows.push((rec.position().map_or(0, |p| p.line()), rec));
+            match rec {
+                Ok(rec) => rows.push((rec.position().map_or(0, |p| p.line()), rec)),
+                // Bytes that are not UTF-8: the row is refused where they lie.
+                Err(e) => match e.kind() {
+                    csv::ErrorKind::Utf8 { pos: Some(pos), err } => {
+                        let column = header.get(err.field()).cloned().unwrap_or_else(|| format!("{}", err.field() + 1));
+                        let found = {
+                            let f = reread.take().or_else(|| std::fs::File::open(path).ok());
+                            f.and_then(|mut f| {
+                                let b = crate::encoding::locate_bad_utf8(&mut f, pos.byte(), pos.line());
+                                reread = Some(f);
+                                b
+                            })
+                        };
+                        let (line, reason) = match found {
+                            Some(b) => (b.line, crate::records::not_utf8(&b)),
+                            None => (pos.line(), "is not valid UTF-8; save the file as UTF-8".to_string()),
+                        };
+                        errors.push(RowError { file: file.clone(), line, column, reason });
+                    }
+                    _ => return Err(csv_error(e)),
+                },
+            }
         }
-        Ok(Table { file, header, rows, errors: Vec::new() })
+        Ok(Table { file, header, rows, errors })
     }
 
     /// The position of a required column.

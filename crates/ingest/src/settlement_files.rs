@@ -23,8 +23,8 @@ use std::path::Path;
 
 /// Reads and validates a policy file (a leading byte-order mark is dropped).
 pub fn read_policy(path: &Path) -> Result<Policy, IngestError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| IngestError::PolicyFile { path: path.into(), error: source })?;
+    let text = crate::encoding::read_utf8_text(path)
+        .map_err(|source| IngestError::PolicyFile { path: path.into(), error: source })?;
     Policy::parse(text.trim_start_matches('\u{feff}'))
         .map_err(|source| IngestError::Policy { file: path.display().to_string(), error: source })
 }
@@ -66,11 +66,35 @@ fn open_csv(path: &Path) -> Result<csv::Reader<std::fs::File>, IngestError> {
     Ok(csv::ReaderBuilder::new().flexible(true).buffer_capacity(1 << 20).from_reader(f))
 }
 
-fn header(rdr: &mut csv::Reader<std::fs::File>, file: &str) -> Result<Vec<String>, IngestError> {
-    let h = rdr.byte_headers().map_err(|source| IngestError::Csv { file: file.to_string(), error: source })?;
-    let h: Vec<String> =
-        h.iter().map(|f| String::from_utf8_lossy(f).trim().trim_start_matches('\u{feff}').trim().to_string()).collect();
-    Ok(h)
+/// The header's names, trimmed; a header that is not UTF-8 is refused where its
+/// bad byte lies (never read with replacement characters).
+fn header(rdr: &mut csv::Reader<std::fs::File>, path: &Path, file: &str) -> Result<Vec<String>, IngestError> {
+    match rdr.headers() {
+        Ok(h) => Ok(h.iter().map(|f| f.trim().trim_start_matches('\u{feff}').trim().to_string()).collect()),
+        Err(e) => Err(crate::records::not_utf8_header(path, file, e)),
+    }
+}
+
+/// Where the first byte that is not UTF-8 lies in a record, read again from the
+/// file (the error path only): the error's line, its column label, its reason.
+fn not_utf8_row(
+    reread: &mut Option<std::fs::File>,
+    path: &Path,
+    rec: &csv::ByteRecord,
+    label: impl Fn(usize) -> String,
+) -> (u64, String, String) {
+    let field = rec.iter().position(|f| std::str::from_utf8(f).is_err()).unwrap_or(0);
+    let line = rec.position().map_or(0, |p| p.line());
+    let found = rec.position().and_then(|p| {
+        let mut f = reread.take().or_else(|| std::fs::File::open(path).ok())?;
+        let b = crate::encoding::locate_bad_utf8(&mut f, p.byte(), p.line());
+        *reread = Some(f);
+        b
+    });
+    match found {
+        Some(b) => (b.line, label(field), crate::records::not_utf8(&b)),
+        None => (line, label(field), "is not valid UTF-8 (save the file as UTF-8)".into()),
+    }
 }
 
 /// Reads the persons file. Only `person_id` and `status` are needed, so any file
@@ -79,7 +103,7 @@ fn header(rdr: &mut csv::Reader<std::fs::File>, file: &str) -> Result<Vec<String
 pub fn read_persons(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, IngestError> {
     let file = path.display().to_string();
     let mut rdr = open_csv(path)?;
-    let h = header(&mut rdr, &file)?;
+    let h = header(&mut rdr, path, &file)?;
     let find = |name: &str| h.iter().position(|c| c.eq_ignore_ascii_case(name));
     let (Some(id_col), Some(status_col)) = (find("person_id"), find("status")) else {
         return Err(IngestError::Format {
@@ -90,10 +114,16 @@ pub fn read_persons(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, 
     let mut persons = Persons::default();
     let mut first_line: HashMap<ResidentId, u64> = HashMap::new();
     let mut rec = csv::ByteRecord::new();
+    let mut reread = None;
     while rdr.read_byte_record(&mut rec).map_err(|source| IngestError::Csv { file: file.clone(), error: source })? {
         let line = rec.position().map_or(0, |p| p.line());
-        let field =
-            |i: usize| std::str::from_utf8(rec.get(i).unwrap_or(b"")).map_err(|_| "is not valid UTF-8".to_string());
+        if [id_col, status_col].iter().any(|&i| std::str::from_utf8(rec.get(i).unwrap_or(b"")).is_err()) {
+            let label = |i: usize| h.get(i).cloned().unwrap_or_else(|| format!("column {}", i + 1));
+            let (line, column, reason) = not_utf8_row(&mut reread, path, &rec, label);
+            errors.push(RowError { file: file.clone(), line, column, reason });
+            continue;
+        }
+        let field = |i: usize| Ok::<_, String>(std::str::from_utf8(rec.get(i).unwrap_or(b"")).expect("checked"));
         let mut bad = |column: &str, reason: String| {
             errors.push(RowError { file: file.clone(), line, column: column.to_string(), reason })
         };
@@ -141,7 +171,7 @@ pub fn read_claims(
     let file = path.display().to_string();
     let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let mut rdr = open_csv(path)?;
-    let h = header(&mut rdr, &file)?;
+    let h = header(&mut rdr, path, &file)?;
     let hrefs: Vec<&str> = h.iter().map(|s| s.as_str()).collect();
     let map = ColumnMap::new::<Claim>(&hrefs).map_err(|reason| IngestError::Format { file: file.clone(), reason })?;
     // Where each claim column sits in the file, to name it in errors (1-based).
@@ -164,6 +194,7 @@ pub fn read_claims(
     let mut strs_buf: Vec<&'static str> = Vec::with_capacity(16);
     let mut fields_buf: Vec<&'static str> = Vec::with_capacity(16);
     let mut n: u64 = 0;
+    let mut reread = None;
     while rdr.read_byte_record(&mut rec).map_err(|source| IngestError::Csv { file: file.clone(), error: source })? {
         let (line, byte) = rec.position().map(|p| (p.line(), p.byte())).unwrap_or((0, 0));
         n += 1;
@@ -183,13 +214,13 @@ pub fn read_claims(
                     }
                 }
             }
-            if let Some(i) = utf8_bad {
-                errors.push(RowError {
-                    file: file.clone(),
-                    line,
-                    column: (i + 1).to_string(),
-                    reason: "is not valid UTF-8 (save the file as UTF-8)".into(),
-                });
+            if utf8_bad.is_some() {
+                let label = |i: usize| match h.get(i).filter(|n| !n.is_empty()) {
+                    Some(n) => format!("{} ({n})", i + 1),
+                    None => (i + 1).to_string(),
+                };
+                let (line, column, reason) = not_utf8_row(&mut reread, path, &rec, label);
+                errors.push(RowError { file: file.clone(), line, column, reason });
                 break 'row;
             }
             map.pick(&strs, &mut fields);

@@ -36,7 +36,7 @@ pub fn is_toml(path: &Path) -> bool {
 
 /// Reads thresholds from a TOML file.
 pub fn read_thresholds_toml(path: &Path) -> Result<Vec<Row<Threshold>>, IngestError> {
-    let text = std::fs::read_to_string(path).map_err(|e| IngestError::io(path, e))?;
+    let text = crate::encoding::read_utf8_text(path).map_err(|e| IngestError::io(path, e))?;
     parse_thresholds_toml(&path.display().to_string(), text.trim_start_matches('\u{feff}'))
 }
 

@@ -100,7 +100,7 @@ fn every_bad_row_is_reported_with_its_line_and_column() {
         "person_id,household_id,name,status,status_since,extra\n\
          {ok1},H1,张三,lifted,2020-01-01,x\n\
          110105194912310021,H1,李四,lifted,2020-01-01,x\n\
-         {ok2},H1,\"a name\nover two lines\",poorish,2020-01-01,x\n\
+         {ok2},H1,周九,poorish,2020-01-01,\"an extra value\nover two lines\"\n\
          {ok3},H2,王五,general,2020-02-30,x\n\
          \n\
          {ok4},H2,赵六,general,2020-01-01\n\

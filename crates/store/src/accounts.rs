@@ -49,6 +49,45 @@ pub struct SessionRow {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A new API token, stored under the hash of its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiToken {
+    /// The hash of the secret the client holds.
+    pub token_hash: String,
+    /// The public name of the token (listing, revocation): not a secret.
+    pub id: String,
+    /// The user who made it and whom it acts for.
+    pub user_id: i64,
+    /// A label (`his-1`, `county-report-script`).
+    pub name: String,
+    /// The role it acts with (no stronger than its owner's).
+    pub role: String,
+    /// The region code prefix it acts in (inside its owner's).
+    pub region_scope: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An API token as stored (never its secret nor its hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiTokenRow {
+    /// The public name of the token.
+    pub id: String,
+    pub user_id: i64,
+    /// The owner's user name.
+    pub owner: String,
+    pub name: String,
+    /// The role it acts with; `None` for a token made before tokens had one (it
+    /// acts with its owner's).
+    pub role: Option<String>,
+    /// The scope it acts in; `None` for a token made before tokens had one.
+    pub region_scope: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// `None` for a token made before tokens expired (the caller decides).
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 /// One row of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRow {
@@ -96,6 +135,10 @@ pub struct ImportRunRow {
     pub errors: String,
     pub actor: String,
     pub at: DateTime<Utc>,
+    /// The region scope of whoever imported (`""`: the whole country, as the
+    /// command line imports): the run and its report, which quotes the file's
+    /// rows, are shown to users whose scope holds it.
+    pub scope: String,
 }
 
 impl ImportRunRow {
@@ -129,6 +172,54 @@ fn user_from(t: UserTuple) -> UserRow {
     }
 }
 
+const TOKEN_COLS: &str = "t.token_id, t.user_id, u.username, t.name, t.role, t.region_scope, t.created_at, \
+                          t.expires_at, t.last_used_at, t.revoked_at";
+
+type TokenTuple = (
+    Option<String>,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
+fn token_from(t: TokenTuple) -> ApiTokenRow {
+    let (id, user_id, owner, name, role, region_scope, created_at, expires_at, last_used_at, revoked_at) = t;
+    ApiTokenRow {
+        id: id.unwrap_or_default(),
+        user_id,
+        owner,
+        name,
+        role,
+        region_scope,
+        created_at,
+        expires_at,
+        last_used_at,
+        revoked_at,
+    }
+}
+
+/// Accounts by name without regard to case (migration 9), sessions ended with a
+/// change of the account, and API tokens that carry a role, a scope and an
+/// expiry and can be revoked. A name that differs from a taken one only in case
+/// is refused by a unique index on `lower(username)`; existing accounts whose
+/// names differ only in case must be renamed before this migration can run.
+pub(crate) const V9: &str = r#"
+ALTER TABLE api_tokens ADD COLUMN token_id TEXT;
+ALTER TABLE api_tokens ADD COLUMN role TEXT CHECK (role IN ('administrator', 'officer', 'clerk', 'analyst', 'viewer'));
+ALTER TABLE api_tokens ADD COLUMN region_scope TEXT;
+ALTER TABLE api_tokens ADD COLUMN expires_at TIMESTAMPTZ;
+ALTER TABLE api_tokens ADD COLUMN revoked_at TIMESTAMPTZ;
+UPDATE api_tokens SET token_id = substr(token_hash, 1, 16) WHERE token_id IS NULL;
+CREATE UNIQUE INDEX api_tokens_token_id ON api_tokens (token_id);
+CREATE UNIQUE INDEX users_username_lower ON users (lower(username))
+"#;
+
 /// `true` when an API token's last use is worth writing down again (once an hour
 /// at most, so that machine clients do not turn every read into a write).
 fn stale(last: Option<DateTime<Utc>>, at: DateTime<Utc>) -> bool {
@@ -157,9 +248,9 @@ impl Store {
         self.user_by_id(id).await?.ok_or_else(|| StoreError::NotFound { kind: "user", key: id.to_string() })
     }
 
-    /// The account of a user name.
+    /// The account of a user name, without regard to case (names are unique so).
     pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
-        let sql = format!("SELECT {USER_COLS} FROM users WHERE username = $1");
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE lower(username) = lower($1)");
         let row: Option<UserTuple> = on_pool!(self, p => {
             sqlx::query_as(&sql).bind(username).fetch_optional(p).await.ctx("reading a user")?
         });
@@ -224,21 +315,77 @@ impl Store {
         Ok(())
     }
 
-    /// Turns an account on or off (an inactive account cannot log in).
+    /// Turns an account on or off (an inactive account cannot log in); turning it
+    /// off ends its sessions in the same transaction.
     pub async fn set_user_active(&self, user_id: i64, active: bool) -> Result<(), StoreError> {
+        let ctx = "changing an account";
         let n = on_pool!(self, p => {
-            sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+            let mut tx = begin_write(p, ctx).await?;
+            let n = sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
                 .bind(active)
                 .bind(user_id)
-                .execute(p)
+                .execute(&mut *tx)
                 .await
-                .ctx("changing an account")?
-                .rows_affected()
+                .ctx(ctx)?
+                .rows_affected();
+            if !active {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await.ctx(ctx)?;
+            }
+            tx.commit().await.ctx(ctx)?;
+            n
         });
         if n == 0 {
             return Err(StoreError::NotFound { kind: "user", key: user_id.to_string() });
         }
         Ok(())
+    }
+
+    /// Replaces a user's password hash and ends their sessions, all but `keep`
+    /// (the session of a user who changed their own password), in one
+    /// transaction; returns the number of sessions ended.
+    pub async fn replace_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        keep: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let ctx = "changing a password";
+        let (n, ended) = on_pool!(self, p => {
+            let mut tx = begin_write(p, ctx).await?;
+            let n = sqlx::query("UPDATE users SET password_hash = $1, failed_attempts = 0, locked_until = NULL WHERE id = $2")
+                .bind(password_hash)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .ctx(ctx)?
+                .rows_affected();
+            let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+                .bind(user_id)
+                .bind(keep.unwrap_or(""))
+                .execute(&mut *tx)
+                .await
+                .ctx(ctx)?
+                .rows_affected();
+            tx.commit().await.ctx(ctx)?;
+            (n, ended)
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound { kind: "user", key: user_id.to_string() });
+        }
+        Ok(ended)
+    }
+
+    /// Ends every session of a user but `keep`; returns how many.
+    pub async fn end_sessions_of(&self, user_id: i64, keep: Option<&str>) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, p => {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+                .bind(user_id)
+                .bind(keep.unwrap_or(""))
+                .execute(p)
+                .await
+                .ctx("ending sessions")?
+                .rows_affected()
+        }))
     }
 
     /// Opens a session; expired sessions are cleared on the way.
@@ -293,33 +440,40 @@ impl Store {
         Ok(())
     }
 
-    /// Stores an API token of a user under its hash.
-    pub async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str) -> Result<(), StoreError> {
+    /// Stores an API token under its hash. A hash or ID taken already is a
+    /// [`StoreError::Constraint`].
+    pub async fn create_api_token(&self, t: &NewApiToken) -> Result<(), StoreError> {
         on_pool!(self, p => {
-            sqlx::query("INSERT INTO api_tokens (token_hash, user_id, name, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(token_hash)
-                .bind(user_id)
-                .bind(name)
-                .bind(now())
-                .execute(p)
-                .await
-                .ctx("storing an API token")?;
+            sqlx::query(
+                "INSERT INTO api_tokens (token_hash, token_id, user_id, name, role, region_scope, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&t.token_hash)
+            .bind(&t.id)
+            .bind(t.user_id)
+            .bind(&t.name)
+            .bind(&t.role)
+            .bind(&t.region_scope)
+            .bind(now())
+            .bind(ts(t.expires_at))
+            .execute(p)
+            .await
+            .ctx("storing an API token")?;
         });
         Ok(())
     }
 
-    /// The account an API token belongs to; notes the token's use (hourly at most).
-    pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<UserRow>, StoreError> {
-        let found: Option<(i64, Option<DateTime<Utc>>)> = on_pool!(self, p => {
-            sqlx::query_as("SELECT user_id, last_used_at FROM api_tokens WHERE token_hash = $1")
-                .bind(token_hash)
-                .fetch_optional(p)
-                .await
-                .ctx("reading an API token")?
+    /// The token stored under a hash, revoked, expired or not (the caller
+    /// decides); notes its use (hourly at most) when it is not revoked.
+    pub async fn api_token(&self, token_hash: &str) -> Result<Option<ApiTokenRow>, StoreError> {
+        let sql =
+            format!("SELECT {TOKEN_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1");
+        let found: Option<TokenTuple> = on_pool!(self, p => {
+            sqlx::query_as(&sql).bind(token_hash).fetch_optional(p).await.ctx("reading an API token")?
         });
-        let Some((user_id, last)) = found else { return Ok(None) };
+        let Some(row) = found.map(token_from) else { return Ok(None) };
         let at = now();
-        if stale(last, at) {
+        if row.revoked_at.is_none() && stale(row.last_used_at, at) {
             on_pool!(self, p => {
                 sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
                     .bind(at)
@@ -329,7 +483,54 @@ impl Store {
                     .ctx("noting an API token's use")?;
             });
         }
-        self.user_by_id(user_id).await
+        Ok(Some(row))
+    }
+
+    /// The account an API token belongs to, unless the token was revoked or has
+    /// expired; notes the token's use (hourly at most).
+    pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<UserRow>, StoreError> {
+        let Some(t) = self.api_token(token_hash).await? else { return Ok(None) };
+        if t.revoked_at.is_some() || t.expires_at.is_some_and(|e| e <= Utc::now()) {
+            return Ok(None);
+        }
+        self.user_by_id(t.user_id).await
+    }
+
+    /// The token of a public ID.
+    pub async fn api_token_by_id(&self, id: &str) -> Result<Option<ApiTokenRow>, StoreError> {
+        let sql =
+            format!("SELECT {TOKEN_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_id = $1");
+        let found: Option<TokenTuple> = on_pool!(self, p => {
+            sqlx::query_as(&sql).bind(id).fetch_optional(p).await.ctx("reading an API token")?
+        });
+        Ok(found.map(token_from))
+    }
+
+    /// The API tokens of one user, or of everyone (`None`), newest first.
+    pub async fn list_api_tokens(&self, user_id: Option<i64>) -> Result<Vec<ApiTokenRow>, StoreError> {
+        let sql = format!(
+            "SELECT {TOKEN_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE $1 IS NULL OR t.user_id = $1 ORDER BY t.created_at DESC, t.token_id"
+        );
+        let rows: Vec<TokenTuple> = on_pool!(self, p => {
+            sqlx::query_as(&sql).bind(user_id).fetch_all(p).await.ctx("listing API tokens")?
+        });
+        Ok(rows.into_iter().map(token_from).collect())
+    }
+
+    /// Revokes a token by its public ID; `false` when there is none or it was
+    /// revoked already.
+    pub async fn revoke_api_token(&self, id: &str) -> Result<bool, StoreError> {
+        let n = on_pool!(self, p => {
+            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL")
+                .bind(now())
+                .bind(id)
+                .execute(p)
+                .await
+                .ctx("revoking an API token")?
+                .rows_affected()
+        });
+        Ok(n > 0)
     }
 
     /// The API tokens of a user: name, created, last used (never the hash).
@@ -467,8 +668,8 @@ impl Store {
     pub async fn record_import_run(&self, r: &ImportRunRow) -> Result<i64, StoreError> {
         let id: i64 = on_pool!(self, p => {
             sqlx::query_scalar(
-                "INSERT INTO import_runs (kind, file_name, rows, status, errors, actor, at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                "INSERT INTO import_runs (kind, file_name, rows, status, errors, actor, at, region_scope)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
             .bind(&r.kind)
             .bind(&r.file_name)
@@ -477,6 +678,7 @@ impl Store {
             .bind(&r.errors)
             .bind(&r.actor)
             .bind(ts(r.at))
+            .bind(&r.scope)
             .fetch_one(p)
             .await
             .ctx("recording an import run")?
@@ -484,26 +686,29 @@ impl Store {
         Ok(id)
     }
 
-    /// The latest `limit` import runs, newest first.
-    pub async fn import_runs(&self, limit: u32) -> Result<Vec<ImportRunRow>, StoreError> {
-        type R = (i64, String, String, i64, String, String, String, DateTime<Utc>);
+    /// The latest `limit` import runs made inside `scope` (by users whose scope
+    /// lies in it), newest first.
+    pub async fn import_runs(&self, scope: &Scope, limit: u32) -> Result<Vec<ImportRunRow>, StoreError> {
+        type R = (i64, String, String, i64, String, String, String, DateTime<Utc>, String);
         let rows: Vec<R> = on_pool!(self, p => {
             sqlx::query_as(
-                "SELECT id, kind, file_name, rows, status, errors, actor, at FROM import_runs ORDER BY id DESC LIMIT $1",
+                "SELECT id, kind, file_name, rows, status, errors, actor, at, region_scope FROM import_runs
+                 WHERE region_scope LIKE $1 ORDER BY id DESC LIMIT $2",
             )
+            .bind(format!("{}%", scope.prefix()))
             .bind(limit as i64)
             .fetch_all(p)
             .await
             .ctx("reading import runs")?
         });
         rows.into_iter()
-            .map(|(id, kind, file_name, rows, status, errors, actor, at)| {
+            .map(|(id, kind, file_name, rows, status, errors, actor, at, scope)| {
                 let status = match status.as_str() {
                     "accepted" => ImportStatus::Accepted,
                     "refused" => ImportStatus::Refused,
                     other => return Err(crate::error::corrupt("reading import runs", other, "unknown status")),
                 };
-                Ok(ImportRunRow { id, kind, file_name, rows: rows.max(0) as u64, status, errors, actor, at })
+                Ok(ImportRunRow { id, kind, file_name, rows: rows.max(0) as u64, status, errors, actor, at, scope })
             })
             .collect()
     }
@@ -512,6 +717,49 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A token made before migration 9 (none of the columns it added) is named
+    /// by the head of its hash and read back with no role, scope or expiry of
+    /// its own (the application gives it its owner's and 90 days).
+    #[tokio::test]
+    async fn tokens_made_before_migration_9_are_named_and_read() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let u = store
+            .create_user(&NewUser {
+                username: "wang".into(),
+                password_hash: "x".into(),
+                role: "officer".into(),
+                region_scope: "341122".into(),
+            })
+            .await
+            .unwrap();
+        let hash = "ab".repeat(32);
+        let t = NewApiToken {
+            token_hash: hash.clone(),
+            id: "made-now".into(),
+            user_id: u.id,
+            name: "old script".into(),
+            role: "officer".into(),
+            region_scope: "341122".into(),
+            expires_at: Utc::now(),
+        };
+        store.create_api_token(&t).await.unwrap();
+        on_pool!(store, p => {
+            sqlx::query("UPDATE api_tokens SET token_id = NULL, role = NULL, region_scope = NULL, expires_at = NULL")
+                .execute(p)
+                .await
+                .unwrap();
+        });
+        let naming = V9.split(';').map(str::trim).find(|s| s.starts_with("UPDATE")).unwrap();
+        on_pool!(store, p => {
+            sqlx::query(naming).execute(p).await.unwrap();
+        });
+        let r = store.api_token_by_id("abababababababab").await.unwrap().expect("named by the head of its hash");
+        assert_eq!((r.role, r.region_scope, r.expires_at, r.revoked_at), (None, None, None, None));
+        assert_eq!(r.owner, "wang");
+        assert_eq!(store.api_token_user(&hash).await.unwrap().map(|u| u.id), Some(u.id));
+    }
 
     #[test]
     fn token_use_is_noted_hourly() {

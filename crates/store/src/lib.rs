@@ -8,18 +8,21 @@ pub mod error;
 mod figures;
 mod fresh;
 pub mod indicator_facts;
+mod keys;
 pub mod ledger;
+mod limits;
 mod raw;
 pub mod registry;
 pub mod report_inputs;
 pub mod schema;
 pub mod settlements;
+mod targets;
 #[doc(hidden)]
 pub mod vals;
 pub mod views;
 pub mod work;
 
-pub use accounts::{AuditRow, ImportRunRow, ImportStatus, NewUser, SessionRow, UserRow};
+pub use accounts::{ApiTokenRow, AuditRow, ImportRunRow, ImportStatus, NewApiToken, NewUser, SessionRow, UserRow};
 pub use alerts::{AlertEvent, AlertQuery, MonitorInputs, NewMeasure, ReconcileCounts, StoredAlert, StoredMeasure};
 pub use db::{Backend, Page, Scope, Store};
 pub use engine::{AlertRules, MeasureRefusal, SettlementEngine, SettlementRules};
@@ -33,6 +36,7 @@ pub use registry::{ImportCounts, ImportFeed, StoredRecord};
 pub use report_inputs::{AlertDates, CaseDates, ReportInputs};
 pub use schema::SCHEMA_VERSION;
 pub use settlements::{BatchCounts, ClaimChange, PolicyRecord, RealtimeSettlement, StoredSettlement, VoidOutcome};
+pub use targets::{NewTarget, TargetRecord};
 pub use views::{
     ClaimView, HouseholdRecord, MonthFigures, Network, Overview, PersonRecord, PersonView, RegionFigures, StatusChange,
     Summary,

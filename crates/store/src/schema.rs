@@ -62,10 +62,40 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: crate::work::V7,
         script: Some((crate::work::V7_SQLITE, crate::work::V7_POSTGRES)),
     },
+    Migration {
+        version: 8,
+        name: "the server's own keys, shared by every process on the store",
+        sql: V8,
+        script: None,
+    },
+    Migration {
+        version: 9,
+        name: "user names unique without regard to case; API tokens with a role, a scope, an expiry and revocation",
+        sql: crate::accounts::V9,
+        script: None,
+    },
+    Migration {
+        version: 10,
+        name: "plausibility limits on the amounts of claims and measures",
+        sql: crate::limits::V10,
+        script: None,
+    },
+    Migration {
+        version: 11,
+        name: "import runs carry the region scope of whoever imported",
+        sql: "ALTER TABLE import_runs ADD COLUMN region_scope TEXT NOT NULL DEFAULT ''",
+        script: None,
+    },
+    Migration {
+        version: 12,
+        name: "targets of the programme indicators, versioned, set by administrators",
+        sql: crate::targets::V12,
+        script: None,
+    },
 ];
 
 /// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// The headline figures by village, so that the overview, the map and the trend
 /// sum a few thousand rows instead of joining every claim of a province (see
@@ -449,6 +479,16 @@ CREATE TABLE import_runs (
     errors TEXT NOT NULL DEFAULT '',
     actor TEXT NOT NULL DEFAULT '',
     at TIMESTAMPTZ NOT NULL
+)
+"#;
+
+/// Keys the server derives opaque references from (the links to a person carry
+/// no resident ID). Made once, at random, by the first process that needs one.
+const V8: &str = r#"
+CREATE TABLE server_keys (
+    name TEXT PRIMARY KEY,
+    key {blob} NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
 )
 "#;
 

@@ -222,6 +222,27 @@ fn named(rules: &dyn SettlementRules, payments: &[Fen]) -> Vec<(String, Fen)> {
     rules.tiers().iter().cloned().zip(payments.iter().copied()).collect()
 }
 
+/// Writes the audit row of a settlement or a void inside its own transaction, so
+/// that what was acknowledged was audited (the application's audit writer
+/// commits later, in its own transaction).
+macro_rules! audit_in {
+    ($tx:ident, $at:expr, $actor:expr, $action:expr, $claim_id:expr, $village:expr, $detail:expr, $ctx:expr) => {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, action, object_kind, object_id, region_code, detail)
+             VALUES ($1, $2, $3, 'claim', $4, $5, $6)",
+        )
+        .bind(crate::db::ts($at))
+        .bind($actor.as_str())
+        .bind($action)
+        .bind($claim_id)
+        .bind($village.as_u64() as i64)
+        .bind(&$detail)
+        .execute(&mut *$tx)
+        .await
+        .ctx(&$ctx)?
+    };
+}
+
 fn not_found_claim(id: &str) -> StoreError {
     StoreError::NotFound { kind: "claim", key: id.to_string() }
 }
@@ -358,7 +379,7 @@ impl Store {
         claim: &Claim,
         actor: &str,
     ) -> Result<RealtimeSettlement, StoreError> {
-        let mut one = self.settle_realtime_batch(engine, &[(scope.clone(), claim.clone())], actor).await?;
+        let mut one = self.settle_realtime_batch(engine, &[(scope.clone(), claim.clone(), actor.to_string())]).await?;
         one.pop().expect("one result for one claim")
     }
 
@@ -370,11 +391,10 @@ impl Store {
     pub async fn settle_realtime_batch(
         &self,
         engine: &dyn SettlementEngine,
-        items: &[(Scope, Claim)],
-        actor: &str,
+        items: &[(Scope, Claim, String)],
     ) -> Result<Vec<Result<RealtimeSettlement, StoreError>>, StoreError> {
         let ctx = match items {
-            [(_, c)] => format!("settling claim {}", c.claim_id),
+            [(_, c, _)] => format!("settling claim {}", c.claim_id),
             _ => format!("settling {} claims", items.len()),
         };
         let at = now();
@@ -385,7 +405,7 @@ impl Store {
             let mut out = Vec::with_capacity(items.len());
             // What the claims settled feed, for the unit of work (see `fresh.rs`).
             let mut inserted = crate::fresh::Inserted::default();
-            for (scope, claim) in items {
+            for (scope, claim, actor) in items {
                 if !single {
                     sqlx::query("SAVEPOINT claim").execute(&mut *tx).await.ctx(&ctx)?;
                 }
@@ -465,6 +485,10 @@ impl Store {
                                 let rec = rec
                                     .map(policy_from)
                                     .ok_or_else(|| corrupt(&ctx, &claim.claim_id, "the settlement names no stored policy"))?;
+                                // A replay is answered from the store: a read, audited as such.
+                                let detail = format!("out of pocket {}", Fen(oop));
+                                let actor = actor.to_string();
+                                audit_in!(tx, at, actor, "settle_replayed", &claim.claim_id, village, detail, ctx);
                                 let rules = rules_of(engine, &rec)?;
                                 let payments: Vec<(String, Fen)> = rules
                                     .tiers()
@@ -574,6 +598,11 @@ impl Store {
                             q = q.bind(person_id).bind(year as i64).bind(name).bind(a.base.0).bind(a.unpaid.0).bind(a.paid.0);
                         }
                         q.execute(&mut *tx).await.ctx(&ctx)?;
+                        // The audit row commits with the settlement: an acknowledged
+                        // settlement always has it.
+                        let detail = format!("out of pocket {out_of_pocket}");
+                        let actor = actor.to_string();
+                        audit_in!(tx, at, actor, "settle", &claim.claim_id, village, detail, ctx);
                         Ok(RealtimeSettlement {
                             claim: claim.clone(),
                             person: claim.person_id,
@@ -736,6 +765,9 @@ impl Store {
                 q = q.bind(person_id).bind(year).bind(name).bind(a.base.0).bind(a.unpaid.0).bind(a.paid.0);
             }
             q.execute(&mut *tx).await.ctx(&ctx)?;
+            let actor = actor.to_string();
+            let detail = format!("{} settlements of the year changed", changes.len());
+            audit_in!(tx, at, actor, "void_claim", claim_id, region_of(village, &ctx)?, detail, ctx);
             crate::fresh::commit(tx, inserted, &ctx).await?;
             Ok::<_, StoreError>((rec, person_id, year, changes, settlements))
         }.await)?;

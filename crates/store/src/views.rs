@@ -354,6 +354,31 @@ impl Store {
         self.persons_with_village(&sql, binds).await
     }
 
+    /// The members of a household, if it lies inside the scope, with their village:
+    /// the search of a role that may not search by name or resident ID.
+    pub async fn find_household_persons(
+        &self,
+        scope: &Scope,
+        household_id: &str,
+        page: Page,
+    ) -> Result<Vec<PersonView>, StoreError> {
+        use crate::vals::Val;
+        let (lo, hi) = scope.code_range();
+        let sql = format!(
+            "SELECT {PERSON_COLS}, h.village_code FROM persons t JOIN households h ON h.household_id = t.household_id
+             WHERE h.village_code BETWEEN $1 AND $2 AND t.household_id = $3
+             ORDER BY t.person_id LIMIT $4 OFFSET $5"
+        );
+        let binds = vec![
+            Val::int(lo),
+            Val::int(hi),
+            Val::owned(household_id.trim().to_string()),
+            Val::int(page.lim()),
+            Val::int(page.off()),
+        ];
+        self.persons_with_village(&sql, binds).await
+    }
+
     /// One person, if stored and inside the scope, with their village.
     pub async fn person_in_scope(&self, scope: &Scope, id: ResidentId) -> Result<Option<PersonView>, StoreError> {
         use crate::vals::Val;

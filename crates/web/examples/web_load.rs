@@ -290,7 +290,8 @@ async fn main() {
     }
     let token = web::auth::new_secret();
     let u = state.app.user_by_name("bench").await.unwrap().unwrap();
-    state.app.create_api_token(u.id, "bench", &web::auth::secret_hash(&token)).await.unwrap();
+    let bench = app::NewToken { name: "bench".into(), ..Default::default() };
+    state.app.create_token(&u, bench, &web::auth::secret_hash(&token)).await.unwrap();
     if o.setup_only {
         println!("token: {token}");
         return;
@@ -303,9 +304,9 @@ async fn main() {
     report(&o, &load);
 
     // the overview page, as a logged-in administrator
-    let cookie = match web::auth::login(&state, "bench", "password-1234").await.unwrap() {
+    let cookie = match web::auth::login(&state, None, "bench", "password-1234").await.unwrap() {
         web::auth::LoginOutcome::Ok { token, .. } => token,
-        web::auth::LoginOutcome::Refused(m) => panic!("{m}"),
+        refused => panic!("{}", refused.message()),
     };
     let mut s = TcpStream::connect(addr).await.unwrap();
     let mut buf = Vec::new();

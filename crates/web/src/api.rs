@@ -7,7 +7,7 @@ use crate::access::Permission;
 use crate::auth::{audit, ApiUser, Ctx};
 use crate::error::WebError;
 use crate::AppState;
-use app::{AlertFilter, AlertRow, Measure, PersonRow, Transition};
+use app::{AlertFilter, AlertRow, Masking, Measure, PersonRefs, PersonRow, Transition};
 use axum::extract::{FromRequest, FromRequestParts, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -43,6 +43,10 @@ type ApiResult<T> = Result<Json<T>, WebError>;
 
 #[derive(Serialize)]
 pub struct PersonOut {
+    /// The opaque reference of the person: what links and later calls use
+    /// (`/persons/{person_ref}`), for every role.
+    pub person_ref: String,
+    /// The resident ID, masked for a role that sees persons masked.
     pub person_id: String,
     pub household_id: String,
     pub name: String,
@@ -52,9 +56,10 @@ pub struct PersonOut {
     pub diagnoses: Vec<String>,
 }
 
-pub(crate) fn person_out(ctx: &Ctx, p: &PersonRow) -> PersonOut {
+pub(crate) fn person_out(ctx: &Ctx, refs: &PersonRefs, p: &PersonRow) -> PersonOut {
     let m = ctx.masking();
     PersonOut {
+        person_ref: refs.reference(p.person_id),
         person_id: m.id(p.person_id),
         household_id: p.household_id.clone(),
         name: m.name(&p.name),
@@ -92,8 +97,10 @@ async fn search_persons(
     ApiUser(ctx): ApiUser,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> ApiResult<List<PersonOut>> {
-    let rows = st.app.search_persons(ctx.scope(), &q.q, limit(q.limit)?).await?;
-    Ok(Json(List { items: rows.iter().map(|p| person_out(&ctx, p)).collect() }))
+    let rows = st.app.search_persons(ctx.scope(), ctx.masking(), &q.q, limit(q.limit)?).await?;
+    audit_list(&st, &ctx, "persons", &format!("q={}", q.q), rows.len()).await?;
+    let refs = st.app.person_refs().await?;
+    Ok(Json(List { items: rows.iter().map(|p| person_out(&ctx, refs, p)).collect() }))
 }
 
 #[derive(Serialize)]
@@ -126,8 +133,51 @@ struct PersonRecordOut {
     alerts: Vec<AlertOut>,
 }
 
-pub(crate) fn parse_person_id(id: &str) -> Result<ResidentId, WebError> {
-    ResidentId::parse(id).map_err(|e| WebError::BadRequest(format!("invalid resident ID: {e}")))
+/// Audits a list or a search that returns personal data: who asked, what, and how
+/// many records came back.
+pub(crate) async fn audit_list(st: &AppState, ctx: &Ctx, what: &str, query: &str, n: usize) -> Result<(), WebError> {
+    let via = if ctx.session.is_some() { "session" } else { "token" };
+    audit(st, &ctx.user.username, &format!("list_{what}"), query, &format!("{n} records ({via})")).await
+}
+
+/// The answer to a record named by its key that is not in the user's scope: "not
+/// found", exactly as for a key that names nothing; when the record does exist
+/// elsewhere, the refused attempt is audited (with the key in clear).
+pub(crate) async fn not_in_scope(
+    st: &AppState,
+    ctx: &Ctx,
+    kind: &'static str,
+    key: &str,
+    exists_elsewhere: bool,
+) -> Result<WebError, WebError> {
+    if exists_elsewhere {
+        let detail = format!("{kind} outside the scope {}", ctx.scope());
+        audit(st, &ctx.user.username, "refused_out_of_scope", key, &detail).await?;
+    }
+    Ok(WebError::not_found(kind))
+}
+
+/// The page of a person, under their opaque reference.
+pub(crate) fn person_path(refs: &PersonRefs, pid: ResidentId) -> String {
+    format!("/persons/{}", refs.reference(pid))
+}
+
+/// The person a path or filter names: by their opaque reference, which every
+/// role may use, or by resident ID, which only a role that sees IDs in clear may
+/// use. For a masked role an ID answers exactly as an unknown person does: a
+/// lookup by ID would let it test guesses of the digits its mask hides. The
+/// answer never repeats what was sent.
+pub(crate) async fn person_param(st: &AppState, ctx: &Ctx, id: &str) -> Result<ResidentId, WebError> {
+    let id = id.trim();
+    if PersonRefs::looks_like(id) {
+        return st.app.person_refs().await?.person(id).ok_or_else(|| WebError::not_found("person"));
+    }
+    if ctx.masking() == Masking::Masked {
+        return Err(WebError::not_found("person"));
+    }
+    ResidentId::parse(id).map_err(|e| {
+        WebError::BadRequest(format!("invalid resident ID: {e} (or name the person by their reference, 32 hex digits)"))
+    })
 }
 
 async fn get_person(
@@ -135,14 +185,19 @@ async fn get_person(
     ApiUser(ctx): ApiUser,
     Path(id): Path<String>,
 ) -> ApiResult<PersonRecordOut> {
-    let pid = parse_person_id(&id)?;
+    let pid = person_param(&st, &ctx, &id).await?;
     // The tag is read before the record: a change made in between makes the
     // tag stale (a 409 on the change), never newer than what the client saw.
+    let Some(rec) = st.app.person(ctx.scope(), pid).await? else {
+        let elsewhere = st.app.person(&crate::access::Scope::all(), pid).await?.is_some();
+        return Err(not_in_scope(&st, &ctx, "person", &pid.to_string(), elsewhere).await?);
+    };
     let etag = crate::registry::person_etag(&st, &ctx, pid).await?;
-    let rec = st.app.person(ctx.scope(), pid).await?.ok_or_else(|| WebError::not_found("person"))?;
-    audit(&st, &ctx.user.username, "view_person", &ctx.masking().id(pid), "api").await?;
+    // Audited with the person in clear, whatever the role saw.
+    audit(&st, &ctx.user.username, "view_person", &pid.to_string(), "api").await?;
+    let refs = st.app.person_refs().await?;
     Ok(Json(PersonRecordOut {
-        person: person_out(&ctx, &rec.person),
+        person: person_out(&ctx, refs, &rec.person),
         etag,
         batches: rec.batches,
         claims: rec
@@ -190,6 +245,7 @@ async fn search_households(
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> ApiResult<List<HouseholdOut>> {
     let rows = st.app.search_households(ctx.scope(), &q.q, limit(q.limit)?).await?;
+    audit_list(&st, &ctx, "households", &format!("q={}", q.q), rows.len()).await?;
     Ok(Json(List { items: rows.iter().map(household_out).collect() }))
 }
 
@@ -208,12 +264,19 @@ async fn get_household(
     ApiUser(ctx): ApiUser,
     Path(id): Path<String>,
 ) -> ApiResult<HouseholdRecordOut> {
-    let rec = st.app.household(ctx.scope(), &id).await?.ok_or_else(|| WebError::not_found("household"))?;
+    // An identifier as the document states it (1 to 64 characters, no control
+    // characters): anything else is a 400, as on the household's other paths.
+    let id = crate::work::text("household ID", &id, true, 64, false)?;
+    let Some(rec) = st.app.household(ctx.scope(), &id).await? else {
+        let elsewhere = st.app.household(&crate::access::Scope::all(), &id).await?.is_some();
+        return Err(not_in_scope(&st, &ctx, "household", &id, elsewhere).await?);
+    };
     audit(&st, &ctx.user.username, "view_household", &id, "api").await?;
+    let refs = st.app.person_refs().await?;
     Ok(Json(HouseholdRecordOut {
         household: household_out(&rec.household),
         etag: app::registry::etag(&rec.household),
-        members: rec.members.iter().map(|p| person_out(&ctx, p)).collect(),
+        members: rec.members.iter().map(|p| person_out(&ctx, refs, p)).collect(),
         alerts: rec.alerts.iter().map(alert_out).collect(),
     }))
 }
@@ -295,8 +358,10 @@ async fn list_alerts(
             Some(ctx.scope().narrow(r.prefix()).unwrap_or_else(|| "0".into()))
         }
     };
+    let query = format!("state={:?} rule={:?} region={:?}", q.state, q.rule, region);
     let f = AlertFilter { state: q.state, rule: q.rule, region, limit: limit(q.limit)? };
     let rows = st.app.alerts(ctx.scope(), &f).await?;
+    audit_list(&st, &ctx, "alerts", &query, rows.len()).await?;
     Ok(Json(List { items: rows.iter().map(alert_out).collect() }))
 }
 
@@ -309,7 +374,11 @@ fn parse_alert_id(id: &str) -> Result<i64, WebError> {
 
 async fn get_alert(State(st): State<AppState>, ApiUser(ctx): ApiUser, Path(id): Path<String>) -> ApiResult<AlertOut> {
     let id = parse_alert_id(&id)?;
-    let a = st.app.alert(ctx.scope(), id).await?.ok_or_else(|| WebError::not_found("alert"))?;
+    let Some(a) = st.app.alert(ctx.scope(), id).await? else {
+        let elsewhere = st.app.alert(&crate::access::Scope::all(), id).await?.is_some();
+        return Err(not_in_scope(&st, &ctx, "alert", &format!("alert {id}"), elsewhere).await?);
+    };
+    audit(&st, &ctx.user.username, "view_alert", &format!("alert {id}"), "api").await?;
     Ok(Json(alert_out(&a)))
 }
 

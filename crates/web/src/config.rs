@@ -18,10 +18,24 @@ pub struct Config {
     /// Mark the session cookie `Secure` (behind HTTPS). Unset, it is marked
     /// whenever the server listens on an address other than loopback.
     pub cookie_secure: Option<bool>,
-    /// Failed logins in a row that lock an account.
+    /// Failed logins from one client address before its back-off begins: each
+    /// further failure doubles the wait before the next try (1 s, 2 s, 4 s, ...).
+    /// No account is ever locked: a user elsewhere still logs in.
     pub lockout_threshold: u32,
-    /// How long a locked account stays locked, in minutes.
+    /// Failed logins on one user name, from all addresses together, before the
+    /// name's own back-off begins (a guesser spread over many addresses).
+    pub account_threshold: u32,
+    /// The longest back-off, in minutes; a client or name with no failure for
+    /// that long after its back-off is forgotten.
     pub lockout_minutes: i64,
+    /// Password checks that run at once, off the request threads; as many
+    /// again times four wait their turn, and a login beyond that is answered
+    /// 429 with Retry-After. Default: half the processors, at least one.
+    pub login_checks: usize,
+    /// Take the client's address from the last entry of `X-Forwarded-For`
+    /// (set this behind a reverse proxy, which adds it; never when clients
+    /// reach the server directly, since they could name any address).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Config {
@@ -32,7 +46,10 @@ impl Default for Config {
             session_minutes: 8 * 60,
             cookie_secure: None,
             lockout_threshold: 5,
+            account_threshold: 50,
             lockout_minutes: 15,
+            login_checks: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -45,7 +62,8 @@ impl Config {
     }
 
     /// Applies `SAFETYNET_ADDR`, `SAFETYNET_DB`, `SAFETYNET_SESSION_MINUTES`,
-    /// `SAFETYNET_COOKIE_SECURE`, `SAFETYNET_LOCKOUT_THRESHOLD`, `SAFETYNET_LOCKOUT_MINUTES`.
+    /// `SAFETYNET_COOKIE_SECURE`, `SAFETYNET_LOCKOUT_THRESHOLD`, `SAFETYNET_ACCOUNT_THRESHOLD`,
+    /// `SAFETYNET_LOCKOUT_MINUTES`, `SAFETYNET_LOGIN_CHECKS`, `SAFETYNET_TRUST_FORWARDED_FOR`.
     pub fn apply_env(&mut self) -> Result<(), String> {
         self.apply(|k| std::env::var(k).ok())
     }
@@ -69,8 +87,18 @@ impl Config {
         if let Some(v) = get("SAFETYNET_LOCKOUT_THRESHOLD") {
             self.lockout_threshold = num("SAFETYNET_LOCKOUT_THRESHOLD", &v)?;
         }
+        if let Some(v) = get("SAFETYNET_ACCOUNT_THRESHOLD") {
+            self.account_threshold = num("SAFETYNET_ACCOUNT_THRESHOLD", &v)?;
+        }
         if let Some(v) = get("SAFETYNET_LOCKOUT_MINUTES") {
             self.lockout_minutes = num("SAFETYNET_LOCKOUT_MINUTES", &v)?;
+        }
+        if let Some(v) = get("SAFETYNET_LOGIN_CHECKS") {
+            self.login_checks = num("SAFETYNET_LOGIN_CHECKS", &v)?;
+        }
+        if let Some(v) = get("SAFETYNET_TRUST_FORWARDED_FOR") {
+            self.trust_forwarded_for =
+                domain::parse_bool(&v).map_err(|e| format!("SAFETYNET_TRUST_FORWARDED_FOR: {e}"))?;
         }
         self.check()
     }
@@ -90,8 +118,14 @@ impl Config {
         if self.lockout_threshold == 0 {
             return Err("lockout_threshold must be at least 1".into());
         }
+        if self.account_threshold == 0 {
+            return Err("account_threshold must be at least 1".into());
+        }
         if self.lockout_minutes <= 0 {
             return Err("lockout_minutes must be more than 0".into());
+        }
+        if self.login_checks == 0 {
+            return Err("login_checks must be at least 1".into());
         }
         Ok(())
     }
@@ -134,6 +168,17 @@ mod tests {
         assert_eq!(c.lockout_minutes, 30);
         let e = c.apply(|k| (k == "SAFETYNET_LOCKOUT_THRESHOLD").then(|| "x".to_string())).unwrap_err();
         assert!(e.contains("SAFETYNET_LOCKOUT_THRESHOLD"), "{e}");
+        c.apply(|k| match k {
+            "SAFETYNET_ACCOUNT_THRESHOLD" => Some("7".into()),
+            "SAFETYNET_LOGIN_CHECKS" => Some("3".into()),
+            "SAFETYNET_TRUST_FORWARDED_FOR" => Some("true".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!((c.account_threshold, c.login_checks, c.trust_forwarded_for), (7, 3, true));
+        let e = c.apply(|k| (k == "SAFETYNET_LOGIN_CHECKS").then(|| "0".to_string())).unwrap_err();
+        assert!(e.contains("login_checks"), "{e}");
+        assert!(Config::default().login_checks >= 1 && !Config::default().trust_forwarded_for);
         std::fs::write(&p, "adress = \"x\"\n").unwrap();
         let e = Config::from_file(&p).unwrap_err();
         assert!(e.contains("unknown field"), "{e}");

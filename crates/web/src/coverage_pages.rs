@@ -229,7 +229,7 @@ async fn policies_page(State(st): State<AppState>, PageUser(ctx): PageUser) -> R
 async fn imports_page(State(st): State<AppState>, PageUser(ctx): PageUser) -> Result<Response, PageError> {
     ctx.require(crate::access::Permission::Import)?;
     let l = ctx.lang;
-    let runs = st.app.import_runs(200).await?;
+    let runs = st.app.import_runs(ctx.scope(), 200).await?;
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| {

@@ -4,7 +4,10 @@
 //! TEXT}`; page handlers return [`PageError`], the same error drawn as a small
 //! HTML page. The status of each kind is decided in [`WebError::status`] and
 //! nowhere else. Extractor rejections (malformed JSON, unknown fields, wrong
-//! types) become `BadRequest` with serde's own words, never a 500.
+//! types) become `BadRequest` with serde's own words, never a 500; a body over
+//! [`crate::BODY_LIMIT`] is `PayloadTooLarge` (413). What the router answers by
+//! itself under `/api/` (a path that does not decode, a method the route lacks)
+//! is put in the same JSON shape by [`json_error`], so that no API error is text.
 
 use app::AppError;
 use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
@@ -28,6 +31,10 @@ pub enum WebError {
     Unprocessable(String),
     #[error("{0}")]
     TooManyRequests(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -42,6 +49,8 @@ impl WebError {
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            WebError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            WebError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -55,6 +64,8 @@ impl WebError {
             WebError::Conflict(_) => "conflict",
             WebError::Unprocessable(_) => "unprocessable",
             WebError::TooManyRequests(_) => "too_many_requests",
+            WebError::MethodNotAllowed(_) => "method_not_allowed",
+            WebError::PayloadTooLarge(_) => "payload_too_large",
             WebError::Internal(_) => "internal",
         }
     }
@@ -68,6 +79,49 @@ impl WebError {
     pub fn forbidden(p: crate::access::Permission) -> WebError {
         WebError::Forbidden(format!("your role may not {}", p.as_str()))
     }
+
+    /// A body over the limit.
+    pub fn too_large() -> WebError {
+        WebError::PayloadTooLarge(format!("the request body is larger than {} bytes", crate::BODY_LIMIT))
+    }
+}
+
+/// Every error code an API error may carry (the `Error` schema's list).
+pub const KINDS: [&str; 10] = [
+    "bad_request",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "conflict",
+    "unprocessable",
+    "too_many_requests",
+    "method_not_allowed",
+    "payload_too_large",
+    "internal",
+];
+
+/// An error answer in the API's JSON shape for a status the router chose itself,
+/// keeping the status: its code is the kind of that status (`bad_request` for a
+/// client error without a kind of its own, `internal` for a server error).
+pub fn json_error(status: StatusCode, message: String) -> Response {
+    let kind = match status {
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    (status, Json(serde_json::json!({ "error": kind, "message": message }))).into_response()
+}
+
+/// A rejection that says the body is over the limit (axum answers those 413).
+fn too_large(status: StatusCode) -> bool {
+    status == StatusCode::PAYLOAD_TOO_LARGE
 }
 
 impl From<AppError> for WebError {
@@ -91,6 +145,7 @@ impl From<JsonRejection> for WebError {
             JsonRejection::MissingJsonContentType(_) => {
                 WebError::BadRequest("the request body must be JSON with Content-Type: application/json".into())
             }
+            other if too_large(other.status()) => WebError::too_large(),
             other => WebError::BadRequest(other.body_text()),
         }
     }
@@ -104,6 +159,9 @@ impl From<QueryRejection> for WebError {
 
 impl From<FormRejection> for WebError {
     fn from(r: FormRejection) -> WebError {
+        if too_large(r.status()) {
+            return WebError::too_large();
+        }
         WebError::BadRequest(format!("invalid form: {}", r.body_text()))
     }
 }

@@ -63,6 +63,7 @@ pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {
         link("/whatif", "whatif");
     }
     link("/policies", "policies");
+    link("/limits", "limits");
     if ctx.may(Permission::Import) {
         link("/imports", "imports");
     }
@@ -79,7 +80,7 @@ pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"{lc}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
 <title>{title} · {app}</title><link rel=\"stylesheet\" href=\"/static/app.css\"><script src=\"/static/app.js\" defer></script></head>\
-<body><header><strong class=\"brand\">{app}</strong><nav>{nav}</nav><span class=\"who\">{user} · {role} · {scope}</span>{other}\
+<body><header><strong class=\"brand\">{app}</strong><nav>{nav}</nav><span class=\"who\"><a href=\"/account\" id=\"account-link\">{user}</a> · {role} · {scope}</span>{other}\
 <form method=\"post\" action=\"/logout\" class=\"inline\">{csrf}<button type=\"submit\">{logout}</button></form></header>\
 <main><h1>{title}</h1>{body}</main></body></html>",
         lc = l.code(),

@@ -8,11 +8,12 @@
 //!   translates between HTTP, HTML and JSON and the application, and never speaks SQL.
 //!
 //! Cross-cutting rules live in one place each: status codes in [`error`], roles,
-//! scope and masking in [`access`], sessions, CSRF and lockout in [`auth`] and the
+//! scope and masking in [`access`], sessions, CSRF and the login back-off in [`auth`] and the
 //! [`guard`] middleware, one tracing span per request in [`trace`].
 
 #![recursion_limit = "512"]
 
+pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod config;
@@ -21,6 +22,7 @@ pub mod error;
 pub mod html;
 pub mod i18n;
 pub mod ledger;
+pub mod limits;
 pub mod openapi;
 pub mod pages;
 pub mod registry;
@@ -48,18 +50,27 @@ pub use error::WebError;
 pub struct AppState {
     pub app: Arc<App>,
     pub config: Arc<Config>,
+    /// The login guard: back-off by address and name, password checks at once.
+    pub logins: Arc<auth::Logins>,
 }
 
 impl AppState {
     pub fn new(config: Config, app: Arc<App>) -> AppState {
-        AppState { app, config: Arc::new(config) }
+        let logins = Arc::new(auth::Logins::new(&config));
+        AppState { app, config: Arc::new(config), logins }
     }
 }
+
+/// The largest request body taken, in bytes: by the CSRF check, which reads the
+/// body of a request riding on a session, and by every extractor of a body (JSON,
+/// forms). A larger one answers 413.
+pub const BODY_LIMIT: usize = 2 << 20;
 
 /// The whole application as a router, ready to be served.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
+        .merge(accounts::page_routes())
         .merge(settlement::page_routes())
         .merge(coverage_pages::routes())
         .merge(reports::page_routes())
@@ -67,21 +78,26 @@ pub fn app(state: AppState) -> Router {
         .merge(work::page_routes())
         .merge(registry::page_routes())
         .merge(ledger::page_routes())
+        .merge(limits::page_routes())
         .nest(
             "/api/v1",
             api::routes()
+                .merge(accounts::api_routes())
                 .merge(settlement::api_routes())
                 .merge(reports::api_routes())
                 .merge(whatif::api_routes())
                 .merge(work::api_routes())
                 .merge(registry::api_routes())
-                .merge(ledger::api_routes()),
+                .merge(ledger::api_routes())
+                .merge(limits::api_routes()),
         )
         .route("/static/app.css", axum::routing::get(css))
         .route("/static/app.js", axum::routing::get(js))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(fallback)
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(middleware::from_fn(api_errors))
         .layer(middleware::from_fn(trace))
         .with_state(state)
 }
@@ -111,7 +127,8 @@ pub async fn serve_on(listener: tokio::net::TcpListener, state: AppState) -> std
         }
     });
     let _stop = AbortOnDrop(refresher);
-    axum::serve(listener, app(state))
+    // The peer's address goes with each request: logins are counted by it.
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
@@ -164,6 +181,49 @@ async fn fallback(req: Request) -> Response {
     } else {
         error::PageError(WebError::NotFound("no such page".into())).into_response()
     }
+}
+
+/// Every error answer under `/api/` in the API's JSON shape (`{"error", "message"}`):
+/// the router's own answers are plain text (a path parameter that does not
+/// decode) or empty (a method the route lacks), and are rewritten here, keeping
+/// their status and their `Allow` header. Handlers' errors are JSON already and
+/// pass untouched.
+async fn api_errors(req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let res = next.run(req).await;
+    let status = res.status();
+    let json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json || !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default();
+    let allow = parts.headers.get(header::ALLOW).cloned();
+    let message = match (status, &allow) {
+        (StatusCode::METHOD_NOT_ALLOWED, Some(a)) => {
+            format!("the method {method} is not allowed on {path}; allowed: {}", a.to_str().unwrap_or(""))
+        }
+        (StatusCode::METHOD_NOT_ALLOWED, None) => format!("the method {method} is not allowed on {path}"),
+        _ if text.is_empty() => status.canonical_reason().unwrap_or("error").to_string(),
+        _ => text,
+    };
+    let mut out = error::json_error(status, message);
+    if let Some(a) = allow {
+        out.headers_mut().insert(header::ALLOW, a);
+    }
+    out
 }
 
 static REQUEST_ID: AtomicU64 = AtomicU64::new(1);
@@ -223,9 +283,15 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     };
     let Some(session) = ctx.session.clone() else { return deny(WebError::Unauthorized) };
     let header_token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let bytes = match axum::body::to_bytes(body, 4 << 20).await {
+    let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+        return deny(WebError::too_large());
+    }
+    let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
         Ok(b) => b,
-        Err(_) => return deny(WebError::BadRequest("the request body is too large or unreadable".into())),
+        // A body without a length that runs past the limit, or one that breaks off.
+        Err(e) if e.to_string().contains("length limit") => return deny(WebError::too_large()),
+        Err(_) => return deny(WebError::BadRequest("the request body could not be read".into())),
     };
     let form_token = std::str::from_utf8(&bytes)
         .ok()

@@ -22,8 +22,34 @@ fn path_param(name: &str, desc: &str) -> Value {
     json!({ "name": name, "in": "path", "required": true, "description": desc, "schema": { "type": "string" } })
 }
 
+/// A record's number in the path (an alert, a case): a whole number from 1; 0, a
+/// negative number or text is a 400.
+fn number_param(desc: &str) -> Value {
+    json!({ "name": "id", "in": "path", "required": true, "description": desc,
+            "schema": { "type": "integer", "format": "int64", "minimum": 1 } })
+}
+
+/// An identifier in the path (a household, a claim): 1 to 64 characters, no
+/// control characters; else a 400.
+fn key_param(desc: &str) -> Value {
+    json!({ "name": "id", "in": "path", "required": true, "description": desc,
+            "schema": { "type": "string", "minLength": 1, "maxLength": 64 } })
+}
+
 fn query(name: &str, desc: &str, ty: &str) -> Value {
     json!({ "name": name, "in": "query", "required": false, "description": desc, "schema": { "type": ty } })
+}
+
+/// `limit` of a listing: 1 to 1000 (else a 400), 100 when absent.
+fn limit() -> Value {
+    json!({ "name": "limit", "in": "query", "required": false, "description": "how many at most: 1 to 1000, default 100",
+            "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } })
+}
+
+/// `year` of a report or ledger, from `min` to `max`.
+fn year(desc: &str, min: i32, max: i32) -> Value {
+    json!({ "name": "year", "in": "query", "required": false, "description": desc,
+            "schema": { "type": "integer", "minimum": min, "maximum": max } })
 }
 
 fn errors(mut responses: Value) -> Value {
@@ -33,6 +59,16 @@ fn errors(mut responses: Value) -> Value {
     responses
 }
 
+/// Money that may be negative: a difference (new minus old), as a void reports it.
+fn signed_money() -> Value {
+    json!({ "type": "string", "pattern": "^-?[0-9]+\\.[0-9]{2}$", "description": "yuan with two decimals; negative where the amount went down" })
+}
+
+/// Money, or null where there is none.
+fn money_or_null(desc: &str) -> Value {
+    json!({ "type": "string", "pattern": "^[0-9]+\\.[0-9]{2}$", "nullable": true, "description": desc })
+}
+
 fn body(schema: &str) -> Value {
     json!({ "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } })
 }
@@ -40,7 +76,9 @@ fn body(schema: &str) -> Value {
 /// The document served at `/api/v1/openapi.json`.
 pub fn document() -> Value {
     let mut doc = base();
-    for (paths, schemas) in [(work_paths(), work_schemas()), (registry_paths(), registry_schemas())] {
+    for (paths, schemas) in
+        [(work_paths(), work_schemas()), (registry_paths(), registry_schemas()), (admin_paths(), admin_schemas())]
+    {
         // A path already described gains the operations added (GET and PATCH
         // of one record are described apart).
         if let (Some(to), Value::Object(add)) = (doc["paths"].as_object_mut(), paths) {
@@ -57,7 +95,77 @@ pub fn document() -> Value {
             to.extend(add);
         }
     }
+    // An operation that takes a body answers 413 for one over the limit.
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for op in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|ops| ops.values_mut()) {
+            if op.get("requestBody").is_some() {
+                op["responses"]["413"] = json!({ "description": format!("the body is larger than {} bytes", crate::BODY_LIMIT),
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+            }
+        }
+    }
     doc
+}
+
+/// A person in a path: their reference, or (roles that see IDs in clear) their ID.
+fn person_param() -> Value {
+    json!({ "name": "id", "in": "path", "required": true,
+            "description": "the person's reference (person_ref: 32 lower-case hex digits), as every answer gives it; a role that sees persons in clear may also give the 18-character resident ID. For a role that sees persons masked, a resident ID answers 404 as an unknown person does.",
+            "schema": { "type": "string", "minLength": 18, "maxLength": 32 } })
+}
+
+/// API tokens and the plausibility limits (crate::accounts, crate::limits).
+fn admin_paths() -> Value {
+    json!({
+        "/tokens": {
+            "get": { "summary": "The API tokens the caller may see: their own; an administrator's, those of users in their scope.",
+                "operationId": "listTokens", "responses": errors(json!({ "200": list("Token") })) },
+            "post": { "summary": "Make an API token from a signed-in session (not with a token): a role no stronger than the caller's, a scope inside theirs, an expiry of 1 to 365 days (90 by default). The secret is shown once. Audited.",
+                "operationId": "createToken", "requestBody": body("CreateTokenRequest"),
+                "responses": errors(json!({ "201": ok("NewToken") })) } },
+        "/tokens/{id}/revoke": { "post": {
+            "summary": "Revoke a token: the caller's own, or (administrators) one of a user in their scope. Audited.",
+            "operationId": "revokeToken", "parameters": [key_param("token ID")],
+            "responses": errors(json!({ "200": ok("Token") })) } },
+        "/limits": {
+            "get": { "summary": "The plausibility limits on amounts (docs/settlement.md, \"Plausibility limits\"): a claim or a measure above its limit is refused.",
+                "operationId": "listLimits", "responses": errors(json!({ "200": list("AmountLimit") })) },
+            "put": { "summary": "Set the limit of a subject, kind and level, or remove it (max null). Administrators only; audited. Answers the limits in force.",
+                "operationId": "setLimit", "requestBody": body("SetLimitRequest"),
+                "responses": errors(json!({ "200": list("AmountLimit") })) } },
+    })
+}
+
+fn admin_schemas() -> Value {
+    let time = json!({ "type": "string", "format": "date-time" });
+    json!({
+        "Token": { "type": "object", "required": ["id", "owner", "name", "role", "scope", "created_at", "expires_at", "state"], "properties": {
+            "id": { "type": "string" }, "owner": { "type": "string" }, "name": { "type": "string" },
+            "role": { "type": "string", "enum": ["administrator", "officer", "clerk", "analyst", "viewer"] },
+            "scope": { "type": "string", "description": "region code prefix; empty for the whole country" },
+            "created_at": time, "expires_at": time,
+            "last_used_at": { "type": "string", "format": "date-time", "nullable": true },
+            "revoked_at": { "type": "string", "format": "date-time", "nullable": true },
+            "state": { "type": "string", "enum": ["live", "expired", "revoked"] } } },
+        "NewToken": { "type": "object", "required": ["token", "secret"], "properties": {
+            "token": { "$ref": "#/components/schemas/Token" },
+            "secret": { "type": "string", "description": "the bearer token; shown once, kept by the server only as a hash" } } },
+        "CreateTokenRequest": { "type": "object", "additionalProperties": false, "required": ["name"], "properties": {
+            "name": { "type": "string", "minLength": 1, "maxLength": 64 },
+            "role": { "type": "string", "enum": ["administrator", "officer", "clerk", "analyst", "viewer"], "description": "default: the caller's role" },
+            "scope": { "type": "string", "description": "default: the caller's scope" },
+            "expires_in_days": { "type": "integer", "minimum": 1, "maximum": 365 } } },
+        "AmountLimit": { "type": "object", "required": ["subject", "kind", "level", "max"], "properties": {
+            "subject": { "type": "string", "enum": ["claim", "measure"] },
+            "kind": { "type": "string", "description": "a claim kind or a measure kind, or * for any" },
+            "level": { "type": "string", "description": "a facility level for a claim, or * for any; * for a measure" },
+            "max": { "$ref": "#/components/schemas/Money" } } },
+        "SetLimitRequest": { "type": "object", "additionalProperties": false, "required": ["subject", "kind", "max"], "properties": {
+            "subject": { "type": "string", "enum": ["claim", "measure"] },
+            "kind": { "type": "string", "minLength": 1, "maxLength": 64 },
+            "level": { "type": "string", "maxLength": 32 },
+            "max": { "type": "string", "nullable": true, "description": "yuan, positive; null removes the row" } } },
+    })
 }
 
 /// The registry by hand, the work ledger, catalogues and deadlines
@@ -75,7 +183,7 @@ fn registry_paths() -> Value {
             "responses": errors(json!({ "201": ok("HouseholdTagged") })) } },
         "/households/{id}": { "patch": {
             "summary": format!("Change a household: send its etag as read, a reason, and the fields that change. A stale etag is a 409 and changes nothing; a move to a village outside the scope is a 404. Audited with the fields before and after. {}", tagged("changed household")),
-            "operationId": "changeHousehold", "parameters": [path_param("id", "household ID")], "requestBody": body("ChangeHouseholdRequest"),
+            "operationId": "changeHousehold", "parameters": [key_param("household ID")], "requestBody": body("ChangeHouseholdRequest"),
             "responses": errors(json!({ "200": ok("HouseholdTagged") })) } },
         "/persons": { "post": {
             "summary": format!("Create a person in a household inside the scope; a household outside it is a 404, a person_id taken a 409. {}", tagged("person")),
@@ -83,12 +191,12 @@ fn registry_paths() -> Value {
             "responses": errors(json!({ "201": ok("PersonTagged") })) } },
         "/persons/{id}": { "patch": {
             "summary": format!("Change a person (status and its day, name, diagnoses, a move to another household inside the scope): send the etag as read, a reason and the fields that change. A stale etag is a 409; a new status adds a line to the status history. {}", tagged("changed person")),
-            "operationId": "changePerson", "parameters": [path_param("id", "18-character resident ID")], "requestBody": body("ChangePersonRequest"),
+            "operationId": "changePerson", "parameters": [person_param()], "requestBody": body("ChangePersonRequest"),
             "responses": errors(json!({ "200": ok("PersonTagged") })) } },
         "/ledger": { "get": {
             "summary": "The work ledger (台账) of the caller's scope: the summary by village, township or county, the three batches of the patient ledger with what each patient is still owed, the cases with their measures, the visits. JSON: the tables (table= one of them); CSV: one table (table=, the summary by default); XLSX: a workbook of every table. Resident IDs are masked unless the role may see them. Audited; CSV and XLSX need a role that may export.",
             "operationId": "ledger",
-            "parameters": [query("year", "the year of the patient ledger, 1990 to 2100; default this year", "integer"),
+            "parameters": [year("the year of the patient ledger, 1990 to 2100 (else a 400); default this year", 1990, 2100),
                            query("level", "the rows of the summary: village, township (default) or county", "string"),
                            query("format", "json (default), csv or xlsx", "string"),
                            query("table", "summary, serious, chronic, severe, cases or visits (or the sheet's name); json and csv only", "string")],
@@ -113,15 +221,14 @@ fn registry_schemas() -> Value {
     let text = json!({ "type": "string" });
     let amount = json!({ "$ref": "#/components/schemas/Amount" });
     let opt_amount = json!({ "oneOf": [ { "type": "string" }, { "type": "number" } ], "nullable": true, "description": "yuan, at most two decimals; empty or null for none" });
-    let etag = json!({ "type": "string", "pattern": "^[0-9a-f]{16}$", "description": "the etag of the record as read (GET answers it)" });
-    let reason =
-        json!({ "type": "string", "maxLength": 500, "description": "why the record changes; kept in the audit log" });
+    let etag = json!({ "type": "string", "pattern": "^[0-9a-fA-F]{16}$", "description": "the etag of the record as read (GET answers it)" });
+    let reason = json!({ "type": "string", "minLength": 1, "maxLength": 500, "description": "why the record changes; kept in the audit log" });
     let statuses =
         json!({ "type": "string", "enum": ["special_hardship", "low_income", "lifted", "monitored", "general"] });
     json!({
         "HouseholdFields": { "type": "object", "additionalProperties": false, "properties": {
             "household_id": { "type": "string", "maxLength": 64 }, "village_code": { "type": "string", "description": "12-digit village code" },
-            "size": { "oneOf": [ { "type": "integer" }, { "type": "string" } ], "description": "1 to 99" },
+            "size": { "oneOf": [ { "type": "integer", "minimum": 1, "maximum": 99 }, { "type": "string" } ], "description": "1 to 99" },
             "income": amount, "consumption": opt_amount, "food": opt_amount } },
         "PersonFields": { "type": "object", "additionalProperties": false, "properties": {
             "person_id": { "type": "string", "description": "18-character resident ID" }, "household_id": text,
@@ -152,10 +259,10 @@ fn registry_schemas() -> Value {
             "rows": { "type": "array", "items": { "type": "array", "items": { "oneOf": [ { "type": "string" }, { "type": "integer" } ], "nullable": true,
                 "description": "text, a whole number, money in yuan as text, or null" } } } } },
         "CatalogueEntryRequest": { "type": "object", "additionalProperties": false, "required": ["region", "name_zh", "name_en", "icd10_prefixes"], "properties": {
-            "region": { "type": "string", "description": "region code prefix inside the scope: 2, 4, 6, 9 or 12 digits" },
-            "name_zh": { "type": "string", "maxLength": 100 }, "name_en": { "type": "string", "maxLength": 200 },
-            "icd10_prefixes": { "type": "array", "items": { "type": "string", "description": "an ICD-10 code or prefix, like C16 or C91.0" } },
-            "since": { "type": "integer", "description": "the year the disease joins the list, 1990 to 2100; always when absent" } } },
+            "region": { "type": "string", "minLength": 1, "maxLength": 12, "description": "region code prefix inside the scope: 2, 4, 6, 9 or 12 digits" },
+            "name_zh": { "type": "string", "minLength": 1, "maxLength": 100 }, "name_en": { "type": "string", "maxLength": 200 },
+            "icd10_prefixes": { "type": "array", "minItems": 1, "maxItems": 100, "items": { "type": "string", "description": "an ICD-10 code or prefix, like C16 or C91.0" } },
+            "since": { "type": "integer", "minimum": 1990, "maximum": 2100, "description": "the year the disease joins the list, 1990 to 2100; always when absent" } } },
         "CatalogueEntry": { "type": "object", "properties": {
             "kind": { "type": "string", "enum": ["serious", "chronic"] }, "region": text, "name_zh": text, "name_en": text,
             "icd10_prefixes": { "type": "array", "items": text }, "since": { "type": "integer", "nullable": true } } },
@@ -167,14 +274,14 @@ fn registry_schemas() -> Value {
 
 /// The daily casework (crate::work): cases, visits, contracts.
 fn work_paths() -> Value {
-    let id = || path_param("id", "case ID");
+    let id = || number_param("case ID");
     json!({
         "/cases": {
             "get": {
                 "summary": "Cases in scope: those awaiting verification past their deadline first (overdue), then by deadline", "operationId": "listCases",
                 "parameters": [query("state", "open, assigned, verified, assisting or closed", "string"), query("open", "true: only open cases (every state but closed)", "boolean"),
                                query("overdue", "true: only cases awaiting verification past their deadline", "boolean"), query("assignee", "the responsible person", "string"),
-                               query("household", "household ID", "string"), query("limit", "1 to 1000, default 100", "integer")],
+                               query("household", "household ID", "string"), limit()],
                 "responses": errors(json!({ "200": list("Case") })) },
             "post": {
                 "summary": "Open a case for a household in scope (role: officer, administrator); 409 when the household has an open case. The household's open alerts join it.",
@@ -202,7 +309,7 @@ fn work_paths() -> Value {
         "/visits": {
             "get": {
                 "summary": "Visits in scope, the latest first", "operationId": "listVisits",
-                "parameters": [query("household", "household ID", "string"), query("person", "18-character resident ID", "string"), query("limit", "1 to 1000, default 100", "integer")],
+                "parameters": [query("household", "household ID", "string"), query("person", "the person's reference (person_ref), or for a role that sees persons in clear their resident ID", "string"), limit()],
                 "responses": errors(json!({ "200": list("Visit") })) },
             "post": {
                 "summary": "Record a household visit or a follow-up of one patient (role: officer, administrator); a household outside the scope is a 404. Verifications are made on their case.",
@@ -210,12 +317,12 @@ fn work_paths() -> Value {
                 "responses": errors(json!({ "201": ok("Visit") })) } },
         "/households/{id}/visits": { "get": {
             "summary": "A household's visits, the latest first", "operationId": "householdVisits",
-            "parameters": [path_param("id", "household ID"), query("limit", "1 to 1000, default 100", "integer")],
+            "parameters": [key_param("household ID"), limit()],
             "responses": errors(json!({ "200": list("Visit") })) } },
         "/contracts": {
             "get": {
                 "summary": "Family-doctor contracts in scope, the latest first", "operationId": "listContracts",
-                "parameters": [query("person", "18-character resident ID", "string"), query("limit", "1 to 1000, default 100", "integer")],
+                "parameters": [query("person", "the person's reference (person_ref), or for a role that sees persons in clear their resident ID", "string"), limit()],
                 "responses": errors(json!({ "200": list("Contract") })) },
             "post": {
                 "summary": "Record a family-doctor contract of a person in scope (role: officer, administrator); a contract of the same person and day replaces the one kept",
@@ -230,6 +337,12 @@ fn work_schemas() -> Value {
     let text = json!({ "type": "string" });
     let states = json!({ "type": "string", "enum": ["open", "assigned", "verified", "assisting", "closed"] });
     let reason = json!({ "type": "string", "enum": ["risk_eliminated", "no_risk"] });
+    // The limits the handlers check (crate::work): a 400 beyond them.
+    let version = json!({ "type": "integer", "format": "int64", "minimum": 1, "description": "the version the move is made on, as read" });
+    let id64 = json!({ "type": "string", "minLength": 1, "maxLength": 64 });
+    let visitors = json!({ "type": "string", "minLength": 1, "maxLength": 200 });
+    let short_text = json!({ "type": "string", "minLength": 1, "maxLength": 100 });
+    let long_text = json!({ "type": "string", "maxLength": 2000 });
     json!({
         "Case": { "type": "object", "required": ["id", "household_id", "village_code", "state", "overdue", "due", "version"], "properties": {
             "id": { "type": "integer" }, "household_id": text, "village_code": text, "state": states,
@@ -252,40 +365,49 @@ fn work_schemas() -> Value {
             "from": { "type": "string", "nullable": true }, "to": states, "detail": text } },
         "Visit": { "type": "object", "required": ["id", "household_id", "kind", "date", "visitors"], "properties": {
             "id": { "type": "integer" }, "household_id": text, "village_code": text,
+            "person_ref": { "type": "string", "nullable": true, "description": "the follow-up's patient's reference" },
             "person_id": { "type": "string", "nullable": true, "description": "masked unless the role may see it" },
             "kind": { "type": "string", "enum": ["household", "verification", "follow_up"] }, "date": date, "visitors": text, "findings": text,
             "next_date": { "type": "string", "format": "date", "nullable": true }, "case_id": { "type": "integer", "nullable": true },
             "recorded_by": text, "recorded_at": time } },
-        "Contract": { "type": "object", "required": ["id", "person_id", "practitioner_id", "signed", "ends"], "properties": {
-            "id": { "type": "integer" }, "person_id": { "type": "string", "description": "masked unless the role may see it" },
+        "Contract": { "type": "object", "required": ["id", "person_ref", "person_id", "practitioner_id", "signed", "ends"], "properties": {
+            "id": { "type": "integer" }, "person_ref": { "type": "string", "description": "the patient's reference" }, "person_id": { "type": "string", "description": "masked unless the role may see it" },
             "practitioner_id": text, "village_code": text, "signed": date, "ends": date, "recorded_by": text, "recorded_at": time } },
         "OpenCaseRequest": { "type": "object", "additionalProperties": false, "required": ["household_id"], "properties": {
-            "household_id": text, "note": text } },
+            "household_id": id64, "note": long_text } },
         "AssignRequest": { "type": "object", "additionalProperties": false, "required": ["version", "assignee"], "properties": {
-            "version": { "type": "integer" }, "assignee": { "type": "string", "maxLength": 64 },
+            "version": version, "assignee": { "type": "string", "minLength": 1, "maxLength": 64 },
             "due": { "type": "string", "format": "date", "description": "default: the region's verification deadline from today" } } },
         "VerifyRequest": { "type": "object", "additionalProperties": false, "required": ["version", "date", "visitors", "findings", "monitored"], "properties": {
-            "version": { "type": "integer" }, "date": { "type": "string", "format": "date", "description": "the visit's day, not in the future" },
-            "visitors": text, "findings": text, "next_date": { "type": "string", "format": "date", "description": "after date" },
+            "version": version, "date": { "type": "string", "format": "date", "description": "the visit's day, not in the future" },
+            "visitors": visitors, "findings": { "type": "string", "minLength": 1, "maxLength": 2000 }, "next_date": { "type": "string", "format": "date", "description": "after date" },
             "monitored": { "type": "boolean", "description": "whether the household becomes monitored" } } },
         "CaseMeasureRequest": { "type": "object", "additionalProperties": false, "required": ["version", "kind", "amount", "fund", "date"], "properties": {
-            "version": { "type": "integer" }, "kind": text, "amount": { "$ref": "#/components/schemas/Amount" }, "fund": text,
-            "date": { "type": "string", "format": "date", "description": "not in the future" }, "note": text } },
+            "version": version, "kind": short_text, "amount": { "$ref": "#/components/schemas/Amount" }, "fund": short_text,
+            "date": { "type": "string", "format": "date", "description": "not in the future" }, "note": long_text } },
         "CloseRequest": { "type": "object", "additionalProperties": false, "required": ["version", "reason"], "properties": {
-            "version": { "type": "integer" }, "reason": reason, "note": { "type": "string", "description": "required for no_risk" } } },
+            "version": version, "reason": reason, "note": { "type": "string", "maxLength": 2000, "description": "required for no_risk" } } },
         "VisitRequest": { "type": "object", "additionalProperties": false, "required": ["household_id", "kind", "date", "visitors"], "properties": {
-            "household_id": text, "person_id": { "type": "string", "description": "18-character resident ID, a member of the household; required for a follow-up" },
+            "household_id": id64, "person_id": { "type": "string", "description": "18-character resident ID, a member of the household; required for a follow-up" },
             "kind": { "type": "string", "enum": ["household", "follow_up"] }, "date": { "type": "string", "format": "date", "description": "not in the future" },
-            "visitors": text, "findings": text, "next_date": { "type": "string", "format": "date", "description": "after date" },
-            "case_id": { "type": "integer", "description": "an open case of the household the visit serves" } } },
+            "visitors": visitors, "findings": long_text, "next_date": { "type": "string", "format": "date", "description": "after date" },
+            "case_id": { "type": "integer", "format": "int64", "minimum": 1, "description": "an open case of the household the visit serves" } } },
         "ContractRequest": { "type": "object", "additionalProperties": false, "required": ["person_id", "practitioner_id", "signed", "ends"], "properties": {
-            "person_id": { "type": "string", "description": "18-character resident ID" }, "practitioner_id": text, "signed": date,
+            "person_id": { "type": "string", "description": "18-character resident ID" }, "practitioner_id": id64, "signed": date,
             "ends": { "type": "string", "format": "date", "description": "after signed" } } },
     })
 }
 
+/// The years a report may be asked for: from 2000 to next year, the years whose
+/// indicators are kept (`app::kept::check_year`, on the casework's day).
+fn report_years() -> (i32, i32) {
+    use chrono::Datelike;
+    (2000, crate::work::today().year() + 1)
+}
+
 /// Registry, alerts, settlement, reports and the what-if.
 fn base() -> Value {
+    let (first, last) = report_years();
     let money = json!({ "type": "string", "pattern": "^[0-9]+\\.[0-9]{2}$", "description": "yuan with two decimals" });
     json!({
         "openapi": "3.0.3",
@@ -299,36 +421,36 @@ fn base() -> Value {
         "paths": {
             "/persons": { "get": {
                 "summary": "Search persons in scope", "operationId": "searchPersons",
-                "parameters": [query("q", "resident ID prefix, name part or household ID", "string"), query("limit", "1 to 1000, default 100", "integer")],
+                "parameters": [query("q", "resident ID prefix, name part or household ID; a role that sees persons masked searches by household ID only", "string"), limit()],
                 "responses": errors(json!({ "200": list("Person") })) } },
             "/persons/{id}": { "get": {
                 "summary": "A person's record with claims and alerts (audited)", "operationId": "getPerson",
-                "parameters": [path_param("id", "18-character resident ID")],
+                "parameters": [person_param()],
                 "responses": errors(json!({ "200": ok("PersonRecord") })) } },
             "/households": { "get": {
                 "summary": "Search households in scope", "operationId": "searchHouseholds",
-                "parameters": [query("q", "household ID part or village code prefix", "string"), query("limit", "1 to 1000, default 100", "integer")],
+                "parameters": [query("q", "household ID part or village code prefix", "string"), limit()],
                 "responses": errors(json!({ "200": list("Household") })) } },
             "/households/{id}": { "get": {
                 "summary": "A household with its members and alerts (audited)", "operationId": "getHousehold",
-                "parameters": [path_param("id", "household ID")],
+                "parameters": [key_param("household ID")],
                 "responses": errors(json!({ "200": ok("HouseholdRecord") })) } },
             "/alerts": { "get": {
                 "summary": "The alert queue in scope", "operationId": "listAlerts",
                 "parameters": [query("state", "open, verifying, assisting, resolved or dismissed", "string"), query("rule", "rule name", "string"),
-                               query("region", "region code prefix", "string"), query("limit", "1 to 1000, default 100", "integer")],
+                               query("region", "region code prefix", "string"), limit()],
                 "responses": errors(json!({ "200": list("Alert") })) } },
             "/alerts/{id}": { "get": {
                 "summary": "One alert with its history", "operationId": "getAlert",
-                "parameters": [path_param("id", "alert ID")],
+                "parameters": [number_param("alert ID")],
                 "responses": errors(json!({ "200": ok("Alert") })) } },
             "/alerts/{id}/transition": { "post": {
                 "summary": "Move an alert to its next state (role: officer, administrator)", "operationId": "transitionAlert",
-                "parameters": [path_param("id", "alert ID")], "requestBody": body("TransitionRequest"),
+                "parameters": [number_param("alert ID")], "requestBody": body("TransitionRequest"),
                 "responses": errors(json!({ "200": ok("Alert") })) } },
             "/alerts/{id}/measures": { "post": {
                 "summary": "Record an assistance measure on an alert", "operationId": "addMeasure",
-                "parameters": [path_param("id", "alert ID")], "requestBody": body("MeasureRequest"),
+                "parameters": [number_param("alert ID")], "requestBody": body("MeasureRequest"),
                 "responses": errors(json!({ "201": ok("Alert") })) } },
             "/settlements": { "post": {
                 "summary": "Settle a claim in real time (role: clerk, officer, administrator). Idempotent by claim_id: the same claim again answers 200 with the stored result and is not counted twice; different data under a settled claim_id is a 409.",
@@ -336,12 +458,12 @@ fn base() -> Value {
                 "responses": errors(json!({ "201": ok("Settlement"), "200": ok("Settlement") })) } },
             "/claims/{id}/void": { "post": {
                 "summary": "Void a settled claim; re-settles the person's other claims of the year and reports the differences", "operationId": "voidClaim",
-                "parameters": [path_param("id", "claim ID")],
+                "parameters": [key_param("claim ID")],
                 "responses": errors(json!({ "200": ok("VoidResult") })) } },
             "/reports": { "get": {
                 "summary": "The programme indicators of the caller's scope by region level and period. Rows outside the scope (and regions above it) never appear. CSV and XLSX need a role that may export.",
                 "operationId": "report",
-                "parameters": [query("year", "1990 to 2100; default the latest year with a policy", "integer"),
+                "parameters": [year(&format!("{first} to {last} (next year), the years whose indicators are kept: outside 1990 to 2100 a 400, else a 422; default the latest year with a policy"), first, last),
                                query("level", "province, city, county, township, village; comma-separated or repeated; default the scope's level and the one below", "string"),
                                query("period", "year (default), quarter or month", "string"),
                                query("format", "json (default), csv or xlsx", "string")],
@@ -363,10 +485,12 @@ fn base() -> Value {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "an API token created on the users page" } },
             "schemas": {
                 "Error": { "type": "object", "required": ["error", "message"], "properties": {
-                    "error": { "type": "string", "enum": ["bad_request", "unauthorized", "forbidden", "not_found", "conflict", "unprocessable", "too_many_requests", "internal"] },
+                    "error": { "type": "string", "enum": crate::error::KINDS },
                     "message": { "type": "string" } } },
                 "Money": money,
-                "Person": { "type": "object", "required": ["person_id", "household_id", "name", "status", "status_since", "village_code", "diagnoses"], "properties": {
+                "SignedMoney": signed_money(),
+                "Person": { "type": "object", "required": ["person_ref", "person_id", "household_id", "name", "status", "status_since", "village_code", "diagnoses"], "properties": {
+                    "person_ref": { "type": "string", "pattern": "^[0-9a-f]{32}$", "description": "the person's opaque reference, for links and later calls (/persons/{person_ref}), the same for every role" },
                     "person_id": { "type": "string", "description": "masked (110105********002X) unless the role may see it" },
                     "household_id": { "type": "string" },
                     "name": { "type": "string", "description": "masked (张**) unless the role may see it" },
@@ -384,10 +508,10 @@ fn base() -> Value {
                     "kind": { "type": "string" }, "facility_level": { "type": "string" }, "diagnosis": { "type": "string" },
                     "total_cost": { "$ref": "#/components/schemas/Money" },
                     "payments": { "type": "array", "items": { "type": "object", "properties": { "tier": { "type": "string" }, "amount": { "$ref": "#/components/schemas/Money" } } } },
-                    "out_of_pocket": { "$ref": "#/components/schemas/Money" } } },
+                    "out_of_pocket": money_or_null("null while the claim is not settled") } },
                 "Household": { "type": "object", "required": ["household_id", "village_code", "size", "income"], "properties": {
                     "household_id": { "type": "string" }, "village_code": { "type": "string" }, "size": { "type": "integer" },
-                    "income": { "$ref": "#/components/schemas/Money" }, "consumption": { "$ref": "#/components/schemas/Money" }, "food": { "$ref": "#/components/schemas/Money" } } },
+                    "income": { "$ref": "#/components/schemas/Money" }, "consumption": money_or_null("null where not recorded"), "food": money_or_null("null where not recorded") } },
                 "HouseholdRecord": { "allOf": [ { "$ref": "#/components/schemas/Household" }, { "type": "object", "properties": {
                     "etag": { "type": "string", "description": "what a change sends back (PATCH /households/{id})" },
                     "members": { "type": "array", "items": { "$ref": "#/components/schemas/Person" } },
@@ -404,17 +528,18 @@ fn base() -> Value {
                     "to": { "type": "string", "enum": ["verifying", "assisting", "resolved", "dismissed"] },
                     "note": { "type": "string", "description": "required when dismissing" } } },
                 "MeasureRequest": { "type": "object", "additionalProperties": false, "required": ["kind", "amount"], "properties": {
-                    "kind": { "type": "string" }, "amount": { "type": "string", "description": "yuan, at most two decimals" }, "note": { "type": "string" } } },
+                    "kind": { "type": "string", "minLength": 1, "maxLength": 100 }, "amount": { "type": "string", "description": "yuan, at most two decimals" }, "note": { "type": "string" } } },
                 "Amount": { "oneOf": [ { "type": "string" }, { "type": "number" } ], "description": "yuan, at most two decimals; a string keeps it exact" },
                 "ClaimRequest": { "type": "object", "additionalProperties": false,
                     "required": ["claim_id", "person_id", "facility_level", "kind", "admitted", "discharged", "total_cost", "eligible_cost"], "properties": {
-                    "claim_id": { "type": "string", "maxLength": 64 }, "person_id": { "type": "string", "description": "18-character resident ID" },
+                    "claim_id": { "type": "string", "minLength": 1, "maxLength": 64 }, "person_id": { "type": "string", "description": "18-character resident ID" },
                     "facility_level": { "type": "string", "enum": ["village", "township", "county", "municipal", "provincial", "out_of_province"] },
                     "kind": { "type": "string", "enum": ["inpatient", "outpatient", "chronic_outpatient"] },
                     "admitted": { "type": "string", "format": "date" }, "discharged": { "type": "string", "format": "date" },
                     "total_cost": { "$ref": "#/components/schemas/Amount" }, "eligible_cost": { "$ref": "#/components/schemas/Amount" },
                     "diagnosis": { "type": "string" }, "facility_id": { "type": "string" } } },
                 "Payment": { "type": "object", "properties": { "tier": { "type": "string" }, "amount": { "$ref": "#/components/schemas/Money" } } },
+                "PaymentDifference": { "type": "object", "properties": { "tier": { "type": "string" }, "amount": { "$ref": "#/components/schemas/SignedMoney" } } },
                 "Settlement": { "type": "object", "properties": {
                     "claim_id": { "type": "string" }, "person_id": { "type": "string" }, "year": { "type": "integer" }, "status": { "type": "string" },
                     "policy": { "type": "string" }, "total_cost": { "$ref": "#/components/schemas/Money" }, "eligible_cost": { "$ref": "#/components/schemas/Money" },
@@ -424,8 +549,10 @@ fn base() -> Value {
                     "voided": { "type": "string" }, "year": { "type": "integer" },
                     "settlements": { "type": "array", "items": { "type": "object", "properties": { "claim_id": { "type": "string" },
                         "payments": { "type": "array", "items": { "$ref": "#/components/schemas/Payment" } }, "out_of_pocket": { "$ref": "#/components/schemas/Money" } } } },
-                    "differences": { "type": "array", "items": { "type": "object", "properties": { "claim_id": { "type": "string" },
-                        "payments": { "type": "array", "items": { "$ref": "#/components/schemas/Payment" } }, "out_of_pocket": { "type": "string", "description": "new minus old" } } } } } },
+                    "differences": { "type": "array", "description": "every claim whose settlement changed, new minus old: the voided claim refunded whole (negative), the others as re-settled",
+                        "items": { "type": "object", "properties": { "claim_id": { "type": "string" },
+                        "payments": { "type": "array", "items": { "$ref": "#/components/schemas/PaymentDifference" } },
+                        "out_of_pocket": { "$ref": "#/components/schemas/SignedMoney" } } } } } },
                 "Report": { "type": "object", "required": ["scope", "year", "period", "levels", "indicators", "rows"], "properties": {
                     "scope": { "type": "string" }, "year": { "type": "integer" }, "period": { "type": "string", "enum": ["year", "quarter", "month"] },
                     "levels": { "type": "array", "items": { "type": "string" } },
@@ -440,8 +567,8 @@ fn base() -> Value {
                             "id": { "type": "string" }, "value": { "type": "number", "nullable": true },
                             "numerator": { "type": "number", "description": "a count, or yuan" }, "denominator": { "type": "number", "nullable": true } } } } } } } } },
                 "WhatIfRequest": { "type": "object", "additionalProperties": false, "required": ["year", "policy_toml"], "properties": {
-                    "year": { "type": "integer", "description": "the year of the claims compared" },
-                    "policy_toml": { "type": "string", "description": "the draft settlement policy, TOML (docs/settlement.md)" } } },
+                    "year": { "type": "integer", "minimum": 1990, "maximum": 2100, "description": "the year of the claims compared (else a 422)" },
+                    "policy_toml": { "type": "string", "minLength": 1, "description": "the draft settlement policy, TOML (docs/settlement.md); at most 262144 bytes (else a 422)" } } },
                 "WhatIf": { "type": "object", "properties": {
                     "scope": { "type": "string" }, "year": { "type": "integer" }, "draft": { "type": "string" },
                     "in_force": { "type": "array", "items": { "type": "string" } },

@@ -1,7 +1,7 @@
 //! The server-rendered pages. Handlers are thin: check the permission, ask the
 //! repository (always with the user's scope), draw HTML, write the audit row.
 
-use crate::access::{Permission, Role, Scope};
+use crate::access::Permission;
 use crate::auth::{self, audit, Ctx, LoginOutcome, PageUser, LANG_COOKIE, LOGIN_CSRF_COOKIE};
 use crate::error::{PageError, WebError};
 use crate::html::{csrf_field, esc, page, table, url};
@@ -36,8 +36,6 @@ pub fn routes() -> Router<AppState> {
         .route("/alerts/{id}/transition", post(alert_transition))
         .route("/alerts/{id}/measure", post(alert_measure))
         .route("/audit", get(audit_page))
-        .route("/users", get(users).post(users_create))
-        .route("/users/token", post(token_create))
         .route("/export/persons.csv", get(export_persons))
 }
 
@@ -99,20 +97,31 @@ async fn login_submit(
         )
         .into());
     }
-    match auth::login(&state, &f.username, &f.password).await? {
+    let addr = auth::client_addr(&state, &parts);
+    match auth::login(&state, addr, &f.username, &f.password).await? {
         LoginOutcome::Ok { token, .. } => {
             let cookies = [(SET_COOKIE, auth::session_cookie(&state, &token))];
             Ok((cookies, Redirect::to("/")).into_response())
         }
-        LoginOutcome::Refused(msg) => {
+        refused => {
+            // The same words and status for an unknown name, a wrong password
+            // and an account turned off; 429 with Retry-After during a back-off.
             let token = auth::new_secret();
             let cookie = format!("{LOGIN_CSRF_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict");
-            Ok((
-                axum::http::StatusCode::UNAUTHORIZED,
-                [(SET_COOKIE, cookie)],
-                Html(login_page(lang, &token, Some(&msg))),
-            )
-                .into_response())
+            let page = Html(login_page(lang, &token, Some(&refused.message())));
+            let mut res = match refused.retry_after() {
+                Some(secs) => (
+                    axum::http::StatusCode::TOO_MANY_REQUESTS,
+                    [(axum::http::header::RETRY_AFTER, secs.to_string())],
+                    page,
+                )
+                    .into_response(),
+                None => (axum::http::StatusCode::UNAUTHORIZED, page).into_response(),
+            };
+            if let Ok(v) = cookie.parse() {
+                res.headers_mut().append(SET_COOKIE, v);
+            }
+            Ok(res)
         }
     }
 }
@@ -234,10 +243,10 @@ fn search_form(l: Lang, action: &str, q: &str) -> String {
     )
 }
 
-fn person_cells(ctx: &Ctx, p: &PersonRow) -> Vec<String> {
+fn person_cells(ctx: &Ctx, refs: &app::PersonRefs, p: &PersonRow) -> Vec<String> {
     let m = ctx.masking();
     vec![
-        format!("<a href=\"/persons/{}\">{}</a>", p.person_id, esc(&m.id(p.person_id))),
+        format!("<a href=\"{}\">{}</a>", crate::api::person_path(refs, p.person_id), esc(&m.id(p.person_id))),
         esc(&m.name(&p.name)),
         format!("<span title=\"{}\">{}</span>", p.status, status_label(ctx.lang, p.status)),
         p.status_since.to_string(),
@@ -255,8 +264,10 @@ fn status_label(l: Lang, s: domain::PovertyStatus) -> &'static str {
 
 async fn persons(State(state): State<AppState>, PageUser(ctx): PageUser, Query(q): Query<SearchQuery>) -> PageResult {
     let l = ctx.lang;
-    let rows = state.app.search_persons(ctx.scope(), &q.q, 200).await?;
-    let cells: Vec<Vec<String>> = rows.iter().map(|p| person_cells(&ctx, p)).collect();
+    let rows = state.app.search_persons(ctx.scope(), ctx.masking(), &q.q, 200).await?;
+    crate::api::audit_list(&state, &ctx, "persons", &format!("q={}", q.q), rows.len()).await?;
+    let refs = state.app.person_refs().await?;
+    let cells: Vec<Vec<String>> = rows.iter().map(|p| person_cells(&ctx, refs, p)).collect();
     let mut b = search_form(l, "/persons", &q.q);
     if ctx.may(Permission::Export) {
         let _ = write!(b, "<p><a href=\"/export/persons.csv?q={}\">{}</a></p>", url(&q.q), t(l, "export_csv"));
@@ -266,7 +277,7 @@ async fn persons(State(state): State<AppState>, PageUser(ctx): PageUser, Query(q
 }
 
 async fn person(State(state): State<AppState>, PageUser(ctx): PageUser, Path(id): Path<String>) -> PageResult {
-    let pid = ResidentId::parse(&id).map_err(|_| PageError(WebError::not_found("person")))?;
+    let pid = crate::api::person_param(&state, &ctx, &id).await?;
     person_view(&state, &ctx, pid, None).await
 }
 
@@ -285,8 +296,12 @@ pub(crate) async fn person_page(
     draft: Option<&crate::registry::Draft>,
 ) -> PageResult {
     let l = ctx.lang;
-    let rec = state.app.person(ctx.scope(), pid).await?.ok_or_else(|| PageError(WebError::not_found("person")))?;
-    audit(state, &ctx.user.username, "view_person", &ctx.masking().id(pid), "page").await?;
+    let Some(rec) = state.app.person(ctx.scope(), pid).await? else {
+        let elsewhere = state.app.person(&crate::access::Scope::all(), pid).await?.is_some();
+        return Err(crate::api::not_in_scope(state, ctx, "person", &pid.to_string(), elsewhere).await?.into());
+    };
+    // Audited with the person in clear, whatever the role saw.
+    audit(state, &ctx.user.username, "view_person", &pid.to_string(), "page").await?;
     let m = ctx.masking();
     let p = &rec.person;
     let mut b = error.as_ref().map(form_error).unwrap_or_default();
@@ -349,6 +364,7 @@ pub(crate) async fn households_view(
 ) -> PageResult {
     let l = ctx.lang;
     let rows = state.app.search_households(ctx.scope(), q, 200).await?;
+    crate::api::audit_list(state, ctx, "households", &format!("q={q}"), rows.len()).await?;
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|h| {
@@ -386,7 +402,10 @@ pub(crate) async fn household_page(
     draft: Option<&crate::registry::Draft>,
 ) -> PageResult {
     let l = ctx.lang;
-    let rec = state.app.household(ctx.scope(), id).await?.ok_or_else(|| PageError(WebError::not_found("household")))?;
+    let Some(rec) = state.app.household(ctx.scope(), id).await? else {
+        let elsewhere = state.app.household(&crate::access::Scope::all(), id).await?.is_some();
+        return Err(crate::api::not_in_scope(state, ctx, "household", id, elsewhere).await?.into());
+    };
     audit(state, &ctx.user.username, "view_household", id, "page").await?;
     let h = &rec.household;
     let mut b = error.as_ref().map(form_error).unwrap_or_default();
@@ -399,7 +418,8 @@ pub(crate) async fn household_page(
         t(l, "income"), h.income,
         t(l, "members")
     );
-    let cells: Vec<Vec<String>> = rec.members.iter().map(|p| person_cells(ctx, p)).collect();
+    let refs = state.app.person_refs().await?;
+    let cells: Vec<Vec<String>> = rec.members.iter().map(|p| person_cells(ctx, refs, p)).collect();
     b.push_str(&table(l, &["person_id", "name", "status", "status_since", "household", "village"], &cells));
     let _ = write!(b, "<h2>{}</h2>", t(l, "alerts"));
     b.push_str(&alerts_table(l, &rec.alerts));
@@ -464,6 +484,7 @@ async fn alerts(State(state): State<AppState>, PageUser(ctx): PageUser, Query(q)
     let st = q.state.filter(|s| !s.is_empty());
     let f = AlertFilter { state: st.clone(), limit: 500, ..Default::default() };
     let rows = state.app.alerts(ctx.scope(), &f).await?;
+    crate::api::audit_list(&state, &ctx, "alerts", &format!("state={st:?}"), rows.len()).await?;
     let mut b = String::from("<p class=\"filters\">");
     let _ = write!(b, "<a href=\"/alerts\"{}>{}</a>", if st.is_none() { " class=\"on\"" } else { "" }, t(l, "all"));
     for s in ["open", "verifying", "assisting", "resolved", "dismissed"] {
@@ -488,7 +509,11 @@ fn next_states(from: &str) -> &'static [&'static str] {
 async fn alert(State(state): State<AppState>, PageUser(ctx): PageUser, Path(id): Path<String>) -> PageResult {
     let l = ctx.lang;
     let id: i64 = id.parse().map_err(|_| PageError(WebError::not_found("alert")))?;
-    let a = state.app.alert(ctx.scope(), id).await?.ok_or_else(|| PageError(WebError::not_found("alert")))?;
+    let Some(a) = state.app.alert(ctx.scope(), id).await? else {
+        let elsewhere = state.app.alert(&crate::access::Scope::all(), id).await?.is_some();
+        return Err(crate::api::not_in_scope(&state, &ctx, "alert", &format!("alert {id}"), elsewhere).await?.into());
+    };
+    audit(&state, &ctx.user.username, "view_alert", &format!("alert {id}"), "page").await?;
     let mut b = format!(
         "<dl class=\"facts\"><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd><a href=\"/households/{}\">{}</a></dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd id=\"alert-state\">{}</dd></dl>",
         t(l, "rule"), esc(&a.rule),
@@ -635,7 +660,7 @@ pub fn parse_measure(ctx: &Ctx, kind: &str, amount: &str, note: &str) -> Result<
     Ok(Measure { kind: kind.into(), by: ctx.user.username.clone(), amount, note: note.trim().into(), at: Utc::now() })
 }
 
-// ---------------------------------------------------------------- audit, users, export
+// ---------------------------------------------------------------- audit, export (users: crate::accounts)
 
 async fn audit_page(State(state): State<AppState>, PageUser(ctx): PageUser) -> PageResult {
     ctx.require(Permission::ViewAudit)?;
@@ -658,82 +683,6 @@ async fn audit_page(State(state): State<AppState>, PageUser(ctx): PageUser) -> P
     html(page(&ctx, t(l, "audit"), &table(l, &["when", "who", "action", "target", "detail"], &rows)))
 }
 
-async fn users(State(state): State<AppState>, PageUser(ctx): PageUser) -> PageResult {
-    ctx.require(Permission::ManageUsers)?;
-    users_page(&state, &ctx, None).await
-}
-
-async fn users_page(state: &AppState, ctx: &Ctx, flash: Option<String>) -> PageResult {
-    let l = ctx.lang;
-    let now = Utc::now();
-    let rows: Vec<Vec<String>> = state
-        .app
-        .list_users()
-        .await?
-        .iter()
-        .map(|u| {
-            let locked = if u.locked_until.is_some_and(|t| t > now) { t(l, "locked") } else { "" };
-            vec![esc(&u.username), u.role.to_string(), esc(&u.scope.to_string()), locked.to_string()]
-        })
-        .collect();
-    let mut b = flash.map(|f| format!("<p class=\"flash\">{f}</p>")).unwrap_or_default();
-    b.push_str(&table(l, &["username", "role", "scope", "state"], &rows));
-    let _ = write!(
-        b,
-        "<h2>{cu}</h2><form method=\"post\" action=\"/users\" class=\"stack\">{csrf}<label>{u}<input name=\"username\" required></label>\
-<label>{p}<input name=\"password\" type=\"password\" required minlength=\"8\"></label><label>{r}<select name=\"role\">{opts}</select></label>\
-<label>{s}<input name=\"scope\" placeholder=\"341122\"></label><button type=\"submit\">{cu}</button></form>\
-<h2>{tk}</h2><form method=\"post\" action=\"/users/token\" class=\"stack\">{csrf}<label>{n}<input name=\"name\" required></label><button type=\"submit\">{tk}</button></form>",
-        cu = t(l, "create_user"),
-        csrf = csrf_field(ctx),
-        u = t(l, "username"),
-        p = t(l, "password"),
-        r = t(l, "role"),
-        s = t(l, "scope"),
-        tk = t(l, "create_token"),
-        n = t(l, "name"),
-        opts = Role::ALL.iter().map(|r| format!("<option>{r}</option>")).collect::<String>(),
-    );
-    html(page(ctx, t(l, "users"), &b))
-}
-
-#[derive(Deserialize)]
-struct UserForm {
-    username: String,
-    password: String,
-    role: String,
-    #[serde(default)]
-    scope: String,
-}
-
-async fn users_create(State(state): State<AppState>, PageUser(ctx): PageUser, Form(f): Form<UserForm>) -> PageResult {
-    ctx.require(Permission::ManageUsers)?;
-    let role: Role = f.role.parse().map_err(WebError::BadRequest)?;
-    let scope = Scope::parse(&f.scope).map_err(WebError::BadRequest)?;
-    // An administrator cannot hand out more than they hold.
-    if ctx.scope().narrow(scope.prefix()).as_deref() != Some(scope.prefix()) {
-        return Err(
-            WebError::Forbidden(format!("the scope {scope} lies outside your own scope {}", ctx.scope())).into()
-        );
-    }
-    let u = auth::create_user(&state, &f.username, &f.password, role, scope).await?;
-    audit(&state, &ctx.user.username, "create_user", &u.username, &format!("{} {}", u.role, u.scope)).await?;
-    users_page(&state, &ctx, Some(format!("{} ✓", esc(&u.username)))).await
-}
-
-#[derive(Deserialize)]
-struct TokenForm {
-    name: String,
-}
-
-async fn token_create(State(state): State<AppState>, PageUser(ctx): PageUser, Form(f): Form<TokenForm>) -> PageResult {
-    ctx.require(Permission::ManageUsers)?;
-    let token = auth::new_secret();
-    state.app.create_api_token(ctx.user.id, f.name.trim(), &auth::secret_hash(&token)).await?;
-    audit(&state, &ctx.user.username, "create_api_token", f.name.trim(), "").await?;
-    users_page(&state, &ctx, Some(format!("{} <code id=\"new-token\">{token}</code>", t(ctx.lang, "token_once")))).await
-}
-
 /// Persons matching a search, as CSV, masked as the role requires, scoped, audited.
 async fn export_persons(
     State(state): State<AppState>,
@@ -741,7 +690,7 @@ async fn export_persons(
     Query(q): Query<SearchQuery>,
 ) -> PageResult {
     ctx.require(Permission::Export)?;
-    let rows = state.app.search_persons(ctx.scope(), &q.q, 1_000_000).await?;
+    let rows = state.app.search_persons(ctx.scope(), ctx.masking(), &q.q, 1_000_000).await?;
     let m = ctx.masking();
     let mut out = String::from("person_id,household_id,name,status,status_since,village_code\n");
     for p in &rows {

@@ -17,7 +17,7 @@
 //! casework.
 
 use crate::access::{Masking, Permission};
-use crate::api::{household_out, parse_person_id, ApiJson, HouseholdOut, PersonOut};
+use crate::api::{household_out, person_param, person_path, ApiJson, HouseholdOut, PersonOut};
 use crate::auth::{ApiUser, Ctx, PageUser};
 use crate::error::{PageError, WebError};
 use crate::html::{csrf_field, esc, url};
@@ -268,8 +268,10 @@ struct PersonTagged {
 async fn person_tagged(st: &AppState, ctx: &Ctx, p: &Person) -> Result<PersonTagged, WebError> {
     let village: RegionCode = household_of(st, ctx, &p.household_id).await?.village_code;
     let m = ctx.masking();
+    let refs = st.app.person_refs().await?;
     Ok(PersonTagged {
         person: PersonOut {
+            person_ref: refs.reference(p.person_id),
             person_id: m.id(p.person_id),
             household_id: p.household_id.clone(),
             name: m.name(&p.name),
@@ -342,7 +344,7 @@ async fn change_person(
     ApiJson(b): ApiJson<ChangeIn>,
 ) -> Result<Json<PersonTagged>, WebError> {
     ctx.require(Permission::Work)?;
-    let pid = parse_person_id(&id)?;
+    let pid = person_param(&st, &ctx, &id).await?;
     let fields = json_fields(b.fields)?;
     let p = edit_person(&st, &ctx, pid, &b.etag, &b.reason, &fields).await?;
     Ok(Json(person_tagged(&st, &ctx, &p).await?))
@@ -631,11 +633,12 @@ pub(crate) async fn person_form(
     let v = |name: &str| esc(shown(draft, EDIT, name, &current(name)));
     let mine = draft.filter(|d| d.form == EDIT);
     Ok(format!(
-        "<h2>{title}</h2><form method=\"post\" action=\"/persons/{pid}/edit\" class=\"stack\" id=\"{EDIT}\">{csrf}\
+        "<h2>{title}</h2><form method=\"post\" action=\"{path}/edit\" class=\"stack\" id=\"{EDIT}\">{csrf}\
 <input type=\"hidden\" name=\"etag\" value=\"{tag}\">{inputs}\
 <label>{hl}<input name=\"household_id\" value=\"{hh}\" required maxlength=\"64\"></label>{why}\
 <button type=\"submit\">{save}</button></form>",
         title = t(l, "change_person"),
+        path = person_path(st.app.person_refs().await?, pid),
         csrf = csrf_field(ctx),
         tag = esc(&mine.map(|d| d.etag.clone()).unwrap_or_else(|| etag(&p))),
         inputs = person_inputs(l, &v),
@@ -722,7 +725,7 @@ async fn create_person_form(
     }
     .await;
     match r {
-        Ok(p) => Ok(Redirect::to(&format!("/persons/{}", p.person_id)).into_response()),
+        Ok(p) => Ok(Redirect::to(&person_path(st.app.person_refs().await?, p.person_id)).into_response()),
         Err(e) if redrawn(&e) => {
             let d = Draft::of("new-person-form", &fields, "", "");
             crate::pages::household_page(&st, &ctx, &household, Some(e), Some(&d)).await
@@ -738,11 +741,11 @@ async fn change_person_form(
     Form(f): Form<BTreeMap<String, String>>,
 ) -> PageResult {
     ctx.require(Permission::Work)?;
-    let pid = ResidentId::parse(&id).map_err(|_| PageError(WebError::not_found("person")))?;
+    let pid = person_param(&st, &ctx, &id).await?;
     let (fields, tag, why) = form_parts(f);
     let r = async { edit_person(&st, &ctx, pid, &tag, &why, &checked_fields(fields.clone())?).await }.await;
     match r {
-        Ok(_) => Ok(Redirect::to(&format!("/persons/{pid}")).into_response()),
+        Ok(_) => Ok(Redirect::to(&person_path(st.app.person_refs().await?, pid)).into_response()),
         Err(e) if redrawn(&e) => {
             let d = draft_after(&e, Draft::of("person-form", &fields, &tag, &why));
             crate::pages::person_page(&st, &ctx, pid, Some(e), d.as_ref()).await

@@ -9,7 +9,7 @@
 
 use crate::access::Permission;
 use crate::api::ApiJson;
-use crate::auth::{audit, ApiUser, PageUser};
+use crate::auth::{ApiUser, PageUser};
 use crate::error::{PageError, WebError};
 use crate::html::{csrf_field, esc, page};
 use crate::i18n::{t, Lang};
@@ -122,11 +122,8 @@ async fn settle_api(
 ) -> Result<Response, WebError> {
     ctx.require(Permission::Settle)?;
     let claim = body.parse()?;
-    let r = st.app.settle_claim(ctx.scope(), claim).await?;
-    if !r.replayed {
-        audit(&st, &ctx.user.username, "settle", &r.claim.claim_id, &format!("oop {}", r.settlement.out_of_pocket))
-            .await?;
-    }
+    // Audited by the settlement's own transaction.
+    let r = st.app.settle_claim(ctx.scope(), claim, &ctx.user.username).await?;
     let out = SettlementOut {
         claim_id: r.claim.claim_id.clone(),
         person_id: ctx.masking().id(r.claim.person_id),
@@ -176,10 +173,9 @@ async fn void_api(
     ctx.require(Permission::Settle)?;
     let id = domain::parse_id("claim_id", &id)
         .map_err(|e| WebError::BadRequest(format!("invalid claim ID: {}", e.reason)))?;
-    let v = st.app.void_claim(ctx.scope(), &id).await?;
+    // Audited by the void's own transaction.
+    let v = st.app.void_claim(ctx.scope(), &id, &ctx.user.username).await?;
     let names = &v.policy.names;
-    audit(&st, &ctx.user.username, "void_claim", &id, &format!("{} claims changed", v.resettlement.differences.len()))
-        .await?;
     Ok(Json(VoidOut {
         voided: v.claim_id,
         year: v.year,

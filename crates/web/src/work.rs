@@ -13,7 +13,7 @@
 //! counted from) is the UTC calendar day, [`today`], everywhere in this module.
 
 use crate::access::Permission;
-use crate::api::{limit, parse_person_id, ApiJson, ApiQuery, List};
+use crate::api::{limit, person_param, person_path, ApiJson, ApiQuery, List};
 use crate::auth::{ApiUser, Ctx, PageUser};
 use crate::error::{PageError, WebError};
 use crate::html::{csrf_field, esc, page, table, url};
@@ -22,6 +22,7 @@ use crate::pages::{form_error, with_status};
 use crate::settlement::Amount;
 use crate::AppState;
 use app::work::{CaseFilter, CaseRequest};
+use app::PersonRefs;
 use app::{AppError, HouseholdRecord, PersonRecord};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -262,8 +263,18 @@ pub(crate) fn refused(e: AppError) -> WebError {
 
 // ---------------------------------------------------------------- the application's calls
 
+/// A case of the scope, read: audited, as a refused attempt when it lies elsewhere.
 async fn case_in_scope(st: &AppState, ctx: &Ctx, id: i64) -> Result<StoredCase, WebError> {
-    st.app.case(ctx.scope(), id).await.map_err(refused)?.ok_or_else(|| WebError::not_found("case"))
+    match st.app.case(ctx.scope(), id).await.map_err(refused)? {
+        Some(c) => {
+            crate::auth::audit(st, &ctx.user.username, "view_case", &format!("case {id}"), "").await?;
+            Ok(c)
+        }
+        None => {
+            let elsewhere = st.app.case(&crate::access::Scope::all(), id).await.map_err(refused)?.is_some();
+            Err(crate::api::not_in_scope(st, ctx, "case", &format!("case {id}"), elsewhere).await?)
+        }
+    }
 }
 
 /// Moves a case made on `version`; a stale version or a move the rules refuse
@@ -410,7 +421,7 @@ struct CaseRecordOut {
     events: Vec<CaseEventOut>,
 }
 
-fn case_record_out(ctx: &Ctx, c: &StoredCase) -> CaseRecordOut {
+fn case_record_out(ctx: &Ctx, refs: &PersonRefs, c: &StoredCase) -> CaseRecordOut {
     CaseRecordOut {
         case: case_out(c, today()),
         alerts: c.alerts.clone(),
@@ -428,7 +439,7 @@ fn case_record_out(ctx: &Ctx, c: &StoredCase) -> CaseRecordOut {
                 recorded_at: m.recorded_at.to_rfc3339(),
             })
             .collect(),
-        visits: c.visits.iter().map(|v| visit_out(ctx, v)).collect(),
+        visits: c.visits.iter().map(|v| visit_out(ctx, refs, v)).collect(),
         events: c
             .events
             .iter()
@@ -449,6 +460,8 @@ struct VisitOut {
     id: i64,
     household_id: String,
     village_code: String,
+    /// The follow-up's patient: their opaque reference, for every role.
+    person_ref: Option<String>,
     /// Masked unless the role may see it.
     person_id: Option<String>,
     kind: VisitKind,
@@ -461,10 +474,11 @@ struct VisitOut {
     recorded_at: String,
 }
 
-fn visit_out(ctx: &Ctx, v: &StoredVisit) -> VisitOut {
+fn visit_out(ctx: &Ctx, refs: &PersonRefs, v: &StoredVisit) -> VisitOut {
     let m = ctx.masking();
     VisitOut {
         id: v.id,
+        person_ref: v.visit.person_id.map(|p| refs.reference(p)),
         household_id: v.visit.household_id.clone(),
         village_code: v.village.to_string(),
         person_id: v.visit.person_id.map(|p| m.id(p)),
@@ -482,6 +496,8 @@ fn visit_out(ctx: &Ctx, v: &StoredVisit) -> VisitOut {
 #[derive(Serialize)]
 struct ContractOut {
     id: i64,
+    /// The patient's opaque reference, for every role.
+    person_ref: String,
     /// Masked unless the role may see it.
     person_id: String,
     practitioner_id: String,
@@ -492,9 +508,10 @@ struct ContractOut {
     recorded_at: String,
 }
 
-fn contract_out(ctx: &Ctx, k: &StoredContract) -> ContractOut {
+fn contract_out(ctx: &Ctx, refs: &PersonRefs, k: &StoredContract) -> ContractOut {
     ContractOut {
         id: k.id,
+        person_ref: refs.reference(k.contract.person_id),
         person_id: ctx.masking().id(k.contract.person_id),
         practitioner_id: k.contract.practitioner_id.clone(),
         village_code: k.village.to_string(),
@@ -548,6 +565,7 @@ async fn list_cases(
     };
     let day = today();
     let rows = st.app.cases(ctx.scope(), &f, day).await.map_err(refused)?;
+    crate::api::audit_list(&st, &ctx, "cases", "api", rows.len()).await?;
     Ok(Json(List { items: rows.iter().map(|c| case_out(c, day)).collect() }))
 }
 
@@ -566,7 +584,7 @@ async fn open_case(
 ) -> Result<Response, WebError> {
     ctx.require(Permission::Work)?;
     let c = open(&st, &ctx, &b.household_id, &b.note).await?;
-    Ok(created(case_record_out(&ctx, &c)))
+    Ok(created(case_record_out(&ctx, st.app.person_refs().await?, &c)))
 }
 
 async fn open(st: &AppState, ctx: &Ctx, household: &str, note: &str) -> Result<StoredCase, WebError> {
@@ -588,7 +606,7 @@ async fn get_case(
 ) -> ApiResult<CaseRecordOut> {
     let id = parse_case_id(&id)?;
     let c = case_in_scope(&st, &ctx, id).await?;
-    Ok(Json(case_record_out(&ctx, &c)))
+    Ok(Json(case_record_out(&ctx, st.app.person_refs().await?, &c)))
 }
 
 #[derive(Deserialize)]
@@ -610,7 +628,7 @@ async fn assign(
     let version = version(b.version)?;
     let req = assign_request(&b.assignee, b.due.as_deref(), today())?;
     let c = move_case(&st, &ctx, id, version, req).await?;
-    Ok(Json(case_record_out(&ctx, &c)))
+    Ok(Json(case_record_out(&ctx, st.app.person_refs().await?, &c)))
 }
 
 #[derive(Deserialize)]
@@ -642,7 +660,7 @@ async fn verify(
         monitored: b.monitored,
     };
     let c = verify_case(&st, &ctx, id, version, f).await?;
-    Ok(Json(case_record_out(&ctx, &c)))
+    Ok(Json(case_record_out(&ctx, st.app.person_refs().await?, &c)))
 }
 
 #[derive(Deserialize)]
@@ -669,7 +687,7 @@ async fn add_measure(
     let version = version(b.version)?;
     let req = measure_request(&b.kind, &b.amount.0, &b.fund, &b.date, &b.note, today())?;
     let c = move_case(&st, &ctx, id, version, req).await?;
-    Ok(created(case_record_out(&ctx, &c)))
+    Ok(created(case_record_out(&ctx, st.app.person_refs().await?, &c)))
 }
 
 #[derive(Deserialize)]
@@ -692,7 +710,7 @@ async fn close(
     let version = version(b.version)?;
     let req = close_request(&b.reason, &b.note)?;
     let c = move_case(&st, &ctx, id, version, req).await?;
-    Ok(Json(case_record_out(&ctx, &c)))
+    Ok(Json(case_record_out(&ctx, st.app.person_refs().await?, &c)))
 }
 
 #[derive(Deserialize)]
@@ -704,8 +722,11 @@ struct VisitQuery {
 }
 
 /// A `person` filter of a listing: absent or empty for none.
-fn optional_person(p: Option<&str>) -> Result<Option<ResidentId>, WebError> {
-    p.map(str::trim).filter(|s| !s.is_empty()).map(parse_person_id).transpose()
+async fn optional_person(st: &AppState, ctx: &Ctx, p: Option<&str>) -> Result<Option<ResidentId>, WebError> {
+    match p.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(p) => Ok(Some(person_param(st, ctx, p).await?)),
+        None => Ok(None),
+    }
 }
 
 async fn list_visits(
@@ -713,11 +734,14 @@ async fn list_visits(
     ApiUser(ctx): ApiUser,
     ApiQuery(q): ApiQuery<VisitQuery>,
 ) -> ApiResult<List<VisitOut>> {
-    let person = optional_person(q.person.as_deref())?;
+    let person = optional_person(&st, &ctx, q.person.as_deref()).await?;
     let household = q.household.as_deref().map(|h| text("household", h, false, 64, false)).transpose()?;
     let household = household.as_deref().filter(|s| !s.is_empty());
     let rows = st.app.visits(ctx.scope(), household, person, limit(q.limit)?).await.map_err(refused)?;
-    Ok(Json(List { items: rows.iter().map(|v| visit_out(&ctx, v)).collect() }))
+    let query = format!("household={household:?} person={}", person.map(|p| p.to_string()).unwrap_or_default());
+    crate::api::audit_list(&st, &ctx, "visits", &query, rows.len()).await?;
+    let refs = st.app.person_refs().await?;
+    Ok(Json(List { items: rows.iter().map(|v| visit_out(&ctx, refs, v)).collect() }))
 }
 
 #[derive(Deserialize)]
@@ -736,7 +760,9 @@ async fn household_visits(
     let id = text("household ID", &id, true, 64, false)?;
     st.app.household(ctx.scope(), &id).await?.ok_or_else(|| WebError::not_found("household"))?;
     let rows = st.app.visits(ctx.scope(), Some(&id), None, n).await.map_err(refused)?;
-    Ok(Json(List { items: rows.iter().map(|v| visit_out(&ctx, v)).collect() }))
+    crate::api::audit_list(&st, &ctx, "visits", &format!("household={id}"), rows.len()).await?;
+    let refs = st.app.person_refs().await?;
+    Ok(Json(List { items: rows.iter().map(|v| visit_out(&ctx, refs, v)).collect() }))
 }
 
 #[derive(Deserialize)]
@@ -770,7 +796,7 @@ async fn record_visit(
         today(),
     )?;
     let kept = record(&st, &ctx, v, b.case_id).await?;
-    Ok(created(visit_out(&ctx, &kept)))
+    Ok(created(visit_out(&ctx, st.app.person_refs().await?, &kept)))
 }
 
 #[derive(Deserialize)]
@@ -785,9 +811,12 @@ async fn list_contracts(
     ApiUser(ctx): ApiUser,
     ApiQuery(q): ApiQuery<ContractQuery>,
 ) -> ApiResult<List<ContractOut>> {
-    let person = optional_person(q.person.as_deref())?;
+    let person = optional_person(&st, &ctx, q.person.as_deref()).await?;
     let rows = st.app.doctor_contracts(ctx.scope(), person, limit(q.limit)?).await.map_err(refused)?;
-    Ok(Json(List { items: rows.iter().map(|k| contract_out(&ctx, k)).collect() }))
+    let query = format!("person={}", person.map(|p| p.to_string()).unwrap_or_default());
+    crate::api::audit_list(&st, &ctx, "contracts", &query, rows.len()).await?;
+    let refs = st.app.person_refs().await?;
+    Ok(Json(List { items: rows.iter().map(|k| contract_out(&ctx, refs, k)).collect() }))
 }
 
 #[derive(Deserialize)]
@@ -810,7 +839,7 @@ async fn sign_contract(
         WebError::NotFound(_) => WebError::not_found("person"),
         other => other,
     })?;
-    Ok(created(contract_out(&ctx, &kept)))
+    Ok(created(contract_out(&ctx, st.app.person_refs().await?, &kept)))
 }
 
 // ---------------------------------------------------------------- pages: labels
@@ -936,6 +965,7 @@ async fn cases_page(
     };
     let day = today();
     let rows = st.app.cases(ctx.scope(), &f, day).await.map_err(refused)?;
+    crate::api::audit_list(&st, &ctx, "cases", "page", rows.len()).await?;
     let mut b = format!(
         "<form method=\"get\" action=\"/cases\" class=\"filters\" id=\"case-filters\"><label>{} <select name=\"state\"><option value=\"\">{}</option>",
         t(l, "state"),
@@ -1477,7 +1507,7 @@ pub(crate) async fn person_section(st: &AppState, ctx: &Ctx, rec: &PersonRecord)
     let _ = write!(b, "<h2>{}</h2>", t(l, "visits"));
     b.push_str(&table(l, &VISIT_HEADS, &visit_rows(ctx, &visits)));
     if ctx.may(Permission::Work) {
-        let path = format!("/persons/{}", url(&pid.to_string()));
+        let path = crate::api::person_path(st.app.person_refs().await.map_err(refused)?, pid);
         let _ = write!(
             b,
             "<h2>{sc}</h2><form method=\"post\" action=\"{path}/contracts\" class=\"stack\" id=\"contract-form\">{csrf}\
@@ -1508,10 +1538,6 @@ pub(crate) async fn person_section(st: &AppState, ctx: &Ctx, rec: &PersonRecord)
     Ok(b)
 }
 
-fn page_person_id(id: &str) -> Result<ResidentId, PageError> {
-    ResidentId::parse(id).map_err(|_| PageError(WebError::not_found("person")))
-}
-
 #[derive(Deserialize)]
 struct ContractForm {
     #[serde(default)]
@@ -1529,14 +1555,14 @@ async fn contract_form(
     Form(f): Form<ContractForm>,
 ) -> PageResult {
     ctx.require(Permission::Work)?;
-    let pid = page_person_id(&id)?;
+    let pid = person_param(&st, &ctx, &id).await?;
     let r = async {
         let k = contract_of(&pid.to_string(), &f.practitioner_id, &f.signed, &f.ends)?;
         sign(&st, &ctx, k).await
     }
     .await;
     match r {
-        Ok(_) => Ok(Redirect::to(&format!("/persons/{pid}")).into_response()),
+        Ok(_) => Ok(Redirect::to(&person_path(st.app.person_refs().await?, pid)).into_response()),
         Err(e) if shown_on_page(&e) => crate::pages::person_view(&st, &ctx, pid, Some(e)).await,
         Err(WebError::NotFound(_)) => Err(WebError::not_found("person").into()),
         Err(e) => Err(e.into()),
@@ -1562,7 +1588,7 @@ async fn follow_up_form(
     Form(f): Form<FollowUpForm>,
 ) -> PageResult {
     ctx.require(Permission::Work)?;
-    let pid = page_person_id(&id)?;
+    let pid = person_param(&st, &ctx, &id).await?;
     let rec = st.app.person(ctx.scope(), pid).await?.ok_or_else(|| PageError(WebError::not_found("person")))?;
     let r = async {
         let v = visit_of(
@@ -1579,7 +1605,7 @@ async fn follow_up_form(
     }
     .await;
     match r {
-        Ok(_) => Ok(Redirect::to(&format!("/persons/{pid}")).into_response()),
+        Ok(_) => Ok(Redirect::to(&person_path(st.app.person_refs().await?, pid)).into_response()),
         Err(e) if shown_on_page(&e) => crate::pages::person_view(&st, &ctx, pid, Some(e)).await,
         Err(e) => Err(e.into()),
     }

@@ -18,7 +18,8 @@ use web::access::Role;
 struct Operation {
     method: String,
     path: String,
-    query: Vec<(String, String)>,
+    /// Name, type, and the bounds of an integer (with one step beyond each).
+    query: Vec<(String, String, Vec<i64>)>,
     body: Option<Value>,
     responses: Value,
 }
@@ -33,7 +34,8 @@ fn operations(doc: &Value) -> Vec<Operation> {
                     ps.iter()
                         .filter(|p| p["in"] == "query")
                         .map(|p| {
-                            (p["name"].as_str().unwrap().to_string(), p["schema"]["type"].as_str().unwrap().into())
+                            let ty: String = p["schema"]["type"].as_str().unwrap().into();
+                            (p["name"].as_str().unwrap().to_string(), ty, bounds(&p["schema"]))
                         })
                         .collect()
                 })
@@ -84,6 +86,17 @@ fn nasty_text() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A schema's integer bounds and one step beyond each (or 0 and 1 without).
+fn bounds(s: &Value) -> Vec<i64> {
+    let mut out = vec![0, 1];
+    for (b, step) in [("minimum", -1), ("maximum", 1)] {
+        if let Some(n) = s[b].as_i64() {
+            out.extend([n, n + step]);
+        }
+    }
+    out
+}
+
 /// A JSON value of any shape, small.
 fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -107,7 +120,13 @@ fn any_json() -> impl Strategy<Value = Value> {
 fn value_for(doc: &Value, schema: &Value) -> BoxedStrategy<Value> {
     let s = resolve(doc, schema).clone();
     let right: BoxedStrategy<Value> = match s["type"].as_str() {
-        Some("integer") => prop_oneof![any::<i32>().prop_map(|n| json!(n)), (0i64..10).prop_map(|n| json!(n))].boxed(),
+        // Values at and one step beyond the bounds the document declares, too.
+        Some("integer") => prop_oneof![
+            any::<i32>().prop_map(|n| json!(n)),
+            (0i64..10).prop_map(|n| json!(n)),
+            prop::sample::select(bounds(&s)).prop_map(|n| json!(n))
+        ]
+        .boxed(),
         Some("boolean") => any::<bool>().prop_map(Value::Bool).boxed(),
         Some("string") if s["format"] == "date" => prop_oneof![
             Just(json!("2024-03-10")),
@@ -215,13 +234,18 @@ fn call_strategy(doc: &Value, ops: &[Operation], fx: &Fixture) -> BoxedStrategy<
         .enumerate()
         .map(|(i, op)| {
             let id = prop_oneof![3 => prop::sample::select(ids.clone()), 2 => nasty_text()];
-            let q: Vec<(String, String)> = op.query.clone();
+            let q: Vec<(String, String, Vec<i64>)> = op.query.clone();
             let query = prop::collection::vec(
                 prop_oneof![
-                    4 => prop::sample::select(if q.is_empty() { vec![("q".to_string(), "string".to_string())] } else { q })
-                        .prop_flat_map(|(name, ty)| {
+                    4 => prop::sample::select(if q.is_empty() { vec![("q".to_string(), "string".to_string(), vec![])] } else { q })
+                        .prop_flat_map(|(name, ty, bounds)| {
                             let v = if ty == "integer" {
-                                prop_oneof![(0i64..2000).prop_map(|n| n.to_string()), nasty_text()].boxed()
+                                prop_oneof![
+                                    (0i64..2000).prop_map(|n| n.to_string()),
+                                    prop::sample::select(bounds).prop_map(|n| n.to_string()),
+                                    nasty_text()
+                                ]
+                                .boxed()
                             } else {
                                 nasty_text().boxed()
                             };

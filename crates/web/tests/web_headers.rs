@@ -47,5 +47,12 @@ async fn import_reports_are_for_the_roles_that_import() {
         assert!(!c.get("/").await.body.contains("href=\"/imports\""), "{who} sees no link");
     }
     let mut clerk = srv.login("clerk_a").await;
-    assert_eq!(clerk.get("/imports").await.status, 200);
+    let page = clerk.get("/imports").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("check digit"), "county A's clerk sees county A's report");
+    // A clerk of county B does not see county A's run, nor its report.
+    srv.user("clerk_b", Role::Clerk, "341123").await;
+    let page = srv.login("clerk_b").await.get("/imports").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("persons.csv") && !page.body.contains("check digit"), "{}", page.body);
 }

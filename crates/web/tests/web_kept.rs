@@ -134,11 +134,11 @@ async fn kept_facts_follow_every_write(kind: Kind) {
         diagnosis: "C16".into(),
         facility_id: String::new(),
     };
-    repo.settle_claim(&all, claim).await.unwrap();
+    repo.settle_claim(&all, claim, "clerk").await.unwrap();
     same_after(&repo, "a real-time settlement", 0, 1).await;
 
     // Voiding it.
-    repo.void_claim(&all, "HA1-C2").await.unwrap();
+    repo.void_claim(&all, "HA1-C2", "clerk").await.unwrap();
     same_after(&repo, "a void", 0, 1).await;
 
     // Alert work: verified, assisted with a measure, resolved.

@@ -148,7 +148,7 @@ async fn open_repo_chooses_by_the_db_value() {
     assert!(repo.list_users().await.unwrap().is_empty());
     assert!(path.exists(), "a SQLite file was created and migrated");
     let mem = web::open_app(":memory:").await.unwrap();
-    assert!(mem.import_runs(10).await.unwrap().is_empty());
+    assert!(mem.import_runs(&web::access::Scope::all(), 10).await.unwrap().is_empty());
     let e = web::open_app("postgres://nobody:secret@127.0.0.1:1/none").await.err().unwrap();
     assert!(e.contains("cannot open") && !e.contains("secret"), "{e}");
 }

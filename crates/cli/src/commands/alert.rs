@@ -111,6 +111,8 @@ async fn act(store: &Store, scope: &Scope, actor: &str, action: Action) -> anyho
         Action::List { state, year, rule, household, limit, offset } => {
             let q = AlertQuery { state, year, rule, household, region: None };
             let list = store.alerts(scope, &q, Page { offset, limit }).await?;
+            let detail = format!("{} alerts listed", list.len());
+            crate::identity::audit(store, "list_alerts", &format!("scope {}*", scope.prefix()), &detail, None).await?;
             let mut w = csv::Writer::from_writer(std::io::stdout().lock());
             w.write_record([
                 "id",
@@ -140,17 +142,25 @@ async fn act(store: &Store, scope: &Scope, actor: &str, action: Action) -> anyho
         }
         Action::Show { id } => {
             let a = store.alert(scope, id).await?.with_context(|| format!("alert {id} is not in this region"))?;
+            crate::identity::audit(store, "view_alert", &format!("alert {id}"), "cli", None).await?;
             print!("{}", render(&a));
         }
         Action::Move { id, to, note } => {
             let a = app::monitoring::transition_alert(store, scope, id, to, actor, &note).await?;
+            let detail = format!("-> {to}: {note}");
+            crate::identity::audit(store, "alert_transition", &format!("alert {id}"), &detail, Some(actor)).await?;
             println!("alert {} ({} of household {} in {}) is now {}", a.id, a.rule, a.household_id, a.year, a.state);
         }
         Action::Assist { id, kind, amount, by, date, note } => {
             let amount = Fen::parse_yuan(amount.trim()).map_err(|e| anyhow::anyhow!("--amount {amount:?}: {e}"))?;
+            if let Some(why) = store.amount_limits().await?.check_measure(&kind, amount) {
+                anyhow::bail!("--amount: {why}");
+            }
             let date = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let detail = format!("{kind} {amount} by {by}");
             let m = NewMeasure { kind, amount, by, date, note };
             let a = app::monitoring::add_assistance(store, scope, id, &m, actor).await?;
+            crate::identity::audit(store, "alert_measure", &format!("alert {id}"), &detail, Some(actor)).await?;
             println!("alert {} has {} recorded measure(s); state {}", a.id, a.measures.len(), a.state);
         }
     }

@@ -61,9 +61,11 @@ where
     let rows = rt.block_on(async {
         let store = Store::open(&global.db).await?;
         store.migrate().await?;
-        let rows = read(store.clone(), scope.clone()).await;
+        let rows = read(store.clone(), scope.clone()).await?;
+        let detail = format!("{} rows to {} in scope {}*", rows.len(), args.out.display(), scope.prefix());
+        crate::identity::audit(&store, "export", R::KIND, &detail, None).await?;
         store.close().await;
-        anyhow::Ok(rows?)
+        anyhow::Ok(rows)
     })?;
     ingest::replace_atomically(&args.out, |tmp| {
         let mut writer = RecordWriter::<R>::create_as(tmp, format)?;
@@ -99,6 +101,10 @@ fn export<R: StoredRecord>(args: &Args, global: &Global) -> anyhow::Result<()> {
                     Ok(())
                 })
                 .await;
+            if let Ok(n) = &n {
+                let detail = format!("{n} rows to {} in scope {}*", args.out.display(), scope.prefix());
+                crate::identity::audit(&store, "export", R::KIND, &detail, None).await?;
+            }
             store.close().await;
             anyhow::Ok(n?)
         })?;

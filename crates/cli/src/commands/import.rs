@@ -104,6 +104,11 @@ fn import_work<R: domain::Record + app::import::WorkRecord>(args: &Args, global:
     let result = rt.block_on(async {
         let app = app::App::open(&global.db).await?;
         let done = app::import::import_work::<R>(&app, &file, read, &actor(), today).await;
+        let outcome = match &done {
+            Ok(n) => format!("{n} recorded"),
+            Err(e) => format!("refused: {e}"),
+        };
+        audit_import(app.store(), R::KIND, &file, &outcome).await?;
         app.close().await;
         Ok::<_, anyhow::Error>(done)
     })?;
@@ -125,7 +130,11 @@ fn import_work<R: domain::Record + app::import::WorkRecord>(args: &Args, global:
     }
 }
 
-fn import<R: StoredRecord + References + 'static>(args: &Args, global: &Global, input: Input<R>) -> anyhow::Result<()> {
+fn import<R: StoredRecord + References + app::limits::Plausible + 'static>(
+    args: &Args,
+    global: &Global,
+    input: Input<R>,
+) -> anyhow::Result<()> {
     let file = args.file.display().to_string();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let total = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
@@ -141,6 +150,11 @@ fn import<R: StoredRecord + References + 'static>(args: &Args, global: &Global, 
         let store = Store::open(&global.db).await?;
         store.migrate().await?;
         let done = app::import::import::<R>(&store, &file, input, &actor(), progress).await;
+        let outcome = match &done {
+            Ok(c) => format!("{} inserted, {} updated, {} unchanged", c.inserted, c.updated, c.unchanged),
+            Err(e) => format!("refused: {e}"),
+        };
+        audit_import(&store, R::KIND, &file, &outcome).await?;
         store.close().await;
         Ok::<_, anyhow::Error>(done)
     })?;
@@ -178,11 +192,12 @@ fn import<R: StoredRecord + References + 'static>(args: &Args, global: &Global, 
 }
 
 /// Who ran the import, for the record: the login name when the system tells it.
+/// Who imports: the operating-system account (see `crate::identity`).
 fn actor() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_default();
-    if user.is_empty() {
-        "cli".into()
-    } else {
-        format!("cli:{user}")
-    }
+    crate::identity::os_identity()
+}
+
+/// The audit row of an import, accepted or refused.
+async fn audit_import(store: &Store, kind: &str, file: &str, outcome: &str) -> anyhow::Result<()> {
+    crate::identity::audit(store, "import", kind, &format!("{file}: {outcome}"), None).await
 }

@@ -42,6 +42,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let tables = rt.block_on(async {
         let app = app::App::open(&global.db).await?;
         let t = app::ledger::ledger_book(&app, &scope, year, args.level, today, app::Masking::Clear).await;
+        if t.is_ok() {
+            let detail = format!("{year} as of {today} to {}", args.out.display());
+            crate::identity::audit(app.store(), "export", "ledger", &detail, None).await?;
+        }
         app.close().await;
         anyhow::Ok(t?)
     })?;

@@ -112,6 +112,8 @@ async fn monitor_store(
     actor: &str,
 ) -> anyhow::Result<()> {
     let run = app::monitoring::monitor_store(store, scope, year, as_of, rules, actor).await?;
+    let detail = format!("{year} as of {as_of}: {} households, {} alerts found", run.households, run.found);
+    crate::identity::audit(store, "monitor", &format!("scope {}*", scope.prefix()), &detail, Some(actor)).await?;
     report_missing(&run.missing_thresholds, None)?;
     // The summary is the command's output (--quiet silences progress bars only).
     let (counts, ledger) = (&run.alerts, &run.ledger);

@@ -14,17 +14,20 @@ pub struct Args {
     /// Address to listen on, like 127.0.0.1:8080.
     #[arg(long)]
     pub addr: Option<String>,
-    /// A TOML file with addr, db, session_minutes, cookie_secure, lockout_threshold, lockout_minutes.
+    /// A TOML file with addr, db, session_minutes, cookie_secure, lockout_threshold, account_threshold,
+    /// lockout_minutes, login_checks, trust_forwarded_for.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Create this administrator first, as USER:PASSWORD (at least 8 characters).
+    /// Create this administrator first, as USER:PASSWORD (at least 10 characters, not a common
+    /// password, not the user name).
     #[arg(long, env = "SAFETYNET_ADMIN", hide_env_values = true)]
     pub create_admin: Option<String>,
     /// Mark the session cookie Secure (serve behind HTTPS); it is marked anyway
     /// when --addr is not a loopback address.
     #[arg(long)]
     pub cookie_secure: bool,
-    /// Failed logins in a row that lock an account.
+    /// Failed logins from one client address before each further one doubles its wait
+    /// (no account is ever locked).
     #[arg(long)]
     pub lockout_threshold: Option<u32>,
     /// How long a login lasts, in minutes.

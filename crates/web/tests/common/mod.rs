@@ -35,6 +35,12 @@ impl Server {
         web::auth::create_user(&self.state, name, "password-1234", role, Scope::parse(scope).unwrap()).await.unwrap();
     }
 
+    /// The opaque reference of a person (by resident ID), as links carry it.
+    pub async fn person_ref(&self, id: &str) -> String {
+        let pid = domain::ResidentId::parse(id).unwrap();
+        self.state.app.person_refs().await.unwrap().reference(pid)
+    }
+
     pub fn client(&self) -> Client {
         Client { addr: self.addr, cookies: HashMap::new(), bearer: None, csrf_header: None }
     }
@@ -420,6 +426,8 @@ pub async fn fill_store(store: &store::Store) -> Fixture {
             errors: "persons.csv:3: column person_id: check digit".into(),
             actor: "test".into(),
             at: chrono::Utc::now(),
+            // Made by a user of county A: its report is for county A.
+            scope: "341122".into(),
         })
         .await
         .unwrap();

@@ -111,6 +111,9 @@ async fn work(store: &Store, args: &Args, scope: &Scope, who: &str) -> anyhow::R
         let rec = app::settlement::put_policy(store, region, year, text.trim_start_matches('\u{feff}'), who)
             .await
             .with_context(|| format!("the policy file {} is refused", path.display()))?;
+        let detail = format!("{} version {}", rec.name, rec.version);
+        let target = format!("policy {region} {year}");
+        crate::identity::audit(store, "put_policy", &target, &detail, s.actor.as_deref()).await?;
         println!(
             "stored policy {:?} for region {} and year {} as version {}",
             rec.name,
@@ -129,7 +132,13 @@ async fn work(store: &Store, args: &Args, scope: &Scope, who: &str) -> anyhow::R
         return Ok(());
     }
     if let Some(id) = &s.void {
-        let out = app::settlement::void_claim(store, scope, id, who).await?;
+        // The void's audit row, written in its own transaction, names the
+        // operating-system account; `--actor` goes with it.
+        let by = match &s.actor {
+            Some(a) if !a.trim().is_empty() => format!("{} (as {})", crate::identity::os_identity(), a.trim()),
+            _ => crate::identity::os_identity(),
+        };
+        let out = app::settlement::void_claim(store, scope, id, &by).await?;
         println!(
             "voided claim {} of person {} ({}), re-settled under policy {:?} version {}",
             out.claim_id,
@@ -149,6 +158,7 @@ async fn work(store: &Store, args: &Args, scope: &Scope, who: &str) -> anyhow::R
         return Ok(());
     }
     if let Some(id) = &args.explain {
+        crate::identity::audit(store, "explain_claim", id, "cli", None).await?;
         match app::settlement::explain_stored(store, scope, id).await? {
             Some(text) => print!("{text}"),
             None => bail!("claim {id} has no stored settlement in this region"),
@@ -162,6 +172,9 @@ async fn work(store: &Store, args: &Args, scope: &Scope, who: &str) -> anyhow::R
         )
     };
     let counts = app::settlement::settle_stored(store, scope, year, who).await?;
+    let detail = format!("{} claims of {year} settled, {} persons", counts.settled, counts.persons);
+    let target = format!("scope {}*", scope.prefix());
+    crate::identity::audit(store, "settle_batch", &target, &detail, s.actor.as_deref()).await?;
     println!(
         "settled {} claims of {year} ({} persons); {} were settled before, {} voided, {} left without a policy",
         counts.settled, counts.persons, counts.already_settled, counts.voided, counts.without_policy
