@@ -10,9 +10,9 @@ use domain::{Catalogue, RegionCode, RegionLevel};
 use indicators::extract::{
     coverage_facts, registry_facts, AlertLedger, ClaimLedger, FundAmounts, Registry, SettledClaim, VillageReach,
 };
-use indicators::report::{self, ReportRow, ReportSpec};
+use indicators::report::{self, Compare, ReportRow, ReportSpec};
 use indicators::whatif::{compare, Comparison, Scenario};
-use indicators::{Definitions, Fact, IndicatorCube, Month, Period, PeriodKind};
+use indicators::{Definitions, Fact, IndicatorCube, Month, Period, PeriodKind, Targets};
 use monitor::{Member, RuleSet, SettledCost, ThresholdTable};
 use settle::{BatchClaim, ClaimInput, Policy};
 use std::collections::{HashMap, HashSet};
@@ -50,19 +50,46 @@ pub struct Report {
     pub unsettled: usize,
     /// Why the villages' reach could not be measured, if it could not.
     pub coverage_note: Option<String>,
+    /// The targets its values are drawn against (none unless the caller sets
+    /// them: [`crate::App::report`] sets those in force).
+    pub targets: Targets,
+    /// What its rows are compared with, if anything (each row's `previous`).
+    pub compare: Option<Compare>,
 }
 
 impl Report {
     pub fn csv(&self) -> Result<Vec<u8>, String> {
         let mut out = Vec::new();
-        report::write_csv(&self.defs, &self.rows, &self.names, &mut out).map_err(|e| e.to_string())?;
+        report::write_csv(&self.defs, &self.rows, &self.names, &self.targets, self.compare.is_some(), &mut out)
+            .map_err(|e| e.to_string())?;
         Ok(out)
     }
 
     pub fn xlsx(&self) -> Result<Vec<u8>, String> {
         let mut out = Vec::new();
-        report::write_xlsx(&self.defs, &self.rows, &self.names, &self.levels, &mut out).map_err(|e| e.to_string())?;
+        report::write_xlsx(
+            &self.defs,
+            &self.rows,
+            &self.names,
+            &self.levels,
+            &self.targets,
+            self.compare.is_some(),
+            &mut out,
+        )
+        .map_err(|e| e.to_string())?;
         Ok(out)
+    }
+
+    /// Gives each row the values of the same period a year before, from the
+    /// facts of that year (of the same scope).
+    pub fn compare_with(&mut self, compare: Compare, facts_before: &[Fact]) {
+        match compare {
+            Compare::PreviousYear => {
+                let cube = IndicatorCube::build(&self.defs, facts_before);
+                report::add_previous(&mut self.rows, &self.defs, &cube);
+            }
+        }
+        self.compare = Some(compare);
     }
 }
 
@@ -222,6 +249,8 @@ pub fn report_of_facts(defs: Definitions, facts: &[Fact], frame: ReportFrame) ->
         period: frame.period,
         unsettled: frame.unsettled,
         coverage_note: frame.coverage_note,
+        targets: Targets::default(),
+        compare: None,
     }
 }
 

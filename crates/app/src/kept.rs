@@ -25,7 +25,7 @@ use crate::model::{ClaimSettlement, IndicatorData, NetworkData};
 use chrono::{Datelike, NaiveDate};
 use domain::{RegionCode, RegionLevel};
 use indicators::extract::Registry;
-use indicators::{stored, Definitions, Fact, PeriodKind};
+use indicators::{stored, Compare, Definitions, Fact, PeriodKind};
 use store::{FactsWrite, PersonFacts, PersonsWrite, Scope, Store, YearFacts};
 
 /// One refresh at a time in this process (another process may run one too: its
@@ -358,10 +358,37 @@ pub async fn report(
     today: NaiveDate,
     write: Option<&tokio::sync::Mutex<()>>,
 ) -> Result<Report, String> {
-    refresh(store, Some(year), today, write).await?;
+    report_compared(store, defs, scope, year, levels, period, None, today, write).await
+}
+
+/// The report of `year` as [`report`] draws it, and with `compare` each row
+/// beside the same period of the year before, from that year's kept facts
+/// (kept from now on, and built with this year's if they were not).
+#[allow(clippy::too_many_arguments)]
+pub async fn report_compared(
+    store: &Store,
+    defs: Definitions,
+    scope: &str,
+    year: i32,
+    levels: Vec<RegionLevel>,
+    period: PeriodKind,
+    compare: Option<Compare>,
+    today: NaiveDate,
+    write: Option<&tokio::sync::Mutex<()>>,
+) -> Result<Report, String> {
     let err = |e: store::StoreError| e.to_string();
+    if compare.is_some() {
+        // Kept before the refresh, so that one build makes both years.
+        check_year(year - 1, today)?;
+        store.keep_indicator_year(year - 1).await.map_err(err)?;
+    }
+    refresh(store, Some(year), today, write).await?;
     let s = Scope::new(scope).map_err(err)?;
     let kept = store.indicator_facts(&s, year).await.map_err(err)?;
+    let before = match compare {
+        Some(_) => Some(store.indicator_facts(&s, year - 1).await.map_err(err)?),
+        None => None,
+    };
     let names = store.region_names(&s).await.map_err(err)?;
     let unsettled = kept.unsettled.max(0) as usize;
     let (local, coverage) = (kept.local, kept.coverage);
@@ -372,7 +399,14 @@ pub async fn report(
         let mut facts = Vec::new();
         decode(&local, &mut facts)?;
         decode(&coverage, &mut facts)?;
-        Ok(report_of_facts(defs, &facts, frame))
+        let mut r = report_of_facts(defs, &facts, frame);
+        if let (Some(c), Some(before)) = (compare, before) {
+            facts.clear();
+            decode(&before.local, &mut facts)?;
+            decode(&before.coverage, &mut facts)?;
+            r.compare_with(c, &facts);
+        }
+        Ok(r)
     })
     .await
     .map_err(|e| format!("building the report failed: {e}"))?

@@ -24,6 +24,9 @@
 //!   the password policy.
 //! - [`accounts`]: accounts turned off and on, passwords changed and reset, API
 //!   tokens with their own role, scope and expiry, listed and revoked.
+//! - [`targets`]: the targets of the indicators (shipped, and changed by
+//!   administrators in the store), reports drawn against them and compared
+//!   with the year before, the overview's headline.
 //!
 //! API boundary: [`App`], the records of [`model`], [`access`], and the functions
 //! of [`kept`] and [`analysis`] are meant for the adapters; everything else is
@@ -42,6 +45,7 @@ pub mod monitoring;
 pub mod registry;
 pub mod service;
 pub mod settlement;
+pub mod targets;
 pub mod work;
 
 pub use access::{Masking, Role, Scope};

@@ -33,6 +33,7 @@ pub struct App {
     settle_queue: Arc<OnceLock<SettleSender>>,
     person_refs: Arc<tokio::sync::OnceCell<crate::keys::PersonRefs>>,
     limits: crate::limits::LimitsCache,
+    targets: crate::targets::TargetsCache,
 }
 
 /// A claim to settle, by whom, with the answer's way back.
@@ -57,6 +58,7 @@ impl App {
             settle_queue: Arc::new(OnceLock::new()),
             person_refs: Arc::new(tokio::sync::OnceCell::new()),
             limits: Default::default(),
+            targets: Default::default(),
         }
     }
 
@@ -95,6 +97,17 @@ impl App {
     /// The cache of the plausibility limits.
     pub(crate) fn limits_cache(&self) -> &crate::limits::LimitsCache {
         &self.limits
+    }
+
+    /// The cache of the indicator targets.
+    pub(crate) fn targets_cache(&self) -> &crate::targets::TargetsCache {
+        &self.targets
+    }
+
+    /// The turn to write where writes take turns (SQLite), for the functions
+    /// that take it themselves by turns.
+    pub(crate) fn write_turns(&self) -> Option<&tokio::sync::Mutex<()>> {
+        self.write.as_deref()
     }
 
     /// The audit writer, started on first use.
@@ -618,7 +631,8 @@ impl App {
     }
 
     /// The programme report of `year` inside the scope, summed from the indicator
-    /// facts kept in the store (brought up to date first).
+    /// facts kept in the store (brought up to date first), its values drawn
+    /// against the targets in force ([`App::report_compared`] without a comparison).
     pub async fn report(
         &self,
         defs: indicators::Definitions,
@@ -627,12 +641,7 @@ impl App {
         levels: Vec<domain::RegionLevel>,
         period: indicators::PeriodKind,
     ) -> AppResult<crate::analysis::Report> {
-        let today = Utc::now().date_naive();
-        crate::kept::check_year(year, today).map_err(AppError::Invalid)?;
-        let r = crate::kept::report(&self.store, defs, s.prefix(), year, levels, period, today, self.write.as_deref())
-            .await
-            .map_err(AppError::Store)?;
-        Ok(r)
+        self.report_compared(defs, s, year, levels, period, None).await
     }
 
     pub async fn network(&self, s: &Scope) -> AppResult<NetworkData> {

@@ -218,6 +218,24 @@ impl App {
         Ok(self.store().join_alerts_to_cases(&scope(s)?, &due, actor).await?)
     }
 
+    /// The user a case of `village` may be assigned to: an active account that
+    /// does the casework and whose scope holds the village. Answers the user name
+    /// as stored; anything else is refused with the reason, without saying
+    /// whether an account of that name exists elsewhere.
+    async fn responsible(&self, name: &str, village: RegionCode) -> AppResult<String> {
+        let refused = || {
+            AppError::Invalid(format!(
+                "assignee: {name:?} is not an active user who does the casework in village {village}; \
+                 assign the case to an officer of the township or county"
+            ))
+        };
+        let user = self.user_by_name(name).await?.ok_or_else(refused)?;
+        if !user.active || !user.role.may(crate::access::Permission::Work) || !user.scope.admits(village) {
+            return Err(refused());
+        }
+        Ok(user.username)
+    }
+
     /// Moves a case made on `version` (see [`Rules`]).
     pub async fn move_case(
         &self,
@@ -231,15 +249,15 @@ impl App {
         let scope = scope(s)?;
         let mv = match req {
             CaseRequest::Assign { assignee, due } => {
+                let case = self.store().case(&scope, id).await?;
+                let case = case.ok_or_else(|| AppError::NotFound(format!("case {id} is not in your scope")))?;
+                // The stored name, as the account spells it.
+                let assignee = self.responsible(assignee.trim(), case.village).await?;
                 let due = match due {
                     Some(d) => d,
-                    None => {
-                        let case = self.store().case(&scope, id).await?;
-                        let case = case.ok_or_else(|| AppError::NotFound(format!("case {id} is not in your scope")))?;
-                        self.case_due(case.village, today).await?
-                    }
+                    None => self.case_due(case.village, today).await?,
                 };
-                CaseMove::Assign { assignee: assignee.trim().to_string(), due }
+                CaseMove::Assign { assignee, due }
             }
             CaseRequest::Verify { visit, monitored } => {
                 CaseMove::Verify { visit, monitored, to_monitor: BECOME_MONITORED.to_vec() }

@@ -79,6 +79,7 @@ const WRITES: &[&str] = &[
     "record_import_run",
     "server_key",
     "set_amount_limit",
+    "put_target",
     "migrate",
     "schema_version",
 ];
@@ -145,6 +146,8 @@ const READS: &[&str] = &[
     "search_persons",
     "find_household_persons",
     "amount_limits",
+    "targets",
+    "target_versions",
     "household_members",
     "claims_of",
     "village_of",
@@ -809,7 +812,16 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
         .set_amount_limit(domain::LimitSubject::Measure, "临时救助", "*", Some(domain::Fen::from_yuan(9_000)), "admin")
         .await
         .unwrap();
-    run.fresh(&["server_key", "set_amount_limit"], "keys and limits").await;
+    // Nor do the indicators' targets: a report draws its values against them.
+    let target = store::NewTarget {
+        indicator: "poor_out_of_pocket_share".into(),
+        region: "34".into(),
+        year: Some(2024),
+        set: Some(("at_most".into(), 12.5, 2.0)),
+        source: "test".into(),
+    };
+    store.put_target(&target, "admin").await.unwrap();
+    run.fresh(&["server_key", "set_amount_limit", "put_target"], "keys, limits and targets").await;
 
     // The derived data's own writes, once more by turns.
     store.refresh_figures_turn(&all, 1).await.unwrap();

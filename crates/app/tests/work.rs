@@ -15,6 +15,7 @@ use store::{Page, Scope, Store};
 both_backends!(
     a_case_from_its_alerts_to_risk_eliminated,
     a_stale_version_is_a_conflict_and_changes_nothing,
+    a_case_is_assigned_to_a_user_who_does_the_casework_there,
     one_open_case_per_household,
     no_path_crosses_the_scope,
     visits_and_contracts_are_checked_and_counted,
@@ -87,7 +88,18 @@ async fn with_network(store: &Store) -> App {
         }])
         .await
         .unwrap();
-    App::new(store.clone())
+    let app = App::new(store.clone());
+    // The county's officers, to whom cases are assigned.
+    for name in ["wang", "li"] {
+        let u = app::NewUser {
+            username: name.into(),
+            password_hash: "not a hash: no login".into(),
+            role: app::Role::Officer,
+            scope: county(),
+        };
+        app.create_user(u).await.unwrap();
+    }
+    app
 }
 
 fn county() -> AppScope {
@@ -181,6 +193,31 @@ async fn a_case_from_its_alerts_to_risk_eliminated(store: &Store) {
     // A new risk episode opens a new case.
     let again = app.open_case(&county(), "H1", "officer", "new bills", "wang", today()).await.unwrap();
     assert_ne!(again.id, id);
+}
+
+async fn a_case_is_assigned_to_a_user_who_does_the_casework_there(store: &Store) {
+    let app = with_network(store).await;
+    let c = app.open_case(&county(), "H2", "officer", "", "wang", today()).await.unwrap();
+    let mk = |name: &str, role: app::Role, scope: &str| app::NewUser {
+        username: name.into(),
+        password_hash: "x".into(),
+        role,
+        scope: AppScope::parse(scope).unwrap(),
+    };
+    app.create_user(mk("viewer_a", app::Role::Viewer, "341122")).await.unwrap();
+    app.create_user(mk("officer_b", app::Role::Officer, "341123")).await.unwrap();
+    let off = app.create_user(mk("gone", app::Role::Officer, "341122")).await.unwrap();
+    app.store().set_user_active(off.id, false).await.unwrap();
+    let assign = |who: &str| CaseRequest::Assign { assignee: who.into(), due: None };
+    for who in ["nobody", "viewer_a", "officer_b", "gone"] {
+        let e = app.move_case(&county(), c.id, 1, assign(who), "wang", today()).await.unwrap_err();
+        assert!(matches!(&e, AppError::Invalid(m) if m.starts_with("assignee:")), "{who}: {e}");
+    }
+    let kept = app.case(&county(), c.id).await.unwrap().unwrap();
+    assert_eq!((kept.version, kept.assignee.as_str()), (1, ""), "nothing changed");
+    // The name as the account spells it, whatever the case it was typed in.
+    let c = app.move_case(&county(), c.id, 1, assign(" LI "), "wang", today()).await.unwrap();
+    assert_eq!(c.assignee, "li");
 }
 
 async fn a_stale_version_is_a_conflict_and_changes_nothing(store: &Store) {

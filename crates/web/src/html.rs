@@ -59,6 +59,7 @@ pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {
     link("/settle", "settle");
     link("/coverage", "coverage");
     link("/reports", "reports");
+    link("/targets", "targets");
     if ctx.may(Permission::Analyse) {
         link("/whatif", "whatif");
     }

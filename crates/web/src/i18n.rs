@@ -180,6 +180,17 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("change_person", "Change the record", "修改人员信息"),
     ("create", "Create", "新建"),
     ("save", "Save", "保存"),
+    ("targets", "Targets", "指标目标"),
+    ("targets_note", "Each indicator value of a report is drawn against the most specific target of its indicator, region and year: met, near (within the tolerance) or missed. The shipped national targets may be replaced by an administrator; every change is kept as a new version and audited.", "报表中每个指标值与最具体的目标（按指标、区划、年度）比较：达标、接近（在容差内）或未达标。系统内置的全国目标可由管理员修改；每次修改均保留版本并记入审计日志。"),
+    ("set_target", "Set a target", "设置目标"),
+    ("region_prefix", "Region (code prefix)", "区划（代码前缀）"),
+    ("target_value", "Target", "目标"),
+    ("target_bands", "Met / near", "达标 / 接近"),
+    ("origin", "Set by", "来源版本"),
+    ("met", "met", "达标"),
+    ("near", "near", "接近"),
+    ("missed", "missed", "未达标"),
+    ("targets_of_year", "Targets", "目标完成情况"),
 ];
 
 /// The message for `key` in `lang`.

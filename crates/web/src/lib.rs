@@ -28,6 +28,7 @@ pub mod pages;
 pub mod registry;
 pub mod reports;
 pub mod settlement;
+pub mod targets;
 pub mod whatif;
 pub mod work;
 
@@ -79,6 +80,7 @@ pub fn app(state: AppState) -> Router {
         .merge(registry::page_routes())
         .merge(ledger::page_routes())
         .merge(limits::page_routes())
+        .merge(targets::page_routes())
         .nest(
             "/api/v1",
             api::routes()
@@ -89,7 +91,8 @@ pub fn app(state: AppState) -> Router {
                 .merge(work::api_routes())
                 .merge(registry::api_routes())
                 .merge(ledger::api_routes())
-                .merge(limits::api_routes()),
+                .merge(limits::api_routes())
+                .merge(targets::api_routes()),
         )
         .route("/static/app.css", axum::routing::get(css))
         .route("/static/app.js", axum::routing::get(js))

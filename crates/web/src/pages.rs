@@ -210,7 +210,9 @@ async fn overview(
         let _ =
             write!(b, "<div class=\"card\" data-k=\"{k}\"><span>{}</span><strong>{}</strong></div>", t(l, k), esc(&v));
     }
-    b.push_str("</section><section><h2>");
+    b.push_str("</section>");
+    b.push_str(&target_cards(&state, &ctx).await);
+    b.push_str("<section><h2>");
     b.push_str(t(l, "map"));
     b.push_str("</h2><form method=\"get\" class=\"inline\"><label>");
     b.push_str(t(l, "indicator"));
@@ -224,6 +226,43 @@ async fn overview(
     b.push_str(&crate::html::trend_chart(&months, l));
     b.push_str("</section>");
     html(page(&ctx, t(l, "overview"), &b))
+}
+
+/// The scope's indicators that have a target, for the latest kept year, each
+/// with its status (nothing before a year's indicators are kept; the overview
+/// stays up if they cannot be read).
+async fn target_cards(state: &AppState, ctx: &Ctx) -> String {
+    let l = ctx.lang;
+    let h = match state.app.target_headline(ctx.scope()).await {
+        Ok(Some(h)) => h,
+        Ok(None) => return String::new(),
+        Err(e) => {
+            tracing::warn!(error = %e, "the overview's targets could not be drawn");
+            return String::new();
+        }
+    };
+    let mut b = format!(
+        "<section><h2><a href=\"/targets\">{}</a> {}</h2><div class=\"cards\" id=\"target-cards\">",
+        t(l, "targets_of_year"),
+        h.year
+    );
+    for i in &h.items {
+        let status = i.status.map(|s| s.as_str()).unwrap_or("");
+        let _ = write!(
+            b,
+            "<div class=\"card {status}\" data-k=\"{id}\" data-status=\"{status}\"><span>{name}</span><strong>{value}</strong><small>{target}{badge}</small></div>",
+            id = esc(&i.def.id),
+            name = esc(if l == Lang::En { &i.def.name_en } else { &i.def.name_zh }),
+            value = crate::reports::shown(i.def.unit, i.value),
+            target = esc(&i.target.describe()),
+            badge = i
+                .status
+                .map(|s| format!(" · <span class=\"target-status {status}\">{}</span>", crate::reports::t_status(l, s)))
+                .unwrap_or_default(),
+        );
+    }
+    b.push_str("</div></section>");
+    b
 }
 
 // ---------------------------------------------------------------- persons and households

@@ -3,7 +3,9 @@
 //! /api/v1/reports` (JSON, CSV or XLSX). The repository reads only the scope's
 //! data, and the report keeps only rows inside the scope, so no row of another
 //! region can appear; the figures are the `indicators` crate's
-//! ([`crate::analysis::build_report`]).
+//! ([`crate::analysis::build_report`]). Each value is drawn against its target
+//! (`/targets`) with a status, and with `compare=previous-year` beside the same
+//! period of the year before.
 
 use crate::access::{Permission, Scope};
 use crate::analysis::{slot, Report};
@@ -20,7 +22,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Datelike;
 use domain::{Fen, RegionLevel};
-use indicators::{PeriodKind, Unit};
+use indicators::report::{draw, Drawn};
+use indicators::{Compare, Direction, PeriodKind, Status, Unit};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -40,6 +43,8 @@ pub struct ReportParams {
     pub period: PeriodKind,
     /// `json`, `csv` or `xlsx`.
     pub format: String,
+    /// `compare=previous-year`: each row beside the same period of the year before.
+    pub compare: Option<Compare>,
 }
 
 fn period_str(p: PeriodKind) -> &'static str {
@@ -76,9 +81,10 @@ pub fn parse_year(s: &str) -> Result<i32, WebError> {
 
 impl ReportParams {
     /// From the query's pairs: `year`, `level` (repeated or comma-separated),
-    /// `period`, `format`; anything else is refused.
+    /// `period`, `format`, `compare`; anything else is refused.
     pub async fn from_pairs(st: &AppState, scope: &Scope, pairs: &[(String, String)]) -> Result<Self, WebError> {
         let (mut year, mut levels, mut period, mut format) = (None, Vec::new(), PeriodKind::Year, "json".to_string());
+        let mut compare = None;
         for (k, v) in pairs {
             match k.as_str() {
                 "year" if !v.trim().is_empty() => year = Some(parse_year(v)?),
@@ -102,9 +108,13 @@ impl ReportParams {
                         )))
                     }
                 },
+                "compare" if v.trim().is_empty() => compare = None,
+                "compare" => {
+                    compare = Some(v.parse().map_err(|e: String| WebError::BadRequest(format!("compare: {e}")))?)
+                }
                 other => {
                     return Err(WebError::BadRequest(format!(
-                        "unknown query parameter {other:?}; expected year, level, period or format"
+                        "unknown query parameter {other:?}; expected year, level, period, format or compare"
                     )))
                 }
             }
@@ -119,14 +129,16 @@ impl ReportParams {
             levels: if levels.is_empty() { default_levels(scope) } else { levels },
             period,
             format,
+            compare,
         })
     }
 
     /// The query string of these parameters in another format.
     fn query(&self, format: &str) -> String {
         let levels: Vec<&str> = self.levels.iter().map(|l| l.as_str()).collect();
+        let compare = self.compare.map(|c| format!("&compare={c}")).unwrap_or_default();
         format!(
-            "year={}&level={}&period={}&format={format}",
+            "year={}&level={}&period={}&format={format}{compare}",
             self.year,
             url(&levels.join(",")),
             period_str(self.period)
@@ -137,7 +149,10 @@ impl ReportParams {
 /// The report of the scope, from the indicator facts the store keeps.
 pub async fn report_for(st: &AppState, scope: &Scope, p: &ReportParams) -> Result<Report, WebError> {
     let _turn = slot().await?;
-    Ok(st.app.report(indicators::Definitions::shipped(), scope, p.year, p.levels.clone(), p.period).await?)
+    Ok(st
+        .app
+        .report_compared(indicators::Definitions::shipped(), scope, p.year, p.levels.clone(), p.period, p.compare)
+        .await?)
 }
 
 /// A downloaded report: CSV or XLSX, audited.
@@ -169,6 +184,21 @@ struct IndicatorOut {
     formula: String,
 }
 
+/// The target a value is drawn against.
+#[derive(Serialize)]
+struct TargetOut {
+    direction: Direction,
+    /// In the indicator's unit.
+    value: f64,
+    /// The band of "near".
+    tolerance: f64,
+    /// The target's region prefix (`""`: the nation) and year (`null`: every year).
+    region: String,
+    year: Option<i32>,
+    /// `≥ 90`, `≤ 10`, `10 ± 3`.
+    text: String,
+}
+
 #[derive(Serialize)]
 struct ValueOut {
     id: String,
@@ -177,6 +207,14 @@ struct ValueOut {
     /// Counts, or yuan for amounts.
     numerator: f64,
     denominator: Option<f64>,
+    /// The target in force for the indicator, region and year; `null` if none.
+    target: Option<TargetOut>,
+    /// `met`, `near` or `missed`; `null` without a target or a value.
+    status: Option<Status>,
+    /// With `compare=previous-year`: the value of the same period a year before.
+    previous: Option<f64>,
+    /// With `compare=previous-year`: value − previous.
+    change: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -196,6 +234,8 @@ struct ReportOut {
     levels: Vec<String>,
     unsettled_claims: usize,
     notes: Vec<String>,
+    /// `previous-year` when compared, else `null`.
+    compare: Option<&'static str>,
     indicators: Vec<IndicatorOut>,
     rows: Vec<RowOut>,
 }
@@ -229,6 +269,7 @@ fn report_json(ctx: &Ctx, r: &Report) -> ReportOut {
         levels: r.levels.iter().map(|l| l.as_str().to_string()).collect(),
         unsettled_claims: r.unsettled,
         notes: notes(r, Lang::En),
+        compare: r.compare.map(Compare::as_str),
         indicators: r
             .defs
             .indicators
@@ -254,11 +295,23 @@ fn report_json(ctx: &Ctx, r: &Report) -> ReportOut {
                     .indicators
                     .iter()
                     .zip(&row.values)
-                    .map(|(d, v)| ValueOut {
+                    .zip(draw(&r.defs, &r.targets, row))
+                    .map(|((d, v), x)| ValueOut {
                         id: d.id.clone(),
                         value: v.value,
                         numerator: as_num(d.numerator_is_money(), v.numerator),
                         denominator: v.denominator.map(|x| as_num(d.denominator_is_money(), x)),
+                        target: x.target.map(|t| TargetOut {
+                            direction: t.direction,
+                            value: t.value,
+                            tolerance: t.tolerance,
+                            region: t.region.clone(),
+                            year: t.year,
+                            text: t.describe(),
+                        }),
+                        status: x.status,
+                        previous: x.previous,
+                        change: x.change,
                     })
                     .collect(),
             })
@@ -284,7 +337,7 @@ async fn reports_api(
 }
 
 /// A value as the table shows it, in the indicator's unit.
-fn shown(unit: Unit, v: Option<f64>) -> String {
+pub(crate) fn shown(unit: Unit, v: Option<f64>) -> String {
     match (unit, v) {
         (_, None) => "—".into(),
         (Unit::Percent, Some(x)) => format!("{x:.1}%"),
@@ -297,6 +350,60 @@ fn shown(unit: Unit, v: Option<f64>) -> String {
                 format!("{x:.2}")
             }
         }
+    }
+}
+
+/// A change as the table shows it, signed, in the indicator's unit.
+fn change_shown(unit: Unit, v: f64) -> String {
+    match unit {
+        Unit::Percent => format!("{v:+.1}"),
+        Unit::Share => format!("{v:+.3}"),
+        Unit::Amount => {
+            let f = Fen((v * 100.0).round() as i64);
+            if f.0 > 0 {
+                format!("+{f}")
+            } else {
+                f.to_string()
+            }
+        }
+        Unit::Count if v.fract() == 0.0 => format!("{v:+.0}"),
+        Unit::Count => format!("{v:+.2}"),
+    }
+}
+
+/// What a cell shows below a value: its target with the status, and the year
+/// before with the change.
+fn drawn_cell(l: Lang, unit: Unit, x: &Drawn) -> String {
+    let mut s = String::new();
+    if let Some(t) = x.target {
+        let _ = write!(s, "<small class=\"target\">{} {}", lbl(l, "target", "目标"), esc(&t.describe()));
+        if let Some(st) = x.status {
+            let _ = write!(
+                s,
+                " <span class=\"target-status {k}\" data-status=\"{k}\">{}</span>",
+                t_status(l, st),
+                k = st.as_str()
+            );
+        }
+        s.push_str("</small>");
+    }
+    if x.previous.is_some() || x.change.is_some() {
+        let _ = write!(
+            s,
+            "<small class=\"previous\">{} {}{}</small>",
+            lbl(l, "year before", "上年"),
+            shown(unit, x.previous),
+            x.change.map(|c| format!(" ({})", change_shown(unit, c))).unwrap_or_default()
+        );
+    }
+    s
+}
+
+pub(crate) fn t_status(l: Lang, s: Status) -> &'static str {
+    match s {
+        Status::Met => t(l, "met"),
+        Status::Near => t(l, "near"),
+        Status::Missed => t(l, "missed"),
     }
 }
 
@@ -366,7 +473,13 @@ async fn reports_page(
             lbl(l, en, zh)
         );
     }
-    let _ = write!(b, "</select></label> <button type=\"submit\">{}</button></form>", lbl(l, "Show", "查询"));
+    let _ = write!(
+        b,
+        "</select></label> <label><input type=\"checkbox\" name=\"compare\" value=\"previous-year\"{}> {}</label> <button type=\"submit\">{}</button></form>",
+        if p.compare.is_some() { " checked" } else { "" },
+        lbl(l, "Compare with the year before", "与上年同期比较"),
+        lbl(l, "Show", "查询")
+    );
     if ctx.may(Permission::Export) {
         let _ = write!(
             b,
@@ -382,6 +495,12 @@ async fn reports_page(
     }
     let _ =
         write!(b, "<p class=\"note\">{} {}</p>", lbl(l, "Region scope:", "管辖区域："), esc(&ctx.scope().to_string()));
+    let _ = write!(
+        b,
+        "<p class=\"note\">{} <a href=\"/targets\">{}</a></p>",
+        lbl(l, "Values are drawn against the targets in force:", "指标值与现行目标比较："),
+        t(l, "targets")
+    );
     // The table.
     if r.rows.is_empty() {
         let _ = write!(b, "<p class=\"empty\">{}</p>", t(l, "none"));
@@ -408,7 +527,7 @@ async fn reports_page(
                 esc(r.names.get(&row.region).map(String::as_str).unwrap_or("")),
                 row.period
             );
-            for (d, v) in r.defs.indicators.iter().zip(&row.values) {
+            for ((d, v), x) in r.defs.indicators.iter().zip(&row.values).zip(draw(&r.defs, &r.targets, row)) {
                 let money = |m: bool, x: i64| if m { Fen(x).to_string() } else { x.to_string() };
                 let title = match v.denominator {
                     Some(den) => format!(
@@ -418,7 +537,13 @@ async fn reports_page(
                     ),
                     None => money(d.numerator_is_money(), v.numerator),
                 };
-                let _ = write!(b, "<td class=\"num\" title=\"{}\">{}</td>", esc(&title), shown(d.unit, v.value));
+                let _ = write!(
+                    b,
+                    "<td class=\"num\" title=\"{}\">{}{}</td>",
+                    esc(&title),
+                    shown(d.unit, v.value),
+                    drawn_cell(l, d.unit, &x)
+                );
             }
             b.push_str("</tr>");
         }

@@ -26,6 +26,7 @@ async fn setup(kind: Kind) -> (Server, Fixture) {
     srv.user("clerk_a", Role::Clerk, "341122").await;
     srv.user("analyst_a", Role::Analyst, "341122").await;
     srv.user("viewer_a", Role::Viewer, "341122").await;
+    srv.user("officer_a2", Role::Officer, "341122").await;
     (srv, fx)
 }
 
@@ -115,7 +116,7 @@ async fn a_case_runs_its_course_through_the_api(kind: Kind) {
     // a stale version is refused and changes nothing
     let r = post(&mut c, &format!("{base}/measures"), &measure(3, today)).await;
     assert_error(&r, 409, "changed since version 3");
-    let r = post(&mut c, &format!("{base}/assign"), &json!({ "version": 2, "assignee": "someone_else" })).await;
+    let r = post(&mut c, &format!("{base}/assign"), &json!({ "version": 2, "assignee": "officer_a2" })).await;
     assert_error(&r, 409, "reload it");
     let now = c.get(&base).await.json();
     assert_eq!(now["version"], 4);
@@ -191,11 +192,20 @@ async fn bad_input_is_refused_naming_the_field(kind: Kind) {
     let mut v = verify(&today.to_string());
     v["version"] = json!(0);
     assert_error(&post(&mut c, &format!("{base}/verify"), &v).await, 400, "version:");
-    let r =
-        post(&mut c, &format!("{base}/assign"), &json!({ "version": 1, "assignee": "li", "due": "2020-01-01" })).await;
+    let r = post(
+        &mut c,
+        &format!("{base}/assign"),
+        &json!({ "version": 1, "assignee": "officer_a2", "due": "2020-01-01" }),
+    )
+    .await;
     assert_error(&r, 400, "due:");
     let r = post(&mut c, &format!("{base}/assign"), &json!({ "version": 1, "assignee": "" })).await;
     assert_error(&r, 400, "assignee:");
+    // The responsible person is a user who does the casework in the village.
+    for who in ["nobody", "viewer_a", "officer_b"] {
+        let r = post(&mut c, &format!("{base}/assign"), &json!({ "version": 1, "assignee": who })).await;
+        assert_error(&r, 400, "assignee:");
+    }
     let r = post(&mut c, &format!("{base}/close"), &json!({ "version": 1, "reason": "done", "note": "x" })).await;
     assert_error(&r, 400, "reason:");
     let r = post(&mut c, &format!("{base}/close"), &json!({ "version": 1, "reason": "no_risk" })).await;
@@ -412,7 +422,7 @@ async fn case_pages_show_overdue_cases_and_move_them(kind: Kind) {
     assert!(o.get("/cases?mine=1").await.body.contains(&format!("href=\"/cases/{id}\"")));
     assert!(!o.get(&format!("/cases/{id}")).await.body.contains("class=\"overdue\""), "a new deadline from today");
     // a form sent on an old version shows the reason on the page
-    let r = o.post_form(&path("assign"), &[("version", "1"), ("assignee", "someone"), ("csrf", &csrf)]).await;
+    let r = o.post_form(&path("assign"), &[("version", "1"), ("assignee", "officer_a2"), ("csrf", &csrf)]).await;
     assert_eq!(r.status, 409, "{}", r.body);
     assert!(r.body.contains("id=\"form-error\"") && r.body.contains("changed since version 1"), "{}", r.body);
     assert!(r.body.contains("assign-form"), "the page is drawn again");

@@ -141,7 +141,18 @@ async fn work_cases(plan: &Plan, township: &str, jan: impl Fn(u32) -> NaiveDate)
     let scope = Scope::parse(township).map_err(|e| anyhow::anyhow!(e))?;
     let cases =
         app.cases(&scope, &CaseFilter { open: true, limit: CASES_WORKED, ..Default::default() }, jan(1)).await?;
-    let officer = "demo:township-officer";
+    // The township's officer: an account that does the casework there, to whom the
+    // cases are assigned. It has a random password no one knows; the demo's
+    // administrator sets one on the users page to work as this officer.
+    let officer = format!("officer.{township}");
+    if app.user_by_name(&officer).await?.is_none() {
+        let password_hash = web::auth::hash_password(&web::auth::new_secret()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let u =
+            app::NewUser { username: officer.clone(), password_hash, role: app::Role::Officer, scope: scope.clone() };
+        app.create_user(u).await?;
+        println!("  the township's officer: user {officer} (set a password on /users to work as them)");
+    }
+    let officer = officer.as_str();
     let verify = |household: &str, day: u32, findings: &str| Visit {
         household_id: household.to_string(),
         person_id: None,

@@ -7,6 +7,10 @@
 //! monitor's alerts, village reach, contracts, region names:
 //! `ingest::report_files`) and turns them into facts with `indicators::extract`;
 //! the cube, the definitions and the tables are the `indicators` crate's.
+//!
+//! Each value is drawn against its target (the store's targets over the shipped
+//! ones; in file mode the shipped ones) with a status, and with `--compare
+//! previous-year` beside the same period of the year before.
 
 use super::whatif::{is_xlsx, write_file};
 use crate::Global;
@@ -15,8 +19,8 @@ use domain::{Catalogue, Claim, Household, Person, RegionLevel};
 use indicators::extract::{
     coverage_facts, registry_facts, AlertEvent, AlertLedger, ClaimLedger, Registry, SettledClaim,
 };
-use indicators::report::{self, ReportSpec};
-use indicators::{Definitions, IndicatorCube, Month, Period, PeriodKind};
+use indicators::report::{self, Compare, ReportSpec};
+use indicators::{Definitions, Fact, IndicatorCube, Month, Period, PeriodKind, Targets};
 use ingest::report_files as files;
 use ingest::IngestError;
 use std::collections::{HashMap, HashSet};
@@ -42,6 +46,10 @@ pub struct Args {
     /// Indicator definitions (TOML) over the shipped ones.
     #[arg(long)]
     pub indicators: Option<PathBuf>,
+    /// Compare each row with the same period of the year before: `previous-year`
+    /// (adds the columns ID_previous and ID_change).
+    #[arg(long, value_parser = parse_compare)]
+    pub compare: Option<Compare>,
     /// Persons file.
     #[arg(long)]
     pub persons: Option<PathBuf>,
@@ -67,6 +75,10 @@ pub struct Args {
     /// Regions file or division directory, for names.
     #[arg(long)]
     pub regions: Option<PathBuf>,
+}
+
+fn parse_compare(s: &str) -> Result<Compare, String> {
+    s.parse()
 }
 
 fn read<R: domain::Record>(path: &Path) -> anyhow::Result<Vec<R>> {
@@ -102,7 +114,10 @@ fn from_store(
     let report = rt.block_on(async {
         let app = app::App::open(&global.db).await?;
         let scope = app::Scope::parse(scope).map_err(anyhow::Error::msg)?;
-        let report = app.report(defs, &scope, args.year, levels, kind).await.map_err(|e| anyhow::anyhow!("{e}"));
+        let report = app
+            .report_compared(defs, &scope, args.year, levels, kind, args.compare)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"));
         app.close().await;
         report
     })?;
@@ -128,6 +143,52 @@ fn from_store(
         );
     }
     Ok(())
+}
+
+/// The registry files, read once.
+struct FileInputs<'a> {
+    households: &'a [Household],
+    persons: &'a [Person],
+    registry: &'a Registry,
+    contracted: &'a HashSet<domain::ResidentId>,
+}
+
+/// The claims (of every year), their settlements and the alerts, read once.
+struct FileClaims<'a> {
+    claims: &'a [Claim],
+    settlements: &'a HashMap<String, (indicators::extract::FundAmounts, domain::Fen)>,
+    alerts: &'a [AlertEvent],
+}
+
+impl FileInputs<'_> {
+    /// The facts of `year` but the villages' reach: the registry's stocks, the
+    /// settled claims of the year (each must be in the settlements file) and its
+    /// alerts.
+    fn facts(&self, args: &Args, f: &FileClaims, year: i32) -> anyhow::Result<Vec<Fact>> {
+        let serious = Catalogue::serious();
+        let mut facts = registry_facts(
+            self.registry,
+            self.households,
+            self.persons,
+            &serious,
+            &Catalogue::chronic(),
+            self.contracted,
+            Month::new(year, 1),
+        );
+        if let (Some(cf), Some(sf)) = (&args.claims, &args.settlements) {
+            let mut settled = Vec::new();
+            for c in f.claims.iter().filter(|c| c.year() == year) {
+                let Some((paid, oop)) = f.settlements.get(&c.claim_id) else {
+                    bail!("{}: the claim {} has no settlement in {}", cf.display(), c.claim_id, sf.display());
+                };
+                settled.push(SettledClaim { claim: c, paid: *paid, out_of_pocket: *oop });
+            }
+            facts.extend(ClaimLedger::new(self.persons, &serious, year).facts(self.registry, &settled)?);
+        }
+        let alerts: Vec<AlertEvent> = f.alerts.iter().filter(|a| a.year == year).cloned().collect();
+        facts.extend(AlertLedger::new().facts(self.registry, &alerts)?);
+        Ok(facts)
+    }
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
@@ -164,33 +225,28 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let households: Vec<Household> = read(households)?;
     let persons: Vec<Person> = read(persons)?;
     let registry = Registry::new(&households, &persons)?;
-    let as_of = Month::new(args.year, 1);
-    let serious = Catalogue::serious();
     let contracted = match &args.contracts {
         Some(p) => files::read_contracts(p).map_err(refused)?,
         None => HashSet::new(),
     };
-    let mut facts =
-        registry_facts(&registry, &households, &persons, &serious, &Catalogue::chronic(), &contracted, as_of);
-    if let (Some(cf), Some(sf)) = (&args.claims, &args.settlements) {
-        let claims: Vec<Claim> = read::<Claim>(cf)?.into_iter().filter(|c| c.year() == args.year).collect();
-        let settlements = files::read_settlements(sf).map_err(refused)?;
-        let mut settled = Vec::with_capacity(claims.len());
-        for c in &claims {
-            let Some((paid, oop)) = settlements.get(&c.claim_id) else {
-                bail!("{}: the claim {} has no settlement in {}", cf.display(), c.claim_id, sf.display());
-            };
-            settled.push(SettledClaim { claim: c, paid: *paid, out_of_pocket: *oop });
-        }
-        facts.extend(ClaimLedger::new(&persons, &serious, args.year).facts(&registry, &settled)?);
-    }
-    if let Some(a) = &args.alerts {
-        let alerts: Vec<AlertEvent> =
-            files::read_alerts(a).map_err(refused)?.into_iter().filter(|a| a.year == args.year).collect();
-        facts.extend(AlertLedger::new().facts(&registry, &alerts)?);
-    }
+    let claims: Vec<Claim> = match &args.claims {
+        Some(cf) => read::<Claim>(cf)?,
+        None => Vec::new(),
+    };
+    let settlements = match &args.settlements {
+        Some(sf) => files::read_settlements(sf).map_err(refused)?,
+        None => HashMap::new(),
+    };
+    let alerts: Vec<AlertEvent> = match &args.alerts {
+        Some(a) => files::read_alerts(a).map_err(refused)?,
+        None => Vec::new(),
+    };
+    let inputs =
+        FileInputs { households: &households, persons: &persons, registry: &registry, contracted: &contracted };
+    let files_of = FileClaims { claims: &claims, settlements: &settlements, alerts: &alerts };
+    let mut facts = inputs.facts(&args, &files_of, args.year)?;
     if let Some(r) = &args.reach {
-        facts.extend(coverage_facts(&files::read_reach(r).map_err(refused)?, as_of));
+        facts.extend(coverage_facts(&files::read_reach(r).map_err(refused)?, Month::new(args.year, 1)));
     }
     let names = match &args.regions {
         Some(r) => files::read_region_names(r).map_err(|e| anyhow::anyhow!("{e}"))?,
@@ -198,13 +254,21 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     };
     let cube = IndicatorCube::build(&defs, &facts);
     let spec = ReportSpec { levels: levels.clone(), periods: Period::of_year(args.year, kind), scope };
-    let rows = report::build(&cube, &spec);
+    let mut rows = report::build(&cube, &spec);
+    if let Some(Compare::PreviousYear) = args.compare {
+        // The year before from the same files; the reach file describes one
+        // day, so the coverage indicators have no value that year.
+        let before = inputs.facts(&args, &files_of, args.year - 1)?;
+        report::add_previous(&mut rows, &defs, &IndicatorCube::build(&defs, &before));
+    }
+    let targets = Targets::shipped();
+    let compare = args.compare.is_some();
     spinner.finish_and_clear();
     write_file(&args.out, |w| {
         if xlsx {
-            report::write_xlsx(&defs, &rows, &names, &levels, w)?;
+            report::write_xlsx(&defs, &rows, &names, &levels, &targets, compare, w)?;
         } else {
-            report::write_csv(&defs, &rows, &names, w)?;
+            report::write_csv(&defs, &rows, &names, &targets, compare, w)?;
         }
         Ok(())
     })?;

@@ -1,0 +1,207 @@
+//! `safetynet report --compare previous-year` through the binary, over the store
+//! and over files: each row gains the value of the same period a year before and
+//! the change, and each value its target and status (met, near, missed).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const POLICY: &str = include_str!("../../settle/tests/data/demo_county_2024.toml");
+const LIFTED: &str = "34010219800101001X";
+
+struct Env {
+    dir: tempfile::TempDir,
+    db: String,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("store.db").display().to_string();
+        Env { dir, db }
+    }
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_safetynet"))
+            .args(["--quiet", "--db", &self.db])
+            .args(args)
+            .env("USER", "tester")
+            .output()
+            .unwrap()
+    }
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "{args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr)
+    }
+    fn fails(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(!o.status.success(), "{args:?} should fail:\n{}", String::from_utf8_lossy(&o.stdout));
+        String::from_utf8_lossy(&o.stderr).to_string()
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The cells of the row of `region` by column name.
+fn row(csv: &str, region: &str) -> HashMap<String, String> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|r| r[1] == region)
+        .unwrap_or_else(|| panic!("no row {region} in {csv}"));
+    header.iter().zip(row).map(|(h, c)| (h.to_string(), c.to_string())).collect()
+}
+
+const REGIONS: &str = "code,name,level,urban_rural,population,lon,lat\n\
+    34,Anhui,province,,,,\n\
+    341122,Laian,county,,,,\n\
+    341122100,Town A,township,,,,\n\
+    341122100201,Village A1,village,220,800,118.4,32.4\n";
+const HOUSEHOLDS: &str = "household_id,village_code,size,income,consumption,food\nH1,341122100201,2,20000,15000,\n";
+
+/// One claim in 2023 at a county hospital; in 2024 one at a township centre
+/// and one at a provincial hospital: half of 2024's stays inside the county.
+fn claims() -> String {
+    format!(
+        "claim_id,person_id,facility_level,kind,admitted,discharged,total_cost,eligible_cost,diagnosis\n\
+         C23,{LIFTED},county,inpatient,2023-03-01,2023-03-10,10000,10000,C16\n\
+         C24,{LIFTED},township,inpatient,2024-03-01,2024-03-05,20000,20000,C16\n\
+         P24,{LIFTED},provincial,inpatient,2024-06-01,2024-06-09,20000,20000,C16\n"
+    )
+}
+
+fn persons() -> String {
+    format!("person_id,household_id,name,status,status_since\n{LIFTED},H1,Li Wei,lifted,2020-01-01\n")
+}
+
+/// The in-county share of the county's row: 50 % in 2024 against 100 % in 2023,
+/// below the target of at least 90.
+fn assert_compared(csv: &str) {
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.contains(
+            "poor_treated_in_county_share_target,poor_treated_in_county_share_status,poor_treated_in_county_share_previous,poor_treated_in_county_share_change"
+        ),
+        "{header}"
+    );
+    let r = row(csv, "341122");
+    assert_eq!(r["poor_treated_in_county_share"], "50.00", "{csv}");
+    assert_eq!(r["poor_treated_in_county_share_previous"], "100.00", "{csv}");
+    assert_eq!(r["poor_treated_in_county_share_change"], "-50.00", "{csv}");
+    assert_eq!(r["poor_treated_in_county_share_target"], "≥ 90", "{csv}");
+    assert_eq!(r["poor_treated_in_county_share_status"], "missed", "{csv}");
+    assert_eq!(r["poor_out_of_pocket_share_target"], "10 ± 3", "{csv}");
+    assert!(["met", "near", "missed"].contains(&r["poor_out_of_pocket_share_status"].as_str()), "{csv}");
+    // A plain count: claims' patients are not counted, warned households are (none).
+    assert_eq!((r["households_warned_previous"].as_str(), r["households_warned_change"].as_str()), ("0", "0"));
+}
+
+#[test]
+fn report_compares_with_the_previous_year_over_the_store() {
+    let e = Env::new();
+    for (kind, name, text) in [
+        ("regions", "regions.csv", REGIONS.to_string()),
+        ("households", "households.csv", HOUSEHOLDS.to_string()),
+        ("persons", "persons.csv", persons()),
+        ("claims", "claims.csv", claims()),
+    ] {
+        let f = e.write(name, &text);
+        e.ok(&["import", kind, path(&f)]);
+    }
+    for year in ["2023", "2024"] {
+        let policy = e.write(&format!("policy{year}.toml"), &POLICY.replace("year = 2024", &format!("year = {year}")));
+        e.ok(&["settle", "--store-policy", path(&policy), "--region", "34", "--year", year]);
+        e.ok(&["settle", "--year", year]);
+    }
+    let out = e.dir.path().join("report.csv");
+    let args = ["report", "--year", "2024", "--level", "county", "--compare", "previous-year", "--out", path(&out)];
+    e.ok(&args);
+    assert_compared(&std::fs::read_to_string(&out).unwrap());
+
+    // Without the comparison: the target and status columns, no previous ones.
+    e.ok(&["report", "--year", "2024", "--level", "county", "--out", path(&out)]);
+    let plain = std::fs::read_to_string(&out).unwrap();
+    assert!(!plain.lines().next().unwrap().contains("_previous"), "{plain}");
+    assert_eq!(row(&plain, "341122")["poor_treated_in_county_share_status"], "missed");
+
+    // A workbook too; an unknown comparison is refused with what is known.
+    let xlsx = e.dir.path().join("report.xlsx");
+    e.ok(&["report", "--year", "2024", "--level", "county", "--compare", "previous-year", "--out", path(&xlsx)]);
+    assert_eq!(&std::fs::read(&xlsx).unwrap()[..2], b"PK");
+    let err = e.fails(&["report", "--year", "2024", "--compare", "last-week", "--out", path(&out)]);
+    assert!(err.contains("previous-year"), "{err}");
+}
+
+#[test]
+fn report_compares_with_the_previous_year_over_files() {
+    let e = Env::new();
+    let households = e.write("households.csv", HOUSEHOLDS);
+    let persons = e.write("persons.csv", &persons());
+    let claims = e.write("claims.csv", &claims());
+    // As `safetynet settle` writes them: the tiers between eligible_cost and out_of_pocket.
+    let settlements = e.write(
+        "settlements.csv",
+        "claim_id,eligible_cost,basic,out_of_pocket\n\
+         C23,10000,9000,1000\n\
+         C24,20000,18000,2000\n\
+         P24,20000,12000,8000\n",
+    );
+    let out = e.dir.path().join("report.csv");
+    let base = [
+        "report",
+        "--year",
+        "2024",
+        "--level",
+        "county",
+        "--persons",
+        path(&persons),
+        "--households",
+        path(&households),
+        "--claims",
+        path(&claims),
+        "--settlements",
+        path(&settlements),
+        "--out",
+        path(&out),
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--compare", "previous-year"]);
+    e.ok(&args);
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert_compared(&csv);
+    // 10,000 of 40,000 yuan in 2024 against 1,000 of 10,000 in 2023.
+    let r = row(&csv, "341122");
+    assert_eq!(
+        (r["poor_out_of_pocket_share"].as_str(), r["poor_out_of_pocket_share_previous"].as_str()),
+        ("25.00", "10.00")
+    );
+    assert_eq!(
+        (r["poor_out_of_pocket_share_change"].as_str(), r["poor_out_of_pocket_share_status"].as_str()),
+        ("15.00", "missed")
+    );
+
+    // A claim of the year before needs its settlement too.
+    let partial = e.write(
+        "partial.csv",
+        "claim_id,eligible_cost,basic,out_of_pocket\nC24,20000,18000,2000\nP24,20000,12000,8000\n",
+    );
+    let mut args = base.to_vec();
+    args[12] = path(&partial);
+    e.ok(&args);
+    args.extend(["--compare", "previous-year"]);
+    let err = e.fails(&args);
+    assert!(err.contains("C23") && err.contains("no settlement"), "{err}");
+}
