@@ -2,53 +2,14 @@
 //! and over files: each row gains the value of the same period a year before and
 //! the change, and each value its target and status (met, near, missed).
 
+mod common;
+
+use common::Env;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 const POLICY: &str = include_str!("../../settle/tests/data/demo_county_2024.toml");
 const LIFTED: &str = "34010219800101001X";
-
-struct Env {
-    dir: tempfile::TempDir,
-    db: String,
-}
-
-impl Env {
-    fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("store.db").display().to_string();
-        Env { dir, db }
-    }
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_safetynet"))
-            .args(["--quiet", "--db", &self.db])
-            .args(args)
-            .env("USER", "tester")
-            .output()
-            .unwrap()
-    }
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(
-            o.status.success(),
-            "{args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr)
-    }
-    fn fails(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(!o.status.success(), "{args:?} should fail:\n{}", String::from_utf8_lossy(&o.stdout));
-        String::from_utf8_lossy(&o.stderr).to_string()
-    }
-}
 
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()

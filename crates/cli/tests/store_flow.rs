@@ -4,53 +4,14 @@
 //! its measure; a re-run changes nothing, a region scope hides another county's
 //! alerts, and a void re-settles the person's year.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use common::Env;
+use std::path::Path;
 
 const POLICY: &str = include_str!("../../settle/tests/data/demo_county_2024.toml");
 const LIFTED: &str = "34010219800101001X";
 const GENERAL: &str = "340102199001010022";
-
-struct Env {
-    dir: tempfile::TempDir,
-    db: String,
-}
-
-impl Env {
-    fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("store.db").display().to_string();
-        Env { dir, db }
-    }
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_safetynet"))
-            .args(["--quiet", "--db", &self.db])
-            .args(args)
-            .env("USER", "tester")
-            .output()
-            .unwrap()
-    }
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(
-            o.status.success(),
-            "{args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr)
-    }
-    fn fails(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(!o.status.success(), "{args:?} should fail:\n{}", String::from_utf8_lossy(&o.stdout));
-        String::from_utf8_lossy(&o.stderr).to_string()
-    }
-}
 
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
