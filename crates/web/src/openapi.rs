@@ -127,6 +127,12 @@ fn admin_paths() -> Value {
             "summary": "Revoke a token: the caller's own, or (administrators) one of a user in their scope. Audited.",
             "operationId": "revokeToken", "parameters": [key_param("token ID")],
             "responses": errors(json!({ "200": ok("Token") })) } },
+        "/targets": {
+            "get": { "summary": "The targets of the programme indicators in force for the caller's scope (shipped, or kept by administrators, the most specific winning), and the latest changes.",
+                "operationId": "listTargets", "responses": errors(json!({ "200": ok("Targets") })) },
+            "put": { "summary": "Set a target of an indicator for a region (a code prefix, \"\" the nation) and a year (or every year), or remove it (remove: true). Administrators only, inside their scope; each change is a new version, audited. Answers the targets in force.",
+                "operationId": "setTarget", "requestBody": body("SetTargetRequest"),
+                "responses": errors(json!({ "200": ok("Targets") })) } },
         "/limits": {
             "get": { "summary": "The plausibility limits on amounts (docs/settlement.md, \"Plausibility limits\"): a claim or a measure above its limit is refused.",
                 "operationId": "listLimits", "responses": errors(json!({ "200": list("AmountLimit") })) },
@@ -155,6 +161,31 @@ fn admin_schemas() -> Value {
             "role": { "type": "string", "enum": ["administrator", "officer", "clerk", "analyst", "viewer"], "description": "default: the caller's role" },
             "scope": { "type": "string", "description": "default: the caller's scope" },
             "expires_in_days": { "type": "integer", "minimum": 1, "maximum": 365 } } },
+        "TargetShown": { "type": "object", "required": ["direction", "value", "tolerance", "region", "text"], "properties": {
+            "direction": { "type": "string", "enum": ["at_least", "at_most", "about"] },
+            "value": { "type": "number" }, "tolerance": { "type": "number", "minimum": 0 },
+            "region": { "type": "string" }, "year": { "type": "integer", "nullable": true }, "text": { "type": "string", "description": "as shown: ≥ 90, ≤ 10, 10 ± 3" } } },
+        "Targets": { "type": "object", "required": ["items", "changes"], "properties": {
+            "items": { "type": "array", "items": { "type": "object", "required": ["indicator", "region", "direction", "value", "tolerance", "origin"], "properties": {
+                "indicator": { "type": "string" }, "name_zh": { "type": "string" }, "name_en": { "type": "string" }, "unit": { "type": "string" },
+                "region": { "type": "string" }, "year": { "type": "integer", "nullable": true },
+                "direction": { "type": "string", "enum": ["at_least", "at_most", "about"] },
+                "value": { "type": "number" }, "tolerance": { "type": "number" }, "text": { "type": "string" }, "source": { "type": "string" },
+                "origin": { "type": "string", "enum": ["shipped", "stored"] },
+                "version": { "type": "integer", "nullable": true }, "changed_by": { "type": "string", "nullable": true },
+                "changed_at": { "type": "string", "format": "date-time", "nullable": true } } } },
+            "changes": { "type": "array", "items": { "type": "object", "properties": {
+                "indicator": { "type": "string" }, "region": { "type": "string" }, "year": { "type": "integer", "nullable": true },
+                "version": { "type": "integer" }, "removed": { "type": "boolean" },
+                "direction": { "type": "string", "nullable": true }, "value": { "type": "number", "nullable": true },
+                "tolerance": { "type": "number", "nullable": true }, "source": { "type": "string", "nullable": true },
+                "changed_by": { "type": "string" }, "changed_at": { "type": "string", "format": "date-time" } } } } } },
+        "SetTargetRequest": { "type": "object", "additionalProperties": false, "required": ["indicator"], "properties": {
+            "indicator": { "type": "string" }, "region": { "type": "string", "description": "default \"\": the nation" },
+            "year": { "type": "integer", "minimum": 1990, "maximum": 2100, "description": "default: every year" },
+            "direction": { "type": "string", "enum": ["at_least", "at_most", "about"] }, "value": { "type": "number" },
+            "tolerance": { "type": "number", "minimum": 0 }, "source": { "type": "string", "maxLength": 500 },
+            "remove": { "type": "boolean", "description": "true removes the target (then no direction, value or tolerance)" } } },
         "AmountLimit": { "type": "object", "required": ["subject", "kind", "level", "max"], "properties": {
             "subject": { "type": "string", "enum": ["claim", "measure"] },
             "kind": { "type": "string", "description": "a claim kind or a measure kind, or * for any" },
@@ -466,7 +497,8 @@ fn base() -> Value {
                 "parameters": [year(&format!("{first} to {last} (next year), the years whose indicators are kept: outside 1990 to 2100 a 400, else a 422; default the latest year with a policy"), first, last),
                                query("level", "province, city, county, township, village; comma-separated or repeated; default the scope's level and the one below", "string"),
                                query("period", "year (default), quarter or month", "string"),
-                               query("format", "json (default), csv or xlsx", "string")],
+                               query("format", "json (default), csv or xlsx", "string"),
+                               query("compare", "previous-year: each value gains the same period's value a year before and the change", "string")],
                 "responses": errors(json!({ "200": {
                     "description": "ok",
                     "content": {
@@ -565,7 +597,12 @@ fn base() -> Value {
                         "level": { "type": "string" }, "region_code": { "type": "string" }, "region_name": { "type": "string" }, "period": { "type": "string" },
                         "values": { "type": "array", "items": { "type": "object", "properties": {
                             "id": { "type": "string" }, "value": { "type": "number", "nullable": true },
-                            "numerator": { "type": "number", "description": "a count, or yuan" }, "denominator": { "type": "number", "nullable": true } } } } } } } } },
+                            "numerator": { "type": "number", "description": "a count, or yuan" }, "denominator": { "type": "number", "nullable": true },
+                            "target": { "nullable": true, "allOf": [{ "$ref": "#/components/schemas/TargetShown" }] },
+                            "status": { "type": "string", "nullable": true, "enum": ["met", "near", "missed", null], "description": "the value against its target; null without a target or a value" },
+                            "previous": { "type": "number", "nullable": true, "description": "with compare=previous-year: the value of the same period a year before" },
+                            "change": { "type": "number", "nullable": true, "description": "with compare=previous-year: value minus previous" } } } } } } },
+                    "compare": { "type": "string", "nullable": true, "enum": ["previous-year", null] } } },
                 "WhatIfRequest": { "type": "object", "additionalProperties": false, "required": ["year", "policy_toml"], "properties": {
                     "year": { "type": "integer", "minimum": 1990, "maximum": 2100, "description": "the year of the claims compared (else a 422)" },
                     "policy_toml": { "type": "string", "minLength": 1, "description": "the draft settlement policy, TOML (docs/settlement.md); at most 262144 bytes (else a 422)" } } },
