@@ -35,6 +35,7 @@
 pub mod access;
 pub mod accounts;
 pub mod analysis;
+pub mod coverage;
 pub mod import;
 pub mod kept;
 pub mod keys;

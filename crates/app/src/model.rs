@@ -184,7 +184,9 @@ pub struct Summary {
     pub out_of_pocket: Fen,
     pub open_alerts: u64,
     pub villages: u64,
-    pub blank_villages: u64,
+    /// Villages blank now (no clinic, or no qualified doctor serving), as lately
+    /// counted; `None` before the first count of the scope is done.
+    pub blank_villages: Option<u64>,
 }
 
 /// One region's figures for the map.

@@ -34,6 +34,7 @@ pub struct App {
     person_refs: Arc<tokio::sync::OnceCell<crate::keys::PersonRefs>>,
     limits: crate::limits::LimitsCache,
     targets: crate::targets::TargetsCache,
+    blank_counts: crate::coverage::BlankCounts,
 }
 
 /// A claim to settle, by whom, with the answer's way back.
@@ -58,6 +59,7 @@ impl App {
             settle_queue: Arc::new(OnceLock::new()),
             person_refs: Arc::new(tokio::sync::OnceCell::new()),
             limits: Default::default(),
+            blank_counts: Default::default(),
             targets: Default::default(),
         }
     }
@@ -92,6 +94,11 @@ impl App {
                 Ok::<_, AppError>(crate::keys::PersonRefs::new(&key))
             })
             .await
+    }
+
+    /// The counts of blank villages by scope.
+    pub(crate) fn blank_counts(&self) -> &crate::coverage::BlankCounts {
+        &self.blank_counts
     }
 
     /// The cache of the plausibility limits.
@@ -571,7 +578,7 @@ impl App {
             out_of_pocket: o.out_of_pocket,
             open_alerts: o.open_alerts,
             villages: o.villages,
-            blank_villages: 0,
+            blank_villages: self.blank_villages(s).await,
         })
     }
 

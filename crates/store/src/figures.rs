@@ -181,16 +181,7 @@ impl Store {
                 }
             }
             // Cleared at the versions read: a village marked again meanwhile stays dirty.
-            for part in marked.chunks(self.max_binds() / 2) {
-                let pairs: Vec<String> =
-                    (0..part.len()).map(|i| format!("(village_code = ${} AND version = ${})", 2 * i + 1, 2 * i + 2)).collect();
-                let del = format!("DELETE FROM dirty_villages WHERE {}", pairs.join(" OR "));
-                let mut q = sqlx::query(&del);
-                for (v, version) in part {
-                    q = q.bind(*v).bind(*version);
-                }
-                q.execute(&mut *tx).await.ctx(ctx)?;
-            }
+            crate::fresh::clear_marks(&mut tx, "dirty_villages", "village_code", &marked, ctx).await?;
             // The counties of the refreshed villages, summed again from their villages.
             let counties: std::collections::BTreeSet<i64> = dirty.iter().map(|v| v / COUNTY * COUNTY).collect();
             for c in &counties {

@@ -273,8 +273,8 @@ impl Store {
                 }
             }
             // Cleared at the versions read: a village marked again meanwhile stays dirty.
-            clear_marks!(tx, "indicator_dirty", "village_code", &w.clear, max, ctx);
-            clear_marks!(tx, "indicator_dirty_persons", "person_id", &w.clear_persons, max, ctx);
+            crate::fresh::clear_marks(&mut tx, "indicator_dirty", "village_code", &w.clear, ctx).await?;
+            crate::fresh::clear_marks(&mut tx, "indicator_dirty_persons", "person_id", &w.clear_persons, ctx).await?;
             for y in &w.completes {
                 sqlx::query("UPDATE indicator_years SET complete = TRUE WHERE year = $1")
                     .bind(*y as i64)
@@ -304,7 +304,7 @@ impl Store {
             for (year, rows) in &w.years {
                 put_persons!(tx, *year as i64, &w.persons, rows, merge, max, ctx);
             }
-            clear_marks!(tx, "indicator_dirty_persons", "person_id", &w.clear, max, ctx);
+            crate::fresh::clear_marks(&mut tx, "indicator_dirty_persons", "person_id", &w.clear, ctx).await?;
             tx.commit().await.ctx(ctx)?;
             Ok(())
         }.await)
@@ -560,22 +560,3 @@ macro_rules! put_persons {
     }};
 }
 use put_persons;
-
-/// Deletes the marks `$marks` (`&[(key, version)]`) of `$table` at the versions
-/// read, on `$conn` inside the writer's transaction: a key marked again meanwhile
-/// stays dirty.
-macro_rules! clear_marks {
-    ($conn:expr, $table:expr, $key:expr, $marks:expr, $max:expr, $ctx:expr) => {{
-        for part in $marks.chunks(($max / 2).max(1)) {
-            let pairs: Vec<String> =
-                (0..part.len()).map(|i| format!("({} = ${} AND version = ${})", $key, 2 * i + 1, 2 * i + 2)).collect();
-            let del = format!("DELETE FROM {} WHERE {}", $table, pairs.join(" OR "));
-            let mut q = sqlx::query(&del);
-            for (k, version) in part {
-                q = q.bind(*k).bind(*version);
-            }
-            q.execute(&mut *$conn).await.ctx($ctx)?;
-        }
-    }};
-}
-use clear_marks;

@@ -451,7 +451,7 @@ struct SummaryOut {
     oop_share: Option<f64>,
     open_alerts: u64,
     villages: u64,
-    blank_villages: u64,
+    blank_villages: Option<u64>,
 }
 
 async fn summary(State(st): State<AppState>, ApiUser(ctx): ApiUser) -> ApiResult<SummaryOut> {

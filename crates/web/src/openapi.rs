@@ -618,7 +618,7 @@ fn base() -> Value {
                 "Summary": { "type": "object", "properties": {
                     "scope": { "type": "string" }, "households": { "type": "integer" }, "persons": { "type": "integer" }, "poor_persons": { "type": "integer" },
                     "claims": { "type": "integer" }, "settled_total": { "$ref": "#/components/schemas/Money" }, "out_of_pocket": { "$ref": "#/components/schemas/Money" },
-                    "oop_share": { "type": "number", "nullable": true }, "open_alerts": { "type": "integer" }, "villages": { "type": "integer" }, "blank_villages": { "type": "integer" } } }
+                    "oop_share": { "type": "number", "nullable": true }, "open_alerts": { "type": "integer" }, "villages": { "type": "integer" }, "blank_villages": { "type": "integer", "nullable": true, "description": "villages blank now (no clinic, or no qualified doctor serving), as counted in the last five minutes; null before the first count of the scope" } } }
             }
         }
     })

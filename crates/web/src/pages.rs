@@ -205,7 +205,11 @@ async fn overview(
         ("settled_total", s.settled_total.to_string()),
         ("oop_share", share(s.out_of_pocket, s.settled_total)),
         ("open_alerts", s.open_alerts.to_string()),
-        ("blank_villages", format!("{} / {}", s.blank_villages, s.villages)),
+        (
+            "blank_villages",
+            // Counted in the background on a large scope: "…" until the first count.
+            format!("{} / {}", s.blank_villages.map_or("…".to_string(), |n| n.to_string()), s.villages),
+        ),
     ] {
         let _ =
             write!(b, "<div class=\"card\" data-k=\"{k}\"><span>{}</span><strong>{}</strong></div>", t(l, k), esc(&v));
