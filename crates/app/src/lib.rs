@@ -46,6 +46,7 @@ pub mod monitoring;
 pub mod registry;
 pub mod service;
 pub mod settlement;
+pub mod slip;
 pub mod targets;
 pub mod work;
 

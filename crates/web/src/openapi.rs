@@ -117,6 +117,10 @@ fn person_param() -> Value {
 /// API tokens and the plausibility limits (crate::accounts, crate::limits).
 fn admin_paths() -> Value {
     json!({
+        "/claims/{id}/slip": { "get": {
+            "summary": "The settlement slip of a settled claim inside the scope (结算单): the patient (masked unless the role may see them), the bill, what each fund paid, the explanation, what the patient owes; a voided claim's slip is marked voided. Audited. The page /claims/{id}/slip prints it.",
+            "operationId": "slip", "parameters": [key_param("claim ID")],
+            "responses": errors(json!({ "200": ok("Slip") })) } },
         "/tokens": {
             "get": { "summary": "The API tokens the caller may see: their own; an administrator's, those of users in their scope.",
                 "operationId": "listTokens", "responses": errors(json!({ "200": list("Token") })) },
@@ -161,6 +165,19 @@ fn admin_schemas() -> Value {
             "role": { "type": "string", "enum": ["administrator", "officer", "clerk", "analyst", "viewer"], "description": "default: the caller's role" },
             "scope": { "type": "string", "description": "default: the caller's scope" },
             "expires_in_days": { "type": "integer", "minimum": 1, "maximum": 365 } } },
+        "Slip": { "type": "object", "required": ["claim_id", "person_ref", "person_id", "name", "payments", "paid", "out_of_pocket", "voided"], "properties": {
+            "claim_id": { "type": "string" }, "person_ref": { "type": "string" },
+            "person_id": { "type": "string", "description": "masked unless the role may see it" },
+            "name": { "type": "string", "description": "masked unless the role may see it" },
+            "status": { "type": "string" }, "village_code": { "type": "string" }, "facility_id": { "type": "string" },
+            "facility_level": { "type": "string" }, "kind": { "type": "string" },
+            "admitted": { "type": "string", "format": "date" }, "discharged": { "type": "string", "format": "date" }, "diagnosis": { "type": "string" },
+            "total_cost": { "$ref": "#/components/schemas/Money" }, "eligible_cost": { "$ref": "#/components/schemas/Money" },
+            "policy": { "type": "string" },
+            "payments": { "type": "array", "items": { "type": "object", "properties": { "tier": { "type": "string" }, "amount": { "$ref": "#/components/schemas/Money" } } } },
+            "paid": { "$ref": "#/components/schemas/Money" }, "out_of_pocket": { "$ref": "#/components/schemas/Money" },
+            "explanation": { "type": "string" }, "settled_at": { "type": "string", "format": "date-time" }, "settled_by": { "type": "string" },
+            "voided": { "type": "boolean" } } },
         "TargetShown": { "type": "object", "required": ["direction", "value", "tolerance", "region", "text"], "properties": {
             "direction": { "type": "string", "enum": ["at_least", "at_most", "about"] },
             "value": { "type": "number" }, "tolerance": { "type": "number", "minimum": 0 },

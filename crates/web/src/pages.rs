@@ -365,8 +365,14 @@ pub(crate) async fn person_page(
         .iter()
         .map(|c| {
             let pays = c.payments.iter().map(|(n, f)| format!("{}: {f}", esc(n))).collect::<Vec<_>>().join("<br>");
+            // A settled claim links to its slip.
+            let id = if c.out_of_pocket.is_some() {
+                format!("<a href=\"/claims/{}/slip\">{}</a>", url(&c.claim_id), esc(&c.claim_id))
+            } else {
+                esc(&c.claim_id)
+            };
             vec![
-                esc(&c.claim_id),
+                id,
                 c.discharged.to_string(),
                 esc(&format!("{} / {}", c.kind, c.facility_level)),
                 esc(&c.diagnosis),

@@ -24,11 +24,14 @@ use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt::Write;
 
 pub fn api_routes() -> Router<AppState> {
-    Router::new().route("/settlements", post(settle_api)).route("/claims/{id}/void", post(void_api))
+    Router::new()
+        .route("/settlements", post(settle_api))
+        .route("/claims/{id}/void", post(void_api))
+        .route("/claims/{id}/slip", get(slip_api))
 }
 
 pub fn page_routes() -> Router<AppState> {
-    Router::new().route("/settle", get(calculator).post(calculate))
+    Router::new().route("/settle", get(calculator).post(calculate)).route("/claims/{id}/slip", get(slip_page))
 }
 
 /// An amount as JSON: a string `"1234.56"` (exact) or a number `1234.56`, checked
@@ -355,4 +358,162 @@ async fn calculate(
         Err(e) => format!("<p class=\"flash error\" role=\"alert\">{}</p>", esc(&e)),
     };
     calculator_page(&st, &ctx, &f, Some(result)).await
+}
+
+// ---------------------------------------------------------------- the slip
+
+/// A fund's name on a slip, for the tiers the programme's policies name; another
+/// tier shows as its policy names it.
+fn fund_label(l: Lang, tier: &str) -> String {
+    let zh = match tier {
+        "basic" => "基本医疗保险",
+        "critical" => "大病保险",
+        "assistance" => "医疗救助",
+        "safety_net" => "政府兜底保障",
+        "supplementary" => "补充医疗保险",
+        other => return other.to_string(),
+    };
+    match l {
+        Lang::Zh => zh.to_string(),
+        Lang::En => tier.replace('_', " "),
+    }
+}
+
+#[derive(Serialize)]
+struct SlipOut {
+    claim_id: String,
+    /// The patient's reference and ID (masked unless the role may see it).
+    person_ref: String,
+    person_id: String,
+    name: String,
+    status: PovertyStatus,
+    village_code: String,
+    facility_id: String,
+    facility_level: FacilityLevel,
+    kind: ClaimKind,
+    admitted: String,
+    discharged: String,
+    diagnosis: String,
+    total_cost: String,
+    eligible_cost: String,
+    policy: String,
+    payments: Vec<Payment>,
+    /// What the funds paid together.
+    paid: String,
+    /// What the patient owes.
+    out_of_pocket: String,
+    explanation: String,
+    settled_at: String,
+    settled_by: String,
+    voided: bool,
+}
+
+async fn slip_of(st: &AppState, ctx: &crate::auth::Ctx, id: &str) -> Result<app::slip::Slip, WebError> {
+    let id = domain::parse_id("claim_id", id)
+        .map_err(|e| WebError::BadRequest(format!("invalid claim ID: {}", e.reason)))?;
+    let slip = st.app.slip(ctx.scope(), &id).await?.ok_or_else(|| WebError::not_found("settled claim"))?;
+    crate::auth::audit(st, &ctx.user.username, "view_slip", &id, &slip.claim.person_id.to_string()).await?;
+    Ok(slip)
+}
+
+async fn slip_api(
+    State(st): State<AppState>,
+    ApiUser(ctx): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<SlipOut>, WebError> {
+    let s = slip_of(&st, &ctx, &id).await?;
+    let m = ctx.masking();
+    let c = &s.claim;
+    Ok(Json(SlipOut {
+        claim_id: c.claim_id.clone(),
+        person_ref: st.app.person_refs().await?.reference(c.person_id),
+        person_id: m.id(c.person_id),
+        name: m.name(&s.name),
+        status: s.status,
+        village_code: s.village.to_string(),
+        facility_id: c.facility_id.clone(),
+        facility_level: c.facility_level,
+        kind: c.kind,
+        admitted: c.admitted.to_string(),
+        discharged: c.discharged.to_string(),
+        diagnosis: c.diagnosis.clone(),
+        total_cost: c.total_cost.to_string(),
+        eligible_cost: c.eligible_cost.to_string(),
+        policy: s.policy.clone(),
+        payments: s
+            .payments
+            .iter()
+            .map(|(tier, amount)| Payment { tier: tier.clone(), amount: amount.to_string() })
+            .collect(),
+        paid: s.paid.to_string(),
+        out_of_pocket: s.out_of_pocket.to_string(),
+        explanation: s.explanation.clone(),
+        settled_at: s.settled_at.to_rfc3339(),
+        settled_by: s.settled_by.clone(),
+        voided: s.voided,
+    }))
+}
+
+/// The printable slip: one page, in the user's language.
+async fn slip_page(
+    State(st): State<AppState>,
+    PageUser(ctx): PageUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let l = ctx.lang;
+    let s = slip_of(&st, &ctx, &id).await?;
+    let m = ctx.masking();
+    let c = &s.claim;
+    let zh = l == Lang::Zh;
+    let w = |zh_text: &'static str, en_text: &'static str| if zh { zh_text } else { en_text };
+    let mut b = String::from("<article class=\"slip\" id=\"slip\">");
+    if s.voided {
+        let _ = write!(
+            b,
+            "<p class=\"flash error\" id=\"slip-void\">{}</p>",
+            w("此结算已作废。", "This settlement was voided.")
+        );
+    }
+    let person = crate::api::person_path(st.app.person_refs().await?, c.person_id);
+    let _ = write!(
+        b,
+        "<dl class=\"facts\"><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd><a href=\"{person}\">{}</a> {}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>\
+<dt>{}</dt><dd>{} · {} · {}</dd><dt>{}</dt><dd>{} – {}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl>",
+        w("结算单号", "Claim"), esc(&c.claim_id),
+        w("患者", "Patient"), esc(&m.name(&s.name)), esc(&m.id(c.person_id)),
+        w("身份类别", "Status"), if zh { s.status.zh() } else { s.status.as_str() },
+        w("所在村", "Village"), s.village,
+        w("就诊", "Care"), esc(&c.facility_id), if zh { c.facility_level.zh() } else { c.facility_level.as_str() }, if zh { c.kind.zh() } else { c.kind.as_str() },
+        w("住院日期", "Dates"), c.admitted, c.discharged,
+        w("诊断", "Diagnosis"), esc(&c.diagnosis),
+        w("适用政策", "Policy"), esc(&s.policy),
+    );
+    let _ = write!(
+        b,
+        "<table id=\"slip-bill\"><tbody><tr><th>{}</th><td class=\"num\">{}</td></tr><tr><th>{}</th><td class=\"num\">{}</td></tr></tbody></table>",
+        w("医疗总费用", "Total cost"), c.total_cost,
+        w("政策范围内费用", "Eligible cost"), c.eligible_cost,
+    );
+    let _ = write!(b, "<h2>{}</h2><table id=\"slip-funds\"><tbody>", w("各项基金支付", "Paid by each fund"));
+    for (tier, amount) in &s.payments {
+        let _ = write!(b, "<tr><th>{}</th><td class=\"num\">{amount}</td></tr>", esc(&fund_label(l, tier)));
+    }
+    let _ = write!(
+        b,
+        "<tr class=\"total\"><th>{}</th><td class=\"num\">{}</td></tr><tr class=\"owed\"><th>{}</th><td class=\"num\" id=\"slip-owed\">{}</td></tr></tbody></table>",
+        w("基金支付合计", "Paid by the funds"), s.paid,
+        w("个人自付（应收）", "The patient pays"), s.out_of_pocket,
+    );
+    let _ = write!(
+        b,
+        "<h2>{}</h2><pre class=\"explanation\">{}</pre><p class=\"note\">{} {} · {}</p></article>",
+        w("计算过程", "How it was worked out"),
+        esc(&s.explanation),
+        w("结算于", "Settled"),
+        s.settled_at.format("%Y-%m-%d %H:%M UTC"),
+        esc(&s.settled_by),
+    );
+    let _ = write!(b, "<p class=\"no-print\"><button type=\"button\" data-print>{}</button></p>", w("打印", "Print"));
+    let title = format!("{} {}", w("一站式结算单", "Settlement slip"), c.claim_id);
+    Ok(Html(page(&ctx, &title, &b)).into_response())
 }

@@ -14,6 +14,10 @@
       }
     }
   });
+  // A button that prints the page (the settlement slip).
+  document.addEventListener("click", function (e) {
+    if (e.target.hasAttribute && e.target.hasAttribute("data-print")) window.print();
+  });
   document.addEventListener("input", function (e) {
     if (e.target.setCustomValidity) e.target.setCustomValidity("");
   });
