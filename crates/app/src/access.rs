@@ -25,6 +25,10 @@ pub enum Role {
     Analyst,
     /// Reads pages, masked.
     Viewer,
+    /// A village doctor (乡村医生) or village cadre: records visits to households,
+    /// chronic patients' follow-ups and family-doctor contracts in their village;
+    /// sees their patients in clear; opens and moves no case.
+    VillageDoctor,
 }
 
 /// What an action needs.
@@ -46,9 +50,12 @@ pub enum Permission {
     ViewAudit,
     /// Run analyses over the scope's data: the policy what-if.
     Analyse,
-    /// Do the daily work: open, assign, verify, assist and close cases; record
-    /// visits, follow-ups and family-doctor contracts.
+    /// Do the casework: open, assign, verify, assist and close cases; change the
+    /// registry by hand; and all of [`Permission::Visit`].
     Work,
+    /// Record visits to households, chronic patients' follow-ups and
+    /// family-doctor contracts.
+    Visit,
     /// Change the plausibility limits on amounts (`domain::limits`).
     SetLimits,
     /// Add, change and remove the targets of the programme indicators.
@@ -56,7 +63,8 @@ pub enum Permission {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Administrator, Role::Officer, Role::Clerk, Role::Analyst, Role::Viewer];
+    pub const ALL: [Role; 6] =
+        [Role::Administrator, Role::Officer, Role::Clerk, Role::Analyst, Role::Viewer, Role::VillageDoctor];
 
     /// Whether this role may do nothing that `other` may not: the role a token
     /// of a user with `other` may carry.
@@ -74,10 +82,11 @@ impl Role {
         use Permission::*;
         match self {
             Role::Administrator => true,
-            Role::Officer => matches!(p, ViewUnmasked | MoveAlerts | Settle | Export | ViewAudit | Work),
+            Role::Officer => matches!(p, ViewUnmasked | MoveAlerts | Settle | Export | ViewAudit | Work | Visit),
             Role::Clerk => matches!(p, ViewUnmasked | Settle | Import),
             Role::Analyst => matches!(p, Export | Analyse),
             Role::Viewer => false,
+            Role::VillageDoctor => matches!(p, ViewUnmasked | Visit),
         }
     }
 
@@ -88,6 +97,7 @@ impl Role {
             Role::Clerk => "clerk",
             Role::Analyst => "analyst",
             Role::Viewer => "viewer",
+            Role::VillageDoctor => "village_doctor",
         }
     }
 }
@@ -102,13 +112,15 @@ impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Role, String> {
         Role::ALL.into_iter().find(|r| r.as_str() == s.trim()).ok_or_else(|| {
-            format!("unknown role {s:?}; expected one of administrator, officer, clerk, analyst, viewer")
+            format!(
+                "unknown role {s:?}; expected one of administrator, officer, clerk, analyst, viewer, village_doctor"
+            )
         })
     }
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::ViewUnmasked,
         Permission::MoveAlerts,
         Permission::Settle,
@@ -118,6 +130,7 @@ impl Permission {
         Permission::ViewAudit,
         Permission::Analyse,
         Permission::Work,
+        Permission::Visit,
         Permission::SetLimits,
         Permission::SetTargets,
     ];
@@ -132,7 +145,8 @@ impl Permission {
             Permission::Export => "export data",
             Permission::ViewAudit => "view the audit log",
             Permission::Analyse => "run policy analyses",
-            Permission::Work => "do the casework (cases, visits, contracts)",
+            Permission::Work => "do the casework (cases, the registry by hand)",
+            Permission::Visit => "record visits, follow-ups and family-doctor contracts",
             Permission::SetLimits => "change the plausibility limits on amounts",
             Permission::SetTargets => "change the targets of the indicators",
         }
@@ -295,6 +309,12 @@ mod tests {
         assert!(!Role::Viewer.may(Permission::Analyse) && !Role::Clerk.may(Permission::Analyse));
         assert_eq!("officer".parse::<Role>().unwrap(), Role::Officer);
         assert!("root".parse::<Role>().is_err());
+        // A village doctor records visits and contracts of patients they know by
+        // name, and does nothing else.
+        let doctor: Vec<Permission> = Permission::ALL.into_iter().filter(|p| Role::VillageDoctor.may(*p)).collect();
+        assert_eq!(doctor, vec![Permission::ViewUnmasked, Permission::Visit]);
+        assert!(Role::Officer.may(Permission::Visit) && Role::VillageDoctor.within(Role::Officer));
+        assert_eq!("village_doctor".parse::<Role>().unwrap(), Role::VillageDoctor);
     }
 
     #[test]

@@ -17,6 +17,7 @@ both_backends!(
     tokens_expire_and_are_revoked,
     tokens_are_listed_for_their_owner_and_the_administrators,
     sessions_end_together_and_tokens_keep_what_they_carry,
+    a_village_doctor_is_a_user_and_the_rebuilt_tables_keep_their_rules,
 );
 
 async fn user(app: &App, name: &str, role: Role, scope: &str) -> User {
@@ -279,4 +280,30 @@ async fn sessions_end_together_and_tokens_keep_what_they_carry(store: &Store) {
     assert_eq!(store.end_sessions_of(admin.id, None).await.unwrap(), 1);
     assert!(store.session(&s1).await.unwrap().is_none());
     let _: Option<SessionRow> = None;
+}
+
+/// Migration 13 widened the role constraint (rebuilding the tables on SQLite):
+/// a village doctor can be stored, an unknown role still cannot, and the rebuilt
+/// tables keep their rules: names unique without regard to case, sessions and
+/// tokens bound to an existing user, and removed with it.
+async fn a_village_doctor_is_a_user_and_the_rebuilt_tables_keep_their_rules(store: &Store) {
+    let new = |name: &str, role: &str| store::NewUser {
+        username: name.into(),
+        password_hash: "x".into(),
+        role: role.into(),
+        region_scope: "341122100201".into(),
+    };
+    let doctor = store.create_user(&new("dr.wang", "village_doctor")).await.unwrap();
+    assert_eq!(doctor.role, "village_doctor");
+    assert!(store.create_user(&new("root", "superuser")).await.is_err(), "an unknown role is refused");
+    assert!(store.create_user(&new("DR.WANG", "viewer")).await.is_err(), "names unique without regard to case");
+    let session = |user_id: i64, hash: &str| store::SessionRow {
+        token_hash: hash.into(),
+        user_id,
+        csrf_token: "c".into(),
+        expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
+    };
+    store.create_session(&session(doctor.id, "h1")).await.unwrap();
+    assert!(store.create_session(&session(doctor.id + 1000, "h2")).await.is_err(), "a session needs its user");
+    assert!(store.session("h1").await.unwrap().is_some());
 }

@@ -14,6 +14,7 @@ mod limits;
 mod raw;
 pub mod registry;
 pub mod report_inputs;
+mod roles;
 pub mod schema;
 pub mod settlements;
 mod targets;

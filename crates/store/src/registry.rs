@@ -8,13 +8,13 @@
 //! empty) and compared in memory, so an identical re-import writes nothing; new and
 //! changed rows go out, on SQLite, through one prepared single-row upsert bound by
 //! position and stepped per row through SQLite's own interface (`raw`), and on
-//! PostgreSQL as multi-row `INSERT ... ON CONFLICT DO UPDATE` statements of up to
-//! 32,000 bound values, each prepared once and cached per connection. Reference
+//! PostgreSQL as one `INSERT ... SELECT * FROM unnest($1::T[], ...) ON CONFLICT DO
+//! UPDATE` of an array a column (up to 100,000 rows a statement). Reference
 //! look-ups are point queries on SQLite and large `IN` lists on PostgreSQL.
 
 use crate::db::{now, on_pool, Page, Pool, Scope, Store};
 use crate::error::{corrupt, Ctx, StoreError};
-use crate::vals::{bind_val, get_val, list, placeholders, Ty, Val};
+use crate::vals::{bind_val, get_val, list, pg_insert, placeholders, PgArray, Ty, Val, PG_ROWS_A_STATEMENT};
 use domain::{
     Claim, Facility, Grade, Household, Person, PovertyStatus, Practitioner, Record, Region, RegionCode, RegionLevel,
     ResidentId, Threshold,
@@ -149,17 +149,21 @@ fn insert_sql(spec: &TableSpec, rows: usize) -> String {
 /// for `rows` rows.
 fn upsert_sql(spec: &TableSpec, rows: usize, or_fail: bool) -> String {
     let cols: Vec<&str> = spec.cols.iter().map(|c| c.0).collect();
-    let keys = &cols[..spec.keys];
-    let set: Vec<String> = cols[spec.keys..].iter().map(|c| format!("{c} = excluded.{c}")).collect();
     format!(
-        "INSERT {}INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+        "INSERT {}INTO {} ({}) VALUES {} {}",
         if or_fail { "OR FAIL " } else { "" },
         spec.table,
         cols.join(", "),
         placeholders(rows, cols.len()),
-        keys.join(", "),
-        set.join(", ")
+        on_conflict(spec)
     )
+}
+
+/// `ON CONFLICT (key) DO UPDATE SET ...`: a row of a stored key replaces it.
+fn on_conflict(spec: &TableSpec) -> String {
+    let cols: Vec<&str> = spec.cols.iter().map(|c| c.0).collect();
+    let set: Vec<String> = cols[spec.keys..].iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    format!("ON CONFLICT ({}) DO UPDATE SET {}", cols[..spec.keys].join(", "), set.join(", "))
 }
 
 fn select_cols(spec: &TableSpec) -> String {
@@ -396,8 +400,9 @@ impl BulkWrite for sqlx::Sqlite {
 /// SQLite's limit on the parameters of one statement.
 const SQLITE_BIND_LIMIT: usize = 32_766;
 
-/// PostgreSQL: multi-row upserts of up to `max_binds` values, so that few round
-/// trips carry the batch.
+/// PostgreSQL: the batch as one upsert of a column array a column
+/// (`INSERT ... SELECT * FROM unnest(...) ON CONFLICT DO UPDATE`): one round trip
+/// and one short statement, prepared once, for up to [`PG_ROWS_A_STATEMENT`] rows.
 impl BulkWrite for sqlx::Postgres {
     async fn import_connection(
         pool: &sqlx::Pool<Self>,
@@ -425,27 +430,21 @@ impl BulkWrite for sqlx::Postgres {
         spec: &TableSpec,
         insert: &[&Vec<Val<'_>>],
         update: &[&Vec<Val<'_>>],
-        max_binds: usize,
+        _max_binds: usize,
         ctx: &str,
     ) -> Result<(), StoreError> {
-        let rows: Vec<&Vec<Val<'_>>> = insert.iter().chain(update).copied().collect();
-        let per = (max_binds / spec.cols.len()).max(1);
-        let full_sql = upsert_sql(spec, per.min(rows.len().max(1)), false);
-        for chunk in rows.chunks(per) {
-            let part;
-            let sql = if chunk.len() == per.min(rows.len()) {
-                &full_sql
-            } else {
-                part = upsert_sql(spec, chunk.len(), false);
-                &part
-            };
-            let mut q = sqlx::query(sql);
-            for row in chunk {
-                for v in row.iter() {
-                    q = bind_val!(q, v);
-                }
-            }
-            q.execute(&mut *tx).await.ctx(ctx)?;
+        let rows: Vec<&[Val<'_>]> = insert.iter().chain(update).map(|r| r.as_slice()).collect();
+        let cols: Vec<&str> = spec.cols.iter().map(|c| c.0).collect();
+        let suffix = on_conflict(spec);
+        for chunk in rows.chunks(PG_ROWS_A_STATEMENT) {
+            let arrays = spec
+                .cols
+                .iter()
+                .enumerate()
+                .map(|(i, c)| PgArray::of_vals(c.1, chunk, i))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| StoreError::Invalid(format!("{ctx}: {e}")))?;
+            pg_insert(&mut *tx, spec.table, &cols, arrays, &suffix, ctx).await?;
         }
         Ok(())
     }

@@ -92,10 +92,20 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: crate::targets::V12,
         script: None,
     },
+    Migration {
+        version: SQLITE_REBUILT,
+        name: "the village doctor's role for users and API tokens",
+        sql: "",
+        // SQLite's tables are rebuilt by `roles::migrate_sqlite` instead.
+        script: Some(("", crate::roles::V13_POSTGRES)),
+    },
 ];
 
+/// The migration that SQLite runs as a table rebuild with foreign keys off.
+const SQLITE_REBUILT: i64 = 13;
+
 /// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
 
 /// The headline figures by village, so that the overview, the map and the trend
 /// sum a few thousand rows instead of joining every claim of a province (see
@@ -521,6 +531,12 @@ impl Store {
         let known = MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
         on_pool!(self, p => {
             for m in MIGRATIONS {
+                if m.version == SQLITE_REBUILT {
+                    if let crate::db::Pool::Sqlite(lite) = &self.pool {
+                        crate::roles::migrate_sqlite(lite, m.version, m.name).await?;
+                        continue;
+                    }
+                }
                 let mut tx = crate::db::begin_write(p, "migrating the store").await?;
                 if backend == Backend::Postgres {
                     // Two processes migrating at once wait for each other; the lock

@@ -22,7 +22,7 @@
 use crate::db::{begin_write, now, on_pool, Backend, Scope, Store};
 use crate::engine::{SettlementEngine, SettlementRules};
 use crate::error::{corrupt, Ctx, StoreError};
-use crate::vals::{list, placeholders};
+use crate::vals::{list, pg_insert, placeholders, PgArray, PG_ROWS_A_STATEMENT};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::settlement::{ClaimInput, TierAccumulator};
 use domain::{Claim, Fen, PovertyStatus, RegionCode, ResidentId};
@@ -250,6 +250,179 @@ fn not_found_claim(id: &str) -> StoreError {
 /// Claims per transaction of a batch settlement over the store (whole villages
 /// are kept together, so a chunk may be larger by one village).
 pub const SETTLE_CHUNK: i64 = 200_000;
+
+/// A settlement a batch writes.
+pub(crate) struct BatchRow<'a> {
+    claim_id: &'a str,
+    person: i64,
+    policy_id: i64,
+    policy_version: i64,
+    total_cost: i64,
+    eligible_cost: i64,
+    out_of_pocket: i64,
+    status: &'a str,
+}
+
+/// What a run of a batch settlement writes, in its transaction: the
+/// settlements, their payments `(claim, position, tier, amount)`, and the
+/// persons' accumulators `(person, tier, accumulator)` of the year.
+pub(crate) struct Batch<'a> {
+    year: i64,
+    at: DateTime<Utc>,
+    actor: &'a str,
+    settled: Vec<BatchRow<'a>>,
+    payments: Vec<(&'a str, i64, &'a str, i64)>,
+    accumulators: Vec<(i64, &'a str, TierAccumulator)>,
+}
+
+const BATCH_SETTLEMENT_COLS: [&str; 11] = [
+    "claim_id",
+    "person_id",
+    "year",
+    "policy_id",
+    "policy_version",
+    "total_cost",
+    "eligible_cost",
+    "out_of_pocket",
+    "status",
+    "settled_at",
+    "settled_by",
+];
+const BATCH_ACCUMULATORS_UPSERT: &str =
+    "ON CONFLICT (person_id, year, tier) DO UPDATE SET base = excluded.base, oop = excluded.oop, paid = excluded.paid";
+
+/// Writes a run of a batch settlement inside `tx`, as the engine does best.
+async fn write_batch<DB: BatchWrite>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    batch: &Batch<'_>,
+    max_binds: usize,
+    ctx: &str,
+) -> Result<(), StoreError> {
+    DB::write_batch(&mut **tx, batch, max_binds, ctx).await
+}
+
+/// How each engine writes a run of a batch settlement.
+pub(crate) trait BatchWrite: sqlx::Database {
+    fn write_batch(
+        conn: &mut Self::Connection,
+        batch: &Batch<'_>,
+        max_binds: usize,
+        ctx: &str,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// SQLite: multi-row `INSERT ... VALUES` of up to `max_binds` values.
+impl BatchWrite for sqlx::Sqlite {
+    async fn write_batch(
+        conn: &mut Self::Connection,
+        batch: &Batch<'_>,
+        max_binds: usize,
+        ctx: &str,
+    ) -> Result<(), StoreError> {
+        let cols = BATCH_SETTLEMENT_COLS.join(", ");
+        for chunk in batch.settled.chunks((max_binds / BATCH_SETTLEMENT_COLS.len()).max(1)) {
+            let sql = format!(
+                "INSERT INTO settlements ({cols}) VALUES {}",
+                placeholders(chunk.len(), BATCH_SETTLEMENT_COLS.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(r.claim_id)
+                    .bind(r.person)
+                    .bind(batch.year)
+                    .bind(r.policy_id)
+                    .bind(r.policy_version)
+                    .bind(r.total_cost)
+                    .bind(r.eligible_cost)
+                    .bind(r.out_of_pocket)
+                    .bind(r.status)
+                    .bind(batch.at)
+                    .bind(batch.actor);
+            }
+            q.execute(&mut *conn).await.ctx(ctx)?;
+        }
+        for chunk in batch.payments.chunks((max_binds / 4).max(1)) {
+            let sql = format!(
+                "INSERT INTO settlement_payments (claim_id, position, tier, amount) VALUES {}",
+                placeholders(chunk.len(), 4)
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, k, n, a) in chunk {
+                q = q.bind(*id).bind(*k).bind(*n).bind(*a);
+            }
+            q.execute(&mut *conn).await.ctx(ctx)?;
+        }
+        for chunk in batch.accumulators.chunks((max_binds / 6).max(1)) {
+            let sql = format!(
+                "INSERT INTO accumulators (person_id, year, tier, base, oop, paid) VALUES {} {BATCH_ACCUMULATORS_UPSERT}",
+                placeholders(chunk.len(), 6)
+            );
+            let mut q = sqlx::query(&sql);
+            for (pid, n, a) in chunk {
+                q = q.bind(*pid).bind(batch.year).bind(*n).bind(a.base.0).bind(a.unpaid.0).bind(a.paid.0);
+            }
+            q.execute(&mut *conn).await.ctx(ctx)?;
+        }
+        Ok(())
+    }
+}
+
+/// PostgreSQL: each table in one `INSERT ... SELECT * FROM unnest(...)` of an
+/// array a column (up to [`PG_ROWS_A_STATEMENT`] rows). Besides the round trips
+/// and the parsing of a statement per few thousand rows, this saves the
+/// statement triggers' work (`fresh.rs`): they mark the persons of each
+/// statement, and a person's claims lie spread over the statements of a
+/// `VALUES` batch (they go in the order of discharge).
+impl BatchWrite for sqlx::Postgres {
+    async fn write_batch(
+        conn: &mut Self::Connection,
+        batch: &Batch<'_>,
+        _max_binds: usize,
+        ctx: &str,
+    ) -> Result<(), StoreError> {
+        for chunk in batch.settled.chunks(PG_ROWS_A_STATEMENT) {
+            let n = chunk.len();
+            let arrays = vec![
+                PgArray::T(chunk.iter().map(|r| Some(r.claim_id)).collect()),
+                PgArray::I(chunk.iter().map(|r| Some(r.person)).collect()),
+                PgArray::I(vec![Some(batch.year); n]),
+                PgArray::I(chunk.iter().map(|r| Some(r.policy_id)).collect()),
+                PgArray::I(chunk.iter().map(|r| Some(r.policy_version)).collect()),
+                PgArray::I(chunk.iter().map(|r| Some(r.total_cost)).collect()),
+                PgArray::I(chunk.iter().map(|r| Some(r.eligible_cost)).collect()),
+                PgArray::I(chunk.iter().map(|r| Some(r.out_of_pocket)).collect()),
+                PgArray::T(chunk.iter().map(|r| Some(r.status)).collect()),
+                PgArray::At(vec![batch.at; n]),
+                PgArray::T(vec![Some(batch.actor); n]),
+            ];
+            pg_insert(conn, "settlements", &BATCH_SETTLEMENT_COLS, arrays, "", ctx).await?;
+        }
+        for chunk in batch.payments.chunks(PG_ROWS_A_STATEMENT) {
+            let arrays = vec![
+                PgArray::T(chunk.iter().map(|r| Some(r.0)).collect()),
+                PgArray::I(chunk.iter().map(|r| Some(r.1)).collect()),
+                PgArray::T(chunk.iter().map(|r| Some(r.2)).collect()),
+                PgArray::I(chunk.iter().map(|r| Some(r.3)).collect()),
+            ];
+            let cols = ["claim_id", "position", "tier", "amount"];
+            pg_insert(conn, "settlement_payments", &cols, arrays, "", ctx).await?;
+        }
+        for chunk in batch.accumulators.chunks(PG_ROWS_A_STATEMENT) {
+            let arrays = vec![
+                PgArray::I(chunk.iter().map(|r| Some(r.0)).collect()),
+                PgArray::I(vec![Some(batch.year); chunk.len()]),
+                PgArray::T(chunk.iter().map(|r| Some(r.1)).collect()),
+                PgArray::I(chunk.iter().map(|r| Some(r.2.base.0)).collect()),
+                PgArray::I(chunk.iter().map(|r| Some(r.2.unpaid.0)).collect()),
+                PgArray::I(chunk.iter().map(|r| Some(r.2.paid.0)).collect()),
+            ];
+            let cols = ["person_id", "year", "tier", "base", "oop", "paid"];
+            pg_insert(conn, "accumulators", &cols, arrays, BATCH_ACCUMULATORS_UPSERT, ctx).await?;
+        }
+        Ok(())
+    }
+}
 
 /// The unsettled, unvoided claims `c` of the year `$1` with their persons `p` and
 /// households `h`, of the villages `$2..=$3`. The year's claims are read from
@@ -971,34 +1144,23 @@ impl Store {
             counts.missing_policies = missing.into_iter().collect();
             counts.missing_policies.sort();
             counts.persons = accs.len() as u64;
-            // Settlements.
-            const SCOLS: usize = 11;
-            for chunk in results.chunks(self.max_binds() / SCOLS) {
-                let sql = format!(
-                    "INSERT INTO settlements (claim_id, person_id, year, policy_id, policy_version, total_cost,
-                     eligible_cost, out_of_pocket, status, settled_at, settled_by) VALUES {}",
-                    placeholders(chunk.len(), SCOLS)
-                );
-                let mut q = sqlx::query(&sql);
-                for (i, pi, _, oop) in chunk {
+            let settled: Vec<BatchRow<'_>> = results
+                .iter()
+                .map(|(i, pi, _, oop)| {
                     let (c, status, _) = &claims[*i];
                     let rec = &all[*pi];
-                    q = q
-                        .bind(c.claim_id.as_str())
-                        .bind(c.person_id.as_u64() as i64)
-                        .bind(year as i64)
-                        .bind(rec.id)
-                        .bind(rec.version)
-                        .bind(c.total_cost.0)
-                        .bind(c.eligible_cost.0)
-                        .bind(oop.0)
-                        .bind(status.as_str())
-                        .bind(at)
-                        .bind(actor);
-                }
-                q.execute(&mut *tx).await.ctx(&ctx)?;
-            }
-            // Payments.
+                    BatchRow {
+                        claim_id: c.claim_id.as_str(),
+                        person: c.person_id.as_u64() as i64,
+                        policy_id: rec.id,
+                        policy_version: rec.version,
+                        total_cost: c.total_cost.0,
+                        eligible_cost: c.eligible_cost.0,
+                        out_of_pocket: oop.0,
+                        status: status.as_str(),
+                    }
+                })
+                .collect();
             let pays: Vec<(&str, i64, &str, i64)> = results
                 .iter()
                 .flat_map(|(i, pi, p, _)| {
@@ -1006,36 +1168,14 @@ impl Store {
                     rules[pi].tiers().iter().zip(p).enumerate().map(move |(k, (n, a))| (id, k as i64, n.as_str(), a.0))
                 })
                 .collect();
-            for chunk in pays.chunks(self.max_binds() / 4) {
-                let sql = format!(
-                    "INSERT INTO settlement_payments (claim_id, position, tier, amount) VALUES {}",
-                    placeholders(chunk.len(), 4)
-                );
-                let mut q = sqlx::query(&sql);
-                for (id, k, n, a) in chunk {
-                    q = q.bind(*id).bind(*k).bind(*n).bind(*a);
-                }
-                q.execute(&mut *tx).await.ctx(&ctx)?;
-            }
-            // Accumulators.
             let mut acc_out: Vec<(i64, &str, TierAccumulator)> = Vec::new();
             for (pid, (pi, acc)) in &accs {
                 for (n, a) in rules[pi].tiers().iter().zip(acc) {
                     acc_out.push((*pid, n.as_str(), *a));
                 }
             }
-            for chunk in acc_out.chunks(self.max_binds() / 6) {
-                let sql = format!(
-                    "INSERT INTO accumulators (person_id, year, tier, base, oop, paid) VALUES {}
-                     ON CONFLICT (person_id, year, tier) DO UPDATE SET base = excluded.base, oop = excluded.oop, paid = excluded.paid",
-                    placeholders(chunk.len(), 6)
-                );
-                let mut q = sqlx::query(&sql);
-                for (pid, n, a) in chunk {
-                    q = q.bind(*pid).bind(year as i64).bind(*n).bind(a.base.0).bind(a.unpaid.0).bind(a.paid.0);
-                }
-                q.execute(&mut *tx).await.ctx(&ctx)?;
-            }
+            let batch = Batch { year: year as i64, at, actor, settled, payments: pays, accumulators: acc_out };
+            write_batch(&mut tx, &batch, max_binds, &ctx).await?;
             // The persons and villages of the claims settled, for the unit of
             // work (see `fresh.rs`).
             let mut inserted = crate::fresh::Inserted::default();

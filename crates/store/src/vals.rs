@@ -143,3 +143,135 @@ pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
 pub(crate) fn list(from: usize, n: usize) -> String {
     (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(",")
 }
+
+/// One column of many rows, bound to PostgreSQL as one array, so that a batch
+/// goes out as `INSERT ... SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], ...)`:
+/// one short statement, prepared once, whatever the number of rows (a
+/// `VALUES` list binds a parameter per value, and PostgreSQL parses and plans
+/// every width of it again).
+#[derive(Debug)]
+pub(crate) enum PgArray<'a> {
+    I(Vec<Option<i64>>),
+    T(Vec<Option<&'a str>>),
+    R(Vec<Option<f64>>),
+    B(Vec<bool>),
+    D(Vec<NaiveDate>),
+    Bytes(Vec<&'a [u8]>),
+    At(Vec<chrono::DateTime<chrono::Utc>>),
+}
+
+impl<'a> PgArray<'a> {
+    fn sql_type(&self) -> &'static str {
+        match self {
+            PgArray::I(_) => "BIGINT[]",
+            PgArray::T(_) => "TEXT[]",
+            PgArray::R(_) => "DOUBLE PRECISION[]",
+            PgArray::B(_) => "BOOLEAN[]",
+            PgArray::D(_) => "DATE[]",
+            PgArray::Bytes(_) => "BYTEA[]",
+            PgArray::At(_) => "TIMESTAMPTZ[]",
+        }
+    }
+
+    /// Column `i` of `rows`, each a row's values as [`Val`]s of the column's type `ty`.
+    pub(crate) fn of_vals(ty: Ty, rows: &[&'a [Val<'a>]], i: usize) -> Result<PgArray<'a>, String> {
+        let bad = |v: &Val<'_>| format!("a value {v:?} in a column of {ty:?}");
+        Ok(match ty {
+            Ty::Int => PgArray::I(
+                rows.iter()
+                    .map(|r| match &r[i] {
+                        Val::I(v) => Ok(*v),
+                        v => Err(bad(v)),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            Ty::Text => PgArray::T(
+                rows.iter()
+                    .map(|r| match &r[i] {
+                        Val::T(v) => Ok(v.as_deref()),
+                        v => Err(bad(v)),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            Ty::Real => PgArray::R(
+                rows.iter()
+                    .map(|r| match &r[i] {
+                        Val::R(v) => Ok(*v),
+                        v => Err(bad(v)),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            Ty::Bool => PgArray::B(
+                rows.iter()
+                    .map(|r| match &r[i] {
+                        Val::B(v) => Ok(*v),
+                        v => Err(bad(v)),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            Ty::Date => PgArray::D(
+                rows.iter()
+                    .map(|r| match &r[i] {
+                        Val::D(v) => Ok(*v),
+                        v => Err(bad(v)),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            PgArray::I(v) => v.len(),
+            PgArray::T(v) => v.len(),
+            PgArray::R(v) => v.len(),
+            PgArray::B(v) => v.len(),
+            PgArray::D(v) => v.len(),
+            PgArray::Bytes(v) => v.len(),
+            PgArray::At(v) => v.len(),
+        }
+    }
+}
+
+/// Rows a statement of [`pg_insert`] carries at most, so that one message
+/// stays some tens of megabytes.
+pub(crate) const PG_ROWS_A_STATEMENT: usize = 100_000;
+
+/// `INSERT INTO table (cols) SELECT * FROM unnest($1::T1[], ...) suffix` with the
+/// columns `arrays` (of equal lengths, in the order of `cols`); `suffix` is what
+/// follows (an `ON CONFLICT` clause, or nothing). Returns the rows affected.
+/// `table`, `cols` and `suffix` are the store's own text. The caller keeps a
+/// batch under [`PG_ROWS_A_STATEMENT`] rows.
+pub(crate) async fn pg_insert(
+    conn: &mut sqlx::PgConnection,
+    table: &str,
+    cols: &[&str],
+    arrays: Vec<PgArray<'_>>,
+    suffix: &str,
+    ctx: &str,
+) -> Result<u64, crate::error::StoreError> {
+    use crate::error::Ctx;
+    debug_assert_eq!(cols.len(), arrays.len());
+    let n = arrays.first().map_or(0, PgArray::len);
+    if n == 0 {
+        return Ok(0);
+    }
+    if arrays.iter().any(|a| a.len() != n) {
+        return Err(crate::error::StoreError::Invalid(format!("{ctx}: columns of unequal lengths")));
+    }
+    let params: Vec<String> = arrays.iter().enumerate().map(|(i, a)| format!("${}::{}", i + 1, a.sql_type())).collect();
+    let sql = format!("INSERT INTO {table} ({}) SELECT * FROM unnest({}) {suffix}", cols.join(", "), params.join(", "));
+    let mut q = sqlx::query(&sql);
+    for a in arrays {
+        q = match a {
+            PgArray::I(v) => q.bind(v),
+            PgArray::T(v) => q.bind(v),
+            PgArray::R(v) => q.bind(v),
+            PgArray::B(v) => q.bind(v),
+            PgArray::D(v) => q.bind(v),
+            PgArray::Bytes(v) => q.bind(v),
+            PgArray::At(v) => q.bind(v),
+        };
+    }
+    Ok(q.execute(conn).await.ctx(ctx)?.rows_affected())
+}

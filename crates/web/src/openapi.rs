@@ -151,7 +151,7 @@ fn admin_schemas() -> Value {
     json!({
         "Token": { "type": "object", "required": ["id", "owner", "name", "role", "scope", "created_at", "expires_at", "state"], "properties": {
             "id": { "type": "string" }, "owner": { "type": "string" }, "name": { "type": "string" },
-            "role": { "type": "string", "enum": ["administrator", "officer", "clerk", "analyst", "viewer"] },
+            "role": { "type": "string", "enum": ["administrator", "officer", "clerk", "analyst", "viewer", "village_doctor"] },
             "scope": { "type": "string", "description": "region code prefix; empty for the whole country" },
             "created_at": time, "expires_at": time,
             "last_used_at": { "type": "string", "format": "date-time", "nullable": true },
@@ -162,7 +162,7 @@ fn admin_schemas() -> Value {
             "secret": { "type": "string", "description": "the bearer token; shown once, kept by the server only as a hash" } } },
         "CreateTokenRequest": { "type": "object", "additionalProperties": false, "required": ["name"], "properties": {
             "name": { "type": "string", "minLength": 1, "maxLength": 64 },
-            "role": { "type": "string", "enum": ["administrator", "officer", "clerk", "analyst", "viewer"], "description": "default: the caller's role" },
+            "role": { "type": "string", "enum": ["administrator", "officer", "clerk", "analyst", "viewer", "village_doctor"], "description": "default: the caller's role" },
             "scope": { "type": "string", "description": "default: the caller's scope" },
             "expires_in_days": { "type": "integer", "minimum": 1, "maximum": 365 } } },
         "Slip": { "type": "object", "required": ["claim_id", "person_ref", "person_id", "name", "payments", "paid", "out_of_pocket", "voided"], "properties": {

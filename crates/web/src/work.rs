@@ -784,7 +784,7 @@ async fn record_visit(
     ApiUser(ctx): ApiUser,
     ApiJson(b): ApiJson<VisitIn>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::Work)?;
+    ctx.require(Permission::Visit)?;
     let v = visit_of(
         &b.household_id,
         b.person_id.as_deref(),
@@ -833,7 +833,7 @@ async fn sign_contract(
     ApiUser(ctx): ApiUser,
     ApiJson(b): ApiJson<ContractIn>,
 ) -> Result<Response, WebError> {
-    ctx.require(Permission::Work)?;
+    ctx.require(Permission::Visit)?;
     let k = contract_of(&b.person_id, &b.practitioner_id, &b.signed, &b.ends)?;
     let kept = sign(&st, &ctx, k).await.map_err(|e| match e {
         WebError::NotFound(_) => WebError::not_found("person"),
@@ -1382,7 +1382,7 @@ pub(crate) async fn household_section(st: &AppState, ctx: &Ctx, rec: &HouseholdR
     let visits = st.app.visits(ctx.scope(), Some(id), None, 100).await.map_err(refused)?;
     let _ = write!(b, "<h2>{}</h2>", t(l, "visits"));
     b.push_str(&table(l, &VISIT_HEADS, &visit_rows(ctx, &visits)));
-    if ctx.may(Permission::Work) {
+    if ctx.may(Permission::Visit) {
         let m = ctx.masking();
         let mut people = format!("<option value=\"\">{}</option>", t(l, "whole_household"));
         for p in &rec.members {
@@ -1467,7 +1467,7 @@ async fn household_visit_form(
     Path(id): Path<String>,
     Form(f): Form<VisitForm>,
 ) -> PageResult {
-    ctx.require(Permission::Work)?;
+    ctx.require(Permission::Visit)?;
     let id = text("household ID", &id, true, 64, false)?;
     let r = async {
         let v =
@@ -1506,7 +1506,7 @@ pub(crate) async fn person_section(st: &AppState, ctx: &Ctx, rec: &PersonRecord)
     let visits = st.app.visits(ctx.scope(), None, Some(pid), 100).await.map_err(refused)?;
     let _ = write!(b, "<h2>{}</h2>", t(l, "visits"));
     b.push_str(&table(l, &VISIT_HEADS, &visit_rows(ctx, &visits)));
-    if ctx.may(Permission::Work) {
+    if ctx.may(Permission::Visit) {
         let path = crate::api::person_path(st.app.person_refs().await.map_err(refused)?, pid);
         let _ = write!(
             b,
@@ -1554,7 +1554,7 @@ async fn contract_form(
     Path(id): Path<String>,
     Form(f): Form<ContractForm>,
 ) -> PageResult {
-    ctx.require(Permission::Work)?;
+    ctx.require(Permission::Visit)?;
     let pid = person_param(&st, &ctx, &id).await?;
     let r = async {
         let k = contract_of(&pid.to_string(), &f.practitioner_id, &f.signed, &f.ends)?;
@@ -1587,7 +1587,7 @@ async fn follow_up_form(
     Path(id): Path<String>,
     Form(f): Form<FollowUpForm>,
 ) -> PageResult {
-    ctx.require(Permission::Work)?;
+    ctx.require(Permission::Visit)?;
     let pid = person_param(&st, &ctx, &id).await?;
     let rec = st.app.person(ctx.scope(), pid).await?.ok_or_else(|| PageError(WebError::not_found("person")))?;
     let r = async {

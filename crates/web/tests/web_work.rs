@@ -16,6 +16,7 @@ on_each_repo!(
     scope_hides_other_counties_and_roles_limit_writes,
     case_pages_show_overdue_cases_and_move_them,
     household_and_person_pages_record_visits_and_contracts,
+    a_village_doctor_records_visits_and_contracts_and_nothing_else,
 );
 
 async fn setup(kind: Kind) -> (Server, Fixture) {
@@ -349,7 +350,7 @@ async fn scope_hides_other_counties_and_roles_limit_writes(kind: Kind) {
         let mut u = api(&srv, user).await;
         for (path, body) in &writes {
             let r = post(&mut u, path, body).await;
-            assert_error(&r, 403, "casework");
+            assert_error(&r, 403, "your role may not");
         }
         let r = u.get(&format!("/api/v1/cases/{id}")).await;
         assert_eq!(r.status, 200, "{user}: {}", r.body);
@@ -565,4 +566,41 @@ async fn household_and_person_pages_record_visits_and_contracts(kind: Kind) {
     for action in ["case_open", "visit_record", "contract_sign"] {
         assert!(log.iter().any(|e| e.username == "officer_a" && e.action == action), "no {action}");
     }
+}
+
+/// The village doctor (乡村医生): records visits, follow-ups and family-doctor
+/// contracts in their village, sees their patients in clear, and opens, moves
+/// and edits nothing else; another village's households are not found.
+async fn a_village_doctor_records_visits_and_contracts_and_nothing_else(kind: Kind) {
+    let (srv, fx) = setup(kind).await;
+    srv.user("dr_wang", Role::VillageDoctor, "341122100201").await;
+    let mut d = api(&srv, "dr_wang").await;
+    let today = chrono::Local::now().date_naive().to_string();
+    let follow_up = json!({ "household_id": "HA1", "person_id": fx.a_person, "kind": "follow_up", "date": today,
+        "visitors": "王医生", "findings": "血压 150/95，已调药" });
+    let r = post(&mut d, "/api/v1/visits", &follow_up).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let ends = (chrono::Local::now().date_naive() + chrono::Duration::days(365)).to_string();
+    let contract = json!({ "person_id": fx.a_person, "practitioner_id": "PA1", "signed": today, "ends": ends });
+    let r = post(&mut d, "/api/v1/contracts", &contract).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // Sees the patient in clear.
+    let p = d.get(&format!("/api/v1/persons/{}", fx.a_person)).await.json();
+    assert_eq!(p["name"], A_NAME);
+    // No case, no registry change, no alert move, no settlement.
+    assert_error(&post(&mut d, "/api/v1/cases", &json!({ "household_id": "HA1" })).await, 403, "");
+    assert_error(
+        &post(&mut d, &format!("/api/v1/alerts/{}/transition", fx.a_alert), &json!({ "to": "verifying" })).await,
+        403,
+        "",
+    );
+    let hh = d.get("/households/HA1").await.body;
+    assert!(hh.contains("visit-form") && !hh.contains("open-case-form") && !hh.contains("household-form"), "{hh}");
+    let person = d.get(&format!("/persons/{}", srv.person_ref(&fx.a_person).await)).await.body;
+    assert!(person.contains("contract-form") && person.contains("follow-up-form") && !person.contains("person-form"));
+    // Another county's household is not there for them.
+    let other = json!({ "household_id": "HB1", "kind": "household", "date": today, "visitors": "王医生" });
+    assert_eq!(post(&mut d, "/api/v1/visits", &other).await.status, 404);
+    let log = srv.state.app.audit_log(1000).await.unwrap();
+    assert!(log.iter().any(|e| e.username == "dr_wang" && e.action.contains("contract")), "{log:?}");
 }
