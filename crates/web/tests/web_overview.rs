@@ -29,6 +29,17 @@ async fn the_overview_counts_the_blank_villages_of_the_scope(kind: Kind) {
         }
         assert_eq!(got, serde_json::json!(want), "{user}");
         let page = c.get("/").await.body;
+        // The coverage page's row for now: villages without a clinic, without a doctor.
+        let coverage = c.get("/coverage").await.body;
+        let row = coverage.split("<tr><td>当前</td>").nth(1).expect("the row for now");
+        let cells: Vec<u64> = row
+            .split("</tr>")
+            .next()
+            .unwrap()
+            .split("<td>")
+            .filter_map(|c| c.split("</td>").next()?.parse().ok())
+            .collect();
+        assert_eq!(cells[0] + cells[1], want, "{user}: the card agrees with the coverage page {cells:?}");
         let villages = if user == "admin" { 2 } else { 1 };
         assert!(page.contains(&format!("<strong>{want} / {villages}</strong>")), "{user}: {page}");
     }
