@@ -99,31 +99,8 @@ async fn failed_login_rows(srv: &Server) -> Vec<(String, String, String)> {
     log.into_iter().filter(|e| e.action == "login_failed").map(|e| (e.username, e.target, e.detail)).collect()
 }
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::common::Kind::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if $crate::common::pg_admin_url().is_none() {
-                        return;
-                    }
-                    super::$name($crate::common::Kind::Postgres).await;
-                }
-            )*
-        }
-    };
-}
 
-on_both!(
+on_each_repo!(
     unknown_names_backed_off_names_and_wrong_passwords_are_answered_alike,
     an_attacker_cannot_lock_out_the_administrator,
     failed_logins_are_audited_in_few_rows,
