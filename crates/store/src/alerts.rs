@@ -11,7 +11,7 @@ use crate::db::{begin_write, now, on_pool, Backend, Page, Scope, Store};
 use crate::engine::{AlertRules, MeasureRefusal};
 use crate::error::{corrupt, Ctx, StoreError};
 use crate::settlements::{claim_from, region_of, ClaimTuple, CLAIM_COLS};
-use crate::vals::placeholders;
+use crate::vals::{pg_insert, placeholders, PgArray, PG_ROWS_A_STATEMENT};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::alert::{AlertKey, AlertState, Change, Figure, Finding};
 use domain::{Claim, Fen, Household, Person, RegionCode, ResidentId, Threshold};
@@ -155,6 +155,118 @@ fn not_found(id: i64) -> StoreError {
     StoreError::NotFound { kind: "alert", key: id.to_string() }
 }
 
+/// A monitor run's new measured figures of an alert still being handled, and
+/// the note of its event (the state stays).
+pub(crate) struct AlertUpdate {
+    id: i64,
+    state: &'static str,
+    value: String,
+    threshold: String,
+    note: String,
+}
+
+/// Writes a monitor run's updates of alerts, each with its event, inside `tx`.
+async fn update_alerts<DB: AlertWrite>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    updates: &[AlertUpdate],
+    at: DateTime<Utc>,
+    actor: &str,
+    ctx: &str,
+) -> Result<(), StoreError> {
+    if updates.is_empty() {
+        return Ok(());
+    }
+    DB::update_alerts(&mut **tx, updates, at, actor, ctx).await
+}
+
+/// How each engine writes a monitor run's updates of alerts.
+pub(crate) trait AlertWrite: sqlx::Database {
+    fn update_alerts(
+        conn: &mut Self::Connection,
+        updates: &[AlertUpdate],
+        at: DateTime<Utc>,
+        actor: &str,
+        ctx: &str,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// SQLite: two statements an alert, prepared once (in-process, a statement
+/// costs microseconds).
+impl AlertWrite for sqlx::Sqlite {
+    async fn update_alerts(
+        conn: &mut Self::Connection,
+        updates: &[AlertUpdate],
+        at: DateTime<Utc>,
+        actor: &str,
+        ctx: &str,
+    ) -> Result<(), StoreError> {
+        for u in updates {
+            sqlx::query("UPDATE alerts SET value = $1, threshold = $2, updated_at = $3 WHERE id = $4")
+                .bind(&u.value)
+                .bind(&u.threshold)
+                .bind(at)
+                .bind(u.id)
+                .execute(&mut *conn)
+                .await
+                .ctx(ctx)?;
+            sqlx::query(
+                "INSERT INTO alert_events (alert_id, from_state, to_state, actor, at, note) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(u.id)
+            .bind(u.state)
+            .bind(u.state)
+            .bind(actor)
+            .bind(at)
+            .bind(&u.note)
+            .execute(&mut *conn)
+            .await
+            .ctx(ctx)?;
+        }
+        Ok(())
+    }
+}
+
+/// PostgreSQL: one `UPDATE ... FROM unnest(...)` for the alerts and one insert
+/// of arrays for their events, instead of two round trips an alert.
+impl AlertWrite for sqlx::Postgres {
+    async fn update_alerts(
+        conn: &mut Self::Connection,
+        updates: &[AlertUpdate],
+        at: DateTime<Utc>,
+        actor: &str,
+        ctx: &str,
+    ) -> Result<(), StoreError> {
+        for part in updates.chunks(PG_ROWS_A_STATEMENT) {
+            let ids: Vec<i64> = part.iter().map(|u| u.id).collect();
+            let values: Vec<&str> = part.iter().map(|u| u.value.as_str()).collect();
+            let thresholds: Vec<&str> = part.iter().map(|u| u.threshold.as_str()).collect();
+            sqlx::query(
+                "UPDATE alerts a SET value = u.value, threshold = u.threshold, updated_at = $4
+                 FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[]) AS u (id, value, threshold) WHERE a.id = u.id",
+            )
+            .bind(&ids)
+            .bind(&values)
+            .bind(&thresholds)
+            .bind(at)
+            .execute(&mut *conn)
+            .await
+            .ctx(ctx)?;
+            let n = part.len();
+            let arrays = vec![
+                PgArray::I(ids.iter().map(|&i| Some(i)).collect()),
+                PgArray::T(part.iter().map(|u| Some(u.state)).collect()),
+                PgArray::T(part.iter().map(|u| Some(u.state)).collect()),
+                PgArray::T(vec![Some(actor); n]),
+                PgArray::At(vec![at; n]),
+                PgArray::T(part.iter().map(|u| Some(u.note.as_str())).collect()),
+            ];
+            let cols = ["alert_id", "from_state", "to_state", "actor", "at", "note"];
+            pg_insert(&mut *conn, "alert_events", &cols, arrays, "", ctx).await?;
+        }
+        Ok(())
+    }
+}
+
 impl Store {
     /// Applies a monitor run's findings for `year` inside `scope` to the alerts
     /// kept, by [`AlertRules::reconcile`]: a crossing without an alert raises one
@@ -224,6 +336,7 @@ impl Store {
             }
             let changes = rules.reconcile(&kept, &mine);
             let mut raise: Vec<&Finding> = Vec::new();
+            let mut updates: Vec<AlertUpdate> = Vec::new();
             for c in &changes {
                 match c {
                     Change::Raise(f) => raise.push(f),
@@ -232,33 +345,15 @@ impl Store {
                         let (id, state, old_value, old_threshold) = &ids[key];
                         let value = figure_text(value);
                         let threshold = threshold.as_ref().map(figure_text).unwrap_or_default();
-                        sqlx::query("UPDATE alerts SET value = $1, threshold = $2, updated_at = $3 WHERE id = $4")
-                            .bind(&value)
-                            .bind(&threshold)
-                            .bind(at)
-                            .bind(*id)
-                            .execute(&mut *tx)
-                            .await
-                            .ctx(&ctx)?;
                         let note = format!(
                             "monitor run: value {old_value} -> {value}, threshold {old_threshold} -> {threshold}"
                         );
-                        sqlx::query(
-                            "INSERT INTO alert_events (alert_id, from_state, to_state, actor, at, note) VALUES ($1, $2, $3, $4, $5, $6)",
-                        )
-                        .bind(*id)
-                        .bind(state.as_str())
-                        .bind(state.as_str())
-                        .bind(actor)
-                        .bind(at)
-                        .bind(&note)
-                        .execute(&mut *tx)
-                        .await
-                        .ctx(&ctx)?;
+                        updates.push(AlertUpdate { id: *id, state: state.as_str(), value, threshold, note });
                     }
                     Change::NoLongerRaised { .. } => counts.no_longer_raised += 1,
                 }
             }
+            update_alerts(&mut tx, &updates, at, actor, &ctx).await?;
             counts.raised = raise.len() as u64;
             let mut seen = std::collections::HashSet::new();
             for f in &mine {

@@ -8,8 +8,9 @@
 //! empty) and compared in memory, so an identical re-import writes nothing; new and
 //! changed rows go out, on SQLite, through one prepared single-row upsert bound by
 //! position and stepped per row through SQLite's own interface (`raw`), and on
-//! PostgreSQL as one `INSERT ... SELECT * FROM unnest($1::T[], ...) ON CONFLICT DO
-//! UPDATE` of an array a column (up to 100,000 rows a statement). Reference
+//! PostgreSQL as one `INSERT ... SELECT * FROM unnest($1::T[], ...)` of an array a
+//! column for the new rows and one such upsert for the changed ones (up to 100,000
+//! rows a statement). Reference
 //! look-ups are point queries on SQLite and large `IN` lists on PostgreSQL.
 
 use crate::db::{now, on_pool, Page, Pool, Scope, Store};
@@ -400,9 +401,9 @@ impl BulkWrite for sqlx::Sqlite {
 /// SQLite's limit on the parameters of one statement.
 const SQLITE_BIND_LIMIT: usize = 32_766;
 
-/// PostgreSQL: the batch as one upsert of a column array a column
-/// (`INSERT ... SELECT * FROM unnest(...) ON CONFLICT DO UPDATE`): one round trip
-/// and one short statement, prepared once, for up to [`PG_ROWS_A_STATEMENT`] rows.
+/// PostgreSQL: the new rows as one insert of an array a column (`INSERT ...
+/// SELECT * FROM unnest(...)`), the changed ones as one upsert: a round trip and
+/// a short statement, prepared once, for up to [`PG_ROWS_A_STATEMENT`] rows.
 impl BulkWrite for sqlx::Postgres {
     async fn import_connection(
         pool: &sqlx::Pool<Self>,
@@ -433,18 +434,23 @@ impl BulkWrite for sqlx::Postgres {
         _max_binds: usize,
         ctx: &str,
     ) -> Result<(), StoreError> {
-        let rows: Vec<&[Val<'_>]> = insert.iter().chain(update).map(|r| r.as_slice()).collect();
         let cols: Vec<&str> = spec.cols.iter().map(|c| c.0).collect();
-        let suffix = on_conflict(spec);
-        for chunk in rows.chunks(PG_ROWS_A_STATEMENT) {
-            let arrays = spec
-                .cols
-                .iter()
-                .enumerate()
-                .map(|(i, c)| PgArray::of_vals(c.1, chunk, i))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| StoreError::Invalid(format!("{ctx}: {e}")))?;
-            pg_insert(&mut *tx, spec.table, &cols, arrays, &suffix, ctx).await?;
+        // New keys by plain INSERT, as on SQLite: an upsert probes the key's index
+        // once more a row. A key another transaction inserted since the import
+        // read the table fails the import (nothing is written) instead of being
+        // overwritten.
+        for (rows, suffix) in [(insert, String::new()), (update, on_conflict(spec))] {
+            let rows: Vec<&[Val<'_>]> = rows.iter().map(|r| r.as_slice()).collect();
+            for chunk in rows.chunks(PG_ROWS_A_STATEMENT) {
+                let arrays = spec
+                    .cols
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| PgArray::of_vals(c.1, chunk, i))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| StoreError::Invalid(format!("{ctx}: {e}")))?;
+                pg_insert(&mut *tx, spec.table, &cols, arrays, &suffix, ctx).await?;
+            }
         }
         Ok(())
     }

@@ -156,7 +156,6 @@ pub(crate) enum PgArray<'a> {
     R(Vec<Option<f64>>),
     B(Vec<bool>),
     D(Vec<NaiveDate>),
-    Bytes(Vec<&'a [u8]>),
     At(Vec<chrono::DateTime<chrono::Utc>>),
 }
 
@@ -168,7 +167,6 @@ impl<'a> PgArray<'a> {
             PgArray::R(_) => "DOUBLE PRECISION[]",
             PgArray::B(_) => "BOOLEAN[]",
             PgArray::D(_) => "DATE[]",
-            PgArray::Bytes(_) => "BYTEA[]",
             PgArray::At(_) => "TIMESTAMPTZ[]",
         }
     }
@@ -227,7 +225,6 @@ impl<'a> PgArray<'a> {
             PgArray::R(v) => v.len(),
             PgArray::B(v) => v.len(),
             PgArray::D(v) => v.len(),
-            PgArray::Bytes(v) => v.len(),
             PgArray::At(v) => v.len(),
         }
     }
@@ -269,7 +266,6 @@ pub(crate) async fn pg_insert(
             PgArray::R(v) => q.bind(v),
             PgArray::B(v) => q.bind(v),
             PgArray::D(v) => q.bind(v),
-            PgArray::Bytes(v) => q.bind(v),
             PgArray::At(v) => q.bind(v),
         };
     }
