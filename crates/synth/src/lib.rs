@@ -4,16 +4,22 @@
 //! This crate owns the invention of registry data: villages under real townships,
 //! households and people with valid resident IDs, poverty statuses, diagnoses,
 //! facilities and their staff, a year of claims, the monitoring thresholds and the
-//! spec's example policy. The provinces, cities, counties and townships and their
-//! codes and names are the National Bureau of Statistics' own (embedded from
+//! demo's settlement policy. The provinces, cities, counties and townships and
+//! their codes and names are the National Bureau of Statistics' own (embedded from
 //! `data/divisions`); everything below a township is invented.
 //!
-//! Shapes follow public figures, rounded: household size 1 to 8 with a mean near
-//! 3.2; per-capita income log-normal around 0.9 of the province's rural income
-//! with a poor tail; poverty statuses in the shares of a formerly poor county;
-//! hypertension in about a fifth of adults; village doctors ageing so that
-//! coverage projection finds gaps; claims about 2.5 per person a year with costs
-//! log-normal by facility level.
+//! Shapes are calibrated to the programme's published figures and to national
+//! statistics, rounded; docs/synth.md says which figure comes from where and which
+//! are estimates: household size 1 to 8 with a mean near 3.2; per-capita income
+//! log-normal with a median of 0.9 of the province's rural income, consumption
+//! about 0.85 of income; poverty statuses in the shares of a formerly poor county;
+//! hypertension in about a fifth of adults; staff per 1,000 people served (village
+//! clinics and township centres about 1.5 each); village doctors of whom about a
+//! quarter are 60 or older, with blank villages at Anhui's 1.2% and a few percent
+//! more over five years; claims about 2.5 per person a year, about 17 admissions
+//! per 100 persons (more for the poor), nine in ten of them in the county, costs
+//! log-normal by facility level; and a policy with the programme's layers of
+//! protection, under which the poor pay about a tenth of their costs.
 //!
 //! Output streams: the generator plans the regions and facilities (small: one
 //! record per village), then generates people township by township, each village
@@ -222,7 +228,7 @@ impl Summary {
     }
 }
 
-/// The spec's example policy (docs/settlement.md) with its name and year set.
+/// The demo's settlement policy (docs/synth.md, "Policy") with its name and year set.
 pub fn policy_toml(name: &str, year: i32) -> String {
     tables::POLICY_TEMPLATE.replace("{NAME}", name).replace("{YEAR}", &year.to_string())
 }
@@ -238,4 +244,13 @@ pub fn generate<S: Sink>(config: &Config, sink: &mut S) -> Result<Summary, Synth
         summary.add_people(&s);
     }
     Ok(summary)
+}
+
+/// The health network of the configured county or province alone: thresholds,
+/// regions, facilities and practitioners into a sink, the same records as
+/// [`generate`] gives them, without households, persons or claims (quick even for a
+/// province: for coverage and its tests).
+pub fn generate_network<S: Sink>(config: &Config, sink: &mut S) -> Result<Summary, SynthError> {
+    let plan = plan::Plan::build(config)?;
+    plan.emit_fixed(sink).map_err(SynthError::io("writing regions and facilities"))
 }

@@ -96,13 +96,15 @@ const STATUSES: [PovertyStatus; 5] = [
     PovertyStatus::General,
 ];
 
-/// Household status weights (per 10,000) by household size: extreme hardship
-/// mostly lives alone, low-income and lifted households are of all sizes.
+/// Household status weights (per 10,000) by household size, for a formerly poor
+/// county: about 1% of persons in special hardship (mostly living alone), 3.5% on
+/// the minimum living allowance, 9% lifted out of poverty, 2% monitored
+/// (docs/synth.md, "Households").
 fn status_weights(size: u8) -> [u32; 5] {
     match size {
-        1 => [500, 600, 900, 150, 7_850],
-        2 => [100, 350, 850, 120, 8_580],
-        _ => [10, 250, 800, 100, 8_840],
+        1 => [1_200, 800, 900, 150, 6_950],
+        2 => [200, 500, 950, 140, 8_210],
+        _ => [15, 330, 900, 120, 8_635],
     }
 }
 
@@ -122,27 +124,41 @@ fn village<S: Sink + ?Sized>(
         let hstatus = STATUSES[rng::weighted(&mut r, &status_weights(size))];
         members(&mut r, size, hstatus, &mut sc.members);
 
-        // Income: per-capita log-normal around 0.9 of the province's rural income,
-        // much lower for poor households, with a tail of general households hit by
-        // a shock; consumption near income (above it for the poorest, who live on
-        // transfers), food a third of it.
-        let factor = match hstatus {
-            PovertyStatus::SpecialHardship => 0.30,
-            PovertyStatus::LowIncome => 0.35,
-            PovertyStatus::Monitored => 0.40,
-            PovertyStatus::Lifted => 0.55,
+        // Income: per-capita log-normal with a median of 0.9 of the province's rural
+        // income (a mean near it), lower for poor households: those in special
+        // hardship and on the allowance live mostly on transfers, monitored ones
+        // near the line, lifted ones a little under the general median; a thin
+        // tail of general households hit by a shock and not yet monitored.
+        let (factor, sigma) = match hstatus {
+            PovertyStatus::SpecialHardship => (0.55, 0.3),
+            PovertyStatus::LowIncome => (0.42, 0.35),
+            PovertyStatus::Monitored => (0.42, 0.35),
+            PovertyStatus::Lifted => (0.75, 0.4),
             PovertyStatus::General => {
-                if r.gen_bool(0.03) {
-                    0.35
+                if r.gen_bool(0.015) {
+                    (0.35, 0.5)
                 } else {
-                    1.0
+                    (1.0, 0.5)
                 }
             }
         };
-        let pc = lognormal(&mut r, 0.9 * plan.rural_income * factor, 0.5).max(1_200.0);
+        let pc = lognormal(&mut r, 0.9 * plan.rural_income * factor, sigma).max(1_200.0);
         let income = (pc * size as f64).round();
-        let ratio: f64 = if hstatus.is_poor() { r.gen_range(0.85..1.10) } else { r.gen_range(0.60..0.95) };
-        let consumption = (income * ratio).max(3_000.0 * size as f64).round();
+        // Consumption is smoother than income, food a third of it. The poor live
+        // near their income, on transfers. Other households consume about 0.95 of
+        // the median income (on average about 0.85 of their income, as rural China
+        // did in 2023), scaled by their income to the power 0.6 (poorer ones spend
+        // more than they earn, richer ones save more) and by size to the power
+        // -0.2 (a person living alone spends more than a member of a large
+        // household).
+        let median = 0.9 * plan.rural_income;
+        let pc_consumption = if hstatus.is_poor() {
+            pc * r.gen_range(0.85..1.10)
+        } else {
+            let scale = (size as f64 / 3.0).powf(-0.2);
+            0.95 * median * (pc / median).powf(0.6) * scale * r.gen_range(0.9..1.1)
+        };
+        let consumption = (pc_consumption * size as f64).max(3_000.0 * size as f64).round();
         let food = (consumption * r.gen_range(0.28..0.42)).round();
         let h = &mut sc.household;
         h.household_id.clear();
@@ -200,8 +216,8 @@ fn village<S: Sink + ?Sized>(
             sink.person(p)?;
             s.persons += 1;
             s.persons_by_status[status.index()] += 1;
-            s.claims +=
-                claims(plan, t, v, id, birth, age, m.male, &dx[..nd], &mut r, &mut claim_no, &mut sc.claim, sink)?;
+            let who = Who { person: id, birth, age, male: m.male, poor: status.is_poor() };
+            s.claims += claims(plan, t, v, &who, &dx[..nd], &mut r, &mut claim_no, &mut sc.claim, sink)?;
         }
     }
     Ok(())
@@ -321,7 +337,9 @@ fn has_disease(d: &Disease, age: i32, male: bool, r: &mut Stream) -> bool {
 
 /// Per facility level: the median cost (yuan) of an outpatient visit, a chronic
 /// outpatient visit and an admission; the median length of stay; the eligible
-/// share's range.
+/// share's range. Admissions cost a few thousand yuan in a township centre,
+/// six to ten thousand in a county hospital and much more above it
+/// (docs/synth.md, "Claims").
 const LEVELS: [FacilityLevel; 6] = [
     FacilityLevel::Village,
     FacilityLevel::Township,
@@ -332,9 +350,25 @@ const LEVELS: [FacilityLevel; 6] = [
 ];
 const OUT_MEDIAN: [f64; 6] = [50.0, 110.0, 320.0, 550.0, 850.0, 1_100.0];
 const CHRONIC_MEDIAN: [f64; 6] = [160.0, 260.0, 480.0, 750.0, 950.0, 1_100.0];
-const IN_MEDIAN: [f64; 6] = [1_500.0, 2_500.0, 6_500.0, 10_000.0, 18_000.0, 30_000.0];
+const IN_MEDIAN: [f64; 6] = [1_500.0, 2_000.0, 5_000.0, 9_000.0, 14_000.0, 22_000.0];
+/// The log-scale spread of admission costs (the mean is about 1.16 times the median).
+const IN_SIGMA: f64 = 0.55;
 const STAY: [f64; 6] = [3.0, 6.0, 8.0, 10.0, 12.0, 14.0];
-const ELIGIBLE: [(f64, f64); 6] = [(0.85, 0.95), (0.82, 0.95), (0.78, 0.92), (0.74, 0.90), (0.70, 0.88), (0.70, 0.85)];
+const ELIGIBLE: [(f64, f64); 6] = [(0.90, 0.98), (0.90, 0.98), (0.87, 0.97), (0.82, 0.94), (0.78, 0.92), (0.72, 0.88)];
+/// The eligible share's range for a poor patient, in the province: designated
+/// facilities keep the costs outside the catalogues low for them.
+const ELIGIBLE_POOR: [(f64, f64); 6] =
+    [(0.94, 0.99), (0.94, 0.99), (0.92, 0.99), (0.88, 0.97), (0.84, 0.95), (0.75, 0.90)];
+
+/// Admissions a year per person, by age band (0-5, 6-17, 18-44, 45-59, 60+), before
+/// the diseases' own admissions and births.
+const IN_RATE: [f64; 5] = [0.095, 0.037, 0.048, 0.09, 0.19];
+/// How much more often poor persons are admitted (older, sicker, and treated first
+/// and paid after in the county).
+const POOR_ADMISSIONS: f64 = 2.0;
+/// The chance that a poor patient sent above the county is treated in the county
+/// instead: the safety net's lower ceiling and the referral rules keep them there.
+const POOR_KEPT_IN_COUNTY: f64 = 0.45;
 
 /// Which level treats a claim (per mille by level, village first).
 fn level_weights(kind: ClaimKind, serious: bool) -> [u32; 6] {
@@ -342,13 +376,22 @@ fn level_weights(kind: ClaimKind, serious: bool) -> [u32; 6] {
         (ClaimKind::Outpatient, _) => [550, 300, 120, 25, 5, 0],
         (ClaimKind::ChronicOutpatient, false) => [350, 400, 200, 40, 10, 0],
         (ClaimKind::ChronicOutpatient, true) => [0, 100, 500, 250, 130, 20],
-        (ClaimKind::Inpatient, false) => [0, 320, 480, 120, 50, 30],
-        (ClaimKind::Inpatient, true) => [0, 50, 350, 300, 220, 80],
+        (ClaimKind::Inpatient, false) => [0, 450, 500, 35, 12, 3],
+        (ClaimKind::Inpatient, true) => [0, 60, 640, 180, 105, 15],
     }
 }
 
 fn is_serious(d: &Disease) -> bool {
     d.cost >= 1.5
+}
+
+/// The person whose claims are drawn.
+pub(crate) struct Who {
+    pub person: ResidentId,
+    pub birth: NaiveDate,
+    pub age: i32,
+    pub male: bool,
+    pub poor: bool,
 }
 
 /// The person's claims of the year. Rates are set so that a county averages
@@ -358,10 +401,7 @@ fn claims<S: Sink + ?Sized>(
     plan: &Plan,
     t: usize,
     v: &VillagePlan,
-    person: ResidentId,
-    birth: NaiveDate,
-    age: i32,
-    male: bool,
+    who: &Who,
     dx: &[Option<&'static Disease>],
     r: &mut Stream,
     claim_no: &mut u32,
@@ -371,6 +411,7 @@ fn claims<S: Sink + ?Sized>(
     if plan.claims_per_person <= 0.0 {
         return Ok(0);
     }
+    let Who { person, birth, age, male, poor } = *who;
     // The rates below give about 2.33 claims per person in a county of this age
     // shape; `scale` brings the mean to the configured figure.
     let scale = plan.claims_per_person / 2.33;
@@ -382,13 +423,15 @@ fn claims<S: Sink + ?Sized>(
         45..=59 => 1.1,
         _ => 1.6,
     } + 0.25 * dx.len() as f64;
-    let in_rate = match age {
-        ..=5 => 0.09,
-        6..=17 => 0.035,
-        18..=44 => 0.06,
-        45..=59 => 0.11,
-        _ => 0.22,
-    } + if !male && (20..=40).contains(&age) { 0.05 } else { 0.0 };
+    let births = if !male && (20..=40).contains(&age) { 0.05 } else { 0.0 };
+    let age_band = match age {
+        ..=5 => 0,
+        6..=17 => 1,
+        18..=44 => 2,
+        45..=59 => 3,
+        _ => 4,
+    };
+    let in_rate = IN_RATE[age_band] * if poor { POOR_ADMISSIONS } else { 1.0 } + births;
 
     // (kind, disease or none) for each claim, generated in a fixed order.
     let mut emit = |kind: ClaimKind,
@@ -398,6 +441,9 @@ fn claims<S: Sink + ?Sized>(
      -> std::io::Result<()> {
         let serious = d.is_some_and(is_serious);
         let mut li = rng::weighted(r, &level_weights(kind, serious));
+        if poor && kind == ClaimKind::Inpatient && li > 2 && r.gen_bool(POOR_KEPT_IN_COUNTY) {
+            li = 2;
+        }
         // A village without a clinic (or an urban community) goes to its centre;
         // a county without a hospital sends its patients to the city.
         if li == 0 && v.clinic.is_none() {
@@ -427,10 +473,10 @@ fn claims<S: Sink + ?Sized>(
         let (median, sigma) = match kind {
             ClaimKind::Outpatient => (OUT_MEDIAN[li], 0.7),
             ClaimKind::ChronicOutpatient => (CHRONIC_MEDIAN[li] * mult.max(1.0), 0.55),
-            ClaimKind::Inpatient => (IN_MEDIAN[li] * mult, 0.75),
+            ClaimKind::Inpatient => (IN_MEDIAN[li] * mult, IN_SIGMA),
         };
         let total = (lognormal(r, median, sigma).clamp(5.0, 3_000_000.0) * 100.0).round() as i64;
-        let (lo, hi) = ELIGIBLE[li];
+        let (lo, hi) = if poor { ELIGIBLE_POOR[li] } else { ELIGIBLE[li] };
         let eligible = (total as f64 * r.gen_range(lo..hi)).round() as i64;
         c.total_cost = Fen(total);
         c.eligible_cost = Fen(eligible.min(total));

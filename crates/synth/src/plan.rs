@@ -12,7 +12,7 @@ use domain::{
     Facility, FacilityKind, Fen, Grade, Practitioner, Qualification, Region, RegionCode, RegionLevel, Threshold,
 };
 use rand::Rng;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 const PROVINCES_CSV: &str = include_str!("../../../data/divisions/provinces.csv");
@@ -72,6 +72,54 @@ pub(crate) struct VillagePlan {
     pub clinic: Option<usize>,
 }
 
+/// Whom a facility serves: its staff are sized by the population behind it
+/// (docs/synth.md, "Health workers").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Served {
+    /// A village clinic: its village's population, and whether its last qualified
+    /// doctor has retired (a `village_no_doctor` blank spot on the coverage day).
+    Clinic { population: u32, no_doctor: bool },
+    /// A township or community centre: its township's population.
+    Centre { population: u64 },
+    /// A county hospital: its share of the county's hospital staff.
+    County { county: usize, share: f64 },
+    /// A municipal hospital: its share of the city's hospital staff for the run's
+    /// people in that city.
+    City { city: usize, share: f64 },
+    /// A provincial hospital: its share of the provincial hospitals' staff for the
+    /// run's people.
+    Province { share: f64 },
+}
+
+/// Staff per 1,000 people served, approximations of the order of magnitude of
+/// China's health statistics yearbook (docs/synth.md, "Health workers"):
+/// village clinics per rural resident of their village,
+pub(crate) const CLINIC_STAFF_PER_1000: f64 = 1.5;
+/// township (and community) centres per resident of their township,
+pub(crate) const CENTRE_STAFF_PER_1000: f64 = 1.5;
+/// a county's hospitals together per resident of the county,
+pub(crate) const COUNTY_STAFF_PER_1000: f64 = 3.0;
+/// a city's two hospitals per resident of the run in the city (the share of their
+/// work that the run's people make up),
+pub(crate) const CITY_STAFF_PER_1000: f64 = 1.0;
+/// and the four provincial hospitals per resident of the run.
+pub(crate) const PROVINCE_STAFF_PER_1000: f64 = 0.4;
+
+/// The share of rural villages that are blank spots on the coverage day: Anhui's
+/// 168 villages without a qualified doctor among 14,022 (issue 18). About a third
+/// of them have no clinic at all, the others a clinic whose last doctor retired.
+pub(crate) const BLANK_VILLAGE_SHARE: f64 = 168.0 / 14_022.0;
+
+/// The chance that a clinic whose youngest serving qualified doctor is 60 or older
+/// already has a younger one beside them (a successor: a graduate of the rural
+/// doctors' training schemes or a township doctor posted to the village).
+pub(crate) const SUCCESSION: f64 = 0.7;
+
+/// Age bands (first age, last age, weight per 100) of village clinic staff: many
+/// are 60 or older and some work on past 65 (estimates, docs/synth.md).
+const CLINIC_AGES: [(i32, i32, u32); 6] =
+    [(25, 34, 8), (35, 44, 14), (45, 54, 28), (55, 59, 20), (60, 64, 15), (65, 74, 15)];
+
 pub(crate) struct Plan {
     pub seed: u64,
     pub year: i32,
@@ -84,6 +132,8 @@ pub(crate) struct Plan {
     pub townships: Vec<TownPlan>,
     pub villages: Vec<VillagePlan>,
     pub facilities: Vec<Facility>,
+    /// Per facility (same index): whom it serves, which sizes its staff.
+    pub served: Vec<Served>,
     pub provincial: Vec<usize>,
     pub thresholds: Vec<Threshold>,
     /// The province's rural per-capita income figure of the thresholds, yuan.
@@ -224,6 +274,7 @@ impl Plan {
             townships: Vec::new(),
             villages: Vec::new(),
             facilities: Vec::new(),
+            served: Vec::new(),
             provincial: Vec::new(),
             thresholds: Vec::new(),
             rural_income,
@@ -269,6 +320,7 @@ impl Plan {
                 capital,
                 lon,
                 lat,
+                Served::Province { share: [0.35, 0.25, 0.2, 0.2][i] },
             );
             self.provincial.push(idx);
         }
@@ -293,6 +345,7 @@ impl Plan {
                     unit.code,
                     lon,
                     lat,
+                    Served::City { city: c, share: if i == 0 { 0.6 } else { 0.4 } },
                 ));
             }
             self.city_hospitals.push(hs);
@@ -309,8 +362,10 @@ impl Plan {
         region_code: RegionCode,
         lon: f64,
         lat: f64,
+        served: Served,
     ) -> usize {
         self.facilities.push(Facility { facility_id, name, kind, grade, region_code, lon: Some(lon), lat: Some(lat) });
+        self.served.push(served);
         self.facilities.len() - 1
     }
 
@@ -393,6 +448,7 @@ impl Plan {
                     seat.code,
                     seat.lon,
                     seat.lat,
+                    Served::Centre { population },
                 );
                 self.townships.push(TownPlan {
                     unit: Unit { code: t.code, name: t.name.clone(), lon: tlon, lat: tlat, population },
@@ -426,8 +482,15 @@ impl Plan {
                 }
                 v
             };
+            let n_hospitals = list.len();
             for (i, (suffix, grade)) in list.into_iter().enumerate() {
                 let (hlon, hlat) = near(&mut fr, lon, lat, 0.02);
+                // The people's hospital has about two thirds of the county's staff.
+                let share = match (n_hospitals, i) {
+                    (1, _) => 1.0,
+                    (_, 0) => 0.65,
+                    _ => 0.35,
+                };
                 hospitals.push(self.add_facility(
                     format!("CH{}-{:02}", county.code.short(), i + 1),
                     format!("{}{suffix}", county.name),
@@ -436,6 +499,7 @@ impl Plan {
                     seat_code,
                     hlon,
                     hlat,
+                    Served::County { county: ci, share },
                 ));
             }
             self.counties.push(CountyPlan {
@@ -518,34 +582,53 @@ impl Plan {
         }
     }
 
-    /// A clinic in every rural village of a county but about 3% (at least one in a
-    /// county of ten villages or more, never a township's seat); urban units are
-    /// served by their centre.
+    /// A clinic in every rural village of a county, and a qualified doctor in
+    /// every clinic, but for about 1.2% of the villages (Anhui's published share,
+    /// at least one in a county of ten villages or more, never a township's seat):
+    /// a third of those have no clinic, the others a clinic whose last doctor has
+    /// retired. Urban units are served by their centre.
     fn clinics(&mut self, _county: usize, towns: Range<usize>, r: &mut rng::Stream) {
         let candidates: Vec<usize> = self.townships[towns.clone()]
             .iter()
             .flat_map(|t| t.villages.clone().skip(1))
             .filter(|&v| self.villages[v].urban_rural / 100 == 2)
             .collect();
-        let expected = candidates.len() as f64 * 0.03;
+        let expected = candidates.len() as f64 * BLANK_VILLAGE_SHARE;
         let mut blanks = expected.floor() as usize + usize::from(r.gen_bool(expected.fract()));
         if candidates.len() >= 10 {
             blanks = blanks.max(1);
         }
-        let mut blank: HashSet<usize> = HashSet::new();
+        // Each blank village with whether it keeps a clinic (without a doctor).
+        let mut blank: HashMap<usize, bool> = HashMap::new();
         while blank.len() < blanks.min(candidates.len()) {
-            blank.insert(candidates[r.gen_range(0..candidates.len())]);
+            let v = candidates[r.gen_range(0..candidates.len())];
+            blank.entry(v).or_insert_with(|| r.gen_bool(2.0 / 3.0));
         }
         for t in towns {
             let town_name = self.townships[t].unit.name.clone();
             for v in self.townships[t].villages.clone() {
                 let vp = &self.villages[v];
-                if vp.urban_rural / 100 != 2 || blank.contains(&v) {
+                let no_doctor = match blank.get(&v) {
+                    Some(false) => continue,
+                    Some(true) => true,
+                    None => false,
+                };
+                if vp.urban_rural / 100 != 2 {
                     continue;
                 }
-                let (code, lon, lat) = (vp.code, vp.lon, vp.lat);
+                let (code, lon, lat, population) = (vp.code, vp.lon, vp.lat, vp.population);
                 let name = format!("{town_name}{}卫生室", vp.name);
-                let f = self.add_facility(format!("VC{code}"), name, FacilityKind::VillageClinic, None, code, lon, lat);
+                let served = Served::Clinic { population, no_doctor };
+                let f = self.add_facility(
+                    format!("VC{code}"),
+                    name,
+                    FacilityKind::VillageClinic,
+                    None,
+                    code,
+                    lon,
+                    lat,
+                    served,
+                );
                 self.villages[v].clinic = Some(f);
             }
         }
@@ -615,8 +698,8 @@ impl Plan {
             birth_date: self.year_end,
             active: true,
         };
-        for f in &self.facilities {
-            s.practitioners += self.staff(f, &mut p, sink)?;
+        for fi in 0..self.facilities.len() {
+            s.practitioners += self.staff(fi, &mut p, sink)?;
         }
         Ok(s)
     }
@@ -658,67 +741,152 @@ impl Plan {
         top.chain(counties)
     }
 
-    /// Generates one facility's staff into the sink; returns how many.
-    fn staff<S: Sink + ?Sized>(&self, f: &Facility, p: &mut Practitioner, sink: &mut S) -> std::io::Result<u64> {
+    /// How many people a facility serves, and its staff per 1,000 of them.
+    fn served_by(&self, served: Served) -> (f64, f64) {
+        match served {
+            Served::Clinic { population, .. } => (population as f64, CLINIC_STAFF_PER_1000),
+            Served::Centre { population } => (population as f64, CENTRE_STAFF_PER_1000),
+            Served::County { county, share } => {
+                (self.counties[county].unit.population as f64 * share, COUNTY_STAFF_PER_1000)
+            }
+            Served::City { city, share } => (self.cities[city].population as f64 * share, CITY_STAFF_PER_1000),
+            Served::Province { share } => (self.province.population as f64 * share, PROVINCE_STAFF_PER_1000),
+        }
+    }
+
+    /// Generates one facility's staff into the sink; returns how many. Headcounts
+    /// follow the people served (`Served`); a village clinic's staff are drawn so
+    /// that its village is a blank spot only when the plan says so, and becomes one
+    /// in the coming years only where no younger doctor has joined.
+    fn staff<S: Sink + ?Sized>(&self, fi: usize, p: &mut Practitioner, sink: &mut S) -> std::io::Result<u64> {
+        let f = &self.facilities[fi];
         let mut r = stream(self.seed, fnv(f.facility_id.as_bytes()), Purpose::Staff);
         use Qualification::*;
-        // (qualification weights: physician, assistant, rural doctor, nurse, other;
-        //  age band weights: 25-34, 35-44, 45-54, 55-64, 65-74)
-        let (n, first_q, rest_q, ages): (u32, [u32; 5], [u32; 5], [u32; 5]) = match f.kind {
-            FacilityKind::VillageClinic => (
-                1 + rng::weighted(&mut r, &[45, 40, 15]) as u32,
-                [6, 15, 72, 4, 3],
-                [3, 10, 55, 25, 7],
-                [8, 12, 25, 35, 20],
-            ),
+        let (people, per_1000) = self.served_by(self.served[fi]);
+        let expected = people * per_1000 / 1000.0;
+        let mut st = Staffer { plan: self, f, n: 0, p, sink };
+        if let Served::Clinic { no_doctor, .. } = self.served[fi] {
+            if no_doctor {
+                // The last qualified doctor, past retirement and still on the list,
+                // sometimes with a nurse or helper.
+                let age = r.gen_range(65..=72);
+                st.one(RuralDoctor, age, true, &mut r)?;
+                if r.gen_bool(0.3) {
+                    let q = if r.gen_bool(0.5) { Nurse } else { Other };
+                    let age = r.gen_range(30..=55);
+                    st.one(q, age, true, &mut r)?;
+                }
+                return Ok(st.n);
+            }
+            // One for a village of up to 1,000 rural residents, more for larger ones.
+            let n = 1 + rng::poisson(&mut r, (expected - 1.0).max(0.0)).min(4);
+            let ages: Vec<u32> = CLINIC_AGES.iter().map(|b| b.2).collect();
+            let mut youngest: Option<i32> = None;
+            for i in 0..n {
+                let weights = if i == 0 { [6, 15, 72, 4, 3] } else { [3, 10, 55, 25, 7] };
+                let q = QUALS[rng::weighted(&mut r, &weights)];
+                let (lo, hi, _) = CLINIC_AGES[rng::weighted(&mut r, &ages)];
+                let age = r.gen_range(lo..=hi);
+                let active = r.gen_bool(0.97);
+                if active && age < 65 && matches!(q, Physician | AssistantPhysician | RuralDoctor) {
+                    youngest = Some(youngest.map_or(age, |y| y.min(age)));
+                }
+                st.one(q, age, active, &mut r)?;
+            }
+            // A clinic without a serving doctor gets one (the plan's blank villages are
+            // chosen above); one whose youngest doctor is 60 or older usually has a
+            // successor already.
+            let successor = match youngest {
+                None => true,
+                Some(a) if a >= 60 => r.gen_bool(SUCCESSION),
+                Some(_) => false,
+            };
+            if successor {
+                let q = QUALS[rng::weighted(&mut r, &[10, 40, 50, 0, 0])];
+                let age = r.gen_range(24..=40);
+                st.one(q, age, true, &mut r)?;
+            }
+            return Ok(st.n);
+        }
+        // (qualification weights: physician, assistant, rural doctor, nurse, other)
+        let (least, first_q, rest_q): (u32, [u32; 5], [u32; 5]) = match f.kind {
             FacilityKind::TownshipCenter | FacilityKind::CommunityCenter => {
                 // About 4% of centres have no physician at all.
                 if r.gen_bool(0.04) {
-                    (r.gen_range(3..=6), [0, 0, 40, 40, 20], [0, 0, 40, 40, 20], [30, 28, 25, 15, 2])
+                    (3, [0, 0, 40, 40, 20], [0, 0, 40, 40, 20])
                 } else {
-                    let n = rng::lognormal(&mut r, 22.0, 0.35).round().clamp(8.0, 60.0) as u32;
-                    (n, [70, 30, 0, 0, 0], [35, 18, 4, 35, 8], [30, 28, 25, 15, 2])
+                    (3, [70, 30, 0, 0, 0], [35, 18, 4, 35, 8])
                 }
             }
-            FacilityKind::CountyHospital => {
-                (r.gen_range(80..=200), [100, 0, 0, 0, 0], [45, 5, 0, 45, 5], [32, 30, 24, 13, 1])
-            }
-            FacilityKind::MunicipalHospital => {
-                (r.gen_range(200..=400), [100, 0, 0, 0, 0], [48, 2, 0, 45, 5], [32, 30, 24, 13, 1])
-            }
-            FacilityKind::ProvincialHospital => {
-                (r.gen_range(400..=700), [100, 0, 0, 0, 0], [50, 0, 0, 45, 5], [32, 30, 24, 13, 1])
-            }
+            FacilityKind::CountyHospital => (10, [100, 0, 0, 0, 0], [45, 5, 0, 45, 5]),
+            FacilityKind::MunicipalHospital => (8, [100, 0, 0, 0, 0], [48, 2, 0, 45, 5]),
+            _ => (5, [100, 0, 0, 0, 0], [50, 0, 0, 45, 5]),
         };
-        let quals = [Physician, AssistantPhysician, RuralDoctor, Nurse, Other];
+        let n = (expected * rng::lognormal(&mut r, 1.0, 0.15)).round().clamp(least as f64, 20_000.0) as u32;
+        // (age band weights: 25-34, 35-44, 45-54, 55-64; nobody past 62 still works)
+        let ages = if f.kind == FacilityKind::TownshipCenter || f.kind == FacilityKind::CommunityCenter {
+            [30, 28, 25, 17]
+        } else {
+            [32, 30, 24, 14]
+        };
         for i in 0..n {
-            let q = quals[rng::weighted(&mut r, if i == 0 { &first_q } else { &rest_q })];
-            let band = rng::weighted(&mut r, &ages) as i32;
-            let age = 25 + band * 10 + r.gen_range(0..10);
-            let age = if f.kind == FacilityKind::VillageClinic { age } else { age.min(62) };
-            p.practitioner_id.clear();
-            p.practitioner_id.push_str(&f.facility_id);
-            p.practitioner_id.push_str(&format!("-{:03}", i + 1));
-            p.facility_id.clone_from(&f.facility_id);
-            p.qualification = q;
-            p.gp = r.gen_bool(match q {
-                Physician => 0.3,
-                AssistantPhysician => 0.15,
-                RuralDoctor => 0.08,
-                _ => 0.0,
-            });
-            p.birth_date = birth_date(self.year_end, age, &mut r);
-            p.active = r.gen_bool(0.95);
-            p.name.clear();
-            let male = r.gen_bool(if q == Nurse { 0.1 } else { 0.6 });
-            crate::people::person_name(&mut r, male, None, &mut p.name);
-            sink.practitioner(p)?;
+            let q = QUALS[rng::weighted(&mut r, if i == 0 { &first_q } else { &rest_q })];
+            let age = if i == 0 {
+                // The head of the facility serves for some years yet.
+                r.gen_range(30..=55)
+            } else {
+                (25 + rng::weighted(&mut r, &ages) as i32 * 10 + r.gen_range(0..10)).min(62)
+            };
+            let active = r.gen_bool(0.95);
+            st.one(q, age, active, &mut r)?;
         }
-        Ok(n as u64)
+        Ok(st.n)
     }
 
     pub fn county_of(&self, t: usize) -> &CountyPlan {
         &self.counties[self.townships[t].county]
+    }
+}
+
+const QUALS: [Qualification; 5] = [
+    Qualification::Physician,
+    Qualification::AssistantPhysician,
+    Qualification::RuralDoctor,
+    Qualification::Nurse,
+    Qualification::Other,
+];
+
+/// Writes a facility's staff one by one, numbering them.
+struct Staffer<'a, S: Sink + ?Sized> {
+    plan: &'a Plan,
+    f: &'a Facility,
+    n: u64,
+    p: &'a mut Practitioner,
+    sink: &'a mut S,
+}
+
+impl<S: Sink + ?Sized> Staffer<'_, S> {
+    fn one(&mut self, q: Qualification, age: i32, active: bool, r: &mut rng::Stream) -> std::io::Result<()> {
+        use Qualification::*;
+        self.n += 1;
+        let p = &mut *self.p;
+        p.practitioner_id.clear();
+        p.practitioner_id.push_str(&self.f.facility_id);
+        p.practitioner_id.push_str(&format!("-{:03}", self.n));
+        p.facility_id.clone_from(&self.f.facility_id);
+        p.qualification = q;
+        p.gp = r.gen_bool(match q {
+            Physician => 0.3,
+            AssistantPhysician => 0.15,
+            RuralDoctor => 0.08,
+            _ => 0.0,
+        });
+        p.birth_date = birth_date(self.plan.year_end, age, r);
+        p.active = active;
+        p.name.clear();
+        let male = r.gen_bool(if q == Nurse { 0.1 } else { 0.6 });
+        crate::people::person_name(r, male, None, &mut p.name);
+        self.sink.practitioner(p)
     }
 }
 

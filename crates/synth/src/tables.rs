@@ -245,14 +245,14 @@ pub const DISEASES: &[Disease] = &[
     dz("F20.9", [2, 60, 50, 35], None, 5.0, 0.3, 1.5),
     dz("F31.9", [1, 20, 15, 10], None, 4.0, 0.2, 1.3),
     // serious catalogue
-    dz("C34.9", [0, 3, 30, 90], None, 2.0, 2.5, 2.4),
-    dz("C16.9", [0, 2, 20, 55], None, 2.0, 2.2, 2.2),
-    dz("C15.9", [0, 1, 12, 40], None, 2.0, 2.0, 2.2),
-    dz("C22.0", [0, 2, 15, 35], None, 2.0, 2.0, 2.4),
-    dz("C18.9", [0, 1, 10, 30], None, 2.0, 2.0, 2.0),
-    dz("C20", [0, 1, 8, 22], None, 2.0, 2.0, 2.0),
-    dz("C50.9", [0, 8, 30, 30], Some(false), 2.0, 2.0, 1.8),
-    dz("C53.9", [0, 6, 16, 14], Some(false), 2.0, 2.0, 1.8),
+    dz("C34.9", [0, 2, 20, 60], None, 2.0, 2.0, 2.4),
+    dz("C16.9", [0, 1, 14, 35], None, 2.0, 1.8, 2.2),
+    dz("C15.9", [0, 1, 8, 25], None, 2.0, 1.6, 2.2),
+    dz("C22.0", [0, 1, 10, 25], None, 2.0, 1.6, 2.4),
+    dz("C18.9", [0, 1, 7, 20], None, 2.0, 1.6, 2.0),
+    dz("C20", [0, 1, 6, 15], None, 2.0, 1.6, 2.0),
+    dz("C50.9", [0, 6, 25, 25], Some(false), 2.0, 1.6, 1.8),
+    dz("C53.9", [0, 5, 12, 10], Some(false), 2.0, 1.6, 1.8),
     dz("C56", [0, 1, 5, 6], Some(false), 2.0, 2.0, 2.0),
     dz("C67.9", [0, 0, 3, 10], None, 2.0, 2.0, 1.6),
     dz("C64", [0, 0, 3, 7], None, 2.0, 1.8, 1.8),
@@ -262,8 +262,8 @@ pub const DISEASES: &[Disease] = &[
     dz("N18.5", [0, 6, 14, 20], None, 12.0, 0.8, 1.6),
     dz("I21.9", [0, 2, 10, 30], None, 1.0, 1.2, 2.0),
     dz("I63.9", [0, 10, 80, 300], None, 2.0, 0.8, 1.5),
-    dz("J44.9", [0, 10, 150, 700], None, 2.0, 0.6, 1.0),
-    dz("H25.9", [0, 0, 50, 500], None, 0.0, 0.5, 0.7),
+    dz("J44.9", [0, 5, 80, 400], None, 2.0, 0.6, 1.0),
+    dz("H25.9", [0, 0, 30, 250], None, 0.0, 0.5, 0.7),
     dz("J62.8", [0, 4, 12, 15], Some(true), 2.0, 0.5, 1.2),
     dz("D66", [2, 1, 1, 0], Some(true), 3.0, 0.5, 1.8),
     dz("I05.9", [1, 6, 10, 15], None, 1.0, 0.5, 2.0),
@@ -279,29 +279,49 @@ pub const OUTPATIENT_CODES: &[&str] =
 /// Diagnoses of ordinary admissions, outside both catalogues.
 pub const INPATIENT_CODES: &[&str] = &["J18.9", "K80.2", "K35.8", "S72.0", "N20.0", "K92.2", "J98.4", "K56.6", "S06.0"];
 
-/// The spec's example policy (docs/settlement.md), the year and name filled in.
+/// The demo's settlement policy (docs/settlement.md, "Policy file"), the year and
+/// name filled in: the programme's layers of protection after Anhui's model
+/// (docs/synth.md, "Policy"). Basic medical insurance pays ordinary outpatient care
+/// in the county (outpatient pooling), admissions (deductible halved and five
+/// points more for the poor) and chronic outpatient care; critical-illness
+/// insurance pays large yearly costs (deductible halved for the poor); medical
+/// assistance pays part of what the poorest owe; and the safety net caps a poor
+/// patient's yearly out-of-pocket for admissions by level ("351": 3,000 yuan in the
+/// county, 5,000 in the city, 10,000 above) and pays 80% of what the poor still owe
+/// for chronic outpatient care ("180"). Amounts are rounded.
 pub const POLICY_TEMPLATE: &str = r#"name = "{NAME}"
 year = {YEAR}
 
-[[tier]]                       # basic medical insurance, general residents
+[[tier]]                       # basic: outpatient pooling, general residents (county levels only)
+name = "basic"
+when = { kinds = ["outpatient"], statuses = ["general"] }
+rate = { village = 0.6, township = 0.55, county = 0.5 }
+claim_cap = 100
+
+[[tier]]                       # basic: outpatient pooling, poor people: ten points more
+name = "basic"
+when = { kinds = ["outpatient"] }
+rate = { village = 0.8, township = 0.75, county = 0.65 }
+claim_cap = 200
+
+[[tier]]                       # basic: admissions, general residents
 name = "basic"
 when = { kinds = ["inpatient"], statuses = ["general"] }
 claim_deductible = { village = 100, township = 200, county = 500, municipal = 800, provincial = 1200, out_of_province = 1500 }
-rate = { village = 0.9, township = 0.9, county = 0.8, municipal = 0.7, provincial = 0.6, out_of_province = 0.5 }
+rate = { village = 0.9, township = 0.9, county = 0.85, municipal = 0.75, provincial = 0.65, out_of_province = 0.55 }
 annual_cap = 300000
 
-[[tier]]                       # basic medical insurance, poor people: deductible halved, +5 points
+[[tier]]                       # basic: admissions, poor people: deductible halved, +5 points
 name = "basic"
 when = { kinds = ["inpatient"] }
 claim_deductible = { village = 50, township = 100, county = 250, municipal = 400, provincial = 600, out_of_province = 750 }
-rate = { village = 0.95, township = 0.95, county = 0.85, municipal = 0.75, provincial = 0.65, out_of_province = 0.55 }
+rate = { village = 0.95, township = 0.95, county = 0.9, municipal = 0.8, provincial = 0.7, out_of_province = 0.6 }
 annual_cap = 300000
 
-[[tier]]                       # chronic disease outpatient (Anhui-style "180")
+[[tier]]                       # basic: chronic disease outpatient care
 name = "basic"
 when = { kinds = ["chronic_outpatient"] }
-rate = 0.6
-annual_cap = 10000
+rate = 0.7
 
 [[tier]]                       # critical-illness insurance, general residents
 name = "critical"
@@ -315,7 +335,7 @@ name = "critical"
 annual_deductible = 7500
 bands = [ { up_to = 50000, rate = 0.65 }, { up_to = 100000, rate = 0.75 }, { rate = 0.85 } ]
 
-[[tier]]
+[[tier]]                       # medical assistance
 name = "assistance"
 when = { statuses = ["special_hardship"] }
 rate = 1.0
@@ -330,11 +350,15 @@ annual_cap = 30000
 [[tier]]
 name = "assistance"
 when = { statuses = ["lifted", "monitored"] }
-annual_deductible = 1000
-rate = 0.6
+rate = 0.7
 annual_cap = 20000
 
-[[tier]]                       # safety net: yearly OOP caps by level (Anhui-style "351")
+[[tier]]                       # safety net: 80% of what the poor still owe for chronic care (Anhui-style "180")
+name = "safety_net"
+when = { statuses = ["special_hardship", "low_income", "lifted", "monitored"], kinds = ["chronic_outpatient"] }
+rate = 0.8
+
+[[tier]]                       # safety net: yearly OOP caps by level, poor inpatients (Anhui-style "351")
 name = "safety_net"
 when = { statuses = ["special_hardship", "low_income", "lifted", "monitored"], kinds = ["inpatient"] }
 oop_cap = { village = 3000, township = 3000, county = 3000, municipal = 5000, provincial = 10000, out_of_province = 10000 }

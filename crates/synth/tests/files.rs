@@ -234,11 +234,27 @@ fn statuses_sizes_incomes_and_diseases_have_believable_shares() {
     let monitored = share(count(PovertyStatus::Monitored), n);
     let low = share(count(PovertyStatus::LowIncome), n);
     let hardship = share(count(PovertyStatus::SpecialHardship), n);
-    assert!((0.84..=0.91).contains(&general), "general {general}");
-    assert!((0.06..=0.10).contains(&lifted), "lifted {lifted}");
-    assert!((0.004..=0.02).contains(&monitored), "monitored {monitored}");
-    assert!((0.015..=0.045).contains(&low), "low income {low}");
-    assert!((0.001..=0.012).contains(&hardship), "special hardship {hardship}");
+    assert!((0.82..=0.89).contains(&general), "general {general}");
+    assert!((0.07..=0.11).contains(&lifted), "lifted {lifted}");
+    assert!((0.008..=0.025).contains(&monitored), "monitored {monitored}");
+    assert!((0.02..=0.055).contains(&low), "low income {low}");
+    assert!((0.004..=0.015).contains(&hardship), "special hardship {hardship}");
+    // Households by their poorest member, as the indicators count them: a formerly
+    // poor county where about one household in six is poor or monitored.
+    let order = |s: PovertyStatus| PovertyStatus::ALL.iter().position(|x| *x == s).unwrap();
+    let mut poorest: HashMap<&str, PovertyStatus> = HashMap::new();
+    for p in &d.persons {
+        let e = poorest.entry(p.household_id.as_str()).or_insert(p.status);
+        if order(p.status) < order(*e) {
+            *e = p.status;
+        }
+    }
+    let households = |s: PovertyStatus| share(poorest.values().filter(|x| **x == s).count(), d.households.len());
+    assert!((0.80..=0.87).contains(&households(PovertyStatus::General)), "general households");
+    assert!((0.07..=0.12).contains(&households(PovertyStatus::Lifted)), "lifted households");
+    assert!((0.03..=0.06).contains(&households(PovertyStatus::LowIncome)), "low-income households");
+    assert!((0.01..=0.03).contains(&households(PovertyStatus::SpecialHardship)), "hardship households");
+    assert!((0.005..=0.02).contains(&households(PovertyStatus::Monitored)), "monitored households");
 
     let mean_size = n as f64 / d.households.len() as f64;
     assert!((3.0..=3.45).contains(&mean_size), "mean household size {mean_size}");
@@ -268,7 +284,7 @@ fn statuses_sizes_incomes_and_diseases_have_believable_shares() {
     assert!((2.0..=3.0).contains(&per_person), "claims per person {per_person}");
     for c in &d.claims {
         let e = c.eligible_cost.0 as f64 / c.total_cost.0 as f64;
-        assert!((0.69..=0.96).contains(&e) || c.total_cost.0 < 1000, "{} eligible share {e}", c.claim_id);
+        assert!((0.69..=0.995).contains(&e) || c.total_cost.0 < 1000, "{} eligible share {e}", c.claim_id);
     }
     let median_of = |level: FacilityLevel, kind: ClaimKind| {
         let mut v: Vec<i64> =
@@ -283,20 +299,72 @@ fn statuses_sizes_incomes_and_diseases_have_believable_shares() {
 }
 
 #[test]
+fn admissions_their_levels_and_costs_follow_the_programme() {
+    let d = data();
+    let poor: HashSet<_> = d.persons.iter().filter(|p| p.status.is_poor()).map(|p| p.person_id).collect();
+    let admissions: Vec<&Claim> = d.claims.iter().filter(|c| c.kind == ClaimKind::Inpatient).collect();
+    let (poor_in, general_in): (Vec<&Claim>, Vec<&Claim>) =
+        admissions.iter().partition(|c| poor.contains(&c.person_id));
+    // About 15 to 20 admissions per 100 rural residents a year, more among the poor.
+    let per_100 = 100.0 * share(admissions.len(), d.persons.len());
+    assert!((15.0..=20.0).contains(&per_100), "admissions per 100 persons: {per_100}");
+    let poor_per_100 = 100.0 * share(poor_in.len(), poor.len());
+    let general_per_100 = 100.0 * share(general_in.len(), d.persons.len() - poor.len());
+    assert!(poor_per_100 >= 1.3 * general_per_100, "poor {poor_per_100}, general {general_per_100}");
+    // Nine in ten admissions in the county (township centre or county hospital),
+    // more among the poor.
+    let in_county = |v: &[&Claim]| {
+        let n = v.iter().filter(|c| c.facility_level <= FacilityLevel::County).count();
+        share(n, v.len())
+    };
+    let all = in_county(&admissions);
+    let of_poor = in_county(&poor_in);
+    assert!((0.85..=0.95).contains(&all), "admissions in the county: {all}");
+    assert!((0.9..=0.98).contains(&of_poor), "poor patients' admissions in the county: {of_poor}");
+    // A few thousand yuan in a township centre, six to ten thousand in a county
+    // hospital, much more above.
+    let mean = |level: FacilityLevel| {
+        let v: Vec<f64> =
+            admissions.iter().filter(|c| c.facility_level == level).map(|c| c.total_cost.as_yuan_f64()).collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let (township, county) = (mean(FacilityLevel::Township), mean(FacilityLevel::County));
+    let (municipal, provincial) = (mean(FacilityLevel::Municipal), mean(FacilityLevel::Provincial));
+    assert!((1_500.0..=3_500.0).contains(&township), "township admission {township}");
+    assert!((5_500.0..=10_000.0).contains(&county), "county admission {county}");
+    assert!(municipal > 1.5 * county && provincial > municipal, "{municipal} {provincial}");
+}
+
+#[test]
 fn the_network_has_gaps_to_find() {
     let d = data();
     let villages: Vec<&Region> = d.regions.iter().filter(|r| r.level == RegionLevel::Village && r.is_rural()).collect();
-    let standing: HashSet<_> = d.facilities.iter().map(|f| f.region_code).collect();
-    let blank = villages.iter().filter(|v| !standing.contains(&v.code)).count();
-    assert!(blank >= 1, "no blank village among {}", villages.len());
-    assert!(share(blank, villages.len()) < 0.15);
     let clinics: HashSet<&str> =
         d.facilities.iter().filter(|f| f.kind == FacilityKind::VillageClinic).map(|f| f.facility_id.as_str()).collect();
     let end = chrono::NaiveDate::from_ymd_opt(2024, 12, 31).unwrap();
+    // A village is blank without a clinic, or when no qualified doctor of its
+    // clinic serves (active and under 65): coverage.md's rules.
+    let serving: HashSet<&str> = d
+        .practitioners
+        .iter()
+        .filter(|p| {
+            clinics.contains(p.facility_id.as_str())
+                && p.active
+                && domain::age_on(p.birth_date, end) < 65
+                && p.qualification != domain::Qualification::Nurse
+                && p.qualification != domain::Qualification::Other
+        })
+        .map(|p| p.facility_id.as_str())
+        .collect();
+    let blank = villages.iter().filter(|v| !serving.contains(format!("VC{}", v.code).as_str())).count();
+    // At least one in a county (for the planner), about 1.2% otherwise: one in the
+    // small county's few dozen villages.
+    assert_eq!(blank, 1, "blank villages among {}", villages.len());
     let village_doctors: Vec<&Practitioner> =
         d.practitioners.iter().filter(|p| clinics.contains(p.facility_id.as_str())).collect();
-    let old = village_doctors.iter().filter(|p| domain::age_on(p.birth_date, end) >= 55).count();
-    assert!(share(old, village_doctors.len()) > 0.35, "old village doctors {old} of {}", village_doctors.len());
+    let old = village_doctors.iter().filter(|p| domain::age_on(p.birth_date, end) >= 60).count();
+    let old = share(old, village_doctors.len());
+    assert!((0.15..=0.4).contains(&old), "village doctors aged 60 or more: {old}");
     assert!(village_doctors.iter().any(|p| domain::age_on(p.birth_date, end) >= 65));
     let centres = d.facilities.iter().filter(|f| f.kind == FacilityKind::TownshipCenter).count();
     assert!(centres >= 5);
@@ -314,6 +382,10 @@ fn thresholds_and_policy_are_in_the_spec_forms() {
     let policy = std::fs::read_to_string(small().path.join("policy.toml")).unwrap();
     assert!(policy.contains("year = 2024\n") && policy.contains("name = \"safety_net\""));
     assert!(policy.contains("oop_cap = { village = 3000"));
+    // The layers of protection, each a fund of the indicators.
+    for tier in ["basic", "critical", "assistance", "safety_net"] {
+        assert!(policy.contains(&format!("name = \"{tier}\"")), "{tier}");
+    }
 }
 
 #[test]

@@ -99,7 +99,6 @@ async fn failed_login_rows(srv: &Server) -> Vec<(String, String, String)> {
     log.into_iter().filter(|e| e.action == "login_failed").map(|e| (e.username, e.target, e.detail)).collect()
 }
 
-
 on_each_repo!(
     unknown_names_backed_off_names_and_wrong_passwords_are_answered_alike,
     an_attacker_cannot_lock_out_the_administrator,
