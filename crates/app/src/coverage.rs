@@ -25,6 +25,9 @@ struct Entry {
     done: Option<(Instant, u64)>,
     /// Whether a count is being made.
     running: bool,
+    /// When the last count was started: a count that failed is not tried again
+    /// for a while (else every overview would start one and wait for it).
+    tried: Option<Instant>,
 }
 
 /// The counts by scope prefix.
@@ -42,11 +45,17 @@ impl BlankCounts {
         map.get(scope).and_then(|e| e.done).map(|(_, n)| n)
     }
 
-    /// Marks a count as started; `false` when one runs already.
+    /// Marks a count as started; `false` when one runs already, or one was
+    /// started lately (and failed, since no fresh count is there).
     fn start(&self, scope: &str) -> bool {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let e = map.entry(scope.to_string()).or_default();
-        !std::mem::replace(&mut e.running, true)
+        if e.running || e.tried.is_some_and(|t| t.elapsed() < FRESH_FOR && e.done.is_none_or(|(at, _)| at < t)) {
+            return false;
+        }
+        e.running = true;
+        e.tried = Some(Instant::now());
+        true
     }
 
     fn finish(&self, scope: &str, n: Option<u64>) {
