@@ -74,6 +74,10 @@ pub async fn add_assistance(
     m: &NewMeasure,
     actor: &str,
 ) -> Result<StoredAlert, StoreError> {
+    // The amount within the plausibility limit of its kind (docs/settlement.md).
+    if let Some(why) = store.amount_limits().await?.check_measure(&m.kind, m.amount) {
+        return Err(StoreError::Invalid(why));
+    }
     store.add_assistance(&Lifecycle, scope, id, m, actor).await
 }
 
