@@ -158,6 +158,13 @@ pub fn registry_alert_facts(data: &IndicatorData, registry: &Registry, year: i32
     Ok(facts)
 }
 
+/// The registry of `data` indexed for the facts, with the facilities' regions.
+pub fn registry_of(data: &IndicatorData) -> Result<Registry, String> {
+    Ok(Registry::new(&data.households, &data.persons)
+        .map_err(|e| e.to_string())?
+        .with_facilities(data.facilities.iter().cloned()))
+}
+
 /// The claim facts of `year` of each person of the registry with a claim of
 /// the year (settled or not), in the order of the persons' first claims. A
 /// person's facts depend on the person and the person's claims alone, so they
@@ -208,7 +215,7 @@ pub fn claim_facts_by_person(
 /// stocks, the settled claims and the alerts. Also returns the number of claims
 /// of the year with no settlement (left out of the facts).
 pub fn local_facts(data: &IndicatorData, year: i32) -> Result<(Vec<Fact>, usize), String> {
-    let registry = Registry::new(&data.households, &data.persons).map_err(|e| e.to_string())?;
+    let registry = registry_of(data)?;
     let mut facts = registry_alert_facts(data, &registry, year)?;
     let mut unsettled = 0;
     for p in claim_facts_by_person(data, &registry, year)? {

@@ -24,7 +24,6 @@ use crate::analysis::{
 use crate::model::{ClaimSettlement, IndicatorData, NetworkData};
 use chrono::{Datelike, NaiveDate};
 use domain::{RegionCode, RegionLevel};
-use indicators::extract::Registry;
 use indicators::{stored, Compare, Definitions, Fact, PeriodKind};
 use store::{FactsWrite, PersonFacts, PersonsWrite, Scope, Store, YearFacts};
 
@@ -142,7 +141,7 @@ async fn facts_of(store: &Store, range: (i64, i64), year: i32, claims: bool) -> 
     let read = t.elapsed();
     let data = crate::service::indicator_data_from(inputs);
     let facts = tokio::task::spawn_blocking(move || {
-        let registry = Registry::new(&data.households, &data.persons).map_err(|e| e.to_string())?;
+        let registry = crate::analysis::registry_of(&data)?;
         let local = registry_alert_facts(&data, &registry, year)?;
         let rows = stored::by_village(&local).into_iter().map(|(v, b)| (v.as_u64() as i64, b)).collect();
         let claims = match claims {
@@ -161,6 +160,7 @@ async fn facts_of(store: &Store, range: (i64, i64), year: i32, claims: bool) -> 
 /// person without claims of the year (or no longer registered) has none.
 async fn person_facts_of(store: &Store, ids: &[i64], year: i32) -> Result<Vec<PersonFacts>, String> {
     let inputs = store.person_claim_inputs(ids, year).await.map_err(|e| e.to_string())?;
+    let facilities = store.facility_regions().await.map_err(|e| e.to_string())?;
     tokio::task::spawn_blocking(move || {
         let mut payments = inputs.payments;
         let settlements = inputs
@@ -176,9 +176,10 @@ async fn person_facts_of(store: &Store, ids: &[i64], year: i32) -> Result<Vec<Pe
             persons: inputs.persons,
             claims: inputs.claims,
             settlements,
+            facilities,
             ..IndicatorData::default()
         };
-        let registry = Registry::new(&data.households, &data.persons).map_err(|e| e.to_string())?;
+        let registry = crate::analysis::registry_of(&data)?;
         Ok(person_rows(claim_facts_by_person(&data, &registry, year)?))
     })
     .await

@@ -294,4 +294,7 @@ pub struct IndicatorData {
     pub contracted: std::collections::HashSet<ResidentId>,
     /// Names of the regions in scope.
     pub names: std::collections::HashMap<RegionCode, String>,
+    /// The registered facilities with their regions, for the county of
+    /// treatment; a claim at a facility not listed is judged by its level.
+    pub facilities: Vec<(String, RegionCode)>,
 }

@@ -806,5 +806,6 @@ pub fn indicator_data_from(mut r: store::ReportInputs) -> IndicatorData {
         thresholds: r.monitor.thresholds,
         contracted: r.contracted,
         names: r.names,
+        facilities: r.facilities,
     }
 }

@@ -133,6 +133,7 @@ const READS: &[&str] = &[
     "alert_dates",
     "settlement_payments",
     "region_names",
+    "facility_regions",
     "report_inputs",
     "registry_report_inputs",
     "policy_candidates",
@@ -455,12 +456,15 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
     .await
     .unwrap();
     run.fresh(&["put_policy"], "a policy stored").await;
+    // C4 names its facility: its county of treatment is the facility's.
+    let mut c4 = claim("C4", 7, "2024-03-02", 30_000, 28_000);
+    c4.facility_id = "FB".into();
     store
         .import_claims(&[
             claim("C1", 1, "2024-03-10", 60_000, 50_000),
             claim("C2", 3, "2024-03-20", 400, 400),
             claim("C3", 5, "2024-05-01", 50, 50),
-            claim("C4", 7, "2024-03-02", 30_000, 28_000),
+            c4,
             claim("C5", 11, "2024-08-15", 9_000, 8_000),
             claim("C0", 9, "2023-11-30", 700, 600),
         ])
@@ -697,6 +701,10 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
     run.fresh(&["import_regions"], "a village's population").await;
     store.import_facilities(&[facility("FB", "341123100201", FacilityKind::TownshipCenter)]).await.unwrap();
     run.fresh(&["import_facilities"], "a facility changed").await;
+    // C4 was treated in its patient's county (341123); now its facility stands in
+    // another, and the claim counts outside.
+    store.import_facilities(&[facility("FB", "341122100202", FacilityKind::TownshipCenter)]).await.unwrap();
+    run.fresh(&["import_facilities"], "a facility moved to another county").await;
     store.import_practitioners(&[doctor("PB", "FB", false), doctor("PC", "FT", true)]).await.unwrap();
     run.fresh(&["import_practitioners"], "a practitioner retired, another hired").await;
 

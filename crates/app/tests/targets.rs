@@ -126,9 +126,9 @@ async fn targets_are_kept_versioned_audited_and_drawn_without_rebuilding(store: 
     let e = app.set_target(&all, "admin", edit("34", None)).await.unwrap_err();
     assert!(matches!(e, app::AppError::NotFound(_)), "{e}");
     let mut bad = edit("", Some((Direction::AtLeast, 1.0, 0.0)));
-    bad.indicator = "consultations_in_county_share".into();
+    bad.indicator = "catastrophic_spending_share".into();
     let e = app.set_target(&all, "admin", bad).await.unwrap_err();
-    assert!(matches!(&e, app::AppError::Invalid(m) if m.contains("consultations_in_county_share")), "{e}");
+    assert!(matches!(&e, app::AppError::Invalid(m) if m.contains("catastrophic_spending_share")), "{e}");
     for (region, set, why) in [
         ("341", Some((Direction::AtLeast, 1.0, 0.0)), "region"),
         ("", Some((Direction::AtLeast, f64::NAN, 0.0)), "value"),

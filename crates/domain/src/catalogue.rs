@@ -86,6 +86,12 @@ impl Catalogue {
         })
     }
 
+    /// The position in `entries` of the entry `find` answers.
+    pub fn position(&self, code: &str, year: i32) -> Option<usize> {
+        let e = self.find(code, year)?;
+        self.entries.iter().position(|x| std::ptr::eq(x, e))
+    }
+
     /// Every prefix of the catalogue, for fast matching.
     pub fn prefixes(&self) -> impl Iterator<Item = (&str, &CatalogueEntry)> {
         self.entries.iter().flat_map(|e| e.icd10_prefixes.iter().map(move |p| (p.as_str(), e)))

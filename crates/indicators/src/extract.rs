@@ -12,7 +12,7 @@ use crate::measure::{Measure, Slice};
 use crate::period::Month;
 use chrono::NaiveDate;
 use domain::{
-    Catalogue, Claim, ClaimKind, FacilityLevel, Fen, Household, Person, PovertyStatus, RegionCode, ResidentId,
+    Catalogue, Claim, ClaimKind, FacilityLevel, Fen, Household, Person, PovertyStatus, RegionCode, RegionLevel, ResidentId,
 };
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -127,6 +127,8 @@ pub struct Registry {
     persons: HashMap<ResidentId, PersonEntry>,
     households: Vec<HouseholdEntry>,
     household_index: HashMap<String, u32>,
+    /// Each registered facility's region, for the county of treatment.
+    facilities: HashMap<String, RegionCode>,
 }
 
 impl Registry {
@@ -149,7 +151,31 @@ impl Registry {
             h.status = h.status.min(p.status);
             ps.insert(p.person_id, PersonEntry { household: hi, status: p.status });
         }
-        Ok(Registry { persons: ps, households: hs, household_index })
+        Ok(Registry { persons: ps, households: hs, household_index, facilities: HashMap::new() })
+    }
+
+    /// The registered facilities with the region each stands in. A claim at one of
+    /// them is counted in the patient's county when the facility's county is the
+    /// patient's; a claim naming no registered facility is judged by its level.
+    pub fn with_facilities(mut self, facilities: impl IntoIterator<Item = (String, RegionCode)>) -> Registry {
+        self.facilities.extend(facilities);
+        self
+    }
+
+    /// Whether a claim was treated in the patient's own county (县域内就诊):
+    /// by the region of its facility where the facility is registered, else by
+    /// its level (village, township and county facilities are in the county).
+    pub fn treated_in_county(&self, claim: &Claim, patient_village: RegionCode) -> bool {
+        match self.facilities.get(&claim.facility_id) {
+            Some(region) => {
+                let county = |r: RegionCode| r.ancestor(RegionLevel::County);
+                region.level() >= RegionLevel::County && county(*region) == county(patient_village)
+            }
+            None => matches!(
+                claim.facility_level,
+                FacilityLevel::Village | FacilityLevel::Township | FacilityLevel::County
+            ),
+        }
     }
 
     /// A person's village and status.
@@ -231,21 +257,44 @@ fn push_move(
 /// Feed it every claim once: in one batch for a rebuild, or in deltas as they come.
 #[derive(Debug, Clone)]
 pub struct ClaimLedger {
-    serious: HashSet<ResidentId>,
+    /// The registered serious patients, each with the catalogue positions of the
+    /// diseases they are registered with.
+    serious: HashMap<ResidentId, Vec<usize>>,
+    catalogue: Catalogue,
+    year: i32,
     patients: FirstSeen<ResidentId>,
     serious_treated: FirstSeen<ResidentId>,
 }
 
 impl ClaimLedger {
     /// `persons` tells which are registered serious patients (a diagnosis of the
-    /// serious-disease catalogue), whose treatment is counted.
+    /// serious-disease catalogue), whose treatment is counted: a patient is treated
+    /// by a claim whose main diagnosis is one of the diseases they are registered
+    /// with, not by any claim.
     pub fn new(persons: &[Person], serious: &Catalogue, year: i32) -> ClaimLedger {
-        let serious = persons
+        let registered = persons
             .iter()
-            .filter(|p| p.diagnoses.iter().any(|d| serious.find(d, year).is_some()))
-            .map(|p| p.person_id)
+            .filter_map(|p| {
+                let mut diseases: Vec<usize> = p.diagnoses.iter().filter_map(|d| serious.position(d, year)).collect();
+                diseases.sort_unstable();
+                diseases.dedup();
+                (!diseases.is_empty()).then_some((p.person_id, diseases))
+            })
             .collect();
-        ClaimLedger { serious, patients: FirstSeen::new(), serious_treated: FirstSeen::new() }
+        ClaimLedger {
+            serious: registered,
+            catalogue: serious.clone(),
+            year,
+            patients: FirstSeen::new(),
+            serious_treated: FirstSeen::new(),
+        }
+    }
+
+    /// Whether a claim treats one of its patient's registered serious diseases.
+    fn treats_registered_disease(&self, claim: &Claim) -> bool {
+        self.serious.get(&claim.person_id).is_some_and(|diseases| {
+            self.catalogue.position(&claim.diagnosis, self.year).is_some_and(|d| diseases.binary_search(&d).is_ok())
+        })
     }
 
     /// The facts of new claims. Every claim must name a registered person.
@@ -267,8 +316,11 @@ impl ClaimLedger {
                 }
             };
             put(Measure::Claims, 1);
-            if matches!(c.facility_level, FacilityLevel::Village | FacilityLevel::Township | FacilityLevel::County) {
+            if registry.treated_in_county(c, village) {
                 put(Measure::TreatedInCounty, 1);
+                if matches!(c.facility_level, FacilityLevel::Village | FacilityLevel::Township) {
+                    put(Measure::TreatedAtPrimary, 1);
+                }
             }
             put(Measure::TotalCost, c.total_cost.0);
             put(Measure::EligibleCost, c.eligible_cost.0);
@@ -279,7 +331,7 @@ impl ClaimLedger {
             let person_slice = Slice { status: Some(status), kind: None };
             let mv = self.patients.see(c.person_id, month);
             push_move(&mut out, village, person_slice, Measure::Patients, mv);
-            if self.serious.contains(&c.person_id) {
+            if self.treats_registered_disease(c) {
                 let mv = self.serious_treated.see(c.person_id, month);
                 push_move(&mut out, village, person_slice, Measure::SeriousPatientsTreated, mv);
             }

@@ -86,8 +86,9 @@ macro_rules! measures {
 measures! {
     /// Settled claims (visits and stays).
     Claims = "claims", Flow, Count, status: true, kind: true;
-    /// Claims treated at a village, township or county facility: inside the
-    /// patient's county (县域内就诊).
+    /// Claims treated inside the patient's county (县域内就诊): at a registered
+    /// facility of that county, or, where the claim names none, at a village,
+    /// township or county facility level.
     TreatedInCounty = "treated_in_county", Flow, Count, status: true, kind: true;
     TotalCost = "total_cost", Flow, Money, status: true, kind: true;
     EligibleCost = "eligible_cost", Flow, Money, status: true, kind: true;
@@ -107,7 +108,8 @@ measures! {
     /// Registered persons with a serious disease of the special-treatment catalogue
     /// (大病专项救治病种) among their diagnoses.
     SeriousPatients = "serious_patients", Stock, Count, status: true, kind: false;
-    /// Of them, distinct persons with a claim in the year (救治).
+    /// Of them, distinct persons with a claim in the year for a disease they are
+    /// registered with (救治).
     SeriousPatientsTreated = "serious_patients_treated", YearToDate, Count, status: true, kind: false;
     /// Registered persons with a chronic disease of the catalogue.
     ChronicPatients = "chronic_patients", Stock, Count, status: true, kind: false;
@@ -132,6 +134,9 @@ measures! {
     CasesDue = "cases_due", Flow, Count, status: true, kind: false;
     /// Of them, those verified on or before their deadline.
     CasesVerifiedInTime = "cases_verified_in_time", Flow, Count, status: true, kind: false;
+    /// Of the claims treated in the patient's county, those at a village or
+    /// township facility (乡村两级诊疗).
+    TreatedAtPrimary = "treated_at_primary", Flow, Count, status: true, kind: true;
 }
 
 impl fmt::Display for Measure {

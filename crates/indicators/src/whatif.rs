@@ -75,6 +75,13 @@ impl Scenario {
     pub fn add_alert(&mut self, rule: &str, household: u32) {
         self.alerts.entry(rule.to_string()).or_default().insert(household);
     }
+
+    /// Lists `rule` in the comparison even where it alerted none of these
+    /// households: a comparison computed county by county (the cluster's what-if)
+    /// names every rule that alerted anywhere, as one computed at once does.
+    pub fn add_rule(&mut self, rule: &str) {
+        self.alerts.entry(rule.to_string()).or_default();
+    }
 }
 
 /// A compared figure.

@@ -4,7 +4,8 @@
 mod common;
 
 use common::*;
-use domain::RegionLevel;
+use domain::{Catalogue, Claim, ClaimKind, FacilityLevel, Fen, RegionLevel};
+use indicators::extract::{ClaimLedger, SettledClaim};
 use indicators::report::{self, ReportSpec};
 use indicators::{IndicatorCube, Period, PeriodKind, Targets};
 use std::collections::HashMap;
@@ -159,4 +160,70 @@ fn reports_keep_inside_their_scope() {
     report::write_xlsx(cube.definitions(), &rows, &names(), &spec.levels, &Targets::shipped(), true, &mut xlsx)
         .unwrap();
     assert_eq!(&xlsx[..2], b"PK");
+}
+
+/// One claim, settled.
+fn settled(c: &Claim) -> Vec<SettledClaim<'_>> {
+    vec![SettledClaim { claim: c, paid: paid(100, 0, 0, 0), out_of_pocket: Fen(0) }]
+}
+
+/// The values of one measure among facts, summed.
+fn measure_total(facts: &[indicators::Fact], m: indicators::measure::Measure) -> i64 {
+    facts.iter().filter(|f| f.measure == m).map(|f| f.value).sum()
+}
+
+#[test]
+fn a_serious_patient_is_treated_only_by_a_claim_for_a_registered_disease() {
+    use indicators::measure::Measure;
+    let w = world();
+    let reg = w.registry();
+    // P5 is registered with C16 (stomach cancer).
+    let mut pneumonia = claim("X1", 5, FacilityLevel::County, ClaimKind::Inpatient, "2024-06-01", 300, 300);
+    pneumonia.diagnosis = "J18.9".into();
+    let mut undiagnosed = pneumonia.clone();
+    undiagnosed.claim_id = "X2".into();
+    undiagnosed.diagnosis.clear();
+    let mut cancer = pneumonia.clone();
+    cancer.claim_id = "X3".into();
+    cancer.diagnosis = "c16.0".into();
+    for (c, treated) in [(&pneumonia, 0), (&undiagnosed, 0), (&cancer, 1)] {
+        let mut ledger = ClaimLedger::new(&w.persons, &Catalogue::serious(), 2024);
+        let facts = ledger.facts(&reg, &settled(c)).unwrap();
+        assert_eq!(measure_total(&facts, Measure::SeriousPatientsTreated), treated, "{} {}", c.claim_id, c.diagnosis);
+        assert_eq!(measure_total(&facts, Measure::Patients), 1, "every claim counts its patient");
+    }
+    // A person registered with no serious disease is never counted, whatever the claim says.
+    let mut other = cancer.clone();
+    other.person_id = pid(3);
+    let facts = ClaimLedger::new(&w.persons, &Catalogue::serious(), 2024).facts(&reg, &settled(&other)).unwrap();
+    assert_eq!(measure_total(&facts, Measure::SeriousPatientsTreated), 0);
+}
+
+#[test]
+fn treated_in_county_follows_the_facility_region_and_else_its_level() {
+    use indicators::measure::Measure;
+    let w = world();
+    // P1 lives in 341122100201 (county 341122).
+    let reg = w.registry().with_facilities([
+        ("HOME".to_string(), code("341122100000")),
+        ("NEXT".to_string(), code("341123000000")),
+        ("CITY".to_string(), code("341100000000")),
+    ]);
+    let cases = [
+        ("HOME", FacilityLevel::County, 1),
+        ("NEXT", FacilityLevel::County, 0),
+        ("HOME", FacilityLevel::Municipal, 1),
+        ("CITY", FacilityLevel::Municipal, 0),
+        ("CITY", FacilityLevel::County, 0),
+        ("UNLISTED", FacilityLevel::County, 1),
+        ("UNLISTED", FacilityLevel::Provincial, 0),
+        ("", FacilityLevel::Township, 1),
+    ];
+    for (facility, level, inside) in cases {
+        let mut c = claim("Y1", 1, level, ClaimKind::Inpatient, "2024-06-01", 300, 300);
+        c.facility_id = facility.into();
+        let s = [SettledClaim { claim: &c, paid: paid(100, 0, 0, 0), out_of_pocket: Fen(0) }];
+        let facts = ClaimLedger::new(&w.persons, &Catalogue::serious(), 2024).facts(&reg, &s).unwrap();
+        assert_eq!(measure_total(&facts, Measure::TreatedInCounty), inside, "{facility} {level:?}");
+    }
 }

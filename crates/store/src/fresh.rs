@@ -1022,3 +1022,61 @@ mod tests {
         assert_eq!(years[0].coverage_as_of, None);
     }
 }
+
+/// Migration 14: a claim counts as treated in the patient's county by the region
+/// of its facility where the facility is registered, so the kept claim facts of
+/// the persons treated at a facility go stale when the facility comes, goes or
+/// moves. Every person's kept claim facts are recomputed once, under the new
+/// rule.
+pub(crate) const V14: &str = "CREATE INDEX claims_facility ON claims (facility_id)";
+
+pub(crate) const V14_SQLITE: &str = "
+CREATE TRIGGER fresh_facility_claims_insert AFTER INSERT ON facilities BEGIN
+    INSERT INTO indicator_dirty_persons (person_id)
+        SELECT DISTINCT person_id FROM claims WHERE facility_id = NEW.facility_id
+        ON CONFLICT (person_id) DO UPDATE SET version = indicator_dirty_persons.version + 1;
+END;
+CREATE TRIGGER fresh_facility_claims_update AFTER UPDATE OF facility_id, region_code ON facilities BEGIN
+    INSERT INTO indicator_dirty_persons (person_id)
+        SELECT DISTINCT person_id FROM claims WHERE facility_id IN (OLD.facility_id, NEW.facility_id)
+        ON CONFLICT (person_id) DO UPDATE SET version = indicator_dirty_persons.version + 1;
+END;
+CREATE TRIGGER fresh_facility_claims_delete AFTER DELETE ON facilities BEGIN
+    INSERT INTO indicator_dirty_persons (person_id)
+        SELECT DISTINCT person_id FROM claims WHERE facility_id = OLD.facility_id
+        ON CONFLICT (person_id) DO UPDATE SET version = indicator_dirty_persons.version + 1;
+END;
+INSERT INTO indicator_dirty_persons (person_id) SELECT DISTINCT person_id FROM claims WHERE true
+    ON CONFLICT (person_id) DO UPDATE SET version = indicator_dirty_persons.version + 1;
+";
+
+pub(crate) const V14_POSTGRES: &str = "
+CREATE FUNCTION fresh_facility_claims() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    changed TEXT[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        changed := ARRAY(SELECT facility_id FROM new_rows);
+    ELSIF TG_OP = 'DELETE' THEN
+        changed := ARRAY(SELECT facility_id FROM old_rows);
+    ELSE
+        changed := ARRAY(
+            SELECT o.facility_id FROM old_rows o LEFT JOIN new_rows n ON n.facility_id = o.facility_id
+            WHERE n.facility_id IS NULL OR n.region_code <> o.region_code
+            UNION SELECT n.facility_id FROM new_rows n LEFT JOIN old_rows o ON o.facility_id = n.facility_id
+            WHERE o.facility_id IS NULL);
+    END IF;
+    IF cardinality(changed) > 0 THEN
+        PERFORM fresh_persons(ARRAY(SELECT DISTINCT person_id FROM claims WHERE facility_id = ANY (changed)));
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER fresh_facility_claims_insert AFTER INSERT ON facilities
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fresh_facility_claims();
+CREATE TRIGGER fresh_facility_claims_update AFTER UPDATE ON facilities
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fresh_facility_claims();
+CREATE TRIGGER fresh_facility_claims_delete AFTER DELETE ON facilities
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION fresh_facility_claims();
+SELECT fresh_persons(ARRAY(SELECT DISTINCT person_id FROM claims));
+";

@@ -327,17 +327,20 @@ impl Store {
             out.households.extend(self.records_where::<Household>(&cond, ids).await?);
             // `$1` first: SQLite's own interface binds by the order of appearance.
             let ids = list(2, part.len());
+            // A claim's settlement is read through the claim, whose person it
+            // follows when the claim is corrected to another person, as the
+            // report computed at once reads it.
             let claims_sql = format!(
                 "SELECT {CLAIM_COLS} FROM claims c WHERE c.year = $1 AND c.person_id IN ({ids}) AND NOT c.voided"
             );
             let oop_sql = format!(
                 "SELECT s.claim_id, s.out_of_pocket FROM settlements s JOIN claims c ON c.claim_id = s.claim_id
-                 WHERE s.year = $1 AND s.person_id IN ({ids}) AND NOT c.voided"
+                 WHERE c.year = $1 AND c.person_id IN ({ids}) AND NOT c.voided"
             );
             let pay_sql = format!(
                 "SELECT sp.claim_id, sp.position, sp.tier, sp.amount FROM settlements s JOIN claims c ON c.claim_id = s.claim_id
                  JOIN settlement_payments sp ON sp.claim_id = s.claim_id
-                 WHERE s.year = $1 AND s.person_id IN ({ids}) AND NOT c.voided"
+                 WHERE c.year = $1 AND c.person_id IN ({ids}) AND NOT c.voided"
             );
             // Each claim's tiers, put in the policy's order below.
             let mut pays = crate::report_inputs::TiersByClaim::default();

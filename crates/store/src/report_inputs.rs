@@ -56,6 +56,8 @@ pub struct ReportInputs {
     pub names: HashMap<RegionCode, String>,
     /// Persons in scope with a family-doctor contract signed by the end of the year.
     pub contracted: HashSet<ResidentId>,
+    /// Every registered facility's region ([`Store::facility_regions`]).
+    pub facilities: Vec<(String, RegionCode)>,
 }
 
 /// Payments read as `(claim_id, position, tier, amount)` rows in any order,
@@ -231,6 +233,25 @@ impl Store {
         Ok(names)
     }
 
+    /// Every registered facility with the region it stands in, whatever the
+    /// scope: a patient is often treated outside the region that reports on
+    /// them, and facilities are no one's personal data.
+    pub async fn facility_regions(&self) -> Result<Vec<(String, RegionCode)>, StoreError> {
+        let rows: Vec<(String, i64)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT facility_id, region_code FROM facilities ORDER BY facility_id",
+        )
+        .fetch_all(p)
+        .await
+        .ctx("reading the facilities' regions")?);
+        rows.into_iter()
+            .map(|(id, code)| {
+                let region = RegionCode::from_u64(code as u64)
+                    .map_err(|e| crate::error::corrupt(&format!("the region of facility {id}"), code, e))?;
+                Ok((id, region))
+            })
+            .collect()
+    }
+
     /// Everything the report and the what-if of `year` read inside the scope.
     pub async fn report_inputs(&self, scope: &Scope, year: i32) -> Result<ReportInputs, StoreError> {
         let monitor = self.monitor_inputs(scope, year).await?;
@@ -289,6 +310,7 @@ impl Store {
             .ok_or_else(|| StoreError::Invalid(format!("the year {year} is out of range")))?;
         let contracted =
             self.contracts(scope).await?.into_iter().filter(|(_, c)| c.signed <= end).map(|(p, _)| p).collect();
-        Ok(ReportInputs { monitor, payments, alerts, cases, names, contracted })
+        let facilities = self.facility_regions().await?;
+        Ok(ReportInputs { monitor, payments, alerts, cases, names, contracted, facilities })
     }
 }

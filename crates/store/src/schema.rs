@@ -99,13 +99,19 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         // SQLite's tables are rebuilt by `roles::migrate_sqlite` instead.
         script: Some(("", crate::roles::V13_POSTGRES)),
     },
+    Migration {
+        version: 14,
+        name: "treated in county by the facility's region: facility changes mark their patients' claim facts stale",
+        sql: crate::fresh::V14,
+        script: Some((crate::fresh::V14_SQLITE, crate::fresh::V14_POSTGRES)),
+    },
 ];
 
 /// The migration that SQLite runs as a table rebuild with foreign keys off.
 const SQLITE_REBUILT: i64 = 13;
 
 /// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 14;
 
 /// The headline figures by village, so that the overview, the map and the trend
 /// sum a few thousand rows instead of joining every claim of a province (see

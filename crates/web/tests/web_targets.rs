@@ -118,7 +118,7 @@ async fn targets_are_drawn_on_the_report_and_changed_by_administrators_only(kind
     // Refusals name the field.
     for (bad, status, why) in [
         (
-            json!({ "indicator": "consultations_in_county_share", "direction": "at_least", "value": 90 }),
+            json!({ "indicator": "catastrophic_spending_share", "direction": "at_least", "value": 90 }),
             422,
             "indicator",
         ),

@@ -72,6 +72,10 @@ pub struct Args {
     /// Persons under a family-doctor contract (CSV with a person_id column).
     #[arg(long)]
     pub contracts: Option<PathBuf>,
+    /// Facilities file: a claim at a listed facility counts as treated in the
+    /// patient's county when the facility stands in it (else by its level).
+    #[arg(long)]
+    pub facilities: Option<PathBuf>,
     /// Regions file or division directory, for names.
     #[arg(long)]
     pub regions: Option<PathBuf>,
@@ -207,7 +211,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     }
     let files = [&args.persons, &args.households, &args.claims, &args.settlements, &args.alerts, &args.reach]
         .iter()
-        .chain([&args.contracts, &args.regions].iter())
+        .chain([&args.contracts, &args.regions, &args.facilities].iter())
         .any(|f| f.is_some());
     if !files {
         return from_store(&args, global, defs, levels, kind, &scope);
@@ -224,7 +228,12 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let spinner = crate::progress::spinner("reading", global.quiet);
     let households: Vec<Household> = read(households)?;
     let persons: Vec<Person> = read(persons)?;
-    let registry = Registry::new(&households, &persons)?;
+    let facilities: Vec<domain::Facility> = match &args.facilities {
+        Some(f) => read(f)?,
+        None => Vec::new(),
+    };
+    let registry = Registry::new(&households, &persons)?
+        .with_facilities(facilities.into_iter().map(|f| (f.facility_id, f.region_code)));
     let contracted = match &args.contracts {
         Some(p) => files::read_contracts(p).map_err(refused)?,
         None => HashSet::new(),

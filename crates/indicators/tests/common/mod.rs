@@ -100,8 +100,11 @@ pub fn world() -> World {
         person(4, "H3", LowIncome, &["I10"]),
         person(5, "H3", LowIncome, &["C16"]),
     ];
+    // P1 is treated for the disease registered (C16.9, stomach cancer) by C1.
+    let mut c1 = claim("C1", 1, County, Inpatient, "2024-03-10", 600, 500);
+    c1.diagnosis = "C16.2".into();
     let claims = vec![
-        claim("C1", 1, County, Inpatient, "2024-03-10", 600, 500),
+        c1,
         claim("C2", 1, Provincial, Inpatient, "2024-05-02", 1000, 1000),
         claim("C3", 3, Township, Outpatient, "2024-04-01", 100, 100),
         claim("C4", 4, Village, Inpatient, "2024-07-15", 200, 200),

@@ -1,0 +1,314 @@
+//! Indicator facts from Arrow (docs/indicators.md), in the two parts the store
+//! keeps (`store::indicator_facts`) and the Parquet contract's `indicator-facts`
+//! result carries: per village, the registry's stocks, the alerts and the cases
+//! (`registry_facts`, `AlertLedger`, `case_facts`); per person, the claim facts
+//! (`ClaimLedger`), each encoded by `indicators::stored`. The wiring is that of
+//! `app::analysis::{registry_alert_facts, claim_facts_by_person}` (which this
+//! crate cannot link: app depends on the store); the facts are the
+//! `indicators` crate's.
+//!
+//! Then the roll-up: each fact to its village and every region above it
+//! ([`expand`]), summed by the cluster, and the report's lines of the regions of
+//! one level from their sums ([`report_lines`]), as `safetynet report` writes them.
+
+use crate::error::{EngineError, Result};
+use crate::input::Table;
+use crate::out::{self, Col};
+use crate::warnings::{read_claims, read_households};
+use arrow_array::RecordBatch;
+use chrono::{Datelike, NaiveDate};
+use domain::{Catalogue, Person, RegionCode, RegionLevel, ResidentId};
+use indicators::extract::{
+    case_facts, registry_facts, AlertEvent, AlertLedger, CaseDeadline, ClaimLedger, FundAmounts, Registry, SettledClaim,
+};
+use indicators::report::{self, ReportSpec};
+use indicators::{Definitions, Fact, IndicatorCube, Measure, Month, Period, PeriodKind, Slice, Targets};
+use std::collections::{HashMap, HashSet};
+
+pub struct Facts {
+    pub year: i32,
+    /// Registered facilities and their regions (the county of treatment).
+    pub facilities: Vec<(String, RegionCode)>,
+}
+
+pub fn read_persons(t: &Table) -> Result<Vec<Person>> {
+    let ids = t.parsed_from_str::<ResidentId>("person_id")?;
+    let households = t.required_strings("household_id")?;
+    let statuses = t.parsed_from_str::<domain::PovertyStatus>("status")?;
+    let names = if t.has("name") { t.strings("name")? } else { vec![None; ids.len()] };
+    let since = if t.has("status_since") { t.dates("status_since")? } else { vec![None; ids.len()] };
+    let diagnoses = if t.has("diagnoses") { t.strings("diagnoses")? } else { vec![None; ids.len()] };
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
+    Ok((0..ids.len())
+        .map(|i| Person {
+            person_id: ids[i],
+            household_id: households[i].to_string(),
+            name: names[i].unwrap_or("").to_string(),
+            status: statuses[i],
+            status_since: since[i].unwrap_or(epoch),
+            diagnoses: diagnoses[i]
+                .map(|d| d.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+                .unwrap_or_default(),
+        })
+        .collect())
+}
+
+impl Facts {
+    pub fn new(year: i32, facilities: Option<&Table>) -> Result<Facts> {
+        let facilities = match facilities {
+            Some(t) => {
+                let ids = t.required_strings("facility_id")?;
+                let regions = t.parsed_from_str::<RegionCode>("region_code")?;
+                ids.into_iter().map(str::to_string).zip(regions).collect()
+            }
+            None => Vec::new(),
+        };
+        Ok(Facts { year, facilities })
+    }
+
+    fn registry(&self, households: &[domain::Household], persons: &[Person]) -> Result<Registry> {
+        Ok(Registry::new(households, persons)
+            .map_err(|e| EngineError::Engine(e.to_string()))?
+            .with_facilities(self.facilities.iter().cloned()))
+    }
+
+    /// `year, village_code, facts`: the registry's stocks of the year, its alerts'
+    /// and its cases' facts, by village.
+    pub fn village_facts(
+        &self,
+        households: &Table,
+        persons: &Table,
+        alert_dates: Option<&Table>,
+        cases: Option<&Table>,
+        contracts: Option<&Table>,
+    ) -> Result<RecordBatch> {
+        let year = self.year;
+        let hs = read_households(households)?;
+        let ps = read_persons(persons)?;
+        let registry = self.registry(&hs, &ps)?;
+        let contracted: HashSet<ResidentId> = match contracts {
+            Some(t) => t.parsed_from_str::<ResidentId>("person_id")?.into_iter().collect(),
+            None => HashSet::new(),
+        };
+        let mut facts = registry_facts(
+            &registry,
+            &hs,
+            &ps,
+            &Catalogue::serious(),
+            &Catalogue::chronic(),
+            &contracted,
+            Month::new(year, 1),
+        );
+        if let Some(t) = alert_dates {
+            let alerts: Vec<AlertEvent> = read_alert_dates(t)?.into_iter().filter(|a| a.year == year).collect();
+            facts.extend(AlertLedger::new().facts(&registry, &alerts).map_err(|e| EngineError::Engine(e.to_string()))?);
+        }
+        if let Some(t) = cases {
+            let cases: Vec<CaseDeadline> = read_cases(t)?.into_iter().filter(|c| c.due.year() == year).collect();
+            facts.extend(case_facts(&registry, &cases).map_err(|e| EngineError::Engine(e.to_string()))?);
+        }
+        let by_village = indicators::stored::by_village(&facts);
+        Ok(out::batch(vec![
+            Col("year", out::ints(by_village.keys().map(|_| year as i64)), false),
+            Col("village_code", out::strings(by_village.keys().map(|v| v.to_string())), false),
+            Col("facts", out::binaries(by_village.values()), false),
+        ]))
+    }
+
+    /// `year, person_id, village_code, facts, unsettled`: the claim facts of the
+    /// year of each person with a claim of the year, from the claims and their
+    /// settlements (`claim_id, out_of_pocket, payments`).
+    pub fn person_facts(
+        &self,
+        households: &Table,
+        persons: &Table,
+        claims: &Table,
+        settlements: &Table,
+    ) -> Result<RecordBatch> {
+        let year = self.year;
+        let hs = read_households(households)?;
+        let ps = read_persons(persons)?;
+        let registry = self.registry(&hs, &ps)?;
+        let claims = read_claims(claims)?;
+        let ids = settlements.required_strings("claim_id")?;
+        let oop = settlements.required_fen("out_of_pocket")?;
+        let payments = settlements.payments("payments")?;
+        let mut settled: HashMap<&str, (FundAmounts, domain::Fen)> = HashMap::with_capacity(ids.len());
+        for i in 0..ids.len() {
+            let names: Vec<&str> = payments[i].iter().map(|p| p.0).collect();
+            let amounts: Vec<domain::Fen> = payments[i].iter().map(|p| domain::Fen(p.1)).collect();
+            if settled.insert(ids[i], (FundAmounts::from_tiers(&names, &amounts), oop[i])).is_some() {
+                return Err(settlements.bad(i, "claim_id", &format!("{:?} is settled twice", ids[i])));
+            }
+        }
+        let mut ledger = ClaimLedger::new(&ps, &Catalogue::serious(), year);
+        let mut of_person: HashMap<ResidentId, usize> = HashMap::new();
+        let mut groups: Vec<(ResidentId, RegionCode, Vec<SettledClaim>, i64)> = Vec::new();
+        let mut unknown = Vec::new();
+        for c in claims.iter().filter(|c| c.discharged.year() == year) {
+            let s = settled.get(c.claim_id.as_str()).map(|(paid, oop)| SettledClaim {
+                claim: c,
+                paid: *paid,
+                out_of_pocket: *oop,
+            });
+            let Some((village, _)) = registry.person(&c.person_id) else {
+                unknown.extend(s);
+                continue;
+            };
+            let g = *of_person.entry(c.person_id).or_insert_with(|| {
+                groups.push((c.person_id, village, Vec::new(), 0));
+                groups.len() - 1
+            });
+            match s {
+                Some(s) => groups[g].2.push(s),
+                None => groups[g].3 += 1,
+            }
+        }
+        if !unknown.is_empty() {
+            ledger.facts(&registry, &unknown).map_err(|e| EngineError::Engine(e.to_string()))?;
+        }
+        let mut rows = Vec::with_capacity(groups.len());
+        for (person, village, settled, unsettled) in groups {
+            let facts = ledger.facts(&registry, &settled).map_err(|e| EngineError::Engine(e.to_string()))?;
+            rows.push((person, village, indicators::stored::encode(&facts), unsettled));
+        }
+        Ok(out::batch(vec![
+            Col("year", out::ints(rows.iter().map(|_| year as i64)), false),
+            Col("person_id", out::strings(rows.iter().map(|r| r.0.to_string())), false),
+            Col("village_code", out::strings(rows.iter().map(|r| r.1.to_string())), false),
+            Col("facts", out::binaries(rows.iter().map(|r| &r.2)), false),
+            Col("unsettled", out::ints(rows.iter().map(|r| r.3)), false),
+        ]))
+    }
+}
+
+fn read_alert_dates(t: &Table) -> Result<Vec<AlertEvent>> {
+    let households = t.required_strings("household_id")?;
+    let years = t.required_ints("year")?;
+    let raised = if t.has("raised_on") { t.dates("raised_on")? } else { vec![None; households.len()] };
+    let assisted = if t.has("assisted_on") { t.dates("assisted_on")? } else { vec![None; households.len()] };
+    (0..households.len())
+        .map(|i| {
+            let year = years[i] as i32;
+            // As the report's alerts file: without a day raised, December of its year.
+            let december = NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(|| t.bad(i, "year", "is out of range"))?;
+            Ok(AlertEvent {
+                household_id: households[i].to_string(),
+                year,
+                raised_on: raised[i].unwrap_or(december),
+                assisted_on: assisted[i],
+            })
+        })
+        .collect()
+}
+
+fn read_cases(t: &Table) -> Result<Vec<CaseDeadline>> {
+    let households = t.required_strings("household_id")?;
+    let due = t.required_dates("due")?;
+    let verified = t.dates("verified_on")?;
+    Ok((0..households.len())
+        .map(|i| CaseDeadline { household_id: households[i].to_string(), due: due[i], verified_on: verified[i] })
+        .collect())
+}
+
+/// Each encoded fact of `village_code, facts` rows (either part) as rows
+/// `region_code, level, month, measure, slice, value`, once for its village and
+/// once for each region above it (the cube's chain: `RegionCode::parent`).
+pub fn expand(t: &Table) -> Result<RecordBatch> {
+    let villages = t.parsed_from_str::<RegionCode>("village_code")?;
+    let bytes = t.binaries("facts")?;
+    let mut chains: HashMap<RegionCode, Vec<RegionCode>> = HashMap::new();
+    let (mut region, mut level, mut month, mut measure, mut slice, mut value) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..villages.len() {
+        let facts = indicators::stored::decode(villages[i], bytes[i]).map_err(|e| t.bad(i, "facts", &e.to_string()))?;
+        let chain = chains.entry(villages[i]).or_insert_with(|| {
+            let mut c = vec![villages[i]];
+            while let Some(p) = c.last().and_then(|r| r.parent()) {
+                c.push(p);
+            }
+            c
+        });
+        for f in facts {
+            for r in chain.iter() {
+                region.push(r.to_string());
+                level.push(r.level().as_str());
+                month.push(f.month.0 as i64);
+                measure.push(f.measure.index() as i64);
+                slice.push(f.slice.index() as i64);
+                value.push(f.value);
+            }
+        }
+    }
+    Ok(out::batch(vec![
+        Col("region_code", out::strings(region), false),
+        Col("level", out::strings(level), false),
+        Col("month", out::ints(month), false),
+        Col("measure", out::ints(measure), false),
+        Col("slice", out::ints(slice), false),
+        Col("value", out::ints(value), false),
+    ]))
+}
+
+/// The definitions a report uses: the shipped ones, with a definitions file laid over.
+pub fn definitions(text: Option<&str>) -> Result<Definitions> {
+    let mut defs = Definitions::shipped();
+    if let Some(t) = text {
+        defs.merge(t, "indicators").map_err(|e| EngineError::Input(e.to_string()))?;
+    }
+    Ok(defs)
+}
+
+/// The CSV header line of a report (`safetynet report --out R.csv`).
+pub fn report_header(defs: &Definitions) -> Result<String> {
+    let mut buf = Vec::new();
+    report::write_csv(defs, &[], &HashMap::new(), &Targets::shipped(), false, &mut buf)
+        .map_err(|e| EngineError::Engine(e.to_string()))?;
+    String::from_utf8(buf).map_err(|e| EngineError::Engine(e.to_string()))
+}
+
+/// The report lines of the regions of one `level` from their summed facts
+/// (`region_code, month, measure, slice, value`, every region of that level):
+/// `region_code, period, line`, the period's position in the year's periods.
+pub fn report_lines(defs: &Definitions, year: i32, level: &str, period: &str, t: &Table) -> Result<RecordBatch> {
+    let level: RegionLevel = level.parse().map_err(|e: domain::DomainError| EngineError::Input(e.to_string()))?;
+    let kind: PeriodKind = period.parse().map_err(|e: String| EngineError::Input(e))?;
+    let regions = t.parsed_from_str::<RegionCode>("region_code")?;
+    let months = t.required_ints("month")?;
+    let measures = t.required_ints("measure")?;
+    let slices = t.required_ints("slice")?;
+    let values = t.required_ints("value")?;
+    let all_slices = Slice::all();
+    let mut facts = Vec::with_capacity(regions.len());
+    for i in 0..regions.len() {
+        if regions[i].level() != level {
+            return Err(t.bad(i, "region_code", &format!("is a {}, not a {level}", regions[i].level())));
+        }
+        let measure = *Measure::ALL.get(measures[i] as usize).ok_or_else(|| t.bad(i, "measure", "unknown measure"))?;
+        let slice = *all_slices.get(slices[i] as usize).ok_or_else(|| t.bad(i, "slice", "unknown slice"))?;
+        facts.push(Fact { village: regions[i], month: Month(months[i] as i32), slice, measure, value: values[i] });
+    }
+    // The regions of one level are never above one another: each is a leaf here.
+    let cube = IndicatorCube::build(defs, &facts);
+    let spec = ReportSpec { levels: vec![level], periods: Period::of_year(year, kind), scope: String::new() };
+    let rows = report::build(&cube, &spec);
+    let targets = Targets::shipped();
+    let names = HashMap::new();
+    let periods = Period::of_year(year, kind);
+    let (mut codes, mut at, mut lines) = (Vec::new(), Vec::new(), Vec::new());
+    for r in &rows {
+        let mut buf = Vec::new();
+        report::write_csv(defs, std::slice::from_ref(r), &names, &targets, false, &mut buf)
+            .map_err(|e| EngineError::Engine(e.to_string()))?;
+        let text = String::from_utf8(buf).map_err(|e| EngineError::Engine(e.to_string()))?;
+        let line = text.split_once('\n').map(|(_, l)| l.to_string()).unwrap_or_default();
+        codes.push(r.region.to_string());
+        at.push(periods.iter().position(|p| *p == r.period).unwrap_or(0) as i64);
+        lines.push(line);
+    }
+    Ok(out::batch(vec![
+        Col("region_code", out::strings(codes), false),
+        Col("period", out::ints(at), false),
+        Col("line", out::strings(lines), false),
+    ]))
+}

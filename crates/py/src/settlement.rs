@@ -1,0 +1,268 @@
+//! Settlement of claims from Arrow, as the binary settles (docs/settlement.md):
+//! each person's claims in `(discharged, claim_id)` order (`settle::settlement_order`),
+//! each claim through `settle::settle_claim` (the kernel `settle_into` every path
+//! uses) against the person's accumulators of the claim's year, which start from
+//! the rows given (matched by tier name, as the store's batch does) or at zero.
+//!
+//! Which policy settles a claim: with one policy file (the file command, a
+//! what-if draft), that policy, whatever the year; with the store's policies,
+//! `settle::policy_in_force` for the person's village and the claim's year, a
+//! claim with none left unsettled and counted by village (the store's batch).
+
+use crate::error::{EngineError, Result};
+use crate::input::Table;
+use crate::out::{self, Col};
+use arrow_array::RecordBatch;
+use chrono::Datelike;
+use domain::{ClaimKind, FacilityLevel, PovertyStatus, RegionCode, ResidentId};
+use settle::{Accumulators, BatchClaim, ClaimInput, Policy, TierAccumulator};
+use std::collections::{BTreeMap, HashMap};
+
+/// A policy and where it came from.
+pub struct PolicyRow {
+    /// The store's id of the policy (`None` for a policy file).
+    pub id: Option<i64>,
+    pub region: String,
+    pub year: i32,
+    pub version: i64,
+    pub policy: Policy,
+}
+
+pub struct Policies {
+    pub rows: Vec<PolicyRow>,
+    /// One policy file applied to every claim, whatever its region and year.
+    pub single: bool,
+}
+
+impl Policies {
+    pub fn from_toml(text: &str) -> Result<Policies> {
+        let policy = Policy::parse(text.trim_start_matches('\u{feff}'))
+            .map_err(|e| EngineError::Input(format!("policy: {e}")))?;
+        Ok(Policies {
+            rows: vec![PolicyRow {
+                id: None,
+                region: String::new(),
+                year: policy.year.unwrap_or(0),
+                version: 0,
+                policy,
+            }],
+            single: true,
+        })
+    }
+
+    /// The export's `policies` rows: `id, region, year, version, source`.
+    pub fn from_table(t: &Table) -> Result<Policies> {
+        let ids = t.required_ints("id")?;
+        let regions = t.strings("region")?;
+        let years = t.required_ints("year")?;
+        let versions = t.required_ints("version")?;
+        let sources = t.required_strings("source")?;
+        let mut rows = Vec::with_capacity(ids.len());
+        for i in 0..ids.len() {
+            let region = regions[i].unwrap_or("");
+            domain::region::parse_prefix(region).map_err(|e| t.bad(i, "region", &e.to_string()))?;
+            let policy = Policy::parse(sources[i].trim_start_matches('\u{feff}'))
+                .map_err(|e| t.bad(i, "source", &e.to_string()))?;
+            rows.push(PolicyRow {
+                id: Some(ids[i]),
+                region: region.to_string(),
+                year: years[i] as i32,
+                version: versions[i],
+                policy,
+            });
+        }
+        Ok(Policies { rows, single: false })
+    }
+
+    /// The policy settling a claim of `year` of a person of `village`.
+    fn in_force(&self, village: Option<RegionCode>, year: i32) -> Option<usize> {
+        if self.single {
+            return Some(0);
+        }
+        settle::policy_in_force(self.rows.iter().map(|p| (p.region.as_str(), p.year, p.version)), village?, year)
+    }
+}
+
+/// What one call settles: the settlements in settlement order, the persons' end
+/// accumulators, and the claims left without a policy, by village and year.
+pub struct Settled {
+    pub settlements: RecordBatch,
+    pub accumulators: RecordBatch,
+    pub without_policy: RecordBatch,
+}
+
+fn parse<T: std::str::FromStr>(t: &Table, i: usize, column: &str, s: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    s.parse::<T>().map_err(|e| t.bad(i, column, &e.to_string()))
+}
+
+/// Settles the claims of `claims` (with each row's person `status` and, for the
+/// store's policies, the person's village `region_code`), starting from
+/// `accumulators` (`person_id, year, tier, base, oop, paid`).
+pub fn settle(policies: &Policies, claims: &Table, accumulators: Option<&Table>) -> Result<Settled> {
+    let n = claims.rows();
+    let ids = claims.required_strings("claim_id")?;
+    let persons = claims.required_strings("person_id")?;
+    let levels = claims.required_strings("facility_level")?;
+    let kinds = claims.required_strings("kind")?;
+    let discharged = claims.required_dates("discharged")?;
+    let totals = claims.required_fen("total_cost")?;
+    let eligibles = claims.required_fen("eligible_cost")?;
+    let statuses = claims.required_strings("status")?;
+    let villages = if claims.has("region_code") { claims.strings("region_code")? } else { vec![None; n] };
+    if !policies.single && !claims.has("region_code") {
+        return Err(EngineError::MissingColumn { table: claims.name, column: "region_code".into() });
+    }
+
+    let mut person_index: HashMap<ResidentId, u32> = HashMap::new();
+    let mut person_ids: Vec<ResidentId> = Vec::new();
+    let mut person_status: Vec<PovertyStatus> = Vec::new();
+    let mut person_village: Vec<Option<RegionCode>> = Vec::new();
+    let mut seen_claims: HashMap<&str, usize> = HashMap::with_capacity(n);
+    let mut batch: Vec<BatchClaim> = Vec::with_capacity(n);
+    for i in 0..n {
+        if let Some(first) = seen_claims.insert(ids[i], i) {
+            return Err(claims.bad(i, "claim_id", &format!("{:?} used twice (first on row {})", ids[i], first + 1)));
+        }
+        let pid: ResidentId = parse(claims, i, "person_id", persons[i])?;
+        let status: PovertyStatus = parse(claims, i, "status", statuses[i])?;
+        let village = match villages[i] {
+            Some(v) => Some(RegionCode::parse(v).map_err(|e| claims.bad(i, "region_code", &e.to_string()))?),
+            None => None,
+        };
+        let p = *person_index.entry(pid).or_insert_with(|| {
+            person_ids.push(pid);
+            person_status.push(status);
+            person_village.push(village);
+            (person_ids.len() - 1) as u32
+        });
+        if person_status[p as usize] != status {
+            return Err(claims.bad(
+                i,
+                "status",
+                &format!("person {pid} is {status} here and {} on an earlier row", person_status[p as usize]),
+            ));
+        }
+        if person_village[p as usize] != village {
+            return Err(claims.bad(i, "region_code", &format!("person {pid} has another village on an earlier row")));
+        }
+        let level: FacilityLevel = parse(claims, i, "facility_level", levels[i])?;
+        let kind: ClaimKind = parse(claims, i, "kind", kinds[i])?;
+        if eligibles[i] > totals[i] {
+            return Err(claims.bad(i, "eligible_cost", "is more than total_cost"));
+        }
+        let input = ClaimInput { level, kind, total_cost: totals[i], eligible_cost: eligibles[i] };
+        batch.push(BatchClaim { person: p, discharged: discharged[i], input });
+    }
+
+    let start = match accumulators {
+        Some(t) => starting_accumulators(t)?,
+        None => HashMap::new(),
+    };
+
+    let order = settle::settlement_order(&batch, |i| ids[i]);
+    // Per person and year: the policy settling it and its accumulators.
+    let mut years: HashMap<(u32, i32), (usize, Accumulators)> = HashMap::new();
+    let mut in_force: HashMap<(Option<RegionCode>, i32), Option<usize>> = HashMap::new();
+    let mut without: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    let mut rows: Vec<(usize, usize, Vec<i64>, i64)> = Vec::with_capacity(n);
+    for &i in &order {
+        let i = i as usize;
+        let c = &batch[i];
+        let p = c.person as usize;
+        let year = c.discharged.year();
+        let village = person_village[p];
+        let Some(k) = *in_force.entry((village, year)).or_insert_with(|| policies.in_force(village, year)) else {
+            *without.entry((village.map(|v| v.to_string()).unwrap_or_default(), year)).or_default() += 1;
+            continue;
+        };
+        let policy = &policies.rows[k].policy;
+        let (_, acc) = years.entry((c.person, year)).or_insert_with(|| {
+            let mut acc = Accumulators::new(policy);
+            if let Some(rows) = start.get(&(person_ids[p], year)) {
+                for (tier, a) in rows {
+                    if let Some(t) = policy.names.iter().position(|n| n == tier) {
+                        acc.tiers[t] = *a;
+                    }
+                }
+            }
+            (k, acc)
+        });
+        let s = settle::settle_claim(policy, &c.input, person_status[p], acc);
+        rows.push((i, k, s.payments.iter().map(|f| f.0).collect(), s.out_of_pocket.0));
+    }
+
+    let settlements = out::batch(vec![
+        Col("claim_id", out::strings(rows.iter().map(|r| ids[r.0])), false),
+        Col("person_id", out::strings(rows.iter().map(|r| person_ids[batch[r.0].person as usize].to_string())), false),
+        Col("year", out::ints(rows.iter().map(|r| batch[r.0].discharged.year() as i64)), false),
+        Col("total_cost", out::ints(rows.iter().map(|r| batch[r.0].input.total_cost.0)), false),
+        Col("eligible_cost", out::ints(rows.iter().map(|r| batch[r.0].input.eligible_cost.0)), false),
+        Col("out_of_pocket", out::ints(rows.iter().map(|r| r.3)), false),
+        Col(
+            "payments",
+            out::payments(rows.iter().map(|r| (policies.rows[r.1].policy.names.as_slice(), r.2.as_slice()))),
+            false,
+        ),
+        Col("policy_id", out::opt_ints(rows.iter().map(|r| policies.rows[r.1].id)), true),
+        Col(
+            "policy_version",
+            out::opt_ints(rows.iter().map(|r| policies.rows[r.1].id.map(|_| policies.rows[r.1].version))),
+            true,
+        ),
+        Col("status", out::strings(rows.iter().map(|r| person_status[batch[r.0].person as usize].as_str())), false),
+        Col("discharged", out::dates(rows.iter().map(|r| batch[r.0].discharged)), false),
+        Col(
+            "region_code",
+            out::opt_strings(rows.iter().map(|r| person_village[batch[r.0].person as usize].map(|v| v.to_string()))),
+            true,
+        ),
+    ]);
+
+    let mut ends: Vec<(&(u32, i32), &(usize, Accumulators))> = years.iter().collect();
+    ends.sort_by_key(|((p, y), _)| (person_ids[*p as usize], *y));
+    let mut acc_rows: Vec<(ResidentId, i32, &str, TierAccumulator)> = Vec::new();
+    for ((p, y), (k, acc)) in ends {
+        for (name, a) in policies.rows[*k].policy.names.iter().zip(&acc.tiers) {
+            acc_rows.push((person_ids[*p as usize], *y, name.as_str(), *a));
+        }
+    }
+    let accumulators = out::batch(vec![
+        Col("person_id", out::strings(acc_rows.iter().map(|r| r.0.to_string())), false),
+        Col("year", out::ints(acc_rows.iter().map(|r| r.1 as i64)), false),
+        Col("tier", out::strings(acc_rows.iter().map(|r| r.2)), false),
+        Col("base", out::ints(acc_rows.iter().map(|r| r.3.base.0)), false),
+        Col("oop", out::ints(acc_rows.iter().map(|r| r.3.unpaid.0)), false),
+        Col("paid", out::ints(acc_rows.iter().map(|r| r.3.paid.0)), false),
+    ]);
+    let without_policy = out::batch(vec![
+        Col("village_code", out::strings(without.keys().map(|k| k.0.as_str())), false),
+        Col("year", out::ints(without.keys().map(|k| k.1 as i64)), false),
+        Col("claims", out::ints(without.values().copied()), false),
+    ]);
+    Ok(Settled { settlements, accumulators, without_policy })
+}
+
+type Start = HashMap<(ResidentId, i32), Vec<(String, TierAccumulator)>>;
+
+fn starting_accumulators(t: &Table) -> Result<Start> {
+    let persons = t.required_strings("person_id")?;
+    let years = t.required_ints("year")?;
+    let tiers = t.required_strings("tier")?;
+    let base = t.required_ints("base")?;
+    let oop = t.required_ints("oop")?;
+    let paid = t.required_ints("paid")?;
+    let mut out: Start = HashMap::new();
+    for i in 0..persons.len() {
+        let pid: ResidentId = parse(t, i, "person_id", persons[i])?;
+        let rows = out.entry((pid, years[i] as i32)).or_default();
+        if rows.iter().any(|(n, _)| n == tiers[i]) {
+            return Err(t.bad(i, "tier", &format!("person {pid} has the tier {:?} twice in {}", tiers[i], years[i])));
+        }
+        let a = TierAccumulator { base: domain::Fen(base[i]), unpaid: domain::Fen(oop[i]), paid: domain::Fen(paid[i]) };
+        rows.push((tiers[i].to_string(), a));
+    }
+    Ok(out)
+}

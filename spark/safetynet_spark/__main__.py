@@ -1,0 +1,184 @@
+"""`python -m safetynet_spark run|convert|csv ...` (docs/distributed.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Dict, Optional
+
+from pyspark.sql import functions as F
+
+
+def _text(path: Optional[str]) -> Optional[str]:
+    return Path(path).read_text() if path else None
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import datasets, jobs, session
+
+    spark = session.start(args.master, partitions=args.partitions, executor_memory=args.executor_memory)
+    timings: Dict[str, float] = {}
+    counts: Dict[str, int] = {}
+    try:
+        m = datasets.manifest(args.export)
+        year = int(m["year"])
+        read = lambda name: datasets.read(spark, args.export, name)  # noqa: E731
+        households, persons, claims = read("households"), read("persons"), read("claims")
+        settled = read("settled")
+        out = args.out
+        datasets.start_result(args.export, out)
+        jobs_asked = set(args.jobs.split(","))
+        policy_toml = _text(args.policy)
+
+        t = time.time()
+        s = jobs.settle(
+            spark, claims, persons,
+            policies=None if policy_toml else read("policies"),
+            policy_toml=policy_toml,
+            accumulators=None if policy_toml else read("accumulators"),
+            settled=None if policy_toml else settled,
+            buckets=args.buckets,
+        )
+        datasets.write(s["settlements"], out, "settlements")
+        datasets.write(s["accumulators"], out, "accumulators")
+        without = s["without_policy"].groupBy().agg(F.sum("claims").alias("n")).collect()[0]["n"] or 0
+        timings["settlement"] = time.time() - t
+        counts["claims_settled"] = spark.read.parquet(f"{out}/settlements").count()
+        counts["claims_without_policy"] = int(without)
+        s["_all"].unpersist()
+
+        mine = spark.read.parquet(f"{out}/settlements")
+        every = mine.select("claim_id", "person_id", "year", "out_of_pocket", "payments", "region_code")
+        if settled is not None and not policy_toml:
+            every = every.unionByName(settled.select(*every.columns))
+        every = every.where(F.col("year") == year)
+
+        if "warnings" in jobs_asked or "indicators" in jobs_asked:
+            t = time.time()
+            alerts = jobs.warnings(spark, year, households, persons, claims, every, read("thresholds"), _text(args.rules))
+            datasets.write(alerts, out, "alerts")
+            timings["warnings"] = time.time() - t
+            counts["alerts"] = spark.read.parquet(f"{out}/alerts").count()
+
+        if "indicators" in jobs_asked:
+            t = time.time()
+            if args.alerts_from == "cluster":
+                alert_dates = spark.read.parquet(f"{out}/alerts").select(
+                    "household_id", "rule", "year", F.lit(None).cast("date").alias("raised_on"),
+                    F.lit(None).cast("date").alias("assisted_on"), F.col("village_code").alias("region_code"),
+                )
+            else:
+                alert_dates = read("alert_dates")
+            f = jobs.indicator_facts(
+                spark, year, households, persons, claims, every,
+                alert_dates=alert_dates, cases=read("cases"), contracts=read("contracts"),
+                facilities=read("facilities") if args.facilities else None,
+            )
+            datasets.write(f["village_facts"], out, "village_facts")
+            datasets.write(f["person_facts"], out, "person_facts")
+            marks = read("indicator_marks")
+            if marks is not None:
+                datasets.write(marks, out, "indicator_marks", partitions=1)
+            timings["indicator_facts"] = time.time() - t
+            if args.report_out:
+                t = time.time()
+                sums = jobs.rollup(spark.read.parquet(f"{out}/village_facts"), spark.read.parquet(f"{out}/person_facts"))
+                csv = jobs.report(spark, year, sums, args.levels.split(","), args.period, _text(args.indicators), args.buckets)
+                Path(args.report_out).write_bytes(csv)
+                timings["indicator_rollup_report"] = time.time() - t
+
+        if "whatif" in jobs_asked and args.draft:
+            t = time.time()
+            draft = _text(args.draft)
+            common = dict(buckets=args.buckets)
+            a = jobs.settle(spark, claims, persons, policies=None if policy_toml else read("policies"),
+                            policy_toml=policy_toml, **common)
+            b = jobs.settle(spark, claims, persons, policy_toml=draft, **common)
+            th = read("thresholds")
+            alerts_a = jobs.warnings(spark, year, households, persons, claims, a["settlements"], th, _text(args.rules))
+            alerts_b = jobs.warnings(spark, year, households, persons, claims, b["settlements"], th, _text(args.rules))
+            csv = jobs.whatif(spark, households, persons, a["settlements"], b["settlements"], alerts_a, alerts_b,
+                              whole_area=not args.no_whole_area)
+            if args.whatif_out:
+                Path(args.whatif_out).write_bytes(csv)
+            timings["whatif"] = time.time() - t
+
+        execs = sorted(session.executors())
+        summary = {"year": year, "timings_s": timings, "counts": counts, "executors": execs}
+        print(json.dumps(summary, indent=2))
+        if args.summary:
+            Path(args.summary).write_text(json.dumps(summary, indent=2))
+        return 0
+    finally:
+        spark.stop()
+
+
+def convert(args: argparse.Namespace) -> int:
+    from .convert import convert as do
+
+    m = do(args.synth, args.out, args.year)
+    print(json.dumps(m["rows"]))
+    return 0
+
+
+def to_csv(args: argparse.Namespace) -> int:
+    """The cluster's results as the binary's files, for a byte-for-byte check."""
+    import pyarrow.dataset as ds
+
+    import safetynet_engines as eng
+
+    def table(name: str):
+        return ds.dataset(f"{args.results}/{name}", format="parquet").to_table()
+
+    if args.settlements:
+        Path(args.settlements).write_bytes(eng.settlements_csv(table("settlements")))
+    if args.alerts:
+        Path(args.alerts).write_bytes(eng.alerts_csv(table("alerts")))
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m safetynet_spark")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="run the jobs over an export and write the results")
+    r.add_argument("--export", required=True, help="the export directory (safetynet export --parquet)")
+    r.add_argument("--out", required=True, help="the result directory (for safetynet import ...)")
+    r.add_argument("--master", help="Spark master (default: as spark-submit sets it)")
+    r.add_argument("--partitions", type=int, default=8, help="shuffle partitions")
+    r.add_argument("--buckets", type=int, default=16, help="groups of persons per settlement engine call")
+    r.add_argument("--executor-memory", default="1g")
+    r.add_argument("--jobs", default="settle,warnings,indicators,whatif")
+    r.add_argument("--policy", help="one policy file for every claim (as safetynet settle --policy), "
+                                     "instead of the export's policies in force")
+    r.add_argument("--rules", help="a region's rules file over the default rules")
+    r.add_argument("--draft", help="the draft policy of the what-if")
+    r.add_argument("--no-whole-area", action="store_true", help="what-if: counties only, no 'all' rows")
+    r.add_argument("--alerts-from", choices=["export", "cluster"], default="export",
+                   help="the alerts the indicators count: the store's (export) or this run's")
+    r.add_argument("--facilities", action="store_true", help="judge treatment in county by the facilities' regions")
+    r.add_argument("--report-out", help="also roll the facts up and write the report CSV here")
+    r.add_argument("--levels", default="province,city,county,township,village")
+    r.add_argument("--period", default="month")
+    r.add_argument("--indicators", help="an indicator definitions file over the shipped ones")
+    r.add_argument("--whatif-out", help="write the what-if CSV here")
+    r.add_argument("--summary", help="write timings, counts and executors as JSON here")
+    r.set_defaults(func=run)
+    c = sub.add_parser("convert", help="TEMPORARY: synth CSVs to the Parquet export layout")
+    c.add_argument("--synth", required=True)
+    c.add_argument("--out", required=True)
+    c.add_argument("--year", type=int, required=True)
+    c.set_defaults(func=convert)
+    v = sub.add_parser("csv", help="results as the binary's CSV files")
+    v.add_argument("--results", required=True)
+    v.add_argument("--settlements")
+    v.add_argument("--alerts")
+    v.set_defaults(func=to_csv)
+    args = p.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

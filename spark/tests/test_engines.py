@@ -1,0 +1,181 @@
+"""The extension module against the engines' own cases (no Spark).
+
+Run: `python -m pytest spark/tests` (or `python spark/tests/test_engines.py`)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+import safetynet_engines as eng
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = ROOT / "crates" / "settle" / "tests" / "cases"
+
+
+def read_strings(path: Path) -> pa.Table:
+    names = pcsv.read_csv(path, read_options=pcsv.ReadOptions(skip_rows_after_names=10**9)).column_names
+    return pcsv.read_csv(
+        path,
+        convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True),
+    )
+
+
+def fen(t: pa.Table, col: str) -> pa.Array:
+    return pa.table(eng.yuan_to_fen(t.select([col]), col)).column("fen")
+
+
+def claims_of(case: Path) -> pa.Table:
+    c = read_strings(case / "claims.csv")
+    p = read_strings(case / "persons.csv")
+    status = dict(zip(p.column("person_id").to_pylist(), p.column("status").to_pylist()))
+    date = lambda col: pc.strptime(c.column(col), format="%Y-%m-%d", unit="s").cast(pa.date32())  # noqa: E731
+    return pa.table({
+        "claim_id": c.column("claim_id"),
+        "person_id": c.column("person_id"),
+        "facility_level": c.column("facility_level"),
+        "kind": c.column("kind"),
+        "discharged": date("discharged"),
+        "total_cost": fen(c, "total_cost"),
+        "eligible_cost": fen(c, "eligible_cost"),
+        "status": pa.array([status[x] for x in c.column("person_id").to_pylist()]),
+    })
+
+
+def cases():
+    return sorted(d for d in CASES.iterdir() if (d / "expected.csv").exists())
+
+
+def test_every_settlement_case_to_the_fen():
+    assert cases(), "no settlement cases found"
+    for case in cases():
+        settler = eng.Settler.from_toml((case / "policy.toml").read_text())
+        s, _, w = settler.settle(claims_of(case))
+        assert w.num_rows == 0
+        got = eng.settlements_csv(s).decode()
+        assert got == (case / "expected.csv").read_text(), case.name
+
+
+def test_row_order_does_not_matter_and_accumulators_carry_over():
+    case = CASES / "01_worked_example"
+    settler = eng.Settler.from_toml((case / "policy.toml").read_text())
+    claims = claims_of(case)
+    whole, acc, _ = settler.settle(claims)
+    rows = list(range(claims.num_rows))
+    random.Random(7).shuffle(rows)
+    shuffled, _, _ = settler.settle(claims.take(rows))
+    assert eng.settlements_csv(shuffled) == eng.settlements_csv(whole)
+    # The year in two batches: the second continues from the first's accumulators.
+    order = pc.sort_indices(claims, [("discharged", "ascending"), ("claim_id", "ascending")])
+    first, second = claims.take(order[:2]), claims.take(order[2:])
+    s1, a1, _ = settler.settle(first)
+    s2, a2, _ = settler.settle(second, pa.table(a1))
+    both = pa.concat_tables([pa.table(s1), pa.table(s2)])
+    assert eng.settlements_csv(both) == eng.settlements_csv(whole)
+    end = {(r["person_id"], r["tier"]): r for r in pa.table(acc).to_pylist()}
+    for r in pa.table(a2).to_pylist():
+        assert end[(r["person_id"], r["tier"])] == r
+
+
+def test_store_policies_in_force_by_village_and_year():
+    case = CASES / "01_worked_example"
+    src = (case / "policy.toml").read_text()
+    policies = pa.table({
+        "id": pa.array([7, 8], pa.int64()), "region": ["", "99"], "year": pa.array([2024, 2024], pa.int64()),
+        "version": pa.array([1, 1], pa.int64()), "source": [src, src],
+    })
+    claims = claims_of(case)
+    first = claims.column("person_id")[0].as_py()
+    villages = ["610102001001" if x == first else "340102001001" for x in claims.column("person_id").to_pylist()]
+    s, _, w = eng.Settler(policies).settle(claims.append_column("region_code", pa.array(villages)))
+    assert set(pa.table(s).column("policy_id").to_pylist()) == {7}
+    assert pa.table(w).num_rows == 0
+    # A policy of another year covers nothing: every claim left without one.
+    other = policies.set_column(2, "year", pa.array([2023, 2023], pa.int64()))
+    s, _, w = eng.Settler(other).settle(claims.append_column("region_code", pa.array(villages)))
+    assert pa.table(s).num_rows == 0 and sum(pa.table(w).column("claims").to_pylist()) == claims.num_rows
+
+
+def test_bad_input_names_table_row_and_column():
+    case = CASES / "01_worked_example"
+    settler = eng.Settler.from_toml((case / "policy.toml").read_text())
+    claims = claims_of(case)
+    ids = claims.column("person_id").to_pylist()
+    ids[1] = "340102198001010010"  # wrong check digit
+    bad = claims.set_column(1, "person_id", pa.array(ids))
+    try:
+        settler.settle(bad)
+    except eng.InputError as e:
+        assert "claims: row 2: column person_id" in str(e), e
+    else:
+        raise AssertionError("a bad resident ID was accepted")
+    try:
+        settler.settle(claims.drop(["status"]))
+    except eng.InputError as e:
+        assert "claims: no column \"status\"" in str(e), e
+    else:
+        raise AssertionError("a missing column was accepted")
+
+
+def test_monitoring_example_of_the_docs():
+    """docs/monitoring.md, "Example" (crates/cli/tests/monitor_cli.rs)."""
+    def pid(area: str, n: int) -> str:
+        body = f"{area}19800101{n:03d}"
+        w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        return body + "10X98765432"[sum(int(a) * b for a, b in zip(body, w)) % 11]
+
+    p = [pid("341122", i) for i in range(1, 7)]
+    households = pa.table({
+        "household_id": ["H1", "H2", "H3", "H4"],
+        "village_code": ["341122100201", "341122100202", "351122100201", "341122100201"],
+        "size": pa.array([2, 4, 1, 3], pa.int64()),
+        "income": pa.array([2_000_000, 6_000_000, 500_000, 3_000_000], pa.int64()),
+        "consumption": pa.array([1_500_000, None, None, None], pa.int64()),
+    })
+    persons = pa.table({
+        "person_id": p[:5], "household_id": ["H1", "H1", "H2", "H3", "H4"],
+        "status": ["lifted", "general", "general", "general", "low_income"],
+    })
+    settlements = pa.table({
+        "person_id": [p[0], p[1], p[0], p[2], p[3]],
+        "year": pa.array([2024, 2024, 2023, 2024, 2024], pa.int64()),
+        "out_of_pocket": pa.array([500_000, 340_001, 99_999, 1_680_000, 60_000], pa.int64()),
+    })
+    d = lambda s: pa.scalar(__import__("datetime").date.fromisoformat(s), pa.date32())  # noqa: E731
+    claims = pa.table({
+        "claim_id": ["K1", "K3", "K2"], "person_id": [p[4]] * 3,
+        "facility_level": ["county"] * 3, "kind": ["inpatient"] * 3,
+        "admitted": pa.array([d("2024-01-05"), d("2024-03-01"), d("2024-03-01")]),
+        "discharged": pa.array([d("2024-01-10"), d("2024-03-05"), d("2024-03-05")]),
+        "total_cost": pa.array([100, 100, 100], pa.int64()), "eligible_cost": pa.array([100, 100, 100], pa.int64()),
+        "diagnosis": ["I10", "C34.1", "C16.9"],
+    })
+    thresholds = pa.table({
+        "region": ["34", "341122"], "year": pa.array([2024, 2024], pa.int64()),
+        "rural_income": pa.array([1_957_500, 1_680_000], pa.int64()),
+        "monitoring_line": pa.array([700_000, 700_000], pa.int64()),
+    })
+    alerts, missing = eng.Monitor(2024, thresholds).alerts(households, persons, claims, settlements)
+    assert pa.table(missing).column("household_id").to_pylist() == ["H3"]
+    assert eng.alerts_csv(alerts).decode() == (
+        "rule,household_id,village_code,year,value,threshold\n"
+        "catastrophic_10,H1,341122100201,2024,8400.01,1500.00\n"
+        "catastrophic_10,H2,341122100202,2024,16800.00,6000.00\n"
+        "catastrophic_10,H3,351122100201,2024,600.00,500.00\n"
+        "catastrophic_25,H1,341122100201,2024,8400.01,3750.00\n"
+        "catastrophic_25,H2,341122100202,2024,16800.00,15000.00\n"
+        "impoverishing,H1,341122100201,2024,5800.00,7000.00\n"
+        "medical_burden_poor,H1,341122100201,2024,8400.01,8400.00\n"
+        "serious_diagnosis,H4,341122100201,2024,C16.9,\n"
+    )
+
+
+if __name__ == "__main__":
+    for name, f in list(globals().items()):
+        if name.startswith("test_") and callable(f):
+            f()
+            print("ok", name)

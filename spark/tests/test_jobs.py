@@ -1,0 +1,45 @@
+"""The jobs on a local Spark: the settlement job (shuffled by person, several
+engine calls) gives what one engine call gives, and the bundling of a village's
+inputs hands each call whole tables. Takes about half a minute (Spark's start)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import safetynet_engines as eng  # noqa: E402
+from test_engines import CASES, claims_of  # noqa: E402
+
+from safetynet_spark import jobs, session  # noqa: E402
+
+
+def test_settlement_job_equals_one_engine_call():
+    case = CASES / "01_worked_example"
+    policy = (case / "policy.toml").read_text()
+    claims = claims_of(case)
+    village = pa.array(["340102001001"] * claims.num_rows)
+    spark = session.start("local[2]", partitions=4)
+    try:
+        cdf = spark.createDataFrame(claims.drop(["status"]).append_column("region_code", village))
+        pdf = spark.createDataFrame(
+            pa.table({"person_id": claims.column("person_id"), "status": claims.column("status")})
+        ).distinct()
+        out = jobs.settle(spark, cdf, pdf, policy_toml=policy, buckets=3)
+        got = out["settlements"].toArrow()
+        acc = out["accumulators"].toArrow()
+    finally:
+        spark.stop()
+    want, want_acc, _ = eng.Settler.from_toml(policy).settle(claims)
+    assert eng.settlements_csv(got) == eng.settlements_csv(want)
+    key = lambda r: (r["person_id"], r["year"], r["tier"])  # noqa: E731
+    assert sorted(acc.to_pylist(), key=key) == sorted(pa.table(want_acc).to_pylist(), key=key)
+
+
+if __name__ == "__main__":
+    test_settlement_job_equals_one_engine_call()
+    print("ok")
