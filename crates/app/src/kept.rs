@@ -23,7 +23,7 @@ use crate::analysis::{
 };
 use crate::model::{ClaimSettlement, IndicatorData, NetworkData};
 use chrono::{Datelike, NaiveDate};
-use domain::{RegionCode, RegionLevel};
+use domain::{CountyGroup, RegionCode, RegionLevel};
 use indicators::{stored, Compare, Definitions, Fact, PeriodKind};
 use store::{FactsWrite, PersonFacts, PersonsWrite, Scope, Store, YearFacts};
 
@@ -359,12 +359,13 @@ pub async fn report(
     today: NaiveDate,
     write: Option<&tokio::sync::Mutex<()>>,
 ) -> Result<Report, String> {
-    report_compared(store, defs, scope, year, levels, period, None, today, write).await
+    report_compared(store, defs, scope, year, levels, period, None, CountyGroup::All, today, write).await
 }
 
 /// The report of `year` as [`report`] draws it, and with `compare` each row
 /// beside the same period of the year before, from that year's kept facts
-/// (kept from now on, and built with this year's if they were not).
+/// (kept from now on, and built with this year's if they were not). With
+/// `counties`, only the facts of the villages of those counties are summed.
 #[allow(clippy::too_many_arguments)]
 pub async fn report_compared(
     store: &Store,
@@ -374,6 +375,7 @@ pub async fn report_compared(
     levels: Vec<RegionLevel>,
     period: PeriodKind,
     compare: Option<Compare>,
+    counties: CountyGroup,
     today: NaiveDate,
     write: Option<&tokio::sync::Mutex<()>>,
 ) -> Result<Report, String> {
@@ -400,11 +402,13 @@ pub async fn report_compared(
         let mut facts = Vec::new();
         decode(&local, &mut facts)?;
         decode(&coverage, &mut facts)?;
+        facts.retain(|f| counties.keeps(f.village));
         let mut r = report_of_facts(defs, &facts, frame);
         if let (Some(c), Some(before)) = (compare, before) {
             facts.clear();
             decode(&before.local, &mut facts)?;
             decode(&before.coverage, &mut facts)?;
+            facts.retain(|f| counties.keeps(f.village));
             r.compare_with(c, &facts);
         }
         Ok(r)

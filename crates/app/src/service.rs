@@ -645,7 +645,7 @@ impl App {
         levels: Vec<domain::RegionLevel>,
         period: indicators::PeriodKind,
     ) -> AppResult<crate::analysis::Report> {
-        self.report_compared(defs, s, year, levels, period, None).await
+        self.report_compared(defs, s, year, levels, period, None, domain::CountyGroup::All).await
     }
 
     pub async fn network(&self, s: &Scope) -> AppResult<NetworkData> {

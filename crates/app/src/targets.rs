@@ -273,7 +273,9 @@ impl App {
 
     /// The programme report of `year` inside the scope, its values drawn against
     /// the targets in force and, with `compare`, beside the same period of the
-    /// year before (whose facts are kept from then on).
+    /// year before (whose facts are kept from then on); `counties` keeps the
+    /// national poverty counties, or the others, or all.
+    #[allow(clippy::too_many_arguments)]
     pub async fn report_compared(
         &self,
         defs: Definitions,
@@ -282,6 +284,7 @@ impl App {
         levels: Vec<RegionLevel>,
         period: PeriodKind,
         compare: Option<Compare>,
+        counties: domain::CountyGroup,
     ) -> AppResult<Report> {
         let today = Utc::now().date_naive();
         crate::kept::check_year(year, today).map_err(AppError::Invalid)?;
@@ -297,6 +300,7 @@ impl App {
             levels,
             period,
             compare,
+            counties,
             today,
             self.write_turns(),
         )
@@ -332,7 +336,17 @@ impl App {
             Some(v) => v,
             None => {
                 let level = scope_level(prefix);
-                let r = self.report_compared(defs.clone(), s, year, vec![level], PeriodKind::Year, None).await?;
+                let r = self
+                    .report_compared(
+                        defs.clone(),
+                        s,
+                        year,
+                        vec![level],
+                        PeriodKind::Year,
+                        None,
+                        domain::CountyGroup::All,
+                    )
+                    .await?;
                 let v = Arc::new(scope_values(&r));
                 self.targets_cache().put_headline(key, v.clone());
                 v

@@ -159,6 +159,7 @@ async fn targets_are_kept_versioned_audited_and_drawn_without_rebuilding(store: 
             vec![RegionLevel::County],
             PeriodKind::Year,
             Some(Compare::PreviousYear),
+            domain::CountyGroup::All,
         )
         .await
         .unwrap();
@@ -176,6 +177,7 @@ async fn targets_are_kept_versioned_audited_and_drawn_without_rebuilding(store: 
             vec![RegionLevel::County],
             PeriodKind::Year,
             Some(Compare::PreviousYear),
+            domain::CountyGroup::All,
         )
         .await
         .unwrap_err();

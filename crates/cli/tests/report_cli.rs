@@ -166,3 +166,81 @@ fn report_compares_with_the_previous_year_over_files() {
     let err = e.fails(&args);
     assert!(err.contains("C23") && err.contains("no settlement"), "{err}");
 }
+
+/// `--counties` splits the national poverty counties from the rest, and with
+/// `--facilities` a claim counts in the patient's county by its facility's region.
+#[test]
+fn report_splits_poverty_counties_and_places_claims_by_their_facility() {
+    let e = Env::new();
+    // H1 in 来安县 (341122, not listed); H2 in 宿松县 (340826, a national poverty county).
+    let households = e.write(
+        "households.csv",
+        "household_id,village_code,size,income,consumption,food\n\
+         H1,341122100201,2,20000,15000,\nH2,340826100201,3,9000,8000,\n",
+    );
+    const SUSONG: &str = "340826197005050021";
+    let persons = e.write(
+        "persons.csv",
+        &format!(
+            "person_id,household_id,name,status,status_since\n\
+             {LIFTED},H1,Li Wei,lifted,2020-01-01\n{SUSONG},H2,Wang Fang,lifted,2020-01-01\n"
+        ),
+    );
+    // Both stays are at a county hospital, but F1 stands in 来安县: Wang Fang was
+    // treated outside her county.
+    let claims = e.write(
+        "claims.csv",
+        &format!(
+            "claim_id,person_id,facility_level,kind,admitted,discharged,total_cost,eligible_cost,diagnosis,facility_id\n\
+             A1,{LIFTED},county,inpatient,2024-03-01,2024-03-05,20000,20000,C16,F1\n\
+             B1,{SUSONG},county,inpatient,2024-04-01,2024-04-05,10000,10000,C16,F1\n"
+        ),
+    );
+    let settlements = e.write(
+        "settlements.csv",
+        "claim_id,eligible_cost,basic,out_of_pocket\nA1,20000,18000,2000\nB1,10000,9000,1000\n",
+    );
+    let facilities = e.write(
+        "facilities.csv",
+        "facility_id,name,kind,grade,region_code\nF1,Laian hospital,county_hospital,2,341122\n",
+    );
+    let out = e.dir.path().join("report.csv");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "report",
+            "--year",
+            "2024",
+            "--level",
+            "county",
+            "--persons",
+            path(&persons),
+            "--households",
+            path(&households),
+            "--claims",
+            path(&claims),
+            "--settlements",
+            path(&settlements),
+            "--out",
+            path(&out),
+        ];
+        args.extend_from_slice(extra);
+        e.ok(&args);
+        std::fs::read_to_string(&out).unwrap()
+    };
+    let counties =
+        |csv: &str| csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().to_string()).collect::<Vec<_>>();
+
+    let all = run(&[]);
+    assert_eq!(counties(&all), ["340826", "341122"]);
+    // By level alone both stays are in their county.
+    assert_eq!(row(&all, "340826")["poor_treated_in_county_share"], "100.00");
+    assert_eq!(counties(&run(&["--counties", "poverty"])), ["340826"]);
+    assert_eq!(counties(&run(&["--counties", "other"])), ["341122"]);
+
+    let placed = run(&["--facilities", path(&facilities)]);
+    assert_eq!(row(&placed, "340826")["poor_treated_in_county_share"], "0.00", "{placed}");
+    assert_eq!(row(&placed, "341122")["poor_treated_in_county_share"], "100.00");
+
+    let err = e.fails(&["report", "--year", "2024", "--counties", "poor", "--out", path(&out)]);
+    assert!(err.contains("counties") && err.contains("poverty"), "{err}");
+}

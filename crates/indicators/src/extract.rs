@@ -12,7 +12,8 @@ use crate::measure::{Measure, Slice};
 use crate::period::Month;
 use chrono::NaiveDate;
 use domain::{
-    Catalogue, Claim, ClaimKind, FacilityLevel, Fen, Household, Person, PovertyStatus, RegionCode, RegionLevel, ResidentId,
+    Catalogue, Claim, ClaimKind, FacilityLevel, Fen, Household, Person, PovertyStatus, RegionCode, RegionLevel,
+    ResidentId,
 };
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -171,10 +172,9 @@ impl Registry {
                 let county = |r: RegionCode| r.ancestor(RegionLevel::County);
                 region.level() >= RegionLevel::County && county(*region) == county(patient_village)
             }
-            None => matches!(
-                claim.facility_level,
-                FacilityLevel::Village | FacilityLevel::Township | FacilityLevel::County
-            ),
+            None => {
+                matches!(claim.facility_level, FacilityLevel::Village | FacilityLevel::Township | FacilityLevel::County)
+            }
         }
     }
 

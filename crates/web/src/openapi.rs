@@ -515,7 +515,8 @@ fn base() -> Value {
                                query("level", "province, city, county, township, village; comma-separated or repeated; default the scope's level and the one below", "string"),
                                query("period", "year (default), quarter or month", "string"),
                                query("format", "json (default), csv or xlsx", "string"),
-                               query("compare", "previous-year: each value gains the same period's value a year before and the change", "string")],
+                               query("compare", "previous-year: each value gains the same period's value a year before and the change", "string"),
+                               query("counties", "all (default), poverty (the 832 national poverty counties, whatever their exit year) or other", "string")],
                 "responses": errors(json!({ "200": {
                     "description": "ok",
                     "content": {

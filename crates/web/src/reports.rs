@@ -45,6 +45,8 @@ pub struct ReportParams {
     pub format: String,
     /// `compare=previous-year`: each row beside the same period of the year before.
     pub compare: Option<Compare>,
+    /// `counties=poverty|other`: only the national poverty counties, or the rest.
+    pub counties: domain::CountyGroup,
 }
 
 fn period_str(p: PeriodKind) -> &'static str {
@@ -85,6 +87,7 @@ impl ReportParams {
     pub async fn from_pairs(st: &AppState, scope: &Scope, pairs: &[(String, String)]) -> Result<Self, WebError> {
         let (mut year, mut levels, mut period, mut format) = (None, Vec::new(), PeriodKind::Year, "json".to_string());
         let mut compare = None;
+        let mut counties = domain::CountyGroup::All;
         for (k, v) in pairs {
             match k.as_str() {
                 "year" if !v.trim().is_empty() => year = Some(parse_year(v)?),
@@ -108,13 +111,16 @@ impl ReportParams {
                         )))
                     }
                 },
+                "counties" => {
+                    counties = v.parse().map_err(|e: String| WebError::BadRequest(format!("counties: {e}")))?
+                }
                 "compare" if v.trim().is_empty() => compare = None,
                 "compare" => {
                     compare = Some(v.parse().map_err(|e: String| WebError::BadRequest(format!("compare: {e}")))?)
                 }
                 other => {
                     return Err(WebError::BadRequest(format!(
-                        "unknown query parameter {other:?}; expected year, level, period, format or compare"
+                        "unknown query parameter {other:?}; expected year, level, period, format, compare or counties"
                     )))
                 }
             }
@@ -130,6 +136,7 @@ impl ReportParams {
             period,
             format,
             compare,
+            counties,
         })
     }
 
@@ -137,8 +144,12 @@ impl ReportParams {
     fn query(&self, format: &str) -> String {
         let levels: Vec<&str> = self.levels.iter().map(|l| l.as_str()).collect();
         let compare = self.compare.map(|c| format!("&compare={c}")).unwrap_or_default();
+        let counties = match self.counties {
+            domain::CountyGroup::All => String::new(),
+            c => format!("&counties={}", c.as_str()),
+        };
         format!(
-            "year={}&level={}&period={}&format={format}{compare}",
+            "year={}&level={}&period={}&format={format}{compare}{counties}",
             self.year,
             url(&levels.join(",")),
             period_str(self.period)
@@ -151,7 +162,15 @@ pub async fn report_for(st: &AppState, scope: &Scope, p: &ReportParams) -> Resul
     let _turn = slot().await?;
     Ok(st
         .app
-        .report_compared(indicators::Definitions::shipped(), scope, p.year, p.levels.clone(), p.period, p.compare)
+        .report_compared(
+            indicators::Definitions::shipped(),
+            scope,
+            p.year,
+            p.levels.clone(),
+            p.period,
+            p.compare,
+            p.counties,
+        )
         .await?)
 }
 
@@ -470,6 +489,22 @@ async fn reports_page(
             b,
             "<option value=\"{v}\"{}>{}</option>",
             if v == period_str(p.period) { " selected" } else { "" },
+            lbl(l, en, zh)
+        );
+    }
+    b.push_str("</select></label> <label>");
+    b.push_str(lbl(l, "Counties", "县别"));
+    b.push_str(" <select name=\"counties\">");
+    for (c, en, zh) in [
+        (domain::CountyGroup::All, "all", "全部"),
+        (domain::CountyGroup::Poverty, "national poverty counties", "原国家级贫困县"),
+        (domain::CountyGroup::Other, "other counties", "其他县"),
+    ] {
+        let _ = write!(
+            b,
+            "<option value=\"{}\"{}>{}</option>",
+            c.as_str(),
+            if c == p.counties { " selected" } else { "" },
             lbl(l, en, zh)
         );
     }

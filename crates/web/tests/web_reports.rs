@@ -120,8 +120,21 @@ async fn the_report_has_hand_checked_figures(kind: Kind) {
     let log = srv.state.app.audit_log(10).await.unwrap();
     assert!(log.iter().any(|e| e.action == "export" && e.target == "report"), "downloads are audited");
 
+    // Neither 来安县 (341122) nor 全椒县 (341123) is a national poverty county.
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for q in ["counties=poverty", "counties=other"] {
+        let j = c.get(&format!("/api/v1/reports?year=2024&level=county&{q}")).await.json();
+        rows.push(
+            j["rows"].as_array().unwrap().iter().map(|r| r["region_code"].as_str().unwrap().to_string()).collect(),
+        );
+    }
+    assert_eq!(rows, [vec![], vec!["341122".to_string(), "341123".to_string()]]);
+    let page = c.get("/reports?year=2024&level=county&counties=other").await;
+    assert!(page.body.contains("<option value=\"other\" selected>"), "{}", page.body);
+
     // Bad parameters are the caller's error, said in words.
     for (q, word) in [
+        ("year=2024&counties=poor", "counties"),
         ("year=1800", "year"),
         ("year=2024&level=galaxy", "level"),
         ("year=2024&period=week", "period"),

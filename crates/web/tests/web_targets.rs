@@ -117,11 +117,7 @@ async fn targets_are_drawn_on_the_report_and_changed_by_administrators_only(kind
 
     // Refusals name the field.
     for (bad, status, why) in [
-        (
-            json!({ "indicator": "catastrophic_spending_share", "direction": "at_least", "value": 90 }),
-            422,
-            "indicator",
-        ),
+        (json!({ "indicator": "catastrophic_spending_share", "direction": "at_least", "value": 90 }), 422, "indicator"),
         (json!({ "indicator": "poor_out_of_pocket_share", "direction": "above", "value": 10 }), 400, "direction"),
         (json!({ "indicator": "poor_out_of_pocket_share", "direction": "about" }), 400, "value"),
         (

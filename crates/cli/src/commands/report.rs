@@ -50,6 +50,10 @@ pub struct Args {
     /// (adds the columns ID_previous and ID_change).
     #[arg(long, value_parser = parse_compare)]
     pub compare: Option<Compare>,
+    /// Which counties: `all`, `poverty` (the 832 national poverty counties,
+    /// data/poverty_counties.csv, whatever their exit year) or `other`.
+    #[arg(long, default_value = "all")]
+    pub counties: domain::CountyGroup,
     /// Persons file.
     #[arg(long)]
     pub persons: Option<PathBuf>,
@@ -119,7 +123,7 @@ fn from_store(
         let app = app::App::open(&global.db).await?;
         let scope = app::Scope::parse(scope).map_err(anyhow::Error::msg)?;
         let report = app
-            .report_compared(defs, &scope, args.year, levels, kind, args.compare)
+            .report_compared(defs, &scope, args.year, levels, kind, args.compare, args.counties)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"));
         app.close().await;
@@ -191,6 +195,7 @@ impl FileInputs<'_> {
         }
         let alerts: Vec<AlertEvent> = f.alerts.iter().filter(|a| a.year == year).cloned().collect();
         facts.extend(AlertLedger::new().facts(self.registry, &alerts)?);
+        facts.retain(|f| args.counties.keeps(f.village));
         Ok(facts)
     }
 }
@@ -255,7 +260,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let files_of = FileClaims { claims: &claims, settlements: &settlements, alerts: &alerts };
     let mut facts = inputs.facts(&args, &files_of, args.year)?;
     if let Some(r) = &args.reach {
-        facts.extend(coverage_facts(&files::read_reach(r).map_err(refused)?, Month::new(args.year, 1)));
+        let reach = coverage_facts(&files::read_reach(r).map_err(refused)?, Month::new(args.year, 1));
+        facts.extend(reach.into_iter().filter(|f| args.counties.keeps(f.village)));
     }
     let names = match &args.regions {
         Some(r) => files::read_region_names(r).map_err(|e| anyhow::anyhow!("{e}"))?,
