@@ -7,9 +7,7 @@
 use crate::model::{AppError, IndicatorData, NetworkData, PolicyRow};
 use chrono::{Datelike, NaiveDate};
 use domain::{Catalogue, RegionCode, RegionLevel};
-use indicators::extract::{
-    coverage_facts, registry_facts, AlertLedger, ClaimLedger, FundAmounts, Registry, SettledClaim, VillageReach,
-};
+use indicators::extract::{coverage_facts, FundAmounts, Registry, VillageInputs, VillageReach};
 use indicators::report::{self, Compare, ReportRow, ReportSpec};
 use indicators::whatif::{compare, Comparison, Scenario};
 use indicators::{Definitions, Fact, IndicatorCube, Month, Period, PeriodKind, Targets};
@@ -130,32 +128,18 @@ pub fn network_facts(network: NetworkData, year: i32, as_of: NaiveDate) -> Resul
     Ok(coverage_facts(&village_reach(network, as_of)?, Month::new(year, 1)))
 }
 
-/// One person's claim facts of a year: the person's settled claims, counted in
-/// the person's village, and the claims left unsettled (outside the facts).
-#[derive(Debug, Clone)]
-pub struct PersonClaimFacts {
-    pub person: domain::ResidentId,
-    pub village: RegionCode,
-    pub facts: Vec<Fact>,
-    pub unsettled: usize,
-}
+pub use indicators::extract::PersonClaimFacts;
 
 /// The registry's stocks of `year`, its alerts' facts and its cases' deadlines.
 pub fn registry_alert_facts(data: &IndicatorData, registry: &Registry, year: i32) -> Result<Vec<Fact>, String> {
-    let mut facts = registry_facts(
-        registry,
-        &data.households,
-        &data.persons,
-        &Catalogue::serious(),
-        &Catalogue::chronic(),
-        &data.contracted,
-        Month::new(year, 1),
-    );
-    let alerts: Vec<_> = data.alerts.iter().filter(|a| a.year == year).cloned().collect();
-    facts.extend(AlertLedger::new().facts(registry, &alerts).map_err(|e| e.to_string())?);
-    let cases: Vec<_> = data.cases.iter().filter(|c| c.due.year() == year).cloned().collect();
-    facts.extend(indicators::extract::case_facts(registry, &cases).map_err(|e| e.to_string())?);
-    Ok(facts)
+    let input = VillageInputs {
+        households: &data.households,
+        persons: &data.persons,
+        contracted: &data.contracted,
+        alerts: &data.alerts,
+        cases: &data.cases,
+    };
+    indicators::extract::village_facts(registry, input, year).map_err(|e| e.to_string())
 }
 
 /// The registry of `data` indexed for the facts, with the facilities' regions.
@@ -166,49 +150,22 @@ pub fn registry_of(data: &IndicatorData) -> Result<Registry, String> {
 }
 
 /// The claim facts of `year` of each person of the registry with a claim of
-/// the year (settled or not), in the order of the persons' first claims. A
-/// person's facts depend on the person and the person's claims alone, so they
-/// can be kept and recomputed person by person.
+/// the year (settled or not), in the order of the persons' first claims
+/// (`indicators::extract::claim_facts_by_person`, over the stored settlements).
 pub fn claim_facts_by_person(
     data: &IndicatorData,
     registry: &Registry,
     year: i32,
 ) -> Result<Vec<PersonClaimFacts>, String> {
-    let mut ledger = ClaimLedger::new(&data.persons, &Catalogue::serious(), year);
-    // Each person's claims of the year, in the claims' order.
-    let mut of_person: HashMap<domain::ResidentId, usize> = HashMap::new();
-    let mut groups: Vec<(domain::ResidentId, RegionCode, Vec<SettledClaim>, usize)> = Vec::new();
-    // Settled claims of persons outside the registry: an error, named by the ledger.
-    let mut unknown = Vec::new();
-    for c in data.claims.iter().filter(|c| c.discharged.year() == year) {
-        let settled = data.settlements.get(&c.claim_id).map(|s| {
+    let settled = |c: &domain::Claim| {
+        data.settlements.get(&c.claim_id).map(|s| {
             let names: Vec<&str> = s.payments.iter().map(|(n, _)| n.as_str()).collect();
             let amounts: Vec<domain::Fen> = s.payments.iter().map(|(_, a)| *a).collect();
-            SettledClaim { claim: c, paid: FundAmounts::from_tiers(&names, &amounts), out_of_pocket: s.out_of_pocket }
-        });
-        let Some((village, _)) = registry.person(&c.person_id) else {
-            unknown.extend(settled);
-            continue;
-        };
-        let g = *of_person.entry(c.person_id).or_insert_with(|| {
-            groups.push((c.person_id, village, Vec::new(), 0));
-            groups.len() - 1
-        });
-        match settled {
-            Some(s) => groups[g].2.push(s),
-            None => groups[g].3 += 1,
-        }
-    }
-    if !unknown.is_empty() {
-        ledger.facts(registry, &unknown).map_err(|e| e.to_string())?;
-    }
-    groups
-        .into_iter()
-        .map(|(person, village, settled, unsettled)| {
-            let facts = ledger.facts(registry, &settled).map_err(|e| e.to_string())?;
-            Ok(PersonClaimFacts { person, village, facts, unsettled })
+            (FundAmounts::from_tiers(&names, &amounts), s.out_of_pocket)
         })
-        .collect()
+    };
+    indicators::extract::claim_facts_by_person(registry, &data.persons, &data.claims, settled, year)
+        .map_err(|e| e.to_string())
 }
 
 /// The facts of `year` that lie in the villages themselves: the registry's

@@ -509,3 +509,93 @@ pub fn negate(facts: &[Fact]) -> Vec<Fact> {
 pub fn claim_slice(status: PovertyStatus, kind: ClaimKind) -> Slice {
     Slice { status: Some(status), kind: Some(kind) }
 }
+
+/// What the facts of a registry's villages are read from, besides the claims.
+#[derive(Debug, Clone, Copy)]
+pub struct VillageInputs<'a> {
+    pub households: &'a [Household],
+    pub persons: &'a [Person],
+    /// Persons under a family-doctor contract.
+    pub contracted: &'a HashSet<ResidentId>,
+    /// Alerts of any year (those of `year` are counted).
+    pub alerts: &'a [AlertEvent],
+    /// Cases of any year (those whose deadline falls in `year` are counted).
+    pub cases: &'a [CaseDeadline],
+}
+
+/// The facts of `year` that lie in the villages themselves: the registry's
+/// stocks as of January, the alerts' facts and the cases' deadlines. The one
+/// wiring of the extractors that the report over the store, the report over
+/// files and the cluster's indicator job share.
+pub fn village_facts(registry: &Registry, input: VillageInputs, year: i32) -> Result<Vec<Fact>, ExtractError> {
+    use chrono::Datelike;
+    let mut facts = registry_facts(
+        registry,
+        input.households,
+        input.persons,
+        &Catalogue::serious(),
+        &Catalogue::chronic(),
+        input.contracted,
+        Month::new(year, 1),
+    );
+    let alerts: Vec<AlertEvent> = input.alerts.iter().filter(|a| a.year == year).cloned().collect();
+    facts.extend(AlertLedger::new().facts(registry, &alerts)?);
+    let cases: Vec<CaseDeadline> = input.cases.iter().filter(|c| c.due.year() == year).cloned().collect();
+    facts.extend(case_facts(registry, &cases)?);
+    Ok(facts)
+}
+
+/// One person's claim facts of a year: the person's settled claims, counted in
+/// the person's village, and the claims left unsettled (outside the facts).
+#[derive(Debug, Clone)]
+pub struct PersonClaimFacts {
+    pub person: ResidentId,
+    pub village: RegionCode,
+    pub facts: Vec<Fact>,
+    pub unsettled: usize,
+}
+
+/// The claim facts of `year` of each registered person with a claim of the
+/// year (settled or not), in the order of the persons' first claims; `settled`
+/// gives a claim's payments by fund and out-of-pocket amount where it is
+/// settled. A person's facts depend on the person and the person's claims
+/// alone, so they can be kept and recomputed person by person. A settled claim
+/// of a person outside the registry is an error.
+pub fn claim_facts_by_person<'c>(
+    registry: &Registry,
+    persons: &[Person],
+    claims: &'c [Claim],
+    settled: impl Fn(&Claim) -> Option<(FundAmounts, Fen)>,
+    year: i32,
+) -> Result<Vec<PersonClaimFacts>, ExtractError> {
+    use chrono::Datelike;
+    let mut ledger = ClaimLedger::new(persons, &Catalogue::serious(), year);
+    let mut of_person: HashMap<ResidentId, usize> = HashMap::new();
+    let mut groups: Vec<(ResidentId, RegionCode, Vec<SettledClaim<'c>>, usize)> = Vec::new();
+    let mut unknown = Vec::new();
+    for c in claims.iter().filter(|c| c.discharged.year() == year) {
+        let s = settled(c).map(|(paid, out_of_pocket)| SettledClaim { claim: c, paid, out_of_pocket });
+        let Some((village, _)) = registry.person(&c.person_id) else {
+            unknown.extend(s);
+            continue;
+        };
+        let g = *of_person.entry(c.person_id).or_insert_with(|| {
+            groups.push((c.person_id, village, Vec::new(), 0));
+            groups.len() - 1
+        });
+        match s {
+            Some(s) => groups[g].2.push(s),
+            None => groups[g].3 += 1,
+        }
+    }
+    if !unknown.is_empty() {
+        ledger.facts(registry, &unknown)?;
+    }
+    groups
+        .into_iter()
+        .map(|(person, village, settled, unsettled)| {
+            let facts = ledger.facts(registry, &settled)?;
+            Ok(PersonClaimFacts { person, village, facts, unsettled })
+        })
+        .collect()
+}

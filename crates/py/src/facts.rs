@@ -2,10 +2,9 @@
 //! keeps (`store::indicator_facts`) and the Parquet contract's `indicator-facts`
 //! result carries: per village, the registry's stocks, the alerts and the cases
 //! (`registry_facts`, `AlertLedger`, `case_facts`); per person, the claim facts
-//! (`ClaimLedger`), each encoded by `indicators::stored`. The wiring is that of
-//! `app::analysis::{registry_alert_facts, claim_facts_by_person}` (which this
-//! crate cannot link: app depends on the store); the facts are the
-//! `indicators` crate's.
+//! (`ClaimLedger`), each encoded by `indicators::stored`. The wiring is the
+//! `indicators` crate's own (`extract::village_facts`,
+//! `extract::claim_facts_by_person`), the same the binary's report calls.
 //!
 //! Then the roll-up: each fact to its village and every region above it
 //! ([`expand`]), summed by the cluster, and the report's lines of the regions of
@@ -16,10 +15,10 @@ use crate::input::Table;
 use crate::out::{self, Col};
 use crate::warnings::{read_claims, read_households};
 use arrow_array::RecordBatch;
-use chrono::{Datelike, NaiveDate};
-use domain::{Catalogue, Person, RegionCode, RegionLevel, ResidentId};
+use chrono::NaiveDate;
+use domain::{Person, RegionCode, RegionLevel, ResidentId};
 use indicators::extract::{
-    case_facts, registry_facts, AlertEvent, AlertLedger, CaseDeadline, ClaimLedger, FundAmounts, Registry, SettledClaim,
+    claim_facts_by_person, village_facts, AlertEvent, CaseDeadline, FundAmounts, Registry, VillageInputs,
 };
 use indicators::report::{self, ReportSpec};
 use indicators::{Definitions, Fact, IndicatorCube, Measure, Month, Period, PeriodKind, Slice, Targets};
@@ -90,23 +89,17 @@ impl Facts {
             Some(t) => t.parsed_from_str::<ResidentId>("person_id")?.into_iter().collect(),
             None => HashSet::new(),
         };
-        let mut facts = registry_facts(
-            &registry,
-            &hs,
-            &ps,
-            &Catalogue::serious(),
-            &Catalogue::chronic(),
-            &contracted,
-            Month::new(year, 1),
-        );
-        if let Some(t) = alert_dates {
-            let alerts: Vec<AlertEvent> = read_alert_dates(t)?.into_iter().filter(|a| a.year == year).collect();
-            facts.extend(AlertLedger::new().facts(&registry, &alerts).map_err(|e| EngineError::Engine(e.to_string()))?);
-        }
-        if let Some(t) = cases {
-            let cases: Vec<CaseDeadline> = read_cases(t)?.into_iter().filter(|c| c.due.year() == year).collect();
-            facts.extend(case_facts(&registry, &cases).map_err(|e| EngineError::Engine(e.to_string()))?);
-        }
+        let alerts = match alert_dates {
+            Some(t) => read_alert_dates(t)?,
+            None => Vec::new(),
+        };
+        let cases = match cases {
+            Some(t) => read_cases(t)?,
+            None => Vec::new(),
+        };
+        let input =
+            VillageInputs { households: &hs, persons: &ps, contracted: &contracted, alerts: &alerts, cases: &cases };
+        let facts = village_facts(&registry, input, year).map_err(|e| EngineError::Engine(e.to_string()))?;
         let by_village = indicators::stored::by_village(&facts);
         Ok(out::batch(vec![
             Col("year", out::ints(by_village.keys().map(|_| year as i64)), false),
@@ -141,37 +134,13 @@ impl Facts {
                 return Err(settlements.bad(i, "claim_id", &format!("{:?} is settled twice", ids[i])));
             }
         }
-        let mut ledger = ClaimLedger::new(&ps, &Catalogue::serious(), year);
-        let mut of_person: HashMap<ResidentId, usize> = HashMap::new();
-        let mut groups: Vec<(ResidentId, RegionCode, Vec<SettledClaim>, i64)> = Vec::new();
-        let mut unknown = Vec::new();
-        for c in claims.iter().filter(|c| c.discharged.year() == year) {
-            let s = settled.get(c.claim_id.as_str()).map(|(paid, oop)| SettledClaim {
-                claim: c,
-                paid: *paid,
-                out_of_pocket: *oop,
-            });
-            let Some((village, _)) = registry.person(&c.person_id) else {
-                unknown.extend(s);
-                continue;
-            };
-            let g = *of_person.entry(c.person_id).or_insert_with(|| {
-                groups.push((c.person_id, village, Vec::new(), 0));
-                groups.len() - 1
-            });
-            match s {
-                Some(s) => groups[g].2.push(s),
-                None => groups[g].3 += 1,
-            }
-        }
-        if !unknown.is_empty() {
-            ledger.facts(&registry, &unknown).map_err(|e| EngineError::Engine(e.to_string()))?;
-        }
-        let mut rows = Vec::with_capacity(groups.len());
-        for (person, village, settled, unsettled) in groups {
-            let facts = ledger.facts(&registry, &settled).map_err(|e| EngineError::Engine(e.to_string()))?;
-            rows.push((person, village, indicators::stored::encode(&facts), unsettled));
-        }
+        let by_person =
+            claim_facts_by_person(&registry, &ps, &claims, |c| settled.get(c.claim_id.as_str()).copied(), year)
+                .map_err(|e| EngineError::Engine(e.to_string()))?;
+        let rows: Vec<(ResidentId, RegionCode, Vec<u8>, i64)> = by_person
+            .into_iter()
+            .map(|p| (p.person, p.village, indicators::stored::encode(&p.facts), p.unsettled as i64))
+            .collect();
         Ok(out::batch(vec![
             Col("year", out::ints(rows.iter().map(|_| year as i64)), false),
             Col("person_id", out::strings(rows.iter().map(|r| r.0.to_string())), false),

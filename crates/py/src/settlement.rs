@@ -221,7 +221,7 @@ pub fn settle(policies: &Policies, claims: &Table, accumulators: Option<&Table>)
         ),
     ]);
 
-    let mut ends: Vec<(&(u32, i32), &(usize, Accumulators))> = years.iter().collect();
+    let mut ends: Vec<_> = years.iter().collect();
     ends.sort_by_key(|((p, y), _)| (person_ids[*p as usize], *y));
     let mut acc_rows: Vec<(ResidentId, i32, &str, TierAccumulator)> = Vec::new();
     for ((p, y), (k, acc)) in ends {
