@@ -1,6 +1,7 @@
 //! store: the only crate that speaks SQL.
 pub mod accounts;
 pub mod alerts;
+pub mod cluster;
 pub mod db;
 mod edits;
 pub mod engine;
@@ -24,6 +25,9 @@ pub mod views;
 pub mod work;
 
 pub use accounts::{ApiTokenRow, AuditRow, ImportRunRow, ImportStatus, NewApiToken, NewUser, SessionRow, UserRow};
+pub use cluster::{
+    LoadAccumulator, LoadProblem, LoadRow, LoadSettlement, LoadedSettlements, YearAccumulator, YearSettlement,
+};
 pub use alerts::{AlertEvent, AlertQuery, MonitorInputs, NewMeasure, ReconcileCounts, StoredAlert, StoredMeasure};
 pub use db::{Backend, Page, Scope, Store};
 pub use engine::{AlertRules, MeasureRefusal, SettlementEngine, SettlementRules};
