@@ -307,3 +307,87 @@ fn the_kind_or_parquet_is_required() {
     let err = env.fails(&["export", "settlements", "--out", s(&env.dir.path().join("x.csv"))]);
     assert!(err.contains("not a kind to export"), "{err}");
 }
+
+use ingest::parquet::{Col, ColType};
+
+const ALERT_COLS: &[Col] = &[
+    Col::req("rule", ColType::Utf8),
+    Col::req("household_id", ColType::Utf8),
+    Col::req("village_code", ColType::Utf8),
+    Col::req("year", ColType::Int64),
+    Col::opt("value", ColType::Int64),
+    Col::opt("value_text", ColType::Utf8),
+    Col::opt("threshold", ColType::Int64),
+    Col::opt("threshold_text", ColType::Utf8),
+];
+const VILLAGE_FACTS: &[Col] =
+    &[Col::req("year", ColType::Int64), Col::req("village_code", ColType::Utf8), Col::req("facts", ColType::Binary)];
+const PERSON_FACTS: &[Col] = &[
+    Col::req("year", ColType::Int64),
+    Col::req("person_id", ColType::Utf8),
+    Col::req("village_code", ColType::Utf8),
+    Col::req("facts", ColType::Binary),
+    Col::req("unsettled", ColType::Int64),
+];
+
+/// A result directory: the export's manifest and the datasets given.
+fn results(export: &Path, out: &Path, datasets: &[(&str, &'static [Col], Vec<Vec<Cell>>)]) -> PathBuf {
+    std::fs::create_dir_all(out).unwrap();
+    std::fs::copy(export.join("manifest.json"), out.join("manifest.json")).unwrap();
+    for (name, cols, rows) in datasets {
+        let mut w = DatasetWriter::new(out, name, cols, false).unwrap();
+        for r in rows {
+            w.push("", r.clone()).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    out.to_path_buf()
+}
+
+/// Alerts and indicator facts of a cluster load, and bad ones are refused.
+#[test]
+fn alerts_and_indicator_facts_load() {
+    let env = Env::new();
+    let synth = synth(&env);
+    load_county(&env, &synth);
+    let e = env.dir.path().join("export");
+    env.ok(&["export", "--year", YEAR, "--parquet", s(&e)]);
+    let homes = rows_of(&e, "households", &["household_id", "village_code"]);
+    let (h1, h2) = (&homes[0], &homes[1]);
+    let alert = |rule: &str, h: &Vec<String>, value: Cell, text: Cell, threshold: Cell| {
+        vec![Cell::str(rule), Cell::str(&h[0]), Cell::str(&h[1]), Cell::int(2024), value, text, threshold, Cell::Str(None)]
+    };
+    let good = vec![
+        alert("high_oop", h1, Cell::int(1_234_56), Cell::Str(None), Cell::int(1_000_00)),
+        alert("serious_diagnosis", h2, Cell::Int(None), Cell::str("C16"), Cell::Int(None)),
+    ];
+    let r = results(&e, &env.dir.path().join("alerts-ok"), &[("alerts", ALERT_COLS, good.clone())]);
+    let out = env.ok(&["import", "alerts", s(&r)]);
+    assert!(out.is_empty() || out.contains("2 raised"), "{out}");
+    let listed = env.ok(&["alert", "list", "--year", YEAR]);
+    assert!(listed.contains(&h1[0]) && listed.contains("1234.56"), "{listed}");
+    let mut bad = good.clone();
+    bad[1][1] = Cell::str("NO-SUCH-HOUSEHOLD");
+    let r = results(&e, &env.dir.path().join("alerts-bad"), &[("alerts", ALERT_COLS, bad)]);
+    let err = env.fails(&["import", "alerts", s(&r)]);
+    assert!(err.contains("row 2: column household_id: the household NO-SUCH-HOUSEHOLD is not in the store"), "{err}");
+
+    // Facts: a village with none (the format byte alone) is kept; bytes of
+    // another format are refused.
+    let village = &h1[1];
+    let persons = rows_of(&e, "persons", &["person_id", "region_code"]);
+    let marks = rows_of(&e, "indicator_marks", &["kind", "id", "version"]);
+    let copy_marks = |dir: &Path| copy_dir(&e.join("indicator_marks"), &dir.join("indicator_marks"));
+    let facts = |b: u8| vec![Cell::int(2024), Cell::str(village), Cell::Bin(Some(vec![b]))];
+    let person = vec![Cell::int(2024), Cell::str(&persons[0][0]), Cell::str(&persons[0][1]), Cell::Bin(Some(vec![2])), Cell::int(0)];
+    let ok = env.dir.path().join("facts-ok");
+    results(&e, &ok, &[("village_facts", VILLAGE_FACTS, vec![facts(2)]), ("person_facts", PERSON_FACTS, vec![person.clone()])]);
+    copy_marks(&ok);
+    let out = env.ok(&["import", "indicator-facts", s(&ok)]);
+    assert!(out.is_empty() || out.contains(&format!("{} stale marks cleared", marks.len())), "{out}");
+    let bad = env.dir.path().join("facts-bad");
+    results(&e, &bad, &[("village_facts", VILLAGE_FACTS, vec![facts(99)]), ("person_facts", PERSON_FACTS, vec![person])]);
+    copy_marks(&bad);
+    let err = env.fails(&["import", "indicator-facts", s(&bad)]);
+    assert!(err.contains("row 1: column facts:"), "{err}");
+}
