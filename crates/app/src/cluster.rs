@@ -294,7 +294,12 @@ async fn settlements_of(store: &Store, load: &mut Load<'_>, actor: &str) -> Resu
         .map_err(|e| load.store_failed(e))?;
     match loaded {
         Ok(done) => {
-            tracing::info!(year, settlements = done.settlements, persons = done.persons, "loaded a cluster's settlements");
+            tracing::info!(
+                year,
+                settlements = done.settlements,
+                persons = done.persons,
+                "loaded a cluster's settlements"
+            );
             Ok(done)
         }
         Err(problems) => {
@@ -328,20 +333,31 @@ async fn households(store: &Store, scope: &Scope) -> Result<HashMap<String, Regi
 /// `safetynet import alerts DIR`: loads a cluster's findings of the exported
 /// year as a monitor run over the store does with its own (see
 /// `monitoring::after_findings`), the patient ledger as of `as_of`.
-pub async fn load_alerts(store: &Store, dir: &Path, as_of: NaiveDate, actor: &str) -> Result<AlertsLoaded, LoadRefused> {
+pub async fn load_alerts(
+    store: &Store,
+    dir: &Path,
+    as_of: NaiveDate,
+    actor: &str,
+) -> Result<AlertsLoaded, LoadRefused> {
     let mut load = Load::open(dir, "alerts")?;
     let result = alerts_of(store, &mut load, as_of, actor).await;
     load.record(store, actor, result).await
 }
 
-async fn alerts_of(store: &Store, load: &mut Load<'_>, as_of: NaiveDate, actor: &str) -> Result<AlertsLoaded, LoadRefused> {
+async fn alerts_of(
+    store: &Store,
+    load: &mut Load<'_>,
+    as_of: NaiveDate,
+    actor: &str,
+) -> Result<AlertsLoaded, LoadRefused> {
     let year = load.manifest.year;
     let scope = load.scope.clone();
     let homes = households(store, &scope).await.map_err(|e| load.store_failed(e))?;
     let mut findings: Vec<Finding> = Vec::new();
     let mut seen: HashMap<(String, String), u64> = HashMap::new();
     load.each("alerts", |b, errors| {
-        let (rules, hids, villages, years) = (b.strs("rule")?, b.strs("household_id")?, b.strs("village_code")?, b.ints("year")?);
+        let (rules, hids, villages, years) =
+            (b.strs("rule")?, b.strs("household_id")?, b.strs("village_code")?, b.ints("year")?);
         let (value, value_text) = (b.ints("value")?, b.strs("value_text")?);
         let (threshold, threshold_text) = (b.ints("threshold")?, b.strs("threshold_text")?);
         for i in 0..b.rows() {
@@ -358,11 +374,18 @@ async fn alerts_of(store: &Store, load: &mut Load<'_>, as_of: NaiveDate, actor: 
                         return Err(b.err(
                             i,
                             "household_id",
-                            format!("the household {household_id} is not in the store inside the region {:?}", scope.prefix()),
+                            format!(
+                                "the household {household_id} is not in the store inside the region {:?}",
+                                scope.prefix()
+                            ),
                         ))
                     }
                     Some(v) if *v != village_code => {
-                        return Err(b.err(i, "village_code", format!("the household lives in {v} in the store, not {village_code}")))
+                        return Err(b.err(
+                            i,
+                            "village_code",
+                            format!("the household lives in {v} in the store, not {village_code}"),
+                        ))
                     }
                     Some(_) => {}
                 }
@@ -378,7 +401,11 @@ async fn alerts_of(store: &Store, load: &mut Load<'_>, as_of: NaiveDate, actor: 
                     _ => return Err(b.err(i, "threshold", "threshold and threshold_text are both given")),
                 };
                 if let Some(first) = seen.insert((rule.clone(), household_id.clone()), b.row(i)) {
-                    return Err(b.err(i, "household_id", format!("the rule {rule} warns this household twice (first at row {first})")));
+                    return Err(b.err(
+                        i,
+                        "household_id",
+                        format!("the rule {rule} warns this household twice (first at row {first})"),
+                    ));
                 }
                 Ok(Finding { rule, household_id, village_code, year, value, threshold })
             })();
@@ -394,10 +421,12 @@ async fn alerts_of(store: &Store, load: &mut Load<'_>, as_of: NaiveDate, actor: 
     // The findings in the engine's order: by rule, then household.
     findings.sort_by(|a, b| a.rule.cmp(&b.rule).then_with(|| a.household_id.cmp(&b.household_id)));
     let inputs = store.monitor_inputs(&scope, year).await.map_err(|e| load.store_failed(e))?;
-    crate::monitoring::after_findings(store, &scope, year, as_of, &inputs, &findings, actor).await.map_err(|e| match e {
-        crate::monitoring::MonitorRunError::Store(s) => load.store_failed(s),
-        other => load.unreadable(other),
-    })
+    crate::monitoring::after_findings(store, &scope, year, as_of, &inputs, &findings, actor).await.map_err(
+        |e| match e {
+            crate::monitoring::MonitorRunError::Store(s) => load.store_failed(s),
+            other => load.unreadable(other),
+        },
+    )
 }
 
 /// `safetynet import indicator-facts DIR`: replaces the kept indicator facts of
@@ -445,7 +474,11 @@ async fn facts_of(store: &Store, load: &mut Load<'_>) -> Result<FactsLoaded, Loa
                 same_year(b, i, years.get(i), year)?;
                 let v = village(b, i, "village_code", villages.get(i))?;
                 if !scope.contains(v) || !regions.contains(&v) {
-                    return Err(b.err(i, "village_code", format!("the village {v} is not in the store inside the region {:?}", scope.prefix())));
+                    return Err(b.err(
+                        i,
+                        "village_code",
+                        format!("the village {v} is not in the store inside the region {:?}", scope.prefix()),
+                    ));
                 }
                 if !seen.insert(v) {
                     return Err(b.err(i, "village_code", format!("the village {v} comes twice")));
@@ -472,10 +505,22 @@ async fn facts_of(store: &Store, load: &mut Load<'_>) -> Result<FactsLoaded, Loa
                 let v = village(b, i, "village_code", villages.get(i))?;
                 match lives.get(&p.as_u64()) {
                     None => {
-                        return Err(b.err(i, "person_id", format!("the person {} is not in the store inside the region {:?}", p.masked(), scope.prefix())))
+                        return Err(b.err(
+                            i,
+                            "person_id",
+                            format!(
+                                "the person {} is not in the store inside the region {:?}",
+                                p.masked(),
+                                scope.prefix()
+                            ),
+                        ))
                     }
                     Some(home) if *home != v => {
-                        return Err(b.err(i, "village_code", format!("the person lives in {home} in the store, not {v}")))
+                        return Err(b.err(
+                            i,
+                            "village_code",
+                            format!("the person lives in {home} in the store, not {v}"),
+                        ))
                     }
                     Some(_) => {}
                 }
@@ -488,7 +533,12 @@ async fn facts_of(store: &Store, load: &mut Load<'_>) -> Result<FactsLoaded, Loa
                 if n < 0 {
                     return Err(b.err(i, "unsettled", format!("{n} is negative")));
                 }
-                Ok(PersonFacts { person: p.as_u64() as i64, village: v.as_u64() as i64, facts: bytes.to_vec(), unsettled: n })
+                Ok(PersonFacts {
+                    person: p.as_u64() as i64,
+                    village: v.as_u64() as i64,
+                    facts: bytes.to_vec(),
+                    unsettled: n,
+                })
             })();
             if let Some(r) = keep(errors, row) {
                 persons.push(r);

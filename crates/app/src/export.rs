@@ -125,8 +125,13 @@ const SETTLED: &[Col] = &[
     PROVINCE,
     REGION_CODE,
 ];
-const CONTRACTS: &[Col] =
-    &[Col::req("person_id", Utf8), Col::req("practitioner_id", Utf8), Col::req("signed", Date32), PROVINCE, REGION_CODE];
+const CONTRACTS: &[Col] = &[
+    Col::req("person_id", Utf8),
+    Col::req("practitioner_id", Utf8),
+    Col::req("signed", Date32),
+    PROVINCE,
+    REGION_CODE,
+];
 const ALERT_DATES: &[Col] = &[
     Col::req("household_id", Utf8),
     Col::req("rule", Utf8),

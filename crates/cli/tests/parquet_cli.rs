@@ -117,10 +117,18 @@ fn export_reads_back(env: &Env, synth: &Path) {
     assert_eq!(m["provinces"], serde_json::json!(["34"]));
     // The claims of 2024, all of the file's, in fen.
     let text = std::fs::read_to_string(synth.join("claims.csv")).unwrap();
-    let mut csv: Vec<Vec<String>> =
-        text.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).filter(|r: &Vec<String>| r[5].starts_with(YEAR)).collect();
+    let mut csv: Vec<Vec<String>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .filter(|r: &Vec<String>| r[5].starts_with(YEAR))
+        .collect();
     csv.sort();
-    let claims = rows_of(&dir, "claims", &["claim_id", "person_id", "total_cost", "eligible_cost", "year", "province", "region_code"]);
+    let claims = rows_of(
+        &dir,
+        "claims",
+        &["claim_id", "person_id", "total_cost", "eligible_cost", "year", "province", "region_code"],
+    );
     assert_eq!(claims.len(), csv.len());
     assert_eq!(m["rows"]["claims"], csv.len());
     let fen = |y: &str| y.replace('.', "").trim_start_matches('0').to_string();
@@ -146,7 +154,11 @@ fn export_reads_back(env: &Env, synth: &Path) {
     // A second export into a non-empty directory is refused and leaves it.
     let err = env.fails(&["export", "--year", YEAR, "--parquet", s(&dir)]);
     assert!(err.contains("is not empty"), "{err}");
-    assert!(std::fs::read_dir(env.dir.path()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().contains(".tmp-")));
+    assert!(std::fs::read_dir(env.dir.path()).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .contains(".tmp-")));
 }
 
 /// Settles store `a` with `settle --year`, takes its settlements as a cluster's
@@ -239,11 +251,29 @@ fn refusals(b: &Env, good: &Path) {
         std::fs::remove_dir_all(&out).unwrap();
         n
     };
-    let unknown = bad_results(good, "bad-claim", |i, r| if i == 2 { r[0] = Cell::str("NO-SUCH-CLAIM") }, None);
+    let unknown = bad_results(
+        good,
+        "bad-claim",
+        |i, r| {
+            if i == 2 {
+                r[0] = Cell::str("NO-SUCH-CLAIM")
+            }
+        },
+        None,
+    );
     let err = b.fails(&["import", "settlements", s(&unknown)]);
     assert!(err.contains("row 3: column claim_id: the claim NO-SUCH-CLAIM is not in the store"), "{err}");
     assert!(err.contains("nothing was imported into settlements"), "{err}");
-    let negative = bad_results(good, "bad-amount", |i, r| if i == 4 { r[5] = Cell::int(-1) }, None);
+    let negative = bad_results(
+        good,
+        "bad-amount",
+        |i, r| {
+            if i == 4 {
+                r[5] = Cell::int(-1)
+            }
+        },
+        None,
+    );
     let err = b.fails(&["import", "settlements", s(&negative)]);
     assert!(err.contains("row 5: column out_of_pocket: the amount -1 fen is negative"), "{err}");
     let missing = bad_results(good, "bad-column", |_, _| {}, Some("status"));
@@ -330,8 +360,11 @@ const PERSON_FACTS: &[Col] = &[
     Col::req("unsettled", ColType::Int64),
 ];
 
+/// A dataset to write: its name, columns and rows.
+type Dataset<'a> = (&'a str, &'static [Col], Vec<Vec<Cell>>);
+
 /// A result directory: the export's manifest and the datasets given.
-fn results(export: &Path, out: &Path, datasets: &[(&str, &'static [Col], Vec<Vec<Cell>>)]) -> PathBuf {
+fn results(export: &Path, out: &Path, datasets: &[Dataset<'_>]) -> PathBuf {
     std::fs::create_dir_all(out).unwrap();
     std::fs::copy(export.join("manifest.json"), out.join("manifest.json")).unwrap();
     for (name, cols, rows) in datasets {
@@ -355,10 +388,19 @@ fn alerts_and_indicator_facts_load() {
     let homes = rows_of(&e, "households", &["household_id", "village_code"]);
     let (h1, h2) = (&homes[0], &homes[1]);
     let alert = |rule: &str, h: &Vec<String>, value: Cell, text: Cell, threshold: Cell| {
-        vec![Cell::str(rule), Cell::str(&h[0]), Cell::str(&h[1]), Cell::int(2024), value, text, threshold, Cell::Str(None)]
+        vec![
+            Cell::str(rule),
+            Cell::str(&h[0]),
+            Cell::str(&h[1]),
+            Cell::int(2024),
+            value,
+            text,
+            threshold,
+            Cell::Str(None),
+        ]
     };
     let good = vec![
-        alert("high_oop", h1, Cell::int(1_234_56), Cell::Str(None), Cell::int(1_000_00)),
+        alert("high_oop", h1, Cell::int(123_456), Cell::Str(None), Cell::int(100_000)),
         alert("serious_diagnosis", h2, Cell::Int(None), Cell::str("C16"), Cell::Int(None)),
     ];
     let r = results(&e, &env.dir.path().join("alerts-ok"), &[("alerts", ALERT_COLS, good.clone())]);
@@ -379,14 +421,28 @@ fn alerts_and_indicator_facts_load() {
     let marks = rows_of(&e, "indicator_marks", &["kind", "id", "version"]);
     let copy_marks = |dir: &Path| copy_dir(&e.join("indicator_marks"), &dir.join("indicator_marks"));
     let facts = |b: u8| vec![Cell::int(2024), Cell::str(village), Cell::Bin(Some(vec![b]))];
-    let person = vec![Cell::int(2024), Cell::str(&persons[0][0]), Cell::str(&persons[0][1]), Cell::Bin(Some(vec![2])), Cell::int(0)];
+    let person = vec![
+        Cell::int(2024),
+        Cell::str(&persons[0][0]),
+        Cell::str(&persons[0][1]),
+        Cell::Bin(Some(vec![2])),
+        Cell::int(0),
+    ];
     let ok = env.dir.path().join("facts-ok");
-    results(&e, &ok, &[("village_facts", VILLAGE_FACTS, vec![facts(2)]), ("person_facts", PERSON_FACTS, vec![person.clone()])]);
+    results(
+        &e,
+        &ok,
+        &[("village_facts", VILLAGE_FACTS, vec![facts(2)]), ("person_facts", PERSON_FACTS, vec![person.clone()])],
+    );
     copy_marks(&ok);
     let out = env.ok(&["import", "indicator-facts", s(&ok)]);
     assert!(out.is_empty() || out.contains(&format!("{} stale marks cleared", marks.len())), "{out}");
     let bad = env.dir.path().join("facts-bad");
-    results(&e, &bad, &[("village_facts", VILLAGE_FACTS, vec![facts(99)]), ("person_facts", PERSON_FACTS, vec![person])]);
+    results(
+        &e,
+        &bad,
+        &[("village_facts", VILLAGE_FACTS, vec![facts(99)]), ("person_facts", PERSON_FACTS, vec![person])],
+    );
     copy_marks(&bad);
     let err = env.fails(&["import", "indicator-facts", s(&bad)]);
     assert!(err.contains("row 1: column facts:"), "{err}");

@@ -114,7 +114,8 @@ fn epoch() -> NaiveDate {
 }
 
 fn payments_field() -> Field {
-    let item = Fields::from(vec![Field::new("tier", DataType::Utf8, false), Field::new("amount", DataType::Int64, false)]);
+    let item =
+        Fields::from(vec![Field::new("tier", DataType::Utf8, false), Field::new("amount", DataType::Int64, false)]);
     Field::new("item", DataType::Struct(item), true)
 }
 
@@ -662,7 +663,10 @@ mod tests {
                 for i in 0..b.rows() {
                     seen.push((ids.get(i).unwrap().to_string(), ns.get(i), pays.get(i).unwrap().unwrap()));
                 }
-                assert_eq!(b.strs("missing").err().unwrap().to_string(), format!("{name}: column missing: the file lacks this required column"));
+                assert_eq!(
+                    b.strs("missing").err().unwrap().to_string(),
+                    format!("{name}: column missing: the file lacks this required column")
+                );
                 Ok(())
             })
             .unwrap();

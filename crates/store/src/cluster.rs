@@ -409,7 +409,7 @@ impl Store {
                 };
                 let pid = a.person.as_u64() as i64;
                 let Some((pi, _)) = persons.get(&pid) else {
-                    if !pids.binary_search(&pid).is_ok() {
+                    if pids.binary_search(&pid).is_err() {
                         bad("person_id", format!("the person {} has no settlement in the results", a.person.masked()));
                     }
                     continue;

@@ -25,10 +25,10 @@ pub mod views;
 pub mod work;
 
 pub use accounts::{ApiTokenRow, AuditRow, ImportRunRow, ImportStatus, NewApiToken, NewUser, SessionRow, UserRow};
+pub use alerts::{AlertEvent, AlertQuery, MonitorInputs, NewMeasure, ReconcileCounts, StoredAlert, StoredMeasure};
 pub use cluster::{
     LoadAccumulator, LoadProblem, LoadRow, LoadSettlement, LoadedSettlements, YearAccumulator, YearSettlement,
 };
-pub use alerts::{AlertEvent, AlertQuery, MonitorInputs, NewMeasure, ReconcileCounts, StoredAlert, StoredMeasure};
 pub use db::{Backend, Page, Scope, Store};
 pub use engine::{AlertRules, MeasureRefusal, SettlementEngine, SettlementRules};
 pub use error::StoreError;

@@ -203,7 +203,10 @@ pub(crate) fn policy_from(t: PolicyTuple) -> PolicyRecord {
 }
 
 /// The rules of a stored policy, from the application's engine.
-pub(crate) fn rules_of(engine: &dyn SettlementEngine, rec: &PolicyRecord) -> Result<Arc<dyn SettlementRules>, StoreError> {
+pub(crate) fn rules_of(
+    engine: &dyn SettlementEngine,
+    rec: &PolicyRecord,
+) -> Result<Arc<dyn SettlementRules>, StoreError> {
     engine.rules(rec).map_err(|e| corrupt("reading a stored policy", format!("{} {}", rec.region, rec.year), e))
 }
 
