@@ -125,7 +125,12 @@ fn person_rows(facts: Vec<PersonClaimFacts>) -> Vec<PersonFacts> {
 }
 
 /// Sums a village's encoded claim facts (the store's [`store::Merge`]).
-fn merge(village: i64, kept: Option<&[u8]>, minus: &[&[u8]], plus: &[&[u8]]) -> Result<Option<Vec<u8>>, String> {
+pub(crate) fn merge(
+    village: i64,
+    kept: Option<&[u8]>,
+    minus: &[&[u8]],
+    plus: &[&[u8]],
+) -> Result<Option<Vec<u8>>, String> {
     let v = RegionCode::from_u64(village as u64).map_err(|e| format!("a kept village code {village}: {e}"))?;
     stored::merge(v, kept, minus, plus).map_err(|e| e.to_string())
 }

@@ -35,7 +35,9 @@
 pub mod access;
 pub mod accounts;
 pub mod analysis;
+pub mod cluster;
 pub mod coverage;
+pub mod export;
 pub mod import;
 pub mod kept;
 pub mod keys;

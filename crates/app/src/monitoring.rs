@@ -133,7 +133,26 @@ pub async fn monitor_store(
         &Catalogue::serious(),
     )
     .map_err(|e| MonitorRunError::Engine(e.to_string()))?;
-    let alerts = apply_findings(store, scope, year, &result.alerts, actor).await?;
+    let mut run = after_findings(store, scope, year, as_of, &inputs, &result.alerts, actor).await?;
+    run.households = result.measures.len();
+    run.missing_thresholds = result.missing_thresholds;
+    Ok(run)
+}
+
+/// What a monitor run does with the engine's findings (here, or computed on a
+/// cluster: `crate::cluster`): applies them to the alerts kept, joins the open
+/// alerts to their households' cases, and rewrites the year's patient ledger
+/// from `inputs`. `households` and `missing_thresholds` are left empty.
+pub async fn after_findings(
+    store: &Store,
+    scope: &Scope,
+    year: i32,
+    as_of: NaiveDate,
+    inputs: &store::MonitorInputs,
+    findings: &[Finding],
+    actor: &str,
+) -> Result<MonitorRun, MonitorRunError> {
+    let alerts = apply_findings(store, scope, year, findings, actor).await?;
     // Each open alert joins its household's case; households without one get one.
     let deadlines = store.case_deadlines().await?;
     let due = move |v: domain::RegionCode| crate::work::due_in(&deadlines, v, as_of);
@@ -155,12 +174,12 @@ pub async fn monitor_store(
     let ledger = store.put_ledger(scope, year, &entries).await?;
     let by = |b: Batch| entries.iter().filter(|e| e.batch == b).count();
     Ok(MonitorRun {
-        households: result.measures.len(),
-        found: result.alerts.len(),
+        households: 0,
+        found: findings.len(),
         alerts,
         cases_opened,
         alerts_joined,
-        missing_thresholds: result.missing_thresholds,
+        missing_thresholds: Vec::new(),
         batches: [by(Batch::Serious), by(Batch::Chronic), by(Batch::Severe)],
         ledger,
     })

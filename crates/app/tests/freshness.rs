@@ -46,6 +46,7 @@ const WRITES: &[&str] = &[
     "void_claim",
     "settle_stored",
     "settle_stored_in_chunks",
+    "load_settlements",
     "apply_findings",
     "transition_alert",
     "add_assistance",
@@ -171,6 +172,10 @@ const READS: &[&str] = &[
     "catalogue_entries",
     "case_dates",
     "audit_log_in",
+    "year_claims",
+    "year_settlements",
+    "year_accumulators",
+    "year_policy_candidates",
 ];
 
 /// The names of the store's `pub async fn`s, from its sources.
@@ -482,6 +487,8 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
     let counts = app::settlement::settle_stored_in_chunks(store, &all, 2024, "batch", 1).await.unwrap();
     assert_eq!(counts.settled, 2);
     run.fresh(&["settle_stored_in_chunks"], "a batch settlement in chunks").await;
+    load_a_settlement(store).await;
+    run.fresh(&["import_claims", "load_settlements"], "a cluster's settlement loaded").await;
     app::settlement::settle_realtime(store, &all, &claim("R1", 3, "2024-10-02", 12_000, 11_000), "clerk")
         .await
         .unwrap();
@@ -836,4 +843,53 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
 
     let missing: Vec<&&str> = WRITES.iter().filter(|w| !run.done.contains(w)).collect();
     assert!(missing.is_empty(), "writes this test does not perform: {missing:?}");
+}
+
+/// A claim imported and its settlement, computed here as a cluster would, loaded
+/// (`Store::load_settlements`) with the person's accumulators.
+async fn load_a_settlement(store: &Store) {
+    let all = Scope::all();
+    store.import_claims(&[claim("L1", 7, "2024-11-02", 4_000, 3_500)]).await.unwrap();
+    let mut found = Vec::new();
+    store
+        .year_claims::<String>(&all, 2024, |chunk| {
+            found.extend(chunk.into_iter().filter(|(c, _)| c.claim_id == "L1"));
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let (c, village) = found.pop().expect("the claim L1 is read");
+    let candidates = store.year_policy_candidates(&all, 2024).await.unwrap();
+    let mine: Vec<_> = candidates.iter().filter(|p| village.to_string().starts_with(&p.region)).cloned().collect();
+    let rec = mine[app::settlement::in_force(&mine, village, 2024).unwrap()].clone();
+    let policy = settle::Policy::parse(&rec.source).unwrap();
+    let inputs = store.monitor_inputs(&all, 2024).await.unwrap();
+    let status = inputs.persons.iter().find(|p| p.person_id == c.person_id).unwrap().status;
+    let stored = store.year_accumulators(&all, 2024).await.unwrap();
+    let mut acc = settle::Accumulators { tiers: vec![Default::default(); policy.names.len()] };
+    for a in stored.iter().filter(|a| a.person == c.person_id) {
+        let k = policy.names.iter().position(|n| *n == a.tier).unwrap();
+        acc.tiers[k] = a.acc;
+    }
+    let s = settle::settle_claim(&policy, &domain::settlement::ClaimInput::from(&c), status, &mut acc);
+    let row = store::LoadSettlement {
+        claim_id: c.claim_id.clone(),
+        person: c.person_id,
+        total_cost: c.total_cost,
+        eligible_cost: c.eligible_cost,
+        out_of_pocket: s.out_of_pocket,
+        payments: policy.names.iter().cloned().zip(s.payments).collect(),
+        policy_id: rec.id,
+        policy_version: rec.version,
+        status,
+    };
+    let accs: Vec<store::LoadAccumulator> = policy
+        .names
+        .iter()
+        .zip(&acc.tiers)
+        .map(|(n, a)| store::LoadAccumulator { person: c.person_id, tier: n.clone(), acc: *a })
+        .collect();
+    let engine = app::settlement::engine();
+    let done = store.load_settlements(engine, &all, 2024, &[row], &accs, "cluster").await.unwrap().unwrap();
+    assert_eq!(done.settlements, 1);
 }

@@ -37,6 +37,7 @@ pub mod encoding;
 pub mod error;
 #[cfg(feature = "monitor")]
 pub mod monitor_files;
+pub mod parquet;
 pub mod read;
 pub mod records;
 pub mod refs;

@@ -1,6 +1,7 @@
 //! store: the only crate that speaks SQL.
 pub mod accounts;
 pub mod alerts;
+pub mod cluster;
 pub mod db;
 mod edits;
 pub mod engine;
@@ -25,6 +26,9 @@ pub mod work;
 
 pub use accounts::{ApiTokenRow, AuditRow, ImportRunRow, ImportStatus, NewApiToken, NewUser, SessionRow, UserRow};
 pub use alerts::{AlertEvent, AlertQuery, MonitorInputs, NewMeasure, ReconcileCounts, StoredAlert, StoredMeasure};
+pub use cluster::{
+    LoadAccumulator, LoadProblem, LoadRow, LoadSettlement, LoadedSettlements, YearAccumulator, YearSettlement,
+};
 pub use db::{Backend, Page, Scope, Store};
 pub use engine::{AlertRules, MeasureRefusal, SettlementEngine, SettlementRules};
 pub use error::StoreError;

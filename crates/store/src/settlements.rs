@@ -175,7 +175,7 @@ pub(crate) fn claim_tuple(r: &crate::raw::Row<'_>) -> Result<ClaimTuple, String>
     ))
 }
 
-fn status_of(s: &str, ctx: &str) -> Result<PovertyStatus, StoreError> {
+pub(crate) fn status_of(s: &str, ctx: &str) -> Result<PovertyStatus, StoreError> {
     s.parse().map_err(|e| corrupt(ctx, s, e))
 }
 
@@ -186,10 +186,10 @@ pub(crate) fn region_of(v: i64, ctx: &str) -> Result<RegionCode, StoreError> {
 type ClaimVoided = (String, i64, String, String, NaiveDate, NaiveDate, i64, i64, String, String, bool);
 type VoidHead = (i64, i64, bool, i64, Option<i64>, Option<String>);
 type PersonYearRow = (String, NaiveDate, String, String, i64, i64, String, i64);
-type PolicyTuple = (i64, String, i64, i64, String, String, DateTime<Utc>, String);
-const POLICY_COLS: &str = "id, region, year, version, name, actor, created_at, source";
+pub(crate) type PolicyTuple = (i64, String, i64, i64, String, String, DateTime<Utc>, String);
+pub(crate) const POLICY_COLS: &str = "id, region, year, version, name, actor, created_at, source";
 
-fn policy_from(t: PolicyTuple) -> PolicyRecord {
+pub(crate) fn policy_from(t: PolicyTuple) -> PolicyRecord {
     PolicyRecord {
         id: t.0,
         region: t.1,
@@ -203,7 +203,10 @@ fn policy_from(t: PolicyTuple) -> PolicyRecord {
 }
 
 /// The rules of a stored policy, from the application's engine.
-fn rules_of(engine: &dyn SettlementEngine, rec: &PolicyRecord) -> Result<Arc<dyn SettlementRules>, StoreError> {
+pub(crate) fn rules_of(
+    engine: &dyn SettlementEngine,
+    rec: &PolicyRecord,
+) -> Result<Arc<dyn SettlementRules>, StoreError> {
     engine.rules(rec).map_err(|e| corrupt("reading a stored policy", format!("{} {}", rec.region, rec.year), e))
 }
 
@@ -253,26 +256,26 @@ pub const SETTLE_CHUNK: i64 = 200_000;
 
 /// A settlement a batch writes.
 pub(crate) struct BatchRow<'a> {
-    claim_id: &'a str,
-    person: i64,
-    policy_id: i64,
-    policy_version: i64,
-    total_cost: i64,
-    eligible_cost: i64,
-    out_of_pocket: i64,
-    status: &'a str,
+    pub(crate) claim_id: &'a str,
+    pub(crate) person: i64,
+    pub(crate) policy_id: i64,
+    pub(crate) policy_version: i64,
+    pub(crate) total_cost: i64,
+    pub(crate) eligible_cost: i64,
+    pub(crate) out_of_pocket: i64,
+    pub(crate) status: &'a str,
 }
 
 /// What a run of a batch settlement writes, in its transaction: the
 /// settlements, their payments `(claim, position, tier, amount)`, and the
 /// persons' accumulators `(person, tier, accumulator)` of the year.
 pub(crate) struct Batch<'a> {
-    year: i64,
-    at: DateTime<Utc>,
-    actor: &'a str,
-    settled: Vec<BatchRow<'a>>,
-    payments: Vec<(&'a str, i64, &'a str, i64)>,
-    accumulators: Vec<(i64, &'a str, TierAccumulator)>,
+    pub(crate) year: i64,
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) actor: &'a str,
+    pub(crate) settled: Vec<BatchRow<'a>>,
+    pub(crate) payments: Vec<(&'a str, i64, &'a str, i64)>,
+    pub(crate) accumulators: Vec<(i64, &'a str, TierAccumulator)>,
 }
 
 const BATCH_SETTLEMENT_COLS: [&str; 11] = [
@@ -292,7 +295,7 @@ const BATCH_ACCUMULATORS_UPSERT: &str =
     "ON CONFLICT (person_id, year, tier) DO UPDATE SET base = excluded.base, oop = excluded.oop, paid = excluded.paid";
 
 /// Writes a run of a batch settlement inside `tx`, as the engine does best.
-async fn write_batch<DB: BatchWrite>(
+pub(crate) async fn write_batch<DB: BatchWrite>(
     tx: &mut sqlx::Transaction<'_, DB>,
     batch: &Batch<'_>,
     max_binds: usize,

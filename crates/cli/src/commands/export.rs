@@ -17,19 +17,36 @@ use store::{Page, Scope, Store, StoredRecord};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// What to export.
-    #[arg(value_enum)]
-    pub kind: Kind,
+    /// What to export (not with --parquet).
+    #[arg(value_enum, required_unless_present = "parquet")]
+    pub kind: Option<Kind>,
     /// The file to write: .csv or .xlsx.
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required_unless_present = "parquet", conflicts_with = "parquet")]
+    pub out: Option<PathBuf>,
     /// Only records inside this region (a code prefix: 2, 4, 6, 9 or 12 digits).
     #[arg(long, default_value = "")]
     pub region: String,
+    /// Write everything a cluster's jobs read for --year as Parquet datasets into
+    /// this new directory (docs/parquet.md).
+    #[arg(long, value_name = "DIR", requires = "year", conflicts_with = "kind")]
+    pub parquet: Option<PathBuf>,
+    /// The policy year exported with --parquet.
+    #[arg(long, requires = "parquet")]
+    pub year: Option<i32>,
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
-    match args.kind {
+    if let Some(dir) = &args.parquet {
+        let year = args.year.context("--parquet needs --year")?;
+        return export_parquet(dir, year, &args.region, global);
+    }
+    let kind = args.kind.context("give the kind to export (or --parquet DIR --year Y)")?;
+    let out = args.out.clone().context("give --out FILE")?;
+    let args = FileArgs { out, region: args.region };
+    match kind {
+        Kind::Settlements | Kind::Alerts | Kind::IndicatorFacts => {
+            anyhow::bail!("{kind:?} is a cluster's result to import, not a kind to export; see --parquet")
+        }
         Kind::Regions => export::<Region>(&args, global),
         Kind::Households => export::<Household>(&args, global),
         Kind::Persons => export::<Person>(&args, global),
@@ -48,8 +65,49 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     }
 }
 
+/// The options of the export of one kind to a file.
+struct FileArgs {
+    out: PathBuf,
+    region: String,
+}
+
+/// `export --year Y --parquet DIR [--region PREFIX]`: the year for a cluster's
+/// jobs (`app::export`), with a spinner counting the rows written.
+fn export_parquet(dir: &std::path::Path, year: i32, region: &str, global: &Global) -> anyhow::Result<()> {
+    let scope = Scope::new(region)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let pb = crate::progress::spinner(&format!("exporting {year} as Parquet"), global.quiet);
+    let started = std::time::Instant::now();
+    let result = rt.block_on(async {
+        let store = Store::open(&global.db).await?;
+        store.migrate().await?;
+        let bar = pb.clone();
+        let done = app::export::export_year(&store, dir, &scope, year, &move |n| bar.set_position(n)).await;
+        if let Ok(m) = &done {
+            let total: u64 = m.rows.values().sum();
+            let detail = format!("{year}: {total} rows to {} in scope {}*", dir.display(), scope.prefix());
+            crate::identity::audit(&store, "export", "parquet", &detail, None).await?;
+        }
+        store.close().await;
+        anyhow::Ok(done?)
+    });
+    pb.finish_and_clear();
+    let m = result.with_context(|| format!("exporting {year} as Parquet to {}", dir.display()))?;
+    if !global.quiet {
+        let counts: Vec<String> = m.rows.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        println!(
+            "exported {year}{} to {} in {:.1?}: {}",
+            if m.region.is_empty() { String::new() } else { format!(" of region {}", m.region) },
+            dir.display(),
+            started.elapsed(),
+            counts.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// Exports the records of the daily work inside the region, as `import` reads them.
-fn export_work<R, F, Fut>(args: &Args, global: &Global, read: F) -> anyhow::Result<()>
+fn export_work<R, F, Fut>(args: &FileArgs, global: &Global, read: F) -> anyhow::Result<()>
 where
     R: domain::Record,
     F: FnOnce(Store, Scope) -> Fut,
@@ -81,7 +139,7 @@ where
     Ok(())
 }
 
-fn export<R: StoredRecord>(args: &Args, global: &Global) -> anyhow::Result<()> {
+fn export<R: StoredRecord>(args: &FileArgs, global: &Global) -> anyhow::Result<()> {
     let scope = Scope::new(&args.region)?;
     // Refuse a bad extension (and the old .xls) before touching the store.
     let format = ingest::Format::to_write(&args.out)?;

@@ -33,6 +33,13 @@ pub enum Kind {
     /// Household visits and follow-ups: household_id, kind, date, visitors,
     /// and optionally person_id, findings, next_date.
     Visits,
+    /// A cluster's settlements of an exported year: a directory of Parquet
+    /// (docs/parquet.md).
+    Settlements,
+    /// A cluster's alerts of an exported year: a directory of Parquet.
+    Alerts,
+    /// A cluster's kept indicator facts of an exported year: a directory of Parquet.
+    IndicatorFacts,
 }
 
 #[derive(clap::Args, Debug)]
@@ -51,12 +58,23 @@ pub struct Args {
     /// chunks to refuse a file after some were written).
     #[arg(long, default_value_t = CHUNK_ROWS, hide = true)]
     pub chunk_rows: usize,
+    /// alerts: the reference day of the patient ledger's treatment status, as for
+    /// `monitor` (default: the end of the year, or today when that is earlier).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<chrono::NaiveDate>,
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let path = args.file.as_path();
     let is_toml = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    if matches!(args.kind, Kind::Settlements | Kind::Alerts | Kind::IndicatorFacts) {
+        return load_results(&args, global);
+    }
+    if args.as_of.is_some() {
+        anyhow::bail!("--as-of is for alerts");
+    }
     match args.kind {
+        Kind::Settlements | Kind::Alerts | Kind::IndicatorFacts => unreachable!("loaded above"),
         Kind::Regions if path.is_dir() => {
             let rows = ingest::read_divisions(path)
                 .map(|regions| regions.into_iter().map(|record| Row { line: 0, record }).collect());
@@ -92,6 +110,105 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         }
         Kind::Contracts => import_work::<domain::work::DoctorContract>(&args, global),
         Kind::Visits => import_work::<domain::work::Visit>(&args, global),
+    }
+}
+
+/// A cluster's results (a directory of Parquet with the export's manifest)
+/// loaded into the store by `app::cluster`, all or nothing, audited.
+fn load_results(args: &Args, global: &Global) -> anyhow::Result<()> {
+    use app::cluster::LoadRefused;
+    let dir = args.file.as_path();
+    let name = dir.display().to_string();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let pb = crate::progress::spinner(&format!("importing {name}"), global.quiet);
+    let who = actor();
+    let result = rt.block_on(async {
+        let store = Store::open(&global.db).await?;
+        store.migrate().await?;
+        let (kind, done): (&str, Result<String, LoadRefused>) = match args.kind {
+            Kind::Settlements => {
+                let r = app::cluster::load_settlements(&store, dir, &who).await;
+                let r = r.map(|c| {
+                    format!("{} settlements of {} persons, {} accumulator rows", c.settlements, c.persons, c.accumulators)
+                });
+                ("settlements", r)
+            }
+            Kind::Alerts => {
+                let as_of = match args.as_of {
+                    Some(d) => d,
+                    None => {
+                        let year = app::export::read_manifest(dir).map(|m| m.year).unwrap_or(0);
+                        let end = chrono::NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or_default();
+                        end.min(chrono::Utc::now().date_naive())
+                    }
+                };
+                let r = app::cluster::load_alerts(&store, dir, as_of, &who).await;
+                let r = r.map(|run| {
+                    let c = &run.alerts;
+                    format!(
+                        "{} alerts: {} raised, {} updated, {} unchanged, {} closed and kept, {} no longer raised; \
+                         cases: {} opened, {} alerts joined; patient ledger as of {as_of}: {} new, {} changed, {} removed",
+                        run.found,
+                        c.raised,
+                        c.updated,
+                        c.unchanged,
+                        c.closed_kept,
+                        c.no_longer_raised,
+                        run.cases_opened,
+                        run.alerts_joined,
+                        run.ledger.inserted,
+                        run.ledger.updated,
+                        run.ledger.removed
+                    )
+                });
+                ("alerts", r)
+            }
+            _ => {
+                let r = app::cluster::load_indicator_facts(&store, dir, &who).await;
+                let r = r.map(|f| {
+                    format!(
+                        "{} villages and {} persons of facts, {} stale marks cleared{}",
+                        f.villages,
+                        f.persons,
+                        f.cleared,
+                        if f.complete { "" } else { "; the year is built in full at the next report" }
+                    )
+                });
+                ("indicator-facts", r)
+            }
+        };
+        let outcome = match &done {
+            Ok(s) => s.clone(),
+            Err(e) => format!("refused: {e}"),
+        };
+        audit_import(&store, kind, &name, &outcome).await?;
+        store.close().await;
+        Ok::<_, anyhow::Error>((kind, done))
+    });
+    pb.finish_and_clear();
+    let (kind, done) = result?;
+    match done {
+        Ok(summary) => {
+            if !global.quiet {
+                println!("{kind} from {name}: {summary}");
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if let LoadRefused::Rows { errors, .. } = &e {
+                for row in errors.iter().take(args.max_errors) {
+                    eprintln!("{row}");
+                }
+                if errors.len() > args.max_errors {
+                    eprintln!(
+                        "... and {} more bad rows (--max-errors {} printed)",
+                        errors.len() - args.max_errors,
+                        args.max_errors
+                    );
+                }
+            }
+            Err(e.into())
+        }
     }
 }
 
