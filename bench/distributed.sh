@@ -52,35 +52,27 @@ S="$WORK/synth"
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
-# CPU seconds (user + system) of a command, its wall seconds in WALL.
+# "CPU WALL": the CPU seconds (user + system) and the wall seconds of a command.
 cpu_of() {
   local f="$WORK/time.$RANDOM" t0; t0=$(now)
   /usr/bin/env bash -c 'TIMEFORMAT="%U %S"; { time "$@" >/dev/null 2>&1; } 2>'"$f" _ "$@"
-  WALL=$(since "$t0")
-  awk '{ printf "%.2f", $1 + $2 }' "$f"
+  awk -v wall="$(since "$t0")" '{ printf "%.2f %s", $1 + $2, wall }' "$f"
 }
 
 echo "== synthesise a county (scale $SCALE, seed $SEED)" >&2
 synth_args=(synth --out "$S" --scale "$SCALE" --seed "$SEED" --year "$YEAR")
 [[ -n "$CPP" ]] && synth_args+=(--claims-per-person "$CPP")
-"$BIN" -q "${synth_args[@]}" >&2
+"$BIN" --quiet "${synth_args[@]}" >&2
 cp "$S/policy.toml" "$S/persons.csv" "$S/claims.csv" "$OUT/"
 
 echo "== the Parquet export" >&2
-if "$BIN" export --help 2>/dev/null | grep -q -- '--parquet'; then
-  DB="$WORK/store.db"
-  for kind in regions households persons facilities practitioners claims thresholds; do
-    "$BIN" -q --db "$DB" import "$kind" "$S/$kind.csv" >&2
-  done
-  "$BIN" -q --db "$DB" settle --store-policy "$S/policy.toml" --region "" --year "$YEAR" --actor bench >&2
-  "$BIN" -q --db "$DB" export --year "$YEAR" --parquet "$WORK/export" >&2
-  INPUT="safetynet export --parquet"
-else
-  # TEMPORARY until `safetynet export --parquet` exists: the synth CSVs converted
-  # to the export's layout (spark/safetynet_spark/convert.py).
-  "$PY" -m safetynet_spark convert --synth "$S" --out "$WORK/export" --year "$YEAR" >&2
-  INPUT="CSV converted (temporary)"
-fi
+DB="$WORK/store.db"
+for kind in regions households persons facilities practitioners claims thresholds; do
+  "$BIN" --quiet --db "$DB" import "$kind" "$S/$kind.csv" >&2
+done
+"$BIN" --quiet --db "$DB" settle --store-policy "$S/policy.toml" --region "" --year "$YEAR" --actor bench >&2
+"$BIN" --quiet --db "$DB" export --year "$YEAR" --parquet "$WORK/export" >&2
+INPUT="safetynet export --parquet"
 
 # A draft policy for the what-if: the synthetic policy with the safety net's
 # yearly ceilings lowered by a fifth (test data, not a rule).
@@ -96,19 +88,17 @@ open(sys.argv[2], "w").write(out)
 PYEOF
 
 echo "== the single machine" >&2
-single_settle_cpu=$(cpu_of "$BIN" -q settle --policy "$S/policy.toml" --persons "$S/persons.csv" --claims "$S/claims.csv" --out "$OUT/settlements.single.csv")
-single_settle_wall=$WALL
-"$BIN" -q monitor --year "$YEAR" --persons "$S/persons.csv" --households "$S/households.csv" --claims "$S/claims.csv" \
+read -r single_settle_cpu single_settle_wall <<<"$(cpu_of "$BIN" --quiet settle --policy "$S/policy.toml" \
+  --persons "$S/persons.csv" --claims "$S/claims.csv" --out "$OUT/settlements.single.csv")"
+"$BIN" --quiet monitor --year "$YEAR" --persons "$S/persons.csv" --households "$S/households.csv" --claims "$S/claims.csv" \
   --settlements "$OUT/settlements.single.csv" --thresholds "$S/thresholds.csv" --out "$OUT/alerts.single.csv" 2>/dev/null
 report_args=(report --year "$YEAR" --persons "$S/persons.csv" --households "$S/households.csv" --claims "$S/claims.csv"
   --settlements "$OUT/settlements.single.csv" --alerts "$OUT/alerts.single.csv"
   --level province,city,county,township,village --period month --out "$OUT/report.single.csv")
-FACILITIES=()
-if "$BIN" report --help 2>/dev/null | grep -q -- '--facilities'; then
-  report_args+=(--facilities "$S/facilities.csv"); FACILITIES=(--facilities)
-fi
-"$BIN" -q "${report_args[@]}"
-"$BIN" -q whatif --policy-in-force "$S/policy.toml" --draft "$WORK/draft.toml" --persons "$S/persons.csv" \
+report_args+=(--facilities "$S/facilities.csv")
+FACILITIES=(--facilities)
+"$BIN" --quiet "${report_args[@]}"
+"$BIN" --quiet whatif --policy-in-force "$S/policy.toml" --draft "$WORK/draft.toml" --persons "$S/persons.csv" \
   --households "$S/households.csv" --claims "$S/claims.csv" --thresholds "$S/thresholds.csv" --year "$YEAR" \
   --out "$OUT/whatif.single.csv"
 N=$(($(wc -l < "$OUT/settlements.single.csv") - 1))

@@ -1,4 +1,4 @@
-"""`python -m safetynet_spark run|convert|csv ...` (docs/distributed.md)."""
+"""`python -m safetynet_spark run|csv ...` (docs/distributed.md)."""
 
 from __future__ import annotations
 
@@ -116,14 +116,6 @@ def run(args: argparse.Namespace) -> int:
         spark.stop()
 
 
-def convert(args: argparse.Namespace) -> int:
-    from .convert import convert as do
-
-    m = do(args.synth, args.out, args.year)
-    print(json.dumps(m["rows"]))
-    return 0
-
-
 def to_csv(args: argparse.Namespace) -> int:
     """The cluster's results as the binary's files, for a byte-for-byte check."""
     import pyarrow.dataset as ds
@@ -166,11 +158,6 @@ def main(argv=None) -> int:
     r.add_argument("--whatif-out", help="write the what-if CSV here")
     r.add_argument("--summary", help="write timings, counts and executors as JSON here")
     r.set_defaults(func=run)
-    c = sub.add_parser("convert", help="TEMPORARY: synth CSVs to the Parquet export layout")
-    c.add_argument("--synth", required=True)
-    c.add_argument("--out", required=True)
-    c.add_argument("--year", type=int, required=True)
-    c.set_defaults(func=convert)
     v = sub.add_parser("csv", help="results as the binary's CSV files")
     v.add_argument("--results", required=True)
     v.add_argument("--settlements")

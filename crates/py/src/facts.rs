@@ -270,7 +270,7 @@ pub fn report_lines(defs: &Definitions, year: i32, level: &str, period: &str, t:
         report::write_csv(defs, std::slice::from_ref(r), &names, &targets, false, &mut buf)
             .map_err(|e| EngineError::Engine(e.to_string()))?;
         let text = String::from_utf8(buf).map_err(|e| EngineError::Engine(e.to_string()))?;
-        let line = text.split_once('\n').map(|(_, l)| l.to_string()).unwrap_or_default();
+        let line = text.split_once('\n').map(|(_, l)| l.trim_end_matches(['\r', '\n']).to_string()).unwrap_or_default();
         codes.push(r.region.to_string());
         at.push(periods.iter().position(|p| *p == r.period).unwrap_or(0) as i64);
         lines.push(line);
