@@ -174,7 +174,7 @@ pub fn claim_facts_by_person(
     // Settled claims of persons outside the registry: an error, named by the ledger.
     let mut unknown = Vec::new();
     for c in data.claims.iter().filter(|c| c.discharged.year() == year) {
-        let settled = data.settlements.get(&c.claim_id).map(|s| {
+        let settled = data.settlements.get(&c.claim_key()).map(|s| {
             let names: Vec<&str> = s.payments.iter().map(|(n, _)| n.as_str()).collect();
             let amounts: Vec<domain::Fen> = s.payments.iter().map(|(_, a)| *a).collect();
             SettledClaim { claim: c, paid: FundAmounts::from_tiers(&names, &amounts), out_of_pocket: s.out_of_pocket }
@@ -408,7 +408,8 @@ pub fn whatif(
         claim_household.push(h);
         claim_policy.push(k);
     }
-    let order = settle::settlement_order(&batch, |i| claims[i].claim_id.as_str());
+    let order =
+        settle::settlement_order_at(&batch, |i| claims[i].claim_id.as_str(), |i| claims[i].facility_id.as_str());
     let joined = Joined {
         data,
         claims,
@@ -497,7 +498,7 @@ mod tests {
                 facility_id: String::new(),
             });
             data.settlements.insert(
-                claim_id,
+                domain::ClaimKey::new("", &claim_id),
                 ClaimSettlement {
                     payments: vec![
                         ("basic".into(), Fen::from_yuan(6_000)),

@@ -48,6 +48,10 @@ pub struct TableSpec {
     /// Columns in record order; the first `keys` form the key.
     pub(crate) cols: &'static [(&'static str, Ty)],
     pub(crate) keys: usize,
+    /// True for the small tables keyed by several columns (thresholds), read
+    /// whole once by an import; the others' stored rows are looked up by the
+    /// first column of the key (its index's first), the rest compared here.
+    pub(crate) read_whole: bool,
     /// Joins from `t` (the table) to the table that holds the region code.
     pub(crate) scope_join: &'static str,
     /// The 12-digit region column to filter a scope by; `None` for thresholds,
@@ -88,7 +92,8 @@ fn key_of(v: &[Val<'_>], keys: usize) -> Key {
             _ => {}
         }
     }
-    Key::Multi(v[..keys].iter().map(Val::key_text).collect::<Vec<_>>().join("/"))
+    // NUL is in no key (text with it is refused), so no two keys join alike.
+    Key::Multi(v[..keys].iter().map(Val::key_text).collect::<Vec<_>>().join("\u{0}"))
 }
 
 fn is_null(v: &Val<'_>) -> bool {
@@ -507,7 +512,7 @@ impl Store {
                 .is_none();
             // Tables keyed by several columns are small (thresholds): read them whole, once.
             let mut existing: HashMap<Key, Vec<Val<'static>>> = HashMap::new();
-            if !empty && spec.keys > 1 {
+            if !empty && spec.read_whole {
                 let sql = format!("SELECT {} FROM {} t", select_cols(spec), spec.table);
                 for row in sqlx::query(&sql).fetch_all(&mut *tx).await.ctx(&ctx)? {
                     let mut v = Vec::with_capacity(ncols);
@@ -557,7 +562,7 @@ impl Store {
                         });
                     }
                 }
-                if !empty && spec.keys == 1 {
+                if !empty && !spec.read_whole {
                     existing.clear();
                     let cols = select_cols(spec);
                     for part in vals.chunks(self.max_binds()) {
@@ -1045,6 +1050,7 @@ static REGIONS: TableSpec = TableSpec {
         ("lat", Ty::Real),
     ],
     keys: 1,
+    read_whole: false,
     scope_join: "",
     scope_col: Some("t.code"),
     refs: &[],
@@ -1092,6 +1098,7 @@ static HOUSEHOLDS: TableSpec = TableSpec {
         ("food", Ty::Int),
     ],
     keys: 1,
+    read_whole: false,
     scope_join: "",
     scope_col: Some("t.village_code"),
     refs: &[Ref { col: 1, table: "regions", key: "code", what: "the village_code" }],
@@ -1136,6 +1143,7 @@ static PERSONS: TableSpec = TableSpec {
         ("diagnoses", Ty::Text),
     ],
     keys: 1,
+    read_whole: false,
     scope_join: " JOIN households h ON h.household_id = t.household_id",
     scope_col: Some("h.village_code"),
     refs: &[Ref { col: 1, table: "households", key: "household_id", what: "the household_id" }],
@@ -1191,6 +1199,7 @@ static FACILITIES: TableSpec = TableSpec {
         ("lat", Ty::Real),
     ],
     keys: 1,
+    read_whole: false,
     scope_join: "",
     scope_col: Some("t.region_code"),
     refs: &[Ref { col: 4, table: "regions", key: "code", what: "the region_code" }],
@@ -1238,6 +1247,7 @@ static PRACTITIONERS: TableSpec = TableSpec {
         ("active", Ty::Bool),
     ],
     keys: 1,
+    read_whole: false,
     scope_join: " JOIN facilities f ON f.facility_id = t.facility_id",
     scope_col: Some("f.region_code"),
     refs: &[Ref { col: 1, table: "facilities", key: "facility_id", what: "the facility_id" }],
@@ -1275,8 +1285,11 @@ impl StoredRecord for Practitioner {
 static CLAIMS: TableSpec = TableSpec {
     kind: "claims",
     table: "claims",
+    // Keyed by the claim's ID and its facility (migration 14); stored rows are
+    // looked up by the ID, the first column of the key's index.
     cols: &[
         ("claim_id", Ty::Text),
+        ("facility_id", Ty::Text),
         ("person_id", Ty::Int),
         ("facility_level", Ty::Text),
         ("kind", Ty::Text),
@@ -1286,12 +1299,12 @@ static CLAIMS: TableSpec = TableSpec {
         ("total_cost", Ty::Int),
         ("eligible_cost", Ty::Int),
         ("diagnosis", Ty::Text),
-        ("facility_id", Ty::Text),
     ],
-    keys: 1,
+    keys: 2,
+    read_whole: false,
     scope_join: " JOIN persons p ON p.person_id = t.person_id JOIN households h ON h.household_id = p.household_id",
     scope_col: Some("h.village_code"),
-    refs: &[Ref { col: 1, table: "persons", key: "person_id", what: "the person_id" }],
+    refs: &[Ref { col: 2, table: "persons", key: "person_id", what: "the person_id" }],
 };
 
 impl StoredRecord for Claim {
@@ -1301,6 +1314,7 @@ impl StoredRecord for Claim {
     fn to_vals(&self) -> Vec<Val<'_>> {
         vec![
             Val::text(&self.claim_id),
+            Val::text(&self.facility_id),
             Val::int(self.person_id.as_u64() as i64),
             Val::text(self.facility_level.as_str()),
             Val::text(self.kind.as_str()),
@@ -1310,22 +1324,21 @@ impl StoredRecord for Claim {
             Val::int(self.total_cost.0),
             Val::int(self.eligible_cost.0),
             Val::text(&self.diagnosis),
-            Val::text(&self.facility_id),
         ]
     }
     fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError> {
         let ctx = "reading claims";
         Ok(Claim {
             claim_id: text(&v[0]),
-            person_id: resident_id(v[1].as_i64().unwrap_or_default(), ctx)?,
-            facility_level: parse_enum(&v[2], ctx)?,
-            kind: parse_enum(&v[3], ctx)?,
-            admitted: v[4].as_date().unwrap_or_default(),
-            discharged: v[5].as_date().unwrap_or_default(),
-            total_cost: fen(&v[7]),
-            eligible_cost: fen(&v[8]),
-            diagnosis: text(&v[9]),
-            facility_id: text(&v[10]),
+            facility_id: text(&v[1]),
+            person_id: resident_id(v[2].as_i64().unwrap_or_default(), ctx)?,
+            facility_level: parse_enum(&v[3], ctx)?,
+            kind: parse_enum(&v[4], ctx)?,
+            admitted: v[5].as_date().unwrap_or_default(),
+            discharged: v[6].as_date().unwrap_or_default(),
+            total_cost: fen(&v[8]),
+            eligible_cost: fen(&v[9]),
+            diagnosis: text(&v[10]),
         })
     }
 }
@@ -1335,6 +1348,7 @@ static THRESHOLDS: TableSpec = TableSpec {
     table: "thresholds",
     cols: &[("region", Ty::Text), ("year", Ty::Int), ("rural_income", Ty::Int), ("monitoring_line", Ty::Int)],
     keys: 2,
+    read_whole: true,
     scope_join: "",
     scope_col: None,
     refs: &[],
