@@ -581,7 +581,7 @@ impl Store {
                             for (i, c) in spec.cols.iter().enumerate() {
                                 v.push(get_val!(row, i, c.1).map_err(|e| decode_err(spec, e))?);
                             }
-                            existing.insert(key_of(&v, 1), v);
+                            existing.insert(key_of(&v, spec.keys), v);
                         }
                     }
                 }
@@ -968,7 +968,8 @@ impl Store {
         self.fetch_vals(spec, &sql, binds).await?.into_iter().map(R::from_vals).collect()
     }
 
-    /// One record by its key (for thresholds, `REGION/YEAR`).
+    /// One record by its key (for thresholds, `REGION/YEAR`; for claims, `ID` or
+    /// `ID at FACILITY`, as `Record::key` writes it).
     pub async fn get<R: StoredRecord>(&self, key: &str) -> Result<Option<R>, StoreError> {
         let spec = R::spec();
         let (cond, binds) = if spec.keys == 1 {
@@ -980,6 +981,23 @@ impl Store {
                 _ => Val::owned(key.to_string()),
             };
             (format!("t.{} = $1", spec.cols[0].0), vec![v])
+        } else if spec.table == "claims" {
+            // A claim by its key as `Record::key` writes it: `ID` (the empty
+            // facility) or `ID at FACILITY`; each reading of it is tried.
+            let mut candidates = vec![(key, "")];
+            candidates.extend(key.match_indices(" at ").map(|(i, _)| (&key[..i], &key[i + 4..])));
+            let sql = format!(
+                "SELECT {} FROM {} t WHERE t.claim_id = $1 AND t.facility_id = $2",
+                select_cols(spec),
+                spec.table
+            );
+            for (id, facility) in candidates {
+                let binds = vec![Val::owned(id.to_string()), Val::owned(facility.to_string())];
+                if let Some(row) = self.fetch_vals(spec, &sql, binds).await?.pop() {
+                    return R::from_vals(row).map(Some);
+                }
+            }
+            return Ok(None);
         } else {
             let Some((r, y)) = key.split_once('/') else { return Ok(None) };
             let Ok(y) = y.parse::<i64>() else { return Ok(None) };
