@@ -271,7 +271,20 @@ mod tests {
              C1,x,2024,100.00,80.00,50.00,10.00,40.00\n",
         );
         let s = read_settlements(&p).unwrap();
-        assert_eq!(s["C1"].1, Fen(4000));
+        assert!(!s.keyed);
+        assert_eq!(s.by_key[&ClaimKey::new("", "C1")].1, Fen(4000));
+        // A file that names facilities: each claim by its key.
+        let p = file(
+            &d,
+            "k.csv",
+            "claim_id,facility_id,person_id,year,total_cost,eligible_cost,basic,out_of_pocket\n\
+             C1,F1,x,2024,100.00,80.00,50.00,50.00\n\
+             C1,F2,x,2024,100.00,80.00,70.00,30.00\n",
+        );
+        let s = read_settlements(&p).unwrap();
+        assert!(s.keyed);
+        assert_eq!(s.by_key[&ClaimKey::new("F2", "C1")].1, Fen(3000));
+        assert_eq!(s.by_key[&ClaimKey::new("F1", "C1")].1, Fen(5000));
     }
 
     #[test]

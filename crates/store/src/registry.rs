@@ -757,7 +757,7 @@ impl Store {
         self.existing_keys("facilities", "facility_id", &wanted).await
     }
 
-    /// Which of these claim IDs are stored.
+    /// Which of these claim IDs are stored (at any facility).
     pub async fn existing_claims(&self, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
         let wanted: Vec<Val<'_>> = ids.iter().map(|s| Val::text(s)).collect();
         if wanted.is_empty() {
