@@ -130,6 +130,16 @@ async fn the_batch_settles_each_key_once(store: &Store) {
         let want = settle::settle_claim(&policy, &settle::ClaimInput::from(c), PovertyStatus::Lifted, &mut acc);
         assert_eq!(s.out_of_pocket, want.out_of_pocket, "{} at {}", s.claim_id, s.facility_id);
     }
+    // Exported by key, each once.
+    let mut exported = Vec::new();
+    store
+        .export::<Claim, std::convert::Infallible>(&all, |chunk| {
+            exported.extend(chunk.into_iter().map(|c| c.claim_key()));
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(exported, [ClaimKey::new("", "Y"), ClaimKey::new("FA", "Y"), ClaimKey::new("FB", "Y")]);
     assert_eq!(store.get::<Claim>("Y at FB").await.unwrap().unwrap(), claims[2]);
     assert_eq!(store.get::<Claim>("Y").await.unwrap().unwrap(), claims[1]);
     // A void of one re-settles the others, each by its key.

@@ -833,7 +833,7 @@ impl Store {
         const CHUNK: i64 = 10_000;
         let (filter, a, b) = Self::scope_filter(spec, scope);
         let mut total = 0u64;
-        if spec.keys > 1 {
+        if spec.read_whole {
             let sql =
                 format!("SELECT {} FROM {} t WHERE {filter} ORDER BY t.region, t.year", select_cols(spec), spec.table);
             let rows: Vec<R> = self
@@ -849,30 +849,38 @@ impl Store {
             })?;
             return Ok(total);
         }
-        let key = spec.cols[0];
-        let mut after: Option<Val<'static>> = None;
+        // By key ranges: after the last key of a chunk, the key's columns
+        // compared as a row (claims: `(claim_id, facility_id)`).
+        let keys: Vec<String> = spec.cols[..spec.keys].iter().map(|c| format!("t.{}", c.0)).collect();
+        let (key_row, after_row) = if spec.keys == 1 {
+            (keys[0].clone(), "$4".to_string())
+        } else {
+            let after: Vec<String> = (0..spec.keys).map(|i| format!("${}", 4 + i)).collect();
+            (format!("({})", keys.join(", ")), format!("({})", after.join(", ")))
+        };
+        let mut after: Option<Vec<Val<'static>>> = None;
         loop {
             let mut binds = vec![a.clone(), b.clone(), Val::int(CHUNK)];
             let cont = match &after {
                 Some(v) => {
-                    binds.push(v.clone());
-                    format!(" AND t.{} > $4", key.0)
+                    binds.extend(v.iter().cloned());
+                    format!(" AND {key_row} > {after_row}")
                 }
                 None => String::new(),
             };
             let sql = format!(
-                "SELECT {} FROM {} t{} WHERE {filter}{cont} ORDER BY t.{} LIMIT $3",
+                "SELECT {} FROM {} t{} WHERE {filter}{cont} ORDER BY {} LIMIT $3",
                 select_cols(spec),
                 spec.table,
                 spec.scope_join,
-                key.0
+                keys.join(", ")
             );
             let rows = self.fetch_vals(spec, &sql, binds).await?;
             let n = rows.len();
             if n == 0 {
                 break;
             }
-            after = Some(rows[n - 1][0].clone());
+            after = Some(rows[n - 1][..spec.keys].to_vec());
             let recs: Vec<R> = rows.into_iter().map(R::from_vals).collect::<Result<_, _>>()?;
             total += n as u64;
             sink(recs).map_err(|e| StoreError::Rejected {
@@ -949,9 +957,11 @@ impl Store {
     pub(crate) async fn records_in<R: StoredRecord>(&self, scope: &Scope) -> Result<Vec<R>, StoreError> {
         let spec = R::spec();
         let (filter, a, b) = Self::scope_filter(spec, scope);
-        let (join, order) = match spec.keys {
-            1 => (spec.scope_join, format!("t.{}", spec.cols[0].0)),
-            _ => ("", "t.region, t.year".to_string()),
+        let (join, order) = if spec.read_whole {
+            ("", "t.region, t.year".to_string())
+        } else {
+            let keys: Vec<String> = spec.cols[..spec.keys].iter().map(|c| format!("t.{}", c.0)).collect();
+            (spec.scope_join, keys.join(", "))
         };
         let sql = format!("SELECT {} FROM {} t{join} WHERE {filter} ORDER BY {order}", select_cols(spec), spec.table);
         self.fetch_vals(spec, &sql, vec![a, b]).await?.into_iter().map(R::from_vals).collect()
