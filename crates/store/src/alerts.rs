@@ -663,7 +663,9 @@ impl Store {
              WHERE p.household_id = h.household_id AND s.person_id = p.person_id AND s.year = $1
              AND c.claim_id = s.claim_id AND c.facility_id = s.facility_id AND NOT c.voided
              AND h.village_code BETWEEN $2 AND $3";
-        let (claims, oop): (Vec<ClaimTuple>, Vec<(String, String, i64, i64)>) = match &self.pool {
+        // claim, facility, person, out-of-pocket
+        type OopRow = (String, String, i64, i64);
+        let (claims, oop): (Vec<ClaimTuple>, Vec<OopRow>) = match &self.pool {
             // Through SQLite's own interface: sqlx's cost per row is most of a read's.
             crate::db::Pool::Sqlite(p) => {
                 use crate::vals::Val;

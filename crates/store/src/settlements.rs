@@ -191,6 +191,8 @@ pub(crate) fn region_of(v: i64, ctx: &str) -> Result<RegionCode, StoreError> {
     RegionCode::from_u64(v as u64).map_err(|e| corrupt(ctx, v, e))
 }
 
+/// A payment as read: claim, facility, tier, amount.
+pub(crate) type PayRow = (String, String, String, i64);
 type ClaimVoided = (String, i64, String, String, NaiveDate, NaiveDate, i64, i64, String, String, bool);
 type VoidHead = (i64, i64, bool, i64, Option<i64>, Option<String>);
 type PersonYearRow = (String, String, NaiveDate, String, String, i64, i64, String, i64);
@@ -1334,7 +1336,7 @@ impl Store {
             Option<String>,
             String,
         );
-        let (rows, pays): (Vec<Row>, Vec<(String, String, String, i64)>) = on_pool!(self, p => {
+        let (rows, pays): (Vec<Row>, Vec<PayRow>) = on_pool!(self, p => {
             macro_rules! bind_key {
                 ($q:expr) => {
                     match key {
@@ -1346,7 +1348,7 @@ impl Store {
             let q = sqlx::query_as(&sql).bind(lo).bind(hi);
             let rows: Vec<Row> = bind_key!(q).fetch_all(p).await.ctx(ctx)?;
             let q = sqlx::query_as(&pay_sql).bind(lo).bind(hi);
-            let pays: Vec<(String, String, String, i64)> = bind_key!(q).fetch_all(p).await.ctx(ctx)?;
+            let pays: Vec<PayRow> = bind_key!(q).fetch_all(p).await.ctx(ctx)?;
             (rows, pays)
         });
         let mut by_claim: HashMap<(String, String), Vec<(String, Fen)>> = HashMap::new();

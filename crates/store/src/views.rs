@@ -407,7 +407,7 @@ impl Store {
         );
         let pid = Val::int(person.as_u64() as i64);
         type Raw = (Vec<Val<'static>>, bool, Option<i64>);
-        let (rows, pays): (Vec<Raw>, Vec<(String, String, String, i64)>) = on_pool!(self, p => {
+        let (rows, pays): (Vec<Raw>, Vec<crate::settlements::PayRow>) = on_pool!(self, p => {
             let q = sqlx::query(&sql);
             let q = bind_val!(q, &pid);
             let mut out = vec![];
@@ -418,7 +418,7 @@ impl Store {
                 }
                 out.push((v, row.try_get::<bool, _>(n).ctx(ctx)?, row.try_get::<Option<i64>, _>(n + 1).ctx(ctx)?));
             }
-            let pays: Vec<(String, String, String, i64)> = sqlx::query_as(
+            let pays: Vec<crate::settlements::PayRow> = sqlx::query_as(
                 "SELECT sp.claim_id, sp.facility_id, sp.tier, sp.amount FROM settlement_payments sp
                  JOIN claims t ON t.claim_id = sp.claim_id AND t.facility_id = sp.facility_id
                  WHERE t.person_id = $1 ORDER BY sp.claim_id, sp.facility_id, sp.position",
