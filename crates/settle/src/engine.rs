@@ -333,7 +333,11 @@ pub fn settle_in_order(
     }
 }
 
-/// One claim of a person, for settling or re-settling that person's year.
+/// One claim of a person, for settling or re-settling that person's year. The
+/// claims handed to [`settle_person_year`] and [`resettle_person_year`] are
+/// named by `claim_id` alone, so they must come from one facility's namespace
+/// (IDs unique among them); the store keys a person's claims by facility and ID
+/// and orders them by `(discharged, claim_id, facility_id)` itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PersonClaim {
     pub claim_id: String,
