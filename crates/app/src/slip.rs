@@ -83,3 +83,22 @@ impl App {
         }))
     }
 }
+
+impl App {
+    /// True when a claim of this key is stored but lies outside the scope: the
+    /// caller answers it as an unknown claim, and audits the refused attempt.
+    pub async fn claim_outside_scope(&self, s: &Scope, key: &domain::ClaimKey) -> AppResult<bool> {
+        let everywhere = self.store().claim_facilities(&store::Scope::all(), &key.claim_id).await?;
+        if !everywhere.contains(&key.facility_id) {
+            return Ok(false);
+        }
+        Ok(!self.store().claim_facilities(&scope(s)?, &key.claim_id).await?.contains(&key.facility_id))
+    }
+
+    /// True when a facility is stored but lies outside the scope (see
+    /// [`App::claim_outside_scope`]).
+    pub async fn facility_outside_scope(&self, s: &Scope, facility_id: &str) -> AppResult<bool> {
+        let Some(f) = self.store().get::<domain::Facility>(facility_id).await? else { return Ok(false) };
+        Ok(!scope(s)?.contains(f.region_code))
+    }
+}

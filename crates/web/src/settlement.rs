@@ -69,6 +69,13 @@ fn claim_key(id: &str, at: &ClaimAt) -> Result<domain::ClaimKey, WebError> {
     Ok(domain::ClaimKey { facility_id: facility, claim_id: id })
 }
 
+/// Audits an attempt on another county's claim or facility, which is answered
+/// exactly as one that does not exist.
+async fn refused(st: &AppState, ctx: &crate::auth::Ctx, kind: &str, key: &str) -> Result<(), WebError> {
+    let detail = format!("{kind} outside the scope {}", ctx.scope());
+    crate::auth::audit(st, &ctx.user.username, "refused_out_of_scope", key, &detail).await
+}
+
 /// An amount as JSON: a string `"1234.56"` (exact) or a number `1234.56`, checked
 /// by [`Fen::parse_yuan`] either way.
 #[derive(Debug)]
@@ -161,8 +168,19 @@ async fn settle_api(
 ) -> Result<Response, WebError> {
     ctx.require(Permission::Settle)?;
     let claim = body.parse()?;
+    let facility = claim.facility_id.clone();
     // Audited by the settlement's own transaction.
-    let r = st.app.settle_claim(ctx.scope(), claim, &ctx.user.username).await?;
+    let r = match st.app.settle_claim(ctx.scope(), claim, &ctx.user.username).await {
+        Ok(r) => r,
+        Err(e @ app::AppError::NotFound(_)) => {
+            // Answered as an unknown facility; another county's is audited.
+            if !facility.is_empty() && st.app.facility_outside_scope(ctx.scope(), &facility).await? {
+                refused(&st, &ctx, "facility", &facility).await?;
+            }
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let out = SettlementOut {
         claim_id: r.claim.claim_id.clone(),
         facility_id: r.claim.facility_id.clone(),
@@ -217,7 +235,16 @@ async fn void_api(
     ctx.require(Permission::Settle)?;
     let key = claim_key(&id, &at)?;
     // Audited by the void's own transaction.
-    let v = st.app.void_claim(ctx.scope(), &key, &ctx.user.username).await?;
+    let v = match st.app.void_claim(ctx.scope(), &key, &ctx.user.username).await {
+        Ok(v) => v,
+        Err(e @ app::AppError::NotFound(_)) => {
+            if st.app.claim_outside_scope(ctx.scope(), &key).await? {
+                refused(&st, &ctx, "claim", &key.to_string()).await?;
+            }
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let names = &v.policy.names;
     Ok(Json(VoidOut {
         voided: v.claim.claim_id,
@@ -453,7 +480,12 @@ struct SlipOut {
 /// or not settled is answered alike.
 async fn slip_of(st: &AppState, ctx: &crate::auth::Ctx, id: &str, at: &ClaimAt) -> Result<app::slip::Slip, WebError> {
     let key = claim_key(id, at)?;
-    let slip = st.app.slip(ctx.scope(), &key).await?.ok_or_else(|| WebError::not_found("settled claim"))?;
+    let Some(slip) = st.app.slip(ctx.scope(), &key).await? else {
+        if st.app.claim_outside_scope(ctx.scope(), &key).await? {
+            refused(st, ctx, "claim", &key.to_string()).await?;
+        }
+        return Err(WebError::not_found("settled claim"));
+    };
     crate::auth::audit(st, &ctx.user.username, "view_slip", &key.to_string(), &slip.claim.person_id.to_string())
         .await?;
     Ok(slip)

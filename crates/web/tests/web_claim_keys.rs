@@ -113,4 +113,17 @@ async fn two_counties_settle_one_claim_id_and_neither_sees_the_others(kind: Kind
     assert_eq!(b.get("/api/v1/claims/X/slip?facility=FB1").await.json()["voided"], false);
     let v = b.post_json("/api/v1/claims/X/void?facility=FB1", "{}").await;
     assert_eq!(v.status, 200, "B voids its own X: {}", v.body);
+
+    // B's attempts on what exists in county A are audited as refused; those on
+    // what existed nowhere are not.
+    let log = srv.state.app.audit_log(1000).await.unwrap();
+    let refused: Vec<&str> = log
+        .iter()
+        .filter(|e| e.action == "refused_out_of_scope" && e.username == "clerk_b")
+        .map(|e| e.target.as_str())
+        .collect();
+    assert_eq!(refused.iter().filter(|k| **k == "FA2").count(), 1, "{refused:?}");
+    assert_eq!(refused.iter().filter(|k| **k == "FA1").count(), 1, "{refused:?}");
+    assert_eq!(refused.iter().filter(|k| **k == "X at FA1").count(), 3, "slip, page and void: {refused:?}");
+    assert!(!refused.iter().any(|k| k.contains("NEVER")), "{refused:?}");
 }
