@@ -19,8 +19,9 @@
 //!
 //! The marks are made by the writes themselves, never by the write paths:
 //!
-//! - **Triggers** (migration 5) on every table whose rows feed a figure or a
-//!   fact. On PostgreSQL, statement-level triggers with transition tables, for
+//! - **Triggers** (migration 5; those of claims, settlements and payments made
+//!   again by migration 14, which keys them by facility) on every table whose
+//!   rows feed a figure or a fact. On PostgreSQL, statement-level triggers with transition tables, for
 //!   every insert, update and delete: one set-based statement per written
 //!   statement, whatever its number of rows. On SQLite, row triggers for every
 //!   update and delete, and for the inserts into the tables that are not
