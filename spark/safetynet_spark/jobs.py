@@ -134,9 +134,18 @@ def settle(
     order and settled by `Settler.settle` from the person's `accumulators`, under
     `policy_toml` (one policy for every claim) or the export's `policies` (the
     one in force per village and year). Returns `settlements`, `accumulators` and
-    `without_policy` (claims whose village has no policy, by village)."""
+    `without_policy` (claims whose village has no policy, by village). A claim of
+    a person not among `persons` is refused, as the binary refuses it: nothing is
+    settled then."""
     if settled is not None:
         claims = claims.join(settled.select("claim_id"), on="claim_id", how="left_anti")
+    orphans = claims.join(persons.select("person_id"), on="person_id", how="left_anti")
+    first = orphans.select("claim_id", "person_id").limit(1).collect()
+    if first:
+        raise ValueError(
+            f"{orphans.count()} claim(s) name a person who is not in the persons "
+            f"(first: claim {first[0]['claim_id']}, person {first[0]['person_id']}); nothing was settled"
+        )
     todo = claims.select(*CLAIM_COLUMNS, "region_code").join(
         persons.select("person_id", "status"), on="person_id", how="inner"
     )

@@ -32,6 +32,13 @@ def test_settlement_job_equals_one_engine_call():
         out = jobs.settle(spark, cdf, pdf, policy_toml=policy, buckets=3)
         got = out["settlements"].toArrow()
         acc = out["accumulators"].toArrow()
+        # A claim of a person outside the persons is refused, not dropped.
+        lone = pdf.where(pdf.person_id != claims.column("person_id")[0].as_py())
+        try:
+            jobs.settle(spark, cdf, lone, policy_toml=policy, buckets=3)
+            raise AssertionError("a claim of an unknown person was settled or dropped")
+        except ValueError as e:
+            assert "not in the persons" in str(e) and claims.column("person_id")[0].as_py() in str(e), e
     finally:
         spark.stop()
     want, want_acc, _ = eng.Settler.from_toml(policy).settle(claims)
