@@ -982,47 +982,6 @@ CREATE TRIGGER fresh_practitioners_delete AFTER DELETE ON practitioners
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION fresh_network();
 "#;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::db::{Pool, Scope, Store};
-
-    /// A transaction that inserts into a table of the unit of work without it
-    /// is refused at its commit (debug builds); through [`commit`] it stands.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_insert_without_the_unit_of_work_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.db").display().to_string()).await.unwrap();
-        store.migrate().await.unwrap();
-        let Pool::Sqlite(p) = &store.pool else { unreachable!() };
-        let insert = "INSERT INTO regions (code, name, level) VALUES (340000000000, 'P', 'province')";
-        {
-            // A connection of its own: sqlx takes a connection whose commit was
-            // refused for still inside its transaction.
-            let mut conn = p.acquire().await.unwrap();
-            conn.close_on_drop();
-            let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
-            sqlx::query(insert).execute(&mut *tx).await.unwrap();
-            assert!(tx.commit().await.is_err(), "committed without the unit of work");
-        }
-        assert_eq!(store.count::<domain::Region>(&Scope::all()).await.unwrap(), 0);
-        store.keep_indicator_year(2024).await.unwrap();
-        store
-            .write_indicator_coverage(2024, chrono::NaiveDate::from_ymd_opt(2024, 12, 31).unwrap(), None, &[])
-            .await
-            .unwrap();
-        assert!(store.indicator_years().await.unwrap()[0].coverage_as_of.is_some());
-        let mut tx = p.begin_with("BEGIN IMMEDIATE").await.unwrap();
-        sqlx::query(insert).execute(&mut *tx).await.unwrap();
-        let mut inserted = Inserted::default();
-        inserted.rows("regions", &["code"], &[&vec![Val::int(340000000000)]]);
-        commit(tx, inserted, "a test").await.unwrap();
-        assert_eq!(store.count::<domain::Region>(&Scope::all()).await.unwrap(), 1);
-        let years = store.indicator_years().await.unwrap();
-        assert_eq!(years[0].coverage_as_of, None);
-    }
-}
-
 /// Migration 14: a claim counts as treated in the patient's county by the region
 /// of its facility where the facility is registered, so the kept claim facts of
 /// the persons treated at a facility go stale when the facility comes, goes or
@@ -1080,3 +1039,44 @@ CREATE TRIGGER fresh_facility_claims_delete AFTER DELETE ON facilities
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION fresh_facility_claims();
 SELECT fresh_persons(ARRAY(SELECT DISTINCT person_id FROM claims));
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Pool, Scope, Store};
+
+    /// A transaction that inserts into a table of the unit of work without it
+    /// is refused at its commit (debug builds); through [`commit`] it stands.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_insert_without_the_unit_of_work_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db").display().to_string()).await.unwrap();
+        store.migrate().await.unwrap();
+        let Pool::Sqlite(p) = &store.pool else { unreachable!() };
+        let insert = "INSERT INTO regions (code, name, level) VALUES (340000000000, 'P', 'province')";
+        {
+            // A connection of its own: sqlx takes a connection whose commit was
+            // refused for still inside its transaction.
+            let mut conn = p.acquire().await.unwrap();
+            conn.close_on_drop();
+            let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+            sqlx::query(insert).execute(&mut *tx).await.unwrap();
+            assert!(tx.commit().await.is_err(), "committed without the unit of work");
+        }
+        assert_eq!(store.count::<domain::Region>(&Scope::all()).await.unwrap(), 0);
+        store.keep_indicator_year(2024).await.unwrap();
+        store
+            .write_indicator_coverage(2024, chrono::NaiveDate::from_ymd_opt(2024, 12, 31).unwrap(), None, &[])
+            .await
+            .unwrap();
+        assert!(store.indicator_years().await.unwrap()[0].coverage_as_of.is_some());
+        let mut tx = p.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        sqlx::query(insert).execute(&mut *tx).await.unwrap();
+        let mut inserted = Inserted::default();
+        inserted.rows("regions", &["code"], &[&vec![Val::int(340000000000)]]);
+        commit(tx, inserted, "a test").await.unwrap();
+        assert_eq!(store.count::<domain::Region>(&Scope::all()).await.unwrap(), 1);
+        let years = store.indicator_years().await.unwrap();
+        assert_eq!(years[0].coverage_as_of, None);
+    }
+}
