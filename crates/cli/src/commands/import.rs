@@ -196,16 +196,7 @@ fn load_results(args: &Args, global: &Global) -> anyhow::Result<()> {
         }
         Err(e) => {
             if let LoadRefused::Rows { errors, .. } = &e {
-                for row in errors.iter().take(args.max_errors) {
-                    eprintln!("{row}");
-                }
-                if errors.len() > args.max_errors {
-                    eprintln!(
-                        "... and {} more bad rows (--max-errors {} printed)",
-                        errors.len() - args.max_errors,
-                        args.max_errors
-                    );
-                }
+                print_bad_rows(errors, args.max_errors);
             }
             Err(e.into())
         }
@@ -292,16 +283,7 @@ fn import<R: StoredRecord + References + app::limits::Plausible + 'static>(
         Err(e) => {
             if let ImportRefused::Rows { errors, .. } = &e {
                 // The first bad rows on standard error; all of them are in the run's report.
-                for row in errors.iter().take(args.max_errors) {
-                    eprintln!("{row}");
-                }
-                if errors.len() > args.max_errors {
-                    eprintln!(
-                        "... and {} more bad rows (--max-errors {} printed)",
-                        errors.len() - args.max_errors,
-                        args.max_errors
-                    );
-                }
+                print_bad_rows(errors, args.max_errors);
             }
             Err(e.into())
         }
@@ -317,4 +299,15 @@ fn actor() -> String {
 /// The audit row of an import, accepted or refused.
 async fn audit_import(store: &Store, kind: &str, file: &str, outcome: &str) -> anyhow::Result<()> {
     crate::identity::audit(store, "import", kind, &format!("{file}: {outcome}"), None).await
+}
+
+/// The first `max` bad rows of a refused file on standard error, and how many
+/// more there are.
+fn print_bad_rows(errors: &[impl std::fmt::Display], max: usize) {
+    for row in errors.iter().take(max) {
+        eprintln!("{row}");
+    }
+    if errors.len() > max {
+        eprintln!("... and {} more bad rows (--max-errors {max} printed)", errors.len() - max);
+    }
 }
