@@ -25,6 +25,7 @@ use crate::model::{ClaimSettlement, IndicatorData, NetworkData};
 use chrono::{Datelike, NaiveDate};
 use domain::{CountyGroup, RegionCode, RegionLevel};
 use indicators::{stored, Compare, Definitions, Fact, PeriodKind};
+use std::sync::Arc;
 use store::{FactsWrite, PersonFacts, PersonsWrite, Scope, Store, YearFacts};
 
 /// One refresh at a time in this process (another process may run one too: its
@@ -163,9 +164,14 @@ async fn facts_of(store: &Store, range: (i64, i64), year: i32, claims: bool) -> 
 
 /// The claim facts of `year` of the persons `ids`, from their own claims; a
 /// person without claims of the year (or no longer registered) has none.
-async fn person_facts_of(store: &Store, ids: &[i64], year: i32) -> Result<Vec<PersonFacts>, String> {
+/// `facilities` are the registered facilities' regions, read once per refresh.
+async fn person_facts_of(
+    store: &Store,
+    ids: &[i64],
+    year: i32,
+    facilities: Arc<Vec<(String, RegionCode)>>,
+) -> Result<Vec<PersonFacts>, String> {
     let inputs = store.person_claim_inputs(ids, year).await.map_err(|e| e.to_string())?;
-    let facilities = store.facility_regions().await.map_err(|e| e.to_string())?;
     tokio::task::spawn_blocking(move || {
         let mut payments = inputs.payments;
         let settlements = inputs
@@ -181,7 +187,7 @@ async fn person_facts_of(store: &Store, ids: &[i64], year: i32) -> Result<Vec<Pe
             persons: inputs.persons,
             claims: inputs.claims,
             settlements,
-            facilities,
+            facilities: facilities.to_vec(),
             ..IndicatorData::default()
         };
         let registry = crate::analysis::registry_of(&data)?;
@@ -273,14 +279,15 @@ pub async fn refresh(
         let turn = FactsWrite { completes: built, clear_persons: persons.clone(), ..FactsWrite::default() };
         store.write_indicator_facts(&turn, &merge).await.map_err(err)?;
     }
-    if !first {
+    if !first && !persons.is_empty() {
         // The persons whose claims, settlements or registry entries changed.
+        let facilities = Arc::new(store.facility_regions().await.map_err(err)?);
         for part in persons.chunks(PERSONS_A_TURN) {
             let ids: Vec<i64> = part.iter().map(|m| m.0).collect();
             let t = std::time::Instant::now();
             let mut w = PersonsWrite { persons: ids, years: Vec::new(), clear: part.to_vec() };
             for &year in &all {
-                let rows = person_facts_of(store, &w.persons, year).await?;
+                let rows = person_facts_of(store, &w.persons, year, facilities.clone()).await?;
                 w.years.push((year, rows));
             }
             let computed = t.elapsed();
