@@ -54,7 +54,7 @@ sqlite3 "$DB" "CREATE TEMP TABLE acks (claim_id TEXT PRIMARY KEY);" \
   "SELECT 'stored settlements', COUNT(*) FROM settlements;" \
   "SELECT 'lost', COUNT(*) FROM acks a LEFT JOIN settlements s ON s.claim_id = a.claim_id WHERE s.claim_id IS NULL;" \
   "SELECT 'double-counted', COUNT(*) FROM accumulators a WHERE a.paid <> COALESCE((SELECT SUM(p.amount)
-     FROM settlement_payments p JOIN settlements s ON s.claim_id = p.claim_id
+     FROM settlement_payments p JOIN settlements s ON s.claim_id = p.claim_id AND s.facility_id = p.facility_id
      WHERE s.person_id = a.person_id AND s.year = a.year AND p.tier = a.tier), 0);" \
   "SELECT 'settled but unacknowledged (in flight at the kill)', COUNT(*) FROM settlements s LEFT JOIN acks a ON a.claim_id = s.claim_id WHERE a.claim_id IS NULL;" \
   | tee "$DIR/check.txt"

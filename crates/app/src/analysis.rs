@@ -158,7 +158,7 @@ pub fn claim_facts_by_person(
     year: i32,
 ) -> Result<Vec<PersonClaimFacts>, String> {
     let settled = |c: &domain::Claim| {
-        data.settlements.get(&c.claim_id).map(|s| {
+        data.settlements.get(&c.claim_key()).map(|s| {
             let names: Vec<&str> = s.payments.iter().map(|(n, _)| n.as_str()).collect();
             let amounts: Vec<domain::Fen> = s.payments.iter().map(|(_, a)| *a).collect();
             (FundAmounts::from_tiers(&names, &amounts), s.out_of_pocket)
@@ -372,7 +372,8 @@ pub fn whatif(
         claim_household.push(h);
         claim_policy.push(k);
     }
-    let order = settle::settlement_order(&batch, |i| claims[i].claim_id.as_str());
+    let order =
+        settle::settlement_order_at(&batch, |i| claims[i].claim_id.as_str(), |i| claims[i].facility_id.as_str());
     let joined = Joined {
         data,
         claims,
@@ -461,7 +462,7 @@ mod tests {
                 facility_id: String::new(),
             });
             data.settlements.insert(
-                claim_id,
+                domain::ClaimKey::new("", &claim_id),
                 ClaimSettlement {
                     payments: vec![
                         ("basic".into(), Fen::from_yuan(6_000)),

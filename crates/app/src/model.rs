@@ -93,6 +93,8 @@ pub struct PersonRow {
 #[derive(Debug, Clone)]
 pub struct ClaimRow {
     pub claim_id: String,
+    /// The facility that submitted it; with `claim_id`, the claim's key.
+    pub facility_id: String,
     pub discharged: NaiveDate,
     pub kind: String,
     pub facility_level: String,
@@ -238,11 +240,25 @@ pub struct SettledClaim {
 /// The outcome of voiding a claim.
 #[derive(Debug, Clone)]
 pub struct VoidedClaim {
-    pub claim_id: String,
+    pub claim: domain::ClaimKey,
     pub person_id: ResidentId,
     pub year: i32,
     pub policy: std::sync::Arc<settle::Policy>,
-    pub resettlement: settle::Resettlement,
+    /// The remaining claims of the person's year, settled again, in settlement order.
+    pub settlements: Vec<(domain::ClaimKey, settle::Settlement)>,
+    /// Every claim whose settlement changed, new minus old; the voided one
+    /// appears with the negation of its old settlement (a full refund).
+    pub differences: Vec<Difference>,
+}
+
+/// How one claim's settlement changed when a void re-settled its person's year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    pub claim: domain::ClaimKey,
+    /// New minus old payment, per tier name.
+    pub payments: Vec<Fen>,
+    /// New minus old out-of-pocket: positive means the patient owes more.
+    pub out_of_pocket: Fen,
 }
 
 /// One run of an import, with its error report.
@@ -283,8 +299,8 @@ pub struct IndicatorData {
     pub persons: Vec<domain::Person>,
     /// The year's claims (by discharge) that are not voided.
     pub claims: Vec<domain::Claim>,
-    /// The stored settlement of each settled claim among `claims`, by claim id.
-    pub settlements: std::collections::HashMap<String, ClaimSettlement>,
+    /// The stored settlement of each settled claim among `claims`, by claim key.
+    pub settlements: std::collections::HashMap<domain::ClaimKey, ClaimSettlement>,
     pub alerts: Vec<indicators::extract::AlertEvent>,
     /// The cases whose verification deadline falls in the year.
     pub cases: Vec<indicators::extract::CaseDeadline>,

@@ -284,6 +284,7 @@ fn person_row(p: domain::Person, village_code: domain::RegionCode) -> PersonRow 
 fn claim_row(c: store::ClaimView) -> ClaimRow {
     ClaimRow {
         claim_id: c.claim.claim_id,
+        facility_id: c.claim.facility_id,
         discharged: c.claim.discharged,
         kind: c.claim.kind.to_string(),
         facility_level: c.claim.facility_level.to_string(),
@@ -687,8 +688,16 @@ impl App {
     }
 
     /// Settles a claim in real time, by `actor`: the settlement and its audit row
-    /// are committed together.
+    /// are committed together. The claim names its facility, which must be
+    /// stored and inside the scope: one outside it is answered as an unknown
+    /// facility (by the store, in the settlement's transaction).
     pub async fn settle_claim(&self, s: &Scope, claim: domain::Claim, actor: &str) -> AppResult<SettledClaim> {
+        if claim.facility_id.is_empty() {
+            return Err(AppError::Invalid(
+                "a claim settled in real time must name its facility (facility_id): claim IDs are the facility's"
+                    .into(),
+            ));
+        }
         if let Some(why) = self.amount_limits().await?.check_claim(&claim) {
             return Err(AppError::Invalid(why));
         }
@@ -712,21 +721,26 @@ impl App {
         })
     }
 
-    /// Voids a settled claim and re-settles its person's year, by `actor`, with the
-    /// audit row in the same transaction.
-    pub async fn void_claim(&self, s: &Scope, claim_id: &str, actor: &str) -> AppResult<VoidedClaim> {
+    /// Voids a settled claim (by its key: facility and ID) and re-settles its
+    /// person's year, by `actor`, with the audit row in the same transaction. A
+    /// claim outside the scope is answered as an unknown one.
+    pub async fn void_claim(&self, s: &Scope, claim: &domain::ClaimKey, actor: &str) -> AppResult<VoidedClaim> {
         let _turn = self.writing().await;
-        let v = crate::settlement::void_claim(&self.store, &scope(s)?, claim_id, actor).await?;
+        let v = crate::settlement::void_claim(&self.store, &scope(s)?, claim, actor).await?;
         let policy = crate::settlement::engine().policy(&v.policy).map_err(AppError::Store)?;
-        let resettlement = settle::Resettlement {
-            differences: crate::settlement::differences_of(&v),
+        let differences = crate::settlement::differences_of(&v);
+        Ok(VoidedClaim {
+            claim: domain::ClaimKey::new(&v.facility_id, &v.claim_id),
+            person_id: v.person,
+            year: v.year,
+            policy,
             settlements: v
                 .settlements
                 .into_iter()
-                .map(|(id, payments, out_of_pocket)| (id, settle::Settlement { payments, out_of_pocket }))
+                .map(|(key, payments, out_of_pocket)| (key, settle::Settlement { payments, out_of_pocket }))
                 .collect(),
-        };
-        Ok(VoidedClaim { claim_id: v.claim_id, person_id: v.person, year: v.year, policy, resettlement })
+            differences,
+        })
     }
 }
 

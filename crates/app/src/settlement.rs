@@ -7,7 +7,7 @@
 //! (`settle::policy_in_force`, the one rule every path uses).
 
 use domain::settlement::{ClaimInput, TierAccumulator};
-use domain::{Claim, Fen, PovertyStatus, RegionCode};
+use domain::{Claim, ClaimKey, Fen, PovertyStatus, RegionCode};
 use settle::{Accumulators, Policy};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -138,8 +138,8 @@ pub async fn settle_realtime_batch(
 }
 
 /// Voids a settled claim and re-settles its person's year.
-pub async fn void_claim(store: &Store, scope: &Scope, claim_id: &str, actor: &str) -> Result<VoidOutcome, StoreError> {
-    store.void_claim(engine(), scope, claim_id, actor).await
+pub async fn void_claim(store: &Store, scope: &Scope, key: &ClaimKey, actor: &str) -> Result<VoidOutcome, StoreError> {
+    store.void_claim(engine(), scope, key, actor).await
 }
 
 /// Settles the unsettled claims of a year inside a scope, in batch.
@@ -160,8 +160,31 @@ pub async fn settle_stored_in_chunks(
 }
 
 /// Why a stored claim settled as it did.
-pub async fn explain_stored(store: &Store, scope: &Scope, claim_id: &str) -> Result<Option<String>, StoreError> {
-    store.explain_stored(engine(), scope, claim_id).await
+pub async fn explain_stored(store: &Store, scope: &Scope, key: &ClaimKey) -> Result<Option<String>, StoreError> {
+    store.explain_stored(engine(), scope, key).await
+}
+
+/// The facility of a claim named by its ID alone (the command line): the one
+/// facility inside the scope at which the ID is stored. None is answered as an
+/// unknown claim; several are refused with the facilities, all inside the
+/// scope, to choose from.
+pub async fn claim_key_in_scope(store: &Store, scope: &Scope, claim_id: &str) -> Result<ClaimKey, StoreError> {
+    let facilities = store.claim_facilities(scope, claim_id).await?;
+    match facilities.as_slice() {
+        [] => Err(StoreError::NotFound { kind: "claim", key: claim_id.to_string() }),
+        [one] => Ok(ClaimKey::new(one, claim_id)),
+        many => Err(StoreError::Rejected {
+            context: format!("claim {claim_id}"),
+            reason: format!(
+                "the claim ID is used at {} facilities ({}); name the facility",
+                many.len(),
+                many.iter()
+                    .map(|f| if f.is_empty() { "none".to_string() } else { f.clone() })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }),
+    }
 }
 
 /// The settlement of a real-time claim as the engine's record: payments in the
@@ -170,12 +193,12 @@ pub fn settlement_of(r: &RealtimeSettlement) -> settle::Settlement {
     settle::Settlement { payments: r.payments.iter().map(|(_, a)| *a).collect(), out_of_pocket: r.out_of_pocket }
 }
 
-/// A void's changes as the engine's differences (new minus old), in order.
-pub fn differences_of(v: &VoidOutcome) -> Vec<settle::ClaimDifference> {
+/// A void's changes as differences (new minus old), in order.
+pub fn differences_of(v: &VoidOutcome) -> Vec<crate::model::Difference> {
     v.changes
         .iter()
-        .map(|c| settle::ClaimDifference {
-            claim_id: c.claim_id.clone(),
+        .map(|c| crate::model::Difference {
+            claim: ClaimKey::new(&c.facility_id, &c.claim_id),
             payments: c.new.iter().zip(&c.old).map(|((_, n), (_, o))| *n - *o).collect(),
             out_of_pocket: c.new_out_of_pocket - c.old_out_of_pocket,
         })

@@ -34,19 +34,20 @@ pub struct Slip {
 }
 
 impl App {
-    /// The slip of a settled claim inside the scope; `None` for a claim that is
-    /// unknown, outside the scope, or not settled.
-    pub async fn slip(&self, s: &Scope, claim_id: &str) -> AppResult<Option<Slip>> {
+    /// The slip of a settled claim, by its key (facility and ID), inside the
+    /// scope; `None` for a claim that is unknown, outside the scope, or not
+    /// settled, alike.
+    pub async fn slip(&self, s: &Scope, key: &domain::ClaimKey) -> AppResult<Option<Slip>> {
         let sc = scope(s)?;
-        let Some(set) = self.store().settlement(&sc, claim_id).await? else { return Ok(None) };
+        let Some(set) = self.store().settlement(&sc, key).await? else { return Ok(None) };
         let Some(pv) = self.store().person_in_scope(&sc, set.person).await? else { return Ok(None) };
         let claim = self
             .store()
             .claims_of(set.person)
             .await?
             .into_iter()
-            .find(|c| c.claim_id == claim_id)
-            .ok_or_else(|| AppError::Store(format!("claim {claim_id} has a settlement but no claim row")))?;
+            .find(|c| c.claim_id == key.claim_id && c.facility_id == key.facility_id)
+            .ok_or_else(|| AppError::Store(format!("claim {key} has a settlement but no claim row")))?;
         let policy = match set.policy_id {
             Some(id) => self
                 .store()
@@ -63,7 +64,7 @@ impl App {
         };
         let explanation = match set.explanation.clone().filter(|e| !e.is_empty()) {
             Some(e) => e,
-            None => crate::settlement::explain_stored(self.store(), &sc, claim_id).await?.unwrap_or_default(),
+            None => crate::settlement::explain_stored(self.store(), &sc, key).await?.unwrap_or_default(),
         };
         let paid = set.payments.iter().fold(Fen::ZERO, |a, (_, p)| a + *p);
         Ok(Some(Slip {
@@ -80,5 +81,24 @@ impl App {
             settled_by: set.settled_by,
             voided: set.voided,
         }))
+    }
+}
+
+impl App {
+    /// True when a claim of this key is stored but lies outside the scope: the
+    /// caller answers it as an unknown claim, and audits the refused attempt.
+    pub async fn claim_outside_scope(&self, s: &Scope, key: &domain::ClaimKey) -> AppResult<bool> {
+        let everywhere = self.store().claim_facilities(&store::Scope::all(), &key.claim_id).await?;
+        if !everywhere.contains(&key.facility_id) {
+            return Ok(false);
+        }
+        Ok(!self.store().claim_facilities(&scope(s)?, &key.claim_id).await?.contains(&key.facility_id))
+    }
+
+    /// True when a facility is stored but lies outside the scope (see
+    /// [`App::claim_outside_scope`]).
+    pub async fn facility_outside_scope(&self, s: &Scope, facility_id: &str) -> AppResult<bool> {
+        let Some(f) = self.store().get::<domain::Facility>(facility_id).await? else { return Ok(false) };
+        Ok(!scope(s)?.contains(f.region_code))
     }
 }

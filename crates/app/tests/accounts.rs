@@ -354,7 +354,7 @@ async fn overview_regions_and_trend(store: &Store) {
         t.iter().map(|m| (m.month.as_str(), m.claims)).collect::<Vec<_>>(),
         [("2024-03", 2), ("2024-05", 1), ("2024-06", 1), ("2024-07", 1)]
     );
-    app::settlement::void_claim(store, &Scope::all(), "C5", "clerk").await.unwrap();
+    app::settlement::void_claim(store, &Scope::all(), &ClaimKey::new("", "C5"), "clerk").await.unwrap();
     let o = store.overview(&county_a).await.unwrap();
     assert_eq!((o.claims, o.total_cost, o.out_of_pocket), (4, Fen::from_yuan(1_120), Fen::ZERO));
     // A person who moves to another village's household counts there.

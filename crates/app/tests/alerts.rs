@@ -299,7 +299,7 @@ async fn a_monitor_run_over_the_store(store: &Store) {
     let voided = claim("M3", 7, "2024-06-01", 200_000, 10_000);
     store.import_claims(&[big, serious, voided]).await.unwrap();
     assert_eq!(app::settlement::settle_stored(store, &all, 2024, "batch").await.unwrap().settled, 3);
-    app::settlement::void_claim(store, &all, "M3", "clerk").await.unwrap();
+    app::settlement::void_claim(store, &all, &ClaimKey::new("", "M3"), "clerk").await.unwrap();
     let inputs = store.monitor_inputs(&all, 2024).await.unwrap();
     assert_eq!((inputs.households.len(), inputs.persons.len(), inputs.claims.len()), (3, 5, 2));
     assert_eq!(inputs.settlements.len(), 2);

@@ -47,10 +47,10 @@ async fn payments_alerts_and_names_inside_the_scope(store: &Store) {
         .await
         .unwrap();
     app::settlement::settle_stored(store, &all, 2024, "batch").await.unwrap();
-    app::settlement::void_claim(store, &all, "R2", "clerk").await.unwrap();
+    app::settlement::void_claim(store, &all, &ClaimKey::new("", "R2"), "clerk").await.unwrap();
 
     let pays = store.settlement_payments(&all, 2024).await.unwrap();
-    let mut ids: Vec<&str> = pays.keys().map(String::as_str).collect();
+    let mut ids: Vec<&str> = pays.keys().map(|k| k.claim_id.as_str()).collect();
     ids.sort();
     assert_eq!(ids, ["R1", "R3"], "the voided claim and other years are left out");
     for (id, p) in &pays {
@@ -61,7 +61,7 @@ async fn payments_alerts_and_names_inside_the_scope(store: &Store) {
     }
     let county = Scope::new("341122").unwrap();
     let mine = store.settlement_payments(&county, 2024).await.unwrap();
-    assert_eq!(mine.keys().collect::<Vec<_>>(), ["R1"], "only the scope's claims");
+    assert_eq!(mine.keys().map(|k| k.claim_id.as_str()).collect::<Vec<_>>(), ["R1"], "only the scope's claims");
 
     // Alerts: H1's resolved with a measure, H2's dismissed, H3's open (other county).
     app::monitoring::apply_findings(

@@ -108,7 +108,10 @@ async fn realtime_gives_the_worked_example(store: &Store) {
     assert_eq!(stored[0].settled_by, "clerk");
     assert_eq!(stored[0].policy_version, Some(1));
     assert!(store.get::<Claim>("C2").await.unwrap().is_some());
-    assert_eq!(app::settlement::explain_stored(store, &all, "C1").await.unwrap().unwrap(), r1.explanation);
+    assert_eq!(
+        app::settlement::explain_stored(store, &all, &ClaimKey::new("", "C1")).await.unwrap().unwrap(),
+        r1.explanation
+    );
     // Outside the scope the person does not exist.
     let other = Scope::new("341123").unwrap();
     let e = app::settlement::settle_realtime(store, &other, &claim("C3", 1, "2024-07-01", 100, 100), "clerk")
@@ -147,7 +150,7 @@ async fn the_same_claim_twice_is_counted_once(store: &Store) {
     changed.total_cost = yuan("60001");
     let e = app::settlement::settle_realtime(store, &all, &changed, "clerk").await.unwrap_err();
     assert!(matches!(e, StoreError::Constraint { .. }), "{e}");
-    let back = store.settlement(&all, "C1").await.unwrap().unwrap();
+    let back = store.settlement(&all, &ClaimKey::new("", "C1")).await.unwrap().unwrap();
     assert_eq!(back.payments, first.payments);
     // An imported, unsettled claim is settled by the real-time call, once.
     let c5 = claim("C5", 3, "2024-08-01", 1_000, 1_000);
@@ -224,14 +227,14 @@ async fn a_void_resettles_the_later_claims_and_reports_differences(store: &Store
     }
     // Out of scope: not found; unknown: not found.
     assert!(matches!(
-        app::settlement::void_claim(store, &Scope::new("341123").unwrap(), "C1", "clerk").await,
+        app::settlement::void_claim(store, &Scope::new("341123").unwrap(), &ClaimKey::new("", "C1"), "clerk").await,
         Err(StoreError::NotFound { .. })
     ));
     assert!(matches!(
-        app::settlement::void_claim(store, &all, "nope", "clerk").await,
+        app::settlement::void_claim(store, &all, &ClaimKey::new("", "nope"), "clerk").await,
         Err(StoreError::NotFound { .. })
     ));
-    let out = app::settlement::void_claim(store, &all, "C1", "supervisor").await.unwrap();
+    let out = app::settlement::void_claim(store, &all, &ClaimKey::new("", "C1"), "supervisor").await.unwrap();
     assert_eq!(out.person, pid(1));
     assert_eq!(out.year, 2024);
     // The remaining claims settle as if C1 had never been.
@@ -246,7 +249,7 @@ async fn a_void_resettles_the_later_claims_and_reports_differences(store: &Store
     let resettled: Vec<(String, settle::Settlement)> = out
         .settlements
         .iter()
-        .map(|(id, p, o)| (id.clone(), settle::Settlement { payments: p.clone(), out_of_pocket: *o }))
+        .map(|(id, p, o)| (id.claim_id.clone(), settle::Settlement { payments: p.clone(), out_of_pocket: *o }))
         .collect();
     assert_eq!(resettled, fresh);
     // Differences: C1 refunded in full, C2 and C3 changed, new minus old.
@@ -266,18 +269,18 @@ async fn a_void_resettles_the_later_claims_and_reports_differences(store: &Store
     assert_eq!(fens(&stored[1].payments), fresh[0].1.payments);
     assert_eq!(stored[2].out_of_pocket, fresh[1].1.out_of_pocket);
     assert_eq!(stored[2].settled_by, "supervisor");
-    assert_eq!(store.settlement(&all, "D1").await.unwrap().unwrap().payments, before[3].payments);
+    assert_eq!(store.settlement(&all, &ClaimKey::new("", "D1")).await.unwrap().unwrap().payments, before[3].payments);
     // The accumulators follow: a fourth claim settles on top of C2 and C3 alone.
     let c4 = claim("C4", 1, "2024-11-01", 8_000, 8_000);
     let want = settle::settle_person_year(&policy, &[pc(&c2), pc(&c3), pc(&c4)]);
     let r4 = app::settlement::settle_realtime(store, &all, &c4, "clerk").await.unwrap();
     assert_eq!(app::settlement::settlement_of(&r4), want[2].1);
     // A batch explanation is recomputed for a re-settled claim.
-    let text = app::settlement::explain_stored(store, &all, "C2").await.unwrap().unwrap();
+    let text = app::settlement::explain_stored(store, &all, &ClaimKey::new("", "C2")).await.unwrap().unwrap();
     assert!(text.contains("basic"), "{text}");
     // Voided once only; a voided claim is not settled again.
     assert!(matches!(
-        app::settlement::void_claim(store, &all, "C1", "clerk").await,
+        app::settlement::void_claim(store, &all, &ClaimKey::new("", "C1"), "clerk").await,
         Err(StoreError::Constraint { .. })
     ));
     assert!(matches!(
@@ -366,7 +369,7 @@ async fn the_batch_over_the_store_equals_the_pure_engine(store: &Store) {
     assert_eq!(seen, 60);
     // Explanations of batch claims are recomputed and agree with the stored figures.
     let last = mine.iter().max_by_key(|c| (c.discharged, c.claim_id.clone())).unwrap();
-    assert!(app::settlement::explain_stored(store, &Scope::all(), &last.claim_id).await.unwrap().is_some());
+    assert!(app::settlement::explain_stored(store, &Scope::all(), &last.claim_key()).await.unwrap().is_some());
     // Again: nothing left to settle.
     let again = app::settlement::settle_stored(store, &Scope::all(), 2024, "batch").await.unwrap();
     assert_eq!((again.settled, again.already_settled, again.without_policy), (0, 60, 1));
@@ -498,7 +501,7 @@ async fn a_settlement_and_a_void_commit_with_their_audit_rows(store: &Store) {
     }
     assert!(!who.iter().any(|(id, _)| id == "A3"), "{who:?}");
     // A void, likewise.
-    app::settlement::void_claim(store, &all, "A1", "supervisor").await.unwrap();
+    app::settlement::void_claim(store, &all, &ClaimKey::new("", "A1"), "supervisor").await.unwrap();
     let voids = rows("void_claim").await;
     assert_eq!(voids.len(), 1);
     assert_eq!((voids[0].actor.as_str(), voids[0].object_id.as_str()), ("supervisor", "A1"));

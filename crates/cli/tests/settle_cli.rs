@@ -195,3 +195,61 @@ fn a_large_file_writes_each_claim_once_across_chunks() {
     }
     assert_eq!(seen.len(), N);
 }
+
+/// Claim IDs are each facility's: one ID at two facilities is two claims, both
+/// settled, in `(discharged, claim_id, facility_id)` order, and the settlement
+/// file then names each row's facility; the same key twice is refused; an
+/// ambiguous `--explain` asks for `--facility`.
+#[test]
+fn one_claim_id_at_two_facilities_is_two_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "policy.toml", POLICY);
+    let persons = write(dir.path(), "persons.csv", &persons());
+    let header =
+        "claim_id,person_id,facility_level,kind,admitted,discharged,total_cost,eligible_cost,diagnosis,facility_id\n";
+    let text = format!(
+        "{header}X,{LIFTED},county,inpatient,2024-03-01,2024-03-10,20000,20000,C16,HB\n\
+         X,{LIFTED},county,inpatient,2024-03-01,2024-03-10,60000.00,50000,C16,HA\n"
+    );
+    let claims = write(dir.path(), "claims.csv", &text);
+    let out = dir.path().join("out.csv");
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "--policy".as_ref(),
+            policy.as_os_str(),
+            "--persons".as_ref(),
+            persons.as_os_str(),
+            "--claims".as_ref(),
+            claims.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ];
+        args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
+        safetynet(&args)
+    };
+    let o = run(&[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let written = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    assert!(lines[0].starts_with("claim_id,facility_id,person_id,year,"), "{written}");
+    // HA before HB on the same day: its 60 000 settles first, as the worked example's C1.
+    assert!(lines[1].starts_with(&format!("X,HA,{LIFTED},2024,60000.00,50000.00,42287.50,")), "{written}");
+    assert!(lines[2].starts_with(&format!("X,HB,{LIFTED},2024,20000.00,20000.00,16787.50,")), "{written}");
+    // --explain: ambiguous without --facility, then the named one.
+    let o = run(&["--explain", "X"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--facility"), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&["--explain", "X", "--facility", "HB"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Claim X at HB"), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Settled after 1 earlier claim"));
+    // The same key twice is refused, and nothing is written.
+    std::fs::remove_file(&out).unwrap();
+    let twice = format!("{text}X,{LIFTED},county,inpatient,2024-04-01,2024-04-02,100,100,C16,HA\n");
+    std::fs::write(&claims, twice).unwrap();
+    let o = run(&[]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(":4: column claim_id") && err.contains("used twice at the facility \"HA\""), "{err}");
+    assert!(!out.exists());
+}

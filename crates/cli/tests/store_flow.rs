@@ -164,11 +164,73 @@ fn import_policy_settle_monitor_and_follow_an_alert() {
     // A void re-settles C2 and reports it; the next monitor run updates the open
     // alerts' values but leaves the resolved one as it was, without duplicates.
     let out = e.ok(&["settle", "--void", "C1", "--actor", "supervisor"]);
-    assert!(out.contains("C1,out_of_pocket,13000.00,0.00,-13000.00"), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("C2,out_of_pocket,0.00,")), "{out}");
+    // Named by its ID alone: the one claim C1 in the store (at no facility).
+    assert!(out.contains("C1,,out_of_pocket,13000.00,0.00,-13000.00"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("C2,,out_of_pocket,0.00,")), "{out}");
     e.ok(&["monitor", "--year", "2024"]);
     let after = e.ok(&["alert", "list", "--year", "2024"]);
     assert_eq!(after.lines().count(), before, "{after}");
     let (_, state, value) = find(&after, "medical_burden_poor", "H1").unwrap();
     assert_eq!((state.as_str(), value.as_str()), ("resolved", "13000.00"));
+}
+
+/// Claims are keyed by facility: one ID at two facilities is two claims. A
+/// claim named by its ID alone must be the only one of that ID inside the
+/// region; else the facilities (inside the region) are listed and nothing is
+/// done, and `--facility` names the one meant.
+#[test]
+fn a_claim_id_at_two_facilities_is_named_with_its_facility() {
+    let e = Env::new();
+    let regions = e.write(
+        "regions.csv",
+        "code,name,level,urban_rural,population,lon,lat\n\
+         34,Anhui,province,,,,\n\
+         341122,Laian,county,,,,\n\
+         341122100,Town A,township,,,,\n\
+         341122100201,Village A1,village,220,800,118.4,32.4\n\
+         341123,Other county,county,,,,\n\
+         341123100,Town B,township,,,,\n\
+         341123100201,Village B1,village,220,600,118.5,32.5\n",
+    );
+    let households = e.write(
+        "households.csv",
+        "household_id,village_code,size,income\nH1,341122100201,2,20000\nH2,341123100201,3,90000\n",
+    );
+    let persons = e.write(
+        "persons.csv",
+        &format!(
+            "person_id,household_id,name,status,status_since\n\
+             {LIFTED},H1,Li Wei,lifted,2020-01-01\n\
+             {GENERAL},H2,Wang Fang,general,2020-01-01\n"
+        ),
+    );
+    let claims = e.write(
+        "claims.csv",
+        &format!(
+            "claim_id,person_id,facility_level,kind,admitted,discharged,total_cost,eligible_cost,diagnosis,facility_id\n\
+             X,{LIFTED},county,inpatient,2024-03-01,2024-03-10,60000.00,50000,C16,HA\n\
+             X,{GENERAL},township,inpatient,2024-02-01,2024-02-05,5000,4000,J18,HB\n"
+        ),
+    );
+    for (kind, file) in [("regions", &regions), ("households", &households), ("persons", &persons), ("claims", &claims)]
+    {
+        e.ok(&["import", kind, path(file)]);
+    }
+    let policy = e.write("policy.toml", POLICY);
+    e.ok(&["settle", "--store-policy", path(&policy), "--region", "34", "--year", "2024"]);
+    e.ok(&["settle", "--year", "2024"]);
+    // Ambiguous in the nation: both facilities listed, nothing voided.
+    let err = e.fails(&["settle", "--void", "X"]);
+    assert!(err.contains("HA, HB") && err.contains("name the facility"), "{err}");
+    // Inside county B's region there is one X: B's, named without its facility;
+    // county A's is not named there.
+    let text = e.ok(&["settle", "--explain", "X", "--region", "341123"]);
+    assert!(!text.is_empty());
+    let err = e.fails(&["settle", "--void", "X", "--facility", "HA", "--region", "341123"]);
+    assert!(err.contains("not in the store") && !err.contains("HB"), "{err}");
+    // With its facility, A's X is voided and B's stands.
+    let out = e.ok(&["settle", "--void", "X", "--facility", "HA"]);
+    assert!(out.contains("voided claim X at HA"), "{out}");
+    let out = e.ok(&["settle", "--void", "X", "--region", "341123"]);
+    assert!(out.contains("voided claim X at HB"), "{out}");
 }

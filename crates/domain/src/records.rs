@@ -518,6 +518,51 @@ impl Claim {
         use chrono::Datelike;
         self.discharged.year()
     }
+
+    /// The claim's key: its facility and its ID there (docs/settlement.md, "Claim keys").
+    pub fn claim_key(&self) -> ClaimKey {
+        ClaimKey { facility_id: self.facility_id.clone(), claim_id: self.claim_id.clone() }
+    }
+}
+
+/// What identifies a claim: the facility that submitted it and the claim's ID
+/// there. Two facilities may use the same ID for two different claims; a claim
+/// without a facility (a file without the `facility_id` column) has the empty
+/// facility, a namespace of its own. Ordered as claims settle within a day: by
+/// ID, then by facility.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub struct ClaimKey {
+    pub facility_id: String,
+    pub claim_id: String,
+}
+
+impl ClaimKey {
+    pub fn new(facility_id: &str, claim_id: &str) -> ClaimKey {
+        ClaimKey { facility_id: facility_id.to_string(), claim_id: claim_id.to_string() }
+    }
+}
+
+impl PartialOrd for ClaimKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ClaimKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (&self.claim_id, &self.facility_id).cmp(&(&other.claim_id, &other.facility_id))
+    }
+}
+
+/// `C1` for a claim without a facility, `C1 at F1` otherwise.
+impl fmt::Display for ClaimKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.facility_id.is_empty() {
+            f.write_str(&self.claim_id)
+        } else {
+            write!(f, "{} at {}", self.claim_id, self.facility_id)
+        }
+    }
 }
 
 impl Record for Claim {
@@ -591,7 +636,7 @@ impl Record for Claim {
     }
 
     fn key(&self) -> String {
-        self.claim_id.clone()
+        self.claim_key().to_string()
     }
 }
 

@@ -6,7 +6,7 @@
 
 use crate::error::{IngestError, RowError};
 use chrono::NaiveDate;
-use domain::{Fen, Region, RegionCode, ResidentId};
+use domain::{ClaimKey, Fen, Region, RegionCode, ResidentId};
 use indicators::extract::{AlertEvent, FundAmounts, VillageReach};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -91,12 +91,15 @@ fn cell(r: &csv::StringRecord, c: usize) -> &str {
     r.get(c).unwrap_or("")
 }
 
-/// Settlements by claim id, from the settlement file `settle` writes: the fund
+/// Settlements by claim key, from the settlement file `settle` writes: the fund
 /// payments from the tier columns (those between `eligible_cost` and
-/// `out_of_pocket`) and the out-of-pocket.
-pub fn read_settlements(path: &Path) -> Result<HashMap<String, (FundAmounts, Fen)>, IngestError> {
+/// `out_of_pocket`) and the out-of-pocket. A file without the `facility_id`
+/// column (`settle` writes it only where a claim id is used at several
+/// facilities) names each claim by its id alone: see [`FileSettlements::of`].
+pub fn read_settlements(path: &Path) -> Result<FileSettlements, IngestError> {
     let mut t = Table::read(path)?;
     let id = t.col("claim_id")?;
+    let facility = t.has("facility_id");
     let oop = t.col("out_of_pocket")?;
     let first_tier = t.col("eligible_cost")? + 1;
     let tiers: Vec<String> = t.header.get(first_tier..oop).unwrap_or(&[]).to_vec();
@@ -115,13 +118,35 @@ pub fn read_settlements(path: &Path) -> Result<HashMap<String, (FundAmounts, Fen
         }
         match Fen::parse_yuan(cell(r, oop)) {
             Ok(o) => {
-                out.insert(cell(r, id).trim().to_string(), (FundAmounts::from_tiers(&tiers, &payments), o));
+                let facility_id = facility.map(|f| cell(r, f).trim().to_string()).unwrap_or_default();
+                let key = ClaimKey { facility_id, claim_id: cell(r, id).trim().to_string() };
+                out.insert(key, (FundAmounts::from_tiers(&tiers, &payments), o));
             }
             Err(e) => Table::bad(&mut errors, &t.file, *line, "out_of_pocket", e),
         }
     }
     t.errors = errors;
-    t.finish(out)
+    t.finish(FileSettlements { by_key: out, keyed: facility.is_some() })
+}
+
+/// The settlements of a settlement file, by claim key.
+#[derive(Debug, Clone, Default)]
+pub struct FileSettlements {
+    pub by_key: HashMap<ClaimKey, (FundAmounts, Fen)>,
+    /// True when the file names each claim's facility.
+    pub keyed: bool,
+}
+
+impl FileSettlements {
+    /// The settlement of a claim: by its key, or by its id alone where the file
+    /// names no facilities (then no id was used at two facilities).
+    pub fn of(&self, claim: &domain::Claim) -> Option<&(FundAmounts, Fen)> {
+        if self.keyed {
+            self.by_key.get(&claim.claim_key())
+        } else {
+            self.by_key.get(&ClaimKey::new("", &claim.claim_id))
+        }
+    }
 }
 
 /// Alerts (`household_id, year[, raised_on, assisted_on]`); without a `raised_on`
@@ -246,7 +271,20 @@ mod tests {
              C1,x,2024,100.00,80.00,50.00,10.00,40.00\n",
         );
         let s = read_settlements(&p).unwrap();
-        assert_eq!(s["C1"].1, Fen(4000));
+        assert!(!s.keyed);
+        assert_eq!(s.by_key[&ClaimKey::new("", "C1")].1, Fen(4000));
+        // A file that names facilities: each claim by its key.
+        let p = file(
+            &d,
+            "k.csv",
+            "claim_id,facility_id,person_id,year,total_cost,eligible_cost,basic,out_of_pocket\n\
+             C1,F1,x,2024,100.00,80.00,50.00,50.00\n\
+             C1,F2,x,2024,100.00,80.00,70.00,30.00\n",
+        );
+        let s = read_settlements(&p).unwrap();
+        assert!(s.keyed);
+        assert_eq!(s.by_key[&ClaimKey::new("F2", "C1")].1, Fen(3000));
+        assert_eq!(s.by_key[&ClaimKey::new("F1", "C1")].1, Fen(5000));
     }
 
     #[test]

@@ -37,15 +37,24 @@ pub struct Persons {
     pub index: HashMap<ResidentId, u32>,
 }
 
-/// Claims in compact form: the engine's rows, the claim ids in one arena, and
-/// each claim's line in the file (for error messages).
+/// Claims in compact form: the engine's rows, the claim ids and their
+/// facilities in two arenas, and each claim's line in the file (for error
+/// messages). A claim is keyed by its facility and its ID (docs/settlement.md,
+/// "Claim keys"); a file without the `facility_id` column has the empty
+/// facility throughout.
 #[derive(Debug, Default)]
 pub struct Claims {
     pub rows: Vec<BatchClaim>,
     /// End of each claim's id in `arena`.
     pub id_ends: Vec<u32>,
     pub arena: String,
+    /// End of each claim's facility in `facility_arena`.
+    pub facility_ends: Vec<u32>,
+    pub facility_arena: String,
     pub lines: Vec<u32>,
+    /// True when a claim ID is used at more than one facility (found by
+    /// [`check_duplicates`]): the settlement file then names each claim's facility.
+    pub shared_ids: bool,
 }
 
 impl Claims {
@@ -55,9 +64,31 @@ impl Claims {
         &self.arena[start..self.id_ends[i] as usize]
     }
 
-    /// The index of the claim with this id, if any.
-    pub fn find(&self, id: &str) -> Option<usize> {
-        (0..self.rows.len()).find(|&i| self.id(i) == id)
+    /// The facility of claim `i` (empty where the file names none).
+    pub fn facility(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.facility_ends[i - 1] as usize };
+        &self.facility_arena[start..self.facility_ends[i] as usize]
+    }
+
+    /// The indices of the claims with this id, at every facility, in file order.
+    pub fn find_all(&self, id: &str) -> Vec<usize> {
+        (0..self.rows.len()).filter(|&i| self.id(i) == id).collect()
+    }
+
+    /// The index of the claim with this id, if any, at the given facility, or,
+    /// with none given, if the id is used at one facility only.
+    pub fn find(&self, id: &str, facility: Option<&str>) -> Option<usize> {
+        let all = self.find_all(id);
+        match facility {
+            Some(f) => all.into_iter().find(|&i| self.facility(i) == f),
+            None if all.len() == 1 => Some(all[0]),
+            None => None,
+        }
+    }
+
+    /// The settlement order of the claims: `(discharged, claim_id, facility_id)`.
+    pub fn order(&self) -> Vec<u32> {
+        settle::settlement_order_at(&self.rows, |i| self.id(i), |i| self.facility(i))
     }
 }
 
@@ -187,7 +218,10 @@ pub fn read_claims(
         rows: Vec::with_capacity(estimate),
         id_ends: Vec::with_capacity(estimate),
         arena: String::with_capacity(estimate * 10),
+        facility_ends: Vec::with_capacity(estimate),
+        facility_arena: String::new(),
         lines: Vec::with_capacity(estimate),
+        shared_ids: false,
     };
     let mut rec = csv::ByteRecord::new();
     // Field slices borrow the record; their buffers are recycled across rows.
@@ -250,6 +284,11 @@ pub fn read_claims(
                 return Err(IngestError::Format { file, reason: "the claim ids exceed 4 GiB".into() });
             };
             claims.id_ends.push(end);
+            claims.facility_arena.push_str(&claim.facility_id);
+            let Ok(end) = u32::try_from(claims.facility_arena.len()) else {
+                return Err(IngestError::Format { file, reason: "the facility ids exceed 4 GiB".into() });
+            };
+            claims.facility_ends.push(end);
             claims.lines.push(line.min(u32::MAX as u64) as u32);
             claims.rows.push(BatchClaim { person, discharged: claim.discharged, input: ClaimInput::from(&claim) });
         }
@@ -260,11 +299,13 @@ pub fn read_claims(
     Ok(claims)
 }
 
-/// Reports every claim id that appears more than once (each later occurrence,
-/// naming the first), then sorts `errors` by line. Hashes of the ids are sorted
-/// as integers (8 bytes a claim); only ids whose hash occurs twice are then
+/// Reports every claim key (facility and claim id) that appears more than once
+/// (each later occurrence, naming the first), then sorts `errors` by line; notes
+/// in `claims.shared_ids` whether an id is used at several facilities (which is
+/// no error: claim ids are the facility's). Hashes of the ids are sorted as
+/// integers (8 bytes a claim); only ids whose hash occurs twice are then
 /// compared as text.
-pub fn check_duplicates(claims: &Claims, path: &Path, errors: &mut Vec<RowError>) {
+pub fn check_duplicates(claims: &mut Claims, path: &Path, errors: &mut Vec<RowError>) {
     use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
     let hasher = BuildHasherDefault::<DefaultHasher>::default();
     let n = claims.rows.len();
@@ -272,29 +313,42 @@ pub fn check_duplicates(claims: &Claims, path: &Path, errors: &mut Vec<RowError>
     hashes.sort_unstable();
     let repeated: HashSet<u64> = hashes.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
     drop(hashes);
+    claims.shared_ids = false;
     if repeated.is_empty() {
         return;
     }
     let file = path.display().to_string();
+    let mut shared = false;
     // Indices ascend in file order, so the first one seen is the first in the file.
-    let mut first: HashMap<&str, u32> = HashMap::new();
+    let mut first: HashMap<(&str, &str), u32> = HashMap::new();
+    let mut ids: HashSet<&str> = HashSet::new();
     for i in 0..n {
         let id = claims.id(i);
         if !repeated.contains(&hasher.hash_one(id)) {
             continue;
         }
-        match first.get(id) {
+        let facility = claims.facility(i);
+        match first.get(&(id, facility)) {
             Some(&f) => errors.push(RowError {
                 file: file.clone(),
                 line: claims.lines[i] as u64,
                 column: "claim_id".into(),
-                reason: format!("the claim id {id:?} is used twice (first on line {})", claims.lines[f as usize]),
+                reason: if facility.is_empty() {
+                    format!("the claim id {id:?} is used twice (first on line {})", claims.lines[f as usize])
+                } else {
+                    format!(
+                        "the claim id {id:?} is used twice at the facility {facility:?} (first on line {})",
+                        claims.lines[f as usize]
+                    )
+                },
             }),
             None => {
-                first.insert(id, i as u32);
+                first.insert((id, facility), i as u32);
+                shared |= !ids.insert(id);
             }
         }
     }
+    claims.shared_ids = shared;
     errors.sort_by_key(|e| e.line);
 }
 
@@ -308,19 +362,25 @@ pub fn read_settlement_inputs(
 ) -> Result<(Persons, Claims, Vec<u32>), IngestError> {
     let mut errors = Vec::new();
     let persons = read_persons(persons_path, &mut errors)?;
-    let claims = read_claims(claims_path, &persons, &mut errors, &mut |_, _| {})?;
-    check_duplicates(&claims, claims_path, &mut errors);
+    let mut claims = read_claims(claims_path, &persons, &mut errors, &mut |_, _| {})?;
+    check_duplicates(&mut claims, claims_path, &mut errors);
     if !errors.is_empty() {
         return Err(IngestError::Rows { file: claims_path.display().to_string(), errors });
     }
-    let order = settle::settlement_order(&claims.rows, |i| claims.id(i));
+    let order = claims.order();
     Ok((persons, claims, order))
 }
 
 /// The settlement file's header: `claim_id, person_id, year, total_cost,
 /// eligible_cost`, one column per tier name of the policy, `out_of_pocket`.
-pub fn settlements_header(policy: &Policy) -> String {
-    let mut head = String::from("claim_id,person_id,year,total_cost,eligible_cost");
+/// With `facility`, a `facility_id` column after `claim_id` (written when a
+/// claim id is used at several facilities, [`Claims::shared_ids`]).
+pub fn settlements_header(policy: &Policy, facility: bool) -> String {
+    let mut head = String::from(if facility {
+        "claim_id,facility_id,person_id,year,total_cost,eligible_cost"
+    } else {
+        "claim_id,person_id,year,total_cost,eligible_cost"
+    });
     for n in &policy.names {
         head.push(',');
         head.push_str(&csv_field(n));
@@ -345,7 +405,7 @@ pub fn write_settlements(
 ) -> Result<(), IngestError> {
     write_atomically(out, |w| {
         let io = |e: std::io::Error| IngestError::output(out, e);
-        w.write_all(settlements_header(policy).as_bytes()).map_err(io)?;
+        w.write_all(settlements_header(policy, claims.shared_ids).as_bytes()).map_err(io)?;
         const CHUNK: usize = 1 << 15;
         let width = policy.names.len() + 2;
         let total = order.len() as u64;
@@ -388,6 +448,10 @@ pub fn write_settlements(
                     let c = &claims.rows[i];
                     line.extend_from_slice(csv_field(claims.id(i)).as_bytes());
                     line.push(b',');
+                    if claims.shared_ids {
+                        line.extend_from_slice(csv_field(claims.facility(i)).as_bytes());
+                        line.push(b',');
+                    }
                     line.extend_from_slice(&ids[c.person as usize]);
                     let _ = write!(line, ",{}", c.discharged.year());
                     push_fen(&mut line, c.input.total_cost);

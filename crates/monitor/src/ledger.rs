@@ -127,7 +127,7 @@ pub struct ClaimCost {
 
 /// Builds the ledger of `year` as of `as_of` (the reference day for treatment
 /// status). `village_of` gives each household's village, for the regional
-/// catalogues; `oop` gives each claim's out-of-pocket cost by claim id.
+/// catalogues; `oop` gives each claim's out-of-pocket cost by claim key.
 #[allow(clippy::too_many_arguments)]
 pub fn patient_ledger(
     year: i32,
@@ -135,7 +135,7 @@ pub fn patient_ledger(
     persons: &[Person],
     village_of: &HashMap<String, RegionCode>,
     claims: &[Claim],
-    oop: &HashMap<String, Fen>,
+    oop: &HashMap<domain::ClaimKey, Fen>,
     catalogues: &RegionalCatalogues,
     contracts: &HashMap<ResidentId, Contract>,
     settings: &LedgerSettings,
@@ -166,7 +166,7 @@ pub fn patient_ledger(
             cs.iter()
                 .map(|c| match settings.severe_cost {
                     SevereCost::Total => c.total_cost,
-                    SevereCost::OutOfPocket => oop.get(&c.claim_id).copied().unwrap_or(Fen::ZERO),
+                    SevereCost::OutOfPocket => oop.get(&c.claim_key()).copied().unwrap_or(Fen::ZERO),
                 })
                 .sum()
         };

@@ -60,7 +60,7 @@ fn villages() -> HashMap<String, RegionCode> {
 fn ledger(
     persons: &[Person],
     claims: &[Claim],
-    oop: &HashMap<String, Fen>,
+    oop: &HashMap<domain::ClaimKey, Fen>,
     cats: &RegionalCatalogues,
     settings: &LedgerSettings,
 ) -> Vec<LedgerEntry> {
@@ -88,9 +88,9 @@ fn each_batch_and_its_status() {
         claim("C", 3, FacilityLevel::County, day(2, 1), day(2, 10), "K74.6", 40_000),
         claim("D", 4, FacilityLevel::Township, day(1, 3), day(1, 5), "J18", 900),
     ];
-    let oop: HashMap<String, Fen> = [("A", 9_000), ("B", 1_000), ("C", 12_000), ("D", 100)]
+    let oop: HashMap<domain::ClaimKey, Fen> = [("A", 9_000), ("B", 1_000), ("C", 12_000), ("D", 100)]
         .iter()
-        .map(|(c, y)| (c.to_string(), Fen::from_yuan(*y)))
+        .map(|(c, y)| (domain::ClaimKey::new("", c), Fen::from_yuan(*y)))
         .collect();
     let l = ledger(&persons, &claims, &oop, &national(), &LedgerSettings::default());
     let got: Vec<(Batch, ResidentId, &str, TreatmentStatus, Option<bool>)> =
@@ -113,7 +113,8 @@ fn each_batch_and_its_status() {
 fn severe_threshold_and_cost_measure_are_settings() {
     let persons = [person(3, "H3", &[])];
     let claims = [claim("C", 3, FacilityLevel::County, day(2, 1), day(2, 10), "K74.6", 40_000)];
-    let oop: HashMap<String, Fen> = [("C".to_string(), Fen::from_yuan(9_999))].into_iter().collect();
+    let oop: HashMap<domain::ClaimKey, Fen> =
+        [(domain::ClaimKey::new("", "C"), Fen::from_yuan(9_999))].into_iter().collect();
     let by_oop = LedgerSettings::default();
     assert!(ledger(&persons, &claims, &oop, &national(), &by_oop).is_empty(), "9999 OOP is under 10000");
     let exactly = LedgerSettings { severe_threshold: Fen::from_yuan(9_999), ..by_oop };

@@ -221,6 +221,18 @@ pub struct BatchClaim {
 /// integers. Runs that tie on date and those eight bytes (identifiers longer than
 /// the prefix plus eight) are then put in order by their full identifiers.
 pub fn settlement_order<'a>(claims: &[BatchClaim], claim_id: impl Fn(usize) -> &'a str + Sync) -> Vec<u32> {
+    settlement_order_at(claims, claim_id, |_| "")
+}
+
+/// [`settlement_order`] for claims keyed by facility and ID: `(discharged,
+/// claim_id, facility_id)`, the facility breaking a tie between two facilities'
+/// claims of one ID discharged on one day. Claims whose IDs differ come in the
+/// order [`settlement_order`] gives them.
+pub fn settlement_order_at<'a, 'b>(
+    claims: &[BatchClaim],
+    claim_id: impl Fn(usize) -> &'a str + Sync,
+    facility_id: impl Fn(usize) -> &'b str + Sync,
+) -> Vec<u32> {
     let n = claims.len();
     if n == 0 {
         return Vec::new();
@@ -260,7 +272,10 @@ pub fn settlement_order<'a>(claims: &[BatchClaim], claim_id: impl Fn(usize) -> &
             end += 1;
         }
         if end - start > 1 {
-            order[start..end].sort_by(|a, b| claim_id(*a as usize).cmp(claim_id(*b as usize)));
+            order[start..end].sort_by(|a, b| {
+                let (a, b) = (*a as usize, *b as usize);
+                claim_id(a).cmp(claim_id(b)).then_with(|| facility_id(a).cmp(facility_id(b)))
+            });
         }
         start = end;
     }
@@ -318,7 +333,11 @@ pub fn settle_in_order(
     }
 }
 
-/// One claim of a person, for settling or re-settling that person's year.
+/// One claim of a person, for settling or re-settling that person's year. The
+/// claims handed to [`settle_person_year`] and [`resettle_person_year`] are
+/// named by `claim_id` alone, so they must come from one facility's namespace
+/// (IDs unique among them); the store keys a person's claims by facility and ID
+/// and orders them by `(discharged, claim_id, facility_id)` itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PersonClaim {
     pub claim_id: String,

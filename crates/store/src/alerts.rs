@@ -115,8 +115,8 @@ pub struct MonitorInputs {
     pub claims: Vec<Claim>,
     /// The out-of-pocket of each settled, unvoided claim of the year.
     pub settlements: Vec<domain::alert::SettledCost>,
-    /// The same, by claim id (for the patient ledger).
-    pub oop_by_claim: HashMap<String, Fen>,
+    /// The same, by claim key (for the patient ledger).
+    pub oop_by_claim: HashMap<domain::ClaimKey, Fen>,
     /// The thresholds of the regions in and above the scope.
     pub thresholds: Vec<Threshold>,
 }
@@ -655,13 +655,17 @@ impl Store {
         // village's read costs its own rows rather than a scan of the year.
         let claims_sql = format!(
             "SELECT {CLAIM_COLS} FROM claims c {join}
-             WHERE +c.year = $1 AND NOT c.voided AND h.village_code BETWEEN $2 AND $3 ORDER BY c.discharged, c.claim_id"
+             WHERE +c.year = $1 AND NOT c.voided AND h.village_code BETWEEN $2 AND $3 ORDER BY c.discharged, c.claim_id, c.facility_id"
         );
-        let oop_sql = "SELECT s.claim_id, s.person_id, s.out_of_pocket FROM households h CROSS JOIN persons p
+        let oop_sql =
+            "SELECT s.claim_id, s.facility_id, s.person_id, s.out_of_pocket FROM households h CROSS JOIN persons p
              CROSS JOIN settlements s CROSS JOIN claims c
              WHERE p.household_id = h.household_id AND s.person_id = p.person_id AND s.year = $1
-             AND c.claim_id = s.claim_id AND NOT c.voided AND h.village_code BETWEEN $2 AND $3";
-        let (claims, oop): (Vec<ClaimTuple>, Vec<(String, i64, i64)>) = match &self.pool {
+             AND c.claim_id = s.claim_id AND c.facility_id = s.facility_id AND NOT c.voided
+             AND h.village_code BETWEEN $2 AND $3";
+        // claim, facility, person, out-of-pocket
+        type OopRow = (String, String, i64, i64);
+        let (claims, oop): (Vec<ClaimTuple>, Vec<OopRow>) = match &self.pool {
             // Through SQLite's own interface: sqlx's cost per row is most of a read's.
             crate::db::Pool::Sqlite(p) => {
                 use crate::vals::Val;
@@ -674,7 +678,7 @@ impl Store {
                 .await?;
                 let mut oop = Vec::new();
                 crate::raw::pool_each(p, oop_sql, &binds, &ctx, |r| {
-                    oop.push((r.text(0)?.to_string(), r.int(1), r.int(2)));
+                    oop.push((r.text(0)?.to_string(), r.text(1)?.to_string(), r.int(2), r.int(3)));
                     Ok(())
                 })
                 .await?;
@@ -690,10 +694,10 @@ impl Store {
         let claims: Vec<Claim> = claims.into_iter().map(claim_from).collect::<Result<_, _>>()?;
         let mut settlements = Vec::with_capacity(oop.len());
         let mut oop_by_claim = HashMap::with_capacity(oop.len());
-        for (claim_id, person, amount) in oop {
+        for (claim_id, facility_id, person, amount) in oop {
             let person_id: ResidentId = crate::registry::resident_id(person, &ctx)?;
             settlements.push(domain::alert::SettledCost { person_id, year, out_of_pocket: Fen(amount) });
-            oop_by_claim.insert(claim_id, Fen(amount));
+            oop_by_claim.insert(domain::ClaimKey { facility_id, claim_id }, Fen(amount));
         }
         let members = persons.iter().map(domain::alert::Member::from).collect();
         Ok(MonitorInputs { households, persons, members, claims, settlements, oop_by_claim, thresholds })

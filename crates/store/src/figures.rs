@@ -142,7 +142,7 @@ impl Store {
                             CAST(COALESCE(SUM(s.out_of_pocket), 0) AS BIGINT)
                      FROM claims t JOIN persons p ON p.person_id = t.person_id
                      JOIN households h ON h.household_id = p.household_id
-                     LEFT JOIN settlements s ON s.claim_id = t.claim_id
+                     LEFT JOIN settlements s ON s.claim_id = t.claim_id AND s.facility_id = t.facility_id
                      WHERE NOT t.voided AND h.village_code IN ({ins}) GROUP BY h.village_code, t.discharged"
                 ));
                 for (v, day, n, total, oop) in claims {

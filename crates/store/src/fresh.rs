@@ -19,8 +19,9 @@
 //!
 //! The marks are made by the writes themselves, never by the write paths:
 //!
-//! - **Triggers** (migration 5) on every table whose rows feed a figure or a
-//!   fact. On PostgreSQL, statement-level triggers with transition tables, for
+//! - **Triggers** (migration 5; those of claims, settlements and payments made
+//!   again by migration 14, which keys them by facility) on every table whose
+//!   rows feed a figure or a fact. On PostgreSQL, statement-level triggers with transition tables, for
 //!   every insert, update and delete: one set-based statement per written
 //!   statement, whatever its number of rows. On SQLite, row triggers for every
 //!   update and delete, and for the inserts into the tables that are not
@@ -982,14 +983,14 @@ CREATE TRIGGER fresh_practitioners_delete AFTER DELETE ON practitioners
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION fresh_network();
 "#;
 
-/// Migration 14: a claim counts as treated in the patient's county by the region
+/// Migration 15: a claim counts as treated in the patient's county by the region
 /// of its facility where the facility is registered, so the kept claim facts of
 /// the persons treated at a facility go stale when the facility comes, goes or
 /// moves. Every person's kept claim facts are recomputed once, under the new
 /// rule.
-pub(crate) const V14: &str = "CREATE INDEX claims_facility ON claims (facility_id)";
+pub(crate) const V15: &str = "CREATE INDEX claims_facility ON claims (facility_id)";
 
-pub(crate) const V14_SQLITE: &str = "
+pub(crate) const V15_SQLITE: &str = "
 CREATE TRIGGER fresh_facility_claims_insert AFTER INSERT ON facilities BEGIN
     INSERT INTO indicator_dirty_persons (person_id)
         SELECT DISTINCT person_id FROM claims WHERE facility_id = NEW.facility_id
@@ -1009,7 +1010,7 @@ INSERT INTO indicator_dirty_persons (person_id) SELECT DISTINCT person_id FROM c
     ON CONFLICT (person_id) DO UPDATE SET version = indicator_dirty_persons.version + 1;
 ";
 
-pub(crate) const V14_POSTGRES: &str = "
+pub(crate) const V15_POSTGRES: &str = "
 CREATE FUNCTION fresh_facility_claims() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE

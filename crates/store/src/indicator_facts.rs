@@ -127,12 +127,12 @@ pub struct PersonClaimInputs {
     pub persons: Vec<Person>,
     /// The households of the persons.
     pub households: Vec<Household>,
-    /// The persons' unvoided claims of the year, by `(discharged, claim_id)`.
+    /// The persons' unvoided claims of the year, by `(discharged, claim_id, facility_id)`.
     pub claims: Vec<Claim>,
-    /// The out-of-pocket of each of those claims that is settled.
-    pub out_of_pocket: HashMap<String, Fen>,
+    /// The out-of-pocket of each of those claims that is settled, by claim key.
+    pub out_of_pocket: HashMap<domain::ClaimKey, Fen>,
     /// The payments of each settled claim, `(tier, amount)` in tier order.
-    pub payments: HashMap<String, Vec<(String, Fen)>>,
+    pub payments: HashMap<domain::ClaimKey, Vec<(String, Fen)>>,
 }
 
 impl Store {
@@ -334,17 +334,19 @@ impl Store {
                 "SELECT {CLAIM_COLS} FROM claims c WHERE c.year = $1 AND c.person_id IN ({ids}) AND NOT c.voided"
             );
             let oop_sql = format!(
-                "SELECT s.claim_id, s.out_of_pocket FROM settlements s JOIN claims c ON c.claim_id = s.claim_id
+                "SELECT s.claim_id, s.facility_id, s.out_of_pocket FROM settlements s
+                 JOIN claims c ON c.claim_id = s.claim_id AND c.facility_id = s.facility_id
                  WHERE c.year = $1 AND c.person_id IN ({ids}) AND NOT c.voided"
             );
             let pay_sql = format!(
-                "SELECT sp.claim_id, sp.position, sp.tier, sp.amount FROM settlements s JOIN claims c ON c.claim_id = s.claim_id
-                 JOIN settlement_payments sp ON sp.claim_id = s.claim_id
+                "SELECT sp.claim_id, sp.facility_id, sp.position, sp.tier, sp.amount FROM settlements s
+                 JOIN claims c ON c.claim_id = s.claim_id AND c.facility_id = s.facility_id
+                 JOIN settlement_payments sp ON sp.claim_id = s.claim_id AND sp.facility_id = s.facility_id
                  WHERE c.year = $1 AND c.person_id IN ({ids}) AND NOT c.voided"
             );
             // Each claim's tiers, put in the policy's order below.
             let mut pays = crate::report_inputs::TiersByClaim::default();
-            let (claims, oop): (Vec<ClaimTuple>, Vec<(String, i64)>) = match &self.pool {
+            let (claims, oop): (Vec<ClaimTuple>, Vec<(String, String, i64)>) = match &self.pool {
                 // Through SQLite's own interface: sqlx's cost per row is most of a read's.
                 crate::db::Pool::Sqlite(p) => {
                     let mut binds = vec![Val::int(year as i64)];
@@ -356,7 +358,7 @@ impl Store {
                     })
                     .await?;
                     crate::raw::pool_each(p, &oop_sql, &binds, &ctx, |r| {
-                        oop.push((r.text(0)?.to_string(), r.int(1)));
+                        oop.push((r.text(0)?.to_string(), r.text(1)?.to_string(), r.int(2)));
                         Ok(())
                     })
                     .await?;
@@ -378,9 +380,13 @@ impl Store {
                     for id in part {
                         q = q.bind(*id);
                     }
-                    let rows: Vec<(String, i64, String, i64)> = q.fetch_all(p).await.ctx(&ctx)?;
-                    for (id, position, tier, amount) in rows {
-                        pays.0.entry(id).or_default().push((position, tier, Fen(amount)));
+                    let rows: Vec<(String, String, i64, String, i64)> = q.fetch_all(p).await.ctx(&ctx)?;
+                    for (claim_id, facility_id, position, tier, amount) in rows {
+                        pays.0.entry(domain::ClaimKey { facility_id, claim_id }).or_default().push((
+                            position,
+                            tier,
+                            Fen(amount),
+                        ));
                     }
                     (claims, oop)
                 }
@@ -388,10 +394,14 @@ impl Store {
             for c in claims {
                 out.claims.push(claim_from(c)?);
             }
-            out.out_of_pocket.extend(oop.into_iter().map(|(id, a)| (id, Fen(a))));
+            out.out_of_pocket.extend(
+                oop.into_iter().map(|(claim_id, facility_id, a)| (domain::ClaimKey { facility_id, claim_id }, Fen(a))),
+            );
             out.payments.extend(pays.in_order());
         }
-        out.claims.sort_by(|a, b| (a.discharged, &a.claim_id).cmp(&(b.discharged, &b.claim_id)));
+        out.claims.sort_by(|a, b| {
+            (a.discharged, &a.claim_id, &a.facility_id).cmp(&(b.discharged, &b.claim_id, &b.facility_id))
+        });
         out.households.sort_by(|a, b| a.household_id.cmp(&b.household_id));
         out.households.dedup_by(|a, b| a.household_id == b.household_id);
         Ok(out)

@@ -1,6 +1,7 @@
 //! store: the only crate that speaks SQL.
 pub mod accounts;
 pub mod alerts;
+mod claim_keys;
 pub mod cluster;
 pub mod db;
 mod edits;

@@ -48,6 +48,10 @@ pub struct TableSpec {
     /// Columns in record order; the first `keys` form the key.
     pub(crate) cols: &'static [(&'static str, Ty)],
     pub(crate) keys: usize,
+    /// True for the small tables keyed by several columns (thresholds), read
+    /// whole once by an import; the others' stored rows are looked up by the
+    /// first column of the key (its index's first), the rest compared here.
+    pub(crate) read_whole: bool,
     /// Joins from `t` (the table) to the table that holds the region code.
     pub(crate) scope_join: &'static str,
     /// The 12-digit region column to filter a scope by; `None` for thresholds,
@@ -88,7 +92,8 @@ fn key_of(v: &[Val<'_>], keys: usize) -> Key {
             _ => {}
         }
     }
-    Key::Multi(v[..keys].iter().map(Val::key_text).collect::<Vec<_>>().join("/"))
+    // NUL is in no key (text with it is refused), so no two keys join alike.
+    Key::Multi(v[..keys].iter().map(Val::key_text).collect::<Vec<_>>().join("\u{0}"))
 }
 
 fn is_null(v: &Val<'_>) -> bool {
@@ -507,7 +512,7 @@ impl Store {
                 .is_none();
             // Tables keyed by several columns are small (thresholds): read them whole, once.
             let mut existing: HashMap<Key, Vec<Val<'static>>> = HashMap::new();
-            if !empty && spec.keys > 1 {
+            if !empty && spec.read_whole {
                 let sql = format!("SELECT {} FROM {} t", select_cols(spec), spec.table);
                 for row in sqlx::query(&sql).fetch_all(&mut *tx).await.ctx(&ctx)? {
                     let mut v = Vec::with_capacity(ncols);
@@ -557,7 +562,7 @@ impl Store {
                         });
                     }
                 }
-                if !empty && spec.keys == 1 {
+                if !empty && !spec.read_whole {
                     existing.clear();
                     let cols = select_cols(spec);
                     for part in vals.chunks(self.max_binds()) {
@@ -576,7 +581,7 @@ impl Store {
                             for (i, c) in spec.cols.iter().enumerate() {
                                 v.push(get_val!(row, i, c.1).map_err(|e| decode_err(spec, e))?);
                             }
-                            existing.insert(key_of(&v, 1), v);
+                            existing.insert(key_of(&v, spec.keys), v);
                         }
                     }
                 }
@@ -752,7 +757,7 @@ impl Store {
         self.existing_keys("facilities", "facility_id", &wanted).await
     }
 
-    /// Which of these claim IDs are stored.
+    /// Which of these claim IDs are stored (at any facility).
     pub async fn existing_claims(&self, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
         let wanted: Vec<Val<'_>> = ids.iter().map(|s| Val::text(s)).collect();
         if wanted.is_empty() {
@@ -828,7 +833,7 @@ impl Store {
         const CHUNK: i64 = 10_000;
         let (filter, a, b) = Self::scope_filter(spec, scope);
         let mut total = 0u64;
-        if spec.keys > 1 {
+        if spec.read_whole {
             let sql =
                 format!("SELECT {} FROM {} t WHERE {filter} ORDER BY t.region, t.year", select_cols(spec), spec.table);
             let rows: Vec<R> = self
@@ -844,30 +849,38 @@ impl Store {
             })?;
             return Ok(total);
         }
-        let key = spec.cols[0];
-        let mut after: Option<Val<'static>> = None;
+        // By key ranges: after the last key of a chunk, the key's columns
+        // compared as a row (claims: `(claim_id, facility_id)`).
+        let keys: Vec<String> = spec.cols[..spec.keys].iter().map(|c| format!("t.{}", c.0)).collect();
+        let (key_row, after_row) = if spec.keys == 1 {
+            (keys[0].clone(), "$4".to_string())
+        } else {
+            let after: Vec<String> = (0..spec.keys).map(|i| format!("${}", 4 + i)).collect();
+            (format!("({})", keys.join(", ")), format!("({})", after.join(", ")))
+        };
+        let mut after: Option<Vec<Val<'static>>> = None;
         loop {
             let mut binds = vec![a.clone(), b.clone(), Val::int(CHUNK)];
             let cont = match &after {
                 Some(v) => {
-                    binds.push(v.clone());
-                    format!(" AND t.{} > $4", key.0)
+                    binds.extend(v.iter().cloned());
+                    format!(" AND {key_row} > {after_row}")
                 }
                 None => String::new(),
             };
             let sql = format!(
-                "SELECT {} FROM {} t{} WHERE {filter}{cont} ORDER BY t.{} LIMIT $3",
+                "SELECT {} FROM {} t{} WHERE {filter}{cont} ORDER BY {} LIMIT $3",
                 select_cols(spec),
                 spec.table,
                 spec.scope_join,
-                key.0
+                keys.join(", ")
             );
             let rows = self.fetch_vals(spec, &sql, binds).await?;
             let n = rows.len();
             if n == 0 {
                 break;
             }
-            after = Some(rows[n - 1][0].clone());
+            after = Some(rows[n - 1][..spec.keys].to_vec());
             let recs: Vec<R> = rows.into_iter().map(R::from_vals).collect::<Result<_, _>>()?;
             total += n as u64;
             sink(recs).map_err(|e| StoreError::Rejected {
@@ -944,9 +957,11 @@ impl Store {
     pub(crate) async fn records_in<R: StoredRecord>(&self, scope: &Scope) -> Result<Vec<R>, StoreError> {
         let spec = R::spec();
         let (filter, a, b) = Self::scope_filter(spec, scope);
-        let (join, order) = match spec.keys {
-            1 => (spec.scope_join, format!("t.{}", spec.cols[0].0)),
-            _ => ("", "t.region, t.year".to_string()),
+        let (join, order) = if spec.read_whole {
+            ("", "t.region, t.year".to_string())
+        } else {
+            let keys: Vec<String> = spec.cols[..spec.keys].iter().map(|c| format!("t.{}", c.0)).collect();
+            (spec.scope_join, keys.join(", "))
         };
         let sql = format!("SELECT {} FROM {} t{join} WHERE {filter} ORDER BY {order}", select_cols(spec), spec.table);
         self.fetch_vals(spec, &sql, vec![a, b]).await?.into_iter().map(R::from_vals).collect()
@@ -963,7 +978,8 @@ impl Store {
         self.fetch_vals(spec, &sql, binds).await?.into_iter().map(R::from_vals).collect()
     }
 
-    /// One record by its key (for thresholds, `REGION/YEAR`).
+    /// One record by its key (for thresholds, `REGION/YEAR`; for claims, `ID` or
+    /// `ID at FACILITY`, as `Record::key` writes it).
     pub async fn get<R: StoredRecord>(&self, key: &str) -> Result<Option<R>, StoreError> {
         let spec = R::spec();
         let (cond, binds) = if spec.keys == 1 {
@@ -975,6 +991,23 @@ impl Store {
                 _ => Val::owned(key.to_string()),
             };
             (format!("t.{} = $1", spec.cols[0].0), vec![v])
+        } else if spec.table == "claims" {
+            // A claim by its key as `Record::key` writes it: `ID` (the empty
+            // facility) or `ID at FACILITY`; each reading of it is tried.
+            let mut candidates = vec![(key, "")];
+            candidates.extend(key.match_indices(" at ").map(|(i, _)| (&key[..i], &key[i + 4..])));
+            let sql = format!(
+                "SELECT {} FROM {} t WHERE t.claim_id = $1 AND t.facility_id = $2",
+                select_cols(spec),
+                spec.table
+            );
+            for (id, facility) in candidates {
+                let binds = vec![Val::owned(id.to_string()), Val::owned(facility.to_string())];
+                if let Some(row) = self.fetch_vals(spec, &sql, binds).await?.pop() {
+                    return R::from_vals(row).map(Some);
+                }
+            }
+            return Ok(None);
         } else {
             let Some((r, y)) = key.split_once('/') else { return Ok(None) };
             let Ok(y) = y.parse::<i64>() else { return Ok(None) };
@@ -1045,6 +1078,7 @@ static REGIONS: TableSpec = TableSpec {
         ("lat", Ty::Real),
     ],
     keys: 1,
+    read_whole: false,
     scope_join: "",
     scope_col: Some("t.code"),
     refs: &[],
@@ -1092,6 +1126,7 @@ static HOUSEHOLDS: TableSpec = TableSpec {
         ("food", Ty::Int),
     ],
     keys: 1,
+    read_whole: false,
     scope_join: "",
     scope_col: Some("t.village_code"),
     refs: &[Ref { col: 1, table: "regions", key: "code", what: "the village_code" }],
@@ -1136,6 +1171,7 @@ static PERSONS: TableSpec = TableSpec {
         ("diagnoses", Ty::Text),
     ],
     keys: 1,
+    read_whole: false,
     scope_join: " JOIN households h ON h.household_id = t.household_id",
     scope_col: Some("h.village_code"),
     refs: &[Ref { col: 1, table: "households", key: "household_id", what: "the household_id" }],
@@ -1191,6 +1227,7 @@ static FACILITIES: TableSpec = TableSpec {
         ("lat", Ty::Real),
     ],
     keys: 1,
+    read_whole: false,
     scope_join: "",
     scope_col: Some("t.region_code"),
     refs: &[Ref { col: 4, table: "regions", key: "code", what: "the region_code" }],
@@ -1238,6 +1275,7 @@ static PRACTITIONERS: TableSpec = TableSpec {
         ("active", Ty::Bool),
     ],
     keys: 1,
+    read_whole: false,
     scope_join: " JOIN facilities f ON f.facility_id = t.facility_id",
     scope_col: Some("f.region_code"),
     refs: &[Ref { col: 1, table: "facilities", key: "facility_id", what: "the facility_id" }],
@@ -1275,8 +1313,11 @@ impl StoredRecord for Practitioner {
 static CLAIMS: TableSpec = TableSpec {
     kind: "claims",
     table: "claims",
+    // Keyed by the claim's ID and its facility (migration 14); stored rows are
+    // looked up by the ID, the first column of the key's index.
     cols: &[
         ("claim_id", Ty::Text),
+        ("facility_id", Ty::Text),
         ("person_id", Ty::Int),
         ("facility_level", Ty::Text),
         ("kind", Ty::Text),
@@ -1286,12 +1327,12 @@ static CLAIMS: TableSpec = TableSpec {
         ("total_cost", Ty::Int),
         ("eligible_cost", Ty::Int),
         ("diagnosis", Ty::Text),
-        ("facility_id", Ty::Text),
     ],
-    keys: 1,
+    keys: 2,
+    read_whole: false,
     scope_join: " JOIN persons p ON p.person_id = t.person_id JOIN households h ON h.household_id = p.household_id",
     scope_col: Some("h.village_code"),
-    refs: &[Ref { col: 1, table: "persons", key: "person_id", what: "the person_id" }],
+    refs: &[Ref { col: 2, table: "persons", key: "person_id", what: "the person_id" }],
 };
 
 impl StoredRecord for Claim {
@@ -1301,6 +1342,7 @@ impl StoredRecord for Claim {
     fn to_vals(&self) -> Vec<Val<'_>> {
         vec![
             Val::text(&self.claim_id),
+            Val::text(&self.facility_id),
             Val::int(self.person_id.as_u64() as i64),
             Val::text(self.facility_level.as_str()),
             Val::text(self.kind.as_str()),
@@ -1310,22 +1352,21 @@ impl StoredRecord for Claim {
             Val::int(self.total_cost.0),
             Val::int(self.eligible_cost.0),
             Val::text(&self.diagnosis),
-            Val::text(&self.facility_id),
         ]
     }
     fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError> {
         let ctx = "reading claims";
         Ok(Claim {
             claim_id: text(&v[0]),
-            person_id: resident_id(v[1].as_i64().unwrap_or_default(), ctx)?,
-            facility_level: parse_enum(&v[2], ctx)?,
-            kind: parse_enum(&v[3], ctx)?,
-            admitted: v[4].as_date().unwrap_or_default(),
-            discharged: v[5].as_date().unwrap_or_default(),
-            total_cost: fen(&v[7]),
-            eligible_cost: fen(&v[8]),
-            diagnosis: text(&v[9]),
-            facility_id: text(&v[10]),
+            facility_id: text(&v[1]),
+            person_id: resident_id(v[2].as_i64().unwrap_or_default(), ctx)?,
+            facility_level: parse_enum(&v[3], ctx)?,
+            kind: parse_enum(&v[4], ctx)?,
+            admitted: v[5].as_date().unwrap_or_default(),
+            discharged: v[6].as_date().unwrap_or_default(),
+            total_cost: fen(&v[8]),
+            eligible_cost: fen(&v[9]),
+            diagnosis: text(&v[10]),
         })
     }
 }
@@ -1335,6 +1376,7 @@ static THRESHOLDS: TableSpec = TableSpec {
     table: "thresholds",
     cols: &[("region", Ty::Text), ("year", Ty::Int), ("rural_income", Ty::Int), ("monitoring_line", Ty::Int)],
     keys: 2,
+    read_whole: true,
     scope_join: "",
     scope_col: None,
     refs: &[],

@@ -14,7 +14,7 @@ use crate::db::{Scope, Store};
 use crate::error::{Ctx, StoreError};
 use crate::settlements::region_of;
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::{Fen, Region, RegionCode, ResidentId};
+use domain::{ClaimKey, Fen, Region, RegionCode, ResidentId};
 use std::collections::{HashMap, HashSet};
 
 /// An alert as the indicators count it: the household warned, in the alert's
@@ -46,9 +46,9 @@ pub struct CaseDates {
 #[derive(Debug, Clone, Default)]
 pub struct ReportInputs {
     pub monitor: MonitorInputs,
-    /// The payments of each settled, unvoided claim of the year by claim id, as
+    /// The payments of each settled, unvoided claim of the year by claim key, as
     /// `(tier name, amount)` in the policy's tier order.
-    pub payments: HashMap<String, Vec<(String, Fen)>>,
+    pub payments: HashMap<ClaimKey, Vec<(String, Fen)>>,
     pub alerts: Vec<AlertDates>,
     /// The cases whose verification deadline falls in the year.
     pub cases: Vec<CaseDates>,
@@ -60,26 +60,21 @@ pub struct ReportInputs {
     pub facilities: Vec<(String, RegionCode)>,
 }
 
-/// Payments read as `(claim_id, position, tier, amount)` rows in any order,
-/// gathered by claim.
+/// Payments read as `(claim_id, facility_id, position, tier, amount)` rows in
+/// any order, gathered by claim.
 #[derive(Default)]
-pub(crate) struct TiersByClaim(pub(crate) HashMap<String, Vec<(i64, String, Fen)>>);
+pub(crate) struct TiersByClaim(pub(crate) HashMap<ClaimKey, Vec<(i64, String, Fen)>>);
 
 impl TiersByClaim {
     pub(crate) fn push(&mut self, r: &crate::raw::Row<'_>) -> Result<(), String> {
-        let claim = r.text(0)?;
-        let tier = (r.int(1), r.text(2)?.to_string(), Fen(r.int(3)));
-        match self.0.get_mut(claim) {
-            Some(tiers) => tiers.push(tier),
-            None => {
-                self.0.insert(claim.to_string(), vec![tier]);
-            }
-        }
+        let key = ClaimKey { claim_id: r.text(0)?.to_string(), facility_id: r.text(1)?.to_string() };
+        let tier = (r.int(2), r.text(3)?.to_string(), Fen(r.int(4)));
+        self.0.entry(key).or_default().push(tier);
         Ok(())
     }
 
     /// Each claim's `(tier, amount)` in the policy's tier order.
-    pub(crate) fn in_order(self) -> HashMap<String, Vec<(String, Fen)>> {
+    pub(crate) fn in_order(self) -> HashMap<ClaimKey, Vec<(String, Fen)>> {
         self.0
             .into_iter()
             .map(|(claim, mut tiers)| {
@@ -188,7 +183,7 @@ impl Store {
         &self,
         scope: &Scope,
         year: i32,
-    ) -> Result<HashMap<String, Vec<(String, Fen)>>, StoreError> {
+    ) -> Result<HashMap<ClaimKey, Vec<(String, Fen)>>, StoreError> {
         let ctx = format!("reading the settlement payments of {year}");
         let (lo, hi) = scope.code_range();
         // From the scope's households down (SQLite keeps the order of a CROSS JOIN,
@@ -197,12 +192,13 @@ impl Store {
         let from = "FROM households h CROSS JOIN persons p
              CROSS JOIN settlements s CROSS JOIN claims c CROSS JOIN settlement_payments sp
              WHERE p.household_id = h.household_id AND s.person_id = p.person_id AND s.year = $1
-             AND c.claim_id = s.claim_id AND sp.claim_id = s.claim_id AND NOT c.voided
+             AND c.claim_id = s.claim_id AND c.facility_id = s.facility_id
+             AND sp.claim_id = s.claim_id AND sp.facility_id = s.facility_id AND NOT c.voided
              AND h.village_code BETWEEN $2 AND $3";
         // Unsorted (a sort of every row costs a third of the read on SQLite, and
         // more on PostgreSQL, which compares the text keys by collation): each
         // claim's tiers are put in order here.
-        let sql = format!("SELECT sp.claim_id, sp.position, sp.tier, sp.amount {from}");
+        let sql = format!("SELECT sp.claim_id, sp.facility_id, sp.position, sp.tier, sp.amount {from}");
         let mut by_claim = TiersByClaim::default();
         match &self.pool {
             // Through SQLite's own interface: sqlx's cost per row is most of the read's.
@@ -212,10 +208,14 @@ impl Store {
                 crate::raw::pool_each(p, &sql, &binds, &ctx, |r| by_claim.push(r)).await?;
             }
             crate::db::Pool::Pg(p) => {
-                let rows: Vec<(String, i64, String, i64)> =
+                let rows: Vec<(String, String, i64, String, i64)> =
                     sqlx::query_as(&sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?;
-                for (claim, position, tier, amount) in rows {
-                    by_claim.0.entry(claim).or_default().push((position, tier, Fen(amount)));
+                for (claim_id, facility_id, position, tier, amount) in rows {
+                    by_claim.0.entry(ClaimKey { facility_id, claim_id }).or_default().push((
+                        position,
+                        tier,
+                        Fen(amount),
+                    ));
                 }
             }
         }
@@ -301,7 +301,7 @@ impl Store {
         scope: &Scope,
         year: i32,
         monitor: MonitorInputs,
-        payments: HashMap<String, Vec<(String, Fen)>>,
+        payments: HashMap<ClaimKey, Vec<(String, Fen)>>,
     ) -> Result<ReportInputs, StoreError> {
         let alerts = self.alert_dates(scope, year).await?;
         let cases = self.case_dates(scope, year).await?;

@@ -100,18 +100,28 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         script: Some(("", crate::roles::V13_POSTGRES)),
     },
     Migration {
-        version: 14,
+        version: CLAIMS_KEYED,
+        name: "claims, settlements and payments keyed by facility and claim ID",
+        sql: "",
+        // SQLite's tables are rebuilt by `claim_keys::migrate_sqlite` instead.
+        script: Some(("", crate::claim_keys::V14_POSTGRES)),
+    },
+    Migration {
+        version: 15,
         name: "treated in county by the facility's region: facility changes mark their patients' claim facts stale",
-        sql: crate::fresh::V14,
-        script: Some((crate::fresh::V14_SQLITE, crate::fresh::V14_POSTGRES)),
+        sql: crate::fresh::V15,
+        script: Some((crate::fresh::V15_SQLITE, crate::fresh::V15_POSTGRES)),
     },
 ];
 
 /// The migration that SQLite runs as a table rebuild with foreign keys off.
 const SQLITE_REBUILT: i64 = 13;
 
+/// The other one: claims keyed by facility (`claim_keys.rs`).
+const CLAIMS_KEYED: i64 = 14;
+
 /// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 14;
+pub const SCHEMA_VERSION: i64 = 15;
 
 /// The headline figures by village, so that the overview, the map and the trend
 /// sum a few thousand rows instead of joining every claim of a province (see
@@ -533,13 +543,24 @@ impl Store {
     /// Returns the version. Safe to run from two processes at once: PostgreSQL
     /// serialises them on an advisory lock, SQLite on its write lock.
     pub async fn migrate(&self) -> Result<i64, StoreError> {
+        self.migrate_to(SCHEMA_VERSION).await
+    }
+
+    /// Brings the schema up to `up_to` at most (the tests of a migration build
+    /// a store as an older version left it).
+    #[doc(hidden)]
+    pub async fn migrate_to(&self, up_to: i64) -> Result<i64, StoreError> {
         let backend = self.backend();
         let known = MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
         on_pool!(self, p => {
-            for m in MIGRATIONS {
-                if m.version == SQLITE_REBUILT {
-                    if let crate::db::Pool::Sqlite(lite) = &self.pool {
+            for m in MIGRATIONS.iter().take_while(|m| m.version <= up_to) {
+                if let crate::db::Pool::Sqlite(lite) = &self.pool {
+                    if m.version == SQLITE_REBUILT {
                         crate::roles::migrate_sqlite(lite, m.version, m.name).await?;
+                        continue;
+                    }
+                    if m.version == CLAIMS_KEYED {
+                        crate::claim_keys::migrate_sqlite(lite, m.version, m.name).await?;
                         continue;
                     }
                 }

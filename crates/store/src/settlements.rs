@@ -15,9 +15,14 @@
 //! accumulators.
 //!
 //! Order: the real-time path settles claims in the order they arrive, which is the
-//! order of `(discharged, claim_id)` when hospitals send bills as patients leave; a
-//! void re-settles the person's remaining claims of the year in `(discharged,
-//! claim_id)` order, as the batch does.
+//! order of `(discharged, claim_id, facility_id)` when hospitals send bills as
+//! patients leave; a void re-settles the person's remaining claims of the year in
+//! that order, as the batch does.
+//!
+//! Keys: a claim is keyed by its ID and the facility that submitted it
+//! ([`ClaimKey`], migration 14), and so are its settlement and payments; every
+//! read or write of one claim names both, and a claim outside the caller's
+//! scope is answered as one that is not stored.
 
 use crate::db::{begin_write, now, on_pool, Backend, Scope, Store};
 use crate::engine::{SettlementEngine, SettlementRules};
@@ -25,7 +30,7 @@ use crate::error::{corrupt, Ctx, StoreError};
 use crate::vals::{list, pg_insert, placeholders, PgArray, PG_ROWS_A_STATEMENT};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::settlement::{ClaimInput, TierAccumulator};
-use domain::{Claim, Fen, PovertyStatus, RegionCode, ResidentId};
+use domain::{Claim, ClaimKey, Fen, PovertyStatus, RegionCode, ResidentId};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -73,6 +78,7 @@ pub struct RealtimeSettlement {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClaimChange {
     pub claim_id: String,
+    pub facility_id: String,
     pub old: Vec<(String, Fen)>,
     pub old_out_of_pocket: Fen,
     /// Zeros for the voided claim itself.
@@ -84,6 +90,7 @@ pub struct ClaimChange {
 #[derive(Debug, Clone, Serialize)]
 pub struct VoidOutcome {
     pub claim_id: String,
+    pub facility_id: String,
     pub person: ResidentId,
     pub year: i32,
     /// The policy version that settled the voided claim, and re-settled the year.
@@ -94,7 +101,7 @@ pub struct VoidOutcome {
     pub changes: Vec<ClaimChange>,
     /// The remaining claims' new settlements, in the order they settle: the claim,
     /// the payments in the policy's tier order, and what the patient pays.
-    pub settlements: Vec<(String, Vec<Fen>, Fen)>,
+    pub settlements: Vec<(ClaimKey, Vec<Fen>, Fen)>,
 }
 
 /// What a batch settlement of stored claims did.
@@ -118,6 +125,7 @@ pub struct BatchCounts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredSettlement {
     pub claim_id: String,
+    pub facility_id: String,
     pub person: ResidentId,
     pub year: i32,
     pub discharged: NaiveDate,
@@ -183,9 +191,11 @@ pub(crate) fn region_of(v: i64, ctx: &str) -> Result<RegionCode, StoreError> {
     RegionCode::from_u64(v as u64).map_err(|e| corrupt(ctx, v, e))
 }
 
+/// A payment as read: claim, facility, tier, amount.
+pub(crate) type PayRow = (String, String, String, i64);
 type ClaimVoided = (String, i64, String, String, NaiveDate, NaiveDate, i64, i64, String, String, bool);
 type VoidHead = (i64, i64, bool, i64, Option<i64>, Option<String>);
-type PersonYearRow = (String, NaiveDate, String, String, i64, i64, String, i64);
+type PersonYearRow = (String, String, NaiveDate, String, String, i64, i64, String, i64);
 pub(crate) type PolicyTuple = (i64, String, i64, i64, String, String, DateTime<Utc>, String);
 pub(crate) const POLICY_COLS: &str = "id, region, year, version, name, actor, created_at, source";
 
@@ -227,7 +237,8 @@ fn named(rules: &dyn SettlementRules, payments: &[Fen]) -> Vec<(String, Fen)> {
 
 /// Writes the audit row of a settlement or a void inside its own transaction, so
 /// that what was acknowledged was audited (the application's audit writer
-/// commits later, in its own transaction).
+/// commits later, in its own transaction). The object is the claim's key as
+/// [`ClaimKey`] writes it (`C1 at F1`).
 macro_rules! audit_in {
     ($tx:ident, $at:expr, $actor:expr, $action:expr, $claim_id:expr, $village:expr, $detail:expr, $ctx:expr) => {
         sqlx::query(
@@ -246,8 +257,16 @@ macro_rules! audit_in {
     };
 }
 
-fn not_found_claim(id: &str) -> StoreError {
-    StoreError::NotFound { kind: "claim", key: id.to_string() }
+/// The answer for a claim that is not stored, or not inside the caller's scope:
+/// the same, so that another county's claim keys are not revealed.
+fn not_found_claim(key: &ClaimKey) -> StoreError {
+    StoreError::NotFound { kind: "claim", key: key.to_string() }
+}
+
+/// The answer for a facility that is not stored, or not inside the caller's
+/// scope: the same, for the same reason.
+fn not_found_facility(id: &str) -> StoreError {
+    StoreError::NotFound { kind: "facility", key: id.to_string() }
 }
 
 /// Claims per transaction of a batch settlement over the store (whole villages
@@ -257,6 +276,7 @@ pub const SETTLE_CHUNK: i64 = 200_000;
 /// A settlement a batch writes.
 pub(crate) struct BatchRow<'a> {
     pub(crate) claim_id: &'a str,
+    pub(crate) facility_id: &'a str,
     pub(crate) person: i64,
     pub(crate) policy_id: i64,
     pub(crate) policy_version: i64,
@@ -267,19 +287,20 @@ pub(crate) struct BatchRow<'a> {
 }
 
 /// What a run of a batch settlement writes, in its transaction: the
-/// settlements, their payments `(claim, position, tier, amount)`, and the
+/// settlements, their payments `(claim, facility, position, tier, amount)`, and the
 /// persons' accumulators `(person, tier, accumulator)` of the year.
 pub(crate) struct Batch<'a> {
     pub(crate) year: i64,
     pub(crate) at: DateTime<Utc>,
     pub(crate) actor: &'a str,
     pub(crate) settled: Vec<BatchRow<'a>>,
-    pub(crate) payments: Vec<(&'a str, i64, &'a str, i64)>,
+    pub(crate) payments: Vec<(&'a str, &'a str, i64, &'a str, i64)>,
     pub(crate) accumulators: Vec<(i64, &'a str, TierAccumulator)>,
 }
 
-const BATCH_SETTLEMENT_COLS: [&str; 11] = [
+const BATCH_SETTLEMENT_COLS: [&str; 12] = [
     "claim_id",
+    "facility_id",
     "person_id",
     "year",
     "policy_id",
@@ -332,6 +353,7 @@ impl BatchWrite for sqlx::Sqlite {
             for r in chunk {
                 q = q
                     .bind(r.claim_id)
+                    .bind(r.facility_id)
                     .bind(r.person)
                     .bind(batch.year)
                     .bind(r.policy_id)
@@ -345,14 +367,14 @@ impl BatchWrite for sqlx::Sqlite {
             }
             q.execute(&mut *conn).await.ctx(ctx)?;
         }
-        for chunk in batch.payments.chunks((max_binds / 4).max(1)) {
+        for chunk in batch.payments.chunks((max_binds / 5).max(1)) {
             let sql = format!(
-                "INSERT INTO settlement_payments (claim_id, position, tier, amount) VALUES {}",
-                placeholders(chunk.len(), 4)
+                "INSERT INTO settlement_payments (claim_id, facility_id, position, tier, amount) VALUES {}",
+                placeholders(chunk.len(), 5)
             );
             let mut q = sqlx::query(&sql);
-            for (id, k, n, a) in chunk {
-                q = q.bind(*id).bind(*k).bind(*n).bind(*a);
+            for (id, f, k, n, a) in chunk {
+                q = q.bind(*id).bind(*f).bind(*k).bind(*n).bind(*a);
             }
             q.execute(&mut *conn).await.ctx(ctx)?;
         }
@@ -388,6 +410,7 @@ impl BatchWrite for sqlx::Postgres {
             let n = chunk.len();
             let arrays = vec![
                 PgArray::T(chunk.iter().map(|r| Some(r.claim_id)).collect()),
+                PgArray::T(chunk.iter().map(|r| Some(r.facility_id)).collect()),
                 PgArray::I(chunk.iter().map(|r| Some(r.person)).collect()),
                 PgArray::I(vec![Some(batch.year); n]),
                 PgArray::I(chunk.iter().map(|r| Some(r.policy_id)).collect()),
@@ -404,11 +427,12 @@ impl BatchWrite for sqlx::Postgres {
         for chunk in batch.payments.chunks(PG_ROWS_A_STATEMENT) {
             let arrays = vec![
                 PgArray::T(chunk.iter().map(|r| Some(r.0)).collect()),
-                PgArray::I(chunk.iter().map(|r| Some(r.1)).collect()),
-                PgArray::T(chunk.iter().map(|r| Some(r.2)).collect()),
-                PgArray::I(chunk.iter().map(|r| Some(r.3)).collect()),
+                PgArray::T(chunk.iter().map(|r| Some(r.1)).collect()),
+                PgArray::I(chunk.iter().map(|r| Some(r.2)).collect()),
+                PgArray::T(chunk.iter().map(|r| Some(r.3)).collect()),
+                PgArray::I(chunk.iter().map(|r| Some(r.4)).collect()),
             ];
-            let cols = ["claim_id", "position", "tier", "amount"];
+            let cols = ["claim_id", "facility_id", "position", "tier", "amount"];
             pg_insert(conn, "settlement_payments", &cols, arrays, "", ctx).await?;
         }
         for chunk in batch.accumulators.chunks(PG_ROWS_A_STATEMENT) {
@@ -429,12 +453,13 @@ impl BatchWrite for sqlx::Postgres {
 
 /// The unsettled, unvoided claims `c` of the year `$1` with their persons `p` and
 /// households `h`, of the villages `$2..=$3`. The year's claims are read from
-/// its index alone (`c0`: the index holds the claim ids), each checked against
+/// its index alone (`c0`: the index holds the claims' keys), each checked against
 /// the settlements' key, and only the unsettled ones are read whole: a year of
 /// millions of settled claims costs a walk of an index, not a join of every row.
 const UNSETTLED: &str = "claims c0 CROSS JOIN claims c CROSS JOIN persons p CROSS JOIN households h
-     WHERE c0.year = $1 AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c0.claim_id)
-     AND c.claim_id = c0.claim_id AND NOT c.voided AND p.person_id = c.person_id
+     WHERE c0.year = $1
+     AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c0.claim_id AND s.facility_id = c0.facility_id)
+     AND c.claim_id = c0.claim_id AND c.facility_id = c0.facility_id AND NOT c.voided AND p.person_id = c.person_id
      AND h.household_id = p.household_id AND h.village_code BETWEEN $2 AND $3";
 
 impl Store {
@@ -539,11 +564,16 @@ impl Store {
     }
 
     /// Settles one claim in real time, atomically, in one transaction:
+    /// - a claim that names a facility: the facility must be in the store and
+    ///   inside `scope` (else [`StoreError::NotFound`], the same for both, so that
+    ///   another county's facilities are not revealed); a claim without one is of
+    ///   the empty facility (the application requires one of its callers);
     /// - the person must be in the store and inside `scope` (else [`StoreError::NotFound`]);
-    /// - the claim row is stored if it is new;
-    /// - the same claim again (same `claim_id`, same data) gives the stored result
-    ///   unchanged, `replayed = true`, and is not counted twice;
-    /// - a different claim under a stored `claim_id`, or a voided claim, is refused
+    /// - the claim row is stored if it is new; claims are keyed by facility and
+    ///   ID, so another facility's claim of the same ID is another claim;
+    /// - the same claim again (same facility and `claim_id`, same data) gives the
+    ///   stored result unchanged, `replayed = true`, and is not counted twice;
+    /// - a different claim under a stored key, or a voided claim, is refused
     ///   ([`StoreError::Constraint`]);
     /// - the policy is the one in force for the person's village and the claim's
     ///   year; none is refused ([`StoreError::Rejected`]);
@@ -600,9 +630,26 @@ impl Store {
                         "SELECT p.status, h.village_code FROM persons p JOIN households h ON h.household_id = p.household_id
                          WHERE p.person_id = $1{lock}"
                     );
-                    let claim_sql = format!("SELECT {CLAIM_COLS}, c.voided FROM claims c WHERE c.claim_id = $1");
+                    let claim_sql =
+                        format!("SELECT {CLAIM_COLS}, c.voided FROM claims c WHERE c.claim_id = $1 AND c.facility_id = $2");
+                    let key = claim.claim_key().to_string();
                     let policy_sql =
                         format!("SELECT {POLICY_COLS} FROM policies WHERE year = $1 AND $2 LIKE region || '%'");
+                        if !claim.facility_id.is_empty() {
+                            let region: Option<i64> =
+                                sqlx::query_scalar("SELECT region_code FROM facilities WHERE facility_id = $1")
+                                    .bind(&claim.facility_id)
+                                    .fetch_optional(&mut *tx)
+                                    .await
+                                    .ctx(&ctx)?;
+                            let inside = match region {
+                                Some(r) => scope.contains(region_of(r, &ctx)?),
+                                None => false,
+                            };
+                            if !inside {
+                                return Err(not_found_facility(&claim.facility_id));
+                            }
+                        }
                         let person: Option<(String, i64)> =
                             sqlx::query_as(&person_sql).bind(person_id).fetch_optional(&mut *tx).await.ctx(&ctx)?;
                         let Some((status, village)) = person else {
@@ -614,7 +661,12 @@ impl Store {
                         }
                         let status = status_of(&status, &ctx)?;
                         let stored: Option<ClaimVoided> =
-                            sqlx::query_as(&claim_sql).bind(&claim.claim_id).fetch_optional(&mut *tx).await.ctx(&ctx)?;
+                            sqlx::query_as(&claim_sql)
+                                .bind(&claim.claim_id)
+                                .bind(&claim.facility_id)
+                                .fetch_optional(&mut *tx)
+                                .await
+                                .ctx(&ctx)?;
                         let mut is_new = true;
                         if let Some(t) = stored {
                             let voided = t.10;
@@ -623,30 +675,33 @@ impl Store {
                                 return Err(StoreError::Constraint {
                                     context: ctx,
                                     detail: format!(
-                                        "claim {} is in the store with different data; void it and settle the correction under a new claim_id",
-                                        claim.claim_id
+                                        "claim {key} is in the store with different data; void it and settle the correction under a new claim_id"
                                     ),
                                 });
                             }
                             if voided {
                                 return Err(StoreError::Constraint {
                                     context: ctx,
-                                    detail: format!("claim {} was voided", claim.claim_id),
+                                    detail: format!("claim {key} was voided"),
                                 });
                             }
                             is_new = false;
                             let done: Option<(Option<i64>, String, i64, Option<String>)> = sqlx::query_as(
-                                "SELECT policy_id, status, out_of_pocket, explanation FROM settlements WHERE claim_id = $1",
+                                "SELECT policy_id, status, out_of_pocket, explanation FROM settlements
+                                 WHERE claim_id = $1 AND facility_id = $2",
                             )
                             .bind(&claim.claim_id)
+                            .bind(&claim.facility_id)
                             .fetch_optional(&mut *tx)
                             .await
                             .ctx(&ctx)?;
                             if let Some((policy_id, st, oop, explanation)) = done {
                                 let pays: Vec<(String, i64)> = sqlx::query_as(
-                                    "SELECT tier, amount FROM settlement_payments WHERE claim_id = $1 ORDER BY position",
+                                    "SELECT tier, amount FROM settlement_payments WHERE claim_id = $1 AND facility_id = $2
+                                     ORDER BY position",
                                 )
                                 .bind(&claim.claim_id)
+                                .bind(&claim.facility_id)
                                 .fetch_all(&mut *tx)
                                 .await
                                 .ctx(&ctx)?;
@@ -660,11 +715,11 @@ impl Store {
                                 };
                                 let rec = rec
                                     .map(policy_from)
-                                    .ok_or_else(|| corrupt(&ctx, &claim.claim_id, "the settlement names no stored policy"))?;
+                                    .ok_or_else(|| corrupt(&ctx, &key, "the settlement names no stored policy"))?;
                                 // A replay is answered from the store: a read, audited as such.
                                 let detail = format!("out of pocket {}", Fen(oop));
                                 let actor = actor.to_string();
-                                audit_in!(tx, at, actor, "settle_replayed", &claim.claim_id, village, detail, ctx);
+                                audit_in!(tx, at, actor, "settle_replayed", &key, village, detail, ctx);
                                 let rules = rules_of(engine, &rec)?;
                                 let payments: Vec<(String, Fen)> = rules
                                     .tiers()
@@ -737,7 +792,8 @@ impl Store {
                         }
                         sqlx::query(
                             "INSERT INTO settlements (claim_id, person_id, year, policy_id, policy_version, total_cost, eligible_cost,
-                             out_of_pocket, status, settled_at, settled_by, explanation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                             out_of_pocket, status, settled_at, settled_by, explanation, facility_id)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                         )
                         .bind(&claim.claim_id)
                         .bind(person_id)
@@ -751,16 +807,17 @@ impl Store {
                         .bind(at)
                         .bind(actor)
                         .bind(&explanation)
+                        .bind(&claim.facility_id)
                         .execute(&mut *tx)
                         .await
                         .ctx(&ctx)?;
                         let pay_sql = format!(
-                            "INSERT INTO settlement_payments (claim_id, position, tier, amount) VALUES {}",
-                            placeholders(rules.tiers().len(), 4)
+                            "INSERT INTO settlement_payments (claim_id, facility_id, position, tier, amount) VALUES {}",
+                            placeholders(rules.tiers().len(), 5)
                         );
                         let mut q = sqlx::query(&pay_sql);
                         for (i, (name, amount)) in rules.tiers().iter().zip(&payments).enumerate() {
-                            q = q.bind(&claim.claim_id).bind(i as i64).bind(name).bind(amount.0);
+                            q = q.bind(&claim.claim_id).bind(&claim.facility_id).bind(i as i64).bind(name).bind(amount.0);
                         }
                         q.execute(&mut *tx).await.ctx(&ctx)?;
                         inserted.claims_of(person_id, Some(village.as_u64() as i64));
@@ -778,7 +835,7 @@ impl Store {
                         // settlement always has it.
                         let detail = format!("out of pocket {out_of_pocket}");
                         let actor = actor.to_string();
-                        audit_in!(tx, at, actor, "settle", &claim.claim_id, village, detail, ctx);
+                        audit_in!(tx, at, actor, "settle", &key, village, detail, ctx);
                         Ok(RealtimeSettlement {
                             claim: claim.clone(),
                             person: claim.person_id,
@@ -810,8 +867,8 @@ impl Store {
     }
 
     /// Voids a settled claim (a refund, a correction) and re-settles the person's
-    /// remaining settled claims of the year from zero in `(discharged, claim_id)`
-    /// order under the policy that settled the voided claim; the changed
+    /// remaining settled claims of the year from zero in `(discharged, claim_id,
+    /// facility_id)` order under the policy that settled the voided claim; the changed
     /// settlements and the person-year's accumulators are rewritten, all in one
     /// transaction. The voided claim and its settlement stay in the store, flagged,
     /// for the record.
@@ -819,34 +876,40 @@ impl Store {
         &self,
         engine: &dyn SettlementEngine,
         scope: &Scope,
-        claim_id: &str,
+        key: &ClaimKey,
         actor: &str,
     ) -> Result<VoidOutcome, StoreError> {
-        let ctx = format!("voiding claim {claim_id}");
+        let ctx = format!("voiding claim {key}");
+        let claim_id = key.claim_id.as_str();
         let lock = if self.backend() == Backend::Postgres { " FOR UPDATE OF p" } else { "" };
         let head_sql = format!(
             "SELECT c.person_id, c.year, c.voided, h.village_code, s.policy_id, s.claim_id
              FROM claims c JOIN persons p ON p.person_id = c.person_id JOIN households h ON h.household_id = p.household_id
-             LEFT JOIN settlements s ON s.claim_id = c.claim_id WHERE c.claim_id = $1{lock}"
+             LEFT JOIN settlements s ON s.claim_id = c.claim_id AND s.facility_id = c.facility_id
+             WHERE c.claim_id = $1 AND c.facility_id = $2{lock}"
         );
         let at = now();
         let (rec, person, year, changes, settlements) = on_pool!(self, p => async {
             let mut tx = begin_write(p, &ctx).await?;
-            let head: Option<VoidHead> =
-                sqlx::query_as(&head_sql).bind(claim_id).fetch_optional(&mut *tx).await.ctx(&ctx)?;
+            let head: Option<VoidHead> = sqlx::query_as(&head_sql)
+                .bind(claim_id)
+                .bind(&key.facility_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .ctx(&ctx)?;
             let Some((person_id, year, voided, village, policy_id, settled)) = head else {
-                return Err(not_found_claim(claim_id));
+                return Err(not_found_claim(key));
             };
             if !scope.contains(region_of(village, &ctx)?) {
-                return Err(not_found_claim(claim_id));
+                return Err(not_found_claim(key));
             }
             if voided {
-                return Err(StoreError::Constraint { context: ctx, detail: format!("claim {claim_id} is voided already") });
+                return Err(StoreError::Constraint { context: ctx, detail: format!("claim {key} is voided already") });
             }
             if settled.is_none() {
                 return Err(StoreError::Constraint {
                     context: ctx,
-                    detail: format!("claim {claim_id} has not been settled; there is nothing to void"),
+                    detail: format!("claim {key} has not been settled; there is nothing to void"),
                 });
             }
             let t: Option<PolicyTuple> = match policy_id {
@@ -857,7 +920,7 @@ impl Store {
                     .ctx(&ctx)?,
                 None => None,
             };
-            let rec = policy_from(t.ok_or_else(|| corrupt(&ctx, claim_id, "the settlement names no stored policy"))?);
+            let rec = policy_from(t.ok_or_else(|| corrupt(&ctx, key, "the settlement names no stored policy"))?);
             let rules = rules_of(engine, &rec)?;
             let claims = person_year(&mut tx, rules.tiers(), person_id, year, &ctx).await?;
             // The payments written again, for the unit of work (see `fresh.rs`).
@@ -869,59 +932,66 @@ impl Store {
             let mut rewrite = Vec::new();
             let mut settlements = Vec::new();
             for c in &claims {
-                let (new_p, new_o) = if c.claim_id == claim_id {
+                let this = c.key == *key;
+                let (new_p, new_o) = if this {
                     (zero.clone(), Fen::ZERO)
                 } else {
                     let (p, o) = rules.settle(&c.input, c.status, &mut acc);
-                    settlements.push((c.claim_id.clone(), p.clone(), o));
+                    settlements.push((c.key.clone(), p.clone(), o));
                     (p, o)
                 };
                 if new_p != c.payments || new_o != c.out_of_pocket {
                     changes.push(ClaimChange {
-                        claim_id: c.claim_id.clone(),
+                        claim_id: c.key.claim_id.clone(),
+                        facility_id: c.key.facility_id.clone(),
                         old: named(rules.as_ref(), &c.payments),
                         old_out_of_pocket: c.out_of_pocket,
                         new: named(rules.as_ref(), &new_p),
                         new_out_of_pocket: new_o,
                     });
-                    if c.claim_id != claim_id {
-                        rewrite.push((c.claim_id.clone(), new_p, new_o));
+                    if !this {
+                        rewrite.push((c.key.clone(), new_p, new_o));
                     }
                 }
             }
-            sqlx::query("UPDATE claims SET voided = TRUE, voided_at = $1, voided_by = $2 WHERE claim_id = $3")
-                .bind(at)
-                .bind(actor)
-                .bind(claim_id)
-                .execute(&mut *tx)
-                .await
-                .ctx(&ctx)?;
+            sqlx::query(
+                "UPDATE claims SET voided = TRUE, voided_at = $1, voided_by = $2 WHERE claim_id = $3 AND facility_id = $4",
+            )
+            .bind(at)
+            .bind(actor)
+            .bind(claim_id)
+            .bind(&key.facility_id)
+            .execute(&mut *tx)
+            .await
+            .ctx(&ctx)?;
             for (id, payments, out_of_pocket) in &rewrite {
                 sqlx::query(
                     "UPDATE settlements SET out_of_pocket = $1, policy_id = $2, policy_version = $3, settled_at = $4,
-                     settled_by = $5, explanation = NULL WHERE claim_id = $6",
+                     settled_by = $5, explanation = NULL WHERE claim_id = $6 AND facility_id = $7",
                 )
                 .bind(out_of_pocket.0)
                 .bind(rec.id)
                 .bind(rec.version)
                 .bind(at)
                 .bind(actor)
-                .bind(id)
+                .bind(&id.claim_id)
+                .bind(&id.facility_id)
                 .execute(&mut *tx)
                 .await
                 .ctx(&ctx)?;
-                sqlx::query("DELETE FROM settlement_payments WHERE claim_id = $1")
-                    .bind(id)
+                sqlx::query("DELETE FROM settlement_payments WHERE claim_id = $1 AND facility_id = $2")
+                    .bind(&id.claim_id)
+                    .bind(&id.facility_id)
                     .execute(&mut *tx)
                     .await
                     .ctx(&ctx)?;
                 let pay_sql = format!(
-                    "INSERT INTO settlement_payments (claim_id, position, tier, amount) VALUES {}",
-                    placeholders(rules.tiers().len(), 4)
+                    "INSERT INTO settlement_payments (claim_id, facility_id, position, tier, amount) VALUES {}",
+                    placeholders(rules.tiers().len(), 5)
                 );
                 let mut q = sqlx::query(&pay_sql);
                 for (i, (name, amount)) in rules.tiers().iter().zip(payments).enumerate() {
-                    q = q.bind(id).bind(i as i64).bind(name).bind(amount.0);
+                    q = q.bind(&id.claim_id).bind(&id.facility_id).bind(i as i64).bind(name).bind(amount.0);
                 }
                 q.execute(&mut *tx).await.ctx(&ctx)?;
                 inserted.claims_of(person_id, Some(village));
@@ -943,12 +1013,14 @@ impl Store {
             q.execute(&mut *tx).await.ctx(&ctx)?;
             let actor = actor.to_string();
             let detail = format!("{} settlements of the year changed", changes.len());
-            audit_in!(tx, at, actor, "void_claim", claim_id, region_of(village, &ctx)?, detail, ctx);
+            let object = key.to_string();
+            audit_in!(tx, at, actor, "void_claim", &object, region_of(village, &ctx)?, detail, ctx);
             crate::fresh::commit(tx, inserted, &ctx).await?;
             Ok::<_, StoreError>((rec, person_id, year, changes, settlements))
         }.await)?;
         Ok(VoidOutcome {
-            claim_id: claim_id.to_string(),
+            claim_id: key.claim_id.clone(),
+            facility_id: key.facility_id.clone(),
             person: crate::registry::resident_id(person, "voiding a claim")?,
             year: year as i32,
             policy: rec,
@@ -958,7 +1030,7 @@ impl Store {
     }
 
     /// Settles every unsettled, unvoided claim of `year` inside `scope`, in
-    /// `(discharged, claim_id)` order on top of the accumulators stored, each claim
+    /// `(discharged, claim_id, facility_id)` order on top of the accumulators stored, each claim
     /// under the policy in force for its person's village; the results are stored.
     /// A claim whose region has no policy for the year is left unsettled and
     /// counted per village, not guessed.
@@ -1002,7 +1074,8 @@ impl Store {
         // The scope's voided claims (few; a partial index holds them), and how many
         // of them had been settled.
         let voided_sql = "SELECT COUNT(*),
-                    COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c.claim_id) THEN 1 ELSE 0 END), 0)
+                    COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM settlements s
+                        WHERE s.claim_id = c.claim_id AND s.facility_id = c.facility_id) THEN 1 ELSE 0 END), 0)
              FROM claims c JOIN persons p ON p.person_id = c.person_id JOIN households h ON h.household_id = p.household_id
              WHERE c.voided AND c.year = $1 AND h.village_code BETWEEN $2 AND $3";
         let villages_sql =
@@ -1085,7 +1158,10 @@ impl Store {
                 let village = region_of(r.11, &ctx)?;
                 claims.push((claim_from((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9))?, status, village));
             }
-            claims.sort_by(|a, b| a.0.discharged.cmp(&b.0.discharged).then_with(|| a.0.claim_id.cmp(&b.0.claim_id)));
+            // Settlement order: (discharged, claim_id, facility_id).
+            claims.sort_by(|a, b| {
+                (a.0.discharged, &a.0.claim_id, &a.0.facility_id).cmp(&(b.0.discharged, &b.0.claim_id, &b.0.facility_id))
+            });
             let mut stored_acc: HashMap<i64, Vec<(String, i64, i64, i64)>> = HashMap::new();
             // The accumulators of the persons of the claims read (not a second walk
             // of the year's claims).
@@ -1154,6 +1230,7 @@ impl Store {
                     let rec = &all[*pi];
                     BatchRow {
                         claim_id: c.claim_id.as_str(),
+                        facility_id: c.facility_id.as_str(),
                         person: c.person_id.as_u64() as i64,
                         policy_id: rec.id,
                         policy_version: rec.version,
@@ -1164,11 +1241,11 @@ impl Store {
                     }
                 })
                 .collect();
-            let pays: Vec<(&str, i64, &str, i64)> = results
+            let pays: Vec<(&str, &str, i64, &str, i64)> = results
                 .iter()
                 .flat_map(|(i, pi, p, _)| {
-                    let id = claims[*i].0.claim_id.as_str();
-                    rules[pi].tiers().iter().zip(p).enumerate().map(move |(k, (n, a))| (id, k as i64, n.as_str(), a.0))
+                    let (id, f) = (claims[*i].0.claim_id.as_str(), claims[*i].0.facility_id.as_str());
+                    rules[pi].tiers().iter().zip(p).enumerate().map(move |(k, (n, a))| (id, f, k as i64, n.as_str(), a.0))
                 })
                 .collect();
             let mut acc_out: Vec<(i64, &str, TierAccumulator)> = Vec::new();
@@ -1192,14 +1269,36 @@ impl Store {
     }
 
     /// The settlements of a person inside the scope (voided ones flagged), in
-    /// `(discharged, claim_id)` order; empty for a person outside it.
+    /// `(discharged, claim_id, facility_id)` order; empty for a person outside it.
     pub async fn settlements_of(&self, scope: &Scope, person: ResidentId) -> Result<Vec<StoredSettlement>, StoreError> {
         self.read_settlements(scope, "s.person_id = $3", SettlementKey::Person(person.as_u64() as i64)).await
     }
 
-    /// One settlement by claim id, if it is stored and inside the scope.
-    pub async fn settlement(&self, scope: &Scope, claim_id: &str) -> Result<Option<StoredSettlement>, StoreError> {
-        Ok(self.read_settlements(scope, "s.claim_id = $3", SettlementKey::Claim(claim_id)).await?.pop())
+    /// One settlement by its claim's key, if it is stored and inside the scope.
+    pub async fn settlement(&self, scope: &Scope, key: &ClaimKey) -> Result<Option<StoredSettlement>, StoreError> {
+        Ok(self
+            .read_settlements(scope, "s.claim_id = $3 AND s.facility_id = $4", SettlementKey::Claim(key))
+            .await?
+            .pop())
+    }
+
+    /// The facilities at which a claim ID is stored, of the claims of persons
+    /// inside the scope, in order: for a claim named without its facility (the
+    /// command line), which must be one. Another county's claims are not named.
+    pub async fn claim_facilities(&self, scope: &Scope, claim_id: &str) -> Result<Vec<String>, StoreError> {
+        let (lo, hi) = scope.code_range();
+        let sql = "SELECT c.facility_id FROM claims c JOIN persons p ON p.person_id = c.person_id
+             JOIN households h ON h.household_id = p.household_id
+             WHERE c.claim_id = $1 AND h.village_code BETWEEN $2 AND $3 ORDER BY c.facility_id";
+        on_pool!(self, p => {
+            sqlx::query_scalar(sql)
+                .bind(claim_id)
+                .bind(lo)
+                .bind(hi)
+                .fetch_all(p)
+                .await
+                .ctx(format!("looking up the facilities of claim {claim_id}"))
+        })
     }
 
     async fn read_settlements(
@@ -1212,15 +1311,16 @@ impl Store {
         let (lo, hi) = scope.code_range();
         let sql = format!(
             "SELECT s.claim_id, s.person_id, s.year, c.discharged, s.status, s.policy_id, s.policy_version, s.total_cost,
-                    s.eligible_cost, s.out_of_pocket, s.settled_at, s.settled_by, c.voided, s.explanation
-             FROM settlements s JOIN claims c ON c.claim_id = s.claim_id JOIN persons p ON p.person_id = s.person_id
-             JOIN households h ON h.household_id = p.household_id
-             WHERE h.village_code BETWEEN $1 AND $2 AND {filter} ORDER BY c.discharged, s.claim_id"
+                    s.eligible_cost, s.out_of_pocket, s.settled_at, s.settled_by, c.voided, s.explanation, s.facility_id
+             FROM settlements s JOIN claims c ON c.claim_id = s.claim_id AND c.facility_id = s.facility_id
+             JOIN persons p ON p.person_id = s.person_id JOIN households h ON h.household_id = p.household_id
+             WHERE h.village_code BETWEEN $1 AND $2 AND {filter} ORDER BY c.discharged, s.claim_id, s.facility_id"
         );
         let pay_sql = format!(
-            "SELECT sp.claim_id, sp.tier, sp.amount FROM settlement_payments sp JOIN settlements s ON s.claim_id = sp.claim_id
+            "SELECT sp.claim_id, sp.facility_id, sp.tier, sp.amount FROM settlement_payments sp
+             JOIN settlements s ON s.claim_id = sp.claim_id AND s.facility_id = sp.facility_id
              JOIN persons p ON p.person_id = s.person_id JOIN households h ON h.household_id = p.household_id
-             WHERE h.village_code BETWEEN $1 AND $2 AND {filter} ORDER BY sp.claim_id, sp.position"
+             WHERE h.village_code BETWEEN $1 AND $2 AND {filter} ORDER BY sp.claim_id, sp.facility_id, sp.position"
         );
         type Row = (
             String,
@@ -1237,30 +1337,32 @@ impl Store {
             String,
             bool,
             Option<String>,
+            String,
         );
-        let (rows, pays): (Vec<Row>, Vec<(String, String, i64)>) = on_pool!(self, p => {
+        let (rows, pays): (Vec<Row>, Vec<PayRow>) = on_pool!(self, p => {
             macro_rules! bind_key {
                 ($q:expr) => {
                     match key {
                         SettlementKey::Person(v) => $q.bind(v),
-                        SettlementKey::Claim(v) => $q.bind(v),
+                        SettlementKey::Claim(k) => $q.bind(&k.claim_id).bind(&k.facility_id),
                     }
                 };
             }
             let q = sqlx::query_as(&sql).bind(lo).bind(hi);
             let rows: Vec<Row> = bind_key!(q).fetch_all(p).await.ctx(ctx)?;
             let q = sqlx::query_as(&pay_sql).bind(lo).bind(hi);
-            let pays: Vec<(String, String, i64)> = bind_key!(q).fetch_all(p).await.ctx(ctx)?;
+            let pays: Vec<PayRow> = bind_key!(q).fetch_all(p).await.ctx(ctx)?;
             (rows, pays)
         });
-        let mut by_claim: HashMap<String, Vec<(String, Fen)>> = HashMap::new();
-        for (c, t, a) in pays {
-            by_claim.entry(c).or_default().push((t, Fen(a)));
+        let mut by_claim: HashMap<(String, String), Vec<(String, Fen)>> = HashMap::new();
+        for (c, f, t, a) in pays {
+            by_claim.entry((c, f)).or_default().push((t, Fen(a)));
         }
         rows.into_iter()
             .map(|r| {
                 Ok(StoredSettlement {
-                    payments: by_claim.remove(&r.0).unwrap_or_default(),
+                    payments: by_claim.remove(&(r.0.clone(), r.14.clone())).unwrap_or_default(),
+                    facility_id: r.14,
                     claim_id: r.0,
                     person: crate::registry::resident_id(r.1, ctx)?,
                     year: r.2 as i32,
@@ -1282,22 +1384,23 @@ impl Store {
 
     /// Why a stored claim settled as it did: the text stored with a real-time
     /// settlement, or, for a batch one, the explanation recomputed by replaying
-    /// the person's settled claims of the year in `(discharged, claim_id)` order up
-    /// to it. `None` when the claim is not settled or lies outside the scope.
+    /// the person's settled claims of the year in `(discharged, claim_id,
+    /// facility_id)` order up to it. `None` when the claim is not settled or lies
+    /// outside the scope.
     pub async fn explain_stored(
         &self,
         engine: &dyn SettlementEngine,
         scope: &Scope,
-        claim_id: &str,
+        key: &ClaimKey,
     ) -> Result<Option<String>, StoreError> {
-        let Some(s) = self.settlement(scope, claim_id).await? else { return Ok(None) };
+        let Some(s) = self.settlement(scope, key).await? else { return Ok(None) };
         if let Some(text) = s.explanation {
             return Ok(Some(text));
         }
         let Some(id) = s.policy_id else { return Ok(None) };
         let Some(rec) = self.policy_by_id(id).await? else { return Ok(None) };
         let rules = rules_of(engine, &rec)?;
-        let ctx = format!("explaining claim {claim_id}");
+        let ctx = format!("explaining claim {key}");
         let person = s.person.as_u64() as i64;
         let claims = on_pool!(self, p => async {
             let mut tx = p.begin().await.ctx(&ctx)?;
@@ -1307,7 +1410,7 @@ impl Store {
         }.await)?;
         let mut acc = vec![TierAccumulator::default(); rules.tiers().len()];
         for c in &claims {
-            if c.claim_id == claim_id {
+            if c.key == *key {
                 return Ok(Some(rules.explain(&c.input, c.status, &acc)));
             }
             rules.settle(&c.input, c.status, &mut acc);
@@ -1319,12 +1422,12 @@ impl Store {
 #[derive(Clone, Copy)]
 enum SettlementKey<'a> {
     Person(i64),
-    Claim(&'a str),
+    Claim(&'a ClaimKey),
 }
 
 /// A settled claim of a person's year, with its stored settlement.
 struct YearClaim {
-    claim_id: String,
+    key: ClaimKey,
     status: PovertyStatus,
     input: ClaimInput,
     /// In the order of the tiers asked for.
@@ -1332,8 +1435,8 @@ struct YearClaim {
     out_of_pocket: Fen,
 }
 
-/// A person's settled, unvoided claims of a year in `(discharged, claim_id)` order,
-/// with their stored settlements aligned to `tiers`.
+/// A person's settled, unvoided claims of a year in `(discharged, claim_id,
+/// facility_id)` order, with their stored settlements aligned to `tiers`.
 async fn person_year<DB>(
     tx: &mut sqlx::Transaction<'static, DB>,
     tiers: &[String],
@@ -1351,17 +1454,19 @@ where
     usize: sqlx::ColumnIndex<DB::Row>,
 {
     let rows: Vec<PersonYearRow> = sqlx::query_as(
-        "SELECT c.claim_id, c.discharged, c.facility_level, c.kind, c.total_cost, c.eligible_cost, s.status, s.out_of_pocket
-         FROM claims c JOIN settlements s ON s.claim_id = c.claim_id
-         WHERE c.person_id = $1 AND c.year = $2 AND NOT c.voided ORDER BY c.discharged, c.claim_id",
+        "SELECT c.claim_id, c.facility_id, c.discharged, c.facility_level, c.kind, c.total_cost, c.eligible_cost, s.status,
+                s.out_of_pocket
+         FROM claims c JOIN settlements s ON s.claim_id = c.claim_id AND s.facility_id = c.facility_id
+         WHERE c.person_id = $1 AND c.year = $2 AND NOT c.voided ORDER BY c.discharged, c.claim_id, c.facility_id",
     )
     .bind(person_id)
     .bind(year)
     .fetch_all(&mut **tx)
     .await
     .ctx(ctx)?;
-    let pays: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT sp.claim_id, sp.tier, sp.amount FROM settlement_payments sp JOIN claims c ON c.claim_id = sp.claim_id
+    let pays: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT sp.claim_id, sp.facility_id, sp.tier, sp.amount FROM settlement_payments sp
+         JOIN claims c ON c.claim_id = sp.claim_id AND c.facility_id = sp.facility_id
          WHERE c.person_id = $1 AND c.year = $2 AND NOT c.voided",
     )
     .bind(person_id)
@@ -1369,28 +1474,24 @@ where
     .fetch_all(&mut **tx)
     .await
     .ctx(ctx)?;
-    let mut by_claim: HashMap<String, Vec<Fen>> = HashMap::new();
-    for (c, tier, amount) in pays {
+    let mut by_claim: HashMap<ClaimKey, Vec<Fen>> = HashMap::new();
+    for (c, f, tier, amount) in pays {
         if let Some(i) = tiers.iter().position(|n| *n == tier) {
-            by_claim.entry(c).or_insert_with(|| vec![Fen::ZERO; tiers.len()])[i] = Fen(amount);
+            by_claim.entry(ClaimKey { facility_id: f, claim_id: c }).or_insert_with(|| vec![Fen::ZERO; tiers.len()])
+                [i] = Fen(amount);
         }
     }
     let mut claims = Vec::with_capacity(rows.len());
-    for (id, _discharged, level, kind, total, eligible, status, oop) in rows {
+    for (id, facility, _discharged, level, kind, total, eligible, status, oop) in rows {
+        let key = ClaimKey { facility_id: facility, claim_id: id };
         let input = ClaimInput {
             level: level.parse().map_err(|e| corrupt(ctx, &level, e))?,
             kind: kind.parse().map_err(|e| corrupt(ctx, &kind, e))?,
             total_cost: Fen(total),
             eligible_cost: Fen(eligible),
         };
-        let payments = by_claim.remove(&id).unwrap_or_else(|| vec![Fen::ZERO; tiers.len()]);
-        claims.push(YearClaim {
-            claim_id: id,
-            status: status_of(&status, ctx)?,
-            input,
-            payments,
-            out_of_pocket: Fen(oop),
-        });
+        let payments = by_claim.remove(&key).unwrap_or_else(|| vec![Fen::ZERO; tiers.len()]);
+        claims.push(YearClaim { key, status: status_of(&status, ctx)?, input, payments, out_of_pocket: Fen(oop) });
     }
     Ok(claims)
 }

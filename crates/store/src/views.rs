@@ -153,7 +153,7 @@ impl Store {
         let spec = Claim::spec();
         let cols: Vec<String> = spec.cols.iter().map(|c| format!("t.{}", c.0)).collect();
         let sql = format!(
-            "SELECT {} FROM claims t WHERE t.person_id = $1 ORDER BY t.discharged, t.claim_id",
+            "SELECT {} FROM claims t WHERE t.person_id = $1 ORDER BY t.discharged, t.claim_id, t.facility_id",
             cols.join(", ")
         );
         let rows = self.fetch_vals(spec, &sql, vec![Val::int(person.as_u64() as i64)]).await?;
@@ -400,13 +400,14 @@ impl Store {
         let cols: Vec<String> = spec.cols.iter().map(|c| format!("t.{}", c.0)).collect();
         let n = cols.len();
         let sql = format!(
-            "SELECT {}, t.voided, s.out_of_pocket FROM claims t LEFT JOIN settlements s ON s.claim_id = t.claim_id
-             WHERE t.person_id = $1 ORDER BY t.discharged, t.claim_id",
+            "SELECT {}, t.voided, s.out_of_pocket FROM claims t
+             LEFT JOIN settlements s ON s.claim_id = t.claim_id AND s.facility_id = t.facility_id
+             WHERE t.person_id = $1 ORDER BY t.discharged, t.claim_id, t.facility_id",
             cols.join(", ")
         );
         let pid = Val::int(person.as_u64() as i64);
         type Raw = (Vec<Val<'static>>, bool, Option<i64>);
-        let (rows, pays): (Vec<Raw>, Vec<(String, String, i64)>) = on_pool!(self, p => {
+        let (rows, pays): (Vec<Raw>, Vec<crate::settlements::PayRow>) = on_pool!(self, p => {
             let q = sqlx::query(&sql);
             let q = bind_val!(q, &pid);
             let mut out = vec![];
@@ -417,9 +418,10 @@ impl Store {
                 }
                 out.push((v, row.try_get::<bool, _>(n).ctx(ctx)?, row.try_get::<Option<i64>, _>(n + 1).ctx(ctx)?));
             }
-            let pays: Vec<(String, String, i64)> = sqlx::query_as(
-                "SELECT sp.claim_id, sp.tier, sp.amount FROM settlement_payments sp
-                 JOIN claims t ON t.claim_id = sp.claim_id WHERE t.person_id = $1 ORDER BY sp.claim_id, sp.position",
+            let pays: Vec<crate::settlements::PayRow> = sqlx::query_as(
+                "SELECT sp.claim_id, sp.facility_id, sp.tier, sp.amount FROM settlement_payments sp
+                 JOIN claims t ON t.claim_id = sp.claim_id AND t.facility_id = sp.facility_id
+                 WHERE t.person_id = $1 ORDER BY sp.claim_id, sp.facility_id, sp.position",
             )
             .bind(person.as_u64() as i64)
             .fetch_all(p)
@@ -427,14 +429,14 @@ impl Store {
             .ctx(ctx)?;
             (out, pays)
         });
-        let mut by_claim: std::collections::HashMap<String, Vec<(String, Fen)>> = Default::default();
-        for (claim, tier, amount) in pays {
-            by_claim.entry(claim).or_default().push((tier, Fen(amount)));
+        let mut by_claim: std::collections::HashMap<domain::ClaimKey, Vec<(String, Fen)>> = Default::default();
+        for (claim_id, facility_id, tier, amount) in pays {
+            by_claim.entry(domain::ClaimKey { facility_id, claim_id }).or_default().push((tier, Fen(amount)));
         }
         rows.into_iter()
             .map(|(v, voided, oop)| {
                 let claim = Claim::from_vals(v)?;
-                let payments = by_claim.remove(&claim.claim_id).unwrap_or_default();
+                let payments = by_claim.remove(&claim.claim_key()).unwrap_or_default();
                 Ok(ClaimView { claim, voided, payments, out_of_pocket: oop.map(Fen) })
             })
             .collect()

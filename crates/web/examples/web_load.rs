@@ -130,6 +130,9 @@ fn data(persons: usize, villages: usize) -> Data {
 
 const POLICY: &str = include_str!("../tests/data/policy.toml");
 
+/// The facility every claim of the load names.
+const LOAD_FACILITY: &str = "LOAD1";
+
 /// The repository of `--db`, filled; the persons' IDs.
 async fn repository(db: &str, persons: usize, villages: usize) -> (Arc<web::App>, Vec<String>) {
     let d = data(persons, villages);
@@ -139,6 +142,17 @@ async fn repository(db: &str, persons: usize, villages: usize) -> (Arc<web::App>
     store.import_regions(&d.regions).await.unwrap();
     store.import_households(&d.households).await.unwrap();
     store.import_persons(&d.persons).await.unwrap();
+    // The hospital that sends the claims: a claim names its facility.
+    let hospital = domain::Facility {
+        facility_id: LOAD_FACILITY.into(),
+        name: "负载测试医院".into(),
+        kind: domain::FacilityKind::CountyHospital,
+        grade: None,
+        region_code: d.households[0].village_code,
+        lon: None,
+        lat: None,
+    };
+    store.import_facilities(&[hospital]).await.unwrap();
     if app::settlement::policy_for(store, d.regions[0].code, 2024).await.unwrap().is_none() {
         app::settlement::put_policy(store, "34", 2024, POLICY, "web_load").await.unwrap();
     }
@@ -198,7 +212,7 @@ async fn drive(o: &Opts, addr: std::net::SocketAddr, token: String, ids: Vec<Str
                 let day = 1 + (i / ids.len()) % 28;
                 let claim = format!("B{run}-{i}");
                 let body = format!(
-                    r#"{{"claim_id":"{claim}","person_id":"{person}","facility_level":"county","kind":"inpatient","admitted":"2024-03-{day:02}","discharged":"2024-03-{day:02}","total_cost":"{}.00","eligible_cost":"{}.00","diagnosis":"I10"}}"#,
+                    r#"{{"claim_id":"{claim}","facility_id":"{LOAD_FACILITY}","person_id":"{person}","facility_level":"county","kind":"inpatient","admitted":"2024-03-{day:02}","discharged":"2024-03-{day:02}","total_cost":"{}.00","eligible_cost":"{}.00","diagnosis":"I10"}}"#,
                     2000 + i % 5000,
                     1500 + i % 5000
                 );

@@ -106,6 +106,9 @@ async fn search_persons(
 #[derive(Serialize)]
 struct ClaimOut {
     claim_id: String,
+    /// The facility that submitted the claim (empty for a claim imported
+    /// without one); with `claim_id`, the claim's key.
+    facility_id: String,
     discharged: String,
     kind: String,
     facility_level: String,
@@ -205,6 +208,7 @@ async fn get_person(
             .into_iter()
             .map(|c| ClaimOut {
                 claim_id: c.claim_id,
+                facility_id: c.facility_id,
                 discharged: c.discharged.to_string(),
                 kind: c.kind,
                 facility_level: c.facility_level,

@@ -36,6 +36,15 @@ fn key_param(desc: &str) -> Value {
             "schema": { "type": "string", "minLength": 1, "maxLength": 64 } })
 }
 
+/// The facility of a claim named in the path: claims are keyed by facility and
+/// ID. Required (a 400 without it); empty for a claim imported without a
+/// facility; up to 64 characters, no control characters (else a 400).
+fn facility_param() -> Value {
+    json!({ "name": "facility", "in": "query", "required": true,
+            "description": "the facility that submitted the claim: claim IDs are the facility's (empty for a claim imported without one). A claim of a facility outside the caller's scope is answered as an unknown one (404).",
+            "schema": { "type": "string", "maxLength": 64 } })
+}
+
 fn query(name: &str, desc: &str, ty: &str) -> Value {
     json!({ "name": name, "in": "query", "required": false, "description": desc, "schema": { "type": ty } })
 }
@@ -118,8 +127,8 @@ fn person_param() -> Value {
 fn admin_paths() -> Value {
     json!({
         "/claims/{id}/slip": { "get": {
-            "summary": "The settlement slip of a settled claim inside the scope (结算单): the patient (masked unless the role may see them), the bill, what each fund paid, the explanation, what the patient owes; a voided claim's slip is marked voided. Audited. The page /claims/{id}/slip prints it.",
-            "operationId": "slip", "parameters": [key_param("claim ID")],
+            "summary": "The settlement slip of a settled claim inside the scope (结算单), by its key (the claim ID at its facility): the patient (masked unless the role may see them), the bill, what each fund paid, the explanation, what the patient owes; a voided claim's slip is marked voided. Audited. The page /claims/{id}/slip?facility=F prints it.",
+            "operationId": "slip", "parameters": [key_param("claim ID"), facility_param()],
             "responses": errors(json!({ "200": ok("Slip") })) } },
         "/tokens": {
             "get": { "summary": "The API tokens the caller may see: their own; an administrator's, those of users in their scope.",
@@ -501,12 +510,12 @@ fn base() -> Value {
                 "parameters": [number_param("alert ID")], "requestBody": body("MeasureRequest"),
                 "responses": errors(json!({ "201": ok("Alert") })) } },
             "/settlements": { "post": {
-                "summary": "Settle a claim in real time (role: clerk, officer, administrator). Idempotent by claim_id: the same claim again answers 200 with the stored result and is not counted twice; different data under a settled claim_id is a 409.",
+                "summary": "Settle a claim in real time (role: clerk, officer, administrator). The claim names its facility (facility_id), which must be stored and inside the caller's scope: another county's facility is answered 404 as an unknown one. Claims are keyed by facility and claim_id: another facility's claim of the same claim_id is another claim. Idempotent by that key: the same claim again answers 200 with the stored result and is not counted twice; different data under a settled key is a 409.",
                 "operationId": "settleClaim", "requestBody": body("ClaimRequest"),
                 "responses": errors(json!({ "201": ok("Settlement"), "200": ok("Settlement") })) } },
             "/claims/{id}/void": { "post": {
-                "summary": "Void a settled claim; re-settles the person's other claims of the year and reports the differences", "operationId": "voidClaim",
-                "parameters": [key_param("claim ID")],
+                "summary": "Void a settled claim, by its key (the claim ID at its facility); re-settles the person's other claims of the year and reports the differences. A claim outside the caller's scope is answered 404 as an unknown one.", "operationId": "voidClaim",
+                "parameters": [key_param("claim ID"), facility_param()],
                 "responses": errors(json!({ "200": ok("VoidResult") })) } },
             "/reports": { "get": {
                 "summary": "The programme indicators of the caller's scope by region level and period. Rows outside the scope (and regions above it) never appear. CSV and XLSX need a role that may export.",
@@ -554,7 +563,8 @@ fn base() -> Value {
                     "claims": { "type": "array", "items": { "$ref": "#/components/schemas/Claim" } },
                     "alerts": { "type": "array", "items": { "$ref": "#/components/schemas/Alert" } } } } ] },
                 "Claim": { "type": "object", "properties": {
-                    "claim_id": { "type": "string" }, "discharged": { "type": "string", "format": "date" },
+                    "claim_id": { "type": "string" }, "facility_id": { "type": "string", "description": "the facility that submitted the claim (empty for a claim imported without one); with claim_id, the claim's key" },
+                    "discharged": { "type": "string", "format": "date" },
                     "kind": { "type": "string" }, "facility_level": { "type": "string" }, "diagnosis": { "type": "string" },
                     "total_cost": { "$ref": "#/components/schemas/Money" },
                     "payments": { "type": "array", "items": { "type": "object", "properties": { "tier": { "type": "string" }, "amount": { "$ref": "#/components/schemas/Money" } } } },
@@ -581,26 +591,27 @@ fn base() -> Value {
                     "kind": { "type": "string", "minLength": 1, "maxLength": 100 }, "amount": { "type": "string", "description": "yuan, at most two decimals" }, "note": { "type": "string" } } },
                 "Amount": { "oneOf": [ { "type": "string" }, { "type": "number" } ], "description": "yuan, at most two decimals; a string keeps it exact" },
                 "ClaimRequest": { "type": "object", "additionalProperties": false,
-                    "required": ["claim_id", "person_id", "facility_level", "kind", "admitted", "discharged", "total_cost", "eligible_cost"], "properties": {
+                    "required": ["claim_id", "facility_id", "person_id", "facility_level", "kind", "admitted", "discharged", "total_cost", "eligible_cost"], "properties": {
                     "claim_id": { "type": "string", "minLength": 1, "maxLength": 64 }, "person_id": { "type": "string", "description": "18-character resident ID" },
                     "facility_level": { "type": "string", "enum": ["village", "township", "county", "municipal", "provincial", "out_of_province"] },
                     "kind": { "type": "string", "enum": ["inpatient", "outpatient", "chronic_outpatient"] },
                     "admitted": { "type": "string", "format": "date" }, "discharged": { "type": "string", "format": "date" },
                     "total_cost": { "$ref": "#/components/schemas/Amount" }, "eligible_cost": { "$ref": "#/components/schemas/Amount" },
-                    "diagnosis": { "type": "string" }, "facility_id": { "type": "string" } } },
+                    "diagnosis": { "type": "string" },
+                    "facility_id": { "type": "string", "minLength": 1, "maxLength": 64, "description": "the facility that submitted the claim: a stored facility inside the caller's scope (else a 404, as for an unknown one); without it, a 422" } } },
                 "Payment": { "type": "object", "properties": { "tier": { "type": "string" }, "amount": { "$ref": "#/components/schemas/Money" } } },
                 "PaymentDifference": { "type": "object", "properties": { "tier": { "type": "string" }, "amount": { "$ref": "#/components/schemas/SignedMoney" } } },
                 "Settlement": { "type": "object", "properties": {
-                    "claim_id": { "type": "string" }, "person_id": { "type": "string" }, "year": { "type": "integer" }, "status": { "type": "string" },
+                    "claim_id": { "type": "string" }, "facility_id": { "type": "string" }, "person_id": { "type": "string" }, "year": { "type": "integer" }, "status": { "type": "string" },
                     "policy": { "type": "string" }, "total_cost": { "$ref": "#/components/schemas/Money" }, "eligible_cost": { "$ref": "#/components/schemas/Money" },
                     "payments": { "type": "array", "items": { "$ref": "#/components/schemas/Payment" } },
                     "out_of_pocket": { "$ref": "#/components/schemas/Money" }, "replayed": { "type": "boolean" } } },
                 "VoidResult": { "type": "object", "properties": {
-                    "voided": { "type": "string" }, "year": { "type": "integer" },
-                    "settlements": { "type": "array", "items": { "type": "object", "properties": { "claim_id": { "type": "string" },
+                    "voided": { "type": "string", "description": "the voided claim's ID" }, "facility_id": { "type": "string", "description": "the voided claim's facility" }, "year": { "type": "integer" },
+                    "settlements": { "type": "array", "items": { "type": "object", "properties": { "claim_id": { "type": "string" }, "facility_id": { "type": "string" },
                         "payments": { "type": "array", "items": { "$ref": "#/components/schemas/Payment" } }, "out_of_pocket": { "$ref": "#/components/schemas/Money" } } } },
                     "differences": { "type": "array", "description": "every claim whose settlement changed, new minus old: the voided claim refunded whole (negative), the others as re-settled",
-                        "items": { "type": "object", "properties": { "claim_id": { "type": "string" },
+                        "items": { "type": "object", "properties": { "claim_id": { "type": "string" }, "facility_id": { "type": "string" },
                         "payments": { "type": "array", "items": { "$ref": "#/components/schemas/PaymentDifference" } },
                         "out_of_pocket": { "$ref": "#/components/schemas/SignedMoney" } } } } } },
                 "Report": { "type": "object", "required": ["scope", "year", "period", "levels", "indicators", "rows"], "properties": {

@@ -365,12 +365,18 @@ pub(crate) async fn person_page(
         .iter()
         .map(|c| {
             let pays = c.payments.iter().map(|(n, f)| format!("{}: {f}", esc(n))).collect::<Vec<_>>().join("<br>");
-            // A settled claim links to its slip.
+            // A settled claim links to its slip, by its key (the facility and the ID).
             let id = if c.out_of_pocket.is_some() {
-                format!("<a href=\"/claims/{}/slip\">{}</a>", url(&c.claim_id), esc(&c.claim_id))
+                format!(
+                    "<a href=\"{}\">{}</a>",
+                    crate::settlement::slip_path(&c.claim_id, &c.facility_id),
+                    esc(&c.claim_id)
+                )
             } else {
                 esc(&c.claim_id)
             };
+            let id =
+                if c.facility_id.is_empty() { id } else { format!("{id}<br><small>{}</small>", esc(&c.facility_id)) };
             vec![
                 id,
                 c.discharged.to_string(),

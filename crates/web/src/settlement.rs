@@ -1,6 +1,12 @@
 //! Settlement over HTTP: the real-time API (`POST /api/v1/settlements`, `POST
-//! /api/v1/claims/{id}/void`) and the calculator page, where a clerk enters a bill
-//! and sees the split and the explanation from the settle engine.
+//! /api/v1/claims/{id}/void?facility=F`) and the calculator page, where a clerk
+//! enters a bill and sees the split and the explanation from the settle engine.
+//!
+//! Claims are keyed by the facility that submitted them and their ID there: a
+//! claim is named by its ID in the path and its facility in the query
+//! (`?facility=F`, required; empty for a claim imported without one), on the
+//! API and the pages alike, and every link carries both ([`slip_path`]). A claim
+//! or a facility outside the caller's scope is answered as an unknown one.
 //!
 //! The claim is parsed by the same code as an imported file row
 //! ([`domain::Record::from_fields`]), so an API claim and a file claim are refused
@@ -11,10 +17,10 @@ use crate::access::Permission;
 use crate::api::ApiJson;
 use crate::auth::{ApiUser, PageUser};
 use crate::error::{PageError, WebError};
-use crate::html::{csrf_field, esc, page};
+use crate::html::{csrf_field, esc, page, url};
 use crate::i18n::{t, Lang};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -32,6 +38,42 @@ pub fn api_routes() -> Router<AppState> {
 
 pub fn page_routes() -> Router<AppState> {
     Router::new().route("/settle", get(calculator).post(calculate)).route("/claims/{id}/slip", get(slip_page))
+}
+
+/// The facility of a claim named in a path: `?facility=F`.
+#[derive(Debug, Deserialize)]
+pub struct ClaimAt {
+    pub facility: Option<String>,
+}
+
+/// The path of a claim's slip page, by its key.
+pub fn slip_path(claim_id: &str, facility_id: &str) -> String {
+    format!("/claims/{}/slip?facility={}", url(claim_id), url(facility_id))
+}
+
+/// The key of a claim named by its ID in the path and its facility in the query.
+fn claim_key(id: &str, at: &ClaimAt) -> Result<domain::ClaimKey, WebError> {
+    let id = domain::parse_id("claim_id", id)
+        .map_err(|e| WebError::BadRequest(format!("invalid claim ID: {}", e.reason)))?;
+    let Some(facility) = at.facility.as_deref() else {
+        return Err(WebError::BadRequest(
+            "name the claim's facility: ?facility=ID (empty for a claim imported without one); claim IDs are the facility's"
+                .into(),
+        ));
+    };
+    let facility = match facility.trim() {
+        "" => String::new(),
+        f => domain::parse_id("facility", f)
+            .map_err(|e| WebError::BadRequest(format!("invalid facility ID: {}", e.reason)))?,
+    };
+    Ok(domain::ClaimKey { facility_id: facility, claim_id: id })
+}
+
+/// Audits an attempt on another county's claim or facility, which is answered
+/// exactly as one that does not exist.
+async fn refused(st: &AppState, ctx: &crate::auth::Ctx, kind: &str, key: &str) -> Result<(), WebError> {
+    let detail = format!("{kind} outside the scope {}", ctx.scope());
+    crate::auth::audit(st, &ctx.user.username, "refused_out_of_scope", key, &detail).await
 }
 
 /// An amount as JSON: a string `"1234.56"` (exact) or a number `1234.56`, checked
@@ -102,6 +144,7 @@ pub struct Payment {
 #[derive(Serialize)]
 pub struct SettlementOut {
     pub claim_id: String,
+    pub facility_id: String,
     pub person_id: String,
     pub year: i32,
     pub status: String,
@@ -125,10 +168,22 @@ async fn settle_api(
 ) -> Result<Response, WebError> {
     ctx.require(Permission::Settle)?;
     let claim = body.parse()?;
+    let facility = claim.facility_id.clone();
     // Audited by the settlement's own transaction.
-    let r = st.app.settle_claim(ctx.scope(), claim, &ctx.user.username).await?;
+    let r = match st.app.settle_claim(ctx.scope(), claim, &ctx.user.username).await {
+        Ok(r) => r,
+        Err(e @ app::AppError::NotFound(_)) => {
+            // Answered as an unknown facility; another county's is audited.
+            if !facility.is_empty() && st.app.facility_outside_scope(ctx.scope(), &facility).await? {
+                refused(&st, &ctx, "facility", &facility).await?;
+            }
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let out = SettlementOut {
         claim_id: r.claim.claim_id.clone(),
+        facility_id: r.claim.facility_id.clone(),
         person_id: ctx.masking().id(r.claim.person_id),
         year: r.year,
         status: r.status.to_string(),
@@ -146,6 +201,7 @@ async fn settle_api(
 #[derive(Serialize)]
 struct DifferenceOut {
     claim_id: String,
+    facility_id: String,
     payments: Vec<Payment>,
     /// New minus old: positive means the patient owes more.
     out_of_pocket: String,
@@ -154,6 +210,7 @@ struct DifferenceOut {
 #[derive(Serialize)]
 struct ResettledOut {
     claim_id: String,
+    facility_id: String,
     payments: Vec<Payment>,
     out_of_pocket: String,
 }
@@ -161,6 +218,7 @@ struct ResettledOut {
 #[derive(Serialize)]
 struct VoidOut {
     voided: String,
+    facility_id: String,
     year: i32,
     /// The remaining claims of the person's year, settled again.
     settlements: Vec<ResettledOut>,
@@ -172,32 +230,42 @@ async fn void_api(
     State(st): State<AppState>,
     ApiUser(ctx): ApiUser,
     Path(id): Path<String>,
+    Query(at): Query<ClaimAt>,
 ) -> Result<Json<VoidOut>, WebError> {
     ctx.require(Permission::Settle)?;
-    let id = domain::parse_id("claim_id", &id)
-        .map_err(|e| WebError::BadRequest(format!("invalid claim ID: {}", e.reason)))?;
+    let key = claim_key(&id, &at)?;
     // Audited by the void's own transaction.
-    let v = st.app.void_claim(ctx.scope(), &id, &ctx.user.username).await?;
+    let v = match st.app.void_claim(ctx.scope(), &key, &ctx.user.username).await {
+        Ok(v) => v,
+        Err(e @ app::AppError::NotFound(_)) => {
+            if st.app.claim_outside_scope(ctx.scope(), &key).await? {
+                refused(&st, &ctx, "claim", &key.to_string()).await?;
+            }
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let names = &v.policy.names;
     Ok(Json(VoidOut {
-        voided: v.claim_id,
+        voided: v.claim.claim_id,
+        facility_id: v.claim.facility_id,
         year: v.year,
         settlements: v
-            .resettlement
             .settlements
             .iter()
             .map(|(c, s)| ResettledOut {
-                claim_id: c.clone(),
+                claim_id: c.claim_id.clone(),
+                facility_id: c.facility_id.clone(),
                 payments: payments(names, &s.payments),
                 out_of_pocket: s.out_of_pocket.to_string(),
             })
             .collect(),
         differences: v
-            .resettlement
             .differences
             .iter()
             .map(|d| DifferenceOut {
-                claim_id: d.claim_id.clone(),
+                claim_id: d.claim.claim_id.clone(),
+                facility_id: d.claim.facility_id.clone(),
                 payments: payments(names, &d.payments),
                 out_of_pocket: d.out_of_pocket.to_string(),
             })
@@ -408,11 +476,18 @@ struct SlipOut {
     voided: bool,
 }
 
-async fn slip_of(st: &AppState, ctx: &crate::auth::Ctx, id: &str) -> Result<app::slip::Slip, WebError> {
-    let id = domain::parse_id("claim_id", id)
-        .map_err(|e| WebError::BadRequest(format!("invalid claim ID: {}", e.reason)))?;
-    let slip = st.app.slip(ctx.scope(), &id).await?.ok_or_else(|| WebError::not_found("settled claim"))?;
-    crate::auth::audit(st, &ctx.user.username, "view_slip", &id, &slip.claim.person_id.to_string()).await?;
+/// The slip of a claim by its key; a claim that is unknown, outside the scope
+/// or not settled is answered alike.
+async fn slip_of(st: &AppState, ctx: &crate::auth::Ctx, id: &str, at: &ClaimAt) -> Result<app::slip::Slip, WebError> {
+    let key = claim_key(id, at)?;
+    let Some(slip) = st.app.slip(ctx.scope(), &key).await? else {
+        if st.app.claim_outside_scope(ctx.scope(), &key).await? {
+            refused(st, ctx, "claim", &key.to_string()).await?;
+        }
+        return Err(WebError::not_found("settled claim"));
+    };
+    crate::auth::audit(st, &ctx.user.username, "view_slip", &key.to_string(), &slip.claim.person_id.to_string())
+        .await?;
     Ok(slip)
 }
 
@@ -420,8 +495,9 @@ async fn slip_api(
     State(st): State<AppState>,
     ApiUser(ctx): ApiUser,
     Path(id): Path<String>,
+    Query(at): Query<ClaimAt>,
 ) -> Result<Json<SlipOut>, WebError> {
-    let s = slip_of(&st, &ctx, &id).await?;
+    let s = slip_of(&st, &ctx, &id, &at).await?;
     let m = ctx.masking();
     let c = &s.claim;
     Ok(Json(SlipOut {
@@ -459,9 +535,10 @@ async fn slip_page(
     State(st): State<AppState>,
     PageUser(ctx): PageUser,
     Path(id): Path<String>,
+    Query(at): Query<ClaimAt>,
 ) -> Result<Response, PageError> {
     let l = ctx.lang;
-    let s = slip_of(&st, &ctx, &id).await?;
+    let s = slip_of(&st, &ctx, &id, &at).await?;
     let m = ctx.masking();
     let c = &s.claim;
     let zh = l == Lang::Zh;

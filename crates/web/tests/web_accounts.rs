@@ -58,7 +58,7 @@ async fn audited(srv: &Server, who: &str, action: &str, target: &str) -> bool {
 
 fn claim(id: &str, person: &str) -> String {
     format!(
-        r#"{{"claim_id":"{id}","person_id":"{person}","facility_level":"county","kind":"inpatient","admitted":"2024-03-10","discharged":"2024-03-10","total_cost":"60000.00","eligible_cost":"50000.00","diagnosis":"C16"}}"#
+        r#"{{"claim_id":"{id}","person_id":"{person}","facility_level":"county","kind":"inpatient","facility_id":"FA1","admitted":"2024-03-10","discharged":"2024-03-10","total_cost":"60000.00","eligible_cost":"50000.00","diagnosis":"C16"}}"#
     )
 }
 

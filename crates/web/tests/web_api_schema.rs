@@ -423,7 +423,7 @@ async fn out_of_range_values_answer_4xx_json_and_the_bounds_are_taken() {
         (
             "POST",
             "/settlements",
-            json!({ "claim_id": "", "person_id": fx.a_person, "facility_level": "county", "kind": "inpatient",
+            json!({ "claim_id": "", "person_id": fx.a_person, "facility_level": "county", "kind": "inpatient", "facility_id": "FA1",
                     "admitted": "2024-03-10", "discharged": "2024-03-10", "total_cost": "1.00", "eligible_cost": "1.00" }),
             422,
         ),
@@ -558,7 +558,7 @@ async fn a_voids_answer_validates_against_the_schema() {
     let (srv, fx, token, doc) = setup().await;
     let mut c = bearer(&srv, &token);
     let claim = |id: &str, day: &str, total: &str| {
-        json!({ "claim_id": id, "person_id": fx.a_person, "facility_level": "county", "kind": "inpatient",
+        json!({ "claim_id": id, "person_id": fx.a_person, "facility_level": "county", "kind": "inpatient", "facility_id": "FA1",
                 "admitted": day, "discharged": day, "total_cost": total, "eligible_cost": total, "diagnosis": "C16" })
     };
     let schemas = &doc["components"]["schemas"];
@@ -567,7 +567,7 @@ async fn a_voids_answer_validates_against_the_schema() {
         assert_eq!(r.status, 201, "{}", r.body);
         validate(&doc, &schemas["Settlement"], &r.json(), "Settlement").unwrap();
     }
-    let r = c.post_json("/api/v1/claims/S1/void", "{}").await;
+    let r = c.post_json("/api/v1/claims/S1/void?facility=FA1", "{}").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let v = r.json();
     let refund = &v["differences"].as_array().unwrap().iter().find(|d| d["claim_id"] == "S1").unwrap()["payments"][0];

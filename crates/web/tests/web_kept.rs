@@ -132,13 +132,13 @@ async fn kept_facts_follow_every_write(kind: Kind) {
         total_cost: domain::Fen::from_yuan(8_000),
         eligible_cost: domain::Fen::from_yuan(7_000),
         diagnosis: "C16".into(),
-        facility_id: String::new(),
+        facility_id: "FA1".into(),
     };
     repo.settle_claim(&all, claim, "clerk").await.unwrap();
     same_after(&repo, "a real-time settlement", 0, 1).await;
 
     // Voiding it.
-    repo.void_claim(&all, "HA1-C2", "clerk").await.unwrap();
+    repo.void_claim(&all, &domain::ClaimKey::new("FA1", "HA1-C2"), "clerk").await.unwrap();
     same_after(&repo, "a void", 0, 1).await;
 
     // Alert work: verified, assisted with a measure, resolved.

@@ -29,7 +29,7 @@ async fn send(c: &mut Client, method: &str, path: &str, body: &Value) -> Resp {
 }
 
 fn claim(id: &str, person: &str, total: &str) -> Value {
-    json!({ "claim_id": id, "person_id": person, "facility_level": "county", "kind": "inpatient",
+    json!({ "claim_id": id, "person_id": person, "facility_level": "county", "kind": "inpatient", "facility_id": "FA1",
             "admitted": "2024-05-01", "discharged": "2024-05-03", "total_cost": total, "eligible_cost": total, "diagnosis": "C16" })
 }
 
@@ -41,11 +41,11 @@ async fn implausible_amounts_are_refused_and_store_nothing(kind: Kind) {
     assert_eq!(r.status, 422, "{}", r.body);
     let msg = r.json()["message"].as_str().unwrap().to_string();
     assert!(msg.contains("1000000.00") && msg.contains("inpatient") && msg.contains("county"), "{msg}");
-    assert_eq!(c.get("/api/v1/claims/BIG1/slip").await.status, 404, "nothing settled");
+    assert_eq!(c.get("/api/v1/claims/BIG1/slip?facility=FA1").await.status, 404, "nothing settled");
     // Just under the limit of a county stay is settled.
     let r = send(&mut c, "POST", "/api/v1/settlements", &claim("OK1", &fx.a_person, "999999.00")).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(c.get("/api/v1/claims/OK1/slip").await.status, 200);
+    assert_eq!(c.get("/api/v1/claims/OK1/slip?facility=FA1").await.status, 200);
 
     // The tester's measure, on an alert and on a case: refused, nothing recorded.
     let mut o = api(&srv, "officer_a").await;

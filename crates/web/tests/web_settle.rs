@@ -36,7 +36,7 @@ async fn post(c: &mut Client, path: &str, body: &Value) -> Resp {
 }
 
 fn claim(id: &str, person: &str, discharged: &str, total: &str, eligible: &str) -> Value {
-    json!({ "claim_id": id, "person_id": person, "facility_level": "county", "kind": "inpatient",
+    json!({ "claim_id": id, "person_id": person, "facility_level": "county", "kind": "inpatient", "facility_id": "FA1",
             "admitted": discharged, "discharged": discharged, "total_cost": total, "eligible_cost": eligible, "diagnosis": "C16" })
 }
 
@@ -100,7 +100,7 @@ async fn void_resettles_later_claims_and_reports_differences(kind: Kind) {
     let mut c = api(&srv, "clerk_a").await;
     post(&mut c, "/api/v1/settlements", &claim("V1", &fx.a_person, "2024-03-10", "60000.00", "50000.00")).await;
     post(&mut c, "/api/v1/settlements", &claim("V2", &fx.a_person, "2024-06-01", "20000.00", "20000.00")).await;
-    let r = post(&mut c, "/api/v1/claims/V1/void", &json!({})).await;
+    let r = post(&mut c, "/api/v1/claims/V1/void?facility=FA1", &json!({})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let j = r.json();
     assert_eq!(j["voided"], "V1");
@@ -113,8 +113,8 @@ async fn void_resettles_later_claims_and_reports_differences(kind: Kind) {
     assert_eq!(v2["payments"][1]["amount"], "-2088.12");
     assert_eq!(j["settlements"].as_array().unwrap().len(), 1);
     // voiding twice is refused; voiding the unknown is not found
-    assert_eq!(post(&mut c, "/api/v1/claims/V1/void", &json!({})).await.status, 409);
-    assert_eq!(post(&mut c, "/api/v1/claims/NOPE/void", &json!({})).await.status, 404);
+    assert_eq!(post(&mut c, "/api/v1/claims/V1/void?facility=FA1", &json!({})).await.status, 409);
+    assert_eq!(post(&mut c, "/api/v1/claims/NOPE/void?facility=FA1", &json!({})).await.status, 404);
 }
 
 async fn concurrent_claims_of_one_person_serialise(kind: Kind) {

@@ -31,7 +31,7 @@ async fn the_slip_ties_to_the_settlement_and_is_scoped_masked_and_audited(kind: 
     assert_eq!(r.status, 201, "{}", r.body);
     let settled = r.json();
 
-    let slip = c.get("/api/v1/claims/S1/slip").await;
+    let slip = c.get("/api/v1/claims/S1/slip?facility=FA1").await;
     assert_eq!(slip.status, 200, "{}", slip.body);
     let s = slip.json();
     assert_eq!(s["payments"], settled["payments"], "the slip shows what was settled");
@@ -48,35 +48,36 @@ async fn the_slip_ties_to_the_settlement_and_is_scoped_masked_and_audited(kind: 
     assert!(s["policy"].as_str().unwrap().contains("version 1"), "{s}");
 
     // The page, in Chinese and in English, with the amount owed.
-    let page = c.get("/claims/S1/slip").await;
+    let page = c.get("/claims/S1/slip?facility=FA1").await;
     assert_eq!(page.status, 200);
     let owed = s["out_of_pocket"].as_str().unwrap();
     assert!(page.body.contains(&format!("id=\"slip-owed\">{owed}<")), "{}", page.body);
     assert!(page.body.contains("医疗救助") && page.body.contains("个人自付"), "{}", page.body);
     c.get("/lang/en").await;
-    let page = c.get("/claims/S1/slip").await.body;
+    let page = c.get("/claims/S1/slip?facility=FA1").await.body;
     assert!(page.contains("The patient pays") && page.contains("safety net"), "{page}");
     // The person page links to it.
     let person = c.get(&format!("/persons/{}", srv.person_ref(&fx.a_person).await)).await.body;
-    assert!(person.contains("href=\"/claims/S1/slip\""), "{person}");
+    assert!(person.contains("href=\"/claims/S1/slip?facility=FA1\""), "{person}");
 
     // Masked for a viewer; another county's clerk finds it as an unknown claim.
     let mut v = srv.login("viewer_a").await;
-    let vs = v.get("/api/v1/claims/S1/slip").await.json();
+    let vs = v.get("/api/v1/claims/S1/slip?facility=FA1").await.json();
     assert_eq!(vs["name"], "张**");
-    assert!(!v.get("/claims/S1/slip").await.body.contains(&fx.a_person), "no clear ID for a masked role");
+    assert!(!v.get("/claims/S1/slip?facility=FA1").await.body.contains(&fx.a_person), "no clear ID for a masked role");
     let mut b = srv.login("clerk_b").await;
-    let (other, unknown) = (b.get("/api/v1/claims/S1/slip").await, b.get("/api/v1/claims/NOPE/slip").await);
+    let (other, unknown) =
+        (b.get("/api/v1/claims/S1/slip?facility=FA1").await, b.get("/api/v1/claims/NOPE/slip?facility=FA1").await);
     assert_eq!((other.status, other.body.clone()), (unknown.status, unknown.body.clone()));
     assert_eq!(other.status, 404);
 
     // Voided: still readable, marked void.
-    let r = c.post_json("/api/v1/claims/S1/void", "{}").await;
+    let r = c.post_json("/api/v1/claims/S1/void?facility=FA1", "{}").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(c.get("/api/v1/claims/S1/slip").await.json()["voided"], true);
-    assert!(c.get("/claims/S1/slip").await.body.contains("id=\"slip-void\""));
+    assert_eq!(c.get("/api/v1/claims/S1/slip?facility=FA1").await.json()["voided"], true);
+    assert!(c.get("/claims/S1/slip?facility=FA1").await.body.contains("id=\"slip-void\""));
 
     let log = srv.state.app.audit_log(1000).await.unwrap();
-    let views = log.iter().filter(|e| e.action == "view_slip" && e.target == "S1").count();
+    let views = log.iter().filter(|e| e.action == "view_slip" && e.target == "S1 at FA1").count();
     assert!(views >= 5, "{views} view_slip rows");
 }

@@ -97,7 +97,7 @@ async fn everything_survives_a_restart(kind: Kind) {
     let mut clerk = srv.login("clerk_a").await;
     clerk.csrf_header = Some(clerk.csrf().await);
     let claim = format!(
-        r#"{{"claim_id":"W1","person_id":"{}","facility_level":"county","kind":"inpatient","admitted":"2024-03-10","discharged":"2024-03-10","total_cost":"60000.00","eligible_cost":"50000.00","diagnosis":"C16"}}"#,
+        r#"{{"claim_id":"W1","person_id":"{}","facility_level":"county","kind":"inpatient","facility_id":"FA1","admitted":"2024-03-10","discharged":"2024-03-10","total_cost":"60000.00","eligible_cost":"50000.00","diagnosis":"C16"}}"#,
         fx.a_person
     );
     let r = clerk.post_json("/api/v1/settlements", &claim).await;

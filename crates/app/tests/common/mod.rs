@@ -12,6 +12,8 @@ use store::Store;
 
 pub struct TestDb {
     pub store: Store,
+    /// What the store was opened with (a file path, or a PostgreSQL URL).
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
 }
@@ -35,15 +37,26 @@ fn with_database(admin: &str, db: &str) -> String {
 
 impl TestDb {
     pub async fn sqlite() -> TestDb {
+        TestDb::sqlite_at(store::SCHEMA_VERSION).await
+    }
+
+    /// A fresh SQLite store migrated up to `version` (an older one, to test a migration).
+    pub async fn sqlite_at(version: i64) -> TestDb {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("test.db");
-        let store = Store::open(path.to_str().unwrap()).await.unwrap();
-        store.migrate().await.unwrap();
-        TestDb { store, _dir: Some(dir), pg: None }
+        let url = path.to_str().unwrap().to_string();
+        let store = Store::open(&url).await.unwrap();
+        store.migrate_to(version).await.unwrap();
+        TestDb { store, url, _dir: Some(dir), pg: None }
     }
 
     /// A fresh PostgreSQL database, or `None` (with a note) when no server is configured.
     pub async fn pg() -> Option<TestDb> {
+        TestDb::pg_at(store::SCHEMA_VERSION).await
+    }
+
+    /// [`TestDb::pg`] migrated up to `version`.
+    pub async fn pg_at(version: i64) -> Option<TestDb> {
         let admin = match std::env::var("SAFETYNET_TEST_PG") {
             Ok(u) if !u.is_empty() => u,
             _ => {
@@ -72,9 +85,10 @@ impl TestDb {
         };
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
         conn.close().await.ok();
-        let store = Store::open(&with_database(&admin, &name)).await.unwrap();
-        store.migrate().await.unwrap();
-        Some(TestDb { store, _dir: None, pg: Some((admin, name)) })
+        let url = with_database(&admin, &name);
+        let store = Store::open(&url).await.unwrap();
+        store.migrate_to(version).await.unwrap();
+        Some(TestDb { store, url, _dir: None, pg: Some((admin, name)) })
     }
 
     pub async fn finish(self) {

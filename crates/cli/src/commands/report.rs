@@ -164,7 +164,7 @@ struct FileInputs<'a> {
 /// The claims (of every year), their settlements and the alerts, read once.
 struct FileClaims<'a> {
     claims: &'a [Claim],
-    settlements: &'a HashMap<String, (indicators::extract::FundAmounts, domain::Fen)>,
+    settlements: &'a ingest::report_files::FileSettlements,
     alerts: &'a [AlertEvent],
 }
 
@@ -186,8 +186,8 @@ impl FileInputs<'_> {
         if let (Some(cf), Some(sf)) = (&args.claims, &args.settlements) {
             let mut settled = Vec::new();
             for c in f.claims.iter().filter(|c| c.year() == year) {
-                let Some((paid, oop)) = f.settlements.get(&c.claim_id) else {
-                    bail!("{}: the claim {} has no settlement in {}", cf.display(), c.claim_id, sf.display());
+                let Some((paid, oop)) = f.settlements.of(c) else {
+                    bail!("{}: the claim {} has no settlement in {}", cf.display(), c.claim_key(), sf.display());
                 };
                 settled.push(SettledClaim { claim: c, paid: *paid, out_of_pocket: *oop });
             }
@@ -249,7 +249,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     };
     let settlements = match &args.settlements {
         Some(sf) => files::read_settlements(sf).map_err(refused)?,
-        None => HashMap::new(),
+        None => files::FileSettlements::default(),
     };
     let alerts: Vec<AlertEvent> = match &args.alerts {
         Some(a) => files::read_alerts(a).map_err(refused)?,

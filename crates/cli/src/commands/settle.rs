@@ -38,6 +38,11 @@ pub struct Args {
     /// Print the explanation of this claim's settlement (from the files, or from the store).
     #[arg(long, value_name = "CLAIM_ID")]
     pub explain: Option<String>,
+    /// The facility of the claim named by --explain or --void: claim IDs are the
+    /// facility's ("" for claims without one). Needed only where the ID is used
+    /// at several facilities.
+    #[arg(long, value_name = "FACILITY_ID")]
+    pub facility: Option<String>,
     #[command(flatten)]
     pub store: store_mode::StoreArgs,
     /// Only read and check the files (for benchmarks).
@@ -56,17 +61,17 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let persons = files::read_persons(persons_path, &mut errors)?;
     let len = std::fs::metadata(claims_path).map(|m| m.len()).unwrap_or(0);
     let pb = progress::bar(len, "reading", global.quiet);
-    let claims = files::read_claims(claims_path, &persons, &mut errors, &mut |done, _| pb.set_position(done))?;
+    let mut claims = files::read_claims(claims_path, &persons, &mut errors, &mut |done, _| pb.set_position(done))?;
     pb.finish_and_clear();
     if args.parse_only {
         refuse_if_any(&errors)?;
         eprintln!("read {} persons and {} claims", persons.ids.len(), claims.rows.len());
         return Ok(());
     }
-    files::check_duplicates(&claims, claims_path, &mut errors);
+    files::check_duplicates(&mut claims, claims_path, &mut errors);
     refuse_if_any(&errors)?;
 
-    let order = settle::settlement_order(&claims.rows, |i| claims.id(i));
+    let order = claims.order();
     if let Some(out) = &args.out {
         let pb = progress::bar(order.len() as u64, "settling", global.quiet);
         let written =
@@ -75,7 +80,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         written.with_context(|| format!("cannot write {}", out.display()))?;
     }
     if let Some(id) = &args.explain {
-        print!("{}", explain_claim(&policy, &persons, &claims, &order, id)?);
+        print!("{}", explain_claim(&policy, &persons, &claims, &order, id, args.facility.as_deref())?);
     }
     Ok(())
 }
@@ -98,9 +103,19 @@ fn explain_claim(
     claims: &Claims,
     order: &[u32],
     id: &str,
+    facility: Option<&str>,
 ) -> anyhow::Result<String> {
-    let Some(target) = claims.find(id) else {
-        bail!("the claim {id:?} is not in the claims file");
+    let Some(target) = claims.find(id, facility) else {
+        let at: Vec<&str> = claims.find_all(id).into_iter().map(|i| claims.facility(i)).collect();
+        match (facility, at.len()) {
+            (Some(f), _) => bail!("the claim {id:?} of the facility {f:?} is not in the claims file"),
+            (None, 0) => bail!("the claim {id:?} is not in the claims file"),
+            (None, _) => bail!(
+                "the claim id {id:?} is used at {} facilities ({}): name one with --facility",
+                at.len(),
+                at.join(", ")
+            ),
+        }
     };
     let t = &claims.rows[target];
     let status = persons.statuses[t.person as usize];
@@ -119,8 +134,9 @@ fn explain_claim(
     }
     let ex = settle::explain(policy, &t.input, status, &acc);
     let mut text = format!(
-        "Claim {id} of person {}, discharged {} (policy year {}), policy {:?}\n\
+        "Claim {} of person {}, discharged {} (policy year {}), policy {:?}\n\
          Settled after {earlier} earlier claim{} of this person in the year.\n",
+        domain::ClaimKey::new(claims.facility(target), id),
         persons.ids[t.person as usize],
         t.discharged,
         t.discharged.year(),

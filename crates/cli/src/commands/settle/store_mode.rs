@@ -21,11 +21,15 @@ Store mode (no --policy/--persons/--claims; works on --db):
       settles every unsettled claim of 2024 in the region with the policy in force
       for its village (longest prefix, latest version); claims of a region without a
       policy are reported and left unsettled
-  safetynet settle --void CLAIM_ID
+  safetynet settle --void CLAIM_ID [--facility F]
       voids a settled claim and re-settles the person's other claims of the year,
       printing what changed
-  safetynet settle --explain CLAIM_ID
+  safetynet settle --explain CLAIM_ID [--facility F]
       explains a stored settlement
+Claims are keyed by the facility that submitted them and their ID there:
+--facility names the claim's facility (\"\" for a claim imported without one).
+Without it the ID must be used at one facility only inside --region; else
+the facilities are listed and nothing is done.
 --actor names who did it (default: the login name).";
 
 /// The options of store mode.
@@ -138,30 +142,32 @@ async fn work(store: &Store, args: &Args, scope: &Scope, who: &str) -> anyhow::R
             Some(a) if !a.trim().is_empty() => format!("{} (as {})", crate::identity::os_identity(), a.trim()),
             _ => crate::identity::os_identity(),
         };
-        let out = app::settlement::void_claim(store, scope, id, &by).await?;
+        let key = claim_key(store, scope, id, args.facility.as_deref()).await?;
+        let out = app::settlement::void_claim(store, scope, &key, &by).await?;
         println!(
-            "voided claim {} of person {} ({}), re-settled under policy {:?} version {}",
-            out.claim_id,
+            "voided claim {key} of person {} ({}), re-settled under policy {:?} version {}",
             out.person.masked(),
             out.year,
             out.policy.name,
             out.policy.version
         );
-        println!("claim_id,tier,old,new,difference");
+        println!("claim_id,facility_id,tier,old,new,difference");
         for c in &out.changes {
+            let (id, f) = (ingest::cells::guard(&c.claim_id), ingest::cells::guard(&c.facility_id));
             for ((tier, old), (_, new)) in c.old.iter().zip(&c.new) {
-                println!("{},{},{},{},{}", c.claim_id, tier, old, new, *new - *old);
+                println!("{id},{f},{tier},{old},{new},{}", *new - *old);
             }
             let (o, n) = (c.old_out_of_pocket, c.new_out_of_pocket);
-            println!("{},out_of_pocket,{},{},{}", c.claim_id, o, n, n - o);
+            println!("{id},{f},out_of_pocket,{o},{n},{}", n - o);
         }
         return Ok(());
     }
     if let Some(id) = &args.explain {
-        crate::identity::audit(store, "explain_claim", id, "cli", None).await?;
-        match app::settlement::explain_stored(store, scope, id).await? {
+        let key = claim_key(store, scope, id, args.facility.as_deref()).await?;
+        crate::identity::audit(store, "explain_claim", &key.to_string(), "cli", None).await?;
+        match app::settlement::explain_stored(store, scope, &key).await? {
             Some(text) => print!("{text}"),
-            None => bail!("claim {id} has no stored settlement in this region"),
+            None => bail!("claim {key} has no stored settlement in this region"),
         }
         return Ok(());
     }
@@ -183,4 +189,15 @@ async fn work(store: &Store, args: &Args, scope: &Scope, who: &str) -> anyhow::R
         eprintln!("warning: no settlement policy covers village {village} in {year}: {n} claims left unsettled");
     }
     Ok(())
+}
+
+/// The key of a claim named on the command line: its ID with `--facility`, or,
+/// without it, the one facility inside the scope where the ID is stored (none
+/// is an unknown claim; several are listed, all inside the scope, and nothing is
+/// done).
+async fn claim_key(store: &Store, scope: &Scope, id: &str, facility: Option<&str>) -> anyhow::Result<domain::ClaimKey> {
+    Ok(match facility {
+        Some(f) => domain::ClaimKey::new(f.trim(), id),
+        None => app::settlement::claim_key_in_scope(store, scope, id).await?,
+    })
 }
