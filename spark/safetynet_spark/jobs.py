@@ -21,7 +21,7 @@ from . import session
 # Result schemas (the Parquet contract's, plus what the jobs keep for themselves).
 PAYMENTS = "array<struct<tier:string,amount:bigint>>"
 SETTLEMENTS = (
-    "claim_id string, person_id string, year bigint, total_cost bigint, eligible_cost bigint, "
+    "claim_id string, facility_id string, person_id string, year bigint, total_cost bigint, eligible_cost bigint, "
     f"out_of_pocket bigint, payments {PAYMENTS}, policy_id bigint, policy_version bigint, status string, "
     "discharged date, region_code string"
 )
@@ -114,7 +114,7 @@ def _small(df: Optional[DataFrame]) -> Optional[pa.Table]:
 
 SETTLE_OUT = "_kind string, " + SETTLEMENTS + ", tier string, base bigint, oop bigint, paid bigint, village_code string, claims bigint"
 CLAIM_COLUMNS = [
-    "claim_id", "person_id", "facility_level", "kind", "discharged", "total_cost", "eligible_cost",
+    "claim_id", "facility_id", "person_id", "facility_level", "kind", "discharged", "total_cost", "eligible_cost",
 ]
 
 
@@ -130,15 +130,22 @@ def settle(
     buckets: int = 16,
 ) -> Dict[str, DataFrame]:
     """Settles the claims not yet `settled`: shuffled by person (a hash bucket of
-    persons per engine call), each person's claims put in `(discharged, claim_id)`
-    order and settled by `Settler.settle` from the person's `accumulators`, under
-    `policy_toml` (one policy for every claim) or the export's `policies` (the
-    one in force per village and year). Returns `settlements`, `accumulators` and
+    persons per engine call), each person's claims put in `(discharged, claim_id,
+    facility_id)` order (a claim is keyed by its ID and facility) and settled by
+    `Settler.settle` from the person's `accumulators`, under `policy_toml` (one
+    policy for every claim) or the export's `policies` (the one in force per
+    village and year). Returns `settlements`, `accumulators` and
     `without_policy` (claims whose village has no policy, by village). A claim of
     a person not among `persons` is refused, as the binary refuses it: nothing is
     settled then."""
     if settled is not None:
-        claims = claims.join(settled.select("claim_id"), on="claim_id", how="left_anti")
+        # By the whole key; a claim naming no facility has a null one.
+        done = settled.select("claim_id", F.coalesce("facility_id", F.lit("")).alias("_facility"))
+        claims = (
+            claims.withColumn("_facility", F.coalesce("facility_id", F.lit("")))
+            .join(done, on=["claim_id", "_facility"], how="left_anti")
+            .drop("_facility")
+        )
     orphans = claims.join(persons.select("person_id"), on="person_id", how="left_anti")
     first = orphans.select("claim_id", "person_id").limit(1).collect()
     if first:

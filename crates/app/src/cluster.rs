@@ -201,6 +201,7 @@ async fn settlements_of(store: &Store, load: &mut Load<'_>, actor: &str) -> Resu
     let mut at: Vec<(String, u64)> = Vec::new();
     load.each("settlements", |b, errors| {
         let ids = b.strs("claim_id")?;
+        let facilities = b.strs("facility_id")?;
         let persons = b.strs("person_id")?;
         let years = b.ints("year")?;
         let (total, eligible, oop) = (b.ints("total_cost")?, b.ints("eligible_cost")?, b.ints("out_of_pocket")?);
@@ -241,6 +242,7 @@ async fn settlements_of(store: &Store, load: &mut Load<'_>, actor: &str) -> Resu
                     need(b, i, "status", status.get(i))?.parse().map_err(|e: domain::DomainError| b.err(i, "status", e.to_string()))?;
                 Ok(LoadSettlement {
                     claim_id,
+                    facility_id: facilities.get(i).unwrap_or_default().to_string(),
                     person,
                     total_cost,
                     eligible_cost,

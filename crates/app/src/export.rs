@@ -101,6 +101,7 @@ pub const ACCUMULATORS: &[Col] = &[
 /// The settlement columns of `settled` (and of the results' `settlements`).
 pub const SETTLEMENTS: &[Col] = &[
     Col::req("claim_id", Utf8),
+    Col::opt("facility_id", Utf8),
     Col::req("person_id", Utf8),
     Col::req("year", Int64),
     Col::req("total_cost", Int64),
@@ -122,6 +123,7 @@ const SETTLED: &[Col] = &[
     SETTLEMENTS[7],
     SETTLEMENTS[8],
     SETTLEMENTS[9],
+    SETTLEMENTS[10],
     PROVINCE,
     REGION_CODE,
 ];
@@ -334,6 +336,7 @@ pub async fn export_year(
     for s in settled {
         let row = vec![
             Cell::str(&s.claim_id),
+            Cell::opt_str(&s.facility_id),
             Cell::str(s.person.to_string()),
             Cell::int(s.year as i64),
             Cell::int(s.total_cost.0),

@@ -12,10 +12,16 @@ fn csv_error(e: csv::Error) -> EngineError {
     EngineError::Engine(format!("writing CSV: {e}"))
 }
 
-/// The settlements, in settlement order (`discharged`, then `claim_id` as bytes),
-/// one column per tier; every row must have the same tiers.
+/// The settlements, in settlement order (`discharged`, then `claim_id` and
+/// `facility_id` as bytes), one column per tier; every row must have the same
+/// tiers. As the binary does, a `facility_id` column follows `claim_id` only
+/// when a claim ID is used at more than one facility.
 pub fn settlements(t: &Table) -> Result<Vec<u8>> {
     let ids = t.required_strings("claim_id")?;
+    let facilities = if t.has("facility_id") { t.strings("facility_id")? } else { vec![None; ids.len()] };
+    let facility = |i: usize| facilities[i].unwrap_or("");
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    let shared = ids.iter().fold(false, |shared, id| shared | !seen.insert(*id));
     let persons = t.required_strings("person_id")?;
     let years = t.required_ints("year")?;
     let discharged = t.required_dates("discharged")?;
@@ -30,20 +36,32 @@ pub fn settlements(t: &Table) -> Result<Vec<u8>> {
         }
     }
     let mut order: Vec<usize> = (0..ids.len()).collect();
-    order.sort_by(|&a, &b| discharged[a].cmp(&discharged[b]).then_with(|| ids[a].as_bytes().cmp(ids[b].as_bytes())));
+    order.sort_by(|&a, &b| {
+        discharged[a]
+            .cmp(&discharged[b])
+            .then_with(|| ids[a].as_bytes().cmp(ids[b].as_bytes()))
+            .then_with(|| facility(a).as_bytes().cmp(facility(b).as_bytes()))
+    });
     let mut w = csv::Writer::from_writer(Vec::new());
-    let mut head = vec!["claim_id", "person_id", "year", "total_cost", "eligible_cost"];
+    let mut head = vec!["claim_id"];
+    if shared {
+        head.push("facility_id");
+    }
+    head.extend(["person_id", "year", "total_cost", "eligible_cost"]);
     head.extend(&tiers);
     head.push("out_of_pocket");
     w.write_record(&head).map_err(csv_error)?;
     for i in order {
-        let mut rec = vec![
-            ids[i].to_string(),
+        let mut rec = vec![ids[i].to_string()];
+        if shared {
+            rec.push(facility(i).to_string());
+        }
+        rec.extend([
             persons[i].to_string(),
             years[i].to_string(),
             Fen(totals[i]).to_string(),
             Fen(eligibles[i]).to_string(),
-        ];
+        ]);
         rec.extend(payments[i].iter().map(|p| Fen(p.1).to_string()));
         rec.push(Fen(oop[i]).to_string());
         w.write_record(&rec).map_err(csv_error)?;

@@ -124,18 +124,22 @@ impl Facts {
         let registry = self.registry(&hs, &ps)?;
         let claims = read_claims(claims)?;
         let ids = settlements.required_strings("claim_id")?;
+        let facilities =
+            if settlements.has("facility_id") { settlements.strings("facility_id")? } else { vec![None; ids.len()] };
         let oop = settlements.required_fen("out_of_pocket")?;
         let payments = settlements.payments("payments")?;
-        let mut settled: HashMap<&str, (FundAmounts, domain::Fen)> = HashMap::with_capacity(ids.len());
+        let mut settled: HashMap<(&str, &str), (FundAmounts, domain::Fen)> = HashMap::with_capacity(ids.len());
         for i in 0..ids.len() {
             let names: Vec<&str> = payments[i].iter().map(|p| p.0).collect();
             let amounts: Vec<domain::Fen> = payments[i].iter().map(|p| domain::Fen(p.1)).collect();
-            if settled.insert(ids[i], (FundAmounts::from_tiers(&names, &amounts), oop[i])).is_some() {
-                return Err(settlements.bad(i, "claim_id", &format!("{:?} is settled twice", ids[i])));
+            let key = (ids[i], facilities[i].unwrap_or(""));
+            if settled.insert(key, (FundAmounts::from_tiers(&names, &amounts), oop[i])).is_some() {
+                let key = domain::ClaimKey::new(key.1, key.0);
+                return Err(settlements.bad(i, "claim_id", &format!("{key} is settled twice")));
             }
         }
         let by_person =
-            claim_facts_by_person(&registry, &ps, &claims, |c| settled.get(c.claim_id.as_str()).copied(), year)
+            claim_facts_by_person(&registry, &ps, &claims, |c| settled.get(&(c.claim_id.as_str(), c.facility_id.as_str())).copied(), year)
                 .map_err(|e| EngineError::Engine(e.to_string()))?;
         let rows: Vec<(ResidentId, RegionCode, Vec<u8>, i64)> = by_person
             .into_iter()

@@ -1,5 +1,6 @@
 //! Settlement of claims from Arrow, as the binary settles (docs/settlement.md):
-//! each person's claims in `(discharged, claim_id)` order (`settle::settlement_order`),
+//! each person's claims in `(discharged, claim_id, facility_id)` order
+//! (`settle::settlement_order_at`; a claim is keyed by its ID and facility),
 //! each claim through `settle::settle_claim` (the kernel `settle_into` every path
 //! uses) against the person's accumulators of the claim's year, which start from
 //! the rows given (matched by tier name, as the store's batch does) or at zero.
@@ -111,6 +112,8 @@ pub fn settle(policies: &Policies, claims: &Table, accumulators: Option<&Table>)
     let totals = claims.required_fen("total_cost")?;
     let eligibles = claims.required_fen("eligible_cost")?;
     let statuses = claims.required_strings("status")?;
+    let facilities = if claims.has("facility_id") { claims.strings("facility_id")? } else { vec![None; n] };
+    let facility = |i: usize| facilities[i].unwrap_or("");
     let villages = if claims.has("region_code") { claims.strings("region_code")? } else { vec![None; n] };
     if !policies.single && !claims.has("region_code") {
         return Err(EngineError::MissingColumn { table: claims.name, column: "region_code".into() });
@@ -120,11 +123,12 @@ pub fn settle(policies: &Policies, claims: &Table, accumulators: Option<&Table>)
     let mut person_ids: Vec<ResidentId> = Vec::new();
     let mut person_status: Vec<PovertyStatus> = Vec::new();
     let mut person_village: Vec<Option<RegionCode>> = Vec::new();
-    let mut seen_claims: HashMap<&str, usize> = HashMap::with_capacity(n);
+    let mut seen_claims: HashMap<(&str, &str), usize> = HashMap::with_capacity(n);
     let mut batch: Vec<BatchClaim> = Vec::with_capacity(n);
     for i in 0..n {
-        if let Some(first) = seen_claims.insert(ids[i], i) {
-            return Err(claims.bad(i, "claim_id", &format!("{:?} used twice (first on row {})", ids[i], first + 1)));
+        if let Some(first) = seen_claims.insert((ids[i], facility(i)), i) {
+            let key = domain::ClaimKey::new(facility(i), ids[i]);
+            return Err(claims.bad(i, "claim_id", &format!("{key} used twice (first on row {})", first + 1)));
         }
         let pid: ResidentId = parse(claims, i, "person_id", persons[i])?;
         let status: PovertyStatus = parse(claims, i, "status", statuses[i])?;
@@ -162,7 +166,7 @@ pub fn settle(policies: &Policies, claims: &Table, accumulators: Option<&Table>)
         None => HashMap::new(),
     };
 
-    let order = settle::settlement_order(&batch, |i| ids[i]);
+    let order = settle::settlement_order_at(&batch, |i| ids[i], facility);
     // Per person and year: the policy settling it and its accumulators.
     let mut years: HashMap<(u32, i32), (usize, Accumulators)> = HashMap::new();
     let mut in_force: HashMap<(Option<RegionCode>, i32), Option<usize>> = HashMap::new();
@@ -196,6 +200,7 @@ pub fn settle(policies: &Policies, claims: &Table, accumulators: Option<&Table>)
 
     let settlements = out::batch(vec![
         Col("claim_id", out::strings(rows.iter().map(|r| ids[r.0])), false),
+        Col("facility_id", out::opt_strings(rows.iter().map(|r| facilities[r.0])), true),
         Col("person_id", out::strings(rows.iter().map(|r| person_ids[batch[r.0].person as usize].to_string())), false),
         Col("year", out::ints(rows.iter().map(|r| batch[r.0].discharged.year() as i64)), false),
         Col("total_cost", out::ints(rows.iter().map(|r| batch[r.0].input.total_cost.0)), false),

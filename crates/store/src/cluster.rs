@@ -14,13 +14,16 @@ use crate::settlements::{
 };
 use crate::vals::list;
 use domain::settlement::TierAccumulator;
-use domain::{Claim, Fen, PovertyStatus, RegionCode, ResidentId};
+use domain::{Claim, ClaimKey, Fen, PovertyStatus, RegionCode, ResidentId};
 use std::collections::{HashMap, HashSet};
 
 /// A stored settlement of a claim of the year, for the export.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YearSettlement {
     pub claim_id: String,
+    /// The submitting facility, with `claim_id` the claim's key (empty where the
+    /// claim names none).
+    pub facility_id: String,
     pub person: ResidentId,
     /// The person's village.
     pub village: RegionCode,
@@ -48,6 +51,8 @@ pub struct YearAccumulator {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadSettlement {
     pub claim_id: String,
+    /// The submitting facility, with `claim_id` the claim's key.
+    pub facility_id: String,
     pub person: ResidentId,
     pub total_cost: Fen,
     pub eligible_cost: Fen,
@@ -106,7 +111,7 @@ struct Target {
 
 impl Store {
     /// The unvoided claims of `year` of the persons inside the scope, each with
-    /// the village of its person, in `claim_id` order, handed to `sink` in chunks
+    /// the village of its person, in `(claim_id, facility_id)` order, handed to `sink` in chunks
     /// of up to 10,000. An error from `sink` stops the read and is returned.
     pub async fn year_claims<E: std::fmt::Display>(
         &self,
@@ -120,18 +125,20 @@ impl Store {
         let sql = format!(
             "SELECT {CLAIM_COLS}, h.village_code FROM claims c JOIN persons p ON p.person_id = c.person_id
              JOIN households h ON h.household_id = p.household_id
-             WHERE c.year = $1 AND NOT c.voided AND h.village_code BETWEEN $2 AND $3 AND c.claim_id > $4
-             ORDER BY c.claim_id LIMIT $5"
+             WHERE c.year = $1 AND NOT c.voided AND h.village_code BETWEEN $2 AND $3
+             AND (c.claim_id > $4 OR (c.claim_id = $4 AND c.facility_id > $5))
+             ORDER BY c.claim_id, c.facility_id LIMIT $6"
         );
         type Row = (String, i64, String, String, chrono::NaiveDate, chrono::NaiveDate, i64, i64, String, String, i64);
-        let mut after = String::new();
+        let mut after = (String::new(), String::new());
         let mut total = 0u64;
         loop {
             let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(&sql)
                 .bind(year as i64)
                 .bind(lo)
                 .bind(hi)
-                .bind(&after)
+                .bind(&after.0)
+                .bind(&after.1)
                 .bind(CHUNK)
                 .fetch_all(p)
                 .await
@@ -140,7 +147,7 @@ impl Store {
             if n == 0 {
                 break;
             }
-            after = rows[n - 1].0.clone();
+            after = (rows[n - 1].0.clone(), rows[n - 1].9.clone());
             let mut chunk = Vec::with_capacity(n);
             for r in rows {
                 let village = region_of(r.10, &ctx)?;
@@ -157,17 +164,18 @@ impl Store {
     }
 
     /// The stored settlements of the unvoided claims of `year` of the persons
-    /// inside the scope, by claim id.
+    /// inside the scope, by claim key.
     pub async fn year_settlements(&self, scope: &Scope, year: i32) -> Result<Vec<YearSettlement>, StoreError> {
         let ctx = format!("reading the settlements of {year}");
         let (lo, hi) = scope.code_range();
-        type Row = (String, i64, i64, i64, i64, i64, i64, Option<i64>, Option<i64>, String);
+        type Row = (String, i64, i64, i64, i64, i64, i64, Option<i64>, Option<i64>, String, String);
         let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(
             "SELECT s.claim_id, s.person_id, h.village_code, s.year, s.total_cost, s.eligible_cost, s.out_of_pocket,
-                    s.policy_id, s.policy_version, s.status
-             FROM settlements s JOIN claims c ON c.claim_id = s.claim_id JOIN persons p ON p.person_id = s.person_id
+                    s.policy_id, s.policy_version, s.status, s.facility_id
+             FROM settlements s JOIN claims c ON c.claim_id = s.claim_id AND c.facility_id = s.facility_id
+             JOIN persons p ON p.person_id = s.person_id
              JOIN households h ON h.household_id = p.household_id
-             WHERE s.year = $1 AND NOT c.voided AND h.village_code BETWEEN $2 AND $3 ORDER BY s.claim_id",
+             WHERE s.year = $1 AND NOT c.voided AND h.village_code BETWEEN $2 AND $3 ORDER BY s.claim_id, s.facility_id",
         )
         .bind(year as i64)
         .bind(lo)
@@ -179,8 +187,9 @@ impl Store {
         rows.into_iter()
             .map(|r| {
                 Ok(YearSettlement {
-                    payments: payments.remove(&r.0).unwrap_or_default(),
+                    payments: payments.remove(&ClaimKey::new(&r.10, &r.0)).unwrap_or_default(),
                     claim_id: r.0,
+                    facility_id: r.10,
                     person: crate::registry::resident_id(r.1, &ctx)?,
                     village: region_of(r.2, &ctx)?,
                     year: r.3 as i32,
@@ -272,8 +281,9 @@ impl Store {
         let per = (max_binds - 1).clamp(1, 10_000);
         let claims_sql = |n: usize| {
             format!(
-                "SELECT c.claim_id, c.person_id, c.year, c.total_cost, c.eligible_cost, c.voided, h.village_code,
-                        p.status, EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c.claim_id)
+                "SELECT c.claim_id, c.facility_id, c.person_id, c.year, c.total_cost, c.eligible_cost, c.voided,
+                        h.village_code, p.status,
+                        EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c.claim_id AND s.facility_id = c.facility_id)
                  FROM claims c JOIN persons p ON p.person_id = c.person_id
                  JOIN households h ON h.household_id = p.household_id WHERE c.claim_id IN ({})",
                 list(1, n)
@@ -299,9 +309,13 @@ impl Store {
                     q.fetch_all(&mut *tx).await.ctx(&ctx)?;
                 }
             }
-            let mut targets: HashMap<String, Target> = HashMap::with_capacity(rows.len());
-            let ids: Vec<&str> = rows.iter().map(|r| r.claim_id.as_str()).collect();
-            type Row = (String, i64, i64, i64, i64, bool, i64, String, bool);
+            // By claim ID, then kept by the whole key: an ID the results name at one
+            // facility may be stored at others too.
+            let mut targets: HashMap<(String, String), Target> = HashMap::with_capacity(rows.len());
+            let mut ids: Vec<&str> = rows.iter().map(|r| r.claim_id.as_str()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            type Row = (String, String, i64, i64, i64, i64, bool, i64, String, bool);
             for part in ids.chunks(per) {
                 let sql = claims_sql(part.len());
                 let mut q = sqlx::query_as(&sql);
@@ -311,16 +325,16 @@ impl Store {
                 let found: Vec<Row> = q.fetch_all(&mut *tx).await.ctx(&ctx)?;
                 for r in found {
                     let t = Target {
-                        person: r.1,
-                        year: r.2,
-                        total: r.3,
-                        eligible: r.4,
-                        voided: r.5,
-                        village: r.6,
-                        status: r.7,
-                        settled: r.8,
+                        person: r.2,
+                        year: r.3,
+                        total: r.4,
+                        eligible: r.5,
+                        voided: r.6,
+                        village: r.7,
+                        status: r.8,
+                        settled: r.9,
                     };
-                    targets.insert(r.0, t);
+                    targets.insert((r.0, r.1), t);
                 }
             }
             let all: Vec<PolicyTuple> = sqlx::query_as(&policies_sql).bind(year as i64).fetch_all(&mut *tx).await.ctx(&ctx)?;
@@ -330,38 +344,40 @@ impl Store {
             let mut problems = Vec::new();
             // person -> (policy index, village)
             let mut persons: HashMap<i64, (usize, i64)> = HashMap::new();
-            let mut seen: HashSet<&str> = HashSet::with_capacity(rows.len());
+            let mut seen: HashSet<(&str, &str)> = HashSet::with_capacity(rows.len());
             for (i, r) in rows.iter().enumerate() {
                 let mut bad = |column: &'static str, reason: String| {
                     problems.push(LoadProblem { row: LoadRow::Settlement(i), column, reason })
                 };
-                if !seen.insert(r.claim_id.as_str()) {
-                    bad("claim_id", format!("the claim {} is settled twice in the results", r.claim_id));
+                let key = (r.claim_id.as_str(), r.facility_id.as_str());
+                let claim = ClaimKey::new(&r.facility_id, &r.claim_id);
+                if !seen.insert(key) {
+                    bad("claim_id", format!("the claim {claim} is settled twice in the results"));
                     continue;
                 }
-                let Some(t) = targets.get(&r.claim_id) else {
-                    bad("claim_id", format!("the claim {} is not in the store", r.claim_id));
+                let Some(t) = targets.get(&(r.claim_id.clone(), r.facility_id.clone())) else {
+                    bad("claim_id", format!("the claim {claim} is not in the store"));
                     continue;
                 };
                 let village = region_of(t.village, &ctx)?;
                 if !scope.contains(village) {
-                    bad("claim_id", format!("the claim {} lies outside the region {:?} exported", r.claim_id, scope.prefix()));
+                    bad("claim_id", format!("the claim {} lies outside the region {:?} exported", claim, scope.prefix()));
                     continue;
                 }
                 if t.year != year as i64 {
-                    bad("claim_id", format!("the claim {} is of {}, not {year}", r.claim_id, t.year));
+                    bad("claim_id", format!("the claim {} is of {}, not {year}", claim, t.year));
                     continue;
                 }
                 if t.voided {
-                    bad("claim_id", format!("the claim {} was voided since the export", r.claim_id));
+                    bad("claim_id", format!("the claim {} was voided since the export", claim));
                     continue;
                 }
                 if t.settled {
-                    bad("claim_id", format!("the claim {} is settled in the store already (since the export?); export again", r.claim_id));
+                    bad("claim_id", format!("the claim {} is settled in the store already (since the export?); export again", claim));
                     continue;
                 }
                 if t.person != r.person.as_u64() as i64 {
-                    bad("person_id", format!("the claim {} is of another person in the store", r.claim_id));
+                    bad("person_id", format!("the claim {} is of another person in the store", claim));
                     continue;
                 }
                 if t.total != r.total_cost.0 {
@@ -450,6 +466,7 @@ impl Store {
                 .iter()
                 .map(|r| BatchRow {
                     claim_id: r.claim_id.as_str(),
+                    facility_id: r.facility_id.as_str(),
                     person: r.person.as_u64() as i64,
                     policy_id: r.policy_id,
                     policy_version: r.policy_version,
@@ -459,10 +476,13 @@ impl Store {
                     status: r.status.as_str(),
                 })
                 .collect();
-            let payments: Vec<(&str, i64, &str, i64)> = rows
+            let payments: Vec<(&str, &str, i64, &str, i64)> = rows
                 .iter()
                 .flat_map(|r| {
-                    r.payments.iter().enumerate().map(move |(k, (t, a))| (r.claim_id.as_str(), k as i64, t.as_str(), a.0))
+                    r.payments
+                        .iter()
+                        .enumerate()
+                        .map(move |(k, (t, a))| (r.claim_id.as_str(), r.facility_id.as_str(), k as i64, t.as_str(), a.0))
                 })
                 .collect();
             let accs: Vec<(i64, &str, TierAccumulator)> =
