@@ -882,6 +882,7 @@ async fn load_a_settlement(store: &Store) {
     let s = settle::settle_claim(&policy, &domain::settlement::ClaimInput::from(&c), status, &mut acc);
     let row = store::LoadSettlement {
         claim_id: c.claim_id.clone(),
+        facility_id: c.facility_id.clone(),
         person: c.person_id,
         total_cost: c.total_cost,
         eligible_cost: c.eligible_cost,
