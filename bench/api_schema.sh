@@ -125,7 +125,8 @@ for role in $roles; do
       --max-examples "$examples" \
       --seed "$seed" \
       --workers 2 \
-      --request-timeout 30 \
+      --request-timeout 60 \
+      --max-response-time 60 \
       --no-color \
       --report junit --report-dir "$dir/report-$role-$part" \
       > "$dir/schemathesis-$role-$part.log" 2>&1 || rc=$?

@@ -46,10 +46,11 @@ fn limit() -> Value {
             "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } })
 }
 
-/// `year` of a report or ledger, from `min` to `max`.
+/// `year` of a report or ledger, from `min` to `max`; blank (`year=`, as a form
+/// left empty sends it) takes the default, as absent does.
 fn year(desc: &str, min: i32, max: i32) -> Value {
-    json!({ "name": "year", "in": "query", "required": false, "description": desc,
-            "schema": { "type": "integer", "minimum": min, "maximum": max } })
+    json!({ "name": "year", "in": "query", "required": false, "description": format!("{desc}; blank as absent"),
+            "schema": { "anyOf": [ { "type": "integer", "minimum": min, "maximum": max }, { "type": "string", "pattern": "^\\s*$" } ] } })
 }
 
 fn errors(mut responses: Value) -> Value {
