@@ -124,6 +124,7 @@ for role in $roles; do
       --phases examples,coverage,fuzzing \
       --max-examples "$examples" \
       --seed "$seed" \
+      --generation-database none \
       --workers 2 \
       --request-timeout 60 \
       --max-response-time 60 \

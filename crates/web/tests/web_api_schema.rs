@@ -619,13 +619,21 @@ async fn optional_fields_sent_as_null_or_blank_are_accepted_as_the_document_says
     let r = c.post_json("/api/v1/cases", &json!({ "household_id": "HA1" }).to_string()).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.json()["id"].as_i64().unwrap();
-    let verify = |version: i64, next_date: Value| {
-        json!({ "version": version, "date": yesterday, "visitors": "王医生", "findings": "bills", "monitored": true, "next_date": next_date })
-    };
+    let verify = |version: i64, next_date: Value| json!({ "version": version, "date": yesterday, "visitors": "王医生", "findings": "bills", "monitored": true, "next_date": next_date });
     // Each request: its method, path, the schema of its body, the body.
     let steps = [
-        ("POST", format!("/cases/{id}/assign"), "AssignRequest", json!({ "version": 1, "assignee": "admin", "due": null })),
-        ("POST", format!("/cases/{id}/assign"), "AssignRequest", json!({ "version": 2, "assignee": "admin", "due": " " })),
+        (
+            "POST",
+            format!("/cases/{id}/assign"),
+            "AssignRequest",
+            json!({ "version": 1, "assignee": "admin", "due": null }),
+        ),
+        (
+            "POST",
+            format!("/cases/{id}/assign"),
+            "AssignRequest",
+            json!({ "version": 2, "assignee": "admin", "due": " " }),
+        ),
         ("POST", format!("/cases/{id}/verify"), "VerifyRequest", verify(3, Value::Null)),
         ("POST", format!("/cases/{id}/verify"), "VerifyRequest", verify(4, json!(""))),
         (
@@ -650,7 +658,8 @@ async fn optional_fields_sent_as_null_or_blank_are_accepted_as_the_document_says
         ),
     ];
     for (method, path, schema, body) in steps {
-        validate(&doc, &schemas[schema], &body, schema).unwrap_or_else(|e| panic!("{path}: the document refuses {body}: {e}"));
+        validate(&doc, &schemas[schema], &body, schema)
+            .unwrap_or_else(|e| panic!("{path}: the document refuses {body}: {e}"));
         let r = c.send(method, &format!("/api/v1{path}"), Some(("application/json", body.to_string())), &[]).await;
         assert!(r.status == 200 || r.status == 201, "{method} {path} {body}: {} {}", r.status, r.body);
     }
@@ -682,7 +691,9 @@ async fn a_blank_year_takes_the_default_as_the_document_says() {
     let (srv, _fx, token, doc) = setup().await;
     let mut c = bearer(&srv, &token);
     for path in ["/ledger", "/reports"] {
-        let s = &doc["paths"][path]["get"]["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "year").unwrap()["schema"];
+        let s =
+            &doc["paths"][path]["get"]["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "year").unwrap()
+                ["schema"];
         assert!(validate(&doc, s, &json!(""), "year").is_ok(), "{path}: a blank year is declared");
         assert!(validate(&doc, s, &json!("x"), "year").is_err(), "{path}: text is not");
         let blank = c.get(&format!("/api/v1{path}?year=")).await;
