@@ -55,10 +55,11 @@ fn limit() -> Value {
             "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } })
 }
 
-/// `year` of a report or ledger, from `min` to `max`.
+/// `year` of a report or ledger, from `min` to `max`; blank (`year=`, as a form
+/// left empty sends it) takes the default, as absent does.
 fn year(desc: &str, min: i32, max: i32) -> Value {
-    json!({ "name": "year", "in": "query", "required": false, "description": desc,
-            "schema": { "type": "integer", "minimum": min, "maximum": max } })
+    json!({ "name": "year", "in": "query", "required": false, "description": format!("{desc}; blank as absent"),
+            "schema": { "anyOf": [ { "type": "integer", "minimum": min, "maximum": max }, { "type": "string", "pattern": "^\\s*$" } ] } })
 }
 
 fn errors(mut responses: Value) -> Value {
@@ -171,9 +172,9 @@ fn admin_schemas() -> Value {
             "secret": { "type": "string", "description": "the bearer token; shown once, kept by the server only as a hash" } } },
         "CreateTokenRequest": { "type": "object", "additionalProperties": false, "required": ["name"], "properties": {
             "name": { "type": "string", "minLength": 1, "maxLength": 64 },
-            "role": { "type": "string", "enum": ["administrator", "officer", "clerk", "analyst", "viewer", "village_doctor"], "description": "default: the caller's role" },
-            "scope": { "type": "string", "description": "default: the caller's scope" },
-            "expires_in_days": { "type": "integer", "minimum": 1, "maximum": 365 } } },
+            "role": { "type": "string", "nullable": true, "enum": ["administrator", "officer", "clerk", "analyst", "viewer", "village_doctor", null], "description": "default (absent or null): the caller's role" },
+            "scope": { "type": "string", "nullable": true, "description": "default (absent or null): the caller's scope" },
+            "expires_in_days": { "type": "integer", "nullable": true, "minimum": 1, "maximum": 365, "description": "default (absent or null): 90" } } },
         "Slip": { "type": "object", "required": ["claim_id", "person_ref", "person_id", "name", "payments", "paid", "out_of_pocket", "voided"], "properties": {
             "claim_id": { "type": "string" }, "person_ref": { "type": "string" },
             "person_id": { "type": "string", "description": "masked unless the role may see it" },
@@ -208,9 +209,9 @@ fn admin_schemas() -> Value {
                 "changed_by": { "type": "string" }, "changed_at": { "type": "string", "format": "date-time" } } } } } },
         "SetTargetRequest": { "type": "object", "additionalProperties": false, "required": ["indicator"], "properties": {
             "indicator": { "type": "string" }, "region": { "type": "string", "description": "default \"\": the nation" },
-            "year": { "type": "integer", "minimum": 1990, "maximum": 2100, "description": "default: every year" },
-            "direction": { "type": "string", "enum": ["at_least", "at_most", "about"] }, "value": { "type": "number" },
-            "tolerance": { "type": "number", "minimum": 0 }, "source": { "type": "string", "maxLength": 500 },
+            "year": { "type": "integer", "nullable": true, "minimum": 1990, "maximum": 2100, "description": "default (absent or null): every year" },
+            "direction": { "type": "string", "nullable": true, "enum": ["at_least", "at_most", "about", null] }, "value": { "type": "number", "nullable": true },
+            "tolerance": { "type": "number", "nullable": true, "minimum": 0 }, "source": { "type": "string", "maxLength": 500 },
             "remove": { "type": "boolean", "description": "true removes the target (then no direction, value or tolerance)" } } },
         "AmountLimit": { "type": "object", "required": ["subject", "kind", "level", "max"], "properties": {
             "subject": { "type": "string", "enum": ["claim", "measure"] },
@@ -319,7 +320,7 @@ fn registry_schemas() -> Value {
             "region": { "type": "string", "minLength": 1, "maxLength": 12, "description": "region code prefix inside the scope: 2, 4, 6, 9 or 12 digits" },
             "name_zh": { "type": "string", "minLength": 1, "maxLength": 100 }, "name_en": { "type": "string", "maxLength": 200 },
             "icd10_prefixes": { "type": "array", "minItems": 1, "maxItems": 100, "items": { "type": "string", "description": "an ICD-10 code or prefix, like C16 or C91.0" } },
-            "since": { "type": "integer", "minimum": 1990, "maximum": 2100, "description": "the year the disease joins the list, 1990 to 2100; always when absent" } } },
+            "since": { "type": "integer", "nullable": true, "minimum": 1990, "maximum": 2100, "description": "the year the disease joins the list, 1990 to 2100; always when absent or null" } } },
         "CatalogueEntry": { "type": "object", "properties": {
             "kind": { "type": "string", "enum": ["serious", "chronic"] }, "region": text, "name_zh": text, "name_en": text,
             "icd10_prefixes": { "type": "array", "items": text }, "since": { "type": "integer", "nullable": true } } },
@@ -327,6 +328,13 @@ fn registry_schemas() -> Value {
             "verify_days": { "type": "integer", "minimum": 1, "maximum": 365 } } },
         "CaseDeadline": { "type": "object", "properties": { "region": text, "verify_days": { "type": "integer" } } },
     })
+}
+
+/// An optional day of a request: a date, or absent, null or blank (only white
+/// space) for none, as the handlers read it (`crate::work`).
+fn opt_date(desc: &str) -> Value {
+    json!({ "nullable": true, "description": desc,
+            "anyOf": [ { "type": "string", "format": "date" }, { "type": "string", "pattern": "^\\s*$" } ] })
 }
 
 /// The daily casework (crate::work): cases, visits, contracts.
@@ -400,6 +408,7 @@ fn work_schemas() -> Value {
     let visitors = json!({ "type": "string", "minLength": 1, "maxLength": 200 });
     let short_text = json!({ "type": "string", "minLength": 1, "maxLength": 100 });
     let long_text = json!({ "type": "string", "maxLength": 2000 });
+    let next_date = opt_date("after date; absent, null or blank for none");
     json!({
         "Case": { "type": "object", "required": ["id", "household_id", "village_code", "state", "overdue", "due", "version"], "properties": {
             "id": { "type": "integer" }, "household_id": text, "village_code": text, "state": states,
@@ -434,10 +443,10 @@ fn work_schemas() -> Value {
             "household_id": id64, "note": long_text } },
         "AssignRequest": { "type": "object", "additionalProperties": false, "required": ["version", "assignee"], "properties": {
             "version": version, "assignee": { "type": "string", "minLength": 1, "maxLength": 64 },
-            "due": { "type": "string", "format": "date", "description": "default: the region's verification deadline from today" } } },
+            "due": opt_date("not before today; default (absent, null or blank): the region's verification deadline from today") } },
         "VerifyRequest": { "type": "object", "additionalProperties": false, "required": ["version", "date", "visitors", "findings", "monitored"], "properties": {
             "version": version, "date": { "type": "string", "format": "date", "description": "the visit's day, not in the future" },
-            "visitors": visitors, "findings": { "type": "string", "minLength": 1, "maxLength": 2000 }, "next_date": { "type": "string", "format": "date", "description": "after date" },
+            "visitors": visitors, "findings": { "type": "string", "minLength": 1, "maxLength": 2000 }, "next_date": next_date.clone(),
             "monitored": { "type": "boolean", "description": "whether the household becomes monitored" } } },
         "CaseMeasureRequest": { "type": "object", "additionalProperties": false, "required": ["version", "kind", "amount", "fund", "date"], "properties": {
             "version": version, "kind": short_text, "amount": { "$ref": "#/components/schemas/Amount" }, "fund": short_text,
@@ -445,10 +454,10 @@ fn work_schemas() -> Value {
         "CloseRequest": { "type": "object", "additionalProperties": false, "required": ["version", "reason"], "properties": {
             "version": version, "reason": reason, "note": { "type": "string", "maxLength": 2000, "description": "required for no_risk" } } },
         "VisitRequest": { "type": "object", "additionalProperties": false, "required": ["household_id", "kind", "date", "visitors"], "properties": {
-            "household_id": id64, "person_id": { "type": "string", "description": "18-character resident ID, a member of the household; required for a follow-up" },
+            "household_id": id64, "person_id": { "type": "string", "nullable": true, "description": "18-character resident ID, a member of the household; required for a follow-up (absent or null for a household visit)" },
             "kind": { "type": "string", "enum": ["household", "follow_up"] }, "date": { "type": "string", "format": "date", "description": "not in the future" },
-            "visitors": visitors, "findings": long_text, "next_date": { "type": "string", "format": "date", "description": "after date" },
-            "case_id": { "type": "integer", "format": "int64", "minimum": 1, "description": "an open case of the household the visit serves" } } },
+            "visitors": visitors, "findings": long_text, "next_date": next_date,
+            "case_id": { "type": "integer", "format": "int64", "minimum": 1, "nullable": true, "description": "an open case of the household the visit serves; absent or null for none" } } },
         "ContractRequest": { "type": "object", "additionalProperties": false, "required": ["person_id", "practitioner_id", "signed", "ends"], "properties": {
             "person_id": { "type": "string", "description": "18-character resident ID" }, "practitioner_id": id64, "signed": date,
             "ends": { "type": "string", "format": "date", "description": "after signed" } } },

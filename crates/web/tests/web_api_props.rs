@@ -34,8 +34,10 @@ fn operations(doc: &Value) -> Vec<Operation> {
                     ps.iter()
                         .filter(|p| p["in"] == "query")
                         .map(|p| {
-                            let ty: String = p["schema"]["type"].as_str().unwrap().into();
-                            (p["name"].as_str().unwrap().to_string(), ty, bounds(&p["schema"]))
+                            // A year may also be blank; its number is the first choice.
+                            let s = p["schema"].get("anyOf").map_or(&p["schema"], |a| &a[0]);
+                            let ty: String = s["type"].as_str().unwrap().into();
+                            (p["name"].as_str().unwrap().to_string(), ty, bounds(s))
                         })
                         .collect()
                 })
