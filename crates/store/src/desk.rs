@@ -161,6 +161,9 @@ pub struct SettlementAdjustment {
     pub out_of_pocket: Fen,
 }
 
+/// An adjustment as read: id, claim, person, kind, at, prior settled at, cause, out-of-pocket.
+type AdjustmentRow = (i64, String, i64, String, DateTime<Utc>, DateTime<Utc>, String, i64);
+
 fn rejected(ctx: &str, reason: impl Into<String>) -> StoreError {
     StoreError::Rejected { context: ctx.to_string(), reason: reason.into() }
 }
@@ -384,11 +387,11 @@ impl Store {
         }
         let (lo, hi) = scope.code_range();
         let lock = if self.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
-        let head_sql = format!(
+        let head_sql = String::from(
             "SELECT a.claim_id, c.voided, s.out_of_pocket FROM admissions a
              LEFT JOIN claims c ON c.claim_id = a.claim_id AND c.facility_id = a.facility_id
              LEFT JOIN settlements s ON s.claim_id = a.claim_id AND s.facility_id = a.facility_id
-             WHERE a.id = $1 AND a.region_code BETWEEN $2 AND $3"
+             WHERE a.id = $1 AND a.region_code BETWEEN $2 AND $3",
         );
         let lock_sql = format!("SELECT id FROM admissions WHERE id = $1{lock}");
         let at = now();
@@ -580,7 +583,7 @@ impl Store {
                     out_of_pocket: Fen(oop),
                 });
             }
-            let adj: Vec<(i64, String, i64, String, DateTime<Utc>, DateTime<Utc>, String, i64)> = sqlx::query_as(
+            let adj: Vec<AdjustmentRow> = sqlx::query_as(
                 "SELECT a.id, a.claim_id, c.person_id, a.kind, a.at, a.prior_settled_at, a.cause, a.out_of_pocket
                  FROM settlement_adjustments a
                  JOIN claims c ON c.claim_id = a.claim_id AND c.facility_id = a.facility_id
