@@ -20,6 +20,10 @@
 //!   what-if.
 //! - [`work`]: the daily work: cases opened, assigned, verified, assisted and
 //!   closed by their rules; visits, follow-ups and family-doctor contracts.
+//! - [`desk`]: the hospital desk, "treat first, pay later": admissions, the
+//!   patient's share taken in instalments, a facility's arrears.
+//! - [`reconcile`]: a facility's daily reconciliation with the funds, and the
+//!   statement of each fund for a period.
 //! - [`access`]: roles, the region scope and the masking of personal data, and
 //!   the password policy.
 //! - [`accounts`]: accounts turned off and on, passwords changed and reset, API
@@ -37,6 +41,7 @@ pub mod accounts;
 pub mod analysis;
 pub mod cluster;
 pub mod coverage;
+pub mod desk;
 pub mod export;
 pub mod import;
 pub mod kept;
@@ -45,6 +50,7 @@ pub mod ledger;
 pub mod limits;
 pub mod model;
 pub mod monitoring;
+pub mod reconcile;
 pub mod registry;
 pub mod service;
 pub mod settlement;

@@ -326,6 +326,8 @@ fn object_kind(action: &str) -> &'static str {
         "alert"
     } else if action.contains("settle") || action.contains("claim") {
         "claim"
+    } else if action.contains("admission") {
+        "admission"
     } else if action.contains("export") {
         "export"
     } else if action.contains("login")

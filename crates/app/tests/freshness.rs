@@ -25,7 +25,7 @@ use domain::*;
 use indicators::{Definitions, PeriodKind};
 use monitor::{AlertState, Figure, Finding};
 use std::collections::BTreeSet;
-use store::{AlertQuery, ImportFeed, NewMeasure, Page, Scope, Store};
+use store::{AlertQuery, ImportFeed, NewAdmission, NewAdmissionPayment, NewMeasure, Page, Scope, Store};
 
 both_backends!(every_write_leaves_the_derived_data_fresh);
 
@@ -81,6 +81,9 @@ const WRITES: &[&str] = &[
     "server_key",
     "set_amount_limit",
     "put_target",
+    "admit",
+    "link_admission_claim",
+    "record_admission_payment",
     "migrate",
     "migrate_to",
     "schema_version",
@@ -178,6 +181,9 @@ const READS: &[&str] = &[
     "year_settlements",
     "year_accumulators",
     "year_policy_candidates",
+    "admission",
+    "admissions",
+    "facility_settlements",
 ];
 
 /// The names of the store's `pub async fn`s, from its sources.
@@ -499,6 +505,13 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
     let at_facility = Claim { facility_id: "FA".into(), ..claim("R1", 3, "2024-10-02", 4_000, 3_000) };
     app::settlement::settle_realtime(store, &all, &at_facility, "clerk").await.unwrap();
     run.fresh(&["settle_realtime"], "a real-time settlement").await;
+    // The desk: an admission, its bill named, a payment (no derived data).
+    let adm = NewAdmission { person: pid(3), facility_id: "FA".into(), admitted: today() };
+    let adm = store.admit(&all, &adm, &app::desk::deposit_waived, "clerk").await.unwrap();
+    let adm = store.link_admission_claim(&all, adm.id, "R1").await.unwrap();
+    let pay = NewAdmissionPayment { amount: Fen(adm.owed.0.min(100)), paid_on: today(), method: "cash".into() };
+    store.record_admission_payment(&all, adm.id, &pay, "clerk").await.unwrap();
+    run.fresh(&["admit", "link_admission_claim", "record_admission_payment"], "an admission and a payment").await;
     let group = [
         (all.clone(), claim("R2", 5, "2024-10-03", 3_000, 2_500)),
         (all.clone(), claim("R3", 11, "2024-10-04", 800, 700)),

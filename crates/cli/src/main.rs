@@ -61,6 +61,8 @@ pub enum Command {
     Whatif(commands::whatif::Args),
     /// Write the work ledger (台账) of a region: the three batches, cases, visits.
     Ledger(commands::ledger::Args),
+    /// Reconcile a facility's settlements with the funds over a period (XLSX or CSV).
+    Reconcile(commands::reconcile::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -93,6 +95,7 @@ pub fn dispatch(command: Command, global: &Global) -> anyhow::Result<()> {
         Command::Report(a) => commands::report::run(a, global),
         Command::Whatif(a) => commands::whatif::run(a, global),
         Command::Ledger(a) => commands::ledger::run(a, global),
+        Command::Reconcile(a) => commands::reconcile::run(a, global),
     }
 }
 

@@ -4,6 +4,7 @@ pub mod alerts;
 mod claim_keys;
 pub mod cluster;
 pub mod db;
+pub mod desk;
 mod edits;
 pub mod engine;
 pub mod error;
@@ -31,6 +32,10 @@ pub use cluster::{
     LoadAccumulator, LoadProblem, LoadRow, LoadSettlement, LoadedSettlements, YearAccumulator, YearSettlement,
 };
 pub use db::{Backend, Page, Scope, Store};
+pub use desk::{
+    FacilitySettlement, NewAdmission, NewAdmissionPayment, SettlementAdjustment, StoredAdmission,
+    StoredAdmissionPayment,
+};
 pub use engine::{AlertRules, MeasureRefusal, SettlementEngine, SettlementRules};
 pub use error::StoreError;
 pub use figures::VILLAGES_A_TURN;

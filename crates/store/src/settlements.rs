@@ -954,6 +954,51 @@ impl Store {
                     }
                 }
             }
+            // Each change kept as an adjustment (new minus old), for the
+            // facilities' reconciliation (`desk.rs`): the void itself and the
+            // corrections of the person's other claims.
+            let cause = key.to_string();
+            for ch in &changes {
+                let prior: DateTime<Utc> =
+                    sqlx::query_scalar("SELECT settled_at FROM settlements WHERE claim_id = $1 AND facility_id = $2")
+                        .bind(&ch.claim_id)
+                        .bind(&ch.facility_id)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .ctx(&ctx)?;
+                let kind = if ch.claim_id == key.claim_id && ch.facility_id == key.facility_id {
+                    "void"
+                } else {
+                    "correction"
+                };
+                let adj: i64 = sqlx::query_scalar(
+                    "INSERT INTO settlement_adjustments
+                     (claim_id, facility_id, kind, at, prior_settled_at, cause, out_of_pocket, actor)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                )
+                .bind(&ch.claim_id)
+                .bind(&ch.facility_id)
+                .bind(kind)
+                .bind(at)
+                .bind(prior)
+                .bind(&cause)
+                .bind((ch.new_out_of_pocket - ch.old_out_of_pocket).0)
+                .bind(actor)
+                .fetch_one(&mut *tx)
+                .await
+                .ctx(&ctx)?;
+                let adj_sql = format!(
+                    "INSERT INTO settlement_adjustment_payments (adjustment_id, position, tier, amount) VALUES {}",
+                    placeholders(ch.new.len(), 4)
+                );
+                let mut q = sqlx::query(&adj_sql);
+                for (i, ((name, n), (_, o))) in ch.new.iter().zip(&ch.old).enumerate() {
+                    q = q.bind(adj).bind(i as i64).bind(name).bind((*n - *o).0);
+                }
+                if !ch.new.is_empty() {
+                    q.execute(&mut *tx).await.ctx(&ctx)?;
+                }
+            }
             sqlx::query(
                 "UPDATE claims SET voided = TRUE, voided_at = $1, voided_by = $2 WHERE claim_id = $3 AND facility_id = $4",
             )

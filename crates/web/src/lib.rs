@@ -18,6 +18,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod coverage_pages;
+pub mod desk;
 pub mod error;
 pub mod html;
 pub mod i18n;
@@ -91,6 +92,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(work::api_routes())
                 .merge(registry::api_routes())
                 .merge(ledger::api_routes())
+                .merge(desk::api_routes())
                 .merge(limits::api_routes())
                 .merge(targets::api_routes()),
         )

@@ -86,9 +86,12 @@ fn body(schema: &str) -> Value {
 /// The document served at `/api/v1/openapi.json`.
 pub fn document() -> Value {
     let mut doc = base();
-    for (paths, schemas) in
-        [(work_paths(), work_schemas()), (registry_paths(), registry_schemas()), (admin_paths(), admin_schemas())]
-    {
+    for (paths, schemas) in [
+        (work_paths(), work_schemas()),
+        (registry_paths(), registry_schemas()),
+        (admin_paths(), admin_schemas()),
+        (desk_paths(), desk_schemas()),
+    ] {
         // A path already described gains the operations added (GET and PATCH
         // of one record are described apart).
         if let (Some(to), Value::Object(add)) = (doc["paths"].as_object_mut(), paths) {
@@ -115,6 +118,83 @@ pub fn document() -> Value {
         }
     }
     doc
+}
+
+/// The hospital desk: admissions, payments, arrears, reconciliation (crate::desk).
+fn desk_paths() -> Value {
+    let date = |name: &str, desc: &str, required: bool| json!({ "name": name, "in": "query", "required": required, "description": desc, "schema": { "type": "string", "format": "date" } });
+    json!({
+        "/admissions": { "post": {
+            "summary": "Admit a patient at a facility under treat first, pay later (先诊疗后付费): the deposit is waived when the person's status is a poor one (special_hardship, low_income, lifted, monitored). The person (reference, or resident ID for roles that see IDs) and the facility must lie inside the caller's scope (else 404). admitted: today unless given; not in the future. Needs the settle permission (clerk, officer, administrator). Audited.",
+            "operationId": "admit", "requestBody": body("AdmitRequest"),
+            "responses": errors(json!({ "201": ok("Admission") })) } },
+        "/admissions/{id}": { "get": {
+            "summary": "An admission inside the scope (by its facility's region) with what is owed (the settlement's out-of-pocket, nothing once its claim is voided), paid, the balance and the payments; another county's answers 404. Persons masked as the role requires. Audited.",
+            "operationId": "admission", "parameters": [number_param("admission number")],
+            "responses": errors(json!({ "200": ok("Admission") })) } },
+        "/admissions/{id}/claim": { "post": {
+            "summary": "Name the claim the admission's bill was settled as (at the admission's facility): the patient's claim, settled, not voided, named by no other admission (else 409 or 422). An admission whose claim was voided may name the bill settled again. Needs the settle permission. Audited.",
+            "operationId": "linkAdmissionClaim", "parameters": [number_param("admission number")], "requestBody": body("AdmissionClaimRequest"),
+            "responses": errors(json!({ "200": ok("Admission") })) } },
+        "/admissions/{id}/payments": { "post": {
+            "summary": "Take an instalment of the patient's share: more than zero (else 400), not above the balance owed (else 409), paid on a day not in the future nor before the admission, by cash, card, mobile or transfer (else 422). Needs the settle permission. Audited.",
+            "operationId": "takeAdmissionPayment", "parameters": [number_param("admission number")], "requestBody": body("AdmissionPaymentRequest"),
+            "responses": errors(json!({ "201": ok("Admission") })) } },
+        "/facilities/{id}/arrears": { "get": {
+            "summary": "The arrears of a facility inside the scope (else 404): the admissions with a balance owed, the longest outstanding first (days from discharge), and the share of waived admissions paid up. Audited.",
+            "operationId": "arrears", "parameters": [key_param("facility ID"), date("as_of", "the day the days outstanding are counted to; default today", false)],
+            "responses": errors(json!({ "200": ok("Arrears") })) } },
+        "/facilities/{id}/reconciliation": { "get": {
+            "summary": "The reconciliation of a facility inside the scope (else 404) with the funds from `from` to `to` (both included, at most 366 days, days in China's time): per day and fund the settlements, the voids (negative) and the corrections as separate lines and totals, whose net equals the sum of the slips. JSON; CSV (the summary, or with fund= that fund's statement); XLSX (the summary and a statement per fund). Needs the settle or export permission. Audited.",
+            "operationId": "reconciliation",
+            "parameters": [key_param("facility ID"), date("from", "the first day", true), date("to", "the last day", true),
+                           query("format", "json (default), csv or xlsx", "string"), query("fund", "one fund (tier) of the policy: its lines in JSON, its statement in CSV", "string")],
+            "responses": errors(json!({ "200": {
+                "description": "ok",
+                "content": {
+                    "application/json": { "schema": { "$ref": "#/components/schemas/Reconciliation" } },
+                    "text/csv": { "schema": { "type": "string" } },
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": { "schema": { "type": "string", "format": "binary" } } } } })) } },
+    })
+}
+
+fn desk_schemas() -> Value {
+    let money = json!({ "type": "string", "description": "yuan with two decimals; may be negative" });
+    let text = json!({ "type": "string" });
+    let totals = json!({ "type": "object", "properties": {
+        "day": { "type": "string", "nullable": true }, "fund": text, "settled": money, "voided": money, "corrected": money, "net": money } });
+    json!({
+        "AdmitRequest": { "type": "object", "additionalProperties": false, "required": ["person", "facility_id"], "properties": {
+            "person": { "type": "string", "description": "the person's reference, or resident ID (roles that see IDs)" },
+            "facility_id": { "type": "string", "minLength": 1, "maxLength": 64 },
+            "admitted": { "type": "string", "format": "date" } } },
+        "AdmissionClaimRequest": { "type": "object", "additionalProperties": false, "required": ["claim_id"], "properties": {
+            "claim_id": { "type": "string", "minLength": 1, "maxLength": 64 } } },
+        "AdmissionPaymentRequest": { "type": "object", "additionalProperties": false, "required": ["amount", "method"], "properties": {
+            "amount": { "$ref": "#/components/schemas/Amount" },
+            "paid_on": { "type": "string", "format": "date" },
+            "method": { "type": "string", "enum": ["cash", "card", "mobile", "transfer"] } } },
+        "Admission": { "type": "object", "required": ["id", "person_ref", "facility_id", "owed", "paid", "balance", "payments"], "properties": {
+            "id": { "type": "integer" }, "person_ref": text, "person_id": text, "name": text, "facility_id": text,
+            "admitted": text, "status": text, "deposit_waived": { "type": "boolean" },
+            "claim_id": { "type": "string", "nullable": true }, "claim_voided": { "type": "boolean" },
+            "discharged": { "type": "string", "nullable": true },
+            "owed": money, "paid": money, "balance": money,
+            "payments": { "type": "array", "items": { "type": "object", "properties": {
+                "amount": money, "paid_on": text, "method": text, "recorded_by": text } } } } },
+        "Arrears": { "type": "object", "required": ["facility_id", "rows"], "properties": {
+            "facility_id": text, "as_of": text, "total": money,
+            "waived_settled": { "type": "integer" }, "waived_paid_up": { "type": "integer" },
+            "paid_up_share": { "type": "number", "nullable": true },
+            "rows": { "type": "array", "items": { "type": "object", "properties": {
+                "days_outstanding": { "type": "integer" }, "admission": { "$ref": "#/components/schemas/Admission" } } } } } },
+        "Reconciliation": { "type": "object", "required": ["facility_id", "funds", "days", "totals", "lines"], "properties": {
+            "facility_id": text, "from": text, "to": text, "funds": { "type": "array", "items": text },
+            "days": { "type": "array", "items": totals.clone() }, "totals": { "type": "array", "items": totals },
+            "lines": { "type": "array", "items": { "type": "object", "properties": {
+                "day": text, "kind": { "type": "string", "enum": ["settlement", "void", "correction"] }, "claim_id": text,
+                "person_id": text, "fund": text, "amount": money, "cause": text } } } } },
+    })
 }
 
 /// A person in a path: their reference, or (roles that see IDs in clear) their ID.

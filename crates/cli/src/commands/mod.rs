@@ -10,6 +10,7 @@ pub mod ledger;
 pub mod migrate;
 pub mod monitor;
 pub mod plan;
+pub mod reconcile;
 pub mod report;
 pub mod serve;
 pub mod settle;

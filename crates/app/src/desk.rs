@@ -1,0 +1,217 @@
+//! The hospital desk (docs/desk.md): "treat first, pay later" (先诊疗后付费).
+//! A patient is admitted at a facility, the deposit waived when they are
+//! entitled; once the bill is settled (real-time settlement), the admission
+//! names its claim and the patient's share of the settlement is owed on it; the
+//! desk takes that share in instalments, never above what is still owed; the
+//! facility's arrears list the admissions with a balance, the oldest first.
+//!
+//! Every write is checked here (plausibility) and in the store's transaction
+//! (scope, balance), and audited after it.
+
+use crate::access::Scope;
+use crate::model::{AppError, AppResult};
+use crate::service::scope;
+use crate::App;
+use chrono::{NaiveDate, Utc};
+use domain::{Fen, PovertyStatus, ResidentId};
+use store::{NewAdmission, NewAdmissionPayment, Page};
+
+pub use store::{StoredAdmission as Admission, StoredAdmissionPayment as AdmissionPayment};
+
+/// The ways a patient pays at the desk: the value and its words.
+pub const PAYMENT_METHODS: &[(&str, &str)] =
+    &[("cash", "现金"), ("card", "银行卡"), ("mobile", "移动支付"), ("transfer", "转账")];
+
+/// The most days an admission may lie in the past when recorded (a year and a
+/// little: a bill of last year still comes to the desk).
+pub const ADMITTED_DAYS_BACK: i64 = 400;
+
+/// Whether a patient of this status is admitted without a deposit: the poor
+/// statuses (special hardship, low income, lifted, monitored) are entitled,
+/// general rural residents are not (docs/desk.md).
+pub fn deposit_waived(status: PovertyStatus) -> bool {
+    status.is_poor()
+}
+
+/// An admission in the arrears, with the days since its bill fell due.
+#[derive(Debug, Clone)]
+pub struct Arrear {
+    pub admission: Admission,
+    /// Days from the discharge to the day the list is drawn.
+    pub days_outstanding: i64,
+}
+
+/// A facility's arrears, and the collection indicator of its waived admissions.
+#[derive(Debug, Clone)]
+pub struct Arrears {
+    pub facility_id: String,
+    pub as_of: NaiveDate,
+    /// The admissions with a balance owed, the longest outstanding first.
+    pub rows: Vec<Arrear>,
+    /// The sum of the balances.
+    pub total: Fen,
+    /// Waived admissions whose bill is settled with a share owed by the patient.
+    pub waived_settled: u64,
+    /// Of those, the ones paid up.
+    pub waived_paid_up: u64,
+}
+
+impl Arrears {
+    /// The share of waived admissions whose patient's share is paid up (None
+    /// without any).
+    pub fn paid_up_share(&self) -> Option<f64> {
+        (self.waived_settled > 0).then(|| self.waived_paid_up as f64 / self.waived_settled as f64)
+    }
+}
+
+fn invalid(s: impl Into<String>) -> AppError {
+    AppError::Invalid(s.into())
+}
+
+impl App {
+    /// Admits a person at a facility, both inside the scope, on `admitted` (not
+    /// in the future, at most [`ADMITTED_DAYS_BACK`] days back). The deposit is
+    /// waived by [`deposit_waived`] on the status the store reads.
+    pub async fn admit(
+        &self,
+        s: &Scope,
+        person: ResidentId,
+        facility_id: &str,
+        admitted: NaiveDate,
+        actor: &str,
+    ) -> AppResult<Admission> {
+        let today = Utc::now().date_naive();
+        if admitted > today {
+            return Err(invalid(format!("admitted: {admitted} is in the future")));
+        }
+        if (today - admitted).num_days() > ADMITTED_DAYS_BACK {
+            return Err(invalid(format!(
+                "admitted: {admitted} is more than {ADMITTED_DAYS_BACK} days ago; check the date"
+            )));
+        }
+        let facility_id = facility_id.trim();
+        if facility_id.is_empty() {
+            return Err(invalid("facility_id: name the facility"));
+        }
+        let a = {
+            let _turn = self.writing().await;
+            let new = NewAdmission { person, facility_id: facility_id.to_string(), admitted };
+            self.store().admit(&scope(s)?, &new, &deposit_waived, actor).await?
+        };
+        let detail = format!(
+            "person {} at {} admitted {}, status {}, deposit {}",
+            a.person,
+            a.facility_id,
+            a.admitted,
+            a.status,
+            if a.deposit_waived { "waived" } else { "taken" }
+        );
+        self.audit_event(actor, "admission_create", format!("admission {}", a.id), detail, Some(a.region)).await?;
+        Ok(a)
+    }
+
+    /// Names the claim (at the admission's facility) its bill was settled as.
+    pub async fn link_admission_claim(&self, s: &Scope, id: i64, claim_id: &str, actor: &str) -> AppResult<Admission> {
+        let claim_id = claim_id.trim();
+        if claim_id.is_empty() || claim_id.chars().count() > 64 || claim_id.chars().any(char::is_control) {
+            return Err(invalid("claim_id: 1 to 64 characters, no control characters"));
+        }
+        let a = {
+            let _turn = self.writing().await;
+            self.store().link_admission_claim(&scope(s)?, id, claim_id).await?
+        };
+        let detail = format!("person {}, claim {} at {}, owed {}", a.person, claim_id, a.facility_id, a.owed);
+        self.audit_event(actor, "admission_claim", format!("admission {id}"), detail, Some(a.region)).await?;
+        Ok(a)
+    }
+
+    /// Takes a payment of the patient's share on an admission: more than zero,
+    /// not above the balance, paid on a day not in the future nor before the
+    /// admission, by one of [`PAYMENT_METHODS`].
+    pub async fn take_admission_payment(
+        &self,
+        s: &Scope,
+        id: i64,
+        amount: Fen,
+        paid_on: NaiveDate,
+        method: &str,
+        actor: &str,
+    ) -> AppResult<Admission> {
+        if amount <= Fen::ZERO {
+            return Err(invalid("amount: a payment must be more than zero"));
+        }
+        if paid_on > Utc::now().date_naive() {
+            return Err(invalid(format!("paid_on: {paid_on} is in the future")));
+        }
+        let method = method.trim();
+        if !PAYMENT_METHODS.iter().any(|(m, _)| *m == method) {
+            let known: Vec<&str> = PAYMENT_METHODS.iter().map(|(m, _)| *m).collect();
+            return Err(invalid(format!("method: {method:?} is not one of {}", known.join(", "))));
+        }
+        let sc = scope(s)?;
+        let Some(before) = self.store().admission(&sc, id).await? else {
+            return Err(AppError::NotFound(format!("admission {id} is not in the store")));
+        };
+        if paid_on < before.admitted {
+            return Err(invalid(format!("paid_on: {paid_on} is before the admission ({})", before.admitted)));
+        }
+        let a = {
+            let _turn = self.writing().await;
+            let pay = NewAdmissionPayment { amount, paid_on, method: method.to_string() };
+            self.store().record_admission_payment(&sc, id, &pay, actor).await?
+        };
+        let detail = format!(
+            "person {}, {} paid on {} by {}; owed {}, paid {}, balance {}",
+            a.person,
+            amount,
+            paid_on,
+            method,
+            a.owed,
+            a.paid,
+            a.balance()
+        );
+        self.audit_event(actor, "admission_payment", format!("admission {id}"), detail, Some(a.region)).await?;
+        Ok(a)
+    }
+
+    /// An admission inside the scope (by its facility), with its payments.
+    pub async fn admission(&self, s: &Scope, id: i64) -> AppResult<Option<Admission>> {
+        Ok(self.store().admission(&scope(s)?, id).await?)
+    }
+
+    /// The admissions of a person inside the scope, the oldest first.
+    pub async fn admissions_of(&self, s: &Scope, person: ResidentId) -> AppResult<Vec<Admission>> {
+        Ok(self.store().admissions(&scope(s)?, None, Some(person), false, Page::first(1000)).await?)
+    }
+
+    /// The arrears of a facility inside the scope (one outside it is answered as
+    /// unknown) on `as_of`: the admissions with a balance, the longest
+    /// outstanding first; with the share of waived admissions paid up.
+    pub async fn arrears(&self, s: &Scope, facility_id: &str, as_of: NaiveDate) -> AppResult<Arrears> {
+        let sc = scope(s)?;
+        let known = self.store().get::<domain::Facility>(facility_id).await?;
+        if !known.is_some_and(|f| sc.contains(f.region_code)) {
+            return Err(AppError::NotFound(format!("facility {facility_id:?} is not in the store")));
+        }
+        let all = self.store().admissions(&sc, Some(facility_id), None, false, Page::first(u32::MAX)).await?;
+        let mut waived_settled = 0;
+        let mut waived_paid_up = 0;
+        let mut rows = Vec::new();
+        for a in all {
+            let standing = a.claim_id.is_some() && !a.claim_voided;
+            if a.deposit_waived && standing && a.owed > Fen::ZERO {
+                waived_settled += 1;
+                if a.balance() <= Fen::ZERO {
+                    waived_paid_up += 1;
+                }
+            }
+            if standing && a.balance() > Fen::ZERO {
+                let due = a.discharged.unwrap_or(a.admitted);
+                rows.push(Arrear { days_outstanding: (as_of - due).num_days().max(0), admission: a });
+            }
+        }
+        rows.sort_by(|x, y| y.days_outstanding.cmp(&x.days_outstanding).then(x.admission.id.cmp(&y.admission.id)));
+        let total = rows.iter().map(|r| r.admission.balance()).sum();
+        Ok(Arrears { facility_id: facility_id.to_string(), as_of, rows, total, waived_settled, waived_paid_up })
+    }
+}
