@@ -1,4 +1,4 @@
-//! The hospital desk (migration 17, docs/desk.md): admissions under "treat
+//! The hospital desk (migration 16, docs/desk.md): admissions under "treat
 //! first, pay later" (先诊疗后付费) with the patient's instalments, and the
 //! adjustments a void makes to settlements (the void itself and the corrections
 //! of the person's other claims), kept so that a facility's daily
@@ -16,9 +16,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use domain::{Fen, PovertyStatus, RegionCode, ResidentId};
 use sqlx::Row;
 
-/// Migration 17: admissions, their payments, and the adjustments of settlements
+/// Migration 16: admissions, their payments, and the adjustments of settlements
 /// made by voids. A released migration: never edited; a change is a new one.
-pub(crate) const V17: &str = r#"
+pub(crate) const V16: &str = r#"
 CREATE TABLE admissions (
     id {id},
     person_id BIGINT NOT NULL REFERENCES persons (person_id),
