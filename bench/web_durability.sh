@@ -14,7 +14,8 @@
 #    - every acknowledged claim has its settlement row (lost = 0);
 #    - no claim has two settlements (the primary key), and each person's
 #      accumulator for each fund equals the sum of that fund's payments over the
-#      person's settlements (double-counted = 0);
+#      person's settlements of unvoided claims (double-counted = 0; a voided
+#      claim keeps its settlement row, but its payments left the accumulators);
 #    - a second serve opens the store and answers /healthz (it is not corrupt).
 # Needs sqlite3 (apt-get install sqlite3).
 set -euo pipefail
@@ -55,7 +56,8 @@ sqlite3 "$DB" "CREATE TEMP TABLE acks (claim_id TEXT PRIMARY KEY);" \
   "SELECT 'lost', COUNT(*) FROM acks a LEFT JOIN settlements s ON s.claim_id = a.claim_id WHERE s.claim_id IS NULL;" \
   "SELECT 'double-counted', COUNT(*) FROM accumulators a WHERE a.paid <> COALESCE((SELECT SUM(p.amount)
      FROM settlement_payments p JOIN settlements s ON s.claim_id = p.claim_id AND s.facility_id = p.facility_id
-     WHERE s.person_id = a.person_id AND s.year = a.year AND p.tier = a.tier), 0);" \
+     JOIN claims c ON c.claim_id = s.claim_id AND c.facility_id = s.facility_id
+     WHERE s.person_id = a.person_id AND s.year = a.year AND p.tier = a.tier AND NOT c.voided), 0);" \
   "SELECT 'settled but unacknowledged (in flight at the kill)', COUNT(*) FROM settlements s LEFT JOIN acks a ON a.claim_id = s.claim_id WHERE a.claim_id IS NULL;" \
   | tee "$DIR/check.txt"
 lost=$(awk -F, '$1 == "lost" { print $2 }' "$DIR/check.txt")
