@@ -7,7 +7,7 @@
 //! so they cannot disagree.
 
 use crate::explain::{Bound, TierStep};
-use crate::policy::{Base, Mode, Policy};
+use crate::policy::{Base, CapLevel, Mode, Policy};
 use chrono::{Datelike, NaiveDate};
 use domain::money::round_scaled;
 use domain::{Fen, PovertyStatus};
@@ -101,7 +101,15 @@ pub fn settle_into(
                 round_scaled(bands_f(bands, d, s1)) - round_scaled(bands_f(bands, d, s0))
             }
             Mode::OopCap(caps) => {
-                let cap = caps.get(level).expect("lookup only yields entries with a cap at the level").0;
+                let own = caps.get(level).expect("lookup only yields entries with a cap at the level").0;
+                let cap = match entry.oop_cap_level {
+                    CapLevel::Claim => own,
+                    // `S` holds the largest cap met this year (see `CapLevel::Highest`).
+                    CapLevel::Highest => {
+                        a.base.0 = a.base.0.max(own);
+                        a.base.0
+                    }
+                };
                 b.min(a.unpaid.0 + b - cap).max(0)
             }
             Mode::OopRatioCap(q) => b.min(e + n - q.apply(claim.total_cost).0).max(0),

@@ -4,7 +4,7 @@
 //! payments.
 
 use crate::engine::{settle_into, Accumulators, ClaimInput, Settlement, TierAccumulator};
-use crate::policy::{Base, Mode, Policy};
+use crate::policy::{Base, CapLevel, Mode, Policy};
 use domain::{Fen, PovertyStatus, Rate};
 use serde::Serialize;
 use std::fmt::Write;
@@ -169,11 +169,21 @@ impl Explanation {
                     let _ = writeln!(o, "   Payment = rounded yearly band total after minus before = {}", s.raw);
                 }
                 Mode::OopCap(caps) => {
-                    let cap = caps.get(c.level).unwrap_or_default();
+                    let own = caps.get(c.level).unwrap_or_default();
+                    let cap = match entry.oop_cap_level {
+                        CapLevel::Claim => own,
+                        CapLevel::Highest => s.after.base,
+                    };
                     let _ = writeln!(
                         o,
-                        "   Yearly out-of-pocket cap 年度自付封顶 {cap}; left unpaid this year before this claim: {}; pays what goes above: {}",
-                        s.before.unpaid, s.raw
+                        "   Yearly out-of-pocket cap 年度自付封顶 {cap}{}; left unpaid this year before this claim: {}; pays what goes above: {}",
+                        match entry.oop_cap_level {
+                            CapLevel::Claim => String::new(),
+                            CapLevel::Highest if cap == own => " (this level's, the highest met this year)".to_string(),
+                            CapLevel::Highest => format!(" (the highest level's met this year; this level's is {own})"),
+                        },
+                        s.before.unpaid,
+                        s.raw
                     );
                 }
                 Mode::OopRatioCap(q) => {

@@ -76,6 +76,20 @@ impl Mode {
     }
 }
 
+/// Which level's cap an `oop_cap` entry measures the year's unpaid total against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapLevel {
+    /// The cap of the claim's own level (the default).
+    Claim,
+    /// The largest cap of the levels this name's entries have met in the year, the
+    /// claim's level included (Anhui's "351": a patient treated at several levels
+    /// in a year is held to the ceiling of the highest). The largest cap met so
+    /// far is kept in the name's accumulator `S`, which `oop_cap` does not use
+    /// otherwise; so no `rate` or `bands` entry may share the name.
+    Highest,
+}
+
 /// The `when` filter of a tier entry; `None` matches everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct When {
@@ -131,6 +145,8 @@ pub struct TierEntry {
     pub annual_deductible: Fen,
     pub claim_cap: Option<Fen>,
     pub annual_cap: Option<Fen>,
+    /// For `oop_cap` entries: whose level's cap applies; `Claim` for other modes.
+    pub oop_cap_level: CapLevel,
 }
 
 impl TierEntry {
@@ -208,6 +224,7 @@ impl Policy {
             let entry = parse_tier(i + 1, t, &mut names)?;
             entries.push(entry);
         }
+        shared_base_check(&entries)?;
         let mut policy = Policy {
             name: name.unwrap_or_default(),
             year,
@@ -281,7 +298,7 @@ pub enum PolicyError {
 /// What is wrong with a key of a tier.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum TierProblem {
-    #[error("is not a tier key (expected name, when, base, rate, bands, oop_cap, oop_ratio_cap, claim_deductible, annual_deductible, claim_cap, annual_cap)")]
+    #[error("is not a tier key (expected name, when, base, rate, bands, oop_cap, oop_ratio_cap, oop_cap_level, claim_deductible, annual_deductible, claim_cap, annual_cap)")]
     UnknownKey,
     #[error("is missing")]
     Missing,
@@ -303,6 +320,8 @@ pub enum TierProblem {
     WrongType(&'static str),
     #[error("has no meaning with mode {0}")]
     NotForMode(&'static str),
+    #[error("{0}")]
+    SharedAccumulator(String),
 }
 
 fn top(key: &str, reason: &str) -> PolicyError {
@@ -329,6 +348,7 @@ const TIER_KEYS: &[&str] = &[
     "bands",
     "oop_cap",
     "oop_ratio_cap",
+    "oop_cap_level",
     "claim_deductible",
     "annual_deductible",
     "claim_cap",
@@ -399,6 +419,23 @@ fn parse_tier(index: usize, v: &Value, names: &mut Vec<String>) -> Result<TierEn
         None => Fen::ZERO,
         Some(v) => amount(&cx, "annual_deductible", v)?,
     };
+    let oop_cap_level = match t.get("oop_cap_level") {
+        None => CapLevel::Claim,
+        Some(_) if !matches!(mode, Mode::OopCap(_)) => {
+            return Err(cx.err("oop_cap_level", TierProblem::NotForMode(mode.key())))
+        }
+        Some(v) => match v.as_str() {
+            Some("claim") => CapLevel::Claim,
+            Some("highest") => CapLevel::Highest,
+            Some(other) => {
+                return Err(cx.err(
+                    "oop_cap_level",
+                    TierProblem::UnknownName(format!("unknown oop_cap_level {other:?}; expected claim or highest")),
+                ))
+            }
+            None => return Err(cx.err("oop_cap_level", TierProblem::WrongType("\"claim\" or \"highest\""))),
+        },
+    };
     let claim_cap = t.get("claim_cap").map(|v| amount(&cx, "claim_cap", v)).transpose()?;
     let annual_cap = t.get("annual_cap").map(|v| amount(&cx, "annual_cap", v)).transpose()?;
 
@@ -419,7 +456,34 @@ fn parse_tier(index: usize, v: &Value, names: &mut Vec<String>) -> Result<TierEn
         annual_deductible,
         claim_cap,
         annual_cap,
+        oop_cap_level,
     })
+}
+
+/// `oop_cap_level = "highest"` keeps the largest cap met in the name's `S`, which
+/// rate and bands entries use for their base: the two may not share a name.
+fn shared_base_check(entries: &[TierEntry]) -> Result<(), PolicyError> {
+    for (i, e) in entries.iter().enumerate() {
+        let uses_base = |x: &TierEntry| matches!(x.mode, Mode::Rate(_) | Mode::Bands(_));
+        let highest = |x: &TierEntry| x.oop_cap_level == CapLevel::Highest;
+        let clash = entries[..i].iter().position(|o| {
+            o.name_index == e.name_index && ((highest(e) && uses_base(o)) || (uses_base(e) && highest(o)))
+        });
+        if let Some(j) = clash {
+            let key = if highest(e) { "oop_cap_level" } else { e.mode.key() };
+            return Err(PolicyError::Tier {
+                index: i + 1,
+                name: e.name.clone(),
+                key: key.to_string(),
+                problem: TierProblem::SharedAccumulator(format!(
+                    "tier {} of the same name is {}; an oop_cap entry with oop_cap_level = \"highest\" keeps its highest cap where rate and bands keep their base, so the two need different names",
+                    j + 1,
+                    if highest(e) { format!("a {} entry", entries[j].mode.key()) } else { "an oop_cap entry with oop_cap_level = \"highest\"".to_string() }
+                )),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn parse_when(cx: &Ctx, w: &Value) -> Result<When, PolicyError> {

@@ -23,7 +23,7 @@
 use chrono::Datelike;
 use domain::{ClaimKind, FacilityLevel, Fen, PovertyStatus};
 use ingest::settlement_files as files;
-use settle::{Accumulators, Base, Bound, Mode, PerLevel, Policy, TierEntry, TierStep, When};
+use settle::{Accumulators, Base, Bound, CapLevel, Mode, PerLevel, Policy, TierEntry, TierStep, When};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -122,9 +122,10 @@ fn every_case_says_what_it_is_about() {
         let first = readme.lines().next().unwrap_or("").trim();
         assert!(first.len() > 20, "{}: README.md must open with a line describing the case", name(&dir));
         let policy = std::fs::read_to_string(dir.join("policy.toml")).unwrap();
-        // The worked example's policy is the documented file itself; the others
-        // open with a comment saying what they exercise.
-        if name(&dir) != "01_worked_example" {
+        // The worked example's policy is the documented file itself, and the
+        // shipped policies' cases use the shipped files; the others open with a
+        // comment saying what they exercise.
+        if name(&dir) != "01_worked_example" && !SHIPPED.iter().any(|(case, _)| *case == name(&dir)) {
             assert!(policy.starts_with("# Exercises: "), "{}: policy.toml must open with `# Exercises: `", name(&dir));
         }
     }
@@ -135,6 +136,37 @@ fn the_worked_example_case_uses_the_documented_policy() {
     let case = std::fs::read_to_string(cases_dir().join("01_worked_example/policy.toml")).unwrap();
     let data = include_str!("data/demo_county_2024.toml");
     assert_eq!(case, data, "cases/01_worked_example/policy.toml must equal tests/data/demo_county_2024.toml");
+}
+
+/// The policies shipped under `examples/policies/` and the case that settles each
+/// one's worked bills: the case's `policy.toml` is a copy of the shipped file.
+const SHIPPED: &[(&str, &str)] = &[
+    ("12_anhui_351_180", "anhui-351-180.toml"),
+    ("13_national_critical_illness", "national-2019-critical-illness.toml"),
+];
+
+fn shipped_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/policies")
+}
+
+#[test]
+fn the_shipped_policies_are_the_cases_policies() {
+    let mut files: Vec<String> = std::fs::read_dir(shipped_dir())
+        .expect("examples/policies exists")
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(".toml"))
+        .collect();
+    files.sort();
+    let mut listed: Vec<String> = SHIPPED.iter().map(|(_, f)| f.to_string()).collect();
+    listed.sort();
+    assert_eq!(files, listed, "every file under examples/policies/ needs a case in SHIPPED, and only those");
+    for (case, file) in SHIPPED {
+        let shipped = std::fs::read_to_string(shipped_dir().join(file)).unwrap();
+        let copy = std::fs::read_to_string(cases_dir().join(case).join("policy.toml")).unwrap();
+        assert_eq!(copy, shipped, "cases/{case}/policy.toml must equal examples/policies/{file}");
+        let policy = Policy::parse(&shipped).unwrap_or_else(|e| panic!("examples/policies/{file}: {e}"));
+        assert_eq!(policy.year, Some(2019), "{file}: the rules' year");
+    }
 }
 
 // ------------------------------------------------------------------ coverage
@@ -191,6 +223,11 @@ features! {
     OopCapByLevel,
     /// An oop_cap tier pays because the year's unpaid total passed the cap.
     OopCapReached,
+    /// An oop_cap entry with `oop_cap_level = "highest"`.
+    OopCapHighestLevel,
+    /// Such an entry held a claim to a higher level's cap met earlier in the year,
+    /// not its own level's.
+    OopCapHigherLevelKept,
     /// Mode oop_ratio_cap.
     OopRatioCap,
     /// `base = "eligible"` (the default).
@@ -327,6 +364,7 @@ fn step_features(
         annual_deductible,
         claim_cap: _,
         annual_cap: _,
+        oop_cap_level,
     } = &policy.entries[ei];
     let When { statuses, kinds, levels } = when;
     if statuses.is_none() && kinds.is_none() && levels.is_none() {
@@ -394,6 +432,12 @@ fn step_features(
             f.push(by_level(caps, Feature::OopCapFlat, Feature::OopCapByLevel));
             if step.raw.0 > 0 {
                 f.push(Feature::OopCapReached);
+            }
+            if *oop_cap_level == CapLevel::Highest {
+                f.push(Feature::OopCapHighestLevel);
+                if caps.get(level).is_some_and(|own| own < step.after.base) {
+                    f.push(Feature::OopCapHigherLevelKept);
+                }
             }
         }
         Mode::OopRatioCap(_) => f.push(Feature::OopRatioCap),

@@ -124,3 +124,23 @@ fn a_level_left_out_of_a_table_makes_the_entry_not_match() {
     assert_eq!(at(FacilityLevel::County), Some(0));
     assert_eq!(at(FacilityLevel::Township), Some(1));
 }
+
+#[test]
+fn oop_cap_level_only_on_oop_cap_and_never_beside_a_base() {
+    let (_, _, k, p) = refuse("[[tier]]\nname = \"a\"\nrate = 0.5\noop_cap_level = \"highest\"\n");
+    assert_eq!((k.as_str(), p), ("oop_cap_level", TierProblem::NotForMode("rate")));
+    let (_, _, k, p) = refuse("[[tier]]\nname = \"a\"\noop_cap = 3000\noop_cap_level = \"top\"\n");
+    assert!(k == "oop_cap_level" && matches!(p, TierProblem::UnknownName(_)), "{p:?}");
+    // The highest cap met lives where rate and bands keep their base: refused in
+    // either order, naming the later entry.
+    let capped = "[[tier]]\nname = \"safety_net\"\noop_cap = 3000\noop_cap_level = \"highest\"\n";
+    let rated = "[[tier]]\nname = \"safety_net\"\nrate = 0.8\n";
+    let (i, _, k, p) = refuse(&format!("{rated}\n{capped}"));
+    assert!(i == 2 && k == "oop_cap_level" && matches!(p, TierProblem::SharedAccumulator(_)), "{p:?}");
+    let (i, _, k, p) = refuse(&format!("{capped}\n{rated}"));
+    assert!(i == 2 && k == "rate" && matches!(p, TierProblem::SharedAccumulator(_)), "{p:?}");
+    // Beside an oop_cap of the claim's level, or with rate under another name, it is fine.
+    let plain = "[[tier]]\nname = \"safety_net\"\noop_cap = 500\n";
+    assert!(Policy::parse(&format!("{capped}\n{plain}\n[[tier]]\nname = \"b\"\nrate = 0.8\n")).is_ok());
+    assert!(Policy::parse("[[tier]]\nname = \"a\"\noop_cap = 1\noop_cap_level = \"claim\"\n").is_ok());
+}

@@ -74,6 +74,7 @@ fn tier() -> impl Strategy<Value = String> {
         rate_or_table().prop_map(|r| (format!("rate = {r}"), true)),
         bands().prop_map(|b| (format!("bands = {b}"), true)),
         amount_or_table(2_000_000).prop_map(|c| (format!("oop_cap = {c}"), false)),
+        amount_or_table(2_000_000).prop_map(|c| (format!("oop_cap = {c}\noop_cap_level = \"highest\""), false)),
         (0u32..=10_000).prop_map(|q| (format!("oop_ratio_cap = {}", rate(q)), false)),
     ];
     (
@@ -87,6 +88,9 @@ fn tier() -> impl Strategy<Value = String> {
         proptest::option::of(0i64..10_000_000),
     )
         .prop_map(|(name, (st, ki, le), all, (mode, deductible_ok), cd, ad, cc, ac)| {
+            // A highest-level cap keeps its cap where rate and bands keep their base,
+            // so it may not share a name with them: it gets a name of its own.
+            let name = if mode.contains("oop_cap_level") { "h" } else { name };
             let mut t = format!("[[tier]]\nname = \"{name}\"\n{mode}\n");
             let mut w = Vec::new();
             if let Some(s) = st {
@@ -255,5 +259,29 @@ proptest! {
         let mut acc = Accumulators::new(&p);
         let c = ClaimInput { level: FacilityLevel::County, kind: ClaimKind::Inpatient, total_cost: Fen(total), eligible_cost: Fen(total) };
         prop_assert_eq!(settle_claim(&p, &c, PovertyStatus::General, &mut acc).payments[0], Fen(expect));
+    }
+
+    #[test]
+    fn a_highest_level_cap_holds_the_year_at_the_largest_cap_met(
+        caps in proptest::collection::vec(0i64..2_000_000, 6),
+        claims in proptest::collection::vec((0usize..6, 0i64..3_000_000), 1..12),
+    ) {
+        let table: Vec<String> = caps.iter().zip(LEVELS).map(|(c, l)| format!("{l} = {}", yuan(*c))).collect();
+        let p = Policy::parse(&format!(
+            "[[tier]]\nname = \"safety_net\"\noop_cap = {{ {} }}\noop_cap_level = \"highest\"\n",
+            table.join(", ")
+        )).unwrap();
+        let mut acc = Accumulators::new(&p);
+        let mut highest = 0;
+        for (level, cost) in claims {
+            highest = i64::max(highest, caps[level]);
+            let before = acc.tiers[0].unpaid.0;
+            let c = ClaimInput { level: FacilityLevel::ALL[level], kind: ClaimKind::Inpatient, total_cost: Fen(cost), eligible_cost: Fen(cost) };
+            let s = settle_claim(&p, &c, PovertyStatus::Lifted, &mut acc);
+            // What the patient owes this year never passes the largest cap met, and
+            // nothing is paid below it.
+            prop_assert_eq!(acc.tiers[0].unpaid.0, i64::min(before + cost, highest));
+            prop_assert_eq!(s.out_of_pocket.0, acc.tiers[0].unpaid.0 - before);
+        }
     }
 }

@@ -228,9 +228,19 @@ impl Summary {
     }
 }
 
-/// The demo's settlement policy (docs/synth.md, "Policy") with its name and year set.
+/// The demo's settlement policy (docs/synth.md, "Policy"): the tiers of the
+/// shipped Anhui file, under the county's name and the generated year.
 pub fn policy_toml(name: &str, year: i32) -> String {
-    tables::POLICY_TEMPLATE.replace("{NAME}", name).replace("{YEAR}", &year.to_string())
+    let src = tables::POLICY_SOURCE;
+    // The shipped file's `name` and `year` lines give way to the county's; its
+    // tiers, with their comments, follow as they are.
+    let year_line = src.find("\nyear = ").expect("the shipped policy has a year") + 1;
+    let tiers = &src[src[year_line..].find('\n').expect("a line after the year") + year_line + 1..];
+    format!(
+        "# Anhui's comprehensive medical security for the rural poor (rules as revised up to 2019),\n\
+         # the tiers of examples/policies/anhui-351-180.toml: its sources and choices are there.\n\
+         name = \"{name}\"\nyear = {year}\n{tiers}"
+    )
 }
 
 /// Generates the configured county or province into a sink, in order, on the

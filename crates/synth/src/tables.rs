@@ -279,87 +279,15 @@ pub const OUTPATIENT_CODES: &[&str] =
 /// Diagnoses of ordinary admissions, outside both catalogues.
 pub const INPATIENT_CODES: &[&str] = &["J18.9", "K80.2", "K35.8", "S72.0", "N20.0", "K92.2", "J98.4", "K56.6", "S06.0"];
 
-/// The demo's settlement policy (docs/settlement.md, "Policy file"), the year and
-/// name filled in: the programme's layers of protection after Anhui's model
-/// (docs/synth.md, "Policy"). Basic medical insurance pays ordinary outpatient care
-/// in the county (outpatient pooling), admissions (deductible halved and five
-/// points more for the poor) and chronic outpatient care; critical-illness
-/// insurance pays large yearly costs (deductible halved for the poor); medical
-/// assistance pays part of what the poorest owe; and the safety net caps a poor
-/// patient's yearly out-of-pocket for admissions by level ("351": 3,000 yuan in the
-/// county, 5,000 in the city, 10,000 above) and pays 80% of what the poor still owe
-/// for chronic outpatient care ("180"). Amounts are rounded.
-pub const POLICY_TEMPLATE: &str = r#"name = "{NAME}"
-year = {YEAR}
-
-[[tier]]                       # basic: outpatient pooling, general residents (county levels only)
-name = "basic"
-when = { kinds = ["outpatient"], statuses = ["general"] }
-rate = { village = 0.6, township = 0.55, county = 0.5 }
-claim_cap = 100
-
-[[tier]]                       # basic: outpatient pooling, poor people: ten points more
-name = "basic"
-when = { kinds = ["outpatient"] }
-rate = { village = 0.8, township = 0.75, county = 0.65 }
-claim_cap = 200
-
-[[tier]]                       # basic: admissions, general residents
-name = "basic"
-when = { kinds = ["inpatient"], statuses = ["general"] }
-claim_deductible = { village = 100, township = 200, county = 500, municipal = 800, provincial = 1200, out_of_province = 1500 }
-rate = { village = 0.9, township = 0.9, county = 0.85, municipal = 0.75, provincial = 0.65, out_of_province = 0.55 }
-annual_cap = 300000
-
-[[tier]]                       # basic: admissions, poor people: deductible halved, +5 points
-name = "basic"
-when = { kinds = ["inpatient"] }
-claim_deductible = { village = 50, township = 100, county = 250, municipal = 400, provincial = 600, out_of_province = 750 }
-rate = { village = 0.95, township = 0.95, county = 0.9, municipal = 0.8, provincial = 0.7, out_of_province = 0.6 }
-annual_cap = 300000
-
-[[tier]]                       # basic: chronic disease outpatient care
-name = "basic"
-when = { kinds = ["chronic_outpatient"] }
-rate = 0.7
-
-[[tier]]                       # critical-illness insurance, general residents
-name = "critical"
-when = { statuses = ["general"] }
-annual_deductible = 15000
-bands = [ { up_to = 50000, rate = 0.6 }, { up_to = 100000, rate = 0.7 }, { rate = 0.8 } ]
-annual_cap = 400000
-
-[[tier]]                       # critical-illness insurance, poor people: deductible halved, no cap
-name = "critical"
-annual_deductible = 7500
-bands = [ { up_to = 50000, rate = 0.65 }, { up_to = 100000, rate = 0.75 }, { rate = 0.85 } ]
-
-[[tier]]                       # medical assistance
-name = "assistance"
-when = { statuses = ["special_hardship"] }
-rate = 1.0
-annual_cap = 50000
-
-[[tier]]
-name = "assistance"
-when = { statuses = ["low_income"] }
-rate = 0.7
-annual_cap = 30000
-
-[[tier]]
-name = "assistance"
-when = { statuses = ["lifted", "monitored"] }
-rate = 0.7
-annual_cap = 20000
-
-[[tier]]                       # safety net: 80% of what the poor still owe for chronic care (Anhui-style "180")
-name = "safety_net"
-when = { statuses = ["special_hardship", "low_income", "lifted", "monitored"], kinds = ["chronic_outpatient"] }
-rate = 0.8
-
-[[tier]]                       # safety net: yearly OOP caps by level, poor inpatients (Anhui-style "351")
-name = "safety_net"
-when = { statuses = ["special_hardship", "low_income", "lifted", "monitored"], kinds = ["inpatient"] }
-oop_cap = { village = 3000, township = 3000, county = 3000, municipal = 5000, provincial = 10000, out_of_province = 10000 }
-"#;
+/// The demo's settlement policy: Anhui's comprehensive medical security for the
+/// rural poor as revised up to 2019, the file shipped as
+/// `examples/policies/anhui-351-180.toml` (its sources and choices are in its
+/// opening comments; docs/synth.md, "Policy"). Basic medical insurance (outpatient
+/// pooling, admissions with the poor's deductible halved and five points more,
+/// chronic outpatient care), critical-illness insurance (the poor's deductible
+/// 5,000 yuan, no cap), medical assistance, the government safety net "351" (a
+/// poor patient's yearly out-of-pocket for admissions held to 3,000 / 5,000 /
+/// 10,000 yuan by the highest level met) and the supplementary insurance "180"
+/// (80% of what the poor still owe for chronic outpatient care).
+/// [`crate::policy_toml`] sets its name and year.
+pub const POLICY_SOURCE: &str = include_str!("../../../examples/policies/anhui-351-180.toml");

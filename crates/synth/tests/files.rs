@@ -382,6 +382,11 @@ fn thresholds_and_policy_are_in_the_spec_forms() {
     let policy = std::fs::read_to_string(small().path.join("policy.toml")).unwrap();
     assert!(policy.contains("year = 2024\n") && policy.contains("name = \"safety_net\""));
     assert!(policy.contains("oop_cap = { village = 3000"));
+    // The shipped Anhui file's tiers, whole, under the county's name and year.
+    let shipped = include_str!("../../../examples/policies/anhui-351-180.toml");
+    let tiers = &shipped[shipped.find("# ---- basic").unwrap()..];
+    assert!(policy.ends_with(tiers) && policy.matches("\nyear = ").count() == 1, "{policy}");
+    assert!(policy.contains("oop_cap_level = \"highest\"") && policy.contains("name = \"supplementary\""));
     // The layers of protection, each a fund of the indicators.
     for tier in ["basic", "critical", "assistance", "safety_net"] {
         assert!(policy.contains(&format!("name = \"{tier}\"")), "{tier}");
