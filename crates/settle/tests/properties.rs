@@ -150,6 +150,8 @@ fn case() -> impl Strategy<Value = Case> {
                     kind: ClaimKind::ALL[kind],
                     total_cost: Fen(total),
                     eligible_cost: Fen(total * pct / 100),
+                    enrolled: true,
+                    referred: true,
                 },
             })
             .collect();
@@ -247,13 +249,13 @@ proptest! {
         let mut acc = Accumulators::new(&p);
         let mut paid = Fen::ZERO;
         for x in &parts {
-            let c = ClaimInput { level: FacilityLevel::County, kind: ClaimKind::Inpatient, total_cost: Fen(*x), eligible_cost: Fen(*x) };
+            let c = ClaimInput { level: FacilityLevel::County, kind: ClaimKind::Inpatient, total_cost: Fen(*x), eligible_cost: Fen(*x), enrolled: true, referred: true };
             paid += settle_claim(&p, &c, PovertyStatus::General, &mut acc).payments[0];
         }
         prop_assert_eq!(paid, Fen(expect));
         // And one claim of the whole amount pays the same.
         let mut acc = Accumulators::new(&p);
-        let c = ClaimInput { level: FacilityLevel::County, kind: ClaimKind::Inpatient, total_cost: Fen(total), eligible_cost: Fen(total) };
+        let c = ClaimInput { level: FacilityLevel::County, kind: ClaimKind::Inpatient, total_cost: Fen(total), eligible_cost: Fen(total), enrolled: true, referred: true };
         prop_assert_eq!(settle_claim(&p, &c, PovertyStatus::General, &mut acc).payments[0], Fen(expect));
     }
 }
