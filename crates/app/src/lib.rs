@@ -37,6 +37,7 @@ pub mod accounts;
 pub mod analysis;
 pub mod cluster;
 pub mod coverage;
+pub mod enrolment;
 pub mod export;
 pub mod import;
 pub mod kept;

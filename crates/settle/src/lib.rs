@@ -22,4 +22,6 @@ pub use engine::{
     Resettlement, Settlement, TierAccumulator,
 };
 pub use explain::{explain, BandUse, Bound, Explanation, TierStep};
-pub use policy::{policy_in_force, Band, Base, Mode, PerLevel, Policy, PolicyError, Standing, TierEntry, TierProblem, When};
+pub use policy::{
+    policy_in_force, Band, Base, Mode, PerLevel, Policy, PolicyError, Standing, TierEntry, TierProblem, When,
+};

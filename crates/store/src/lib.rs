@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod db;
 mod edits;
 pub mod engine;
+pub mod enrol;
 pub mod error;
 mod figures;
 mod fresh;
@@ -32,6 +33,7 @@ pub use cluster::{
 };
 pub use db::{Backend, Page, Scope, Store};
 pub use engine::{AlertRules, MeasureRefusal, SettlementEngine, SettlementRules};
+pub use enrol::StoredEnrolment;
 pub use error::StoreError;
 pub use figures::VILLAGES_A_TURN;
 pub use indicator_facts::{

@@ -18,6 +18,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod coverage_pages;
+pub mod enrolment;
 pub mod error;
 pub mod html;
 pub mod i18n;
@@ -78,6 +79,7 @@ pub fn app(state: AppState) -> Router {
         .merge(whatif::page_routes())
         .merge(work::page_routes())
         .merge(registry::page_routes())
+        .merge(enrolment::page_routes())
         .merge(ledger::page_routes())
         .merge(limits::page_routes())
         .merge(targets::page_routes())
@@ -90,6 +92,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(whatif::api_routes())
                 .merge(work::api_routes())
                 .merge(registry::api_routes())
+                .merge(enrolment::api_routes())
                 .merge(ledger::api_routes())
                 .merge(limits::api_routes())
                 .merge(targets::api_routes()),
