@@ -98,7 +98,8 @@ impl Store {
         let ctx = "reading a person's enrolments";
         let (lo, hi) = scope.code_range();
         let pid = person.as_u64() as i64;
-        let (inside, rows): (Option<i64>, Vec<(i64, String, NaiveDate, String, DateTime<Utc>)>) = on_pool!(self, p => {
+        type Row = (i64, String, NaiveDate, String, DateTime<Utc>);
+        let (inside, rows): (Option<i64>, Vec<Row>) = on_pool!(self, p => {
             let inside: Option<i64> = sqlx::query_scalar(
                 "SELECT p.person_id FROM persons p JOIN households h ON h.household_id = p.household_id
                  WHERE p.person_id = $1 AND h.village_code BETWEEN $2 AND $3",

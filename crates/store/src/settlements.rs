@@ -703,7 +703,8 @@ impl Store {
                                 });
                             }
                             is_new = false;
-                            let done: Option<(Option<i64>, String, i64, Option<String>, bool)> = sqlx::query_as(
+                            type Done = (Option<i64>, String, i64, Option<String>, bool);
+                            let done: Option<Done> = sqlx::query_as(
                                 "SELECT policy_id, status, out_of_pocket, explanation, enrolled FROM settlements
                                  WHERE claim_id = $1 AND facility_id = $2",
                             )
