@@ -42,6 +42,7 @@ pub mod analysis;
 pub mod cluster;
 pub mod coverage;
 pub mod desk;
+pub mod enrolment;
 pub mod export;
 pub mod import;
 pub mod kept;

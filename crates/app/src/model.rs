@@ -231,6 +231,9 @@ pub struct SettledClaim {
     pub claim: domain::Claim,
     pub year: i32,
     pub status: PovertyStatus,
+    /// Whether the person is enrolled in basic insurance for the year (as
+    /// settled): a claim of a person not enrolled carries a warning.
+    pub enrolled: bool,
     pub policy: std::sync::Arc<settle::Policy>,
     pub settlement: settle::Settlement,
     /// True when the claim had been settled before and this is the stored result.

@@ -718,6 +718,7 @@ impl App {
             claim: r.claim,
             year: r.year,
             status: r.status,
+            enrolled: r.enrolled,
             policy,
             replayed: r.replayed,
         })

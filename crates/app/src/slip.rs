@@ -31,6 +31,9 @@ pub struct Slip {
     pub settled_by: String,
     /// A voided claim's slip stays readable, marked void.
     pub voided: bool,
+    /// Whether the patient was enrolled in basic insurance for the year when
+    /// the claim was settled; the slip warns otherwise.
+    pub enrolled: bool,
 }
 
 impl App {
@@ -80,6 +83,7 @@ impl App {
             settled_at: set.settled_at,
             settled_by: set.settled_by,
             voided: set.voided,
+            enrolled: set.enrolled,
         }))
     }
 }

@@ -58,6 +58,7 @@ const WRITES: &[&str] = &[
     "move_case",
     "record_visits",
     "sign_contracts",
+    "set_enrolments",
     "create_household",
     "change_household",
     "create_person",
@@ -153,6 +154,7 @@ const READS: &[&str] = &[
     "search_persons",
     "find_household_persons",
     "amount_limits",
+    "enrolments_of",
     "targets",
     "target_versions",
     "household_members",
@@ -625,6 +627,16 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
     };
     work.sign_contracts(&county, &[("the contract".into(), contract)], "li").await.unwrap();
     run.fresh(&["sign_contracts"], "a family-doctor contract").await;
+    // An enrolment feeds no figure; settlements read it when they are made.
+    let enrolment = domain::Enrolment {
+        person_id: pid(5),
+        year: 2024,
+        category: domain::SubsidyCategory::Partial,
+        enrolled_on: d("2023-12-01"),
+    };
+    work.set_enrolments(&county, &[("the enrolment".into(), enrolment)], "li").await.unwrap();
+    assert_eq!(work.enrolments(&county, pid(5)).await.unwrap().len(), 1);
+    run.fresh(&["set_enrolments"], "an enrolment").await;
 
     // The registry by hand: a household and a person created, then changed.
     let fields = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {

@@ -9,6 +9,7 @@
 pub mod alert;
 pub mod catalogue;
 pub mod divisions;
+pub mod enrolment;
 pub mod enums;
 pub mod error;
 pub mod fasthash;
@@ -25,6 +26,7 @@ pub mod time;
 pub mod work;
 
 pub use catalogue::{Catalogue, CatalogueEntry};
+pub use enrolment::{Enrolment, SubsidyCategory};
 pub use enums::*;
 pub use error::DomainError;
 pub use fasthash::{FastBuild, FastHasher, FastMap};

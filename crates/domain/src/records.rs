@@ -782,6 +782,35 @@ impl Record for crate::work::Visit {
     }
 }
 
+/// A person's basic medical insurance enrolment (参保) for a year, as `import
+/// enrolments` reads it (docs/files.md, docs/desk.md).
+impl Record for crate::enrolment::Enrolment {
+    const KIND: &'static str = "enrolments";
+    const COLUMNS: &'static [Column] = &[req("person_id"), req("year"), req("category"), req("enrolled_on")];
+
+    fn from_fields(f: &[&str]) -> Result<Self, FieldError> {
+        let year = crate::enrolment::parse_year(required("year", f[1])?)
+            .map_err(|reason| FieldError { column: "year", reason })?;
+        let category =
+            required("category", f[2])?.parse().map_err(|reason| FieldError { column: "category", reason })?;
+        let enrolled_on = col("enrolled_on", parse_date(f[3]))?;
+        Ok(crate::enrolment::Enrolment {
+            person_id: col("person_id", ResidentId::parse(f[0]))?,
+            year,
+            category,
+            enrolled_on,
+        })
+    }
+
+    fn to_fields(&self) -> Vec<String> {
+        vec![self.person_id.to_string(), self.year.to_string(), self.category.to_string(), self.enrolled_on.to_string()]
+    }
+
+    fn key(&self) -> String {
+        format!("{}/{}", self.person_id, self.year)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

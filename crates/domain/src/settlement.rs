@@ -13,11 +13,25 @@ pub struct ClaimInput {
     pub total_cost: Fen,
     /// Must be at most `total_cost`; both non-negative (the parsers refuse others).
     pub eligible_cost: Fen,
+    /// Whether the person is enrolled in basic medical insurance for the claim's
+    /// year (docs/settlement.md, "Enrolment"): tier entries with
+    /// `requires_enrolment` do not apply otherwise. Read from the enrolments by
+    /// whoever builds the input; [`From<&Claim>`] says `true` (file mode's default).
+    pub enrolled: bool,
+    /// Whether the claim came with a referral (转诊); `when.referred` filters on it.
+    pub referred: bool,
 }
 
 impl From<&crate::Claim> for ClaimInput {
     fn from(c: &crate::Claim) -> Self {
-        ClaimInput { level: c.facility_level, kind: c.kind, total_cost: c.total_cost, eligible_cost: c.eligible_cost }
+        ClaimInput {
+            level: c.facility_level,
+            kind: c.kind,
+            total_cost: c.total_cost,
+            eligible_cost: c.eligible_cost,
+            enrolled: true,
+            referred: true,
+        }
     }
 }
 

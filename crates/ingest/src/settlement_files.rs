@@ -34,6 +34,9 @@ pub fn read_policy(path: &Path) -> Result<Policy, IngestError> {
 pub struct Persons {
     pub ids: Vec<ResidentId>,
     pub statuses: Vec<PovertyStatus>,
+    /// Whether each person is enrolled in basic medical insurance (the optional
+    /// `enrolled` column, for every year of the file; enrolled when absent).
+    pub enrolled: Vec<bool>,
     pub index: HashMap<ResidentId, u32>,
 }
 
@@ -129,8 +132,10 @@ fn not_utf8_row(
 }
 
 /// Reads the persons file. Only `person_id` and `status` are needed, so any file
-/// with those columns will do (the registry's full persons file among them). Bad
-/// rows and persons listed twice go to `errors`.
+/// with those columns will do (the registry's full persons file among them); an
+/// optional `enrolled` column (`true`/`false`, `yes`/`no`, `1`/`0`, 是/否; empty is
+/// enrolled) says who is not enrolled in basic insurance (docs/settlement.md,
+/// "Enrolment"). Bad rows and persons listed twice go to `errors`.
 pub fn read_persons(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, IngestError> {
     let file = path.display().to_string();
     let mut rdr = open_csv(path)?;
@@ -142,13 +147,18 @@ pub fn read_persons(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, 
             reason: format!("the persons file needs the columns person_id and status; its header is: {}", h.join(", ")),
         });
     };
+    let enrolled_col = find("enrolled");
     let mut persons = Persons::default();
     let mut first_line: HashMap<ResidentId, u64> = HashMap::new();
     let mut rec = csv::ByteRecord::new();
     let mut reread = None;
     while rdr.read_byte_record(&mut rec).map_err(|source| IngestError::Csv { file: file.clone(), error: source })? {
         let line = rec.position().map_or(0, |p| p.line());
-        if [id_col, status_col].iter().any(|&i| std::str::from_utf8(rec.get(i).unwrap_or(b"")).is_err()) {
+        if [Some(id_col), Some(status_col), enrolled_col]
+            .iter()
+            .flatten()
+            .any(|&i| std::str::from_utf8(rec.get(i).unwrap_or(b"")).is_err())
+        {
             let label = |i: usize| h.get(i).cloned().unwrap_or_else(|| format!("column {}", i + 1));
             let (line, column, reason) = not_utf8_row(&mut reread, path, &rec, label);
             errors.push(RowError { file: file.clone(), line, column, reason });
@@ -173,6 +183,16 @@ pub fn read_persons(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, 
                     continue;
                 }
             };
+        let enrolled = match enrolled_col.map(field) {
+            None => true,
+            Some(v) => match parse_enrolled(v.expect("checked")) {
+                Ok(e) => e,
+                Err(r) => {
+                    bad("enrolled", r);
+                    continue;
+                }
+            },
+        };
         if let Some(prev) = first_line.get(&id) {
             bad("person_id", format!("the person {id} is listed twice (first on line {prev})"));
             continue;
@@ -181,8 +201,18 @@ pub fn read_persons(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, 
         persons.index.insert(id, persons.ids.len() as u32);
         persons.ids.push(id);
         persons.statuses.push(status);
+        persons.enrolled.push(enrolled);
     }
     Ok(persons)
+}
+
+/// The `enrolled` cell of a persons file: empty is enrolled.
+fn parse_enrolled(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "" | "true" | "yes" | "1" | "是" => Ok(true),
+        "false" | "no" | "0" | "否" => Ok(false),
+        other => Err(format!("{other:?} is not a yes or no (true/false, yes/no, 1/0, 是/否)")),
+    }
 }
 
 /// How often (in rows) the claims reader reports progress.
@@ -290,7 +320,8 @@ pub fn read_claims(
             };
             claims.facility_ends.push(end);
             claims.lines.push(line.min(u32::MAX as u64) as u32);
-            claims.rows.push(BatchClaim { person, discharged: claim.discharged, input: ClaimInput::from(&claim) });
+            let input = ClaimInput { enrolled: persons.enrolled[person as usize], ..ClaimInput::from(&claim) };
+            claims.rows.push(BatchClaim { person, discharged: claim.discharged, input });
         }
         strs_buf = reclaim(strs);
         fields_buf = reclaim(fields);

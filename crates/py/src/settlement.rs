@@ -157,7 +157,7 @@ pub fn settle(policies: &Policies, claims: &Table, accumulators: Option<&Table>)
         if eligibles[i] > totals[i] {
             return Err(claims.bad(i, "eligible_cost", "is more than total_cost"));
         }
-        let input = ClaimInput { level, kind, total_cost: totals[i], eligible_cost: eligibles[i] };
+        let input = ClaimInput { level, kind, total_cost: totals[i], eligible_cost: eligibles[i], enrolled: true, referred: true };
         batch.push(BatchClaim { person: p, discharged: discharged[i], input });
     }
 

@@ -63,7 +63,7 @@ pub fn settle_into(
     let mut e = claim.eligible_cost.0;
     let mut n = claim.total_cost.0 - claim.eligible_cost.0;
     for (name, (a, pay_out)) in acc.iter_mut().zip(payments.iter_mut()).enumerate() {
-        let Some(ei) = policy.entry_for(name, status, claim.kind, level) else {
+        let Some(ei) = policy.entry_for_claim(name, status, claim) else {
             *pay_out = Fen::ZERO;
             if let Some(s) = steps.as_deref_mut() {
                 s.push(TierStep::unmatched(name, *a));

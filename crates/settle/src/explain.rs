@@ -110,6 +110,15 @@ impl Explanation {
             self.status,
             self.status.zh()
         );
+        if !c.enrolled {
+            let _ = writeln!(
+                o,
+                "NOT ENROLLED 未参保 in basic medical insurance for the year: entries that require enrolment do not apply"
+            );
+        }
+        if !c.referred {
+            let _ = writeln!(o, "Without referral 未转诊");
+        }
         let _ = writeln!(
             o,
             "Total cost 总费用 {} yuan; eligible 政策范围内 {}; ineligible 范围外 {}",

@@ -23,5 +23,6 @@ pub use engine::{
 };
 pub use explain::{explain, BandUse, Bound, Explanation, TierStep};
 pub use policy::{
-    policy_in_force, Band, Base, CapLevel, Mode, PerLevel, Policy, PolicyError, TierEntry, TierProblem, When,
+    policy_in_force, Band, Base, CapLevel, Mode, PerLevel, Policy, PolicyError, Standing, TierEntry, TierProblem,
+    When,
 };

@@ -5,6 +5,7 @@
 //! 1-based position and its name) and the key, and says why. The source text is
 //! kept as given so the store can version it per region and year.
 
+use domain::settlement::ClaimInput;
 use domain::{ClaimKind, FacilityLevel, Fen, PovertyStatus, Rate};
 use serde::Serialize;
 use std::fmt;
@@ -16,6 +17,8 @@ use toml::Value;
 pub(crate) const LEVELS: usize = 6;
 pub(crate) const STATUSES: usize = 5;
 pub(crate) const KINDS: usize = 3;
+/// Enrolled or not, times referred or not.
+pub(crate) const STANDINGS: usize = 4;
 
 /// A value that may be given once for all facility levels or as a `{ level = value }`
 /// table. A level the table leaves out is `None`: the entry does not match claims
@@ -96,13 +99,16 @@ pub struct When {
     pub statuses: Option<Vec<PovertyStatus>>,
     pub kinds: Option<Vec<ClaimKind>>,
     pub levels: Option<Vec<FacilityLevel>>,
+    /// `Some(r)`: only claims whose `referred` is `r` (docs/settlement.md, "Referral").
+    pub referred: Option<bool>,
 }
 
 impl When {
-    pub fn matches(&self, status: PovertyStatus, kind: ClaimKind, level: FacilityLevel) -> bool {
+    pub fn matches(&self, status: PovertyStatus, kind: ClaimKind, level: FacilityLevel, referred: bool) -> bool {
         self.statuses.as_ref().is_none_or(|s| s.contains(&status))
             && self.kinds.as_ref().is_none_or(|k| k.contains(&kind))
             && self.levels.as_ref().is_none_or(|l| l.contains(&level))
+            && self.referred.is_none_or(|r| r == referred)
     }
 }
 
@@ -121,6 +127,9 @@ impl fmt::Display for When {
         }
         if let Some(l) = &self.levels {
             parts.push(format!("levels = [{}]", list(l)));
+        }
+        if let Some(r) = self.referred {
+            parts.push(format!("referred = {r}"));
         }
         if parts.is_empty() {
             f.write_str("(matches every claim)")
@@ -147,13 +156,49 @@ pub struct TierEntry {
     pub annual_cap: Option<Fen>,
     /// For `oop_cap` entries: whose level's cap applies; `Claim` for other modes.
     pub oop_cap_level: CapLevel,
+    /// `requires_enrolment = true`: the entry does not apply to a claim of a
+    /// person not enrolled for the claim's year (docs/settlement.md, "Enrolment").
+    pub requires_enrolment: bool,
+}
+
+/// What of a claim, besides its status, kind and level, decides which entry
+/// applies: enrolment for the year and referral.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub enrolled: bool,
+    pub referred: bool,
+}
+
+impl Standing {
+    /// Enrolled and referred: what a claim is unless told otherwise.
+    pub const USUAL: Standing = Standing { enrolled: true, referred: true };
+
+    fn index(self) -> usize {
+        (self.enrolled as usize) * 2 + self.referred as usize
+    }
+
+    const ALL: [Standing; 4] = [
+        Standing { enrolled: false, referred: false },
+        Standing { enrolled: false, referred: true },
+        Standing { enrolled: true, referred: false },
+        Standing { enrolled: true, referred: true },
+    ];
+}
+
+impl From<&ClaimInput> for Standing {
+    fn from(c: &ClaimInput) -> Self {
+        Standing { enrolled: c.enrolled, referred: c.referred }
+    }
 }
 
 impl TierEntry {
-    /// Whether this entry applies to a claim: its filter matches and every per-level
-    /// table it has names the claim's level.
-    pub fn matches(&self, status: PovertyStatus, kind: ClaimKind, level: FacilityLevel) -> bool {
-        if !self.when.matches(status, kind, level) || self.claim_deductible.get(level).is_none() {
+    /// Whether this entry applies to a claim: its filter matches, its enrolment
+    /// condition holds and every per-level table it has names the claim's level.
+    pub fn matches(&self, status: PovertyStatus, kind: ClaimKind, level: FacilityLevel, standing: Standing) -> bool {
+        if !self.when.matches(status, kind, level, standing.referred)
+            || (self.requires_enrolment && !standing.enrolled)
+            || self.claim_deductible.get(level).is_none()
+        {
             return false;
         }
         match &self.mode {
@@ -174,9 +219,9 @@ pub struct Policy {
     /// Tier names in order of first appearance: the payment order and the output
     /// columns.
     pub names: Vec<String>,
-    /// For every (status, kind, level) and tier name, the first matching entry, so
-    /// the hot loop never walks filters: index
-    /// `((status * KINDS + kind) * LEVELS + level) * names.len() + name`.
+    /// For every (standing, status, kind, level) and tier name, the first matching
+    /// entry, so the hot loop never walks filters: index
+    /// `(((standing * STATUSES + status) * KINDS + kind) * LEVELS + level) * names.len() + name`.
     #[serde(skip)]
     lookup: Vec<u16>,
     /// The file as given, for storage and versioning.
@@ -239,15 +284,17 @@ impl Policy {
 
     fn build_lookup(&mut self) {
         let n = self.names.len();
-        let mut lookup = vec![NO_ENTRY; STATUSES * KINDS * LEVELS * n];
-        for &s in PovertyStatus::ALL {
-            for &k in ClaimKind::ALL {
-                for &l in FacilityLevel::ALL {
-                    let row = ((s.index() * KINDS + k.index()) * LEVELS + l.index()) * n;
-                    for (i, e) in self.entries.iter().enumerate() {
-                        let slot = &mut lookup[row + e.name_index];
-                        if *slot == NO_ENTRY && e.matches(s, k, l) {
-                            *slot = i as u16;
+        let mut lookup = vec![NO_ENTRY; STANDINGS * STATUSES * KINDS * LEVELS * n];
+        for st in Standing::ALL {
+            for &s in PovertyStatus::ALL {
+                for &k in ClaimKind::ALL {
+                    for &l in FacilityLevel::ALL {
+                        let row = Self::row(st, s, k, l) * n;
+                        for (i, e) in self.entries.iter().enumerate() {
+                            let slot = &mut lookup[row + e.name_index];
+                            if *slot == NO_ENTRY && e.matches(s, k, l, st) {
+                                *slot = i as u16;
+                            }
                         }
                     }
                 }
@@ -256,8 +303,13 @@ impl Policy {
         self.lookup = lookup;
     }
 
-    /// The entry of tier name `name` that applies to a claim: the first of that
-    /// name whose filter matches.
+    #[inline]
+    fn row(standing: Standing, status: PovertyStatus, kind: ClaimKind, level: FacilityLevel) -> usize {
+        ((standing.index() * STATUSES + status.index()) * KINDS + kind.index()) * LEVELS + level.index()
+    }
+
+    /// The entry of tier name `name` that applies to a claim of an enrolled
+    /// person with a referral: the first of that name whose filter matches.
     #[inline]
     pub fn entry_for(
         &self,
@@ -266,9 +318,32 @@ impl Policy {
         kind: ClaimKind,
         level: FacilityLevel,
     ) -> Option<usize> {
+        self.entry_in(name, status, kind, level, Standing::USUAL)
+    }
+
+    /// The entry of tier name `name` that applies to `claim` of a person of `status`.
+    #[inline]
+    pub fn entry_for_claim(&self, name: usize, status: PovertyStatus, claim: &ClaimInput) -> Option<usize> {
+        self.entry_in(name, status, claim.kind, claim.level, Standing::from(claim))
+    }
+
+    #[inline]
+    fn entry_in(
+        &self,
+        name: usize,
+        status: PovertyStatus,
+        kind: ClaimKind,
+        level: FacilityLevel,
+        standing: Standing,
+    ) -> Option<usize> {
         let n = self.names.len();
-        let i = self.lookup[((status.index() * KINDS + kind.index()) * LEVELS + level.index()) * n + name];
+        let i = self.lookup[Self::row(standing, status, kind, level) * n + name];
         (i != NO_ENTRY).then_some(i as usize)
+    }
+
+    /// Whether some entry needs the person's enrolment (`requires_enrolment`).
+    pub fn requires_enrolment(&self) -> bool {
+        self.entries.iter().any(|e| e.requires_enrolment)
     }
 
     /// The policy file as it was given.
@@ -298,7 +373,7 @@ pub enum PolicyError {
 /// What is wrong with a key of a tier.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum TierProblem {
-    #[error("is not a tier key (expected name, when, base, rate, bands, oop_cap, oop_ratio_cap, oop_cap_level, claim_deductible, annual_deductible, claim_cap, annual_cap)")]
+    #[error("is not a tier key (expected name, when, base, rate, bands, oop_cap, oop_ratio_cap, oop_cap_level, claim_deductible, annual_deductible, claim_cap, annual_cap, requires_enrolment)")]
     UnknownKey,
     #[error("is missing")]
     Missing,
@@ -353,6 +428,7 @@ const TIER_KEYS: &[&str] = &[
     "annual_deductible",
     "claim_cap",
     "annual_cap",
+    "requires_enrolment",
 ];
 
 fn parse_tier(index: usize, v: &Value, names: &mut Vec<String>) -> Result<TierEntry, PolicyError> {
@@ -438,6 +514,10 @@ fn parse_tier(index: usize, v: &Value, names: &mut Vec<String>) -> Result<TierEn
     };
     let claim_cap = t.get("claim_cap").map(|v| amount(&cx, "claim_cap", v)).transpose()?;
     let annual_cap = t.get("annual_cap").map(|v| amount(&cx, "annual_cap", v)).transpose()?;
+    let requires_enrolment = match t.get("requires_enrolment") {
+        None => false,
+        Some(v) => v.as_bool().ok_or_else(|| cx.err("requires_enrolment", TierProblem::WrongType("true or false")))?,
+    };
 
     let name_index = match names.iter().position(|n| n == name) {
         Some(i) => i,
@@ -457,6 +537,7 @@ fn parse_tier(index: usize, v: &Value, names: &mut Vec<String>) -> Result<TierEn
         claim_cap,
         annual_cap,
         oop_cap_level,
+        requires_enrolment,
     })
 }
 
@@ -495,6 +576,9 @@ fn parse_when(cx: &Ctx, w: &Value) -> Result<When, PolicyError> {
             "statuses" => when.statuses = Some(names_list(cx, &key, v)?),
             "kinds" => when.kinds = Some(names_list(cx, &key, v)?),
             "levels" => when.levels = Some(names_list(cx, &key, v)?),
+            "referred" => {
+                when.referred = Some(v.as_bool().ok_or_else(|| cx.err(&key, TierProblem::WrongType("true or false")))?)
+            }
             _ => return Err(cx.err(&key, TierProblem::UnknownKey)),
         }
     }

@@ -266,6 +266,11 @@ features! {
     WhenKinds,
     /// The entry used filters by level.
     WhenLevels,
+    /// The entry used requires enrolment, and the person is enrolled.
+    RequiresEnrolment,
+    /// An entry passed over because the person is not enrolled for the year.
+    SkippedByEnrolment,
+
     /// An entry passed over for the claim's status.
     SkippedByStatus,
     /// An entry passed over for the claim's kind.
@@ -289,9 +294,15 @@ features! {
 }
 
 /// Why an entry does not apply to a claim (none when it does).
-fn passed_over(e: &TierEntry, status: PovertyStatus, kind: ClaimKind, level: FacilityLevel) -> Vec<Feature> {
+fn passed_over(e: &TierEntry, status: PovertyStatus, input: &settle::ClaimInput) -> Vec<Feature> {
+    let (kind, level) = (input.kind, input.level);
     let mut why = Vec::new();
-    let When { statuses, kinds, levels } = &e.when;
+    // Claims files carry no referral yet (every claim is referred), so no case
+    // can use `when.referred`; `settle`'s unit tests cover it.
+    let When { statuses, kinds, levels, referred: _ } = &e.when;
+    if e.requires_enrolment && !input.enrolled {
+        why.push(Feature::SkippedByEnrolment);
+    }
     let empty = statuses.as_ref().is_some_and(|v| v.is_empty())
         || kinds.as_ref().is_some_and(|v| v.is_empty())
         || levels.as_ref().is_some_and(|v| v.is_empty());
@@ -334,14 +345,15 @@ fn step_features(
     step: &TierStep,
     e_before: Fen,
     payers: &BTreeSet<usize>,
-    claim: (PovertyStatus, ClaimKind, FacilityLevel),
+    claim: (PovertyStatus, &settle::ClaimInput),
 ) -> Vec<Feature> {
-    let (status, kind, level) = claim;
+    let (status, input) = claim;
+    let level = input.level;
     let mut f = Vec::new();
     let chosen = step.entry;
     for (k, e) in policy.entries.iter().enumerate() {
         if e.name_index == step.name && chosen.is_none_or(|c| k < c) {
-            let why = passed_over(e, status, kind, level);
+            let why = passed_over(e, status, input);
             assert!(!why.is_empty(), "entry #{} was passed over for no reason", k + 1);
             f.extend(why);
         }
@@ -365,10 +377,15 @@ fn step_features(
         claim_cap: _,
         annual_cap: _,
         oop_cap_level,
+        requires_enrolment,
     } = &policy.entries[ei];
-    let When { statuses, kinds, levels } = when;
+    let When { statuses, kinds, levels, referred } = when;
+    assert!(referred.is_none(), "no case can use when.referred (see passed_over)");
     if statuses.is_none() && kinds.is_none() && levels.is_none() {
         f.push(Feature::WhenNone);
+    }
+    if *requires_enrolment {
+        f.push(Feature::RequiresEnrolment);
     }
     if statuses.is_some() {
         f.push(Feature::WhenStatuses);
@@ -492,7 +509,7 @@ fn case_features(s: &Settled) -> HashSet<Feature> {
         let mut e = input.eligible_cost;
         for step in &explained.steps {
             let paid = payers.entry((person, year, step.name)).or_default();
-            seen.extend(step_features(&s.policy, step, e, paid, (status, input.kind, input.level)));
+            seen.extend(step_features(&s.policy, step, e, paid, (status, &input)));
             if let (Some(ei), true) = (step.entry, step.pay.0 > 0) {
                 paid.insert(ei);
             }

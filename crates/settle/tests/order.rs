@@ -17,6 +17,8 @@ fn claim(day: u32) -> BatchClaim {
             kind: ClaimKind::Inpatient,
             total_cost: Fen(100),
             eligible_cost: Fen(100),
+            enrolled: true,
+            referred: true,
         },
     }
 }

@@ -154,6 +154,8 @@ fn case() -> impl Strategy<Value = Case> {
                     kind: ClaimKind::ALL[kind],
                     total_cost: Fen(total),
                     eligible_cost: Fen(total * pct / 100),
+                    enrolled: true,
+                    referred: true,
                 },
             })
             .collect();
@@ -251,13 +253,13 @@ proptest! {
         let mut acc = Accumulators::new(&p);
         let mut paid = Fen::ZERO;
         for x in &parts {
-            let c = ClaimInput { level: FacilityLevel::County, kind: ClaimKind::Inpatient, total_cost: Fen(*x), eligible_cost: Fen(*x) };
+            let c = ClaimInput { level: FacilityLevel::County, kind: ClaimKind::Inpatient, total_cost: Fen(*x), eligible_cost: Fen(*x), enrolled: true, referred: true };
             paid += settle_claim(&p, &c, PovertyStatus::General, &mut acc).payments[0];
         }
         prop_assert_eq!(paid, Fen(expect));
         // And one claim of the whole amount pays the same.
         let mut acc = Accumulators::new(&p);
-        let c = ClaimInput { level: FacilityLevel::County, kind: ClaimKind::Inpatient, total_cost: Fen(total), eligible_cost: Fen(total) };
+        let c = ClaimInput { level: FacilityLevel::County, kind: ClaimKind::Inpatient, total_cost: Fen(total), eligible_cost: Fen(total), enrolled: true, referred: true };
         prop_assert_eq!(settle_claim(&p, &c, PovertyStatus::General, &mut acc).payments[0], Fen(expect));
     }
 
@@ -276,7 +278,7 @@ proptest! {
         for (level, cost) in claims {
             highest = i64::max(highest, caps[level]);
             let before = acc.tiers[0].unpaid.0;
-            let c = ClaimInput { level: FacilityLevel::ALL[level], kind: ClaimKind::Inpatient, total_cost: Fen(cost), eligible_cost: Fen(cost) };
+            let c = ClaimInput { level: FacilityLevel::ALL[level], kind: ClaimKind::Inpatient, total_cost: Fen(cost), eligible_cost: Fen(cost), enrolled: true, referred: true };
             let s = settle_claim(&p, &c, PovertyStatus::Lifted, &mut acc);
             // What the patient owes this year never passes the largest cap met, and
             // nothing is paid below it.

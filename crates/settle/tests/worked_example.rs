@@ -19,6 +19,8 @@ fn claim(total: &str, eligible: &str) -> ClaimInput {
         kind: ClaimKind::Inpatient,
         total_cost: yuan(total),
         eligible_cost: yuan(eligible),
+        enrolled: true,
+        referred: true,
     }
 }
 
@@ -122,6 +124,8 @@ fn general_resident_takes_the_general_variant_and_hits_the_annual_cap() {
         kind: ClaimKind::ChronicOutpatient,
         total_cost: yuan("20000"),
         eligible_cost: yuan("20000"),
+        enrolled: true,
+        referred: true,
     };
     let ex = explain(&p, &c, PovertyStatus::General, &acc);
     assert_eq!(ex.steps[0].entry, Some(2));

@@ -474,6 +474,9 @@ impl Store {
                     eligible_cost: r.eligible_cost.0,
                     out_of_pocket: r.out_of_pocket.0,
                     status: r.status.as_str(),
+                    // The exchange with a cluster carries no enrolment yet: its
+                    // engine settles every claim as enrolled (docs/distributed.md).
+                    enrolled: true,
                 })
                 .collect();
             let payments: Vec<(&str, &str, i64, &str, i64)> = rows

@@ -7,6 +7,7 @@ pub mod db;
 pub mod desk;
 mod edits;
 pub mod engine;
+pub mod enrol;
 pub mod error;
 mod figures;
 mod fresh;
@@ -37,6 +38,7 @@ pub use desk::{
     StoredAdmissionPayment,
 };
 pub use engine::{AlertRules, MeasureRefusal, SettlementEngine, SettlementRules};
+pub use enrol::StoredEnrolment;
 pub use error::StoreError;
 pub use figures::VILLAGES_A_TURN;
 pub use indicator_facts::{

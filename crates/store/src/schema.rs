@@ -118,6 +118,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: crate::desk::V16,
         script: None,
     },
+    Migration {
+        version: 17,
+        name: "basic medical insurance enrolment by person and year; the enrolment each settlement was made with",
+        sql: crate::enrol::V17,
+        script: None,
+    },
 ];
 
 /// The migration that SQLite runs as a table rebuild with foreign keys off.
@@ -127,7 +133,7 @@ const SQLITE_REBUILT: i64 = 13;
 const CLAIMS_KEYED: i64 = 14;
 
 /// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 16;
+pub const SCHEMA_VERSION: i64 = 17;
 
 /// The headline figures by village, so that the overview, the map and the trend
 /// sum a few thousand rows instead of joining every claim of a province (see

@@ -61,6 +61,9 @@ pub struct RealtimeSettlement {
     pub year: i32,
     /// The person's status the claim was settled with.
     pub status: PovertyStatus,
+    /// Whether the person was enrolled in basic insurance for the year when the
+    /// claim was settled (docs/settlement.md, "Enrolment").
+    pub enrolled: bool,
     /// The policy version that settled it.
     pub policy: PolicyRecord,
     /// The payments with their tier names, in the policy's tier order.
@@ -142,6 +145,8 @@ pub struct StoredSettlement {
     pub voided: bool,
     /// Stored for real-time settlements; `None` for batch ones (see [`Store::explain_stored`]).
     pub explanation: Option<String>,
+    /// Whether the person was enrolled for the year when the claim was settled.
+    pub enrolled: bool,
 }
 
 // ---- helpers shared by the operations ----
@@ -195,7 +200,7 @@ pub(crate) fn region_of(v: i64, ctx: &str) -> Result<RegionCode, StoreError> {
 pub(crate) type PayRow = (String, String, String, i64);
 type ClaimVoided = (String, i64, String, String, NaiveDate, NaiveDate, i64, i64, String, String, bool);
 type VoidHead = (i64, i64, bool, i64, Option<i64>, Option<String>);
-type PersonYearRow = (String, String, NaiveDate, String, String, i64, i64, String, i64);
+type PersonYearRow = (String, String, NaiveDate, String, String, i64, i64, String, i64, bool);
 pub(crate) type PolicyTuple = (i64, String, i64, i64, String, String, DateTime<Utc>, String);
 pub(crate) const POLICY_COLS: &str = "id, region, year, version, name, actor, created_at, source";
 
@@ -284,6 +289,7 @@ pub(crate) struct BatchRow<'a> {
     pub(crate) eligible_cost: i64,
     pub(crate) out_of_pocket: i64,
     pub(crate) status: &'a str,
+    pub(crate) enrolled: bool,
 }
 
 /// What a run of a batch settlement writes, in its transaction: the
@@ -298,7 +304,7 @@ pub(crate) struct Batch<'a> {
     pub(crate) accumulators: Vec<(i64, &'a str, TierAccumulator)>,
 }
 
-const BATCH_SETTLEMENT_COLS: [&str; 12] = [
+const BATCH_SETTLEMENT_COLS: [&str; 13] = [
     "claim_id",
     "facility_id",
     "person_id",
@@ -311,6 +317,7 @@ const BATCH_SETTLEMENT_COLS: [&str; 12] = [
     "status",
     "settled_at",
     "settled_by",
+    "enrolled",
 ];
 const BATCH_ACCUMULATORS_UPSERT: &str =
     "ON CONFLICT (person_id, year, tier) DO UPDATE SET base = excluded.base, oop = excluded.oop, paid = excluded.paid";
@@ -363,7 +370,8 @@ impl BatchWrite for sqlx::Sqlite {
                     .bind(r.out_of_pocket)
                     .bind(r.status)
                     .bind(batch.at)
-                    .bind(batch.actor);
+                    .bind(batch.actor)
+                    .bind(r.enrolled);
             }
             q.execute(&mut *conn).await.ctx(ctx)?;
         }
@@ -421,6 +429,7 @@ impl BatchWrite for sqlx::Postgres {
                 PgArray::T(chunk.iter().map(|r| Some(r.status)).collect()),
                 PgArray::At(vec![batch.at; n]),
                 PgArray::T(vec![Some(batch.actor); n]),
+                PgArray::B(chunk.iter().map(|r| r.enrolled).collect()),
             ];
             pg_insert(conn, "settlements", &BATCH_SETTLEMENT_COLS, arrays, "", ctx).await?;
         }
@@ -660,6 +669,14 @@ impl Store {
                             return Err(StoreError::NotFound { kind: "person", key: claim.person_id.masked() });
                         }
                         let status = status_of(&status, &ctx)?;
+                        let enrolled: Option<i64> =
+                            sqlx::query_scalar("SELECT year FROM enrolments WHERE person_id = $1 AND year = $2")
+                                .bind(person_id)
+                                .bind(year as i64)
+                                .fetch_optional(&mut *tx)
+                                .await
+                                .ctx(&ctx)?;
+                        let enrolled = enrolled.is_some();
                         let stored: Option<ClaimVoided> =
                             sqlx::query_as(&claim_sql)
                                 .bind(&claim.claim_id)
@@ -686,8 +703,9 @@ impl Store {
                                 });
                             }
                             is_new = false;
-                            let done: Option<(Option<i64>, String, i64, Option<String>)> = sqlx::query_as(
-                                "SELECT policy_id, status, out_of_pocket, explanation FROM settlements
+                            type Done = (Option<i64>, String, i64, Option<String>, bool);
+                            let done: Option<Done> = sqlx::query_as(
+                                "SELECT policy_id, status, out_of_pocket, explanation, enrolled FROM settlements
                                  WHERE claim_id = $1 AND facility_id = $2",
                             )
                             .bind(&claim.claim_id)
@@ -695,7 +713,7 @@ impl Store {
                             .fetch_optional(&mut *tx)
                             .await
                             .ctx(&ctx)?;
-                            if let Some((policy_id, st, oop, explanation)) = done {
+                            if let Some((policy_id, st, oop, explanation, was_enrolled)) = done {
                                 let pays: Vec<(String, i64)> = sqlx::query_as(
                                     "SELECT tier, amount FROM settlement_payments WHERE claim_id = $1 AND facility_id = $2
                                      ORDER BY position",
@@ -734,6 +752,7 @@ impl Store {
                                     person: claim.person_id,
                                     year,
                                     status: status_of(&st, &ctx)?,
+                                    enrolled: was_enrolled,
                                     policy: rec,
                                     payments,
                                     out_of_pocket: Fen(oop),
@@ -767,7 +786,7 @@ impl Store {
                         .await
                         .ctx(&ctx)?;
                         let mut acc = accumulators_from(rules.as_ref(), &rows);
-                        let input = ClaimInput::from(claim);
+                        let input = ClaimInput { enrolled, ..ClaimInput::from(claim) };
                         let explanation = rules.explain(&input, status, &acc);
                         let (payments, out_of_pocket) = rules.settle(&input, status, &mut acc);
                         if is_new {
@@ -792,8 +811,8 @@ impl Store {
                         }
                         sqlx::query(
                             "INSERT INTO settlements (claim_id, person_id, year, policy_id, policy_version, total_cost, eligible_cost,
-                             out_of_pocket, status, settled_at, settled_by, explanation, facility_id)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                             out_of_pocket, status, settled_at, settled_by, explanation, facility_id, enrolled)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                         )
                         .bind(&claim.claim_id)
                         .bind(person_id)
@@ -808,6 +827,7 @@ impl Store {
                         .bind(actor)
                         .bind(&explanation)
                         .bind(&claim.facility_id)
+                        .bind(enrolled)
                         .execute(&mut *tx)
                         .await
                         .ctx(&ctx)?;
@@ -841,6 +861,7 @@ impl Store {
                             person: claim.person_id,
                             year,
                             status,
+                            enrolled,
                             payments: named(rules.as_ref(), &payments),
                             out_of_pocket,
                             total: claim.total_cost,
@@ -1174,7 +1195,11 @@ impl Store {
             "SELECT p.person_id FROM persons p WHERE p.person_id IN (SELECT c.person_id FROM {UNSETTLED})
              ORDER BY p.person_id FOR UPDATE OF p"
         );
-        let claims_sql = format!("SELECT {CLAIM_COLS}, p.status, h.village_code FROM {UNSETTLED}");
+        let claims_sql = format!(
+            "SELECT {CLAIM_COLS}, p.status, h.village_code,
+                    EXISTS (SELECT 1 FROM enrolments e WHERE e.person_id = c.person_id AND e.year = c.year)
+             FROM {UNSETTLED}"
+        );
         let policies_sql = format!("SELECT {POLICY_COLS} FROM policies WHERE year = $1 ORDER BY region, version");
         type Rules = Arc<dyn SettlementRules>;
         let backend = self.backend();
@@ -1185,7 +1210,7 @@ impl Store {
                 sqlx::query(&lock_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(&mut *tx).await.ctx(&ctx)?;
             }
             let mut counts = BatchCounts::default();
-            type Row = (String, i64, String, String, NaiveDate, NaiveDate, i64, i64, String, String, String, i64);
+            type Row = (String, i64, String, String, NaiveDate, NaiveDate, i64, i64, String, String, String, i64, bool);
             let rows: Vec<Row> =
                 sqlx::query_as(&claims_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(&mut *tx).await.ctx(&ctx)?;
             if rows.is_empty() {
@@ -1197,11 +1222,11 @@ impl Store {
             let all: Vec<PolicyTuple> = sqlx::query_as(&policies_sql).bind(year as i64).fetch_all(&mut *tx).await.ctx(&ctx)?;
             let all: Vec<PolicyRecord> = all.into_iter().map(policy_from).collect();
             let mut rules: HashMap<usize, Rules> = HashMap::new();
-            let mut claims: Vec<(Claim, PovertyStatus, RegionCode)> = Vec::with_capacity(rows.len());
+            let mut claims: Vec<(Claim, PovertyStatus, RegionCode, bool)> = Vec::with_capacity(rows.len());
             for r in rows {
                 let status = status_of(&r.10, &ctx)?;
                 let village = region_of(r.11, &ctx)?;
-                claims.push((claim_from((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9))?, status, village));
+                claims.push((claim_from((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9))?, status, village, r.12));
             }
             // Settlement order: (discharged, claim_id, facility_id).
             claims.sort_by(|a, b| {
@@ -1233,7 +1258,7 @@ impl Store {
             let mut missing: HashMap<RegionCode, u64> = HashMap::new();
             // claim index, policy index, payments, out-of-pocket
             let mut results: Vec<(usize, usize, Vec<Fen>, Fen)> = Vec::with_capacity(claims.len());
-            for (i, (c, status, village)) in claims.iter().enumerate() {
+            for (i, (c, status, village, enrolled)) in claims.iter().enumerate() {
                 let pi = match village_policy.get(village) {
                     Some(pi) => *pi,
                     None => {
@@ -1260,7 +1285,8 @@ impl Store {
                 let (_, acc) = accs.entry(pid).or_insert_with(|| {
                     (pi, accumulators_from(r.as_ref(), stored_acc.get(&pid).map(|v| v.as_slice()).unwrap_or(&[])))
                 });
-                let (payments, out_of_pocket) = r.settle(&ClaimInput::from(c), *status, acc);
+                let input = ClaimInput { enrolled: *enrolled, ..ClaimInput::from(c) };
+                let (payments, out_of_pocket) = r.settle(&input, *status, acc);
                 results.push((i, pi, payments, out_of_pocket));
             }
             counts.settled = results.len() as u64;
@@ -1271,7 +1297,7 @@ impl Store {
             let settled: Vec<BatchRow<'_>> = results
                 .iter()
                 .map(|(i, pi, _, oop)| {
-                    let (c, status, _) = &claims[*i];
+                    let (c, status, _, enrolled) = &claims[*i];
                     let rec = &all[*pi];
                     BatchRow {
                         claim_id: c.claim_id.as_str(),
@@ -1283,6 +1309,7 @@ impl Store {
                         eligible_cost: c.eligible_cost.0,
                         out_of_pocket: oop.0,
                         status: status.as_str(),
+                        enrolled: *enrolled,
                     }
                 })
                 .collect();
@@ -1305,7 +1332,7 @@ impl Store {
             // work (see `fresh.rs`).
             let mut inserted = crate::fresh::Inserted::default();
             for (i, ..) in &results {
-                let (c, _, village) = &claims[*i];
+                let (c, _, village, _) = &claims[*i];
                 inserted.claims_of(c.person_id.as_u64() as i64, Some(village.as_u64() as i64));
             }
             crate::fresh::commit(tx, inserted, &ctx).await?;
@@ -1356,7 +1383,8 @@ impl Store {
         let (lo, hi) = scope.code_range();
         let sql = format!(
             "SELECT s.claim_id, s.person_id, s.year, c.discharged, s.status, s.policy_id, s.policy_version, s.total_cost,
-                    s.eligible_cost, s.out_of_pocket, s.settled_at, s.settled_by, c.voided, s.explanation, s.facility_id
+                    s.eligible_cost, s.out_of_pocket, s.settled_at, s.settled_by, c.voided, s.explanation, s.facility_id,
+                    s.enrolled
              FROM settlements s JOIN claims c ON c.claim_id = s.claim_id AND c.facility_id = s.facility_id
              JOIN persons p ON p.person_id = s.person_id JOIN households h ON h.household_id = p.household_id
              WHERE h.village_code BETWEEN $1 AND $2 AND {filter} ORDER BY c.discharged, s.claim_id, s.facility_id"
@@ -1383,6 +1411,7 @@ impl Store {
             bool,
             Option<String>,
             String,
+            bool,
         );
         let (rows, pays): (Vec<Row>, Vec<PayRow>) = on_pool!(self, p => {
             macro_rules! bind_key {
@@ -1422,6 +1451,7 @@ impl Store {
                     settled_by: r.11,
                     voided: r.12,
                     explanation: r.13,
+                    enrolled: r.15,
                 })
             })
             .collect()
@@ -1496,11 +1526,12 @@ where
     i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
     String: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
     NaiveDate: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    bool: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
     let rows: Vec<PersonYearRow> = sqlx::query_as(
         "SELECT c.claim_id, c.facility_id, c.discharged, c.facility_level, c.kind, c.total_cost, c.eligible_cost, s.status,
-                s.out_of_pocket
+                s.out_of_pocket, s.enrolled
          FROM claims c JOIN settlements s ON s.claim_id = c.claim_id AND s.facility_id = c.facility_id
          WHERE c.person_id = $1 AND c.year = $2 AND NOT c.voided ORDER BY c.discharged, c.claim_id, c.facility_id",
     )
@@ -1527,13 +1558,15 @@ where
         }
     }
     let mut claims = Vec::with_capacity(rows.len());
-    for (id, facility, _discharged, level, kind, total, eligible, status, oop) in rows {
+    for (id, facility, _discharged, level, kind, total, eligible, status, oop, enrolled) in rows {
         let key = ClaimKey { facility_id: facility, claim_id: id };
         let input = ClaimInput {
             level: level.parse().map_err(|e| corrupt(ctx, &level, e))?,
             kind: kind.parse().map_err(|e| corrupt(ctx, &kind, e))?,
             total_cost: Fen(total),
             eligible_cost: Fen(eligible),
+            enrolled,
+            referred: true,
         };
         let payments = by_claim.remove(&key).unwrap_or_else(|| vec![Fen::ZERO; tiers.len()]);
         claims.push(YearClaim { key, status: status_of(&status, ctx)?, input, payments, out_of_pocket: Fen(oop) });

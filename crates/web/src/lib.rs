@@ -19,6 +19,7 @@ pub mod auth;
 pub mod config;
 pub mod coverage_pages;
 pub mod desk;
+pub mod enrolment;
 pub mod error;
 pub mod html;
 pub mod i18n;
@@ -79,6 +80,7 @@ pub fn app(state: AppState) -> Router {
         .merge(whatif::page_routes())
         .merge(work::page_routes())
         .merge(registry::page_routes())
+        .merge(enrolment::page_routes())
         .merge(ledger::page_routes())
         .merge(limits::page_routes())
         .merge(targets::page_routes())
@@ -91,6 +93,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(whatif::api_routes())
                 .merge(work::api_routes())
                 .merge(registry::api_routes())
+                .merge(enrolment::api_routes())
                 .merge(ledger::api_routes())
                 .merge(desk::api_routes())
                 .merge(limits::api_routes())

@@ -91,6 +91,7 @@ pub fn document() -> Value {
         (registry_paths(), registry_schemas()),
         (admin_paths(), admin_schemas()),
         (desk_paths(), desk_schemas()),
+        (enrolment_paths(), enrolment_schemas()),
     ] {
         // A path already described gains the operations added (GET and PATCH
         // of one record are described apart).
@@ -204,6 +205,37 @@ fn person_param() -> Value {
             "schema": { "type": "string", "minLength": 18, "maxLength": 32 } })
 }
 
+/// Basic medical insurance enrolment (crate::enrolment, docs/desk.md).
+fn enrolment_paths() -> Value {
+    json!({
+        "/persons/{id}/enrolments": { "get": {
+            "summary": "A person's basic medical insurance enrolment (参保) by year, with the premium-subsidy category; a person outside the scope is a 404.",
+            "operationId": "listEnrolments", "parameters": [person_param()],
+            "responses": errors(json!({ "200": list("Enrolment") })) } },
+        "/persons/{id}/enrolments/{year}": { "put": {
+            "summary": "Set a person's enrolment for a year (a new one, or a new category and day): the category is full (全额资助), partial (定额资助) or none (不资助). Needs a role that does the work; audited. Answers the person's enrolments. A claim of a year the person is not enrolled for gets nothing from the policy's tiers with requires_enrolment, and its settlement carries the warning not_enrolled.",
+            "operationId": "setEnrolment",
+            "parameters": [person_param(), { "name": "year", "in": "path", "required": true, "description": "the year, 1990 to 2100 (else a 400)", "schema": { "type": "integer", "minimum": 1990, "maximum": 2100 } }],
+            "requestBody": body("EnrolmentRequest"),
+            "responses": errors(json!({ "200": list("Enrolment") })) } },
+    })
+}
+
+fn enrolment_schemas() -> Value {
+    json!({
+        "Enrolment": { "type": "object", "required": ["year", "category", "category_zh", "enrolled_on", "changed_by", "changed_at"], "properties": {
+            "year": { "type": "integer" },
+            "category": { "type": "string", "enum": ["full", "partial", "none"] },
+            "category_zh": { "type": "string" },
+            "enrolled_on": { "type": "string", "format": "date" },
+            "changed_by": { "type": "string" },
+            "changed_at": { "type": "string", "format": "date-time" } } },
+        "EnrolmentRequest": { "type": "object", "required": ["category", "enrolled_on"], "additionalProperties": false, "properties": {
+            "category": { "type": "string", "description": "full, partial or none (or 全额资助, 定额资助, 不资助)" },
+            "enrolled_on": { "type": "string", "format": "date" } } },
+    })
+}
+
 /// API tokens and the plausibility limits (crate::accounts, crate::limits).
 fn admin_paths() -> Value {
     json!({
@@ -267,7 +299,9 @@ fn admin_schemas() -> Value {
             "payments": { "type": "array", "items": { "type": "object", "properties": { "tier": { "type": "string" }, "amount": { "$ref": "#/components/schemas/Money" } } } },
             "paid": { "$ref": "#/components/schemas/Money" }, "out_of_pocket": { "$ref": "#/components/schemas/Money" },
             "explanation": { "type": "string" }, "settled_at": { "type": "string", "format": "date-time" }, "settled_by": { "type": "string" },
-            "voided": { "type": "boolean" } } },
+            "voided": { "type": "boolean" },
+            "enrolled": { "type": "boolean", "description": "whether the patient was enrolled in basic insurance for the year when the claim was settled" },
+            "warnings": { "type": "array", "items": { "type": "string" }, "description": "not_enrolled: ... when the patient was not enrolled for the year" } } },
         "TargetShown": { "type": "object", "required": ["direction", "value", "tolerance", "region", "text"], "properties": {
             "direction": { "type": "string", "enum": ["at_least", "at_most", "about"] },
             "value": { "type": "number" }, "tolerance": { "type": "number", "minimum": 0 },
@@ -694,7 +728,9 @@ fn base() -> Value {
                     "claim_id": { "type": "string" }, "facility_id": { "type": "string" }, "person_id": { "type": "string" }, "year": { "type": "integer" }, "status": { "type": "string" },
                     "policy": { "type": "string" }, "total_cost": { "$ref": "#/components/schemas/Money" }, "eligible_cost": { "$ref": "#/components/schemas/Money" },
                     "payments": { "type": "array", "items": { "$ref": "#/components/schemas/Payment" } },
-                    "out_of_pocket": { "$ref": "#/components/schemas/Money" }, "replayed": { "type": "boolean" } } },
+                    "out_of_pocket": { "$ref": "#/components/schemas/Money" }, "replayed": { "type": "boolean" },
+                    "enrolled": { "type": "boolean", "description": "whether the person is enrolled in basic medical insurance for the claim's year (docs/desk.md)" },
+                    "warnings": { "type": "array", "items": { "type": "string" }, "description": "what the desk must tell the patient: `not_enrolled: ...` when the person is not enrolled for the year (the tiers with requires_enrolment paid nothing); empty otherwise" } } },
                 "VoidResult": { "type": "object", "properties": {
                     "voided": { "type": "string", "description": "the voided claim's ID" }, "facility_id": { "type": "string", "description": "the voided claim's facility" }, "year": { "type": "integer" },
                     "settlements": { "type": "array", "items": { "type": "object", "properties": { "claim_id": { "type": "string" }, "facility_id": { "type": "string" },

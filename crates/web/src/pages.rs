@@ -396,6 +396,7 @@ pub(crate) async fn person_page(
     let _ = write!(b, "<h2>{}</h2>", t(l, "alerts"));
     b.push_str(&alerts_table(l, &rec.alerts));
     b.push_str(&crate::work::person_section(state, ctx, &rec).await?);
+    b.push_str(&crate::enrolment::person_section(state, ctx, pid).await?);
     b.push_str(&crate::registry::person_form(state, ctx, pid, draft).await?);
     Ok(with_status(page(ctx, &m.name(&p.name), &b), error.as_ref()))
 }

@@ -155,6 +155,18 @@ pub struct SettlementOut {
     pub out_of_pocket: String,
     /// True when this claim had been settled before: the stored result, not counted twice.
     pub replayed: bool,
+    /// Whether the person is enrolled in basic insurance for the claim's year.
+    pub enrolled: bool,
+    /// What the desk must tell the patient: a person not enrolled for the year
+    /// gets nothing from the entries that require enrolment.
+    pub warnings: Vec<String>,
+}
+
+/// The warning of a settlement of a person not enrolled for the year.
+pub fn not_enrolled_warning(year: i32) -> String {
+    format!(
+        "not_enrolled: the person is not enrolled in basic medical insurance for {year} (未参保); the policy's tiers that require enrolment paid nothing"
+    )
 }
 
 fn payments(names: &[String], fen: &[Fen]) -> Vec<Payment> {
@@ -193,6 +205,8 @@ async fn settle_api(
         payments: payments(&r.policy.names, &r.settlement.payments),
         out_of_pocket: r.settlement.out_of_pocket.to_string(),
         replayed: r.replayed,
+        enrolled: r.enrolled,
+        warnings: if r.enrolled { vec![] } else { vec![not_enrolled_warning(r.year)] },
     };
     let code = if r.replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((code, Json(out)).into_response())
@@ -289,6 +303,9 @@ struct CalcForm {
     total: String,
     #[serde(default)]
     eligible: String,
+    /// `no`: the person is not enrolled for the year; anything else is enrolled.
+    #[serde(default)]
+    enrolled: String,
 }
 
 fn options<T: Copy + PartialEq>(
@@ -347,6 +364,7 @@ async fn calculator_page(
 <label>{kd_l}<select name=\"kind\">{kdo}</select></label>\
 <label>{tot_l}<input name=\"total\" value=\"{tot}\" required inputmode=\"decimal\"></label>\
 <label>{el_l}<input name=\"eligible\" value=\"{el}\" required inputmode=\"decimal\"></label>\
+<label>{en_l}<select name=\"enrolled\"><option value=\"yes\">{yes}</option><option value=\"no\"{no_sel}>{no}</option></select></label>\
 <label>{pol_l}<textarea name=\"policy\" rows=\"10\" spellcheck=\"false\">{src}</textarea></label>\
 <button type=\"submit\">{go}</button></form>",
         csrf = csrf_field(ctx),
@@ -375,6 +393,10 @@ async fn calculator_page(
         tot = esc(&f.total),
         el_l = lbl("Eligible cost (in the catalogue)", "政策范围内费用"),
         el = esc(&f.eligible),
+        en_l = lbl("Enrolled in basic insurance for the year", "本年度参保基本医保"),
+        yes = lbl("yes", "是"),
+        no = lbl("no", "否"),
+        no_sel = if f.enrolled == "no" { " selected" } else { "" },
         pol_l = t(l, "policies"),
         src = esc(&source),
         go = lbl("Settle", "测算"),
@@ -397,6 +419,7 @@ async fn calculate(
     Form(f): Form<CalcForm>,
 ) -> Result<Response, PageError> {
     let l = ctx.lang;
+    let lbl = |en: &'static str, zh: &'static str| if l == Lang::En { en } else { zh };
     let result = (|| -> Result<String, String> {
         let policy = settle::Policy::parse(&f.policy).map_err(|e| e.to_string())?;
         let status: PovertyStatus = f.status.parse().map_err(|e: domain::DomainError| e.0)?;
@@ -407,9 +430,22 @@ async fn calculate(
         if eligible > total {
             return Err(format!("the eligible cost {eligible} exceeds the total cost {total}"));
         }
-        let input = settle::ClaimInput { level, kind, total_cost: total, eligible_cost: eligible };
+        let enrolled = f.enrolled != "no";
+        let input =
+            settle::ClaimInput { level, kind, total_cost: total, eligible_cost: eligible, enrolled, referred: true };
         let ex = settle::explain(&policy, &input, status, &settle::Accumulators::new(&policy));
-        let mut o = String::from("<section id=\"calc-result\"><table><thead><tr>");
+        let mut o = String::from("<section id=\"calc-result\">");
+        if !enrolled {
+            let _ = write!(
+                o,
+                "<p class=\"flash error\" role=\"alert\">{}</p>",
+                lbl(
+                    "Not enrolled in basic medical insurance for the year: the tiers that require enrolment pay nothing.",
+                    "本年度未参保基本医保：要求参保的待遇不予支付。"
+                )
+            );
+        }
+        o.push_str("<table><thead><tr>");
         for n in &policy.names {
             let _ = write!(o, "<th>{}</th>", esc(n));
         }
@@ -474,6 +510,10 @@ struct SlipOut {
     settled_at: String,
     settled_by: String,
     voided: bool,
+    /// Whether the patient was enrolled for the year when the claim was settled.
+    enrolled: bool,
+    /// `not_enrolled: ...` when not (see the settlement's warnings).
+    warnings: Vec<String>,
 }
 
 /// The slip of a claim by its key; a claim that is unknown, outside the scope
@@ -527,6 +567,8 @@ async fn slip_api(
         settled_at: s.settled_at.to_rfc3339(),
         settled_by: s.settled_by.clone(),
         voided: s.voided,
+        enrolled: s.enrolled,
+        warnings: if s.enrolled { vec![] } else { vec![not_enrolled_warning(c.year())] },
     }))
 }
 
@@ -549,6 +591,16 @@ async fn slip_page(
             b,
             "<p class=\"flash error\" id=\"slip-void\">{}</p>",
             w("此结算已作废。", "This settlement was voided.")
+        );
+    }
+    if !s.enrolled {
+        let _ = write!(
+            b,
+            "<p class=\"flash error\" role=\"alert\" id=\"slip-not-enrolled\">{}</p>",
+            w(
+                "本年度未参保基本医保：要求参保的待遇未予支付。",
+                "Not enrolled in basic medical insurance for the year: the tiers that require enrolment paid nothing."
+            )
         );
     }
     let person = crate::api::person_path(st.app.person_refs().await?, c.person_id);

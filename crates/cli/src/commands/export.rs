@@ -47,6 +47,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         Kind::Settlements | Kind::Alerts | Kind::IndicatorFacts => {
             anyhow::bail!("{kind:?} is a cluster's result to import, not a kind to export; see --parquet")
         }
+        Kind::Enrolments => {
+            anyhow::bail!("enrolments are not exported; read a person's on the person's page or the API")
+        }
         Kind::Regions => export::<Region>(&args, global),
         Kind::Households => export::<Household>(&args, global),
         Kind::Persons => export::<Person>(&args, global),

@@ -33,6 +33,9 @@ pub enum Kind {
     /// Household visits and follow-ups: household_id, kind, date, visitors,
     /// and optionally person_id, findings, next_date.
     Visits,
+    /// Basic medical insurance enrolments: person_id, year, category
+    /// (full, partial, none), enrolled_on (docs/desk.md).
+    Enrolments,
     /// A cluster's settlements of an exported year: a directory of Parquet
     /// (docs/parquet.md).
     Settlements,
@@ -110,6 +113,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         }
         Kind::Contracts => import_work::<domain::work::DoctorContract>(&args, global),
         Kind::Visits => import_work::<domain::work::Visit>(&args, global),
+        Kind::Enrolments => import_work::<domain::Enrolment>(&args, global),
     }
 }
 
