@@ -108,9 +108,9 @@ fn ring_crosses(ring: &Ring, lon: f64, lat: f64) -> bool {
 }
 
 fn level_of(code: u32) -> RegionLevel {
-    if code % 10_000 == 0 {
+    if code / 10_000 * 10_000 == code {
         RegionLevel::Province
-    } else if code % 100 == 0 {
+    } else if code / 100 * 100 == code {
         RegionLevel::City
     } else {
         RegionLevel::County
