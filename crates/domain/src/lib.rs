@@ -16,6 +16,7 @@ pub mod fasthash;
 pub mod ledger;
 pub mod limits;
 pub mod money;
+pub mod outlines;
 pub mod poverty_counties;
 pub mod records;
 pub mod region;

@@ -180,6 +180,39 @@ fn county_units(d: &Divisions, province: RegionCode) -> Vec<&Region> {
         .collect()
 }
 
+/// A unit's point inside the finest real outline held for it (`domain::outlines`:
+/// its city's or province's, county lines not being shipped): `first` when it lies
+/// inside, else the first of up to 64 redraws from the unit's own stream that does,
+/// else a point drawn evenly in the outline's box until one lies inside. The
+/// redraws come from a stream of their own, so a point already inside leaves every
+/// other draw as it was; all is deterministic by the seed.
+fn inside(
+    seed: u64,
+    unit: RegionCode,
+    first: (f64, f64),
+    mut redraw: impl FnMut(&mut rng::Stream) -> (f64, f64),
+) -> (f64, f64) {
+    let Some(o) = domain::outlines::outlines().finest(unit) else { return first };
+    if o.contains(first.0, first.1) {
+        return first;
+    }
+    let mut r = stream(seed, unit.as_u64(), Purpose::Inside);
+    for _ in 0..64 {
+        let p = redraw(&mut r);
+        if o.contains(p.0, p.1) {
+            return p;
+        }
+    }
+    let b = o.bbox;
+    for _ in 0..10_000 {
+        let p = (rng::round6(r.gen_range(b.min_lon..=b.max_lon)), rng::round6(r.gen_range(b.min_lat..=b.max_lat)));
+        if o.contains(p.0, p.1) {
+            return p;
+        }
+    }
+    first
+}
+
 fn is_street(name: &str) -> bool {
     name.ends_with("街道") || name.ends_with("街道办事处") || name.ends_with("办事处")
 }
@@ -299,7 +332,8 @@ impl Plan {
         for code in codes {
             let mut r = stream(self.seed, code.as_u64(), Purpose::Place);
             let spread = if code == capital { 0.15 } else { 0.8 };
-            let (lon, lat) = near(&mut r, facts.lon, facts.lat, facts.radius * spread);
+            let first = near(&mut r, facts.lon, facts.lat, facts.radius * spread);
+            let (lon, lat) = inside(self.seed, code, first, |r| near(r, facts.lon, facts.lat, facts.radius * spread));
             let name = d.get(code).map(|c| c.name.clone()).unwrap_or_else(|| self.province.name.clone());
             self.cities.push(Unit { code, name, lon, lat, population: 0 });
         }
@@ -375,7 +409,9 @@ impl Plan {
             let mut r = stream(self.seed, county.code.as_u64(), Purpose::Place);
             // Districts (区) crowd around their city; counties spread over it.
             let spread = if county.name.ends_with('区') { 0.06 } else { 0.35 };
-            let (lon, lat) = near(&mut r, self.cities[city].lon, self.cities[city].lat, facts.radius * spread);
+            let (clon, clat) = (self.cities[city].lon, self.cities[city].lat);
+            let first = near(&mut r, clon, clat, facts.radius * spread);
+            let (lon, lat) = inside(self.seed, county.code, first, |r| near(r, clon, clat, facts.radius * spread));
             let towns: Vec<&Region> = d.children(county.code).filter(|t| t.level == RegionLevel::Township).collect();
             let ci = self.counties.len();
             let t0 = self.townships.len();
@@ -423,11 +459,13 @@ impl Plan {
             for (ti, (t, (n_villages, hh_mean))) in towns.iter().zip(shape).enumerate() {
                 let mut tr = stream(self.seed, t.code.as_u64(), Purpose::Place);
                 // The first township is the county seat, at the county's point.
-                let (tlon, tlat) = if ti == 0 {
-                    near(&mut tr, first_town_point.0, first_town_point.1, 0.01)
+                let (from, radius) = if ti == 0 {
+                    (first_town_point, 0.01)
                 } else {
-                    near(&mut tr, lon, lat, if is_street(&t.name) { 0.06 } else { 0.3 })
+                    ((lon, lat), if is_street(&t.name) { 0.06 } else { 0.3 })
                 };
+                let first = near(&mut tr, from.0, from.1, radius);
+                let (tlon, tlat) = inside(self.seed, t.code, first, |r| near(r, from.0, from.1, radius));
                 let v0 = self.villages.len();
                 self.plan_villages(t, n_villages, hh_mean, tlon, tlat, &mut tr);
                 let v1 = self.villages.len();
@@ -564,7 +602,13 @@ impl Plan {
                 };
             }
             names.insert(name.clone());
-            let (lon, lat) = if i == 0 { (tlon, tlat) } else { near(r, tlon, tlat, if street { 0.02 } else { 0.06 }) };
+            let radius = if street { 0.02 } else { 0.06 };
+            let (lon, lat) = if i == 0 {
+                (tlon, tlat)
+            } else {
+                let first = near(r, tlon, tlat, radius);
+                inside(self.seed, code, first, |r| near(r, tlon, tlat, radius))
+            };
             // Log-normal around the mean (the -σ²/2 keeps the mean where it is).
             let households = (hh_mean * (0.35 * normal(r) - 0.06125).exp()).round().clamp(20.0, 4_000.0) as u32;
             let population: u32 = household_sizes(self.seed, code, households).map(u32::from).sum();

@@ -20,6 +20,8 @@ pub enum Purpose {
     People = 3,
     Facilities = 4,
     Staff = 5,
+    /// Redraws of a point that fell outside its region's outline.
+    Inside = 6,
 }
 
 /// SplitMix64's finaliser: a good 64-bit mixer.

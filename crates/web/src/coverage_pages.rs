@@ -118,9 +118,11 @@ async fn coverage_page(
         })
         .collect();
     let _ = write!(b, "<h2>{}</h2>", lbl(l, "Villages", "行政村"));
-    b.push_str(&crate::html::dot_map(
+    b.push_str(&crate::html::region_map(
+        ctx.scope().prefix(),
         &stats,
         |r| r.open_alerts as f64,
+        crate::html::Shade::None,
         lbl(l, "blank: 2 now, 1 within five years, 0 served", "空白：2 当前，1 五年内，0 有合格村医"),
     ));
     let _ = write!(

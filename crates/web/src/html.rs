@@ -1,5 +1,5 @@
 //! HTML by hand: escaping, the page frame, and the two charts drawn by the server as
-//! SVG (the village dot map and the monthly trend). Plain `format!` keeps the build
+//! SVG (the region map with real outlines and the monthly trend). Plain `format!` keeps the build
 //! light; every value that comes from data goes through [`esc`].
 
 use crate::access::Permission;
@@ -119,17 +119,75 @@ pub fn table(l: Lang, heads: &[&'static str], rows: &[Vec<String>]) -> String {
 /// Five classes of a sequential palette, light to dark.
 const PALETTE: [&str; 5] = ["#fee8c8", "#fdbb84", "#fc8d59", "#e34a33", "#b30000"];
 
-/// The village dot map: each region with a recorded point is a dot at that point
-/// (longitude scaled by the cosine of the mean latitude), coloured by `value` in
-/// five equal-interval classes. Regions without a point are listed below as a
-/// tile grid in code order, so nothing is hidden. No boundaries are drawn because
-/// none are held.
-pub fn dot_map(regions: &[RegionStat], value: impl Fn(&RegionStat) -> f64, label: &str) -> String {
+/// How a map shades the regions of the level below its scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shade {
+    /// By the indicator of the regions' points added up within each (a choropleth).
+    Sum,
+    /// Not at all: the points alone carry the values.
+    None,
+}
+
+/// The region map of a scope (a prefix of 0, 2, 4 or 6 digits): the scope's real
+/// outline and the outlines of the level below it (provinces for the whole
+/// country, a province's cities, a city's counties; `domain::outlines`), and each
+/// region of `regions` with a recorded point as a dot on top. With [`Shade::Sum`]
+/// the level below is coloured by `value` of its regions added up (their figures
+/// summed first, so a share stays a share) in five equal-interval classes, and the
+/// dots are small and neutral; otherwise the dots carry the five classes, as they
+/// did before outlines were held. Where no outline of the scope is held (a county
+/// today) the map frames the dots alone, with the finest enclosing outline held
+/// drawn as context. Regions without a point are listed below as a tile grid in
+/// code order, so nothing is hidden.
+pub fn region_map(
+    scope: &str,
+    regions: &[RegionStat],
+    value: impl Fn(&RegionStat) -> f64,
+    shade: Shade,
+    label: &str,
+) -> String {
     let w = 640.0;
     let h = 420.0;
+    let all = domain::outlines::outlines();
+    let own = all.of_prefix(scope);
+    let below = all.children(scope);
+    // Without an outline of its own, the finest enclosing one held, for context.
+    let context = if own.is_none() && scope.len() > 2 {
+        [4usize, 2].into_iter().filter(|n| *n < scope.len()).find_map(|n| all.of_prefix(&scope[..n]))
+    } else {
+        None
+    };
     let pts: Vec<(&RegionStat, f64, f64)> = regions.iter().filter_map(|r| Some((r, r.lon?, r.lat?))).collect();
-    let vals: Vec<f64> = regions.iter().map(&value).collect();
-    let vmax = vals.iter().cloned().fold(0.0, f64::max);
+    let mut bbox = domain::outlines::BBox::EMPTY;
+    for (_, x, y) in &pts {
+        bbox.add(*x, *y);
+    }
+    if let Some(o) = own {
+        bbox.union(&o.bbox);
+    }
+    if scope.is_empty() {
+        for o in &below {
+            bbox.union(&o.bbox);
+        }
+    }
+    // The level below, shaded by the sum of its regions' figures.
+    let digits = [0usize, 2, 4, 6].into_iter().find(|d| *d > scope.len()).unwrap_or(6);
+    let shaded = shade == Shade::Sum && !below.is_empty();
+    let group_vals: Vec<Option<f64>> = below
+        .iter()
+        .map(|o| {
+            let key = o.code.to_string();
+            let inside: Vec<&RegionStat> =
+                regions.iter().filter(|r| r.code.short().get(..digits) == key.get(..digits)).collect();
+            (!inside.is_empty()).then(|| value(&merged(o, &inside)))
+        })
+        .collect();
+    let dot_vals: Vec<f64> = regions.iter().map(&value).collect();
+    let vmax = if shaded {
+        group_vals.iter().flatten().cloned().fold(0.0, f64::max)
+    } else {
+        dot_vals.iter().cloned().fold(0.0, f64::max)
+    };
     let class = |v: f64| -> usize {
         if vmax <= 0.0 {
             0
@@ -139,26 +197,55 @@ pub fn dot_map(regions: &[RegionStat], value: impl Fn(&RegionStat) -> f64, label
     };
     let mut s = format!("<svg class=\"map\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{}\">", esc(label));
     let _ = write!(s, "<rect width=\"{w}\" height=\"{h}\" fill=\"#f7f7f7\"/>");
-    if !pts.is_empty() {
-        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-        for (_, x, y) in &pts {
-            x0 = x0.min(*x);
-            x1 = x1.max(*x);
-            y0 = y0.min(*y);
-            y1 = y1.max(*y);
-        }
-        let k = ((y0 + y1) / 2.0).to_radians().cos().max(0.1);
-        let dx = ((x1 - x0) * k).max(1e-6);
-        let dy = (y1 - y0).max(1e-6);
+    if !bbox.is_empty() {
+        let k = ((bbox.min_lat + bbox.max_lat) / 2.0).to_radians().cos().max(0.1);
+        let dx = ((bbox.max_lon - bbox.min_lon) * k).max(1e-6);
+        let dy = (bbox.max_lat - bbox.min_lat).max(1e-6);
         let scale = ((w - 40.0) / dx).min((h - 60.0) / dy);
-        for (r, x, y) in &pts {
-            let px = 20.0 + (x - x0) * k * scale;
-            let py = h - 40.0 - (y - y0) * scale;
-            let v = value(r);
+        let proj = |x: f64, y: f64| (20.0 + (x - bbox.min_lon) * k * scale, h - 40.0 - (y - bbox.min_lat) * scale);
+        if let Some(o) = context {
             let _ = write!(
                 s,
-                "<circle cx=\"{px:.1}\" cy=\"{py:.1}\" r=\"5\" fill=\"{}\" stroke=\"#555\" stroke-width=\"0.5\"><title>{} {} — {}: {}</title></circle>",
-                PALETTE[class(v)],
+                "<path class=\"context\" data-code=\"{}\" d=\"{}\" fill=\"#fff\" stroke=\"#bbb\" stroke-width=\"0.8\"><title>{}</title></path>",
+                o.code,
+                svg_path(o, &proj),
+                esc(&o.name)
+            );
+        }
+        for (o, v) in below.iter().zip(&group_vals) {
+            let fill = match (shaded, v) {
+                (true, Some(v)) => PALETTE[class(*v)],
+                _ => "#fff",
+            };
+            let shown = v.map_or("—".to_string(), fmt_num);
+            let _ = write!(
+                s,
+                "<path class=\"sub\" data-code=\"{}\" d=\"{}\" fill=\"{fill}\" stroke=\"#999\" stroke-width=\"0.5\"><title>{} {} — {}: {}</title></path>",
+                o.code,
+                svg_path(o, &proj),
+                esc(&o.name),
+                o.code,
+                esc(label),
+                shown
+            );
+        }
+        if let Some(o) = own {
+            let fill = if below.is_empty() { "#fff" } else { "none" };
+            let _ = write!(
+                s,
+                "<path class=\"scope\" data-code=\"{}\" d=\"{}\" fill=\"{fill}\" stroke=\"#333\" stroke-width=\"1.2\"><title>{}</title></path>",
+                o.code,
+                svg_path(o, &proj),
+                esc(&o.name)
+            );
+        }
+        for (r, x, y) in &pts {
+            let (px, py) = proj(*x, *y);
+            let v = value(r);
+            let (radius, fill) = if shaded { ("2.5", "#333") } else { ("5", PALETTE[class(v)]) };
+            let _ = write!(
+                s,
+                "<circle cx=\"{px:.1}\" cy=\"{py:.1}\" r=\"{radius}\" fill=\"{fill}\" stroke=\"#555\" stroke-width=\"0.5\"><title>{} {} — {}: {}</title></circle>",
                 esc(&r.name),
                 r.code.short(),
                 esc(label),
@@ -187,7 +274,7 @@ pub fn dot_map(regions: &[RegionStat], value: impl Fn(&RegionStat) -> f64, label
             let _ = write!(
                 s,
                 "<span class=\"tile\" style=\"background:{}\" title=\"{} {}: {}\">{}</span>",
-                PALETTE[class(value(r))],
+                PALETTE[if shaded { 0 } else { class(value(r)) }],
                 esc(&r.name),
                 r.code.short(),
                 fmt_num(value(r)),
@@ -197,6 +284,56 @@ pub fn dot_map(regions: &[RegionStat], value: impl Fn(&RegionStat) -> f64, label
         s.push_str("</div>");
     }
     s
+}
+
+/// The figures of regions added up, as one region of the outline's code and name.
+fn merged(o: &domain::outlines::Outline, inside: &[&RegionStat]) -> RegionStat {
+    let mut m = RegionStat {
+        code: o.region_code(),
+        name: o.name.clone(),
+        lon: None,
+        lat: None,
+        households: 0,
+        persons: 0,
+        poor_persons: 0,
+        open_alerts: 0,
+        out_of_pocket: domain::Fen::ZERO,
+        settled_total: domain::Fen::ZERO,
+    };
+    for r in inside {
+        m.households += r.households;
+        m.persons += r.persons;
+        m.poor_persons += r.poor_persons;
+        m.open_alerts += r.open_alerts;
+        m.out_of_pocket += r.out_of_pocket;
+        m.settled_total += r.settled_total;
+    }
+    m
+}
+
+/// An outline as SVG path data: `M` and the points of each ring, closed by `Z`,
+/// projected and rounded to 0.1 px, repeated points left out.
+fn svg_path(o: &domain::outlines::Outline, proj: &impl Fn(f64, f64) -> (f64, f64)) -> String {
+    let mut d = String::new();
+    for ring in o.polygons.iter().flat_map(|p| &p.rings) {
+        let mut last = None;
+        let mut n = 0;
+        for &(x, y) in ring {
+            let (px, py) = proj(x, y);
+            let p = ((px * 10.0).round() as i64, (py * 10.0).round() as i64);
+            if last == Some(p) {
+                continue;
+            }
+            d.push(if n == 0 { 'M' } else { ' ' });
+            let _ = write!(d, "{},{}", p.0 as f64 / 10.0, p.1 as f64 / 10.0);
+            last = Some(p);
+            n += 1;
+        }
+        if n > 0 {
+            d.push('Z');
+        }
+    }
+    d
 }
 
 fn fmt_num(v: f64) -> String {

@@ -225,7 +225,13 @@ async fn overview(
         let _ = write!(b, "<option value=\"{k}\"{}>{}</option>", if *k == ind { " selected" } else { "" }, t(l, m));
     }
     b.push_str("</select></label><noscript><button>OK</button></noscript></form>");
-    b.push_str(&crate::html::dot_map(&regions, |r| indicator_value(ind, r), ind_label));
+    b.push_str(&crate::html::region_map(
+        scope.prefix(),
+        &regions,
+        |r| indicator_value(ind, r),
+        crate::html::Shade::Sum,
+        ind_label,
+    ));
     let _ = write!(b, "<p class=\"note\">{}</p></section><section><h2>{}</h2>", t(l, "map_note"), t(l, "trend"));
     b.push_str(&crate::html::trend_chart(&months, l));
     b.push_str("</section>");
