@@ -19,6 +19,7 @@ pub mod auth;
 pub mod config;
 pub mod coverage_pages;
 pub mod desk;
+pub mod desk_pages;
 pub mod error;
 pub mod html;
 pub mod i18n;
@@ -78,6 +79,7 @@ pub fn app(state: AppState) -> Router {
         .merge(reports::page_routes())
         .merge(whatif::page_routes())
         .merge(work::page_routes())
+        .merge(desk_pages::page_routes())
         .merge(registry::page_routes())
         .merge(ledger::page_routes())
         .merge(limits::page_routes())
