@@ -184,16 +184,27 @@ impl App {
         Ok(self.store().admissions(&scope(s)?, None, Some(person), false, Page::first(1000)).await?)
     }
 
+    /// A facility inside the scope; one outside it is answered as unknown.
+    pub async fn facility_in_scope(&self, s: &Scope, facility_id: &str) -> AppResult<domain::Facility> {
+        let sc = scope(s)?;
+        match self.store().get::<domain::Facility>(facility_id).await? {
+            Some(f) if sc.contains(f.region_code) => Ok(f),
+            _ => Err(AppError::NotFound(format!("facility {facility_id:?} is not in the store"))),
+        }
+    }
+
+    /// Every admission of a facility inside the scope (one outside it is
+    /// answered as unknown), the oldest first.
+    pub async fn facility_admissions(&self, s: &Scope, facility_id: &str) -> AppResult<Vec<Admission>> {
+        self.facility_in_scope(s, facility_id).await?;
+        Ok(self.store().admissions(&scope(s)?, Some(facility_id), None, false, Page::first(u32::MAX)).await?)
+    }
+
     /// The arrears of a facility inside the scope (one outside it is answered as
     /// unknown) on `as_of`: the admissions with a balance, the longest
     /// outstanding first; with the share of waived admissions paid up.
     pub async fn arrears(&self, s: &Scope, facility_id: &str, as_of: NaiveDate) -> AppResult<Arrears> {
-        let sc = scope(s)?;
-        let known = self.store().get::<domain::Facility>(facility_id).await?;
-        if !known.is_some_and(|f| sc.contains(f.region_code)) {
-            return Err(AppError::NotFound(format!("facility {facility_id:?} is not in the store")));
-        }
-        let all = self.store().admissions(&sc, Some(facility_id), None, false, Page::first(u32::MAX)).await?;
+        let all = self.facility_admissions(s, facility_id).await?;
         let mut waived_settled = 0;
         let mut waived_paid_up = 0;
         let mut rows = Vec::new();

@@ -57,6 +57,9 @@ pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {
     link("/cases", "cases");
     link("/ledger", "ledger");
     link("/settle", "settle");
+    if ctx.may(Permission::Settle) {
+        link("/desk", "desk");
+    }
     link("/coverage", "coverage");
     link("/reports", "reports");
     link("/targets", "targets");

@@ -32,6 +32,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("households", "Households", "家庭户"),
     ("alerts", "Alerts", "预警"),
     ("settle", "Settlement", "一站式结算"),
+    ("desk", "Hospital desk", "住院结算窗口"),
     ("coverage", "Coverage", "服务覆盖"),
     ("policies", "Policies", "政策与阈值"),
     ("imports", "Imports", "导入记录"),

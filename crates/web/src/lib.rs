@@ -20,6 +20,7 @@ pub mod config;
 pub mod coverage_pages;
 pub mod desk;
 pub mod enrolment;
+pub mod desk_pages;
 pub mod error;
 pub mod html;
 pub mod i18n;
@@ -79,6 +80,7 @@ pub fn app(state: AppState) -> Router {
         .merge(reports::page_routes())
         .merge(whatif::page_routes())
         .merge(work::page_routes())
+        .merge(desk_pages::page_routes())
         .merge(registry::page_routes())
         .merge(enrolment::page_routes())
         .merge(ledger::page_routes())
