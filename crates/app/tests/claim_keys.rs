@@ -241,11 +241,29 @@ where
         store.import_claims(&claims).await.unwrap();
     }
     let all = Scope::all();
+    let enrolled: Vec<(String, domain::Enrolment)> = [pid(1), pid(3), pid(7)]
+        .into_iter()
+        .enumerate()
+        .map(|(line, person_id)| {
+            let day = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+            let e = domain::Enrolment {
+                person_id,
+                year: 2024,
+                category: domain::SubsidyCategory::Partial,
+                enrolled_on: day,
+            };
+            (format!("line {}", line + 2), e)
+        })
+        .collect();
+    now.set_enrolments(&all, &enrolled, "test").await.unwrap();
     app::settlement::settle_stored(now, &all, 2024, "batch").await.unwrap();
     copy().await;
     assert_eq!(old.migrate().await.unwrap(), store::SCHEMA_VERSION);
     assert_eq!(old.migrate().await.unwrap(), store::SCHEMA_VERSION, "once");
     for p in [pid(1), pid(3), pid(7)] {
+        // Made before migration 17, a settlement counts as made for an enrolled
+        // person, as the fresh store's are (its persons are enrolled).
+        assert!(old.settlements_of(&all, p).await.unwrap().iter().all(|s| s.enrolled));
         assert_eq!(old.settlements_of(&all, p).await.unwrap(), now.settlements_of(&all, p).await.unwrap());
         assert_eq!(old.claim_views(p).await.unwrap(), now.claim_views(p).await.unwrap());
     }

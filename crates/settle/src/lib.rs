@@ -23,6 +23,5 @@ pub use engine::{
 };
 pub use explain::{explain, BandUse, Bound, Explanation, TierStep};
 pub use policy::{
-    policy_in_force, Band, Base, CapLevel, Mode, PerLevel, Policy, PolicyError, Standing, TierEntry, TierProblem,
-    When,
+    policy_in_force, Band, Base, CapLevel, Mode, PerLevel, Policy, PolicyError, Standing, TierEntry, TierProblem, When,
 };

@@ -42,6 +42,7 @@ pub struct Args {
 
 /// The step after which the demo works a township's cases (`demo_work`).
 const MONITOR_STEP: &str = "raise early warnings in the store";
+const ENROL_STEP: &str = "import the year's insurance enrolments";
 
 /// The steps a demo runs, each as the command line a user would type.
 pub(super) struct Plan {
@@ -94,6 +95,7 @@ impl Plan {
             ("import the regions", "regions", "regions.csv"),
             ("import the households", "households", "households.csv"),
             ("import the persons", "persons", "persons.csv"),
+            (ENROL_STEP, "enrolments", "enrolments.csv"),
             ("import the facilities", "facilities", "facilities.csv"),
             ("import the practitioners", "practitioners", "practitioners.csv"),
             ("import the claims", "claims", "claims.csv"),
@@ -237,6 +239,33 @@ fn random_password() -> String {
     (0..12).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
 }
 
+/// Writes `enrolments.csv`: every person of `persons.csv` enrolled in basic
+/// medical insurance for the demo's year (the programme enrols every poor
+/// person, with the premium subsidised), with the subsidy of their status:
+/// special hardship in full, the other poor statuses in part, general residents
+/// none (docs/desk.md, "Enrolment"). Enrolled on the first day of the year.
+fn write_enrolments(plan: &Plan) -> anyhow::Result<u64> {
+    use domain::{PovertyStatus, SubsidyCategory};
+    let path = plan.dir.join("persons.csv");
+    let persons: Vec<domain::Person> = ingest::records::read_records(&path, usize::MAX, &mut |_, _| {})
+        .with_context(|| format!("reading {}", path.display()))?;
+    let out = plan.dir.join("enrolments.csv");
+    let mut w = csv::Writer::from_path(&out).with_context(|| format!("creating {}", out.display()))?;
+    w.write_record(["person_id", "year", "category", "enrolled_on"])?;
+    let day = format!("{}-01-01", plan.year);
+    let year = plan.year.to_string();
+    for p in &persons {
+        let category = match p.status {
+            PovertyStatus::SpecialHardship => SubsidyCategory::Full,
+            PovertyStatus::General => SubsidyCategory::None,
+            _ => SubsidyCategory::Partial,
+        };
+        w.write_record([p.person_id.to_string().as_str(), &year, category.as_str(), &day])?;
+    }
+    w.flush()?;
+    Ok(persons.len() as u64)
+}
+
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
     let plan = Plan { dir: args.dir.clone(), db: demo_db(&args.dir, global), year: args.year };
@@ -246,6 +275,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     for (i, (what, argv)) in steps.iter().enumerate() {
         println!("\n[{}/{n}] {what}\n$ {}", i + 1, shown(argv, &plan.db));
         let t = Instant::now();
+        if *what == ENROL_STEP {
+            let n = write_enrolments(&plan).context("writing the enrolments of the year")?;
+            println!("  {n} persons enrolled for {} (the file written from persons.csv)", plan.year);
+        }
         plan.run(argv, global).with_context(|| format!("demo step {} ({what})", i + 1))?;
         println!("  ({:.1} s)", t.elapsed().as_secs_f64());
         if *what == MONITOR_STEP {
