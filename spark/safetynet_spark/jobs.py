@@ -146,6 +146,8 @@ def settle(
             .join(done, on=["claim_id", "_facility"], how="left_anti")
             .drop("_facility")
         )
+    if "facility_id" not in claims.columns:
+        claims = claims.withColumn("facility_id", F.lit(None).cast("string"))
     orphans = claims.join(persons.select("person_id"), on="person_id", how="left_anti")
     first = orphans.select("claim_id", "person_id").limit(1).collect()
     if first:
@@ -153,8 +155,11 @@ def settle(
             f"{orphans.count()} claim(s) name a person who is not in the persons "
             f"(first: claim {first[0]['claim_id']}, person {first[0]['person_id']}); nothing was settled"
         )
+    # The person's status, and enrolment for the year where the export gives it
+    # (absent: enrolled, as the binary's files).
+    person_cols = ["person_id", "status"] + (["enrolled"] if "enrolled" in persons.columns else [])
     todo = claims.select(*CLAIM_COLUMNS, "region_code").join(
-        persons.select("person_id", "status"), on="person_id", how="inner"
+        persons.select(*person_cols), on="person_id", how="inner"
     )
     bucket = F.pmod(F.xxhash64("person_id"), F.lit(buckets))
     todo = todo.withColumn("_bucket", bucket)

@@ -33,6 +33,10 @@ def claims_of(case: Path) -> pa.Table:
     c = read_strings(case / "claims.csv")
     p = read_strings(case / "persons.csv")
     status = dict(zip(p.column("person_id").to_pylist(), p.column("status").to_pylist()))
+    enrolled = (
+        dict(zip(p.column("person_id").to_pylist(), p.column("enrolled").to_pylist()))
+        if "enrolled" in p.column_names else {}
+    )
     date = lambda col: pc.strptime(c.column(col), format="%Y-%m-%d", unit="s").cast(pa.date32())  # noqa: E731
     return pa.table({
         "claim_id": c.column("claim_id"),
@@ -43,6 +47,7 @@ def claims_of(case: Path) -> pa.Table:
         "total_cost": fen(c, "total_cost"),
         "eligible_cost": fen(c, "eligible_cost"),
         "status": pa.array([status[x] for x in c.column("person_id").to_pylist()]),
+        "enrolled": pa.array([enrolled.get(x) for x in c.column("person_id").to_pylist()], pa.string()),
     })
 
 

@@ -70,6 +70,7 @@ pub const PERSONS: &[Col] = &[
     Col::req("status", Utf8),
     Col::req("status_since", Date32),
     Col::opt("diagnoses", Utf8),
+    Col::req("enrolled", Boolean),
     PROVINCE,
     REGION_CODE,
 ];
@@ -271,6 +272,7 @@ pub async fn export_year(
     let mut lives: HashMap<u64, RegionCode> = HashMap::new();
     let mut o = Out { w: DatasetWriter::new(&root, "persons", PERSONS, true)?, provinces: &mut provinces };
     let mut orphans = 0u64;
+    let enrolled = store.enrolled_persons(scope, year).await?;
     store
         .export::<Person, ParquetError>(scope, |chunk| {
             tick(chunk.len());
@@ -288,6 +290,7 @@ pub async fn export_year(
                     Cell::str(p.status.as_str()),
                     Cell::date(p.status_since),
                     Cell::opt_str(&diagnoses),
+                    Cell::Bool(Some(enrolled.contains(&p.person_id))),
                 ];
                 o.push(v, row)?;
             }

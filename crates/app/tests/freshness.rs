@@ -155,6 +155,7 @@ const READS: &[&str] = &[
     "find_household_persons",
     "amount_limits",
     "enrolments_of",
+    "enrolled_persons",
     "targets",
     "target_versions",
     "household_members",

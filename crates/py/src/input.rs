@@ -68,6 +68,32 @@ impl Table {
         Ok(out)
     }
 
+    /// A yes/no column: Boolean, or text (`yes`/`no`, `true`/`false`, `1`/`0`,
+    /// `是`/`否`); `None` for null or an empty text.
+    pub fn flags(&self, column: &str) -> Result<Vec<Option<bool>>> {
+        let mut out = Vec::with_capacity(self.rows());
+        let arrays = self.arrays(column)?;
+        if let Some(a) = arrays.first() {
+            if a.data_type() == &DataType::Boolean {
+                for a in arrays {
+                    out.extend(a.as_boolean().iter());
+                }
+                return Ok(out);
+            }
+        }
+        for (i, s) in self.strings(column)?.into_iter().enumerate() {
+            out.push(match s.map(str::trim) {
+                None | Some("") => None,
+                Some(t) => Some(match t.to_ascii_lowercase().as_str() {
+                    "yes" | "true" | "1" | "是" => true,
+                    "no" | "false" | "0" | "否" => false,
+                    _ => return Err(self.bad(i, column, &format!("{t:?} is not yes or no"))),
+                }),
+            });
+        }
+        Ok(out)
+    }
+
     /// A text column whose every row must hold a value.
     pub fn required_strings(&self, column: &str) -> Result<Vec<&str>> {
         self.strings(column)?

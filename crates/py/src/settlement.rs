@@ -112,6 +112,9 @@ pub fn settle(policies: &Policies, claims: &Table, accumulators: Option<&Table>)
     let totals = claims.required_fen("total_cost")?;
     let eligibles = claims.required_fen("eligible_cost")?;
     let statuses = claims.required_strings("status")?;
+    // Whether the person is enrolled for the claim's year (docs/parquet.md):
+    // enrolled where the column is absent or the value null, as the binary's files.
+    let enrolled = if claims.has("enrolled") { claims.flags("enrolled")? } else { vec![None; n] };
     let facilities = if claims.has("facility_id") { claims.strings("facility_id")? } else { vec![None; n] };
     let facility = |i: usize| facilities[i].unwrap_or("");
     let villages = if claims.has("region_code") { claims.strings("region_code")? } else { vec![None; n] };
@@ -157,7 +160,7 @@ pub fn settle(policies: &Policies, claims: &Table, accumulators: Option<&Table>)
         if eligibles[i] > totals[i] {
             return Err(claims.bad(i, "eligible_cost", "is more than total_cost"));
         }
-        let input = ClaimInput { level, kind, total_cost: totals[i], eligible_cost: eligibles[i], enrolled: true, referred: true };
+        let input = ClaimInput { level, kind, total_cost: totals[i], eligible_cost: eligibles[i], enrolled: enrolled[i].unwrap_or(true), referred: true };
         batch.push(BatchClaim { person: p, discharged: discharged[i], input });
     }
 

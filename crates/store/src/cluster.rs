@@ -462,6 +462,19 @@ impl Store {
                 });
                 return Ok(Err(problems));
             }
+            let mut enrolled: HashSet<i64> = HashSet::new();
+            for part in pids.chunks(per) {
+                let sql = format!(
+                    "SELECT person_id FROM enrolments WHERE year = ${} AND person_id IN ({})",
+                    part.len() + 1,
+                    list(1, part.len())
+                );
+                let mut q = sqlx::query_scalar::<_, i64>(&sql);
+                for id in part {
+                    q = q.bind(*id);
+                }
+                enrolled.extend(q.bind(year as i64).fetch_all(&mut *tx).await.ctx(&ctx)?);
+            }
             let settled: Vec<BatchRow<'_>> = rows
                 .iter()
                 .map(|r| BatchRow {
@@ -474,9 +487,9 @@ impl Store {
                     eligible_cost: r.eligible_cost.0,
                     out_of_pocket: r.out_of_pocket.0,
                     status: r.status.as_str(),
-                    // The exchange with a cluster carries no enrolment yet: its
-                    // engine settles every claim as enrolled (docs/distributed.md).
-                    enrolled: true,
+                    // As the batch does: the store's enrolment of the person for
+                    // the year (the export handed the same to the cluster).
+                    enrolled: enrolled.contains(&(r.person.as_u64() as i64)),
                 })
                 .collect();
             let payments: Vec<(&str, &str, i64, &str, i64)> = rows

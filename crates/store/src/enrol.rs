@@ -6,6 +6,7 @@
 use crate::db::{begin_write, now, on_pool, Scope, Store};
 use crate::error::{corrupt, Ctx, StoreError};
 use crate::settlements::region_of;
+use std::collections::HashSet;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::{Enrolment, RegionCode, ResidentId, SubsidyCategory};
 
@@ -86,6 +87,25 @@ impl Store {
             tx.commit().await.ctx("recording enrolments")?;
             Ok(villages)
         }.await)
+    }
+
+    /// The persons inside `scope` enrolled for `year` (for the export to a
+    /// cluster, which settles with it).
+    pub async fn enrolled_persons(&self, scope: &Scope, year: i32) -> Result<HashSet<ResidentId>, StoreError> {
+        let ctx = "reading the enrolled persons of a year";
+        let (lo, hi) = scope.code_range();
+        let ids: Vec<i64> = on_pool!(self, p => sqlx::query_scalar(
+            "SELECT e.person_id FROM enrolments e JOIN persons p ON p.person_id = e.person_id
+             JOIN households h ON h.household_id = p.household_id
+             WHERE e.year = $1 AND h.village_code BETWEEN $2 AND $3",
+        )
+        .bind(year as i64)
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(p)
+        .await
+        .ctx(ctx)?);
+        ids.into_iter().map(|id| crate::registry::resident_id(id, ctx)).collect()
     }
 
     /// A person's enrolments, by year, when the person lies inside `scope`
