@@ -6,9 +6,9 @@
 use crate::db::{begin_write, now, on_pool, Scope, Store};
 use crate::error::{corrupt, Ctx, StoreError};
 use crate::settlements::region_of;
-use std::collections::HashSet;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::{Enrolment, RegionCode, ResidentId, SubsidyCategory};
+use std::collections::HashSet;
 
 /// The enrolments, and the enrolment each settlement was made with (true for
 /// the settlements made before enrolment was kept).
