@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         s["_all"].unpersist()
 
         mine = spark.read.parquet(f"{out}/settlements")
-        every = mine.select("claim_id", "person_id", "year", "out_of_pocket", "payments", "region_code")
+        every = mine.select("claim_id", "facility_id", "person_id", "year", "out_of_pocket", "payments", "region_code")
         if settled is not None and not policy_toml:
             every = every.unionByName(settled.select(*every.columns))
         every = every.where(F.col("year") == year)

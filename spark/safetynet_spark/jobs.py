@@ -276,7 +276,7 @@ def indicator_facts(
             "claim_id", "person_id", "facility_level", "kind", "admitted", "discharged", "total_cost",
             "eligible_cost", "diagnosis", "facility_id", "region_code",
         ),
-        "settlements": settlements.select("claim_id", "out_of_pocket", "payments", "region_code"),
+        "settlements": settlements.select("claim_id", "facility_id", "out_of_pocket", "payments", "region_code"),
     }
     fac = _small(facilities.select("facility_id", "region_code")) if facilities is not None else None
     key = ("facts", uuid.uuid4().hex)
