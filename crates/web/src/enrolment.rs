@@ -60,6 +60,12 @@ pub struct EnrolmentIn {
     pub enrolled_on: String,
 }
 
+/// A person's enrolments by year, as the API's other lists answer (`items`).
+#[derive(Serialize)]
+pub struct EnrolmentList {
+    items: Vec<EnrolmentOut>,
+}
+
 /// The enrolment of a form or a body, checked as a file row is.
 fn enrolment(pid: ResidentId, year: &str, category: &str, enrolled_on: &str) -> Result<Enrolment, WebError> {
     use domain::Record;
@@ -72,10 +78,10 @@ async fn list_api(
     State(st): State<AppState>,
     ApiUser(ctx): ApiUser,
     Path(id): Path<String>,
-) -> Result<Json<Vec<EnrolmentOut>>, WebError> {
+) -> Result<Json<EnrolmentList>, WebError> {
     let pid = person_param(&st, &ctx, &id).await?;
     let kept = st.app.enrolments(ctx.scope(), pid).await?;
-    Ok(Json(kept.iter().map(out).collect()))
+    Ok(Json(EnrolmentList { items: kept.iter().map(out).collect() }))
 }
 
 async fn set_api(
@@ -83,7 +89,7 @@ async fn set_api(
     ApiUser(ctx): ApiUser,
     Path((id, year)): Path<(String, String)>,
     ApiJson(b): ApiJson<EnrolmentIn>,
-) -> Result<Json<Vec<EnrolmentOut>>, WebError> {
+) -> Result<Json<EnrolmentList>, WebError> {
     ctx.require(Permission::Work)?;
     let pid = person_param(&st, &ctx, &id).await?;
     // A person outside the scope is unknown (404) before the body is read.
@@ -91,7 +97,7 @@ async fn set_api(
     let e = enrolment(pid, &year, &b.category, &b.enrolled_on)?;
     st.app.set_enrolments(ctx.scope(), &[("the enrolment".into(), e)], &ctx.user.username).await?;
     let kept = st.app.enrolments(ctx.scope(), pid).await?;
-    Ok(Json(kept.iter().map(out).collect()))
+    Ok(Json(EnrolmentList { items: kept.iter().map(out).collect() }))
 }
 
 #[derive(Deserialize)]

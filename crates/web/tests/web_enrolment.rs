@@ -75,10 +75,10 @@ async fn enrolment_is_set_in_scope_and_settlement_warns_when_missing(kind: Kind)
     assert_eq!(b.send("PUT", &path, Some(("application/json", good.clone())), &[]).await.status, 404);
     let mut an = api(&srv, "analyst_a").await;
     assert_eq!(an.send("PUT", &path, Some(("application/json", good.clone())), &[]).await.status, 403);
-    assert_eq!(a.get(&format!("/api/v1/persons/{a_ref}/enrolments")).await.json(), json!([]));
+    assert_eq!(a.get(&format!("/api/v1/persons/{a_ref}/enrolments")).await.json(), json!({ "items": [] }));
     let r = a.send("PUT", &path, Some(("application/json", good)), &[]).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let kept = a.get(&format!("/api/v1/persons/{a_ref}/enrolments")).await.json();
+    let kept = a.get(&format!("/api/v1/persons/{a_ref}/enrolments")).await.json()["items"].clone();
     assert_eq!((kept[0]["year"].clone(), kept[0]["category"].clone()), (json!(2024), json!("partial")), "{kept}");
     assert_eq!(b.get(&format!("/api/v1/persons/{a_ref}/enrolments")).await.status, 404);
     let audit = srv.state.app.audit_log(50).await.unwrap();
