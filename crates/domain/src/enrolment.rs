@@ -69,6 +69,17 @@ pub struct Enrolment {
     pub enrolled_on: NaiveDate,
 }
 
+/// Whether a person is enrolled, as a persons file or a cluster's table says
+/// it (docs/files.md): `true`/`yes`/`1`/`是` or `false`/`no`/`0`/`否`, any
+/// case; empty is enrolled.
+pub fn parse_enrolled(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "" | "true" | "yes" | "1" | "是" => Ok(true),
+        "false" | "no" | "0" | "否" => Ok(false),
+        other => Err(format!("{other:?} is not a yes or no (true/false, yes/no, 1/0, 是/否)")),
+    }
+}
+
 /// An enrolment year: 1990 to 2100, like a policy's.
 pub fn parse_year(s: &str) -> Result<i32, String> {
     match s.trim().parse::<i32>() {

@@ -185,7 +185,7 @@ pub fn read_persons(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, 
             };
         let enrolled = match enrolled_col.map(field) {
             None => true,
-            Some(v) => match parse_enrolled(v.expect("checked")) {
+            Some(v) => match domain::enrolment::parse_enrolled(v.expect("checked")) {
                 Ok(e) => e,
                 Err(r) => {
                     bad("enrolled", r);
@@ -204,15 +204,6 @@ pub fn read_persons(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, 
         persons.enrolled.push(enrolled);
     }
     Ok(persons)
-}
-
-/// The `enrolled` cell of a persons file: empty is enrolled.
-fn parse_enrolled(v: &str) -> Result<bool, String> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "" | "true" | "yes" | "1" | "是" => Ok(true),
-        "false" | "no" | "0" | "否" => Ok(false),
-        other => Err(format!("{other:?} is not a yes or no (true/false, yes/no, 1/0, 是/否)")),
-    }
 }
 
 /// How often (in rows) the claims reader reports progress.

@@ -68,8 +68,8 @@ impl Table {
         Ok(out)
     }
 
-    /// A yes/no column: Boolean, or text (`yes`/`no`, `true`/`false`, `1`/`0`,
-    /// `是`/`否`); `None` for null or an empty text.
+    /// An `enrolled` column: Boolean, or text as a persons file writes it
+    /// (`domain::enrolment::parse_enrolled`); `None` for null or an empty text.
     pub fn flags(&self, column: &str) -> Result<Vec<Option<bool>>> {
         let mut out = Vec::with_capacity(self.rows());
         let arrays = self.arrays(column)?;
@@ -84,11 +84,7 @@ impl Table {
         for (i, s) in self.strings(column)?.into_iter().enumerate() {
             out.push(match s.map(str::trim) {
                 None | Some("") => None,
-                Some(t) => Some(match t.to_ascii_lowercase().as_str() {
-                    "yes" | "true" | "1" | "是" => true,
-                    "no" | "false" | "0" | "否" => false,
-                    _ => return Err(self.bad(i, column, &format!("{t:?} is not yes or no"))),
-                }),
+                Some(t) => Some(domain::enrolment::parse_enrolled(t).map_err(|e| self.bad(i, column, &e))?),
             });
         }
         Ok(out)
