@@ -235,7 +235,7 @@ pub fn definitions(text: Option<&str>) -> Result<Definitions> {
 /// The CSV header line of a report (`safetynet report --out R.csv`).
 pub fn report_header(defs: &Definitions) -> Result<String> {
     let mut buf = Vec::new();
-    report::write_csv(defs, &[], &HashMap::new(), &Targets::shipped(), false, &mut buf)
+    report::write_csv(defs, &[], &HashMap::new(), &Targets::shipped(), indicators::Comparisons::NONE, &mut buf)
         .map_err(|e| EngineError::Engine(e.to_string()))?;
     String::from_utf8(buf).map_err(|e| EngineError::Engine(e.to_string()))
 }
@@ -271,7 +271,7 @@ pub fn report_lines(defs: &Definitions, year: i32, level: &str, period: &str, t:
     let (mut codes, mut at, mut lines) = (Vec::new(), Vec::new(), Vec::new());
     for r in &rows {
         let mut buf = Vec::new();
-        report::write_csv(defs, std::slice::from_ref(r), &names, &targets, false, &mut buf)
+        report::write_csv(defs, std::slice::from_ref(r), &names, &targets, indicators::Comparisons::NONE, &mut buf)
             .map_err(|e| EngineError::Engine(e.to_string()))?;
         let text = String::from_utf8(buf).map_err(|e| EngineError::Engine(e.to_string()))?;
         let line = text.split_once('\n').map(|(_, l)| l.trim_end_matches(['\r', '\n']).to_string()).unwrap_or_default();
