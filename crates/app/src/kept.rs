@@ -12,7 +12,10 @@
 //!   of its villages are stale, else a township or the village alone) and
 //!   replaces their facts of the registry and the alerts, in turns;
 //! - recomputes the claim facts of the stale persons from their own claims, and
-//!   the store moves the difference into their villages' sums, in turns.
+//!   the store moves the difference into their villages' sums, in turns;
+//! - and, since a household's spending measures add up its members' claims,
+//!   recomputes the villages the stale persons live in as it does the stale
+//!   villages (their households' spending with the rest of their facts).
 //!
 //! The villages' reach, which depends on the whole network, is measured again
 //! when the network changed or, for the year under way, each day.
@@ -24,7 +27,7 @@ use crate::analysis::{
 use crate::model::{ClaimSettlement, IndicatorData, NetworkData};
 use chrono::{Datelike, NaiveDate};
 use domain::{CountyGroup, RegionCode, RegionLevel};
-use indicators::{stored, Compare, Definitions, Fact, PeriodKind};
+use indicators::{stored, Compare, Comparisons, Definitions, Fact, PeriodKind};
 use std::sync::Arc;
 use store::{FactsWrite, PersonFacts, PersonsWrite, Scope, Store, YearFacts};
 
@@ -224,7 +227,13 @@ pub async fn refresh(
     let built: Vec<i32> = years.iter().filter(|y| !y.complete).map(|y| y.year).collect();
     let all: Vec<i32> = years.iter().map(|y| y.year).collect();
     let ranges: Vec<(i64, i64)> = if built.is_empty() {
-        let stale: Vec<i64> = marks.iter().map(|m| m.0).collect();
+        // The stale villages, and those where a stale person's household lives:
+        // its spending measures sum its members' claims.
+        let mut stale: Vec<i64> = marks.iter().map(|m| m.0).collect();
+        let ids: Vec<i64> = persons.iter().map(|m| m.0).collect();
+        stale.extend(store.villages_of_persons(&ids).await.map_err(err)?);
+        stale.sort_unstable();
+        stale.dedup();
         ranges_of(&stale)
     } else {
         // A first build: every county with households, and those of the marks
@@ -371,13 +380,16 @@ pub async fn report(
     today: NaiveDate,
     write: Option<&tokio::sync::Mutex<()>>,
 ) -> Result<Report, String> {
-    report_compared(store, defs, scope, year, levels, period, None, CountyGroup::All, today, write).await
+    report_compared(store, defs, scope, year, levels, period, Comparisons::NONE, CountyGroup::All, today, write).await
 }
 
 /// The report of `year` as [`report`] draws it, and with `compare` each row
 /// beside the same period of the year before, from that year's kept facts
-/// (kept from now on, and built with this year's if they were not). With
-/// `counties`, only the facts of the villages of those counties are summed.
+/// (kept from now on, and built with this year's if they were not), and beside
+/// its province's and the nation's values, from the whole country's kept facts
+/// (read here for their sums alone: no row or sum of another region leaves
+/// this function). With `counties`, only the facts of the villages of those
+/// counties are summed, in the wider regions too.
 #[allow(clippy::too_many_arguments)]
 pub async fn report_compared(
     store: &Store,
@@ -386,13 +398,13 @@ pub async fn report_compared(
     year: i32,
     levels: Vec<RegionLevel>,
     period: PeriodKind,
-    compare: Option<Compare>,
+    compare: Comparisons,
     counties: CountyGroup,
     today: NaiveDate,
     write: Option<&tokio::sync::Mutex<()>>,
 ) -> Result<Report, String> {
     let err = |e: store::StoreError| e.to_string();
-    if compare.is_some() {
+    if compare.previous_year {
         // Kept before the refresh, so that one build makes both years.
         check_year(year - 1, today)?;
         store.keep_indicator_year(year - 1).await.map_err(err)?;
@@ -400,9 +412,14 @@ pub async fn report_compared(
     refresh(store, Some(year), today, write).await?;
     let s = Scope::new(scope).map_err(err)?;
     let kept = store.indicator_facts(&s, year).await.map_err(err)?;
-    let before = match compare {
-        Some(_) => Some(store.indicator_facts(&s, year - 1).await.map_err(err)?),
-        None => None,
+    // With the regions, the whole country's facts, for their sums alone.
+    let wide = match compare.regions {
+        true => Some(store.indicator_facts(&Scope::all(), year).await.map_err(err)?),
+        false => None,
+    };
+    let before = match compare.previous_year {
+        true => Some(store.indicator_facts(&s, year - 1).await.map_err(err)?),
+        false => None,
     };
     let names = store.region_names(&s).await.map_err(err)?;
     let unsettled = kept.unsettled.max(0) as usize;
@@ -416,12 +433,19 @@ pub async fn report_compared(
         decode(&coverage, &mut facts)?;
         facts.retain(|f| counties.keeps(f.village));
         let mut r = report_of_facts(defs, &facts, frame);
-        if let (Some(c), Some(before)) = (compare, before) {
+        if let Some(before) = before {
             facts.clear();
             decode(&before.local, &mut facts)?;
             decode(&before.coverage, &mut facts)?;
             facts.retain(|f| counties.keeps(f.village));
-            r.compare_with(c, &facts);
+            r.compare_with(Compare::PreviousYear, &facts);
+        }
+        if let Some(wide) = wide {
+            facts.clear();
+            decode(&wide.local, &mut facts)?;
+            decode(&wide.coverage, &mut facts)?;
+            facts.retain(|f| counties.keeps(f.village));
+            r.compare_with(Compare::Regions, &facts);
         }
         Ok(r)
     })

@@ -813,7 +813,13 @@ pub fn indicator_data_from(mut r: store::ReportInputs) -> IndicatorData {
             verified_on: c.verified_on,
         })
         .collect();
+    let spending = r
+        .spending
+        .iter()
+        .map(|s| indicators::extract::Spending { person: s.person, discharged: s.discharged, out_of_pocket: s.out_of_pocket })
+        .collect();
     IndicatorData {
+        spending,
         cases,
         households: r.monitor.households,
         persons: r.monitor.persons,

@@ -142,6 +142,8 @@ const READS: &[&str] = &[
     "facility_regions",
     "report_inputs",
     "registry_report_inputs",
+    "claim_spending",
+    "villages_of_persons",
     "policy_candidates",
     "policies",
     "policy_versions",

@@ -135,6 +135,16 @@ pub struct PersonClaimInputs {
     pub payments: HashMap<domain::ClaimKey, Vec<(String, Fen)>>,
 }
 
+/// Migration 21: the kept facts change form (claim facts sliced by facility
+/// level, `indicators::stored::FORMAT` 3) and the villages' facts gain the
+/// households' spending measures, so every kept fact is dropped and the years
+/// kept stay kept, to be built again by the next refresh (their reach measured
+/// again too).
+pub(crate) const V21: &str = "DELETE FROM indicator_facts; DELETE FROM indicator_coverage; \
+    DELETE FROM indicator_person_facts; DELETE FROM indicator_claim_facts; \
+    DELETE FROM indicator_dirty; DELETE FROM indicator_dirty_persons; \
+    UPDATE indicator_years SET complete = FALSE, coverage_as_of = NULL, coverage_note = NULL";
+
 impl Store {
     /// The years whose facts are kept, by year.
     pub async fn indicator_years(&self) -> Result<Vec<IndicatorYear>, StoreError> {
@@ -308,6 +318,32 @@ impl Store {
             tx.commit().await.ctx(ctx)?;
             Ok(())
         }.await)
+    }
+
+    /// The villages the households of `persons` live in now, sorted, each once
+    /// (a person no longer registered has none): where the households' spending
+    /// measures of persons whose claims changed are recomputed.
+    pub async fn villages_of_persons(&self, persons: &[i64]) -> Result<Vec<i64>, StoreError> {
+        let ctx = format!("reading the villages of {} person(s)", persons.len());
+        let mut out = Vec::new();
+        for part in persons.chunks(2_000) {
+            let sql = format!(
+                "SELECT DISTINCT h.village_code FROM persons p JOIN households h ON h.household_id = p.household_id
+                 WHERE p.person_id IN ({})",
+                list(1, part.len())
+            );
+            let rows: Vec<(i64,)> = on_pool!(self, p => {
+                let mut q = sqlx::query_as(&sql);
+                for id in part {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(p).await.ctx(&ctx)?
+            });
+            out.extend(rows.into_iter().map(|(v,)| v));
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
     }
 
     /// What the claim facts of `persons` in `year` are computed from.

@@ -16,6 +16,7 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod charts;
 pub mod config;
 pub mod coverage_pages;
 pub mod desk;
