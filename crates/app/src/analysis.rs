@@ -105,16 +105,8 @@ impl Report {
 
     pub fn xlsx(&self) -> Result<Vec<u8>, String> {
         let mut out = Vec::new();
-        report::write_xlsx(
-            &self.defs,
-            &self.rows,
-            &self.names,
-            &self.levels,
-            &self.targets,
-            self.compare,
-            &mut out,
-        )
-        .map_err(|e| e.to_string())?;
+        report::write_xlsx(&self.defs, &self.rows, &self.names, &self.levels, &self.targets, self.compare, &mut out)
+            .map_err(|e| e.to_string())?;
         Ok(out)
     }
 

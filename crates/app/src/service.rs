@@ -816,7 +816,11 @@ pub fn indicator_data_from(mut r: store::ReportInputs) -> IndicatorData {
     let spending = r
         .spending
         .iter()
-        .map(|s| indicators::extract::Spending { person: s.person, discharged: s.discharged, out_of_pocket: s.out_of_pocket })
+        .map(|s| indicators::extract::Spending {
+            person: s.person,
+            discharged: s.discharged,
+            out_of_pocket: s.out_of_pocket,
+        })
         .collect();
     IndicatorData {
         spending,

@@ -108,7 +108,11 @@ pub fn months_svg(
     let top = top_of(all.chain(target.map(|t| t.value)), def.unit);
     let step = (W - LEFT - 10.0) / 11.0;
     let x_of = |m: usize| LEFT + 4.0 + m as f64 * step;
-    let label = if l == Lang::En { format!("{} by month, {year}", def.name_en) } else { format!("{}（{year}年逐月）", def.name_zh) };
+    let label = if l == Lang::En {
+        format!("{} by month, {year}", def.name_en)
+    } else {
+        format!("{}（{year}年逐月）", def.name_zh)
+    };
     let mut s = format!(
         "<svg class=\"chart months\" data-indicator=\"{}\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{}\">",
         esc(&def.id),
@@ -133,7 +137,11 @@ pub fn months_svg(
             }
         }
         if !d.is_empty() {
-            let _ = write!(s, "<path class=\"{class}\" d=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\"{dash}/>", d.trim_end());
+            let _ = write!(
+                s,
+                "<path class=\"{class}\" d=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\"{dash}/>",
+                d.trim_end()
+            );
         }
         for (m, v) in values.iter().enumerate() {
             if let Some(v) = v {
@@ -178,7 +186,11 @@ pub struct Bar<'a> {
 /// nation's (those given), with the target's line.
 pub fn bars_svg(l: Lang, def: &IndicatorDef, bars: &[Bar], target: Option<&Target>) -> String {
     let top = top_of(bars.iter().filter_map(|b| b.value).chain(target.map(|t| t.value)), def.unit);
-    let label = if l == Lang::En { format!("{}: the region, its province, the nation", def.name_en) } else { format!("{}：本地区、所在省、全国", def.name_zh) };
+    let label = if l == Lang::En {
+        format!("{}: the region, its province, the nation", def.name_en)
+    } else {
+        format!("{}：本地区、所在省、全国", def.name_zh)
+    };
     let mut s = format!(
         "<svg class=\"chart bars\" data-indicator=\"{}\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{}\">",
         esc(&def.id),

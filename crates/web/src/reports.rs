@@ -486,12 +486,22 @@ fn charts(b: &mut String, l: Lang, r: &Report, scope: &str) {
     for (i, d) in r.defs.indicators.iter().enumerate() {
         let target = r.targets.find(&d.id, &region_code, r.year);
         let name = if l == Lang::En { &d.name_en } else { &d.name_zh };
-        let _ = write!(b, "<figure class=\"chart report-chart\" data-indicator=\"{}\"><figcaption>{}</figcaption>", esc(&d.id), esc(name));
+        let _ = write!(
+            b,
+            "<figure class=\"chart report-chart\" data-indicator=\"{}\"><figcaption>{}</figcaption>",
+            esc(&d.id),
+            esc(name)
+        );
         let before = c.months_before.as_ref().and_then(|m| m.get(i)).map(Vec::as_slice);
         b.push_str(&crate::charts::months_svg(l, d, r.year, &c.months[i], before, target));
-        let mut bars = vec![crate::charts::Bar { key: "region", label: &region_label, value: c.year.get(i).copied().flatten() }];
+        let mut bars =
+            vec![crate::charts::Bar { key: "region", label: &region_label, value: c.year.get(i).copied().flatten() }];
         if let Some((_, pv)) = &c.province {
-            bars.push(crate::charts::Bar { key: "province", label: province_label, value: pv.get(i).copied().flatten() });
+            bars.push(crate::charts::Bar {
+                key: "province",
+                label: province_label,
+                value: pv.get(i).copied().flatten(),
+            });
         }
         let nation_label = lbl(l, "nation", "全国");
         if let Some(nv) = &c.nation {

@@ -198,7 +198,11 @@ impl FileInputs<'_> {
             facts.extend(ClaimLedger::new(self.persons, &serious, year).facts(self.registry, &settled)?);
             let spending: Vec<Spending> = settled
                 .iter()
-                .map(|s| Spending { person: s.claim.person_id, discharged: s.claim.discharged, out_of_pocket: s.out_of_pocket })
+                .map(|s| Spending {
+                    person: s.claim.person_id,
+                    discharged: s.claim.discharged,
+                    out_of_pocket: s.out_of_pocket,
+                })
                 .collect();
             facts.extend(spending_facts(self.registry, &spending, SOCIETAL_POVERTY_LINE, year));
         }
