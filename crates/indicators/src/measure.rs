@@ -137,6 +137,11 @@ measures! {
     /// Of the claims treated in the patient's county, those at a village or
     /// township facility (乡村两级诊疗).
     TreatedAtPrimary = "treated_at_primary", Flow, Count, status: true, kind: true;
+    /// Cases of households at risk whose deadline to close fell in the period,
+    /// counted in the month of that deadline (docs/work.md).
+    CasesCloseDue = "cases_close_due", Flow, Count, status: true, kind: false;
+    /// Of them, those closed (for any reason) on or before that deadline.
+    CasesClosedInTime = "cases_closed_in_time", Flow, Count, status: true, kind: false;
 }
 
 impl fmt::Display for Measure {

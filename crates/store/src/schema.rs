@@ -124,6 +124,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: crate::enrol::V17,
         script: None,
     },
+    Migration {
+        version: 18,
+        name: "a deadline to close each case; closing a case moves the indicators",
+        sql: crate::work::V18,
+        script: Some((crate::work::V18_SQLITE, crate::work::V18_POSTGRES)),
+    },
 ];
 
 /// The migration that SQLite runs as a table rebuild with foreign keys off.
@@ -133,7 +139,7 @@ const SQLITE_REBUILT: i64 = 13;
 const CLAIMS_KEYED: i64 = 14;
 
 /// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 17;
+pub const SCHEMA_VERSION: i64 = 18;
 
 /// The headline figures by village, so that the overview, the map and the trend
 /// sum a few thousand rows instead of joining every claim of a province (see
