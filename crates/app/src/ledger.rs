@@ -187,7 +187,7 @@ pub async fn ledger_book(
         if overdue {
             sum.overdue_cases += 1;
         }
-        let closed_on = c.closed_at.map(domain::time::china_day);
+        let closed_on = c.closed_on;
         let mut row: Vec<Cell> = vec![Cell::Int(c.id)];
         row.extend(place(c.village));
         row.extend([

@@ -72,7 +72,7 @@ impl CaseRules for Rules {
                     )),
                 }
             }
-            CaseMove::Close { reason: CloseReason::NoRisk, note } => {
+            CaseMove::Close { reason: CloseReason::NoRisk, note, .. } => {
                 if f.measures > 0 {
                     return Err("assistance was given: close as risk eliminated after a verification visit".into());
                 }
@@ -304,7 +304,7 @@ impl App {
                 }
                 CaseMove::Measure(m)
             }
-            CaseRequest::Close { reason, note } => CaseMove::Close { reason, note },
+            CaseRequest::Close { reason, note } => CaseMove::Close { reason, note, on: today },
         };
         let case = {
             let _turn = self.writing().await;
@@ -437,7 +437,7 @@ mod tests {
     }
 
     fn close(reason: CloseReason) -> CaseMove {
-        CaseMove::Close { reason, note: "checked".into() }
+        CaseMove::Close { reason, note: "checked".into(), on: day("2026-07-01") }
     }
 
     #[test]

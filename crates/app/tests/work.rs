@@ -530,20 +530,32 @@ async fn a_case_kept_before_migration_18_gets_the_default_deadline_to_close(db: 
     let opened: chrono::DateTime<chrono::Utc> = "2024-03-10T18:30:00Z".parse().unwrap();
     let insert = "INSERT INTO cases (household_id, village_code, state, source, opened_at, opened_by, due, updated_at)
                   VALUES ('H1', 341122100201, 'open', 'officer', $1, 'wang', $2, $1)";
+    let closed = "INSERT INTO cases (household_id, village_code, state, source, opened_at, opened_by, due, updated_at,
+                                     closed_at, close_reason, note)
+                  VALUES ('H2', 341122100202, 'closed', 'officer', $1, 'wang', $2, $1, $1, 'no_risk', 'none found')";
     if db.url.starts_with("postgres") {
         let p = sqlx::PgPool::connect(&db.url).await.unwrap();
         sqlx::query(insert).bind(opened).bind(d("2024-03-26")).execute(&p).await.unwrap();
+        sqlx::query(closed).bind(opened).bind(d("2024-03-26")).execute(&p).await.unwrap();
         p.close().await;
     } else {
         let p = sqlx::SqlitePool::connect(&db.url).await.unwrap();
         sqlx::query(insert).bind(opened).bind(d("2024-03-26")).execute(&p).await.unwrap();
+        sqlx::query(closed).bind(opened).bind(d("2024-03-26")).execute(&p).await.unwrap();
         p.close().await;
     }
     db.store.migrate().await.unwrap();
     let cases = app::App::new(db.store.clone());
     let listed = cases.cases(&county(), &CaseFilter::default(), today()).await.unwrap();
-    assert_eq!(listed.len(), 1);
-    assert_eq!((listed[0].due, listed[0].close_due), (d("2024-03-26"), d("2024-09-07")));
+    assert_eq!(listed.len(), 2);
+    let (open, closed) =
+        if listed[0].household_id == "H1" { (&listed[0], &listed[1]) } else { (&listed[1], &listed[0]) };
+    assert_eq!((open.due, open.close_due, open.closed_on), (d("2024-03-26"), d("2024-09-07"), None));
+    assert_eq!(
+        (closed.close_due, closed.closed_on),
+        (d("2024-09-07"), Some(d("2024-03-11"))),
+        "closed the next day in China"
+    );
     db.finish().await;
 }
 

@@ -35,7 +35,7 @@ pub struct AlertDates {
 }
 
 /// What the indicators read of a case: whose, its deadline to verify and when
-/// verified, its deadline to close and the day in China it was closed.
+/// verified, its deadline to close and the day it was closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseDates {
     pub household_id: String,
@@ -269,9 +269,9 @@ impl Store {
         let (lo, hi) = scope.code_range();
         let first = NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(|| StoreError::Invalid(format!("year {year}")))?;
         let last = NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(|| StoreError::Invalid(format!("year {year}")))?;
-        type Row = (String, NaiveDate, Option<NaiveDate>, NaiveDate, Option<DateTime<Utc>>);
+        type Row = (String, NaiveDate, Option<NaiveDate>, NaiveDate, Option<NaiveDate>);
         let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(
-            "SELECT c.household_id, c.due, c.verified_on, c.close_due, c.closed_at
+            "SELECT c.household_id, c.due, c.verified_on, c.close_due, c.closed_on
              FROM households h CROSS JOIN cases c
              WHERE c.household_id = h.household_id AND h.village_code BETWEEN $1 AND $2
              AND (c.due BETWEEN $3 AND $4 OR c.close_due BETWEEN $3 AND $4)
@@ -286,12 +286,12 @@ impl Store {
         .ctx(&ctx)?);
         Ok(rows
             .into_iter()
-            .map(|(household_id, due, verified_on, close_due, closed_at)| CaseDates {
+            .map(|(household_id, due, verified_on, close_due, closed_on)| CaseDates {
                 household_id,
                 due,
                 verified_on,
                 close_due,
-                closed_on: closed_at.map(domain::time::china_day),
+                closed_on,
             })
             .collect())
     }

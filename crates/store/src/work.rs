@@ -199,27 +199,30 @@ CREATE TRIGGER fresh_cases_delete AFTER DELETE ON cases
 "#;
 
 /// Migration 18: a deadline to close each case beside the deadline to verify
-/// it. A region may set its own days to close (`close_days`, empty for the
-/// default); a case keeps the deadline it was opened with. The cases kept
-/// before get the default counted from the day in China they were opened.
+/// it, and the day it was closed. A region may set its own days to close
+/// (`close_days`, empty for the default); a case keeps the deadline it was
+/// opened with. The cases kept before get the default counted from the day in
+/// China they were opened, and, when closed, the day in China of their close.
 /// Closing a case now moves the indicators (cases closed in time), so the
-/// trigger on `cases` also watches `close_due` and `closed_at`; the villages
+/// trigger on `cases` also watches `close_due` and `closed_on`; the villages
 /// with cases are marked stale once, so that their kept facts gain the new
 /// measures (the other villages' facts have none to gain).
 pub(crate) const V18: &str = r#"
 ALTER TABLE case_deadlines ADD COLUMN close_days BIGINT CHECK (close_days IS NULL OR close_days BETWEEN 1 AND 730);
 ALTER TABLE cases ADD COLUMN close_due DATE;
+ALTER TABLE cases ADD COLUMN closed_on DATE;
 INSERT INTO indicator_dirty (village_code) SELECT DISTINCT village_code FROM cases WHERE TRUE
     ON CONFLICT (village_code) DO UPDATE SET version = indicator_dirty.version + 1
 "#;
 
 pub(crate) const V18_SQLITE: &str = r#"
 UPDATE cases SET close_due = date(substr(opened_at, 1, 19), '+8 hours', '+180 days');
+UPDATE cases SET closed_on = date(substr(closed_at, 1, 19), '+8 hours') WHERE closed_at IS NOT NULL;
 DROP TRIGGER fresh_cases_update;
 CREATE TRIGGER fresh_cases_update AFTER UPDATE ON cases
 WHEN OLD.due IS NOT NEW.due OR OLD.verified_on IS NOT NEW.verified_on OR OLD.village_code IS NOT NEW.village_code
     OR OLD.household_id IS NOT NEW.household_id OR OLD.close_due IS NOT NEW.close_due
-    OR OLD.closed_at IS NOT NEW.closed_at
+    OR OLD.closed_on IS NOT NEW.closed_on
 BEGIN
     INSERT INTO indicator_dirty (village_code) VALUES (OLD.village_code), (NEW.village_code)
         ON CONFLICT (village_code) DO UPDATE SET version = indicator_dirty.version + 1;
@@ -228,6 +231,7 @@ END;
 
 pub(crate) const V18_POSTGRES: &str = r#"
 UPDATE cases SET close_due = ((opened_at AT TIME ZONE 'UTC') + INTERVAL '8 hours')::date + 180;
+UPDATE cases SET closed_on = ((closed_at AT TIME ZONE 'UTC') + INTERVAL '8 hours')::date WHERE closed_at IS NOT NULL;
 CREATE OR REPLACE FUNCTION fresh_cases() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -239,8 +243,8 @@ BEGIN
         PERFORM fresh_villages(FALSE, TRUE, ARRAY(
             SELECT x.v FROM old_rows o JOIN new_rows n ON n.id = o.id
             CROSS JOIN LATERAL (VALUES (o.village_code), (n.village_code)) x (v)
-            WHERE (o.due, o.verified_on, o.village_code, o.household_id, o.close_due, o.closed_at)
-                  IS DISTINCT FROM (n.due, n.verified_on, n.village_code, n.household_id, n.close_due, n.closed_at)));
+            WHERE (o.due, o.verified_on, o.village_code, o.household_id, o.close_due, o.closed_on)
+                  IS DISTINCT FROM (n.due, n.verified_on, n.village_code, n.household_id, n.close_due, n.closed_on)));
     END IF;
     RETURN NULL;
 END $$;
@@ -263,6 +267,9 @@ pub struct StoredCase {
     pub verified_on: Option<NaiveDate>,
     /// The day by which it should be closed.
     pub close_due: NaiveDate,
+    /// The day it was closed (the day of the move; `closed_at` is the instant
+    /// it was recorded).
+    pub closed_on: Option<NaiveDate>,
     pub monitored: Option<bool>,
     pub closed_at: Option<DateTime<Utc>>,
     pub close_reason: Option<CloseReason>,
@@ -346,7 +353,7 @@ pub trait CaseRules: Send + Sync {
 
 const CASE_COLS: &str =
     "c.id, c.household_id, c.village_code, c.state, c.source, c.opened_at, c.opened_by, c.assignee, \
-     c.due, c.verified_on, c.close_due, c.monitored, c.closed_at, c.close_reason, c.note, c.version, c.updated_at";
+     c.due, c.verified_on, c.close_due, c.monitored, c.closed_at, c.closed_on, c.close_reason, c.note, c.version, c.updated_at";
 const VISIT_COLS: &str = "v.id, v.household_id, v.village_code, v.person_id, v.kind, v.date, v.visitors, v.findings, \
      v.next_date, v.case_id, v.recorded_by, v.recorded_at";
 const CONTRACT_COLS: &str =
@@ -393,6 +400,7 @@ macro_rules! case_of {
             verified_on: col!(r, "verified_on", what),
             monitored: col!(r, "monitored", what),
             closed_at: col!(r, "closed_at", what),
+            closed_on: col!(r, "closed_on", what),
             close_reason: reason.map(|x| parsed(&x, &what)).transpose()?,
             note: col!(r, "note", what),
             version: col!(r, "version", what),
@@ -983,9 +991,10 @@ impl Store {
                     .ctx(&ctx)?;
                     format!("{} of {} from {} on {}", m.kind.trim(), m.amount, m.fund.trim(), m.date)
                 }
-                CaseMove::Close { reason, note } => {
-                    sqlx::query("UPDATE cases SET closed_at = $1, close_reason = $2 WHERE id = $3")
+                CaseMove::Close { reason, note, on } => {
+                    sqlx::query("UPDATE cases SET closed_at = $1, closed_on = $2, close_reason = $3 WHERE id = $4")
                         .bind(at)
+                        .bind(*on)
                         .bind(reason.as_str())
                         .bind(id)
                         .execute(&mut *tx)

@@ -533,7 +533,7 @@ fn work_schemas() -> Value {
             "source": { "type": "string", "enum": ["alert", "visit", "officer"] }, "opened_at": time, "opened_by": text,
             "assignee": text, "due": date, "verified_on": { "type": "string", "format": "date", "nullable": true },
             "close_due": date, "late_to_close": { "type": "boolean", "description": "still open past its deadline to close" },
-            "monitored": { "type": "boolean", "nullable": true }, "closed_at": { "type": "string", "format": "date-time", "nullable": true },
+            "monitored": { "type": "boolean", "nullable": true }, "closed_at": { "type": "string", "format": "date-time", "nullable": true }, "closed_on": { "type": "string", "format": "date", "nullable": true, "description": "the day it was closed, counted against close_due" },
             "close_reason": { "type": "string", "enum": ["risk_eliminated", "no_risk"], "nullable": true }, "note": text,
             "version": { "type": "integer", "description": "raised by every move; a move names the version it was made on" }, "updated_at": time } },
         "CaseRecord": { "allOf": [ { "$ref": "#/components/schemas/Case" }, { "type": "object", "properties": {
