@@ -45,11 +45,11 @@ INSERT INTO regions (code, name, level, parent_code)
 INSERT INTO households (household_id, village_code, size, income)
   SELECT 'H' || (100000000 + d), 640100000000 + ((d % 10000) / 400 + 1) * 1000000 + (((d % 10000) / 40) % 10 + 1) * 1000 + d % 40 + 1, 3, 2000000
   FROM $(printf "$nums" $((N - 1)));
-INSERT INTO cases (household_id, village_code, state, source, opened_at, opened_by, assignee, due, updated_at)
+INSERT INTO cases (household_id, village_code, state, source, opened_at, opened_by, assignee, due, close_due, updated_at)
   SELECT 'H' || (100000000 + d * $((N / OPEN / 10)) ), 640100000000 + (((d * $((N / OPEN / 10))) % 10000) / 400 + 1) * 1000000 + ((((d * $((N / OPEN / 10))) % 10000) / 40) % 10 + 1) * 1000 + (d * $((N / OPEN / 10))) % 40 + 1,
          CASE WHEN d % 10 = 0 THEN (CASE WHEN d % 20 = 0 THEN 'open' ELSE 'assigned' END) ELSE 'closed' END, 'alert',
          '2026-01-01T00:00:00Z', 'bench', CASE WHEN d % 20 = 10 THEN 'officer ' || (d % 7) ELSE '' END,
-         $(printf "$DUE" "d"), '2026-01-01T00:00:00Z'
+         $(printf "$DUE" "d"), $(printf "$CLOSE_DUE" "d"), '2026-01-01T00:00:00Z'
   FROM $(printf "$nums" $((OPEN * 10 - 1)));
 SQL
 }
@@ -60,6 +60,7 @@ if [ ! -f "$DB" ]; then
   rm -f "$DB.part"*
   "$BIN" --quiet --db "$DB.part" migrate
   DUE="date('$TODAY', ((%s / 10) %% 90 - 60) || ' days')"
+  CLOSE_DUE="date('$TODAY', ((%s / 10) %% 90 + 105) || ' days')"
   fill_sql "(WITH RECURSIVE n(d) AS (SELECT 0 UNION ALL SELECT d + 1 FROM n WHERE d < %s) SELECT d FROM n)" >"$DIR/fill-sqlite.sql"
   /usr/bin/time -f "filled in %e s" python3 -c "
 import sqlite3, sys
@@ -75,6 +76,7 @@ if ! psql "$PG/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$PGDB'
   psql -q "$PG/postgres" -c "CREATE DATABASE ${PGDB}_part"
   "$BIN" --quiet --db "$PG/${PGDB}_part" migrate
   DUE="DATE '$TODAY' + ((%s / 10) %% 90 - 60)::int"
+  CLOSE_DUE="DATE '$TODAY' + ((%s / 10) %% 90 + 105)::int"
   fill_sql "(SELECT generate_series(0, %s) AS d) n" >"$DIR/fill-pg.sql"
   /usr/bin/time -f "filled in %e s" psql -q -v ON_ERROR_STOP=1 "$PG/${PGDB}_part" -f "$DIR/fill-pg.sql"
   psql -q "$PG/${PGDB}_part" -c "VACUUM ANALYZE"

@@ -267,7 +267,7 @@ def indicator_facts(
             "household_id", "year", "raised_on", "assisted_on", "region_code"
         )
     if cases is not None:
-        village_frames["cases"] = cases.select("household_id", "due", "verified_on", "region_code")
+        village_frames["cases"] = cases.select("household_id", "due", "verified_on", "close_due", "closed_on", "region_code")
     if contracts is not None:
         village_frames["contracts"] = contracts.select("person_id", "region_code")
     # The households' spending measures (SDG 3.8.2) add up their members' claims.

@@ -144,8 +144,15 @@ const ALERT_DATES: &[Col] = &[
     PROVINCE,
     REGION_CODE,
 ];
-const CASES: &[Col] =
-    &[Col::req("household_id", Utf8), Col::req("due", Date32), Col::opt("verified_on", Date32), PROVINCE, REGION_CODE];
+const CASES: &[Col] = &[
+    Col::req("household_id", Utf8),
+    Col::req("due", Date32),
+    Col::opt("verified_on", Date32),
+    Col::req("close_due", Date32),
+    Col::opt("closed_on", Date32),
+    PROVINCE,
+    REGION_CODE,
+];
 const REGIONS: &[Col] = &[
     Col::req("code", Utf8),
     Col::req("name", Utf8),
@@ -383,7 +390,14 @@ pub async fn export_year(
     tick(cases.len());
     for c in cases {
         let Some(&v) = villages.get(&c.household_id) else { continue };
-        o.push(v, vec![Cell::str(c.household_id), Cell::date(c.due), Cell::Date(c.verified_on)])?;
+        let row = vec![
+            Cell::str(c.household_id),
+            Cell::date(c.due),
+            Cell::Date(c.verified_on),
+            Cell::date(c.close_due),
+            Cell::Date(c.closed_on),
+        ];
+        o.push(v, row)?;
     }
     rows.insert("cases".into(), o.w.finish()?);
 

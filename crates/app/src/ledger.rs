@@ -187,12 +187,13 @@ pub async fn ledger_book(
         if overdue {
             sum.overdue_cases += 1;
         }
+        let closed_on = c.closed_on;
         let mut row: Vec<Cell> = vec![Cell::Int(c.id)];
         row.extend(place(c.village));
         row.extend([
             Cell::text(&c.household_id),
             Cell::text(c.state.zh()),
-            Cell::text(c.opened_at.date_naive().to_string()),
+            Cell::text(domain::time::china_day(c.opened_at).to_string()),
             Cell::text(&c.assignee),
             Cell::text(c.due.to_string()),
             Cell::text(if overdue { "逾期" } else { "" }),
@@ -204,8 +205,15 @@ pub async fn ledger_book(
             }),
             Cell::Int(n),
             Cell::Money(amount),
-            Cell::from(c.closed_at.map(|d| d.date_naive().to_string())),
+            Cell::from(closed_on.map(|d| d.to_string())),
             Cell::text(c.close_reason.map(|r| r.zh()).unwrap_or("")),
+            Cell::text(c.close_due.to_string()),
+            Cell::text(match closed_on {
+                Some(d) if d <= c.close_due => "按期",
+                Some(_) => "逾期办结",
+                None if c.close_due < today => "逾期未办结",
+                None => "",
+            }),
         ]);
         case_rows.push(row);
     }
@@ -302,6 +310,8 @@ pub async fn ledger_book(
                 "帮扶金额(元)",
                 "结案日期",
                 "结案原因",
+                "办结期限",
+                "办结情况",
             ]),
             rows: case_rows,
         },

@@ -16,19 +16,16 @@ use crate::access::{Masking, Scope};
 use crate::model::{AppError, AppResult};
 use crate::service::scope;
 use crate::App;
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use domain::{Fen, ResidentId};
 use ingest::tables::{Cell, Table};
 use std::collections::{BTreeMap, HashMap};
 
-/// The offset of the days of the reconciliation (China Standard Time).
-pub fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("a valid offset")
-}
+pub use domain::time::china;
 
 /// The day in China of an instant.
 pub fn day_of(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&china()).date_naive()
+    domain::time::china_day(at)
 }
 
 /// The most days one reconciliation spans.

@@ -811,6 +811,8 @@ pub fn indicator_data_from(mut r: store::ReportInputs) -> IndicatorData {
             household_id: c.household_id,
             due: c.due,
             verified_on: c.verified_on,
+            close_due: c.close_due,
+            closed_on: c.closed_on,
         })
         .collect();
     let spending = r

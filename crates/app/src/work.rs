@@ -72,7 +72,7 @@ impl CaseRules for Rules {
                     )),
                 }
             }
-            CaseMove::Close { reason: CloseReason::NoRisk, note } => {
+            CaseMove::Close { reason: CloseReason::NoRisk, note, .. } => {
                 if f.measures > 0 {
                     return Err("assistance was given: close as risk eliminated after a verification visit".into());
                 }
@@ -88,16 +88,26 @@ impl CaseRules for Rules {
     }
 }
 
-/// The verification deadline of a case opened on `today` in `village`: the
-/// days set for the longest region prefix of the village's code.
-pub fn due_in(deadlines: &[(String, i64)], village: RegionCode, today: NaiveDate) -> NaiveDate {
+/// Days to close a case where no region sets its own: the time a household's
+/// measures are given to take hold before the case is judged (docs/work.md).
+pub const DEFAULT_CLOSE_DAYS: i64 = 180;
+
+/// The deadlines of a case opened on `today` in `village`, to verify it and to
+/// close it: each the days set for the longest region prefix of the village's
+/// code that sets them, else the default.
+pub fn due_in(
+    deadlines: &[(String, i64, Option<i64>)],
+    village: RegionCode,
+    today: NaiveDate,
+) -> (NaiveDate, NaiveDate) {
     let code = village.to_string();
-    let days = deadlines
-        .iter()
-        .filter(|(r, _)| code.starts_with(r.as_str()))
-        .max_by_key(|(r, _)| r.len())
-        .map_or(DEFAULT_VERIFY_DAYS, |(_, d)| *d);
-    today + Duration::days(days)
+    let applying = || deadlines.iter().filter(|(r, _, _)| code.starts_with(r.as_str()));
+    let verify = applying().max_by_key(|(r, _, _)| r.len()).map_or(DEFAULT_VERIFY_DAYS, |(_, d, _)| *d);
+    let close = applying()
+        .filter_map(|(r, _, c)| c.map(|c| (r.len(), c)))
+        .max_by_key(|(len, _)| *len)
+        .map_or(DEFAULT_CLOSE_DAYS, |(_, c)| c);
+    (today + Duration::days(verify), today + Duration::days(close))
 }
 
 /// The region a code prefix names, as a 12-digit code; `None` for the nation.
@@ -137,23 +147,43 @@ fn page(limit: usize) -> Page {
 }
 
 impl App {
-    /// The verification deadline of a case opened today in `village`.
-    pub async fn case_due(&self, village: RegionCode, today: NaiveDate) -> AppResult<NaiveDate> {
+    /// The deadlines, to verify and to close, of a case opened today in
+    /// `village`.
+    pub async fn case_due(&self, village: RegionCode, today: NaiveDate) -> AppResult<(NaiveDate, NaiveDate)> {
         Ok(due_in(&self.store().case_deadlines().await?, village, today))
     }
 
-    /// Sets the days to verify the cases opened in `region` (a code prefix
-    /// inside the scope).
-    pub async fn set_case_deadline(&self, s: &Scope, region: &str, days: i64, actor: &str) -> AppResult<()> {
+    /// The deadlines set by region inside the scope and above it (those that
+    /// apply to its cases): (region prefix, days to verify, days to close).
+    pub async fn case_deadlines(&self, s: &Scope) -> AppResult<Vec<(String, i64, i64)>> {
+        let all = self.store().case_deadlines().await?;
+        Ok(all
+            .into_iter()
+            .filter(|(r, _, _)| r.starts_with(s.prefix()) || s.prefix().starts_with(r.as_str()))
+            .map(|(r, v, c)| (r, v, c.unwrap_or(DEFAULT_CLOSE_DAYS)))
+            .collect())
+    }
+
+    /// Sets the days to verify and to close the cases opened in `region` (a
+    /// code prefix inside the scope); `close_days` `None` keeps the default.
+    pub async fn set_case_deadline(
+        &self,
+        s: &Scope,
+        region: &str,
+        days: i64,
+        close_days: Option<i64>,
+        actor: &str,
+    ) -> AppResult<()> {
         let inside = store::Scope::new(region).map_err(|e| AppError::Invalid(format!("region: {e}")))?;
         if !inside.prefix().starts_with(s.prefix()) {
             return Err(AppError::NotFound(format!("region {region:?} is not in your scope")));
         }
         {
             let _turn = self.writing().await;
-            self.store().set_case_deadline(region, days).await?;
+            self.store().set_case_deadline(region, days, close_days).await?;
         }
-        let detail = format!("verify within {days} days");
+        let close = close_days.unwrap_or(DEFAULT_CLOSE_DAYS);
+        let detail = format!("verify within {days} days, close within {close} days");
         self.audit_event(actor, "case_deadline", format!("region {region:?}"), detail, region_of_prefix(region)).await
     }
 
@@ -192,8 +222,14 @@ impl App {
             .filter(|h| scope.contains(h.village_code))
             .ok_or_else(|| AppError::NotFound(format!("household {household:?} is not in your scope")))?
             .village_code;
-        let due = self.case_due(village, today).await?;
-        let c = NewCase { household_id: household.trim().to_string(), source, due, note: note.trim().to_string() };
+        let (due, close_due) = self.case_due(village, today).await?;
+        let c = NewCase {
+            household_id: household.trim().to_string(),
+            source,
+            due,
+            close_due,
+            note: note.trim().to_string(),
+        };
         let case = {
             let _turn = self.writing().await;
             self.store().open_case(&scope, &c, actor).await?
@@ -202,7 +238,7 @@ impl App {
             actor,
             "case_open",
             format!("case {}", case.id),
-            format!("household {}, {source}, due {due}: {}", case.household_id, c.note),
+            format!("household {}, {source}, due {due}, close by {close_due}: {}", case.household_id, c.note),
             Some(village),
         )
         .await?;
@@ -255,7 +291,7 @@ impl App {
                 let assignee = self.responsible(assignee.trim(), case.village).await?;
                 let due = match due {
                     Some(d) => d,
-                    None => self.case_due(case.village, today).await?,
+                    None => self.case_due(case.village, today).await?.0,
                 };
                 CaseMove::Assign { assignee, due }
             }
@@ -268,7 +304,7 @@ impl App {
                 }
                 CaseMove::Measure(m)
             }
-            CaseRequest::Close { reason, note } => CaseMove::Close { reason, note },
+            CaseRequest::Close { reason, note } => CaseMove::Close { reason, note, on: today },
         };
         let case = {
             let _turn = self.writing().await;
@@ -401,7 +437,7 @@ mod tests {
     }
 
     fn close(reason: CloseReason) -> CaseMove {
-        CaseMove::Close { reason, note: "checked".into() }
+        CaseMove::Close { reason, note: "checked".into(), on: day("2026-07-01") }
     }
 
     #[test]
@@ -452,8 +488,11 @@ mod tests {
     fn the_deadline_is_the_longest_prefix_s_or_fifteen_days() {
         let v: RegionCode = "640522100001".parse().unwrap();
         let d = day("2026-06-01");
-        assert_eq!(due_in(&[], v, d), day("2026-06-16"));
-        let set = vec![("64".to_string(), 20), ("640522".to_string(), 10), ("65".to_string(), 5)];
-        assert_eq!(due_in(&set, v, d), day("2026-06-11"));
+        assert_eq!(due_in(&[], v, d), (day("2026-06-16"), day("2026-11-28")));
+        let set =
+            vec![("64".to_string(), 20, Some(90)), ("640522".to_string(), 10, None), ("65".to_string(), 5, Some(30))];
+        assert_eq!(due_in(&set, v, d), (day("2026-06-11"), day("2026-08-30")), "the province's days to close hold");
+        let set = vec![("640522".to_string(), 10, None)];
+        assert_eq!(due_in(&set, v, d), (day("2026-06-11"), day("2026-11-28")), "the default days to close");
     }
 }

@@ -576,13 +576,13 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
     // The daily work: a deadline, cases opened by an alert and by hand, moved to
     // their close (members becoming monitored, alerts resolved with the case),
     // visits and a family-doctor contract.
-    store.set_case_deadline("341122", 10).await.unwrap();
+    store.set_case_deadline("341122", 10, Some(60)).await.unwrap();
     run.fresh(&["set_case_deadline"], "a verification deadline").await;
     app::monitoring::apply_findings(store, &all, 2024, &[finding("catastrophic_10", "H1", "341122100201", 6_000)], "m")
         .await
         .unwrap();
     // The monitor run above opened the cases of its alerts already.
-    store.join_alerts_to_cases(&all, &|_| d("2024-12-01"), "monitor").await.unwrap();
+    store.join_alerts_to_cases(&all, &|_| (d("2024-12-01"), d("2025-05-01")), "monitor").await.unwrap();
     run.fresh(&["apply_findings", "join_alerts_to_cases"], "alerts joined to cases").await;
     let work = app::App::new(store.clone());
     let county = app::Scope::parse("341122").unwrap();

@@ -6,6 +6,7 @@
 mod common;
 use app::work::{CaseFilter, CaseRequest};
 use app::{App, AppError, Scope as AppScope};
+use chrono::Datelike;
 use common::*;
 use domain::work::{CaseMeasure, CaseState, CloseReason, DoctorContract, Visit, VisitKind};
 use domain::*;
@@ -14,6 +15,7 @@ use store::{Page, Scope, Store};
 
 both_backends!(
     a_case_from_its_alerts_to_risk_eliminated,
+    a_case_closed_by_its_deadline_counts_in_time,
     a_stale_version_is_a_conflict_and_changes_nothing,
     a_case_is_assigned_to_a_user_who_does_the_casework_there,
     one_open_case_per_household,
@@ -109,8 +111,8 @@ fn county() -> AppScope {
 async fn a_case_from_its_alerts_to_risk_eliminated(store: &Store) {
     let app = with_network(store).await;
     let other = AppScope::parse("341123").unwrap();
-    assert!(matches!(app.set_case_deadline(&other, "341122", 5, "x").await, Err(AppError::NotFound(_))));
-    app.set_case_deadline(&county(), "341122", 10, "admin").await.unwrap();
+    assert!(matches!(app.set_case_deadline(&other, "341122", 5, None, "x").await, Err(AppError::NotFound(_))));
+    app.set_case_deadline(&county(), "341122", 10, None, "admin").await.unwrap();
     let all = Scope::all();
     let findings =
         [finding("medical_burden_poor", "H1", "341122100201"), finding("catastrophic_10", "H1", "341122100201")];
@@ -123,6 +125,7 @@ async fn a_case_from_its_alerts_to_risk_eliminated(store: &Store) {
     let case = app.case(&county(), listed[0].id).await.unwrap().unwrap();
     assert_eq!((case.state, case.household_id.as_str(), case.source.as_str()), (CaseState::Open, "H1", "alert"));
     assert_eq!(case.due, d("2024-11-30"), "the county's 10 days");
+    assert_eq!(case.close_due, d("2025-05-19"), "the default 180 days to close");
     assert_eq!(case.alerts.len(), 2, "both alerts joined the one case");
     let id = case.id;
 
@@ -193,6 +196,51 @@ async fn a_case_from_its_alerts_to_risk_eliminated(store: &Store) {
     // A new risk episode opens a new case.
     let again = app.open_case(&county(), "H1", "officer", "new bills", "wang", today()).await.unwrap();
     assert_ne!(again.id, id);
+}
+
+/// The value, numerator and denominator of an indicator for the county.
+async fn county_indicator(store: &Store, id: &str, year: i32, today: chrono::NaiveDate) -> (i64, Option<i64>) {
+    let defs = indicators::Definitions::shipped();
+    let at = defs.indicators.iter().position(|d| d.id == id).unwrap();
+    let levels = vec![RegionLevel::County];
+    let r = app::kept::report(store, defs, "341122", year, levels, indicators::PeriodKind::Year, today, None);
+    let r = r.await.unwrap();
+    let row = r.rows.iter().find(|row| row.region.to_string().starts_with("341122")).unwrap();
+    (row.values[at].numerator, row.values[at].denominator)
+}
+
+async fn a_case_closed_by_its_deadline_counts_in_time(store: &Store) {
+    let app = with_network(store).await;
+    // Days to close are checked: within 1..=730 and no fewer than the days to verify.
+    for (verify, close) in [(10, 0), (10, 731), (20, 10)] {
+        let e = app.set_case_deadline(&county(), "341122", verify, Some(close), "admin").await.unwrap_err();
+        assert!(e.to_string().contains("close_days"), "{verify}, {close}: {e}");
+    }
+    assert!(app.store().case_deadlines().await.unwrap().is_empty(), "nothing written");
+    // A case opened 30 days ago in a county that gives 30 days to close is due today.
+    let now = domain::time::china_day(chrono::Utc::now());
+    let opened = now - chrono::Duration::days(30);
+    app.set_case_deadline(&AppScope::parse("34").unwrap(), "34", 10, Some(30), "admin").await.unwrap();
+    app.set_case_deadline(&county(), "341122", 12, None, "admin").await.unwrap();
+    let c = app.open_case(&county(), "H2", "officer", "visit found debts", "wang", opened).await.unwrap();
+    assert_eq!((c.due, c.close_due), (opened + chrono::Duration::days(12), now), "the province's days to close");
+    let id = "cases_closed_in_time_share";
+    assert_eq!(county_indicator(store, id, now.year(), now).await, (0, Some(1)), "due, not closed");
+    // Verified, found no risk, closed today: in time.
+    let verify = CaseRequest::Verify { visit: verification("H2", &opened.to_string()), monitored: false };
+    app.move_case(&county(), c.id, 1, verify, "wang", now).await.unwrap();
+    let close = CaseRequest::Close { reason: CloseReason::NoRisk, note: "income recovered".into() };
+    let closed = app.move_case(&county(), c.id, 2, close, "wang", now).await.unwrap();
+    assert_eq!(closed.state, CaseState::Closed);
+    assert_eq!(county_indicator(store, id, now.year(), now).await, (1, Some(1)), "the kept facts saw the close");
+    // Changing the region's days moves no case already opened.
+    app.set_case_deadline(&county(), "341122", 12, Some(100), "admin").await.unwrap();
+    assert_eq!(app.case(&county(), c.id).await.unwrap().unwrap().close_due, now);
+    let audit = app.audit_log(20).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "case_deadline" && e.detail.contains("close within 100 days")),
+        "{audit:?}"
+    );
 }
 
 async fn a_case_is_assigned_to_a_user_who_does_the_casework_there(store: &Store) {
@@ -472,4 +520,52 @@ async fn a_county_s_catalogue_addition_reaches_the_patient_ledger(store: &Store)
 
 fn all_scope() -> Scope {
     Scope::all()
+}
+
+/// A case kept before migration 18 gets the default deadline to close, counted
+/// from the day in China it was opened (18:30 UTC is the next morning there).
+async fn a_case_kept_before_migration_18_gets_the_default_deadline_to_close(db: common::TestDb) {
+    assert_eq!(db.store.schema_version().await.unwrap(), 17);
+    seed(&db.store).await;
+    let opened: chrono::DateTime<chrono::Utc> = "2024-03-10T18:30:00Z".parse().unwrap();
+    let insert = "INSERT INTO cases (household_id, village_code, state, source, opened_at, opened_by, due, updated_at)
+                  VALUES ('H1', 341122100201, 'open', 'officer', $1, 'wang', $2, $1)";
+    let closed = "INSERT INTO cases (household_id, village_code, state, source, opened_at, opened_by, due, updated_at,
+                                     closed_at, close_reason, note)
+                  VALUES ('H2', 341122100202, 'closed', 'officer', $1, 'wang', $2, $1, $1, 'no_risk', 'none found')";
+    if db.url.starts_with("postgres") {
+        let p = sqlx::PgPool::connect(&db.url).await.unwrap();
+        sqlx::query(insert).bind(opened).bind(d("2024-03-26")).execute(&p).await.unwrap();
+        sqlx::query(closed).bind(opened).bind(d("2024-03-26")).execute(&p).await.unwrap();
+        p.close().await;
+    } else {
+        let p = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        sqlx::query(insert).bind(opened).bind(d("2024-03-26")).execute(&p).await.unwrap();
+        sqlx::query(closed).bind(opened).bind(d("2024-03-26")).execute(&p).await.unwrap();
+        p.close().await;
+    }
+    db.store.migrate().await.unwrap();
+    let cases = app::App::new(db.store.clone());
+    let listed = cases.cases(&county(), &CaseFilter::default(), today()).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    let (open, closed) =
+        if listed[0].household_id == "H1" { (&listed[0], &listed[1]) } else { (&listed[1], &listed[0]) };
+    assert_eq!((open.due, open.close_due, open.closed_on), (d("2024-03-26"), d("2024-09-07"), None));
+    assert_eq!(
+        (closed.close_due, closed.closed_on),
+        (d("2024-09-07"), Some(d("2024-03-11"))),
+        "closed the next day in China"
+    );
+    db.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_case_kept_before_migration_18_gets_the_default_deadline_to_close_sqlite() {
+    a_case_kept_before_migration_18_gets_the_default_deadline_to_close(common::TestDb::sqlite_at(17).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_case_kept_before_migration_18_gets_the_default_deadline_to_close_postgres() {
+    let Some(db) = common::TestDb::pg_at(17).await else { return };
+    a_case_kept_before_migration_18_gets_the_default_deadline_to_close(db).await;
 }

@@ -1,7 +1,7 @@
 //! Dates as `YYYY-MM-DD`, and ages in whole years.
 
 use crate::DomainError;
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 
 /// Parses a date written `YYYY-MM-DD` (also accepts `YYYY/MM/DD`, which office
 /// spreadsheets often write), refusing impossible days.
@@ -23,6 +23,17 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, DomainError> {
         crate::bail!("the year in {t:?} is out of range");
     }
     NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| DomainError::new(format!("{t:?} is not a real day of the calendar")))
+}
+
+/// China Standard Time (UTC+8), the offset of every calendar day the
+/// programme counts: the day of a slip, a reconciliation, a case closed.
+pub fn china() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("a valid offset")
+}
+
+/// The calendar day in China of an instant.
+pub fn china_day(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&china()).date_naive()
 }
 
 /// Age in whole years at `on`: the number of birthdays on or before `on`. A person

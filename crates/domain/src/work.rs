@@ -215,8 +215,9 @@ pub enum CaseMove {
     Verify { visit: Visit, monitored: bool, to_monitor: Vec<PovertyStatus> },
     /// Records an assistance measure.
     Measure(CaseMeasure),
-    /// Closes the case.
-    Close { reason: CloseReason, note: String },
+    /// Closes the case on the day `on` (the day the move is made: the day
+    /// that counts against the deadline to close).
+    Close { reason: CloseReason, note: String, on: NaiveDate },
 }
 
 impl CaseMove {

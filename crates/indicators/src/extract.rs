@@ -447,30 +447,44 @@ impl AlertLedger {
 }
 
 /// What the indicators need of a case (docs/work.md): whose, the deadline of
-/// its verification and the day it was verified.
+/// its verification and the day it was verified, the deadline to close it and
+/// the day it was closed (in China's calendar).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseDeadline {
     pub household_id: String,
     pub due: NaiveDate,
     pub verified_on: Option<NaiveDate>,
+    pub close_due: NaiveDate,
+    pub closed_on: Option<NaiveDate>,
 }
 
-/// Turns cases into cases due and cases verified in time, in the month of their
-/// deadline, sliced by the household's poorest member's status.
-pub fn case_facts(registry: &Registry, cases: &[CaseDeadline]) -> Result<Vec<Fact>, ExtractError> {
+/// Turns cases into the facts of `year`, sliced by the household's poorest
+/// member's status: cases due and cases verified in time, in the month of the
+/// verification deadline; cases due to close and cases closed in time, in the
+/// month of the deadline to close. A case counts in each pair in the year of
+/// that pair's deadline, so one case may count in two years.
+pub fn case_facts(registry: &Registry, cases: &[CaseDeadline], year: i32) -> Result<Vec<Fact>, ExtractError> {
+    use chrono::Datelike;
     let mut out = Vec::new();
     let mut unknown: Option<(usize, String)> = None;
-    for c in cases {
+    for c in cases.iter().filter(|c| c.due.year() == year || c.close_due.year() == year) {
         let Some((_, village, status)) = registry.household(&c.household_id) else {
             unknown.get_or_insert_with(|| (0, c.household_id.clone())).0 += 1;
             continue;
         };
         let slice = Slice::of_status(status);
-        let month = Month::of(c.due);
-        out.push(Fact { village, month, slice, measure: Measure::CasesDue, value: 1 });
-        if c.verified_on.is_some_and(|v| v <= c.due) {
-            out.push(Fact { village, month, slice, measure: Measure::CasesVerifiedInTime, value: 1 });
-        }
+        let mut pair = |deadline: NaiveDate, done: Option<NaiveDate>, due: Measure, in_time: Measure| {
+            if deadline.year() != year {
+                return;
+            }
+            let month = Month::of(deadline);
+            out.push(Fact { village, month, slice, measure: due, value: 1 });
+            if done.is_some_and(|d| d <= deadline) {
+                out.push(Fact { village, month, slice, measure: in_time, value: 1 });
+            }
+        };
+        pair(c.due, c.verified_on, Measure::CasesDue, Measure::CasesVerifiedInTime);
+        pair(c.close_due, c.closed_on, Measure::CasesCloseDue, Measure::CasesClosedInTime);
     }
     if let Some((count, household_id)) = unknown {
         return Err(ExtractError::UnknownAlertHousehold { count, household_id });
@@ -527,7 +541,7 @@ pub struct VillageInputs<'a> {
     pub contracted: &'a HashSet<ResidentId>,
     /// Alerts of any year (those of `year` are counted).
     pub alerts: &'a [AlertEvent],
-    /// Cases of any year (those whose deadline falls in `year` are counted).
+    /// Cases of any year (each counts in the years of its two deadlines).
     pub cases: &'a [CaseDeadline],
     /// The out-of-pocket spending of the persons' settled claims (those
     /// discharged in `year` are counted): the households' SDG 3.8.2 measures.
@@ -539,7 +553,6 @@ pub struct VillageInputs<'a> {
 /// wiring of the extractors that the report over the store, the report over
 /// files and the cluster's indicator job share.
 pub fn village_facts(registry: &Registry, input: VillageInputs, year: i32) -> Result<Vec<Fact>, ExtractError> {
-    use chrono::Datelike;
     let mut facts = registry_facts(
         registry,
         input.households,
@@ -551,8 +564,7 @@ pub fn village_facts(registry: &Registry, input: VillageInputs, year: i32) -> Re
     );
     let alerts: Vec<AlertEvent> = input.alerts.iter().filter(|a| a.year == year).cloned().collect();
     facts.extend(AlertLedger::new().facts(registry, &alerts)?);
-    let cases: Vec<CaseDeadline> = input.cases.iter().filter(|c| c.due.year() == year).cloned().collect();
-    facts.extend(case_facts(registry, &cases)?);
+    facts.extend(case_facts(registry, input.cases, year)?);
     facts.extend(spending_facts(registry, input.spending, SOCIETAL_POVERTY_LINE, year));
     Ok(facts)
 }

@@ -140,6 +140,11 @@ measures! {
     /// Of the claims treated in the patient's county, those at a village or
     /// township facility (乡村两级诊疗).
     TreatedAtPrimary = "treated_at_primary", Flow, Count, status: true, kind: true, level: true;
+    /// Cases of households at risk whose deadline to close fell in the period,
+    /// counted in the month of that deadline (docs/work.md).
+    CasesCloseDue = "cases_close_due", Flow, Count, status: true, kind: false;
+    /// Of them, those closed (for any reason) on or before that deadline.
+    CasesClosedInTime = "cases_closed_in_time", Flow, Count, status: true, kind: false;
     /// Households whose out-of-pocket spending of the year so far exceeds 10% of
     /// their yearly budget (consumption where recorded, else income): SDG 3.8.2
     /// as measured until 2025, counted in the month it is first exceeded.

@@ -376,3 +376,43 @@ fn monthly_series_of_a_region_and_of_the_nation() {
     assert_eq!(nation[warned][10], Some(1.0));
     assert_eq!(nation[warned][11], Some(2.0));
 }
+
+#[test]
+fn cases_count_in_the_years_of_their_two_deadlines() {
+    use domain::PovertyStatus;
+    use indicators::extract::{case_facts, CaseDeadline, Registry};
+    use indicators::measure::Measure;
+    use indicators::Month;
+    let households = [household("H1", "341122100201"), household("H2", "341122100202")];
+    let persons = [person(1, "H1", PovertyStatus::Lifted, &[]), person(2, "H2", PovertyStatus::General, &[])];
+    let registry = Registry::new(&households, &persons).unwrap();
+    let case = |h: &str, due: &str, verified: Option<&str>, close_due: &str, closed: Option<&str>| CaseDeadline {
+        household_id: h.into(),
+        due: date(due),
+        verified_on: verified.map(date),
+        close_due: date(close_due),
+        closed_on: closed.map(date),
+    };
+    let cases = [
+        // Verified and closed in time, both deadlines in 2024.
+        case("H1", "2024-03-15", Some("2024-03-10"), "2024-08-31", Some("2024-08-31")),
+        // Verified late; closed a day late, in 2025.
+        case("H2", "2024-11-15", Some("2024-11-16"), "2025-05-14", Some("2025-05-15")),
+        // Opened late in 2024: verification due in 2024, close due in 2025, still open.
+        case("H1", "2024-12-20", None, "2025-06-10", None),
+    ];
+    let count = |year: i32, m: Measure| -> i64 {
+        case_facts(&registry, &cases, year).unwrap().iter().filter(|f| f.measure == m).map(|f| f.value).sum()
+    };
+    assert_eq!((count(2024, Measure::CasesDue), count(2024, Measure::CasesVerifiedInTime)), (3, 1));
+    assert_eq!((count(2024, Measure::CasesCloseDue), count(2024, Measure::CasesClosedInTime)), (1, 1));
+    assert_eq!((count(2025, Measure::CasesDue), count(2025, Measure::CasesVerifiedInTime)), (0, 0));
+    assert_eq!((count(2025, Measure::CasesCloseDue), count(2025, Measure::CasesClosedInTime)), (2, 0));
+    // Each counts in the month of its deadline, in its household's village and status.
+    let facts = case_facts(&registry, &cases, 2025).unwrap();
+    let late = facts.iter().find(|f| f.measure == Measure::CasesCloseDue && f.month == Month::new(2025, 5)).unwrap();
+    assert_eq!((late.village, late.slice.status), (code("341122100202"), Some(PovertyStatus::General)));
+    // A case of a household outside the registry is refused, not dropped.
+    let stray = [case("H9", "2024-01-10", None, "2024-06-10", None)];
+    assert!(case_facts(&registry, &stray, 2024).is_err());
+}

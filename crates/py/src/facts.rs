@@ -222,8 +222,16 @@ fn read_cases(t: &Table) -> Result<Vec<CaseDeadline>> {
     let households = t.required_strings("household_id")?;
     let due = t.required_dates("due")?;
     let verified = t.dates("verified_on")?;
+    let close_due = t.required_dates("close_due")?;
+    let closed = t.dates("closed_on")?;
     Ok((0..households.len())
-        .map(|i| CaseDeadline { household_id: households[i].to_string(), due: due[i], verified_on: verified[i] })
+        .map(|i| CaseDeadline {
+            household_id: households[i].to_string(),
+            due: due[i],
+            verified_on: verified[i],
+            close_due: close_due[i],
+            closed_on: closed[i],
+        })
         .collect())
 }
 

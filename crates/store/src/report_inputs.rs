@@ -34,12 +34,15 @@ pub struct AlertDates {
     pub assisted_on: Option<NaiveDate>,
 }
 
-/// What the indicators read of a case: whose, its deadline, when verified.
+/// What the indicators read of a case: whose, its deadline to verify and when
+/// verified, its deadline to close and the day it was closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseDates {
     pub household_id: String,
     pub due: NaiveDate,
     pub verified_on: Option<NaiveDate>,
+    pub close_due: NaiveDate,
+    pub closed_on: Option<NaiveDate>,
 }
 
 /// Everything the report and the what-if read of a scope and a year.
@@ -314,15 +317,18 @@ impl Store {
     }
 
     /// The cases of the households inside the scope (by the village they live
-    /// in now) whose verification deadline falls in `year`.
+    /// in now) whose verification deadline or deadline to close falls in `year`.
     pub async fn case_dates(&self, scope: &Scope, year: i32) -> Result<Vec<CaseDates>, StoreError> {
         let ctx = format!("reading the cases of {year} for the indicators");
         let (lo, hi) = scope.code_range();
         let first = NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(|| StoreError::Invalid(format!("year {year}")))?;
         let last = NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(|| StoreError::Invalid(format!("year {year}")))?;
-        let rows: Vec<(String, NaiveDate, Option<NaiveDate>)> = on_pool!(self, p => sqlx::query_as(
-            "SELECT c.household_id, c.due, c.verified_on FROM households h CROSS JOIN cases c
-             WHERE c.household_id = h.household_id AND h.village_code BETWEEN $1 AND $2 AND c.due BETWEEN $3 AND $4
+        type Row = (String, NaiveDate, Option<NaiveDate>, NaiveDate, Option<NaiveDate>);
+        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(
+            "SELECT c.household_id, c.due, c.verified_on, c.close_due, c.closed_on
+             FROM households h CROSS JOIN cases c
+             WHERE c.household_id = h.household_id AND h.village_code BETWEEN $1 AND $2
+             AND (c.due BETWEEN $3 AND $4 OR c.close_due BETWEEN $3 AND $4)
              ORDER BY c.id",
         )
         .bind(lo)
@@ -334,7 +340,13 @@ impl Store {
         .ctx(&ctx)?);
         Ok(rows
             .into_iter()
-            .map(|(household_id, due, verified_on)| CaseDates { household_id, due, verified_on })
+            .map(|(household_id, due, verified_on, close_due, closed_on)| CaseDates {
+                household_id,
+                due,
+                verified_on,
+                close_due,
+                closed_on,
+            })
             .collect())
     }
 

@@ -125,6 +125,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         script: None,
     },
     Migration {
+        version: 18,
+        name: "a deadline to close each case; closing a case moves the indicators",
+        sql: crate::work::V18,
+        script: Some((crate::work::V18_SQLITE, crate::work::V18_POSTGRES)),
+    },
+    Migration {
         version: 21,
         name: "indicator facts sliced by facility level, with the households' spending: the kept years built again",
         sql: crate::indicator_facts::V21,

@@ -198,6 +198,58 @@ CREATE TRIGGER fresh_cases_delete AFTER DELETE ON cases
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION fresh_cases();
 "#;
 
+/// Migration 18: a deadline to close each case beside the deadline to verify
+/// it, and the day it was closed. A region may set its own days to close
+/// (`close_days`, empty for the default); a case keeps the deadline it was
+/// opened with. The cases kept before get the default counted from the day in
+/// China they were opened, and, when closed, the day in China of their close.
+/// Closing a case now moves the indicators (cases closed in time), so the
+/// trigger on `cases` also watches `close_due` and `closed_on`; the villages
+/// with cases are marked stale once, so that their kept facts gain the new
+/// measures (the other villages' facts have none to gain).
+pub(crate) const V18: &str = r#"
+ALTER TABLE case_deadlines ADD COLUMN close_days BIGINT CHECK (close_days IS NULL OR close_days BETWEEN 1 AND 730);
+ALTER TABLE cases ADD COLUMN close_due DATE;
+ALTER TABLE cases ADD COLUMN closed_on DATE;
+INSERT INTO indicator_dirty (village_code) SELECT DISTINCT village_code FROM cases WHERE TRUE
+    ON CONFLICT (village_code) DO UPDATE SET version = indicator_dirty.version + 1
+"#;
+
+pub(crate) const V18_SQLITE: &str = r#"
+UPDATE cases SET close_due = date(substr(opened_at, 1, 19), '+8 hours', '+180 days');
+UPDATE cases SET closed_on = date(substr(closed_at, 1, 19), '+8 hours') WHERE closed_at IS NOT NULL;
+DROP TRIGGER fresh_cases_update;
+CREATE TRIGGER fresh_cases_update AFTER UPDATE ON cases
+WHEN OLD.due IS NOT NEW.due OR OLD.verified_on IS NOT NEW.verified_on OR OLD.village_code IS NOT NEW.village_code
+    OR OLD.household_id IS NOT NEW.household_id OR OLD.close_due IS NOT NEW.close_due
+    OR OLD.closed_on IS NOT NEW.closed_on
+BEGIN
+    INSERT INTO indicator_dirty (village_code) VALUES (OLD.village_code), (NEW.village_code)
+        ON CONFLICT (village_code) DO UPDATE SET version = indicator_dirty.version + 1;
+END;
+"#;
+
+pub(crate) const V18_POSTGRES: &str = r#"
+UPDATE cases SET close_due = ((opened_at AT TIME ZONE 'UTC') + INTERVAL '8 hours')::date + 180;
+UPDATE cases SET closed_on = ((closed_at AT TIME ZONE 'UTC') + INTERVAL '8 hours')::date WHERE closed_at IS NOT NULL;
+CREATE OR REPLACE FUNCTION fresh_cases() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM fresh_villages(FALSE, TRUE, ARRAY(SELECT DISTINCT village_code FROM new_rows));
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM fresh_villages(FALSE, TRUE, ARRAY(SELECT DISTINCT village_code FROM old_rows));
+    ELSE
+        PERFORM fresh_villages(FALSE, TRUE, ARRAY(
+            SELECT x.v FROM old_rows o JOIN new_rows n ON n.id = o.id
+            CROSS JOIN LATERAL (VALUES (o.village_code), (n.village_code)) x (v)
+            WHERE (o.due, o.verified_on, o.village_code, o.household_id, o.close_due, o.closed_on)
+                  IS DISTINCT FROM (n.due, n.verified_on, n.village_code, n.household_id, n.close_due, n.closed_on)));
+    END IF;
+    RETURN NULL;
+END $$;
+"#;
+
 /// A case as kept, with its alerts, measures, visits and history (the lists are
 /// empty in a listing).
 #[derive(Debug, Clone, PartialEq)]
@@ -213,6 +265,11 @@ pub struct StoredCase {
     /// The day by which it must be verified.
     pub due: NaiveDate,
     pub verified_on: Option<NaiveDate>,
+    /// The day by which it should be closed.
+    pub close_due: NaiveDate,
+    /// The day it was closed (the day of the move; `closed_at` is the instant
+    /// it was recorded).
+    pub closed_on: Option<NaiveDate>,
     pub monitored: Option<bool>,
     pub closed_at: Option<DateTime<Utc>>,
     pub close_reason: Option<CloseReason>,
@@ -283,6 +340,7 @@ pub struct NewCase {
     pub household_id: String,
     pub source: &'static str,
     pub due: NaiveDate,
+    pub close_due: NaiveDate,
     pub note: String,
 }
 
@@ -295,7 +353,7 @@ pub trait CaseRules: Send + Sync {
 
 const CASE_COLS: &str =
     "c.id, c.household_id, c.village_code, c.state, c.source, c.opened_at, c.opened_by, c.assignee, \
-     c.due, c.verified_on, c.monitored, c.closed_at, c.close_reason, c.note, c.version, c.updated_at";
+     c.due, c.verified_on, c.close_due, c.monitored, c.closed_at, c.closed_on, c.close_reason, c.note, c.version, c.updated_at";
 const VISIT_COLS: &str = "v.id, v.household_id, v.village_code, v.person_id, v.kind, v.date, v.visitors, v.findings, \
      v.next_date, v.case_id, v.recorded_by, v.recorded_at";
 const CONTRACT_COLS: &str =
@@ -338,9 +396,11 @@ macro_rules! case_of {
             opened_by: col!(r, "opened_by", what),
             assignee: col!(r, "assignee", what),
             due: col!(r, "due", what),
+            close_due: col!(r, "close_due", what),
             verified_on: col!(r, "verified_on", what),
             monitored: col!(r, "monitored", what),
             closed_at: col!(r, "closed_at", what),
+            closed_on: col!(r, "closed_on", what),
             close_reason: reason.map(|x| parsed(&x, &what)).transpose()?,
             note: col!(r, "note", what),
             version: col!(r, "version", what),
@@ -430,28 +490,49 @@ fn check_visit(v: &Visit, ctx: &str) -> Result<(), StoreError> {
 }
 
 impl Store {
-    /// The verification deadlines set by region: (region code prefix, days).
-    pub async fn case_deadlines(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_as("SELECT region, verify_days FROM case_deadlines ORDER BY region")
+    /// The deadlines set by region: (region code prefix, days to verify, days
+    /// to close where the region sets them).
+    pub async fn case_deadlines(&self) -> Result<Vec<(String, i64, Option<i64>)>, StoreError> {
+        Ok(
+            on_pool!(self, p => sqlx::query_as("SELECT region, verify_days, close_days FROM case_deadlines ORDER BY region")
             .fetch_all(p)
             .await
-            .ctx("reading the verification deadlines")?))
+            .ctx("reading the case deadlines")?),
+        )
     }
 
-    /// Sets the verification deadline of cases opened in `region` (a code
-    /// prefix, `""` for the nation) to `days` days.
-    pub async fn set_case_deadline(&self, region: &str, days: i64) -> Result<(), StoreError> {
-        let ctx = format!("setting the verification deadline of region {region:?}");
+    /// Sets the deadlines of cases opened in `region` (a code prefix, `""` for
+    /// the nation): `verify_days` days to verify, and `close_days` days to
+    /// close (`None`: the default).
+    pub async fn set_case_deadline(
+        &self,
+        region: &str,
+        verify_days: i64,
+        close_days: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let ctx = format!("setting the case deadlines of region {region:?}");
         let scope = Scope::new(region)?;
-        if !(1..=365).contains(&days) {
-            return Err(rejected(&ctx, format!("verify_days: {days} is not between 1 and 365")));
+        if !(1..=365).contains(&verify_days) {
+            return Err(rejected(&ctx, format!("verify_days: {verify_days} is not between 1 and 365")));
+        }
+        if let Some(c) = close_days {
+            if !(1..=730).contains(&c) {
+                return Err(rejected(&ctx, format!("close_days: {c} is not between 1 and 730")));
+            }
+            if c < verify_days {
+                return Err(rejected(
+                    &ctx,
+                    format!("close_days: {c} is shorter than the {verify_days} days to verify; a case is verified before it is closed"),
+                ));
+            }
         }
         on_pool!(self, p => sqlx::query(
-            "INSERT INTO case_deadlines (region, verify_days) VALUES ($1, $2)
-             ON CONFLICT (region) DO UPDATE SET verify_days = excluded.verify_days",
+            "INSERT INTO case_deadlines (region, verify_days, close_days) VALUES ($1, $2, $3)
+             ON CONFLICT (region) DO UPDATE SET verify_days = excluded.verify_days, close_days = excluded.close_days",
         )
         .bind(scope.prefix())
-        .bind(days)
+        .bind(verify_days)
+        .bind(close_days)
         .execute(p)
         .await
         .ctx(&ctx)?
@@ -488,8 +569,8 @@ impl Store {
                 });
             }
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO cases (household_id, village_code, state, source, opened_at, opened_by, due, note, updated_at)
-                 VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $4) RETURNING id",
+                "INSERT INTO cases (household_id, village_code, state, source, opened_at, opened_by, due, close_due, note, updated_at)
+                 VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $4) RETURNING id",
             )
             .bind(c.household_id.trim())
             .bind(village)
@@ -497,6 +578,7 @@ impl Store {
             .bind(at)
             .bind(actor.trim())
             .bind(c.due)
+            .bind(c.close_due)
             .bind(c.note.trim())
             .fetch_one(&mut *tx)
             .await
@@ -508,7 +590,7 @@ impl Store {
             .bind(id)
             .bind(at)
             .bind(actor.trim())
-            .bind(format!("source {}, due {}; {}", c.source, c.due, c.note.trim()))
+            .bind(format!("source {}, due {}, close by {}; {}", c.source, c.due, c.close_due, c.note.trim()))
             .execute(&mut *tx)
             .await
             .ctx(&ctx)?;
@@ -528,13 +610,13 @@ impl Store {
     }
 
     /// Joins every open alert inside the scope that is in no case to its
-    /// household's open case, opening one (source `alert`, deadline `due_of`
-    /// its village) for the households that have none. Returns the cases
-    /// opened and the alerts joined.
+    /// household's open case, opening one (source `alert`, deadlines to verify
+    /// and to close `due_of` its village) for the households that have none.
+    /// Returns the cases opened and the alerts joined.
     pub async fn join_alerts_to_cases(
         &self,
         scope: &Scope,
-        due_of: &(dyn Fn(RegionCode) -> NaiveDate + Sync),
+        due_of: &(dyn Fn(RegionCode) -> (NaiveDate, NaiveDate) + Sync),
         actor: &str,
     ) -> Result<(usize, usize), StoreError> {
         let ctx = "joining alerts to cases";
@@ -556,15 +638,15 @@ impl Store {
             .ctx(ctx)?;
             for chunk in without.chunks(500) {
                 let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO cases (household_id, village_code, state, source, opened_at, opened_by, due, updated_at) ",
+                    "INSERT INTO cases (household_id, village_code, state, source, opened_at, opened_by, due, close_due, updated_at) ",
                 );
                 let mut bad = None;
                 q.push_values(chunk, |mut b, (h, v)| {
-                    let due = match region_of(*v, ctx) {
+                    let (due, close_due) = match region_of(*v, ctx) {
                         Ok(r) => due_of(r),
                         Err(e) => {
                             bad = Some(e);
-                            NaiveDate::MIN
+                            (NaiveDate::MIN, NaiveDate::MIN)
                         }
                     };
                     b.push_bind(h.clone())
@@ -574,6 +656,7 @@ impl Store {
                         .push_bind(at)
                         .push_bind(actor.trim().to_string())
                         .push_bind(due)
+                        .push_bind(close_due)
                         .push_bind(at);
                 });
                 if let Some(e) = bad {
@@ -908,9 +991,10 @@ impl Store {
                     .ctx(&ctx)?;
                     format!("{} of {} from {} on {}", m.kind.trim(), m.amount, m.fund.trim(), m.date)
                 }
-                CaseMove::Close { reason, note } => {
-                    sqlx::query("UPDATE cases SET closed_at = $1, close_reason = $2 WHERE id = $3")
+                CaseMove::Close { reason, note, on } => {
+                    sqlx::query("UPDATE cases SET closed_at = $1, closed_on = $2, close_reason = $3 WHERE id = $4")
                         .bind(at)
+                        .bind(*on)
                         .bind(reason.as_str())
                         .bind(id)
                         .execute(&mut *tx)

@@ -123,6 +123,8 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("opened", "Opened", "立案"),
     ("updated", "Updated", "更新时间"),
     ("verified_on", "Verified on", "核实日期"),
+    ("close_due", "Close by", "办结期限"),
+    ("late_to_close", "past its deadline to close", "逾期未办结"),
     ("monitored", "Monitored", "纳入监测"),
     ("close_reason", "Reason for closing", "结案原因"),
     ("visits", "Visits", "走访记录"),

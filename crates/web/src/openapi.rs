@@ -439,8 +439,11 @@ fn registry_schemas() -> Value {
             "kind": { "type": "string", "enum": ["serious", "chronic"] }, "region": text, "name_zh": text, "name_en": text,
             "icd10_prefixes": { "type": "array", "items": text }, "since": { "type": "integer", "nullable": true } } },
         "CaseDeadlineRequest": { "type": "object", "additionalProperties": false, "required": ["verify_days"], "properties": {
-            "verify_days": { "type": "integer", "minimum": 1, "maximum": 365 } } },
-        "CaseDeadline": { "type": "object", "properties": { "region": text, "verify_days": { "type": "integer" } } },
+            "verify_days": { "type": "integer", "minimum": 1, "maximum": 365 },
+            "close_days": { "type": "integer", "minimum": 1, "maximum": 730, "nullable": true,
+                            "description": "days to close, no fewer than verify_days; absent or null for the default (180) or a wider region's" } } },
+        "CaseDeadline": { "type": "object", "properties": { "region": text, "verify_days": { "type": "integer" },
+            "close_days": { "type": "integer", "nullable": true } } },
     })
 }
 
@@ -529,7 +532,8 @@ fn work_schemas() -> Value {
             "overdue": { "type": "boolean", "description": "awaiting verification past its deadline" },
             "source": { "type": "string", "enum": ["alert", "visit", "officer"] }, "opened_at": time, "opened_by": text,
             "assignee": text, "due": date, "verified_on": { "type": "string", "format": "date", "nullable": true },
-            "monitored": { "type": "boolean", "nullable": true }, "closed_at": { "type": "string", "format": "date-time", "nullable": true },
+            "close_due": date, "late_to_close": { "type": "boolean", "description": "still open past its deadline to close" },
+            "monitored": { "type": "boolean", "nullable": true }, "closed_at": { "type": "string", "format": "date-time", "nullable": true }, "closed_on": { "type": "string", "format": "date", "nullable": true, "description": "the day it was closed, counted against close_due" },
             "close_reason": { "type": "string", "enum": ["risk_eliminated", "no_risk"], "nullable": true }, "note": text,
             "version": { "type": "integer", "description": "raised by every move; a move names the version it was made on" }, "updated_at": time } },
         "CaseRecord": { "allOf": [ { "$ref": "#/components/schemas/Case" }, { "type": "object", "properties": {

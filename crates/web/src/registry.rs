@@ -440,15 +440,21 @@ async fn add_catalogue_entry(
 #[serde(deny_unknown_fields)]
 struct CaseDeadlineIn {
     verify_days: i64,
+    /// Days to close; absent or null for the default (or the days a wider
+    /// region sets).
+    #[serde(default)]
+    close_days: Option<i64>,
 }
 
 #[derive(Serialize)]
 struct CaseDeadlineOut {
     region: String,
     verify_days: i64,
+    close_days: Option<i64>,
 }
 
-/// Sets the days to verify the cases opened in a region inside the scope.
+/// Sets the days to verify and to close the cases opened in a region inside
+/// the scope.
 async fn set_case_deadline(
     State(st): State<AppState>,
     ApiUser(ctx): ApiUser,
@@ -459,9 +465,16 @@ async fn set_case_deadline(
     if !(1..=365).contains(&b.verify_days) {
         return Err(WebError::BadRequest(format!("verify_days: {} is not between 1 and 365", b.verify_days)));
     }
+    if let Some(c) = b.close_days.filter(|c| !(b.verify_days..=730).contains(c)) {
+        return Err(WebError::BadRequest(format!(
+            "close_days: {c} is not between the {} days to verify and 730",
+            b.verify_days
+        )));
+    }
     let region = region_in_scope(&ctx, &region)?;
-    st.app.set_case_deadline(ctx.scope(), &region, b.verify_days, &ctx.user.username).await.map_err(refused)?;
-    Ok(Json(CaseDeadlineOut { region, verify_days: b.verify_days }))
+    let user = &ctx.user.username;
+    st.app.set_case_deadline(ctx.scope(), &region, b.verify_days, b.close_days, user).await.map_err(refused)?;
+    Ok(Json(CaseDeadlineOut { region, verify_days: b.verify_days, close_days: b.close_days }))
 }
 
 // ---------------------------------------------------------------- pages: forms

@@ -343,6 +343,11 @@ pub fn overdue(c: &StoredCase, today: NaiveDate) -> bool {
     c.state.awaits_verification() && c.due < today
 }
 
+/// Whether a case is still open past its deadline to close.
+pub fn late_to_close(c: &StoredCase, today: NaiveDate) -> bool {
+    c.state != CaseState::Closed && c.close_due < today
+}
+
 // ---------------------------------------------------------------- JSON out
 
 #[derive(Serialize)]
@@ -359,8 +364,14 @@ struct CaseOut {
     assignee: String,
     due: String,
     verified_on: Option<String>,
+    /// The day by which it should be closed.
+    close_due: String,
+    /// Still open past that day.
+    late_to_close: bool,
     monitored: Option<bool>,
     closed_at: Option<String>,
+    /// The day it was closed.
+    closed_on: Option<String>,
     close_reason: Option<CloseReason>,
     note: String,
     version: i64,
@@ -380,8 +391,11 @@ fn case_out(c: &StoredCase, today: NaiveDate) -> CaseOut {
         assignee: c.assignee.clone(),
         due: c.due.to_string(),
         verified_on: c.verified_on.map(|d| d.to_string()),
+        close_due: c.close_due.to_string(),
+        late_to_close: late_to_close(c, today),
         monitored: c.monitored,
         closed_at: c.closed_at.map(|d| d.to_rfc3339()),
+        closed_on: c.closed_on.map(|d| d.to_string()),
         close_reason: c.close_reason,
         note: c.note.clone(),
         version: c.version,
@@ -1020,7 +1034,7 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: Option<WebError>) -
         b,
         "<dl class=\"facts\" id=\"case-facts\"><dt>{}</dt><dd><a href=\"/households/{}\">{}</a></dd><dt>{}</dt><dd>{}</dd>\
 <dt>{}</dt><dd id=\"case-state\">{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}{}</dd><dt>{}</dt><dd id=\"case-version\">{}</dd>\
-<dt>{}</dt><dd>{} · {} · {}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>",
+<dt>{}</dt><dd>{} · {} · {}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd id=\"case-close-due\">{}{}</dd><dt>{}</dt><dd>{}</dd>",
         t(l, "household"),
         url(&c.household_id),
         esc(&c.household_id),
@@ -1041,6 +1055,13 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: Option<WebError>) -
         esc(&c.source),
         t(l, "verified_on"),
         c.verified_on.map(|d| d.to_string()).unwrap_or_default(),
+        t(l, "close_due"),
+        c.close_due,
+        if late_to_close(&c, day) {
+            format!(" <span class=\"overdue\">{}</span>", t(l, "late_to_close"))
+        } else {
+            String::new()
+        },
         t(l, "monitored"),
         yes_no(l, c.monitored),
     );
@@ -1667,8 +1688,10 @@ mod tests {
             assignee: "li".into(),
             due: day("2026-06-29"),
             verified_on: None,
+            close_due: day("2026-12-01"),
             monitored: None,
             closed_at: None,
+            closed_on: None,
             close_reason: None,
             note: String::new(),
             version: 2,

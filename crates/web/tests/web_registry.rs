@@ -390,12 +390,19 @@ async fn catalogues_and_deadlines_are_kept_per_region(kind: Kind) {
     assert_eq!(audit_rows(&srv, "officer_a", "catalogue_add").await.len(), 2);
 
     // a county's own deadline: cases opened there are due within it
-    let r = send(&mut a, "PUT", "/api/v1/case-deadlines/341122", &json!({ "verify_days": 30 })).await;
+    let r = send(&mut a, "PUT", "/api/v1/case-deadlines/341122", &json!({ "verify_days": 30, "close_days": 90 })).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.json(), json!({ "region": "341122", "verify_days": 30 }));
+    assert_eq!(r.json(), json!({ "region": "341122", "verify_days": 30, "close_days": 90 }));
     let case = send(&mut a, "POST", "/api/v1/cases", &json!({ "household_id": "HA1" })).await;
     assert_eq!(case.status, 201, "{}", case.body);
     assert_eq!(case.json()["due"], (today() + Duration::days(30)).to_string());
+    assert_eq!(case.json()["close_due"], (today() + Duration::days(90)).to_string());
+    assert_eq!(case.json()["late_to_close"], json!(false));
+    assert_error(
+        &send(&mut a, "PUT", "/api/v1/case-deadlines/341122", &json!({ "verify_days": 30, "close_days": 20 })).await,
+        400,
+        "close_days:",
+    );
     assert_error(
         &send(&mut a, "PUT", "/api/v1/case-deadlines/341123", &json!({ "verify_days": 5 })).await,
         404,

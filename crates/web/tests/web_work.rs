@@ -73,6 +73,8 @@ async fn a_case_runs_its_course_through_the_api(kind: Kind) {
     assert_eq!(case["source"], "officer");
     assert_eq!(case["overdue"], false);
     assert_eq!(case["due"], (today + Duration::days(15)).to_string(), "the default deadline");
+    assert_eq!(case["close_due"], (today + Duration::days(180)).to_string(), "the default deadline to close");
+    assert_eq!(case["late_to_close"], false);
     assert_eq!(case["alerts"], json!([fx.a_alert]), "the household's open alert joins the case");
     // one open case per household
     let r = post(&mut c, "/api/v1/cases", &json!({ "household_id": "HA1" })).await;
@@ -403,6 +405,7 @@ async fn case_pages_show_overdue_cases_and_move_them(kind: Kind) {
     let page = o.get(&format!("/cases/{id}")).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("class=\"overdue\""), "the case page marks it overdue");
+    assert!(page.body.contains("<dd id=\"case-close-due\">"), "the case page shows its deadline to close");
     for form in ["assign-form", "verify-form", "close-form"] {
         assert!(page.body.contains(form), "{form}");
     }
