@@ -11,11 +11,14 @@
 //! - groups the stale villages into the code ranges it reads (a county when many
 //!   of its villages are stale, else a township or the village alone) and
 //!   replaces their facts of the registry and the alerts, in turns;
-//! - recomputes the claim facts of the stale persons from their own claims, and
-//!   the store moves the difference into their villages' sums, in turns;
+//! - first recomputes the claim facts of the stale persons from their own
+//!   claims, and the store moves the difference into their villages' sums, in
+//!   turns;
 //! - and, since a household's spending measures add up its members' claims,
 //!   recomputes the villages the stale persons live in as it does the stale
-//!   villages (their households' spending with the rest of their facts).
+//!   villages: the households' spending is summed from the persons' kept claim
+//!   facts (their out-of-pocket by month), just brought up to date, rather than
+//!   from the claims again.
 //!
 //! The villages' reach, which depends on the whole network, is measured again
 //! when the network changed or, for the year under way, each day.
@@ -139,17 +142,44 @@ pub(crate) fn merge(
     stored::merge(v, kept, minus, plus).map_err(|e| e.to_string())
 }
 
-/// The facts of `year` in the range's villages: those of the registry and the
-/// alerts, encoded by village, and with `claims` those of each person's claims.
+/// The out-of-pocket spending in each person's kept claim facts, by month (the
+/// first day of the month standing for its claims' days of discharge).
+fn spending_of_kept(rows: Vec<(i64, i64, Vec<u8>)>) -> Result<Vec<indicators::extract::Spending>, String> {
+    let mut out = Vec::new();
+    let mut facts = Vec::new();
+    for (person, village, bytes) in rows {
+        let v = RegionCode::from_u64(village as u64).map_err(|e| format!("a kept village code {village}: {e}"))?;
+        let person = domain::ResidentId::from_u64(person as u64).map_err(|e| format!("a kept person {person}: {e}"))?;
+        facts.clear();
+        stored::decode_into(v, &bytes, &mut facts).map_err(|e| e.to_string())?;
+        for f in facts.iter().filter(|f| f.measure == indicators::Measure::OutOfPocket) {
+            let day = NaiveDate::from_ymd_opt(f.month.year(), f.month.month(), 1).ok_or("a kept month out of range")?;
+            out.push(indicators::extract::Spending { person, discharged: day, out_of_pocket: domain::Fen(f.value) });
+        }
+    }
+    Ok(out)
+}
+
+/// The facts of `year` in the range's villages: those of the registry, the
+/// alerts, the cases and the households' spending, encoded by village, and with
+/// `claims` those of each person's claims (then the spending is taken from the
+/// claims read; else from the persons' kept claim facts).
 async fn facts_of(store: &Store, range: (i64, i64), year: i32, claims: bool) -> Result<YearFacts, String> {
     let scope = scope_of(range)?;
     let t = std::time::Instant::now();
     let inputs =
         if claims { store.report_inputs(&scope, year).await } else { store.registry_report_inputs(&scope, year).await }
             .map_err(|e| e.to_string())?;
+    let kept = match claims {
+        true => Vec::new(),
+        false => store.kept_person_facts(&scope, year).await.map_err(|e| e.to_string())?,
+    };
     let read = t.elapsed();
-    let data = crate::service::indicator_data_from(inputs);
+    let mut data = crate::service::indicator_data_from(inputs);
     let facts = tokio::task::spawn_blocking(move || {
+        if !claims {
+            data.spending = spending_of_kept(kept)?;
+        }
         let registry = crate::analysis::registry_of(&data)?;
         let local = registry_alert_facts(&data, &registry, year)?;
         let rows = stored::by_village(&local).into_iter().map(|(v, b)| (v.as_u64() as i64, b)).collect();
@@ -245,6 +275,26 @@ pub async fn refresh(
         counties.into_iter().map(|c| (c, c + COUNTY - 1)).collect()
     };
     let first = !built.is_empty();
+    if !first && !persons.is_empty() {
+        // The persons whose claims, settlements or registry entries changed,
+        // first: the villages recomputed next sum their households' spending
+        // from these persons' kept claim facts.
+        let facilities = Arc::new(store.facility_regions().await.map_err(err)?);
+        for part in persons.chunks(PERSONS_A_TURN) {
+            let ids: Vec<i64> = part.iter().map(|m| m.0).collect();
+            let t = std::time::Instant::now();
+            let mut w = PersonsWrite { persons: ids, years: Vec::new(), clear: part.to_vec() };
+            for &year in &all {
+                let rows = person_facts_of(store, &w.persons, year, facilities.clone()).await?;
+                w.years.push((year, rows));
+            }
+            let computed = t.elapsed();
+            let _turn = take(write).await;
+            store.write_person_facts(&w, &merge).await.map_err(err)?;
+            tracing::debug!(persons = part.len(), ?computed, written = ?(t.elapsed() - computed), "claim facts of persons");
+            done.persons += part.len();
+        }
+    }
     done.built = built.clone();
     done.ranges = ranges.len();
     done.stale = marks.len();
@@ -287,24 +337,6 @@ pub async fn refresh(
         // Nothing to build (no households): the years are complete as they are.
         let turn = FactsWrite { completes: built, clear_persons: persons.clone(), ..FactsWrite::default() };
         store.write_indicator_facts(&turn, &merge).await.map_err(err)?;
-    }
-    if !first && !persons.is_empty() {
-        // The persons whose claims, settlements or registry entries changed.
-        let facilities = Arc::new(store.facility_regions().await.map_err(err)?);
-        for part in persons.chunks(PERSONS_A_TURN) {
-            let ids: Vec<i64> = part.iter().map(|m| m.0).collect();
-            let t = std::time::Instant::now();
-            let mut w = PersonsWrite { persons: ids, years: Vec::new(), clear: part.to_vec() };
-            for &year in &all {
-                let rows = person_facts_of(store, &w.persons, year, facilities.clone()).await?;
-                w.years.push((year, rows));
-            }
-            let computed = t.elapsed();
-            let _turn = take(write).await;
-            store.write_person_facts(&w, &merge).await.map_err(err)?;
-            tracing::debug!(persons = part.len(), ?computed, written = ?(t.elapsed() - computed), "claim facts of persons");
-            done.persons += part.len();
-        }
     }
     // The villages' reach, where it was measured on another day or not since the
     // network changed.

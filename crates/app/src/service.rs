@@ -815,17 +815,8 @@ pub fn indicator_data_from(mut r: store::ReportInputs) -> IndicatorData {
             closed_on: c.closed_on,
         })
         .collect();
-    let spending = r
-        .spending
-        .iter()
-        .map(|s| indicators::extract::Spending {
-            person: s.person,
-            discharged: s.discharged,
-            out_of_pocket: s.out_of_pocket,
-        })
-        .collect();
     IndicatorData {
-        spending,
+        spending: Vec::new(),
         cases,
         households: r.monitor.households,
         persons: r.monitor.persons,

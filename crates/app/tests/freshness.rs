@@ -142,7 +142,7 @@ const READS: &[&str] = &[
     "facility_regions",
     "report_inputs",
     "registry_report_inputs",
-    "claim_spending",
+    "kept_person_facts",
     "villages_of_persons",
     "policy_candidates",
     "policies",

@@ -346,6 +346,26 @@ impl Store {
         Ok(out)
     }
 
+    /// The kept claim facts of `year` of each person whose row names a village
+    /// inside the scope, `(person, village, bytes)`: what the households'
+    /// spending measures of those villages are summed from, once the stale
+    /// persons' rows are recomputed (a person who moved is stale, and the
+    /// recomputed row names the village the person lives in now).
+    pub async fn kept_person_facts(&self, scope: &Scope, year: i32) -> Result<Vec<(i64, i64, Vec<u8>)>, StoreError> {
+        let ctx = format!("reading the kept claim facts of persons of {year}");
+        let (lo, hi) = scope.code_range();
+        Ok(on_pool!(self, p => sqlx::query_as(
+            "SELECT person_id, village_code, facts FROM indicator_person_facts
+             WHERE year = $1 AND village_code BETWEEN $2 AND $3",
+        )
+        .bind(year as i64)
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(p)
+        .await
+        .ctx(&ctx)?))
+    }
+
     /// What the claim facts of `persons` in `year` are computed from.
     pub async fn person_claim_inputs(&self, persons: &[i64], year: i32) -> Result<PersonClaimInputs, StoreError> {
         let ctx = format!("reading the claims of {} person(s) in {year} for the indicators", persons.len());

@@ -46,7 +46,7 @@ pub use indicator_facts::{
 };
 pub use ledger::{LedgerCounts, LedgerQuery, StoredLedgerEntry};
 pub use registry::{ImportCounts, ImportFeed, StoredRecord};
-pub use report_inputs::{AlertDates, CaseDates, ClaimSpending, ReportInputs};
+pub use report_inputs::{AlertDates, CaseDates, ReportInputs};
 pub use schema::SCHEMA_VERSION;
 pub use settlements::{BatchCounts, ClaimChange, PolicyRecord, RealtimeSettlement, StoredSettlement, VoidOutcome};
 pub use targets::{NewTarget, TargetRecord};

@@ -61,19 +61,6 @@ pub struct ReportInputs {
     pub contracted: HashSet<ResidentId>,
     /// Every registered facility's region ([`Store::facility_regions`]).
     pub facilities: Vec<(String, RegionCode)>,
-    /// The out-of-pocket spending of each settled, unvoided claim of the year
-    /// inside the scope ([`Store::claim_spending`]), where the claims themselves
-    /// are not read ([`Store::registry_report_inputs`]); empty otherwise.
-    pub spending: Vec<ClaimSpending>,
-}
-
-/// One settled claim's out-of-pocket spending: whose, when discharged, how much
-/// (the households' spending measures of the indicators).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClaimSpending {
-    pub person: ResidentId,
-    pub discharged: NaiveDate,
-    pub out_of_pocket: Fen,
 }
 
 /// Payments read as `(claim_id, facility_id, position, tier, amount)` rows in
@@ -238,47 +225,6 @@ impl Store {
         Ok(by_claim.in_order())
     }
 
-    /// The out-of-pocket spending of every settled, unvoided claim of `year`
-    /// whose person lives inside the scope, with the day it was discharged:
-    /// what the households' spending measures read, without the claims whole.
-    pub async fn claim_spending(&self, scope: &Scope, year: i32) -> Result<Vec<ClaimSpending>, StoreError> {
-        let ctx = format!("reading the out-of-pocket spending of {year}");
-        let (lo, hi) = scope.code_range();
-        // From the scope's households down, as the settlement payments are read.
-        // By the claim's person, as the claim facts count it (a claim corrected to
-        // another person takes its settlement along).
-        let sql = "SELECT c.person_id, c.discharged, s.out_of_pocket FROM households h CROSS JOIN persons p
-             CROSS JOIN claims c CROSS JOIN settlements s
-             WHERE p.household_id = h.household_id AND c.person_id = p.person_id AND c.year = $1 AND NOT c.voided
-             AND s.claim_id = c.claim_id AND s.facility_id = c.facility_id
-             AND h.village_code BETWEEN $2 AND $3";
-        let rows: Vec<(i64, NaiveDate, i64)> = match &self.pool {
-            crate::db::Pool::Sqlite(p) => {
-                use crate::vals::Val;
-                let binds = [Val::I(Some(year as i64)), Val::I(Some(lo)), Val::I(Some(hi))];
-                let mut rows = Vec::new();
-                crate::raw::pool_each(p, sql, &binds, &ctx, |r| {
-                    rows.push((r.int(0), r.date(1)?, r.int(2)));
-                    Ok(())
-                })
-                .await?;
-                rows
-            }
-            crate::db::Pool::Pg(p) => {
-                sqlx::query_as(sql).bind(year as i64).bind(lo).bind(hi).fetch_all(p).await.ctx(&ctx)?
-            }
-        };
-        rows.into_iter()
-            .map(|(person, discharged, oop)| {
-                Ok(ClaimSpending {
-                    person: crate::registry::resident_id(person, &ctx)?,
-                    discharged,
-                    out_of_pocket: Fen(oop),
-                })
-            })
-            .collect()
-    }
-
     /// The names of the regions inside the scope, by code.
     pub async fn region_names(&self, scope: &Scope) -> Result<HashMap<RegionCode, String>, StoreError> {
         let mut names = HashMap::new();
@@ -359,10 +305,7 @@ impl Store {
             persons: self.records_in(scope).await?,
             ..MonitorInputs::default()
         };
-        let spending = self.claim_spending(scope, year).await?;
-        let mut r = self.report_inputs_with(scope, year, monitor, HashMap::new()).await?;
-        r.spending = spending;
-        Ok(r)
+        self.report_inputs_with(scope, year, monitor, HashMap::new()).await
     }
 
     async fn report_inputs_with(
@@ -380,6 +323,6 @@ impl Store {
         let contracted =
             self.contracts(scope).await?.into_iter().filter(|(_, c)| c.signed <= end).map(|(p, _)| p).collect();
         let facilities = self.facility_regions().await?;
-        Ok(ReportInputs { monitor, payments, alerts, cases, names, contracted, facilities, spending: Vec::new() })
+        Ok(ReportInputs { monitor, payments, alerts, cases, names, contracted, facilities })
     }
 }
