@@ -47,7 +47,7 @@ for t in ("indicator_facts", "indicator_claim_facts", "indicator_person_facts", 
 print("kept: " + "; ".join(parts))
 EOF
 }
-for which in BEFORE AFTER; do
+for which in ${WHICH:-BEFORE AFTER}; do
   BIN=${!which}
   DB=$DIR/$which.db
   rm -f "$DB"*

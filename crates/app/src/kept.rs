@@ -13,12 +13,12 @@
 //!   replaces their facts of the registry and the alerts, in turns;
 //! - first recomputes the claim facts of the stale persons from their own
 //!   claims, and the store moves the difference into their villages' sums, in
-//!   turns;
-//! - and, since a household's spending measures add up its members' claims,
-//!   recomputes the villages the stale persons live in as it does the stale
-//!   villages: the households' spending is summed from the persons' kept claim
-//!   facts (their out-of-pocket by month), just brought up to date, rather than
-//!   from the claims again.
+//!   turns; since a household's spending measures add up its members' claims,
+//!   the spending facts of the stale persons' households move in the same
+//!   transaction, by the difference between the members' rows before and after;
+//! - then the stale villages, whose households' spending is summed from the
+//!   persons' kept claim facts (their out-of-pocket by month), just brought up
+//!   to date, rather than from the claims again.
 //!
 //! The villages' reach, which depends on the whole network, is measured again
 //! when the network changed or, for the year under way, each day.
@@ -31,6 +31,8 @@ use crate::model::{ClaimSettlement, IndicatorData, NetworkData};
 use chrono::{Datelike, NaiveDate};
 use domain::{CountyGroup, RegionCode, RegionLevel};
 use indicators::{stored, Compare, Comparisons, Definitions, Fact, PeriodKind};
+use indicators::extract::Registry;
+use std::collections::HashMap;
 use std::sync::Arc;
 use store::{FactsWrite, PersonFacts, PersonsWrite, Scope, Store, YearFacts};
 
@@ -144,20 +146,66 @@ pub(crate) fn merge(
 
 /// The out-of-pocket spending in each person's kept claim facts, by month (the
 /// first day of the month standing for its claims' days of discharge).
-fn spending_of_kept(rows: Vec<(i64, i64, Vec<u8>)>) -> Result<Vec<indicators::extract::Spending>, String> {
+fn spending_of_kept<'a>(
+    rows: impl IntoIterator<Item = (i64, i64, &'a [u8])>,
+) -> Result<Vec<indicators::extract::Spending>, String> {
     let mut out = Vec::new();
     let mut facts = Vec::new();
     for (person, village, bytes) in rows {
         let v = RegionCode::from_u64(village as u64).map_err(|e| format!("a kept village code {village}: {e}"))?;
         let person = domain::ResidentId::from_u64(person as u64).map_err(|e| format!("a kept person {person}: {e}"))?;
         facts.clear();
-        stored::decode_into(v, &bytes, &mut facts).map_err(|e| e.to_string())?;
+        stored::decode_into(v, bytes, &mut facts).map_err(|e| e.to_string())?;
         for f in facts.iter().filter(|f| f.measure == indicators::Measure::OutOfPocket) {
             let day = NaiveDate::from_ymd_opt(f.month.year(), f.month.month(), 1).ok_or("a kept month out of range")?;
             out.push(indicators::extract::Spending { person, discharged: day, out_of_pocket: domain::Fen(f.value) });
         }
     }
     Ok(out)
+}
+
+/// The spending facts of `year` of the households of `registry` (those of the
+/// persons a refresh rewrites, with all their members) from the members' claim
+/// rows `before` and `after` the write, by village: what
+/// [`Store::write_person_facts`] moves each village's facts by.
+fn household_spending(
+    registry: &Registry,
+    year: i32,
+    before: &HashMap<i64, Vec<u8>>,
+    after: &HashMap<i64, Vec<u8>>,
+) -> Result<Vec<(i64, Vec<u8>, Vec<u8>)>, String> {
+    let by_village = |rows: &HashMap<i64, Vec<u8>>| -> Result<std::collections::BTreeMap<RegionCode, Vec<u8>>, String> {
+        // Each member's row, under the member's village (for the errors only).
+        let mut with_village = Vec::with_capacity(rows.len());
+        for (person, bytes) in rows {
+            let id = domain::ResidentId::from_u64(*person as u64).map_err(|e| format!("a kept person {person}: {e}"))?;
+            if let Some((village, _)) = registry.person(&id) {
+                with_village.push((*person, village.as_u64() as i64, bytes.as_slice()));
+            }
+        }
+        let spending = spending_of_kept(with_village)?;
+        let facts = indicators::extract::spending_facts(
+            registry,
+            &spending,
+            indicators::extract::SOCIETAL_POVERTY_LINE,
+            year,
+        );
+        Ok(stored::by_village(&facts))
+    };
+    let (old, new) = (by_village(before)?, by_village(after)?);
+    let none = stored::encode(&[]);
+    let mut villages: Vec<&RegionCode> = old.keys().chain(new.keys()).collect();
+    villages.sort();
+    villages.dedup();
+    Ok(villages
+        .into_iter()
+        .filter(|v| old.get(*v) != new.get(*v))
+        .map(|v| {
+            let o = old.get(v).cloned().unwrap_or_else(|| none.clone());
+            let n = new.get(v).cloned().unwrap_or_else(|| none.clone());
+            (v.as_u64() as i64, o, n)
+        })
+        .collect())
 }
 
 /// The facts of `year` in the range's villages: those of the registry, the
@@ -178,7 +226,7 @@ async fn facts_of(store: &Store, range: (i64, i64), year: i32, claims: bool) -> 
     let mut data = crate::service::indicator_data_from(inputs);
     let facts = tokio::task::spawn_blocking(move || {
         if !claims {
-            data.spending = spending_of_kept(kept)?;
+            data.spending = spending_of_kept(kept.iter().map(|(p, v, b)| (*p, *v, b.as_slice())))?;
         }
         let registry = crate::analysis::registry_of(&data)?;
         let local = registry_alert_facts(&data, &registry, year)?;
@@ -257,13 +305,7 @@ pub async fn refresh(
     let built: Vec<i32> = years.iter().filter(|y| !y.complete).map(|y| y.year).collect();
     let all: Vec<i32> = years.iter().map(|y| y.year).collect();
     let ranges: Vec<(i64, i64)> = if built.is_empty() {
-        // The stale villages, and those where a stale person's household lives:
-        // its spending measures sum its members' claims.
-        let mut stale: Vec<i64> = marks.iter().map(|m| m.0).collect();
-        let ids: Vec<i64> = persons.iter().map(|m| m.0).collect();
-        stale.extend(store.villages_of_persons(&ids).await.map_err(err)?);
-        stale.sort_unstable();
-        stale.dedup();
+        let stale: Vec<i64> = marks.iter().map(|m| m.0).collect();
         ranges_of(&stale)
     } else {
         // A first build: every county with households, and those of the marks
@@ -283,14 +325,21 @@ pub async fn refresh(
         for part in persons.chunks(PERSONS_A_TURN) {
             let ids: Vec<i64> = part.iter().map(|m| m.0).collect();
             let t = std::time::Instant::now();
-            let mut w = PersonsWrite { persons: ids, years: Vec::new(), clear: part.to_vec() };
+            // Their households and every member: their spending moves with the rows.
+            let (households, members) = store.households_of_persons(&ids).await.map_err(err)?;
+            let registry = Registry::new(&households, &members).map_err(|e| e.to_string())?;
+            let member_ids = members.iter().map(|p| p.person_id.as_u64() as i64).collect();
+            let mut w = PersonsWrite { persons: ids, years: Vec::new(), clear: part.to_vec(), members: member_ids };
             for &year in &all {
                 let rows = person_facts_of(store, &w.persons, year, facilities.clone()).await?;
                 w.years.push((year, rows));
             }
             let computed = t.elapsed();
             let _turn = take(write).await;
-            store.write_person_facts(&w, &merge).await.map_err(err)?;
+            let spending = |year: i32, before: &HashMap<i64, Vec<u8>>, after: &HashMap<i64, Vec<u8>>| {
+                household_spending(&registry, year, before, after)
+            };
+            store.write_person_facts(&w, &merge, Some(&spending)).await.map_err(err)?;
             tracing::debug!(persons = part.len(), ?computed, written = ?(t.elapsed() - computed), "claim facts of persons");
             done.persons += part.len();
         }

@@ -143,7 +143,7 @@ const READS: &[&str] = &[
     "report_inputs",
     "registry_report_inputs",
     "kept_person_facts",
-    "villages_of_persons",
+    "households_of_persons",
     "policy_candidates",
     "policies",
     "policy_versions",

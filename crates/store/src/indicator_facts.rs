@@ -115,7 +115,19 @@ pub struct PersonsWrite {
     pub persons: Vec<i64>,
     pub years: Vec<(i32, Vec<PersonFacts>)>,
     pub clear: Vec<(i64, i64)>,
+    /// Every member of the households the persons live in (the persons among
+    /// them), whose rows the households' spending is summed from ([`HouseholdSpending`]).
+    pub members: Vec<i64>,
 }
+
+/// The households' spending facts of the persons written, kept with their
+/// villages' facts (`indicator_facts`) and moved with the rows: given a year
+/// and each member's claim-fact row ([`PersonsWrite::members`]) before and after
+/// the write, the households' spending facts before and after, encoded, by
+/// village: `(village, before, after)`. The store reads the rows and moves
+/// each village's facts by the difference inside the write's transaction.
+pub type HouseholdSpending<'a> = &'a (dyn Fn(i32, &HashMap<i64, Vec<u8>>, &HashMap<i64, Vec<u8>>) -> Result<Vec<(i64, Vec<u8>, Vec<u8>)>, String>
+         + Sync);
 
 /// Sums encoded facts of a village: `(village, kept, minus, plus)` gives
 /// `kept - Σ minus + Σ plus`, encoded, or `None` when nothing is left.
@@ -302,17 +314,84 @@ impl Store {
     /// the persons' marks at the versions read, in one transaction: the old facts
     /// are read inside it, so the sums stay those of the persons' rows whatever
     /// else writes meanwhile.
-    pub async fn write_person_facts(&self, w: &PersonsWrite, merge: Merge<'_>) -> Result<(), StoreError> {
+    ///
+    /// With `spending`, the households' spending facts of the members' villages
+    /// move too: the members' rows are read before and after inside the same
+    /// transaction, and each village's facts move by the difference.
+    pub async fn write_person_facts(
+        &self,
+        w: &PersonsWrite,
+        merge: Merge<'_>,
+        spending: Option<HouseholdSpending<'_>>,
+    ) -> Result<(), StoreError> {
         let ctx = "writing the indicator facts of persons";
         let pg = self.backend() == crate::db::Backend::Postgres;
         let max = self.max_binds();
+        let per = (max - 1).max(1);
         on_pool!(self, p => async {
             let mut tx = begin_write(p, ctx).await?;
             if pg {
                 sqlx::query(ONE_WRITER).execute(&mut *tx).await.ctx(ctx)?;
             }
             for (year, rows) in &w.years {
+                // The members' rows before, read inside the transaction.
+                let mut before: HashMap<i64, Vec<u8>> = HashMap::new();
+                if spending.is_some() {
+                    for part in w.members.chunks(per) {
+                        let sql = format!(
+                            "SELECT person_id, facts FROM indicator_person_facts WHERE year = $1 AND person_id IN ({})",
+                            list(2, part.len())
+                        );
+                        let mut q = sqlx::query_as(&sql).bind(*year as i64);
+                        for id in part {
+                            q = q.bind(*id);
+                        }
+                        let got: Vec<(i64, Vec<u8>)> = q.fetch_all(&mut *tx).await.ctx(ctx)?;
+                        before.extend(got);
+                    }
+                }
                 put_persons!(tx, *year as i64, &w.persons, rows, merge, max, ctx);
+                let Some(spending) = spending else { continue };
+                let mut after = before.clone();
+                for id in &w.persons {
+                    after.remove(id);
+                }
+                after.extend(rows.iter().map(|r| (r.person, r.facts.clone())));
+                let moved = spending(*year, &before, &after)
+                    .map_err(|e| StoreError::Invalid(format!("{ctx}: the households' spending: {e}")))?;
+                let villages: Vec<i64> = moved.iter().map(|m| m.0).collect();
+                let mut kept: HashMap<i64, Vec<u8>> = HashMap::new();
+                for part in villages.chunks(per) {
+                    let sql = format!(
+                        "SELECT village_code, facts FROM indicator_facts WHERE year = $1 AND village_code IN ({})",
+                        list(2, part.len())
+                    );
+                    let mut q = sqlx::query_as(&sql).bind(*year as i64);
+                    for v in part {
+                        q = q.bind(*v);
+                    }
+                    let got: Vec<(i64, Vec<u8>)> = q.fetch_all(&mut *tx).await.ctx(ctx)?;
+                    kept.extend(got);
+                }
+                for (village, old, new) in &moved {
+                    let merged = merge(*village, kept.get(village).map(Vec::as_slice), &[old], &[new])
+                        .map_err(|e| StoreError::Invalid(format!("{ctx}: village {village}: {e}")))?;
+                    sqlx::query("DELETE FROM indicator_facts WHERE year = $1 AND village_code = $2")
+                        .bind(*year as i64)
+                        .bind(*village)
+                        .execute(&mut *tx)
+                        .await
+                        .ctx(ctx)?;
+                    if let Some(f) = merged {
+                        sqlx::query("INSERT INTO indicator_facts (year, village_code, facts) VALUES ($1, $2, $3)")
+                            .bind(*year as i64)
+                            .bind(*village)
+                            .bind(f.as_slice())
+                            .execute(&mut *tx)
+                            .await
+                            .ctx(ctx)?;
+                    }
+                }
             }
             crate::fresh::clear_marks(&mut tx, "indicator_dirty_persons", "person_id", &w.clear, ctx).await?;
             tx.commit().await.ctx(ctx)?;
@@ -320,30 +399,25 @@ impl Store {
         }.await)
     }
 
-    /// The villages the households of `persons` live in now, sorted, each once
-    /// (a person no longer registered has none): where the households' spending
-    /// measures of persons whose claims changed are recomputed.
-    pub async fn villages_of_persons(&self, persons: &[i64]) -> Result<Vec<i64>, StoreError> {
-        let ctx = format!("reading the villages of {} person(s)", persons.len());
-        let mut out = Vec::new();
+    /// The households `persons` live in now and every member of them (a person
+    /// no longer registered has none): what the households' spending measures
+    /// of persons whose claims changed are summed over.
+    pub async fn households_of_persons(&self, persons: &[i64]) -> Result<(Vec<Household>, Vec<Person>), StoreError> {
+        let (mut households, mut members) = (Vec::new(), Vec::new());
         for part in persons.chunks(2_000) {
-            let sql = format!(
-                "SELECT DISTINCT h.village_code FROM persons p JOIN households h ON h.household_id = p.household_id
-                 WHERE p.person_id IN ({})",
+            let ids: Vec<Val<'static>> = part.iter().map(|&id| Val::int(id)).collect();
+            let cond = format!(
+                "t.household_id IN (SELECT household_id FROM persons WHERE person_id IN ({}))",
                 list(1, part.len())
             );
-            let rows: Vec<(i64,)> = on_pool!(self, p => {
-                let mut q = sqlx::query_as(&sql);
-                for id in part {
-                    q = q.bind(*id);
-                }
-                q.fetch_all(p).await.ctx(&ctx)?
-            });
-            out.extend(rows.into_iter().map(|(v,)| v));
+            households.extend(self.records_where::<Household>(&cond, ids.clone()).await?);
+            members.extend(self.records_where::<Person>(&cond, ids).await?);
         }
-        out.sort_unstable();
-        out.dedup();
-        Ok(out)
+        households.sort_by(|a, b| a.household_id.cmp(&b.household_id));
+        households.dedup_by(|a, b| a.household_id == b.household_id);
+        members.sort_by_key(|p| p.person_id);
+        members.dedup_by_key(|p| p.person_id);
+        Ok((households, members))
     }
 
     /// The kept claim facts of `year` of each person whose row names a village
