@@ -21,6 +21,12 @@
 //!   inside the write transaction ([`Store::write_person_facts`]). So claims
 //!   spread over a province cost what they hold, not a rebuild of every village
 //!   they touch.
+//! - **By household, kept with the village's facts**: the households' spending
+//!   (migration 21), which sums the members' claims. A refresh of persons moves
+//!   it, in the same transaction, by the difference between the members' rows
+//!   before and after (the caller's [`HouseholdSpending`], over the members of
+//!   [`Store::households_of_persons`]); a refresh of a village recomputes it
+//!   from the persons' kept rows ([`Store::kept_person_facts`]).
 //!
 //! A village or person marked again meanwhile stays dirty. A change to the
 //! network (regions, facilities, practitioners) clears every year's
