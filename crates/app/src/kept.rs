@@ -30,8 +30,8 @@ use crate::analysis::{
 use crate::model::{ClaimSettlement, IndicatorData, NetworkData};
 use chrono::{Datelike, NaiveDate};
 use domain::{CountyGroup, RegionCode, RegionLevel};
-use indicators::{stored, Compare, Comparisons, Definitions, Fact, PeriodKind};
 use indicators::extract::Registry;
+use indicators::{stored, Compare, Comparisons, Definitions, Fact, PeriodKind};
 use std::collections::HashMap;
 use std::sync::Arc;
 use store::{FactsWrite, PersonFacts, PersonsWrite, Scope, Store, YearFacts};
@@ -164,6 +164,9 @@ fn spending_of_kept<'a>(
     Ok(out)
 }
 
+/// A village's spending facts before and after a write, encoded: `(village, before, after)`.
+type SpendingMove = (i64, Vec<u8>, Vec<u8>);
+
 /// The spending facts of `year` of the households of `registry` (those of the
 /// persons a refresh rewrites, with all their members) from the members' claim
 /// rows `before` and `after` the write, by village: what
@@ -173,23 +176,20 @@ fn household_spending(
     year: i32,
     before: &HashMap<i64, Vec<u8>>,
     after: &HashMap<i64, Vec<u8>>,
-) -> Result<Vec<(i64, Vec<u8>, Vec<u8>)>, String> {
+) -> Result<Vec<SpendingMove>, String> {
     let by_village = |rows: &HashMap<i64, Vec<u8>>| -> Result<std::collections::BTreeMap<RegionCode, Vec<u8>>, String> {
         // Each member's row, under the member's village (for the errors only).
         let mut with_village = Vec::with_capacity(rows.len());
         for (person, bytes) in rows {
-            let id = domain::ResidentId::from_u64(*person as u64).map_err(|e| format!("a kept person {person}: {e}"))?;
+            let id =
+                domain::ResidentId::from_u64(*person as u64).map_err(|e| format!("a kept person {person}: {e}"))?;
             if let Some((village, _)) = registry.person(&id) {
                 with_village.push((*person, village.as_u64() as i64, bytes.as_slice()));
             }
         }
         let spending = spending_of_kept(with_village)?;
-        let facts = indicators::extract::spending_facts(
-            registry,
-            &spending,
-            indicators::extract::SOCIETAL_POVERTY_LINE,
-            year,
-        );
+        let facts =
+            indicators::extract::spending_facts(registry, &spending, indicators::extract::SOCIETAL_POVERTY_LINE, year);
         Ok(stored::by_village(&facts))
     };
     let (old, new) = (by_village(before)?, by_village(after)?);

@@ -42,8 +42,8 @@ pub use enrol::StoredEnrolment;
 pub use error::StoreError;
 pub use figures::VILLAGES_A_TURN;
 pub use indicator_facts::{
-    FactsWrite, HouseholdSpending, IndicatorYear, KeptFacts, Merge, PersonClaimInputs, PersonFacts, PersonsWrite, VillageFacts,
-    YearFacts,
+    FactsWrite, HouseholdSpending, IndicatorYear, KeptFacts, Merge, PersonClaimInputs, PersonFacts, PersonsWrite,
+    VillageFacts, YearFacts,
 };
 pub use ledger::{LedgerCounts, LedgerQuery, StoredLedgerEntry};
 pub use registry::{ImportCounts, ImportFeed, StoredRecord};

@@ -444,7 +444,7 @@ async fn a_county_compares_with_its_province_and_the_nation_without_seeing_them(
         let unit_percent = id.ends_with("_share");
         match (value(&provinces[0], id)["denominator"].is_null(), d) {
             (true, _) => Some(n),
-            (false, d) if d == 0.0 => None,
+            (false, 0.0) => None,
             (false, d) => Some(if unit_percent { 100.0 * n / d } else { n / d }),
         }
     };
