@@ -256,10 +256,10 @@ impl Store {
         page: Page,
     ) -> Result<Vec<CatalogueItem>, StoreError> {
         let ctx = "reading the catalogue";
-        let esc: String = q.trim().chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
+        let esc: String = q.trim().chars().flat_map(|c| if matches!(c, '%' | '_' | '!') { vec!['!', c] } else { vec![c] }).collect();
         let sql = "SELECT province, year, code, name, category, self_pay_share FROM catalogue_items
              WHERE ($1 = 0 OR province = $1) AND ($2 = 0 OR year = $2)
-               AND ($3 = '' OR lower(code) LIKE lower($3) || '%' ESCAPE '\' OR name LIKE '%' || $3 || '%' ESCAPE '\')
+               AND ($3 = '' OR lower(code) LIKE lower($3) || '%' ESCAPE '!' OR name LIKE '%' || $3 || '%' ESCAPE '!')
              ORDER BY province, year, code LIMIT $4 OFFSET $5";
         let rows: Vec<CatalogueRow> = on_pool!(self, p => sqlx::query_as(sql)
             .bind(province.unwrap_or(0) as i64)
@@ -323,12 +323,12 @@ impl Store {
         let ctx = "reading the claims of the items";
         let (lo, hi) = scope.code_range();
         let mut out = Vec::with_capacity(claim_ids.len());
-        type Row = (String, String, i64, i64, i64, bool, Option<i64>);
+        type Row = (String, String, i64, i64, i64, bool, bool);
         for chunk in claim_ids.chunks(500) {
             let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
             let sql = format!(
                 "SELECT c.claim_id, c.facility_id, c.total_cost, c.year, COALESCE(f.region_code, h.village_code), c.voided,
-                        (SELECT 1 FROM settlements s WHERE s.claim_id = c.claim_id AND s.facility_id = c.facility_id)
+                        EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c.claim_id AND s.facility_id = c.facility_id)
                  FROM claims c JOIN persons p ON p.person_id = c.person_id
                  JOIN households h ON h.household_id = p.household_id
                  LEFT JOIN facilities f ON f.facility_id = c.facility_id
@@ -349,7 +349,7 @@ impl Store {
                     total_cost: Fen(total),
                     year: year as i32,
                     province: domain::items::province_of(region),
-                    settled: settled.is_some(),
+                    settled,
                     voided,
                 });
             }
@@ -370,10 +370,10 @@ impl Store {
             let mut villages = Vec::with_capacity(bills.len());
             for b in bills {
                 let here = format!("{} (claim {})", b.label, b.key);
-                type Row = (i64, bool, i64, Option<i64>);
+                type Row = (i64, bool, i64, bool);
                 let row: Option<Row> = sqlx::query_as(
                     "SELECT c.total_cost, c.voided, h.village_code,
-                            (SELECT 1 FROM settlements s WHERE s.claim_id = c.claim_id AND s.facility_id = c.facility_id)
+                            EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c.claim_id AND s.facility_id = c.facility_id)
                      FROM claims c JOIN persons p ON p.person_id = c.person_id
                      JOIN households h ON h.household_id = p.household_id
                      WHERE c.claim_id = $1 AND c.facility_id = $2",
@@ -393,7 +393,7 @@ impl Store {
                 if voided {
                     return Err(rejected(&here, "the claim was voided; its bill can no longer change"));
                 }
-                if settled.is_some() {
+                if settled {
                     return Err(rejected(
                         &here,
                         "the claim is settled: its items would change the eligible cost it was settled on; void it and settle the corrected bill under a new claim_id",
