@@ -197,7 +197,10 @@ impl App {
                 }
             };
             if let Some(other) = seen.insert(c.key.clone(), first.clone()) {
-                refusals.push(format!("{first}: claim {} already has items from {other}; give a claim's items once", c.key));
+                refusals.push(format!(
+                    "{first}: claim {} already has items from {other}; give a claim's items once",
+                    c.key
+                ));
                 continue;
             }
             if c.voided {

@@ -80,7 +80,12 @@ const HEADER: &str = "claim_id,item_code,quantity,unit_price,amount,facility_id\
 const X1_LINES: &str = "X1,A1,2,100.00,200.00,FA\nX1,B1,1,500,500,FA\nX1,B2,0.5,33.33,16.67,FA\nX1,C1,1,80,80.00,FA\n";
 
 async fn eligible_of(store: &Store, key: &ClaimKey) -> Fen {
-    store.claims_of(pid(1)).await.unwrap().into_iter().chain(store.claims_of(pid(3)).await.unwrap())
+    store
+        .claims_of(pid(1))
+        .await
+        .unwrap()
+        .into_iter()
+        .chain(store.claims_of(pid(3)).await.unwrap())
         .find(|c| c.claim_id == key.claim_id && c.facility_id == key.facility_id)
         .map(|c| c.eligible_cost)
         .unwrap()
@@ -91,10 +96,20 @@ async fn itemised_claims_imported_and_settled_in_batch(store: &Store) {
     let dir = tempfile::tempdir().unwrap();
     let total = Fen(79_667);
     // X1 of person 1 arrives with a typed eligible cost that its items will replace.
-    let x1 = Claim { facility_id: "FA".into(), total_cost: total, eligible_cost: total, ..claim("X1", 1, "2024-05-10", 0, 0) };
+    let x1 = Claim {
+        facility_id: "FA".into(),
+        total_cost: total,
+        eligible_cost: total,
+        ..claim("X1", 1, "2024-05-10", 0, 0)
+    };
     // Y1 of person 3 (the same status, the first claim of the year too): the same
     // bill typed as totals, with the eligible cost worked out by hand above.
-    let y1 = Claim { facility_id: "FA".into(), total_cost: total, eligible_cost: Fen(66_417), ..claim("Y1", 3, "2024-05-10", 0, 0) };
+    let y1 = Claim {
+        facility_id: "FA".into(),
+        total_cost: total,
+        eligible_cost: Fen(66_417),
+        ..claim("Y1", 3, "2024-05-10", 0, 0)
+    };
     store.import_claims(&[x1.clone(), y1.clone()]).await.unwrap();
     let kx = x1.claim_key();
 
@@ -204,7 +219,12 @@ async fn itemised_claims_settled_in_real_time(store: &Store) {
     assert!(t.eligible < t.total && t.self_pay_first > Fen::ZERO && t.not_covered > Fen::ZERO);
     // The same bill typed as totals for person 9 (the same status, the first claim
     // of the year too) settles to the fen the same.
-    let r2 = Claim { facility_id: "FB".into(), total_cost: t.total, eligible_cost: t.eligible, ..claim("R2", 9, "2024-06-01", 0, 0) };
+    let r2 = Claim {
+        facility_id: "FB".into(),
+        total_cost: t.total,
+        eligible_cost: t.eligible,
+        ..claim("R2", 9, "2024-06-01", 0, 0)
+    };
     let s2 = app.settle_claim(&fengyang, r2, "clerk").await.unwrap();
     assert_eq!(s1.settlement, s2.settlement);
     assert!(s2.items.is_empty());

@@ -357,14 +357,8 @@ impl Record for CatalogueItem {
 /// The claim items file's rows (docs/files.md, "Claim items").
 impl Record for ClaimItem {
     const KIND: &'static str = "claim_items";
-    const COLUMNS: &'static [Column] = &[
-        req("claim_id"),
-        req("item_code"),
-        req("quantity"),
-        req("unit_price"),
-        req("amount"),
-        opt("facility_id"),
-    ];
+    const COLUMNS: &'static [Column] =
+        &[req("claim_id"), req("item_code"), req("quantity"), req("unit_price"), req("amount"), opt("facility_id")];
 
     fn from_fields(f: &[&str]) -> Result<Self, FieldError> {
         let claim_id = parse_id("claim_id", f[0])?;
@@ -443,7 +437,15 @@ mod tests {
         ];
         let (priced, t) = price_items(&lines, find).unwrap();
         assert_eq!(priced[1].self_pay_first, Fen(1_500));
-        assert_eq!(t, BillTotals { total: Fen(15_000), eligible: Fen(10_500), self_pay_first: Fen(1_500), not_covered: Fen(3_000) });
+        assert_eq!(
+            t,
+            BillTotals {
+                total: Fen(15_000),
+                eligible: Fen(10_500),
+                self_pay_first: Fen(1_500),
+                not_covered: Fen(3_000)
+            }
+        );
         let mut unknown = lines.clone();
         unknown[2].0 = "X9".into();
         let (at, why) = price_items(&unknown, find).unwrap_err();
@@ -462,19 +464,25 @@ mod tests {
         assert_eq!((i.province, i.category), (34, ItemCategory::A));
         let b = CatalogueItem::from_fields(&["340000000000", "2024", "B1", "x", "乙类", "0.1"]).unwrap();
         assert_eq!((b.province, b.self_pay_share), (34, Rate(1_000)));
-        assert_eq!(CatalogueItem::from_fields(&["3401", "2024", "B1", "x", "b", "0.1"]).unwrap_err().column, "province");
-        assert_eq!(CatalogueItem::from_fields(&["34", "2024", "B1", "x", "a", "0.1"]).unwrap_err().column, "self_pay_share");
-        assert_eq!(CatalogueItem::from_fields(&["34", "2024", "B1", "x", "b", "1"]).unwrap_err().column, "self_pay_share");
+        assert_eq!(
+            CatalogueItem::from_fields(&["3401", "2024", "B1", "x", "b", "0.1"]).unwrap_err().column,
+            "province"
+        );
+        assert_eq!(
+            CatalogueItem::from_fields(&["34", "2024", "B1", "x", "a", "0.1"]).unwrap_err().column,
+            "self_pay_share"
+        );
+        assert_eq!(
+            CatalogueItem::from_fields(&["34", "2024", "B1", "x", "b", "1"]).unwrap_err().column,
+            "self_pay_share"
+        );
         assert_eq!(CatalogueItem::from_fields(&["34", "2024", "B1", "x", "d", ""]).unwrap_err().column, "category");
         let l = ClaimItem::from_fields(&["C1", "XJ01CA04", "2", "12.50", "25.00", "F1"]).unwrap();
         assert_eq!((l.amount, l.facility_id.as_str()), (Fen(2_500), "F1"));
         let e = ClaimItem::from_fields(&["C1", "XJ01CA04", "2", "12.50", "25.01", ""]).unwrap_err();
         assert_eq!(e.column, "amount");
         assert!(e.reason.contains("25.00"), "{}", e.reason);
-        assert_eq!(
-            ClaimItem::from_fields(&l.to_fields().iter().map(String::as_str).collect::<Vec<_>>()),
-            Ok(l)
-        );
+        assert_eq!(ClaimItem::from_fields(&l.to_fields().iter().map(String::as_str).collect::<Vec<_>>()), Ok(l));
     }
 
     fn arb_line() -> impl Strategy<Value = (ItemCategory, u32, i64, i64)> {

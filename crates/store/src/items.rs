@@ -156,7 +156,8 @@ pub(crate) fn priced_item(r: ItemRow, ctx: &str) -> Result<PricedItem, StoreErro
     })
 }
 
-pub(crate) const ITEM_COLS: &str = "item_code, name, quantity, unit_price, amount, category, self_pay_share, self_pay_first, eligible";
+pub(crate) const ITEM_COLS: &str =
+    "item_code, name, quantity, unit_price, amount, category, self_pay_share, self_pay_first, eligible";
 
 /// Inserts a claim's priced lines (numbered from 1) on `$tx`, in statements of
 /// at most 500 rows.
@@ -256,7 +257,8 @@ impl Store {
         page: Page,
     ) -> Result<Vec<CatalogueItem>, StoreError> {
         let ctx = "reading the catalogue";
-        let esc: String = q.trim().chars().flat_map(|c| if matches!(c, '%' | '_' | '!') { vec!['!', c] } else { vec![c] }).collect();
+        let esc: String =
+            q.trim().chars().flat_map(|c| if matches!(c, '%' | '_' | '!') { vec!['!', c] } else { vec![c] }).collect();
         let sql = "SELECT province, year, code, name, category, self_pay_share FROM catalogue_items
              WHERE ($1 = 0 OR province = $1) AND ($2 = 0 OR year = $2)
                AND ($3 = '' OR lower(code) LIKE lower($3) || '%' ESCAPE '!' OR name LIKE '%' || $3 || '%' ESCAPE '!')

@@ -165,7 +165,11 @@ fn catalogue() -> Vec<domain::CatalogueItem> {
             } else {
                 ItemCategory::A
             };
-            let share = if category == ItemCategory::B { domain::Rate(1_000 + 1_000 * (i % 2) as u32) } else { domain::Rate(0) };
+            let share = if category == ItemCategory::B {
+                domain::Rate(1_000 + 1_000 * (i % 2) as u32)
+            } else {
+                domain::Rate(0)
+            };
             domain::CatalogueItem {
                 province: 34,
                 year: 2024,
@@ -341,7 +345,8 @@ fn day_files(dir: &str, ids: &[String], claims: usize, items: usize) {
     use std::fmt::Write as _;
     let cat = catalogue();
     let find = |c: &str| cat.iter().find(|i| i.code == c);
-    let head = "claim_id,person_id,facility_level,kind,admitted,discharged,total_cost,eligible_cost,diagnosis,facility_id\n";
+    let head =
+        "claim_id,person_id,facility_level,kind,admitted,discharged,total_cost,eligible_cost,diagnosis,facility_id\n";
     let (mut totals, mut itemised) = (String::from(head), String::from(head));
     let mut lines = String::from("claim_id,item_code,quantity,unit_price,amount,facility_id\n");
     for i in 0..claims {

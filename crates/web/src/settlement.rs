@@ -166,7 +166,8 @@ impl ClaimIn {
     /// items has no eligible cost of its own (a placeholder of zero, which the
     /// items replace); its total cost is optional.
     pub fn parse(&self) -> Result<domain::Claim, WebError> {
-        let missing = |f: &str| WebError::Unprocessable(format!("invalid claim: {f}: required (or give the bill's items)"));
+        let missing =
+            |f: &str| WebError::Unprocessable(format!("invalid claim: {f}: required (or give the bill's items)"));
         let (total, eligible) = match &self.items {
             Some(_) => {
                 if self.eligible_cost.is_some() {
@@ -595,7 +596,9 @@ pub fn bill_table(l: Lang, items: &[domain::items::PricedItem]) -> String {
     for i in items {
         let cat = match (zh, i.category) {
             (true, c) => format!("{}类", c.zh()),
-            (false, domain::items::ItemCategory::B) => format!("b ({}% self-pay first)", i.self_pay_share.as_f64() * 100.0),
+            (false, domain::items::ItemCategory::B) => {
+                format!("b ({}% self-pay first)", i.self_pay_share.as_f64() * 100.0)
+            }
             (false, c) => c.to_string(),
         };
         let _ = write!(

@@ -134,7 +134,11 @@ async fn the_api_settles_a_claim_from_its_items(kind: Kind) {
     assert_eq!(slip["items"].as_array().unwrap().len(), 5);
     assert_eq!(slip["eligible_cost"], "663.48");
     let r = c.get("/claims/HA-I1/slip?facility=HA").await;
-    assert!(r.body.contains("id=\"slip-items\"") && r.body.contains("阿莫西林胶囊") && r.body.contains("乙类"), "{}", r.body);
+    assert!(
+        r.body.contains("id=\"slip-items\"") && r.body.contains("阿莫西林胶囊") && r.body.contains("乙类"),
+        "{}",
+        r.body
+    );
     assert!(r.body.contains(">663.48<"), "{}", r.body);
 
     // Another county's clerk: HA is unknown, so is the claim's slip.
@@ -219,7 +223,11 @@ async fn the_desk_settles_an_itemised_bill(kind: Kind) {
     let a = srv.state.app.facility_admissions(&app::Scope::all(), "HA").await.unwrap().remove(0);
     assert_eq!(a.claim_id.as_deref(), Some("HA-D9"));
     let slip = c.get("/api/v1/claims/HA-D9/slip?facility=HA").await.json();
-    assert_eq!((slip["total_cost"].as_str(), slip["eligible_cost"].as_str()), (Some("3500.00"), Some("2960.00")), "{slip}");
+    assert_eq!(
+        (slip["total_cost"].as_str(), slip["eligible_cost"].as_str()),
+        (Some("3500.00"), Some("2960.00")),
+        "{slip}"
+    );
     assert_eq!(slip["items"].as_array().unwrap().len(), 3);
     assert_eq!(a.owed, domain::Fen::parse_yuan(slip["out_of_pocket"].as_str().unwrap()).unwrap());
 }
