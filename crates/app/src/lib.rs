@@ -22,6 +22,8 @@
 //!   closed by their rules; visits, follow-ups and family-doctor contracts.
 //! - [`desk`]: the hospital desk, "treat first, pay later": admissions, the
 //!   patient's share taken in instalments, a facility's arrears.
+//! - [`items`]: the catalogue of drugs and services by province and year, the
+//!   items of claims priced against it, and claims settled from their items.
 //! - [`reconcile`]: a facility's daily reconciliation with the funds, and the
 //!   statement of each fund for a period.
 //! - [`access`]: roles, the region scope and the masking of personal data, and
@@ -45,6 +47,7 @@ pub mod desk;
 pub mod enrolment;
 pub mod export;
 pub mod import;
+pub mod items;
 pub mod kept;
 pub mod keys;
 pub mod ledger;

@@ -238,6 +238,9 @@ pub struct SettledClaim {
     pub settlement: settle::Settlement,
     /// True when the claim had been settled before and this is the stored result.
     pub replayed: bool,
+    /// The bill's items as priced against the catalogue (none for a claim of
+    /// totals only).
+    pub items: Vec<domain::items::PricedItem>,
 }
 
 /// The outcome of voiding a claim.

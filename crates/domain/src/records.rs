@@ -18,10 +18,10 @@ pub struct Column {
     pub required: bool,
 }
 
-const fn req(name: &'static str) -> Column {
+pub(crate) const fn req(name: &'static str) -> Column {
     Column { name, required: true }
 }
-const fn opt(name: &'static str) -> Column {
+pub(crate) const fn opt(name: &'static str) -> Column {
     Column { name, required: false }
 }
 
@@ -96,11 +96,11 @@ impl ColumnMap {
     }
 }
 
-fn col<T>(column: &'static str, r: Result<T, DomainError>) -> Result<T, FieldError> {
+pub(crate) fn col<T>(column: &'static str, r: Result<T, DomainError>) -> Result<T, FieldError> {
     r.map_err(|e| FieldError { column, reason: e.0 })
 }
 
-fn required<'a>(column: &'static str, s: &'a str) -> Result<&'a str, FieldError> {
+pub(crate) fn required<'a>(column: &'static str, s: &'a str) -> Result<&'a str, FieldError> {
     let t = s.trim();
     if t.is_empty() {
         return Err(FieldError { column, reason: "is empty; a value is required".into() });
@@ -124,7 +124,7 @@ pub fn parse_id(column: &'static str, s: &str) -> Result<String, FieldError> {
 
 /// A name (of a person, facility, doctor or region): checked by
 /// [`crate::text::check_name`]; empty only where `optional`.
-fn parse_name(column: &'static str, s: &str, optional: bool) -> Result<String, FieldError> {
+pub(crate) fn parse_name(column: &'static str, s: &str, optional: bool) -> Result<String, FieldError> {
     let t = if optional { s.trim() } else { required(column, s)? };
     col(column, crate::text::check_name(t))?;
     Ok(t.to_string())

@@ -12,6 +12,7 @@ pub mod error;
 mod figures;
 mod fresh;
 pub mod indicator_facts;
+pub mod items;
 mod keys;
 pub mod ledger;
 mod limits;
@@ -44,6 +45,7 @@ pub use figures::VILLAGES_A_TURN;
 pub use indicator_facts::{
     FactsWrite, IndicatorYear, KeptFacts, Merge, PersonClaimInputs, PersonFacts, PersonsWrite, VillageFacts, YearFacts,
 };
+pub use items::{ClaimForItems, ItemisedBill};
 pub use ledger::{LedgerCounts, LedgerQuery, StoredLedgerEntry};
 pub use registry::{ImportCounts, ImportFeed, StoredRecord};
 pub use report_inputs::{AlertDates, CaseDates, ReportInputs};

@@ -130,6 +130,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: crate::work::V18,
         script: Some((crate::work::V18_SQLITE, crate::work::V18_POSTGRES)),
     },
+    Migration {
+        version: 19,
+        name: "the catalogue of drugs and services by province and year; the items of itemised claims",
+        sql: crate::items::V19,
+        script: Some((crate::items::V19_SQLITE, crate::items::V19_POSTGRES)),
+    },
 ];
 
 /// The migration that SQLite runs as a table rebuild with foreign keys off.
@@ -139,7 +145,7 @@ const SQLITE_REBUILT: i64 = 13;
 const CLAIMS_KEYED: i64 = 14;
 
 /// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 18;
+pub const SCHEMA_VERSION: i64 = 19;
 
 /// The headline figures by village, so that the overview, the map and the trend
 /// sum a few thousand rows instead of joining every claim of a province (see

@@ -16,6 +16,7 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod catalogue;
 pub mod config;
 pub mod coverage_pages;
 pub mod desk;
@@ -98,6 +99,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(enrolment::api_routes())
                 .merge(ledger::api_routes())
                 .merge(desk::api_routes())
+                .merge(catalogue::api_routes())
                 .merge(limits::api_routes())
                 .merge(targets::api_routes()),
         )
