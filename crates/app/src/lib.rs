@@ -28,6 +28,9 @@
 //!   the password policy.
 //! - [`accounts`]: accounts turned off and on, passwords changed and reset, API
 //!   tokens with their own role, scope and expiry, listed and revoked.
+//! - [`history`]: the network's history (postings, qualifications, facilities'
+//!   days) and the network as it stood on any day, handed to the coverage
+//!   engine for blank spots, reach and projections at that date.
 //! - [`targets`]: the targets of the indicators (shipped, and changed by
 //!   administrators in the store), reports drawn against them and compared
 //!   with the year before, the overview's headline.
@@ -44,6 +47,7 @@ pub mod coverage;
 pub mod desk;
 pub mod enrolment;
 pub mod export;
+pub mod history;
 pub mod import;
 pub mod kept;
 pub mod keys;

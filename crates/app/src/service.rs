@@ -651,10 +651,6 @@ impl App {
         self.report_compared(defs, s, year, levels, period, None, domain::CountyGroup::All).await
     }
 
-    pub async fn network(&self, s: &Scope) -> AppResult<NetworkData> {
-        let n = self.store.network(&scope(s)?).await?;
-        Ok(NetworkData { regions: n.regions, facilities: n.facilities, practitioners: n.practitioners })
-    }
 
     /// The latest import runs made inside the scope (their reports quote the
     /// files' rows).

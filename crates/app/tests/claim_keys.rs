@@ -19,6 +19,8 @@ fn at(facility: &str, c: Claim) -> Claim {
 
 fn facility(id: &str, village: &str) -> Facility {
     Facility {
+        opened: None,
+        closed: None,
         facility_id: id.into(),
         name: format!("Clinic {id}"),
         kind: FacilityKind::VillageClinic,

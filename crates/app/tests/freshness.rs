@@ -357,6 +357,8 @@ fn person_with(seq: u16, household: &str, status: PovertyStatus, diagnoses: &[&s
 
 fn facility(id: &str, village: &str, kind: FacilityKind) -> Facility {
     Facility {
+        opened: None,
+        closed: None,
         facility_id: id.into(),
         name: format!("clinic {id}"),
         kind,

@@ -9,6 +9,7 @@ mod edits;
 pub mod engine;
 pub mod enrol;
 pub mod error;
+pub mod history;
 mod figures;
 mod fresh;
 pub mod indicator_facts;
@@ -40,6 +41,7 @@ pub use desk::{
 pub use engine::{AlertRules, MeasureRefusal, SettlementEngine, SettlementRules};
 pub use enrol::StoredEnrolment;
 pub use error::StoreError;
+pub use history::{HistoryWrites, NetworkHistory, StoredPosting, StoredQualification};
 pub use figures::VILLAGES_A_TURN;
 pub use indicator_facts::{
     FactsWrite, IndicatorYear, KeptFacts, Merge, PersonClaimInputs, PersonFacts, PersonsWrite, VillageFacts, YearFacts,

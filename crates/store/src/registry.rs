@@ -1187,7 +1187,7 @@ impl StoredRecord for Person {
             Val::text(&self.household_id),
             Val::text(&self.name),
             Val::text(self.status.as_str()),
-            Val::D(self.status_since),
+            Val::D(Some(self.status_since)),
             match self.diagnoses.len() {
                 0 => Val::text(""),
                 1 => Val::text(&self.diagnoses[0]),
@@ -1225,6 +1225,8 @@ static FACILITIES: TableSpec = TableSpec {
         ("region_code", Ty::Int),
         ("lon", Ty::Real),
         ("lat", Ty::Real),
+        ("opened", Ty::Date),
+        ("closed", Ty::Date),
     ],
     keys: 1,
     read_whole: false,
@@ -1246,6 +1248,8 @@ impl StoredRecord for Facility {
             Val::int(self.region_code.as_u64() as i64),
             Val::R(self.lon),
             Val::R(self.lat),
+            Val::D(self.opened),
+            Val::D(self.closed),
         ]
     }
     fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError> {
@@ -1258,6 +1262,8 @@ impl StoredRecord for Facility {
             region_code: region_code(&v[4], ctx)?,
             lon: v[5].as_f64(),
             lat: v[6].as_f64(),
+            opened: v[7].as_date(),
+            closed: v[8].as_date(),
         })
     }
 }
@@ -1292,7 +1298,7 @@ impl StoredRecord for Practitioner {
             Val::text(&self.name),
             Val::text(self.qualification.as_str()),
             Val::B(self.gp),
-            Val::D(self.birth_date),
+            Val::D(Some(self.birth_date)),
             Val::B(self.active),
         ]
     }
@@ -1346,8 +1352,8 @@ impl StoredRecord for Claim {
             Val::int(self.person_id.as_u64() as i64),
             Val::text(self.facility_level.as_str()),
             Val::text(self.kind.as_str()),
-            Val::D(self.admitted),
-            Val::D(self.discharged),
+            Val::D(Some(self.admitted)),
+            Val::D(Some(self.discharged)),
             Val::int(self.year() as i64),
             Val::int(self.total_cost.0),
             Val::int(self.eligible_cost.0),

@@ -21,6 +21,7 @@ pub mod coverage_pages;
 pub mod desk;
 pub mod desk_pages;
 pub mod enrolment;
+pub mod history;
 pub mod error;
 pub mod html;
 pub mod i18n;
@@ -83,6 +84,7 @@ pub fn app(state: AppState) -> Router {
         .merge(desk_pages::page_routes())
         .merge(registry::page_routes())
         .merge(enrolment::page_routes())
+        .merge(history::page_routes())
         .merge(ledger::page_routes())
         .merge(limits::page_routes())
         .merge(targets::page_routes())
@@ -96,6 +98,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(work::api_routes())
                 .merge(registry::api_routes())
                 .merge(enrolment::api_routes())
+                .merge(history::api_routes())
                 .merge(ledger::api_routes())
                 .merge(desk::api_routes())
                 .merge(limits::api_routes())

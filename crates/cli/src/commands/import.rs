@@ -36,6 +36,12 @@ pub enum Kind {
     /// Basic medical insurance enrolments: person_id, year, category
     /// (full, partial, none), enrolled_on (docs/desk.md).
     Enrolments,
+    /// Practitioners' postings: practitioner_id, facility_id, role (employer
+    /// or posting), start, end (docs/coverage.md, "History").
+    Postings,
+    /// Practitioners' qualifications with their days: practitioner_id,
+    /// qualification, obtained, lapses.
+    Qualifications,
     /// A cluster's settlements of an exported year: a directory of Parquet
     /// (docs/parquet.md).
     Settlements,
@@ -114,6 +120,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         Kind::Contracts => import_work::<domain::work::DoctorContract>(&args, global),
         Kind::Visits => import_work::<domain::work::Visit>(&args, global),
         Kind::Enrolments => import_work::<domain::Enrolment>(&args, global),
+        Kind::Postings => import_work::<domain::Posting>(&args, global),
+        Kind::Qualifications => import_work::<domain::QualificationHeld>(&args, global),
     }
 }
 
