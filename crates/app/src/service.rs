@@ -328,6 +328,8 @@ fn object_kind(action: &str) -> &'static str {
         "claim"
     } else if action.contains("admission") {
         "admission"
+    } else if action.contains("posting") || action.contains("qualification") {
+        "practitioner"
     } else if action.contains("export") {
         "export"
     } else if action.contains("login")

@@ -178,9 +178,9 @@ const IN_SCOPE: &str = "SELECT p.practitioner_id FROM practitioners p JOIN facil
      WHERE f.region_code BETWEEN $1 AND $2";
 
 /// Whether the practitioner `$1` lies inside the region codes `$2..=$3`.
-const PRACTITIONER_IN_SCOPE: &str = "SELECT 1 FROM practitioners p JOIN facilities f ON f.facility_id = p.facility_id
+const PRACTITIONER_IN_SCOPE: &str = "SELECT CAST(1 AS BIGINT) FROM practitioners p JOIN facilities f ON f.facility_id = p.facility_id
      WHERE p.practitioner_id = $1 AND f.region_code BETWEEN $2 AND $3
-     UNION ALL SELECT 1 FROM postings s JOIN facilities f ON f.facility_id = s.facility_id
+     UNION ALL SELECT CAST(1 AS BIGINT) FROM postings s JOIN facilities f ON f.facility_id = s.facility_id
      WHERE s.practitioner_id = $1 AND f.region_code BETWEEN $2 AND $3";
 
 impl Store {
