@@ -36,6 +36,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/coverage", get(coverage_api))
         .route("/practitioners/{id}/postings", get(postings_api).post(add_posting_api))
         .route("/practitioners/{id}/qualifications", get(qualifications_api).post(add_qualification_api))
+        .route("/network-alerts", get(network_alerts_api))
 }
 
 pub fn page_routes() -> Router<AppState> {
@@ -44,6 +45,7 @@ pub fn page_routes() -> Router<AppState> {
         .route("/practitioners/{id}", get(practitioner_page))
         .route("/practitioners/{id}/postings", axum::routing::post(add_posting_form))
         .route("/practitioners/{id}/qualifications", axum::routing::post(add_qualification_form))
+        .route("/network-alerts", get(network_alerts_page))
 }
 
 fn lbl(l: Lang, en: &'static str, zh: &'static str) -> &'static str {
@@ -587,4 +589,134 @@ async fn add_qualification_form(
     }
     .await;
     after_form(&st, &ctx, &id, r).await
+}
+
+// ---------------------------------------------------------------- network alerts
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsQuery {
+    #[serde(default)]
+    pub years: Option<i32>,
+}
+
+#[derive(Serialize)]
+pub struct NetworkAlertOut {
+    pub kind: &'static str,
+    pub region_code: String,
+    pub name: String,
+    pub township: Option<String>,
+    pub county: Option<String>,
+    pub from: String,
+    pub now: bool,
+    pub causes: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct NetworkAlertsOut {
+    pub today: String,
+    pub until: String,
+    pub items: Vec<NetworkAlertOut>,
+}
+
+/// The horizon of `?years=`: 0 to 5, 1 when absent.
+fn years(v: Option<i32>) -> Result<i32, WebError> {
+    let y = v.unwrap_or(1);
+    if !(0..=app::network_alerts::MAX_YEARS).contains(&y) {
+        return Err(WebError::BadRequest(format!("years: {y} is not 0 to {}", app::network_alerts::MAX_YEARS)));
+    }
+    Ok(y)
+}
+
+async fn alerts_of(st: &AppState, ctx: &Ctx, y: i32) -> Result<Vec<app::network_alerts::NetworkAlert>, WebError> {
+    Ok(st.app.network_alerts(ctx.scope(), today(), y, &coverage::Settings::default()).await?)
+}
+
+/// The villages and township centres of the scope blank today, or made blank
+/// within the horizon by a change in the history.
+async fn network_alerts_api(
+    State(st): State<AppState>,
+    ApiUser(ctx): ApiUser,
+    ApiQuery(q): ApiQuery<AlertsQuery>,
+) -> Result<Json<NetworkAlertsOut>, WebError> {
+    let y = years(q.years)?;
+    let alerts = alerts_of(&st, &ctx, y).await?;
+    let items = alerts
+        .iter()
+        .map(|a| NetworkAlertOut {
+            kind: a.kind.as_str(),
+            region_code: a.region_code.to_string(),
+            name: a.name.clone(),
+            township: a.township.map(|c| c.to_string()),
+            county: a.county.map(|c| c.to_string()),
+            from: a.from.to_string(),
+            now: a.now,
+            causes: a.causes.clone(),
+        })
+        .collect();
+    Ok(Json(NetworkAlertsOut {
+        today: today().to_string(),
+        until: domain::add_years(today(), y).to_string(),
+        items,
+    }))
+}
+
+#[derive(Deserialize)]
+struct AlertsPageQuery {
+    years: Option<String>,
+}
+
+async fn network_alerts_page(
+    State(st): State<AppState>,
+    PageUser(ctx): PageUser,
+    Query(q): Query<AlertsPageQuery>,
+) -> Result<Response, PageError> {
+    let l = ctx.lang;
+    let y = match q.years.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => 1,
+        Some(v) => v.parse().map_err(|_| WebError::BadRequest(format!("years: {v:?} is not a number")))?,
+    };
+    let y = years(Some(y))?;
+    let alerts = alerts_of(&st, &ctx, y).await?;
+    let options: String = (0..=app::network_alerts::MAX_YEARS)
+        .map(|n| format!("<option value=\"{n}\"{}>{n}</option>", if n == y { " selected" } else { "" }))
+        .collect();
+    let mut b = format!(
+        "<form method=\"get\" class=\"inline\"><label>{} <select name=\"years\">{options}</select></label> <button>OK</button></form>\
+<p class=\"note\">{}</p>",
+        lbl(l, "Within years", "预警年限"),
+        lbl(
+            l,
+            "Villages and township centres blank today, or made blank within the horizon by a change recorded in the network's history: a doctor reaching the retirement age, a posting ending, a facility closing, a licence lapsing. For the township and county that must fill them.",
+            "当前空白，或因网络历史中记录的变化（村医到龄退休、派驻期满、机构关闭、执业资格失效）将在预警期内出现空白的行政村和乡镇卫生院，由所在乡镇和县负责补充。"
+        ),
+    );
+    let _ = write!(
+        b,
+        "<table id=\"network-alerts\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        lbl(l, "Blank from", "空白起始"),
+        lbl(l, "Kind", "类别"),
+        lbl(l, "Village or centre", "行政村或卫生院"),
+        lbl(l, "Township", "乡镇"),
+        lbl(l, "County", "县"),
+        lbl(l, "Why", "原因"),
+    );
+    for a in &alerts {
+        let when = if a.now { format!("{} ({})", a.from, lbl(l, "now", "当前")) } else { a.from.to_string() };
+        let _ = write!(
+            b,
+            "<tr><td>{when}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            a.kind.as_str(),
+            a.region_code,
+            esc(&a.name),
+            a.township.map(|c| c.to_string()).unwrap_or_default(),
+            a.county.map(|c| c.to_string()).unwrap_or_default(),
+            a.causes.iter().map(|c| esc(c)).collect::<Vec<_>>().join("<br>")
+        );
+    }
+    b.push_str("</tbody></table>");
+    if alerts.is_empty() {
+        let _ = write!(b, "<p class=\"empty\">{}</p>", lbl(l, "None.", "无。"));
+    }
+    Ok(Html(page(&ctx, lbl(l, "Network alerts", "网络预警"), &b)).into_response())
 }

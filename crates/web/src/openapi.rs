@@ -249,6 +249,12 @@ fn history_paths() -> Value {
             "summary": "The blank spots of the scope on a day and at +1, +3 and +5 years (docs/coverage.md), each computed over the network as its history has it on that day: who was posted where, what they were qualified as, which facilities were open; everyone older by the years passed. The numbers of the coverage page; blank_villages is the overview's card for today.",
             "operationId": "getCoverage", "parameters": [as_of],
             "responses": errors(json!({ "200": ok("Coverage") })) } },
+        "/network-alerts": { "get": {
+            "summary": "Network alerts of the scope: the villages and township centres blank today, or made blank within the horizon by a change recorded in the network's history (a doctor reaching the retirement age, a posting ending, a facility closing, a licence lapsing), each with the first day it is blank, what makes it so, and the township and county that must fill it. Computed from the history on each call.",
+            "operationId": "listNetworkAlerts",
+            "parameters": [{ "name": "years", "in": "query", "required": false, "description": "the horizon in years from today: 0 to 5, default 1",
+                             "schema": { "type": "integer", "minimum": 0, "maximum": 5, "default": 1 } }],
+            "responses": errors(json!({ "200": ok("NetworkAlerts") })) } },
         "/practitioners/{id}/postings": {
             "get": {
                 "summary": "A practitioner's postings: the facility that employs them (employer) and where they work (posting, e.g. 县管乡用, 乡聘村用), each with its start and end (the last day, included). With none recorded, the one item is the rule's: the facility of their record from an unknown day, from_record true.",
@@ -287,6 +293,16 @@ fn history_schemas() -> Value {
                 "region_code": { "type": "string" }, "name": { "type": "string" },
                 "in_years": { "type": "integer", "enum": [0, 1, 3, 5] },
                 "detail": { "type": "string", "description": "for people; not a contract" } } } } } },
+        "NetworkAlerts": { "type": "object", "required": ["today", "until", "items"], "properties": {
+            "today": { "type": "string", "format": "date" }, "until": { "type": "string", "format": "date" },
+            "items": { "type": "array", "items": { "type": "object",
+                "required": ["kind", "region_code", "name", "township", "county", "from", "now", "causes"], "properties": {
+                "kind": { "type": "string", "enum": ["township_no_physician", "village_no_clinic", "village_no_doctor"] },
+                "region_code": { "type": "string" }, "name": { "type": "string" },
+                "township": { "type": "string", "nullable": true }, "county": { "type": "string", "nullable": true },
+                "from": { "type": "string", "format": "date", "description": "the first day it is blank: today when blank now" },
+                "now": { "type": "boolean" },
+                "causes": { "type": "array", "items": { "type": "string" }, "description": "for people: the changes of that day; not a contract" } } } } } },
         "Posting": { "type": "object", "required": ["id", "facility_id", "role", "start", "end", "from_record", "changed_by", "changed_at"], "properties": {
             "id": { "type": "integer", "nullable": true, "description": "null for the rule's posting from the record" },
             "facility_id": { "type": "string" },

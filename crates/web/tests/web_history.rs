@@ -12,7 +12,7 @@ use common::*;
 use serde_json::{json, Value};
 use web::access::Role;
 
-on_each_repo!(postings_are_recorded_in_scope_and_coverage_follows_the_history);
+on_each_repo!(postings_are_recorded_in_scope_and_coverage_follows_the_history, network_alerts_name_the_change_and_who_must_fill_it);
 
 async fn api(srv: &Server, user: &str) -> Client {
     let mut c = srv.login(user).await;
@@ -240,4 +240,45 @@ async fn postings_are_recorded_in_scope_and_coverage_follows_the_history(kind: K
     let n = audit.iter().filter(|e| e.action == "postings_recorded" && e.username == "officer_a").count();
     assert_eq!(n, 3, "three postings recorded");
     assert!(audit.iter().any(|e| e.action == "qualifications_recorded" && e.target == "practitioner PA1"));
+}
+
+/// A posting ending within the year raises a network alert from the day after,
+/// naming the change, the township and the county; a village blank today is
+/// one now; each officer sees their county's.
+async fn network_alerts_name_the_change_and_who_must_fill_it(kind: Kind) {
+    let (srv, _fx) = start_filled(kind).await;
+    srv.user("officer_a", Role::Officer, "341122").await;
+    srv.user("officer_b", Role::Officer, "341123").await;
+    let mut a = api(&srv, "officer_a").await;
+    let today = chrono::Utc::now().date_naive();
+    let end = today + chrono::Duration::days(30);
+    let body = posting("FA1", "posting", json!("2000-01-01"), json!(end.to_string()));
+    assert_eq!(a.post_json("/api/v1/practitioners/PA1/postings", &body).await.status, 200);
+
+    let r = a.get("/api/v1/network-alerts").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let j = r.json();
+    assert_eq!(j["today"], json!(today.to_string()));
+    let items = j["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{j}");
+    let x = &items[0];
+    assert_eq!(x["region_code"], "341122100201");
+    assert_eq!(x["kind"], "village_no_doctor");
+    assert_eq!(x["from"], json!((end + chrono::Duration::days(1)).to_string()));
+    assert_eq!((x["now"].clone(), x["county"].clone()), (json!(false), json!("341122")));
+    let cause = x["causes"][0].as_str().unwrap();
+    assert!(cause.contains("PA1") && cause.contains(&format!("posting at FA1 ends on {end}")), "{cause}");
+    // Today only: nothing in county A.
+    assert_eq!(a.get("/api/v1/network-alerts?years=0").await.json()["items"], json!([]));
+    assert_eq!(a.get("/api/v1/network-alerts?years=6").await.status, 400);
+    // County B's village has no clinic today: its officer's alert, now.
+    let mut b = api(&srv, "officer_b").await;
+    let j = b.get("/api/v1/network-alerts?years=0").await.json();
+    assert_eq!(j["items"].as_array().unwrap().len(), 1, "{j}");
+    assert_eq!((j["items"][0]["kind"].clone(), j["items"][0]["now"].clone()), (json!("village_no_clinic"), json!(true)));
+    // The page shows the same.
+    let page = a.get("/network-alerts?years=1").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("341122100201") && page.body.contains("ends on"), "{}", page.body);
+    assert!(!b.get("/network-alerts").await.body.contains("341122100201"));
 }
