@@ -69,34 +69,60 @@ pub fn qualification_on(p: &Practitioner, held: &[&QualificationHeld], d: NaiveD
         .unwrap_or(Qualification::Other)
 }
 
+/// The history indexed by practitioner, to place practitioners on any day.
+pub struct HistoryIndex<'a> {
+    postings: HashMap<&'a str, Vec<&'a Posting>>,
+    held: HashMap<&'a str, Vec<&'a QualificationHeld>>,
+}
+
+impl<'a> HistoryIndex<'a> {
+    pub fn new(h: &'a NetworkData) -> HistoryIndex<'a> {
+        let mut postings: HashMap<&str, Vec<&Posting>> = HashMap::new();
+        for x in &h.postings {
+            postings.entry(x.practitioner_id.as_str()).or_default().push(x);
+        }
+        let mut held: HashMap<&str, Vec<&QualificationHeld>> = HashMap::new();
+        for q in &h.qualifications {
+            held.entry(q.practitioner_id.as_str()).or_default().push(q);
+        }
+        HistoryIndex { postings, held }
+    }
+
+    /// The postings recorded for a practitioner.
+    pub fn postings_of(&self, id: &str) -> &[&'a Posting] {
+        self.postings.get(id).map_or(&[][..], Vec::as_slice)
+    }
+
+    /// The practitioner as they stood on `d`: at the facility where they
+    /// worked that day, with the qualification they held; `None` when they
+    /// worked nowhere (open or not: the caller keeps the open facilities).
+    pub fn placed(&self, p: &Practitioner, d: NaiveDate) -> Option<Practitioner> {
+        let id = p.practitioner_id.as_str();
+        let at = workplace(p, self.postings_of(id), d)?;
+        let qualification = qualification_on(p, self.held.get(id).map_or(&[][..], Vec::as_slice), d);
+        Some(Practitioner { facility_id: at.to_string(), qualification, ..p.clone() })
+    }
+}
+
+/// The facilities of `h` open on `d`, without days of their own (a snapshot has
+/// no history).
+pub fn open_facilities<'a>(facilities: impl Iterator<Item = &'a Facility>, d: NaiveDate) -> Vec<Facility> {
+    facilities.filter(|f| f.open_on(d)).map(|f| Facility { opened: None, closed: None, ..f.clone() }).collect()
+}
+
 /// The network as it stood on `d`, without history: the facilities open on
 /// `d`, and each practitioner who worked that day at one of them, placed there
 /// with the qualification they held that day. A snapshot's snapshot is itself.
 pub fn snapshot(h: &NetworkData, d: NaiveDate) -> NetworkData {
-    // Open on the day, and so with no days of their own in the snapshot.
-    let facilities: Vec<Facility> = h
-        .facilities
-        .iter()
-        .filter(|f| f.open_on(d))
-        .map(|f| Facility { opened: None, closed: None, ..f.clone() })
-        .collect();
+    let facilities = open_facilities(h.facilities.iter(), d);
     let open: HashSet<&str> = facilities.iter().map(|f| f.facility_id.as_str()).collect();
-    let mut postings: HashMap<&str, Vec<&Posting>> = HashMap::new();
-    for x in &h.postings {
-        postings.entry(x.practitioner_id.as_str()).or_default().push(x);
-    }
-    let mut held: HashMap<&str, Vec<&QualificationHeld>> = HashMap::new();
-    for q in &h.qualifications {
-        held.entry(q.practitioner_id.as_str()).or_default().push(q);
-    }
-    let mut practitioners = Vec::with_capacity(h.practitioners.len());
-    for p in &h.practitioners {
-        let id = p.practitioner_id.as_str();
-        let at = workplace(p, postings.get(id).map_or(&[][..], Vec::as_slice), d);
-        let Some(at) = at.filter(|f| open.contains(f)) else { continue };
-        let qualification = qualification_on(p, held.get(id).map_or(&[][..], Vec::as_slice), d);
-        practitioners.push(Practitioner { facility_id: at.to_string(), qualification, ..p.clone() });
-    }
+    let index = HistoryIndex::new(h);
+    let practitioners = h
+        .practitioners
+        .iter()
+        .filter_map(|p| index.placed(p, d))
+        .filter(|p| open.contains(p.facility_id.as_str()))
+        .collect();
     NetworkData { regions: h.regions.clone(), facilities, practitioners, postings: vec![], qualifications: vec![] }
 }
 

@@ -5,21 +5,26 @@
 //! licence lapsing), each with the first day it is blank, what makes it so,
 //! and the township and county that must fill it.
 //!
-//! Computed from the history on each read, not kept: the network is the same
-//! between two days on which nothing in the history changes, so the blank
-//! spots are computed on today and on each such day within the horizon (the
-//! engine's rules over [`crate::history::snapshot`]), and a spot's first day
-//! is the first of those days it appears on.
+//! Computed from the history on each read, not kept. The blank spots of today
+//! are the engine's over the whole network of today. After that a village or a
+//! centre changes only on a day the history changes something of its own
+//! facilities (a posting of someone who may work there starting or ending, a
+//! qualification of theirs, their 60th or 65th birthday, a facility opening or
+//! closing), and only its own facilities and their staff decide whether it is
+//! blank. So on each such day within the horizon the engine's rules run over
+//! the network of that day restricted to the regions touched (their facilities
+//! and the staff placed there that day): a change touches only the villages it
+//! concerns. A spot's first day is the first day it is blank.
 
 use crate::access::Scope;
-use crate::history::snapshot;
+use crate::history::HistoryIndex;
 use crate::model::{AppError, AppResult, NetworkData};
 use crate::service::App;
 use chrono::NaiveDate;
 use coverage::network::{qualifies, retires_on, serves};
 use coverage::{BlankKind, Settings};
-use domain::{age_on, add_years, FacilityKind, Practitioner, RegionCode, RegionLevel};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use domain::{add_years, age_on, Facility, FacilityKind, Practitioner, RegionCode, RegionLevel};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// The longest horizon, in years.
 pub const MAX_YEARS: i32 = 5;
@@ -82,35 +87,113 @@ pub fn network_alerts(
     until: NaiveDate,
     s: &Settings,
 ) -> Result<Vec<NetworkAlert>, AppError> {
+    let index = HistoryIndex::new(h);
+    let engine = |part: &NetworkData, day: NaiveDate| {
+        let net = coverage::Network::new(part.regions.clone(), part.facilities.clone(), part.practitioners.clone())
+            .map_err(|e| AppError::Invalid(format!("the health network on {day}: {e}")))?;
+        Ok::<_, AppError>(coverage::blank_spots(&net, day, s))
+    };
     let mut out: Vec<NetworkAlert> = Vec::new();
     let mut seen: HashSet<(BlankKind, RegionCode, String)> = HashSet::new();
-    let mut before: Option<NetworkData> = None;
-    for day in change_days(h, today, until, s) {
-        let snap = snapshot(h, day);
-        let net = coverage::Network::new(snap.regions.clone(), snap.facilities.clone(), snap.practitioners.clone())
-            .map_err(|e| AppError::Invalid(format!("the health network on {day}: {e}")))?;
-        for spot in coverage::blank_spots(&net, day, s) {
-            if spot.kind == BlankKind::CountyNoHospital
-                || !seen.insert((spot.kind, spot.region_code, spot.name.clone()))
-            {
-                continue;
-            }
-            let causes = match &before {
-                None => vec![spot.detail.clone()],
-                Some(prev) => causes(h, prev, &snap, spot.kind, spot.region_code, &spot.name, day, s),
-            };
-            out.push(NetworkAlert {
-                kind: spot.kind,
-                region_code: spot.region_code,
-                name: spot.name,
-                township: spot.region_code.ancestor(RegionLevel::Township),
-                county: spot.region_code.ancestor(RegionLevel::County),
-                from: day,
-                now: day == today,
-                causes,
-            });
+    // Today: the whole network.
+    for spot in engine(&crate::history::snapshot(h, today), today)? {
+        let detail = spot.detail.clone();
+        raise(&mut out, &mut seen, spot, today, today, vec![detail]);
+    }
+
+    // Where each practitioner may work (their record's facility and every
+    // facility of their postings), who may work at each facility, and the
+    // facilities standing in each region.
+    let mut may_work: HashMap<&str, Vec<&str>> = HashMap::new();
+    for p in &h.practitioners {
+        let mut at: Vec<&str> = vec![p.facility_id.as_str()];
+        at.extend(index.postings_of(&p.practitioner_id).iter().map(|x| x.facility_id.as_str()));
+        at.sort_unstable();
+        at.dedup();
+        may_work.insert(p.practitioner_id.as_str(), at);
+    }
+    let mut staff_of: HashMap<&str, Vec<&Practitioner>> = HashMap::new();
+    for p in &h.practitioners {
+        for f in &may_work[p.practitioner_id.as_str()] {
+            staff_of.entry(f).or_default().push(p);
         }
-        before = Some(snap);
+    }
+    let facility: HashMap<&str, &Facility> = h.facilities.iter().map(|f| (f.facility_id.as_str(), f)).collect();
+    let mut standing: HashMap<RegionCode, Vec<&Facility>> = HashMap::new();
+    for f in &h.facilities {
+        standing.entry(f.region_code).or_default().push(f);
+    }
+    let region: HashMap<RegionCode, &domain::Region> = h.regions.iter().map(|r| (r.code, r)).collect();
+
+    // The facilities each later day touches.
+    let mut touched: BTreeMap<NaiveDate, HashSet<&str>> = BTreeMap::new();
+    let window = |d: Option<NaiveDate>| d.filter(|d| *d > today && *d <= until);
+    let none: Vec<&str> = Vec::new();
+    let of = |id: &str| may_work.get(id).unwrap_or(&none);
+    let mut days: Vec<(Option<NaiveDate>, &[&str])> = Vec::new();
+    for x in &h.postings {
+        days.push((x.start, of(&x.practitioner_id)));
+        days.push((x.end.and_then(|e| e.succ_opt()), of(&x.practitioner_id)));
+    }
+    for q in &h.qualifications {
+        days.push((q.obtained, of(&q.practitioner_id)));
+        days.push((q.lapses, of(&q.practitioner_id)));
+    }
+    for p in &h.practitioners {
+        for kind in [FacilityKind::VillageClinic, FacilityKind::TownshipCenter] {
+            days.push((Some(retires_on(p, kind, s)), of(&p.practitioner_id)));
+        }
+    }
+    for (d, facilities) in days {
+        if let Some(d) = window(d) {
+            touched.entry(d).or_default().extend(facilities.iter().copied());
+        }
+    }
+    for f in &h.facilities {
+        for d in [f.opened, f.closed] {
+            if let Some(d) = window(d) {
+                touched.entry(d).or_default().insert(f.facility_id.as_str());
+            }
+        }
+    }
+
+    // Each day: the regions of the facilities touched, their facilities and
+    // the staff placed there, the day before and the day itself.
+    for (day, facilities) in touched {
+        let regions: BTreeSet<RegionCode> =
+            facilities.iter().filter_map(|f| facility.get(f)).map(|f| f.region_code).collect();
+        let part = |d: NaiveDate| {
+            let standing: Vec<&Facility> =
+                regions.iter().flat_map(|r| standing.get(r).into_iter().flatten().copied()).collect();
+            let open = crate::history::open_facilities(standing.iter().copied(), d);
+            let here: HashSet<&str> = open.iter().map(|f| f.facility_id.as_str()).collect();
+            let mut people: Vec<&Practitioner> =
+                standing.iter().flat_map(|f| staff_of.get(f.facility_id.as_str()).into_iter().flatten().copied()).collect();
+            people.sort_by(|a, b| a.practitioner_id.cmp(&b.practitioner_id));
+            people.dedup_by(|a, b| a.practitioner_id == b.practitioner_id);
+            let practitioners =
+                people.into_iter().filter_map(|p| index.placed(p, d)).filter(|p| here.contains(p.facility_id.as_str())).collect();
+            NetworkData {
+                regions: regions.iter().filter_map(|r| region.get(r).map(|r| (*r).clone())).collect(),
+                facilities: open,
+                practitioners,
+                postings: vec![],
+                qualifications: vec![],
+            }
+        };
+        let now = part(day);
+        let spots: Vec<coverage::BlankSpot> = engine(&now, day)?
+            .into_iter()
+            .filter(|b| b.kind != BlankKind::CountyNoHospital && !seen.contains(&(b.kind, b.region_code, b.name.clone())))
+            .collect();
+        if spots.is_empty() {
+            continue;
+        }
+        let prev = part(day.pred_opt().unwrap_or(day));
+        for spot in spots {
+            let causes = causes(h, &prev, &now, spot.kind, spot.region_code, &spot.name, day, s);
+            raise(&mut out, &mut seen, spot, day, today, causes);
+        }
     }
     out.sort_by(|a, b| {
         (a.from, a.county, a.township, a.kind, a.region_code, &a.name).cmp(&(
@@ -123,6 +206,30 @@ pub fn network_alerts(
         ))
     });
     Ok(out)
+}
+
+/// Adds the alert of a blank spot first found on `day`, once.
+fn raise(
+    out: &mut Vec<NetworkAlert>,
+    seen: &mut HashSet<(BlankKind, RegionCode, String)>,
+    spot: coverage::BlankSpot,
+    day: NaiveDate,
+    today: NaiveDate,
+    causes: Vec<String>,
+) {
+    if spot.kind == BlankKind::CountyNoHospital || !seen.insert((spot.kind, spot.region_code, spot.name.clone())) {
+        return;
+    }
+    out.push(NetworkAlert {
+        kind: spot.kind,
+        region_code: spot.region_code,
+        name: spot.name,
+        township: spot.region_code.ancestor(RegionLevel::Township),
+        county: spot.region_code.ancestor(RegionLevel::County),
+        from: day,
+        now: day == today,
+        causes,
+    });
 }
 
 fn who(p: &Practitioner) -> String {
@@ -274,7 +381,14 @@ mod tests {
         centre.kind = FacilityKind::TownshipCenter;
         centre.region_code = RegionCode::parse("341122100").unwrap();
         let h = NetworkData {
-            regions: (201..=206).map(village).collect(),
+            regions: std::iter::once(Region {
+                code: RegionCode::parse("341122100").unwrap(),
+                name: "town".into(),
+                level: RegionLevel::Township,
+                ..village(201)
+            })
+            .chain((201..=206).map(village))
+            .collect(),
             facilities: vec![
                 clinic("V1", 201, None),
                 clinic("V2", 202, None),

@@ -504,8 +504,44 @@ fn rows(spots: &[coverage::BlankSpot]) -> Vec<(i32, String, String, String)> {
     spots.iter().map(|s| (s.in_years, s.kind.to_string(), s.region_code.to_string(), s.name.clone())).collect()
 }
 
+/// The network alerts the slow way: the blank spots of the whole network on
+/// every day the history changes anything, each spot at the first day found.
+fn alerts_by_every_day(h: &NetworkData, today: NaiveDate, until: NaiveDate) -> Vec<(String, String, String, bool)> {
+    let s = coverage::Settings::default();
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for day in app::network_alerts::change_days(h, today, until, &s) {
+        let on = snapshot(h, day);
+        let net = coverage::Network::new(on.regions, on.facilities, on.practitioners).unwrap();
+        for b in coverage::blank_spots(&net, day, &s) {
+            if b.kind != coverage::BlankKind::CountyNoHospital && seen.insert((b.kind, b.region_code, b.name.clone())) {
+                out.push((day, b.kind, b.region_code, b.name));
+            }
+        }
+    }
+    out.sort();
+    out.into_iter().map(|(d, k, r, n)| (d.to_string(), k.to_string(), format!("{r} {n}"), d == today)).collect()
+}
+
 proptest! {
     #![proptest_config(Config { cases: 400, ..Config::default() })]
+
+    /// The network alerts, found on the regions each change touches, are those
+    /// of the whole network computed on every day the history changes.
+    #[test]
+    fn network_alerts_touch_only_what_changed_and_miss_nothing(c in case()) {
+        let h = history_of(&c, "340101");
+        let today = day_of(c.day);
+        let until = add_years(today, 2);
+        let mut got: Vec<(String, String, String, bool)> =
+            app::network_alerts::network_alerts(&h, today, until, &coverage::Settings::default())
+                .unwrap()
+                .into_iter()
+                .map(|a| (a.from.to_string(), a.kind.to_string(), format!("{} {}", a.region_code, a.name), a.now))
+                .collect();
+        got.sort();
+        prop_assert_eq!(got, alerts_by_every_day(&h, today, until));
+    }
 
     /// The application's snapshot equals the history filtered by hand, and so
     /// the blank spots computed over each agree, now and at every horizon.

@@ -647,8 +647,8 @@ async fn network_alerts_api(
             kind: a.kind.as_str(),
             region_code: a.region_code.to_string(),
             name: a.name.clone(),
-            township: a.township.map(|c| c.to_string()),
-            county: a.county.map(|c| c.to_string()),
+            township: a.township.map(|c| c.short()),
+            county: a.county.map(|c| c.short()),
             from: a.from.to_string(),
             now: a.now,
             causes: a.causes.clone(),
@@ -709,8 +709,8 @@ async fn network_alerts_page(
             a.kind.as_str(),
             a.region_code,
             esc(&a.name),
-            a.township.map(|c| c.to_string()).unwrap_or_default(),
-            a.county.map(|c| c.to_string()).unwrap_or_default(),
+            a.township.map(|c| c.short()).unwrap_or_default(),
+            a.county.map(|c| c.short()).unwrap_or_default(),
             a.causes.iter().map(|c| esc(c)).collect::<Vec<_>>().join("<br>")
         );
     }

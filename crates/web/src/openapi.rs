@@ -299,7 +299,7 @@ fn history_schemas() -> Value {
                 "required": ["kind", "region_code", "name", "township", "county", "from", "now", "causes"], "properties": {
                 "kind": { "type": "string", "enum": ["township_no_physician", "village_no_clinic", "village_no_doctor"] },
                 "region_code": { "type": "string" }, "name": { "type": "string" },
-                "township": { "type": "string", "nullable": true }, "county": { "type": "string", "nullable": true },
+                "township": { "type": "string", "nullable": true, "description": "9 digits" }, "county": { "type": "string", "nullable": true, "description": "6 digits" },
                 "from": { "type": "string", "format": "date", "description": "the first day it is blank: today when blank now" },
                 "now": { "type": "boolean" },
                 "causes": { "type": "array", "items": { "type": "string" }, "description": "for people: the changes of that day; not a contract" } } } } } },
