@@ -10,8 +10,8 @@
 //! centre changes only on a day the history changes something of its own
 //! facilities (a posting of someone who may work there starting or ending, a
 //! qualification of theirs, their 60th or 65th birthday, a facility opening or
-//! closing), and only its own facilities and their staff decide whether it is
-//! blank. So on each such day within the horizon the engine's rules run over
+//! closing), and only its own facilities (village clinics and township
+//! centres) and their staff decide whether it is blank. So on each such day within the horizon the engine's rules run over
 //! the network of that day restricted to the regions touched (their facilities
 //! and the staff placed there that day): a change touches only the villages it
 //! concerns. A spot's first day is the first day it is blank.
@@ -118,9 +118,14 @@ pub fn network_alerts(
             staff_of.entry(f).or_default().push(p);
         }
     }
-    let facility: HashMap<&str, &Facility> = h.facilities.iter().map(|f| (f.facility_id.as_str(), f)).collect();
+    // Only village clinics and township centres make or fill a village's or a
+    // centre's blank spot; hospitals never do (and county hospitals, with large
+    // staffs, would otherwise be touched nearly every day).
+    let counts = |f: &&Facility| matches!(f.kind, FacilityKind::VillageClinic | FacilityKind::TownshipCenter);
+    let facility: HashMap<&str, &Facility> =
+        h.facilities.iter().filter(counts).map(|f| (f.facility_id.as_str(), f)).collect();
     let mut standing: HashMap<RegionCode, Vec<&Facility>> = HashMap::new();
-    for f in &h.facilities {
+    for f in h.facilities.iter().filter(counts) {
         standing.entry(f.region_code).or_default().push(f);
     }
     let region: HashMap<RegionCode, &domain::Region> = h.regions.iter().map(|r| (r.code, r)).collect();
