@@ -23,7 +23,8 @@ use std::time::Instant;
 
 fn main() {
     let province = std::env::args().nth(1).unwrap_or_else(|| "34".into());
-    let config = synth::Config { scale: synth::Scale::Province, province: Some(province.clone()), ..Default::default() };
+    let config =
+        synth::Config { scale: synth::Scale::Province, province: Some(province.clone()), ..Default::default() };
     let mut c = synth::Collect::default();
     let t = Instant::now();
     let summary = synth::generate_network(&config, &mut c).expect("the synthetic network");

@@ -237,7 +237,12 @@ impl App {
     /// request), all or none: a practitioner or facility outside the scope, or a
     /// posting sharing a day with another of the same role, refuses them all.
     /// Audited: one row for one posting, one for a file.
-    pub async fn record_postings(&self, s: &Scope, rows: &[(String, Posting)], actor: &str) -> AppResult<HistoryWrites> {
+    pub async fn record_postings(
+        &self,
+        s: &Scope,
+        rows: &[(String, Posting)],
+        actor: &str,
+    ) -> AppResult<HistoryWrites> {
         let done = {
             let _turn = self.writing().await;
             self.store().record_postings(&scope(s)?, rows, actor).await?
@@ -251,7 +256,13 @@ impl App {
             ),
             _ => (
                 "postings".to_string(),
-                format!("{} postings: {} new, {} ends set, {} unchanged", rows.len(), done.inserted, done.updated, done.unchanged),
+                format!(
+                    "{} postings: {} new, {} ends set, {} unchanged",
+                    rows.len(),
+                    done.inserted,
+                    done.updated,
+                    done.unchanged
+                ),
                 crate::work::region_of_prefix(s.prefix()),
             ),
         };
@@ -355,13 +366,7 @@ mod tests {
     }
 
     fn posting(who: &str, at: &str, role: PostingRole, start: Option<&str>, end: Option<&str>) -> Posting {
-        Posting {
-            practitioner_id: who.into(),
-            facility_id: at.into(),
-            role,
-            start: start.map(d),
-            end: end.map(d),
-        }
+        Posting { practitioner_id: who.into(), facility_id: at.into(), role, start: start.map(d), end: end.map(d) }
     }
 
     #[test]
@@ -386,7 +391,10 @@ mod tests {
         };
         let at = |day: &str| {
             let s = snapshot(&h, d(day));
-            s.practitioners.iter().map(|p| format!("{}@{}:{}", p.practitioner_id, p.facility_id, p.qualification)).collect::<Vec<_>>()
+            s.practitioners
+                .iter()
+                .map(|p| format!("{}@{}:{}", p.practitioner_id, p.facility_id, p.qualification))
+                .collect::<Vec<_>>()
         };
         // A: no posting recorded, at the record's V1; licence lapsed in 2023.
         assert_eq!(at("2019-06-01"), ["A@V1:rural_doctor", "B@V1:rural_doctor"], "V2 not open yet: C nowhere");

@@ -172,12 +172,17 @@ pub fn network_alerts(
                 regions.iter().flat_map(|r| standing.get(r).into_iter().flatten().copied()).collect();
             let open = crate::history::open_facilities(standing.iter().copied(), d);
             let here: HashSet<&str> = open.iter().map(|f| f.facility_id.as_str()).collect();
-            let mut people: Vec<&Practitioner> =
-                standing.iter().flat_map(|f| staff_of.get(f.facility_id.as_str()).into_iter().flatten().copied()).collect();
+            let mut people: Vec<&Practitioner> = standing
+                .iter()
+                .flat_map(|f| staff_of.get(f.facility_id.as_str()).into_iter().flatten().copied())
+                .collect();
             people.sort_by(|a, b| a.practitioner_id.cmp(&b.practitioner_id));
             people.dedup_by(|a, b| a.practitioner_id == b.practitioner_id);
-            let practitioners =
-                people.into_iter().filter_map(|p| index.placed(p, d)).filter(|p| here.contains(p.facility_id.as_str())).collect();
+            let practitioners = people
+                .into_iter()
+                .filter_map(|p| index.placed(p, d))
+                .filter(|p| here.contains(p.facility_id.as_str()))
+                .collect();
             NetworkData {
                 regions: regions.iter().filter_map(|r| region.get(r).map(|r| (*r).clone())).collect(),
                 facilities: open,
@@ -189,7 +194,9 @@ pub fn network_alerts(
         let now = part(day);
         let spots: Vec<coverage::BlankSpot> = engine(&now, day)?
             .into_iter()
-            .filter(|b| b.kind != BlankKind::CountyNoHospital && !seen.contains(&(b.kind, b.region_code, b.name.clone())))
+            .filter(|b| {
+                b.kind != BlankKind::CountyNoHospital && !seen.contains(&(b.kind, b.region_code, b.name.clone()))
+            })
             .collect();
         if spots.is_empty() {
             continue;
@@ -295,7 +302,10 @@ fn causes(
                     let ended = h.postings.iter().any(|x| {
                         x.practitioner_id == p.practitioner_id && x.facility_id == f.facility_id && x.end == Some(eve)
                     });
-                    let then = moved.map_or_else(|| "works nowhere recorded".to_string(), |q| format!("works at {}", q.facility_id));
+                    let then = moved.map_or_else(
+                        || "works nowhere recorded".to_string(),
+                        |q| format!("works at {}", q.facility_id),
+                    );
                     if ended {
                         out.push(format!("{}'s posting at {} ends on {eve}; then {then}", who(p), f.facility_id));
                     } else {
@@ -429,10 +439,8 @@ mod tests {
         };
         let s = Settings::default();
         let alerts = network_alerts(&h, d("2025-01-01"), d("2025-06-30"), &s).unwrap();
-        let got: Vec<(String, &str, String, bool)> = alerts
-            .iter()
-            .map(|a| (a.region_code.to_string(), a.kind.as_str(), a.from.to_string(), a.now))
-            .collect();
+        let got: Vec<(String, &str, String, bool)> =
+            alerts.iter().map(|a| (a.region_code.to_string(), a.kind.as_str(), a.from.to_string(), a.now)).collect();
         assert_eq!(
             got,
             [

@@ -653,7 +653,6 @@ impl App {
         self.report_compared(defs, s, year, levels, period, None, domain::CountyGroup::All).await
     }
 
-
     /// The latest import runs made inside the scope (their reports quote the
     /// files' rows).
     pub async fn import_runs(&self, s: &Scope, limit: usize) -> AppResult<Vec<ImportRun>> {

@@ -775,7 +775,8 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
     };
     store.record_qualifications(&all, &[("a licence".into(), licence)], "li").await.unwrap();
     run.fresh(&["record_qualifications"], "a township doctor licensed as assistant physician").await;
-    let closed = Facility { closed: Some(d("2024-10-01")), ..facility("FA", "341122100201", FacilityKind::VillageClinic) };
+    let closed =
+        Facility { closed: Some(d("2024-10-01")), ..facility("FA", "341122100201", FacilityKind::VillageClinic) };
     store.import_facilities(&[closed]).await.unwrap();
     run.fresh(&["import_facilities"], "a village clinic closed").await;
 

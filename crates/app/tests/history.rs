@@ -320,16 +320,18 @@ fn case() -> impl Strategy<Value = Case> {
                 proptest::collection::vec(0..nf, 2),
                 proptest::collection::vec(held, 0..3),
             )
-                .prop_map(|(facility, qualification, born, active, posts, pf, jobs, jf, qualifications)| {
-                    let mut postings = Vec::new();
-                    for (i, (s, e)) in posts.into_iter().enumerate() {
-                        postings.push((PostingRole::Posting, pf[i], s, e));
-                    }
-                    for (i, (s, e)) in jobs.into_iter().enumerate() {
-                        postings.push((PostingRole::Employer, jf[i], s, e));
-                    }
-                    GenPractitioner { facility, qualification, born, active, postings, qualifications }
-                });
+                .prop_map(
+                    |(facility, qualification, born, active, posts, pf, jobs, jf, qualifications)| {
+                        let mut postings = Vec::new();
+                        for (i, (s, e)) in posts.into_iter().enumerate() {
+                            postings.push((PostingRole::Posting, pf[i], s, e));
+                        }
+                        for (i, (s, e)) in jobs.into_iter().enumerate() {
+                            postings.push((PostingRole::Employer, jf[i], s, e));
+                        }
+                        GenPractitioner { facility, qualification, born, active, postings, qualifications }
+                    },
+                );
             (
                 Just(villages),
                 Just(facilities),
@@ -337,7 +339,12 @@ fn case() -> impl Strategy<Value = Case> {
                 // The day asked about: 2005 to 2029.
                 0u16..9000,
             )
-                .prop_map(|(villages, facilities, practitioners, day)| Case { villages, facilities, practitioners, day })
+                .prop_map(|(villages, facilities, practitioners, day)| Case {
+                    villages,
+                    facilities,
+                    practitioners,
+                    day,
+                })
         })
     })
 }
@@ -456,9 +463,7 @@ fn by_hand(h: &NetworkData, day: NaiveDate) -> NetworkData {
     for p in &h.practitioners {
         let mine: Vec<&Posting> = h.postings.iter().filter(|x| x.practitioner_id == p.practitioner_id).collect();
         let covering = |role: PostingRole| {
-            mine.iter().find(|x| {
-                x.role == role && x.start.is_none_or(|s| s <= day) && x.end.is_none_or(|e| day <= e)
-            })
+            mine.iter().find(|x| x.role == role && x.start.is_none_or(|s| s <= day) && x.end.is_none_or(|e| day <= e))
         };
         let at = if mine.is_empty() {
             Some(p.facility_id.clone())
@@ -609,7 +614,11 @@ async fn a_past_day_is_computed_from_its_history(store: &Store) {
         let got = with_history.coverage_on(&scope, day, &s).await.unwrap();
         let want = without.coverage_on(&scope, day, &s).await.unwrap();
         let now = |spots: &[coverage::BlankSpot]| {
-            spots.iter().filter(|b| b.in_years == 0).map(|b| (b.kind, b.region_code, b.name.clone(), b.detail.clone())).collect::<Vec<_>>()
+            spots
+                .iter()
+                .filter(|b| b.in_years == 0)
+                .map(|b| (b.kind, b.region_code, b.name.clone(), b.detail.clone()))
+                .collect::<Vec<_>>()
         };
         assert_eq!(now(&got.spots), now(&want.spots), "case {n} on {day}: {c:?}");
         blank += got.blank_villages_now();
@@ -632,7 +641,11 @@ async fn a_past_day_is_computed_from_its_history(store: &Store) {
 /// days on facilities), migrates to open-ended history: the same coverage as a
 /// store built new, every practitioner at their record's facility from an
 /// unknown day, with their record's qualification.
-async fn the_migration_reads_as_open_ended_history(new: &Store, old: &Store, facilities: impl std::future::Future<Output = ()>) {
+async fn the_migration_reads_as_open_ended_history(
+    new: &Store,
+    old: &Store,
+    facilities: impl std::future::Future<Output = ()>,
+) {
     assert_eq!(old.schema_version().await.unwrap(), 17);
     old.import_regions(&regions()).await.unwrap();
     facilities.await;

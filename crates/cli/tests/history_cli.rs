@@ -92,7 +92,10 @@ fn postings_import_whole_or_not_at_all_and_coverage_reads_the_history() {
     }
 
     // A bad line refuses the file, naming the line; nothing is written.
-    let bad = at("bad.csv", "practitioner_id,facility_id,role,start,end\nr2,T1,employer,2010-01-01,\nr2,V1,posting,2023-01-01,2022-12-31\n");
+    let bad = at(
+        "bad.csv",
+        "practitioner_id,facility_id,role,start,end\nr2,T1,employer,2010-01-01,\nr2,V1,posting,2023-01-01,2022-12-31\n",
+    );
     let err = fails(&db, &["import", "postings", s(&bad)]);
     assert!(err.contains("bad.csv:3") && err.contains("end"), "{err}");
     // A row the rules refuse (sharing days with line 2 in the same role): the
@@ -145,7 +148,11 @@ fn postings_import_whole_or_not_at_all_and_coverage_reads_the_history() {
             s(&from_files),
         ];
         ok(&db, &files);
-        assert_eq!(std::fs::read_to_string(&from_store).unwrap(), std::fs::read_to_string(&from_files).unwrap(), "{day}");
+        assert_eq!(
+            std::fs::read_to_string(&from_store).unwrap(),
+            std::fs::read_to_string(&from_files).unwrap(),
+            "{day}"
+        );
         match day {
             // 东村 has no clinic before 2023; r2 works at the township centre.
             "2022-06-01" => assert_eq!(blank(&from_store, "0"), ["341122100201", "341122100202"]),
@@ -161,37 +168,43 @@ fn postings_import_whole_or_not_at_all_and_coverage_reads_the_history() {
         }
     }
     // The files without the history: the registry as it stands, for every date.
-    ok(&db, &[
-        "coverage",
-        "--as-of",
-        "2024-06-01",
-        "--regions",
-        s(&regions),
-        "--facilities",
-        s(&facilities),
-        "--practitioners",
-        s(&practitioners),
-        "--out",
-        s(&from_files),
-    ]);
+    ok(
+        &db,
+        &[
+            "coverage",
+            "--as-of",
+            "2024-06-01",
+            "--regions",
+            s(&regions),
+            "--facilities",
+            s(&facilities),
+            "--practitioners",
+            s(&practitioners),
+            "--out",
+            s(&from_files),
+        ],
+    );
     assert_eq!(blank(&from_files, "0"), ["341122100201"], "r2 at its record's clinic V2");
     // History naming a practitioner not in the files is refused.
     let stray = at("stray.csv", "practitioner_id,facility_id,role,start,end\nzz,V1,posting,,\n");
-    let o = run(&db, &[
-        "coverage",
-        "--as-of",
-        "2024-06-01",
-        "--regions",
-        s(&regions),
-        "--facilities",
-        s(&facilities),
-        "--practitioners",
-        s(&practitioners),
-        "--postings",
-        s(&stray),
-        "--out",
-        s(&dir.path().join("none.csv")),
-    ]);
+    let o = run(
+        &db,
+        &[
+            "coverage",
+            "--as-of",
+            "2024-06-01",
+            "--regions",
+            s(&regions),
+            "--facilities",
+            s(&facilities),
+            "--practitioners",
+            s(&practitioners),
+            "--postings",
+            s(&stray),
+            "--out",
+            s(&dir.path().join("none.csv")),
+        ],
+    );
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("posting of zz at V1"));
     assert!(!dir.path().join("none.csv").exists(), "nothing written");

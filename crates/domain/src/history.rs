@@ -250,12 +250,7 @@ impl Record for QualificationHeld {
     }
 
     fn to_fields(&self) -> Vec<String> {
-        vec![
-            self.practitioner_id.clone(),
-            self.qualification.to_string(),
-            fmt_day(self.obtained),
-            fmt_day(self.lapses),
-        ]
+        vec![self.practitioner_id.clone(), self.qualification.to_string(), fmt_day(self.obtained), fmt_day(self.lapses)]
     }
 
     fn key(&self) -> String {

@@ -909,7 +909,8 @@ mod tests {
         assert_eq!(e.column, "name");
         assert!(e.reason.contains("U+202E (right-to-left override) at character 3"), "{e}");
         assert_eq!(person("张\u{7}三").unwrap_err().column, "name");
-        let facility = |name: &str| Facility::from_fields(&["F1", name, "village_clinic", "", "341122100201", "", "", "", ""]);
+        let facility =
+            |name: &str| Facility::from_fields(&["F1", name, "village_clinic", "", "341122100201", "", "", "", ""]);
         assert!(facility("来安县卫生院").is_ok());
         assert!(facility("\u{2067}卫生院").unwrap_err().reason.contains("U+2067"));
         let doctor =

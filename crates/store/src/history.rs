@@ -172,13 +172,15 @@ const QUALIFICATION_COLS: &str = "id, practitioner_id, qualification, obtained, 
 
 /// The practitioners whose record or whose posting lies at a facility with a
 /// region code in `$1..=$2`.
-const IN_SCOPE: &str = "SELECT p.practitioner_id FROM practitioners p JOIN facilities f ON f.facility_id = p.facility_id
+const IN_SCOPE: &str =
+    "SELECT p.practitioner_id FROM practitioners p JOIN facilities f ON f.facility_id = p.facility_id
      WHERE f.region_code BETWEEN $1 AND $2
      UNION SELECT s.practitioner_id FROM postings s JOIN facilities f ON f.facility_id = s.facility_id
      WHERE f.region_code BETWEEN $1 AND $2";
 
 /// Whether the practitioner `$1` lies inside the region codes `$2..=$3`.
-const PRACTITIONER_IN_SCOPE: &str = "SELECT CAST(1 AS BIGINT) FROM practitioners p JOIN facilities f ON f.facility_id = p.facility_id
+const PRACTITIONER_IN_SCOPE: &str =
+    "SELECT CAST(1 AS BIGINT) FROM practitioners p JOIN facilities f ON f.facility_id = p.facility_id
      WHERE p.practitioner_id = $1 AND f.region_code BETWEEN $2 AND $3
      UNION ALL SELECT CAST(1 AS BIGINT) FROM postings s JOIN facilities f ON f.facility_id = s.facility_id
      WHERE s.practitioner_id = $1 AND f.region_code BETWEEN $2 AND $3";
@@ -196,40 +198,39 @@ impl Store {
         };
         let (lo, hi) = scope.code_range();
         type PractitionerRow = (String, String, String, String, bool, NaiveDate, bool);
-        let (posted, postings, qualifications): (Vec<PractitionerRow>, Vec<PostingRow>, Vec<QualificationRow>) =
-            on_pool!(self, p => {
-                // Practitioners posted inside the scope whose record lies outside it.
-                let posted = sqlx::query_as(
-                    "SELECT p.practitioner_id, p.facility_id, p.name, p.qualification, p.gp, p.birth_date, p.active
+        let (posted, postings, qualifications): (Vec<PractitionerRow>, Vec<PostingRow>, Vec<QualificationRow>) = on_pool!(self, p => {
+            // Practitioners posted inside the scope whose record lies outside it.
+            let posted = sqlx::query_as(
+                "SELECT p.practitioner_id, p.facility_id, p.name, p.qualification, p.gp, p.birth_date, p.active
                      FROM practitioners p JOIN facilities f ON f.facility_id = p.facility_id
                      WHERE f.region_code NOT BETWEEN $1 AND $2 AND p.practitioner_id IN (
                         SELECT s.practitioner_id FROM postings s JOIN facilities g ON g.facility_id = s.facility_id
                         WHERE g.region_code BETWEEN $1 AND $2)
                      ORDER BY p.practitioner_id",
-                )
-                .bind(lo)
-                .bind(hi)
-                .fetch_all(p)
-                .await
-                .ctx(ctx)?;
-                let postings = sqlx::query_as(&format!(
-                    "SELECT {POSTING_COLS} FROM postings WHERE practitioner_id IN ({IN_SCOPE}) ORDER BY id"
-                ))
-                .bind(lo)
-                .bind(hi)
-                .fetch_all(p)
-                .await
-                .ctx(ctx)?;
-                let qualifications = sqlx::query_as(&format!(
-                    "SELECT {QUALIFICATION_COLS} FROM qualifications WHERE practitioner_id IN ({IN_SCOPE}) ORDER BY id"
-                ))
-                .bind(lo)
-                .bind(hi)
-                .fetch_all(p)
-                .await
-                .ctx(ctx)?;
-                (posted, postings, qualifications)
-            });
+            )
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(p)
+            .await
+            .ctx(ctx)?;
+            let postings = sqlx::query_as(&format!(
+                "SELECT {POSTING_COLS} FROM postings WHERE practitioner_id IN ({IN_SCOPE}) ORDER BY id"
+            ))
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(p)
+            .await
+            .ctx(ctx)?;
+            let qualifications = sqlx::query_as(&format!(
+                "SELECT {QUALIFICATION_COLS} FROM qualifications WHERE practitioner_id IN ({IN_SCOPE}) ORDER BY id"
+            ))
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(p)
+            .await
+            .ctx(ctx)?;
+            (posted, postings, qualifications)
+        });
         for (id, facility_id, name, q, gp, birth_date, active) in posted {
             let qualification = q.parse().map_err(|e: domain::DomainError| corrupt(ctx, &q, e))?;
             h.practitioners.push(Practitioner {
@@ -476,5 +477,4 @@ impl Store {
             Ok(done)
         }.await)
     }
-
 }

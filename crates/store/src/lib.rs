@@ -9,9 +9,9 @@ mod edits;
 pub mod engine;
 pub mod enrol;
 pub mod error;
-pub mod history;
 mod figures;
 mod fresh;
+pub mod history;
 pub mod indicator_facts;
 mod keys;
 pub mod ledger;
@@ -41,8 +41,8 @@ pub use desk::{
 pub use engine::{AlertRules, MeasureRefusal, SettlementEngine, SettlementRules};
 pub use enrol::StoredEnrolment;
 pub use error::StoreError;
-pub use history::{HistoryWrites, NetworkHistory, StoredPosting, StoredQualification};
 pub use figures::VILLAGES_A_TURN;
+pub use history::{HistoryWrites, NetworkHistory, StoredPosting, StoredQualification};
 pub use indicator_facts::{
     FactsWrite, IndicatorYear, KeptFacts, Merge, PersonClaimInputs, PersonFacts, PersonsWrite, VillageFacts, YearFacts,
 };

@@ -78,7 +78,11 @@ async fn coverage_page(
     let _ = write!(
         b,
         "<p><a href=\"/network-alerts\">{}</a></p>",
-        lbl(l, "Network alerts: blank now or made blank within a year by a change", "网络预警：当前空白及一年内因变化将出现的空白")
+        lbl(
+            l,
+            "Network alerts: blank now or made blank within a year by a change",
+            "网络预警：当前空白及一年内因变化将出现的空白"
+        )
     );
 
     // counts by horizon and kind

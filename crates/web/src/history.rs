@@ -550,7 +550,9 @@ struct QualificationForm {
 async fn after_form(st: &AppState, ctx: &Ctx, id: &str, r: Result<(), WebError>) -> Result<Response, PageError> {
     match r {
         Ok(()) => Ok(Redirect::to(&format!("/practitioners/{}", url(id))).into_response()),
-        Err(e @ (WebError::BadRequest(_) | WebError::Unprocessable(_))) => render_practitioner(st, ctx, id, Some(e)).await,
+        Err(e @ (WebError::BadRequest(_) | WebError::Unprocessable(_))) => {
+            render_practitioner(st, ctx, id, Some(e)).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -654,11 +656,7 @@ async fn network_alerts_api(
             causes: a.causes.clone(),
         })
         .collect();
-    Ok(Json(NetworkAlertsOut {
-        today: today().to_string(),
-        until: domain::add_years(today(), y).to_string(),
-        items,
-    }))
+    Ok(Json(NetworkAlertsOut { today: today().to_string(), until: domain::add_years(today(), y).to_string(), items }))
 }
 
 #[derive(Deserialize)]

@@ -240,7 +240,9 @@ fn enrolment_schemas() -> Value {
 /// The network's history and the coverage of a day (crate::history,
 /// docs/coverage.md "History").
 fn history_paths() -> Value {
-    let practitioner = || key_param("the practitioner's ID; a practitioner whose record and postings all lie outside the caller's scope is a 404");
+    let practitioner = || {
+        key_param("the practitioner's ID; a practitioner whose record and postings all lie outside the caller's scope is a 404")
+    };
     let as_of = json!({ "name": "as_of", "in": "query", "required": false,
         "description": "the day (YYYY-MM-DD) the network is taken as it stood, from its history; absent or blank: today",
         "schema": { "anyOf": [ { "type": "string", "format": "date" }, { "type": "string", "pattern": "^\\s*$" } ] } });

@@ -12,7 +12,10 @@ use common::*;
 use serde_json::{json, Value};
 use web::access::Role;
 
-on_each_repo!(postings_are_recorded_in_scope_and_coverage_follows_the_history, network_alerts_name_the_change_and_who_must_fill_it);
+on_each_repo!(
+    postings_are_recorded_in_scope_and_coverage_follows_the_history,
+    network_alerts_name_the_change_and_who_must_fill_it
+);
 
 async fn api(srv: &Server, user: &str) -> Client {
     let mut c = srv.login(user).await;
@@ -176,12 +179,18 @@ async fn postings_are_recorded_in_scope_and_coverage_follows_the_history(kind: K
     let r = a.get(qpath).await;
     assert_eq!(r.json()["items"][0]["from_record"], true);
     let r = a
-        .post_json(qpath, &json!({ "qualification": "乡村医生", "obtained": "2000-01-01", "lapses": "1999-01-01" }).to_string())
+        .post_json(
+            qpath,
+            &json!({ "qualification": "乡村医生", "obtained": "2000-01-01", "lapses": "1999-01-01" }).to_string(),
+        )
         .await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(r.body.contains("lapses"), "{}", r.body);
     let r = a
-        .post_json(qpath, &json!({ "qualification": "rural_doctor", "obtained": "2000-01-01", "lapses": "2024-01-01" }).to_string())
+        .post_json(
+            qpath,
+            &json!({ "qualification": "rural_doctor", "obtained": "2000-01-01", "lapses": "2024-01-01" }).to_string(),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["items"][0]["lapses"], "2024-01-01");
@@ -224,7 +233,10 @@ async fn postings_are_recorded_in_scope_and_coverage_follows_the_history(kind: K
     assert_eq!(a.get(path).await.json()["items"].as_array().unwrap().len(), 3);
     // Without the CSRF token the form is refused.
     let r = a_page
-        .post_form("/practitioners/PA1/postings", &[("facility_id", "FA2"), ("role", "posting"), ("start", "2031-01-01")])
+        .post_form(
+            "/practitioners/PA1/postings",
+            &[("facility_id", "FA2"), ("role", "posting"), ("start", "2031-01-01")],
+        )
         .await;
     assert_eq!(r.status, 403);
 
@@ -275,7 +287,10 @@ async fn network_alerts_name_the_change_and_who_must_fill_it(kind: Kind) {
     let mut b = api(&srv, "officer_b").await;
     let j = b.get("/api/v1/network-alerts?years=0").await.json();
     assert_eq!(j["items"].as_array().unwrap().len(), 1, "{j}");
-    assert_eq!((j["items"][0]["kind"].clone(), j["items"][0]["now"].clone()), (json!("village_no_clinic"), json!(true)));
+    assert_eq!(
+        (j["items"][0]["kind"].clone(), j["items"][0]["now"].clone()),
+        (json!("village_no_clinic"), json!(true))
+    );
     // The page shows the same.
     let page = a.get("/network-alerts?years=1").await;
     assert_eq!(page.status, 200);

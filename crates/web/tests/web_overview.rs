@@ -7,7 +7,10 @@ mod common;
 use common::*;
 use web::access::Role;
 
-on_each_repo!(the_overview_counts_the_blank_villages_of_the_scope, a_posting_recorded_changes_the_card_and_the_page_alike);
+on_each_repo!(
+    the_overview_counts_the_blank_villages_of_the_scope,
+    a_posting_recorded_changes_the_card_and_the_page_alike
+);
 
 async fn the_overview_counts_the_blank_villages_of_the_scope(kind: Kind) {
     let (srv, _fx) = start_filled(kind).await;
@@ -86,7 +89,8 @@ async fn a_posting_recorded_changes_the_card_and_the_page_alike(kind: Kind) {
     // County A's only doctor was posted to its clinic until 2000 and works
     // nowhere since: its village is blank today.
     c.csrf_header = Some(c.csrf().await);
-    let body = serde_json::json!({ "facility_id": "FA1", "role": "posting", "start": "1990-01-01", "end": "2000-12-31" });
+    let body =
+        serde_json::json!({ "facility_id": "FA1", "role": "posting", "start": "1990-01-01", "end": "2000-12-31" });
     let r = c.post_json("/api/v1/practitioners/PA1/postings", &body.to_string()).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(four_counts(&mut c).await, [2; 4]);

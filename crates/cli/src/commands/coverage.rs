@@ -14,9 +14,9 @@
 use crate::progress;
 use crate::Global;
 use anyhow::Context;
+use app::NetworkData;
 use chrono::NaiveDate;
 use coverage::{BlankKind, Network, Settings, TravelModel, HORIZONS};
-use app::NetworkData;
 use domain::{parse_date, Facility, Posting, Practitioner, QualificationHeld, Record, Region, RegionLevel};
 use ingest::IngestError;
 use std::collections::{BTreeMap, HashSet};
@@ -132,7 +132,8 @@ fn read_records<R: Record>(path: &Path, quiet: bool) -> anyhow::Result<Vec<R>> {
 /// each other (and the postings and qualifications against the practitioners
 /// and facilities), or from the store (audited: the details name doctors).
 pub fn load_network(files: &RegistryFiles, global: &Global, command: &str) -> anyhow::Result<NetworkData> {
-    let (Some(regions), Some(facilities), Some(practitioners)) = (&files.regions, &files.facilities, &files.practitioners)
+    let (Some(regions), Some(facilities), Some(practitioners)) =
+        (&files.regions, &files.facilities, &files.practitioners)
     else {
         return from_store(&files.region, global, command);
     };
@@ -140,11 +141,13 @@ pub fn load_network(files: &RegistryFiles, global: &Global, command: &str) -> an
     let regions: Vec<Region> = read_records(regions, quiet)?;
     let facilities: Vec<Facility> = read_records(facilities, quiet)?;
     let practitioners: Vec<Practitioner> = read_records(practitioners, quiet)?;
-    let postings: Vec<Posting> = files.postings.as_deref().map(|p| read_records(p, quiet)).transpose()?.unwrap_or_default();
+    let postings: Vec<Posting> =
+        files.postings.as_deref().map(|p| read_records(p, quiet)).transpose()?.unwrap_or_default();
     let qualifications: Vec<QualificationHeld> =
         files.qualifications.as_deref().map(|p| read_records(p, quiet)).transpose()?.unwrap_or_default();
     // The registry as given must agree with itself, whatever the day.
-    let net = Network::new(regions, facilities, practitioners).context("the registry is inconsistent, nothing written")?;
+    let net =
+        Network::new(regions, facilities, practitioners).context("the registry is inconsistent, nothing written")?;
     let known: HashSet<&str> = net.practitioners.iter().map(|p| p.practitioner_id.as_str()).collect();
     let mut unknown: Vec<String> = postings
         .iter()
