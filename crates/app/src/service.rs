@@ -333,6 +333,8 @@ fn object_kind(action: &str) -> &'static str {
         "claim"
     } else if action.contains("admission") {
         "admission"
+    } else if action.contains("posting") || action.contains("qualification") {
+        "practitioner"
     } else if action.contains("export") {
         "export"
     } else if action.contains("login")
@@ -654,11 +656,6 @@ impl App {
         period: indicators::PeriodKind,
     ) -> AppResult<crate::analysis::Report> {
         self.report_compared(defs, s, year, levels, period, None, domain::CountyGroup::All).await
-    }
-
-    pub async fn network(&self, s: &Scope) -> AppResult<NetworkData> {
-        let n = self.store.network(&scope(s)?).await?;
-        Ok(NetworkData { regions: n.regions, facilities: n.facilities, practitioners: n.practitioners })
     }
 
     /// The latest import runs made inside the scope (their reports quote the

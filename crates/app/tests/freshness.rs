@@ -85,6 +85,8 @@ const WRITES: &[&str] = &[
     "set_amount_limit",
     "put_target",
     "admit",
+    "record_postings",
+    "record_qualifications",
     "link_admission_claim",
     "record_admission_payment",
     "migrate",
@@ -193,6 +195,10 @@ const READS: &[&str] = &[
     "admission",
     "admissions",
     "facility_settlements",
+    "network_history",
+    "practitioner_in_scope",
+    "postings_of",
+    "qualifications_of",
 ];
 
 /// The names of the store's `pub async fn`s, from its sources.
@@ -363,6 +369,8 @@ fn person_with(seq: u16, household: &str, status: PovertyStatus, diagnoses: &[&s
 
 fn facility(id: &str, village: &str, kind: FacilityKind) -> Facility {
     Facility {
+        opened: None,
+        closed: None,
         facility_id: id.into(),
         name: format!("clinic {id}"),
         kind,
@@ -797,6 +805,29 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
     run.fresh(&["import_facilities"], "a facility moved to another county").await;
     store.import_practitioners(&[doctor("PB", "FB", false), doctor("PC", "FT", true)]).await.unwrap();
     run.fresh(&["import_practitioners"], "a practitioner retired, another hired").await;
+    // The network's history: the kept reach is measured on the network as it
+    // stood on the year's last day.
+    let posted = Posting {
+        practitioner_id: "PA".into(),
+        facility_id: "FT".into(),
+        role: PostingRole::Posting,
+        start: Some(d("2024-07-01")),
+        end: None,
+    };
+    store.record_postings(&all, &[("a posting".into(), posted)], "li").await.unwrap();
+    run.fresh(&["record_postings"], "a village doctor posted to the township centre").await;
+    let licence = QualificationHeld {
+        practitioner_id: "PC".into(),
+        qualification: Qualification::AssistantPhysician,
+        obtained: Some(d("2024-03-01")),
+        lapses: None,
+    };
+    store.record_qualifications(&all, &[("a licence".into(), licence)], "li").await.unwrap();
+    run.fresh(&["record_qualifications"], "a township doctor licensed as assistant physician").await;
+    let closed =
+        Facility { closed: Some(d("2024-10-01")), ..facility("FA", "341122100201", FacilityKind::VillageClinic) };
+    store.import_facilities(&[closed]).await.unwrap();
+    run.fresh(&["import_facilities"], "a village clinic closed").await;
 
     // A streamed import, in two chunks.
     let (tx, mut rx) = tokio::sync::mpsc::channel(4);

@@ -25,6 +25,8 @@ fn facility(id: &str, village: &str) -> Facility {
         region_code: code(village),
         lon: None,
         lat: None,
+        opened: None,
+        closed: None,
     }
 }
 

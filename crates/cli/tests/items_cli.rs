@@ -67,6 +67,8 @@ async fn fill(db: &str) {
             region_code: village,
             lon: None,
             lat: None,
+            opened: None,
+            closed: None,
         }])
         .await
         .unwrap();

@@ -407,12 +407,32 @@ pub struct Facility {
     pub region_code: RegionCode,
     pub lon: Option<f64>,
     pub lat: Option<f64>,
+    /// The day it opened (included); absent: open from an unknown day.
+    pub opened: Option<NaiveDate>,
+    /// The day it closed (excluded: closed from that day); absent: still open.
+    pub closed: Option<NaiveDate>,
+}
+
+impl Facility {
+    /// Whether the facility is open on `d` (docs/coverage.md, "History").
+    pub fn open_on(&self, d: NaiveDate) -> bool {
+        crate::history::open_on(self.opened, self.closed, d)
+    }
 }
 
 impl Record for Facility {
     const KIND: &'static str = "facilities";
-    const COLUMNS: &'static [Column] =
-        &[req("facility_id"), req("name"), req("kind"), opt("grade"), req("region_code"), opt("lon"), opt("lat")];
+    const COLUMNS: &'static [Column] = &[
+        req("facility_id"),
+        req("name"),
+        req("kind"),
+        opt("grade"),
+        req("region_code"),
+        opt("lon"),
+        opt("lat"),
+        opt("opened"),
+        opt("closed"),
+    ];
 
     fn from_fields(f: &[&str]) -> Result<Self, FieldError> {
         let facility_id = parse_id("facility_id", f[0])?;
@@ -421,7 +441,18 @@ impl Record for Facility {
         let grade = col("grade", Grade::parse_opt(f[3]))?;
         let region_code = col("region_code", RegionCode::parse(f[4]))?;
         let pt = parse_point(f[5], f[6])?;
-        Ok(Facility { facility_id, name, kind, grade, region_code, lon: pt.map(|p| p.0), lat: pt.map(|p| p.1) })
+        let (opened, closed) = crate::history::parse_open_close(f[7], f[8])?;
+        Ok(Facility {
+            facility_id,
+            name,
+            kind,
+            grade,
+            region_code,
+            lon: pt.map(|p| p.0),
+            lat: pt.map(|p| p.1),
+            opened,
+            closed,
+        })
     }
 
     fn to_fields(&self) -> Vec<String> {
@@ -433,6 +464,8 @@ impl Record for Facility {
             self.region_code.to_string(),
             fmt_opt(&self.lon),
             fmt_opt(&self.lat),
+            fmt_opt(&self.opened),
+            fmt_opt(&self.closed),
         ]
     }
 
@@ -876,7 +909,8 @@ mod tests {
         assert_eq!(e.column, "name");
         assert!(e.reason.contains("U+202E (right-to-left override) at character 3"), "{e}");
         assert_eq!(person("张\u{7}三").unwrap_err().column, "name");
-        let facility = |name: &str| Facility::from_fields(&["F1", name, "village_clinic", "", "341122100201", "", ""]);
+        let facility =
+            |name: &str| Facility::from_fields(&["F1", name, "village_clinic", "", "341122100201", "", "", "", ""]);
         assert!(facility("来安县卫生院").is_ok());
         assert!(facility("\u{2067}卫生院").unwrap_err().reason.contains("U+2067"));
         let doctor =

@@ -11,6 +11,7 @@ pub mod enrol;
 pub mod error;
 mod figures;
 mod fresh;
+pub mod history;
 pub mod indicator_facts;
 pub mod items;
 mod keys;
@@ -42,6 +43,7 @@ pub use engine::{AlertRules, MeasureRefusal, SettlementEngine, SettlementRules};
 pub use enrol::StoredEnrolment;
 pub use error::StoreError;
 pub use figures::VILLAGES_A_TURN;
+pub use history::{HistoryWrites, NetworkHistory, StoredPosting, StoredQualification};
 pub use indicator_facts::{
     FactsWrite, IndicatorYear, KeptFacts, Merge, PersonClaimInputs, PersonFacts, PersonsWrite, VillageFacts, YearFacts,
 };

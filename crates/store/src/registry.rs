@@ -1076,6 +1076,10 @@ impl StoredRow {
         self.val(col).as_date().ok_or_else(|| self.bad(col, "NULL", "a date is required"))
     }
 
+    fn opt_date(&self, col: &str) -> Option<chrono::NaiveDate> {
+        self.val(col).as_date()
+    }
+
     fn real(&self, col: &str) -> Option<f64> {
         self.val(col).as_f64()
     }
@@ -1251,7 +1255,7 @@ impl StoredRecord for Person {
             Val::text(&self.household_id),
             Val::text(&self.name),
             Val::text(self.status.as_str()),
-            Val::D(self.status_since),
+            Val::D(Some(self.status_since)),
             match self.diagnoses.len() {
                 0 => Val::text(""),
                 1 => Val::text(&self.diagnoses[0]),
@@ -1282,6 +1286,8 @@ static FACILITIES: TableSpec = TableSpec {
         ("region_code", Ty::Int),
         ("lon", Ty::Real),
         ("lat", Ty::Real),
+        ("opened", Ty::Date),
+        ("closed", Ty::Date),
     ],
     keys: 1,
     read_whole: false,
@@ -1303,6 +1309,8 @@ impl StoredRecord for Facility {
             Val::int(self.region_code.as_u64() as i64),
             Val::R(self.lon),
             Val::R(self.lat),
+            Val::D(self.opened),
+            Val::D(self.closed),
         ]
     }
     fn from_row(r: &StoredRow) -> Result<Self, StoreError> {
@@ -1314,6 +1322,8 @@ impl StoredRecord for Facility {
             region_code: r.region("region_code")?,
             lon: r.real("lon"),
             lat: r.real("lat"),
+            opened: r.opt_date("opened"),
+            closed: r.opt_date("closed"),
         })
     }
 }
@@ -1348,7 +1358,7 @@ impl StoredRecord for Practitioner {
             Val::text(&self.name),
             Val::text(self.qualification.as_str()),
             Val::B(self.gp),
-            Val::D(self.birth_date),
+            Val::D(Some(self.birth_date)),
             Val::B(self.active),
         ]
     }
@@ -1401,8 +1411,8 @@ impl StoredRecord for Claim {
             Val::int(self.person_id.as_u64() as i64),
             Val::text(self.facility_level.as_str()),
             Val::text(self.kind.as_str()),
-            Val::D(self.admitted),
-            Val::D(self.discharged),
+            Val::D(Some(self.admitted)),
+            Val::D(Some(self.discharged)),
             Val::int(self.year() as i64),
             Val::int(self.total_cost.0),
             Val::int(self.eligible_cost.0),

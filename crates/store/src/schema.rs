@@ -136,6 +136,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: crate::items::V19,
         script: Some((crate::items::V19_SQLITE, crate::items::V19_POSTGRES)),
     },
+    Migration {
+        version: 20,
+        name: "the network's history: practitioners' postings and qualifications with their days; facilities' opening and closing days",
+        sql: crate::history::V20,
+        script: Some((crate::history::V20_SQLITE, crate::history::V20_POSTGRES)),
+    },
 ];
 
 /// The migration that SQLite runs as a table rebuild with foreign keys off.
@@ -145,7 +151,7 @@ const SQLITE_REBUILT: i64 = 13;
 const CLAIMS_KEYED: i64 = 14;
 
 /// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 19;
+pub const SCHEMA_VERSION: i64 = 20;
 
 /// The headline figures by village, so that the overview, the map and the trend
 /// sum a few thousand rows instead of joining every claim of a province (see

@@ -201,6 +201,8 @@ async fn repository(db: &str, persons: usize, villages: usize) -> (Arc<web::App>
     store.import_persons(&d.persons).await.unwrap();
     // The hospital that sends the claims: a claim names its facility.
     let hospital = domain::Facility {
+        opened: None,
+        closed: None,
         facility_id: LOAD_FACILITY.into(),
         name: "负载测试医院".into(),
         kind: domain::FacilityKind::CountyHospital,

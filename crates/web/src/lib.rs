@@ -23,6 +23,7 @@ pub mod desk;
 pub mod desk_pages;
 pub mod enrolment;
 pub mod error;
+pub mod history;
 pub mod html;
 pub mod i18n;
 pub mod ledger;
@@ -84,6 +85,7 @@ pub fn app(state: AppState) -> Router {
         .merge(desk_pages::page_routes())
         .merge(registry::page_routes())
         .merge(enrolment::page_routes())
+        .merge(history::page_routes())
         .merge(ledger::page_routes())
         .merge(limits::page_routes())
         .merge(targets::page_routes())
@@ -97,6 +99,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(work::api_routes())
                 .merge(registry::api_routes())
                 .merge(enrolment::api_routes())
+                .merge(history::api_routes())
                 .merge(ledger::api_routes())
                 .merge(desk::api_routes())
                 .merge(catalogue::api_routes())

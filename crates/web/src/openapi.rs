@@ -93,6 +93,7 @@ pub fn document() -> Value {
         (desk_paths(), desk_schemas()),
         (enrolment_paths(), enrolment_schemas()),
         (catalogue_paths(), catalogue_schemas()),
+        (history_paths(), history_schemas()),
     ] {
         // A path already described gains the operations added (GET and PATCH
         // of one record are described apart).
@@ -275,6 +276,99 @@ fn enrolment_schemas() -> Value {
         "EnrolmentRequest": { "type": "object", "required": ["category", "enrolled_on"], "additionalProperties": false, "properties": {
             "category": { "type": "string", "description": "full, partial or none (or 全额资助, 定额资助, 不资助)" },
             "enrolled_on": { "type": "string", "format": "date" } } },
+    })
+}
+
+/// The network's history and the coverage of a day (crate::history,
+/// docs/coverage.md "History").
+fn history_paths() -> Value {
+    let practitioner = || {
+        key_param("the practitioner's ID; a practitioner whose record and postings all lie outside the caller's scope is a 404")
+    };
+    let as_of = json!({ "name": "as_of", "in": "query", "required": false,
+        "description": "the day (YYYY-MM-DD) the network is taken as it stood, from its history; absent or blank: today",
+        "schema": { "anyOf": [ { "type": "string", "format": "date" }, { "type": "string", "pattern": "^\\s*$" } ] } });
+    json!({
+        "/coverage": { "get": {
+            "summary": "The blank spots of the scope on a day and at +1, +3 and +5 years (docs/coverage.md), each computed over the network as its history has it on that day: who was posted where, what they were qualified as, which facilities were open; everyone older by the years passed. The numbers of the coverage page; blank_villages is the overview's card for today.",
+            "operationId": "getCoverage", "parameters": [as_of],
+            "responses": errors(json!({ "200": ok("Coverage") })) } },
+        "/network-alerts": { "get": {
+            "summary": "Network alerts of the scope: the villages and township centres blank today, or made blank within the horizon by a change recorded in the network's history (a doctor reaching the retirement age, a posting ending, a facility closing, a licence lapsing), each with the first day it is blank, what makes it so, and the township and county that must fill it. Computed from the history on each call.",
+            "operationId": "listNetworkAlerts",
+            "parameters": [{ "name": "years", "in": "query", "required": false, "description": "the horizon in years from today: 0 to 5, default 1",
+                             "schema": { "type": "integer", "minimum": 0, "maximum": 5, "default": 1 } }],
+            "responses": errors(json!({ "200": ok("NetworkAlerts") })) } },
+        "/practitioners/{id}/postings": {
+            "get": {
+                "summary": "A practitioner's postings: the facility that employs them (employer) and where they work (posting, e.g. 县管乡用, 乡聘村用), each with its start and end (the last day, included). With none recorded, the one item is the rule's: the facility of their record from an unknown day, from_record true.",
+                "operationId": "listPostings", "parameters": [practitioner()],
+                "responses": errors(json!({ "200": list("Posting") })) },
+            "post": {
+                "summary": "Record a posting (role: officer, administrator; audited). Refused with 422 naming the field: the facility is not in the store inside the caller's scope; the posting shares a day with another of the same practitioner in the same role. The same posting given again (same facility, role and start) sets its end. Once a posting is recorded, the practitioner's recorded postings are their whole history. Answers the practitioner's postings.",
+                "operationId": "addPosting", "parameters": [practitioner()], "requestBody": body("PostingRequest"),
+                "responses": errors(json!({ "200": list("Posting") })) } },
+        "/practitioners/{id}/qualifications": {
+            "get": {
+                "summary": "A practitioner's qualifications with the day each was obtained and the day it lapses (the first day it is no longer held). With none recorded, the one item is the record's qualification, held from an unknown day, from_record true.",
+                "operationId": "listQualifications", "parameters": [practitioner()],
+                "responses": errors(json!({ "200": list("Qualification") })) },
+            "post": {
+                "summary": "Record a qualification with its days (role: officer, administrator; audited). The same qualification obtained on the same day given again sets its lapse. On a day, a practitioner serves with the best qualification they hold (physician, assistant physician, rural doctor, nurse, other); with recorded qualifications and none held, as other. Answers the practitioner's qualifications.",
+                "operationId": "addQualification", "parameters": [practitioner()], "requestBody": body("QualificationRequest"),
+                "responses": errors(json!({ "200": list("Qualification") })) } },
+    })
+}
+
+fn history_schemas() -> Value {
+    let date_or_null = json!({ "type": "string", "format": "date", "nullable": true });
+    let text_or_null = json!({ "type": "string", "nullable": true });
+    let time_or_null = json!({ "type": "string", "format": "date-time", "nullable": true });
+    json!({
+        "Coverage": { "type": "object", "required": ["as_of", "blank_villages", "counts", "spots"], "properties": {
+            "as_of": { "type": "string", "format": "date" },
+            "blank_villages": { "type": "integer", "description": "villages blank on as_of (village_no_clinic and village_no_doctor)" },
+            "counts": { "type": "array", "items": { "type": "object", "required": ["in_years", "kind", "count"], "properties": {
+                "in_years": { "type": "integer", "enum": [0, 1, 3, 5] },
+                "kind": { "type": "string", "enum": ["county_no_hospital", "township_no_physician", "village_no_clinic", "village_no_doctor"] },
+                "count": { "type": "integer" } } } },
+            "spots": { "type": "array", "items": { "type": "object", "required": ["kind", "region_code", "name", "in_years", "detail"], "properties": {
+                "kind": { "type": "string", "enum": ["county_no_hospital", "township_no_physician", "village_no_clinic", "village_no_doctor"] },
+                "region_code": { "type": "string" }, "name": { "type": "string" },
+                "in_years": { "type": "integer", "enum": [0, 1, 3, 5] },
+                "detail": { "type": "string", "description": "for people; not a contract" } } } } } },
+        "NetworkAlerts": { "type": "object", "required": ["today", "until", "items"], "properties": {
+            "today": { "type": "string", "format": "date" }, "until": { "type": "string", "format": "date" },
+            "items": { "type": "array", "items": { "type": "object",
+                "required": ["kind", "region_code", "name", "township", "county", "from", "now", "causes"], "properties": {
+                "kind": { "type": "string", "enum": ["township_no_physician", "village_no_clinic", "village_no_doctor"] },
+                "region_code": { "type": "string" }, "name": { "type": "string" },
+                "township": { "type": "string", "nullable": true, "description": "9 digits" }, "county": { "type": "string", "nullable": true, "description": "6 digits" },
+                "from": { "type": "string", "format": "date", "description": "the first day it is blank: today when blank now" },
+                "now": { "type": "boolean" },
+                "causes": { "type": "array", "items": { "type": "string" }, "description": "for people: the changes of that day; not a contract" } } } } } },
+        "Posting": { "type": "object", "required": ["id", "facility_id", "role", "start", "end", "from_record", "changed_by", "changed_at"], "properties": {
+            "id": { "type": "integer", "nullable": true, "description": "null for the rule's posting from the record" },
+            "facility_id": { "type": "string" },
+            "role": { "type": "string", "enum": ["employer", "posting"] },
+            "start": date_or_null.clone(), "end": date_or_null.clone(),
+            "from_record": { "type": "boolean", "description": "no posting recorded: the record's facility from an unknown day" },
+            "changed_by": text_or_null.clone(), "changed_at": time_or_null.clone() } },
+        "PostingRequest": { "type": "object", "required": ["facility_id", "role"], "additionalProperties": false, "properties": {
+            "facility_id": { "type": "string", "minLength": 1, "maxLength": 64 },
+            "role": { "type": "string", "description": "employer or posting (or 聘用单位, 工作单位)" },
+            "start": opt_date("the first day; absent, null or blank: from an unknown day"),
+            "end": opt_date("the last day (included), not before start; absent, null or blank: no end yet") } },
+        "Qualification": { "type": "object", "required": ["id", "qualification", "obtained", "lapses", "from_record", "changed_by", "changed_at"], "properties": {
+            "id": { "type": "integer", "nullable": true },
+            "qualification": { "type": "string", "enum": ["physician", "assistant_physician", "rural_doctor", "nurse", "other"] },
+            "obtained": date_or_null.clone(), "lapses": date_or_null,
+            "from_record": { "type": "boolean" },
+            "changed_by": text_or_null, "changed_at": time_or_null } },
+        "QualificationRequest": { "type": "object", "required": ["qualification"], "additionalProperties": false, "properties": {
+            "qualification": { "type": "string", "description": "physician, assistant_physician, rural_doctor, nurse or other (or 执业医师, 执业助理医师, 乡村医生, 护士, 其他)" },
+            "obtained": opt_date("the day obtained; absent, null or blank: an unknown day"),
+            "lapses": opt_date("the first day it is no longer held, after obtained; absent, null or blank: never") } },
     })
 }
 

@@ -28,6 +28,8 @@ fn hospital(id: &str, village: &str) -> domain::Facility {
         region_code: domain::RegionCode::parse(village).unwrap(),
         lon: None,
         lat: None,
+        opened: None,
+        closed: None,
     }
 }
 

@@ -67,6 +67,16 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             let kept = store.doctor_contracts(&scope, None, Page::first(u32::MAX)).await?;
             Ok(kept.into_iter().map(|k| k.contract).collect::<Vec<_>>())
         }),
+        Kind::Postings => {
+            export_work(&args, global, |store, scope| async move { Ok(store.network_history(&scope).await?.postings) })
+        }
+        Kind::Qualifications => {
+            export_work(
+                &args,
+                global,
+                |store, scope| async move { Ok(store.network_history(&scope).await?.qualifications) },
+            )
+        }
         Kind::Visits => export_work(&args, global, |store, scope| async move {
             let kept = store.visits(&scope, None, None, Page::first(u32::MAX)).await?;
             Ok(kept.into_iter().map(|v| v.visit).collect::<Vec<_>>())

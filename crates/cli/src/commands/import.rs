@@ -45,6 +45,12 @@ pub enum Kind {
     /// ID alone is ambiguous (docs/catalogue.md).
     #[value(name = "claim_items", alias = "claim-items")]
     ClaimItems,
+    /// Practitioners' postings: practitioner_id, facility_id, role (employer
+    /// or posting), start, end (docs/coverage.md, "History").
+    Postings,
+    /// Practitioners' qualifications with their days: practitioner_id,
+    /// qualification, obtained, lapses.
+    Qualifications,
     /// A cluster's settlements of an exported year: a directory of Parquet
     /// (docs/parquet.md).
     Settlements,
@@ -125,6 +131,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         Kind::Enrolments => import_work::<domain::Enrolment>(&args, global),
         Kind::Catalogue => import_work::<domain::CatalogueItem>(&args, global),
         Kind::ClaimItems => import_work::<domain::ClaimItem>(&args, global),
+        Kind::Postings => import_work::<domain::Posting>(&args, global),
+        Kind::Qualifications => import_work::<domain::QualificationHeld>(&args, global),
     }
 }
 
