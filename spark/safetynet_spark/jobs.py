@@ -253,7 +253,8 @@ def indicator_facts(
     facilities: Optional[DataFrame] = None,
 ) -> Dict[str, DataFrame]:
     """The kept facts of `year`, as the store keeps them: `village_facts`
-    (registry, alerts, cases; by village) and `person_facts` (claims; by person),
+    (registry, alerts, cases, households' spending; by village) and
+    `person_facts` (claims; by person),
     each village's inputs bundled for one `Facts` call."""
     hh = households.select(
         "household_id", "village_code", "size", "income", "consumption", "food",
@@ -269,6 +270,9 @@ def indicator_facts(
         village_frames["cases"] = cases.select("household_id", "due", "verified_on", "close_due", "closed_on", "region_code")
     if contracts is not None:
         village_frames["contracts"] = contracts.select("person_id", "region_code")
+    # The households' spending measures (SDG 3.8.2) add up their members' claims.
+    village_frames["claims"] = claims.select("claim_id", "person_id", "discharged", "facility_id", "region_code")
+    village_frames["settlements"] = settlements.select("claim_id", "facility_id", "out_of_pocket", "region_code")
     person_frames = {
         "households": hh,
         "persons": ps,
@@ -292,7 +296,8 @@ def indicator_facts(
         for b in batches:
             t = unbundle(b, vnames)
             out = facts.village_facts(
-                t["households"], t["persons"], t.get("alert_dates"), t.get("cases"), t.get("contracts")
+                t["households"], t["persons"], t.get("alert_dates"), t.get("cases"), t.get("contracts"),
+                t.get("claims"), t.get("settlements"),
             )
             yield from conform(pa.table(out), vschema).to_batches()
 

@@ -7,8 +7,8 @@
 use crate::model::{AppError, IndicatorData, NetworkData, PolicyRow};
 use chrono::{Datelike, NaiveDate};
 use domain::{Catalogue, RegionCode, RegionLevel};
-use indicators::extract::{coverage_facts, FundAmounts, Registry, VillageInputs, VillageReach};
-use indicators::report::{self, Compare, ReportRow, ReportSpec};
+use indicators::extract::{coverage_facts, FundAmounts, Registry, Spending, VillageInputs, VillageReach};
+use indicators::report::{self, Compare, Comparisons, ReportRow, ReportSpec};
 use indicators::whatif::{compare, Comparison, Scenario};
 use indicators::{Definitions, Fact, IndicatorCube, Month, Period, PeriodKind, Targets};
 use monitor::{Member, RuleSet, SettledCost, ThresholdTable};
@@ -51,43 +51,88 @@ pub struct Report {
     /// The targets its values are drawn against (none unless the caller sets
     /// them: [`crate::App::report`] sets those in force).
     pub targets: Targets,
-    /// What its rows are compared with, if anything (each row's `previous`).
-    pub compare: Option<Compare>,
+    /// What its rows are compared with, if anything (each row's `previous`
+    /// and `wider`).
+    pub compare: Comparisons,
+    /// What the page's charts draw.
+    pub charts: Charts,
+}
+
+/// What the report page's charts draw for each indicator (lists in definition
+/// order): the scope's own region month by month in the year and, when
+/// compared with it, the year before; its value of the year beside its
+/// province's and the nation's, when compared with the regions. Values only.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Charts {
+    /// The scope's region; `None` for the whole country's scope.
+    pub region: Option<RegionCode>,
+    /// 12 values per indicator.
+    pub months: Vec<Vec<Option<f64>>>,
+    pub months_before: Option<Vec<Vec<Option<f64>>>>,
+    /// The year's value per indicator.
+    pub year: Vec<Option<f64>>,
+    /// The region's province and its year values (none for a nation's scope).
+    pub province: Option<(RegionCode, Vec<Option<f64>>)>,
+    pub nation: Option<Vec<Option<f64>>>,
+}
+
+/// The region a scope prefix names (`None` for the whole country).
+pub fn scope_region(scope: &str) -> Option<RegionCode> {
+    if scope.is_empty() {
+        None
+    } else {
+        RegionCode::parse(scope).ok()
+    }
+}
+
+/// Each indicator's value of `year` for `region` (everything in the cube when `None`).
+fn year_values(cube: &IndicatorCube, region: Option<RegionCode>, year: i32) -> Vec<Option<f64>> {
+    (0..cube.definitions().indicators.len())
+        .map(|i| match region {
+            Some(r) => cube.indicator(i, r, Period::Year(year)).value,
+            None => cube.indicator_total(i, Period::Year(year)).value,
+        })
+        .collect()
 }
 
 impl Report {
     pub fn csv(&self) -> Result<Vec<u8>, String> {
         let mut out = Vec::new();
-        report::write_csv(&self.defs, &self.rows, &self.names, &self.targets, self.compare.is_some(), &mut out)
+        report::write_csv(&self.defs, &self.rows, &self.names, &self.targets, self.compare, &mut out)
             .map_err(|e| e.to_string())?;
         Ok(out)
     }
 
     pub fn xlsx(&self) -> Result<Vec<u8>, String> {
         let mut out = Vec::new();
-        report::write_xlsx(
-            &self.defs,
-            &self.rows,
-            &self.names,
-            &self.levels,
-            &self.targets,
-            self.compare.is_some(),
-            &mut out,
-        )
-        .map_err(|e| e.to_string())?;
+        report::write_xlsx(&self.defs, &self.rows, &self.names, &self.levels, &self.targets, self.compare, &mut out)
+            .map_err(|e| e.to_string())?;
         Ok(out)
     }
 
-    /// Gives each row the values of the same period a year before, from the
-    /// facts of that year (of the same scope).
-    pub fn compare_with(&mut self, compare: Compare, facts_before: &[Fact]) {
+    /// Gives each row the values it is compared with: with
+    /// [`Compare::PreviousYear`], `facts` are the year before's (of the same
+    /// scope), and each row gets the same period's values; with
+    /// [`Compare::Regions`], `facts` are the whole country's of the year (of
+    /// the same counties), and each row gets its province's and the nation's
+    /// values. The charts get the same.
+    pub fn compare_with(&mut self, compare: Compare, facts: &[Fact]) {
+        let cube = IndicatorCube::build(&self.defs, facts);
+        let region = self.charts.region;
         match compare {
             Compare::PreviousYear => {
-                let cube = IndicatorCube::build(&self.defs, facts_before);
                 report::add_previous(&mut self.rows, &self.defs, &cube);
+                self.charts.months_before = Some(report::monthly(&cube, region, self.year - 1));
+            }
+            Compare::Regions => {
+                report::add_regions(&mut self.rows, &self.defs, &cube);
+                self.charts.province = region
+                    .and_then(|r| r.ancestor(RegionLevel::Province))
+                    .map(|p| (p, year_values(&cube, Some(p), self.year)));
+                self.charts.nation = Some(year_values(&cube, None, self.year));
             }
         }
-        self.compare = Some(compare);
+        self.compare = self.compare.with(compare);
     }
 }
 
@@ -130,14 +175,37 @@ pub fn network_facts(network: NetworkData, year: i32, as_of: NaiveDate) -> Resul
 
 pub use indicators::extract::PersonClaimFacts;
 
-/// The registry's stocks of `year`, its alerts' facts and its cases' deadlines.
+/// The settled claims' out-of-pocket spending of `data`: as read alone, or,
+/// where the claims are read whole, from them and their settlements.
+fn spending_of(data: &IndicatorData) -> std::borrow::Cow<'_, [Spending]> {
+    if !data.spending.is_empty() || data.claims.is_empty() {
+        return std::borrow::Cow::Borrowed(&data.spending);
+    }
+    std::borrow::Cow::Owned(
+        data.claims
+            .iter()
+            .filter_map(|c| {
+                data.settlements.get(&c.claim_key()).map(|s| Spending {
+                    person: c.person_id,
+                    discharged: c.discharged,
+                    out_of_pocket: s.out_of_pocket,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The registry's stocks of `year`, its alerts' facts, its cases' deadlines
+/// and its households' spending.
 pub fn registry_alert_facts(data: &IndicatorData, registry: &Registry, year: i32) -> Result<Vec<Fact>, String> {
+    let spending = spending_of(data);
     let input = VillageInputs {
         households: &data.households,
         persons: &data.persons,
         contracted: &data.contracted,
         alerts: &data.alerts,
         cases: &data.cases,
+        spending: &spending,
     };
     indicators::extract::village_facts(registry, input, year).map_err(|e| e.to_string())
 }
@@ -204,6 +272,13 @@ pub fn report_of_facts(defs: Definitions, facts: &[Fact], frame: ReportFrame) ->
     };
     let rows = report::build(&cube, &spec);
     let names = frame.names.into_iter().filter(|(c, _)| c.starts_with(&frame.scope)).collect();
+    let region = scope_region(&frame.scope);
+    let charts = Charts {
+        region,
+        months: report::monthly(&cube, region, frame.year),
+        year: year_values(&cube, region, frame.year),
+        ..Charts::default()
+    };
     Report {
         defs,
         rows,
@@ -214,7 +289,8 @@ pub fn report_of_facts(defs: Definitions, facts: &[Fact], frame: ReportFrame) ->
         unsettled: frame.unsettled,
         coverage_note: frame.coverage_note,
         targets: Targets::default(),
-        compare: None,
+        compare: Comparisons::NONE,
+        charts,
     }
 }
 

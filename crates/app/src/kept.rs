@@ -11,8 +11,14 @@
 //! - groups the stale villages into the code ranges it reads (a county when many
 //!   of its villages are stale, else a township or the village alone) and
 //!   replaces their facts of the registry and the alerts, in turns;
-//! - recomputes the claim facts of the stale persons from their own claims, and
-//!   the store moves the difference into their villages' sums, in turns.
+//! - first recomputes the claim facts of the stale persons from their own
+//!   claims, and the store moves the difference into their villages' sums, in
+//!   turns; since a household's spending measures add up its members' claims,
+//!   the spending facts of the stale persons' households move in the same
+//!   transaction, by the difference between the members' rows before and after;
+//! - then the stale villages, whose households' spending is summed from the
+//!   persons' kept claim facts (their out-of-pocket by month), just brought up
+//!   to date, rather than from the claims again.
 //!
 //! The villages' reach, which depends on the whole network, is measured again
 //! when the network changed or, for the year under way, each day.
@@ -24,7 +30,9 @@ use crate::analysis::{
 use crate::model::{ClaimSettlement, IndicatorData, NetworkData};
 use chrono::{Datelike, NaiveDate};
 use domain::{CountyGroup, RegionCode, RegionLevel};
-use indicators::{stored, Compare, Definitions, Fact, PeriodKind};
+use indicators::{stored, Compare, Comparisons, Definitions, Fact, PeriodKind};
+use indicators::extract::Registry;
+use std::collections::HashMap;
 use std::sync::Arc;
 use store::{FactsWrite, PersonFacts, PersonsWrite, Scope, Store, YearFacts};
 
@@ -136,17 +144,90 @@ pub(crate) fn merge(
     stored::merge(v, kept, minus, plus).map_err(|e| e.to_string())
 }
 
-/// The facts of `year` in the range's villages: those of the registry and the
-/// alerts, encoded by village, and with `claims` those of each person's claims.
+/// The out-of-pocket spending in each person's kept claim facts, by month (the
+/// first day of the month standing for its claims' days of discharge).
+fn spending_of_kept<'a>(
+    rows: impl IntoIterator<Item = (i64, i64, &'a [u8])>,
+) -> Result<Vec<indicators::extract::Spending>, String> {
+    let mut out = Vec::new();
+    let mut facts = Vec::new();
+    for (person, village, bytes) in rows {
+        let v = RegionCode::from_u64(village as u64).map_err(|e| format!("a kept village code {village}: {e}"))?;
+        let person = domain::ResidentId::from_u64(person as u64).map_err(|e| format!("a kept person {person}: {e}"))?;
+        facts.clear();
+        stored::decode_into(v, bytes, &mut facts).map_err(|e| e.to_string())?;
+        for f in facts.iter().filter(|f| f.measure == indicators::Measure::OutOfPocket) {
+            let day = NaiveDate::from_ymd_opt(f.month.year(), f.month.month(), 1).ok_or("a kept month out of range")?;
+            out.push(indicators::extract::Spending { person, discharged: day, out_of_pocket: domain::Fen(f.value) });
+        }
+    }
+    Ok(out)
+}
+
+/// The spending facts of `year` of the households of `registry` (those of the
+/// persons a refresh rewrites, with all their members) from the members' claim
+/// rows `before` and `after` the write, by village: what
+/// [`Store::write_person_facts`] moves each village's facts by.
+fn household_spending(
+    registry: &Registry,
+    year: i32,
+    before: &HashMap<i64, Vec<u8>>,
+    after: &HashMap<i64, Vec<u8>>,
+) -> Result<Vec<(i64, Vec<u8>, Vec<u8>)>, String> {
+    let by_village = |rows: &HashMap<i64, Vec<u8>>| -> Result<std::collections::BTreeMap<RegionCode, Vec<u8>>, String> {
+        // Each member's row, under the member's village (for the errors only).
+        let mut with_village = Vec::with_capacity(rows.len());
+        for (person, bytes) in rows {
+            let id = domain::ResidentId::from_u64(*person as u64).map_err(|e| format!("a kept person {person}: {e}"))?;
+            if let Some((village, _)) = registry.person(&id) {
+                with_village.push((*person, village.as_u64() as i64, bytes.as_slice()));
+            }
+        }
+        let spending = spending_of_kept(with_village)?;
+        let facts = indicators::extract::spending_facts(
+            registry,
+            &spending,
+            indicators::extract::SOCIETAL_POVERTY_LINE,
+            year,
+        );
+        Ok(stored::by_village(&facts))
+    };
+    let (old, new) = (by_village(before)?, by_village(after)?);
+    let none = stored::encode(&[]);
+    let mut villages: Vec<&RegionCode> = old.keys().chain(new.keys()).collect();
+    villages.sort();
+    villages.dedup();
+    Ok(villages
+        .into_iter()
+        .filter(|v| old.get(*v) != new.get(*v))
+        .map(|v| {
+            let o = old.get(v).cloned().unwrap_or_else(|| none.clone());
+            let n = new.get(v).cloned().unwrap_or_else(|| none.clone());
+            (v.as_u64() as i64, o, n)
+        })
+        .collect())
+}
+
+/// The facts of `year` in the range's villages: those of the registry, the
+/// alerts, the cases and the households' spending, encoded by village, and with
+/// `claims` those of each person's claims (then the spending is taken from the
+/// claims read; else from the persons' kept claim facts).
 async fn facts_of(store: &Store, range: (i64, i64), year: i32, claims: bool) -> Result<YearFacts, String> {
     let scope = scope_of(range)?;
     let t = std::time::Instant::now();
     let inputs =
         if claims { store.report_inputs(&scope, year).await } else { store.registry_report_inputs(&scope, year).await }
             .map_err(|e| e.to_string())?;
+    let kept = match claims {
+        true => Vec::new(),
+        false => store.kept_person_facts(&scope, year).await.map_err(|e| e.to_string())?,
+    };
     let read = t.elapsed();
-    let data = crate::service::indicator_data_from(inputs);
+    let mut data = crate::service::indicator_data_from(inputs);
     let facts = tokio::task::spawn_blocking(move || {
+        if !claims {
+            data.spending = spending_of_kept(kept.iter().map(|(p, v, b)| (*p, *v, b.as_slice())))?;
+        }
         let registry = crate::analysis::registry_of(&data)?;
         let local = registry_alert_facts(&data, &registry, year)?;
         let rows = stored::by_village(&local).into_iter().map(|(v, b)| (v.as_u64() as i64, b)).collect();
@@ -236,6 +317,33 @@ pub async fn refresh(
         counties.into_iter().map(|c| (c, c + COUNTY - 1)).collect()
     };
     let first = !built.is_empty();
+    if !first && !persons.is_empty() {
+        // The persons whose claims, settlements or registry entries changed,
+        // first: the villages recomputed next sum their households' spending
+        // from these persons' kept claim facts.
+        let facilities = Arc::new(store.facility_regions().await.map_err(err)?);
+        for part in persons.chunks(PERSONS_A_TURN) {
+            let ids: Vec<i64> = part.iter().map(|m| m.0).collect();
+            let t = std::time::Instant::now();
+            // Their households and every member: their spending moves with the rows.
+            let (households, members) = store.households_of_persons(&ids).await.map_err(err)?;
+            let registry = Registry::new(&households, &members).map_err(|e| e.to_string())?;
+            let member_ids = members.iter().map(|p| p.person_id.as_u64() as i64).collect();
+            let mut w = PersonsWrite { persons: ids, years: Vec::new(), clear: part.to_vec(), members: member_ids };
+            for &year in &all {
+                let rows = person_facts_of(store, &w.persons, year, facilities.clone()).await?;
+                w.years.push((year, rows));
+            }
+            let computed = t.elapsed();
+            let _turn = take(write).await;
+            let spending = |year: i32, before: &HashMap<i64, Vec<u8>>, after: &HashMap<i64, Vec<u8>>| {
+                household_spending(&registry, year, before, after)
+            };
+            store.write_person_facts(&w, &merge, Some(&spending)).await.map_err(err)?;
+            tracing::debug!(persons = part.len(), ?computed, written = ?(t.elapsed() - computed), "claim facts of persons");
+            done.persons += part.len();
+        }
+    }
     done.built = built.clone();
     done.ranges = ranges.len();
     done.stale = marks.len();
@@ -278,24 +386,6 @@ pub async fn refresh(
         // Nothing to build (no households): the years are complete as they are.
         let turn = FactsWrite { completes: built, clear_persons: persons.clone(), ..FactsWrite::default() };
         store.write_indicator_facts(&turn, &merge).await.map_err(err)?;
-    }
-    if !first && !persons.is_empty() {
-        // The persons whose claims, settlements or registry entries changed.
-        let facilities = Arc::new(store.facility_regions().await.map_err(err)?);
-        for part in persons.chunks(PERSONS_A_TURN) {
-            let ids: Vec<i64> = part.iter().map(|m| m.0).collect();
-            let t = std::time::Instant::now();
-            let mut w = PersonsWrite { persons: ids, years: Vec::new(), clear: part.to_vec() };
-            for &year in &all {
-                let rows = person_facts_of(store, &w.persons, year, facilities.clone()).await?;
-                w.years.push((year, rows));
-            }
-            let computed = t.elapsed();
-            let _turn = take(write).await;
-            store.write_person_facts(&w, &merge).await.map_err(err)?;
-            tracing::debug!(persons = part.len(), ?computed, written = ?(t.elapsed() - computed), "claim facts of persons");
-            done.persons += part.len();
-        }
     }
     // The villages' reach, where it was measured on another day or not since the
     // network changed.
@@ -377,13 +467,16 @@ pub async fn report(
     today: NaiveDate,
     write: Option<&tokio::sync::Mutex<()>>,
 ) -> Result<Report, String> {
-    report_compared(store, defs, scope, year, levels, period, None, CountyGroup::All, today, write).await
+    report_compared(store, defs, scope, year, levels, period, Comparisons::NONE, CountyGroup::All, today, write).await
 }
 
 /// The report of `year` as [`report`] draws it, and with `compare` each row
 /// beside the same period of the year before, from that year's kept facts
-/// (kept from now on, and built with this year's if they were not). With
-/// `counties`, only the facts of the villages of those counties are summed.
+/// (kept from now on, and built with this year's if they were not), and beside
+/// its province's and the nation's values, from the whole country's kept facts
+/// (read here for their sums alone: no row or sum of another region leaves
+/// this function). With `counties`, only the facts of the villages of those
+/// counties are summed, in the wider regions too.
 #[allow(clippy::too_many_arguments)]
 pub async fn report_compared(
     store: &Store,
@@ -392,13 +485,13 @@ pub async fn report_compared(
     year: i32,
     levels: Vec<RegionLevel>,
     period: PeriodKind,
-    compare: Option<Compare>,
+    compare: Comparisons,
     counties: CountyGroup,
     today: NaiveDate,
     write: Option<&tokio::sync::Mutex<()>>,
 ) -> Result<Report, String> {
     let err = |e: store::StoreError| e.to_string();
-    if compare.is_some() {
+    if compare.previous_year {
         // Kept before the refresh, so that one build makes both years.
         check_year(year - 1, today)?;
         store.keep_indicator_year(year - 1).await.map_err(err)?;
@@ -406,9 +499,14 @@ pub async fn report_compared(
     refresh(store, Some(year), today, write).await?;
     let s = Scope::new(scope).map_err(err)?;
     let kept = store.indicator_facts(&s, year).await.map_err(err)?;
-    let before = match compare {
-        Some(_) => Some(store.indicator_facts(&s, year - 1).await.map_err(err)?),
-        None => None,
+    // With the regions, the whole country's facts, for their sums alone.
+    let wide = match compare.regions {
+        true => Some(store.indicator_facts(&Scope::all(), year).await.map_err(err)?),
+        false => None,
+    };
+    let before = match compare.previous_year {
+        true => Some(store.indicator_facts(&s, year - 1).await.map_err(err)?),
+        false => None,
     };
     let names = store.region_names(&s).await.map_err(err)?;
     let unsettled = kept.unsettled.max(0) as usize;
@@ -422,12 +520,19 @@ pub async fn report_compared(
         decode(&coverage, &mut facts)?;
         facts.retain(|f| counties.keeps(f.village));
         let mut r = report_of_facts(defs, &facts, frame);
-        if let (Some(c), Some(before)) = (compare, before) {
+        if let Some(before) = before {
             facts.clear();
             decode(&before.local, &mut facts)?;
             decode(&before.coverage, &mut facts)?;
             facts.retain(|f| counties.keeps(f.village));
-            r.compare_with(c, &facts);
+            r.compare_with(Compare::PreviousYear, &facts);
+        }
+        if let Some(wide) = wide {
+            facts.clear();
+            decode(&wide.local, &mut facts)?;
+            decode(&wide.coverage, &mut facts)?;
+            facts.retain(|f| counties.keeps(f.village));
+            r.compare_with(Compare::Regions, &facts);
         }
         Ok(r)
     })

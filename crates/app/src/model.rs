@@ -328,4 +328,8 @@ pub struct IndicatorData {
     /// The registered facilities with their regions, for the county of
     /// treatment; a claim at a facility not listed is judged by its level.
     pub facilities: Vec<(String, RegionCode)>,
+    /// The out-of-pocket spending of each settled claim of the year (the
+    /// households' spending measures), where the claims are not read whole;
+    /// empty where they are (it is then taken from `claims` and `settlements`).
+    pub spending: Vec<indicators::extract::Spending>,
 }

@@ -832,6 +832,7 @@ pub fn indicator_data_from(mut r: store::ReportInputs) -> IndicatorData {
         })
         .collect();
     IndicatorData {
+        spending: Vec::new(),
         cases,
         households: r.monitor.households,
         persons: r.monitor.persons,

@@ -13,7 +13,7 @@ use crate::App;
 use chrono::{DateTime, Datelike, Utc};
 use domain::RegionLevel;
 use indicators::cube::value_of;
-use indicators::report::Compare;
+use indicators::report::Comparisons;
 use indicators::{Definitions, Direction, IndicatorDef, IndicatorValue, PeriodKind, Status, Target, Targets};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -283,12 +283,13 @@ impl App {
         year: i32,
         levels: Vec<RegionLevel>,
         period: PeriodKind,
-        compare: Option<Compare>,
+        compare: impl Into<Comparisons>,
         counties: domain::CountyGroup,
     ) -> AppResult<Report> {
+        let compare: Comparisons = compare.into();
         let today = Utc::now().date_naive();
         crate::kept::check_year(year, today).map_err(AppError::Invalid)?;
-        if compare.is_some() {
+        if compare.previous_year {
             crate::kept::check_year(year - 1, today)
                 .map_err(|e| AppError::Invalid(format!("no year before {year} to compare with: {e}")))?;
         }
@@ -343,7 +344,7 @@ impl App {
                         year,
                         vec![level],
                         PeriodKind::Year,
-                        None,
+                        Comparisons::NONE,
                         domain::CountyGroup::All,
                     )
                     .await?;

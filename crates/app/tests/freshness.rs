@@ -146,6 +146,8 @@ const READS: &[&str] = &[
     "facility_regions",
     "report_inputs",
     "registry_report_inputs",
+    "kept_person_facts",
+    "households_of_persons",
     "policy_candidates",
     "policies",
     "policy_versions",

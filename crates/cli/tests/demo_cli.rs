@@ -162,6 +162,18 @@ fn demo_lands_near_the_programmes_published_figures() {
     assert_eq!(warned, alerted.len() as f64, "the report and alerts.csv count the same households");
     let share = 100.0 * warned / households;
     assert!((2.0..=10.0).contains(&share), "households warned {share}% ({warned} of {households})");
+    // SDG 3.8.2 at 10%: the monitor's rule catastrophic_10 (out-of-pocket above
+    // 10% of consumption, else income) finds the same households in alerts.csv.
+    let catastrophic: std::collections::HashSet<String> = csv_rows(&d.join("alerts.csv"))
+        .into_iter()
+        .filter(|r| r["rule"] == "catastrophic_10")
+        .map(|r| r["household_id"].clone())
+        .collect();
+    assert_eq!(value("catastrophic_spending_10_share_numerator"), catastrophic.len() as f64);
+    assert_eq!(value("catastrophic_spending_10_share_denominator"), households);
+    // The 2025 measures nest: impoverishing within hardship; 25% within 10%.
+    assert!(value("impoverishing_spending_share") <= value("financial_hardship_share"));
+    assert!(value("catastrophic_spending_25_share") <= value("catastrophic_spending_10_share"));
 }
 
 #[test]

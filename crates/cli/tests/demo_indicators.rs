@@ -209,6 +209,36 @@ async fn every_indicator_of_the_demo_equals_a_count_from_its_raw_files() {
         .collect();
     want.insert("households_warned".into(), (warned.len() as i64, None));
 
+    // Household spending (SDG 3.8.2): the members' out-of-pocket of the year
+    // against the household's consumption (else income), above 10% and 25%; and
+    // against what is left after 10,800 yuan a person (its 2025 form), above 40%
+    // of it and above all of it (at or below the line, any spending is both).
+    let all_households = rows(dir, "households.csv");
+    let mut spent: HashMap<&str, i64> = HashMap::new();
+    for c in &claims {
+        let h = person[c["person_id"].as_str()]["household_id"].as_str();
+        *spent.entry(h).or_default() += fen(&settlements[&c["claim_id"]]["out_of_pocket"]);
+    }
+    let line = 1_080_000i64;
+    let (mut over10, mut over25, mut hardship, mut impoverished) = (0, 0, 0, 0);
+    for h in &all_households {
+        let s = spent.get(h["household_id"].as_str()).copied().unwrap_or(0);
+        if s == 0 {
+            continue;
+        }
+        let budget = if h["consumption"].trim().is_empty() { fen(&h["income"]) } else { fen(&h["consumption"]) };
+        let left = budget - line * h["size"].parse::<i64>().unwrap();
+        over10 += (s * 100 > budget * 10) as i64;
+        over25 += (s * 100 > budget * 25) as i64;
+        hardship += (left <= 0 || s * 100 > left * 40) as i64;
+        impoverished += (left <= 0 || s > left) as i64;
+    }
+    let n = Some(all_households.len() as i64);
+    want.insert("catastrophic_spending_10_share".into(), (over10, n));
+    want.insert("catastrophic_spending_25_share".into(), (over25, n));
+    want.insert("financial_hardship_share".into(), (hardship, n));
+    want.insert("impoverishing_spending_share".into(), (impoverished, n));
+
     // The network: rural villages, those without a qualified doctor now (the
     // coverage command's blank spots), and the reach of the 15-minute circle.
     let rural: HashSet<String> = rows(dir, "regions.csv")

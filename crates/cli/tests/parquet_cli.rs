@@ -428,14 +428,17 @@ fn alerts_and_indicator_facts_load() {
         Cell::int(2024),
         Cell::str(&persons[0][0]),
         Cell::str(&persons[0][1]),
-        Cell::Bin(Some(vec![2])),
+        Cell::Bin(Some(vec![indicators::stored::FORMAT])),
         Cell::int(0),
     ];
     let ok = env.dir.path().join("facts-ok");
     results(
         &e,
         &ok,
-        &[("village_facts", VILLAGE_FACTS, vec![facts(2)]), ("person_facts", PERSON_FACTS, vec![person.clone()])],
+        &[
+            ("village_facts", VILLAGE_FACTS, vec![facts(indicators::stored::FORMAT)]),
+            ("person_facts", PERSON_FACTS, vec![person.clone()]),
+        ],
     );
     copy_marks(&ok);
     let out = env.ok(&["import", "indicator-facts", s(&ok)]);

@@ -244,3 +244,168 @@ fn report_splits_poverty_counties_and_places_claims_by_their_facility() {
     let err = e.fails(&["report", "--year", "2024", "--counties", "poor", "--out", path(&out)]);
     assert!(err.contains("counties") && err.contains("poverty"), "{err}");
 }
+
+/// The rows of a plain CSV file (no quoted commas) by column name.
+fn table(path: &Path) -> Vec<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let head: Vec<String> = lines.next().unwrap().split(',').map(str::to_string).collect();
+    lines.map(|l| head.iter().cloned().zip(l.split(',').map(str::to_string)).collect()).collect()
+}
+
+fn fen(yuan: &str) -> i64 {
+    let (whole, frac) = yuan.split_once('.').unwrap_or((yuan, "0"));
+    whole.parse::<i64>().unwrap() * 100 + format!("{frac:0<2}")[..2].parse::<i64>().unwrap()
+}
+
+/// On a synthetic county settled by `safetynet settle`, the households'
+/// spending indicators (SDG 3.8.2 and its 2025 form) and the township-and-village
+/// share count what this test counts from the raw files; the report over the
+/// store counts the same, and compared with the regions a one-county store
+/// gives the county's figures for its province and the nation.
+#[test]
+fn household_spending_and_primary_care_match_counts_from_the_raw_files() {
+    let e = Env::new();
+    let syn = e.dir.path().join("synth");
+    e.ok(&["synth", "--scale", "small", "--claims-per-person", "1", "--out", path(&syn)]);
+    let f = |name: &str| syn.join(name);
+    e.ok(&[
+        "settle",
+        "--policy",
+        path(&f("policy.toml")),
+        "--persons",
+        path(&f("persons.csv")),
+        "--claims",
+        path(&f("claims.csv")),
+        "--out",
+        path(&f("settlements.csv")),
+    ]);
+    let out = e.dir.path().join("report.csv");
+    e.ok(&[
+        "report",
+        "--year",
+        "2024",
+        "--level",
+        "county",
+        "--persons",
+        path(&f("persons.csv")),
+        "--households",
+        path(&f("households.csv")),
+        "--claims",
+        path(&f("claims.csv")),
+        "--settlements",
+        path(&f("settlements.csv")),
+        "--facilities",
+        path(&f("facilities.csv")),
+        "--compare",
+        "regions",
+        "--out",
+        path(&out),
+    ]);
+    let report = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(report.lines().count(), 2, "one county");
+    let county = report.lines().nth(1).unwrap().split(',').nth(1).unwrap().to_string();
+    let r = row(&report, &county);
+
+    // Counted here from the raw files.
+    let households = table(&f("households.csv"));
+    let household_of: HashMap<String, String> =
+        table(&f("persons.csv")).into_iter().map(|p| (p["person_id"].clone(), p["household_id"].clone())).collect();
+    let village_of: HashMap<String, String> =
+        households.iter().map(|h| (h["household_id"].clone(), h["village_code"].clone())).collect();
+    let oop: HashMap<String, i64> =
+        table(&f("settlements.csv")).into_iter().map(|s| (s["claim_id"].clone(), fen(&s["out_of_pocket"]))).collect();
+    let facility_county: HashMap<String, String> = table(&f("facilities.csv"))
+        .into_iter()
+        .map(|x| (x["facility_id"].clone(), x["region_code"][..6].to_string()))
+        .collect();
+    let mut spent: HashMap<String, i64> = HashMap::new();
+    let (mut visits_in_county, mut visits_at_primary) = (0, 0);
+    for c in table(&f("claims.csv")) {
+        if !c["discharged"].starts_with("2024") {
+            continue;
+        }
+        let household = &household_of[&c["person_id"]];
+        *spent.entry(household.clone()).or_default() += oop[&c["claim_id"]];
+        if c["kind"] == "outpatient" || c["kind"] == "chronic_outpatient" {
+            let home = &village_of[household][..6];
+            let level = c["facility_level"].as_str();
+            let inside = match facility_county.get(c.get("facility_id").map(String::as_str).unwrap_or("")) {
+                Some(fc) => fc == home,
+                None => ["village", "township", "county"].contains(&level),
+            };
+            if inside {
+                visits_in_county += 1;
+                visits_at_primary += ["village", "township"].contains(&level) as i64;
+            }
+        }
+    }
+    // SDG 3.8.2: above 10% and 25% of consumption (else income); 2025: above 40%
+    // of what is left after 10,800 yuan a person, and above all of it.
+    let line = 1_080_000i64;
+    let (mut over10, mut over25, mut hardship, mut impoverished) = (0, 0, 0, 0);
+    for h in &households {
+        let spent = spent.get(&h["household_id"]).copied().unwrap_or(0);
+        if spent == 0 {
+            continue;
+        }
+        let budget = if h["consumption"].is_empty() { fen(&h["income"]) } else { fen(&h["consumption"]) };
+        let left = budget - line * h["size"].parse::<i64>().unwrap();
+        over10 += (spent as f64 > 0.10 * budget as f64) as i64;
+        over25 += (spent as f64 > 0.25 * budget as f64) as i64;
+        hardship += (left <= 0 || spent as f64 > 0.40 * left as f64) as i64;
+        impoverished += (spent > left) as i64;
+    }
+    let n = households.len().to_string();
+    for (id, want) in [
+        ("catastrophic_spending_10_share", over10),
+        ("catastrophic_spending_25_share", over25),
+        ("financial_hardship_share", hardship),
+        ("impoverishing_spending_share", impoverished),
+    ] {
+        assert_eq!(r[&format!("{id}_numerator")], want.to_string(), "{id}");
+        assert_eq!(r[&format!("{id}_denominator")], n, "{id}");
+        let value = 100.0 * want as f64 / households.len() as f64;
+        assert_eq!(r[id], format!("{value:.2}"), "{id}");
+        // One county: its province and the nation are the county.
+        assert_eq!((&r[&format!("{id}_province")], &r[&format!("{id}_nation")]), (&r[id], &r[id]));
+    }
+    assert!(over25 > 0 && over25 < over10 && impoverished < hardship, "{over10} {over25} {hardship} {impoverished}");
+    assert_eq!(r["primary_care_visit_share_numerator"], visits_at_primary.to_string());
+    assert_eq!(r["primary_care_visit_share_denominator"], visits_in_county.to_string());
+
+    // The store counts the same.
+    for kind in ["regions", "households", "persons", "facilities", "practitioners", "claims", "thresholds"] {
+        e.ok(&["import", kind, path(&f(&format!("{kind}.csv")))]);
+    }
+    e.ok(&["settle", "--store-policy", path(&f("policy.toml")), "--region", "", "--year", "2024"]);
+    e.ok(&["settle", "--year", "2024"]);
+    let stored = e.dir.path().join("stored.csv");
+    e.ok(&[
+        "report",
+        "--year",
+        "2024",
+        "--level",
+        "county",
+        "--compare",
+        "previous-year,regions",
+        "--out",
+        path(&stored),
+    ]);
+    let s = row(&std::fs::read_to_string(&stored).unwrap(), &county);
+    for id in [
+        "catastrophic_spending_10_share",
+        "catastrophic_spending_25_share",
+        "financial_hardship_share",
+        "impoverishing_spending_share",
+        "primary_care_visit_share",
+    ] {
+        for col in ["", "_numerator", "_denominator", "_province", "_nation"] {
+            let k = format!("{id}{col}");
+            assert_eq!(s[&k], r[&k], "{k}: the store against the files");
+        }
+        // No claims in 2023: no spending among the households then, no visits.
+        let none = if id == "primary_care_visit_share" { "" } else { "0.00" };
+        assert_eq!(s[&format!("{id}_previous")], none, "{id}: no 2023 claims");
+    }
+}

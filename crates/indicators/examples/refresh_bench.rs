@@ -177,7 +177,15 @@ fn main() {
     };
     let rows = report::build(&cube, &spec);
     let mut csv = Vec::new();
-    report::write_csv(&defs, &rows, &Default::default(), &indicators::Targets::shipped(), false, &mut csv).unwrap();
+    report::write_csv(
+        &defs,
+        &rows,
+        &Default::default(),
+        &indicators::Targets::shipped(),
+        indicators::Comparisons::NONE,
+        &mut csv,
+    )
+    .unwrap();
     eprintln!(
         "query: {} rows (province, cities, counties x 4 quarters x {} indicators) in {:.2?}",
         rows.len(),

@@ -100,7 +100,7 @@ impl IndicatorCube {
             .indicators
             .iter()
             .map(|d| Compiled {
-                numerator: d.numerator.iter().map(|m| col(*m, d.filter)).collect(),
+                numerator: d.numerator.iter().map(|m| col(*m, d.filter.and(d.numerator_filter))).collect(),
                 denominator: d.denominator.as_ref().map(|ds| ds.iter().map(|m| col(*m, d.filter)).collect()),
             })
             .collect();
@@ -241,6 +241,18 @@ impl IndicatorCube {
         let comp = &self.compiled[which];
         let numerator = self.sum_cols(region, period, &comp.numerator);
         let denominator = comp.denominator.as_ref().map(|d| self.sum_cols(region, period, d));
+        IndicatorValue { numerator, denominator, value: value_of(def, numerator, denominator) }
+    }
+
+    /// One indicator for everything the cube holds (the nation, where the
+    /// cube holds the whole country's facts): the sums of its top regions.
+    pub fn indicator_total(&self, which: usize, period: Period) -> IndicatorValue {
+        let def = &self.defs.indicators[which];
+        let comp = &self.compiled[which];
+        let roots: Vec<RegionCode> = self.nodes.iter().filter(|n| n.chain_len == 1).map(|n| n.code).collect();
+        let sum = |cols: &[u16]| -> i64 { roots.iter().map(|r| self.sum_cols(*r, period, cols)).sum() };
+        let numerator = sum(&comp.numerator);
+        let denominator = comp.denominator.as_ref().map(|d| sum(d));
         IndicatorValue { numerator, denominator, value: value_of(def, numerator, denominator) }
     }
 

@@ -1,6 +1,8 @@
 //! Indicators as data. Each indicator is a numerator (a base measure, or a sum of
 //! them), an optional denominator, an optional filter on the facts' slices
-//! (poverty status, claim kind) and a unit, with its Chinese and English names. The
+//! (poverty status, claim kind, facility level), an optional filter of the
+//! numerator alone (a share of some facility levels among all), and a unit,
+//! with its Chinese and English names. The
 //! shipped definitions live in `indicators.toml` beside this crate; a deployment
 //! extends or overrides them with its own file of the same form, where an entry of
 //! the same `id` replaces the shipped one and `disabled = true` drops it.
@@ -10,7 +12,7 @@
 //! carry, and a share of unlike quantities, each with the file, line and column.
 
 use crate::measure::{Measure, Quantity, Slice};
-use domain::{ClaimKind, PovertyStatus};
+use domain::{ClaimKind, FacilityLevel, PovertyStatus};
 use serde::Deserialize;
 use std::fmt;
 use thiserror::Error;
@@ -56,30 +58,55 @@ impl Unit {
     }
 }
 
-/// Which slices of the facts an indicator counts. A bit per status / kind, so a
-/// check is one mask test in the cube's hot loop.
+/// Which slices of the facts an indicator counts. A bit per status / kind /
+/// level, so a check is one mask test in the cube's hot loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Filter {
     statuses: u8,
     kinds: u8,
+    levels: u8,
 }
 
 impl Filter {
-    pub const ALL: Filter = Filter { statuses: u8::MAX, kinds: u8::MAX };
+    pub const ALL: Filter = Filter { statuses: u8::MAX, kinds: u8::MAX, levels: u8::MAX };
 
     pub fn new(statuses: Option<&[PovertyStatus]>, kinds: Option<&[ClaimKind]>) -> Filter {
+        Filter::with_levels(statuses, kinds, None)
+    }
+
+    pub fn with_levels(
+        statuses: Option<&[PovertyStatus]>,
+        kinds: Option<&[ClaimKind]>,
+        levels: Option<&[FacilityLevel]>,
+    ) -> Filter {
         let mask = |ix: &mut dyn Iterator<Item = usize>| ix.fold(0u8, |m, i| m | (1 << i));
         Filter {
             statuses: statuses.map(|s| mask(&mut s.iter().map(|x| x.index()))).unwrap_or(u8::MAX),
             kinds: kinds.map(|k| mask(&mut k.iter().map(|x| x.index()))).unwrap_or(u8::MAX),
+            levels: levels.map(|k| mask(&mut k.iter().map(|x| x.index()))).unwrap_or(u8::MAX),
         }
     }
 
-    /// Whether a fact of this slice counts. A slice without a status (or kind) is
-    /// not filtered on it: definitions never filter a measure on a slice it lacks.
+    /// The slices both filters let through.
+    pub fn and(self, other: Filter) -> Filter {
+        Filter {
+            statuses: self.statuses & other.statuses,
+            kinds: self.kinds & other.kinds,
+            levels: self.levels & other.levels,
+        }
+    }
+
+    /// Whether a fact of this slice counts. A slice without a status (or kind,
+    /// or level) is not filtered on it: definitions never filter a measure on a
+    /// slice it lacks.
     pub fn matches(self, s: Slice) -> bool {
         s.status.is_none_or(|x| self.statuses & (1 << x.index()) != 0)
             && s.kind.is_none_or(|x| self.kinds & (1 << x.index()) != 0)
+            && s.level.is_none_or(|x| self.levels & (1 << x.index()) != 0)
+    }
+
+    pub fn filters_level(self) -> bool {
+        self.levels != u8::MAX
     }
 
     pub fn filters_status(self) -> bool {
@@ -90,7 +117,7 @@ impl Filter {
         self.kinds != u8::MAX
     }
 
-    /// `statuses: lifted, monitored; kinds: inpatient`, or empty for none.
+    /// `statuses: lifted, monitored; kinds: inpatient; levels: village`, or empty for none.
     pub fn describe(self) -> String {
         let mut parts = Vec::new();
         if self.filters_status() {
@@ -105,6 +132,11 @@ impl Filter {
             let k: Vec<&str> =
                 ClaimKind::ALL.iter().filter(|x| self.kinds & (1 << x.index()) != 0).map(|x| x.as_str()).collect();
             parts.push(format!("kinds: {}", k.join(", ")));
+        }
+        if self.filters_level() {
+            let k: Vec<&str> =
+                FacilityLevel::ALL.iter().filter(|x| self.levels & (1 << x.index()) != 0).map(|x| x.as_str()).collect();
+            parts.push(format!("levels: {}", k.join(", ")));
         }
         parts.join("; ")
     }
@@ -121,6 +153,9 @@ pub struct IndicatorDef {
     /// Summed; `None` for a plain total.
     pub denominator: Option<Vec<Measure>>,
     pub filter: Filter,
+    /// Applied to the numerator only, on top of `filter`: the share of some
+    /// slices (facility levels, say) among all. [`Filter::ALL`] when none.
+    pub numerator_filter: Filter,
     pub unit: Unit,
 }
 
@@ -136,6 +171,10 @@ impl IndicatorDef {
             }
         };
         let mut f = sum(&self.numerator);
+        let only = self.numerator_filter.describe();
+        if !only.is_empty() {
+            f = format!("{f}[{only}]");
+        }
         if let Some(d) = &self.denominator {
             f = format!("{f} / {}", sum(d));
         }
@@ -181,6 +220,7 @@ struct RawIndicator {
     numerator: Option<Spanned<String>>,
     denominator: Option<Spanned<String>>,
     filter: Option<Spanned<RawFilter>>,
+    numerator_filter: Option<Spanned<RawFilter>>,
     unit: Option<Spanned<String>>,
     #[serde(default)]
     disabled: bool,
@@ -191,6 +231,7 @@ struct RawIndicator {
 struct RawFilter {
     statuses: Option<Vec<String>>,
     kinds: Option<Vec<String>>,
+    levels: Option<Vec<String>>,
 }
 
 /// Turns a byte offset into a 1-based line and column.
@@ -305,41 +346,18 @@ impl Definitions {
                     format!("the indicator {id} is an amount but its numerator counts"),
                 ));
             }
-            let filter = match &r.filter {
-                None => Filter::ALL,
-                Some(f) => {
-                    let fs = f.span();
-                    let f = f.get_ref();
-                    let statuses = f
-                        .statuses
-                        .as_ref()
-                        .map(|v| v.iter().map(|s| s.parse::<PovertyStatus>()).collect::<Result<Vec<_>, _>>())
-                        .transpose()
-                        .map_err(|e| err(fs.clone(), e.0))?;
-                    let kinds = f
-                        .kinds
-                        .as_ref()
-                        .map(|v| v.iter().map(|s| s.parse::<ClaimKind>()).collect::<Result<Vec<_>, _>>())
-                        .transpose()
-                        .map_err(|e| err(fs.clone(), e.0))?;
-                    if statuses.as_ref().is_some_and(|s| s.is_empty()) || kinds.as_ref().is_some_and(|k| k.is_empty()) {
-                        return Err(err(
-                            fs,
-                            format!("the filter of {id} has an empty list, which would match nothing"),
-                        ));
-                    }
-                    let filter = Filter::new(statuses.as_deref(), kinds.as_deref());
-                    for m in numerator.iter().chain(denominator.iter().flatten()) {
-                        if filter.filters_status() && !m.dims().status {
-                            return Err(err(fs, format!("the measure {m} is not broken down by poverty status, so {id} cannot filter it on statuses")));
-                        }
-                        if filter.filters_kind() && !m.dims().kind {
-                            return Err(err(fs, format!("the measure {m} is not broken down by claim kind, so {id} cannot filter it on kinds")));
-                        }
-                    }
-                    filter
-                }
+            let filter_of = |raw: &Option<Spanned<RawFilter>>, terms: &mut dyn Iterator<Item = &Measure>| match raw {
+                None => Ok(Filter::ALL),
+                Some(f) => parse_filter(f, &id, terms).map_err(|(span, reason)| err(span, reason)),
             };
+            let filter = filter_of(&r.filter, &mut numerator.iter().chain(denominator.iter().flatten()))?;
+            let numerator_filter = filter_of(&r.numerator_filter, &mut numerator.iter())?;
+            if r.numerator_filter.is_some() && denominator.is_none() {
+                return Err(err(
+                    r.numerator_filter.as_ref().map(|f| f.span()).unwrap_or(span.clone()),
+                    format!("the indicator {id} has a numerator_filter but no denominator: use filter"),
+                ));
+            }
             let def = IndicatorDef {
                 id: id.clone(),
                 name_zh: name_zh.into_inner().trim().to_string(),
@@ -347,6 +365,7 @@ impl Definitions {
                 numerator,
                 denominator,
                 filter,
+                numerator_filter,
                 unit,
             };
             match out.iter_mut().find(|d| d.id == id) {
@@ -361,6 +380,52 @@ impl Definitions {
     pub fn get(&self, id: &str) -> Option<&IndicatorDef> {
         self.indicators.iter().find(|d| d.id == id)
     }
+}
+
+/// A filter's lists checked against the measures it filters.
+fn parse_filter(
+    f: &Spanned<RawFilter>,
+    id: &str,
+    terms: &mut dyn Iterator<Item = &Measure>,
+) -> Result<Filter, (std::ops::Range<usize>, String)> {
+    let fs = f.span();
+    let f = f.get_ref();
+    fn list<T: std::str::FromStr<Err = domain::DomainError>>(
+        v: &Option<Vec<String>>,
+    ) -> Result<Option<Vec<T>>, String> {
+        v.as_ref().map(|v| v.iter().map(|s| s.parse::<T>()).collect::<Result<Vec<_>, _>>()).transpose().map_err(|e| e.0)
+    }
+    let statuses = list::<PovertyStatus>(&f.statuses).map_err(|e| (fs.clone(), e))?;
+    let kinds = list::<ClaimKind>(&f.kinds).map_err(|e| (fs.clone(), e))?;
+    let levels = list::<FacilityLevel>(&f.levels).map_err(|e| (fs.clone(), e))?;
+    if statuses.as_ref().is_some_and(|s| s.is_empty())
+        || kinds.as_ref().is_some_and(|k| k.is_empty())
+        || levels.as_ref().is_some_and(|k| k.is_empty())
+    {
+        return Err((fs, format!("the filter of {id} has an empty list, which would match nothing")));
+    }
+    let filter = Filter::with_levels(statuses.as_deref(), kinds.as_deref(), levels.as_deref());
+    for m in terms {
+        if filter.filters_status() && !m.dims().status {
+            return Err((
+                fs,
+                format!("the measure {m} is not broken down by poverty status, so {id} cannot filter it on statuses"),
+            ));
+        }
+        if filter.filters_kind() && !m.dims().kind {
+            return Err((
+                fs,
+                format!("the measure {m} is not broken down by claim kind, so {id} cannot filter it on kinds"),
+            ));
+        }
+        if filter.filters_level() && !m.dims().level {
+            return Err((
+                fs,
+                format!("the measure {m} is not broken down by facility level, so {id} cannot filter it on levels"),
+            ));
+        }
+    }
+    Ok(filter)
 }
 
 /// `a + b + c` into measures.
@@ -439,6 +504,31 @@ mod tests {
         assert!(e.reason.contains("unknown poverty status"), "{e}");
         let e = one("numerator = \"claims\"\nunit = \"count\"\nweight = 2").unwrap_err();
         assert!(e.reason.contains("unknown field"), "{e}");
+        let e = one("numerator = \"households\"\ndenominator = \"households\"\nunit = \"share\"\nfilter = { levels = [\"village\"] }")
+            .unwrap_err();
+        assert!(e.reason.contains("not broken down by facility level"), "{e}");
+        let e = one("numerator = \"claims\"\nunit = \"count\"\nfilter = { levels = [\"hamlet\"] }").unwrap_err();
+        assert!(e.reason.contains("unknown facility level"), "{e}");
+        let e = one("numerator = \"claims\"\nunit = \"count\"\nfilter = { levels = [] }").unwrap_err();
+        assert!(e.reason.contains("empty list"), "{e}");
+        let e =
+            one("numerator = \"claims\"\nunit = \"count\"\nnumerator_filter = { levels = [\"village\"] }").unwrap_err();
+        assert!(e.reason.contains("no denominator"), "{e}");
+        let e = one("numerator = \"households_warned\"\ndenominator = \"households\"\nunit = \"percent\"\nnumerator_filter = { kinds = [\"inpatient\"] }")
+            .unwrap_err();
+        assert!(e.reason.contains("not broken down by claim kind"), "{e}");
+        // A level filter on claim measures, and the numerator's own filter.
+        let d = one("numerator = \"out_of_pocket\"\ndenominator = \"total_cost\"\nunit = \"percent\"\nfilter = { levels = [\"county\"] }\nnumerator_filter = { statuses = [\"lifted\"] }")
+            .unwrap();
+        let x = d.get("x").unwrap();
+        assert!(x.filter.filters_level() && !x.filter.filters_status());
+        assert!(x.numerator_filter.filters_status());
+        assert!(
+            x.formula().contains("out_of_pocket[statuses: lifted] / total_cost")
+                && x.formula().contains("levels: county"),
+            "{}",
+            x.formula()
+        );
     }
 
     #[test]

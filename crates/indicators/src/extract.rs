@@ -119,6 +119,9 @@ struct HouseholdEntry {
     village: RegionCode,
     /// The poorest status among its members (special hardship first).
     status: PovertyStatus,
+    /// Yearly consumption where recorded, else income (fen): monitoring's `budget`.
+    budget: i64,
+    size: u16,
 }
 
 /// The registry, indexed: each person's household, village and status, and each
@@ -138,7 +141,12 @@ impl Registry {
         let mut hs = Vec::with_capacity(households.len());
         for h in households {
             household_index.insert(h.household_id.clone(), hs.len() as u32);
-            hs.push(HouseholdEntry { village: h.village_code, status: PovertyStatus::General });
+            hs.push(HouseholdEntry {
+                village: h.village_code,
+                status: PovertyStatus::General,
+                budget: h.consumption.unwrap_or(h.income).0,
+                size: h.size,
+            });
         }
         let mut ps = HashMap::with_capacity(persons.len());
         for p in persons {
@@ -309,7 +317,7 @@ impl ClaimLedger {
                 continue;
             };
             let month = Month::of(c.discharged);
-            let slice = Slice { status: Some(status), kind: Some(c.kind) };
+            let slice = Slice::of_claim(status, c.kind, c.facility_level);
             let mut put = |measure: Measure, value: i64| {
                 if value != 0 {
                     out.push(Fact { village, month, slice, measure, value });
@@ -328,7 +336,7 @@ impl ClaimLedger {
             for f in Fund::ALL {
                 put(f.measure(), sc.paid.get(f));
             }
-            let person_slice = Slice { status: Some(status), kind: None };
+            let person_slice = Slice::of_status(status);
             let mv = self.patients.see(c.person_id, month);
             push_move(&mut out, village, person_slice, Measure::Patients, mv);
             if self.treats_registered_disease(c) {
@@ -362,7 +370,7 @@ pub fn registry_facts(
             out.push(Fact {
                 village,
                 month: as_of,
-                slice: Slice { status: Some(status), kind: None },
+                slice: Slice::of_status(status),
                 measure: Measure::Households,
                 value: 1,
             });
@@ -372,7 +380,7 @@ pub fn registry_facts(
         let Some((village, status)) = registry.person(&p.person_id) else {
             continue;
         };
-        let slice = Slice { status: Some(status), kind: None };
+        let slice = Slice::of_status(status);
         let mut put = |measure| out.push(Fact { village, month: as_of, slice, measure, value: 1 });
         if p.diagnoses.iter().any(|d| serious.find(d, year).is_some()) {
             put(Measure::SeriousPatients);
@@ -420,7 +428,7 @@ impl AlertLedger {
                 unknown.get_or_insert_with(|| (0, a.household_id.clone())).0 += 1;
                 continue;
             };
-            let slice = Slice { status: Some(status), kind: None };
+            let slice = Slice::of_status(status);
             // The month counts within the alert's year: an alert of 2024 raised in
             // January 2025 is counted in December 2024's figures at the latest.
             let in_year = |d: NaiveDate| Month::of(d).min(Month::new(a.year, 12)).max(Month::new(a.year, 1));
@@ -464,7 +472,7 @@ pub fn case_facts(registry: &Registry, cases: &[CaseDeadline], year: i32) -> Res
             unknown.get_or_insert_with(|| (0, c.household_id.clone())).0 += 1;
             continue;
         };
-        let slice = Slice { status: Some(status), kind: None };
+        let slice = Slice::of_status(status);
         let mut pair = |deadline: NaiveDate, done: Option<NaiveDate>, due: Measure, in_time: Measure| {
             if deadline.year() != year {
                 return;
@@ -519,9 +527,9 @@ pub fn negate(facts: &[Fact]) -> Vec<Fact> {
     facts.iter().map(|f| Fact { value: -f.value, ..*f }).collect()
 }
 
-/// The claim kind slice of a claim, for callers that build facts of their own.
-pub fn claim_slice(status: PovertyStatus, kind: ClaimKind) -> Slice {
-    Slice { status: Some(status), kind: Some(kind) }
+/// The slice of a claim, for callers that build facts of their own.
+pub fn claim_slice(status: PovertyStatus, kind: ClaimKind, level: FacilityLevel) -> Slice {
+    Slice::of_claim(status, kind, level)
 }
 
 /// What the facts of a registry's villages are read from, besides the claims.
@@ -535,6 +543,9 @@ pub struct VillageInputs<'a> {
     pub alerts: &'a [AlertEvent],
     /// Cases of any year (each counts in the years of its two deadlines).
     pub cases: &'a [CaseDeadline],
+    /// The out-of-pocket spending of the persons' settled claims (those
+    /// discharged in `year` are counted): the households' SDG 3.8.2 measures.
+    pub spending: &'a [Spending],
 }
 
 /// The facts of `year` that lie in the villages themselves: the registry's
@@ -554,7 +565,83 @@ pub fn village_facts(registry: &Registry, input: VillageInputs, year: i32) -> Re
     let alerts: Vec<AlertEvent> = input.alerts.iter().filter(|a| a.year == year).cloned().collect();
     facts.extend(AlertLedger::new().facts(registry, &alerts)?);
     facts.extend(case_facts(registry, input.cases, year)?);
+    facts.extend(spending_facts(registry, input.spending, SOCIETAL_POVERTY_LINE, year));
     Ok(facts)
+}
+
+/// One settled claim's out-of-pocket spending: whose, when discharged, how
+/// much. The households' spending measures add up their members' claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spending {
+    pub person: ResidentId,
+    pub discharged: NaiveDate,
+    pub out_of_pocket: Fen,
+}
+
+/// The societal poverty line per person and year that SafetyNet applies in the
+/// SDG 3.8.2 measures of 2025: 10,800 yuan (docs/indicators.md, "Household
+/// spending", says how it is made and from what). It is part of the facts:
+/// changing it needs the kept years rebuilt.
+pub const SOCIETAL_POVERTY_LINE: Fen = Fen(1_080_000);
+
+/// How a household's out-of-pocket spending `oop` of the year so far stands
+/// against its yearly `budget` and its discretionary budget `budget - line *
+/// size` (all in fen): the spending measures it counts in. Exact integer
+/// comparisons: above 10% is `10 oop > budget`, above 40% of the
+/// discretionary budget `5 oop > 2 d`. A household at or below the line (no
+/// discretionary budget) that pays anything is in hardship and impoverished.
+pub fn spending_measures(oop: i64, budget: i64, line: i64, size: u16) -> [(Measure, bool); 4] {
+    let d = budget - line * size as i64;
+    let pays = oop > 0;
+    [
+        (Measure::HouseholdsOopOver10Pct, pays && 10 * oop > budget),
+        (Measure::HouseholdsOopOver25Pct, pays && 4 * oop > budget),
+        (Measure::HouseholdsFinancialHardship, pays && 5 * oop > 2 * d),
+        (Measure::HouseholdsImpoverishingSpending, pays && oop > d),
+    ]
+}
+
+/// The households' spending measures of `year` (SDG 3.8.2, before and after
+/// 2025): each household's members' out-of-pocket spending of the year summed
+/// month by month, and the household counted once, in the month its spending
+/// so far first crosses each line, in the household's village and under its
+/// poorest member's status. `line` is the societal poverty line per person and
+/// year. Spending of persons outside the registry is left out (their claims
+/// are refused by the claim facts).
+pub fn spending_facts(registry: &Registry, spending: &[Spending], line: Fen, year: i32) -> Vec<Fact> {
+    use chrono::Datelike;
+    let mut by_household: HashMap<u32, [i64; 12]> = HashMap::new();
+    for s in spending.iter().filter(|s| s.discharged.year() == year) {
+        let Some(h) = registry.household_of(&s.person) else {
+            continue;
+        };
+        by_household.entry(h).or_insert([0; 12])[s.discharged.month0() as usize] += s.out_of_pocket.0;
+    }
+    let mut households: Vec<(u32, [i64; 12])> = by_household.into_iter().collect();
+    households.sort_unstable_by_key(|(h, _)| *h);
+    let mut out = Vec::new();
+    for (h, months) in households {
+        let e = &registry.households[h as usize];
+        let slice = Slice::of_status(e.status);
+        let mut counted = [false; 4];
+        let mut so_far = 0i64;
+        for (m, spent) in months.iter().enumerate() {
+            so_far += spent;
+            for (k, (measure, crossed)) in spending_measures(so_far, e.budget, line.0, e.size).into_iter().enumerate() {
+                if crossed && !counted[k] {
+                    counted[k] = true;
+                    out.push(Fact {
+                        village: e.village,
+                        month: Month::new(year, m as u32 + 1),
+                        slice,
+                        measure,
+                        value: 1,
+                    });
+                }
+            }
+        }
+    }
+    out
 }
 
 /// One person's claim facts of a year: the person's settled claims, counted in
@@ -610,4 +697,171 @@ pub fn claim_facts_by_person<'c>(
             Ok(PersonClaimFacts { person, village, facts, unsettled })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn d(s: &str) -> NaiveDate {
+        domain::parse_date(s).unwrap()
+    }
+
+    fn pid(seq: u16) -> ResidentId {
+        ResidentId::from_parts(341122, d("1960-01-01"), seq).unwrap()
+    }
+
+    /// Households of `size` persons each, budget in yuan (consumption when
+    /// `consumption`, else income), the first member of each poor.
+    fn registry(budgets: &[(i64, Option<i64>, u16)]) -> (Registry, Vec<Household>) {
+        let mut households = Vec::new();
+        let mut persons = Vec::new();
+        for (i, &(income, consumption, size)) in budgets.iter().enumerate() {
+            let id = format!("H{i}");
+            households.push(Household {
+                household_id: id.clone(),
+                village_code: "341122100201".parse().unwrap(),
+                size,
+                income: Fen::from_yuan(income),
+                consumption: consumption.map(Fen::from_yuan),
+                food: None,
+            });
+            for m in 0..size {
+                persons.push(Person {
+                    person_id: pid(i as u16 * 10 + m),
+                    household_id: id.clone(),
+                    name: String::new(),
+                    status: if m == 0 { PovertyStatus::Lifted } else { PovertyStatus::General },
+                    status_since: d("2020-01-01"),
+                    diagnoses: vec![],
+                });
+            }
+        }
+        (Registry::new(&households, &persons).unwrap(), households)
+    }
+
+    fn count(facts: &[Fact], m: Measure) -> i64 {
+        facts.iter().filter(|f| f.measure == m).map(|f| f.value).sum()
+    }
+
+    #[test]
+    fn the_lines_of_the_spending_measures() {
+        // Budget 20,000.00 yuan, two persons, a line of 5,000.00 each: 10,000.00 left.
+        let at = |oop_yuan: i64| -> Vec<bool> {
+            spending_measures(oop_yuan * 100, 2_000_000, 500_000, 2).iter().map(|(_, b)| *b).collect()
+        };
+        assert_eq!(at(0), [false, false, false, false]);
+        assert_eq!(at(2_000), [false, false, false, false], "10% exactly is not above it");
+        assert_eq!(at(2_001), [true, false, false, false]);
+        assert_eq!(at(4_000), [true, false, false, false], "40% of the 10,000 left exactly");
+        assert_eq!(at(4_001), [true, false, true, false]);
+        assert_eq!(at(5_001), [true, true, true, false]);
+        assert_eq!(at(10_001), [true, true, true, true], "below the line after paying");
+        // At or below the line, anything paid is hardship and impoverishing.
+        let poor: Vec<bool> = spending_measures(1, 800_000, 500_000, 2).iter().map(|(_, b)| *b).collect();
+        assert_eq!(poor, [false, false, true, true]);
+        let unpaid: Vec<bool> = spending_measures(0, 800_000, 500_000, 2).iter().map(|(_, b)| *b).collect();
+        assert_eq!(unpaid, [false, false, false, false]);
+    }
+
+    #[test]
+    fn a_household_counts_once_in_the_month_it_crosses_each_line() {
+        // H0: consumption 30,000 of an income of 50,000, 3 persons, a line of 5,000 each:
+        // 15,000 left; H1: no consumption recorded, income 10,000, 1 person.
+        let (reg, _) = registry(&[(50_000, Some(30_000), 3), (10_000, None, 1)]);
+        let line = Fen::from_yuan(5_000);
+        let spend = |seq: u16, day: &str, yuan: i64| Spending {
+            person: pid(seq),
+            discharged: d(day),
+            out_of_pocket: Fen::from_yuan(yuan),
+        };
+        let spending = [
+            spend(0, "2024-02-10", 2_000),
+            spend(1, "2024-03-05", 1_500),  // H0: 3,500 by March (above 10% of 30,000)
+            spend(2, "2024-07-01", 4_100),  // 7,600 by July: above 25%, above 40% of 15,000
+            spend(0, "2023-12-30", 50_000), // another year
+            spend(10, "2024-05-01", 1),     // H1: 1 yuan of a budget of 10,000 that is 5,000 above the line
+            spend(10, "2024-11-01", 5_000), // 5,001 by November: above the whole 5,000 left
+        ];
+        let facts = spending_facts(&reg, &spending, line, 2024);
+        let at = |m: Measure| -> Vec<(String, u32, i64)> {
+            let mut v: Vec<_> = facts
+                .iter()
+                .filter(|f| f.measure == m)
+                .map(|f| (f.village.short(), f.month.month(), f.value))
+                .collect();
+            v.sort();
+            v
+        };
+        let v = "341122100201".to_string();
+        assert_eq!(at(Measure::HouseholdsOopOver10Pct), [(v.clone(), 3, 1), (v.clone(), 11, 1)]);
+        assert_eq!(at(Measure::HouseholdsOopOver25Pct), [(v.clone(), 7, 1), (v.clone(), 11, 1)]);
+        assert_eq!(at(Measure::HouseholdsFinancialHardship), [(v.clone(), 7, 1), (v.clone(), 11, 1)]);
+        assert_eq!(at(Measure::HouseholdsImpoverishingSpending), [(v.clone(), 11, 1)]);
+        assert!(facts.iter().all(|f| f.slice == Slice::of_status(PovertyStatus::Lifted)), "the poorest member's");
+        // An unknown person's spending is left out.
+        let stranger = Spending { person: pid(999), discharged: d("2024-01-01"), out_of_pocket: Fen::from_yuan(9) };
+        assert!(spending_facts(&reg, &[stranger], line, 2024).is_empty());
+    }
+
+    proptest! {
+        /// Counted over any households and spending: 25% ⊆ 10%, impoverishing
+        /// ⊆ hardship, every count at most the households with spending, and
+        /// each household counted at most once per measure, whatever the order.
+        #[test]
+        fn the_spending_measures_nest(
+            budgets in proptest::collection::vec((0i64..60_000, proptest::option::of(0i64..60_000), 1u16..6), 1..8),
+            spends in proptest::collection::vec((0usize..8, 0u16..6, 1u32..=12, 0i64..20_000), 0..40),
+            line in 0i64..12_000,
+        ) {
+            let (reg, households) = registry(&budgets);
+            let spending: Vec<Spending> = spends.iter()
+                .filter(|(h, m, _, _)| *h < budgets.len() && *m < budgets[*h].2)
+                .map(|&(h, m, month, yuan)| Spending {
+                    person: pid(h as u16 * 10 + m),
+                    discharged: NaiveDate::from_ymd_opt(2024, month, 1).unwrap(),
+                    out_of_pocket: Fen::from_yuan(yuan),
+                })
+                .collect();
+            let facts = spending_facts(&reg, &spending, Fen::from_yuan(line), 2024);
+            let mut reversed = spending.clone();
+            reversed.reverse();
+            let mut again = spending_facts(&reg, &reversed, Fen::from_yuan(line), 2024);
+            let mut sorted = facts.clone();
+            let key = |f: &Fact| (f.measure, f.month, f.value);
+            sorted.sort_by_key(key);
+            again.sort_by_key(key);
+            prop_assert_eq!(&sorted, &again);
+            let paying: HashSet<u32> = spending.iter().filter(|s| s.out_of_pocket.0 > 0)
+                .filter_map(|s| reg.household_of(&s.person)).collect();
+            let (c10, c25) = (count(&facts, Measure::HouseholdsOopOver10Pct), count(&facts, Measure::HouseholdsOopOver25Pct));
+            let (hard, imp) = (count(&facts, Measure::HouseholdsFinancialHardship), count(&facts, Measure::HouseholdsImpoverishingSpending));
+            prop_assert!(c25 <= c10 && c10 <= paying.len() as i64);
+            prop_assert!(imp <= hard && hard <= paying.len() as i64);
+            prop_assert!(paying.len() <= households.len());
+            // The year's counts, computed here afresh from each household's total.
+            let (mut want10, mut want25, mut want_hard, mut want_imp) = (0, 0, 0, 0);
+            for (i, h) in households.iter().enumerate() {
+                let total: i64 = spending.iter().filter(|s| reg.household_of(&s.person) == Some(i as u32))
+                    .map(|s| s.out_of_pocket.0).sum();
+                let budget = h.consumption.unwrap_or(h.income).0;
+                let left = budget - line * 100 * h.size as i64;
+                if total == 0 {
+                    continue;
+                }
+                want10 += (total * 100 > budget * 10) as i64;
+                want25 += (total * 100 > budget * 25) as i64;
+                want_hard += (left <= 0 || total * 100 > left * 40) as i64;
+                want_imp += (left <= 0 || total > left) as i64;
+            }
+            prop_assert_eq!((c10, c25, hard, imp), (want10, want25, want_hard, want_imp));
+            // Month by month the year so far nests too.
+            for m in 1..=12u32 {
+                let upto = |me: Measure| facts.iter().filter(|f| f.measure == me && f.month.month() <= m).count();
+                prop_assert!(upto(Measure::HouseholdsOopOver25Pct) <= upto(Measure::HouseholdsOopOver10Pct));
+                prop_assert!(upto(Measure::HouseholdsImpoverishingSpending) <= upto(Measure::HouseholdsFinancialHardship));
+            }
+        }
+    }
 }

@@ -32,5 +32,5 @@ pub use cube::{Fact, IndicatorCube, IndicatorValue};
 pub use definition::{DefinitionError, Definitions, Filter, IndicatorDef, Unit};
 pub use measure::{Aggregation, Measure, Slice};
 pub use period::{Month, Period, PeriodKind};
-pub use report::Compare;
+pub use report::{Compare, Comparisons};
 pub use target::{Direction, Status, Target, Targets};

@@ -4,10 +4,11 @@
 //! quarter's the sum of its months'.
 //!
 //! A measure says how it adds up over time ([`Aggregation`]) and which slices it is
-//! broken down by ([`Dims`]): claim facts by the patient's poverty status and the
-//! claim's kind, person and household facts by status, village facts by nothing.
+//! broken down by ([`Dims`]): claim facts by the patient's poverty status, the
+//! claim's kind and the level of the facility that treated it, person and
+//! household facts by status, village facts by nothing.
 
-use domain::{ClaimKind, PovertyStatus};
+use domain::{ClaimKind, FacilityLevel, PovertyStatus};
 use std::fmt;
 use std::str::FromStr;
 
@@ -31,6 +32,8 @@ pub enum Aggregation {
 pub struct Dims {
     pub status: bool,
     pub kind: bool,
+    /// The facility level of a claim (village, township, county, ...).
+    pub level: bool,
 }
 
 /// What a measure counts: people or things, or money.
@@ -42,7 +45,7 @@ pub enum Quantity {
 }
 
 macro_rules! measures {
-    ($( $(#[$m:meta])* $v:ident = $name:literal, $agg:ident, $q:ident, status: $s:literal, kind: $k:literal; )+) => {
+    ($( $(#[$m:meta])* $v:ident = $name:literal, $agg:ident, $q:ident, status: $s:literal, kind: $k:literal $(, level: $l:literal)?; )+) => {
         /// A base measure.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Measure { $( $(#[$m])* $v ),+ }
@@ -61,7 +64,7 @@ macro_rules! measures {
                 match self { $(Measure::$v => Quantity::$q),+ }
             }
             pub fn dims(self) -> Dims {
-                match self { $(Measure::$v => Dims { status: $s, kind: $k }),+ }
+                match self { $(Measure::$v => Dims { status: $s, kind: $k, level: false $(|| $l)? }),+ }
             }
             pub fn index(self) -> usize {
                 self as usize
@@ -85,24 +88,24 @@ macro_rules! measures {
 
 measures! {
     /// Settled claims (visits and stays).
-    Claims = "claims", Flow, Count, status: true, kind: true;
+    Claims = "claims", Flow, Count, status: true, kind: true, level: true;
     /// Claims treated inside the patient's county (县域内就诊): at a registered
     /// facility of that county, or, where the claim names none, at a village,
     /// township or county facility level.
-    TreatedInCounty = "treated_in_county", Flow, Count, status: true, kind: true;
-    TotalCost = "total_cost", Flow, Money, status: true, kind: true;
-    EligibleCost = "eligible_cost", Flow, Money, status: true, kind: true;
-    OutOfPocket = "out_of_pocket", Flow, Money, status: true, kind: true;
+    TreatedInCounty = "treated_in_county", Flow, Count, status: true, kind: true, level: true;
+    TotalCost = "total_cost", Flow, Money, status: true, kind: true, level: true;
+    EligibleCost = "eligible_cost", Flow, Money, status: true, kind: true, level: true;
+    OutOfPocket = "out_of_pocket", Flow, Money, status: true, kind: true, level: true;
     /// Paid by basic medical insurance (基本医保).
-    PaidBasic = "paid_basic", Flow, Money, status: true, kind: true;
+    PaidBasic = "paid_basic", Flow, Money, status: true, kind: true, level: true;
     /// Paid by critical-illness insurance (大病保险).
-    PaidCritical = "paid_critical", Flow, Money, status: true, kind: true;
+    PaidCritical = "paid_critical", Flow, Money, status: true, kind: true, level: true;
     /// Paid by medical assistance (医疗救助).
-    PaidAssistance = "paid_assistance", Flow, Money, status: true, kind: true;
+    PaidAssistance = "paid_assistance", Flow, Money, status: true, kind: true, level: true;
     /// Paid by local safety-net funds (兜底保障).
-    PaidSafetyNet = "paid_safety_net", Flow, Money, status: true, kind: true;
+    PaidSafetyNet = "paid_safety_net", Flow, Money, status: true, kind: true, level: true;
     /// Paid by tiers of other names.
-    PaidOther = "paid_other", Flow, Money, status: true, kind: true;
+    PaidOther = "paid_other", Flow, Money, status: true, kind: true, level: true;
     /// Distinct persons with a claim in the year.
     Patients = "patients", YearToDate, Count, status: true, kind: false;
     /// Registered persons with a serious disease of the special-treatment catalogue
@@ -136,12 +139,26 @@ measures! {
     CasesVerifiedInTime = "cases_verified_in_time", Flow, Count, status: true, kind: false;
     /// Of the claims treated in the patient's county, those at a village or
     /// township facility (乡村两级诊疗).
-    TreatedAtPrimary = "treated_at_primary", Flow, Count, status: true, kind: true;
+    TreatedAtPrimary = "treated_at_primary", Flow, Count, status: true, kind: true, level: true;
     /// Cases of households at risk whose deadline to close fell in the period,
     /// counted in the month of that deadline (docs/work.md).
     CasesCloseDue = "cases_close_due", Flow, Count, status: true, kind: false;
     /// Of them, those closed (for any reason) on or before that deadline.
     CasesClosedInTime = "cases_closed_in_time", Flow, Count, status: true, kind: false;
+    /// Households whose out-of-pocket spending of the year so far exceeds 10% of
+    /// their yearly budget (consumption where recorded, else income): SDG 3.8.2
+    /// as measured until 2025, counted in the month it is first exceeded.
+    HouseholdsOopOver10Pct = "households_oop_over_10pct", YearToDate, Count, status: true, kind: false;
+    /// The same above 25% of the budget.
+    HouseholdsOopOver25Pct = "households_oop_over_25pct", YearToDate, Count, status: true, kind: false;
+    /// Households whose out-of-pocket spending exceeds 40% of their discretionary
+    /// budget (the budget less the societal poverty line for each member): SDG
+    /// 3.8.2 as redefined in 2025 (financial hardship).
+    HouseholdsFinancialHardship = "households_financial_hardship", YearToDate, Count, status: true, kind: false;
+    /// Of them, households whose out-of-pocket spending exceeds the whole
+    /// discretionary budget (impoverishing spending, 2025): those left below the
+    /// line, or already below it and paying.
+    HouseholdsImpoverishingSpending = "households_impoverishing_spending", YearToDate, Count, status: true, kind: false;
 }
 
 impl fmt::Display for Measure {
@@ -150,25 +167,42 @@ impl fmt::Display for Measure {
     }
 }
 
-/// The slice a fact belongs to: the patient's (or household's) poverty status and
-/// the claim's kind, where the measure carries them.
+/// The slice a fact belongs to: the patient's (or household's) poverty status,
+/// the claim's kind and the level of the facility that treated it, where the
+/// measure carries them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Slice {
     pub status: Option<PovertyStatus>,
     pub kind: Option<ClaimKind>,
+    pub level: Option<FacilityLevel>,
 }
 
 impl Slice {
-    pub const NONE: Slice = Slice { status: None, kind: None };
+    pub const NONE: Slice = Slice { status: None, kind: None, level: None };
+
+    /// A person's or a household's slice: the status alone.
+    pub fn of_status(status: PovertyStatus) -> Slice {
+        Slice { status: Some(status), ..Slice::NONE }
+    }
+
+    /// A claim's slice: the patient's status, the claim's kind and its facility level.
+    pub fn of_claim(status: PovertyStatus, kind: ClaimKind, level: FacilityLevel) -> Slice {
+        Slice { status: Some(status), kind: Some(kind), level: Some(level) }
+    }
+
+    const KINDS: usize = ClaimKind::ALL.len() + 1;
+    const LEVELS: usize = FacilityLevel::ALL.len() + 1;
 
     /// A dense index in `0..Slice::COUNT`, for lookup tables.
     pub fn index(self) -> usize {
         let s = self.status.map(|s| s.index() + 1).unwrap_or(0);
         let k = self.kind.map(|k| k.index() + 1).unwrap_or(0);
-        s * (ClaimKind::ALL.len() + 1) + k
+        let l = self.level.map(|l| l.index() + 1).unwrap_or(0);
+        (s * Slice::KINDS + k) * Slice::LEVELS + l
     }
 
-    pub const COUNT: usize = (PovertyStatus::ALL.len() + 1) * (ClaimKind::ALL.len() + 1);
+    /// 6 × 4 × 7 = 168: still one byte in the stored facts.
+    pub const COUNT: usize = (PovertyStatus::ALL.len() + 1) * Slice::KINDS * Slice::LEVELS;
 
     /// Every slice, in index order.
     pub fn all() -> Vec<Slice> {
@@ -176,7 +210,9 @@ impl Slice {
         let mut out = Vec::with_capacity(Slice::COUNT);
         for s in statuses {
             for k in std::iter::once(None).chain(ClaimKind::ALL.iter().copied().map(Some)) {
-                out.push(Slice { status: s, kind: k });
+                for l in std::iter::once(None).chain(FacilityLevel::ALL.iter().copied().map(Some)) {
+                    out.push(Slice { status: s, kind: k, level: l });
+                }
             }
         }
         out
@@ -203,5 +239,6 @@ mod tests {
         for (i, s) in all.iter().enumerate() {
             assert_eq!(s.index(), i);
         }
+        assert!(Slice::COUNT <= 256, "a slice is one byte in the stored facts");
     }
 }

@@ -9,8 +9,9 @@
 //! Each value is drawn against the target in force for its indicator, region and
 //! year (a target column and a status column: met, near or missed), and, when a
 //! comparison is asked, beside the same region's value in the same period a year
-//! before and the change. Targets are applied here, when the report is drawn: no
-//! fact depends on them.
+//! before and the change, or beside the values of the row's province and of the
+//! nation (figures only: the wider regions' sums and rows never appear). Targets
+//! are applied here, when the report is drawn: no fact depends on them.
 
 use crate::cube::{IndicatorCube, IndicatorValue};
 use crate::definition::{Definitions, IndicatorDef, Unit};
@@ -54,6 +55,20 @@ pub struct ReportRow {
     /// The same region's values in the same period a year before, one per
     /// indicator, when the report is compared ([`add_previous`]).
     pub previous: Option<Vec<IndicatorValue>>,
+    /// The values of the region's province and of the nation in the same
+    /// period, when the report is compared with them ([`add_regions`]).
+    pub wider: Option<Wider>,
+}
+
+/// The values of the regions a row's region lies in: its province and the
+/// nation, one per indicator. Values only: a wider region's numerator and
+/// denominator are never kept, so that the rest of a province cannot be had by
+/// subtracting one's own sums from its sums.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wider {
+    pub province: RegionCode,
+    pub province_values: Vec<Option<f64>>,
+    pub nation: Vec<Option<f64>>,
 }
 
 /// What a report is compared with.
@@ -61,12 +76,17 @@ pub struct ReportRow {
 pub enum Compare {
     /// The same period of the year before.
     PreviousYear,
+    /// The province the row's region lies in, and the nation.
+    Regions,
 }
 
 impl Compare {
+    pub const ALL: [Compare; 2] = [Compare::PreviousYear, Compare::Regions];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Compare::PreviousYear => "previous-year",
+            Compare::Regions => "regions",
         }
     }
 }
@@ -82,8 +102,75 @@ impl FromStr for Compare {
     fn from_str(s: &str) -> Result<Compare, String> {
         match s.trim() {
             "previous-year" | "previous_year" => Ok(Compare::PreviousYear),
-            other => Err(format!("unknown comparison {other:?}; expected previous-year")),
+            "regions" => Ok(Compare::Regions),
+            other => Err(format!("unknown comparison {other:?}; expected previous-year or regions")),
         }
+    }
+}
+
+/// The comparisons a report is drawn with: none, one or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Comparisons {
+    pub previous_year: bool,
+    pub regions: bool,
+}
+
+impl Comparisons {
+    pub const NONE: Comparisons = Comparisons { previous_year: false, regions: false };
+
+    pub fn has(self, c: Compare) -> bool {
+        match c {
+            Compare::PreviousYear => self.previous_year,
+            Compare::Regions => self.regions,
+        }
+    }
+
+    pub fn with(mut self, c: Compare) -> Comparisons {
+        match c {
+            Compare::PreviousYear => self.previous_year = true,
+            Compare::Regions => self.regions = true,
+        }
+        self
+    }
+
+    pub fn is_empty(self) -> bool {
+        !self.previous_year && !self.regions
+    }
+
+    /// The comparisons asked, in [`Compare::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = Compare> {
+        Compare::ALL.into_iter().filter(move |c| self.has(*c))
+    }
+}
+
+impl From<Compare> for Comparisons {
+    fn from(c: Compare) -> Comparisons {
+        Comparisons::NONE.with(c)
+    }
+}
+
+impl From<Option<Compare>> for Comparisons {
+    fn from(c: Option<Compare>) -> Comparisons {
+        c.map(Comparisons::from).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Comparisons {
+    /// `previous-year,regions`; empty for none.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v: Vec<&str> = self.iter().map(Compare::as_str).collect();
+        f.write_str(&v.join(","))
+    }
+}
+
+impl FromStr for Comparisons {
+    type Err = String;
+    /// A comma-separated list (`previous-year,regions`); empty for none.
+    fn from_str(s: &str) -> Result<Comparisons, String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .try_fold(Comparisons::NONE, |acc, p| Ok(acc.with(p.parse()?)))
     }
 }
 
@@ -95,7 +182,7 @@ pub fn build(cube: &IndicatorCube, spec: &ReportSpec) -> Vec<ReportRow> {
         for region in cube.regions(level).into_iter().filter(|r| r.starts_with(&spec.scope)) {
             for &period in &spec.periods {
                 let values = (0..n).map(|i| cube.indicator(i, region, period)).collect();
-                rows.push(ReportRow { level, region, period, values, previous: None });
+                rows.push(ReportRow { level, region, period, values, previous: None, wider: None });
             }
         }
     }
@@ -122,6 +209,48 @@ pub fn add_previous(rows: &mut [ReportRow], defs: &Definitions, previous: &Indic
     }
 }
 
+/// Gives each row the values of its province and of the nation in the same
+/// period, from `wide`, a cube of the whole country's facts (the nation is the
+/// sum of its top regions) over the same definitions (by id; an indicator it
+/// lacks has no value). Only values are kept, never the wider sums.
+pub fn add_regions(rows: &mut [ReportRow], defs: &Definitions, wide: &IndicatorCube) {
+    let at: Vec<Option<usize>> =
+        defs.indicators.iter().map(|d| wide.definitions().indicators.iter().position(|p| p.id == d.id)).collect();
+    let mut nation: HashMap<Period, Vec<Option<f64>>> = HashMap::new();
+    let mut province: HashMap<(RegionCode, Period), Vec<Option<f64>>> = HashMap::new();
+    for row in rows {
+        let p = row.region.ancestor(RegionLevel::Province).expect("every region lies in a province");
+        let pv = province
+            .entry((p, row.period))
+            .or_insert_with(|| at.iter().map(|i| i.and_then(|i| wide.indicator(i, p, row.period).value)).collect())
+            .clone();
+        let nv = nation
+            .entry(row.period)
+            .or_insert_with(|| at.iter().map(|i| i.and_then(|i| wide.indicator_total(i, row.period).value)).collect())
+            .clone();
+        row.wider = Some(Wider { province: p, province_values: pv, nation: nv });
+    }
+}
+
+/// Each indicator's value in each month of `year`, for `region` (the nation,
+/// the sum of the cube's top regions, when `None`): one list of 12 per
+/// indicator, in definition order. What the report's charts draw.
+pub fn monthly(cube: &IndicatorCube, region: Option<RegionCode>, year: i32) -> Vec<Vec<Option<f64>>> {
+    (0..cube.definitions().indicators.len())
+        .map(|i| {
+            (1..=12)
+                .map(|m| {
+                    let p = Period::Month(crate::period::Month::new(year, m));
+                    match region {
+                        Some(r) => cube.indicator(i, r, p).value,
+                        None => cube.indicator_total(i, p).value,
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// One value drawn against its target and the year before.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Drawn<'a> {
@@ -133,6 +262,9 @@ pub struct Drawn<'a> {
     pub previous: Option<f64>,
     /// The value minus the previous one (percentage points for a percent).
     pub change: Option<f64>,
+    /// The value of the row's province and of the nation, when compared.
+    pub province: Option<f64>,
+    pub nation: Option<f64>,
 }
 
 /// Each value of a row (in definition order) drawn against the targets and the
@@ -152,14 +284,17 @@ pub fn draw<'a>(defs: &Definitions, targets: &'a Targets, row: &ReportRow) -> Ve
                 status: target.zip(v.value).map(|(t, x)| t.status(x)),
                 previous,
                 change: v.value.zip(previous).map(|(a, b)| a - b),
+                province: row.wider.as_ref().and_then(|w| w.province_values.get(i).copied().flatten()),
+                nation: row.wider.as_ref().and_then(|w| w.nation.get(i).copied().flatten()),
             }
         })
         .collect()
 }
 
-/// The header of the data columns; with `compare`, each indicator's previous
-/// value and change too.
-pub fn header(defs: &Definitions, compare: bool) -> Vec<String> {
+/// The header of the data columns; compared with the year before, each
+/// indicator's previous value and change too; with the regions, its
+/// province's and the nation's values.
+pub fn header(defs: &Definitions, compare: Comparisons) -> Vec<String> {
     let mut h: Vec<String> = ["level", "region_code", "region_name", "period"].iter().map(|s| s.to_string()).collect();
     for d in &defs.indicators {
         h.push(d.id.clone());
@@ -167,9 +302,13 @@ pub fn header(defs: &Definitions, compare: bool) -> Vec<String> {
         h.push(format!("{}_denominator", d.id));
         h.push(format!("{}_target", d.id));
         h.push(format!("{}_status", d.id));
-        if compare {
+        if compare.previous_year {
             h.push(format!("{}_previous", d.id));
             h.push(format!("{}_change", d.id));
+        }
+        if compare.regions {
+            h.push(format!("{}_province", d.id));
+            h.push(format!("{}_nation", d.id));
         }
     }
     h
@@ -200,13 +339,14 @@ fn name(names: &HashMap<RegionCode, String>, r: RegionCode) -> &str {
 }
 
 /// Writes the rows as one CSV table (all levels together), each value with its
-/// target and status, and with `compare` its previous value and change.
+/// target and status, and with `compare` its previous value and change, its
+/// province's and the nation's values.
 pub fn write_csv<W: Write>(
     defs: &Definitions,
     rows: &[ReportRow],
     names: &HashMap<RegionCode, String>,
     targets: &Targets,
-    compare: bool,
+    compare: Comparisons,
     out: W,
 ) -> Result<(), ReportError> {
     let mut w = csv::Writer::from_writer(out);
@@ -220,9 +360,13 @@ pub fn write_csv<W: Write>(
             rec.push(v.denominator.map(|x| fmt_sum(d.denominator_is_money(), x)).unwrap_or_default());
             rec.push(x.target.map(Target::describe).unwrap_or_default());
             rec.push(x.status.map(|s| s.as_str().to_string()).unwrap_or_default());
-            if compare {
+            if compare.previous_year {
                 rec.push(fmt_value(d, x.previous));
                 rec.push(fmt_value(d, x.change));
+            }
+            if compare.regions {
+                rec.push(fmt_value(d, x.province));
+                rec.push(fmt_value(d, x.nation));
             }
         }
         w.write_record(rec)?;
@@ -233,7 +377,7 @@ pub fn write_csv<W: Write>(
 
 /// Writes the rows as a workbook: one sheet per level (each value with its
 /// target and status, coloured, and with `compare` its previous value and
-/// change), then a `definitions` sheet with each indicator's names, unit and
+/// change, its province's and the nation's values), then a `definitions` sheet with each indicator's names, unit and
 /// formula, and a `targets` sheet with the targets of the indicators.
 #[allow(clippy::too_many_arguments)]
 pub fn write_xlsx<W: Write>(
@@ -242,7 +386,7 @@ pub fn write_xlsx<W: Write>(
     names: &HashMap<RegionCode, String>,
     levels: &[RegionLevel],
     targets: &Targets,
-    compare: bool,
+    compare: Comparisons,
     mut out: W,
 ) -> Result<(), ReportError> {
     let mut wb = Workbook::new();
@@ -250,7 +394,7 @@ pub fn write_xlsx<W: Write>(
     let coloured = |c: u32| Format::new().set_background_color(Color::RGB(c));
     let (met, near, missed) = (coloured(0xC6EFCE), coloured(0xFFEB9C), coloured(0xFFC7CE));
     let head = header(defs, compare);
-    let per = if compare { 7 } else { 5 };
+    let per = 5 + 2 * compare.previous_year as u16 + 2 * compare.regions as u16;
     for &level in levels {
         let ws = wb.add_worksheet();
         ws.set_name(level.as_str())?;
@@ -283,12 +427,22 @@ pub fn write_xlsx<W: Write>(
                     };
                     ws.write_string_with_format(row, c + 4, s.as_str(), f)?;
                 }
-                if compare {
+                let mut k = c + 5;
+                if compare.previous_year {
                     if let Some(p) = x.previous {
-                        ws.write_number(row, c + 5, p)?;
+                        ws.write_number(row, k, p)?;
                     }
                     if let Some(ch) = x.change {
-                        ws.write_number(row, c + 6, ch)?;
+                        ws.write_number(row, k + 1, ch)?;
+                    }
+                    k += 2;
+                }
+                if compare.regions {
+                    if let Some(p) = x.province {
+                        ws.write_number(row, k, p)?;
+                    }
+                    if let Some(n) = x.nation {
+                        ws.write_number(row, k + 1, n)?;
                     }
                 }
                 c += per;

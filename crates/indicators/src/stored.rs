@@ -16,8 +16,8 @@ use domain::RegionCode;
 use std::collections::BTreeMap;
 
 /// The format of [`encode`]'s bytes (bump when `Measure` or `Slice` numbering
-/// changes).
-pub const FORMAT: u8 = 2;
+/// changes). 3: slices carry the claim's facility level.
+pub const FORMAT: u8 = 3;
 
 /// Bytes that are not facts of this format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -155,7 +155,7 @@ mod tests {
     #[test]
     fn facts_of_one_key_are_summed_and_zeros_dropped() {
         let v = village();
-        let s = Slice { status: Some(PovertyStatus::Lifted), kind: Some(ClaimKind::Inpatient) };
+        let s = Slice::of_claim(PovertyStatus::Lifted, ClaimKind::Inpatient, domain::FacilityLevel::County);
         let f = |measure, value| Fact { village: v, month: Month::new(2024, 3), slice: s, measure, value };
         let bytes = encode(&[
             f(Measure::TotalCost, 1200),

@@ -142,7 +142,15 @@ fn reports_keep_inside_their_scope() {
     assert!(villages.contains(&"341122100201".to_string()) && !villages.iter().any(|v| v.starts_with("341123")));
 
     let mut csv = Vec::new();
-    report::write_csv(cube.definitions(), &rows, &names(), &Targets::default(), false, &mut csv).unwrap();
+    report::write_csv(
+        cube.definitions(),
+        &rows,
+        &names(),
+        &Targets::default(),
+        indicators::Comparisons::NONE,
+        &mut csv,
+    )
+    .unwrap();
     let text = String::from_utf8(csv).unwrap();
     assert!(text.starts_with("level,region_code,region_name,period,poor_patients_treated_share,"), "{text}");
     assert!(text.contains("county,341122,某县,2024-Q1,"), "{text}");
@@ -151,14 +159,29 @@ fn reports_keep_inside_their_scope() {
     let spec =
         ReportSpec { levels: vec![RegionLevel::County], periods: vec![Period::Year(2024)], scope: "341122".into() };
     let mut csv = Vec::new();
-    report::write_csv(cube.definitions(), &report::build(&cube, &spec), &names(), &Targets::shipped(), false, &mut csv)
-        .unwrap();
+    report::write_csv(
+        cube.definitions(),
+        &report::build(&cube, &spec),
+        &names(),
+        &Targets::shipped(),
+        indicators::Comparisons::NONE,
+        &mut csv,
+    )
+    .unwrap();
     let text = String::from_utf8(csv).unwrap();
     assert!(text.contains(",39.38,630.00,1600.00,"), "{text}");
 
     let mut xlsx = Vec::new();
-    report::write_xlsx(cube.definitions(), &rows, &names(), &spec.levels, &Targets::shipped(), true, &mut xlsx)
-        .unwrap();
+    report::write_xlsx(
+        cube.definitions(),
+        &rows,
+        &names(),
+        &spec.levels,
+        &Targets::shipped(),
+        indicators::Compare::PreviousYear.into(),
+        &mut xlsx,
+    )
+    .unwrap();
     assert_eq!(&xlsx[..2], b"PK");
 }
 
@@ -226,6 +249,132 @@ fn treated_in_county_follows_the_facility_region_and_else_its_level() {
         let facts = ClaimLedger::new(&w.persons, &Catalogue::serious(), 2024).facts(&reg, &s).unwrap();
         assert_eq!(measure_total(&facts, Measure::TreatedInCounty), inside, "{facility} {level:?}");
     }
+}
+
+/// The township-and-village share as data (a numerator filter on facility
+/// levels) counts what the measure `treated_at_primary` counts, and any level
+/// filter is data too.
+#[test]
+fn facility_levels_filter_the_claim_facts_as_data() {
+    let mut defs = defs();
+    defs.merge(
+        r#"
+[[indicator]]
+id = "primary_care_by_measure"
+name_zh = "乡村两级（度量）"
+name_en = "primary care by the measure"
+numerator = "treated_at_primary"
+denominator = "treated_in_county"
+filter = { kinds = ["outpatient", "chronic_outpatient"] }
+unit = "percent"
+
+[[indicator]]
+id = "inpatient_at_county_or_below"
+name_zh = "县及以下住院占比"
+name_en = "stays at county level or below"
+numerator = "claims"
+denominator = "claims"
+filter = { kinds = ["inpatient"] }
+numerator_filter = { levels = ["village", "township", "county"] }
+unit = "percent"
+"#,
+        "levels.toml",
+    )
+    .unwrap();
+    let mut w = world();
+    // More outpatient visits: a village visit of P4 (county 341123) and a county one of P2.
+    w.claims.push(claim("C5", 4, FacilityLevel::Village, ClaimKind::Outpatient, "2024-08-01", 30, 30));
+    w.claims.push(claim("C6", 2, FacilityLevel::County, ClaimKind::ChronicOutpatient, "2024-09-01", 80, 80));
+    w.settlements.push((paid(20, 0, 0, 0), Fen::from_yuan(10)));
+    w.settlements.push((paid(60, 0, 0, 0), Fen::from_yuan(20)));
+    let cube = IndicatorCube::build(&defs, &w.facts());
+    for region in ["34", "341122", "341123", "341122100201"] {
+        for period in ["2024", "2024-Q3", "2024-04"] {
+            let data = value(&cube, "primary_care_visit_share", region, period);
+            let measure = value(&cube, "primary_care_by_measure", region, period);
+            assert_eq!(data, measure, "{region} {period}");
+        }
+    }
+    // Outpatient visits in the county: C3 (township), C5 (village), C6 (county): 2 of 3.
+    let v = value(&cube, "primary_care_visit_share", "34", "2024");
+    assert_eq!((v.0, v.1), (2, Some(3)));
+    // Stays: C1 county, C2 provincial, C4 village: 2 of 3 at county level or below.
+    let v = value(&cube, "inpatient_at_county_or_below", "34", "2024");
+    assert_eq!((v.0, v.1), (2, Some(3)));
+    let f = defs.get("inpatient_at_county_or_below").unwrap().formula();
+    assert!(f.contains("claims[levels: village, township, county] / claims") && f.contains("kinds: inpatient"), "{f}");
+}
+
+/// The world with a copy of village V1's facts in a village of another
+/// province (Fujian, 35): each row beside its province's and the nation's values.
+#[test]
+fn rows_compare_with_their_province_and_the_nation() {
+    let w = world();
+    let mut facts = w.facts();
+    let fujian = code("350102001001");
+    let copy: Vec<indicators::Fact> = facts
+        .iter()
+        .filter(|f| f.village == code("341122100201"))
+        .map(|f| indicators::Fact { village: fujian, ..*f })
+        .collect();
+    facts.extend(copy);
+    let cube = IndicatorCube::build(&defs(), &facts);
+    let spec =
+        ReportSpec { levels: vec![RegionLevel::County], periods: vec![Period::Year(2024)], scope: "341122".into() };
+    let mut rows = report::build(&cube, &spec);
+    assert_eq!(rows.len(), 1);
+    report::add_regions(&mut rows, &defs(), &cube);
+    let i = defs().indicators.iter().position(|d| d.id == "poor_out_of_pocket_share").unwrap();
+    let wider = rows[0].wider.as_ref().unwrap();
+    assert_eq!(wider.province, code("34"));
+    // Anhui: 650 of 1,800 yuan; V1 (C1, C2): 630 of 1,600; the nation: both.
+    assert!(close(wider.province_values[i], 100.0 * 650.0 / 1800.0), "{wider:?}");
+    assert!(close(wider.nation[i], 100.0 * (650.0 + 630.0) / (1800.0 + 1600.0)), "{wider:?}");
+    assert!(close(rows[0].values[i].value, 100.0 * 630.0 / 1600.0));
+    let shipped = Targets::shipped();
+    let drawn = report::draw(&defs(), &shipped, &rows[0]);
+    assert_eq!((drawn[i].province, drawn[i].nation), (wider.province_values[i], wider.nation[i]));
+    // The CSV: two more columns per indicator, values only.
+    let mut out = Vec::new();
+    let both = indicators::Comparisons::from(indicators::Compare::Regions);
+    report::write_csv(&defs(), &rows, &names(), &Targets::shipped(), both, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let head: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();
+    let cell = |h: &str| row[head.iter().position(|x| *x == h).unwrap()];
+    assert_eq!(cell("poor_out_of_pocket_share_province"), "36.11");
+    assert_eq!(cell("poor_out_of_pocket_share_nation"), "37.65");
+    assert!(!head.iter().any(|h| h.contains("province_numerator") || h.contains("nation_denominator")));
+    assert!(!text.contains("350102") && !text.contains("341123"), "no other region's code: {text}");
+    // Both comparisons at once.
+    let both: indicators::Comparisons = "previous-year,regions".parse().unwrap();
+    assert!(both.previous_year && both.regions);
+    assert_eq!(both.to_string(), "previous-year,regions");
+    assert!("regions,nearby".parse::<indicators::Comparisons>().unwrap_err().contains("regions"));
+    let h = report::header(&defs(), both);
+    let at = |s: &str| h.iter().position(|x| x == s).unwrap();
+    assert!(at("funds_paid_previous") < at("funds_paid_province"));
+}
+
+/// What the charts draw: each indicator month by month, for a region or the nation.
+#[test]
+fn monthly_series_of_a_region_and_of_the_nation() {
+    let w = world();
+    let cube = IndicatorCube::build(&defs(), &w.facts());
+    let i = defs().indicators.iter().position(|d| d.id == "poor_out_of_pocket_share").unwrap();
+    let county = report::monthly(&cube, Some(code("341122")), 2024);
+    let s = &county[i];
+    assert_eq!(s.len(), 12);
+    // C1 in March: 230 of 600; C2 in May: 400 of 1,000; no claims otherwise.
+    assert!(close(s[2], 100.0 * 230.0 / 600.0) && close(s[4], 40.0), "{s:?}");
+    assert_eq!(s.iter().filter(|v| v.is_some()).count(), 2, "{s:?}");
+    let nation = report::monthly(&cube, None, 2024);
+    // July: C4, 20 of 200 yuan, in county 341123.
+    assert!(close(nation[i][6], 10.0), "{:?}", nation[i]);
+    let warned = defs().indicators.iter().position(|d| d.id == "households_warned").unwrap();
+    // Year to date: H2 in November, H1 in December.
+    assert_eq!(nation[warned][10], Some(1.0));
+    assert_eq!(nation[warned][11], Some(2.0));
 }
 
 #[test]

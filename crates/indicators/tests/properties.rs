@@ -28,10 +28,10 @@ fn fact() -> impl Strategy<Value = Fact> {
         1u32..=12,
         0..Measure::ALL.len(),
         0..PovertyStatus::ALL.len(),
-        0..ClaimKind::ALL.len(),
+        (0..ClaimKind::ALL.len(), 0..domain::FacilityLevel::ALL.len()),
         -5_000i64..100_000,
     )
-        .prop_map(|(v, m, me, s, k, value)| {
+        .prop_map(|(v, m, me, s, (k, l), value)| {
             let measure = Measure::ALL[me];
             let d = measure.dims();
             Fact {
@@ -40,6 +40,7 @@ fn fact() -> impl Strategy<Value = Fact> {
                 slice: Slice {
                     status: d.status.then_some(PovertyStatus::ALL[s]),
                     kind: d.kind.then_some(ClaimKind::ALL[k]),
+                    level: d.level.then_some(domain::FacilityLevel::ALL[l]),
                 },
                 measure,
                 value,

@@ -34,7 +34,7 @@ fn each_value_is_drawn_against_its_target() {
     targets
         .set(Target::new("poor_treated_in_county_share", "341123", None, Direction::AtLeast, 100.0, 0.0, "").unwrap());
     let mut out = Vec::new();
-    report::write_csv(&defs(), &rows, &HashMap::new(), &targets, false, &mut out).unwrap();
+    report::write_csv(&defs(), &rows, &HashMap::new(), &targets, indicators::Comparisons::NONE, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     let header = text.lines().next().unwrap();
     assert!(
@@ -71,7 +71,8 @@ fn each_value_is_drawn_against_its_target() {
     );
     // Without targets the columns are there, empty.
     let mut out = Vec::new();
-    report::write_csv(&defs(), &rows, &HashMap::new(), &Targets::default(), false, &mut out).unwrap();
+    report::write_csv(&defs(), &rows, &HashMap::new(), &Targets::default(), indicators::Comparisons::NONE, &mut out)
+        .unwrap();
     let plain = String::from_utf8(out).unwrap();
     assert_eq!(plain.lines().next().unwrap(), header);
     assert_eq!(cells(&plain, "341122")["poor_out_of_pocket_share_status"], "");
@@ -103,7 +104,15 @@ fn rows_compare_with_the_same_period_of_the_year_before() {
     let mut rows = report::build(&cube, &spec);
     report::add_previous(&mut rows, &defs(), &previous);
     let mut out = Vec::new();
-    report::write_csv(&defs(), &rows, &HashMap::new(), &Targets::shipped(), true, &mut out).unwrap();
+    report::write_csv(
+        &defs(),
+        &rows,
+        &HashMap::new(),
+        &Targets::shipped(),
+        indicators::Compare::PreviousYear.into(),
+        &mut out,
+    )
+    .unwrap();
     let text = String::from_utf8(out).unwrap();
     let q1 = |region: &str| {
         let mut r = csv::Reader::from_reader(text.as_bytes());
@@ -129,7 +138,16 @@ fn rows_compare_with_the_same_period_of_the_year_before() {
     assert_eq!(d[i].status, Some(Status::Missed));
     assert!((d[i].change.unwrap() - (2300.0 / 60.0 - 1300.0 / 60.0)).abs() < 1e-9);
     let mut xlsx = Vec::new();
-    report::write_xlsx(&defs(), &rows, &HashMap::new(), &spec.levels, &Targets::shipped(), true, &mut xlsx).unwrap();
+    report::write_xlsx(
+        &defs(),
+        &rows,
+        &HashMap::new(),
+        &spec.levels,
+        &Targets::shipped(),
+        indicators::Compare::PreviousYear.into(),
+        &mut xlsx,
+    )
+    .unwrap();
     assert_eq!(&xlsx[..2], b"PK");
 }
 

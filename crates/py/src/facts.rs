@@ -1,7 +1,9 @@
 //! Indicator facts from Arrow (docs/indicators.md), in the two parts the store
 //! keeps (`store::indicator_facts`) and the Parquet contract's `indicator-facts`
-//! result carries: per village, the registry's stocks, the alerts and the cases
-//! (`registry_facts`, `AlertLedger`, `case_facts`); per person, the claim facts
+//! result carries: per village, the registry's stocks, the alerts, the cases
+//! and the households' spending (`registry_facts`, `AlertLedger`, `case_facts`,
+//! `spending_facts`: the village's claims and settlements are given for the
+//! last); per person, the claim facts
 //! (`ClaimLedger`), each encoded by `indicators::stored`. The wiring is the
 //! `indicators` crate's own (`extract::village_facts`,
 //! `extract::claim_facts_by_person`), the same the binary's report calls.
@@ -18,7 +20,7 @@ use arrow_array::RecordBatch;
 use chrono::NaiveDate;
 use domain::{Person, RegionCode, RegionLevel, ResidentId};
 use indicators::extract::{
-    claim_facts_by_person, village_facts, AlertEvent, CaseDeadline, FundAmounts, Registry, VillageInputs,
+    claim_facts_by_person, village_facts, AlertEvent, CaseDeadline, FundAmounts, Registry, Spending, VillageInputs,
 };
 use indicators::report::{self, ReportSpec};
 use indicators::{Definitions, Fact, IndicatorCube, Measure, Month, Period, PeriodKind, Slice, Targets};
@@ -72,7 +74,10 @@ impl Facts {
     }
 
     /// `year, village_code, facts`: the registry's stocks of the year, its alerts'
-    /// and its cases' facts, by village.
+    /// and its cases' facts, and its households' spending (from the claims and
+    /// their settlements, `claim_id, facility_id, out_of_pocket`, when given), by
+    /// village.
+    #[allow(clippy::too_many_arguments)]
     pub fn village_facts(
         &self,
         households: &Table,
@@ -80,6 +85,8 @@ impl Facts {
         alert_dates: Option<&Table>,
         cases: Option<&Table>,
         contracts: Option<&Table>,
+        claims: Option<&Table>,
+        settlements: Option<&Table>,
     ) -> Result<RecordBatch> {
         let year = self.year;
         let hs = read_households(households)?;
@@ -97,8 +104,18 @@ impl Facts {
             Some(t) => read_cases(t)?,
             None => Vec::new(),
         };
-        let input =
-            VillageInputs { households: &hs, persons: &ps, contracted: &contracted, alerts: &alerts, cases: &cases };
+        let spending = match (claims, settlements) {
+            (Some(c), Some(s)) => spending_of(c, s)?,
+            _ => Vec::new(),
+        };
+        let input = VillageInputs {
+            households: &hs,
+            persons: &ps,
+            contracted: &contracted,
+            alerts: &alerts,
+            cases: &cases,
+            spending: &spending,
+        };
         let facts = village_facts(&registry, input, year).map_err(|e| EngineError::Engine(e.to_string()))?;
         let by_village = indicators::stored::by_village(&facts);
         Ok(out::batch(vec![
@@ -153,6 +170,32 @@ impl Facts {
             Col("unsettled", out::ints(rows.iter().map(|r| r.3)), false),
         ]))
     }
+}
+
+/// Each settled claim's out-of-pocket spending, from the claims (`claim_id,
+/// person_id, discharged`, optional `facility_id`) and their settlements
+/// (`claim_id, out_of_pocket`, optional `facility_id`), matched by claim key.
+fn spending_of(claims: &Table, settlements: &Table) -> Result<Vec<Spending>> {
+    let ids = settlements.required_strings("claim_id")?;
+    let facilities =
+        if settlements.has("facility_id") { settlements.strings("facility_id")? } else { vec![None; ids.len()] };
+    let oop = settlements.required_fen("out_of_pocket")?;
+    let settled: HashMap<(&str, &str), domain::Fen> =
+        (0..ids.len()).map(|i| ((ids[i], facilities[i].unwrap_or("")), oop[i])).collect();
+    let claim_ids = claims.required_strings("claim_id")?;
+    let persons = claims.parsed_from_str::<ResidentId>("person_id")?;
+    let discharged = claims.required_dates("discharged")?;
+    let claim_facilities =
+        if claims.has("facility_id") { claims.strings("facility_id")? } else { vec![None; claim_ids.len()] };
+    Ok((0..claim_ids.len())
+        .filter_map(|i| {
+            settled.get(&(claim_ids[i], claim_facilities[i].unwrap_or(""))).map(|oop| Spending {
+                person: persons[i],
+                discharged: discharged[i],
+                out_of_pocket: *oop,
+            })
+        })
+        .collect())
 }
 
 fn read_alert_dates(t: &Table) -> Result<Vec<AlertEvent>> {
@@ -243,7 +286,7 @@ pub fn definitions(text: Option<&str>) -> Result<Definitions> {
 /// The CSV header line of a report (`safetynet report --out R.csv`).
 pub fn report_header(defs: &Definitions) -> Result<String> {
     let mut buf = Vec::new();
-    report::write_csv(defs, &[], &HashMap::new(), &Targets::shipped(), false, &mut buf)
+    report::write_csv(defs, &[], &HashMap::new(), &Targets::shipped(), indicators::Comparisons::NONE, &mut buf)
         .map_err(|e| EngineError::Engine(e.to_string()))?;
     String::from_utf8(buf).map_err(|e| EngineError::Engine(e.to_string()))
 }
@@ -279,7 +322,7 @@ pub fn report_lines(defs: &Definitions, year: i32, level: &str, period: &str, t:
     let (mut codes, mut at, mut lines) = (Vec::new(), Vec::new(), Vec::new());
     for r in &rows {
         let mut buf = Vec::new();
-        report::write_csv(defs, std::slice::from_ref(r), &names, &targets, false, &mut buf)
+        report::write_csv(defs, std::slice::from_ref(r), &names, &targets, indicators::Comparisons::NONE, &mut buf)
             .map_err(|e| EngineError::Engine(e.to_string()))?;
         let text = String::from_utf8(buf).map_err(|e| EngineError::Engine(e.to_string()))?;
         let line = text.split_once('\n').map(|(_, l)| l.trim_end_matches(['\r', '\n']).to_string()).unwrap_or_default();

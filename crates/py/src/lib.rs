@@ -146,8 +146,11 @@ impl Facts {
         Ok(Facts(facts::Facts::new(year, f.as_ref())?))
     }
 
-    /// `year, village_code, facts` of the villages of the households given.
-    #[pyo3(signature = (households, persons, alert_dates=None, cases=None, contracts=None))]
+    /// `year, village_code, facts` of the villages of the households given;
+    /// `claims` and `settlements` (the villages' persons') give the households'
+    /// spending measures.
+    #[pyo3(signature = (households, persons, alert_dates=None, cases=None, contracts=None, claims=None, settlements=None))]
+    #[allow(clippy::too_many_arguments)]
     fn village_facts(
         &self,
         py: Python<'_>,
@@ -156,11 +159,16 @@ impl Facts {
         alert_dates: Option<&Bound<'_, PyAny>>,
         cases: Option<&Bound<'_, PyAny>>,
         contracts: Option<&Bound<'_, PyAny>>,
+        claims: Option<&Bound<'_, PyAny>>,
+        settlements: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let (h, p) = (table("households", households)?, table("persons", persons)?);
         let (a, c, k) =
             (opt_table("alert_dates", alert_dates)?, opt_table("cases", cases)?, opt_table("contracts", contracts)?);
-        let b = py.detach(|| self.0.village_facts(&h, &p, a.as_ref(), c.as_ref(), k.as_ref()))?;
+        let (cl, st) = (opt_table("claims", claims)?, opt_table("settlements", settlements)?);
+        let b = py.detach(|| {
+            self.0.village_facts(&h, &p, a.as_ref(), c.as_ref(), k.as_ref(), cl.as_ref(), st.as_ref())
+        })?;
         to_py(py, b)
     }
 

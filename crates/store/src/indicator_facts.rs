@@ -115,7 +115,19 @@ pub struct PersonsWrite {
     pub persons: Vec<i64>,
     pub years: Vec<(i32, Vec<PersonFacts>)>,
     pub clear: Vec<(i64, i64)>,
+    /// Every member of the households the persons live in (the persons among
+    /// them), whose rows the households' spending is summed from ([`HouseholdSpending`]).
+    pub members: Vec<i64>,
 }
+
+/// The households' spending facts of the persons written, kept with their
+/// villages' facts (`indicator_facts`) and moved with the rows: given a year
+/// and each member's claim-fact row ([`PersonsWrite::members`]) before and after
+/// the write, the households' spending facts before and after, encoded, by
+/// village: `(village, before, after)`. The store reads the rows and moves
+/// each village's facts by the difference inside the write's transaction.
+pub type HouseholdSpending<'a> = &'a (dyn Fn(i32, &HashMap<i64, Vec<u8>>, &HashMap<i64, Vec<u8>>) -> Result<Vec<(i64, Vec<u8>, Vec<u8>)>, String>
+         + Sync);
 
 /// Sums encoded facts of a village: `(village, kept, minus, plus)` gives
 /// `kept - Σ minus + Σ plus`, encoded, or `None` when nothing is left.
@@ -134,6 +146,16 @@ pub struct PersonClaimInputs {
     /// The payments of each settled claim, `(tier, amount)` in tier order.
     pub payments: HashMap<domain::ClaimKey, Vec<(String, Fen)>>,
 }
+
+/// Migration 21: the kept facts change form (claim facts sliced by facility
+/// level, `indicators::stored::FORMAT` 3) and the villages' facts gain the
+/// households' spending measures, so every kept fact is dropped and the years
+/// kept stay kept, to be built again by the next refresh (their reach measured
+/// again too).
+pub(crate) const V21: &str = "DELETE FROM indicator_facts; DELETE FROM indicator_coverage; \
+    DELETE FROM indicator_person_facts; DELETE FROM indicator_claim_facts; \
+    DELETE FROM indicator_dirty; DELETE FROM indicator_dirty_persons; \
+    UPDATE indicator_years SET complete = FALSE, coverage_as_of = NULL, coverage_note = NULL";
 
 impl Store {
     /// The years whose facts are kept, by year.
@@ -292,22 +314,130 @@ impl Store {
     /// the persons' marks at the versions read, in one transaction: the old facts
     /// are read inside it, so the sums stay those of the persons' rows whatever
     /// else writes meanwhile.
-    pub async fn write_person_facts(&self, w: &PersonsWrite, merge: Merge<'_>) -> Result<(), StoreError> {
+    ///
+    /// With `spending`, the households' spending facts of the members' villages
+    /// move too: the members' rows are read before and after inside the same
+    /// transaction, and each village's facts move by the difference.
+    pub async fn write_person_facts(
+        &self,
+        w: &PersonsWrite,
+        merge: Merge<'_>,
+        spending: Option<HouseholdSpending<'_>>,
+    ) -> Result<(), StoreError> {
         let ctx = "writing the indicator facts of persons";
         let pg = self.backend() == crate::db::Backend::Postgres;
         let max = self.max_binds();
+        let per = (max - 1).max(1);
         on_pool!(self, p => async {
             let mut tx = begin_write(p, ctx).await?;
             if pg {
                 sqlx::query(ONE_WRITER).execute(&mut *tx).await.ctx(ctx)?;
             }
             for (year, rows) in &w.years {
+                // The members' rows before, read inside the transaction.
+                let mut before: HashMap<i64, Vec<u8>> = HashMap::new();
+                if spending.is_some() {
+                    for part in w.members.chunks(per) {
+                        let sql = format!(
+                            "SELECT person_id, facts FROM indicator_person_facts WHERE year = $1 AND person_id IN ({})",
+                            list(2, part.len())
+                        );
+                        let mut q = sqlx::query_as(&sql).bind(*year as i64);
+                        for id in part {
+                            q = q.bind(*id);
+                        }
+                        let got: Vec<(i64, Vec<u8>)> = q.fetch_all(&mut *tx).await.ctx(ctx)?;
+                        before.extend(got);
+                    }
+                }
                 put_persons!(tx, *year as i64, &w.persons, rows, merge, max, ctx);
+                let Some(spending) = spending else { continue };
+                let mut after = before.clone();
+                for id in &w.persons {
+                    after.remove(id);
+                }
+                after.extend(rows.iter().map(|r| (r.person, r.facts.clone())));
+                let moved = spending(*year, &before, &after)
+                    .map_err(|e| StoreError::Invalid(format!("{ctx}: the households' spending: {e}")))?;
+                let villages: Vec<i64> = moved.iter().map(|m| m.0).collect();
+                let mut kept: HashMap<i64, Vec<u8>> = HashMap::new();
+                for part in villages.chunks(per) {
+                    let sql = format!(
+                        "SELECT village_code, facts FROM indicator_facts WHERE year = $1 AND village_code IN ({})",
+                        list(2, part.len())
+                    );
+                    let mut q = sqlx::query_as(&sql).bind(*year as i64);
+                    for v in part {
+                        q = q.bind(*v);
+                    }
+                    let got: Vec<(i64, Vec<u8>)> = q.fetch_all(&mut *tx).await.ctx(ctx)?;
+                    kept.extend(got);
+                }
+                for (village, old, new) in &moved {
+                    let merged = merge(*village, kept.get(village).map(Vec::as_slice), &[old], &[new])
+                        .map_err(|e| StoreError::Invalid(format!("{ctx}: village {village}: {e}")))?;
+                    sqlx::query("DELETE FROM indicator_facts WHERE year = $1 AND village_code = $2")
+                        .bind(*year as i64)
+                        .bind(*village)
+                        .execute(&mut *tx)
+                        .await
+                        .ctx(ctx)?;
+                    if let Some(f) = merged {
+                        sqlx::query("INSERT INTO indicator_facts (year, village_code, facts) VALUES ($1, $2, $3)")
+                            .bind(*year as i64)
+                            .bind(*village)
+                            .bind(f.as_slice())
+                            .execute(&mut *tx)
+                            .await
+                            .ctx(ctx)?;
+                    }
+                }
             }
             crate::fresh::clear_marks(&mut tx, "indicator_dirty_persons", "person_id", &w.clear, ctx).await?;
             tx.commit().await.ctx(ctx)?;
             Ok(())
         }.await)
+    }
+
+    /// The households `persons` live in now and every member of them (a person
+    /// no longer registered has none): what the households' spending measures
+    /// of persons whose claims changed are summed over.
+    pub async fn households_of_persons(&self, persons: &[i64]) -> Result<(Vec<Household>, Vec<Person>), StoreError> {
+        let (mut households, mut members) = (Vec::new(), Vec::new());
+        for part in persons.chunks(2_000) {
+            let ids: Vec<Val<'static>> = part.iter().map(|&id| Val::int(id)).collect();
+            let cond = format!(
+                "t.household_id IN (SELECT household_id FROM persons WHERE person_id IN ({}))",
+                list(1, part.len())
+            );
+            households.extend(self.records_where::<Household>(&cond, ids.clone()).await?);
+            members.extend(self.records_where::<Person>(&cond, ids).await?);
+        }
+        households.sort_by(|a, b| a.household_id.cmp(&b.household_id));
+        households.dedup_by(|a, b| a.household_id == b.household_id);
+        members.sort_by_key(|p| p.person_id);
+        members.dedup_by_key(|p| p.person_id);
+        Ok((households, members))
+    }
+
+    /// The kept claim facts of `year` of each person whose row names a village
+    /// inside the scope, `(person, village, bytes)`: what the households'
+    /// spending measures of those villages are summed from, once the stale
+    /// persons' rows are recomputed (a person who moved is stale, and the
+    /// recomputed row names the village the person lives in now).
+    pub async fn kept_person_facts(&self, scope: &Scope, year: i32) -> Result<Vec<(i64, i64, Vec<u8>)>, StoreError> {
+        let ctx = format!("reading the kept claim facts of persons of {year}");
+        let (lo, hi) = scope.code_range();
+        Ok(on_pool!(self, p => sqlx::query_as(
+            "SELECT person_id, village_code, facts FROM indicator_person_facts
+             WHERE year = $1 AND village_code BETWEEN $2 AND $3",
+        )
+        .bind(year as i64)
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(p)
+        .await
+        .ctx(&ctx)?))
     }
 
     /// What the claim facts of `persons` in `year` are computed from.

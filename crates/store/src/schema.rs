@@ -142,6 +142,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: crate::history::V20,
         script: Some((crate::history::V20_SQLITE, crate::history::V20_POSTGRES)),
     },
+    Migration {
+        version: 21,
+        name: "indicator facts sliced by facility level, with the households' spending: the kept years built again",
+        sql: crate::indicator_facts::V21,
+        script: None,
+    },
 ];
 
 /// The migration that SQLite runs as a table rebuild with foreign keys off.
@@ -151,7 +157,7 @@ const SQLITE_REBUILT: i64 = 13;
 const CLAIMS_KEYED: i64 = 14;
 
 /// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 20;
+pub const SCHEMA_VERSION: i64 = 21;
 
 /// The headline figures by village, so that the overview, the map and the trend
 /// sum a few thousand rows instead of joining every claim of a province (see

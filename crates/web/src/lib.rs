@@ -17,6 +17,7 @@ pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod catalogue;
+pub mod charts;
 pub mod config;
 pub mod coverage_pages;
 pub mod desk;

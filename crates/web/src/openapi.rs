@@ -788,7 +788,7 @@ fn base() -> Value {
                                query("level", "province, city, county, township, village; comma-separated or repeated; default the scope's level and the one below", "string"),
                                query("period", "year (default), quarter or month", "string"),
                                query("format", "json (default), csv or xlsx", "string"),
-                               query("compare", "previous-year: each value gains the same period's value a year before and the change", "string"),
+                               query("compare", "previous-year: each value gains the same period's value a year before and the change; regions: each value gains the values of the row's province and of the nation in the same period (values only, never their numerators or denominators: aggregate figures shown to every scope, docs/indicators.md); both comma-separated or repeated", "string"),
                                query("counties", "all (default), poverty (the 832 national poverty counties, whatever their exit year) or other", "string")],
                 "responses": errors(json!({ "200": {
                     "description": "ok",
@@ -894,14 +894,17 @@ fn base() -> Value {
                         "unit": { "type": "string", "enum": ["share", "percent", "amount", "count"] }, "formula": { "type": "string" } } } },
                     "rows": { "type": "array", "items": { "type": "object", "properties": {
                         "level": { "type": "string" }, "region_code": { "type": "string" }, "region_name": { "type": "string" }, "period": { "type": "string" },
+                        "province_code": { "type": "string", "nullable": true, "description": "with compare=regions: the code of the province whose values are given (its name and rows are not)" },
                         "values": { "type": "array", "items": { "type": "object", "properties": {
                             "id": { "type": "string" }, "value": { "type": "number", "nullable": true },
                             "numerator": { "type": "number", "description": "a count, or yuan" }, "denominator": { "type": "number", "nullable": true },
                             "target": { "nullable": true, "allOf": [{ "$ref": "#/components/schemas/TargetShown" }] },
                             "status": { "type": "string", "nullable": true, "enum": ["met", "near", "missed", null], "description": "the value against its target; null without a target or a value" },
                             "previous": { "type": "number", "nullable": true, "description": "with compare=previous-year: the value of the same period a year before" },
-                            "change": { "type": "number", "nullable": true, "description": "with compare=previous-year: value minus previous" } } } } } } },
-                    "compare": { "type": "string", "nullable": true, "enum": ["previous-year", null] } } },
+                            "change": { "type": "number", "nullable": true, "description": "with compare=previous-year: value minus previous" },
+                            "province": { "type": "number", "nullable": true, "description": "with compare=regions: the value of the row's province in the same period" },
+                            "nation": { "type": "number", "nullable": true, "description": "with compare=regions: the value of the nation (every region the store holds) in the same period" } } } } } } },
+                    "compare": { "type": "string", "nullable": true, "enum": ["previous-year", "regions", "previous-year,regions", null] } } },
                 "WhatIfRequest": { "type": "object", "additionalProperties": false, "required": ["year", "policy_toml"], "properties": {
                     "year": { "type": "integer", "minimum": 1990, "maximum": 2100, "description": "the year of the claims compared (else a 422)" },
                     "policy_toml": { "type": "string", "minLength": 1, "description": "the draft settlement policy, TOML (docs/settlement.md); at most 262144 bytes (else a 422)" } } },

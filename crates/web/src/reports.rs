@@ -4,8 +4,12 @@
 //! data, and the report keeps only rows inside the scope, so no row of another
 //! region can appear; the figures are the `indicators` crate's
 //! ([`crate::analysis::build_report`]). Each value is drawn against its target
-//! (`/targets`) with a status, and with `compare=previous-year` beside the same
-//! period of the year before.
+//! (`/targets`) with a status, with `compare=previous-year` beside the same
+//! period of the year before, and with `compare=regions` beside the values of
+//! its province and of the nation: aggregate figures, values only (no sums, no
+//! rows, no names or links of other regions), shown to every scope as a
+//! programme publishes provincial and national averages (SECURITY.md). The page
+//! draws each indicator as two small charts (`charts.rs`).
 
 use crate::access::{Permission, Scope};
 use crate::analysis::{slot, Report};
@@ -23,7 +27,7 @@ use axum::{Json, Router};
 use chrono::Datelike;
 use domain::{Fen, RegionLevel};
 use indicators::report::{draw, Drawn};
-use indicators::{Compare, Direction, PeriodKind, Status, Unit};
+use indicators::{Comparisons, Direction, PeriodKind, Status, Unit};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -43,8 +47,10 @@ pub struct ReportParams {
     pub period: PeriodKind,
     /// `json`, `csv` or `xlsx`.
     pub format: String,
-    /// `compare=previous-year`: each row beside the same period of the year before.
-    pub compare: Option<Compare>,
+    /// `compare=previous-year`: each row beside the same period of the year
+    /// before; `compare=regions`: beside its province's and the nation's values
+    /// (both: comma-separated or repeated).
+    pub compare: Comparisons,
     /// `counties=poverty|other`: only the national poverty counties, or the rest.
     pub counties: domain::CountyGroup,
 }
@@ -86,7 +92,7 @@ impl ReportParams {
     /// `period`, `format`, `compare`; anything else is refused.
     pub async fn from_pairs(st: &AppState, scope: &Scope, pairs: &[(String, String)]) -> Result<Self, WebError> {
         let (mut year, mut levels, mut period, mut format) = (None, Vec::new(), PeriodKind::Year, "json".to_string());
-        let mut compare = None;
+        let mut compare = Comparisons::NONE;
         let mut counties = domain::CountyGroup::All;
         for (k, v) in pairs {
             match k.as_str() {
@@ -114,9 +120,10 @@ impl ReportParams {
                 "counties" => {
                     counties = v.parse().map_err(|e: String| WebError::BadRequest(format!("counties: {e}")))?
                 }
-                "compare" if v.trim().is_empty() => compare = None,
                 "compare" => {
-                    compare = Some(v.parse().map_err(|e: String| WebError::BadRequest(format!("compare: {e}")))?)
+                    let more: Comparisons =
+                        v.parse().map_err(|e: String| WebError::BadRequest(format!("compare: {e}")))?;
+                    compare = more.iter().fold(compare, Comparisons::with);
                 }
                 other => {
                     return Err(WebError::BadRequest(format!(
@@ -143,7 +150,10 @@ impl ReportParams {
     /// The query string of these parameters in another format.
     fn query(&self, format: &str) -> String {
         let levels: Vec<&str> = self.levels.iter().map(|l| l.as_str()).collect();
-        let compare = self.compare.map(|c| format!("&compare={c}")).unwrap_or_default();
+        let compare = match self.compare.is_empty() {
+            true => String::new(),
+            false => format!("&compare={}", url(&self.compare.to_string())),
+        };
         let counties = match self.counties {
             domain::CountyGroup::All => String::new(),
             c => format!("&counties={}", c.as_str()),
@@ -234,6 +244,9 @@ struct ValueOut {
     previous: Option<f64>,
     /// With `compare=previous-year`: value − previous.
     change: Option<f64>,
+    /// With `compare=regions`: the value of the row's province, and of the nation.
+    province: Option<f64>,
+    nation: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -242,6 +255,8 @@ struct RowOut {
     region_code: String,
     region_name: String,
     period: String,
+    /// With `compare=regions`: the code of the province whose values are given.
+    province_code: Option<String>,
     values: Vec<ValueOut>,
 }
 
@@ -253,8 +268,9 @@ struct ReportOut {
     levels: Vec<String>,
     unsettled_claims: usize,
     notes: Vec<String>,
-    /// `previous-year` when compared, else `null`.
-    compare: Option<&'static str>,
+    /// `previous-year`, `regions` or both (`previous-year,regions`) when
+    /// compared, else `null`.
+    compare: Option<String>,
     indicators: Vec<IndicatorOut>,
     rows: Vec<RowOut>,
 }
@@ -288,7 +304,7 @@ fn report_json(ctx: &Ctx, r: &Report) -> ReportOut {
         levels: r.levels.iter().map(|l| l.as_str().to_string()).collect(),
         unsettled_claims: r.unsettled,
         notes: notes(r, Lang::En),
-        compare: r.compare.map(Compare::as_str),
+        compare: (!r.compare.is_empty()).then(|| r.compare.to_string()),
         indicators: r
             .defs
             .indicators
@@ -309,6 +325,7 @@ fn report_json(ctx: &Ctx, r: &Report) -> ReportOut {
                 region_code: row.region.short(),
                 region_name: r.names.get(&row.region).cloned().unwrap_or_default(),
                 period: row.period.to_string(),
+                province_code: row.wider.as_ref().map(|w| w.province.short()),
                 values: r
                     .defs
                     .indicators
@@ -331,6 +348,8 @@ fn report_json(ctx: &Ctx, r: &Report) -> ReportOut {
                         status: x.status,
                         previous: x.previous,
                         change: x.change,
+                        province: x.province,
+                        nation: x.nation,
                     })
                     .collect(),
             })
@@ -390,9 +409,9 @@ fn change_shown(unit: Unit, v: f64) -> String {
     }
 }
 
-/// What a cell shows below a value: its target with the status, and the year
-/// before with the change.
-fn drawn_cell(l: Lang, unit: Unit, x: &Drawn) -> String {
+/// What a cell shows below a value: its target with the status, the year
+/// before with the change, and its province's and the nation's values.
+fn drawn_cell(l: Lang, unit: Unit, x: &Drawn, regions: bool) -> String {
     let mut s = String::new();
     if let Some(t) = x.target {
         let _ = write!(s, "<small class=\"target\">{} {}", lbl(l, "target", "目标"), esc(&t.describe()));
@@ -415,6 +434,16 @@ fn drawn_cell(l: Lang, unit: Unit, x: &Drawn) -> String {
             x.change.map(|c| format!(" ({})", change_shown(unit, c))).unwrap_or_default()
         );
     }
+    if regions {
+        let _ = write!(
+            s,
+            "<small class=\"wider\">{} {} · {} {}</small>",
+            lbl(l, "province", "全省"),
+            shown(unit, x.province),
+            lbl(l, "nation", "全国"),
+            shown(unit, x.nation)
+        );
+    }
     s
 }
 
@@ -424,6 +453,64 @@ pub(crate) fn t_status(l: Lang, s: Status) -> &'static str {
         Status::Near => t(l, "near"),
         Status::Missed => t(l, "missed"),
     }
+}
+
+/// The charts of each indicator: the scope's region by month (the year before
+/// beside it when compared) and its year's value beside its province's and the
+/// nation's (when compared with them), each with the target in force.
+fn charts(b: &mut String, l: Lang, r: &Report, scope: &str) {
+    let c = &r.charts;
+    if c.months.len() != r.defs.indicators.len() {
+        return;
+    }
+    let region_code = c.region.map(|r| r.short()).unwrap_or_default();
+    let region_label = match c.region {
+        Some(code) => r.names.get(&code).cloned().unwrap_or_else(|| code.short()),
+        None => lbl(l, "all", "全部").to_string(),
+    };
+    let province_label = lbl(l, "province", "全省");
+    let _ = write!(
+        b,
+        "<section id=\"report-charts\" data-region=\"{}\"><h2>{}</h2><p class=\"note\">{}</p>",
+        esc(&region_code),
+        lbl(l, "Charts", "图表"),
+        esc(&match l {
+            Lang::En => format!(
+                "{region_label} ({}), {}: by month, and the year against its province and the nation when compared with them; the red line is the target.",
+                if scope.is_empty() { "all" } else { scope },
+                r.year
+            ),
+            Lang::Zh => format!("{region_label}（{}）{} 年：逐月走势；选择与全省、全国比较时，另有全年值对比。红线为目标。", if scope.is_empty() { "全部" } else { scope }, r.year),
+        })
+    );
+    for (i, d) in r.defs.indicators.iter().enumerate() {
+        let target = r.targets.find(&d.id, &region_code, r.year);
+        let name = if l == Lang::En { &d.name_en } else { &d.name_zh };
+        let _ = write!(
+            b,
+            "<figure class=\"chart report-chart\" data-indicator=\"{}\"><figcaption>{}</figcaption>",
+            esc(&d.id),
+            esc(name)
+        );
+        let before = c.months_before.as_ref().and_then(|m| m.get(i)).map(Vec::as_slice);
+        b.push_str(&crate::charts::months_svg(l, d, r.year, &c.months[i], before, target));
+        let mut bars =
+            vec![crate::charts::Bar { key: "region", label: &region_label, value: c.year.get(i).copied().flatten() }];
+        if let Some((_, pv)) = &c.province {
+            bars.push(crate::charts::Bar {
+                key: "province",
+                label: province_label,
+                value: pv.get(i).copied().flatten(),
+            });
+        }
+        let nation_label = lbl(l, "nation", "全国");
+        if let Some(nv) = &c.nation {
+            bars.push(crate::charts::Bar { key: "nation", label: nation_label, value: nv.get(i).copied().flatten() });
+        }
+        b.push_str(&crate::charts::bars_svg(l, d, &bars, target));
+        b.push_str("</figure>");
+    }
+    b.push_str("</section>");
 }
 
 fn level_name(l: Lang, level: RegionLevel) -> &'static str {
@@ -510,9 +597,12 @@ async fn reports_page(
     }
     let _ = write!(
         b,
-        "</select></label> <label><input type=\"checkbox\" name=\"compare\" value=\"previous-year\"{}> {}</label> <button type=\"submit\">{}</button></form>",
-        if p.compare.is_some() { " checked" } else { "" },
+        "</select></label> <label><input type=\"checkbox\" name=\"compare\" value=\"previous-year\"{}> {}</label> \
+         <label><input type=\"checkbox\" name=\"compare\" value=\"regions\"{}> {}</label> <button type=\"submit\">{}</button></form>",
+        if p.compare.previous_year { " checked" } else { "" },
         lbl(l, "Compare with the year before", "与上年同期比较"),
+        if p.compare.regions { " checked" } else { "" },
+        lbl(l, "Compare with the province and the nation", "与全省、全国比较"),
         lbl(l, "Show", "查询")
     );
     if ctx.may(Permission::Export) {
@@ -577,12 +667,13 @@ async fn reports_page(
                     "<td class=\"num\" title=\"{}\">{}{}</td>",
                     esc(&title),
                     shown(d.unit, v.value),
-                    drawn_cell(l, d.unit, &x)
+                    drawn_cell(l, d.unit, &x, r.compare.regions)
                 );
             }
             b.push_str("</tr>");
         }
         b.push_str("</tbody></table></div>");
     }
+    charts(&mut b, l, &r, &ctx.scope().to_string());
     Ok(Html(page(&ctx, t(l, "reports"), &b)).into_response())
 }

@@ -46,6 +46,7 @@ on_each_repo!(
     the_identical_policy_changes_nothing,
     a_broken_draft_is_refused_with_where_and_why,
     roles_that_may_not_analyse_are_refused,
+    a_county_compares_with_its_province_and_the_nation_without_seeing_them,
 );
 
 fn value<'a>(row: &'a Value, id: &str) -> &'a Value {
@@ -343,4 +344,209 @@ async fn roles_that_may_not_analyse_are_refused(kind: Kind) {
         anon.post_json("/api/v1/whatif", &json!({ "year": 2024, "policy_toml": policy }).to_string()).await.status,
         401
     );
+}
+
+/// More data beside the fixture: a second, dearer stay of HB1's patient in county
+/// 341123 (June, a provincial hospital), and a household of Fujian (35) with a
+/// stay of its own, under the demo policy there too; all settled.
+async fn wider_regions(store: &store::Store) {
+    use domain::{Fen, Household, Person, PovertyStatus, Region, RegionCode, RegionLevel, ResidentId};
+    let d = |s: &str| domain::parse_date(s).unwrap();
+    let village = RegionCode::parse("350102001001").unwrap();
+    let region = |code: &str, name: &str, level| Region {
+        code: RegionCode::parse(code).unwrap(),
+        name: name.into(),
+        level,
+        urban_rural: Some(220),
+        population: Some(500),
+        lon: None,
+        lat: None,
+    };
+    store
+        .import_regions(&[
+            region("350102", "鼓楼区F", RegionLevel::County),
+            region("350102001001", "村F", RegionLevel::Village),
+        ])
+        .await
+        .unwrap();
+    store
+        .import_households(&[Household {
+            household_id: "HF1".into(),
+            village_code: village,
+            size: 1,
+            income: Fen::from_yuan(9_000),
+            consumption: None,
+            food: None,
+        }])
+        .await
+        .unwrap();
+    let fujian = ResidentId::from_parts(350102, d("1958-02-01"), 21).unwrap();
+    store
+        .import_persons(&[Person {
+            person_id: fujian,
+            household_id: "HF1".into(),
+            name: "福建人".into(),
+            status: PovertyStatus::LowIncome,
+            status_since: d("2020-01-01"),
+            diagnoses: vec![],
+        }])
+        .await
+        .unwrap();
+    let b_person = ResidentId::from_parts(341123, d("1960-05-01"), 12).unwrap();
+    let claim = |id: &str, person, level, day: &str, total: i64| domain::Claim {
+        claim_id: id.into(),
+        person_id: person,
+        facility_level: level,
+        kind: domain::ClaimKind::Inpatient,
+        admitted: d(day),
+        discharged: d(day),
+        total_cost: Fen::from_yuan(total),
+        eligible_cost: Fen::from_yuan(total * 3 / 4),
+        diagnosis: "J18".into(),
+        facility_id: String::new(),
+    };
+    store
+        .import_claims(&[
+            claim("HB1-C2", b_person, domain::FacilityLevel::Provincial, "2024-06-02", 40_000),
+            claim("HF1-C1", fujian, domain::FacilityLevel::County, "2024-08-20", 8_000),
+        ])
+        .await
+        .unwrap();
+    app::settlement::put_policy(store, "35", 2024, include_str!("data/policy.toml"), "test").await.unwrap();
+    let counts = app::settlement::settle_stored(store, &store::Scope::all(), 2024, "test").await.unwrap();
+    assert_eq!(counts.settled, 2);
+}
+
+/// A county analyst compares the county with its province and the nation: the
+/// province's and the nation's values are those the administrator's report
+/// gives the province and the country, as values only; no row, code, name or
+/// sum of another county or province reaches the analyst (JSON, CSV, page and
+/// its charts). The charts carry the month's and the year's values drawn.
+async fn a_county_compares_with_its_province_and_the_nation_without_seeing_them(kind: Kind) {
+    let srv = app(kind).await;
+    wider_regions(srv.state.app.store()).await;
+    srv.user("admin", Role::Administrator, "").await;
+    srv.user("analyst_a", Role::Analyst, "341122").await;
+    let ids = ["poor_out_of_pocket_share", "poor_treated_in_county_share", "funds_paid", "households_warned"];
+
+    // What the whole country's administrator sees: the provinces' rows.
+    let mut admin = srv.login("admin").await;
+    let j = admin.get("/api/v1/reports?year=2024&level=province").await.json();
+    let provinces = j["rows"].as_array().unwrap().clone();
+    let codes: Vec<&str> = provinces.iter().map(|r| r["region_code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["34", "35"]);
+    let nation = |id: &str| -> Option<f64> {
+        let (mut n, mut d) = (0.0, 0.0);
+        for p in &provinces {
+            n += value(p, id)["numerator"].as_f64().unwrap();
+            d += value(p, id)["denominator"].as_f64().unwrap_or(0.0);
+        }
+        let unit_percent = id.ends_with("_share");
+        match (value(&provinces[0], id)["denominator"].is_null(), d) {
+            (true, _) => Some(n),
+            (false, d) if d == 0.0 => None,
+            (false, d) => Some(if unit_percent { 100.0 * n / d } else { n / d }),
+        }
+    };
+    let close = |a: &Value, b: Option<f64>| match (a.as_f64(), b) {
+        (Some(a), Some(b)) => (a - b).abs() < 1e-9,
+        (None, None) => true,
+        _ => false,
+    };
+
+    let mut c = srv.login("analyst_a").await;
+    let r = c.get("/api/v1/reports?year=2024&level=county,village&compare=regions").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let j = r.json();
+    assert_eq!(j["compare"], "regions");
+    let rows = j["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "the county and its village");
+    for row in rows {
+        assert!(row["region_code"].as_str().unwrap().starts_with("341122"), "{row}");
+        assert_eq!(row["province_code"], "34");
+        for id in ids {
+            let v = value(row, id);
+            assert!(
+                close(&v["province"], value(&provinces[0], id)["value"].as_f64()),
+                "{id}: {v} against {}",
+                provinces[0]
+            );
+            assert!(close(&v["nation"], nation(id)), "{id}: {v}");
+            let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+            assert!(!keys.iter().any(|k| k.contains("province_") || k.contains("nation_")), "values only: {keys:?}");
+        }
+    }
+    // The three differ: county A alone, Anhui with county B's dearer stay, and Fujian.
+    let county = value(&rows[0], "poor_out_of_pocket_share");
+    assert!((county["value"].as_f64().unwrap() - 100.0 * 13.0 / 60.0).abs() < 1e-9, "{county}");
+    assert_ne!(county["value"], county["province"]);
+    assert_ne!(county["province"], county["nation"]);
+    for other in ["341123", "350102", "县341123", "鼓楼区F", "村F", "HB1", "HF1", B_NAME] {
+        assert!(!r.body.contains(other), "the report of county A names {other}: {}", r.body);
+    }
+
+    // Both comparisons at once, and the CSV.
+    let j = c.get("/api/v1/reports?year=2024&level=county&compare=previous-year&compare=regions").await.json();
+    assert_eq!(j["compare"], "previous-year,regions");
+    let v = value(&j["rows"][0], "poor_out_of_pocket_share");
+    assert!(v["province"].is_number() && v.get("previous").is_some(), "{v}");
+    let csv = c.get("/api/v1/reports?year=2024&level=county&compare=previous-year,regions&format=csv").await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    let head = csv.body.lines().next().unwrap();
+    assert!(head.contains("poor_out_of_pocket_share_previous,poor_out_of_pocket_share_change,poor_out_of_pocket_share_province,poor_out_of_pocket_share_nation"), "{head}");
+    assert_eq!(csv.body.lines().count(), 2);
+    for other in ["341123", "350102", "鼓楼区F"] {
+        assert!(!csv.body.contains(other), "{}", csv.body);
+    }
+
+    // The page: the cells and the charts, one pair per indicator.
+    let page = c.get("/reports?year=2024&level=county&compare=regions").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for other in ["341123", "350102", "县341123", "鼓楼区F", "村F", B_NAME] {
+        assert!(!page.body.contains(other), "the page of county A names {other}");
+    }
+    assert!(page.body.contains("<input type=\"checkbox\" name=\"compare\" value=\"regions\" checked>"));
+    assert!(page.body.contains("class=\"wider\""), "province and nation in the cells");
+    let charts = &page.body[page.body.find("id=\"report-charts\"").expect("the charts")..];
+    assert_eq!(
+        charts.matches("<figure class=\"chart report-chart\"").count(),
+        j["indicators"].as_array().unwrap().len()
+    );
+    assert!(!charts.contains("<script"), "no script");
+    let figure = |id: &str| -> &str {
+        let at = charts.find(&format!("data-indicator=\"{id}\"")).unwrap();
+        &charts[at..at + charts[at..].find("</figure>").unwrap()]
+    };
+    let oop = figure("poor_out_of_pocket_share");
+    let dv = |x: f64| web::charts::data_value(x);
+    // March: the county's one stay, 13,000 of 60,000; no other month has a figure.
+    assert!(
+        oop.contains(&format!("class=\"year\" data-month=\"2024-03\" data-value=\"{}\"", dv(100.0 * 13.0 / 60.0))),
+        "{oop}"
+    );
+    assert_eq!(oop.matches("class=\"year\" data-month=").count(), 1, "{oop}");
+    assert!(
+        oop.contains(&format!("data-region=\"region\" data-value=\"{}\"", dv(county["value"].as_f64().unwrap()))),
+        "{oop}"
+    );
+    assert!(
+        oop.contains(&format!("data-region=\"province\" data-value=\"{}\"", dv(county["province"].as_f64().unwrap()))),
+        "{oop}"
+    );
+    assert!(
+        oop.contains(&format!("data-region=\"nation\" data-value=\"{}\"", dv(county["nation"].as_f64().unwrap()))),
+        "{oop}"
+    );
+    assert!(oop.contains("class=\"target\" data-value=\"10\" data-direction=\"about\""), "{oop}");
+
+    // Without the comparison: the month chart and the region's own bar alone.
+    let page = c.get("/reports?year=2024&level=county").await;
+    let charts = &page.body[page.body.find("id=\"report-charts\"").unwrap()..];
+    assert!(charts.contains("data-region=\"region\"") && !charts.contains("data-region=\"province\""));
+    assert!(!page.body.contains("class=\"wider\""));
+
+    // An unknown comparison is the caller's error.
+    let r = c.get("/api/v1/reports?year=2024&compare=neighbours").await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["message"].as_str().unwrap().contains("regions"), "{}", r.body);
 }

@@ -9,17 +9,20 @@
 //! the cube, the definitions and the tables are the `indicators` crate's.
 //!
 //! Each value is drawn against its target (the store's targets over the shipped
-//! ones; in file mode the shipped ones) with a status, and with `--compare
-//! previous-year` beside the same period of the year before.
+//! ones; in file mode the shipped ones) with a status, with `--compare
+//! previous-year` beside the same period of the year before, and with
+//! `--compare regions` beside the values of its province and of the nation
+//! (`--compare previous-year,regions` for both).
 
 use super::whatif::{is_xlsx, write_file};
 use crate::Global;
 use anyhow::{bail, Context};
 use domain::{Catalogue, Claim, Household, Person, RegionLevel};
 use indicators::extract::{
-    coverage_facts, registry_facts, AlertEvent, AlertLedger, ClaimLedger, Registry, SettledClaim,
+    coverage_facts, registry_facts, spending_facts, AlertEvent, AlertLedger, ClaimLedger, Registry, SettledClaim,
+    Spending, SOCIETAL_POVERTY_LINE,
 };
-use indicators::report::{self, Compare, ReportSpec};
+use indicators::report::{self, Comparisons, ReportSpec};
 use indicators::{Definitions, Fact, IndicatorCube, Month, Period, PeriodKind, Targets};
 use ingest::report_files as files;
 use ingest::IngestError;
@@ -46,10 +49,11 @@ pub struct Args {
     /// Indicator definitions (TOML) over the shipped ones.
     #[arg(long)]
     pub indicators: Option<PathBuf>,
-    /// Compare each row with the same period of the year before: `previous-year`
-    /// (adds the columns ID_previous and ID_change).
+    /// Compare each row with the same period of the year before, `previous-year`
+    /// (adds the columns ID_previous and ID_change), and/or with its province and
+    /// the nation, `regions` (ID_province, ID_nation): one or both, comma-separated.
     #[arg(long, value_parser = parse_compare)]
-    pub compare: Option<Compare>,
+    pub compare: Option<Comparisons>,
     /// Which counties: `all`, `poverty` (the 832 national poverty counties,
     /// data/poverty_counties.csv, whatever their exit year) or `other`.
     #[arg(long, default_value = "all")]
@@ -85,7 +89,7 @@ pub struct Args {
     pub regions: Option<PathBuf>,
 }
 
-fn parse_compare(s: &str) -> Result<Compare, String> {
+fn parse_compare(s: &str) -> Result<Comparisons, String> {
     s.parse()
 }
 
@@ -123,7 +127,7 @@ fn from_store(
         let app = app::App::open(&global.db).await?;
         let scope = app::Scope::parse(scope).map_err(anyhow::Error::msg)?;
         let report = app
-            .report_compared(defs, &scope, args.year, levels, kind, args.compare, args.counties)
+            .report_compared(defs, &scope, args.year, levels, kind, args.compare.unwrap_or_default(), args.counties)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"));
         app.close().await;
@@ -192,6 +196,15 @@ impl FileInputs<'_> {
                 settled.push(SettledClaim { claim: c, paid: *paid, out_of_pocket: *oop });
             }
             facts.extend(ClaimLedger::new(self.persons, &serious, year).facts(self.registry, &settled)?);
+            let spending: Vec<Spending> = settled
+                .iter()
+                .map(|s| Spending {
+                    person: s.claim.person_id,
+                    discharged: s.claim.discharged,
+                    out_of_pocket: s.out_of_pocket,
+                })
+                .collect();
+            facts.extend(spending_facts(self.registry, &spending, SOCIETAL_POVERTY_LINE, year));
         }
         let alerts: Vec<AlertEvent> = f.alerts.iter().filter(|a| a.year == year).cloned().collect();
         facts.extend(AlertLedger::new().facts(self.registry, &alerts)?);
@@ -270,14 +283,18 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let cube = IndicatorCube::build(&defs, &facts);
     let spec = ReportSpec { levels: levels.clone(), periods: Period::of_year(args.year, kind), scope };
     let mut rows = report::build(&cube, &spec);
-    if let Some(Compare::PreviousYear) = args.compare {
+    let compare = args.compare.unwrap_or_default();
+    if compare.previous_year {
         // The year before from the same files; the reach file describes one
         // day, so the coverage indicators have no value that year.
         let before = inputs.facts(&args, &files_of, args.year - 1)?;
         report::add_previous(&mut rows, &defs, &IndicatorCube::build(&defs, &before));
     }
+    if compare.regions {
+        // The files' cube holds every region: the scope only chose the rows.
+        report::add_regions(&mut rows, &defs, &cube);
+    }
     let targets = Targets::shipped();
-    let compare = args.compare.is_some();
     spinner.finish_and_clear();
     write_file(&args.out, |w| {
         if xlsx {
