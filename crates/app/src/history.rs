@@ -93,13 +93,18 @@ impl<'a> HistoryIndex<'a> {
         self.postings.get(id).map_or(&[][..], Vec::as_slice)
     }
 
+    /// The qualifications recorded for a practitioner.
+    pub fn held_of(&self, id: &str) -> &[&'a QualificationHeld] {
+        self.held.get(id).map_or(&[][..], Vec::as_slice)
+    }
+
     /// The practitioner as they stood on `d`: at the facility where they
     /// worked that day, with the qualification they held; `None` when they
     /// worked nowhere (open or not: the caller keeps the open facilities).
     pub fn placed(&self, p: &Practitioner, d: NaiveDate) -> Option<Practitioner> {
         let id = p.practitioner_id.as_str();
         let at = workplace(p, self.postings_of(id), d)?;
-        let qualification = qualification_on(p, self.held.get(id).map_or(&[][..], Vec::as_slice), d);
+        let qualification = qualification_on(p, self.held_of(id), d);
         Some(Practitioner { facility_id: at.to_string(), qualification, ..p.clone() })
     }
 }

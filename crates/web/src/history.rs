@@ -332,8 +332,7 @@ async fn practitioners_page(
         "<form method=\"get\" class=\"inline\"><label>{} <input type=\"date\" name=\"as_of\" value=\"{d}\"></label> <button>OK</button></form>",
         lbl(l, "As of", "统计日期")
     );
-    let postings: Vec<&Posting> = net.postings.iter().collect();
-    let held: Vec<&QualificationHeld> = net.qualifications.iter().collect();
+    let index = app::history::HistoryIndex::new(&net);
     let names: std::collections::HashMap<&str, &str> =
         net.facilities.iter().map(|f| (f.facility_id.as_str(), f.name.as_str())).collect();
     let mut people: Vec<&domain::Practitioner> = net.practitioners.iter().collect();
@@ -348,15 +347,12 @@ async fn practitioners_page(
         lbl(l, "Qualified as on the day", "当日资格"),
     );
     for p in people.iter().take(1000) {
-        let mine: Vec<&Posting> = postings.iter().copied().filter(|x| x.practitioner_id == p.practitioner_id).collect();
-        let quals: Vec<&QualificationHeld> =
-            held.iter().copied().filter(|x| x.practitioner_id == p.practitioner_id).collect();
-        let at = app::history::workplace(p, &mine, d);
+        let at = app::history::workplace(p, index.postings_of(&p.practitioner_id), d);
         let at = match at {
             Some(f) => format!("{} {}", esc(f), esc(names.get(f).copied().unwrap_or(""))),
             None => lbl(l, "nowhere", "无").to_string(),
         };
-        let q = app::history::qualification_on(p, &quals, d);
+        let q = app::history::qualification_on(p, index.held_of(&p.practitioner_id), d);
         let _ = write!(
             b,
             "<tr><td><a href=\"/practitioners/{}\">{}</a></td><td>{}</td><td>{}</td><td>{at}</td><td>{} ({})</td></tr>",
