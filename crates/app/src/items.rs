@@ -220,9 +220,9 @@ impl App {
                 ));
                 continue;
             }
-            if !catalogues.contains_key(&(c.province, c.year)) {
+            if let std::collections::hash_map::Entry::Vacant(e) = catalogues.entry((c.province, c.year)) {
                 let items = self.store().catalogue_items(c.province, c.year, None).await?;
-                catalogues.insert((c.province, c.year), items.into_iter().map(|i| (i.code.clone(), i)).collect());
+                e.insert(items.into_iter().map(|i| (i.code.clone(), i)).collect());
             }
             let cat = &catalogues[&(c.province, c.year)];
             let input: Vec<(String, Quantity, Fen, Fen)> = lines

@@ -149,7 +149,7 @@ async fn itemised_claims_imported_and_settled_in_batch(store: &Store) {
 
     // The claims file imported again: the typed eligible cost does not undo
     // the items; a total that is not their sum is refused.
-    store.import_claims(&[x1.clone()]).await.unwrap();
+    store.import_claims(std::slice::from_ref(&x1)).await.unwrap();
     assert_eq!(eligible_of(store, &kx).await, Fen(66_417));
     let changed = Claim { total_cost: Fen(80_000), eligible_cost: Fen(80_000), ..x1.clone() };
     let e = store.import_claims(&[changed]).await.unwrap_err().to_string();
