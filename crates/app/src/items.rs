@@ -141,17 +141,23 @@ impl App {
     /// those it had; its eligible cost becomes their eligible sum. Audited once.
     pub async fn import_claim_items(&self, s: &Scope, rows: &[(String, ClaimItem)], actor: &str) -> AppResult<usize> {
         // The claims in the order of their first line, with their lines.
+        // A claim's lines usually follow each other: the map is asked once a run.
         let mut order: Vec<(String, String)> = Vec::new();
-        let mut groups: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        let mut groups: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut lines_of: Vec<Vec<usize>> = Vec::new();
+        let mut last: Option<(&str, &str, usize)> = None;
         for (i, (_, r)) in rows.iter().enumerate() {
-            let k = (r.claim_id.clone(), r.facility_id.clone());
-            groups
-                .entry(k.clone())
-                .or_insert_with(|| {
-                    order.push(k);
-                    Vec::new()
-                })
-                .push(i);
+            let k = (r.claim_id.as_str(), r.facility_id.as_str());
+            let g = match last {
+                Some((c, f, g)) if (c, f) == k => g,
+                _ => *groups.entry(k).or_insert_with(|| {
+                    order.push((k.0.to_string(), k.1.to_string()));
+                    lines_of.push(Vec::new());
+                    lines_of.len() - 1
+                }),
+            };
+            lines_of[g].push(i);
+            last = Some((k.0, k.1, g));
         }
         let mut ids: Vec<&str> = order.iter().map(|(c, _)| c.as_str()).collect();
         ids.sort_unstable();
@@ -166,11 +172,11 @@ impl App {
         let mut bills = Vec::with_capacity(order.len());
         // Two files' lines of one claim, once with and once without its facility, are one claim.
         let mut seen: HashMap<ClaimKey, String> = HashMap::new();
-        for k in &order {
+        for (g, k) in order.iter().enumerate() {
             if refusals.len() >= MAX_REFUSALS {
                 break;
             }
-            let lines = &groups[k];
+            let lines = &lines_of[g];
             let first = &rows[lines[0]].0;
             let (claim_id, facility) = k;
             let candidates = at.get(claim_id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
@@ -214,9 +220,9 @@ impl App {
                 ));
                 continue;
             }
-            if !catalogues.contains_key(&(c.province, c.year)) {
+            if let std::collections::hash_map::Entry::Vacant(e) = catalogues.entry((c.province, c.year)) {
                 let items = self.store().catalogue_items(c.province, c.year, None).await?;
-                catalogues.insert((c.province, c.year), items.into_iter().map(|i| (i.code.clone(), i)).collect());
+                e.insert(items.into_iter().map(|i| (i.code.clone(), i)).collect());
             }
             let cat = &catalogues[&(c.province, c.year)];
             let input: Vec<(String, Quantity, Fen, Fen)> = lines

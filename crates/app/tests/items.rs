@@ -76,10 +76,10 @@ async fn import_file(app: &app::App, dir: &std::path::Path, name: &str, text: &s
 
 const HEADER: &str = "claim_id,item_code,quantity,unit_price,amount,facility_id\n";
 
-/// X1: 2 × 100.00 (甲) + 1 × 500.00 (乙 10%) + 0.5 × 33.33 (乙 15%) + 1 × 80.00 (丙).
+/// X1: 100.00 (甲) twice, on two lines alike + 1 × 500.00 (乙 10%) + 0.5 × 33.33 (乙 15%) + 1 × 80.00 (丙).
 /// 0.5 × 33.33 = 16.665, rounded half up: 16.67; its self-pay first 15% of
 /// 16.67 = 2.5005, rounded: 2.50. Eligible: 200 + 450 + 14.17 = 664.17.
-const X1_LINES: &str = "X1,A1,2,100.00,200.00,FA\nX1,B1,1,500,500,FA\nX1,B2,0.5,33.33,16.67,FA\nX1,C1,1,80,80.00,FA\n";
+const X1_LINES: &str = "X1,A1,1,100.00,100.00,FA\nX1,A1,1,100.00,100.00,FA\nX1,B1,1,500,500,FA\nX1,B2,0.5,33.33,16.67,FA\nX1,C1,1,80,80.00,FA\n";
 
 async fn eligible_of(store: &Store, key: &ClaimKey) -> Fen {
     store
@@ -130,7 +130,7 @@ async fn itemised_claims_imported_and_settled_in_batch(store: &Store) {
     // A claim not stored, and a claim of another facility: not found.
     let bad = format!("{HEADER}{X1_LINES}Z9,A1,1,1,1,FA\n");
     let e = import_file(&app, dir.path(), "missing.csv", &bad).await.unwrap_err();
-    assert!(e.contains("missing.csv:6") && e.contains("claim Z9") && e.contains("not in the store"), "{e}");
+    assert!(e.contains("missing.csv:7") && e.contains("claim Z9") && e.contains("not in the store"), "{e}");
     // Nothing of a refused file was written.
     assert!(store.claim_items(&kx).await.unwrap().is_empty());
     assert_eq!(eligible_of(store, &kx).await, total);
@@ -138,19 +138,20 @@ async fn itemised_claims_imported_and_settled_in_batch(store: &Store) {
     // The good file, without the facility column: the claim ID is stored at one facility.
     let good = X1_LINES.replace(",FA\n", "\n");
     let good = format!("claim_id,item_code,quantity,unit_price,amount\n{good}");
-    assert_eq!(import_file(&app, dir.path(), "items.csv", &good).await.unwrap(), 4);
+    assert_eq!(import_file(&app, dir.path(), "items.csv", &good).await.unwrap(), 5);
     let items = store.claim_items(&kx).await.unwrap();
-    assert_eq!(items.len(), 4);
-    assert_eq!(items[2].quantity, Quantity(5_000));
-    assert_eq!((items[2].amount, items[2].self_pay_first, items[2].eligible), (Fen(1_667), Fen(250), Fen(1_417)));
+    assert_eq!(items.len(), 5);
+    assert_eq!(items[0], items[1]);
+    assert_eq!(items[3].quantity, Quantity(5_000));
+    assert_eq!((items[3].amount, items[3].self_pay_first, items[3].eligible), (Fen(1_667), Fen(250), Fen(1_417)));
     assert_eq!(eligible_of(store, &kx).await, Fen(66_417));
     // Importing it again replaces the items with the same.
-    assert_eq!(import_file(&app, dir.path(), "items.csv", &good).await.unwrap(), 4);
+    assert_eq!(import_file(&app, dir.path(), "items.csv", &good).await.unwrap(), 5);
     assert_eq!(store.claim_items(&kx).await.unwrap(), items);
 
     // The claims file imported again: the typed eligible cost does not undo
     // the items; a total that is not their sum is refused.
-    store.import_claims(&[x1.clone()]).await.unwrap();
+    store.import_claims(std::slice::from_ref(&x1)).await.unwrap();
     assert_eq!(eligible_of(store, &kx).await, Fen(66_417));
     let changed = Claim { total_cost: Fen(80_000), eligible_cost: Fen(80_000), ..x1.clone() };
     let e = store.import_claims(&[changed]).await.unwrap_err().to_string();
@@ -177,7 +178,7 @@ async fn itemised_claims_imported_and_settled_in_batch(store: &Store) {
     assert_eq!(slip.item_totals().total, slip.claim.total_cost);
     let other = app::Scope::parse("341123").unwrap();
     assert!(matches!(app.claim_items(&other, &kx).await, Err(app::AppError::NotFound(_))));
-    assert_eq!(app.claim_items(&app::Scope::parse("341122").unwrap(), &kx).await.unwrap().len(), 4);
+    assert_eq!(app.claim_items(&app::Scope::parse("341122").unwrap(), &kx).await.unwrap().len(), 5);
 
     // The catalogue reads by province, year and text.
     assert_eq!(app.catalogue(Some(34), Some(2024), "", 100, 0).await.unwrap().len(), 4);

@@ -382,8 +382,9 @@ impl Record for ClaimItem {
         ]
     }
 
+    /// None: a bill may bill the same item on two lines alike (a bed a day).
     fn key(&self) -> String {
-        format!("{}/{}/{}", self.facility_id, self.claim_id, self.item_code)
+        String::new()
     }
 }
 

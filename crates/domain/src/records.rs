@@ -49,7 +49,9 @@ pub trait Record: Sized {
     fn from_fields(f: &[&str]) -> Result<Self, FieldError>;
     /// The fields in [`Self::COLUMNS`] order, for export.
     fn to_fields(&self) -> Vec<String>;
-    /// The key that identifies the record: a re-import with the same key updates.
+    /// The key that identifies the record: a re-import with the same key updates,
+    /// and a file that repeats a key is refused. Empty for a kind without a key,
+    /// whose rows may repeat (the lines of a bill).
     fn key(&self) -> String;
 }
 

@@ -159,39 +159,176 @@ pub(crate) fn priced_item(r: ItemRow, ctx: &str) -> Result<PricedItem, StoreErro
 pub(crate) const ITEM_COLS: &str =
     "item_code, name, quantity, unit_price, amount, category, self_pay_share, self_pay_first, eligible";
 
-/// Inserts a claim's priced lines (numbered from 1) on `$tx`, in statements of
-/// at most 500 rows.
-macro_rules! insert_items {
-    ($tx:ident, $key:expr, $items:expr, $ctx:expr) => {{
-        let key: &domain::ClaimKey = $key;
-        let items: &[domain::items::PricedItem] = $items;
-        for (k, chunk) in items.chunks(500).enumerate() {
-            let sql = format!(
-                "INSERT INTO claim_items (claim_id, facility_id, line, {}) VALUES {}",
-                crate::items::ITEM_COLS,
-                crate::vals::placeholders(chunk.len(), 12)
-            );
-            let mut q = sqlx::query(&sql);
-            for (i, it) in chunk.iter().enumerate() {
-                q = q
-                    .bind(key.claim_id.as_str())
-                    .bind(key.facility_id.as_str())
-                    .bind((k * 500 + i + 1) as i64)
-                    .bind(it.item_code.as_str())
-                    .bind(it.name.as_str())
-                    .bind(it.quantity.0)
-                    .bind(it.unit_price.0)
-                    .bind(it.amount.0)
-                    .bind(it.category.as_str())
-                    .bind(it.self_pay_share.0 as i64)
-                    .bind(it.self_pay_first.0)
-                    .bind(it.eligible.0);
-            }
-            q.execute(&mut *$tx).await.ctx(&$ctx)?;
-        }
-    }};
+/// How each engine writes claims' items and their eligible costs. sqlx binds a
+/// value by looking its parameter's name up (a scan over the statement's
+/// parameters), so a bill of 50 lines in one statement of 600 values costs
+/// more than the settlement itself: SQLite writes through its own interface
+/// (`raw.rs`, bound by position), PostgreSQL an array a column (`unnest`).
+pub(crate) trait ItemsWrite: sqlx::Database {
+    /// Inserts each claim's priced lines, numbered from 1.
+    fn insert_items(
+        conn: &mut Self::Connection,
+        bills: &[(&ClaimKey, &[PricedItem])],
+        ctx: &str,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// Sets claims' eligible costs.
+    fn set_eligible(
+        conn: &mut Self::Connection,
+        claims: &[(&ClaimKey, Fen)],
+        ctx: &str,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
 }
-pub(crate) use insert_items;
+
+/// Rows of items a statement (SQLite: 12 values a row).
+const ITEM_ROWS_A_STATEMENT: usize = 64;
+
+/// Lines up to which SQLite writes on the async worker itself (a bill in real
+/// time); more (an import) are written where blocking is allowed.
+const BLOCKING_FROM: usize = 5_000;
+
+fn item_sql(n: usize) -> String {
+    format!("INSERT INTO claim_items (claim_id, facility_id, line, {ITEM_COLS}) VALUES {}", placeholders(n, 12))
+}
+
+impl ItemsWrite for sqlx::Sqlite {
+    async fn insert_items(
+        conn: &mut Self::Connection,
+        bills: &[(&ClaimKey, &[PricedItem])],
+        ctx: &str,
+    ) -> Result<(), StoreError> {
+        use crate::vals::Val;
+        let n: usize = bills.iter().map(|(_, items)| items.len()).sum();
+        let mut rows: Vec<[Val<'_>; 12]> = Vec::with_capacity(n);
+        for (key, items) in bills {
+            for (i, it) in items.iter().enumerate() {
+                rows.push([
+                    Val::text(&key.claim_id),
+                    Val::text(&key.facility_id),
+                    Val::int(i as i64 + 1),
+                    Val::text(&it.item_code),
+                    Val::text(&it.name),
+                    Val::int(it.quantity.0),
+                    Val::int(it.unit_price.0),
+                    Val::int(it.amount.0),
+                    Val::text(it.category.as_str()),
+                    Val::int(it.self_pay_share.0 as i64),
+                    Val::int(it.self_pay_first.0),
+                    Val::int(it.eligible.0),
+                ]);
+            }
+        }
+        let refs: Vec<&[Val<'_>]> = rows.iter().map(|r| r.as_slice()).collect();
+        let mut handle = conn.lock_handle().await.ctx(ctx)?;
+        let mut write = || crate::raw::execute_rows(&mut handle, item_sql, &refs, ITEM_ROWS_A_STATEMENT);
+        let done = if n >= BLOCKING_FROM { crate::raw::blocking(write) } else { write() };
+        done.map_err(|e| e.into_store(ctx.to_string()))
+    }
+
+    async fn set_eligible(
+        conn: &mut Self::Connection,
+        claims: &[(&ClaimKey, Fen)],
+        ctx: &str,
+    ) -> Result<(), StoreError> {
+        use crate::vals::Val;
+        let rows: Vec<[Val<'_>; 3]> =
+            claims.iter().map(|(k, e)| [Val::int(e.0), Val::text(&k.claim_id), Val::text(&k.facility_id)]).collect();
+        let refs: Vec<&[Val<'_>]> = rows.iter().map(|r| r.as_slice()).collect();
+        let sql = |_| {
+            "UPDATE claims SET eligible_cost = $1 WHERE claim_id = $2 AND facility_id = $3 AND eligible_cost <> $1"
+                .to_string()
+        };
+        let mut handle = conn.lock_handle().await.ctx(ctx)?;
+        crate::raw::blocking(|| crate::raw::execute_rows(&mut handle, sql, &refs, 1))
+            .map_err(|e| e.into_store(ctx.to_string()))
+    }
+}
+
+impl ItemsWrite for sqlx::Postgres {
+    async fn insert_items(
+        conn: &mut Self::Connection,
+        bills: &[(&ClaimKey, &[PricedItem])],
+        ctx: &str,
+    ) -> Result<(), StoreError> {
+        use crate::vals::{pg_insert, PgArray, PG_ROWS_A_STATEMENT};
+        let lines: Vec<(&ClaimKey, i64, &PricedItem)> = bills
+            .iter()
+            .flat_map(|(k, items)| items.iter().enumerate().map(move |(i, it)| (*k, i as i64 + 1, it)))
+            .collect();
+        let cols = [
+            "claim_id",
+            "facility_id",
+            "line",
+            "item_code",
+            "name",
+            "quantity",
+            "unit_price",
+            "amount",
+            "category",
+            "self_pay_share",
+            "self_pay_first",
+            "eligible",
+        ];
+        for chunk in lines.chunks(PG_ROWS_A_STATEMENT) {
+            let arrays = vec![
+                PgArray::T(chunk.iter().map(|l| Some(l.0.claim_id.as_str())).collect()),
+                PgArray::T(chunk.iter().map(|l| Some(l.0.facility_id.as_str())).collect()),
+                PgArray::I(chunk.iter().map(|l| Some(l.1)).collect()),
+                PgArray::T(chunk.iter().map(|l| Some(l.2.item_code.as_str())).collect()),
+                PgArray::T(chunk.iter().map(|l| Some(l.2.name.as_str())).collect()),
+                PgArray::I(chunk.iter().map(|l| Some(l.2.quantity.0)).collect()),
+                PgArray::I(chunk.iter().map(|l| Some(l.2.unit_price.0)).collect()),
+                PgArray::I(chunk.iter().map(|l| Some(l.2.amount.0)).collect()),
+                PgArray::T(chunk.iter().map(|l| Some(l.2.category.as_str())).collect()),
+                PgArray::I(chunk.iter().map(|l| Some(l.2.self_pay_share.0 as i64)).collect()),
+                PgArray::I(chunk.iter().map(|l| Some(l.2.self_pay_first.0)).collect()),
+                PgArray::I(chunk.iter().map(|l| Some(l.2.eligible.0)).collect()),
+            ];
+            pg_insert(conn, "claim_items", &cols, arrays, "", ctx).await?;
+        }
+        Ok(())
+    }
+
+    async fn set_eligible(
+        conn: &mut Self::Connection,
+        claims: &[(&ClaimKey, Fen)],
+        ctx: &str,
+    ) -> Result<(), StoreError> {
+        for chunk in claims.chunks(crate::vals::PG_ROWS_A_STATEMENT) {
+            let ids: Vec<&str> = chunk.iter().map(|(k, _)| k.claim_id.as_str()).collect();
+            let fs: Vec<&str> = chunk.iter().map(|(k, _)| k.facility_id.as_str()).collect();
+            let es: Vec<i64> = chunk.iter().map(|(_, e)| e.0).collect();
+            sqlx::query(
+                "UPDATE claims c SET eligible_cost = u.e FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(id, f, e)
+                 WHERE c.claim_id = u.id AND c.facility_id = u.f AND c.eligible_cost <> u.e",
+            )
+            .bind(ids)
+            .bind(fs)
+            .bind(es)
+            .execute(&mut *conn)
+            .await
+            .ctx(ctx)?;
+        }
+        Ok(())
+    }
+}
+
+/// Inserts claims' items inside `tx`, as the engine does best.
+pub(crate) async fn insert_items<DB: ItemsWrite>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    bills: &[(&ClaimKey, &[PricedItem])],
+    ctx: &str,
+) -> Result<(), StoreError> {
+    DB::insert_items(&mut **tx, bills, ctx).await
+}
+
+/// Sets claims' eligible costs inside `tx`.
+pub(crate) async fn set_eligible<DB: ItemsWrite>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    claims: &[(&ClaimKey, Fen)],
+    ctx: &str,
+) -> Result<(), StoreError> {
+    DB::set_eligible(&mut **tx, claims, ctx).await
+}
 
 /// A claim's stored lines on `$conn`, in order.
 macro_rules! read_items {
@@ -367,25 +504,39 @@ impl Store {
     /// patients, in order.
     pub async fn put_claim_items(&self, scope: &Scope, bills: &[ItemisedBill]) -> Result<Vec<RegionCode>, StoreError> {
         let ctx = "recording claim items";
+        type Row = (String, String, i64, bool, i64, bool, bool);
         on_pool!(self, p => async {
             let mut tx = begin_write(p, ctx).await?;
-            let mut villages = Vec::with_capacity(bills.len());
-            for b in bills {
-                let here = format!("{} (claim {})", b.label, b.key);
-                type Row = (i64, bool, i64, bool);
-                let row: Option<Row> = sqlx::query_as(
-                    "SELECT c.total_cost, c.voided, h.village_code,
-                            EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c.claim_id AND s.facility_id = c.facility_id)
+            // The claims as they stand inside the transaction, by key.
+            let mut stood: std::collections::HashMap<ClaimKey, (i64, bool, i64, bool, bool)> =
+                std::collections::HashMap::with_capacity(bills.len());
+            let mut ids: Vec<&str> = bills.iter().map(|b| b.key.claim_id.as_str()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            for chunk in ids.chunks(500) {
+                let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
+                let sql = format!(
+                    "SELECT c.claim_id, c.facility_id, c.total_cost, c.voided, h.village_code,
+                            EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c.claim_id AND s.facility_id = c.facility_id),
+                            EXISTS (SELECT 1 FROM claim_items i WHERE i.claim_id = c.claim_id AND i.facility_id = c.facility_id)
                      FROM claims c JOIN persons p ON p.person_id = c.person_id
                      JOIN households h ON h.household_id = p.household_id
-                     WHERE c.claim_id = $1 AND c.facility_id = $2",
-                )
-                .bind(&b.key.claim_id)
-                .bind(&b.key.facility_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .ctx(&here)?;
-                let Some((total, voided, village, settled)) = row else {
+                     WHERE c.claim_id IN ({})",
+                    list.join(",")
+                );
+                let mut q = sqlx::query_as::<_, Row>(&sql);
+                for c in chunk {
+                    q = q.bind(*c);
+                }
+                for (id, f, total, voided, village, settled, itemised) in q.fetch_all(&mut *tx).await.ctx(ctx)? {
+                    stood.insert(ClaimKey { claim_id: id, facility_id: f }, (total, voided, village, settled, itemised));
+                }
+            }
+            let mut villages = Vec::with_capacity(bills.len());
+            let mut replaced: Vec<&ClaimKey> = Vec::new();
+            for b in bills {
+                let here = format!("{} (claim {})", b.label, b.key);
+                let Some(&(total, voided, village, settled, itemised)) = stood.get(&b.key) else {
                     return Err(rejected(&here, "claim_id: the claim is not in the store inside your scope"));
                 };
                 let village = region_of(village, &here)?;
@@ -407,22 +558,26 @@ impl Store {
                         Fen(total), b.total_cost
                     )));
                 }
-                sqlx::query("DELETE FROM claim_items WHERE claim_id = $1 AND facility_id = $2")
-                    .bind(&b.key.claim_id)
-                    .bind(&b.key.facility_id)
-                    .execute(&mut *tx)
-                    .await
-                    .ctx(&here)?;
-                sqlx::query("UPDATE claims SET eligible_cost = $1 WHERE claim_id = $2 AND facility_id = $3 AND eligible_cost <> $1")
-                    .bind(b.eligible.0)
-                    .bind(&b.key.claim_id)
-                    .bind(&b.key.facility_id)
-                    .execute(&mut *tx)
-                    .await
-                    .ctx(&here)?;
-                insert_items!(tx, &b.key, &b.items, here);
+                if itemised {
+                    replaced.push(&b.key);
+                }
                 villages.push(village);
             }
+            // A claim's items again: the old ones go first (rare: a file imported again).
+            for key in replaced {
+                sqlx::query("DELETE FROM claim_items WHERE claim_id = $1 AND facility_id = $2")
+                    .bind(&key.claim_id)
+                    .bind(&key.facility_id)
+                    .execute(&mut *tx)
+                    .await
+                    .ctx(ctx)?;
+            }
+            // The eligible costs before the items, so that the triggers that keep
+            // an itemised claim's eligible cost have nothing to say.
+            let eligible: Vec<(&ClaimKey, Fen)> = bills.iter().map(|b| (&b.key, b.eligible)).collect();
+            set_eligible(&mut tx, &eligible, ctx).await?;
+            let lines: Vec<(&ClaimKey, &[PricedItem])> = bills.iter().map(|b| (&b.key, b.items.as_slice())).collect();
+            insert_items(&mut tx, &lines, ctx).await?;
             tx.commit().await.ctx(ctx)?;
             Ok(villages)
         }.await)

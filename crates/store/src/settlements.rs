@@ -831,7 +831,8 @@ impl Store {
                             .await
                             .ctx(&ctx)?;
                             if !bill.is_empty() {
-                                crate::items::insert_items!(tx, &claim.claim_key(), bill, ctx);
+                                crate::items::insert_items(&mut tx, &[(&claim.claim_key(), bill.as_slice())], &ctx)
+                                    .await?;
                             }
                         }
                         sqlx::query(

@@ -54,7 +54,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             anyhow::bail!("claim items are not exported; read a claim's on its slip (the page or the API)")
         }
         Kind::Catalogue => export_work(&args, global, |store, _scope| async move {
-            Ok(store.search_catalogue(None, None, "", Page::first(u32::MAX)).await?)
+            store.search_catalogue(None, None, "", Page::first(u32::MAX)).await
         }),
         Kind::Regions => export::<Region>(&args, global),
         Kind::Households => export::<Household>(&args, global),
