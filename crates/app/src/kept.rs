@@ -30,8 +30,8 @@ use crate::analysis::{
 use crate::model::{ClaimSettlement, IndicatorData, NetworkData};
 use chrono::{Datelike, NaiveDate};
 use domain::{CountyGroup, RegionCode, RegionLevel};
-use indicators::{stored, Compare, Comparisons, Definitions, Fact, PeriodKind};
 use indicators::extract::Registry;
+use indicators::{stored, Compare, Comparisons, Definitions, Fact, PeriodKind};
 use std::collections::HashMap;
 use std::sync::Arc;
 use store::{FactsWrite, PersonFacts, PersonsWrite, Scope, Store, YearFacts};
@@ -178,18 +178,15 @@ fn household_spending(
         // Each member's row, under the member's village (for the errors only).
         let mut with_village = Vec::with_capacity(rows.len());
         for (person, bytes) in rows {
-            let id = domain::ResidentId::from_u64(*person as u64).map_err(|e| format!("a kept person {person}: {e}"))?;
+            let id =
+                domain::ResidentId::from_u64(*person as u64).map_err(|e| format!("a kept person {person}: {e}"))?;
             if let Some((village, _)) = registry.person(&id) {
                 with_village.push((*person, village.as_u64() as i64, bytes.as_slice()));
             }
         }
         let spending = spending_of_kept(with_village)?;
-        let facts = indicators::extract::spending_facts(
-            registry,
-            &spending,
-            indicators::extract::SOCIETAL_POVERTY_LINE,
-            year,
-        );
+        let facts =
+            indicators::extract::spending_facts(registry, &spending, indicators::extract::SOCIETAL_POVERTY_LINE, year);
         Ok(stored::by_village(&facts))
     };
     let (old, new) = (by_village(before)?, by_village(after)?);

@@ -45,8 +45,8 @@ pub use error::StoreError;
 pub use figures::VILLAGES_A_TURN;
 pub use history::{HistoryWrites, NetworkHistory, StoredPosting, StoredQualification};
 pub use indicator_facts::{
-    FactsWrite, HouseholdSpending, IndicatorYear, KeptFacts, Merge, PersonClaimInputs, PersonFacts, PersonsWrite, VillageFacts,
-    YearFacts,
+    FactsWrite, HouseholdSpending, IndicatorYear, KeptFacts, Merge, PersonClaimInputs, PersonFacts, PersonsWrite,
+    VillageFacts, YearFacts,
 };
 pub use items::{ClaimForItems, ItemisedBill};
 pub use ledger::{LedgerCounts, LedgerQuery, StoredLedgerEntry};
