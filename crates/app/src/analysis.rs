@@ -143,12 +143,12 @@ pub fn coverage_day(year: i32, today: NaiveDate) -> Result<NaiveDate, String> {
     Ok(end.min(today))
 }
 
-/// The reach of the network's villages on `as_of`: a qualified doctor serving in
+/// The reach of the network's villages on `as_of` (the network as its history
+/// has it that day): a qualified doctor serving in
 /// the village, and a qualified village clinic or township centre within 15
 /// minutes.
 fn village_reach(network: NetworkData, as_of: NaiveDate) -> Result<Vec<VillageReach>, String> {
-    let net = coverage::Network::new(network.regions, network.facilities, network.practitioners)
-        .map_err(|e| e.to_string())?;
+    let net = crate::history::network_on(&network, as_of).map_err(|e| e.to_string())?;
     let settings = coverage::Settings::default();
     let blank: HashSet<RegionCode> = coverage::blank_spots(&net, as_of, &settings)
         .into_iter()

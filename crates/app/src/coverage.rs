@@ -8,7 +8,7 @@
 //! moment for a fresh count and otherwise shows the last one (or none yet).
 
 use crate::access::Scope;
-use crate::model::{AppError, AppResult};
+use crate::model::AppResult;
 use crate::App;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -58,6 +58,15 @@ impl BlankCounts {
         true
     }
 
+    /// Forgets every count: the network changed.
+    fn clear(&self) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for e in map.values_mut() {
+            e.done = None;
+            e.tried = None;
+        }
+    }
+
     fn finish(&self, scope: &str, n: Option<u64>) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let e = map.entry(scope.to_string()).or_default();
@@ -73,8 +82,7 @@ impl App {
     /// large scope: see [`App::blank_villages`]).
     pub async fn count_blank_villages(&self, s: &Scope, today: chrono::NaiveDate) -> AppResult<u64> {
         let data = self.network(s).await?;
-        let net = coverage::Network::new(data.regions, data.facilities, data.practitioners)
-            .map_err(|e| AppError::Invalid(format!("the health network of the scope: {e}")))?;
+        let net = crate::history::network_on(&data, today)?;
         let spots = coverage::blank_spots(&net, today, &coverage::Settings::default());
         let villages: BTreeSet<_> = spots
             .iter()
@@ -82,6 +90,14 @@ impl App {
             .map(|b| b.region_code)
             .collect();
         Ok(villages.len() as u64)
+    }
+
+    /// The network changed (a posting, a qualification recorded): the counts
+    /// made before are forgotten, so that the overview agrees with the
+    /// coverage page at once. Writes by another process (an import on the
+    /// command line) show within the few minutes a count is kept.
+    pub(crate) fn network_changed(&self) {
+        self.blank_counts().clear();
     }
 
     /// The villages of the scope blank now, as recently counted: a fresh count if
@@ -96,7 +112,7 @@ impl App {
         if counts.start(&key) {
             let (app, scope, key) = (self.clone(), s.clone(), key.clone());
             let task = tokio::spawn(async move {
-                let today = chrono::Local::now().date_naive();
+                let today = crate::history::today();
                 let n = app.count_blank_villages(&scope, today).await;
                 if let Err(e) = &n {
                     tracing::warn!(scope = %scope, error = %e, "counting the blank villages");

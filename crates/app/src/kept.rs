@@ -397,8 +397,14 @@ pub async fn refresh(
         }
     }
     if !stale.is_empty() {
-        let n = store.network(&Scope::all()).await.map_err(err)?;
-        let network = NetworkData { regions: n.regions, facilities: n.facilities, practitioners: n.practitioners };
+        let n = store.network_history(&Scope::all()).await.map_err(err)?;
+        let network = NetworkData {
+            regions: n.regions,
+            facilities: n.facilities,
+            practitioners: n.practitioners,
+            postings: n.postings,
+            qualifications: n.qualifications,
+        };
         for (year, day) in stale {
             let net = network.clone();
             let t = std::time::Instant::now();

@@ -22,12 +22,20 @@
 //!   closed by their rules; visits, follow-ups and family-doctor contracts.
 //! - [`desk`]: the hospital desk, "treat first, pay later": admissions, the
 //!   patient's share taken in instalments, a facility's arrears.
+//! - [`items`]: the catalogue of drugs and services by province and year, the
+//!   items of claims priced against it, and claims settled from their items.
 //! - [`reconcile`]: a facility's daily reconciliation with the funds, and the
 //!   statement of each fund for a period.
 //! - [`access`]: roles, the region scope and the masking of personal data, and
 //!   the password policy.
 //! - [`accounts`]: accounts turned off and on, passwords changed and reset, API
 //!   tokens with their own role, scope and expiry, listed and revoked.
+//! - [`history`]: the network's history (postings, qualifications, facilities'
+//!   days) and the network as it stood on any day, handed to the coverage
+//!   engine for blank spots, reach and projections at that date.
+//! - [`network_alerts`]: the villages and township centres blank today or made
+//!   blank within a horizon by a change in the history (a retirement, the end
+//!   of a posting, a closure, a lapsed licence), for the township and county.
 //! - [`targets`]: the targets of the indicators (shipped, and changed by
 //!   administrators in the store), reports drawn against them and compared
 //!   with the year before, the overview's headline.
@@ -44,13 +52,16 @@ pub mod coverage;
 pub mod desk;
 pub mod enrolment;
 pub mod export;
+pub mod history;
 pub mod import;
+pub mod items;
 pub mod kept;
 pub mod keys;
 pub mod ledger;
 pub mod limits;
 pub mod model;
 pub mod monitoring;
+pub mod network_alerts;
 pub mod reconcile;
 pub mod registry;
 pub mod service;

@@ -238,6 +238,9 @@ pub struct SettledClaim {
     pub settlement: settle::Settlement,
     /// True when the claim had been settled before and this is the stored result.
     pub replayed: bool,
+    /// The bill's items as priced against the catalogue (none for a claim of
+    /// totals only).
+    pub items: Vec<domain::items::PricedItem>,
 }
 
 /// The outcome of voiding a claim.
@@ -276,12 +279,21 @@ pub struct ImportRun {
     pub report: String,
 }
 
-/// The rural health network of a scope, as the coverage engine takes it.
+/// The rural health network of a scope with its history (docs/coverage.md,
+/// "History"). The coverage engine takes the network of one day, a snapshot
+/// without history (`crate::history::snapshot`).
 #[derive(Debug, Clone, Default)]
 pub struct NetworkData {
     pub regions: Vec<domain::Region>,
+    /// With their opening and closing days.
     pub facilities: Vec<domain::Facility>,
+    /// Their records: the facility and qualification of the record count
+    /// where no posting, or no qualification, is recorded for them.
     pub practitioners: Vec<domain::Practitioner>,
+    /// The postings recorded for those practitioners.
+    pub postings: Vec<domain::Posting>,
+    /// The qualifications recorded for them, with their days.
+    pub qualifications: Vec<domain::QualificationHeld>,
 }
 
 /// A settled claim's payments by tier, in the policy's order, and what the

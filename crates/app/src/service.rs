@@ -38,8 +38,13 @@ pub struct App {
 }
 
 /// A claim to settle, by whom, with the answer's way back.
-type SettleJob =
-    (store::Scope, domain::Claim, String, tokio::sync::oneshot::Sender<Result<store::RealtimeSettlement, AppError>>);
+type SettleJob = (
+    store::Scope,
+    domain::Claim,
+    String,
+    Vec<domain::items::PricedItem>,
+    tokio::sync::oneshot::Sender<Result<store::RealtimeSettlement, AppError>>,
+);
 type SettleSender = tokio::sync::mpsc::UnboundedSender<SettleJob>;
 
 /// The most claims one group commit settles.
@@ -170,7 +175,7 @@ impl App {
                         }
                     }
                     let (items, answers): (Vec<_>, Vec<_>) =
-                        batch.into_iter().map(|(s, c, who, a)| ((s, c, who), a)).unzip();
+                        batch.into_iter().map(|(s, c, who, items, a)| ((s, c, who, items), a)).unzip();
                     let result = {
                         let _turn = match &write {
                             Some(m) => Some(m.lock().await),
@@ -328,6 +333,8 @@ fn object_kind(action: &str) -> &'static str {
         "claim"
     } else if action.contains("admission") {
         "admission"
+    } else if action.contains("posting") || action.contains("qualification") {
+        "practitioner"
     } else if action.contains("export") {
         "export"
     } else if action.contains("login")
@@ -651,11 +658,6 @@ impl App {
         self.report_compared(defs, s, year, levels, period, None, domain::CountyGroup::All).await
     }
 
-    pub async fn network(&self, s: &Scope) -> AppResult<NetworkData> {
-        let n = self.store.network(&scope(s)?).await?;
-        Ok(NetworkData { regions: n.regions, facilities: n.facilities, practitioners: n.practitioners })
-    }
-
     /// The latest import runs made inside the scope (their reports quote the
     /// files' rows).
     pub async fn import_runs(&self, s: &Scope, limit: usize) -> AppResult<Vec<ImportRun>> {
@@ -694,6 +696,19 @@ impl App {
     /// stored and inside the scope: one outside it is answered as an unknown
     /// facility (by the store, in the settlement's transaction).
     pub async fn settle_claim(&self, s: &Scope, claim: domain::Claim, actor: &str) -> AppResult<SettledClaim> {
+        self.settle_claim_with(s, claim, Vec::new(), actor).await
+    }
+
+    /// [`App::settle_claim`] of a claim with its bill's items, priced (by
+    /// [`App::settle_itemised`]): they are stored with the claim, in the
+    /// settlement's transaction.
+    pub(crate) async fn settle_claim_with(
+        &self,
+        s: &Scope,
+        claim: domain::Claim,
+        items: Vec<domain::items::PricedItem>,
+        actor: &str,
+    ) -> AppResult<SettledClaim> {
         if claim.facility_id.is_empty() {
             return Err(AppError::Invalid(
                 "a claim settled in real time must name its facility (facility_id): claim IDs are the facility's"
@@ -706,11 +721,11 @@ impl App {
         let r = if self.write.is_some() {
             let (answer, wait) = tokio::sync::oneshot::channel();
             self.settle_sender()
-                .send((scope(s)?, claim, actor.to_string(), answer))
+                .send((scope(s)?, claim, actor.to_string(), items, answer))
                 .map_err(|_| AppError::Store("the settlement writer has stopped".into()))?;
             wait.await.map_err(|_| AppError::Store("the settlement writer has stopped".into()))??
         } else {
-            crate::settlement::settle_realtime(&self.store, &scope(s)?, &claim, actor).await?
+            crate::settlement::settle_realtime_itemised(&self.store, &scope(s)?, &claim, &items, actor).await?
         };
         let policy = crate::settlement::engine().policy(&r.policy).map_err(AppError::Store)?;
         Ok(SettledClaim {
@@ -721,6 +736,7 @@ impl App {
             enrolled: r.enrolled,
             policy,
             replayed: r.replayed,
+            items: r.items,
         })
     }
 

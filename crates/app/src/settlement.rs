@@ -125,14 +125,26 @@ pub async fn settle_realtime(
     claim: &Claim,
     actor: &str,
 ) -> Result<RealtimeSettlement, StoreError> {
-    store.settle_realtime(engine(), scope, claim, actor).await
+    store.settle_realtime(engine(), scope, claim, &[], actor).await
+}
+
+/// Settles one claim in real time with its bill's items, priced: they are
+/// stored with a new claim, or must equal those of the claim stored.
+pub async fn settle_realtime_itemised(
+    store: &Store,
+    scope: &Scope,
+    claim: &Claim,
+    items: &[domain::items::PricedItem],
+    actor: &str,
+) -> Result<RealtimeSettlement, StoreError> {
+    store.settle_realtime(engine(), scope, claim, items, actor).await
 }
 
 /// Settles claims in real time together, one transaction for the group; each
 /// claim names who settles it.
 pub async fn settle_realtime_batch(
     store: &Store,
-    items: &[(Scope, Claim, String)],
+    items: &[(Scope, Claim, String, Vec<domain::items::PricedItem>)],
 ) -> Result<Vec<Result<RealtimeSettlement, StoreError>>, StoreError> {
     store.settle_realtime_batch(engine(), items).await
 }

@@ -34,6 +34,16 @@ pub struct Slip {
     /// Whether the patient was enrolled in basic insurance for the year when
     /// the claim was settled; the slip warns otherwise.
     pub enrolled: bool,
+    /// The bill's items with their category and eligible part, as priced when
+    /// the claim was itemised (none for a claim of totals only).
+    pub items: Vec<domain::items::PricedItem>,
+}
+
+impl Slip {
+    /// The sums of the bill's items (all zero for a claim of totals only).
+    pub fn item_totals(&self) -> domain::items::BillTotals {
+        domain::items::BillTotals::of(&self.items)
+    }
 }
 
 impl App {
@@ -70,6 +80,7 @@ impl App {
             None => crate::settlement::explain_stored(self.store(), &sc, key).await?.unwrap_or_default(),
         };
         let paid = set.payments.iter().fold(Fen::ZERO, |a, (_, p)| a + *p);
+        let items = self.store().claim_items(key).await?;
         Ok(Some(Slip {
             claim,
             name: pv.person.name,
@@ -84,6 +95,7 @@ impl App {
             settled_by: set.settled_by,
             voided: set.voided,
             enrolled: set.enrolled,
+            items,
         }))
     }
 }

@@ -369,6 +369,8 @@ async fn overview_regions_and_trend(store: &Store) {
 async fn network_in_scope(store: &Store) {
     seed(store).await;
     let f = |id: &str, village: &str| Facility {
+        opened: None,
+        closed: None,
         facility_id: id.into(),
         name: format!("clinic {id}"),
         kind: FacilityKind::VillageClinic,

@@ -19,6 +19,8 @@ fn at(facility: &str, c: Claim) -> Claim {
 
 fn facility(id: &str, village: &str) -> Facility {
     Facility {
+        opened: None,
+        closed: None,
         facility_id: id.into(),
         name: format!("Clinic {id}"),
         kind: FacilityKind::VillageClinic,
@@ -152,6 +154,11 @@ async fn the_batch_settles_each_key_once(store: &Store) {
     }
 }
 
+/// The facilities of `setup`, as a store before migration 20 held them.
+const OLD_FACILITIES: &str = "INSERT INTO facilities (facility_id, name, kind, grade, region_code, lon, lat) VALUES
+    ('FA', 'Clinic FA', 'village_clinic', NULL, 341122100201, NULL, NULL),
+    ('FB', 'Clinic FB', 'village_clinic', NULL, 341123100201, NULL, NULL)";
+
 /// Settlements, their payments and the accumulators, copied row by row from
 /// one store into another of the same contents, as migration 13 keeps them
 /// (no facility in the settlements' rows).
@@ -201,7 +208,8 @@ async fn a_store_left_by_migration_13_keeps_its_claims_sqlite() {
     let (now, old) = (TestDb::sqlite().await, TestDb::sqlite_at(13).await);
     let (from, to) =
         (sqlx::SqlitePool::connect(&now.url).await.unwrap(), sqlx::SqlitePool::connect(&old.url).await.unwrap());
-    the_migration_keeps_settled_claims(&now.store, &old.store, || async { copy_settled!(from, to) }).await;
+    let facilities = async { sqlx::query(OLD_FACILITIES).execute(&to).await.map(|_| ()).unwrap() };
+    the_migration_keeps_settled_claims(&now.store, &old.store, facilities, || async { copy_settled!(from, to) }).await;
     from.close().await;
     to.close().await;
     now.finish().await;
@@ -212,7 +220,8 @@ async fn a_store_left_by_migration_13_keeps_its_claims_sqlite() {
 async fn a_store_left_by_migration_13_keeps_its_claims_postgres() {
     let (Some(now), Some(old)) = (TestDb::pg().await, TestDb::pg_at(13).await) else { return };
     let (from, to) = (sqlx::PgPool::connect(&now.url).await.unwrap(), sqlx::PgPool::connect(&old.url).await.unwrap());
-    the_migration_keeps_settled_claims(&now.store, &old.store, || async { copy_settled!(from, to) }).await;
+    let facilities = async { sqlx::query(OLD_FACILITIES).execute(&to).await.map(|_| ()).unwrap() };
+    the_migration_keeps_settled_claims(&now.store, &old.store, facilities, || async { copy_settled!(from, to) }).await;
     from.close().await;
     to.close().await;
     now.finish().await;
@@ -223,8 +232,12 @@ async fn a_store_left_by_migration_13_keeps_its_claims_postgres() {
 /// claims (some with facilities, the IDs unique as they had to be), `now`
 /// settles them and `copy` writes its settlements into `old` as migration 13
 /// kept them. Once `old` is migrated, the two read, settle and void the same.
-async fn the_migration_keeps_settled_claims<F, Fut>(now: &Store, old: &Store, copy: F)
-where
+async fn the_migration_keeps_settled_claims<F, Fut>(
+    now: &Store,
+    old: &Store,
+    old_facilities: impl std::future::Future<Output = ()>,
+    copy: F,
+) where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
@@ -236,8 +249,13 @@ where
         claim("C4", 7, "2024-05-01", 30_000, 20_000),
         claim("C5", 1, "2024-08-01", 5_000, 4_000),
     ];
+    setup(now).await;
+    // The old store's facilities as migration 13 kept them (no days of
+    // opening and closing, migration 20).
+    seed(old).await;
+    old_facilities.await;
+    app::settlement::put_policy(old, "34", 2024, POLICY, "admin").await.unwrap();
     for store in [now, old] {
-        setup(store).await;
         store.import_claims(&claims).await.unwrap();
     }
     let all = Scope::all();

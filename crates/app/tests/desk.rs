@@ -21,6 +21,8 @@ fn today() -> NaiveDate {
 
 fn facility(id: &str, village: &str) -> Facility {
     Facility {
+        opened: None,
+        closed: None,
         facility_id: id.into(),
         name: format!("hospital {id}"),
         kind: FacilityKind::CountyHospital,

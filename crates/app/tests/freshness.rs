@@ -59,6 +59,8 @@ const WRITES: &[&str] = &[
     "record_visits",
     "sign_contracts",
     "set_enrolments",
+    "put_catalogue",
+    "put_claim_items",
     "create_household",
     "change_household",
     "create_person",
@@ -83,6 +85,8 @@ const WRITES: &[&str] = &[
     "set_amount_limit",
     "put_target",
     "admit",
+    "record_postings",
+    "record_qualifications",
     "link_admission_claim",
     "record_admission_payment",
     "migrate",
@@ -158,6 +162,10 @@ const READS: &[&str] = &[
     "amount_limits",
     "enrolments_of",
     "enrolled_persons",
+    "search_catalogue",
+    "catalogue_items",
+    "claims_for_items",
+    "claim_items",
     "targets",
     "target_versions",
     "household_members",
@@ -189,6 +197,10 @@ const READS: &[&str] = &[
     "admission",
     "admissions",
     "facility_settlements",
+    "network_history",
+    "practitioner_in_scope",
+    "postings_of",
+    "qualifications_of",
 ];
 
 /// The names of the store's `pub async fn`s, from its sources.
@@ -359,6 +371,8 @@ fn person_with(seq: u16, household: &str, status: PovertyStatus, diagnoses: &[&s
 
 fn facility(id: &str, village: &str, kind: FacilityKind) -> Facility {
     Facility {
+        opened: None,
+        closed: None,
         facility_id: id.into(),
         name: format!("clinic {id}"),
         kind,
@@ -498,6 +512,47 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
         .await
         .unwrap();
     run.fresh(&["import_claims"], "more claims imported").await;
+    // C7 itemised: a catalogue, and its items change its eligible cost (an
+    // update of the claim, which its triggers mark).
+    let item = |code: &str, category| domain::items::CatalogueItem {
+        province: 34,
+        year: 2024,
+        code: code.into(),
+        name: code.into(),
+        category,
+        self_pay_share: Rate(0),
+    };
+    let catalogue = [item("A1", domain::items::ItemCategory::A), item("C1", domain::items::ItemCategory::C)];
+    let labelled: Vec<(String, domain::items::CatalogueItem)> =
+        catalogue.iter().map(|i| ("the catalogue".to_string(), i.clone())).collect();
+    store.put_catalogue(&labelled, "admin").await.unwrap();
+    let lines = [("A1", 400_000, domain::items::ItemCategory::A), ("C1", 100_000, domain::items::ItemCategory::C)];
+    let items: Vec<domain::items::PricedItem> = lines
+        .iter()
+        .map(|(code, amount, category)| {
+            let (self_pay_first, eligible) = domain::items::price_line(Fen(*amount), *category, Rate(0));
+            domain::items::PricedItem {
+                item_code: code.to_string(),
+                name: code.to_string(),
+                quantity: domain::items::Quantity::units(1),
+                unit_price: Fen(*amount),
+                amount: Fen(*amount),
+                category: *category,
+                self_pay_share: Rate(0),
+                self_pay_first,
+                eligible,
+            }
+        })
+        .collect();
+    let bill = store::ItemisedBill {
+        label: "the items".into(),
+        key: ClaimKey::new("", "C7"),
+        total_cost: Fen::from_yuan(5_000),
+        eligible: Fen::from_yuan(4_000),
+        items,
+    };
+    store.put_claim_items(&all, &[bill]).await.unwrap();
+    run.fresh(&["put_catalogue", "put_claim_items"], "a claim itemised against the catalogue").await;
     let counts = app::settlement::settle_stored_in_chunks(store, &all, 2024, "batch", 1).await.unwrap();
     assert_eq!(counts.settled, 2);
     run.fresh(&["settle_stored_in_chunks"], "a batch settlement in chunks").await;
@@ -524,7 +579,9 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
         (Scope::new("341123").unwrap(), claim("R5", 1, "2024-10-05", 800, 700)), // outside the scope
     ];
     let results =
-        app::settlement::settle_realtime_batch(store, &group.map(|(s, c)| (s, c, "clerk".to_string()))).await.unwrap();
+        app::settlement::settle_realtime_batch(store, &group.map(|(s, c)| (s, c, "clerk".to_string(), vec![])))
+            .await
+            .unwrap();
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 2, "{results:?}");
     run.fresh(&["settle_realtime_batch"], "a group of real-time settlements").await;
     app::settlement::void_claim(store, &all, &ClaimKey::new("", "C1"), "clerk").await.unwrap();
@@ -750,6 +807,29 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
     run.fresh(&["import_facilities"], "a facility moved to another county").await;
     store.import_practitioners(&[doctor("PB", "FB", false), doctor("PC", "FT", true)]).await.unwrap();
     run.fresh(&["import_practitioners"], "a practitioner retired, another hired").await;
+    // The network's history: the kept reach is measured on the network as it
+    // stood on the year's last day.
+    let posted = Posting {
+        practitioner_id: "PA".into(),
+        facility_id: "FT".into(),
+        role: PostingRole::Posting,
+        start: Some(d("2024-07-01")),
+        end: None,
+    };
+    store.record_postings(&all, &[("a posting".into(), posted)], "li").await.unwrap();
+    run.fresh(&["record_postings"], "a village doctor posted to the township centre").await;
+    let licence = QualificationHeld {
+        practitioner_id: "PC".into(),
+        qualification: Qualification::AssistantPhysician,
+        obtained: Some(d("2024-03-01")),
+        lapses: None,
+    };
+    store.record_qualifications(&all, &[("a licence".into(), licence)], "li").await.unwrap();
+    run.fresh(&["record_qualifications"], "a township doctor licensed as assistant physician").await;
+    let closed =
+        Facility { closed: Some(d("2024-10-01")), ..facility("FA", "341122100201", FacilityKind::VillageClinic) };
+    store.import_facilities(&[closed]).await.unwrap();
+    run.fresh(&["import_facilities"], "a village clinic closed").await;
 
     // A streamed import, in two chunks.
     let (tx, mut rx) = tokio::sync::mpsc::channel(4);

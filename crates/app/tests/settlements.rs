@@ -440,7 +440,7 @@ async fn a_group_commit_settles_each_claim_as_one_at_a_time_would(store: &Store)
     ];
     let out = app::settlement::settle_realtime_batch(
         store,
-        &items.into_iter().map(|(s, c)| (s, c, "clerk".to_string())).collect::<Vec<_>>(),
+        &items.into_iter().map(|(s, c)| (s, c, "clerk".to_string(), vec![])).collect::<Vec<_>>(),
     )
     .await
     .unwrap();
@@ -489,9 +489,9 @@ async fn a_settlement_and_a_void_commit_with_their_audit_rows(store: &Store) {
     assert!(r.detail.contains("13000.00"), "{}", r.detail);
     // A group: each settled claim audited with its own clerk, the refused one not.
     let group = vec![
-        (all.clone(), claim("A2", 1, "2024-05-01", 1_000, 1_000), "clerk_li".to_string()),
-        (all.clone(), claim("A3", 99, "2024-05-01", 1_000, 1_000), "clerk_li".to_string()),
-        (all.clone(), claim("A4", 3, "2024-05-02", 2_000, 2_000), "clerk_zhao".to_string()),
+        (all.clone(), claim("A2", 1, "2024-05-01", 1_000, 1_000), "clerk_li".to_string(), vec![]),
+        (all.clone(), claim("A3", 99, "2024-05-01", 1_000, 1_000), "clerk_li".to_string(), vec![]),
+        (all.clone(), claim("A4", 3, "2024-05-02", 2_000, 2_000), "clerk_zhao".to_string(), vec![]),
     ];
     let out = app::settlement::settle_realtime_batch(store, &group).await.unwrap();
     assert!(out[0].is_ok() && out[1].is_err() && out[2].is_ok(), "{out:?}");

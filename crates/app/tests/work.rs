@@ -68,6 +68,8 @@ async fn with_network(store: &Store) -> App {
     seed(store).await;
     store
         .import_facilities(&[Facility {
+            opened: None,
+            closed: None,
             facility_id: "F1".into(),
             name: "clinic A1".into(),
             kind: FacilityKind::VillageClinic,
@@ -383,6 +385,8 @@ async fn visits_and_contracts_are_checked_and_counted(store: &Store) {
     assert!(m.contains("practitioner_id"), "{m}");
     store
         .import_facilities(&[Facility {
+            opened: None,
+            closed: None,
             facility_id: "F2".into(),
             name: "clinic B1".into(),
             kind: FacilityKind::VillageClinic,

@@ -75,6 +75,8 @@ async fn fill(db: &str) -> (BTreeMap<String, Fen>, BTreeMap<String, usize>) {
     store.import_persons(&persons).await.unwrap();
     store
         .import_facilities(&[domain::Facility {
+            opened: None,
+            closed: None,
             facility_id: "FH".into(),
             name: "县医院".into(),
             kind: domain::FacilityKind::CountyHospital,

@@ -80,6 +80,8 @@ fn synth(counties: usize, seed: u64) -> (Vec<Region>, Vec<Facility>, Vec<Practit
                 let fid = format!("H{ccode}.{h}");
                 let grade = if h == 0 && rng.gen_bool(0.97) { Some(Grade(2)) } else { Some(Grade(1)) };
                 facilities.push(Facility {
+                    opened: None,
+                    closed: None,
                     facility_id: fid.clone(),
                     name: fid.clone(),
                     kind: FacilityKind::CountyHospital,
@@ -97,6 +99,8 @@ fn synth(counties: usize, seed: u64) -> (Vec<Region>, Vec<Facility>, Vec<Practit
                 let (tlon, tlat) = (clon + rng.gen_range(-0.5..0.5), clat + rng.gen_range(-0.4..0.4));
                 let tid = format!("T{tcode}");
                 facilities.push(Facility {
+                    opened: None,
+                    closed: None,
                     facility_id: tid.clone(),
                     name: tid.clone(),
                     kind: FacilityKind::TownshipCenter,
@@ -121,6 +125,8 @@ fn synth(counties: usize, seed: u64) -> (Vec<Region>, Vec<Facility>, Vec<Practit
                     for k in 0..if rng.gen_bool(0.2) { 2 } else { 1 } {
                         let fid = format!("V{vcode}.{k}");
                         facilities.push(Facility {
+                            opened: None,
+                            closed: None,
                             facility_id: fid.clone(),
                             name: fid.clone(),
                             kind: FacilityKind::VillageClinic,

@@ -86,7 +86,21 @@ pub fn project(net: &Network, d: NaiveDate, s: &Settings) -> Vec<BlankSpot> {
     v
 }
 
-fn sort(v: &mut [BlankSpot]) {
+/// The blank spots `years` after `base` on `net`, the network as it stands on
+/// that day (every practitioner's age counted then), listed with `in_years`
+/// `years`; `base` only sets the tense of the details. With one network for
+/// every horizon this is a row of [`project`]; a caller that knows the network's
+/// history hands the network of each horizon's day (docs/coverage.md,
+/// "History"). Sorted as [`project`] sorts.
+pub fn blank_spots_in(net: &Network, base: NaiveDate, years: i32, s: &Settings) -> Vec<BlankSpot> {
+    let mut v = spots_at(net, base, years, s);
+    sort(&mut v);
+    v
+}
+
+/// Sorts blank spots as the coverage file lists them: by `in_years`, kind,
+/// region code, name and detail.
+pub fn sort(v: &mut [BlankSpot]) {
     v.sort_by(|a, b| {
         (a.in_years, a.kind, a.region_code, &a.name, &a.detail).cmp(&(
             b.in_years,

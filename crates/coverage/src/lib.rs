@@ -30,7 +30,7 @@ pub mod plan;
 pub mod reach;
 pub mod roads;
 
-pub use blank::{blank_spots, project, BlankKind, BlankSpot, HORIZONS};
+pub use blank::{blank_spots, blank_spots_in, project, BlankKind, BlankSpot, HORIZONS};
 pub use error::CoverageError;
 pub use geo::{haversine_km, PointIndex, TravelModel};
 pub use network::{Network, Settings};

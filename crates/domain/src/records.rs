@@ -18,10 +18,10 @@ pub struct Column {
     pub required: bool,
 }
 
-const fn req(name: &'static str) -> Column {
+pub(crate) const fn req(name: &'static str) -> Column {
     Column { name, required: true }
 }
-const fn opt(name: &'static str) -> Column {
+pub(crate) const fn opt(name: &'static str) -> Column {
     Column { name, required: false }
 }
 
@@ -49,7 +49,9 @@ pub trait Record: Sized {
     fn from_fields(f: &[&str]) -> Result<Self, FieldError>;
     /// The fields in [`Self::COLUMNS`] order, for export.
     fn to_fields(&self) -> Vec<String>;
-    /// The key that identifies the record: a re-import with the same key updates.
+    /// The key that identifies the record: a re-import with the same key updates,
+    /// and a file that repeats a key is refused. Empty for a kind without a key,
+    /// whose rows may repeat (the lines of a bill).
     fn key(&self) -> String;
 }
 
@@ -96,11 +98,11 @@ impl ColumnMap {
     }
 }
 
-fn col<T>(column: &'static str, r: Result<T, DomainError>) -> Result<T, FieldError> {
+pub(crate) fn col<T>(column: &'static str, r: Result<T, DomainError>) -> Result<T, FieldError> {
     r.map_err(|e| FieldError { column, reason: e.0 })
 }
 
-fn required<'a>(column: &'static str, s: &'a str) -> Result<&'a str, FieldError> {
+pub(crate) fn required<'a>(column: &'static str, s: &'a str) -> Result<&'a str, FieldError> {
     let t = s.trim();
     if t.is_empty() {
         return Err(FieldError { column, reason: "is empty; a value is required".into() });
@@ -124,7 +126,7 @@ pub fn parse_id(column: &'static str, s: &str) -> Result<String, FieldError> {
 
 /// A name (of a person, facility, doctor or region): checked by
 /// [`crate::text::check_name`]; empty only where `optional`.
-fn parse_name(column: &'static str, s: &str, optional: bool) -> Result<String, FieldError> {
+pub(crate) fn parse_name(column: &'static str, s: &str, optional: bool) -> Result<String, FieldError> {
     let t = if optional { s.trim() } else { required(column, s)? };
     col(column, crate::text::check_name(t))?;
     Ok(t.to_string())
@@ -407,12 +409,32 @@ pub struct Facility {
     pub region_code: RegionCode,
     pub lon: Option<f64>,
     pub lat: Option<f64>,
+    /// The day it opened (included); absent: open from an unknown day.
+    pub opened: Option<NaiveDate>,
+    /// The day it closed (excluded: closed from that day); absent: still open.
+    pub closed: Option<NaiveDate>,
+}
+
+impl Facility {
+    /// Whether the facility is open on `d` (docs/coverage.md, "History").
+    pub fn open_on(&self, d: NaiveDate) -> bool {
+        crate::history::open_on(self.opened, self.closed, d)
+    }
 }
 
 impl Record for Facility {
     const KIND: &'static str = "facilities";
-    const COLUMNS: &'static [Column] =
-        &[req("facility_id"), req("name"), req("kind"), opt("grade"), req("region_code"), opt("lon"), opt("lat")];
+    const COLUMNS: &'static [Column] = &[
+        req("facility_id"),
+        req("name"),
+        req("kind"),
+        opt("grade"),
+        req("region_code"),
+        opt("lon"),
+        opt("lat"),
+        opt("opened"),
+        opt("closed"),
+    ];
 
     fn from_fields(f: &[&str]) -> Result<Self, FieldError> {
         let facility_id = parse_id("facility_id", f[0])?;
@@ -421,7 +443,18 @@ impl Record for Facility {
         let grade = col("grade", Grade::parse_opt(f[3]))?;
         let region_code = col("region_code", RegionCode::parse(f[4]))?;
         let pt = parse_point(f[5], f[6])?;
-        Ok(Facility { facility_id, name, kind, grade, region_code, lon: pt.map(|p| p.0), lat: pt.map(|p| p.1) })
+        let (opened, closed) = crate::history::parse_open_close(f[7], f[8])?;
+        Ok(Facility {
+            facility_id,
+            name,
+            kind,
+            grade,
+            region_code,
+            lon: pt.map(|p| p.0),
+            lat: pt.map(|p| p.1),
+            opened,
+            closed,
+        })
     }
 
     fn to_fields(&self) -> Vec<String> {
@@ -433,6 +466,8 @@ impl Record for Facility {
             self.region_code.to_string(),
             fmt_opt(&self.lon),
             fmt_opt(&self.lat),
+            fmt_opt(&self.opened),
+            fmt_opt(&self.closed),
         ]
     }
 
@@ -876,7 +911,8 @@ mod tests {
         assert_eq!(e.column, "name");
         assert!(e.reason.contains("U+202E (right-to-left override) at character 3"), "{e}");
         assert_eq!(person("张\u{7}三").unwrap_err().column, "name");
-        let facility = |name: &str| Facility::from_fields(&["F1", name, "village_clinic", "", "341122100201", "", ""]);
+        let facility =
+            |name: &str| Facility::from_fields(&["F1", name, "village_clinic", "", "341122100201", "", "", "", ""]);
         assert!(facility("来安县卫生院").is_ok());
         assert!(facility("\u{2067}卫生院").unwrap_err().reason.contains("U+2067"));
         let doctor =

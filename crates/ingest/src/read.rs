@@ -554,7 +554,21 @@ impl<'s, R: Record> Collector<'s, R> {
     /// Adds a parsed record, checking its key against the rows before it.
     pub(crate) fn push(&mut self, line: u64, record: R) {
         use std::collections::hash_map::Entry;
-        match self.seen.entry(record.key()) {
+        let key = record.key();
+        if key.is_empty() {
+            // A kind without a key (the lines of a bill): every row is its own.
+            if self.sink.is_some() && !self.errors.is_empty() {
+                return;
+            }
+            self.rows.push(Row { line, record });
+            if let Some((chunk, f)) = &mut self.sink {
+                if self.rows.len() >= *chunk {
+                    f(Feed::Rows(std::mem::replace(&mut self.rows, Vec::with_capacity(*chunk))));
+                }
+            }
+            return;
+        }
+        match self.seen.entry(key) {
             Entry::Occupied(first) => {
                 let reason = format!("repeats the key {} of line {}", first.key(), first.get());
                 self.row_error(line, R::COLUMNS[0].name, reason);

@@ -325,6 +325,8 @@ fn samples() -> Samples {
     ];
     let facilities = vec![
         Facility {
+            opened: None,
+            closed: None,
             facility_id: "F1".into(),
             name: "大王村卫生室".into(),
             kind: FacilityKind::VillageClinic,
@@ -334,6 +336,8 @@ fn samples() -> Samples {
             lat: Some(32.4),
         },
         Facility {
+            opened: None,
+            closed: None,
             facility_id: "F2".into(),
             name: "来安县人民医院".into(),
             kind: FacilityKind::CountyHospital,

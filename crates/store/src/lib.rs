@@ -11,7 +11,9 @@ pub mod enrol;
 pub mod error;
 mod figures;
 mod fresh;
+pub mod history;
 pub mod indicator_facts;
+pub mod items;
 mod keys;
 pub mod ledger;
 mod limits;
@@ -41,10 +43,12 @@ pub use engine::{AlertRules, MeasureRefusal, SettlementEngine, SettlementRules};
 pub use enrol::StoredEnrolment;
 pub use error::StoreError;
 pub use figures::VILLAGES_A_TURN;
+pub use history::{HistoryWrites, NetworkHistory, StoredPosting, StoredQualification};
 pub use indicator_facts::{
     FactsWrite, HouseholdSpending, IndicatorYear, KeptFacts, Merge, PersonClaimInputs, PersonFacts, PersonsWrite,
     VillageFacts, YearFacts,
 };
+pub use items::{ClaimForItems, ItemisedBill};
 pub use ledger::{LedgerCounts, LedgerQuery, StoredLedgerEntry};
 pub use registry::{ImportCounts, ImportFeed, StoredRecord};
 pub use report_inputs::{AlertDates, CaseDates, ReportInputs};

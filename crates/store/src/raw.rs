@@ -103,7 +103,7 @@ impl<'c> Stmt<'c> {
                 Val::T(Some(s)) => {
                     ffi::sqlite3_bind_text(self.raw, i, s.as_ptr() as *const c_char, text_len(s)?, ffi::SQLITE_STATIC())
                 }
-                Val::D(d) => {
+                Val::D(Some(d)) => {
                     iso_date(*d, date);
                     ffi::sqlite3_bind_text(
                         self.raw,
@@ -113,7 +113,7 @@ impl<'c> Stmt<'c> {
                         ffi::SQLITE_TRANSIENT(),
                     )
                 }
-                Val::I(None) | Val::R(None) | Val::T(None) => ffi::sqlite3_bind_null(self.raw, i),
+                Val::I(None) | Val::R(None) | Val::T(None) | Val::D(None) => ffi::sqlite3_bind_null(self.raw, i),
             }
         };
         self.check(rc)
@@ -293,7 +293,7 @@ impl Row<'_> {
                 Val::T((!null).then(|| self.text(i).map(|t| std::borrow::Cow::Owned(t.to_string()))).transpose()?)
             }
             Ty::Bool => Val::B(self.int(i) != 0),
-            Ty::Date => Val::D(self.date(i)?),
+            Ty::Date => Val::D((!null).then(|| self.date(i)).transpose()?),
         })
     }
 

@@ -73,7 +73,11 @@ pub trait StoredRecord: Record + Send + Sync + sealed::Sealed {
     #[doc(hidden)]
     fn to_vals(&self) -> Vec<Val<'_>>;
     #[doc(hidden)]
-    fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError>;
+    fn from_row(r: &StoredRow) -> Result<Self, StoreError>;
+    #[doc(hidden)]
+    fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError> {
+        Self::from_row(&StoredRow::new(Self::spec(), v))
+    }
 }
 
 /// A hashable key of a row.
@@ -1030,29 +1034,95 @@ fn key_to_int(spec: &TableSpec, key: &str) -> Option<i64> {
 
 // ---- the kinds ----
 
-fn text(v: &Val<'_>) -> String {
-    v.as_str().unwrap_or_default().to_string()
+/// A stored row of a registry table, read by column name. A value that is
+/// missing or does not decode is an error that names the table, the row's key
+/// and the column; nothing is read as a default.
+#[doc(hidden)]
+pub struct StoredRow {
+    spec: &'static TableSpec,
+    vals: Vec<Val<'static>>,
 }
 
-fn region_code(v: &Val<'_>, ctx: &str) -> Result<RegionCode, StoreError> {
-    let n = v.as_i64().unwrap_or_default();
-    RegionCode::from_u64(n as u64).map_err(|e| corrupt(ctx, n, e))
-}
+impl StoredRow {
+    pub(crate) fn new(spec: &'static TableSpec, vals: Vec<Val<'static>>) -> StoredRow {
+        debug_assert_eq!(vals.len(), spec.cols.len(), "a row of {} has every column", spec.table);
+        StoredRow { spec, vals }
+    }
 
-fn parse_enum<T: std::str::FromStr>(v: &Val<'_>, ctx: &str) -> Result<T, StoreError>
-where
-    T::Err: std::fmt::Display,
-{
-    let s = v.as_str().unwrap_or_default();
-    s.parse().map_err(|e| corrupt(ctx, s, e))
-}
+    fn val(&self, col: &str) -> &Val<'static> {
+        let i = self.spec.cols.iter().position(|(c, _)| *c == col);
+        &self.vals[i.unwrap_or_else(|| panic!("table {} has no column {col}", self.spec.table))]
+    }
 
-fn fen(v: &Val<'_>) -> domain::Fen {
-    domain::Fen(v.as_i64().unwrap_or_default())
-}
+    /// What a refusal of column `col` says: the table, the key, the column.
+    fn bad(&self, col: &str, value: impl std::fmt::Display, why: impl std::fmt::Display) -> StoreError {
+        let key: Vec<String> = self.vals[..self.spec.keys].iter().map(Val::key_text).collect();
+        corrupt(&format!("reading {} {}, column {col}", self.spec.table, key.join(" / ")), value, why)
+    }
 
-fn opt_fen(v: &Val<'_>) -> Option<domain::Fen> {
-    v.as_i64().map(domain::Fen)
+    fn opt_int(&self, col: &str) -> Option<i64> {
+        self.val(col).as_i64()
+    }
+
+    fn int(&self, col: &str) -> Result<i64, StoreError> {
+        self.opt_int(col).ok_or_else(|| self.bad(col, "NULL", "a number is required"))
+    }
+
+    fn text(&self, col: &str) -> Result<String, StoreError> {
+        self.val(col).as_str().map(str::to_string).ok_or_else(|| self.bad(col, "NULL", "a text is required"))
+    }
+
+    fn date(&self, col: &str) -> Result<chrono::NaiveDate, StoreError> {
+        self.val(col).as_date().ok_or_else(|| self.bad(col, "NULL", "a date is required"))
+    }
+
+    fn opt_date(&self, col: &str) -> Option<chrono::NaiveDate> {
+        self.val(col).as_date()
+    }
+
+    fn real(&self, col: &str) -> Option<f64> {
+        self.val(col).as_f64()
+    }
+
+    fn bool(&self, col: &str) -> bool {
+        self.val(col).as_bool()
+    }
+
+    fn fen(&self, col: &str) -> Result<domain::Fen, StoreError> {
+        self.int(col).map(domain::Fen)
+    }
+
+    fn opt_fen(&self, col: &str) -> Option<domain::Fen> {
+        self.opt_int(col).map(domain::Fen)
+    }
+
+    fn parse<T: std::str::FromStr>(&self, col: &str) -> Result<T, StoreError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let s = self.text(col)?;
+        s.parse().map_err(|e| self.bad(col, &s, e))
+    }
+
+    /// A whole number that must fit `T` (a size, a grade, a year).
+    fn small<T: TryFrom<i64>>(&self, col: &str) -> Result<T, StoreError> {
+        let n = self.int(col)?;
+        T::try_from(n).map_err(|_| self.bad(col, n, "out of range"))
+    }
+
+    fn opt_small<T: TryFrom<i64>>(&self, col: &str) -> Result<Option<T>, StoreError> {
+        self.opt_int(col).map(|n| T::try_from(n).map_err(|_| self.bad(col, n, "out of range"))).transpose()
+    }
+
+    fn region(&self, col: &str) -> Result<RegionCode, StoreError> {
+        let n = self.int(col)?;
+        RegionCode::from_u64(n as u64).map_err(|e| self.bad(col, n, e))
+    }
+
+    fn person(&self, col: &str) -> Result<ResidentId, StoreError> {
+        let n = self.int(col)?;
+        ResidentId::from_u64(n as u64).map_err(|e| self.bad(col, n, e))
+    }
 }
 
 pub(crate) fn resident_id(n: i64, ctx: &str) -> Result<ResidentId, StoreError> {
@@ -1100,16 +1170,15 @@ impl StoredRecord for Region {
             Val::R(self.lat),
         ]
     }
-    fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError> {
-        let ctx = "reading regions";
+    fn from_row(r: &StoredRow) -> Result<Self, StoreError> {
         Ok(Region {
-            code: region_code(&v[0], ctx)?,
-            name: text(&v[1]),
-            level: parse_enum::<RegionLevel>(&v[2], ctx)?,
-            urban_rural: v[4].as_i64().map(|x| x as u16),
-            population: v[5].as_i64().map(|x| x as u32),
-            lon: v[6].as_f64(),
-            lat: v[7].as_f64(),
+            code: r.region("code")?,
+            name: r.text("name")?,
+            level: r.parse::<RegionLevel>("level")?,
+            urban_rural: r.opt_small("urban_rural")?,
+            population: r.opt_small("population")?,
+            lon: r.real("lon"),
+            lat: r.real("lat"),
         })
     }
 }
@@ -1146,15 +1215,14 @@ impl StoredRecord for Household {
             Val::I(self.food.map(|f| f.0)),
         ]
     }
-    fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError> {
-        let ctx = "reading households";
+    fn from_row(r: &StoredRow) -> Result<Self, StoreError> {
         Ok(Household {
-            household_id: text(&v[0]),
-            village_code: region_code(&v[1], ctx)?,
-            size: v[2].as_i64().unwrap_or_default() as u16,
-            income: fen(&v[3]),
-            consumption: opt_fen(&v[4]),
-            food: opt_fen(&v[5]),
+            household_id: r.text("household_id")?,
+            village_code: r.region("village_code")?,
+            size: r.small("size")?,
+            income: r.fen("income")?,
+            consumption: r.opt_fen("consumption"),
+            food: r.opt_fen("food"),
         })
     }
 }
@@ -1187,7 +1255,7 @@ impl StoredRecord for Person {
             Val::text(&self.household_id),
             Val::text(&self.name),
             Val::text(self.status.as_str()),
-            Val::D(self.status_since),
+            Val::D(Some(self.status_since)),
             match self.diagnoses.len() {
                 0 => Val::text(""),
                 1 => Val::text(&self.diagnoses[0]),
@@ -1195,21 +1263,14 @@ impl StoredRecord for Person {
             },
         ]
     }
-    fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError> {
-        let ctx = "reading persons";
+    fn from_row(r: &StoredRow) -> Result<Self, StoreError> {
         Ok(Person {
-            person_id: resident_id(v[0].as_i64().unwrap_or_default(), ctx)?,
-            household_id: text(&v[1]),
-            name: text(&v[2]),
-            status: parse_enum::<PovertyStatus>(&v[3], ctx)?,
-            status_since: v[4].as_date().unwrap_or_default(),
-            diagnoses: v[5]
-                .as_str()
-                .unwrap_or_default()
-                .split(';')
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect(),
+            person_id: r.person("person_id")?,
+            household_id: r.text("household_id")?,
+            name: r.text("name")?,
+            status: r.parse::<PovertyStatus>("status")?,
+            status_since: r.date("status_since")?,
+            diagnoses: r.text("diagnoses")?.split(';').filter(|s| !s.is_empty()).map(String::from).collect(),
         })
     }
 }
@@ -1225,6 +1286,8 @@ static FACILITIES: TableSpec = TableSpec {
         ("region_code", Ty::Int),
         ("lon", Ty::Real),
         ("lat", Ty::Real),
+        ("opened", Ty::Date),
+        ("closed", Ty::Date),
     ],
     keys: 1,
     read_whole: false,
@@ -1246,18 +1309,21 @@ impl StoredRecord for Facility {
             Val::int(self.region_code.as_u64() as i64),
             Val::R(self.lon),
             Val::R(self.lat),
+            Val::D(self.opened),
+            Val::D(self.closed),
         ]
     }
-    fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError> {
-        let ctx = "reading facilities";
+    fn from_row(r: &StoredRow) -> Result<Self, StoreError> {
         Ok(Facility {
-            facility_id: text(&v[0]),
-            name: text(&v[1]),
-            kind: parse_enum(&v[2], ctx)?,
-            grade: v[3].as_i64().map(|g| Grade(g as u8)),
-            region_code: region_code(&v[4], ctx)?,
-            lon: v[5].as_f64(),
-            lat: v[6].as_f64(),
+            facility_id: r.text("facility_id")?,
+            name: r.text("name")?,
+            kind: r.parse("kind")?,
+            grade: r.opt_small::<u8>("grade")?.map(Grade),
+            region_code: r.region("region_code")?,
+            lon: r.real("lon"),
+            lat: r.real("lat"),
+            opened: r.opt_date("opened"),
+            closed: r.opt_date("closed"),
         })
     }
 }
@@ -1292,20 +1358,19 @@ impl StoredRecord for Practitioner {
             Val::text(&self.name),
             Val::text(self.qualification.as_str()),
             Val::B(self.gp),
-            Val::D(self.birth_date),
+            Val::D(Some(self.birth_date)),
             Val::B(self.active),
         ]
     }
-    fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError> {
-        let ctx = "reading practitioners";
+    fn from_row(r: &StoredRow) -> Result<Self, StoreError> {
         Ok(Practitioner {
-            practitioner_id: text(&v[0]),
-            facility_id: text(&v[1]),
-            name: text(&v[2]),
-            qualification: parse_enum(&v[3], ctx)?,
-            gp: v[4].as_bool(),
-            birth_date: v[5].as_date().unwrap_or_default(),
-            active: v[6].as_bool(),
+            practitioner_id: r.text("practitioner_id")?,
+            facility_id: r.text("facility_id")?,
+            name: r.text("name")?,
+            qualification: r.parse("qualification")?,
+            gp: r.bool("gp"),
+            birth_date: r.date("birth_date")?,
+            active: r.bool("active"),
         })
     }
 }
@@ -1346,27 +1411,26 @@ impl StoredRecord for Claim {
             Val::int(self.person_id.as_u64() as i64),
             Val::text(self.facility_level.as_str()),
             Val::text(self.kind.as_str()),
-            Val::D(self.admitted),
-            Val::D(self.discharged),
+            Val::D(Some(self.admitted)),
+            Val::D(Some(self.discharged)),
             Val::int(self.year() as i64),
             Val::int(self.total_cost.0),
             Val::int(self.eligible_cost.0),
             Val::text(&self.diagnosis),
         ]
     }
-    fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError> {
-        let ctx = "reading claims";
+    fn from_row(r: &StoredRow) -> Result<Self, StoreError> {
         Ok(Claim {
-            claim_id: text(&v[0]),
-            facility_id: text(&v[1]),
-            person_id: resident_id(v[2].as_i64().unwrap_or_default(), ctx)?,
-            facility_level: parse_enum(&v[3], ctx)?,
-            kind: parse_enum(&v[4], ctx)?,
-            admitted: v[5].as_date().unwrap_or_default(),
-            discharged: v[6].as_date().unwrap_or_default(),
-            total_cost: fen(&v[8]),
-            eligible_cost: fen(&v[9]),
-            diagnosis: text(&v[10]),
+            claim_id: r.text("claim_id")?,
+            facility_id: r.text("facility_id")?,
+            person_id: r.person("person_id")?,
+            facility_level: r.parse("facility_level")?,
+            kind: r.parse("kind")?,
+            admitted: r.date("admitted")?,
+            discharged: r.date("discharged")?,
+            total_cost: r.fen("total_cost")?,
+            eligible_cost: r.fen("eligible_cost")?,
+            diagnosis: r.text("diagnosis")?,
         })
     }
 }
@@ -1394,12 +1458,12 @@ impl StoredRecord for Threshold {
             Val::int(self.monitoring_line.0),
         ]
     }
-    fn from_vals(v: Vec<Val<'static>>) -> Result<Self, StoreError> {
+    fn from_row(r: &StoredRow) -> Result<Self, StoreError> {
         Ok(Threshold {
-            region: text(&v[0]),
-            year: v[1].as_i64().unwrap_or_default() as i32,
-            rural_income: fen(&v[2]),
-            monitoring_line: fen(&v[3]),
+            region: r.text("region")?,
+            year: r.small("year")?,
+            rural_income: r.fen("rural_income")?,
+            monitoring_line: r.fen("monitoring_line")?,
         })
     }
 }
@@ -1407,6 +1471,72 @@ impl StoredRecord for Threshold {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rows are read by column name, and a value that does not decode names
+    /// the table, the key and the column instead of reading as a default.
+    #[test]
+    fn a_stored_row_that_does_not_decode_names_its_table_key_and_column() {
+        let row = |income: Val<'static>, size: i64| {
+            let vals = vec![
+                Val::owned("H1".to_string()),
+                Val::int(341122100201),
+                Val::int(size),
+                income,
+                Val::I(None),
+                Val::I(Some(900)),
+            ];
+            Household::from_row(&StoredRow::new(&HOUSEHOLDS, vals))
+        };
+        let h = row(Val::int(250_000), 3).unwrap();
+        assert_eq!((h.size, h.income.0, h.consumption, h.food.map(|f| f.0)), (3, 250_000, None, Some(900)));
+        let e = row(Val::I(None), 3).unwrap_err().to_string();
+        assert!(e.contains("reading households H1, column income") && e.contains("required"), "{e}");
+        let e = row(Val::int(1), -4).unwrap_err().to_string();
+        assert!(e.contains("households H1, column size") && e.contains("-4"), "{e}");
+    }
+
+    /// A record's file columns are its stored columns, by the same names; the
+    /// store adds only what it derives (a region's parent, a claim's year).
+    #[test]
+    fn each_record_s_file_columns_are_its_stored_columns() {
+        fn check<R: StoredRecord>(derived: &[&str]) {
+            let stored: Vec<&str> = R::spec().cols.iter().map(|c| c.0).collect();
+            let file: Vec<&str> = R::COLUMNS.iter().map(|c| c.name).collect();
+            let mut expect: Vec<&str> = file.iter().chain(derived).copied().collect();
+            let mut got = stored.clone();
+            expect.sort_unstable();
+            got.sort_unstable();
+            assert_eq!(got, expect, "{}: stored {stored:?}, file {file:?}", R::KIND);
+        }
+        check::<Region>(&["parent_code"]);
+        check::<Household>(&[]);
+        check::<Person>(&[]);
+        check::<Facility>(&[]);
+        check::<Practitioner>(&[]);
+        check::<Claim>(&["year"]);
+        check::<Threshold>(&[]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_corrupt_stored_value_is_an_error_not_a_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db").display().to_string()).await.unwrap();
+        store.migrate().await.unwrap();
+        let village = |code: &str, level| Region {
+            code: RegionCode::parse(code).unwrap(),
+            name: code.into(),
+            level,
+            urban_rural: None,
+            population: None,
+            lon: None,
+            lat: None,
+        };
+        store.import(&[village("340000000000", RegionLevel::Province)]).await.unwrap();
+        let Pool::Sqlite(p) = &store.pool else { unreachable!() };
+        sqlx::query("UPDATE regions SET population = -7 WHERE code = 340000000000").execute(p).await.unwrap();
+        let e = store.get::<Region>("340000000000").await.unwrap_err().to_string();
+        assert!(e.contains("reading regions 340000000000, column population") && e.contains("-7"), "{e}");
+    }
 
     /// A file store whose import ran with foreign keys off on its own connection:
     /// every connection of the pool still enforces them afterwards.

@@ -131,6 +131,18 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         script: Some((crate::work::V18_SQLITE, crate::work::V18_POSTGRES)),
     },
     Migration {
+        version: 19,
+        name: "the catalogue of drugs and services by province and year; the items of itemised claims",
+        sql: crate::items::V19,
+        script: Some((crate::items::V19_SQLITE, crate::items::V19_POSTGRES)),
+    },
+    Migration {
+        version: 20,
+        name: "the network's history: practitioners' postings and qualifications with their days; facilities' opening and closing days",
+        sql: crate::history::V20,
+        script: Some((crate::history::V20_SQLITE, crate::history::V20_POSTGRES)),
+    },
+    Migration {
         version: 21,
         name: "indicator facts sliced by facility level, with the households' spending: the kept years built again",
         sql: crate::indicator_facts::V21,

@@ -75,6 +75,9 @@ pub struct RealtimeSettlement {
     pub replayed: bool,
     /// What each tier did and why, in words a clerk can read to the patient.
     pub explanation: String,
+    /// The bill's items as priced against the catalogue (none for a claim of
+    /// totals only).
+    pub items: Vec<domain::items::PricedItem>,
 }
 
 /// How one claim's settlement changed when a void re-settled its person's year.
@@ -592,9 +595,12 @@ impl Store {
         engine: &dyn SettlementEngine,
         scope: &Scope,
         claim: &Claim,
+        items: &[domain::items::PricedItem],
         actor: &str,
     ) -> Result<RealtimeSettlement, StoreError> {
-        let mut one = self.settle_realtime_batch(engine, &[(scope.clone(), claim.clone(), actor.to_string())]).await?;
+        let mut one = self
+            .settle_realtime_batch(engine, &[(scope.clone(), claim.clone(), actor.to_string(), items.to_vec())])
+            .await?;
         one.pop().expect("one result for one claim")
     }
 
@@ -606,10 +612,10 @@ impl Store {
     pub async fn settle_realtime_batch(
         &self,
         engine: &dyn SettlementEngine,
-        items: &[(Scope, Claim, String)],
+        items: &[(Scope, Claim, String, Vec<domain::items::PricedItem>)],
     ) -> Result<Vec<Result<RealtimeSettlement, StoreError>>, StoreError> {
         let ctx = match items {
-            [(_, c, _)] => format!("settling claim {}", c.claim_id),
+            [(_, c, _, _)] => format!("settling claim {}", c.claim_id),
             _ => format!("settling {} claims", items.len()),
         };
         let at = now();
@@ -620,7 +626,7 @@ impl Store {
             let mut out = Vec::with_capacity(items.len());
             // What the claims settled feed, for the unit of work (see `fresh.rs`).
             let mut inserted = crate::fresh::Inserted::default();
-            for (scope, claim, actor) in items {
+            for (scope, claim, actor, bill) in items {
                 if !single {
                     sqlx::query("SAVEPOINT claim").execute(&mut *tx).await.ctx(&ctx)?;
                 }
@@ -677,7 +683,7 @@ impl Store {
                                 .await
                                 .ctx(&ctx)?;
                         let enrolled = enrolled.is_some();
-                        let stored: Option<ClaimVoided> =
+                        let stored_row: Option<ClaimVoided> =
                             sqlx::query_as(&claim_sql)
                                 .bind(&claim.claim_id)
                                 .bind(&claim.facility_id)
@@ -685,7 +691,9 @@ impl Store {
                                 .await
                                 .ctx(&ctx)?;
                         let mut is_new = true;
-                        if let Some(t) = stored {
+                        // The items of a claim found stored, as stored.
+                        let mut stored: Option<Vec<domain::items::PricedItem>> = None;
+                        if let Some(t) = stored_row {
                             let voided = t.10;
                             let old = claim_from((t.0, t.1, t.2, t.3, t.4, t.5, t.6, t.7, t.8, t.9))?;
                             if old != *claim {
@@ -703,6 +711,19 @@ impl Store {
                                 });
                             }
                             is_new = false;
+                            let stored_items = crate::items::read_items!(tx, &claim.claim_key(), ctx);
+                            let lines = |b: &[domain::items::PricedItem]| -> Vec<(String, i64, i64, i64)> {
+                                b.iter().map(|i| (i.item_code.clone(), i.quantity.0, i.unit_price.0, i.amount.0)).collect()
+                            };
+                            if !bill.is_empty() && lines(bill) != lines(&stored_items) {
+                                return Err(StoreError::Constraint {
+                                    context: ctx,
+                                    detail: format!(
+                                        "claim {key} is in the store with other items; void it and settle the correction under a new claim_id"
+                                    ),
+                                });
+                            }
+                            stored = Some(stored_items);
                             type Done = (Option<i64>, String, i64, Option<String>, bool);
                             let done: Option<Done> = sqlx::query_as(
                                 "SELECT policy_id, status, out_of_pocket, explanation, enrolled FROM settlements
@@ -759,6 +780,7 @@ impl Store {
                                     total: claim.total_cost,
                                     replayed: true,
                                     explanation: explanation.unwrap_or_default(),
+                                    items: stored.take().unwrap_or_default(),
                                 });
                             }
                         }
@@ -808,6 +830,10 @@ impl Store {
                             .execute(&mut *tx)
                             .await
                             .ctx(&ctx)?;
+                            if !bill.is_empty() {
+                                crate::items::insert_items(&mut tx, &[(&claim.claim_key(), bill.as_slice())], &ctx)
+                                    .await?;
+                            }
                         }
                         sqlx::query(
                             "INSERT INTO settlements (claim_id, person_id, year, policy_id, policy_version, total_cost, eligible_cost,
@@ -868,6 +894,10 @@ impl Store {
                             policy: rec,
                             replayed: false,
                             explanation,
+                            items: match stored {
+                                Some(s) if bill.is_empty() => s,
+                                _ => bill.clone(),
+                            },
                         })
                 }
                 .await;

@@ -23,7 +23,7 @@ pub enum Val<'a> {
     T(Option<Cow<'a, str>>),
     R(Option<f64>),
     B(bool),
-    D(NaiveDate),
+    D(Option<NaiveDate>),
 }
 
 impl<'a> Val<'a> {
@@ -59,7 +59,7 @@ impl<'a> Val<'a> {
     }
     pub fn as_date(&self) -> Option<NaiveDate> {
         match self {
-            Val::D(d) => Some(*d),
+            Val::D(d) => *d,
             _ => None,
         }
     }
@@ -79,7 +79,7 @@ impl<'a> Val<'a> {
             Val::T(Some(s)) => s.to_string(),
             Val::R(Some(v)) => v.to_string(),
             Val::B(b) => b.to_string(),
-            Val::D(d) => d.to_string(),
+            Val::D(Some(d)) => d.to_string(),
             _ => String::new(),
         }
     }
@@ -111,7 +111,7 @@ macro_rules! get_val {
             }
             $crate::vals::Ty::Real => $row.try_get::<Option<f64>, _>($i).map($crate::vals::Val::R),
             $crate::vals::Ty::Bool => $row.try_get::<bool, _>($i).map($crate::vals::Val::B),
-            $crate::vals::Ty::Date => $row.try_get::<chrono::NaiveDate, _>($i).map($crate::vals::Val::D),
+            $crate::vals::Ty::Date => $row.try_get::<Option<chrono::NaiveDate>, _>($i).map($crate::vals::Val::D),
         }
     }};
 }
@@ -155,7 +155,7 @@ pub(crate) enum PgArray<'a> {
     T(Vec<Option<&'a str>>),
     R(Vec<Option<f64>>),
     B(Vec<bool>),
-    D(Vec<NaiveDate>),
+    D(Vec<Option<NaiveDate>>),
     At(Vec<chrono::DateTime<chrono::Utc>>),
 }
 

@@ -293,6 +293,12 @@ impl<W: Write> Sink for CsvSink<W> {
         opt(w, &f.lon)?;
         w.write_all(b",")?;
         opt(w, &f.lat)?;
+        // Opened and closed (migration 20): a synthetic facility is open at
+        // every date.
+        w.write_all(b",")?;
+        opt(w, &f.opened)?;
+        w.write_all(b",")?;
+        opt(w, &f.closed)?;
         w.write_all(b"\n")
     }
 

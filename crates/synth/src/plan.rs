@@ -398,7 +398,17 @@ impl Plan {
         lat: f64,
         served: Served,
     ) -> usize {
-        self.facilities.push(Facility { facility_id, name, kind, grade, region_code, lon: Some(lon), lat: Some(lat) });
+        self.facilities.push(Facility {
+            opened: None,
+            closed: None,
+            facility_id,
+            name,
+            kind,
+            grade,
+            region_code,
+            lon: Some(lon),
+            lat: Some(lat),
+        });
         self.served.push(served);
         self.facilities.len() - 1
     }

@@ -8,7 +8,15 @@
 //! `--seconds` have passed, and reports throughput and latency percentiles; then
 //! times `GET /` (the overview) `--overview` times.
 //!
-//! `cargo run --release -p web --example web_load -- --requests 20000`
+//! With `--items N` each claim carries a bill of N items priced against a
+//! catalogue that the fill stores (docs/catalogue.md), instead of its eligible
+//! cost. With `--setup-only --day-files DIR` the fill also writes a hospital's
+//! day of `--day-claims` claims for the batch benchmark (`bench/items.sh`):
+//! `claims_totals.csv` (the eligible cost computed from the items, typed),
+//! `claims_itemised.csv` (the same claims, the eligible cost left to the items)
+//! and `claim_items.csv` (`--items` lines a claim).
+//!
+//! `cargo run --release -p web --example web_load -- --requests 20000 [--items 50]`
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,6 +40,11 @@ struct Opts {
     acks: Option<String>,
     /// Fill `--db`, create the user and an API token, print the token, and stop.
     setup_only: bool,
+    /// Items a claim carries (0: totals only).
+    items: usize,
+    /// Where `--setup-only` writes a hospital's day of claims.
+    day_files: Option<String>,
+    day_claims: usize,
 }
 
 fn opts() -> Opts {
@@ -47,6 +60,9 @@ fn opts() -> Opts {
         token: None,
         acks: None,
         setup_only: false,
+        items: 0,
+        day_files: None,
+        day_claims: 10_000,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -69,6 +85,9 @@ fn opts() -> Opts {
             "--concurrency" => o.concurrency = n(),
             "--seconds" => o.seconds = n() as u64,
             "--overview" => o.overview = n(),
+            "--items" => o.items = n(),
+            "--day-files" => o.day_files = Some(v.clone()),
+            "--day-claims" => o.day_claims = n(),
             other => panic!("unknown option {other}"),
         }
         i += 2;
@@ -133,6 +152,44 @@ const POLICY: &str = include_str!("../tests/data/policy.toml");
 /// The facility every claim of the load names.
 const LOAD_FACILITY: &str = "LOAD1";
 
+/// The load's catalogue: 200 items of Anhui's 2024, every third 乙 (10% or
+/// 20% first), every seventh 丙, the rest 甲.
+fn catalogue() -> Vec<domain::CatalogueItem> {
+    use domain::items::ItemCategory;
+    (0..200)
+        .map(|i| {
+            let category = if i % 7 == 6 {
+                ItemCategory::C
+            } else if i % 3 == 1 {
+                ItemCategory::B
+            } else {
+                ItemCategory::A
+            };
+            let share = if category == ItemCategory::B {
+                domain::Rate(1_000 + 1_000 * (i % 2) as u32)
+            } else {
+                domain::Rate(0)
+            };
+            domain::CatalogueItem {
+                province: 34,
+                year: 2024,
+                code: format!("X{i:04}"),
+                name: format!("负载测试项目{i}"),
+                category,
+                self_pay_share: share,
+            }
+        })
+        .collect()
+}
+
+/// Bill line `k` of claim `i`: (code, quantity, unit price in fen).
+fn bill_line(i: usize, k: usize) -> (String, domain::items::Quantity, domain::Fen) {
+    let code = format!("X{:04}", (i * 7 + k * 13) % 200);
+    let q = domain::items::Quantity::units(1 + ((i + k) % 3) as i64);
+    let price = domain::Fen(150 + ((i * 31 + k * 17) % 20_000) as i64);
+    (code, q, price)
+}
+
 /// The repository of `--db`, filled; the persons' IDs.
 async fn repository(db: &str, persons: usize, villages: usize) -> (Arc<web::App>, Vec<String>) {
     let d = data(persons, villages);
@@ -144,6 +201,8 @@ async fn repository(db: &str, persons: usize, villages: usize) -> (Arc<web::App>
     store.import_persons(&d.persons).await.unwrap();
     // The hospital that sends the claims: a claim names its facility.
     let hospital = domain::Facility {
+        opened: None,
+        closed: None,
         facility_id: LOAD_FACILITY.into(),
         name: "负载测试医院".into(),
         kind: domain::FacilityKind::CountyHospital,
@@ -156,6 +215,8 @@ async fn repository(db: &str, persons: usize, villages: usize) -> (Arc<web::App>
     if app::settlement::policy_for(store, d.regions[0].code, 2024).await.unwrap().is_none() {
         app::settlement::put_policy(store, "34", 2024, POLICY, "web_load").await.unwrap();
     }
+    let rows: Vec<(String, domain::CatalogueItem)> = catalogue().into_iter().map(|c| ("web_load".into(), c)).collect();
+    repo.put_catalogue(&rows, "web_load").await.unwrap();
     (Arc::new(repo), ids)
 }
 
@@ -197,6 +258,7 @@ async fn drive(o: &Opts, addr: std::net::SocketAddr, token: String, ids: Vec<Str
     for _ in 0..o.concurrency {
         let (next, ids, token) = (next.clone(), ids.clone(), token.clone());
         let total = o.requests;
+        let n_items = o.items;
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut acked = Vec::new();
@@ -211,11 +273,22 @@ async fn drive(o: &Opts, addr: std::net::SocketAddr, token: String, ids: Vec<Str
                 let person = &ids[i % ids.len()];
                 let day = 1 + (i / ids.len()) % 28;
                 let claim = format!("B{run}-{i}");
-                let body = format!(
+                let body = if n_items > 0 {
+                    let items: Vec<String> = (0..n_items)
+                        .map(|k| {
+                            let (code, q, p) = bill_line(i, k);
+                            format!(r#"{{"item_code":"{code}","quantity":"{q}","unit_price":"{p}"}}"#)
+                        })
+                        .collect();
+                    format!(
+                        r#"{{"claim_id":"{claim}","facility_id":"{LOAD_FACILITY}","person_id":"{person}","facility_level":"county","kind":"inpatient","admitted":"2024-03-{day:02}","discharged":"2024-03-{day:02}","diagnosis":"I10","items":[{}]}}"#,
+                        items.join(",")
+                    )
+                } else { format!(
                     r#"{{"claim_id":"{claim}","facility_id":"{LOAD_FACILITY}","person_id":"{person}","facility_level":"county","kind":"inpatient","admitted":"2024-03-{day:02}","discharged":"2024-03-{day:02}","total_cost":"{}.00","eligible_cost":"{}.00","diagnosis":"I10"}}"#,
                     2000 + i % 5000,
                     1500 + i % 5000
-                );
+                ) };
                 let req = format!(
                     "POST /api/v1/settlements HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
                     body.len()
@@ -269,6 +342,41 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1e3
 }
 
+/// A hospital's day of claims for the batch benchmark (see the module's note).
+fn day_files(dir: &str, ids: &[String], claims: usize, items: usize) {
+    use std::fmt::Write as _;
+    let cat = catalogue();
+    let find = |c: &str| cat.iter().find(|i| i.code == c);
+    let head =
+        "claim_id,person_id,facility_level,kind,admitted,discharged,total_cost,eligible_cost,diagnosis,facility_id\n";
+    let (mut totals, mut itemised) = (String::from(head), String::from(head));
+    let mut lines = String::from("claim_id,item_code,quantity,unit_price,amount,facility_id\n");
+    for i in 0..claims {
+        let bill: Vec<(String, domain::items::Quantity, domain::Fen, domain::Fen)> = (0..items)
+            .map(|k| {
+                let (code, q, p) = bill_line(i, k);
+                (code, q, p, domain::items::line_amount(q, p))
+            })
+            .collect();
+        let (_, t) = domain::items::price_items(&bill, find).unwrap();
+        let person = &ids[i % ids.len()];
+        let id = format!("D{i}");
+        let row = |eligible: domain::Fen| {
+            format!("{id},{person},county,inpatient,2024-05-02,2024-05-08,{},{eligible},I10,{LOAD_FACILITY}\n", t.total)
+        };
+        totals.push_str(&row(t.eligible));
+        itemised.push_str(&row(t.total));
+        for (code, q, p, a) in &bill {
+            let _ = writeln!(lines, "{id},{code},{q},{p},{a},{LOAD_FACILITY}");
+        }
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    let p = std::path::Path::new(dir);
+    std::fs::write(p.join("claims_totals.csv"), totals).unwrap();
+    std::fs::write(p.join("claims_itemised.csv"), itemised).unwrap();
+    std::fs::write(p.join("claim_items.csv"), lines).unwrap();
+}
+
 #[tokio::main]
 async fn main() {
     let o = opts();
@@ -307,6 +415,10 @@ async fn main() {
     let bench = app::NewToken { name: "bench".into(), ..Default::default() };
     state.app.create_token(&u, bench, &web::auth::secret_hash(&token)).await.unwrap();
     if o.setup_only {
+        if let Some(dir) = &o.day_files {
+            day_files(dir, &ids, o.day_claims, o.items.max(1));
+            eprintln!("wrote {} claims of one day with {} items each to {dir}", o.day_claims, o.items.max(1));
+        }
         println!("token: {token}");
         return;
     }

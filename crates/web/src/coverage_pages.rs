@@ -3,7 +3,7 @@
 //! `coverage` engine over the scope's network), policies, and import runs.
 
 use crate::auth::PageUser;
-use crate::error::{PageError, WebError};
+use crate::error::PageError;
 use crate::html::{esc, page, table};
 use crate::i18n::{t, Lang};
 use crate::AppState;
@@ -13,7 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::NaiveDate;
-use coverage::{BlankSpot, Network, PlanSettings, Settings};
+use coverage::{BlankSpot, PlanSettings, Settings};
 use domain::{Fen, RegionLevel};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -45,26 +45,45 @@ async fn coverage_page(
     Query(q): Query<CoverageQuery>,
 ) -> Result<Response, PageError> {
     let l = ctx.lang;
-    let as_of: NaiveDate = match q.as_of.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => domain::parse_date(s).map_err(|e| WebError::BadRequest(format!("as_of: {e}")))?,
-        None => chrono::Utc::now().date_naive(),
-    };
-    let data = st.app.network(ctx.scope()).await?;
+    let as_of: NaiveDate = crate::history::as_of(q.as_of.as_deref())?;
     let mut b = format!(
         "<form method=\"get\" class=\"inline\"><label>{} <input type=\"date\" name=\"as_of\" value=\"{as_of}\"></label> <button>OK</button></form>",
         lbl(l, "As of", "统计日期")
     );
-    let villages: Vec<domain::Region> =
-        data.regions.iter().filter(|r| r.level == RegionLevel::Village && r.is_rural()).cloned().collect();
-    let net = match Network::new(data.regions, data.facilities, data.practitioners) {
-        Ok(n) => n,
-        Err(e) => {
-            let _ = write!(b, "<p class=\"flash error\">{}</p>", esc(&e.to_string()));
+    let settings = Settings::default();
+    // The network as its history has it on the day, and the blank spots then
+    // and at each horizon (docs/coverage.md, "History").
+    let c = match st.app.coverage_on(ctx.scope(), as_of, &settings).await {
+        Ok(c) => c,
+        Err(app::AppError::Invalid(e)) => {
+            let _ = write!(b, "<p class=\"flash error\">{}</p>", esc(&e));
             return Ok(Html(page(&ctx, t(l, "coverage"), &b)).into_response());
         }
+        Err(e) => return Err(e.into()),
     };
-    let settings = Settings::default();
-    let spots = coverage::project(&net, as_of, &settings);
+    let net = c.network;
+    let spots = c.spots;
+    let villages: Vec<domain::Region> =
+        net.regions.iter().filter(|r| r.level == RegionLevel::Village && r.is_rural()).cloned().collect();
+    let _ = write!(
+        b,
+        "<p class=\"note\">{} <a href=\"/practitioners?as_of={as_of}\">{}</a></p>",
+        lbl(
+            l,
+            "Computed from the network's history: who was posted where, qualified, and which facilities were open on the day; each horizon from the history of its own day.",
+            "按网络历史计算：当日谁在何处任职、持何资格、哪些机构开业；各预测年份按其当日的历史计算。"
+        ),
+        lbl(l, "Practitioners on the day", "当日卫生人员")
+    );
+    let _ = write!(
+        b,
+        "<p><a href=\"/network-alerts\">{}</a></p>",
+        lbl(
+            l,
+            "Network alerts: blank now or made blank within a year by a change",
+            "网络预警：当前空白及一年内因变化将出现的空白"
+        )
+    );
 
     // counts by horizon and kind
     let mut counts: HashMap<(i32, &'static str), usize> = HashMap::new();

@@ -315,9 +315,9 @@ fn admission_card(ctx: &Ctx, refs: &app::PersonRefs, f: &domain::Facility, a: &a
 <label>{cl}<input name=\"claim_id\" required></label><label>{kd}<select name=\"kind\">{kinds}</select></label>\
 <label>{ad}<input type=\"date\" name=\"admitted\" value=\"{admitted}\" required></label>\
 <label>{dc}<input type=\"date\" name=\"discharged\" value=\"{today}\" required></label>\
-<label>{tt}<input name=\"total_cost\" required inputmode=\"decimal\"></label>\
-<label>{el}<input name=\"eligible_cost\" required inputmode=\"decimal\"></label>\
-<label>{dg}<input name=\"diagnosis\"></label><button type=\"submit\">{go}</button></form>",
+<label>{tt}<input name=\"total_cost\" inputmode=\"decimal\"></label>\
+<label>{el}<input name=\"eligible_cost\" inputmode=\"decimal\"></label>\
+<label>{dg}<input name=\"diagnosis\"></label>{rows}<button type=\"submit\">{go}</button></form>",
             id = a.id,
             lvl_l = w(l, "机构级别", "Facility level"),
             lvl = if l == Lang::Zh { f.kind.level().zh() } else { f.kind.level().as_str() },
@@ -330,6 +330,7 @@ fn admission_card(ctx: &Ctx, refs: &app::PersonRefs, f: &domain::Facility, a: &a
             tt = w(l, "医疗总费用", "Total cost"),
             el = w(l, "政策范围内费用", "Eligible cost"),
             dg = w(l, "诊断", "Diagnosis"),
+            rows = item_rows(l),
             go = w(l, "一站式结算", "Settle the bill"),
         );
         let _ = write!(
@@ -361,6 +362,37 @@ fn admission_card(ctx: &Ctx, refs: &app::PersonRefs, f: &domain::Facility, a: &a
         );
     }
     b.push_str("</article>");
+    b
+}
+
+/// The lines of an itemised bill on the settle form: code, quantity and unit
+/// price per row (the amount is quantity × unit price, rounded half up to the
+/// fen); rows left empty are skipped.
+const ITEM_ROWS: usize = 10;
+
+fn item_rows(l: Lang) -> String {
+    let mut b = format!(
+        "<fieldset class=\"bill-items\"><legend>{}</legend><p class=\"note\">{}</p>\
+<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        w(l, "费用明细（按目录结算）", "The bill's items (settled against the catalogue)"),
+        w(
+            l,
+            "填写明细时，政策范围内费用由目录计算（请留空），医疗总费用可留空（为明细金额之和）。",
+            "With items, the eligible cost is computed from the catalogue (leave it empty); the total cost may be left empty (the items' sum)."
+        ),
+        w(l, "项目编码", "Item code"),
+        w(l, "数量", "Quantity"),
+        w(l, "单价（元）", "Unit price (yuan)"),
+    );
+    for i in 0..ITEM_ROWS {
+        let _ = write!(
+            b,
+            "<tr><td><input name=\"item_code\" aria-label=\"item_code {i}\"></td>\
+<td><input name=\"quantity\" inputmode=\"decimal\" aria-label=\"quantity {i}\"></td>\
+<td><input name=\"unit_price\" inputmode=\"decimal\" aria-label=\"unit_price {i}\"></td></tr>"
+        );
+    }
+    b.push_str("</tbody></table></fieldset>");
     b
 }
 
@@ -415,22 +447,59 @@ async fn admission_in_scope(st: &AppState, ctx: &Ctx, id: &str) -> Result<(app::
     Ok((a, q))
 }
 
-#[derive(Deserialize)]
+/// The settle form: its fields, and the item rows (`item_code`, `quantity`,
+/// `unit_price`, repeated in row order).
+#[derive(Default)]
 struct SettleForm {
-    #[serde(default)]
     claim_id: String,
-    #[serde(default)]
     kind: String,
-    #[serde(default)]
     admitted: String,
-    #[serde(default)]
     discharged: String,
-    #[serde(default)]
     total_cost: String,
-    #[serde(default)]
     eligible_cost: String,
-    #[serde(default)]
     diagnosis: String,
+    item_code: Vec<String>,
+    quantity: Vec<String>,
+    unit_price: Vec<String>,
+}
+
+impl SettleForm {
+    fn from_pairs(pairs: Vec<(String, String)>) -> SettleForm {
+        let mut f = SettleForm::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "claim_id" => f.claim_id = v,
+                "kind" => f.kind = v,
+                "admitted" => f.admitted = v,
+                "discharged" => f.discharged = v,
+                "total_cost" => f.total_cost = v,
+                "eligible_cost" => f.eligible_cost = v,
+                "diagnosis" => f.diagnosis = v,
+                "item_code" => f.item_code.push(v),
+                "quantity" => f.quantity.push(v),
+                "unit_price" => f.unit_price.push(v),
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// The filled item rows, as the API's lines (a row with a field missing is
+    /// refused by the API's checks).
+    fn items(&self) -> Vec<crate::settlement::ItemIn> {
+        let n = self.item_code.len().max(self.quantity.len()).max(self.unit_price.len());
+        let at = |v: &Vec<String>, i: usize| v.get(i).map(|s| s.trim().to_string()).unwrap_or_default();
+        (0..n)
+            .map(|i| (at(&self.item_code, i), at(&self.quantity, i), at(&self.unit_price, i)))
+            .filter(|(c, q, p)| !(c.is_empty() && q.is_empty() && p.is_empty()))
+            .map(|(c, q, p)| crate::settlement::ItemIn {
+                item_code: c,
+                quantity: crate::settlement::Amount(q),
+                unit_price: crate::settlement::Amount(p),
+                amount: None,
+            })
+            .collect()
+    }
 }
 
 /// Settles the admission's bill in real time, as `POST /api/v1/settlements`
@@ -440,13 +509,26 @@ async fn settle_form(
     State(st): State<AppState>,
     PageUser(ctx): PageUser,
     Path(id): Path<String>,
-    Form(f): Form<SettleForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
+    let f = SettleForm::from_pairs(pairs);
     let (a, q) = admission_in_scope(&st, &ctx, &id).await?;
     let r = async {
         let facility = st.app.facility_in_scope(ctx.scope(), &a.facility_id).await?;
         let person = a.person.to_string();
         let level = facility.kind.level();
+        let items = f.items();
+        if !items.is_empty() && !f.eligible_cost.trim().is_empty() {
+            return Err(WebError::Unprocessable(
+                "invalid claim: eligible_cost: a bill with items has its eligible cost computed from them; leave it empty"
+                    .into(),
+            ));
+        }
+        let (total, eligible) = if items.is_empty() {
+            (f.total_cost.trim(), f.eligible_cost.trim())
+        } else {
+            (if f.total_cost.trim().is_empty() { "0" } else { f.total_cost.trim() }, "0")
+        };
         let fields = [
             f.claim_id.trim(),
             person.as_str(),
@@ -454,14 +536,20 @@ async fn settle_form(
             f.kind.trim(),
             f.admitted.trim(),
             f.discharged.trim(),
-            f.total_cost.trim(),
-            f.eligible_cost.trim(),
+            total,
+            eligible,
             f.diagnosis.trim(),
             a.facility_id.as_str(),
         ];
         let claim =
             domain::Claim::from_fields(&fields).map_err(|e| WebError::Unprocessable(format!("invalid claim: {e}")))?;
-        let settled = st.app.settle_claim(ctx.scope(), claim, &ctx.user.username).await?;
+        let settled = if items.is_empty() {
+            st.app.settle_claim(ctx.scope(), claim, &ctx.user.username).await?
+        } else {
+            let lines = crate::settlement::bill_lines(&items)?;
+            let total = (!f.total_cost.trim().is_empty()).then_some(claim.total_cost);
+            st.app.settle_itemised(ctx.scope(), claim, total, &lines, &ctx.user.username).await?
+        };
         st.app.link_admission_claim(ctx.scope(), a.id, &settled.claim.claim_id, &ctx.user.username).await?;
         Ok(())
     }

@@ -61,6 +61,7 @@ pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {
         link("/desk", "desk");
     }
     link("/coverage", "coverage");
+    link("/practitioners", "practitioners");
     link("/reports", "reports");
     link("/targets", "targets");
     if ctx.may(Permission::Analyse) {

@@ -34,6 +34,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("settle", "Settlement", "一站式结算"),
     ("desk", "Hospital desk", "住院结算窗口"),
     ("coverage", "Coverage", "服务覆盖"),
+    ("practitioners", "Practitioners", "卫生人员"),
     ("policies", "Policies", "政策与阈值"),
     ("imports", "Imports", "导入记录"),
     ("reports", "Reports", "指标报表"),

@@ -16,6 +16,7 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod catalogue;
 pub mod charts;
 pub mod config;
 pub mod coverage_pages;
@@ -23,6 +24,7 @@ pub mod desk;
 pub mod desk_pages;
 pub mod enrolment;
 pub mod error;
+pub mod history;
 pub mod html;
 pub mod i18n;
 pub mod ledger;
@@ -84,6 +86,7 @@ pub fn app(state: AppState) -> Router {
         .merge(desk_pages::page_routes())
         .merge(registry::page_routes())
         .merge(enrolment::page_routes())
+        .merge(history::page_routes())
         .merge(ledger::page_routes())
         .merge(limits::page_routes())
         .merge(targets::page_routes())
@@ -97,8 +100,10 @@ pub fn app(state: AppState) -> Router {
                 .merge(work::api_routes())
                 .merge(registry::api_routes())
                 .merge(enrolment::api_routes())
+                .merge(history::api_routes())
                 .merge(ledger::api_routes())
                 .merge(desk::api_routes())
+                .merge(catalogue::api_routes())
                 .merge(limits::api_routes())
                 .merge(targets::api_routes()),
         )

@@ -92,6 +92,8 @@ pub fn document() -> Value {
         (admin_paths(), admin_schemas()),
         (desk_paths(), desk_schemas()),
         (enrolment_paths(), enrolment_schemas()),
+        (catalogue_paths(), catalogue_schemas()),
+        (history_paths(), history_schemas()),
     ] {
         // A path already described gains the operations added (GET and PATCH
         // of one record are described apart).
@@ -119,6 +121,47 @@ pub fn document() -> Value {
         }
     }
     doc
+}
+
+/// The catalogue of drugs and services, and the items of bills (crate::catalogue,
+/// crate::settlement).
+fn catalogue_paths() -> Value {
+    json!({
+        "/catalogue": { "get": {
+            "summary": "The catalogue of drugs and services (医保目录) by province and year (docs/catalogue.md): each item's code, name and category, a (甲, eligible in full), b (乙, eligible after the self-pay-first share the catalogue sets) or c (丙, not eligible). Filtered by province (two digits), year and q (a code's start or a part of the name); by province, year and code. Readable by every role; written by `safetynet import catalogue FILE`.",
+            "operationId": "catalogue",
+            "parameters": [
+                query("province", "the province's two digits (34) or its 12-digit code; else a 400", "string"),
+                year("the catalogue's year", 1990, 2100),
+                query("q", "an item code's start or a part of its name; at most 64 characters", "string"),
+                limit(),
+                { "name": "offset", "in": "query", "required": false, "description": "how many to skip, default 0", "schema": { "type": "integer", "minimum": 0 } }
+            ],
+            "responses": errors(json!({ "200": list("CatalogueItem") })) } },
+    })
+}
+
+fn catalogue_schemas() -> Value {
+    let money = json!({ "$ref": "#/components/schemas/Money" });
+    json!({
+        "CatalogueItem": { "type": "object", "required": ["province", "year", "code", "name", "category", "self_pay_share"], "properties": {
+            "province": { "type": "string", "pattern": "^[0-9]{2}$" }, "year": { "type": "integer" },
+            "code": { "type": "string" }, "name": { "type": "string" },
+            "category": { "type": "string", "enum": ["a", "b", "c"], "description": "a 甲: eligible in full; b 乙: eligible after the self-pay-first share; c 丙: not eligible" },
+            "self_pay_share": { "type": "string", "description": "b only: the share the patient pays first, a decimal below 1 (0.1); 0 for a and c" } } },
+        "BillItemRequest": { "type": "object", "additionalProperties": false, "required": ["item_code", "quantity", "unit_price"], "properties": {
+            "item_code": { "type": "string", "minLength": 1, "maxLength": 64, "description": "a code of the catalogue of the facility's province for the year of discharge (else a 422 naming items[i])" },
+            "quantity": { "oneOf": [ { "type": "string" }, { "type": "number" } ], "description": "more than 0, at most four decimals" },
+            "unit_price": { "$ref": "#/components/schemas/Amount" },
+            "amount": { "$ref": "#/components/schemas/Amount", "description": "quantity × unit_price rounded half up to the fen (else a 422); computed when left out" } } },
+        "BillItem": { "type": "object", "required": ["item_code", "name", "quantity", "unit_price", "amount", "category", "self_pay_share", "self_pay_first", "eligible"], "properties": {
+            "item_code": { "type": "string" }, "name": { "type": "string" }, "quantity": { "type": "string" },
+            "unit_price": money, "amount": money,
+            "category": { "type": "string", "enum": ["a", "b", "c"] },
+            "self_pay_share": { "type": "string" },
+            "self_pay_first": { "$ref": "#/components/schemas/Money", "description": "b: amount × share rounded half up to the fen; 0 otherwise" },
+            "eligible": { "$ref": "#/components/schemas/Money", "description": "a: the amount; b: the amount less the self-pay-first part; c: 0" } } },
+    })
 }
 
 /// The hospital desk: admissions, payments, arrears, reconciliation (crate::desk).
@@ -236,6 +279,99 @@ fn enrolment_schemas() -> Value {
     })
 }
 
+/// The network's history and the coverage of a day (crate::history,
+/// docs/coverage.md "History").
+fn history_paths() -> Value {
+    let practitioner = || {
+        key_param("the practitioner's ID; a practitioner whose record and postings all lie outside the caller's scope is a 404")
+    };
+    let as_of = json!({ "name": "as_of", "in": "query", "required": false,
+        "description": "the day (YYYY-MM-DD) the network is taken as it stood, from its history; absent or blank: today",
+        "schema": { "anyOf": [ { "type": "string", "format": "date" }, { "type": "string", "pattern": "^\\s*$" } ] } });
+    json!({
+        "/coverage": { "get": {
+            "summary": "The blank spots of the scope on a day and at +1, +3 and +5 years (docs/coverage.md), each computed over the network as its history has it on that day: who was posted where, what they were qualified as, which facilities were open; everyone older by the years passed. The numbers of the coverage page; blank_villages is the overview's card for today.",
+            "operationId": "getCoverage", "parameters": [as_of],
+            "responses": errors(json!({ "200": ok("Coverage") })) } },
+        "/network-alerts": { "get": {
+            "summary": "Network alerts of the scope: the villages and township centres blank today, or made blank within the horizon by a change recorded in the network's history (a doctor reaching the retirement age, a posting ending, a facility closing, a licence lapsing), each with the first day it is blank, what makes it so, and the township and county that must fill it. Computed from the history on each call.",
+            "operationId": "listNetworkAlerts",
+            "parameters": [{ "name": "years", "in": "query", "required": false, "description": "the horizon in years from today: 0 to 5, default 1",
+                             "schema": { "type": "integer", "minimum": 0, "maximum": 5, "default": 1 } }],
+            "responses": errors(json!({ "200": ok("NetworkAlerts") })) } },
+        "/practitioners/{id}/postings": {
+            "get": {
+                "summary": "A practitioner's postings: the facility that employs them (employer) and where they work (posting, e.g. 县管乡用, 乡聘村用), each with its start and end (the last day, included). With none recorded, the one item is the rule's: the facility of their record from an unknown day, from_record true.",
+                "operationId": "listPostings", "parameters": [practitioner()],
+                "responses": errors(json!({ "200": list("Posting") })) },
+            "post": {
+                "summary": "Record a posting (role: officer, administrator; audited). Refused with 422 naming the field: the facility is not in the store inside the caller's scope; the posting shares a day with another of the same practitioner in the same role. The same posting given again (same facility, role and start) sets its end. Once a posting is recorded, the practitioner's recorded postings are their whole history. Answers the practitioner's postings.",
+                "operationId": "addPosting", "parameters": [practitioner()], "requestBody": body("PostingRequest"),
+                "responses": errors(json!({ "200": list("Posting") })) } },
+        "/practitioners/{id}/qualifications": {
+            "get": {
+                "summary": "A practitioner's qualifications with the day each was obtained and the day it lapses (the first day it is no longer held). With none recorded, the one item is the record's qualification, held from an unknown day, from_record true.",
+                "operationId": "listQualifications", "parameters": [practitioner()],
+                "responses": errors(json!({ "200": list("Qualification") })) },
+            "post": {
+                "summary": "Record a qualification with its days (role: officer, administrator; audited). The same qualification obtained on the same day given again sets its lapse. On a day, a practitioner serves with the best qualification they hold (physician, assistant physician, rural doctor, nurse, other); with recorded qualifications and none held, as other. Answers the practitioner's qualifications.",
+                "operationId": "addQualification", "parameters": [practitioner()], "requestBody": body("QualificationRequest"),
+                "responses": errors(json!({ "200": list("Qualification") })) } },
+    })
+}
+
+fn history_schemas() -> Value {
+    let date_or_null = json!({ "type": "string", "format": "date", "nullable": true });
+    let text_or_null = json!({ "type": "string", "nullable": true });
+    let time_or_null = json!({ "type": "string", "format": "date-time", "nullable": true });
+    json!({
+        "Coverage": { "type": "object", "required": ["as_of", "blank_villages", "counts", "spots"], "properties": {
+            "as_of": { "type": "string", "format": "date" },
+            "blank_villages": { "type": "integer", "description": "villages blank on as_of (village_no_clinic and village_no_doctor)" },
+            "counts": { "type": "array", "items": { "type": "object", "required": ["in_years", "kind", "count"], "properties": {
+                "in_years": { "type": "integer", "enum": [0, 1, 3, 5] },
+                "kind": { "type": "string", "enum": ["county_no_hospital", "township_no_physician", "village_no_clinic", "village_no_doctor"] },
+                "count": { "type": "integer" } } } },
+            "spots": { "type": "array", "items": { "type": "object", "required": ["kind", "region_code", "name", "in_years", "detail"], "properties": {
+                "kind": { "type": "string", "enum": ["county_no_hospital", "township_no_physician", "village_no_clinic", "village_no_doctor"] },
+                "region_code": { "type": "string" }, "name": { "type": "string" },
+                "in_years": { "type": "integer", "enum": [0, 1, 3, 5] },
+                "detail": { "type": "string", "description": "for people; not a contract" } } } } } },
+        "NetworkAlerts": { "type": "object", "required": ["today", "until", "items"], "properties": {
+            "today": { "type": "string", "format": "date" }, "until": { "type": "string", "format": "date" },
+            "items": { "type": "array", "items": { "type": "object",
+                "required": ["kind", "region_code", "name", "township", "county", "from", "now", "causes"], "properties": {
+                "kind": { "type": "string", "enum": ["township_no_physician", "village_no_clinic", "village_no_doctor"] },
+                "region_code": { "type": "string" }, "name": { "type": "string" },
+                "township": { "type": "string", "nullable": true, "description": "9 digits" }, "county": { "type": "string", "nullable": true, "description": "6 digits" },
+                "from": { "type": "string", "format": "date", "description": "the first day it is blank: today when blank now" },
+                "now": { "type": "boolean" },
+                "causes": { "type": "array", "items": { "type": "string" }, "description": "for people: the changes of that day; not a contract" } } } } } },
+        "Posting": { "type": "object", "required": ["id", "facility_id", "role", "start", "end", "from_record", "changed_by", "changed_at"], "properties": {
+            "id": { "type": "integer", "nullable": true, "description": "null for the rule's posting from the record" },
+            "facility_id": { "type": "string" },
+            "role": { "type": "string", "enum": ["employer", "posting"] },
+            "start": date_or_null.clone(), "end": date_or_null.clone(),
+            "from_record": { "type": "boolean", "description": "no posting recorded: the record's facility from an unknown day" },
+            "changed_by": text_or_null.clone(), "changed_at": time_or_null.clone() } },
+        "PostingRequest": { "type": "object", "required": ["facility_id", "role"], "additionalProperties": false, "properties": {
+            "facility_id": { "type": "string", "minLength": 1, "maxLength": 64 },
+            "role": { "type": "string", "description": "employer or posting (or 聘用单位, 工作单位)" },
+            "start": opt_date("the first day; absent, null or blank: from an unknown day"),
+            "end": opt_date("the last day (included), not before start; absent, null or blank: no end yet") } },
+        "Qualification": { "type": "object", "required": ["id", "qualification", "obtained", "lapses", "from_record", "changed_by", "changed_at"], "properties": {
+            "id": { "type": "integer", "nullable": true },
+            "qualification": { "type": "string", "enum": ["physician", "assistant_physician", "rural_doctor", "nurse", "other"] },
+            "obtained": date_or_null.clone(), "lapses": date_or_null,
+            "from_record": { "type": "boolean" },
+            "changed_by": text_or_null, "changed_at": time_or_null } },
+        "QualificationRequest": { "type": "object", "required": ["qualification"], "additionalProperties": false, "properties": {
+            "qualification": { "type": "string", "description": "physician, assistant_physician, rural_doctor, nurse or other (or 执业医师, 执业助理医师, 乡村医生, 护士, 其他)" },
+            "obtained": opt_date("the day obtained; absent, null or blank: an unknown day"),
+            "lapses": opt_date("the first day it is no longer held, after obtained; absent, null or blank: never") } },
+    })
+}
+
 /// API tokens and the plausibility limits (crate::accounts, crate::limits).
 fn admin_paths() -> Value {
     json!({
@@ -301,7 +437,8 @@ fn admin_schemas() -> Value {
             "explanation": { "type": "string" }, "settled_at": { "type": "string", "format": "date-time" }, "settled_by": { "type": "string" },
             "voided": { "type": "boolean" },
             "enrolled": { "type": "boolean", "description": "whether the patient was enrolled in basic insurance for the year when the claim was settled" },
-            "warnings": { "type": "array", "items": { "type": "string" }, "description": "not_enrolled: ... when the patient was not enrolled for the year" } } },
+            "warnings": { "type": "array", "items": { "type": "string" }, "description": "not_enrolled: ... when the patient was not enrolled for the year" },
+            "items": { "type": "array", "items": { "$ref": "#/components/schemas/BillItem" }, "description": "the bill's items with their category and eligible part; empty for a claim of totals only" } } },
         "TargetShown": { "type": "object", "required": ["direction", "value", "tolerance", "region", "text"], "properties": {
             "direction": { "type": "string", "enum": ["at_least", "at_most", "about"] },
             "value": { "type": "number" }, "tolerance": { "type": "number", "minimum": 0 },
@@ -637,7 +774,7 @@ fn base() -> Value {
                 "parameters": [number_param("alert ID")], "requestBody": body("MeasureRequest"),
                 "responses": errors(json!({ "201": ok("Alert") })) } },
             "/settlements": { "post": {
-                "summary": "Settle a claim in real time (role: clerk, officer, administrator). The claim names its facility (facility_id), which must be stored and inside the caller's scope: another county's facility is answered 404 as an unknown one. Claims are keyed by facility and claim_id: another facility's claim of the same claim_id is another claim. Idempotent by that key: the same claim again answers 200 with the stored result and is not counted twice; different data under a settled key is a 409.",
+                "summary": "Settle a claim in real time (role: clerk, officer, administrator). The claim names its facility (facility_id), which must be stored and inside the caller's scope: another county's facility is answered 404 as an unknown one. Claims are keyed by facility and claim_id: another facility's claim of the same claim_id is another claim. Idempotent by that key: the same claim again answers 200 with the stored result and is not counted twice; different data (or other items) under a settled key is a 409. A claim may carry its bill's items instead of its eligible cost: the eligible cost is computed from them against the catalogue (an item not in it, an amount that is not quantity × unit price, a total that is not the items' sum: a 422 naming the line), and the answer lists them with their category and eligible part.",
                 "operationId": "settleClaim", "requestBody": body("ClaimRequest"),
                 "responses": errors(json!({ "201": ok("Settlement"), "200": ok("Settlement") })) } },
             "/claims/{id}/void": { "post": {
@@ -718,14 +855,17 @@ fn base() -> Value {
                     "kind": { "type": "string", "minLength": 1, "maxLength": 100 }, "amount": { "type": "string", "description": "yuan, at most two decimals" }, "note": { "type": "string" } } },
                 "Amount": { "oneOf": [ { "type": "string" }, { "type": "number" } ], "description": "yuan, at most two decimals; a string keeps it exact" },
                 "ClaimRequest": { "type": "object", "additionalProperties": false,
-                    "required": ["claim_id", "facility_id", "person_id", "facility_level", "kind", "admitted", "discharged", "total_cost", "eligible_cost"], "properties": {
+                    "description": "a claim with its totals (total_cost and eligible_cost, both required), or with its bill's items (items; the eligible cost is computed from them and must be left out; total_cost, if given, must equal the items' sum), else a 422",
+                    "required": ["claim_id", "facility_id", "person_id", "facility_level", "kind", "admitted", "discharged"], "properties": {
                     "claim_id": { "type": "string", "minLength": 1, "maxLength": 64 }, "person_id": { "type": "string", "description": "18-character resident ID" },
                     "facility_level": { "type": "string", "enum": ["village", "township", "county", "municipal", "provincial", "out_of_province"] },
                     "kind": { "type": "string", "enum": ["inpatient", "outpatient", "chronic_outpatient"] },
                     "admitted": { "type": "string", "format": "date" }, "discharged": { "type": "string", "format": "date" },
                     "total_cost": { "$ref": "#/components/schemas/Amount" }, "eligible_cost": { "$ref": "#/components/schemas/Amount" },
                     "diagnosis": { "type": "string" },
-                    "facility_id": { "type": "string", "minLength": 1, "maxLength": 64, "description": "the facility that submitted the claim: a stored facility inside the caller's scope (else a 404, as for an unknown one); without it, a 422" } } },
+                    "facility_id": { "type": "string", "minLength": 1, "maxLength": 64, "description": "the facility that submitted the claim: a stored facility inside the caller's scope (else a 404, as for an unknown one); without it, a 422" },
+                    "items": { "type": "array", "minItems": 1, "maxItems": 2000, "items": { "$ref": "#/components/schemas/BillItemRequest" },
+                        "description": "the bill's items, priced against the catalogue of the facility's province for the year of discharge (docs/catalogue.md)" } } },
                 "Payment": { "type": "object", "properties": { "tier": { "type": "string" }, "amount": { "$ref": "#/components/schemas/Money" } } },
                 "PaymentDifference": { "type": "object", "properties": { "tier": { "type": "string" }, "amount": { "$ref": "#/components/schemas/SignedMoney" } } },
                 "Settlement": { "type": "object", "properties": {
@@ -734,7 +874,8 @@ fn base() -> Value {
                     "payments": { "type": "array", "items": { "$ref": "#/components/schemas/Payment" } },
                     "out_of_pocket": { "$ref": "#/components/schemas/Money" }, "replayed": { "type": "boolean" },
                     "enrolled": { "type": "boolean", "description": "whether the person is enrolled in basic medical insurance for the claim's year (docs/desk.md)" },
-                    "warnings": { "type": "array", "items": { "type": "string" }, "description": "what the desk must tell the patient: `not_enrolled: ...` when the person is not enrolled for the year (the tiers with requires_enrolment paid nothing); empty otherwise" } } },
+                    "warnings": { "type": "array", "items": { "type": "string" }, "description": "what the desk must tell the patient: `not_enrolled: ...` when the person is not enrolled for the year (the tiers with requires_enrolment paid nothing); empty otherwise" },
+                    "items": { "type": "array", "items": { "$ref": "#/components/schemas/BillItem" }, "description": "the bill's items with their category and eligible part; empty for a claim of totals only" } } },
                 "VoidResult": { "type": "object", "properties": {
                     "voided": { "type": "string", "description": "the voided claim's ID" }, "facility_id": { "type": "string", "description": "the voided claim's facility" }, "year": { "type": "integer" },
                     "settlements": { "type": "array", "items": { "type": "object", "properties": { "claim_id": { "type": "string" }, "facility_id": { "type": "string" },

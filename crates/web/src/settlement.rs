@@ -98,7 +98,10 @@ impl<'de> Deserialize<'de> for Amount {
     }
 }
 
-/// A claim as the API takes it (docs/settlement.md, "Inputs").
+/// A claim as the API takes it (docs/settlement.md, "Inputs"): with its
+/// totals (`total_cost`, `eligible_cost`), or with its bill's `items`, from
+/// which the eligible cost is computed (docs/catalogue.md; a `total_cost`
+/// given must then equal the items' sum).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimIn {
@@ -108,17 +111,77 @@ pub struct ClaimIn {
     pub kind: String,
     pub admitted: String,
     pub discharged: String,
-    pub total_cost: Amount,
-    pub eligible_cost: Amount,
+    #[serde(default)]
+    pub total_cost: Option<Amount>,
+    #[serde(default)]
+    pub eligible_cost: Option<Amount>,
     #[serde(default)]
     pub diagnosis: String,
     #[serde(default)]
     pub facility_id: String,
+    #[serde(default)]
+    pub items: Option<Vec<ItemIn>>,
+}
+
+/// A line of a bill as the API takes it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemIn {
+    pub item_code: String,
+    /// A positive number with at most four decimals (a string or a number).
+    pub quantity: Amount,
+    pub unit_price: Amount,
+    /// Quantity × unit price, rounded half up to the fen; computed when left out.
+    #[serde(default)]
+    pub amount: Option<Amount>,
+}
+
+/// Parses bill lines (the API's, the desk form's), each refusal naming its line.
+pub fn bill_lines(items: &[ItemIn]) -> Result<Vec<app::items::BillLine>, WebError> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            let bad = |field: &str, e: &dyn std::fmt::Display| {
+                WebError::Unprocessable(format!("invalid claim: items[{i}].{field}: {e}"))
+            };
+            let item_code = domain::parse_id("item_code", &it.item_code).map_err(|e| bad("item_code", &e.reason))?;
+            let quantity = domain::items::Quantity::parse(&it.quantity.0).map_err(|e| bad("quantity", &e))?;
+            let unit_price = Fen::parse_yuan(&it.unit_price.0).map_err(|e| bad("unit_price", &e))?;
+            let amount = match &it.amount {
+                Some(a) => {
+                    let a = Fen::parse_yuan(&a.0).map_err(|e| bad("amount", &e))?;
+                    domain::items::check_amount(quantity, unit_price, a).map_err(|e| bad("amount", &e))?;
+                    Some(a)
+                }
+                None => None,
+            };
+            Ok(app::items::BillLine { item_code, quantity, unit_price, amount })
+        })
+        .collect()
 }
 
 impl ClaimIn {
-    /// Validates the claim exactly as a file row is validated.
+    /// Validates the claim exactly as a file row is validated. A claim with
+    /// items has no eligible cost of its own (a placeholder of zero, which the
+    /// items replace); its total cost is optional.
     pub fn parse(&self) -> Result<domain::Claim, WebError> {
+        let missing =
+            |f: &str| WebError::Unprocessable(format!("invalid claim: {f}: required (or give the bill's items)"));
+        let (total, eligible) = match &self.items {
+            Some(_) => {
+                if self.eligible_cost.is_some() {
+                    return Err(WebError::Unprocessable(
+                        "invalid claim: eligible_cost: a claim with items has its eligible cost computed from them; leave it out".into(),
+                    ));
+                }
+                (self.total_cost.as_ref().map(|a| a.0.as_str()).unwrap_or("0"), "0")
+            }
+            None => (
+                self.total_cost.as_ref().ok_or_else(|| missing("total_cost"))?.0.as_str(),
+                self.eligible_cost.as_ref().ok_or_else(|| missing("eligible_cost"))?.0.as_str(),
+            ),
+        };
         let fields = [
             self.claim_id.as_str(),
             self.person_id.as_str(),
@@ -126,13 +189,45 @@ impl ClaimIn {
             self.kind.as_str(),
             self.admitted.as_str(),
             self.discharged.as_str(),
-            self.total_cost.0.as_str(),
-            self.eligible_cost.0.as_str(),
+            total,
+            eligible,
             self.diagnosis.as_str(),
             self.facility_id.as_str(),
         ];
         domain::Claim::from_fields(&fields).map_err(|e| WebError::Unprocessable(format!("invalid claim: {e}")))
     }
+}
+
+/// A bill's line as the answers show it.
+#[derive(Serialize)]
+pub struct ItemOut {
+    pub item_code: String,
+    pub name: String,
+    pub quantity: String,
+    pub unit_price: String,
+    pub amount: String,
+    /// `a` (甲), `b` (乙) or `c` (丙).
+    pub category: String,
+    pub self_pay_share: String,
+    pub self_pay_first: String,
+    pub eligible: String,
+}
+
+pub fn items_out(items: &[domain::items::PricedItem]) -> Vec<ItemOut> {
+    items
+        .iter()
+        .map(|i| ItemOut {
+            item_code: i.item_code.clone(),
+            name: i.name.clone(),
+            quantity: i.quantity.to_string(),
+            unit_price: i.unit_price.to_string(),
+            amount: i.amount.to_string(),
+            category: i.category.to_string(),
+            self_pay_share: i.self_pay_share.to_string(),
+            self_pay_first: i.self_pay_first.to_string(),
+            eligible: i.eligible.to_string(),
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -160,6 +255,9 @@ pub struct SettlementOut {
     /// What the desk must tell the patient: a person not enrolled for the year
     /// gets nothing from the entries that require enrolment.
     pub warnings: Vec<String>,
+    /// The bill's items with their category and eligible part (empty for a
+    /// claim of totals only).
+    pub items: Vec<ItemOut>,
 }
 
 /// The warning of a settlement of a person not enrolled for the year.
@@ -182,7 +280,18 @@ async fn settle_api(
     let claim = body.parse()?;
     let facility = claim.facility_id.clone();
     // Audited by the settlement's own transaction.
-    let r = match st.app.settle_claim(ctx.scope(), claim, &ctx.user.username).await {
+    let settled = match &body.items {
+        Some(items) => {
+            let lines = bill_lines(items)?;
+            let total = match &body.total_cost {
+                Some(_) => Some(claim.total_cost),
+                None => None,
+            };
+            st.app.settle_itemised(ctx.scope(), claim, total, &lines, &ctx.user.username).await
+        }
+        None => st.app.settle_claim(ctx.scope(), claim, &ctx.user.username).await,
+    };
+    let r = match settled {
         Ok(r) => r,
         Err(e @ app::AppError::NotFound(_)) => {
             // Answered as an unknown facility; another county's is audited.
@@ -207,6 +316,7 @@ async fn settle_api(
         replayed: r.replayed,
         enrolled: r.enrolled,
         warnings: if r.enrolled { vec![] } else { vec![not_enrolled_warning(r.year)] },
+        items: items_out(&r.items),
     };
     let code = if r.replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((code, Json(out)).into_response())
@@ -466,6 +576,59 @@ async fn calculate(
 
 // ---------------------------------------------------------------- the slip
 
+/// A bill's items as a table: code, name, category, quantity, unit price,
+/// amount, the 乙 lines' self-pay-first part, the eligible part; and the sums.
+pub fn bill_table(l: Lang, items: &[domain::items::PricedItem]) -> String {
+    let zh = l == Lang::Zh;
+    let w = |zh_text: &'static str, en_text: &'static str| if zh { zh_text } else { en_text };
+    let mut b = format!(
+        "<h2>{}</h2><table id=\"slip-items\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th></tr></thead><tbody>",
+        w("费用明细", "The bill's items"),
+        w("编码", "Code"),
+        w("项目名称", "Item"),
+        w("类别", "Category"),
+        w("数量", "Quantity"),
+        w("单价", "Unit price"),
+        w("金额", "Amount"),
+        w("先行自付", "Self-pay first"),
+        w("政策范围内", "Eligible"),
+    );
+    for i in items {
+        let cat = match (zh, i.category) {
+            (true, c) => format!("{}类", c.zh()),
+            (false, domain::items::ItemCategory::B) => {
+                format!("b ({}% self-pay first)", i.self_pay_share.as_f64() * 100.0)
+            }
+            (false, c) => c.to_string(),
+        };
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&i.item_code),
+            esc(&i.name),
+            esc(&cat),
+            i.quantity,
+            i.unit_price,
+            i.amount,
+            i.self_pay_first,
+            i.eligible
+        );
+    }
+    let t = domain::items::BillTotals::of(items);
+    let _ = write!(
+        b,
+        "</tbody><tfoot><tr class=\"total\"><th colspan=\"5\">{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr></tfoot></table>\
+<p class=\"note\">{}: {}</p>",
+        w("合计", "Total"),
+        t.total,
+        t.self_pay_first,
+        t.eligible,
+        w("丙类（目录外）", "Category c (outside the catalogue)"),
+        t.not_covered,
+    );
+    b
+}
+
 /// A fund's name on a slip, for the tiers the programme's policies name; another
 /// tier shows as its policy names it.
 fn fund_label(l: Lang, tier: &str) -> String {
@@ -514,6 +677,8 @@ struct SlipOut {
     enrolled: bool,
     /// `not_enrolled: ...` when not (see the settlement's warnings).
     warnings: Vec<String>,
+    /// The bill's items (empty for a claim of totals only).
+    items: Vec<ItemOut>,
 }
 
 /// The slip of a claim by its key; a claim that is unknown, outside the scope
@@ -569,6 +734,7 @@ async fn slip_api(
         voided: s.voided,
         enrolled: s.enrolled,
         warnings: if s.enrolled { vec![] } else { vec![not_enrolled_warning(c.year())] },
+        items: items_out(&s.items),
     }))
 }
 
@@ -623,6 +789,9 @@ async fn slip_page(
         w("医疗总费用", "Total cost"), c.total_cost,
         w("政策范围内费用", "Eligible cost"), c.eligible_cost,
     );
+    if !s.items.is_empty() {
+        b.push_str(&bill_table(l, &s.items));
+    }
     let _ = write!(b, "<h2>{}</h2><table id=\"slip-funds\"><tbody>", w("各项基金支付", "Paid by each fund"));
     for (tier, amount) in &s.payments {
         let _ = write!(b, "<tr><th>{}</th><td class=\"num\">{amount}</td></tr>", esc(&fund_label(l, tier)));

@@ -30,6 +30,8 @@ fn answer(r: &Resp) -> (u16, Option<String>, String) {
 
 fn clinic(id: &str, village: &str) -> domain::Facility {
     domain::Facility {
+        opened: None,
+        closed: None,
         facility_id: id.into(),
         name: format!("{id} 卫生院"),
         kind: domain::FacilityKind::TownshipCenter,

@@ -24,6 +24,8 @@ fn today() -> NaiveDate {
 
 fn hospital(id: &str, village: &str) -> domain::Facility {
     domain::Facility {
+        opened: None,
+        closed: None,
         facility_id: id.into(),
         name: format!("县医院{id}"),
         kind: domain::FacilityKind::CountyHospital,

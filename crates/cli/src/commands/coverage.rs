@@ -1,26 +1,33 @@
-//! `safetynet coverage`: blank spots now and coming, and reach, from registry files.
+//! `safetynet coverage`: blank spots now and coming, and reach, from registry
+//! files or from the store.
 //!
-//! The files are `ingest`'s: regions, facilities and practitioners read by its
-//! record reader (every bad row reported as file:line: column: reason, nothing
-//! written when any is refused), and the blank-spot, reach and 15-minute-circle
-//! files written atomically. The rules are the `coverage` crate's; `plan` reads
-//! its inputs through [`read_network`] here.
+//! The files are `ingest`'s: regions, facilities and practitioners (and, for
+//! their history, postings and qualifications) read by its record reader (every
+//! bad row reported as file:line: column: reason, nothing written when any is
+//! refused), and the blank-spot, reach and 15-minute-circle files written
+//! atomically. Without the files the network and its history come from the
+//! store (`--db`, inside `--region`). Either way the network of each day is the
+//! application's snapshot of the history (`app::history`), handed to the
+//! `coverage` crate's rules; `plan` reads its inputs through [`load_network`]
+//! here.
 
 use crate::progress;
 use crate::Global;
 use anyhow::Context;
+use app::NetworkData;
 use chrono::NaiveDate;
 use coverage::{BlankKind, Network, Settings, TravelModel, HORIZONS};
-use domain::{parse_date, Facility, Practitioner, Record, Region, RegionLevel};
+use domain::{parse_date, Facility, Posting, Practitioner, QualificationHeld, Record, Region, RegionLevel};
 use ingest::IngestError;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The date the analysis is made at (YYYY-MM-DD).
+    /// The date the analysis is made at (YYYY-MM-DD): the network as its history
+    /// has it that day; default today.
     #[arg(long, value_parser = parse_day)]
-    pub as_of: NaiveDate,
+    pub as_of: Option<NaiveDate>,
     #[command(flatten)]
     pub files: RegistryFiles,
     /// Where to write the blank spots (CSV: kind, region_code, name, in_years, detail).
@@ -41,18 +48,30 @@ pub struct Args {
     pub settings: SettingArgs,
 }
 
-/// The registry files every coverage command reads.
+/// The registry files every coverage command reads: the three together, or
+/// none (the store's network, `--db`).
 #[derive(clap::Args, Debug)]
 pub struct RegistryFiles {
     /// Regions (CSV: code, name, level, urban_rural, population, lon, lat).
-    #[arg(long)]
-    pub regions: PathBuf,
-    /// Facilities (CSV: facility_id, name, kind, grade, region_code, lon, lat).
-    #[arg(long)]
-    pub facilities: PathBuf,
+    #[arg(long, requires_all = ["facilities", "practitioners"])]
+    pub regions: Option<PathBuf>,
+    /// Facilities (CSV: facility_id, name, kind, grade, region_code, lon, lat,
+    /// opened, closed).
+    #[arg(long, requires_all = ["regions", "practitioners"])]
+    pub facilities: Option<PathBuf>,
     /// Practitioners (CSV: practitioner_id, facility_id, qualification, gp, birth_date, active).
-    #[arg(long)]
-    pub practitioners: PathBuf,
+    #[arg(long, requires_all = ["regions", "facilities"])]
+    pub practitioners: Option<PathBuf>,
+    /// Postings with their days (CSV: practitioner_id, facility_id, role, start, end).
+    #[arg(long, requires = "practitioners")]
+    pub postings: Option<PathBuf>,
+    /// Qualifications with their days (CSV: practitioner_id, qualification, obtained, lapses).
+    #[arg(long, requires = "practitioners")]
+    pub qualifications: Option<PathBuf>,
+    /// Without the files: the region scope of the store's network, a code
+    /// prefix (34, 3411, 341122, ...); default the whole store.
+    #[arg(long, default_value = "", conflicts_with = "regions")]
+    pub region: String,
 }
 
 /// Retirement ages and the straight-line travel model.
@@ -109,12 +128,71 @@ fn read_records<R: Record>(path: &Path, quiet: bool) -> anyhow::Result<Vec<R>> {
     })
 }
 
-/// Reads the three registry files and checks them against each other.
-pub fn read_network(files: &RegistryFiles, quiet: bool) -> anyhow::Result<Network> {
-    let regions: Vec<Region> = read_records(&files.regions, quiet)?;
-    let facilities: Vec<Facility> = read_records(&files.facilities, quiet)?;
-    let practitioners: Vec<Practitioner> = read_records(&files.practitioners, quiet)?;
-    Network::new(regions, facilities, practitioners).context("the registry is inconsistent, nothing written")
+/// The network with its history: from the registry files, checked against
+/// each other (and the postings and qualifications against the practitioners
+/// and facilities), or from the store (audited: the details name doctors).
+pub fn load_network(files: &RegistryFiles, global: &Global, command: &str) -> anyhow::Result<NetworkData> {
+    let (Some(regions), Some(facilities), Some(practitioners)) =
+        (&files.regions, &files.facilities, &files.practitioners)
+    else {
+        return from_store(&files.region, global, command);
+    };
+    let quiet = global.quiet;
+    let regions: Vec<Region> = read_records(regions, quiet)?;
+    let facilities: Vec<Facility> = read_records(facilities, quiet)?;
+    let practitioners: Vec<Practitioner> = read_records(practitioners, quiet)?;
+    let postings: Vec<Posting> =
+        files.postings.as_deref().map(|p| read_records(p, quiet)).transpose()?.unwrap_or_default();
+    let qualifications: Vec<QualificationHeld> =
+        files.qualifications.as_deref().map(|p| read_records(p, quiet)).transpose()?.unwrap_or_default();
+    // The registry as given must agree with itself, whatever the day.
+    let net =
+        Network::new(regions, facilities, practitioners).context("the registry is inconsistent, nothing written")?;
+    let known: HashSet<&str> = net.practitioners.iter().map(|p| p.practitioner_id.as_str()).collect();
+    let mut unknown: Vec<String> = postings
+        .iter()
+        .filter(|p| !known.contains(p.practitioner_id.as_str()) || net.facility_position(&p.facility_id).is_none())
+        .map(|p| format!("posting of {} at {}", p.practitioner_id, p.facility_id))
+        .collect();
+    unknown.extend(
+        qualifications
+            .iter()
+            .filter(|q| !known.contains(q.practitioner_id.as_str()))
+            .map(|q| format!("qualification of {}", q.practitioner_id)),
+    );
+    if !unknown.is_empty() {
+        let n = unknown.len();
+        unknown.truncate(20);
+        anyhow::bail!(
+            "{n} rows of the history name a practitioner or facility not in the files, nothing written: {}{}",
+            unknown.join(", "),
+            if n > 20 { format!(" and {} more", n - 20) } else { String::new() }
+        );
+    }
+    Ok(NetworkData {
+        regions: net.regions,
+        facilities: net.facilities,
+        practitioners: net.practitioners,
+        postings,
+        qualifications,
+    })
+}
+
+/// The store's network with its history inside `region`, the read audited.
+fn from_store(region: &str, global: &Global, command: &str) -> anyhow::Result<NetworkData> {
+    let scope = app::Scope::parse(region).map_err(|e| anyhow::anyhow!("--region: {e}"))?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    rt.block_on(async {
+        let app = app::App::open(&global.db).await?;
+        let data = app.network(&scope).await.map_err(|e| anyhow::anyhow!("{e}"));
+        if data.is_ok() {
+            let what = if region.is_empty() { "the whole store".to_string() } else { format!("region {region}") };
+            crate::identity::audit(app.store(), command, "network", &format!("the health network of {what}"), None)
+                .await?;
+        }
+        app.close().await;
+        data
+    })
 }
 
 /// Writes a CSV atomically (`ingest::write_csv_rows`): a failure leaves no
@@ -130,7 +208,9 @@ fn minutes(m: Option<f64>) -> String {
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let (settings, model) = args.settings.settings()?;
-    let net = read_network(&args.files, global.quiet)?;
+    let as_of = args.as_of.unwrap_or_else(app::history::today);
+    let data = load_network(&args.files, global, "coverage")?;
+    let net = app::history::network_on(&data, as_of).map_err(|e| anyhow::anyhow!("{e}"))?;
     // Read the road file before any output is written: a bad file writes nothing.
     let roads = match &args.roads {
         Some(p) => {
@@ -144,7 +224,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     };
 
     let pb = progress::bar(HORIZONS.len() as u64 + 2, "coverage", global.quiet);
-    let spots = coverage::project(&net, args.as_of, &settings);
+    let spots = app::history::project(&data, as_of, &settings).map_err(|e| anyhow::anyhow!("{e}"))?;
     pb.inc(HORIZONS.len() as u64);
     write_csv(
         &args.out,
@@ -164,7 +244,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     for b in &spots {
         *counts.entry((b.in_years, b.kind)).or_default() += 1;
     }
-    println!("blank spots as of {} (written to {}):", args.as_of, args.out.display());
+    println!("blank spots as of {} (written to {}):", as_of, args.out.display());
     for y in HORIZONS {
         let line: Vec<String> =
             BlankKind::ALL.iter().map(|k| format!("{k} {}", counts.get(&(y, *k)).copied().unwrap_or(0))).collect();
@@ -174,8 +254,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
 
     if let Some(reach_out) = &args.reach_out {
         let reaches = match &roads {
-            Some(g) => coverage::reach_on_roads(&net, args.as_of, &settings, &model, g).0,
-            None => coverage::reach(&net, args.as_of, &settings, &model),
+            Some(g) => coverage::reach_on_roads(&net, as_of, &settings, &model, g).0,
+            None => coverage::reach(&net, as_of, &settings, &model),
         };
         pb.inc(1);
         // A village has a qualified doctor now unless it is a blank village now.

@@ -50,6 +50,12 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         Kind::Enrolments => {
             anyhow::bail!("enrolments are not exported; read a person's on the person's page or the API")
         }
+        Kind::ClaimItems => {
+            anyhow::bail!("claim items are not exported; read a claim's on its slip (the page or the API)")
+        }
+        Kind::Catalogue => export_work(&args, global, |store, _scope| async move {
+            store.search_catalogue(None, None, "", Page::first(u32::MAX)).await
+        }),
         Kind::Regions => export::<Region>(&args, global),
         Kind::Households => export::<Household>(&args, global),
         Kind::Persons => export::<Person>(&args, global),
@@ -61,6 +67,16 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             let kept = store.doctor_contracts(&scope, None, Page::first(u32::MAX)).await?;
             Ok(kept.into_iter().map(|k| k.contract).collect::<Vec<_>>())
         }),
+        Kind::Postings => {
+            export_work(&args, global, |store, scope| async move { Ok(store.network_history(&scope).await?.postings) })
+        }
+        Kind::Qualifications => {
+            export_work(
+                &args,
+                global,
+                |store, scope| async move { Ok(store.network_history(&scope).await?.qualifications) },
+            )
+        }
         Kind::Visits => export_work(&args, global, |store, scope| async move {
             let kept = store.visits(&scope, None, None, Page::first(u32::MAX)).await?;
             Ok(kept.into_iter().map(|v| v.visit).collect::<Vec<_>>())

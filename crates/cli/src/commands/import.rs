@@ -36,6 +36,21 @@ pub enum Kind {
     /// Basic medical insurance enrolments: person_id, year, category
     /// (full, partial, none), enrolled_on (docs/desk.md).
     Enrolments,
+    /// The catalogue of drugs and services by province and year: province,
+    /// year, code, name, category (a, b, c or 甲, 乙, 丙), self_pay_share
+    /// (docs/catalogue.md).
+    Catalogue,
+    /// The items of claims already imported, not yet settled: claim_id,
+    /// item_code, quantity, unit_price, amount, and facility_id where the claim
+    /// ID alone is ambiguous (docs/catalogue.md).
+    #[value(name = "claim_items", alias = "claim-items")]
+    ClaimItems,
+    /// Practitioners' postings: practitioner_id, facility_id, role (employer
+    /// or posting), start, end (docs/coverage.md, "History").
+    Postings,
+    /// Practitioners' qualifications with their days: practitioner_id,
+    /// qualification, obtained, lapses.
+    Qualifications,
     /// A cluster's settlements of an exported year: a directory of Parquet
     /// (docs/parquet.md).
     Settlements,
@@ -114,6 +129,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         Kind::Contracts => import_work::<domain::work::DoctorContract>(&args, global),
         Kind::Visits => import_work::<domain::work::Visit>(&args, global),
         Kind::Enrolments => import_work::<domain::Enrolment>(&args, global),
+        Kind::Catalogue => import_work::<domain::CatalogueItem>(&args, global),
+        Kind::ClaimItems => import_work::<domain::ClaimItem>(&args, global),
+        Kind::Postings => import_work::<domain::Posting>(&args, global),
+        Kind::Qualifications => import_work::<domain::QualificationHeld>(&args, global),
     }
 }
 

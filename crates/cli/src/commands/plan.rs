@@ -1,8 +1,9 @@
 //! `safetynet plan`: the roving and dispatch plan for the blank villages of a
-//! registry, from files. Reading and checking the files is `coverage`'s (this
-//! module's sibling); the planning is the `coverage` crate's.
+//! registry, from files or the store, on the network as its history has it on
+//! the day. Reading and checking the files is `coverage`'s (this module's
+//! sibling); the planning is the `coverage` crate's.
 
-use super::coverage::{parse_day, read_network, write_csv, RegistryFiles, SettingArgs};
+use super::coverage::{load_network, parse_day, write_csv, RegistryFiles, SettingArgs};
 use crate::progress;
 use crate::Global;
 use chrono::NaiveDate;
@@ -11,9 +12,10 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The date the plan is made at (YYYY-MM-DD): blank villages and serving doctors then.
+    /// The date the plan is made at (YYYY-MM-DD): blank villages and serving
+    /// doctors then, from the network's history; default today.
     #[arg(long, value_parser = parse_day)]
-    pub as_of: NaiveDate,
+    pub as_of: Option<NaiveDate>,
     #[command(flatten)]
     pub files: RegistryFiles,
     /// Where to write the plan (CSV).
@@ -45,9 +47,11 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         model,
     };
     ps.validate()?;
-    let net = read_network(&args.files, global.quiet)?;
+    let as_of = args.as_of.unwrap_or_else(app::history::today);
+    let data = load_network(&args.files, global, "plan")?;
+    let net = app::history::network_on(&data, as_of).map_err(|e| anyhow::anyhow!("{e}"))?;
     let sp = progress::spinner("planning", global.quiet);
-    let (villages, doctors) = plan_inputs(&net, args.as_of, &settings);
+    let (villages, doctors) = plan_inputs(&net, as_of, &settings);
     let p = plan(&villages, &doctors, &ps)?;
     sp.finish_and_clear();
 
@@ -101,7 +105,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         rows,
     )?;
     let total_pop: u64 = villages.iter().map(|v| v.population as u64).sum();
-    println!("plan as of {} written to {}:", args.as_of, args.out.display());
+    println!("plan as of {} written to {}:", as_of, args.out.display());
     println!(
         "  blank villages {}: rove {}, dispatch {}, uncovered {}; {} doctors could rove",
         villages.len(),

@@ -43,6 +43,8 @@ pub fn facility(
     pt: Option<(f64, f64)>,
 ) -> Facility {
     Facility {
+        opened: None,
+        closed: None,
         facility_id: id.into(),
         name: format!("{id} name"),
         kind,

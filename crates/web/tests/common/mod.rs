@@ -394,6 +394,8 @@ pub async fn fill_store(store: &store::Store) -> Fixture {
     store.import_claims(&claims).await.unwrap();
     store
         .import_facilities(&[domain::Facility {
+            opened: None,
+            closed: None,
             facility_id: "FA1".into(),
             name: "A村卫生室".into(),
             kind: domain::FacilityKind::VillageClinic,

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Issue 16: itemised bills against the catalogue (docs/catalogue.md).
+#
+#   bench/items.sh [RUNS] [REQUESTS] [ITEMS]     defaults: 3 runs, 20000 requests, 50 items
+#
+# 1. Real time, in-process (web_load: client and server on the same cores), 16
+#    keep-alive connections, 10,000 persons in 300 villages: POST
+#    /api/v1/settlements with totals only against the same with a bill of ITEMS
+#    items priced against a stored catalogue of 200 items; interleaved, RUNS
+#    times each, a fresh store each time; on SQLite (a file) and on PostgreSQL
+#    (a fresh database on SAFETYNET_BENCH_PG, default
+#    postgres://postgres@127.0.0.1:5432/postgres; skipped when unreachable).
+# 2. Batch, SQLite: one store filled by web_load --setup-only (the persons, the
+#    hospital, the policy, the catalogue), copied for each run; a hospital's day
+#    of 10,000 claims (web_load --day-files):
+#      totals:   import claims (the eligible cost typed) + settle --year 2024
+#      itemised: import claims + import claim_items (ITEMS lines a claim) + settle --year 2024
+#    interleaved, RUNS times each; the best of each, and their ratio. The two
+#    stores' settlements are compared: the same payments and out-of-pocket, to
+#    the fen, claim by claim.
+# PARTS=rt or PARTS=batch runs one part only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-3}
+REQUESTS=${2:-20000}
+ITEMS=${3:-50}
+DIR=${BENCH_DIR:-/work/bench-data}/items
+PG=${SAFETYNET_BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+if [ -z "${SAFETYNET:-}" ]; then cargo build --release -q -p safetynet; fi
+cargo build --release -q -p web --example web_load
+BIN=${SAFETYNET:-$CARGO_TARGET_DIR/release/safetynet}
+LOAD=$CARGO_TARGET_DIR/release/examples/web_load
+rm -rf "$DIR" && mkdir -p "$DIR"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+now() { date +%s.%N; }
+pg_ok=no
+if psql "$PG" -qAtc 'SELECT 1' >/dev/null 2>&1; then pg_ok=yes; fi
+
+PARTS=${PARTS:-all}
+if [ "$PARTS" != batch ]; then
+echo "== real time: $REQUESTS claims, 16 connections, totals only vs $ITEMS items a claim"
+for run in $(seq 1 "$RUNS"); do
+  for items in 0 "$ITEMS"; do
+    rm -f "$DIR/rt.db"*
+    printf 'sqlite     items=%-3s run %s: ' "$items" "$run"
+    "$LOAD" --db "$DIR/rt.db" --requests "$REQUESTS" --concurrency 16 --overview 0 --items "$items" 2>/dev/null | grep '^settlements'
+    if [ "$pg_ok" = yes ]; then
+      name="sn_bench_items_$$_${run}_$items"
+      psql "$PG" -qAtc "CREATE DATABASE $name" >/dev/null
+      url="${PG%/*}/$name"
+      printf 'postgresql items=%-3s run %s: ' "$items" "$run"
+      "$LOAD" --db "$url" --requests "$REQUESTS" --concurrency 16 --overview 0 --items "$items" 2>/dev/null | grep '^settlements'
+      psql "$PG" -qAtc "DROP DATABASE $name WITH (FORCE)" >/dev/null
+    fi
+  done
+done
+
+fi
+[ "$PARTS" = rt ] && exit 0
+
+echo "== batch: a hospital's day of 10,000 claims, totals only vs $ITEMS items a claim (SQLite)"
+"$LOAD" --db "$DIR/base.db" --setup-only --items "$ITEMS" --day-files "$DIR/day" --day-claims 10000 >/dev/null
+# The store's last writes may still lie in its write-ahead log: into the file
+# before it is copied.
+sqlite3 "$DIR/base.db" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+ls -l "$DIR/day"
+best_t=999999
+best_i=999999
+for run in $(seq 1 "$RUNS"); do
+  cp "$DIR/base.db" "$DIR/totals.db"
+  t0=$(now)
+  "$BIN" --quiet --db "$DIR/totals.db" import claims "$DIR/day/claims_totals.csv"
+  t1=$(now)
+  "$BIN" --quiet --db "$DIR/totals.db" settle --year 2024 >/dev/null
+  t2=$(now)
+  cp "$DIR/base.db" "$DIR/itemised.db"
+  t3=$(now)
+  "$BIN" --quiet --db "$DIR/itemised.db" import claims "$DIR/day/claims_itemised.csv"
+  t4=$(now)
+  "$BIN" --quiet --db "$DIR/itemised.db" import claim_items "$DIR/day/claim_items.csv"
+  t5=$(now)
+  "$BIN" --quiet --db "$DIR/itemised.db" settle --year 2024 >/dev/null
+  t6=$(now)
+  tt=$(echo "$t2 - $t0" | bc)
+  ti=$(echo "$t6 - $t3" | bc)
+  printf 'run %s: totals %.2f s (import %.2f, settle %.2f); itemised %.2f s (import claims %.2f, import items %.2f, settle %.2f)\n' \
+    "$run" "$tt" "$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)" \
+    "$ti" "$(echo "$t4 - $t3" | bc)" "$(echo "$t5 - $t4" | bc)" "$(echo "$t6 - $t5" | bc)"
+  best_t=$(echo "if ($tt < $best_t) $tt else $best_t" | bc)
+  best_i=$(echo "if ($ti < $best_i) $ti else $best_i" | bc)
+done
+printf 'best: totals %.2f s, itemised %.2f s, ratio %.2f\n' "$best_t" "$best_i" "$(echo "scale=4; $best_i / $best_t" | bc)"
+# The same settlements, claim by claim, to the fen.
+diff=$(sqlite3 "$DIR/itemised.db" "ATTACH '$DIR/totals.db' AS t;
+  SELECT COUNT(*) FROM settlements s JOIN t.settlements u ON u.claim_id = s.claim_id AND u.facility_id = s.facility_id
+  WHERE s.out_of_pocket <> u.out_of_pocket OR s.eligible_cost <> u.eligible_cost
+     OR (SELECT group_concat(amount) FROM (SELECT amount FROM settlement_payments p WHERE p.claim_id = s.claim_id AND p.facility_id = s.facility_id ORDER BY position))
+     <> (SELECT group_concat(amount) FROM (SELECT amount FROM t.settlement_payments p WHERE p.claim_id = s.claim_id AND p.facility_id = s.facility_id ORDER BY position));")
+count=$(sqlite3 "$DIR/itemised.db" "SELECT COUNT(*) FROM settlements")
+items=$(sqlite3 "$DIR/itemised.db" "SELECT COUNT(*) FROM claim_items")
+echo "settled $count claims with $items items; settlements that differ from the totals-only store: $diff"
+[ "$diff" = 0 ]

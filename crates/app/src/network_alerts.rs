@@ -1,0 +1,468 @@
+//! Network alerts (docs/coverage.md, "Network alerts"): the villages and
+//! township centres of a scope that are blank today, or that a change
+//! recorded in the network's history makes blank within a horizon (a doctor
+//! reaching the retirement age, a posting ending, a facility closing, a
+//! licence lapsing), each with the first day it is blank, what makes it so,
+//! and the township and county that must fill it.
+//!
+//! Computed from the history on each read, not kept. The blank spots of today
+//! are the engine's over the whole network of today. After that a village or a
+//! centre changes only on a day the history changes something of its own
+//! facilities (a posting of someone who may work there starting or ending, a
+//! qualification of theirs, their 60th or 65th birthday, a facility opening or
+//! closing), and only its own facilities (village clinics and township
+//! centres) and their staff decide whether it is blank. So on each such day within the horizon the engine's rules run over
+//! the network of that day restricted to the regions touched (their facilities
+//! and the staff placed there that day): a change touches only the villages it
+//! concerns. A spot's first day is the first day it is blank.
+
+use crate::access::Scope;
+use crate::history::HistoryIndex;
+use crate::model::{AppError, AppResult, NetworkData};
+use crate::service::App;
+use chrono::NaiveDate;
+use coverage::network::{qualifies, retires_on, serves};
+use coverage::{BlankKind, Settings};
+use domain::{add_years, age_on, Facility, FacilityKind, Practitioner, RegionCode, RegionLevel};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// The longest horizon, in years.
+pub const MAX_YEARS: i32 = 5;
+
+/// A village or township centre blank today or within the horizon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkAlert {
+    /// `village_no_clinic`, `village_no_doctor` or `township_no_physician`.
+    pub kind: BlankKind,
+    /// The village, or the centre's region.
+    pub region_code: RegionCode,
+    /// The village's name, or the centre's.
+    pub name: String,
+    /// The township and county that must fill it.
+    pub township: Option<RegionCode>,
+    pub county: Option<RegionCode>,
+    /// The first day it is blank: today when it is blank now.
+    pub from: NaiveDate,
+    /// Whether it is blank today.
+    pub now: bool,
+    /// What makes it blank, in words: the changes of that day (or, blank
+    /// today, the blank spot's detail).
+    pub causes: Vec<String>,
+}
+
+/// The days after `today` up to `until` on which the network of `h` may
+/// change: postings starting and ending, facilities opening and closing,
+/// qualifications obtained and lapsing, practitioners reaching a retirement
+/// age. With `today` first.
+pub fn change_days(h: &NetworkData, today: NaiveDate, until: NaiveDate, s: &Settings) -> Vec<NaiveDate> {
+    let mut days = BTreeSet::new();
+    let mut add = |d: Option<NaiveDate>| {
+        if let Some(d) = d.filter(|d| *d > today && *d <= until) {
+            days.insert(d);
+        }
+    };
+    for p in &h.postings {
+        add(p.start);
+        add(p.end.and_then(|e| e.succ_opt()));
+    }
+    for f in &h.facilities {
+        add(f.opened);
+        add(f.closed);
+    }
+    for q in &h.qualifications {
+        add(q.obtained);
+        add(q.lapses);
+    }
+    for p in &h.practitioners {
+        add(Some(retires_on(p, FacilityKind::VillageClinic, s)));
+        add(Some(retires_on(p, FacilityKind::TownshipCenter, s)));
+    }
+    std::iter::once(today).chain(days).collect()
+}
+
+/// The network alerts of `h` from `today` to `until` (both included).
+pub fn network_alerts(
+    h: &NetworkData,
+    today: NaiveDate,
+    until: NaiveDate,
+    s: &Settings,
+) -> Result<Vec<NetworkAlert>, AppError> {
+    let index = HistoryIndex::new(h);
+    let engine = |part: &NetworkData, day: NaiveDate| {
+        let net = coverage::Network::new(part.regions.clone(), part.facilities.clone(), part.practitioners.clone())
+            .map_err(|e| AppError::Invalid(format!("the health network on {day}: {e}")))?;
+        Ok::<_, AppError>(coverage::blank_spots(&net, day, s))
+    };
+    let mut out: Vec<NetworkAlert> = Vec::new();
+    let mut seen: HashSet<(BlankKind, RegionCode, String)> = HashSet::new();
+    // Today: the whole network.
+    for spot in engine(&crate::history::snapshot(h, today), today)? {
+        let detail = spot.detail.clone();
+        raise(&mut out, &mut seen, spot, today, today, vec![detail]);
+    }
+
+    // Where each practitioner may work (their record's facility and every
+    // facility of their postings), who may work at each facility, and the
+    // facilities standing in each region.
+    let mut may_work: HashMap<&str, Vec<&str>> = HashMap::new();
+    for p in &h.practitioners {
+        let mut at: Vec<&str> = vec![p.facility_id.as_str()];
+        at.extend(index.postings_of(&p.practitioner_id).iter().map(|x| x.facility_id.as_str()));
+        at.sort_unstable();
+        at.dedup();
+        may_work.insert(p.practitioner_id.as_str(), at);
+    }
+    let mut staff_of: HashMap<&str, Vec<&Practitioner>> = HashMap::new();
+    for p in &h.practitioners {
+        for f in &may_work[p.practitioner_id.as_str()] {
+            staff_of.entry(f).or_default().push(p);
+        }
+    }
+    // Only village clinics and township centres make or fill a village's or a
+    // centre's blank spot; hospitals never do (and county hospitals, with large
+    // staffs, would otherwise be touched nearly every day).
+    let counts = |f: &&Facility| matches!(f.kind, FacilityKind::VillageClinic | FacilityKind::TownshipCenter);
+    let facility: HashMap<&str, &Facility> =
+        h.facilities.iter().filter(counts).map(|f| (f.facility_id.as_str(), f)).collect();
+    let mut standing: HashMap<RegionCode, Vec<&Facility>> = HashMap::new();
+    for f in h.facilities.iter().filter(counts) {
+        standing.entry(f.region_code).or_default().push(f);
+    }
+    let region: HashMap<RegionCode, &domain::Region> = h.regions.iter().map(|r| (r.code, r)).collect();
+
+    // The facilities each later day touches.
+    let mut touched: BTreeMap<NaiveDate, HashSet<&str>> = BTreeMap::new();
+    let window = |d: Option<NaiveDate>| d.filter(|d| *d > today && *d <= until);
+    let none: Vec<&str> = Vec::new();
+    let of = |id: &str| may_work.get(id).unwrap_or(&none);
+    let mut days: Vec<(Option<NaiveDate>, &[&str])> = Vec::new();
+    for x in &h.postings {
+        days.push((x.start, of(&x.practitioner_id)));
+        days.push((x.end.and_then(|e| e.succ_opt()), of(&x.practitioner_id)));
+    }
+    for q in &h.qualifications {
+        days.push((q.obtained, of(&q.practitioner_id)));
+        days.push((q.lapses, of(&q.practitioner_id)));
+    }
+    for p in &h.practitioners {
+        for kind in [FacilityKind::VillageClinic, FacilityKind::TownshipCenter] {
+            days.push((Some(retires_on(p, kind, s)), of(&p.practitioner_id)));
+        }
+    }
+    for (d, facilities) in days {
+        if let Some(d) = window(d) {
+            touched.entry(d).or_default().extend(facilities.iter().copied());
+        }
+    }
+    for f in &h.facilities {
+        for d in [f.opened, f.closed] {
+            if let Some(d) = window(d) {
+                touched.entry(d).or_default().insert(f.facility_id.as_str());
+            }
+        }
+    }
+
+    // Each day: the regions of the facilities touched, their facilities and
+    // the staff placed there, the day before and the day itself.
+    for (day, facilities) in touched {
+        let regions: BTreeSet<RegionCode> =
+            facilities.iter().filter_map(|f| facility.get(f)).map(|f| f.region_code).collect();
+        let part = |d: NaiveDate| {
+            let standing: Vec<&Facility> =
+                regions.iter().flat_map(|r| standing.get(r).into_iter().flatten().copied()).collect();
+            let open = crate::history::open_facilities(standing.iter().copied(), d);
+            let here: HashSet<&str> = open.iter().map(|f| f.facility_id.as_str()).collect();
+            let mut people: Vec<&Practitioner> = standing
+                .iter()
+                .flat_map(|f| staff_of.get(f.facility_id.as_str()).into_iter().flatten().copied())
+                .collect();
+            people.sort_by(|a, b| a.practitioner_id.cmp(&b.practitioner_id));
+            people.dedup_by(|a, b| a.practitioner_id == b.practitioner_id);
+            let practitioners = people
+                .into_iter()
+                .filter_map(|p| index.placed(p, d))
+                .filter(|p| here.contains(p.facility_id.as_str()))
+                .collect();
+            NetworkData {
+                regions: regions.iter().filter_map(|r| region.get(r).map(|r| (*r).clone())).collect(),
+                facilities: open,
+                practitioners,
+                postings: vec![],
+                qualifications: vec![],
+            }
+        };
+        let now = part(day);
+        let spots: Vec<coverage::BlankSpot> = engine(&now, day)?
+            .into_iter()
+            .filter(|b| {
+                b.kind != BlankKind::CountyNoHospital && !seen.contains(&(b.kind, b.region_code, b.name.clone()))
+            })
+            .collect();
+        if spots.is_empty() {
+            continue;
+        }
+        let prev = part(day.pred_opt().unwrap_or(day));
+        for spot in spots {
+            let causes = causes(h, &prev, &now, spot.kind, spot.region_code, &spot.name, day, s);
+            raise(&mut out, &mut seen, spot, day, today, causes);
+        }
+    }
+    out.sort_by(|a, b| {
+        (a.from, a.county, a.township, a.kind, a.region_code, &a.name).cmp(&(
+            b.from,
+            b.county,
+            b.township,
+            b.kind,
+            b.region_code,
+            &b.name,
+        ))
+    });
+    Ok(out)
+}
+
+/// Adds the alert of a blank spot first found on `day`, once.
+fn raise(
+    out: &mut Vec<NetworkAlert>,
+    seen: &mut HashSet<(BlankKind, RegionCode, String)>,
+    spot: coverage::BlankSpot,
+    day: NaiveDate,
+    today: NaiveDate,
+    causes: Vec<String>,
+) {
+    if spot.kind == BlankKind::CountyNoHospital || !seen.insert((spot.kind, spot.region_code, spot.name.clone())) {
+        return;
+    }
+    out.push(NetworkAlert {
+        kind: spot.kind,
+        region_code: spot.region_code,
+        name: spot.name,
+        township: spot.region_code.ancestor(RegionLevel::Township),
+        county: spot.region_code.ancestor(RegionLevel::County),
+        from: day,
+        now: day == today,
+        causes,
+    });
+}
+
+fn who(p: &Practitioner) -> String {
+    if p.name.is_empty() {
+        p.practitioner_id.clone()
+    } else {
+        format!("{} ({})", p.name, p.practitioner_id)
+    }
+}
+
+/// What changed on `day` that made the spot blank: the facilities concerned
+/// (a village's clinics and centres, or the centre itself) as they stood the
+/// day before (`prev`) against `day` (`now`).
+#[allow(clippy::too_many_arguments)]
+fn causes(
+    h: &NetworkData,
+    prev: &NetworkData,
+    now: &NetworkData,
+    kind: BlankKind,
+    region: RegionCode,
+    name: &str,
+    day: NaiveDate,
+    s: &Settings,
+) -> Vec<String> {
+    let eve = day.pred_opt().unwrap_or(day);
+    let concerned: Vec<&domain::Facility> = prev
+        .facilities
+        .iter()
+        .filter(|f| f.region_code == region)
+        .filter(|f| match kind {
+            BlankKind::TownshipNoPhysician => f.kind == FacilityKind::TownshipCenter && f.name == name,
+            _ => matches!(f.kind, FacilityKind::VillageClinic | FacilityKind::TownshipCenter),
+        })
+        .collect();
+    let open_now: HashMap<&str, &domain::Facility> =
+        now.facilities.iter().map(|f| (f.facility_id.as_str(), f)).collect();
+    let place_now: HashMap<&str, &Practitioner> =
+        now.practitioners.iter().map(|p| (p.practitioner_id.as_str(), p)).collect();
+    let mut out = Vec::new();
+    for f in &concerned {
+        if !open_now.contains_key(f.facility_id.as_str()) {
+            out.push(format!("{} {} closes on {day}", f.facility_id, f.name));
+            continue;
+        }
+        for p in prev.practitioners.iter().filter(|p| p.facility_id == f.facility_id) {
+            if !(qualifies(f.kind, p.qualification) && serves(p, f.kind, eve, s)) {
+                continue;
+            }
+            match place_now.get(p.practitioner_id.as_str()) {
+                Some(q) if q.facility_id == f.facility_id => {
+                    if !qualifies(f.kind, q.qualification) {
+                        out.push(format!("{}'s qualification {} lapses on {day}", who(p), p.qualification));
+                    } else if !serves(q, f.kind, day, s) {
+                        out.push(format!("{} turns {} on {day}", who(p), age_on(p.birth_date, day)));
+                    }
+                }
+                moved => {
+                    let ended = h.postings.iter().any(|x| {
+                        x.practitioner_id == p.practitioner_id && x.facility_id == f.facility_id && x.end == Some(eve)
+                    });
+                    let then = moved.map_or_else(
+                        || "works nowhere recorded".to_string(),
+                        |q| format!("works at {}", q.facility_id),
+                    );
+                    if ended {
+                        out.push(format!("{}'s posting at {} ends on {eve}; then {then}", who(p), f.facility_id));
+                    } else {
+                        out.push(format!("{} leaves {} on {day}; then {then}", who(p), f.facility_id));
+                    }
+                }
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(format!("blank from {day}"));
+    }
+    out
+}
+
+impl App {
+    /// The network alerts of a scope from today to `years` ahead (0 to
+    /// [`MAX_YEARS`]).
+    pub async fn network_alerts(
+        &self,
+        s: &Scope,
+        today: NaiveDate,
+        years: i32,
+        settings: &Settings,
+    ) -> AppResult<Vec<NetworkAlert>> {
+        if !(0..=MAX_YEARS).contains(&years) {
+            return Err(AppError::Invalid(format!("years: {years} is not 0 to {MAX_YEARS}")));
+        }
+        let h = self.network(s).await?;
+        let until = add_years(today, years);
+        let settings = *settings;
+        tokio::task::spawn_blocking(move || network_alerts(&h, today, until, &settings))
+            .await
+            .map_err(|e| AppError::Store(format!("computing the network alerts failed: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::{Facility, Posting, PostingRole, Qualification, QualificationHeld, Region};
+
+    fn d(s: &str) -> NaiveDate {
+        domain::parse_date(s).unwrap()
+    }
+
+    fn village(n: u32) -> Region {
+        Region {
+            code: RegionCode::parse(&format!("341122100{n:03}")).unwrap(),
+            name: format!("village {n}"),
+            level: RegionLevel::Village,
+            urban_rural: Some(220),
+            population: Some(500),
+            lon: None,
+            lat: None,
+        }
+    }
+
+    fn clinic(id: &str, n: u32, closed: Option<&str>) -> Facility {
+        Facility {
+            facility_id: id.into(),
+            name: format!("clinic {id}"),
+            kind: FacilityKind::VillageClinic,
+            grade: None,
+            region_code: RegionCode::parse(&format!("341122100{n:03}")).unwrap(),
+            lon: None,
+            lat: None,
+            opened: None,
+            closed: closed.map(d),
+        }
+    }
+
+    fn doctor(id: &str, at: &str, q: Qualification, born: &str) -> Practitioner {
+        Practitioner {
+            practitioner_id: id.into(),
+            facility_id: at.into(),
+            name: String::new(),
+            qualification: q,
+            gp: false,
+            birth_date: d(born),
+            active: true,
+        }
+    }
+
+    #[test]
+    fn each_change_that_blanks_a_village_raises_an_alert_from_its_day() {
+        let mut centre = clinic("T1", 0, None);
+        centre.kind = FacilityKind::TownshipCenter;
+        centre.region_code = RegionCode::parse("341122100").unwrap();
+        let h = NetworkData {
+            regions: std::iter::once(Region {
+                code: RegionCode::parse("341122100").unwrap(),
+                name: "town".into(),
+                level: RegionLevel::Township,
+                ..village(201)
+            })
+            .chain((201..=206).map(village))
+            .collect(),
+            facilities: vec![
+                clinic("V1", 201, None),
+                clinic("V2", 202, None),
+                clinic("V3", 203, Some("2025-03-01")),
+                clinic("V4", 204, None),
+                // 205 has no clinic at all; 206's doctor stays.
+                clinic("V6", 206, None),
+                centre,
+            ],
+            practitioners: vec![
+                // Turns 65 on 2025-02-01.
+                doctor("r1", "V1", Qualification::RuralDoctor, "1960-02-01"),
+                doctor("r2", "V2", Qualification::RuralDoctor, "1980-01-01"),
+                doctor("r3", "V3", Qualification::RuralDoctor, "1980-01-01"),
+                doctor("r4", "V4", Qualification::RuralDoctor, "1980-01-01"),
+                doctor("r6", "V6", Qualification::RuralDoctor, "1980-01-01"),
+                // The centre's physician turns 60 on 2025-09-01: beyond the horizon.
+                doctor("t1", "T1", Qualification::Physician, "1965-09-01"),
+            ],
+            postings: vec![Posting {
+                practitioner_id: "r2".into(),
+                facility_id: "V2".into(),
+                role: PostingRole::Posting,
+                start: Some(d("2023-01-01")),
+                end: Some(d("2025-04-30")),
+            }],
+            qualifications: vec![QualificationHeld {
+                practitioner_id: "r4".into(),
+                qualification: Qualification::RuralDoctor,
+                obtained: None,
+                lapses: Some(d("2025-05-15")),
+            }],
+        };
+        let s = Settings::default();
+        let alerts = network_alerts(&h, d("2025-01-01"), d("2025-06-30"), &s).unwrap();
+        let got: Vec<(String, &str, String, bool)> =
+            alerts.iter().map(|a| (a.region_code.to_string(), a.kind.as_str(), a.from.to_string(), a.now)).collect();
+        assert_eq!(
+            got,
+            [
+                ("341122100205".to_string(), "village_no_clinic", "2025-01-01".to_string(), true),
+                ("341122100201".into(), "village_no_doctor", "2025-02-01".into(), false),
+                ("341122100203".into(), "village_no_clinic", "2025-03-01".into(), false),
+                ("341122100202".into(), "village_no_doctor", "2025-05-01".into(), false),
+                ("341122100204".into(), "village_no_doctor", "2025-05-15".into(), false),
+            ]
+        );
+        let cause = |code: &str| alerts.iter().find(|a| a.region_code.to_string() == code).unwrap().causes.join("; ");
+        assert_eq!(cause("341122100201"), "r1 turns 65 on 2025-02-01");
+        assert_eq!(cause("341122100203"), "V3 clinic V3 closes on 2025-03-01");
+        assert_eq!(cause("341122100202"), "r2's posting at V2 ends on 2025-04-30; then works nowhere recorded");
+        assert_eq!(cause("341122100204"), "r4's qualification rural_doctor lapses on 2025-05-15");
+        assert!(alerts.iter().all(|a| a.township == RegionCode::parse("341122100").ok()));
+        assert!(alerts.iter().all(|a| a.county == RegionCode::parse("341122").ok()));
+        // A longer horizon finds the centre's physician retiring.
+        let later = network_alerts(&h, d("2025-01-01"), d("2026-01-01"), &s).unwrap();
+        let t = later.iter().find(|a| a.kind == BlankKind::TownshipNoPhysician).unwrap();
+        assert_eq!((t.from, t.causes.join("; ")), (d("2025-09-01"), "t1 turns 60 on 2025-09-01".to_string()));
+        // Today only: only what is blank today.
+        assert_eq!(network_alerts(&h, d("2025-01-01"), d("2025-01-01"), &s).unwrap().len(), 1);
+    }
+}
