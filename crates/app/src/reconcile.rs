@@ -17,16 +17,10 @@ use crate::model::{AppError, AppResult};
 use crate::service::scope;
 use crate::App;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use domain::time::{china, china_day};
 use domain::{Fen, ResidentId};
 use ingest::tables::{Cell, Table};
 use std::collections::{BTreeMap, HashMap};
-
-pub use domain::time::china;
-
-/// The day in China of an instant.
-pub fn day_of(at: DateTime<Utc>) -> NaiveDate {
-    domain::time::china_day(at)
-}
 
 /// The most days one reconciliation spans.
 pub const MAX_DAYS: i64 = 366;
@@ -168,7 +162,7 @@ impl App {
         let mut lines = Vec::new();
         for st in &settled {
             let at = first.get(st.claim_id.as_str()).copied().unwrap_or(st.settled_at).min(st.settled_at);
-            let day = day_of(at);
+            let day = china_day(at);
             for (fund, now) in &st.payments {
                 note(fund);
                 let corrected = corrections.get(st.claim_id.as_str()).and_then(|c| c.get(fund.as_str()));
@@ -188,7 +182,7 @@ impl App {
             }
         }
         for a in &adjustments {
-            let day = day_of(a.at);
+            let day = china_day(a.at);
             let kind = if a.kind == "void" { LineKind::Void } else { LineKind::Correction };
             for (fund, amount) in &a.payments {
                 note(fund);

@@ -153,17 +153,6 @@ impl App {
         Ok(due_in(&self.store().case_deadlines().await?, village, today))
     }
 
-    /// The deadlines set by region inside the scope and above it (those that
-    /// apply to its cases): (region prefix, days to verify, days to close).
-    pub async fn case_deadlines(&self, s: &Scope) -> AppResult<Vec<(String, i64, i64)>> {
-        let all = self.store().case_deadlines().await?;
-        Ok(all
-            .into_iter()
-            .filter(|(r, _, _)| r.starts_with(s.prefix()) || s.prefix().starts_with(r.as_str()))
-            .map(|(r, v, c)| (r, v, c.unwrap_or(DEFAULT_CLOSE_DAYS)))
-            .collect())
-    }
-
     /// Sets the days to verify and to close the cases opened in `region` (a
     /// code prefix inside the scope); `close_days` `None` keeps the default.
     pub async fn set_case_deadline(
