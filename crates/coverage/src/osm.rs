@@ -9,7 +9,7 @@
 //! edge whose time is its great-circle length at the way's class speed.
 
 use crate::geo::haversine_km;
-use crate::roads::{Graph, GraphBuilder, SpeedClass};
+use crate::roads::{ticks_at, Graph, GraphBuilder, SpeedClass};
 use crate::CoverageError;
 use osmpbf::{Element, ElementReader};
 use std::path::Path;
@@ -36,8 +36,16 @@ fn err(path: &Path, reason: impl Into<String>) -> CoverageError {
     CoverageError::Roads { path: path.display().to_string(), reason: reason.into() }
 }
 
-/// Loads the highway network of an extract.
+/// Loads the highway network of an extract, each class at its assumed speed
+/// ([`SpeedClass::kmh`]).
 pub fn load(path: &Path) -> Result<(Graph, OsmStats), CoverageError> {
+    load_with(path, SpeedClass::kmh)
+}
+
+/// Loads the highway network of an extract with the speed of each class given
+/// by `kmh`: a uniform speed makes the graph's times distances, which is how
+/// the tests compare road distances with straight lines.
+pub fn load_with(path: &Path, kmh: impl Fn(SpeedClass) -> f64) -> Result<(Graph, OsmStats), CoverageError> {
     std::fs::metadata(path).map_err(|e| err(path, format!("cannot be read: {e}")))?;
 
     // Pass 1: highway ways.
@@ -120,11 +128,11 @@ pub fn load(path: &Path) -> Result<(Graph, OsmStats), CoverageError> {
                 continue;
             }
             let (pa, pc) = (b_point(&lon, &lat, &ids, pair[0]), b_point(&lon, &lat, &ids, pair[1]));
-            let metres = haversine_km(pa, pc) * 1000.0;
+            let t = ticks_at(kmh(class), haversine_km(pa, pc) * 1000.0);
             match oneway {
-                Oneway::No => b.add_road(a, c, metres, class, false),
-                Oneway::Forward => b.add_road(a, c, metres, class, true),
-                Oneway::Backward => b.add_road(c, a, metres, class, true),
+                Oneway::No => b.add_timed_road(a, c, t, false),
+                Oneway::Forward => b.add_timed_road(a, c, t, true),
+                Oneway::Backward => b.add_timed_road(c, a, t, true),
             }
         }
     }

@@ -70,9 +70,15 @@ impl SpeedClass {
     /// Travel time in ticks over `metres` at this class's speed (at least 1, so
     /// that no edge is free).
     pub fn ticks(self, metres: f64) -> u32 {
-        let s = metres / (self.kmh() / 3.6) * TICKS_PER_SECOND;
-        s.round().clamp(1.0, (u32::MAX / 4) as f64) as u32
+        ticks_at(self.kmh(), metres)
     }
+}
+
+/// Travel time in ticks over `metres` at `kmh` (at least 1, so that no edge is
+/// free).
+pub fn ticks_at(kmh: f64, metres: f64) -> u32 {
+    let s = metres / (kmh / 3.6) * TICKS_PER_SECOND;
+    s.round().clamp(1.0, (u32::MAX / 4) as f64) as u32
 }
 
 /// Collects nodes and edges, then packs them into a [`Graph`].
@@ -114,7 +120,11 @@ impl GraphBuilder {
 
     /// A road segment of `metres` of class `class`, both ways unless `oneway`.
     pub fn add_road(&mut self, a: u32, b: u32, metres: f64, class: SpeedClass, oneway: bool) {
-        let t = class.ticks(metres);
+        self.add_timed_road(a, b, class.ticks(metres), oneway);
+    }
+
+    /// A road segment that takes `t` ticks, both ways unless `oneway`.
+    pub fn add_timed_road(&mut self, a: u32, b: u32, t: u32, oneway: bool) {
         self.add_arc(a, b, t);
         if !oneway {
             self.add_arc(b, a, t);
