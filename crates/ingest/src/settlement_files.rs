@@ -114,14 +114,15 @@ fn header(rdr: &mut csv::Reader<std::fs::File>, path: &Path, file: &str) -> Resu
 fn not_utf8_row(
     reread: &mut Option<std::fs::File>,
     path: &Path,
+    base: u64,
+    line: u64,
     rec: &csv::ByteRecord,
     label: impl Fn(usize) -> String,
 ) -> (u64, String, String) {
     let field = rec.iter().position(|f| std::str::from_utf8(f).is_err()).unwrap_or(0);
-    let line = rec.position().map_or(0, |p| p.line());
     let found = rec.position().and_then(|p| {
         let mut f = reread.take().or_else(|| std::fs::File::open(path).ok())?;
-        let b = crate::encoding::locate_bad_utf8(&mut f, p.byte(), p.line());
+        let b = crate::encoding::locate_bad_utf8(&mut f, base + p.byte(), p.line());
         *reread = Some(f);
         b
     });
@@ -160,7 +161,7 @@ pub fn read_persons(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, 
             .any(|&i| std::str::from_utf8(rec.get(i).unwrap_or(b"")).is_err())
         {
             let label = |i: usize| h.get(i).cloned().unwrap_or_else(|| format!("column {}", i + 1));
-            let (line, column, reason) = not_utf8_row(&mut reread, path, &rec, label);
+            let (line, column, reason) = not_utf8_row(&mut reread, path, 0, line, &rec, label);
             errors.push(RowError { file: file.clone(), line, column, reason });
             continue;
         }
@@ -209,23 +210,291 @@ pub fn read_persons(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, 
 /// How often (in rows) the claims reader reports progress.
 const PROGRESS_EVERY: u64 = 65_536;
 
+/// How [`read_claims_split`] cuts a claims file: into pieces of about
+/// `piece_bytes`, read by up to `threads` threads at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split {
+    pub threads: usize,
+    pub piece_bytes: u64,
+}
+
+impl Split {
+    /// One thread per core (at most 8), pieces of 16 MiB: small enough that the
+    /// pieces in flight add little to the claims' memory, large enough that
+    /// each thread's start-up is lost in its reading.
+    pub fn by_cores() -> Split {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        Split { threads, piece_bytes: 16 << 20 }
+    }
+}
+
 /// Reads the claims file (the claims columns of docs/files.md) into compact form.
 /// Bad rows, and claims of persons not in `persons`, go to `errors`, the column
 /// named by its position and name (`7 (total_cost)`). `progress` is told `(bytes
 /// read, file size)` now and then. Repeated claim ids are found by
-/// [`check_duplicates`], after the read.
+/// [`check_duplicates`], after the read. Large files are read on every core
+/// ([`read_claims_split`]).
 pub fn read_claims(
     path: &Path,
     persons: &Persons,
     errors: &mut Vec<RowError>,
     progress: Progress,
 ) -> Result<Claims, IngestError> {
+    read_claims_split(path, persons, errors, progress, Split::by_cores())
+}
+
+/// [`read_claims`], with the file cut at line boundaries into pieces that
+/// threads read at once; the pieces' claims and errors are joined in file
+/// order, their line numbers counted from the file's start, so the result
+/// equals a read by one thread. A line boundary is a record boundary only when
+/// no field is quoted (a quoted field may hold a line break): a file with a
+/// quote character anywhere is read again by one thread.
+pub fn read_claims_split(
+    path: &Path,
+    persons: &Persons,
+    errors: &mut Vec<RowError>,
+    progress: Progress,
+    split: Split,
+) -> Result<Claims, IngestError> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     let file = path.display().to_string();
     let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let mut rdr = open_csv(path)?;
     let h = header(&mut rdr, path, &file)?;
+    drop(rdr);
     let hrefs: Vec<&str> = h.iter().map(|s| s.as_str()).collect();
     let map = ColumnMap::new::<Claim>(&hrefs).map_err(|reason| IngestError::Format { file: file.clone(), reason })?;
+    let ctx = ChunkContext { path, file: &file, header: &h, map: &map, persons };
+
+    let errors_before = errors.len();
+    let pieces = if split.threads > 1 && len > split.piece_bytes { cut(path, len, split.piece_bytes)? } else { vec![] };
+    if pieces.len() > 1 {
+        let read = AtomicU64::new(0);
+        let quoted = AtomicBool::new(false);
+        let next = AtomicUsize::new(0);
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<Chunk, IngestError>)>();
+        let joined = std::thread::scope(|scope| {
+            for _ in 0..split.threads.min(pieces.len()) {
+                let (tx, ctx, pieces, read, quoted, next) = (tx.clone(), &ctx, &pieces, &read, &quoted, &next);
+                scope.spawn(move || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= pieces.len() || quoted.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let (from, to) = pieces[i];
+                    let chunk = read_chunk(ctx, from, to, read, &mut |_, _| {});
+                    if chunk.as_ref().is_ok_and(|c| c.quoted) {
+                        quoted.store(true, Ordering::Relaxed);
+                    }
+                    if tx.send((i, chunk)).is_err() {
+                        return;
+                    }
+                });
+            }
+            drop(tx);
+            // Join the pieces in file order as they come, so that few are held at once.
+            let mut claims = Claims::with_estimate(len);
+            let mut waiting: HashMap<usize, Chunk> = HashMap::new();
+            let (mut joined, mut lines_before) = (0usize, 0u64);
+            let mut failure = None;
+            for (i, chunk) in rx {
+                match chunk {
+                    Ok(c) => {
+                        waiting.insert(i, c);
+                    }
+                    Err(e) => {
+                        quoted.store(true, Ordering::Relaxed); // stops the others
+                        failure.get_or_insert((i, e));
+                    }
+                }
+                while let Some(c) = waiting.remove(&joined) {
+                    if claims.arena.len() + c.claims.arena.len() > u32::MAX as usize
+                        || claims.facility_arena.len() + c.claims.facility_arena.len() > u32::MAX as usize
+                    {
+                        let reason = "the claim or facility ids exceed 4 GiB".to_string();
+                        return Err(IngestError::Format { file: file.clone(), reason });
+                    }
+                    lines_before += claims.append(c, lines_before, errors);
+                    joined += 1;
+                }
+                progress(read.load(Ordering::Relaxed).min(len), len);
+            }
+            match failure {
+                Some((_, e)) => Err(e),
+                None => Ok((joined == pieces.len()).then_some(claims)),
+            }
+        })?;
+        if let Some(claims) = joined {
+            progress(len, len);
+            return Ok(claims);
+        }
+        // A quoted field somewhere: the errors of the pieces joined so far are dropped with them.
+        errors.truncate(errors_before);
+    }
+    let chunk = read_chunk(&ctx, 0, len, &AtomicU64::new(0), progress)?;
+    errors.extend(chunk.errors);
+    progress(len, len);
+    Ok(chunk.claims)
+}
+
+/// Byte ranges of about `piece` bytes that each start a line (the first starts
+/// at 0, with the header).
+fn cut(path: &Path, len: u64, piece: u64) -> Result<Vec<(u64, u64)>, IngestError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).map_err(|e| IngestError::open(path, e))?;
+    let mut starts = vec![0u64];
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut at = piece;
+    while at < len {
+        // The boundary is just after the first line break at or after `at`.
+        f.seek(SeekFrom::Start(at)).map_err(|e| IngestError::open(path, e))?;
+        let mut pos = at;
+        let start = loop {
+            let n = f.read(&mut buf).map_err(|e| IngestError::open(path, e))?;
+            if n == 0 {
+                break None;
+            }
+            if let Some(k) = memchr::memchr(b'\n', &buf[..n]) {
+                break Some(pos + k as u64 + 1);
+            }
+            pos += n as u64;
+        };
+        match start {
+            Some(s) if s < len => {
+                starts.push(s);
+                at = s + piece;
+            }
+            _ => break,
+        }
+    }
+    let mut ends: Vec<u64> = starts[1..].to_vec();
+    ends.push(len);
+    Ok(starts.into_iter().zip(ends).collect())
+}
+
+/// What every piece's reader shares.
+struct ChunkContext<'a> {
+    path: &'a Path,
+    file: &'a str,
+    header: &'a [String],
+    map: &'a ColumnMap,
+    persons: &'a Persons,
+}
+
+/// One piece read: its claims and errors, their lines counted from the piece's
+/// first line (1), the line breaks it holds, and whether it has a quote.
+struct Chunk {
+    claims: Claims,
+    errors: Vec<RowError>,
+    line_breaks: u64,
+    quoted: bool,
+}
+
+/// A reader of one byte range that counts its line breaks and watches for
+/// quote characters as the bytes pass, and keeps where the line-end bytes lie
+/// until the CSV reader has passed them: the CSV reader's position of a record
+/// is where it began to look for it, before the line ends that lead to it
+/// (the `\n` of a `\r\n`, blank lines), so its line is corrected from them.
+struct Watch<R> {
+    inner: R,
+    line_breaks: u64,
+    quoted: bool,
+    read: u64,
+    /// Offsets (from the range's start) and bytes of the `\r` and `\n` not yet passed.
+    ends: std::collections::VecDeque<(u64, u8)>,
+}
+
+impl<R> Watch<R> {
+    fn new(inner: R) -> Watch<R> {
+        Watch { inner, line_breaks: 0, quoted: false, read: 0, ends: Default::default() }
+    }
+
+    /// The line breaks in the run of line-end bytes that starts at `at`; the
+    /// line ends before the run's end are forgotten.
+    fn breaks_at(&mut self, at: u64) -> u64 {
+        while self.ends.front().is_some_and(|&(o, _)| o < at) {
+            self.ends.pop_front();
+        }
+        let (mut pos, mut breaks) = (at, 0);
+        while let Some(&(o, b)) = self.ends.front() {
+            if o != pos {
+                break;
+            }
+            breaks += u64::from(b == b'\n');
+            self.ends.pop_front();
+            pos += 1;
+        }
+        breaks
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Watch<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let b = &buf[..n];
+        for i in memchr::memchr2_iter(b'\r', b'\n', b) {
+            self.line_breaks += u64::from(b[i] == b'\n');
+            self.ends.push_back((self.read + i as u64, b[i]));
+        }
+        self.quoted |= memchr::memchr(b'"', b).is_some();
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl Claims {
+    fn with_estimate(len: u64) -> Claims {
+        let estimate = (len / 90) as usize;
+        Claims {
+            rows: Vec::with_capacity(estimate),
+            id_ends: Vec::with_capacity(estimate),
+            arena: String::with_capacity(estimate * 10),
+            facility_ends: Vec::with_capacity(estimate),
+            facility_arena: String::new(),
+            lines: Vec::with_capacity(estimate),
+            shared_ids: false,
+        }
+    }
+
+    /// Appends a piece read after the claims held, its lines `lines_before` on;
+    /// its errors go to `errors`. Returns the line breaks of the piece.
+    fn append(&mut self, c: Chunk, lines_before: u64, errors: &mut Vec<RowError>) -> u64 {
+        let (id_base, facility_base) = (self.arena.len() as u32, self.facility_arena.len() as u32);
+        self.rows.extend_from_slice(&c.claims.rows);
+        self.id_ends.extend(c.claims.id_ends.iter().map(|e| e + id_base));
+        self.arena.push_str(&c.claims.arena);
+        self.facility_ends.extend(c.claims.facility_ends.iter().map(|e| e + facility_base));
+        self.facility_arena.push_str(&c.claims.facility_arena);
+        let shift = lines_before.min(u32::MAX as u64) as u32;
+        self.lines.extend(c.claims.lines.iter().map(|l| l.saturating_add(shift)));
+        errors.extend(c.errors.into_iter().map(|mut e| {
+            e.line += lines_before;
+            e
+        }));
+        c.line_breaks
+    }
+}
+
+/// Reads the claims of the bytes `from..to` of the file (`from` 0: with the
+/// header, which is skipped). Lines are counted from the range's first line.
+fn read_chunk(
+    ctx: &ChunkContext,
+    from: u64,
+    to: u64,
+    read: &std::sync::atomic::AtomicU64,
+    progress: Progress,
+) -> Result<Chunk, IngestError> {
+    use std::io::{Read, Seek, SeekFrom};
+    use std::sync::atomic::Ordering;
+    let (path, file, h, map, persons) = (ctx.path, ctx.file, ctx.header, ctx.map, ctx.persons);
+    let mut f = std::fs::File::open(path).map_err(|e| IngestError::open(path, e))?;
+    f.seek(SeekFrom::Start(from)).map_err(|e| IngestError::open(path, e))?;
+    let watch = Watch::new(f.take(to - from));
+    let mut rdr =
+        csv::ReaderBuilder::new().flexible(true).has_headers(from == 0).buffer_capacity(1 << 20).from_reader(watch);
+    if from == 0 {
+        rdr.headers().map_err(|source| IngestError::Csv { file: file.to_string(), error: source })?;
+    }
     // Where each claim column sits in the file, to name it in errors (1-based).
     let column_label = |name: &str| -> String {
         let k = Claim::COLUMNS.iter().position(|c| c.name == name);
@@ -234,27 +503,23 @@ pub fn read_claims(
             None => name.to_string(),
         }
     };
-    let estimate = (len / 90) as usize;
-    let mut claims = Claims {
-        rows: Vec::with_capacity(estimate),
-        id_ends: Vec::with_capacity(estimate),
-        arena: String::with_capacity(estimate * 10),
-        facility_ends: Vec::with_capacity(estimate),
-        facility_arena: String::new(),
-        lines: Vec::with_capacity(estimate),
-        shared_ids: false,
-    };
+    let mut claims = Claims::with_estimate(to - from);
+    let mut errors = Vec::new();
     let mut rec = csv::ByteRecord::new();
     // Field slices borrow the record; their buffers are recycled across rows.
     let mut strs_buf: Vec<&'static str> = Vec::with_capacity(16);
     let mut fields_buf: Vec<&'static str> = Vec::with_capacity(16);
     let mut n: u64 = 0;
+    let mut reported = 0u64;
     let mut reread = None;
-    while rdr.read_byte_record(&mut rec).map_err(|source| IngestError::Csv { file: file.clone(), error: source })? {
-        let (line, byte) = rec.position().map(|p| (p.line(), p.byte())).unwrap_or((0, 0));
+    while rdr.read_byte_record(&mut rec).map_err(|source| IngestError::Csv { file: file.to_string(), error: source })? {
+        let line = rec.position().map_or(0, |p| p.line() + rdr.get_mut().breaks_at(p.byte()));
         n += 1;
         if n.is_multiple_of(PROGRESS_EVERY) {
-            progress(byte, len);
+            let at = rdr.get_ref().read;
+            let total = read.fetch_add(at - reported, Ordering::Relaxed) + at - reported;
+            reported = at;
+            progress(from + total.min(to - from), to);
         }
         let mut strs: Vec<&str> = std::mem::take(&mut strs_buf);
         let mut fields: Vec<&str> = std::mem::take(&mut fields_buf);
@@ -274,8 +539,8 @@ pub fn read_claims(
                     Some(n) => format!("{} ({n})", i + 1),
                     None => (i + 1).to_string(),
                 };
-                let (line, column, reason) = not_utf8_row(&mut reread, path, &rec, label);
-                errors.push(RowError { file: file.clone(), line, column, reason });
+                let (line, column, reason) = not_utf8_row(&mut reread, path, from, line, &rec, label);
+                errors.push(RowError { file: file.to_string(), line, column, reason });
                 break 'row;
             }
             map.pick(&strs, &mut fields);
@@ -283,7 +548,7 @@ pub fn read_claims(
                 Ok(c) => c,
                 Err(e) => {
                     errors.push(RowError {
-                        file: file.clone(),
+                        file: file.to_string(),
                         line,
                         column: column_label(e.column),
                         reason: e.reason,
@@ -293,7 +558,7 @@ pub fn read_claims(
             };
             let Some(&person) = persons.index.get(&claim.person_id) else {
                 errors.push(RowError {
-                    file: file.clone(),
+                    file: file.to_string(),
                     line,
                     column: column_label("person_id"),
                     reason: format!("the person {} is not in the persons file", claim.person_id),
@@ -302,12 +567,18 @@ pub fn read_claims(
             };
             claims.arena.push_str(&claim.claim_id);
             let Ok(end) = u32::try_from(claims.arena.len()) else {
-                return Err(IngestError::Format { file, reason: "the claim ids exceed 4 GiB".into() });
+                return Err(IngestError::Format {
+                    file: file.to_string(),
+                    reason: "the claim ids exceed 4 GiB".into(),
+                });
             };
             claims.id_ends.push(end);
             claims.facility_arena.push_str(&claim.facility_id);
             let Ok(end) = u32::try_from(claims.facility_arena.len()) else {
-                return Err(IngestError::Format { file, reason: "the facility ids exceed 4 GiB".into() });
+                return Err(IngestError::Format {
+                    file: file.to_string(),
+                    reason: "the facility ids exceed 4 GiB".into(),
+                });
             };
             claims.facility_ends.push(end);
             claims.lines.push(line.min(u32::MAX as u64) as u32);
@@ -317,8 +588,9 @@ pub fn read_claims(
         strs_buf = reclaim(strs);
         fields_buf = reclaim(fields);
     }
-    progress(len, len);
-    Ok(claims)
+    let w = rdr.into_inner();
+    read.fetch_add(w.read - reported, Ordering::Relaxed);
+    Ok(Chunk { claims, errors, line_breaks: w.line_breaks, quoted: w.quoted })
 }
 
 /// Reports every claim key (facility and claim id) that appears more than once
