@@ -37,7 +37,9 @@ pub struct Persons {
     /// Whether each person is enrolled in basic medical insurance (the optional
     /// `enrolled` column, for every year of the file; enrolled when absent).
     pub enrolled: Vec<bool>,
-    pub index: HashMap<ResidentId, u32>,
+    /// A resident ID is 8 bytes: foldhash (seeded at random, as std's hasher
+    /// is) hashes it several times faster than SipHash.
+    pub index: HashMap<ResidentId, u32, foldhash::fast::RandomState>,
 }
 
 /// Claims in compact form: the engine's rows, the claim ids and their
@@ -95,14 +97,14 @@ impl Claims {
     }
 }
 
-fn open_csv(path: &Path) -> Result<csv::Reader<std::fs::File>, IngestError> {
+fn open_csv(path: &Path) -> Result<csv::Reader<Watch<std::fs::File>>, IngestError> {
     let f = std::fs::File::open(path).map_err(|e| IngestError::open(path, e))?;
-    Ok(csv::ReaderBuilder::new().flexible(true).buffer_capacity(1 << 20).from_reader(f))
+    Ok(csv::ReaderBuilder::new().flexible(true).buffer_capacity(1 << 20).from_reader(Watch::new(f)))
 }
 
 /// The header's names, trimmed; a header that is not UTF-8 is refused where its
 /// bad byte lies (never read with replacement characters).
-fn header(rdr: &mut csv::Reader<std::fs::File>, path: &Path, file: &str) -> Result<Vec<String>, IngestError> {
+fn header<R: std::io::Read>(rdr: &mut csv::Reader<R>, path: &Path, file: &str) -> Result<Vec<String>, IngestError> {
     match rdr.headers() {
         Ok(h) => Ok(h.iter().map(|f| f.trim().trim_start_matches('\u{feff}').trim().to_string()).collect()),
         Err(e) => Err(crate::records::not_utf8_header(path, file, e)),
@@ -150,11 +152,11 @@ pub fn read_persons(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, 
     };
     let enrolled_col = find("enrolled");
     let mut persons = Persons::default();
-    let mut first_line: HashMap<ResidentId, u64> = HashMap::new();
+    let mut first_lines: Vec<u64> = Vec::new();
     let mut rec = csv::ByteRecord::new();
     let mut reread = None;
     while rdr.read_byte_record(&mut rec).map_err(|source| IngestError::Csv { file: file.clone(), error: source })? {
-        let line = rec.position().map_or(0, |p| p.line());
+        let line = rec.position().map_or(0, |p| p.line() + rdr.get_mut().breaks_at(p.byte()));
         if [Some(id_col), Some(status_col), enrolled_col]
             .iter()
             .flatten()
@@ -194,12 +196,17 @@ pub fn read_persons(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, 
                 }
             },
         };
-        if let Some(prev) = first_line.get(&id) {
-            bad("person_id", format!("the person {id} is listed twice (first on line {prev})"));
-            continue;
+        match persons.index.entry(id) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let prev = first_lines[*e.get() as usize];
+                bad("person_id", format!("the person {id} is listed twice (first on line {prev})"));
+                continue;
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(persons.ids.len() as u32);
+            }
         }
-        first_line.insert(id, line);
-        persons.index.insert(id, persons.ids.len() as u32);
+        first_lines.push(line);
         persons.ids.push(id);
         persons.statuses.push(status);
         persons.enrolled.push(enrolled);

@@ -153,3 +153,27 @@ fn errors_found_before_the_claims_are_kept() {
     assert_eq!(errors[0].line, 3);
     assert_eq!(errors[1].line, 202);
 }
+
+#[test]
+fn persons_errors_name_their_lines_whatever_the_line_ends() {
+    for end in ["\n", "\r\n"] {
+        let dir = tempfile::tempdir().unwrap();
+        let pp = dir.path().join("persons.csv");
+        let (a, b) = (resident_id(1), resident_id(2));
+        let text = [
+            "\u{feff}person_id,status",
+            &format!("{a},low_income"),
+            "",
+            &format!("{b},nobody"),
+            &format!("{a},general"),
+        ]
+        .join(end);
+        std::fs::write(&pp, text).unwrap();
+        let mut errors = Vec::new();
+        let persons = read_persons(&pp, &mut errors).unwrap();
+        assert_eq!(persons.ids.len(), 1);
+        let lines: Vec<(u64, &str)> = errors.iter().map(|e| (e.line, e.column.as_str())).collect();
+        assert_eq!(lines, [(4, "status"), (5, "person_id")], "{end:?}: {errors:?}");
+        assert!(errors[1].reason.contains("first on line 2"), "{}", errors[1].reason);
+    }
+}
