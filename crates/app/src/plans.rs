@@ -282,8 +282,9 @@ impl App {
     }
 
     /// Saves the planner's plan for a county or township, computed over the
-    /// network as it stood on `as_of`, as a draft for the period: the next
-    /// version of that region and period. Audited.
+    /// network as it stood on `as_of` (blank villages and serving doctors by
+    /// `network`), as a draft for the period: the next version of that region
+    /// and period. Audited.
     #[allow(clippy::too_many_arguments)]
     pub async fn draft_plan_from_planner(
         &self,
@@ -293,6 +294,7 @@ impl App {
         period: (NaiveDate, NaiveDate),
         as_of: NaiveDate,
         settings: &PlanSettings,
+        network: &coverage::Settings,
         actor: &str,
     ) -> AppResult<StoredPlan> {
         forbidden(may_draft(role))?;
@@ -303,10 +305,10 @@ impl App {
         }
         settings.validate().map_err(|e| AppError::Invalid(e.to_string()))?;
         let within = Scope::parse(&region.short()).map_err(AppError::Invalid)?;
-        let c = self.coverage_on(&within, as_of, &coverage::Settings::default()).await?;
-        let ps = *settings;
+        let c = self.coverage_on(&within, as_of, network).await?;
+        let (ps, ns) = (*settings, *network);
         let (p, villages, doctors) = tokio::task::spawn_blocking(move || {
-            let (villages, doctors) = plan_inputs(&c.network, as_of, &coverage::Settings::default());
+            let (villages, doctors) = plan_inputs(&c.network, as_of, &ns);
             coverage::plan(&villages, &doctors, &ps).map(|p| (p, villages, doctors))
         })
         .await

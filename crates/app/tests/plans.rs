@@ -130,10 +130,11 @@ async fn a_plan_moves_from_draft_to_in_force_by_the_roles_allowed(store: &Store)
     let app = setup(store).await;
     let county = scope("341122");
     let settings = PlanSettings::default();
+    let net = coverage::Settings::default();
     let from_planner = |s: Scope, role: Role| {
         let app = app.clone();
         async move {
-            app.draft_plan_from_planner(&s, role, code("341122"), period(), d("2026-12-01"), &settings, "officer_a")
+            app.draft_plan_from_planner(&s, role, code("341122"), period(), d("2026-12-01"), &settings, &net, "officer_a")
                 .await
         }
     };
@@ -155,11 +156,11 @@ async fn a_plan_moves_from_draft_to_in_force_by_the_roles_allowed(store: &Store)
     assert!(matches!(err_of(from_planner(county.clone(), Role::VillageDoctor).await), AppError::Forbidden(_)));
     assert!(matches!(err_of(from_planner(scope("341123"), Role::Officer).await), AppError::NotFound(_)));
     let village_plan = app
-        .draft_plan_from_planner(&county, Role::Officer, code("341122100202"), period(), d("2026-12-01"), &settings, "a")
+        .draft_plan_from_planner(&county, Role::Officer, code("341122100202"), period(), d("2026-12-01"), &settings, &net, "a")
         .await;
     assert!(matches!(err_of(village_plan), AppError::Invalid(m) if m.contains("county's")));
     let backwards = app
-        .draft_plan_from_planner(&county, Role::Officer, code("341122"), (d(YEAR.1), d(YEAR.0)), d(YEAR.0), &settings, "a")
+        .draft_plan_from_planner(&county, Role::Officer, code("341122"), (d(YEAR.1), d(YEAR.0)), d(YEAR.0), &settings, &net, "a")
         .await;
     assert!(matches!(err_of(backwards), AppError::Invalid(m) if m.contains("period_end")));
 

@@ -358,7 +358,16 @@ async fn create(st: &AppState, ctx: &Ctx, b: &PlanIn) -> Result<StoredPlan, WebE
             };
             let p = st
                 .app
-                .draft_plan_from_planner(ctx.scope(), ctx.user.role, region, period, as_of, &settings, actor)
+                .draft_plan_from_planner(
+                    ctx.scope(),
+                    ctx.user.role,
+                    region,
+                    period,
+                    as_of,
+                    &settings,
+                    &coverage::Settings::default(),
+                    actor,
+                )
                 .await?;
             Ok(p)
         }
