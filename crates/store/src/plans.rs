@@ -349,53 +349,50 @@ impl Store {
     ) -> Result<Vec<LineProgress>, StoreError> {
         let ctx = "reading the plans' progress";
         let (lo, hi) = scope.code_range();
-        type Row = (i64, NaiveDate, NaiveDate, NaiveDate, Option<NaiveDate>, i64);
-        let rows: Vec<(LineRow, Row)> = on_pool!(self, p => {
-            let lines: Vec<LineRow> = sqlx::query_as(&format!(
-                "SELECT {LINE_COLS} FROM plan_lines l JOIN plans p ON p.id = l.plan_id
-                 WHERE p.in_force_from IS NOT NULL AND l.village_code BETWEEN $1 AND $2
-                 ORDER BY l.plan_id, l.line_no"
-            ))
-            .bind(lo)
-            .bind(hi)
-            .fetch_all(p)
-            .await
-            .ctx(ctx)?;
-            let figures: Vec<Row> = sqlx::query_as(
-                "SELECT l.id, p.period_start, p.period_end, p.in_force_from, p.in_force_until,
-                        CAST(COUNT(v.id) AS BIGINT)
-                 FROM plan_lines l JOIN plans p ON p.id = l.plan_id
-                 LEFT JOIN plan_visits v ON v.line_id = l.id AND v.visited_on BETWEEN $3 AND $4
-                 WHERE p.in_force_from IS NOT NULL AND l.village_code BETWEEN $1 AND $2
-                 GROUP BY l.id, l.plan_id, l.line_no, p.period_start, p.period_end, p.in_force_from, p.in_force_until
-                 ORDER BY l.plan_id, l.line_no",
-            )
-            .bind(lo)
-            .bind(hi)
-            .bind(from)
-            .bind(to)
-            .fetch_all(p)
-            .await
-            .ctx(ctx)?;
-            if lines.len() != figures.len() {
-                return Err(corrupt(ctx, lines.len(), "the lines changed between two reads of one transaction"));
-            }
-            lines.into_iter().zip(figures).collect()
-        });
+        type Row = (
+            i64,
+            i64,
+            i64,
+            i64,
+            String,
+            Option<String>,
+            Option<NaiveDate>,
+            Option<NaiveDate>,
+            String,
+            String,
+            Option<f64>,
+            NaiveDate,
+            NaiveDate,
+            NaiveDate,
+            Option<NaiveDate>,
+            i64,
+        );
+        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(&format!(
+            "SELECT {LINE_COLS}, p.period_start, p.period_end, p.in_force_from, p.in_force_until, CAST(COUNT(v.id) AS BIGINT)
+             FROM plan_lines l JOIN plans p ON p.id = l.plan_id
+             LEFT JOIN plan_visits v ON v.line_id = l.id AND v.visited_on BETWEEN $1 AND $2
+             WHERE p.in_force_from IS NOT NULL AND l.village_code BETWEEN $3 AND $4
+             GROUP BY {LINE_COLS}, p.period_start, p.period_end, p.in_force_from, p.in_force_until
+             ORDER BY l.plan_id, l.line_no"
+        ))
+        .bind(from)
+        .bind(to)
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(p)
+        .await
+        .ctx(ctx)?);
         rows.into_iter()
-            .map(|(l, f)| {
-                let line = line_of(l, ctx)?;
-                if line.id != f.0 {
-                    return Err(corrupt(ctx, f.0, "the lines and their counts are out of order"));
-                }
+            .map(|r| {
+                let line = line_of((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10), ctx)?;
                 Ok(LineProgress {
                     plan_id: line.plan_id,
-                    period_start: f.1,
-                    period_end: f.2,
-                    in_force_from: f.3,
-                    in_force_until: f.4,
+                    period_start: r.11,
+                    period_end: r.12,
+                    in_force_from: r.13,
+                    in_force_until: r.14,
                     line,
-                    visits: f.5.max(0) as u64,
+                    visits: r.15.max(0) as u64,
                 })
             })
             .collect()
@@ -439,14 +436,14 @@ impl Store {
             .await
             .ctx(&ctx)?;
             sqlx::query(
-                "UPDATE plans SET state = 'superseded', changed_by = $4, changed_at = $5
-                 WHERE region_code = $1 AND period_start = $2 AND period_end = $3 AND state IN ('draft', 'approved')",
+                "UPDATE plans SET state = 'superseded', changed_by = $1, changed_at = $2
+                 WHERE region_code = $3 AND period_start = $4 AND period_end = $5 AND state IN ('draft', 'approved')",
             )
+            .bind(actor.trim())
+            .bind(at)
             .bind(region)
             .bind(new.period_start)
             .bind(new.period_end)
-            .bind(actor.trim())
-            .bind(at)
             .execute(&mut *tx)
             .await
             .ctx(&ctx)?;
@@ -589,15 +586,15 @@ impl Store {
                     let start = day.max(plan.period_start);
                     from = Some(start);
                     sqlx::query(
-                        "UPDATE plans SET state = 'superseded', in_force_until = $4, changed_by = $5, changed_at = $6
-                         WHERE region_code = $1 AND period_start = $2 AND period_end = $3 AND state = 'in_force'",
+                        "UPDATE plans SET state = 'superseded', in_force_until = $1, changed_by = $2, changed_at = $3
+                         WHERE region_code = $4 AND period_start = $5 AND period_end = $6 AND state = 'in_force'",
                     )
-                    .bind(plan.region.as_u64() as i64)
-                    .bind(plan.period_start)
-                    .bind(plan.period_end)
                     .bind(start)
                     .bind(actor.trim())
                     .bind(at)
+                    .bind(plan.region.as_u64() as i64)
+                    .bind(plan.period_start)
+                    .bind(plan.period_end)
                     .execute(&mut *tx)
                     .await
                     .ctx(&ctx)?;
