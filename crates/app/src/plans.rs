@@ -129,7 +129,12 @@ pub struct InForce {
 
 impl InForce {
     pub fn of(p: &StoredPlan) -> InForce {
-        InForce { period_start: p.period_start, period_end: p.period_end, from: p.in_force_from, until: p.in_force_until }
+        InForce {
+            period_start: p.period_start,
+            period_end: p.period_end,
+            from: p.in_force_from,
+            until: p.in_force_until,
+        }
     }
 
     fn of_line(l: &LineProgress) -> InForce {
@@ -210,7 +215,9 @@ fn check_region(region: RegionCode) -> AppResult<()> {
 
 fn check_lines(lines: &[PlanLine]) -> AppResult<()> {
     for (i, l) in lines.iter().enumerate() {
-        l.check().map_err(|e| AppError::Invalid(format!("line {} (village {}): {}: {}", i + 1, l.village, e.column, e.reason)))?;
+        l.check().map_err(|e| {
+            AppError::Invalid(format!("line {} (village {}): {}: {}", i + 1, l.village, e.column, e.reason))
+        })?;
     }
     Ok(())
 }

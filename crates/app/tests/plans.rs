@@ -7,7 +7,7 @@
 
 mod common;
 
-use app::{AppError, App, Role, Scope};
+use app::{App, AppError, Role, Scope};
 use chrono::{Datelike, NaiveDate};
 use common::*;
 use coverage::PlanSettings;
@@ -134,8 +134,17 @@ async fn a_plan_moves_from_draft_to_in_force_by_the_roles_allowed(store: &Store)
     let from_planner = |s: Scope, role: Role| {
         let app = app.clone();
         async move {
-            app.draft_plan_from_planner(&s, role, code("341122"), period(), d("2026-12-01"), &settings, &net, "officer_a")
-                .await
+            app.draft_plan_from_planner(
+                &s,
+                role,
+                code("341122"),
+                period(),
+                d("2026-12-01"),
+                &settings,
+                &net,
+                "officer_a",
+            )
+            .await
         }
     };
 
@@ -156,11 +165,29 @@ async fn a_plan_moves_from_draft_to_in_force_by_the_roles_allowed(store: &Store)
     assert!(matches!(err_of(from_planner(county.clone(), Role::VillageDoctor).await), AppError::Forbidden(_)));
     assert!(matches!(err_of(from_planner(scope("341123"), Role::Officer).await), AppError::NotFound(_)));
     let village_plan = app
-        .draft_plan_from_planner(&county, Role::Officer, code("341122100202"), period(), d("2026-12-01"), &settings, &net, "a")
+        .draft_plan_from_planner(
+            &county,
+            Role::Officer,
+            code("341122100202"),
+            period(),
+            d("2026-12-01"),
+            &settings,
+            &net,
+            "a",
+        )
         .await;
     assert!(matches!(err_of(village_plan), AppError::Invalid(m) if m.contains("county's")));
     let backwards = app
-        .draft_plan_from_planner(&county, Role::Officer, code("341122"), (d(YEAR.1), d(YEAR.0)), d(YEAR.0), &settings, &net, "a")
+        .draft_plan_from_planner(
+            &county,
+            Role::Officer,
+            code("341122"),
+            (d(YEAR.1), d(YEAR.0)),
+            d(YEAR.0),
+            &settings,
+            &net,
+            "a",
+        )
         .await;
     assert!(matches!(err_of(backwards), AppError::Invalid(m) if m.contains("period_end")));
 
@@ -172,7 +199,10 @@ async fn a_plan_moves_from_draft_to_in_force_by_the_roles_allowed(store: &Store)
     };
     let base = rove("341122100202", "T1", "Mon;Wed");
     let e = err_of(edit(vec![base.clone(), rove("341122100202", "NOBODY", "Tue")]).await);
-    assert!(matches!(&e, AppError::Invalid(m) if m.contains("line 2") && m.contains("NOBODY is not in the store")), "{e}");
+    assert!(
+        matches!(&e, AppError::Invalid(m) if m.contains("line 2") && m.contains("NOBODY is not in the store")),
+        "{e}"
+    );
     let e = err_of(edit(vec![rove("341122100209", "T1", "Tue")]).await);
     assert!(matches!(&e, AppError::Invalid(m) if m.contains("no such village")), "{e}");
     let e = err_of(edit(vec![rove("341123100201", "T1", "Tue")]).await);
@@ -193,7 +223,8 @@ async fn a_plan_moves_from_draft_to_in_force_by_the_roles_allowed(store: &Store)
         let e = err_of(app.move_plan(&scope(s), role, v1.id, PlanState::Approved, d("2026-12-10"), "x").await);
         assert!(matches!(e, AppError::Forbidden(_)), "{s} {role}: {e}");
     }
-    let e = err_of(app.move_plan(&scope("341123"), Role::Officer, v1.id, PlanState::Approved, d("2026-12-10"), "x").await);
+    let e =
+        err_of(app.move_plan(&scope("341123"), Role::Officer, v1.id, PlanState::Approved, d("2026-12-10"), "x").await);
     assert!(matches!(e, AppError::NotFound(_)), "{e}");
     // Not in force before approval; not moved back by hand to superseded.
     let e = err_of(app.move_plan(&county, Role::Officer, v1.id, PlanState::InForce, d("2026-12-10"), "chief").await);
@@ -328,22 +359,49 @@ async fn visits_are_recorded_and_counted(store: &Store) {
     app.move_plan(&county, Role::Officer, v1.id, PlanState::InForce, d("2027-01-04"), "chief").await.unwrap();
 
     // Refused where the plan does not hold, naming the row.
-    refused(record(county.clone(), Role::Officer, vec![a2("2028-01-03")], "2028-01-20").await, "outside the plan's period");
-    refused(record(county.clone(), Role::Officer, vec![a2("2027-01-03")], "2027-01-20").await, "before the plan was in force");
+    refused(
+        record(county.clone(), Role::Officer, vec![a2("2028-01-03")], "2028-01-20").await,
+        "outside the plan's period",
+    );
+    refused(
+        record(county.clone(), Role::Officer, vec![a2("2027-01-03")], "2027-01-20").await,
+        "before the plan was in force",
+    );
     refused(record(county.clone(), Role::Officer, vec![a2("2027-01-25")], "2027-01-20").await, "after today");
     refused(
-        record(county.clone(), Role::Officer, vec![visit(v1.id, "341122100201", None, "2027-01-04")], "2027-01-20").await,
+        record(county.clone(), Role::Officer, vec![visit(v1.id, "341122100201", None, "2027-01-04")], "2027-01-20")
+            .await,
         "the village is not in the plan",
     );
     refused(
-        record(county.clone(), Role::Officer, vec![visit(v1.id, "341122100202", Some("V1"), "2027-01-04")], "2027-01-20")
-            .await,
+        record(
+            county.clone(),
+            Role::Officer,
+            vec![visit(v1.id, "341122100202", Some("V1"), "2027-01-04")],
+            "2027-01-20",
+        )
+        .await,
         "V1 has no line",
     );
-    refused(record(county.clone(), Role::Officer, vec![visit(v1.id + 100, "341122100202", None, "2027-01-04")], "2027-01-20").await, "no such plan");
+    refused(
+        record(
+            county.clone(),
+            Role::Officer,
+            vec![visit(v1.id + 100, "341122100202", None, "2027-01-04")],
+            "2027-01-20",
+        )
+        .await,
+        "no such plan",
+    );
     // A village doctor of A1 records nothing in A2; of another county, sees no plan.
-    refused(record(scope("341122100201"), Role::VillageDoctor, vec![a2("2027-01-04")], "2027-01-20").await, "outside your scope");
-    refused(record(scope("341123100201"), Role::VillageDoctor, vec![a2("2027-01-04")], "2027-01-20").await, "no such plan");
+    refused(
+        record(scope("341122100201"), Role::VillageDoctor, vec![a2("2027-01-04")], "2027-01-20").await,
+        "outside your scope",
+    );
+    refused(
+        record(scope("341123100201"), Role::VillageDoctor, vec![a2("2027-01-04")], "2027-01-20").await,
+        "no such plan",
+    );
     let e = err_of(record(county.clone(), Role::Viewer, vec![a2("2027-01-04")], "2027-01-20").await);
     assert!(matches!(e, AppError::Forbidden(_)), "{e}");
     // One bad row refuses the batch, naming it; nothing written.
@@ -375,7 +433,8 @@ async fn visits_are_recorded_and_counted(store: &Store) {
             want
         }
     };
-    let jan = check("2027-01-01", "2027-01-31", "2027-01-20", vec![(d("2027-01-04"), None, &[Mon, Wed], &made_days)]).await;
+    let jan =
+        check("2027-01-01", "2027-01-31", "2027-01-20", vec![(d("2027-01-04"), None, &[Mon, Wed], &made_days)]).await;
     assert_eq!(jan, (6, 4), "Jan 4, 6, 11, 13, 18, 20 due; 4 made");
     // The plan page's figures: the same for the plan's one line.
     let kept = app.kept_plan(&county, v1.id).await.unwrap();
@@ -385,7 +444,8 @@ async fn visits_are_recorded_and_counted(store: &Store) {
     check("2027-01-11", "2027-01-17", "2027-01-20", vec![(d("2027-01-04"), None, &[Mon, Wed], &made_days)]).await;
 
     // A new version (Fridays) put in force on 2027-02-01 supersedes v1 from then.
-    let v2 = app.draft_plan(&county, Role::Officer, &draft(vec![rove("341122100202", "T1", "Fri")]), "o").await.unwrap();
+    let v2 =
+        app.draft_plan(&county, Role::Officer, &draft(vec![rove("341122100202", "T1", "Fri")]), "o").await.unwrap();
     app.move_plan(&county, Role::Officer, v2.id, PlanState::Approved, d("2027-01-30"), "chief").await.unwrap();
     app.move_plan(&county, Role::Officer, v2.id, PlanState::InForce, d("2027-02-01"), "chief").await.unwrap();
     refused(record(county.clone(), Role::Officer, vec![a2("2027-02-03")], "2027-02-10").await, "superseded");
@@ -398,19 +458,29 @@ async fn visits_are_recorded_and_counted(store: &Store) {
         "2027-01-01",
         "2027-02-28",
         "2027-02-10",
-        vec![(d("2027-01-04"), Some(d("2027-02-01")), &[Mon, Wed], &made_days), (d("2027-02-01"), None, &[Fri], &fri_days)],
+        vec![
+            (d("2027-01-04"), Some(d("2027-02-01")), &[Mon, Wed], &made_days),
+            (d("2027-02-01"), None, &[Fri], &fri_days),
+        ],
     )
     .await;
     assert_eq!(both, (8 + 1, 4 + 1), "v1: 8 days due in January; v2: Feb 5 (to the 10th)");
 
     // Withdrawn, the plan takes no visit, and stops counting from that day.
     app.move_plan(&county, Role::Officer, v2.id, PlanState::Withdrawn, d("2027-02-08"), "chief").await.unwrap();
-    refused(record(county.clone(), Role::Officer, vec![visit(v2.id, "341122100202", None, "2027-02-05")], "2027-02-10").await, "withdrawn");
+    refused(
+        record(county.clone(), Role::Officer, vec![visit(v2.id, "341122100202", None, "2027-02-05")], "2027-02-10")
+            .await,
+        "withdrawn",
+    );
     check(
         "2027-01-01",
         "2027-03-31",
         "2027-03-31",
-        vec![(d("2027-01-04"), Some(d("2027-02-01")), &[Mon, Wed], &made_days), (d("2027-02-01"), Some(d("2027-02-08")), &[Fri], &fri_days)],
+        vec![
+            (d("2027-01-04"), Some(d("2027-02-01")), &[Mon, Wed], &made_days),
+            (d("2027-02-01"), Some(d("2027-02-08")), &[Fri], &fri_days),
+        ],
     )
     .await;
 

@@ -62,7 +62,8 @@ fn plan_save_keeps_a_draft_and_visits_are_imported_against_the_plan_in_force() {
         ok(&db, &["import", kind, s(&at(name, text))]);
     }
 
-    let save = ["plan", "--as-of", "2024-06-01", "--save", "--period-start", "2024-01-01", "--period-end", "2024-12-31"];
+    let save =
+        ["plan", "--as-of", "2024-06-01", "--save", "--period-start", "2024-01-01", "--period-end", "2024-12-31"];
     let err = fails(&db, &save);
     assert!(err.contains("--region"), "{err}");
     let mut county = save.to_vec();

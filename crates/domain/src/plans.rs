@@ -316,8 +316,7 @@ impl Record for PlanVisit {
             return Err(FieldError { column: "village_code", reason: format!("{village} is not a village's code") });
         }
         let date = parse_date(required("date", f[2])?).map_err(|e| FieldError { column: "date", reason: e.0 })?;
-        let practitioner_id =
-            if f[3].trim().is_empty() { None } else { Some(parse_id("practitioner_id", f[3])?) };
+        let practitioner_id = if f[3].trim().is_empty() { None } else { Some(parse_id("practitioner_id", f[3])?) };
         let note = f[4].trim().to_string();
         if note.chars().count() > 500 {
             return Err(FieldError { column: "note", reason: "is longer than 500 characters".into() });
@@ -398,7 +397,10 @@ mod tests {
         let v = PlanVisit::from_fields(&["7", "341122100201", "2027-01-04", "", "ok"]).unwrap();
         assert_eq!(v.plan_id, 7);
         assert_eq!(PlanVisit::from_fields(&["0", "341122100201", "2027-01-04", "", ""]).unwrap_err().column, "plan_id");
-        assert_eq!(PlanVisit::from_fields(&["1", "341122100", "2027-01-04", "", ""]).unwrap_err().column, "village_code");
+        assert_eq!(
+            PlanVisit::from_fields(&["1", "341122100", "2027-01-04", "", ""]).unwrap_err().column,
+            "village_code"
+        );
         assert_eq!(PlanVisit::from_fields(&["1", "341122100201", "2027-13-04", "", ""]).unwrap_err().column, "date");
     }
 }

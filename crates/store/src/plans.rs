@@ -172,19 +172,8 @@ type PlanRow = (
 const PLAN_COLS: &str = "id, region_code, period_start, period_end, version, state, as_of, planner, travel_minutes, \
      lower_bound_minutes, in_force_from, in_force_until, made_by, made_at, changed_by, changed_at";
 
-type LineRow = (
-    i64,
-    i64,
-    i64,
-    i64,
-    String,
-    Option<String>,
-    Option<NaiveDate>,
-    Option<NaiveDate>,
-    String,
-    String,
-    Option<f64>,
-);
+type LineRow =
+    (i64, i64, i64, i64, String, Option<String>, Option<NaiveDate>, Option<NaiveDate>, String, String, Option<f64>);
 const LINE_COLS: &str =
     "l.id, l.plan_id, l.line_no, l.village_code, l.kind, l.practitioner_id, l.term_start, l.term_end, l.days, l.halfdays, l.travel_minutes";
 

@@ -223,7 +223,11 @@ async fn coverage_page(
                 let _ = write!(
                     b,
                     "<p class=\"note\">{} <a href=\"/plans\">{}</a></p>",
-                    lbl(l, "Plans are recomputed on every visit to this page until one is kept.", "本页计划每次打开时重新计算；保存后方可审批执行。"),
+                    lbl(
+                        l,
+                        "Plans are recomputed on every visit to this page until one is kept.",
+                        "本页计划每次打开时重新计算；保存后方可审批执行。"
+                    ),
                     lbl(l, "Kept plans", "已保存的计划")
                 );
                 b.push_str(&crate::plans::save_form(&ctx, region, as_of));

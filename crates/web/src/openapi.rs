@@ -376,8 +376,10 @@ fn history_schemas() -> Value {
 /// Kept roving and dispatch plans (crate::plans, docs/plans.md).
 fn plans_paths() -> Value {
     let plan = || number_param("the plan's number; a plan not seen from the caller's scope is a 404");
-    let day = |name: &str, desc: &str| json!({ "name": name, "in": "query", "required": false, "description": desc,
-        "schema": { "type": "string", "format": "date" } });
+    let day = |name: &str, desc: &str| {
+        json!({ "name": name, "in": "query", "required": false, "description": desc,
+        "schema": { "type": "string", "format": "date" } })
+    };
     json!({
         "/plans": {
             "get": {

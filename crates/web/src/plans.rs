@@ -221,7 +221,10 @@ fn line_of(i: usize, b: &LineIn) -> Result<PlanLine, WebError> {
     let village = RegionCode::parse(&b.village_code).map_err(|e| at(format!("village_code: {e}")))?;
     let kind: LineKind = b.kind.parse().map_err(|e: String| at(format!("kind: {e}")))?;
     let practitioner_id = match b.practitioner_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(p) => Some(domain::records::parse_id("practitioner_id", p).map_err(|e| at(format!("practitioner_id: {}", e.reason)))?),
+        Some(p) => Some(
+            domain::records::parse_id("practitioner_id", p)
+                .map_err(|e| at(format!("practitioner_id: {}", e.reason)))?,
+        ),
         None => None,
     };
     let term_start = opt_date("term_start", b.term_start.as_deref()).map_err(|e| at(e.to_string()))?;
@@ -231,7 +234,16 @@ fn line_of(i: usize, b: &LineIn) -> Result<PlanLine, WebError> {
         None if kind == LineKind::Dispatch => PlanDays::WORKING_WEEK,
         None => return Err(at("days: a roving line names its days (Mon;Wed, or dates)".into())),
     };
-    Ok(PlanLine { village, kind, practitioner_id, term_start, term_end, days, halfdays: String::new(), travel_minutes: None })
+    Ok(PlanLine {
+        village,
+        kind,
+        practitioner_id,
+        term_start,
+        term_end,
+        days,
+        halfdays: String::new(),
+        travel_minutes: None,
+    })
 }
 
 /// A plan to save: with `lines`, as given; without, the planner's for the

@@ -86,7 +86,11 @@ async fn a_plan_is_kept_approved_put_in_force_and_followed(kind: Kind) {
     assert_eq!(v.status, 200);
     assert!(!v.body.contains("move-approved"));
     let listed = a_page.get("/plans").await;
-    assert!(listed.body.contains(&format!("href=\"/plans/{id}\"")) && listed.body.contains("state-draft"), "{}", listed.body);
+    assert!(
+        listed.body.contains(&format!("href=\"/plans/{id}\"")) && listed.body.contains("state-draft"),
+        "{}",
+        listed.body
+    );
 
     // The forms: refused without the token, and by a role without the right.
     let csrf = a_page.csrf().await;
@@ -105,8 +109,10 @@ async fn a_plan_is_kept_approved_put_in_force_and_followed(kind: Kind) {
     }
     assert_eq!(a.get(&format!("/api/v1/plans/{id}")).await.json()["plan"]["state"], "in_force");
     // In force, the lines are no longer edited.
-    let lines = json!({ "lines": [{ "village_code": village, "kind": "rove", "practitioner_id": "PA1", "days": "Mon" }] });
-    let r = a.send("PUT", &format!("/api/v1/plans/{id}/lines"), Some(("application/json", lines.to_string())), &[]).await;
+    let lines =
+        json!({ "lines": [{ "village_code": village, "kind": "rove", "practitioner_id": "PA1", "days": "Mon" }] });
+    let r =
+        a.send("PUT", &format!("/api/v1/plans/{id}/lines"), Some(("application/json", lines.to_string())), &[]).await;
     assert_eq!(r.status, 409, "{}", r.body);
 
     // Before any visit: one due today, none made.
@@ -138,7 +144,10 @@ async fn a_plan_is_kept_approved_put_in_force_and_followed(kind: Kind) {
     let ind = a.get(&format!("/api/v1/plans/indicator?from={year}-01-01&to={today_s}")).await;
     assert_eq!(ind.status, 200, "{}", ind.body);
     let county = ind.json()["items"].as_array().unwrap().iter().find(|x| x["level"] == "county").cloned().unwrap();
-    assert_eq!((county["region_code"].clone(), county["due"].clone(), county["made"].clone()), (json!("341122"), json!(1), json!(1)));
+    assert_eq!(
+        (county["region_code"].clone(), county["due"].clone(), county["made"].clone()),
+        (json!("341122"), json!(1), json!(1))
+    );
     assert_eq!(county["share"], json!(1.0));
     assert_eq!(a.get("/api/v1/plans/indicator?from=nope").await.status, 400);
 

@@ -151,7 +151,9 @@ fn save(
     let region = domain::RegionCode::parse(&args.files.region)
         .ok()
         .filter(|r| matches!(r.level(), domain::RegionLevel::County | domain::RegionLevel::Township))
-        .ok_or_else(|| anyhow::anyhow!("--save needs --region, a county (6 digits) or township (9 digits) of the store"))?;
+        .ok_or_else(|| {
+            anyhow::anyhow!("--save needs --region, a county (6 digits) or township (9 digits) of the store")
+        })?;
     let (Some(start), Some(end)) = (args.period_start, args.period_end) else {
         anyhow::bail!("--save needs --period-start and --period-end");
     };
