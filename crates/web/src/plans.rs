@@ -549,7 +549,9 @@ async fn render_list(
         let _ = write!(b, "<p class=\"empty\">{}</p>", lbl(l, "No plan kept yet.", "尚无保存的计划。"));
     }
     if may_draft(ctx.user.role).is_ok() {
-        b.push_str(&save_form(ctx, &ctx.scope().prefix().to_string(), today()));
+        let region = ctx.scope().prefix();
+        let region = if matches!(region.len(), 6 | 9) { region } else { "" };
+        b.push_str(&save_form(ctx, region, today()));
     }
 
     // The share of planned visits made.
