@@ -529,3 +529,54 @@ impl crate::import::WorkRecord for PlanVisit {
         app.record_plan_visits(&Scope::all(), Role::Administrator, &rows, actor, today).await.map(|_| rows.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        domain::parse_date(s).unwrap()
+    }
+
+    #[test]
+    fn county_officers_and_administrators_decide() {
+        let s = |p: &str| Scope::parse(p).unwrap();
+        assert!(may_decide(Role::Officer, &s("341122")).is_ok());
+        assert!(may_decide(Role::Officer, &s("34")).is_ok());
+        assert!(may_decide(Role::Administrator, &s("341122100")).is_ok());
+        assert!(may_decide(Role::Officer, &s("341122100")).unwrap_err().contains("county officer"));
+        for r in [Role::Clerk, Role::Analyst, Role::Viewer, Role::VillageDoctor] {
+            assert!(may_decide(r, &s("341122")).is_err(), "{r}");
+        }
+        assert!(may_draft(Role::Officer).is_ok() && may_draft(Role::VillageDoctor).is_err());
+        assert!(may_record_visits(Role::VillageDoctor).is_ok() && may_record_visits(Role::Analyst).is_err());
+    }
+
+    #[test]
+    fn days_due_stop_the_day_before_the_plan_stops_being_in_force() {
+        let line = PlanLine {
+            village: RegionCode::parse("341122100201").unwrap(),
+            kind: LineKind::Rove,
+            practitioner_id: Some("T1".into()),
+            term_start: None,
+            term_end: None,
+            days: PlanDays::parse("Mon").unwrap(),
+            halfdays: String::new(),
+            travel_minutes: None,
+        };
+        let w = InForce {
+            period_start: d("2027-01-01"),
+            period_end: d("2027-12-31"),
+            from: Some(d("2027-01-04")),
+            until: Some(d("2027-01-18")),
+        };
+        // Mondays 4 and 11; the 18th no longer in force; 3 visits make 2.
+        assert_eq!(due_and_made(&w, &line, 3, d("2027-01-01"), d("2027-01-31"), d("2027-12-31")), (2, 2));
+        // Never in force: nothing due.
+        let never = InForce { from: None, until: None, ..w };
+        assert_eq!(due_and_made(&never, &line, 3, d("2027-01-01"), d("2027-01-31"), d("2027-12-31")), (0, 0));
+        // Today bounds the days due.
+        let open = InForce { until: None, ..w };
+        assert_eq!(due_and_made(&open, &line, 0, d("2027-01-01"), d("2027-12-31"), d("2027-01-10")), (1, 0));
+    }
+}
