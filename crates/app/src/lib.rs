@@ -36,6 +36,9 @@
 //! - [`network_alerts`]: the villages and township centres blank today or made
 //!   blank within a horizon by a change in the history (a retirement, the end
 //!   of a posting, a closure, a lapsed licence), for the township and county.
+//! - [`plans`]: roving and dispatch plans kept, versioned and moved from draft
+//!   to in force by a county officer; visits recorded against them; the share
+//!   of planned visits made by township and county.
 //! - [`targets`]: the targets of the indicators (shipped, and changed by
 //!   administrators in the store), reports drawn against them and compared
 //!   with the year before, the overview's headline.
@@ -62,6 +65,7 @@ pub mod limits;
 pub mod model;
 pub mod monitoring;
 pub mod network_alerts;
+pub mod plans;
 pub mod reconcile;
 pub mod registry;
 pub mod service;

@@ -24,6 +24,9 @@ pub enum AppError {
     /// The request is well-formed but cannot be carried out (no policy, say).
     #[error("{0}")]
     Invalid(String),
+    /// The user's role (or its scope) may not do this.
+    #[error("{0}")]
+    Forbidden(String),
     /// The store failed.
     #[error("store error: {0}")]
     Store(String),

@@ -87,6 +87,10 @@ const WRITES: &[&str] = &[
     "admit",
     "record_postings",
     "record_qualifications",
+    "save_plan",
+    "replace_plan_lines",
+    "move_plan",
+    "record_plan_visits",
     "link_admission_claim",
     "record_admission_payment",
     "migrate",
@@ -201,6 +205,11 @@ const READS: &[&str] = &[
     "practitioner_in_scope",
     "postings_of",
     "qualifications_of",
+    "plans",
+    "plan",
+    "plan_lines",
+    "plan_visits",
+    "plan_progress",
 ];
 
 /// The names of the store's `pub async fn`s, from its sources.
@@ -953,6 +962,46 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
     };
     store.put_target(&target, "admin").await.unwrap();
     run.fresh(&["server_key", "set_amount_limit", "put_target"], "keys, limits and targets").await;
+
+    // Nor do kept plans and the visits made against them: the share of
+    // planned visits made is counted when asked (docs/plans.md).
+    let line = PlanLine {
+        village: code("341122100201"),
+        kind: LineKind::Rove,
+        practitioner_id: Some("PA".into()),
+        term_start: None,
+        term_end: None,
+        days: PlanDays::parse("Mon;Thu").unwrap(),
+        halfdays: String::new(),
+        travel_minutes: None,
+    };
+    let plan = store::NewPlan {
+        region: code("341122"),
+        period_start: d("2024-01-01"),
+        period_end: d("2024-12-31"),
+        as_of: d("2024-01-01"),
+        planner: "{}".into(),
+        travel_minutes: 0.0,
+        lower_bound_minutes: 0.0,
+        lines: vec![line.clone()],
+    };
+    let kept = store.save_plan(&all, &plan, "officer").await.unwrap();
+    store.replace_plan_lines(&all, kept.id, &[line], "officer").await.unwrap();
+    store.move_plan(&all, kept.id, PlanState::Approved, d("2024-01-02"), "chief").await.unwrap();
+    store.move_plan(&all, kept.id, PlanState::InForce, d("2024-01-02"), "chief").await.unwrap();
+    let visit = PlanVisit {
+        plan_id: kept.id,
+        village: code("341122100201"),
+        practitioner_id: None,
+        date: d("2024-01-04"),
+        note: String::new(),
+    };
+    store.record_plan_visits(&all, &[("a visit".into(), visit)], "doctor", d("2024-06-01")).await.unwrap();
+    run.fresh(
+        &["save_plan", "replace_plan_lines", "move_plan", "record_plan_visits"],
+        "a plan kept and put in force, a visit made against it",
+    )
+    .await;
 
     // The derived data's own writes, once more by turns.
     store.refresh_figures_turn(&all, 1).await.unwrap();

@@ -215,6 +215,23 @@ async fn coverage_page(
                 })
                 .collect();
             b.push_str(&table(l, &["village", "name", "size", "action", "who", "detail"], &rows));
+            // Kept: the planner's plan saved as a draft of a county or township
+            // (docs/plans.md), for those who make plans.
+            if app::plans::may_draft(ctx.user.role).is_ok() {
+                let region = ctx.scope().prefix();
+                let region = if matches!(region.len(), 6 | 9) { region } else { "" };
+                let _ = write!(
+                    b,
+                    "<p class=\"note\">{} <a href=\"/plans\">{}</a></p>",
+                    lbl(
+                        l,
+                        "Plans are recomputed on every visit to this page until one is kept.",
+                        "本页计划每次打开时重新计算；保存后方可审批执行。"
+                    ),
+                    lbl(l, "Kept plans", "已保存的计划")
+                );
+                b.push_str(&crate::plans::save_form(&ctx, region, as_of));
+            }
         }
         Err(e) => {
             let _ = write!(b, "<p class=\"flash error\">{}</p>", esc(&e.to_string()));

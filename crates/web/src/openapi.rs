@@ -94,6 +94,7 @@ pub fn document() -> Value {
         (enrolment_paths(), enrolment_schemas()),
         (catalogue_paths(), catalogue_schemas()),
         (history_paths(), history_schemas()),
+        (plans_paths(), plans_schemas()),
     ] {
         // A path already described gains the operations added (GET and PATCH
         // of one record are described apart).
@@ -369,6 +370,115 @@ fn history_schemas() -> Value {
             "qualification": { "type": "string", "description": "physician, assistant_physician, rural_doctor, nurse or other (or 执业医师, 执业助理医师, 乡村医生, 护士, 其他)" },
             "obtained": opt_date("the day obtained; absent, null or blank: an unknown day"),
             "lapses": opt_date("the first day it is no longer held, after obtained; absent, null or blank: never") } },
+    })
+}
+
+/// Kept roving and dispatch plans (crate::plans, docs/plans.md).
+fn plans_paths() -> Value {
+    let plan = || number_param("the plan's number; a plan not seen from the caller's scope is a 404");
+    let day = |name: &str, desc: &str| {
+        json!({ "name": name, "in": "query", "required": false, "description": desc,
+        "schema": { "type": "string", "format": "date" } })
+    };
+    json!({
+        "/plans": {
+            "get": {
+                "summary": "The kept plans seen from the caller's scope (of regions inside it, and of the county and township it lies in), by region, period and version, latest first.",
+                "operationId": "listPlans",
+                "responses": errors(json!({ "200": list("Plan") })) },
+            "post": {
+                "summary": "Save a plan as a draft, the next version of its region (a county or township inside the caller's scope) and period (role: officer, administrator; audited). Without lines, the planner's plan for the region over the network as it stood on as_of (default today), with its settings; with lines, those. Older drafts and approved versions of the same region and period are superseded; a version in force stays so until the new one is put in force. 422 naming the line: a village not in the store or outside the region, a practitioner not in the store, a term out of order.",
+                "operationId": "savePlan", "requestBody": body("PlanRequest"),
+                "responses": errors(json!({ "200": ok("Plan") })) } },
+        "/plans/indicator": { "get": {
+            "summary": "The share of planned visits made, by township and county, over the villages of the caller's scope: for every line of every plan that has been in force, the planned days from `from` to `to` and up to today while the plan was in force, inside its period and the doctor's term (due), and the visits recorded in those days, at most those due (made).",
+            "operationId": "getPlannedVisitsMade",
+            "parameters": [day("from", "the first day; default the year's first"), day("to", "the last day; default today")],
+            "responses": errors(json!({ "200": ok("PlannedVisitsMade") })) } },
+        "/plans/{id}": { "get": {
+            "summary": "One plan with its lines (each with its visits due and made to today) and the visits recorded against it.",
+            "operationId": "getPlan", "parameters": [plan()],
+            "responses": errors(json!({ "200": ok("PlanDetail") })) } },
+        "/plans/{id}/lines": { "put": {
+            "summary": "Replace the lines of a draft (role: officer, administrator; audited). 409 for a plan no longer a draft: save a new version.",
+            "operationId": "editPlanLines", "parameters": [plan()], "requestBody": body("PlanLinesRequest"),
+            "responses": errors(json!({ "200": ok("Plan") })) } },
+        "/plans/{id}/moves": { "post": {
+            "summary": "Approve a draft, put an approved plan in force (from today, or the period's start if later; the version in force before it of the same region and period is superseded), or withdraw a plan (role: administrator, or officer of a county or wider, for a plan of a region inside the scope; audited). 409 for a move the plan's state does not allow; 422 for a plan without lines or with a dispatch line whose doctor is not named, or put in force after its period.",
+            "operationId": "movePlan", "parameters": [plan()], "requestBody": body("PlanMoveRequest"),
+            "responses": errors(json!({ "200": ok("Plan") })) } },
+        "/plans/{id}/visits": { "post": {
+            "summary": "Record a visit made against a plan in force (role: village doctor, officer, administrator; the village inside the caller's scope; audited). 422: the plan is not in force, the day is outside its period, before it was put in force, after today, or outside the doctor's term; the village is not in the plan; the doctor has no line for it; the village has several lines and no doctor is named. The same line and day given again is kept as it was (unchanged).",
+            "operationId": "recordPlanVisit", "parameters": [plan()], "requestBody": body("PlanVisitRequest"),
+            "responses": errors(json!({ "200": ok("PlanVisitResult") })) } },
+    })
+}
+
+fn plans_schemas() -> Value {
+    let date = json!({ "type": "string", "format": "date" });
+    let date_or_null = json!({ "type": "string", "format": "date", "nullable": true });
+    let text_or_null = json!({ "type": "string", "nullable": true });
+    let line_in = json!({ "type": "object", "required": ["village_code", "kind"], "additionalProperties": false, "properties": {
+        "village_code": { "type": "string", "description": "12 digits, a village inside the plan's region" },
+        "kind": { "type": "string", "enum": ["rove", "dispatch"] },
+        "practitioner_id": { "type": "string", "nullable": true, "description": "the doctor; a dispatch line may leave it empty while a draft" },
+        "term_start": opt_date("a dispatched doctor's first day (required for dispatch)"),
+        "term_end": opt_date("a dispatched doctor's last day, not before term_start"),
+        "days": { "type": "string", "nullable": true, "description": "weekdays (Mon;Wed) or dates (2027-01-04;2027-01-11); a dispatch line without them: Mon to Fri" } } });
+    json!({
+        "Plan": { "type": "object", "required": ["id", "region_code", "period_start", "period_end", "version", "state", "as_of",
+                "travel_minutes", "lower_bound_minutes", "gap", "in_force_from", "in_force_until", "made_by", "made_at", "changed_by", "changed_at"], "properties": {
+            "id": { "type": "integer" }, "region_code": { "type": "string", "description": "6 or 9 digits" },
+            "period_start": date.clone(), "period_end": date.clone(),
+            "version": { "type": "integer", "minimum": 1 },
+            "state": { "type": "string", "enum": ["draft", "approved", "in_force", "superseded", "withdrawn"] },
+            "as_of": date.clone(),
+            "travel_minutes": { "type": "number", "description": "the planner's one-way travel of a week; 0 for lines given by hand" },
+            "lower_bound_minutes": { "type": "number" },
+            "gap": { "type": "number", "description": "(travel - bound) / bound; 0 when the bound is 0" },
+            "in_force_from": date_or_null.clone(), "in_force_until": date_or_null.clone(),
+            "made_by": { "type": "string" }, "made_at": { "type": "string", "format": "date-time" },
+            "changed_by": { "type": "string" }, "changed_at": { "type": "string", "format": "date-time" } } },
+        "PlanDetail": { "type": "object", "required": ["plan", "today", "lines", "visits"], "properties": {
+            "plan": { "$ref": "#/components/schemas/Plan" }, "today": date.clone(),
+            "lines": { "type": "array", "items": { "type": "object", "required": ["line_no", "village_code", "kind", "practitioner_id",
+                    "term_start", "term_end", "days", "halfdays", "travel_minutes", "due", "made"], "properties": {
+                "line_no": { "type": "integer" }, "village_code": { "type": "string" },
+                "kind": { "type": "string", "enum": ["rove", "dispatch"] },
+                "practitioner_id": text_or_null.clone(), "term_start": date_or_null.clone(), "term_end": date_or_null.clone(),
+                "days": { "type": "string" }, "halfdays": { "type": "string" },
+                "travel_minutes": { "type": "number", "nullable": true },
+                "due": { "type": "integer" }, "made": { "type": "integer" } } } },
+            "visits": { "type": "array", "items": { "type": "object", "required": ["line_no", "village_code", "practitioner_id", "date", "note", "recorded_by", "recorded_at"], "properties": {
+                "line_no": { "type": "integer" }, "village_code": { "type": "string" }, "practitioner_id": text_or_null,
+                "date": date.clone(), "note": { "type": "string" }, "recorded_by": { "type": "string" },
+                "recorded_at": { "type": "string", "format": "date-time" } } } } } },
+        "PlanRequest": { "type": "object", "required": ["region_code", "period_start", "period_end"], "additionalProperties": false, "properties": {
+            "region_code": { "type": "string", "description": "a county (6 digits) or township (9 digits)" },
+            "period_start": date.clone(), "period_end": date.clone(),
+            "as_of": opt_date("the day of the network the planner plans on; default today"),
+            "lines": { "type": "array", "nullable": true, "items": line_in.clone(), "description": "absent: the planner's lines" },
+            "visits_per_week": { "type": "integer", "minimum": 1, "maximum": 10, "nullable": true },
+            "outreach_halfdays": { "type": "integer", "minimum": 1, "maximum": 10, "nullable": true },
+            "max_travel_minutes": { "type": "number", "nullable": true },
+            "dispatch_population": { "type": "integer", "minimum": 0, "nullable": true } } },
+        "PlanLinesRequest": { "type": "object", "required": ["lines"], "additionalProperties": false, "properties": {
+            "lines": { "type": "array", "items": line_in } } },
+        "PlanMoveRequest": { "type": "object", "required": ["to"], "additionalProperties": false, "properties": {
+            "to": { "type": "string", "enum": ["approved", "in_force", "withdrawn"] } } },
+        "PlanVisitRequest": { "type": "object", "required": ["village_code", "date"], "additionalProperties": false, "properties": {
+            "village_code": { "type": "string" }, "date": date.clone(),
+            "practitioner_id": { "type": "string", "nullable": true, "description": "the doctor who visited; needed where the village has several lines" },
+            "note": { "type": "string", "nullable": true, "maxLength": 500 } } },
+        "PlanVisitResult": { "type": "object", "required": ["inserted", "unchanged"], "properties": {
+            "inserted": { "type": "integer" }, "unchanged": { "type": "integer" } } },
+        "PlannedVisitsMade": { "type": "object", "required": ["from", "to", "today", "items"], "properties": {
+            "from": date.clone(), "to": date.clone(), "today": date,
+            "items": { "type": "array", "items": { "type": "object", "required": ["level", "region_code", "due", "made", "share"], "properties": {
+                "level": { "type": "string", "enum": ["township", "county"] },
+                "region_code": { "type": "string" },
+                "due": { "type": "integer" }, "made": { "type": "integer" },
+                "share": { "type": "number", "nullable": true, "description": "made / due; null when nothing was due" } } } } } },
     })
 }
 

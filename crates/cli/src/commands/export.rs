@@ -53,6 +53,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         Kind::ClaimItems => {
             anyhow::bail!("claim items are not exported; read a claim's on its slip (the page or the API)")
         }
+        Kind::PlanVisits => {
+            anyhow::bail!("plan visits are not exported; read a plan's on its page or GET /api/v1/plans/{{id}}")
+        }
         Kind::Catalogue => export_work(&args, global, |store, _scope| async move {
             store.search_catalogue(None, None, "", Page::first(u32::MAX)).await
         }),

@@ -51,6 +51,11 @@ pub enum Kind {
     /// Practitioners' qualifications with their days: practitioner_id,
     /// qualification, obtained, lapses.
     Qualifications,
+    /// Visits made against kept roving and dispatch plans: plan_id,
+    /// village_code, date, and optionally practitioner_id, note
+    /// (docs/plans.md). Not household visits, which are `visits`.
+    #[value(name = "plan-visits", alias = "plan_visits")]
+    PlanVisits,
     /// A cluster's settlements of an exported year: a directory of Parquet
     /// (docs/parquet.md).
     Settlements,
@@ -133,6 +138,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         Kind::ClaimItems => import_work::<domain::ClaimItem>(&args, global),
         Kind::Postings => import_work::<domain::Posting>(&args, global),
         Kind::Qualifications => import_work::<domain::QualificationHeld>(&args, global),
+        Kind::PlanVisits => import_work::<domain::PlanVisit>(&args, global),
     }
 }
 

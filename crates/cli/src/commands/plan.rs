@@ -1,7 +1,9 @@
 //! `safetynet plan`: the roving and dispatch plan for the blank villages of a
 //! registry, from files or the store, on the network as its history has it on
 //! the day. Reading and checking the files is `coverage`'s (this module's
-//! sibling); the planning is the `coverage` crate's.
+//! sibling); the planning is the `coverage` crate's. With `--save`, the plan
+//! of a county or township of the store is kept as a draft for a period
+//! (`app::plans`, docs/plans.md).
 
 use super::coverage::{load_network, parse_day, write_csv, RegistryFiles, SettingArgs};
 use crate::progress;
@@ -19,8 +21,19 @@ pub struct Args {
     #[command(flatten)]
     pub files: RegistryFiles,
     /// Where to write the plan (CSV).
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required_unless_present = "save")]
+    pub out: Option<PathBuf>,
+    /// Keep the plan in the store as a draft (docs/plans.md): the next version
+    /// of the county or township given by --region, for the period
+    /// --period-start to --period-end.
+    #[arg(long, requires_all = ["period_start", "period_end"], conflicts_with = "regions")]
+    pub save: bool,
+    /// The first day of the kept plan's period (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_day)]
+    pub period_start: Option<NaiveDate>,
+    /// The last day of the kept plan's period (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_day)]
+    pub period_end: Option<NaiveDate>,
     /// Half-day visits each blank village needs a week.
     #[arg(long, default_value_t = 2)]
     pub visits_per_week: u32,
@@ -48,6 +61,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     };
     ps.validate()?;
     let as_of = args.as_of.unwrap_or_else(app::history::today);
+    if args.save {
+        save(&args, global, as_of, &ps, &settings)?;
+    }
+    let Some(out) = &args.out else { return Ok(()) };
     let data = load_network(&args.files, global, "plan")?;
     let net = app::history::network_on(&data, as_of).map_err(|e| anyhow::anyhow!("{e}"))?;
     let sp = progress::spinner("planning", global.quiet);
@@ -90,7 +107,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         }
     }
     write_csv(
-        &args.out,
+        out,
         &[
             "village_code",
             "village_name",
@@ -105,7 +122,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         rows,
     )?;
     let total_pop: u64 = villages.iter().map(|v| v.population as u64).sum();
-    println!("plan as of {} written to {}:", as_of, args.out.display());
+    println!("plan as of {} written to {}:", as_of, out.display());
     println!(
         "  blank villages {}: rove {}, dispatch {}, uncovered {}; {} doctors could rove",
         villages.len(),
@@ -118,5 +135,64 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     println!("  total travel {:.1} minutes a week (one way)", p.total_travel_minutes);
     println!("  lower bound  {:.1} minutes (nearest feasible doctor for every visit)", p.lower_bound_minutes);
     println!("  gap          {:.2}%", p.gap() * 100.0);
+    Ok(())
+}
+
+/// Keeps the planner's plan of the region as a draft, as the officer's "save
+/// this plan" does: the whole store's scope, audited as the operator.
+fn save(
+    args: &Args,
+    global: &Global,
+    as_of: NaiveDate,
+    ps: &PlanSettings,
+    settings: &coverage::Settings,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let region = domain::RegionCode::parse(&args.files.region)
+        .ok()
+        .filter(|r| matches!(r.level(), domain::RegionLevel::County | domain::RegionLevel::Township))
+        .ok_or_else(|| {
+            anyhow::anyhow!("--save needs --region, a county (6 digits) or township (9 digits) of the store")
+        })?;
+    let (Some(start), Some(end)) = (args.period_start, args.period_end) else {
+        anyhow::bail!("--save needs --period-start and --period-end");
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let who = crate::identity::os_identity();
+    let saved = rt.block_on(async {
+        let app = app::App::open(&global.db).await?;
+        let r = app
+            .draft_plan_from_planner(
+                &app::Scope::all(),
+                app::Role::Administrator,
+                region,
+                (start, end),
+                as_of,
+                ps,
+                settings,
+                &who,
+            )
+            .await;
+        let kept = match &r {
+            Ok(p) => Some(app.kept_plan(&app::Scope::all(), p.id).await),
+            Err(_) => None,
+        };
+        app.close().await;
+        Ok::<_, anyhow::Error>((r, kept))
+    })?;
+    let (plan, kept) = saved;
+    let plan = plan.map_err(|e| anyhow::anyhow!("the plan was not saved: {e}"))?;
+    let lines = kept.and_then(Result::ok).map_or(0, |k| k.lines.len());
+    println!(
+        "plan {} saved: region {} for {} to {}, version {}, draft, {} lines (network as of {}); gap to the bound {:.2}%",
+        plan.id,
+        plan.region.short(),
+        plan.period_start,
+        plan.period_end,
+        plan.version,
+        lines,
+        plan.as_of,
+        app::plans::gap(plan.travel_minutes, plan.lower_bound_minutes) * 100.0
+    );
     Ok(())
 }
