@@ -17,6 +17,7 @@ pub mod items;
 mod keys;
 pub mod ledger;
 mod limits;
+pub mod pairing;
 mod raw;
 pub mod registry;
 pub mod report_inputs;
@@ -50,6 +51,7 @@ pub use indicator_facts::{
 };
 pub use items::{ClaimForItems, ItemisedBill};
 pub use ledger::{LedgerCounts, LedgerQuery, StoredLedgerEntry};
+pub use pairing::{CountedFacility, PairingFacts, PairingWrites, StoredLink, StoredPairing, StoredStaff};
 pub use registry::{ImportCounts, ImportFeed, StoredRecord};
 pub use report_inputs::{AlertDates, CaseDates, ReportInputs};
 pub use schema::SCHEMA_VERSION;

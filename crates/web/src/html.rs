@@ -62,6 +62,7 @@ pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {
     }
     link("/coverage", "coverage");
     link("/practitioners", "practitioners");
+    link("/pairing", "pairing");
     link("/reports", "reports");
     link("/targets", "targets");
     if ctx.may(Permission::Analyse) {

@@ -35,6 +35,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("desk", "Hospital desk", "住院结算窗口"),
     ("coverage", "Coverage", "服务覆盖"),
     ("practitioners", "Practitioners", "卫生人员"),
+    ("pairing", "Pairing", "对口帮扶"),
     ("policies", "Policies", "政策与阈值"),
     ("imports", "Imports", "导入记录"),
     ("reports", "Reports", "指标报表"),

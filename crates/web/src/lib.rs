@@ -31,6 +31,7 @@ pub mod ledger;
 pub mod limits;
 pub mod openapi;
 pub mod pages;
+pub mod pairing;
 pub mod registry;
 pub mod reports;
 pub mod settlement;
@@ -87,6 +88,7 @@ pub fn app(state: AppState) -> Router {
         .merge(registry::page_routes())
         .merge(enrolment::page_routes())
         .merge(history::page_routes())
+        .merge(pairing::page_routes())
         .merge(ledger::page_routes())
         .merge(limits::page_routes())
         .merge(targets::page_routes())
@@ -101,6 +103,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(registry::api_routes())
                 .merge(enrolment::api_routes())
                 .merge(history::api_routes())
+                .merge(pairing::api_routes())
                 .merge(ledger::api_routes())
                 .merge(desk::api_routes())
                 .merge(catalogue::api_routes())
