@@ -397,7 +397,7 @@ async fn each_indicator_equals_a_count_by_hand(store: &Store) {
     let mut diseases: HashMap<&str, BTreeSet<String>> = HashMap::new();
     for c in cases.iter().filter(counted) {
         if let Some(county) = hospitals.get(c.claim.facility_id.as_str()) {
-            diseases.entry(county).or_default().insert(c.claim.diagnosis[..3].to_string());
+            diseases.entry(*county).or_default().insert(c.claim.diagnosis[..3].to_string());
         }
     }
     let n = |c: &str| diseases.get(c).map_or(0, |s| s.len()) as f64;
