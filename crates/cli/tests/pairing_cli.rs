@@ -92,11 +92,18 @@ async fn pairings_and_links_import_whole_or_not_at_all() {
     env.ok(&["import", "pairings", &pairings]);
     env.ok(&["import", "telemedicine", &links]);
     assert_eq!(counts(&env.db).await, (1, 2, 2));
+    // Exported back in the import's columns; 王主任's name from the registry.
+    let out = env.dir.path().join("out.csv").display().to_string();
+    env.ok(&["export", "pairings", "--out", &out]);
+    let back = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(back, PAIRINGS.replace("d1,,外科主任", "d1,王主任,外科主任"));
+    env.ok(&["export", "telemedicine", "--out", &out]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), LINKS.replace("远程会诊", "consultation"));
     // Each import is audited under the operating-system account.
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", env.db)).await.unwrap();
     let actions: Vec<(String, String)> =
         sqlx::query_as("SELECT actor, action FROM audit_log ORDER BY id").fetch_all(&pool).await.unwrap();
     assert_eq!(actions.iter().filter(|(_, a)| a == "pairings_recorded").count(), 2, "{actions:?}");
     assert_eq!(actions.iter().filter(|(_, a)| a == "telemedicine_recorded").count(), 2, "{actions:?}");
-    assert!(actions.iter().any(|(who, a)| who == "tester" && a == "pairings_recorded"), "{actions:?}");
+    assert!(actions.iter().any(|(who, a)| who.starts_with("os:") && a == "pairings_recorded"), "{actions:?}");
 }
