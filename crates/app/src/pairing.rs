@@ -300,9 +300,10 @@ impl App {
         let (target, detail, region) = match rows {
             [(_, r)] => {
                 let p = &r.pairing;
-                let staff = r.staff.as_ref().map_or(String::new(), |t| {
-                    format!("; {} sent as {} {}", t.who(), t.role, span(t.from, t.to))
-                });
+                let staff = r
+                    .staff
+                    .as_ref()
+                    .map_or(String::new(), |t| format!("; {} sent as {} {}", t.who(), t.role, span(t.from, t.to)));
                 (
                     format!("pairing {} with {}", p.helping_id, p.county_hospital_id),
                     format!("{}{staff}", span(p.start, p.end)),

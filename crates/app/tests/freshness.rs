@@ -845,7 +845,12 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
         .await
         .unwrap();
     let paired = PairingRow {
-        pairing: Pairing { helping_id: "FP".into(), county_hospital_id: "FC".into(), start: d("2024-01-01"), end: None },
+        pairing: Pairing {
+            helping_id: "FP".into(),
+            county_hospital_id: "FC".into(),
+            start: d("2024-01-01"),
+            end: None,
+        },
         staff: None,
     };
     store.record_pairings(&all, &[("a pairing".into(), paired)], "li").await.unwrap();

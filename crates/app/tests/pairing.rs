@@ -158,14 +158,17 @@ async fn the_registers_are_checked_in_scope_and_audited(store: &Store) {
     let app = App::new(store.clone());
     let county_a = Scope::parse("341321").unwrap();
     let good = with_staff(pairing("PH", "CA", "2021-01-01", None), "D1", "2021-03-01", Some("2022-02-28"));
-    let done = app.record_pairings(&county_a, &labelled(&[good.clone()]), "officer_a").await.unwrap();
+    let done = app.record_pairings(&county_a, &labelled(std::slice::from_ref(&good)), "officer_a").await.unwrap();
     assert_eq!((done.inserted, done.staff_inserted), (1, 1));
     let ps = app.pairings(&county_a).await.unwrap();
     assert_eq!(ps.len(), 1);
-    assert_eq!(ps[0].staff[0].staff.name, "Dr Zhang", "the name of a registered practitioner is taken from the registry");
+    assert_eq!(
+        ps[0].staff[0].staff.name, "Dr Zhang",
+        "the name of a registered practitioner is taken from the registry"
+    );
     assert_eq!((ps[0].helping_name.as_str(), ps[0].region_code), ("PH name", code("341321")));
     // Given again: unchanged. A second term of another person joins the pairing.
-    let again = app.record_pairings(&county_a, &labelled(&[good.clone()]), "officer_a").await.unwrap();
+    let again = app.record_pairings(&county_a, &labelled(std::slice::from_ref(&good)), "officer_a").await.unwrap();
     assert_eq!((again.inserted, again.unchanged, again.staff_inserted), (0, 1, 0));
     let second = with_staff(pairing("PH", "CA", "2021-01-01", None), "王护士长", "2022-01-01", None);
     app.record_pairings(&county_a, &labelled(&[second]), "officer_a").await.unwrap();
@@ -194,13 +197,13 @@ async fn the_registers_are_checked_in_scope_and_audited(store: &Store) {
         // The same hospitals, sharing days with the kept pairing.
         (vec![fine.clone(), pairing("PH", "CA", "2026-01-01", None)], "start:", "shares days"),
         // The same hospitals twice in one batch.
-        (
-            vec![fine.clone(), pairing("MH", "CA2", "2025-01-01", None)],
-            "start:",
-            "shares days",
-        ),
+        (vec![fine.clone(), pairing("MH", "CA2", "2025-01-01", None)], "start:", "shares days"),
         // A practitioner sent who is not in the store.
-        (vec![fine.clone(), with_staff(fine.clone(), "D9", "2024-02-01", None)], "staff_practitioner_id:", "not in the store"),
+        (
+            vec![fine.clone(), with_staff(fine.clone(), "D9", "2024-02-01", None)],
+            "staff_practitioner_id:",
+            "not in the store",
+        ),
         // A second term of the same person sharing days with the first.
         (
             vec![fine.clone(), with_staff(pairing("PH", "CA", "2021-01-01", None), "D1", "2022-01-01", None)],
@@ -393,7 +396,8 @@ async fn each_indicator_equals_a_count_by_hand(store: &Store) {
         e.1 += i64::from(c.outside);
     }
     // By hand: the distinct categories of each county's county hospitals.
-    let hospitals: HashMap<&str, &str> = [("CA", "341321"), ("CA2", "341321"), ("CB", "341322"), ("CC", "341302")].into();
+    let hospitals: HashMap<&str, &str> =
+        [("CA", "341321"), ("CA2", "341321"), ("CB", "341322"), ("CC", "341302")].into();
     let mut diseases: HashMap<&str, BTreeSet<String>> = HashMap::new();
     for c in cases.iter().filter(counted) {
         if let Some(county) = hospitals.get(c.claim.facility_id.as_str()) {

@@ -32,7 +32,8 @@ d1,P1,physician,false,1975-03-01,true,王主任
 
 /// The provincial hospital paired with 来安 for five years, sending 王主任
 /// for a year and a nurse named by hand for two.
-const PAIRINGS: &str = "helping_id,county_hospital_id,start,end,staff_practitioner_id,staff_name,staff_role,staff_from,staff_to
+const PAIRINGS: &str =
+    "helping_id,county_hospital_id,start,end,staff_practitioner_id,staff_name,staff_role,staff_from,staff_to
 P1,H1,2021-01-01,2025-12-31,,,,,
 P1,H1,2021-01-01,2025-12-31,d1,,外科主任,2021-03-01,2022-02-28
 P1,H1,2021-01-01,2025-12-31,,李护士长,护理部,2022-01-01,2023-12-31
@@ -64,10 +65,8 @@ async fn pairings_and_links_import_whole_or_not_at_all() {
     let file = |name: &str, text: &str| env.write(name, text).display().to_string();
 
     // A bad field: the line and the column named, nothing written.
-    let bad = file(
-        "bad.csv",
-        "helping_id,county_hospital_id,start,end\nP1,H1,2021-01-01,\nP1,H2,2021-01-01,2020-12-31\n",
-    );
+    let bad =
+        file("bad.csv", "helping_id,county_hospital_id,start,end\nP1,H1,2021-01-01,\nP1,H2,2021-01-01,2020-12-31\n");
     let err = env.fails(&["import", "pairings", &bad]);
     assert!(err.contains("bad.csv:3") && err.contains("end"), "{err}");
     assert_eq!(counts(&env.db).await, (0, 0, 0));
@@ -77,7 +76,10 @@ async fn pairings_and_links_import_whole_or_not_at_all() {
     assert!(err.contains("kinds.csv:3") && err.contains("county_hospital_id"), "{err}");
     assert_eq!(counts(&env.db).await, (0, 0, 0), "line 2 was not written either");
     // A link across counties.
-    let across = file("across.csv", "county_hospital_id,township_id,kind,start,end\nH1,T1,ecg,2022-01-01,\nH1,T9,ecg,2022-01-01,\n");
+    let across = file(
+        "across.csv",
+        "county_hospital_id,township_id,kind,start,end\nH1,T1,ecg,2022-01-01,\nH1,T9,ecg,2022-01-01,\n",
+    );
     let err = env.fails(&["import", "telemedicine", &across]);
     assert!(err.contains("across.csv:3") && err.contains("own county"), "{err}");
     assert_eq!(counts(&env.db).await, (0, 0, 0));

@@ -209,7 +209,11 @@ pub fn check_link_kinds(
     if hospital.0 != FacilityKind::CountyHospital {
         return Err(FieldError {
             column: "county_hospital_id",
-            reason: format!("the facility is a {} ({}); a telemedicine link starts at a county hospital", hospital.0, hospital.0.zh()),
+            reason: format!(
+                "the facility is a {} ({}); a telemedicine link starts at a county hospital",
+                hospital.0,
+                hospital.0.zh()
+            ),
         });
     }
     if township.0 != FacilityKind::TownshipCenter {
@@ -449,9 +453,18 @@ mod tests {
         let other = RegionCode::parse("341123100").unwrap();
         use FacilityKind::*;
         assert!(check_link_kinds((CountyHospital, county), (TownshipCenter, town)).is_ok());
-        assert_eq!(check_link_kinds((CountyHospital, county), (TownshipCenter, other)).unwrap_err().column, "township_id");
-        assert_eq!(check_link_kinds((MunicipalHospital, county), (TownshipCenter, town)).unwrap_err().column, "county_hospital_id");
-        assert_eq!(check_link_kinds((CountyHospital, county), (VillageClinic, town)).unwrap_err().column, "township_id");
+        assert_eq!(
+            check_link_kinds((CountyHospital, county), (TownshipCenter, other)).unwrap_err().column,
+            "township_id"
+        );
+        assert_eq!(
+            check_link_kinds((MunicipalHospital, county), (TownshipCenter, town)).unwrap_err().column,
+            "county_hospital_id"
+        );
+        assert_eq!(
+            check_link_kinds((CountyHospital, county), (VillageClinic, town)).unwrap_err().column,
+            "township_id"
+        );
         assert!(check_pairing_kinds(ProvincialHospital, CountyHospital).is_ok());
         assert!(check_pairing_kinds(MunicipalHospital, CountyHospital).is_ok());
         assert_eq!(check_pairing_kinds(CountyHospital, CountyHospital).unwrap_err().column, "helping_id");

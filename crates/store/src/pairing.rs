@@ -154,7 +154,8 @@ fn span(start: NaiveDate, end: Option<NaiveDate>) -> String {
 type FacilityRow = (String, i64, Option<NaiveDate>);
 type PairingDbRow = (i64, String, String, NaiveDate, Option<NaiveDate>, String, DateTime<Utc>, String, String, i64);
 type StaffDbRow = (i64, i64, Option<String>, String, String, NaiveDate, Option<NaiveDate>, String, DateTime<Utc>);
-type LinkDbRow = (i64, String, String, String, NaiveDate, Option<NaiveDate>, String, DateTime<Utc>, String, String, i64);
+type LinkDbRow =
+    (i64, String, String, String, NaiveDate, Option<NaiveDate>, String, DateTime<Utc>, String, String, i64);
 
 fn region(ctx: &str, r: i64) -> Result<RegionCode, StoreError> {
     RegionCode::from_u64(r as u64).map_err(|e| corrupt(ctx, r, e))
@@ -185,12 +186,14 @@ fn link_of(r: LinkDbRow, ctx: &str) -> Result<StoredLink, StoreError> {
     })
 }
 
-const PAIRING_SELECT: &str = "SELECT p.id, p.helping_id, p.county_hospital_id, p.start_on, p.end_on, p.changed_by, p.changed_at,
+const PAIRING_SELECT: &str =
+    "SELECT p.id, p.helping_id, p.county_hospital_id, p.start_on, p.end_on, p.changed_by, p.changed_at,
         h.name, c.name, c.region_code
      FROM pairings p JOIN facilities h ON h.facility_id = p.helping_id
      JOIN facilities c ON c.facility_id = p.county_hospital_id";
 
-const LINK_SELECT: &str = "SELECT l.id, l.county_hospital_id, l.township_id, l.kind, l.start_on, l.end_on, l.changed_by, l.changed_at,
+const LINK_SELECT: &str =
+    "SELECT l.id, l.county_hospital_id, l.township_id, l.kind, l.start_on, l.end_on, l.changed_by, l.changed_at,
         c.name, t.name, t.region_code
      FROM telemedicine_links l JOIN facilities c ON c.facility_id = l.county_hospital_id
      JOIN facilities t ON t.facility_id = l.township_id";
@@ -586,14 +589,9 @@ impl Store {
         let (lo, hi) = scope.code_range();
         let (rlo, rhi) = reference.code_range();
         type Fac = (String, String, i64, Option<NaiveDate>, Option<NaiveDate>);
-        let (counties, facilities, inpatients, diseases, reference_counties, higher): (
-            Vec<(i64, String)>,
-            Vec<Fac>,
-            Vec<(i64, i64, i64)>,
-            Vec<(i64, i64)>,
-            Vec<i64>,
-            Vec<(i64, String)>,
-        ) = on_pool!(self, p => {
+        type FactRows =
+            (Vec<(i64, String)>, Vec<Fac>, Vec<(i64, i64, i64)>, Vec<(i64, i64)>, Vec<i64>, Vec<(i64, String)>);
+        let (counties, facilities, inpatients, diseases, reference_counties, higher): FactRows = on_pool!(self, p => {
             let counties = sqlx::query_as(
                 "SELECT code, name FROM regions WHERE level = 'county' AND code BETWEEN $1 AND $2 ORDER BY code",
             )

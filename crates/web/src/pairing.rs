@@ -358,7 +358,11 @@ fn indicators_html(l: Lang, r: &PairingIndicators, b: &mut String) {
         lbl(l, "Poor counties whose county hospital is paired", "县医院获对口帮扶的贫困县"),
         lbl(l, "Township centres linked by telemedicine", "开通远程医疗的乡镇卫生院"),
         lbl(l, "Inpatients treated outside their county", "县外住院"),
-        lbl(l, "Diseases treated (3-character ICD-10) / province median", "县级医院收治病种数（ICD-10 类目）/ 全省中位数"),
+        lbl(
+            l,
+            "Diseases treated (3-character ICD-10) / province median",
+            "县级医院收治病种数（ICD-10 类目）/ 全省中位数"
+        ),
         lbl(l, "Counties at 90% of the median or more", "达中位数90%的县"),
     );
     for x in &r.rows {
@@ -413,10 +417,8 @@ async fn render(st: &AppState, ctx: &Ctx, on: NaiveDate, error: Option<WebError>
         if !may {
             return String::new();
         }
-        let fields: String = hidden
-            .iter()
-            .map(|(k, v)| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">", esc(v)))
-            .collect();
+        let fields: String =
+            hidden.iter().map(|(k, v)| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">", esc(v))).collect();
         format!(
             "<form method=\"post\" action=\"{action}\" class=\"inline end-form\">{}{fields}<input type=\"date\" name=\"end\" required> <button>{}</button></form>",
             csrf_field(ctx),
@@ -438,15 +440,7 @@ async fn render(st: &AppState, ctx: &Ctx, on: NaiveDate, error: Option<WebError>
         let staff: Vec<String> = p
             .staff
             .iter()
-            .map(|s| {
-                format!(
-                    "{} ({}) {} – {}",
-                    esc(s.staff.who()),
-                    esc(&s.staff.role),
-                    s.staff.from,
-                    open(s.staff.to)
-                )
-            })
+            .map(|s| format!("{} ({}) {} – {}", esc(s.staff.who()), esc(&s.staff.role), s.staff.from, open(s.staff.to)))
             .collect();
         let form = end_form(
             "/pairing/pairings",

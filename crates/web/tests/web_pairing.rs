@@ -32,7 +32,10 @@ async fn hospitals(srv: &Server) {
         lon: None,
         lat: None,
     };
-    store.import_regions(&[region("34", "安徽省"), region("3401", "合肥市"), region("341122100", "镇一")]).await.unwrap();
+    store
+        .import_regions(&[region("34", "安徽省"), region("3401", "合肥市"), region("341122100", "镇一")])
+        .await
+        .unwrap();
     let facility = |id: &str, region: &str, kind: domain::FacilityKind| domain::Facility {
         facility_id: id.into(),
         name: format!("{id}医院"),
@@ -101,7 +104,13 @@ async fn pairings_and_links_are_recorded_in_scope_and_counted(kind: Kind) {
     let r = a.post_json("/api/v1/telemedicine", &link.to_string()).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["items"][0]["kind"], "consultation");
-    let r = a.post_json("/api/v1/telemedicine", &json!({ "county_hospital_id": "H1", "township_id": "T1", "kind": "radio", "start": "2022-01-01" }).to_string()).await;
+    let r = a
+        .post_json(
+            "/api/v1/telemedicine",
+            &json!({ "county_hospital_id": "H1", "township_id": "T1", "kind": "radio", "start": "2022-01-01" })
+                .to_string(),
+        )
+        .await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(r.body.contains("kind"), "{}", r.body);
 
@@ -122,7 +131,9 @@ async fn pairings_and_links_are_recorded_in_scope_and_counted(kind: Kind) {
     // The page: the same figures, the registers, the forms for the officer.
     let page = a.get("/pairing?on=2024-06-30").await;
     assert_eq!(page.status, 200);
-    for text in ["id=\"pairing-form\"", "id=\"link-form\"", "P1医院", "李主任", "1 / 1 (100.0%)", "远程会诊", "end-form"] {
+    for text in
+        ["id=\"pairing-form\"", "id=\"link-form\"", "P1医院", "李主任", "1 / 1 (100.0%)", "远程会诊", "end-form"]
+    {
         assert!(page.body.contains(text), "{text}: {}", page.body);
     }
     let mut v = srv.login("viewer_a").await;
@@ -132,7 +143,10 @@ async fn pairings_and_links_are_recorded_in_scope_and_counted(kind: Kind) {
     // A viewer's form is refused, with the CSRF token or without.
     let vcsrf = v.csrf().await;
     let r = v
-        .post_form("/pairing/pairings", &[("csrf", &vcsrf), ("helping_id", "P1"), ("county_hospital_id", "H1"), ("start", "2030-01-01")])
+        .post_form(
+            "/pairing/pairings",
+            &[("csrf", &vcsrf), ("helping_id", "P1"), ("county_hospital_id", "H1"), ("start", "2030-01-01")],
+        )
         .await;
     assert_eq!(r.status, 403);
 
@@ -143,7 +157,13 @@ async fn pairings_and_links_are_recorded_in_scope_and_counted(kind: Kind) {
     let r = f
         .post_form(
             "/pairing/telemedicine",
-            &[("csrf", &csrf), ("county_hospital_id", "P1"), ("township_id", "T1"), ("kind", "ecg"), ("start", "2023-01-01")],
+            &[
+                ("csrf", &csrf),
+                ("county_hospital_id", "P1"),
+                ("township_id", "T1"),
+                ("kind", "ecg"),
+                ("start", "2023-01-01"),
+            ],
         )
         .await;
     assert_eq!(r.status, 200, "refused: the page again");
@@ -151,7 +171,14 @@ async fn pairings_and_links_are_recorded_in_scope_and_counted(kind: Kind) {
     let r = f
         .post_form(
             "/pairing/telemedicine",
-            &[("csrf", &csrf), ("county_hospital_id", "H1"), ("township_id", "T1"), ("kind", "ecg"), ("start", "2023-01-01"), ("end", "")],
+            &[
+                ("csrf", &csrf),
+                ("county_hospital_id", "H1"),
+                ("township_id", "T1"),
+                ("kind", "ecg"),
+                ("start", "2023-01-01"),
+                ("end", ""),
+            ],
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
@@ -159,7 +186,13 @@ async fn pairings_and_links_are_recorded_in_scope_and_counted(kind: Kind) {
     let r = f
         .post_form(
             "/pairing/pairings",
-            &[("csrf", &csrf), ("helping_id", "P1"), ("county_hospital_id", "H1"), ("start", "2021-01-01"), ("end", "2023-12-31")],
+            &[
+                ("csrf", &csrf),
+                ("helping_id", "P1"),
+                ("county_hospital_id", "H1"),
+                ("start", "2021-01-01"),
+                ("end", "2023-12-31"),
+            ],
         )
         .await;
     assert_eq!(r.status, 303, "the pairing ended: {}", r.body);

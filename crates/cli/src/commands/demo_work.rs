@@ -146,9 +146,8 @@ async fn pairing_rows(plan: &Plan, township: &str) -> anyhow::Result<(Vec<Pairin
     let county: Vec<Facility> = store.list(&of(&township[..6])?, Page::first(100_000)).await?;
     let province: Vec<Facility> = store.list(&of(&township[..2])?, Page::first(1_000_000)).await?;
     store.close().await;
-    let first = |fs: &[Facility], kind: FacilityKind| {
-        fs.iter().filter(|f| f.kind == kind).map(|f| f.facility_id.clone()).min()
-    };
+    let first =
+        |fs: &[Facility], kind: FacilityKind| fs.iter().filter(|f| f.kind == kind).map(|f| f.facility_id.clone()).min();
     let (Some(helping), Some(hospital)) =
         (first(&province, FacilityKind::ProvincialHospital), first(&county, FacilityKind::CountyHospital))
     else {
