@@ -66,6 +66,7 @@ pub mod model;
 pub mod monitoring;
 pub mod network_alerts;
 pub mod plans;
+pub mod pairing;
 pub mod reconcile;
 pub mod registry;
 pub mod service;

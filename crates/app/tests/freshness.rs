@@ -91,6 +91,8 @@ const WRITES: &[&str] = &[
     "replace_plan_lines",
     "move_plan",
     "record_plan_visits",
+    "record_pairings",
+    "record_telemedicine",
     "link_admission_claim",
     "record_admission_payment",
     "migrate",
@@ -210,6 +212,9 @@ const READS: &[&str] = &[
     "plan_lines",
     "plan_visits",
     "plan_progress",
+    "pairings",
+    "telemedicine_links",
+    "pairing_facts",
 ];
 
 /// The names of the store's `pub async fn`s, from its sources.
@@ -839,6 +844,35 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
         Facility { closed: Some(d("2024-10-01")), ..facility("FA", "341122100201", FacilityKind::VillageClinic) };
     store.import_facilities(&[closed]).await.unwrap();
     run.fresh(&["import_facilities"], "a village clinic closed").await;
+    // Pairing and telemedicine feed no kept figure: the pairing indicators are
+    // computed when asked.
+    store
+        .import_facilities(&[
+            facility("FP", "34", FacilityKind::ProvincialHospital),
+            facility("FC", "341122", FacilityKind::CountyHospital),
+        ])
+        .await
+        .unwrap();
+    let paired = PairingRow {
+        pairing: Pairing {
+            helping_id: "FP".into(),
+            county_hospital_id: "FC".into(),
+            start: d("2024-01-01"),
+            end: None,
+        },
+        staff: None,
+    };
+    store.record_pairings(&all, &[("a pairing".into(), paired)], "li").await.unwrap();
+    let linked = TelemedicineLink {
+        county_hospital_id: "FC".into(),
+        township_id: "FT".into(),
+        kind: TelemedicineKind::Consultation,
+        start: d("2024-01-01"),
+        end: None,
+    };
+    store.record_telemedicine(&all, &[("a link".into(), linked)], "li").await.unwrap();
+    run.fresh(&["import_facilities", "record_pairings", "record_telemedicine"], "a county hospital paired and linked")
+        .await;
 
     // A streamed import, in two chunks.
     let (tx, mut rx) = tokio::sync::mpsc::channel(4);

@@ -54,6 +54,10 @@ fn demo_runs_every_step_and_summarises_the_store() {
     assert_eq!(open + closed_by_cases, rows("alerts.csv"), "{stdout}");
     assert!(stdout.contains("cases worked in "), "{stdout}");
     assert!(figure(&stdout, "cases") > 0, "{stdout}");
+    // The worked county's hospital paired and linked, so /pairing has rows.
+    assert!(stdout.contains("import pairings") && stdout.contains("import telemedicine"), "{stdout}");
+    assert_eq!(rows("pairings.csv"), 3, "the pairing and two of its staff");
+    assert!(rows("telemedicine.csv") > 0);
 
     // A second run changes nothing in the store: the same seed writes the same files
     // and re-importing them is idempotent.

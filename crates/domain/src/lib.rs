@@ -20,6 +20,7 @@ pub mod limits;
 pub mod money;
 pub mod outlines;
 pub mod plans;
+pub mod pairing;
 pub mod poverty_counties;
 pub mod records;
 pub mod region;
@@ -39,6 +40,7 @@ pub use items::{BillTotals, CatalogueItem, ClaimItem, ItemCategory, PricedItem, 
 pub use limits::{AmountLimit, AmountLimits, LimitSubject};
 pub use money::{Fen, Rate};
 pub use plans::{LineKind, PlanDays, PlanLine, PlanState, PlanVisit};
+pub use pairing::{Pairing, PairingRow, StaffSent, TelemedicineKind, TelemedicineLink};
 pub use poverty_counties::{CountyGroup, PovertyCounties};
 pub use records::*;
 pub use region::{RegionCode, RegionLevel};

@@ -18,6 +18,7 @@ mod keys;
 pub mod ledger;
 mod limits;
 pub mod plans;
+pub mod pairing;
 mod raw;
 pub mod registry;
 pub mod report_inputs;
@@ -52,6 +53,7 @@ pub use indicator_facts::{
 pub use items::{ClaimForItems, ItemisedBill};
 pub use ledger::{LedgerCounts, LedgerQuery, StoredLedgerEntry};
 pub use plans::{LineProgress, NewPlan, PlanVisitWrites, StoredPlan, StoredPlanLine, StoredPlanVisit};
+pub use pairing::{CountedFacility, PairingFacts, PairingWrites, StoredLink, StoredPairing, StoredStaff};
 pub use registry::{ImportCounts, ImportFeed, StoredRecord};
 pub use report_inputs::{AlertDates, CaseDates, ReportInputs};
 pub use schema::SCHEMA_VERSION;

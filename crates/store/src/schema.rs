@@ -152,6 +152,9 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 22,
         name: "kept roving and dispatch plans: versions and states, planned lines, visits made against them",
         sql: crate::plans::V22,
+        version: 24,
+        name: "pairing and telemedicine: hospitals paired with county hospitals and the staff they send; telemedicine links to township centres",
+        sql: crate::pairing::V24,
         script: None,
     },
 ];
@@ -163,7 +166,7 @@ const SQLITE_REBUILT: i64 = 13;
 const CLAIMS_KEYED: i64 = 14;
 
 /// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 22;
+pub const SCHEMA_VERSION: i64 = 24;
 
 /// The headline figures by village, so that the overview, the map and the trend
 /// sum a few thousand rows instead of joining every claim of a province (see

@@ -63,6 +63,7 @@ pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {
     link("/coverage", "coverage");
     link("/practitioners", "practitioners");
     link("/plans", "plans");
+    link("/pairing", "pairing");
     link("/reports", "reports");
     link("/targets", "targets");
     if ctx.may(Permission::Analyse) {

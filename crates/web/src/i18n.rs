@@ -36,6 +36,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("coverage", "Coverage", "服务覆盖"),
     ("practitioners", "Practitioners", "卫生人员"),
     ("plans", "Plans", "巡诊计划"),
+    ("pairing", "Pairing", "对口帮扶"),
     ("policies", "Policies", "政策与阈值"),
     ("imports", "Imports", "导入记录"),
     ("reports", "Reports", "指标报表"),

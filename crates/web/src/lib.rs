@@ -32,6 +32,7 @@ pub mod limits;
 pub mod openapi;
 pub mod pages;
 pub mod plans;
+pub mod pairing;
 pub mod registry;
 pub mod reports;
 pub mod settlement;
@@ -89,6 +90,7 @@ pub fn app(state: AppState) -> Router {
         .merge(enrolment::page_routes())
         .merge(history::page_routes())
         .merge(plans::page_routes())
+        .merge(pairing::page_routes())
         .merge(ledger::page_routes())
         .merge(limits::page_routes())
         .merge(targets::page_routes())
@@ -104,6 +106,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(enrolment::api_routes())
                 .merge(history::api_routes())
                 .merge(plans::api_routes())
+                .merge(pairing::api_routes())
                 .merge(ledger::api_routes())
                 .merge(desk::api_routes())
                 .merge(catalogue::api_routes())

@@ -95,6 +95,7 @@ pub fn document() -> Value {
         (catalogue_paths(), catalogue_schemas()),
         (history_paths(), history_schemas()),
         (plans_paths(), plans_schemas()),
+        (pairing_paths(), pairing_schemas()),
     ] {
         // A path already described gains the operations added (GET and PATCH
         // of one record are described apart).
@@ -691,6 +692,105 @@ fn registry_schemas() -> Value {
                             "description": "days to close, no fewer than verify_days; absent or null for the default (180) or a wider region's" } } },
         "CaseDeadline": { "type": "object", "properties": { "region": text, "verify_days": { "type": "integer" },
             "close_days": { "type": "integer", "nullable": true } } },
+    })
+}
+
+/// Pairing and telemedicine (crate::pairing, docs/coverage.md "Pairing and
+/// telemedicine", docs/indicators.md "Pairing and telemedicine").
+fn pairing_paths() -> Value {
+    json!({
+        "/pairings": {
+            "get": {
+                "summary": "The pairings (对口帮扶) whose county hospital lies inside the caller's scope, in the order recorded: the helping hospital (municipal or provincial), the county hospital, the first and last days, and the staff sent with their terms.",
+                "operationId": "listPairings",
+                "responses": errors(json!({ "200": list("Pairing") })) },
+            "post": {
+                "summary": "Record a pairing, optionally with one of the staff it sends (role: officer, administrator; audited). Refused with 422 naming the field: a hospital not in the store, the county hospital outside the caller's scope, hospitals of the wrong kinds (the helping one municipal or provincial, the other a county hospital), a hospital closed before the start, a pairing of the same hospitals sharing a day with another, a practitioner sent who is not in the store, a term sharing a day with another term of the same person. The same pairing given again (same hospitals and start) sets its end, ending the terms still running then; the same term given again (same person and first day) sets its end and role. Answers the scope's pairings.",
+                "operationId": "addPairing", "requestBody": body("PairingRequest"),
+                "responses": errors(json!({ "200": list("Pairing") })) } },
+        "/pairings/indicators": { "get": {
+            "summary": "The pairing indicators of the scope on a day, by county, city, province and nation (the levels above the caller's scope left out): poor counties (the national list of 832) whose county hospital is paired; township centres linked by telemedicine; inpatients treated outside their county, from the claims of the year to the day; the diseases (3-character ICD-10 categories) the county hospitals treat against the median of the province's counties, and the counties at 90% of it or more.",
+            "operationId": "pairingIndicators",
+            "parameters": [{ "name": "on", "in": "query", "required": false,
+                "description": "the day (YYYY-MM-DD) the registers are read on; claims from 1 January of its year to it; absent or blank: today",
+                "schema": { "anyOf": [ { "type": "string", "format": "date" }, { "type": "string", "pattern": "^\\s*$" } ] } }],
+            "responses": errors(json!({ "200": ok("PairingIndicators") })) } },
+        "/telemedicine": {
+            "get": {
+                "summary": "The telemedicine links whose county hospital lies inside the caller's scope, in the order recorded.",
+                "operationId": "listTelemedicineLinks",
+                "responses": errors(json!({ "200": list("TelemedicineLink") })) },
+            "post": {
+                "summary": "Record a telemedicine link of a county hospital to a township centre of its county (role: officer, administrator; audited). Refused with 422 naming the field: a facility not in the store, the county hospital outside the caller's scope, facilities of the wrong kinds or of two counties, a facility closed before the start, the same link (facilities and kind) sharing a day with another. The same link given again (same facilities, kind and start) sets its end. Answers the scope's links.",
+                "operationId": "addTelemedicineLink", "requestBody": body("TelemedicineLinkRequest"),
+                "responses": errors(json!({ "200": list("TelemedicineLink") })) } },
+    })
+}
+
+fn pairing_schemas() -> Value {
+    let date = json!({ "type": "string", "format": "date" });
+    let date_or_null = json!({ "type": "string", "format": "date", "nullable": true });
+    let text = json!({ "type": "string" });
+    let share = json!({ "type": "number", "nullable": true, "description": "0 to 1; null when the denominator is 0" });
+    let count = json!({ "type": "integer", "minimum": 0 });
+    let kinds = json!({ "type": "string", "enum": ["consultation", "imaging", "ecg", "pathology", "education"] });
+    json!({
+        "Pairing": { "type": "object",
+            "required": ["id", "helping_id", "helping_name", "county_hospital_id", "county_hospital_name", "region_code", "start", "end", "staff", "changed_by", "changed_at"],
+            "properties": {
+                "id": { "type": "integer" },
+                "helping_id": text.clone(), "helping_name": text.clone(),
+                "county_hospital_id": text.clone(), "county_hospital_name": text.clone(),
+                "region_code": { "type": "string", "description": "the county hospital's region, 12 digits" },
+                "start": date.clone(), "end": date_or_null.clone(),
+                "staff": { "type": "array", "items": { "type": "object", "required": ["practitioner_id", "name", "role", "from", "to"], "properties": {
+                    "practitioner_id": { "type": "string", "nullable": true }, "name": text.clone(), "role": text.clone(),
+                    "from": date.clone(), "to": date_or_null.clone() } } },
+                "changed_by": text.clone(), "changed_at": { "type": "string", "format": "date-time" } } },
+        "PairingRequest": { "type": "object", "required": ["helping_id", "county_hospital_id", "start"], "additionalProperties": false, "properties": {
+            "helping_id": { "type": "string", "minLength": 1, "maxLength": 64, "description": "a municipal or provincial hospital" },
+            "county_hospital_id": { "type": "string", "minLength": 1, "maxLength": 64 },
+            "start": date.clone(),
+            "end": opt_date("the last day (included), not before start; absent, null or blank: no end yet"),
+            "staff": { "type": "object", "nullable": true, "required": ["role", "from"], "additionalProperties": false, "properties": {
+                "practitioner_id": { "type": "string", "nullable": true, "description": "a practitioner of the store; absent: give the name" },
+                "name": { "type": "string", "nullable": true },
+                "role": text.clone(),
+                "from": { "type": "string", "format": "date", "description": "not before the pairing's start" },
+                "to": opt_date("the last day of the term, by the pairing's end") } } } },
+        "TelemedicineLink": { "type": "object",
+            "required": ["id", "county_hospital_id", "county_hospital_name", "township_id", "township_name", "region_code", "kind", "start", "end", "changed_by", "changed_at"],
+            "properties": {
+                "id": { "type": "integer" },
+                "county_hospital_id": text.clone(), "county_hospital_name": text.clone(),
+                "township_id": text.clone(), "township_name": text.clone(),
+                "region_code": { "type": "string", "description": "the township centre's region, 12 digits" },
+                "kind": kinds.clone(), "start": date.clone(), "end": date_or_null.clone(),
+                "changed_by": text.clone(), "changed_at": { "type": "string", "format": "date-time" } } },
+        "TelemedicineLinkRequest": { "type": "object", "required": ["county_hospital_id", "township_id", "kind", "start"], "additionalProperties": false, "properties": {
+            "county_hospital_id": { "type": "string", "minLength": 1, "maxLength": 64 },
+            "township_id": { "type": "string", "minLength": 1, "maxLength": 64 },
+            "kind": { "type": "string", "description": "consultation, imaging, ecg, pathology or education (or 远程会诊, 远程影像, 远程心电, 远程病理, 远程教育)" },
+            "start": date.clone(),
+            "end": opt_date("the last day (included), not before start; absent, null or blank: no end yet") } },
+        "PairingIndicators": { "type": "object", "required": ["on", "from", "rows", "notes"], "properties": {
+            "on": date.clone(), "from": date.clone(),
+            "notes": { "type": "array", "items": text.clone() },
+            "rows": { "type": "array", "items": { "type": "object",
+                "required": ["level", "code", "name", "poor_counties", "poor_counties_paired", "paired_share", "townships", "townships_linked", "linked_share",
+                             "inpatients", "inpatients_outside", "outside_share", "counties_with_hospital", "diseases", "median", "diseases_of_median", "counties_at_median"],
+                "properties": {
+                    "level": { "type": "string", "enum": ["nation", "province", "city", "county"] },
+                    "code": { "type": "string", "nullable": true, "description": "2, 4 or 6 digits; null for the nation" },
+                    "name": text.clone(),
+                    "poor_counties": count.clone(), "poor_counties_paired": count.clone(), "paired_share": share.clone(),
+                    "townships": count.clone(), "townships_linked": count.clone(), "linked_share": share.clone(),
+                    "inpatients": count.clone(), "inpatients_outside": count.clone(), "outside_share": share.clone(),
+                    "counties_with_hospital": count.clone(),
+                    "diseases": { "type": "number", "nullable": true, "description": "a county: the distinct diseases its county hospitals treat; higher levels: the median of their counties'" },
+                    "median": { "type": "number", "nullable": true, "description": "a county: the median of the counties of its province" },
+                    "diseases_of_median": { "type": "number", "nullable": true, "description": "a county: its diseases over the median" },
+                    "counties_at_median": count } } } } },
     })
 }
 

@@ -6,6 +6,9 @@
 //! `safetynet import visits`, printed as the user would type them. The case
 //! moves go through the same use cases as the case pages (`app::work`), dated
 //! in the January after the year, as the township's officers would make them.
+//! Last, the township's county hospital is paired with the provincial hospital
+//! and linked to the county's township centres (`import pairings`, `import
+//! telemedicine`), so that the page `/pairing` has rows and figures.
 
 use super::demo::Plan;
 use crate::Global;
@@ -14,7 +17,9 @@ use app::work::{CaseFilter, CaseRequest};
 use app::{App, Scope};
 use chrono::{Duration, NaiveDate};
 use domain::work::{CaseMeasure, CloseReason, DoctorContract, Visit, VisitKind};
-use domain::{Fen, Practitioner};
+use domain::{
+    Facility, FacilityKind, Fen, Pairing, PairingRow, Practitioner, StaffSent, TelemedicineKind, TelemedicineLink,
+};
 use ingest::RecordWriter;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -119,7 +124,69 @@ pub fn run(plan: &Plan, global: &Global) -> anyhow::Result<()> {
     println!("  the township {township}: {} contracts and {} visits, then its cases", contracts.len(), visits.len());
     write_and_import(plan, global, "contracts", &contracts)?;
     write_and_import(plan, global, "visits", &visits)?;
-    rt.block_on(work_cases(plan, &township, jan))
+    rt.block_on(work_cases(plan, &township, jan))?;
+    // The township's county hospital paired with the provincial hospital, and
+    // linked to the county's township centres, so that /pairing has rows.
+    let (pairings, links) = rt.block_on(pairing_rows(plan, &township))?;
+    if pairings.is_empty() {
+        return Ok(());
+    }
+    write_and_import(plan, global, "pairings", &pairings)?;
+    write_and_import(plan, global, "telemedicine", &links)
+}
+
+/// The worked county's first county hospital paired with the province's first
+/// provincial hospital from two years before the demo's year for five years,
+/// with two of its staff sent for a year each; and linked by remote
+/// consultation to every township centre of the county but the last, from the
+/// year before.
+async fn pairing_rows(plan: &Plan, township: &str) -> anyhow::Result<(Vec<PairingRow>, Vec<TelemedicineLink>)> {
+    let store = store::Store::open(&plan.db).await?;
+    let of = |prefix: &str| store::Scope::new(prefix);
+    let county: Vec<Facility> = store.list(&of(&township[..6])?, Page::first(100_000)).await?;
+    let province: Vec<Facility> = store.list(&of(&township[..2])?, Page::first(1_000_000)).await?;
+    store.close().await;
+    let first =
+        |fs: &[Facility], kind: FacilityKind| fs.iter().filter(|f| f.kind == kind).map(|f| f.facility_id.clone()).min();
+    let (Some(helping), Some(hospital)) =
+        (first(&province, FacilityKind::ProvincialHospital), first(&county, FacilityKind::CountyHospital))
+    else {
+        return Ok((vec![], vec![]));
+    };
+    let day = |y: i32, m: u32, d: u32| NaiveDate::from_ymd_opt(y, m, d).expect("a day");
+    let y = plan.year;
+    let pairing = Pairing {
+        helping_id: helping,
+        county_hospital_id: hospital.clone(),
+        start: day(y - 2, 1, 1),
+        end: Some(day(y + 2, 12, 31)),
+    };
+    let staff = |name: &str, role: &str, from: i32| StaffSent {
+        practitioner_id: None,
+        name: name.into(),
+        role: role.into(),
+        from: day(from, 3, 1),
+        to: Some(day(from + 1, 2, 28)),
+    };
+    let pairings = vec![
+        PairingRow { pairing: pairing.clone(), staff: None },
+        PairingRow { pairing: pairing.clone(), staff: Some(staff("张明", "外科主任", y - 2)) },
+        PairingRow { pairing, staff: Some(staff("刘静", "医务科副科长", y - 1)) },
+    ];
+    let mut centres: Vec<&Facility> = county.iter().filter(|f| f.kind == FacilityKind::TownshipCenter).collect();
+    centres.sort_by(|a, b| a.facility_id.cmp(&b.facility_id));
+    centres.pop();
+    let links = centres
+        .into_iter()
+        .map(|t| TelemedicineLink {
+            county_hospital_id: hospital.clone(),
+            township_id: t.facility_id.clone(),
+            kind: TelemedicineKind::Consultation,
+            start: day(y - 1, 7, 1),
+            end: None,
+        })
+        .collect();
+    Ok((pairings, links))
 }
 
 /// Writes the records as the import reads them and imports them as a user would.

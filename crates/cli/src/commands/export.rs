@@ -80,6 +80,20 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 |store, scope| async move { Ok(store.network_history(&scope).await?.qualifications) },
             )
         }
+        // A pairing's row alone, then a row for each of its staff: as imported.
+        Kind::Pairings => export_work(&args, global, |store, scope| async move {
+            let mut rows = Vec::new();
+            for p in store.pairings(&scope).await? {
+                rows.push(domain::PairingRow { pairing: p.pairing.clone(), staff: None });
+                for s in p.staff {
+                    rows.push(domain::PairingRow { pairing: p.pairing.clone(), staff: Some(s.staff) });
+                }
+            }
+            Ok(rows)
+        }),
+        Kind::Telemedicine => export_work(&args, global, |store, scope| async move {
+            Ok(store.telemedicine_links(&scope).await?.into_iter().map(|l| l.link).collect::<Vec<_>>())
+        }),
         Kind::Visits => export_work(&args, global, |store, scope| async move {
             let kept = store.visits(&scope, None, None, Page::first(u32::MAX)).await?;
             Ok(kept.into_iter().map(|v| v.visit).collect::<Vec<_>>())

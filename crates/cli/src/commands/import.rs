@@ -56,6 +56,14 @@ pub enum Kind {
     /// (docs/plans.md). Not household visits, which are `visits`.
     #[value(name = "plan-visits", alias = "plan_visits")]
     PlanVisits,
+    /// Pairings of hospitals above the county with county hospitals (对口帮扶)
+    /// and the staff they send: helping_id, county_hospital_id, start, end, and
+    /// optionally staff_practitioner_id, staff_name, staff_role, staff_from,
+    /// staff_to (docs/files.md).
+    Pairings,
+    /// Telemedicine links of county hospitals to township centres of their
+    /// county: county_hospital_id, township_id, kind, start, end.
+    Telemedicine,
     /// A cluster's settlements of an exported year: a directory of Parquet
     /// (docs/parquet.md).
     Settlements,
@@ -139,6 +147,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         Kind::Postings => import_work::<domain::Posting>(&args, global),
         Kind::Qualifications => import_work::<domain::QualificationHeld>(&args, global),
         Kind::PlanVisits => import_work::<domain::PlanVisit>(&args, global),
+        Kind::Pairings => import_work::<domain::PairingRow>(&args, global),
+        Kind::Telemedicine => import_work::<domain::TelemedicineLink>(&args, global),
     }
 }
 
