@@ -62,6 +62,7 @@ pub mod limits;
 pub mod model;
 pub mod monitoring;
 pub mod network_alerts;
+pub mod network_cases;
 pub mod reconcile;
 pub mod registry;
 pub mod service;

@@ -16,6 +16,7 @@ pub mod indicator_facts;
 pub mod items;
 mod keys;
 pub mod ledger;
+pub mod network_cases;
 mod limits;
 mod raw;
 pub mod registry;
@@ -50,6 +51,9 @@ pub use indicator_facts::{
 };
 pub use items::{ClaimForItems, ItemisedBill};
 pub use ledger::{LedgerCounts, LedgerQuery, StoredLedgerEntry};
+pub use network_cases::{
+    FoundNetworkAlert, NetworkCaseQuery, NetworkCaseRules, NetworkRaise, StoredNetworkAlert, StoredNetworkCase,
+};
 pub use registry::{ImportCounts, ImportFeed, StoredRecord};
 pub use report_inputs::{AlertDates, CaseDates, ReportInputs};
 pub use schema::SCHEMA_VERSION;

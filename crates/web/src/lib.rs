@@ -28,6 +28,7 @@ pub mod history;
 pub mod html;
 pub mod i18n;
 pub mod ledger;
+pub mod network_cases;
 pub mod limits;
 pub mod openapi;
 pub mod pages;
@@ -87,6 +88,7 @@ pub fn app(state: AppState) -> Router {
         .merge(registry::page_routes())
         .merge(enrolment::page_routes())
         .merge(history::page_routes())
+        .merge(network_cases::page_routes())
         .merge(ledger::page_routes())
         .merge(limits::page_routes())
         .merge(targets::page_routes())
@@ -101,6 +103,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(registry::api_routes())
                 .merge(enrolment::api_routes())
                 .merge(history::api_routes())
+                .merge(network_cases::api_routes())
                 .merge(ledger::api_routes())
                 .merge(desk::api_routes())
                 .merge(catalogue::api_routes())
