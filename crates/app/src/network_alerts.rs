@@ -341,7 +341,7 @@ fn causes(
     for f in &concerned {
         if !open_now.contains_key(f.facility_id.as_str()) {
             let text = format!("{} {} closes on {day}", f.facility_id, f.name);
-            out.push(Cause::new(Change::Closure, None, Some(&f.facility_id), text));
+            out.push(Cause::new(Change::Closure, None, Some(f.facility_id.as_str()), text));
             continue;
         }
         for p in prev.practitioners.iter().filter(|p| p.facility_id == f.facility_id) {
@@ -352,10 +352,10 @@ fn causes(
                 Some(q) if q.facility_id == f.facility_id => {
                     if !qualifies(f.kind, q.qualification) {
                         let text = format!("{}'s qualification {} lapses on {day}", who(p), p.qualification);
-                        out.push(Cause::new(Change::LicenceLapse, Some(&p.practitioner_id), Some(&f.facility_id), text));
+                        out.push(Cause::new(Change::LicenceLapse, Some(p.practitioner_id.as_str()), Some(f.facility_id.as_str()), text));
                     } else if !serves(q, f.kind, day, s) {
                         let text = format!("{} turns {} on {day}", who(p), age_on(p.birth_date, day));
-                        out.push(Cause::new(Change::Retirement, Some(&p.practitioner_id), Some(&f.facility_id), text));
+                        out.push(Cause::new(Change::Retirement, Some(p.practitioner_id.as_str()), Some(f.facility_id.as_str()), text));
                     }
                 }
                 moved => {
@@ -371,7 +371,7 @@ fn causes(
                     } else {
                         (Change::Departure, format!("{} leaves {} on {day}; then {then}", who(p), f.facility_id))
                     };
-                    out.push(Cause::new(change, Some(&p.practitioner_id), Some(&f.facility_id), text));
+                    out.push(Cause::new(change, Some(p.practitioner_id.as_str()), Some(f.facility_id.as_str()), text));
                 }
             }
         }

@@ -147,6 +147,7 @@ async fn a_blank_village_raises_one_case_that_a_posting_fills(store: &Store) {
     assert!(app.network_cases(&county(), &late, today).await.unwrap().is_empty());
     assert_eq!(app.network_cases(&county(), &late, d("2025-01-12")).await.unwrap().len(), 1);
 
+    let c = app.network_case(&county(), case_id).await.unwrap().unwrap();
     // An officer of the other county neither sees nor moves it, and nothing is written.
     let other = Scope::parse("341123").unwrap();
     assert!(app.network_cases(&other, &NetworkCaseFilter::default(), today).await.unwrap().is_empty());

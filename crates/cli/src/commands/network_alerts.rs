@@ -42,7 +42,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     rt.block_on(async {
         let app = app::App::open(&global.db).await?;
-        let r = run_on(&app, &scope, today, &args, &settings, &actor, global.quiet).await;
+        let r = run_on(&app, &scope, today, &args, &settings, &actor).await;
         app.close().await;
         r
     })
@@ -55,7 +55,6 @@ async fn run_on(
     args: &Args,
     settings: &coverage::Settings,
     actor: &str,
-    quiet: bool,
 ) -> anyhow::Result<()> {
     if args.raise {
         let r = app.raise_network_alerts(scope, today, args.horizon, settings, actor).await?;
@@ -68,17 +67,15 @@ async fn run_on(
             r.kept.resolved.len()
         );
         crate::identity::audit(app.store(), "network_alerts_raise", "network alerts", &detail, Some(actor)).await?;
-        if !quiet {
-            println!(
+        println!(
                 "network alerts from {} to {}: {} found; {} raised with their cases, {} kept already, {} resolved",
                 r.today,
                 r.until,
                 r.found,
                 r.kept.raised.len(),
                 r.kept.seen,
-                r.kept.resolved.len()
-            );
-        }
+            r.kept.resolved.len()
+        );
         return Ok(());
     }
     let alerts = app.network_alerts(scope, today, args.horizon, settings).await?;
