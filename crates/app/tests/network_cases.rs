@@ -122,7 +122,7 @@ async fn a_blank_village_raises_one_case_that_a_posting_fills(store: &Store) {
     );
     assert_eq!((a.found.practitioner_id.as_deref(), a.found.facility_id.as_deref()), (Some("D2"), Some("FA2")));
     assert_eq!((a.found.township, a.found.county), (Some(code("341122100")), Some(code("341122"))));
-    assert!(a.found.detail.contains("D2's posting at FA2 ends on 2025-03-31"), "{}", a.found.detail);
+    assert!(a.found.detail.contains("(D2)'s posting at FA2 ends on 2025-03-31"), "{}", a.found.detail);
     assert_eq!((a.case_id, a.case_state, a.resolved_at), (Some(case_id), Some(CaseState::Open), None));
 
     // Its case, for the township and county, with the county's deadlines.

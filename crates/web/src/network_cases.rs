@@ -25,7 +25,7 @@ use crate::work::{
 use crate::AppState;
 use app::network_cases::{NetworkCaseFilter, NetworkCaseRequest, Raised, StoredNetworkAlert, StoredNetworkCase};
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::NaiveDate;
