@@ -97,12 +97,7 @@ pub struct Cause {
 
 impl Cause {
     fn new(change: Change, practitioner: Option<&str>, facility: Option<&str>, text: String) -> Cause {
-        Cause {
-            change,
-            practitioner_id: practitioner.map(String::from),
-            facility_id: facility.map(String::from),
-            text,
-        }
+        Cause { change, practitioner_id: practitioner.map(String::from), facility_id: facility.map(String::from), text }
     }
 }
 
@@ -352,10 +347,20 @@ fn causes(
                 Some(q) if q.facility_id == f.facility_id => {
                     if !qualifies(f.kind, q.qualification) {
                         let text = format!("{}'s qualification {} lapses on {day}", who(p), p.qualification);
-                        out.push(Cause::new(Change::LicenceLapse, Some(p.practitioner_id.as_str()), Some(f.facility_id.as_str()), text));
+                        out.push(Cause::new(
+                            Change::LicenceLapse,
+                            Some(p.practitioner_id.as_str()),
+                            Some(f.facility_id.as_str()),
+                            text,
+                        ));
                     } else if !serves(q, f.kind, day, s) {
                         let text = format!("{} turns {} on {day}", who(p), age_on(p.birth_date, day));
-                        out.push(Cause::new(Change::Retirement, Some(p.practitioner_id.as_str()), Some(f.facility_id.as_str()), text));
+                        out.push(Cause::new(
+                            Change::Retirement,
+                            Some(p.practitioner_id.as_str()),
+                            Some(f.facility_id.as_str()),
+                            text,
+                        ));
                     }
                 }
                 moved => {
@@ -367,7 +372,10 @@ fn causes(
                         |q| format!("works at {}", q.facility_id),
                     );
                     let (change, text) = if ended {
-                        (Change::PostingEnd, format!("{}'s posting at {} ends on {eve}; then {then}", who(p), f.facility_id))
+                        (
+                            Change::PostingEnd,
+                            format!("{}'s posting at {} ends on {eve}; then {then}", who(p), f.facility_id),
+                        )
                     } else {
                         (Change::Departure, format!("{} leaves {} on {day}; then {then}", who(p), f.facility_id))
                     };

@@ -101,10 +101,22 @@ pub struct Raised {
 #[derive(Debug, Clone)]
 pub enum NetworkCaseRequest {
     /// `due` absent: the place's days to verify, from today.
-    Assign { assignee: String, due: Option<NaiveDate> },
-    Verify { on: NaiveDate, note: String },
-    Step { on: NaiveDate, note: String },
-    Close { reason: NetworkCloseReason, note: String },
+    Assign {
+        assignee: String,
+        due: Option<NaiveDate>,
+    },
+    Verify {
+        on: NaiveDate,
+        note: String,
+    },
+    Step {
+        on: NaiveDate,
+        note: String,
+    },
+    Close {
+        reason: NetworkCloseReason,
+        note: String,
+    },
 }
 
 /// A listing of network cases.

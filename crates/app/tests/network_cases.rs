@@ -201,9 +201,19 @@ async fn a_blank_village_raises_one_case_that_a_posting_fills(store: &Store) {
     assert_eq!(c.events.last().unwrap().action, "alert_resolved");
     let close = NetworkCaseRequest::Close { reason: NetworkCloseReason::Filled, note: "D3 posted".into() };
     let c = app.move_network_case(&county(), case_id, 3, close, "wang", today).await.unwrap();
-    assert_eq!((c.state, c.close_reason, c.closed_on), (CaseState::Closed, Some(NetworkCloseReason::Filled), Some(today)));
+    assert_eq!(
+        (c.state, c.close_reason, c.closed_on),
+        (CaseState::Closed, Some(NetworkCloseReason::Filled), Some(today))
+    );
     let e = app
-        .move_network_case(&county(), case_id, 4, NetworkCaseRequest::Verify { on: today, note: "x".into() }, "wang", today)
+        .move_network_case(
+            &county(),
+            case_id,
+            4,
+            NetworkCaseRequest::Verify { on: today, note: "x".into() },
+            "wang",
+            today,
+        )
         .await
         .unwrap_err();
     assert!(e.to_string().contains("closed"), "{e}");

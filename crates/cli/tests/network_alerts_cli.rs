@@ -67,13 +67,21 @@ fn alerts_are_listed_and_kept_once() {
     let list = ok(&db, &["network-alerts", "--region", "341122", "--as-of", "2024-06-01"]);
     let rows: Vec<&str> = list.lines().skip(1).collect();
     assert_eq!(rows.len(), 1, "{list}");
-    assert!(rows[0].starts_with("village_no_doctor,341122100201,东村,341122100,341122,2025-01-01,posting_end,"), "{list}");
+    assert!(
+        rows[0].starts_with("village_no_doctor,341122100201,东村,341122100,341122,2025-01-01,posting_end,"),
+        "{list}"
+    );
     let args = ["network-alerts", "--region", "341122", "--as-of", "2024-06-01", "--raise", "--actor", "wang"];
     let first = ok(&db, &args);
     assert_eq!((count(&first, "raised"), count(&first, "kept already")), (1, 0), "{first}");
     let again = ok(&db, &args);
-    assert_eq!((count(&again, "raised"), count(&again, "kept already"), count(&again, "resolved")), (0, 1, 0), "{again}");
+    assert_eq!(
+        (count(&again, "raised"), count(&again, "kept already"), count(&again, "resolved")),
+        (0, 1, 0),
+        "{again}"
+    );
     // A horizon of 0 does not see the gap, and does not resolve it either.
-    let short = ok(&db, &["network-alerts", "--region", "341122", "--as-of", "2024-06-01", "--horizon", "0", "--raise"]);
+    let short =
+        ok(&db, &["network-alerts", "--region", "341122", "--as-of", "2024-06-01", "--horizon", "0", "--raise"]);
     assert_eq!((count(&short, "raised"), count(&short, "resolved")), (0, 0), "{short}");
 }

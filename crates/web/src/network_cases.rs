@@ -19,8 +19,8 @@ use crate::html::{csrf_field, esc, page};
 use crate::i18n::Lang;
 use crate::pages::{form_error, with_status};
 use crate::work::{
-    case_state, created, form_version, opt_date, overdue_mark, past_date, refused, shown_on_page,
-    state_label, text, today, version,
+    case_state, created, form_version, opt_date, overdue_mark, past_date, refused, shown_on_page, state_label, text,
+    today, version,
 };
 use crate::AppState;
 use app::network_cases::{NetworkCaseFilter, NetworkCaseRequest, Raised, StoredNetworkAlert, StoredNetworkCase};
@@ -109,8 +109,7 @@ fn close_request(reason: &str, note: &str) -> Result<NetworkCaseRequest, WebErro
 async fn case_in_scope(st: &AppState, ctx: &Ctx, id: i64) -> Result<StoredNetworkCase, WebError> {
     match st.app.network_case(ctx.scope(), id).await.map_err(refused)? {
         Some(c) => {
-            crate::auth::audit(st, &ctx.user.username, "view_network_case", &format!("network case {id}"), "")
-                .await?;
+            crate::auth::audit(st, &ctx.user.username, "view_network_case", &format!("network case {id}"), "").await?;
             Ok(c)
         }
         None => {
@@ -636,12 +635,8 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: Option<WebError>) -
         c.version,
         lbl(l, "Alert", "预警"),
         match c.alert.resolved_at {
-            Some(at) => format!(
-                "#{} {} {}",
-                c.alert.id,
-                lbl(l, "resolved on", "已消除于"),
-                at.format("%Y-%m-%d %H:%M")
-            ),
+            Some(at) =>
+                format!("#{} {} {}", c.alert.id, lbl(l, "resolved on", "已消除于"), at.format("%Y-%m-%d %H:%M")),
             None => format!("#{} {}", c.alert.id, lbl(l, "still found", "仍存在")),
         },
     );
@@ -655,11 +650,7 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: Option<WebError>) -
         );
     }
     b.push_str("</dl>");
-    let _ = write!(
-        b,
-        "<h2>{}</h2><table id=\"network-case-history\"><tbody>",
-        lbl(l, "History", "历史")
-    );
+    let _ = write!(b, "<h2>{}</h2><table id=\"network-case-history\"><tbody>", lbl(l, "History", "历史"));
     for e in &c.events {
         let _ = write!(
             b,

@@ -103,7 +103,10 @@ async fn a_kept_network_alert_is_a_case_of_its_county(kind: Kind) {
     let r = a.post_form(&format!("/network-cases/{id}/close"), &form).await;
     assert_eq!(r.status, 409, "the gap is not filled yet: {}", r.body);
     let c = api_a.get(&format!("/api/v1/network-cases/{id}")).await.json();
-    assert_eq!((c["state"].clone(), c["assignee"].clone(), c["version"].clone()), (json!("assigned"), json!("officer_a"), json!(2)));
+    assert_eq!(
+        (c["state"].clone(), c["assignee"].clone(), c["version"].clone()),
+        (json!("assigned"), json!("officer_a"), json!(2))
+    );
     let r = api_a
         .post_json(
             &format!("/api/v1/network-cases/{id}/close"),

@@ -68,12 +68,12 @@ async fn run_on(
         );
         crate::identity::audit(app.store(), "network_alerts_raise", "network alerts", &detail, Some(actor)).await?;
         println!(
-                "network alerts from {} to {}: {} found; {} raised with their cases, {} kept already, {} resolved",
-                r.today,
-                r.until,
-                r.found,
-                r.kept.raised.len(),
-                r.kept.seen,
+            "network alerts from {} to {}: {} found; {} raised with their cases, {} kept already, {} resolved",
+            r.today,
+            r.until,
+            r.found,
+            r.kept.raised.len(),
+            r.kept.seen,
             r.kept.resolved.len()
         );
         return Ok(());
