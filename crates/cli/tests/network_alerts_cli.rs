@@ -84,4 +84,12 @@ fn alerts_are_listed_and_kept_once() {
     let short =
         ok(&db, &["network-alerts", "--region", "341122", "--as-of", "2024-06-01", "--horizon", "0", "--raise"]);
     assert_eq!((count(&short, "raised"), count(&short, "resolved")), (0, 0), "{short}");
+
+    // An import of postings raises the alerts of the whole store after it: a
+    // posting with no end fills the village, and its alert is resolved.
+    let filled = at("filled.csv", "practitioner_id,facility_id,role,start,end\nr2,V1,posting,2025-01-01,\n");
+    let out = ok(&db, &["import", "postings", &filled, "--raise-network-alerts", "1"]);
+    assert_eq!((count(&out, "raised"), count(&out, "resolved")), (0, 1), "{out}");
+    let o = run(&db, &["import", "regions", &files[0].1, "--raise-network-alerts", "1"]);
+    assert!(!o.status.success(), "only for the network's files");
 }

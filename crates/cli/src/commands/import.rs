@@ -80,6 +80,12 @@ pub struct Args {
     /// `monitor` (default: the end of the year, or today when that is earlier).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<chrono::NaiveDate>,
+    /// postings, qualifications, facilities: once the file is in, compute the
+    /// network alerts of the whole store up to this many years ahead (0 to 5)
+    /// and keep them, raising and resolving network cases (docs/work.md,
+    /// "Network cases"), in a unit of work of its own.
+    #[arg(long, value_name = "YEARS")]
+    pub raise_network_alerts: Option<i32>,
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
@@ -91,6 +97,45 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     if args.as_of.is_some() {
         anyhow::bail!("--as-of is for alerts");
     }
+    if let Some(years) = args.raise_network_alerts {
+        if !matches!(args.kind, Kind::Postings | Kind::Qualifications | Kind::Facilities) {
+            anyhow::bail!("--raise-network-alerts is for postings, qualifications and facilities");
+        }
+        if !(0..=app::network_alerts::MAX_YEARS).contains(&years) {
+            anyhow::bail!("--raise-network-alerts: {years} is not 0 to {}", app::network_alerts::MAX_YEARS);
+        }
+    }
+    import_kind(&args, global, path, is_toml)?;
+    if let Some(years) = args.raise_network_alerts {
+        raise_network_alerts(years, global)?;
+    }
+    Ok(())
+}
+
+/// The network alerts of the whole store computed and kept after an import
+/// that changed the network; the summary printed.
+fn raise_network_alerts(years: i32, global: &Global) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let today = app::history::today();
+    let r = rt.block_on(async {
+        let app = app::App::open(&global.db).await?;
+        let settings = coverage::Settings::default();
+        let r = app.raise_network_alerts(&app::Scope::all(), today, years, &settings, &actor()).await;
+        app.close().await;
+        anyhow::Ok(r?)
+    })?;
+    println!(
+        "network alerts up to {}: {} found; {} raised with their cases, {} kept already, {} resolved",
+        r.until,
+        r.found,
+        r.kept.raised.len(),
+        r.kept.seen,
+        r.kept.resolved.len()
+    );
+    Ok(())
+}
+
+fn import_kind(args: &Args, global: &Global, path: &std::path::Path, is_toml: bool) -> anyhow::Result<()> {
     match args.kind {
         Kind::Settlements | Kind::Alerts | Kind::IndicatorFacts => unreachable!("loaded above"),
         Kind::Regions if path.is_dir() => {
