@@ -141,43 +141,41 @@ fn import_kind(args: &Args, global: &Global, path: &std::path::Path, is_toml: bo
         Kind::Regions if path.is_dir() => {
             let rows = ingest::read_divisions(path)
                 .map(|regions| regions.into_iter().map(|record| Row { line: 0, record }).collect());
-            import::<Region>(&args, global, Input::Rows(rows))
+            import::<Region>(args, global, Input::Rows(rows))
         }
         Kind::Thresholds if is_toml => {
-            import::<Threshold>(&args, global, Input::Rows(ingest::read_thresholds_toml(path)))
+            import::<Threshold>(args, global, Input::Rows(ingest::read_thresholds_toml(path)))
         }
         _ if path.is_dir() => anyhow::bail!(
             "{} is a directory; only regions are imported from a directory (the national division table)",
             path.display()
         ),
         Kind::Regions => {
-            import::<Region>(&args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
+            import::<Region>(args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
         }
         Kind::Households => {
-            import::<Household>(&args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
+            import::<Household>(args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
         }
         Kind::Persons => {
-            import::<Person>(&args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
+            import::<Person>(args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
         }
         Kind::Facilities => {
-            import::<Facility>(&args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
+            import::<Facility>(args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
         }
         Kind::Practitioners => {
-            import::<Practitioner>(&args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
+            import::<Practitioner>(args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
         }
-        Kind::Claims => {
-            import::<Claim>(&args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
-        }
+        Kind::Claims => import::<Claim>(args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows }),
         Kind::Thresholds => {
-            import::<Threshold>(&args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
+            import::<Threshold>(args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
         }
-        Kind::Contracts => import_work::<domain::work::DoctorContract>(&args, global),
-        Kind::Visits => import_work::<domain::work::Visit>(&args, global),
-        Kind::Enrolments => import_work::<domain::Enrolment>(&args, global),
-        Kind::Catalogue => import_work::<domain::CatalogueItem>(&args, global),
-        Kind::ClaimItems => import_work::<domain::ClaimItem>(&args, global),
-        Kind::Postings => import_work::<domain::Posting>(&args, global),
-        Kind::Qualifications => import_work::<domain::QualificationHeld>(&args, global),
+        Kind::Contracts => import_work::<domain::work::DoctorContract>(args, global),
+        Kind::Visits => import_work::<domain::work::Visit>(args, global),
+        Kind::Enrolments => import_work::<domain::Enrolment>(args, global),
+        Kind::Catalogue => import_work::<domain::CatalogueItem>(args, global),
+        Kind::ClaimItems => import_work::<domain::ClaimItem>(args, global),
+        Kind::Postings => import_work::<domain::Posting>(args, global),
+        Kind::Qualifications => import_work::<domain::QualificationHeld>(args, global),
     }
 }
 
