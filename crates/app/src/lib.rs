@@ -67,6 +67,7 @@ pub mod monitoring;
 pub mod network_alerts;
 pub mod plans;
 pub mod pairing;
+pub mod network_cases;
 pub mod reconcile;
 pub mod registry;
 pub mod service;

@@ -48,6 +48,57 @@ pub struct NetworkAlert {
     /// What makes it blank, in words: the changes of that day (or, blank
     /// today, the blank spot's detail).
     pub causes: Vec<String>,
+    /// The same changes, each with what it concerns (one per cause, in order).
+    pub changes: Vec<Cause>,
+}
+
+/// The kind of change that makes a village or centre blank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// Blank today (no change of the history named: the spot as it stands).
+    BlankNow,
+    /// A practitioner reaches the retirement age.
+    Retirement,
+    /// A posting ends.
+    PostingEnd,
+    /// A practitioner leaves the facility (their placement changes).
+    Departure,
+    /// A facility closes.
+    Closure,
+    /// A qualification lapses.
+    LicenceLapse,
+    /// Anything else (blank from a day with no change of its own found).
+    Other,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::BlankNow => "blank_now",
+            Change::Retirement => "retirement",
+            Change::PostingEnd => "posting_end",
+            Change::Departure => "departure",
+            Change::Closure => "closure",
+            Change::LicenceLapse => "licence_lapse",
+            Change::Other => "other",
+        }
+    }
+}
+
+/// One change that makes a spot blank: its kind, the practitioner and the
+/// facility it concerns, and the words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    pub change: Change,
+    pub practitioner_id: Option<String>,
+    pub facility_id: Option<String>,
+    pub text: String,
+}
+
+impl Cause {
+    fn new(change: Change, practitioner: Option<&str>, facility: Option<&str>, text: String) -> Cause {
+        Cause { change, practitioner_id: practitioner.map(String::from), facility_id: facility.map(String::from), text }
+    }
 }
 
 /// The days after `today` up to `until` on which the network of `h` may
@@ -97,7 +148,7 @@ pub fn network_alerts(
     let mut seen: HashSet<(BlankKind, RegionCode, String)> = HashSet::new();
     // Today: the whole network.
     for spot in engine(&crate::history::snapshot(h, today), today)? {
-        let detail = spot.detail.clone();
+        let detail = Cause::new(Change::BlankNow, None, None, spot.detail.clone());
         raise(&mut out, &mut seen, spot, today, today, vec![detail]);
     }
 
@@ -227,7 +278,7 @@ fn raise(
     spot: coverage::BlankSpot,
     day: NaiveDate,
     today: NaiveDate,
-    causes: Vec<String>,
+    changes: Vec<Cause>,
 ) {
     if spot.kind == BlankKind::CountyNoHospital || !seen.insert((spot.kind, spot.region_code, spot.name.clone())) {
         return;
@@ -240,7 +291,8 @@ fn raise(
         county: spot.region_code.ancestor(RegionLevel::County),
         from: day,
         now: day == today,
-        causes,
+        causes: changes.iter().map(|c| c.text.clone()).collect(),
+        changes,
     });
 }
 
@@ -265,7 +317,7 @@ fn causes(
     name: &str,
     day: NaiveDate,
     s: &Settings,
-) -> Vec<String> {
+) -> Vec<Cause> {
     let eve = day.pred_opt().unwrap_or(day);
     let concerned: Vec<&domain::Facility> = prev
         .facilities
@@ -283,7 +335,8 @@ fn causes(
     let mut out = Vec::new();
     for f in &concerned {
         if !open_now.contains_key(f.facility_id.as_str()) {
-            out.push(format!("{} {} closes on {day}", f.facility_id, f.name));
+            let text = format!("{} {} closes on {day}", f.facility_id, f.name);
+            out.push(Cause::new(Change::Closure, None, Some(f.facility_id.as_str()), text));
             continue;
         }
         for p in prev.practitioners.iter().filter(|p| p.facility_id == f.facility_id) {
@@ -293,9 +346,21 @@ fn causes(
             match place_now.get(p.practitioner_id.as_str()) {
                 Some(q) if q.facility_id == f.facility_id => {
                     if !qualifies(f.kind, q.qualification) {
-                        out.push(format!("{}'s qualification {} lapses on {day}", who(p), p.qualification));
+                        let text = format!("{}'s qualification {} lapses on {day}", who(p), p.qualification);
+                        out.push(Cause::new(
+                            Change::LicenceLapse,
+                            Some(p.practitioner_id.as_str()),
+                            Some(f.facility_id.as_str()),
+                            text,
+                        ));
                     } else if !serves(q, f.kind, day, s) {
-                        out.push(format!("{} turns {} on {day}", who(p), age_on(p.birth_date, day)));
+                        let text = format!("{} turns {} on {day}", who(p), age_on(p.birth_date, day));
+                        out.push(Cause::new(
+                            Change::Retirement,
+                            Some(p.practitioner_id.as_str()),
+                            Some(f.facility_id.as_str()),
+                            text,
+                        ));
                     }
                 }
                 moved => {
@@ -306,17 +371,21 @@ fn causes(
                         || "works nowhere recorded".to_string(),
                         |q| format!("works at {}", q.facility_id),
                     );
-                    if ended {
-                        out.push(format!("{}'s posting at {} ends on {eve}; then {then}", who(p), f.facility_id));
+                    let (change, text) = if ended {
+                        (
+                            Change::PostingEnd,
+                            format!("{}'s posting at {} ends on {eve}; then {then}", who(p), f.facility_id),
+                        )
                     } else {
-                        out.push(format!("{} leaves {} on {day}; then {then}", who(p), f.facility_id));
-                    }
+                        (Change::Departure, format!("{} leaves {} on {day}; then {then}", who(p), f.facility_id))
+                    };
+                    out.push(Cause::new(change, Some(p.practitioner_id.as_str()), Some(f.facility_id.as_str()), text));
                 }
             }
         }
     }
     if out.is_empty() {
-        out.push(format!("blank from {day}"));
+        out.push(Cause::new(Change::Other, None, None, format!("blank from {day}")));
     }
     out
 }
@@ -456,6 +525,15 @@ mod tests {
         assert_eq!(cause("341122100203"), "V3 clinic V3 closes on 2025-03-01");
         assert_eq!(cause("341122100202"), "r2's posting at V2 ends on 2025-04-30; then works nowhere recorded");
         assert_eq!(cause("341122100204"), "r4's qualification rural_doctor lapses on 2025-05-15");
+        let change = |code: &str| {
+            let c = &alerts.iter().find(|a| a.region_code.to_string() == code).unwrap().changes[0];
+            (c.change, c.practitioner_id.as_deref(), c.facility_id.as_deref())
+        };
+        assert_eq!(change("341122100201"), (Change::Retirement, Some("r1"), Some("V1")));
+        assert_eq!(change("341122100203"), (Change::Closure, None, Some("V3")));
+        assert_eq!(change("341122100202"), (Change::PostingEnd, Some("r2"), Some("V2")));
+        assert_eq!(change("341122100204"), (Change::LicenceLapse, Some("r4"), Some("V4")));
+        assert_eq!(change("341122100205").0, Change::BlankNow);
         assert!(alerts.iter().all(|a| a.township == RegionCode::parse("341122100").ok()));
         assert!(alerts.iter().all(|a| a.county == RegionCode::parse("341122").ok()));
         // A longer horizon finds the centre's physician retiring.

@@ -247,7 +247,7 @@ impl App {
     /// does the casework and whose scope holds the village. Answers the user name
     /// as stored; anything else is refused with the reason, without saying
     /// whether an account of that name exists elsewhere.
-    async fn responsible(&self, name: &str, village: RegionCode) -> AppResult<String> {
+    pub(crate) async fn responsible(&self, name: &str, village: RegionCode) -> AppResult<String> {
         let refused = || {
             AppError::Invalid(format!(
                 "assignee: {name:?} is not an active user who does the casework in village {village}; \

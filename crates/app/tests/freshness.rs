@@ -93,6 +93,8 @@ const WRITES: &[&str] = &[
     "record_plan_visits",
     "record_pairings",
     "record_telemedicine",
+    "keep_network_alerts",
+    "move_network_case",
     "link_admission_claim",
     "record_admission_payment",
     "migrate",
@@ -204,6 +206,9 @@ const READS: &[&str] = &[
     "admissions",
     "facility_settlements",
     "network_history",
+    "kept_network_alerts",
+    "network_cases",
+    "network_case",
     "practitioner_in_scope",
     "postings_of",
     "qualifications_of",
@@ -840,6 +845,31 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
     };
     store.record_qualifications(&all, &[("a licence".into(), licence)], "li").await.unwrap();
     run.fresh(&["record_qualifications"], "a township doctor licensed as assistant physician").await;
+    // Network alerts kept and their cases feed no derived figure: kept, found
+    // again, moved and resolved, the figures and the report stay as they were.
+    let gap = store::FoundNetworkAlert {
+        kind: "village_no_doctor".into(),
+        region: code("341122100202"),
+        name: "Village A2".into(),
+        township: Some(code("341122100")),
+        county: Some(code("341122")),
+        blank_from: d("2024-11-01"),
+        change: "posting_end".into(),
+        practitioner_id: Some("PA".into()),
+        facility_id: Some("FA".into()),
+        detail: "PA's posting ends".into(),
+    };
+    let due = |_: RegionCode| (d("2024-11-15"), d("2025-04-30"));
+    let kept = store.keep_network_alerts(&all, std::slice::from_ref(&gap), d("2025-12-31"), &due, "li").await.unwrap();
+    assert_eq!(kept.raised.len(), 1);
+    run.fresh(&["keep_network_alerts"], "a network alert raised with its case").await;
+    let rules = app::network_cases::NetworkRules { today: d("2024-12-01") };
+    let verify = domain::work::NetworkCaseMove::Verify { on: d("2024-11-20"), note: "no doctor".into() };
+    store.move_network_case(&rules, &all, kept.raised[0].1, 1, &verify, "li").await.unwrap();
+    run.fresh(&["move_network_case"], "a network case verified").await;
+    let resolved = store.keep_network_alerts(&all, &[], d("2025-12-31"), &due, "li").await.unwrap();
+    assert_eq!(resolved.resolved.len(), 1);
+    run.fresh(&["keep_network_alerts"], "a network alert resolved").await;
     let closed =
         Facility { closed: Some(d("2024-10-01")), ..facility("FA", "341122100201", FacilityKind::VillageClinic) };
     store.import_facilities(&[closed]).await.unwrap();

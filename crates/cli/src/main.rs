@@ -51,6 +51,8 @@ pub enum Command {
     Alert(commands::alert::Args),
     /// Find blank spots of the rural health network, now and coming.
     Coverage(commands::coverage::Args),
+    /// Network alerts: villages and township centres blank now or within a horizon; --raise keeps them as cases.
+    NetworkAlerts(commands::network_alerts::Args),
     /// Plan roving and dispatched doctors for blank villages.
     Plan(commands::plan::Args),
     /// Serve the web application and the HTTP API.
@@ -90,6 +92,7 @@ pub fn dispatch(command: Command, global: &Global) -> anyhow::Result<()> {
         Command::Monitor(a) => commands::monitor::run(a, global),
         Command::Alert(a) => commands::alert::run(a, global),
         Command::Coverage(a) => commands::coverage::run(a, global),
+        Command::NetworkAlerts(a) => commands::network_alerts::run(a, global),
         Command::Plan(a) => commands::plan::run(a, global),
         Command::Serve(a) => commands::serve::run(a, global),
         Command::Report(a) => commands::report::run(a, global),

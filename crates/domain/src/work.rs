@@ -232,6 +232,95 @@ impl CaseMove {
     }
 }
 
+/// Why a network case (a village or township centre left blank, docs/work.md,
+/// "Network cases") was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkCloseReason {
+    /// 已补充: a posting (or a new doctor, a clinic reopened) filled the gap;
+    /// the network alert is resolved.
+    Filled,
+    /// 派驻或巡诊: a dispatched doctor or a roving plan serves the village.
+    Planned,
+    /// 无需补充: the gap needs no filling (the village merged, the centre
+    /// absorbed); said why.
+    NotNeeded,
+}
+
+impl NetworkCloseReason {
+    pub const ALL: [NetworkCloseReason; 3] =
+        [NetworkCloseReason::Filled, NetworkCloseReason::Planned, NetworkCloseReason::NotNeeded];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkCloseReason::Filled => "filled",
+            NetworkCloseReason::Planned => "planned",
+            NetworkCloseReason::NotNeeded => "not_needed",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            NetworkCloseReason::Filled => "已补充",
+            NetworkCloseReason::Planned => "派驻或巡诊",
+            NetworkCloseReason::NotNeeded => "无需补充",
+        }
+    }
+}
+
+impl FromStr for NetworkCloseReason {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        NetworkCloseReason::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.trim() || r.zh() == s.trim())
+            .ok_or_else(|| format!("unknown close reason {s:?} (filled, planned, not_needed)"))
+    }
+}
+
+/// What the rules of a network case read of it, in the transaction that
+/// moves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkCaseFacts {
+    pub id: i64,
+    pub state: CaseState,
+    pub version: i64,
+    /// The village, or the township centre's region.
+    pub region: RegionCode,
+    pub assignee: String,
+    /// The steps recorded to fill the gap.
+    pub steps: usize,
+    /// Whether its network alert is resolved: the last computation no longer
+    /// found the gap.
+    pub alert_resolved: bool,
+}
+
+/// A move of a network case, as a user asks for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkCaseMove {
+    /// Makes `assignee` responsible, to verify by `due`.
+    Assign { assignee: String, due: NaiveDate },
+    /// The gap confirmed on the ground on `on` (核实), with what was found.
+    Verify { on: NaiveDate, note: String },
+    /// A step taken to fill the gap on `on` (a recruitment, a posting being
+    /// arranged, a plan drafted).
+    Step { on: NaiveDate, note: String },
+    /// Closes the case on the day `on`.
+    Close { reason: NetworkCloseReason, note: String, on: NaiveDate },
+}
+
+impl NetworkCaseMove {
+    /// The word of the move in the case's history and the audit log.
+    pub fn action(&self) -> &'static str {
+        match self {
+            NetworkCaseMove::Assign { .. } => "assign",
+            NetworkCaseMove::Verify { .. } => "verify",
+            NetworkCaseMove::Step { .. } => "step",
+            NetworkCaseMove::Close { .. } => "close",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,5 +337,10 @@ mod tests {
         assert_eq!("风险消除".parse::<CloseReason>(), Ok(CloseReason::RiskEliminated));
         assert!("done".parse::<CloseReason>().unwrap_err().contains("risk_eliminated"));
         assert!("gone".parse::<CaseState>().is_err());
+        for r in NetworkCloseReason::ALL {
+            assert_eq!(r.as_str().parse::<NetworkCloseReason>(), Ok(r));
+            assert_eq!(r.zh().parse::<NetworkCloseReason>(), Ok(r));
+        }
+        assert!("done".parse::<NetworkCloseReason>().unwrap_err().contains("not_needed"));
     }
 }

@@ -19,6 +19,7 @@ pub mod ledger;
 mod limits;
 pub mod plans;
 pub mod pairing;
+pub mod network_cases;
 mod raw;
 pub mod registry;
 pub mod report_inputs;
@@ -54,6 +55,9 @@ pub use items::{ClaimForItems, ItemisedBill};
 pub use ledger::{LedgerCounts, LedgerQuery, StoredLedgerEntry};
 pub use plans::{LineProgress, NewPlan, PlanVisitWrites, StoredPlan, StoredPlanLine, StoredPlanVisit};
 pub use pairing::{CountedFacility, PairingFacts, PairingWrites, StoredLink, StoredPairing, StoredStaff};
+pub use network_cases::{
+    FoundNetworkAlert, NetworkCaseQuery, NetworkCaseRules, NetworkRaise, StoredNetworkAlert, StoredNetworkCase,
+};
 pub use registry::{ImportCounts, ImportFeed, StoredRecord};
 pub use report_inputs::{AlertDates, CaseDates, ReportInputs};
 pub use schema::SCHEMA_VERSION;

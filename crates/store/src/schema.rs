@@ -152,6 +152,15 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 22,
         name: "kept roving and dispatch plans: versions and states, planned lines, visits made against them",
         sql: crate::plans::V22,
+        script: None,
+    },
+    Migration {
+        version: 23,
+        name: "network alerts kept, and the network cases they open, with their history",
+        sql: crate::network_cases::V23,
+        script: None,
+    },
+    Migration {
         version: 24,
         name: "pairing and telemedicine: hospitals paired with county hospitals and the staff they send; telemedicine links to township centres",
         sql: crate::pairing::V24,

@@ -671,6 +671,7 @@ async fn network_alerts_page(
         Some(v) => v.parse().map_err(|_| WebError::BadRequest(format!("years: {v:?} is not a number")))?,
     };
     let y = years(Some(y))?;
+    let kept = crate::network_cases::kept_section(&st, &ctx, y).await?;
     let alerts = alerts_of(&st, &ctx, y).await?;
     let options: String = (0..=app::network_alerts::MAX_YEARS)
         .map(|n| format!("<option value=\"{n}\"{}>{n}</option>", if n == y { " selected" } else { "" }))
@@ -685,6 +686,8 @@ async fn network_alerts_page(
             "当前空白，或因网络历史中记录的变化（村医到龄退休、派驻期满、机构关闭、执业资格失效）将在预警期内出现空白的行政村和乡镇卫生院，由所在乡镇和县负责补充。"
         ),
     );
+    b.push_str(&kept);
+    let _ = write!(b, "<h2>{}</h2>", lbl(l, "Computed now", "当前计算结果"));
     let _ = write!(
         b,
         "<table id=\"network-alerts\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",

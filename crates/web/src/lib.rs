@@ -29,6 +29,7 @@ pub mod html;
 pub mod i18n;
 pub mod ledger;
 pub mod limits;
+pub mod network_cases;
 pub mod openapi;
 pub mod pages;
 pub mod plans;
@@ -91,6 +92,7 @@ pub fn app(state: AppState) -> Router {
         .merge(history::page_routes())
         .merge(plans::page_routes())
         .merge(pairing::page_routes())
+        .merge(network_cases::page_routes())
         .merge(ledger::page_routes())
         .merge(limits::page_routes())
         .merge(targets::page_routes())
@@ -107,6 +109,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(history::api_routes())
                 .merge(plans::api_routes())
                 .merge(pairing::api_routes())
+                .merge(network_cases::api_routes())
                 .merge(ledger::api_routes())
                 .merge(desk::api_routes())
                 .merge(catalogue::api_routes())

@@ -96,6 +96,7 @@ pub fn document() -> Value {
         (history_paths(), history_schemas()),
         (plans_paths(), plans_schemas()),
         (pairing_paths(), pairing_schemas()),
+        (network_case_paths(), network_case_schemas()),
     ] {
         // A path already described gains the operations added (GET and PATCH
         // of one record are described apart).
@@ -480,6 +481,95 @@ fn plans_schemas() -> Value {
                 "region_code": { "type": "string" },
                 "due": { "type": "integer" }, "made": { "type": "integer" },
                 "share": { "type": "number", "nullable": true, "description": "made / due; null when nothing was due" } } } } } },
+/// Network alerts kept and their cases (crate::network_cases).
+fn network_case_paths() -> Value {
+    let id = || number_param("network case ID; one outside the caller's scope is a 404");
+    json!({
+        "/network-alerts/kept": { "get": {
+            "summary": "The network alerts kept inside the scope, open ones first by the day they become blank, then the resolved ones; each with what made it (change, practitioner, facility) and its case. Audited.",
+            "operationId": "listKeptNetworkAlerts",
+            "parameters": [query("open", "true: only the alerts not resolved", "boolean"), limit()],
+            "responses": errors(json!({ "200": list("KeptNetworkAlert") })) } },
+        "/network-alerts/raise": { "post": {
+            "summary": "Compute the network alerts of the caller's scope from today to the horizon and keep them (role: officer, administrator; audited): a gap not kept yet is raised and opens a network case with the place's deadlines; a gap kept and found again stays one alert; a kept gap no longer found, blank from a day within the horizon, is resolved.",
+            "operationId": "raiseNetworkAlerts", "requestBody": body("RaiseNetworkAlertsRequest"),
+            "responses": errors(json!({ "200": ok("NetworkAlertsRaised") })) } },
+        "/network-cases": { "get": {
+            "summary": "Network cases in scope: those awaiting verification past their deadline first (overdue), then the open ones by deadline, then the closed ones. Audited.",
+            "operationId": "listNetworkCases",
+            "parameters": [query("state", "open, assigned, verified, assisting or closed", "string"), query("open", "true: only open cases", "boolean"),
+                           query("overdue", "true: only cases awaiting verification past their deadline", "boolean"), limit()],
+            "responses": errors(json!({ "200": list("NetworkCase") })) } },
+        "/network-cases/{id}": { "get": {
+            "summary": "One network case with its alert and history. Audited.", "operationId": "getNetworkCase",
+            "parameters": [id()], "responses": errors(json!({ "200": ok("NetworkCaseRecord") })) } },
+        "/network-cases/{id}/assign": { "post": {
+            "summary": "Make an officer whose scope holds the place responsible, to verify by a deadline (default: the place's). Every move names the version it was made on; a stale version is a 409 and writes nothing.",
+            "operationId": "assignNetworkCase", "parameters": [id()], "requestBody": body("AssignRequest"),
+            "responses": errors(json!({ "200": ok("NetworkCaseRecord") })) } },
+        "/network-cases/{id}/verify": { "post": {
+            "summary": "The gap confirmed on the ground, with what was found", "operationId": "verifyNetworkCase",
+            "parameters": [id()], "requestBody": body("NetworkCaseNoteRequest"),
+            "responses": errors(json!({ "200": ok("NetworkCaseRecord") })) } },
+        "/network-cases/{id}/steps": { "post": {
+            "summary": "A step taken to fill the gap (a recruitment, a posting arranged, a plan drafted) on a verified case; it moves to assisting",
+            "operationId": "addNetworkCaseStep", "parameters": [id()], "requestBody": body("NetworkCaseNoteRequest"),
+            "responses": errors(json!({ "201": ok("NetworkCaseRecord") })) } },
+        "/network-cases/{id}/close": { "post": {
+            "summary": "Close the case: filled needs its network alert resolved (a computation no longer finds the gap); planned needs a note naming the dispatched doctor or the roving plan; not_needed needs a verification and a note. A refused close is a 409 with the reason and writes nothing.",
+            "operationId": "closeNetworkCase", "parameters": [id()], "requestBody": body("NetworkCaseCloseRequest"),
+            "responses": errors(json!({ "200": ok("NetworkCaseRecord") })) } },
+    })
+}
+
+fn network_case_schemas() -> Value {
+    let date = json!({ "type": "string", "format": "date" });
+    let time = json!({ "type": "string", "format": "date-time" });
+    let text = json!({ "type": "string" });
+    let text_or_null = json!({ "type": "string", "nullable": true });
+    let states = json!({ "type": "string", "enum": ["open", "assigned", "verified", "assisting", "closed"] });
+    let version = json!({ "type": "integer", "format": "int64", "minimum": 1, "description": "the version the move is made on, as read" });
+    json!({
+        "KeptNetworkAlert": { "type": "object", "required": ["id", "kind", "region_code", "name", "blank_from", "change", "raised_at", "seen_at", "resolved_at", "case_id"], "properties": {
+            "id": { "type": "integer" },
+            "kind": { "type": "string", "enum": ["township_no_physician", "village_no_clinic", "village_no_doctor"] },
+            "region_code": text, "name": text,
+            "township": { "type": "string", "nullable": true, "description": "9 digits" }, "county": { "type": "string", "nullable": true, "description": "6 digits" },
+            "blank_from": date,
+            "change": { "type": "string", "enum": ["blank_now", "retirement", "posting_end", "departure", "closure", "licence_lapse", "other"] },
+            "practitioner_id": text_or_null.clone(), "facility_id": text_or_null.clone(),
+            "detail": { "type": "string", "description": "for people: the changes in words; not a contract" },
+            "raised_at": time.clone(), "raised_by": text, "seen_at": time.clone(),
+            "resolved_at": { "type": "string", "format": "date-time", "nullable": true, "description": "when a computation no longer found the gap" },
+            "case_id": { "type": "integer", "nullable": true }, "case_state": { "type": "string", "nullable": true, "enum": ["open", "assigned", "verified", "assisting", "closed"] } } },
+        "NetworkAlertsRaised": { "type": "object", "required": ["today", "until", "found", "raised", "seen", "resolved"], "properties": {
+            "today": date, "until": date, "found": { "type": "integer" },
+            "raised": { "type": "array", "items": { "type": "object", "required": ["alert_id", "case_id"], "properties": {
+                "alert_id": { "type": "integer" }, "case_id": { "type": "integer" } } } },
+            "seen": { "type": "integer", "description": "alerts kept and found again" },
+            "resolved": { "type": "array", "items": { "type": "integer" }, "description": "the alerts resolved" } } },
+        "RaiseNetworkAlertsRequest": { "type": "object", "additionalProperties": false, "properties": {
+            "years": { "type": "integer", "minimum": 0, "maximum": 5, "nullable": true, "description": "the horizon in years from today; default 1" } } },
+        "NetworkCase": { "type": "object", "required": ["id", "alert", "region_code", "state", "overdue", "due", "close_due", "version"], "properties": {
+            "id": { "type": "integer" }, "alert": { "$ref": "#/components/schemas/KeptNetworkAlert" },
+            "region_code": { "type": "string", "description": "the village, or the township centre's region" }, "state": states.clone(),
+            "overdue": { "type": "boolean", "description": "awaiting verification past its deadline" },
+            "opened_at": time.clone(), "opened_by": text, "assignee": text, "due": date.clone(), "close_due": date.clone(),
+            "late_to_close": { "type": "boolean" },
+            "verified_on": { "type": "string", "format": "date", "nullable": true },
+            "closed_at": { "type": "string", "format": "date-time", "nullable": true }, "closed_on": { "type": "string", "format": "date", "nullable": true },
+            "close_reason": { "type": "string", "enum": ["filled", "planned", "not_needed"], "nullable": true },
+            "version": { "type": "integer" }, "updated_at": time.clone() } },
+        "NetworkCaseRecord": { "allOf": [ { "$ref": "#/components/schemas/NetworkCase" }, { "type": "object", "properties": {
+            "events": { "type": "array", "items": { "type": "object", "properties": {
+                "at": time, "actor": text, "action": { "type": "string", "enum": ["open", "assign", "verify", "step", "close", "alert_resolved"] },
+                "from": { "type": "string", "nullable": true }, "to": states, "detail": text } } } } } ] },
+        "NetworkCaseNoteRequest": { "type": "object", "additionalProperties": false, "required": ["version", "date", "note"], "properties": {
+            "version": version.clone(), "date": { "type": "string", "format": "date", "description": "not in the future" },
+            "note": { "type": "string", "minLength": 1, "maxLength": 2000 } } },
+        "NetworkCaseCloseRequest": { "type": "object", "additionalProperties": false, "required": ["version", "reason"], "properties": {
+            "version": version, "reason": { "type": "string", "enum": ["filled", "planned", "not_needed"] },
+            "note": { "type": "string", "maxLength": 2000, "description": "required for planned and not_needed" } } },
     })
 }
 

@@ -85,12 +85,12 @@ pub(crate) fn text(field: &str, v: &str, required: bool, max: usize, multiline: 
     Ok(v.to_string())
 }
 
-fn date(field: &str, v: &str) -> Result<NaiveDate, WebError> {
+pub(crate) fn date(field: &str, v: &str) -> Result<NaiveDate, WebError> {
     domain::parse_date(v).map_err(|e| WebError::BadRequest(format!("{field}: {e}")))
 }
 
 /// An optional date: absent or empty is none.
-fn opt_date(field: &str, v: Option<&str>) -> Result<Option<NaiveDate>, WebError> {
+pub(crate) fn opt_date(field: &str, v: Option<&str>) -> Result<Option<NaiveDate>, WebError> {
     match v.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => date(field, s).map(Some),
@@ -98,7 +98,7 @@ fn opt_date(field: &str, v: Option<&str>) -> Result<Option<NaiveDate>, WebError>
 }
 
 /// A day that has happened: today or before.
-fn past_date(field: &str, v: &str, today: NaiveDate) -> Result<NaiveDate, WebError> {
+pub(crate) fn past_date(field: &str, v: &str, today: NaiveDate) -> Result<NaiveDate, WebError> {
     let d = date(field, v)?;
     if d > today {
         return Err(WebError::BadRequest(format!("{field}: {d} is in the future (today is {today})")));
@@ -114,7 +114,7 @@ fn next_date(v: Option<&str>, visit: NaiveDate) -> Result<Option<NaiveDate>, Web
     Ok(n)
 }
 
-fn version(v: i64) -> Result<i64, WebError> {
+pub(crate) fn version(v: i64) -> Result<i64, WebError> {
     if v < 1 {
         return Err(WebError::BadRequest(format!("version: {v} is not a version (a whole number from 1)")));
     }
@@ -122,7 +122,7 @@ fn version(v: i64) -> Result<i64, WebError> {
 }
 
 /// A version from a form field.
-fn form_version(v: &str) -> Result<i64, WebError> {
+pub(crate) fn form_version(v: &str) -> Result<i64, WebError> {
     let n = v.trim().parse::<i64>().map_err(|_| WebError::BadRequest(format!("version: {v:?} is not a number")))?;
     version(n)
 }
@@ -540,7 +540,7 @@ fn contract_out(ctx: &Ctx, refs: &PersonRefs, k: &StoredContract) -> ContractOut
 
 type ApiResult<T> = Result<Json<T>, WebError>;
 
-fn created<T: Serialize>(body: T) -> Response {
+pub(crate) fn created<T: Serialize>(body: T) -> Response {
     (StatusCode::CREATED, Json(body)).into_response()
 }
 
@@ -557,7 +557,7 @@ struct CaseListQuery {
     limit: Option<usize>,
 }
 
-fn case_state(v: Option<&str>) -> Result<Option<CaseState>, WebError> {
+pub(crate) fn case_state(v: Option<&str>) -> Result<Option<CaseState>, WebError> {
     match v.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => s.parse().map(Some).map_err(|e| WebError::BadRequest(format!("state: {e}"))),
@@ -858,7 +858,7 @@ async fn sign_contract(
 
 // ---------------------------------------------------------------- pages: labels
 
-fn state_label(l: Lang, s: CaseState) -> String {
+pub(crate) fn state_label(l: Lang, s: CaseState) -> String {
     let text = match l {
         Lang::Zh => s.zh(),
         Lang::En => s.as_str(),
@@ -880,7 +880,7 @@ fn kind_label(l: Lang, k: VisitKind) -> &'static str {
     }
 }
 
-fn overdue_mark(l: Lang) -> String {
+pub(crate) fn overdue_mark(l: Lang) -> String {
     format!("<span class=\"overdue\">{}</span>", t(l, "overdue"))
 }
 
@@ -957,7 +957,7 @@ struct CasesPageQuery {
     mine: String,
 }
 
-fn checked(v: &str) -> bool {
+pub(crate) fn checked(v: &str) -> bool {
     matches!(v, "1" | "on" | "true" | "yes")
 }
 
@@ -1008,6 +1008,10 @@ async fn cases_page(
         let _ = write!(b, "<p class=\"note\">{} {}: {late_n}</p>", overdue_mark(l), t(l, "cases"));
     }
     b.push_str(&table(l, &CASE_HEADS, &case_rows(l, &rows, day)));
+    // The network cases beside the households' (mine: the assignee's own only).
+    if !mine {
+        b.push_str(&crate::network_cases::cases_section(&st, &ctx, state, open, late).await?);
+    }
     Ok(Html(page(&ctx, t(l, "cases"), &b)).into_response())
 }
 

@@ -321,7 +321,7 @@ async fn the_document_declares_the_limits_the_server_enforces() {
             assert!(op["responses"]["413"].is_object(), "{method} {path} takes a body but does not list 413");
         }
     }
-    assert_eq!(limits, 8, "every listing has its limit");
+    assert_eq!(limits, 10, "every listing has its limit");
     let claim = schema("ClaimRequest");
     assert_eq!(claim["properties"]["claim_id"]["minLength"], 1);
     assert_eq!(claim["properties"]["claim_id"]["maxLength"], 64);

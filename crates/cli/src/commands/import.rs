@@ -93,6 +93,12 @@ pub struct Args {
     /// `monitor` (default: the end of the year, or today when that is earlier).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<chrono::NaiveDate>,
+    /// postings, qualifications, facilities: once the file is in, compute the
+    /// network alerts of the whole store up to this many years ahead (0 to 5)
+    /// and keep them, raising and resolving network cases (docs/work.md,
+    /// "Network cases"), in a unit of work of its own.
+    #[arg(long, value_name = "YEARS")]
+    pub raise_network_alerts: Option<i32>,
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
@@ -104,51 +110,88 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     if args.as_of.is_some() {
         anyhow::bail!("--as-of is for alerts");
     }
+    if let Some(years) = args.raise_network_alerts {
+        if !matches!(args.kind, Kind::Postings | Kind::Qualifications | Kind::Facilities) {
+            anyhow::bail!("--raise-network-alerts is for postings, qualifications and facilities");
+        }
+        if !(0..=app::network_alerts::MAX_YEARS).contains(&years) {
+            anyhow::bail!("--raise-network-alerts: {years} is not 0 to {}", app::network_alerts::MAX_YEARS);
+        }
+    }
+    import_kind(&args, global, path, is_toml)?;
+    if let Some(years) = args.raise_network_alerts {
+        raise_network_alerts(years, global)?;
+    }
+    Ok(())
+}
+
+/// The network alerts of the whole store computed and kept after an import
+/// that changed the network; the summary printed.
+fn raise_network_alerts(years: i32, global: &Global) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let today = app::history::today();
+    let r = rt.block_on(async {
+        let app = app::App::open(&global.db).await?;
+        let settings = coverage::Settings::default();
+        let r = app.raise_network_alerts(&app::Scope::all(), today, years, &settings, &actor()).await;
+        app.close().await;
+        anyhow::Ok(r?)
+    })?;
+    println!(
+        "network alerts up to {}: {} found; {} raised with their cases, {} kept already, {} resolved",
+        r.until,
+        r.found,
+        r.kept.raised.len(),
+        r.kept.seen,
+        r.kept.resolved.len()
+    );
+    Ok(())
+}
+
+fn import_kind(args: &Args, global: &Global, path: &std::path::Path, is_toml: bool) -> anyhow::Result<()> {
     match args.kind {
         Kind::Settlements | Kind::Alerts | Kind::IndicatorFacts => unreachable!("loaded above"),
         Kind::Regions if path.is_dir() => {
             let rows = ingest::read_divisions(path)
                 .map(|regions| regions.into_iter().map(|record| Row { line: 0, record }).collect());
-            import::<Region>(&args, global, Input::Rows(rows))
+            import::<Region>(args, global, Input::Rows(rows))
         }
         Kind::Thresholds if is_toml => {
-            import::<Threshold>(&args, global, Input::Rows(ingest::read_thresholds_toml(path)))
+            import::<Threshold>(args, global, Input::Rows(ingest::read_thresholds_toml(path)))
         }
         _ if path.is_dir() => anyhow::bail!(
             "{} is a directory; only regions are imported from a directory (the national division table)",
             path.display()
         ),
         Kind::Regions => {
-            import::<Region>(&args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
+            import::<Region>(args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
         }
         Kind::Households => {
-            import::<Household>(&args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
+            import::<Household>(args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
         }
         Kind::Persons => {
-            import::<Person>(&args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
+            import::<Person>(args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
         }
         Kind::Facilities => {
-            import::<Facility>(&args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
+            import::<Facility>(args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
         }
         Kind::Practitioners => {
-            import::<Practitioner>(&args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
+            import::<Practitioner>(args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
         }
-        Kind::Claims => {
-            import::<Claim>(&args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
-        }
+        Kind::Claims => import::<Claim>(args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows }),
         Kind::Thresholds => {
-            import::<Threshold>(&args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
+            import::<Threshold>(args, global, Input::File { path: path.to_path_buf(), chunk: args.chunk_rows })
         }
-        Kind::Contracts => import_work::<domain::work::DoctorContract>(&args, global),
-        Kind::Visits => import_work::<domain::work::Visit>(&args, global),
-        Kind::Enrolments => import_work::<domain::Enrolment>(&args, global),
-        Kind::Catalogue => import_work::<domain::CatalogueItem>(&args, global),
-        Kind::ClaimItems => import_work::<domain::ClaimItem>(&args, global),
-        Kind::Postings => import_work::<domain::Posting>(&args, global),
-        Kind::Qualifications => import_work::<domain::QualificationHeld>(&args, global),
-        Kind::PlanVisits => import_work::<domain::PlanVisit>(&args, global),
-        Kind::Pairings => import_work::<domain::PairingRow>(&args, global),
-        Kind::Telemedicine => import_work::<domain::TelemedicineLink>(&args, global),
+        Kind::Contracts => import_work::<domain::work::DoctorContract>(args, global),
+        Kind::Visits => import_work::<domain::work::Visit>(args, global),
+        Kind::Enrolments => import_work::<domain::Enrolment>(args, global),
+        Kind::Catalogue => import_work::<domain::CatalogueItem>(args, global),
+        Kind::ClaimItems => import_work::<domain::ClaimItem>(args, global),
+        Kind::Postings => import_work::<domain::Posting>(args, global),
+        Kind::Qualifications => import_work::<domain::QualificationHeld>(args, global),
+        Kind::PlanVisits => import_work::<domain::PlanVisit>(args, global),
+        Kind::Pairings => import_work::<domain::PairingRow>(args, global),
+        Kind::Telemedicine => import_work::<domain::TelemedicineLink>(args, global),
     }
 }
 

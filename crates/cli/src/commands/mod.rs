@@ -9,6 +9,7 @@ pub mod import;
 pub mod ledger;
 pub mod migrate;
 pub mod monitor;
+pub mod network_alerts;
 pub mod plan;
 pub mod reconcile;
 pub mod report;
