@@ -64,11 +64,43 @@ impl Arrears {
     }
 }
 
+/// The refusal of a record of another facility to a clerk bound to one.
+pub(crate) fn other_facility(s: &Scope, facility_id: &str, what: &str) -> AppError {
+    AppError::Forbidden(format!(
+        "your account is bound to facility {}: {what} is of facility {facility_id}, which you may not handle",
+        s.facility().unwrap_or_default()
+    ))
+}
+
+/// [`App::refuse_other_facility`] without the audit, for reads.
+pub(crate) fn check_facility(s: &Scope, facility_id: &str, what: &str) -> AppResult<()> {
+    if s.allows_facility(facility_id) {
+        Ok(())
+    } else {
+        Err(other_facility(s, facility_id, what))
+    }
+}
+
 fn invalid(s: impl Into<String>) -> AppError {
     AppError::Invalid(s.into())
 }
 
 impl App {
+    /// Refuses, with [`AppError::Forbidden`], the work of a clerk bound to one
+    /// facility on a record (`what`: a claim, an admission) of another, and
+    /// audits the refusal; passes everyone else (their region is checked by the
+    /// store). docs/desk.md, "A clerk's facility".
+    pub async fn refuse_other_facility(&self, s: &Scope, facility_id: &str, actor: &str, what: &str) -> AppResult<()> {
+        if s.allows_facility(facility_id) {
+            return Ok(());
+        }
+        let own = s.facility().unwrap_or_default();
+        let detail = format!("refused: {what} of facility {facility_id}; the account is bound to facility {own}");
+        let region = self.store().get::<domain::Facility>(facility_id.trim()).await?.map(|f| f.region_code);
+        self.audit_event(actor, "facility_refused", what.to_string(), detail, region).await?;
+        Err(other_facility(s, facility_id, what))
+    }
+
     /// Admits a person at a facility, both inside the scope, on `admitted` (not
     /// in the future, at most [`ADMITTED_DAYS_BACK`] days back). The deposit is
     /// waived by [`deposit_waived`] on the status the store reads.
@@ -93,6 +125,7 @@ impl App {
         if facility_id.is_empty() {
             return Err(invalid("facility_id: name the facility"));
         }
+        self.refuse_other_facility(s, facility_id, actor, "the admission").await?;
         let a = {
             let _turn = self.writing().await;
             let new = NewAdmission { person, facility_id: facility_id.to_string(), admitted };
@@ -115,6 +148,9 @@ impl App {
         let claim_id = claim_id.trim();
         if claim_id.is_empty() || claim_id.chars().count() > 64 || claim_id.chars().any(char::is_control) {
             return Err(invalid("claim_id: 1 to 64 characters, no control characters"));
+        }
+        if let Some(before) = self.store().admission(&scope(s)?, id).await? {
+            self.refuse_other_facility(s, &before.facility_id, actor, &format!("admission {id}")).await?;
         }
         let a = {
             let _turn = self.writing().await;
@@ -152,6 +188,7 @@ impl App {
         let Some(before) = self.store().admission(&sc, id).await? else {
             return Err(AppError::NotFound(format!("admission {id} is not in the store")));
         };
+        self.refuse_other_facility(s, &before.facility_id, actor, &format!("admission {id}")).await?;
         if paid_on < before.admitted {
             return Err(invalid(format!("paid_on: {paid_on} is before the admission ({})", before.admitted)));
         }
@@ -174,21 +211,32 @@ impl App {
         Ok(a)
     }
 
-    /// An admission inside the scope (by its facility), with its payments.
+    /// An admission inside the scope (by its facility), with its payments; one
+    /// of another facility than a bound clerk's is refused.
     pub async fn admission(&self, s: &Scope, id: i64) -> AppResult<Option<Admission>> {
-        Ok(self.store().admission(&scope(s)?, id).await?)
+        let a = self.store().admission(&scope(s)?, id).await?;
+        if let Some(a) = &a {
+            check_facility(s, &a.facility_id, &format!("admission {id}"))?;
+        }
+        Ok(a)
     }
 
-    /// The admissions of a person inside the scope, the oldest first.
+    /// The admissions of a person inside the scope, the oldest first; for a
+    /// clerk bound to a facility, those at that facility.
     pub async fn admissions_of(&self, s: &Scope, person: ResidentId) -> AppResult<Vec<Admission>> {
-        Ok(self.store().admissions(&scope(s)?, None, Some(person), false, Page::first(1000)).await?)
+        let all = self.store().admissions(&scope(s)?, s.facility(), Some(person), false, Page::first(1000)).await?;
+        Ok(all)
     }
 
-    /// A facility inside the scope; one outside it is answered as unknown.
+    /// A facility inside the scope; one outside it is answered as unknown, and
+    /// another than a bound clerk's is refused ([`AppError::Forbidden`]).
     pub async fn facility_in_scope(&self, s: &Scope, facility_id: &str) -> AppResult<domain::Facility> {
         let sc = scope(s)?;
         match self.store().get::<domain::Facility>(facility_id).await? {
-            Some(f) if sc.contains(f.region_code) => Ok(f),
+            Some(f) if sc.contains(f.region_code) => {
+                check_facility(s, facility_id, "the facility")?;
+                Ok(f)
+            }
             _ => Err(AppError::NotFound(format!("facility {facility_id:?} is not in the store"))),
         }
     }

@@ -24,6 +24,10 @@ pub enum AppError {
     /// The request is well-formed but cannot be carried out (no policy, say).
     #[error("{0}")]
     Invalid(String),
+    /// The caller may not do this to this record, which they may see (a clerk
+    /// bound to one facility and a claim of another).
+    #[error("{0}")]
+    Forbidden(String),
     /// The store failed.
     #[error("store error: {0}")]
     Store(String),

@@ -16,6 +16,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use domain::{Fen, PovertyStatus, RegionCode, ResidentId};
 use sqlx::Row;
 
+/// Migration 25: the facility a clerk's account is bound to (`NULL`: any of
+/// its region scope), and whether a claim came with a referral (转诊; older
+/// claims were not marked: not referred, which only a policy entry with
+/// `when.referred` for levels above the county can tell apart).
+pub(crate) const V25: &str = r#"
+ALTER TABLE users ADD COLUMN facility_id TEXT;
+ALTER TABLE claims ADD COLUMN referred BOOLEAN NOT NULL DEFAULT FALSE
+"#;
+
 /// Migration 16: admissions, their payments, and the adjustments of settlements
 /// made by voids. A released migration: never edited; a change is a new one.
 pub(crate) const V16: &str = r#"

@@ -122,9 +122,19 @@ async fn desk_view(st: &AppState, ctx: &Ctx, q: &DeskQuery, error: Option<WebErr
     let m = ctx.masking();
     let may = ctx.may(Permission::Settle);
     let refs = st.app.person_refs().await?;
-    let facility = match q.facility.trim() {
+    // A clerk bound to a facility sees its desk unless they ask for another,
+    // which is refused (and audited).
+    let asked = match (q.facility.trim(), ctx.scope().facility()) {
+        ("", Some(own)) => own.to_string(),
+        (f, _) => f.to_string(),
+    };
+    let facility = match asked.as_str() {
         "" => None,
-        f => Some(st.app.facility_in_scope(ctx.scope(), &facility_param(f)?).await?),
+        f => {
+            let f = facility_param(f)?;
+            st.app.refuse_other_facility(ctx.scope(), &f, &ctx.user.username, "the desk").await?;
+            Some(st.app.facility_in_scope(ctx.scope(), &f).await?)
+        }
     };
     let fid = facility.as_ref().map(|f| f.facility_id.clone()).unwrap_or_default();
     let mut b = String::new();
@@ -317,7 +327,9 @@ fn admission_card(ctx: &Ctx, refs: &app::PersonRefs, f: &domain::Facility, a: &a
 <label>{dc}<input type=\"date\" name=\"discharged\" value=\"{today}\" required></label>\
 <label>{tt}<input name=\"total_cost\" inputmode=\"decimal\"></label>\
 <label>{el}<input name=\"eligible_cost\" inputmode=\"decimal\"></label>\
-<label>{dg}<input name=\"diagnosis\"></label>{rows}<button type=\"submit\">{go}</button></form>",
+<label>{dg}<input name=\"diagnosis\"></label>\
+<label class=\"check\"><input type=\"checkbox\" name=\"referred\" value=\"true\"> {rf}</label>{rows}<button type=\"submit\">{go}</button></form>",
+            rf = w(l, "转诊（县域外就医持转诊单）", "Referred (care above the county with a referral)"),
             id = a.id,
             lvl_l = w(l, "机构级别", "Facility level"),
             lvl = if l == Lang::Zh { f.kind.level().zh() } else { f.kind.level().as_str() },
@@ -442,7 +454,15 @@ async fn admit_form(State(st): State<AppState>, PageUser(ctx): PageUser, Form(f)
 async fn admission_in_scope(st: &AppState, ctx: &Ctx, id: &str) -> Result<(app::desk::Admission, DeskQuery), WebError> {
     ctx.require(Permission::Settle)?;
     let id = page_admission_id(id)?;
-    let Some(a) = st.app.admission(ctx.scope(), id).await? else { return Err(WebError::not_found("admission")) };
+    let found = match st.app.admission(ctx.scope(), id).await {
+        // Another facility's admission to a clerk bound to one: refused, audited.
+        Err(app::AppError::Forbidden(m)) => {
+            audit(st, &ctx.user.username, "facility_refused", &format!("admission {id}"), &m).await?;
+            return Err(WebError::Forbidden(m));
+        }
+        r => r?,
+    };
+    let Some(a) = found else { return Err(WebError::not_found("admission")) };
     let q = DeskQuery { facility: a.facility_id.clone(), person: String::new() };
     Ok((a, q))
 }
@@ -458,6 +478,8 @@ struct SettleForm {
     total_cost: String,
     eligible_cost: String,
     diagnosis: String,
+    /// The referral checkbox: ticked (`true`) or left out.
+    referred: bool,
     item_code: Vec<String>,
     quantity: Vec<String>,
     unit_price: Vec<String>,
@@ -475,6 +497,7 @@ impl SettleForm {
                 "total_cost" => f.total_cost = v,
                 "eligible_cost" => f.eligible_cost = v,
                 "diagnosis" => f.diagnosis = v,
+                "referred" => f.referred = domain::parse_bool(&v).unwrap_or(true),
                 "item_code" => f.item_code.push(v),
                 "quantity" => f.quantity.push(v),
                 "unit_price" => f.unit_price.push(v),
@@ -540,6 +563,7 @@ async fn settle_form(
             eligible,
             f.diagnosis.trim(),
             a.facility_id.as_str(),
+            if f.referred { "true" } else { "false" },
         ];
         let claim =
             domain::Claim::from_fields(&fields).map_err(|e| WebError::Unprocessable(format!("invalid claim: {e}")))?;

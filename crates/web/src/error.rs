@@ -130,6 +130,7 @@ impl From<AppError> for WebError {
             AppError::Conflict(m) => WebError::Conflict(m),
             AppError::NotFound(m) => WebError::NotFound(m),
             AppError::Invalid(m) => WebError::Unprocessable(m),
+            AppError::Forbidden(m) => WebError::Forbidden(m),
             AppError::Store(m) => WebError::Internal(m),
         }
     }
