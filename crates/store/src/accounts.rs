@@ -769,6 +769,7 @@ mod tests {
                 password_hash: "x".into(),
                 role: "officer".into(),
                 region_scope: "341122".into(),
+                facility_id: None,
             })
             .await
             .unwrap();
