@@ -33,6 +33,34 @@ pub fn deposit_waived(status: PovertyStatus) -> bool {
     status.is_poor()
 }
 
+/// The most admissions a page of the desk shows.
+pub const DESK_PAGE_MAX: u32 = 200;
+
+/// Where a page of the desk's open admissions starts: after the admission of
+/// this day and ID. Written `YYYY-MM-DD.ID` in links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeskKey {
+    pub admitted: NaiveDate,
+    pub id: i64,
+}
+
+impl std::fmt::Display for DeskKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.admitted, self.id)
+    }
+}
+
+impl std::str::FromStr for DeskKey {
+    type Err = String;
+    fn from_str(s: &str) -> Result<DeskKey, String> {
+        let bad = || format!("after: {s:?} is not a page key (YYYY-MM-DD.ID, as the next-page link gives)");
+        let (day, id) = s.trim().split_once('.').ok_or_else(bad)?;
+        let admitted = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| bad())?;
+        let id = id.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(bad)?;
+        Ok(DeskKey { admitted, id })
+    }
+}
+
 /// An admission in the arrears, with the days since its bill fell due.
 #[derive(Debug, Clone)]
 pub struct Arrear {
@@ -248,6 +276,31 @@ impl App {
         Ok(self.store().admissions(&scope(s)?, Some(facility_id), None, false, Page::first(u32::MAX)).await?)
     }
 
+    /// One page of a facility's open admissions (the desk's list: no claim
+    /// named, the claim voided, or a balance owed or to refund), in
+    /// `(admitted, id)` order after the key `after`, at most `limit` (1 to
+    /// [`DESK_PAGE_MAX`]); with the key to ask for the next page when there is
+    /// one. The facility as [`App::facility_in_scope`] checks it.
+    pub async fn open_admissions(
+        &self,
+        s: &Scope,
+        facility_id: &str,
+        after: Option<DeskKey>,
+        limit: u32,
+    ) -> AppResult<(Vec<Admission>, Option<DeskKey>)> {
+        self.facility_in_scope(s, facility_id).await?;
+        let limit = limit.clamp(1, DESK_PAGE_MAX);
+        let after = after.map(|k| (k.admitted, k.id));
+        let mut rows = self.store().open_admissions(&scope(s)?, facility_id, after, limit + 1).await?;
+        let next = if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            rows.last().map(|a| DeskKey { admitted: a.admitted, id: a.id })
+        } else {
+            None
+        };
+        Ok((rows, next))
+    }
+
     /// The arrears of a facility inside the scope (one outside it is answered as
     /// unknown) on `as_of`: the admissions with a balance, the longest
     /// outstanding first; with the share of waived admissions paid up.
@@ -272,5 +325,20 @@ impl App {
         rows.sort_by(|x, y| y.days_outstanding.cmp(&x.days_outstanding).then(x.admission.id.cmp(&y.admission.id)));
         let total = rows.iter().map(|r| r.admission.balance()).sum();
         Ok(Arrears { facility_id: facility_id.to_string(), as_of, rows, total, waived_settled, waived_paid_up })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_desk_key_is_written_and_read_back() {
+        let k = DeskKey { admitted: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(), id: 42 };
+        assert_eq!(k.to_string(), "2026-03-01.42");
+        assert_eq!("2026-03-01.42".parse::<DeskKey>().unwrap(), k);
+        for bad in ["", "42", "2026-03-01", "2026-13-01.4", "2026-03-01.0", "2026-03-01.x"] {
+            assert!(bad.parse::<DeskKey>().unwrap_err().contains("page key"), "{bad:?}");
+        }
     }
 }

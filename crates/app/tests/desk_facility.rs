@@ -13,6 +13,7 @@ use store::Store;
 both_backends!(
     a_clerk_bound_to_a_facility_handles_its_own_only,
     a_referral_chooses_the_rates_above_the_county,
+    the_desk_pages_open_admissions_by_key,
 );
 
 /// Basic insurance pays half of an unreferred claim above the county, 0.8 of
@@ -222,6 +223,60 @@ async fn a_referral_chooses_the_rates_above_the_county(store: &Store) {
         let s = app.slip(&county, &ClaimKey::new("FM", id)).await.unwrap().unwrap();
         assert_eq!(s.payments, vec![("basic".to_string(), paid)], "{id}");
     }
+}
+
+async fn the_desk_pages_open_admissions_by_key(store: &Store) {
+    seed(store).await;
+    store.import_facilities(&[hospital("FA", "341122100201", FacilityKind::CountyHospital)]).await.unwrap();
+    let y = today().year();
+    app::settlement::put_policy(store, "34", y, &POLICY.replace("year = 2024", &format!("year = {y}")), "a")
+        .await
+        .unwrap();
+    let app = app::App::new(store.clone());
+    let s = app::Scope::parse("341122").unwrap();
+    // Nine admissions over four days, several on one day (the key's second part).
+    let mut ids = Vec::new();
+    for (k, days) in [5, 5, 5, 4, 9, 4, 1, 5, 9].into_iter().enumerate() {
+        let person = [1, 3, 5][k % 3];
+        ids.push(app.admit(&s, pid(person), "FA", today() - Duration::days(days), "c").await.unwrap());
+    }
+    // One paid up: no longer open.
+    let paid = &ids[6];
+    app.settle_claim(&s, bill("P1", 1, "FA", 0, 2_000), "c").await.unwrap();
+    let a = app.link_admission_claim(&s, paid.id, "P1", "c").await.unwrap();
+    app.take_admission_payment(&s, a.id, a.owed, today(), "cash", "c").await.unwrap();
+    let mut open: Vec<(NaiveDate, i64)> =
+        ids.iter().filter(|a| a.id != paid.id).map(|a| (a.admitted, a.id)).collect();
+    open.sort();
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let (rows, next) = app.open_admissions(&s, "FA", after, 3).await.unwrap();
+        pages += 1;
+        assert!(rows.len() <= 3);
+        seen.extend(rows.iter().map(|a| (a.admitted, a.id)));
+        match next {
+            Some(k) => {
+                assert_eq!(Some((k.admitted, k.id)), seen.last().copied(), "the key is the page's last row");
+                after = Some(k);
+            }
+            None => break,
+        }
+        // An admission made between two pages, earlier than the key, does not shift the next page.
+        if pages == 1 {
+            app.admit(&s, pid(3), "FA", today() - Duration::days(20), "c").await.unwrap();
+        }
+    }
+    assert_eq!(seen, open, "every open admission once, in (admitted, id) order, the paid-up one left out");
+    assert_eq!(pages, 3);
+    // The first page now starts with the later admission.
+    let (first, _) = app.open_admissions(&s, "FA", None, 3).await.unwrap();
+    assert_eq!(first[0].admitted, today() - Duration::days(20));
+    // Another county asks for nothing.
+    let other = app::Scope::parse("341123").unwrap();
+    assert!(matches!(app.open_admissions(&other, "FA", None, 3).await, Err(app::AppError::NotFound(_))));
 }
 
 const FIRST_PERSON: &str = "SELECT person_id FROM persons ORDER BY person_id LIMIT 1";

@@ -197,6 +197,7 @@ const READS: &[&str] = &[
     "year_policy_candidates",
     "admission",
     "admissions",
+    "open_admissions",
     "facility_settlements",
     "network_history",
     "practitioner_in_scope",

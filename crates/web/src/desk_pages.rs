@@ -87,7 +87,14 @@ struct DeskQuery {
     facility: String,
     #[serde(default)]
     person: String,
+    /// The page of open admissions: after this key (`YYYY-MM-DD.ID`, from the
+    /// next-page link); blank: the first page.
+    #[serde(default)]
+    after: String,
 }
+
+/// Open admissions a page of the desk shows.
+const DESK_PAGE: u32 = 50;
 
 /// The selector of the scope's facilities, and the patient search.
 async fn selector(st: &AppState, ctx: &Ctx, action: &str, chosen: &str, extra: &str) -> Result<String, WebError> {
@@ -236,16 +243,44 @@ async fn desk_view(st: &AppState, ctx: &Ctx, q: &DeskQuery, error: Option<WebErr
     b.push_str(&patient);
 
     if let Some(f) = &facility {
-        let all = st.app.facility_admissions(ctx.scope(), &f.facility_id).await?;
-        let rows: Vec<&app::desk::Admission> = all.iter().filter(|a| open(a)).collect();
-        let detail = format!("{} open admissions (desk)", rows.len());
+        let after = match q.after.trim() {
+            "" => None,
+            k => Some(k.parse::<app::desk::DeskKey>().map_err(WebError::BadRequest)?),
+        };
+        let (rows, next) = st.app.open_admissions(ctx.scope(), &f.facility_id, after, DESK_PAGE).await?;
+        debug_assert!(rows.iter().all(open));
+        let detail = match after {
+            Some(k) => format!("{} open admissions (desk, after {k})", rows.len()),
+            None => format!("{} open admissions (desk)", rows.len()),
+        };
         audit(st, &ctx.user.username, "view_admissions", &f.facility_id, &detail).await?;
         let _ = write!(b, "<h2>{}</h2>", w(l, "在院及未结清", "Open admissions"));
         if rows.is_empty() {
             let _ = write!(b, "<p class=\"empty\">{}</p>", w(l, "无", "None"));
         }
-        for a in rows {
+        for a in &rows {
             b.push_str(&admission_card(ctx, refs, f, a));
+        }
+        let mut pager = String::new();
+        if after.is_some() {
+            let _ = write!(
+                pager,
+                "<a href=\"/desk?facility={}\" id=\"first-page\">{}</a> ",
+                url(&f.facility_id),
+                w(l, "第一页", "First page")
+            );
+        }
+        if let Some(k) = next {
+            let _ = write!(
+                pager,
+                "<a href=\"/desk?facility={}&amp;after={}\" id=\"next-page\" rel=\"next\">{}</a>",
+                url(&f.facility_id),
+                url(&k.to_string()),
+                w(l, "下一页", "Next page")
+            );
+        }
+        if !pager.is_empty() {
+            let _ = write!(b, "<nav class=\"pager\">{pager}</nav>");
         }
     }
     let body = page(ctx, w(l, "住院结算窗口", "Hospital desk"), &b);
@@ -447,7 +482,7 @@ async fn admit_form(State(st): State<AppState>, PageUser(ctx): PageUser, Form(f)
         Ok(())
     }
     .await;
-    after(&st, &ctx, DeskQuery { facility, person: reference }, r).await
+    after(&st, &ctx, DeskQuery { facility, person: reference, after: String::new() }, r).await
 }
 
 /// An admission of the scope (else 404) and the desk of its facility.
@@ -463,7 +498,7 @@ async fn admission_in_scope(st: &AppState, ctx: &Ctx, id: &str) -> Result<(app::
         r => r?,
     };
     let Some(a) = found else { return Err(WebError::not_found("admission")) };
-    let q = DeskQuery { facility: a.facility_id.clone(), person: String::new() };
+    let q = DeskQuery { facility: a.facility_id.clone(), person: String::new(), after: String::new() };
     Ok((a, q))
 }
 

@@ -12,7 +12,11 @@ use common::*;
 use serde_json::{json, Value};
 use web::access::{Role, Scope};
 
-on_each_repo!(a_clerk_bound_to_a_facility_is_refused_another_by_token_and_by_page, a_referral_chooses_the_rates_to_the_fen,);
+on_each_repo!(
+    a_clerk_bound_to_a_facility_is_refused_another_by_token_and_by_page,
+    a_referral_chooses_the_rates_to_the_fen,
+    a_facility_with_more_than_a_page_links_the_next_without_duplicates,
+);
 
 fn today() -> NaiveDate {
     chrono::Utc::now().date_naive()
@@ -220,4 +224,49 @@ async fn a_referral_chooses_the_rates_to_the_fen(kind: Kind) {
     let slip = srv.state.app.slip(&Scope::all(), &domain::ClaimKey::new("HM", "M-3")).await.unwrap().unwrap();
     assert!(slip.claim.referred);
     assert_eq!(slip.payments[0].1, domain::Fen(266_666));
+}
+
+/// The admission IDs of the cards on a desk page, in order.
+fn cards(body: &str) -> Vec<i64> {
+    body.match_indices("<article class=\"admission\" id=\"admission-")
+        .map(|(i, m)| {
+            let rest = &body[i + m.len()..];
+            rest[..rest.find('"').unwrap()].parse().unwrap()
+        })
+        .collect()
+}
+
+async fn a_facility_with_more_than_a_page_links_the_next_without_duplicates(kind: Kind) {
+    let (srv, fx) = setup(kind, include_str!("data/policy.toml")).await;
+    let person = domain::ResidentId::parse(&fx.a_person).unwrap();
+    let mut made = Vec::new();
+    for k in 0..53 {
+        let day = today() - Duration::days(k % 7);
+        made.push(srv.state.app.admit(&Scope::all(), person, "HA", day, "clerk_a").await.unwrap().id);
+    }
+    let mut c = srv.login("clerk_a").await;
+    let r = c.get("/desk?facility=HA").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let first = cards(&r.body);
+    assert_eq!(first.len(), 50, "a page of 50");
+    let i = r.body.find("id=\"next-page\"").unwrap_or_else(|| panic!("no next-page link: {}", r.body));
+    let href_at = r.body[..i].rfind("href=\"").unwrap() + 6;
+    let href = r.body[href_at..href_at + r.body[href_at..].find('"').unwrap()].replace("&amp;", "&");
+    assert!(href.starts_with("/desk?facility=HA&after="), "{href}");
+    let r = c.get(&href).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let second = cards(&r.body);
+    assert_eq!(second.len(), 3);
+    assert!(!r.body.contains("id=\"next-page\""), "the last page links no further");
+    assert!(r.body.contains("id=\"first-page\""));
+    let mut all: Vec<i64> = first.iter().chain(&second).copied().collect();
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), n, "no admission on two pages");
+    made.sort();
+    assert_eq!(all, made, "every admission on one of the pages");
+    // A key that is not one is refused.
+    let r = c.get("/desk?facility=HA&after=yesterday").await;
+    assert_eq!(r.status, 400, "{}", r.body);
 }
