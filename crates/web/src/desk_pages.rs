@@ -695,6 +695,7 @@ async fn arrears_page(
     }
     let facility = facility_param(&q.facility)?;
     let as_of = crate::work::today();
+    st.app.refuse_other_facility(ctx.scope(), &facility, &ctx.user.username, "the arrears").await?;
     let a = st.app.arrears(ctx.scope(), &facility, as_of).await?;
     let detail = format!("{} admissions in arrears, as of {as_of} (page)", a.rows.len());
     audit(&st, &ctx.user.username, "view_arrears", &facility, &detail).await?;
@@ -786,6 +787,7 @@ async fn reconciliation_page(
         return Ok(Html(page(&ctx, title, &b)).into_response());
     }
     let facility = facility_param(&q.facility)?;
+    st.app.refuse_other_facility(ctx.scope(), &facility, &ctx.user.username, "the reconciliation").await?;
     let r = match st.app.reconcile(ctx.scope(), &facility, from, to).await {
         Ok(r) => r,
         Err(e @ (app::AppError::Invalid(_) | app::AppError::Conflict(_))) => {
