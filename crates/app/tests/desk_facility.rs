@@ -211,8 +211,17 @@ async fn a_referral_chooses_the_rates_above_the_county(store: &Store) {
         .unwrap();
     let day = format!("{last}-06-01");
     let imported = [
-        Claim { facility_id: "FM".into(), facility_level: FacilityLevel::Provincial, referred: true, ..claim("B1", 1, &day, 1_000, 1_000) },
-        Claim { facility_id: "FM".into(), facility_level: FacilityLevel::Provincial, ..claim("B2", 3, &day, 1_000, 1_000) },
+        Claim {
+            facility_id: "FM".into(),
+            facility_level: FacilityLevel::Provincial,
+            referred: true,
+            ..claim("B1", 1, &day, 1_000, 1_000)
+        },
+        Claim {
+            facility_id: "FM".into(),
+            facility_level: FacilityLevel::Provincial,
+            ..claim("B2", 3, &day, 1_000, 1_000)
+        },
     ];
     store.import_claims(&imported).await.unwrap();
     let stored = store.claims_of(pid(1)).await.unwrap();
@@ -245,8 +254,7 @@ async fn the_desk_pages_open_admissions_by_key(store: &Store) {
     app.settle_claim(&s, bill("P1", 1, "FA", 0, 2_000), "c").await.unwrap();
     let a = app.link_admission_claim(&s, paid.id, "P1", "c").await.unwrap();
     app.take_admission_payment(&s, a.id, a.owed, today(), "cash", "c").await.unwrap();
-    let mut open: Vec<(NaiveDate, i64)> =
-        ids.iter().filter(|a| a.id != paid.id).map(|a| (a.admitted, a.id)).collect();
+    let mut open: Vec<(NaiveDate, i64)> = ids.iter().filter(|a| a.id != paid.id).map(|a| (a.admitted, a.id)).collect();
     open.sort();
 
     let mut seen = Vec::new();

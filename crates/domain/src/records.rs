@@ -888,7 +888,19 @@ mod tests {
     #[test]
     fn the_referral_column_reads_yes_and_no() {
         let row = |r: &str| {
-            let f = ["C1", "11010519491231002X", "municipal", "inpatient", "2024-03-01", "2024-03-10", "600", "500", "", "H1", r];
+            let f = [
+                "C1",
+                "11010519491231002X",
+                "municipal",
+                "inpatient",
+                "2024-03-01",
+                "2024-03-10",
+                "600",
+                "500",
+                "",
+                "H1",
+                r,
+            ];
             Claim::from_fields(&f)
         };
         for (v, want) in [("true", true), ("是", true), ("1", true), ("false", false), ("否", false), ("", false)] {

@@ -765,7 +765,11 @@ rate = 0.8
     #[test]
     fn a_referral_filter_names_levels_above_the_county_only() {
         assert!(Policy::parse(VARIANT).is_ok());
-        for when in ["{ referred = false }", "{ levels = [\"county\", \"municipal\"], referred = false }", "{ levels = [], referred = true }"] {
+        for when in [
+            "{ referred = false }",
+            "{ levels = [\"county\", \"municipal\"], referred = false }",
+            "{ levels = [], referred = true }",
+        ] {
             let src = format!("[[tier]]\nname = \"basic\"\nwhen = {when}\nrate = 0.5\n");
             let e = Policy::parse(&src).unwrap_err().to_string();
             assert!(e.contains("when.referred") && e.contains("above the county"), "{when}: {e}");

@@ -156,8 +156,20 @@ const USER_COLS: &str =
     "id, username, password_hash, role, region_scope, failed_attempts, locked_until, display_name, \
                          lang, active, created_at, facility_id";
 
-type UserTuple =
-    (i64, String, String, String, String, i64, Option<DateTime<Utc>>, String, String, bool, DateTime<Utc>, Option<String>);
+type UserTuple = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<DateTime<Utc>>,
+    String,
+    String,
+    bool,
+    DateTime<Utc>,
+    Option<String>,
+);
 
 fn user_from(t: UserTuple) -> UserRow {
     let (

@@ -104,7 +104,12 @@ async fn a_clerk_bound_to_a_facility_is_refused_another_by_token_and_by_page(kin
     let r = admin.post_json("/api/v1/settlements", &claim(&fx, "C-1", "HC", "county").to_string()).await;
     assert_eq!(r.status, 201, "{}", r.body);
     admin.csrf_header = None;
-    let at_hc = srv.state.app.admit(&Scope::all(), domain::ResidentId::parse(&fx.a_person).unwrap(), "HC", today(), "admin").await.unwrap();
+    let at_hc = srv
+        .state
+        .app
+        .admit(&Scope::all(), domain::ResidentId::parse(&fx.a_person).unwrap(), "HC", today(), "admin")
+        .await
+        .unwrap();
 
     // The clerk's token, made on their account page.
     let mut page = srv.login("clerk_a").await;
@@ -201,10 +206,19 @@ async fn a_referral_chooses_the_rates_to_the_fen(kind: Kind) {
     let explanation = slip["explanation"].as_str().unwrap();
     assert!(explanation.contains("Without referral") && explanation.contains("referred = false"), "{explanation}");
     let r = c.get("/claims/M-1/slip?facility=HM").await;
-    assert!(r.body.contains("id=\"slip-referred\">已转诊") || r.body.contains("id=\"slip-referred\">referred"), "{}", r.body);
+    assert!(
+        r.body.contains("id=\"slip-referred\">已转诊") || r.body.contains("id=\"slip-referred\">referred"),
+        "{}",
+        r.body
+    );
 
     // The desk's settle form: the checkbox ticked.
-    let a = srv.state.app.admit(&Scope::all(), domain::ResidentId::parse(&fx.a_person).unwrap(), "HM", today(), "clerk_a").await.unwrap();
+    let a = srv
+        .state
+        .app
+        .admit(&Scope::all(), domain::ResidentId::parse(&fx.a_person).unwrap(), "HM", today(), "clerk_a")
+        .await
+        .unwrap();
     let r = c.get("/desk?facility=HM").await;
     assert!(r.body.contains("name=\"referred\""), "{}", r.body);
     let csrf = c.csrf().await;
