@@ -115,16 +115,21 @@ fn invalid(s: impl Into<String>) -> AppError {
 
 impl App {
     /// Refuses, with [`AppError::Forbidden`], the work of a clerk bound to one
-    /// facility on a record (`what`: a claim, an admission) of another, and
-    /// audits the refusal; passes everyone else (their region is checked by the
-    /// store). docs/desk.md, "A clerk's facility".
+    /// facility on a record (`what`: a claim, an admission) of any other
+    /// (stored or not, of their county or another: the answer is the same),
+    /// and audits the refusal; passes everyone else (their region is checked
+    /// by the store). docs/desk.md, "A clerk's facility".
     pub async fn refuse_other_facility(&self, s: &Scope, facility_id: &str, actor: &str, what: &str) -> AppResult<()> {
         if s.allows_facility(facility_id) {
             return Ok(());
         }
         let own = s.facility().unwrap_or_default();
         let detail = format!("refused: {what} of facility {facility_id}; the account is bound to facility {own}");
-        let region = self.store().get::<domain::Facility>(facility_id.trim()).await?.map(|f| f.region_code);
+        // Filed under the facility's region when it lies in the clerk's; any
+        // other facility, stored or not, is refused alike, revealing nothing.
+        let sc = scope(s)?;
+        let stored = self.store().get::<domain::Facility>(facility_id.trim()).await?;
+        let region = stored.map(|f| f.region_code).filter(|r| sc.contains(*r));
         self.audit_event(actor, "facility_refused", what.to_string(), detail, region).await?;
         Err(other_facility(s, facility_id, what))
     }

@@ -119,8 +119,14 @@ async fn a_clerk_bound_to_a_facility_handles_its_own_only(store: &Store) {
     assert!(!app.slip(&county, &fc.claim.claim_key()).await.unwrap().unwrap().voided);
     assert_eq!(app.admission(&county, at_fc.id).await.unwrap().unwrap().paid, Fen::ZERO);
     assert!(app.store().settlement(&store::Scope::all(), &ClaimKey::new("FC", "C2")).await.unwrap().is_none());
-    // Another county's facility stays unknown, as for anyone of the county.
-    assert!(matches!(app.admit(&s, pid(7), "FB", today(), "li.clerk").await, Err(app::AppError::NotFound(_))));
+    // Another county's facility, or an unknown one, is refused alike: the
+    // answer tells nothing of what exists elsewhere.
+    assert_eq!(
+        forbidden(app.admit(&s, pid(7), "FB", today(), "li.clerk").await),
+        forbidden(app.admit(&s, pid(7), "FB", today(), "li.clerk").await)
+    );
+    let unknown = forbidden(app.admit(&s, pid(7), "NOPE", today(), "li.clerk").await);
+    assert!(unknown.contains("facility NOPE"), "{unknown}");
 
     // Its own facility's work goes through.
     let a = app.admit(&s, pid(1), "FA", today(), "li.clerk").await.unwrap();
@@ -136,8 +142,11 @@ async fn a_clerk_bound_to_a_facility_handles_its_own_only(store: &Store) {
     // Every refusal is audited, with the facility asked for.
     let log = app.audit_log(1000).await.unwrap();
     let refused: Vec<_> = log.iter().filter(|e| e.action == "facility_refused").collect();
-    assert_eq!(refused.len(), 6, "settle, void, admit, link, pay and the admission read by a write");
-    assert!(refused.iter().all(|e| e.username == "li.clerk" && e.detail.contains("facility FC")));
+    assert_eq!(refused.len(), 8, "settle, void, admit, link, pay at FC; FB twice, NOPE");
+    assert!(refused.iter().all(|e| e.username == "li.clerk" && e.detail.contains("bound to facility FA")));
+    assert_eq!(refused.iter().filter(|e| e.detail.contains("facility FC")).count(), 5);
+    // Filed under the county's region only for a facility of the county.
+    assert!(refused.iter().all(|e| e.region.is_some() == e.detail.contains("facility FC")));
     assert!(log.iter().any(|e| e.action == "set_user_facility" && e.target == "li.clerk"));
 
     // Freed again, the clerk works across the county as before.
