@@ -768,7 +768,7 @@ rate = 0.8
         for when in [
             "{ referred = false }",
             "{ levels = [\"county\", \"municipal\"], referred = false }",
-            "{ levels = [], referred = true }",
+            "{ levels = [\"village\"], referred = true }",
         ] {
             let src = format!("[[tier]]\nname = \"basic\"\nwhen = {when}\nrate = 0.5\n");
             let e = Policy::parse(&src).unwrap_err().to_string();
