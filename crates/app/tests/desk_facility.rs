@@ -107,7 +107,7 @@ async fn a_clerk_bound_to_a_facility_handles_its_own_only(store: &Store) {
     forbidden(app.void_claim(&s, &fc.claim.claim_key(), "li.clerk").await);
     forbidden(app.slip(&s, &fc.claim.claim_key()).await);
     forbidden(app.admit(&s, pid(3), "FC", today(), "li.clerk").await);
-    let at_fc = app.admit(&county, pid(3), "FC", today(), "office").await.unwrap();
+    let at_fc = app.admit(&county, pid(1), "FC", today(), "office").await.unwrap();
     forbidden(app.admission(&s, at_fc.id).await);
     forbidden(app.link_admission_claim(&s, at_fc.id, "C1", "li.clerk").await);
     app.link_admission_claim(&county, at_fc.id, "C1", "office").await.unwrap();
@@ -136,7 +136,8 @@ async fn a_clerk_bound_to_a_facility_handles_its_own_only(store: &Store) {
     assert_eq!(a.paid, Fen(100));
     assert!(app.slip(&s, &fa.claim.claim_key()).await.unwrap().is_some());
     assert_eq!(app.facility_admissions(&s, "FA").await.unwrap().len(), 1);
-    assert_eq!(app.admissions_of(&s, pid(3)).await.unwrap().len(), 0, "FC's admission is not listed to FA's clerk");
+    assert_eq!(app.admissions_of(&s, pid(1)).await.unwrap().len(), 1, "FC's admission is not listed to FA's clerk");
+    assert_eq!(app.admissions_of(&county, pid(1)).await.unwrap().len(), 2);
     app.void_claim(&s, &fa.claim.claim_key(), "li.clerk").await.unwrap();
 
     // Every refusal is audited, with the facility asked for.
