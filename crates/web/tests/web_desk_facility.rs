@@ -85,7 +85,7 @@ async fn a_clerk_bound_to_a_facility_is_refused_another_by_token_and_by_page(kin
     let csrf = admin.csrf().await;
     let r = admin.post_form(&format!("/users/{clerk}/facility"), &[("csrf", &csrf), ("facility_id", "HC")]).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body.contains("clerk_a is bound to facility HC"), "{}", r.body);
+    assert!(r.body.contains("clerk_a 已绑定机构 HC"), "{}", r.body);
     assert!(r.body.contains(&format!("action=\"/users/{clerk}/facility\"")) && r.body.contains("value=\"HC\""));
     admin.csrf_header = Some(csrf.clone());
     let r = admin.post_json(&format!("/api/v1/users/{clerk}/facility"), r#"{"facility_id":"HA"}"#).await;
