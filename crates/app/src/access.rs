@@ -154,17 +154,40 @@ impl Permission {
 }
 
 /// A region scope: the digits every region code the user may see starts with
-/// (`""` for the whole country, `34` a province, `341122` a county).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Scope(String);
+/// (`""` for the whole country, `34` a province, `341122` a county), and, for a
+/// clerk bound to one facility (docs/desk.md, "A clerk's facility"), that
+/// facility: the claims, admissions, payments, voids and slips of any other
+/// facility are refused to them ([`Scope::allows_facility`]), though they see the
+/// registry of the whole region (to find a patient).
+///
+/// Serialised as the region digits alone; the facility is the account's
+/// (`users.facility_id`), never a token's own.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    region: String,
+    facility: Option<String>,
+}
+
+impl Serialize for Scope {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.region)
+    }
+}
+
+impl<'de> Deserialize<'de> for Scope {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Scope, D::Error> {
+        let s = String::deserialize(d)?;
+        Scope::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
 
 impl Scope {
     pub fn all() -> Scope {
-        Scope(String::new())
+        Scope { region: String::new(), facility: None }
     }
 
     /// Parses a scope: empty, or the significant digits of a region code (2, 4, 6,
-    /// 9 or 12 digits).
+    /// 9 or 12 digits). It is bound to no facility.
     pub fn parse(s: &str) -> Result<Scope, String> {
         let t = s.trim();
         if t.is_empty() {
@@ -175,32 +198,49 @@ impl Scope {
         if short != t {
             return Err(format!("scope {t:?} must be the significant digits of a region code, like {short}"));
         }
-        Ok(Scope(short))
+        Ok(Scope { region: short, facility: None })
+    }
+
+    /// The same region, bound to a facility (or to none).
+    pub fn with_facility(self, facility: Option<String>) -> Scope {
+        Scope { facility: facility.map(|f| f.trim().to_string()).filter(|f| !f.is_empty()), ..self }
+    }
+
+    /// The facility the scope is bound to, if any.
+    pub fn facility(&self) -> Option<&str> {
+        self.facility.as_deref()
+    }
+
+    /// Whether the claims and admissions of this facility are the user's to
+    /// handle: every facility when the scope is bound to none, else that one
+    /// only. (The region is checked apart, by the store.)
+    pub fn allows_facility(&self, facility_id: &str) -> bool {
+        self.facility.as_deref().is_none_or(|f| f == facility_id.trim())
     }
 
     /// The code prefix, `""` for everything.
     pub fn prefix(&self) -> &str {
-        &self.0
+        &self.region
     }
 
     /// Whether every region of this scope lies in `outer` (a token's scope in
     /// its owner's, a new user's in the administrator's).
     pub fn inside(&self, outer: &Scope) -> bool {
-        self.0.starts_with(&outer.0)
+        self.region.starts_with(&outer.region)
     }
 
     /// Whether a region code lies in the scope.
     pub fn admits(&self, code: RegionCode) -> bool {
-        code.starts_with(&self.0)
+        code.starts_with(&self.region)
     }
 
     /// Whether a code prefix (a region filter asked by a user) lies inside the scope,
     /// or contains it (then the scope is what is shown).
     pub fn narrow(&self, asked: &str) -> Option<String> {
-        if asked.starts_with(&self.0) {
+        if asked.starts_with(&self.region) {
             Some(asked.to_string())
-        } else if self.0.starts_with(asked) {
-            Some(self.0.clone())
+        } else if self.region.starts_with(asked) {
+            Some(self.region.clone())
         } else {
             None
         }
@@ -209,10 +249,10 @@ impl Scope {
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
+        if self.region.is_empty() {
             f.write_str("*")
         } else {
-            f.write_str(&self.0)
+            f.write_str(&self.region)
         }
     }
 }
@@ -362,6 +402,18 @@ mod tests {
         assert_eq!(s.narrow("34").as_deref(), Some("341122"));
         assert_eq!(s.narrow("341122100").as_deref(), Some("341122100"));
         assert_eq!(s.narrow("341123"), None);
+    }
+
+    #[test]
+    fn a_scope_bound_to_a_facility_allows_that_facility_only() {
+        let county = Scope::parse("341122").unwrap();
+        assert!(county.allows_facility("H001") && county.allows_facility("H002"));
+        let bound = county.clone().with_facility(Some(" H001 ".into()));
+        assert_eq!(bound.facility(), Some("H001"));
+        assert!(bound.allows_facility("H001") && !bound.allows_facility("H002") && !bound.allows_facility(""));
+        assert_eq!((bound.prefix(), bound.to_string()), ("341122", "341122".to_string()), "the region is the same");
+        assert_eq!(county.clone().with_facility(Some("  ".into())), county, "a blank facility binds nothing");
+        assert_eq!(serde_json::to_string(&bound).unwrap(), "\"341122\"");
     }
 
     #[test]

@@ -11,6 +11,9 @@
 //! was turned off, or whose role or scope shrank below the token's, acts no
 //! more.
 //!
+//! A clerk's account may be bound to one facility ([`App::set_user_facility`]);
+//! its tokens act for that facility only, whatever their scope.
+//!
 //! Passwords are hashed and checked by the adapter (the web crate holds the
 //! hasher); this layer receives hashes, and the password policy
 //! ([`crate::access::check_new_password`]) that the adapter applies first.
@@ -151,6 +154,46 @@ impl App {
             ("deactivate_user", "the account may not log in; its sessions ended, its tokens act no more".to_string())
         };
         self.audit_event(&by.username, action, u.username.clone(), detail, None).await?;
+        self.user_by_id(u.id).await?.ok_or_else(|| AppError::NotFound(format!("user {user_id} not found")))
+    }
+
+    /// Checks that an account of `role` in `scope` may be bound to `facility_id`:
+    /// a clerk's only, and the facility stored inside the scope's region.
+    pub(crate) async fn check_clerk_facility(&self, role: Role, scope: &Scope, facility_id: &str) -> AppResult<()> {
+        if role != Role::Clerk {
+            return Err(AppError::Invalid(format!(
+                "facility: only a clerk's account is bound to a facility, not a {role}'s"
+            )));
+        }
+        let region = crate::service::scope(scope)?;
+        match self.store().get::<domain::Facility>(facility_id).await? {
+            Some(f) if region.contains(f.region_code) => Ok(()),
+            Some(_) => Err(AppError::Invalid(format!(
+                "facility: {facility_id} lies outside the account's region scope {scope}"
+            ))),
+            None => Err(AppError::Invalid(format!("facility: {facility_id:?} is not in the store"))),
+        }
+    }
+
+    /// Binds a clerk's account to one facility, or frees it (`None`): a bound
+    /// clerk, and every token of theirs, settles, admits, takes payments,
+    /// voids and prints slips for that facility only (docs/desk.md). Inside the
+    /// administrator's scope; audited.
+    pub async fn set_user_facility(&self, by: &User, user_id: i64, facility_id: Option<&str>) -> AppResult<User> {
+        let u = self.managed_user(by, user_id).await?;
+        let facility_id = facility_id.map(str::trim).filter(|f| !f.is_empty());
+        if let Some(f) = facility_id {
+            self.check_clerk_facility(u.role, &u.scope, f).await?;
+        }
+        {
+            let _turn = self.writing().await;
+            self.store().set_user_facility(u.id, facility_id).await?;
+        }
+        let detail = match (u.scope.facility(), facility_id) {
+            (before, Some(f)) => format!("bound to facility {f} (was {})", before.unwrap_or("none")),
+            (before, None) => format!("bound to no facility (was {})", before.unwrap_or("none")),
+        };
+        self.audit_event(&by.username, "set_user_facility", u.username.clone(), detail, None).await?;
         self.user_by_id(u.id).await?.ok_or_else(|| AppError::NotFound(format!("user {user_id} not found")))
     }
 
@@ -299,7 +342,9 @@ impl App {
         {
             return Ok(None);
         }
-        let user = User { role: t.role, scope: t.scope.clone(), ..owner };
+        // The facility is the owner's as they are now: a token never escapes it.
+        let facility = owner.scope.facility().map(str::to_string);
+        let user = User { role: t.role, scope: t.scope.clone().with_facility(facility), ..owner };
         Ok(Some((user, t)))
     }
 }

@@ -536,6 +536,7 @@ mod tests {
                 eligible_cost: Fen::from_yuan(8_000),
                 diagnosis: "J18".into(),
                 facility_id: String::new(),
+                referred: false,
             });
             data.settlements.insert(
                 domain::ClaimKey::new("", &claim_id),

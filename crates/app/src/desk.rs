@@ -33,6 +33,34 @@ pub fn deposit_waived(status: PovertyStatus) -> bool {
     status.is_poor()
 }
 
+/// The most admissions a page of the desk shows.
+pub const DESK_PAGE_MAX: u32 = 200;
+
+/// Where a page of the desk's open admissions starts: after the admission of
+/// this day and ID. Written `YYYY-MM-DD.ID` in links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeskKey {
+    pub admitted: NaiveDate,
+    pub id: i64,
+}
+
+impl std::fmt::Display for DeskKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.admitted, self.id)
+    }
+}
+
+impl std::str::FromStr for DeskKey {
+    type Err = String;
+    fn from_str(s: &str) -> Result<DeskKey, String> {
+        let bad = || format!("after: {s:?} is not a page key (YYYY-MM-DD.ID, as the next-page link gives)");
+        let (day, id) = s.trim().split_once('.').ok_or_else(bad)?;
+        let admitted = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| bad())?;
+        let id = id.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(bad)?;
+        Ok(DeskKey { admitted, id })
+    }
+}
+
 /// An admission in the arrears, with the days since its bill fell due.
 #[derive(Debug, Clone)]
 pub struct Arrear {
@@ -64,11 +92,48 @@ impl Arrears {
     }
 }
 
+/// The refusal of a record of another facility to a clerk bound to one.
+pub(crate) fn other_facility(s: &Scope, facility_id: &str, what: &str) -> AppError {
+    AppError::Forbidden(format!(
+        "your account is bound to facility {}: {what} is of facility {facility_id}, which you may not handle",
+        s.facility().unwrap_or_default()
+    ))
+}
+
+/// [`App::refuse_other_facility`] without the audit, for reads.
+pub(crate) fn check_facility(s: &Scope, facility_id: &str, what: &str) -> AppResult<()> {
+    if s.allows_facility(facility_id) {
+        Ok(())
+    } else {
+        Err(other_facility(s, facility_id, what))
+    }
+}
+
 fn invalid(s: impl Into<String>) -> AppError {
     AppError::Invalid(s.into())
 }
 
 impl App {
+    /// Refuses, with [`AppError::Forbidden`], the work of a clerk bound to one
+    /// facility on a record (`what`: a claim, an admission) of any other
+    /// (stored or not, of their county or another: the answer is the same),
+    /// and audits the refusal; passes everyone else (their region is checked
+    /// by the store). docs/desk.md, "A clerk's facility".
+    pub async fn refuse_other_facility(&self, s: &Scope, facility_id: &str, actor: &str, what: &str) -> AppResult<()> {
+        if s.allows_facility(facility_id) {
+            return Ok(());
+        }
+        let own = s.facility().unwrap_or_default();
+        let detail = format!("refused: {what} of facility {facility_id}; the account is bound to facility {own}");
+        // Filed under the facility's region when it lies in the clerk's; any
+        // other facility, stored or not, is refused alike, revealing nothing.
+        let sc = scope(s)?;
+        let stored = self.store().get::<domain::Facility>(facility_id.trim()).await?;
+        let region = stored.map(|f| f.region_code).filter(|r| sc.contains(*r));
+        self.audit_event(actor, "facility_refused", what.to_string(), detail, region).await?;
+        Err(other_facility(s, facility_id, what))
+    }
+
     /// Admits a person at a facility, both inside the scope, on `admitted` (not
     /// in the future, at most [`ADMITTED_DAYS_BACK`] days back). The deposit is
     /// waived by [`deposit_waived`] on the status the store reads.
@@ -93,6 +158,7 @@ impl App {
         if facility_id.is_empty() {
             return Err(invalid("facility_id: name the facility"));
         }
+        self.refuse_other_facility(s, facility_id, actor, "the admission").await?;
         let a = {
             let _turn = self.writing().await;
             let new = NewAdmission { person, facility_id: facility_id.to_string(), admitted };
@@ -115,6 +181,9 @@ impl App {
         let claim_id = claim_id.trim();
         if claim_id.is_empty() || claim_id.chars().count() > 64 || claim_id.chars().any(char::is_control) {
             return Err(invalid("claim_id: 1 to 64 characters, no control characters"));
+        }
+        if let Some(before) = self.store().admission(&scope(s)?, id).await? {
+            self.refuse_other_facility(s, &before.facility_id, actor, &format!("admission {id}")).await?;
         }
         let a = {
             let _turn = self.writing().await;
@@ -152,6 +221,7 @@ impl App {
         let Some(before) = self.store().admission(&sc, id).await? else {
             return Err(AppError::NotFound(format!("admission {id} is not in the store")));
         };
+        self.refuse_other_facility(s, &before.facility_id, actor, &format!("admission {id}")).await?;
         if paid_on < before.admitted {
             return Err(invalid(format!("paid_on: {paid_on} is before the admission ({})", before.admitted)));
         }
@@ -174,21 +244,32 @@ impl App {
         Ok(a)
     }
 
-    /// An admission inside the scope (by its facility), with its payments.
+    /// An admission inside the scope (by its facility), with its payments; one
+    /// of another facility than a bound clerk's is refused.
     pub async fn admission(&self, s: &Scope, id: i64) -> AppResult<Option<Admission>> {
-        Ok(self.store().admission(&scope(s)?, id).await?)
+        let a = self.store().admission(&scope(s)?, id).await?;
+        if let Some(a) = &a {
+            check_facility(s, &a.facility_id, &format!("admission {id}"))?;
+        }
+        Ok(a)
     }
 
-    /// The admissions of a person inside the scope, the oldest first.
+    /// The admissions of a person inside the scope, the oldest first; for a
+    /// clerk bound to a facility, those at that facility.
     pub async fn admissions_of(&self, s: &Scope, person: ResidentId) -> AppResult<Vec<Admission>> {
-        Ok(self.store().admissions(&scope(s)?, None, Some(person), false, Page::first(1000)).await?)
+        let all = self.store().admissions(&scope(s)?, s.facility(), Some(person), false, Page::first(1000)).await?;
+        Ok(all)
     }
 
-    /// A facility inside the scope; one outside it is answered as unknown.
+    /// A facility inside the scope; one outside it is answered as unknown, and
+    /// another than a bound clerk's is refused ([`AppError::Forbidden`]).
     pub async fn facility_in_scope(&self, s: &Scope, facility_id: &str) -> AppResult<domain::Facility> {
         let sc = scope(s)?;
         match self.store().get::<domain::Facility>(facility_id).await? {
-            Some(f) if sc.contains(f.region_code) => Ok(f),
+            Some(f) if sc.contains(f.region_code) => {
+                check_facility(s, facility_id, "the facility")?;
+                Ok(f)
+            }
             _ => Err(AppError::NotFound(format!("facility {facility_id:?} is not in the store"))),
         }
     }
@@ -198,6 +279,31 @@ impl App {
     pub async fn facility_admissions(&self, s: &Scope, facility_id: &str) -> AppResult<Vec<Admission>> {
         self.facility_in_scope(s, facility_id).await?;
         Ok(self.store().admissions(&scope(s)?, Some(facility_id), None, false, Page::first(u32::MAX)).await?)
+    }
+
+    /// One page of a facility's open admissions (the desk's list: no claim
+    /// named, the claim voided, or a balance owed or to refund), in
+    /// `(admitted, id)` order after the key `after`, at most `limit` (1 to
+    /// [`DESK_PAGE_MAX`]); with the key to ask for the next page when there is
+    /// one. The facility as [`App::facility_in_scope`] checks it.
+    pub async fn open_admissions(
+        &self,
+        s: &Scope,
+        facility_id: &str,
+        after: Option<DeskKey>,
+        limit: u32,
+    ) -> AppResult<(Vec<Admission>, Option<DeskKey>)> {
+        self.facility_in_scope(s, facility_id).await?;
+        let limit = limit.clamp(1, DESK_PAGE_MAX);
+        let after = after.map(|k| (k.admitted, k.id));
+        let mut rows = self.store().open_admissions(&scope(s)?, facility_id, after, limit + 1).await?;
+        let next = if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            rows.last().map(|a| DeskKey { admitted: a.admitted, id: a.id })
+        } else {
+            None
+        };
+        Ok((rows, next))
     }
 
     /// The arrears of a facility inside the scope (one outside it is answered as
@@ -224,5 +330,20 @@ impl App {
         rows.sort_by(|x, y| y.days_outstanding.cmp(&x.days_outstanding).then(x.admission.id.cmp(&y.admission.id)));
         let total = rows.iter().map(|r| r.admission.balance()).sum();
         Ok(Arrears { facility_id: facility_id.to_string(), as_of, rows, total, waived_settled, waived_paid_up })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_desk_key_is_written_and_read_back() {
+        let k = DeskKey { admitted: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(), id: 42 };
+        assert_eq!(k.to_string(), "2026-03-01.42");
+        assert_eq!("2026-03-01.42".parse::<DeskKey>().unwrap(), k);
+        for bad in ["", "42", "2026-03-01", "2026-13-01.4", "2026-03-01.0", "2026-03-01.x"] {
+            assert!(bad.parse::<DeskKey>().unwrap_err().contains("page key"), "{bad:?}");
+        }
     }
 }

@@ -110,6 +110,7 @@ impl App {
                     .into(),
             ));
         }
+        self.refuse_other_facility(s, &claim.facility_id, actor, &format!("claim {}", claim.claim_id)).await?;
         let facility = self.facility_in_scope(s, &claim.facility_id).await?;
         let province = domain::items::province_of(facility.region_code);
         let (items, totals) = self.price_bill(province, claim.year(), lines).await?;

@@ -24,7 +24,8 @@ pub enum AppError {
     /// The request is well-formed but cannot be carried out (no policy, say).
     #[error("{0}")]
     Invalid(String),
-    /// The user's role (or its scope) may not do this.
+    /// The caller may not do this: their role or scope may not, or, for a
+    /// record they may see, a clerk bound to one facility and a claim of another.
     #[error("{0}")]
     Forbidden(String),
     /// The store failed.

@@ -126,6 +126,7 @@ impl App {
         from: NaiveDate,
         to: NaiveDate,
     ) -> AppResult<Reconciliation> {
+        crate::desk::check_facility(s, facility, "the reconciliation")?;
         if to < from {
             return Err(AppError::Invalid(format!("to: {to} is before from ({from})")));
         }

@@ -265,7 +265,7 @@ fn user(u: store::UserRow) -> AppResult<User> {
     Ok(User {
         id: u.id,
         role: u.role.parse::<Role>().map_err(|_| bad("role", &u.role))?,
-        scope: Scope::parse(&u.region_scope).map_err(|_| bad("scope", &u.region_scope))?,
+        scope: Scope::parse(&u.region_scope).map_err(|_| bad("scope", &u.region_scope))?.with_facility(u.facility_id),
         username: u.username,
         password_hash: u.password_hash,
         failed_logins: u.failed_attempts,
@@ -358,7 +358,13 @@ impl App {
         self.store.user_by_id(id).await?.map(user).transpose()
     }
 
+    /// Creates an account. A scope bound to a facility (`Scope::with_facility`)
+    /// is for a clerk only, and the facility must be stored inside the scope's
+    /// region (docs/desk.md, "A clerk's facility").
     pub async fn create_user(&self, u: NewUser) -> AppResult<User> {
+        if let Some(f) = u.scope.facility() {
+            self.check_clerk_facility(u.role, &u.scope, f).await?;
+        }
         let _turn = self.writing().await;
         if let Some(taken) = self.store.user_by_name(&u.username).await? {
             return Err(AppError::Conflict(if taken.username == u.username {
@@ -377,6 +383,7 @@ impl App {
                 password_hash: u.password_hash,
                 role: u.role.as_str().into(),
                 region_scope: u.scope.prefix().into(),
+                facility_id: u.scope.facility().map(str::to_string),
             })
             .await?;
         user(row)
@@ -715,6 +722,7 @@ impl App {
                     .into(),
             ));
         }
+        self.refuse_other_facility(s, &claim.facility_id, actor, &format!("claim {}", claim.claim_id)).await?;
         if let Some(why) = self.amount_limits().await?.check_claim(&claim) {
             return Err(AppError::Invalid(why));
         }
@@ -744,6 +752,7 @@ impl App {
     /// person's year, by `actor`, with the audit row in the same transaction. A
     /// claim outside the scope is answered as an unknown one.
     pub async fn void_claim(&self, s: &Scope, claim: &domain::ClaimKey, actor: &str) -> AppResult<VoidedClaim> {
+        self.refuse_other_facility(s, &claim.facility_id, actor, &format!("claim {}", claim.claim_id)).await?;
         let _turn = self.writing().await;
         let v = crate::settlement::void_claim(&self.store, &scope(s)?, claim, actor).await?;
         let policy = crate::settlement::engine().policy(&v.policy).map_err(AppError::Store)?;

@@ -50,7 +50,11 @@ impl App {
     /// The slip of a settled claim, by its key (facility and ID), inside the
     /// scope; `None` for a claim that is unknown, outside the scope, or not
     /// settled, alike.
+    /// The slip of a claim of another facility than a bound clerk's is refused
+    /// ([`AppError::Forbidden`]; the caller audits it with
+    /// [`App::refuse_other_facility`]).
     pub async fn slip(&self, s: &Scope, key: &domain::ClaimKey) -> AppResult<Option<Slip>> {
+        crate::desk::check_facility(s, &key.facility_id, &format!("claim {}", key.claim_id))?;
         let sc = scope(s)?;
         let Some(set) = self.store().settlement(&sc, key).await? else { return Ok(None) };
         let Some(pv) = self.store().person_in_scope(&sc, set.person).await? else { return Ok(None) };

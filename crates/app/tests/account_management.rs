@@ -80,6 +80,7 @@ async fn user_names_are_unique_without_regard_to_case(store: &Store) {
             password_hash: "x".into(),
             role: "viewer".into(),
             region_scope: String::new(),
+            facility_id: None,
         })
         .await
         .unwrap_err();
@@ -292,6 +293,7 @@ async fn a_village_doctor_is_a_user_and_the_rebuilt_tables_keep_their_rules(stor
         password_hash: "x".into(),
         role: role.into(),
         region_scope: "341122100201".into(),
+        facility_id: None,
     };
     let doctor = store.create_user(&new("dr.wang", "village_doctor")).await.unwrap();
     assert_eq!(doctor.role, "village_doctor");

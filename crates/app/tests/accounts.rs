@@ -27,6 +27,7 @@ fn new_user(name: &str, role: &str, scope: &str) -> NewUser {
         password_hash: format!("$argon2id$hash-of-{name}"),
         role: role.into(),
         region_scope: scope.into(),
+        facility_id: None,
     }
 }
 

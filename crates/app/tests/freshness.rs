@@ -70,6 +70,7 @@ const WRITES: &[&str] = &[
     "set_login_state",
     "set_password",
     "set_user_active",
+    "set_user_facility",
     "create_session",
     "delete_session",
     "create_api_token",
@@ -204,6 +205,7 @@ const READS: &[&str] = &[
     "year_policy_candidates",
     "admission",
     "admissions",
+    "open_admissions",
     "facility_settlements",
     "network_history",
     "kept_network_alerts",
@@ -932,12 +934,14 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
             password_hash: "x".into(),
             role: "officer".into(),
             region_scope: "341122".into(),
+            facility_id: None,
         })
         .await
         .unwrap();
     store.set_login_state(user.id, 1, None).await.unwrap();
     store.set_password(user.id, "y").await.unwrap();
     store.set_user_active(user.id, true).await.unwrap();
+    store.set_user_facility(user.id, Some("F1")).await.unwrap();
     let session = store::SessionRow {
         token_hash: "s1".into(),
         user_id: user.id,
@@ -994,6 +998,7 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
             "set_login_state",
             "set_password",
             "set_user_active",
+            "set_user_facility",
             "create_session",
             "delete_session",
             "create_api_token",

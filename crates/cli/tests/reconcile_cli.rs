@@ -106,6 +106,7 @@ async fn fill(db: &str) -> (BTreeMap<String, Fen>, BTreeMap<String, usize>) {
             eligible_cost: Fen::from_yuan(total * 9 / 10),
             diagnosis: "C16".into(),
             facility_id: "FH".into(),
+            referred: false,
         };
         let s = app.settle_claim(&app::Scope::all(), claim, "clerk").await.unwrap();
         for (name, amount) in s.policy.names.iter().zip(&s.settlement.payments) {

@@ -183,6 +183,7 @@ mod tests {
             eligible_cost: Fen::from_yuan(yuan),
             diagnosis: "C16".into(),
             facility_id: String::new(),
+            referred: false,
         }
     }
 

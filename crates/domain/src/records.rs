@@ -545,6 +545,12 @@ pub struct Claim {
     /// ICD-10 code of the main diagnosis; empty where none was recorded.
     pub diagnosis: String,
     pub facility_id: String,
+    /// Whether the patient came with a referral (转诊; docs/settlement.md,
+    /// "Referral"). Optional in files; absent or empty: not referred. Referral
+    /// only tells claims apart above the county: a policy filters on it only
+    /// for the municipal, provincial and out-of-province levels.
+    #[serde(default)]
+    pub referred: bool,
 }
 
 impl Claim {
@@ -613,6 +619,7 @@ impl Record for Claim {
         req("eligible_cost"),
         opt("diagnosis"),
         opt("facility_id"),
+        opt("referred"),
     ];
 
     fn from_fields(f: &[&str]) -> Result<Self, FieldError> {
@@ -641,6 +648,10 @@ impl Record for Claim {
             t => col("diagnosis", parse_icd10(t))?,
         };
         let facility_id = parse_name("facility_id", f[9], true)?;
+        let referred = match f[10].trim() {
+            "" => false,
+            t => col("referred", parse_bool(t))?,
+        };
         Ok(Claim {
             claim_id,
             person_id,
@@ -652,6 +663,7 @@ impl Record for Claim {
             eligible_cost,
             diagnosis,
             facility_id,
+            referred,
         })
     }
 
@@ -667,6 +679,7 @@ impl Record for Claim {
             self.eligible_cost.to_string(),
             self.diagnosis.clone(),
             self.facility_id.clone(),
+            self.referred.to_string(),
         ]
     }
 
@@ -863,17 +876,49 @@ mod tests {
             "50000",
             "c16.9",
             "",
+            "",
         ])
         .unwrap();
         assert_eq!(c.total_cost, Fen::from_yuan(60_000));
         assert_eq!(c.diagnosis, "C16.9");
         assert_eq!(c.year(), 2024);
+        assert!(!c.referred, "no referral unless the file says so");
+    }
+
+    #[test]
+    fn the_referral_column_reads_yes_and_no() {
+        let row = |r: &str| {
+            let f = [
+                "C1",
+                "11010519491231002X",
+                "municipal",
+                "inpatient",
+                "2024-03-01",
+                "2024-03-10",
+                "600",
+                "500",
+                "",
+                "H1",
+                r,
+            ];
+            Claim::from_fields(&f)
+        };
+        for (v, want) in [("true", true), ("是", true), ("1", true), ("false", false), ("否", false), ("", false)] {
+            let c = row(v).unwrap();
+            assert_eq!(c.referred, want, "{v:?}");
+            assert_eq!(crate::settlement::ClaimInput::from(&c).referred, want);
+        }
+        let e = row("perhaps").unwrap_err();
+        assert_eq!(e.column, "referred");
+        let back = row("yes").unwrap().to_fields();
+        let back: Vec<&str> = back.iter().map(String::as_str).collect();
+        assert!(Claim::from_fields(&back).unwrap().referred, "written and read back");
     }
 
     #[test]
     fn bad_claims_name_the_column() {
         let base =
-            ["C1", "11010519491231002X", "county", "inpatient", "2024-03-01", "2024-03-10", "600", "500", "", ""];
+            ["C1", "11010519491231002X", "county", "inpatient", "2024-03-01", "2024-03-10", "600", "500", "", "", ""];
         let cases: &[(usize, &str, &str)] = &[
             (1, "110105194912310021", "person_id"),
             (2, "hospital", "facility_level"),

@@ -30,7 +30,7 @@ impl From<&crate::Claim> for ClaimInput {
             total_cost: c.total_cost,
             eligible_cost: c.eligible_cost,
             enrolled: true,
-            referred: true,
+            referred: c.referred,
         }
     }
 }

@@ -63,6 +63,7 @@ fn claims(rng: &mut Rng, persons: &[Person], n: usize, start: usize) -> Vec<(Cla
                 eligible_cost: Fen(eligible),
                 diagnosis: String::new(),
                 facility_id: String::new(),
+                referred: false,
             };
             (claim, FundAmounts([basic, 0, eligible / 10, 0, 0]), Fen(total - basic - eligible / 10))
         })

@@ -379,6 +379,7 @@ fn samples() -> Samples {
             eligible_cost: Fen(5_000_001),
             diagnosis: "C16.9".into(),
             facility_id: "F2".into(),
+            referred: false,
         },
         Claim {
             claim_id: "C2".into(),
@@ -391,6 +392,7 @@ fn samples() -> Samples {
             eligible_cost: Fen(0),
             diagnosis: String::new(),
             facility_id: String::new(),
+            referred: false,
         },
     ];
     let thresholds = vec![

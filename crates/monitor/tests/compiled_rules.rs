@@ -94,6 +94,7 @@ fn data(n: usize, seed: u64, shuffle: bool) -> Data {
                     eligible_cost: Fen(1000),
                     diagnosis: diagnoses[rng.below(diagnoses.len() as u64) as usize].into(),
                     facility_id: String::new(),
+                    referred: false,
                 });
             }
         }

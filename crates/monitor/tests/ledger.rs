@@ -50,6 +50,7 @@ fn claim(
         eligible_cost: Fen::from_yuan(total),
         diagnosis: dx.into(),
         facility_id: String::new(),
+        referred: false,
     }
 }
 

@@ -238,6 +238,7 @@ fn claim(id: &str, person: ResidentId, discharged: NaiveDate, diagnosis: &str) -
         eligible_cost: Fen(1000),
         diagnosis: diagnosis.into(),
         facility_id: String::new(),
+        referred: false,
     }
 }
 

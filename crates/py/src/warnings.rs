@@ -205,6 +205,8 @@ pub fn read_claims(t: &Table) -> Result<Vec<Claim>> {
                 eligible_cost: eligibles[i],
                 diagnosis: diagnoses[i].map(|d| d.trim().to_ascii_uppercase()).unwrap_or_default(),
                 facility_id: facilities[i].unwrap_or("").to_string(),
+                // The warnings read no referral; the exchange does not carry it.
+                referred: false,
             })
         })
         .collect()

@@ -5,7 +5,7 @@
 
 use crate::engine::{settle_into, Accumulators, ClaimInput, Settlement, TierAccumulator};
 use crate::policy::{Base, CapLevel, Mode, Policy};
-use domain::{Fen, PovertyStatus, Rate};
+use domain::{FacilityLevel, Fen, PovertyStatus, Rate};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -116,8 +116,9 @@ impl Explanation {
                 "NOT ENROLLED 未参保 in basic medical insurance for the year: entries that require enrolment do not apply"
             );
         }
-        if !c.referred {
-            let _ = writeln!(o, "Without referral 未转诊");
+        // Referral matters above the county only (docs/settlement.md, "Referral").
+        if c.level.index() > FacilityLevel::County.index() {
+            let _ = writeln!(o, "{}", if c.referred { "Referred 已转诊" } else { "Without referral 未转诊" });
         }
         let _ = writeln!(
             o,

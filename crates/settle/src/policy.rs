@@ -397,6 +397,8 @@ pub enum TierProblem {
     NotForMode(&'static str),
     #[error("{0}")]
     SharedAccumulator(String),
+    #[error("applies above the county only: give when.levels, naming only municipal, provincial or out_of_province (a claim at or below the county needs no referral)")]
+    ReferralBelowCounty,
 }
 
 fn top(key: &str, reason: &str) -> PolicyError {
@@ -582,6 +584,17 @@ fn parse_when(cx: &Ctx, w: &Value) -> Result<When, PolicyError> {
             _ => return Err(cx.err(&key, TierProblem::UnknownKey)),
         }
     }
+    // Referral tells claims apart above the county only: at or below it a
+    // patient needs none, and a claim there says "not referred" (the default
+    // of files and forms). So an entry that filters on referral names its
+    // levels, all above the county.
+    if when.referred.is_some() {
+        let at_or_below = |l: &FacilityLevel| l.index() <= FacilityLevel::County.index();
+        match &when.levels {
+            Some(levels) if !levels.iter().any(at_or_below) => {}
+            _ => return Err(cx.err("when.referred", TierProblem::ReferralBelowCounty)),
+        }
+    }
     Ok(when)
 }
 
@@ -731,5 +744,58 @@ mod in_force_tests {
         let other = RegionCode::parse("110101001001").unwrap();
         assert_eq!(policy_in_force(ps.iter().map(|p| (p.0, p.1, p.2)), other, 2024), Some(4), "the nation's");
         assert_eq!(policy_in_force(ps[..4].iter().map(|p| (p.0, p.1, p.2)), other, 2024), None);
+    }
+}
+
+#[cfg(test)]
+mod referral_tests {
+    use super::*;
+
+    const VARIANT: &str = r#"
+[[tier]]
+name = "basic"
+when = { levels = ["municipal", "provincial"], referred = false }
+rate = 0.5
+
+[[tier]]
+name = "basic"
+rate = 0.8
+"#;
+
+    #[test]
+    fn a_referral_filter_names_levels_above_the_county_only() {
+        assert!(Policy::parse(VARIANT).is_ok());
+        for when in [
+            "{ referred = false }",
+            "{ levels = [\"county\", \"municipal\"], referred = false }",
+            "{ levels = [\"village\"], referred = true }",
+        ] {
+            let src = format!("[[tier]]\nname = \"basic\"\nwhen = {when}\nrate = 0.5\n");
+            let e = Policy::parse(&src).unwrap_err().to_string();
+            assert!(e.contains("when.referred") && e.contains("above the county"), "{when}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_claim_above_the_county_without_referral_gets_the_variant() {
+        let p = Policy::parse(VARIANT).unwrap();
+        let claim = |level, referred| ClaimInput {
+            level,
+            kind: ClaimKind::Inpatient,
+            total_cost: Fen(100_001),
+            eligible_cost: Fen(100_001),
+            enrolled: true,
+            referred,
+        };
+        let pay = |c: &ClaimInput| {
+            let mut acc = crate::Accumulators::new(&p);
+            crate::settle_claim(&p, c, PovertyStatus::General, &mut acc).payments[0]
+        };
+        // 50% of 1,000.01 yuan is 500.005: half a fen rounds up.
+        assert_eq!(pay(&claim(FacilityLevel::Municipal, false)), Fen(50_001));
+        assert_eq!(pay(&claim(FacilityLevel::Municipal, true)), Fen(80_001));
+        // At the county a referral does not matter.
+        assert_eq!(pay(&claim(FacilityLevel::County, false)), Fen(80_001));
+        assert_eq!(pay(&claim(FacilityLevel::County, true)), Fen(80_001));
     }
 }

@@ -270,6 +270,10 @@ features! {
     RequiresEnrolment,
     /// An entry passed over because the person is not enrolled for the year.
     SkippedByEnrolment,
+    /// The entry used filters by referral (`when.referred`).
+    WhenReferred,
+    /// An entry passed over for the claim's referral (its `when.referred`).
+    SkippedByReferral,
 
     /// An entry passed over for the claim's status.
     SkippedByStatus,
@@ -297,9 +301,10 @@ features! {
 fn passed_over(e: &TierEntry, status: PovertyStatus, input: &settle::ClaimInput) -> Vec<Feature> {
     let (kind, level) = (input.kind, input.level);
     let mut why = Vec::new();
-    // Claims files carry no referral yet (every claim is referred), so no case
-    // can use `when.referred`; `settle`'s unit tests cover it.
-    let When { statuses, kinds, levels, referred: _ } = &e.when;
+    let When { statuses, kinds, levels, referred } = &e.when;
+    if referred.is_some_and(|r| r != input.referred) {
+        why.push(Feature::SkippedByReferral);
+    }
     if e.requires_enrolment && !input.enrolled {
         why.push(Feature::SkippedByEnrolment);
     }
@@ -380,9 +385,11 @@ fn step_features(
         requires_enrolment,
     } = &policy.entries[ei];
     let When { statuses, kinds, levels, referred } = when;
-    assert!(referred.is_none(), "no case can use when.referred (see passed_over)");
-    if statuses.is_none() && kinds.is_none() && levels.is_none() {
+    if statuses.is_none() && kinds.is_none() && levels.is_none() && referred.is_none() {
         f.push(Feature::WhenNone);
+    }
+    if referred.is_some() {
+        f.push(Feature::WhenReferred);
     }
     if *requires_enrolment {
         f.push(Feature::RequiresEnrolment);

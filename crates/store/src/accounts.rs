@@ -29,6 +29,9 @@ pub struct UserRow {
     pub lang: String,
     pub active: bool,
     pub created_at: DateTime<Utc>,
+    /// The one facility a clerk settles for (migration 25); `None`: any in the
+    /// region scope.
+    pub facility_id: Option<String>,
 }
 
 /// A new account; the password is already hashed.
@@ -38,6 +41,7 @@ pub struct NewUser {
     pub password_hash: String,
     pub role: String,
     pub region_scope: String,
+    pub facility_id: Option<String>,
 }
 
 /// A login session, under the hash of the token the browser holds.
@@ -150,13 +154,38 @@ impl ImportRunRow {
 
 const USER_COLS: &str =
     "id, username, password_hash, role, region_scope, failed_attempts, locked_until, display_name, \
-                         lang, active, created_at";
+                         lang, active, created_at, facility_id";
 
-type UserTuple = (i64, String, String, String, String, i64, Option<DateTime<Utc>>, String, String, bool, DateTime<Utc>);
+type UserTuple = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<DateTime<Utc>>,
+    String,
+    String,
+    bool,
+    DateTime<Utc>,
+    Option<String>,
+);
 
 fn user_from(t: UserTuple) -> UserRow {
-    let (id, username, password_hash, role, region_scope, failed, locked_until, display_name, lang, active, created_at) =
-        t;
+    let (
+        id,
+        username,
+        password_hash,
+        role,
+        region_scope,
+        failed,
+        locked_until,
+        display_name,
+        lang,
+        active,
+        created_at,
+        facility_id,
+    ) = t;
     UserRow {
         id,
         username,
@@ -169,6 +198,7 @@ fn user_from(t: UserTuple) -> UserRow {
         lang,
         active,
         created_at,
+        facility_id,
     }
 }
 
@@ -233,14 +263,15 @@ impl Store {
         let at = now();
         let id: i64 = on_pool!(self, p => {
             sqlx::query_scalar(
-                "INSERT INTO users (username, password_hash, role, region_scope, created_at)
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                "INSERT INTO users (username, password_hash, role, region_scope, created_at, facility_id)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
             .bind(&u.username)
             .bind(&u.password_hash)
             .bind(&u.role)
             .bind(&u.region_scope)
             .bind(at)
+            .bind(&u.facility_id)
             .fetch_one(p)
             .await
             .ctx(&ctx)?
@@ -307,6 +338,25 @@ impl Store {
                 .execute(p)
                 .await
                 .ctx("changing a password")?
+                .rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound { kind: "user", key: user_id.to_string() });
+        }
+        Ok(())
+    }
+
+    /// Binds a clerk's account to one facility, or frees it (`None`). The
+    /// caller has checked that the facility exists and lies in the account's
+    /// scope.
+    pub async fn set_user_facility(&self, user_id: i64, facility_id: Option<&str>) -> Result<(), StoreError> {
+        let n = on_pool!(self, p => {
+            sqlx::query("UPDATE users SET facility_id = $1 WHERE id = $2")
+                .bind(facility_id)
+                .bind(user_id)
+                .execute(p)
+                .await
+                .ctx("binding an account to a facility")?
                 .rows_affected()
         });
         if n == 0 {
@@ -731,6 +781,7 @@ mod tests {
                 password_hash: "x".into(),
                 role: "officer".into(),
                 region_scope: "341122".into(),
+                facility_id: None,
             })
             .await
             .unwrap();

@@ -129,7 +129,8 @@ impl Store {
              AND (c.claim_id > $4 OR (c.claim_id = $4 AND c.facility_id > $5))
              ORDER BY c.claim_id, c.facility_id LIMIT $6"
         );
-        type Row = (String, i64, String, String, chrono::NaiveDate, chrono::NaiveDate, i64, i64, String, String, i64);
+        type Row =
+            (String, i64, String, String, chrono::NaiveDate, chrono::NaiveDate, i64, i64, String, String, bool, i64);
         let mut after = (String::new(), String::new());
         let mut total = 0u64;
         loop {
@@ -150,8 +151,8 @@ impl Store {
             after = (rows[n - 1].0.clone(), rows[n - 1].9.clone());
             let mut chunk = Vec::with_capacity(n);
             for r in rows {
-                let village = region_of(r.10, &ctx)?;
-                let t: ClaimTuple = (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9);
+                let village = region_of(r.11, &ctx)?;
+                let t: ClaimTuple = (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10);
                 chunk.push((claim_from(t)?, village));
             }
             total += n as u64;

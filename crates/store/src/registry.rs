@@ -1392,6 +1392,7 @@ static CLAIMS: TableSpec = TableSpec {
         ("total_cost", Ty::Int),
         ("eligible_cost", Ty::Int),
         ("diagnosis", Ty::Text),
+        ("referred", Ty::Bool),
     ],
     keys: 2,
     read_whole: false,
@@ -1417,6 +1418,7 @@ impl StoredRecord for Claim {
             Val::int(self.total_cost.0),
             Val::int(self.eligible_cost.0),
             Val::text(&self.diagnosis),
+            Val::B(self.referred),
         ]
     }
     fn from_row(r: &StoredRow) -> Result<Self, StoreError> {
@@ -1431,6 +1433,7 @@ impl StoredRecord for Claim {
             total_cost: r.fen("total_cost")?,
             eligible_cost: r.fen("eligible_cost")?,
             diagnosis: r.text("diagnosis")?,
+            referred: r.bool("referred"),
         })
     }
 }

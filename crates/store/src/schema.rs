@@ -166,6 +166,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: crate::pairing::V24,
         script: None,
     },
+    Migration {
+        version: 25,
+        name: "a clerk's account bound to one facility; claims say whether they came with a referral",
+        sql: crate::desk::V25,
+        script: None,
+    },
 ];
 
 /// The migration that SQLite runs as a table rebuild with foreign keys off.
@@ -175,7 +181,7 @@ const SQLITE_REBUILT: i64 = 13;
 const CLAIMS_KEYED: i64 = 14;
 
 /// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 24;
+pub const SCHEMA_VERSION: i64 = 25;
 
 /// The headline figures by village, so that the overview, the map and the trend
 /// sum a few thousand rows instead of joining every claim of a province (see

@@ -155,9 +155,9 @@ pub struct StoredSettlement {
 // ---- helpers shared by the operations ----
 
 pub(crate) const CLAIM_COLS: &str =
-    "c.claim_id, c.person_id, c.facility_level, c.kind, c.admitted, c.discharged, c.total_cost, c.eligible_cost, c.diagnosis, c.facility_id";
+    "c.claim_id, c.person_id, c.facility_level, c.kind, c.admitted, c.discharged, c.total_cost, c.eligible_cost, c.diagnosis, c.facility_id, c.referred";
 
-pub(crate) type ClaimTuple = (String, i64, String, String, NaiveDate, NaiveDate, i64, i64, String, String);
+pub(crate) type ClaimTuple = (String, i64, String, String, NaiveDate, NaiveDate, i64, i64, String, String, bool);
 
 pub(crate) fn claim_from(t: ClaimTuple) -> Result<Claim, StoreError> {
     let ctx = "reading claims";
@@ -172,6 +172,7 @@ pub(crate) fn claim_from(t: ClaimTuple) -> Result<Claim, StoreError> {
         eligible_cost: Fen(t.7),
         diagnosis: t.8,
         facility_id: t.9,
+        referred: t.10,
     })
 }
 
@@ -188,6 +189,7 @@ pub(crate) fn claim_tuple(r: &crate::raw::Row<'_>) -> Result<ClaimTuple, String>
         r.int(7),
         r.text(8)?.to_string(),
         r.text(9)?.to_string(),
+        r.int(10) != 0,
     ))
 }
 
@@ -201,9 +203,9 @@ pub(crate) fn region_of(v: i64, ctx: &str) -> Result<RegionCode, StoreError> {
 
 /// A payment as read: claim, facility, tier, amount.
 pub(crate) type PayRow = (String, String, String, i64);
-type ClaimVoided = (String, i64, String, String, NaiveDate, NaiveDate, i64, i64, String, String, bool);
+type ClaimVoided = (String, i64, String, String, NaiveDate, NaiveDate, i64, i64, String, String, bool, bool);
 type VoidHead = (i64, i64, bool, i64, Option<i64>, Option<String>);
-type PersonYearRow = (String, String, NaiveDate, String, String, i64, i64, String, i64, bool);
+type PersonYearRow = (String, String, NaiveDate, String, String, i64, i64, String, i64, bool, bool);
 pub(crate) type PolicyTuple = (i64, String, i64, i64, String, String, DateTime<Utc>, String);
 pub(crate) const POLICY_COLS: &str = "id, region, year, version, name, actor, created_at, source";
 
@@ -694,8 +696,8 @@ impl Store {
                         // The items of a claim found stored, as stored.
                         let mut stored: Option<Vec<domain::items::PricedItem>> = None;
                         if let Some(t) = stored_row {
-                            let voided = t.10;
-                            let old = claim_from((t.0, t.1, t.2, t.3, t.4, t.5, t.6, t.7, t.8, t.9))?;
+                            let voided = t.11;
+                            let old = claim_from((t.0, t.1, t.2, t.3, t.4, t.5, t.6, t.7, t.8, t.9, t.10))?;
                             if old != *claim {
                                 return Err(StoreError::Constraint {
                                     context: ctx,
@@ -814,7 +816,8 @@ impl Store {
                         if is_new {
                             sqlx::query(
                                 "INSERT INTO claims (claim_id, person_id, facility_level, kind, admitted, discharged, year,
-                                 total_cost, eligible_cost, diagnosis, facility_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                                 total_cost, eligible_cost, diagnosis, facility_id, referred)
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                             )
                             .bind(&claim.claim_id)
                             .bind(person_id)
@@ -827,6 +830,7 @@ impl Store {
                             .bind(claim.eligible_cost.0)
                             .bind(&claim.diagnosis)
                             .bind(&claim.facility_id)
+                            .bind(claim.referred)
                             .execute(&mut *tx)
                             .await
                             .ctx(&ctx)?;
@@ -1240,7 +1244,8 @@ impl Store {
                 sqlx::query(&lock_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(&mut *tx).await.ctx(&ctx)?;
             }
             let mut counts = BatchCounts::default();
-            type Row = (String, i64, String, String, NaiveDate, NaiveDate, i64, i64, String, String, String, i64, bool);
+            type Row =
+                (String, i64, String, String, NaiveDate, NaiveDate, i64, i64, String, String, bool, String, i64, bool);
             let rows: Vec<Row> =
                 sqlx::query_as(&claims_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(&mut *tx).await.ctx(&ctx)?;
             if rows.is_empty() {
@@ -1254,9 +1259,10 @@ impl Store {
             let mut rules: HashMap<usize, Rules> = HashMap::new();
             let mut claims: Vec<(Claim, PovertyStatus, RegionCode, bool)> = Vec::with_capacity(rows.len());
             for r in rows {
-                let status = status_of(&r.10, &ctx)?;
-                let village = region_of(r.11, &ctx)?;
-                claims.push((claim_from((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9))?, status, village, r.12));
+                let status = status_of(&r.11, &ctx)?;
+                let village = region_of(r.12, &ctx)?;
+                let claim = claim_from((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10))?;
+                claims.push((claim, status, village, r.13));
             }
             // Settlement order: (discharged, claim_id, facility_id).
             claims.sort_by(|a, b| {
@@ -1561,7 +1567,7 @@ where
 {
     let rows: Vec<PersonYearRow> = sqlx::query_as(
         "SELECT c.claim_id, c.facility_id, c.discharged, c.facility_level, c.kind, c.total_cost, c.eligible_cost, s.status,
-                s.out_of_pocket, s.enrolled
+                s.out_of_pocket, s.enrolled, c.referred
          FROM claims c JOIN settlements s ON s.claim_id = c.claim_id AND s.facility_id = c.facility_id
          WHERE c.person_id = $1 AND c.year = $2 AND NOT c.voided ORDER BY c.discharged, c.claim_id, c.facility_id",
     )
@@ -1588,7 +1594,7 @@ where
         }
     }
     let mut claims = Vec::with_capacity(rows.len());
-    for (id, facility, _discharged, level, kind, total, eligible, status, oop, enrolled) in rows {
+    for (id, facility, _discharged, level, kind, total, eligible, status, oop, enrolled, referred) in rows {
         let key = ClaimKey { facility_id: facility, claim_id: id };
         let input = ClaimInput {
             level: level.parse().map_err(|e| corrupt(ctx, &level, e))?,
@@ -1596,7 +1602,7 @@ where
             total_cost: Fen(total),
             eligible_cost: Fen(eligible),
             enrolled,
-            referred: true,
+            referred,
         };
         let payments = by_claim.remove(&key).unwrap_or_else(|| vec![Fen::ZERO; tiers.len()]);
         claims.push(YearClaim { key, status: status_of(&status, ctx)?, input, payments, out_of_pocket: Fen(oop) });

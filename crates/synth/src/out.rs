@@ -349,6 +349,6 @@ impl<W: Write> Sink for CsvSink<W> {
         field(w, &c.diagnosis)?;
         w.write_all(b",")?;
         field(w, &c.facility_id)?;
-        w.write_all(b"\n")
+        w.write_all(if c.referred { b",true\n" } else { b",false\n" })
     }
 }

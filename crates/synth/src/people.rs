@@ -66,6 +66,7 @@ impl Scratch {
                 eligible_cost: Fen::ZERO,
                 diagnosis: String::new(),
                 facility_id: String::new(),
+                referred: false,
             },
             members: Vec::with_capacity(8),
             slots: HashMap::new(),
@@ -482,6 +483,9 @@ fn claims<S: Sink + ?Sized>(
         c.eligible_cost = Fen(eligible.min(total));
         c.kind = kind;
         c.facility_level = level;
+        // A patient treated above the county was sent there (no draw: the
+        // streams stay as they were); at or below it no referral is needed.
+        c.referred = level.index() > FacilityLevel::County.index();
         // The discharge falls in the year, on or after birth; a stay may begin in
         // the year before.
         let first = NaiveDate::from_ymd_opt(plan.year, 1, 1).expect("valid").max(birth);

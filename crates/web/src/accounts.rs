@@ -35,6 +35,7 @@ pub fn page_routes() -> Router<AppState> {
         .route("/users/token", post(users_token))
         .route("/users/{id}/active", post(user_active))
         .route("/users/{id}/password", post(user_password))
+        .route("/users/{id}/facility", post(user_facility))
         .route("/account", get(account))
         .route("/account/password", post(account_password))
         .route("/account/tokens", post(account_token))
@@ -42,7 +43,10 @@ pub fn page_routes() -> Router<AppState> {
 }
 
 pub fn api_routes() -> Router<AppState> {
-    Router::new().route("/tokens", get(api_tokens).post(api_create)).route("/tokens/{id}/revoke", post(api_revoke))
+    Router::new()
+        .route("/tokens", get(api_tokens).post(api_create))
+        .route("/tokens/{id}/revoke", post(api_revoke))
+        .route("/users/{id}/facility", post(api_user_facility))
 }
 
 /// Words of these pages in the user's language (English, 中文).
@@ -243,14 +247,27 @@ async fn users_page(state: &AppState, ctx: &Ctx, flash: Option<String>, error: O
                 reset = tr(l, "Reset password", "重置密码"),
             );
         }
-        rows.push(vec![esc(&u.username), u.role.to_string(), esc(&u.scope.to_string()), state_cell, actions]);
+        if u.role == Role::Clerk {
+            let _ = write!(
+                actions,
+                "<form method=\"post\" action=\"/users/{id}/facility\" class=\"inline\">{csrf}<input name=\"facility_id\" value=\"{f}\" maxlength=\"64\" placeholder=\"{ph}\"><button type=\"submit\">{set}</button></form>",
+                id = u.id,
+                csrf = csrf_field(ctx),
+                f = esc(u.scope.facility().unwrap_or_default()),
+                ph = tr(l, "facility ID (blank: any)", "机构编码（空：不限）"),
+                set = tr(l, "Set facility", "设置机构"),
+            );
+        }
+        let facility = u.scope.facility().map(esc).unwrap_or_default();
+        rows.push(vec![esc(&u.username), u.role.to_string(), esc(&u.scope.to_string()), facility, state_cell, actions]);
     }
-    b.push_str(&table(l, &["username", "role", "scope", "state", "action"], &rows));
+    b.push_str(&table(l, &["username", "role", "scope", "user_facility", "state", "action"], &rows));
     let _ = write!(
         b,
         "<h2>{cu}</h2><form method=\"post\" action=\"/users\" class=\"stack\" id=\"user-form\">{csrf}<label>{u}<input name=\"username\" required maxlength=\"64\"></label>\
 <label>{p}<input name=\"password\" type=\"password\" required minlength=\"10\" autocomplete=\"new-password\"></label><label>{r}<select name=\"role\">{opts}</select></label>\
-<label>{s}<input name=\"scope\" placeholder=\"341122\"></label><p class=\"note\">{rules}</p><button type=\"submit\">{cu}</button></form>",
+<label>{s}<input name=\"scope\" placeholder=\"341122\"></label><label>{fa}<input name=\"facility_id\" maxlength=\"64\" placeholder=\"H341122001\"></label>\
+<p class=\"note\">{rules} {fnote}</p><button type=\"submit\">{cu}</button></form>",
         cu = t(l, "create_user"),
         csrf = csrf_field(ctx),
         u = t(l, "username"),
@@ -259,6 +276,12 @@ async fn users_page(state: &AppState, ctx: &Ctx, flash: Option<String>, error: O
         s = t(l, "scope"),
         opts = Role::ALL.iter().map(|r| format!("<option>{r}</option>")).collect::<String>(),
         rules = password_rules(l),
+        fa = t(l, "user_facility"),
+        fnote = tr(
+            l,
+            "A clerk bound to a facility (and every token of theirs) settles, admits, takes payments, voids and prints slips for that facility only.",
+            "绑定机构的结算员（及其全部令牌）只能为该机构结算、登记入院、收款、作废和打印结算单。"
+        ),
     );
     let tokens = state.app.tokens_for(&ctx.user).await?;
     let _ = write!(b, "<h2>{}</h2>", tr(l, "API tokens", "API 令牌"));
@@ -282,6 +305,9 @@ struct UserForm {
     role: String,
     #[serde(default)]
     scope: String,
+    /// A clerk's facility; blank: none.
+    #[serde(default)]
+    facility_id: String,
 }
 
 async fn users_create(
@@ -298,8 +324,11 @@ async fn users_create(
         if !scope.inside(ctx.scope()) {
             return Err(WebError::Forbidden(format!("the scope {scope} lies outside your own scope {}", ctx.scope())));
         }
+        let scope = scope.with_facility(Some(f.facility_id.clone()));
         let u = auth::create_user(&state, &f.username, &f.password, role, scope).await?;
-        audit(&state, &ctx.user.username, "create_user", &u.username, &format!("{} {}", u.role, u.scope)).await?;
+        let facility = u.scope.facility().map(|f| format!(", facility {f}")).unwrap_or_default();
+        let detail = format!("{} {}{facility}", u.role, u.scope);
+        audit(&state, &ctx.user.username, "create_user", &u.username, &detail).await?;
         Ok(u)
     }
     .await;
@@ -358,6 +387,40 @@ async fn user_active(
                 tr(l, "is turned off; their sessions ended", "已停用，其会话已结束")
             };
             users_page(&state, &ctx, Some(flash_ok(&format!("{} {what}", esc(&u.username)))), None).await
+        }
+        Err(e) => users_page(&state, &ctx, None, Some(e)).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct FacilityForm {
+    #[serde(default)]
+    facility_id: String,
+}
+
+/// `POST /users/{id}/facility`: binds a clerk to a facility, or frees them
+/// (blank).
+async fn user_facility(
+    State(state): State<AppState>,
+    PageUser(ctx): PageUser,
+    Path(id): Path<String>,
+    form: Result<Form<FacilityForm>, axum::extract::rejection::FormRejection>,
+) -> PageResult {
+    ctx.require(Permission::ManageUsers)?;
+    let done = async {
+        let id = user_id(&id)?;
+        let Form(f) = form?;
+        Ok::<_, WebError>(state.app.set_user_facility(&ctx.user, id, Some(&f.facility_id)).await?)
+    }
+    .await;
+    match done {
+        Ok(u) => {
+            let l = ctx.lang;
+            let msg = match u.scope.facility() {
+                Some(f) => format!("{} {} {}", esc(&u.username), tr(l, "is bound to facility", "已绑定机构"), esc(f)),
+                None => format!("{} {}", esc(&u.username), tr(l, "is bound to no facility", "未绑定机构")),
+            };
+            users_page(&state, &ctx, Some(flash_ok(&msg)), None).await
         }
         Err(e) => users_page(&state, &ctx, None, Some(e)).await,
     }
@@ -597,6 +660,43 @@ async fn api_create(
     };
     let (token, secret) = make_token(&st, &ctx, &f).await?;
     Ok((axum::http::StatusCode::CREATED, Json(NewTokenOut { token: token_out(&token), secret })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserFacilityIn {
+    /// The facility; null or blank: none.
+    facility_id: Option<String>,
+}
+
+/// An account's binding as the API shows it.
+#[derive(Serialize)]
+struct UserFacilityOut {
+    id: i64,
+    username: String,
+    role: String,
+    scope: String,
+    facility_id: Option<String>,
+}
+
+/// `POST /users/{id}/facility`: an administrator binds a clerk's account (and
+/// so its tokens) to a facility of its scope, or frees it. Audited.
+async fn api_user_facility(
+    State(st): State<AppState>,
+    ApiUser(ctx): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<UserFacilityIn>,
+) -> Result<Json<UserFacilityOut>, WebError> {
+    ctx.require(Permission::ManageUsers)?;
+    let id = user_id(&id)?;
+    let u = st.app.set_user_facility(&ctx.user, id, b.facility_id.as_deref()).await?;
+    Ok(Json(UserFacilityOut {
+        id: u.id,
+        username: u.username.clone(),
+        role: u.role.to_string(),
+        scope: u.scope.prefix().to_string(),
+        facility_id: u.scope.facility().map(str::to_string),
+    }))
 }
 
 /// `POST /tokens/{id}/revoke`: one's own, or an administrator's of their scope.

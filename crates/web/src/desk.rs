@@ -142,7 +142,15 @@ async fn admission_api(
     Path(id): Path<String>,
 ) -> Result<Json<AdmissionOut>, WebError> {
     let id = admission_id(&id)?;
-    let Some(a) = st.app.admission(ctx.scope(), id).await? else { return Err(WebError::not_found("admission")) };
+    let found = match st.app.admission(ctx.scope(), id).await {
+        // Another facility's admission to a clerk bound to one: refused, audited.
+        Err(app::AppError::Forbidden(m)) => {
+            audit(&st, &ctx.user.username, "facility_refused", &format!("admission {id}"), &m).await?;
+            return Err(WebError::Forbidden(m));
+        }
+        r => r?,
+    };
+    let Some(a) = found else { return Err(WebError::not_found("admission")) };
     audit(&st, &ctx.user.username, "view_admission", &format!("admission {id}"), &a.person.to_string()).await?;
     Ok(Json(admission_out(&st, &ctx, &a).await?))
 }
@@ -232,6 +240,7 @@ async fn arrears_api(
         Some(d) => date_field("as_of", d)?,
         None => crate::work::today(),
     };
+    st.app.refuse_other_facility(ctx.scope(), &facility, &ctx.user.username, "the arrears").await?;
     let a = st.app.arrears(ctx.scope(), &facility, as_of).await?;
     let mut rows = Vec::with_capacity(a.rows.len());
     for r in &a.rows {
@@ -321,6 +330,7 @@ async fn reconcile_api(
         f @ ("json" | "csv" | "xlsx") => f.to_string(),
         _ => return Err(WebError::BadRequest("format: expected json, csv or xlsx".into())),
     };
+    st.app.refuse_other_facility(ctx.scope(), &facility, &ctx.user.username, "the reconciliation").await?;
     let r = st.app.reconcile(ctx.scope(), &facility, from, to).await?;
     let fund = q.fund.as_deref().map(str::trim).filter(|f| !f.is_empty());
     if let Some(f) = fund {

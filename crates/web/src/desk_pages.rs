@@ -87,7 +87,14 @@ struct DeskQuery {
     facility: String,
     #[serde(default)]
     person: String,
+    /// The page of open admissions: after this key (`YYYY-MM-DD.ID`, from the
+    /// next-page link); blank: the first page.
+    #[serde(default)]
+    after: String,
 }
+
+/// Open admissions a page of the desk shows.
+const DESK_PAGE: u32 = 50;
 
 /// The selector of the scope's facilities, and the patient search.
 async fn selector(st: &AppState, ctx: &Ctx, action: &str, chosen: &str, extra: &str) -> Result<String, WebError> {
@@ -122,9 +129,19 @@ async fn desk_view(st: &AppState, ctx: &Ctx, q: &DeskQuery, error: Option<WebErr
     let m = ctx.masking();
     let may = ctx.may(Permission::Settle);
     let refs = st.app.person_refs().await?;
-    let facility = match q.facility.trim() {
+    // A clerk bound to a facility sees its desk unless they ask for another,
+    // which is refused (and audited).
+    let asked = match (q.facility.trim(), ctx.scope().facility()) {
+        ("", Some(own)) => own.to_string(),
+        (f, _) => f.to_string(),
+    };
+    let facility = match asked.as_str() {
         "" => None,
-        f => Some(st.app.facility_in_scope(ctx.scope(), &facility_param(f)?).await?),
+        f => {
+            let f = facility_param(f)?;
+            st.app.refuse_other_facility(ctx.scope(), &f, &ctx.user.username, "the desk").await?;
+            Some(st.app.facility_in_scope(ctx.scope(), &f).await?)
+        }
     };
     let fid = facility.as_ref().map(|f| f.facility_id.clone()).unwrap_or_default();
     let mut b = String::new();
@@ -226,16 +243,44 @@ async fn desk_view(st: &AppState, ctx: &Ctx, q: &DeskQuery, error: Option<WebErr
     b.push_str(&patient);
 
     if let Some(f) = &facility {
-        let all = st.app.facility_admissions(ctx.scope(), &f.facility_id).await?;
-        let rows: Vec<&app::desk::Admission> = all.iter().filter(|a| open(a)).collect();
-        let detail = format!("{} open admissions (desk)", rows.len());
+        let after = match q.after.trim() {
+            "" => None,
+            k => Some(k.parse::<app::desk::DeskKey>().map_err(WebError::BadRequest)?),
+        };
+        let (rows, next) = st.app.open_admissions(ctx.scope(), &f.facility_id, after, DESK_PAGE).await?;
+        debug_assert!(rows.iter().all(open));
+        let detail = match after {
+            Some(k) => format!("{} open admissions (desk, after {k})", rows.len()),
+            None => format!("{} open admissions (desk)", rows.len()),
+        };
         audit(st, &ctx.user.username, "view_admissions", &f.facility_id, &detail).await?;
         let _ = write!(b, "<h2>{}</h2>", w(l, "在院及未结清", "Open admissions"));
         if rows.is_empty() {
             let _ = write!(b, "<p class=\"empty\">{}</p>", w(l, "无", "None"));
         }
-        for a in rows {
+        for a in &rows {
             b.push_str(&admission_card(ctx, refs, f, a));
+        }
+        let mut pager = String::new();
+        if after.is_some() {
+            let _ = write!(
+                pager,
+                "<a href=\"/desk?facility={}\" id=\"first-page\">{}</a> ",
+                url(&f.facility_id),
+                w(l, "第一页", "First page")
+            );
+        }
+        if let Some(k) = next {
+            let _ = write!(
+                pager,
+                "<a href=\"/desk?facility={}&amp;after={}\" id=\"next-page\" rel=\"next\">{}</a>",
+                url(&f.facility_id),
+                url(&k.to_string()),
+                w(l, "下一页", "Next page")
+            );
+        }
+        if !pager.is_empty() {
+            let _ = write!(b, "<nav class=\"pager\">{pager}</nav>");
         }
     }
     let body = page(ctx, w(l, "住院结算窗口", "Hospital desk"), &b);
@@ -317,7 +362,9 @@ fn admission_card(ctx: &Ctx, refs: &app::PersonRefs, f: &domain::Facility, a: &a
 <label>{dc}<input type=\"date\" name=\"discharged\" value=\"{today}\" required></label>\
 <label>{tt}<input name=\"total_cost\" inputmode=\"decimal\"></label>\
 <label>{el}<input name=\"eligible_cost\" inputmode=\"decimal\"></label>\
-<label>{dg}<input name=\"diagnosis\"></label>{rows}<button type=\"submit\">{go}</button></form>",
+<label>{dg}<input name=\"diagnosis\"></label>\
+<label class=\"check\"><input type=\"checkbox\" name=\"referred\" value=\"true\"> {rf}</label>{rows}<button type=\"submit\">{go}</button></form>",
+            rf = w(l, "转诊（县域外就医持转诊单）", "Referred (care above the county with a referral)"),
             id = a.id,
             lvl_l = w(l, "机构级别", "Facility level"),
             lvl = if l == Lang::Zh { f.kind.level().zh() } else { f.kind.level().as_str() },
@@ -435,15 +482,23 @@ async fn admit_form(State(st): State<AppState>, PageUser(ctx): PageUser, Form(f)
         Ok(())
     }
     .await;
-    after(&st, &ctx, DeskQuery { facility, person: reference }, r).await
+    after(&st, &ctx, DeskQuery { facility, person: reference, after: String::new() }, r).await
 }
 
 /// An admission of the scope (else 404) and the desk of its facility.
 async fn admission_in_scope(st: &AppState, ctx: &Ctx, id: &str) -> Result<(app::desk::Admission, DeskQuery), WebError> {
     ctx.require(Permission::Settle)?;
     let id = page_admission_id(id)?;
-    let Some(a) = st.app.admission(ctx.scope(), id).await? else { return Err(WebError::not_found("admission")) };
-    let q = DeskQuery { facility: a.facility_id.clone(), person: String::new() };
+    let found = match st.app.admission(ctx.scope(), id).await {
+        // Another facility's admission to a clerk bound to one: refused, audited.
+        Err(app::AppError::Forbidden(m)) => {
+            audit(st, &ctx.user.username, "facility_refused", &format!("admission {id}"), &m).await?;
+            return Err(WebError::Forbidden(m));
+        }
+        r => r?,
+    };
+    let Some(a) = found else { return Err(WebError::not_found("admission")) };
+    let q = DeskQuery { facility: a.facility_id.clone(), person: String::new(), after: String::new() };
     Ok((a, q))
 }
 
@@ -458,6 +513,8 @@ struct SettleForm {
     total_cost: String,
     eligible_cost: String,
     diagnosis: String,
+    /// The referral checkbox: ticked (`true`) or left out.
+    referred: bool,
     item_code: Vec<String>,
     quantity: Vec<String>,
     unit_price: Vec<String>,
@@ -475,6 +532,7 @@ impl SettleForm {
                 "total_cost" => f.total_cost = v,
                 "eligible_cost" => f.eligible_cost = v,
                 "diagnosis" => f.diagnosis = v,
+                "referred" => f.referred = domain::parse_bool(&v).unwrap_or(true),
                 "item_code" => f.item_code.push(v),
                 "quantity" => f.quantity.push(v),
                 "unit_price" => f.unit_price.push(v),
@@ -540,6 +598,7 @@ async fn settle_form(
             eligible,
             f.diagnosis.trim(),
             a.facility_id.as_str(),
+            if f.referred { "true" } else { "false" },
         ];
         let claim =
             domain::Claim::from_fields(&fields).map_err(|e| WebError::Unprocessable(format!("invalid claim: {e}")))?;
@@ -636,6 +695,7 @@ async fn arrears_page(
     }
     let facility = facility_param(&q.facility)?;
     let as_of = crate::work::today();
+    st.app.refuse_other_facility(ctx.scope(), &facility, &ctx.user.username, "the arrears").await?;
     let a = st.app.arrears(ctx.scope(), &facility, as_of).await?;
     let detail = format!("{} admissions in arrears, as of {as_of} (page)", a.rows.len());
     audit(&st, &ctx.user.username, "view_arrears", &facility, &detail).await?;
@@ -727,6 +787,7 @@ async fn reconciliation_page(
         return Ok(Html(page(&ctx, title, &b)).into_response());
     }
     let facility = facility_param(&q.facility)?;
+    st.app.refuse_other_facility(ctx.scope(), &facility, &ctx.user.username, "the reconciliation").await?;
     let r = match st.app.reconcile(ctx.scope(), &facility, from, to).await {
         Ok(r) => r,
         Err(e @ (app::AppError::Invalid(_) | app::AppError::Conflict(_))) => {

@@ -102,6 +102,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("detail", "Detail", "详情"),
     ("role", "Role", "角色"),
     ("scope", "Region scope", "管辖区域"),
+    ("user_facility", "Facility (clerks)", "所属机构（结算员）"),
     ("create_user", "Create user", "新建用户"),
     ("create_token", "New API token", "新建 API 令牌"),
     ("token_once", "Copy this token now; it is not shown again:", "请立即复制此令牌，之后不再显示："),

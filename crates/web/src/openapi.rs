@@ -590,6 +590,10 @@ fn admin_paths() -> Value {
             "summary": "Revoke a token: the caller's own, or (administrators) one of a user in their scope. Audited.",
             "operationId": "revokeToken", "parameters": [key_param("token ID")],
             "responses": errors(json!({ "200": ok("Token") })) } },
+        "/users/{id}/facility": { "post": {
+            "summary": "Bind a clerk's account (and so every token of theirs) to one facility of its region scope, or free it (facility_id null or blank). A bound clerk settles, admits, takes payments, voids and reads slips of that facility only; another facility's claim is refused with 403. Administrators only, inside their scope. Audited.",
+            "operationId": "setUserFacility", "parameters": [key_param("user ID")], "requestBody": body("UserFacilityRequest"),
+            "responses": errors(json!({ "200": ok("UserFacility") })) } },
         "/targets": {
             "get": { "summary": "The targets of the programme indicators in force for the caller's scope (shipped, or kept by administrators, the most specific winning), and the latest changes.",
                 "operationId": "listTargets", "responses": errors(json!({ "200": ok("Targets") })) },
@@ -616,6 +620,12 @@ fn admin_schemas() -> Value {
             "last_used_at": { "type": "string", "format": "date-time", "nullable": true },
             "revoked_at": { "type": "string", "format": "date-time", "nullable": true },
             "state": { "type": "string", "enum": ["live", "expired", "revoked"] } } },
+        "UserFacilityRequest": { "type": "object", "additionalProperties": false, "properties": {
+            "facility_id": { "type": "string", "nullable": true, "description": "the facility; null, absent or blank: bound to none (any facility of the scope)" } } },
+        "UserFacility": { "type": "object", "required": ["id", "username", "role", "scope", "facility_id"], "properties": {
+            "id": { "type": "integer" }, "username": { "type": "string" }, "role": { "type": "string" },
+            "scope": { "type": "string", "description": "region code prefix; empty for the whole country" },
+            "facility_id": { "type": "string", "nullable": true } } },
         "NewToken": { "type": "object", "required": ["token", "secret"], "properties": {
             "token": { "$ref": "#/components/schemas/Token" },
             "secret": { "type": "string", "description": "the bearer token; shown once, kept by the server only as a hash" } } },
@@ -638,6 +648,7 @@ fn admin_schemas() -> Value {
             "explanation": { "type": "string" }, "settled_at": { "type": "string", "format": "date-time" }, "settled_by": { "type": "string" },
             "voided": { "type": "boolean" },
             "enrolled": { "type": "boolean", "description": "whether the patient was enrolled in basic insurance for the year when the claim was settled" },
+            "referred": { "type": "boolean", "description": "whether the claim came with a referral; the explanation names the rule that applied" },
             "warnings": { "type": "array", "items": { "type": "string" }, "description": "not_enrolled: ... when the patient was not enrolled for the year" },
             "items": { "type": "array", "items": { "$ref": "#/components/schemas/BillItem" }, "description": "the bill's items with their category and eligible part; empty for a claim of totals only" } } },
         "TargetShown": { "type": "object", "required": ["direction", "value", "tolerance", "region", "text"], "properties": {
@@ -1163,7 +1174,8 @@ fn base() -> Value {
                     "admitted": { "type": "string", "format": "date" }, "discharged": { "type": "string", "format": "date" },
                     "total_cost": { "$ref": "#/components/schemas/Amount" }, "eligible_cost": { "$ref": "#/components/schemas/Amount" },
                     "diagnosis": { "type": "string" },
-                    "facility_id": { "type": "string", "minLength": 1, "maxLength": 64, "description": "the facility that submitted the claim: a stored facility inside the caller's scope (else a 404, as for an unknown one); without it, a 422" },
+                    "facility_id": { "type": "string", "minLength": 1, "maxLength": 64, "description": "the facility that submitted the claim: a stored facility inside the caller's scope (else a 404, as for an unknown one); without it, a 422; a clerk bound to another facility gets a 403" },
+                    "referred": { "type": "boolean", "nullable": true, "description": "whether the patient came with a referral (转诊); absent or null: not referred. A policy may pay claims above county level without one at other rates (docs/settlement.md, \"Referral\")" },
                     "items": { "type": "array", "minItems": 1, "maxItems": 2000, "items": { "$ref": "#/components/schemas/BillItemRequest" },
                         "description": "the bill's items, priced against the catalogue of the facility's province for the year of discharge (docs/catalogue.md)" } } },
                 "Payment": { "type": "object", "properties": { "tier": { "type": "string" }, "amount": { "$ref": "#/components/schemas/Money" } } },
@@ -1174,6 +1186,7 @@ fn base() -> Value {
                     "payments": { "type": "array", "items": { "$ref": "#/components/schemas/Payment" } },
                     "out_of_pocket": { "$ref": "#/components/schemas/Money" }, "replayed": { "type": "boolean" },
                     "enrolled": { "type": "boolean", "description": "whether the person is enrolled in basic medical insurance for the claim's year (docs/desk.md)" },
+                    "referred": { "type": "boolean", "description": "whether the claim came with a referral" },
                     "warnings": { "type": "array", "items": { "type": "string" }, "description": "what the desk must tell the patient: `not_enrolled: ...` when the person is not enrolled for the year (the tiers with requires_enrolment paid nothing); empty otherwise" },
                     "items": { "type": "array", "items": { "$ref": "#/components/schemas/BillItem" }, "description": "the bill's items with their category and eligible part; empty for a claim of totals only" } } },
                 "VoidResult": { "type": "object", "properties": {

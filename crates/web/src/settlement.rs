@@ -119,6 +119,10 @@ pub struct ClaimIn {
     pub diagnosis: String,
     #[serde(default)]
     pub facility_id: String,
+    /// Whether the patient came with a referral (转诊); absent or null: not
+    /// referred (docs/settlement.md, "Referral").
+    #[serde(default)]
+    pub referred: Option<bool>,
     #[serde(default)]
     pub items: Option<Vec<ItemIn>>,
 }
@@ -193,6 +197,7 @@ impl ClaimIn {
             eligible,
             self.diagnosis.as_str(),
             self.facility_id.as_str(),
+            if self.referred == Some(true) { "true" } else { "false" },
         ];
         domain::Claim::from_fields(&fields).map_err(|e| WebError::Unprocessable(format!("invalid claim: {e}")))
     }
@@ -252,6 +257,8 @@ pub struct SettlementOut {
     pub replayed: bool,
     /// Whether the person is enrolled in basic insurance for the claim's year.
     pub enrolled: bool,
+    /// Whether the claim came with a referral.
+    pub referred: bool,
     /// What the desk must tell the patient: a person not enrolled for the year
     /// gets nothing from the entries that require enrolment.
     pub warnings: Vec<String>,
@@ -315,6 +322,7 @@ async fn settle_api(
         out_of_pocket: r.settlement.out_of_pocket.to_string(),
         replayed: r.replayed,
         enrolled: r.enrolled,
+        referred: r.claim.referred,
         warnings: if r.enrolled { vec![] } else { vec![not_enrolled_warning(r.year)] },
         items: items_out(&r.items),
     };
@@ -675,6 +683,9 @@ struct SlipOut {
     voided: bool,
     /// Whether the patient was enrolled for the year when the claim was settled.
     enrolled: bool,
+    /// Whether the claim came with a referral (the explanation says which
+    /// rule that chose).
+    referred: bool,
     /// `not_enrolled: ...` when not (see the settlement's warnings).
     warnings: Vec<String>,
     /// The bill's items (empty for a claim of totals only).
@@ -685,6 +696,8 @@ struct SlipOut {
 /// or not settled is answered alike.
 async fn slip_of(st: &AppState, ctx: &crate::auth::Ctx, id: &str, at: &ClaimAt) -> Result<app::slip::Slip, WebError> {
     let key = claim_key(id, at)?;
+    let what = format!("the slip of claim {}", key.claim_id);
+    st.app.refuse_other_facility(ctx.scope(), &key.facility_id, &ctx.user.username, &what).await?;
     let Some(slip) = st.app.slip(ctx.scope(), &key).await? else {
         if st.app.claim_outside_scope(ctx.scope(), &key).await? {
             refused(st, ctx, "claim", &key.to_string()).await?;
@@ -733,6 +746,7 @@ async fn slip_api(
         settled_by: s.settled_by.clone(),
         voided: s.voided,
         enrolled: s.enrolled,
+        referred: c.referred,
         warnings: if s.enrolled { vec![] } else { vec![not_enrolled_warning(c.year())] },
         items: items_out(&s.items),
     }))
@@ -773,12 +787,13 @@ async fn slip_page(
     let _ = write!(
         b,
         "<dl class=\"facts\"><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd><a href=\"{person}\">{}</a> {}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>\
-<dt>{}</dt><dd>{} · {} · {}</dd><dt>{}</dt><dd>{} – {}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl>",
+<dt>{}</dt><dd>{} · {} · {}</dd><dt>{}</dt><dd id=\"slip-referred\">{}</dd><dt>{}</dt><dd>{} – {}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl>",
         w("结算单号", "Claim"), esc(&c.claim_id),
         w("患者", "Patient"), esc(&m.name(&s.name)), esc(&m.id(c.person_id)),
         w("身份类别", "Status"), if zh { s.status.zh() } else { s.status.as_str() },
         w("所在村", "Village"), s.village,
         w("就诊", "Care"), esc(&c.facility_id), if zh { c.facility_level.zh() } else { c.facility_level.as_str() }, if zh { c.kind.zh() } else { c.kind.as_str() },
+        w("转诊", "Referral"), if c.referred { w("已转诊", "referred") } else { w("未转诊", "not referred") },
         w("住院日期", "Dates"), c.admitted, c.discharged,
         w("诊断", "Diagnosis"), esc(&c.diagnosis),
         w("适用政策", "Policy"), esc(&s.policy),

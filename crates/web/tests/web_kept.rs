@@ -111,6 +111,7 @@ async fn kept_facts_follow_every_write(kind: Kind) {
         eligible_cost: domain::Fen::from_yuan(250),
         diagnosis: "I10".into(),
         facility_id: String::new(),
+        referred: false,
     };
     store.import_claims(&[second("HA1-C3", a), second("HB1-C3", b)]).await.unwrap();
     same_after(&repo, "claims imported", 0, 2).await;
@@ -133,6 +134,7 @@ async fn kept_facts_follow_every_write(kind: Kind) {
         eligible_cost: domain::Fen::from_yuan(7_000),
         diagnosis: "C16".into(),
         facility_id: "FA1".into(),
+        referred: false,
     };
     repo.settle_claim(&all, claim, "clerk").await.unwrap();
     same_after(&repo, "a real-time settlement", 0, 1).await;

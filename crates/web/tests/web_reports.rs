@@ -404,6 +404,7 @@ async fn wider_regions(store: &store::Store) {
         eligible_cost: Fen::from_yuan(total * 3 / 4),
         diagnosis: "J18".into(),
         facility_id: String::new(),
+        referred: false,
     };
     store
         .import_claims(&[

@@ -196,6 +196,7 @@ pub fn claim(id: &str, seq: u16, discharged: &str, total: i64, eligible: i64) ->
         eligible_cost: Fen::from_yuan(eligible),
         diagnosis: "C16".into(),
         facility_id: String::new(),
+        referred: false,
     }
 }
 

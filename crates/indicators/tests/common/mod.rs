@@ -66,6 +66,7 @@ pub fn claim(
         eligible_cost: Fen::from_yuan(eligible),
         diagnosis: String::new(),
         facility_id: String::new(),
+        referred: false,
     }
 }
 

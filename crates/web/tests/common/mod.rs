@@ -377,6 +377,7 @@ pub async fn fill_store(store: &store::Store) -> Fixture {
             eligible_cost: Fen::from_yuan(50_000),
             diagnosis: "C16".into(),
             facility_id: String::new(),
+            referred: false,
         });
         findings.push(monitor::Finding {
             rule: "medical_burden_poor".into(),
