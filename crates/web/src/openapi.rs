@@ -481,6 +481,9 @@ fn plans_schemas() -> Value {
                 "region_code": { "type": "string" },
                 "due": { "type": "integer" }, "made": { "type": "integer" },
                 "share": { "type": "number", "nullable": true, "description": "made / due; null when nothing was due" } } } } } },
+    })
+}
+
 /// Network alerts kept and their cases (crate::network_cases).
 fn network_case_paths() -> Value {
     let id = || number_param("network case ID; one outside the caller's scope is a 404");
