@@ -17,9 +17,9 @@ pub mod items;
 mod keys;
 pub mod ledger;
 mod limits;
-pub mod plans;
-pub mod pairing;
 pub mod network_cases;
+pub mod pairing;
+pub mod plans;
 mod raw;
 pub mod registry;
 pub mod report_inputs;
@@ -53,11 +53,11 @@ pub use indicator_facts::{
 };
 pub use items::{ClaimForItems, ItemisedBill};
 pub use ledger::{LedgerCounts, LedgerQuery, StoredLedgerEntry};
-pub use plans::{LineProgress, NewPlan, PlanVisitWrites, StoredPlan, StoredPlanLine, StoredPlanVisit};
-pub use pairing::{CountedFacility, PairingFacts, PairingWrites, StoredLink, StoredPairing, StoredStaff};
 pub use network_cases::{
     FoundNetworkAlert, NetworkCaseQuery, NetworkCaseRules, NetworkRaise, StoredNetworkAlert, StoredNetworkCase,
 };
+pub use pairing::{CountedFacility, PairingFacts, PairingWrites, StoredLink, StoredPairing, StoredStaff};
+pub use plans::{LineProgress, NewPlan, PlanVisitWrites, StoredPlan, StoredPlanLine, StoredPlanVisit};
 pub use registry::{ImportCounts, ImportFeed, StoredRecord};
 pub use report_inputs::{AlertDates, CaseDates, ReportInputs};
 pub use schema::SCHEMA_VERSION;
