@@ -41,7 +41,7 @@ for i in $(seq "$RUNS"); do
   timed duckdb_read python3 -c "
 import duckdb, sys, time
 t = time.time()
-n, s = duckdb.sql(\"SELECT count(*), sum(total_cost) FROM read_csv('$DIR/claims.csv', header = true)\").fetchone()
+n, s = duckdb.sql(\"SELECT count(*), sum(total_cost) FROM read_csv('$DIR/claims.csv', header = true)\").fetchall()[0]
 print(n, s, time.time() - t, file=sys.stderr)" | tee -a "$DIR/.read-runs"
 done
 best() { awk -v l="$1" '$1 == l && (b == "" || $2 < b) { b = $2 } END { print b }' "$DIR/.read-runs"; }
