@@ -48,6 +48,7 @@ def claims_of(case: Path) -> pa.Table:
         "eligible_cost": fen(c, "eligible_cost"),
         "status": pa.array([status[x] for x in c.column("person_id").to_pylist()]),
         "enrolled": pa.array([enrolled.get(x) for x in c.column("person_id").to_pylist()], pa.string()),
+        **({"referred": c.column("referred")} if "referred" in c.column_names else {}),
     })
 
 

@@ -115,6 +115,14 @@ pub fn settle(policies: &Policies, claims: &Table, accumulators: Option<&Table>)
     // Whether the person is enrolled for the claim's year (docs/parquet.md):
     // enrolled where the column is absent or the value null, as the binary's files.
     let enrolled = if claims.has("enrolled") { claims.flags("enrolled")? } else { vec![None; n] };
+    // Whether the claim came with a referral: where a table has the column, a
+    // blank is not referred, as in the binary's files; the exchange carries no
+    // such column yet, and without it every claim counts as referred.
+    let referred: Vec<bool> = if claims.has("referred") {
+        claims.flags("referred")?.into_iter().map(|f| f.unwrap_or(false)).collect()
+    } else {
+        vec![true; n]
+    };
     let facilities = if claims.has("facility_id") { claims.strings("facility_id")? } else { vec![None; n] };
     let facility = |i: usize| facilities[i].unwrap_or("");
     let villages = if claims.has("region_code") { claims.strings("region_code")? } else { vec![None; n] };
@@ -160,7 +168,7 @@ pub fn settle(policies: &Policies, claims: &Table, accumulators: Option<&Table>)
         if eligibles[i] > totals[i] {
             return Err(claims.bad(i, "eligible_cost", "is more than total_cost"));
         }
-        let input = ClaimInput { level, kind, total_cost: totals[i], eligible_cost: eligibles[i], enrolled: enrolled[i].unwrap_or(true), referred: true };
+        let input = ClaimInput { level, kind, total_cost: totals[i], eligible_cost: eligibles[i], enrolled: enrolled[i].unwrap_or(true), referred: referred[i] };
         batch.push(BatchClaim { person: p, discharged: discharged[i], input });
     }
 
