@@ -17,6 +17,7 @@ pub mod items;
 mod keys;
 pub mod ledger;
 mod limits;
+mod moves;
 pub mod network_cases;
 pub mod pairing;
 pub mod plans;

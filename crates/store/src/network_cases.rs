@@ -602,14 +602,7 @@ impl Store {
                 return Err(case_not_found(id));
             }
             let current: i64 = col!(head, "version", ctx);
-            if current != version {
-                return Err(StoreError::Constraint {
-                    context: ctx.clone(),
-                    detail: format!(
-                        "the case changed since version {version} (it is at version {current}); reload it and try again"
-                    ),
-                });
-            }
+            crate::moves::check_version(&ctx, version, current)?;
             let steps: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM network_case_events WHERE case_id = $1 AND action = 'step'",
             )
@@ -667,27 +660,18 @@ impl Store {
                     format!("{}: {}", reason.as_str(), note.trim())
                 }
             };
-            sqlx::query("UPDATE network_cases SET state = $1, version = version + 1, updated_at = $2 WHERE id = $3")
-                .bind(to.as_str())
-                .bind(at)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .ctx(&ctx)?;
-            sqlx::query(
-                "INSERT INTO network_case_events (case_id, at, actor, action, from_state, to_state, detail)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(id)
-            .bind(at)
-            .bind(actor.trim())
-            .bind(mv.action())
-            .bind(facts.state.as_str())
-            .bind(to.as_str())
-            .bind(detail)
-            .execute(&mut *tx)
-            .await
-            .ctx(&ctx)?;
+            let mv = crate::moves::Move {
+                table: "network_cases",
+                events: "network_case_events",
+                id,
+                at,
+                actor,
+                action: mv.action(),
+                from: facts.state.as_str(),
+                to: to.as_str(),
+                detail,
+            };
+            crate::moves::record(&mut tx, mv, &ctx).await?;
             tx.commit().await.ctx(&ctx)?;
             Ok::<_, StoreError>(())
         }.await)?;
