@@ -181,7 +181,8 @@ fn county_units(d: &Divisions, province: RegionCode) -> Vec<&Region> {
 }
 
 /// A unit's point inside the finest real outline held for it (`domain::outlines`:
-/// its city's or province's, county lines not being shipped): `first` when it lies
+/// its county's, else its city's or province's where no county line is held, as
+/// for a development zone): `first` when it lies
 /// inside, else the first of up to 64 redraws from the unit's own stream that does,
 /// else a point drawn evenly in the outline's box until one lies inside. The
 /// redraws come from a stream of their own, so a point already inside leaves every

@@ -136,13 +136,15 @@ pub enum Shade {
 
 /// The region map of a scope (a prefix of 0, 2, 4 or 6 digits): the scope's real
 /// outline and the outlines of the level below it (provinces for the whole
-/// country, a province's cities, a city's counties; `domain::outlines`), and each
-/// region of `regions` with a recorded point as a dot on top. With [`Shade::Sum`]
-/// the level below is coloured by `value` of its regions added up (their figures
-/// summed first, so a share stays a share) in five equal-interval classes, and the
-/// dots are small and neutral; otherwise the dots carry the five classes, as they
-/// did before outlines were held. Where no outline of the scope is held (a county
-/// today) the map frames the dots alone, with the finest enclosing outline held
+/// country, a province's cities, a city's counties; a county has no outlined level
+/// below, its villages are the dots; `domain::outlines`), and each region of
+/// `regions` with a recorded point as a dot on top. With [`Shade::Sum`] the level
+/// below is coloured by `value` of its regions added up (their figures summed
+/// first, so a share stays a share) in five equal-interval classes, and the dots
+/// are small and neutral; otherwise (and for a county, which has no level below
+/// to shade) the dots carry the five classes. Where no outline of the scope is held
+/// (a county missing from the shipped file, a pseudo-city such as 4290) the map
+/// frames the level below and the dots, with the finest enclosing outline held
 /// drawn as context. Regions without a point are listed below as a tile grid in
 /// code order, so nothing is hidden.
 pub fn region_map(
@@ -171,7 +173,10 @@ pub fn region_map(
     if let Some(o) = own {
         bbox.union(&o.bbox);
     }
-    if scope.is_empty() {
+    // The whole country, or a scope held only through its parts (a county-level
+    // city filed under a province's pseudo-city such as 4290): framed by the level
+    // below.
+    if own.is_none() {
         for o in &below {
             bbox.union(&o.bbox);
         }
