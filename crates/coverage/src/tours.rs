@@ -456,6 +456,85 @@ impl Planner<'_> {
         any
     }
 
+    fn value(&self) -> (u64, f64) {
+        let pop = self.routes.iter().flat_map(|r| r.seq.iter()).map(|&v| self.villages[v].population as u64).sum();
+        (pop, self.routes.iter().map(|r| r.travel).sum())
+    }
+
+    /// Inserts the villages left out, those bringing the most people for the
+    /// time they add (travel and service) first.
+    fn insert_by_ratio(&mut self, candidates: &[usize]) {
+        let mut left: Vec<(f64, usize)> = candidates
+            .iter()
+            .filter(|&&v| self.route_of[v].is_none())
+            .filter_map(|&v| {
+                self.best_place(v, None)
+                    .map(|(d, _, _)| (self.villages[v].population as f64 / (d + self.s.service_minutes + 1.0), v))
+            })
+            .collect();
+        left.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        for (_, v) in left {
+            if let Some((_, r, x)) = self.best_place(v, None) {
+                self.place(v, r, x);
+            }
+        }
+    }
+
+    /// Ruin and recreate: take out a village and its nearest toured
+    /// neighbours, insert the left-out villages the emptied facilities reach
+    /// by people for the time, and keep the result only if it covers more
+    /// people, or as many with less travel; at most `iterations` rounds, and
+    /// none after 150 rounds without a gain. Deterministic for a seed.
+    fn ruin_and_recreate(&mut self, candidates: &[usize], by_population: &[usize], iterations: usize, seed: u64) {
+        let mut state = seed ^ 0x2545_F491_4F6C_DD1D;
+        let mut rnd = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n.max(1) as u64) as usize
+        };
+        let mut best = self.value();
+        let mut idle = 0;
+        for _ in 0..iterations {
+            if idle >= 150 {
+                break;
+            }
+            idle += 1;
+            let routed: Vec<usize> = candidates.iter().copied().filter(|&v| self.route_of[v].is_some()).collect();
+            if routed.is_empty() {
+                break;
+            }
+            let saved = (self.routes.clone(), self.used.clone(), self.route_of.clone());
+            let centre = routed[rnd(routed.len())];
+            let p = self.vp(centre);
+            let mut near: Vec<(f64, usize)> = routed.iter().map(|&v| (self.t(p, self.vp(v)), v)).collect();
+            near.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let q = 2 + rnd(5);
+            let mut touched: Vec<usize> = Vec::with_capacity(q);
+            for &(_, v) in near.iter().take(q) {
+                touched.push(self.routes[self.route_of[v].expect("routed")].site);
+                self.remove(v);
+            }
+            // Only villages the emptied facilities reach can take the room.
+            let local: Vec<usize> = candidates
+                .iter()
+                .copied()
+                .filter(|&v| self.route_of[v].is_none() && self.reach[v].iter().any(|x| touched.contains(&x.0)))
+                .collect();
+            let local_pop: Vec<usize> = by_population.iter().copied().filter(|v| local.contains(v)).collect();
+            self.insert_by_ratio(&local);
+            self.swap_in(&local_pop);
+            self.two_opt();
+            let now = self.value();
+            if now.0 > best.0 || (now.0 == best.0 && now.1 < best.1 - 1e-3) {
+                best = now;
+                idle = 0;
+            } else {
+                (self.routes, self.used, self.route_of) = saved;
+            }
+        }
+    }
+
     /// Swaps a left-out village for a smaller one in a route where it fits.
     fn swap_in(&mut self, order: &[usize]) -> bool {
         let mut any = false;
@@ -755,7 +834,7 @@ pub fn tours(villages: &[PlanVillage], doctors: &[PlanDoctor], s: &TourSettings)
     }
     let by_population = orders[0].clone();
     let mut best: Option<(u64, f64, Vec<Route>)> = None;
-    for order in &orders {
+    for (key, order) in orders.iter().enumerate() {
         let mut pl = Planner {
             villages,
             sites: &sites,
@@ -776,8 +855,10 @@ pub fn tours(villages: &[PlanVillage], doctors: &[PlanDoctor], s: &TourSettings)
             }
         }
         pl.two_opt();
-        let pop: u64 = pl.routes.iter().flat_map(|r| r.seq.iter()).map(|&v| villages[v].population as u64).sum();
-        let travel: f64 = pl.routes.iter().map(|r| r.travel).sum();
+        // Ruin and recreate, more rounds on small instances than on large.
+        let rounds = (200_000 / (candidates.len() + 1)).clamp(100, 2_000);
+        pl.ruin_and_recreate(&candidates, &by_population, rounds, 7 + key as u64);
+        let (pop, travel) = pl.value();
         if best.as_ref().is_none_or(|b| pop > b.0 || (pop == b.0 && travel < b.1 - EPS)) {
             best = Some((pop, travel, pl.routes));
         }
