@@ -336,10 +336,10 @@ impl Planner<'_> {
 
     /// The cheapest place for `v`: an existing route (index, position) or a new
     /// route at a site with a tour left (`usize::MAX`, site); with the added travel.
-    fn best_place(&self, v: usize, skip: Option<usize>) -> Option<(f64, usize, usize)> {
+    fn best_place(&self, v: usize) -> Option<(f64, usize, usize)> {
         let mut best: Option<(f64, usize, usize)> = None;
         for (r, route) in self.routes.iter().enumerate() {
-            if Some(r) == skip || route.seq.is_empty() {
+            if route.seq.is_empty() {
                 continue;
             }
             if let Some((d, pos)) = self.best_insert(r, v) {
@@ -395,7 +395,7 @@ impl Planner<'_> {
             if self.route_of[v].is_some() {
                 continue;
             }
-            if let Some((_, r, x)) = self.best_place(v, None) {
+            if let Some((_, r, x)) = self.best_place(v) {
                 self.place(v, r, x);
                 any = true;
             }
@@ -441,7 +441,7 @@ impl Planner<'_> {
             let without: Vec<usize> = self.routes[r].seq.iter().copied().filter(|&x| x != v).collect();
             let saving = self.routes[r].travel - self.travel_of(site, &without);
             self.remove(v);
-            match self.best_place(v, None) {
+            match self.best_place(v) {
                 Some((d, nr, x)) if d < saving - 1e-3 => {
                     self.place(v, nr, x);
                     any = true;
@@ -468,13 +468,13 @@ impl Planner<'_> {
             .iter()
             .filter(|&&v| self.route_of[v].is_none())
             .filter_map(|&v| {
-                self.best_place(v, None)
+                self.best_place(v)
                     .map(|(d, _, _)| (self.villages[v].population as f64 / (d + self.s.service_minutes + 1.0), v))
             })
             .collect();
         left.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         for (_, v) in left {
-            if let Some((_, r, x)) = self.best_place(v, None) {
+            if let Some((_, r, x)) = self.best_place(v) {
                 self.place(v, r, x);
             }
         }
@@ -575,7 +575,7 @@ impl Planner<'_> {
                 self.place(u, r, pos);
                 any = true;
                 // The village swapped out may fit elsewhere.
-                if let Some((_, nr, x)) = self.best_place(w, None) {
+                if let Some((_, nr, x)) = self.best_place(w) {
                     self.place(w, nr, x);
                 }
             }
