@@ -124,7 +124,9 @@ fn plan_writes_visits_and_reports_its_figures() {
     let mut args: Vec<String> = vec!["plan".into(), "--as-of".into(), "2025-06-01".into()];
     args.extend(registry(&d, REGIONS, FACILITIES, PRACTITIONERS));
     let out = d.path("plan.csv");
+    let tours = d.path("tours.csv");
     args.extend(["--out".into(), out.display().to_string()]);
+    args.extend(["--tours-out".into(), tours.display().to_string()]);
     let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     let o = run(&a);
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -144,6 +146,16 @@ fn plan_writes_visits_and_reports_its_figures() {
     assert!(plan.lines().any(|l| l.starts_with("341122100203") && l.contains(",dispatch,")), "{plan}");
     assert!(stdout.contains("covered population 800 of 2800"), "{stdout}");
     assert!(stdout.contains("lower bound"), "{stdout}");
+    // Tours: 东村 on a half-day from T1 (round trip 11.6 minutes and 45 in the
+    // village), four times a month; the bound is reported with its gap.
+    let tours = text(&tours);
+    assert_eq!(
+        tours.lines().next().unwrap(),
+        "tour,doctor_id,facility_id,halfdays,village_codes,village_names,population,travel_minutes,duration_minutes"
+    );
+    let east = tours.lines().find(|l| l.contains("341122100201")).expect("东村 is toured");
+    assert!(east.contains(",T1,") && east.contains(",11.6,56.6"), "{east}");
+    assert!(stdout.contains("covered population 800, upper bound 800 (gap 0.00%)"), "{stdout}");
 }
 
 #[test]

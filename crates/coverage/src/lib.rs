@@ -15,7 +15,9 @@
 //!   alternative to the straight-line model; [`osm`] loads one from an
 //!   OpenStreetMap extract (the only module here that reads a file);
 //! - [`plan`]: roving (巡诊) and dispatched (派驻) doctors for blank villages, solved
-//!   as a min-cost flow with a lower bound on travel so a plan can be trusted.
+//!   as a min-cost flow with a lower bound on travel so a plan can be trusted;
+//! - [`tours`]: roving tours, several villages in one half-day, with an upper
+//!   bound on the population covered and a lower bound on travel.
 //!
 //! Architecture invariant: apart from [`osm`]'s file reader, nothing here does IO
 //! or knows about SQL, HTTP or CSV: plain data in, plain data out.
@@ -29,6 +31,7 @@ pub mod osm;
 pub mod plan;
 pub mod reach;
 pub mod roads;
+pub mod tours;
 
 pub use blank::{blank_spots, blank_spots_in, project, BlankKind, BlankSpot, HORIZONS};
 pub use error::CoverageError;
@@ -37,3 +40,4 @@ pub use network::{Network, Settings};
 pub use plan::{plan, Plan, PlanSettings, VillagePlan};
 pub use reach::{reach, reach_on_roads, shares, CircleShare, Reach, ReachCategory};
 pub use roads::{Graph, GraphBuilder, SpeedClass};
+pub use tours::{tours, Tour, TourPlan, TourSettings};

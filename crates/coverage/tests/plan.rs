@@ -203,3 +203,30 @@ fn inputs_from_the_registry() {
     // T1 is 0.05° away (14.5 min) and H1 0.15° (43.4 min): T1's doctor goes.
     assert_eq!(doctors[p.villages[0].visits[0].doctor].practitioner_id, "p1");
 }
+
+#[test]
+fn tours_take_doctors_of_municipal_and_provincial_hospitals_too() {
+    let mut regions = frame();
+    regions.push(village("341122100201", "东村", 800, (118.4, 32.45)));
+    regions.push(village("341122100202", "西村", 900, (118.4, 32.40)));
+    let facilities = vec![
+        facility("T1", K::TownshipCenter, None, "341122100202", Some((118.4, 32.40))),
+        facility("M1", K::MunicipalHospital, Some(3), "341122000000", Some((118.4, 32.44))),
+        facility("P1", K::ProvincialHospital, Some(3), "341122000000", Some((118.5, 32.44))),
+    ];
+    let people = vec![
+        person("p1", "T1", Q::Physician, "1980-01-01", true),
+        person("p4", "M1", Q::Physician, "1980-01-01", true),
+        person("p5", "P1", Q::Physician, "1980-01-01", true),
+    ];
+    let net = Network::new(regions, facilities, people).unwrap();
+    let (villages, doctors) = coverage::tours::tour_inputs(&net, day("2025-01-01"), &Settings::default());
+    let mut ids: Vec<&str> = doctors.iter().map(|d| d.practitioner_id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec!["p1", "p4", "p5"]);
+    // M1 is nearest (0.01°): its doctor tours 东村.
+    let t = coverage::tours(&villages, &doctors, &coverage::TourSettings::default()).unwrap();
+    assert_eq!(t.tours.len(), 1);
+    assert_eq!(doctors[t.tours[0].doctor].practitioner_id, "p4");
+    assert_eq!((t.covered_population, t.population_bound), (800, 800));
+}

@@ -237,6 +237,56 @@ async fn coverage_page(
             let _ = write!(b, "<p class=\"flash error\">{}</p>", esc(&e.to_string()));
         }
     }
+
+    // Tours: several villages in one half-day, with both bounds.
+    let (tv, td) = coverage::tours::tour_inputs(&net, as_of, &settings);
+    let _ = write!(b, "<h2>{}</h2>", lbl(l, "Roving tours", "巡诊路线"));
+    match coverage::tours(&tv, &td, &coverage::TourSettings::default()) {
+        Ok(tp) => {
+            let _ = write!(
+                b,
+                "<p>{}: {} · {}: {} ({} {:.2}%) · {}: {:.0} min · {}: {:.0} min ({} {:.2}%)</p>",
+                lbl(l, "Population covered by tours", "路线覆盖人口"),
+                tp.covered_population,
+                lbl(l, "upper bound", "上界"),
+                tp.population_bound,
+                lbl(l, "gap", "差距"),
+                tp.population_gap() * 100.0,
+                lbl(l, "monthly travel", "每月路途"),
+                tp.travel_minutes,
+                lbl(l, "lower bound", "下界"),
+                tp.travel_bound_minutes,
+                lbl(l, "gap", "差距"),
+                tp.travel_gap() * 100.0
+            );
+            let rows: Vec<Vec<String>> = tp
+                .tours
+                .iter()
+                .take(500)
+                .map(|t| {
+                    vec![
+                        esc(&td[t.doctor].practitioner_id),
+                        esc(&td[t.doctor].facility_id),
+                        t.halfdays.iter().map(|&h| coverage::tours::halfday_name(h)).collect::<Vec<_>>().join("<br>"),
+                        t.villages
+                            .iter()
+                            .map(|&v| format!("{} {}", tv[v].code, esc(&tv[v].name)))
+                            .collect::<Vec<_>>()
+                            .join(" → "),
+                        format!("{:.0}", t.travel_minutes),
+                    ]
+                })
+                .collect();
+            b.push_str(&table(
+                l,
+                &["tour_doctor", "tour_facility", "tour_halfdays", "tour_villages", "tour_travel"],
+                &rows,
+            ));
+        }
+        Err(e) => {
+            let _ = write!(b, "<p class=\"flash error\">{}</p>", esc(&e.to_string()));
+        }
+    }
     Ok(Html(page(&ctx, t(l, "coverage"), &b)).into_response())
 }
 

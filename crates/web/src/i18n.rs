@@ -198,6 +198,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("near", "near", "接近"),
     ("missed", "missed", "未达标"),
     ("targets_of_year", "Targets", "目标完成情况"),
+    ("tour_doctor", "Doctor", "医生"),
+    ("tour_facility", "Leaves from", "出发机构"),
+    ("tour_halfdays", "Half-days", "半天"),
+    ("tour_villages", "Villages in order", "依次巡诊的村"),
+    ("tour_travel", "Travel (min)", "路途（分钟）"),
 ];
 
 /// The message for `key` in `lang`.

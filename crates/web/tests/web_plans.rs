@@ -154,6 +154,9 @@ async fn a_plan_is_kept_approved_put_in_force_and_followed(kind: Kind) {
     // The coverage page offers to keep its plan; saved, a new version.
     let cov = a_page.get("/coverage").await;
     assert!(cov.body.contains("save-plan-form"), "{}", cov.body);
+    // And its tours, with both bounds and their gaps.
+    assert!(cov.body.contains("巡诊路线") || cov.body.contains("Roving tours"), "{}", cov.body);
+    assert!(cov.body.contains("上界") || cov.body.contains("upper bound"), "{}", cov.body);
     assert!(!srv.login("viewer_a").await.get("/coverage").await.body.contains("save-plan-form"));
     let r = a_page
         .post_form(

@@ -10,6 +10,7 @@ use crate::progress;
 use crate::Global;
 use chrono::NaiveDate;
 use coverage::plan::{plan, plan_inputs, Action, PlanSettings, SLOTS};
+use coverage::tours::{halfday_name, tour_inputs, tours, TourSettings};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -46,6 +47,22 @@ pub struct Args {
     /// Villages of more people than this get a dispatched doctor.
     #[arg(long, default_value_t = 1500)]
     pub dispatch_population: u32,
+    /// Where to write the tours (CSV): each roving doctor's half-day tours of
+    /// one or several villages, in order (docs/coverage.md, "Roving tours").
+    #[arg(long)]
+    pub tours_out: Option<PathBuf>,
+    /// Tours: visits a toured village gets a month.
+    #[arg(long, default_value_t = 4)]
+    pub visits_per_month: u32,
+    /// Tours: most half-days a doctor gives to tours a month.
+    #[arg(long, default_value_t = 8)]
+    pub halfdays_per_month: u32,
+    /// Tours: minutes of a half-day, travel and service together.
+    #[arg(long, default_value_t = 240.0)]
+    pub halfday_minutes: f64,
+    /// Tours: minutes spent in each village.
+    #[arg(long, default_value_t = 45.0)]
+    pub service_minutes: f64,
     #[command(flatten)]
     pub settings: SettingArgs,
 }
@@ -60,6 +77,15 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         model,
     };
     ps.validate()?;
+    let ts = TourSettings {
+        visits_per_month: args.visits_per_month,
+        halfdays_per_month: args.halfdays_per_month,
+        halfday_minutes: args.halfday_minutes,
+        service_minutes: args.service_minutes,
+        dispatch_population: args.dispatch_population,
+        model,
+    };
+    ts.validate()?;
     let as_of = args.as_of.unwrap_or_else(app::history::today);
     if args.save {
         save(&args, global, as_of, &ps, &settings)?;
@@ -70,6 +96,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let sp = progress::spinner("planning", global.quiet);
     let (villages, doctors) = plan_inputs(&net, as_of, &settings);
     let p = plan(&villages, &doctors, &ps)?;
+    let (tv, td) = tour_inputs(&net, as_of, &settings);
+    let tp = tours(&tv, &td, &ts)?;
     sp.finish_and_clear();
 
     let mut rows = Vec::new();
@@ -135,6 +163,62 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     println!("  total travel {:.1} minutes a week (one way)", p.total_travel_minutes);
     println!("  lower bound  {:.1} minutes (nearest feasible doctor for every visit)", p.lower_bound_minutes);
     println!("  gap          {:.2}%", p.gap() * 100.0);
+    println!(
+        "tours ({} visits a month, {} half-days a doctor, half-day {} min, {} min a village): {} tours by {} of {} doctors",
+        ts.visits_per_month,
+        ts.halfdays_per_month,
+        ts.halfday_minutes,
+        ts.service_minutes,
+        tp.tours.len(),
+        tp.tours.iter().map(|t| t.doctor).collect::<std::collections::HashSet<_>>().len(),
+        td.len()
+    );
+    println!(
+        "  toured villages {}; covered population {}, upper bound {} (gap {:.2}%)",
+        tp.count(Action::Rove),
+        tp.covered_population,
+        tp.population_bound,
+        tp.population_gap() * 100.0
+    );
+    println!(
+        "  travel {:.1} minutes a month (round trips), lower bound {:.1} (gap {:.2}%)",
+        tp.travel_minutes,
+        tp.travel_bound_minutes,
+        tp.travel_gap() * 100.0
+    );
+    if let Some(path) = &args.tours_out {
+        let mut rows = Vec::new();
+        for (i, t) in tp.tours.iter().enumerate() {
+            let d = &td[t.doctor];
+            rows.push(vec![
+                (i + 1).to_string(),
+                d.practitioner_id.clone(),
+                d.facility_id.clone(),
+                t.halfdays.iter().map(|&h| halfday_name(h)).collect::<Vec<_>>().join(";"),
+                t.villages.iter().map(|&v| tv[v].code.to_string()).collect::<Vec<_>>().join(";"),
+                t.villages.iter().map(|&v| tv[v].name.clone()).collect::<Vec<_>>().join(";"),
+                t.villages.iter().map(|&v| tv[v].population as u64).sum::<u64>().to_string(),
+                format!("{:.1}", t.travel_minutes),
+                format!("{:.1}", t.duration_minutes),
+            ]);
+        }
+        write_csv(
+            path,
+            &[
+                "tour",
+                "doctor_id",
+                "facility_id",
+                "halfdays",
+                "village_codes",
+                "village_names",
+                "population",
+                "travel_minutes",
+                "duration_minutes",
+            ],
+            rows,
+        )?;
+        println!("  tours written to {}", path.display());
+    }
     Ok(())
 }
 
