@@ -3,7 +3,7 @@
 //! `coverage` engine over the scope's network), policies, and import runs.
 
 use crate::auth::PageUser;
-use crate::error::PageError;
+use crate::error::{PageError, WebError};
 use crate::html::{esc, page, table};
 use crate::i18n::{t, Lang};
 use crate::AppState;
@@ -241,8 +241,32 @@ async fn coverage_page(
     // Tours: several villages in one half-day, with both bounds.
     let (tv, td) = coverage::tours::tour_inputs(&net, as_of, &settings);
     let _ = write!(b, "<h2>{}</h2>", lbl(l, "Roving tours", "巡诊路线"));
-    match coverage::tours(&tv, &td, &coverage::TourSettings::default()) {
-        Ok(tp) => {
+    // Tours are a county's plan: on a wider scope their search would hold the
+    // page for seconds, so the page sends the user to the county or to `plan`.
+    let (tv, td, planned) = if tv.len() > TOURS_ON_PAGE {
+        let _ = write!(
+            b,
+            "<p class=\"note\">{} ({}: {})</p>",
+            lbl(
+                l,
+                "Tours are planned by county: open a county's page, or run `safetynet plan --tours-out FILE` for the whole scope.",
+                "巡诊路线按县编排：请打开县级页面，或在命令行运行 `safetynet plan --tours-out 文件`。"
+            ),
+            lbl(l, "blank villages in this scope", "本范围空白村"),
+            tv.len()
+        );
+        (tv, td, None)
+    } else {
+        let run = tokio::task::spawn_blocking(move || {
+            let planned = coverage::tours(&tv, &td, &coverage::TourSettings::default());
+            (tv, td, planned)
+        });
+        let (tv, td, planned) = run.await.map_err(|e| WebError::Internal(format!("planning tours: {e}")))?;
+        (tv, td, Some(planned))
+    };
+    match planned {
+        None => {}
+        Some(Ok(tp)) => {
             let _ = write!(
                 b,
                 "<p>{}: {} · {}: {} ({} {:.2}%) · {}: {:.0} min · {}: {:.0} min ({} {:.2}%)</p>",
@@ -283,12 +307,15 @@ async fn coverage_page(
                 &rows,
             ));
         }
-        Err(e) => {
+        Some(Err(e)) => {
             let _ = write!(b, "<p class=\"flash error\">{}</p>", esc(&e.to_string()));
         }
     }
     Ok(Html(page(&ctx, t(l, "coverage"), &b)).into_response())
 }
+
+/// The most blank villages whose tours the coverage page plans itself.
+const TOURS_ON_PAGE: usize = 400;
 
 async fn policies_page(State(st): State<AppState>, PageUser(ctx): PageUser) -> Result<Response, PageError> {
     let l = ctx.lang;
