@@ -141,7 +141,48 @@ fn not_utf8_row(
 /// optional `enrolled` column (`true`/`false`, `yes`/`no`, `1`/`0`, 是/否; empty is
 /// enrolled) says who is not enrolled in basic insurance (docs/settlement.md,
 /// "Enrolment"). Bad rows and persons listed twice go to `errors`.
+///
+/// The file is read in pieces parsed in place, as the claims are
+/// ([`read_claims_split`], on one thread here: the index is built in file
+/// order); a file with a quote, a lone carriage return or a byte that is not
+/// UTF-8 is read by the CSV reader.
 pub fn read_persons(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, IngestError> {
+    let (_, mut table) = persons_table(path)?;
+    let errors_before = errors.len();
+    if fast::read_persons(path, &mut table, errors)? {
+        return Ok(table.persons);
+    }
+    errors.truncate(errors_before);
+    read_persons_csv(path, errors)
+}
+
+/// [`read_persons`] by the CSV reader alone: the reference that the fast
+/// reader must equal, and its fall-back.
+pub fn read_persons_csv(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, IngestError> {
+    let (mut rdr, mut table) = persons_table(path)?;
+    let (file, h) = (table.file.clone(), table.header.clone());
+    let (id_col, status_col) = (table.id_col, table.status_col);
+    let mut rec = csv::ByteRecord::new();
+    let mut reread = None;
+    while rdr.read_byte_record(&mut rec).map_err(|source| IngestError::Csv { file: file.clone(), error: source })? {
+        let line = rec.position().map_or(0, |p| p.line() + rdr.get_mut().breaks_at(p.byte()));
+        if [Some(id_col), Some(status_col), table.enrolled_col]
+            .iter()
+            .flatten()
+            .any(|&i| std::str::from_utf8(rec.get(i).unwrap_or(b"")).is_err())
+        {
+            let label = |i: usize| h.get(i).cloned().unwrap_or_else(|| format!("column {}", i + 1));
+            let (line, column, reason) = not_utf8_row(&mut reread, path, 0, line, &rec, label);
+            errors.push(RowError { file: file.clone(), line, column, reason });
+            continue;
+        }
+        table.push(line, |i| std::str::from_utf8(rec.get(i).unwrap_or(b"")).expect("checked"), errors);
+    }
+    Ok(table.persons)
+}
+
+/// The persons file's reader past its header, and an empty table.
+fn persons_table(path: &Path) -> Result<(csv::Reader<Watch<std::fs::File>>, PersonsTable), IngestError> {
     let file = path.display().to_string();
     let mut rdr = open_csv(path)?;
     let h = header(&mut rdr, path, &file)?;
@@ -153,67 +194,62 @@ pub fn read_persons(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, 
         });
     };
     let enrolled_col = find("enrolled");
-    let mut persons = Persons::default();
-    let mut first_lines: Vec<u64> = Vec::new();
-    let mut rec = csv::ByteRecord::new();
-    let mut reread = None;
-    while rdr.read_byte_record(&mut rec).map_err(|source| IngestError::Csv { file: file.clone(), error: source })? {
-        let line = rec.position().map_or(0, |p| p.line() + rdr.get_mut().breaks_at(p.byte()));
-        if [Some(id_col), Some(status_col), enrolled_col]
-            .iter()
-            .flatten()
-            .any(|&i| std::str::from_utf8(rec.get(i).unwrap_or(b"")).is_err())
-        {
-            let label = |i: usize| h.get(i).cloned().unwrap_or_else(|| format!("column {}", i + 1));
-            let (line, column, reason) = not_utf8_row(&mut reread, path, 0, line, &rec, label);
-            errors.push(RowError { file: file.clone(), line, column, reason });
-            continue;
-        }
-        let field = |i: usize| Ok::<_, String>(std::str::from_utf8(rec.get(i).unwrap_or(b"")).expect("checked"));
+    let table =
+        PersonsTable { file, header: h, id_col, status_col, enrolled_col, persons: Persons::default(), first_lines: vec![] };
+    Ok((rdr, table))
+}
+
+/// The persons read so far, and where their columns are.
+struct PersonsTable {
+    file: String,
+    header: Vec<String>,
+    id_col: usize,
+    status_col: usize,
+    enrolled_col: Option<usize>,
+    persons: Persons,
+    /// The line of each person, for the error of a person listed twice.
+    first_lines: Vec<u64>,
+}
+
+impl PersonsTable {
+    /// One record (its field `i` by `field(i)`, `""` past its end) on `line`:
+    /// its person added, or its error pushed.
+    fn push<'a>(&mut self, line: u64, field: impl Fn(usize) -> &'a str, errors: &mut Vec<RowError>) {
         let mut bad = |column: &str, reason: String| {
-            errors.push(RowError { file: file.clone(), line, column: column.to_string(), reason })
+            errors.push(RowError { file: self.file.clone(), line, column: column.to_string(), reason })
         };
-        let id = match field(id_col).and_then(|s| ResidentId::parse(s).map_err(|e| e.0)) {
+        let id = match ResidentId::parse(field(self.id_col)) {
             Ok(id) => id,
-            Err(r) => {
-                bad("person_id", r);
-                continue;
-            }
+            Err(e) => return bad("person_id", e.0),
         };
-        let status: PovertyStatus =
-            match field(status_col).and_then(|s| s.parse().map_err(|e: domain::DomainError| e.0)) {
-                Ok(s) => s,
-                Err(r) => {
-                    bad("status", r);
-                    continue;
-                }
-            };
-        let enrolled = match enrolled_col.map(field) {
+        let status: PovertyStatus = match field(self.status_col).parse() {
+            Ok(s) => s,
+            Err(e) => return bad("status", e.0),
+        };
+        let enrolled = match self.enrolled_col.map(&field) {
             None => true,
-            Some(v) => match domain::enrolment::parse_enrolled(v.expect("checked")) {
+            // The usual spellings without the lower-casing's allocation.
+            Some("" | "true" | "yes" | "1" | "是") => true,
+            Some("false" | "no" | "0" | "否") => false,
+            Some(v) => match domain::enrolment::parse_enrolled(v) {
                 Ok(e) => e,
-                Err(r) => {
-                    bad("enrolled", r);
-                    continue;
-                }
+                Err(r) => return bad("enrolled", r),
             },
         };
-        match persons.index.entry(id) {
+        match self.persons.index.entry(id) {
             std::collections::hash_map::Entry::Occupied(e) => {
-                let prev = first_lines[*e.get() as usize];
-                bad("person_id", format!("the person {id} is listed twice (first on line {prev})"));
-                continue;
+                let prev = self.first_lines[*e.get() as usize];
+                return bad("person_id", format!("the person {id} is listed twice (first on line {prev})"));
             }
             std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(persons.ids.len() as u32);
+                e.insert(self.persons.ids.len() as u32);
             }
         }
-        first_lines.push(line);
-        persons.ids.push(id);
-        persons.statuses.push(status);
-        persons.enrolled.push(enrolled);
+        self.first_lines.push(line);
+        self.persons.ids.push(id);
+        self.persons.statuses.push(status);
+        self.persons.enrolled.push(enrolled);
     }
-    Ok(persons)
 }
 
 /// How often (in rows) the claims reader reports progress.

@@ -262,3 +262,55 @@ fn every_kind_of_error_names_its_line_and_column() {
     assert_eq!(format!("{c0:?}"), format!("{c:?}"));
     assert_eq!(e0, errors);
 }
+
+/// One line of a persons file: for each column, the index of its value.
+fn persons_line() -> impl Strategy<Value = Option<Vec<usize>>> {
+    prop_oneof![
+        12 => prop::collection::vec(prop_oneof![12 => 0usize..3, 1 => 0usize..20], 4).prop_map(Some),
+        1 => Just(None),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+    /// The persons file read in place equals the persons file read by the CSV
+    /// reader: the same persons, the same errors (bad IDs and statuses,
+    /// persons listed twice naming the first line), whatever the line ends.
+    #[test]
+    fn the_fast_persons_reader_equals_the_csv_reader(
+        lines in prop::collection::vec(persons_line(), 0..80),
+        enrolled in any::<bool>(),
+        crlf in any::<bool>(),
+        bom in any::<bool>(),
+        short in any::<bool>(),
+        odd in prop_oneof![8 => Just(""), 1 => Just("\""), 1 => Just("\r"), 1 => Just("\u{fffd}")],
+    ) {
+        let people = persons();
+        let mut ids: Vec<String> = people.clone();
+        ids.extend([format!(" {}", people[0]), people[12].to_lowercase(), "123".into(), String::new()]);
+        let statuses = ["low_income", "general", "低保", "poor", " lifted", ""];
+        let flags = ["", "true", "否", "No", "maybe", " 1"];
+        let end = if crlf { "\r\n" } else { "\n" };
+        let mut text = String::from(if bom { "\u{feff}" } else { "" });
+        text.push_str(if enrolled { "Person_ID,status,note,enrolled" } else { "person_id,note,status" });
+        for l in &lines {
+            text.push_str(end);
+            let Some(v) = l else { continue };
+            let (id, status, flag) = (&ids[v[0] % ids.len()], statuses[v[1] % statuses.len()], flags[v[2] % flags.len()]);
+            let row = if enrolled { format!("{id},{status},n,{flag}") } else { format!("{id},n,{status}") };
+            // Now and then a short row, or an odd byte in the note.
+            let row = if short && v[3] % 7 == 0 { id.clone() } else { row.replacen(",n", &format!(",n{odd}"), usize::from(v[3] % 5 == 0)) };
+            text.push_str(&row);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let pp = dir.path().join("persons.csv");
+        std::fs::write(&pp, &text).unwrap();
+        let (mut e0, mut e1) = (Vec::new(), Vec::new());
+        let p0 = ingest::settlement_files::read_persons_csv(&pp, &mut e0).unwrap();
+        let p1 = read_persons(&pp, &mut e1).unwrap();
+        prop_assert_eq!(format!("{:?}", (&p0.ids, &p0.statuses, &p0.enrolled)), format!("{:?}", (&p1.ids, &p1.statuses, &p1.enrolled)));
+        prop_assert_eq!(p0.index.len(), p1.index.len());
+        prop_assert!(p0.index.iter().all(|(k, v)| p1.index.get(k) == Some(v)));
+        prop_assert_eq!(e0, e1);
+    }
+}

@@ -10,7 +10,7 @@
 //! the CSV reader's records ([`super::push_row`]), so its claim or its error
 //! (line, column, reason) is the one that reader gives.
 
-use super::{cut, push_row, ChunkContext, Chunk, Claims, Split};
+use super::{cut, push_row, Chunk, ChunkContext, Claims, PersonsTable, Split};
 use crate::error::{IngestError, RowError};
 use crate::read::Progress;
 use chrono::NaiveDate;
@@ -116,7 +116,7 @@ fn one_thread(
     let mut claims = Claims::with_estimate(len);
     let mut lines_before = breaks_before;
     for &(from, to) in pieces {
-        load(ctx, &mut f, from, to, &mut buf)?;
+        load(ctx.path, &mut f, from, to, &mut buf)?;
         let Some(chunk) = parse_piece(ctx, layout, &buf)? else {
             return Ok(None);
         };
@@ -161,7 +161,7 @@ fn threads(
                         return;
                     }
                     let (from, to) = pieces[i];
-                    let chunk = load(ctx, &mut f, from, to, &mut buf).and_then(|()| parse_piece(ctx, layout, &buf));
+                    let chunk = load(ctx.path, &mut f, from, to, &mut buf).and_then(|()| parse_piece(ctx, layout, &buf));
                     read.fetch_add(to - from, Ordering::Relaxed);
                     if !matches!(chunk, Ok(Some(_))) {
                         stop.store(true, Ordering::Relaxed);
@@ -208,11 +208,11 @@ fn threads(
 }
 
 /// Reads the bytes `from..to` of the file into `buf`.
-fn load(ctx: &ChunkContext, f: &mut std::fs::File, from: u64, to: u64, buf: &mut Vec<u8>) -> Result<(), IngestError> {
+fn load(path: &std::path::Path, f: &mut std::fs::File, from: u64, to: u64, buf: &mut Vec<u8>) -> Result<(), IngestError> {
     buf.clear();
     buf.resize((to - from) as usize, 0);
-    f.seek(SeekFrom::Start(from)).map_err(|e| IngestError::open(ctx.path, e))?;
-    f.read_exact(buf).map_err(|e| IngestError::open(ctx.path, e))
+    f.seek(SeekFrom::Start(from)).map_err(|e| IngestError::open(path, e))?;
+    f.read_exact(buf).map_err(|e| IngestError::open(path, e))
 }
 
 /// Appends a piece, its lines `lines_before` on, and moves `lines_before` past it.
@@ -277,34 +277,88 @@ fn parse_piece(ctx: &ChunkContext, layout: &Layout, buf: &[u8]) -> Result<Option
     let Ok(text) = std::str::from_utf8(buf) else {
         return Ok(None);
     };
-    let b = text.as_bytes();
-    let mut claims = Claims::with_estimate(b.len() as u64);
+    let mut claims = Claims::with_estimate(text.len() as u64);
     let mut errors = Vec::new();
     let mut fields: Vec<&str> = Vec::with_capacity(16);
     let mut picked: Vec<&str> = Vec::with_capacity(16);
+    let mut failed = Ok(());
+    let breaks = each_line(text, |line, row| {
+        fields.clear();
+        fields.extend(row.split(','));
+        let pushed = match plain_claim(ctx, layout, &fields) {
+            Some((id, facility, claim)) => claims.push(ctx.file, id, facility, line, claim),
+            None => push_row(ctx, line, &fields, &mut picked, &mut claims, &mut errors),
+        };
+        if failed.is_ok() {
+            failed = pushed;
+        }
+    });
+    failed?;
+    Ok(breaks.map(|line_breaks| Chunk { claims, errors, line_breaks }))
+}
+
+/// Calls `each` with every line of `text` that is not blank, and its number
+/// (1 for the first), as the CSV reader splits records: a line ends at `\n`,
+/// `\r\n`, or a `\r` that ends the text. Gives the line breaks (`\n`), or
+/// `None` at a lone carriage return (where the CSV reader ends a record but
+/// no line), leaving the rest unread.
+fn each_line<'a>(text: &'a str, mut each: impl FnMut(u64, &'a str)) -> Option<u64> {
+    let b = text.as_bytes();
     let (mut line, mut pos) = (1u64, 0usize);
     while pos < b.len() {
-        // The line ends at `\n`, `\r\n`, or a `\r` that ends the piece.
         let (end, next, lf) = match memchr::memchr2(b'\n', b'\r', &b[pos..]) {
             Some(k) if b[pos + k] == b'\n' => (pos + k, pos + k + 1, true),
             Some(k) if pos + k + 1 == b.len() => (pos + k, pos + k + 1, false),
             Some(k) if b[pos + k + 1] == b'\n' => (pos + k, pos + k + 2, true),
-            Some(_) => return Ok(None),
+            Some(_) => return None,
             None => (b.len(), b.len(), false),
         };
         if end > pos {
-            let row = &text[pos..end];
-            fields.clear();
-            fields.extend(row.split(','));
-            match plain_claim(ctx, layout, &fields) {
-                Some((id, facility, claim)) => claims.push(ctx.file, id, facility, line, claim)?,
-                None => push_row(ctx, line, &fields, &mut picked, &mut claims, &mut errors)?,
-            }
+            each(line, &text[pos..end]);
         }
         line += u64::from(lf);
         pos = next;
     }
-    Ok(Some(Chunk { claims, errors, line_breaks: line - 1 }))
+    Some(line - 1)
+}
+
+/// Reads the persons file's records into `table` as the CSV reader would,
+/// piece by piece on this thread; `false` (with `table` and `errors` to be
+/// reset) when the file holds a quote, a lone carriage return or a byte that
+/// is not UTF-8.
+pub(super) fn read_persons(
+    path: &std::path::Path,
+    table: &mut PersonsTable,
+    errors: &mut Vec<RowError>,
+) -> Result<bool, IngestError> {
+    let len = std::fs::metadata(path).map(|m| m.len()).map_err(|e| IngestError::open(path, e))?;
+    let Some(start) = data_start(path, len)? else {
+        return Ok(false);
+    };
+    let pieces = if start.offset < len { cut(path, start.offset, len, 16 << 20)? } else { vec![] };
+    let mut f = std::fs::File::open(path).map_err(|e| IngestError::open(path, e))?;
+    let mut buf = Vec::new();
+    let mut lines_before = start.breaks;
+    for (from, to) in pieces {
+        load(path, &mut f, from, to, &mut buf)?;
+        if memchr::memchr(b'"', &buf).is_some() {
+            return Ok(false);
+        }
+        let Ok(text) = std::str::from_utf8(&buf) else {
+            return Ok(false);
+        };
+        let mut fields: Vec<&str> = Vec::with_capacity(16);
+        let breaks = each_line(text, |line, row| {
+            fields.clear();
+            fields.extend(row.split(','));
+            table.push(lines_before + line, |i| fields.get(i).copied().unwrap_or(""), errors);
+        });
+        let Some(breaks) = breaks else {
+            return Ok(false);
+        };
+        lines_before += breaks;
+    }
+    Ok(true)
 }
 
 /// The claim of a plain line (its id, its facility, its row), or `None` when
