@@ -194,8 +194,15 @@ fn persons_table(path: &Path) -> Result<(csv::Reader<Watch<std::fs::File>>, Pers
         });
     };
     let enrolled_col = find("enrolled");
-    let table =
-        PersonsTable { file, header: h, id_col, status_col, enrolled_col, persons: Persons::default(), first_lines: vec![] };
+    let table = PersonsTable {
+        file,
+        header: h,
+        id_col,
+        status_col,
+        enrolled_col,
+        persons: Persons::default(),
+        first_lines: vec![],
+    };
     Ok((rdr, table))
 }
 
@@ -602,7 +609,13 @@ fn push_row<'a>(
         return Ok(());
     };
     let input = ClaimInput { enrolled: persons.enrolled[person as usize], ..ClaimInput::from(&claim) };
-    claims.push(file, &claim.claim_id, &claim.facility_id, line, BatchClaim { person, discharged: claim.discharged, input })
+    claims.push(
+        file,
+        &claim.claim_id,
+        &claim.facility_id,
+        line,
+        BatchClaim { person, discharged: claim.discharged, input },
+    )
 }
 
 impl Claims {

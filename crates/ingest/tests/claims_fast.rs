@@ -51,7 +51,22 @@ const COLUMNS: [&str; 11] = [
 fn values(column: &str, persons: &[String]) -> Vec<String> {
     let v = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     match column {
-        "claim_id" => v(&["C1", "C2", "C000123", "k-9/x", " C3", "C4 ", "编号5", "", "   ", "C\t6", "C\u{200F}7", &"Z".repeat(64), &"Z".repeat(65), "\u{feff}C8"]),
+        "claim_id" => v(&[
+            "C1",
+            "C2",
+            "C000123",
+            "k-9/x",
+            " C3",
+            "C4 ",
+            "编号5",
+            "",
+            "   ",
+            "C\t6",
+            "C\u{200F}7",
+            &"Z".repeat(64),
+            &"Z".repeat(65),
+            "\u{feff}C8",
+        ]),
         "person_id" => {
             let mut p = persons.to_vec();
             p.extend(persons.iter().take(2).map(|s| format!(" {s}")));
@@ -70,12 +85,40 @@ fn values(column: &str, persons: &[String]) -> Vec<String> {
         "facility_level" => v(&["county", "village", "out_of_province", "村级", " county", "County", "hospital", ""]),
         "kind" => v(&["inpatient", "outpatient", "chronic_outpatient", "住院", "inpatient ", "bad", ""]),
         "admitted" | "discharged" => v(&[
-            "2024-03-01", "2024-03-05", "2024-02-29", "2024-03-10", "2024/03/02", " 2024-03-03", "2024-02-30",
-            "2024-3-1", "1879-12-31", "2201-01-01", "2200-12-31", "", "x024-01-01", "2023-02-29",
+            "2024-03-01",
+            "2024-03-05",
+            "2024-02-29",
+            "2024-03-10",
+            "2024/03/02",
+            " 2024-03-03",
+            "2024-02-30",
+            "2024-3-1",
+            "1879-12-31",
+            "2201-01-01",
+            "2200-12-31",
+            "",
+            "x024-01-01",
+            "2023-02-29",
         ]),
         "total_cost" | "eligible_cost" => v(&[
-            "10", "10.5", "10.50", "0", "5.00", "007.25", "9999999999999.99", "10000000000000", "99999999999999",
-            "12.345", "-1", "1e3", "", " 7", "1.", ".5", "1,5", "١٢",
+            "10",
+            "10.5",
+            "10.50",
+            "0",
+            "5.00",
+            "007.25",
+            "9999999999999.99",
+            "10000000000000",
+            "99999999999999",
+            "12.345",
+            "-1",
+            "1e3",
+            "",
+            " 7",
+            "1.",
+            ".5",
+            "1,5",
+            "١٢",
         ]),
         "diagnosis" => v(&["", "I10", "C91.0", "I10.X05", "i10", " I10", "X", "I10 x", "   "]),
         "facility_id" => v(&["", "F1", "F2", " F3", "医院", "F\u{7}", "F 1", "\u{202E}F"]),
@@ -110,26 +153,25 @@ fn line() -> impl Strategy<Value = Line> {
 /// A header: the required columns and some optional ones, in some order, and
 /// maybe a column the reader does not know.
 fn header() -> impl Strategy<Value = Vec<&'static str>> {
-    (prop::collection::vec(any::<bool>(), 4), any::<bool>(), any::<u64>())
-        .prop_map(|(opt, extra, seed)| {
-            let mut cols: Vec<&'static str> = COLUMNS[..8].to_vec();
-            for (i, keep) in opt.iter().enumerate().take(3) {
-                if *keep || i == 0 {
-                    cols.push(COLUMNS[8 + i]);
-                }
+    (prop::collection::vec(any::<bool>(), 4), any::<bool>(), any::<u64>()).prop_map(|(opt, extra, seed)| {
+        let mut cols: Vec<&'static str> = COLUMNS[..8].to_vec();
+        for (i, keep) in opt.iter().enumerate().take(3) {
+            if *keep || i == 0 {
+                cols.push(COLUMNS[8 + i]);
             }
-            if extra {
-                cols.push("note");
+        }
+        if extra {
+            cols.push("note");
+        }
+        if opt[3] {
+            let mut s = seed;
+            for i in (1..cols.len()).rev() {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                cols.swap(i, (s >> 33) as usize % (i + 1));
             }
-            if opt[3] {
-                    let mut s = seed;
-                for i in (1..cols.len()).rev() {
-                    s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                    cols.swap(i, (s >> 33) as usize % (i + 1));
-                }
-            }
-            cols
-        })
+        }
+        cols
+    })
 }
 
 fn render(lines: &[Line], cols: &[&str], persons: &[String], end: &[u8]) -> Vec<u8> {
@@ -218,9 +260,8 @@ fn every_kind_of_error_names_its_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let people = persons();
     let pp = dir.path().join("persons.csv");
-    let rows: Vec<String> = std::iter::once("person_id,status".to_string())
-        .chain(people.iter().map(|p| format!("{p},general")))
-        .collect();
+    let rows: Vec<String> =
+        std::iter::once("person_id,status".to_string()).chain(people.iter().map(|p| format!("{p},general"))).collect();
     std::fs::write(&pp, rows.join("\n")).unwrap();
     let p = &people[0];
     let good = |id: &str| format!("{id},{p},county,inpatient,2024-03-01,2024-03-05,100.00,80.00,I10,F1");

@@ -161,7 +161,8 @@ fn threads(
                         return;
                     }
                     let (from, to) = pieces[i];
-                    let chunk = load(ctx.path, &mut f, from, to, &mut buf).and_then(|()| parse_piece(ctx, layout, &buf));
+                    let chunk =
+                        load(ctx.path, &mut f, from, to, &mut buf).and_then(|()| parse_piece(ctx, layout, &buf));
                     read.fetch_add(to - from, Ordering::Relaxed);
                     if !matches!(chunk, Ok(Some(_))) {
                         stop.store(true, Ordering::Relaxed);
@@ -208,7 +209,13 @@ fn threads(
 }
 
 /// Reads the bytes `from..to` of the file into `buf`.
-fn load(path: &std::path::Path, f: &mut std::fs::File, from: u64, to: u64, buf: &mut Vec<u8>) -> Result<(), IngestError> {
+fn load(
+    path: &std::path::Path,
+    f: &mut std::fs::File,
+    from: u64,
+    to: u64,
+    buf: &mut Vec<u8>,
+) -> Result<(), IngestError> {
     buf.clear();
     buf.resize((to - from) as usize, 0);
     f.seek(SeekFrom::Start(from)).map_err(|e| IngestError::open(path, e))?;
@@ -365,11 +372,7 @@ pub(super) fn read_persons(
 /// some field is not plain or not valid, or the person is unknown: the general
 /// path then says which. Where this gives a claim, `Claim::from_fields` gives
 /// the same one.
-fn plain_claim<'a>(
-    ctx: &ChunkContext,
-    layout: &Layout,
-    fields: &[&'a str],
-) -> Option<(&'a str, &'a str, BatchClaim)> {
+fn plain_claim<'a>(ctx: &ChunkContext, layout: &Layout, fields: &[&'a str]) -> Option<(&'a str, &'a str, BatchClaim)> {
     let get = |k| layout.get(fields, k);
     let id = get(CLAIM_ID);
     if id.is_empty() || id.len() > 64 || !plain_ascii(id) {
