@@ -1,10 +1,11 @@
 //! Times the reading of `safetynet settle`'s input files (persons, then claims)
-//! on one thread and on every core, in one run, interleaved: the figures of
-//! issue 21's "files at the best readers' speed" (bench/settle_read.sh).
+//! by the CSV reader (the reference, one thread), and by the in-place reader on
+//! one thread and on every core, in one run, interleaved: the figures of issue
+//! 21's "files at the best readers' speed" (bench/settle_read.sh).
 //!
 //! `cargo run --release -p ingest --example settle_read -- PERSONS CLAIMS [RUNS]`
 
-use ingest::settlement_files::{read_claims_split, read_persons, Split};
+use ingest::settlement_files::{read_claims_csv, read_claims_split, read_persons, read_persons_csv, Split};
 use std::path::Path;
 use std::time::Instant;
 
@@ -21,17 +22,25 @@ fn main() {
     let cores = Split::by_cores();
     let one = Split { threads: 1, ..cores };
     for run in 1..=runs {
-        for (label, split) in [("one thread", one), ("every core", cores)] {
+        for (label, split) in [("csv reader", None), ("one thread", Some(one)), ("every core", Some(cores))] {
             let t = Instant::now();
             let mut errors = Vec::new();
-            let persons = read_persons(persons_path, &mut errors).expect("persons");
+            let persons = match split {
+                None => read_persons_csv(persons_path, &mut errors),
+                Some(_) => read_persons(persons_path, &mut errors),
+            }
+            .expect("persons");
             let tp = t.elapsed().as_secs_f64();
-            let claims = read_claims_split(claims_path, &persons, &mut errors, &mut |_, _| {}, split).expect("claims");
+            let claims = match split {
+                None => read_claims_csv(claims_path, &persons, &mut errors, &mut |_, _| {}),
+                Some(split) => read_claims_split(claims_path, &persons, &mut errors, &mut |_, _| {}, split),
+            }
+            .expect("claims");
             let total = t.elapsed().as_secs_f64();
             assert!(errors.is_empty(), "{} bad rows, first: {}", errors.len(), errors[0].labelled());
             println!(
                 "run {run} {label} ({} threads): persons {tp:.2} s, claims {:.2} s, both {total:.2} s; {} persons, {} claims",
-                split.threads,
+                split.map_or(1, |s| s.threads),
                 total - tp,
                 persons.ids.len(),
                 claims.rows.len()

@@ -21,6 +21,8 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
 
+mod fast;
+
 /// Reads and validates a policy file (a leading byte-order mark is dropped).
 pub fn read_policy(path: &Path) -> Result<Policy, IngestError> {
     let text = crate::encoding::read_utf8_text(path)
@@ -139,7 +141,48 @@ fn not_utf8_row(
 /// optional `enrolled` column (`true`/`false`, `yes`/`no`, `1`/`0`, 是/否; empty is
 /// enrolled) says who is not enrolled in basic insurance (docs/settlement.md,
 /// "Enrolment"). Bad rows and persons listed twice go to `errors`.
+///
+/// The file is read in pieces parsed in place, as the claims are
+/// ([`read_claims_split`], on one thread here: the index is built in file
+/// order); a file with a quote, a lone carriage return or a byte that is not
+/// UTF-8 is read by the CSV reader.
 pub fn read_persons(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, IngestError> {
+    let (_, mut table) = persons_table(path)?;
+    let errors_before = errors.len();
+    if fast::read_persons(path, &mut table, errors)? {
+        return Ok(table.persons);
+    }
+    errors.truncate(errors_before);
+    read_persons_csv(path, errors)
+}
+
+/// [`read_persons`] by the CSV reader alone: the reference that the fast
+/// reader must equal, and its fall-back.
+pub fn read_persons_csv(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, IngestError> {
+    let (mut rdr, mut table) = persons_table(path)?;
+    let (file, h) = (table.file.clone(), table.header.clone());
+    let (id_col, status_col) = (table.id_col, table.status_col);
+    let mut rec = csv::ByteRecord::new();
+    let mut reread = None;
+    while rdr.read_byte_record(&mut rec).map_err(|source| IngestError::Csv { file: file.clone(), error: source })? {
+        let line = rec.position().map_or(0, |p| p.line() + rdr.get_mut().breaks_at(p.byte()));
+        if [Some(id_col), Some(status_col), table.enrolled_col]
+            .iter()
+            .flatten()
+            .any(|&i| std::str::from_utf8(rec.get(i).unwrap_or(b"")).is_err())
+        {
+            let label = |i: usize| h.get(i).cloned().unwrap_or_else(|| format!("column {}", i + 1));
+            let (line, column, reason) = not_utf8_row(&mut reread, path, 0, line, &rec, label);
+            errors.push(RowError { file: file.clone(), line, column, reason });
+            continue;
+        }
+        table.push(line, |i| std::str::from_utf8(rec.get(i).unwrap_or(b"")).expect("checked"), errors);
+    }
+    Ok(table.persons)
+}
+
+/// The persons file's reader past its header, and an empty table.
+fn persons_table(path: &Path) -> Result<(csv::Reader<Watch<std::fs::File>>, PersonsTable), IngestError> {
     let file = path.display().to_string();
     let mut rdr = open_csv(path)?;
     let h = header(&mut rdr, path, &file)?;
@@ -151,67 +194,69 @@ pub fn read_persons(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, 
         });
     };
     let enrolled_col = find("enrolled");
-    let mut persons = Persons::default();
-    let mut first_lines: Vec<u64> = Vec::new();
-    let mut rec = csv::ByteRecord::new();
-    let mut reread = None;
-    while rdr.read_byte_record(&mut rec).map_err(|source| IngestError::Csv { file: file.clone(), error: source })? {
-        let line = rec.position().map_or(0, |p| p.line() + rdr.get_mut().breaks_at(p.byte()));
-        if [Some(id_col), Some(status_col), enrolled_col]
-            .iter()
-            .flatten()
-            .any(|&i| std::str::from_utf8(rec.get(i).unwrap_or(b"")).is_err())
-        {
-            let label = |i: usize| h.get(i).cloned().unwrap_or_else(|| format!("column {}", i + 1));
-            let (line, column, reason) = not_utf8_row(&mut reread, path, 0, line, &rec, label);
-            errors.push(RowError { file: file.clone(), line, column, reason });
-            continue;
-        }
-        let field = |i: usize| Ok::<_, String>(std::str::from_utf8(rec.get(i).unwrap_or(b"")).expect("checked"));
+    let table = PersonsTable {
+        file,
+        header: h,
+        id_col,
+        status_col,
+        enrolled_col,
+        persons: Persons::default(),
+        first_lines: vec![],
+    };
+    Ok((rdr, table))
+}
+
+/// The persons read so far, and where their columns are.
+struct PersonsTable {
+    file: String,
+    header: Vec<String>,
+    id_col: usize,
+    status_col: usize,
+    enrolled_col: Option<usize>,
+    persons: Persons,
+    /// The line of each person, for the error of a person listed twice.
+    first_lines: Vec<u64>,
+}
+
+impl PersonsTable {
+    /// One record (its field `i` by `field(i)`, `""` past its end) on `line`:
+    /// its person added, or its error pushed.
+    fn push<'a>(&mut self, line: u64, field: impl Fn(usize) -> &'a str, errors: &mut Vec<RowError>) {
         let mut bad = |column: &str, reason: String| {
-            errors.push(RowError { file: file.clone(), line, column: column.to_string(), reason })
+            errors.push(RowError { file: self.file.clone(), line, column: column.to_string(), reason })
         };
-        let id = match field(id_col).and_then(|s| ResidentId::parse(s).map_err(|e| e.0)) {
+        let id = match ResidentId::parse(field(self.id_col)) {
             Ok(id) => id,
-            Err(r) => {
-                bad("person_id", r);
-                continue;
-            }
+            Err(e) => return bad("person_id", e.0),
         };
-        let status: PovertyStatus =
-            match field(status_col).and_then(|s| s.parse().map_err(|e: domain::DomainError| e.0)) {
-                Ok(s) => s,
-                Err(r) => {
-                    bad("status", r);
-                    continue;
-                }
-            };
-        let enrolled = match enrolled_col.map(field) {
+        let status: PovertyStatus = match field(self.status_col).parse() {
+            Ok(s) => s,
+            Err(e) => return bad("status", e.0),
+        };
+        let enrolled = match self.enrolled_col.map(&field) {
             None => true,
-            Some(v) => match domain::enrolment::parse_enrolled(v.expect("checked")) {
+            // The usual spellings without the lower-casing's allocation.
+            Some("" | "true" | "yes" | "1" | "是") => true,
+            Some("false" | "no" | "0" | "否") => false,
+            Some(v) => match domain::enrolment::parse_enrolled(v) {
                 Ok(e) => e,
-                Err(r) => {
-                    bad("enrolled", r);
-                    continue;
-                }
+                Err(r) => return bad("enrolled", r),
             },
         };
-        match persons.index.entry(id) {
+        match self.persons.index.entry(id) {
             std::collections::hash_map::Entry::Occupied(e) => {
-                let prev = first_lines[*e.get() as usize];
-                bad("person_id", format!("the person {id} is listed twice (first on line {prev})"));
-                continue;
+                let prev = self.first_lines[*e.get() as usize];
+                return bad("person_id", format!("the person {id} is listed twice (first on line {prev})"));
             }
             std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(persons.ids.len() as u32);
+                e.insert(self.persons.ids.len() as u32);
             }
         }
-        first_lines.push(line);
-        persons.ids.push(id);
-        persons.statuses.push(status);
-        persons.enrolled.push(enrolled);
+        self.first_lines.push(line);
+        self.persons.ids.push(id);
+        self.persons.statuses.push(status);
+        self.persons.enrolled.push(enrolled);
     }
-    Ok(persons)
 }
 
 /// How often (in rows) the claims reader reports progress.
@@ -256,9 +301,17 @@ pub fn read_claims(
 /// [`read_claims`], with the file cut at line boundaries into pieces that
 /// threads read at once; the pieces' claims and errors are joined in file
 /// order, their line numbers counted from the file's start, so the result
-/// equals a read by one thread. A line boundary is a record boundary only when
-/// no field is quoted (a quoted field may hold a line break): a file with a
-/// quote character anywhere is read again by one thread.
+/// equals a read by one thread ([`read_claims_csv`]).
+///
+/// Each piece is read into memory and parsed in place ([`fast`]): lines found
+/// with `memchr`, fields borrowed from the piece, the common values (plain
+/// ids, `YYYY-MM-DD`, amounts of digits) parsed without an allocation, and
+/// any line that is not plain read field by field as the CSV reader would.
+/// A line boundary is a record boundary only when no field is quoted (a
+/// quoted field may hold a line break), and the CSV reader ends a record at a
+/// lone carriage return too: a file with a quote character, a lone carriage
+/// return or a byte that is not UTF-8 anywhere is read again by one thread
+/// with the CSV reader ([`read_claims_csv`]), whose errors say where.
 pub fn read_claims_split(
     path: &Path,
     persons: &Persons,
@@ -266,7 +319,6 @@ pub fn read_claims_split(
     progress: Progress,
     split: Split,
 ) -> Result<Claims, IngestError> {
-    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     let file = path.display().to_string();
     let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let mut rdr = open_csv(path)?;
@@ -275,86 +327,47 @@ pub fn read_claims_split(
     let hrefs: Vec<&str> = h.iter().map(|s| s.as_str()).collect();
     let map = ColumnMap::new::<Claim>(&hrefs).map_err(|reason| IngestError::Format { file: file.clone(), reason })?;
     let ctx = ChunkContext { path, file: &file, header: &h, map: &map, persons };
-
-    let errors_before = errors.len();
-    let pieces = if split.threads > 1 && len > split.piece_bytes { cut(path, len, split.piece_bytes)? } else { vec![] };
-    if pieces.len() > 1 {
-        let read = AtomicU64::new(0);
-        let quoted = AtomicBool::new(false);
-        let next = AtomicUsize::new(0);
-        let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<Chunk, IngestError>)>();
-        let joined = std::thread::scope(|scope| {
-            for _ in 0..split.threads.min(pieces.len()) {
-                let (tx, ctx, pieces, read, quoted, next) = (tx.clone(), &ctx, &pieces, &read, &quoted, &next);
-                scope.spawn(move || loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= pieces.len() || quoted.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let (from, to) = pieces[i];
-                    let chunk = read_chunk(ctx, from, to, read, &mut |_, _| {});
-                    if chunk.as_ref().is_ok_and(|c| c.quoted) {
-                        quoted.store(true, Ordering::Relaxed);
-                    }
-                    if tx.send((i, chunk)).is_err() {
-                        return;
-                    }
-                });
-            }
-            drop(tx);
-            // Join the pieces in file order as they come, so that few are held at once.
-            let mut claims = Claims::with_estimate(len);
-            let mut waiting: HashMap<usize, Chunk> = HashMap::new();
-            let (mut joined, mut lines_before) = (0usize, 0u64);
-            let mut failure = None;
-            for (i, chunk) in rx {
-                match chunk {
-                    Ok(c) => {
-                        waiting.insert(i, c);
-                    }
-                    Err(e) => {
-                        quoted.store(true, Ordering::Relaxed); // stops the others
-                        failure.get_or_insert((i, e));
-                    }
-                }
-                while let Some(c) = waiting.remove(&joined) {
-                    if claims.arena.len() + c.claims.arena.len() > u32::MAX as usize
-                        || claims.facility_arena.len() + c.claims.facility_arena.len() > u32::MAX as usize
-                    {
-                        let reason = "the claim or facility ids exceed 4 GiB".to_string();
-                        return Err(IngestError::Format { file: file.clone(), reason });
-                    }
-                    lines_before += claims.append(c, lines_before, errors);
-                    joined += 1;
-                }
-                progress(read.load(Ordering::Relaxed).min(len), len);
-            }
-            match failure {
-                Some((_, e)) => Err(e),
-                None => Ok((joined == pieces.len()).then_some(claims)),
-            }
-        })?;
-        if let Some(claims) = joined {
-            progress(len, len);
-            return Ok(claims);
-        }
-        // A quoted field somewhere: the errors of the pieces joined so far are dropped with them.
-        errors.truncate(errors_before);
+    if let Some(claims) = fast::read_claims(&ctx, len, errors, progress, split)? {
+        return Ok(claims);
     }
-    let chunk = read_chunk(&ctx, 0, len, &AtomicU64::new(0), progress)?;
+    let chunk = read_chunk(&ctx, 0, len, &std::sync::atomic::AtomicU64::new(0), progress)?;
     errors.extend(chunk.errors);
     progress(len, len);
     Ok(chunk.claims)
 }
 
-/// Byte ranges of about `piece` bytes that each start a line (the first starts
-/// at 0, with the header).
-fn cut(path: &Path, len: u64, piece: u64) -> Result<Vec<(u64, u64)>, IngestError> {
+/// [`read_claims`] by the CSV reader alone, on one thread: the reference that
+/// the fast reader of [`read_claims_split`] must equal (its tests compare the
+/// two), and its fall-back for files with quotes, lone carriage returns or
+/// bytes that are not UTF-8.
+pub fn read_claims_csv(
+    path: &Path,
+    persons: &Persons,
+    errors: &mut Vec<RowError>,
+    progress: Progress,
+) -> Result<Claims, IngestError> {
+    let file = path.display().to_string();
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let mut rdr = open_csv(path)?;
+    let h = header(&mut rdr, path, &file)?;
+    drop(rdr);
+    let hrefs: Vec<&str> = h.iter().map(|s| s.as_str()).collect();
+    let map = ColumnMap::new::<Claim>(&hrefs).map_err(|reason| IngestError::Format { file: file.clone(), reason })?;
+    let ctx = ChunkContext { path, file: &file, header: &h, map: &map, persons };
+    let chunk = read_chunk(&ctx, 0, len, &std::sync::atomic::AtomicU64::new(0), progress)?;
+    errors.extend(chunk.errors);
+    progress(len, len);
+    Ok(chunk.claims)
+}
+
+/// Byte ranges of about `piece` bytes of `from..len` that each start a line
+/// (the first starts at `from`).
+fn cut(path: &Path, from: u64, len: u64, piece: u64) -> Result<Vec<(u64, u64)>, IngestError> {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = std::fs::File::open(path).map_err(|e| IngestError::open(path, e))?;
-    let mut starts = vec![0u64];
+    let mut starts = vec![from];
     let mut buf = vec![0u8; 64 * 1024];
-    let mut at = piece;
+    let mut at = from.saturating_add(piece);
     while at < len {
         // The boundary is just after the first line break at or after `at`.
         f.seek(SeekFrom::Start(at)).map_err(|e| IngestError::open(path, e))?;
@@ -392,23 +405,21 @@ struct ChunkContext<'a> {
 }
 
 /// One piece read: its claims and errors, their lines counted from the piece's
-/// first line (1), the line breaks it holds, and whether it has a quote.
+/// first line (1), and the line breaks it holds.
 struct Chunk {
     claims: Claims,
     errors: Vec<RowError>,
     line_breaks: u64,
-    quoted: bool,
 }
 
-/// A reader of one byte range that counts its line breaks and watches for
-/// quote characters as the bytes pass, and keeps where the line-end bytes lie
+/// A reader of one byte range that counts its line breaks as the bytes pass,
+/// and keeps where the line-end bytes lie
 /// until the CSV reader has passed them: the CSV reader's position of a record
 /// is where it began to look for it, before the line ends that lead to it
 /// (the `\n` of a `\r\n`, blank lines), so its line is corrected from them.
 struct Watch<R> {
     inner: R,
     line_breaks: u64,
-    quoted: bool,
     read: u64,
     /// Offsets (from the range's start) and bytes of the `\r` and `\n` not yet passed.
     ends: std::collections::VecDeque<(u64, u8)>,
@@ -416,7 +427,7 @@ struct Watch<R> {
 
 impl<R> Watch<R> {
     fn new(inner: R) -> Watch<R> {
-        Watch { inner, line_breaks: 0, quoted: false, read: 0, ends: Default::default() }
+        Watch { inner, line_breaks: 0, read: 0, ends: Default::default() }
     }
 
     /// The line breaks in the run of line-end bytes that starts at `at`; the
@@ -446,7 +457,6 @@ impl<R: std::io::Read> std::io::Read for Watch<R> {
             self.line_breaks += u64::from(b[i] == b'\n');
             self.ends.push_back((self.read + i as u64, b[i]));
         }
-        self.quoted |= memchr::memchr(b'"', b).is_some();
         self.read += n as u64;
         Ok(n)
     }
@@ -486,7 +496,8 @@ impl Claims {
 }
 
 /// Reads the claims of the bytes `from..to` of the file (`from` 0: with the
-/// header, which is skipped). Lines are counted from the range's first line.
+/// header, which is skipped) with the CSV reader. Lines are counted from the
+/// range's first line.
 fn read_chunk(
     ctx: &ChunkContext,
     from: u64,
@@ -496,7 +507,7 @@ fn read_chunk(
 ) -> Result<Chunk, IngestError> {
     use std::io::{Read, Seek, SeekFrom};
     use std::sync::atomic::Ordering;
-    let (path, file, h, map, persons) = (ctx.path, ctx.file, ctx.header, ctx.map, ctx.persons);
+    let (path, file, h) = (ctx.path, ctx.file, ctx.header);
     let mut f = std::fs::File::open(path).map_err(|e| IngestError::open(path, e))?;
     f.seek(SeekFrom::Start(from)).map_err(|e| IngestError::open(path, e))?;
     let watch = Watch::new(f.take(to - from));
@@ -505,14 +516,6 @@ fn read_chunk(
     if from == 0 {
         rdr.headers().map_err(|source| IngestError::Csv { file: file.to_string(), error: source })?;
     }
-    // Where each claim column sits in the file, to name it in errors (1-based).
-    let column_label = |name: &str| -> String {
-        let k = Claim::COLUMNS.iter().position(|c| c.name == name);
-        match k.and_then(|k| map.positions[k]) {
-            Some(p) => format!("{} ({name})", p + 1),
-            None => name.to_string(),
-        }
-    };
     let mut claims = Claims::with_estimate(to - from);
     let mut errors = Vec::new();
     let mut rec = csv::ByteRecord::new();
@@ -533,74 +536,105 @@ fn read_chunk(
         }
         let mut strs: Vec<&str> = std::mem::take(&mut strs_buf);
         let mut fields: Vec<&str> = std::mem::take(&mut fields_buf);
-        'row: {
-            let mut utf8_bad = None;
-            for (i, f) in rec.iter().enumerate() {
-                match std::str::from_utf8(f) {
-                    Ok(s) => strs.push(s),
-                    Err(_) => {
-                        utf8_bad.get_or_insert(i);
-                        strs.push("");
-                    }
+        let mut utf8_bad = None;
+        for (i, f) in rec.iter().enumerate() {
+            match std::str::from_utf8(f) {
+                Ok(s) => strs.push(s),
+                Err(_) => {
+                    utf8_bad.get_or_insert(i);
+                    strs.push("");
                 }
             }
-            if utf8_bad.is_some() {
-                let label = |i: usize| match h.get(i).filter(|n| !n.is_empty()) {
-                    Some(n) => format!("{} ({n})", i + 1),
-                    None => (i + 1).to_string(),
-                };
-                let (line, column, reason) = not_utf8_row(&mut reread, path, from, line, &rec, label);
-                errors.push(RowError { file: file.to_string(), line, column, reason });
-                break 'row;
-            }
-            map.pick(&strs, &mut fields);
-            let claim = match Claim::from_fields(&fields) {
-                Ok(c) => c,
-                Err(e) => {
-                    errors.push(RowError {
-                        file: file.to_string(),
-                        line,
-                        column: column_label(e.column),
-                        reason: e.reason,
-                    });
-                    break 'row;
-                }
+        }
+        if utf8_bad.is_some() {
+            let label = |i: usize| match h.get(i).filter(|n| !n.is_empty()) {
+                Some(n) => format!("{} ({n})", i + 1),
+                None => (i + 1).to_string(),
             };
-            let Some(&person) = persons.index.get(&claim.person_id) else {
-                errors.push(RowError {
-                    file: file.to_string(),
-                    line,
-                    column: column_label("person_id"),
-                    reason: format!("the person {} is not in the persons file", claim.person_id),
-                });
-                break 'row;
-            };
-            claims.arena.push_str(&claim.claim_id);
-            let Ok(end) = u32::try_from(claims.arena.len()) else {
-                return Err(IngestError::Format {
-                    file: file.to_string(),
-                    reason: "the claim ids exceed 4 GiB".into(),
-                });
-            };
-            claims.id_ends.push(end);
-            claims.facility_arena.push_str(&claim.facility_id);
-            let Ok(end) = u32::try_from(claims.facility_arena.len()) else {
-                return Err(IngestError::Format {
-                    file: file.to_string(),
-                    reason: "the facility ids exceed 4 GiB".into(),
-                });
-            };
-            claims.facility_ends.push(end);
-            claims.lines.push(line.min(u32::MAX as u64) as u32);
-            let input = ClaimInput { enrolled: persons.enrolled[person as usize], ..ClaimInput::from(&claim) };
-            claims.rows.push(BatchClaim { person, discharged: claim.discharged, input });
+            let (line, column, reason) = not_utf8_row(&mut reread, path, from, line, &rec, label);
+            errors.push(RowError { file: file.to_string(), line, column, reason });
+        } else {
+            push_row(ctx, line, &strs, &mut fields, &mut claims, &mut errors)?;
         }
         strs_buf = reclaim(strs);
         fields_buf = reclaim(fields);
     }
     let w = rdr.into_inner();
     read.fetch_add(w.read - reported, Ordering::Relaxed);
-    Ok(Chunk { claims, errors, line_breaks: w.line_breaks, quoted: w.quoted })
+    Ok(Chunk { claims, errors, line_breaks: w.line_breaks })
+}
+
+/// Where a claim column sits in the file, to name it in errors (1-based):
+/// `7 (total_cost)`, or the bare name of a column the file lacks.
+fn column_label(map: &ColumnMap, name: &str) -> String {
+    let k = Claim::COLUMNS.iter().position(|c| c.name == name);
+    match k.and_then(|k| map.positions[k]) {
+        Some(p) => format!("{} ({name})", p + 1),
+        None => name.to_string(),
+    }
+}
+
+/// One record of the claims file (its fields as the file has them, UTF-8) on
+/// line `line`: its claim appended to `claims`, or its error to `errors`.
+/// `picked` is a buffer for the claim columns' fields.
+fn push_row<'a>(
+    ctx: &ChunkContext,
+    line: u64,
+    strs: &[&'a str],
+    picked: &mut Vec<&'a str>,
+    claims: &mut Claims,
+    errors: &mut Vec<RowError>,
+) -> Result<(), IngestError> {
+    let (file, map, persons) = (ctx.file, ctx.map, ctx.persons);
+    map.pick(strs, picked);
+    let claim = match Claim::from_fields(picked) {
+        Ok(c) => c,
+        Err(e) => {
+            errors.push(RowError {
+                file: file.to_string(),
+                line,
+                column: column_label(map, e.column),
+                reason: e.reason,
+            });
+            return Ok(());
+        }
+    };
+    let Some(&person) = persons.index.get(&claim.person_id) else {
+        errors.push(RowError {
+            file: file.to_string(),
+            line,
+            column: column_label(map, "person_id"),
+            reason: format!("the person {} is not in the persons file", claim.person_id),
+        });
+        return Ok(());
+    };
+    let input = ClaimInput { enrolled: persons.enrolled[person as usize], ..ClaimInput::from(&claim) };
+    claims.push(
+        file,
+        &claim.claim_id,
+        &claim.facility_id,
+        line,
+        BatchClaim { person, discharged: claim.discharged, input },
+    )
+}
+
+impl Claims {
+    /// Appends one claim read on `line` of `file`.
+    fn push(&mut self, file: &str, id: &str, facility: &str, line: u64, row: BatchClaim) -> Result<(), IngestError> {
+        self.arena.push_str(id);
+        let Ok(end) = u32::try_from(self.arena.len()) else {
+            return Err(IngestError::Format { file: file.to_string(), reason: "the claim ids exceed 4 GiB".into() });
+        };
+        self.id_ends.push(end);
+        self.facility_arena.push_str(facility);
+        let Ok(end) = u32::try_from(self.facility_arena.len()) else {
+            return Err(IngestError::Format { file: file.to_string(), reason: "the facility ids exceed 4 GiB".into() });
+        };
+        self.facility_ends.push(end);
+        self.lines.push(line.min(u32::MAX as u64) as u32);
+        self.rows.push(row);
+        Ok(())
+    }
 }
 
 /// Reports every claim key (facility and claim id) that appears more than once
