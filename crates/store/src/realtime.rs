@@ -39,6 +39,14 @@ use std::sync::Arc;
 /// One claim of the group: whom it is settled for, the claim, by whom, its bill.
 pub(crate) type Job = (crate::db::Scope, Claim, String, Vec<domain::items::PricedItem>);
 
+/// A person-year: person ID and year.
+type PersonYear = (i64, i64);
+/// Stored accumulator rows: tier, base, unpaid, paid.
+type AccRows = Vec<(String, i64, i64, i64)>;
+/// A person-year's accumulators as the group's claims leave them, with the rules
+/// whose tiers they follow.
+type Running = (Arc<dyn SettlementRules>, Vec<TierAccumulator>);
+
 /// What the group's statements write for one settled claim.
 struct Written {
     index: usize,
@@ -195,7 +203,7 @@ impl Store {
             let rec = policy_from((t.1, t.2, t.3, t.4, t.5, t.6, t.7, t.8) as PolicyTuple);
             candidates.entry((t.0, rec.year as i64)).or_default().push(rec);
         }
-        let mut stored_acc: HashMap<(i64, i64), Vec<(String, i64, i64, i64)>> = HashMap::new();
+        let mut stored_acc: HashMap<PersonYear, AccRows> = HashMap::new();
         for (person, year, tier, base, oop, paid) in sqlx::query_as::<_, (i64, i64, String, i64, i64, i64)>(
             "SELECT a.person_id, a.year, a.tier, a.base, a.oop, a.paid FROM accumulators a
              JOIN unnest($1::bigint[], $2::bigint[]) k (person_id, year) ON a.person_id = k.person_id AND a.year = k.year",
@@ -210,7 +218,7 @@ impl Store {
         }
 
         // 4. The engine, claim after claim in arrival order.
-        let mut acc: HashMap<(i64, i64), (Arc<dyn SettlementRules>, Vec<TierAccumulator>)> = HashMap::new();
+        let mut acc: HashMap<PersonYear, Running> = HashMap::new();
         let mut written: Vec<Written> = Vec::with_capacity(go.len());
         for g in &go {
             let (_, claim, _, bill) = &items[g.index];
