@@ -21,10 +21,12 @@ use store::{Page, Store, StoreError};
 /// - Audit rows are written by one task in batches: whatever rows arrive while a
 ///   batch is being committed go out together in the next transaction, one sync
 ///   to disk for all. Each caller still waits until its row is committed.
-/// - Real-time settlements on SQLite likewise (group commit): the claims that
-///   arrive while one batch commits are settled together in the next transaction,
-///   each in its own savepoint, with one sync to disk; each answer waits for its
-///   batch's commit, so an acknowledged settlement is on disk.
+/// - Real-time settlements likewise (group commit): the claims that arrive while
+///   a batch commits are settled together in the next transaction, with one sync
+///   to disk; each answer waits for its batch's commit, so an acknowledged
+///   settlement is on disk. SQLite settles one batch at a time, each claim in its
+///   own savepoint; PostgreSQL several batches at a time, each with a few
+///   set-based statements (see `Store::settle_realtime_batch`).
 #[derive(Clone)]
 pub struct App {
     store: Store,
@@ -49,6 +51,10 @@ type SettleSender = tokio::sync::mpsc::UnboundedSender<SettleJob>;
 
 /// The most claims one group commit settles.
 const SETTLE_BATCH: usize = 256;
+
+/// Groups of claims settling at the same time on PostgreSQL (each holds one of
+/// the pool's connections while it settles).
+const PG_SETTLE_WRITERS: usize = 4;
 
 type AuditSender =
     tokio::sync::mpsc::UnboundedSender<(store::AuditRow, tokio::sync::oneshot::Sender<Result<(), String>>)>;
@@ -158,15 +164,28 @@ impl App {
         })
     }
 
-    /// The settlement writer (SQLite), started on first use.
+    /// The settlement writer, started on first use: it takes the claims queued
+    /// (up to [`SETTLE_BATCH`]) as one group and settles them in one transaction.
+    /// On SQLite one group at a time, in the turn to write. On PostgreSQL up to
+    /// [`PG_SETTLE_WRITERS`] groups at a time, each on its own connection: the
+    /// claims that arrive while they settle form the next group. A person's
+    /// claims in one group settle in the order they arrived; claims of one person
+    /// in groups settling at the same time were sent at the same time (neither
+    /// answered before the other was sent), and settle one after the other in
+    /// the order their groups take the person's lock, as two such requests
+    /// settled one by one would.
     fn settle_sender(&self) -> &SettleSender {
         self.settle_queue.get_or_init(|| {
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<SettleJob>();
             let store = self.store.clone();
             let write = self.write.clone();
+            let writers = if write.is_some() { 1 } else { PG_SETTLE_WRITERS };
+            let turns = Arc::new(tokio::sync::Semaphore::new(writers));
             // Ends when every clone of the repository (and so the sender) is gone.
             tokio::spawn(async move {
-                while let Some(first) = rx.recv().await {
+                loop {
+                    let Ok(turn) = turns.clone().acquire_owned().await else { break };
+                    let Some(first) = rx.recv().await else { break };
                     let mut batch = vec![first];
                     while batch.len() < SETTLE_BATCH {
                         match rx.try_recv() {
@@ -174,28 +193,32 @@ impl App {
                             Err(_) => break,
                         }
                     }
-                    let (items, answers): (Vec<_>, Vec<_>) =
-                        batch.into_iter().map(|(s, c, who, items, a)| ((s, c, who, items), a)).unzip();
-                    let result = {
-                        let _turn = match &write {
-                            Some(m) => Some(m.lock().await),
-                            None => None,
+                    let (store, write) = (store.clone(), write.clone());
+                    tokio::spawn(async move {
+                        let (items, answers): (Vec<_>, Vec<_>) =
+                            batch.into_iter().map(|(s, c, who, items, a)| ((s, c, who, items), a)).unzip();
+                        let result = {
+                            let _turn = match &write {
+                                Some(m) => Some(m.lock().await),
+                                None => None,
+                            };
+                            crate::settlement::settle_realtime_batch(&store, &items).await
                         };
-                        crate::settlement::settle_realtime_batch(&store, &items).await
-                    };
-                    match result {
-                        Ok(each) => {
-                            for (r, answer) in each.into_iter().zip(answers) {
-                                let _ = answer.send(r.map_err(AppError::from));
+                        drop(turn);
+                        match result {
+                            Ok(each) => {
+                                for (r, answer) in each.into_iter().zip(answers) {
+                                    let _ = answer.send(r.map_err(AppError::from));
+                                }
+                            }
+                            Err(e) => {
+                                let e = AppError::from(e);
+                                for answer in answers {
+                                    let _ = answer.send(Err(e.clone()));
+                                }
                             }
                         }
-                        Err(e) => {
-                            let e = AppError::from(e);
-                            for answer in answers {
-                                let _ = answer.send(Err(e.clone()));
-                            }
-                        }
-                    }
+                    });
                 }
             });
             tx
@@ -726,14 +749,12 @@ impl App {
         if let Some(why) = self.amount_limits().await?.check_claim(&claim) {
             return Err(AppError::Invalid(why));
         }
-        let r = if self.write.is_some() {
+        let r = {
             let (answer, wait) = tokio::sync::oneshot::channel();
             self.settle_sender()
                 .send((scope(s)?, claim, actor.to_string(), items, answer))
                 .map_err(|_| AppError::Store("the settlement writer has stopped".into()))?;
             wait.await.map_err(|_| AppError::Store("the settlement writer has stopped".into()))??
-        } else {
-            crate::settlement::settle_realtime_itemised(&self.store, &scope(s)?, &claim, &items, actor).await?
         };
         let policy = crate::settlement::engine().policy(&r.policy).map_err(AppError::Store)?;
         Ok(SettledClaim {

@@ -18,6 +18,7 @@ both_backends!(
     the_batch_over_the_store_equals_the_pure_engine,
     a_group_commit_settles_each_claim_as_one_at_a_time_would,
     a_settlement_and_a_void_commit_with_their_audit_rows,
+    a_group_of_new_claims_settles_each_as_one_at_a_time_would,
 );
 
 const POLICY: &str = include_str!("../../settle/tests/data/demo_county_2024.toml");
@@ -505,4 +506,141 @@ async fn a_settlement_and_a_void_commit_with_their_audit_rows(store: &Store) {
     let voids = rows("void_claim").await;
     assert_eq!(voids.len(), 1);
     assert_eq!((voids[0].actor.as_str(), voids[0].object_id.as_str()), ("supervisor", "A1"));
+}
+
+/// A group of new claims only (on PostgreSQL the set-based path: no claim of it
+/// is stored, no key comes twice): a person's claims settle in the order they
+/// came, each on the accumulators the one before left; the refused ones leave
+/// the rest standing and store nothing.
+async fn a_group_of_new_claims_settles_each_as_one_at_a_time_would(store: &Store) {
+    seed(store).await;
+    app::settlement::put_policy(store, "341122", 2024, POLICY, "admin").await.unwrap();
+    let all = Scope::all();
+    let mut bad = claim("B5", 3, "2024-07-01", 100, 100);
+    bad.eligible_cost = yuan("200");
+    let group: Vec<(Scope, Claim)> = vec![
+        (all.clone(), claim("C1", 1, "2024-03-10", 60_000, 50_000)),
+        (all.clone(), claim("B1", 7, "2024-07-01", 100, 100)),
+        (Scope::new("341123").unwrap(), claim("B2", 1, "2024-07-01", 100, 100)),
+        (all.clone(), claim("B3", 99, "2024-07-01", 100, 100)),
+        (all.clone(), claim("D1", 3, "2024-04-01", 30_000, 30_000)),
+        (all.clone(), claim("C2", 1, "2024-06-01", 20_000, 20_000)),
+        (all.clone(), bad),
+    ];
+    let out = app::settlement::settle_realtime_batch(
+        store,
+        &group.iter().map(|(s, c)| (s.clone(), c.clone(), "clerk".to_string(), vec![])).collect::<Vec<_>>(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.len(), 7);
+    let r1 = out[0].as_ref().unwrap();
+    assert_eq!(fens(&r1.payments), vec![yuan("42287.50"), yuan("138.13"), yuan("3944.62"), yuan("629.75")]);
+    assert!(matches!(out[1], Err(StoreError::Rejected { .. })), "no policy: {:?}", out[1]);
+    assert!(matches!(out[2], Err(StoreError::NotFound { .. })), "outside the scope: {:?}", out[2]);
+    assert!(matches!(out[3], Err(StoreError::NotFound { .. })), "unknown person: {:?}", out[3]);
+    assert!(matches!(out[6], Err(StoreError::Rejected { .. })), "eligible above total: {:?}", out[6]);
+    let r2 = out[5].as_ref().unwrap();
+    assert_eq!(fens(&r2.payments), vec![yuan("16787.50"), yuan("2088.12"), yuan("674.63"), yuan("449.75")]);
+    assert_eq!(r2.out_of_pocket, Fen::ZERO);
+    // Person 3's claim settles as alone (on fresh accumulators).
+    let policy = settle::Policy::parse(POLICY).unwrap();
+    let mut acc = settle::Accumulators::new(&policy);
+    let d1 = &group[4].1;
+    let want = settle::settle_claim(&policy, &settle::ClaimInput::from(d1), PovertyStatus::Lifted, &mut acc);
+    assert_eq!(app::settlement::settlement_of(out[4].as_ref().unwrap()), want);
+    for id in ["B1", "B2", "B3", "B5"] {
+        assert!(store.get::<Claim>(id).await.unwrap().is_none(), "{id} refused, not stored");
+    }
+    let settled: Vec<String> = store
+        .audit_log(1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action == "settle")
+        .map(|r| r.object_id)
+        .collect();
+    assert_eq!(settled.len(), 3, "{settled:?}");
+    // The next claim of person 1 continues from C1 and C2; the group again is replayed.
+    let again = app::settlement::settle_realtime(store, &all, &group[5].1, "clerk").await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.payments, r2.payments);
+    accumulators_are_the_sums_of_payments(store).await;
+}
+
+/// Each stored accumulator's paid amount is the sum of its tier's payments over
+/// the person's settlements of the year (nothing counted twice or lost).
+async fn accumulators_are_the_sums_of_payments(store: &Store) {
+    let all = Scope::all();
+    let accs = store.year_accumulators(&all, 2024).await.unwrap();
+    assert!(!accs.is_empty());
+    for a in accs {
+        let sum: i64 = store
+            .settlements_of(&all, a.person)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|s| s.year == 2024 && !s.voided)
+            .flat_map(|s| s.payments.iter().filter(|(t, _)| *t == a.tier).map(|(_, f)| f.0))
+            .sum();
+        assert_eq!(a.acc.paid.0, sum, "person {} tier {}", a.person, a.tier);
+    }
+}
+
+/// PostgreSQL settles several groups at the same time. Groups that name the same
+/// persons in every order, all at once: none fails (no deadlock reaches a
+/// caller), each person's settlements are those of its claims settled one after
+/// the other, and the accumulators are the sums of the settlements.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_concurrent_groups_of_the_same_persons_settle_each_claim_once() {
+    let Some(db) = TestDb::pg().await else { return };
+    let store = &db.store;
+    seed(store).await;
+    app::settlement::put_policy(store, "341122", 2024, POLICY, "admin").await.unwrap();
+    let persons: [(u16, PovertyStatus); 3] =
+        [(1, PovertyStatus::Lifted), (3, PovertyStatus::Lifted), (5, PovertyStatus::General)];
+    let (tasks_n, rounds) = (12, 4);
+    let mut tasks = Vec::new();
+    for t in 0..tasks_n {
+        let mut group = Vec::new();
+        for r in 0..rounds {
+            let mut order: Vec<u16> = persons.iter().map(|p| p.0).collect();
+            order.rotate_left(t % 3);
+            if t % 2 == 1 {
+                order.reverse();
+            }
+            for seq in order {
+                let c = claim(&format!("G{t}-{r}-{seq}"), seq, "2024-05-05", 9_000, 8_000);
+                group.push((Scope::all(), c, format!("clerk{t}"), vec![]));
+            }
+        }
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { app::settlement::settle_realtime_batch(&store, &group).await }));
+    }
+    let mut got: std::collections::HashMap<ResidentId, Vec<(Vec<Fen>, Fen)>> = Default::default();
+    for t in tasks {
+        for r in t.await.unwrap().unwrap() {
+            let r = r.unwrap();
+            assert!(!r.replayed);
+            got.entry(r.person).or_default().push((fens(&r.payments), r.out_of_pocket));
+        }
+    }
+    let policy = settle::Policy::parse(POLICY).unwrap();
+    for (seq, status) in persons {
+        let mut acc = settle::Accumulators::new(&policy);
+        let c = claim("X", seq, "2024-05-05", 9_000, 8_000);
+        let mut want: Vec<(Vec<Fen>, Fen)> = (0..tasks_n * rounds)
+            .map(|_| {
+                let s = settle::settle_claim(&policy, &settle::ClaimInput::from(&c), status, &mut acc);
+                (s.payments, s.out_of_pocket)
+            })
+            .collect();
+        let mut have = got.remove(&pid(seq)).unwrap();
+        want.sort();
+        have.sort();
+        assert_eq!(have, want, "person {seq}");
+        assert_eq!(store.settlements_of(&Scope::all(), pid(seq)).await.unwrap().len(), tasks_n * rounds);
+    }
+    accumulators_are_the_sums_of_payments(store).await;
+    db.finish().await;
 }

@@ -69,6 +69,28 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// True when the operation failed for a passing reason and may succeed if
+    /// done again from the start: PostgreSQL chose its transaction as a
+    /// deadlock's or a serialisation conflict's victim, or the connection was
+    /// lost (its backend terminated, the server restarting, an I/O error, no
+    /// connection free in time).
+    pub fn is_transient(&self) -> bool {
+        let StoreError::Db { source, .. } = self else { return false };
+        match source {
+            sqlx::Error::Database(db) => {
+                let code = db.code();
+                let code = code.as_deref().unwrap_or("");
+                matches!(code, "40P01" | "40001" | "57P01" | "57P02" | "57P03") || code.starts_with("08")
+            }
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed | sqlx::Error::Protocol(_) => {
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Attaches context to a database error, turning constraint violations into
 /// [`StoreError::Constraint`] that name the constraint.
 pub(crate) trait Ctx<T> {

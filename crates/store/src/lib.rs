@@ -22,6 +22,7 @@ pub mod network_cases;
 pub mod pairing;
 pub mod plans;
 mod raw;
+mod realtime;
 pub mod registry;
 pub mod report_inputs;
 mod roles;

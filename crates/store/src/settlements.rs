@@ -231,7 +231,7 @@ pub(crate) fn rules_of(
 }
 
 /// Accumulators in tier order from stored rows (tier, base, unpaid, paid).
-fn accumulators_from(rules: &dyn SettlementRules, rows: &[(String, i64, i64, i64)]) -> Vec<TierAccumulator> {
+pub(crate) fn accumulators_from(rules: &dyn SettlementRules, rows: &[(String, i64, i64, i64)]) -> Vec<TierAccumulator> {
     let mut acc = vec![TierAccumulator::default(); rules.tiers().len()];
     for (tier, base, unpaid, paid) in rows {
         if let Some(i) = rules.tiers().iter().position(|n| n == tier) {
@@ -241,7 +241,7 @@ fn accumulators_from(rules: &dyn SettlementRules, rows: &[(String, i64, i64, i64
     acc
 }
 
-fn named(rules: &dyn SettlementRules, payments: &[Fen]) -> Vec<(String, Fen)> {
+pub(crate) fn named(rules: &dyn SettlementRules, payments: &[Fen]) -> Vec<(String, Fen)> {
     rules.tiers().iter().cloned().zip(payments.iter().copied()).collect()
 }
 
@@ -267,6 +267,10 @@ macro_rules! audit_in {
     };
 }
 
+/// How many times [`Store::settle_realtime_batch`] settles a group again after
+/// a transient failure before it answers with the failure.
+pub const TRANSIENT_RETRIES: u32 = 5;
+
 /// The answer for a claim that is not stored, or not inside the caller's scope:
 /// the same, so that another county's claim keys are not revealed.
 fn not_found_claim(key: &ClaimKey) -> StoreError {
@@ -275,7 +279,7 @@ fn not_found_claim(key: &ClaimKey) -> StoreError {
 
 /// The answer for a facility that is not stored, or not inside the caller's
 /// scope: the same, for the same reason.
-fn not_found_facility(id: &str) -> StoreError {
+pub(crate) fn not_found_facility(id: &str) -> StoreError {
     StoreError::NotFound { kind: "facility", key: id.to_string() }
 }
 
@@ -607,11 +611,64 @@ impl Store {
     }
 
     /// Settles claims in real time as [`Store::settle_realtime`] does each, all in
-    /// one transaction and so with one sync to disk (group commit): each claim runs
-    /// inside a savepoint, so that a refused one leaves the others standing. The
-    /// outer error is for the transaction as a whole (then nothing was stored); the
-    /// inner results are each claim's, in order, and stand once this returns.
+    /// one transaction and so with one sync to disk (group commit): a refused
+    /// claim leaves the others standing. The outer error is for the transaction as
+    /// a whole (then nothing was stored); the inner results are each claim's, in
+    /// order, and stand once this returns.
+    ///
+    /// SQLite settles the group claim by claim, each in a savepoint. PostgreSQL
+    /// settles it with a few set-based statements for the whole group (see
+    /// `realtime.rs`), or claim by claim where that path declines (a claim
+    /// already stored, a key twice in the group) or a write refuses the group as
+    /// a whole. There several groups settle at the same time, each on its own
+    /// connection; a group that hits a transient failure (a deadlock or
+    /// serialisation failure, a connection lost or its backend terminated, also
+    /// during the commit) is settled again from the start, up to
+    /// [`TRANSIENT_RETRIES`] times, before any answer is given: what was not
+    /// committed is settled afresh, and what was committed before the
+    /// connection broke is found stored and answered as a replay, never counted
+    /// twice.
     pub async fn settle_realtime_batch(
+        &self,
+        engine: &dyn SettlementEngine,
+        items: &[(Scope, Claim, String, Vec<domain::items::PricedItem>)],
+    ) -> Result<Vec<Result<RealtimeSettlement, StoreError>>, StoreError> {
+        let crate::db::Pool::Pg(pool) = &self.pool else {
+            return self.settle_realtime_serial(engine, items).await;
+        };
+        let mut tries = 0;
+        loop {
+            let r = if items.len() > 1 {
+                match self.settle_realtime_set(pool, engine, items).await {
+                    Ok(Some(out)) => Ok(out),
+                    Ok(None) => self.settle_realtime_serial(engine, items).await,
+                    Err(e) if e.is_transient() => Err(e),
+                    // A write refused for the group as a whole (another facility's
+                    // claim under a key, stored meanwhile): claim by claim, so
+                    // that the refusal is that claim's alone.
+                    Err(e) => {
+                        tracing::debug!(error = %e, "set-based settlement refused; settling claim by claim");
+                        self.settle_realtime_serial(engine, items).await
+                    }
+                }
+            } else {
+                self.settle_realtime_serial(engine, items).await
+            };
+            match r {
+                Err(e) if e.is_transient() && tries < TRANSIENT_RETRIES => {
+                    tries += 1;
+                    tracing::warn!(error = %e, try_ = tries, claims = items.len(), "settling again after a transient failure");
+                    tokio::time::sleep(std::time::Duration::from_millis(5 << tries)).await;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// [`Store::settle_realtime_batch`] claim by claim, each in a savepoint (on
+    /// PostgreSQL, a claim's transient failure fails the group, to be settled
+    /// again, rather than being that claim's answer).
+    async fn settle_realtime_serial(
         &self,
         engine: &dyn SettlementEngine,
         items: &[(Scope, Claim, String, Vec<domain::items::PricedItem>)],
@@ -905,13 +962,19 @@ impl Store {
                         })
                 }
                 .await;
-                if single && r.is_err() {
-                    return Ok(vec![r]);
+                if let Err(e) = r {
+                    if e.is_transient() {
+                        return Err(e);
+                    }
+                    if single {
+                        return Ok(vec![Err(e)]);
+                    }
+                    sqlx::query("ROLLBACK TO SAVEPOINT claim").execute(&mut *tx).await.ctx(&ctx)?;
+                    sqlx::query("RELEASE SAVEPOINT claim").execute(&mut *tx).await.ctx(&ctx)?;
+                    out.push(Err(e));
+                    continue;
                 }
                 if !single {
-                    if r.is_err() {
-                        sqlx::query("ROLLBACK TO SAVEPOINT claim").execute(&mut *tx).await.ctx(&ctx)?;
-                    }
                     sqlx::query("RELEASE SAVEPOINT claim").execute(&mut *tx).await.ctx(&ctx)?;
                 }
                 out.push(r);
