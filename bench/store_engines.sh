@@ -26,6 +26,9 @@
 #   report     `report --year 2024 --level county,township --period month`: the
 #              first report of the year, which builds the kept indicator facts
 #   report2    the same report again (nothing stale)
+#   files      (once a run, no store) `settle --policy --persons --claims --out`:
+#              the same claims settled from the data set's files, the yardstick
+#              of issue 21 (settle --year <= 3 x files, the first report <= 2 x)
 #   overview   the web overview (GET /) on the store, through the web_load example
 #              (it adds one village region and a user, settles nothing): six reads
 #              as an administrator of the nation; the figures of every village are
@@ -34,7 +37,8 @@
 # and prints seconds per step per store, the ratio PostgreSQL / SQLite, and the
 # peak resident memory of each step's process (GNU time's %M where /usr/bin/time
 # exists, else getrusage of the child through a Python wrapper; the script says
-# which). The PostgreSQL server's own memory is not counted. SQLite's figure
+# which), and the settle and first report of each store against the files'
+# settlement of the same run. The PostgreSQL server's own memory is not counted. SQLite's figure
 # includes the pages of the store file its memory map touched.
 # The reports of the stores are compared: they must be equal to the byte.
 # PostgreSQL's statistics are as the server leaves them: with autovacuum off (as
@@ -149,6 +153,13 @@ for run in $(seq "$RUNS"); do
     echo "  run $run  $(engine "$db")  import  ${total} s  ${peak} KB  (load $(cut -d' ' -f1 /proc/loadavg)):$each"
     "$BIN" --quiet --db "$db" settle --store-policy "$S/policy.toml" --region "" --year $YEAR --actor bench >/dev/null
   done
+  # The yardstick: the same claims settled from the files, in the same run.
+  timed "$T" "$BIN" --quiet settle --policy "$S/policy.toml" --persons "$S/persons.csv" --claims "$S/claims.csv" \
+    --out "$DIR/files-settlements.csv" >"$DIR/step.log" 2>&1 || { cat "$DIR/step.log" >&2; echo "settle from files failed" >&2; exit 1; }
+  read -r secs kb <"$T"
+  note "$run" files files "$secs" "$kb"
+  echo "  run $run  files  settle --policy --persons --claims  ${secs} s  ${kb} KB  (load $(cut -d' ' -f1 /proc/loadavg))"
+  rm -f "$DIR/files-settlements.csv"
   for db in "${DBS[@]}"; do step "$run" settle "$db" settle --year $YEAR --actor bench; done
   for db in "${DBS[@]}"; do step "$run" monitor "$db" monitor --year $YEAR --actor bench; done
   i=0
@@ -205,5 +216,11 @@ for s in steps:
         row.append(f"{b / a:.2f}" if a > 0 else "-")
     row += [f"{best[(s, d)][1] / 1024:.0f}" for d in dbs]
     print("| " + " | ".join(row) + " |")
-print(f"\nbest of {max(1, len(loads) // max(1, len(dbs) * len(steps)))} run(s); load average (1 min) while measuring: {min(loads):.2f} to {max(loads):.2f}")
+files = best.get(("files", "files"))
+if files:
+    print(f"\nsettle from files (the yardstick): {files[0]:.2f} s, peak {files[1] / 1024:.0f} MB")
+    for d in dbs:
+        print(f"  {eng(d)}: settle --year {best[('settle', d)][0] / files[0]:.2f} x files (target <= 3), "
+              f"first report {best[('report', d)][0] / files[0]:.2f} x files (target <= 2)")
+print(f"\nbest of {max(1, len(loads) // max(1, len(dbs) * len(steps) + 1))} run(s); load average (1 min) while measuring: {min(loads):.2f} to {max(loads):.2f}")
 EOF
