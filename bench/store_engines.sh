@@ -10,6 +10,7 @@
 #            955,102 claims)
 #   --runs   how many times the whole pipeline runs on each store (default 1);
 #            each figure is the best of the runs
+#   --no-overview  leave the overview step out (and the web_load example unbuilt)
 #   --db     a store to run on, given once per store: a SQLite path or a
 #            postgres:// URL (a database the script may drop and create again:
 #            its name must start with bench). Default: a SQLite file under
@@ -48,12 +49,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SCALE=small
 RUNS=1
+OVERVIEW=1
 DBS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) SCALE=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --db) DBS+=("$2"); shift 2 ;;
+    --no-overview) OVERVIEW=0; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -65,7 +68,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 if [ -z "${SAFETYNET:-}" ]; then cargo build --release -q -p safetynet; fi
 BIN=${SAFETYNET:-$CARGO_TARGET_DIR/release/safetynet}
 LOAD=${WEB_LOAD:-$CARGO_TARGET_DIR/release/examples/web_load}
-if [ -z "${WEB_LOAD:-}" ]; then cargo build --release -q -p web --example web_load; fi
+if [ -z "${WEB_LOAD:-}" ] && [ "$OVERVIEW" = 1 ]; then cargo build --release -q -p web --example web_load; fi
 YEAR=2024
 REPORT=(report --year $YEAR --level county,township --period month)
 
@@ -167,6 +170,7 @@ for run in $(seq "$RUNS"); do
   i=0
   for db in "${DBS[@]}"; do step "$run" report2 "$db" "${REPORT[@]}" --out "$DIR/report2-$i.csv"; i=$((i + 1)); done
   for db in "${DBS[@]}"; do
+    [ "$OVERVIEW" = 1 ] || break
     timed "$T" "$LOAD" --db "$db" --persons 0 --villages 1 --requests 0 --concurrency 1 --overview 6 >"$DIR/step.log" 2>&1 \
       || { cat "$DIR/step.log" >&2; echo "overview failed on $db" >&2; exit 1; }
     read -r _ kb <"$T"
@@ -209,6 +213,7 @@ head += [f"{eng(d)} peak MB" for d in dbs]
 print()
 print("| " + " | ".join(head) + " |")
 print("|" + "---|" * len(head))
+steps = [s for s in steps if all((s, d) in best for d in dbs)]
 for s in steps:
     row = [names[s]] + [f"{best[(s, d)][0]:.2f}" if s != "overview" else f"{best[(s, d)][0]:.3f}" for d in dbs]
     if sq and pg:
