@@ -10,6 +10,7 @@
 #            955,102 claims)
 #   --runs   how many times the whole pipeline runs on each store (default 1);
 #            each figure is the best of the runs
+#   --no-overview  leave the overview step out (and the web_load example unbuilt)
 #   --db     a store to run on, given once per store: a SQLite path or a
 #            postgres:// URL (a database the script may drop and create again:
 #            its name must start with bench). Default: a SQLite file under
@@ -26,6 +27,9 @@
 #   report     `report --year 2024 --level county,township --period month`: the
 #              first report of the year, which builds the kept indicator facts
 #   report2    the same report again (nothing stale)
+#   files      (once a run, no store) `settle --policy --persons --claims --out`:
+#              the same claims settled from the data set's files, the yardstick
+#              of issue 21 (settle --year <= 3 x files, the first report <= 2 x)
 #   overview   the web overview (GET /) on the store, through the web_load example
 #              (it adds one village region and a user, settles nothing): six reads
 #              as an administrator of the nation; the figures of every village are
@@ -34,7 +38,8 @@
 # and prints seconds per step per store, the ratio PostgreSQL / SQLite, and the
 # peak resident memory of each step's process (GNU time's %M where /usr/bin/time
 # exists, else getrusage of the child through a Python wrapper; the script says
-# which). The PostgreSQL server's own memory is not counted. SQLite's figure
+# which), and the settle and first report of each store against the files'
+# settlement of the same run. The PostgreSQL server's own memory is not counted. SQLite's figure
 # includes the pages of the store file its memory map touched.
 # The reports of the stores are compared: they must be equal to the byte.
 # PostgreSQL's statistics are as the server leaves them: with autovacuum off (as
@@ -44,12 +49,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SCALE=small
 RUNS=1
+OVERVIEW=1
 DBS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) SCALE=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --db) DBS+=("$2"); shift 2 ;;
+    --no-overview) OVERVIEW=0; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -61,7 +68,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 if [ -z "${SAFETYNET:-}" ]; then cargo build --release -q -p safetynet; fi
 BIN=${SAFETYNET:-$CARGO_TARGET_DIR/release/safetynet}
 LOAD=${WEB_LOAD:-$CARGO_TARGET_DIR/release/examples/web_load}
-if [ -z "${WEB_LOAD:-}" ]; then cargo build --release -q -p web --example web_load; fi
+if [ -z "${WEB_LOAD:-}" ] && [ "$OVERVIEW" = 1 ]; then cargo build --release -q -p web --example web_load; fi
 YEAR=2024
 REPORT=(report --year $YEAR --level county,township --period month)
 
@@ -149,6 +156,13 @@ for run in $(seq "$RUNS"); do
     echo "  run $run  $(engine "$db")  import  ${total} s  ${peak} KB  (load $(cut -d' ' -f1 /proc/loadavg)):$each"
     "$BIN" --quiet --db "$db" settle --store-policy "$S/policy.toml" --region "" --year $YEAR --actor bench >/dev/null
   done
+  # The yardstick: the same claims settled from the files, in the same run.
+  timed "$T" "$BIN" --quiet settle --policy "$S/policy.toml" --persons "$S/persons.csv" --claims "$S/claims.csv" \
+    --out "$DIR/files-settlements.csv" >"$DIR/step.log" 2>&1 || { cat "$DIR/step.log" >&2; echo "settle from files failed" >&2; exit 1; }
+  read -r secs kb <"$T"
+  note "$run" files files "$secs" "$kb"
+  echo "  run $run  files  settle --policy --persons --claims  ${secs} s  ${kb} KB  (load $(cut -d' ' -f1 /proc/loadavg))"
+  rm -f "$DIR/files-settlements.csv"
   for db in "${DBS[@]}"; do step "$run" settle "$db" settle --year $YEAR --actor bench; done
   for db in "${DBS[@]}"; do step "$run" monitor "$db" monitor --year $YEAR --actor bench; done
   i=0
@@ -156,6 +170,7 @@ for run in $(seq "$RUNS"); do
   i=0
   for db in "${DBS[@]}"; do step "$run" report2 "$db" "${REPORT[@]}" --out "$DIR/report2-$i.csv"; i=$((i + 1)); done
   for db in "${DBS[@]}"; do
+    [ "$OVERVIEW" = 1 ] || break
     timed "$T" "$LOAD" --db "$db" --persons 0 --villages 1 --requests 0 --concurrency 1 --overview 6 >"$DIR/step.log" 2>&1 \
       || { cat "$DIR/step.log" >&2; echo "overview failed on $db" >&2; exit 1; }
     read -r _ kb <"$T"
@@ -198,6 +213,7 @@ head += [f"{eng(d)} peak MB" for d in dbs]
 print()
 print("| " + " | ".join(head) + " |")
 print("|" + "---|" * len(head))
+steps = [s for s in steps if all((s, d) in best for d in dbs)]
 for s in steps:
     row = [names[s]] + [f"{best[(s, d)][0]:.2f}" if s != "overview" else f"{best[(s, d)][0]:.3f}" for d in dbs]
     if sq and pg:
@@ -205,5 +221,11 @@ for s in steps:
         row.append(f"{b / a:.2f}" if a > 0 else "-")
     row += [f"{best[(s, d)][1] / 1024:.0f}" for d in dbs]
     print("| " + " | ".join(row) + " |")
-print(f"\nbest of {max(1, len(loads) // max(1, len(dbs) * len(steps)))} run(s); load average (1 min) while measuring: {min(loads):.2f} to {max(loads):.2f}")
+files = best.get(("files", "files"))
+if files:
+    print(f"\nsettle from files (the yardstick): {files[0]:.2f} s, peak {files[1] / 1024:.0f} MB")
+    for d in dbs:
+        print(f"  {eng(d)}: settle --year {best[('settle', d)][0] / files[0]:.2f} x files (target <= 3), "
+              f"first report {best[('report', d)][0] / files[0]:.2f} x files (target <= 2)")
+print(f"\nbest of {max(1, len(loads) // max(1, len(dbs) * len(steps) + 1))} run(s); load average (1 min) while measuring: {min(loads):.2f} to {max(loads):.2f}")
 EOF

@@ -220,6 +220,48 @@ pub(crate) fn execute_rows(
     Ok(())
 }
 
+/// Writes `rows` as [`execute_rows`] does, each row's values made by `f` as the
+/// statement that carries it is bound (so that a batch of millions of rows never
+/// holds all its values at once): full statements of `per` rows, prepared once,
+/// then one for the rest.
+pub(crate) fn execute_mapped<'r, T, const N: usize>(
+    handle: &mut LockedSqliteHandle<'_>,
+    sql: impl Fn(usize) -> String,
+    rows: &'r [T],
+    per: usize,
+    f: impl Fn(&'r T) -> [Val<'r>; N],
+) -> Result<(), RawError> {
+    let per = per.max(1);
+    let mut date = String::with_capacity(16);
+    // The values of one statement's rows, alive until it has been stepped (texts
+    // are bound without a copy).
+    let mut vals: Vec<[Val<'r>; N]> = Vec::with_capacity(per);
+    let mut run = |stmt: &mut Stmt<'_>, chunk: &'r [T]| -> Result<(), RawError> {
+        vals.clear();
+        vals.extend(chunk.iter().map(&f));
+        let mut i: c_int = 1;
+        for row in &vals {
+            for v in row {
+                stmt.bind(i, v, &mut date)?;
+                i += 1;
+            }
+        }
+        stmt.step().map(drop)
+    };
+    let full = rows.len() / per * per;
+    if full > 0 {
+        let mut stmt = Stmt::prepare(handle, &sql(per))?;
+        for chunk in rows[..full].chunks(per) {
+            run(&mut stmt, chunk)?;
+        }
+    }
+    if full < rows.len() {
+        let mut stmt = Stmt::prepare(handle, &sql(rows.len() - full))?;
+        run(&mut stmt, &rows[full..])?;
+    }
+    Ok(())
+}
+
 /// For each key, whether `sql` (a query with one parameter) finds a row: `None`
 /// when it does not, else the row's first column as an integer (0 when NULL or
 /// not a number).

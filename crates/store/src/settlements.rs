@@ -27,7 +27,7 @@
 use crate::db::{begin_write, now, on_pool, Backend, Scope, Store};
 use crate::engine::{SettlementEngine, SettlementRules};
 use crate::error::{corrupt, Ctx, StoreError};
-use crate::vals::{list, pg_insert, placeholders, PgArray, PG_ROWS_A_STATEMENT};
+use crate::vals::{list, pg_copy, pg_insert, placeholders, PgArray, PG_ROWS_A_STATEMENT};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::settlement::{ClaimInput, TierAccumulator};
 use domain::{Claim, ClaimKey, Fen, PovertyStatus, RegionCode, ResidentId};
@@ -351,71 +351,87 @@ pub(crate) trait BatchWrite: sqlx::Database {
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// SQLite: multi-row `INSERT ... VALUES` of up to `max_binds` values.
+/// SQLite: multi-row `INSERT ... VALUES` statements of [`SQLITE_BATCH_ROWS`] rows,
+/// each prepared once and stepped again and again through SQLite's own
+/// interface (`raw.rs`), its parameters bound by position with the texts
+/// borrowed from the batch. (sqlx binds each value by name and copies each text,
+/// and parses every statement again: for the 4 to 5 million rows of a county's
+/// year that cost more than SQLite's own work.) The rows stored are those sqlx
+/// would store: instants as its RFC 3339 text, booleans as 0 and 1.
 impl BatchWrite for sqlx::Sqlite {
     async fn write_batch(
         conn: &mut Self::Connection,
         batch: &Batch<'_>,
-        max_binds: usize,
+        _max_binds: usize,
         ctx: &str,
     ) -> Result<(), StoreError> {
+        use crate::vals::Val;
         let cols = BATCH_SETTLEMENT_COLS.join(", ");
-        for chunk in batch.settled.chunks((max_binds / BATCH_SETTLEMENT_COLS.len()).max(1)) {
-            let sql = format!(
-                "INSERT INTO settlements ({cols}) VALUES {}",
-                placeholders(chunk.len(), BATCH_SETTLEMENT_COLS.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for r in chunk {
-                q = q
-                    .bind(r.claim_id)
-                    .bind(r.facility_id)
-                    .bind(r.person)
-                    .bind(batch.year)
-                    .bind(r.policy_id)
-                    .bind(r.policy_version)
-                    .bind(r.total_cost)
-                    .bind(r.eligible_cost)
-                    .bind(r.out_of_pocket)
-                    .bind(r.status)
-                    .bind(batch.at)
-                    .bind(batch.actor)
-                    .bind(r.enrolled);
-            }
-            q.execute(&mut *conn).await.ctx(ctx)?;
-        }
-        for chunk in batch.payments.chunks((max_binds / 5).max(1)) {
-            let sql = format!(
+        let at = batch.at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
+        let (at, year, actor) = (at.as_str(), batch.year, batch.actor);
+        let settlement_sql = |n: usize| {
+            format!("INSERT INTO settlements ({cols}) VALUES {}", placeholders(n, BATCH_SETTLEMENT_COLS.len()))
+        };
+        let payment_sql = |n: usize| {
+            format!(
                 "INSERT INTO settlement_payments (claim_id, facility_id, position, tier, amount) VALUES {}",
-                placeholders(chunk.len(), 5)
-            );
-            let mut q = sqlx::query(&sql);
-            for (id, f, k, n, a) in chunk {
-                q = q.bind(*id).bind(*f).bind(*k).bind(*n).bind(*a);
-            }
-            q.execute(&mut *conn).await.ctx(ctx)?;
-        }
-        for chunk in batch.accumulators.chunks((max_binds / 6).max(1)) {
-            let sql = format!(
+                placeholders(n, 5)
+            )
+        };
+        let accumulator_sql = |n: usize| {
+            format!(
                 "INSERT INTO accumulators (person_id, year, tier, base, oop, paid) VALUES {} {BATCH_ACCUMULATORS_UPSERT}",
-                placeholders(chunk.len(), 6)
-            );
-            let mut q = sqlx::query(&sql);
-            for (pid, n, a) in chunk {
-                q = q.bind(*pid).bind(batch.year).bind(*n).bind(a.base.0).bind(a.unpaid.0).bind(a.paid.0);
-            }
-            q.execute(&mut *conn).await.ctx(ctx)?;
-        }
-        Ok(())
+                placeholders(n, 6)
+            )
+        };
+        let mut handle = conn.lock_handle().await.ctx(ctx)?;
+        crate::raw::blocking(|| -> Result<(), crate::raw::RawError> {
+            crate::raw::execute_mapped(&mut handle, settlement_sql, &batch.settled, SQLITE_BATCH_ROWS, |r| {
+                [
+                    Val::text(r.claim_id),
+                    Val::text(r.facility_id),
+                    Val::int(r.person),
+                    Val::int(year),
+                    Val::int(r.policy_id),
+                    Val::int(r.policy_version),
+                    Val::int(r.total_cost),
+                    Val::int(r.eligible_cost),
+                    Val::int(r.out_of_pocket),
+                    Val::text(r.status),
+                    Val::text(at),
+                    Val::text(actor),
+                    Val::B(r.enrolled),
+                ]
+            })?;
+            crate::raw::execute_mapped(&mut handle, payment_sql, &batch.payments, SQLITE_BATCH_ROWS, |p| {
+                [Val::text(p.0), Val::text(p.1), Val::int(p.2), Val::text(p.3), Val::int(p.4)]
+            })?;
+            crate::raw::execute_mapped(&mut handle, accumulator_sql, &batch.accumulators, SQLITE_BATCH_ROWS, |a| {
+                [
+                    Val::int(a.0),
+                    Val::int(year),
+                    Val::text(a.1),
+                    Val::int(a.2.base.0),
+                    Val::int(a.2.unpaid.0),
+                    Val::int(a.2.paid.0),
+                ]
+            })
+        })
+        .map_err(|e| e.into_store(ctx.to_string()))
     }
 }
 
-/// PostgreSQL: each table in one `INSERT ... SELECT * FROM unnest(...)` of an
-/// array a column (up to [`PG_ROWS_A_STATEMENT`] rows). Besides the round trips
-/// and the parsing of a statement per few thousand rows, this saves the
-/// statement triggers' work (`fresh.rs`): they mark the persons of each
-/// statement, and a person's claims lie spread over the statements of a
-/// `VALUES` batch (they go in the order of discharge).
+/// Rows a statement of a batch settlement's writes on SQLite (settlements have
+/// 13 columns: under a thousand parameters a statement).
+const SQLITE_BATCH_ROWS: usize = 64;
+
+/// PostgreSQL: the settlements and their payments by `COPY ... FROM STDIN`
+/// (`vals::pg_copy`), each table one stream whatever its number of rows; the
+/// accumulators, which may be stored already, by one `INSERT ... SELECT * FROM
+/// unnest(...) ON CONFLICT` of an array a column (up to [`PG_ROWS_A_STATEMENT`]
+/// rows). The statement triggers of `fresh.rs` then run once a table: they mark
+/// the persons of each statement, and a person's claims lie spread over the
+/// whole batch (they go in the order of discharge).
 impl BatchWrite for sqlx::Postgres {
     async fn write_batch(
         conn: &mut Self::Connection,
@@ -423,36 +439,44 @@ impl BatchWrite for sqlx::Postgres {
         _max_binds: usize,
         ctx: &str,
     ) -> Result<(), StoreError> {
-        for chunk in batch.settled.chunks(PG_ROWS_A_STATEMENT) {
-            let n = chunk.len();
-            let arrays = vec![
-                PgArray::T(chunk.iter().map(|r| Some(r.claim_id)).collect()),
-                PgArray::T(chunk.iter().map(|r| Some(r.facility_id)).collect()),
-                PgArray::I(chunk.iter().map(|r| Some(r.person)).collect()),
-                PgArray::I(vec![Some(batch.year); n]),
-                PgArray::I(chunk.iter().map(|r| Some(r.policy_id)).collect()),
-                PgArray::I(chunk.iter().map(|r| Some(r.policy_version)).collect()),
-                PgArray::I(chunk.iter().map(|r| Some(r.total_cost)).collect()),
-                PgArray::I(chunk.iter().map(|r| Some(r.eligible_cost)).collect()),
-                PgArray::I(chunk.iter().map(|r| Some(r.out_of_pocket)).collect()),
-                PgArray::T(chunk.iter().map(|r| Some(r.status)).collect()),
-                PgArray::At(vec![batch.at; n]),
-                PgArray::T(vec![Some(batch.actor); n]),
-                PgArray::B(chunk.iter().map(|r| r.enrolled).collect()),
-            ];
-            pg_insert(conn, "settlements", &BATCH_SETTLEMENT_COLS, arrays, "", ctx).await?;
-        }
-        for chunk in batch.payments.chunks(PG_ROWS_A_STATEMENT) {
-            let arrays = vec![
-                PgArray::T(chunk.iter().map(|r| Some(r.0)).collect()),
-                PgArray::T(chunk.iter().map(|r| Some(r.1)).collect()),
-                PgArray::I(chunk.iter().map(|r| Some(r.2)).collect()),
-                PgArray::T(chunk.iter().map(|r| Some(r.3)).collect()),
-                PgArray::I(chunk.iter().map(|r| Some(r.4)).collect()),
-            ];
-            let cols = ["claim_id", "facility_id", "position", "tier", "amount"];
-            pg_insert(conn, "settlement_payments", &cols, arrays, "", ctx).await?;
-        }
+        // Microseconds, truncated, as sqlx sends an instant.
+        let at = batch.at.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string();
+        let (year, actor) = (batch.year, batch.actor);
+        pg_copy(
+            conn,
+            "settlements",
+            &BATCH_SETTLEMENT_COLS,
+            &batch.settled,
+            |r, l| {
+                l.text(r.claim_id)
+                    .text(r.facility_id)
+                    .int(r.person)
+                    .int(year)
+                    .int(r.policy_id)
+                    .int(r.policy_version)
+                    .int(r.total_cost)
+                    .int(r.eligible_cost)
+                    .int(r.out_of_pocket)
+                    .text(r.status)
+                    .text(&at)
+                    .text(actor)
+                    .bool(r.enrolled);
+            },
+            ctx,
+        )
+        .await?;
+        let cols = ["claim_id", "facility_id", "position", "tier", "amount"];
+        pg_copy(
+            conn,
+            "settlement_payments",
+            &cols,
+            &batch.payments,
+            |p, l| {
+                l.text(p.0).text(p.1).int(p.2).text(p.3).int(p.4);
+            },
+            ctx,
+        )
+        .await?;
         for chunk in batch.accumulators.chunks(PG_ROWS_A_STATEMENT) {
             let arrays = vec![
                 PgArray::I(chunk.iter().map(|r| Some(r.0)).collect()),
@@ -479,6 +503,111 @@ const UNSETTLED: &str = "claims c0 CROSS JOIN claims c CROSS JOIN persons p CROS
      AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c0.claim_id AND s.facility_id = c0.facility_id)
      AND c.claim_id = c0.claim_id AND c.facility_id = c0.facility_id AND NOT c.voided AND p.person_id = c.person_id
      AND h.household_id = p.household_id AND h.village_code BETWEEN $2 AND $3";
+
+/// The same claims as [`UNSETTLED`], found from the villages down: the households
+/// of the villages `$2..=$3` (their village's index), their persons, and each
+/// person's claims of the year (the claims' `(person_id, year)` index). Its work
+/// is the claims of those villages only, where [`UNSETTLED`] walks every claim
+/// of the year and joins each unsettled one to its village before it can leave
+/// it out: a run of a year's first settlement, split into several runs of
+/// villages, walked and joined the whole year once a run (six passes over
+/// 955,000 claims for a county; each now reads its own).
+const UNSETTLED_BY_VILLAGE: &str = "households h CROSS JOIN persons p CROSS JOIN claims c
+     WHERE h.village_code BETWEEN $2 AND $3 AND p.household_id = h.household_id
+     AND c.person_id = p.person_id AND c.year = $1 AND NOT c.voided
+     AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c.claim_id AND s.facility_id = c.facility_id)";
+
+/// The claims of a run of a batch settlement, inside its transaction.
+async fn read_unsettled<DB: BatchRead>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    sql: &str,
+    year: i64,
+    lo: i64,
+    hi: i64,
+    ctx: &str,
+) -> Result<Vec<UnsettledClaim>, StoreError> {
+    DB::unsettled(&mut **tx, sql, year, lo, hi, ctx).await
+}
+
+/// A claim a batch settles, with its person's status, village and enrolment.
+type UnsettledClaim = (Claim, PovertyStatus, RegionCode, bool);
+
+/// How each engine reads the claims of a run of a batch settlement.
+pub(crate) trait BatchRead: sqlx::Database {
+    /// The rows of `sql` (the columns of [`CLAIM_COLS`], the person's status, the
+    /// village, whether enrolled) with `$1` the year and `$2..=$3` the villages.
+    fn unsettled(
+        conn: &mut Self::Connection,
+        sql: &str,
+        year: i64,
+        lo: i64,
+        hi: i64,
+        ctx: &str,
+    ) -> impl std::future::Future<Output = Result<Vec<UnsettledClaim>, StoreError>> + Send;
+}
+
+fn unsettled_from(
+    t: ClaimTuple,
+    status: &str,
+    village: i64,
+    enrolled: bool,
+    ctx: &str,
+) -> Result<UnsettledClaim, StoreError> {
+    Ok((claim_from(t)?, status_of(status, ctx)?, region_of(village, ctx)?, enrolled))
+}
+
+/// SQLite: read where SQLite holds the rows (`raw.rs`), not a message a row.
+impl BatchRead for sqlx::Sqlite {
+    async fn unsettled(
+        conn: &mut Self::Connection,
+        sql: &str,
+        year: i64,
+        lo: i64,
+        hi: i64,
+        ctx: &str,
+    ) -> Result<Vec<UnsettledClaim>, StoreError> {
+        use crate::vals::Val;
+        let mut handle = conn.lock_handle().await.ctx(ctx)?;
+        let mut out = Vec::new();
+        let mut bad: Option<StoreError> = None;
+        crate::raw::blocking(|| {
+            crate::raw::query_each(&mut handle, sql, &[Val::int(year), Val::int(lo), Val::int(hi)], |r| {
+                let t = claim_tuple(r)?;
+                match unsettled_from(t, r.text(11)?, r.int(12), r.int(13) != 0, ctx) {
+                    Ok(c) => out.push(c),
+                    Err(e) => {
+                        bad.get_or_insert(e);
+                    }
+                }
+                Ok(())
+            })
+        })
+        .map_err(|e| e.into_store(ctx.to_string()))?;
+        match bad {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+}
+
+/// PostgreSQL: rows decoded by sqlx.
+impl BatchRead for sqlx::Postgres {
+    async fn unsettled(
+        conn: &mut Self::Connection,
+        sql: &str,
+        year: i64,
+        lo: i64,
+        hi: i64,
+        ctx: &str,
+    ) -> Result<Vec<UnsettledClaim>, StoreError> {
+        type Row =
+            (String, i64, String, String, NaiveDate, NaiveDate, i64, i64, String, String, bool, String, i64, bool);
+        let rows: Vec<Row> = sqlx::query_as(sql).bind(year).bind(lo).bind(hi).fetch_all(&mut *conn).await.ctx(ctx)?;
+        rows.into_iter()
+            .map(|r| unsettled_from((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10), &r.11, r.12, r.13, ctx))
+            .collect()
+    }
+}
 
 impl Store {
     /// Stores a new version of the policy of a region (a code prefix, `""` for the
@@ -1265,8 +1394,13 @@ impl Store {
         if in_run > 0 {
             ranges.push((start, hi));
         }
+        // Several runs: each reads its villages' claims from the villages down
+        // (see [`UNSETTLED_BY_VILLAGE`]); one run (a few new claims among a year
+        // settled before) walks the year's index once. PostgreSQL always goes
+        // from the villages (it plans the joins itself).
+        let by_village = ranges.len() > 1 || self.backend() == Backend::Postgres;
         for (a, b) in ranges {
-            let part = self.settle_range(engine, a, b, year, actor).await?;
+            let part = self.settle_range(engine, a, b, year, actor, by_village).await?;
             counts.settled += part.settled;
             counts.without_policy += part.without_policy;
             counts.persons += part.persons;
@@ -1285,33 +1419,35 @@ impl Store {
         hi: i64,
         year: i32,
         actor: &str,
+        by_village: bool,
     ) -> Result<BatchCounts, StoreError> {
         let ctx = format!("settling the stored claims of {year} in villages {lo} to {hi}");
         let at = now();
+        let backend = self.backend();
+        let from = if by_village { UNSETTLED_BY_VILLAGE } else { UNSETTLED };
+        // PostgreSQL locks the persons first, in key order, and reads their claims
+        // in a second statement, which sees whatever a real-time settlement it
+        // waited for committed.
         let lock_sql = format!(
-            "SELECT p.person_id FROM persons p WHERE p.person_id IN (SELECT c.person_id FROM {UNSETTLED})
+            "SELECT p.person_id FROM persons p WHERE p.person_id IN (SELECT c.person_id FROM {from})
              ORDER BY p.person_id FOR UPDATE OF p"
         );
         let claims_sql = format!(
             "SELECT {CLAIM_COLS}, p.status, h.village_code,
                     EXISTS (SELECT 1 FROM enrolments e WHERE e.person_id = c.person_id AND e.year = c.year)
-             FROM {UNSETTLED}"
+             FROM {from}"
         );
         let policies_sql = format!("SELECT {POLICY_COLS} FROM policies WHERE year = $1 ORDER BY region, version");
         type Rules = Arc<dyn SettlementRules>;
-        let backend = self.backend();
         let max_binds = self.max_binds();
         on_pool!(self, p => async {
             let mut tx = begin_write(p, &ctx).await?;
             if backend == Backend::Postgres {
-                sqlx::query(&lock_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(&mut *tx).await.ctx(&ctx)?;
+                sqlx::query(&lock_sql).bind(year as i64).bind(lo).bind(hi).execute(&mut *tx).await.ctx(&ctx)?;
             }
             let mut counts = BatchCounts::default();
-            type Row =
-                (String, i64, String, String, NaiveDate, NaiveDate, i64, i64, String, String, bool, String, i64, bool);
-            let rows: Vec<Row> =
-                sqlx::query_as(&claims_sql).bind(year as i64).bind(lo).bind(hi).fetch_all(&mut *tx).await.ctx(&ctx)?;
-            if rows.is_empty() {
+            let mut claims = read_unsettled(&mut tx, &claims_sql, year as i64, lo, hi, &ctx).await?;
+            if claims.is_empty() {
                 tx.commit().await.ctx(&ctx)?;
                 return Ok(counts);
             }
@@ -1320,13 +1456,6 @@ impl Store {
             let all: Vec<PolicyTuple> = sqlx::query_as(&policies_sql).bind(year as i64).fetch_all(&mut *tx).await.ctx(&ctx)?;
             let all: Vec<PolicyRecord> = all.into_iter().map(policy_from).collect();
             let mut rules: HashMap<usize, Rules> = HashMap::new();
-            let mut claims: Vec<(Claim, PovertyStatus, RegionCode, bool)> = Vec::with_capacity(rows.len());
-            for r in rows {
-                let status = status_of(&r.11, &ctx)?;
-                let village = region_of(r.12, &ctx)?;
-                let claim = claim_from((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10))?;
-                claims.push((claim, status, village, r.13));
-            }
             // Settlement order: (discharged, claim_id, facility_id).
             claims.sort_by(|a, b| {
                 (a.0.discharged, &a.0.claim_id, &a.0.facility_id).cmp(&(b.0.discharged, &b.0.claim_id, &b.0.facility_id))
