@@ -414,21 +414,21 @@ impl<R: Read> Read for Source<R> {
 /// line it starts on. The csv parser's own line count is not that: it reports where
 /// it began reading, before any blank lines it skipped, and counts a CRLF's LF with
 /// the next record.
-struct LineIndex<R> {
+pub(crate) struct LineIndex<R> {
     inner: R,
     pos: u64,
     /// Offsets of newlines read from the stream but not yet passed by a record.
     pending: Rc<RefCell<VecDeque<u64>>>,
 }
 
-struct Lines {
+pub(crate) struct Lines {
     pending: Rc<RefCell<VecDeque<u64>>>,
     /// Newlines already passed.
     before: u64,
 }
 
 impl<R: Read> LineIndex<R> {
-    fn new(inner: R) -> (LineIndex<R>, Lines) {
+    pub(crate) fn new(inner: R) -> (LineIndex<R>, Lines) {
         let pending = Rc::new(RefCell::new(VecDeque::new()));
         (LineIndex { inner, pos: 0, pending: pending.clone() }, Lines { pending, before: 0 })
     }
@@ -449,7 +449,7 @@ impl Lines {
     /// The first line of a record the parser has just read, given the stream offset
     /// it has consumed up to (which lies just past the record's terminator, or at
     /// its CR, or at the end of the stream).
-    fn line_of(&mut self, rec: &csv::ByteRecord, end: u64) -> u64 {
+    pub(crate) fn line_of(&mut self, rec: &csv::ByteRecord, end: u64) -> u64 {
         let last = end.saturating_sub(1);
         let mut q = self.pending.borrow_mut();
         while q.front().is_some_and(|&o| o < last) {

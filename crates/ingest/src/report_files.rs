@@ -24,7 +24,10 @@ impl Table {
     fn read(path: &Path) -> Result<Table, IngestError> {
         let file = path.display().to_string();
         let f = std::fs::File::open(path).map_err(|e| IngestError::open(path, e))?;
-        let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(std::io::BufReader::new(f));
+        // The csv parser's own line count skips blank lines and counts a CRLF's LF
+        // with the next record: the newlines are counted as the bytes go by.
+        let (counted, mut lines) = crate::read::LineIndex::new(std::io::BufReader::new(f));
+        let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(counted);
         let csv_error = |source| IngestError::Csv { file: file.clone(), error: source };
         let header: Vec<String> = match r.headers() {
             Ok(h) => h.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase()).collect(),
@@ -33,9 +36,14 @@ impl Table {
         let mut rows = Vec::new();
         let mut errors = Vec::new();
         let mut reread: Option<std::fs::File> = None;
-        for rec in r.records() {
-            match rec {
-                Ok(rec) => rows.push((rec.position().map_or(0, |p| p.line()), rec)),
+        let mut rec = csv::StringRecord::new();
+        loop {
+            match r.read_record(&mut rec) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let line = lines.line_of(rec.as_byte_record(), r.position().byte());
+                    rows.push((line, rec.clone()));
+                }
                 // Bytes that are not UTF-8: the row is refused where they lie.
                 Err(e) => match e.kind() {
                     csv::ErrorKind::Utf8 { pos: Some(pos), err } => {
@@ -309,6 +317,35 @@ mod tests {
         let p = file(&d, "a.csv", "household_id\nH1\n");
         let e = read_alerts(&p).unwrap_err();
         assert_eq!(e.to_string(), format!("{}: the column year is missing; the header is household_id", p.display()));
+    }
+
+    #[test]
+    fn crlf_and_blank_lines_keep_the_file_s_line_numbers() {
+        let d = tempfile::tempdir().unwrap();
+        let p = file(
+            &d,
+            "r.csv",
+            "village_code,population,has_qualified_doctor,within_15_minutes\n\n\
+             341122100201,800,true,false\n\n\n\
+             341122100202,many,true,false\n",
+        );
+        let e = read_reach(&p).unwrap_err();
+        let errs = e.row_errors();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!((errs[0].line, errs[0].column.as_str()), (6, "population"));
+        let p = file(
+            &d,
+            "crlf.csv",
+            "village_code,population,has_qualified_doctor,within_15_minutes\r\n\r\n\
+             341122100201,800,true,false\r\n\r\n\r\n\
+             341122100202,800,maybe,false\r\n\
+             341122100203,many,true,false\r\n",
+        );
+        let e = read_reach(&p).unwrap_err();
+        let errs = e.row_errors();
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert_eq!((errs[0].line, errs[0].column.as_str()), (6, "has_qualified_doctor"));
+        assert_eq!((errs[1].line, errs[1].column.as_str()), (7, "population"));
     }
 
     #[test]
