@@ -185,6 +185,18 @@ impl Plan {
 /// assistant physicians of township centres and county hospitals that have a
 /// location.
 pub fn plan_inputs(net: &Network, d: NaiveDate, s: &Settings) -> (Vec<PlanVillage>, Vec<PlanDoctor>) {
+    inputs_from(net, d, s, &[FacilityKind::TownshipCenter, FacilityKind::CountyHospital])
+}
+
+/// The blank villages at `d` and the serving physicians and assistant
+/// physicians, with a location, of the facilities of the `kinds` given (the
+/// weekly plan's and the tours' inputs differ only in those kinds).
+pub(crate) fn inputs_from(
+    net: &Network,
+    d: NaiveDate,
+    s: &Settings,
+    kinds: &[FacilityKind],
+) -> (Vec<PlanVillage>, Vec<PlanDoctor>) {
     let villages = blank_spots(net, d, s)
         .into_iter()
         .filter(|b| b.kind.is_village())
@@ -200,7 +212,7 @@ pub fn plan_inputs(net: &Network, d: NaiveDate, s: &Settings) -> (Vec<PlanVillag
         .collect();
     let mut doctors = Vec::new();
     for (f, fac) in net.facilities.iter().enumerate() {
-        if !matches!(fac.kind, FacilityKind::TownshipCenter | FacilityKind::CountyHospital) {
+        if !kinds.contains(&fac.kind) {
             continue;
         }
         let Some(point) = net.location(f) else { continue };

@@ -37,7 +37,6 @@
 //! left-out village for a smaller one where it fits. Every move keeps every
 //! tour within its half-day and every facility within its doctors' tours.
 
-use crate::blank::blank_spots;
 use crate::geo::{PointIndex, TravelModel};
 use crate::mcf::MinCostFlow;
 use crate::network::{Network, Settings};
@@ -205,40 +204,13 @@ impl TourPlan {
 /// plan, and the serving physicians and assistant physicians of township
 /// centres and of county, municipal and provincial hospitals with a location.
 pub fn tour_inputs(net: &Network, d: NaiveDate, s: &Settings) -> (Vec<PlanVillage>, Vec<PlanDoctor>) {
-    let villages = blank_spots(net, d, s)
-        .into_iter()
-        .filter(|b| b.kind.is_village())
-        .map(|b| {
-            let r = net.region(b.region_code).expect("a blank village is a region of the table");
-            PlanVillage {
-                code: r.code,
-                name: r.name.clone(),
-                population: r.population.unwrap_or(0),
-                point: r.lon.zip(r.lat),
-            }
-        })
-        .collect();
-    let mut doctors = Vec::new();
-    for (f, fac) in net.facilities.iter().enumerate() {
-        if !matches!(
-            fac.kind,
-            FacilityKind::TownshipCenter
-                | FacilityKind::CountyHospital
-                | FacilityKind::MunicipalHospital
-                | FacilityKind::ProvincialHospital
-        ) {
-            continue;
-        }
-        let Some(point) = net.location(f) else { continue };
-        for p in net.qualified_staff(f, d, s) {
-            doctors.push(PlanDoctor {
-                practitioner_id: p.practitioner_id.clone(),
-                facility_id: fac.facility_id.clone(),
-                point,
-            });
-        }
-    }
-    (villages, doctors)
+    let kinds = [
+        FacilityKind::TownshipCenter,
+        FacilityKind::CountyHospital,
+        FacilityKind::MunicipalHospital,
+        FacilityKind::ProvincialHospital,
+    ];
+    crate::plan::inputs_from(net, d, s, &kinds)
 }
 
 /// The half-days of the month in the order tours take them, so that a tour's
