@@ -319,21 +319,7 @@ pub fn read_claims_split(
     progress: Progress,
     split: Split,
 ) -> Result<Claims, IngestError> {
-    let file = path.display().to_string();
-    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let mut rdr = open_csv(path)?;
-    let h = header(&mut rdr, path, &file)?;
-    drop(rdr);
-    let hrefs: Vec<&str> = h.iter().map(|s| s.as_str()).collect();
-    let map = ColumnMap::new::<Claim>(&hrefs).map_err(|reason| IngestError::Format { file: file.clone(), reason })?;
-    let ctx = ChunkContext { path, file: &file, header: &h, map: &map, persons };
-    if let Some(claims) = fast::read_claims(&ctx, len, errors, progress, split)? {
-        return Ok(claims);
-    }
-    let chunk = read_chunk(&ctx, 0, len, &std::sync::atomic::AtomicU64::new(0), progress)?;
-    errors.extend(chunk.errors);
-    progress(len, len);
-    Ok(chunk.claims)
+    read_claims_with(path, persons, errors, progress, Some(split))
 }
 
 /// [`read_claims`] by the CSV reader alone, on one thread: the reference that
@@ -346,6 +332,18 @@ pub fn read_claims_csv(
     errors: &mut Vec<RowError>,
     progress: Progress,
 ) -> Result<Claims, IngestError> {
+    read_claims_with(path, persons, errors, progress, None)
+}
+
+/// The claims file read in place on the pieces of `in_place` where it can be, else
+/// (or with `None`) by the CSV reader on one thread.
+fn read_claims_with(
+    path: &Path,
+    persons: &Persons,
+    errors: &mut Vec<RowError>,
+    progress: Progress,
+    in_place: Option<Split>,
+) -> Result<Claims, IngestError> {
     let file = path.display().to_string();
     let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let mut rdr = open_csv(path)?;
@@ -354,6 +352,11 @@ pub fn read_claims_csv(
     let hrefs: Vec<&str> = h.iter().map(|s| s.as_str()).collect();
     let map = ColumnMap::new::<Claim>(&hrefs).map_err(|reason| IngestError::Format { file: file.clone(), reason })?;
     let ctx = ChunkContext { path, file: &file, header: &h, map: &map, persons };
+    if let Some(split) = in_place {
+        if let Some(claims) = fast::read_claims(&ctx, len, errors, progress, split)? {
+            return Ok(claims);
+        }
+    }
     let chunk = read_chunk(&ctx, 0, len, &std::sync::atomic::AtomicU64::new(0), progress)?;
     errors.extend(chunk.errors);
     progress(len, len);
