@@ -196,7 +196,7 @@ pub(crate) fn execute_rows(
 ) -> Result<(), RawError> {
     let per = per.max(1);
     let mut date = String::with_capacity(16);
-    let mut run = |stmt: &mut Stmt<'_>, chunk: &[&[Val<'_>]]| -> Result<(), RawError> {
+    let run = |stmt: &mut Stmt<'_>, chunk: &[&[Val<'_>]]| -> Result<(), RawError> {
         let mut i: c_int = 1;
         for row in chunk {
             for v in row.iter() {
@@ -206,18 +206,7 @@ pub(crate) fn execute_rows(
         }
         stmt.step().map(drop)
     };
-    let full = rows.len() / per * per;
-    if full > 0 {
-        let mut stmt = Stmt::prepare(handle, &sql(per))?;
-        for chunk in rows[..full].chunks(per) {
-            run(&mut stmt, chunk)?;
-        }
-    }
-    if full < rows.len() {
-        let mut stmt = Stmt::prepare(handle, &sql(rows.len() - full))?;
-        run(&mut stmt, &rows[full..])?;
-    }
-    Ok(())
+    in_statements(handle, sql, rows, per, run)
 }
 
 /// Writes `rows` as [`execute_rows`] does, each row's values made by `f` as the
@@ -236,7 +225,7 @@ pub(crate) fn execute_mapped<'r, T, const N: usize>(
     // The values of one statement's rows, alive until it has been stepped (texts
     // are bound without a copy).
     let mut vals: Vec<[Val<'r>; N]> = Vec::with_capacity(per);
-    let mut run = |stmt: &mut Stmt<'_>, chunk: &'r [T]| -> Result<(), RawError> {
+    let run = |stmt: &mut Stmt<'_>, chunk: &'r [T]| -> Result<(), RawError> {
         vals.clear();
         vals.extend(chunk.iter().map(&f));
         let mut i: c_int = 1;
@@ -248,6 +237,18 @@ pub(crate) fn execute_mapped<'r, T, const N: usize>(
         }
         stmt.step().map(drop)
     };
+    in_statements(handle, sql, rows, per, run)
+}
+
+/// Runs `run` over `rows` in full statements of `per` rows, `sql(per)` prepared
+/// once, then one statement `sql(rest)` for the rows left.
+fn in_statements<'r, T>(
+    handle: &mut LockedSqliteHandle<'_>,
+    sql: impl Fn(usize) -> String,
+    rows: &'r [T],
+    per: usize,
+    mut run: impl FnMut(&mut Stmt<'_>, &'r [T]) -> Result<(), RawError>,
+) -> Result<(), RawError> {
     let full = rows.len() / per * per;
     if full > 0 {
         let mut stmt = Stmt::prepare(handle, &sql(per))?;
