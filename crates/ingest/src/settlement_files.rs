@@ -22,6 +22,9 @@ use std::io::Write;
 use std::path::Path;
 
 mod fast;
+mod person_index;
+
+pub use person_index::PersonIndex;
 
 /// Reads and validates a policy file (a leading byte-order mark is dropped).
 pub fn read_policy(path: &Path) -> Result<Policy, IngestError> {
@@ -39,9 +42,8 @@ pub struct Persons {
     /// Whether each person is enrolled in basic medical insurance (the optional
     /// `enrolled` column, for every year of the file; enrolled when absent).
     pub enrolled: Vec<bool>,
-    /// A resident ID is 8 bytes: foldhash (seeded at random, as std's hasher
-    /// is) hashes it several times faster than SipHash.
-    pub index: HashMap<ResidentId, u32, foldhash::fast::RandomState>,
+    /// The person number of each ID ([`PersonIndex`]: one cache miss a look-up).
+    pub index: PersonIndex,
 }
 
 /// Claims in compact form: the engine's rows, the claim ids and their
@@ -243,14 +245,9 @@ impl PersonsTable {
                 Err(r) => return bad("enrolled", r),
             },
         };
-        match self.persons.index.entry(id) {
-            std::collections::hash_map::Entry::Occupied(e) => {
-                let prev = self.first_lines[*e.get() as usize];
-                return bad("person_id", format!("the person {id} is listed twice (first on line {prev})"));
-            }
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(self.persons.ids.len() as u32);
-            }
+        if let Err(first) = self.persons.index.insert(id, self.persons.ids.len() as u32) {
+            let prev = self.first_lines[first as usize];
+            return bad("person_id", format!("the person {id} is listed twice (first on line {prev})"));
         }
         self.first_lines.push(line);
         self.persons.ids.push(id);
@@ -602,7 +599,7 @@ fn push_row<'a>(
             return Ok(());
         }
     };
-    let Some(&person) = persons.index.get(&claim.person_id) else {
+    let Some(person) = persons.index.get(&claim.person_id) else {
         errors.push(RowError {
             file: file.to_string(),
             line,

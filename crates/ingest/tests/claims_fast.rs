@@ -351,7 +351,7 @@ proptest! {
         let p1 = read_persons(&pp, &mut e1).unwrap();
         prop_assert_eq!(format!("{:?}", (&p0.ids, &p0.statuses, &p0.enrolled)), format!("{:?}", (&p1.ids, &p1.statuses, &p1.enrolled)));
         prop_assert_eq!(p0.index.len(), p1.index.len());
-        prop_assert!(p0.index.iter().all(|(k, v)| p1.index.get(k) == Some(v)));
+        prop_assert!(p0.index.iter().all(|(k, v)| p1.index.get(&k) == Some(v)));
         prop_assert_eq!(e0, e1);
     }
 }

@@ -274,9 +274,17 @@ impl Layout {
     }
 }
 
+/// How many plain lines wait for their person's look-up, so that the slot's
+/// cache miss ([`super::PersonIndex::prefetch`]) overlaps their parsing.
+const LOOKAHEAD: usize = 8;
+
 /// Parses one piece (whole lines, or the header's line end first), its lines
 /// counted from its first line (1); `None` when it holds a quote, a lone
 /// carriage return or a byte that is not UTF-8.
+///
+/// A plain line's person is looked up [`LOOKAHEAD`] lines later than it is
+/// parsed; a line that is not plain first lets every waiting line through, so
+/// claims and errors keep the file's order.
 fn parse_piece(ctx: &ChunkContext, layout: &Layout, buf: &[u8]) -> Result<Option<Chunk>, IngestError> {
     if memchr::memchr(b'"', buf).is_some() {
         return Ok(None);
@@ -287,21 +295,88 @@ fn parse_piece(ctx: &ChunkContext, layout: &Layout, buf: &[u8]) -> Result<Option
     let mut claims = Claims::with_estimate(text.len() as u64);
     let mut errors = Vec::new();
     let mut fields: Vec<&str> = Vec::with_capacity(16);
-    let mut picked: Vec<&str> = Vec::with_capacity(16);
+    let (mut picked, mut picked_here): (Vec<&str>, Vec<&str>) = (Vec::with_capacity(16), Vec::with_capacity(16));
+    let mut waiting: std::collections::VecDeque<Waiting> = std::collections::VecDeque::with_capacity(LOOKAHEAD + 1);
     let mut failed = Ok(());
     let breaks = each_line(text, |line, row| {
         fields.clear();
         fields.extend(row.split(','));
-        let pushed = match plain_claim(ctx, layout, &fields) {
-            Some((id, facility, claim)) => claims.push(ctx.file, id, facility, line, claim),
-            None => push_row(ctx, line, &fields, &mut picked, &mut claims, &mut errors),
+        let pushed = match plain_claim(layout, &fields) {
+            Some(plain) => {
+                ctx.persons.index.prefetch(&plain.person_id);
+                waiting.push_back(Waiting { line, row, plain });
+                match waiting.len() > LOOKAHEAD {
+                    true => {
+                        finish(ctx, waiting.pop_front().expect("a waiting line"), &mut picked, &mut claims, &mut errors)
+                    }
+                    false => Ok(()),
+                }
+            }
+            None => {
+                let mut pushed = Ok(());
+                while let Some(w) = waiting.pop_front() {
+                    pushed = pushed.and(finish(ctx, w, &mut picked, &mut claims, &mut errors));
+                }
+                pushed.and(push_row(ctx, line, &fields, &mut picked_here, &mut claims, &mut errors))
+            }
         };
         if failed.is_ok() {
             failed = pushed;
         }
     });
+    while let Some(w) = waiting.pop_front() {
+        let pushed = finish(ctx, w, &mut picked, &mut claims, &mut errors);
+        if failed.is_ok() {
+            failed = pushed;
+        }
+    }
     failed?;
     Ok(breaks.map(|line_breaks| Chunk { claims, errors, line_breaks }))
+}
+
+/// Adds a waiting line's claim, or, where its person is unknown, the error
+/// that the general path gives.
+fn finish<'a>(
+    ctx: &ChunkContext,
+    w: Waiting<'a>,
+    picked: &mut Vec<&'a str>,
+    claims: &mut Claims,
+    errors: &mut Vec<RowError>,
+) -> Result<(), IngestError> {
+    let p = w.plain;
+    match ctx.persons.index.get(&p.person_id) {
+        Some(person) => {
+            let enrolled = ctx.persons.enrolled[person as usize];
+            let (total_cost, eligible_cost) = (p.total, p.eligible);
+            let input =
+                ClaimInput { level: p.level, kind: p.kind, total_cost, eligible_cost, enrolled, referred: p.referred };
+            claims.push(ctx.file, p.id, p.facility, w.line, BatchClaim { person, discharged: p.discharged, input })
+        }
+        None => {
+            let fields: Vec<&str> = w.row.split(',').collect();
+            push_row(ctx, w.line, &fields, picked, claims, errors)
+        }
+    }
+}
+
+/// A plain line waiting for its person's look-up.
+struct Waiting<'a> {
+    line: u64,
+    row: &'a str,
+    plain: Plain<'a>,
+}
+
+/// A plain line's claim, all but its person number.
+struct Plain<'a> {
+    id: &'a str,
+    facility: &'a str,
+    person_id: ResidentId,
+    level: FacilityLevel,
+    kind: ClaimKind,
+    discharged: NaiveDate,
+    total: Fen,
+    eligible: Fen,
+    referred: bool,
 }
 
 /// Calls `each` with every line of `text` that is not blank, and its number
@@ -368,11 +443,11 @@ pub(super) fn read_persons(
     Ok(true)
 }
 
-/// The claim of a plain line (its id, its facility, its row), or `None` when
-/// some field is not plain or not valid, or the person is unknown: the general
-/// path then says which. Where this gives a claim, `Claim::from_fields` gives
-/// the same one.
-fn plain_claim<'a>(ctx: &ChunkContext, layout: &Layout, fields: &[&'a str]) -> Option<(&'a str, &'a str, BatchClaim)> {
+/// The claim of a plain line, but for its person number, or `None` when some
+/// field is not plain or not valid: the general path then says which. Where
+/// this gives a claim and the person is known, `Claim::from_fields` gives the
+/// same one.
+fn plain_claim<'a>(layout: &Layout, fields: &[&'a str]) -> Option<Plain<'a>> {
     let get = |k| layout.get(fields, k);
     let id = get(CLAIM_ID);
     if id.is_empty() || id.len() > 64 || !plain_ascii(id) {
@@ -386,9 +461,9 @@ fn plain_claim<'a>(ctx: &ChunkContext, layout: &Layout, fields: &[&'a str]) -> O
     if discharged < admitted {
         return None;
     }
-    let total_cost = plain_yuan(get(TOTAL))?;
-    let eligible_cost = plain_yuan(get(ELIGIBLE))?;
-    if eligible_cost > total_cost {
+    let total = plain_yuan(get(TOTAL))?;
+    let eligible = plain_yuan(get(ELIGIBLE))?;
+    if eligible > total {
         return None;
     }
     let diagnosis = get(DIAGNOSIS);
@@ -404,10 +479,7 @@ fn plain_claim<'a>(ctx: &ChunkContext, layout: &Layout, fields: &[&'a str]) -> O
         "true" | "1" | "yes" | "y" | "是" => true,
         _ => return None,
     };
-    let person = *ctx.persons.index.get(&person_id)?;
-    let enrolled = ctx.persons.enrolled[person as usize];
-    let input = ClaimInput { level, kind, total_cost, eligible_cost, enrolled, referred };
-    Some((id, facility, BatchClaim { person, discharged, input }))
+    Some(Plain { id, facility, person_id, level, kind, discharged, total, eligible, referred })
 }
 
 /// Printable ASCII without spaces (`!` to `~`): no trimming, no control or
