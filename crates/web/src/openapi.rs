@@ -888,8 +888,7 @@ fn pairing_schemas() -> Value {
             "township_id": { "type": "string", "minLength": 1, "maxLength": 64 },
             "kind": { "type": "string", "description": "consultation, imaging, ecg, pathology or education (or 远程会诊, 远程影像, 远程心电, 远程病理, 远程教育)" },
             "start": date.clone(),
-            "end": opt_date("the last day (included), not before start; absent, null or blank: no end yet"),
-            "raise_network_alerts": raise_after.clone() } },
+            "end": opt_date("the last day (included), not before start; absent, null or blank: no end yet") } },
         "PairingIndicators": { "type": "object", "required": ["on", "from", "rows", "notes"], "properties": {
             "on": date.clone(), "from": date.clone(),
             "notes": { "type": "array", "items": text.clone() },
