@@ -271,6 +271,104 @@ pub fn network_alerts(
     Ok(out)
 }
 
+/// Whether a facility of this kind makes or fills a village's or a centre's
+/// blank spot (hospitals never do).
+fn counts_for_places(kind: FacilityKind) -> bool {
+    matches!(kind, FacilityKind::VillageClinic | FacilityKind::TownshipCenter)
+}
+
+/// The places (villages and the regions of township centres) whose network
+/// alerts a change of these practitioners or facilities may change, in `h`:
+/// the region of each facility named, and of each village clinic or township
+/// centre where one of the practitioners may work (their record's facility and
+/// the facility of each of their postings). A change is seen through the
+/// history before it and after it: the places of both are the places it
+/// touches ([`network_alerts_at`]).
+pub fn places_of(h: &NetworkData, practitioners: &[&str], facilities: &[&str]) -> BTreeSet<RegionCode> {
+    let named: HashSet<&str> = facilities.iter().copied().collect();
+    let people: HashSet<&str> = practitioners.iter().copied().collect();
+    let mut may_work: HashSet<&str> = HashSet::new();
+    for p in h.practitioners.iter().filter(|p| people.contains(p.practitioner_id.as_str())) {
+        may_work.insert(p.facility_id.as_str());
+    }
+    for x in h.postings.iter().filter(|x| people.contains(x.practitioner_id.as_str())) {
+        may_work.insert(x.facility_id.as_str());
+    }
+    h.facilities
+        .iter()
+        .filter(|f| {
+            named.contains(f.facility_id.as_str())
+                || (counts_for_places(f.kind) && may_work.contains(f.facility_id.as_str()))
+        })
+        .map(|f| f.region_code)
+        .collect()
+}
+
+/// The part of `h` that the network alerts of `places` depend on: the places'
+/// regions and the facilities standing in them; everyone who may work at one
+/// of those facilities (by record or by a posting), with all their postings
+/// and qualifications; and the other facilities where those people may work,
+/// with their regions, so that a departure names where the person goes. The
+/// alerts of `places` computed over this part are those of the whole `h`
+/// (checked by a property test below).
+pub fn around(h: &NetworkData, places: &BTreeSet<RegionCode>) -> NetworkData {
+    let standing: HashSet<&str> =
+        h.facilities.iter().filter(|f| places.contains(&f.region_code)).map(|f| f.facility_id.as_str()).collect();
+    let mut people: HashSet<&str> = h
+        .practitioners
+        .iter()
+        .filter(|p| standing.contains(p.facility_id.as_str()))
+        .map(|p| p.practitioner_id.as_str())
+        .collect();
+    people.extend(
+        h.postings.iter().filter(|x| standing.contains(x.facility_id.as_str())).map(|x| x.practitioner_id.as_str()),
+    );
+    let practitioners: Vec<Practitioner> =
+        h.practitioners.iter().filter(|p| people.contains(p.practitioner_id.as_str())).cloned().collect();
+    let postings: Vec<domain::Posting> =
+        h.postings.iter().filter(|x| people.contains(x.practitioner_id.as_str())).cloned().collect();
+    let mut wanted: HashSet<&str> = standing.clone();
+    wanted.extend(practitioners.iter().map(|p| p.facility_id.as_str()));
+    wanted.extend(postings.iter().map(|x| x.facility_id.as_str()));
+    let facilities: Vec<Facility> =
+        h.facilities.iter().filter(|f| wanted.contains(f.facility_id.as_str())).cloned().collect();
+    let codes: HashSet<RegionCode> = facilities.iter().map(|f| f.region_code).chain(places.iter().copied()).collect();
+    NetworkData {
+        regions: h.regions.iter().filter(|r| codes.contains(&r.code)).cloned().collect(),
+        facilities,
+        practitioners,
+        postings,
+        qualifications: h
+            .qualifications
+            .iter()
+            .filter(|q| people.contains(q.practitioner_id.as_str()))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// The network alerts of `places` only, from `today` to `until`: those of
+/// [`network_alerts`] over the whole of `h` whose place is one of `places`,
+/// computed over the part of `h` around them ([`around`]). With `places` the
+/// places a change touches ([`places_of`], before and after the change), the
+/// alerts of every other place are as they were: this is the incremental
+/// recompute after one posting, qualification or facility changes.
+pub fn network_alerts_at(
+    h: &NetworkData,
+    places: &BTreeSet<RegionCode>,
+    today: NaiveDate,
+    until: NaiveDate,
+    s: &Settings,
+) -> Result<Vec<NetworkAlert>, AppError> {
+    if places.is_empty() {
+        return Ok(Vec::new());
+    }
+    let part = around(h, places);
+    let mut out = network_alerts(&part, today, until, s)?;
+    out.retain(|a| places.contains(&a.region_code));
+    Ok(out)
+}
+
 /// Adds the alert of a blank spot first found on `day`, once.
 fn raise(
     out: &mut Vec<NetworkAlert>,
@@ -542,5 +640,302 @@ mod tests {
         assert_eq!((t.from, t.causes.join("; ")), (d("2025-09-01"), "t1 turns 60 on 2025-09-01".to_string()));
         // Today only: only what is blank today.
         assert_eq!(network_alerts(&h, d("2025-01-01"), d("2025-01-01"), &s).unwrap().len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod incremental {
+    //! The incremental recompute equals the whole one: on generated histories,
+    //! after any single change (a posting recorded or ended, a qualification
+    //! recorded or lapsing, a facility opening or closing), the alerts of the
+    //! places the change touches, computed around them, together with the
+    //! alerts of every other place as they were, are the alerts of the whole
+    //! network computed again.
+    use super::*;
+    use chrono::Duration;
+    use domain::{Posting, PostingRole, Qualification, QualificationHeld, Region};
+    use proptest::prelude::*;
+
+    const VILLAGES: u32 = 6;
+    const FACILITIES: usize = 9;
+    const PEOPLE: usize = 9;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, 1, 1).unwrap()
+    }
+
+    fn day(offset: i64) -> NaiveDate {
+        today() + Duration::days(offset)
+    }
+
+    fn village(n: u32) -> RegionCode {
+        RegionCode::parse(&format!("34112210{}{:03}", n / 100, 201 + n % 100)).unwrap()
+    }
+
+    fn kind(k: u8) -> FacilityKind {
+        match k % 4 {
+            0 | 1 => FacilityKind::VillageClinic,
+            2 => FacilityKind::TownshipCenter,
+            _ => FacilityKind::CountyHospital,
+        }
+    }
+
+    fn qualification(q: u8) -> Qualification {
+        [
+            Qualification::Physician,
+            Qualification::AssistantPhysician,
+            Qualification::RuralDoctor,
+            Qualification::Nurse,
+            Qualification::Other,
+        ][q as usize % 5]
+    }
+
+    /// An optional day from -400 to +500 days of today.
+    fn some_day() -> impl Strategy<Value = Option<NaiveDate>> {
+        prop_oneof![1 => Just(None), 3 => (-400i64..500).prop_map(|o| Some(day(o)))]
+    }
+
+    /// Two optional days in order (a start and an end, both included).
+    fn span() -> impl Strategy<Value = (Option<NaiveDate>, Option<NaiveDate>)> {
+        (some_day(), some_day()).prop_map(|(a, b)| match (a, b) {
+            (Some(a), Some(b)) if b < a => (Some(b), Some(a)),
+            x => x,
+        })
+    }
+
+    /// Opened and closed days: closed after opened.
+    fn open_span() -> impl Strategy<Value = (Option<NaiveDate>, Option<NaiveDate>)> {
+        span().prop_map(|(a, b)| match (a, b) {
+            (Some(a), Some(b)) if b <= a => (Some(a), Some(a + Duration::days(1))),
+            x => x,
+        })
+    }
+
+    fn posting() -> impl Strategy<Value = Posting> {
+        (0..PEOPLE, 0..FACILITIES, any::<bool>(), span()).prop_map(|(p, f, employer, (start, end))| Posting {
+            practitioner_id: format!("P{p}"),
+            facility_id: format!("F{f}"),
+            role: if employer { PostingRole::Employer } else { PostingRole::Posting },
+            start,
+            end,
+        })
+    }
+
+    fn held() -> impl Strategy<Value = QualificationHeld> {
+        (0..PEOPLE, any::<u8>(), span()).prop_map(|(p, q, (obtained, lapses))| {
+            let lapses = match (obtained, lapses) {
+                (Some(a), Some(b)) if b <= a => Some(a + Duration::days(1)),
+                (_, l) => l,
+            };
+            QualificationHeld { practitioner_id: format!("P{p}"), qualification: qualification(q), obtained, lapses }
+        })
+    }
+
+    fn history() -> impl Strategy<Value = NetworkData> {
+        let facilities = proptest::collection::vec((any::<u8>(), 0..VILLAGES + 1, open_span()), FACILITIES);
+        let people = proptest::collection::vec((0..FACILITIES, any::<u8>(), 0i64..3000, any::<u8>()), PEOPLE);
+        (facilities, people, proptest::collection::vec(posting(), 0..8), proptest::collection::vec(held(), 0..6))
+            .prop_map(|(facilities, people, postings, qualifications)| {
+                let township = RegionCode::parse("341122100").unwrap();
+                let mut regions = vec![Region {
+                    code: township,
+                    name: "town".into(),
+                    level: RegionLevel::Township,
+                    urban_rural: None,
+                    population: None,
+                    lon: None,
+                    lat: None,
+                }];
+                regions.extend((0..VILLAGES).map(|n| Region {
+                    code: village(n),
+                    name: format!("village {n}"),
+                    level: RegionLevel::Village,
+                    urban_rural: Some(if n == 5 { 111 } else { 220 }),
+                    population: Some(300),
+                    lon: None,
+                    lat: None,
+                }));
+                let facilities = facilities
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (k, at, (opened, closed)))| Facility {
+                        facility_id: format!("F{i}"),
+                        name: format!("facility {i}"),
+                        kind: kind(k),
+                        grade: None,
+                        // The last "village" is the township itself.
+                        region_code: if at == VILLAGES { township } else { village(at) },
+                        lon: None,
+                        lat: None,
+                        opened,
+                        closed,
+                    })
+                    .collect();
+                let practitioners = people
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (f, q, age, active))| Practitioner {
+                        practitioner_id: format!("P{i}"),
+                        facility_id: format!("F{f}"),
+                        name: String::new(),
+                        qualification: qualification(q),
+                        gp: false,
+                        // Born so that the 60th and 65th birthdays fall around the horizon.
+                        birth_date: NaiveDate::from_ymd_opt(1958, 6, 1).unwrap() + Duration::days(age),
+                        active: active % 8 != 0,
+                    })
+                    .collect();
+                NetworkData { regions, facilities, practitioners, postings, qualifications }
+            })
+    }
+
+    /// One change to a history, and what it concerns.
+    #[derive(Debug, Clone)]
+    enum Edit {
+        AddPosting(Posting),
+        EndPosting(usize, Option<NaiveDate>),
+        AddQualification(QualificationHeld),
+        Lapse(usize, Option<NaiveDate>),
+        Facility(usize, (Option<NaiveDate>, Option<NaiveDate>)),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        prop_oneof![
+            posting().prop_map(Edit::AddPosting),
+            (any::<usize>(), some_day()).prop_map(|(i, d)| Edit::EndPosting(i, d)),
+            held().prop_map(Edit::AddQualification),
+            (any::<usize>(), some_day()).prop_map(|(i, d)| Edit::Lapse(i, d)),
+            (0..FACILITIES, open_span()).prop_map(|(i, d)| Edit::Facility(i, d)),
+        ]
+    }
+
+    /// The history after the edit, and the practitioners and facilities it concerns.
+    fn apply(h: &NetworkData, e: &Edit) -> (NetworkData, Vec<String>, Vec<String>) {
+        let mut h = h.clone();
+        let (who, what) = match e {
+            Edit::AddPosting(p) => {
+                h.postings.push(p.clone());
+                (vec![p.practitioner_id.clone()], vec![])
+            }
+            Edit::EndPosting(i, end) if !h.postings.is_empty() => {
+                let n = h.postings.len();
+                let p = &mut h.postings[i % n];
+                p.end = end.map(|e| p.start.map_or(e, |s| e.max(s)));
+                (vec![p.practitioner_id.clone()], vec![])
+            }
+            Edit::AddQualification(q) => {
+                h.qualifications.push(q.clone());
+                (vec![q.practitioner_id.clone()], vec![])
+            }
+            Edit::Lapse(i, lapses) if !h.qualifications.is_empty() => {
+                let n = h.qualifications.len();
+                let q = &mut h.qualifications[i % n];
+                q.lapses = lapses.map(|l| q.obtained.map_or(l, |o| l.max(o + Duration::days(1))));
+                (vec![q.practitioner_id.clone()], vec![])
+            }
+            Edit::Facility(i, (opened, closed)) => {
+                let f = &mut h.facilities[*i];
+                f.opened = *opened;
+                f.closed = *closed;
+                (vec![], vec![f.facility_id.clone()])
+            }
+            _ => (vec![], vec![]),
+        };
+        (h, who, what)
+    }
+
+    fn order(mut v: Vec<NetworkAlert>) -> Vec<NetworkAlert> {
+        v.sort_by(|a, b| {
+            (a.from, a.county, a.township, a.kind, a.region_code, &a.name).cmp(&(
+                b.from,
+                b.county,
+                b.township,
+                b.kind,
+                b.region_code,
+                &b.name,
+            ))
+        });
+        v
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn after_one_change_the_places_it_touches_recomputed_equal_the_whole(
+            h in history(),
+            e in edit(),
+            years in 0i32..=2,
+        ) {
+            let s = Settings::default();
+            let until = add_years(today(), years);
+            let before = network_alerts(&h, today(), until, &s).unwrap();
+            let (after_h, who, what) = apply(&h, &e);
+            let who: Vec<&str> = who.iter().map(String::as_str).collect();
+            let what: Vec<&str> = what.iter().map(String::as_str).collect();
+            let mut places = places_of(&h, &who, &what);
+            places.extend(places_of(&after_h, &who, &what));
+            let whole = network_alerts(&after_h, today(), until, &s).unwrap();
+            let mut merged: Vec<NetworkAlert> =
+                before.iter().filter(|a| !places.contains(&a.region_code)).cloned().collect();
+            merged.extend(network_alerts_at(&after_h, &places, today(), until, &s).unwrap());
+            prop_assert_eq!(order(merged), whole.clone());
+            // Only the places in reach of the change moved.
+            let untouched = |v: &[NetworkAlert]| -> Vec<NetworkAlert> {
+                v.iter().filter(|a| !places.contains(&a.region_code)).cloned().collect()
+            };
+            prop_assert_eq!(untouched(&before), untouched(&whole));
+        }
+    }
+
+    #[test]
+    fn a_posting_touches_the_places_of_its_practitioner_only() {
+        let h = NetworkData {
+            regions: vec![],
+            facilities: (0..4)
+                .map(|i| Facility {
+                    facility_id: format!("F{i}"),
+                    name: String::new(),
+                    kind: if i == 3 { FacilityKind::CountyHospital } else { FacilityKind::VillageClinic },
+                    grade: None,
+                    region_code: village(i),
+                    lon: None,
+                    lat: None,
+                    opened: None,
+                    closed: None,
+                })
+                .collect(),
+            practitioners: vec![Practitioner {
+                practitioner_id: "P0".into(),
+                facility_id: "F0".into(),
+                name: String::new(),
+                qualification: Qualification::RuralDoctor,
+                gp: false,
+                birth_date: day(-20000),
+                active: true,
+            }],
+            postings: vec![
+                Posting {
+                    practitioner_id: "P0".into(),
+                    facility_id: "F1".into(),
+                    role: PostingRole::Posting,
+                    start: None,
+                    end: None,
+                },
+                Posting {
+                    practitioner_id: "P0".into(),
+                    facility_id: "F3".into(),
+                    role: PostingRole::Employer,
+                    start: None,
+                    end: None,
+                },
+            ],
+            qualifications: vec![],
+        };
+        // The record's clinic and the posting's; not the hospital, not F2.
+        assert_eq!(places_of(&h, &["P0"], &[]), [village(0), village(1)].into_iter().collect());
+        // A facility named: its own region, whatever its kind.
+        assert_eq!(places_of(&h, &[], &["F3"]), [village(3)].into_iter().collect());
+        assert!(network_alerts_at(&h, &BTreeSet::new(), today(), today(), &Settings::default()).unwrap().is_empty());
     }
 }

@@ -7,14 +7,15 @@
 //! moved by [`NetworkRules`] on the version the user saw, and audited.
 
 use crate::access::Scope;
-use crate::model::{AppError, AppResult};
-use crate::network_alerts::{NetworkAlert, MAX_YEARS};
+use crate::model::{AppError, AppResult, NetworkData};
+use crate::network_alerts::{network_alerts_at, NetworkAlert, MAX_YEARS};
 use crate::service::{scope, App};
 use crate::work::due_in;
 use chrono::NaiveDate;
 use coverage::Settings;
 use domain::work::{CaseState, NetworkCaseFacts, NetworkCaseMove, NetworkCloseReason};
 use domain::{add_years, RegionCode};
+use std::collections::BTreeSet;
 use store::{FoundNetworkAlert, NetworkCaseQuery, NetworkCaseRules, NetworkRaise, Page};
 pub use store::{StoredNetworkAlert, StoredNetworkCase};
 
@@ -94,6 +95,9 @@ pub struct Raised {
     pub until: NaiveDate,
     /// The alerts computed.
     pub found: usize,
+    /// Computed at this many places only (the incremental recompute after a
+    /// change); `None`: over the whole scope.
+    pub places: Option<usize>,
     pub kept: NetworkRaise,
 }
 
@@ -177,7 +181,7 @@ impl App {
             let _turn = self.writing().await;
             let deadlines = self.store().case_deadlines().await?;
             let due = move |r: RegionCode| due_in(&deadlines, r, today);
-            self.store().keep_network_alerts(&scope(s)?, &rows, until, &due, actor).await?
+            self.store().keep_network_alerts(&scope(s)?, &rows, until, None, &due, actor).await?
         };
         let detail = format!(
             "{} found up to {until}: {} raised (cases {}), {} seen again, {} resolved",
@@ -189,7 +193,80 @@ impl App {
         );
         let region = crate::work::region_of_prefix(s.prefix());
         self.audit_event(actor, "network_alerts_raise", format!("scope {:?}", s.prefix()), detail, region).await?;
-        Ok(Raised { today, until, found: rows.len(), kept })
+        Ok(Raised { today, until, found: rows.len(), places: None, kept })
+    }
+
+    /// The places inside the scope whose network alerts a change of these
+    /// practitioners (a posting, a qualification) or facilities (their days,
+    /// their place) may change: see [`crate::network_alerts::places_of`]. Read from
+    /// the store as it stands: call it after the change, and, for a change
+    /// that can take a place away (a facility moved), before it as well.
+    pub async fn network_places(
+        &self,
+        s: &Scope,
+        practitioners: &[String],
+        facilities: &[String],
+    ) -> AppResult<BTreeSet<RegionCode>> {
+        Ok(self.store().network_places(&scope(s)?, practitioners, facilities).await?.into_iter().collect())
+    }
+
+    /// The incremental recompute: computes the network alerts of `places`
+    /// only (inside the scope), from `today` to `years` ahead, over the part
+    /// of the network around them ([`crate::network_alerts::network_alerts_at`]),
+    /// and keeps them as [`App::raise_network_alerts`] would keep those of the
+    /// whole scope, at those places: new gaps raised with their cases, gaps
+    /// found again kept, gaps kept there and no longer found resolved. The
+    /// alerts kept at other places are left as they are. Audited.
+    pub async fn raise_network_alerts_at(
+        &self,
+        s: &Scope,
+        places: &BTreeSet<RegionCode>,
+        today: NaiveDate,
+        years: i32,
+        settings: &Settings,
+        actor: &str,
+    ) -> AppResult<Raised> {
+        if !(0..=MAX_YEARS).contains(&years) {
+            return Err(AppError::Invalid(format!("years: {years} is not 0 to {MAX_YEARS}")));
+        }
+        let until = add_years(today, years);
+        let places: BTreeSet<RegionCode> = places.iter().copied().filter(|c| s.admits(*c)).collect();
+        if places.is_empty() {
+            return Ok(Raised { today, until, found: 0, places: Some(0), kept: NetworkRaise::default() });
+        }
+        let codes: Vec<RegionCode> = places.iter().copied().collect();
+        let n = self.store().network_history_at(&scope(s)?, &codes).await?;
+        let h = NetworkData {
+            regions: n.regions,
+            facilities: n.facilities,
+            practitioners: n.practitioners,
+            postings: n.postings,
+            qualifications: n.qualifications,
+        };
+        let settings = *settings;
+        let at = places.clone();
+        let alerts = tokio::task::spawn_blocking(move || network_alerts_at(&h, &at, today, until, &settings))
+            .await
+            .map_err(|e| AppError::Store(format!("computing the network alerts failed: {e}")))??;
+        let rows: Vec<FoundNetworkAlert> = alerts.iter().map(found).collect();
+        let kept = {
+            let _turn = self.writing().await;
+            let deadlines = self.store().case_deadlines().await?;
+            let due = move |r: RegionCode| due_in(&deadlines, r, today);
+            self.store().keep_network_alerts(&scope(s)?, &rows, until, Some(&codes), &due, actor).await?
+        };
+        let detail = format!(
+            "{} found at {} places up to {until}: {} raised (cases {}), {} seen again, {} resolved",
+            rows.len(),
+            codes.len(),
+            kept.raised.len(),
+            kept.raised.iter().map(|(_, c)| c.to_string()).collect::<Vec<_>>().join(", "),
+            kept.seen,
+            kept.resolved.len()
+        );
+        let region = if codes.len() == 1 { Some(codes[0]) } else { crate::work::region_of_prefix(s.prefix()) };
+        self.audit_event(actor, "network_alerts_raise", format!("scope {:?}", s.prefix()), detail, region).await?;
+        Ok(Raised { today, until, found: rows.len(), places: Some(codes.len()), kept })
     }
 
     /// The network alerts kept inside the scope, open ones first, each with its case.

@@ -208,6 +208,8 @@ const READS: &[&str] = &[
     "open_admissions",
     "facility_settlements",
     "network_history",
+    "network_history_at",
+    "network_places",
     "kept_network_alerts",
     "network_cases",
     "network_case",
@@ -862,14 +864,15 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
         detail: "PA's posting ends".into(),
     };
     let due = |_: RegionCode| (d("2024-11-15"), d("2025-04-30"));
-    let kept = store.keep_network_alerts(&all, std::slice::from_ref(&gap), d("2025-12-31"), &due, "li").await.unwrap();
+    let kept =
+        store.keep_network_alerts(&all, std::slice::from_ref(&gap), d("2025-12-31"), None, &due, "li").await.unwrap();
     assert_eq!(kept.raised.len(), 1);
     run.fresh(&["keep_network_alerts"], "a network alert raised with its case").await;
     let rules = app::network_cases::NetworkRules { today: d("2024-12-01") };
     let verify = domain::work::NetworkCaseMove::Verify { on: d("2024-11-20"), note: "no doctor".into() };
     store.move_network_case(&rules, &all, kept.raised[0].1, 1, &verify, "li").await.unwrap();
     run.fresh(&["move_network_case"], "a network case verified").await;
-    let resolved = store.keep_network_alerts(&all, &[], d("2025-12-31"), &due, "li").await.unwrap();
+    let resolved = store.keep_network_alerts(&all, &[], d("2025-12-31"), None, &due, "li").await.unwrap();
     assert_eq!(resolved.resolved.len(), 1);
     run.fresh(&["keep_network_alerts"], "a network alert resolved").await;
     let closed =

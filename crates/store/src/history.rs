@@ -15,9 +15,11 @@
 
 use crate::db::{begin_write, now, on_pool, Scope, Store};
 use crate::error::{corrupt, Ctx, StoreError};
+use crate::vals::{list, Val};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::{Facility, Posting, PostingRole, Practitioner, QualificationHeld, Region, RegionCode};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// Migration 20: the facilities' days, postings and qualifications. A released
 /// migration: never edited; a change is a new one.
@@ -246,6 +248,147 @@ impl Store {
         h.postings = postings.into_iter().map(|r| posting_of(r, ctx).map(|s| s.posting)).collect::<Result<_, _>>()?;
         h.qualifications =
             qualifications.into_iter().map(|r| qualification_of(r, ctx).map(|s| s.held)).collect::<Result<_, _>>()?;
+        Ok(h)
+    }
+
+    /// The places (villages, and the regions of township centres) inside
+    /// `scope` whose network alerts a change of these practitioners or these
+    /// facilities may change: the region of each facility named, and of each
+    /// village clinic or township centre where one of the practitioners may
+    /// work (their record's facility, and the facility of each of their
+    /// postings). Sorted, once each.
+    pub async fn network_places(
+        &self,
+        scope: &Scope,
+        practitioners: &[String],
+        facilities: &[String],
+    ) -> Result<Vec<RegionCode>, StoreError> {
+        let ctx = "finding the places a change of the network touches";
+        let (lo, hi) = scope.code_range();
+        let chunk = self.max_binds() - 2;
+        let mut codes: BTreeSet<i64> = BTreeSet::new();
+        for ids in facilities.chunks(chunk) {
+            let sql = format!(
+                "SELECT region_code FROM facilities WHERE region_code BETWEEN $1 AND $2 AND facility_id IN ({})",
+                list(3, ids.len())
+            );
+            codes.extend(self.codes(&sql, lo, hi, ids, ctx).await?);
+        }
+        for ids in practitioners.chunks(chunk) {
+            let within = list(3, ids.len());
+            let sql = format!(
+                "SELECT f.region_code FROM practitioners p JOIN facilities f ON f.facility_id = p.facility_id
+                 WHERE f.region_code BETWEEN $1 AND $2 AND f.kind IN ('village_clinic', 'township_center')
+                   AND p.practitioner_id IN ({within})
+                 UNION SELECT f.region_code FROM postings s JOIN facilities f ON f.facility_id = s.facility_id
+                 WHERE f.region_code BETWEEN $1 AND $2 AND f.kind IN ('village_clinic', 'township_center')
+                   AND s.practitioner_id IN ({within})"
+            );
+            codes.extend(self.codes(&sql, lo, hi, ids, ctx).await?);
+        }
+        codes.into_iter().map(|c| RegionCode::from_u64(c as u64).map_err(|e| corrupt(ctx, c, e))).collect()
+    }
+
+    /// The region codes a query of `$1..=$2` and the ids from `$3` answers.
+    async fn codes(&self, sql: &str, lo: i64, hi: i64, ids: &[String], ctx: &str) -> Result<Vec<i64>, StoreError> {
+        on_pool!(self, p => {
+            let mut q = sqlx::query_scalar(sql).bind(lo).bind(hi);
+            for id in ids {
+                q = q.bind(id);
+            }
+            q.fetch_all(p).await.ctx(ctx)
+        })
+    }
+
+    /// The part of the network of `scope` that the network alerts of
+    /// `places` depend on: the places' regions and the facilities standing in
+    /// them; the practitioners whose record or whose posting lies at one of
+    /// those facilities, with all their postings and qualifications; and the
+    /// other facilities inside the scope where those practitioners may work,
+    /// with their regions. What [`Store::network_history`] holds of these, read
+    /// without the rest of the scope.
+    pub async fn network_history_at(&self, scope: &Scope, places: &[RegionCode]) -> Result<NetworkHistory, StoreError> {
+        let ctx = "reading the history of the health network around some places";
+        let (lo, hi) = scope.code_range();
+        let chunk = self.max_binds() - 2;
+        let inside = |codes: &[i64]| -> Vec<Val<'static>> {
+            [lo, hi].into_iter().chain(codes.iter().copied()).map(Val::int).collect()
+        };
+        let places: Vec<i64> = places.iter().map(|c| c.as_u64() as i64).filter(|c| (lo..=hi).contains(c)).collect();
+        let mut h = NetworkHistory::default();
+        for codes in places.chunks(chunk) {
+            let cond = format!("t.region_code BETWEEN $1 AND $2 AND t.region_code IN ({})", list(3, codes.len()));
+            h.facilities.extend(self.records_where::<Facility>(&cond, inside(codes)).await?);
+        }
+        let standing: Vec<String> = h.facilities.iter().map(|f| f.facility_id.clone()).collect();
+        let mut people: BTreeSet<String> = BTreeSet::new();
+        for ids in standing.chunks(chunk) {
+            let within = list(1, ids.len());
+            let sql = format!(
+                "SELECT practitioner_id FROM practitioners WHERE facility_id IN ({within})
+                 UNION SELECT practitioner_id FROM postings WHERE facility_id IN ({within})"
+            );
+            let found: Vec<String> = on_pool!(self, p => {
+                let mut q = sqlx::query_scalar(&sql);
+                for id in ids {
+                    q = q.bind(id);
+                }
+                q.fetch_all(p).await.ctx(ctx)?
+            });
+            people.extend(found);
+        }
+        let people: Vec<String> = people.into_iter().collect();
+        for ids in people.chunks(chunk) {
+            let within = list(1, ids.len());
+            let binds: Vec<Val<'static>> = ids.iter().map(|id| Val::owned(id.clone())).collect();
+            h.practitioners
+                .extend(self.records_where::<Practitioner>(&format!("t.practitioner_id IN ({within})"), binds).await?);
+            let (postings, qualifications): (Vec<PostingRow>, Vec<QualificationRow>) = on_pool!(self, p => {
+                let sql = format!("SELECT {POSTING_COLS} FROM postings WHERE practitioner_id IN ({within}) ORDER BY id");
+                let mut q = sqlx::query_as(&sql);
+                for id in ids {
+                    q = q.bind(id);
+                }
+                let postings = q.fetch_all(p).await.ctx(ctx)?;
+                let sql = format!(
+                    "SELECT {QUALIFICATION_COLS} FROM qualifications WHERE practitioner_id IN ({within}) ORDER BY id"
+                );
+                let mut q = sqlx::query_as(&sql);
+                for id in ids {
+                    q = q.bind(id);
+                }
+                (postings, q.fetch_all(p).await.ctx(ctx)?)
+            });
+            for r in postings {
+                h.postings.push(posting_of(r, ctx)?.posting);
+            }
+            for r in qualifications {
+                h.qualifications.push(qualification_of(r, ctx)?.held);
+            }
+        }
+        // Where those practitioners may work besides.
+        let known: BTreeSet<&str> = h.facilities.iter().map(|f| f.facility_id.as_str()).collect();
+        let others: BTreeSet<String> = h
+            .practitioners
+            .iter()
+            .map(|p| p.facility_id.as_str())
+            .chain(h.postings.iter().map(|x| x.facility_id.as_str()))
+            .filter(|f| !known.contains(f))
+            .map(String::from)
+            .collect();
+        let others: Vec<String> = others.into_iter().collect();
+        for ids in others.chunks(chunk) {
+            let cond = format!("t.region_code BETWEEN $1 AND $2 AND t.facility_id IN ({})", list(3, ids.len()));
+            let binds = [Val::int(lo), Val::int(hi)].into_iter().chain(ids.iter().map(|id| Val::owned(id.clone())));
+            h.facilities.extend(self.records_where::<Facility>(&cond, binds.collect()).await?);
+        }
+        let codes: BTreeSet<i64> =
+            places.iter().copied().chain(h.facilities.iter().map(|f| f.region_code.as_u64() as i64)).collect();
+        let codes: Vec<i64> = codes.into_iter().collect();
+        for codes in codes.chunks(chunk) {
+            let cond = format!("t.code BETWEEN $1 AND $2 AND t.code IN ({})", list(3, codes.len()));
+            h.regions.extend(self.records_where::<Region>(&cond, inside(codes)).await?);
+        }
         Ok(h)
     }
 

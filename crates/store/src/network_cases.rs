@@ -285,11 +285,17 @@ impl Store {
     /// open inside the scope, not found, and blank from a day up to `until`
     /// is resolved, with an event on its case. An alert found outside the
     /// scope refuses the whole.
+    ///
+    /// `places`: the alerts were computed at these places only (the
+    /// incremental recompute after a change, docs/coverage.md): only the
+    /// alerts kept there may be resolved, and an alert found elsewhere
+    /// refuses the whole. `None`: computed over the whole scope.
     pub async fn keep_network_alerts(
         &self,
         scope: &Scope,
         found: &[FoundNetworkAlert],
         until: NaiveDate,
+        places: Option<&[RegionCode]>,
         due_of: &(dyn Fn(RegionCode) -> (NaiveDate, NaiveDate) + Sync),
         actor: &str,
     ) -> Result<NetworkRaise, StoreError> {
@@ -297,7 +303,12 @@ impl Store {
         if actor.trim().is_empty() {
             return Err(rejected(&ctx, "who computes the alerts must be named"));
         }
+        let places: Option<HashSet<i64>> = places.map(|p| p.iter().map(|c| c.as_u64() as i64).collect());
+        let at_places = |code: i64| places.as_ref().is_none_or(|p| p.contains(&code));
         for f in found {
+            if !at_places(f.region.as_u64() as i64) {
+                return Err(rejected(&ctx, format!("{} {} lies outside the places computed", f.kind, f.region)));
+            }
             if !scope.contains(f.region) {
                 return Err(rejected(&ctx, format!("{} {} lies outside the scope", f.kind, f.region)));
             }
@@ -314,7 +325,7 @@ impl Store {
         on_pool!(self, p => async {
             let mut tx = begin_write(p, &ctx).await?;
             type Kept = (i64, String, i64, String, NaiveDate, String, Option<String>, Option<String>, String);
-            let kept: Vec<Kept> = sqlx::query_as(
+            let mut kept: Vec<Kept> = sqlx::query_as(
                 "SELECT id, kind, region_code, name, blank_from, change, practitioner_id, facility_id, detail
                  FROM network_alerts WHERE region_code BETWEEN $1 AND $2 AND resolved_at IS NULL",
             )
@@ -323,6 +334,8 @@ impl Store {
             .fetch_all(&mut *tx)
             .await
             .ctx(&ctx)?;
+            // Computed at some places only: the alerts kept elsewhere are left as they are.
+            kept.retain(|k| at_places(k.2));
             let by_key: HashMap<(String, i64, String), &Kept> =
                 kept.iter().map(|k| ((k.1.clone(), k.2, k.3.clone()), k)).collect();
             let mut out = NetworkRaise::default();

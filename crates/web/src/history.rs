@@ -170,6 +170,10 @@ pub struct PostingIn {
     pub start: Option<String>,
     #[serde(default)]
     pub end: Option<String>,
+    /// Once recorded, raise the network alerts of the places where the
+    /// practitioner may work, up to this many years ahead (0 to 5).
+    #[serde(default)]
+    pub raise_network_alerts: Option<i32>,
 }
 
 /// A qualification to record.
@@ -181,6 +185,66 @@ pub struct QualificationIn {
     pub obtained: Option<String>,
     #[serde(default)]
     pub lapses: Option<String>,
+    /// As for a posting.
+    #[serde(default)]
+    pub raise_network_alerts: Option<i32>,
+}
+
+/// Postings or qualifications as they stand after a write, with the network
+/// alerts raised after it when asked.
+#[derive(Serialize)]
+pub struct Recorded<T> {
+    items: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network_alerts: Option<crate::network_cases::RaiseOut>,
+}
+
+/// The horizon asked for a raise after a write: none, or 0 to 5 years.
+fn raise_years(v: Option<i32>) -> Result<Option<i32>, WebError> {
+    v.map(|y| crate::network_cases::years(Some(y))).transpose()
+}
+
+/// The field of a form that asks for the network alerts raised after it.
+fn raise_select(l: Lang) -> String {
+    format!(
+        "<label>{}<select name=\"raise_network_alerts\"><option value=\"\">{}</option>\
+<option value=\"1\">1</option><option value=\"3\">3</option><option value=\"5\">5</option></select></label>",
+        lbl(l, "Then raise the network alerts of its places, years ahead", "随后更新相关村点的网络预警（年）"),
+        lbl(l, "no", "否"),
+    )
+}
+
+/// The horizon of a form's field: empty for none.
+fn raise_years_field(v: &str) -> Result<Option<i32>, WebError> {
+    match v.trim() {
+        "" => Ok(None),
+        y => {
+            let y = y
+                .parse()
+                .map_err(|_| WebError::BadRequest(format!("raise_network_alerts: {y:?} is not a number of years")))?;
+            raise_years(Some(y))
+        }
+    }
+}
+
+/// After a posting or qualification of `id` is recorded: the network alerts
+/// of the places where they may work computed again and kept (the
+/// incremental recompute, docs/coverage.md), when a horizon is asked.
+async fn raise_after(
+    st: &AppState,
+    ctx: &Ctx,
+    id: &str,
+    years: Option<i32>,
+) -> Result<Option<app::network_cases::Raised>, WebError> {
+    let Some(y) = years else { return Ok(None) };
+    ctx.require(Permission::Work)?;
+    let places = st.app.network_places(ctx.scope(), &[id.to_string()], &[]).await?;
+    let r = st
+        .app
+        .raise_network_alerts_at(ctx.scope(), &places, today(), y, &coverage::Settings::default(), &ctx.user.username)
+        .await
+        .map_err(crate::work::refused)?;
+    Ok(Some(r))
 }
 
 /// The posting of a body or a form, checked as a file row is.
@@ -209,15 +273,17 @@ async fn add_posting_api(
     ApiUser(ctx): ApiUser,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<PostingIn>,
-) -> Result<Json<Items<PostingOut>>, WebError> {
+) -> Result<Json<Recorded<PostingOut>>, WebError> {
     ctx.require(Permission::Work)?;
     let id = practitioner_id(&id)?;
     // A practitioner outside the scope is unknown (404) before the body is read.
     st.app.practitioner_history(ctx.scope(), &id).await?;
     let p = posting_of(&id, &b.facility_id, &b.role, b.start.as_deref().unwrap_or(""), b.end.as_deref().unwrap_or(""))?;
+    let years = raise_years(b.raise_network_alerts)?;
     st.app.record_postings(ctx.scope(), &[("the posting".into(), p)], &ctx.user.username).await?;
+    let raised = raise_after(&st, &ctx, &id, years).await?;
     let h = st.app.practitioner_history(ctx.scope(), &id).await?;
-    Ok(Json(Items { items: postings_out(&h) }))
+    Ok(Json(Recorded { items: postings_out(&h), network_alerts: raised.map(crate::network_cases::raise_out) }))
 }
 
 async fn qualifications_api(
@@ -235,7 +301,7 @@ async fn add_qualification_api(
     ApiUser(ctx): ApiUser,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<QualificationIn>,
-) -> Result<Json<Items<QualificationOut>>, WebError> {
+) -> Result<Json<Recorded<QualificationOut>>, WebError> {
     ctx.require(Permission::Work)?;
     let id = practitioner_id(&id)?;
     st.app.practitioner_history(ctx.scope(), &id).await?;
@@ -245,9 +311,11 @@ async fn add_qualification_api(
         b.obtained.as_deref().unwrap_or(""),
         b.lapses.as_deref().unwrap_or(""),
     )?;
+    let years = raise_years(b.raise_network_alerts)?;
     st.app.record_qualifications(ctx.scope(), &[("the qualification".into(), q)], &ctx.user.username).await?;
+    let raised = raise_after(&st, &ctx, &id, years).await?;
     let h = st.app.practitioner_history(ctx.scope(), &id).await?;
-    Ok(Json(Items { items: qualifications_out(&h) }))
+    Ok(Json(Recorded { items: qualifications_out(&h), network_alerts: raised.map(crate::network_cases::raise_out) }))
 }
 
 #[derive(Deserialize)]
@@ -453,7 +521,8 @@ async fn render_practitioner(
 <label>{rl}<select name=\"role\">{roles}</select></label>\
 <label>{sl}<input name=\"start\" type=\"date\"></label>\
 <label>{el}<input name=\"end\" type=\"date\"></label>\
-<button type=\"submit\">{save}</button></form>",
+{raise}<button type=\"submit\">{save}</button></form>",
+            raise = raise_select(l),
             path = url(id),
             csrf = csrf_field(ctx),
             fl = lbl(l, "Facility", "机构"),
@@ -508,7 +577,8 @@ async fn render_practitioner(
 <label>{ql}<select name=\"qualification\">{options}</select></label>\
 <label>{ol}<input name=\"obtained\" type=\"date\"></label>\
 <label>{ll}<input name=\"lapses\" type=\"date\"></label>\
-<button type=\"submit\">{save}</button></form>",
+{raise}<button type=\"submit\">{save}</button></form>",
+            raise = raise_select(l),
             path = url(id),
             csrf = csrf_field(ctx),
             ql = lbl(l, "Qualification", "资格"),
@@ -530,6 +600,8 @@ struct PostingForm {
     start: String,
     #[serde(default)]
     end: String,
+    #[serde(default)]
+    raise_network_alerts: String,
 }
 
 #[derive(Deserialize)]
@@ -539,6 +611,8 @@ struct QualificationForm {
     obtained: String,
     #[serde(default)]
     lapses: String,
+    #[serde(default)]
+    raise_network_alerts: String,
 }
 
 /// After a form: back to the page, or the page again with the error of a
@@ -564,7 +638,9 @@ async fn add_posting_form(
     st.app.practitioner_history(ctx.scope(), &id).await?;
     let r = async {
         let p = posting_of(&id, &f.facility_id, &f.role, &f.start, &f.end)?;
+        let years = raise_years_field(&f.raise_network_alerts)?;
         st.app.record_postings(ctx.scope(), &[("the posting".into(), p)], &ctx.user.username).await?;
+        raise_after(&st, &ctx, &id, years).await?;
         Ok::<_, WebError>(())
     }
     .await;
@@ -582,7 +658,9 @@ async fn add_qualification_form(
     st.app.practitioner_history(ctx.scope(), &id).await?;
     let r = async {
         let q = qualification_of(&id, &f.qualification, &f.obtained, &f.lapses)?;
+        let years = raise_years_field(&f.raise_network_alerts)?;
         st.app.record_qualifications(ctx.scope(), &[("the qualification".into(), q)], &ctx.user.username).await?;
+        raise_after(&st, &ctx, &id, years).await?;
         Ok::<_, WebError>(())
     }
     .await;

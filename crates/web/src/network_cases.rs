@@ -76,7 +76,7 @@ fn case_id(id: &str) -> Result<i64, WebError> {
 }
 
 /// The horizon of a raise: 0 to 5 years, 1 when absent.
-fn years(v: Option<i32>) -> Result<i32, WebError> {
+pub(crate) fn years(v: Option<i32>) -> Result<i32, WebError> {
     let y = v.unwrap_or(1);
     if !(0..=app::network_alerts::MAX_YEARS).contains(&y) {
         return Err(WebError::BadRequest(format!("years: {y} is not 0 to {}", app::network_alerts::MAX_YEARS)));
@@ -276,10 +276,13 @@ fn record_out(c: &StoredNetworkCase) -> NetworkCaseRecordOut {
 }
 
 #[derive(Serialize)]
-struct RaiseOut {
+pub struct RaiseOut {
     today: String,
     until: String,
     found: usize,
+    /// Computed at this many places only (after a change); absent: the whole scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    places: Option<usize>,
     /// The alerts raised, each with the case it opened.
     raised: Vec<RaisedOut>,
     seen: usize,
@@ -325,14 +328,20 @@ async fn raise_api(
 ) -> ApiResult<RaiseOut> {
     let y = years(b.years)?;
     let r = raise(&st, &ctx, y).await?;
-    Ok(Json(RaiseOut {
+    Ok(Json(raise_out(r)))
+}
+
+/// A computation of the network alerts and its keeping, as JSON.
+pub fn raise_out(r: Raised) -> RaiseOut {
+    RaiseOut {
         today: r.today.to_string(),
         until: r.until.to_string(),
         found: r.found,
+        places: r.places,
         raised: r.kept.raised.iter().map(|(a, c)| RaisedOut { alert_id: *a, case_id: *c }).collect(),
         seen: r.kept.seen,
         resolved: r.kept.resolved,
-    }))
+    }
 }
 
 #[derive(Deserialize)]

@@ -308,18 +308,18 @@ fn history_paths() -> Value {
                 "operationId": "listPostings", "parameters": [practitioner()],
                 "responses": errors(json!({ "200": list("Posting") })) },
             "post": {
-                "summary": "Record a posting (role: officer, administrator; audited). Refused with 422 naming the field: the facility is not in the store inside the caller's scope; the posting shares a day with another of the same practitioner in the same role. The same posting given again (same facility, role and start) sets its end. Once a posting is recorded, the practitioner's recorded postings are their whole history. Answers the practitioner's postings.",
+                "summary": "Record a posting (role: officer, administrator; audited). Refused with 422 naming the field: the facility is not in the store inside the caller's scope; the posting shares a day with another of the same practitioner in the same role. The same posting given again (same facility, role and start) sets its end. Once a posting is recorded, the practitioner's recorded postings are their whole history. Answers the practitioner's postings; with raise_network_alerts, also the network alerts computed again and kept at the places where the practitioner may work (network_alerts).",
                 "operationId": "addPosting", "parameters": [practitioner()], "requestBody": body("PostingRequest"),
-                "responses": errors(json!({ "200": list("Posting") })) } },
+                "responses": errors(json!({ "200": ok("RecordedPostings") })) } },
         "/practitioners/{id}/qualifications": {
             "get": {
                 "summary": "A practitioner's qualifications with the day each was obtained and the day it lapses (the first day it is no longer held). With none recorded, the one item is the record's qualification, held from an unknown day, from_record true.",
                 "operationId": "listQualifications", "parameters": [practitioner()],
                 "responses": errors(json!({ "200": list("Qualification") })) },
             "post": {
-                "summary": "Record a qualification with its days (role: officer, administrator; audited). The same qualification obtained on the same day given again sets its lapse. On a day, a practitioner serves with the best qualification they hold (physician, assistant physician, rural doctor, nurse, other); with recorded qualifications and none held, as other. Answers the practitioner's qualifications.",
+                "summary": "Record a qualification with its days (role: officer, administrator; audited). The same qualification obtained on the same day given again sets its lapse. On a day, a practitioner serves with the best qualification they hold (physician, assistant physician, rural doctor, nurse, other); with recorded qualifications and none held, as other. Answers the practitioner's qualifications; with raise_network_alerts, as for a posting.",
                 "operationId": "addQualification", "parameters": [practitioner()], "requestBody": body("QualificationRequest"),
-                "responses": errors(json!({ "200": list("Qualification") })) } },
+                "responses": errors(json!({ "200": ok("RecordedQualifications") })) } },
     })
 }
 
@@ -327,6 +327,13 @@ fn history_schemas() -> Value {
     let date_or_null = json!({ "type": "string", "format": "date", "nullable": true });
     let text_or_null = json!({ "type": "string", "nullable": true });
     let time_or_null = json!({ "type": "string", "format": "date-time", "nullable": true });
+    let raise_after = json!({ "type": "integer", "minimum": 0, "maximum": 5, "nullable": true,
+        "description": "once recorded, compute and keep the network alerts of the places where the practitioner may work (their record's facility and each posting's), up to this many years ahead: the incremental recompute of docs/coverage.md; absent or null: none" });
+    let recorded = |item: &str| {
+        json!({ "type": "object", "required": ["items"], "properties": {
+        "items": { "type": "array", "items": { "$ref": format!("#/components/schemas/{item}") } },
+        "network_alerts": { "$ref": "#/components/schemas/NetworkAlertsRaised" } } })
+    };
     json!({
         "Coverage": { "type": "object", "required": ["as_of", "blank_villages", "counts", "spots"], "properties": {
             "as_of": { "type": "string", "format": "date" },
@@ -361,7 +368,8 @@ fn history_schemas() -> Value {
             "facility_id": { "type": "string", "minLength": 1, "maxLength": 64 },
             "role": { "type": "string", "description": "employer or posting (or 聘用单位, 工作单位)" },
             "start": opt_date("the first day; absent, null or blank: from an unknown day"),
-            "end": opt_date("the last day (included), not before start; absent, null or blank: no end yet") } },
+            "end": opt_date("the last day (included), not before start; absent, null or blank: no end yet"),
+            "raise_network_alerts": raise_after.clone() } },
         "Qualification": { "type": "object", "required": ["id", "qualification", "obtained", "lapses", "from_record", "changed_by", "changed_at"], "properties": {
             "id": { "type": "integer", "nullable": true },
             "qualification": { "type": "string", "enum": ["physician", "assistant_physician", "rural_doctor", "nurse", "other"] },
@@ -371,7 +379,10 @@ fn history_schemas() -> Value {
         "QualificationRequest": { "type": "object", "required": ["qualification"], "additionalProperties": false, "properties": {
             "qualification": { "type": "string", "description": "physician, assistant_physician, rural_doctor, nurse or other (or 执业医师, 执业助理医师, 乡村医生, 护士, 其他)" },
             "obtained": opt_date("the day obtained; absent, null or blank: an unknown day"),
-            "lapses": opt_date("the first day it is no longer held, after obtained; absent, null or blank: never") } },
+            "lapses": opt_date("the first day it is no longer held, after obtained; absent, null or blank: never"),
+            "raise_network_alerts": raise_after } },
+        "RecordedPostings": recorded("Posting"),
+        "RecordedQualifications": recorded("Qualification"),
     })
 }
 
@@ -547,6 +558,7 @@ fn network_case_schemas() -> Value {
             "case_id": { "type": "integer", "nullable": true }, "case_state": { "type": "string", "nullable": true, "enum": ["open", "assigned", "verified", "assisting", "closed"] } } },
         "NetworkAlertsRaised": { "type": "object", "required": ["today", "until", "found", "raised", "seen", "resolved"], "properties": {
             "today": date, "until": date, "found": { "type": "integer" },
+            "places": { "type": "integer", "description": "computed at this many places only (after a change of the network); absent: over the whole scope" },
             "raised": { "type": "array", "items": { "type": "object", "required": ["alert_id", "case_id"], "properties": {
                 "alert_id": { "type": "integer" }, "case_id": { "type": "integer" } } } },
             "seen": { "type": "integer", "description": "alerts kept and found again" },

@@ -94,11 +94,55 @@ pub struct Args {
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<chrono::NaiveDate>,
     /// postings, qualifications, facilities: once the file is in, compute the
-    /// network alerts of the whole store up to this many years ahead (0 to 5)
-    /// and keep them, raising and resolving network cases (docs/work.md,
-    /// "Network cases"), in a unit of work of its own.
+    /// network alerts up to this many years ahead (0 to 5) at the places the
+    /// file touches (the villages and centres where its practitioners may
+    /// work, or where its facilities stand, before and after) and keep them,
+    /// raising and resolving network cases (docs/work.md, "Network cases"),
+    /// in a unit of work of its own. The alerts elsewhere are left as they
+    /// are (`safetynet network-alerts --raise` recomputes the whole store).
     #[arg(long, value_name = "YEARS")]
     pub raise_network_alerts: Option<i32>,
+}
+
+/// The practitioners and facilities a file of the network's history names
+/// (empty when it cannot be read: the import reports that).
+fn named_in(args: &Args) -> (Vec<String>, Vec<String>) {
+    let path = args.file.as_path();
+    let ids = |mut ids: Vec<String>| {
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    match args.kind {
+        Kind::Postings => match ingest::read_file::<domain::Posting>(path, &mut |_, _| {}) {
+            Ok(rows) => (ids(rows.into_iter().map(|r| r.record.practitioner_id).collect()), vec![]),
+            Err(_) => (vec![], vec![]),
+        },
+        Kind::Qualifications => match ingest::read_file::<domain::QualificationHeld>(path, &mut |_, _| {}) {
+            Ok(rows) => (ids(rows.into_iter().map(|r| r.record.practitioner_id).collect()), vec![]),
+            Err(_) => (vec![], vec![]),
+        },
+        Kind::Facilities => match ingest::read_file::<Facility>(path, &mut |_, _| {}) {
+            Ok(rows) => (vec![], ids(rows.into_iter().map(|r| r.record.facility_id).collect())),
+            Err(_) => (vec![], vec![]),
+        },
+        _ => (vec![], vec![]),
+    }
+}
+
+/// The places inside the store whose network alerts these practitioners and
+/// facilities may change, as the store stands now.
+fn places_now(
+    global: &Global,
+    named: &(Vec<String>, Vec<String>),
+) -> anyhow::Result<std::collections::BTreeSet<domain::RegionCode>> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    rt.block_on(async {
+        let app = app::App::open(&global.db).await?;
+        let r = app.network_places(&app::Scope::all(), &named.0, &named.1).await;
+        app.close().await;
+        anyhow::Ok(r?)
+    })
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
@@ -118,27 +162,41 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             anyhow::bail!("--raise-network-alerts: {years} is not 0 to {}", app::network_alerts::MAX_YEARS);
         }
     }
+    // The places the file touches, as the store stood before it (a facility
+    // may move away from a village) and after it.
+    let named = args.raise_network_alerts.map(|_| named_in(&args));
+    let before = match &named {
+        Some(n) if !n.1.is_empty() => places_now(global, n)?,
+        _ => Default::default(),
+    };
     import_kind(&args, global, path, is_toml)?;
-    if let Some(years) = args.raise_network_alerts {
-        raise_network_alerts(years, global)?;
+    if let (Some(years), Some(named)) = (args.raise_network_alerts, named) {
+        let mut places = before;
+        places.extend(places_now(global, &named)?);
+        raise_network_alerts(years, &places, global)?;
     }
     Ok(())
 }
 
-/// The network alerts of the whole store computed and kept after an import
-/// that changed the network; the summary printed.
-fn raise_network_alerts(years: i32, global: &Global) -> anyhow::Result<()> {
+/// The network alerts of the places an import touched computed and kept
+/// after it (the incremental recompute, docs/coverage.md); the summary printed.
+fn raise_network_alerts(
+    years: i32,
+    places: &std::collections::BTreeSet<domain::RegionCode>,
+    global: &Global,
+) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let today = app::history::today();
     let r = rt.block_on(async {
         let app = app::App::open(&global.db).await?;
         let settings = coverage::Settings::default();
-        let r = app.raise_network_alerts(&app::Scope::all(), today, years, &settings, &actor()).await;
+        let r = app.raise_network_alerts_at(&app::Scope::all(), places, today, years, &settings, &actor()).await;
         app.close().await;
         anyhow::Ok(r?)
     })?;
     println!(
-        "network alerts up to {}: {} found; {} raised with their cases, {} kept already, {} resolved",
+        "network alerts at {} places up to {}: {} found; {} raised with their cases, {} kept already, {} resolved",
+        places.len(),
         r.until,
         r.found,
         r.kept.raised.len(),
