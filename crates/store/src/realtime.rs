@@ -1,23 +1,26 @@
 //! Real-time settlement of a group of claims on PostgreSQL in a few set-based
 //! statements (issue 21): where SQLite settles a group claim by claim inside one
 //! transaction (each statement a call into the same process), PostgreSQL pays a
-//! round trip for each statement, so the group's reads and writes go out as
-//! arrays (`= ANY`, `unnest`), whatever its number of claims:
+//! round trip for each statement, so a group, whatever its number of claims,
+//! takes five: `BEGIN`, two reads, one write, `COMMIT`.
 //!
-//! 1. the facilities named, and the persons with their villages, the persons
-//!    locked (`FOR UPDATE`) in key order, so that two groups settling at the same
-//!    time never wait on each other in a cycle;
-//! 2. the claims already stored under the group's keys; if there is any (a
+//! 1. One statement ([`READ_SQL`]) locks the persons (`FOR UPDATE`, in key
+//!    order, so that two groups settling at the same time never wait on each
+//!    other in a cycle) and reads their villages, the facilities named, whether
+//!    a claim is stored under one of the group's keys, the enrolments and the
+//!    candidate policies of the group's person-years. If a key is stored (a
 //!    replay, a correction, a voided claim), or if one key comes twice in the
 //!    group, this path declines and the claim-by-claim path settles the group
-//!    (its answers for those cases are the rules, see `settlements.rs`);
-//! 3. the enrolments, the candidate policies and the accumulators of the group's
-//!    person-years;
-//! 4. the engine settles each claim in arrival order on the accumulators as the
+//!    (its answers for those cases are the rules, see `settlements.rs`).
+//! 2. The accumulators of the person-years, in a statement of their own: it
+//!    starts after the locks are held, and so sees what the groups it waited on
+//!    committed.
+//! 3. The engine settles each claim in arrival order on the accumulators as the
 //!    claims before it in the group left them (so a person's claims settle one
-//!    after the other, as alone);
-//! 5. the new claims, their items, settlements, payments, audit rows and the
-//!    person-years' final accumulators, one statement each.
+//!    after the other, as alone).
+//! 4. One statement ([`WRITE_SQL`]) inserts the new claims, settlements,
+//!    payments, audit rows and the person-years' final accumulators; the items
+//!    of bills, if any, follow in one more.
 //!
 //! A claim refused (its facility or person unknown or outside the scope, its
 //! costs invalid, no policy) writes nothing and leaves the others standing, as
@@ -55,6 +58,156 @@ struct Written {
     payments: Vec<(String, i64)>,
 }
 
+/// The group's first statement. `$1`: the persons (sorted); `$2`, `$3`: the
+/// claims' person-years (persons, years); `$4`: the facilities; `$5`, `$6`: the
+/// claims' keys (IDs, facilities). One row: the persons locked (IDs, statuses,
+/// villages), the facilities (IDs, regions), whether a key is stored, the
+/// enrolled person-years (persons, years), and the candidate policies of the
+/// villages and years of the claims (the village, then `POLICY_COLS`).
+///
+/// The persons are locked in key order (a sort under the lock), so that two
+/// groups settling at the same time never wait on each other in a cycle. The
+/// rest reads what real-time settlement never writes (facilities, enrolments,
+/// policies) or what a key's unique index guards (a claim stored meanwhile
+/// under one of the keys makes the group's insert fail, and the group is then
+/// settled claim by claim).
+static READ_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let policy_cols: Vec<&str> = POLICY_COLS.split(", ").collect();
+    let policies = policy_cols
+        .iter()
+        .map(|c| format!("ARRAY(SELECT {c} FROM pol ORDER BY village, id)"))
+        .collect::<Vec<_>>()
+        .join(",\n            ");
+    format!(
+        "WITH pl AS MATERIALIZED (
+            SELECT p.person_id, p.status, h.village_code FROM persons p
+            JOIN households h ON h.household_id = p.household_id
+            WHERE p.person_id = ANY($1) ORDER BY p.person_id FOR UPDATE OF p
+        ), vy AS (
+            SELECT DISTINCT lpad(pl.village_code::text, 12, '0') AS village, k.year
+            FROM unnest($2::bigint[], $3::bigint[]) k (person_id, year) JOIN pl ON pl.person_id = k.person_id
+        ), pol AS MATERIALIZED (
+            SELECT vy.village, p.* FROM policies p JOIN vy ON p.year = vy.year AND vy.village LIKE p.region || '%'
+        ), en AS MATERIALIZED (
+            SELECT e.person_id, e.year FROM enrolments e
+            JOIN unnest($2::bigint[], $3::bigint[]) k (person_id, year) ON e.person_id = k.person_id AND e.year = k.year
+        ), fa AS MATERIALIZED (
+            SELECT facility_id, region_code FROM facilities WHERE facility_id = ANY($4)
+        )
+        SELECT
+            ARRAY(SELECT person_id FROM pl ORDER BY person_id),
+            ARRAY(SELECT status FROM pl ORDER BY person_id),
+            ARRAY(SELECT village_code FROM pl ORDER BY person_id),
+            ARRAY(SELECT facility_id FROM fa ORDER BY facility_id),
+            ARRAY(SELECT region_code FROM fa ORDER BY facility_id),
+            EXISTS (SELECT 1 FROM claims c JOIN unnest($5::text[], $6::text[]) k (claim_id, facility_id)
+                ON c.claim_id = k.claim_id AND c.facility_id = k.facility_id),
+            ARRAY(SELECT person_id FROM en ORDER BY person_id, year),
+            ARRAY(SELECT year FROM en ORDER BY person_id, year),
+            ARRAY(SELECT village FROM pol ORDER BY village, id),
+            {policies}"
+    )
+});
+
+/// What the group's first statement read (see [`READ_SQL`]).
+struct Read {
+    /// Person ID, status, village.
+    persons: Vec<(i64, String, i64)>,
+    /// Facility ID, region.
+    facilities: Vec<(String, i64)>,
+    stored: bool,
+    enrolled: Vec<(i64, i64)>,
+    /// Candidate policies, each with the village (12 digits) it was read for.
+    policies: Vec<(String, PolicyTuple)>,
+}
+
+impl Read {
+    fn from_row(row: &sqlx::postgres::PgRow) -> Result<Read, sqlx::Error> {
+        use sqlx::Row;
+        let ids: Vec<i64> = row.try_get(0)?;
+        let statuses: Vec<String> = row.try_get(1)?;
+        let villages: Vec<i64> = row.try_get(2)?;
+        let persons = ids.into_iter().zip(statuses).zip(villages).map(|((i, s), v)| (i, s, v)).collect();
+        let f_ids: Vec<String> = row.try_get(3)?;
+        let f_regions: Vec<i64> = row.try_get(4)?;
+        let stored: bool = row.try_get(5)?;
+        let e_persons: Vec<i64> = row.try_get(6)?;
+        let e_years: Vec<i64> = row.try_get(7)?;
+        let p_village: Vec<String> = row.try_get(8)?;
+        // POLICY_COLS: id, region, year, version, name, actor, created_at, source.
+        let p_id: Vec<i64> = row.try_get(9)?;
+        let p_region: Vec<String> = row.try_get(10)?;
+        let p_year: Vec<i64> = row.try_get(11)?;
+        let p_version: Vec<i64> = row.try_get(12)?;
+        let p_name: Vec<String> = row.try_get(13)?;
+        let p_actor: Vec<String> = row.try_get(14)?;
+        let p_created: Vec<chrono::DateTime<chrono::Utc>> = row.try_get(15)?;
+        let p_source: Vec<String> = row.try_get(16)?;
+        let mut policies = Vec::with_capacity(p_id.len());
+        let mut cols = (
+            p_region.into_iter(),
+            p_year.into_iter(),
+            p_version.into_iter(),
+            p_name.into_iter(),
+            p_actor.into_iter(),
+            p_created.into_iter(),
+            p_source.into_iter(),
+        );
+        for (village, id) in p_village.into_iter().zip(p_id) {
+            let (Some(region), Some(year), Some(version), Some(name), Some(actor), Some(created), Some(source)) = (
+                cols.0.next(),
+                cols.1.next(),
+                cols.2.next(),
+                cols.3.next(),
+                cols.4.next(),
+                cols.5.next(),
+                cols.6.next(),
+            ) else {
+                return Err(sqlx::Error::Protocol("the policies' columns differ in length".into()));
+            };
+            policies.push((village, (id, region, year, version, name, actor, created, source)));
+        }
+        Ok(Read {
+            persons,
+            facilities: f_ids.into_iter().zip(f_regions).collect(),
+            stored,
+            enrolled: e_persons.into_iter().zip(e_years).collect(),
+            policies,
+        })
+    }
+}
+
+/// The group's writes in one statement: the claims (`$1`–`$12`), their
+/// settlements (`$13`–`$20`, with the claims' columns), the payments
+/// (`$21`–`$25`), the person-years' accumulators (`$26`–`$31`) and the audit
+/// rows (`$32`–`$34`). The foreign keys are checked at the statement's end,
+/// when every part is in.
+const WRITE_SQL: &str = "WITH c AS (
+        INSERT INTO claims (claim_id, person_id, facility_level, kind, admitted, discharged, year,
+            total_cost, eligible_cost, diagnosis, facility_id, referred)
+        SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::date[], $6::date[],
+            $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::boolean[])
+    ), s AS (
+        INSERT INTO settlements (claim_id, person_id, year, policy_id, policy_version, total_cost, eligible_cost,
+            out_of_pocket, status, settled_at, settled_by, explanation, facility_id, enrolled)
+        SELECT k.claim_id, k.person_id, k.year, k.policy_id, k.policy_version, k.total_cost, k.eligible_cost,
+            k.oop, k.status, $16, k.settled_by, k.explanation, k.facility_id, k.enrolled
+        FROM unnest($1::text[], $2::bigint[], $7::bigint[], $13::bigint[], $14::bigint[], $8::bigint[],
+            $9::bigint[], $15::bigint[], $17::text[], $18::text[], $19::text[], $11::text[], $20::boolean[])
+            k (claim_id, person_id, year, policy_id, policy_version, total_cost, eligible_cost, oop, status,
+               settled_by, explanation, facility_id, enrolled)
+    ), p AS (
+        INSERT INTO settlement_payments (claim_id, facility_id, position, tier, amount)
+        SELECT * FROM unnest($21::text[], $22::text[], $23::bigint[], $24::text[], $25::bigint[])
+    ), a AS (
+        INSERT INTO accumulators (person_id, year, tier, base, oop, paid)
+        SELECT * FROM unnest($26::bigint[], $27::bigint[], $28::text[], $29::bigint[], $30::bigint[], $31::bigint[])
+        ON CONFLICT (person_id, year, tier) DO UPDATE SET base = excluded.base, oop = excluded.oop, paid = excluded.paid
+    )
+    INSERT INTO audit_log (at, actor, action, object_kind, object_id, region_code, detail)
+    SELECT $16, k.actor, 'settle', 'claim', k.object_id, k.region_code, k.detail
+    FROM unnest($18::text[], $32::text[], $33::bigint[], $34::text[]) k (actor, object_id, region_code, detail)";
+
 impl Store {
     /// Settles the group on PostgreSQL with set-based statements (see the
     /// module). `Ok(None)`: the group has a claim already stored, or a key
@@ -77,49 +230,45 @@ impl Store {
         let mut out: Vec<Option<Result<RealtimeSettlement, StoreError>>> = (0..items.len()).map(|_| None).collect();
         let mut tx = begin_write(pool, &ctx).await?;
 
-        // 1. Facilities and persons (the persons locked in key order).
+        // 1. One statement: the persons locked in key order (so that two groups
+        // settling at the same time never wait on each other in a cycle) with
+        // their villages, the facilities, whether a key is stored already, the
+        // enrolments and the candidate policies of the group's person-years.
         let mut facility_ids: Vec<&str> =
             items.iter().map(|(_, c, _, _)| c.facility_id.as_str()).filter(|f| !f.is_empty()).collect();
         facility_ids.sort_unstable();
         facility_ids.dedup();
-        let facilities: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
-            "SELECT facility_id, region_code FROM facilities WHERE facility_id = ANY($1)",
-        )
-        .bind(&facility_ids)
-        .fetch_all(&mut *tx)
-        .await
-        .ctx(&ctx)?
-        .into_iter()
-        .collect();
         let mut person_ids: Vec<i64> = items.iter().map(|(_, c, _, _)| c.person_id.as_u64() as i64).collect();
         person_ids.sort_unstable();
         person_ids.dedup();
-        let persons: HashMap<i64, (String, i64)> = sqlx::query_as::<_, (i64, String, i64)>(
-            "SELECT p.person_id, p.status, h.village_code FROM persons p
-             JOIN households h ON h.household_id = p.household_id
-             WHERE p.person_id = ANY($1) ORDER BY p.person_id FOR UPDATE OF p",
-        )
-        .bind(&person_ids)
-        .fetch_all(&mut *tx)
-        .await
-        .ctx(&ctx)?
-        .into_iter()
-        .map(|(id, status, village)| (id, (status, village)))
-        .collect();
-
-        // 2. Claims stored under the group's keys: the claim-by-claim path answers them.
-        let stored: Option<i32> = sqlx::query_scalar(
-            "SELECT 1 FROM claims c JOIN unnest($1::text[], $2::text[]) k (claim_id, facility_id)
-             ON c.claim_id = k.claim_id AND c.facility_id = k.facility_id LIMIT 1",
-        )
-        .bind(keys.iter().map(|k| k.claim_id.as_str()).collect::<Vec<_>>())
-        .bind(keys.iter().map(|k| k.facility_id.as_str()).collect::<Vec<_>>())
-        .fetch_optional(&mut *tx)
-        .await
-        .ctx(&ctx)?;
-        if stored.is_some() {
+        let mut claim_years: Vec<(i64, i64)> =
+            items.iter().map(|(_, c, _, _)| (c.person_id.as_u64() as i64, c.year() as i64)).collect();
+        claim_years.sort_unstable();
+        claim_years.dedup();
+        let row = sqlx::query(READ_SQL.as_str())
+            .bind(&person_ids)
+            .bind(claim_years.iter().map(|p| p.0).collect::<Vec<_>>())
+            .bind(claim_years.iter().map(|p| p.1).collect::<Vec<_>>())
+            .bind(&facility_ids)
+            .bind(keys.iter().map(|k| k.claim_id.as_str()).collect::<Vec<_>>())
+            .bind(keys.iter().map(|k| k.facility_id.as_str()).collect::<Vec<_>>())
+            .fetch_one(&mut *tx)
+            .await
+            .ctx(&ctx)?;
+        let read = Read::from_row(&row).ctx(&ctx)?;
+        // Claims stored under the group's keys: the claim-by-claim path answers them.
+        if read.stored {
             tx.rollback().await.ctx(&ctx)?;
             return Ok(None);
+        }
+        let facilities: HashMap<String, i64> = read.facilities.into_iter().collect();
+        let persons: HashMap<i64, (String, i64)> =
+            read.persons.into_iter().map(|(id, status, village)| (id, (status, village))).collect();
+        let enrolled: HashSet<(i64, i64)> = read.enrolled.into_iter().collect();
+        let mut candidates: HashMap<(String, i64), Vec<PolicyRecord>> = HashMap::new();
+        for (village, t) in read.policies {
+            let rec = policy_from(t);
+            candidates.entry((village, rec.year as i64)).or_default().push(rec);
         }
 
         // The checks of each claim that need no more reading, in the order the
@@ -166,58 +315,30 @@ impl Store {
             go.push(Go { index, person_id, year: claim.year(), status, village });
         }
 
-        // 3. Enrolments, candidate policies and accumulators of the person-years.
+        // 2. The accumulators of the person-years, read after the persons'
+        // locks are held (a statement of its own, so that it sees what the
+        // groups it waited on committed).
         let mut person_years: Vec<(i64, i64)> = go.iter().map(|g| (g.person_id, g.year as i64)).collect();
         person_years.sort_unstable();
         person_years.dedup();
-        let py_persons: Vec<i64> = person_years.iter().map(|p| p.0).collect();
-        let py_years: Vec<i64> = person_years.iter().map(|p| p.1).collect();
-        let enrolled: HashSet<(i64, i64)> = sqlx::query_as::<_, (i64, i64)>(
-            "SELECT e.person_id, e.year FROM enrolments e
-             JOIN unnest($1::bigint[], $2::bigint[]) k (person_id, year) ON e.person_id = k.person_id AND e.year = k.year",
-        )
-        .bind(&py_persons)
-        .bind(&py_years)
-        .fetch_all(&mut *tx)
-        .await
-        .ctx(&ctx)?
-        .into_iter()
-        .collect();
-        let mut village_years: Vec<(String, i64)> = go.iter().map(|g| (g.village.to_string(), g.year as i64)).collect();
-        village_years.sort_unstable();
-        village_years.dedup();
-        let policy_sql = format!(
-            "SELECT k.village, {} FROM policies p
-             JOIN unnest($1::text[], $2::bigint[]) k (village, year) ON p.year = k.year AND k.village LIKE p.region || '%'",
-            POLICY_COLS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
-        );
-        type Candidate = (String, i64, String, i64, i64, String, String, chrono::DateTime<chrono::Utc>, String);
-        let mut candidates: HashMap<(String, i64), Vec<PolicyRecord>> = HashMap::new();
-        for t in sqlx::query_as::<_, Candidate>(&policy_sql)
-            .bind(village_years.iter().map(|v| v.0.as_str()).collect::<Vec<_>>())
-            .bind(village_years.iter().map(|v| v.1).collect::<Vec<_>>())
+        let mut stored_acc: HashMap<PersonYear, AccRows> = HashMap::new();
+        if !person_years.is_empty() {
+            for (person, year, tier, base, oop, paid) in sqlx::query_as::<_, (i64, i64, String, i64, i64, i64)>(
+                "SELECT a.person_id, a.year, a.tier, a.base, a.oop, a.paid FROM accumulators a
+                 JOIN unnest($1::bigint[], $2::bigint[]) k (person_id, year)
+                 ON a.person_id = k.person_id AND a.year = k.year",
+            )
+            .bind(person_years.iter().map(|p| p.0).collect::<Vec<_>>())
+            .bind(person_years.iter().map(|p| p.1).collect::<Vec<_>>())
             .fetch_all(&mut *tx)
             .await
             .ctx(&ctx)?
-        {
-            let rec = policy_from((t.1, t.2, t.3, t.4, t.5, t.6, t.7, t.8) as PolicyTuple);
-            candidates.entry((t.0, rec.year as i64)).or_default().push(rec);
-        }
-        let mut stored_acc: HashMap<PersonYear, AccRows> = HashMap::new();
-        for (person, year, tier, base, oop, paid) in sqlx::query_as::<_, (i64, i64, String, i64, i64, i64)>(
-            "SELECT a.person_id, a.year, a.tier, a.base, a.oop, a.paid FROM accumulators a
-             JOIN unnest($1::bigint[], $2::bigint[]) k (person_id, year) ON a.person_id = k.person_id AND a.year = k.year",
-        )
-        .bind(&py_persons)
-        .bind(&py_years)
-        .fetch_all(&mut *tx)
-        .await
-        .ctx(&ctx)?
-        {
-            stored_acc.entry((person, year)).or_default().push((tier, base, oop, paid));
+            {
+                stored_acc.entry((person, year)).or_default().push((tier, base, oop, paid));
+            }
         }
 
-        // 4. The engine, claim after claim in arrival order.
+        // 3. The engine, claim after claim in arrival order.
         let mut acc: HashMap<PersonYear, Running> = HashMap::new();
         let mut written: Vec<Written> = Vec::with_capacity(go.len());
         for g in &go {
@@ -272,7 +393,8 @@ impl Store {
             }));
         }
 
-        // 5. The writes, one statement each for the group.
+        // 4. The writes, one statement for the group (its claims, settlements,
+        // payments, accumulators and audit rows), the items of the bills after it.
         if !written.is_empty() {
             let settled = |w: &Written| -> (&Claim, &RealtimeSettlement, &str, &Vec<domain::items::PricedItem>) {
                 let (_, claim, actor, bill) = &items[w.index];
@@ -284,70 +406,6 @@ impl Store {
             let ints = |f: &dyn Fn(&Claim, &RealtimeSettlement) -> i64| {
                 rows.iter().map(|(c, r, _, _)| f(c, r)).collect::<Vec<i64>>()
             };
-            let claim_ids = col(&|c| c.claim_id.clone());
-            let facility_ids = col(&|c| c.facility_id.clone());
-            let person_ids = ints(&|c, _| c.person_id.as_u64() as i64);
-            let years = ints(&|_, r| r.year as i64);
-            let total = ints(&|c, _| c.total_cost.0);
-            let eligible = ints(&|c, _| c.eligible_cost.0);
-            sqlx::query(
-                "INSERT INTO claims (claim_id, person_id, facility_level, kind, admitted, discharged, year,
-                 total_cost, eligible_cost, diagnosis, facility_id, referred)
-                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::date[], $6::date[],
-                 $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::boolean[])",
-            )
-            .bind(&claim_ids)
-            .bind(&person_ids)
-            .bind(col(&|c| c.facility_level.as_str().to_string()))
-            .bind(col(&|c| c.kind.as_str().to_string()))
-            .bind(rows.iter().map(|(c, _, _, _)| c.admitted).collect::<Vec<_>>())
-            .bind(rows.iter().map(|(c, _, _, _)| c.discharged).collect::<Vec<_>>())
-            .bind(&years)
-            .bind(&total)
-            .bind(&eligible)
-            .bind(col(&|c| c.diagnosis.clone()))
-            .bind(&facility_ids)
-            .bind(rows.iter().map(|(c, _, _, _)| c.referred).collect::<Vec<_>>())
-            .execute(&mut *tx)
-            .await
-            .ctx(&ctx)?;
-            let item_keys: Vec<ClaimKey> =
-                rows.iter().filter(|(_, _, _, b)| !b.is_empty()).map(|(c, _, _, _)| c.claim_key()).collect();
-            if !item_keys.is_empty() {
-                let bills: Vec<(&ClaimKey, &[domain::items::PricedItem])> = item_keys
-                    .iter()
-                    .zip(rows.iter().filter(|(_, _, _, b)| !b.is_empty()))
-                    .map(|(k, (_, _, _, b))| (k, b.as_slice()))
-                    .collect();
-                crate::items::insert_items(&mut tx, &bills, &ctx).await?;
-            }
-            sqlx::query(
-                "INSERT INTO settlements (claim_id, person_id, year, policy_id, policy_version, total_cost, eligible_cost,
-                 out_of_pocket, status, settled_at, settled_by, explanation, facility_id, enrolled)
-                 SELECT k.claim_id, k.person_id, k.year, k.policy_id, k.policy_version, k.total_cost, k.eligible_cost,
-                 k.oop, k.status, $9, k.settled_by, k.explanation, k.facility_id, k.enrolled
-                 FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
-                 $7::bigint[], $8::bigint[], $10::text[], $11::text[], $12::text[], $13::text[], $14::boolean[])
-                 k (claim_id, person_id, year, policy_id, policy_version, total_cost, eligible_cost, oop, status,
-                    settled_by, explanation, facility_id, enrolled)",
-            )
-            .bind(&claim_ids)
-            .bind(&person_ids)
-            .bind(&years)
-            .bind(ints(&|_, r| r.policy.id))
-            .bind(ints(&|_, r| r.policy.version))
-            .bind(&total)
-            .bind(&eligible)
-            .bind(ints(&|_, r| r.out_of_pocket.0))
-            .bind(at)
-            .bind(rows.iter().map(|(_, r, _, _)| r.status.as_str()).collect::<Vec<_>>())
-            .bind(rows.iter().map(|(_, _, a, _)| *a).collect::<Vec<_>>())
-            .bind(rows.iter().map(|(_, r, _, _)| r.explanation.as_str()).collect::<Vec<_>>())
-            .bind(&facility_ids)
-            .bind(rows.iter().map(|(_, r, _, _)| r.enrolled).collect::<Vec<_>>())
-            .execute(&mut *tx)
-            .await
-            .ctx(&ctx)?;
             let (mut p_claim, mut p_facility, mut p_pos, mut p_tier, mut p_amount) =
                 (vec![], vec![], vec![], vec![], vec![]);
             for (w, (c, _, _, _)) in written.iter().zip(&rows) {
@@ -359,18 +417,6 @@ impl Store {
                     p_amount.push(*amount);
                 }
             }
-            sqlx::query(
-                "INSERT INTO settlement_payments (claim_id, facility_id, position, tier, amount)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[])",
-            )
-            .bind(&p_claim)
-            .bind(&p_facility)
-            .bind(&p_pos)
-            .bind(&p_tier)
-            .bind(&p_amount)
-            .execute(&mut *tx)
-            .await
-            .ctx(&ctx)?;
             // Each person-year's accumulators as its last claim left them.
             let (mut a_person, mut a_year, mut a_tier, mut a_base, mut a_oop, mut a_paid) =
                 (vec![], vec![], vec![], vec![], vec![], vec![]);
@@ -386,35 +432,60 @@ impl Store {
                     a_paid.push(a.paid.0);
                 }
             }
-            sqlx::query(
-                "INSERT INTO accumulators (person_id, year, tier, base, oop, paid)
-                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
-                 ON CONFLICT (person_id, year, tier) DO UPDATE SET base = excluded.base, oop = excluded.oop, paid = excluded.paid",
-            )
-            .bind(&a_person)
-            .bind(&a_year)
-            .bind(&a_tier)
-            .bind(&a_base)
-            .bind(&a_oop)
-            .bind(&a_paid)
-            .execute(&mut *tx)
-            .await
-            .ctx(&ctx)?;
-            // The audit rows commit with the settlements: an acknowledged
-            // settlement always has its row.
-            sqlx::query(
-                "INSERT INTO audit_log (at, actor, action, object_kind, object_id, region_code, detail)
-                 SELECT $1, k.actor, 'settle', 'claim', k.object_id, k.region_code, k.detail
-                 FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[]) k (actor, object_id, region_code, detail)",
-            )
-            .bind(crate::db::ts(at))
-            .bind(rows.iter().map(|(_, _, a, _)| *a).collect::<Vec<_>>())
-            .bind(written.iter().map(|w| w.key.as_str()).collect::<Vec<_>>())
-            .bind(written.iter().map(|w| w.village).collect::<Vec<_>>())
-            .bind(rows.iter().map(|(_, r, _, _)| format!("out of pocket {}", r.out_of_pocket)).collect::<Vec<_>>())
-            .execute(&mut *tx)
-            .await
-            .ctx(&ctx)?;
+            sqlx::query(WRITE_SQL)
+                // The claims.
+                .bind(col(&|c| c.claim_id.clone()))
+                .bind(ints(&|c, _| c.person_id.as_u64() as i64))
+                .bind(col(&|c| c.facility_level.as_str().to_string()))
+                .bind(col(&|c| c.kind.as_str().to_string()))
+                .bind(rows.iter().map(|(c, _, _, _)| c.admitted).collect::<Vec<_>>())
+                .bind(rows.iter().map(|(c, _, _, _)| c.discharged).collect::<Vec<_>>())
+                .bind(ints(&|_, r| r.year as i64))
+                .bind(ints(&|c, _| c.total_cost.0))
+                .bind(ints(&|c, _| c.eligible_cost.0))
+                .bind(col(&|c| c.diagnosis.clone()))
+                .bind(col(&|c| c.facility_id.clone()))
+                .bind(rows.iter().map(|(c, _, _, _)| c.referred).collect::<Vec<_>>())
+                // Their settlements.
+                .bind(ints(&|_, r| r.policy.id))
+                .bind(ints(&|_, r| r.policy.version))
+                .bind(ints(&|_, r| r.out_of_pocket.0))
+                .bind(at)
+                .bind(rows.iter().map(|(_, r, _, _)| r.status.as_str()).collect::<Vec<_>>())
+                .bind(rows.iter().map(|(_, _, a, _)| *a).collect::<Vec<_>>())
+                .bind(rows.iter().map(|(_, r, _, _)| r.explanation.as_str()).collect::<Vec<_>>())
+                .bind(rows.iter().map(|(_, r, _, _)| r.enrolled).collect::<Vec<_>>())
+                // The payments.
+                .bind(&p_claim)
+                .bind(&p_facility)
+                .bind(&p_pos)
+                .bind(&p_tier)
+                .bind(&p_amount)
+                // The accumulators.
+                .bind(&a_person)
+                .bind(&a_year)
+                .bind(&a_tier)
+                .bind(&a_base)
+                .bind(&a_oop)
+                .bind(&a_paid)
+                // The audit rows: they commit with the settlements, so that an
+                // acknowledged settlement always has its row.
+                .bind(written.iter().map(|w| w.key.as_str()).collect::<Vec<_>>())
+                .bind(written.iter().map(|w| w.village).collect::<Vec<_>>())
+                .bind(rows.iter().map(|(_, r, _, _)| format!("out of pocket {}", r.out_of_pocket)).collect::<Vec<_>>())
+                .execute(&mut *tx)
+                .await
+                .ctx(&ctx)?;
+            let bills: Vec<(ClaimKey, &[domain::items::PricedItem])> = rows
+                .iter()
+                .filter(|(_, _, _, b)| !b.is_empty())
+                .map(|(c, _, _, b)| (c.claim_key(), b.as_slice()))
+                .collect();
+            if !bills.is_empty() {
+                let bills: Vec<(&ClaimKey, &[domain::items::PricedItem])> =
+                    bills.iter().map(|(k, b)| (k, *b)).collect();
+                crate::items::insert_items(&mut tx, &bills, &ctx).await?;
+            }
         }
         // PostgreSQL's statement triggers marked what the inserts feed (`fresh.rs`).
         crate::fresh::commit(tx, crate::fresh::Inserted::default(), &ctx).await?;

@@ -767,21 +767,20 @@ impl Store {
         };
         let mut tries = 0;
         loop {
-            let r = if items.len() > 1 {
-                match self.settle_realtime_set(pool, engine, items).await {
-                    Ok(Some(out)) => Ok(out),
-                    Ok(None) => self.settle_realtime_serial(engine, items).await,
-                    Err(e) if e.is_transient() => Err(e),
-                    // A write refused for the group as a whole (another facility's
-                    // claim under a key, stored meanwhile): claim by claim, so
-                    // that the refusal is that claim's alone.
-                    Err(e) => {
-                        tracing::debug!(error = %e, "set-based settlement refused; settling claim by claim");
-                        self.settle_realtime_serial(engine, items).await
-                    }
+            // A group of one claim too: the set-based path takes five round
+            // trips (begin, read, accumulators, write, commit), the claim's
+            // own about a dozen.
+            let r = match self.settle_realtime_set(pool, engine, items).await {
+                Ok(Some(out)) => Ok(out),
+                Ok(None) => self.settle_realtime_serial(engine, items).await,
+                Err(e) if e.is_transient() => Err(e),
+                // A write refused for the group as a whole (another facility's
+                // claim under a key, stored meanwhile): claim by claim, so
+                // that the refusal is that claim's alone.
+                Err(e) => {
+                    tracing::debug!(error = %e, "set-based settlement refused; settling claim by claim");
+                    self.settle_realtime_serial(engine, items).await
                 }
-            } else {
-                self.settle_realtime_serial(engine, items).await
             };
             match r {
                 Err(e) if e.is_transient() && tries < TRANSIENT_RETRIES => {
