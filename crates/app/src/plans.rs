@@ -142,9 +142,7 @@ impl KeptPlan {
     /// The weekly plan's gap to its population bound, (bound − covered) /
     /// bound; `None` where no bound was kept (a plan by hand, or saved before).
     pub fn population_gap(&self) -> Option<f64> {
-        self.planner
-            .population_bound
-            .map(|b| coverage::population_gap(self.planner.covered_population, b))
+        self.planner.population_bound.map(|b| coverage::population_gap(self.planner.covered_population, b))
     }
 
     /// Each line with its visits due and made up to `today` over the plan's

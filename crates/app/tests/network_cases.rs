@@ -248,9 +248,8 @@ fn rove(village: &str, who: &str, days: &str) -> PlanLine {
 
 /// The rows of the ledger's sheet of network cases, seen from `scope`.
 async fn ledger_rows(app: &App, scope: &Scope, today: NaiveDate) -> Vec<Vec<ingest::tables::Cell>> {
-    let book = app::ledger::ledger_book(app, scope, 2025, RegionLevel::Township, today, app::Masking::Clear)
-        .await
-        .unwrap();
+    let book =
+        app::ledger::ledger_book(app, scope, 2025, RegionLevel::Township, today, app::Masking::Clear).await.unwrap();
     let sheet = book.into_iter().find(|t| t.name == "网络个案").expect("the sheet of network cases");
     assert_eq!(sheet.header.len(), 19);
     assert!(sheet.rows.iter().all(|r| r.len() == sheet.header.len()));
@@ -291,11 +290,13 @@ async fn a_case_closed_as_planned_is_linked_to_the_plan_that_fills_it(store: &St
         lines: vec![rove(village, "T1", "Tue")],
     };
     let officer = app::Role::Officer;
-    let covering = app.draft_plan(&county(), officer, &draft("341122", "2025-12-31", "341122100202"), "wang").await.unwrap();
+    let covering =
+        app.draft_plan(&county(), officer, &draft("341122", "2025-12-31", "341122100202"), "wang").await.unwrap();
     let e = app.move_network_case(&county(), case_id, 1, planned(None), "wang", today).await.unwrap_err();
     assert!(matches!(e, AppError::Conflict(_)), "{e:?}");
     // A plan in force of another village: named, refused.
-    let other = app.draft_plan(&county(), officer, &draft("341122100", "2025-06-30", "341122100201"), "wang").await.unwrap();
+    let other =
+        app.draft_plan(&county(), officer, &draft("341122100", "2025-06-30", "341122100201"), "wang").await.unwrap();
     for id in [covering.id, other.id] {
         for to in [PlanState::Approved, PlanState::InForce] {
             app.move_plan(&county(), officer, id, to, today, "wang").await.unwrap();
@@ -304,7 +305,8 @@ async fn a_case_closed_as_planned_is_linked_to_the_plan_that_fills_it(store: &St
     let e = app.move_network_case(&county(), case_id, 1, planned(Some(other.id)), "wang", today).await.unwrap_err();
     assert!(matches!(&e, AppError::Conflict(m) if m.contains(&format!("plan {}", other.id))), "{e:?}");
     // A plan named for another reason: refused.
-    let filled = NetworkCaseRequest::Close { reason: NetworkCloseReason::Filled, note: String::new(), plan: Some(covering.id) };
+    let filled =
+        NetworkCaseRequest::Close { reason: NetworkCloseReason::Filled, note: String::new(), plan: Some(covering.id) };
     let e = app.move_network_case(&county(), case_id, 1, filled, "wang", today).await.unwrap_err();
     assert!(matches!(&e, AppError::Invalid(m) if m.contains("plan_id")), "{e:?}");
     assert_eq!(app.network_case(&county(), case_id).await.unwrap().unwrap(), c, "refusals write nothing");

@@ -632,7 +632,10 @@ async fn tours_are_checked_and_a_refused_plan_writes_nothing(store: &Store) {
     let second = PlanTour { villages: vec![code("341122100205")], population: 500, ..tour.clone() };
     let saved = store.save_plan(&all, &plan(vec![tour.clone(), second.clone()]), "officer").await.unwrap();
     let read = store.plan_tours(saved.id).await.unwrap();
-    assert_eq!(read.iter().map(|t| (t.tour_no, t.tour.clone())).collect::<Vec<_>>(), vec![(1, tour.clone()), (2, second)]);
+    assert_eq!(
+        read.iter().map(|t| (t.tour_no, t.tour.clone())).collect::<Vec<_>>(),
+        vec![(1, tour.clone()), (2, second)]
+    );
     assert!(read.iter().all(|t| t.plan_id == saved.id));
 
     let count = || async { store.plans(&all).await.unwrap().len() };

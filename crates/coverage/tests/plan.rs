@@ -85,7 +85,8 @@ fn check(villages: &[PlanVillage], doctors: &[PlanDoctor], s: &PlanSettings) -> 
         .iter()
         .filter(|v| {
             v.population <= s.dispatch_population
-                && v.point.is_some_and(|pt| doctors.iter().any(|d| s.model.minutes(d.point, pt) <= s.max_travel_minutes))
+                && v.point
+                    .is_some_and(|pt| doctors.iter().any(|d| s.model.minutes(d.point, pt) <= s.max_travel_minutes))
         })
         .map(|v| v.population as u64)
         .sum();

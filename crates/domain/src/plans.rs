@@ -308,14 +308,20 @@ impl PlanTour {
             return Err(FieldError { column: "practitioner_id", reason: "a tour names its doctor".into() });
         }
         if self.facility_id.trim().is_empty() {
-            return Err(FieldError { column: "facility_id", reason: "a tour names the facility it leaves from".into() });
+            return Err(FieldError {
+                column: "facility_id",
+                reason: "a tour names the facility it leaves from".into(),
+            });
         }
         if self.villages.is_empty() {
             return Err(FieldError { column: "villages", reason: "a tour visits at least one village".into() });
         }
         for (i, v) in self.villages.iter().enumerate() {
             if v.level() != RegionLevel::Village {
-                return Err(FieldError { column: "villages", reason: format!("{v} is not a village's code (12 digits)") });
+                return Err(FieldError {
+                    column: "villages",
+                    reason: format!("{v} is not a village's code (12 digits)"),
+                });
             }
             if self.villages[..i].contains(v) {
                 return Err(FieldError { column: "villages", reason: format!("{v} is visited twice in one tour") });

@@ -78,7 +78,8 @@ fn level_of(v: &str) -> Result<RegionLevel, WebError> {
 /// The table a request names, by its key or its sheet's name.
 fn table_of(v: &str) -> Result<usize, WebError> {
     let v = v.trim();
-    const SHEETS: [&str; 7] = ["汇总", "大病集中救治", "慢病签约服务", "重病兜底保障", "个案与帮扶", "走访记录", "网络个案"];
+    const SHEETS: [&str; 7] =
+        ["汇总", "大病集中救治", "慢病签约服务", "重病兜底保障", "个案与帮扶", "走访记录", "网络个案"];
     TABLES.iter().position(|(k, _)| *k == v).or_else(|| SHEETS.iter().position(|s| *s == v)).ok_or_else(|| {
         WebError::BadRequest(format!(
             "table: {:?} is not a table of the ledger; expected one of {} (or its sheet's name: {})",

@@ -337,14 +337,7 @@ fn detail_out(k: &KeptPlan, today: NaiveDate) -> PlanDetailOut {
         bound,
         gap: coverage::population_gap(k.planner.covered_population, bound),
     });
-    PlanDetailOut {
-        plan: plan_out(&k.plan),
-        today: today.to_string(),
-        population,
-        tours: tours_out(k),
-        lines,
-        visits,
-    }
+    PlanDetailOut { plan: plan_out(&k.plan), today: today.to_string(), population, tours: tours_out(k), lines, visits }
 }
 
 #[derive(Serialize)]
@@ -893,7 +886,8 @@ async fn render_plan(st: &AppState, ctx: &Ctx, id: i64, error: Option<WebError>)
         );
     }
     // The population covered by roving against its bound, on every plan.
-    let _ = write!(b, "<dt>{}</dt><dd id=\"plan-population-gap\">", lbl(l, "Population covered by roving", "巡诊覆盖人口"));
+    let _ =
+        write!(b, "<dt>{}</dt><dd id=\"plan-population-gap\">", lbl(l, "Population covered by roving", "巡诊覆盖人口"));
     match (k.planner.population_bound, k.population_gap()) {
         (Some(bound), Some(g)) => {
             let _ = write!(
