@@ -114,38 +114,40 @@ async fn a_kept_network_alert_is_a_case_of_its_county(kind: Kind) {
     let r = api_a.post_json(&format!("/api/v1/network-cases/{id}/close"), &close(Value::Null)).await;
     assert_eq!(r.status, 409, "{}", r.body);
     assert!(r.body.contains("plan in force") && r.body.contains("341122100201"), "{}", r.body);
-    let plan = |village: &str, days: i64| {
-        let period_end = (today + chrono::Duration::days(days)).to_string();
-        json!({ "region_code": "341122", "period_start": today.to_string(), "period_end": period_end,
-                "lines": [{ "village_code": village, "kind": "rove", "practitioner_id": "PA1", "days": "Tue" }] })
-        .to_string()
-    };
-    let mut in_force = Vec::new();
-    for (village, days) in [("341122100202", 365), ("341122100201", 366)] {
-        // Periods that differ: each plan is the first version of its own, and
-        // puts no other out of force.
-        let r = api_a.post_json("/api/v1/plans", &plan(village, days)).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        let pid = r.json()["id"].as_i64().unwrap();
-        for to in ["approved", "in_force"] {
-            let r = api_a.post_json(&format!("/api/v1/plans/{pid}/moves"), &json!({ "to": to }).to_string()).await;
-            assert_eq!(r.status, 200, "{}", r.body);
-        }
-        in_force.push(pid);
-    }
-    let (other, covering) = (in_force[0], in_force[1]);
-    let covering_version = api_a.get(&format!("/api/v1/plans/{covering}")).await.json()["plan"]["version"].clone();
-    // A plan in force without a line for the village: refused.
-    let r = api_a.post_json(&format!("/api/v1/network-cases/{id}/close"), &close(json!(other))).await;
-    assert_eq!(r.status, 409, "{}", r.body);
-    assert!(r.body.contains(&format!("plan {other}")), "{}", r.body);
+    let period_end = (today + chrono::Duration::days(365)).to_string();
+    let plan = json!({ "region_code": "341122", "period_start": today.to_string(), "period_end": period_end,
+                       "lines": [{ "village_code": "341122100201", "kind": "rove", "practitioner_id": "PA1", "days": "Tue" }] })
+    .to_string();
+    let r = api_a.post_json("/api/v1/plans", &plan).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let covering = r.json()["id"].as_i64().unwrap();
+    // Named while a draft: not in force, refused, naming it.
     let r = api_a.post_json(&format!("/api/v1/network-cases/{id}/close"), &close(json!(covering))).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains(&format!("plan {covering}")), "{}", r.body);
+    for to in ["approved", "in_force"] {
+        let r = api_a.post_json(&format!("/api/v1/plans/{covering}/moves"), &json!({ "to": to }).to_string()).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    // In force: found without being named, and linked.
+    let r = api_a.post_json(&format!("/api/v1/network-cases/{id}/close"), &close(Value::Null)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let j = r.json();
     assert_eq!(j["close_reason"], "planned");
-    assert_eq!((j["plan_id"].clone(), j["plan_version"].clone()), (json!(covering), covering_version));
+    assert_eq!((j["plan_id"].clone(), j["plan_version"].clone()), (json!(covering), json!(1)));
     let page = a.get(&format!("/network-cases/{id}")).await;
     assert!(page.body.contains(&format!("href=\"/plans/{covering}\"")), "{}", page.body);
+    // The ledger's sheet of network cases: the county's case, with its plan;
+    // none for the other county.
+    let ledger = api_a.get("/api/v1/ledger?table=network_cases").await;
+    assert_eq!(ledger.status, 200, "{}", ledger.body);
+    let t = &ledger.json()["tables"][0];
+    assert_eq!(t["key"], "network_cases", "{t}");
+    assert_eq!(t["rows"].as_array().unwrap().len(), 1, "{t}");
+    assert_eq!(t["rows"][0][0], json!(id), "{t}");
+    assert_eq!(t["rows"][0][16], json!(format!("计划 {covering} 第 1 版")), "{t}");
+    let theirs = api_b.get("/api/v1/ledger?table=network_cases").await.json();
+    assert_eq!(theirs["tables"][0]["rows"], json!([]), "{theirs}");
 
     // Audited.
     let audit = srv.state.app.audit_log(200).await.unwrap();
