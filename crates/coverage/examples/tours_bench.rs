@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p coverage --example tours_bench -- cases
-//! cargo run --release -p coverage --example tours_bench -- weekly
+//! cargo run --release -p coverage --example tours_bench -- weekly [OUTREACH_HALFDAYS]
 //! cargo run --release -p coverage --example tours_bench -- export CASE FILE.json
 //! ```
 //!
@@ -87,7 +87,9 @@ fn main() {
             }
         }
         Some("weekly") => {
-            let s = PlanSettings::default();
+            // An optional number of outreach half-days a doctor (default 4).
+            let h = args.get(2).and_then(|h| h.parse().ok()).unwrap_or(PlanSettings::default().outreach_halfdays);
+            let s = PlanSettings { outreach_halfdays: h, ..PlanSettings::default() };
             println!(
                 "weekly plan settings: {} visits a week, {} outreach half-days a doctor, trips up to {} min, dispatch above {} people",
                 s.visits_per_week, s.outreach_halfdays, s.max_travel_minutes, s.dispatch_population
