@@ -12,6 +12,9 @@ cargo build --release -q -p coverage --example tours_bench
 B="$CARGO_TARGET_DIR/release/examples/tours_bench"
 echo "== machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== ours on cases A to E"; /usr/bin/time -f "wall %e s, max RSS %M KB" "$B" cases
+echo "== the weekly plan on cases A to E"; /usr/bin/time -f "wall %e s, max RSS %M KB" "$B" weekly
+echo "== the weekly plan, 3 outreach half-days a doctor"; "$B" weekly 3
+[ -n "${WEEKLY_ONLY:-}" ] && exit 0
 for c in A B C D; do
   "$B" export "$c" "$OUT/tours_$c.json"
   echo "== case $c against VROOM"

@@ -77,8 +77,9 @@ struct Sums {
 }
 
 /// The ledger of `year` inside the scope as tables: `summary` (by `level`),
-/// `serious`, `chronic`, `severe`, `cases`, `visits`. Person IDs are shown as
-/// `masking` allows.
+/// `serious`, `chronic`, `severe`, `cases`, `visits`, `network_cases` (the
+/// network's gaps inside the scope, every year's, open and closed). Person IDs
+/// are shown as `masking` allows.
 pub async fn ledger_book(
     app: &App,
     scope: &Scope,
@@ -95,6 +96,7 @@ pub async fn ledger_book(
     let visits = store.visits(&s, None, None, all).await?;
     let cases = store.cases(&s, &CaseQuery::default(), today, all).await?;
     let totals = store.case_measure_totals(&s).await?;
+    let network = store.network_cases(&s, &store::NetworkCaseQuery::default(), today, all).await?;
     let names = store.region_names(&s).await?;
     let quarter = quarter_start(today);
     let followed: HashMap<ResidentId, (usize, NaiveDate)> = visits
@@ -234,6 +236,8 @@ pub async fn ledger_book(
         visit_rows.push(row);
     }
 
+    let network_rows: Vec<Vec<Cell>> = network.iter().map(|c| network_case_row(c, today, &place)).collect();
+
     let summary_rows = sums
         .iter()
         .map(|(code, s)| {
@@ -332,7 +336,78 @@ pub async fn ledger_book(
             ]),
             rows: visit_rows,
         },
+        Table {
+            name: "网络个案".into(),
+            header: h(&[
+                "个案号",
+                "县",
+                "乡镇",
+                "村或乡镇",
+                "缺口",
+                "名称",
+                "空白起始日",
+                "原因",
+                "状态",
+                "开案日期",
+                "责任人",
+                "核实期限",
+                "逾期",
+                "核实日期",
+                "结案日期",
+                "结案原因",
+                "补充计划",
+                "办结期限",
+                "办结情况",
+            ]),
+            rows: network_rows,
+        },
     ])
+}
+
+/// A network case as a row of the ledger's sheet 网络个案: its place, the gap
+/// and what made it, its state and deadlines, how it was closed and the plan
+/// (number and version) that fills it when closed as planned.
+fn network_case_row(
+    c: &store::StoredNetworkCase,
+    today: NaiveDate,
+    place: &dyn Fn(RegionCode) -> [Cell; 3],
+) -> Vec<Cell> {
+    let overdue = c.state.awaits_verification() && c.due < today;
+    let mut row: Vec<Cell> = vec![Cell::Int(c.id)];
+    row.extend(place(c.region));
+    row.extend([
+        Cell::text(gap_zh(&c.alert.found.kind)),
+        Cell::text(&c.alert.found.name),
+        Cell::text(c.alert.found.blank_from.to_string()),
+        Cell::text(&c.alert.found.detail),
+        Cell::text(c.state.zh()),
+        Cell::text(domain::time::china_day(c.opened_at).to_string()),
+        Cell::text(&c.assignee),
+        Cell::text(c.due.to_string()),
+        Cell::text(if overdue { "逾期" } else { "" }),
+        Cell::from(c.verified_on.map(|d| d.to_string())),
+        Cell::from(c.closed_on.map(|d| d.to_string())),
+        Cell::text(c.close_reason.map(|r| r.zh()).unwrap_or("")),
+        Cell::from(c.plan.map(|(p, v)| format!("计划 {p} 第 {v} 版"))),
+        Cell::text(c.close_due.to_string()),
+        Cell::text(match c.closed_on {
+            Some(d) if d <= c.close_due => "按期",
+            Some(_) => "逾期办结",
+            None if c.close_due < today => "逾期未办结",
+            None => "",
+        }),
+    ]);
+    row
+}
+
+/// The kind of a network gap in words.
+fn gap_zh(kind: &str) -> &str {
+    match kind {
+        "township_no_physician" => "乡镇卫生院无执业(助理)医师",
+        "village_no_clinic" => "行政村无卫生室",
+        "village_no_doctor" => "行政村卫生室无合格村医",
+        other => other,
+    }
 }
 
 fn level_zh(level: RegionLevel) -> &'static str {

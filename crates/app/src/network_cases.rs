@@ -69,9 +69,23 @@ impl NetworkCaseRules for NetworkRules {
                 }
                 Ok(Closed)
             }
-            NetworkCaseMove::Close { reason: NetworkCloseReason::Planned, note, .. } => {
-                if note.trim().is_empty() {
-                    return Err("note: name the dispatched doctor or the roving plan that serves the place".into());
+            NetworkCaseMove::Close { reason: NetworkCloseReason::Planned, on, plan, .. } => {
+                if *on > self.today {
+                    return Err(format!("date: {on} is in the future"));
+                }
+                if f.covering_plan.is_none() {
+                    return Err(match plan {
+                        Some(p) => format!(
+                            "plan_id: plan {p} is not in force on {on} with a line for {}: put the plan that \
+                             serves the place in force first (docs/plans.md)",
+                            f.region
+                        ),
+                        None => format!(
+                            "planned needs a kept plan in force on {on} with a line for {}: save the plan, approve \
+                             it and put it in force first (docs/plans.md)",
+                            f.region
+                        ),
+                    });
                 }
                 Ok(Closed)
             }
@@ -117,9 +131,12 @@ pub enum NetworkCaseRequest {
         on: NaiveDate,
         note: String,
     },
+    /// Closed as planned, by the plan `plan` (its id) where given, else by
+    /// the plan in force that covers the place.
     Close {
         reason: NetworkCloseReason,
         note: String,
+        plan: Option<i64>,
     },
 }
 
@@ -317,7 +334,15 @@ impl App {
             }
             NetworkCaseRequest::Verify { on, note } => NetworkCaseMove::Verify { on, note },
             NetworkCaseRequest::Step { on, note } => NetworkCaseMove::Step { on, note },
-            NetworkCaseRequest::Close { reason, note } => NetworkCaseMove::Close { reason, note, on: today },
+            NetworkCaseRequest::Close { reason, note, plan } => {
+                if plan.is_some() && reason != NetworkCloseReason::Planned {
+                    return Err(AppError::Invalid(format!(
+                        "plan_id: only a case closed as planned names its plan, not one closed as {}",
+                        reason.as_str()
+                    )));
+                }
+                NetworkCaseMove::Close { reason, note, on: today, plan }
+            }
         };
         let case = {
             let _turn = self.writing().await;
@@ -347,11 +372,12 @@ mod tests {
             assignee: String::new(),
             steps: 0,
             alert_resolved: resolved,
+            covering_plan: None,
         }
     }
 
     fn close(reason: NetworkCloseReason, note: &str) -> NetworkCaseMove {
-        NetworkCaseMove::Close { reason, note: note.into(), on: day("2026-07-01") }
+        NetworkCaseMove::Close { reason, note: note.into(), on: day("2026-07-01"), plan: None }
     }
 
     #[test]
@@ -361,8 +387,20 @@ mod tests {
         assert!(r.check(&facts(CaseState::Open, false), &filled).unwrap_err().contains("resolved"));
         assert_eq!(r.check(&facts(CaseState::Open, true), &filled), Ok(CaseState::Closed));
         assert!(r.check(&facts(CaseState::Open, false), &close(NetworkCloseReason::Planned, " ")).is_err());
+        // Planned needs a plan in force that covers the place, found by the store.
         let planned = close(NetworkCloseReason::Planned, "roving plan 3, Tuesdays");
-        assert_eq!(r.check(&facts(CaseState::Assigned, false), &planned), Ok(CaseState::Closed));
+        let no_plan = r.check(&facts(CaseState::Assigned, false), &planned).unwrap_err();
+        assert!(no_plan.contains("plan in force") && no_plan.contains("341122100201"), "{no_plan}");
+        let covered = NetworkCaseFacts { covering_plan: Some((3, 2)), ..facts(CaseState::Assigned, false) };
+        assert_eq!(r.check(&covered, &planned), Ok(CaseState::Closed));
+        let asked = NetworkCaseMove::Close {
+            reason: NetworkCloseReason::Planned,
+            note: String::new(),
+            on: day("2026-07-01"),
+            plan: Some(9),
+        };
+        assert!(r.check(&facts(CaseState::Assigned, false), &asked).unwrap_err().contains("plan 9"));
+        assert_eq!(r.check(&covered, &asked), Ok(CaseState::Closed));
         let not_needed = close(NetworkCloseReason::NotNeeded, "merged into village 202");
         assert!(r.check(&facts(CaseState::Open, false), &not_needed).unwrap_err().contains("verification"));
         assert_eq!(r.check(&facts(CaseState::Verified, false), &not_needed), Ok(CaseState::Closed));

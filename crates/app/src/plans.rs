@@ -15,11 +15,12 @@ use crate::model::{AppError, AppResult};
 use crate::service::{scope, App};
 use chrono::NaiveDate;
 use coverage::plan::{plan_inputs, Action, SLOTS};
-use coverage::PlanSettings;
-use domain::{LineKind, PlanDays, PlanLine, PlanState, PlanVisit, RegionCode, RegionLevel};
+use coverage::tours::{halfday_name, tour_inputs};
+use coverage::{PlanSettings, TourSettings};
+use domain::{LineKind, PlanDays, PlanLine, PlanState, PlanTour, PlanVisit, RegionCode, RegionLevel};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use store::{LineProgress, NewPlan, PlanVisitWrites, StoredPlan, StoredPlanLine, StoredPlanVisit};
+use store::{LineProgress, NewPlan, PlanVisitWrites, StoredPlan, StoredPlanLine, StoredPlanTour, StoredPlanVisit};
 
 /// Whether a role with a scope may approve, put in force or withdraw plans:
 /// an administrator, or an officer of a county or wider.
@@ -67,7 +68,58 @@ pub struct PlannerRecord {
     pub doctors: usize,
     pub covered_population: u64,
     pub uncovered_villages: usize,
+    /// The weekly plan's upper bound on the population covered by roving
+    /// (`coverage::Plan::population_bound`); `None` for a plan saved before
+    /// the bound was kept, or given by hand.
+    #[serde(default)]
+    pub population_bound: Option<u64>,
+    /// The tours planned with it, their settings and figures; `None` when no
+    /// tours were planned (by hand, or saved before tours were kept).
+    #[serde(default)]
+    pub tours: Option<ToursRecord>,
 }
+
+/// The tour planner's settings and figures kept with a plan (its tours are
+/// kept in their own table, `Store::plan_tours`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToursRecord {
+    pub visits_per_month: u32,
+    pub halfdays_per_month: u32,
+    pub halfday_minutes: f64,
+    pub service_minutes: f64,
+    /// Doctors who could tour (of township centres and of county, municipal
+    /// and provincial hospitals).
+    pub doctors: usize,
+    pub toured_villages: usize,
+    pub covered_population: u64,
+    /// No tours cover more people (the relaxation's optimum).
+    pub population_bound: u64,
+    /// Travel of all runs in a month, round trips.
+    pub travel_minutes: f64,
+    /// No tours of the same villages travel less in a month.
+    pub travel_bound_minutes: f64,
+    /// Why no tours were planned, when none were (too many blank villages);
+    /// empty otherwise.
+    #[serde(default)]
+    pub not_planned: String,
+}
+
+impl ToursRecord {
+    /// (bound − covered) / bound; 0 when the bound is 0.
+    pub fn population_gap(&self) -> f64 {
+        coverage::population_gap(self.covered_population, self.population_bound)
+    }
+
+    /// (travel − bound) / bound; 0 when the bound is 0.
+    pub fn travel_gap(&self) -> f64 {
+        gap(self.travel_minutes, self.travel_bound_minutes)
+    }
+}
+
+/// The most blank villages whose tours are planned with a saved plan (the
+/// coverage page plans tours up to as many): beyond, the heuristic would hold
+/// a request for seconds; plan the county's townships instead.
+pub const TOURS_UP_TO: usize = 400;
 
 /// A kept plan with its lines and the visits made against it.
 #[derive(Debug, Clone)]
@@ -76,6 +128,8 @@ pub struct KeptPlan {
     pub planner: PlannerRecord,
     pub lines: Vec<StoredPlanLine>,
     pub visits: Vec<StoredPlanVisit>,
+    /// The planner's tours kept with the plan, by number.
+    pub tours: Vec<StoredPlanTour>,
 }
 
 impl KeptPlan {
@@ -83,6 +137,12 @@ impl KeptPlan {
     /// bound, 0 when the bound is 0 (as `coverage::Plan::gap`).
     pub fn gap(&self) -> f64 {
         gap(self.plan.travel_minutes, self.plan.lower_bound_minutes)
+    }
+
+    /// The weekly plan's gap to its population bound, (bound − covered) /
+    /// bound; `None` where no bound was kept (a plan by hand, or saved before).
+    pub fn population_gap(&self) -> Option<f64> {
+        self.planner.population_bound.map(|b| coverage::population_gap(self.planner.covered_population, b))
     }
 
     /// Each line with its visits due and made up to `today` over the plan's
@@ -107,6 +167,12 @@ impl KeptPlan {
             })
             .collect()
     }
+}
+
+/// The planner's settings and figures kept with a plan (the default, not
+/// from the planner, where none were kept or they do not read).
+pub fn planner_record(p: &StoredPlan) -> PlannerRecord {
+    serde_json::from_str(&p.planner).unwrap_or_default()
 }
 
 pub fn gap(travel: f64, bound: f64) -> f64 {
@@ -268,6 +334,60 @@ pub fn lines_of_plan(
     out
 }
 
+/// The planner's tours of the blank villages of `net` on `as_of`, with their
+/// figures; none, and the reason, where there are more than [`TOURS_UP_TO`].
+pub fn planned_tours(
+    net: &coverage::Network,
+    as_of: NaiveDate,
+    ns: &coverage::Settings,
+    ts: &TourSettings,
+) -> Result<(ToursRecord, Vec<PlanTour>), coverage::CoverageError> {
+    let (tv, td) = tour_inputs(net, as_of, ns);
+    let mut record = ToursRecord {
+        visits_per_month: ts.visits_per_month,
+        halfdays_per_month: ts.halfdays_per_month,
+        halfday_minutes: ts.halfday_minutes,
+        service_minutes: ts.service_minutes,
+        doctors: td.len(),
+        ..ToursRecord::default()
+    };
+    if tv.len() > TOURS_UP_TO {
+        record.not_planned = format!(
+            "{} blank villages, more than the {TOURS_UP_TO} whose tours are planned with a plan: plan by township",
+            tv.len()
+        );
+        return Ok((record, Vec::new()));
+    }
+    let tp = coverage::tours(&tv, &td, ts)?;
+    record.toured_villages = tp.count(Action::Rove);
+    record.covered_population = tp.covered_population;
+    record.population_bound = tp.population_bound;
+    record.travel_minutes = tp.travel_minutes;
+    record.travel_bound_minutes = tp.travel_bound_minutes;
+    Ok((record, tours_of_plan(&tp, &tv, &td)))
+}
+
+/// The tours of the tour planner's output as kept: doctor, facility, the
+/// month's half-days by name, the villages in order, travel and people.
+pub fn tours_of_plan(
+    tp: &coverage::TourPlan,
+    villages: &[coverage::plan::PlanVillage],
+    doctors: &[coverage::plan::PlanDoctor],
+) -> Vec<PlanTour> {
+    tp.tours
+        .iter()
+        .map(|t| PlanTour {
+            practitioner_id: doctors[t.doctor].practitioner_id.clone(),
+            facility_id: doctors[t.doctor].facility_id.clone(),
+            halfdays: t.halfdays.iter().map(|&h| halfday_name(h)).collect::<Vec<_>>().join(";"),
+            villages: t.villages.iter().map(|&v| villages[v].code).collect(),
+            travel_minutes: t.travel_minutes,
+            duration_minutes: t.duration_minutes,
+            population: t.villages.iter().map(|&v| villages[v].population as u64).sum(),
+        })
+        .collect()
+}
+
 impl App {
     /// The plans seen from a scope: of regions inside it, and of the county
     /// and township it lies in.
@@ -282,16 +402,19 @@ impl App {
             .plan(&scope(s)?, id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("plan {id} is not seen from your scope")))?;
-        let planner = serde_json::from_str(&plan.planner).unwrap_or_default();
+        let planner = planner_record(&plan);
         let lines = self.store().plan_lines(id).await?;
         let visits = self.store().plan_visits(id).await?;
-        Ok(KeptPlan { plan, planner, lines, visits })
+        let tours = self.store().plan_tours(id).await?;
+        Ok(KeptPlan { plan, planner, lines, visits, tours })
     }
 
     /// Saves the planner's plan for a county or township, computed over the
     /// network as it stood on `as_of` (blank villages and serving doctors by
     /// `network`), as a draft for the period: the next version of that region
-    /// and period. Audited.
+    /// and period. With `tour_settings`, the planner's roving tours are kept
+    /// with it (up to [`TOURS_UP_TO`] blank villages), with their bounds.
+    /// Audited.
     #[allow(clippy::too_many_arguments)]
     pub async fn draft_plan_from_planner(
         &self,
@@ -301,6 +424,7 @@ impl App {
         period: (NaiveDate, NaiveDate),
         as_of: NaiveDate,
         settings: &PlanSettings,
+        tour_settings: Option<&TourSettings>,
         network: &coverage::Settings,
         actor: &str,
     ) -> AppResult<StoredPlan> {
@@ -311,16 +435,25 @@ impl App {
             return Err(AppError::NotFound(format!("region {} is not inside your scope", region.short())));
         }
         settings.validate().map_err(|e| AppError::Invalid(e.to_string()))?;
+        if let Some(ts) = tour_settings {
+            ts.validate().map_err(|e| AppError::Invalid(format!("tours: {e}")))?;
+        }
         let within = Scope::parse(&region.short()).map_err(AppError::Invalid)?;
         let c = self.coverage_on(&within, as_of, network).await?;
-        let (ps, ns) = (*settings, *network);
-        let (p, villages, doctors) = tokio::task::spawn_blocking(move || {
+        let (ps, ns, ts) = (*settings, *network, tour_settings.copied());
+        let (p, villages, doctors, toured) = tokio::task::spawn_blocking(move || {
             let (villages, doctors) = plan_inputs(&c.network, as_of, &ns);
-            coverage::plan(&villages, &doctors, &ps).map(|p| (p, villages, doctors))
+            let p = coverage::plan(&villages, &doctors, &ps)?;
+            let toured = match ts {
+                Some(ts) => Some(planned_tours(&c.network, as_of, &ns, &ts)?),
+                None => None,
+            };
+            Ok::<_, coverage::CoverageError>((p, villages, doctors, toured))
         })
         .await
         .map_err(|e| AppError::Store(format!("planning failed: {e}")))?
         .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let (tours_record, tours) = toured.unzip();
         let record = PlannerRecord {
             from_planner: true,
             visits_per_week: settings.visits_per_week,
@@ -331,6 +464,8 @@ impl App {
             doctors: doctors.len(),
             covered_population: p.covered_population,
             uncovered_villages: p.count(Action::Uncovered),
+            population_bound: Some(p.population_bound),
+            tours: tours_record,
         };
         let new = NewPlan {
             region,
@@ -341,6 +476,7 @@ impl App {
             travel_minutes: p.total_travel_minutes,
             lower_bound_minutes: p.lower_bound_minutes,
             lines: lines_of_plan(&p, &villages, &doctors, period),
+            tours: tours.unwrap_or_default(),
         };
         self.save_draft(s, new, actor).await
     }
@@ -364,6 +500,7 @@ impl App {
             travel_minutes: 0.0,
             lower_bound_minutes: 0.0,
             lines: d.lines.clone(),
+            tours: Vec::new(),
         };
         self.save_draft(s, new, actor).await
     }

@@ -219,6 +219,7 @@ const READS: &[&str] = &[
     "plans",
     "plan",
     "plan_lines",
+    "plan_tours",
     "plan_visits",
     "plan_progress",
     "pairings",
@@ -1056,6 +1057,7 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
         travel_minutes: 0.0,
         lower_bound_minutes: 0.0,
         lines: vec![line.clone()],
+        tours: vec![],
     };
     let kept = store.save_plan(&all, &plan, "officer").await.unwrap();
     store.replace_plan_lines(&all, kept.id, &[line], "officer").await.unwrap();

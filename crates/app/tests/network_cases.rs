@@ -15,7 +15,10 @@ use domain::work::{CaseState, NetworkCloseReason};
 use domain::*;
 use store::Store;
 
-both_backends!(a_blank_village_raises_one_case_that_a_posting_fills);
+both_backends!(
+    a_blank_village_raises_one_case_that_a_posting_fills,
+    a_case_closed_as_planned_is_linked_to_the_plan_that_fills_it
+);
 
 fn facility(id: &str, region: &str, kind: FacilityKind) -> Facility {
     Facility {
@@ -169,8 +172,8 @@ async fn a_blank_village_raises_one_case_that_a_posting_fills(store: &Store) {
     let refused: Vec<(i64, NetworkCaseRequest)> = vec![
         (1, NetworkCaseRequest::Assign { assignee: "officer_b".into(), due: None }),
         (1, NetworkCaseRequest::Step { on: today, note: "recruiting".into() }),
-        (1, NetworkCaseRequest::Close { reason: NetworkCloseReason::Filled, note: String::new() }),
-        (1, NetworkCaseRequest::Close { reason: NetworkCloseReason::NotNeeded, note: "merged".into() }),
+        (1, NetworkCaseRequest::Close { reason: NetworkCloseReason::Filled, note: String::new(), plan: None }),
+        (1, NetworkCaseRequest::Close { reason: NetworkCloseReason::NotNeeded, note: "merged".into(), plan: None }),
         (1, NetworkCaseRequest::Verify { on: d("2025-01-02"), note: "seen".into() }),
         (7, NetworkCaseRequest::Verify { on: today, note: "seen".into() }),
     ];
@@ -199,7 +202,7 @@ async fn a_blank_village_raises_one_case_that_a_posting_fills(store: &Store) {
     let c = app.network_case(&county(), case_id).await.unwrap().unwrap();
     assert_eq!((c.state, c.version), (CaseState::Verified, 3), "the resolution moves no state");
     assert_eq!(c.events.last().unwrap().action, "alert_resolved");
-    let close = NetworkCaseRequest::Close { reason: NetworkCloseReason::Filled, note: "D3 posted".into() };
+    let close = NetworkCaseRequest::Close { reason: NetworkCloseReason::Filled, note: "D3 posted".into(), plan: None };
     let c = app.move_network_case(&county(), case_id, 3, close, "wang", today).await.unwrap();
     assert_eq!(
         (c.state, c.close_reason, c.closed_on),
@@ -228,4 +231,98 @@ async fn a_blank_village_raises_one_case_that_a_posting_fills(store: &Store) {
     for a in ["network_case_assign", "network_case_verify", "network_case_close"] {
         assert_eq!(actions.iter().filter(|x| **x == a).count(), 1, "{a}: {actions:?}");
     }
+}
+
+fn rove(village: &str, who: &str, days: &str) -> PlanLine {
+    PlanLine {
+        village: code(village),
+        kind: LineKind::Rove,
+        practitioner_id: Some(who.into()),
+        term_start: None,
+        term_end: None,
+        days: PlanDays::parse(days).unwrap(),
+        halfdays: String::new(),
+        travel_minutes: None,
+    }
+}
+
+/// The rows of the ledger's sheet of network cases, seen from `scope`.
+async fn ledger_rows(app: &App, scope: &Scope, today: NaiveDate) -> Vec<Vec<ingest::tables::Cell>> {
+    let book =
+        app::ledger::ledger_book(app, scope, 2025, RegionLevel::Township, today, app::Masking::Clear).await.unwrap();
+    let sheet = book.into_iter().find(|t| t.name == "网络个案").expect("the sheet of network cases");
+    assert_eq!(sheet.header.len(), 19);
+    assert!(sheet.rows.iter().all(|r| r.len() == sheet.header.len()));
+    sheet.rows
+}
+
+async fn a_case_closed_as_planned_is_linked_to_the_plan_that_fills_it(store: &Store) {
+    use ingest::tables::Cell;
+    let app = setup(store).await;
+    let today = d(TODAY);
+    let r = raise(&app, &county(), today).await;
+    let (_, case_id) = r.kept.raised[0];
+    let c = app.network_case(&county(), case_id).await.unwrap().unwrap();
+    assert_eq!(c.region, code("341122100202"));
+    let planned = |plan: Option<i64>| NetworkCaseRequest::Close {
+        reason: NetworkCloseReason::Planned,
+        note: "T1 roves on Tuesdays".into(),
+        plan,
+    };
+
+    // In the ledger while open, without a plan; not in the other county's.
+    let rows = ledger_rows(&app, &county(), today).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][0], Cell::Int(case_id));
+    assert_eq!(rows[0][3], Cell::text("341122100202 Village A2"));
+    assert_eq!(rows[0][4], Cell::text("行政村卫生室无合格村医"));
+    assert_eq!(rows[0][16], Cell::Empty);
+    assert!(ledger_rows(&app, &Scope::parse("341123").unwrap(), today).await.is_empty());
+
+    // No plan: refused, nothing written.
+    let e = app.move_network_case(&county(), case_id, 1, planned(None), "wang", today).await.unwrap_err();
+    assert!(matches!(&e, AppError::Conflict(m) if m.contains("plan in force")), "{e:?}");
+    // A plan that covers the village, a draft: not yet.
+    let draft = |region: &str, end: &str, village: &str| app::plans::PlanDraft {
+        region: code(region),
+        period_start: today,
+        period_end: d(end),
+        lines: vec![rove(village, "T1", "Tue")],
+    };
+    let officer = app::Role::Officer;
+    let covering =
+        app.draft_plan(&county(), officer, &draft("341122", "2025-12-31", "341122100202"), "wang").await.unwrap();
+    let e = app.move_network_case(&county(), case_id, 1, planned(None), "wang", today).await.unwrap_err();
+    assert!(matches!(e, AppError::Conflict(_)), "{e:?}");
+    // A plan in force of another village: named, refused.
+    let other =
+        app.draft_plan(&county(), officer, &draft("341122100", "2025-06-30", "341122100201"), "wang").await.unwrap();
+    for id in [covering.id, other.id] {
+        for to in [PlanState::Approved, PlanState::InForce] {
+            app.move_plan(&county(), officer, id, to, today, "wang").await.unwrap();
+        }
+    }
+    let e = app.move_network_case(&county(), case_id, 1, planned(Some(other.id)), "wang", today).await.unwrap_err();
+    assert!(matches!(&e, AppError::Conflict(m) if m.contains(&format!("plan {}", other.id))), "{e:?}");
+    // A plan named for another reason: refused.
+    let filled =
+        NetworkCaseRequest::Close { reason: NetworkCloseReason::Filled, note: String::new(), plan: Some(covering.id) };
+    let e = app.move_network_case(&county(), case_id, 1, filled, "wang", today).await.unwrap_err();
+    assert!(matches!(&e, AppError::Invalid(m) if m.contains("plan_id")), "{e:?}");
+    assert_eq!(app.network_case(&county(), case_id).await.unwrap().unwrap(), c, "refusals write nothing");
+
+    // The plan in force that covers the village, found without being named.
+    let closed = app.move_network_case(&county(), case_id, 1, planned(None), "wang", today).await.unwrap();
+    assert_eq!(
+        (closed.state, closed.close_reason, closed.plan),
+        (CaseState::Closed, Some(NetworkCloseReason::Planned), Some((covering.id, 1)))
+    );
+    let last = closed.events.last().unwrap();
+    assert!(last.detail.contains(&format!("plan {} version 1", covering.id)), "{}", last.detail);
+
+    // The ledger shows how it was closed, and by which plan.
+    let rows = ledger_rows(&app, &county(), today).await;
+    assert_eq!(rows[0][15], Cell::text("派驻或巡诊"));
+    assert_eq!(rows[0][16], Cell::text(format!("计划 {} 第 1 版", covering.id)));
+    assert_eq!(rows[0][18], Cell::text("按期"));
 }

@@ -7,6 +7,7 @@
 
 mod common;
 
+use app::plans::PlanDraft;
 use app::{App, AppError, Role, Scope};
 use chrono::{Datelike, NaiveDate};
 use common::*;
@@ -14,7 +15,12 @@ use coverage::PlanSettings;
 use domain::*;
 use store::Store;
 
-both_backends!(a_plan_moves_from_draft_to_in_force_by_the_roles_allowed, visits_are_recorded_and_counted);
+both_backends!(
+    a_plan_moves_from_draft_to_in_force_by_the_roles_allowed,
+    visits_are_recorded_and_counted,
+    tours_are_kept_with_the_plan_and_read_back_equal,
+    tours_are_checked_and_a_refused_plan_writes_nothing
+);
 
 fn facility(id: &str, region: &str, kind: FacilityKind) -> Facility {
     Facility {
@@ -141,6 +147,7 @@ async fn a_plan_moves_from_draft_to_in_force_by_the_roles_allowed(store: &Store)
                 period(),
                 d("2026-12-01"),
                 &settings,
+                None,
                 &net,
                 "officer_a",
             )
@@ -172,6 +179,7 @@ async fn a_plan_moves_from_draft_to_in_force_by_the_roles_allowed(store: &Store)
             period(),
             d("2026-12-01"),
             &settings,
+            None,
             &net,
             "a",
         )
@@ -185,6 +193,7 @@ async fn a_plan_moves_from_draft_to_in_force_by_the_roles_allowed(store: &Store)
             (d(YEAR.1), d(YEAR.0)),
             d(YEAR.0),
             &settings,
+            None,
             &net,
             "a",
         )
@@ -487,4 +496,162 @@ async fn visits_are_recorded_and_counted(store: &Store) {
     // Audited.
     let log = app.audit_log(200).await.unwrap();
     assert_eq!(log.iter().filter(|e| e.action == "plan_visits_recorded").count(), 3);
+}
+
+/// Three more blank villages of town A, without a clinic, a few kilometres
+/// from the township centre (the fixture's A2, at the centre, is blank too).
+async fn more_blank_villages(store: &Store) {
+    let v = |c: &str, name: &str, pop: u32, lon: f64, lat: f64| Region {
+        code: code(c),
+        name: name.into(),
+        level: RegionLevel::Village,
+        urban_rural: Some(220),
+        population: Some(pop),
+        lon: Some(lon),
+        lat: Some(lat),
+    };
+    store
+        .import_regions(&[
+            v("341122100203", "Village A3", 900, 117.55, 31.5),
+            v("341122100204", "Village A4", 700, 117.5, 31.56),
+            v("341122100205", "Village A5", 500, 117.58, 31.55),
+        ])
+        .await
+        .unwrap();
+}
+
+async fn tours_are_kept_with_the_plan_and_read_back_equal(store: &Store) {
+    let app = setup(store).await;
+    more_blank_villages(store).await;
+    let county = scope("341122");
+    let (as_of, ns) = (d("2026-12-01"), coverage::Settings::default());
+    let ts = coverage::TourSettings::default();
+    let saved = app
+        .draft_plan_from_planner(
+            &county,
+            Role::Officer,
+            code("341122"),
+            period(),
+            as_of,
+            &PlanSettings::default(),
+            Some(&ts),
+            &ns,
+            "officer_a",
+        )
+        .await
+        .unwrap();
+    let kept = app.kept_plan(&county, saved.id).await.unwrap();
+
+    // The tours computed again from the same network: the kept ones are equal.
+    let c = app.coverage_on(&county, as_of, &ns).await.unwrap();
+    let (record, tours) = app::plans::planned_tours(&c.network, as_of, &ns, &ts).unwrap();
+    assert!(!tours.is_empty(), "the township centre's doctor tours the blank villages");
+    let read: Vec<PlanTour> = kept.tours.iter().map(|t| t.tour.clone()).collect();
+    assert_eq!(read, tours);
+    assert_eq!(kept.tours.iter().map(|t| t.tour_no).collect::<Vec<_>>(), (1..=tours.len() as i64).collect::<Vec<_>>());
+    assert_eq!(kept.planner.tours.as_ref(), Some(&record));
+    assert!(record.not_planned.is_empty());
+    assert_eq!((record.visits_per_month, record.halfdays_per_month), (4, 8));
+    // The figures agree with the tours: each toured village once, its people
+    // counted once, four runs of every tour a month.
+    let toured: Vec<RegionCode> = tours.iter().flat_map(|t| t.villages.clone()).collect();
+    assert_eq!(toured.len(), record.toured_villages);
+    assert_eq!(tours.iter().map(|t| t.population).sum::<u64>(), record.covered_population);
+    let travel: f64 = tours.iter().map(|t| t.travel_minutes).sum::<f64>() * 4.0;
+    assert!((travel - record.travel_minutes).abs() < 1e-6, "{travel} vs {}", record.travel_minutes);
+    assert!(record.covered_population <= record.population_bound);
+    assert!(record.travel_bound_minutes <= record.travel_minutes + 1e-9);
+    assert!((0.0..=1.0).contains(&record.population_gap()) && record.travel_gap() >= -1e-9);
+    for t in &tours {
+        assert_eq!((t.practitioner_id.as_str(), t.facility_id.as_str()), ("T1", "FT"));
+        assert!(t.halfdays.starts_with('W'), "{}", t.halfdays);
+        assert!(t.duration_minutes <= ts.halfday_minutes + 1e-9);
+    }
+
+    // The weekly plan keeps its population bound; its gap is shown.
+    let bound = kept.planner.population_bound.expect("the planner's bound is kept");
+    assert!(kept.planner.covered_population <= bound);
+    let g = kept.population_gap().unwrap();
+    assert!((0.0..=1.0).contains(&g), "{g}");
+
+    // Without tour settings, no tours and no tour figures; by hand, no bound.
+    let bare = app
+        .draft_plan_from_planner(
+            &county,
+            Role::Officer,
+            code("341122"),
+            period(),
+            as_of,
+            &PlanSettings::default(),
+            None,
+            &ns,
+            "officer_a",
+        )
+        .await
+        .unwrap();
+    let bare = app.kept_plan(&county, bare.id).await.unwrap();
+    assert!(bare.tours.is_empty() && bare.planner.tours.is_none());
+    assert!(bare.planner.population_bound.is_some());
+    let by_hand = PlanDraft {
+        region: code("341122"),
+        period_start: d(YEAR.0),
+        period_end: d(YEAR.1),
+        lines: vec![rove("341122100202", "T1", "Mon")],
+    };
+    let hand = app.draft_plan(&county, Role::Officer, &by_hand, "officer_a").await.unwrap();
+    let hand = app.kept_plan(&county, hand.id).await.unwrap();
+    assert!(hand.tours.is_empty() && hand.population_gap().is_none());
+    // The first version's tours stay with it, superseded.
+    assert_eq!(app.kept_plan(&county, saved.id).await.unwrap().tours.len(), tours.len());
+}
+
+async fn tours_are_checked_and_a_refused_plan_writes_nothing(store: &Store) {
+    let _app = setup(store).await;
+    more_blank_villages(store).await;
+    let all = store::Scope::all();
+    let tour = PlanTour {
+        practitioner_id: "T1".into(),
+        facility_id: "FT".into(),
+        halfdays: "W1 Mon AM;W3 Mon AM".into(),
+        villages: vec![code("341122100204"), code("341122100203")],
+        travel_minutes: 12.345_678_9,
+        duration_minutes: 102.345_678_9,
+        population: 1600,
+    };
+    let plan = |tours: Vec<PlanTour>| store::NewPlan {
+        region: code("341122"),
+        period_start: d(YEAR.0),
+        period_end: d(YEAR.1),
+        as_of: d(YEAR.0),
+        planner: "{}".into(),
+        travel_minutes: 0.0,
+        lower_bound_minutes: 0.0,
+        lines: vec![rove("341122100203", "T1", "Mon")],
+        tours,
+    };
+    let second = PlanTour { villages: vec![code("341122100205")], population: 500, ..tour.clone() };
+    let saved = store.save_plan(&all, &plan(vec![tour.clone(), second.clone()]), "officer").await.unwrap();
+    let read = store.plan_tours(saved.id).await.unwrap();
+    assert_eq!(
+        read.iter().map(|t| (t.tour_no, t.tour.clone())).collect::<Vec<_>>(),
+        vec![(1, tour.clone()), (2, second)]
+    );
+    assert!(read.iter().all(|t| t.plan_id == saved.id));
+
+    let count = || async { store.plans(&all).await.unwrap().len() };
+    let before = count().await;
+    for (bad, why) in [
+        (PlanTour { practitioner_id: "NOBODY".into(), ..tour.clone() }, "practitioner_id: NOBODY is not in the store"),
+        (PlanTour { facility_id: "NOWHERE".into(), ..tour.clone() }, "facility_id: NOWHERE is not in the store"),
+        (PlanTour { villages: vec![code("341123100201")], ..tour.clone() }, "outside the plan's region"),
+        (PlanTour { villages: vec![code("341122100299")], ..tour.clone() }, "no village in the store"),
+        (PlanTour { villages: vec![], ..tour.clone() }, "at least one village"),
+        (PlanTour { villages: vec![code("341122100203"), code("341122100203")], ..tour.clone() }, "visited twice"),
+        (PlanTour { travel_minutes: -1.0, ..tour.clone() }, "travel_minutes"),
+    ] {
+        let e = store.save_plan(&all, &plan(vec![tour.clone(), bad]), "officer").await.unwrap_err().to_string();
+        assert!(e.contains(why) && e.contains("tour 2"), "{why}: {e}");
+    }
+    assert_eq!(count().await, before, "a refused plan writes nothing");
+    assert_eq!(store.plan_tours(saved.id).await.unwrap().len(), 2);
 }

@@ -4,10 +4,15 @@
 //!
 //! ```text
 //! cargo run --release -p coverage --example tours_bench -- cases
+//! cargo run --release -p coverage --example tours_bench -- weekly [OUTREACH_HALFDAYS]
 //! cargo run --release -p coverage --example tours_bench -- export CASE FILE.json
 //! ```
+//!
+//! `weekly` runs the weekly roving plan (one village a half-day) on the same
+//! cases, with its default settings: its population against its bound (the
+//! relaxation solved exactly) and its travel against its lower bound.
 
-use coverage::plan::{Action, PlanDoctor, PlanVillage};
+use coverage::plan::{plan, Action, PlanDoctor, PlanSettings, PlanVillage};
 use coverage::tours::{generated_case, tours, TourPlan, TourSettings};
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -81,12 +86,43 @@ fn main() {
                 );
             }
         }
+        Some("weekly") => {
+            // An optional number of outreach half-days a doctor (default 4).
+            let h = args.get(2).and_then(|h| h.parse().ok()).unwrap_or(PlanSettings::default().outreach_halfdays);
+            let s = PlanSettings { outreach_halfdays: h, ..PlanSettings::default() };
+            println!(
+                "weekly plan settings: {} visits a week, {} outreach half-days a doctor, trips up to {} min, dispatch above {} people",
+                s.visits_per_week, s.outreach_halfdays, s.max_travel_minutes, s.dispatch_population
+            );
+            println!("case villages doctors roved dispatched covered bound pop_gap% travel bound travel_gap% seconds");
+            for c in &CASES {
+                let (v, d) = generated_case(c.seed, c.villages, c.sites, c.doctors, c.side_km);
+                let t = Instant::now();
+                let p = plan(&v, &d, &s).expect("valid settings");
+                let secs = t.elapsed().as_secs_f64();
+                println!(
+                    "{} {} {} {} {} {} {} {:.2} {:.0} {:.0} {:.2} {:.3}",
+                    c.name,
+                    c.villages,
+                    d.len(),
+                    p.count(Action::Rove),
+                    p.count(Action::Dispatch),
+                    p.covered_population,
+                    p.population_bound,
+                    p.population_gap() * 100.0,
+                    p.total_travel_minutes,
+                    p.lower_bound_minutes,
+                    p.gap() * 100.0,
+                    secs
+                );
+            }
+        }
         Some("export") if args.len() == 4 => {
             let c = CASES.iter().find(|c| c.name == args[2]).expect("a case: A to E");
             let (v, d, p, secs) = run(c);
             std::fs::write(&args[3], export(c, &v, &d, &p, secs)).expect("writing the JSON file");
         }
-        _ => eprintln!("use: tours_bench cases | tours_bench export CASE FILE.json"),
+        _ => eprintln!("use: tours_bench cases | tours_bench weekly | tours_bench export CASE FILE.json"),
     }
 }
 

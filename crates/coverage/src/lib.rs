@@ -37,7 +37,7 @@ pub use blank::{blank_spots, blank_spots_in, project, BlankKind, BlankSpot, HORI
 pub use error::CoverageError;
 pub use geo::{haversine_km, PointIndex, TravelModel};
 pub use network::{Network, Settings};
-pub use plan::{plan, Plan, PlanSettings, VillagePlan};
+pub use plan::{plan, population_gap, Plan, PlanSettings, VillagePlan};
 pub use reach::{reach, reach_on_roads, shares, CircleShare, Reach, ReachCategory};
 pub use roads::{Graph, GraphBuilder, SpeedClass};
 pub use tours::{tours, Tour, TourPlan, TourSettings};

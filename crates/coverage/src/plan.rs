@@ -18,6 +18,14 @@
 //! covers the same villages: each visit at its village's nearest feasible
 //! facility, capacities ignored. The min-cost flow is exact for its villages, so
 //! the gap measures what capacity costs, not what the heuristic loses.
+//!
+//! It also reports an upper bound on the population any plan covers by roving
+//! ([`population_bound`]): the same transportation problem with the
+//! all-or-nothing rule dropped, each village's visits weighted by its
+//! population over `visits_per_week`. Its optimum is reached by an integral
+//! flow, so the min-cost flow solves it exactly; a plan covers a village only
+//! with all its visits, a feasible flow of the relaxation, so it covers no
+//! more than the bound.
 
 use crate::blank::blank_spots;
 use crate::geo::TravelModel;
@@ -159,6 +167,8 @@ pub struct Plan {
     pub villages: Vec<VillagePlan>,
     /// People of the villages covered by roving doctors.
     pub covered_population: u64,
+    /// No plan covers more people by roving ([`population_bound`]).
+    pub population_bound: u64,
     /// One-way travel minutes of all visits in a week.
     pub total_travel_minutes: f64,
     /// No plan covering the same villages travels less than this.
@@ -175,8 +185,22 @@ impl Plan {
         }
     }
 
+    /// (bound − covered) / bound; 0 when the bound is 0.
+    pub fn population_gap(&self) -> f64 {
+        population_gap(self.covered_population, self.population_bound)
+    }
+
     pub fn count(&self, a: Action) -> usize {
         self.villages.iter().filter(|v| v.action == a).count()
+    }
+}
+
+/// (bound − covered) / bound; 0 when the bound is 0.
+pub fn population_gap(covered: u64, bound: u64) -> f64 {
+    if bound == 0 {
+        0.0
+    } else {
+        (bound as f64 - covered as f64) / bound as f64
     }
 }
 
@@ -324,6 +348,8 @@ pub fn plan(villages: &[PlanVillage], doctors: &[PlanDoctor], s: &PlanSettings) 
         (short, flows)
     };
 
+    let population_bound = relaxed_population(villages, &candidates, &options, &sites, k, h);
+
     let mut set = candidates.clone();
     let mut dropped: Vec<usize> = Vec::new();
     let mut flows;
@@ -417,7 +443,48 @@ pub fn plan(villages: &[PlanVillage], doctors: &[PlanDoctor], s: &PlanSettings) 
             bound += options[&o.village][0].1 * k as f64;
         }
     }
-    Ok(Plan { villages: out, covered_population: covered, total_travel_minutes: travel, lower_bound_minutes: bound })
+    debug_assert!(covered <= population_bound, "covered {covered} above the bound {population_bound}");
+    Ok(Plan {
+        villages: out,
+        covered_population: covered,
+        population_bound,
+        total_travel_minutes: travel,
+        lower_bound_minutes: bound,
+    })
+}
+
+/// The upper bound on the population a plan covers by roving: the most of
+/// `Σ population × visits / k` over the flows that give each candidate village
+/// at most `k` visits from the facilities in its reach and each facility at
+/// most `h` visits per doctor (docs/coverage.md, "Roving and dispatch plan").
+/// Rounded down: a plan's covered population is a whole number.
+fn relaxed_population(
+    villages: &[PlanVillage],
+    candidates: &[usize],
+    options: &HashMap<usize, Vec<(usize, f64)>>,
+    sites: &[Site],
+    k: i64,
+    h: i64,
+) -> u64 {
+    let (src, sink) = (0, 1);
+    let n = candidates.len();
+    let mut g = MinCostFlow::new(2 + n + sites.len());
+    let site_node = |si: usize| 2 + n + si;
+    for (i, &v) in candidates.iter().enumerate() {
+        let pop = villages[v].population as i64;
+        if pop == 0 {
+            continue;
+        }
+        g.add_arc(src, 2 + i, k, -pop);
+        for &(si, _) in &options[&v] {
+            g.add_arc(2 + i, site_node(si), k, 0);
+        }
+    }
+    for (si, site) in sites.iter().enumerate() {
+        g.add_arc(site_node(si), sink, h * site.doctors.len() as i64, 0);
+    }
+    let (_, cost) = g.solve(src, sink, i64::MAX);
+    ((-cost).max(0) / k) as u64
 }
 
 /// Gives each edge of a bipartite multigraph (doctor, village) a slot so that no

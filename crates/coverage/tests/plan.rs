@@ -75,7 +75,48 @@ fn check(villages: &[PlanVillage], doctors: &[PlanDoctor], s: &PlanSettings) -> 
         p.total_travel_minutes
     );
     prop_assert!(p.gap() >= -1e-9);
+    prop_assert!(
+        p.covered_population <= p.population_bound,
+        "covered {} above the population bound {}",
+        p.covered_population,
+        p.population_bound
+    );
+    let candidates: u64 = villages
+        .iter()
+        .filter(|v| {
+            v.population <= s.dispatch_population
+                && v.point
+                    .is_some_and(|pt| doctors.iter().any(|d| s.model.minutes(d.point, pt) <= s.max_travel_minutes))
+        })
+        .map(|v| v.population as u64)
+        .sum();
+    prop_assert!(p.population_bound <= candidates, "bound {} above the candidates' {}", p.population_bound, candidates);
+    prop_assert!((0.0..=1.0).contains(&p.population_gap()));
     Ok(p)
+}
+
+/// The relaxation's optimum where all doctors work from one place: a
+/// fractional knapsack, the largest villages in reach first, each taking up to
+/// `k` of the `h × doctors` visits (the bound computed another way).
+fn one_site_bound(villages: &[PlanVillage], doctors: &[PlanDoctor], s: &PlanSettings) -> u64 {
+    let Some(site) = doctors.first().map(|d| d.point) else { return 0 };
+    let mut pops: Vec<u64> = villages
+        .iter()
+        .filter(|v| {
+            v.population <= s.dispatch_population
+                && v.point.is_some_and(|pt| s.model.minutes(site, pt) <= s.max_travel_minutes)
+        })
+        .map(|v| v.population as u64)
+        .collect();
+    pops.sort_unstable_by(|a, b| b.cmp(a));
+    let (k, mut left) = (s.visits_per_week as u64, s.outreach_halfdays as u64 * doctors.len() as u64);
+    let mut weighted = 0u64;
+    for p in pops {
+        let take = k.min(left);
+        weighted += p * take;
+        left -= take;
+    }
+    weighted / k
 }
 
 fn instance() -> impl Strategy<Value = (Vec<PlanVillage>, Vec<PlanDoctor>, PlanSettings)> {
@@ -119,6 +160,31 @@ proptest! {
     fn plans_respect_every_constraint((villages, doctors, s) in instance()) {
         check(&villages, &doctors, &s)?;
     }
+
+    #[test]
+    fn the_population_bound_is_the_relaxations_optimum_on_one_site((villages, doctors, s) in instance()) {
+        let doctors: Vec<PlanDoctor> = doctors.iter().map(|d| PlanDoctor { point: (118.25, 32.25), ..d.clone() }).map(|d| PlanDoctor { facility_id: "f0".into(), ..d }).collect();
+        let p = check(&villages, &doctors, &s)?;
+        prop_assert_eq!(p.population_bound, one_site_bound(&villages, &doctors, &s));
+    }
+}
+
+#[test]
+fn the_population_bound_counts_the_visits_capacity_leaves_over() {
+    // One doctor with 3 half-days, villages needing 2 visits: the plan covers
+    // the larger village (300); the relaxation gives it 2 visits and the other
+    // 1 of its 2, so the bound is 300 + 200 / 2 = 400 and the gap 25%.
+    let villages = vec![village_at(0, 300, Some((118.0, 32.01))), village_at(1, 200, Some((118.0, 32.02)))];
+    let doctors = vec![doctor("d1", "T1", (118.0, 32.0))];
+    let s = PlanSettings { outreach_halfdays: 3, ..PlanSettings::default() };
+    let p = check(&villages, &doctors, &s).unwrap();
+    assert_eq!(p.covered_population, 300);
+    assert_eq!(p.population_bound, 400);
+    assert!((p.population_gap() - 0.25).abs() < 1e-12);
+    // Room for both: the bound is met.
+    let p = check(&villages, &doctors, &PlanSettings::default()).unwrap();
+    assert_eq!((p.covered_population, p.population_bound), (500, 500));
+    assert_eq!(p.population_gap(), 0.0);
 }
 
 #[test]
@@ -145,6 +211,8 @@ fn capacity_goes_to_the_larger_village_and_the_rest_is_explained() {
     assert!(p.villages[4].reason.contains("within 60 minutes"), "{}", p.villages[4].reason);
     assert!(p.villages[5].reason.contains("no location"), "{}", p.villages[5].reason);
     assert_eq!(p.covered_population, 1500);
+    // Capacity binds, but the two largest fill it exactly: no gap to the bound.
+    assert_eq!(p.population_bound, 1500);
     // The one doctor is the nearest for both: the plan meets its bound.
     assert!((p.total_travel_minutes - p.lower_bound_minutes).abs() < 1e-9);
     let slots: Vec<u8> = p.villages[1].visits[0].slots.iter().chain(&p.villages[2].visits[0].slots).copied().collect();

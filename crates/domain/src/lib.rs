@@ -40,7 +40,7 @@ pub use items::{BillTotals, CatalogueItem, ClaimItem, ItemCategory, PricedItem, 
 pub use limits::{AmountLimit, AmountLimits, LimitSubject};
 pub use money::{Fen, Rate};
 pub use pairing::{Pairing, PairingRow, StaffSent, TelemedicineKind, TelemedicineLink};
-pub use plans::{LineKind, PlanDays, PlanLine, PlanState, PlanVisit};
+pub use plans::{LineKind, PlanDays, PlanLine, PlanState, PlanTour, PlanVisit};
 pub use poverty_counties::{CountyGroup, PovertyCounties};
 pub use records::*;
 pub use region::{RegionCode, RegionLevel};

@@ -281,6 +281,61 @@ impl PlanLine {
     }
 }
 
+/// One roving tour kept with a plan (docs/plans.md, "Tours"): a doctor
+/// leaves their facility for a half-day, visits villages in order and comes
+/// back; the tour runs on the month's half-days named (`W1 Mon AM;W3 Mon AM`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanTour {
+    pub practitioner_id: String,
+    pub facility_id: String,
+    /// The half-days of a planning month it runs, `;`-separated.
+    pub halfdays: String,
+    /// The villages in the order visited.
+    pub villages: Vec<RegionCode>,
+    /// Travel of one run: out, between the villages and back.
+    pub travel_minutes: f64,
+    /// Travel plus the time in the villages of one run.
+    pub duration_minutes: f64,
+    /// People of its villages.
+    pub population: u64,
+}
+
+impl PlanTour {
+    /// The checks a tour passes alone: a doctor and facility named, villages
+    /// given by their 12-digit codes, each once, times not negative.
+    pub fn check(&self) -> Result<(), FieldError> {
+        if self.practitioner_id.trim().is_empty() {
+            return Err(FieldError { column: "practitioner_id", reason: "a tour names its doctor".into() });
+        }
+        if self.facility_id.trim().is_empty() {
+            return Err(FieldError {
+                column: "facility_id",
+                reason: "a tour names the facility it leaves from".into(),
+            });
+        }
+        if self.villages.is_empty() {
+            return Err(FieldError { column: "villages", reason: "a tour visits at least one village".into() });
+        }
+        for (i, v) in self.villages.iter().enumerate() {
+            if v.level() != RegionLevel::Village {
+                return Err(FieldError {
+                    column: "villages",
+                    reason: format!("{v} is not a village's code (12 digits)"),
+                });
+            }
+            if self.villages[..i].contains(v) {
+                return Err(FieldError { column: "villages", reason: format!("{v} is visited twice in one tour") });
+            }
+        }
+        for (column, m) in [("travel_minutes", self.travel_minutes), ("duration_minutes", self.duration_minutes)] {
+            if !(m.is_finite() && m >= 0.0) {
+                return Err(FieldError { column, reason: format!("{m} is not a number of minutes, 0 or more") });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A visit made against a kept plan, as a row of `import plan-visits`
 /// (docs/plans.md): the plan, the village, the doctor of the line where the
 /// village has several, the day, a note.

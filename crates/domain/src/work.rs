@@ -293,6 +293,11 @@ pub struct NetworkCaseFacts {
     /// Whether its network alert is resolved: the last computation no longer
     /// found the gap.
     pub alert_resolved: bool,
+    /// For a close as planned: the kept plan in force that covers the place
+    /// (its id and version), the one asked for or else the latest put in
+    /// force; `None` when there is none such (docs/plans.md, "Network cases
+    /// closed as planned").
+    pub covering_plan: Option<(i64, i64)>,
 }
 
 /// A move of a network case, as a user asks for it.
@@ -305,8 +310,9 @@ pub enum NetworkCaseMove {
     /// A step taken to fill the gap on `on` (a recruitment, a posting being
     /// arranged, a plan drafted).
     Step { on: NaiveDate, note: String },
-    /// Closes the case on the day `on`.
-    Close { reason: NetworkCloseReason, note: String, on: NaiveDate },
+    /// Closes the case on the day `on`; closed as planned, by the kept plan
+    /// `plan` (its id), or by the plan in force that covers the place.
+    Close { reason: NetworkCloseReason, note: String, on: NaiveDate, plan: Option<i64> },
 }
 
 impl NetworkCaseMove {

@@ -144,6 +144,8 @@ pub struct StoredNetworkCase {
     pub closed_at: Option<DateTime<Utc>>,
     pub closed_on: Option<NaiveDate>,
     pub close_reason: Option<NetworkCloseReason>,
+    /// Closed as planned: the kept plan that fills the gap, its id and version.
+    pub plan: Option<(i64, i64)>,
     pub version: i64,
     pub updated_at: DateTime<Utc>,
     pub events: Vec<CaseEvent>,
@@ -181,7 +183,7 @@ const ALERT_COLS: &str = "a.id AS alert_id, a.kind, a.region_code AS alert_regio
     a.county_code, a.blank_from, a.change, a.practitioner_id, a.facility_id, a.detail, a.raised_at, a.raised_by, \
     a.seen_at, a.resolved_at, a.resolved_by";
 const CASE_COLS: &str = "c.id, c.region_code, c.state, c.opened_at, c.opened_by, c.assignee, c.due, c.close_due, \
-    c.verified_on, c.closed_at, c.closed_on, c.close_reason, c.version, c.updated_at";
+    c.verified_on, c.closed_at, c.closed_on, c.close_reason, c.plan_id, c.plan_version, c.version, c.updated_at";
 
 macro_rules! col {
     ($row:expr, $name:literal, $what:expr) => {
@@ -244,6 +246,8 @@ macro_rules! case_of {
         let state: String = col!(r, "state", what);
         let reason: Option<String> = col!(r, "close_reason", what);
         let region: i64 = col!(r, "region_code", what);
+        let plan_id: Option<i64> = col!(r, "plan_id", what);
+        let plan_version: Option<i64> = col!(r, "plan_version", what);
         StoredNetworkCase {
             id,
             alert: alert_of!(r, Some(id), Some(state.clone())),
@@ -258,6 +262,7 @@ macro_rules! case_of {
             closed_at: col!(r, "closed_at", what),
             closed_on: col!(r, "closed_on", what),
             close_reason: reason.map(|x| parsed(&x, &what)).transpose()?,
+            plan: plan_id.zip(plan_version),
             version: col!(r, "version", what),
             updated_at: col!(r, "updated_at", what),
             events: vec![],
@@ -625,6 +630,29 @@ impl Store {
             .ctx(&ctx)?;
             let state: String = col!(head, "state", ctx);
             let resolved: Option<DateTime<Utc>> = col!(head, "resolved_at", ctx);
+            // A close as planned: a plan in force whose period has not ended on
+            // the day (it may start later) with a line for the place (the
+            // village's own line; for a township, a line of one of its villages).
+            let covering_plan = match mv {
+                NetworkCaseMove::Close { reason: NetworkCloseReason::Planned, on, plan, .. } => {
+                    let (lo, hi) = Scope::new(&region.short())?.code_range();
+                    let mut sql = String::from(
+                        "SELECT p.id, p.version FROM plans p
+                         WHERE p.state = 'in_force' AND p.period_end >= $1
+                           AND EXISTS (SELECT 1 FROM plan_lines l WHERE l.plan_id = p.id AND l.village_code BETWEEN $2 AND $3)",
+                    );
+                    if plan.is_some() {
+                        sql.push_str(" AND p.id = $4");
+                    }
+                    sql.push_str(" ORDER BY p.in_force_from DESC, p.id DESC LIMIT 1");
+                    let mut q = sqlx::query_as::<_, (i64, i64)>(&sql).bind(*on).bind(lo).bind(hi);
+                    if let Some(id) = plan {
+                        q = q.bind(*id);
+                    }
+                    q.fetch_optional(&mut *tx).await.ctx(&ctx)?
+                }
+                _ => None,
+            };
             let facts = NetworkCaseFacts {
                 id,
                 state: parsed(&state, &ctx)?,
@@ -633,6 +661,7 @@ impl Store {
                 assignee: col!(head, "assignee", ctx),
                 steps: steps as usize,
                 alert_resolved: resolved.is_some(),
+                covering_plan,
             };
             let to = rules.check(&facts, mv).map_err(|reason| StoreError::Constraint {
                 context: format!("network case {id} ({}): cannot {}", facts.state, mv.action()),
@@ -659,18 +688,26 @@ impl Store {
                     format!("verified on {on}: {}", note.trim())
                 }
                 NetworkCaseMove::Step { on, note } => format!("{on}: {}", note.trim()),
-                NetworkCaseMove::Close { reason, note, on } => {
+                NetworkCaseMove::Close { reason, note, on, .. } => {
+                    // Only a close as planned is linked to its plan.
+                    let plan = facts.covering_plan.filter(|_| *reason == NetworkCloseReason::Planned);
                     sqlx::query(
-                        "UPDATE network_cases SET closed_at = $1, closed_on = $2, close_reason = $3 WHERE id = $4",
+                        "UPDATE network_cases SET closed_at = $1, closed_on = $2, close_reason = $3, plan_id = $4,
+                            plan_version = $5 WHERE id = $6",
                     )
                     .bind(at)
                     .bind(*on)
                     .bind(reason.as_str())
+                    .bind(plan.map(|p| p.0))
+                    .bind(plan.map(|p| p.1))
                     .bind(id)
                     .execute(&mut *tx)
                     .await
                     .ctx(&ctx)?;
-                    format!("{}: {}", reason.as_str(), note.trim())
+                    match plan {
+                        Some((p, v)) => format!("{}: plan {p} version {v}: {}", reason.as_str(), note.trim()),
+                        None => format!("{}: {}", reason.as_str(), note.trim()),
+                    }
                 }
             };
             let mv = crate::moves::Move {

@@ -12,7 +12,7 @@
 use crate::db::{begin_write, now, on_pool, Backend, Scope, Store};
 use crate::error::{corrupt, Ctx, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::{LineKind, PlanDays, PlanLine, PlanState, PlanVisit, RegionCode};
+use domain::{LineKind, PlanDays, PlanLine, PlanState, PlanTour, PlanVisit, RegionCode};
 use serde::Serialize;
 
 /// Migration 22: plans, their lines and the visits made. A released migration:
@@ -65,6 +65,34 @@ CREATE TABLE plan_visits (
 )
 "#;
 
+/// Migration 26: the planner's roving tours kept with a plan (docs/plans.md,
+/// "Tours"), each with its villages in order; and the plan (id and version)
+/// a network case closed as planned is linked to. A released migration: never
+/// edited; a change is a new one.
+pub(crate) const V26: &str = r#"
+CREATE TABLE plan_tours (
+    id {id},
+    plan_id BIGINT NOT NULL REFERENCES plans (id),
+    tour_no BIGINT NOT NULL,
+    practitioner_id TEXT NOT NULL REFERENCES practitioners (practitioner_id),
+    facility_id TEXT NOT NULL REFERENCES facilities (facility_id),
+    halfdays TEXT NOT NULL,
+    travel_minutes DOUBLE PRECISION NOT NULL CHECK (travel_minutes >= 0),
+    duration_minutes DOUBLE PRECISION NOT NULL CHECK (duration_minutes >= 0),
+    population BIGINT NOT NULL CHECK (population >= 0),
+    UNIQUE (plan_id, tour_no)
+);
+CREATE TABLE plan_tour_stops (
+    tour_id BIGINT NOT NULL REFERENCES plan_tours (id),
+    stop_no BIGINT NOT NULL,
+    village_code BIGINT NOT NULL REFERENCES regions (code),
+    PRIMARY KEY (tour_id, stop_no)
+);
+CREATE INDEX plan_tour_stops_village ON plan_tour_stops (village_code);
+ALTER TABLE network_cases ADD COLUMN plan_id BIGINT REFERENCES plans (id);
+ALTER TABLE network_cases ADD COLUMN plan_version BIGINT
+"#;
+
 /// A plan to save: the planner's output for a region and period, or lines
 /// given by hand. The application checks each line alone before.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +108,18 @@ pub struct NewPlan {
     pub travel_minutes: f64,
     pub lower_bound_minutes: f64,
     pub lines: Vec<PlanLine>,
+    /// The planner's roving tours, numbered from 1 in this order; none for a
+    /// plan given by hand.
+    pub tours: Vec<PlanTour>,
+}
+
+/// A tour as kept, numbered from 1 within its plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredPlanTour {
+    pub id: i64,
+    pub plan_id: i64,
+    pub tour_no: i64,
+    pub tour: PlanTour,
 }
 
 /// A kept plan.
@@ -297,6 +337,53 @@ impl Store {
         rows.into_iter().map(|r| line_of(r, ctx)).collect()
     }
 
+    /// A plan's tours, by number, each with its villages in order (the caller
+    /// checks the scope: [`Store::plan`]).
+    pub async fn plan_tours(&self, plan_id: i64) -> Result<Vec<StoredPlanTour>, StoreError> {
+        let ctx = "reading a plan's tours";
+        type Row = (i64, i64, String, String, String, f64, f64, i64);
+        let (tours, stops): (Vec<Row>, Vec<(i64, i64)>) = on_pool!(self, p => {
+            let tours: Vec<Row> = sqlx::query_as(
+                "SELECT id, tour_no, practitioner_id, facility_id, halfdays, travel_minutes, duration_minutes, population
+                 FROM plan_tours WHERE plan_id = $1 ORDER BY tour_no",
+            )
+            .bind(plan_id)
+            .fetch_all(p)
+            .await
+            .ctx(ctx)?;
+            let stops: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT s.tour_id, s.village_code FROM plan_tour_stops s JOIN plan_tours t ON t.id = s.tour_id
+                 WHERE t.plan_id = $1 ORDER BY s.tour_id, s.stop_no",
+            )
+            .bind(plan_id)
+            .fetch_all(p)
+            .await
+            .ctx(ctx)?;
+            (tours, stops)
+        });
+        let mut villages: std::collections::HashMap<i64, Vec<RegionCode>> = std::collections::HashMap::new();
+        for (tour, v) in stops {
+            villages.entry(tour).or_default().push(region_of(v, ctx)?);
+        }
+        Ok(tours
+            .into_iter()
+            .map(|r| StoredPlanTour {
+                id: r.0,
+                plan_id,
+                tour_no: r.1,
+                tour: PlanTour {
+                    practitioner_id: r.2,
+                    facility_id: r.3,
+                    halfdays: r.4,
+                    villages: villages.remove(&r.0).unwrap_or_default(),
+                    travel_minutes: r.5,
+                    duration_minutes: r.6,
+                    population: r.7.max(0) as u64,
+                },
+            })
+            .collect())
+    }
+
     /// The visits made against a plan, by day and line.
     pub async fn plan_visits(&self, plan_id: i64) -> Result<Vec<StoredPlanVisit>, StoreError> {
         let ctx = "reading a plan's visits";
@@ -455,6 +542,7 @@ impl Store {
             .await
             .ctx(&ctx)?;
             write_lines(&mut tx, row.0, new.region, &new.lines, &ctx).await?;
+            write_tours(&mut tx, row.0, new.region, &new.tours, &ctx).await?;
             tx.commit().await.ctx(&ctx)?;
             Ok::<_, StoreError>(row)
         }.await)?;
@@ -789,6 +877,89 @@ where
         .execute(&mut **tx)
         .await
         .ctx(&lctx)?;
+    }
+    Ok(())
+}
+
+/// Writes a plan's tours and their stops, checked: each tour alone
+/// ([`PlanTour::check`]), its doctor and facility in the store, its villages
+/// villages of the store inside the plan's region.
+async fn write_tours<'c, DB>(
+    tx: &mut sqlx::Transaction<'c, DB>,
+    plan_id: i64,
+    region: RegionCode,
+    tours: &[PlanTour],
+    ctx: &str,
+) -> Result<(), StoreError>
+where
+    DB: sqlx::Database,
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    (String,): for<'r> sqlx::FromRow<'r, DB::Row>,
+    (i64,): for<'r> sqlx::FromRow<'r, DB::Row>,
+{
+    for (i, t) in tours.iter().enumerate() {
+        let no = i as i64 + 1;
+        let tctx = format!("{ctx}: tour {no} (doctor {})", t.practitioner_id);
+        t.check().map_err(|e| rejected(&tctx, format!("{}: {}", e.column, e.reason)))?;
+        let found: Option<(String,)> =
+            sqlx::query_as("SELECT practitioner_id FROM practitioners WHERE practitioner_id = $1")
+                .bind(t.practitioner_id.clone())
+                .fetch_optional(&mut **tx)
+                .await
+                .ctx(&tctx)?;
+        if found.is_none() {
+            return Err(rejected(&tctx, format!("practitioner_id: {} is not in the store", t.practitioner_id)));
+        }
+        let found: Option<(String,)> = sqlx::query_as("SELECT facility_id FROM facilities WHERE facility_id = $1")
+            .bind(t.facility_id.clone())
+            .fetch_optional(&mut **tx)
+            .await
+            .ctx(&tctx)?;
+        if found.is_none() {
+            return Err(rejected(&tctx, format!("facility_id: {} is not in the store", t.facility_id)));
+        }
+        for v in &t.villages {
+            let level: Option<(String,)> = sqlx::query_as("SELECT level FROM regions WHERE code = $1")
+                .bind(v.as_u64() as i64)
+                .fetch_optional(&mut **tx)
+                .await
+                .ctx(&tctx)?;
+            if !matches!(level, Some((lv,)) if lv == "village") {
+                return Err(rejected(&tctx, format!("villages: {v} is no village in the store")));
+            }
+            if !v.is_within(region) {
+                return Err(rejected(&tctx, format!("villages: {v} lies outside the plan's region {region}")));
+            }
+        }
+        let (tour_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO plan_tours (plan_id, tour_no, practitioner_id, facility_id, halfdays, travel_minutes,
+                duration_minutes, population)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(plan_id)
+        .bind(no)
+        .bind(t.practitioner_id.clone())
+        .bind(t.facility_id.clone())
+        .bind(t.halfdays.clone())
+        .bind(t.travel_minutes)
+        .bind(t.duration_minutes)
+        .bind(t.population.min(i64::MAX as u64) as i64)
+        .fetch_one(&mut **tx)
+        .await
+        .ctx(&tctx)?;
+        for (j, v) in t.villages.iter().enumerate() {
+            sqlx::query("INSERT INTO plan_tour_stops (tour_id, stop_no, village_code) VALUES ($1, $2, $3)")
+                .bind(tour_id)
+                .bind(j as i64 + 1)
+                .bind(v.as_u64() as i64)
+                .execute(&mut **tx)
+                .await
+                .ctx(&tctx)?;
+        }
     }
     Ok(())
 }

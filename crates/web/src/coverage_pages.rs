@@ -178,13 +178,19 @@ async fn coverage_page(
         Ok(p) => {
             let _ = write!(
                 b,
-                "<p>{}: {} · {}: {:.0} min · {}: {:.0} min</p>",
+                "<p id=\"plan-bounds\">{}: {} · {}: {} ({} {:.2}%) · {}: {:.0} min · {}: {:.0} min ({} {:.2}%)</p>",
                 lbl(l, "Population covered by roving doctors", "巡诊覆盖人口"),
                 p.covered_population,
+                lbl(l, "upper bound", "上界"),
+                p.population_bound,
+                lbl(l, "gap", "差距"),
+                p.population_gap() * 100.0,
                 lbl(l, "weekly travel", "每周路途"),
                 p.total_travel_minutes,
                 lbl(l, "lower bound", "下界"),
-                p.lower_bound_minutes
+                p.lower_bound_minutes,
+                lbl(l, "gap", "差距"),
+                p.gap() * 100.0
             );
             let rows: Vec<Vec<String>> = p
                 .villages

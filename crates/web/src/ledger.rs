@@ -40,13 +40,14 @@ pub fn page_routes() -> Router<AppState> {
 
 /// The tables of the ledger in the order the application makes them: the key a
 /// request names one by, and its English name (the sheets are named in Chinese).
-const TABLES: [(&str, &str); 6] = [
+const TABLES: [(&str, &str); 7] = [
     ("summary", "Summary"),
     ("serious", "Serious illness: concentrated treatment"),
     ("chronic", "Chronic illness: contracted services"),
     ("severe", "Severe illness: safety net"),
     ("cases", "Cases and assistance"),
     ("visits", "Visits"),
+    ("network_cases", "Network cases: gaps in the health network"),
 ];
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -77,7 +78,8 @@ fn level_of(v: &str) -> Result<RegionLevel, WebError> {
 /// The table a request names, by its key or its sheet's name.
 fn table_of(v: &str) -> Result<usize, WebError> {
     let v = v.trim();
-    const SHEETS: [&str; 6] = ["汇总", "大病集中救治", "慢病签约服务", "重病兜底保障", "个案与帮扶", "走访记录"];
+    const SHEETS: [&str; 7] =
+        ["汇总", "大病集中救治", "慢病签约服务", "重病兜底保障", "个案与帮扶", "走访记录", "网络个案"];
     TABLES.iter().position(|(k, _)| *k == v).or_else(|| SHEETS.iter().position(|s| *s == v)).ok_or_else(|| {
         WebError::BadRequest(format!(
             "table: {:?} is not a table of the ledger; expected one of {} (or its sheet's name: {})",

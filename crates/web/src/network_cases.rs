@@ -97,9 +97,15 @@ fn dated(date: &str, note: &str, today: NaiveDate) -> Result<(NaiveDate, String)
     Ok((past_date("date", date, today)?, text("note", note, true, 2000, true)?))
 }
 
-fn close_request(reason: &str, note: &str) -> Result<NetworkCaseRequest, WebError> {
+fn close_request(reason: &str, note: &str, plan: Option<&str>) -> Result<NetworkCaseRequest, WebError> {
     let reason: NetworkCloseReason = reason.parse().map_err(|e| WebError::BadRequest(format!("reason: {e}")))?;
-    Ok(NetworkCaseRequest::Close { reason, note: text("note", note, false, 2000, true)? })
+    let plan = match plan.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => Some(p.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| {
+            WebError::BadRequest(format!("plan_id: {p:?} is not a plan's number (a positive whole number)"))
+        })?),
+        None => None,
+    };
+    Ok(NetworkCaseRequest::Close { reason, note: text("note", note, false, 2000, true)?, plan })
 }
 
 // ---------------------------------------------------------------- the application's calls
@@ -214,6 +220,9 @@ struct NetworkCaseOut {
     closed_at: Option<String>,
     closed_on: Option<String>,
     close_reason: Option<NetworkCloseReason>,
+    /// Closed as planned: the kept plan that fills the gap.
+    plan_id: Option<i64>,
+    plan_version: Option<i64>,
     version: i64,
     updated_at: String,
 }
@@ -235,6 +244,8 @@ fn case_out(c: &StoredNetworkCase, today: NaiveDate) -> NetworkCaseOut {
         closed_at: c.closed_at.map(|d| d.to_rfc3339()),
         closed_on: c.closed_on.map(|d| d.to_string()),
         close_reason: c.close_reason,
+        plan_id: c.plan.map(|p| p.0),
+        plan_version: c.plan.map(|p| p.1),
         version: c.version,
         updated_at: c.updated_at.to_rfc3339(),
     }
@@ -443,6 +454,10 @@ struct CloseIn {
     reason: String,
     #[serde(default)]
     note: String,
+    /// Closed as planned: the kept plan that fills the gap; absent, the plan
+    /// in force that covers the place.
+    #[serde(default)]
+    plan_id: Option<i64>,
 }
 
 async fn close_api(
@@ -453,7 +468,8 @@ async fn close_api(
 ) -> ApiResult<NetworkCaseRecordOut> {
     ctx.require(Permission::Work)?;
     let id = case_id(&id)?;
-    let req = close_request(&b.reason, &b.note)?;
+    let plan = b.plan_id.map(|p| p.to_string());
+    let req = close_request(&b.reason, &b.note, plan.as_deref())?;
     let c = move_case(&st, &ctx, id, version(b.version)?, req).await?;
     Ok(Json(record_out(&c)))
 }
@@ -658,6 +674,15 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: Option<WebError>) -
             c.closed_on.map(|d| d.to_string()).unwrap_or_default()
         );
     }
+    if let Some((plan, v)) = c.plan {
+        let _ = write!(
+            b,
+            "<dt>{}</dt><dd id=\"case-plan\"><a href=\"/plans/{plan}\">{} {plan}</a>, {} {v}</dd>",
+            lbl(l, "Filled by the plan", "由计划补充"),
+            lbl(l, "plan", "计划"),
+            lbl(l, "version", "版本"),
+        );
+    }
     b.push_str("</dl>");
     let _ = write!(b, "<h2>{}</h2><table id=\"network-case-history\"><tbody>", lbl(l, "History", "历史"));
     for e in &c.events {
@@ -722,9 +747,15 @@ fn forms(ctx: &Ctx, c: &StoredNetworkCase, today: NaiveDate) -> String {
         b,
         "<h2>{cl}</h2><form method=\"post\" action=\"/network-cases/{id}/close\" class=\"stack\" id=\"close-form\">{hidden}\
 <label>{r}<select name=\"reason\">{options}</select></label>\
+<label>{pl}<input name=\"plan_id\" inputmode=\"numeric\" pattern=\"[0-9]*\"></label>\
 <label>{note}<textarea name=\"note\" rows=\"2\"></textarea></label><button type=\"submit\">{cl}</button></form>",
         cl = lbl(l, "Close", "结案"),
         r = lbl(l, "Reason for closing", "结案原因"),
+        pl = lbl(
+            l,
+            "Plan (planned: its number; empty, the plan in force for the place)",
+            "计划（派驻或巡诊：计划编号；留空则取该地在执行的计划）"
+        ),
     );
     b
 }
@@ -751,6 +782,8 @@ struct MoveForm {
     note: String,
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    plan_id: String,
 }
 
 async fn form_move(st: &AppState, ctx: &Ctx, id: &str, f: &MoveForm, action: &str) -> PageResult {
@@ -769,7 +802,7 @@ async fn form_move(st: &AppState, ctx: &Ctx, id: &str, f: &MoveForm, action: &st
                 let (on, note) = dated(&f.date, &f.note, day)?;
                 NetworkCaseRequest::Step { on, note }
             }
-            _ => close_request(&f.reason, &f.note)?,
+            _ => close_request(&f.reason, &f.note, Some(f.plan_id.as_str()))?,
         };
         move_case(st, ctx, id, version, req).await
     }

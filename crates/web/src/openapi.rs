@@ -452,8 +452,32 @@ fn plans_schemas() -> Value {
             "in_force_from": date_or_null.clone(), "in_force_until": date_or_null.clone(),
             "made_by": { "type": "string" }, "made_at": { "type": "string", "format": "date-time" },
             "changed_by": { "type": "string" }, "changed_at": { "type": "string", "format": "date-time" } } },
-        "PlanDetail": { "type": "object", "required": ["plan", "today", "lines", "visits"], "properties": {
+        "PlanDetail": { "type": "object", "required": ["plan", "today", "population", "tours", "lines", "visits"], "properties": {
             "plan": { "$ref": "#/components/schemas/Plan" }, "today": date.clone(),
+            "population": { "type": "object", "nullable": true, "required": ["covered", "bound", "gap"],
+                "description": "the weekly plan's population covered by roving against its upper bound (a relaxation solved exactly); null for lines given by hand or a plan saved before bounds were kept",
+                "properties": { "covered": { "type": "integer" }, "bound": { "type": "integer" },
+                    "gap": { "type": "number", "description": "(bound - covered) / bound; 0 when the bound is 0" } } },
+            "tours": { "type": "object", "nullable": true, "description": "the planner's roving tours kept with the plan, with both bounds; null when none were planned with it",
+                "required": ["visits_per_month", "halfdays_per_month", "halfday_minutes", "service_minutes", "doctors", "toured_villages",
+                    "covered_population", "population_bound", "population_gap", "travel_minutes", "travel_bound_minutes", "travel_gap", "not_planned", "items"],
+                "properties": {
+                    "visits_per_month": { "type": "integer" }, "halfdays_per_month": { "type": "integer" },
+                    "halfday_minutes": { "type": "number" }, "service_minutes": { "type": "number" },
+                    "doctors": { "type": "integer" }, "toured_villages": { "type": "integer" },
+                    "covered_population": { "type": "integer" }, "population_bound": { "type": "integer" },
+                    "population_gap": { "type": "number", "description": "(bound - covered) / bound" },
+                    "travel_minutes": { "type": "number", "description": "round trips of all runs in a month" },
+                    "travel_bound_minutes": { "type": "number" },
+                    "travel_gap": { "type": "number", "description": "(travel - bound) / bound" },
+                    "not_planned": { "type": "string", "description": "why no tours were planned (too many blank villages); empty when they were" },
+                    "items": { "type": "array", "items": { "type": "object", "required": ["tour_no", "practitioner_id", "facility_id", "halfdays",
+                            "village_codes", "travel_minutes", "duration_minutes", "population"], "properties": {
+                        "tour_no": { "type": "integer" }, "practitioner_id": { "type": "string" }, "facility_id": { "type": "string" },
+                        "halfdays": { "type": "string", "description": "the month's half-days it runs: W1 Mon AM;W3 Mon AM" },
+                        "village_codes": { "type": "array", "items": { "type": "string" }, "description": "in the order visited" },
+                        "travel_minutes": { "type": "number" }, "duration_minutes": { "type": "number" },
+                        "population": { "type": "integer" } } } } } },
             "lines": { "type": "array", "items": { "type": "object", "required": ["line_no", "village_code", "kind", "practitioner_id",
                     "term_start", "term_end", "days", "halfdays", "travel_minutes", "due", "made"], "properties": {
                 "line_no": { "type": "integer" }, "village_code": { "type": "string" },
@@ -474,7 +498,11 @@ fn plans_schemas() -> Value {
             "visits_per_week": { "type": "integer", "minimum": 1, "maximum": 10, "nullable": true },
             "outreach_halfdays": { "type": "integer", "minimum": 1, "maximum": 10, "nullable": true },
             "max_travel_minutes": { "type": "number", "nullable": true },
-            "dispatch_population": { "type": "integer", "minimum": 0, "nullable": true } } },
+            "dispatch_population": { "type": "integer", "minimum": 0, "nullable": true },
+            "visits_per_month": { "type": "integer", "minimum": 1, "maximum": 40, "nullable": true, "description": "tours: visits a toured village gets a month (4)" },
+            "halfdays_per_month": { "type": "integer", "minimum": 1, "maximum": 40, "nullable": true, "description": "tours: most half-days a doctor gives to tours a month (8)" },
+            "halfday_minutes": { "type": "number", "nullable": true, "description": "tours: a half-day's travel and service (240)" },
+            "service_minutes": { "type": "number", "nullable": true, "description": "tours: time in each village (45)" } } },
         "PlanLinesRequest": { "type": "object", "required": ["lines"], "additionalProperties": false, "properties": {
             "lines": { "type": "array", "items": line_in } } },
         "PlanMoveRequest": { "type": "object", "required": ["to"], "additionalProperties": false, "properties": {
@@ -530,7 +558,7 @@ fn network_case_paths() -> Value {
             "operationId": "addNetworkCaseStep", "parameters": [id()], "requestBody": body("NetworkCaseNoteRequest"),
             "responses": errors(json!({ "201": ok("NetworkCaseRecord") })) } },
         "/network-cases/{id}/close": { "post": {
-            "summary": "Close the case: filled needs its network alert resolved (a computation no longer finds the gap); planned needs a note naming the dispatched doctor or the roving plan; not_needed needs a verification and a note. A refused close is a 409 with the reason and writes nothing.",
+            "summary": "Close the case: filled needs its network alert resolved (a computation no longer finds the gap); planned needs a kept plan in force, its period not ended, with a line for the place (the village, or a village of the township), the plan_id given or else the latest put in force, and links the case to it (plan_id, plan_version); not_needed needs a verification and a note. A refused close is a 409 with the reason and writes nothing.",
             "operationId": "closeNetworkCase", "parameters": [id()], "requestBody": body("NetworkCaseCloseRequest"),
             "responses": errors(json!({ "200": ok("NetworkCaseRecord") })) } },
     })
@@ -574,6 +602,8 @@ fn network_case_schemas() -> Value {
             "verified_on": { "type": "string", "format": "date", "nullable": true },
             "closed_at": { "type": "string", "format": "date-time", "nullable": true }, "closed_on": { "type": "string", "format": "date", "nullable": true },
             "close_reason": { "type": "string", "enum": ["filled", "planned", "not_needed"], "nullable": true },
+            "plan_id": { "type": "integer", "nullable": true, "description": "closed as planned: the kept plan that fills the gap" },
+            "plan_version": { "type": "integer", "nullable": true },
             "version": { "type": "integer" }, "updated_at": time.clone() } },
         "NetworkCaseRecord": { "allOf": [ { "$ref": "#/components/schemas/NetworkCase" }, { "type": "object", "properties": {
             "events": { "type": "array", "items": { "type": "object", "properties": {
@@ -584,7 +614,8 @@ fn network_case_schemas() -> Value {
             "note": { "type": "string", "minLength": 1, "maxLength": 2000 } } },
         "NetworkCaseCloseRequest": { "type": "object", "additionalProperties": false, "required": ["version", "reason"], "properties": {
             "version": version, "reason": { "type": "string", "enum": ["filled", "planned", "not_needed"] },
-            "note": { "type": "string", "maxLength": 2000, "description": "required for planned and not_needed" } } },
+            "note": { "type": "string", "maxLength": 2000, "description": "required for not_needed" },
+            "plan_id": { "type": "integer", "minimum": 1, "nullable": true, "description": "planned: the kept plan in force with a line for the place; absent, the latest such plan put in force" } } },
     })
 }
 
@@ -730,7 +761,7 @@ fn registry_paths() -> Value {
             "operationId": "changePerson", "parameters": [person_param()], "requestBody": body("ChangePersonRequest"),
             "responses": errors(json!({ "200": ok("PersonTagged") })) } },
         "/ledger": { "get": {
-            "summary": "The work ledger (台账) of the caller's scope: the summary by village, township or county, the three batches of the patient ledger with what each patient is still owed, the cases with their measures, the visits. JSON: the tables (table= one of them); CSV: one table (table=, the summary by default); XLSX: a workbook of every table. Resident IDs are masked unless the role may see them. Audited; CSV and XLSX need a role that may export.",
+            "summary": "The work ledger (台账) of the caller's scope: the summary by village, township or county, the three batches of the patient ledger with what each patient is still owed, the cases with their measures, the visits, the network cases (gaps in the health network inside the scope, with the plan that fills those closed as planned). JSON: the tables (table= one of them); CSV: one table (table=, the summary by default); XLSX: a workbook of every table. Resident IDs are masked unless the role may see them. Audited; CSV and XLSX need a role that may export.",
             "operationId": "ledger",
             "parameters": [year("the year of the patient ledger, 1990 to 2100 (else a 400); default this year", 1990, 2100),
                            query("level", "the rows of the summary: village, township (default) or county", "string"),
@@ -789,7 +820,7 @@ fn registry_schemas() -> Value {
             "as_of": { "type": "string", "format": "date", "description": "the day overdue cases and this quarter's follow-ups are counted on" },
             "tables": { "type": "array", "items": { "$ref": "#/components/schemas/LedgerTable" } } } },
         "LedgerTable": { "type": "object", "required": ["key", "name", "header", "rows"], "properties": {
-            "key": { "type": "string", "enum": ["summary", "serious", "chronic", "severe", "cases", "visits"] },
+            "key": { "type": "string", "enum": ["summary", "serious", "chronic", "severe", "cases", "visits", "network_cases"] },
             "name": { "type": "string", "description": "the sheet's name" },
             "header": { "type": "array", "items": text },
             "rows": { "type": "array", "items": { "type": "array", "items": { "oneOf": [ { "type": "string" }, { "type": "integer" } ], "nullable": true,

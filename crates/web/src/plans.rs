@@ -24,7 +24,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post, put};
 use axum::{Form, Json, Router};
 use chrono::{Datelike, NaiveDate};
-use coverage::PlanSettings;
+use coverage::{PlanSettings, TourSettings};
 use domain::{LineKind, PlanDays, PlanLine, PlanState, PlanVisit, RegionCode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -152,12 +152,153 @@ pub struct VisitOut {
     pub recorded_at: String,
 }
 
+/// The weekly plan's population covered by roving against its bound.
+#[derive(Serialize)]
+pub struct PopulationOut {
+    pub covered: u64,
+    pub bound: u64,
+    pub gap: f64,
+}
+
+#[derive(Serialize)]
+pub struct TourOut {
+    pub tour_no: i64,
+    pub practitioner_id: String,
+    pub facility_id: String,
+    pub halfdays: String,
+    pub village_codes: Vec<String>,
+    pub travel_minutes: f64,
+    pub duration_minutes: f64,
+    pub population: u64,
+}
+
+/// The tours kept with a plan, their settings, figures and gaps.
+#[derive(Serialize)]
+pub struct ToursOut {
+    pub visits_per_month: u32,
+    pub halfdays_per_month: u32,
+    pub halfday_minutes: f64,
+    pub service_minutes: f64,
+    pub doctors: usize,
+    pub toured_villages: usize,
+    pub covered_population: u64,
+    pub population_bound: u64,
+    pub population_gap: f64,
+    pub travel_minutes: f64,
+    pub travel_bound_minutes: f64,
+    pub travel_gap: f64,
+    /// Why no tours were planned; empty when they were.
+    pub not_planned: String,
+    pub items: Vec<TourOut>,
+}
+
 #[derive(Serialize)]
 pub struct PlanDetailOut {
     pub plan: PlanOut,
     pub today: String,
+    /// The weekly plan's population against its bound; null for a plan given
+    /// by hand or saved before the bound was kept.
+    pub population: Option<PopulationOut>,
+    /// The tours kept with the plan; null when none were planned with it.
+    pub tours: Option<ToursOut>,
     pub lines: Vec<LineOut>,
     pub visits: Vec<VisitOut>,
+}
+
+/// The tours kept with a plan: their figures with both gaps, as on the
+/// coverage page, and each tour.
+fn render_tours(b: &mut String, l: Lang, k: &KeptPlan) {
+    let Some(r) = &k.planner.tours else { return };
+    let _ = write!(b, "<h2>{}</h2>", lbl(l, "Roving tours", "巡诊路线"));
+    if !r.not_planned.is_empty() {
+        let _ = write!(b, "<p class=\"note\" id=\"plan-tours-none\">{}</p>", esc(&r.not_planned));
+        return;
+    }
+    let _ = write!(
+        b,
+        "<p id=\"plan-tours-gap\">{}: {} · {}: {} ({} {:.2}%) · {}: {:.0} min · {}: {:.0} min ({} {:.2}%)</p>",
+        lbl(l, "Population covered by tours", "路线覆盖人口"),
+        r.covered_population,
+        lbl(l, "upper bound", "上界"),
+        r.population_bound,
+        lbl(l, "gap", "差距"),
+        r.population_gap() * 100.0,
+        lbl(l, "monthly travel", "每月路途"),
+        r.travel_minutes,
+        lbl(l, "lower bound", "下界"),
+        r.travel_bound_minutes,
+        lbl(l, "gap", "差距"),
+        r.travel_gap() * 100.0
+    );
+    let _ = write!(
+        b,
+        "<p class=\"note\">{} {} · {} {} · {} {} min · {} {} min</p>",
+        lbl(l, "visits a month", "每月巡诊次数"),
+        r.visits_per_month,
+        lbl(l, "half-days a doctor", "每名医生半天数"),
+        r.halfdays_per_month,
+        lbl(l, "half-day", "半天"),
+        r.halfday_minutes,
+        lbl(l, "in each village", "每村停留"),
+        r.service_minutes
+    );
+    let _ = write!(
+        b,
+        "<table id=\"plan-tours\"><thead><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        lbl(l, "Doctor", "医生"),
+        lbl(l, "Facility", "机构"),
+        lbl(l, "Half-days", "半天"),
+        lbl(l, "Villages, in order", "行政村（按顺序）"),
+        lbl(l, "Travel (min)", "路途（分钟）"),
+        lbl(l, "Population", "人口"),
+    );
+    for t in &k.tours {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>{}</td></tr>",
+            t.tour_no,
+            esc(&t.tour.practitioner_id),
+            esc(&t.tour.facility_id),
+            esc(&t.tour.halfdays).replace(';', "<br>"),
+            t.tour.villages.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" → "),
+            t.tour.travel_minutes,
+            t.tour.population
+        );
+    }
+    b.push_str("</tbody></table>");
+}
+
+fn tours_out(k: &KeptPlan) -> Option<ToursOut> {
+    let r = k.planner.tours.as_ref()?;
+    Some(ToursOut {
+        visits_per_month: r.visits_per_month,
+        halfdays_per_month: r.halfdays_per_month,
+        halfday_minutes: r.halfday_minutes,
+        service_minutes: r.service_minutes,
+        doctors: r.doctors,
+        toured_villages: r.toured_villages,
+        covered_population: r.covered_population,
+        population_bound: r.population_bound,
+        population_gap: r.population_gap(),
+        travel_minutes: r.travel_minutes,
+        travel_bound_minutes: r.travel_bound_minutes,
+        travel_gap: r.travel_gap(),
+        not_planned: r.not_planned.clone(),
+        items: k
+            .tours
+            .iter()
+            .map(|t| TourOut {
+                tour_no: t.tour_no,
+                practitioner_id: t.tour.practitioner_id.clone(),
+                facility_id: t.tour.facility_id.clone(),
+                halfdays: t.tour.halfdays.clone(),
+                village_codes: t.tour.villages.iter().map(|v| v.to_string()).collect(),
+                travel_minutes: t.tour.travel_minutes,
+                duration_minutes: t.tour.duration_minutes,
+                population: t.tour.population,
+            })
+            .collect(),
+    })
 }
 
 fn detail_out(k: &KeptPlan, today: NaiveDate) -> PlanDetailOut {
@@ -191,7 +332,12 @@ fn detail_out(k: &KeptPlan, today: NaiveDate) -> PlanDetailOut {
             recorded_at: v.recorded_at.to_rfc3339(),
         })
         .collect();
-    PlanDetailOut { plan: plan_out(&k.plan), today: today.to_string(), lines, visits }
+    let population = k.planner.population_bound.map(|bound| PopulationOut {
+        covered: k.planner.covered_population,
+        bound,
+        gap: coverage::population_gap(k.planner.covered_population, bound),
+    });
+    PlanDetailOut { plan: plan_out(&k.plan), today: today.to_string(), population, tours: tours_out(k), lines, visits }
 }
 
 #[derive(Serialize)]
@@ -266,6 +412,18 @@ pub struct PlanIn {
     pub max_travel_minutes: Option<f64>,
     #[serde(default)]
     pub dispatch_population: Option<u32>,
+    /// Tours: visits a toured village gets a month.
+    #[serde(default)]
+    pub visits_per_month: Option<u32>,
+    /// Tours: most half-days a doctor gives to tours a month.
+    #[serde(default)]
+    pub halfdays_per_month: Option<u32>,
+    /// Tours: minutes of a half-day, travel and service together.
+    #[serde(default)]
+    pub halfday_minutes: Option<f64>,
+    /// Tours: minutes spent in each village.
+    #[serde(default)]
+    pub service_minutes: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -368,6 +526,15 @@ async fn create(st: &AppState, ctx: &Ctx, b: &PlanIn) -> Result<StoredPlan, WebE
                 dispatch_population: b.dispatch_population.unwrap_or(d.dispatch_population),
                 model: d.model,
             };
+            let t = TourSettings::default();
+            let tours = TourSettings {
+                visits_per_month: b.visits_per_month.unwrap_or(t.visits_per_month),
+                halfdays_per_month: b.halfdays_per_month.unwrap_or(t.halfdays_per_month),
+                halfday_minutes: b.halfday_minutes.unwrap_or(t.halfday_minutes),
+                service_minutes: b.service_minutes.unwrap_or(t.service_minutes),
+                dispatch_population: settings.dispatch_population,
+                model: settings.model,
+            };
             let p = st
                 .app
                 .draft_plan_from_planner(
@@ -377,6 +544,7 @@ async fn create(st: &AppState, ctx: &Ctx, b: &PlanIn) -> Result<StoredPlan, WebE
                     period,
                     as_of,
                     &settings,
+                    Some(&tours),
                     &coverage::Settings::default(),
                     actor,
                 )
@@ -522,18 +690,29 @@ async fn render_list(
     let plans = st.app.plans(ctx.scope()).await?;
     let _ = write!(
         b,
-        "<table id=\"plans\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        "<table id=\"plans\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
         lbl(l, "Plan", "计划"),
         lbl(l, "Region", "地区"),
         lbl(l, "Period", "期间"),
         lbl(l, "Version", "版本"),
         lbl(l, "State", "状态"),
         lbl(l, "Made by", "制定人"),
+        lbl(l, "Travel gap", "路途差距"),
+        lbl(l, "Population gap", "人口差距"),
     );
     for p in &plans {
+        let r = app::plans::planner_record(p);
+        let travel = if r.from_planner {
+            format!("{:.2}%", app::plans::gap(p.travel_minutes, p.lower_bound_minutes) * 100.0)
+        } else {
+            "—".into()
+        };
+        let population = r.population_bound.map_or("—".into(), |bound| {
+            format!("{:.2}%", coverage::population_gap(r.covered_population, bound) * 100.0)
+        });
         let _ = write!(
             b,
-            "<tr><td><a href=\"/plans/{id}\">{id}</a></td><td>{}</td><td>{} – {}</td><td>{}</td><td class=\"state-{}\">{}</td><td>{}</td></tr>",
+            "<tr><td><a href=\"/plans/{id}\">{id}</a></td><td>{}</td><td>{} – {}</td><td>{}</td><td class=\"state-{}\">{}</td><td>{}</td><td>{travel}</td><td>{population}</td></tr>",
             p.region.short(),
             p.period_start,
             p.period_end,
@@ -633,6 +812,10 @@ async fn create_form(
         outreach_halfdays: None,
         max_travel_minutes: None,
         dispatch_population: None,
+        visits_per_month: None,
+        halfdays_per_month: None,
+        halfday_minutes: None,
+        service_minutes: None,
     };
     match create(&st, &ctx, &b).await {
         Ok(p) => Ok(Redirect::to(&format!("/plans/{}", p.id)).into_response()),
@@ -702,7 +885,34 @@ async fn render_plan(st: &AppState, ctx: &Ctx, id: i64, error: Option<WebError>)
             k.gap() * 100.0
         );
     }
-    b.push_str("</dl>");
+    // The population covered by roving against its bound, on every plan.
+    let _ =
+        write!(b, "<dt>{}</dt><dd id=\"plan-population-gap\">", lbl(l, "Population covered by roving", "巡诊覆盖人口"));
+    match (k.planner.population_bound, k.population_gap()) {
+        (Some(bound), Some(g)) => {
+            let _ = write!(
+                b,
+                "{}; {} {}; {} {:.2}%",
+                k.planner.covered_population,
+                lbl(l, "upper bound", "上界"),
+                bound,
+                lbl(l, "gap to the bound", "与上界差距"),
+                g * 100.0
+            );
+        }
+        _ if !k.planner.from_planner => b.push_str(lbl(
+            l,
+            "no bound: the lines were given by hand, not by the planner",
+            "无上界：条目为手工填写，非规划器生成",
+        )),
+        _ => b.push_str(lbl(
+            l,
+            "no bound kept: the plan was saved before bounds were kept",
+            "未保存上界：此计划保存于记录上界之前",
+        )),
+    }
+    b.push_str("</dd></dl>");
+    render_tours(&mut b, l, &k);
 
     // The moves the user may make.
     if may_decide(ctx.user.role, ctx.scope()).is_ok() && ctx.scope().admits(p.region) {

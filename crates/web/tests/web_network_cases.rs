@@ -107,14 +107,47 @@ async fn a_kept_network_alert_is_a_case_of_its_county(kind: Kind) {
         (c["state"].clone(), c["assignee"].clone(), c["version"].clone()),
         (json!("assigned"), json!("officer_a"), json!(2))
     );
-    let r = api_a
-        .post_json(
-            &format!("/api/v1/network-cases/{id}/close"),
-            &json!({ "version": 2, "reason": "planned", "note": "roving team on Tuesdays" }).to_string(),
-        )
-        .await;
+    // Planned needs a kept plan in force with a line for the village.
+    let close = |plan: Value| {
+        json!({ "version": 2, "reason": "planned", "note": "roving team on Tuesdays", "plan_id": plan }).to_string()
+    };
+    let r = api_a.post_json(&format!("/api/v1/network-cases/{id}/close"), &close(Value::Null)).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("plan in force") && r.body.contains("341122100201"), "{}", r.body);
+    let period_end = (today + chrono::Duration::days(365)).to_string();
+    let plan = json!({ "region_code": "341122", "period_start": today.to_string(), "period_end": period_end,
+                       "lines": [{ "village_code": "341122100201", "kind": "rove", "practitioner_id": "PA1", "days": "Tue" }] })
+    .to_string();
+    let r = api_a.post_json("/api/v1/plans", &plan).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.json()["close_reason"], "planned");
+    let covering = r.json()["id"].as_i64().unwrap();
+    // Named while a draft: not in force, refused, naming it.
+    let r = api_a.post_json(&format!("/api/v1/network-cases/{id}/close"), &close(json!(covering))).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains(&format!("plan {covering}")), "{}", r.body);
+    for to in ["approved", "in_force"] {
+        let r = api_a.post_json(&format!("/api/v1/plans/{covering}/moves"), &json!({ "to": to }).to_string()).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    // In force: found without being named, and linked.
+    let r = api_a.post_json(&format!("/api/v1/network-cases/{id}/close"), &close(Value::Null)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let j = r.json();
+    assert_eq!(j["close_reason"], "planned");
+    assert_eq!((j["plan_id"].clone(), j["plan_version"].clone()), (json!(covering), json!(1)));
+    let page = a.get(&format!("/network-cases/{id}")).await;
+    assert!(page.body.contains(&format!("href=\"/plans/{covering}\"")), "{}", page.body);
+    // The ledger's sheet of network cases: the county's case, with its plan;
+    // none for the other county.
+    let ledger = api_a.get("/api/v1/ledger?table=network_cases").await;
+    assert_eq!(ledger.status, 200, "{}", ledger.body);
+    let t = &ledger.json()["tables"][0];
+    assert_eq!(t["key"], "network_cases", "{t}");
+    assert_eq!(t["rows"].as_array().unwrap().len(), 1, "{t}");
+    assert_eq!(t["rows"][0][0], json!(id), "{t}");
+    assert_eq!(t["rows"][0][16], json!(format!("计划 {covering} 第 1 版")), "{t}");
+    let theirs = api_b.get("/api/v1/ledger?table=network_cases").await.json();
+    assert_eq!(theirs["tables"][0]["rows"], json!([]), "{theirs}");
 
     // Audited.
     let audit = srv.state.app.audit_log(200).await.unwrap();

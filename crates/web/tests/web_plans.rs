@@ -180,6 +180,39 @@ async fn a_plan_is_kept_approved_put_in_force_and_followed(kind: Kind) {
         .collect();
     assert_eq!(states, [(2, "draft".to_string()), (1, "in_force".to_string())]);
 
+    // The saved plan keeps the planner's tours and bounds: the API and the
+    // plan page give the gaps the coverage page gave.
+    let v2 = plans[0]["id"].as_i64().unwrap();
+    let detail = a.get(&format!("/api/v1/plans/{v2}")).await.json();
+    let tours = &detail["tours"];
+    assert!(tours.is_object(), "{detail}");
+    let pop_gap = tours["population_gap"].as_f64().unwrap();
+    let travel_gap = tours["travel_gap"].as_f64().unwrap();
+    assert!(tours["covered_population"].as_u64().unwrap() <= tours["population_bound"].as_u64().unwrap());
+    assert_eq!(tours["items"].as_array().unwrap().len() as u64 > 0, tours["toured_villages"].as_u64().unwrap() > 0);
+    for t in tours["items"].as_array().unwrap() {
+        assert!(!t["village_codes"].as_array().unwrap().is_empty(), "{t}");
+        assert!(t["village_codes"][0].as_str().unwrap().starts_with("341122"), "{t}");
+    }
+    let weekly = &detail["population"];
+    assert!(weekly["covered"].as_u64().unwrap() <= weekly["bound"].as_u64().unwrap(), "{detail}");
+    let gaps = [format!("{:.2}%", pop_gap * 100.0), format!("{:.2}%", travel_gap * 100.0)];
+    let weekly_gap = format!("{:.2}%", weekly["gap"].as_f64().unwrap() * 100.0);
+    for body in [&cov.body, &a_page.get(&format!("/plans/{v2}")).await.body] {
+        for g in gaps.iter().chain([&weekly_gap]) {
+            assert!(body.contains(g.as_str()), "{g} on the page: {body}");
+        }
+    }
+    let p = a_page.get(&format!("/plans/{v2}")).await;
+    assert!(p.body.contains("id=\"plan-tours-gap\"") && p.body.contains("id=\"plan-population-gap\""), "{}", p.body);
+    assert!(p.body.contains("id=\"plan-tours\""), "{}", p.body);
+    // The plan by hand has no bound, and says so; both gaps are listed.
+    let p = a_page.get(&page_path).await;
+    assert!(p.body.contains("id=\"plan-population-gap\"") && !p.body.contains("plan-tours-gap"), "{}", p.body);
+    assert!(a.get(&page_path.replace("/plans", "/api/v1/plans")).await.json()["population"].is_null());
+    let listed = a_page.get("/plans").await;
+    assert!(listed.body.contains(&weekly_gap), "{}", listed.body);
+
     // Audited, with who did it.
     let audit = srv.state.app.audit_log(200).await.unwrap();
     assert_eq!(audit.iter().filter(|e| e.action == "plan_moved" && e.username == "officer_a").count(), 2);

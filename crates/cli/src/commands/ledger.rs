@@ -1,7 +1,8 @@
 //! `safetynet ledger`: the work ledger (台账) of a region and year as a workbook
 //! (docs/work.md, "The work ledger"): a summary by village, township or county,
 //! the three batches with what each patient is still owed, the cases and their
-//! measures, the visits. With `.csv`, one of its tables (`--table`).
+//! measures, the visits, the network cases. With `.csv`, one of its tables
+//! (`--table`).
 
 use crate::Global;
 use anyhow::Context;
@@ -27,7 +28,7 @@ pub struct Args {
     #[arg(long)]
     pub out: PathBuf,
     /// With a .csv file, the table to write (汇总, 大病集中救治, 慢病签约服务,
-    /// 重病兜底保障, 个案与帮扶, 走访记录); the summary by default.
+    /// 重病兜底保障, 个案与帮扶, 走访记录, 网络个案); the summary by default.
     #[arg(long)]
     pub table: Option<String>,
 }

@@ -88,7 +88,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     ts.validate()?;
     let as_of = args.as_of.unwrap_or_else(app::history::today);
     if args.save {
-        save(&args, global, as_of, &ps, &settings)?;
+        save(&args, global, as_of, &ps, &ts, &settings)?;
     }
     let Some(out) = &args.out else { return Ok(()) };
     let data = load_network(&args.files, global, "plan")?;
@@ -159,7 +159,13 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         p.count(Action::Uncovered),
         doctors.len()
     );
-    println!("  covered population {} of {}", p.covered_population, total_pop);
+    println!(
+        "  covered population {} of {}; upper bound {} (gap {:.2}%)",
+        p.covered_population,
+        total_pop,
+        p.population_bound,
+        p.population_gap() * 100.0
+    );
     println!("  total travel {:.1} minutes a week (one way)", p.total_travel_minutes);
     println!("  lower bound  {:.1} minutes (nearest feasible doctor for every visit)", p.lower_bound_minutes);
     println!("  gap          {:.2}%", p.gap() * 100.0);
@@ -229,6 +235,7 @@ fn save(
     global: &Global,
     as_of: NaiveDate,
     ps: &PlanSettings,
+    ts: &TourSettings,
     settings: &coverage::Settings,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
@@ -253,6 +260,7 @@ fn save(
                 (start, end),
                 as_of,
                 ps,
+                Some(ts),
                 settings,
                 &who,
             )
@@ -266,7 +274,8 @@ fn save(
     })?;
     let (plan, kept) = saved;
     let plan = plan.map_err(|e| anyhow::anyhow!("the plan was not saved: {e}"))?;
-    let lines = kept.and_then(Result::ok).map_or(0, |k| k.lines.len());
+    let kept = kept.and_then(Result::ok);
+    let lines = kept.as_ref().map_or(0, |k| k.lines.len());
     println!(
         "plan {} saved: region {} for {} to {}, version {}, draft, {} lines (network as of {}); gap to the bound {:.2}%",
         plan.id,
@@ -278,5 +287,29 @@ fn save(
         plan.as_of,
         app::plans::gap(plan.travel_minutes, plan.lower_bound_minutes) * 100.0
     );
+    if let Some(k) = &kept {
+        if let (Some(bound), Some(g)) = (k.planner.population_bound, k.population_gap()) {
+            println!(
+                "  population covered by roving {}, upper bound {} (gap {:.2}%)",
+                k.planner.covered_population,
+                bound,
+                g * 100.0
+            );
+        }
+        match &k.planner.tours {
+            Some(t) if t.not_planned.is_empty() => println!(
+                "  {} tours kept: population {}, upper bound {} (gap {:.2}%); travel {:.1} min a month, lower bound {:.1} (gap {:.2}%)",
+                k.tours.len(),
+                t.covered_population,
+                t.population_bound,
+                t.population_gap() * 100.0,
+                t.travel_minutes,
+                t.travel_bound_minutes,
+                t.travel_gap() * 100.0
+            ),
+            Some(t) => println!("  no tours kept: {}", t.not_planned),
+            None => {}
+        }
+    }
     Ok(())
 }
