@@ -52,6 +52,9 @@ fn to_py(py: Python<'_>, b: RecordBatch) -> PyResult<Py<PyAny>> {
     Ok(b.to_pyarrow(py)?.unbind())
 }
 
+/// Four pyarrow record batches.
+type Tables4 = (Py<PyAny>, Py<PyAny>, Py<PyAny>, Py<PyAny>);
+
 /// Settles claims. `Settler.from_toml(text)`: one policy file for every claim
 /// (as `safetynet settle --policy`); `Settler(policies)`: the export's `policies`
 /// table (`id, region, year, version, source`), the one in force chosen per
@@ -111,7 +114,7 @@ impl Settler {
         persons: &Bound<'_, PyAny>,
         accumulators: Option<&Bound<'_, PyAny>>,
         settled: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<(Py<PyAny>, Py<PyAny>, Py<PyAny>, Py<PyAny>)> {
+    ) -> PyResult<Tables4> {
         let claims = table("claims", claims)?;
         let persons = table("persons", persons)?;
         let acc = opt_table("accumulators", accumulators)?;
