@@ -22,6 +22,7 @@ def run(args: argparse.Namespace) -> int:
     spark = session.start(args.master, partitions=args.partitions, executor_memory=args.executor_memory)
     timings: Dict[str, float] = {}
     counts: Dict[str, int] = {}
+    executor_cpu: Dict[str, float] = {}
     try:
         m = datasets.manifest(args.export)
         year = int(m["year"])
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         jobs_asked = set(args.jobs.split(","))
         policy_toml = _text(args.policy)
 
-        t = time.time()
+        t, cpu0 = time.time(), session.local_executor_cpu()
         s = jobs.settle(
             spark, claims, persons,
             policies=None if policy_toml else read("policies"),
@@ -46,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
         datasets.write(s["accumulators"], out, "accumulators")
         without = s["without_policy"].groupBy().agg(F.sum("claims").alias("n")).collect()[0]["n"] or 0
         timings["settlement"] = time.time() - t
+        cpu1 = session.local_executor_cpu()
+        if cpu0 is not None and cpu1 is not None:
+            # The executors' CPU for the job, where they run on this machine.
+            executor_cpu["settlement"] = round(cpu1 - cpu0, 2)
         counts["claims_settled"] = spark.read.parquet(f"{out}/settlements").count()
         counts["claims_without_policy"] = int(without)
         s["_all"].unpersist()
@@ -107,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
             timings["whatif"] = time.time() - t
 
         execs = sorted(session.executors())
-        summary = {"year": year, "timings_s": timings, "counts": counts, "executors": execs}
+        summary = {"year": year, "timings_s": timings, "executor_cpu_s": executor_cpu, "counts": counts, "executors": execs}
         print(json.dumps(summary, indent=2))
         if args.summary:
             Path(args.summary).write_text(json.dumps(summary, indent=2))

@@ -113,6 +113,10 @@ def _small(df: Optional[DataFrame]) -> Optional[pa.Table]:
 # --------------------------------------------------------------------------- settlement
 
 SETTLE_OUT = "_kind string, " + SETTLEMENTS + ", tier string, base bigint, oop bigint, paid bigint, village_code string, claims bigint"
+# Rows a Python worker of the settlement job gets per Arrow batch: a
+# partition's claims, persons and accumulators are read whole before the engine
+# call, so large batches only save per-batch costs.
+SETTLE_BATCH = 1 << 16
 CLAIM_COLUMNS = [
     "claim_id", "facility_id", "person_id", "facility_level", "kind", "discharged", "total_cost", "eligible_cost",
 ]
@@ -129,59 +133,88 @@ def settle(
     settled: Optional[DataFrame] = None,
     buckets: int = 16,
 ) -> Dict[str, DataFrame]:
-    """Settles the claims not yet `settled`: shuffled by person (a hash bucket of
-    persons per engine call), each person's claims put in `(discharged, claim_id,
-    facility_id)` order (a claim is keyed by its ID and facility) and settled by
-    `Settler.settle` from the person's `accumulators`, under `policy_toml` (one
-    policy for every claim) or the export's `policies` (the one in force per
-    village and year). Returns `settlements`, `accumulators` and
-    `without_policy` (claims whose village has no policy, by village). A claim of
-    a person not among `persons` is refused, as the binary refuses it: nothing is
-    settled then."""
-    if settled is not None:
-        # By the whole key; a claim naming no facility has a null one.
-        done = settled.select("claim_id", F.coalesce("facility_id", F.lit("")).alias("_facility"))
-        claims = (
-            claims.withColumn("_facility", F.coalesce("facility_id", F.lit("")))
-            .join(done, on=["claim_id", "_facility"], how="left_anti")
-            .drop("_facility")
-        )
+    """Settles the claims not yet `settled`: the claims, the persons, their
+    stored `accumulators` and the claims `settled` already shuffled together
+    once, by a hash of `person_id` into `buckets` partitions, each partition one
+    engine call (`Settler.settle_persons`), which skips the settled claims, puts
+    each person's claims in
+    `(discharged, claim_id, facility_id)` order (a claim is keyed by its ID and
+    facility) and settles them from the person's accumulators, under
+    `policy_toml` (one policy for every claim) or the export's `policies` (the
+    one in force per village and year). Returns `settlements`, `accumulators` and
+    `without_policy` (claims whose village has no policy, by village), computed
+    and kept (persisted) before it returns. A claim of a person not among
+    `persons` is refused, as the binary refuses it: a ValueError, nothing
+    settled."""
     if "facility_id" not in claims.columns:
         claims = claims.withColumn("facility_id", F.lit(None).cast("string"))
-    orphans = claims.join(persons.select("person_id"), on="person_id", how="left_anti")
-    first = orphans.select("claim_id", "person_id").limit(1).collect()
-    if first:
-        raise ValueError(
-            f"{orphans.count()} claim(s) name a person who is not in the persons "
-            f"(first: claim {first[0]['claim_id']}, person {first[0]['person_id']}); nothing was settled"
-        )
-    # The person's status, and enrolment for the year where the export gives it
-    # (absent: enrolled, as the binary's files).
-    person_cols = ["person_id", "status"] + (["enrolled"] if "enrolled" in persons.columns else [])
-    todo = claims.select(*CLAIM_COLUMNS, "region_code").join(
-        persons.select(*person_cols), on="person_id", how="inner"
-    )
-    bucket = F.pmod(F.xxhash64("person_id"), F.lit(buckets))
-    todo = todo.withColumn("_bucket", bucket)
-    acc = accumulators if accumulators is not None else _empty(spark, ACCUMULATORS)
-    acc = acc.select(*[f.name for f in _struct(ACCUMULATORS).fields]).withColumn("_bucket", bucket)
+    # The person's status, enrolment for the year where the export gives it
+    # (absent: enrolled, as the binary's files) and village travel once per
+    # person, not with every claim; the claims keep their village only where the
+    # persons have none (the export's claims carry their person's village).
+    person_cols = ["person_id", "status"] + [c for c in ("enrolled", "region_code") if c in persons.columns]
+    claim_cols = CLAIM_COLUMNS + (["region_code"] if "region_code" not in persons.columns else [])
+    acc_cols = [f.name for f in _struct(ACCUMULATORS).fields]
+    # One dataset of the inputs, `_side` telling them apart (0 claim, 1 person,
+    # 2 accumulator, 3 settled claim): one shuffle puts a person's rows together.
+    def sided(df: DataFrame, k: int) -> DataFrame:
+        return df.withColumn("_side", F.lit(k).cast("byte"))
+
+    rows = sided(claims.select(*claim_cols), 0).unionByName(sided(persons.select(*person_cols), 1), allowMissingColumns=True)
+    if accumulators is not None:
+        rows = rows.unionByName(sided(accumulators.select(*acc_cols), 2), allowMissingColumns=True)
+    # The claims settled already go to their person's partition too (3), where
+    # the engine call skips them, by the whole key (a null facility is none).
+    if settled is not None:
+        done = settled.select("claim_id", "facility_id", "person_id")
+        rows = rows.unionByName(sided(done, 3), allowMissingColumns=True)
+    rows = rows.repartition(buckets, "person_id")
     source = ("toml", policy_toml) if policy_toml is not None else ("table", _small(policies))
     key = ("settler", uuid.uuid4().hex)
     tracker = session.tracker()
     schema = _arrow(SETTLE_OUT)
+    claim_set, person_set = list(claim_cols), list(person_cols)
+    has_acc, has_done = accumulators is not None, settled is not None
 
-    def run(claims_t: pa.Table, acc_t: pa.Table) -> pa.Table:
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import pyarrow.compute as pc
+
         import safetynet_engines as eng
 
+        got = [b for b in batches if b.num_rows]
+        if not got:
+            return
+        t = pa.Table.from_batches(got)
         session.mark(tracker)
         settler = _engine(
             key, lambda: eng.Settler.from_toml(source[1]) if source[0] == "toml" else eng.Settler(source[1])
         )
-        s, a, w = settler.settle(claims_t, acc_t if acc_t.num_rows else None)
-        return tagged({"s": pa.table(s), "a": pa.table(a), "w": pa.table(w)}, schema)
+        which = t.column("_side")
+        part = lambda k, cols: t.filter(pc.equal(which, k)).select(cols)  # noqa: E731
+        acc_t = part(2, acc_cols) if has_acc else None
+        done_t = part(3, ["claim_id", "facility_id"]) if has_done else None
+        s, a, w, o = settler.settle_persons(
+            part(0, claim_set),
+            part(1, person_set),
+            acc_t if acc_t is not None and acc_t.num_rows else None,
+            done_t if done_t is not None and done_t.num_rows else None,
+        )
+        yield from tagged({"s": pa.table(s), "a": pa.table(a), "w": pa.table(w), "o": pa.table(o)}, schema).to_batches()
 
-    out = todo.groupBy("_bucket").cogroup(acc.groupBy("_bucket")).applyInArrow(run, SETTLE_OUT)
-    out = out.persist()
+    with session.arrow_batches(SETTLE_BATCH):
+        out = rows.mapInArrow(run, SETTLE_OUT).persist()
+        # Computes and keeps every result, and counts the claims refused.
+        first = (
+            out.where(F.col("_kind") == "o")
+            .agg(F.count(F.lit(1)).alias("n"), F.min(F.struct("claim_id", "person_id")).alias("first"))
+            .collect()[0]
+        )
+    if first["n"]:
+        out.unpersist()
+        raise ValueError(
+            f"{first['n']} claim(s) name a person who is not in the persons "
+            f"(first: claim {first['first']['claim_id']}, person {first['first']['person_id']}); nothing was settled"
+        )
     return {
         "settlements": split(out, "s", SETTLEMENTS),
         "accumulators": split(out, "a", ACCUMULATORS),

@@ -3,6 +3,7 @@ executor processes did work."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -86,6 +87,53 @@ def start(master: Optional[str] = None, partitions: int = 8, executor_memory: st
     global _executors
     _executors = spark.sparkContext.accumulator(set(), _SetParam())
     return spark
+
+
+@contextlib.contextmanager
+def arrow_batches(rows: int):
+    """Arrow batches of `rows` rows to the Python workers for the actions run
+    inside (the session's default of 64 suits the bundled jobs' wide rows)."""
+    conf = SparkSession.getActiveSession().conf
+    name = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    before = conf.get(name)
+    conf.set(name, str(rows))
+    try:
+        yield
+    finally:
+        conf.set(name, before)
+
+
+def local_executor_cpu() -> Optional[float]:
+    """CPU seconds (user + system) used so far by the processes the driver's JVM
+    started on this machine: with `local-cluster[...]`, the executor JVMs and
+    their Python workers (finished workers counted through their parents).
+    None where the JVM is not a local process (then the executors are elsewhere)
+    or /proc cannot be read."""
+    try:
+        root = SparkSession.getActiveSession().sparkContext._gateway.proc.pid
+        tick = os.sysconf("SC_CLK_TCK")
+        parent, cpu = {}, {}
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parent[int(d)] = int(fields[1])
+            cpu[int(d)] = sum(int(x) for x in fields[11:15]) / tick
+    except (AttributeError, OSError, ValueError):
+        return None
+    children: dict = {}
+    for pid, pp in parent.items():
+        children.setdefault(pp, []).append(pid)
+    total, todo = 0.0, list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        total += cpu.get(pid, 0.0)
+        todo.extend(children.get(pid, []))
+    return total
 
 
 def executors() -> set:

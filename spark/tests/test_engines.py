@@ -106,6 +106,89 @@ def test_store_policies_in_force_by_village_and_year():
     assert pa.table(s).num_rows == 0 and sum(pa.table(w).column("claims").to_pylist()) == claims.num_rows
 
 
+def persons_of(claims: pa.Table) -> pa.Table:
+    """The distinct persons of `claims` with their status and enrolment."""
+    seen = {}
+    for r in claims.select(["person_id", "status", "enrolled"]).to_pylist():
+        seen.setdefault(r["person_id"], r)
+    return pa.Table.from_pylist(list(seen.values()))
+
+
+def test_persons_from_their_own_table_settle_the_same_and_orphans_come_back():
+    for case in cases():
+        settler = eng.Settler.from_toml((case / "policy.toml").read_text())
+        claims = claims_of(case)
+        want, want_acc, _ = settler.settle(claims)
+        persons = persons_of(claims)
+        # The persons in another order, one more without claims.
+        extra = pa.Table.from_pylist(
+            [{"person_id": "340102198001010018", "status": "ordinary", "enrolled": None}], schema=persons.schema
+        )
+        persons = pa.concat_tables([persons.take(list(reversed(range(persons.num_rows)))), extra])
+        s, a, w, o = settler.settle_persons(claims.drop(["status", "enrolled"]), persons)
+        assert eng.settlements_csv(s) == eng.settlements_csv(want), case.name
+        assert pa.table(a).to_pylist() == pa.table(want_acc).to_pylist(), case.name
+        assert pa.table(o).num_rows == 0
+    # A claim whose person is missing is not settled: it comes back, named.
+    case = CASES / "01_worked_example"
+    settler = eng.Settler.from_toml((case / "policy.toml").read_text())
+    claims = claims_of(case)
+    first = claims.column("person_id")[0].as_py()
+    persons = persons_of(claims)
+    lone = persons.filter(pc.not_equal(persons.column("person_id"), first))
+    s, _, _, o = settler.settle_persons(claims.drop(["status"]), lone)
+    o = pa.table(o)
+    mine = pc.equal(claims.column("person_id"), first)
+    assert o.num_rows == pc.sum(mine).as_py() > 0
+    assert set(o.column("person_id").to_pylist()) == {first}
+    assert pa.table(s).num_rows == claims.num_rows - o.num_rows
+    # Claims settled already are skipped: the rest continue from their accumulators.
+    persons = persons_of(claims)
+    order = pc.sort_indices(claims, [("discharged", "ascending"), ("claim_id", "ascending")])
+    first_two, rest = claims.take(order[:2]), claims.take(order[2:])
+    _, acc1, _ = settler.settle(first_two)
+    done = first_two.select(["claim_id"]).append_column("facility_id", pa.nulls(2, pa.string()))
+    s2, _, _, _ = settler.settle_persons(claims.drop(["status"]), persons, pa.table(acc1), done)
+    assert eng.settlements_csv(s2) == eng.settlements_csv(settler.settle(rest, pa.table(acc1))[0])
+    assert pa.table(s2).num_rows == rest.num_rows
+    # A person listed twice is refused.
+    try:
+        settler.settle_persons(claims, pa.concat_tables([persons, persons.slice(0, 1)]))
+    except eng.InputError as e:
+        assert f"persons: row {persons.num_rows + 1}: column person_id" in str(e), e
+    else:
+        raise AssertionError("a person listed twice was accepted")
+
+
+def test_persons_village_chooses_the_policy():
+    case = CASES / "01_worked_example"
+    src = (case / "policy.toml").read_text()
+    policies = pa.table({
+        "id": pa.array([7, 8], pa.int64()), "region": ["34", "61"], "year": pa.array([2024, 2024], pa.int64()),
+        "version": pa.array([1, 1], pa.int64()), "source": [src, src],
+    })
+    claims = claims_of(case)
+    persons = persons_of(claims)
+    first = persons.column("person_id")[0].as_py()
+    villages = ["610102001001" if x == first else "340102001001" for x in persons.column("person_id").to_pylist()]
+    s, _, w, _ = eng.Settler(policies).settle_persons(
+        claims.drop(["status"]), persons.append_column("region_code", pa.array(villages))
+    )
+    s = pa.table(s)
+    by_person = dict(zip(s.column("person_id").to_pylist(), s.column("policy_id").to_pylist()))
+    assert by_person[first] == 8 and set(v for k, v in by_person.items() if k != first) == {7}
+    village_of = dict(zip(persons.column("person_id").to_pylist(), villages))
+    assert all(village_of[p] == v for p, v in zip(s.column("person_id").to_pylist(), s.column("region_code").to_pylist()))
+    assert pa.table(w).num_rows == 0
+    # Without a village anywhere, the store's policies cannot choose.
+    try:
+        eng.Settler(policies).settle_persons(claims.drop(["status"]), persons)
+    except eng.InputError as e:
+        assert "region_code" in str(e), e
+    else:
+        raise AssertionError("claims without a village were settled under the store's policies")
+
+
 def test_bad_input_names_table_row_and_column():
     case = CASES / "01_worked_example"
     settler = eng.Settler.from_toml((case / "policy.toml").read_text())

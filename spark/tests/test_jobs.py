@@ -32,6 +32,16 @@ def test_settlement_job_equals_one_engine_call():
         out = jobs.settle(spark, cdf, pdf, policy_toml=policy, buckets=3)
         got = out["settlements"].toArrow()
         acc = out["accumulators"].toArrow()
+        # The claims settled already are skipped; the rest go on from the
+        # accumulators stored for them.
+        first = claims.sort_by([("discharged", "ascending"), ("claim_id", "ascending")]).slice(0, 2)
+        _, acc1, _ = eng.Settler.from_toml(policy).settle(first)
+        settled_df = spark.createDataFrame(
+            first.select(["claim_id", "person_id"]).append_column("facility_id", pa.nulls(2, pa.string()))
+        )
+        rest = jobs.settle(spark, cdf, pdf, policy_toml=policy, buckets=3, settled=settled_df,
+                           accumulators=spark.createDataFrame(pa.table(acc1)))
+        rest_got = rest["settlements"].toArrow()
         # A claim of a person outside the persons is refused, not dropped.
         lone = pdf.where(pdf.person_id != claims.column("person_id")[0].as_py())
         try:
@@ -43,6 +53,12 @@ def test_settlement_job_equals_one_engine_call():
         spark.stop()
     want, want_acc, _ = eng.Settler.from_toml(policy).settle(claims)
     assert eng.settlements_csv(got) == eng.settlements_csv(want)
+    keep = set(first.column("claim_id").to_pylist())
+    rest_want, _, _ = eng.Settler.from_toml(policy).settle(
+        claims.filter(pa.array([c not in keep for c in claims.column("claim_id").to_pylist()])), pa.table(acc1)
+    )
+    assert rest_got.num_rows == claims.num_rows - 2
+    assert eng.settlements_csv(rest_got) == eng.settlements_csv(rest_want)
     key = lambda r: (r["person_id"], r["year"], r["tier"])  # noqa: E731
     assert sorted(acc.to_pylist(), key=key) == sorted(pa.table(want_acc).to_pylist(), key=key)
 

@@ -52,6 +52,9 @@ fn to_py(py: Python<'_>, b: RecordBatch) -> PyResult<Py<PyAny>> {
     Ok(b.to_pyarrow(py)?.unbind())
 }
 
+/// Four pyarrow record batches.
+type Tables4 = (Py<PyAny>, Py<PyAny>, Py<PyAny>, Py<PyAny>);
+
 /// Settles claims. `Settler.from_toml(text)`: one policy file for every claim
 /// (as `safetynet settle --policy`); `Settler(policies)`: the export's `policies`
 /// table (`id, region, year, version, source`), the one in force chosen per
@@ -91,8 +94,39 @@ impl Settler {
     ) -> PyResult<(Py<PyAny>, Py<PyAny>, Py<PyAny>)> {
         let claims = table("claims", claims)?;
         let acc = opt_table("accumulators", accumulators)?;
-        let done = py.detach(|| settlement::settle(&self.0, &claims, acc.as_ref()))?;
+        let done = py.detach(|| settlement::settle(&self.0, &claims, acc.as_ref(), None, None))?;
         Ok((to_py(py, done.settlements)?, to_py(py, done.accumulators)?, to_py(py, done.without_policy)?))
+    }
+
+    /// As [`Settler::settle`], with the persons' fields from `persons`
+    /// (`person_id, status`, optional `enrolled` and `region_code`; every person
+    /// once) rather than from the claims, as the cluster's job hands a bucket of
+    /// persons with their claims. A claim whose person is not in `persons` is not
+    /// settled: it comes back in the fourth table, `orphans` (`claim_id,
+    /// facility_id, person_id`). The claims of `settled` (optional: `claim_id,
+    /// facility_id`, settled already) are skipped. Returns `(settlements,
+    /// accumulators, without_policy, orphans)`.
+    #[pyo3(signature = (claims, persons, accumulators=None, settled=None))]
+    fn settle_persons(
+        &self,
+        py: Python<'_>,
+        claims: &Bound<'_, PyAny>,
+        persons: &Bound<'_, PyAny>,
+        accumulators: Option<&Bound<'_, PyAny>>,
+        settled: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Tables4> {
+        let claims = table("claims", claims)?;
+        let persons = table("persons", persons)?;
+        let acc = opt_table("accumulators", accumulators)?;
+        let settled = opt_table("settled", settled)?;
+        let done =
+            py.detach(|| settlement::settle(&self.0, &claims, acc.as_ref(), Some(&persons), settled.as_ref()))?;
+        Ok((
+            to_py(py, done.settlements)?,
+            to_py(py, done.accumulators)?,
+            to_py(py, done.without_policy)?,
+            to_py(py, done.orphans)?,
+        ))
     }
 }
 
@@ -166,9 +200,8 @@ impl Facts {
         let (a, c, k) =
             (opt_table("alert_dates", alert_dates)?, opt_table("cases", cases)?, opt_table("contracts", contracts)?);
         let (cl, st) = (opt_table("claims", claims)?, opt_table("settlements", settlements)?);
-        let b = py.detach(|| {
-            self.0.village_facts(&h, &p, a.as_ref(), c.as_ref(), k.as_ref(), cl.as_ref(), st.as_ref())
-        })?;
+        let b =
+            py.detach(|| self.0.village_facts(&h, &p, a.as_ref(), c.as_ref(), k.as_ref(), cl.as_ref(), st.as_ref()))?;
         to_py(py, b)
     }
 

@@ -17,7 +17,7 @@ use arrow_array::RecordBatch;
 use chrono::Datelike;
 use domain::{ClaimKind, FacilityLevel, PovertyStatus, RegionCode, ResidentId};
 use settle::{Accumulators, BatchClaim, ClaimInput, Policy, TierAccumulator};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A policy and where it came from.
 pub struct PolicyRow {
@@ -85,11 +85,14 @@ impl Policies {
 }
 
 /// What one call settles: the settlements in settlement order, the persons' end
-/// accumulators, and the claims left without a policy, by village and year.
+/// accumulators, the claims left without a policy, by village and year, and
+/// (when the persons are given as a table) the claims whose person is not among
+/// them, left unsettled.
 pub struct Settled {
     pub settlements: RecordBatch,
     pub accumulators: RecordBatch,
     pub without_policy: RecordBatch,
+    pub orphans: RecordBatch,
 }
 
 fn parse<T: std::str::FromStr>(t: &Table, i: usize, column: &str, s: &str) -> Result<T>
@@ -99,22 +102,71 @@ where
     s.parse::<T>().map_err(|e| t.bad(i, column, &e.to_string()))
 }
 
+/// The persons' table of a call (`person_id, status`, optional `enrolled` and
+/// `region_code`), indexed by ID: where each claim's person gets its status,
+/// enrolment and village when the claims do not carry them.
+struct PersonsTable<'a> {
+    table: &'a Table,
+    rows: HashMap<&'a str, usize>,
+    ids: Vec<&'a str>,
+    statuses: Vec<&'a str>,
+    enrolled: Vec<Option<bool>>,
+    villages: Option<Vec<Option<&'a str>>>,
+}
+
+impl<'a> PersonsTable<'a> {
+    fn new(table: &'a Table) -> Result<PersonsTable<'a>> {
+        let ids = table.required_strings("person_id")?;
+        let statuses = table.required_strings("status")?;
+        let n = ids.len();
+        let enrolled = if table.has("enrolled") { table.flags("enrolled")? } else { vec![None; n] };
+        let villages = if table.has("region_code") { Some(table.strings("region_code")?) } else { None };
+        let mut rows = HashMap::with_capacity(n);
+        for (j, id) in ids.iter().enumerate() {
+            if let Some(first) = rows.insert(*id, j) {
+                return Err(table.bad(
+                    j,
+                    "person_id",
+                    &format!("person {id} listed twice (first on row {})", first + 1),
+                ));
+            }
+        }
+        Ok(PersonsTable { table, rows, ids, statuses, enrolled, villages })
+    }
+}
+
 /// Settles the claims of `claims` (with each row's person `status` and, for the
 /// store's policies, the person's village `region_code`), starting from
 /// `accumulators` (`person_id, year, tier, base, oop, paid`).
-pub fn settle(policies: &Policies, claims: &Table, accumulators: Option<&Table>) -> Result<Settled> {
+///
+/// With `persons`, the persons' fields come from that table instead (a village
+/// from the claims' `region_code` where the persons have none), and a claim
+/// whose person is not in it is left out of the settlement and returned in
+/// `orphans` (`claim_id, facility_id, person_id`). The claims of `settled`
+/// (`claim_id, facility_id`: settled already, by the whole key) are skipped.
+pub fn settle(
+    policies: &Policies,
+    claims: &Table,
+    accumulators: Option<&Table>,
+    persons: Option<&Table>,
+    settled: Option<&Table>,
+) -> Result<Settled> {
     let n = claims.rows();
     let ids = claims.required_strings("claim_id")?;
-    let persons = claims.required_strings("person_id")?;
+    let persons_col = claims.required_strings("person_id")?;
     let levels = claims.required_strings("facility_level")?;
     let kinds = claims.required_strings("kind")?;
     let discharged = claims.required_dates("discharged")?;
     let totals = claims.required_fen("total_cost")?;
     let eligibles = claims.required_fen("eligible_cost")?;
-    let statuses = claims.required_strings("status")?;
+    let table = persons.map(PersonsTable::new).transpose()?;
+    let statuses = if table.is_none() { claims.required_strings("status")? } else { Vec::new() };
     // Whether the person is enrolled for the claim's year (docs/parquet.md):
     // enrolled where the column is absent or the value null, as the binary's files.
-    let enrolled = if claims.has("enrolled") { claims.flags("enrolled")? } else { vec![None; n] };
+    let enrolled = match &table {
+        None if claims.has("enrolled") => claims.flags("enrolled")?,
+        _ => vec![None; n],
+    };
     // Whether the claim came with a referral: where a table has the column, a
     // blank is not referred, as in the binary's files; the exchange carries no
     // such column yet, and without it every claim counts as referred.
@@ -126,7 +178,8 @@ pub fn settle(policies: &Policies, claims: &Table, accumulators: Option<&Table>)
     let facilities = if claims.has("facility_id") { claims.strings("facility_id")? } else { vec![None; n] };
     let facility = |i: usize| facilities[i].unwrap_or("");
     let villages = if claims.has("region_code") { claims.strings("region_code")? } else { vec![None; n] };
-    if !policies.single && !claims.has("region_code") {
+    let villages_given = claims.has("region_code") || table.as_ref().is_some_and(|t| t.villages.is_some());
+    if !policies.single && !villages_given {
         return Err(EngineError::MissingColumn { table: claims.name, column: "region_code".into() });
     }
 
@@ -134,42 +187,123 @@ pub fn settle(policies: &Policies, claims: &Table, accumulators: Option<&Table>)
     let mut person_ids: Vec<ResidentId> = Vec::new();
     let mut person_status: Vec<PovertyStatus> = Vec::new();
     let mut person_village: Vec<Option<RegionCode>> = Vec::new();
+    let mut person_enrolled: Vec<Option<bool>> = Vec::new();
+    // With the persons' table: each of its rows' person, once parsed.
+    let mut row_person: Vec<u32> = vec![u32::MAX; table.as_ref().map_or(0, |t| t.ids.len())];
+    let mut orphans: Vec<usize> = Vec::new();
+    let done = match settled {
+        Some(t) => {
+            let ids = t.required_strings("claim_id")?;
+            let facilities = if t.has("facility_id") { t.strings("facility_id")? } else { vec![None; ids.len()] };
+            ids.into_iter().zip(facilities).map(|(c, f)| (c, f.unwrap_or(""))).collect()
+        }
+        None => HashSet::new(),
+    };
     let mut seen_claims: HashMap<(&str, &str), usize> = HashMap::with_capacity(n);
     let mut batch: Vec<BatchClaim> = Vec::with_capacity(n);
+    let mut batch_rows: Vec<usize> = Vec::with_capacity(n);
     for i in 0..n {
+        if !done.is_empty() && done.contains(&(ids[i], facility(i))) {
+            continue;
+        }
         if let Some(first) = seen_claims.insert((ids[i], facility(i)), i) {
             let key = domain::ClaimKey::new(facility(i), ids[i]);
             return Err(claims.bad(i, "claim_id", &format!("{key} used twice (first on row {})", first + 1)));
         }
-        let pid: ResidentId = parse(claims, i, "person_id", persons[i])?;
-        let status: PovertyStatus = parse(claims, i, "status", statuses[i])?;
-        let village = match villages[i] {
-            Some(v) => Some(RegionCode::parse(v).map_err(|e| claims.bad(i, "region_code", &e.to_string()))?),
-            None => None,
+        let p = match &table {
+            Some(t) => {
+                let Some(&j) = t.rows.get(persons_col[i]) else {
+                    orphans.push(i);
+                    continue;
+                };
+                if row_person[j] == u32::MAX {
+                    let pid: ResidentId = parse(t.table, j, "person_id", t.ids[j])?;
+                    let status: PovertyStatus = parse(t.table, j, "status", t.statuses[j])?;
+                    let village = match t.villages.as_ref().map_or(villages[i], |v| v[j]) {
+                        Some(v) => Some(RegionCode::parse(v).map_err(|e| match &t.villages {
+                            Some(_) => t.table.bad(j, "region_code", &e.to_string()),
+                            None => claims.bad(i, "region_code", &e.to_string()),
+                        })?),
+                        None => None,
+                    };
+                    if person_index.insert(pid, person_ids.len() as u32).is_some() {
+                        return Err(t.table.bad(j, "person_id", &format!("person {pid} listed twice")));
+                    }
+                    person_ids.push(pid);
+                    person_status.push(status);
+                    person_village.push(village);
+                    person_enrolled.push(t.enrolled[j]);
+                    row_person[j] = (person_ids.len() - 1) as u32;
+                }
+                let p = row_person[j];
+                if t.villages.is_none() {
+                    let village = match villages[i] {
+                        Some(v) => {
+                            Some(RegionCode::parse(v).map_err(|e| claims.bad(i, "region_code", &e.to_string()))?)
+                        }
+                        None => None,
+                    };
+                    if person_village[p as usize] != village {
+                        let pid = person_ids[p as usize];
+                        return Err(claims.bad(
+                            i,
+                            "region_code",
+                            &format!("person {pid} has another village on an earlier row"),
+                        ));
+                    }
+                }
+                p
+            }
+            None => {
+                let pid: ResidentId = parse(claims, i, "person_id", persons_col[i])?;
+                let status: PovertyStatus = parse(claims, i, "status", statuses[i])?;
+                let village = match villages[i] {
+                    Some(v) => Some(RegionCode::parse(v).map_err(|e| claims.bad(i, "region_code", &e.to_string()))?),
+                    None => None,
+                };
+                let p = *person_index.entry(pid).or_insert_with(|| {
+                    person_ids.push(pid);
+                    person_status.push(status);
+                    person_village.push(village);
+                    person_enrolled.push(None);
+                    (person_ids.len() - 1) as u32
+                });
+                if person_status[p as usize] != status {
+                    return Err(claims.bad(
+                        i,
+                        "status",
+                        &format!("person {pid} is {status} here and {} on an earlier row", person_status[p as usize]),
+                    ));
+                }
+                if person_village[p as usize] != village {
+                    return Err(claims.bad(
+                        i,
+                        "region_code",
+                        &format!("person {pid} has another village on an earlier row"),
+                    ));
+                }
+                p
+            }
         };
-        let p = *person_index.entry(pid).or_insert_with(|| {
-            person_ids.push(pid);
-            person_status.push(status);
-            person_village.push(village);
-            (person_ids.len() - 1) as u32
-        });
-        if person_status[p as usize] != status {
-            return Err(claims.bad(
-                i,
-                "status",
-                &format!("person {pid} is {status} here and {} on an earlier row", person_status[p as usize]),
-            ));
-        }
-        if person_village[p as usize] != village {
-            return Err(claims.bad(i, "region_code", &format!("person {pid} has another village on an earlier row")));
-        }
         let level: FacilityLevel = parse(claims, i, "facility_level", levels[i])?;
         let kind: ClaimKind = parse(claims, i, "kind", kinds[i])?;
         if eligibles[i] > totals[i] {
             return Err(claims.bad(i, "eligible_cost", "is more than total_cost"));
         }
-        let input = ClaimInput { level, kind, total_cost: totals[i], eligible_cost: eligibles[i], enrolled: enrolled[i].unwrap_or(true), referred: referred[i] };
+        let is_enrolled = match &table {
+            Some(_) => person_enrolled[p as usize],
+            None => enrolled[i],
+        };
+        let input = ClaimInput {
+            level,
+            kind,
+            total_cost: totals[i],
+            eligible_cost: eligibles[i],
+            enrolled: is_enrolled.unwrap_or(true),
+            referred: referred[i],
+        };
         batch.push(BatchClaim { person: p, discharged: discharged[i], input });
+        batch_rows.push(i);
     }
 
     let start = match accumulators {
@@ -177,7 +311,7 @@ pub fn settle(policies: &Policies, claims: &Table, accumulators: Option<&Table>)
         None => HashMap::new(),
     };
 
-    let order = settle::settlement_order_at(&batch, |i| ids[i], facility);
+    let order = settle::settlement_order_at(&batch, |k| ids[batch_rows[k]], |k| facility(batch_rows[k]));
     // Per person and year: the policy settling it and its accumulators.
     let mut years: HashMap<(u32, i32), (usize, Accumulators)> = HashMap::new();
     let mut in_force: HashMap<(Option<RegionCode>, i32), Option<usize>> = HashMap::new();
@@ -210,8 +344,8 @@ pub fn settle(policies: &Policies, claims: &Table, accumulators: Option<&Table>)
     }
 
     let settlements = out::batch(vec![
-        Col("claim_id", out::strings(rows.iter().map(|r| ids[r.0])), false),
-        Col("facility_id", out::opt_strings(rows.iter().map(|r| facilities[r.0])), true),
+        Col("claim_id", out::strings(rows.iter().map(|r| ids[batch_rows[r.0]])), false),
+        Col("facility_id", out::opt_strings(rows.iter().map(|r| facilities[batch_rows[r.0]])), true),
         Col("person_id", out::strings(rows.iter().map(|r| person_ids[batch[r.0].person as usize].to_string())), false),
         Col("year", out::ints(rows.iter().map(|r| batch[r.0].discharged.year() as i64)), false),
         Col("total_cost", out::ints(rows.iter().map(|r| batch[r.0].input.total_cost.0)), false),
@@ -258,7 +392,12 @@ pub fn settle(policies: &Policies, claims: &Table, accumulators: Option<&Table>)
         Col("year", out::ints(without.keys().map(|k| k.1 as i64)), false),
         Col("claims", out::ints(without.values().copied()), false),
     ]);
-    Ok(Settled { settlements, accumulators, without_policy })
+    let orphans = out::batch(vec![
+        Col("claim_id", out::strings(orphans.iter().map(|&i| ids[i])), false),
+        Col("facility_id", out::opt_strings(orphans.iter().map(|&i| facilities[i])), true),
+        Col("person_id", out::strings(orphans.iter().map(|&i| persons_col[i])), false),
+    ]);
+    Ok(Settled { settlements, accumulators, without_policy, orphans })
 }
 
 type Start = HashMap<(ResidentId, i32), Vec<(String, TierAccumulator)>>;
