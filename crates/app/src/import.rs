@@ -270,6 +270,41 @@ pub async fn import_work<R: domain::Record + WorkRecord>(
             (n, written.map_err(|reason| ImportRefused::Work { file: file.to_string(), kind: R::KIND, reason }))
         }
     };
+    record_work_run(app, R::KIND, file, rows, result, actor).await
+}
+
+/// A claim items file read by `ingest::read_claim_items`, written by
+/// [`crate::App::import_item_lines`] and recorded as [`import_work`] records a
+/// file of the daily work.
+pub async fn import_claim_items(
+    app: &crate::App,
+    file: &str,
+    read: Result<domain::item_lines::ItemLines, IngestError>,
+    actor: &str,
+) -> Result<usize, ImportRefused> {
+    use domain::Record;
+    let kind = domain::ClaimItem::KIND;
+    let (rows, result) = match read {
+        Err(IngestError::Rows { errors, .. }) => (0, Err(ImportRefused::Rows { file: file.to_string(), kind, errors })),
+        Err(source) => (0, Err(ImportRefused::Unreadable { file: file.to_string(), kind, source })),
+        Ok(lines) => {
+            let written = app.import_item_lines(&crate::Scope::all(), &lines, actor).await;
+            let refused = |reason| ImportRefused::Work { file: file.to_string(), kind, reason };
+            (lines.len() as u64, written.map_err(refused))
+        }
+    };
+    record_work_run(app, kind, file, rows, result, actor).await
+}
+
+/// Records an import of the daily work (accepted or refused) and returns its outcome.
+async fn record_work_run(
+    app: &crate::App,
+    kind: &'static str,
+    file: &str,
+    rows: u64,
+    result: Result<usize, ImportRefused>,
+    actor: &str,
+) -> Result<usize, ImportRefused> {
     let report = match &result {
         Ok(_) => String::new(),
         Err(ImportRefused::Rows { errors, .. }) => errors.iter().map(|e| format!("{e}\n")).collect(),
@@ -277,7 +312,7 @@ pub async fn import_work<R: domain::Record + WorkRecord>(
     };
     let run = ImportRunRow {
         id: 0,
-        kind: R::KIND.to_string(),
+        kind: kind.to_string(),
         file_name: file.to_string(),
         rows,
         status: if result.is_ok() { ImportStatus::Accepted } else { ImportStatus::Refused },
@@ -289,7 +324,7 @@ pub async fn import_work<R: domain::Record + WorkRecord>(
     };
     let recorded = app.store().record_import_run(&run).await;
     let n = result?;
-    recorded.map_err(|source| ImportRefused::Store { file: file.to_string(), kind: R::KIND, source })?;
+    recorded.map_err(|source| ImportRefused::Store { file: file.to_string(), kind, source })?;
     Ok(n)
 }
 

@@ -10,7 +10,8 @@
 use crate::access::Scope;
 use crate::model::{AppError, AppResult, SettledClaim};
 use crate::service::{scope, App};
-use domain::items::{check_total, price_items, BillTotals, CatalogueItem, ClaimItem, PricedItem, Quantity};
+use domain::item_lines::ItemLines;
+use domain::items::{check_total, price_items, BillTotals, CatalogueItem, ClaimItem, PricedItem, PricedLine, Quantity};
 use domain::{Claim, ClaimKey, Fen};
 use std::collections::HashMap;
 
@@ -141,26 +142,18 @@ impl App {
     /// of its items (named by its first line). The items of a claim replace
     /// those it had; its eligible cost becomes their eligible sum. Audited once.
     pub async fn import_claim_items(&self, s: &Scope, rows: &[(String, ClaimItem)], actor: &str) -> AppResult<usize> {
-        // The claims in the order of their first line, with their lines.
-        // A claim's lines usually follow each other: the map is asked once a run.
-        let mut order: Vec<(String, String)> = Vec::new();
-        let mut groups: HashMap<(&str, &str), usize> = HashMap::new();
-        let mut lines_of: Vec<Vec<usize>> = Vec::new();
-        let mut last: Option<(&str, &str, usize)> = None;
-        for (i, (_, r)) in rows.iter().enumerate() {
-            let k = (r.claim_id.as_str(), r.facility_id.as_str());
-            let g = match last {
-                Some((c, f, g)) if (c, f) == k => g,
-                _ => *groups.entry(k).or_insert_with(|| {
-                    order.push((k.0.to_string(), k.1.to_string()));
-                    lines_of.push(Vec::new());
-                    lines_of.len() - 1
-                }),
-            };
-            lines_of[g].push(i);
-            last = Some((k.0, k.1, g));
-        }
-        let mut ids: Vec<&str> = order.iter().map(|(c, _)| c.as_str()).collect();
+        self.import_item_lines(s, &ItemLines::from_rows(rows), actor).await
+    }
+
+    /// [`App::import_claim_items`] of a file's lines as its reader holds them
+    /// (`ingest::read_claim_items`): no text is copied a line; each catalogue
+    /// used is looked up by the file's code numbers (one look-up a code, not a
+    /// line). Returns the lines recorded.
+    pub async fn import_item_lines(&self, s: &Scope, file: &ItemLines, actor: &str) -> AppResult<usize> {
+        let (starts, order) = file.by_claim();
+        let lines = file.lines();
+        let first_line = |g: usize| &lines[order[starts[g] as usize] as usize];
+        let mut ids: Vec<&str> = (0..file.claim_count()).map(|g| file.claim(g).0).collect();
         ids.sort_unstable();
         ids.dedup();
         let stored = self.store().claims_for_items(&scope(s)?, &ids).await?;
@@ -168,91 +161,127 @@ impl App {
         for c in &stored {
             at.entry(c.key.claim_id.as_str()).or_default().push(c);
         }
-        let mut catalogues: HashMap<(u8, i32), HashMap<String, CatalogueItem>> = HashMap::new();
-        let mut refusals: Vec<String> = Vec::new();
-        let mut bills = Vec::with_capacity(order.len());
+        // Each claim's stored claim, or why it is refused, in the order of first lines.
         // Two files' lines of one claim, once with and once without its facility, are one claim.
-        let mut seen: HashMap<ClaimKey, String> = HashMap::new();
-        for (g, k) in order.iter().enumerate() {
-            if refusals.len() >= MAX_REFUSALS {
-                break;
-            }
-            let lines = &lines_of[g];
-            let first = &rows[lines[0]].0;
-            let (claim_id, facility) = k;
-            let candidates = at.get(claim_id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-            let found: Vec<&&store::ClaimForItems> = if facility.is_empty() {
-                candidates.iter().collect()
+        let mut seen: HashMap<&ClaimKey, String> = HashMap::new();
+        let mut resolved: Vec<Result<&store::ClaimForItems, String>> = Vec::with_capacity(file.claim_count());
+        let mut wanted: Vec<(u8, i32)> = Vec::new();
+        for g in 0..file.claim_count() {
+            let first = file.label(first_line(g));
+            let (claim_id, facility) = file.claim(g);
+            let candidates = at.get(claim_id).map(Vec::as_slice).unwrap_or(&[]);
+            let found: Vec<&store::ClaimForItems> = if facility.is_empty() {
+                candidates.to_vec()
             } else {
-                candidates.iter().filter(|c| &c.key.facility_id == facility).collect()
+                candidates.iter().copied().filter(|c| c.key.facility_id == facility).collect()
             };
             let c = match found.as_slice() {
-                [one] => **one,
+                [one] => *one,
                 [] => {
                     let at = if facility.is_empty() { String::new() } else { format!(" at facility {facility}") };
-                    refusals.push(format!("{first}: claim_id: claim {claim_id}{at} is not in the store inside your scope (import the claims first)"));
+                    resolved.push(Err(format!(
+                        "{first}: claim_id: claim {claim_id}{at} is not in the store inside your scope (import the claims first)"
+                    )));
                     continue;
                 }
                 many => {
                     let fs: Vec<&str> = many.iter().map(|c| c.key.facility_id.as_str()).collect();
-                    refusals.push(format!(
+                    resolved.push(Err(format!(
                         "{first}: facility_id: claim {claim_id} is stored at {} facilities ({}); name the facility",
                         fs.len(),
                         fs.join(", ")
-                    ));
+                    )));
                     continue;
                 }
             };
-            if let Some(other) = seen.insert(c.key.clone(), first.clone()) {
-                refusals.push(format!(
+            if let Some(other) = seen.insert(&c.key, first.clone()) {
+                resolved.push(Err(format!(
                     "{first}: claim {} already has items from {other}; give a claim's items once",
                     c.key
-                ));
+                )));
                 continue;
             }
             if c.voided {
-                refusals.push(format!("{first}: claim {} was voided; its bill can no longer change", c.key));
+                resolved.push(Err(format!("{first}: claim {} was voided; its bill can no longer change", c.key)));
                 continue;
             }
             if c.settled {
-                refusals.push(format!(
+                resolved.push(Err(format!(
                     "{first}: claim {} is settled: its items would change the eligible cost it was settled on; import items before the claim is settled (or void it and settle the corrected bill under a new claim_id)",
                     c.key
-                ));
+                )));
                 continue;
             }
-            if let std::collections::hash_map::Entry::Vacant(e) = catalogues.entry((c.province, c.year)) {
-                let items = self.store().catalogue_items(c.province, c.year, None).await?;
-                e.insert(items.into_iter().map(|i| (i.code.clone(), i)).collect());
+            if !wanted.contains(&(c.province, c.year)) {
+                wanted.push((c.province, c.year));
             }
-            let cat = &catalogues[&(c.province, c.year)];
-            let input: Vec<(String, Quantity, Fen, Fen)> = lines
-                .iter()
-                .map(|&i| {
-                    let r = &rows[i].1;
-                    (r.item_code.clone(), r.quantity, r.unit_price, r.amount)
-                })
-                .collect();
-            let (items, totals) = match price_items(&input, |code| cat.get(code)) {
-                Ok(x) => x,
-                Err((i, why)) => {
-                    refusals.push(format!(
-                        "{}: {why} (claim {}: the catalogue of province {} for {})",
-                        rows[lines[i]].0, c.key, c.province, c.year
-                    ));
+            resolved.push(Ok(c));
+        }
+        // Each catalogue used, and for each of the file's codes its item there.
+        let mut catalogues: Vec<Vec<CatalogueItem>> = Vec::with_capacity(wanted.len());
+        for &(province, year) in &wanted {
+            catalogues.push(self.store().catalogue_items(province, year, None).await?);
+        }
+        let dense: Vec<Vec<Option<&CatalogueItem>>> = catalogues
+            .iter()
+            .map(|items| {
+                let by_code: HashMap<&str, &CatalogueItem> = items.iter().map(|i| (i.code.as_str(), i)).collect();
+                (0..file.code_count()).map(|c| by_code.get(file.code(c)).copied()).collect()
+            })
+            .collect();
+        let mut refusals: Vec<String> = Vec::new();
+        let mut bills: Vec<store::BillLines> = Vec::with_capacity(file.claim_count());
+        let mut priced: Vec<PricedLine<'_>> = Vec::with_capacity(file.len());
+        'claims: for (g, r) in resolved.into_iter().enumerate() {
+            if refusals.len() >= MAX_REFUSALS {
+                break;
+            }
+            let c = match r {
+                Ok(c) => c,
+                Err(why) => {
+                    refusals.push(why);
                     continue;
                 }
             };
-            if let Err(why) = check_total(c.total_cost, totals.total) {
-                refusals.push(format!("{first}: claim {}: {why}", c.key));
+            let k = wanted.iter().position(|w| *w == (c.province, c.year)).expect("each claim's catalogue is loaded");
+            let cat = &dense[k];
+            let from = priced.len();
+            let (mut total, mut eligible) = (Fen::ZERO, Fen::ZERO);
+            for &i in &order[starts[g] as usize..starts[g + 1] as usize] {
+                let l = &lines[i as usize];
+                let code = file.code(l.code as usize);
+                let found = domain::items::check_amount(l.quantity, l.unit_price, l.amount)
+                    .and_then(|()| cat[l.code as usize].ok_or_else(|| domain::items::not_in_catalogue(code)));
+                let item = match found {
+                    Ok(item) => item,
+                    Err(why) => {
+                        refusals.push(format!(
+                            "{}: {why} (claim {}: the catalogue of province {} for {})",
+                            file.label(l),
+                            c.key,
+                            c.province,
+                            c.year
+                        ));
+                        priced.truncate(from);
+                        continue 'claims;
+                    }
+                };
+                let p = PricedLine::of(code, item, l.quantity, l.unit_price, l.amount);
+                total += p.amount;
+                eligible += p.eligible;
+                priced.push(p);
+            }
+            if let Err(why) = check_total(c.total_cost, total) {
+                refusals.push(format!("{}: claim {}: {why}", file.label(first_line(g)), c.key));
+                priced.truncate(from);
                 continue;
             }
-            bills.push(store::ItemisedBill {
-                label: first.clone(),
+            bills.push(store::BillLines {
+                label: file.label(first_line(g)),
                 key: c.key.clone(),
-                total_cost: totals.total,
-                eligible: totals.eligible,
-                items,
+                total_cost: total,
+                eligible,
+                lines: from..priced.len(),
             });
         }
         if !refusals.is_empty() {
@@ -263,16 +292,16 @@ impl App {
         }
         let n = {
             let _turn = self.writing().await;
-            self.store().put_claim_items(&scope(s)?, &bills).await?;
+            self.store().put_claim_lines(&scope(s)?, &bills, &priced).await?;
             bills.len()
         };
-        let detail = format!("{} items of {n} claims", rows.len());
+        let detail = format!("{} items of {n} claims", file.len());
         let (target, region) = match bills.as_slice() {
             [one] => (format!("claim {}", one.key), None),
             _ => ("claim_items".to_string(), crate::work::region_of_prefix(s.prefix())),
         };
         self.audit_event(actor, "claim_items_set", target, detail, region).await?;
-        Ok(rows.len())
+        Ok(file.len())
     }
 }
 

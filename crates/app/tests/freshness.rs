@@ -61,6 +61,7 @@ const WRITES: &[&str] = &[
     "set_enrolments",
     "put_catalogue",
     "put_claim_items",
+    "put_claim_lines",
     "create_household",
     "change_household",
     "create_person",
@@ -575,8 +576,19 @@ async fn every_write_leaves_the_derived_data_fresh(store: &Store) {
         eligible: Fen::from_yuan(4_000),
         items,
     };
-    store.put_claim_items(&all, &[bill]).await.unwrap();
-    run.fresh(&["put_catalogue", "put_claim_items"], "a claim itemised against the catalogue").await;
+    store.put_claim_items(&all, std::slice::from_ref(&bill)).await.unwrap();
+    // The same bill again, its lines borrowed (as the import of a file writes them): it replaces the first.
+    let lines: Vec<domain::items::PricedLine<'_>> =
+        bill.items.iter().map(domain::items::AsPricedLine::priced_line).collect();
+    let head = store::BillLines {
+        label: bill.label.clone(),
+        key: bill.key.clone(),
+        total_cost: bill.total_cost,
+        eligible: bill.eligible,
+        lines: 0..lines.len(),
+    };
+    store.put_claim_lines(&all, &[head], &lines).await.unwrap();
+    run.fresh(&["put_catalogue", "put_claim_items", "put_claim_lines"], "a claim itemised against the catalogue").await;
     let counts = app::settlement::settle_stored_in_chunks(store, &all, 2024, "batch", 1).await.unwrap();
     assert_eq!(counts.settled, 2);
     run.fresh(&["settle_stored_in_chunks"], "a batch settlement in chunks").await;

@@ -20,7 +20,7 @@
 //! A bill's eligible cost is the sum of its lines' eligible parts; its total is
 //! the sum of their amounts and must equal the claim's total cost.
 
-use crate::records::{col, opt, parse_name, req, required, Column, FieldError, Record};
+use crate::records::{col, id_ref, name_ref, opt, parse_name, req, required, Column, FieldError, Record};
 use crate::{parse_id, DomainError, Fen, Rate, RegionCode, RegionLevel};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -208,6 +208,46 @@ impl ClaimItem {
     }
 }
 
+/// A line of a claim's bill as it lies in a file's text: what
+/// [`ClaimItem`] holds, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimItemRef<'a> {
+    pub claim_id: &'a str,
+    pub facility_id: &'a str,
+    pub item_code: &'a str,
+    pub quantity: Quantity,
+    pub unit_price: Fen,
+    pub amount: Fen,
+}
+
+impl ClaimItem {
+    /// The line, borrowed.
+    pub fn borrowed(&self) -> ClaimItemRef<'_> {
+        ClaimItemRef {
+            claim_id: &self.claim_id,
+            facility_id: &self.facility_id,
+            item_code: &self.item_code,
+            quantity: self.quantity,
+            unit_price: self.unit_price,
+            amount: self.amount,
+        }
+    }
+
+    /// Checks a row's fields (in `COLUMNS` order) as [`Record::from_fields`]
+    /// does, without copying its texts: every reader of the claim items file
+    /// accepts and refuses the same rows.
+    pub fn parse_ref<'a>(f: &[&'a str]) -> Result<ClaimItemRef<'a>, FieldError> {
+        let claim_id = id_ref("claim_id", f[0])?;
+        let item_code = id_ref("item_code", f[1])?;
+        let quantity = col("quantity", Quantity::parse(f[2]))?;
+        let unit_price = col("unit_price", Fen::parse_yuan(f[3]))?;
+        let amount = col("amount", Fen::parse_yuan(f[4]))?;
+        check_amount(quantity, unit_price, amount).map_err(|reason| FieldError { column: "amount", reason })?;
+        let facility_id = name_ref("facility_id", f[5], true)?;
+        Ok(ClaimItemRef { claim_id, facility_id, item_code, quantity, unit_price, amount })
+    }
+}
+
 /// Checks a line's amount against its quantity and unit price.
 pub fn check_amount(quantity: Quantity, unit_price: Fen, amount: Fen) -> Result<(), String> {
     let want = line_amount(quantity, unit_price);
@@ -233,6 +273,66 @@ pub struct PricedItem {
     pub self_pay_first: Fen,
     /// The part inside the catalogue.
     pub eligible: Fen,
+}
+
+/// A [`PricedItem`] whose texts lie elsewhere (the file's codes, the
+/// catalogue's names): what the store writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PricedLine<'a> {
+    pub item_code: &'a str,
+    pub name: &'a str,
+    pub quantity: Quantity,
+    pub unit_price: Fen,
+    pub amount: Fen,
+    pub category: ItemCategory,
+    pub self_pay_share: Rate,
+    pub self_pay_first: Fen,
+    pub eligible: Fen,
+}
+
+impl<'a> PricedLine<'a> {
+    /// A line of `amount` billed under the catalogue's `item`, priced.
+    pub fn of(item_code: &'a str, item: &'a CatalogueItem, quantity: Quantity, unit_price: Fen, amount: Fen) -> Self {
+        let (self_pay_first, eligible) = item.price(amount);
+        PricedLine {
+            item_code,
+            name: &item.name,
+            quantity,
+            unit_price,
+            amount,
+            category: item.category,
+            self_pay_share: item.self_pay_share,
+            self_pay_first,
+            eligible,
+        }
+    }
+}
+
+/// A priced line, owned or borrowed, as the store reads it.
+pub trait AsPricedLine {
+    fn priced_line(&self) -> PricedLine<'_>;
+}
+
+impl AsPricedLine for PricedItem {
+    fn priced_line(&self) -> PricedLine<'_> {
+        PricedLine {
+            item_code: &self.item_code,
+            name: &self.name,
+            quantity: self.quantity,
+            unit_price: self.unit_price,
+            amount: self.amount,
+            category: self.category,
+            self_pay_share: self.self_pay_share,
+            self_pay_first: self.self_pay_first,
+            eligible: self.eligible,
+        }
+    }
+}
+
+impl AsPricedLine for PricedLine<'_> {
+    fn priced_line(&self) -> PricedLine<'_> {
+        *self
+    }
 }
 
 /// A bill's sums: `total = eligible + self_pay_first + not_covered`.
@@ -273,7 +373,7 @@ pub fn price_items<'c>(
     for (i, (code, quantity, unit_price, amount)) in lines.iter().enumerate() {
         check_amount(*quantity, *unit_price, *amount).map_err(|e| (i, e))?;
         let Some(item) = find(code) else {
-            return Err((i, format!("item_code: {code:?} is not in the catalogue of the claim's province and year")));
+            return Err((i, not_in_catalogue(code)));
         };
         let (self_pay_first, eligible) = item.price(*amount);
         out.push(PricedItem {
@@ -290,6 +390,11 @@ pub fn price_items<'c>(
     }
     let totals = BillTotals::of(&out);
     Ok((out, totals))
+}
+
+/// Why a line whose item is not in the catalogue is refused.
+pub fn not_in_catalogue(code: &str) -> String {
+    format!("item_code: {code:?} is not in the catalogue of the claim's province and year")
 }
 
 /// Checks that a bill's items add up to the claim's total cost.
@@ -361,14 +466,15 @@ impl Record for ClaimItem {
         &[req("claim_id"), req("item_code"), req("quantity"), req("unit_price"), req("amount"), opt("facility_id")];
 
     fn from_fields(f: &[&str]) -> Result<Self, FieldError> {
-        let claim_id = parse_id("claim_id", f[0])?;
-        let item_code = parse_id("item_code", f[1])?;
-        let quantity = col("quantity", Quantity::parse(f[2]))?;
-        let unit_price = col("unit_price", Fen::parse_yuan(f[3]))?;
-        let amount = col("amount", Fen::parse_yuan(f[4]))?;
-        check_amount(quantity, unit_price, amount).map_err(|reason| FieldError { column: "amount", reason })?;
-        let facility_id = parse_name("facility_id", f[5], true)?;
-        Ok(ClaimItem { claim_id, facility_id, item_code, quantity, unit_price, amount })
+        let r = ClaimItem::parse_ref(f)?;
+        Ok(ClaimItem {
+            claim_id: r.claim_id.to_string(),
+            facility_id: r.facility_id.to_string(),
+            item_code: r.item_code.to_string(),
+            quantity: r.quantity,
+            unit_price: r.unit_price,
+            amount: r.amount,
+        })
     }
 
     fn to_fields(&self) -> Vec<String> {

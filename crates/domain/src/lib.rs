@@ -14,6 +14,7 @@ pub mod enums;
 pub mod error;
 pub mod fasthash;
 pub mod history;
+pub mod item_lines;
 pub mod items;
 pub mod ledger;
 pub mod limits;

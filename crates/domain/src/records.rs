@@ -113,6 +113,11 @@ pub(crate) fn required<'a>(column: &'static str, s: &'a str) -> Result<&'a str, 
 /// An identifier chosen by the source system (household, claim, facility number):
 /// 1 to 64 characters, no control and no bidirectional formatting character.
 pub fn parse_id(column: &'static str, s: &str) -> Result<String, FieldError> {
+    Ok(id_ref(column, s)?.to_string())
+}
+
+/// [`parse_id`] without the copy: the identifier as it lies in `s`, trimmed.
+pub fn id_ref<'a>(column: &'static str, s: &'a str) -> Result<&'a str, FieldError> {
     let t = required(column, s)?;
     if t.chars().count() > 64 {
         return Err(FieldError { column, reason: format!("{t:?} is longer than 64 characters") });
@@ -121,15 +126,20 @@ pub fn parse_id(column: &'static str, s: &str) -> Result<String, FieldError> {
         let what = if c.is_control() { "a control character" } else { "a bidirectional formatting character" };
         return Err(FieldError { column, reason: format!("{t:?} holds {what}, {}", crate::text::describe(c)) });
     }
-    Ok(t.to_string())
+    Ok(t)
 }
 
 /// A name (of a person, facility, doctor or region): checked by
 /// [`crate::text::check_name`]; empty only where `optional`.
 pub(crate) fn parse_name(column: &'static str, s: &str, optional: bool) -> Result<String, FieldError> {
+    Ok(name_ref(column, s, optional)?.to_string())
+}
+
+/// [`parse_name`] without the copy.
+pub(crate) fn name_ref<'a>(column: &'static str, s: &'a str, optional: bool) -> Result<&'a str, FieldError> {
     let t = if optional { s.trim() } else { required(column, s)? };
     col(column, crate::text::check_name(t))?;
-    Ok(t.to_string())
+    Ok(t)
 }
 
 /// A free text: checked by [`crate::text::check_text`].

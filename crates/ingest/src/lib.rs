@@ -35,6 +35,7 @@ pub mod cells;
 pub mod divisions;
 pub mod encoding;
 pub mod error;
+pub mod item_files;
 #[cfg(feature = "monitor")]
 pub mod monitor_files;
 pub mod parquet;
@@ -53,6 +54,7 @@ pub use atomic::{replace_atomically, write_atomically};
 pub use divisions::{is_division_dir, read_divisions};
 pub use encoding::Encoding;
 pub use error::{IngestError, RowError};
+pub use item_files::read_claim_items;
 pub use read::{read_all, read_csv, read_csv_path, read_file, read_file_streaming, Feed, Format, Row};
 pub use records::{read_records, read_records_where, ALL_ERRORS};
 pub use refs::{check_references, referenced_keys, RefTarget, Reference, References};

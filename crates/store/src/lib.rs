@@ -53,7 +53,7 @@ pub use indicator_facts::{
     FactsWrite, HouseholdSpending, IndicatorYear, KeptFacts, Merge, PersonClaimInputs, PersonFacts, PersonsWrite,
     VillageFacts, YearFacts,
 };
-pub use items::{ClaimForItems, ItemisedBill};
+pub use items::{BillLines, ClaimForItems, ItemisedBill};
 pub use ledger::{LedgerCounts, LedgerQuery, StoredLedgerEntry};
 pub use network_cases::{
     FoundNetworkAlert, NetworkCaseQuery, NetworkCaseRules, NetworkRaise, StoredNetworkAlert, StoredNetworkCase,

@@ -178,6 +178,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: crate::plans::V26,
         script: None,
     },
+    Migration {
+        version: 27,
+        name: "the claims' items kept in the order of their key (SQLite)",
+        sql: "",
+        script: Some((crate::items::V27_SQLITE, crate::items::V27_POSTGRES)),
+    },
 ];
 
 /// The migration that SQLite runs as a table rebuild with foreign keys off.
@@ -187,7 +193,7 @@ const SQLITE_REBUILT: i64 = 13;
 const CLAIMS_KEYED: i64 = 14;
 
 /// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 26;
+pub const SCHEMA_VERSION: i64 = 27;
 
 /// The headline figures by village, so that the overview, the map and the trend
 /// sum a few thousand rows instead of joining every claim of a province (see
