@@ -309,7 +309,7 @@ pub fn build_report(
     let (mut facts, unsettled) = local_facts(data, year)?;
     let mut coverage_note = None;
     if let Some(n) = network {
-        match coverage_day(year, chrono::Utc::now().date_naive()).and_then(|d| network_facts(n, year, d)) {
+        match coverage_day(year, domain::time::china_today()).and_then(|d| network_facts(n, year, d)) {
             Ok(f) => facts.extend(f),
             Err(e) => coverage_note = Some(e),
         }

@@ -443,7 +443,7 @@ pub async fn load_indicator_facts(store: &Store, dir: &Path, actor: &str) -> Res
 async fn facts_of(store: &Store, load: &mut Load<'_>) -> Result<FactsLoaded, LoadRefused> {
     let year = load.manifest.year;
     let scope = load.scope.clone();
-    crate::kept::check_year(year, chrono::Utc::now().date_naive()).map_err(|e| load.unreadable(e))?;
+    crate::kept::check_year(year, domain::time::china_today()).map_err(|e| load.unreadable(e))?;
     let mut regions: HashSet<RegionCode> = HashSet::new();
     let mut lives: HashMap<u64, RegionCode> = HashMap::new();
     {

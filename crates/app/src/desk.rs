@@ -12,7 +12,7 @@ use crate::access::Scope;
 use crate::model::{AppError, AppResult};
 use crate::service::scope;
 use crate::App;
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use domain::{Fen, PovertyStatus, ResidentId};
 use store::{NewAdmission, NewAdmissionPayment, Page};
 
@@ -145,7 +145,7 @@ impl App {
         admitted: NaiveDate,
         actor: &str,
     ) -> AppResult<Admission> {
-        let today = Utc::now().date_naive();
+        let today = domain::time::china_today();
         if admitted > today {
             return Err(invalid(format!("admitted: {admitted} is in the future")));
         }
@@ -209,7 +209,7 @@ impl App {
         if amount <= Fen::ZERO {
             return Err(invalid("amount: a payment must be more than zero"));
         }
-        if paid_on > Utc::now().date_naive() {
+        if paid_on > domain::time::china_today() {
             return Err(invalid(format!("paid_on: {paid_on} is in the future")));
         }
         let method = method.trim();

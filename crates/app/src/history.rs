@@ -31,7 +31,7 @@ use store::{HistoryWrites, StoredPosting, StoredQualification};
 
 /// Today, the day "now" means (the calendar day in UTC, as the other pages count it).
 pub fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
+    domain::time::china_today()
 }
 
 /// Where a practitioner works on `d`, given the postings recorded for them

@@ -643,7 +643,7 @@ impl App {
 
     pub async fn refresh_precomputed(&self) -> AppResult<()> {
         self.refresh_figures(&Scope::all()).await?;
-        let today = Utc::now().date_naive();
+        let today = domain::time::china_today();
         // With no year kept yet, the year of the latest claims is built here, in
         // the background, rather than by the first report that asks for it.
         let mut want = None;

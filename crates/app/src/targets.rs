@@ -287,7 +287,7 @@ impl App {
         counties: domain::CountyGroup,
     ) -> AppResult<Report> {
         let compare: Comparisons = compare.into();
-        let today = Utc::now().date_naive();
+        let today = domain::time::china_today();
         crate::kept::check_year(year, today).map_err(AppError::Invalid)?;
         if compare.previous_year {
             crate::kept::check_year(year - 1, today)
@@ -315,7 +315,7 @@ impl App {
     /// whose facts are kept (none kept yet: `None`, and nothing is built here).
     /// The figures are reused for a minute; the targets are those in force.
     pub async fn target_headline(&self, s: &Scope) -> AppResult<Option<Headline>> {
-        let today = Utc::now().date_naive();
+        let today = domain::time::china_today();
         let years = self.store().indicator_years().await?;
         let Some(year) = years.iter().filter(|y| y.complete && y.year <= today.year()).map(|y| y.year).max() else {
             return Ok(None);

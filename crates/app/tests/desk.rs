@@ -5,7 +5,7 @@
 
 mod common;
 use app::access::Masking;
-use chrono::{Datelike, Duration, NaiveDate, Utc};
+use chrono::{Datelike, Duration, NaiveDate};
 use common::*;
 use domain::*;
 use std::collections::BTreeMap;
@@ -16,7 +16,7 @@ both_backends!(treat_first_pay_later, the_reconciliation_equals_the_sum_of_the_s
 const POLICY: &str = include_str!("../../settle/tests/data/demo_county_2024.toml");
 
 fn today() -> NaiveDate {
-    Utc::now().date_naive()
+    domain::time::china_today()
 }
 
 fn facility(id: &str, village: &str) -> Facility {

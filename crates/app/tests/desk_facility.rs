@@ -5,7 +5,7 @@
 //! the county, to the fen, in real time, on the slip, in batch and after a void.
 
 mod common;
-use chrono::{Datelike, Duration, NaiveDate, Utc};
+use chrono::{Datelike, Duration, NaiveDate};
 use common::*;
 use domain::*;
 use store::Store;
@@ -22,7 +22,7 @@ const REFERRAL: &str = include_str!("../../settle/tests/cases/15_referral/policy
 const POLICY: &str = include_str!("../../settle/tests/data/demo_county_2024.toml");
 
 fn today() -> NaiveDate {
-    Utc::now().date_naive()
+    domain::time::china_today()
 }
 
 fn hospital(id: &str, village: &str, kind: FacilityKind) -> Facility {

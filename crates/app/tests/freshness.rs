@@ -261,7 +261,7 @@ fn every_method_of_the_store_is_classified() {
 }
 
 fn today() -> NaiveDate {
-    Utc::now().date_naive()
+    domain::time::china_today()
 }
 
 /// The scopes whose figures and reports are compared.

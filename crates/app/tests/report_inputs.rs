@@ -107,7 +107,7 @@ async fn payments_alerts_and_names_inside_the_scope(store: &Store) {
         .await
         .unwrap();
 
-    let today = chrono::Utc::now().date_naive();
+    let today = domain::time::china_today();
     let alerts = store.alert_dates(&all, 2024).await.unwrap();
     let got: Vec<(&str, &str, Option<chrono::NaiveDate>)> =
         alerts.iter().map(|a| (a.household_id.as_str(), a.rule.as_str(), a.assisted_on)).collect();

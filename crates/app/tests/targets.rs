@@ -15,7 +15,7 @@ both_backends!(targets_are_kept_versioned_audited_and_drawn_without_rebuilding);
 const POLICY: &str = include_str!("../../settle/tests/data/demo_county_2024.toml");
 
 fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive()
+    domain::time::china_today()
 }
 
 /// The status and target of an indicator on the county row of a report.

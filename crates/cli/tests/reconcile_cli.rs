@@ -3,7 +3,7 @@
 //! statement total, equal the sums of the settlements' payments, to the fen;
 //! an unknown facility is refused with a clear error and nothing written.
 
-use chrono::{Datelike, Duration, NaiveDate, Utc};
+use chrono::{Datelike, Duration, NaiveDate};
 use domain::{Fen, PovertyStatus, ResidentId};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 const POLICY: &str = include_str!("../../settle/tests/data/demo_county_2024.toml");
 
 fn today() -> NaiveDate {
-    Utc::now().date_naive()
+    domain::time::china_today()
 }
 
 fn run(db: &str, args: &[&str]) -> Output {

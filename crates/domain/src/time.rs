@@ -36,6 +36,13 @@ pub fn china_day(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&china()).date_naive()
 }
 
+/// Today's calendar day in China: the "today" of every date a user enters or
+/// the programme counts (an admission, a payment, a deadline, a report's end),
+/// whatever the server's own time zone.
+pub fn china_today() -> NaiveDate {
+    china_day(Utc::now())
+}
+
 /// Age in whole years at `on`: the number of birthdays on or before `on`. A person
 /// born on 29 February has their birthday on 1 March in other years.
 pub fn age_on(birth: NaiveDate, on: NaiveDate) -> i32 {

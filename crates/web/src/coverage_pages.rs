@@ -31,6 +31,29 @@ struct CoverageQuery {
     as_of: Option<String>,
 }
 
+/// A planner's two objectives against their bounds, as one paragraph: the
+/// population covered (at most its upper bound) and the travel (at least its
+/// lower bound), each with its gap. `attrs` go into the `<p>` tag.
+pub(crate) fn bounds_paragraph(
+    b: &mut String,
+    l: Lang,
+    attrs: &str,
+    [population_label, travel_label]: [&str; 2],
+    (covered, bound, population_gap): (impl std::fmt::Display, impl std::fmt::Display, f64),
+    (travel, travel_bound, travel_gap): (f64, f64, f64),
+) {
+    let _ = write!(
+        b,
+        "<p{attrs}>{population_label}: {covered} · {}: {bound} ({} {:.2}%) · {travel_label}: {travel:.0} min · {}: {travel_bound:.0} min ({} {:.2}%)</p>",
+        lbl(l, "upper bound", "上界"),
+        lbl(l, "gap", "差距"),
+        population_gap * 100.0,
+        lbl(l, "lower bound", "下界"),
+        lbl(l, "gap", "差距"),
+        travel_gap * 100.0
+    );
+}
+
 fn lbl(l: Lang, en: &'static str, zh: &'static str) -> &'static str {
     if l == Lang::En {
         en
@@ -176,22 +199,11 @@ async fn coverage_page(
     let _ = write!(b, "<h2>{}</h2>", lbl(l, "Roving and dispatch plan", "巡诊派驻计划"));
     match coverage::plan(&pv, &pd, &PlanSettings::default()) {
         Ok(p) => {
-            let _ = write!(
-                b,
-                "<p id=\"plan-bounds\">{}: {} · {}: {} ({} {:.2}%) · {}: {:.0} min · {}: {:.0} min ({} {:.2}%)</p>",
-                lbl(l, "Population covered by roving doctors", "巡诊覆盖人口"),
-                p.covered_population,
-                lbl(l, "upper bound", "上界"),
-                p.population_bound,
-                lbl(l, "gap", "差距"),
-                p.population_gap() * 100.0,
-                lbl(l, "weekly travel", "每周路途"),
-                p.total_travel_minutes,
-                lbl(l, "lower bound", "下界"),
-                p.lower_bound_minutes,
-                lbl(l, "gap", "差距"),
-                p.gap() * 100.0
-            );
+            let population = (p.covered_population, p.population_bound, p.population_gap());
+            let travel = (p.total_travel_minutes, p.lower_bound_minutes, p.gap());
+            let labels =
+                [lbl(l, "Population covered by roving doctors", "巡诊覆盖人口"), lbl(l, "weekly travel", "每周路途")];
+            bounds_paragraph(&mut b, l, " id=\"plan-bounds\"", labels, population, travel);
             let rows: Vec<Vec<String>> = p
                 .villages
                 .iter()
@@ -273,22 +285,10 @@ async fn coverage_page(
     match planned {
         None => {}
         Some(Ok(tp)) => {
-            let _ = write!(
-                b,
-                "<p>{}: {} · {}: {} ({} {:.2}%) · {}: {:.0} min · {}: {:.0} min ({} {:.2}%)</p>",
-                lbl(l, "Population covered by tours", "路线覆盖人口"),
-                tp.covered_population,
-                lbl(l, "upper bound", "上界"),
-                tp.population_bound,
-                lbl(l, "gap", "差距"),
-                tp.population_gap() * 100.0,
-                lbl(l, "monthly travel", "每月路途"),
-                tp.travel_minutes,
-                lbl(l, "lower bound", "下界"),
-                tp.travel_bound_minutes,
-                lbl(l, "gap", "差距"),
-                tp.travel_gap() * 100.0
-            );
+            let population = (tp.covered_population, tp.population_bound, tp.population_gap());
+            let travel = (tp.travel_minutes, tp.travel_bound_minutes, tp.travel_gap());
+            let labels = [lbl(l, "Population covered by tours", "路线覆盖人口"), lbl(l, "monthly travel", "每月路途")];
+            bounds_paragraph(&mut b, l, "", labels, population, travel);
             let rows: Vec<Vec<String>> = tp
                 .tours
                 .iter()

@@ -214,22 +214,10 @@ fn render_tours(b: &mut String, l: Lang, k: &KeptPlan) {
         let _ = write!(b, "<p class=\"note\" id=\"plan-tours-none\">{}</p>", esc(&r.not_planned));
         return;
     }
-    let _ = write!(
-        b,
-        "<p id=\"plan-tours-gap\">{}: {} · {}: {} ({} {:.2}%) · {}: {:.0} min · {}: {:.0} min ({} {:.2}%)</p>",
-        lbl(l, "Population covered by tours", "路线覆盖人口"),
-        r.covered_population,
-        lbl(l, "upper bound", "上界"),
-        r.population_bound,
-        lbl(l, "gap", "差距"),
-        r.population_gap() * 100.0,
-        lbl(l, "monthly travel", "每月路途"),
-        r.travel_minutes,
-        lbl(l, "lower bound", "下界"),
-        r.travel_bound_minutes,
-        lbl(l, "gap", "差距"),
-        r.travel_gap() * 100.0
-    );
+    let population = (r.covered_population, r.population_bound, r.population_gap());
+    let travel = (r.travel_minutes, r.travel_bound_minutes, r.travel_gap());
+    let labels = [lbl(l, "Population covered by tours", "路线覆盖人口"), lbl(l, "monthly travel", "每月路途")];
+    crate::coverage_pages::bounds_paragraph(b, l, " id=\"plan-tours-gap\"", labels, population, travel);
     let _ = write!(
         b,
         "<p class=\"note\">{} {} · {} {} · {} {} min · {} {} min</p>",

@@ -29,7 +29,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use domain::work::{CaseMeasure, CaseState, CloseReason, DoctorContract, Visit, VisitKind};
 use domain::{Fen, ResidentId};
 use serde::{Deserialize, Serialize};
@@ -38,7 +38,7 @@ use store::{StoredCase, StoredContract, StoredVisit};
 
 /// The day of the casework: the UTC calendar day.
 pub fn today() -> NaiveDate {
-    Utc::now().date_naive()
+    domain::time::china_today()
 }
 
 pub fn api_routes() -> Router<AppState> {
@@ -1680,7 +1680,7 @@ mod tests {
     #[test]
     fn overdue_is_awaiting_verification_past_the_deadline() {
         let today = day("2026-06-30");
-        let at = Utc::now();
+        let at = chrono::Utc::now();
         let mut c = StoredCase {
             id: 1,
             household_id: "HA1".into(),

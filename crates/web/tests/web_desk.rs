@@ -19,7 +19,7 @@ on_each_repo!(
 );
 
 fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
+    domain::time::china_today()
 }
 
 fn hospital(id: &str, village: &str) -> domain::Facility {

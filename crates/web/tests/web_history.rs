@@ -262,7 +262,7 @@ async fn network_alerts_name_the_change_and_who_must_fill_it(kind: Kind) {
     srv.user("officer_a", Role::Officer, "341122").await;
     srv.user("officer_b", Role::Officer, "341123").await;
     let mut a = api(&srv, "officer_a").await;
-    let today = chrono::Utc::now().date_naive();
+    let today = domain::time::china_today();
     let end = today + chrono::Duration::days(30);
     let body = posting("FA1", "posting", json!("2000-01-01"), json!(end.to_string()));
     assert_eq!(a.post_json("/api/v1/practitioners/PA1/postings", &body).await.status, 200);

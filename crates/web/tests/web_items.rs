@@ -16,7 +16,7 @@ use web::access::Role;
 on_each_repo!(the_api_settles_a_claim_from_its_items, the_desk_settles_an_itemised_bill);
 
 fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
+    domain::time::china_today()
 }
 
 fn hospital(id: &str, village: &str) -> domain::Facility {

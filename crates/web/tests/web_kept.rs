@@ -19,7 +19,7 @@ fn levels() -> Vec<RegionLevel> {
 }
 
 fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
+    domain::time::china_today()
 }
 
 /// The report of 2024 by month from the kept facts, as CSV after the count of

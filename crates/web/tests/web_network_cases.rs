@@ -21,7 +21,7 @@ async fn a_kept_network_alert_is_a_case_of_its_county(kind: Kind) {
     let mut a = srv.login("officer_a").await;
     let csrf = a.csrf().await;
     // PA1, village 201's doctor, posted there until 30 days from now.
-    let today = chrono::Utc::now().date_naive();
+    let today = domain::time::china_today();
     let end = today + chrono::Duration::days(30);
     let body = json!({ "facility_id": "FA1", "role": "posting", "start": "2000-01-01", "end": end.to_string() });
     let mut api_a = srv.login("officer_a").await;

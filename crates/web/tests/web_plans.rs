@@ -33,7 +33,7 @@ async fn a_plan_is_kept_approved_put_in_force_and_followed(kind: Kind) {
     srv.user("officer_b", Role::Officer, "341123").await;
     srv.user("viewer_a", Role::Viewer, "341122").await;
     srv.user("doctor_a", Role::VillageDoctor, "341122100201").await;
-    let today = chrono::Utc::now().date_naive();
+    let today = domain::time::china_today();
     let year = today.format("%Y").to_string();
     let village = "341122100201";
 

@@ -32,7 +32,7 @@ async fn setup(kind: Kind) -> (Server, Fixture) {
 }
 
 fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
+    domain::time::china_today()
 }
 
 /// A valid resident ID of a county.

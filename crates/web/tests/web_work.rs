@@ -32,7 +32,7 @@ async fn setup(kind: Kind) -> (Server, Fixture) {
 }
 
 fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
+    domain::time::china_today()
 }
 
 /// A logged-in browser session that calls the API with its CSRF token.

@@ -310,7 +310,7 @@ fn print_summary(plan: &Plan) -> anyhow::Result<()> {
         let store = store::Store::open(&plan.db).await?;
         let s = store.summary(&store::Scope::all()).await?;
         let all = store::Scope::all();
-        let today = chrono::Local::now().date_naive();
+        let today = domain::time::china_today();
         let cases = store.cases(&all, &store::CaseQuery::default(), today, store::Page::first(u32::MAX)).await?;
         let mut closed_alerts = 0;
         let mut closed = 0;

@@ -279,7 +279,7 @@ fn load_results(args: &Args, global: &Global) -> anyhow::Result<()> {
                     None => {
                         let year = app::export::read_manifest(dir).map(|m| m.year).unwrap_or(0);
                         let end = chrono::NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or_default();
-                        end.min(chrono::Utc::now().date_naive())
+                        end.min(domain::time::china_today())
                     }
                 };
                 let r = app::cluster::load_alerts(&store, dir, as_of, &who).await;
@@ -384,7 +384,7 @@ fn import_work<R: domain::Record + app::import::WorkRecord>(args: &Args, global:
     let file = args.file.display().to_string();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let read = ingest::read_file::<R>(&args.file, &mut |_, _| {});
-    let today = chrono::Local::now().date_naive();
+    let today = domain::time::china_today();
     let result = rt.block_on(async {
         let app = app::App::open(&global.db).await?;
         let done = app::import::import_work::<R>(&app, &file, read, &actor(), today).await;

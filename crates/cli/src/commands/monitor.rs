@@ -91,7 +91,7 @@ fn run_on_store(args: &Args, global: &Global) -> anyhow::Result<()> {
     let year = args.year;
     let as_of = args.as_of.unwrap_or_else(|| {
         let end = chrono::NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or_default();
-        end.min(chrono::Utc::now().date_naive())
+        end.min(domain::time::china_today())
     });
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     rt.block_on(async {
