@@ -597,7 +597,7 @@ impl App {
             kind: m.kind,
             amount: m.amount,
             by: m.by.clone(),
-            date: m.at.date_naive(),
+            date: domain::time::china_day(m.at),
             note: m.note,
         };
         Ok(alert_row(crate::monitoring::add_assistance(&self.store, &scope(s)?, id, &nm, &m.by).await?))

@@ -166,14 +166,14 @@ impl Store {
         rows.into_iter()
             .map(|(id, household_id, village, rule, state, created)| {
                 let assisted_on = (state == "resolved" && measured.contains(&id))
-                    .then(|| resolved_at.get(&id).map(|t| t.date_naive()))
+                    .then(|| resolved_at.get(&id).map(|t| domain::time::china_day(*t)))
                     .flatten();
                 Ok(AlertDates {
                     household_id,
                     village: region_of(village, &ctx)?,
                     rule,
                     year,
-                    raised_on: created.date_naive(),
+                    raised_on: domain::time::china_day(created),
                     assisted_on,
                 })
             })

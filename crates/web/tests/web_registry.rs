@@ -471,7 +471,7 @@ async fn the_ledger_is_scoped_masked_and_audited(kind: Kind) {
         (json!("341122"), json!("county"), json!(day))
     );
     let keys: Vec<&str> = l["tables"].as_array().unwrap().iter().map(|t| t["key"].as_str().unwrap()).collect();
-    assert_eq!(keys, ["summary", "serious", "chronic", "severe", "cases", "visits"]);
+    assert_eq!(keys, ["summary", "serious", "chronic", "severe", "cases", "visits", "network_cases"]);
     let summary = &l["tables"][0];
     assert_eq!(summary["name"], "汇总");
     assert_eq!(summary["rows"].as_array().unwrap().len(), 1, "{summary}");
