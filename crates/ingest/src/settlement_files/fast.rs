@@ -417,6 +417,9 @@ pub(super) fn read_persons(
     let Some(start) = data_start(path, len)? else {
         return Ok(false);
     };
+    // Sized once for the file (a person's line is some 27 bytes), so that the
+    // index is not moved as it grows.
+    table.persons.index = super::PersonIndex::with_capacity((len / 24) as usize);
     let pieces = if start.offset < len { cut(path, start.offset, len, 16 << 20)? } else { vec![] };
     let mut f = std::fs::File::open(path).map_err(|e| IngestError::open(path, e))?;
     let mut buf = Vec::new();
