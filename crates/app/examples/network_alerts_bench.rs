@@ -130,7 +130,7 @@ async fn run(db: &str, province: &str, changes: usize) {
         app.record_postings(&all, &[("the change".into(), changed)], "bench").await.expect("the posting");
         let write = t.elapsed();
         let t = Instant::now();
-        let places = app.network_places(&all, &[p.practitioner_id.clone()], &[]).await.expect("the places");
+        let places = app.network_places(&all, std::slice::from_ref(&p.practitioner_id), &[]).await.expect("the places");
         let r = app.raise_network_alerts_at(&all, &places, today, 1, &s, "bench").await.expect("the incremental");
         println!(
             "change {}: posting of {} at {} recorded in {:.3} s; incremental recompute {:.3} s at {} places: {} found, {} raised, {} seen, {} resolved",

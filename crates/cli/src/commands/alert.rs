@@ -153,7 +153,7 @@ async fn act(store: &Store, scope: &Scope, actor: &str, action: Action) -> anyho
         }
         Action::Assist { id, kind, amount, by, date, note } => {
             let amount = Fen::parse_yuan(amount.trim()).map_err(|e| anyhow::anyhow!("--amount {amount:?}: {e}"))?;
-            let date = date.unwrap_or_else(|| domain::time::china_today());
+            let date = date.unwrap_or_else(domain::time::china_today);
             let detail = format!("{kind} {amount} by {by}");
             let m = NewMeasure { kind, amount, by, date, note };
             let a = app::monitoring::add_assistance(store, scope, id, &m, actor).await?;

@@ -35,7 +35,7 @@ pub struct Args {
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     use chrono::Datelike;
-    let today = args.as_of.unwrap_or_else(|| domain::time::china_today());
+    let today = args.as_of.unwrap_or_else(domain::time::china_today);
     let year = args.year.unwrap_or(today.year());
     let scope = app::Scope::parse(&args.region).map_err(|e| anyhow::anyhow!("--region: {e}"))?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
