@@ -268,3 +268,123 @@ async fn itemised_claims_settled_in_real_time(store: &Store) {
     assert!(matches!(e, app::AppError::NotFound(_)), "{e}");
     assert!(matches!(app.claim_items(&laian, &r1.claim_key()).await, Err(app::AppError::NotFound(_))));
 }
+
+/// The columns of `claim_items` as migrations 19 and 27 kept them.
+const OLD_ITEM: &str = "INSERT INTO claim_items (claim_id, facility_id, line, item_code, name, quantity, unit_price,
+    amount, category, self_pay_share, self_pay_first, eligible) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+macro_rules! old_items {
+    ($pool:expr, $key:expr, $items:expr) => {{
+        for (i, it) in $items.iter().enumerate() {
+            sqlx::query(OLD_ITEM)
+                .bind(&$key.claim_id)
+                .bind(&$key.facility_id)
+                .bind(i as i64 + 1)
+                .bind(&it.item_code)
+                .bind(&it.name)
+                .bind(it.quantity.0)
+                .bind(it.unit_price.0)
+                .bind(it.amount.0)
+                .bind(it.category.as_str())
+                .bind(it.self_pay_share.0 as i64)
+                .bind(it.self_pay_first.0)
+                .bind(it.eligible.0)
+                .execute(&$pool)
+                .await
+                .unwrap();
+        }
+        // Migration 19's triggers set the claim's eligible cost from its items.
+        sqlx::query("UPDATE claims SET eligible_cost = 0 WHERE claim_id = $1 AND facility_id = $2")
+            .bind(&$key.claim_id)
+            .bind(&$key.facility_id)
+            .execute(&$pool)
+            .await
+            .unwrap();
+    }};
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migration_28_packs_the_stored_lines_sqlite() {
+    let (now, old) = (TestDb::sqlite().await, TestDb::sqlite_at(27).await);
+    let pool = sqlx::SqlitePool::connect(&old.url).await.unwrap();
+    let (x, items) = itemise_both(&now.store, &old.store).await;
+    old_items!(pool, x, items);
+    the_migration_keeps_the_bills(&now.store, &old.store, &x, &items).await;
+    pool.close().await;
+    now.finish().await;
+    old.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migration_28_packs_the_stored_lines_postgres() {
+    let (Some(now), Some(old)) = (TestDb::pg().await, TestDb::pg_at(27).await) else { return };
+    let pool = sqlx::PgPool::connect(&old.url).await.unwrap();
+    let (x, items) = itemise_both(&now.store, &old.store).await;
+    old_items!(pool, x, items);
+    the_migration_keeps_the_bills(&now.store, &old.store, &x, &items).await;
+    pool.close().await;
+    now.finish().await;
+    old.finish().await;
+}
+
+/// Both stores get X1 and Y1 of the batch test; `now` itemises X1 through the
+/// import. Returns X1's key and the lines `old` is to get as it kept them, the
+/// imported ones but for a name with a backslash (a name may hold one).
+async fn itemise_both(now: &Store, old: &Store) -> (ClaimKey, Vec<domain::items::PricedItem>) {
+    let total = Fen(79_667);
+    let x1 = Claim {
+        facility_id: "FA".into(),
+        total_cost: total,
+        eligible_cost: total,
+        ..claim("X1", 1, "2024-05-10", 0, 0)
+    };
+    let y1 = Claim {
+        facility_id: "FA".into(),
+        total_cost: total,
+        eligible_cost: total,
+        ..claim("Y1", 3, "2024-05-10", 0, 0)
+    };
+    let app = setup(now).await;
+    seed(old).await;
+    old.import_facilities(&[facility("FA", "341122100201"), facility("FB", "341123100201")]).await.unwrap();
+    app::settlement::put_policy(old, "34", 2024, POLICY, "admin").await.unwrap();
+    for s in [now, old] {
+        s.import_claims(&[x1.clone(), y1.clone()]).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let two = X1_LINES.replace("X1,", "Y1,");
+    assert_eq!(import_file(&app, dir.path(), "items.csv", &format!("{HEADER}{X1_LINES}{two}")).await.unwrap(), 10);
+    let mut items = now.claim_items(&x1.claim_key()).await.unwrap();
+    assert_eq!(items.len(), 5);
+    items[2].name = "a \\ name\\F".into();
+    (x1.claim_key(), items)
+}
+
+async fn the_migration_keeps_the_bills(now: &Store, old: &Store, x: &ClaimKey, items: &[domain::items::PricedItem]) {
+    assert_eq!(old.schema_version().await.unwrap(), 27);
+    assert_eq!(eligible_of(old, x).await, Fen(66_417), "migration 19's trigger");
+    assert_eq!(old.migrate().await.unwrap(), store::SCHEMA_VERSION);
+    assert_eq!(old.claim_items(x).await.unwrap(), items, "the lines moved over in order, texts as they were");
+    let y = ClaimKey::new("FA", "Y1");
+    assert!(old.claim_items(&y).await.unwrap().is_empty(), "a claim of totals only has no lines");
+    // The triggers read the packed bill: the typed eligible cost does not undo
+    // the items, a total that is not their sum is refused.
+    let x1 = Claim {
+        facility_id: "FA".into(),
+        total_cost: Fen(79_667),
+        eligible_cost: Fen(79_667),
+        ..claim("X1", 1, "2024-05-10", 0, 0)
+    };
+    old.import_claims(std::slice::from_ref(&x1)).await.unwrap();
+    assert_eq!(eligible_of(old, x).await, Fen(66_417));
+    let changed = Claim { total_cost: Fen(80_000), eligible_cost: Fen(80_000), ..x1 };
+    let e = old.import_claims(&[changed]).await.unwrap_err().to_string();
+    assert!(e.contains("itemised"), "{e}");
+    // Both stores settle X1 to the same payments; Y1, typed as totals in `old`, too.
+    let all = store::Scope::all();
+    for s in [now, old] {
+        assert_eq!(app::settlement::settle_stored(s, &all, 2024, "batch").await.unwrap().settled, 2);
+    }
+    let (a, b) = (now.settlement(&all, x).await.unwrap().unwrap(), old.settlement(&all, x).await.unwrap().unwrap());
+    assert_eq!((a.payments, a.out_of_pocket), (b.payments, b.out_of_pocket));
+}

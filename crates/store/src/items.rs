@@ -7,7 +7,8 @@
 //! the claim is stored inside the scope, not settled, not voided, and its total
 //! cost is the one the items were checked against. A claim's items are kept
 //! with the category and share they were priced by, so the slip shows the bill
-//! as it was settled even after the catalogue changes.
+//! as it was settled even after the catalogue changes. Since migration 28 a
+//! claim's lines are one row of `claim_bills`, packed (`packed_lines.rs`).
 //!
 //! The claims file may be imported again over an itemised claim: triggers keep
 //! the claim's eligible cost the sum of its items' eligible parts, and refuse a
@@ -17,7 +18,7 @@ use crate::db::{begin_write, now, on_pool, Page, Scope, Store};
 use crate::error::{corrupt, Ctx, StoreError};
 use crate::settlements::region_of;
 use crate::vals::placeholders;
-use domain::items::{AsPricedLine, CatalogueItem, ItemCategory, PricedItem, PricedLine, Quantity};
+use domain::items::{AsPricedLine, CatalogueItem, ItemCategory, PricedItem, PricedLine};
 use domain::{ClaimKey, Fen, Rate, RegionCode};
 
 /// Migration 19: the catalogue and the claims' items.
@@ -146,6 +147,89 @@ END;
 pub(crate) const V27_POSTGRES: &str =
     "COMMENT ON TABLE claim_items IS 'the priced lines of itemised claims (docs/catalogue.md)'";
 
+/// Migration 28: a claim's items kept in one row (`packed_lines.rs`), with
+/// their count and sums, instead of a row a line; the stored lines move over in
+/// order, packed by SQL as `packed_lines::pack` packs them (a test holds the
+/// two equal). The triggers on `claims` read the sums.
+macro_rules! v28_table {
+    () => {
+        "CREATE TABLE claim_bills (
+    claim_id TEXT NOT NULL,
+    facility_id TEXT NOT NULL,
+    line_count BIGINT NOT NULL CHECK (line_count > 0),
+    amount BIGINT NOT NULL CHECK (amount >= 0),
+    eligible BIGINT NOT NULL CHECK (eligible >= 0 AND eligible <= amount),
+    lines TEXT NOT NULL,
+    PRIMARY KEY (claim_id, facility_id),
+    FOREIGN KEY (claim_id, facility_id) REFERENCES claims (claim_id, facility_id)
+);
+"
+    };
+}
+
+/// Migration 28, SQLite. `group_concat` joins the lines in the order the inner
+/// query gives them.
+pub(crate) const V28_SQLITE: &str = concat!(
+    v28_table!(),
+    r#"INSERT INTO claim_bills (claim_id, facility_id, line_count, amount, eligible, lines)
+SELECT claim_id, facility_id, COUNT(*), SUM(amount), SUM(eligible), group_concat(packed, '')
+FROM (SELECT claim_id, facility_id, line, amount, eligible,
+             replace(replace(replace(item_code, '\', '\\'), char(31), '\F'), char(30), '\L') || char(31)
+             || replace(replace(replace(name, '\', '\\'), char(31), '\F'), char(30), '\L') || char(31)
+             || quantity || char(31) || unit_price || char(31) || amount || char(31) || category || char(31)
+             || self_pay_share || char(31) || self_pay_first || char(31) || eligible || char(30) AS packed
+      FROM claim_items ORDER BY claim_id, facility_id, line)
+GROUP BY claim_id, facility_id;
+DROP TRIGGER claims_itemised_total;
+DROP TRIGGER claims_itemised_eligible;
+DROP TABLE claim_items;
+CREATE TRIGGER claims_itemised_total BEFORE UPDATE OF total_cost ON claims
+WHEN NEW.total_cost <> OLD.total_cost
+ AND EXISTS (SELECT 1 FROM claim_bills b WHERE b.claim_id = OLD.claim_id AND b.facility_id = OLD.facility_id)
+BEGIN
+    SELECT RAISE(ABORT, 'an itemised claim''s total cost is the sum of its items: import its claim_items again to change it');
+END;
+CREATE TRIGGER claims_itemised_eligible AFTER UPDATE OF eligible_cost ON claims
+WHEN NEW.eligible_cost <> (SELECT b.eligible FROM claim_bills b
+                           WHERE b.claim_id = NEW.claim_id AND b.facility_id = NEW.facility_id)
+BEGIN
+    UPDATE claims SET eligible_cost = (SELECT b.eligible FROM claim_bills b
+                                       WHERE b.claim_id = NEW.claim_id AND b.facility_id = NEW.facility_id)
+    WHERE claim_id = NEW.claim_id AND facility_id = NEW.facility_id;
+END;
+"#
+);
+
+/// Migration 28, PostgreSQL: the same move, and the row trigger reading the sums.
+pub(crate) const V28_POSTGRES: &str = concat!(
+    v28_table!(),
+    r#"INSERT INTO claim_bills (claim_id, facility_id, line_count, amount, eligible, lines)
+SELECT claim_id, facility_id, COUNT(*), SUM(amount), SUM(eligible), string_agg(
+    replace(replace(replace(item_code, '\', '\\'), chr(31), '\F'), chr(30), '\L') || chr(31)
+    || replace(replace(replace(name, '\', '\\'), chr(31), '\F'), chr(30), '\L') || chr(31)
+    || quantity::TEXT || chr(31) || unit_price::TEXT || chr(31) || amount::TEXT || chr(31) || category || chr(31)
+    || self_pay_share::TEXT || chr(31) || self_pay_first::TEXT || chr(31) || eligible::TEXT || chr(30),
+    '' ORDER BY line)
+FROM claim_items GROUP BY claim_id, facility_id;
+DROP TABLE claim_items;
+CREATE OR REPLACE FUNCTION claims_itemised() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    e BIGINT;
+BEGIN
+    SELECT eligible INTO e FROM claim_bills WHERE claim_id = OLD.claim_id AND facility_id = OLD.facility_id;
+    IF NOT FOUND THEN
+        RETURN NEW;
+    END IF;
+    IF NEW.total_cost <> OLD.total_cost THEN
+        RAISE EXCEPTION 'an itemised claim''s total cost is the sum of its items: import its claim_items again to change it';
+    END IF;
+    NEW.eligible_cost := e;
+    RETURN NEW;
+END $$;
+"#
+);
+
 /// A stored claim as the import of its items needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimForItems {
@@ -203,33 +287,12 @@ fn catalogue_item(r: CatalogueRow, ctx: &str) -> Result<CatalogueItem, StoreErro
     })
 }
 
-pub(crate) type ItemRow = (String, String, i64, i64, i64, String, i64, i64, i64);
-
-pub(crate) fn priced_item(r: ItemRow, ctx: &str) -> Result<PricedItem, StoreError> {
-    let category: ItemCategory = r.5.parse().map_err(|e: String| corrupt(ctx, &r.5, e))?;
-    Ok(PricedItem {
-        item_code: r.0,
-        name: r.1,
-        quantity: Quantity(r.2),
-        unit_price: Fen(r.3),
-        amount: Fen(r.4),
-        category,
-        self_pay_share: Rate(r.6 as u32),
-        self_pay_first: Fen(r.7),
-        eligible: Fen(r.8),
-    })
-}
-
-pub(crate) const ITEM_COLS: &str =
-    "item_code, name, quantity, unit_price, amount, category, self_pay_share, self_pay_first, eligible";
-
-/// How each engine writes claims' items and their eligible costs. sqlx binds a
-/// value by looking its parameter's name up (a scan over the statement's
-/// parameters), so a bill of 50 lines in one statement of 600 values costs
-/// more than the settlement itself: SQLite writes through its own interface
-/// (`raw.rs`, bound by position), PostgreSQL an array a column (`unnest`).
+/// How each engine writes claims' items and their eligible costs: one row a
+/// claim, its lines packed (`packed_lines.rs`). SQLite writes through its own
+/// interface (`raw.rs`, bound by position), PostgreSQL an array a column
+/// (`unnest`) for a few bills, `COPY` for an import.
 pub(crate) trait ItemsWrite: sqlx::Database {
-    /// Inserts each claim's priced lines, numbered from 1.
+    /// Inserts each claim's priced lines, in order.
     fn insert_items<L: AsPricedLine + Sync>(
         conn: &mut Self::Connection,
         bills: &[(&ClaimKey, &[L])],
@@ -243,49 +306,44 @@ pub(crate) trait ItemsWrite: sqlx::Database {
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// Rows of items a statement (SQLite: 12 values a row).
-const ITEM_ROWS_A_STATEMENT: usize = 64;
+/// Bills a statement (SQLite: 6 values a row).
+const BILLS_A_STATEMENT: usize = 32;
 
-/// Lines up to which SQLite writes on the async worker itself (a bill in real
+/// Bills up to which SQLite writes on the async worker itself (bills in real
 /// time); more (an import) are written where blocking is allowed.
-const BLOCKING_FROM: usize = 5_000;
+const BLOCKING_FROM: usize = 200;
 
-fn item_sql(n: usize) -> String {
-    format!("INSERT INTO claim_items (claim_id, facility_id, line, {ITEM_COLS}) VALUES {}", placeholders(n, 12))
+const BILL_COLUMNS: [&str; 6] = ["claim_id", "facility_id", "line_count", "amount", "eligible", "lines"];
+
+fn bill_sql(n: usize) -> String {
+    format!("INSERT INTO claim_bills ({}) VALUES {}", BILL_COLUMNS.join(", "), placeholders(n, 6))
 }
 
-/// Each line of `bills` with its claim and its number from 1, the claims in
-/// the order of the table's key (so that its B-tree grows at one end instead
-/// of splitting pages all over), each claim's lines in order.
-fn numbered<'b, L: AsPricedLine>(bills: &[(&'b ClaimKey, &'b [L])]) -> Vec<(&'b ClaimKey, i64, PricedLine<'b>)> {
-    let n: usize = bills.iter().map(|(_, items)| items.len()).sum();
-    let mut sorted: Vec<&(&ClaimKey, &[L])> = bills.iter().collect();
-    sorted.sort_by(|a, b| {
+/// Each bill packed, with its claim, in the order of the table's key (so that
+/// its B-tree grows at one end instead of splitting pages all over). A bill
+/// without lines is not written: a claim of totals only has no row.
+fn packed<'b, L: AsPricedLine>(bills: &[(&'b ClaimKey, &'b [L])]) -> Vec<(&'b ClaimKey, crate::packed_lines::Packed)> {
+    let mut out: Vec<_> = bills
+        .iter()
+        .filter(|(_, items)| !items.is_empty())
+        .map(|(key, items)| (*key, crate::packed_lines::pack(items)))
+        .collect();
+    out.sort_by(|a, b| {
         (a.0.claim_id.as_str(), a.0.facility_id.as_str()).cmp(&(b.0.claim_id.as_str(), b.0.facility_id.as_str()))
     });
-    let mut out = Vec::with_capacity(n);
-    for (key, items) in sorted {
-        out.extend(items.iter().enumerate().map(|(i, it)| (*key, i as i64 + 1, it.priced_line())));
-    }
     out
 }
 
-/// A numbered line's values, in the order of [`item_sql`]'s columns.
-fn item_vals<'r, 'b: 'r>((key, line, it): &'r (&'b ClaimKey, i64, PricedLine<'b>)) -> [crate::vals::Val<'r>; 12] {
+/// A packed bill's values, in the order of [`BILL_COLUMNS`].
+fn bill_vals<'r>((key, p): &'r (&ClaimKey, crate::packed_lines::Packed)) -> [crate::vals::Val<'r>; 6] {
     use crate::vals::Val;
     [
         Val::text(&key.claim_id),
         Val::text(&key.facility_id),
-        Val::int(*line),
-        Val::text(it.item_code),
-        Val::text(it.name),
-        Val::int(it.quantity.0),
-        Val::int(it.unit_price.0),
-        Val::int(it.amount.0),
-        Val::text(it.category.as_str()),
-        Val::int(it.self_pay_share.0 as i64),
-        Val::int(it.self_pay_first.0),
-        Val::int(it.eligible.0),
+        Val::int(p.count),
+        Val::int(p.amount),
+        Val::int(p.eligible),
+        Val::text(&p.text),
     ]
 }
 
@@ -295,10 +353,10 @@ impl ItemsWrite for sqlx::Sqlite {
         bills: &[(&ClaimKey, &[L])],
         ctx: &str,
     ) -> Result<(), StoreError> {
-        let lines = numbered(bills);
+        let rows = packed(bills);
         let mut handle = conn.lock_handle().await.ctx(ctx)?;
-        let mut write = || crate::raw::execute_mapped(&mut handle, item_sql, &lines, ITEM_ROWS_A_STATEMENT, item_vals);
-        let done = if lines.len() >= BLOCKING_FROM { crate::raw::blocking(write) } else { write() };
+        let mut write = || crate::raw::execute_mapped(&mut handle, bill_sql, &rows, BILLS_A_STATEMENT, bill_vals);
+        let done = if rows.len() >= BLOCKING_FROM { crate::raw::blocking(write) } else { write() };
         done.map_err(|e| e.into_store(ctx.to_string()))
     }
 
@@ -321,40 +379,14 @@ impl ItemsWrite for sqlx::Sqlite {
     }
 }
 
-/// Lines from which PostgreSQL takes a bill's items by `COPY` (an import)
-/// rather than in one `INSERT` of arrays (a bill in real time, where COPY's
-/// extra round trip costs more than it saves).
-const PG_COPY_FROM: usize = 2_000;
+/// Bills from which PostgreSQL takes them by `COPY` (an import) rather than
+/// in one `INSERT` of arrays (bills in real time, where COPY's extra round
+/// trip costs more than it saves).
+const PG_COPY_FROM: usize = 100;
 
-const ITEM_COLUMNS: [&str; 12] = [
-    "claim_id",
-    "facility_id",
-    "line",
-    "item_code",
-    "name",
-    "quantity",
-    "unit_price",
-    "amount",
-    "category",
-    "self_pay_share",
-    "self_pay_first",
-    "eligible",
-];
-
-/// A numbered line as a line of `COPY` data, in the order of [`ITEM_COLUMNS`].
-fn item_copy((key, line, it): &(&ClaimKey, i64, PricedLine<'_>), out: &mut crate::vals::CopyLine<'_>) {
-    out.text(&key.claim_id)
-        .text(&key.facility_id)
-        .int(*line)
-        .text(it.item_code)
-        .text(it.name)
-        .int(it.quantity.0)
-        .int(it.unit_price.0)
-        .int(it.amount.0)
-        .text(it.category.as_str())
-        .int(it.self_pay_share.0 as i64)
-        .int(it.self_pay_first.0)
-        .int(it.eligible.0);
+/// A packed bill as a line of `COPY` data, in the order of [`BILL_COLUMNS`].
+fn bill_copy((key, p): &(&ClaimKey, crate::packed_lines::Packed), out: &mut crate::vals::CopyLine<'_>) {
+    out.text(&key.claim_id).text(&key.facility_id).int(p.count).int(p.amount).int(p.eligible).text(&p.text);
 }
 
 impl ItemsWrite for sqlx::Postgres {
@@ -364,27 +396,21 @@ impl ItemsWrite for sqlx::Postgres {
         ctx: &str,
     ) -> Result<(), StoreError> {
         use crate::vals::{pg_copy, pg_insert, PgArray, PG_ROWS_A_STATEMENT};
-        let lines = numbered(bills);
-        if lines.len() >= PG_COPY_FROM {
-            pg_copy(conn, "claim_items", &ITEM_COLUMNS, &lines, item_copy, ctx).await?;
+        let rows = packed(bills);
+        if rows.len() >= PG_COPY_FROM {
+            pg_copy(conn, "claim_bills", &BILL_COLUMNS, &rows, bill_copy, ctx).await?;
             return Ok(());
         }
-        for chunk in lines.chunks(PG_ROWS_A_STATEMENT) {
+        for chunk in rows.chunks(PG_ROWS_A_STATEMENT) {
             let arrays = vec![
-                PgArray::T(chunk.iter().map(|l| Some(l.0.claim_id.as_str())).collect()),
-                PgArray::T(chunk.iter().map(|l| Some(l.0.facility_id.as_str())).collect()),
-                PgArray::I(chunk.iter().map(|l| Some(l.1)).collect()),
-                PgArray::T(chunk.iter().map(|l| Some(l.2.item_code)).collect()),
-                PgArray::T(chunk.iter().map(|l| Some(l.2.name)).collect()),
-                PgArray::I(chunk.iter().map(|l| Some(l.2.quantity.0)).collect()),
-                PgArray::I(chunk.iter().map(|l| Some(l.2.unit_price.0)).collect()),
-                PgArray::I(chunk.iter().map(|l| Some(l.2.amount.0)).collect()),
-                PgArray::T(chunk.iter().map(|l| Some(l.2.category.as_str())).collect()),
-                PgArray::I(chunk.iter().map(|l| Some(l.2.self_pay_share.0 as i64)).collect()),
-                PgArray::I(chunk.iter().map(|l| Some(l.2.self_pay_first.0)).collect()),
-                PgArray::I(chunk.iter().map(|l| Some(l.2.eligible.0)).collect()),
+                PgArray::T(chunk.iter().map(|r| Some(r.0.claim_id.as_str())).collect()),
+                PgArray::T(chunk.iter().map(|r| Some(r.0.facility_id.as_str())).collect()),
+                PgArray::I(chunk.iter().map(|r| Some(r.1.count)).collect()),
+                PgArray::I(chunk.iter().map(|r| Some(r.1.amount)).collect()),
+                PgArray::I(chunk.iter().map(|r| Some(r.1.eligible)).collect()),
+                PgArray::T(chunk.iter().map(|r| Some(r.1.text.as_str())).collect()),
             ];
-            pg_insert(conn, "claim_items", &ITEM_COLUMNS, arrays, "", ctx).await?;
+            pg_insert(conn, "claim_bills", &BILL_COLUMNS, arrays, "", ctx).await?;
         }
         Ok(())
     }
@@ -413,6 +439,14 @@ impl ItemsWrite for sqlx::Postgres {
     }
 }
 
+/// A claim's stored lines, unpacked (none for a claim of totals only).
+pub(crate) fn unpacked(lines: Option<String>, ctx: &str) -> Result<Vec<PricedItem>, StoreError> {
+    match lines {
+        None => Ok(Vec::new()),
+        Some(text) => crate::packed_lines::unpack(&text).map_err(|e| corrupt(ctx, "claim_bills.lines", e)),
+    }
+}
+
 /// Inserts claims' items inside `tx`, as the engine does best.
 pub(crate) async fn insert_items<DB: ItemsWrite, L: AsPricedLine + Sync>(
     tx: &mut sqlx::Transaction<'_, DB>,
@@ -435,17 +469,14 @@ pub(crate) async fn set_eligible<DB: ItemsWrite>(
 macro_rules! read_items {
     ($conn:ident, $key:expr, $ctx:expr) => {{
         let key: &domain::ClaimKey = $key;
-        let sql = format!(
-            "SELECT {} FROM claim_items WHERE claim_id = $1 AND facility_id = $2 ORDER BY line",
-            crate::items::ITEM_COLS
-        );
-        let rows: Vec<crate::items::ItemRow> = sqlx::query_as(&sql)
-            .bind(key.claim_id.as_str())
-            .bind(key.facility_id.as_str())
-            .fetch_all(&mut *$conn)
-            .await
-            .ctx(&$ctx)?;
-        rows.into_iter().map(|r| crate::items::priced_item(r, &$ctx)).collect::<Result<Vec<_>, StoreError>>()?
+        let lines: Option<String> =
+            sqlx::query_scalar("SELECT lines FROM claim_bills WHERE claim_id = $1 AND facility_id = $2")
+                .bind(key.claim_id.as_str())
+                .bind(key.facility_id.as_str())
+                .fetch_optional(&mut *$conn)
+                .await
+                .ctx(&$ctx)?;
+        crate::items::unpacked(lines, &$ctx)?
     }};
 }
 pub(crate) use read_items;
@@ -649,7 +680,7 @@ impl Store {
                 let sql = format!(
                     "SELECT c.claim_id, c.facility_id, c.total_cost, c.voided, h.village_code,
                             EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c.claim_id AND s.facility_id = c.facility_id),
-                            EXISTS (SELECT 1 FROM claim_items i WHERE i.claim_id = c.claim_id AND i.facility_id = c.facility_id)
+                            EXISTS (SELECT 1 FROM claim_bills i WHERE i.claim_id = c.claim_id AND i.facility_id = c.facility_id)
                      FROM claims c JOIN persons p ON p.person_id = c.person_id
                      JOIN households h ON h.household_id = p.household_id
                      WHERE c.claim_id IN ({})",
@@ -696,7 +727,7 @@ impl Store {
             }
             // A claim's items again: the old ones go first (rare: a file imported again).
             for key in replaced {
-                sqlx::query("DELETE FROM claim_items WHERE claim_id = $1 AND facility_id = $2")
+                sqlx::query("DELETE FROM claim_bills WHERE claim_id = $1 AND facility_id = $2")
                     .bind(&key.claim_id)
                     .bind(&key.facility_id)
                     .execute(&mut *tx)

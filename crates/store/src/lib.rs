@@ -19,6 +19,7 @@ pub mod ledger;
 mod limits;
 mod moves;
 pub mod network_cases;
+mod packed_lines;
 pub mod pairing;
 pub mod plans;
 mod raw;

@@ -184,6 +184,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: "",
         script: Some((crate::items::V27_SQLITE, crate::items::V27_POSTGRES)),
     },
+    Migration {
+        version: 28,
+        name: "a claim's items kept in one row, packed, with their count and sums",
+        sql: "",
+        script: Some((crate::items::V28_SQLITE, crate::items::V28_POSTGRES)),
+    },
 ];
 
 /// The migration that SQLite runs as a table rebuild with foreign keys off.
@@ -193,7 +199,7 @@ const SQLITE_REBUILT: i64 = 13;
 const CLAIMS_KEYED: i64 = 14;
 
 /// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 27;
+pub const SCHEMA_VERSION: i64 = 28;
 
 /// The headline figures by village, so that the overview, the map and the trend
 /// sum a few thousand rows instead of joining every claim of a province (see
