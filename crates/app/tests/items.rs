@@ -81,6 +81,19 @@ const HEADER: &str = "claim_id,item_code,quantity,unit_price,amount,facility_id\
 /// 16.67 = 2.5005, rounded: 2.50. Eligible: 200 + 450 + 14.17 = 664.17.
 const X1_LINES: &str = "X1,A1,1,100.00,100.00,FA\nX1,A1,1,100.00,100.00,FA\nX1,B1,1,500,500,FA\nX1,B2,0.5,33.33,16.67,FA\nX1,C1,1,80,80.00,FA\n";
 
+/// X1's bill's total.
+const BILL_TOTAL: Fen = Fen(79_667);
+
+/// A claim at hospital FA of person `n` with X1's total and `eligible` typed.
+fn bill_claim(id: &str, n: u16, eligible: Fen) -> Claim {
+    Claim {
+        facility_id: "FA".into(),
+        total_cost: BILL_TOTAL,
+        eligible_cost: eligible,
+        ..claim(id, n, "2024-05-10", 0, 0)
+    }
+}
+
 async fn eligible_of(store: &Store, key: &ClaimKey) -> Fen {
     store
         .claims_of(pid(1))
@@ -96,22 +109,12 @@ async fn eligible_of(store: &Store, key: &ClaimKey) -> Fen {
 async fn itemised_claims_imported_and_settled_in_batch(store: &Store) {
     let app = setup(store).await;
     let dir = tempfile::tempdir().unwrap();
-    let total = Fen(79_667);
+    let total = BILL_TOTAL;
     // X1 of person 1 arrives with a typed eligible cost that its items will replace.
-    let x1 = Claim {
-        facility_id: "FA".into(),
-        total_cost: total,
-        eligible_cost: total,
-        ..claim("X1", 1, "2024-05-10", 0, 0)
-    };
+    let x1 = bill_claim("X1", 1, total);
     // Y1 of person 3 (the same status, the first claim of the year too): the same
     // bill typed as totals, with the eligible cost worked out by hand above.
-    let y1 = Claim {
-        facility_id: "FA".into(),
-        total_cost: total,
-        eligible_cost: Fen(66_417),
-        ..claim("Y1", 3, "2024-05-10", 0, 0)
-    };
+    let y1 = bill_claim("Y1", 3, Fen(66_417));
     store.import_claims(&[x1.clone(), y1.clone()]).await.unwrap();
     let kx = x1.claim_key();
 
@@ -331,19 +334,7 @@ async fn migration_28_packs_the_stored_lines_postgres() {
 /// import. Returns X1's key and the lines `old` is to get as it kept them, the
 /// imported ones but for a name with a backslash (a name may hold one).
 async fn itemise_both(now: &Store, old: &Store) -> (ClaimKey, Vec<domain::items::PricedItem>) {
-    let total = Fen(79_667);
-    let x1 = Claim {
-        facility_id: "FA".into(),
-        total_cost: total,
-        eligible_cost: total,
-        ..claim("X1", 1, "2024-05-10", 0, 0)
-    };
-    let y1 = Claim {
-        facility_id: "FA".into(),
-        total_cost: total,
-        eligible_cost: total,
-        ..claim("Y1", 3, "2024-05-10", 0, 0)
-    };
+    let (x1, y1) = (bill_claim("X1", 1, BILL_TOTAL), bill_claim("Y1", 3, BILL_TOTAL));
     let app = setup(now).await;
     seed(old).await;
     old.import_facilities(&[facility("FA", "341122100201"), facility("FB", "341123100201")]).await.unwrap();
@@ -369,18 +360,13 @@ async fn the_migration_keeps_the_bills(now: &Store, old: &Store, x: &ClaimKey, i
     assert!(old.claim_items(&y).await.unwrap().is_empty(), "a claim of totals only has no lines");
     // The triggers read the packed bill: the typed eligible cost does not undo
     // the items, a total that is not their sum is refused.
-    let x1 = Claim {
-        facility_id: "FA".into(),
-        total_cost: Fen(79_667),
-        eligible_cost: Fen(79_667),
-        ..claim("X1", 1, "2024-05-10", 0, 0)
-    };
+    let x1 = bill_claim("X1", 1, BILL_TOTAL);
     old.import_claims(std::slice::from_ref(&x1)).await.unwrap();
     assert_eq!(eligible_of(old, x).await, Fen(66_417));
     let changed = Claim { total_cost: Fen(80_000), eligible_cost: Fen(80_000), ..x1 };
     let e = old.import_claims(&[changed]).await.unwrap_err().to_string();
     assert!(e.contains("itemised"), "{e}");
-    // Both stores settle X1 to the same payments; Y1, typed as totals in `old`, too.
+    // Both stores settle X1 to the same payments.
     let all = store::Scope::all();
     for s in [now, old] {
         assert_eq!(app::settlement::settle_stored(s, &all, 2024, "batch").await.unwrap().settled, 2);
