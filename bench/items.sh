@@ -27,6 +27,7 @@
 #    interleaved, RUNS times each, a fresh store each time, on SQLite (and
 #    PostgreSQL when reachable); req/s, p50, p99.
 # PARTS=rt, PARTS=batch (both engines), PARTS=server runs one part only.
+# NO_BUILD=1 uses the binaries already built in CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-3}
@@ -38,7 +39,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 # USE_EXAMPLE=1: the steps by the example items_batch (the same calls as the
 # command line's, built with web_load: no release build of the CLI needed).
 if [ -z "${SAFETYNET:-}" ] && [ -z "${USE_EXAMPLE:-}" ]; then cargo build --release -q -p safetynet; fi
-cargo build --release -q -p web --example web_load --example items_batch
+[ -n "${NO_BUILD:-}" ] || cargo build --release -q -p web --example web_load --example items_batch
 BIN=${SAFETYNET:-$CARGO_TARGET_DIR/release/safetynet}
 LOAD=$CARGO_TARGET_DIR/release/examples/web_load
 EX=$CARGO_TARGET_DIR/release/examples/items_batch
@@ -59,7 +60,11 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 now() { date +%s.%N; }
 # CPU seconds (user + system) the finished children of this shell have used:
 # the machine is shared, so CPU time is given beside the wall time.
-cpu() { times | tail -1 | awk '{ split($1, u, "m"); split($2, s, "m"); printf "%.3f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'; }
+# (`times` runs in this shell, not in a command substitution's subshell.)
+cpu_to() {
+  times >"$DIR/.times"
+  printf -v "$1" '%s' "$(tail -1 "$DIR/.times" | awk '{ split($1, u, "m"); split($2, s, "m"); printf "%.3f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }')"
+}
 pg_ok=no
 if psql "$PG" -qAtc 'SELECT 1' >/dev/null 2>&1; then pg_ok=yes; fi
 
@@ -132,15 +137,15 @@ best_t=999999
 best_i=999999
 for run in $(seq 1 "$RUNS"); do
   cp "$DIR/base.db" "$DIR/totals.db"
-  c0=$(cpu)
+  cpu_to c0
   t0=$(now)
   import_claims "$DIR/totals.db" "$DIR/day/claims_totals.csv"
   t1=$(now)
   settle_year "$DIR/totals.db"
   t2=$(now)
-  c2=$(cpu)
+  cpu_to c2
   cp "$DIR/base.db" "$DIR/itemised.db"
-  c3=$(cpu)
+  cpu_to c3
   t3=$(now)
   import_claims "$DIR/itemised.db" "$DIR/day/claims_itemised.csv"
   t4=$(now)
@@ -148,7 +153,7 @@ for run in $(seq 1 "$RUNS"); do
   t5=$(now)
   settle_year "$DIR/itemised.db"
   t6=$(now)
-  c6=$(cpu)
+  cpu_to c6
   tt=$(echo "$t2 - $t0" | bc)
   ti=$(echo "$t6 - $t3" | bc)
   printf 'run %s: totals %.2f s (import %.2f, settle %.2f); itemised %.2f s (import claims %.2f, import items %.2f, settle %.2f)\n' \
@@ -183,15 +188,15 @@ idb="sn_bench_items_i_$$"
 for run in $(seq 1 "$RUNS"); do
   for d in "$tdb" "$idb"; do psql "$PG" -qAtc "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null; done
   psql "$PG" -qAtc "CREATE DATABASE $tdb TEMPLATE $base" >/dev/null
-  c0=$(cpu)
+  cpu_to c0
   t0=$(now)
   import_claims "${PG%/*}/$tdb" "$DIR/day_pg/claims_totals.csv"
   t1=$(now)
   settle_year "${PG%/*}/$tdb"
   t2=$(now)
-  c2=$(cpu)
+  cpu_to c2
   psql "$PG" -qAtc "CREATE DATABASE $idb TEMPLATE $base" >/dev/null
-  c3=$(cpu)
+  cpu_to c3
   t3=$(now)
   import_claims "${PG%/*}/$idb" "$DIR/day_pg/claims_itemised.csv"
   t4=$(now)
@@ -199,7 +204,7 @@ for run in $(seq 1 "$RUNS"); do
   t5=$(now)
   settle_year "${PG%/*}/$idb"
   t6=$(now)
-  c6=$(cpu)
+  cpu_to c6
   tt=$(echo "$t2 - $t0" | bc)
   ti=$(echo "$t6 - $t3" | bc)
   printf 'run %s: totals %.2f s (import %.2f, settle %.2f); itemised %.2f s (import claims %.2f, import items %.2f, settle %.2f)\n' \

@@ -1521,7 +1521,7 @@ impl Store {
             counts.missing_policies = missing.into_iter().collect();
             counts.missing_policies.sort();
             counts.persons = accs.len() as u64;
-            let settled: Vec<BatchRow<'_>> = results
+            let mut settled: Vec<BatchRow<'_>> = results
                 .iter()
                 .map(|(i, pi, _, oop)| {
                     let (c, status, _, enrolled) = &claims[*i];
@@ -1540,7 +1540,7 @@ impl Store {
                     }
                 })
                 .collect();
-            let pays: Vec<(&str, &str, i64, &str, i64)> = results
+            let mut pays: Vec<(&str, &str, i64, &str, i64)> = results
                 .iter()
                 .flat_map(|(i, pi, p, _)| {
                     let (id, f) = (claims[*i].0.claim_id.as_str(), claims[*i].0.facility_id.as_str());
@@ -1553,6 +1553,13 @@ impl Store {
                     acc_out.push((*pid, n.as_str(), *a));
                 }
             }
+            // Each table's rows in the order of its key: a run's claims lie
+            // spread over the whole key space (they come by village and
+            // discharge), so rows in that order would insert into the key's
+            // B-tree at random leaves; in key order each leaf is visited once.
+            settled.sort_unstable_by(|a, b| (a.claim_id, a.facility_id).cmp(&(b.claim_id, b.facility_id)));
+            pays.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+            acc_out.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
             let batch = Batch { year: year as i64, at, actor, settled, payments: pays, accumulators: acc_out };
             write_batch(&mut tx, &batch, max_binds, &ctx).await?;
             // The persons and villages of the claims settled, for the unit of
