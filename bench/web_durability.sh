@@ -35,8 +35,8 @@ KILL_AFTER=${1:-5}
 CONC=${2:-16}
 DIR=${BENCH_DIR:-/work/bench-data}/durability
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
-if [ -z "${SAFETYNET:-}" ]; then cargo build --release -q -p safetynet; fi
-cargo build --release -q -p web --example web_load
+if [ -z "${SAFETYNET:-}" ] && [ -z "${NO_BUILD:-}" ]; then cargo build --release -q -p safetynet; fi
+[ -n "${NO_BUILD:-}" ] || cargo build --release -q -p web --example web_load
 BIN=${SAFETYNET:-$CARGO_TARGET_DIR/release/safetynet}
 LOAD=$CARGO_TARGET_DIR/release/examples/web_load
 rm -rf "$DIR" && mkdir -p "$DIR"
