@@ -6,6 +6,7 @@
 #   bench/distributed.sh [--out DIR] [--scale small|county] [--seed N]
 #                        [--claims-per-person X] [--keep]
 #                        [--settle-only] [--buckets N] [--executor-memory M]
+#                        [--settlement files|rows]
 #
 # Needs: the release binary (SAFETYNET, default target/release/safetynet; built
 # when missing), Java 17, and a Python (PYTHON, default python3) with pyspark,
@@ -17,7 +18,9 @@
 # and it exits non-zero unless every result is equal and K >= 2.
 # --settle-only runs and compares the settlement alone (the per-core figure at
 # county scale, where the what-if's whole-area group needs more than 1 GB
-# executors); --buckets sets the settlement's partitions (default 8).
+# executors); --buckets sets the settlement's partitions (default 8);
+# --settlement picks the settlement job (files: Arrow from the export's files to
+# the results', the default; rows: through Spark's rows, jobs.settle).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +32,7 @@ KEEP=0
 SETTLE_ONLY=0
 BUCKETS=8
 EXEC_MEM=1g
+SETTLEMENT=files
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --out) OUT="$2"; shift 2 ;;
@@ -39,7 +43,8 @@ while [[ $# -gt 0 ]]; do
     --settle-only) SETTLE_ONLY=1; shift ;;
     --buckets) BUCKETS="$2"; shift 2 ;;
     --executor-memory) EXEC_MEM="$2"; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --settlement) SETTLEMENT="$2"; shift 2 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -117,7 +122,8 @@ N=$(($(wc -l < "$OUT/settlements.single.csv") - 1))
 
 MEM_MB=$(awk -v m="$EXEC_MEM" 'BEGIN { n = m + 0; if (m ~ /[gG]$/) n *= 1024; print n }')
 echo "== the cluster: local-cluster[2,1,$MEM_MB]" >&2
-cluster_args=(--partitions 4 --buckets "$BUCKETS" --executor-memory "$EXEC_MEM" --summary "$OUT/summary.json")
+cluster_args=(--partitions 4 --buckets "$BUCKETS" --executor-memory "$EXEC_MEM" --settlement "$SETTLEMENT"
+  --summary "$OUT/summary.json")
 if [[ $SETTLE_ONLY -eq 1 ]]; then
   cluster_args+=(--jobs settle)
 else
@@ -159,7 +165,13 @@ awk -v n="$N" -v cpu="$single_settle_cpu" -v wall="$single_settle_wall" -v s="$s
   printf "cluster: settlement job %.2f s on 2 executor cores: %.0f claims per core-second (%.1fx below the binary); whole run %.0f s\n", s, cluster, single / cluster, all
   if (scpu > 0) printf "cluster: settlement job used %.2f s of executor CPU: %.0f claims per CPU-second (%.1fx below the binary)\n", scpu, n / scpu, single / (n / scpu)
 }' >&2
-echo "input: $INPUT; executors: $("$PY" -c 'import json,sys; print(", ".join(json.load(open(sys.argv[1]))["executors"]))' "$OUT/summary.json")" >&2
+"$PY" - "$OUT/summary.json" <<'PYEOF' >&2
+import json, sys
+s = json.load(open(sys.argv[1])).get("settlement_task_cpu_s")
+if s:
+    print("cluster: the settlement tasks' own CPU by step (s): " + ", ".join(f"{k} {v:.2f}" for k, v in s.items()))
+PYEOF
+echo "input: $INPUT; settlement job: $SETTLEMENT; executors: $("$PY" -c 'import json,sys; print(", ".join(json.load(open(sys.argv[1]))["executors"]))' "$OUT/summary.json")" >&2
 [[ "$K" -ge 2 ]] || equal=no
 echo "distributed: $N claims, $K executors, equal: $equal"
 [[ "$equal" == yes ]]

@@ -17,7 +17,7 @@ def _text(path: Optional[str]) -> Optional[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import datasets, jobs, session
+    from . import datasets, jobs, session, settle_files
 
     spark = session.start(args.master, partitions=args.partitions, executor_memory=args.executor_memory)
     timings: Dict[str, float] = {}
@@ -35,17 +35,24 @@ def run(args: argparse.Namespace) -> int:
         policy_toml = _text(args.policy)
 
         t, cpu0 = time.time(), session.local_executor_cpu()
-        s = jobs.settle(
-            spark, claims, persons,
-            policies=None if policy_toml else read("policies"),
-            policy_toml=policy_toml,
-            accumulators=None if policy_toml else read("accumulators"),
-            settled=None if policy_toml else settled,
-            buckets=args.buckets,
-        )
-        datasets.write(s["settlements"], out, "settlements")
-        datasets.write(s["accumulators"], out, "accumulators")
-        without = s["without_policy"].groupBy().agg(F.sum("claims").alias("n")).collect()[0]["n"] or 0
+        task_cpu = None
+        if args.settlement == "files":
+            # Arrow from the export's files to the results' files (settle_files).
+            done = settle_files.settle_export(spark, args.export, out, policy_toml=policy_toml, buckets=args.buckets)
+            without = sum(done["without_policy"].values())
+            task_cpu = done["cpu_s"]
+        else:
+            s = jobs.settle(
+                spark, claims, persons,
+                policies=None if policy_toml else read("policies"),
+                policy_toml=policy_toml,
+                accumulators=None if policy_toml else read("accumulators"),
+                settled=None if policy_toml else settled,
+                buckets=args.buckets,
+            )
+            datasets.write(s["settlements"], out, "settlements")
+            datasets.write(s["accumulators"], out, "accumulators")
+            without = s["without_policy"].groupBy().agg(F.sum("claims").alias("n")).collect()[0]["n"] or 0
         timings["settlement"] = time.time() - t
         cpu1 = session.local_executor_cpu()
         if cpu0 is not None and cpu1 is not None:
@@ -53,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
             executor_cpu["settlement"] = round(cpu1 - cpu0, 2)
         counts["claims_settled"] = spark.read.parquet(f"{out}/settlements").count()
         counts["claims_without_policy"] = int(without)
-        s["_all"].unpersist()
+        if args.settlement == "rows":
+            s["_all"].unpersist()
 
         mine = spark.read.parquet(f"{out}/settlements")
         every = mine.select("claim_id", "facility_id", "person_id", "year", "out_of_pocket", "payments", "region_code")
@@ -113,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
 
         execs = sorted(session.executors())
         summary = {"year": year, "timings_s": timings, "executor_cpu_s": executor_cpu, "counts": counts, "executors": execs}
+        if task_cpu is not None:
+            summary["settlement_task_cpu_s"] = task_cpu
         print(json.dumps(summary, indent=2))
         if args.summary:
             Path(args.summary).write_text(json.dumps(summary, indent=2))
@@ -147,6 +157,9 @@ def main(argv=None) -> int:
     r.add_argument("--partitions", type=int, default=8, help="shuffle partitions")
     r.add_argument("--buckets", type=int, default=16, help="groups of persons per settlement engine call")
     r.add_argument("--executor-memory", default="1g")
+    r.add_argument("--settlement", choices=["files", "rows"], default="files",
+                   help="the settlement job: Arrow from the export's files to the results' files (files), "
+                        "or Spark's rows (rows: jobs.settle, as the what-if settles)")
     r.add_argument("--jobs", default="settle,warnings,indicators,whatif")
     r.add_argument("--policy", help="one policy file for every claim (as safetynet settle --policy), "
                                      "instead of the export's policies in force")

@@ -268,3 +268,21 @@ if __name__ == "__main__":
         if name.startswith("test_") and callable(f):
             f()
             print("ok", name)
+
+
+FIXED_BUCKETS = [2, 7, 7, 1, 7, 3, 7, 5]
+
+
+def test_person_buckets_are_fixed_and_spread():
+    ids = [f"3401020010{i:08d}" for i in range(80_000)]
+    got = pa.table(eng.person_buckets(pa.table({"person_id": ids}), "person_id", 8)).column("bucket").to_pylist()
+    # Fixed across processes and releases: the map tasks of the settlement job
+    # (settle_files) send a person's rows from different files to one bucket.
+    assert got[:8] == FIXED_BUCKETS, got[:8]
+    counts = [got.count(k) for k in range(8)]
+    assert all(9_500 <= c <= 10_500 for c in counts), counts
+    try:
+        eng.person_buckets(pa.table({"person_id": ids[:1]}), "person_id", 0)
+        raise AssertionError("0 buckets accepted")
+    except eng.InputError:
+        pass
