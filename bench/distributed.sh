@@ -6,7 +6,7 @@
 #   bench/distributed.sh [--out DIR] [--scale small|county] [--seed N]
 #                        [--claims-per-person X] [--keep]
 #                        [--settle-only] [--buckets N] [--executor-memory M]
-#                        [--settlement files|rows]
+#                        [--settlement files|rows] [--repeat N]
 #
 # Needs: the release binary (SAFETYNET, default target/release/safetynet; built
 # when missing), Java 17, and a Python (PYTHON, default python3) with pyspark,
@@ -20,7 +20,9 @@
 # county scale, where the what-if's whole-area group needs more than 1 GB
 # executors); --buckets sets the settlement's partitions (default 8);
 # --settlement picks the settlement job (files: Arrow from the export's files to
-# the results', the default; rows: through Spark's rows, jobs.settle).
+# the results', the default; rows: through Spark's rows, jobs.settle); --repeat
+# runs the settlement job N times in one session (the first is the figure of
+# record, the later ones the job on warm executors).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,6 +35,7 @@ SETTLE_ONLY=0
 BUCKETS=8
 EXEC_MEM=1g
 SETTLEMENT=files
+REPEAT=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --out) OUT="$2"; shift 2 ;;
@@ -44,7 +47,8 @@ while [[ $# -gt 0 ]]; do
     --buckets) BUCKETS="$2"; shift 2 ;;
     --executor-memory) EXEC_MEM="$2"; shift 2 ;;
     --settlement) SETTLEMENT="$2"; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --repeat) REPEAT="$2"; shift 2 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -123,7 +127,7 @@ N=$(($(wc -l < "$OUT/settlements.single.csv") - 1))
 MEM_MB=$(awk -v m="$EXEC_MEM" 'BEGIN { n = m + 0; if (m ~ /[gG]$/) n *= 1024; print n }')
 echo "== the cluster: local-cluster[2,1,$MEM_MB]" >&2
 cluster_args=(--partitions 4 --buckets "$BUCKETS" --executor-memory "$EXEC_MEM" --settlement "$SETTLEMENT"
-  --summary "$OUT/summary.json")
+  --repeat "$REPEAT" --summary "$OUT/summary.json")
 if [[ $SETTLE_ONLY -eq 1 ]]; then
   cluster_args+=(--jobs settle)
 else
@@ -165,11 +169,18 @@ awk -v n="$N" -v cpu="$single_settle_cpu" -v wall="$single_settle_wall" -v s="$s
   printf "cluster: settlement job %.2f s on 2 executor cores: %.0f claims per core-second (%.1fx below the binary); whole run %.0f s\n", s, cluster, single / cluster, all
   if (scpu > 0) printf "cluster: settlement job used %.2f s of executor CPU: %.0f claims per CPU-second (%.1fx below the binary)\n", scpu, n / scpu, single / (n / scpu)
 }' >&2
-"$PY" - "$OUT/summary.json" <<'PYEOF' >&2
+"$PY" - "$OUT/summary.json" "$N" "$single_settle_cpu" <<'PYEOF' >&2
 import json, sys
-s = json.load(open(sys.argv[1])).get("settlement_task_cpu_s")
-if s:
-    print("cluster: the settlement tasks' own CPU by step (s): " + ", ".join(f"{k} {v:.2f}" for k, v in s.items()))
+runs = json.load(open(sys.argv[1])).get("settlement_runs", [])
+n, single = int(sys.argv[2]), float(sys.argv[3])
+for i, r in enumerate(runs):
+    line = f"cluster: settlement run {i + 1} of {len(runs)}: {r['wall_s']:.2f} s wall"
+    if r.get("executor_cpu_s"):
+        per = n / r["executor_cpu_s"]
+        line += f", {r['executor_cpu_s']:.2f} s executor CPU: {per:.0f} claims per CPU-second ({n / single / per:.1f}x below the binary)"
+    print(line)
+    if r.get("task_cpu_s"):
+        print("  the Python workers' CPU by step (s): " + ", ".join(f"{k} {v:.2f}" for k, v in r["task_cpu_s"].items()))
 PYEOF
 echo "input: $INPUT; settlement job: $SETTLEMENT; executors: $("$PY" -c 'import json,sys; print(", ".join(json.load(open(sys.argv[1]))["executors"]))' "$OUT/summary.json")" >&2
 [[ "$K" -ge 2 ]] || equal=no

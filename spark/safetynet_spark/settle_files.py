@@ -110,27 +110,37 @@ def _read(path: str, groups: List[int], target: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(cols, schema=target)
 
 
-def _ipc(t: pa.Table) -> bytes:
+# Dictionary encoding for the columns of few values only: on the IDs and the
+# amounts it is tried and dropped again (a third of the writes' time).
+DICTIONARY = {
+    "settlements": [
+        "facility_id", "year", "payments.list.element.tier", "policy_id", "policy_version", "status", "discharged",
+        "region_code",
+    ],
+    "accumulators": ["year", "tier"],
+}
+# The pieces' Arrow IPC compression (None, "lz4" or "zstd"): fewer bytes for
+# Spark to move through its shuffle, against the Python workers' (de)compression.
+IPC_COMPRESSION = "lz4"
+
+
+def _ipc(t: pa.Table, compression: Optional[str]) -> bytes:
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, t.schema) as w:
+    with pa.ipc.new_stream(sink, t.schema, options=pa.ipc.IpcWriteOptions(compression=compression)) as w:
         w.write_table(t)
     return sink.getvalue().to_pybytes()
 
 
 def _by_bucket(t: pa.Table, buckets: int) -> Iterator[Tuple[int, pa.Table]]:
     """The rows of `t` by the bucket of their `person_id`."""
-    import numpy as np
-
     import safetynet_engines as eng
 
     if t.num_rows == 0:
         return
-    b = pa.table(eng.person_buckets(t.select(["person_id"]), "person_id", buckets)).column(0).to_numpy()
-    order = np.argsort(b, kind="stable")
-    counts = np.bincount(b, minlength=buckets)
-    t = t.take(pa.array(order))
+    rows, counts = eng.bucket_rows(t.select(["person_id"]), "person_id", buckets)
+    t = t.combine_chunks().take(rows.column(0))
     start = 0
-    for k, n in enumerate(counts.tolist()):
+    for k, n in enumerate(counts):
         if n:
             yield k, t.slice(start, n)
         start += n
@@ -143,6 +153,7 @@ def settle_export(
     *,
     policy_toml: Optional[str] = None,
     buckets: int = 16,
+    ipc_compression: Optional[str] = IPC_COMPRESSION,
 ) -> Dict[str, object]:
     """Settles the export's claims not yet settled, as `jobs.settle` with the
     export's datasets, and writes `out/settlements` and `out/accumulators`.
@@ -150,8 +161,10 @@ def settle_export(
     no claim taken as settled (as `run --policy`); otherwise the export's
     policies in force, its accumulators and its settled claims. Returns
     `without_policy` (claims whose village has no policy, `(village, year) ->
-    claims`), `settled` (the claims settled) and `cpu_s` (the tasks' CPU by
-    step). A claim of a person not among the persons refuses the run, as
+    claims`), `settled` (the claims settled) and `cpu_s` (the Python
+    workers' CPU by step: `read`, `split` (into buckets) and `map` (the whole
+    map task, the pieces handed to Spark included); `gather` (the pieces
+    read back), `engine`, `write` and `reduce` (the whole reduce task)). A claim of a person not among the persons refuses the run, as
     `jobs.settle` does: a ValueError, nothing written."""
     from .jobs import ACCUMULATORS as ACC_DDL
     from .jobs import SETTLEMENTS as SETTLEMENTS_DDL
@@ -177,19 +190,27 @@ def settle_export(
     staging = Path(out) / "_temporary" / f"settle-{uuid.uuid4().hex}"
     tracker = session.tracker()
     key = ("settler-files", uuid.uuid4().hex)
+    sc = spark.sparkContext
 
-    def split_rows(parts: Iterable[Tuple[int, str, List[int]]]) -> Iterator[Tuple[int, Tuple[int, bytes, float]]]:
+    steps = {k: sc.accumulator(0.0) for k in ("read", "split", "map", "gather", "engine", "write", "reduce")}
+
+    def split_rows(parts: Iterable[Tuple[int, str, List[int]]]) -> Iterator[Tuple[int, Tuple[int, bytes]]]:
+        # The task's CPU by step, in the Python worker (`map`: the whole task,
+        # the pieces' Arrow IPC and their handing to Spark included).
+        c0 = time.process_time()
         for side, path, groups in parts:
             session.mark(tracker)
-            c0 = time.process_time()
+            c1 = time.process_time()
             t = _read(path, groups, targets[side])
+            c2 = time.process_time()
             pieces = list(_by_bucket(t, buckets))
-            # The step's CPU rides with the first piece (the reduce side adds it up).
-            cpu = time.process_time() - c0
-            for i, (k, piece) in enumerate(pieces):
-                yield k, (side, _ipc(piece), cpu if i == 0 else 0.0)
+            steps["read"].add(c2 - c1)
+            steps["split"].add(time.process_time() - c2)
+            for k, piece in pieces:
+                yield k, (side, _ipc(piece, ipc_compression))
+        steps["map"].add(time.process_time() - c0)
 
-    def settle_bucket(index: int, rows: Iterator[Tuple[int, Tuple[int, bytes, float]]]) -> Iterator[dict]:
+    def settle_bucket(index: int, rows: Iterator[Tuple[int, Tuple[int, bytes]]]) -> Iterator[dict]:
         from . import jobs
 
         import safetynet_engines as eng
@@ -197,11 +218,10 @@ def settle_export(
         session.mark(tracker)
         c0 = time.process_time()
         got: Dict[int, List[pa.Table]] = {}
-        map_cpu = 0.0
-        for _k, (side, data, cpu) in rows:
+        for _k, (side, data) in rows:
             got.setdefault(side, []).append(pa.ipc.open_stream(data).read_all())
-            map_cpu += cpu
         if not got:
+            steps["reduce"].add(time.process_time() - c0)
             return
         tables = {side: pa.concat_tables(ts) if len(ts) > 1 else ts[0] for side, ts in got.items()}
         empty = lambda side: targets[side].empty_table()  # noqa: E731
@@ -228,22 +248,26 @@ def settle_export(
                 d = staging / name
                 d.mkdir(parents=True, exist_ok=True)
                 path = d / f"part-{index:05d}-{attempt}.parquet"
-                pq.write_table(t, path, compression="snappy")
+                pq.write_table(t, path, compression="snappy", use_dictionary=DICTIONARY[name])
                 written[name] = str(path)
         first = None
         if orphans.num_rows:
             first = min(zip(orphans.column("claim_id").to_pylist(), orphans.column("person_id").to_pylist()))
-        yield {
+        steps["gather"].add(c1 - c0)
+        steps["engine"].add(c2 - c1)
+        c3 = time.process_time()
+        steps["write"].add(c3 - c2)
+        message = {
             "bucket": index,
             "files": written,
             "settled": len(s),
             "orphans": orphans.num_rows,
             "first_orphan": first,
             "without_policy": pa.table(w).to_pylist(),
-            "cpu": {"map": map_cpu, "gather": c1 - c0, "engine": c2 - c1, "write": time.process_time() - c2},
         }
+        steps["reduce"].add(time.process_time() - c0)
+        yield message
 
-    sc = spark.sparkContext
     try:
         messages = (
             sc.parallelize(splits, max(1, len(splits)))
@@ -284,8 +308,5 @@ def settle_export(
         for r in m["without_policy"]:
             k = (r["village_code"], int(r["year"]))
             without[k] = without.get(k, 0) + int(r["claims"])
-    cpu: Dict[str, float] = {}
-    for m in messages:
-        for k, v in m["cpu"].items():
-            cpu[k] = round(cpu.get(k, 0.0) + v, 3)
+    cpu = {k: round(a.value, 3) for k, a in steps.items()}
     return {"without_policy": without, "settled": sum(m["settled"] for m in messages), "cpu_s": cpu}

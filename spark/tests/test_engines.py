@@ -281,6 +281,10 @@ def test_person_buckets_are_fixed_and_spread():
     assert got[:8] == FIXED_BUCKETS, got[:8]
     counts = [got.count(k) for k in range(8)]
     assert all(9_500 <= c <= 10_500 for c in counts), counts
+    # The rows grouped by bucket, each bucket's in order.
+    rows, counts = eng.bucket_rows(pa.table({"person_id": ids}), "person_id", 8)
+    assert counts == [got.count(k) for k in range(8)]
+    assert rows.column(0).to_pylist() == [i for k in range(8) for i, b in enumerate(got) if b == k]
     try:
         eng.person_buckets(pa.table({"person_id": ids[:1]}), "person_id", 0)
         raise AssertionError("0 buckets accepted")

@@ -20,3 +20,25 @@ pub fn bucket_of(id: &str, n: u32) -> u32 {
     h ^= h >> 33;
     (h % u64::from(n)) as u32
 }
+
+/// The row numbers of `ids` grouped by bucket (a counting sort: each bucket's
+/// rows in their order), and each bucket's count.
+pub fn group(ids: &[&str], n: u32) -> (Vec<i64>, Vec<u64>) {
+    let of: Vec<u32> = ids.iter().map(|id| bucket_of(id, n)).collect();
+    let mut counts = vec![0u64; n as usize];
+    for &b in &of {
+        counts[b as usize] += 1;
+    }
+    let mut next: Vec<usize> = Vec::with_capacity(n as usize);
+    let mut at = 0usize;
+    for &c in &counts {
+        next.push(at);
+        at += c as usize;
+    }
+    let mut rows = vec![0i64; ids.len()];
+    for (i, &b) in of.iter().enumerate() {
+        rows[next[b as usize]] = i as i64;
+        next[b as usize] += 1;
+    }
+    (rows, counts)
+}
