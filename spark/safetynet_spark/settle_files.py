@@ -170,6 +170,8 @@ def settle_export(
     from .jobs import SETTLEMENTS as SETTLEMENTS_DDL
     from .jobs import _arrow
 
+    # The workers do not share the driver's working directory.
+    export, out = os.path.abspath(export), os.path.abspath(out)
     files = {PERSONS: _files(export, "persons"), CLAIMS: _files(export, "claims")}
     if policy_toml is None:
         files[ACCUMULATORS] = _files(export, "accumulators")
