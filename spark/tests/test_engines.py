@@ -158,6 +158,18 @@ def test_persons_from_their_own_table_settle_the_same_and_orphans_come_back():
         assert f"persons: row {persons.num_rows + 1}: column person_id" in str(e), e
     else:
         raise AssertionError("a person listed twice was accepted")
+    # A claim key used twice is refused, the later row named with the first;
+    # a repeat of a claim settled already is skipped with it.
+    again = pa.concat_tables([claims, claims.slice(1, 1)])
+    try:
+        settler.settle_persons(again.drop(["status"]), persons)
+    except eng.InputError as e:
+        assert f"claims: row {claims.num_rows + 1}: column claim_id" in str(e) and "first on row 2" in str(e), e
+    else:
+        raise AssertionError("a claim used twice was accepted")
+    twice_done = pa.concat_tables([claims, first_two.slice(0, 1)])
+    s3, _, _, _ = settler.settle_persons(twice_done.drop(["status"]), persons, pa.table(acc1), done)
+    assert pa.table(s3).num_rows == rest.num_rows
 
 
 def test_persons_village_chooses_the_policy():

@@ -205,16 +205,31 @@ pub fn settle(
         }
         None => HashSet::new(),
     };
-    let mut seen_claims: HashMap<(&str, &str), usize> = HashMap::with_capacity(n);
+    let skipped: Vec<bool> =
+        if done.is_empty() { Vec::new() } else { (0..n).map(|i| done.contains(&(ids[i], facility(i)))).collect() };
+    let is_done = |i: usize| !skipped.is_empty() && skipped[i];
+    // A claim key used twice: the keys' hashes sorted as integers first (8
+    // bytes a claim, as the binary's file reader checks); only when two hashes
+    // meet are the keys compared, row by row, to name the first repeat.
+    let repeats = {
+        let hasher = ahash::RandomState::with_seeds(19, 7, 2024, 1);
+        let mut hashes: Vec<u64> =
+            (0..n).filter(|&i| !is_done(i)).map(|i| hasher.hash_one((ids[i], facility(i)))).collect();
+        hashes.sort_unstable();
+        hashes.windows(2).any(|w| w[0] == w[1])
+    };
+    let mut seen_claims: HashMap<(&str, &str), usize> = HashMap::with_capacity(if repeats { n } else { 0 });
     let mut batch: Vec<BatchClaim> = Vec::with_capacity(n);
     let mut batch_rows: Vec<usize> = Vec::with_capacity(n);
     for i in 0..n {
-        if !done.is_empty() && done.contains(&(ids[i], facility(i))) {
+        if is_done(i) {
             continue;
         }
-        if let Some(first) = seen_claims.insert((ids[i], facility(i)), i) {
-            let key = domain::ClaimKey::new(facility(i), ids[i]);
-            return Err(claims.bad(i, "claim_id", &format!("{key} used twice (first on row {})", first + 1)));
+        if repeats {
+            if let Some(first) = seen_claims.insert((ids[i], facility(i)), i) {
+                let key = domain::ClaimKey::new(facility(i), ids[i]);
+                return Err(claims.bad(i, "claim_id", &format!("{key} used twice (first on row {})", first + 1)));
+            }
         }
         let p = match &table {
             Some(t) => {
