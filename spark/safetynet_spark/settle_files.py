@@ -28,6 +28,8 @@ as `datasets.manifest` already assumes)."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import shutil
 import time
@@ -124,6 +126,20 @@ DICTIONARY = {
 IPC_COMPRESSION = "lz4"
 
 
+@contextlib.contextmanager
+def _no_cycle_collection():
+    """Python's cycle collector off for a task: the task makes no cycles, and
+    each full collection walks every object of the worker (pyspark, pyarrow)
+    for nothing (about 0.4 s of CPU a county's job, measured with perf)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _ipc(t: pa.Table, compression: Optional[str]) -> bytes:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, t.schema, options=pa.ipc.IpcWriteOptions(compression=compression)) as w:
@@ -200,19 +216,24 @@ def settle_export(
         # The task's CPU by step, in the Python worker (`map`: the whole task,
         # the pieces' Arrow IPC and their handing to Spark included).
         c0 = time.process_time()
-        for side, path, groups in parts:
-            session.mark(tracker)
-            c1 = time.process_time()
-            t = _read(path, groups, targets[side])
-            c2 = time.process_time()
-            pieces = list(_by_bucket(t, buckets))
-            steps["read"].add(c2 - c1)
-            steps["split"].add(time.process_time() - c2)
-            for k, piece in pieces:
-                yield k, (side, _ipc(piece, ipc_compression))
+        with _no_cycle_collection():
+            for side, path, groups in parts:
+                session.mark(tracker)
+                c1 = time.process_time()
+                t = _read(path, groups, targets[side])
+                c2 = time.process_time()
+                pieces = list(_by_bucket(t, buckets))
+                steps["read"].add(c2 - c1)
+                steps["split"].add(time.process_time() - c2)
+                for k, piece in pieces:
+                    yield k, (side, _ipc(piece, ipc_compression))
         steps["map"].add(time.process_time() - c0)
 
     def settle_bucket(index: int, rows: Iterator[Tuple[int, Tuple[int, bytes]]]) -> Iterator[dict]:
+        with _no_cycle_collection():
+            yield from _settle_bucket(index, rows)
+
+    def _settle_bucket(index: int, rows: Iterator[Tuple[int, Tuple[int, bytes]]]) -> Iterator[dict]:
         from . import jobs
 
         import safetynet_engines as eng
