@@ -6,6 +6,7 @@
 #   bench/distributed.sh [--out DIR] [--scale small|county] [--seed N]
 #                        [--claims-per-person X] [--keep]
 #                        [--settle-only] [--buckets N] [--executor-memory M]
+#                        [--settlement files|rows] [--repeat N]
 #
 # Needs: the release binary (SAFETYNET, default target/release/safetynet; built
 # when missing), Java 17, and a Python (PYTHON, default python3) with pyspark,
@@ -17,7 +18,11 @@
 # and it exits non-zero unless every result is equal and K >= 2.
 # --settle-only runs and compares the settlement alone (the per-core figure at
 # county scale, where the what-if's whole-area group needs more than 1 GB
-# executors); --buckets sets the settlement's partitions (default 8).
+# executors); --buckets sets the settlement's partitions (default 8);
+# --settlement picks the settlement job (files: Arrow from the export's files to
+# the results', the default; rows: through Spark's rows, jobs.settle); --repeat
+# runs the settlement job N times in one session (the first is the figure of
+# record, the later ones the job on warm executors).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +34,8 @@ KEEP=0
 SETTLE_ONLY=0
 BUCKETS=8
 EXEC_MEM=1g
+SETTLEMENT=files
+REPEAT=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --out) OUT="$2"; shift 2 ;;
@@ -39,7 +46,9 @@ while [[ $# -gt 0 ]]; do
     --settle-only) SETTLE_ONLY=1; shift ;;
     --buckets) BUCKETS="$2"; shift 2 ;;
     --executor-memory) EXEC_MEM="$2"; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --settlement) SETTLEMENT="$2"; shift 2 ;;
+    --repeat) REPEAT="$2"; shift 2 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -117,7 +126,8 @@ N=$(($(wc -l < "$OUT/settlements.single.csv") - 1))
 
 MEM_MB=$(awk -v m="$EXEC_MEM" 'BEGIN { n = m + 0; if (m ~ /[gG]$/) n *= 1024; print n }')
 echo "== the cluster: local-cluster[2,1,$MEM_MB]" >&2
-cluster_args=(--partitions 4 --buckets "$BUCKETS" --executor-memory "$EXEC_MEM" --summary "$OUT/summary.json")
+cluster_args=(--partitions 4 --buckets "$BUCKETS" --executor-memory "$EXEC_MEM" --settlement "$SETTLEMENT"
+  --repeat "$REPEAT" --summary "$OUT/summary.json")
 if [[ $SETTLE_ONLY -eq 1 ]]; then
   cluster_args+=(--jobs settle)
 else
@@ -159,7 +169,20 @@ awk -v n="$N" -v cpu="$single_settle_cpu" -v wall="$single_settle_wall" -v s="$s
   printf "cluster: settlement job %.2f s on 2 executor cores: %.0f claims per core-second (%.1fx below the binary); whole run %.0f s\n", s, cluster, single / cluster, all
   if (scpu > 0) printf "cluster: settlement job used %.2f s of executor CPU: %.0f claims per CPU-second (%.1fx below the binary)\n", scpu, n / scpu, single / (n / scpu)
 }' >&2
-echo "input: $INPUT; executors: $("$PY" -c 'import json,sys; print(", ".join(json.load(open(sys.argv[1]))["executors"]))' "$OUT/summary.json")" >&2
+"$PY" - "$OUT/summary.json" "$N" "$single_settle_cpu" <<'PYEOF' >&2
+import json, sys
+runs = json.load(open(sys.argv[1])).get("settlement_runs", [])
+n, single = int(sys.argv[2]), float(sys.argv[3])
+for i, r in enumerate(runs):
+    line = f"cluster: settlement run {i + 1} of {len(runs)}: {r['wall_s']:.2f} s wall"
+    if r.get("executor_cpu_s"):
+        per = n / r["executor_cpu_s"]
+        line += f", {r['executor_cpu_s']:.2f} s executor CPU: {per:.0f} claims per CPU-second ({n / single / per:.1f}x below the binary)"
+    print(line)
+    if r.get("task_cpu_s"):
+        print("  the Python workers' CPU by step (s): " + ", ".join(f"{k} {v:.2f}" for k, v in r["task_cpu_s"].items()))
+PYEOF
+echo "input: $INPUT; settlement job: $SETTLEMENT; executors: $("$PY" -c 'import json,sys; print(", ".join(json.load(open(sys.argv[1]))["executors"]))' "$OUT/summary.json")" >&2
 [[ "$K" -ge 2 ]] || equal=no
 echo "distributed: $N claims, $K executors, equal: $equal"
 [[ "$equal" == yes ]]

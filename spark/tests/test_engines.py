@@ -158,6 +158,18 @@ def test_persons_from_their_own_table_settle_the_same_and_orphans_come_back():
         assert f"persons: row {persons.num_rows + 1}: column person_id" in str(e), e
     else:
         raise AssertionError("a person listed twice was accepted")
+    # A claim key used twice is refused, the later row named with the first;
+    # a repeat of a claim settled already is skipped with it.
+    again = pa.concat_tables([claims, claims.slice(1, 1)])
+    try:
+        settler.settle_persons(again.drop(["status"]), persons)
+    except eng.InputError as e:
+        assert f"claims: row {claims.num_rows + 1}: column claim_id" in str(e) and "first on row 2" in str(e), e
+    else:
+        raise AssertionError("a claim used twice was accepted")
+    twice_done = pa.concat_tables([claims, first_two.slice(0, 1)])
+    s3, _, _, _ = settler.settle_persons(twice_done.drop(["status"]), persons, pa.table(acc1), done)
+    assert pa.table(s3).num_rows == rest.num_rows
 
 
 def test_persons_village_chooses_the_policy():
@@ -268,3 +280,25 @@ if __name__ == "__main__":
         if name.startswith("test_") and callable(f):
             f()
             print("ok", name)
+
+
+FIXED_BUCKETS = [2, 7, 7, 1, 7, 3, 7, 5]
+
+
+def test_person_buckets_are_fixed_and_spread():
+    ids = [f"3401020010{i:08d}" for i in range(80_000)]
+    got = pa.table(eng.person_buckets(pa.table({"person_id": ids}), "person_id", 8)).column("bucket").to_pylist()
+    # Fixed across processes and releases: the map tasks of the settlement job
+    # (settle_files) send a person's rows from different files to one bucket.
+    assert got[:8] == FIXED_BUCKETS, got[:8]
+    counts = [got.count(k) for k in range(8)]
+    assert all(9_500 <= c <= 10_500 for c in counts), counts
+    # The rows grouped by bucket, each bucket's in order.
+    rows, counts = eng.bucket_rows(pa.table({"person_id": ids}), "person_id", 8)
+    assert counts == [got.count(k) for k in range(8)]
+    assert rows.column(0).to_pylist() == [i for k in range(8) for i, b in enumerate(got) if b == k]
+    try:
+        eng.person_buckets(pa.table({"person_id": ids[:1]}), "person_id", 0)
+        raise AssertionError("0 buckets accepted")
+    except eng.InputError:
+        pass

@@ -155,9 +155,14 @@ impl Facts {
                 return Err(settlements.bad(i, "claim_id", &format!("{key} is settled twice")));
             }
         }
-        let by_person =
-            claim_facts_by_person(&registry, &ps, &claims, |c| settled.get(&(c.claim_id.as_str(), c.facility_id.as_str())).copied(), year)
-                .map_err(|e| EngineError::Engine(e.to_string()))?;
+        let by_person = claim_facts_by_person(
+            &registry,
+            &ps,
+            &claims,
+            |c| settled.get(&(c.claim_id.as_str(), c.facility_id.as_str())).copied(),
+            year,
+        )
+        .map_err(|e| EngineError::Engine(e.to_string()))?;
         let rows: Vec<(ResidentId, RegionCode, Vec<u8>, i64)> = by_person
             .into_iter()
             .map(|p| (p.person, p.village, indicators::stored::encode(&p.facts), p.unsettled as i64))

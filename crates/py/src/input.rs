@@ -90,13 +90,41 @@ impl Table {
         Ok(out)
     }
 
-    /// A text column whose every row must hold a value.
+    /// A text column whose every row must hold a value (read straight into
+    /// the values, without [`Table::strings`]' options in between).
     pub fn required_strings(&self, column: &str) -> Result<Vec<&str>> {
-        self.strings(column)?
-            .into_iter()
-            .enumerate()
-            .map(|(i, s)| s.ok_or_else(|| self.bad(i, column, "is empty (null)")))
-            .collect()
+        let mut out = Vec::with_capacity(self.rows());
+        for a in self.arrays(column)? {
+            let at = out.len();
+            let null = |k: usize| self.bad(at + k, column, "is empty (null)");
+            match a.data_type() {
+                DataType::Utf8 => {
+                    let a = a.as_string::<i32>();
+                    if let Some(k) = (0..a.len()).find(|&k| a.is_null(k)) {
+                        return Err(null(k));
+                    }
+                    out.extend((0..a.len()).map(|k| a.value(k)));
+                }
+                DataType::LargeUtf8 => {
+                    let a = a.as_string::<i64>();
+                    if let Some(k) = (0..a.len()).find(|&k| a.is_null(k)) {
+                        return Err(null(k));
+                    }
+                    out.extend((0..a.len()).map(|k| a.value(k)));
+                }
+                DataType::Utf8View => {
+                    let a = a.as_string_view();
+                    if let Some(k) = (0..a.len()).find(|&k| a.is_null(k)) {
+                        return Err(null(k));
+                    }
+                    out.extend((0..a.len()).map(|k| a.value(k)));
+                }
+                DataType::Null if a.is_empty() => {}
+                DataType::Null => return Err(null(0)),
+                t => return Err(self.wrong_type(column, "Utf8", t)),
+            }
+        }
+        Ok(out)
     }
 
     /// A whole-number column (Int64 or Int32).

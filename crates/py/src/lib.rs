@@ -16,6 +16,7 @@
 //!   [`report_lines`] roll them up and draw the report's lines.
 //! - [`whatif_lines`]: the what-if comparison of the counties given.
 
+mod buckets;
 mod csvout;
 mod error;
 mod facts;
@@ -323,6 +324,38 @@ fn yuan_to_fen(py: Python<'_>, table_: &Bound<'_, PyAny>, column: &str) -> PyRes
     to_py(py, out::batch(vec![out::Col("fen", out::opt_ints(fen), true)]))
 }
 
+/// Each row's settlement bucket among `n` (`bucket: Int32`, `0..n`) from its
+/// `column` (a person's ID): a fixed hash of the text, the same in every
+/// process and release, so that a person's claims, their person's row, their
+/// accumulators and their settled claims, read by different tasks from
+/// different files, meet in one bucket.
+#[pyfunction]
+fn person_buckets(py: Python<'_>, table_: &Bound<'_, PyAny>, column: &str, n: u32) -> PyResult<Py<PyAny>> {
+    if n == 0 {
+        return Err(InputError::new_err("person_buckets: n must be at least 1"));
+    }
+    let t = table("buckets", table_)?;
+    let ids = t.required_strings(column)?;
+    let buckets = py.detach(|| ids.iter().map(|id| i64::from(buckets::bucket_of(id, n))).collect::<Vec<_>>());
+    to_py(py, out::batch(vec![out::Col("bucket", out::ints(buckets), false)]))
+}
+
+/// The rows of `table` grouped by their bucket (as [`person_buckets`]): `(rows,
+/// counts)`, `rows` (`row: Int64`) the row numbers of bucket 0, then of bucket
+/// 1, and so on, each bucket's in the table's order, and `counts` how many
+/// each bucket has; `table.take(rows)` sliced by `counts` gives each bucket's
+/// rows.
+#[pyfunction]
+fn bucket_rows(py: Python<'_>, table_: &Bound<'_, PyAny>, column: &str, n: u32) -> PyResult<(Py<PyAny>, Vec<u64>)> {
+    if n == 0 {
+        return Err(InputError::new_err("bucket_rows: n must be at least 1"));
+    }
+    let t = table("buckets", table_)?;
+    let ids = t.required_strings(column)?;
+    let (rows, counts) = py.detach(|| buckets::group(&ids, n));
+    Ok((to_py(py, out::batch(vec![out::Col("row", out::ints(rows), false)]))?, counts))
+}
+
 #[pymodule]
 fn safetynet_engines(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Settler>()?;
@@ -335,6 +368,8 @@ fn safetynet_engines(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(settlements_csv, m)?)?;
     m.add_function(wrap_pyfunction!(alerts_csv, m)?)?;
     m.add_function(wrap_pyfunction!(yuan_to_fen, m)?)?;
+    m.add_function(wrap_pyfunction!(person_buckets, m)?)?;
+    m.add_function(wrap_pyfunction!(bucket_rows, m)?)?;
     m.add("InputError", m.py().get_type::<InputError>())?;
     m.add("EngineFailure", m.py().get_type::<EngineFailure>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -1,7 +1,7 @@
 //! Building the Arrow batches handed back to Python.
 
 use arrow_array::builder::{BinaryBuilder, Int64Builder, StringBuilder};
-use arrow_array::{ArrayRef, Date32Array, Int64Array, ListArray, RecordBatch, StringArray, StructArray};
+use arrow_array::{ArrayRef, Date32Array, Int64Array, ListArray, RecordBatch, StructArray};
 use arrow_buffer::OffsetBuffer;
 use arrow_schema::{DataType, Field, Fields, Schema};
 use chrono::NaiveDate;
@@ -17,7 +17,8 @@ pub fn batch(cols: Vec<Col>) -> RecordBatch {
 }
 
 pub fn strings<S: AsRef<str>>(values: impl IntoIterator<Item = S>) -> ArrayRef {
-    let mut b = StringBuilder::new();
+    let values = values.into_iter();
+    let mut b = StringBuilder::with_capacity(values.size_hint().0, 0);
     for v in values {
         b.append_value(v);
     }
@@ -25,7 +26,12 @@ pub fn strings<S: AsRef<str>>(values: impl IntoIterator<Item = S>) -> ArrayRef {
 }
 
 pub fn opt_strings<S: AsRef<str>>(values: impl IntoIterator<Item = Option<S>>) -> ArrayRef {
-    Arc::new(values.into_iter().collect::<StringArray>())
+    let values = values.into_iter();
+    let mut b = StringBuilder::with_capacity(values.size_hint().0, 0);
+    for v in values {
+        b.append_option(v);
+    }
+    Arc::new(b.finish())
 }
 
 pub fn ints(values: impl IntoIterator<Item = i64>) -> ArrayRef {
@@ -62,14 +68,14 @@ fn payment_fields() -> Fields {
 }
 
 /// `List<Struct<tier, amount>>`: row `i` holds `rows[i]`.
-pub fn payments<'a>(rows: impl IntoIterator<Item = (&'a [String], &'a [i64])>) -> ArrayRef {
+pub fn payments<'a>(rows: impl IntoIterator<Item = (&'a [String], &'a [domain::Fen])>) -> ArrayRef {
     let mut offsets = vec![0i32];
     let mut tiers = StringBuilder::new();
     let mut amounts = Int64Builder::new();
     for (names, values) in rows {
         for (n, v) in names.iter().zip(values) {
             tiers.append_value(n);
-            amounts.append_value(*v);
+            amounts.append_value(v.0);
         }
         offsets.push(offsets.last().copied().unwrap_or(0) + names.len() as i32);
     }

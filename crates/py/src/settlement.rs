@@ -17,7 +17,10 @@ use arrow_array::RecordBatch;
 use chrono::Datelike;
 use domain::{ClaimKind, FacilityLevel, PovertyStatus, RegionCode, ResidentId};
 use settle::{Accumulators, BatchClaim, ClaimInput, Policy, TierAccumulator};
-use std::collections::{BTreeMap, HashMap, HashSet};
+// ahash: the maps below hold a key per claim or per person, hashed once each
+// (SipHash was a sixth of the call).
+use ahash::{AHashMap as HashMap, AHashSet as HashSet};
+use std::collections::BTreeMap;
 
 /// A policy and where it came from.
 pub struct PolicyRow {
@@ -184,6 +187,9 @@ pub fn settle(
     }
 
     let mut person_index: HashMap<ResidentId, u32> = HashMap::new();
+    // Each person's ID and village as the results write them, formatted once.
+    let mut person_text: Vec<String> = Vec::new();
+    let mut village_text: Vec<Option<String>> = Vec::new();
     let mut person_ids: Vec<ResidentId> = Vec::new();
     let mut person_status: Vec<PovertyStatus> = Vec::new();
     let mut person_village: Vec<Option<RegionCode>> = Vec::new();
@@ -199,16 +205,31 @@ pub fn settle(
         }
         None => HashSet::new(),
     };
-    let mut seen_claims: HashMap<(&str, &str), usize> = HashMap::with_capacity(n);
+    let skipped: Vec<bool> =
+        if done.is_empty() { Vec::new() } else { (0..n).map(|i| done.contains(&(ids[i], facility(i)))).collect() };
+    let is_done = |i: usize| !skipped.is_empty() && skipped[i];
+    // A claim key used twice: the keys' hashes sorted as integers first (8
+    // bytes a claim, as the binary's file reader checks); only when two hashes
+    // meet are the keys compared, row by row, to name the first repeat.
+    let repeats = {
+        let hasher = ahash::RandomState::with_seeds(19, 7, 2024, 1);
+        let mut hashes: Vec<u64> =
+            (0..n).filter(|&i| !is_done(i)).map(|i| hasher.hash_one((ids[i], facility(i)))).collect();
+        hashes.sort_unstable();
+        hashes.windows(2).any(|w| w[0] == w[1])
+    };
+    let mut seen_claims: HashMap<(&str, &str), usize> = HashMap::with_capacity(if repeats { n } else { 0 });
     let mut batch: Vec<BatchClaim> = Vec::with_capacity(n);
     let mut batch_rows: Vec<usize> = Vec::with_capacity(n);
     for i in 0..n {
-        if !done.is_empty() && done.contains(&(ids[i], facility(i))) {
+        if is_done(i) {
             continue;
         }
-        if let Some(first) = seen_claims.insert((ids[i], facility(i)), i) {
-            let key = domain::ClaimKey::new(facility(i), ids[i]);
-            return Err(claims.bad(i, "claim_id", &format!("{key} used twice (first on row {})", first + 1)));
+        if repeats {
+            if let Some(first) = seen_claims.insert((ids[i], facility(i)), i) {
+                let key = domain::ClaimKey::new(facility(i), ids[i]);
+                return Err(claims.bad(i, "claim_id", &format!("{key} used twice (first on row {})", first + 1)));
+            }
         }
         let p = match &table {
             Some(t) => {
@@ -230,8 +251,10 @@ pub fn settle(
                         return Err(t.table.bad(j, "person_id", &format!("person {pid} listed twice")));
                     }
                     person_ids.push(pid);
+                    person_text.push(pid.to_string());
                     person_status.push(status);
                     person_village.push(village);
+                    village_text.push(village.map(|v| v.to_string()));
                     person_enrolled.push(t.enrolled[j]);
                     row_person[j] = (person_ids.len() - 1) as u32;
                 }
@@ -263,8 +286,10 @@ pub fn settle(
                 };
                 let p = *person_index.entry(pid).or_insert_with(|| {
                     person_ids.push(pid);
+                    person_text.push(pid.to_string());
                     person_status.push(status);
                     person_village.push(village);
+                    village_text.push(village.map(|v| v.to_string()));
                     person_enrolled.push(None);
                     (person_ids.len() - 1) as u32
                 });
@@ -316,7 +341,11 @@ pub fn settle(
     let mut years: HashMap<(u32, i32), (usize, Accumulators)> = HashMap::new();
     let mut in_force: HashMap<(Option<RegionCode>, i32), Option<usize>> = HashMap::new();
     let mut without: BTreeMap<(String, i32), i64> = BTreeMap::new();
-    let mut rows: Vec<(usize, usize, Vec<i64>, i64)> = Vec::with_capacity(n);
+    // Per settled claim: its batch index, its policy and its out-of-pocket; the
+    // payments of all of them in one buffer (`pays`, each policy's tiers long).
+    let mut rows: Vec<(usize, usize, i64)> = Vec::with_capacity(n);
+    let mut pays: Vec<domain::Fen> = Vec::with_capacity(n * 4);
+    let mut pay_at: Vec<usize> = Vec::with_capacity(n + 1);
     for &i in &order {
         let i = i as usize;
         let c = &batch[i];
@@ -339,21 +368,31 @@ pub fn settle(
             }
             (k, acc)
         });
-        let s = settle::settle_claim(policy, &c.input, person_status[p], acc);
-        rows.push((i, k, s.payments.iter().map(|f| f.0).collect(), s.out_of_pocket.0));
+        if acc.tiers.len() != policy.names.len() {
+            acc.tiers.resize(policy.names.len(), TierAccumulator::default());
+        }
+        // settle::settle_claim's kernel, its payments written in place.
+        let at = pays.len();
+        pays.resize(at + policy.names.len(), domain::Fen::ZERO);
+        let oop = settle::settle_into(policy, &c.input, person_status[p], &mut acc.tiers, &mut pays[at..], None);
+        pay_at.push(at);
+        rows.push((i, k, oop.0));
     }
 
     let settlements = out::batch(vec![
         Col("claim_id", out::strings(rows.iter().map(|r| ids[batch_rows[r.0]])), false),
         Col("facility_id", out::opt_strings(rows.iter().map(|r| facilities[batch_rows[r.0]])), true),
-        Col("person_id", out::strings(rows.iter().map(|r| person_ids[batch[r.0].person as usize].to_string())), false),
+        Col("person_id", out::strings(rows.iter().map(|r| person_text[batch[r.0].person as usize].as_str())), false),
         Col("year", out::ints(rows.iter().map(|r| batch[r.0].discharged.year() as i64)), false),
         Col("total_cost", out::ints(rows.iter().map(|r| batch[r.0].input.total_cost.0)), false),
         Col("eligible_cost", out::ints(rows.iter().map(|r| batch[r.0].input.eligible_cost.0)), false),
-        Col("out_of_pocket", out::ints(rows.iter().map(|r| r.3)), false),
+        Col("out_of_pocket", out::ints(rows.iter().map(|r| r.2)), false),
         Col(
             "payments",
-            out::payments(rows.iter().map(|r| (policies.rows[r.1].policy.names.as_slice(), r.2.as_slice()))),
+            out::payments(rows.iter().zip(&pay_at).map(|(r, &at)| {
+                let names = policies.rows[r.1].policy.names.as_slice();
+                (names, &pays[at..at + names.len()])
+            })),
             false,
         ),
         Col("policy_id", out::opt_ints(rows.iter().map(|r| policies.rows[r.1].id)), true),
@@ -366,21 +405,21 @@ pub fn settle(
         Col("discharged", out::dates(rows.iter().map(|r| batch[r.0].discharged)), false),
         Col(
             "region_code",
-            out::opt_strings(rows.iter().map(|r| person_village[batch[r.0].person as usize].map(|v| v.to_string()))),
+            out::opt_strings(rows.iter().map(|r| village_text[batch[r.0].person as usize].as_deref())),
             true,
         ),
     ]);
 
     let mut ends: Vec<_> = years.iter().collect();
     ends.sort_by_key(|((p, y), _)| (person_ids[*p as usize], *y));
-    let mut acc_rows: Vec<(ResidentId, i32, &str, TierAccumulator)> = Vec::new();
+    let mut acc_rows: Vec<(&str, i32, &str, TierAccumulator)> = Vec::new();
     for ((p, y), (k, acc)) in ends {
         for (name, a) in policies.rows[*k].policy.names.iter().zip(&acc.tiers) {
-            acc_rows.push((person_ids[*p as usize], *y, name.as_str(), *a));
+            acc_rows.push((person_text[*p as usize].as_str(), *y, name.as_str(), *a));
         }
     }
     let accumulators = out::batch(vec![
-        Col("person_id", out::strings(acc_rows.iter().map(|r| r.0.to_string())), false),
+        Col("person_id", out::strings(acc_rows.iter().map(|r| r.0)), false),
         Col("year", out::ints(acc_rows.iter().map(|r| r.1 as i64)), false),
         Col("tier", out::strings(acc_rows.iter().map(|r| r.2)), false),
         Col("base", out::ints(acc_rows.iter().map(|r| r.3.base.0)), false),
