@@ -39,7 +39,7 @@ impl Default for PersonIndex {
 impl PersonIndex {
     /// An index that holds `n` persons without growing.
     pub fn with_capacity(n: usize) -> PersonIndex {
-        PersonIndex { slots: vec![Slot::default(); table_size(n)], len: 0, seed: seed() }
+        PersonIndex { slots: empty_slots(table_size(n)), len: 0, seed: seed() }
     }
 
     pub fn len(&self) -> usize {
@@ -124,7 +124,7 @@ impl PersonIndex {
 
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(16);
-        let old = std::mem::replace(&mut self.slots, vec![Slot::default(); size]);
+        let old = std::mem::replace(&mut self.slots, empty_slots(size));
         let mask = self.slots.len() - 1;
         for s in old.into_iter().filter(|s| s.key != 0) {
             let mut i = self.home(s.key);
@@ -134,6 +134,30 @@ impl PersonIndex {
             self.slots[i] = s;
         }
     }
+}
+
+/// `size` empty slots. A large table is asked of the kernel in huge pages
+/// (where it has them): each look-up lands on a random page, and a table of
+/// 32 MiB in 4 KiB pages spans more pages than the processor's TLB holds, so
+/// that a look-up would walk the page table as well as miss the cache.
+fn empty_slots(size: usize) -> Vec<Slot> {
+    let mut slots: Vec<Slot> = Vec::with_capacity(size);
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let start = slots.as_mut_ptr() as usize;
+        let end = start + size * std::mem::size_of::<Slot>();
+        let from = start.next_multiple_of(HUGE);
+        if end >= from + HUGE {
+            // SAFETY: the range lies within the vector's allocation (from its
+            // first whole huge page on), which nothing has touched yet; the
+            // advice changes how its pages are backed, not what they hold,
+            // and a refusal (an error result) leaves them as they were.
+            unsafe { libc::madvise(from as *mut libc::c_void, (end - from) / HUGE * HUGE, libc::MADV_HUGEPAGE) };
+        }
+    }
+    slots.resize(size, Slot::default());
+    slots
 }
 
 /// A power of two at least twice `n`, and at least 16.
