@@ -42,7 +42,9 @@ pub struct Persons {
     /// Whether each person is enrolled in basic medical insurance (the optional
     /// `enrolled` column, for every year of the file; enrolled when absent).
     pub enrolled: Vec<bool>,
-    /// The person number of each ID ([`PersonIndex`]: one cache miss a look-up).
+    /// The person number of each ID ([`PersonIndex`]: one cache miss a look-up),
+    /// flagged where the person is enrolled (as `enrolled` says), so that the
+    /// claims reader learns both at one miss.
     pub index: PersonIndex,
 }
 
@@ -240,7 +242,7 @@ impl PersonsTable {
     /// A valid record's person on `line` added, or, where the ID is listed
     /// already, its error pushed.
     fn add(&mut self, line: u64, id: ResidentId, status: PovertyStatus, enrolled: bool, errors: &mut Vec<RowError>) {
-        if let Err(first) = self.persons.index.insert(id, self.persons.ids.len() as u32) {
+        if let Err(first) = self.persons.index.insert_flagged(id, self.persons.ids.len() as u32, enrolled) {
             let prev = self.first_lines[first as usize];
             let reason = format!("the person {id} is listed twice (first on line {prev})");
             errors.push(RowError { file: self.file.clone(), line, column: "person_id".into(), reason });
@@ -306,7 +308,7 @@ impl Split {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
         let set = std::env::var("SAFETYNET_READ_THREADS").ok().and_then(|v| v.parse::<usize>().ok());
         let threads = set.filter(|&n| n >= 1).unwrap_or(cores);
-        Split { threads, piece_bytes: 16 << 20 }
+        Split { threads, piece_bytes: 1 << 20 }
     }
 }
 
@@ -396,7 +398,7 @@ fn cut(path: &Path, from: u64, len: u64, piece: u64) -> Result<Vec<(u64, u64)>, 
     use std::io::{Read, Seek, SeekFrom};
     let mut f = std::fs::File::open(path).map_err(|e| IngestError::open(path, e))?;
     let mut starts = vec![from];
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; 4096];
     let mut at = from.saturating_add(piece);
     while at < len {
         // The boundary is just after the first line break at or after `at`.
@@ -500,7 +502,9 @@ impl Claims {
             id_ends: Vec::with_capacity(estimate),
             arena: String::with_capacity(estimate * 10),
             facility_ends: Vec::with_capacity(estimate),
-            facility_arena: String::new(),
+            // Room that no facility column fills is never touched, so costs
+            // no memory; a facility column's ids then grow it seldom.
+            facility_arena: String::with_capacity(estimate * 6),
             lines: Vec::with_capacity(estimate),
             shared_ids: false,
         }
