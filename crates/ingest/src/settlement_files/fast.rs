@@ -510,7 +510,7 @@ pub(super) fn read_persons(
     path: &std::path::Path,
     table: &mut PersonsTable,
     errors: &mut Vec<RowError>,
-    threads: usize,
+    split: Split,
 ) -> Result<bool, IngestError> {
     let len = std::fs::metadata(path).map(|m| m.len()).map_err(|e| IngestError::open(path, e))?;
     let Some(start) = data_start(path, len)? else {
@@ -519,13 +519,13 @@ pub(super) fn read_persons(
     // Sized once for the file (a person's line is some 27 bytes), so that the
     // index is not moved as it grows.
     table.persons.index = super::PersonIndex::with_capacity((len / 24) as usize);
-    let pieces = if start.offset < len { cut(path, start.offset, len, PERSONS_PIECE)? } else { vec![] };
+    let pieces = if start.offset < len { cut(path, start.offset, len, split.piece_bytes)? } else { vec![] };
     let (columns, file) = (table.columns(), table.file.clone());
     let mut lines_before = start.breaks;
     in_order(
         path,
         &pieces,
-        threads,
+        split.threads,
         |buf| Ok(parse_persons_piece(columns, &file, buf)),
         |piece| {
             add_persons_piece(table, piece, &mut lines_before, errors);
@@ -534,11 +534,6 @@ pub(super) fn read_persons(
         &mut |_| {},
     )
 }
-
-/// The bytes of a piece of the persons file: small enough that the pieces
-/// parsed on other threads are added to the index while the last ones are
-/// parsed.
-const PERSONS_PIECE: u64 = 1 << 20;
 
 /// The records of one piece of the persons file, parsed but not yet added:
 /// the valid ones and the errors of the others, their lines counted from the
