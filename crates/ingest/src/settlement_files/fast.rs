@@ -739,8 +739,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A record's line number, text and fields.
+    type Record = (u64, String, Vec<String>);
+
     /// Every record by [`each_line`] and a split at each comma, the reference.
-    fn by_lines(text: &str) -> (Vec<(u64, String, Vec<String>)>, Option<u64>) {
+    fn by_lines(text: &str) -> (Vec<Record>, Option<u64>) {
         let mut got = Vec::new();
         let breaks = each_line(text, |line, row| {
             got.push((line, row.to_string(), row.split(',').map(String::from).collect()));
