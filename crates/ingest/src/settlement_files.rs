@@ -42,7 +42,9 @@ pub struct Persons {
     /// Whether each person is enrolled in basic medical insurance (the optional
     /// `enrolled` column, for every year of the file; enrolled when absent).
     pub enrolled: Vec<bool>,
-    /// The person number of each ID ([`PersonIndex`]: one cache miss a look-up).
+    /// The person number of each ID ([`PersonIndex`]: one cache miss a look-up),
+    /// flagged where the person is enrolled (as `enrolled` says), so that the
+    /// claims reader learns both at one miss.
     pub index: PersonIndex,
 }
 
@@ -144,14 +146,22 @@ fn not_utf8_row(
 /// enrolled) says who is not enrolled in basic insurance (docs/settlement.md,
 /// "Enrolment"). Bad rows and persons listed twice go to `errors`.
 ///
-/// The file is read in pieces parsed in place, as the claims are
-/// ([`read_claims_split`], on one thread here: the index is built in file
-/// order); a file with a quote, a lone carriage return or a byte that is not
-/// UTF-8 is read by the CSV reader.
+/// The file is read in pieces parsed in place on every core, as the claims
+/// are ([`read_claims_split`]), the persons then added to the index in file
+/// order on this thread as the pieces come; a file with a quote, a lone
+/// carriage return or a byte that is not UTF-8 is read by the CSV reader.
 pub fn read_persons(path: &Path, errors: &mut Vec<RowError>) -> Result<Persons, IngestError> {
+    read_persons_split(path, errors, Split::by_cores())
+}
+
+/// [`read_persons`], with the file cut at line boundaries into pieces of
+/// about `split.piece_bytes` that up to `split.threads` threads parse at
+/// once; the persons are added to the index in file order, so the result
+/// equals the CSV reader's ([`read_persons_csv`]) however the file is cut.
+pub fn read_persons_split(path: &Path, errors: &mut Vec<RowError>, split: Split) -> Result<Persons, IngestError> {
     let (_, mut table) = persons_table(path)?;
     let errors_before = errors.len();
-    if fast::read_persons(path, &mut table, errors)? {
+    if fast::read_persons(path, &mut table, errors, split)? {
         return Ok(table.persons);
     }
     errors.truncate(errors_before);
@@ -221,38 +231,68 @@ struct PersonsTable {
 }
 
 impl PersonsTable {
+    /// Where the columns are, for the readers of pieces.
+    fn columns(&self) -> PersonColumns {
+        PersonColumns { id: self.id_col, status: self.status_col, enrolled: self.enrolled_col }
+    }
+
     /// One record (its field `i` by `field(i)`, `""` past its end) on `line`:
     /// its person added, or its error pushed.
     fn push<'a>(&mut self, line: u64, field: impl Fn(usize) -> &'a str, errors: &mut Vec<RowError>) {
-        let mut bad = |column: &str, reason: String| {
-            errors.push(RowError { file: self.file.clone(), line, column: column.to_string(), reason })
-        };
-        let id = match ResidentId::parse(field(self.id_col)) {
-            Ok(id) => id,
-            Err(e) => return bad("person_id", e.0),
-        };
-        let status: PovertyStatus = match field(self.status_col).parse() {
-            Ok(s) => s,
-            Err(e) => return bad("status", e.0),
-        };
-        let enrolled = match self.enrolled_col.map(&field) {
-            None => true,
-            // The usual spellings without the lower-casing's allocation.
-            Some("" | "true" | "yes" | "1" | "是") => true,
-            Some("false" | "no" | "0" | "否") => false,
-            Some(v) => match domain::enrolment::parse_enrolled(v) {
-                Ok(e) => e,
-                Err(r) => return bad("enrolled", r),
-            },
-        };
-        if let Err(first) = self.persons.index.insert(id, self.persons.ids.len() as u32) {
+        match self.columns().parse(field) {
+            Ok((id, status, enrolled)) => self.add(line, id, status, enrolled, errors),
+            Err((column, reason)) => {
+                errors.push(RowError { file: self.file.clone(), line, column: column.to_string(), reason })
+            }
+        }
+    }
+
+    /// A valid record's person on `line` added, or, where the ID is listed
+    /// already, its error pushed.
+    fn add(&mut self, line: u64, id: ResidentId, status: PovertyStatus, enrolled: bool, errors: &mut Vec<RowError>) {
+        if let Err(first) = self.persons.index.insert_flagged(id, self.persons.ids.len() as u32, enrolled) {
             let prev = self.first_lines[first as usize];
-            return bad("person_id", format!("the person {id} is listed twice (first on line {prev})"));
+            let reason = format!("the person {id} is listed twice (first on line {prev})");
+            errors.push(RowError { file: self.file.clone(), line, column: "person_id".into(), reason });
+            return;
         }
         self.first_lines.push(line);
         self.persons.ids.push(id);
         self.persons.statuses.push(status);
         self.persons.enrolled.push(enrolled);
+    }
+}
+
+/// Where the persons file's columns are.
+#[derive(Debug, Clone, Copy)]
+struct PersonColumns {
+    id: usize,
+    status: usize,
+    enrolled: Option<usize>,
+}
+
+impl PersonColumns {
+    /// One record's ID, status and enrolment (its field `i` by `field(i)`,
+    /// `""` past its end), or the column and reason of its first fault.
+    fn parse<'a>(
+        self,
+        field: impl Fn(usize) -> &'a str,
+    ) -> Result<(ResidentId, PovertyStatus, bool), (&'static str, String)> {
+        let id = ResidentId::parse(field(self.id)).map_err(|e| ("person_id", e.0))?;
+        let status: PovertyStatus = match field(self.status) {
+            // The usual spellings without the general path's trimming and comparisons.
+            "general" => PovertyStatus::General,
+            "lifted" => PovertyStatus::Lifted,
+            s => s.parse().map_err(|e: domain::DomainError| ("status", e.0))?,
+        };
+        let enrolled = match self.enrolled.map(&field) {
+            None => true,
+            // The usual spellings without the lower-casing's allocation.
+            Some("" | "true" | "yes" | "1" | "是") => true,
+            Some("false" | "no" | "0" | "否") => false,
+            Some(v) => domain::enrolment::parse_enrolled(v).map_err(|r| ("enrolled", r))?,
+        };
+        Ok((id, status, enrolled))
     }
 }
 
@@ -269,14 +309,17 @@ pub struct Split {
 
 impl Split {
     /// One thread per core (at most 8; `SAFETYNET_READ_THREADS` sets another
-    /// number, for benchmarks), pieces of 16 MiB: small enough that the pieces
-    /// in flight add little to the claims' memory, large enough that each
-    /// thread's start-up is lost in its reading.
+    /// number, for benchmarks), pieces of 1 MiB: small enough that a piece
+    /// stays in the processor's cache from its read through its parse (the
+    /// checks for quotes, UTF-8 and line ends, then the fields), and that
+    /// the persons parsed on other threads are added to the index while the
+    /// last ones are parsed; the threads read piece after piece, so a
+    /// piece costs them no start-up.
     pub fn by_cores() -> Split {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
         let set = std::env::var("SAFETYNET_READ_THREADS").ok().and_then(|v| v.parse::<usize>().ok());
         let threads = set.filter(|&n| n >= 1).unwrap_or(cores);
-        Split { threads, piece_bytes: 16 << 20 }
+        Split { threads, piece_bytes: 1 << 20 }
     }
 }
 
@@ -366,7 +409,7 @@ fn cut(path: &Path, from: u64, len: u64, piece: u64) -> Result<Vec<(u64, u64)>, 
     use std::io::{Read, Seek, SeekFrom};
     let mut f = std::fs::File::open(path).map_err(|e| IngestError::open(path, e))?;
     let mut starts = vec![from];
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; 4096];
     let mut at = from.saturating_add(piece);
     while at < len {
         // The boundary is just after the first line break at or after `at`.
@@ -470,15 +513,28 @@ impl Claims {
             id_ends: Vec::with_capacity(estimate),
             arena: String::with_capacity(estimate * 10),
             facility_ends: Vec::with_capacity(estimate),
-            facility_arena: String::new(),
+            // Room that no facility column fills is never touched, so costs
+            // no memory; a facility column's ids then grow it seldom.
+            facility_arena: String::with_capacity(estimate * 6),
             lines: Vec::with_capacity(estimate),
             shared_ids: false,
         }
     }
 
+    /// No claims, the room kept.
+    fn clear(&mut self) {
+        self.rows.clear();
+        self.id_ends.clear();
+        self.arena.clear();
+        self.facility_ends.clear();
+        self.facility_arena.clear();
+        self.lines.clear();
+        self.shared_ids = false;
+    }
+
     /// Appends a piece read after the claims held, its lines `lines_before` on;
     /// its errors go to `errors`. Returns the line breaks of the piece.
-    fn append(&mut self, c: Chunk, lines_before: u64, errors: &mut Vec<RowError>) -> u64 {
+    fn append(&mut self, c: &Chunk, lines_before: u64, errors: &mut Vec<RowError>) -> u64 {
         let (id_base, facility_base) = (self.arena.len() as u32, self.facility_arena.len() as u32);
         self.rows.extend_from_slice(&c.claims.rows);
         self.id_ends.extend(c.claims.id_ends.iter().map(|e| e + id_base));
@@ -487,10 +543,7 @@ impl Claims {
         self.facility_arena.push_str(&c.claims.facility_arena);
         let shift = lines_before.min(u32::MAX as u64) as u32;
         self.lines.extend(c.claims.lines.iter().map(|l| l.saturating_add(shift)));
-        errors.extend(c.errors.into_iter().map(|mut e| {
-            e.line += lines_before;
-            e
-        }));
+        errors.extend(c.errors.iter().map(|e| RowError { line: e.line + lines_before, ..e.clone() }));
         c.line_breaks
     }
 }

@@ -7,7 +7,7 @@
 //! then a quote, a lone carriage return or a byte that is not UTF-8 (which
 //! send the file to the CSV reader).
 
-use ingest::settlement_files::{read_claims_csv, read_claims_split, read_persons, Split};
+use ingest::settlement_files::{read_claims_csv, read_claims_split, read_persons, read_persons_split, Split};
 use proptest::prelude::*;
 use std::io::Write;
 
@@ -316,7 +316,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
     /// The persons file read in place equals the persons file read by the CSV
     /// reader: the same persons, the same errors (bad IDs and statuses,
-    /// persons listed twice naming the first line), whatever the line ends.
+    /// persons listed twice naming the first line), whatever the line ends,
+    /// however the file is cut into pieces and on however many threads.
     #[test]
     fn the_fast_persons_reader_equals_the_csv_reader(
         lines in prop::collection::vec(persons_line(), 0..80),
@@ -325,6 +326,8 @@ proptest! {
         bom in any::<bool>(),
         short in any::<bool>(),
         odd in prop_oneof![8 => Just(""), 1 => Just("\""), 1 => Just("\r"), 1 => Just("\u{fffd}")],
+        threads in 1usize..4,
+        piece in prop_oneof![1 => Just(1u64 << 20), 3 => 16u64..400],
     ) {
         let people = persons();
         let mut ids: Vec<String> = people.clone();
@@ -348,10 +351,14 @@ proptest! {
         std::fs::write(&pp, &text).unwrap();
         let (mut e0, mut e1) = (Vec::new(), Vec::new());
         let p0 = ingest::settlement_files::read_persons_csv(&pp, &mut e0).unwrap();
-        let p1 = read_persons(&pp, &mut e1).unwrap();
+        // Cut into pieces read on several threads, persons listed twice
+        // across pieces among them.
+        let p1 = read_persons_split(&pp, &mut e1, Split { threads, piece_bytes: piece }).unwrap();
         prop_assert_eq!(format!("{:?}", (&p0.ids, &p0.statuses, &p0.enrolled)), format!("{:?}", (&p1.ids, &p1.statuses, &p1.enrolled)));
         prop_assert_eq!(p0.index.len(), p1.index.len());
         prop_assert!(p0.index.iter().all(|(k, v)| p1.index.get(&k) == Some(v)));
+        // Each person's flag in the index is its enrolment.
+        prop_assert!(p1.ids.iter().enumerate().all(|(i, k)| p1.index.get_flagged(k) == Some((i as u32, p1.enrolled[i]))));
         prop_assert_eq!(e0, e1);
     }
 }

@@ -10,15 +10,16 @@
 //! the CSV reader's records ([`super::push_row`]), so its claim or its error
 //! (line, column, reason) is the one that reader gives.
 
-use super::{cut, push_row, Chunk, ChunkContext, Claims, PersonsTable, Split};
+use super::{cut, push_row, Chunk, ChunkContext, Claims, PersonColumns, PersonsTable, Split};
 use crate::error::{IngestError, RowError};
 use crate::read::Progress;
 use chrono::NaiveDate;
-use domain::{Claim, ClaimKind, FacilityLevel, Fen, Record, ResidentId};
+use domain::{Claim, ClaimKind, FacilityLevel, Fen, PovertyStatus, Record, ResidentId};
 use settle::{BatchClaim, ClaimInput};
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// Reads the claims as [`super::read_claims_csv`] would, or `None` when the
 /// file holds what this reader leaves to that one (a quote, a lone carriage
@@ -43,18 +44,36 @@ pub(super) fn read_claims(
     };
     let errors_before = errors.len();
     let layout = Layout::new(ctx);
-    let read = AtomicU64::new(start.offset);
-    let done = if split.threads <= 1 || pieces.len() <= 1 {
-        one_thread(ctx, &layout, &pieces, start.breaks, len, errors, progress)?
-    } else {
-        threads(ctx, &layout, &pieces, start.breaks, len, split.threads, &read, errors, progress)?
-    };
-    match done {
-        Some(claims) => {
+    let mut claims = Claims::with_estimate(len);
+    let mut lines_before = start.breaks;
+    // The claims of the pieces joined, emptied, for the pieces still to read:
+    // their room is then written once, not mapped afresh for each piece.
+    let spent: Mutex<Vec<Claims>> = Mutex::new(Vec::new());
+    let read = in_order(
+        ctx.path,
+        &pieces,
+        split.threads,
+        |buf| {
+            let room = spent.lock().ok().and_then(|mut s| s.pop());
+            parse_piece(ctx, &layout, buf, room)
+        },
+        |chunk| {
+            join(ctx, &mut claims, &chunk, &mut lines_before, errors)?;
+            let mut room = chunk.claims;
+            room.clear();
+            if let Ok(mut s) = spent.lock() {
+                s.push(room);
+            }
+            Ok(())
+        },
+        &mut |at| progress(at.min(len), len),
+    )?;
+    match read {
+        true => {
             progress(len, len);
             Ok(Some(claims))
         }
-        None => {
+        false => {
             errors.truncate(errors_before);
             Ok(None)
         }
@@ -101,56 +120,48 @@ fn data_start(path: &std::path::Path, len: u64) -> Result<Option<Start>, IngestE
     }
 }
 
-/// The pieces read in turn by the calling thread.
-fn one_thread(
-    ctx: &ChunkContext,
-    layout: &Layout,
+/// Reads each piece of the file and gives its bytes to `work`, on up to
+/// `threads` threads at once, and hands `work`'s results to `take` in file
+/// order on the calling thread as they come (so that few are held at once),
+/// telling `tick` after each piece how far the reading is (the offset of the
+/// first piece plus the bytes read). `false` when `work` declined a piece
+/// (gave `None`): the pieces after it are then left unread and untaken. An
+/// error is the first piece's (in file order) among the pieces read, or
+/// `take`'s.
+fn in_order<T: Send>(
+    path: &std::path::Path,
     pieces: &[(u64, u64)],
-    breaks_before: u64,
-    len: u64,
-    errors: &mut Vec<RowError>,
-    progress: Progress,
-) -> Result<Option<Claims>, IngestError> {
-    let mut f = std::fs::File::open(ctx.path).map_err(|e| IngestError::open(ctx.path, e))?;
-    let mut buf = Vec::new();
-    let mut claims = Claims::with_estimate(len);
-    let mut lines_before = breaks_before;
-    for &(from, to) in pieces {
-        load(ctx.path, &mut f, from, to, &mut buf)?;
-        let Some(chunk) = parse_piece(ctx, layout, &buf)? else {
-            return Ok(None);
-        };
-        join(ctx, &mut claims, chunk, &mut lines_before, errors)?;
-        progress(to, len);
-    }
-    Ok(Some(claims))
-}
-
-/// The pieces read by `threads` threads at once and joined in file order as
-/// they come, so that few are held at once.
-#[allow(clippy::too_many_arguments)]
-fn threads(
-    ctx: &ChunkContext,
-    layout: &Layout,
-    pieces: &[(u64, u64)],
-    breaks_before: u64,
-    len: u64,
     threads: usize,
-    read: &AtomicU64,
-    errors: &mut Vec<RowError>,
-    progress: Progress,
-) -> Result<Option<Claims>, IngestError> {
+    work: impl Fn(&[u8]) -> Result<Option<T>, IngestError> + Sync,
+    mut take: impl FnMut(T) -> Result<(), IngestError>,
+    tick: &mut dyn FnMut(u64),
+) -> Result<bool, IngestError> {
+    let first = pieces.first().map_or(0, |p| p.0);
+    if threads <= 1 || pieces.len() <= 1 {
+        let mut f = std::fs::File::open(path).map_err(|e| IngestError::open(path, e))?;
+        let mut buf = Vec::new();
+        for &(from, to) in pieces {
+            load(path, &mut f, from, to, &mut buf)?;
+            let Some(done) = work(&buf)? else {
+                return Ok(false);
+            };
+            take(done)?;
+            tick(to);
+        }
+        return Ok(true);
+    }
+    let read = AtomicU64::new(first);
     let stop = AtomicBool::new(false);
     let next = AtomicUsize::new(0);
-    let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<Option<Chunk>, IngestError>)>();
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<Option<T>, IngestError>)>();
     std::thread::scope(|scope| {
         for _ in 0..threads.min(pieces.len()) {
-            let (tx, stop, next) = (tx.clone(), &stop, &next);
+            let (tx, stop, next, read, work) = (tx.clone(), &stop, &next, &read, &work);
             scope.spawn(move || {
-                let mut f = match std::fs::File::open(ctx.path) {
+                let mut f = match std::fs::File::open(path) {
                     Ok(f) => f,
                     Err(e) => {
-                        let _ = tx.send((0, Err(IngestError::open(ctx.path, e))));
+                        let _ = tx.send((0, Err(IngestError::open(path, e))));
                         return;
                     }
                 };
@@ -161,26 +172,24 @@ fn threads(
                         return;
                     }
                     let (from, to) = pieces[i];
-                    let chunk =
-                        load(ctx.path, &mut f, from, to, &mut buf).and_then(|()| parse_piece(ctx, layout, &buf));
+                    let done = load(path, &mut f, from, to, &mut buf).and_then(|()| work(&buf));
                     read.fetch_add(to - from, Ordering::Relaxed);
-                    if !matches!(chunk, Ok(Some(_))) {
+                    if !matches!(done, Ok(Some(_))) {
                         stop.store(true, Ordering::Relaxed);
                     }
-                    if tx.send((i, chunk)).is_err() {
+                    if tx.send((i, done)).is_err() {
                         return;
                     }
                 }
             });
         }
         drop(tx);
-        let mut claims = Claims::with_estimate(len);
-        let mut waiting: HashMap<usize, Chunk> = HashMap::new();
-        let (mut joined, mut lines_before) = (0usize, breaks_before);
+        let mut waiting: HashMap<usize, T> = HashMap::new();
+        let mut taken = 0usize;
         let mut failure: Option<(usize, IngestError)> = None;
         let mut declined = false;
-        for (i, chunk) in rx {
-            match chunk {
+        for (i, done) in rx {
+            match done {
                 Ok(Some(c)) => {
                     waiting.insert(i, c);
                 }
@@ -194,16 +203,15 @@ fn threads(
             if declined || failure.is_some() {
                 continue; // drain: the threads stop at their next piece
             }
-            while let Some(c) = waiting.remove(&joined) {
-                join(ctx, &mut claims, c, &mut lines_before, errors)?;
-                joined += 1;
+            while let Some(c) = waiting.remove(&taken) {
+                take(c)?;
+                taken += 1;
             }
-            progress(read.load(Ordering::Relaxed).min(len), len);
+            tick(read.load(Ordering::Relaxed));
         }
         match failure {
             Some((_, e)) => Err(e),
-            None if declined => Ok(None),
-            None => Ok(Some(claims)),
+            None => Ok(!declined),
         }
     })
 }
@@ -216,17 +224,23 @@ fn load(
     to: u64,
     buf: &mut Vec<u8>,
 ) -> Result<(), IngestError> {
+    // Read into the buffer's spare room (not zeroed first), all of it or an error.
     buf.clear();
-    buf.resize((to - from) as usize, 0);
+    buf.reserve((to - from) as usize);
     f.seek(SeekFrom::Start(from)).map_err(|e| IngestError::open(path, e))?;
-    f.read_exact(buf).map_err(|e| IngestError::open(path, e))
+    let n = Read::take(&mut *f, to - from).read_to_end(buf).map_err(|e| IngestError::open(path, e))?;
+    if n as u64 != to - from {
+        let short = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the file got shorter while it was read");
+        return Err(IngestError::open(path, short));
+    }
+    Ok(())
 }
 
 /// Appends a piece, its lines `lines_before` on, and moves `lines_before` past it.
 fn join(
     ctx: &ChunkContext,
     claims: &mut Claims,
-    c: Chunk,
+    c: &Chunk,
     lines_before: &mut u64,
     errors: &mut Vec<RowError>,
 ) -> Result<(), IngestError> {
@@ -285,23 +299,25 @@ const LOOKAHEAD: usize = 8;
 /// A plain line's person is looked up [`LOOKAHEAD`] lines later than it is
 /// parsed; a line that is not plain first lets every waiting line through, so
 /// claims and errors keep the file's order.
-fn parse_piece(ctx: &ChunkContext, layout: &Layout, buf: &[u8]) -> Result<Option<Chunk>, IngestError> {
+fn parse_piece(
+    ctx: &ChunkContext,
+    layout: &Layout,
+    buf: &[u8],
+    room: Option<Claims>,
+) -> Result<Option<Chunk>, IngestError> {
     if memchr::memchr(b'"', buf).is_some() {
         return Ok(None);
     }
     let Ok(text) = std::str::from_utf8(buf) else {
         return Ok(None);
     };
-    let mut claims = Claims::with_estimate(text.len() as u64);
+    let mut claims = room.unwrap_or_else(|| Claims::with_estimate(text.len() as u64));
     let mut errors = Vec::new();
-    let mut fields: Vec<&str> = Vec::with_capacity(16);
     let (mut picked, mut picked_here): (Vec<&str>, Vec<&str>) = (Vec::with_capacity(16), Vec::with_capacity(16));
     let mut waiting: std::collections::VecDeque<Waiting> = std::collections::VecDeque::with_capacity(LOOKAHEAD + 1);
     let mut failed = Ok(());
-    let breaks = each_line(text, |line, row| {
-        fields.clear();
-        fields.extend(row.split(','));
-        let pushed = match plain_claim(layout, &fields) {
+    let breaks = each_record(text, |line, row, fields| {
+        let pushed = match plain_claim(layout, fields) {
             Some(plain) => {
                 ctx.persons.index.prefetch(&plain.person_id);
                 waiting.push_back(Waiting { line, row, plain });
@@ -317,7 +333,7 @@ fn parse_piece(ctx: &ChunkContext, layout: &Layout, buf: &[u8]) -> Result<Option
                 while let Some(w) = waiting.pop_front() {
                     pushed = pushed.and(finish(ctx, w, &mut picked, &mut claims, &mut errors));
                 }
-                pushed.and(push_row(ctx, line, &fields, &mut picked_here, &mut claims, &mut errors))
+                pushed.and(push_row(ctx, line, fields, &mut picked_here, &mut claims, &mut errors))
             }
         };
         if failed.is_ok() {
@@ -344,9 +360,8 @@ fn finish<'a>(
     errors: &mut Vec<RowError>,
 ) -> Result<(), IngestError> {
     let p = w.plain;
-    match ctx.persons.index.get(&p.person_id) {
-        Some(person) => {
-            let enrolled = ctx.persons.enrolled[person as usize];
+    match ctx.persons.index.get_flagged(&p.person_id) {
+        Some((person, enrolled)) => {
             let (total_cost, eligible_cost) = (p.total, p.eligible);
             let input =
                 ClaimInput { level: p.level, kind: p.kind, total_cost, eligible_cost, enrolled, referred: p.referred };
@@ -379,6 +394,87 @@ struct Plain<'a> {
     referred: bool,
 }
 
+/// Calls `each` with every line of `text` that is not blank, its number (1
+/// for the first) and its fields (cut at every comma), as [`each_line`]
+/// gives the lines; the same, but that in a text without carriage returns
+/// the commas and line breaks are found together, 64 bytes at a time.
+fn each_record<'a>(text: &'a str, mut each: impl FnMut(u64, &'a str, &[&'a str])) -> Option<u64> {
+    let mut fields: Vec<&'a str> = Vec::with_capacity(16);
+    let b = text.as_bytes();
+    if memchr::memchr(b'\r', b).is_some() {
+        return each_line(text, |line, row| {
+            fields.clear();
+            fields.extend(row.split(','));
+            each(line, row, &fields);
+        });
+    }
+    let (mut line, mut line_start, mut field_start) = (1u64, 0usize, 0usize);
+    let mut block = [0u8; 64];
+    for at in (0..b.len()).step_by(64) {
+        let (mut found, breaks) = match b.get(at..at + 64) {
+            Some(whole) => delimiters(whole.try_into().expect("64 bytes")),
+            None => {
+                // The last, short block, padded with bytes that are no delimiter.
+                block.fill(0);
+                block[..b.len() - at].copy_from_slice(&b[at..]);
+                delimiters(&block)
+            }
+        };
+        while found != 0 {
+            let k = found.trailing_zeros();
+            found &= found - 1;
+            let pos = at + k as usize;
+            fields.push(&text[field_start..pos]);
+            field_start = pos + 1;
+            if breaks >> k & 1 == 1 {
+                if pos > line_start {
+                    each(line, &text[line_start..pos], &fields);
+                }
+                fields.clear();
+                line += 1;
+                line_start = pos + 1;
+            }
+        }
+    }
+    if line_start < b.len() {
+        fields.push(&text[field_start..]);
+        each(line, &text[line_start..], &fields);
+    }
+    Some(line - 1)
+}
+
+/// The commas and line breaks (`\n`) of 64 bytes, and the line breaks alone,
+/// as bits (bit `i` for byte `i`).
+#[inline]
+fn delimiters(block: &[u8; 64]) -> (u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+        let (mut commas, mut breaks) = (0u64, 0u64);
+        for k in 0..4 {
+            // SAFETY: SSE2 is part of every x86_64 processor; the load reads
+            // the 16 bytes `16 * k..16 * k + 16` of the block (unaligned).
+            unsafe {
+                let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast());
+                let c = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b',' as i8)));
+                let n = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8)));
+                commas |= u64::from(c as u16) << (16 * k);
+                breaks |= u64::from(n as u16) << (16 * k);
+            }
+        }
+        (commas | breaks, breaks)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let (mut commas, mut breaks) = (0u64, 0u64);
+        for (i, &c) in block.iter().enumerate() {
+            commas |= u64::from(c == b',') << i;
+            breaks |= u64::from(c == b'\n') << i;
+        }
+        (commas | breaks, breaks)
+    }
+}
+
 /// Calls `each` with every line of `text` that is not blank, and its number
 /// (1 for the first), as the CSV reader splits records: a line ends at `\n`,
 /// `\r\n`, or a `\r` that ends the text. Gives the line breaks (`\n`), or
@@ -387,6 +483,7 @@ struct Plain<'a> {
 fn each_line<'a>(text: &'a str, mut each: impl FnMut(u64, &'a str)) -> Option<u64> {
     let b = text.as_bytes();
     let (mut line, mut pos) = (1u64, 0usize);
+
     while pos < b.len() {
         let (end, next, lf) = match memchr::memchr2(b'\n', b'\r', &b[pos..]) {
             Some(k) if b[pos + k] == b'\n' => (pos + k, pos + k + 1, true),
@@ -405,13 +502,15 @@ fn each_line<'a>(text: &'a str, mut each: impl FnMut(u64, &'a str)) -> Option<u6
 }
 
 /// Reads the persons file's records into `table` as the CSV reader would,
-/// piece by piece on this thread; `false` (with `table` and `errors` to be
-/// reset) when the file holds a quote, a lone carriage return or a byte that
-/// is not UTF-8.
+/// its pieces parsed on up to `threads` threads and added to the table (and
+/// its index) in file order on this one; `false` (with `table` and `errors`
+/// to be reset) when the file holds a quote, a lone carriage return or a
+/// byte that is not UTF-8.
 pub(super) fn read_persons(
     path: &std::path::Path,
     table: &mut PersonsTable,
     errors: &mut Vec<RowError>,
+    split: Split,
 ) -> Result<bool, IngestError> {
     let len = std::fs::metadata(path).map(|m| m.len()).map_err(|e| IngestError::open(path, e))?;
     let Some(start) = data_start(path, len)? else {
@@ -420,30 +519,91 @@ pub(super) fn read_persons(
     // Sized once for the file (a person's line is some 27 bytes), so that the
     // index is not moved as it grows.
     table.persons.index = super::PersonIndex::with_capacity((len / 24) as usize);
-    let pieces = if start.offset < len { cut(path, start.offset, len, 16 << 20)? } else { vec![] };
-    let mut f = std::fs::File::open(path).map_err(|e| IngestError::open(path, e))?;
-    let mut buf = Vec::new();
+    let pieces = if start.offset < len { cut(path, start.offset, len, split.piece_bytes)? } else { vec![] };
+    let (columns, file) = (table.columns(), table.file.clone());
     let mut lines_before = start.breaks;
-    for (from, to) in pieces {
-        load(path, &mut f, from, to, &mut buf)?;
-        if memchr::memchr(b'"', &buf).is_some() {
-            return Ok(false);
-        }
-        let Ok(text) = std::str::from_utf8(&buf) else {
-            return Ok(false);
-        };
-        let mut fields: Vec<&str> = Vec::with_capacity(16);
-        let breaks = each_line(text, |line, row| {
-            fields.clear();
-            fields.extend(row.split(','));
-            table.push(lines_before + line, |i| fields.get(i).copied().unwrap_or(""), errors);
-        });
-        let Some(breaks) = breaks else {
-            return Ok(false);
-        };
-        lines_before += breaks;
+    in_order(
+        path,
+        &pieces,
+        split.threads,
+        |buf| Ok(parse_persons_piece(columns, &file, buf)),
+        |piece| {
+            add_persons_piece(table, piece, &mut lines_before, errors);
+            Ok(())
+        },
+        &mut |_| {},
+    )
+}
+
+/// The records of one piece of the persons file, parsed but not yet added:
+/// the valid ones and the errors of the others, their lines counted from the
+/// piece's first line (1).
+struct PersonsPiece {
+    ids: Vec<ResidentId>,
+    statuses: Vec<PovertyStatus>,
+    enrolled: Vec<bool>,
+    lines: Vec<u64>,
+    errors: Vec<RowError>,
+    line_breaks: u64,
+}
+
+/// Parses one piece of the persons file; `None` when it holds a quote, a
+/// lone carriage return or a byte that is not UTF-8.
+fn parse_persons_piece(columns: PersonColumns, file: &str, buf: &[u8]) -> Option<PersonsPiece> {
+    if memchr::memchr(b'"', buf).is_some() {
+        return None;
     }
-    Ok(true)
+    let text = std::str::from_utf8(buf).ok()?;
+    let estimate = buf.len() / 26;
+    let mut piece = PersonsPiece {
+        ids: Vec::with_capacity(estimate),
+        statuses: Vec::with_capacity(estimate),
+        enrolled: Vec::with_capacity(estimate),
+        lines: Vec::with_capacity(estimate),
+        errors: Vec::new(),
+        line_breaks: 0,
+    };
+    piece.line_breaks =
+        each_record(text, |line, _, fields| match columns.parse(|i| fields.get(i).copied().unwrap_or("")) {
+            Ok((id, status, enrolled)) => {
+                piece.ids.push(id);
+                piece.statuses.push(status);
+                piece.enrolled.push(enrolled);
+                piece.lines.push(line);
+            }
+            Err((column, reason)) => {
+                piece.errors.push(RowError { file: file.to_string(), line, column: column.to_string(), reason })
+            }
+        })?;
+    Some(piece)
+}
+
+/// Adds a parsed piece's persons to `table`, its lines `lines_before` on, and
+/// its errors and those of the persons listed twice to `errors` in line
+/// order; moves `lines_before` past it.
+fn add_persons_piece(
+    table: &mut PersonsTable,
+    piece: PersonsPiece,
+    lines_before: &mut u64,
+    errors: &mut Vec<RowError>,
+) {
+    /// How many persons ahead the index's slot is asked for.
+    const AHEAD: usize = 8;
+    let base = *lines_before;
+    let mut bad = piece.errors.into_iter().peekable();
+    let shifted = |e: RowError| RowError { line: e.line + base, ..e };
+    for (i, &id) in piece.ids.iter().enumerate() {
+        if let Some(ahead) = piece.ids.get(i + AHEAD) {
+            table.persons.index.prefetch(ahead);
+        }
+        let line = piece.lines[i];
+        while let Some(e) = bad.next_if(|e| e.line < line) {
+            errors.push(shifted(e));
+        }
+        table.add(base + line, id, piece.statuses[i], piece.enrolled[i], errors);
+    }
+    errors.extend(bad.map(shifted));
+    *lines_before += piece.line_breaks;
 }
 
 /// The claim of a plain line, but for its person number, or `None` when some
@@ -456,14 +616,15 @@ fn plain_claim<'a>(layout: &Layout, fields: &[&'a str]) -> Option<Plain<'a>> {
     if id.is_empty() || id.len() > 64 || !plain_ascii(id) {
         return None;
     }
-    let person_id = ResidentId::parse(get(PERSON_ID)).ok()?;
+    let person_id = ResidentId::parse_plain(get(PERSON_ID).as_bytes())?;
     let level: FacilityLevel = get(LEVEL).parse().ok()?;
     let kind: ClaimKind = get(KIND).parse().ok()?;
-    let admitted = plain_date(get(ADMITTED))?;
-    let discharged = plain_date(get(DISCHARGED))?;
+    let admitted = plain_day(get(ADMITTED))?;
+    let discharged = plain_day(get(DISCHARGED))?;
     if discharged < admitted {
         return None;
     }
+    let discharged = date_of_day(discharged)?;
     let total = plain_yuan(get(TOTAL))?;
     let eligible = plain_yuan(get(ELIGIBLE))?;
     if eligible > total {
@@ -492,26 +653,50 @@ fn plain_ascii(s: &str) -> bool {
 }
 
 /// A date written `YYYY-MM-DD` (the year 1880 to 2200), as `parse_date` reads it.
+#[cfg(test)]
 fn plain_date(s: &str) -> Option<NaiveDate> {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    date_of_day(plain_day(s)?)
+}
+
+/// A day of the calendar written `YYYY-MM-DD` (the year 1880 to 2200) as
+/// the number `YYYYMMDD` (so that later days are larger), checked without
+/// building the date: `parse_date` reads the same day.
+#[inline]
+fn plain_day(s: &str) -> Option<u32> {
+    let b: &[u8; 10] = s.as_bytes().try_into().ok()?;
+    if b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let digit = |i: usize| b[i].is_ascii_digit().then(|| u32::from(b[i] - b'0'));
-    let y = digit(0)? * 1000 + digit(1)? * 100 + digit(2)? * 10 + digit(3)?;
-    let m = digit(5)? * 10 + digit(6)?;
-    let d = digit(8)? * 10 + digit(9)?;
-    if !(1880..=2200).contains(&y) {
+    // The eight digits checked together, not one branch each.
+    let v = [0, 1, 2, 3, 5, 6, 8, 9].map(|i| u32::from(b[i].wrapping_sub(b'0')));
+    if v.iter().fold(0, |any, &x| any | u32::from(x > 9)) != 0 {
         return None;
     }
-    NaiveDate::from_ymd_opt(y as i32, m, d)
+    let y = v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3];
+    let m = v[4] * 10 + v[5];
+    let d = v[6] * 10 + v[7];
+    let days = match m {
+        2 if y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400)) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => return None,
+    };
+    ((1880..=2200).contains(&y) && (1..=days).contains(&d)).then_some(y * 10_000 + m * 100 + d)
+}
+
+/// The date of a day of [`plain_day`].
+fn date_of_day(day: u32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt((day / 10_000) as i32, day / 100 % 100, day % 100)
 }
 
 /// An amount in yuan of 1 to 13 digits with none, one or two decimals, as
 /// `Fen::parse_yuan` reads it (which allows up to 10^13 yuan).
+#[inline]
 fn plain_yuan(s: &str) -> Option<Fen> {
     let b = s.as_bytes();
-    let (int, frac): (&[u8], &[u8]) = match memchr::memchr(b'.', b) {
+    // A short field: a plain loop finds the point sooner than a vector search.
+    let (int, frac): (&[u8], &[u8]) = match b.iter().position(|&c| c == b'.') {
         Some(k) if k + 1 == b.len() || b.len() - k - 1 > 2 => return None,
         Some(k) => (&b[..k], &b[k + 1..]),
         None => (b, &[]),
@@ -552,6 +737,41 @@ fn plain_icd10(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A record's line number, text and fields.
+    type Record = (u64, String, Vec<String>);
+
+    /// Every record by [`each_line`] and a split at each comma, the reference.
+    fn by_lines(text: &str) -> (Vec<Record>, Option<u64>) {
+        let mut got = Vec::new();
+        let breaks = each_line(text, |line, row| {
+            got.push((line, row.to_string(), row.split(',').map(String::from).collect()));
+        });
+        (got, breaks)
+    }
+
+    proptest! {
+        /// The records found 64 bytes at a time are the lines and fields that
+        /// the line reader and a split give, wherever the delimiters fall
+        /// (blank lines, empty fields, a last line without its break, lines
+        /// across blocks, characters of several bytes, carriage returns).
+        #[test]
+        fn records_are_the_lines_cut_at_their_commas(
+            parts in prop::collection::vec(prop_oneof![
+                6 => Just("a"), 3 => Just(","), 2 => Just("\n"), 1 => Just("\r\n"), 1 => Just("é"),
+                1 => Just("0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz"),
+            ], 0..200),
+            cr in prop_oneof![6 => Just(false), 1 => Just(true)],
+        ) {
+            let text: String = parts.iter().filter(|p| cr || !p.contains('\r')).copied().collect();
+            let mut got = Vec::new();
+            let breaks = each_record(&text, |line, row, fields| {
+                got.push((line, row.to_string(), fields.iter().map(|f| f.to_string()).collect::<Vec<_>>()));
+            });
+            prop_assert_eq!((got, breaks), by_lines(&text));
+        }
+    }
 
     #[test]
     fn plain_values_read_as_the_domain_reads_them() {
@@ -567,6 +787,16 @@ mod tests {
         for s in ["2023-02-29", "1879-12-31", "2201-01-01", "2024/01/01", " 2024-01-01", "2024-1-01", "2024-00-10"] {
             assert_eq!(plain_date(s), None, "{s}");
         }
+        // Every day of four centuries' calendar, and the days that are not.
+        for y in [1880, 1900, 1999, 2000, 2023, 2024, 2100, 2200] {
+            for m in 0..=13 {
+                for d in 0..=32 {
+                    let s = format!("{y:04}-{m:02}-{d:02}");
+                    assert_eq!(plain_date(&s), domain::parse_date(&s).ok(), "{s}");
+                }
+            }
+        }
+        assert!(plain_day("2024-02-29") < plain_day("2024-03-01") && plain_day("2023-12-31") < plain_day("2024-01-01"));
         for s in ["I10", "C91.0", "I10.X05", "A1.", "Z99ZZZZZZZZZZZZZ"] {
             assert!(plain_icd10(s) && domain::parse_icd10(s).is_ok(), "{s}");
         }

@@ -20,6 +20,9 @@ use domain::ResidentId;
 struct Slot {
     key: u64,
     value: u32,
+    /// A flag kept beside the value ([`PersonIndex::insert_flagged`]), in
+    /// what would be padding: read with the value at no further miss.
+    flag: u32,
 }
 
 /// Resident ID → person number, for IDs that [`ResidentId::parse`] accepted.
@@ -39,7 +42,7 @@ impl Default for PersonIndex {
 impl PersonIndex {
     /// An index that holds `n` persons without growing.
     pub fn with_capacity(n: usize) -> PersonIndex {
-        PersonIndex { slots: vec![Slot::default(); table_size(n)], len: 0, seed: seed() }
+        PersonIndex { slots: empty_slots(table_size(n)), len: 0, seed: seed() }
     }
 
     pub fn len(&self) -> usize {
@@ -59,13 +62,20 @@ impl PersonIndex {
     /// The person number of `id`, if it is in the index.
     #[inline]
     pub fn get(&self, id: &ResidentId) -> Option<u32> {
+        self.get_flagged(id).map(|(value, _)| value)
+    }
+
+    /// The person number of `id` and the flag it was inserted with, if it
+    /// is in the index.
+    #[inline]
+    pub fn get_flagged(&self, id: &ResidentId) -> Option<(u32, bool)> {
         let key = id.as_u64();
         let mask = self.slots.len() - 1;
         let mut i = self.home(key);
         loop {
             let s = self.slots[i];
             if s.key == key {
-                return Some(s.value);
+                return Some((s.value, s.flag != 0));
             }
             if s.key == 0 {
                 return None;
@@ -77,6 +87,13 @@ impl PersonIndex {
     /// Adds `id` as person `value`; when it is there already, leaves it and
     /// gives the person number it has.
     pub fn insert(&mut self, id: ResidentId, value: u32) -> Result<(), u32> {
+        self.insert_flagged(id, value, false)
+    }
+
+    /// [`PersonIndex::insert`], with a flag that [`PersonIndex::get_flagged`]
+    /// gives back with the person number (the persons file's reader keeps
+    /// there whether the person is enrolled).
+    pub fn insert_flagged(&mut self, id: ResidentId, value: u32, flag: bool) -> Result<(), u32> {
         if (self.len + 1) * 2 > self.slots.len() {
             self.grow();
         }
@@ -90,7 +107,7 @@ impl PersonIndex {
                 return Err(s.value);
             }
             if s.key == 0 {
-                *s = Slot { key, value };
+                *s = Slot { key, value, flag: u32::from(flag) };
                 self.len += 1;
                 return Ok(());
             }
@@ -124,7 +141,7 @@ impl PersonIndex {
 
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(16);
-        let old = std::mem::replace(&mut self.slots, vec![Slot::default(); size]);
+        let old = std::mem::replace(&mut self.slots, empty_slots(size));
         let mask = self.slots.len() - 1;
         for s in old.into_iter().filter(|s| s.key != 0) {
             let mut i = self.home(s.key);
@@ -134,6 +151,48 @@ impl PersonIndex {
             self.slots[i] = s;
         }
     }
+}
+
+/// `size` empty slots, zeroed by the kernel as the pages are first written
+/// (the inserts, while other threads parse the persons), not all at once
+/// here. A large table is asked of the kernel in huge pages (where it has
+/// them): each look-up lands on a random page, and a table of 32 MiB in
+/// 4 KiB pages spans more pages than the processor's TLB holds, so that a
+/// look-up would walk the page table as well as miss the cache.
+fn empty_slots(size: usize) -> Vec<Slot> {
+    let layout = std::alloc::Layout::array::<Slot>(size).expect("a table within the address space");
+    // SAFETY: `size` is at least 16, so the layout is not empty; an all-zero
+    // slot is the empty slot (`Slot::default()`), so the zeroed memory holds
+    // `size` valid slots; the vector gets the allocator's pointer with the
+    // layout's length as length and capacity, as `from_raw_parts` requires,
+    // and frees it with the same layout.
+    unsafe {
+        let p = std::alloc::alloc_zeroed(layout).cast::<Slot>();
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        huge_pages(p as usize, p as usize + layout.size());
+        Vec::from_raw_parts(p, size, size)
+    }
+}
+
+/// Asks the kernel to back the bytes `start..end` of an allocation with huge
+/// pages (2 MiB, where it has them; whole ones only). The advice changes how
+/// the pages are backed, never what they hold; a refusal leaves them as
+/// they were.
+fn huge_pages(start: usize, end: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let from = start.next_multiple_of(HUGE);
+        if end >= from + HUGE {
+            // SAFETY: the range lies within the caller's allocation; the
+            // advice reads and writes nothing there.
+            unsafe { libc::madvise(from as *mut libc::c_void, (end - from) / HUGE * HUGE, libc::MADV_HUGEPAGE) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (start, end);
 }
 
 /// A power of two at least twice `n`, and at least 16.
@@ -178,6 +237,7 @@ mod tests {
         assert_eq!(ours.len(), theirs.len());
         for n in 0..40_000u32 {
             assert_eq!(ours.get(&id(n)), theirs.get(&id(n)).copied(), "{n}");
+            assert_eq!(ours.get_flagged(&id(n)), theirs.get(&id(n)).map(|&v| (v, false)), "{n}");
             ours.prefetch(&id(n));
         }
         let mut all: Vec<_> = ours.iter().collect();
@@ -185,6 +245,18 @@ mod tests {
         all.sort();
         want.sort();
         assert_eq!(all, want);
+    }
+
+    #[test]
+    fn each_flag_comes_back_with_its_value_through_growth() {
+        let mut ix = PersonIndex::with_capacity(4);
+        for n in 0..5_000u32 {
+            assert_eq!(ix.insert_flagged(id(n), n, n % 3 == 0), Ok(()));
+        }
+        assert_eq!(ix.insert_flagged(id(7), 1, true), Err(7));
+        for n in 0..5_000u32 {
+            assert_eq!(ix.get_flagged(&id(n)), Some((n, n % 3 == 0)), "{n}");
+        }
     }
 
     #[test]
