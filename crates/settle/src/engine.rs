@@ -223,11 +223,8 @@ pub struct BatchClaim {
 /// `(discharged, claim_id)`. Sorting indices keeps the claims where they are.
 ///
 /// Comparing claim identifiers through the caller's arena, millions of times, is
-/// what makes a naive sort slow; instead each claim gets one packed 128-bit key —
-/// days since the earliest discharge, the next eight bytes of its identifier after
-/// the prefix every identifier shares, and its index — and the keys are sorted as
-/// integers. Runs that tie on date and those eight bytes (identifiers longer than
-/// the prefix plus eight) are then put in order by their full identifiers.
+/// what makes a naive sort slow; instead the claims are bucketed by day and
+/// each gets one packed key, sorted as an integer (see [`settlement_order_on`]).
 pub fn settlement_order<'a>(claims: &[BatchClaim], claim_id: impl Fn(usize) -> &'a str + Sync) -> Vec<u32> {
     settlement_order_at(claims, claim_id, |_| "")
 }
@@ -241,18 +238,41 @@ pub fn settlement_order_at<'a, 'b>(
     claim_id: impl Fn(usize) -> &'a str + Sync,
     facility_id: impl Fn(usize) -> &'b str + Sync,
 ) -> Vec<u32> {
+    let threads = if claims.len() < 1 << 16 { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get()) };
+    settlement_order_on(claims, claim_id, facility_id, threads)
+}
+
+/// [`settlement_order_at`] on up to `threads` threads (the result does not
+/// depend on their number).
+///
+/// The claims are first counted by discharge day and placed in one bucket a
+/// day (a counting sort: two passes over the claims, no comparisons); each
+/// day's bucket is then sorted on its own, small enough to stay in the cache,
+/// and the days are shared among the threads by their claims. Within a day a
+/// claim's key packs the eight bytes of its identifier after the prefix all
+/// identifiers share, and its index; runs that tie on those eight bytes are
+/// put in order by their full identifiers (and facilities). Where the days
+/// span far more than there are claims, one bucket holds them all, the day
+/// then leading the key.
+pub fn settlement_order_on<'a, 'b>(
+    claims: &[BatchClaim],
+    claim_id: impl Fn(usize) -> &'a str + Sync,
+    facility_id: impl Fn(usize) -> &'b str + Sync,
+    threads: usize,
+) -> Vec<u32> {
     let n = claims.len();
     if n == 0 {
         return Vec::new();
     }
     let first = claim_id(0).as_bytes();
     let mut shared = first.len();
-    let mut earliest = claims[0].discharged;
+    let (mut earliest, mut latest) = (claims[0].discharged, claims[0].discharged);
     for (i, c) in claims.iter().enumerate() {
         let id = claim_id(i).as_bytes();
         shared = shared.min(id.len());
         shared = first[..shared].iter().zip(id).take_while(|(a, b)| a == b).count();
         earliest = earliest.min(c.discharged);
+        latest = latest.max(c.discharged);
     }
     let prefix8 = |id: &[u8]| -> u64 {
         let rest = id.get(shared..).unwrap_or(&[]);
@@ -261,17 +281,83 @@ pub fn settlement_order_at<'a, 'b>(
         b[..k].copy_from_slice(&rest[..k]);
         u64::from_be_bytes(b)
     };
-    let mut keys: Vec<u128> = claims
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let days = (c.discharged - earliest).num_days() as u32;
-            (u128::from(days) << 96) | (u128::from(prefix8(claim_id(i).as_bytes())) << 32) | i as u128
-        })
-        .collect();
+    let span = (latest - earliest).num_days() as usize + 1;
+    let by_day = span <= n.max(1 << 16);
+    let day = |c: &BatchClaim| (c.discharged - earliest).num_days() as usize;
+    // starts[d]: where day d's bucket begins (one bucket when not by day).
+    let buckets = if by_day { span } else { 1 };
+    let mut starts = vec![0usize; buckets + 1];
+    if by_day {
+        for c in claims {
+            starts[day(c) + 1] += 1;
+        }
+        for d in 0..buckets {
+            starts[d + 1] += starts[d];
+        }
+    } else {
+        starts[1] = n;
+    }
+    let mut keys = vec![0u128; n];
+    let mut next = starts.clone();
+    for (i, c) in claims.iter().enumerate() {
+        let d = day(c);
+        let low = (u128::from(prefix8(claim_id(i).as_bytes())) << 32) | i as u128;
+        let (b, key) = if by_day { (d, low) } else { (0, (d as u128) << 96 | low) };
+        keys[next[b]] = key;
+        next[b] += 1;
+    }
+    drop(next);
+    let mut order = vec![0u32; n];
+    // The days shared among the threads in runs of about n / threads claims.
+    let threads = threads.clamp(1, buckets);
+    let mut cuts = vec![0usize];
+    for t in 1..threads {
+        let want = n * t / threads;
+        let d = starts.partition_point(|&s| s < want).min(buckets);
+        if d > *cuts.last().expect("cuts start with 0") && d < buckets {
+            cuts.push(d);
+        }
+    }
+    cuts.push(buckets);
+    let sort_days = |days: &[usize], keys: &mut [u128], order: &mut [u32]| {
+        let base = starts[days[0]];
+        for w in days.windows(2) {
+            let (from, to) = (starts[w[0]] - base, starts[w[1]] - base);
+            sort_bucket(&mut keys[from..to], &mut order[from..to], &claim_id, &facility_id);
+        }
+    };
+    let bounds: Vec<Vec<usize>> = cuts.windows(2).map(|w| (w[0]..=w[1]).collect()).collect();
+    if bounds.len() == 1 {
+        sort_days(&bounds[0], &mut keys, &mut order);
+    } else {
+        std::thread::scope(|scope| {
+            let (mut keys, mut order) = (&mut keys[..], &mut order[..]);
+            for days in &bounds {
+                let len = starts[*days.last().expect("a run has two ends")] - starts[days[0]];
+                let (k, rest_k) = std::mem::take(&mut keys).split_at_mut(len);
+                let (o, rest_o) = std::mem::take(&mut order).split_at_mut(len);
+                (keys, order) = (rest_k, rest_o);
+                let sort_days = &sort_days;
+                scope.spawn(move || sort_days(days, k, o));
+            }
+        });
+    }
+    order
+}
+
+/// Sorts one bucket's packed keys and writes their claims' indices into
+/// `order`; runs that tie on the key above the index are ordered by their
+/// full identifiers, then facilities.
+fn sort_bucket<'a, 'b>(
+    keys: &mut [u128],
+    order: &mut [u32],
+    claim_id: &impl Fn(usize) -> &'a str,
+    facility_id: &impl Fn(usize) -> &'b str,
+) {
     keys.sort_unstable();
-    let mut order: Vec<u32> = keys.iter().map(|k| *k as u32).collect();
-    // Ties on (date, eight bytes) are rare; order each tied run by the full identifier.
+    for (o, k) in order.iter_mut().zip(keys.iter()) {
+        *o = *k as u32;
+    }
     let n = keys.len();
     let mut start = 0;
     while start < n {
@@ -287,7 +373,6 @@ pub fn settlement_order_at<'a, 'b>(
         }
         start = end;
     }
-    order
 }
 
 /// Settles a batch of claims of many persons: sorts them into settlement order
@@ -324,7 +409,24 @@ pub fn settle_in_order(
     let mut acc = vec![TierAccumulator::default(); statuses.len() * names];
     let mut payments = vec![Fen::ZERO; names];
     let mut year = None;
-    for &i in order {
+    // Claims and persons are reached in date order, so nearly every one is a
+    // cache miss; each is asked for some claims ahead (the claim first, its
+    // person's accumulators once the claim has come), so that the misses
+    // overlap instead of following one another.
+    const AHEAD: usize = 8;
+    for (k, &i) in order.iter().enumerate() {
+        if let Some(&j) = order.get(k + 2 * AHEAD) {
+            prefetch(&claims[j as usize]);
+        }
+        if let Some(&j) = order.get(k + AHEAD) {
+            let p = claims[j as usize].person as usize;
+            if let Some(a) = acc.get(p * names..(p + 1) * names) {
+                prefetch_slice(a);
+            }
+            if let Some(s) = statuses.get(p) {
+                prefetch(s);
+            }
+        }
         let c = &claims[i as usize];
         let y = c.discharged.year();
         if year != Some(y) {
@@ -338,6 +440,30 @@ pub fn settle_in_order(
         if !sink(i as usize, &payments, oop) {
             return;
         }
+    }
+}
+
+/// Asks the processor to bring `r` into the cache; no effect on any value, and
+/// none on processors without the hint.
+#[inline(always)]
+fn prefetch<T>(r: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the pointer comes from a reference, so it points at live
+    // memory; a prefetch reads nothing into the program and cannot fault.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>((r as *const T).cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = r;
+}
+
+/// [`prefetch`] of a slice's first and last elements (a person's
+/// accumulators span two cache lines at most).
+#[inline(always)]
+fn prefetch_slice<T>(s: &[T]) {
+    if let (Some(a), Some(b)) = (s.first(), s.last()) {
+        prefetch(a);
+        prefetch(b);
     }
 }
 

@@ -18,8 +18,8 @@ pub mod policy;
 
 pub use engine::{
     bands_f, resettle_person_year, settle_batch, settle_claim, settle_in_order, settle_into, settle_person_year,
-    settlement_order, settlement_order_at, Accumulators, BatchClaim, ClaimDifference, ClaimInput, PersonClaim,
-    Resettlement, Settlement, TierAccumulator,
+    settlement_order, settlement_order_at, settlement_order_on, Accumulators, BatchClaim, ClaimDifference, ClaimInput,
+    PersonClaim, Resettlement, Settlement, TierAccumulator,
 };
 pub use explain::{explain, BandUse, Bound, Explanation, TierStep};
 pub use policy::{

@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use domain::{ClaimKind, FacilityLevel, Fen};
 use proptest::prelude::*;
-use settle::{settlement_order, BatchClaim, ClaimInput};
+use settle::{settlement_order, settlement_order_on, BatchClaim, ClaimInput};
 
 fn claim(day: u32) -> BatchClaim {
     BatchClaim {
@@ -52,4 +52,37 @@ proptest! {
 #[test]
 fn an_empty_batch_has_an_empty_order() {
     assert!(settlement_order(&[], |_| "").is_empty());
+}
+
+proptest! {
+    /// Days shared among threads, buckets by day or one bucket for a sparse
+    /// span: the order is the same on any number of threads, and it is the
+    /// plain comparison sort's, facility breaking ties of one id on one day.
+    #[test]
+    fn the_order_does_not_depend_on_the_threads(
+        ids in ids(),
+        days in prop::collection::vec(0u32..40, 200),
+        far in any::<bool>(),
+        facilities in prop::collection::vec("[ab]{0,1}", 200),
+        threads in 2usize..5,
+    ) {
+        let mut claims: Vec<BatchClaim> = ids.iter().enumerate().map(|(i, _)| claim(days[i])).collect();
+        if far && !claims.is_empty() {
+            // A span of days far beyond the number of claims: one bucket.
+            claims[0].discharged = NaiveDate::from_ymd_opt(2300, 1, 1).unwrap();
+        }
+        let one = settlement_order_on(&claims, |i| ids[i].as_str(), |i| facilities[i].as_str(), 1);
+        let many = settlement_order_on(&claims, |i| ids[i].as_str(), |i| facilities[i].as_str(), threads);
+        let key = |i: &u32| {
+            let i = *i as usize;
+            (claims[i].discharged, ids[i].clone(), facilities[i].clone())
+        };
+        let mut want: Vec<u32> = (0..claims.len() as u32).collect();
+        want.sort_by_key(key);
+        prop_assert_eq!(one.iter().map(key).collect::<Vec<_>>(), want.iter().map(key).collect::<Vec<_>>());
+        prop_assert_eq!(many.iter().map(key).collect::<Vec<_>>(), want.iter().map(key).collect::<Vec<_>>());
+        let mut seen = many.clone();
+        seen.sort_unstable();
+        prop_assert_eq!(seen, (0..claims.len() as u32).collect::<Vec<_>>());
+    }
 }

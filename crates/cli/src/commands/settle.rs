@@ -58,6 +58,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let policy = files::read_policy(policy_path)?;
 
     let mut errors = Vec::new();
+    let started = std::time::Instant::now();
     let persons = files::read_persons(persons_path, &mut errors)?;
     let len = std::fs::metadata(claims_path).map(|m| m.len()).unwrap_or(0);
     let pb = progress::bar(len, "reading", global.quiet);
@@ -68,16 +69,18 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         eprintln!("read {} persons and {} claims", persons.ids.len(), claims.rows.len());
         return Ok(());
     }
-    files::check_duplicates(&mut claims, claims_path, &mut errors);
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "read the persons and claims");
+    let order = files::check_and_order(&mut claims, claims_path, &mut errors);
     refuse_if_any(&errors)?;
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "checked the claim ids and ordered the claims");
 
-    let order = claims.order();
     if let Some(out) = &args.out {
         let pb = progress::bar(order.len() as u64, "settling", global.quiet);
         let written =
             files::write_settlements(out, &policy, &persons, &claims, &order, &mut |done, _| pb.set_position(done));
         pb.finish_and_clear();
         written.with_context(|| format!("cannot write {}", out.display()))?;
+        tracing::debug!(seconds = started.elapsed().as_secs_f64(), "settled and wrote {}", out.display());
     }
     if let Some(id) = &args.explain {
         print!("{}", explain_claim(&policy, &persons, &claims, &order, id, args.facility.as_deref())?);
