@@ -815,11 +815,13 @@ pub fn settlements_header(policy: &Policy, facility: bool) -> String {
 
 /// Settles the claims in `order` under `policy` and writes the settlement file
 /// (see [`settlements_header`]; amounts in yuan with two decimals), atomically.
-/// Two stages on two cores: a thread settles the claims in order and formats
-/// each line at once (the claim is then in the cache), handing over buffers of
-/// about a megabyte; the calling thread writes them (the kernel's copy of the
-/// bytes costs about as much as the formatting). `progress` is told `(claims
-/// written, claims)` after each buffer.
+/// Two stages on two cores: a thread settles in order and hands over chunks of
+/// records (the claim's index, person, year, total and eligible costs, its
+/// payments and out-of-pocket: what the writer needs of the claim, taken while
+/// it is in the cache); the calling thread formats and writes them. (Formatting
+/// on the settling thread, the writer only writing, measured slower: 3.9 s
+/// against 3.4 s on 5 million claims under load.) `progress` is told `(claims
+/// written, claims)` after each chunk.
 pub fn write_settlements(
     out: &Path,
     policy: &Policy,
@@ -828,86 +830,91 @@ pub fn write_settlements(
     order: &[u32],
     progress: Progress,
 ) -> Result<(), IngestError> {
-    // Resident IDs as text once per person, not once per claim.
-    let ids: Vec<[u8; 18]> = persons
-        .ids
-        .iter()
-        .map(|p| {
-            let mut b = [0u8; 18];
-            b.copy_from_slice(p.to_string().as_bytes());
-            b
-        })
-        .collect();
     write_atomically(out, |w| {
         let io = |e: std::io::Error| IngestError::output(out, e);
         w.write_all(settlements_header(policy, claims.shared_ids).as_bytes()).map_err(io)?;
-        const BUFFER: usize = 1 << 20;
+        const CHUNK: usize = 1 << 15;
+        // A record: index, person, year, total, eligible, payments, out-of-pocket.
+        let width = policy.names.len() + 6;
         let total = order.len() as u64;
-        // (bytes, claims in them)
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, u64)>(4);
-        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<i64>>(4);
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<i64>>();
         std::thread::scope(|scope| -> Result<(), IngestError> {
-            let ids = &ids;
             scope.spawn(move || {
-                let mut buf: Vec<u8> = Vec::with_capacity(BUFFER + 4096);
-                let mut in_buf = 0u64;
+                let mut chunk: Vec<i64> = Vec::with_capacity(CHUNK * width);
                 let mut open = true;
-                let mut k = 0usize;
-                let arena = claims.arena.as_bytes();
                 settle::settle_in_order(policy, &claims.rows, order, &persons.statuses, |i, payments, oop| {
-                    // The claim ids and resident IDs lie in claim order, far
-                    // apart: each is asked for some claims ahead.
-                    if let Some(&j) = order.get(k + 16) {
-                        let j = j as usize;
-                        prefetch(&claims.id_ends[j.saturating_sub(1)]);
-                        prefetch(&ids[claims.rows[j].person as usize]);
-                    }
-                    if let Some(&j) = order.get(k + 8) {
-                        let j = j as usize;
-                        let start = if j == 0 { 0 } else { claims.id_ends[j - 1] as usize };
-                        if let Some(b) = arena.get(start) {
-                            prefetch(b);
-                        }
-                    }
-                    k += 1;
+                    // What the writer needs of the claim, while it is in the cache.
                     let c = &claims.rows[i];
-                    push_field(&mut buf, claims.id(i));
-                    buf.push(b',');
-                    if claims.shared_ids {
-                        push_field(&mut buf, claims.facility(i));
-                        buf.push(b',');
-                    }
-                    buf.extend_from_slice(&ids[c.person as usize]);
-                    buf.push(b',');
-                    push_year(&mut buf, i64::from(c.discharged.year()));
-                    push_fen(&mut buf, c.input.total_cost);
-                    push_fen(&mut buf, c.input.eligible_cost);
-                    for p in payments {
-                        push_fen(&mut buf, *p);
-                    }
-                    push_fen(&mut buf, oop);
-                    buf.push(b'\n');
-                    in_buf += 1;
-                    if buf.len() >= BUFFER {
-                        let mut next = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BUFFER + 4096));
-                        next.clear();
-                        open = tx.send((std::mem::replace(&mut buf, next), in_buf)).is_ok();
-                        in_buf = 0;
+                    chunk.push(i as i64);
+                    chunk.push(i64::from(c.person));
+                    chunk.push(i64::from(c.discharged.year()));
+                    chunk.push(c.input.total_cost.0);
+                    chunk.push(c.input.eligible_cost.0);
+                    chunk.extend(payments.iter().map(|p| p.0));
+                    chunk.push(oop.0);
+                    if chunk.len() >= CHUNK * width {
+                        let next = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK * width));
+                        open = tx.send(std::mem::replace(&mut chunk, next)).is_ok();
                     }
                     open
                 });
-                if open && !buf.is_empty() {
-                    let _ = tx.send((buf, in_buf));
+                if open && !chunk.is_empty() {
+                    let _ = tx.send(chunk);
                 }
             });
+            // Resident IDs as text once per person, not once per claim.
+            let ids: Vec<[u8; 18]> = persons
+                .ids
+                .iter()
+                .map(|p| {
+                    let mut b = [0u8; 18];
+                    b.copy_from_slice(p.to_string().as_bytes());
+                    b
+                })
+                .collect();
+            let mut line: Vec<u8> = Vec::with_capacity(256);
             let mut done: u64 = 0;
-            for (buf, n) in rx {
+            for mut chunk in rx {
+                line.clear();
+                let records: Vec<&[i64]> = chunk.chunks_exact(width).collect();
+                for (r, rec) in records.iter().enumerate() {
+                    // The claim ids and resident IDs lie in claim order, far
+                    // apart: each is asked for some records ahead.
+                    if let Some(next) = records.get(r + 16) {
+                        prefetch(&claims.id_ends[(next[0] as usize).saturating_sub(1)]);
+                        prefetch(&ids[next[1] as usize]);
+                    }
+                    if let Some(next) = records.get(r + 8) {
+                        let j = next[0] as usize;
+                        let start = if j == 0 { 0 } else { claims.id_ends[j - 1] as usize };
+                        if let Some(b) = claims.arena.as_bytes().get(start) {
+                            prefetch(b);
+                        }
+                    }
+                    let i = rec[0] as usize;
+                    push_field(&mut line, claims.id(i));
+                    line.push(b',');
+                    if claims.shared_ids {
+                        push_field(&mut line, claims.facility(i));
+                        line.push(b',');
+                    }
+                    line.extend_from_slice(&ids[rec[1] as usize]);
+                    line.push(b',');
+                    push_year(&mut line, rec[2]);
+                    for p in &rec[3..] {
+                        push_fen(&mut line, Fen(*p));
+                    }
+                    line.push(b'\n');
+                }
+                drop(records);
                 // A failed write drops the receiver, which stops the settling thread.
-                w.write_all(&buf).map_err(io)?;
-                done += n;
+                w.write_all(&line).map_err(io)?;
+                done += (chunk.len() / width) as u64;
                 progress(done, total);
-                // Handed back, to be filled again.
-                let _ = back_tx.send(buf);
+                // Handed back empty, to be filled again.
+                chunk.clear();
+                let _ = back_tx.send(chunk);
             }
             Ok(())
         })
