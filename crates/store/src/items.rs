@@ -299,10 +299,12 @@ pub(crate) struct Standing {
     itemised: bool,
 }
 
-/// The claims with `n` IDs (`$1` to `$n`) as [`Standing`] reads them, its
-/// fields in order.
-fn standing_sql(n: usize) -> String {
-    let list: Vec<String> = (0..n).map(|i| format!("${}", i + 1)).collect();
+/// The claims with `n` IDs as [`Standing`] reads them, its fields in order:
+/// the IDs are `$1` to `$n` (`positional`: `?`, bound by position, as
+/// SQLite's own interface binds them; SQLite looks a `$n` up by name in a list
+/// of them, which over 500 IDs cost as much as the query).
+fn standing_sql(n: usize, positional: bool) -> String {
+    let list: Vec<String> = (0..n).map(|i| if positional { "?".to_string() } else { format!("${}", i + 1) }).collect();
     format!(
         "SELECT c.claim_id, c.facility_id, c.total_cost, c.eligible_cost, c.voided, c.person_id, h.village_code,
                 EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c.claim_id AND s.facility_id = c.facility_id),
@@ -411,7 +413,7 @@ impl ItemsWrite for sqlx::Sqlite {
         crate::raw::blocking(|| {
             for chunk in claim_ids.chunks(IDS_A_STATEMENT) {
                 let binds: Vec<Val<'_>> = chunk.iter().map(|c| Val::text(c)).collect();
-                crate::raw::query_each(&mut handle, &standing_sql(chunk.len()), &binds, |r| {
+                crate::raw::query_each(&mut handle, &standing_sql(chunk.len(), true), &binds, |r| {
                     out.push(Standing {
                         key: ClaimKey { claim_id: r.text(0)?.to_string(), facility_id: r.text(1)?.to_string() },
                         total: r.int(2),
@@ -509,7 +511,7 @@ impl ItemsWrite for sqlx::Postgres {
         type Row = (String, String, i64, i64, bool, i64, i64, bool, bool);
         let mut out = Vec::with_capacity(claim_ids.len());
         for chunk in claim_ids.chunks(IDS_A_STATEMENT) {
-            let sql = standing_sql(chunk.len());
+            let sql = standing_sql(chunk.len(), false);
             let mut q = sqlx::query_as::<_, Row>(&sql);
             for c in chunk {
                 q = q.bind(*c);
@@ -720,15 +722,18 @@ impl Store {
         let ctx = "reading the claims of the items";
         let (lo, hi) = scope.code_range();
         let mut out = Vec::with_capacity(claim_ids.len());
-        let sql = |n: usize| {
-            let list: Vec<String> = (0..n).map(|i| format!("${}", i + 3)).collect();
+        // `positional`: `?` bound by position (SQLite's own interface), see `standing_sql`.
+        let sql = |n: usize, positional: bool| {
+            let p = |i: usize| if positional { "?".to_string() } else { format!("${i}") };
+            let list: Vec<String> = (0..n).map(|i| p(i + 3)).collect();
+            let (lo, hi) = (p(1), p(2));
             format!(
                 "SELECT c.claim_id, c.facility_id, c.total_cost, c.year, COALESCE(f.region_code, h.village_code), c.voided,
                         EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c.claim_id AND s.facility_id = c.facility_id)
                  FROM claims c JOIN persons p ON p.person_id = c.person_id
                  JOIN households h ON h.household_id = p.household_id
                  LEFT JOIN facilities f ON f.facility_id = c.facility_id
-                 WHERE h.village_code BETWEEN $1 AND $2 AND c.claim_id IN ({})",
+                 WHERE h.village_code BETWEEN {lo} AND {hi} AND c.claim_id IN ({})",
                 list.join(",")
             )
         };
@@ -741,7 +746,7 @@ impl Store {
                     use crate::vals::Val;
                     let mut binds = vec![Val::int(lo), Val::int(hi)];
                     binds.extend(chunk.iter().map(|c| Val::text(c)));
-                    crate::raw::pool_each(p, &sql(chunk.len()), &binds, ctx, |r| {
+                    crate::raw::pool_each(p, &sql(chunk.len(), true), &binds, ctx, |r| {
                         rows.push((
                             r.text(0)?.to_string(),
                             r.text(1)?.to_string(),
@@ -756,7 +761,7 @@ impl Store {
                     .await?;
                 }
                 crate::db::Pool::Pg(p) => {
-                    let sql = sql(chunk.len());
+                    let sql = sql(chunk.len(), false);
                     let mut q = sqlx::query_as::<_, Row>(&sql).bind(lo).bind(hi);
                     for c in chunk {
                         q = q.bind(*c);
