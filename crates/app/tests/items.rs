@@ -4,7 +4,9 @@
 //! line, and writes nothing then; an itemised claim settles to the fen as the
 //! same claim with the computed eligible cost typed as totals, in batch and in
 //! real time; a settled claim's items are refused; the scope holds; the slip
-//! carries the items; a claims file imported again cannot undo the items.
+//! carries the items; a claims file imported again cannot undo the items; an
+//! import of items marks stale exactly the persons and villages of the claims
+//! whose eligible cost it changed, as a trigger marks an update of a claim.
 
 mod common;
 use common::*;
@@ -12,7 +14,11 @@ use domain::items::{CatalogueItem, ClaimItem, ItemCategory, Quantity};
 use domain::*;
 use store::Store;
 
-both_backends!(itemised_claims_imported_and_settled_in_batch, itemised_claims_settled_in_real_time);
+both_backends!(
+    itemised_claims_imported_and_settled_in_batch,
+    itemised_claims_settled_in_real_time,
+    an_import_of_items_marks_exactly_the_claims_it_changes
+);
 
 const POLICY: &str = include_str!("../../settle/tests/data/demo_county_2024.toml");
 
@@ -95,12 +101,12 @@ fn bill_claim(id: &str, n: u16, eligible: Fen) -> Claim {
 }
 
 async fn eligible_of(store: &Store, key: &ClaimKey) -> Fen {
-    store
-        .claims_of(pid(1))
-        .await
-        .unwrap()
+    let mut claims = Vec::new();
+    for n in [1, 3, 5, 7] {
+        claims.extend(store.claims_of(pid(n)).await.unwrap());
+    }
+    claims
         .into_iter()
-        .chain(store.claims_of(pid(3)).await.unwrap())
         .find(|c| c.claim_id == key.claim_id && c.facility_id == key.facility_id)
         .map(|c| c.eligible_cost)
         .unwrap()
@@ -373,4 +379,142 @@ async fn the_migration_keeps_the_bills(now: &Store, old: &Store, x: &ClaimKey, i
     }
     let (a, b) = (now.settlement(&all, x).await.unwrap().unwrap(), old.settlement(&all, x).await.unwrap().unwrap());
     assert_eq!((a.payments, a.out_of_pocket), (b.payments, b.out_of_pocket));
+}
+
+/// The marks of stale data, `(key, version)`, of `table` (keyed by `key`), and
+/// the rows of SQLite's `claims_marked_by_writer` (migration 29; none on
+/// PostgreSQL), read on a connection of its own.
+async fn marks(store: &Store) -> (Vec<(i64, i64)>, Vec<(i64, i64)>, i64) {
+    use sqlx::Connection;
+    let villages = "SELECT village_code, version FROM dirty_villages ORDER BY 1";
+    let persons = "SELECT person_id, version FROM indicator_dirty_persons ORDER BY 1";
+    match store.backend() {
+        store::Backend::Sqlite => {
+            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(store.url());
+            let mut c = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
+            let v = sqlx::query_as(villages).fetch_all(&mut c).await.unwrap();
+            let p = sqlx::query_as(persons).fetch_all(&mut c).await.unwrap();
+            let flag: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM claims_marked_by_writer").fetch_one(&mut c).await.unwrap();
+            c.close().await.unwrap();
+            (v, p, flag)
+        }
+        store::Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(store.url()).await.unwrap();
+            let v = sqlx::query_as(villages).fetch_all(&mut c).await.unwrap();
+            let p = sqlx::query_as(persons).fetch_all(&mut c).await.unwrap();
+            c.close().await.unwrap();
+            (v, p, 0)
+        }
+    }
+}
+
+/// Deletes every mark of stale data, so that the next write's marks stand alone.
+async fn clear_marks(store: &Store) {
+    use sqlx::Connection;
+    let sql = ["DELETE FROM dirty_villages", "DELETE FROM indicator_dirty_persons"];
+    match store.backend() {
+        store::Backend::Sqlite => {
+            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(store.url());
+            let mut c = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
+            for s in sql {
+                sqlx::query(s).execute(&mut c).await.unwrap();
+            }
+            c.close().await.unwrap();
+        }
+        store::Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(store.url()).await.unwrap();
+            for s in sql {
+                sqlx::query(s).execute(&mut c).await.unwrap();
+            }
+            c.close().await.unwrap();
+        }
+    }
+}
+
+fn keys(marks: &[(i64, i64)]) -> Vec<i64> {
+    marks.iter().map(|m| m.0).collect()
+}
+
+/// The import of claim items sets the eligible cost of the claims it itemises
+/// (on SQLite with the claims' row trigger silent, marking them itself,
+/// migration 29): it marks the person and the village of each claim whose
+/// eligible cost changed, and nothing else, on both engines; a write that fails
+/// marks nothing and leaves no trace of its own marking; every other update of a
+/// claim is still marked by the trigger.
+async fn an_import_of_items_marks_exactly_the_claims_it_changes(store: &Store) {
+    let app = setup(store).await;
+    let dir = tempfile::tempdir().unwrap();
+    // X1 of person 1 (village A1): the items change its eligible cost. Y1 of
+    // person 7 (village B1): typed with the eligible cost its items give, so
+    // they change nothing. Z1 of person 5 (village A2): no items.
+    let x1 = bill_claim("X1", 1, BILL_TOTAL);
+    let y1 = bill_claim("Y1", 7, Fen(66_417));
+    let z1 = bill_claim("Z1", 5, BILL_TOTAL);
+    store.import_claims(&[x1.clone(), y1.clone(), z1.clone()]).await.unwrap();
+    let person = |n: u16| pid(n).as_u64() as i64;
+    let village = |c: &str| code(c).as_u64() as i64;
+
+    // A write that fails half-way (Y1's eligible cost above its total breaks
+    // the claims' check after X1's was set): nothing changes, nothing is marked.
+    clear_marks(store).await;
+    let item = |code: &str, amount: i64, category| domain::items::PricedItem {
+        item_code: code.into(),
+        name: code.into(),
+        quantity: Quantity::units(1),
+        unit_price: Fen(amount),
+        amount: Fen(amount),
+        category,
+        self_pay_share: Rate(0),
+        self_pay_first: Fen::ZERO,
+        eligible: if category == ItemCategory::C { Fen::ZERO } else { Fen(amount) },
+    };
+    let bill = |key: ClaimKey, eligible: Fen| store::ItemisedBill {
+        label: format!("bill of {key}"),
+        key,
+        total_cost: BILL_TOTAL,
+        eligible,
+        items: vec![item("A1", 70_000, ItemCategory::A), item("C1", 9_667, ItemCategory::C)],
+    };
+    let bad = [bill(x1.claim_key(), Fen(70_000)), bill(y1.claim_key(), Fen(BILL_TOTAL.0 + 1))];
+    assert!(store.put_claim_items(&store::Scope::all(), &bad).await.is_err());
+    assert_eq!(marks(store).await, (vec![], vec![], 0), "a failed write marks nothing");
+    assert_eq!(eligible_of(store, &x1.claim_key()).await, BILL_TOTAL);
+    assert_eq!(eligible_of(store, &y1.claim_key()).await, Fen(66_417));
+    assert!(store.claim_items(&x1.claim_key()).await.unwrap().is_empty());
+
+    // The file of X1's and Y1's items: X1's eligible cost changes, Y1's does not.
+    let text = format!("{HEADER}{X1_LINES}{}", X1_LINES.replace("X1,", "Y1,"));
+    assert_eq!(import_file(&app, dir.path(), "items.csv", &text).await.unwrap(), 10);
+    assert_eq!(eligible_of(store, &x1.claim_key()).await, Fen(66_417));
+    assert_eq!(store.claim_items(&y1.claim_key()).await.unwrap().len(), 5);
+    let (v, p, flag) = marks(store).await;
+    assert_eq!(keys(&v), vec![village("341122100201")], "the village of X1's patient only");
+    assert_eq!(keys(&p), vec![person(1)], "X1's patient only");
+    assert_eq!(flag, 0, "the writer's row does not outlive its transaction");
+
+    // The same file again changes no eligible cost, and marks nothing.
+    clear_marks(store).await;
+    assert_eq!(import_file(&app, dir.path(), "items.csv", &text).await.unwrap(), 10);
+    assert_eq!(marks(store).await, (vec![], vec![], 0));
+
+    // Any other update of a claim is marked by the trigger as before: Z1's
+    // diagnosis changed by the claims file, and X1's eligible cost typed again
+    // (the items keep it, but the row was written).
+    clear_marks(store).await;
+    let z1 = Claim { diagnosis: "I10".into(), ..z1 };
+    store.import_claims(&[z1, x1.clone()]).await.unwrap();
+    assert_eq!(eligible_of(store, &x1.claim_key()).await, Fen(66_417));
+    let (v, p, _) = marks(store).await;
+    assert_eq!(keys(&v), vec![village("341122100201"), village("341122100202")]);
+    assert_eq!(keys(&p), vec![person(1), person(5)]);
+
+    // Z1's bill written by the store's write of priced bills: its patient and village.
+    clear_marks(store).await;
+    let kz = ClaimKey::new("FA", "Z1");
+    let bills = [bill(kz.clone(), Fen(70_000))];
+    store.put_claim_items(&store::Scope::all(), &bills).await.unwrap();
+    let (v, p, flag) = marks(store).await;
+    assert_eq!((keys(&v), keys(&p), flag), (vec![village("341122100202")], vec![person(5)], 0));
+    assert_eq!(eligible_of(store, &kz).await, Fen(70_000));
 }

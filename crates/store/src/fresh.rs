@@ -37,6 +37,11 @@
 //!   hook and a commit hook ([`guard`]), and a transaction that inserted into
 //!   one of those tables without passing through [`commit`] is rolled back at
 //!   its commit, in debug builds (the tests; a release build installs no hook).
+//!   The write of claims' itemised bills (`items.rs`) updates the eligible cost
+//!   of a day's claims at once: on SQLite it holds the row of
+//!   `claims_marked_by_writer` meanwhile, so that the claims' row trigger marks
+//!   nothing, and names the claims whose eligible cost changed to [`commit`]
+//!   instead, with the same marks (migration 29).
 //!
 //! What each derived datum reads, and so what marks it:
 //!
@@ -158,6 +163,14 @@ impl Inserted {
             "regions" | "facilities" | "practitioners" => self.network |= !rows.is_empty(),
             _ => {}
         }
+    }
+
+    /// Names a claim of `person`, who lives in `village`, that the write
+    /// updated while it held the row of `claims_marked_by_writer` (migration
+    /// 29): the marks the trigger `fresh_claims_update` would have made for it
+    /// (the person, and the village's figures), made at the commit instead.
+    pub(crate) fn claim_updated(&mut self, person: i64, village: i64) {
+        self.claims_of(person, Some(village));
     }
 
     /// Names claims, settlements or payments inserted of the person `person`,
@@ -981,6 +994,52 @@ CREATE TRIGGER fresh_practitioners_update AFTER UPDATE ON practitioners
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fresh_network();
 CREATE TRIGGER fresh_practitioners_delete AFTER DELETE ON practitioners
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION fresh_network();
+"#;
+
+/// Migration 29 on SQLite: a write may mark the claims it updates itself.
+/// The import of a day's claim items sets the eligible cost of thousands of
+/// claims, and the row trigger's two marks a claim cost more than the update:
+/// the write holds the row of `claims_marked_by_writer` while it updates them,
+/// and marks the persons and villages of exactly the claims it changed through
+/// the unit of work ([`Inserted::claims_updated`], [`commit`]), set-based. The row is
+/// written and deleted inside the write's transaction (`items.rs`,
+/// `ItemsWrite::set_eligible`), so no other transaction ever sees it, and a
+/// write that fails rolls it back with everything else. The trigger is
+/// migration 14's, with the condition added.
+pub(crate) const V29_SQLITE: &str = r#"
+CREATE TABLE claims_marked_by_writer (marked BIGINT NOT NULL PRIMARY KEY CHECK (marked = 1));
+DROP TRIGGER fresh_claims_update;
+CREATE TRIGGER fresh_claims_update AFTER UPDATE ON claims
+WHEN NOT EXISTS (SELECT 1 FROM claims_marked_by_writer)
+BEGIN
+    INSERT INTO dirty_villages (village_code)
+        SELECT DISTINCT h.village_code FROM persons p JOIN households h ON h.household_id = p.household_id
+        WHERE p.person_id IN (OLD.person_id, NEW.person_id)
+        ON CONFLICT (village_code) DO UPDATE SET version = dirty_villages.version + 1;
+    INSERT INTO indicator_dirty_persons (person_id)
+        SELECT p FROM (SELECT OLD.person_id AS p UNION SELECT NEW.person_id) WHERE true
+        ON CONFLICT (person_id) DO UPDATE SET version = indicator_dirty_persons.version + 1;
+END;
+"#;
+
+/// Migration 29 on PostgreSQL: its statement triggers mark an update of many
+/// claims once, so the marks stay as they are. What changes is how the server
+/// keeps a bill's packed lines (`claim_bills.lines`, about 3 kB a bill of 50
+/// lines, compressed because it is over 2 kB): with lz4 rather than pglz, whose
+/// compression was a quarter of the server's work in the import of a day's
+/// items. A server built without lz4 (or older than 14) keeps pglz: the same
+/// texts read back either way.
+pub(crate) const V29_POSTGRES: &str = r#"
+DO $$
+BEGIN
+    IF current_setting('server_version_num')::int >= 140000 THEN
+        BEGIN
+            EXECUTE 'ALTER TABLE claim_bills ALTER COLUMN lines SET COMPRESSION lz4';
+        EXCEPTION WHEN feature_not_supported THEN
+            NULL;
+        END;
+    END IF;
+END $$;
 "#;
 
 /// Migration 15: a claim counts as treated in the patient's county by the region

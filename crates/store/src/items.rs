@@ -287,6 +287,38 @@ fn catalogue_item(r: CatalogueRow, ctx: &str) -> Result<CatalogueItem, StoreErro
     })
 }
 
+/// A stored claim as the write of its bill re-checks it.
+pub(crate) struct Standing {
+    key: ClaimKey,
+    total: i64,
+    eligible: i64,
+    voided: bool,
+    person: i64,
+    village: i64,
+    settled: bool,
+    itemised: bool,
+}
+
+/// The claims with `n` IDs as [`Standing`] reads them, its fields in order:
+/// the IDs are `$1` to `$n` (`positional`: `?`, bound by position, as
+/// SQLite's own interface binds them; SQLite looks a `$n` up by name in a list
+/// of them, which over 500 IDs cost as much as the query).
+fn standing_sql(n: usize, positional: bool) -> String {
+    let list: Vec<String> = (0..n).map(|i| if positional { "?".to_string() } else { format!("${}", i + 1) }).collect();
+    format!(
+        "SELECT c.claim_id, c.facility_id, c.total_cost, c.eligible_cost, c.voided, c.person_id, h.village_code,
+                EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c.claim_id AND s.facility_id = c.facility_id),
+                EXISTS (SELECT 1 FROM claim_bills i WHERE i.claim_id = c.claim_id AND i.facility_id = c.facility_id)
+         FROM claims c JOIN persons p ON p.person_id = c.person_id
+         JOIN households h ON h.household_id = p.household_id
+         WHERE c.claim_id IN ({})",
+        list.join(",")
+    )
+}
+
+/// IDs a statement that reads claims by ID.
+const IDS_A_STATEMENT: usize = 500;
+
 /// How each engine writes claims' items and their eligible costs: one row a
 /// claim, its lines packed (`packed_lines.rs`). SQLite writes through its own
 /// interface (`raw.rs`, bound by position), PostgreSQL an array a column
@@ -298,7 +330,17 @@ pub(crate) trait ItemsWrite: sqlx::Database {
         bills: &[(&ClaimKey, &[L])],
         ctx: &str,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
-    /// Sets claims' eligible costs.
+    /// The stored claims with these IDs (at every facility), as they stand
+    /// inside the writer's transaction.
+    fn claims_standing(
+        conn: &mut Self::Connection,
+        claim_ids: &[&str],
+        ctx: &str,
+    ) -> impl std::future::Future<Output = Result<Vec<Standing>, StoreError>> + Send;
+    /// Sets claims' eligible costs. The caller marks the claims' persons and
+    /// villages through the unit of work (`fresh::commit`): on SQLite the row
+    /// trigger on `claims` marks nothing meanwhile (migration 29); on
+    /// PostgreSQL the statement trigger marks them as well.
     fn set_eligible(
         conn: &mut Self::Connection,
         claims: &[(&ClaimKey, Fen)],
@@ -319,31 +361,30 @@ fn bill_sql(n: usize) -> String {
     format!("INSERT INTO claim_bills ({}) VALUES {}", BILL_COLUMNS.join(", "), placeholders(n, 6))
 }
 
-/// Each bill packed, with its claim, in the order of the table's key (so that
-/// its B-tree grows at one end instead of splitting pages all over). A bill
-/// without lines is not written: a claim of totals only has no row.
-fn packed<'b, L: AsPricedLine>(bills: &[(&'b ClaimKey, &'b [L])]) -> Vec<(&'b ClaimKey, crate::packed_lines::Packed)> {
-    let mut out: Vec<_> = bills
-        .iter()
-        .filter(|(_, items)| !items.is_empty())
-        .map(|(key, items)| (*key, crate::packed_lines::pack(items)))
-        .collect();
+/// The bills with lines, in the order of the table's key (so that its B-tree
+/// grows at one end instead of splitting pages all over). A bill without lines
+/// is not written: a claim of totals only has no row. Each is packed only as
+/// its statement (or its line of `COPY`) is made: a day's packed bills are as
+/// large as its file, and memory first touched costs more than the packing.
+fn in_key_order<'b, L>(bills: &[(&'b ClaimKey, &'b [L])]) -> Vec<(&'b ClaimKey, &'b [L])> {
+    let mut out: Vec<_> = bills.iter().filter(|(_, items)| !items.is_empty()).copied().collect();
     out.sort_by(|a, b| {
         (a.0.claim_id.as_str(), a.0.facility_id.as_str()).cmp(&(b.0.claim_id.as_str(), b.0.facility_id.as_str()))
     });
     out
 }
 
-/// A packed bill's values, in the order of [`BILL_COLUMNS`].
-fn bill_vals<'r>((key, p): &'r (&ClaimKey, crate::packed_lines::Packed)) -> [crate::vals::Val<'r>; 6] {
+/// A bill's values, packed, in the order of [`BILL_COLUMNS`].
+fn bill_vals<'r, L: AsPricedLine>((key, items): &'r (&ClaimKey, &[L])) -> [crate::vals::Val<'r>; 6] {
     use crate::vals::Val;
+    let p = crate::packed_lines::pack(items);
     [
         Val::text(&key.claim_id),
         Val::text(&key.facility_id),
         Val::int(p.count),
         Val::int(p.amount),
         Val::int(p.eligible),
-        Val::text(&p.text),
+        Val::owned(p.text),
     ]
 }
 
@@ -353,11 +394,43 @@ impl ItemsWrite for sqlx::Sqlite {
         bills: &[(&ClaimKey, &[L])],
         ctx: &str,
     ) -> Result<(), StoreError> {
-        let rows = packed(bills);
+        let rows = in_key_order(bills);
         let mut handle = conn.lock_handle().await.ctx(ctx)?;
         let mut write = || crate::raw::execute_mapped(&mut handle, bill_sql, &rows, BILLS_A_STATEMENT, bill_vals);
         let done = if rows.len() >= BLOCKING_FROM { crate::raw::blocking(write) } else { write() };
         done.map_err(|e| e.into_store(ctx.to_string()))
+    }
+
+    /// Through SQLite's own interface: sqlx hands each row across threads.
+    async fn claims_standing(
+        conn: &mut Self::Connection,
+        claim_ids: &[&str],
+        ctx: &str,
+    ) -> Result<Vec<Standing>, StoreError> {
+        use crate::vals::Val;
+        let mut out = Vec::with_capacity(claim_ids.len());
+        let mut handle = conn.lock_handle().await.ctx(ctx)?;
+        crate::raw::blocking(|| {
+            for chunk in claim_ids.chunks(IDS_A_STATEMENT) {
+                let binds: Vec<Val<'_>> = chunk.iter().map(|c| Val::text(c)).collect();
+                crate::raw::query_each(&mut handle, &standing_sql(chunk.len(), true), &binds, |r| {
+                    out.push(Standing {
+                        key: ClaimKey { claim_id: r.text(0)?.to_string(), facility_id: r.text(1)?.to_string() },
+                        total: r.int(2),
+                        eligible: r.int(3),
+                        voided: r.int(4) != 0,
+                        person: r.int(5),
+                        village: r.int(6),
+                        settled: r.int(7) != 0,
+                        itemised: r.int(8) != 0,
+                    });
+                    Ok(())
+                })?;
+            }
+            Ok::<(), crate::raw::RawError>(())
+        })
+        .map_err(|e| e.into_store(ctx.to_string()))?;
+        Ok(out)
     }
 
     async fn set_eligible(
@@ -374,8 +447,20 @@ impl ItemsWrite for sqlx::Sqlite {
                 .to_string()
         };
         let mut handle = conn.lock_handle().await.ctx(ctx)?;
-        crate::raw::blocking(|| crate::raw::execute_rows(&mut handle, sql, &refs, 1))
-            .map_err(|e| e.into_store(ctx.to_string()))
+        crate::raw::blocking(|| {
+            // The trigger `fresh_claims_update` marks nothing while the row is
+            // there (migration 29): the caller marks these claims, set-based.
+            let mark = |sql: &'static str| move |_| sql.to_string();
+            crate::raw::execute_rows(
+                &mut handle,
+                mark("INSERT INTO claims_marked_by_writer (marked) VALUES (1)"),
+                &[&[]],
+                1,
+            )?;
+            crate::raw::execute_rows(&mut handle, sql, &refs, 1)?;
+            crate::raw::execute_rows(&mut handle, mark("DELETE FROM claims_marked_by_writer"), &[&[]], 1)
+        })
+        .map_err(|e| e.into_store(ctx.to_string()))
     }
 }
 
@@ -384,8 +469,9 @@ impl ItemsWrite for sqlx::Sqlite {
 /// trip costs more than it saves).
 const PG_COPY_FROM: usize = 100;
 
-/// A packed bill as a line of `COPY` data, in the order of [`BILL_COLUMNS`].
-fn bill_copy((key, p): &(&ClaimKey, crate::packed_lines::Packed), out: &mut crate::vals::CopyLine<'_>) {
+/// A bill, packed, as a line of `COPY` data, in the order of [`BILL_COLUMNS`].
+fn bill_copy<L: AsPricedLine>((key, items): &(&ClaimKey, &[L]), out: &mut crate::vals::CopyLine<'_>) {
+    let p = crate::packed_lines::pack(items);
     out.text(&key.claim_id).text(&key.facility_id).int(p.count).int(p.amount).int(p.eligible).text(&p.text);
 }
 
@@ -396,11 +482,13 @@ impl ItemsWrite for sqlx::Postgres {
         ctx: &str,
     ) -> Result<(), StoreError> {
         use crate::vals::{pg_copy, pg_insert, PgArray, PG_ROWS_A_STATEMENT};
-        let rows = packed(bills);
+        let rows = in_key_order(bills);
         if rows.len() >= PG_COPY_FROM {
             pg_copy(conn, "claim_bills", &BILL_COLUMNS, &rows, bill_copy, ctx).await?;
             return Ok(());
         }
+        let rows: Vec<(&ClaimKey, crate::packed_lines::Packed)> =
+            rows.iter().map(|(key, items)| (*key, crate::packed_lines::pack(items))).collect();
         for chunk in rows.chunks(PG_ROWS_A_STATEMENT) {
             let arrays = vec![
                 PgArray::T(chunk.iter().map(|r| Some(r.0.claim_id.as_str())).collect()),
@@ -413,6 +501,37 @@ impl ItemsWrite for sqlx::Postgres {
             pg_insert(conn, "claim_bills", &BILL_COLUMNS, arrays, "", ctx).await?;
         }
         Ok(())
+    }
+
+    async fn claims_standing(
+        conn: &mut Self::Connection,
+        claim_ids: &[&str],
+        ctx: &str,
+    ) -> Result<Vec<Standing>, StoreError> {
+        type Row = (String, String, i64, i64, bool, i64, i64, bool, bool);
+        let mut out = Vec::with_capacity(claim_ids.len());
+        for chunk in claim_ids.chunks(IDS_A_STATEMENT) {
+            let sql = standing_sql(chunk.len(), false);
+            let mut q = sqlx::query_as::<_, Row>(&sql);
+            for c in chunk {
+                q = q.bind(*c);
+            }
+            for (claim_id, facility_id, total, eligible, voided, person, village, settled, itemised) in
+                q.fetch_all(&mut *conn).await.ctx(ctx)?
+            {
+                out.push(Standing {
+                    key: ClaimKey { claim_id, facility_id },
+                    total,
+                    eligible,
+                    voided,
+                    person,
+                    village,
+                    settled,
+                    itemised,
+                });
+            }
+        }
+        Ok(out)
     }
 
     async fn set_eligible(
@@ -454,6 +573,15 @@ pub(crate) async fn insert_items<DB: ItemsWrite, L: AsPricedLine + Sync>(
     ctx: &str,
 ) -> Result<(), StoreError> {
     DB::insert_items(&mut **tx, bills, ctx).await
+}
+
+/// The stored claims with these IDs inside `tx`.
+async fn claims_standing<DB: ItemsWrite>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    claim_ids: &[&str],
+    ctx: &str,
+) -> Result<Vec<Standing>, StoreError> {
+    DB::claims_standing(&mut **tx, claim_ids, ctx).await
 }
 
 /// Sets claims' eligible costs inside `tx`.
@@ -594,36 +722,64 @@ impl Store {
         let ctx = "reading the claims of the items";
         let (lo, hi) = scope.code_range();
         let mut out = Vec::with_capacity(claim_ids.len());
-        type Row = (String, String, i64, i64, i64, bool, bool);
-        for chunk in claim_ids.chunks(500) {
-            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
-            let sql = format!(
+        // `positional`: `?` bound by position (SQLite's own interface), see `standing_sql`.
+        let sql = |n: usize, positional: bool| {
+            let p = |i: usize| if positional { "?".to_string() } else { format!("${i}") };
+            let list: Vec<String> = (0..n).map(|i| p(i + 3)).collect();
+            let (lo, hi) = (p(1), p(2));
+            format!(
                 "SELECT c.claim_id, c.facility_id, c.total_cost, c.year, COALESCE(f.region_code, h.village_code), c.voided,
                         EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c.claim_id AND s.facility_id = c.facility_id)
                  FROM claims c JOIN persons p ON p.person_id = c.person_id
                  JOIN households h ON h.household_id = p.household_id
                  LEFT JOIN facilities f ON f.facility_id = c.facility_id
-                 WHERE h.village_code BETWEEN $1 AND $2 AND c.claim_id IN ({})",
+                 WHERE h.village_code BETWEEN {lo} AND {hi} AND c.claim_id IN ({})",
                 list.join(",")
-            );
-            let rows: Vec<Row> = on_pool!(self, p => {
-                let mut q = sqlx::query_as(&sql).bind(lo).bind(hi);
-                for c in chunk {
-                    q = q.bind(*c);
+            )
+        };
+        type Row = (String, String, i64, i64, i64, bool, bool);
+        let mut rows: Vec<Row> = Vec::with_capacity(claim_ids.len());
+        for chunk in claim_ids.chunks(IDS_A_STATEMENT) {
+            match &self.pool {
+                // Through SQLite's own interface: sqlx hands each row across threads.
+                crate::db::Pool::Sqlite(p) => {
+                    use crate::vals::Val;
+                    let mut binds = vec![Val::int(lo), Val::int(hi)];
+                    binds.extend(chunk.iter().map(|c| Val::text(c)));
+                    crate::raw::pool_each(p, &sql(chunk.len(), true), &binds, ctx, |r| {
+                        rows.push((
+                            r.text(0)?.to_string(),
+                            r.text(1)?.to_string(),
+                            r.int(2),
+                            r.int(3),
+                            r.int(4),
+                            r.int(5) != 0,
+                            r.int(6) != 0,
+                        ));
+                        Ok(())
+                    })
+                    .await?;
                 }
-                q.fetch_all(p).await.ctx(ctx)?
-            });
-            for (claim_id, facility_id, total, year, region, voided, settled) in rows {
-                let region = region_of(region, ctx)?;
-                out.push(ClaimForItems {
-                    key: ClaimKey { claim_id, facility_id },
-                    total_cost: Fen(total),
-                    year: year as i32,
-                    province: domain::items::province_of(region),
-                    settled,
-                    voided,
-                });
+                crate::db::Pool::Pg(p) => {
+                    let sql = sql(chunk.len(), false);
+                    let mut q = sqlx::query_as::<_, Row>(&sql).bind(lo).bind(hi);
+                    for c in chunk {
+                        q = q.bind(*c);
+                    }
+                    rows.extend(q.fetch_all(p).await.ctx(ctx)?);
+                }
             }
+        }
+        for (claim_id, facility_id, total, year, region, voided, settled) in rows {
+            let region = region_of(region, ctx)?;
+            out.push(ClaimForItems {
+                key: ClaimKey { claim_id, facility_id },
+                total_cost: Fen(total),
+                year: year as i32,
+                province: domain::items::province_of(region),
+                settled,
+                voided,
+            });
         }
         Ok(out)
     }
@@ -666,62 +822,49 @@ impl Store {
                 format!("the bill's lines {:?} lie outside the {} lines given", b.lines, lines.len()),
             ));
         }
-        type Row = (String, String, i64, bool, i64, bool, bool);
         on_pool!(self, p => async {
             let mut tx = begin_write(p, ctx).await?;
             // The claims as they stand inside the transaction, by key.
-            let mut stood: std::collections::HashMap<ClaimKey, (i64, bool, i64, bool, bool)> =
-                std::collections::HashMap::with_capacity(bills.len());
             let mut ids: Vec<&str> = bills.iter().map(|b| b.key.claim_id.as_str()).collect();
             ids.sort_unstable();
             ids.dedup();
-            for chunk in ids.chunks(500) {
-                let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
-                let sql = format!(
-                    "SELECT c.claim_id, c.facility_id, c.total_cost, c.voided, h.village_code,
-                            EXISTS (SELECT 1 FROM settlements s WHERE s.claim_id = c.claim_id AND s.facility_id = c.facility_id),
-                            EXISTS (SELECT 1 FROM claim_bills i WHERE i.claim_id = c.claim_id AND i.facility_id = c.facility_id)
-                     FROM claims c JOIN persons p ON p.person_id = c.person_id
-                     JOIN households h ON h.household_id = p.household_id
-                     WHERE c.claim_id IN ({})",
-                    list.join(",")
-                );
-                let mut q = sqlx::query_as::<_, Row>(&sql);
-                for c in chunk {
-                    q = q.bind(*c);
-                }
-                for (id, f, total, voided, village, settled, itemised) in q.fetch_all(&mut *tx).await.ctx(ctx)? {
-                    stood.insert(ClaimKey { claim_id: id, facility_id: f }, (total, voided, village, settled, itemised));
-                }
-            }
+            let stood: std::collections::HashMap<ClaimKey, Standing> =
+                claims_standing(&mut tx, &ids, ctx).await?.into_iter().map(|c| (c.key.clone(), c)).collect();
             let mut villages = Vec::with_capacity(bills.len());
             let mut replaced: Vec<&ClaimKey> = Vec::new();
+            // The claims whose eligible cost changes, and the marks their update makes.
+            let mut changed: Vec<(&ClaimKey, Fen)> = Vec::with_capacity(bills.len());
+            let mut marks = crate::fresh::Inserted::default();
             for b in bills {
-                let here = format!("{} (claim {})", b.label, b.key);
-                let Some(&(total, voided, village, settled, itemised)) = stood.get(&b.key) else {
-                    return Err(rejected(&here, "claim_id: the claim is not in the store inside your scope"));
+                let here = || format!("{} (claim {})", b.label, b.key);
+                let Some(c) = stood.get(&b.key) else {
+                    return Err(rejected(&here(), "claim_id: the claim is not in the store inside your scope"));
                 };
-                let village = region_of(village, &here)?;
+                let village = region_of(c.village, ctx)?;
                 if !scope.contains(village) {
-                    return Err(rejected(&here, "claim_id: the claim is not in the store inside your scope"));
+                    return Err(rejected(&here(), "claim_id: the claim is not in the store inside your scope"));
                 }
-                if voided {
-                    return Err(rejected(&here, "the claim was voided; its bill can no longer change"));
+                if c.voided {
+                    return Err(rejected(&here(), "the claim was voided; its bill can no longer change"));
                 }
-                if settled {
+                if c.settled {
                     return Err(rejected(
-                        &here,
+                        &here(),
                         "the claim is settled: its items would change the eligible cost it was settled on; void it and settle the corrected bill under a new claim_id",
                     ));
                 }
-                if total != b.total_cost.0 {
-                    return Err(rejected(&here, format!(
+                if c.total != b.total_cost.0 {
+                    return Err(rejected(&here(), format!(
                         "the claim's total cost {} is not the sum of its items' amounts ({})",
-                        Fen(total), b.total_cost
+                        Fen(c.total), b.total_cost
                     )));
                 }
-                if itemised {
+                if c.itemised {
                     replaced.push(&b.key);
+                }
+                if c.eligible != b.eligible.0 {
+                    changed.push((&b.key, b.eligible));
+                    marks.claim_updated(c.person, c.village);
                 }
                 villages.push(village);
             }
@@ -736,11 +879,13 @@ impl Store {
             }
             // The eligible costs before the items, so that the triggers that keep
             // an itemised claim's eligible cost have nothing to say.
-            let eligible: Vec<(&ClaimKey, Fen)> = bills.iter().map(|b| (&b.key, b.eligible)).collect();
-            set_eligible(&mut tx, &eligible, ctx).await?;
+            set_eligible(&mut tx, &changed, ctx).await?;
             let lines: Vec<(&ClaimKey, &[PricedLine<'_>])> = bills.iter().map(|b| (&b.key, &lines[b.lines.clone()])).collect();
             insert_items(&mut tx, &lines, ctx).await?;
-            tx.commit().await.ctx(ctx)?;
+            // The persons and villages of the claims whose eligible cost changed,
+            // as the trigger of an update marks them (SQLite; PostgreSQL's
+            // statement triggers marked them).
+            crate::fresh::commit(tx, marks, ctx).await?;
             Ok(villages)
         }.await)
     }
