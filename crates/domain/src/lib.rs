@@ -7,6 +7,7 @@
 //! reading a catalogue from text it is handed; nothing knows about SQL or HTTP.
 
 pub mod alert;
+pub mod cache;
 pub mod catalogue;
 pub mod divisions;
 pub mod enrolment;

@@ -15,6 +15,7 @@ use crate::atomic::write_atomically;
 use crate::error::{IngestError, RowError};
 use crate::read::Progress;
 use chrono::Datelike;
+use domain::cache::prefetch;
 use domain::{Claim, ColumnMap, Fen, PovertyStatus, Record, ResidentId};
 use settle::{BatchClaim, ClaimInput, Policy};
 use std::collections::{HashMap, HashSet};
@@ -716,6 +717,10 @@ pub fn check_and_order(claims: &mut Claims, path: &Path, errors: &mut Vec<RowErr
 /// The errors of [`check_duplicates`], and whether an id is used at several
 /// facilities.
 fn duplicates(claims: &Claims, path: &Path, errors: &mut Vec<RowError>) -> bool {
+    use std::hash::BuildHasher;
+    // A collision only sends an id to the text comparison below.
+    let hasher = domain::fasthash::FastBuild::default();
+    let id_hash = |id: &str| hasher.hash_one(id);
     let n = claims.rows.len();
     let mut hashes: Vec<u64> = (0..n).map(|i| id_hash(claims.id(i))).collect();
     hashes.sort_unstable();
@@ -757,24 +762,6 @@ fn duplicates(claims: &Claims, path: &Path, errors: &mut Vec<RowError>) -> bool 
     }
     errors.sort_by_key(|e| e.line);
     shared
-}
-
-/// A cheap 64-bit hash of a claim id, eight bytes a step: ids whose hashes
-/// collide are only compared as text, so a collision costs time, never a
-/// wrong answer.
-fn id_hash(id: &str) -> u64 {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    let b = id.as_bytes();
-    let mut h = (b.len() as u64).wrapping_mul(K);
-    let mut words = b.chunks_exact(8);
-    for w in &mut words {
-        h = (h ^ u64::from_le_bytes(w.try_into().expect("eight bytes"))).wrapping_mul(K).rotate_left(29);
-    }
-    let rest = words.remainder();
-    let mut last = [0u8; 8];
-    last[..rest.len()].copy_from_slice(rest);
-    h = (h ^ u64::from_le_bytes(last)).wrapping_mul(K);
-    h ^ (h >> 31)
 }
 
 /// Reads the persons and claims files as `safetynet settle` does, checks the
@@ -967,19 +954,6 @@ fn push_field(line: &mut Vec<u8>, s: &str) {
     } else {
         line.extend_from_slice(s.as_bytes());
     }
-}
-
-/// Asks the processor to bring `r` into the cache; no effect on any value.
-#[inline(always)]
-fn prefetch<T>(r: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: the pointer comes from a reference, so it points at live
-    // memory; a prefetch reads nothing into the program and cannot fault.
-    unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>((r as *const T).cast())
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = r;
 }
 
 /// Quotes a field if CSV needs it.

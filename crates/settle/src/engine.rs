@@ -9,6 +9,7 @@
 use crate::explain::{Bound, TierStep};
 use crate::policy::{Base, CapLevel, Mode, Policy};
 use chrono::{Datelike, NaiveDate};
+use domain::cache::{prefetch, prefetch_slice};
 use domain::money::round_scaled;
 use domain::{Fen, PovertyStatus};
 use serde::Serialize;
@@ -440,30 +441,6 @@ pub fn settle_in_order(
         if !sink(i as usize, &payments, oop) {
             return;
         }
-    }
-}
-
-/// Asks the processor to bring `r` into the cache; no effect on any value, and
-/// none on processors without the hint.
-#[inline(always)]
-fn prefetch<T>(r: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: the pointer comes from a reference, so it points at live
-    // memory; a prefetch reads nothing into the program and cannot fault.
-    unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>((r as *const T).cast())
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = r;
-}
-
-/// [`prefetch`] of a slice's first and last elements (a person's
-/// accumulators span two cache lines at most).
-#[inline(always)]
-fn prefetch_slice<T>(s: &[T]) {
-    if let (Some(a), Some(b)) = (s.first(), s.last()) {
-        prefetch(a);
-        prefetch(b);
     }
 }
 
