@@ -65,7 +65,7 @@ pub struct Claims {
     pub facility_arena: String,
     pub lines: Vec<u32>,
     /// True when a claim ID is used at more than one facility (found by
-    /// [`check_duplicates`]): the settlement file then names each claim's facility.
+    /// [`check_and_order`]): the settlement file then names each claim's facility.
     pub shared_ids: bool,
 }
 
@@ -328,7 +328,7 @@ impl Split {
 /// Bad rows, and claims of persons not in `persons`, go to `errors`, the column
 /// named by its position and name (`7 (total_cost)`). `progress` is told `(bytes
 /// read, file size)` now and then. Repeated claim ids are found by
-/// [`check_duplicates`], after the read. Large files are read on every core
+/// [`check_and_order`], after the read. Large files are read on every core
 /// ([`read_claims_split`]).
 pub fn read_claims(
     path: &Path,
@@ -691,18 +691,14 @@ impl Claims {
     }
 }
 
-/// Reports every claim key (facility and claim id) that appears more than once
-/// (each later occurrence, naming the first), then sorts `errors` by line; notes
-/// in `claims.shared_ids` whether an id is used at several facilities (which is
-/// no error: claim ids are the facility's). Hashes of the ids are sorted as
-/// integers (8 bytes a claim); only ids whose hash occurs twice are then
-/// compared as text.
-pub fn check_duplicates(claims: &mut Claims, path: &Path, errors: &mut Vec<RowError>) {
-    claims.shared_ids = duplicates(claims, path, errors);
-}
-
-/// [`check_duplicates`] and [`Claims::order`] at once, on two threads: the
-/// claims' settlement order.
+/// Checks the claim keys and gives the claims' settlement order
+/// ([`Claims::order`]), the two at once on two threads. Every claim key
+/// (facility and claim id) that appears more than once is reported (each
+/// later occurrence, naming the first), then `errors` is sorted by line;
+/// `claims.shared_ids` notes whether an id is used at several facilities
+/// (which is no error: claim ids are the facility's). Hashes of the ids are
+/// sorted as integers (8 bytes a claim); only ids whose hash occurs twice are
+/// then compared as text.
 pub fn check_and_order(claims: &mut Claims, path: &Path, errors: &mut Vec<RowError>) -> Vec<u32> {
     let (order, shared) = std::thread::scope(|scope| {
         let read: &Claims = claims;
@@ -714,8 +710,8 @@ pub fn check_and_order(claims: &mut Claims, path: &Path, errors: &mut Vec<RowErr
     order
 }
 
-/// The errors of [`check_duplicates`], and whether an id is used at several
-/// facilities.
+/// The errors of [`check_and_order`]'s check, and whether an id is used at
+/// several facilities.
 fn duplicates(claims: &Claims, path: &Path, errors: &mut Vec<RowError>) -> bool {
     let n = claims.rows.len();
     let mut hashes: Vec<u64> = (0..n).map(|i| id_hash(claims.id(i))).collect();
@@ -895,10 +891,10 @@ pub fn write_settlements(
                         }
                     }
                     let i = rec[0] as usize;
-                    push_field(&mut line, claims.id(i));
+                    line.extend_from_slice(csv_field(claims.id(i)).as_bytes());
                     line.push(b',');
                     if claims.shared_ids {
-                        push_field(&mut line, claims.facility(i));
+                        line.extend_from_slice(csv_field(claims.facility(i)).as_bytes());
                         line.push(b',');
                     }
                     line.extend_from_slice(&ids[rec[1] as usize]);
@@ -962,15 +958,6 @@ fn push_year(line: &mut Vec<u8>, y: i64) {
     }
 }
 
-/// Appends a CSV field, quoted if CSV needs it.
-fn push_field(line: &mut Vec<u8>, s: &str) {
-    if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
-        line.extend_from_slice(csv_field(s).as_bytes());
-    } else {
-        line.extend_from_slice(s.as_bytes());
-    }
-}
-
 /// Quotes a field if CSV needs it.
 fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains([',', '"', '\n', '\r']) {
@@ -1011,9 +998,7 @@ mod tests {
         for (field, text) in
             [("C1", "C1"), ("a,b", "\"a,b\""), ("say \"x\"", "\"say \"\"x\"\"\""), ("a\nb", "\"a\nb\""), ("", "")]
         {
-            let mut line = Vec::new();
-            push_field(&mut line, field);
-            assert_eq!(String::from_utf8(line).unwrap(), text);
+            assert_eq!(csv_field(field), text);
         }
     }
 }
